@@ -1,0 +1,1 @@
+"""trio-gemini-live: a trio-native client for Google's Gemini Live API."""

@@ -1,0 +1,118 @@
+"""The exception hierarchy: one base class, one meaning per class, pickle-safe.
+
+A close from the server always carries its WebSocket code and reason. Messages never contain
+secrets: URLs are redacted before they reach an exception (see `_endpoints.redact_url`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AbnormalClosureError",
+    "ConfigurationError",
+    "ConnectionClosedError",
+    "GeminiLiveError",
+    "HeartbeatTimeoutError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "LocalProtocolError",
+    "PolicyViolationError",
+    "QuotaExceededError",
+    "ReconnectFailedError",
+    "RemoteProtocolError",
+    "SessionClosedError",
+    "SetupTimeoutError",
+    "TransportError",
+    "close_error_for",
+]
+
+
+class GeminiLiveError(Exception):
+    """Base class of every error this library raises."""
+
+
+class ConfigurationError(GeminiLiveError, ValueError):
+    """The client was configured wrongly (missing key, bad model name, bad URL, bad option)."""
+
+
+class LocalProtocolError(GeminiLiveError):
+    """Our side tried something the protocol forbids (e.g. a second `setup`, send after close)."""
+
+
+class RemoteProtocolError(GeminiLiveError):
+    """The server sent something that cannot be understood (bad JSON, wrong types)."""
+
+
+class TransportError(GeminiLiveError):
+    """The connection could not be opened or failed below the WebSocket layer."""
+
+
+class SetupTimeoutError(GeminiLiveError, TimeoutError):
+    """No `setupComplete` arrived within the configured bound."""
+
+
+class HeartbeatTimeoutError(GeminiLiveError, TimeoutError):
+    """The peer sent no frame and no pong for longer than the configured silence limit."""
+
+
+class SessionClosedError(LocalProtocolError):
+    """The session was already closed (by this side) when an operation was attempted."""
+
+
+class ConnectionClosedError(GeminiLiveError):
+    """The server closed the WebSocket with a code and reason other than a normal close.
+
+    Attributes:
+        code: the WebSocket close code (1006 when no close frame was received).
+        reason: the close reason as sent by the server (at most 123 bytes).
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"connection closed by the server: {self.code} {self.reason}".rstrip()
+
+
+class InvalidArgumentError(ConnectionClosedError):
+    """Close 1007: the request or configuration was rejected (bad key, field, modality...)."""
+
+
+class PolicyViolationError(ConnectionClosedError):
+    """Close 1008: not found / not allowed (unknown model), or the routine close after goAway."""
+
+
+class InternalServerError(ConnectionClosedError):
+    """Close 1011 (other than quota): a server-side failure; usually worth resuming."""
+
+
+class QuotaExceededError(ConnectionClosedError):
+    """Close 1011 whose reason says the quota is exhausted: retrying will not help."""
+
+
+class AbnormalClosureError(ConnectionClosedError):
+    """Close 1006: the connection dropped without a close frame."""
+
+
+class ReconnectFailedError(GeminiLiveError):
+    """Resuming the session failed within the configured attempts and time budget."""
+
+
+_QUOTA_MARKERS = ("quota", "exhausted", "resource_exhausted")
+
+
+def close_error_for(code: int, reason: str) -> ConnectionClosedError:
+    """Return the typed exception for a server close code and reason."""
+    if code == 1007:
+        return InvalidArgumentError(code, reason)
+    if code == 1008:
+        return PolicyViolationError(code, reason)
+    if code == 1011:
+        lowered = reason.lower()
+        if any(marker in lowered for marker in _QUOTA_MARKERS):
+            return QuotaExceededError(code, reason)
+        return InternalServerError(code, reason)
+    if code == 1006:
+        return AbnormalClosureError(code, reason)
+    return ConnectionClosedError(code, reason)

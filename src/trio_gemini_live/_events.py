@@ -1,0 +1,298 @@
+"""Events: one family of frozen msgspec Structs, matchable with `match`.
+
+The seed API's names (`RealtimeEvent`, `SessionCreated`, `SessionUpdated`, `AudioDelta`,
+`SpeechStarted`, `FunctionCall`, `InputAudioBufferDelta`) are kept; every other Live API
+message has its own event. Each docstring names the wire field the event comes from.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, ClassVar
+
+import msgspec
+
+from ._wire import UsageMetadata
+
+__all__ = [
+    "AudioDelta",
+    "Closed",
+    "CodeExecutionResult",
+    "ExecutableCode",
+    "FunctionCall",
+    "GenerationComplete",
+    "GoAway",
+    "GroundingMetadata",
+    "InputAudioBufferDelta",
+    "InputTranscription",
+    "InterimInputTranscription",
+    "Interrupted",
+    "OutputTranscription",
+    "RealtimeEvent",
+    "Reconnected",
+    "ResumptionUpdate",
+    "SessionCreated",
+    "SessionUpdated",
+    "SpeechStarted",
+    "TextDelta",
+    "ToolCallCancellation",
+    "TurnComplete",
+    "UnknownMessage",
+    "UrlContextMetadata",
+    "Usage",
+    "VoiceActivity",
+    "WaitingForInput",
+]
+
+
+class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """Base class of every event (the seed API's `RealtimeEvent`).
+
+    `type` names the event in the seed's OpenAI-style vocabulary; `raw_message` is a plain
+    dict view of the event, built only when read (the seed kept the raw frame on every
+    event; building it eagerly would cost a dict per audio frame).
+    """
+
+    type: ClassVar[str] = "realtime.event"
+
+    @property
+    def raw_message(self) -> dict[str, Any]:
+        """A plain-dict view of this event (derived on access)."""
+        built: dict[str, Any] = msgspec.to_builtins(self)
+        built["type"] = self.type
+        return built
+
+
+class SessionCreated(RealtimeEvent, frozen=True, kw_only=True):
+    """`setupComplete`: the session is open. `session_id` is set on Vertex."""
+
+    type: ClassVar[str] = "session.created"
+    session_id: str | None = None
+
+
+class SessionUpdated(RealtimeEvent, frozen=True, kw_only=True):
+    """The setup in force changed: sent after `setupComplete` and after each applied update.
+
+    `setup` is the camelCase dict of the setup now in force (secrets are never part of it).
+    """
+
+    type: ClassVar[str] = "session.updated"
+    setup: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AudioDelta(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].inlineData` with an audio MIME type.
+
+    `pcm` is the 16-bit little-endian mono PCM decoded once, by msgspec, straight from the
+    frame; nothing copies it afterwards. `delta` (the seed's base64 `str`) is derived from
+    it only when read.
+    """
+
+    type: ClassVar[str] = "response.audio.delta"
+    pcm: bytes
+    sample_rate: int = 24000
+    turn_id: int = 0
+    mime_type: str = "audio/pcm;rate=24000"
+
+    @property
+    def delta(self) -> str:
+        """The audio as standard base64 (the seed API's field), computed on access."""
+        return base64.b64encode(self.pcm).decode("ascii")
+
+    @property
+    def item_id(self) -> str:
+        """The seed API's `item_id`: the model turn this audio belongs to."""
+        return f"turn-{self.turn_id}"
+
+    @property
+    def duration(self) -> float:
+        """Length of this chunk in seconds."""
+        return len(self.pcm) / (2 * self.sample_rate)
+
+
+class InputAudioBufferDelta(RealtimeEvent, frozen=True, kw_only=True):
+    """Seed API: audio the application queued with `queue_input_audio_buffer_delta`."""
+
+    type: ClassVar[str] = "input_audio_buffer.delta"
+    delta: str
+    item_id: Any = None
+
+
+class SpeechStarted(RealtimeEvent, frozen=True, kw_only=True):
+    """The user started speaking: flush any queued playback (seed API barge-in signal)."""
+
+    type: ClassVar[str] = "input_audio_buffer.speech_started"
+
+
+class Interrupted(SpeechStarted, frozen=True, kw_only=True):
+    """`serverContent.interrupted`: the model was cut off by user activity.
+
+    A subclass of `SpeechStarted`, so seed-style consumers flush their playback buffer.
+    """
+
+    type: ClassVar[str] = "input_audio_buffer.speech_started"
+    turn_id: int = 0
+
+
+class FunctionCall(RealtimeEvent, frozen=True, kw_only=True):
+    """One entry of `toolCall.functionCalls[]`: answer it with the same `call_id` and `name`."""
+
+    type: ClassVar[str] = "response.function_call_arguments.done"
+    call_id: str
+    name: str
+    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class TextDelta(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].text`; `thought` marks thinking text."""
+
+    type: ClassVar[str] = "response.text.delta"
+    text: str
+    turn_id: int = 0
+    thought: bool = False
+
+
+class InputTranscription(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.inputTranscription`: a chunk of the user's speech as text."""
+
+    type: ClassVar[str] = "input_audio_transcription.delta"
+    text: str
+    finished: bool = False
+
+
+class InterimInputTranscription(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.interimInputTranscription`: a provisional transcript of the user."""
+
+    type: ClassVar[str] = "input_audio_transcription.interim"
+    text: str
+
+
+class OutputTranscription(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.outputTranscription`: a chunk of the model's speech as text."""
+
+    type: ClassVar[str] = "response.audio_transcript.delta"
+    text: str
+    finished: bool = False
+    turn_id: int = 0
+
+
+class ExecutableCode(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].executableCode`: code the model wrote."""
+
+    type: ClassVar[str] = "response.executable_code"
+    language: str
+    code: str
+    turn_id: int = 0
+
+
+class CodeExecutionResult(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].codeExecutionResult`."""
+
+    type: ClassVar[str] = "response.code_execution_result"
+    outcome: str
+    output: str
+    turn_id: int = 0
+
+
+class GroundingMetadata(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.groundingMetadata` (Google Search grounding), as sent."""
+
+    type: ClassVar[str] = "response.grounding_metadata"
+    metadata: dict[str, Any]
+
+
+class UrlContextMetadata(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.urlContextMetadata` (URL context tool), as sent."""
+
+    type: ClassVar[str] = "response.url_context_metadata"
+    metadata: dict[str, Any]
+
+
+class WaitingForInput(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.waitingForInput`: the model expects the user to continue."""
+
+    type: ClassVar[str] = "response.waiting_for_input"
+
+
+class GenerationComplete(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.generationComplete`: the model finished generating this turn."""
+
+    type: ClassVar[str] = "response.generation_complete"
+    turn_id: int = 0
+
+
+class Usage(RealtimeEvent, frozen=True, kw_only=True):
+    """`usageMetadata` arriving without `turnComplete` (it can come late)."""
+
+    type: ClassVar[str] = "response.usage"
+    usage: UsageMetadata
+
+
+class TurnComplete(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.turnComplete` (with the frame's `usageMetadata`, if any).
+
+    `interrupted` is true when the turn ended by barge-in (no `generationComplete`).
+    """
+
+    type: ClassVar[str] = "response.done"
+    turn_id: int = 0
+    usage: UsageMetadata | None = None
+    reason: str | None = None
+    interaction_status: str | None = None
+    interrupted: bool = False
+
+
+class ToolCallCancellation(RealtimeEvent, frozen=True, kw_only=True):
+    """`toolCallCancellation.ids`: abandon these calls (the user barged in)."""
+
+    type: ClassVar[str] = "response.function_call.cancelled"
+    ids: tuple[str, ...]
+
+
+class GoAway(RealtimeEvent, frozen=True, kw_only=True):
+    """`goAway.timeLeft`: the server will close the connection in `time_left` seconds."""
+
+    type: ClassVar[str] = "session.go_away"
+    time_left: float
+
+
+class ResumptionUpdate(RealtimeEvent, frozen=True, kw_only=True):
+    """`sessionResumptionUpdate`: a new resumption handle (usable only if `resumable`)."""
+
+    type: ClassVar[str] = "session.resumption_update"
+    handle: str | None
+    resumable: bool
+    last_consumed_client_message_index: int | None = None
+
+
+class VoiceActivity(RealtimeEvent, frozen=True, kw_only=True):
+    """`voiceActivity` (`ACTIVITY_START`/`ACTIVITY_END`) or `voiceActivityDetectionSignal`."""
+
+    type: ClassVar[str] = "input_audio_buffer.voice_activity"
+    activity: str
+    audio_offset: str | None = None
+
+
+class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
+    """The session moved to a new connection (after `goAway` or a drop) and continues."""
+
+    type: ClassVar[str] = "session.reconnected"
+    reason: str
+    duration: float
+    attempts: int = 1
+
+
+class Closed(RealtimeEvent, frozen=True, kw_only=True):
+    """The WebSocket closed: the last event of a session's stream."""
+
+    type: ClassVar[str] = "session.closed"
+    code: int
+    reason: str = ""
+
+
+class UnknownMessage(RealtimeEvent, frozen=True, kw_only=True):
+    """A top-level server message this library does not know (carried as sent)."""
+
+    type: ClassVar[str] = "unknown"
+    key: str
+    payload: Any = None

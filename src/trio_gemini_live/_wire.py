@@ -1,0 +1,496 @@
+"""msgspec Structs that mirror the Live API JSON (protocol.md sections 2 and 3).
+
+Gemini tags a message by which key is present, so each envelope is one Struct whose fields
+are all optional. Client Structs are encoded (canonical camelCase, defaults omitted); server
+Structs are decoded leniently: unknown fields are ignored, absent booleans read as false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "ActivityEnd",
+    "ActivityStart",
+    "AudioTranscriptionConfig",
+    "AutomaticActivityDetection",
+    "Blob",
+    "ClientContent",
+    "ClientMessage",
+    "CodeExecutionResult",
+    "Content",
+    "ContextUpdate",
+    "ContextWindowCompression",
+    "ExecutableCode",
+    "FileData",
+    "FunctionCallPart",
+    "FunctionDeclaration",
+    "FunctionResponse",
+    "GenerationConfig",
+    "GoAwayMessage",
+    "HistoryConfig",
+    "ModalityTokenCount",
+    "MultiSpeakerVoiceConfig",
+    "Part",
+    "PrebuiltVoiceConfig",
+    "Proactivity",
+    "RealtimeInput",
+    "RealtimeInputConfig",
+    "SafetySetting",
+    "ServerContent",
+    "ServerMessage",
+    "SessionResumptionConfig",
+    "SessionResumptionUpdateMessage",
+    "Setup",
+    "SetupCompleteMessage",
+    "SlidingWindow",
+    "SpeakerVoiceConfig",
+    "SpeechConfig",
+    "ThinkingConfig",
+    "Tool",
+    "ToolCallCancellationMessage",
+    "ToolCallMessage",
+    "ToolResponse",
+    "ToolsUpdate",
+    "Transcription",
+    "TranslationConfig",
+    "UsageMetadata",
+    "VoiceActivityDetectionSignalMessage",
+    "VoiceActivityMessage",
+    "VoiceConfig",
+]
+
+
+class WireStruct(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """Base of every wire Struct: camelCase on the wire, proto3-style omission of defaults."""
+
+
+# --- shared content types -------------------------------------------------------------------
+
+
+class Blob(WireStruct):
+    """Inline bytes with a MIME type (`inlineData`, `realtimeInput.audio`/`video`).
+
+    `data` is base64 on the wire; msgspec decodes it straight into `bytes` and encodes any
+    bytes-like object (bytes, bytearray, memoryview) without an intermediate copy.
+    """
+
+    data: bytes = b""
+    mime_type: str = ""
+
+
+class FileData(WireStruct):
+    """A reference to a file by URI (`Part.fileData`)."""
+
+    file_uri: str = ""
+    mime_type: str | None = None
+
+
+class FunctionCallPart(WireStruct):
+    """A function call: in `toolCall.functionCalls[]` or as a `Part.functionCall`."""
+
+    name: str = ""
+    args: dict[str, Any] | None = None
+    id: str | None = None
+
+
+class FunctionResponse(WireStruct):
+    """One entry of `toolResponse.functionResponses[]` (protocol.md section 2.4)."""
+
+    id: str | None = None
+    name: str = ""
+    response: dict[str, Any] = msgspec.field(default_factory=dict)
+    will_continue: bool | None = None
+    scheduling: str | None = None
+
+
+class ExecutableCode(WireStruct):
+    """Code the model wrote (`Part.executableCode`)."""
+
+    language: str = ""
+    code: str = ""
+
+
+class CodeExecutionResult(WireStruct):
+    """The result of running `ExecutableCode` (`Part.codeExecutionResult`)."""
+
+    outcome: str = ""
+    output: str = ""
+
+
+class Part(WireStruct):
+    """One part of a `Content`: text, inline data, code, or a function call/response."""
+
+    text: str | None = None
+    inline_data: Blob | None = None
+    file_data: FileData | None = None
+    function_call: FunctionCallPart | None = None
+    function_response: FunctionResponse | None = None
+    executable_code: ExecutableCode | None = None
+    code_execution_result: CodeExecutionResult | None = None
+    thought: bool | None = None
+    thought_signature: bytes | None = None
+
+
+class Content(WireStruct):
+    """A turn: `{parts: [...], role}`; role is `"user"` or `"model"` (omitted by the server)."""
+
+    parts: list[Part] = msgspec.field(default_factory=list)
+    role: str | None = None
+
+
+# --- setup (protocol.md section 2.1) ---------------------------------------------------------
+
+
+class PrebuiltVoiceConfig(WireStruct):
+    """`voiceConfig.prebuiltVoiceConfig`: a named prebuilt voice such as `Kore`."""
+
+    voice_name: str = ""
+
+
+class VoiceConfig(WireStruct):
+    """`speechConfig.voiceConfig`."""
+
+    prebuilt_voice_config: PrebuiltVoiceConfig | None = None
+
+
+class SpeakerVoiceConfig(WireStruct):
+    """One speaker of a multi-speaker voice configuration."""
+
+    speaker: str = ""
+    voice_config: VoiceConfig | None = None
+
+
+class MultiSpeakerVoiceConfig(WireStruct):
+    """`speechConfig.multiSpeakerVoiceConfig`."""
+
+    speaker_voice_configs: list[SpeakerVoiceConfig] = msgspec.field(default_factory=list)
+
+
+class SpeechConfig(WireStruct):
+    """`generationConfig.speechConfig`: voice and language of the model's speech."""
+
+    voice_config: VoiceConfig | None = None
+    language_code: str | None = None
+    multi_speaker_voice_config: MultiSpeakerVoiceConfig | None = None
+
+
+class ThinkingConfig(WireStruct):
+    """`generationConfig.thinkingConfig` (`thinkingBudget` on 2.5, `thinkingLevel` on 3.1)."""
+
+    thinking_budget: int | None = None
+    include_thoughts: bool | None = None
+    thinking_level: str | None = None
+
+
+class TranslationConfig(WireStruct):
+    """`generationConfig.translationConfig`, for translation models."""
+
+    target_language_code: str = ""
+    echo_target_language: bool | None = None
+
+
+class GenerationConfig(WireStruct):
+    """`setup.generationConfig` (protocol.md section 2.1.1)."""
+
+    response_modalities: list[str] | None = None
+    speech_config: SpeechConfig | None = None
+    thinking_config: ThinkingConfig | None = None
+    enable_affective_dialog: bool | None = None
+    media_resolution: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_output_tokens: int | None = None
+    seed: int | None = None
+    candidate_count: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    translation_config: TranslationConfig | None = None
+
+
+class FunctionDeclaration(WireStruct):
+    """A callable tool the model may ask for (protocol.md section 2.1.4)."""
+
+    name: str = ""
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    parameters_json_schema: Any = None
+    response: dict[str, Any] | None = None
+    response_json_schema: Any = None
+    behavior: str | None = None
+
+
+class Tool(WireStruct):
+    """One entry of `setup.tools`; normally carries one kind of tool."""
+
+    function_declarations: list[FunctionDeclaration] | None = None
+    google_search: dict[str, Any] | None = None
+    code_execution: dict[str, Any] | None = None
+    url_context: dict[str, Any] | None = None
+    google_maps: dict[str, Any] | None = None
+    computer_use: dict[str, Any] | None = None
+    file_search: dict[str, Any] | None = None
+
+
+class AutomaticActivityDetection(WireStruct):
+    """`realtimeInputConfig.automaticActivityDetection`: the server's VAD settings."""
+
+    disabled: bool | None = None
+    start_of_speech_sensitivity: str | None = None
+    end_of_speech_sensitivity: str | None = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
+
+
+class RealtimeInputConfig(WireStruct):
+    """`setup.realtimeInputConfig` (protocol.md section 2.1.3)."""
+
+    automatic_activity_detection: AutomaticActivityDetection | None = None
+    activity_handling: str | None = None
+    turn_coverage: str | None = None
+
+
+class SessionResumptionConfig(WireStruct):
+    """`setup.sessionResumption`; present (even empty) asks for resumption updates."""
+
+    handle: str | None = None
+    transparent: bool | None = None
+
+
+class SlidingWindow(WireStruct):
+    """`contextWindowCompression.slidingWindow`."""
+
+    target_tokens: int | None = None
+
+
+class ContextWindowCompression(WireStruct):
+    """`setup.contextWindowCompression`: lifts the 15 min / 2 min session limits."""
+
+    trigger_tokens: int | None = None
+    sliding_window: SlidingWindow | None = None
+
+
+class AudioTranscriptionConfig(WireStruct):
+    """`setup.inputAudioTranscription` / `outputAudioTranscription` (usually `{}`)."""
+
+    language_codes: list[str] | None = None
+    custom_vocabulary: list[str] | None = None
+    word_timestamp: bool | None = None
+    diarization: bool | None = None
+    mode: str | None = None
+
+
+class Proactivity(WireStruct):
+    """`setup.proactivity` (native-audio models)."""
+
+    proactive_audio: bool | None = None
+    proactive_video: bool | None = None
+
+
+class HistoryConfig(WireStruct):
+    """`setup.historyConfig`: seed history with `clientContent` before the first turn."""
+
+    initial_history_in_client_content: bool | None = None
+
+
+class SafetySetting(WireStruct):
+    """One `setup.safetySettings` entry."""
+
+    category: str = ""
+    threshold: str = ""
+    method: str | None = None
+
+
+class Setup(WireStruct):
+    """`setup`: the first and only-first client message (protocol.md section 2.1)."""
+
+    model: str = ""
+    generation_config: GenerationConfig | None = None
+    system_instruction: Content | None = None
+    tools: list[Tool] | None = None
+    realtime_input_config: RealtimeInputConfig | None = None
+    session_resumption: SessionResumptionConfig | None = None
+    context_window_compression: ContextWindowCompression | None = None
+    input_audio_transcription: AudioTranscriptionConfig | None = None
+    output_audio_transcription: AudioTranscriptionConfig | None = None
+    proactivity: Proactivity | None = None
+    history_config: HistoryConfig | None = None
+    safety_settings: list[SafetySetting] | None = None
+    explicit_vad_signal: bool | None = None
+    avatar_config: dict[str, Any] | None = None
+    labels: dict[str, str] | None = None
+
+
+# --- the other client messages ---------------------------------------------------------------
+
+
+class ClientContent(WireStruct):
+    """`clientContent`: ordered turns appended to the history (protocol.md section 2.2)."""
+
+    turns: list[Content] | None = None
+    turn_complete: bool | None = None
+
+
+class ActivityStart(WireStruct):
+    """`realtimeInput.activityStart` (`{}`), with automatic activity detection off."""
+
+
+class ActivityEnd(WireStruct):
+    """`realtimeInput.activityEnd` (`{}`), with automatic activity detection off."""
+
+
+class RealtimeInput(WireStruct):
+    """`realtimeInput`: streaming audio, video, text and activity signals (section 2.3)."""
+
+    audio: Blob | None = None
+    video: Blob | None = None
+    text: str | None = None
+    audio_stream_end: bool | None = None
+    activity_start: ActivityStart | None = None
+    activity_end: ActivityEnd | None = None
+    media_chunks: list[Blob] | None = None
+
+
+class ToolResponse(WireStruct):
+    """`toolResponse`: results of function calls (section 2.4)."""
+
+    function_responses: list[FunctionResponse] = msgspec.field(default_factory=list)
+
+
+class ToolsUpdate(WireStruct):
+    """`contextUpdate.tools`: `{tools: [...]}`; an empty list clears the tools."""
+
+    tools: list[Tool] = msgspec.field(default_factory=list)
+
+
+class ContextUpdate(WireStruct):
+    """`contextUpdate`: replace the system instruction and/or tools mid-session (section 2.6)."""
+
+    system_instruction: Content | None = None
+    tools: ToolsUpdate | None = None
+
+
+class ClientMessage(WireStruct):
+    """The client envelope: exactly one field is set per frame."""
+
+    setup: Setup | None = None
+    client_content: ClientContent | None = None
+    realtime_input: RealtimeInput | None = None
+    tool_response: ToolResponse | None = None
+    context_update: ContextUpdate | None = None
+
+
+# --- server messages (protocol.md section 3) -------------------------------------------------
+
+
+class SetupCompleteMessage(WireStruct):
+    """`setupComplete`: `{}` on the Gemini API, `{sessionId}` on Vertex."""
+
+    session_id: str | None = None
+    voice_consent_signature: dict[str, Any] | None = None
+
+
+class Transcription(WireStruct):
+    """`inputTranscription` / `outputTranscription`: a chunk of transcript text."""
+
+    text: str = ""
+    finished: bool = False
+    language_code: str | None = None
+
+
+class ServerContent(WireStruct):
+    """`serverContent`: incremental model output and turn signals (section 3.2)."""
+
+    model_turn: Content | None = None
+    generation_complete: bool = False
+    turn_complete: bool = False
+    interrupted: bool = False
+    input_transcription: Transcription | None = None
+    output_transcription: Transcription | None = None
+    interim_input_transcription: Transcription | None = None
+    grounding_metadata: dict[str, Any] | None = None
+    url_context_metadata: dict[str, Any] | None = None
+    waiting_for_input: bool = False
+    turn_complete_reason: str | None = None
+    interaction_status: str | None = None
+
+
+class ToolCallMessage(WireStruct):
+    """`toolCall`: one or more function calls the client must answer (section 3.3)."""
+
+    function_calls: list[FunctionCallPart] = msgspec.field(default_factory=list)
+
+
+class ToolCallCancellationMessage(WireStruct):
+    """`toolCallCancellation`: ids of calls that should not have been run (section 3.4)."""
+
+    ids: list[str] = msgspec.field(default_factory=list)
+
+
+class GoAwayMessage(WireStruct):
+    """`goAway`: the server will close soon; `timeLeft` is a Duration such as `"50s"`."""
+
+    time_left: str | None = None
+
+
+class SessionResumptionUpdateMessage(WireStruct):
+    """`sessionResumptionUpdate` (section 3.6); int64 index arrives as a string."""
+
+    new_handle: str | None = None
+    resumable: bool = False
+    last_consumed_client_message_index: int | str | None = None
+
+
+class ModalityTokenCount(WireStruct):
+    """One `*TokensDetails` entry: a token count for a modality."""
+
+    modality: str = ""
+    token_count: int = 0
+
+
+class UsageMetadata(WireStruct):
+    """`usageMetadata`; Vertex's `candidates*` names are accepted too (section 3.7)."""
+
+    prompt_token_count: int = 0
+    cached_content_token_count: int = 0
+    response_token_count: int = 0
+    tool_use_prompt_token_count: int = 0
+    thoughts_token_count: int = 0
+    total_token_count: int = 0
+    prompt_tokens_details: list[ModalityTokenCount] | None = None
+    cache_tokens_details: list[ModalityTokenCount] | None = None
+    response_tokens_details: list[ModalityTokenCount] | None = None
+    tool_use_prompt_tokens_details: list[ModalityTokenCount] | None = None
+    candidates_token_count: int = 0
+    candidates_tokens_details: list[ModalityTokenCount] | None = None
+    traffic_type: str | None = None
+
+
+class VoiceActivityMessage(WireStruct):
+    """`voiceActivity`: server VAD start/end; the wire key of the kind is `type`."""
+
+    voice_activity_type: str | None = msgspec.field(default=None, name="type")
+    audio_offset: str | None = None
+
+
+class VoiceActivityDetectionSignalMessage(WireStruct):
+    """`voiceActivityDetectionSignal` (allowlisted only)."""
+
+    vad_signal_type: str | None = None
+
+
+class ServerMessage(WireStruct):
+    """The server envelope. Every key present is processed, `usageMetadata` included."""
+
+    setup_complete: SetupCompleteMessage | None = None
+    server_content: ServerContent | None = None
+    tool_call: ToolCallMessage | None = None
+    tool_call_cancellation: ToolCallCancellationMessage | None = None
+    go_away: GoAwayMessage | None = None
+    session_resumption_update: SessionResumptionUpdateMessage | None = None
+    usage_metadata: UsageMetadata | None = None
+    voice_activity: VoiceActivityMessage | None = None
+    voice_activity_detection_signal: VoiceActivityDetectionSignalMessage | None = None
