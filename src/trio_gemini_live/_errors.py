@@ -99,7 +99,7 @@ class ReconnectFailedError(GeminiLiveError):
     """Resuming the session failed within the configured attempts and time budget."""
 
 
-_QUOTA_MARKERS = ("quota", "exhausted", "resource_exhausted")
+_QUOTA_MARKERS = ("quota", "exhausted", "resource_exhausted", "too many times")
 
 
 def close_error_for(code: int, reason: str) -> ConnectionClosedError:

@@ -77,7 +77,7 @@ class SessionUpdated(RealtimeEvent, frozen=True, kw_only=True):
     """
 
     type: ClassVar[str] = "session.updated"
-    setup: dict[str, Any] = msgspec.field(default_factory=dict)
+    setup: dict[str, Any] = {}
 
 
 class AudioDelta(RealtimeEvent, frozen=True, kw_only=True):
@@ -140,7 +140,7 @@ class FunctionCall(RealtimeEvent, frozen=True, kw_only=True):
     type: ClassVar[str] = "response.function_call_arguments.done"
     call_id: str
     name: str
-    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+    arguments: dict[str, Any] = {}
 
 
 class TextDelta(RealtimeEvent, frozen=True, kw_only=True):

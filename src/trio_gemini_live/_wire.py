@@ -101,7 +101,7 @@ class FunctionResponse(WireStruct):
 
     id: str | None = None
     name: str = ""
-    response: dict[str, Any] = msgspec.field(default_factory=dict)
+    response: dict[str, Any] = {}
     will_continue: bool | None = None
     scheduling: str | None = None
 
@@ -137,7 +137,7 @@ class Part(WireStruct):
 class Content(WireStruct):
     """A turn: `{parts: [...], role}`; role is `"user"` or `"model"` (omitted by the server)."""
 
-    parts: list[Part] = msgspec.field(default_factory=list)
+    parts: list[Part] = []
     role: str | None = None
 
 
@@ -166,7 +166,7 @@ class SpeakerVoiceConfig(WireStruct):
 class MultiSpeakerVoiceConfig(WireStruct):
     """`speechConfig.multiSpeakerVoiceConfig`."""
 
-    speaker_voice_configs: list[SpeakerVoiceConfig] = msgspec.field(default_factory=list)
+    speaker_voice_configs: list[SpeakerVoiceConfig] = []
 
 
 class SpeechConfig(WireStruct):
@@ -357,13 +357,13 @@ class RealtimeInput(WireStruct):
 class ToolResponse(WireStruct):
     """`toolResponse`: results of function calls (section 2.4)."""
 
-    function_responses: list[FunctionResponse] = msgspec.field(default_factory=list)
+    function_responses: list[FunctionResponse] = []
 
 
 class ToolsUpdate(WireStruct):
     """`contextUpdate.tools`: `{tools: [...]}`; an empty list clears the tools."""
 
-    tools: list[Tool] = msgspec.field(default_factory=list)
+    tools: list[Tool] = []
 
 
 class ContextUpdate(WireStruct):
@@ -421,13 +421,13 @@ class ServerContent(WireStruct):
 class ToolCallMessage(WireStruct):
     """`toolCall`: one or more function calls the client must answer (section 3.3)."""
 
-    function_calls: list[FunctionCallPart] = msgspec.field(default_factory=list)
+    function_calls: list[FunctionCallPart] = []
 
 
 class ToolCallCancellationMessage(WireStruct):
     """`toolCallCancellation`: ids of calls that should not have been run (section 3.4)."""
 
-    ids: list[str] = msgspec.field(default_factory=list)
+    ids: list[str] = []
 
 
 class GoAwayMessage(WireStruct):

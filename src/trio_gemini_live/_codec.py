@@ -1,0 +1,126 @@
+"""One encoder and one decoder, reused: client messages to JSON bytes, server frames to Structs.
+
+Server frames may be text or binary. Any decode failure becomes `RemoteProtocolError` carrying
+msgspec's JSON path. The fast path decodes base64 audio straight into `bytes`; URL-safe or
+unpadded base64 (legal in proto3 JSON) takes a slower fallback that normalises it first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, cast
+
+import msgspec
+
+from ._errors import RemoteProtocolError
+from ._wire import ClientMessage, ServerMessage
+
+__all__ = ["decode_server", "encode_client", "known_server_keys", "lenient_b64decode"]
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(ServerMessage)
+_generic_decoder = msgspec.json.Decoder()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def known_server_keys() -> frozenset[str]:
+    """The camelCase top-level keys `ServerMessage` understands."""
+    return frozenset(_camel(field) for field in ServerMessage.__struct_fields__)
+
+
+_KNOWN_TOP_LEVEL = known_server_keys()
+
+
+def encode_client(message: ClientMessage) -> bytes:
+    """Encode a client message as canonical compact camelCase JSON."""
+    return _encoder.encode(message)
+
+
+def lenient_b64decode(text: str) -> bytes:
+    """Decode standard or URL-safe base64, padded or not; raise `ValueError` if invalid."""
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"invalid base64 ({exc})") from None
+
+
+def _standard_b64(value: Any, path: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return base64.b64encode(lenient_b64decode(value)).decode("ascii")
+    except ValueError as exc:
+        raise ValueError(f"{exc} - at `{path}`") from None
+
+
+def _child(node: Any, key: str) -> Any:
+    return cast("dict[str, Any]", node).get(key) if isinstance(node, dict) else None
+
+
+def _normalise_b64(raw: Any) -> Any:
+    """Rewrite the server message's `bytes` fields (and only those) as standard base64.
+
+    Only `serverContent.modelTurn.parts[].inlineData.data` and `.thoughtSignature` are bytes;
+    free-form objects such as `functionCall.args` may hold a `"data"` key that must be left
+    exactly as sent.
+    """
+    parts: Any = _child(_child(_child(raw, "serverContent"), "modelTurn"), "parts")
+    if not isinstance(parts, list):
+        return raw
+    items: list[Any] = parts  # pyright: ignore[reportUnknownVariableType]
+    prefix = "$.serverContent.modelTurn.parts"
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        part = cast("dict[str, Any]", item)
+        blob: Any = part.get("inlineData")
+        if isinstance(blob, dict) and "data" in blob:
+            fields = cast("dict[str, Any]", blob)
+            fields["data"] = _standard_b64(fields["data"], f"{prefix}[{index}].inlineData.data")
+        if "thoughtSignature" in part:
+            part["thoughtSignature"] = _standard_b64(
+                part["thoughtSignature"], f"{prefix}[{index}].thoughtSignature"
+            )
+    return raw
+
+
+def decode_server(frame: bytes | str) -> ServerMessage:
+    """Decode one server frame (text or binary) into a `ServerMessage`.
+
+    Raises:
+        RemoteProtocolError: the frame is not valid JSON or has the wrong shape; the message
+            names the JSON path of the problem.
+    """
+    try:
+        return _decoder.decode(frame)
+    except msgspec.ValidationError as exc:
+        if "base64" not in str(exc):
+            raise RemoteProtocolError(f"malformed server message: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
+    try:
+        fixed = _normalise_b64(_generic_decoder.decode(frame))
+        return msgspec.convert(fixed, ServerMessage)
+    except (ValueError, msgspec.ValidationError) as exc:
+        raise RemoteProtocolError(f"malformed server message: {exc}") from None
+
+
+def unknown_top_level(frame: bytes | str) -> dict[str, Any]:
+    """Return the top-level entries of a frame that `ServerMessage` does not know."""
+    try:
+        raw = _generic_decoder.decode(frame)
+    except msgspec.DecodeError as exc:
+        raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RemoteProtocolError(
+            f"server message must be a JSON object, got {type(raw).__name__}"  # pyright: ignore[reportUnknownArgumentType]
+        )
+    entries: dict[str, Any] = raw
+    return {key: value for key, value in entries.items() if key not in _KNOWN_TOP_LEVEL}

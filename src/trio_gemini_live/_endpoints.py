@@ -1,0 +1,206 @@
+"""Where to connect and how to authenticate: Gemini API, ephemeral tokens, Vertex AI.
+
+Pure functions, no I/O. The API key travels in a header, never in the URL, and every URL or
+header that could be printed goes through `redact_url`/`Endpoint.__repr__` first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "GEMINI_HOST",
+    "Endpoint",
+    "gemini_endpoint",
+    "model_resource_name",
+    "redact_url",
+    "url_endpoint",
+    "vertex_endpoint",
+]
+
+GEMINI_HOST = "generativelanguage.googleapis.com"
+_GEMINI_VERSIONS = frozenset({"v1beta", "v1alpha", "v1"})
+_VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
+_SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
+_LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
+
+
+@dataclass(frozen=True, repr=False)
+class Endpoint:
+    """A WebSocket URL plus the headers that authenticate on it.
+
+    `headers` may hold secrets; the repr and `display_url` never show them.
+    """
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    vertex: bool = False
+    project: str | None = None
+    location: str | None = None
+    secrets: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any secret query values replaced by `REDACTED`."""
+        return redact_url(self.url)
+
+    @property
+    def is_secure(self) -> bool:
+        """Whether the URL uses TLS (`wss://`)."""
+        return self.url.startswith("wss://")
+
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        return f"Endpoint(url={self.display_url!r}, headers=[{names}], vertex={self.vertex})"
+
+
+def redact_url(url: str) -> str:
+    """Replace secret query parameter values (`key`, `access_token`, ...) in a URL."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (name, "REDACTED" if name.lower() in _SECRET_PARAMS else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
+
+
+def _ws_base(base_url: str) -> str:
+    """Map an http(s)/ws(s) base URL to a ws(s) one, without a trailing slash."""
+    parts = urlsplit(base_url)
+    scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}.get(parts.scheme.lower())
+    if scheme is None or not parts.netloc:
+        raise ConfigurationError(
+            f"base_url must be an http(s):// or ws(s):// URL, got {redact_url(base_url)!r}"
+        )
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def gemini_endpoint(
+    api_key: str,
+    *,
+    api_version: str | None = None,
+    base_url: str | None = None,
+) -> Endpoint:
+    """The Gemini Developer API endpoint for an API key or an ephemeral token.
+
+    Keys starting with `auth_tokens/` are ephemeral tokens: they use the constrained method,
+    `Authorization: Token ...` and default to `v1alpha` (protocol.md section 4.5).
+    """
+    if not api_key:
+        raise ConfigurationError(
+            "no API key: pass api_key=... or set GEMINI_API_KEY (or use the local emulator)"
+        )
+    ephemeral = api_key.startswith("auth_tokens/")
+    version = api_version or ("v1alpha" if ephemeral else "v1beta")
+    if version not in _GEMINI_VERSIONS:
+        raise ConfigurationError(
+            f"api_version must be one of {sorted(_GEMINI_VERSIONS)} for the Gemini API, "
+            f"got {version!r}"
+        )
+    method = "BidiGenerateContentConstrained" if ephemeral else "BidiGenerateContent"
+    base = _ws_base(base_url) if base_url else f"wss://{GEMINI_HOST}"
+    url = f"{base}/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
+    headers: list[tuple[str, str]] = [("x-goog-api-key", api_key)]
+    if ephemeral:
+        headers.append(("authorization", f"Token {api_key}"))
+    return Endpoint(url=url, headers=tuple(headers), secrets=(api_key,))
+
+
+def vertex_endpoint(
+    *,
+    location: str,
+    access_token: str | None = None,
+    project: str | None = None,
+    api_key: str | None = None,
+    api_version: str = "v1beta1",
+    base_url: str | None = None,
+    quota_project: str | None = None,
+) -> Endpoint:
+    """The Vertex AI endpoint: regional host, OAuth bearer token (or express-mode API key)."""
+    if api_version not in _VERTEX_VERSIONS:
+        raise ConfigurationError(
+            f"api_version must be one of {sorted(_VERTEX_VERSIONS)} for Vertex AI, "
+            f"got {api_version!r}"
+        )
+    if not _LOCATION_RE.fullmatch(location):  # fullmatch: `$` also matches before "\n"
+        raise ConfigurationError(f"invalid Vertex AI location {location!r}")
+    if not access_token and not api_key:
+        raise ConfigurationError(
+            "Vertex AI needs access_token=... (OAuth) or api_key=... (express)"
+        )
+    if base_url:
+        base = _ws_base(base_url)
+    elif location == "global" or (api_key and not access_token):
+        base = "wss://aiplatform.googleapis.com"
+    elif location in ("us", "eu"):
+        base = f"wss://aiplatform.{location}.rep.googleapis.com"
+    else:
+        base = f"wss://{location}-aiplatform.googleapis.com"
+    url = f"{base}/ws/google.cloud.aiplatform.{api_version}.LlmBidiService/BidiGenerateContent"
+    headers: list[tuple[str, str]] = []
+    secrets: list[str] = []
+    if access_token:
+        headers.append(("authorization", f"Bearer {access_token}"))
+        secrets.append(access_token)
+        if quota_project:
+            headers.append(("x-goog-user-project", quota_project))
+    if api_key:
+        headers.append(("x-goog-api-key", api_key))
+        secrets.append(api_key)
+    return Endpoint(
+        url=url,
+        headers=tuple(headers),
+        vertex=True,
+        project=project,
+        location=location,
+        secrets=tuple(secrets),
+    )
+
+
+def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) -> Endpoint:
+    """A full `ws://`/`wss://` endpoint URL used as given (e.g. the local emulator).
+
+    A `key=` already in the URL is moved to the `x-goog-api-key` header so that it never
+    travels in, or is printed with, the URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ConfigurationError(f"endpoint URL must be ws:// or wss://, got {redact_url(url)!r}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    key_in_url = next((value for name, value in query if name == "key"), None)
+    kept = [(name, value) for name, value in query if name != "key"]
+    key = api_key or key_in_url
+    clean = urlunsplit(parts._replace(query=urlencode(kept)))
+    headers: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[str, ...] = ()
+    if key:
+        headers = (("x-goog-api-key", key),)
+        secrets = (key,)
+        if key.startswith("auth_tokens/"):
+            headers += (("authorization", f"Token {key}"),)
+    return Endpoint(url=clean, headers=headers, vertex=vertex, secrets=secrets)
+
+
+def model_resource_name(
+    model: str, *, vertex: bool = False, project: str | None = None, location: str | None = None
+) -> str:
+    """Normalise a model id to the resource name the setup message needs."""
+    model = model.strip()
+    if not model:
+        raise ConfigurationError("model must be a non-empty model name")
+    if vertex:
+        if model.startswith(("projects/", "publishers/")):
+            return model
+        bare = model.removeprefix("models/")
+        if project and location:
+            return f"projects/{project}/locations/{location}/publishers/google/models/{bare}"
+        return f"publishers/google/models/{bare}"
+    if model.startswith(("models/", "tunedModels/")):
+        return model
+    return f"models/{model}"

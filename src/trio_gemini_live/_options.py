@@ -1,0 +1,67 @@
+"""Client-side behaviour knobs of a session (not sent to the server).
+
+Every internal wait in the session is bounded by one of these numbers.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+
+from ._errors import ConfigurationError
+
+__all__ = ["SessionOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionOptions:
+    """How the client runs a session: timeouts, heartbeat, buffer bounds, TLS.
+
+    Attributes:
+        connect_timeout: seconds for TCP + TLS + WebSocket upgrade.
+        setup_timeout: seconds from sending `setup` to `setupComplete`.
+        ping_interval: seconds of inbound silence before the heartbeat sends a ping.
+        silence_limit: seconds with no frame and no pong before the peer is declared dead.
+            Google's pongs have been seen 8-30 s late, so the default is well above that.
+        event_buffer: events buffered for a slow reader before the receiver waits
+            (backpressure: nothing is dropped).
+        send_buffer: client messages queued for the sender before `send_*` waits.
+        close_timeout: seconds to wait for the close handshake when leaving the session.
+        max_message_size: the largest server message accepted, in bytes.
+        receive_buffer_size: bytes read from the socket at a time.
+        ssl_context: TLS context for `wss://`; verification stays on unless you change it.
+        ca_file: a CA bundle to trust instead of the system one (e.g. the emulator's).
+    """
+
+    connect_timeout: float = 10.0
+    setup_timeout: float = 10.0
+    ping_interval: float = 10.0
+    silence_limit: float = 45.0
+    event_buffer: int = 256
+    send_buffer: int = 64
+    close_timeout: float = 2.0
+    max_message_size: int = 16 * 1024 * 1024
+    receive_buffer_size: int = 64 * 1024
+    ssl_context: ssl.SSLContext | None = None
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "setup_timeout", "ping_interval", "silence_limit"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"SessionOptions.{name} must be > 0")
+        if self.silence_limit <= self.ping_interval:
+            raise ConfigurationError(
+                "SessionOptions.silence_limit must be longer than ping_interval"
+            )
+        if self.event_buffer < 1 or self.send_buffer < 1:
+            raise ConfigurationError("SessionOptions buffers must hold at least one item")
+        if self.ssl_context is not None and self.ca_file is not None:
+            raise ConfigurationError("give either ssl_context or ca_file, not both")
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The SSL context to use for `wss://` (None: the system default, verified)."""
+        if self.ssl_context is not None:
+            return self.ssl_context
+        if self.ca_file is not None:
+            return ssl.create_default_context(cafile=self.ca_file)
+        return None

@@ -1,0 +1,304 @@
+"""The sans-IO protocol core: session state, commands to frames, frames to events.
+
+A plain object with no I/O and no trio import (in the style of h11 and wsproto). Every
+protocol decision lives here; the trio layer only moves bytes and events around.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import msgspec
+
+from . import _events as ev
+from ._close_policy import CloseAction, classify_close
+from ._codec import decode_server, encode_client, unknown_top_level
+from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
+from ._wire import ClientMessage, Content, ServerContent, ServerMessage, Setup
+
+__all__ = ["LiveProtocol", "SessionState", "parse_duration", "sample_rate_of"]
+
+
+class SessionState(enum.Enum):
+    """Where a connection is in its life (protocol.md section 1.5)."""
+
+    IDLE = "idle"
+    AWAITING_SETUP_COMPLETE = "awaiting_setup_complete"
+    OPEN = "open"
+    GOING_AWAY = "going_away"
+    CLOSED = "closed"
+
+
+# Which states may send what. `setup` only from IDLE; other messages may be queued from IDLE
+# on, and the trio layer holds them back until OPEN so that they follow `setupComplete`.
+_CAN_SEND_DATA = frozenset(
+    {
+        SessionState.IDLE,
+        SessionState.AWAITING_SETUP_COMPLETE,
+        SessionState.OPEN,
+        SessionState.GOING_AWAY,
+    }
+)
+
+_DEFAULT_OUTPUT_RATE = 24000
+_rate_cache: dict[str, int] = {}
+
+
+def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
+    """Read `rate=N` from an audio MIME type such as `audio/pcm;rate=24000`."""
+    rate = _rate_cache.get(mime_type)
+    if rate is None:
+        rate = default
+        for param in mime_type.split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            value = value.strip()
+            # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0.
+            if name.strip().lower() == "rate" and value.isascii() and value.isdigit():
+                rate = int(value) or default
+        if len(_rate_cache) < 64:  # bounded: MIME types come from the server
+            _rate_cache[mime_type] = rate
+    return rate
+
+
+def parse_duration(text: str) -> float:
+    """Parse a protobuf Duration string such as `"50s"` or `"9.5s"` into seconds."""
+    body = text.strip()
+    if not body.endswith("s"):
+        raise RemoteProtocolError(f"invalid Duration {text!r}: expected a number of seconds + 's'")
+    try:
+        return float(body[:-1])
+    except ValueError:
+        raise RemoteProtocolError(f"invalid Duration {text!r}") from None
+
+
+class LiveProtocol:
+    """The state of one Live API connection, without I/O.
+
+    Feed it server frames with `receive_frame` and get events; turn client messages into
+    frames with `send`. It tracks the state machine, the latest resumable handle, the
+    number of client messages sent, the pending tool calls and the current model turn.
+    """
+
+    def __init__(self) -> None:
+        self.state = SessionState.IDLE
+        self.setup: Setup | None = None
+        self.session_id: str | None = None
+        self.resumption_handle: str | None = None
+        self.last_consumed_index: int | None = None
+        self.messages_sent = 0
+        self.frames_received = 0
+        self.turn_id = 1
+        self.pending_calls: dict[str, str] = {}
+        self.go_away_seconds: float | None = None
+        self._turn_interrupted = False
+
+    # --- commands -> frames ------------------------------------------------------------------
+
+    def start(self, setup: Setup) -> bytes:
+        """Return the `setup` frame that opens the session (only once, only first)."""
+        if self.state is not SessionState.IDLE:
+            raise LocalProtocolError(
+                f"setup must be the first message and only the first (state: {self.state.value})"
+            )
+        if not setup.model:
+            raise LocalProtocolError("setup.model is required")
+        self.setup = setup
+        self.state = SessionState.AWAITING_SETUP_COMPLETE
+        return encode_client(ClientMessage(setup=setup))
+
+    def send(self, message: ClientMessage) -> bytes:
+        """Return the frame for a non-setup client message.
+
+        Call `frame_sent` once the frame is actually written, so that `messages_sent`
+        counts what reached the socket, in order.
+        """
+        if message.setup is not None:
+            raise LocalProtocolError("setup must be the first message and only the first")
+        if self.state not in _CAN_SEND_DATA:
+            raise LocalProtocolError(f"cannot send in state {self.state.value}")
+        try:
+            frame = encode_client(message)
+        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            raise LocalProtocolError(f"cannot encode the message: {exc}") from None
+        if message.tool_response is not None:
+            for response in message.tool_response.function_responses:
+                if response.id is not None:
+                    self.pending_calls.pop(response.id, None)
+        return frame
+
+    def frame_sent(self) -> None:
+        """Count one client message (other than setup) as written to the socket."""
+        self.messages_sent += 1
+
+    # --- frames -> events --------------------------------------------------------------------
+
+    def receive_frame(self, frame: bytes | str) -> list[ev.RealtimeEvent]:
+        """Decode one server frame and return the events it carries, in wire order."""
+        if self.state is SessionState.CLOSED:
+            raise LocalProtocolError("received a frame after the connection closed")
+        message = decode_server(frame)
+        self.frames_received += 1
+        return self.receive_message(message, frame)
+
+    def receive_message(
+        self, message: ServerMessage, frame: bytes | str | None = None
+    ) -> list[ev.RealtimeEvent]:
+        """Turn a decoded server message into events (every key present is processed)."""
+        out: list[ev.RealtimeEvent] = []
+        if message.setup_complete is not None:
+            self.state = SessionState.OPEN
+            self.session_id = message.setup_complete.session_id
+            out.append(ev.SessionCreated(session_id=self.session_id))
+            setup_dict: dict[str, Any] = msgspec.to_builtins(self.setup) if self.setup else {}
+            out.append(ev.SessionUpdated(setup=setup_dict))
+        content = message.server_content
+        if content is not None:
+            self._server_content(content, message, out)
+        elif message.usage_metadata is not None:
+            out.append(ev.Usage(usage=message.usage_metadata))
+        if message.tool_call is not None:
+            for call in message.tool_call.function_calls:
+                call_id = call.id or ""
+                self.pending_calls[call_id] = call.name
+                out.append(
+                    ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
+                )
+        if message.tool_call_cancellation is not None:
+            ids = tuple(message.tool_call_cancellation.ids)
+            for call_id in ids:
+                self.pending_calls.pop(call_id, None)
+            out.append(ev.ToolCallCancellation(ids=ids))
+        if message.go_away is not None:
+            seconds = parse_duration(message.go_away.time_left or "0s")
+            self.go_away_seconds = seconds
+            if self.state is SessionState.OPEN:
+                self.state = SessionState.GOING_AWAY
+            out.append(ev.GoAway(time_left=seconds))
+        update = message.session_resumption_update
+        if update is not None:
+            index = _int64(update.last_consumed_client_message_index)
+            if index is not None:
+                self.last_consumed_index = index
+            if update.resumable and update.new_handle:
+                self.resumption_handle = update.new_handle
+            out.append(
+                ev.ResumptionUpdate(
+                    handle=update.new_handle or None,
+                    resumable=update.resumable,
+                    last_consumed_client_message_index=index,
+                )
+            )
+        if message.voice_activity is not None:
+            activity = message.voice_activity
+            out.append(
+                ev.VoiceActivity(
+                    activity=activity.voice_activity_type or "",
+                    audio_offset=activity.audio_offset,
+                )
+            )
+        if message.voice_activity_detection_signal is not None:
+            signal = message.voice_activity_detection_signal.vad_signal_type or ""
+            out.append(ev.VoiceActivity(activity=signal))
+        if not out and frame is not None and message == _EMPTY_MESSAGE:
+            for key, payload in unknown_top_level(frame).items():
+                out.append(ev.UnknownMessage(key=key, payload=payload))
+        return out
+
+    def _server_content(
+        self, content: ServerContent, message: ServerMessage, out: list[ev.RealtimeEvent]
+    ) -> None:
+        turn = self.turn_id
+        if content.model_turn is not None:
+            self._model_turn(content.model_turn, turn, out)
+        if content.input_transcription is not None:
+            chunk = content.input_transcription
+            if chunk.text or chunk.finished:
+                out.append(ev.InputTranscription(text=chunk.text, finished=chunk.finished))
+        if content.interim_input_transcription is not None:
+            out.append(ev.InterimInputTranscription(text=content.interim_input_transcription.text))
+        if content.output_transcription is not None:
+            chunk = content.output_transcription
+            if chunk.text or chunk.finished:
+                out.append(
+                    ev.OutputTranscription(text=chunk.text, finished=chunk.finished, turn_id=turn)
+                )
+        if content.grounding_metadata is not None:
+            out.append(ev.GroundingMetadata(metadata=content.grounding_metadata))
+        if content.url_context_metadata is not None:
+            out.append(ev.UrlContextMetadata(metadata=content.url_context_metadata))
+        if content.waiting_for_input:
+            out.append(ev.WaitingForInput())
+        if content.generation_complete:
+            out.append(ev.GenerationComplete(turn_id=turn))
+        if content.interrupted:
+            self._turn_interrupted = True
+            out.append(ev.Interrupted(turn_id=turn))
+        if content.turn_complete:
+            out.append(
+                ev.TurnComplete(
+                    turn_id=turn,
+                    usage=message.usage_metadata,
+                    reason=content.turn_complete_reason,
+                    interaction_status=content.interaction_status,
+                    interrupted=self._turn_interrupted,
+                )
+            )
+            self.turn_id += 1
+            self._turn_interrupted = False
+        elif message.usage_metadata is not None:
+            out.append(ev.Usage(usage=message.usage_metadata))
+
+    def _model_turn(self, model_turn: Content, turn: int, out: list[ev.RealtimeEvent]) -> None:
+        for part in model_turn.parts:
+            blob = part.inline_data
+            if blob is not None:
+                mime = blob.mime_type
+                out.append(
+                    ev.AudioDelta(
+                        pcm=blob.data,
+                        sample_rate=sample_rate_of(mime),
+                        turn_id=turn,
+                        mime_type=mime,
+                    )
+                )
+            if part.text is not None:
+                out.append(ev.TextDelta(text=part.text, turn_id=turn, thought=bool(part.thought)))
+            if part.executable_code is not None:
+                code = part.executable_code
+                out.append(ev.ExecutableCode(language=code.language, code=code.code, turn_id=turn))
+            if part.code_execution_result is not None:
+                result = part.code_execution_result
+                out.append(
+                    ev.CodeExecutionResult(
+                        outcome=result.outcome, output=result.output, turn_id=turn
+                    )
+                )
+            if part.function_call is not None:
+                call = part.function_call
+                call_id = call.id or ""
+                self.pending_calls[call_id] = call.name
+                out.append(
+                    ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
+                )
+
+    # --- closing -----------------------------------------------------------------------------
+
+    def close_received(self, code: int, reason: str) -> tuple[CloseAction, ConnectionClosedError]:
+        """Record that the connection closed; say what to do and the typed error for it."""
+        after_go_away = self.state is SessionState.GOING_AWAY
+        self.state = SessionState.CLOSED
+        action = classify_close(code, reason, after_go_away=after_go_away)
+        return action, close_error_for(code, reason)
+
+
+_EMPTY_MESSAGE = ServerMessage()
+
+
+def _int64(value: int | str | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise RemoteProtocolError(f"invalid int64 value {value!r}") from None

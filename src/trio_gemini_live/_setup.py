@@ -1,0 +1,127 @@
+"""A convenience builder for the `setup` message, for the common voice-agent settings.
+
+The wire `Setup` Struct stays available for anything this builder does not cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from ._errors import ConfigurationError
+from ._wire import (
+    AudioTranscriptionConfig,
+    AutomaticActivityDetection,
+    Content,
+    ContextWindowCompression,
+    FunctionDeclaration,
+    GenerationConfig,
+    Part,
+    PrebuiltVoiceConfig,
+    RealtimeInputConfig,
+    SessionResumptionConfig,
+    Setup,
+    SlidingWindow,
+    SpeechConfig,
+    ThinkingConfig,
+    Tool,
+    VoiceConfig,
+)
+
+__all__ = ["function_tool", "live_setup"]
+
+
+def function_tool(
+    name: str,
+    description: str = "",
+    parameters: dict[str, Any] | None = None,
+    *,
+    non_blocking: bool = False,
+) -> FunctionDeclaration:
+    """Declare a function the model may call (`parameters` is an OpenAPI-subset schema)."""
+    if not name:
+        raise ConfigurationError("a function tool needs a name")
+    return FunctionDeclaration(
+        name=name,
+        description=description or None,
+        parameters=parameters,
+        behavior="NON_BLOCKING" if non_blocking else None,
+    )
+
+
+def live_setup(
+    model: str,
+    *,
+    modality: Literal["AUDIO", "TEXT"] | None = "AUDIO",
+    voice: str | None = None,
+    language: str | None = None,
+    system_instruction: str | None = None,
+    functions: Sequence[FunctionDeclaration] = (),
+    tools: Sequence[Tool] = (),
+    temperature: float | None = None,
+    thinking_budget: int | None = None,
+    input_transcription: bool = False,
+    output_transcription: bool = False,
+    automatic_vad: bool = True,
+    silence_duration_ms: int | None = None,
+    resumption: bool = True,
+    resumption_handle: str | None = None,
+    transparent_resumption: bool | None = None,
+    compression_trigger_tokens: int | None = None,
+) -> Setup:
+    """Build a `Setup` for the usual voice-agent options.
+
+    Session resumption is on by default (the server then sends resumption handles), and
+    `responseModalities`/`speechConfig` go inside `generationConfig` where the API wants
+    them, with transcription settings at setup level.
+    """
+    if modality not in (None, "AUDIO", "TEXT"):
+        raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
+    speech = None
+    if voice or language:
+        speech = SpeechConfig(
+            voice_config=VoiceConfig(prebuilt_voice_config=PrebuiltVoiceConfig(voice_name=voice))
+            if voice
+            else None,
+            language_code=language,
+        )
+    generation = GenerationConfig(
+        response_modalities=[modality] if modality else None,
+        speech_config=speech,
+        temperature=temperature,
+        thinking_config=ThinkingConfig(thinking_budget=thinking_budget)
+        if thinking_budget is not None
+        else None,
+    )
+    all_tools = list(tools)
+    if functions:
+        all_tools.append(Tool(function_declarations=list(functions)))
+    vad = None
+    if not automatic_vad or silence_duration_ms is not None:
+        vad = RealtimeInputConfig(
+            automatic_activity_detection=AutomaticActivityDetection(
+                disabled=True if not automatic_vad else None,
+                silence_duration_ms=silence_duration_ms,
+            )
+        )
+    return Setup(
+        model=model,
+        generation_config=generation if generation != GenerationConfig() else None,
+        system_instruction=Content(parts=[Part(text=system_instruction)], role="user")
+        if system_instruction
+        else None,
+        tools=all_tools or None,
+        realtime_input_config=vad,
+        session_resumption=SessionResumptionConfig(
+            handle=resumption_handle, transparent=transparent_resumption
+        )
+        if resumption
+        else None,
+        context_window_compression=ContextWindowCompression(
+            trigger_tokens=compression_trigger_tokens, sliding_window=SlidingWindow()
+        )
+        if compression_trigger_tokens
+        else None,
+        input_audio_transcription=AudioTranscriptionConfig() if input_transcription else None,
+        output_audio_transcription=AudioTranscriptionConfig() if output_transcription else None,
+    )

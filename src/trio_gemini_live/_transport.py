@@ -1,0 +1,174 @@
+"""The WebSocket transport: the only module that imports a WebSocket library.
+
+It opens the stream (TCP, TLS or any stream a connector returns), performs the upgrade with
+the auth headers, and maps trio-websocket's exceptions to ours in exactly one place. The
+receiver gets every message of a read as a batch (`receive_batch`), so a leaner transport
+can later hand over several frames per wake-up behind the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import contextmanager
+from typing import Protocol, cast
+from urllib.parse import urlsplit
+
+import trio
+import trio_websocket
+
+from ._endpoints import Endpoint
+from ._errors import ConfigurationError, TransportError
+
+__all__ = [
+    "Connector",
+    "Transport",
+    "TransportClosedError",
+    "TrioWebsocketTransport",
+    "open_trio_websocket",
+]
+
+log = logging.getLogger("trio_gemini_live.transport")
+
+Connector = Callable[[], Awaitable[trio.abc.Stream]]
+"""An async callable returning a connected byte stream (for tests: an in-memory stream)."""
+
+
+class TransportClosedError(Exception):
+    """The WebSocket closed; `code` is 1006 when no close frame was received."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+class Transport(Protocol):
+    """What the session needs from a WebSocket connection."""
+
+    async def send(self, frame: bytes) -> None:
+        """Send one JSON message as a text frame."""
+        ...
+
+    async def receive_batch(self) -> list[bytes | str]:
+        """Wait for and return the next message(s); raise `TransportClosedError` at the end."""
+        ...
+
+    async def ping(self) -> None:
+        """Send a ping and wait for its pong."""
+        ...
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket (idempotent)."""
+        ...
+
+
+def _closed_from(exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
+    reason = exc.reason
+    code = reason.code if reason is not None else 1006
+    # wsproto reports "no close frame" as 1006 with a synthetic reason; keep the server's text.
+    return TransportClosedError(code, (reason.reason if reason is not None else None) or "")
+
+
+@contextmanager
+def _mapped(endpoint: Endpoint) -> Generator[None]:
+    """Translate trio-websocket and OS errors during connect into our exceptions."""
+    where = endpoint.display_url
+    try:
+        yield
+    except trio_websocket.ConnectionRejected as exc:
+        raise TransportError(
+            f"the server rejected the WebSocket upgrade to {where} with HTTP {exc.status_code}"
+        ) from None
+    except trio_websocket.HandshakeError as exc:
+        raise TransportError(
+            f"WebSocket handshake with {where} failed: {type(exc).__name__}"
+        ) from None
+    except ssl.SSLError as exc:
+        raise TransportError(f"TLS error connecting to {where}: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise TransportError(f"cannot connect to {where}: {exc.strerror or exc}") from None
+    except trio.BrokenResourceError as exc:
+        raise TransportError(f"connection to {where} broke during the handshake: {exc}") from None
+
+
+class TrioWebsocketTransport:
+    """`Transport` over a trio-websocket `WebSocketConnection`."""
+
+    def __init__(self, connection: trio_websocket.WebSocketConnection) -> None:
+        self._ws = connection
+
+    async def send(self, frame: bytes) -> None:
+        """Send one JSON message as a text frame."""
+        try:
+            # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
+            await self._ws.send_message(frame.decode("utf-8"))
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed_from(exc) from None
+
+    async def receive_batch(self) -> list[bytes | str]:
+        """Wait for the next message; raise `TransportClosedError` when the socket closes."""
+        try:
+            return [await self._ws.get_message()]
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed_from(exc) from None
+
+    async def ping(self) -> None:
+        """Send a ping and wait for the pong."""
+        try:
+            await self._ws.ping()
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed_from(exc) from None
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket with a close frame; idempotent."""
+        await self._ws.aclose(code, reason or None)
+
+
+async def open_trio_websocket(
+    nursery: trio.Nursery,
+    endpoint: Endpoint,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    connector: Connector | None = None,
+    max_message_size: int = 16 * 1024 * 1024,
+    receive_buffer_size: int = 64 * 1024,
+) -> TrioWebsocketTransport:
+    """Open the stream and perform the WebSocket upgrade; the reader task runs in `nursery`."""
+    parts = urlsplit(endpoint.url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "wss"
+    port = parts.port or (443 if secure else 80)
+    resource = parts.path or "/"
+    if parts.query:
+        resource += "?" + parts.query
+    headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
+    log.debug("connecting to %s", endpoint.display_url)
+    with _mapped(endpoint):
+        if connector is not None:
+            stream = await connector()
+        elif secure:
+            context = ssl_context or ssl.create_default_context()
+            if context.verify_mode is ssl.CERT_NONE:
+                log.warning("TLS certificate verification is disabled for %s", endpoint.display_url)
+            stream = await trio.open_ssl_over_tcp_stream(
+                host, port, ssl_context=context, https_compatible=True
+            )
+        else:
+            if ssl_context is not None:
+                raise ConfigurationError(
+                    f"an SSL context was given but {endpoint.display_url} is a plain ws:// URL"
+                )
+            stream = await trio.open_tcp_stream(host, port)
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        connection = await trio_websocket.wrap_client_stream(
+            nursery,
+            cast("trio.SocketStream", stream),
+            netloc,
+            resource,
+            extra_headers=headers,
+            max_message_size=max_message_size,
+            receive_buffer_size=receive_buffer_size,
+        )
+    return TrioWebsocketTransport(connection)

@@ -1,0 +1,95 @@
+"""A scriptable in-memory Live API peer for session tests that need exact control.
+
+Each test writes the server side as a coroutine receiving a trio-websocket connection; the
+client connects through `FakeServer.connector` over `trio.testing.memory_stream_pair`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+import trio.testing
+import trio_websocket
+
+ServerScript = Callable[[trio_websocket.WebSocketConnection], Awaitable[None]]
+
+
+def pretty(message: dict[str, Any]) -> bytes:
+    """Serialise like Google's server: pretty JSON with a trailing newline, as bytes."""
+    return (json.dumps(message, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+class FakeServer:
+    """Serves one scripted WebSocket connection per client connect, in memory."""
+
+    def __init__(self, nursery: trio.Nursery, script: ServerScript) -> None:
+        self._nursery = nursery
+        self._script = script
+        self.requests: list[trio_websocket.WebSocketRequest] = []
+        self.received: list[dict[str, Any]] = []
+        self.connections = 0
+
+    async def connector(self) -> trio.abc.Stream:
+        client, server = trio.testing.memory_stream_pair()
+        self._nursery.start_soon(self._serve, server)
+        return client
+
+    async def _serve(self, stream: trio.abc.Stream) -> None:
+        request = await trio_websocket.wrap_server_stream(self._nursery, stream)  # type: ignore[arg-type]
+        self.requests.append(request)
+        connection = await request.accept()
+        self.connections += 1
+        with contextlib.suppress(trio_websocket.ConnectionClosed):
+            await self._script(connection)
+
+    async def receive_json(self, ws: trio_websocket.WebSocketConnection) -> dict[str, Any]:
+        message = json.loads(await ws.get_message())
+        self.received.append(message)
+        return message
+
+
+async def accept_setup(
+    server: FakeServer, ws: trio_websocket.WebSocketConnection
+) -> dict[str, Any]:
+    """Read the setup frame and answer setupComplete, as the real server does."""
+    setup = await server.receive_json(ws)
+    assert "setup" in setup
+    await ws.send_message(pretty({"setupComplete": {}}))
+    return setup
+
+
+class SwitchableStream(trio.abc.Stream):
+    """Wraps a client stream; once `blackhole()` is called, nothing goes in or out.
+
+    This is a peer that keeps the TCP connection open but answers nothing (no frames, no
+    pongs): what the heartbeat must detect.
+    """
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self._inner = inner
+        self.silent = False
+
+    def blackhole(self) -> None:
+        self.silent = True
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if not self.silent:
+            await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self.silent:
+            await trio.sleep_forever()
+        data = await self._inner.receive_some(max_bytes)
+        if self.silent:
+            await trio.sleep_forever()
+        return data
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

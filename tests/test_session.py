@@ -1,0 +1,230 @@
+"""The trio session layer against a scripted in-memory server (exact control of frames)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import trio
+import trio.testing
+import trio_websocket
+
+from fake_server import FakeServer, SwitchableStream, accept_setup, pretty
+from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._errors import (
+    HeartbeatTimeoutError,
+    InternalServerError,
+    InvalidArgumentError,
+    PolicyViolationError,
+    RemoteProtocolError,
+    SetupTimeoutError,
+)
+from trio_gemini_live._events import (
+    AudioDelta,
+    Closed,
+    Interrupted,
+    SessionCreated,
+    SessionUpdated,
+    SpeechStarted,
+    TextDelta,
+    TurnComplete,
+)
+from trio_gemini_live._options import SessionOptions
+from trio_gemini_live._session import open_session
+
+ENDPOINT = url_endpoint(
+    "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+    api_key="test-key",
+)
+
+
+async def test_text_turn_and_order_of_sends_before_setup_complete(nursery: trio.Nursery) -> None:
+    release = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setup = await server.receive_json(ws)
+        assert setup["setup"]["model"] == "models/gemini-live-2.5-flash-preview"
+        await release.wait()  # the client queues sends meanwhile
+        await ws.send_message(pretty({"setupComplete": {}}))
+        first = await server.receive_json(ws)
+        second = await server.receive_json(ws)
+        assert first == {"realtimeInput": {"text": "one"}}
+        assert second == {"realtimeInput": {"text": "two"}}
+        await ws.send_message(pretty({"serverContent": {"modelTurn": {"parts": [{"text": "Hi"}]}}}))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    server = FakeServer(nursery, script)
+    async with open_session(
+        "gemini-live-2.5-flash-preview",
+        endpoint=ENDPOINT,
+        connector=server.connector,
+        start=False,
+    ) as session:
+        await session.send_text("one")
+        await session.send_text("two")
+        assert session.statistics().sends_queued == 2
+        async with trio.open_nursery() as inner:
+            inner.start_soon(session.start, "gemini-live-2.5-flash-preview")
+            release.set()
+        events = [event async for event in session]
+    kinds = [type(event) for event in events]
+    assert kinds == [SessionCreated, SessionUpdated, TextDelta, TurnComplete, Closed]
+    assert server.requests[0].headers.count((b"x-goog-api-key", b"test-key")) == 1
+
+
+async def test_audio_is_decoded_once_and_interrupt_is_speech_started(nursery: trio.Nursery) -> None:
+    pcm = bytes(range(256)) * 4
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        part = {
+            "inlineData": {
+                "mimeType": "audio/pcm;rate=24000",
+                "data": base64.b64encode(pcm).decode(),
+            }
+        }
+        await ws.send_message(
+            pretty({"serverContent": {"modelTurn": {"parts": [part, {"text": "x"}]}}})
+        )
+        await ws.send_message(pretty({"serverContent": {"interrupted": True}}))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    server = FakeServer(nursery, script)
+    async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+        events = [event async for event in session]
+    audio = [e for e in events if isinstance(e, AudioDelta)]
+    assert len(audio) == 1
+    assert audio[0].pcm == pcm
+    assert audio[0].sample_rate == 24000
+    assert base64.b64decode(audio[0].delta) == pcm
+    interrupts = [e for e in events if isinstance(e, SpeechStarted)]
+    assert len(interrupts) == 1
+    assert isinstance(interrupts[0], Interrupted)
+    turn = next(e for e in events if isinstance(e, TurnComplete))
+    assert turn.interrupted
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "error"),
+    [
+        (1007, "Request contains an invalid argument.", InvalidArgumentError),
+        (1008, "models/x is not found for API version v1beta", PolicyViolationError),
+        (1011, "Internal error encountered.", InternalServerError),
+    ],
+)
+async def test_close_during_setup_raises_typed_error(
+    nursery: trio.Nursery, code: int, reason: str, error: type[Exception]
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await server.receive_json(ws)
+        await ws.aclose(code, reason)
+
+    server = FakeServer(nursery, script)
+    with pytest.raises(error) as info:
+        async with open_session("m", endpoint=ENDPOINT, connector=server.connector):
+            pytest.fail("the session must not open")
+    assert info.value.code == code  # type: ignore[attr-defined]
+    assert info.value.reason == reason  # type: ignore[attr-defined]
+
+
+async def test_close_after_events_delivers_events_then_raises(nursery: trio.Nursery) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.send_message(
+            pretty({"serverContent": {"modelTurn": {"parts": [{"text": "Zürich ☀"}]}}})
+        )
+        await ws.aclose(1011, "Internal error encountered.")
+
+    server = FakeServer(nursery, script)
+    seen: list[object] = []
+    with pytest.raises(InternalServerError):
+        async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+            async for event in session:
+                seen.append(event)
+    texts = [e.text for e in seen if isinstance(e, TextDelta)]
+    assert texts == ["Zürich ☀"]
+    assert isinstance(seen[-1], Closed)
+    assert seen[-1].code == 1011
+
+
+async def test_setup_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.MockClock) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await server.receive_json(ws)
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    with trio.fail_after(30), pytest.raises(SetupTimeoutError):
+        async with open_session(
+            "m",
+            endpoint=ENDPOINT,
+            connector=server.connector,
+            options=SessionOptions(setup_timeout=5),
+        ):
+            pytest.fail("the session must not open")
+
+
+async def test_malformed_frame_fails_with_remote_protocol_error(nursery: trio.Nursery) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.send_message(b"{not json")
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    with pytest.raises(RemoteProtocolError, match="not valid JSON"):
+        async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+            async for _ in session:
+                pass
+
+
+async def test_heartbeat_detects_a_silent_peer(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    wrapped: list[SwitchableStream] = []
+
+    async def connector() -> trio.abc.Stream:
+        stream = SwitchableStream(await server.connector())
+        wrapped.append(stream)
+        return stream
+
+    options = SessionOptions(ping_interval=5, silence_limit=20)
+    with trio.fail_after(120), pytest.raises(HeartbeatTimeoutError, match="no frame or pong"):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            wrapped[0].blackhole()
+            silent_since = trio.current_time()
+            async for _ in session:
+                pass
+    detected_after = trio.current_time() - silent_since
+    assert 20 <= detected_after <= 20 + 5 + options.close_timeout + 1
+
+
+async def test_slow_consumer_keeps_the_bound_loses_nothing_and_keeps_the_heartbeat(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    total = 100
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for index in range(total):
+            await ws.send_message(
+                pretty({"serverContent": {"modelTurn": {"parts": [{"text": str(index)}]}}})
+            )
+        await ws.aclose()
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(event_buffer=8, ping_interval=5, silence_limit=20)
+    async with open_session(
+        "m", endpoint=ENDPOINT, connector=server.connector, options=options
+    ) as session:
+        await trio.sleep(60)  # the consumer stops reading for a minute (virtual time)
+        assert session.statistics().events_buffered <= 8
+        texts = [event.text async for event in session if isinstance(event, TextDelta)]
+    assert texts == [str(index) for index in range(total)]
