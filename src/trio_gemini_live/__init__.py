@@ -61,6 +61,7 @@ from ._events import (
 )
 from ._options import SessionOptions as SessionOptions
 from ._protocol import LiveProtocol as LiveProtocol, SessionState as SessionState
+from ._resume import ReconnectPolicy as ReconnectPolicy
 from ._session import (
     LiveSession as LiveSession,
     SessionStatistics as SessionStatistics,
@@ -86,6 +87,7 @@ __all__ = [
     "open_session",
     "LiveSession",
     "SessionOptions",
+    "ReconnectPolicy",
     "SessionStatistics",
     "SessionState",
     "LiveProtocol",

@@ -122,5 +122,5 @@ def unknown_top_level(frame: bytes | str) -> dict[str, Any]:
         raise RemoteProtocolError(
             f"server message must be a JSON object, got {type(raw).__name__}"  # pyright: ignore[reportUnknownArgumentType]
         )
-    entries: dict[str, Any] = raw
+    entries = cast("dict[str, Any]", raw)
     return {key: value for key, value in entries.items() if key not in _KNOWN_TOP_LEVEL}

@@ -243,10 +243,16 @@ class TurnComplete(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class ToolCallCancellation(RealtimeEvent, frozen=True, kw_only=True):
-    """`toolCallCancellation.ids`: abandon these calls (the user barged in)."""
+    """`toolCallCancellation.ids`: abandon these calls.
+
+    `reason` is None when the server sent it (the user barged in), or `"reconnect"` when
+    the session moved to a new connection while the calls were pending: the resumed server
+    re-issues, with new ids, the calls it still needs.
+    """
 
     type: ClassVar[str] = "response.function_call.cancelled"
     ids: tuple[str, ...]
+    reason: str | None = None
 
 
 class GoAway(RealtimeEvent, frozen=True, kw_only=True):
@@ -274,12 +280,19 @@ class VoiceActivity(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
-    """The session moved to a new connection (after `goAway` or a drop) and continues."""
+    """The session moved to a new connection (after `goAway` or a drop) and continues.
+
+    `replayed` client messages were written again on the new connection; `not_replayed`
+    describes those that could not be (replay buffer overflow, or tool responses to calls
+    of the old connection) so that nothing is lost silently.
+    """
 
     type: ClassVar[str] = "session.reconnected"
     reason: str
     duration: float
     attempts: int = 1
+    replayed: int = 0
+    not_replayed: tuple[str, ...] = ()
 
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):

@@ -6,9 +6,10 @@ Every internal wait in the session is bounded by one of these numbers.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._errors import ConfigurationError
+from ._resume import ReconnectPolicy
 
 __all__ = ["SessionOptions"]
 
@@ -31,6 +32,7 @@ class SessionOptions:
         receive_buffer_size: bytes read from the socket at a time.
         ssl_context: TLS context for `wss://`; verification stays on unless you change it.
         ca_file: a CA bundle to trust instead of the system one (e.g. the emulator's).
+        reconnect: when and how to resume after `goAway` or a retryable drop.
     """
 
     connect_timeout: float = 10.0
@@ -39,11 +41,12 @@ class SessionOptions:
     silence_limit: float = 45.0
     event_buffer: int = 256
     send_buffer: int = 64
-    close_timeout: float = 2.0
+    close_timeout: float = 1.0
     max_message_size: int = 16 * 1024 * 1024
     receive_buffer_size: int = 64 * 1024
     ssl_context: ssl.SSLContext | None = None
     ca_file: str | None = None
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "setup_timeout", "ping_interval", "silence_limit"):

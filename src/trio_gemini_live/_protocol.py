@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from . import _events as ev
+from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_server, encode_client, unknown_top_level
 from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
@@ -91,6 +91,7 @@ class LiveProtocol:
         self.turn_id = 1
         self.pending_calls: dict[str, str] = {}
         self.go_away_seconds: float | None = None
+        self.generating = False
         self._turn_interrupted = False
 
     # --- commands -> frames ------------------------------------------------------------------
@@ -209,6 +210,8 @@ class LiveProtocol:
         self, content: ServerContent, message: ServerMessage, out: list[ev.RealtimeEvent]
     ) -> None:
         turn = self.turn_id
+        if content.model_turn is not None or content.output_transcription is not None:
+            self.generating = True
         if content.model_turn is not None:
             self._model_turn(content.model_turn, turn, out)
         if content.input_transcription is not None:
@@ -245,6 +248,7 @@ class LiveProtocol:
                 )
             )
             self.turn_id += 1
+            self.generating = False
             self._turn_interrupted = False
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=message.usage_metadata))
@@ -281,6 +285,26 @@ class LiveProtocol:
                 out.append(
                     ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
                 )
+
+    @property
+    def idle(self) -> bool:
+        """No model turn in progress and no tool call awaiting its response."""
+        return not self.generating and not self.pending_calls
+
+    def reset_for_resume(self) -> None:
+        """Prepare for the next connection of the same session (resumption).
+
+        The handle, turn ids and setup are kept; the per-connection message count restarts
+        and calls pending on the old connection are forgotten (the caller reports them).
+        """
+        self.state = SessionState.IDLE
+        self.messages_sent = 0
+        self.pending_calls.clear()
+        if self.generating:
+            self.turn_id += 1  # the cut-off turn is abandoned; the answer comes as a new turn
+        self.generating = False
+        self._turn_interrupted = False
+        self.go_away_seconds = None
 
     # --- closing -----------------------------------------------------------------------------
 

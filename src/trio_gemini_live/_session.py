@@ -1,39 +1,41 @@
-"""The trio layer: one connection run by a sender, a receiver and a heartbeat task.
+"""The trio layer: a session that lives across connections, and `open_session`.
 
-The three tasks share only bounded memory channels and the sans-IO protocol object. The
-receiver decodes every frame as it arrives and waits only when the user's event channel is
-full (backpressure; nothing is dropped); the heartbeat pauses while it waits, so a slow
-reader is never mistaken for a dead peer.
+Each connection runs a sender, a receiver and a heartbeat task (`_connection.py`), joined to
+the user only by two bounded memory channels that outlive the connection. When a connection
+ends with `goAway` or a retryable drop, the supervisor resumes on a new one with the latest
+handle and replays what the server may not have consumed; the user's stream just continues.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import trio
 
-from . import _events as ev
+from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._close_policy import CloseAction
+from ._connection import Connection, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint, model_resource_name
 from ._errors import (
     ConfigurationError,
     GeminiLiveError,
-    HeartbeatTimeoutError,
     LocalProtocolError,
-    RemoteProtocolError,
+    ReconnectFailedError,
     SessionClosedError,
     SetupTimeoutError,
     TransportError,
 )
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
-from ._transport import Connector, Transport, TransportClosedError, open_trio_websocket
+from ._resume import ReplayBuffer, ReplayPlan
+from ._transport import Connector, open_trio_websocket
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -45,6 +47,7 @@ from ._wire import (
     FunctionResponse,
     Part,
     RealtimeInput,
+    SessionResumptionConfig,
     Setup,
     Tool,
     ToolResponse,
@@ -72,6 +75,8 @@ class SessionStatistics:
     messages_sent: int
     resumption_handle: str | None
     pending_tool_calls: int
+    reconnects: int
+    replay_buffer_bytes: int
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -98,90 +103,121 @@ def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException | N
     return leaves[0] if len(leaves) == 1 else None
 
 
+def _kind_of(message: ClientMessage) -> str:
+    """Name a client message by its top-level key (and realtimeInput field)."""
+    if message.realtime_input is not None:
+        realtime = message.realtime_input
+        if realtime.audio is not None:
+            return "realtimeInput.audio"
+        if realtime.video is not None:
+            return "realtimeInput.video"
+        if realtime.text is not None:
+            return "realtimeInput.text"
+        return "realtimeInput"
+    if message.client_content is not None:
+        return "clientContent"
+    if message.tool_response is not None:
+        return "toolResponse"
+    if message.context_update is not None:
+        return "contextUpdate"
+    return "unknown"
+
+
 class LiveSession:
     """An open Live API session: send messages, iterate over events.
 
     Create it with `open_session`. Every `send_*` method queues one client message (it waits
     only when `SessionOptions.send_buffer` messages are already queued); messages sent
-    before `setupComplete` are held and written after it, in order. Iterate with
-    `async for event in session` or call `receive()`.
+    before `setupComplete`, or while the session moves to a new connection, are held and
+    written afterwards, in order. Iterate with `async for event in session` or call
+    `receive()`. The stream continues across `goAway` and retryable drops (a `Reconnected`
+    event marks the move) and ends with a `Closed` event.
     """
 
-    def __init__(self, transport: Transport, options: SessionOptions, endpoint: Endpoint) -> None:
-        self._transport = transport
-        self._options = options
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        options: SessionOptions,
+        connector: Connector | None = None,
+    ) -> None:
         self._endpoint = endpoint
-        self._protocol = LiveProtocol()
+        self._options = options
+        self._connector = connector
         # Bounded: when full, `send_*` waits for the sender (backpressure on the caller).
-        self._outgoing_send, self._outgoing_receive = trio.open_memory_channel[bytes](
+        self._outgoing_send, outgoing_receive = trio.open_memory_channel[Outgoing](
             options.send_buffer
         )
         # Bounded: when full, the receiver waits for the user (nothing is dropped).
-        self._events_send, self._events_receive = trio.open_memory_channel[ev.RealtimeEvent](
+        events_send, self._events_receive = trio.open_memory_channel[ev.RealtimeEvent](
             options.event_buffer
         )
-        self._opened = trio.Event()
-        self._settled = trio.Event()
-        self._finished = trio.Event()
+        self._core = SessionCore(
+            options=options,
+            endpoint=endpoint,
+            protocol=LiveProtocol(),
+            events_send=events_send,
+            outgoing_receive=outgoing_receive,
+            replay=ReplayBuffer(options.reconnect.replay_limit_bytes),
+        )
         self._failure: GeminiLiveError | None = None
-        self._closing = False
-        self._consumer_blocked = False
-        self._last_inbound = trio.current_time()
-        self._ping_in_flight = False
-        self._frames_sent = 0
-        self._bytes_sent = 0
-        self._frames_received = 0
-        self._bytes_received = 0
+        self._setup_ready = trio.Event()
+        self._settled = trio.Event()
+        self._first_outcome: ConnectionOutcome | None = None
+        self._finished = trio.Event()
+        self._rng = random.Random()
 
     # --- public state ------------------------------------------------------------------------
 
     @property
     def state(self) -> SessionState:
-        """The connection state (see `SessionState`)."""
-        return self._protocol.state
+        """The state of the current connection (see `SessionState`)."""
+        return self._core.protocol.state
 
     @property
     def setup(self) -> Setup | None:
-        """The setup sent for this session."""
-        return self._protocol.setup
+        """The setup in force."""
+        return self._core.protocol.setup
 
     @property
     def session_id(self) -> str | None:
         """The server's session id (Vertex AI only)."""
-        return self._protocol.session_id
+        return self._core.protocol.session_id
 
     @property
     def resumption_handle(self) -> str | None:
         """The latest handle the server marked resumable."""
-        return self._protocol.resumption_handle
+        return self._core.protocol.resumption_handle
 
     @property
     def pending_tool_calls(self) -> dict[str, str]:
         """Tool calls awaiting a response: call id -> function name."""
-        return dict(self._protocol.pending_calls)
+        return dict(self._core.protocol.pending_calls)
 
     @property
     def endpoint(self) -> Endpoint:
-        """Where this session is connected (its repr never shows secrets)."""
+        """Where this session connects (its repr never shows secrets)."""
         return self._endpoint
 
     def statistics(self) -> SessionStatistics:
         """Counters and queue depths of this session."""
+        core = self._core
         return SessionStatistics(
-            state=self._protocol.state.value,
-            frames_sent=self._frames_sent,
-            bytes_sent=self._bytes_sent,
-            frames_received=self._frames_received,
-            bytes_received=self._bytes_received,
-            events_buffered=self._events_send.statistics().current_buffer_used,
+            state=core.protocol.state.value,
+            frames_sent=core.frames_sent,
+            bytes_sent=core.bytes_sent,
+            frames_received=core.frames_received,
+            bytes_received=core.bytes_received,
+            events_buffered=core.events_send.statistics().current_buffer_used,
             sends_queued=self._outgoing_send.statistics().current_buffer_used,
-            messages_sent=self._protocol.messages_sent,
-            resumption_handle=self._protocol.resumption_handle,
-            pending_tool_calls=len(self._protocol.pending_calls),
+            messages_sent=core.messages_sent_total,
+            resumption_handle=core.protocol.resumption_handle,
+            pending_tool_calls=len(core.protocol.pending_calls),
+            reconnects=core.reconnects,
+            replay_buffer_bytes=core.replay.size_bytes,
         )
 
     def __repr__(self) -> str:
-        return f"<LiveSession {self._endpoint.display_url} state={self._protocol.state.value}>"
+        return f"<LiveSession {self._endpoint.display_url} state={self.state.value}>"
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -219,13 +255,24 @@ class LiveSession:
         """Queue any client message except `setup` (validated and encoded here)."""
         if self._failure is not None:
             raise self._failure
-        if self._closing:
+        if self._core.closing:
             raise SessionClosedError("the session is closed")
-        frame = self._protocol.send(message)
+        if message.tool_response is not None:
+            self._check_not_cancelled(message.tool_response.function_responses)
+        frame = self._core.protocol.send(message)
         try:
-            await self._outgoing_send.send(frame)
+            await self._outgoing_send.send(Outgoing(frame, _kind_of(message)))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._failure or SessionClosedError("the session is closed") from None
+
+    def _check_not_cancelled(self, responses: Sequence[FunctionResponse]) -> None:
+        for response in responses:
+            if response.id is not None and response.id in self._core.cancelled_calls:
+                raise LocalProtocolError(
+                    f"tool call {response.id!r} was cancelled when the session moved to a new "
+                    "connection (see the ToolCallCancellation event); the server re-issues "
+                    "calls it still needs with new ids"
+                )
 
     async def send_audio(self, pcm: AudioBuffer, *, sample_rate: int = 16000) -> None:
         """Send 16-bit little-endian mono PCM (`realtimeInput.audio`).
@@ -308,7 +355,7 @@ class LiveSession:
 
         A `dict` result is sent as the response object; anything else as `{"result": ...}`.
         """
-        function_name = name or self._protocol.pending_calls.get(call_id)
+        function_name = name or self._core.protocol.pending_calls.get(call_id)
         if not function_name:
             raise LocalProtocolError(
                 f"unknown tool call id {call_id!r}: pass name=... or answer a pending call"
@@ -348,148 +395,209 @@ class LiveSession:
         await self.send(ClientMessage(context_update=update))
 
     async def aclose(self) -> None:
-        """Close the connection (code 1000); bounded by `SessionOptions.close_timeout`."""
-        if self._closing:
+        """Close the session (code 1000); bounded by `SessionOptions.close_timeout`."""
+        core = self._core
+        if core.closing:
             return
-        self._closing = True
-        await self._close_transport(1000, "")
+        core.closing = True
         self._outgoing_send.close()
+        current = core.current
+        if current is not None:
+            await current.close(1000, "")
 
-    async def _close_transport(self, code: int, reason: str) -> None:
-        # Shielded but bounded: the close handshake must run even while cancelled, and a
-        # dead peer must not hold it up past close_timeout.
-        with (
-            trio.CancelScope(shield=True),
-            trio.move_on_after(self._options.close_timeout),
-            suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
-        ):
-            await self._transport.aclose(code, reason)
+    async def start(self, setup: Setup | str) -> None:
+        """Send `setup` (if `open_session(..., start=False)`) and wait for `setupComplete`.
 
-    # --- the three tasks ---------------------------------------------------------------------
-
-    async def start(self, setup: Setup) -> None:
-        """Send `setup` and wait, bounded by `setup_timeout`, for `setupComplete`."""
-        frame = self._protocol.start(_prepare_setup(setup, self._endpoint))
-        try:
-            await self._transport.send(frame)
-        except TransportClosedError as exc:
-            await self._connection_lost(exc.code, exc.reason)
-        with trio.move_on_after(self._options.setup_timeout):
+        Raises:
+            SetupTimeoutError: no `setupComplete` within `setup_timeout`.
+            ConnectionClosedError: the server refused the setup.
+        """
+        if self._setup_ready.is_set():
+            raise LocalProtocolError("setup must be the first message and only the first")
+        self._core.pending_setup = _prepare_setup(setup, self._endpoint)
+        self._setup_ready.set()
+        with trio.move_on_after(self._options.setup_timeout + self._options.close_timeout):
             await self._settled.wait()
-        if self._failure is not None:
-            raise self._failure
-        if not self._opened.is_set():
+        self._raise_if_not_open()
+
+    def _raise_if_not_open(self) -> None:
+        outcome = self._first_outcome
+        if outcome is not None:
+            raise outcome.error or SessionClosedError(
+                f"the server closed the connection during setup: {outcome.code} {outcome.reason}"
+            )
+        if not self._settled.is_set():
             raise SetupTimeoutError(
                 f"no setupComplete from {self._endpoint.display_url} within "
                 f"{self._options.setup_timeout:g} s"
             )
 
-    def _spawn_tasks(self, nursery: trio.Nursery) -> None:
-        nursery.start_soon(self._receiver)
-        nursery.start_soon(self._sender)
-        nursery.start_soon(self._heartbeat)
+    async def _drain_until_closed(self) -> None:
+        """Wait for the supervisor to finish (events left unread are discarded on exit)."""
+        await self._finished.wait()
 
-    async def _deliver(self, event: ev.RealtimeEvent) -> None:
-        try:
-            self._events_send.send_nowait(event)
-        except trio.WouldBlock:
-            self._consumer_blocked = True
-            try:
-                await self._events_send.send(event)
-            finally:
-                self._consumer_blocked = False
-                self._last_inbound = trio.current_time()
+    # --- the supervisor: connections one after another ------------------------------------
 
-    async def _receiver(self) -> None:
-        try:
-            while True:
-                batch = await self._transport.receive_batch()
-                self._last_inbound = trio.current_time()
-                for frame in batch:
-                    self._frames_received += 1
-                    self._bytes_received += len(frame)
-                    for event in self._protocol.receive_frame(frame):
-                        if type(event) is ev.SessionCreated:
-                            self._opened.set()
-                            self._settled.set()
-                        await self._deliver(event)
-        except TransportClosedError as exc:
-            await self._connection_lost(exc.code, exc.reason)
-        except RemoteProtocolError as exc:
-            log.warning("closing the session: %s", exc)
-            await self._fail(exc, 1007, str(exc)[:120])
-
-    async def _sender(self) -> None:
-        await self._opened.wait()
-        try:
-            async for frame in self._outgoing_receive:
-                await self._transport.send(frame)
-                self._protocol.frame_sent()
-                self._frames_sent += 1
-                self._bytes_sent += len(frame)
-        except TransportClosedError:
-            pass  # the receiver sees the same close and reports it
-
-    async def _heartbeat(self) -> None:
-        interval = self._options.ping_interval
-        async with trio.open_nursery() as pings:
-            while True:
-                await trio.sleep(interval)
-                now = trio.current_time()
-                if self._consumer_blocked:
-                    # The receiver is waiting for the user, not for the peer.
-                    self._last_inbound = now
-                    continue
-                silence = now - self._last_inbound
-                if silence >= self._options.silence_limit:
-                    await self._fail(
-                        HeartbeatTimeoutError(
-                            f"no frame or pong from the server for {silence:.0f} s "
-                            f"(limit {self._options.silence_limit:g} s)"
-                        ),
-                        1011,
-                        "keepalive timeout",
-                    )
-                    return
-                if silence >= interval and not self._ping_in_flight:
-                    pings.start_soon(self._ping_once)
-
-    async def _ping_once(self) -> None:
-        self._ping_in_flight = True
-        try:
-            await self._transport.ping()
-            self._last_inbound = trio.current_time()
-        except (TransportClosedError, trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the receiver reports the close
-        finally:
-            self._ping_in_flight = False
-
-    async def _connection_lost(self, code: int, reason: str) -> None:
-        if self._finished.is_set():
-            return
-        self._finished.set()
-        action, error = self._protocol.close_received(code, reason)
-        if action is not CloseAction.END and self._failure is None and not self._closing:
-            self._failure = error
-        log.debug("connection closed: %s %s (%s)", code, reason, action.value)
-        await self._emit_closed(ev.Closed(code=code, reason=reason))
-
-    async def _fail(self, error: GeminiLiveError, code: int, reason: str) -> None:
-        if self._finished.is_set():
-            return
-        self._finished.set()
-        self._failure = error
-        await self._close_transport(code, reason)
-        self._protocol.state = SessionState.CLOSED
-        await self._emit_closed(ev.Closed(code=code, reason=reason))
-
-    async def _emit_closed(self, closed: ev.Closed) -> None:
+    def _on_first_settled(self, outcome: ConnectionOutcome | None) -> None:
+        self._first_outcome = outcome
         self._settled.set()
+
+    async def _connect(self, nursery: trio.Nursery) -> Connection:
+        options = self._options
+        with trio.move_on_after(options.connect_timeout):
+            transport = await open_trio_websocket(
+                nursery,
+                self._endpoint,
+                ssl_context=options.tls_context(),
+                connector=self._connector,
+                max_message_size=options.max_message_size,
+                receive_buffer_size=options.receive_buffer_size,
+            )
+            return Connection(self._core, transport)
+        raise TransportError(
+            f"connecting to {self._endpoint.display_url} took longer than "
+            f"{options.connect_timeout:g} s"
+        )
+
+    async def _run_first(
+        self,
+        setup: Setup | None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> ConnectionOutcome:
+        async with trio.open_nursery() as nursery:
+            connection = await self._connect(nursery)
+            if setup is None:
+                task_status.started()  # the socket is open; `start()` sends the setup later
+            else:
+                self._core.pending_setup = setup
+                self._setup_ready.set()
+
+            def settled(outcome: ConnectionOutcome | None) -> None:
+                self._on_first_settled(outcome)
+                if setup is not None and outcome is None:
+                    task_status.started()
+
+            outcome = await connection.run(None, setup_ready=self._setup_ready, on_settled=settled)
+            if setup is not None and not connection.opened:
+                self._on_first_settled(outcome)
+                self._raise_if_not_open()
+            nursery.cancel_scope.cancel()
+        return outcome
+
+    async def _supervise(
+        self,
+        setup: Setup | None,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        outcome = await self._run_first(setup, task_status=task_status)
+        try:
+            while outcome.opened and self._should_resume(outcome):
+                outcome = await self._resume(outcome)
+        except ReconnectFailedError as exc:
+            await self._finish(exc, 1006, str(exc))
+            return
+        error = None if outcome.action is CloseAction.END or self._core.closing else outcome.error
+        await self._finish(error, outcome.code, outcome.reason)
+
+    def _should_resume(self, outcome: ConnectionOutcome) -> bool:
+        core = self._core
+        setup = core.protocol.setup
+        return (
+            outcome.action is CloseAction.RESUME
+            and not core.closing
+            and self._options.reconnect.enabled
+            and setup is not None
+            and setup.session_resumption is not None
+        )
+
+    async def _resume(self, outcome: ConnectionOutcome) -> ConnectionOutcome:
+        """Open replacement connections (with backoff) until one is stable; return its end.
+
+        One outage has one budget (`max_attempts`, `max_elapsed`); a resumed connection
+        that drops before `stable_after` seconds continues the same outage.
+        """
+        core = self._core
+        policy = self._options.reconnect
+        started = trio.current_time()
+        reason = outcome.reason
+        last_error: GeminiLiveError | None = outcome.error
+        plan = await self._prepare_resume()
+        attempts = 0
+        delays = policy.delays(self._rng, immediate_first=reason == "goAway")
+        for delay in delays:
+            if trio.current_time() - started + delay > policy.max_elapsed:
+                break
+            await trio.sleep(delay)
+            attempts += 1
+            core.protocol.reset_for_resume()
+            core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
+            log.info("resuming the session (attempt %d, after %s)", attempts, reason)
+            reconnected = ev.Reconnected(
+                reason=reason,
+                duration=trio.current_time() - started,
+                attempts=attempts,
+                replayed=len(plan.replay),
+                not_replayed=plan.not_replayed,
+            )
+            try:
+                async with trio.open_nursery() as nursery:
+                    connection = await self._connect(nursery)
+                    result = await connection.run(
+                        self._resume_setup(), plan=plan, reconnected=reconnected
+                    )
+                    nursery.cancel_scope.cancel()
+            except TransportError as exc:
+                last_error = exc
+                continue
+            if result.opened and (
+                result.lived >= policy.stable_after or not self._should_resume(result)
+            ):
+                return result
+            last_error = result.error
+            if result.action is CloseAction.FAIL:
+                break
+            if result.opened:
+                plan = await self._prepare_resume()  # it ran a while: new input to replay
+        elapsed = trio.current_time() - started
+        raise ReconnectFailedError(
+            f"could not resume the session after {reason}: {attempts} attempt(s) in "
+            f"{elapsed:.1f} s; last error: {last_error}"
+        )
+
+    async def _prepare_resume(self) -> ReplayPlan:
+        await self._cancel_pending_calls()
+        self._core.protocol.reset_for_resume()
+        return self._core.replay.take()
+
+    def _resume_setup(self) -> Setup:
+        setup = self._core.protocol.setup or self._core.pending_setup
+        assert setup is not None
+        previous = setup.session_resumption or SessionResumptionConfig()
+        handle = self._core.protocol.resumption_handle
+        return msgspec.structs.replace(
+            setup,
+            session_resumption=SessionResumptionConfig(
+                handle=handle, transparent=previous.transparent
+            ),
+        )
+
+    async def _cancel_pending_calls(self) -> None:
+        pending = tuple(self._core.protocol.pending_calls)
+        if pending:
+            self._core.cancelled_calls.update(pending)
+            await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))
+
+    async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
+        core = self._core
+        self._failure = error
+        core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
-        # Bounded: a reader that never reads must not keep the receiver alive forever.
+        # Bounded: a reader that never reads must not keep the session alive forever.
         with trio.move_on_after(self._options.close_timeout):
-            await self._deliver(closed)
-        self._events_send.close()
+            await core.deliver(ev.Closed(code=code, reason=reason))
+        core.events_send.close()
+        self._finished.set()
 
 
 def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
@@ -522,10 +630,11 @@ async def open_session(
             sent in the `x-goog-api-key` header, never in the URL.
         endpoint: where to connect (default: the Gemini API, `v1beta`); see
             `gemini_endpoint`, `vertex_endpoint` and `url_endpoint`.
-        options: timeouts, heartbeat and buffer bounds (`SessionOptions`).
+        options: timeouts, heartbeat, buffer bounds and reconnection (`SessionOptions`).
         connector: an async callable returning a connected stream, instead of TCP/TLS
             (the emulator's in-memory connector for tests).
-        start: send `setup` now (default). With False, call `session.start(setup)` later.
+        start: send `setup` now (default). With False the socket is opened and
+            `await session.start(setup)` sends it later.
 
     Raises:
         TransportError: the connection could not be opened within `connect_timeout`.
@@ -536,31 +645,21 @@ async def open_session(
     if endpoint is None:
         endpoint = gemini_endpoint(resolve_api_key(api_key))
     prepared = _prepare_setup(setup, endpoint)  # fail fast on a bad model name
+    session = LiveSession(endpoint, options, connector)
+    transparent = bool(prepared.session_resumption and prepared.session_resumption.transparent)
+    session._core.transparent = transparent  # pyright: ignore[reportPrivateUsage]
     try:
         async with trio.open_nursery() as nursery:
-            transport: Transport | None = None
-            with trio.move_on_after(options.connect_timeout):
-                transport = await open_trio_websocket(
-                    nursery,
-                    endpoint,
-                    ssl_context=options.tls_context(),
-                    connector=connector,
-                    max_message_size=options.max_message_size,
-                    receive_buffer_size=options.receive_buffer_size,
-                )
-            if transport is None:
-                raise TransportError(
-                    f"connecting to {endpoint.display_url} took longer than "
-                    f"{options.connect_timeout:g} s"
-                )
-            session = LiveSession(transport, options, endpoint)
-            session._spawn_tasks(nursery)  # pyright: ignore[reportPrivateUsage]
+            await nursery.start(
+                session._supervise,  # pyright: ignore[reportPrivateUsage]
+                prepared if start else None,
+            )
             try:
-                if start:
-                    await session.start(prepared)
                 yield session
             finally:
                 await session.aclose()
+                with trio.move_on_after(options.close_timeout * 2):
+                    await session._drain_until_closed()  # pyright: ignore[reportPrivateUsage]
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         leaf = _unwrap_group(group)

@@ -1,0 +1,351 @@
+"""One WebSocket connection of a session: its receiver, sender, heartbeat and goAway watch.
+
+A connection runs until it ends and reports how (`ConnectionOutcome`); the session decides
+whether to resume on a new one. State that outlives a connection (the protocol object, the
+user's channels, the replay buffer, counters) lives in `SessionCore`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+import trio
+
+from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._close_policy import CloseAction
+from ._endpoints import Endpoint
+from ._errors import (
+    GeminiLiveError,
+    HeartbeatTimeoutError,
+    RemoteProtocolError,
+    SetupTimeoutError,
+)
+from ._options import SessionOptions
+from ._protocol import LiveProtocol
+from ._resume import ReplayBuffer, ReplayPlan
+from ._transport import Transport, TransportClosedError
+from ._wire import Setup
+
+__all__ = ["Connection", "ConnectionOutcome", "Outgoing", "SessionCore"]
+
+log = logging.getLogger("trio_gemini_live.session")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A client frame queued for the sender, with its kind (e.g. `realtimeInput.audio`)."""
+
+    frame: bytes
+    kind: str
+
+
+@dataclass(frozen=True)
+class ConnectionOutcome:
+    """How a connection ended: what to do next, a description, and the error if any."""
+
+    action: CloseAction
+    code: int
+    reason: str
+    error: GeminiLiveError | None = None
+    opened: bool = False
+    lived: float = 0.0
+
+
+@dataclass(eq=False)
+class SessionCore:
+    """The state of a session that outlives each of its connections."""
+
+    options: SessionOptions
+    endpoint: Endpoint
+    protocol: LiveProtocol
+    events_send: trio.MemorySendChannel[ev.RealtimeEvent]
+    outgoing_receive: trio.MemoryReceiveChannel[Outgoing]
+    replay: ReplayBuffer
+    transparent: bool = False
+    closing: bool = False
+    consumer_blocked: bool = False
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    frames_received: int = 0
+    bytes_received: int = 0
+    messages_sent_total: int = 0
+    reconnects: int = 0
+    cancelled_calls: set[str] = field(default_factory=set[str])
+    current: Connection | None = None
+    pending_setup: Setup | None = None
+
+    async def deliver(self, event: ev.RealtimeEvent) -> None:
+        """Hand an event to the user, waiting (backpressure) when their channel is full."""
+        try:
+            self.events_send.send_nowait(event)
+        except trio.WouldBlock:
+            self.consumer_blocked = True
+            try:
+                await self.events_send.send(event)
+            finally:
+                self.consumer_blocked = False
+
+
+class Connection:
+    """One connection: handshake, replay, then the three tasks until it ends."""
+
+    def __init__(self, core: SessionCore, transport: Transport) -> None:
+        self._core = core
+        self._transport = transport
+        self._opened = trio.Event()
+        self._ended = trio.Event()
+        self._outcome: ConnectionOutcome | None = None
+        self._go_away = trio.Event()
+        self._go_away_deadline = 0.0
+        self._state_changed = trio.Event()
+        self._last_inbound = trio.current_time()
+        self._ping_in_flight = False
+        self._resumed_event: ev.Reconnected | None = None
+        self._opened_at = 0.0
+
+    @property
+    def opened(self) -> bool:
+        """Whether `setupComplete` arrived on this connection."""
+        return self._opened.is_set()
+
+    async def run(
+        self,
+        setup: Setup | None,
+        *,
+        plan: ReplayPlan | None = None,
+        reconnected: ev.Reconnected | None = None,
+        setup_ready: trio.Event | None = None,
+        on_settled: Callable[[ConnectionOutcome | None], None] | None = None,
+    ) -> ConnectionOutcome:
+        """Run the connection until it ends.
+
+        Args:
+            setup: the setup to send (None: wait for `setup_ready`, then send
+                `SessionCore.pending_setup`; the user decides when, as the seed API does).
+            plan: frames to write again right after `setupComplete` (a resume).
+            reconnected: the event to deliver in place of `SessionCreated` (a resume).
+            setup_ready: set once `SessionCore.pending_setup` may be sent.
+            on_settled: called once with None when the session opened, or with the outcome
+                if the connection ended before that.
+        """
+        self._resumed_event = reconnected
+        self._core.current = self
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._receiver)
+            nursery.start_soon(self._heartbeat)
+            if setup is None and setup_ready is not None:
+                await self._first_of(setup_ready, self._ended)
+                setup = self._core.pending_setup
+            if setup is not None and not self._ended.is_set():
+                await self._handshake(setup)
+            if on_settled is not None:
+                on_settled(None if self.opened else self._outcome)
+            if self.opened:
+                await self._replay(plan)
+                nursery.start_soon(self._sender)
+                nursery.start_soon(self._watch_go_away)
+            await self._ended.wait()
+            nursery.cancel_scope.cancel()
+        if self._core.current is self:
+            self._core.current = None
+        assert self._outcome is not None
+        return self._outcome
+
+    async def _handshake(self, setup: Setup) -> None:
+        frame = self._core.protocol.start(setup)
+        try:
+            await self._transport.send(frame)
+        except TransportClosedError as exc:
+            self._closed(exc.code, exc.reason)
+            return
+        with trio.move_on_after(self._core.options.setup_timeout):
+            await self._first_of(self._opened, self._ended)
+        if not self.opened and not self._ended.is_set():
+            timeout = self._core.options.setup_timeout
+            await self._abort(
+                CloseAction.RESUME,
+                1011,
+                "setup timeout",
+                SetupTimeoutError(
+                    f"no setupComplete from {self._core.endpoint.display_url} within {timeout:g} s"
+                ),
+            )
+
+    @staticmethod
+    async def _first_of(*events: trio.Event) -> None:
+        async with trio.open_nursery() as nursery:
+            for event in events:
+
+                async def wait(event: trio.Event = event) -> None:
+                    await event.wait()
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(wait)
+
+    async def _replay(self, plan: ReplayPlan | None) -> None:
+        if plan is None:
+            return
+        try:
+            for message in plan.replay:
+                await self._write(message.frame, message.kind)
+        except TransportClosedError:
+            pass  # the receiver reports the close; the plan is used again on the next try
+
+    async def _write(self, frame: bytes, kind: str) -> None:
+        core = self._core
+        # Kept before writing: if the write is cut off, the next connection replays it.
+        core.replay.add(core.protocol.messages_sent + 1, frame, kind)
+        core.protocol.frame_sent()
+        await self._transport.send(frame)
+        core.messages_sent_total += 1
+        core.frames_sent += 1
+        core.bytes_sent += len(frame)
+
+    # --- ending ----------------------------------------------------------------------------
+
+    def _end(self, outcome: ConnectionOutcome) -> None:
+        if self._outcome is None:
+            if self.opened:
+                lived = trio.current_time() - self._opened_at
+                outcome = dataclasses.replace(outcome, lived=lived)
+            self._outcome = outcome
+            self._ended.set()
+
+    def _closed(self, code: int, reason: str) -> None:
+        action, close_error = self._core.protocol.close_received(code, reason)
+        error: GeminiLiveError | None = close_error
+        if self._core.closing:
+            action, error = CloseAction.END, None
+        elif action is CloseAction.END:
+            error = None
+        self._end(ConnectionOutcome(action, code, reason, error, self.opened))
+
+    async def _abort(
+        self, action: CloseAction, code: int, reason: str, error: GeminiLiveError | None
+    ) -> None:
+        self._end(ConnectionOutcome(action, code, reason, error, self.opened))
+        await self.close(code, reason)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket: shielded, and bounded by `SessionOptions.close_timeout`."""
+        with (
+            trio.CancelScope(shield=True),
+            trio.move_on_after(self._core.options.close_timeout),
+            suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+        ):
+            await self._transport.aclose(code, reason)
+
+    def _poke(self) -> None:
+        self._state_changed.set()
+        self._state_changed = trio.Event()
+
+    # --- the tasks -------------------------------------------------------------------------
+
+    async def _receiver(self) -> None:
+        core = self._core
+        try:
+            while True:
+                batch = await self._transport.receive_batch()
+                self._last_inbound = trio.current_time()
+                for frame in batch:
+                    core.frames_received += 1
+                    core.bytes_received += len(frame)
+                    for event in core.protocol.receive_frame(frame):
+                        await self._handle(event)
+        except TransportClosedError as exc:
+            self._closed(exc.code, exc.reason)
+        except RemoteProtocolError as exc:
+            log.warning("closing the connection: %s", exc)
+            await self._abort(CloseAction.FAIL, 1007, str(exc)[:120], exc)
+
+    async def _handle(self, event: ev.RealtimeEvent) -> None:
+        core = self._core
+        kind = type(event)
+        if kind is ev.SessionCreated or kind is ev.SessionUpdated:
+            if kind is ev.SessionCreated:
+                self._opened_at = trio.current_time()
+                self._opened.set()
+                if self._resumed_event is not None:
+                    core.reconnects += 1
+                    await core.deliver(self._resumed_event)
+            if self._resumed_event is not None:
+                return  # the user saw the session open once; a resume is `Reconnected`
+        elif kind is ev.ResumptionUpdate:
+            assert isinstance(event, ev.ResumptionUpdate)
+            if event.resumable and event.handle:
+                index = event.last_consumed_client_message_index
+                if core.transparent and index is not None:
+                    core.replay.consumed_through(index)
+                else:
+                    core.replay.clear()
+        elif kind is ev.GoAway:
+            assert isinstance(event, ev.GoAway)
+            self._go_away_deadline = trio.current_time() + event.time_left
+            self._go_away.set()
+        await core.deliver(event)
+        self._last_inbound = trio.current_time()
+        self._poke()
+
+    async def _sender(self) -> None:
+        try:
+            async for item in self._core.outgoing_receive:
+                await self._write(item.frame, item.kind)
+        except TransportClosedError:
+            pass  # the receiver sees the same close and reports it
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    async def _heartbeat(self) -> None:
+        options = self._core.options
+        interval = options.ping_interval
+        async with trio.open_nursery() as pings:
+            while True:
+                await trio.sleep(interval)
+                now = trio.current_time()
+                if self._core.consumer_blocked:
+                    # The receiver waits for the user, not for the peer.
+                    self._last_inbound = now
+                    continue
+                silence = now - self._last_inbound
+                if silence >= options.silence_limit:
+                    await self._abort(
+                        CloseAction.RESUME,
+                        1011,
+                        "keepalive timeout",
+                        HeartbeatTimeoutError(
+                            f"no frame or pong from the server for {silence:.0f} s "
+                            f"(limit {options.silence_limit:g} s)"
+                        ),
+                    )
+                    return
+                if silence >= interval and not self._ping_in_flight:
+                    pings.start_soon(self._ping_once)
+
+    async def _ping_once(self) -> None:
+        self._ping_in_flight = True
+        try:
+            await self._transport.ping()
+            self._last_inbound = trio.current_time()
+        except (TransportClosedError, trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the receiver reports the close
+        finally:
+            self._ping_in_flight = False
+
+    async def _watch_go_away(self) -> None:
+        """After `goAway`, move to a new connection once idle, or just before the deadline."""
+        await self._go_away.wait()
+        if not self._resumable():
+            return  # no resumption configured: the server's close ends the session
+        deadline = self._go_away_deadline - self._core.options.reconnect.go_away_margin
+        while not self._core.protocol.idle and trio.current_time() < deadline:
+            with trio.move_on_at(deadline):
+                await self._state_changed.wait()
+        await self._abort(CloseAction.RESUME, 1000, "goAway", None)
+
+    def _resumable(self) -> bool:
+        setup = self._core.protocol.setup
+        return setup is not None and setup.session_resumption is not None

@@ -1,0 +1,142 @@
+"""Sans-IO pieces of session resumption: the reconnect policy and the replay buffer.
+
+The replay buffer keeps the client messages the server may not have consumed yet, bounded by
+bytes; after a resume they are written again, so no user input is lost. What cannot be
+replayed (overflow, tool responses to calls the resumed server no longer knows) is reported.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._errors import ConfigurationError
+
+__all__ = ["BufferedMessage", "ReconnectPolicy", "ReplayBuffer", "ReplayPlan"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconnectPolicy:
+    """When and how a session reconnects after `goAway` or a retryable drop.
+
+    Attributes:
+        enabled: reconnect at all (if False, a drop ends the session with its error).
+        max_attempts: connection attempts per outage before giving up.
+        max_elapsed: seconds per outage before giving up.
+        initial_delay: the first backoff delay after a drop (none after `goAway`).
+        max_delay: the longest backoff delay.
+        multiplier: backoff growth per attempt.
+        jitter: random fraction (0..1) taken off each delay, so clients spread out.
+        replay_limit_bytes: client frames kept for replay after a resume; older ones are
+            dropped first and reported in the `Reconnected` event.
+        go_away_margin: seconds before the `goAway` deadline by which the session moves to
+            a new connection even if the model is still generating.
+        stable_after: seconds a resumed connection must live before the outage counts as
+            over; one that drops sooner continues the same outage (and its budget).
+    """
+
+    enabled: bool = True
+    max_attempts: int = 8
+    max_elapsed: float = 60.0
+    initial_delay: float = 0.1
+    max_delay: float = 5.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+    replay_limit_bytes: int = 8 * 1024 * 1024
+    go_away_margin: float = 2.0
+    stable_after: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigurationError("ReconnectPolicy.max_attempts must be at least 1")
+        if self.max_elapsed <= 0 or self.initial_delay < 0 or self.max_delay < 0:
+            raise ConfigurationError("ReconnectPolicy times must be positive")
+        if not 0 <= self.jitter <= 1:
+            raise ConfigurationError("ReconnectPolicy.jitter must be between 0 and 1")
+        if self.replay_limit_bytes < 0:
+            raise ConfigurationError("ReconnectPolicy.replay_limit_bytes must be >= 0")
+
+    def delays(self, rng: random.Random, *, immediate_first: bool = False) -> Iterator[float]:
+        """Backoff delays before each attempt: exponential, capped, with jitter."""
+        delay = self.initial_delay
+        for attempt in range(self.max_attempts):
+            if attempt == 0 and immediate_first:
+                yield 0.0
+                continue
+            yield min(delay, self.max_delay) * (1 - self.jitter * rng.random())
+            delay *= self.multiplier
+
+
+@dataclass(frozen=True)
+class BufferedMessage:
+    """A client frame kept for replay: its per-connection index and what kind it is."""
+
+    index: int
+    frame: bytes
+    kind: str
+
+    def describe(self) -> str:
+        """A short description for reports, such as `realtimeInput.audio (1320 bytes)`."""
+        return f"{self.kind} ({len(self.frame)} bytes)"
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What to write again on the new connection, and what could not be."""
+
+    replay: tuple[BufferedMessage, ...]
+    not_replayed: tuple[str, ...]
+
+
+# Tool responses answer calls of the old connection; a resumed server re-issues the calls
+# it still wants (with new ids) and rejects unknown ids, so they are never replayed.
+_NEVER_REPLAYED = frozenset({"toolResponse"})
+
+
+class ReplayBuffer:
+    """Client frames sent since the state the next resume will start from."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self._limit = limit_bytes
+        self._entries: deque[BufferedMessage] = deque()
+        self._bytes = 0
+        self._overflowed: list[str] = []
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of frames held."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, index: int, frame: bytes, kind: str) -> None:
+        """Keep a frame about to be written (index: its position on this connection)."""
+        self._entries.append(BufferedMessage(index, frame, kind))
+        self._bytes += len(frame)
+        while self._bytes > self._limit and self._entries:
+            dropped = self._entries.popleft()
+            self._bytes -= len(dropped.frame)
+            self._overflowed.append(dropped.describe())
+
+    def consumed_through(self, index: int) -> None:
+        """The server's state includes every message up to `index`: forget those."""
+        while self._entries and self._entries[0].index <= index:
+            self._bytes -= len(self._entries.popleft().frame)
+        self._overflowed.clear()
+
+    def clear(self) -> None:
+        """A handle covering everything sent so far was issued: nothing needs replay."""
+        self._entries.clear()
+        self._bytes = 0
+        self._overflowed.clear()
+
+    def take(self) -> ReplayPlan:
+        """Empty the buffer into a replay plan for the next connection."""
+        replay = tuple(entry for entry in self._entries if entry.kind not in _NEVER_REPLAYED)
+        skipped = [entry.describe() for entry in self._entries if entry.kind in _NEVER_REPLAYED]
+        plan = ReplayPlan(replay=replay, not_replayed=(*self._overflowed, *skipped))
+        self.clear()
+        return plan

@@ -1,0 +1,294 @@
+"""Endpoints: URLs for every backend, auth headers, redaction, model resource names."""
+
+from __future__ import annotations
+
+import pytest
+
+from trio_gemini_live._endpoints import (
+    Endpoint,
+    gemini_endpoint,
+    model_resource_name,
+    redact_url,
+    url_endpoint,
+    vertex_endpoint,
+)
+from trio_gemini_live._errors import ConfigurationError
+
+KEY = "AIzaSyTEST-secret-key_123"
+TOKEN = "auth_tokens/ephemeral-secret"
+BEARER = "ya29.bearer-secret"
+
+GEMINI = "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage"
+VERTEX_PATH = "/ws/google.cloud.aiplatform.{v}.LlmBidiService/BidiGenerateContent"
+
+
+def assert_no_secret(endpoint: Endpoint, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in endpoint.url
+        assert secret not in endpoint.display_url
+        assert secret not in repr(endpoint)
+        assert secret not in str(endpoint)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (None, f"{GEMINI}.v1beta.GenerativeService.BidiGenerateContent"),
+        ("v1beta", f"{GEMINI}.v1beta.GenerativeService.BidiGenerateContent"),
+        ("v1alpha", f"{GEMINI}.v1alpha.GenerativeService.BidiGenerateContent"),
+        ("v1", f"{GEMINI}.v1.GenerativeService.BidiGenerateContent"),
+    ],
+)
+def test_gemini_api_key_endpoint(version: str | None, expected: str) -> None:
+    endpoint = gemini_endpoint(KEY, api_version=version)
+    assert endpoint.url == expected
+    assert endpoint.headers == (("x-goog-api-key", KEY),)
+    assert endpoint.vertex is False
+    assert endpoint.is_secure
+    assert endpoint.secrets == (KEY,)
+    assert_no_secret(endpoint, KEY)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected_version"),
+    [(None, "v1alpha"), ("v1alpha", "v1alpha"), ("v1beta", "v1beta")],
+)
+def test_ephemeral_token_uses_constrained_method(
+    version: str | None, expected_version: str
+) -> None:
+    endpoint = gemini_endpoint(TOKEN, api_version=version)
+    assert endpoint.url == (
+        f"{GEMINI}.{expected_version}.GenerativeService.BidiGenerateContentConstrained"
+    )
+    headers = dict(endpoint.headers)
+    assert headers["authorization"] == f"Token {TOKEN}"
+    assert headers["x-goog-api-key"] == TOKEN  # as the Python SDK also sends it
+    assert_no_secret(endpoint, TOKEN, "ephemeral-secret")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "prefix"),
+    [
+        ("http://127.0.0.1:8765", "ws://127.0.0.1:8765"),
+        ("http://127.0.0.1:8765/", "ws://127.0.0.1:8765"),
+        ("https://localhost:8766", "wss://localhost:8766"),
+        ("ws://127.0.0.1:1", "ws://127.0.0.1:1"),
+        ("wss://proxy.example/prefix/", "wss://proxy.example/prefix"),
+        ("https://host/?key=SHOULD-NOT-LEAK", "wss://host"),
+    ],
+)
+def test_gemini_base_url(base_url: str, prefix: str) -> None:
+    endpoint = gemini_endpoint(KEY, base_url=base_url)
+    assert endpoint.url == (
+        f"{prefix}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+    )
+    assert endpoint.is_secure is prefix.startswith("wss://")
+    assert "SHOULD-NOT-LEAK" not in endpoint.url
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"api_key": ""}, "no API key"),
+        ({"api_key": KEY, "api_version": "v2"}, "api_version must be one of"),
+        ({"api_key": KEY, "api_version": "v1beta1"}, "for the Gemini API"),
+        ({"api_key": KEY, "base_url": "ftp://host"}, "base_url must be"),
+        ({"api_key": KEY, "base_url": "not a url"}, "base_url must be"),
+        ({"api_key": KEY, "base_url": "https://?key=x"}, "base_url must be"),
+    ],
+)
+def test_gemini_bad_inputs(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as info:
+        gemini_endpoint(**kwargs)
+    assert KEY not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_bad_base_url_message_redacts_secrets() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        gemini_endpoint(KEY, base_url="ftp://host/?key=LEAKY")
+    assert "LEAKY" not in str(info.value)
+    assert "REDACTED" in str(info.value)
+
+
+# --- Vertex AI --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "version", "host"),
+    [
+        ("us-central1", "v1beta1", "wss://us-central1-aiplatform.googleapis.com"),
+        ("europe-west4", "v1", "wss://europe-west4-aiplatform.googleapis.com"),
+        ("global", "v1beta1", "wss://aiplatform.googleapis.com"),
+        ("us", "v1beta1", "wss://aiplatform.us.rep.googleapis.com"),
+        ("eu", "v1", "wss://aiplatform.eu.rep.googleapis.com"),
+    ],
+)
+def test_vertex_oauth_endpoint(location: str, version: str, host: str) -> None:
+    endpoint = vertex_endpoint(
+        location=location, access_token=BEARER, project="my-proj", api_version=version
+    )
+    assert endpoint.url == host + VERTEX_PATH.format(v=version)
+    assert endpoint.headers == (("authorization", f"Bearer {BEARER}"),)
+    assert endpoint.vertex is True
+    assert (endpoint.project, endpoint.location) == ("my-proj", location)
+    assert_no_secret(endpoint, BEARER)
+
+
+def test_vertex_default_version_is_v1beta1() -> None:
+    endpoint = vertex_endpoint(location="us-central1", access_token=BEARER)
+    assert ".v1beta1.LlmBidiService/BidiGenerateContent" in endpoint.url
+
+
+def test_vertex_bearer_with_quota_project() -> None:
+    endpoint = vertex_endpoint(location="us-central1", access_token=BEARER, quota_project="billing")
+    assert endpoint.headers == (
+        ("authorization", f"Bearer {BEARER}"),
+        ("x-goog-user-project", "billing"),
+    )
+    assert endpoint.secrets == (BEARER,)
+
+
+def test_vertex_express_mode_api_key_uses_global_host() -> None:
+    endpoint = vertex_endpoint(location="us-central1", api_key=KEY)
+    assert endpoint.url == "wss://aiplatform.googleapis.com" + VERTEX_PATH.format(v="v1beta1")
+    assert endpoint.headers == (("x-goog-api-key", KEY),)
+    assert_no_secret(endpoint, KEY)
+
+
+def test_vertex_quota_project_ignored_without_bearer() -> None:
+    endpoint = vertex_endpoint(location="global", api_key=KEY, quota_project="billing")
+    assert dict(endpoint.headers) == {"x-goog-api-key": KEY}
+
+
+def test_vertex_base_url() -> None:
+    endpoint = vertex_endpoint(
+        location="us-central1", access_token=BEARER, base_url="http://127.0.0.1:9000/"
+    )
+    assert endpoint.url == "ws://127.0.0.1:9000" + VERTEX_PATH.format(v="v1beta1")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"location": "us-central1"}, "access_token=... \\(OAuth\\) or api_key"),
+        ({"location": "us-central1", "access_token": BEARER, "api_version": "v1beta"}, "Vertex AI"),
+        ({"location": "US", "access_token": BEARER}, "invalid Vertex AI location"),
+        ({"location": "", "access_token": BEARER}, "invalid Vertex AI location"),
+        ({"location": "a/b", "access_token": BEARER}, "invalid Vertex AI location"),
+        ({"location": "evil.com#", "access_token": BEARER}, "invalid Vertex AI location"),
+        # Regression: `re.match(r"^...$")` accepted a trailing newline.
+        ({"location": "us-central1\n", "access_token": BEARER}, "invalid Vertex AI location"),
+    ],
+)
+def test_vertex_bad_inputs(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as info:
+        vertex_endpoint(**kwargs)
+    assert BEARER not in str(info.value)
+
+
+# --- url_endpoint and redaction ---------------------------------------------------------------
+
+
+def test_url_endpoint_moves_key_into_header() -> None:
+    endpoint = url_endpoint(f"ws://127.0.0.1:8765/ws/x?alt=json&key={KEY}")
+    assert endpoint.url == "ws://127.0.0.1:8765/ws/x?alt=json"
+    assert endpoint.headers == (("x-goog-api-key", KEY),)
+    assert endpoint.is_secure is False
+    assert_no_secret(endpoint, KEY)
+
+
+def test_url_endpoint_explicit_key_wins_and_url_key_is_dropped() -> None:
+    endpoint = url_endpoint("wss://h/ws?key=from-url", api_key=KEY)
+    assert endpoint.url == "wss://h/ws"
+    assert endpoint.headers == (("x-goog-api-key", KEY),)
+    assert "from-url" not in repr(endpoint)
+
+
+def test_url_endpoint_ephemeral_token_and_no_key() -> None:
+    endpoint = url_endpoint(f"wss://h/ws?key={TOKEN}", vertex=True)
+    assert dict(endpoint.headers) == {"x-goog-api-key": TOKEN, "authorization": f"Token {TOKEN}"}
+    assert endpoint.vertex is True
+    bare = url_endpoint("ws://127.0.0.1:1/p")
+    assert (bare.url, bare.headers, bare.secrets) == ("ws://127.0.0.1:1/p", (), ())
+
+
+@pytest.mark.parametrize("url", ["http://h/ws?key=LEAKY", "h/ws", "wss://", "ftp://h?key=LEAKY"])
+def test_url_endpoint_rejects_non_websocket_urls(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="ws:// or wss://") as info:
+        url_endpoint(url)
+    assert "LEAKY" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("wss://h/p", "wss://h/p"),
+        ("wss://h/p?key=SECRET", "wss://h/p?key=REDACTED"),
+        ("wss://h/p?alt=json&key=SECRET", "wss://h/p?alt=json&key=REDACTED"),
+        (
+            "wss://h/p?access_token=auth_tokens/SECRET",
+            "wss://h/p?access_token=REDACTED",
+        ),
+        ("wss://h/p?API_KEY=SECRET&token=SECRET", "wss://h/p?API_KEY=REDACTED&token=REDACTED"),
+        ("wss://h/p?key=", "wss://h/p?key=REDACTED"),
+        ("wss://h/p?other=auth_tokens/x", "wss://h/p?other=auth_tokens/x"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+    assert "SECRET" not in redact_url(url)
+
+
+def test_repr_lists_header_names_only() -> None:
+    endpoint = vertex_endpoint(
+        location="us-central1", access_token=BEARER, api_key=KEY, quota_project="q"
+    )
+    text = repr(endpoint)
+    assert "authorization" in text
+    assert "x-goog-api-key" in text
+    assert BEARER not in text
+    assert KEY not in text
+    assert text.startswith("Endpoint(url='wss://us-central1-aiplatform.googleapis.com/")
+
+
+def test_endpoint_repr_redacts_a_secret_in_the_url() -> None:
+    endpoint = Endpoint(url=f"wss://h/p?key={KEY}", headers=(("x-goog-api-key", KEY),))
+    assert KEY not in repr(endpoint)
+    assert endpoint.display_url == "wss://h/p?key=REDACTED"
+
+
+# --- model names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "expected"),
+    [
+        ("gemini-live-2.5-flash-preview", {}, "models/gemini-live-2.5-flash-preview"),
+        ("models/gemini-2.0-flash-live-001", {}, "models/gemini-2.0-flash-live-001"),
+        ("tunedModels/my-model", {}, "tunedModels/my-model"),
+        ("  gemini-x  ", {}, "models/gemini-x"),
+        ("gemini-x", {"vertex": True}, "publishers/google/models/gemini-x"),
+        ("models/gemini-x", {"vertex": True}, "publishers/google/models/gemini-x"),
+        (
+            "gemini-x",
+            {"vertex": True, "project": "p", "location": "us-central1"},
+            "projects/p/locations/us-central1/publishers/google/models/gemini-x",
+        ),
+        ("gemini-x", {"vertex": True, "project": "p"}, "publishers/google/models/gemini-x"),
+        (
+            "projects/p/locations/l/publishers/google/models/m",
+            {"vertex": True, "project": "other", "location": "x"},
+            "projects/p/locations/l/publishers/google/models/m",
+        ),
+        ("publishers/google/models/m", {"vertex": True}, "publishers/google/models/m"),
+    ],
+)
+def test_model_resource_name(model: str, kwargs: dict[str, object], expected: str) -> None:
+    assert model_resource_name(model, **kwargs) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model", ["", "   "])
+def test_model_resource_name_rejects_empty(model: str) -> None:
+    with pytest.raises(ConfigurationError, match="non-empty model name"):
+        model_resource_name(model)

@@ -1,0 +1,684 @@
+"""The sans-IO protocol core: state machine, frames -> events, bookkeeping, close policy."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from trio_gemini_live import _events as ev
+from trio_gemini_live._close_policy import CloseAction, classify_close
+from trio_gemini_live._errors import (
+    AbnormalClosureError,
+    ConfigurationError,
+    ConnectionClosedError,
+    GeminiLiveError,
+    InternalServerError,
+    InvalidArgumentError,
+    LocalProtocolError,
+    PolicyViolationError,
+    QuotaExceededError,
+    RemoteProtocolError,
+    close_error_for,
+)
+from trio_gemini_live._protocol import LiveProtocol, SessionState, parse_duration, sample_rate_of
+from trio_gemini_live._wire import (
+    ClientContent,
+    ClientMessage,
+    FunctionResponse,
+    RealtimeInput,
+    Setup,
+    ToolResponse,
+)
+
+EXAMPLES = max(10, settings.default.max_examples)
+SETUP = Setup(model="models/gemini-live-2.5-flash-preview")
+TEXT = ClientMessage(realtime_input=RealtimeInput(text="hi"))
+
+
+def frame(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, indent=2).encode() + b"\n"
+
+
+def types(events: list[ev.RealtimeEvent]) -> list[type[ev.RealtimeEvent]]:
+    return [type(event) for event in events]
+
+
+def opened() -> LiveProtocol:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    protocol.receive_frame(frame({"setupComplete": {}}))
+    assert protocol.state is SessionState.OPEN
+    return protocol
+
+
+def content(**fields: Any) -> bytes:
+    return frame({"serverContent": fields})
+
+
+# --- state machine ----------------------------------------------------------------------------
+
+
+def test_start_returns_setup_frame_and_awaits_setup_complete() -> None:
+    protocol = LiveProtocol()
+    assert protocol.state is SessionState.IDLE
+    assert protocol.start(SETUP) == b'{"setup":{"model":"models/gemini-live-2.5-flash-preview"}}'
+    assert protocol.state is SessionState.AWAITING_SETUP_COMPLETE
+    assert protocol.setup == SETUP
+
+
+def test_start_only_once() -> None:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    with pytest.raises(LocalProtocolError, match="only the first"):
+        protocol.start(SETUP)
+    protocol.receive_frame(frame({"setupComplete": {}}))
+    with pytest.raises(LocalProtocolError, match="only the first"):
+        protocol.start(SETUP)
+
+
+def test_start_requires_a_model() -> None:
+    protocol = LiveProtocol()
+    with pytest.raises(LocalProtocolError, match="model"):
+        protocol.start(Setup())
+    assert protocol.state is SessionState.IDLE
+
+
+def test_setup_cannot_go_through_send() -> None:
+    protocol = opened()
+    with pytest.raises(LocalProtocolError, match="only the first"):
+        protocol.send(ClientMessage(setup=SETUP))
+
+
+def test_send_before_start_is_allowed_for_queueing() -> None:
+    # The lead changed this: non-setup messages may be encoded from IDLE on (the trio layer
+    # holds them until OPEN). The original brief asked for LocalProtocolError here.
+    protocol = LiveProtocol()
+    assert protocol.send(TEXT) == b'{"realtimeInput":{"text":"hi"}}'
+    assert protocol.state is SessionState.IDLE
+
+
+def test_setup_complete_opens_the_session() -> None:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    events = protocol.receive_frame(frame({"setupComplete": {}}))
+    assert events == [
+        ev.SessionCreated(session_id=None),
+        ev.SessionUpdated(setup={"model": "models/gemini-live-2.5-flash-preview"}),
+    ]
+    assert protocol.state is SessionState.OPEN
+    assert protocol.session_id is None
+
+
+def test_vertex_setup_complete_carries_session_id() -> None:
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="projects/p/locations/l/publishers/google/models/m"))
+    events = protocol.receive_frame(
+        frame({"setupComplete": {"sessionId": "f162d11d-434a-4212-8a31-f1a4843cad11"}})
+    )
+    assert events[0] == ev.SessionCreated(session_id="f162d11d-434a-4212-8a31-f1a4843cad11")
+    assert protocol.session_id == "f162d11d-434a-4212-8a31-f1a4843cad11"
+
+
+def test_go_away_then_close_then_receive_raises() -> None:
+    protocol = opened()
+    assert protocol.receive_frame(frame({"goAway": {"timeLeft": "50s"}})) == [
+        ev.GoAway(time_left=50.0)
+    ]
+    assert protocol.state is SessionState.GOING_AWAY
+    assert protocol.go_away_seconds == 50.0
+    protocol.send(TEXT)  # still allowed until the deadline
+    action, error = protocol.close_received(1008, "")
+    assert protocol.state is SessionState.CLOSED
+    assert action is CloseAction.RESUME
+    assert isinstance(error, PolicyViolationError)
+    with pytest.raises(LocalProtocolError, match="after the connection closed"):
+        protocol.receive_frame(frame({"setupComplete": {}}))
+    with pytest.raises(LocalProtocolError, match="closed"):
+        protocol.send(TEXT)
+    with pytest.raises(LocalProtocolError):
+        protocol.start(SETUP)
+
+
+def test_close_without_go_away() -> None:
+    protocol = opened()
+    action, error = protocol.close_received(1008, "models/x is not found")
+    assert (action, type(error), error.code, error.reason) == (
+        CloseAction.FAIL,
+        PolicyViolationError,
+        1008,
+        "models/x is not found",
+    )
+
+
+def test_remote_protocol_error_does_not_count_the_frame() -> None:
+    protocol = opened()
+    with pytest.raises(RemoteProtocolError):
+        protocol.receive_frame(b"not json")
+    assert protocol.frames_received == 1
+    assert protocol.state is SessionState.OPEN
+
+
+# --- serverContent ----------------------------------------------------------------------------
+
+PCM = bytes(range(256)) * 3
+
+
+def test_audio_delta_pcm_delta_and_rate() -> None:
+    protocol = opened()
+    data = base64.b64encode(PCM).decode()
+    part = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": data}}
+    (audio,) = protocol.receive_frame(content(modelTurn={"parts": [part]}))
+    assert isinstance(audio, ev.AudioDelta)
+    assert audio.pcm == PCM
+    assert audio.delta == data
+    assert audio.sample_rate == 24000
+    assert audio.mime_type == "audio/pcm;rate=24000"
+    assert audio.turn_id == 1
+    assert audio.item_id == "turn-1"
+    assert audio.duration == len(PCM) / 48000
+
+
+@pytest.mark.parametrize(
+    ("mime", "rate"),
+    [
+        ("audio/pcm;rate=24000", 24000),
+        ("audio/pcm;rate=16000", 16000),
+        ("audio/pcm; rate=48000", 48000),
+        ("AUDIO/PCM;RATE=8000", 8000),
+        ("audio/pcm;codec=s16le;rate=22050", 22050),
+        ("audio/pcm", 24000),  # Vertex half-cascade sends the bare type
+        ("audio/pcm;rate=", 24000),
+        ("audio/pcm;rate=fast", 24000),
+        ("audio/pcm;rate=0", 24000),
+        ("audio/pcm;rate=\u00b2", 24000),  # regression: "²".isdigit() but int("²") fails
+        ("", 24000),
+    ],
+)
+def test_sample_rate_from_mime_type(mime: str, rate: int) -> None:
+    assert sample_rate_of(mime) == rate
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(mime=st.text(max_size=30))
+def test_sample_rate_never_raises_and_is_positive(mime: str) -> None:
+    assert sample_rate_of(mime) > 0
+    assert sample_rate_of("audio/pcm;" + mime) > 0
+
+
+def test_audio_and_text_in_one_model_turn_in_order() -> None:
+    protocol = opened()
+    parts = [
+        {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAE="}},
+        {"text": "hello"},
+        {"text": "thinking...", "thought": True},
+        {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AgM="}},
+    ]
+    events = protocol.receive_frame(
+        content(modelTurn={"parts": parts}, outputTranscription={"text": "hel"})
+    )
+    assert types(events) == [
+        ev.AudioDelta,
+        ev.TextDelta,
+        ev.TextDelta,
+        ev.AudioDelta,
+        ev.OutputTranscription,
+    ]
+    assert [getattr(e, "pcm", None) for e in events] == [b"\x00\x01", None, None, b"\x02\x03", None]
+    assert events[1] == ev.TextDelta(text="hello", turn_id=1, thought=False)
+    assert events[2] == ev.TextDelta(text="thinking...", turn_id=1, thought=True)
+
+
+def test_code_parts() -> None:
+    protocol = opened()
+    parts = [
+        {"executableCode": {"language": "PYTHON", "code": "print(1)"}},
+        {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1\n"}},
+    ]
+    assert protocol.receive_frame(content(modelTurn={"parts": parts})) == [
+        ev.ExecutableCode(language="PYTHON", code="print(1)", turn_id=1),
+        ev.CodeExecutionResult(outcome="OUTCOME_OK", output="1\n", turn_id=1),
+    ]
+
+
+def test_server_content_with_every_field() -> None:
+    protocol = opened()
+    events = protocol.receive_frame(
+        frame(
+            {
+                "serverContent": {
+                    "modelTurn": {"parts": [{"text": "a"}], "role": "model"},
+                    "inputTranscription": {"text": "hi", "finished": True, "languageCode": "en"},
+                    "interimInputTranscription": {"text": "h"},
+                    "outputTranscription": {"text": "a", "finished": True},
+                    "groundingMetadata": {"webSearchQueries": ["q"]},
+                    "urlContextMetadata": {"urlMetadata": [{"retrievedUrl": "https://x"}]},
+                    "waitingForInput": True,
+                    "generationComplete": True,
+                    "interrupted": True,
+                    "turnComplete": True,
+                    "turnCompleteReason": "NEED_MORE_INPUT",
+                    "interactionStatus": "IDLE",
+                },
+                "usageMetadata": {"totalTokenCount": 7},
+            }
+        )
+    )
+    assert types(events) == [
+        ev.TextDelta,
+        ev.InputTranscription,
+        ev.InterimInputTranscription,
+        ev.OutputTranscription,
+        ev.GroundingMetadata,
+        ev.UrlContextMetadata,
+        ev.WaitingForInput,
+        ev.GenerationComplete,
+        ev.Interrupted,
+        ev.TurnComplete,
+    ]
+    assert events[1] == ev.InputTranscription(text="hi", finished=True)
+    assert events[2] == ev.InterimInputTranscription(text="h")
+    assert events[3] == ev.OutputTranscription(text="a", finished=True, turn_id=1)
+    assert events[4] == ev.GroundingMetadata(metadata={"webSearchQueries": ["q"]})
+    assert events[5] == ev.UrlContextMetadata(
+        metadata={"urlMetadata": [{"retrievedUrl": "https://x"}]}
+    )
+    done = events[9]
+    assert isinstance(done, ev.TurnComplete)
+    assert (done.turn_id, done.reason, done.interaction_status, done.interrupted) == (
+        1,
+        "NEED_MORE_INPUT",
+        "IDLE",
+        True,
+    )
+    assert done.usage is not None
+    assert done.usage.total_token_count == 7
+    assert protocol.turn_id == 2
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"outputTranscription": {}}, {"inputTranscription": {}}, {"modelTurn": {}}],
+)
+def test_empty_server_content_gives_no_event(payload: dict[str, Any]) -> None:
+    protocol = opened()
+    assert protocol.receive_frame(content(**payload)) == []
+    assert protocol.turn_id == 1
+
+
+def test_empty_transcription_with_finished_flag_is_reported() -> None:
+    protocol = opened()
+    assert protocol.receive_frame(content(outputTranscription={"finished": True})) == [
+        ev.OutputTranscription(text="", finished=True, turn_id=1)
+    ]
+
+
+def test_usage_with_turn_complete_is_attached() -> None:
+    protocol = opened()
+    usage = {"promptTokenCount": 515, "responseTokenCount": 38, "totalTokenCount": 553}
+    (done,) = protocol.receive_frame(
+        frame({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
+    )
+    assert isinstance(done, ev.TurnComplete)
+    assert done.usage is not None
+    assert (done.usage.prompt_token_count, done.usage.response_token_count) == (515, 38)
+
+
+def test_usage_without_turn_complete_is_a_usage_event() -> None:
+    protocol = opened()
+    (alone,) = protocol.receive_frame(frame({"usageMetadata": {"totalTokenCount": 9}}))
+    assert isinstance(alone, ev.Usage)
+    assert alone.usage.total_token_count == 9
+    events = protocol.receive_frame(
+        frame({"serverContent": {"generationComplete": True}, "usageMetadata": {}})
+    )
+    assert types(events) == [ev.GenerationComplete, ev.Usage]
+    assert protocol.turn_id == 1
+
+
+def test_several_top_level_keys_are_all_processed() -> None:
+    protocol = opened()
+    events = protocol.receive_frame(
+        frame(
+            {
+                "serverContent": {"modelTurn": {"parts": [{"text": "x"}]}},
+                "toolCall": {"functionCalls": [{"id": "c1", "name": "f"}]},
+                "toolCallCancellation": {"ids": ["c0"]},
+                "goAway": {"timeLeft": "1s"},
+                "sessionResumptionUpdate": {"newHandle": "h", "resumable": True},
+                "voiceActivity": {"type": "ACTIVITY_END"},
+                "voiceActivityDetectionSignal": {"vadSignalType": "VAD_SIGNAL_TYPE_EOS"},
+                "usageMetadata": {"totalTokenCount": 1},
+            }
+        )
+    )
+    assert types(events) == [
+        ev.TextDelta,
+        ev.Usage,
+        ev.FunctionCall,
+        ev.ToolCallCancellation,
+        ev.GoAway,
+        ev.ResumptionUpdate,
+        ev.VoiceActivity,
+        ev.VoiceActivity,
+    ]
+    assert protocol.state is SessionState.GOING_AWAY
+    assert protocol.resumption_handle == "h"
+
+
+# --- turns and interruption -------------------------------------------------------------------
+
+
+def test_turn_ids_advance_after_turn_complete() -> None:
+    protocol = opened()
+    first = protocol.receive_frame(content(modelTurn={"parts": [{"text": "a"}]}))
+    done = protocol.receive_frame(content(turnComplete=True))
+    second = protocol.receive_frame(content(modelTurn={"parts": [{"text": "b"}]}))
+    gen = protocol.receive_frame(content(generationComplete=True))
+    assert [e.turn_id for e in first + done + second + gen] == [1, 1, 2, 2]  # type: ignore[attr-defined]
+    assert protocol.turn_id == 2
+
+
+def test_interrupted_then_turn_complete() -> None:
+    protocol = opened()
+    (interrupted,) = protocol.receive_frame(content(interrupted=True))
+    assert isinstance(interrupted, ev.Interrupted)
+    assert isinstance(interrupted, ev.SpeechStarted)
+    assert interrupted.type == ev.SpeechStarted.type
+    assert interrupted.turn_id == 1
+    (done,) = protocol.receive_frame(content(turnComplete=True))
+    assert done == ev.TurnComplete(turn_id=1, interrupted=True)
+    # The flag is per turn: the next turn ends normally.
+    (done2,) = protocol.receive_frame(content(turnComplete=True))
+    assert done2 == ev.TurnComplete(turn_id=2, interrupted=False)
+
+
+# --- tool calls -------------------------------------------------------------------------------
+
+
+def test_parallel_tool_calls_are_pending_until_answered() -> None:
+    protocol = opened()
+    events = protocol.receive_frame(
+        frame(
+            {
+                "toolCall": {
+                    "functionCalls": [
+                        {"id": "c1", "name": "weather", "args": {"city": "Zürich"}},
+                        {"id": "c2", "name": "time"},
+                        {"id": "c3", "name": "news", "args": {}},
+                    ]
+                }
+            }
+        )
+    )
+    assert events == [
+        ev.FunctionCall(call_id="c1", name="weather", arguments={"city": "Zürich"}),
+        ev.FunctionCall(call_id="c2", name="time", arguments={}),
+        ev.FunctionCall(call_id="c3", name="news", arguments={}),
+    ]
+    assert protocol.pending_calls == {"c1": "weather", "c2": "time", "c3": "news"}
+    protocol.send(
+        ClientMessage(
+            tool_response=ToolResponse(
+                function_responses=[
+                    FunctionResponse(id="c1", name="weather", response={"result": "sunny"}),
+                    FunctionResponse(id="unknown", name="x", response={}),
+                ]
+            )
+        )
+    )
+    assert protocol.pending_calls == {"c2": "time", "c3": "news"}
+    (cancel,) = protocol.receive_frame(frame({"toolCallCancellation": {"ids": ["c2", "zz"]}}))
+    assert cancel == ev.ToolCallCancellation(ids=("c2", "zz"))
+    assert protocol.pending_calls == {"c3": "news"}
+
+
+def test_function_call_part_in_model_turn_is_tracked() -> None:
+    protocol = opened()
+    part = {"functionCall": {"id": "p1", "name": "f", "args": {"a": 1}}}
+    assert protocol.receive_frame(content(modelTurn={"parts": [part]})) == [
+        ev.FunctionCall(call_id="p1", name="f", arguments={"a": 1})
+    ]
+    assert protocol.pending_calls == {"p1": "f"}
+
+
+# --- goAway -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("50s", 50.0), ("9.5s", 9.5), ("0s", 0.0), ("1.000340012s", 1.000340012), (" 3s ", 3.0)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["50", "", "s", "abc s", "5m", "1.2.3s"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(RemoteProtocolError, match="Duration"):
+        parse_duration(text)
+
+
+def test_go_away_duration_in_frame_and_missing_time_left() -> None:
+    protocol = opened()
+    assert protocol.receive_frame(frame({"goAway": {"timeLeft": "9.5s"}})) == [
+        ev.GoAway(time_left=9.5)
+    ]
+    assert protocol.receive_frame(frame({"goAway": {}})) == [ev.GoAway(time_left=0.0)]
+    with pytest.raises(RemoteProtocolError, match="Duration"):
+        protocol.receive_frame(frame({"goAway": {"timeLeft": "soon"}}))
+
+
+def test_go_away_before_setup_complete_does_not_open() -> None:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    protocol.receive_frame(frame({"goAway": {"timeLeft": "5s"}}))
+    assert protocol.state is SessionState.AWAITING_SETUP_COMPLETE
+
+
+# --- session resumption -----------------------------------------------------------------------
+
+
+def test_latest_resumable_handle_is_kept() -> None:
+    protocol = opened()
+    assert protocol.resumption_handle is None
+    (first,) = protocol.receive_frame(
+        frame({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
+    )
+    assert first == ev.ResumptionUpdate(handle="h1", resumable=True)
+    assert protocol.resumption_handle == "h1"
+    # Non-resumable updates (as `{}`, or with a handle) never overwrite it.
+    (empty,) = protocol.receive_frame(frame({"sessionResumptionUpdate": {}}))
+    assert empty == ev.ResumptionUpdate(handle=None, resumable=False)
+    protocol.receive_frame(frame({"sessionResumptionUpdate": {"newHandle": "h-bad"}}))
+    protocol.receive_frame(frame({"sessionResumptionUpdate": {"newHandle": "", "resumable": True}}))
+    assert protocol.resumption_handle == "h1"
+    protocol.receive_frame(
+        frame({"sessionResumptionUpdate": {"newHandle": "h2", "resumable": True}})
+    )
+    assert protocol.resumption_handle == "h2"
+
+
+@pytest.mark.parametrize(
+    ("raw", "index"), [("42", 42), (7, 7), ("9223372036854775807", 2**63 - 1), ("0", 0)]
+)
+def test_last_consumed_client_message_index(raw: int | str, index: int) -> None:
+    protocol = opened()
+    (update,) = protocol.receive_frame(
+        frame({"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": raw}})
+    )
+    assert isinstance(update, ev.ResumptionUpdate)
+    assert update.last_consumed_client_message_index == index
+    assert protocol.last_consumed_index == index
+    protocol.receive_frame(frame({"sessionResumptionUpdate": {}}))
+    assert protocol.last_consumed_index == index  # absent index keeps the last one
+
+
+def test_invalid_int64_is_a_remote_protocol_error() -> None:
+    protocol = opened()
+    with pytest.raises(RemoteProtocolError, match="int64"):
+        protocol.receive_frame(
+            frame({"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": "x"}})
+        )
+
+
+# --- voice activity and unknown messages ------------------------------------------------------
+
+
+def test_voice_activity() -> None:
+    protocol = opened()
+    assert protocol.receive_frame(
+        frame({"voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "1.2s"}})
+    ) == [ev.VoiceActivity(activity="ACTIVITY_START", audio_offset="1.2s")]
+    assert protocol.receive_frame(
+        frame({"voiceActivityDetectionSignal": {"vadSignalType": "VAD_SIGNAL_TYPE_SOS"}})
+    ) == [ev.VoiceActivity(activity="VAD_SIGNAL_TYPE_SOS")]
+
+
+def test_unknown_top_level_message_is_carried() -> None:
+    protocol = opened()
+    events = protocol.receive_frame(frame({"brandNewThing": {"a": [1, "ü"]}, "other": 3}))
+    assert events == [
+        ev.UnknownMessage(key="brandNewThing", payload={"a": [1, "ü"]}),
+        ev.UnknownMessage(key="other", payload=3),
+    ]
+    assert protocol.receive_frame(b"{}") == []
+
+
+def test_receive_message_without_frame_has_no_unknowns() -> None:
+    from trio_gemini_live._wire import ServerMessage
+
+    assert opened().receive_message(ServerMessage()) == []
+
+
+# --- messages_sent ----------------------------------------------------------------------------
+
+
+def test_messages_sent_counts_frames_written_not_setup() -> None:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    assert protocol.messages_sent == 0
+    protocol.receive_frame(frame({"setupComplete": {}}))
+    frames = [protocol.send(TEXT) for _ in range(3)]
+    assert protocol.messages_sent == 0  # encoded, not yet written
+    for _ in frames:
+        protocol.frame_sent()
+    protocol.send(ClientMessage(client_content=ClientContent(turn_complete=True)))
+    protocol.frame_sent()
+    assert protocol.messages_sent == 4
+
+
+def test_unencodable_message_is_a_local_protocol_error() -> None:
+    protocol = opened()
+    bad = ClientMessage(realtime_input=RealtimeInput(text=object()))  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError, match="encode"):
+        protocol.send(bad)
+
+
+# --- close policy and typed errors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "after_go_away", "action", "error"),
+    [
+        (1000, "", False, CloseAction.END, ConnectionClosedError),
+        (1000, "", True, CloseAction.END, ConnectionClosedError),
+        (1001, "going away", False, CloseAction.RESUME, ConnectionClosedError),
+        (1006, "", False, CloseAction.RESUME, AbnormalClosureError),
+        (1011, "Internal error encountered.", False, CloseAction.RESUME, InternalServerError),
+        (
+            1011,
+            "Deadline expired before operation could complete.",
+            True,
+            CloseAction.RESUME,
+            InternalServerError,
+        ),
+        (1012, "", False, CloseAction.RESUME, ConnectionClosedError),
+        (1013, "", False, CloseAction.RESUME, ConnectionClosedError),
+        (
+            1007,
+            "API key not valid. Please pass a valid API key.",
+            False,
+            CloseAction.FAIL,
+            InvalidArgumentError,
+        ),
+        (
+            1008,
+            "models/x is not found for API version v1beta",
+            False,
+            CloseAction.FAIL,
+            PolicyViolationError,
+        ),
+        (1008, "", True, CloseAction.RESUME, PolicyViolationError),
+        (
+            1011,
+            "You exceeded your current quota, please check your plan and billing details. For mor",
+            False,
+            CloseAction.FAIL,
+            QuotaExceededError,
+        ),
+        (1011, "RESOURCE_EXHAUSTED", True, CloseAction.FAIL, QuotaExceededError),
+        (1011, "Token has been used too many times", False, CloseAction.FAIL, QuotaExceededError),
+        (4000, "custom", False, CloseAction.FAIL, ConnectionClosedError),
+        (1002, "protocol error", False, CloseAction.FAIL, ConnectionClosedError),
+    ],
+)
+def test_close_policy_table(
+    code: int,
+    reason: str,
+    after_go_away: bool,
+    action: CloseAction,
+    error: type[ConnectionClosedError],
+) -> None:
+    assert classify_close(code, reason, after_go_away=after_go_away) is action
+    exc = close_error_for(code, reason)
+    assert type(exc) is error
+    assert (exc.code, exc.reason) == (code, reason)
+    assert str(code) in str(exc)
+    assert reason in str(exc)
+    protocol = opened()
+    if after_go_away:
+        protocol.receive_frame(frame({"goAway": {"timeLeft": "1s"}}))
+    got_action, got_error = protocol.close_received(code, reason)
+    assert got_action is action
+    assert type(got_error) is error
+    assert (got_error.code, got_error.reason) == (code, reason)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        InvalidArgumentError(1007, "Request contains an invalid argument."),
+        PolicyViolationError(1008, "not found"),
+        InternalServerError(1011, "Internal error encountered."),
+        QuotaExceededError(1011, "quota"),
+        AbnormalClosureError(1006),
+        ConnectionClosedError(1000, ""),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_close_errors_pickle_round_trip(exc: ConnectionClosedError) -> None:
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is type(exc)
+    assert (copy.code, copy.reason) == (exc.code, exc.reason)
+    assert str(copy) == str(exc)
+    assert isinstance(copy, GeminiLiveError)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [LocalProtocolError("x"), RemoteProtocolError("y"), ConfigurationError("z")],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_other_errors_pickle_round_trip(exc: GeminiLiveError) -> None:
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is type(exc)
+    assert str(copy) == str(exc)
+
+
+def test_abnormal_closure_str_has_no_trailing_space() -> None:
+    assert str(AbnormalClosureError(1006)) == "connection closed by the server: 1006"

@@ -1,0 +1,272 @@
+"""Sessions survive goAway and retryable drops; fatal closes and spent budgets fail typed.
+
+Everything runs in memory against the emulator under `autojump_clock`, so a 10-minute
+connection lifetime or a 45 s heartbeat limit takes no real time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    Closed,
+    GoAway,
+    InvalidArgumentError,
+    LiveSession,
+    QuotaExceededError,
+    RealtimeEvent,
+    Reconnected,
+    ReconnectFailedError,
+    ReconnectPolicy,
+    SessionOptions,
+    TextDelta,
+    ToolCallCancellation,
+    TurnComplete,
+    function_tool,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
+
+MODEL = "gemini-live-2.5-flash-preview"
+
+
+@asynccontextmanager
+async def session_on(
+    emulator: Emulator, *, options: SessionOptions | None = None, **setup_options: object
+) -> AsyncIterator[LiveSession]:
+    setup = live_setup(MODEL, modality="TEXT", **setup_options)  # type: ignore[arg-type]
+    endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+    async with open_session(
+        setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+    ) as session:
+        yield session
+
+
+async def next_turn(session: LiveSession, seen: list[RealtimeEvent]) -> str:
+    """Collect events up to the next TurnComplete; return the turn's text."""
+    text: list[str] = []
+    async for event in session:
+        seen.append(event)
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        if isinstance(event, TurnComplete):
+            return "".join(text)
+    raise AssertionError("the session ended before the turn completed")
+
+
+async def test_go_away_moves_to_a_new_connection_with_the_handle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    config = EmulatorConfig(lifetime=600, go_away_warning=50)
+    async with open_emulator(config) as emulator, session_on(emulator) as session:
+        seen: list[RealtimeEvent] = []
+        await session.send_client_content("first")
+        assert "first" in await next_turn(session, seen)
+        with trio.fail_after(700):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        go_away = next(e for e in seen if isinstance(e, GoAway))
+        reconnected = seen[-1]
+        assert isinstance(reconnected, Reconnected)
+        assert reconnected.reason == "goAway"
+        assert go_away.time_left == 50
+        # The switch happened at goAway, well before the deadline, while idle.
+        assert trio.current_time() < 560
+        await session.send_client_content("second")
+        assert "second" in await next_turn(session, seen)
+        assert len(emulator.connections) == 2
+        first_handle = emulator.connections[1].received[0].data["setup"]["sessionResumption"]
+        assert first_handle["handle"]
+        assert emulator.connections[0].closed
+        assert session.statistics().reconnects == 1
+    assert not any(isinstance(e, Closed) for e in seen)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(
+            kind="close",
+            code=1011,
+            reason="Internal error encountered.",
+            connection=1,
+            after_received=2,
+        ),
+        Fault(kind="close", code=1001, reason="going away", connection=1, after_received=2),
+        Fault(kind="reset", connection=1, after_received=2),
+    ],
+    ids=["1011", "1001", "tcp-reset"],
+)
+async def test_retryable_drop_resumes_and_the_conversation_continues(
+    autojump_clock: trio.testing.MockClock, fault: Fault
+) -> None:
+    config = EmulatorConfig(faults=(fault,))
+    async with open_emulator(config) as emulator, session_on(emulator) as session:
+        seen: list[RealtimeEvent] = []
+        await session.send_client_content("one")
+        with trio.fail_after(60):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        # "one" reached the first connection but was never answered: it is replayed.
+        with trio.fail_after(60):
+            assert "one" in await next_turn(session, seen)
+        await session.send_client_content("two")
+        with trio.fail_after(60):
+            assert "two" in await next_turn(session, seen)
+        reconnected = next(e for e in seen if isinstance(e, Reconnected))
+        assert reconnected.attempts >= 1
+        assert reconnected.replayed == 1
+        assert len(emulator.connections) >= 2
+
+
+async def test_fatal_close_is_not_retried(autojump_clock: trio.testing.MockClock) -> None:
+    fault = Fault(
+        kind="close", code=1007, reason="Request contains an invalid argument.", after_received=2
+    )
+    async with open_emulator(EmulatorConfig(faults=(fault,))) as emulator:
+        with pytest.raises(InvalidArgumentError) as info:
+            async with session_on(emulator) as session:
+                await session.send_client_content("one")
+                with trio.fail_after(60):
+                    async for _ in session:
+                        pass
+        assert info.value.code == 1007
+        assert len(emulator.connections) == 1
+
+
+async def test_quota_close_is_not_retried(autojump_clock: trio.testing.MockClock) -> None:
+    fault = Fault(
+        kind="close",
+        code=1011,
+        after_received=2,
+        reason="You exceeded your current quota, please check your plan",
+    )
+    async with open_emulator(EmulatorConfig(faults=(fault,))) as emulator:
+        with pytest.raises(QuotaExceededError):
+            async with session_on(emulator) as session:
+                await session.send_client_content("one")
+                with trio.fail_after(60):
+                    async for _ in session:
+                        pass
+        assert len(emulator.connections) == 1
+
+
+async def test_spent_budget_raises_a_typed_error(autojump_clock: trio.testing.MockClock) -> None:
+    # The first connection drops after the first message; every later one drops at once.
+    faults = (
+        Fault(kind="reset", after_received=2, connection=1),
+        *tuple(Fault(kind="reset", connection=n) for n in range(2, 12)),
+    )
+    policy = ReconnectPolicy(max_attempts=3, initial_delay=1, max_delay=2)
+    options = SessionOptions(reconnect=policy)
+    start = trio.current_time()
+    async with open_emulator(EmulatorConfig(faults=faults)) as emulator:
+        with pytest.raises(ReconnectFailedError, match="3 attempt"):
+            async with session_on(emulator, options=options) as session:
+                await session.send_client_content("one")
+                with trio.fail_after(120):
+                    async for _ in session:
+                        pass
+        assert len(emulator.connections) == 4
+    assert trio.current_time() - start < 60
+
+
+async def test_silent_peer_is_detected_and_resumed(autojump_clock: trio.testing.MockClock) -> None:
+    fault = Fault(kind="blackhole", after_received=2, connection=1)
+    options = SessionOptions(ping_interval=5, silence_limit=20)
+    async with (
+        open_emulator(EmulatorConfig(faults=(fault,))) as emulator,
+        session_on(emulator, options=options) as session,
+    ):
+        await session.send_client_content("one")
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(120):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        reconnected = seen[-1]
+        assert isinstance(reconnected, Reconnected)
+        assert "keepalive" in reconnected.reason
+        # Detected within the bound: silence limit + one ping interval + close timeout.
+        assert reconnected.duration < 20 + 5 + options.close_timeout + 5
+
+
+async def test_slow_pongs_with_frames_flowing_do_not_kill_the_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    fault = Fault(kind="pong-delay", seconds=30)
+    async with (
+        open_emulator(EmulatorConfig(faults=(fault,))) as emulator,
+        session_on(emulator) as session,
+    ):
+        seen: list[RealtimeEvent] = []
+        for index in range(12):  # two minutes of conversation, a turn every 10 s
+            await session.send_client_content(f"turn {index}")
+            with trio.fail_after(30):
+                assert f"turn {index}" in await next_turn(session, seen)
+            await trio.sleep(10)
+        assert session.statistics().reconnects == 0
+        assert len(emulator.connections) == 1
+
+
+async def test_heartbeat_off_when_idle_still_detects_no_false_positive_with_slow_pongs(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Idle (no frames) but pongs arrive within the limit: the session stays up."""
+    fault = Fault(kind="pong-delay", seconds=25)
+    async with (
+        open_emulator(EmulatorConfig(faults=(fault,))) as emulator,
+        session_on(emulator) as session,
+    ):
+        await trio.sleep(300)
+        assert session.statistics().reconnects == 0
+        await session.send_client_content("still there")
+        with trio.fail_after(30):
+            assert "still there" in await next_turn(session, [])
+
+
+async def test_pending_tool_call_is_cancelled_on_resume(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    tool = function_tool(
+        "get_weather",
+        "Weather for a city",
+        {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
+    )
+    async with (
+        open_emulator(EmulatorConfig()) as emulator,
+        session_on(emulator, functions=[tool]) as session,
+    ):
+        await session.send_client_content("What is the weather? call get_weather")
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(30):
+            async for event in session:
+                seen.append(event)
+                if type(event).__name__ == "FunctionCall":
+                    break
+        call_id = session.pending_tool_calls
+        assert call_id, "the emulator should have called the tool"
+        emulator.connections[0].inject(Fault(kind="reset"))
+        with trio.fail_after(60):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        cancellations = [e for e in seen if isinstance(e, ToolCallCancellation)]
+        assert cancellations
+        assert cancellations[-1].reason == "reconnect"
+        assert set(cancellations[-1].ids) == set(call_id)
+        with pytest.raises(Exception, match="cancelled"):
+            await session.respond(next(iter(call_id)), {"temp": 21}, name="get_weather")
