@@ -682,3 +682,63 @@ def test_other_errors_pickle_round_trip(exc: GeminiLiveError) -> None:
 
 def test_abnormal_closure_str_has_no_trailing_space() -> None:
     assert str(AbnormalClosureError(1006)) == "connection closed by the server: 1006"
+
+
+# --- regressions for the review of the first version ------------------------------------------
+
+
+def test_1007_after_go_away_still_fails() -> None:
+    assert classify_close(1007, "API key expired", after_go_away=True) is CloseAction.FAIL
+    assert classify_close(1008, "", after_go_away=True) is CloseAction.RESUME
+
+
+def test_non_audio_inline_data_is_not_audio() -> None:
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m"))
+    frame = (
+        b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":'
+        b'{"mimeType":"image/png","data":"iVBORw=="}}]}}}'
+    )
+    (event,) = protocol.receive_frame(frame)
+    assert isinstance(event, ev.InlineData)
+    assert event.mime_type == "image/png"
+    assert event.data == b"\x89PNG"
+
+
+def test_setup_complete_before_setup_is_a_remote_protocol_error() -> None:
+    with pytest.raises(RemoteProtocolError, match="before setup"):
+        LiveProtocol().receive_frame(b'{"setupComplete":{}}')
+
+
+def test_a_client_message_must_carry_exactly_one_field() -> None:
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m"))
+    with pytest.raises(LocalProtocolError, match="exactly one"):
+        protocol.send(ClientMessage())
+    with pytest.raises(LocalProtocolError, match="exactly one"):
+        protocol.send(
+            ClientMessage(realtime_input=RealtimeInput(text="a"), client_content=ClientContent())
+        )
+
+
+@pytest.mark.parametrize("text", ["nans", "infs", "-5s", "1e3s", "5"])
+def test_invalid_durations_are_rejected_before_state_changes(text: str) -> None:
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m"))
+    frame = b'{"setupComplete":{},"goAway":{"timeLeft":"' + text.encode() + b'"}}'
+    with pytest.raises(RemoteProtocolError, match="Duration"):
+        protocol.receive_frame(frame)
+    assert protocol.state is SessionState.AWAITING_SETUP_COMPLETE
+
+
+def test_an_empty_tool_response_object_is_still_sent() -> None:
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m"))
+    frame = protocol.send(
+        ClientMessage(
+            tool_response=ToolResponse(
+                function_responses=[FunctionResponse(id="a", name="f", response={})]
+            )
+        )
+    )
+    assert b'"response":{}' in frame

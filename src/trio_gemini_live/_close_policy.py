@@ -38,6 +38,6 @@ def classify_close(code: int, reason: str, *, after_go_away: bool = False) -> Cl
     """Classify a close: the routine close after `goAway` resumes; quota closes fail."""
     if any(marker in reason.lower() for marker in _QUOTA_MARKERS):
         return CloseAction.FAIL
-    if after_go_away and code != 1000:
-        return CloseAction.RESUME
+    if after_go_away and code in (1008, 1011):
+        return CloseAction.RESUME  # the routine close at the goAway deadline
     return _BY_CODE.get(code, CloseAction.FAIL)

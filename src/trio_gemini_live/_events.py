@@ -23,6 +23,7 @@ __all__ = [
     "GenerationComplete",
     "GoAway",
     "GroundingMetadata",
+    "InlineData",
     "InputAudioBufferDelta",
     "InputTranscription",
     "InterimInputTranscription",
@@ -108,6 +109,15 @@ class AudioDelta(RealtimeEvent, frozen=True, kw_only=True):
     def duration(self) -> float:
         """Length of this chunk in seconds."""
         return len(self.pcm) / (2 * self.sample_rate)
+
+
+class InlineData(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].inlineData` that is not audio (e.g. an image)."""
+
+    type: ClassVar[str] = "response.inline_data"
+    data: bytes
+    mime_type: str
+    turn_id: int = 0
 
 
 class InputAudioBufferDelta(RealtimeEvent, frozen=True, kw_only=True):

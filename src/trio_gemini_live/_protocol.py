@@ -7,6 +7,7 @@ protocol decision lives here; the trio layer only moves bytes and events around.
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 import msgspec
@@ -61,15 +62,17 @@ def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
     return rate
 
 
+_DURATION = re.compile(r"\d+(\.\d+)?s")
+
+
 def parse_duration(text: str) -> float:
     """Parse a protobuf Duration string such as `"50s"` or `"9.5s"` into seconds."""
     body = text.strip()
-    if not body.endswith("s"):
-        raise RemoteProtocolError(f"invalid Duration {text!r}: expected a number of seconds + 's'")
-    try:
-        return float(body[:-1])
-    except ValueError:
-        raise RemoteProtocolError(f"invalid Duration {text!r}") from None
+    if not _DURATION.fullmatch(body):
+        raise RemoteProtocolError(
+            f"invalid Duration {text!r}: expected a non-negative number of seconds + 's'"
+        )
+    return float(body[:-1])
 
 
 class LiveProtocol:
@@ -116,6 +119,11 @@ class LiveProtocol:
         """
         if message.setup is not None:
             raise LocalProtocolError("setup must be the first message and only the first")
+        present = sum(value is not None for value in msgspec.structs.astuple(message))
+        if present != 1:
+            raise LocalProtocolError(
+                f"a client message carries exactly one top-level field, this one has {present}"
+            )
         if self.state not in _CAN_SEND_DATA:
             raise LocalProtocolError(f"cannot send in state {self.state.value}")
         try:
@@ -147,8 +155,17 @@ class LiveProtocol:
     ) -> list[ev.RealtimeEvent]:
         """Turn a decoded server message into events (every key present is processed)."""
         out: list[ev.RealtimeEvent] = []
+        # Parsed first, so that a bad value rejects the frame before any state changes.
+        go_away = (
+            parse_duration(message.go_away.time_left or "0s")
+            if message.go_away is not None
+            else None
+        )
         if message.setup_complete is not None:
-            self.state = SessionState.OPEN
+            if self.state is SessionState.IDLE:
+                raise RemoteProtocolError("setupComplete arrived before setup was sent")
+            if self.state is SessionState.AWAITING_SETUP_COMPLETE:
+                self.state = SessionState.OPEN
             self.session_id = message.setup_complete.session_id
             out.append(ev.SessionCreated(session_id=self.session_id))
             setup_dict: dict[str, Any] = msgspec.to_builtins(self.setup) if self.setup else {}
@@ -170,8 +187,8 @@ class LiveProtocol:
             for call_id in ids:
                 self.pending_calls.pop(call_id, None)
             out.append(ev.ToolCallCancellation(ids=ids))
-        if message.go_away is not None:
-            seconds = parse_duration(message.go_away.time_left or "0s")
+        if go_away is not None:
+            seconds = go_away
             self.go_away_seconds = seconds
             if self.state is SessionState.OPEN:
                 self.state = SessionState.GOING_AWAY
@@ -258,14 +275,17 @@ class LiveProtocol:
             blob = part.inline_data
             if blob is not None:
                 mime = blob.mime_type
-                out.append(
-                    ev.AudioDelta(
-                        pcm=blob.data,
-                        sample_rate=sample_rate_of(mime),
-                        turn_id=turn,
-                        mime_type=mime,
+                if not mime or mime.startswith("audio/"):
+                    out.append(
+                        ev.AudioDelta(
+                            pcm=blob.data,
+                            sample_rate=sample_rate_of(mime),
+                            turn_id=turn,
+                            mime_type=mime,
+                        )
                     )
-                )
+                else:
+                    out.append(ev.InlineData(data=blob.data, mime_type=mime, turn_id=turn))
             if part.text is not None:
                 out.append(ev.TextDelta(text=part.text, turn_id=turn, thought=bool(part.thought)))
             if part.executable_code is not None:

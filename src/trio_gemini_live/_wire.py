@@ -101,7 +101,7 @@ class FunctionResponse(WireStruct):
 
     id: str | None = None
     name: str = ""
-    response: dict[str, Any] = {}
+    response: dict[str, Any] | None = None
     will_continue: bool | None = None
     scheduling: str | None = None
 
