@@ -33,6 +33,7 @@ class SessionOptions:
         ssl_context: TLS context for `wss://`; verification stays on unless you change it.
         ca_file: a CA bundle to trust instead of the system one (e.g. the emulator's).
         reconnect: when and how to resume after `goAway` or a retryable drop.
+        transport: the WebSocket implementation (see `TRANSPORTS` in `_transport`).
     """
 
     connect_timeout: float = 10.0
@@ -47,6 +48,7 @@ class SessionOptions:
     ssl_context: ssl.SSLContext | None = None
     ca_file: str | None = None
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    transport: str = "trio-websocket"
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "setup_timeout", "ping_interval", "silence_limit"):

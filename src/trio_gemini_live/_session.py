@@ -35,7 +35,7 @@ from ._errors import (
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._resume import ReplayBuffer, ReplayPlan
-from ._transport import Connector, open_trio_websocket
+from ._transport import Connector, open_transport
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -445,13 +445,8 @@ class LiveSession:
     async def _connect(self, nursery: trio.Nursery) -> Connection:
         options = self._options
         with trio.move_on_after(options.connect_timeout):
-            transport = await open_trio_websocket(
-                nursery,
-                self._endpoint,
-                ssl_context=options.tls_context(),
-                connector=self._connector,
-                max_message_size=options.max_message_size,
-                receive_buffer_size=options.receive_buffer_size,
+            transport = await open_transport(
+                nursery, self._endpoint, options, connector=self._connector
             )
             return Connection(self._core, transport)
         raise TransportError(

@@ -20,8 +20,10 @@ import trio_websocket
 
 from ._endpoints import Endpoint
 from ._errors import ConfigurationError, TransportError
+from ._options import SessionOptions
 
 __all__ = [
+    "TRANSPORTS",
     "Connector",
     "Transport",
     "TransportClosedError",
@@ -172,3 +174,29 @@ async def open_trio_websocket(
             receive_buffer_size=receive_buffer_size,
         )
     return TrioWebsocketTransport(connection)
+
+
+TRANSPORTS = ("trio-websocket",)
+"""The WebSocket implementations `SessionOptions.transport` may name."""
+
+
+async def open_transport(
+    nursery: trio.Nursery,
+    endpoint: Endpoint,
+    options: SessionOptions,
+    *,
+    connector: Connector | None = None,
+) -> Transport:
+    """Open the transport `options.transport` names; its background work runs in `nursery`."""
+    if options.transport == "trio-websocket":
+        return await open_trio_websocket(
+            nursery,
+            endpoint,
+            ssl_context=options.tls_context(),
+            connector=connector,
+            max_message_size=options.max_message_size,
+            receive_buffer_size=options.receive_buffer_size,
+        )
+    raise ConfigurationError(
+        f"unknown transport {options.transport!r}; expected one of {', '.join(TRANSPORTS)}"
+    )
