@@ -99,8 +99,9 @@ class Connection:
         self._opened = trio.Event()
         self._ended = trio.Event()
         self._outcome: ConnectionOutcome | None = None
-        self._go_away = trio.Event()
-        self._go_away_deadline = 0.0
+        self._switch = trio.Event()
+        self._switch_deadline = 0.0
+        self._switch_reason = ""
         self._state_changed = trio.Event()
         self._last_inbound = trio.current_time()
         self._ping_in_flight = False
@@ -147,7 +148,7 @@ class Connection:
             if self.opened:
                 await self._replay(plan)
                 nursery.start_soon(self._sender)
-                nursery.start_soon(self._watch_go_away)
+                nursery.start_soon(self._watch_switch)
             await self._ended.wait()
             nursery.cancel_scope.cancel()
         if self._core.current is self:
@@ -272,7 +273,8 @@ class Connection:
                 if self._resumed_event is not None:
                     core.reconnects += 1
                     await core.deliver(self._resumed_event)
-            if self._resumed_event is not None:
+            resumed = self._resumed_event
+            if resumed is not None and not (kind is ev.SessionUpdated and resumed.setup_changed):
                 return  # the user saw the session open once; a resume is `Reconnected`
         elif kind is ev.ResumptionUpdate:
             assert isinstance(event, ev.ResumptionUpdate)
@@ -284,8 +286,8 @@ class Connection:
                     core.replay.clear()
         elif kind is ev.GoAway:
             assert isinstance(event, ev.GoAway)
-            self._go_away_deadline = trio.current_time() + event.time_left
-            self._go_away.set()
+            margin = core.options.reconnect.go_away_margin
+            self.request_switch("goAway", trio.current_time() + event.time_left - margin)
         await core.deliver(event)
         self._last_inbound = trio.current_time()
         self._poke()
@@ -335,16 +337,23 @@ class Connection:
         finally:
             self._ping_in_flight = False
 
-    async def _watch_go_away(self) -> None:
-        """After `goAway`, move to a new connection once idle, or just before the deadline."""
-        await self._go_away.wait()
+    def request_switch(self, reason: str, deadline: float) -> None:
+        """Move the session to a new connection once idle, or at `deadline` at the latest."""
+        if not self._switch.is_set():
+            self._switch_reason = reason
+            self._switch_deadline = deadline
+            self._switch.set()
+
+    async def _watch_switch(self) -> None:
+        """After `goAway` (or a setup change), resume on a new connection once idle."""
+        await self._switch.wait()
         if not self._resumable():
             return  # no resumption configured: the server's close ends the session
-        deadline = self._go_away_deadline - self._core.options.reconnect.go_away_margin
+        deadline = self._switch_deadline
         while not self._core.protocol.idle and trio.current_time() < deadline:
             with trio.move_on_at(deadline):
                 await self._state_changed.wait()
-        await self._abort(CloseAction.RESUME, 1000, "goAway", None)
+        await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None)
 
     def _resumable(self) -> bool:
         setup = self._core.protocol.setup

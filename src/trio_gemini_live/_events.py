@@ -294,7 +294,8 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
 
     `replayed` client messages were written again on the new connection; `not_replayed`
     describes those that could not be (replay buffer overflow, or tool responses to calls
-    of the old connection) so that nothing is lost silently.
+    of the old connection) so that nothing is lost silently. `setup_changed` is true when
+    the move applied a new setup (`LiveSession.update_setup`); a `SessionUpdated` follows.
     """
 
     type: ClassVar[str] = "session.reconnected"
@@ -303,6 +304,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     attempts: int = 1
     replayed: int = 0
     not_replayed: tuple[str, ...] = ()
+    setup_changed: bool = False
 
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):

@@ -164,6 +164,7 @@ class LiveSession:
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
         self._finished = trio.Event()
+        self._next_setup: Setup | None = None
         self._rng = random.Random()
 
     # --- public state ------------------------------------------------------------------------
@@ -394,6 +395,45 @@ class LiveSession:
         )
         await self.send(ClientMessage(context_update=update))
 
+    async def update_setup(self, setup: Setup) -> None:
+        """Apply a new setup (any field but the model) by resuming on a new connection.
+
+        The Live API cannot change the setup of an open connection, but a resumed session
+        may bring a new one (protocol.md section 1.5). The move happens once the model is
+        idle (waiting at most `setup_timeout` seconds for the current turn), and
+        is marked by a `Reconnected(setup_changed=True)` event then `SessionUpdated`.
+
+        Raises:
+            ConfigurationError: the model differs, or session resumption is not enabled.
+            SessionClosedError: the session is closed.
+        """
+        if self._failure is not None:
+            raise self._failure
+        core = self._core
+        current_setup = core.protocol.setup
+        if core.closing or core.current is None or current_setup is None:
+            raise SessionClosedError("the session is not open")
+        prepared = _prepare_setup(setup, self._endpoint)
+        if prepared.model != current_setup.model:
+            raise ConfigurationError(
+                f"the model of a session cannot change ({current_setup.model} -> "
+                f"{prepared.model}): open a new session instead"
+            )
+        if current_setup.session_resumption is None:
+            raise ConfigurationError(
+                "changing the setup needs session resumption: open the session with "
+                "live_setup(..., resumption=True) or Setup(session_resumption=...)"
+            )
+        if prepared.session_resumption is None:
+            prepared = msgspec.structs.replace(
+                prepared, session_resumption=current_setup.session_resumption
+            )
+        self._next_setup = prepared
+        core.current.request_switch(
+            "reconfigure", trio.current_time() + self._options.setup_timeout
+        )
+        await trio.lowlevel.checkpoint()
+
     async def aclose(self) -> None:
         """Close the session (code 1000); bounded by `SessionOptions.close_timeout`."""
         core = self._core
@@ -534,6 +574,7 @@ class LiveSession:
                 attempts=attempts,
                 replayed=len(plan.replay),
                 not_replayed=plan.not_replayed,
+                setup_changed=self._next_setup is not None,
             )
             try:
                 async with trio.open_nursery() as nursery:
@@ -545,6 +586,8 @@ class LiveSession:
             except TransportError as exc:
                 last_error = exc
                 continue
+            if result.opened:
+                self._next_setup = None  # applied: it is now `protocol.setup`
             if result.opened and (
                 result.lived >= policy.stable_after or not self._should_resume(result)
             ):
@@ -566,7 +609,7 @@ class LiveSession:
         return self._core.replay.take()
 
     def _resume_setup(self) -> Setup:
-        setup = self._core.protocol.setup or self._core.pending_setup
+        setup = self._next_setup or self._core.protocol.setup or self._core.pending_setup
         assert setup is not None
         previous = setup.session_resumption or SessionResumptionConfig()
         handle = self._core.protocol.resumption_handle

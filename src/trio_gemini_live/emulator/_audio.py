@@ -1,0 +1,173 @@
+"""PCM helpers for the deterministic model: s16le mono only, as the Live API uses.
+
+Energy VAD over 20 ms frames, linear resampling between rates, and a tone synthesiser
+whose output length follows the text it stands for.
+"""
+
+from __future__ import annotations
+
+import array
+import functools
+import math
+import re
+import sys
+from dataclasses import dataclass
+
+__all__ = [
+    "VAD_RATE",
+    "EnergyVad",
+    "audio_tokens",
+    "duration_s",
+    "rate_from_mime",
+    "resample",
+    "synthesize",
+    "text_tokens",
+]
+
+VAD_RATE = 16_000
+_RATE = re.compile(r"rate\s*=\s*(\d+)")
+_FRAME_MS = 20
+
+
+def rate_from_mime(mime_type: str, default: int = VAD_RATE) -> int:
+    """Sample rate stated in a mime type such as `audio/pcm;rate=48000`."""
+    match = _RATE.search(mime_type)
+    return int(match.group(1)) if match else default
+
+
+def _samples(pcm: bytes) -> array.array[int]:
+    out = array.array("h")
+    out.frombytes(pcm[: len(pcm) // 2 * 2])
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out
+
+
+def _to_bytes(samples: array.array[int]) -> bytes:
+    if sys.byteorder == "big":
+        samples = array.array("h", samples)
+        samples.byteswap()
+    return samples.tobytes()
+
+
+def duration_s(pcm_len: int, rate: int) -> float:
+    """Duration in seconds of `pcm_len` bytes of s16 mono at `rate`."""
+    return pcm_len / 2 / rate
+
+
+def resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
+    """Linear-interpolation resampling; good enough for an echo, and deterministic."""
+    if src_rate == dst_rate or not pcm:
+        return pcm[: len(pcm) // 2 * 2]
+    src = _samples(pcm)
+    n_out = len(src) * dst_rate // src_rate
+    out = array.array("h", bytes(2 * n_out))
+    step = src_rate / dst_rate
+    last = len(src) - 1
+    for i in range(n_out):
+        pos = i * step
+        j = int(pos)
+        if j >= last:
+            out[i] = src[last]
+            continue
+        frac = pos - j
+        out[i] = int(src[j] + (src[j + 1] - src[j]) * frac)
+    return _to_bytes(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _tone(freq: int, n: int, rate: int) -> bytes:
+    if freq == 0:
+        return bytes(2 * n)
+    samples = array.array(
+        "h", (int(6000 * math.sin(2 * math.pi * freq * k / rate)) for k in range(n))
+    )
+    return _to_bytes(samples)
+
+
+def synthesize(text: str, *, ms_per_char: int = 60, rate: int = 24_000) -> bytes:
+    """A deterministic 'voice': one short tone per character, silence for spaces."""
+    n = rate * ms_per_char // 1000
+    return b"".join(_tone(0 if ch.isspace() else 200 + (ord(ch) % 24) * 25, n, rate) for ch in text)
+
+
+def text_tokens(text: str) -> int:
+    """Rough token count of text (about four characters a token)."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def audio_tokens(seconds: float) -> int:
+    """Token count of audio (Google bills about 25 tokens per second)."""
+    return math.ceil(seconds * 25) if seconds > 0 else 0
+
+
+@dataclass
+class VadResult:
+    """What one `EnergyVad.feed` call found."""
+
+    started: bool = False
+    speech: bytes | None = None
+
+
+class EnergyVad:
+    """Energy-based voice activity detection on 16 kHz s16le audio.
+
+    Speech starts after `prefix_ms` of loud frames and ends after `silence_ms` of quiet ones;
+    the captured speech (with the prefix, without the trailing silence) is handed back.
+    """
+
+    def __init__(self, *, threshold: float, silence_ms: int, prefix_ms: int) -> None:
+        self.threshold = threshold
+        self.silence_frames = max(1, math.ceil(silence_ms / _FRAME_MS))
+        self.prefix_frames = max(1, math.ceil(prefix_ms / _FRAME_MS))
+        self._frame_bytes = VAD_RATE * _FRAME_MS // 1000 * 2
+        self._carry = b""
+        self._pre: list[bytes] = []
+        self._loud_run = 0
+        self.in_speech = False
+        self._speech: list[bytes] = []
+        self._last_loud = 0
+
+    def _loud(self, frame: bytes) -> bool:
+        samples = _samples(frame)
+        energy = sum(s * s for s in samples) / max(1, len(samples))
+        return math.sqrt(energy) >= self.threshold
+
+    def feed(self, pcm16k: bytes) -> list[VadResult]:
+        """Consume audio; return speech starts and completed utterances, in order."""
+        results: list[VadResult] = []
+        data = self._carry + pcm16k
+        size = self._frame_bytes
+        whole = len(data) // size * size
+        self._carry = data[whole:]
+        for offset in range(0, whole, size):
+            frame = data[offset : offset + size]
+            loud = self._loud(frame)
+            if not self.in_speech:
+                self._pre.append(frame)
+                self._loud_run = self._loud_run + 1 if loud else 0
+                if self._loud_run >= self.prefix_frames:
+                    self.in_speech = True
+                    self._speech = self._pre[-(self.prefix_frames + 5) :]
+                    self._last_loud = len(self._speech)
+                    self._pre = []
+                    results.append(VadResult(started=True))
+                else:
+                    del self._pre[: -(self.prefix_frames + 5)]
+                continue
+            self._speech.append(frame)
+            if loud:
+                self._last_loud = len(self._speech)
+            elif len(self._speech) - self._last_loud >= self.silence_frames:
+                results.append(VadResult(speech=self.flush()))
+        return results
+
+    def flush(self) -> bytes:
+        """End the current utterance now (`audioStreamEnd`); return its speech audio."""
+        speech = b"".join(self._speech[: self._last_loud])
+        self.in_speech = False
+        self._speech = []
+        self._pre = []
+        self._loud_run = 0
+        self._last_loud = 0
+        return speech

@@ -1,0 +1,180 @@
+"""`gemini-live emulator ...`: run the emulator from the command line until Ctrl-C.
+
+Parses flags into an `EmulatorConfig`, sets up TLS (given or self-signed files), prints the
+URL and the environment recipe for the unmodified google-genai SDK, then serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import trio
+
+from ._config import DEFAULT_MODELS, EmulatorConfig, Pacing
+from ._faults import Fault
+from ._scenario import Scenario
+from ._server import Emulator, open_emulator
+from ._tls import server_ssl_context, write_self_signed_cert
+
+__all__ = ["build_parser", "emulator_main"]
+
+
+def _pacing(value: str) -> Pacing:
+    if value in ("burst", "realtime"):
+        return value  # type: ignore[return-value]
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("pacing must be burst, realtime or a factor") from None
+
+
+def _fault(value: str) -> Fault:
+    try:
+        return Fault.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `gemini-live emulator`."""
+    p = argparse.ArgumentParser(
+        prog="gemini-live emulator",
+        description="Run a local Gemini Live API emulator (binds loopback by default).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one")
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve wss://")
+    p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    p.add_argument(
+        "--tls-self-signed",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="write a cert for 127.0.0.1/localhost (into DIR or a temp dir) and serve wss://",
+    )
+    p.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accepted key or token (repeatable); default: any non-empty key",
+    )
+    p.add_argument("--no-auth", action="store_true", help="accept connections without a key")
+    p.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reject unknown JSON fields with 1007 (default on)",
+    )
+    p.add_argument("--model", action="append", dest="models", help="extra known model id")
+    p.add_argument("--scenario", type=Path, help="scenario file (.json or .py with SCENARIO)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        help="inject a fault, e.g. 'close:1011:Internal error encountered.@frames=5' "
+        "(see docs/emulator.md)",
+    )
+    p.add_argument("--lifetime", type=float, default=600.0, help="connection lifetime, s")
+    p.add_argument("--go-away", type=float, default=50.0, help="goAway warning before the end, s")
+    p.add_argument(
+        "--deadline-code",
+        type=int,
+        choices=(1008, 1011),
+        default=1008,
+        help="close code at the deadline",
+    )
+    p.add_argument("--pacing", type=_pacing, default="burst", help="burst, realtime or a factor")
+    p.add_argument("--chunk-ms", type=int, default=40, help="reply audio chunk duration, ms")
+    p.add_argument("--input-transcript", help="what user speech is transcribed as")
+    p.add_argument("--output-transcript", help="transcript of the echoed speech")
+    p.add_argument("--vertex", action="store_true", help="speak the Vertex AI dialect")
+    return p
+
+
+def _config(args: argparse.Namespace) -> EmulatorConfig:
+    extra: dict[str, object] = {}
+    if args.input_transcript is not None:
+        extra["input_transcript"] = args.input_transcript
+    return EmulatorConfig(
+        api_keys=frozenset(args.api_keys) if args.api_keys else None,
+        require_auth=not args.no_auth,
+        models=DEFAULT_MODELS + tuple(args.models or ()),
+        strict=args.strict,
+        scenario=Scenario.load(args.scenario) if args.scenario else None,
+        faults=tuple(args.fault),
+        lifetime=args.lifetime,
+        go_away_warning=min(args.go_away, args.lifetime),
+        deadline_close_code=args.deadline_code,
+        pacing=args.pacing,
+        audio_chunk_ms=args.chunk_ms,
+        output_transcript=args.output_transcript,
+        vertex=args.vertex,
+    ).replace(**extra)
+
+
+def describe(emulator: Emulator, cert_file: Path | None, out: TextIO) -> None:
+    """Print the URL and how to point clients at it (never a key)."""
+    print(f"Gemini Live emulator listening on {emulator.url}", file=out)
+    print(f"  endpoint: {emulator.endpoint_url()}", file=out)
+    if cert_file is not None:
+        print(f"SSL_CERT_FILE={cert_file}", file=out)
+        print("Unmodified google-genai:", file=out)
+        print(
+            f"  GOOGLE_GEMINI_BASE_URL={emulator.http_url} GOOGLE_GENAI_API_VERSION=v1beta "
+            f"SSL_CERT_FILE={cert_file} NO_PROXY=127.0.0.1,localhost python your_app.py",
+            file=out,
+        )
+    out.flush()
+
+
+async def _serve(args: argparse.Namespace, config: EmulatorConfig, out: TextIO) -> None:
+    ssl_context = None
+    cert_file: Path | None = None
+    if args.tls_self_signed is not None:
+        directory = args.tls_self_signed or tempfile.mkdtemp(prefix="gemini-live-emulator-")
+        cert_file, key_file = write_self_signed_cert(directory)
+        ssl_context = server_ssl_context(cert_file, key_file)
+    elif args.tls_cert is not None:
+        cert_file = args.tls_cert
+        ssl_context = server_ssl_context(args.tls_cert, args.tls_key or args.tls_cert)
+    async with open_emulator(
+        config, host=args.host, port=args.port, ssl_context=ssl_context
+    ) as emu:
+        describe(emu, cert_file, out)
+        # Ctrl-C / SIGTERM end the serving cleanly instead of raising through the nursery.
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                break
+
+
+def emulator_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `gemini-live emulator ARGS`; serves until Ctrl-C.
+
+    Returns:
+        The process exit status.
+    """
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.tls_key is not None and args.tls_cert is None:
+        parser.error("--tls-key needs --tls-cert")
+    try:
+        config = _config(args)
+    except (OSError, ValueError) as exc:
+        print(f"gemini-live emulator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        trio.run(_serve, args, config, sys.stdout)
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, RuntimeError) as exc:
+        print(f"gemini-live emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0

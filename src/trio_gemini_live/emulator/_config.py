@@ -1,0 +1,155 @@
+"""EmulatorConfig: every knob of the local Live API emulator, with Google-like defaults.
+
+Kept free of I/O so the CLI, tests and benchmarks build the same frozen value; the model
+catalogue and prebuilt voice list used for validation live here as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ._faults import Fault
+    from ._scenario import Scenario
+
+__all__ = ["DEFAULT_MODELS", "PREBUILT_VOICES", "EmulatorConfig", "Pacing"]
+
+Pacing = Literal["burst", "realtime"] | float
+"""How fast reply audio goes out.
+
+`"burst"` sends chunks back to back (faster than real time, like Google), `"realtime"` waits
+one chunk duration between chunks, and a float `f` waits `f` chunk durations (so `2.0` is twice
+slower than real time, `0.5` twice faster).
+"""
+
+DEFAULT_MODELS: tuple[str, ...] = (
+    "gemini-2.5-flash-native-audio-preview-12-2025",
+    "gemini-2.5-flash-native-audio-preview-09-2025",
+    "gemini-2.5-flash-native-audio-latest",
+    "gemini-live-2.5-flash-preview",
+    "gemini-live-2.5-flash",
+    "gemini-2.0-flash-live-001",
+    "gemini-3.1-flash-live-preview",
+)
+
+# Google's documented prebuilt voices; an unknown name closes the session with 1007.
+PREBUILT_VOICES: frozenset[str] = frozenset(
+    name.lower()
+    for name in [
+        "Zephyr",
+        "Puck",
+        "Charon",
+        "Kore",
+        "Fenrir",
+        "Leda",
+        "Orus",
+        "Aoede",
+        "Callirrhoe",
+        "Autonoe",
+        "Enceladus",
+        "Iapetus",
+        "Umbriel",
+        "Algieba",
+        "Despina",
+        "Erinome",
+        "Algenib",
+        "Rasalgethi",
+        "Laomedeia",
+        "Achernar",
+        "Alnilam",
+        "Schedar",
+        "Gacrux",
+        "Pulcherrima",
+        "Achird",
+        "Zubenelgenubi",
+        "Vindemiatrix",
+        "Sadachbia",
+        "Sadaltager",
+        "Sulafat",
+    ]
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmulatorConfig:
+    """How the emulator behaves. Every field has a default that mimics the real service.
+
+    Attributes:
+        api_keys: Accepted keys or tokens. `None` accepts any non-empty credential.
+        require_auth: Close with 1008 when no credential at all is sent.
+        models: Known model ids (bare ids; `models/` and Vertex prefixes are accepted).
+        strict: Reject unknown JSON fields with 1007, like Google.
+        reject_unknown_tool_responses: Close 1007 on a `toolResponse` for an unknown id.
+        audio_chunk_ms: Duration of each reply audio chunk (24 kHz PCM).
+        pacing: Reply audio pacing, see `Pacing`.
+        wait_for_playback: Delay `turnComplete` by the audio duration not yet "played" (the
+            real server waits for expected playback time after `generationComplete`).
+        text_ms_per_char: Length of synthesized speech per character of reply text.
+        input_transcript: Default transcript of user speech (when no scenario says otherwise).
+        output_transcript: Default transcript of echoed speech; `None` repeats the input one.
+        silence_duration_ms: VAD silence that ends a turn when the setup does not say.
+        vad_threshold: RMS level (of 16-bit samples) above which a 20 ms frame is speech.
+        lifetime: Seconds a connection lives before the server closes it (Google: ~600).
+        go_away_warning: Seconds before the deadline that `goAway` is sent (Google: 50).
+        deadline_close_code: Close code at the deadline: 1008 (default) or 1011.
+        deadline_close_reason: Close reason at the deadline.
+        handle_ttl: Seconds a resumption handle stays valid after its session ends.
+        vertex: Speak the Vertex dialect on every route (`sessionId`, UUID call ids, ...).
+        extra_paths: Additional request paths accepted verbatim (Vertex proxy mode).
+        scenario: Scripted replies, see `Scenario`.
+        faults: Faults applied to new connections, see `Fault`.
+        max_message_size: Largest client message accepted, in bytes.
+        close_timeout: Seconds to wait for the client's close frame before dropping TCP.
+    """
+
+    api_keys: frozenset[str] | None = field(default=None, repr=False)
+    require_auth: bool = True
+    models: tuple[str, ...] = DEFAULT_MODELS
+    strict: bool = True
+    reject_unknown_tool_responses: bool = True
+    audio_chunk_ms: int = 40
+    pacing: Pacing = "burst"
+    wait_for_playback: bool = False
+    text_ms_per_char: int = 60
+    input_transcript: str = "Hello, can you hear me?"
+    output_transcript: str | None = None
+    silence_duration_ms: int = 700
+    vad_threshold: float = 300.0
+    lifetime: float = 600.0
+    go_away_warning: float = 50.0
+    deadline_close_code: int = 1008
+    deadline_close_reason: str = "Deadline expired before operation could complete."
+    handle_ttl: float = 7200.0
+    vertex: bool = False
+    extra_paths: tuple[str, ...] = ()
+    scenario: Scenario | None = None
+    faults: tuple[Fault, ...] = ()
+    max_message_size: int = 16 * 1024 * 1024
+    close_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.deadline_close_code not in (1008, 1011):
+            raise ValueError("deadline_close_code must be 1008 or 1011")
+        if self.audio_chunk_ms <= 0:
+            raise ValueError("audio_chunk_ms must be positive")
+        if isinstance(self.pacing, str):
+            if self.pacing not in ("burst", "realtime"):
+                raise ValueError("pacing must be 'burst', 'realtime' or a factor")
+        elif self.pacing < 0:
+            raise ValueError("pacing factor must be >= 0")
+        if not 0 <= self.go_away_warning <= self.lifetime:
+            raise ValueError("go_away_warning must be between 0 and lifetime")
+
+    def replace(self, **changes: object) -> EmulatorConfig:
+        """Return a copy with some fields changed (`dataclasses.replace`)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def pacing_factor(self) -> float:
+        """Seconds of delay per second of audio between reply chunks (0 for burst)."""
+        if self.pacing == "burst":
+            return 0.0
+        if self.pacing == "realtime":
+            return 1.0
+        return float(self.pacing)

@@ -1,0 +1,113 @@
+"""Fault descriptions for the emulator, from code (`Fault(...)`) or the CLI (`--fault SPEC`).
+
+CLI syntax: `KIND[:ARG[:ARG]][@TRIGGER[,TRIGGER...]]`, e.g. `close:1011:Internal error
+encountered.@frames=5`, `reset@after=2.5`, `blackhole@received=3,conn=1`, `pong-delay:15`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Fault", "FaultKind"]
+
+FaultKind = Literal[
+    "close",
+    "reset",
+    "blackhole",
+    "pong-delay",
+    "late-usage",
+    "duplicate-transcriptions",
+    "empty-frames",
+    "slow-read",
+    "stall",
+]
+_KINDS: tuple[str, ...] = (
+    "close",
+    "reset",
+    "blackhole",
+    "pong-delay",
+    "late-usage",
+    "duplicate-transcriptions",
+    "empty-frames",
+    "slow-read",
+    "stall",
+)
+_TRIGGERED = ("close", "reset", "blackhole")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    """One injected misbehaviour.
+
+    Kinds:
+        close: close with `code`/`reason` (default 1011 `Internal error encountered.`).
+        reset: drop TCP abruptly (RST, no close frame; the client sees 1006).
+        blackhole: stay connected but send nothing and answer no pings.
+        pong-delay: answer each ping `seconds` late.
+        late-usage: send `usageMetadata` alone, `seconds` after `turnComplete`.
+        duplicate-transcriptions: send every transcription frame twice.
+        empty-frames: send a bare `{"serverContent": {}}` before each `turnComplete`.
+        slow-read: read the socket at most `read_bytes` at a time, `seconds` apart.
+        stall: after the input transcription, never answer the turn (still pongs).
+
+    `close`, `reset` and `blackhole` fire when a trigger is met: `after_frames` server
+    frames sent, `after_received` client frames received, or `after_seconds` since the
+    upgrade; with none given they fire right after `setupComplete`. `connection` (1-based)
+    limits the fault to one connection of the emulator; `None` applies it to all.
+    """
+
+    kind: FaultKind
+    code: int = 1011
+    reason: str = "Internal error encountered."
+    seconds: float = 0.0
+    read_bytes: int = 1024
+    after_frames: int | None = None
+    after_received: int | None = None
+    after_seconds: float | None = None
+    connection: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {_KINDS}")
+
+    @property
+    def triggered(self) -> bool:
+        """Whether this fault fires once at a trigger (close/reset/blackhole)."""
+        return self.kind in _TRIGGERED
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """Parse the CLI form, e.g. `close:1011:Internal error encountered.@frames=5`."""
+        body, _, trigger = spec.partition("@")
+        kind, *args = body.split(":", 2)
+        kind = kind.strip().lower().replace("_", "-")
+        if kind == "duplicate-transcripts":
+            kind = "duplicate-transcriptions"
+        if kind not in _KINDS:
+            raise ValueError(f"unknown fault kind {kind!r} in {spec!r}")
+        fields: dict[str, object] = {}
+        if kind == "close":
+            if args:
+                fields["code"] = int(args[0])
+            if len(args) > 1:
+                fields["reason"] = args[1]
+        elif kind in ("pong-delay", "late-usage", "slow-read") and args:
+            fields["seconds"] = float(args[0])
+            if kind == "slow-read" and len(args) > 1:
+                fields["read_bytes"] = int(args[1])
+        elif args:
+            raise ValueError(f"fault {kind!r} takes no arguments: {spec!r}")
+        for item in filter(None, (t.strip() for t in trigger.split(","))):
+            name, _, value = item.partition("=")
+            if name == "frames":
+                fields["after_frames"] = int(value)
+            elif name == "received":
+                fields["after_received"] = int(value)
+            elif name == "after":
+                fields["after_seconds"] = float(value.removesuffix("s"))
+            elif name == "conn":
+                fields["connection"] = int(value)
+            else:
+                raise ValueError(f"unknown fault trigger {name!r} in {spec!r}")
+        return cls(kind=kind, **fields)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""Connection lifetime and session resumption state shared across connections.
+
+Formats `goAway` Durations and keeps opaque resumption handles, each pointing at a snapshot
+of a session's conversation, valid for a while after the session's last connection ended.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+__all__ = ["ResumptionStore", "SessionState", "format_duration"]
+
+
+def format_duration(seconds: float) -> str:
+    """A `google.protobuf.Duration` JSON string: `"50s"`, `"9.5s"`."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
+@dataclass
+class SessionState:
+    """A resumable conversation; several connections may carry it one after another."""
+
+    session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    history: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    live: bool = False
+    ended_at: float | None = None
+
+
+@dataclass
+class _Handle:
+    session: SessionState
+    history: list[dict[str, Any]]
+
+
+class ResumptionStore:
+    """Issues handles and resolves them, enforcing the handle lifetime."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._handles: dict[str, _Handle] = {}
+
+    def issue(self, session: SessionState) -> str:
+        """A new opaque handle for the session's current state."""
+        handle = secrets.token_urlsafe(24)
+        self._handles[handle] = _Handle(session, [dict(turn) for turn in session.history])
+        return handle
+
+    def resolve(self, handle: str) -> tuple[SessionState, list[dict[str, Any]]] | None:
+        """The session and the history snapshot a handle points at, or None if invalid."""
+        found = self._handles.get(handle)
+        if found is None:
+            return None
+        ended = found.session.ended_at
+        if not found.session.live and ended is not None and trio.current_time() - ended > self.ttl:
+            del self._handles[handle]
+            return None
+        return found.session, [dict(turn) for turn in found.history]

@@ -1,0 +1,596 @@
+"""The deterministic 'model' behind the emulator: turn-taking, replies, tools and barge-in.
+
+No ML: user speech is found with an energy VAD and echoed back at 24 kHz, text gets a scripted
+or `You said: ...` reply (text parts, or a synthesized tone voice), declared functions named in
+the user's words are called, and new user activity during generation interrupts it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+import trio
+
+from .._wire import (
+    Blob,
+    ClientContent,
+    Content,
+    ContextUpdate,
+    ExecutableCode,
+    FunctionCallPart,
+    FunctionDeclaration,
+    ModalityTokenCount,
+    Part,
+    RealtimeInput,
+    ServerContent,
+    ServerMessage,
+    Setup,
+    ToolCallCancellationMessage,
+    ToolCallMessage,
+    ToolResponse,
+    Transcription,
+    UsageMetadata,
+)
+from . import _audio
+from ._config import EmulatorConfig
+from ._lifetime import SessionState
+from ._scenario import ScenarioCursor, ScenarioTurn
+from ._validate import INVALID_ARGUMENT
+
+__all__ = ["Model", "Outlet", "split_text"]
+
+OUTPUT_RATE = 24_000
+_STOPWORDS = frozenset(
+    [
+        "get",
+        "set",
+        "fetch",
+        "current",
+        "list",
+        "do",
+        "call",
+        "run",
+        "make",
+        "find",
+        "lookup",
+        "look",
+        "up",
+        "the",
+        "a",
+        "an",
+        "of",
+        "for",
+        "to",
+        "by",
+        "and",
+        "or",
+        "is",
+        "in",
+        "on",
+    ]
+)
+
+
+class Outlet(Protocol):
+    """What the model needs from its connection."""
+
+    async def send(self, message: ServerMessage) -> None:
+        """Send one server message (faults and recording are the connection's business)."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the connection with a code and reason."""
+        ...
+
+    async def resumption_update(self, resumable: bool) -> None:
+        """Send a `sessionResumptionUpdate` if the client asked for them."""
+        ...
+
+    def stalled(self) -> bool:
+        """Whether the `stall` fault is active."""
+        ...
+
+
+def split_text(text: str, limit: int = 60) -> list[str]:
+    """Split text into stream fragments: the first word alone, then chunks up to `limit`."""
+    words = re.findall(r"\s*\S+\s*", text)
+    if not words:
+        return [text] if text else []
+    parts = [words[0]]
+    current = ""
+    for word in words[1:]:
+        if current and len(current) + len(word) > limit:
+            parts.append(current)
+            current = ""
+        current += word
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    return [w for w in spaced.lower().split() if w not in _STOPWORDS]
+
+
+def _subject(text: str) -> str:
+    match = re.search(r"\b(?:in|for|of|about|at)\s+(.+)$", text.strip(), re.IGNORECASE)
+    return (match.group(1) if match else text).strip().rstrip("?.!")
+
+
+@dataclass
+class _Call:
+    name: str
+    blocking: bool
+    generation: _Generation | None
+
+
+@dataclass
+class _Generation:
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    done: trio.Event = field(default_factory=trio.Event)
+    tools_answered: trio.Event = field(default_factory=trio.Event)
+    waiting_ids: set[str] = field(default_factory=set[str])
+    responses: list[tuple[str, dict[str, Any]]] = field(
+        default_factory=list[tuple[str, dict[str, Any]]]
+    )
+    completed: bool = False
+
+
+@dataclass
+class _UserTurn:
+    text: str | None = None
+    speech16k: bytes | None = None
+    tool_results: list[tuple[str, dict[str, Any]]] | None = None
+
+
+class Model:
+    """One session's model. The connection feeds it client messages in order."""
+
+    def __init__(
+        self,
+        *,
+        config: EmulatorConfig,
+        setup: Setup,
+        model_id: str,
+        vertex: bool,
+        session: SessionState,
+        outlet: Outlet,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.config = config
+        self.model_id = model_id
+        self.vertex = vertex
+        self.session = session
+        self._out = outlet
+        self._nursery = nursery
+        gen_config = setup.generation_config
+        modalities = (gen_config.response_modalities if gen_config else None) or ["AUDIO"]
+        self.modality = modalities[0].upper()
+        rt = setup.realtime_input_config
+        aad = rt.automatic_activity_detection if rt else None
+        self.aad_enabled = not (aad and aad.disabled)
+        self.interrupts = not (rt and rt.activity_handling == "NO_INTERRUPTION")
+        silence = aad.silence_duration_ms if aad and aad.silence_duration_ms else None
+        self.vad = _audio.EnergyVad(
+            threshold=config.vad_threshold,
+            silence_ms=silence or config.silence_duration_ms,
+            prefix_ms=(aad.prefix_padding_ms or 20) if aad else 20,
+        )
+        self.input_transcription = setup.input_audio_transcription is not None
+        self.output_transcription = setup.output_audio_transcription is not None
+        self.system_instruction = setup.system_instruction
+        self.functions: dict[str, FunctionDeclaration] = {}
+        self._set_tools(setup)
+        self.half_cascade = "native-audio" not in model_id and not model_id.startswith("gemini-3")
+        self.rejects_mid_session_content = model_id.startswith("gemini-3")
+        history_config = setup.history_config
+        self._history_phase = bool(
+            history_config and history_config.initial_history_in_client_content
+        )
+        self._cursor = ScenarioCursor(config.scenario)
+        self._manual_active = False
+        self._manual_audio: list[bytes] = []
+        self._gen: _Generation | None = None
+        self._pending: dict[str, _Call] = {}
+        self._idle_queue: list[_UserTurn] = []
+
+    # --- state ------------------------------------------------------------------------------
+
+    @property
+    def generating(self) -> bool:
+        """Whether a model turn is in progress (handles are not resumable then)."""
+        return self._gen is not None
+
+    @property
+    def pending_calls(self) -> bool:
+        """Whether a function call awaits its response."""
+        return bool(self._pending)
+
+    def _set_tools(self, setup: Setup | None, tools: list[Any] | None = None) -> None:
+        declared = tools if tools is not None else (setup.tools if setup and setup.tools else [])
+        self.functions = {
+            d.name: d for tool in declared for d in (tool.function_declarations or []) if d.name
+        }
+
+    # --- input ------------------------------------------------------------------------------
+
+    async def on_client_content(self, content: ClientContent) -> None:
+        """`clientContent`: history, a text turn, or (any of it) a barge-in."""
+        if self._history_phase:
+            self._append_history(content)
+            if content.turn_complete:
+                self._history_phase = False
+            return
+        if self.rejects_mid_session_content:
+            await self._out.close(1007, INVALID_ARGUMENT)
+            return
+        await self.interrupt()
+        self._append_history(content)
+        if content.turn_complete:
+            texts = [
+                p.text for t in content.turns or [] if t.role != "model" for p in t.parts if p.text
+            ]
+            self._start(_UserTurn(text=texts[-1] if texts else ""), record=False)
+
+    def _append_history(self, content: ClientContent) -> None:
+        for turn in content.turns or []:
+            text = "".join(p.text or "" for p in turn.parts)
+            self.session.history.append({"role": turn.role or "user", "text": text})
+
+    async def on_realtime_input(self, rt: RealtimeInput) -> None:
+        """`realtimeInput`: audio, text, activity signals; several may share one message."""
+        signals = rt.activity_start is not None or rt.activity_end is not None
+        if signals and self.aad_enabled:
+            await self._out.close(1007, INVALID_ARGUMENT)
+            return
+        if rt.activity_start is not None:
+            if self.interrupts:
+                await self.interrupt()
+            self._manual_active = True
+            self._manual_audio = []
+        blobs = [b for b in (rt.audio, *(rt.media_chunks or [])[:1]) if b is not None]
+        for blob in blobs:
+            if blob.mime_type.startswith("audio/") or not blob.mime_type:
+                rate = _audio.rate_from_mime(blob.mime_type)
+                await self._on_audio(_audio.resample(blob.data, rate, _audio.VAD_RATE))
+        if rt.text:
+            if self.interrupts:
+                await self.interrupt()
+            self._start(_UserTurn(text=rt.text))
+        if rt.audio_stream_end and self.aad_enabled and self.vad.in_speech:
+            self._start(_UserTurn(speech16k=self.vad.flush()))
+        if rt.activity_end is not None and self._manual_active:
+            self._manual_active = False
+            speech = b"".join(self._manual_audio)
+            self._manual_audio = []
+            self._start(_UserTurn(speech16k=speech))
+
+    async def _on_audio(self, pcm16k: bytes) -> None:
+        if not self.aad_enabled:
+            if self._manual_active:
+                self._manual_audio.append(pcm16k)
+            return
+        for result in self.vad.feed(pcm16k):
+            if result.started and self.interrupts:
+                await self.interrupt()
+            if result.speech is not None:
+                self._start(_UserTurn(speech16k=result.speech))
+
+    async def on_tool_response(self, response: ToolResponse) -> None:
+        """`toolResponse`: resume BLOCKING turns; speak NON_BLOCKING results."""
+        for fr in response.function_responses:
+            call_id = fr.id
+            if call_id is None and self.vertex:
+                call_id = next((k for k, c in self._pending.items() if c.name == fr.name), None)
+            call = self._pending.pop(call_id, None) if call_id else None
+            if call is None or call_id is None:
+                if self.config.reject_unknown_tool_responses:
+                    await self._out.close(1007, INVALID_ARGUMENT)
+                    return
+                continue
+            gen = call.generation
+            if call.blocking and gen is not None:
+                gen.responses.append((call.name, fr.response or {}))
+                gen.waiting_ids.discard(call_id)
+                if not gen.waiting_ids:
+                    gen.tools_answered.set()
+                continue
+            self.session.history.append({"role": "user", "text": json.dumps(fr.response)})
+            scheduling = (fr.scheduling or "WHEN_IDLE").upper()
+            if scheduling == "SILENT":
+                continue
+            turn = _UserTurn(tool_results=[(call.name, fr.response or {})])
+            if scheduling == "INTERRUPT":
+                await self.interrupt()
+            if self._gen is None:
+                self._start(turn, record=False)
+            else:
+                self._idle_queue.append(turn)
+
+    def on_context_update(self, update: ContextUpdate) -> None:
+        """`contextUpdate`: replace the system instruction and/or tools."""
+        if update.system_instruction is not None:
+            self.system_instruction = update.system_instruction
+        if update.tools is not None:
+            self._set_tools(None, update.tools.tools)
+
+    # --- barge-in -----------------------------------------------------------------------------
+
+    async def interrupt(self) -> None:
+        """Cut the current turn: `interrupted`, cancel pending calls, `turnComplete`."""
+        gen = self._gen
+        if gen is None:
+            return
+        gen.scope.cancel()
+        await gen.done.wait()
+        if gen.completed:
+            return
+        await self._send(ServerContent(interrupted=True))
+        cancelled = [k for k, c in self._pending.items() if c.generation is gen]
+        for k in cancelled:
+            del self._pending[k]
+        if cancelled:
+            await self._out.send(
+                ServerMessage(tool_call_cancellation=ToolCallCancellationMessage(ids=cancelled))
+            )
+        await self._send(ServerContent(turn_complete=True))
+        await self._out.resumption_update(not self._pending)
+        self._drain_idle_queue()
+
+    # --- generation -------------------------------------------------------------------------
+
+    def _start(self, turn: _UserTurn, *, record: bool = True) -> None:
+        if record and turn.text is not None:
+            self.session.history.append({"role": "user", "text": turn.text})
+        gen = _Generation()
+        self._gen = gen
+        self._nursery.start_soon(self._run, gen, turn)
+
+    def _drain_idle_queue(self) -> None:
+        if self._gen is None and self._idle_queue:
+            self._start(self._idle_queue.pop(0), record=False)
+
+    async def _run(self, gen: _Generation, turn: _UserTurn) -> None:
+        try:
+            with gen.scope:
+                await self._turn(gen, turn)
+        finally:
+            if self._gen is gen:
+                self._gen = None
+            gen.done.set()
+        if gen.completed:
+            await self._out.resumption_update(not self._pending)
+            self._drain_idle_queue()
+
+    async def _send(self, content: ServerContent, usage: UsageMetadata | None = None) -> None:
+        await self._out.send(ServerMessage(server_content=content, usage_metadata=usage))
+
+    async def _turn(self, gen: _Generation, turn: _UserTurn) -> None:
+        await self._out.resumption_update(False)
+        prompt_tokens = self._prompt_tokens()
+        scripted: ScenarioTurn | None
+        echo: bytes | None = None
+        if turn.speech16k is not None:
+            scripted = self._cursor.next_turn(None)
+            heard = (
+                scripted.input_transcript if scripted else None
+            ) or self.config.input_transcript
+            self.session.history.append(
+                {
+                    "role": "user",
+                    "text": heard,
+                    "audio_s": _audio.duration_s(len(turn.speech16k), 16000),
+                }
+            )
+            if self.input_transcription:
+                fragments = split_text(heard)
+                for i, fragment in enumerate(fragments):
+                    await self._send_transcription(
+                        fragment, last=i == len(fragments) - 1, user=True
+                    )
+            if scripted is None or scripted.reply is None:
+                echo = _audio.resample(turn.speech16k, _audio.VAD_RATE, OUTPUT_RATE)
+            user_text = heard
+        elif turn.tool_results is not None:
+            scripted = None
+            user_text = ""
+        else:
+            user_text = turn.text or ""
+            scripted = self._cursor.next_turn(user_text)
+        if self._out.stalled():
+            await trio.sleep_forever()
+
+        reply: str | None = None
+        if turn.tool_results is not None:
+            reply = self._after_tool_text(None, turn.tool_results)
+        else:
+            calls = self._choose_calls(user_text, scripted)
+            if calls:
+                results = await self._call_tools(gen, calls)
+                if results is not None:
+                    reply = self._after_tool_text(scripted, results)
+                    echo = None
+                elif scripted is None or scripted.reply is None:
+                    reply = "OK, I am working on it."
+                    echo = None
+            if reply is None:
+                if scripted is not None and scripted.reply is not None:
+                    reply = scripted.reply
+                elif echo is not None and self.modality == "AUDIO":
+                    reply = self.config.output_transcript or user_text
+                else:
+                    reply = f"You said: {user_text}"
+        assert reply is not None
+        response_tokens, audio_s = await self._speak(reply, echo)
+        await self._send(ServerContent(generation_complete=True))
+        if self.config.wait_for_playback and audio_s > 0:
+            await trio.sleep(max(0.0, self._playback_end - trio.current_time()))
+        self.session.history.append({"role": "model", "text": reply, "audio_s": audio_s})
+        gen.completed = True
+        await self._send(
+            ServerContent(turn_complete=True), self._usage(prompt_tokens, response_tokens)
+        )
+
+    def _choose_calls(
+        self, text: str, scripted: ScenarioTurn | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        if scripted is not None and scripted.tool_calls:
+            return [(c.name, dict(c.args)) for c in scripted.tool_calls]
+        if scripted is not None and scripted.reply is not None:
+            return []
+        lowered = text.lower()
+        words = set(re.findall(r"[a-z0-9]+", lowered))
+        calls: list[tuple[str, dict[str, Any]]] = []
+        for name, decl in self.functions.items():
+            keys = _name_words(name)
+            if name.lower() in lowered or (keys and all(k in words for k in keys)):
+                calls.append((name, self._default_args(decl, text)))
+        return calls
+
+    @staticmethod
+    def _default_args(decl: FunctionDeclaration, text: str) -> dict[str, Any]:
+        schema = _as_dict(decl.parameters or decl.parameters_json_schema)
+        props = _as_dict(schema.get("properties"))
+        required: Any = schema.get("required")
+        names = (
+            [str(n) for n in cast("Iterable[Any]", required)] if isinstance(required, list) else []
+        )
+        defaults: dict[str, Any] = {"INTEGER": 0, "NUMBER": 0, "BOOLEAN": False}
+        args: dict[str, Any] = {}
+        for pname in names:
+            kind = str(_as_dict(props.get(pname)).get("type", "STRING")).upper()
+            args[pname] = defaults.get(kind, {} if kind == "OBJECT" else _subject(text))
+        return args
+
+    def _new_call_id(self) -> str:
+        if self.vertex:
+            return str(uuid.uuid4())
+        return f"function-call-{secrets.randbits(63)}"
+
+    async def _call_tools(
+        self, gen: _Generation, calls: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[str, dict[str, Any]]] | None:
+        """Emit `toolCall`; return the responses of BLOCKING calls (None if none block)."""
+        if self.half_cascade:
+            code = "\n".join(
+                f"print(default_api.{name}({', '.join(f'{k}={v!r}' for k, v in args.items())}))"
+                for name, args in calls
+            )
+            part = Part(executable_code=ExecutableCode(language="PYTHON", code=code))
+            await self._send(ServerContent(model_turn=self._content([part])))
+        parts: list[FunctionCallPart] = []
+        for name, args in calls:
+            call_id = self._new_call_id()
+            decl = self.functions.get(name)
+            blocking = not (decl and (decl.behavior or "").upper() == "NON_BLOCKING")
+            self._pending[call_id] = _Call(name, blocking, gen if blocking else None)
+            if blocking:
+                gen.waiting_ids.add(call_id)
+            parts.append(FunctionCallPart(name=name, args=args, id=call_id))
+        await self._out.send(ServerMessage(tool_call=ToolCallMessage(function_calls=parts)))
+        if not gen.waiting_ids:
+            return None
+        await self._out.resumption_update(False)
+        await gen.tools_answered.wait()
+        return list(gen.responses)
+
+    @staticmethod
+    def _after_tool_text(
+        scripted: ScenarioTurn | None, results: list[tuple[str, dict[str, Any]]]
+    ) -> str:
+        name, response = results[0] if results else ("", {})
+        rendered = json.dumps(response, sort_keys=True)
+        if scripted is not None and scripted.after_tool is not None:
+            return scripted.after_tool.replace("{name}", name).replace("{response}", rendered)
+        return " ".join(f"{n} returned {json.dumps(r, sort_keys=True)}." for n, r in results)
+
+    def _content(self, parts: list[Part]) -> Content:
+        return Content(parts=parts, role="model" if self.vertex else None)
+
+    async def _send_transcription(self, text: str, *, last: bool, user: bool) -> None:
+        tr = Transcription(text=text, finished=last and user)
+        content = (
+            ServerContent(input_transcription=tr)
+            if user
+            else ServerContent(output_transcription=tr)
+        )
+        await self._send(content)
+
+    async def _speak(self, text: str, echo24k: bytes | None) -> tuple[int, float]:
+        """Stream the reply; return (response tokens, seconds of audio)."""
+        if self.modality == "TEXT":
+            for fragment in split_text(text):
+                await self._send(ServerContent(model_turn=self._content([Part(text=fragment)])))
+            return _audio.text_tokens(text), 0.0
+        audio = (
+            echo24k
+            if echo24k is not None
+            else _audio.synthesize(text, ms_per_char=self.config.text_ms_per_char, rate=OUTPUT_RATE)
+        )
+        chunk_bytes = OUTPUT_RATE * 2 * self.config.audio_chunk_ms // 1000
+        chunks = [audio[i : i + chunk_bytes] for i in range(0, len(audio), chunk_bytes)] or [b""]
+        fragments = split_text(text, 24) if self.output_transcription else []
+        chunk_s = self.config.audio_chunk_ms / 1000
+        factor = self.config.pacing_factor()
+        self._playback_end = trio.current_time() + _audio.duration_s(len(audio), OUTPUT_RATE)
+        sent_fragments = 0
+        for i, chunk in enumerate(chunks):
+            if i and factor:
+                await trio.sleep(chunk_s * factor)
+            blob_part = Part(inline_data=_blob(chunk))
+            await self._send(ServerContent(model_turn=self._content([blob_part])))
+            due = math.ceil((i + 1) * len(fragments) / len(chunks))
+            while sent_fragments < due:
+                await self._send_transcription(fragments[sent_fragments], last=False, user=False)
+                sent_fragments += 1
+        seconds = _audio.duration_s(len(audio), OUTPUT_RATE)
+        return _audio.audio_tokens(seconds), seconds
+
+    _playback_end: float = 0.0
+
+    def _prompt_tokens(self) -> int:
+        total = 0
+        if self.system_instruction is not None:
+            total += _audio.text_tokens(
+                "".join(p.text or "" for p in self.system_instruction.parts)
+            )
+        for turn in self.session.history:
+            total += _audio.text_tokens(str(turn.get("text", "")))
+            total += _audio.audio_tokens(float(turn.get("audio_s", 0.0)))
+        return total
+
+    def _usage(self, prompt: int, response: int) -> UsageMetadata:
+        modality = "AUDIO" if self.modality == "AUDIO" else "TEXT"
+        prompt_details = [ModalityTokenCount(modality="TEXT", token_count=prompt)]
+        response_details = [ModalityTokenCount(modality=modality, token_count=response)]
+        if self.vertex:
+            return UsageMetadata(
+                prompt_token_count=prompt,
+                candidates_token_count=response,
+                total_token_count=prompt + response,
+                prompt_tokens_details=prompt_details,
+                candidates_tokens_details=response_details,
+            )
+        return UsageMetadata(
+            prompt_token_count=prompt,
+            response_token_count=response,
+            total_token_count=prompt + response,
+            prompt_tokens_details=prompt_details,
+            response_tokens_details=response_details,
+        )
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+
+
+def _blob(chunk: bytes) -> Blob:
+    return Blob(data=chunk, mime_type=f"audio/pcm;rate={OUTPUT_RATE}")

@@ -1,0 +1,109 @@
+"""Request routing and authentication for the emulator's WebSocket upgrade.
+
+Parses the request path (every API version, the `//ws/` double slash, Vertex's
+`LlmBidiService`), extracts the credential from headers or query, and redacts secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+__all__ = [
+    "Credential",
+    "Route",
+    "extract_credential",
+    "parse_route",
+    "redact_headers",
+    "redact_path",
+]
+
+_GEMINI = re.compile(
+    r"^/+ws/google\.ai\.generativelanguage\.(?P<version>v\d+(?:alpha|beta)?\d*)"
+    r"\.GenerativeService\.(?P<method>BidiGenerateContent(?:Constrained)?)/*$"
+)
+_VERTEX = re.compile(
+    r"^/+ws/google\.cloud\.aiplatform\.(?P<version>v\d+(?:alpha|beta)?\d*)"
+    r"\.LlmBidiService/(?P<method>BidiGenerateContent)/*$"
+)
+_SECRET_PARAMS = frozenset({"key", "access_token"})
+_SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request was sent: API version, method and whether it is a Vertex path."""
+
+    api_version: str
+    method: str
+    vertex: bool
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The credential a client presented; `repr` never shows the secret."""
+
+    kind: str
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"Credential(kind={self.kind!r}, secret=<redacted>)"
+
+
+def parse_route(path: str, extra_paths: Iterable[str] = ()) -> Route | None:
+    """Return the route of a request path (query ignored), or None if nothing serves it."""
+    # Not urlsplit: it would read the `//ws` of the SDK's double slash as a host name.
+    bare = path.partition("?")[0]
+    if match := _GEMINI.match(bare):
+        return Route(match["version"], match["method"], vertex=False)
+    if match := _VERTEX.match(bare):
+        return Route(match["version"], match["method"], vertex=True)
+    if bare in set(extra_paths):
+        return Route("v1beta1", "BidiGenerateContent", vertex=True)
+    return None
+
+
+def extract_credential(path: str, headers: Iterable[tuple[bytes, bytes]]) -> Credential | None:
+    """Find the key or token in `x-goog-api-key`, `Authorization`, `?key=` or `?access_token=`."""
+    by_name: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        by_name.setdefault(raw_name.decode("latin-1").lower(), raw_value.decode("latin-1"))
+    if api_key := by_name.get("x-goog-api-key", "").strip():
+        return Credential("api-key-header", api_key)
+    auth = by_name.get("authorization", "").strip()
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() in ("bearer", "token") and token.strip():
+        return Credential(scheme.lower(), token.strip())
+    query = dict(parse_qsl(path.partition("?")[2]))
+    if query.get("key"):
+        return Credential("api-key-query", query["key"])
+    if query.get("access_token"):
+        return Credential("access-token-query", query["access_token"])
+    return None
+
+
+def redact_path(path: str) -> str:
+    """Replace the values of `key=` and `access_token=` in a path's query with `REDACTED`."""
+    bare, _, query = path.partition("?")
+    if not query:
+        return path
+    pairs: list[str] = []
+    for item in query.split("&"):
+        name, sep, _value = item.partition("=")
+        pairs.append(f"{name}{sep}REDACTED" if sep and name in _SECRET_PARAMS else item)
+    return f"{bare}?{'&'.join(pairs)}"
+
+
+def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Decode headers, replacing credentials (`x-goog-api-key`, `Authorization`)."""
+    out: list[tuple[str, str]] = []
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in _SECRET_HEADERS:
+            scheme = value.split(" ", 1)[0] if name == "authorization" and " " in value else ""
+            value = f"{scheme} REDACTED".strip()
+        out.append((name, value))
+    return out

@@ -1,0 +1,124 @@
+"""Scenarios: scripted replies for the deterministic model, from JSON or Python objects.
+
+A scenario is an ordered list of turns; each user turn consumes the first unused scenario turn
+whose `when` matches, and the turn says what was "heard", what to reply and which tools to call.
+"""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import msgspec
+
+__all__ = ["Scenario", "ScenarioToolCall", "ScenarioTurn"]
+
+
+@dataclass(frozen=True)
+class ScenarioToolCall:
+    """A function call the model makes; `args` defaults to an empty object."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+@dataclass(frozen=True)
+class ScenarioTurn:
+    """One scripted model turn.
+
+    Attributes:
+        when: Case-insensitive substring of the user's text (or speech transcript) that
+            selects this turn; `None` matches any user turn.
+        input_transcript: What the user "said", for audio turns (`inputTranscription`).
+        reply: The model's reply text (spoken for AUDIO sessions); `None` keeps the default.
+        tool_calls: Functions to call before replying.
+        after_tool: Reply after the tool responses; `{name}`/`{response}` placeholders refer to
+            the first call; `None` gives a default sentence built from the responses.
+        reusable: Leave the turn available after it has been used.
+    """
+
+    when: str | None = None
+    input_transcript: str | None = None
+    reply: str | None = None
+    tool_calls: tuple[ScenarioToolCall, ...] = ()
+    after_tool: str | None = None
+    reusable: bool = False
+
+
+class _TurnSpec(msgspec.Struct, forbid_unknown_fields=True):
+    when: str | None = None
+    input_transcript: str | None = None
+    reply: str | None = None
+    tool_calls: list[dict[str, Any]] = msgspec.field(default_factory=list[dict[str, Any]])
+    after_tool: str | None = None
+    reusable: bool = False
+
+
+class _ScenarioSpec(msgspec.Struct, forbid_unknown_fields=True):
+    turns: list[_TurnSpec] = msgspec.field(default_factory=list[_TurnSpec])
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An ordered script of model turns (see `ScenarioTurn`)."""
+
+    turns: tuple[ScenarioTurn, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scenario:
+        """Build a scenario from its JSON form: `{"turns": [{...}, ...]}`."""
+        spec = msgspec.convert(data, _ScenarioSpec)
+        turns: list[ScenarioTurn] = []
+        for t in spec.turns:
+            calls = tuple(
+                ScenarioToolCall(str(c["name"]), dict(cast("dict[str, Any]", c.get("args") or {})))
+                for c in t.tool_calls
+            )
+            turns.append(
+                ScenarioTurn(t.when, t.input_transcript, t.reply, calls, t.after_tool, t.reusable)
+            )
+        return cls(tuple(turns))
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Scenario:
+        """Load a JSON scenario file."""
+        return cls.from_dict(msgspec.json.decode(Path(path).read_bytes()))
+
+    @classmethod
+    def from_python(cls, path: str | Path) -> Scenario:
+        """Run a Python file and take its module-level `SCENARIO` (a `Scenario` or a dict)."""
+        found = runpy.run_path(str(path)).get("SCENARIO")
+        if isinstance(found, Scenario):
+            return found
+        if isinstance(found, dict):
+            return cls.from_dict(cast("dict[str, Any]", found))
+        raise ValueError(f"{path} defines no SCENARIO (a Scenario or a dict)")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Scenario:
+        """Load a `.json` or `.py` scenario file."""
+        return cls.from_python(path) if str(path).endswith(".py") else cls.from_json(path)
+
+
+class ScenarioCursor:
+    """Per-session position in a scenario (used turns are not reused)."""
+
+    def __init__(self, scenario: Scenario | None) -> None:
+        self._turns = scenario.turns if scenario else ()
+        self._used: set[int] = set()
+
+    def next_turn(self, user_text: str | None) -> ScenarioTurn | None:
+        """The first unused turn matching `user_text` (`None`: audio not yet transcribed)."""
+        for i, turn in enumerate(self._turns):
+            if i in self._used:
+                continue
+            if turn.when is not None and (
+                user_text is None or turn.when.lower() not in user_text.lower()
+            ):
+                continue
+            if not turn.reusable:
+                self._used.add(i)
+            return turn
+        return None

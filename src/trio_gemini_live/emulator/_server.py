@@ -1,0 +1,725 @@
+"""Serving: trio-websocket connections, the per-connection loop, recording and fault control.
+
+Every transport (TCP, TLS, in-memory streams) goes through `Emulator._serve_stream`, which
+wraps the stream for fault injection, runs the WebSocket handshake with trio-websocket, checks
+route, credential and setup like Google does, then feeds client messages to the `Model`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import struct
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import msgspec
+import trio
+import trio.testing
+import wsproto
+import wsproto.events
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
+from wsproto import ConnectionType, WSConnection
+
+from .._wire import (
+    ClientMessage,
+    GoAwayMessage,
+    ServerContent,
+    ServerMessage,
+    SessionResumptionUpdateMessage,
+    Setup,
+    SetupCompleteMessage,
+)
+from ._config import PREBUILT_VOICES, EmulatorConfig
+from ._faults import Fault
+from ._lifetime import ResumptionStore, SessionState, format_duration
+from ._model import Model
+from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
+from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
+
+__all__ = ["Emulator", "EmulatorConnection", "Frame", "encode_server_message", "open_emulator"]
+
+log = logging.getLogger("trio_gemini_live.emulator")
+
+SETUP_FIRST = "setup must be the first message and only the first"
+BAD_KEY = "API key not valid. Please pass a valid API key."
+NO_CREDENTIAL = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+NOT_FOUND = "Requested entity was not found."
+SESSION_IN_USE = "The session is already in use by another connection."
+_VERTEX_PREFIX = "publishers/google/models/"
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+def encode_server_message(message: ServerMessage) -> bytes:
+    """Google's server formatting: camelCase, defaults omitted, 2-space indent, trailing newline."""
+    return msgspec.json.format(_encoder.encode(message), indent=2) + b"\n"
+
+
+def _truncate_reason(reason: str) -> str:
+    # A close frame's reason is capped at 123 bytes; Google cuts mid-sentence.
+    raw = reason.encode()
+    return raw[:123].decode(errors="ignore") if len(raw) > 123 else reason
+
+
+def bare_model_id(model: str) -> str:
+    """The model id without `models/` or Vertex `.../publishers/google/models/` prefixes."""
+    if _VERTEX_PREFIX in model:
+        return model.split(_VERTEX_PREFIX, 1)[1]
+    return model.removeprefix("models/")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One recorded WebSocket message.
+
+    Attributes:
+        raw: The payload bytes exactly as sent or received (text frames UTF-8 encoded).
+        data: The decoded JSON object, or None if the payload was not a JSON object.
+        binary: Whether it travelled in a binary frame.
+        time: `trio.current_time()` when it was recorded.
+    """
+
+    raw: bytes
+    data: dict[str, Any] | None
+    binary: bool
+    time: float
+
+    def get(self, path: str) -> Any:
+        """Value at a dotted path such as `serverContent.turnComplete`, or None."""
+        node: Any = self.data
+        for name in path.split("."):
+            if not isinstance(node, dict):
+                return None
+            node = cast("dict[str, Any]", node).get(name)
+        return node
+
+
+FramePredicate = Callable[[Frame], bool] | str
+
+
+def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
+    if isinstance(match, str):
+        path = match
+        return lambda frame: frame.get(path) not in (None, False)
+    return match
+
+
+class _FaultStream(trio.abc.Stream):
+    """Sits under trio-websocket: slow reads, blackholed writes, abrupt resets."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.read_delay = 0.0
+        self.read_bytes: int | None = None
+        self.blackholed = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self.blackholed:
+            await trio.lowlevel.checkpoint()
+            return
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self.read_delay:
+            await trio.sleep(self.read_delay)
+        if self.read_bytes is not None:
+            max_bytes = min(max_bytes or self.read_bytes, self.read_bytes)
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def reset(self) -> None:
+        """Close the TCP connection with RST (SO_LINGER 0) and no close frame."""
+        transport: trio.abc.Stream = self.inner
+        if isinstance(transport, trio.SSLStream):
+            transport = cast("trio.SSLStream[trio.abc.Stream]", transport).transport_stream
+        if isinstance(transport, trio.SocketStream):
+            with contextlib.suppress(OSError):
+                transport.socket.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            await trio.aclose_forcefully(transport)
+        await trio.aclose_forcefully(self.inner)
+
+
+class _ServerWebSocket(WebSocketConnection):
+    """trio-websocket's connection with a pong that can be delayed per connection."""
+
+    def __init__(self, stream: _FaultStream, *, max_message_size: int) -> None:
+        super().__init__(
+            stream, WSConnection(ConnectionType.SERVER), max_message_size=max_message_size
+        )
+        self.pong_delay = 0.0
+        self.nursery: trio.Nursery | None = None
+
+    def start_reader(self, nursery: trio.Nursery) -> None:
+        self.nursery = nursery
+        nursery.start_soon(self._reader_task)
+
+    async def get_request(self) -> WebSocketRequest:
+        return await self._get_request()
+
+    async def _handle_ping_event(self, event: wsproto.events.Ping) -> None:
+        if self.pong_delay and self.nursery is not None:
+            self.nursery.start_soon(self._late_pong, event.response(), self.pong_delay)
+            return
+        await super()._handle_ping_event(event)
+
+    async def _late_pong(self, pong: wsproto.events.Pong, delay: float) -> None:
+        await trio.sleep(delay)
+        with contextlib.suppress(ConnectionClosed):
+            await self._send(pong)
+
+
+class EmulatorConnection:
+    """One client connection: what was sent and received, how it ended, and fault control.
+
+    Credentials never appear here: `path` and `headers` are redacted.
+    """
+
+    def __init__(self, emulator: Emulator, index: int, stream: _FaultStream) -> None:
+        self.emulator = emulator
+        self.index = index
+        self.path = ""
+        self.headers: list[tuple[str, str]] = []
+        self.route: Route | None = None
+        self.credential_kind: str | None = None
+        self.setup: Setup | None = None
+        self.model_id: str | None = None
+        self.session: SessionState | None = None
+        self.model: Model | None = None
+        self.received: list[Frame] = []
+        self.sent: list[Frame] = []
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.closed_by: Literal["server", "client", "reset"] | None = None
+        self.faults: list[Fault] = [
+            f for f in emulator.config.faults if f.connection in (None, index)
+        ]
+        self._stream = stream
+        self._ws: _ServerWebSocket | None = None
+        self._nursery: trio.Nursery | None = None
+        self._send_lock = trio.Lock()
+        self._changed = trio.Event()
+        self._closed = trio.Event()
+        self._halted = False
+        self._resumption = False
+        self._transparent = False
+        self._start_time = trio.current_time()
+
+    def __repr__(self) -> str:
+        return (
+            f"<EmulatorConnection #{self.index} {self.path!r} sent={len(self.sent)} "
+            f"received={len(self.received)} close={self.close_code}>"
+        )
+
+    # --- inspection -----------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has ended."""
+        return self._closed.is_set()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def _wait(self, frames: list[Frame], match: FramePredicate, count: int) -> list[Frame]:
+        check = _matcher(match)
+        while True:
+            found = [f for f in frames if f.data is not None and check(f)]
+            if len(found) >= count:
+                return found
+            if self.closed:
+                raise ConnectionError(f"connection closed before {count} matching frames")
+            await self._changed.wait()
+
+    async def wait_for_sent(self, match: FramePredicate, count: int = 1) -> list[Frame]:
+        """Wait until `count` sent frames match; `match` is a dotted path or a predicate.
+
+        Raises:
+            ConnectionError: if the connection ends first.
+        """
+        return await self._wait(self.sent, match, count)
+
+    async def wait_for_received(self, match: FramePredicate, count: int = 1) -> list[Frame]:
+        """Like `wait_for_sent`, for frames the client sent."""
+        return await self._wait(self.received, match, count)
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection has ended (either side)."""
+        await self._closed.wait()
+
+    # --- fault control --------------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        """Apply a fault to this connection from now on (triggers count from the start)."""
+        self.faults.append(fault)
+        self._apply_static_faults()
+        if fault.triggered and self._nursery is not None:
+            if fault.after_seconds is not None:
+                self._nursery.start_soon(self._timed_fault, fault)
+            elif fault.after_frames is None and fault.after_received is None:
+                self._nursery.start_soon(self._fire, fault)
+
+    def _has(self, kind: str) -> Fault | None:
+        return next((f for f in self.faults if f.kind == kind), None)
+
+    def _apply_static_faults(self) -> None:
+        if slow := self._has("slow-read"):
+            self._stream.read_delay = slow.seconds
+            self._stream.read_bytes = slow.read_bytes
+        if (pong := self._has("pong-delay")) and self._ws is not None:
+            self._ws.pong_delay = pong.seconds
+
+    def stalled(self) -> bool:
+        """Whether the `stall` fault is active."""
+        return self._has("stall") is not None
+
+    def blackhole(self) -> None:
+        """From now on send nothing, not even pongs; keep reading."""
+        self._halted = True
+        self._stream.blackholed = True
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close with a close frame (reason truncated to 123 bytes like Google), then drop."""
+        if self.closed_by is not None:
+            return
+        self._halted = True
+        reason = _truncate_reason(reason)
+        self.close_code, self.close_reason, self.closed_by = code, reason, "server"
+        log.info("connection %d: closing %d %s", self.index, code, reason)
+        if self._ws is not None and not self._stream.blackholed:
+            with trio.move_on_after(self.emulator.config.close_timeout):
+                await self._ws.aclose(code, reason)
+        await self._shutdown()
+
+    async def reset(self) -> None:
+        """Drop TCP abruptly: no close frame (the client sees 1006)."""
+        if self.closed_by is not None:
+            return
+        self._halted = True
+        self.close_code, self.close_reason, self.closed_by = 1006, "", "reset"
+        await self._stream.reset()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(self._stream)
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    async def _fire(self, fault: Fault) -> None:
+        if fault.kind == "close":
+            await self.close(fault.code, fault.reason)
+        elif fault.kind == "reset":
+            await self.reset()
+        elif fault.kind == "blackhole":
+            self.blackhole()
+
+    def _check_triggers(self) -> None:
+        for fault in self.faults:
+            if not fault.triggered or self._nursery is None:
+                continue
+            hit = (fault.after_frames is not None and len(self.sent) == fault.after_frames) or (
+                fault.after_received is not None and len(self.received) == fault.after_received
+            )
+            if hit:
+                # Halt at once so no frame slips out between the trigger and the task running.
+                if fault.kind == "blackhole":
+                    self.blackhole()
+                else:
+                    self._halted = True
+                    self._nursery.start_soon(self._fire, fault)
+
+    async def _timed_fault(self, fault: Fault) -> None:
+        assert fault.after_seconds is not None
+        await trio.sleep_until(self._start_time + fault.after_seconds)
+        await self._fire(fault)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send(self, message: ServerMessage) -> None:
+        """Send one server message, applying the message-shaping faults."""
+        content = message.server_content
+        if content is not None and content.turn_complete and self._has("empty-frames"):
+            await self._send_raw(
+                encode_server_message(ServerMessage(server_content=ServerContent()))
+            )
+        late = self._has("late-usage")
+        if late and message.usage_metadata is not None and content is not None:
+            usage = message.usage_metadata
+            await self._send_raw(encode_server_message(ServerMessage(server_content=content)))
+            if self._nursery is not None:
+                self._nursery.start_soon(self._late_usage, usage, late.seconds)
+            return
+        raw = encode_server_message(message)
+        await self._send_raw(raw)
+        if (
+            content is not None
+            and (content.input_transcription or content.output_transcription)
+            and self._has("duplicate-transcriptions")
+        ):
+            await self._send_raw(raw)
+
+    async def _late_usage(self, usage: Any, delay: float) -> None:
+        await trio.sleep(delay)
+        await self._send_raw(encode_server_message(ServerMessage(usage_metadata=usage)))
+
+    async def _send_raw(self, raw: bytes) -> None:
+        if self._halted or self._ws is None:
+            await trio.lowlevel.checkpoint()
+            return
+        async with self._send_lock:
+            if self._halted:
+                return
+            try:
+                # Shielded: a frame cut by a cancellation would corrupt the stream.
+                with trio.CancelScope(shield=True):
+                    await self._ws.send_message(raw)
+            except ConnectionClosed:
+                self._halted = True
+                if self._nursery is not None:
+                    self._nursery.cancel_scope.cancel()
+                return
+            self.sent.append(Frame(raw, _decoder.decode(raw), True, trio.current_time()))
+            self._check_triggers()
+            self._notify()
+
+    async def resumption_update(self, resumable: bool) -> None:
+        """Send `sessionResumptionUpdate` (only if the setup asked for resumption)."""
+        if not self._resumption or self.session is None:
+            return
+        model = self.model
+        index = str(len(self.received) - 1) if self._transparent else None
+        if resumable and model is not None and not model.generating and not model.pending_calls:
+            handle = self.emulator.resumption.issue(self.session)
+            update = SessionResumptionUpdateMessage(
+                new_handle=handle, resumable=True, last_consumed_client_message_index=index
+            )
+        else:
+            update = SessionResumptionUpdateMessage(last_consumed_client_message_index=index)
+        await self.send(ServerMessage(session_resumption_update=update))
+
+    # --- the connection loop --------------------------------------------------------------------
+
+    async def _receive(self) -> tuple[dict[str, Any], ClientMessage] | None:
+        assert self._ws is not None
+        try:
+            message = await self._ws.get_message()
+        except ConnectionClosed as exc:
+            if self.closed_by is None:
+                reason = exc.reason
+                self.close_code = reason.code if reason else 1006
+                self.close_reason = (reason.reason or "") if reason else ""
+                self.closed_by = "client"
+            return None
+        raw = message.encode() if isinstance(message, str) else message
+        try:
+            data, parsed = parse_client_frame(raw, strict=self.emulator.config.strict)
+        except ClientFrameError as err:
+            self.received.append(Frame(raw, None, isinstance(message, bytes), trio.current_time()))
+            self._notify()
+            await self.close(err.code, err.reason)
+            return None
+        self.received.append(Frame(raw, data, isinstance(message, bytes), trio.current_time()))
+        self._check_triggers()
+        self._notify()
+        return data, parsed
+
+    async def _run(self, credential: Credential | None) -> None:
+        config = self.emulator.config
+        route = self.route
+        assert route is not None
+        assert self._nursery is not None
+        for fault in self.faults:
+            if fault.triggered and fault.after_seconds is not None:
+                self._nursery.start_soon(self._timed_fault, fault)
+        if credential is None:
+            if config.require_auth:
+                await self.close(1008, NO_CREDENTIAL)
+                return
+        elif config.api_keys is not None and credential.secret not in config.api_keys:
+            await self.close(1007, BAD_KEY)
+            return
+        first = await self._receive()
+        if first is None:
+            return
+        setup = first[1].setup
+        if setup is None:
+            await self.close(1007, SETUP_FIRST)
+            return
+        vertex = config.vertex or route.vertex
+        if not await self._check_setup(setup, route, vertex):
+            return
+        session = await self._open_session(setup)
+        if session is None:
+            return
+        try:
+            await self._serve_session(setup, session, vertex)
+        finally:
+            session.live = False
+            session.ended_at = trio.current_time()
+
+    async def _check_setup(self, setup: Setup, route: Route, vertex: bool) -> bool:
+        config = self.emulator.config
+        self.setup = setup
+        model_id = bare_model_id(setup.model)
+        self.model_id = model_id
+        if not setup.model or model_id not in config.models:
+            if vertex:
+                reason = (
+                    f"Publisher Model `{setup.model}` was not found or your project does not "
+                    "have access to it."
+                )
+            else:
+                reason = (
+                    f"models/{model_id} is not found for API version {route.api_version}, or is "
+                    "not supported for bidiGenerateContent. Call ListModels to see the list of "
+                    "available models and their supported methods."
+                )
+            await self.close(1008, reason)
+            return False
+        gen = setup.generation_config
+        modalities = [m.upper() for m in (gen.response_modalities or [])] if gen else []
+        audio_only = "native-audio" in model_id or model_id.startswith("gemini-3")
+        if (
+            len(modalities) > 1
+            or any(m not in ("AUDIO", "TEXT") for m in modalities)
+            or (audio_only and modalities == ["TEXT"])
+        ):
+            await self.close(1007, INVALID_ARGUMENT)
+            return False
+        speech = gen.speech_config if gen else None
+        voice = speech.voice_config if speech else None
+        prebuilt = voice.prebuilt_voice_config if voice else None
+        if prebuilt is not None:
+            if modalities == ["TEXT"]:
+                await self.close(1007, "Cannot extract voices from a non-audio request.")
+                return False
+            if prebuilt.voice_name.lower() not in PREBUILT_VOICES:
+                await self.close(1007, INVALID_ARGUMENT)
+                return False
+        return True
+
+    async def _open_session(self, setup: Setup) -> SessionState | None:
+        store = self.emulator.resumption
+        resumption = setup.session_resumption
+        session = SessionState()
+        if resumption is not None and resumption.handle:
+            found = store.resolve(resumption.handle)
+            if found is None:
+                await self.close(1008, NOT_FOUND)
+                return None
+            session, history = found
+            if session.live:
+                await self.close(1011, SESSION_IN_USE)
+                return None
+            session.history = history
+        session.live = True
+        self.session = session
+        self._resumption = resumption is not None
+        self._transparent = bool(resumption and resumption.transparent)
+        return session
+
+    async def _serve_session(self, setup: Setup, session: SessionState, vertex: bool) -> None:
+        assert self._nursery is not None
+        assert self.model_id is not None
+        self.model = model = Model(
+            config=self.emulator.config,
+            setup=setup,
+            model_id=self.model_id,
+            vertex=vertex,
+            session=session,
+            outlet=self,
+            nursery=self._nursery,
+        )
+        complete = SetupCompleteMessage(session_id=session.session_id if vertex else None)
+        await self.send(ServerMessage(setup_complete=complete))
+        await self.resumption_update(True)
+        self._nursery.start_soon(self._lifetime)
+        for fault in self.faults:
+            untimed = (fault.after_frames, fault.after_received, fault.after_seconds)
+            if fault.triggered and untimed == (None, None, None):
+                await self._fire(fault)
+        while (item := await self._receive()) is not None:
+            message = item[1]
+            if message.setup is not None:
+                await self.close(1007, SETUP_FIRST)
+                return
+            if message.client_content is not None:
+                await model.on_client_content(message.client_content)
+            if message.realtime_input is not None:
+                await model.on_realtime_input(message.realtime_input)
+            if message.tool_response is not None:
+                await model.on_tool_response(message.tool_response)
+            if message.context_update is not None:
+                model.on_context_update(message.context_update)
+
+    async def _lifetime(self) -> None:
+        config = self.emulator.config
+        await trio.sleep_until(self._start_time + config.lifetime - config.go_away_warning)
+        time_left = format_duration(config.go_away_warning)
+        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=time_left)))
+        await trio.sleep_until(self._start_time + config.lifetime)
+        await self.close(config.deadline_close_code, config.deadline_close_reason)
+
+
+class Emulator:
+    """A running emulator: its URL, its connections, and ways to connect in memory."""
+
+    def __init__(self, config: EmulatorConfig, nursery: trio.Nursery, *, tls: bool) -> None:
+        self.config = config
+        self.tls = tls
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.connections: list[EmulatorConnection] = []
+        self.resumption = ResumptionStore(config.handle_ttl)
+        self._nursery = nursery
+        self._changed = trio.Event()
+        self._attempts = 0
+
+    @property
+    def url(self) -> str:
+        """Base URL without path, e.g. `ws://127.0.0.1:8765` (`wss://` with TLS)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'wss' if self.tls else 'ws'}://{host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The base URL with an `http(s)://` scheme, for SDK `base_url` settings."""
+        return "https" + self.url[3:] if self.tls else "http" + self.url[2:]
+
+    def endpoint_url(self, api_version: str = "v1beta", method: str = "BidiGenerateContent") -> str:
+        """Full Gemini API endpoint URL, e.g. `.../ws/google.ai...v1beta...BidiGenerateContent`."""
+        return (
+            f"{self.url}/ws/google.ai.generativelanguage.{api_version}.GenerativeService.{method}"
+        )
+
+    def vertex_endpoint_url(self, api_version: str = "v1beta1") -> str:
+        """Full Vertex AI endpoint URL (`LlmBidiService/BidiGenerateContent`)."""
+        service = f"google.cloud.aiplatform.{api_version}.LlmBidiService"
+        return f"{self.url}/ws/{service}/BidiGenerateContent"
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_for_connection(self, n: int = 1) -> EmulatorConnection:
+        """Wait until the `n`-th (1-based) connection has been upgraded; return it."""
+        while len(self.connections) < n:
+            await self._changed.wait()
+        return self.connections[n - 1]
+
+    def memory_connector(self) -> Callable[[], Awaitable[trio.abc.Stream]]:
+        """An async factory of in-memory client streams served by this emulator.
+
+        Each call makes a `trio.testing.memory_stream_pair()`, serves one half in the
+        emulator's nursery and returns the other; run a WebSocket client handshake over it.
+        """
+
+        async def connect() -> trio.abc.Stream:
+            client, server = trio.testing.memory_stream_pair()
+            self._nursery.start_soon(self._serve_stream, server)
+            await trio.lowlevel.checkpoint()
+            return client
+
+        return connect
+
+    async def _serve_stream(self, stream: trio.abc.Stream) -> None:
+        wrapped = _FaultStream(stream)
+        self._attempts += 1
+        conn = EmulatorConnection(self, self._attempts, wrapped)
+        try:
+            async with trio.open_nursery() as nursery:
+                conn._nursery = nursery  # pyright: ignore[reportPrivateUsage]
+                ws = _ServerWebSocket(wrapped, max_message_size=self.config.max_message_size)
+                ws.start_reader(nursery)
+                request: WebSocketRequest | None = None
+                with trio.move_on_after(10):
+                    request = await ws.get_request()
+                if request is not None:
+                    await self._handle(conn, ws, request)
+                await conn._shutdown()  # pyright: ignore[reportPrivateUsage]
+        except Exception:
+            # One broken client must never take the server down.
+            log.exception("emulator connection %d failed", conn.index)
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(wrapped)
+            conn._closed.set()  # pyright: ignore[reportPrivateUsage]
+            conn._notify()  # pyright: ignore[reportPrivateUsage]
+            self._notify()
+
+    async def _handle(
+        self, conn: EmulatorConnection, ws: _ServerWebSocket, request: WebSocketRequest
+    ) -> None:
+        conn.path = redact_path(request.path)
+        conn.headers = redact_headers(request.headers)
+        route = parse_route(request.path, self.config.extra_paths)
+        if route is None:
+            await request.reject(404, body=b"Not Found")
+            return
+        credential = extract_credential(request.path, request.headers)
+        conn.route = route
+        conn.credential_kind = credential.kind if credential else None
+        await request.accept()
+        conn._ws = ws  # pyright: ignore[reportPrivateUsage]
+        conn._apply_static_faults()  # pyright: ignore[reportPrivateUsage]
+        self.connections.append(conn)
+        self._notify()
+        log.info("connection %d: %s", conn.index, conn.path)
+        await conn._run(credential)  # pyright: ignore[reportPrivateUsage]
+
+
+@contextlib.asynccontextmanager
+async def open_emulator(
+    config: EmulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncGenerator[Emulator]:
+    """Run an emulator in a nursery of its own for the duration of the `async with` block.
+
+    Args:
+        config: Behaviour; defaults to `EmulatorConfig()`.
+        host: Interface to bind (loopback by default).
+        port: TCP port; 0 picks a free one (see `Emulator.port`).
+        ssl_context: Serve `wss://` with this server context.
+
+    Yields:
+        The running `Emulator`; `emulator.url` is its base URL.
+    """
+    async with trio.open_nursery() as nursery:
+        emulator = Emulator(config or EmulatorConfig(), nursery, tls=ssl_context is not None)
+        listeners: list[trio.SocketListener] | list[trio.SSLListener[trio.SocketStream]]
+        if ssl_context is None:
+            listeners = await trio.open_tcp_listeners(port, host=host)
+            sock = listeners[0].socket
+        else:
+            listeners = await trio.open_ssl_over_tcp_listeners(
+                port, ssl_context, host=host, https_compatible=True
+            )
+            inner = listeners[0].transport_listener
+            assert isinstance(inner, trio.SocketListener)
+            sock = inner.socket
+        address = sock.getsockname()
+        emulator.host, emulator.port = str(address[0]), int(address[1])
+        await nursery.start(trio.serve_listeners, emulator._serve_stream, listeners)  # pyright: ignore[reportPrivateUsage]
+        try:
+            yield emulator
+        finally:
+            nursery.cancel_scope.cancel()

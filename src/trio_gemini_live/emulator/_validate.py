@@ -1,0 +1,146 @@
+"""Client frame validation: what Google's proto3 JSON parser accepts, and its error text.
+
+Accepts camelCase and snake_case at every depth and both base64 alphabets, rejects unknown
+fields with Google's exact message, then converts to the `_wire` client Structs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import msgspec
+from msgspec import inspect as mi
+
+from .._wire import ClientMessage
+
+__all__ = ["ClientFrameError", "b64decode_any", "parse_client_frame"]
+
+INVALID_ARGUMENT = "Request contains an invalid argument."
+
+
+class ClientFrameError(Exception):
+    """A client frame Google would reject; carries the close code and reason to send."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _FieldInfo:
+    camel: str
+    snake: str
+    type: mi.Type
+
+
+def b64decode_any(text: str) -> bytes:
+    """Decode standard or URL-safe base64, padded or not."""
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    cleaned += "=" * (-len(cleaned) % 4)
+    return base64.b64decode(cleaned, validate=True)
+
+
+@functools.cache
+def _fields(cls: type[msgspec.Struct]) -> dict[str, _FieldInfo]:
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    table: dict[str, _FieldInfo] = {}
+    for f in info.fields:
+        entry = _FieldInfo(f.encode_name, f.name, f.type)
+        table[f.encode_name] = entry
+        table[f.name] = entry
+    return table
+
+
+def _unwrap(t: mi.Type) -> mi.Type:
+    if isinstance(t, mi.UnionType):
+        rest = [m for m in t.types if not isinstance(m, mi.NoneType)]
+        if len(rest) == 1:
+            return rest[0]
+    return t
+
+
+def _invalid(path: str, detail: str) -> ClientFrameError:
+    where = f" at '{path}'" if path else ""
+    return ClientFrameError(1007, f"Invalid JSON payload received. Invalid value{where}: {detail}")
+
+
+def _normalize(value: Any, t: mi.Type, path: str, strict: bool) -> Any:
+    t = _unwrap(t)
+    if value is None:
+        return None
+    if isinstance(t, mi.StructType):
+        if not isinstance(value, dict):
+            raise _invalid(path, "expected an object.")
+        return _normalize_struct(cast("dict[str, Any]", value), t.cls, path, strict)
+    if isinstance(t, mi.ListType):
+        if not isinstance(value, list):
+            raise _invalid(path, "expected a list.")
+        items = [*cast("Iterable[Any]", value)]
+        return [_normalize(v, t.item_type, f"{path}[{i}]", strict) for i, v in enumerate(items)]
+    if isinstance(t, mi.DictType):
+        if not isinstance(value, dict):
+            # google.protobuf.Struct fields (args, response, schemas) must be JSON objects.
+            raise ClientFrameError(1007, INVALID_ARGUMENT)
+        return cast("dict[str, Any]", value)
+    if isinstance(t, mi.BytesType):
+        if isinstance(value, str):
+            try:
+                return b64decode_any(value)
+            except (binascii.Error, ValueError):
+                raise _invalid(path, "invalid base64 data.") from None
+        raise _invalid(path, "expected base64 data.")
+    return value
+
+
+def _normalize_struct(
+    obj: dict[str, Any], cls: type[msgspec.Struct], path: str, strict: bool
+) -> dict[str, Any]:
+    table = _fields(cls)
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        entry = table.get(key)
+        if entry is None:
+            if strict:
+                where = f" at '{path}'" if path else ""
+                raise ClientFrameError(
+                    1007,
+                    f'Invalid JSON payload received. Unknown name "{key}"{where}: '
+                    "Cannot find field.",
+                )
+            continue
+        sub = f"{path}.{entry.snake}" if path else entry.snake
+        out[entry.camel] = _normalize(value, entry.type, sub, strict)
+    return out
+
+
+_json = msgspec.json.Decoder()
+
+
+def parse_client_frame(raw: str | bytes, *, strict: bool) -> tuple[dict[str, Any], ClientMessage]:
+    """Decode one client frame into (the JSON as sent, the validated `ClientMessage`).
+
+    Raises:
+        ClientFrameError: with the 1007 code and the reason Google would give.
+    """
+    try:
+        data: Any = _json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
+    if not isinstance(data, dict):
+        raise ClientFrameError(
+            1007, "Invalid JSON payload received. Expected an object at the top level."
+        )
+    as_sent = cast("dict[str, Any]", data)
+    normalized = _normalize_struct(as_sent, ClientMessage, "", strict)
+    try:
+        message = msgspec.convert(normalized, ClientMessage, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
+    return as_sent, message

@@ -1,0 +1,165 @@
+"""Point 6: fault injection from code and from the CLI syntax."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from emulator.emulator_client import NATIVE, connect, start
+from trio_gemini_live.emulator import EmulatorConfig, Fault
+
+TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
+
+
+def test_cli_syntax() -> None:
+    assert Fault.parse("close:1011:Internal error encountered.@frames=5") == Fault(
+        kind="close", code=1011, reason="Internal error encountered.", after_frames=5
+    )
+    assert Fault.parse("reset@after=2.5s,conn=2") == Fault(
+        kind="reset", after_seconds=2.5, connection=2
+    )
+    assert Fault.parse("blackhole@received=3") == Fault(kind="blackhole", after_received=3)
+    assert Fault.parse("pong-delay:15").seconds == 15
+    assert Fault.parse("slow-read:0.5:64") == Fault(kind="slow-read", seconds=0.5, read_bytes=64)
+    assert Fault.parse("duplicate-transcripts").kind == "duplicate-transcriptions"
+    for bad in ("explode", "close@bogus=1", "stall:3"):
+        with pytest.raises(ValueError, match="fault"):
+            Fault.parse(bad)
+
+
+async def test_close_after_n_frames() -> None:
+    fault = Fault.parse("close:1011:Internal error encountered.@frames=3")
+    async with start(EmulatorConfig(faults=(fault,))) as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await client.send({"realtimeInput": {"text": "hello there you"}})
+        assert len([await client.recv(), await client.recv()]) == 2
+        assert await client.closed() == (1011, "Internal error encountered.")
+        assert len(emu.connections[0].sent) == 3
+
+
+async def test_close_after_seconds_and_only_on_one_connection(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    fault = Fault(
+        kind="close",
+        code=1011,
+        reason="The service is currently unavailable.",
+        after_seconds=5,
+        connection=1,
+    )
+    async with start(EmulatorConfig(faults=(fault,))) as emu:
+        async with connect(emu) as client:
+            t0 = trio.current_time()
+            await client.setup()
+            assert await client.closed() == (1011, "The service is currently unavailable.")
+            assert trio.current_time() - t0 == pytest.approx(5, abs=0.1)
+        async with connect(emu) as client:
+            await client.setup()
+            with trio.move_on_after(30):
+                await client.recv(limit=60)
+                raise AssertionError("second connection should be unaffected")
+
+
+async def test_reset_gives_1006() -> None:
+    async with (
+        start(EmulatorConfig(faults=(Fault.parse("reset@received=2"),))) as emu,
+        connect(emu) as client,
+    ):
+        await client.setup()
+        await client.send({"realtimeInput": {"text": "hi"}})
+        code, _ = await client.closed()
+        conn = emu.connections[0]
+    assert code == 1006
+    assert conn.closed_by == "reset"
+
+
+async def test_reset_over_tcp() -> None:
+    import trio_websocket
+
+    async with start(EmulatorConfig(faults=(Fault(kind="reset"),))) as emu:
+        url = emu.endpoint_url() + "?key=k"
+        with trio.fail_after(10):
+            async with trio_websocket.open_websocket_url(url) as ws:
+                await ws.send_message(
+                    '{"setup": {"model": "models/gemini-live-2.5-flash-preview"}}'
+                )
+                with pytest.raises(trio_websocket.ConnectionClosed) as info:
+                    while True:
+                        await ws.get_message()
+    assert info.value.reason is not None
+    assert info.value.reason.code == 1006
+
+
+async def test_blackhole_sends_nothing_and_answers_no_pings(autojump_clock: trio.abc.Clock) -> None:
+    async with (
+        start(EmulatorConfig(faults=(Fault(kind="blackhole", after_frames=1),))) as emu,
+        connect(emu) as client,
+    ):
+        assert await client.setup() == {"setupComplete": {}}
+        await client.send({"realtimeInput": {"text": "anyone?"}})
+        with trio.move_on_after(100) as scope:
+            await client.ws.ping(b"p1")
+        assert scope.cancelled_caught
+        with trio.move_on_after(100) as scope:
+            await client.recv(limit=200)
+        assert scope.cancelled_caught
+        assert not emu.connections[0].closed
+        assert len(emu.connections[0].received) == 2
+
+
+async def test_delayed_pongs(autojump_clock: trio.abc.Clock) -> None:
+    async with (
+        start(EmulatorConfig(faults=(Fault.parse("pong-delay:15"),))) as emu,
+        connect(emu) as client,
+    ):
+        await client.setup()
+        t0 = trio.current_time()
+        with trio.fail_after(60):
+            await client.ws.ping(b"p")
+        assert trio.current_time() - t0 == pytest.approx(15, abs=0.5)
+
+
+async def test_late_usage_duplicates_and_empty_frames(autojump_clock: trio.abc.Clock) -> None:
+    faults = tuple(
+        Fault.parse(s) for s in ("late-usage:2", "duplicate-transcriptions", "empty-frames")
+    )
+    async with start(EmulatorConfig(faults=faults)) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, outputAudioTranscription={})
+        await client.send({"realtimeInput": {"text": "hi"}})
+        turn = await client.turn()
+        t_done = trio.current_time()
+        usage = await client.recv()
+        assert trio.current_time() - t_done == pytest.approx(2, abs=0.1)
+    assert turn[-1] == {"serverContent": {"turnComplete": True}}
+    assert turn[-2] == {"serverContent": {}}
+    assert list(usage) == ["usageMetadata"]
+    transcripts = [m for m in turn if "outputTranscription" in m.get("serverContent", {})]
+    assert transcripts[0] == transcripts[1]
+    assert len(transcripts) % 2 == 0
+
+
+async def test_slow_reading_makes_backpressure(autojump_clock: trio.abc.Clock) -> None:
+    async with (
+        start(EmulatorConfig(faults=(Fault.parse("slow-read:0.5:256"),))) as emu,
+        connect(emu) as client,
+    ):
+        await client.setup()
+        t0 = trio.current_time()
+        await client.send({"realtimeInput": {"text": "x" * 2000}})
+        conn = emu.connections[0]
+        await conn.wait_for_received("realtimeInput", count=1)
+        # 2 KB read 256 bytes at a time, 0.5 s apart.
+        assert trio.current_time() - t0 >= 3.5
+
+
+async def test_stall_and_runtime_injection(autojump_clock: trio.abc.Clock) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, inputAudioTranscription={})
+        conn = await emu.wait_for_connection()
+        conn.inject(Fault(kind="stall"))
+        await client.send({"realtimeInput": {"text": "hello?"}})
+        with trio.move_on_after(100) as scope:
+            await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}), limit=200)
+        assert scope.cancelled_caught
+        conn.inject(Fault(kind="close", code=1007, reason="Request contains an invalid argument."))
+        assert await client.closed() == (1007, "Request contains an invalid argument.")

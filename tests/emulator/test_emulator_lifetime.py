@@ -1,0 +1,136 @@
+"""Point 5: goAway and the connection deadline, resumption handles, transparent mode."""
+
+from __future__ import annotations
+
+import trio
+
+from emulator.emulator_client import connect, start
+from trio_gemini_live.emulator import EmulatorConfig
+
+TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
+
+
+async def test_go_away_then_close_at_the_deadline(autojump_clock: trio.abc.Clock) -> None:
+    async with start() as emu, connect(emu) as client:
+        t0 = trio.current_time()
+        await client.setup()
+        go_away = await client.recv(limit=700)
+        t_warn = trio.current_time() - t0
+        code, reason = await client.closed(limit=700)
+        t_close = trio.current_time() - t0
+    assert go_away == {"goAway": {"timeLeft": "50s"}}
+    assert 549 <= t_warn <= 551
+    assert 599 <= t_close <= 601
+    assert (code, reason) == (1008, "Deadline expired before operation could complete.")
+
+
+async def test_deadline_close_code_is_switchable(autojump_clock: trio.abc.Clock) -> None:
+    config = EmulatorConfig(lifetime=30, go_away_warning=9.5, deadline_close_code=1011)
+    async with start(config) as emu, connect(emu) as client:
+        await client.setup()
+        assert await client.recv(limit=40) == {"goAway": {"timeLeft": "9.5s"}}
+        assert (await client.closed(limit=40))[0] == 1011
+
+
+async def test_handles_are_not_resumable_while_generating_or_calling_tools() -> None:
+    tools = [{"functionDeclarations": [{"name": "get_status"}]}]
+    async with start() as emu, connect(emu) as client:
+        await client.setup(sessionResumption={}, tools=tools, **TEXT)
+        first = (await client.recv())["sessionResumptionUpdate"]
+        assert first["resumable"] is True
+        assert first["newHandle"]
+        await client.send({"realtimeInput": {"text": "get status"}})
+        pending = await client.recv_until(lambda m: "toolCall" in m)
+        assert pending[0] == {"sessionResumptionUpdate": {}}
+        call = pending[-1]["toolCall"]["functionCalls"][0]
+        await client.send(
+            {
+                "toolResponse": {
+                    "functionResponses": [
+                        {"id": call["id"], "name": "get_status", "response": {"ok": 1}}
+                    ]
+                }
+            }
+        )
+        await client.turn()
+        after = (await client.recv())["sessionResumptionUpdate"]
+    assert after["resumable"] is True
+    assert after["newHandle"] != first["newHandle"]
+
+
+async def test_resume_restores_the_conversation() -> None:
+    async with start() as emu:
+        async with connect(emu) as client:
+            await client.setup(sessionResumption={}, **TEXT)
+            await client.recv()
+            await client.send({"realtimeInput": {"text": "remember the number forty two"}})
+            first_turn = await client.turn()
+            handle = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+        async with connect(emu) as client:
+            await client.setup(sessionResumption={"handle": handle}, **TEXT)
+            await client.recv()
+            await client.send({"realtimeInput": {"text": "hi"}})
+            resumed_turn = await client.turn()
+        async with connect(emu) as client:
+            await client.setup(**TEXT)
+            await client.send({"realtimeInput": {"text": "hi"}})
+            fresh_turn = await client.turn()
+        old, new = emu.connections[0], emu.connections[1]
+    assert old.session is new.session
+    assert new.session is not None
+    assert [t["text"] for t in new.session.history][:2] == [
+        "remember the number forty two",
+        "You said: remember the number forty two",
+    ]
+    prompt = lambda turn: turn[-1]["usageMetadata"]["promptTokenCount"]  # noqa: E731
+    assert prompt(resumed_turn) > prompt(fresh_turn)
+    assert prompt(first_turn) > 0
+
+
+async def test_resume_while_old_socket_open_is_refused() -> None:
+    async with start() as emu, connect(emu) as old:
+        await old.setup(sessionResumption={})
+        handle = (await old.recv())["sessionResumptionUpdate"]["newHandle"]
+        async with connect(emu) as new:
+            await new.send(
+                {
+                    "setup": {
+                        "model": "models/gemini-live-2.5-flash-preview",
+                        "sessionResumption": {"handle": handle},
+                    }
+                }
+            )
+            code, _reason = await new.closed()
+    assert code == 1011
+
+
+async def test_unknown_handle_is_refused() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.send(
+            {
+                "setup": {
+                    "model": "models/gemini-live-2.5-flash-preview",
+                    "sessionResumption": {"handle": "nope"},
+                }
+            }
+        )
+        assert await client.closed() == (1008, "Requested entity was not found.")
+
+
+async def test_handles_expire(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(handle_ttl=60)) as emu:
+        async with connect(emu) as client:
+            await client.setup(sessionResumption={})
+            handle = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+        await emu.connections[0].wait_closed()
+        await trio.sleep(61)
+        async with connect(emu) as client:
+            await client.send(
+                {
+                    "setup": {
+                        "model": "models/gemini-live-2.5-flash-preview",
+                        "sessionResumption": {"handle": handle},
+                    }
+                }
+            )
+            assert (await client.closed())[0] == 1008

@@ -1,0 +1,356 @@
+"""Point 4: the deterministic model (VAD, echo, text, tools, barge-in, scenarios)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
+from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
+
+
+def tone(ms: int, rate: int = 16000) -> bytes:
+    n = rate * ms // 1000
+    return b"".join(
+        struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * k / rate))) for k in range(n)
+    )
+
+
+def audio_frame(pcm: bytes, rate: int = 16000) -> dict[str, Any]:
+    return {
+        "realtimeInput": {
+            "audio": {"data": base64.b64encode(pcm).decode(), "mimeType": f"audio/pcm;rate={rate}"}
+        }
+    }
+
+
+async def send_chunks(client: Any, pcm: bytes, rate: int = 16000, ms: int = 40) -> None:
+    step = rate * 2 * ms // 1000
+    for i in range(0, len(pcm), step):
+        await client.send(audio_frame(pcm[i : i + step], rate))
+
+
+TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
+
+
+async def test_vad_silence_duration_ends_the_turn_and_echoes_at_24k() -> None:
+    setup = {
+        "model": NATIVE,
+        "realtimeInputConfig": {"automaticActivityDetection": {"silenceDurationMs": 300}},
+        "inputAudioTranscription": {},
+        "outputAudioTranscription": {},
+    }
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**setup)
+        # Speech plus 200 ms of silence: shorter than silenceDurationMs, so no turn yet.
+        await send_chunks(client, tone(1000) + bytes(6400))
+        conn = await emu.wait_for_connection()
+        await conn.wait_for_received(lambda f: True, count=1 + 1200 // 40)
+        assert [f for f in conn.sent if f.get("serverContent")] == []
+        await send_chunks(client, bytes(6400))  # 400 ms in total: the turn ends.
+        messages = await client.turn()
+    heard = [
+        m["serverContent"]["inputTranscription"]
+        for m in messages
+        if "inputTranscription" in m.get("serverContent", {})
+    ]
+    assert "".join(h["text"] for h in heard) == "Hello, can you hear me?"
+    assert heard[-1].get("finished") is True
+    echo = audio_of(messages)
+    assert abs(len(echo) - 48000) <= 48 * 60  # ~1 s at 24 kHz (+ a little prefix)
+    chunks = [m for m in messages if "modelTurn" in m.get("serverContent", {})]
+    first = chunks[0]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]
+    assert first["mimeType"] == "audio/pcm;rate=24000"
+    assert len(base64.b64decode(first["data"])) == 24000 * 2 * 40 // 1000
+    assert texts_of(messages, "outputTranscription") == "Hello, can you hear me?"
+    assert messages[-2] == {"serverContent": {"generationComplete": True}}
+    assert messages[-1]["usageMetadata"]["responseTokensDetails"][0]["modality"] == "AUDIO"
+
+
+async def test_other_input_rates_and_audio_stream_end() -> None:
+    async with start(EmulatorConfig(audio_chunk_ms=100)) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE)
+        await send_chunks(client, tone(500, 48000), rate=48000)
+        await client.send({"realtimeInput": {"audioStreamEnd": True}})
+        messages = await client.turn()
+    echo = audio_of(messages)
+    assert abs(len(echo) - 24000) <= 48 * 60  # 0.5 s at 24 kHz
+    sizes = {
+        len(base64.b64decode(m["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]))
+        for m in messages[:-3]
+        if "modelTurn" in m.get("serverContent", {})
+    }
+    assert sizes == {4800}
+
+
+async def test_manual_activity_detection_with_text_reply() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(
+            model=MODEL,
+            realtimeInputConfig={"automaticActivityDetection": {"disabled": True}},
+            **TEXT,
+        )
+        await client.send({"realtimeInput": {"activityStart": {}}})
+        await send_chunks(client, tone(300) + bytes(32000))  # silence does not end a manual turn
+        await client.send({"realtimeInput": {"activityEnd": {}}})
+        messages = await client.turn()
+    assert texts_of(messages) == "You said: Hello, can you hear me?"
+
+
+async def test_text_turn_text_modality_several_parts() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await client.send(
+            {
+                "clientContent": {
+                    "turns": [{"role": "user", "parts": [{"text": "Tell me a story about trio"}]}],
+                    "turnComplete": True,
+                }
+            }
+        )
+        messages = await client.turn()
+    parts = [m for m in messages if "modelTurn" in m.get("serverContent", {})]
+    assert len(parts) >= 2
+    assert texts_of(messages) == "You said: Tell me a story about trio"
+    assert messages[-1]["usageMetadata"]["totalTokenCount"] > 0
+
+
+async def test_text_turn_audio_modality_synthesizes_speech() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, outputAudioTranscription={})
+        await client.send({"realtimeInput": {"text": "abc"}})
+        short = await client.turn()
+        await client.send({"realtimeInput": {"text": "a much longer sentence to say"}})
+        long = await client.turn()
+    assert len(audio_of(short)) == len("You said: abc") * 60 * 48
+    assert len(audio_of(long)) == len("You said: a much longer sentence to say") * 60 * 48
+    assert texts_of(long, "outputTranscription") == "You said: a much longer sentence to say"
+
+
+WEATHER = [
+    {
+        "functionDeclarations": [
+            {
+                "name": "get_current_weather",
+                "parameters": {
+                    "type": "OBJECT",
+                    "properties": {"location": {"type": "STRING"}},
+                    "required": ["location"],
+                },
+            }
+        ]
+    }
+]
+
+
+async def test_blocking_tool_call_waits_for_the_response(autojump_clock: trio.abc.Clock) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(tools=WEATHER, **TEXT)
+        await client.send(
+            {
+                "clientContent": {
+                    "turns": [
+                        {
+                            "role": "user",
+                            "parts": [{"text": "what is the weather in Redmond Washington"}],
+                        }
+                    ],
+                    "turnComplete": True,
+                }
+            }
+        )
+        code = await client.recv()
+        assert "executableCode" in code["serverContent"]["modelTurn"]["parts"][0]
+        call = (await client.recv())["toolCall"]["functionCalls"][0]
+        assert call["name"] == "get_current_weather"
+        assert call["args"] == {"location": "Redmond Washington"}
+        assert call["id"].startswith("function-call-")
+        assert call["id"][14:].isdigit()
+        with trio.move_on_after(60):
+            await client.recv(limit=120)
+            raise AssertionError("the model did not wait for the tool response")
+        await client.send(
+            {
+                "toolResponse": {
+                    "functionResponses": [
+                        {"id": call["id"], "name": call["name"], "response": {"result": "rain"}}
+                    ]
+                }
+            }
+        )
+        messages = await client.turn()
+    assert texts_of(messages) == 'get_current_weather returned {"result": "rain"}.'
+
+
+async def test_non_blocking_tool_keeps_talking_then_speaks_the_result() -> None:
+    tools = [{"functionDeclarations": [{"name": "start_timer", "behavior": "NON_BLOCKING"}]}]
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, tools=tools, outputAudioTranscription={})
+        await client.send({"realtimeInput": {"text": "please start timer"}})
+        first = await client.turn()
+        call = next(m["toolCall"]["functionCalls"][0] for m in first if "toolCall" in m)
+        assert texts_of(first, "outputTranscription") == "OK, I am working on it."
+        await client.send(
+            {
+                "toolResponse": {
+                    "functionResponses": [
+                        {"id": call["id"], "name": "start_timer", "response": {"ok": True}}
+                    ]
+                }
+            }
+        )
+        second = await client.turn()
+    assert texts_of(second, "outputTranscription") == 'start_timer returned {"ok": true}.'
+
+
+async def test_vertex_call_ids_are_uuids() -> None:
+    async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
+        await client.setup(tools=WEATHER, **TEXT)
+        await client.send({"realtimeInput": {"text": "weather in Paris"}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+    call_id = messages[-1]["toolCall"]["functionCalls"][0]["id"]
+    assert len(call_id) == 36
+    assert call_id.count("-") == 4
+
+
+async def test_barge_in_with_client_content(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(pacing="realtime")) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE)
+        await client.send({"realtimeInput": {"text": "say something rather long please"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        await client.send(
+            {
+                "clientContent": {
+                    "turns": [{"role": "user", "parts": [{"text": "stop"}]}],
+                    "turnComplete": True,
+                }
+            }
+        )
+        cut = await client.turn()
+        again = await client.turn()
+    assert {"serverContent": {"interrupted": True}} in cut
+    assert {"serverContent": {"generationComplete": True}} not in cut
+    assert cut[-1] == {"serverContent": {"turnComplete": True}}
+    assert {"serverContent": {"generationComplete": True}} in again
+
+
+async def test_barge_in_by_speech_and_activity_start(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(pacing="realtime")) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE)
+        await client.send({"realtimeInput": {"text": "talk to me for a while"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        await send_chunks(client, tone(200))
+        cut = await client.turn()
+    assert {"serverContent": {"interrupted": True}} in cut
+
+    async with start(EmulatorConfig(pacing="realtime")) as emu, connect(emu) as client:
+        await client.setup(
+            model=NATIVE, realtimeInputConfig={"automaticActivityDetection": {"disabled": True}}
+        )
+        await client.send({"realtimeInput": {"text": "talk to me for a while"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        await client.send({"realtimeInput": {"activityStart": {}}})
+        cut = await client.turn()
+    assert {"serverContent": {"interrupted": True}} in cut
+
+
+async def test_barge_in_cancels_pending_tool_calls() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(tools=WEATHER, **TEXT)
+        await client.send({"realtimeInput": {"text": "weather in Oslo"}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+        call_id = messages[-1]["toolCall"]["functionCalls"][0]["id"]
+        await client.send(
+            {
+                "clientContent": {
+                    "turns": [{"role": "user", "parts": [{"text": "never mind"}]}],
+                    "turnComplete": True,
+                }
+            }
+        )
+        cut = await client.turn()
+    assert cut == [
+        {"serverContent": {"interrupted": True}},
+        {"toolCallCancellation": {"ids": [call_id]}},
+        {"serverContent": {"turnComplete": True}},
+    ]
+
+
+async def test_pacing_realtime_and_slower(autojump_clock: trio.abc.Clock) -> None:
+    durations = {}
+    for pacing in ("burst", "realtime", 2.0):
+        async with start(EmulatorConfig(pacing=pacing)) as emu, connect(emu) as client:
+            await client.setup(model=NATIVE)
+            await client.send({"realtimeInput": {"text": "x" * 40}})  # 50 chars: 3 s of audio
+            t0 = trio.current_time()
+            await client.turn()
+            durations[pacing] = trio.current_time() - t0
+    assert durations["burst"] < 0.1
+    assert 2.9 <= durations["realtime"] <= 3.0
+    assert 5.8 <= durations[2.0] <= 6.0
+
+
+def test_scenario_from_json(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(
+            {
+                "turns": [
+                    {
+                        "when": "weather",
+                        "tool_calls": [{"name": "f", "args": {"a": 1}}],
+                        "after_tool": "Done: {response}",
+                    }
+                ]
+            }
+        )
+    )
+    scenario = Scenario.from_json(path)
+    assert scenario.turns[0].tool_calls == (ScenarioToolCall("f", {"a": 1}),)
+    py = tmp_path / "s.py"
+    py.write_text(
+        "from trio_gemini_live.emulator import Scenario, ScenarioTurn\n"
+        "SCENARIO = Scenario((ScenarioTurn(reply='hi'),))\n"
+    )
+    assert Scenario.load(py).turns[0].reply == "hi"
+
+
+async def test_scenario_scripts_replies_transcripts_and_tools() -> None:
+    scenario = Scenario(
+        (
+            ScenarioTurn(input_transcript="Book a table", when=None, reply="Which day?"),
+            ScenarioTurn(
+                when="friday",
+                tool_calls=(ScenarioToolCall("book", {"day": "friday"}),),
+                after_tool="Booked: {response}",
+            ),
+        )
+    )
+    tools = [{"functionDeclarations": [{"name": "book"}]}]
+    async with start(EmulatorConfig(scenario=scenario)) as emu, connect(emu) as client:
+        await client.setup(inputAudioTranscription={}, tools=tools, **TEXT)
+        await send_chunks(client, tone(400) + bytes(32000))
+        first = await client.turn()
+        await client.send({"realtimeInput": {"text": "friday please"}})
+        calls = await client.recv_until(lambda m: "toolCall" in m)
+        call = calls[-1]["toolCall"]["functionCalls"][0]
+        await client.send(
+            {
+                "toolResponse": {
+                    "functionResponses": [
+                        {"id": call["id"], "name": "book", "response": {"table": 4}}
+                    ]
+                }
+            }
+        )
+        second = await client.turn()
+    assert texts_of(first, "inputTranscription") == "Book a table"
+    assert texts_of(first) == "Which day?"
+    assert call["args"] == {"day": "friday"}
+    assert texts_of(second) == 'Booked: {"table": 4}'

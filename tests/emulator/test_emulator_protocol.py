@@ -1,0 +1,178 @@
+"""Point 2: routes, auth forms, output formatting and input spellings."""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+
+import msgspec
+import pytest
+import trio_websocket
+
+from emulator.emulator_client import GEMINI_PATH, MODEL, NATIVE, connect, start
+from trio_gemini_live.emulator import EmulatorConfig
+
+PATHS = [
+    GEMINI_PATH,
+    "//ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+    "/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent",
+    "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained",
+    "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
+    "//ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_every_route_gives_setup_complete(path: str) -> None:
+    async with start() as emu, connect(emu, path) as client:
+        reply = await client.setup(model="publishers/google/models/gemini-live-2.5-flash-preview")
+        conn = await emu.wait_for_connection()
+    assert "setupComplete" in reply
+    assert client.binary_frames == 1
+    assert conn.route is not None
+    if "aiplatform" in path:
+        assert conn.route.vertex
+        assert list(reply["setupComplete"]) == ["sessionId"]
+    else:
+        assert reply == {"setupComplete": {}}
+
+
+async def test_unknown_path_is_rejected_at_upgrade() -> None:
+    async with start() as emu:
+        with pytest.raises(BaseExceptionGroup) as info:
+            async with connect(emu, "/ws/nope"):
+                pass
+        assert info.group_contains(trio_websocket.ConnectionRejected, match="404")
+        assert emu.connections == []
+
+
+AUTH_FORMS = [
+    (GEMINI_PATH, [("x-goog-api-key", "k1")], "api-key-header"),
+    (GEMINI_PATH + "?key=k1", [], "api-key-query"),
+    (GEMINI_PATH, [("Authorization", "Token k1")], "token"),
+    (GEMINI_PATH, [("Authorization", "Bearer k1")], "bearer"),
+    (GEMINI_PATH + "?access_token=k1", [], "access-token-query"),
+]
+
+
+@pytest.mark.parametrize(("path", "headers", "kind"), AUTH_FORMS)
+async def test_auth_forms(path: str, headers: list[tuple[str, str]], kind: str) -> None:
+    config = EmulatorConfig(api_keys=frozenset({"k1"}))
+    async with start(config) as emu:
+        async with connect(emu, path, headers) as client:
+            assert await client.setup() == {"setupComplete": {}}
+        conn = emu.connections[0]
+        assert conn.credential_kind == kind
+        # Secrets never reach the recording.
+        assert "k1" not in repr(conn.path) + repr(conn.headers) + repr(config)
+
+        wrong = [(n, v.replace("k1", "k2")) for n, v in headers]
+        async with connect(emu, path.replace("k1", "k2"), wrong) as client:
+            assert await client.closed() == (
+                1007,
+                "API key not valid. Please pass a valid API key.",
+            )
+
+
+async def test_missing_credential_is_refused_unless_allowed() -> None:
+    async with start() as emu, connect(emu, headers=[]) as client:
+        code, reason = await client.closed()
+    assert code == 1008
+    assert reason.startswith("Method doesn't allow unregistered callers")
+    async with start(EmulatorConfig(require_auth=False)) as emu, connect(emu, headers=[]) as client:
+        assert await client.setup() == {"setupComplete": {}}
+
+
+async def test_replies_are_pretty_printed_binary_camel_case() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(generationConfig={"responseModalities": ["TEXT"]})
+        await client.send({"realtimeInput": {"text": "Are you there?"}})
+        messages = await client.turn()
+        conn = emu.connections[0]
+        sent = list(conn.sent)
+    assert client.binary_frames == len(messages) + 1
+    assert sent[0].raw == b'{\n  "setupComplete": {}\n}\n'
+    for frame in sent:
+        assert frame.binary
+        assert frame.raw == msgspec.json.format(msgspec.json.encode(frame.data), indent=2) + b"\n"
+        # false / empty values are omitted: no `false`, `""` or `[]` anywhere.
+        assert b"false" not in frame.raw
+        assert b'""' not in frame.raw
+        assert b"[]" not in frame.raw
+        assert b"_" not in b"".join(k.encode() for k in frame.data or {})
+    assert messages[-2] == {"serverContent": {"generationComplete": True}}
+
+
+def _tone(ms: int, rate: int = 16000) -> bytes:
+    n = rate * ms // 1000
+    return b"".join(
+        struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * k / rate))) for k in range(n)
+    )
+
+
+async def test_snake_case_at_every_depth_and_urlsafe_base64() -> None:
+    async with start() as emu, connect(emu) as client:
+        reply = await client.setup(
+            model=NATIVE,
+            generation_config={
+                "response_modalities": ["AUDIO"],
+                "speech_config": {
+                    "voice_config": {"prebuilt_voice_config": {"voice_name": "Kore"}}
+                },
+            },
+            realtime_input_config={"automatic_activity_detection": {"silence_duration_ms": 200}},
+            context_window_compression={
+                "trigger_tokens": "25600",
+                "sliding_window": {"targetTokens": 12800},
+            },
+            input_audio_transcription={},
+        )
+        assert reply == {"setupComplete": {}}
+        pcm = _tone(400) + bytes(16000)
+        data = base64.urlsafe_b64encode(pcm).decode().rstrip("=")
+        await client.send(
+            {"realtime_input": {"audio": {"data": data, "mime_type": "audio/pcm;rate=16000"}}}
+        )
+        messages = await client.turn()
+        setup = emu.connections[0].setup
+    assert setup is not None
+    assert setup.context_window_compression is not None
+    assert setup.context_window_compression.trigger_tokens == 25600
+    assert any("inputTranscription" in m.get("serverContent", {}) for m in messages)
+
+
+async def test_int64_is_a_string_and_transparent_index() -> None:
+    async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
+        await client.setup(
+            model="projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash-preview",
+            generationConfig={"responseModalities": ["TEXT"]},
+            sessionResumption={"transparent": True},
+        )
+        first = await client.recv()
+        await client.send({"realtimeInput": {"text": "hi"}})
+        messages = await client.turn()
+        messages += [await client.recv()]
+    update = first["sessionResumptionUpdate"]
+    assert update["lastConsumedClientMessageIndex"] == "0"
+    assert update["resumable"] is True
+    assert messages[-1]["sessionResumptionUpdate"]["lastConsumedClientMessageIndex"] == "1"
+    # Vertex dialect: role on model turns, candidates* usage names.
+    # While generating the update is not resumable: only the index is left.
+    assert messages[0] == {"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": "1"}}
+    assert messages[1]["serverContent"]["modelTurn"]["role"] == "model"
+    usage = next(m["usageMetadata"] for m in messages if "usageMetadata" in m)
+    assert "candidatesTokenCount" in usage
+
+
+async def test_model_names_accepted_in_every_form() -> None:
+    names = [
+        MODEL,
+        "gemini-live-2.5-flash-preview",
+        "publishers/google/models/gemini-3.1-flash-live-preview",
+        "projects/x/locations/global/publishers/google/models/gemini-2.0-flash-live-001",
+    ]
+    async with start() as emu:
+        for name in names:
+            async with connect(emu) as client:
+                assert await client.setup(model=name) == {"setupComplete": {}}

@@ -1,0 +1,138 @@
+"""Point 3: Google's close codes and reasons for rule violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from emulator.emulator_client import MODEL, NATIVE, connect, start
+from trio_gemini_live.emulator import EmulatorConfig
+
+INVALID = "Request contains an invalid argument."
+
+
+async def _close_after(
+    frames: list[dict[str, Any]], config: EmulatorConfig | None = None
+) -> tuple[int, str]:
+    async with start(config) as emu, connect(emu) as client:
+        for frame in frames:
+            await client.send(frame)
+        code, reason = await client.closed()
+        conn = emu.connections[0]
+    assert (conn.close_code, conn.close_reason) == (code, reason)
+    return code, reason
+
+
+SETUP = {"setup": {"model": MODEL}}
+
+
+async def test_first_message_must_be_setup() -> None:
+    reason = "setup must be the first message and only the first"
+    assert await _close_after([{"realtimeInput": {"text": "hi"}}]) == (1007, reason)
+    assert await _close_after([SETUP, SETUP]) == (1007, reason)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (
+            {"setup": {"model": MODEL, "responseModalities": ["TEXT"]}},
+            "Unknown name \"responseModalities\" at 'setup': Cannot find field.",
+        ),
+        (
+            {"setup": {"model": MODEL, "generationConfig": {"inputAudioTranscription": {}}}},
+            "Unknown name \"inputAudioTranscription\" at 'setup.generation_config': "
+            "Cannot find field.",
+        ),
+        (
+            {
+                "setup": {
+                    "model": MODEL,
+                    "tools": [{"functionDeclarations": [{"name": "f", "oops": 1}]}],
+                }
+            },
+            "Unknown name \"oops\" at 'setup.tools[0].function_declarations[0]': "
+            "Cannot find field.",
+        ),
+    ],
+)
+async def test_unknown_fields(frame: dict[str, Any], message: str) -> None:
+    assert await _close_after([frame]) == (1007, "Invalid JSON payload received. " + message)
+
+
+async def test_unknown_fields_can_be_allowed() -> None:
+    config = EmulatorConfig(strict=False)
+    async with start(config) as emu, connect(emu) as client:
+        assert await client.setup(responseModalities=["TEXT"], whatever={"x": 1}) == {
+            "setupComplete": {}
+        }
+
+
+async def test_unknown_model() -> None:
+    code, reason = await _close_after([{"setup": {"model": "models/gemini-nope"}}])
+    assert code == 1008
+    assert reason.startswith(
+        "models/gemini-nope is not found for API version v1beta, "
+        "or is not supported for bidiGenerateContent."
+    )
+    assert len(reason.encode()) <= 123
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        {"model": NATIVE, "generationConfig": {"responseModalities": ["TEXT"]}},
+        {"model": MODEL, "generationConfig": {"responseModalities": ["AUDIO", "TEXT"]}},
+        {"model": MODEL, "generationConfig": {"responseModalities": ["VIDEO"]}},
+        {
+            "model": MODEL,
+            "generationConfig": {
+                "speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Nobody"}}}
+            },
+        },
+    ],
+)
+async def test_bad_modality_or_voice(setup: dict[str, Any]) -> None:
+    assert await _close_after([{"setup": setup}]) == (1007, INVALID)
+
+
+async def test_tool_response_for_unknown_id() -> None:
+    frame = {
+        "toolResponse": {
+            "functionResponses": [
+                {"id": "function-call-1", "name": "getStatus", "response": {"mood": "happy"}}
+            ]
+        }
+    }
+    assert await _close_after([SETUP, frame]) == (1007, INVALID)
+
+
+async def test_tool_response_that_is_not_an_object() -> None:
+    frame = {"toolResponse": {"functionResponses": [{"id": "x", "name": "f", "response": ["no"]}]}}
+    assert await _close_after([SETUP, frame]) == (1007, INVALID)
+
+
+async def test_activity_signals_need_manual_detection() -> None:
+    assert await _close_after([SETUP, {"realtimeInput": {"activityStart": {}}}]) == (1007, INVALID)
+
+
+async def test_gemini_31_rejects_mid_session_client_content() -> None:
+    turn = {
+        "clientContent": {
+            "turns": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "turnComplete": True,
+        }
+    }
+    setup = {"setup": {"model": "models/gemini-3.1-flash-live-preview"}}
+    assert await _close_after([setup, turn]) == (1007, INVALID)
+    # ... but accepts initial history when historyConfig asks for it.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(
+            model="models/gemini-3.1-flash-live-preview",
+            historyConfig={"initialHistoryInClientContent": True},
+        )
+        await client.send(turn)
+        await client.send({"realtimeInput": {"text": "and now?"}})
+        messages = await client.turn()
+    assert messages[-1]["serverContent"]["turnComplete"]

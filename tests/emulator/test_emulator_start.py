@@ -1,0 +1,119 @@
+"""Point 1: starting the emulator from code (plain and TLS) and from the command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+import trio_websocket
+
+from trio_gemini_live.emulator import (
+    EmulatorConfig,
+    emulator_main,
+    open_emulator,
+    server_ssl_context,
+    write_self_signed_cert,
+)
+
+SETUP = '{"setup": {"model": "models/gemini-live-2.5-flash-preview"}}'
+
+
+async def test_open_emulator_binds_loopback_and_gives_urls() -> None:
+    async with open_emulator() as emu:
+        assert emu.port > 0
+        assert emu.url == f"ws://127.0.0.1:{emu.port}"
+        assert emu.endpoint_url("v1alpha", "BidiGenerateContentConstrained") == (
+            f"ws://127.0.0.1:{emu.port}/ws/google.ai.generativelanguage.v1alpha."
+            "GenerativeService.BidiGenerateContentConstrained"
+        )
+        with trio.fail_after(10):
+            async with trio_websocket.open_websocket_url(emu.endpoint_url() + "?key=k") as ws:
+                await ws.send_message(SETUP)
+                assert await ws.get_message() == b'{\n  "setupComplete": {}\n}\n'
+        conn = await emu.wait_for_connection()
+        await conn.wait_closed()
+        assert conn.close_code == 1000
+
+
+async def test_tls_with_a_self_signed_cert(tmp_path: Path) -> None:
+    cert, key = write_self_signed_cert(tmp_path)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    async with open_emulator(EmulatorConfig(), ssl_context=server_ssl_context(cert, key)) as emu:
+        assert emu.url.startswith("wss://127.0.0.1:")
+        with trio.fail_after(10):
+            url = emu.vertex_endpoint_url().replace("127.0.0.1", "localhost")
+            async with trio_websocket.open_websocket_url(
+                url, ssl_context=client_ctx, extra_headers=[(b"authorization", b"Bearer t")]
+            ) as ws:
+                await ws.send_message(SETUP)
+                assert b"sessionId" in await ws.get_message()
+
+
+def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        emulator_main(["--fault", "explode"])
+    with pytest.raises(SystemExit):
+        emulator_main(["--tls-key", "k.pem"])
+    assert "unknown fault kind" in capsys.readouterr().err
+
+
+async def test_cli_serves_tls_and_prints_the_recipe(tmp_path: Path) -> None:
+    args = [
+        "--port",
+        "0",
+        "--tls-self-signed",
+        str(tmp_path),
+        "--api-key",
+        "k1",
+        "--fault",
+        "close:1011:Internal error encountered.@frames=1",
+    ]
+    code = (
+        "import sys; from trio_gemini_live.emulator import emulator_main; "
+        f"sys.exit(emulator_main({args!r}))"
+    )
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        out = b""
+        with trio.fail_after(30):
+            while b"python your_app.py" not in out:
+                chunk = await proc.stdout.receive_some()
+                assert chunk, out
+                out += chunk
+        text = out.decode()
+        url = text.split("listening on ", 1)[1].split()[0]
+        assert url.startswith("wss://127.0.0.1:")
+        assert f"SSL_CERT_FILE={tmp_path / 'cert.pem'}" in text
+        assert "GOOGLE_GEMINI_BASE_URL=https://127.0.0.1:" in text
+        assert "k1" not in text
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        endpoint = (
+            url
+            + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=k1"
+        )
+        with trio.fail_after(10):
+            async with trio_websocket.open_websocket_url(endpoint, ssl_context=ctx) as ws:
+                await ws.send_message(SETUP)
+                assert await ws.get_message() == b'{\n  "setupComplete": {}\n}\n'
+                with pytest.raises(trio_websocket.ConnectionClosed) as info:
+                    await ws.get_message()
+        assert info.value.reason is not None
+        assert info.value.reason.code == 1011
+        proc.send_signal(signal.SIGINT)
+        with trio.fail_after(10):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
