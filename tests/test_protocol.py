@@ -742,3 +742,19 @@ def test_an_empty_tool_response_object_is_still_sent() -> None:
         )
     )
     assert b'"response":{}' in frame
+
+
+def test_context_update_changes_the_setup_a_resume_will_carry() -> None:
+    from trio_gemini_live._wire import Content, ContextUpdate, Part, Tool, ToolsUpdate
+
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m", tools=[Tool(google_search={})]))
+    protocol.receive_frame(b'{"setupComplete":{}}')
+    instruction = Content(parts=[Part(text="New rules")], role="user")
+    protocol.send(ClientMessage(context_update=ContextUpdate(system_instruction=instruction)))
+    assert protocol.setup is not None
+    assert protocol.setup.system_instruction == instruction
+    assert protocol.setup.tools == [Tool(google_search={})]
+    protocol.send(ClientMessage(context_update=ContextUpdate(tools=ToolsUpdate(tools=[]))))
+    assert protocol.setup.tools == []
+    assert protocol.setup.system_instruction == instruction

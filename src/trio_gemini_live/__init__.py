@@ -5,6 +5,7 @@ methods and iterate over its events; or use the seed-compatible `GeminiRealtimeC
 The local Live API emulator lives in `trio_gemini_live.emulator`.
 """
 
+from ._client import GeminiRealtimeClient as GeminiRealtimeClient
 from ._endpoints import (
     Endpoint as Endpoint,
     gemini_endpoint as gemini_endpoint,
@@ -86,6 +87,7 @@ __version__ = "0.1.0"
 __all__ = [
     # sessions
     "open_session",
+    "GeminiRealtimeClient",
     "LiveSession",
     "SessionOptions",
     "ReconnectPolicy",

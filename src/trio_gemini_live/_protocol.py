@@ -130,6 +130,14 @@ class LiveProtocol:
             frame = encode_client(message)
         except (TypeError, ValueError, msgspec.EncodeError) as exc:
             raise LocalProtocolError(f"cannot encode the message: {exc}") from None
+        update = message.context_update
+        if update is not None and self.setup is not None:
+            # Keep the setup in force current, so that a resumed connection carries it.
+            self.setup = msgspec.structs.replace(
+                self.setup,
+                system_instruction=update.system_instruction or self.setup.system_instruction,
+                tools=update.tools.tools if update.tools is not None else self.setup.tools,
+            )
         if message.tool_response is not None:
             for response in message.tool_response.function_responses:
                 if response.id is not None:

@@ -92,6 +92,10 @@ def _mapped(endpoint: Endpoint) -> Generator[None]:
     except OSError as exc:
         raise TransportError(f"cannot connect to {where}: {exc.strerror or exc}") from None
     except trio.BrokenResourceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ssl.SSLError):
+            detail = getattr(cause, "verify_message", None) or cause.reason or str(cause)
+            raise TransportError(f"TLS error connecting to {where}: {detail}") from None
         raise TransportError(f"connection to {where} broke during the handshake: {exc}") from None
 
 
@@ -154,9 +158,13 @@ async def open_trio_websocket(
             context = ssl_context or ssl.create_default_context()
             if context.verify_mode is ssl.CERT_NONE:
                 log.warning("TLS certificate verification is disabled for %s", endpoint.display_url)
-            stream = await trio.open_ssl_over_tcp_stream(
+            ssl_stream = await trio.open_ssl_over_tcp_stream(
                 host, port, ssl_context=context, https_compatible=True
             )
+            # Handshake here, so a certificate problem is raised now and clearly, not
+            # inside trio-websocket's reader task.
+            await ssl_stream.do_handshake()
+            stream = ssl_stream
         else:
             if ssl_context is not None:
                 raise ConfigurationError(
@@ -176,7 +184,7 @@ async def open_trio_websocket(
     return TrioWebsocketTransport(connection)
 
 
-TRANSPORTS = ("trio-websocket",)
+TRANSPORTS = ("trio-websocket", "websockets")
 """The WebSocket implementations `SessionOptions.transport` may name."""
 
 
@@ -190,6 +198,18 @@ async def open_transport(
     """Open the transport `options.transport` names; its background work runs in `nursery`."""
     if options.transport == "trio-websocket":
         return await open_trio_websocket(
+            nursery,
+            endpoint,
+            ssl_context=options.tls_context(),
+            connector=connector,
+            max_message_size=options.max_message_size,
+            receive_buffer_size=options.receive_buffer_size,
+        )
+    if options.transport == "websockets":
+        # Imported here: that module imports this one (Connector, TransportClosedError).
+        from ._transport_websockets import open_websockets
+
+        return await open_websockets(
             nursery,
             endpoint,
             ssl_context=options.tls_context(),

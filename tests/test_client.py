@@ -1,0 +1,962 @@
+"""The seed facade `GeminiRealtimeClient` against the scripted in-memory server."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import logging
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import pytest
+import trio
+import trio.testing
+import trio_websocket
+
+from fake_server import FakeServer, accept_setup, pretty
+from trio_gemini_live import GeminiRealtimeClient
+from trio_gemini_live._client import Role
+from trio_gemini_live._errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    LocalProtocolError,
+)
+from trio_gemini_live._events import (
+    AudioDelta,
+    Closed,
+    FunctionCall,
+    InputAudioBufferDelta,
+    Interrupted,
+    RealtimeEvent,
+    SessionCreated,
+    SessionUpdated,
+    SpeechStarted,
+    TextDelta,
+    TurnComplete,
+)
+from trio_gemini_live.emulator import (
+    EmulatorConfig,
+    Scenario,
+    ScenarioToolCall,
+    ScenarioTurn,
+    open_emulator,
+)
+
+MODEL = "gemini-live-2.5-flash-preview"
+WS_URL = (
+    "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+)
+Script = Callable[[trio_websocket.WebSocketConnection], Awaitable[None]]
+
+
+# Every async test takes `autojump_clock` (pytest-trio reads the clock from the test's own
+# arguments): timeouts and close handshakes cost no real time.
+Clock = trio.testing.MockClock
+
+
+def make_client(
+    nursery: trio.Nursery, script: Script, **entry: Any
+) -> tuple[GeminiRealtimeClient, FakeServer]:
+    server = FakeServer(nursery, script)
+    config: dict[str, Any] = {
+        "model": MODEL,
+        "api_key": "secret-key-123",
+        "api_type": "google",
+        "base_url": WS_URL,
+        "connector": server.connector,
+    }
+    config.update(entry)
+    return GeminiRealtimeClient(llm_config={"config_list": [config]}), server
+
+
+async def serve_until_closed(ws: trio_websocket.WebSocketConnection) -> None:
+    """Keep the server side open until the client leaves (reads and drops frames)."""
+    while True:
+        await ws.get_message()
+
+
+async def collect(client: GeminiRealtimeClient) -> list[RealtimeEvent]:
+    return [event async for event in client.read_events()]
+
+
+# --- the seed API surface --------------------------------------------------------------------
+
+SEED_METHODS: dict[str, list[tuple[str, inspect._ParameterKind, Any]]] = {
+    "add_event": [("event", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty)],
+    "connect": [],
+    "get_event": [],
+    "queue_input_audio_buffer_delta": [
+        ("audio", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty)
+    ],
+    "read_events": [],
+    "send_audio": [("audio", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty)],
+    "send_function_result": [
+        ("call_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+        ("result", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+    ],
+    "send_text": [
+        ("role", inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty),
+        ("text", inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty),
+        ("turn_complete", inspect.Parameter.KEYWORD_ONLY, True),
+    ],
+    "session_update": [
+        ("session_options", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty)
+    ],
+    "truncate_audio": [
+        ("audio_end_ms", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+        ("content_index", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+        ("item_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+    ],
+}
+COROUTINES = {
+    "add_event",
+    "get_event",
+    "queue_input_audio_buffer_delta",
+    "send_audio",
+    "send_function_result",
+    "send_text",
+    "session_update",
+    "truncate_audio",
+}
+
+
+def params(function: Any, skip_self: bool = True) -> list[tuple[str, Any, Any]]:
+    found = list(inspect.signature(function).parameters.values())
+    if skip_self:
+        assert found[0].name == "self"
+        found = found[1:]
+    return [(p.name, p.kind, p.default) for p in found]
+
+
+@pytest.mark.parametrize("name", sorted(SEED_METHODS))
+def test_seed_method_signature_and_kind(name: str) -> None:
+    member = getattr(GeminiRealtimeClient, name)
+    assert params(member) == SEED_METHODS[name]
+    if name in COROUTINES:
+        assert inspect.iscoroutinefunction(member)
+    elif name == "read_events":
+        assert inspect.isasyncgenfunction(member)
+    else:  # connect: an async context manager, as with the seed's @asynccontextmanager
+        assert inspect.isasyncgenfunction(member.__wrapped__)
+
+
+def test_seed_constructor_factory_properties_and_types() -> None:
+    init = inspect.signature(GeminiRealtimeClient.__init__).parameters
+    assert [(p.name, p.kind, p.default) for p in list(init.values())[1:]] == [
+        ("llm_config", inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty),
+        ("logger", inspect.Parameter.KEYWORD_ONLY, None),
+    ]
+    assert isinstance(inspect.getattr_static(GeminiRealtimeClient, "get_factory"), classmethod)
+    assert params(GeminiRealtimeClient.get_factory, skip_self=False) == [
+        ("llm_config", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+        ("logger", inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.empty),
+        ("kwargs", inspect.Parameter.VAR_KEYWORD, inspect.Parameter.empty),
+    ]
+    for name in ("connection", "logger"):
+        assert isinstance(inspect.getattr_static(GeminiRealtimeClient, name), property)
+
+    hints = typing.get_type_hints(GeminiRealtimeClient.__init__)
+    assert dict[str, Any] in typing.get_args(hints["llm_config"])
+    assert hints["logger"] == logging.Logger | None
+    text_hints = typing.get_type_hints(GeminiRealtimeClient.send_text)
+    assert text_hints["role"] == Role
+    assert typing.get_args(Role) == ("user", "assistant", "system")
+    assert text_hints["text"] is str
+    assert text_hints["turn_complete"] is bool
+    assert str in typing.get_args(typing.get_type_hints(GeminiRealtimeClient.send_audio)["audio"])
+    result_hints = typing.get_type_hints(GeminiRealtimeClient.send_function_result)
+    assert result_hints["call_id"] is str
+    assert result_hints["result"] is str
+    assert typing.get_type_hints(GeminiRealtimeClient.get_event)["return"] == RealtimeEvent | None
+    assert typing.get_type_hints(GeminiRealtimeClient.truncate_audio) == {
+        "audio_end_ms": int,
+        "content_index": int,
+        "item_id": str,
+        "return": types.NoneType,
+    }
+
+
+def test_get_factory_only_for_google_and_no_kwargs() -> None:
+    logger = logging.getLogger("test.factory")
+    google = {"config_list": [{"model": MODEL, "api_key": "k", "api_type": "google"}]}
+    factory = GeminiRealtimeClient.get_factory(google, logger)
+    assert factory is not None
+    client = factory()
+    assert isinstance(client, GeminiRealtimeClient)
+    assert client.logger is logger
+    assert GeminiRealtimeClient.get_factory(google, logger, extra=1) is None
+    openai = {"config_list": [{"model": "gpt-4o-realtime", "api_key": "k", "api_type": "openai"}]}
+    assert GeminiRealtimeClient.get_factory(openai, logger) is None
+    assert GeminiRealtimeClient.get_factory({"config_list": []}, logger) is None
+
+
+def test_logger_connection_and_repr_never_show_the_key() -> None:
+    client = GeminiRealtimeClient(
+        llm_config={"config_list": [{"model": MODEL, "api_key": "secret-key-123"}]}
+    )
+    assert client.logger.name == "trio_gemini_live.client"
+    with pytest.raises(RuntimeError, match=r"connect\(\) first"):
+        _ = client.connection
+    with_key_in_url = GeminiRealtimeClient(
+        llm_config={"config_list": [{"model": MODEL, "base_url": WS_URL + "?key=secret-key-123"}]}
+    )
+    for shown in (repr(client), repr(with_key_in_url)):
+        assert "secret-key-123" not in shown
+        assert MODEL in shown
+
+
+@pytest.mark.parametrize(
+    "llm_config",
+    [
+        {"config_list": []},
+        {"config_list": [{"api_key": "k"}]},
+        {"config_list": [{"model": MODEL, "base_url": "ftp://example.com"}]},
+        {"config_list": [{"model": MODEL, "text_input": "telepathy"}]},
+        {"config_list": [{"model": MODEL, "input_sample_rate": 0}]},
+    ],
+)
+def test_bad_config_is_a_configuration_error(llm_config: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        GeminiRealtimeClient(llm_config=llm_config)
+
+
+# --- configuration and endpoints -------------------------------------------------------------
+
+
+class SecretLike:
+    """Stands in for pydantic's SecretStr (what AG2's config entries hold)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+
+class EntryLike:
+    """Stands in for an AG2 config entry: `.get` unwraps nothing, the value is a secret."""
+
+    def __init__(self, **values: Any) -> None:
+        self._values = values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+
+class ConfigObject:
+    """An object with a `config_list` attribute, like AG2's LLMConfig."""
+
+    def __init__(self, entry: Any) -> None:
+        self.config_list = [entry]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected_path"),
+    [
+        # a full ws URL is used as given; a key in it moves to the header
+        (WS_URL + "?key=secret-key-123", "/ws/google.ai.generativelanguage.v1beta."),
+        ("ws://127.0.0.1:9/custom/path", "/custom/path"),
+        # an http(s) base gets the standard path appended (as google-genai does)
+        ("http://127.0.0.1:9", "/ws/google.ai.generativelanguage.v1beta.GenerativeService."),
+        (
+            "https://127.0.0.1:9/",
+            "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        ),
+    ],
+)
+@pytest.mark.parametrize("shape", ["dict", "object"])
+async def test_config_shapes_and_base_url(
+    nursery: trio.Nursery, base_url: str, expected_path: str, shape: str, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.aclose()
+
+    server = FakeServer(nursery, script)
+    values = {
+        "model": MODEL,
+        "api_key": SecretLike("secret-key-123") if shape == "object" else "secret-key-123",
+        "api_type": "google",
+        "base_url": base_url,
+        "connector": server.connector,
+    }
+    llm_config: Any = (
+        ConfigObject(EntryLike(**values)) if shape == "object" else {"config_list": [values]}
+    )
+    client = GeminiRealtimeClient(llm_config=llm_config)
+    with trio.fail_after(5):
+        async with client.connect():
+            events = await collect(client)
+    assert isinstance(events[0], SessionCreated)
+    request = server.requests[0]
+    assert request.path.startswith(expected_path)
+    assert "secret-key-123" not in request.path
+    assert (b"x-goog-api-key", b"secret-key-123") in request.headers
+    assert server.received[0]["setup"]["model"] == f"models/{MODEL}"
+
+
+# --- the seed's call order and setup merging -------------------------------------------------
+
+WEATHER_TOOL = {  # AG2's Tool.realtime_tool_schema shape
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+async def test_original_call_order_sends_one_merged_setup(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.send_message(pretty({"serverContent": {"modelTurn": {"parts": [{"text": "Hi"}]}}}))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    client, server = make_client(nursery, script, voice="Kore", temperature=0.5)
+    with trio.fail_after(5):
+        async with client.connect():
+            # RealtimeAgent.run(): instructions, then each observer's initialize_session()
+            await client.session_update({"instructions": "You are terse."})
+            await client.session_update({"tools": [WEATHER_TOOL], "tool_choice": "auto"})
+            await client.session_update({"input_audio_format": "pcm16"})
+            await client.session_update(
+                {
+                    "turn_detection": {"type": "server_vad", "silence_duration_ms": 300},
+                    "input_audio_transcription": {"model": "whisper-1"},
+                    "outputAudioTranscription": {},
+                    "context_window_compression": {"sliding_window": {"target_tokens": 1000}},
+                }
+            )
+            assert server.received == []  # nothing is sent before reading starts
+            events = await collect(client)
+    assert len(server.received) == 1
+    assert server.received[0] == {
+        "setup": {
+            "model": f"models/{MODEL}",
+            "generationConfig": {
+                "responseModalities": ["AUDIO"],
+                "speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Kore"}}},
+                "temperature": 0.5,
+            },
+            "systemInstruction": {"parts": [{"text": "You are terse."}], "role": "user"},
+            "tools": [
+                {
+                    "functionDeclarations": [
+                        {k: WEATHER_TOOL[k] for k in WEATHER_TOOL if k != "type"}
+                    ]
+                }
+            ],
+            "realtimeInputConfig": {"automaticActivityDetection": {"silenceDurationMs": 300}},
+            "sessionResumption": {},
+            "contextWindowCompression": {"slidingWindow": {"targetTokens": 1000}},
+            "inputAudioTranscription": {},
+            "outputAudioTranscription": {},
+        }
+    }
+    kinds = [type(event) for event in events]
+    assert kinds == [SessionCreated, SessionUpdated, TextDelta, TurnComplete, Closed]
+
+
+async def test_session_options_vocabulary_maps_to_setup_fields(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    await client.session_update(  # before connect() too: recorded, like the original
+        {
+            "modalities": ["text", "audio"],
+            "turn_detection": None,
+            "max_response_output_tokens": 256,
+            "tools": [
+                {"type": "function", "function": {"name": "ping", "parameters": {}}},
+                {"google_search": {}},
+            ],
+            "realtimeInputConfig": {"activity_handling": "NO_INTERRUPTION"},
+            "session_resumption": None,
+        }
+    )
+    with trio.fail_after(5):
+        async with client.connect():
+            await collect(client)
+    setup = server.received[0]["setup"]
+    assert setup["generationConfig"] == {"responseModalities": ["AUDIO"], "maxOutputTokens": 256}
+    assert setup["outputAudioTranscription"] == {}  # OpenAI's text+audio = audio + transcript
+    assert setup["realtimeInputConfig"] == {
+        "automaticActivityDetection": {"disabled": True},
+        "activityHandling": "NO_INTERRUPTION",
+    }
+    # a function without arguments has no `parameters` (Gemini rejects an empty OBJECT)
+    assert setup["tools"] == [{"googleSearch": {}}, {"functionDeclarations": [{"name": "ping"}]}]
+    assert "sessionResumption" not in setup
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"bogus_option": 1}, "bogus_option"),
+        ({"realtime_input_config": {"no_such_field": 1}}, "no_such_field"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"modalities": ["video"]}, "modalities"),
+    ],
+)
+async def test_bad_session_options_raise_configuration_error(
+    options: dict[str, Any], match: str, autojump_clock: Clock
+) -> None:
+    client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
+    with pytest.raises(ConfigurationError, match=match):
+        await client.session_update(options)
+
+
+async def test_send_before_reading_sends_setup_first_and_drops_nothing(
+    nursery: trio.Nursery,
+    autojump_clock: Clock,
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for _ in range(3):
+            await server.receive_json(ws)
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    client, server = make_client(nursery, script, echo_input_audio=False)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.session_update({"instructions": "Be brief."})
+            await client.send_text(role="user", text="one")
+            await client.send_audio(b"\x01\x00\x02\x00")
+            await client.send_text(role="user", text="two", turn_complete=False)
+            events = await collect(client)
+    assert [next(iter(message)) for message in server.received] == [
+        "setup",
+        "clientContent",
+        "realtimeInput",
+        "clientContent",
+    ]
+    assert server.received[0]["setup"]["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    assert server.received[1]["clientContent"] == {
+        "turns": [{"parts": [{"text": "one"}], "role": "user"}],
+        "turnComplete": True,
+    }
+    assert server.received[3]["clientContent"]["turnComplete"] is False
+    assert isinstance(events[-1], Closed)
+
+
+async def test_session_update_after_setup_is_a_context_update(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    got_update = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        got_update.set()
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.session_update({"instructions": "v1"})
+            assert isinstance(await client.get_event(), SessionCreated)  # setup sent
+            assert isinstance(await client.get_event(), SessionUpdated)
+            await client.session_update({"instructions": "v2", "tools": [WEATHER_TOOL]})
+            await got_update.wait()
+            updated = await client.get_event()
+            # unchanged options are fine; changing the fixed setup is refused, saying why
+            await client.session_update({"instructions": "v2", "input_audio_format": "pcm16"})
+            with pytest.raises(LocalProtocolError, match="generationConfig"):
+                await client.session_update({"voice": "Puck"})
+    assert server.received[1] == {
+        "contextUpdate": {
+            "systemInstruction": {"parts": [{"text": "v2"}], "role": "user"},
+            "tools": {
+                "tools": [
+                    {
+                        "functionDeclarations": [
+                            {k: WEATHER_TOOL[k] for k in WEATHER_TOOL if k != "type"}
+                        ]
+                    }
+                ]
+            },
+        }
+    }
+    assert len(server.received) == 2
+    assert isinstance(updated, SessionUpdated)
+    assert updated.setup["systemInstruction"]["parts"] == [{"text": "v2"}]
+
+
+async def test_changing_fixed_setup_after_start_explains_why(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    client, _ = make_client(nursery, lambda ws: accept_setup_and_wait(ws))
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="hi")
+            with pytest.raises(LocalProtocolError) as info:
+                await client.session_update({"voice": "Puck", "temperature": 0.1})
+    message = str(info.value)
+    assert "generationConfig" in message
+    assert "fixed for the connection" in message
+    assert "contextUpdate" in message
+
+
+async def accept_setup_and_wait(ws: trio_websocket.WebSocketConnection) -> None:
+    await ws.get_message()
+    await ws.send_message(pretty({"setupComplete": {}}))
+    await serve_until_closed(ws)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+async def test_send_text_roles(nursery: trio.Nursery, autojump_clock: Clock) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for _ in range(3):
+            await server.receive_json(ws)
+        done.set()
+        await serve_until_closed(ws)
+
+    done = trio.Event()
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="system", text="Speak French.")  # merged into setup
+            await client.send_text(role="user", text="Hello")
+            await client.send_text(role="assistant", text="Bonjour", turn_complete=False)
+            await client.send_text(role="system", text="Be polite.")  # after setup
+            await done.wait()
+    assert server.received[0]["setup"]["systemInstruction"] == {
+        "parts": [{"text": "Speak French."}],
+        "role": "user",
+    }
+    assert server.received[1]["clientContent"]["turns"][0]["role"] == "user"
+    assert server.received[2]["clientContent"] == {
+        "turns": [{"parts": [{"text": "Bonjour"}], "role": "model"}],
+        "turnComplete": False,
+    }
+    assert server.received[3] == {
+        "contextUpdate": {
+            "systemInstruction": {
+                "parts": [{"text": "Speak French.\n\nBe polite."}],
+                "role": "user",
+            }
+        }
+    }
+
+
+async def test_send_text_as_realtime_input_when_configured(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script, text_input="realtime_input")
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="Grüezi ☀")
+            await collect(client)
+    assert server.received[1] == {"realtimeInput": {"text": "Grüezi ☀"}}
+
+
+async def test_send_audio_accepts_base64_bytes_and_memoryview(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    pcm = bytes(range(200))
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for _ in range(3):
+            await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_audio(base64.b64encode(pcm).decode())
+            await client.send_audio(pcm)
+            await client.send_audio(memoryview(bytearray(pcm)))
+            with pytest.raises(LocalProtocolError, match="base64"):
+                await client.send_audio("not base64!")
+            events = await collect(client)
+    audio = [message["realtimeInput"]["audio"] for message in server.received[1:]]
+    assert len(audio) == 3
+    for blob in audio:
+        assert blob["mimeType"] == "audio/pcm;rate=16000"
+        assert base64.b64decode(blob["data"]) == pcm
+    # the seed echoed sent audio as InputAudioBufferDelta on the event channel
+    echoes = [event for event in events if isinstance(event, InputAudioBufferDelta)]
+    assert [base64.b64decode(event.delta) for event in echoes] == [pcm, pcm, pcm]
+
+
+async def test_send_audio_rate_is_configurable(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script, input_sample_rate=24000, echo_input_audio=False)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_audio(b"\x00\x00")
+            events = await collect(client)
+    assert server.received[1]["realtimeInput"]["audio"]["mimeType"] == "audio/pcm;rate=24000"
+    assert not any(isinstance(event, InputAudioBufferDelta) for event in events)
+
+
+async def test_function_result_has_id_name_and_object_response(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        calls = [
+            {"id": "function-call-1", "name": "get_weather", "args": {"city": "Bern"}},
+            {"id": "function-call-2", "name": "get_time", "args": {}},
+        ]
+        await ws.send_message(pretty({"toolCall": {"functionCalls": calls}}))
+        await server.receive_json(ws)
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, FunctionCall) and event.name == "get_weather":
+                    assert event.arguments == {"city": "Bern"}
+                    await client.send_function_result(event.call_id, '{"temp": 21, "sky": "clear"}')
+                elif isinstance(event, FunctionCall):
+                    await client.send_function_result(event.call_id, "noon")
+            with pytest.raises(LocalProtocolError, match="unknown tool call"):
+                await client.send_function_result("function-call-9", "x")
+    assert server.received[1] == {
+        "toolResponse": {
+            "functionResponses": [
+                {
+                    "id": "function-call-1",
+                    "name": "get_weather",
+                    "response": {"result": {"temp": 21, "sky": "clear"}},
+                }
+            ]
+        }
+    }
+    response = server.received[2]["toolResponse"]["functionResponses"][0]
+    assert response == {"id": "function-call-2", "name": "get_time", "response": {"result": "noon"}}
+
+
+async def test_result_of_a_cancelled_call_is_dropped(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        call = {"id": "c1", "name": "slow", "args": {}}
+        await ws.send_message(pretty({"toolCall": {"functionCalls": [call]}}))
+        await ws.send_message(pretty({"toolCallCancellation": {"ids": ["c1"]}}))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, TurnComplete):
+                    await client.send_function_result("c1", "late")
+    assert [next(iter(message)) for message in server.received] == ["setup"]
+
+
+async def test_truncate_audio_sends_nothing_and_is_recorded(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="go")
+            await client.truncate_audio(1200, 0, "turn-1")
+            await collect(client)
+    assert [next(iter(message)) for message in server.received] == ["setup", "clientContent"]
+    assert client.truncations == ((1200, 0, "turn-1"),)
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+async def test_barge_in_reaches_seed_consumers_as_speech_started(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    pcm = b"\x01\x02" * 100
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        part = {
+            "inlineData": {
+                "mimeType": "audio/pcm;rate=24000",
+                "data": base64.b64encode(pcm).decode(),
+            }
+        }
+        await ws.send_message(pretty({"serverContent": {"modelTurn": {"parts": [part]}}}))
+        await ws.send_message(pretty({"serverContent": {"interrupted": True}}))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            events = await collect(client)
+    audio = next(event for event in events if isinstance(event, AudioDelta))
+    assert base64.b64decode(audio.delta) == pcm
+    barge_in = [event for event in events if isinstance(event, SpeechStarted)]
+    assert len(barge_in) == 1
+    assert isinstance(barge_in[0], Interrupted)
+    assert barge_in[0].type == "input_audio_buffer.speech_started"
+
+
+async def test_add_event_get_event_and_none_ends_the_stream(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    client, _ = make_client(nursery, accept_setup_and_wait)
+    # without a connection the channel still works (the original's queue did)
+    await client.add_event(TextDelta(text="local"))
+    got = await client.get_event()
+    assert isinstance(got, TextDelta)
+    assert got.text == "local"
+    with trio.fail_after(5):
+        async with client.connect():
+            seen: list[RealtimeEvent] = []
+            async for event in client.read_events():
+                seen.append(event)
+                if isinstance(event, SessionUpdated):
+                    await client.queue_input_audio_buffer_delta("AAA=")
+                    await client.add_event(None)
+    assert [type(event) for event in seen] == [
+        SessionCreated,
+        SessionUpdated,
+        InputAudioBufferDelta,
+    ]
+
+
+async def test_session_end_is_sticky_and_errors_are_raised(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.aclose(1007, "Request contains an invalid argument.")
+
+    client, server = make_client(nursery, script)
+    seen: list[RealtimeEvent] = []
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(InvalidArgumentError, match="invalid argument"):
+                async for event in client.read_events():
+                    seen.append(event)
+            with pytest.raises(InvalidArgumentError):  # the end stays: no wait, same error
+                await client.get_event()
+    assert isinstance(seen[-1], Closed)
+    assert seen[-1].code == 1007
+
+
+async def test_normal_end_returns_none_and_connection_is_the_session(
+    nursery: trio.Nursery,
+    autojump_clock: Clock,
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            assert client.connection.state.value == "idle"
+            while (event := await client.get_event()) is not None:
+                assert not isinstance(event, InputAudioBufferDelta)
+            assert await client.get_event() is None
+        with pytest.raises(RuntimeError, match="connect"):
+            _ = client.connection
+
+
+async def test_exceptions_in_the_connect_block_propagate_unwrapped(
+    nursery: trio.Nursery,
+    autojump_clock: Clock,
+) -> None:
+    client, _ = make_client(nursery, accept_setup_and_wait)
+    with trio.fail_after(5), pytest.raises(KeyError):
+        async with client.connect():
+            await client.send_text(role="user", text="x")
+            raise KeyError("app bug")
+
+
+# --- host applications -----------------------------------------------------------------------
+
+
+async def run_seed_app(client: GeminiRealtimeClient, spawn: Callable[..., Any]) -> list[str]:
+    """A RealtimeAgent-shaped app: a reader loop plus a sender task, tools answered."""
+    texts: list[str] = []
+    async with client.connect():
+        await client.session_update({"instructions": "Use tools."})
+        await client.session_update({"tools": [WEATHER_TOOL]})
+
+        async def sender() -> None:
+            await client.send_text(role="user", text="Weather in Bern?")
+
+        spawn(sender)
+        async for event in client.read_events():
+            if isinstance(event, FunctionCall):
+                await client.send_function_result(event.call_id, '"sunny"')
+            elif isinstance(event, TextDelta):
+                texts.append(event.text)
+    return texts
+
+
+def tool_turn_script(server_ref: list[FakeServer]) -> Script:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        server = server_ref[0]
+        setup = await accept_setup(server, ws)
+        assert setup["setup"]["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
+        await server.receive_json(ws)  # the user's text
+        call = {"id": "fc-1", "name": "get_weather", "args": {"city": "Bern"}}
+        await ws.send_message(pretty({"toolCall": {"functionCalls": [call]}}))
+        answer = await server.receive_json(ws)
+        result = answer["toolResponse"]["functionResponses"][0]["response"]["result"]
+        text = {"serverContent": {"modelTurn": {"parts": [{"text": f"It is {result}."}]}}}
+        await ws.send_message(pretty(text))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    return script
+
+
+async def test_from_a_trio_app(nursery: trio.Nursery, autojump_clock: Clock) -> None:
+    server_ref: list[FakeServer] = []
+    client, server = make_client(nursery, tool_turn_script(server_ref))
+    server_ref.append(server)
+    with trio.fail_after(5):
+        async with trio.open_nursery() as app:
+            texts = await run_seed_app(client, app.start_soon)
+    assert texts == ["It is sunny."]
+
+
+def test_from_an_anyio_app_on_the_trio_backend() -> None:
+    async def main() -> list[str]:
+        async with anyio.create_task_group() as infrastructure:
+            # FakeServer wants a trio nursery; on the trio backend that is what runs here.
+            async with trio.open_nursery() as nursery:
+                server_ref: list[FakeServer] = []
+                client, server = make_client(nursery, tool_turn_script(server_ref))
+                server_ref.append(server)
+                with anyio.fail_after(5):
+                    async with anyio.create_task_group() as app:
+                        texts = await run_seed_app(client, app.start_soon)
+                nursery.cancel_scope.cancel()
+            infrastructure.cancel_scope.cancel()
+        return texts
+
+    texts = anyio.run(
+        main,
+        backend="trio",
+        backend_options={"clock": trio.testing.MockClock(autojump_threshold=0)},
+    )
+    assert texts == ["It is sunny."]
+
+
+# --- end to end against the local emulator ---------------------------------------------------
+
+
+def emulator_config(emulator: Any, **entry: Any) -> dict[str, Any]:
+    config = {
+        "model": MODEL,
+        "api_key": "test-key",
+        "api_type": "google",
+        "base_url": emulator.endpoint_url(),
+        "connector": emulator.memory_connector(),
+    }
+    config.update(entry)
+    return {"config_list": [config]}
+
+
+async def test_emulator_text_turn(autojump_clock: Clock) -> None:
+    scenario = Scenario(turns=(ScenarioTurn(when="hello", reply="Hi from the emulator."),))
+    with trio.fail_after(60):
+        async with open_emulator(EmulatorConfig(scenario=scenario)) as emulator:
+            client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+            texts: list[str] = []
+            async with client.connect():
+                await client.session_update({"modalities": ["text"], "instructions": "Be brief."})
+                await client.send_text(role="user", text="Hello there")
+                async for event in client.read_events():
+                    if isinstance(event, TextDelta):
+                        texts.append(event.text)
+                    elif isinstance(event, TurnComplete):
+                        break
+            received = [frame.data for frame in emulator.connections[0].received]
+    assert "".join(texts) == "Hi from the emulator."
+    assert received[0] is not None
+    setup = received[0]["setup"]
+    assert setup["generationConfig"]["responseModalities"] == ["TEXT"]
+    assert setup["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    assert received[1] == {
+        "clientContent": {
+            "turns": [{"parts": [{"text": "Hello there"}], "role": "user"}],
+            "turnComplete": True,
+        }
+    }
+
+
+async def test_emulator_tool_call_round_trip(autojump_clock: Clock) -> None:
+    turn = ScenarioTurn(
+        when="weather",
+        tool_calls=(ScenarioToolCall("get_weather", {"city": "Bern"}),),
+        after_tool="The weather: {response}",
+    )
+    scenario = Scenario(turns=(turn,))
+    with trio.fail_after(60):
+        async with open_emulator(EmulatorConfig(scenario=scenario)) as emulator:
+            client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+            texts: list[str] = []
+            calls: list[FunctionCall] = []
+            async with client.connect():
+                await client.session_update({"modalities": ["text"], "tools": [WEATHER_TOOL]})
+                await client.send_text(role="user", text="What is the weather in Bern?")
+                async for event in client.read_events():
+                    if isinstance(event, FunctionCall):
+                        calls.append(event)
+                        await client.send_function_result(event.call_id, '{"sky": "sunny"}')
+                    elif isinstance(event, TextDelta):
+                        texts.append(event.text)
+                    elif isinstance(event, TurnComplete) and calls:
+                        break
+            received = [frame.data for frame in emulator.connections[0].received]
+    assert [(call.name, call.arguments) for call in calls] == [("get_weather", {"city": "Bern"})]
+    assert "sunny" in "".join(texts)
+    answers = [message for message in received if message and "toolResponse" in message]
+    assert answers == [
+        {
+            "toolResponse": {
+                "functionResponses": [
+                    {
+                        "id": calls[0].call_id,
+                        "name": "get_weather",
+                        "response": {"result": {"sky": "sunny"}},
+                    }
+                ]
+            }
+        }
+    ]

@@ -1,0 +1,255 @@
+"""Setup changes by resuming, cancellation at every stage, TLS defaults, and no secret leaks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import msgspec
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    ConfigurationError,
+    LiveSession,
+    RealtimeEvent,
+    Reconnected,
+    ReconnectPolicy,
+    SessionOptions,
+    SessionUpdated,
+    TransportError,
+    TurnComplete,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live.emulator import (
+    EmulatorConfig,
+    Fault,
+    open_emulator,
+    server_ssl_context,
+    write_self_signed_cert,
+)
+
+MODEL = "gemini-live-2.5-flash-preview"
+CANARY = "AIzaCANARY-never-print-me-0123456789"
+
+
+async def wait_turn(session: LiveSession, seen: list[RealtimeEvent]) -> None:
+    async for event in session:
+        seen.append(event)
+        if isinstance(event, TurnComplete):
+            return
+
+
+async def test_update_setup_resumes_with_the_new_setup(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(MODEL, modality="TEXT", system_instruction="Be terse.")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            seen: list[RealtimeEvent] = []
+            await session.send_client_content("hello")
+            with trio.fail_after(30):
+                await wait_turn(session, seen)
+            changed = live_setup(
+                MODEL, modality="TEXT", system_instruction="Be verbose.", output_transcription=True
+            )
+            await session.update_setup(changed)
+            with trio.fail_after(30):
+                async for event in session:
+                    seen.append(event)
+                    if isinstance(event, SessionUpdated) and any(
+                        isinstance(e, Reconnected) for e in seen
+                    ):
+                        break
+            reconnected = next(e for e in seen if isinstance(e, Reconnected))
+            assert reconnected.reason == "reconfigure"
+            assert reconnected.setup_changed
+            updated = seen[-1]
+            assert isinstance(updated, SessionUpdated)
+            assert updated.setup["systemInstruction"]["parts"][0]["text"] == "Be verbose."
+            second = emulator.connections[1].received[0].data["setup"]
+            assert second["systemInstruction"]["parts"][0]["text"] == "Be verbose."
+            assert "outputAudioTranscription" in second
+            issued = {
+                frame.data["sessionResumptionUpdate"].get("newHandle")
+                for frame in emulator.connections[0].sent
+                if "sessionResumptionUpdate" in frame.data
+            }
+            assert second["sessionResumption"]["handle"] in issued - {None}
+            # The conversation continues on the new connection.
+            await session.send_client_content("again")
+            with trio.fail_after(30):
+                await wait_turn(session, seen)
+            with pytest.raises(ConfigurationError, match="model"):
+                await session.update_setup(live_setup("gemini-2.0-flash-live-001"))
+
+
+async def test_update_setup_needs_resumption(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(MODEL, modality="TEXT", resumption=False)
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            with pytest.raises(ConfigurationError, match="resumption"):
+                await session.update_setup(setup)
+
+
+# --- cancellation: nothing left behind, socket closed within 1 s --------------------------------
+
+
+async def test_cancel_during_connect(autojump_clock: trio.testing.MockClock) -> None:
+    connecting = trio.Event()
+
+    async def never_connects() -> trio.abc.Stream:
+        connecting.set()
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    endpoint = url_endpoint("ws://127.0.0.1:9/x", api_key="k")
+    with trio.move_on_after(5) as scope:
+        async with open_session(MODEL, endpoint=endpoint, connector=never_connects):
+            pytest.fail("must not connect")
+    assert scope.cancelled_caught
+    assert connecting.is_set()
+
+
+async def _emulated(stage: str, emulator_config: EmulatorConfig | None = None) -> tuple[float, int]:
+    """Open a session, cancel it at `stage`; return the close delay and connection count."""
+    options = SessionOptions(
+        send_buffer=1, reconnect=ReconnectPolicy(initial_delay=30, max_delay=30)
+    )
+    async with open_emulator(emulator_config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(MODEL, modality="TEXT")
+        with trio.CancelScope() as scope:
+            async with open_session(
+                setup,
+                endpoint=endpoint,
+                connector=emulator.memory_connector(),
+                options=options,
+                start=stage not in ("setup", "send"),
+            ) as session:
+                if stage == "setup":
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(session.start, setup)
+                        await trio.testing.wait_all_tasks_blocked()
+                        scope.cancel()
+                elif stage == "send":
+                    # Before setup nothing is written: the bounded send queue fills and the
+                    # next send waits; cancel it there.
+                    async with trio.open_nursery() as nursery:
+
+                        async def flood() -> None:
+                            while True:
+                                await session.send_audio(b"\x01\x00" * 320)
+
+                        nursery.start_soon(flood)
+                        await trio.testing.wait_all_tasks_blocked()
+                        assert session.statistics().sends_queued == 1
+                        scope.cancel()
+                elif stage == "receive":
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(session.receive)
+                        await trio.sleep(1)
+                        scope.cancel()
+                elif stage == "reconnect":
+                    await emulator.connections[0].reset()
+                    await trio.sleep(5)  # inside the 30 s backoff
+                    scope.cancel()
+                await trio.sleep_forever()
+        cancelled_at = trio.current_time()
+        for connection in emulator.connections:
+            with trio.fail_after(1):
+                await connection.wait_closed()
+        return trio.current_time() - cancelled_at, len(emulator.connections)
+
+
+@pytest.mark.parametrize("stage", ["setup", "send", "receive", "reconnect"])
+async def test_cancel_closes_the_socket_within_a_second(
+    autojump_clock: trio.testing.MockClock, stage: str
+) -> None:
+    delay, connections = await _emulated(stage)
+    assert delay <= 1
+    assert connections == 1
+
+
+# --- TLS --------------------------------------------------------------------------------------
+
+
+async def test_tls_is_verified_unless_a_ca_is_given(tmp_path: Path) -> None:
+    cert, key = write_self_signed_cert(tmp_path)
+    context = server_ssl_context(cert, key)
+    async with open_emulator(ssl_context=context) as emulator:
+        url = emulator.endpoint_url()
+        assert url.startswith("wss://")
+        endpoint = url_endpoint(url, api_key="k")
+        setup = live_setup(MODEL, modality="TEXT")
+        with trio.fail_after(20), pytest.raises(TransportError, match=r"TLS|certificate"):
+            async with open_session(setup, endpoint=endpoint):
+                pytest.fail("a self-signed certificate must not be trusted by default")
+        with trio.fail_after(20):
+            async with open_session(
+                setup, endpoint=endpoint, options=SessionOptions(ca_file=str(cert))
+            ) as session:
+                await session.send_client_content("over TLS")
+                await wait_turn(session, [])
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        None,
+        Fault(kind="close", code=1011, after_received=2),
+        Fault(kind="close", code=1007, reason="API key not valid.", after_received=2),
+        Fault(kind="reset", after_received=2),
+        Fault(kind="blackhole", after_received=2),
+    ],
+    ids=["clean", "1011", "1007", "reset", "blackhole"],
+)
+async def test_the_api_key_never_leaks(
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+    fault: Fault | None,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    config = EmulatorConfig(faults=(fault,) if fault else ())
+    options = SessionOptions(
+        ping_interval=5, silence_limit=20, reconnect=ReconnectPolicy(max_attempts=2)
+    )
+    async with open_emulator(config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url() + f"?key={CANARY}")
+        seen += [repr(endpoint), endpoint.url, endpoint.display_url]
+        try:
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=emulator.memory_connector(),
+                options=options,
+            ) as session:
+                seen += [repr(session), repr(session.statistics())]
+                await session.send_client_content("hi")
+                with trio.fail_after(120):
+                    async for event in session:
+                        seen += [repr(event), str(msgspec.to_builtins(event.raw_message))]
+                        if isinstance(event, TurnComplete):
+                            break
+        except Exception as exc:  # every error the session can raise
+            seen += [str(exc), repr(exc), repr(exc.args)]
+        for connection in emulator.connections:
+            seen += [repr(connection), connection.path, str(connection.headers)]
+            assert connection.credential_kind is not None
+    seen += [record.getMessage() for record in caplog.records]
+    seen += [caplog.text]
+    leaks = [text for text in seen if CANARY in text]
+    assert not leaks
