@@ -724,9 +724,12 @@ class GeminiRealtimeClient:
         """Record session updates to be applied when the connection is established.
 
         Before the setup is sent the options are merged into it. After that, changes of the
-        instructions or tools are sent as `contextUpdate` (model-dependent: a model without
-        it closes the connection with 1007) and a `SessionUpdated` event is queued; any
-        other change raises, because a Live connection's setup is fixed.
+        instructions or tools alone are sent as `contextUpdate` (model-dependent: a model
+        without it closes the connection with 1007) and a `SessionUpdated` event is queued;
+        any other change (voice, modality, transcription, VAD, ...) is applied by resuming
+        the session on a new connection with the new setup (a Live connection's setup is
+        fixed), marked by `Reconnected(setup_changed=True)` then `SessionUpdated`. The
+        model itself cannot change.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -739,9 +742,8 @@ class GeminiRealtimeClient:
             session_options: The session options to update.
 
         Raises:
-            ConfigurationError: an unknown key or an invalid value (nothing is applied).
-            LocalProtocolError: after setup, an option other than instructions and tools
-                changed.
+            ConfigurationError: an unknown key or an invalid value (nothing is applied), or
+                a change of model after setup.
         """
         await trio.lowlevel.checkpoint()
         updated, setup = _apply_options(self._draft, session_options, self.logger)
@@ -755,14 +757,14 @@ class GeminiRealtimeClient:
         }
         if not changed:
             return
-        fixed = changed - _IN_SESSION_FIELDS
-        if fixed:
-            raise LocalProtocolError(
-                f"cannot change {', '.join(sorted(fixed))} on an open Live API connection: the "
-                "setup is fixed for the connection's life, and only the system instruction and "
-                "tools can be updated in-session (contextUpdate); reconnect to change the rest"
-            )
         session = self.connection
+        if changed - _IN_SESSION_FIELDS:
+            # A connection's setup is fixed: resume on a new connection with the new setup.
+            # The session's stream then carries `Reconnected(setup_changed=True)` and
+            # `SessionUpdated`.
+            await session.update_setup(setup)
+            self._draft = updated
+            return
         instruction = tools = None
         if "systemInstruction" in changed:
             instruction = setup.system_instruction or Content(parts=[Part(text="")], role="user")
