@@ -6,6 +6,7 @@ own venv with the stdlib `venv` module, so nothing beyond `pip install nox` is n
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -138,12 +139,14 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def faults(session: nox.Session) -> None:
-    """Resilience soak (placeholder): the tests marked `faults`."""
+    """Resilience soak: 500 seeded fault schedules (the tests marked `faults`)."""
     session.install(".[test]")
     _pytest(
         session,
         "tests",
         "-m",
         "faults",
-        none_selected="no tests are marked `faults` yet: nothing to soak",
+        "-s",
+        env={"SOAK_SCHEDULES": os.environ.get("SOAK_SCHEDULES", "500")},
+        none_selected="no tests are marked `faults`: nothing to soak",
     )

@@ -571,9 +571,18 @@ class EmulatorConnection:
     async def _lifetime(self) -> None:
         config = self.emulator.config
         await trio.sleep_until(self._start_time + config.lifetime - config.go_away_warning)
-        time_left = format_duration(config.go_away_warning)
-        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=time_left)))
-        await trio.sleep_until(self._start_time + config.lifetime)
+        await self.go_away(config.go_away_warning)
+
+    async def go_away(self, time_left: float) -> None:
+        """Send `goAway` now and close at the deadline, `time_left` seconds later."""
+        deadline = trio.current_time() + time_left
+        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(time_left))))
+        if self._nursery is not None:
+            self._nursery.start_soon(self._close_at, deadline)
+
+    async def _close_at(self, deadline: float) -> None:
+        config = self.emulator.config
+        await trio.sleep_until(deadline)
         await self.close(config.deadline_close_code, config.deadline_close_reason)
 
 

@@ -1,0 +1,265 @@
+"""A seeded fault schedule over a full-duplex audio session, and the checks on its outcome.
+
+Each schedule runs in memory against the emulator under trio's MockClock: the client streams
+tagged 20 ms audio chunks (speech and pauses, so turns, replies and barge-ins happen) while
+random faults hit the connection. Afterwards the emulator's recordings are the judge:
+
+- every audio chunk the client sent is in the server's final conversation state exactly
+  once, unless the client reported it as not replayed;
+- every server event reached the user at most once and in order: the user's stream, split
+  at `Reconnected`, is a prefix of what each opened connection sent;
+- the session continued (or ended with a typed error), and nothing hung.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import random
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    AudioDelta,
+    Closed,
+    GeminiLiveError,
+    LiveSession,
+    RealtimeEvent,
+    Reconnected,
+    ReconnectPolicy,
+    SessionCreated,
+    SessionOptions,
+    SessionUpdated,
+    ToolCallCancellation,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live._protocol import LiveProtocol
+from trio_gemini_live._wire import Setup
+from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+
+CHUNK_SAMPLES = 320  # 20 ms at 16 kHz
+MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+FAULT_KINDS = ("close-1011", "close-1001", "close-1013", "reset", "blackhole", "go-away")
+
+
+@dataclass
+class ScheduleResult:
+    """What one schedule did and what the checks found."""
+
+    seed: int
+    faults: list[str]
+    chunks_sent: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    reported: int = 0
+    reordered_events: int = 0
+    hung: bool = False
+    ended_with: str | None = None
+    recoveries: list[float] = field(default_factory=list[float])
+    connections: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check held."""
+        return not (self.lost or self.duplicated or self.reordered_events or self.hung) and (
+            self.ended_with is None
+        )
+
+
+def chunk(seq: int, loud: bool) -> bytes:
+    """A 20 ms chunk whose first two samples carry its sequence number."""
+    amplitude = 6000 if loud else 0
+    samples = [
+        int(amplitude * math.sin(2 * math.pi * 220 * n / 16000)) for n in range(CHUNK_SAMPLES)
+    ]
+    samples[0], samples[1] = seq & 0x7FFF, (seq >> 15) & 0x7FFF
+    return struct.pack(f"<{CHUNK_SAMPLES}h", *samples)
+
+
+def seq_of(pcm: bytes) -> int:
+    """The sequence number `chunk` put into a chunk."""
+    low, high = struct.unpack_from("<2h", pcm)
+    return low | (high << 15)
+
+
+def _audio_seq(frame_data: dict[str, Any]) -> int | None:
+    audio = frame_data.get("realtimeInput", {}).get("audio")
+    if audio is None:
+        return None
+    data = audio["data"]
+    return seq_of(base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_"))
+
+
+def _signature(event: RealtimeEvent) -> tuple[Any, ...] | None:
+    """What identifies a server event, without client-side numbering (turn ids)."""
+    if isinstance(event, (SessionCreated, SessionUpdated, Reconnected, Closed)):
+        return None
+    if isinstance(event, ToolCallCancellation) and event.reason == "reconnect":
+        return None
+    if isinstance(event, AudioDelta):
+        return ("audio", hash(event.pcm))
+    data = {
+        name: getattr(event, name)
+        for name in event.__struct_fields__
+        if name not in ("turn_id",) and not isinstance(getattr(event, name), (dict, list))
+    }
+    return (type(event).__name__, tuple(sorted(data.items(), key=lambda item: item[0])))
+
+
+def _server_signatures(raw_frames: list[bytes]) -> list[tuple[Any, ...]]:
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m"))
+    out: list[tuple[Any, ...]] = []
+    for raw in raw_frames:
+        for event in protocol.receive_frame(raw):
+            signature = _signature(event)
+            if signature is not None:
+                out.append(signature)
+    return out
+
+
+def _plan_faults(rng: random.Random) -> list[tuple[float, str]]:
+    count = rng.choice((0, 1, 1, 2, 2, 3))
+    return sorted((rng.uniform(0.5, 14.0), rng.choice(FAULT_KINDS)) for _ in range(count))
+
+
+async def _run(seed: int, result: ScheduleResult) -> None:
+    rng = random.Random(seed)
+    plan = _plan_faults(rng)
+    result.faults = [f"{kind}@{at:.2f}s" for at, kind in plan]
+    speech = [rng.choice((True, True, False)) for _ in range(16)]  # 16 one-second segments
+    config = EmulatorConfig(silence_duration_ms=400, lifetime=600, go_away_warning=50)
+    options = SessionOptions(
+        ping_interval=2,
+        silence_limit=6,
+        event_buffer=64,
+        reconnect=ReconnectPolicy(
+            max_attempts=10, max_elapsed=60, initial_delay=0.05, stable_after=1.0
+        ),
+    )
+    events: list[RealtimeEvent] = []
+    async with open_emulator(config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="soak-key")
+        setup = live_setup(
+            MODEL, input_transcription=True, output_transcription=True, transparent_resumption=True
+        )
+
+        async def chaos() -> None:
+            start = trio.current_time()
+            for at, kind in plan:
+                await trio.sleep_until(start + at)
+                live = [c for c in emulator.connections if not c.closed]
+                if not live:
+                    continue
+                connection = live[-1]
+                if kind.startswith("close-"):
+                    connection.inject(
+                        Fault(
+                            kind="close", code=int(kind[6:]), reason="Internal error encountered."
+                        )
+                    )
+                elif kind == "go-away":
+                    await connection.go_away(rng.uniform(3, 10))
+                else:
+                    connection.inject(Fault(kind=kind))  # type: ignore[arg-type]
+
+        async def talk(session: LiveSession) -> None:
+            seq = 0
+            for loud in speech:
+                for _ in range(50):  # one second of 20 ms chunks
+                    await session.send_audio(chunk(seq, loud))
+                    seq += 1
+                    result.chunks_sent = seq
+                    await trio.sleep(0.02)
+
+        async def listen(session: LiveSession) -> None:
+            async for event in session:
+                events.append(event)
+                if isinstance(event, Reconnected):
+                    result.recoveries.append(event.duration)
+                    result.reported += sum(
+                        1 for item in event.not_replayed if item.startswith("realtimeInput.audio")
+                    )
+
+        try:
+            async with (
+                open_session(
+                    setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+                ) as session,
+                trio.open_nursery() as nursery,
+            ):
+                nursery.start_soon(chaos)
+                nursery.start_soon(listen, session)
+                await talk(session)
+                await trio.sleep(5)  # let the last turn and any recovery finish
+                nursery.cancel_scope.cancel()
+        except GeminiLiveError as exc:
+            result.ended_with = f"{type(exc).__name__}: {exc}"
+        _judge(emulator.connections, events, result)
+
+
+def _judge(connections: list[Any], events: list[RealtimeEvent], result: ScheduleResult) -> None:
+    result.connections = len(connections)
+    # 1. Client -> server: rebuild the server's final state from the handle lineage.
+    issued: dict[str, tuple[int, int]] = {}  # handle -> (connection index, consumed index)
+    for number, connection in enumerate(connections):
+        for frame in connection.sent:
+            update = frame.data.get("sessionResumptionUpdate")
+            if update and update.get("newHandle"):
+                issued[update["newHandle"]] = (
+                    number,
+                    int(update.get("lastConsumedClientMessageIndex", "0")),
+                )
+    opened = [c for c in connections if any("setupComplete" in f.data for f in c.sent)]
+
+    def lineage(number: int, upto: int | None) -> list[int]:
+        connection = connections[number]
+        setup = connection.received[0].data.get("setup", {}) if connection.received else {}
+        handle = setup.get("sessionResumption", {}).get("handle")
+        base: list[int] = []
+        if handle:
+            parent, consumed = issued[handle]
+            base = lineage(parent, consumed)
+        frames = connection.received[1:] if upto is None else connection.received[1 : upto + 1]
+        return base + [s for f in frames if (s := _audio_seq(f.data)) is not None]
+
+    if opened:
+        final = lineage(connections.index(opened[-1]), None)
+        counts: dict[int, int] = {}
+        for seq in final:
+            counts[seq] = counts.get(seq, 0) + 1
+        result.duplicated = sum(n - 1 for n in counts.values() if n > 1)
+        missing = sum(1 for seq in range(result.chunks_sent) if seq not in counts)
+        result.lost = max(0, missing - result.reported)
+    # 2. Server -> client: each segment of the user's stream is a prefix of a connection's.
+    segments: list[list[tuple[Any, ...]]] = [[]]
+    for event in events:
+        if isinstance(event, Reconnected):
+            segments.append([])
+        elif (signature := _signature(event)) is not None:
+            segments[-1].append(signature)
+    for segment, connection in zip(segments, opened, strict=False):
+        sent = _server_signatures([f.raw for f in connection.sent])
+        if segment != sent[: len(segment)]:
+            result.reordered_events += 1
+    if len(segments) > len(opened):
+        result.reordered_events += len(segments) - len(opened)
+
+
+def run_schedule(seed: int) -> ScheduleResult:
+    """Run one seeded schedule (in virtual time) and judge it."""
+    result = ScheduleResult(seed=seed, faults=[])
+
+    async def main() -> None:
+        with trio.move_on_after(600) as scope:
+            await _run(seed, result)
+        result.hung = scope.cancelled_caught
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return result
