@@ -253,3 +253,56 @@ async def test_the_api_key_never_leaks(
     seen += [caplog.text]
     leaks = [text for text in seen if CANARY in text]
     assert not leaks
+
+
+# --- backpressure -------------------------------------------------------------------------------
+
+
+async def test_a_stalled_reader_keeps_memory_bounded_and_loses_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    import math
+    import struct
+
+    from trio_gemini_live import AudioDelta
+
+    options = SessionOptions(event_buffer=16, ping_interval=5, silence_limit=20)
+    loud = struct.pack(
+        "<1600h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(1600))
+    )
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+        ) as session:
+            for _ in range(100):  # 10 s of speech, then a second of silence
+                await session.send_audio(loud)
+                await trio.sleep(0.1)
+            for _ in range(10):
+                await session.send_audio(bytes(3200))
+                await trio.sleep(0.1)
+            await trio.sleep(60)  # the reader stops reading for a minute
+            stats = session.statistics()
+            assert stats.events_buffered == 16
+            largest = max(len(frame.raw) for frame in emulator.connections[0].sent)
+            # What the client holds: the full event channel, one frame in the receiver's
+            # hands, and what one socket read brought in.
+            assert stats.bytes_received <= 18 * largest + options.receive_buffer_size
+            sent_so_far = len(emulator.connections[0].sent)
+            assert sent_so_far > stats.frames_received + 100  # the rest waits upstream
+            audio = 0
+            with trio.fail_after(60):
+                async for event in session:
+                    if isinstance(event, AudioDelta):
+                        audio += 1
+                    if isinstance(event, TurnComplete):
+                        break
+            assert session.statistics().reconnects == 0
+    sent_audio = sum(
+        1
+        for frame in emulator.connections[0].sent
+        if "modelTurn" in frame.data.get("serverContent", {})
+    )
+    assert audio == sent_audio > 200
+    assert len(emulator.connections) == 1
