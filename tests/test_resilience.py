@@ -270,3 +270,29 @@ async def test_pending_tool_call_is_cancelled_on_resume(
         assert set(cancellations[-1].ids) == set(call_id)
         with pytest.raises(Exception, match="cancelled"):
             await session.respond(next(iter(call_id)), {"temp": 21}, name="get_weather")
+
+
+async def test_replay_overflow_is_reported_not_silent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    policy = ReconnectPolicy(replay_limit_bytes=4000)
+    options = SessionOptions(reconnect=policy)
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+        ) as session:
+            for _ in range(10):  # quiet audio: no turn, so no new handle covers it
+                await session.send_audio(bytes(640))
+            await trio.testing.wait_all_tasks_blocked()
+            await emulator.connections[0].reset()
+            with trio.fail_after(30):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+    assert isinstance(event, Reconnected)
+    assert event.replayed >= 1
+    assert event.not_replayed
+    assert all(item.startswith("realtimeInput.audio") for item in event.not_replayed)
+    assert event.replayed + len(event.not_replayed) == 10
