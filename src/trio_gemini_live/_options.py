@@ -48,7 +48,7 @@ class SessionOptions:
     ssl_context: ssl.SSLContext | None = None
     ca_file: str | None = None
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
-    transport: str = "trio-websocket"
+    transport: str = "websockets"
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "setup_timeout", "ping_interval", "silence_limit"):

@@ -1,0 +1,1 @@
+"""Fixed, seeded benchmarks: `python -m benchmarks [--quick] [--only ...] [--json out.json]`."""

@@ -1,0 +1,206 @@
+"""One client run in its own process: `python -m benchmarks._clients CLIENT JOB_JSON`.
+
+Clients: `ours:<transport>`, `genai` (google-genai's `client.aio.live`, recipe B of
+protocol.md §5.4) and `ag2` (AG2 0.13.4's `GeminiRealtimeClient`). Prints one JSON line:
+client process CPU seconds and wall seconds over the measured part, and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from . import _frames
+
+MIME_IN = f"audio/pcm;rate={_frames.IN_RATE}"
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+# --- ours (trio) -------------------------------------------------------------------------
+
+
+def run_ours(transport: str, job: dict[str, Any]) -> dict[str, Any]:
+    import trio
+
+    from trio_gemini_live import SessionOptions, url_endpoint
+    from trio_gemini_live._events import AudioDelta, TurnComplete
+    from trio_gemini_live._session import open_session
+
+    result: dict[str, Any] = {}
+
+    async def main() -> None:
+        endpoint = url_endpoint(job["url"], api_key="x")
+        options = SessionOptions(transport=transport)
+        async with open_session(_frames.MODEL, endpoint=endpoint, options=options) as session:
+            if job["kind"] == "recv":
+                frames = 0
+                audio = 0
+                c0, w0 = _cpu(), time.perf_counter()
+                await session.send_text("go")
+                async for event in session:
+                    if type(event) is AudioDelta:
+                        audio += 1
+                        frames += 1
+                    elif type(event) is TurnComplete:
+                        frames += 1
+                        break
+                    else:
+                        frames += 1
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0, audio=audio)
+            else:
+                chunk = _frames.pcm(20, _frames.IN_RATE)
+                n, interval = job["n"], job["interval"]
+                c0, w0 = _cpu(), time.perf_counter()
+                start = trio.current_time()
+                for i in range(n):
+                    if interval:
+                        await trio.sleep_until(start + i * interval)
+                    await session.send_audio(chunk)
+                async for event in session:
+                    if type(event) is TurnComplete:
+                        break
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
+
+    trio.run(main)
+    return result
+
+
+# --- google-genai (asyncio) ----------------------------------------------------------------
+
+
+def run_genai(job: dict[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    from google import genai
+    from google.genai import types
+
+    result: dict[str, Any] = {}
+    base = job["url"].split("/ws/", 1)[0]
+
+    async def main() -> None:
+        client = genai.Client(api_key="x", http_options={"api_version": "v1beta"})
+        api = client._api_client  # recipe B: two instance patches, nothing global
+        api._websocket_base_url = lambda http_options=None: base  # type: ignore[method-assign]
+        api._websocket_ssl_ctx = {}  # type: ignore[attr-defined]
+        config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
+        async with client.aio.live.connect(model=_frames.MODEL, config=config) as session:
+            if job["kind"] == "recv":
+                frames = audio = 0
+                c0, w0 = _cpu(), time.perf_counter()
+                await session.send_realtime_input(text="go")
+                async for message in session.receive():
+                    frames += 1
+                    content = message.server_content
+                    if content is not None and content.model_turn is not None:
+                        audio += 1
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0, audio=audio)
+            else:
+                chunk = _frames.pcm(20, _frames.IN_RATE)
+                n, interval = job["n"], job["interval"]
+                loop = asyncio.get_running_loop()
+                c0, w0 = _cpu(), time.perf_counter()
+                start = loop.time()
+                for i in range(n):
+                    if interval:
+                        await asyncio.sleep(max(0.0, start + i * interval - loop.time()))
+                    await session.send_realtime_input(
+                        audio=types.Blob(data=chunk, mime_type=MIME_IN)
+                    )
+                async for _message in session.receive():
+                    pass
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
+
+    asyncio.run(main())
+    return result
+
+
+# --- AG2 (asyncio) -------------------------------------------------------------------------
+
+
+def run_ag2(job: dict[str, Any]) -> dict[str, Any]:
+    import asyncio
+    import base64
+    import logging
+
+    from autogen.agentchat.realtime.experimental.clients import GeminiRealtimeClient
+    from autogen.agentchat.realtime.experimental.realtime_events import (
+        AudioDelta,
+        InputAudioBufferDelta,
+        SessionCreated,
+    )
+
+    logging.getLogger().setLevel(logging.WARNING)
+    result: dict[str, Any] = {}
+    config = {"config_list": [{"model": _frames.MODEL, "api_key": "x", "base_url": job["url"]}]}
+
+    def turn_complete(event: Any) -> bool:
+        content = (event.raw_message or {}).get("serverContent") or {}
+        return bool(content.get("turnComplete"))
+
+    async def main() -> None:
+        client = GeminiRealtimeClient(llm_config=config)
+        async with client.connect():
+            events = client.read_events()
+            async for event in events:
+                if isinstance(event, SessionCreated):
+                    break
+            if job["kind"] == "recv":
+                frames = audio = 0
+                c0, w0 = _cpu(), time.perf_counter()
+                await client.send_text(role="user", text="go")  # type: ignore[arg-type]
+                async for event in events:
+                    frames += 1
+                    if isinstance(event, AudioDelta):
+                        audio += 1
+                    elif turn_complete(event):
+                        break
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0, audio=audio)
+            else:
+                chunk = _frames.pcm(20, _frames.IN_RATE)
+                n, interval = job["n"], job["interval"]
+                loop = asyncio.get_running_loop()
+                c0, w0 = _cpu(), time.perf_counter()
+                start = loop.time()
+                for i in range(n):
+                    if interval:
+                        await asyncio.sleep(max(0.0, start + i * interval - loop.time()))
+                    # AG2 takes base64 text: encoding the PCM is the caller's part of the path.
+                    await client.send_audio(base64.b64encode(chunk).decode())
+                async for event in events:
+                    if isinstance(event, InputAudioBufferDelta):
+                        continue
+                    if turn_complete(event):
+                        break
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
+            # AG2's generator cannot be closed cleanly (anyio cancel scope across tasks):
+            # report and leave without its teardown, which is not part of the measurement.
+            print(json.dumps(result), flush=True)
+            os._exit(0)
+
+    asyncio.run(main())
+    return result
+
+
+def main() -> None:
+    client, job = sys.argv[1], json.loads(sys.argv[2])
+    if job.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {job["cpu"]})
+    if client.startswith("ours:"):
+        out = run_ours(client.split(":", 1)[1], job)
+    elif client == "genai":
+        out = run_genai(job)
+    elif client == "ag2":
+        out = run_ag2(job)
+    else:
+        raise SystemExit(f"unknown client {client!r}")
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

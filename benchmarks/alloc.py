@@ -1,0 +1,9 @@
+"""Allocations per frame: not implemented yet (see the issue, item 7); reported as such."""
+
+from __future__ import annotations
+
+from ._report import Report
+
+
+def run(report: Report, quick: bool) -> None:
+    print("  alloc: not implemented yet")

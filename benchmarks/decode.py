@@ -1,0 +1,98 @@
+"""Decode: server frames into events, ours vs google-genai's receive path; base64 floor."""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+from typing import Any
+
+from . import _frames
+from ._report import Report
+from ._timing import interleaved
+
+
+def _our_protocol() -> Any:
+    from trio_gemini_live._protocol import LiveProtocol
+    from trio_gemini_live._setup import live_setup  # type: ignore[attr-defined]
+
+    protocol = LiveProtocol()
+    protocol.start(live_setup(_frames.MODEL))
+    protocol.receive_frame(_frames.pretty({"setupComplete": {}}))
+    return protocol
+
+
+class _FakeWs:
+    """Stands in for the websockets connection: `recv` returns the frame at once."""
+
+    def __init__(self) -> None:
+        self.frame = b""
+
+    async def recv(self, decode: bool | None = None) -> bytes:
+        return self.frame
+
+
+def _genai_session() -> tuple[Any, _FakeWs]:
+    from google import genai
+    from google.genai.live import AsyncSession
+
+    client = genai.Client(api_key="x", http_options={"api_version": "v1beta"})
+    ws = _FakeWs()
+    return AsyncSession(api_client=client._api_client, websocket=ws), ws  # type: ignore[arg-type]
+
+
+def run(report: Report, quick: bool) -> None:
+    protocol = _our_protocol()
+    session, ws = _genai_session()
+    loop = asyncio.new_event_loop()
+    rounds = 5 if quick else 11
+    cases: list[tuple[str, bytes, str | None]] = [
+        (f"audio {ms} ms", _frames.audio_frame(ms), _frames.audio_b64(ms))
+        for ms in (20, 40, 100, 500)
+    ]
+    cases += [(name, frame, None) for name, frame in _frames.control_frames().items()]
+    for name, frame, b64 in cases:
+        number = 2000 if quick else 5000
+        if "500" in name:
+            number //= 5
+
+        def ours(n: int, frame: bytes = frame) -> None:
+            receive = protocol.receive_frame
+            for _ in range(n):
+                receive(frame)
+
+        async def _genai(n: int, frame: bytes = frame) -> None:
+            ws.frame = frame
+            receive = session._receive
+            for _ in range(n):
+                await receive()
+
+        def genai(n: int, _genai: Any = _genai) -> None:
+            loop.run_until_complete(_genai(n))
+
+        candidates: dict[str, tuple[Any, int]] = {
+            "ours": (ours, number),
+            "genai": (genai, max(1, number // 20)),  # google-genai is slow: fewer calls
+        }
+        if b64 is not None:
+
+            def floor(n: int, b64: bytes = b64.encode()) -> None:
+                decode = binascii.a2b_base64  # the stdlib's C decoder, no wrapper
+                for _ in range(n):
+                    decode(b64)
+
+            candidates["floor"] = (floor, number)
+        times = interleaved(candidates, rounds)
+        us = {k: v * 1e6 for k, v in times.items()}
+        report.add(
+            "decode",
+            f"{name}: ours",
+            us["ours"],
+            "us/frame",
+            us["ours"] / us["genai"],
+            "google-genai receive path",
+        )
+        report.add("decode", f"{name}: google-genai", us["genai"], "us/frame")
+        if "floor" in us:
+            report.add("decode", f"{name}: base64 decode only (floor)", us["floor"], "us/frame")
+            report.add("decode", f"{name}: ours / floor", us["ours"] / us["floor"], "x")
+    loop.close()

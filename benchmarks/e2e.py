@@ -1,0 +1,126 @@
+"""End to end: the server process streams over loopback; each client runs in its own process.
+
+Receive: 40 ms audio frames with 1 control frame in 10, batched (back to back), every 2 ms,
+every 20 ms and real time (40 ms). Send: 20 ms chunks, burst and paced (20 ms). Client process
+CPU per frame and real-time factor (CPU / audio duration). Clients run round-robin, rounds
+repeated; the median of rounds is reported, and ratios come from the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ._report import Report
+
+PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+CLIENTS = ["ours:websockets", "ours:trio-websocket", "genai", "ag2"]
+LABEL = {
+    "ours:websockets": "ours (websockets sans-IO)",
+    "ours:trio-websocket": "ours (trio-websocket)",
+    "genai": "google-genai",
+    "ag2": "AG2 GeminiRealtimeClient",
+}
+TWO_CORES = (os.cpu_count() or 1) >= 2
+
+
+@contextmanager
+def server() -> Iterator[int]:
+    args = [sys.executable, "-m", "benchmarks._server"]
+    if TWO_CORES:
+        args += ["--cpu", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_client(client: str, job: dict[str, object]) -> dict[str, float]:
+    job = {**job, "cpu": 0 if TWO_CORES else None}
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks._clients", client, json.dumps(job)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{client} failed: {out.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def _median(results: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in results)
+
+
+def run(report: Report, quick: bool) -> None:
+    rounds = 3 if quick else 5
+    with server() as port:
+        base = f"ws://127.0.0.1:{port}"
+        modes = [
+            ("batched", 0, 1000 if quick else 3000),
+            ("every 2 ms", 2000, 500),
+            ("every 20 ms", 20000, 100 if quick else 250),
+        ]
+        if not quick:
+            modes.append(("real time (40 ms)", 40000, 125))
+        for label, interval_us, n in modes:
+            job = {"kind": "recv", "url": f"{base}/recv/{n}/{interval_us}{PATH}"}
+            results: dict[str, list[dict[str, float]]] = {c: [] for c in CLIENTS}
+            for _ in range(rounds):
+                for client in CLIENTS:
+                    results[client].append(run_client(client, job))
+            per = {c: _median(results[c], "cpu") / n * 1e6 for c in CLIENTS}
+            audio_s = results[CLIENTS[0]][0]["audio"] * 0.04
+            for client in CLIENTS:
+                report.add(
+                    "e2e-recv",
+                    f"40 ms frames, {label}: {LABEL[client]}",
+                    per[client],
+                    "us CPU/frame",
+                    per[client] / per["genai"],
+                    "google-genai",
+                    note=f"RTF {_median(results[client], 'cpu') / audio_s:.5f}",
+                )
+            for client in ("ours:websockets", "ours:trio-websocket"):
+                report.add(
+                    "e2e-recv",
+                    f"40 ms frames, {label}: {LABEL[client]} vs AG2",
+                    per[client] / per["ag2"],
+                    "x",
+                )
+        for label, interval, n in [
+            ("burst", 0.0, 1000 if quick else 3000),
+            ("paced 20 ms", 0.02, 100 if quick else 250),
+        ]:
+            job = {"kind": "send", "n": n, "interval": interval, "url": f"{base}/send/{n}{PATH}"}
+            results = {c: [] for c in CLIENTS}
+            for _ in range(rounds):
+                for client in CLIENTS:
+                    results[client].append(run_client(client, job))
+            per = {c: _median(results[c], "cpu") / n * 1e6 for c in CLIENTS}
+            for client in CLIENTS:
+                report.add(
+                    "e2e-send",
+                    f"20 ms chunks, {label}: {LABEL[client]}",
+                    per[client],
+                    "us CPU/chunk",
+                    per[client] / per["genai"],
+                    "google-genai",
+                )
+            for client in ("ours:websockets", "ours:trio-websocket"):
+                report.add(
+                    "e2e-send",
+                    f"20 ms chunks, {label}: {LABEL[client]} vs AG2",
+                    per[client] / per["ag2"],
+                    "x",
+                )

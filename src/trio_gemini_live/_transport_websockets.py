@@ -1,0 +1,401 @@
+"""The fast transport: websockets' sans-IO protocol driven directly by the receiver task.
+
+trio-websocket runs its own reader task and hands each message to the connection's receiver
+through a channel (two task hand-offs per frame). Here the caller of `receive_batch` (the
+connection's receiver) reads the socket itself: one large read, fed to websockets' sans-IO
+`ClientProtocol` (C-accelerated masking, one buffer), and every complete message of that read
+returned as one batch. Pings from the server are answered from the same path; our own pings
+are resolved when the receiver sees the pong. Sends go through the same protocol object and
+one write lock. The close handshake is bounded by the caller (`SessionOptions.close_timeout`)
+and, as a backstop, by `CLOSE_WAIT`.
+
+It takes the same connector hook, TLS setup, exception mapping and URL redaction as
+`open_trio_websocket`, and the same close semantics: the server's code and reason, 1006 when
+the stream ended without a close frame or the server broke the framing, 1009 for a message
+over `max_message_size`.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Generator
+from contextlib import contextmanager, suppress
+from typing import Final
+from urllib.parse import urlsplit
+
+import trio
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidHandshake, InvalidStatus, PayloadTooBig
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from ._endpoints import Endpoint
+from ._errors import ConfigurationError, TransportError
+from ._transport import Connector, TransportClosedError
+
+__all__ = ["CLOSE_WAIT", "WebsocketsTransport", "open_websockets"]
+
+log = logging.getLogger("trio_gemini_live.transport")
+
+CLOSE_WAIT: Final = 10.0
+"""Backstop (seconds) for the close handshake when the caller sets no deadline."""
+
+_TEXT: Final = Opcode.TEXT
+_BINARY: Final = Opcode.BINARY
+_CONT: Final = Opcode.CONT
+_PONG: Final = Opcode.PONG
+_OPEN: Final = State.OPEN
+
+_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+class WebsocketsTransport:
+    """`Transport` over a byte stream, framed by websockets' sans-IO `ClientProtocol`.
+
+    `receive_batch` is meant for one task (the connection's receiver); pongs to `ping()`
+    and the server's close frame are seen by whoever reads, so `ping()` returns only while
+    someone is receiving. `aclose()` reads the close reply itself when nobody else is.
+    """
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        protocol: ClientProtocol,
+        *,
+        receive_buffer_size: int = 64 * 1024,
+        max_message_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        self._stream = stream
+        self._protocol = protocol
+        self._bufsize = receive_buffer_size
+        self._max_message_size = max_message_size
+        self._write_lock = trio.StrictFIFOLock()
+        self._ready: list[bytes | str] = []
+        self._fragments: list[bytes] = []
+        self._fragment_text = False
+        self._closed: TransportClosedError | None = None
+        self._stream_closed = False
+        self._reading = False
+        self._read_done: trio.Event | None = None
+        self._pings: dict[bytes, trio.Event] = {}
+        self._ping_count = 0
+        self._absorb()  # frames that arrived in the same read as the handshake response
+
+    # --- receiving -----------------------------------------------------------------------
+
+    async def receive_batch(self) -> list[bytes | str]:
+        """Read once and return every complete message of that read (at least one).
+
+        Raises:
+            TransportClosedError: the WebSocket closed; messages that arrived before the
+                close were returned first.
+        """
+        while True:
+            ready = self._ready
+            if ready:
+                self._ready = []
+                return ready
+            if self._closed is not None:
+                raise self._closed
+            await self._read_once()
+
+    async def _read_once(self) -> None:
+        self._reading = True
+        try:
+            data = await self._stream.receive_some(self._bufsize)
+        except _STREAM_ERRORS:
+            data = b""
+        finally:
+            self._reading = False
+            waiter = self._read_done
+            if waiter is not None:
+                self._read_done = None
+                waiter.set()
+        protocol = self._protocol
+        if data:
+            protocol.receive_data(data)
+        else:
+            protocol.receive_eof()
+        self._absorb()
+        if data and protocol.writes:
+            await self._flush()  # a pong, or the reply to the server's close
+        if self._closed is not None:
+            await self._close_stream()
+
+    def _absorb(self) -> None:
+        """Turn the protocol's new frames into messages; note pongs and the close."""
+        ready = self._ready
+        for frame in self._protocol.events_received():
+            if not isinstance(frame, Frame):
+                continue  # the handshake response
+            opcode = frame.opcode
+            if opcode is _BINARY:
+                if frame.fin:
+                    ready.append(bytes(frame.data))
+                else:
+                    self._fragment_text = False
+                    self._fragments = [bytes(frame.data)]
+            elif opcode is _TEXT:
+                if frame.fin:
+                    self._add_text(bytes(frame.data))
+                else:
+                    self._fragment_text = True
+                    self._fragments = [bytes(frame.data)]
+            elif opcode is _CONT:
+                self._fragments.append(bytes(frame.data))
+                if frame.fin:
+                    message = b"".join(self._fragments)
+                    self._fragments = []
+                    if self._fragment_text:
+                        self._add_text(message)
+                    else:
+                        ready.append(message)
+            elif opcode is _PONG:
+                self._pong(bytes(frame.data))
+        if self._protocol.state is not _OPEN and self._closed is None:
+            self._note_closed()
+
+    def _add_text(self, data: bytes) -> None:
+        """Queue a text message; invalid UTF-8 fails the connection (1007, seen as 1006)."""
+        try:
+            self._ready.append(data.decode())
+        except UnicodeDecodeError:
+            if self._protocol.state is _OPEN:
+                self._protocol.fail(1007, "invalid UTF-8 in a text message")
+            self._set_closed(TransportClosedError(1006, ""))
+
+    def _note_closed(self) -> None:
+        protocol = self._protocol
+        received = protocol.close_rcvd
+        error = protocol.parser_exc
+        if isinstance(error, PayloadTooBig):
+            reason = f"Exceeded maximum message size: {self._max_message_size} bytes"
+            self._set_closed(TransportClosedError(1009, reason))
+        elif received is not None and error is None:
+            self._set_closed(TransportClosedError(received.code, received.reason))
+        elif error is not None or protocol.state is State.CLOSED:
+            # No close frame (EOF), or the server broke the framing: abnormal, like wsproto.
+            self._set_closed(TransportClosedError(1006, ""))
+
+    def _set_closed(self, error: TransportClosedError) -> None:
+        if self._closed is None:
+            self._closed = error
+        for event in self._pings.values():
+            event.set()
+        self._pings.clear()
+
+    def _pong(self, payload: bytes) -> None:
+        # A pong acknowledges its ping and every ping sent before it; unsolicited ones
+        # (RFC 6455 allows them as a heartbeat) acknowledge nothing.
+        if payload not in self._pings:
+            return
+        for key in list(self._pings):
+            self._pings.pop(key).set()
+            if key == payload:
+                break
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def send(self, frame: bytes) -> None:
+        """Send one JSON message as a text frame."""
+        if self._closed is not None:
+            raise self._closed
+        protocol = self._protocol
+        if protocol.state is not _OPEN:
+            raise self._closing_error()
+        # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
+        protocol.send_text(frame)
+        await self._flush()
+
+    async def ping(self) -> None:
+        """Send a ping and wait until the receiver sees its pong."""
+        if self._closed is not None:
+            raise self._closed
+        if self._protocol.state is not _OPEN:
+            raise self._closing_error()
+        self._ping_count += 1
+        payload = self._ping_count.to_bytes(4, "big")
+        event = trio.Event()
+        self._pings[payload] = event
+        self._protocol.send_ping(payload)
+        await self._flush()
+        await event.wait()
+        if self._closed is not None:
+            raise self._closed
+
+    def _closing_error(self) -> TransportClosedError:
+        sent = self._protocol.close_sent
+        if sent is not None:
+            return TransportClosedError(sent.code, sent.reason)
+        return TransportClosedError(1006, "")
+
+    async def _flush(self) -> None:
+        """Write whatever the protocol has queued (in order; one writer at a time)."""
+        lock = self._write_lock
+        try:
+            lock.acquire_nowait()  # the common case: no yield for an uncontended lock
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
+            writes = self._protocol.data_to_send()
+            if not writes or self._stream_closed:
+                return
+            data = writes[0] if len(writes) == 1 else b"".join(writes)
+            if not data:
+                return  # only the end-of-stream marker: `_close_stream` handles it
+            try:
+                await self._stream.send_all(data)
+            except _STREAM_ERRORS:
+                error = TransportClosedError(1006, "")
+                self._set_closed(error)
+                raise self._closed or error from None
+        finally:
+            lock.release()
+
+    # --- closing -------------------------------------------------------------------------
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket with a close frame and wait (bounded) for the reply."""
+        if self._stream_closed:
+            return
+        protocol = self._protocol
+        try:
+            if protocol.state is _OPEN:
+                protocol.send_close(code, reason)
+                with suppress(TransportClosedError):
+                    await self._flush()
+            with trio.move_on_after(CLOSE_WAIT):
+                while self._closed is None:
+                    if self._reading:
+                        # The receiver is reading: it will see the reply.
+                        waiter = self._read_done = self._read_done or trio.Event()
+                        await waiter.wait()
+                    else:
+                        await self._read_once()
+        finally:
+            if self._closed is None:
+                self._set_closed(TransportClosedError(code, reason))
+            await self._close_stream()
+
+    async def _close_stream(self) -> None:
+        if self._stream_closed:
+            return
+        self._stream_closed = True
+        with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+            await self._stream.aclose()
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _mapped(endpoint: Endpoint) -> Generator[None]:
+    """Translate OS, TLS and handshake errors during connect into `TransportError`."""
+    where = endpoint.display_url
+    try:
+        yield
+    except ssl.SSLError as exc:
+        raise TransportError(f"TLS error connecting to {where}: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise TransportError(f"cannot connect to {where}: {exc.strerror or exc}") from None
+    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ssl.SSLError):  # trio wraps TLS failures
+            raise TransportError(
+                f"TLS error connecting to {where}: {cause.reason or cause}"
+            ) from None
+        raise TransportError(f"connection to {where} broke during the handshake: {exc}") from None
+
+
+async def _handshake(
+    stream: trio.abc.Stream, protocol: ClientProtocol, endpoint: Endpoint, bufsize: int
+) -> None:
+    """Send the upgrade request and read until the response (extra bytes stay buffered)."""
+    request = protocol.connect()
+    for name, value in endpoint.headers:
+        request.headers[name] = value
+    protocol.send_request(request)
+    await stream.send_all(b"".join(protocol.data_to_send()))
+    where = endpoint.display_url
+    while protocol.state is State.CONNECTING and protocol.handshake_exc is None:
+        data = await stream.receive_some(bufsize)
+        if not data:
+            protocol.receive_eof()
+            if protocol.handshake_exc is None:
+                raise TransportError(
+                    f"connection to {where} broke during the handshake: end of stream"
+                )
+            break
+        protocol.receive_data(data)
+    error = protocol.handshake_exc
+    if isinstance(error, InvalidStatus):
+        raise TransportError(
+            f"the server rejected the WebSocket upgrade to {where} "
+            f"with HTTP {error.response.status_code}"
+        )
+    if error is not None:
+        name = type(error).__name__ if isinstance(error, InvalidHandshake) else "HandshakeError"
+        raise TransportError(f"WebSocket handshake with {where} failed: {name}")
+
+
+async def open_websockets(
+    nursery: trio.Nursery,
+    endpoint: Endpoint,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    connector: Connector | None = None,
+    max_message_size: int = 16 * 1024 * 1024,
+    receive_buffer_size: int = 64 * 1024,
+) -> WebsocketsTransport:
+    """Open the stream and perform the WebSocket upgrade (no background task is started).
+
+    `nursery` is accepted for the `open_transport` signature; this transport needs none.
+    """
+    del nursery
+    parts = urlsplit(endpoint.url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "wss"
+    port = parts.port or (443 if secure else 80)
+    log.debug("connecting to %s", endpoint.display_url)
+    stream: trio.abc.Stream | None = None
+    try:
+        with _mapped(endpoint):
+            if connector is not None:
+                stream = await connector()
+            elif secure:
+                context = ssl_context or ssl.create_default_context()
+                if context.verify_mode is ssl.CERT_NONE:
+                    log.warning(
+                        "TLS certificate verification is disabled for %s", endpoint.display_url
+                    )
+                stream = await trio.open_ssl_over_tcp_stream(
+                    host, port, ssl_context=context, https_compatible=True
+                )
+            else:
+                if ssl_context is not None:
+                    raise ConfigurationError(
+                        f"an SSL context was given but {endpoint.display_url} is a plain ws:// URL"
+                    )
+                stream = await trio.open_tcp_stream(host, port)
+            try:
+                uri = parse_uri(endpoint.url)
+            except ValueError:
+                raise TransportError(f"invalid WebSocket URL {endpoint.display_url}") from None
+            protocol = ClientProtocol(uri, max_size=max_message_size, logger=log)
+            # websockets' debug log prints every header (the API key) and every frame.
+            protocol.debug = False
+            await _handshake(stream, protocol, endpoint, receive_buffer_size)
+    except BaseException:
+        if stream is not None:
+            with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+                await stream.aclose()
+        raise
+    transport = WebsocketsTransport(
+        stream,
+        protocol,
+        receive_buffer_size=receive_buffer_size,
+        max_message_size=max_message_size,
+    )
+    return transport

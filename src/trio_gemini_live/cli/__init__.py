@@ -1,0 +1,161 @@
+"""The `gemini-live` command line: `demo`, `talk` and `emulator`.
+
+`main()` parses the arguments, runs one command under `trio.run`, and turns every failure
+into one line on standard error and a non-zero exit status (see `_errors`), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import trio
+
+from .. import __version__
+from ._demo import add_demo_arguments, run_demo
+from ._errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, describe_error, unwrap_group
+from ._talk import add_talk_arguments, run_talk
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("trio_gemini_live.cli")
+
+PROG = "gemini-live"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `gemini-live` (`emulator` arguments are parsed by the emulator)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A trio-native client for Google's Gemini Live API, with a local emulator.",
+        epilog="Run `gemini-live COMMAND --help` for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log to standard error (-v: info, -vv: debug)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo = commands.add_parser(
+        "demo",
+        help="run a scripted voice session against the built-in emulator",
+        description=(
+            "Start the Live API emulator in-process on a free loopback port and run a "
+            "scripted conversation through the client: speech, text, a tool call and a "
+            "barge-in. The model's audio is written to reply.wav."
+        ),
+    )
+    add_demo_arguments(demo)
+    talk = commands.add_parser(
+        "talk",
+        help="talk to the Gemini Live API (or an emulator) with a WAV file and/or text",
+        description=(
+            "Send speech from a WAV file and/or text to the Live API, print the transcripts "
+            "as they stream and optionally save the spoken reply. The API key comes from "
+            "GEMINI_API_KEY or --api-key; --emulator or --url talk to an emulator instead."
+        ),
+    )
+    add_talk_arguments(talk)
+    commands.add_parser(
+        "emulator",
+        help="run the local Live API emulator (see `gemini-live emulator --help`)",
+        add_help=False,
+    )
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    if verbosity <= 0:
+        return
+    logging.basicConfig(
+        level=logging.DEBUG if verbosity > 1 else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _split_emulator(argv: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """If the command is `emulator`, split argv into (global options, emulator arguments)."""
+    for index, arg in enumerate(argv):
+        if arg == "emulator":
+            return list(argv[:index]), list(argv[index + 1 :])
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.stderr.flush()
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `gemini-live` command line; return the process exit status.
+
+    Args:
+        argv: the arguments after the program name (default: `sys.argv[1:]`).
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    split = _split_emulator(args_list)
+    try:
+        if split is not None:
+            global_args, emulator_args = split
+            options = parser.parse_args([*global_args, "emulator"])
+            _configure_logging(options.verbose)
+            from ..emulator import emulator_main
+
+            return emulator_main(emulator_args)
+        try:
+            options = parser.parse_args(args_list)
+        except SystemExit as exc:  # --help, --version and usage errors
+            return exc.code if isinstance(exc.code, int) else 2
+        _configure_logging(options.verbose)
+        if options.command == "demo":
+            trio.run(
+                lambda: run_demo(
+                    output=options.output,
+                    model=options.model,
+                    realtime=options.realtime,
+                    all_events=options.all_events,
+                )
+            )
+            return EXIT_OK
+        return trio.run(run_talk, options)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except BaseException as raw:
+        error = unwrap_group(raw)
+        if isinstance(error, KeyboardInterrupt):
+            return _fail("interrupted", EXIT_INTERRUPTED)
+        if isinstance(error, SystemExit):
+            return error.code if isinstance(error.code, int) else 1
+        if not isinstance(error, Exception):
+            raise
+        if isinstance(error, BrokenPipeError):  # e.g. `gemini-live demo | head`
+            _silence_stdout()
+            return EXIT_FAILURE
+        message, code = describe_error(error)
+        log.info("%s failed", _command_name(args_list), exc_info=error)
+        return _fail(message, code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the final flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _command_name(argv: Sequence[str]) -> str:
+    return next((arg for arg in argv if not arg.startswith("-")), PROG)

@@ -1,0 +1,142 @@
+"""Live printing of a session: transcripts as they stream, and one line per notable event.
+
+Transcript fragments of the same speaker are written on one line as they arrive; any other
+event first ends that line. Audio chunks are not printed one by one (there are dozens a
+second); each completed turn reports how much audio it carried.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from .._events import (
+    AudioDelta,
+    Closed,
+    FunctionCall,
+    GoAway,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    RealtimeEvent,
+    Reconnected,
+    TextDelta,
+    ToolCallCancellation,
+    TurnComplete,
+)
+
+__all__ = ["Reporter"]
+
+_LABELS = {"user": "  you", "model": "model"}
+
+
+def _compact(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Reporter:
+    """Prints a conversation to a text stream as it happens.
+
+    Args:
+        out: where to print (default: standard output).
+        all_events: also print a line for every event that is normally silent
+            (resumption updates, usage, generation complete, ...).
+    """
+
+    def __init__(self, out: TextIO | None = None, *, all_events: bool = False) -> None:
+        self._out = out if out is not None else sys.stdout
+        self._all = all_events
+        self._speaker: str | None = None
+        self._turn_audio = 0.0
+
+    # --- the script's own lines -----------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        """Print a line of our own (ends any transcript line in progress)."""
+        self._end_line()
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def step(self, text: str) -> None:
+        """Announce a step of a scripted conversation."""
+        self.line(f"\n== {text}")
+
+    def user_text(self, text: str) -> None:
+        """Show text the user typed."""
+        self.line(f"{_LABELS['user']}: {text}  [typed]")
+
+    # --- events ----------------------------------------------------------------------------
+
+    def event(self, event: RealtimeEvent) -> None:
+        """Print one event (or nothing, for the quiet ones)."""
+        match event:
+            case InputTranscription(text=text):
+                self._fragment("user", text)
+            case OutputTranscription(text=text):
+                self._fragment("model", text)
+            case TextDelta(text=text, thought=False):
+                self._fragment("model", text)
+            case AudioDelta():
+                self._turn_audio += event.duration
+            case FunctionCall(name=name, arguments=arguments):
+                self.line(f"[tool call] {name}({_compact(arguments)})")
+            case ToolCallCancellation(ids=ids):
+                self.line(f"[tool calls cancelled] {', '.join(ids)}")
+            case Interrupted():
+                self.line(
+                    f"[barge-in] the model was interrupted after {self._turn_audio:.2f} s of "
+                    "audio; playback flushed"
+                )
+                self._turn_audio = 0.0
+            case TurnComplete(interrupted=True):
+                self._turn_audio = 0.0
+            case TurnComplete(usage=usage):
+                tokens = (
+                    f", {usage.total_token_count} tokens"
+                    if usage and usage.total_token_count
+                    else ""
+                )
+                audio = f"{self._turn_audio:.2f} s of audio" if self._turn_audio else "no audio"
+                self.line(f"[turn complete: {audio}{tokens}]")
+                self._turn_audio = 0.0
+            case GoAway(time_left=time_left):
+                self.line(f"[go away: the server will close in {time_left:g} s]")
+            case Reconnected(reason=reason, duration=duration, replayed=replayed):
+                self.line(
+                    f"[reconnected after {reason} in {duration * 1000:.0f} ms; "
+                    f"{replayed} message(s) replayed]"
+                )
+                for lost in event.not_replayed:
+                    self.line(f"[not replayed] {lost}")
+            case Closed(code=code, reason=reason):
+                if code != 1000 or self._all:
+                    self.line(f"[closed {code}{f': {reason}' if reason else ''}]")
+            case _:
+                if self._all:
+                    self.line(f"[{event.type}] {_compact(event.raw_message)}")
+
+    def tool_result(self, name: str, result: Any) -> None:
+        """Show what a local function returned to the model."""
+        self.line(f"[tool result] {name} -> {_compact(result)}")
+
+    def close(self) -> None:
+        """End any transcript line in progress."""
+        self._end_line()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _fragment(self, speaker: str, text: str) -> None:
+        if self._speaker != speaker:
+            self._end_line()
+            self._out.write(f"{_LABELS[speaker]}: ")
+            self._speaker = speaker
+            text = text.lstrip()
+        self._out.write(text)
+        self._out.flush()
+
+    def _end_line(self) -> None:
+        if self._speaker is not None:
+            self._out.write("\n")
+            self._speaker = None

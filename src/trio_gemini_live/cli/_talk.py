@@ -1,0 +1,210 @@
+"""`gemini-live talk`: one conversation with the real Live API or an emulator.
+
+Speech from a WAV file (any format, converted to 16 kHz mono) and/or typed text go in;
+transcripts are printed as they stream and the spoken reply can be saved as a WAV file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
+
+import trio
+
+from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
+from .._session import open_session
+from .._setup import live_setup
+from .._wav import INPUT_RATE, WavAudio, pcm_duration, read_wav, write_wav
+from ._conversation import Conversation
+from ._defaults import DEFAULT_MODEL
+from ._errors import EXIT_USAGE, CliError
+from ._input import Progress, send_pcm
+from ._metrics import Metrics
+from ._report import Reporter
+
+__all__ = ["add_talk_arguments", "run_talk"]
+
+NO_KEY_MESSAGE = (
+    "no API key: set the GEMINI_API_KEY environment variable (export GEMINI_API_KEY=...) "
+    "or pass --api-key KEY; or add --emulator to talk to the local emulator instead"
+)
+_EMULATOR_KEY = "emulator-key"  # any non-empty key opens the emulator by default
+_SILENCE_S = 1.0  # trailing silence after the input, so that the server's VAD ends the turn
+_PROGRESS_MIN_S = 5.0  # inputs longer than this get a progress line
+
+
+def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of `gemini-live talk`."""
+    what = parser.add_argument_group("what to say")
+    what.add_argument(
+        "-i",
+        "--input",
+        type=Path,
+        metavar="IN.wav",
+        help="speech to send: a WAV file of any rate, channel count and sample width",
+    )
+    what.add_argument(
+        "-t",
+        "--text",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="text to send after the audio (repeat for several turns)",
+    )
+    what.add_argument("--system", metavar="TEXT", help="system instruction for the model")
+    where = parser.add_argument_group("where to connect (default: the Gemini API)")
+    target = where.add_mutually_exclusive_group()
+    target.add_argument(
+        "--emulator", action="store_true", help="start the local emulator in-process and use it"
+    )
+    target.add_argument(
+        "--url",
+        metavar="WS_URL",
+        help="a Live API endpoint, e.g. a running `gemini-live emulator` (ws://127.0.0.1:8765)",
+    )
+    where.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=(
+            "Gemini API key (default: the GEMINI_API_KEY environment variable; with "
+            "--emulator or --url a placeholder key is sent unless this is given)"
+        ),
+    )
+    where.add_argument(
+        "--api-version",
+        default=None,
+        choices=["v1beta", "v1alpha", "v1"],
+        help="Gemini API version (default: v1beta)",
+    )
+    how = parser.add_argument_group("the session")
+    how.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default: {DEFAULT_MODEL})")
+    how.add_argument("--voice", help="prebuilt voice name, e.g. Puck, Kore, Charon")
+    how.add_argument(
+        "-o", "--output", type=Path, metavar="OUT.wav", help="save the model's audio (24 kHz mono)"
+    )
+    how.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for each answer (default: 60)",
+    )
+    how.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send the input at real-time speed (default: on for the real API, off otherwise)",
+    )
+    how.add_argument(
+        "--all-events", action="store_true", help="print every event, including quiet ones"
+    )
+
+
+def _full_url(url: str) -> str:
+    """A bare `ws://host:port` means the Gemini API path of an emulator."""
+    if urlsplit(url).path in ("", "/"):
+        return (
+            url.rstrip("/")
+            + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        )
+    return url
+
+
+@asynccontextmanager
+async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerator[Endpoint]:
+    """The endpoint to talk to, running the emulator for the duration if asked."""
+    if args.emulator:
+        from ..emulator import open_emulator
+
+        async with open_emulator() as emulator:
+            reporter.line(f"Live API emulator running in-process at {emulator.url}")
+            yield url_endpoint(emulator.endpoint_url(), api_key=args.api_key or _EMULATOR_KEY)
+        return
+    if args.url:
+        yield url_endpoint(_full_url(args.url), api_key=args.api_key or _EMULATOR_KEY)
+        return
+    key = args.api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+    if not key:
+        raise CliError(NO_KEY_MESSAGE, EXIT_USAGE)
+    yield gemini_endpoint(key, api_version=args.api_version)
+
+
+def _load_input(path: Path | None, reporter: Reporter) -> WavAudio | None:
+    if path is None:
+        return None
+    audio = read_wav(path, sample_rate=INPUT_RATE)
+    if not audio.pcm:
+        raise CliError(f"{path} contains no audio", EXIT_USAGE)
+    reporter.line(f"input: {path} ({audio.source.describe()}) -> 16 kHz mono 16-bit")
+    return audio
+
+
+async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Run `gemini-live talk` with parsed arguments; return the exit code."""
+    if args.input is None and not args.text:
+        raise CliError("nothing to say: give --input FILE.wav and/or --text TEXT", EXIT_USAGE)
+    if args.timeout <= 0:
+        raise CliError("--timeout must be positive", EXIT_USAGE)
+    reporter = Reporter(out, all_events=args.all_events)
+    audio = _load_input(args.input, reporter)
+    metrics = Metrics(audio_in_rate=INPUT_RATE)
+    setup = live_setup(
+        args.model,
+        voice=args.voice,
+        system_instruction=args.system,
+        input_transcription=audio is not None,
+        output_transcription=True,
+    )
+    input_name = args.input.name if args.input is not None else ""
+    realtime = args.realtime if args.realtime is not None else not (args.emulator or args.url)
+    reply = bytearray()
+    reply_rate = 24_000
+    async with _target(args, reporter) as endpoint:
+        reporter.line(f"connecting to {endpoint.display_url} (model {args.model})")
+        metrics.start()
+        async with (
+            open_session(setup, endpoint=endpoint) as session,
+            trio.open_nursery() as nursery,
+        ):
+            conversation = Conversation(session, reporter, metrics, turn_timeout=args.timeout)
+            nursery.start_soon(conversation.read_events)
+            if audio is not None:
+                target = conversation.completed_turns + 1
+                progress = (
+                    Progress(input_name, audio.duration).update
+                    if audio.duration > _PROGRESS_MIN_S
+                    else None
+                )
+                reporter.line(f"  you: (speaking {audio.duration:.1f} s from {input_name})")
+                await send_pcm(
+                    session, audio.pcm, metrics=metrics, realtime=realtime, progress=progress
+                )
+                metrics.user_input_ended()
+                silence = bytes(int(_SILENCE_S * INPUT_RATE) * 2)
+                await send_pcm(session, silence, metrics=metrics, realtime=realtime)
+                await session.audio_stream_end()
+                await conversation.wait_for_turns(target)
+            for text in args.text:
+                target = conversation.completed_turns + 1
+                reporter.user_text(text)
+                await session.send_text(text)
+                metrics.user_input_ended()
+                await conversation.wait_for_turns(target)
+            stats = session.statistics()
+            reply, reply_rate = conversation.audio, conversation.audio_rate
+            nursery.cancel_scope.cancel()
+    reporter.close()
+    seconds = pcm_duration(reply, reply_rate)
+    if args.output is not None:
+        write_wav(args.output, bytes(reply), sample_rate=reply_rate)
+        reporter.line(f"wrote {args.output} ({seconds:.2f} s, {reply_rate // 1000} kHz mono)")
+    elif reply:
+        reporter.line(f"received {seconds:.2f} s of audio (use --output FILE.wav to keep it)")
+    for text in metrics.summary(stats).lines()[:4]:
+        reporter.line(f"  {text}")
+    return 0

@@ -1,0 +1,335 @@
+"""The `gemini-live` command line: demo, talk, emulator dispatch, and its error messages.
+
+Commands run in-process through `main([...])` (each runs its own `trio.run`, so these tests
+are synchronous); a server with special behaviour runs in a thread. One subprocess test runs
+`gemini-live demo` exactly as the README says. Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+import trio_gemini_live
+from trio_gemini_live import Endpoint, gemini_endpoint
+from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
+from trio_gemini_live.cli import main
+from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+
+SECRET = "sk-test-secret-0123456789"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+@contextmanager
+def emulator_in_thread(config: EmulatorConfig | None = None) -> Iterator[str]:
+    """Run an emulator in its own trio loop on a thread; yield its base ws:// URL."""
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def serve() -> None:
+        async with open_emulator(config) as emulator:
+            with trio.CancelScope() as scope:
+                state.update(
+                    url=emulator.url, scope=scope, token=trio.lowlevel.current_trio_token()
+                )
+                ready.set()
+                await trio.sleep_forever()
+
+    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
+    thread.start()
+    assert ready.wait(10), "the emulator did not start"
+    try:
+        yield state["url"]
+    finally:
+        trio.from_thread.run_sync(state["scope"].cancel, trio_token=state["token"])
+        thread.join(10)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def read_wav_file(path: Path) -> tuple[int, int, int, bytes]:
+    with wave.open(str(path), "rb") as wav:
+        return (
+            wav.getframerate(),
+            wav.getnchannels(),
+            wav.getsampwidth(),
+            wav.readframes(wav.getnframes()),
+        )
+
+
+def stereo_44k_wav(path: Path, seconds: float = 1.6) -> Path:
+    """A speech-like WAV in a format the API does not take (44.1 kHz stereo 16-bit)."""
+    mono = speech_like_pcm(seconds, sample_rate=44100)
+    stereo = b"".join(mono[i : i + 2] * 2 for i in range(0, len(mono), 2))
+    write_wav(path, stereo, sample_rate=44100, channels=2)
+    return path
+
+
+@pytest.fixture
+def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+
+
+def assert_clean_error(err: str, *needles: str) -> None:
+    """One `gemini-live: error: ...` line naming the problem, and no traceback."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("gemini-live: error:")]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+# --- basics --------------------------------------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"gemini-live {trio_gemini_live.__version__}"
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: gemini-live" in capsys.readouterr().err
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "talk", "emulator"):
+        assert command in out
+
+
+def test_emulator_arguments_are_passed_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str] | None = None) -> int:
+        seen.append(list(argv or []))
+        return 7
+
+    monkeypatch.setattr("trio_gemini_live.emulator.emulator_main", fake_main)
+    assert main(["-v", "emulator", "--port", "0", "--fault", "reset@frames=3"]) == 7
+    assert main(["emulator"]) == 7
+    assert seen == [["--port", "0", "--fault", "reset@frames=3"], []]
+
+
+def test_emulator_help_comes_from_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", "--help"]) == 0
+    assert "usage: gemini-live emulator" in capsys.readouterr().out
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+def test_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reply = tmp_path / "reply.wav"
+    assert main(["demo", "--output", str(reply)]) == 0
+    out = capsys.readouterr().out
+    # The four scripted steps, with live transcripts and events.
+    assert "you: Hello, can you hear me?" in out
+    assert "model: Trio runs every task inside a nursery" in out
+    assert '[tool call] get_weather({"city": "Paris"})' in out
+    assert "[tool result] get_weather ->" in out
+    assert "[barge-in] the model was interrupted" in out
+    assert "turns:               4 completed, 1 interrupted, 1 tool call(s)" in out
+    for label in ("time to first audio:", "audio sent:", "audio received:", "CPU per frame:"):
+        assert label in out
+    rate, channels, width, frames = read_wav_file(reply)
+    assert (rate, channels, width) == (24000, 1, 2)
+    assert len(frames) / (2 * rate) > 5.0
+    assert pcm_rms(frames) > 300
+
+
+def test_demo_as_a_command_in_a_fresh_directory(tmp_path: Path) -> None:
+    """`gemini-live demo` exactly as the README's quickstart runs it."""
+    command = shutil.which("gemini-live")
+    argv = [command, "demo"] if command else [sys.executable, "-m", "trio_gemini_live.cli"]
+    result = subprocess.run(
+        argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "wrote reply.wav" in result.stdout
+    rate, channels, width, frames = read_wav_file(tmp_path / "reply.wav")
+    assert (rate, channels, width) == (24000, 1, 2)
+    assert len(frames) > 24000 * 2  # more than a second of audio
+    assert pcm_rms(frames) > 300
+
+
+# --- talk ----------------------------------------------------------------------------------
+
+
+def test_talk_to_the_embedded_emulator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = stereo_44k_wav(tmp_path / "in.wav")
+    output = tmp_path / "out.wav"
+    code = main(
+        ["talk", "--emulator", "--input", str(source), "--text", "Hi there", "-o", str(output)]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "input: " in captured.out
+    assert "44.1 kHz stereo 16-bit PCM" in captured.out
+    assert "you: Hello, can you hear me?" in captured.out  # the live input transcript
+    assert "model: You said: Hi there" in captured.out
+    assert f"wrote {output}" in captured.out
+    rate, channels, width, frames = read_wav_file(output)
+    assert (rate, channels, width) == (24000, 1, 2)
+    assert pcm_rms(frames) > 300
+    # The echo of 1.6 s of speech plus the spoken text answer.
+    assert len(frames) / (2 * rate) > 2.0
+
+
+def test_talk_to_a_running_emulator_by_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with emulator_in_thread(EmulatorConfig(api_keys=frozenset({SECRET}))) as url:
+        code = main(["talk", "--url", url, "--api-key", SECRET, "--text", "ping"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "model: You said: ping" in captured.out
+    assert "received " in captured.out  # no --output: says how to keep the audio
+    assert SECRET not in captured.out + captured.err
+
+
+def test_talk_shows_progress_on_long_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "long.wav"
+    write_wav(source, speech_like_pcm(6.0), sample_rate=16000)
+    assert main(["talk", "--emulator", "--input", str(source)]) == 0
+    err = capsys.readouterr().err
+    assert "sending long.wav: 25%" in err
+    assert "sending long.wav: 100% (6.0/6.0 s)" in err
+
+
+def test_no_api_key(no_key: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--text", "hello"]) == 2
+    assert_clean_error(capsys.readouterr().err, "GEMINI_API_KEY", "--api-key", "--emulator")
+
+
+def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--emulator"]) == 2
+    assert_clean_error(capsys.readouterr().err, "--input", "--text")
+
+
+def test_missing_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--emulator", "--input", str(tmp_path / "missing.wav")]) == 2
+    assert_clean_error(capsys.readouterr().err, "missing.wav", "No such file")
+
+
+def test_input_that_is_not_a_wav(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = tmp_path / "notes.wav"
+    text.write_text("these are notes, not audio\n")
+    assert main(["talk", "--emulator", "--input", str(text)]) == 2
+    assert_clean_error(capsys.readouterr().err, "notes.wav is not a WAV file")
+
+
+def test_input_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--emulator", "--input", str(tmp_path)]) == 2
+    assert_clean_error(capsys.readouterr().err, "is a directory")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads anything")
+def test_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = stereo_44k_wav(tmp_path / "secret.wav")
+    source.chmod(0)
+    assert main(["talk", "--emulator", "--input", str(source)]) == 2
+    assert_clean_error(capsys.readouterr().err, "cannot read", "Permission denied")
+
+
+def test_input_path_that_cannot_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    assert main(["talk", "--emulator", "--input", str(blocker / "in.wav")]) == 2
+    assert_clean_error(capsys.readouterr().err, "cannot read", "Not a directory")
+
+
+def test_compressed_wav_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "mulaw.wav"
+    fmt = (7).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+    fmt += (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+    body = b"WAVEfmt " + len(fmt).to_bytes(4, "little") + fmt + b"data" + (4).to_bytes(4, "little")
+    source.write_bytes(b"RIFF" + (len(body) + 4).to_bytes(4, "little") + body + bytes(4))
+    assert main(["talk", "--emulator", "--input", str(source)]) == 2
+    assert_clean_error(capsys.readouterr().err, "encoding 0x0007", "16-bit PCM")
+
+
+def test_server_refuses_the_setup(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--emulator", "--voice", "NoSuchVoice", "--text", "hi"]) == 1
+    assert_clean_error(capsys.readouterr().err, "code 1007", "Request contains an invalid argument")
+
+
+def test_unknown_model_is_a_close_with_its_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--emulator", "--model", "no-such-model", "--text", "hi"]) == 1
+    assert_clean_error(capsys.readouterr().err, "code 1008", "not found")
+
+
+def test_wrong_key_is_reported_without_the_key(capsys: pytest.CaptureFixture[str]) -> None:
+    with emulator_in_thread(EmulatorConfig(api_keys=frozenset({"the-right-key"}))) as url:
+        code = main(["talk", "--url", url, "--api-key", SECRET, "--text", "hi"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert_clean_error(captured.err, "code 1007", "API key not valid")
+    assert SECRET not in captured.out + captured.err
+
+
+def test_server_closes_mid_session(capsys: pytest.CaptureFixture[str]) -> None:
+    # 1008 is final (1011 and 1006 would be resumed by the session, transparently).
+    fault = Fault(kind="close", code=1008, reason="Requested entity was not found.", after_frames=4)
+    with emulator_in_thread(EmulatorConfig(faults=(fault,))) as url:
+        code = main(["talk", "--url", url, "--text", "Tell me a story", "--timeout", "20"])
+    assert code == 1
+    assert_clean_error(
+        capsys.readouterr().err, "code 1008", "not found or not allowed", "Requested entity"
+    )
+
+
+def test_no_network(capsys: pytest.CaptureFixture[str]) -> None:
+    port = closed_port()
+    assert main(["talk", "--url", f"ws://127.0.0.1:{port}", "--text", "hi"]) == 1
+    assert_clean_error(capsys.readouterr().err, "cannot connect", f"127.0.0.1:{port}", "network")
+
+
+def test_bad_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["talk", "--url", "http://127.0.0.1:1", "--text", "hi"]) == 2
+    assert_clean_error(capsys.readouterr().err, "ws://")
+
+
+def test_real_api_key_never_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real-API path (key from GEMINI_API_KEY), sent to a dead local port instead."""
+    monkeypatch.setenv("GEMINI_API_KEY", SECRET)
+    port = closed_port()
+    used: list[str] = []
+
+    def local_gemini(api_key: str, **kwargs: Any) -> Endpoint:
+        used.append(api_key)
+        return gemini_endpoint(api_key, base_url=f"http://127.0.0.1:{port}", **kwargs)
+
+    monkeypatch.setattr("trio_gemini_live.cli._talk.gemini_endpoint", local_gemini)
+    assert main(["-v", "talk", "--text", "hi"]) == 1
+    captured = capsys.readouterr()
+    assert used == [SECRET]
+    assert f"ws://127.0.0.1:{port}/ws/google.ai.generativelanguage.v1beta" in captured.out
+    assert_clean_error(captured.err, "cannot connect")
+    assert SECRET not in captured.out + captured.err

@@ -1,0 +1,308 @@
+"""The websockets sans-IO transport: framing, batching, control frames, close, TLS.
+
+The peer is a raw byte stream driven by wsproto's server side, so each test decides exactly
+which bytes arrive in which read.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+import trio
+import trio.testing
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import Connection as FrameConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+
+from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._errors import TransportError
+from trio_gemini_live._options import SessionOptions
+from trio_gemini_live._transport import TRANSPORTS, TransportClosedError, open_transport
+from trio_gemini_live._transport_websockets import WebsocketsTransport, open_websockets
+
+URL = "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+ENDPOINT = url_endpoint(URL, api_key="secret-key")
+FRAMER = FrameConnection(ConnectionType.SERVER)
+
+
+def frame(data: bytes | str) -> bytes:
+    event = TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+    return FRAMER.send(event)
+
+
+class Peer:
+    """The server end: wsproto handshake, then raw bytes."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.ws = WSConnection(ConnectionType.SERVER)
+        self.request: Request | None = None
+
+    async def events(self) -> list[object]:
+        data = await self.stream.receive_some(65536)
+        self.ws.receive_data(data or None)
+        return list(self.ws.events())
+
+    async def accept(self, extra: bytes = b"") -> None:
+        while self.request is None:
+            for event in await self.events():
+                if isinstance(event, Request):
+                    self.request = event
+        await self.stream.send_all(self.ws.send(AcceptConnection()) + extra)
+
+    async def reject(self, status: int) -> None:
+        while self.request is None:
+            for event in await self.events():
+                if isinstance(event, Request):
+                    self.request = event
+        await self.stream.send_all(
+            self.ws.send(RejectConnection(status_code=status, has_body=False))
+        )
+
+
+async def connect(
+    nursery: trio.Nursery, *, extra: bytes = b"", max_message_size: int = 1 << 20
+) -> tuple[WebsocketsTransport, Peer]:
+    client, server = trio.testing.memory_stream_pair()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    nursery.start_soon(peer.accept, extra)
+    transport = await open_websockets(
+        nursery, ENDPOINT, connector=connector, max_message_size=max_message_size
+    )
+    return transport, peer
+
+
+def test_registered() -> None:
+    assert "websockets" in TRANSPORTS
+
+
+async def test_handshake_sends_auth_header_and_frames_in_the_same_read(
+    nursery: trio.Nursery,
+) -> None:
+    transport, peer = await connect(nursery, extra=frame(b'{"setupComplete": {}}'))
+    assert peer.request is not None
+    assert peer.request.target.endswith("BidiGenerateContent")
+    headers = dict(peer.request.extra_headers)
+    assert headers[b"x-goog-api-key"] == b"secret-key"
+    assert await transport.receive_batch() == [b'{"setupComplete": {}}']
+
+
+async def test_several_frames_in_one_read_are_one_batch(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    await peer.stream.send_all(frame(b"one") + frame("two") + frame(b"three"))
+    assert await transport.receive_batch() == [b"one", "two", b"three"]
+
+
+async def test_frame_split_across_reads(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    data = frame(b"x" * 70000) + frame(b"tail")
+    got: list[bytes | str] = []
+
+    async def receive() -> None:
+        while len(got) < 2:
+            got.extend(await transport.receive_batch())
+
+    async with trio.open_nursery() as inner:
+        inner.start_soon(receive)
+        for i in range(0, len(data), 1000):
+            await peer.stream.send_all(data[i : i + 1000])
+            await trio.testing.wait_all_tasks_blocked()
+    assert got == [b"x" * 70000, b"tail"]
+
+
+async def test_fragmented_messages_are_joined(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    ws = peer.ws
+    data = ws.send(TextMessage(data="hel", message_finished=False))
+    data += ws.send(Ping(payload=b"mid"))  # a control frame between fragments
+    data += ws.send(TextMessage(data="lo", message_finished=True))
+    data += ws.send(BytesMessage(data=b"ab", message_finished=False))
+    data += ws.send(BytesMessage(data=b"cd", message_finished=True))
+    await peer.stream.send_all(data)
+    assert await transport.receive_batch() == ["hello", b"abcd"]
+    # The ping was answered from the read path.
+    events = await peer.events()
+    assert any(isinstance(e, Pong) and e.payload == b"mid" for e in events)
+
+
+async def test_ping_waits_for_its_pong(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    done = trio.Event()
+
+    async def ping() -> None:
+        await transport.ping()
+        done.set()
+
+    async def receive() -> None:
+        await transport.receive_batch()
+
+    nursery.start_soon(ping)
+    nursery.start_soon(receive)
+    pings: list[Ping] = []
+    while not pings:
+        pings = [e for e in await peer.events() if isinstance(e, Ping)]
+    await peer.stream.send_all(peer.ws.send(Pong(payload=b"unsolicited")))
+    await trio.testing.wait_all_tasks_blocked()
+    assert not done.is_set()
+    await peer.stream.send_all(peer.ws.send(pings[0].response()) + frame(b"x"))
+    await done.wait()
+
+
+async def test_send_is_a_masked_text_frame(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    await transport.send(b'{"realtimeInput": {"text": "hi"}}')
+    events = await peer.events()
+    assert [e.data for e in events if isinstance(e, TextMessage)] == [
+        '{"realtimeInput": {"text": "hi"}}'
+    ]
+
+
+async def test_server_close_code_and_reason_after_pending_messages(
+    nursery: trio.Nursery,
+) -> None:
+    transport, peer = await connect(nursery)
+    await peer.stream.send_all(
+        frame(b"last") + peer.ws.send(CloseConnection(code=1011, reason="Internal error"))
+    )
+    assert await transport.receive_batch() == [b"last"]
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert (info.value.code, info.value.reason) == (1011, "Internal error")
+    events = await peer.events()  # the close was echoed
+    assert any(isinstance(e, CloseConnection) and e.code == 1011 for e in events)
+    with pytest.raises(TransportClosedError):
+        await transport.send(b"{}")
+    await transport.aclose()  # idempotent after the close
+
+
+async def test_eof_without_close_frame_is_1006(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    await peer.stream.send_all(frame(b"xyz")[:3])
+    await peer.stream.aclose()
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert info.value.code == 1006
+
+
+async def test_message_over_the_limit_is_1009(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery, max_message_size=1000)
+    await peer.stream.send_all(frame(b"y" * 1001))
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert info.value.code == 1009
+    events = await peer.events()
+    assert any(isinstance(e, CloseConnection) and e.code == 1009 for e in events)
+
+
+async def test_broken_framing_is_1006(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    await peer.stream.send_all(b"\x8f\x00")  # reserved opcode
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert info.value.code == 1006
+
+
+async def test_invalid_utf8_text_is_1006(nursery: trio.Nursery) -> None:
+    transport, peer = await connect(nursery)
+    await peer.stream.send_all(b"\x81\x02\xc3\x28")
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert info.value.code == 1006
+
+
+async def test_aclose_reads_the_reply_itself_when_nobody_receives(
+    nursery: trio.Nursery,
+) -> None:
+    transport, peer = await connect(nursery)
+
+    async def answer() -> None:
+        while True:
+            for event in await peer.events():
+                if isinstance(event, CloseConnection):
+                    await peer.stream.send_all(peer.ws.send(event.response()))
+                    return
+
+    nursery.start_soon(answer)
+    with trio.fail_after(1):
+        await transport.aclose(1000, "bye")
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert info.value.code == 1000
+
+
+async def test_rejected_upgrade_is_a_transport_error_without_the_key(
+    nursery: trio.Nursery,
+) -> None:
+    client, server = trio.testing.memory_stream_pair()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    nursery.start_soon(peer.reject, 403)
+    with pytest.raises(TransportError, match="HTTP 403") as info:
+        await open_websockets(nursery, url_endpoint(URL + "?key=secret"), connector=connector)
+    assert "secret" not in str(info.value)
+
+
+async def test_connection_refused_is_a_transport_error(nursery: trio.Nursery) -> None:
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    await listeners[0].aclose()
+    with pytest.raises(TransportError, match="cannot connect"):
+        await open_websockets(nursery, url_endpoint(f"ws://127.0.0.1:{port}/ws/x"))
+
+
+async def test_open_transport_dispatches(nursery: trio.Nursery) -> None:
+    client, server = trio.testing.memory_stream_pair()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    nursery.start_soon(peer.accept, b"")
+    transport = await open_transport(
+        nursery, ENDPOINT, SessionOptions(transport="websockets"), connector=connector
+    )
+    assert isinstance(transport, WebsocketsTransport)
+
+
+async def test_tls(nursery: trio.Nursery) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+
+    async def handler(stream: trio.SSLStream[trio.SocketStream]) -> None:
+        peer = Peer(stream)
+        try:
+            await peer.accept(frame(b"over tls"))
+            await trio.sleep_forever()
+        except trio.BrokenResourceError:
+            pass  # the client that does not trust the certificate
+
+    listeners = await nursery.start(trio.serve_ssl_over_tcp, handler, 0, server_context)
+    port = listeners[0].transport_listener.socket.getsockname()[1]
+    endpoint = url_endpoint(f"wss://127.0.0.1:{port}/ws/x", api_key="k")
+    transport = await open_websockets(nursery, endpoint, ssl_context=client_context)
+    assert await transport.receive_batch() == [b"over tls"]
+    with pytest.raises(TransportError, match="TLS error"):
+        await open_websockets(nursery, endpoint, ssl_context=ssl.create_default_context())
+    with trio.move_on_after(0.2):  # this peer never answers the close
+        await transport.aclose()
