@@ -32,6 +32,7 @@ from ._errors import (
     SetupTimeoutError,
     TransportError,
 )
+from ._groups import leaf_exceptions
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._resume import ReplayBuffer, ReplayPlan
@@ -92,14 +93,7 @@ def resolve_api_key(api_key: str | None) -> str:
 
 def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
     """The single leaf of an exception group, if it has exactly one."""
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, BaseExceptionGroup):
-            stack.extend(item.exceptions)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        else:
-            leaves.append(item)
+    leaves = leaf_exceptions(group)
     return leaves[0] if len(leaves) == 1 else None
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Protocol, cast
-from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
@@ -21,6 +20,7 @@ import trio_websocket
 from ._endpoints import Endpoint
 from ._errors import ConfigurationError, TransportError
 from ._options import SessionOptions
+from ._stream import Connector, connect_errors, open_stream, stream_target
 
 __all__ = [
     "TRANSPORTS",
@@ -32,9 +32,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("trio_gemini_live.transport")
-
-Connector = Callable[[], Awaitable[trio.abc.Stream]]
-"""An async callable returning a connected byte stream (for tests: an in-memory stream)."""
 
 
 class TransportClosedError(Exception):
@@ -75,28 +72,19 @@ def _closed_from(exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
 
 @contextmanager
 def _mapped(endpoint: Endpoint) -> Generator[None]:
-    """Translate trio-websocket and OS errors during connect into our exceptions."""
+    """Translate trio-websocket, OS and TLS errors during connect into `TransportError`."""
     where = endpoint.display_url
-    try:
-        yield
-    except trio_websocket.ConnectionRejected as exc:
-        raise TransportError(
-            f"the server rejected the WebSocket upgrade to {where} with HTTP {exc.status_code}"
-        ) from None
-    except trio_websocket.HandshakeError as exc:
-        raise TransportError(
-            f"WebSocket handshake with {where} failed: {type(exc).__name__}"
-        ) from None
-    except ssl.SSLError as exc:
-        raise TransportError(f"TLS error connecting to {where}: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise TransportError(f"cannot connect to {where}: {exc.strerror or exc}") from None
-    except trio.BrokenResourceError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, ssl.SSLError):
-            detail = getattr(cause, "verify_message", None) or cause.reason or str(cause)
-            raise TransportError(f"TLS error connecting to {where}: {detail}") from None
-        raise TransportError(f"connection to {where} broke during the handshake: {exc}") from None
+    with connect_errors(endpoint):
+        try:
+            yield
+        except trio_websocket.ConnectionRejected as exc:
+            raise TransportError(
+                f"the server rejected the WebSocket upgrade to {where} with HTTP {exc.status_code}"
+            ) from None
+        except trio_websocket.HandshakeError as exc:
+            raise TransportError(
+                f"WebSocket handshake with {where} failed: {type(exc).__name__}"
+            ) from None
 
 
 class TrioWebsocketTransport:
@@ -142,41 +130,16 @@ async def open_trio_websocket(
     receive_buffer_size: int = 64 * 1024,
 ) -> TrioWebsocketTransport:
     """Open the stream and perform the WebSocket upgrade; the reader task runs in `nursery`."""
-    parts = urlsplit(endpoint.url)
-    host = parts.hostname or ""
-    secure = parts.scheme == "wss"
-    port = parts.port or (443 if secure else 80)
-    resource = parts.path or "/"
-    if parts.query:
-        resource += "?" + parts.query
+    target = stream_target(endpoint)
     headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
     log.debug("connecting to %s", endpoint.display_url)
     with _mapped(endpoint):
-        if connector is not None:
-            stream = await connector()
-        elif secure:
-            context = ssl_context or ssl.create_default_context()
-            if context.verify_mode is ssl.CERT_NONE:
-                log.warning("TLS certificate verification is disabled for %s", endpoint.display_url)
-            ssl_stream = await trio.open_ssl_over_tcp_stream(
-                host, port, ssl_context=context, https_compatible=True
-            )
-            # Handshake here, so a certificate problem is raised now and clearly, not
-            # inside trio-websocket's reader task.
-            await ssl_stream.do_handshake()
-            stream = ssl_stream
-        else:
-            if ssl_context is not None:
-                raise ConfigurationError(
-                    f"an SSL context was given but {endpoint.display_url} is a plain ws:// URL"
-                )
-            stream = await trio.open_tcp_stream(host, port)
-        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
         connection = await trio_websocket.wrap_client_stream(
             nursery,
             cast("trio.SocketStream", stream),
-            netloc,
-            resource,
+            target.netloc,
+            target.resource,
             extra_headers=headers,
             max_message_size=max_message_size,
             receive_buffer_size=receive_buffer_size,

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Generator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Final
-from urllib.parse import urlsplit
 
 import trio
 from websockets.client import ClientProtocol
@@ -32,8 +30,9 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from ._endpoints import Endpoint
-from ._errors import ConfigurationError, TransportError
-from ._transport import Connector, TransportClosedError
+from ._errors import TransportError
+from ._stream import Connector, connect_errors, open_stream, stream_target
+from ._transport import TransportClosedError
 
 __all__ = ["CLOSE_WAIT", "WebsocketsTransport", "open_websockets"]
 
@@ -290,25 +289,6 @@ class WebsocketsTransport:
 # --- opening -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _mapped(endpoint: Endpoint) -> Generator[None]:
-    """Translate OS, TLS and handshake errors during connect into `TransportError`."""
-    where = endpoint.display_url
-    try:
-        yield
-    except ssl.SSLError as exc:
-        raise TransportError(f"TLS error connecting to {where}: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise TransportError(f"cannot connect to {where}: {exc.strerror or exc}") from None
-    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-        cause = exc.__cause__
-        if isinstance(cause, ssl.SSLError):  # trio wraps TLS failures
-            raise TransportError(
-                f"TLS error connecting to {where}: {cause.reason or cause}"
-            ) from None
-        raise TransportError(f"connection to {where} broke during the handshake: {exc}") from None
-
-
 async def _handshake(
     stream: trio.abc.Stream, protocol: ClientProtocol, endpoint: Endpoint, bufsize: int
 ) -> None:
@@ -354,31 +334,13 @@ async def open_websockets(
     `nursery` is accepted for the `open_transport` signature; this transport needs none.
     """
     del nursery
-    parts = urlsplit(endpoint.url)
-    host = parts.hostname or ""
-    secure = parts.scheme == "wss"
-    port = parts.port or (443 if secure else 80)
     log.debug("connecting to %s", endpoint.display_url)
     stream: trio.abc.Stream | None = None
     try:
-        with _mapped(endpoint):
-            if connector is not None:
-                stream = await connector()
-            elif secure:
-                context = ssl_context or ssl.create_default_context()
-                if context.verify_mode is ssl.CERT_NONE:
-                    log.warning(
-                        "TLS certificate verification is disabled for %s", endpoint.display_url
-                    )
-                stream = await trio.open_ssl_over_tcp_stream(
-                    host, port, ssl_context=context, https_compatible=True
-                )
-            else:
-                if ssl_context is not None:
-                    raise ConfigurationError(
-                        f"an SSL context was given but {endpoint.display_url} is a plain ws:// URL"
-                    )
-                stream = await trio.open_tcp_stream(host, port)
+        with connect_errors(endpoint):
+            stream = await open_stream(
+                endpoint, stream_target(endpoint), ssl_context=ssl_context, connector=connector
+            )
             try:
                 uri = parse_uri(endpoint.url)
             except ValueError:

@@ -17,6 +17,7 @@ from .._errors import (
     SetupTimeoutError,
     TransportError,
 )
+from .._groups import leaf_exceptions
 
 __all__ = [
     "EXIT_FAILURE",
@@ -68,14 +69,7 @@ def unwrap_group(exc: BaseException) -> BaseException:
 
     Our own errors win over cancellations and secondary failures that a group may carry.
     """
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [exc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, BaseExceptionGroup):
-            stack.extend(item.exceptions)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
-        else:
-            leaves.append(item)
+    leaves = leaf_exceptions(exc)
     for preferred in (KeyboardInterrupt, CliError, GeminiLiveError, trio.TooSlowError):
         for leaf in leaves:
             if isinstance(leaf, preferred):
