@@ -296,3 +296,16 @@ async def test_replay_overflow_is_reported_not_silent(
     assert event.not_replayed
     assert all(item.startswith("realtimeInput.audio") for item in event.not_replayed)
     assert event.replayed + len(event.not_replayed) == 10
+
+
+def test_reconnect_failed_error_keeps_the_last_error_and_pickles() -> None:
+    import pickle
+
+    from trio_gemini_live import PolicyViolationError
+
+    last = PolicyViolationError(1008, "Requested entity was not found.")
+    error = ReconnectFailedError("could not resume", last)
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == "could not resume"
+    assert isinstance(copy.last_error, PolicyViolationError)
+    assert copy.last_error.code == 1008

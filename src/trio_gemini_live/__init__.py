@@ -83,6 +83,7 @@ from ._wire import (
 )
 
 __version__ = "0.1.0"
+"""The package version."""
 
 __all__ = [
     # sessions

@@ -96,7 +96,20 @@ class AbnormalClosureError(ConnectionClosedError):
 
 
 class ReconnectFailedError(GeminiLiveError):
-    """Resuming the session failed within the configured attempts and time budget."""
+    """Resuming the session failed within the configured attempts and time budget.
+
+    Attributes:
+        last_error: the error of the last attempt (e.g. the typed close error of a server
+            that refused the resume), or None.
+    """
+
+    def __init__(self, message: str, last_error: GeminiLiveError | None = None) -> None:
+        super().__init__(message, last_error)
+        self.message = message
+        self.last_error = last_error
+
+    def __str__(self) -> str:
+        return self.message
 
 
 _QUOTA_MARKERS = ("quota", "exhausted", "resource_exhausted", "too many times")

@@ -33,7 +33,8 @@ class SessionOptions:
         ssl_context: TLS context for `wss://`; verification stays on unless you change it.
         ca_file: a CA bundle to trust instead of the system one (e.g. the emulator's).
         reconnect: when and how to resume after `goAway` or a retryable drop.
-        transport: the WebSocket implementation (see `TRANSPORTS` in `_transport`).
+        transport: the WebSocket implementation: `"websockets"` (the default: websockets'
+            sans-IO protocol driven by the receiver task) or `"trio-websocket"`.
     """
 
     connect_timeout: float = 10.0

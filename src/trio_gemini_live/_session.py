@@ -594,7 +594,8 @@ class LiveSession:
         elapsed = trio.current_time() - started
         raise ReconnectFailedError(
             f"could not resume the session after {reason}: {attempts} attempt(s) in "
-            f"{elapsed:.1f} s; last error: {last_error}"
+            f"{elapsed:.1f} s; last error: {last_error}",
+            last_error,
         )
 
     async def _prepare_resume(self) -> ReplayPlan:
