@@ -22,7 +22,11 @@ def test_cli_syntax() -> None:
     assert Fault.parse("pong-delay:15").seconds == 15
     assert Fault.parse("slow-read:0.5:64") == Fault(kind="slow-read", seconds=0.5, read_bytes=64)
     assert Fault.parse("duplicate-transcripts").kind == "duplicate-transcriptions"
-    for bad in ("explode", "close@bogus=1", "stall:3"):
+    assert Fault.parse("stall-after-interrupt") == Fault(kind="stall-after-interrupt")
+    assert Fault.parse("stall_after_interrupt@conn=2") == Fault(
+        kind="stall-after-interrupt", connection=2
+    )
+    for bad in ("explode", "close@bogus=1", "stall:3", "stall-after-interrupt:5"):
         with pytest.raises(ValueError, match="fault"):
             Fault.parse(bad)
 
@@ -163,3 +167,32 @@ async def test_stall_and_runtime_injection(autojump_clock: trio.abc.Clock) -> No
         assert scope.cancelled_caught
         conn.inject(Fault(kind="close", code=1007, reason="Request contains an invalid argument."))
         assert await client.closed() == (1007, "Request contains an invalid argument.")
+
+
+async def test_stall_after_interrupt(autojump_clock: trio.abc.Clock) -> None:
+    config = EmulatorConfig(
+        pacing="realtime",
+        lifetime=300,
+        faults=(Fault.parse("stall-after-interrupt"),),
+    )
+    async with start(config) as emu, connect(emu) as client:
+        t0 = trio.current_time()
+        await client.setup(model=NATIVE, sessionResumption={})
+        await client.send({"realtimeInput": {"text": "talk to me for a while"}})
+        # An uninterrupted turn is unaffected.
+        assert (await client.turn())[-1]["serverContent"]["turnComplete"]
+        await client.send({"realtimeInput": {"text": "and now a long story please"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        await client.send({"realtimeInput": {"text": "stop"}})
+        await client.recv_until(lambda m: m.get("serverContent", {}).get("interrupted", False))
+        # Silence: no turnComplete, no resumption update, no reply to "stop"; pings still work.
+        with trio.fail_after(5):
+            await client.ws.ping(b"still there?")
+        await client.send({"realtimeInput": {"text": "hello?"}})
+        # The connection-level goAway and deadline close still come.
+        assert await client.recv(limit=400) == {"goAway": {"timeLeft": "50s"}}
+        assert 249 <= trio.current_time() - t0 <= 251
+        assert (await client.closed(limit=100))[0] == 1008
+        conn = emu.connections[0]
+    interrupted_at = next(i for i, f in enumerate(conn.sent) if f.get("serverContent.interrupted"))
+    assert [f.data for f in conn.sent[interrupted_at + 1 :]] == [{"goAway": {"timeLeft": "50s"}}]

@@ -354,3 +354,57 @@ async def test_scenario_scripts_replies_transcripts_and_tools() -> None:
     assert texts_of(first) == "Which day?"
     assert call["args"] == {"day": "friday"}
     assert texts_of(second) == 'Booked: {"table": 4}'
+
+
+def voice_activity(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [m["voiceActivity"] for m in messages if "voiceActivity" in m]
+
+
+async def test_voice_activity_marks_vad_start_and_end() -> None:
+    config = EmulatorConfig(voice_activity=True)
+    async with start(config) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, inputAudioTranscription={})
+        # 200 ms of silence, 1 s of speech, then silence past silenceDurationMs (700 ms).
+        await send_chunks(client, bytes(6400) + tone(1000) + bytes(32000))
+        messages = await client.turn()
+    assert voice_activity(messages) == [
+        {"type": "ACTIVITY_START", "audioOffset": "0.2s"},
+        {"type": "ACTIVITY_END", "audioOffset": "1.2s"},
+    ]
+    # Each rides alone in its frame, the start before the end before the reply.
+    assert messages[0].keys() == messages[1].keys() == {"voiceActivity"}
+    assert "inputTranscription" in messages[2]["serverContent"]
+
+
+async def test_voice_activity_end_on_audio_stream_end_and_barge_in(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    config = EmulatorConfig(voice_activity=True, pacing="realtime")
+    async with start(config) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE)
+        await client.send({"realtimeInput": {"text": "talk to me for a while"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        await send_chunks(client, tone(400))
+        cut = await client.turn()
+        await client.send({"realtimeInput": {"audioStreamEnd": True}})
+        answer = await client.turn()
+    # Speech that barges in is announced before the interruption it causes.
+    start_at = next(i for i, m in enumerate(cut) if "voiceActivity" in m)
+    assert cut[start_at] == {"voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "0s"}}
+    assert cut.index({"serverContent": {"interrupted": True}}) > start_at
+    assert voice_activity(answer)[0] == {"type": "ACTIVITY_END", "audioOffset": "0.4s"}
+
+
+async def test_no_voice_activity_by_default_or_with_manual_activity() -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE)
+        await send_chunks(client, tone(600) + bytes(32000))
+        assert voice_activity(await client.turn()) == []
+    async with start(EmulatorConfig(voice_activity=True)) as emu, connect(emu) as client:
+        await client.setup(
+            model=NATIVE, realtimeInputConfig={"automaticActivityDetection": {"disabled": True}}
+        )
+        await client.send({"realtimeInput": {"activityStart": {}}})
+        await send_chunks(client, tone(600))
+        await client.send({"realtimeInput": {"activityEnd": {}}})
+        assert voice_activity(await client.turn()) == []

@@ -107,6 +107,8 @@ class VadResult:
 
     started: bool = False
     speech: bytes | None = None
+    offset_s: float = 0.0
+    """Where in the input stream speech started (with `started`) or ended (with `speech`)."""
 
 
 class EnergyVad:
@@ -114,6 +116,7 @@ class EnergyVad:
 
     Speech starts after `prefix_ms` of loud frames and ends after `silence_ms` of quiet ones;
     the captured speech (with the prefix, without the trailing silence) is handed back.
+    Offsets count seconds of audio fed since the detector was made.
     """
 
     def __init__(self, *, threshold: float, silence_ms: int, prefix_ms: int) -> None:
@@ -127,6 +130,8 @@ class EnergyVad:
         self.in_speech = False
         self._speech: list[bytes] = []
         self._last_loud = 0
+        self._frames_seen = 0
+        self._last_loud_end = 0
 
     def _loud(self, frame: bytes) -> bool:
         samples = _samples(frame)
@@ -143,6 +148,9 @@ class EnergyVad:
         for offset in range(0, whole, size):
             frame = data[offset : offset + size]
             loud = self._loud(frame)
+            self._frames_seen += 1
+            if loud:
+                self._last_loud_end = self._frames_seen
             if not self.in_speech:
                 self._pre.append(frame)
                 self._loud_run = self._loud_run + 1 if loud else 0
@@ -151,7 +159,8 @@ class EnergyVad:
                     self._speech = self._pre[-(self.prefix_frames + 5) :]
                     self._last_loud = len(self._speech)
                     self._pre = []
-                    results.append(VadResult(started=True))
+                    start = (self._frames_seen - self.prefix_frames) * _FRAME_MS / 1000
+                    results.append(VadResult(started=True, offset_s=start))
                 else:
                     del self._pre[: -(self.prefix_frames + 5)]
                 continue
@@ -159,8 +168,14 @@ class EnergyVad:
             if loud:
                 self._last_loud = len(self._speech)
             elif len(self._speech) - self._last_loud >= self.silence_frames:
-                results.append(VadResult(speech=self.flush()))
+                end = self.speech_end_s
+                results.append(VadResult(speech=self.flush(), offset_s=end))
         return results
+
+    @property
+    def speech_end_s(self) -> float:
+        """Offset of the end of the last loud frame: where the current utterance ended."""
+        return self._last_loud_end * _FRAME_MS / 1000
 
     def flush(self) -> bytes:
         """End the current utterance now (`audioStreamEnd`); return its speech audio."""

@@ -34,6 +34,16 @@ def _pacing(value: str) -> Pacing:
         raise argparse.ArgumentTypeError("pacing must be burst, realtime or a factor") from None
 
 
+def _limit(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a limit is a number of seconds (0: none)") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("a limit cannot be negative")
+    return seconds or None
+
+
 def _fault(value: str) -> Fault:
     try:
         return Fault.parse(value)
@@ -91,6 +101,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=1008,
         help="close code at the deadline",
     )
+    p.add_argument(
+        "--audio-session-limit",
+        type=_limit,
+        default=900.0,
+        metavar="S",
+        help="audio-only session limit without compression, s (default 900; 0: none)",
+    )
+    p.add_argument(
+        "--video-session-limit",
+        type=_limit,
+        default=120.0,
+        metavar="S",
+        help="audio+video session limit without compression, s (default 120; 0: none)",
+    )
+    p.add_argument(
+        "--session-limit-code",
+        type=int,
+        default=1011,
+        metavar="CODE",
+        help="close code when a session limit is reached (default 1011; Google's is unknown)",
+    )
+    p.add_argument(
+        "--combine-parts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="3.1-style frames with several parts (default: only for gemini-3* models)",
+    )
+    p.add_argument(
+        "--voice-activity",
+        action="store_true",
+        help="send voiceActivity ACTIVITY_START/ACTIVITY_END at server VAD start/end",
+    )
     p.add_argument("--pacing", type=_pacing, default="burst", help="burst, realtime or a factor")
     p.add_argument("--chunk-ms", type=int, default=40, help="reply audio chunk duration, ms")
     p.add_argument("--input-transcript", help="what user speech is transcribed as")
@@ -113,6 +155,11 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         lifetime=args.lifetime,
         go_away_warning=min(args.go_away, args.lifetime),
         deadline_close_code=args.deadline_code,
+        audio_session_limit=args.audio_session_limit,
+        video_session_limit=args.video_session_limit,
+        session_limit_close_code=args.session_limit_code,
+        combine_parts=args.combine_parts,
+        voice_activity=args.voice_activity,
         pacing=args.pacing,
         audio_chunk_ms=args.chunk_ms,
         output_transcript=args.output_transcript,

@@ -33,6 +33,7 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "gemini-2.0-flash-live-001",
     "gemini-3.1-flash-live-preview",
 )
+"""The model ids the emulator knows by default (add more with `EmulatorConfig.models`)."""
 
 # Google's documented prebuilt voices; an unknown name closes the session with 1007.
 PREBUILT_VOICES: frozenset[str] = frozenset(
@@ -70,6 +71,7 @@ PREBUILT_VOICES: frozenset[str] = frozenset(
         "Sulafat",
     ]
 )
+"""Google's prebuilt voice names, lower-cased; an unknown voice is closed with 1007."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +86,10 @@ class EmulatorConfig:
         reject_unknown_tool_responses: Close 1007 on a `toolResponse` for an unknown id.
         audio_chunk_ms: Duration of each reply audio chunk (24 kHz PCM).
         pacing: Reply audio pacing, see `Pacing`.
+        combine_parts: 3.1-style frames: one `serverContent` carries several `modelTurn` parts
+            (an audio chunk plus the text it speaks) and the matching `outputTranscription`.
+            `None` (default) turns it on for `gemini-3*` models only, like Google; `False`
+            always sends one part per event (2.5 style), `True` combines for every model.
         wait_for_playback: Delay `turnComplete` by the audio duration not yet "played" (the
             real server waits for expected playback time after `generationComplete`).
         text_ms_per_char: Length of synthesized speech per character of reply text.
@@ -95,6 +101,16 @@ class EmulatorConfig:
         go_away_warning: Seconds before the deadline that `goAway` is sent (Google: 50).
         deadline_close_code: Close code at the deadline: 1008 (default) or 1011.
         deadline_close_reason: Close reason at the deadline.
+        audio_session_limit: Seconds an audio-only session may last, counted from its first
+            setup across resumed connections, unless the setup enables
+            `contextWindowCompression` (Google: 15 min). `None` disables the limit.
+        video_session_limit: The same once the client has sent video (Google: 2 min).
+        session_limit_close_code: Close code when a session limit is reached. Google's code
+            is not documented anywhere we know of; 1011 is a guess, so it is configurable.
+        session_limit_close_reason: Close reason when a session limit is reached (a guess too).
+        voice_activity: Send `voiceActivity` `ACTIVITY_START`/`ACTIVITY_END` messages when the
+            server VAD detects the start and end of user speech. Off by default: the Gemini
+            API is reported never to send them.
         handle_ttl: Seconds a resumption handle stays valid after its session ends.
         vertex: Speak the Vertex dialect on every route (`sessionId`, UUID call ids, ...).
         extra_paths: Additional request paths accepted verbatim (Vertex proxy mode).
@@ -111,6 +127,7 @@ class EmulatorConfig:
     reject_unknown_tool_responses: bool = True
     audio_chunk_ms: int = 40
     pacing: Pacing = "burst"
+    combine_parts: bool | None = None
     wait_for_playback: bool = False
     text_ms_per_char: int = 60
     input_transcript: str = "Hello, can you hear me?"
@@ -121,6 +138,11 @@ class EmulatorConfig:
     go_away_warning: float = 50.0
     deadline_close_code: int = 1008
     deadline_close_reason: str = "Deadline expired before operation could complete."
+    audio_session_limit: float | None = 900.0
+    video_session_limit: float | None = 120.0
+    session_limit_close_code: int = 1011
+    session_limit_close_reason: str = "Deadline expired before operation could complete."
+    voice_activity: bool = False
     handle_ttl: float = 7200.0
     vertex: bool = False
     extra_paths: tuple[str, ...] = ()
@@ -141,10 +163,23 @@ class EmulatorConfig:
             raise ValueError("pacing factor must be >= 0")
         if not 0 <= self.go_away_warning <= self.lifetime:
             raise ValueError("go_away_warning must be between 0 and lifetime")
+        for limit in (self.audio_session_limit, self.video_session_limit):
+            if limit is not None and limit <= 0:
+                raise ValueError("session limits must be positive (or None to disable)")
+        # 1005/1006/1015 are reserved: a close frame must never carry them (RFC 6455 7.4.1).
+        code = self.session_limit_close_code
+        if not 1000 <= code <= 4999 or code in (1005, 1006, 1015):
+            raise ValueError("session_limit_close_code must be a sendable close code")
 
     def replace(self, **changes: object) -> EmulatorConfig:
         """Return a copy with some fields changed (`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def combines_parts(self, model_id: str) -> bool:
+        """Whether sessions of `model_id` get 3.1-style combined frames (`combine_parts`)."""
+        if self.combine_parts is None:
+            return model_id.startswith("gemini-3")
+        return self.combine_parts
 
     def pacing_factor(self) -> float:
         """Seconds of delay per second of audio between reply chunks (0 for burst)."""

@@ -21,7 +21,9 @@ FaultKind = Literal[
     "empty-frames",
     "slow-read",
     "stall",
+    "stall-after-interrupt",
 ]
+"""The kinds of `Fault` (see `Fault` for what each one does)."""
 _KINDS: tuple[str, ...] = (
     "close",
     "reset",
@@ -32,6 +34,7 @@ _KINDS: tuple[str, ...] = (
     "empty-frames",
     "slow-read",
     "stall",
+    "stall-after-interrupt",
 )
 _TRIGGERED = ("close", "reset", "blackhole")
 
@@ -50,6 +53,9 @@ class Fault:
         empty-frames: send a bare `{"serverContent": {}}` before each `turnComplete`.
         slow-read: read the socket at most `read_bytes` at a time, `seconds` apart.
         stall: after the input transcription, never answer the turn (still pongs).
+        stall-after-interrupt: after the first `interrupted`, send nothing more for the
+            session (no `turnComplete`, no later turns; still pongs, and `goAway` and the
+            deadline close still come, as they belong to the connection, not the model).
 
     `close`, `reset` and `blackhole` fire when a trigger is met: `after_frames` server
     frames sent, `after_received` client frames received, or `after_seconds` since the

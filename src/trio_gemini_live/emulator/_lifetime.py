@@ -24,9 +24,16 @@ def format_duration(seconds: float) -> str:
 
 @dataclass
 class SessionState:
-    """A resumable conversation; several connections may carry it one after another."""
+    """A resumable conversation; several connections may carry it one after another.
+
+    `started_at` (the first setup) and `video` (video was sent) drive the session limits;
+    `expired` marks a session ended by one, which can no longer be resumed.
+    """
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started_at: float = 0.0
+    video: bool = False
+    expired: bool = False
     history: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     live: bool = False
     ended_at: float | None = None

@@ -37,10 +37,11 @@ from .._wire import (
     ToolResponse,
     Transcription,
     UsageMetadata,
+    VoiceActivityMessage,
 )
 from . import _audio
 from ._config import EmulatorConfig
-from ._lifetime import SessionState
+from ._lifetime import SessionState, format_duration
 from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 
@@ -189,6 +190,7 @@ class Model:
         self.system_instruction = setup.system_instruction
         self.functions: dict[str, FunctionDeclaration] = {}
         self._set_tools(setup)
+        self.combine_parts = config.combines_parts(model_id)
         self.half_cascade = "native-audio" not in model_id and not model_id.startswith("gemini-3")
         self.rejects_mid_session_content = model_id.startswith("gemini-3")
         history_config = setup.history_config
@@ -266,6 +268,7 @@ class Model:
                 await self.interrupt()
             self._start(_UserTurn(text=rt.text))
         if rt.audio_stream_end and self.aad_enabled and self.vad.in_speech:
+            await self._voice_activity("ACTIVITY_END", self.vad.speech_end_s)
             self._start(_UserTurn(speech16k=self.vad.flush()))
         if rt.activity_end is not None and self._manual_active:
             self._manual_active = False
@@ -279,10 +282,21 @@ class Model:
                 self._manual_audio.append(pcm16k)
             return
         for result in self.vad.feed(pcm16k):
-            if result.started and self.interrupts:
-                await self.interrupt()
+            if result.started:
+                await self._voice_activity("ACTIVITY_START", result.offset_s)
+                if self.interrupts:
+                    await self.interrupt()
             if result.speech is not None:
+                await self._voice_activity("ACTIVITY_END", result.offset_s)
                 self._start(_UserTurn(speech16k=result.speech))
+
+    async def _voice_activity(self, kind: str, offset_s: float) -> None:
+        # Only on request: the Gemini API is reported never to send these (protocol.md 3.8).
+        if self.config.voice_activity:
+            activity = VoiceActivityMessage(
+                voice_activity_type=kind, audio_offset=format_duration(offset_s)
+            )
+            await self._out.send(ServerMessage(voice_activity=activity))
 
     async def on_tool_response(self, response: ToolResponse) -> None:
         """`toolResponse`: resume BLOCKING turns; speak NON_BLOCKING results."""
@@ -527,8 +541,12 @@ class Model:
     async def _speak(self, text: str, echo24k: bytes | None) -> tuple[int, float]:
         """Stream the reply; return (response tokens, seconds of audio)."""
         if self.modality == "TEXT":
-            for fragment in split_text(text):
-                await self._send(ServerContent(model_turn=self._content([Part(text=fragment)])))
+            fragments = split_text(text)
+            # 3.1 style puts several parts in one event; two per event shows it is a list.
+            step = 2 if self.combine_parts else 1
+            for start in range(0, len(fragments), step):
+                parts = [Part(text=f) for f in fragments[start : start + step]]
+                await self._send(ServerContent(model_turn=self._content(parts)))
             return _audio.text_tokens(text), 0.0
         audio = (
             echo24k
@@ -537,7 +555,7 @@ class Model:
         )
         chunk_bytes = OUTPUT_RATE * 2 * self.config.audio_chunk_ms // 1000
         chunks = [audio[i : i + chunk_bytes] for i in range(0, len(audio), chunk_bytes)] or [b""]
-        fragments = split_text(text, 24) if self.output_transcription else []
+        fragments = split_text(text, 24) if self.output_transcription or self.combine_parts else []
         chunk_s = self.config.audio_chunk_ms / 1000
         factor = self.config.pacing_factor()
         self._playback_end = trio.current_time() + _audio.duration_s(len(audio), OUTPUT_RATE)
@@ -546,15 +564,29 @@ class Model:
             if i and factor:
                 await trio.sleep(chunk_s * factor)
             blob_part = Part(inline_data=_blob(chunk))
-            await self._send(ServerContent(model_turn=self._content([blob_part])))
             due = math.ceil((i + 1) * len(fragments) / len(chunks))
-            while sent_fragments < due:
-                await self._send_transcription(fragments[sent_fragments], last=False, user=False)
-                sent_fragments += 1
+            spoken = fragments[sent_fragments:due]
+            sent_fragments = due
+            if self.combine_parts:
+                await self._send(self._combined(blob_part, "".join(spoken)))
+                continue
+            await self._send(ServerContent(model_turn=self._content([blob_part])))
+            for fragment in spoken:
+                await self._send_transcription(fragment, last=False, user=False)
         seconds = _audio.duration_s(len(audio), OUTPUT_RATE)
         return _audio.audio_tokens(seconds), seconds
 
     _playback_end: float = 0.0
+
+    def _combined(self, blob_part: Part, said: str) -> ServerContent:
+        """A 3.1-style event: the audio chunk, the text it speaks and its transcription."""
+        if not said:
+            return ServerContent(model_turn=self._content([blob_part]))
+        transcription = Transcription(text=said) if self.output_transcription else None
+        return ServerContent(
+            model_turn=self._content([blob_part, Part(text=said)]),
+            output_transcription=transcription,
+        )
 
     def _prompt_tokens(self) -> int:
         total = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import ssl
 import struct
@@ -36,6 +37,7 @@ from .._wire import (
 from ._config import PREBUILT_VOICES, EmulatorConfig
 from ._faults import Fault
 from ._lifetime import ResumptionStore, SessionState, format_duration
+from ._limits import carries_video, session_deadline
 from ._model import Model
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
@@ -215,6 +217,8 @@ class EmulatorConnection:
         self._changed = trio.Event()
         self._closed = trio.Event()
         self._halted = False
+        self._muted = False
+        self._video_seen = trio.Event()
         self._resumption = False
         self._transparent = False
         self._start_time = trio.current_time()
@@ -353,6 +357,10 @@ class EmulatorConnection:
 
     async def send(self, message: ServerMessage) -> None:
         """Send one server message, applying the message-shaping faults."""
+        if self._muted and message.go_away is None:
+            # `stall-after-interrupt`: the backend hangs; the frontend's goAway still comes.
+            await trio.lowlevel.checkpoint()
+            return
         content = message.server_content
         if content is not None and content.turn_complete and self._has("empty-frames"):
             await self._send_raw(
@@ -365,18 +373,23 @@ class EmulatorConnection:
             if self._nursery is not None:
                 self._nursery.start_soon(self._late_usage, usage, late.seconds)
             return
-        raw = encode_server_message(message)
-        await self._send_raw(raw)
-        if (
-            content is not None
-            and (content.input_transcription or content.output_transcription)
-            and self._has("duplicate-transcriptions")
-        ):
-            await self._send_raw(raw)
+        await self._send_raw(encode_server_message(message))
+        if content is None:
+            return
+        transcriptions = content.input_transcription, content.output_transcription
+        if transcriptions != (None, None) and self._has("duplicate-transcriptions"):
+            # Only the transcription repeats: a 3.1-style frame also carries audio parts.
+            again = ServerContent(
+                input_transcription=transcriptions[0], output_transcription=transcriptions[1]
+            )
+            await self._send_raw(encode_server_message(ServerMessage(server_content=again)))
+        if content.interrupted and self._has("stall-after-interrupt"):
+            self._muted = True
 
     async def _late_usage(self, usage: Any, delay: float) -> None:
         await trio.sleep(delay)
-        await self._send_raw(encode_server_message(ServerMessage(usage_metadata=usage)))
+        if not self._muted:
+            await self._send_raw(encode_server_message(ServerMessage(usage_metadata=usage)))
 
     async def _send_raw(self, raw: bytes) -> None:
         if self._halted or self._ws is None:
@@ -517,10 +530,11 @@ class EmulatorConnection:
     async def _open_session(self, setup: Setup) -> SessionState | None:
         store = self.emulator.resumption
         resumption = setup.session_resumption
-        session = SessionState()
+        session = SessionState(started_at=trio.current_time())
         if resumption is not None and resumption.handle:
             found = store.resolve(resumption.handle)
-            if found is None:
+            if found is None or self._past_limit(setup, found[0]):
+                # A session past its duration limit is over, like one with an unknown handle.
                 await self.close(1008, NOT_FOUND)
                 return None
             session, history = found
@@ -533,6 +547,10 @@ class EmulatorConnection:
         self._resumption = resumption is not None
         self._transparent = bool(resumption and resumption.transparent)
         return session
+
+    def _past_limit(self, setup: Setup, session: SessionState) -> bool:
+        deadline = session_deadline(self.emulator.config, setup, session)
+        return session.expired or (deadline is not None and deadline <= trio.current_time())
 
     async def _serve_session(self, setup: Setup, session: SessionState, vertex: bool) -> None:
         assert self._nursery is not None
@@ -550,6 +568,7 @@ class EmulatorConnection:
         await self.send(ServerMessage(setup_complete=complete))
         await self.resumption_update(True)
         self._nursery.start_soon(self._lifetime)
+        self._nursery.start_soon(self._session_limit, setup, session)
         for fault in self.faults:
             untimed = (fault.after_frames, fault.after_received, fault.after_seconds)
             if fault.triggered and untimed == (None, None, None):
@@ -562,6 +581,9 @@ class EmulatorConnection:
             if message.client_content is not None:
                 await model.on_client_content(message.client_content)
             if message.realtime_input is not None:
+                if not session.video and carries_video(message.realtime_input):
+                    session.video = True
+                    self._video_seen.set()
                 await model.on_realtime_input(message.realtime_input)
             if message.tool_response is not None:
                 await model.on_tool_response(message.tool_response)
@@ -572,6 +594,23 @@ class EmulatorConnection:
         config = self.emulator.config
         await trio.sleep_until(self._start_time + config.lifetime - config.go_away_warning)
         await self.go_away(config.go_away_warning)
+
+    async def _session_limit(self, setup: Setup, session: SessionState) -> None:
+        config = self.emulator.config
+        while True:
+            deadline = session_deadline(config, setup, session)
+            if session.video:
+                if deadline is None:
+                    return
+                await trio.sleep_until(deadline)
+                break
+            # The audio limit runs until video arrives and brings the deadline forward.
+            with trio.move_on_at(math.inf if deadline is None else deadline):
+                await self._video_seen.wait()
+                continue
+            break
+        session.expired = True
+        await self.close(config.session_limit_close_code, config.session_limit_close_reason)
 
     async def go_away(self, time_left: float) -> None:
         """Send `goAway` now and close at the deadline, `time_left` seconds later."""
