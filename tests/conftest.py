@@ -6,6 +6,8 @@ Fixtures live in the conftest.py of the subfolder that uses them.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -22,3 +24,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name.startswith("test_fuzz"):
             item.add_marker(pytest.mark.fuzz)
+
+
+# Examples Hypothesis ran in this session (every phase), printed at the end: `nox -s fuzz`
+# must show its budget was really spent.
+_examples_run = [0]
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)  # inside Hypothesis's own wrapper
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    from hypothesis.statistics import collector
+
+    outer = collector.value
+
+    def note(stats: Any) -> None:
+        phases = ("explicit-phase", "reuse-phase", "generate-phase", "shrink-phase")
+        _examples_run[0] += sum(len(stats.get(phase, {}).get("test-cases", ())) for phase in phases)
+        if outer is not None:
+            outer(stats)
+
+    with collector.with_value(note):
+        yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _examples_run[0]:
+        terminalreporter.write_line(f"hypothesis: {_examples_run[0]} examples run")

@@ -11,6 +11,7 @@ import msgspec.inspect as mi
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from strategies import struct_strategy
 from test_recordings import load
 from trio_gemini_live import _wire as w
 from trio_gemini_live._codec import decode_server, encode_client
@@ -459,55 +460,7 @@ def test_voice_activity_kind_is_named_type_on_the_wire() -> None:
     assert msgspec.json.encode(message) == b'{"type":"ACTIVITY_START","audioOffset":"1.2s"}'
 
 
-# --- strategies built from the Structs (msgspec.inspect) -------------------------------------
-
-_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
-_json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**63), 2**63 - 1),
-    st.floats(allow_nan=False, allow_infinity=False),
-    _text,
-)
-_json_values = st.recursive(
-    _json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
-    max_leaves=8,
-)
-
-
-def strategy_for(info: mi.Type) -> st.SearchStrategy[Any]:
-    """A strategy for values of a msgspec type, recursing into Structs."""
-    if isinstance(info, mi.StructType):
-        return struct_strategy(info.cls)
-    if isinstance(info, mi.UnionType):
-        return st.one_of([strategy_for(member) for member in info.types])
-    if isinstance(info, mi.ListType):
-        return st.lists(strategy_for(info.item_type), max_size=3)
-    if isinstance(info, mi.DictType):
-        return st.dictionaries(
-            strategy_for(info.key_type), strategy_for(info.value_type), max_size=3
-        )
-    simple: dict[type[mi.Type], st.SearchStrategy[Any]] = {
-        mi.StrType: _text,
-        mi.BytesType: st.binary(max_size=24),
-        mi.BoolType: st.booleans(),
-        mi.IntType: st.integers(-(2**63), 2**63 - 1),
-        mi.FloatType: st.floats(allow_nan=False, allow_infinity=False),
-        mi.NoneType: st.none(),
-        mi.AnyType: _json_values,
-    }
-    for kind, strategy in simple.items():
-        if isinstance(info, kind):
-            return strategy
-    raise NotImplementedError(f"no strategy for {info!r}")
-
-
-def struct_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
-    info = mi.type_info(cls)
-    assert isinstance(info, mi.StructType)
-    optional = {field.name: strategy_for(field.type) for field in info.fields}
-    return st.fixed_dictionaries({}, optional=optional).map(lambda kwargs: cls(**kwargs))
+# --- round trips, with the strategies built from the Structs (tests/strategies.py) --------
 
 
 @pytest.mark.parametrize("cls", STRUCTS, ids=lambda cls: cls.__name__)

@@ -105,11 +105,22 @@ def decode_server(frame: bytes | str) -> ServerMessage:
             raise RemoteProtocolError(f"malformed server message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
+    except (RecursionError, UnicodeError) as exc:
+        raise _undecodable(exc) from None
     try:
         fixed = _normalise_b64(_generic_decoder.decode(frame))
         return msgspec.convert(fixed, ServerMessage)
+    except (RecursionError, UnicodeError) as exc:
+        raise _undecodable(exc) from None
     except (ValueError, msgspec.ValidationError) as exc:
         raise RemoteProtocolError(f"malformed server message: {exc}") from None
+
+
+def _undecodable(exc: RecursionError | UnicodeError) -> RemoteProtocolError:
+    """Msgspec raises these outside its own hierarchy: nesting too deep, bad UTF-8."""
+    if isinstance(exc, RecursionError):
+        return RemoteProtocolError(f"server frame is nested too deeply: {exc}")
+    return RemoteProtocolError(f"server frame is not valid UTF-8: {exc}")
 
 
 def unknown_top_level(frame: bytes | str) -> dict[str, Any]:
@@ -118,6 +129,8 @@ def unknown_top_level(frame: bytes | str) -> dict[str, Any]:
         raw = _generic_decoder.decode(frame)
     except msgspec.DecodeError as exc:
         raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
+    except (RecursionError, UnicodeError) as exc:
+        raise _undecodable(exc) from None
     if not isinstance(raw, dict):
         raise RemoteProtocolError(
             f"server message must be a JSON object, got {type(raw).__name__}"  # pyright: ignore[reportUnknownArgumentType]

@@ -70,7 +70,7 @@ def parse_duration(text: str) -> float:
     body = text.strip()
     if not _DURATION.fullmatch(body):
         raise RemoteProtocolError(
-            f"invalid Duration {text!r}: expected a non-negative number of seconds + 's'"
+            f"invalid Duration {_excerpt(text)}: expected a non-negative number of seconds + 's'"
         )
     return float(body[:-1])
 
@@ -353,4 +353,11 @@ def _int64(value: int | str | None) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise RemoteProtocolError(f"invalid int64 value {value!r}") from None
+        raise RemoteProtocolError(f"invalid int64 value {_excerpt(value)}") from None
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    """The repr of a server-sent string, cut short: error messages never echo a huge frame."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

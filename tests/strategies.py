@@ -1,0 +1,560 @@
+"""Shared Hypothesis strategies: wire Structs, valid client commands, SDK server messages.
+
+Three families:
+
+- `struct_strategy(cls)`: any value of a wire Struct, derived from its type annotations with
+  `msgspec.inspect` (type-correct, not necessarily meaningful): for round-trip properties.
+- `setups()`, `client_messages()`, `commands()`: meaningful client input (enum values
+  and tool schemas the API defines), for conformance against google-genai's own types.
+- `sdk_server_messages()`: any `google.genai.types.LiveServerMessage`, derived from the
+  SDK's pydantic annotations, and `server_frame()` to serialise one the way Google's
+  server does (proto3 JSON: camelCase, standard base64, int64 as string, pretty-printed).
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import types
+import typing
+from typing import Any
+
+import msgspec.inspect as mi
+import pydantic
+from google.genai import types as gt
+from hypothesis import strategies as st
+from pydantic.alias_generators import to_camel
+
+from trio_gemini_live import _wire as w
+
+# --- scalars and JSON values -----------------------------------------------------------------
+
+text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+"""Short text of any valid code point (no lone surrogates: JSON cannot carry them)."""
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    text,
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
+json_objects = st.dictionaries(text, json_values, max_size=3)
+
+# --- any value of a wire Struct (msgspec.inspect) --------------------------------------------
+
+
+def strategy_for(info: mi.Type) -> st.SearchStrategy[Any]:
+    """A strategy for values of a msgspec type, recursing into Structs."""
+    if isinstance(info, mi.StructType):
+        return struct_strategy(info.cls)
+    if isinstance(info, mi.UnionType):
+        return st.one_of([strategy_for(member) for member in info.types])
+    if isinstance(info, mi.ListType):
+        return st.lists(strategy_for(info.item_type), max_size=3)
+    if isinstance(info, mi.DictType):
+        return st.dictionaries(
+            strategy_for(info.key_type), strategy_for(info.value_type), max_size=3
+        )
+    simple: dict[type[mi.Type], st.SearchStrategy[Any]] = {
+        mi.StrType: text,
+        mi.BytesType: st.binary(max_size=24),
+        mi.BoolType: st.booleans(),
+        mi.IntType: st.integers(-(2**63), 2**63 - 1),
+        mi.FloatType: st.floats(allow_nan=False, allow_infinity=False),
+        mi.NoneType: st.none(),
+        mi.AnyType: json_values,
+    }
+    for kind, strategy in simple.items():
+        if isinstance(info, kind):
+            return strategy
+    raise NotImplementedError(f"no strategy for {info!r}")
+
+
+def struct_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
+    """Any instance of a msgspec Struct: each field either omitted or drawn from its type."""
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    optional = {field.name: strategy_for(field.type) for field in info.fields}
+    return st.fixed_dictionaries({}, optional=optional).map(lambda kwargs: cls(**kwargs))
+
+
+# --- meaningful client input (the values the API defines) ------------------------------------
+
+
+def _values(enum_cls: type[enum.Enum]) -> st.SearchStrategy[str]:
+    return st.sampled_from([str(member.value) for member in enum_cls])
+
+
+def _opt(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+def _build(cls: type[Any], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return _opt(**fields).map(lambda kwargs: cls(**kwargs))
+
+
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
+int32 = st.integers(0, 2**31 - 1)
+int64 = st.integers(0, 2**63 - 1)
+floats = st.floats(-1e6, 1e6, allow_nan=False)
+pcm = st.binary(max_size=64).map(lambda data: data[: len(data) // 2 * 2])
+mime_types = st.sampled_from(
+    ["audio/pcm;rate=16000", "audio/pcm;rate=24000", "audio/pcm", "image/jpeg", "image/png"]
+)
+
+# An OpenAPI-subset schema as users write it (camelCase keys, upper-case type names); the
+# SDK's `Schema` model is the judge of what a declaration's `parameters` may hold.
+schemas = st.recursive(
+    _opt(
+        type=_values(gt.Type),
+        description=text,
+        format=st.sampled_from(["int32", "int64", "float", "enum", "date-time"]),
+        enum=st.lists(text, max_size=3),
+        nullable=st.booleans(),
+        minimum=floats,
+        maximum=floats,
+        minItems=st.integers(0, 9),
+        maxLength=st.integers(0, 99),
+        title=text,
+        example=json_values,
+    ),
+    lambda inner: (
+        _opt(
+            type=st.just("OBJECT"),
+            properties=st.dictionaries(names, inner, max_size=3),
+            required=st.lists(names, max_size=2),
+            propertyOrdering=st.lists(names, max_size=2),
+        )
+        | _opt(type=st.just("ARRAY"), items=inner)
+        | _opt(anyOf=st.lists(inner, min_size=1, max_size=2))
+    ),
+    max_leaves=6,
+)
+
+blobs = _build(w.Blob, data=st.binary(max_size=48), mime_type=mime_types | text)
+function_calls = _build(w.FunctionCallPart, name=names, args=json_objects, id=text)
+function_responses = _build(
+    w.FunctionResponse,
+    id=text,
+    name=names,
+    response=json_objects,
+    will_continue=st.booleans(),
+    scheduling=_values(gt.FunctionResponseScheduling),
+)
+parts = _build(
+    w.Part,
+    text=text,
+    inline_data=blobs,
+    file_data=_build(w.FileData, file_uri=text, mime_type=mime_types),
+    function_call=function_calls,
+    function_response=function_responses,
+    executable_code=_build(w.ExecutableCode, language=_values(gt.Language), code=text),
+    code_execution_result=_build(w.CodeExecutionResult, outcome=_values(gt.Outcome), output=text),
+    thought=st.booleans(),
+    thought_signature=st.binary(max_size=24),
+)
+contents = _build(
+    w.Content, parts=st.lists(parts, max_size=3), role=st.sampled_from(["user", "model"])
+)
+function_declarations = _build(
+    w.FunctionDeclaration,
+    name=names,
+    description=text,
+    parameters=schemas,
+    parameters_json_schema=json_values,
+    response=schemas,
+    response_json_schema=json_values,
+    behavior=_values(gt.Behavior),
+)
+tools = _build(
+    w.Tool,
+    function_declarations=st.lists(function_declarations, max_size=3),
+    google_search=_opt(excludeDomains=st.lists(text, max_size=2)),
+    code_execution=st.just({}),
+    url_context=st.just({}),
+    google_maps=_opt(enableWidget=st.booleans()),
+    computer_use=_opt(environment=_values(gt.Environment)),
+    file_search=_opt(fileSearchStoreNames=st.lists(text, max_size=2), topK=int32),
+)
+voice_configs = _build(
+    w.VoiceConfig,
+    prebuilt_voice_config=_build(
+        w.PrebuiltVoiceConfig,
+        voice_name=st.sampled_from(["Puck", "Charon", "Kore", "Fenrir", "Aoede"]) | text,
+    ),
+)
+generation_configs = _build(
+    w.GenerationConfig,
+    response_modalities=st.lists(_values(gt.Modality), max_size=2),
+    speech_config=_build(
+        w.SpeechConfig,
+        voice_config=voice_configs,
+        language_code=st.sampled_from(["en-US", "de-DE", "ja-JP"]),
+        multi_speaker_voice_config=_build(
+            w.MultiSpeakerVoiceConfig,
+            speaker_voice_configs=st.lists(
+                _build(w.SpeakerVoiceConfig, speaker=text, voice_config=voice_configs),
+                max_size=2,
+            ),
+        ),
+    ),
+    thinking_config=_build(
+        w.ThinkingConfig,
+        thinking_budget=st.integers(-1, 32768),
+        include_thoughts=st.booleans(),
+        thinking_level=_values(gt.ThinkingLevel),
+    ),
+    enable_affective_dialog=st.booleans(),
+    media_resolution=_values(gt.MediaResolution),
+    temperature=st.floats(0, 2),
+    top_p=st.floats(0, 1),
+    top_k=st.integers(1, 100),
+    max_output_tokens=int32,
+    seed=st.integers(-(2**31), 2**31 - 1),
+    candidate_count=st.integers(1, 8),
+    presence_penalty=st.floats(-2, 2),
+    frequency_penalty=st.floats(-2, 2),
+    translation_config=_build(
+        w.TranslationConfig,
+        target_language_code=st.sampled_from(["en", "fr", "hi"]),
+        echo_target_language=st.booleans(),
+    ),
+)
+transcription_configs = _build(
+    w.AudioTranscriptionConfig,
+    language_codes=st.lists(st.sampled_from(["en-US", "fr-FR"]), max_size=2),
+    custom_vocabulary=st.lists(text, max_size=2),
+    word_timestamp=st.booleans(),
+    diarization=st.booleans(),
+    mode=st.sampled_from(["VERBATIM", "SMART"]),
+)
+setup_structs = _build(
+    w.Setup,
+    generation_config=generation_configs,
+    system_instruction=contents,
+    tools=st.lists(tools, max_size=3),
+    realtime_input_config=_build(
+        w.RealtimeInputConfig,
+        automatic_activity_detection=_build(
+            w.AutomaticActivityDetection,
+            disabled=st.booleans(),
+            start_of_speech_sensitivity=_values(gt.StartSensitivity),
+            end_of_speech_sensitivity=_values(gt.EndSensitivity),
+            prefix_padding_ms=int32,
+            silence_duration_ms=int32,
+        ),
+        activity_handling=_values(gt.ActivityHandling),
+        turn_coverage=_values(gt.TurnCoverage),
+    ),
+    session_resumption=_build(w.SessionResumptionConfig, handle=text, transparent=st.booleans()),
+    context_window_compression=_build(
+        w.ContextWindowCompression,
+        trigger_tokens=int64,
+        sliding_window=_build(w.SlidingWindow, target_tokens=int64),
+    ),
+    input_audio_transcription=transcription_configs,
+    output_audio_transcription=transcription_configs,
+    proactivity=_build(w.Proactivity, proactive_audio=st.booleans(), proactive_video=st.booleans()),
+    history_config=_build(w.HistoryConfig, initial_history_in_client_content=st.booleans()),
+    safety_settings=st.lists(
+        _build(
+            w.SafetySetting,
+            category=_values(gt.HarmCategory),
+            threshold=_values(gt.HarmBlockThreshold),
+            method=_values(gt.HarmBlockMethod),
+        ),
+        max_size=2,
+    ),
+    explicit_vad_signal=st.booleans(),
+    avatar_config=_opt(avatarName=text, audioBitrateBps=int32, videoBitrateBps=int32),
+    labels=st.dictionaries(names, text, max_size=2),
+)
+
+model_names = st.sampled_from(
+    ["gemini-live-2.5-flash-preview", "models/gemini-2.5-flash-native-audio-preview-12-2025"]
+)
+
+
+@st.composite
+def live_setup_kwargs(draw: st.DrawFn) -> dict[str, Any]:
+    """Keyword arguments for `live_setup`: every option, each present or not."""
+    from trio_gemini_live._setup import function_tool
+
+    declared = st.builds(
+        function_tool,
+        names,
+        text,
+        st.none() | schemas,
+        non_blocking=st.booleans(),
+    )
+    return draw(
+        _opt(
+            modality=st.sampled_from([None, "AUDIO", "TEXT"]),
+            voice=st.none() | st.sampled_from(["Kore", "Puck"]),
+            language=st.none() | st.sampled_from(["en-US", "fr-FR"]),
+            system_instruction=st.none() | text,
+            functions=st.lists(declared, max_size=2),
+            tools=st.lists(tools, max_size=2),
+            temperature=st.none() | st.floats(0, 2),
+            thinking_budget=st.none() | st.integers(-1, 8192),
+            input_transcription=st.booleans(),
+            output_transcription=st.booleans(),
+            automatic_vad=st.booleans(),
+            silence_duration_ms=st.none() | int32,
+            resumption=st.booleans(),
+            resumption_handle=st.none() | text,
+            transparent_resumption=st.none() | st.booleans(),
+            compression_trigger_tokens=st.none() | int64,
+        )
+    )
+
+
+@st.composite
+def setups(draw: st.DrawFn) -> w.Setup:
+    """A setup: from `live_setup` (every option) or a raw `Setup` with every field."""
+    from trio_gemini_live._setup import live_setup
+
+    model = draw(model_names)
+    if draw(st.booleans()):
+        return live_setup(model, **draw(live_setup_kwargs()))
+    return w.Setup(model=model, **msgspec_fields(draw(setup_structs)))
+
+
+def msgspec_fields(struct: Any) -> dict[str, Any]:
+    """The fields of a Struct that are set (differ from None), as keyword arguments."""
+    return {name: getattr(struct, name) for name in struct.__struct_fields__ if name != "model"}
+
+
+realtime_inputs = st.one_of(
+    _build(w.RealtimeInput, audio=blobs),
+    _build(w.RealtimeInput, video=blobs),
+    _build(w.RealtimeInput, text=text),
+    st.just(w.RealtimeInput(audio_stream_end=True)),
+    st.just(w.RealtimeInput(activity_start=w.ActivityStart())),
+    st.just(w.RealtimeInput(activity_end=w.ActivityEnd())),
+    _build(w.RealtimeInput, media_chunks=st.lists(blobs, max_size=2)),
+    # Not a oneof in the proto: several fields in one message are legal.
+    _build(
+        w.RealtimeInput,
+        audio=blobs,
+        video=blobs,
+        text=text,
+        audio_stream_end=st.booleans(),
+        activity_start=st.just(w.ActivityStart()),
+        activity_end=st.just(w.ActivityEnd()),
+        media_chunks=st.lists(blobs, max_size=2),
+    ),
+)
+
+client_messages = st.one_of(
+    realtime_inputs.map(lambda value: w.ClientMessage(realtime_input=value)),
+    _build(w.ClientContent, turns=st.lists(contents, max_size=3), turn_complete=st.booleans()).map(
+        lambda value: w.ClientMessage(client_content=value)
+    ),
+    _build(w.ToolResponse, function_responses=st.lists(function_responses, max_size=3)).map(
+        lambda value: w.ClientMessage(tool_response=value)
+    ),
+    _build(
+        w.ContextUpdate,
+        system_instruction=contents,
+        tools=_build(w.ToolsUpdate, tools=st.lists(tools, max_size=2)),
+    ).map(lambda value: w.ClientMessage(context_update=value)),
+)
+"""Every non-setup client message, each top-level kind with all of its fields."""
+
+# --- commands: the LiveSession send API -----------------------------------------------------
+
+_call_ids = st.from_regex(r"function-call-[0-9]{1,12}", fullmatch=True)
+_responses = st.builds(
+    w.FunctionResponse,
+    id=_call_ids,
+    name=names,
+    response=st.none() | json_objects,
+    will_continue=st.none() | st.booleans(),
+    scheduling=st.none() | _values(gt.FunctionResponseScheduling),
+)
+_buffers = st.sampled_from([bytes, bytearray, memoryview])
+
+commands = st.one_of(
+    st.tuples(
+        st.just("send_audio"),
+        st.tuples(st.tuples(pcm, _buffers).map(lambda pair: pair[1](pair[0]))),
+        _opt(sample_rate=st.sampled_from([8000, 16000, 24000, 48000])),
+    ),
+    st.tuples(
+        st.just("send_video"),
+        st.tuples(st.binary(max_size=48)),
+        _opt(mime_type=st.sampled_from(["image/jpeg", "image/png", "image/webp"])),
+    ),
+    st.tuples(st.just("send_text"), st.tuples(text), st.just({})),
+    st.tuples(
+        st.just("send_client_content"),
+        st.tuples(st.none() | text | contents | st.lists(contents, max_size=2)),
+        _opt(turn_complete=st.booleans()),
+    ),
+    st.tuples(st.just("activity_start"), st.just(()), st.just({})),
+    st.tuples(st.just("activity_end"), st.just(()), st.just({})),
+    st.tuples(st.just("audio_stream_end"), st.just(()), st.just({})),
+    st.tuples(
+        st.just("send_tool_response"), st.lists(_responses, max_size=3).map(tuple), st.just({})
+    ),
+    st.tuples(
+        st.just("respond"),
+        st.tuples(_call_ids, json_values),
+        st.fixed_dictionaries(
+            {"name": names},
+            optional={
+                "scheduling": _values(gt.FunctionResponseScheduling),
+                "will_continue": st.booleans(),
+            },
+        ),
+    ),
+    st.tuples(
+        st.just("update_context"),
+        st.just(()),
+        _opt(system_instruction=text | contents, tools=st.lists(tools, max_size=2)).filter(bool),
+    ),
+    st.tuples(st.just("send"), st.tuples(client_messages), st.just({})),
+)
+"""`(method, args, kwargs)` for every `LiveSession` send method."""
+
+# --- any LiveServerMessage, from the SDK's own annotations -----------------------------------
+
+_SDK_OVERRIDES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
+    # A Duration as the server writes it; an invalid one is a protocol error (fuzzed apart).
+    ("LiveServerGoAway", "time_left"): st.one_of(
+        st.integers(0, 10**6).map(lambda n: f"{n}s"),
+        st.decimals(0, 10**4, places=3).map(lambda d: f"{d}s"),
+    ),
+    # int64 in proto; JSON carries it as a string (see `server_frame`).
+    ("LiveServerSessionResumptionUpdate", "last_consumed_client_message_index"): int64,
+    ("Blob", "mime_type"): mime_types | text.filter(lambda t: "rate" not in t),
+}
+
+
+def _sdk_scalar(annotation: Any) -> st.SearchStrategy[Any] | None:
+    if annotation is str:
+        return text
+    if annotation is bool:
+        return st.booleans()
+    if annotation is int:
+        return int32
+    if annotation is float:
+        return floats
+    if annotation is bytes:
+        return st.binary(max_size=32)
+    if annotation is Any:
+        return json_values
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return st.sampled_from(list(annotation))
+    return None
+
+
+def sdk_strategy(annotation: Any, depth: int = 0) -> st.SearchStrategy[Any]:
+    """A strategy for values of an SDK pydantic annotation (depth-limited)."""
+    scalar = _sdk_scalar(annotation)
+    if scalar is not None:
+        return scalar
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return st.one_of([sdk_strategy(arg, depth) for arg in args if arg is not type(None)])
+    if origin is typing.Literal:
+        return st.sampled_from(args)
+    if origin is list:
+        return st.lists(sdk_strategy(args[0], depth + 1), max_size=2 if depth < 4 else 0)
+    if origin is dict:
+        return st.dictionaries(text, sdk_strategy(args[1], depth + 1), max_size=3)
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return sdk_model_strategy(annotation, depth)
+    raise NotImplementedError(f"no strategy for SDK annotation {annotation!r}")
+
+
+_model_cache: dict[tuple[type[Any], int], st.SearchStrategy[Any]] = {}
+
+
+def sdk_model_strategy(cls: type[pydantic.BaseModel], depth: int = 0) -> st.SearchStrategy[Any]:
+    """Any instance of an SDK model: every field absent or drawn from its annotation."""
+    key = (cls, depth)
+    if key not in _model_cache:
+        optional: dict[str, st.SearchStrategy[Any]] = {}
+        if depth < 6:
+            for name, field in cls.model_fields.items():
+                override = _SDK_OVERRIDES.get((cls.__name__, name))
+                if override is None:
+                    override = sdk_strategy(field.annotation, depth + 1)
+                optional[name] = override
+        _model_cache[key] = st.fixed_dictionaries({}, optional=optional).map(
+            lambda kwargs: cls(**kwargs)
+        )
+    return _model_cache[key]
+
+
+def sdk_server_messages() -> st.SearchStrategy[gt.LiveServerMessage]:
+    """Any `LiveServerMessage` the SDK can express."""
+    return sdk_model_strategy(gt.LiveServerMessage)
+
+
+# The server's int64 fields (JSON strings) and the one key that is not the camelCase name.
+_INT64_FIELDS = {("LiveServerSessionResumptionUpdate", "last_consumed_client_message_index")}
+_WIRE_KEYS = {("VoiceActivity", "voice_activity_type"): "type"}
+
+
+def _is_default(value: Any) -> bool:
+    return value is False or value == 0 or value == "" or value == [] or value == b""
+
+
+def to_wire(model: pydantic.BaseModel, *, omit_defaults: bool = False) -> dict[str, Any]:
+    """An SDK model as the server's proto3 JSON object (camelCase, standard base64)."""
+    out: dict[str, Any] = {}
+    cls = type(model)
+    for name in cls.model_fields:
+        value = getattr(model, name)
+        if value is None or (omit_defaults and _is_default(value)):
+            continue
+        key = _WIRE_KEYS.get((cls.__name__, name), to_camel(name))
+        if (cls.__name__, name) in _INT64_FIELDS:
+            out[key] = str(value)
+        else:
+            out[key] = _wire_value(value, omit_defaults)
+    return out
+
+
+def _wire_value(value: Any, omit_defaults: bool) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return to_wire(value, omit_defaults=omit_defaults)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_wire_value(item, omit_defaults) for item in value]
+    return value  # JSON already (free-form `dict[str, Any]` is carried as it is)
+
+
+def server_frame(message: dict[str, Any]) -> bytes:
+    """Serialise like Google's server: 2-space pretty JSON + newline, UTF-8 bytes."""
+    return (json.dumps(message, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# --- budgets --------------------------------------------------------------------------------
+
+
+def budget(factor: float) -> Any:
+    """Settings with `factor` times the active profile's examples (ci: 50, fuzz: 5000).
+
+    Cheap properties take a bigger share of the fuzz budget, expensive ones a smaller one.
+    """
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=max(10, int(settings.default.max_examples * factor)),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )

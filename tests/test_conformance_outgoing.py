@@ -1,0 +1,249 @@
+"""Every frame the client can send, judged by google-genai's own `LiveClientMessage` model.
+
+The SDK's pydantic models forbid unknown fields and map camelCase aliases to field names, so
+`model_validate_json` on our frame is the "camelCase-to-field mapping, no unknown field"
+check. Then the SDK's reading of the frame, dumped back under its aliases, must equal ours
+field for field (after normalising base64): nothing is lost or renamed on the way.
+
+One documented gap in the SDK model: `LiveClientSetup` has no `realtime_input_config`,
+although the SDK itself sends `setup.realtimeInputConfig` (built from `LiveConnectConfig`
+by `_LiveConnectParameters_to_mldev`). That one key is validated against the SDK's
+`RealtimeInputConfig` model instead, and a test below proves the SDK sends it there.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+from typing import Any
+
+import msgspec
+import pytest
+import trio
+from google.genai import _live_converters as lc, client as genai_client, types as gt
+from hypothesis import given, strategies as st
+
+import strategies as s
+from trio_gemini_live import _wire as w
+from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._options import SessionOptions
+from trio_gemini_live._protocol import LiveProtocol
+from trio_gemini_live._session import LiveSession, _prepare_setup
+
+pytestmark = pytest.mark.fuzz  # large budget under `nox -s fuzz`, CI profile otherwise
+
+ENDPOINT = url_endpoint("ws://127.0.0.1/ws/x.BidiGenerateContent", api_key="k")
+NOT_IN_LIVE_CLIENT_SETUP = {"realtimeInputConfig": gt.RealtimeInputConfig}
+
+
+def _sdk_view(model: Any) -> Any:
+    """The SDK's reading of a frame, as builtins under the wire names (bytes kept as bytes)."""
+    return model.model_dump(mode="python", by_alias=True, exclude_unset=True)
+
+
+def _bytes_where_sdk_has_bytes(sdk: Any, ours: Any) -> Any:
+    """Our frame's JSON with base64 decoded wherever the SDK's type says `bytes`.
+
+    Our frames carry standard padded base64; anything else there is a failure.
+    """
+    if isinstance(sdk, bytes) and isinstance(ours, str):
+        return base64.b64decode(ours, validate=True)
+    if isinstance(sdk, dict) and isinstance(ours, dict):
+        return {key: _bytes_where_sdk_has_bytes(sdk.get(key), item) for key, item in ours.items()}
+    if isinstance(sdk, list) and isinstance(ours, list) and len(sdk) == len(ours):
+        return [_bytes_where_sdk_has_bytes(a, b) for a, b in zip(sdk, ours, strict=True)]
+    return ours
+
+
+def _plain(value: Any) -> Any:
+    """Enum members to their values, recursively (SDK enums are `str` subclasses)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def judge(frame: bytes) -> None:
+    """Assert that the SDK accepts `frame` exactly: known fields only, same data back."""
+    assert b"\n" not in frame
+    raw = json.loads(frame)
+    assert isinstance(raw, dict)
+    assert len(raw) == 1, "exactly one top-level key"
+    carved: dict[str, Any] = {}
+    if "setup" in raw:
+        for key, model in NOT_IN_LIVE_CLIENT_SETUP.items():
+            if key in raw["setup"]:
+                value = raw["setup"].pop(key)
+                checked = model.model_validate_json(json.dumps(value))
+                carved[key] = _sdk_view(checked)
+    sdk = gt.LiveClientMessage.model_validate_json(json.dumps(raw))
+    sdk_view = _plain(_sdk_view(sdk))
+    if carved:
+        sdk_view["setup"].update(_plain(carved))
+    ours = _bytes_where_sdk_has_bytes(sdk_view, json.loads(frame))
+    assert sdk_view == ours
+    # And our own Struct reads the frame back (the SDK and we agree on the schema).
+    msgspec.json.decode(frame, type=w.ClientMessage)
+
+
+def _setup_frame(setup: w.Setup) -> bytes:
+    return LiveProtocol().start(_prepare_setup(setup, ENDPOINT))
+
+
+# --- setup --------------------------------------------------------------------------------
+
+
+@s.budget(0.3)
+@given(setup=s.setups())
+def test_every_setup_validates_against_the_sdk(setup: w.Setup) -> None:
+    judge(_setup_frame(setup))
+
+
+def test_a_setup_with_every_field_set_validates() -> None:
+    setup = w.Setup(
+        model="gemini-live-2.5-flash-preview",
+        generation_config=w.GenerationConfig(
+            response_modalities=["AUDIO"],
+            speech_config=w.SpeechConfig(
+                voice_config=w.VoiceConfig(
+                    prebuilt_voice_config=w.PrebuiltVoiceConfig(voice_name="Kore")
+                ),
+                language_code="en-US",
+                multi_speaker_voice_config=w.MultiSpeakerVoiceConfig(
+                    speaker_voice_configs=[w.SpeakerVoiceConfig(speaker="a")]
+                ),
+            ),
+            thinking_config=w.ThinkingConfig(
+                thinking_budget=0, include_thoughts=True, thinking_level="LOW"
+            ),
+            enable_affective_dialog=True,
+            media_resolution="MEDIA_RESOLUTION_LOW",
+            temperature=0.5,
+            top_p=0.9,
+            top_k=40,
+            max_output_tokens=100,
+            seed=1,
+            candidate_count=1,
+            presence_penalty=0.1,
+            frequency_penalty=0.2,
+            translation_config=w.TranslationConfig(
+                target_language_code="fr", echo_target_language=True
+            ),
+        ),
+        system_instruction=w.Content(parts=[w.Part(text="terse")], role="user"),
+        tools=[
+            w.Tool(
+                function_declarations=[
+                    w.FunctionDeclaration(
+                        name="f",
+                        description="d",
+                        parameters={"type": "OBJECT", "properties": {"a": {"type": "STRING"}}},
+                        parameters_json_schema={"type": "object"},
+                        response={"type": "STRING"},
+                        response_json_schema={"type": "string"},
+                        behavior="NON_BLOCKING",
+                    )
+                ],
+                google_search={},
+                code_execution={},
+                url_context={},
+                google_maps={},
+                computer_use={"environment": "ENVIRONMENT_BROWSER"},
+                file_search={"fileSearchStoreNames": ["s"]},
+            )
+        ],
+        realtime_input_config=w.RealtimeInputConfig(
+            automatic_activity_detection=w.AutomaticActivityDetection(
+                disabled=True,
+                start_of_speech_sensitivity="START_SENSITIVITY_LOW",
+                end_of_speech_sensitivity="END_SENSITIVITY_HIGH",
+                prefix_padding_ms=20,
+                silence_duration_ms=100,
+            ),
+            activity_handling="NO_INTERRUPTION",
+            turn_coverage="TURN_INCLUDES_ALL_INPUT",
+        ),
+        session_resumption=w.SessionResumptionConfig(handle="h", transparent=True),
+        context_window_compression=w.ContextWindowCompression(
+            trigger_tokens=2**40, sliding_window=w.SlidingWindow(target_tokens=2**39)
+        ),
+        input_audio_transcription=w.AudioTranscriptionConfig(
+            language_codes=["en-US"],
+            custom_vocabulary=["trio"],
+            word_timestamp=True,
+            diarization=True,
+            mode="SMART",
+        ),
+        output_audio_transcription=w.AudioTranscriptionConfig(),
+        proactivity=w.Proactivity(proactive_audio=True, proactive_video=True),
+        history_config=w.HistoryConfig(initial_history_in_client_content=True),
+        safety_settings=[
+            w.SafetySetting(
+                category="HARM_CATEGORY_HARASSMENT", threshold="BLOCK_NONE", method="SEVERITY"
+            )
+        ],
+        explicit_vad_signal=True,
+        avatar_config={"avatarName": "a"},
+        labels={"team": "x"},
+    )
+    frame = _setup_frame(setup)
+    unset = [name for name in w.Setup.__struct_fields__ if getattr(setup, name) in (None, "", [])]
+    assert unset == []
+    judge(frame)
+
+
+def test_the_sdk_itself_sends_realtime_input_config_at_setup_level() -> None:
+    # Justifies the one key judged outside `LiveClientSetup`: google-genai's own connect
+    # path (`_LiveConnectParameters_to_mldev`) puts it at `setup.realtimeInputConfig`.
+    api_client = genai_client.BaseApiClient(api_key="k")
+    config = gt.LiveConnectConfig(
+        realtime_input_config=gt.RealtimeInputConfig(activity_handling="NO_INTERRUPTION")
+    )
+    params = gt.LiveConnectParameters(model="m", config=config)
+    sent = lc._LiveConnectParameters_to_mldev(api_client, params)
+    assert "realtimeInputConfig" in sent["setup"]
+    assert "realtime_input_config" not in gt.LiveClientSetup.model_fields
+    assert set(NOT_IN_LIVE_CLIENT_SETUP) == {"realtimeInputConfig"}
+
+
+# --- every other client message -------------------------------------------------------------
+
+
+@s.budget(0.4)
+@given(message=s.client_messages)
+def test_every_client_message_validates_against_the_sdk(message: w.ClientMessage) -> None:
+    judge(LiveProtocol().send(message))
+
+
+async def _run_commands(calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[bytes]:
+    session = LiveSession(ENDPOINT, SessionOptions(send_buffer=len(calls) + 1))
+    for name, args, kwargs in calls:
+        await getattr(session, name)(*args, **kwargs)
+    receive = session._core.outgoing_receive
+    return [receive.receive_nowait().frame for _ in calls]
+
+
+@s.budget(0.15)
+@given(calls=st.lists(s.commands, min_size=1, max_size=6))
+def test_every_session_command_sends_sdk_valid_frames(
+    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]],
+) -> None:
+    frames = trio.run(_run_commands, calls)
+    assert len(frames) == len(calls)
+    for frame in frames:
+        judge(frame)
+
+
+def test_judge_rejects_unknown_and_misplaced_fields() -> None:
+    # The judge is strict: an unknown key, or `responseModalities` at setup level (the
+    # classic mistake, protocol.md section 1.6), fails.
+    with pytest.raises(ValueError, match="Extra inputs"):
+        judge(b'{"setup":{"model":"m","responseModalities":["AUDIO"]}}')
+    with pytest.raises(ValueError, match="Extra inputs"):
+        judge(b'{"realtimeInput":{"audioData":"AA=="}}')
+    with pytest.raises(AssertionError):
+        judge(b'{"clientContent":{"turnComplete":true},"realtimeInput":{}}')
