@@ -1,10 +1,15 @@
-"""`python -m benchmarks [--quick] [--only decode,send,e2e,latency,scale,alloc] [--json F]`."""
+"""`python -m benchmarks [--quick] [--only decode,...] [--json F] [--baseline OLD.json]`.
+
+`--baseline` takes an earlier run's JSON (e.g. the library before a change) and prints its
+values beside this run's, with the after/before ratio: the record of each change's effect.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import time
+import traceback
 
 from ._report import Report, environment
 
@@ -17,6 +22,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds (about 2 minutes)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--json", default="benchmark-results.json", help="where to write JSON")
+    parser.add_argument(
+        "--baseline", help="an earlier run's JSON: adds its values as a 'before' column"
+    )
+    parser.add_argument("--label", default="", help="names this run in its JSON (history)")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SCENARIOS)
@@ -26,17 +35,28 @@ def main() -> None:
     print(f"Python {env['python'].split()[0]} on {env['cpu']} ({env['cpu_count']} CPUs)")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     report = Report()
+    if args.baseline:
+        report.load_baseline(args.baseline)
     timings: dict[str, float] = {}
+    failed: list[str] = []
     for name in chosen:
         print(f"[{name}]", flush=True)
         t0 = time.perf_counter()
         module = importlib.import_module(f".{MODULES.get(name, name)}", __package__)
-        module.run(report, args.quick)
+        try:
+            module.run(report, args.quick)
+        except Exception:  # one broken scenario must not lose the others' results
+            traceback.print_exc()
+            failed.append(name)
         timings[name] = time.perf_counter() - t0
     print()
     print(report.table())
-    report.write_json(args.json, {"quick": args.quick, "seconds": timings})
+    report.write_json(
+        args.json, {"label": args.label, "quick": args.quick, "seconds": timings, "failed": failed}
+    )
     print(f"\nwrote {args.json}")
+    if failed:
+        raise SystemExit(f"scenario(s) failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """One client run in its own process: `python -m benchmarks._clients CLIENT JOB_JSON`.
 
 Clients: `ours:<transport>`, `genai` (google-genai's `client.aio.live`, recipe B of
-protocol.md §5.4) and `ag2` (AG2 0.13.4's `GeminiRealtimeClient`). Prints one JSON line:
-client process CPU seconds and wall seconds over the measured part, and counts.
+protocol.md §5.4), `ag2` (AG2 0.13.4's `GeminiRealtimeClient`), and `floor:trio` /
+`floor:asyncio` (no connection: only the paced wake-ups, each runtime's own cost). Prints
+one JSON line: client process CPU seconds and wall seconds over the measured part, and counts.
 """
 
 from __future__ import annotations
@@ -187,6 +188,39 @@ def run_ag2(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# --- the runtimes' own floor: a task that only wakes up on the same schedule -----------------
+
+
+def run_floor(runtime: str, job: dict[str, Any]) -> dict[str, Any]:
+    """CPU of waking every `interval` with no I/O: what any client on that runtime pays."""
+    n, interval = job["n"], job["interval"]
+    if runtime == "trio":
+        import trio
+
+        async def trio_main() -> float:
+            c0 = _cpu()
+            start = trio.current_time()
+            for i in range(n):
+                await trio.sleep_until(start + i * interval)
+                await trio.lowlevel.checkpoint()  # as a send would
+            return _cpu() - c0
+
+        cpu = trio.run(trio_main)
+    else:
+        import asyncio
+
+        async def asyncio_main() -> float:
+            loop = asyncio.get_running_loop()
+            c0 = _cpu()
+            start = loop.time()
+            for i in range(n):
+                await asyncio.sleep(max(0.0, start + i * interval - loop.time()))
+            return _cpu() - c0
+
+        cpu = asyncio.run(asyncio_main())
+    return {"cpu": cpu, "wall": n * interval}
+
+
 def main() -> None:
     client, job = sys.argv[1], json.loads(sys.argv[2])
     if job.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
@@ -197,6 +231,8 @@ def main() -> None:
         out = run_genai(job)
     elif client == "ag2":
         out = run_ag2(job)
+    elif client.startswith("floor:"):
+        out = run_floor(client.split(":", 1)[1], job)
     else:
         raise SystemExit(f"unknown client {client!r}")
     print(json.dumps(out), flush=True)

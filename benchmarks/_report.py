@@ -25,6 +25,15 @@ class Row:
 @dataclass
 class Report:
     rows: list[Row] = field(default_factory=list[Row])
+    # (section, name) -> value from an earlier run (`--baseline`): the "before" column.
+    before: dict[tuple[str, str], float] = field(default_factory=dict[tuple[str, str], float])
+    before_label: str = ""
+
+    def load_baseline(self, path: str) -> None:
+        with open(path) as f:
+            data = json.load(f)
+        self.before = {(r["section"], r["name"]): r["value"] for r in data["rows"]}
+        self.before_label = data.get("label") or path
 
     def add(self, *args: Any, **kwargs: Any) -> Row:
         row = Row(*args, **kwargs)
@@ -33,19 +42,38 @@ class Report:
         return row
 
     def table(self) -> str:
+        history = bool(self.before)
+        extra = f"{'before':>11} {'after/before':>12} " if history else ""
         lines = [
-            f"{'section':9}{'scenario':58}{'value':>11} {'unit':9}{'ratio':>8}  vs / note",
-            "-" * 120,
+            f"{'section':9}{'scenario':58}{'value':>11} {'unit':9}{extra}{'ratio':>8}  vs / note",
+            "-" * (146 if history else 120),
         ]
         for r in self.rows:
             ratio = f"{r.ratio:7.3f}x" if r.ratio is not None else " " * 8
             tail = r.baseline + (f" ({r.note})" if r.note else "")
             head = f"{r.section:9}{r.name:58}{_fmt(r.value)} {r.unit:9}"
+            if history:
+                old = self.before.get((r.section, r.name))
+                if old is None:
+                    head += " " * 25
+                else:
+                    change = f"{r.value / old:11.3f}x" if old else " " * 12
+                    head += f"{_fmt(old)} {change} "
             lines.append(f"{head}{ratio}  {tail}")
+        if history:
+            lines.append(f"before: {self.before_label}")
         return "\n".join(lines)
 
     def write_json(self, path: str, extra: dict[str, Any]) -> None:
-        data = {"environment": environment(), **extra, "rows": [asdict(r) for r in self.rows]}
+        rows = []
+        for r in self.rows:
+            row = asdict(r)
+            if self.before:
+                row["before"] = self.before.get((r.section, r.name))
+            rows.append(row)
+        data = {"environment": environment(), **extra, "rows": rows}
+        if self.before:
+            data["history"] = {"before": self.before_label}
         with open(path, "w") as f:
             json.dump(data, f, indent=2)
 

@@ -135,8 +135,8 @@ async def serve(stream: trio.SocketStream) -> None:
                     else:
                         frame = stamped_audio(stamp)
                     await stream.send_all(frame)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-        pass
+    except* (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass  # a client left (or reset): also from inside the nurseries above
     finally:
         with trio.CancelScope(shield=True):
             await stream.aclose()

@@ -26,6 +26,10 @@ LABEL = {
     "genai": "google-genai",
     "ag2": "AG2 GeminiRealtimeClient",
 }
+FLOORS = ["floor:trio", "floor:asyncio"]
+LABEL.update(
+    {"floor:trio": "floor: trio wake-ups only", "floor:asyncio": "floor: asyncio wake-ups only"}
+)
 TWO_CORES = (os.cpu_count() or 1) >= 2
 
 
@@ -69,10 +73,10 @@ def run(report: Report, quick: bool) -> None:
         modes = [
             ("batched", 0, 1000 if quick else 3000),
             ("every 2 ms", 2000, 500),
-            ("every 20 ms", 20000, 100 if quick else 250),
+            ("every 20 ms", 20000, 100 if quick else 150),
         ]
         if not quick:
-            modes.append(("real time (40 ms)", 40000, 125))
+            modes.append(("real time (40 ms)", 40000, 75))
         for label, interval_us, n in modes:
             job = {"kind": "recv", "url": f"{base}/recv/{n}/{interval_us}{PATH}"}
             results: dict[str, list[dict[str, float]]] = {c: [] for c in CLIENTS}
@@ -100,14 +104,15 @@ def run(report: Report, quick: bool) -> None:
                 )
         for label, interval, n in [
             ("burst", 0.0, 1000 if quick else 3000),
-            ("paced 20 ms", 0.02, 100 if quick else 250),
+            ("paced 20 ms", 0.02, 100 if quick else 150),
         ]:
             job = {"kind": "send", "n": n, "interval": interval, "url": f"{base}/send/{n}{PATH}"}
-            results = {c: [] for c in CLIENTS}
+            clients = CLIENTS + (FLOORS if interval else [])
+            results = {c: [] for c in clients}
             for _ in range(rounds):
-                for client in CLIENTS:
+                for client in clients:
                     results[client].append(run_client(client, job))
-            per = {c: _median(results[c], "cpu") / n * 1e6 for c in CLIENTS}
+            per = {c: _median(results[c], "cpu") / n * 1e6 for c in clients}
             for client in CLIENTS:
                 report.add(
                     "e2e-send",
@@ -116,6 +121,23 @@ def run(report: Report, quick: bool) -> None:
                     "us CPU/chunk",
                     per[client] / per["genai"],
                     "google-genai",
+                )
+            for floor in FLOORS if interval else []:
+                report.add(
+                    "e2e-send",
+                    f"20 ms chunks, {label}: {LABEL[floor]}",
+                    per[floor],
+                    "us CPU/chunk",
+                    per[floor] / per["genai"],
+                    "google-genai",
+                )
+            if interval:
+                report.add(
+                    "e2e-send",
+                    f"20 ms chunks, {label}: ours (websockets sans-IO) above trio floor",
+                    per["ours:websockets"] - per["floor:trio"],
+                    "us CPU/chunk",
+                    note=f"AG2 above asyncio floor: {per['ag2'] - per['floor:asyncio']:.1f} us",
                 )
             for client in ("ours:websockets", "ours:trio-websocket"):
                 report.add(

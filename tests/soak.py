@@ -183,9 +183,7 @@ async def _run(seed: int, result: ScheduleResult) -> None:
                 events.append(event)
                 if isinstance(event, Reconnected):
                     result.recoveries.append(event.duration)
-                    result.reported += sum(
-                        1 for item in event.not_replayed if item.startswith("realtimeInput.audio")
-                    )
+                    result.reported += event.not_replayed_messages
 
         try:
             async with (

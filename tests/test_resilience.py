@@ -294,8 +294,10 @@ async def test_replay_overflow_is_reported_not_silent(
     assert isinstance(event, Reconnected)
     assert event.replayed >= 1
     assert event.not_replayed
-    assert all(item.startswith("realtimeInput.audio") for item in event.not_replayed)
-    assert event.replayed + len(event.not_replayed) == 10
+    (summary,) = event.not_replayed
+    assert summary.startswith("realtimeInput.audio: ")
+    assert "replay buffer overflow" in summary
+    assert event.replayed + event.not_replayed_messages == 10
 
 
 def test_reconnect_failed_error_keeps_the_last_error_and_pickles() -> None:
@@ -309,3 +311,19 @@ def test_reconnect_failed_error_keeps_the_last_error_and_pickles() -> None:
     assert str(copy) == "could not resume"
     assert isinstance(copy.last_error, PolicyViolationError)
     assert copy.last_error.code == 1008
+
+
+def test_replay_overflow_bookkeeping_stays_bounded() -> None:
+    from trio_gemini_live._resume import ReplayBuffer
+
+    buffer = ReplayBuffer(limit_bytes=100)
+    for index in range(100_000):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio")
+    buffer.add(100_000, b"y" * 10, "toolResponse")
+    plan = buffer.take()
+    assert len(plan.replay) == 9
+    assert plan.not_replayed == (
+        "realtimeInput.audio: 99991 message(s), 999910 bytes (replay buffer overflow)",
+        "toolResponse: 1 message(s), 10 bytes (answers a call of the old connection)",
+    )
+    assert plan.not_replayed_messages == 99_992

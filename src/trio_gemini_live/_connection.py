@@ -30,9 +30,12 @@ from ._resume import ReplayBuffer, ReplayPlan
 from ._transport import Transport, TransportClosedError
 from ._wire import Setup
 
-__all__ = ["Connection", "ConnectionOutcome", "Outgoing", "SessionCore"]
+__all__ = ["FLUSH", "Connection", "ConnectionOutcome", "Outgoing", "SessionCore"]
 
 log = logging.getLogger("trio_gemini_live.session")
+
+_SEND_BATCH = 64
+"""At most this many queued client frames are written with one socket write."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class Outgoing:
 
     frame: bytes
     kind: str
+
+
+FLUSH = Outgoing(b"", "")
+"""Queued after a `Connection.write_now` that wrote part of a frame: the sender writes the rest."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class Connection:
         self._ping_in_flight = False
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
+        self._sender_parked = False  # the sender waits for the next frame, holding none
 
     @property
     def opened(self) -> bool:
@@ -199,12 +207,53 @@ class Connection:
     async def _write(self, frame: bytes, kind: str) -> None:
         core = self._core
         # Kept before writing: if the write is cut off, the next connection replays it.
-        core.replay.add(core.protocol.messages_sent + 1, frame, kind)
+        if self._replayable():
+            core.replay.add(core.protocol.messages_sent + 1, frame, kind)
         core.protocol.frame_sent()
         await self._transport.send(frame)
         core.messages_sent_total += 1
         core.frames_sent += 1
         core.bytes_sent += len(frame)
+
+    def write_now(self, frame: bytes, kind: str) -> bool | None:
+        """Write a frame from the caller's task when the sender is idle: no task hand-off.
+
+        Only when the sender is parked with nothing queued or in hand (so order is kept)
+        and the transport can write without waiting. False: nothing done, queue it. None:
+        part of it was written; queue `FLUSH` so that the sender writes the rest.
+        """
+        core = self._core
+        if not self._sender_parked or self._ended.is_set():
+            return False
+        stats = core.outgoing_receive.statistics()
+        if stats.tasks_waiting_receive != 1 or stats.current_buffer_used:
+            return False  # a frame is queued, or handed to the sender but not yet written
+        written = self._transport.send_now(frame)
+        if written is False:
+            return False
+        # No checkpoint since the write: as if kept before writing (see `_write`).
+        if self._replayable():
+            core.replay.add(core.protocol.messages_sent + 1, frame, kind)
+        core.protocol.frame_sent()
+        core.messages_sent_total += 1
+        core.frames_sent += 1
+        core.bytes_sent += len(frame)
+        return written
+
+    async def _write_many(self, items: list[Outgoing]) -> None:
+        core = self._core
+        replay, protocol = core.replay, core.protocol
+        size = 0
+        keep = self._replayable()
+        for item in items:
+            if keep:
+                replay.add(protocol.messages_sent + 1, item.frame, item.kind)
+            protocol.frame_sent()
+            size += len(item.frame)
+        await self._transport.send_many([item.frame for item in items])
+        core.messages_sent_total += len(items)
+        core.frames_sent += len(items)
+        core.bytes_sent += size
 
     # --- ending ----------------------------------------------------------------------------
 
@@ -290,12 +339,44 @@ class Connection:
             self.request_switch("goAway", trio.current_time() + event.time_left - margin)
         await core.deliver(event)
         self._last_inbound = trio.current_time()
-        self._poke()
+        if self._switch.is_set():
+            self._poke()  # only `_watch_switch` waits for it, once a switch is requested
 
     async def _sender(self) -> None:
+        outgoing = self._core.outgoing_receive
         try:
-            async for item in self._core.outgoing_receive:
-                await self._write(item.frame, item.kind)
+            while True:
+                self._sender_parked = True
+                try:
+                    item = await outgoing.receive()
+                except trio.EndOfChannel:
+                    break
+                finally:
+                    self._sender_parked = False
+                # Whatever else is queued already goes out in the same socket write.
+                batch: list[Outgoing] | None = None
+                while True:
+                    try:
+                        more = outgoing.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                    if batch is None:
+                        batch = [] if item is FLUSH else [item]
+                    if more is not FLUSH:
+                        batch.append(more)
+                    if len(batch) >= _SEND_BATCH:
+                        break
+                if batch is None:
+                    if item is FLUSH:
+                        await self._transport.flush()
+                    else:
+                        await self._write(item.frame, item.kind)
+                elif len(batch) == 1:
+                    await self._write(batch[0].frame, batch[0].kind)
+                elif batch:
+                    await self._write_many(batch)
+                else:
+                    await self._transport.flush()
         except TransportClosedError:
             pass  # the receiver sees the same close and reports it
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -354,6 +435,14 @@ class Connection:
             with trio.move_on_at(deadline):
                 await self._state_changed.wait()
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None)
+
+    def _replayable(self) -> bool:
+        """Whether sent frames are kept for replay (only a resumable session replays).
+
+        Without resumption no server acknowledgement would ever release them.
+        """
+        setup = self._core.protocol.setup
+        return setup is not None and setup.session_resumption is not None
 
     def _resumable(self) -> bool:
         setup = self._core.protocol.setup

@@ -292,9 +292,10 @@ class VoiceActivity(RealtimeEvent, frozen=True, kw_only=True):
 class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     """The session moved to a new connection (after `goAway` or a drop) and continues.
 
-    `replayed` client messages were written again on the new connection; `not_replayed`
-    describes those that could not be (replay buffer overflow, or tool responses to calls
-    of the old connection) so that nothing is lost silently. `setup_changed` is true when
+    `replayed` client messages were written again on the new connection. `not_replayed`
+    summarises, one line per kind and cause, the `not_replayed_messages` that could not be
+    (replay buffer overflow, or tool responses to calls of the old connection), so that
+    nothing is lost silently. `setup_changed` is true when
     the move applied a new setup (`LiveSession.update_setup`); a `SessionUpdated` follows.
     """
 
@@ -304,6 +305,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     attempts: int = 1
     replayed: int = 0
     not_replayed: tuple[str, ...] = ()
+    not_replayed_messages: int = 0
     setup_changed: bool = False
 
 

@@ -84,15 +84,42 @@ class BufferedMessage:
 
 @dataclass(frozen=True)
 class ReplayPlan:
-    """What to write again on the new connection, and what could not be."""
+    """What to write again on the new connection, and what could not be.
+
+    `not_replayed` summarises what is lost, one line per kind and cause (bounded however
+    much overflowed); `not_replayed_messages` counts those messages.
+    """
 
     replay: tuple[BufferedMessage, ...]
     not_replayed: tuple[str, ...]
+    not_replayed_messages: int = 0
 
 
 # Tool responses answer calls of the old connection; a resumed server re-issues the calls
 # it still wants (with new ids) and rejects unknown ids, so they are never replayed.
 _NEVER_REPLAYED = frozenset({"toolResponse"})
+
+
+class _Tally:
+    """Messages dropped, by kind: counts and bytes, so memory stays bounded."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, list[int]] = {}
+
+    def add(self, message: BufferedMessage) -> None:
+        entry = self.by_kind.setdefault(message.kind, [0, 0])
+        entry[0] += 1
+        entry[1] += len(message.frame)
+
+    @property
+    def messages(self) -> int:
+        return sum(count for count, _ in self.by_kind.values())
+
+    def lines(self, cause: str) -> list[str]:
+        return [
+            f"{kind}: {count} message(s), {size} bytes ({cause})"
+            for kind, (count, size) in self.by_kind.items()
+        ]
 
 
 class ReplayBuffer:
@@ -102,7 +129,7 @@ class ReplayBuffer:
         self._limit = limit_bytes
         self._entries: deque[BufferedMessage] = deque()
         self._bytes = 0
-        self._overflowed: list[str] = []
+        self._overflowed = _Tally()
 
     @property
     def size_bytes(self) -> int:
@@ -119,24 +146,34 @@ class ReplayBuffer:
         while self._bytes > self._limit and self._entries:
             dropped = self._entries.popleft()
             self._bytes -= len(dropped.frame)
-            self._overflowed.append(dropped.describe())
+            self._overflowed.add(dropped)
 
     def consumed_through(self, index: int) -> None:
         """The server's state includes every message up to `index`: forget those."""
         while self._entries and self._entries[0].index <= index:
             self._bytes -= len(self._entries.popleft().frame)
-        self._overflowed.clear()
+        self._overflowed = _Tally()
 
     def clear(self) -> None:
         """A handle covering everything sent so far was issued: nothing needs replay."""
         self._entries.clear()
         self._bytes = 0
-        self._overflowed.clear()
+        self._overflowed = _Tally()
 
     def take(self) -> ReplayPlan:
         """Empty the buffer into a replay plan for the next connection."""
         replay = tuple(entry for entry in self._entries if entry.kind not in _NEVER_REPLAYED)
-        skipped = [entry.describe() for entry in self._entries if entry.kind in _NEVER_REPLAYED]
-        plan = ReplayPlan(replay=replay, not_replayed=(*self._overflowed, *skipped))
+        skipped = _Tally()
+        for entry in self._entries:
+            if entry.kind in _NEVER_REPLAYED:
+                skipped.add(entry)
+        plan = ReplayPlan(
+            replay=replay,
+            not_replayed=(
+                *self._overflowed.lines("replay buffer overflow"),
+                *skipped.lines("answers a call of the old connection"),
+            ),
+            not_replayed_messages=self._overflowed.messages + skipped.messages,
+        )
         self.clear()
         return plan

@@ -21,7 +21,7 @@ import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._close_policy import CloseAction
-from ._connection import Connection, ConnectionOutcome, Outgoing, SessionCore
+from ._connection import FLUSH, Connection, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint, model_resource_name
 from ._errors import (
     ConfigurationError,
@@ -237,11 +237,20 @@ class LiveSession:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[ev.RealtimeEvent]:
+        # Events already buffered (one socket read often brings many) are taken without a
+        # trip through the scheduler each; it is still a cancellation point, and the loop
+        # waits (a checkpoint) once the buffer is empty, so at most `event_buffer` events
+        # pass between two schedule points.
+        receive_nowait = self._events_receive.receive_nowait
         while True:
+            await trio.lowlevel.checkpoint_if_cancelled()  # before taking: none is lost
             try:
-                event = await self.receive()
-            except trio.EndOfChannel:
-                return
+                event = receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                try:
+                    event = await self.receive()
+                except trio.EndOfChannel:
+                    return
             yield event
 
     # --- sending -----------------------------------------------------------------------------
@@ -255,6 +264,17 @@ class LiveSession:
         if message.tool_response is not None:
             self._check_not_cancelled(message.tool_response.function_responses)
         frame = self._core.protocol.send(message)
+        current = self._core.current
+        if current is not None:
+            # Written at once when the sender is idle (saves a task hand-off per message);
+            # cancellation is checked before writing, never after, as a channel send does.
+            await trio.lowlevel.checkpoint_if_cancelled()
+            written = current.write_now(frame, _kind_of(message))
+            if written is not False:
+                if written is None:
+                    self._outgoing_send.send_nowait(FLUSH)  # the channel is empty
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return
         try:
             await self._outgoing_send.send(Outgoing(frame, _kind_of(message)))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
@@ -568,6 +588,7 @@ class LiveSession:
                 attempts=attempts,
                 replayed=len(plan.replay),
                 not_replayed=plan.not_replayed,
+                not_replayed_messages=plan.not_replayed_messages,
                 setup_changed=self._next_setup is not None,
             )
             try:

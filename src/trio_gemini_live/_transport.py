@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, cast
 
@@ -48,6 +48,21 @@ class Transport(Protocol):
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
+        ...
+
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        """Send several JSON messages as text frames, in order (one socket write if it can)."""
+        ...
+
+    def send_now(self, frame: bytes) -> bool | None:
+        """Write a frame without waiting if the socket is free (None: partly; see `flush`).
+
+        False: nothing was done; send it with `send` instead.
+        """
+        ...
+
+    async def flush(self) -> None:
+        """Write what `send_now` left over."""
         ...
 
     async def receive_batch(self) -> list[bytes | str]:
@@ -100,6 +115,19 @@ class TrioWebsocketTransport:
             await self._ws.send_message(frame.decode("utf-8"))
         except trio_websocket.ConnectionClosed as exc:
             raise _closed_from(exc) from None
+
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        """Send several JSON messages as text frames, in order."""
+        for frame in frames:
+            await self.send(frame)
+
+    def send_now(self, frame: bytes) -> bool | None:
+        """Never: trio-websocket writes only from a task (see `send`)."""
+        return False
+
+    async def flush(self) -> None:
+        """Nothing is ever left over (`send_now` does nothing)."""
+        await trio.lowlevel.checkpoint()
 
     async def receive_batch(self) -> list[bytes | str]:
         """Wait for the next message; raise `TransportClosedError` when the socket closes."""

@@ -6,8 +6,11 @@ connection's receiver) reads the socket itself: one large read, fed to websocket
 `ClientProtocol` (C-accelerated masking, one buffer), and every complete message of that read
 returned as one batch. Pings from the server are answered from the same path; our own pings
 are resolved when the receiver sees the pong. Sends go through the same protocol object and
-one write lock. The close handshake is bounded by the caller (`SessionOptions.close_timeout`)
-and, as a backstop, by `CLOSE_WAIT`.
+one write lock; on a plain TCP socket `send_now` writes from the caller's task without
+waiting when nobody else is writing (the session's fast path: no hand-off to the sender),
+and the receiver reads the socket directly (`_read_socket`: fewer system calls per read).
+The close handshake is bounded by the caller (`SessionOptions.close_timeout`) and, as a
+backstop, by `CLOSE_WAIT`.
 
 It takes the same connector hook, TLS setup, exception mapping and URL redaction as
 `open_trio_websocket`, and the same close semantics: the server's code and reason, 1006 when
@@ -18,7 +21,9 @@ over `max_message_size`.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Final
 
@@ -80,6 +85,11 @@ class WebsocketsTransport:
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
         self._ping_count = 0
+        # A plain TCP socket (not TLS, not a test stream) is read directly (`_read_socket`).
+        plain = type(stream) is trio.SocketStream and os.name == "posix"
+        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
+        self._more = True  # the handshake's read may have left bytes behind
+        self._unsent = b""  # the part of a `send_now` frame the socket did not take
         self._absorb()  # frames that arrived in the same read as the handshake response
 
     # --- receiving -----------------------------------------------------------------------
@@ -103,7 +113,11 @@ class WebsocketsTransport:
     async def _read_once(self) -> None:
         self._reading = True
         try:
-            data = await self._stream.receive_some(self._bufsize)
+            data: bytes | bytearray
+            if self._fd >= 0 and not self._stream_closed:
+                data = await self._read_socket()
+            else:
+                data = await self._stream.receive_some(self._bufsize)
         except _STREAM_ERRORS:
             data = b""
         finally:
@@ -122,6 +136,36 @@ class WebsocketsTransport:
             await self._flush()  # a pong, or the reply to the server's close
         if self._closed is not None:
             await self._close_stream()
+
+    async def _read_socket(self) -> bytes:
+        """One read of a plain TCP socket, with fewer system calls and wake-ups per read.
+
+        `SocketStream.receive_some` tries `recv` first and, when nothing is there (the usual
+        case for real-time frames), registers, waits and tries again, then yields once more
+        after a successful read. Here a short previous read means the socket is drained:
+        wait for readiness first, then read (the wait was the checkpoint). After a full
+        read, read at once and yield without a cancellation point, as trio does, so that
+        bytes read are never lost to a cancellation.
+        """
+        fd, size = self._fd, self._bufsize
+        if self._more:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                data = os.read(fd, size)
+            except BlockingIOError:
+                pass
+            else:
+                self._more = len(data) == size
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return data
+        while True:
+            await trio.lowlevel.wait_readable(fd)
+            try:
+                data = os.read(fd, size)
+            except BlockingIOError:
+                continue  # a spurious wake-up
+            self._more = len(data) == size
+            return data
 
     def _absorb(self) -> None:
         """Turn the protocol's new frames into messages; note pongs and the close."""
@@ -208,6 +252,56 @@ class WebsocketsTransport:
         protocol.send_text(frame)
         await self._flush()
 
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        """Send several JSON messages as text frames, in order, with one socket write."""
+        if self._closed is not None:
+            raise self._closed
+        protocol = self._protocol
+        if protocol.state is not _OPEN:
+            raise self._closing_error()
+        send_text = protocol.send_text
+        for frame in frames:
+            send_text(frame)
+        await self._flush()
+
+    def send_now(self, frame: bytes) -> bool | None:
+        """Write one text frame from the caller, without waiting, if the socket is free.
+
+        Returns False (having done nothing) when another write is in progress, bytes are
+        left over, the stream is not a plain socket or the connection is closing: send it
+        with `send` instead. True: the frame went to the socket (or the connection just
+        broke, which the receiver reports). None: only part of it fit; the rest is kept,
+        written first by the next `flush`, which the caller must arrange.
+        """
+        if (
+            self._fd < 0
+            or self._unsent
+            or self._write_lock.locked()
+            or self._closed is not None
+            or self._stream_closed
+            or self._protocol.state is not _OPEN
+        ):
+            return False
+        protocol = self._protocol
+        protocol.send_text(frame)
+        writes = protocol.data_to_send()
+        data = writes[0] if len(writes) == 1 else b"".join(writes)
+        try:
+            sent = os.write(self._fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._set_closed(TransportClosedError(1006, ""))
+            return True
+        if sent < len(data):
+            self._unsent = data[sent:]
+            return None
+        return True
+
+    async def flush(self) -> None:
+        """Write whatever is left over or queued."""
+        await self._flush()
+
     async def ping(self) -> None:
         """Send a ping and wait until the receiver sees its pong."""
         if self._closed is not None:
@@ -239,8 +333,12 @@ class WebsocketsTransport:
             await lock.acquire()
         try:
             writes = self._protocol.data_to_send()
-            if not writes or self._stream_closed:
+            unsent = self._unsent
+            if (not writes and not unsent) or self._stream_closed:
                 return
+            if unsent:  # what `send_now` could not write goes first
+                self._unsent = b""
+                writes = [unsent, *writes]
             data = writes[0] if len(writes) == 1 else b"".join(writes)
             if not data:
                 return  # only the end-of-stream marker: `_close_stream` handles it

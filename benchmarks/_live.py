@@ -1,0 +1,257 @@
+"""Many live sessions in one client process: `python -m benchmarks._live JOB_JSON`.
+
+Used by the latency and scale scenarios. Every session's socket has `SO_TIMESTAMPNS` on, so
+each read carries the kernel's arrival time of its bytes; the server stamps each frame
+(monotonic ns in the first PCM bytes, or `t<ns>` in the transcription sent with
+`interrupted`). After the run, the raw reads are searched for those stamps (outside the
+measured path) to pair every event with the arrival of its frame:
+
+- arrival -> event: kernel receive timestamp to the event in the user's `async for` loop;
+- lateness: the server's send stamp to the event (loopback, kernel and client backlog).
+
+Full duplex (`send`): each session also sends a 20 ms 16 kHz chunk every 20 ms. Prints one
+JSON line: percentiles, counts, client process CPU over the measured window and RSS.
+"""
+
+from __future__ import annotations
+
+import array
+import base64
+import json
+import os
+import re
+import socket
+import struct
+import sys
+import time
+from typing import Any
+
+import trio
+
+from . import _frames
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; SCM_TIMESTAMPNS is the same
+_AUDIO_STAMP = re.compile(rb'"data": "([A-Za-z0-9+/]{12})')
+_TEXT_STAMP = re.compile(rb'"text": "t(\d+)"')
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class TimestampStream(trio.abc.Stream):
+    """A TCP stream whose reads keep (kernel arrival ns, the bytes read) for later."""
+
+    def __init__(self, sock: trio.socket.SocketType, log: list[tuple[int, bytes]]) -> None:
+        self._sock = sock
+        self._inner = trio.SocketStream(sock)
+        self._log = log
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        data, ancdata, _flags, _addr = await self._sock.recvmsg(max_bytes or 65536, 64)
+        if data:
+            stamp = 0
+            for level, kind, cdata in ancdata:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", cdata[:16])
+                    stamp = sec * 1_000_000_000 + nsec
+            self._log.append((stamp, data))  # a reference, not a copy
+        return data
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def arrivals(log: list[tuple[int, bytes]]) -> dict[int, int]:
+    """Server stamp -> kernel arrival (realtime ns) of the read that carried it."""
+    out: dict[int, int] = {}
+    for arrived, data in log:
+        for match in _AUDIO_STAMP.finditer(data):
+            raw = base64.b64decode(match.group(1))
+            out[int.from_bytes(raw[:8], "big")] = arrived
+        for match in _TEXT_STAMP.finditer(data):
+            out[int(match.group(1))] = arrived
+    return out
+
+
+def pct(values: list[int] | array.array[int], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3  # us
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    from trio_gemini_live import SessionOptions, url_endpoint
+    from trio_gemini_live._events import AudioDelta, Interrupted, OutputTranscription
+    from trio_gemini_live._session import open_session
+
+    host, port = job["host"], job["port"]
+    sessions, seconds, warmup = job["sessions"], job["seconds"], job.get("warmup", 1.0)
+    duplex = job.get("send", False)
+    stagger = job.get("stagger", 0.002)
+    log: list[tuple[int, bytes]] = []
+    # (server stamp, event realtime ns, event monotonic ns, kind 0 audio / 1 barge-in)
+    seen: list[tuple[int, int, int, int]] = []
+    send_late = array.array("q")
+    state: dict[str, Any] = {"measuring": False}
+    chunk = _frames.pcm(20, _frames.IN_RATE)
+
+    async def connector() -> trio.abc.Stream:
+        sock = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await sock.connect((host, port))
+        return TimestampStream(sock, log)
+
+    async def sender(session: Any) -> None:
+        start = trio.current_time()
+        i = 0
+        while True:
+            i += 1
+            due = start + i * 0.02
+            await trio.sleep_until(due)
+            if state["measuring"]:
+                send_late.append(int((trio.current_time() - due) * 1e9))
+            await session.send_audio(chunk)
+
+    async def one(opened: trio.Event, counter: list[int]) -> None:
+        endpoint = url_endpoint(job["url"], api_key="x")
+        options = SessionOptions(transport=job.get("transport", "websockets"))
+        # Without kernel timestamps (scale), the library opens its own plain TCP stream.
+        connect = connector if job.get("timestamps", True) else None
+        async with open_session(
+            _frames.MODEL, endpoint=endpoint, options=options, connector=connect
+        ) as session:
+            counter[0] += 1
+            if counter[0] == sessions:
+                opened.set()
+            async with trio.open_nursery() as nursery:
+                if duplex:
+                    nursery.start_soon(sender, session)
+                stamp = 0
+                async for event in session:
+                    wall, mono = time.time_ns(), time.monotonic_ns()
+                    kind = type(event)
+                    if kind is AudioDelta:
+                        seen.append((_frames.read_stamp(event.pcm), wall, mono, 0))
+                    elif kind is OutputTranscription:
+                        stamp = int(event.text[1:])
+                    elif kind is Interrupted:
+                        seen.append((stamp, wall, mono, 1))
+
+    result: dict[str, Any] = {}
+
+    async def main() -> None:
+        rss0 = rss_bytes()
+        opened = trio.Event()
+        counter = [0]
+        async with trio.open_nursery() as nursery:
+            for _ in range(sessions):
+                nursery.start_soon(one, opened, counter)
+                await trio.sleep(stagger)  # spread connects (and the server's frame phases)
+            with trio.move_on_after(120):
+                await opened.wait()
+            result["opened"] = counter[0]
+            rss_open = rss_bytes()
+            await trio.sleep(warmup)
+            log.clear()
+            seen.clear()
+            state["measuring"] = True
+            c0, w0 = time.process_time(), time.perf_counter()
+            await trio.sleep(seconds)
+            state["measuring"] = False
+            result["cpu"] = time.process_time() - c0
+            result["wall"] = time.perf_counter() - w0
+            result["rss_open"] = rss_open - rss0
+            result["rss_active"] = rss_bytes() - rss0
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    arrived = arrivals(log)
+    audio, barge, late, late_barge = [], [], [], []
+    missing = 0
+    for stamp, wall, mono, kind in seen:
+        late.append(mono - stamp)
+        t = arrived.get(stamp)
+        if t is None or t == 0:
+            missing += 1
+            continue
+        (barge if kind else audio).append(wall - t)
+        if kind:
+            late_barge.append(mono - stamp)
+    result.update(
+        events=len(seen),
+        unmatched=missing,
+        audio_p50=pct(audio, 0.5),
+        audio_p99=pct(audio, 0.99),
+        audio_max=pct(audio, 1.0),
+        barge_p50=pct(barge, 0.5),
+        barge_p99=pct(barge, 0.99),
+        barge_n=len(barge),
+        late_p50=pct(late, 0.5),
+        late_p99=pct(late, 0.99),
+        send_late_p99=pct(send_late, 0.99),
+        sends=len(send_late),
+    )
+    return result
+
+
+def main() -> None:
+    job = json.loads(sys.argv[1])
+    if job.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {job["cpu"]})
+    if job.get("idle"):
+        print(json.dumps(run_idle(job)), flush=True)
+    else:
+        print(json.dumps(run(job)), flush=True)
+
+
+def run_idle(job: dict[str, Any]) -> dict[str, Any]:
+    """RSS growth per open, idle session (setup done, nothing flowing)."""
+    from trio_gemini_live import SessionOptions, url_endpoint
+    from trio_gemini_live._session import open_session
+
+    sessions = job["sessions"]
+    result: dict[str, Any] = {}
+
+    async def one(counter: list[int], opened: trio.Event) -> None:
+        endpoint = url_endpoint(job["url"], api_key="x")
+        options = SessionOptions(transport=job.get("transport", "websockets"))
+        async with open_session(_frames.MODEL, endpoint=endpoint, options=options):
+            counter[0] += 1
+            if counter[0] == sessions:
+                opened.set()
+            await trio.sleep_forever()
+
+    async def main() -> None:
+        # One session first, so that lazily created module state is not counted.
+        counter = [0]
+        async with trio.open_nursery() as nursery:
+            first = trio.Event()
+            nursery.start_soon(one, [0], first)
+            await trio.sleep(0.3)
+            rss0 = rss_bytes()
+            opened = trio.Event()
+            for _ in range(sessions):
+                nursery.start_soon(one, counter, opened)
+                await trio.sleep(0.001)
+            with trio.move_on_after(60):
+                await opened.wait()
+            await trio.sleep(0.2)
+            result.update(opened=counter[0], rss=rss_bytes() - rss0)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return result
+
+
+if __name__ == "__main__":
+    main()
