@@ -111,6 +111,12 @@ class WebsocketsTransport:
             await self._read_once()
 
     async def _read_once(self) -> None:
+        if self._reading:
+            # One reader at a time (the receiver, or `aclose` waiting for the close reply):
+            # the other waits for that read and then looks at what it brought.
+            waiter = self._read_done = self._read_done or trio.Event()
+            await waiter.wait()
+            return
         self._reading = True
         try:
             data: bytes | bytearray
@@ -365,12 +371,7 @@ class WebsocketsTransport:
                     await self._flush()
             with trio.move_on_after(CLOSE_WAIT):
                 while self._closed is None:
-                    if self._reading:
-                        # The receiver is reading: it will see the reply.
-                        waiter = self._read_done = self._read_done or trio.Event()
-                        await waiter.wait()
-                    else:
-                        await self._read_once()
+                    await self._read_once()
         finally:
             if self._closed is None:
                 self._set_closed(TransportClosedError(code, reason))
