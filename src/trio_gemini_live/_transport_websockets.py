@@ -114,7 +114,9 @@ class WebsocketsTransport:
         if self._reading:
             # One reader at a time (the receiver, or `aclose` waiting for the close reply):
             # the other waits for that read and then looks at what it brought.
-            waiter = self._read_done = self._read_done or trio.Event()
+            waiter = self._read_done
+            if waiter is None:
+                waiter = self._read_done = trio.Event()
             await waiter.wait()
             return
         self._reading = True
