@@ -46,10 +46,12 @@ __all__ = [
 ]
 
 
-class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True):
+class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Base class of every event (the seed API's `RealtimeEvent`).
 
-    `type` names the event in the seed's OpenAI-style vocabulary; `raw_message` is a plain
+    Events are immutable trees of values (no reference cycles), hence `gc=False`: one less
+    object for the garbage collector to track per frame. `type` names the event in the
+    seed's OpenAI-style vocabulary; `raw_message` is a plain
     dict view of the event, built only when read (the seed kept the raw frame on every
     event; building it eagerly would cost a dict per audio frame).
     """

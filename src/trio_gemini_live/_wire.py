@@ -63,8 +63,12 @@ __all__ = [
 ]
 
 
-class WireStruct(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
-    """Base of every wire Struct: camelCase on the wire, proto3-style omission of defaults."""
+class WireStruct(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True, gc=False):
+    """Base of every wire Struct: camelCase on the wire, proto3-style omission of defaults.
+
+    `gc=False`: wire messages are trees of JSON values and never form reference cycles, so
+    the garbage collector need not track the Structs decoded for every frame.
+    """
 
 
 # --- shared content types -------------------------------------------------------------------
