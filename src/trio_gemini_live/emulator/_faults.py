@@ -7,7 +7,7 @@ encountered.@frames=5`, `reset@after=2.5`, `blackhole@received=3,conn=1`, `pong-
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 __all__ = ["Fault", "FaultKind"]
 
@@ -24,18 +24,7 @@ FaultKind = Literal[
     "stall-after-interrupt",
 ]
 """The kinds of `Fault` (see `Fault` for what each one does)."""
-_KINDS: tuple[str, ...] = (
-    "close",
-    "reset",
-    "blackhole",
-    "pong-delay",
-    "late-usage",
-    "duplicate-transcriptions",
-    "empty-frames",
-    "slow-read",
-    "stall",
-    "stall-after-interrupt",
-)
+_KINDS: tuple[str, ...] = get_args(FaultKind)
 _TRIGGERED = ("close", "reset", "blackhole")
 
 
