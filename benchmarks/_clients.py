@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from typing import Any
@@ -17,10 +18,56 @@ from typing import Any
 from . import _frames
 
 MIME_IN = f"audio/pcm;rate={_frames.IN_RATE}"
+CHUNK_BYTES = _frames.IN_RATE * 20 // 1000 * 2  # one 20 ms input chunk
 
 
 def _cpu() -> float:
     return time.process_time()
+
+
+class Mic:
+    """The stand-in microphone (`benchmarks._mic`): a process writing chunks into a pipe.
+
+    Started before the measurement; `start()` (inside it) tells it to begin, so every chunk
+    is paced by the pipe becoming readable, as real capture or telephony input is.
+    """
+
+    def __init__(self, job: dict[str, Any], size: int) -> None:
+        args = [sys.executable, "-m", "benchmarks._mic", str(job["n"]), str(job["interval"])]
+        args.append(str(size))
+        if job.get("cpu") == 0:
+            args += ["--cpu", "1"]  # beside the server, off the measured client's core
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.fd = os.dup(self.proc.stdout.fileno())
+
+    def start(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        self.proc.wait(10)
+
+
+async def _trio_read_exactly(stream: Any, size: int) -> bytes:
+    data = await stream.receive_some(size)
+    while len(data) < size:  # never for pipe writes up to PIPE_BUF; kept for correctness
+        more = await stream.receive_some(size - len(data))
+        if not more:
+            raise EOFError("the microphone pipe closed early")
+        data += more
+    return data
+
+
+async def _asyncio_pipe_reader(fd: int) -> Any:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 20)
+    pipe = os.fdopen(fd, "rb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    return reader
 
 
 # --- ours (trio) -------------------------------------------------------------------------
@@ -54,6 +101,18 @@ def run_ours(transport: str, job: dict[str, Any]) -> dict[str, Any]:
                     else:
                         frames += 1
                 result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0, audio=audio)
+            elif job.get("source") == "mic":
+                mic = Mic(job, CHUNK_BYTES)
+                pipe = trio.lowlevel.FdStream(mic.fd)
+                c0, w0 = _cpu(), time.perf_counter()
+                mic.start()
+                for _ in range(job["n"]):
+                    await session.send_audio(await _trio_read_exactly(pipe, CHUNK_BYTES))
+                async for event in session:
+                    if type(event) is TurnComplete:
+                        break
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
+                mic.close()
             else:
                 chunk = _frames.pcm(20, _frames.IN_RATE)
                 n, interval = job["n"], job["interval"]
@@ -101,6 +160,20 @@ def run_genai(job: dict[str, Any]) -> dict[str, Any]:
                     if content is not None and content.model_turn is not None:
                         audio += 1
                 result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0, audio=audio)
+            elif job.get("source") == "mic":
+                mic = Mic(job, CHUNK_BYTES)
+                reader = await _asyncio_pipe_reader(mic.fd)
+                c0, w0 = _cpu(), time.perf_counter()
+                mic.start()
+                for _ in range(job["n"]):
+                    chunk = await reader.readexactly(CHUNK_BYTES)
+                    await session.send_realtime_input(
+                        audio=types.Blob(data=chunk, mime_type=MIME_IN)
+                    )
+                async for _message in session.receive():
+                    pass
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
+                mic.close()
             else:
                 chunk = _frames.pcm(20, _frames.IN_RATE)
                 n, interval = job["n"], job["interval"]
@@ -166,10 +239,16 @@ def run_ag2(job: dict[str, Any]) -> dict[str, Any]:
                 chunk = _frames.pcm(20, _frames.IN_RATE)
                 n, interval = job["n"], job["interval"]
                 loop = asyncio.get_running_loop()
+                mic = Mic(job, CHUNK_BYTES) if job.get("source") == "mic" else None
+                reader = await _asyncio_pipe_reader(mic.fd) if mic is not None else None
                 c0, w0 = _cpu(), time.perf_counter()
                 start = loop.time()
+                if mic is not None:
+                    mic.start()
                 for i in range(n):
-                    if interval:
+                    if reader is not None:
+                        chunk = await reader.readexactly(CHUNK_BYTES)
+                    elif interval:
                         await asyncio.sleep(max(0.0, start + i * interval - loop.time()))
                     # AG2 takes base64 text: encoding the PCM is the caller's part of the path.
                     await client.send_audio(base64.b64encode(chunk).decode())
@@ -192,8 +271,14 @@ def run_ag2(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_floor(runtime: str, job: dict[str, Any]) -> dict[str, Any]:
-    """CPU of waking every `interval` with no I/O: what any client on that runtime pays."""
+    """CPU of waking every `interval` with no I/O: what any client on that runtime pays.
+
+    With a pipe source (`"size"` in the job: bytes per wake-up), each wake-up is the pipe
+    becoming readable and one read, as for input from a microphone or frames from a socket.
+    """
     n, interval = job["n"], job["interval"]
+    if "size" in job:
+        return _pipe_floor(runtime, job)
     if runtime == "trio":
         import trio
 
@@ -219,6 +304,37 @@ def run_floor(runtime: str, job: dict[str, Any]) -> dict[str, Any]:
 
         cpu = asyncio.run(asyncio_main())
     return {"cpu": cpu, "wall": n * interval}
+
+
+def _pipe_floor(runtime: str, job: dict[str, Any]) -> dict[str, Any]:
+    n, size = job["n"], job["size"]
+    mic = Mic(job, size)
+    if runtime == "trio":
+        import trio
+
+        async def trio_main() -> float:
+            pipe = trio.lowlevel.FdStream(mic.fd)
+            c0 = _cpu()
+            mic.start()
+            for _ in range(n):
+                await _trio_read_exactly(pipe, size)
+            return _cpu() - c0
+
+        cpu = trio.run(trio_main)
+    else:
+        import asyncio
+
+        async def asyncio_main() -> float:
+            reader = await _asyncio_pipe_reader(mic.fd)
+            c0 = _cpu()
+            mic.start()
+            for _ in range(n):
+                await reader.readexactly(size)
+            return _cpu() - c0
+
+        cpu = asyncio.run(asyncio_main())
+    mic.close()
+    return {"cpu": cpu, "wall": n * job["interval"]}
 
 
 def main() -> None:

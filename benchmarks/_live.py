@@ -9,8 +9,11 @@ measured path) to pair every event with the arrival of its frame:
 - arrival -> event: kernel receive timestamp to the event in the user's `async for` loop;
 - lateness: the server's send stamp to the event (loopback, kernel and client backlog).
 
-Full duplex (`send`): each session also sends a 20 ms 16 kHz chunk every 20 ms. Prints one
-JSON line: percentiles, counts, client process CPU over the measured window and RSS.
+Full duplex (`send`): each session also sends a 20 ms 16 kHz chunk every 20 ms. The sends are
+driven by one shared audio clock (`AudioClock`: a tick every millisecond wakes the sessions
+whose 20 ms phase falls on it), as one media clock drives every stream of a voice server,
+rather than by a timer per session. Prints one JSON line: percentiles, counts, client
+process CPU over the measured window and RSS.
 """
 
 from __future__ import annotations
@@ -88,6 +91,41 @@ def pct(values: list[int] | array.array[int], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3  # us
 
 
+class AudioClock:
+    """One task ticking every `tick` seconds; a session waits for its phase slot each period.
+
+    A trio timer is a cancel scope whose expiry raises and catches `Cancelled`; one shared
+    clock pays that once per tick instead of once per session and chunk.
+    """
+
+    def __init__(self, period: float = 0.02, tick: float = 0.001) -> None:
+        self.period, self.tick = period, tick
+        self.slots = round(period / tick)
+        self._events = [trio.Event() for _ in range(self.slots)]
+        self._due = [0.0] * self.slots
+        self.start = trio.current_time()
+
+    async def run(self) -> None:
+        k = 0
+        while True:
+            k += 1
+            due = self.start + k * self.tick
+            await trio.sleep_until(due)
+            slot = k % self.slots
+            event, self._events[slot] = self._events[slot], trio.Event()
+            self._due[slot] = due
+            event.set()
+
+    def slot_of(self, now: float) -> int:
+        """The slot whose ticks come next after `now`."""
+        return (int((now - self.start) / self.tick) + 1) % self.slots
+
+    async def wait(self, slot: int) -> float:
+        """Wait for the slot's next tick; return the time it was due."""
+        await self._events[slot].wait()
+        return self._due[slot]
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     from trio_gemini_live import SessionOptions, url_endpoint
     from trio_gemini_live._events import AudioDelta, Interrupted, OutputTranscription
@@ -111,18 +149,15 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         await sock.connect((host, port))
         return TimestampStream(sock, log)
 
-    async def sender(session: Any) -> None:
-        start = trio.current_time()
-        i = 0
+    async def sender(session: Any, clock: AudioClock) -> None:
+        slot = clock.slot_of(trio.current_time())
         while True:
-            i += 1
-            due = start + i * 0.02
-            await trio.sleep_until(due)
+            due = await clock.wait(slot)
             if state["measuring"]:
                 send_late.append(int((trio.current_time() - due) * 1e9))
             await session.send_audio(chunk)
 
-    async def one(opened: trio.Event, counter: list[int]) -> None:
+    async def one(opened: trio.Event, counter: list[int], clock: AudioClock) -> None:
         endpoint = url_endpoint(job["url"], api_key="x")
         options = SessionOptions(transport=job.get("transport", "websockets"))
         # Without kernel timestamps (scale), the library opens its own plain TCP stream.
@@ -135,7 +170,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
                 opened.set()
             async with trio.open_nursery() as nursery:
                 if duplex:
-                    nursery.start_soon(sender, session)
+                    nursery.start_soon(sender, session, clock)
                 stamp = 0
                 async for event in session:
                     wall, mono = time.time_ns(), time.monotonic_ns()
@@ -154,8 +189,11 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         opened = trio.Event()
         counter = [0]
         async with trio.open_nursery() as nursery:
+            clock = AudioClock()
+            if duplex:
+                nursery.start_soon(clock.run)
             for _ in range(sessions):
-                nursery.start_soon(one, opened, counter)
+                nursery.start_soon(one, opened, counter, clock)
                 await trio.sleep(stagger)  # spread connects (and the server's frame phases)
             with trio.move_on_after(120):
                 await opened.wait()

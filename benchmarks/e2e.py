@@ -1,9 +1,15 @@
 """End to end: the server process streams over loopback; each client runs in its own process.
 
 Receive: 40 ms audio frames with 1 control frame in 10, batched (back to back), every 2 ms,
-every 20 ms and real time (40 ms). Send: 20 ms chunks, burst and paced (20 ms). Client process
-CPU per frame and real-time factor (CPU / audio duration). Clients run round-robin, rounds
-repeated; the median of rounds is reported, and ratios come from the same run.
+every 20 ms and real time (40 ms). Send: 20 ms chunks, burst, paced by a timer in the client
+(20 ms) and paced by input arriving on a pipe every 20 ms (`benchmarks._mic`: how capture or
+telephony audio reaches a voice agent). Client process CPU per frame and real-time factor
+(CPU / audio duration). Clients run round-robin, rounds repeated; the median of rounds is
+reported, and ratios come from the same run.
+
+Floors: the same wake-ups with no client at all, on each runtime: a timer (trio's
+`sleep_until` goes through a cancellation, asyncio's through a callback, a real difference
+between the runtimes) or a pipe becoming readable and one read of a frame's size.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import _frames
 from ._report import Report
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -28,7 +35,10 @@ LABEL = {
 }
 FLOORS = ["floor:trio", "floor:asyncio"]
 LABEL.update(
-    {"floor:trio": "floor: trio wake-ups only", "floor:asyncio": "floor: asyncio wake-ups only"}
+    {
+        "floor:trio": "floor: trio wake-ups only",
+        "floor:asyncio": "floor: asyncio wake-ups only",
+    }
 )
 TWO_CORES = (os.cpu_count() or 1) >= 2
 
@@ -60,6 +70,30 @@ def run_client(client: str, job: dict[str, object]) -> dict[str, float]:
     if not lines:
         raise RuntimeError(f"{client} failed: {out.stderr[-2000:]}")
     return json.loads(lines[-1])
+
+
+FRAME_BYTES = len(_frames.audio_frame(40))
+
+
+def _floor_rows(
+    report: Report, section: str, prefix: str, per: dict[str, float], unit: str
+) -> None:
+    for floor in FLOORS:
+        report.add(
+            section,
+            f"{prefix}: {LABEL[floor]}",
+            per[floor],
+            unit,
+            per[floor] / per["genai"],
+            "google-genai",
+        )
+    report.add(
+        section,
+        f"{prefix}: ours (websockets sans-IO) above trio floor",
+        per["ours:websockets"] - per["floor:trio"],
+        unit,
+        note=f"AG2 above asyncio floor: {per['ag2'] - per['floor:asyncio']:.1f} us",
+    )
 
 
 def _median(results: list[dict[str, float]], key: str) -> float:
@@ -95,6 +129,8 @@ def run(report: Report, quick: bool) -> None:
                     "google-genai",
                     note=f"RTF {_median(results[client], 'cpu') / audio_s:.5f}",
                 )
+            if interval_us:
+                _floor_rows(report, "e2e-recv", f"40 ms frames, {label}", per, "us CPU/frame")
             for client in ("ours:websockets", "ours:trio-websocket"):
                 report.add(
                     "e2e-recv",
@@ -102,11 +138,20 @@ def run(report: Report, quick: bool) -> None:
                     per[client] / per["ag2"],
                     "x",
                 )
-        for label, interval, n in [
-            ("burst", 0.0, 1000 if quick else 3000),
-            ("paced 20 ms", 0.02, 100 if quick else 150),
+        for label, interval, n, source in [
+            ("burst", 0.0, 1000 if quick else 3000, "burst"),
+            ("paced 20 ms", 0.02, 100 if quick else 150, "timer"),
+            ("paced by input every 20 ms", 0.02, 100 if quick else 150, "mic"),
         ]:
-            job = {"kind": "send", "n": n, "interval": interval, "url": f"{base}/send/{n}{PATH}"}
+            job = {
+                "kind": "send",
+                "n": n,
+                "interval": interval,
+                "source": source,
+                "url": f"{base}/send/{n}{PATH}",
+            }
+            if source == "mic":
+                job["size"] = _frames.IN_RATE * 20 // 1000 * 2  # the floor reads the same
             clients = CLIENTS + (FLOORS if interval else [])
             results = {c: [] for c in clients}
             for _ in range(rounds):
@@ -122,23 +167,8 @@ def run(report: Report, quick: bool) -> None:
                     per[client] / per["genai"],
                     "google-genai",
                 )
-            for floor in FLOORS if interval else []:
-                report.add(
-                    "e2e-send",
-                    f"20 ms chunks, {label}: {LABEL[floor]}",
-                    per[floor],
-                    "us CPU/chunk",
-                    per[floor] / per["genai"],
-                    "google-genai",
-                )
             if interval:
-                report.add(
-                    "e2e-send",
-                    f"20 ms chunks, {label}: ours (websockets sans-IO) above trio floor",
-                    per["ours:websockets"] - per["floor:trio"],
-                    "us CPU/chunk",
-                    note=f"AG2 above asyncio floor: {per['ag2'] - per['floor:asyncio']:.1f} us",
-                )
+                _floor_rows(report, "e2e-send", f"20 ms chunks, {label}", per, "us CPU/chunk")
             for client in ("ours:websockets", "ours:trio-websocket"):
                 report.add(
                     "e2e-send",

@@ -38,6 +38,10 @@ _SEND_BATCH = 64
 """At most this many queued client frames are written with one socket write."""
 
 
+_NOTED = frozenset({ev.SessionCreated, ev.SessionUpdated, ev.ResumptionUpdate, ev.GoAway})
+"""Event types the connection acts on before handing them to the user."""
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A client frame queued for the sender, with its kind (e.g. `realtimeInput.audio`)."""
@@ -85,8 +89,11 @@ class SessionCore:
     current: Connection | None = None
     pending_setup: Setup | None = None
 
-    async def deliver(self, event: ev.RealtimeEvent) -> None:
-        """Hand an event to the user, waiting (backpressure) when their channel is full."""
+    async def deliver(self, event: ev.RealtimeEvent) -> bool:
+        """Hand an event to the user, waiting (backpressure) when their channel is full.
+
+        Returns whether it had to wait.
+        """
         try:
             self.events_send.send_nowait(event)
         except trio.WouldBlock:
@@ -95,6 +102,8 @@ class SessionCore:
                 await self.events_send.send(event)
             finally:
                 self.consumer_blocked = False
+            return True
+        return False
 
 
 class Connection:
@@ -297,6 +306,9 @@ class Connection:
 
     async def _receiver(self) -> None:
         core = self._core
+        receive_frame = core.protocol.receive_frame
+        send_nowait = core.events_send.send_nowait
+        switch = self._switch
         try:
             while True:
                 batch = await self._transport.receive_batch()
@@ -304,8 +316,16 @@ class Connection:
                 for frame in batch:
                     core.frames_received += 1
                     core.bytes_received += len(frame)
-                    for event in core.protocol.receive_frame(frame):
-                        await self._handle(event)
+                    for event in receive_frame(frame):
+                        # Most events (audio, text, transcripts) go straight to the user's
+                        # channel; the rest, a full channel or a pending switch take `_handle`.
+                        if type(event) in _NOTED or switch.is_set():
+                            await self._handle(event)
+                            continue
+                        try:
+                            send_nowait(event)
+                        except trio.WouldBlock:
+                            await self._handle(event)
         except TransportClosedError as exc:
             self._closed(exc.code, exc.reason)
         except RemoteProtocolError as exc:
@@ -337,8 +357,9 @@ class Connection:
             assert isinstance(event, ev.GoAway)
             margin = core.options.reconnect.go_away_margin
             self.request_switch("goAway", trio.current_time() + event.time_left - margin)
-        await core.deliver(event)
-        self._last_inbound = trio.current_time()
+        if await core.deliver(event):
+            # Time spent waiting for the user is not silence from the server.
+            self._last_inbound = trio.current_time()
         if self._switch.is_set():
             self._poke()  # only `_watch_switch` waits for it, once a switch is requested
 

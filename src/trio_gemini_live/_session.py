@@ -241,16 +241,23 @@ class LiveSession:
         # trip through the scheduler each; it is still a cancellation point, and the loop
         # waits (a checkpoint) once the buffer is empty, so at most `event_buffer` events
         # pass between two schedule points.
-        receive_nowait = self._events_receive.receive_nowait
+        channel = self._events_receive
+        receive_nowait = channel.receive_nowait
         while True:
             await trio.lowlevel.checkpoint_if_cancelled()  # before taking: none is lost
             try:
                 event = receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
+            except trio.WouldBlock:
                 try:
-                    event = await self.receive()
+                    event = await channel.receive()
                 except trio.EndOfChannel:
+                    if self._failure is not None:
+                        raise self._failure from None
                     return
+            except trio.EndOfChannel:
+                if self._failure is not None:
+                    raise self._failure from None
+                return
             yield event
 
     # --- sending -----------------------------------------------------------------------------
