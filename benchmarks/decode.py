@@ -1,4 +1,8 @@
-"""Decode: server frames into events, ours vs google-genai's receive path; base64 floor."""
+"""Decode: server frames into events, ours vs google-genai's receive path.
+
+Floors: base64 decode alone of the same audio (binascii), and for control frames msgspec's
+parse of the frame into Structs alone, without the events.
+"""
 
 from __future__ import annotations
 
@@ -81,6 +85,14 @@ def run(report: Report, quick: bool) -> None:
                     decode(b64)
 
             candidates["floor"] = (floor, number)
+        else:
+            from trio_gemini_live._codec import _decoder  # pyright: ignore[reportPrivateUsage]
+
+            def parse(n: int, frame: bytes = frame, decode: Any = _decoder.decode) -> None:
+                for _ in range(n):
+                    decode(frame)
+
+            candidates["parse"] = (parse, number)
         times = interleaved(candidates, rounds)
         us = {k: v * 1e6 for k, v in times.items()}
         report.add(
@@ -95,4 +107,14 @@ def run(report: Report, quick: bool) -> None:
         if "floor" in us:
             report.add("decode", f"{name}: base64 decode only (floor)", us["floor"], "us/frame")
             report.add("decode", f"{name}: ours / floor", us["ours"] / us["floor"], "x")
+        if "parse" in us:
+            report.add(
+                "decode",
+                f"{name}: msgspec parse alone (floor)",
+                us["parse"],
+                "us/frame",
+                us["parse"] / us["genai"],
+                "google-genai receive path",
+                note="the JSON into Structs, no events",
+            )
     loop.close()

@@ -705,6 +705,37 @@ def test_non_audio_inline_data_is_not_audio() -> None:
     assert event.data == b"\x89PNG"
 
 
+@pytest.mark.parametrize(
+    ("mime", "kind", "rate"),
+    [
+        ("audio/pcm;rate=16000", ev.AudioDelta, 16000),
+        ("audio/pcm", ev.AudioDelta, 24000),
+        ("", ev.AudioDelta, 24000),  # no MIME type: audio at the default output rate
+        ("image/png", ev.InlineData, None),
+        ("AUDIO/PCM;RATE=8000", ev.InlineData, None),  # the type is matched as sent
+    ],
+)
+def test_inline_data_kind_and_rate_are_the_same_every_time(
+    mime: str, kind: type[ev.RealtimeEvent], rate: int | None
+) -> None:
+    protocol = opened()
+    part = {"inlineData": {"mimeType": mime, "data": "AAE="}}
+    for _ in range(3):  # the first look-up fills a cache, the next ones read it
+        (event,) = protocol.receive_frame(content(modelTurn={"parts": [part]}))
+        assert type(event) is kind
+        assert getattr(event, "sample_rate", None) == rate
+        assert getattr(event, "pcm", getattr(event, "data", None)) == b"\x00\x01"
+
+
+def test_sample_rate_of_caches_per_default_rate() -> None:
+    # Regression: the cache ignored `default`, so a MIME type without a rate read first
+    # with the default output rate kept it for any other default.
+    mime = "audio/x-test-no-rate"
+    assert sample_rate_of(mime) == 24000
+    assert sample_rate_of(mime, default=16000) == 16000
+    assert sample_rate_of(mime) == 24000
+
+
 def test_setup_complete_before_setup_is_a_remote_protocol_error() -> None:
     with pytest.raises(RemoteProtocolError, match="before setup"):
         LiveProtocol().receive_frame(b'{"setupComplete":{}}')

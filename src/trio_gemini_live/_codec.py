@@ -1,8 +1,10 @@
 """One encoder and one decoder, reused: client messages to JSON bytes, server frames to Structs.
 
 Server frames may be text or binary. Any decode failure becomes `RemoteProtocolError` carrying
-msgspec's JSON path. The fast path decodes base64 audio straight into `bytes`; URL-safe or
-unpadded base64 (legal in proto3 JSON) takes a slower fallback that normalises it first.
+msgspec's JSON path. msgspec decodes base64 audio straight into `bytes`, and a binary audio
+frame whose skeleton it has seen before takes `_audio_fastpath` (SIMD base64, no JSON
+scanned); URL-safe or unpadded base64 (legal in proto3 JSON) takes a slower fallback that
+normalises it first.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, cast
 
 import msgspec
 
+from ._audio_fastpath import MIN_FRAME, decode_audio_frame, learn
 from ._errors import RemoteProtocolError
 from ._wire import ClientMessage, ServerMessage
 
@@ -98,8 +101,14 @@ def decode_server(frame: bytes | str) -> ServerMessage:
         RemoteProtocolError: the frame is not valid JSON or has the wrong shape; the message
             names the JSON path of the problem.
     """
+    # Audio: one long base64 string in a skeleton seen before (see _audio_fastpath).
+    audio = frame if len(frame) >= MIN_FRAME and isinstance(frame, bytes) else None
+    if audio is not None:
+        message = decode_audio_frame(audio)
+        if message is not None:
+            return message
     try:
-        return _decoder.decode(frame)
+        message = _decoder.decode(frame)
     except msgspec.ValidationError as exc:
         if "base64" not in str(exc):
             raise RemoteProtocolError(f"malformed server message: {exc}") from None
@@ -107,6 +116,10 @@ def decode_server(frame: bytes | str) -> ServerMessage:
         raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
     except (RecursionError, UnicodeError) as exc:
         raise _undecodable(exc) from None
+    else:
+        if audio is not None:
+            learn(audio, message)
+        return message
     try:
         fixed = _normalise_b64(_generic_decoder.decode(frame))
         return msgspec.convert(fixed, ServerMessage)

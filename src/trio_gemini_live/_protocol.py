@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_server, encode_client, unknown_top_level
 from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
@@ -42,13 +43,21 @@ _CAN_SEND_DATA = frozenset(
     }
 )
 
+# Read once: an enum member looked up on its class costs a descriptor call, every frame.
+_CLOSED = SessionState.CLOSED
+
 _DEFAULT_OUTPUT_RATE = 24000
-_rate_cache: dict[str, int] = {}
+_CACHE_LIMIT = 64  # the caches below are bounded: MIME types come from the server
+_rate_cache: dict[str, int] = {}  # MIME type -> rate, for the default rate only
+# MIME type -> its sample rate if `inlineData` of that type is audio, else 0 (per frame:
+# one dict look-up instead of a prefix test and a call).
+_audio_rates: dict[str, int] = {}
 
 
 def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
     """Read `rate=N` from an audio MIME type such as `audio/pcm;rate=24000`."""
-    rate = _rate_cache.get(mime_type)
+    cache = default == _DEFAULT_OUTPUT_RATE
+    rate = _rate_cache.get(mime_type) if cache else None
     if rate is None:
         rate = default
         for param in mime_type.split(";")[1:]:
@@ -57,8 +66,16 @@ def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
             # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0.
             if name.strip().lower() == "rate" and value.isascii() and value.isdigit():
                 rate = int(value) or default
-        if len(_rate_cache) < 64:  # bounded: MIME types come from the server
+        if cache and len(_rate_cache) < _CACHE_LIMIT:
             _rate_cache[mime_type] = rate
+    return rate
+
+
+def _audio_rate(mime_type: str) -> int:
+    """The sample rate of `inlineData` of this MIME type if it is audio, else 0 (cached)."""
+    rate = sample_rate_of(mime_type) if not mime_type or mime_type.startswith("audio/") else 0
+    if len(_audio_rates) < _CACHE_LIMIT:
+        _audio_rates[mime_type] = rate
     return rate
 
 
@@ -152,8 +169,23 @@ class LiveProtocol:
 
     def receive_frame(self, frame: bytes | str) -> list[ev.RealtimeEvent]:
         """Decode one server frame and return the events it carries, in wire order."""
-        if self.state is SessionState.CLOSED:
+        if self.state is _CLOSED:
             raise LocalProtocolError("received a frame after the connection closed")
+        if type(frame) is bytes and len(frame) >= MIN_FRAME:
+            # Most frames of a session are audio frames with the same skeleton: their one
+            # event is made here, as `receive_message` would make it (see _audio_fastpath).
+            audio = decode_audio_pcm(frame)
+            if audio is not None:
+                self.frames_received += 1
+                pcm, mime = audio
+                rate = _audio_rates.get(mime)
+                if rate is None:
+                    rate = _audio_rate(mime)
+                if not rate:
+                    return self.receive_message(audio_message(pcm, mime), frame)
+                self.generating = True
+                turn = self.turn_id
+                return [_AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)]
         message = decode_server(frame)
         self.frames_received += 1
         return self.receive_message(message, frame)
@@ -235,18 +267,21 @@ class LiveProtocol:
         self, content: ServerContent, message: ServerMessage, out: list[ev.RealtimeEvent]
     ) -> None:
         turn = self.turn_id
-        if content.model_turn is not None or content.output_transcription is not None:
+        model_turn = content.model_turn
+        output_transcription = content.output_transcription
+        if model_turn is not None:
             self.generating = True
-        if content.model_turn is not None:
-            self._model_turn(content.model_turn, turn, out)
+            self._model_turn(model_turn, turn, out)
+        elif output_transcription is not None:
+            self.generating = True
         if content.input_transcription is not None:
             chunk = content.input_transcription
             if chunk.text or chunk.finished:
                 out.append(ev.InputTranscription(text=chunk.text, finished=chunk.finished))
         if content.interim_input_transcription is not None:
             out.append(ev.InterimInputTranscription(text=content.interim_input_transcription.text))
-        if content.output_transcription is not None:
-            chunk = content.output_transcription
+        if output_transcription is not None:
+            chunk = output_transcription
             if chunk.text or chunk.finished:
                 out.append(
                     ev.OutputTranscription(text=chunk.text, finished=chunk.finished, turn_id=turn)
@@ -283,14 +318,12 @@ class LiveProtocol:
             blob = part.inline_data
             if blob is not None:
                 mime = blob.mime_type
-                if not mime or mime.startswith("audio/"):
+                rate = _audio_rates.get(mime)
+                if rate is None:
+                    rate = _audio_rate(mime)
+                if rate:
                     out.append(
-                        ev.AudioDelta(
-                            pcm=blob.data,
-                            sample_rate=sample_rate_of(mime),
-                            turn_id=turn,
-                            mime_type=mime,
-                        )
+                        _AudioDelta(pcm=blob.data, sample_rate=rate, turn_id=turn, mime_type=mime)
                     )
                 else:
                     out.append(ev.InlineData(data=blob.data, mime_type=mime, turn_id=turn))
@@ -345,6 +378,7 @@ class LiveProtocol:
 
 
 _EMPTY_MESSAGE = ServerMessage()
+_AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
 
 
 def _int64(value: int | str | None) -> int | None:
