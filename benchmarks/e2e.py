@@ -112,12 +112,19 @@ def run(report: Report, quick: bool) -> None:
         if not quick:
             modes.append(("real time (40 ms)", 40000, 75))
         for label, interval_us, n in modes:
-            job = {"kind": "recv", "url": f"{base}/recv/{n}/{interval_us}{PATH}"}
-            results: dict[str, list[dict[str, float]]] = {c: [] for c in CLIENTS}
+            job = {
+                "kind": "recv",
+                "url": f"{base}/recv/{n}/{interval_us}{PATH}",
+                "n": n,
+                "interval": interval_us / 1e6,
+                "size": FRAME_BYTES,  # the floors read as much per wake-up from a pipe
+            }
+            clients = CLIENTS + (FLOORS if interval_us else [])
+            results: dict[str, list[dict[str, float]]] = {c: [] for c in clients}
             for _ in range(rounds):
-                for client in CLIENTS:
+                for client in clients:
                     results[client].append(run_client(client, job))
-            per = {c: _median(results[c], "cpu") / n * 1e6 for c in CLIENTS}
+            per = {c: _median(results[c], "cpu") / n * 1e6 for c in clients}
             audio_s = results[CLIENTS[0]][0]["audio"] * 0.04
             for client in CLIENTS:
                 report.add(
