@@ -38,6 +38,9 @@ _SEND_BATCH = 64
 """At most this many queued client frames are written with one socket write."""
 
 
+_LEND_CHECK = 1.0
+"""Seconds between the receiver's checks that the user's task still reads what it lent."""
+
 _NOTED = frozenset({ev.SessionCreated, ev.SessionUpdated, ev.ResumptionUpdate, ev.GoAway})
 """Event types the connection acts on before handing them to the user."""
 
@@ -79,6 +82,7 @@ class SessionCore:
     transparent: bool = False
     closing: bool = False
     consumer_blocked: bool = False
+    consumer_parked: bool = False  # the user's `async for` waits on the event channel
     frames_sent: int = 0
     bytes_sent: int = 0
     frames_received: int = 0
@@ -124,6 +128,11 @@ class Connection:
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
         self._sender_parked = False  # the sender waits for the next frame, holding none
+        # The read lent to the user's task (see `read_for_consumer`): while `_lent`, the
+        # receiver waits for `_baton` instead of reading.
+        self._lent = False
+        self._baton = trio.Event()
+        self._consumer_reading = False
 
     @property
     def opened(self) -> bool:
@@ -313,6 +322,7 @@ class Connection:
             while True:
                 batch = await self._transport.receive_batch()
                 self._last_inbound = trio.current_time()
+                woke = False  # whether this read's events woke the user's waiting `async for`
                 for frame in batch:
                     core.frames_received += 1
                     core.bytes_received += len(frame)
@@ -320,31 +330,141 @@ class Connection:
                         # Most events (audio, text, transcripts) go straight to the user's
                         # channel; the rest, a full channel or a pending switch take `_handle`.
                         if type(event) in _NOTED or switch.is_set():
-                            await self._handle(event)
+                            woke = await self._handle(event) or woke
                             continue
+                        woke = woke or core.consumer_parked
                         try:
                             send_nowait(event)
                         except trio.WouldBlock:
                             await self._handle(event)
+                if woke and self._may_lend():
+                    await self._lend()
         except TransportClosedError as exc:
             self._closed(exc.code, exc.reason)
         except RemoteProtocolError as exc:
             log.warning("closing the connection: %s", exc)
             await self._abort(CloseAction.FAIL, 1007, str(exc)[:120], exc)
 
-    async def _handle(self, event: ev.RealtimeEvent) -> None:
+    # --- the read lent to the user's task ---------------------------------------------------
+    #
+    # A frame read by the receiver costs two task steps: the receiver's, then the user's
+    # once the event is in their channel. When the user's `async for` was waiting for the
+    # events just delivered, the receiver lends it the read: the user's task then waits on
+    # the socket itself while it waits for events (one task step per frame) and the
+    # receiver waits until the read comes back: when the user's read is cancelled or it
+    # waits some other way (`receive()`), or, checked every `_LEND_CHECK` seconds, once the
+    # user is busy elsewhere, so that pongs and the server's close are never left unread
+    # for long.
+
+    def _may_lend(self) -> bool:
+        return (
+            self._transport.consumer_readable
+            and self._opened.is_set()
+            and not self._switch.is_set()
+            and not self._core.closing
+            and not self._ended.is_set()
+        )
+
+    async def _lend(self) -> None:
+        self._lent = True
+        baton = self._baton = trio.Event()
+        try:
+            while True:
+                with trio.move_on_after(_LEND_CHECK):
+                    await baton.wait()
+                    return
+                if not self._consumer_reading:
+                    return  # the user is busy elsewhere: read for them again
+        finally:
+            self._lent = False
+
+    @property
+    def lent(self) -> bool:
+        """Whether the user's task may read the socket itself (`read_for_consumer`)."""
+        return self._lent
+
+    def reclaim(self) -> None:
+        """Take the read back for the receiver, unless the user's task is reading right now."""
+        if self._lent and not self._consumer_reading:
+            self._lent = False
+            self._baton.set()
+
+    async def read_for_consumer(self) -> list[ev.RealtimeEvent]:
+        """Read the socket from the user's task (while `lent`); return the events of the read.
+
+        The events are the user's in order, before anything delivered to the channel after
+        them. Cancellation loses nothing: it can only happen before the read.
+        """
+        core = self._core
+        self._consumer_reading = True
+        try:
+            batch = await self._transport.receive_batch(defer_writes=True)
+        except TransportClosedError as exc:
+            self._consumer_reading = False
+            self._closed(exc.code, exc.reason)
+            self.reclaim()
+            return []
+        except BaseException:
+            self._consumer_reading = False
+            self.reclaim()  # cancelled, before anything was read
+            raise
+        self._consumer_reading = False
+        self._last_inbound = trio.current_time()
+        out: list[ev.RealtimeEvent] = []
+        receive_frame = core.protocol.receive_frame
+        switch = self._switch
+        try:
+            for frame in batch:
+                core.frames_received += 1
+                core.bytes_received += len(frame)
+                for event in receive_frame(frame):
+                    if type(event) in _NOTED or switch.is_set():
+                        out.extend(self._note(event))
+                    else:
+                        out.append(event)
+        except RemoteProtocolError as exc:
+            log.warning("closing the connection: %s", exc)
+            self.reclaim()
+            await self._abort(CloseAction.FAIL, 1007, str(exc)[:120], exc)
+        return out
+
+    def writes_pending(self) -> bool:
+        """Whether a read from the user's task left a reply (a pong) for the sender to write."""
+        return self._transport.writes_pending()
+
+    async def _handle(self, event: ev.RealtimeEvent) -> bool:
+        """Act on an event and deliver what the user gets of it.
+
+        Returns whether a delivery woke the user's waiting `async for`.
+        """
+        core = self._core
+        woke = False
+        for item in self._note(event):
+            woke = woke or core.consumer_parked
+            if await core.deliver(item):
+                # Time spent waiting for the user is not silence from the server.
+                self._last_inbound = trio.current_time()
+        return woke
+
+    def _note(self, event: ev.RealtimeEvent) -> tuple[ev.RealtimeEvent, ...]:
+        """Act on an event the connection cares about; return what the user gets of it."""
         core = self._core
         kind = type(event)
+        out: tuple[ev.RealtimeEvent, ...] = (event,)
         if kind is ev.SessionCreated or kind is ev.SessionUpdated:
+            resumed = self._resumed_event
             if kind is ev.SessionCreated:
                 self._opened_at = trio.current_time()
                 self._opened.set()
-                if self._resumed_event is not None:
+                if resumed is not None:
                     core.reconnects += 1
-                    await core.deliver(self._resumed_event)
-            resumed = self._resumed_event
-            if resumed is not None and not (kind is ev.SessionUpdated and resumed.setup_changed):
-                return  # the user saw the session open once; a resume is `Reconnected`
+            if resumed is not None:
+                # The user saw the session open once; a resume is `Reconnected` (and a
+                # changed setup its `SessionUpdated`).
+                if kind is ev.SessionCreated:
+                    out = (resumed,)
+                elif not resumed.setup_changed:
+                    out = ()
         elif kind is ev.ResumptionUpdate:
             assert isinstance(event, ev.ResumptionUpdate)
             if event.resumable and event.handle:
@@ -357,11 +477,9 @@ class Connection:
             assert isinstance(event, ev.GoAway)
             margin = core.options.reconnect.go_away_margin
             self.request_switch("goAway", trio.current_time() + event.time_left - margin)
-        if await core.deliver(event):
-            # Time spent waiting for the user is not silence from the server.
-            self._last_inbound = trio.current_time()
         if self._switch.is_set():
             self._poke()  # only `_watch_switch` waits for it, once a switch is requested
+        return out
 
     async def _sender(self) -> None:
         outgoing = self._core.outgoing_receive

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -153,6 +154,9 @@ class LiveSession:
             outgoing_receive=outgoing_receive,
             replay=ReplayBuffer(options.reconnect.replay_limit_bytes),
         )
+        # Events of a read made from the user's own task (see `Connection.read_for_consumer`)
+        # not yet taken: they come before anything in the channel.
+        self._pending: deque[ev.RealtimeEvent] = deque()
         self._failure: GeminiLiveError | None = None
         self._setup_ready = trio.Event()
         self._settled = trio.Event()
@@ -202,7 +206,7 @@ class LiveSession:
             bytes_sent=core.bytes_sent,
             frames_received=core.frames_received,
             bytes_received=core.bytes_received,
-            events_buffered=core.events_send.statistics().current_buffer_used,
+            events_buffered=core.events_send.statistics().current_buffer_used + len(self._pending),
             sends_queued=self._outgoing_send.statistics().current_buffer_used,
             messages_sent=core.messages_sent_total,
             resumption_handle=core.protocol.resumption_handle,
@@ -226,6 +230,12 @@ class LiveSession:
                 subclass names the kind); raised after the `Closed` event was delivered.
             HeartbeatTimeoutError, RemoteProtocolError: the connection failed.
         """
+        if self._pending:
+            await trio.lowlevel.checkpoint()
+            return self._pending.popleft()
+        connection = self._core.current
+        if connection is not None:
+            connection.reclaim()  # this way of waiting reads nothing itself
         try:
             return await self._events_receive.receive()
         except trio.EndOfChannel:
@@ -243,22 +253,46 @@ class LiveSession:
         # pass between two schedule points.
         channel = self._events_receive
         receive_nowait = channel.receive_nowait
+        pending = self._pending
+        core = self._core
         while True:
             await trio.lowlevel.checkpoint_if_cancelled()  # before taking: none is lost
+            if pending:
+                yield pending.popleft()
+                continue
             try:
                 event = receive_nowait()
             except trio.WouldBlock:
+                connection = core.current
+                if connection is not None and connection.lent:
+                    # Nothing buffered and the read is ours: wait on the socket directly.
+                    pending.extend(await connection.read_for_consumer())
+                    if connection.writes_pending():
+                        self._request_flush()
+                    continue
+                core.consumer_parked = True
                 try:
                     event = await channel.receive()
                 except trio.EndOfChannel:
                     if self._failure is not None:
                         raise self._failure from None
                     return
+                finally:
+                    core.consumer_parked = False
             except trio.EndOfChannel:
                 if self._failure is not None:
                     raise self._failure from None
                 return
             yield event
+
+    def _request_flush(self) -> None:
+        """Have the sender write a reply (a pong) that a read from the user's task queued."""
+        try:
+            self._outgoing_send.send_nowait(FLUSH)
+        except trio.WouldBlock:
+            pass  # frames are queued: the sender's next write sends the reply with them
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass  # the session is ending
 
     # --- sending -----------------------------------------------------------------------------
 

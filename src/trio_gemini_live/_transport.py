@@ -65,8 +65,27 @@ class Transport(Protocol):
         """Write what `send_now` left over."""
         ...
 
-    async def receive_batch(self) -> list[bytes | str]:
-        """Wait for and return the next message(s); raise `TransportClosedError` at the end."""
+    @property
+    def consumer_readable(self) -> bool:
+        """Whether the user's task may read (`receive_batch`) directly while it waits.
+
+        True only where a read is one wait on the socket and nothing else: no reader task
+        of the transport's own in between.
+        """
+        ...
+
+    async def receive_batch(self, *, defer_writes: bool = False) -> list[bytes | str]:
+        """Wait for and return the next message(s); raise `TransportClosedError` at the end.
+
+        `defer_writes`: replies the read makes necessary (pongs) are left queued for the
+        next write (`writes_pending`, `flush`) rather than written from the caller's task,
+        so that a caller that may be cancelled at any time never cuts a frame in half; a
+        read that brought only such a reply's cause (a ping) returns an empty list.
+        """
+        ...
+
+    def writes_pending(self) -> bool:
+        """Whether replies are queued that no write has sent yet (see `receive_batch`)."""
         ...
 
     async def ping(self) -> None:
@@ -129,7 +148,16 @@ class TrioWebsocketTransport:
         """Nothing is ever left over (`send_now` does nothing)."""
         await trio.lowlevel.checkpoint()
 
-    async def receive_batch(self) -> list[bytes | str]:
+    @property
+    def consumer_readable(self) -> bool:
+        """False: trio-websocket reads in a task of its own; its messages come by channel."""
+        return False
+
+    def writes_pending(self) -> bool:
+        """Always False: trio-websocket writes its replies itself."""
+        return False
+
+    async def receive_batch(self, *, defer_writes: bool = False) -> list[bytes | str]:
         """Wait for the next message; raise `TransportClosedError` when the socket closes."""
         try:
             return [await self._ws.get_message()]

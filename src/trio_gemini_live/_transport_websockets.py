@@ -46,6 +46,8 @@ log = logging.getLogger("trio_gemini_live.transport")
 CLOSE_WAIT: Final = 10.0
 """Backstop (seconds) for the close handshake when the caller sets no deadline."""
 
+_CLOSE_REPLY_WAIT: Final = 1.0  # the reply to a server's close, written from the user's task
+
 _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
 _CONT: Final = Opcode.CONT
@@ -94,8 +96,26 @@ class WebsocketsTransport:
 
     # --- receiving -----------------------------------------------------------------------
 
-    async def receive_batch(self) -> list[bytes | str]:
+    @property
+    def consumer_readable(self) -> bool:
+        """True while open: a read is the calling task's own wait on the stream.
+
+        It can be cancelled before any byte is taken (for TLS, as trio documents, outside
+        a renegotiation).
+        """
+        return not self._stream_closed
+
+    def writes_pending(self) -> bool:
+        """Whether the protocol has queued bytes (a pong) that no write has sent yet."""
+        return bool(self._protocol.writes) or bool(self._unsent)
+
+    async def receive_batch(self, *, defer_writes: bool = False) -> list[bytes | str]:
         """Read once and return every complete message of that read (at least one).
+
+        `defer_writes`: a pong the read calls for stays queued for the next write (see
+        `writes_pending`), and a read that brought only pings returns no message, so that
+        the caller can have it written; the reply to the server's close is still written,
+        shielded and bounded, as the connection ends.
 
         Raises:
             TransportClosedError: the WebSocket closed; messages that arrived before the
@@ -108,9 +128,11 @@ class WebsocketsTransport:
                 return ready
             if self._closed is not None:
                 raise self._closed
-            await self._read_once()
+            await self._read_once(defer_writes)
+            if defer_writes and self._protocol.writes and not self._ready:
+                return []  # only a ping came: the caller has its pong written first
 
-    async def _read_once(self) -> None:
+    async def _read_once(self, defer_writes: bool = False) -> None:
         if self._reading:
             # One reader at a time (the receiver, or `aclose` waiting for the close reply):
             # the other waits for that read and then looks at what it brought.
@@ -141,7 +163,13 @@ class WebsocketsTransport:
             protocol.receive_eof()
         self._absorb()
         if data and protocol.writes:
-            await self._flush()  # a pong, or the reply to the server's close
+            if not defer_writes:
+                await self._flush()  # a pong, or the reply to the server's close
+            elif self._closed is not None:
+                # The reply to the server's close, written by a caller that may be cancelled
+                # at any time: shielded, so no frame is cut in half, and bounded.
+                with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_REPLY_WAIT):
+                    await self._flush()
         if self._closed is not None:
             await self._close_stream()
 

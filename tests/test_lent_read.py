@@ -1,0 +1,234 @@
+"""The read lent to the user's `async for`: one task step per frame, and nothing lost.
+
+Once the user's `async for` waits for the events the receiver just delivered, the receiver
+lends it the read (`Connection.read_for_consumer`): the user's task then waits on the socket
+itself. These tests check that the lend happens, that events keep their order and nothing
+is lost across cancellation, that the receiver takes the read back when the user waits some
+other way or is busy elsewhere, and that a server ping read by the user's task is answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import struct
+from collections.abc import AsyncIterator, Callable
+from unittest import mock
+
+import pytest
+import trio
+import trio.testing
+import trio_websocket
+
+from fake_server import FakeServer, accept_setup, pretty
+from trio_gemini_live import AudioDelta, TurnComplete, live_setup, open_session
+from trio_gemini_live._connection import _LEND_CHECK, Connection
+from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._events import RealtimeEvent, TextDelta
+from trio_gemini_live._options import SessionOptions
+from trio_gemini_live.emulator import open_emulator
+
+AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+ENDPOINT = url_endpoint(
+    "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+    api_key="test-key",
+)
+
+
+def text(index: int) -> bytes:
+    return pretty({"serverContent": {"modelTurn": {"parts": [{"text": str(index)}]}}})
+
+
+class ReadCounter:
+    """Counts reads made from the user's task (a spy on `read_for_consumer`)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self._original = Connection.read_for_consumer
+
+    def patch(self) -> mock._patch[Callable[..., object]]:  # pyright: ignore[reportPrivateUsage]
+        counter = self
+
+        async def counting(connection: Connection) -> list[RealtimeEvent]:
+            counter.reads += 1
+            return await counter._original(connection)
+
+        return mock.patch.object(Connection, "read_for_consumer", counting)
+
+
+def speech(seconds: float, rate: int = 16000) -> bytes:
+    count = int(seconds * rate)
+    return struct.pack(
+        f"<{count}h", *(int(7000 * math.sin(2 * math.pi * 180 * n / rate)) for n in range(count))
+    )
+
+
+async def emulator_turn(lend: bool) -> tuple[list[tuple[str, object]], int]:
+    """One spoken turn through the emulator over TCP on 127.0.0.1: events and user reads."""
+    counter = ReadCounter()
+    pcm = speech(0.6) + bytes(16000 * 2)  # speech, then a second of silence
+    seen: list[tuple[str, object]] = []
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(counter.patch())
+        if not lend:
+            patches.enter_context(mock.patch.object(Connection, "_may_lend", return_value=False))
+        async with open_emulator() as emulator:
+            endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+            setup = live_setup(AUDIO_MODEL, input_transcription=True, output_transcription=True)
+            async with open_session(setup, endpoint=endpoint) as session:
+                for start in range(0, len(pcm), 640):
+                    await session.send_audio(pcm[start : start + 640])
+                with trio.fail_after(30):
+                    async for event in session:
+                        if isinstance(event, AudioDelta):
+                            seen.append(("audio", bytes(event.pcm)))
+                        else:
+                            seen.append((type(event).__name__, None))
+                        if isinstance(event, TurnComplete):
+                            break
+    return seen, counter.reads
+
+
+async def test_async_for_reads_the_socket_itself_and_gets_the_same_events() -> None:
+    lent, reads = await emulator_turn(lend=True)
+    plain, no_reads = await emulator_turn(lend=False)
+    assert reads > 0, "the user's task never read the socket itself"
+    assert no_reads == 0
+    assert [kind for kind, _ in lent].count("audio") > 3
+    assert lent == plain  # same events, same order, same PCM
+
+
+async def script_with_gaps(
+    ws: trio_websocket.WebSocketConnection, server: FakeServer, total: int
+) -> None:
+    await accept_setup(server, ws)
+    for index in range(total):
+        await ws.send_message(text(index))
+        await trio.sleep(0.5)  # the client waits on the socket between frames
+    await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+    await trio.sleep_forever()
+
+
+async def texts_until_turn_complete(events: AsyncIterator[RealtimeEvent]) -> list[str]:
+    texts: list[str] = []
+    async for event in events:
+        if isinstance(event, TextDelta):
+            texts.append(event.text)
+        if isinstance(event, TurnComplete):
+            break
+    return texts
+
+
+async def test_cancelling_a_lent_read_loses_nothing_and_returns_the_read(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    total = 20
+    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
+    counter = ReadCounter()
+    texts: list[str] = []
+    cancelled = 0
+    with counter.patch():
+        async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+            while not texts or texts[-1] != str(total - 1):
+                # Cancelled mid-wait most of the time: frames come every 0.5 s.
+                with trio.move_on_after(0.3) as scope:
+                    async for event in session:
+                        if isinstance(event, TextDelta):
+                            texts.append(event.text)
+                            break
+                if scope.cancelled_caught:
+                    cancelled += 1
+                    connection = session._core.current  # pyright: ignore[reportPrivateUsage]
+                    assert connection is not None
+                    assert not connection.lent  # the receiver has the read back
+            rest = await texts_until_turn_complete(session)
+    assert texts + rest == [str(index) for index in range(total)]
+    assert cancelled >= total // 2
+    assert counter.reads > 0
+
+
+async def test_receive_takes_the_read_back(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    total = 6
+    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
+    async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+        texts = await first_texts(session, 2)  # the second one waited for: the read is lent
+        connection = session._core.current  # pyright: ignore[reportPrivateUsage]
+        assert connection is not None
+        assert connection.lent
+        start = trio.current_time()
+        event = await session.receive()
+        # Taken back by `receive()` itself, before the receiver's own check of the lend.
+        assert not connection.lent
+        assert trio.current_time() - start < _LEND_CHECK
+        assert isinstance(event, TextDelta)
+        texts.append(event.text)
+        with trio.fail_after(total):
+            while len(texts) < total:
+                event = await session.receive()
+                if isinstance(event, TextDelta):
+                    texts.append(event.text)
+    assert texts == [str(index) for index in range(total)]
+
+
+async def test_a_user_busy_elsewhere_gets_the_receiver_back(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    total = 6
+    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
+    async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+        first = await first_texts(session, 2)  # the second one waited for: the read is lent
+        connection = session._core.current  # pyright: ignore[reportPrivateUsage]
+        assert connection is not None
+        assert connection.lent
+        await trio.sleep(_LEND_CHECK + total * 0.5 + 0.1)  # busy, not iterating
+        assert not connection.lent
+        # The receiver read meanwhile: the frames are already waiting as events.
+        assert session.statistics().events_buffered >= total - 2
+        rest = await texts_until_turn_complete(session)
+    assert first + rest == [str(index) for index in range(total)]
+
+
+async def first_texts(session: AsyncIterator[RealtimeEvent], count: int) -> list[str]:
+    texts: list[str] = []
+    async for event in session:
+        if isinstance(event, TextDelta):
+            texts.append(event.text)
+            if len(texts) == count:
+                return texts
+    raise AssertionError("the session ended")
+
+
+@pytest.mark.parametrize("pings", [1, 3])
+async def test_a_server_ping_read_by_the_user_task_is_answered(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, pings: int
+) -> None:
+    answered = 0
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        nonlocal answered
+        await accept_setup(server, ws)
+        await ws.send_message(text(0))
+        await trio.sleep(0.1)
+        await ws.send_message(text(1))  # waited for: the client's `async for` gets the read
+        await trio.sleep(0.1)
+        for _ in range(pings):
+            with trio.fail_after(5):
+                await ws.ping()  # returns once our pong arrives
+            answered += 1
+        await ws.send_message(text(2))
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    counter = ReadCounter()
+    options = SessionOptions(ping_interval=30, silence_limit=60)  # no pings of our own
+    with counter.patch():
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            texts = await texts_until_turn_complete(session)
+    assert texts == ["0", "1", "2"]
+    assert answered == pings
+    assert counter.reads > 0
