@@ -13,6 +13,7 @@ import contextlib
 import math
 import struct
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -26,7 +27,7 @@ from trio_gemini_live._connection import _LEND_CHECK, Connection
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._events import RealtimeEvent, TextDelta
 from trio_gemini_live._options import SessionOptions
-from trio_gemini_live.emulator import open_emulator
+from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
 
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 ENDPOINT = url_endpoint(
@@ -63,19 +64,28 @@ def speech(seconds: float, rate: int = 16000) -> bytes:
     )
 
 
-async def emulator_turn(lend: bool) -> tuple[list[tuple[str, object]], int]:
-    """One spoken turn through the emulator over TCP on 127.0.0.1: events and user reads."""
+async def emulator_turn(
+    lend: bool, tls: Path | None = None
+) -> tuple[list[tuple[str, object]], int]:
+    """One spoken turn through the emulator over TCP on 127.0.0.1: events and user reads.
+
+    `tls`: a directory for a self-signed certificate; the session then uses `wss://`.
+    """
     counter = ReadCounter()
+    context, options = None, SessionOptions()
+    if tls is not None:
+        cert, key = write_self_signed_cert(tls)
+        context, options = server_ssl_context(cert, key), SessionOptions(ca_file=str(cert))
     pcm = speech(0.6) + bytes(16000 * 2)  # speech, then a second of silence
     seen: list[tuple[str, object]] = []
     with contextlib.ExitStack() as patches:
         patches.enter_context(counter.patch())
         if not lend:
             patches.enter_context(mock.patch.object(Connection, "_may_lend", return_value=False))
-        async with open_emulator() as emulator:
+        async with open_emulator(ssl_context=context) as emulator:
             endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
             setup = live_setup(AUDIO_MODEL, input_transcription=True, output_transcription=True)
-            async with open_session(setup, endpoint=endpoint) as session:
+            async with open_session(setup, endpoint=endpoint, options=options) as session:
                 for start in range(0, len(pcm), 640):
                     await session.send_audio(pcm[start : start + 640])
                 with trio.fail_after(30):
@@ -89,9 +99,12 @@ async def emulator_turn(lend: bool) -> tuple[list[tuple[str, object]], int]:
     return seen, counter.reads
 
 
-async def test_async_for_reads_the_socket_itself_and_gets_the_same_events() -> None:
-    lent, reads = await emulator_turn(lend=True)
-    plain, no_reads = await emulator_turn(lend=False)
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+async def test_async_for_reads_the_socket_itself_and_gets_the_same_events(
+    tls: bool, tmp_path: Path
+) -> None:
+    lent, reads = await emulator_turn(lend=True, tls=tmp_path / "lent" if tls else None)
+    plain, no_reads = await emulator_turn(lend=False, tls=tmp_path / "plain" if tls else None)
     assert reads > 0, "the user's task never read the socket itself"
     assert no_reads == 0
     assert [kind for kind, _ in lent].count("audio") > 3
