@@ -399,7 +399,9 @@ class WebsocketsTransport:
                 protocol.send_close(code, reason)
                 with suppress(TransportClosedError):
                     await self._flush()
-            with trio.move_on_after(CLOSE_WAIT):
+            # Best effort: a write failing while we wait (a pong after the peer went away)
+            # only ends the wait.
+            with trio.move_on_after(CLOSE_WAIT), suppress(TransportClosedError):
                 while self._closed is None:
                     await self._read_once()
         finally:
