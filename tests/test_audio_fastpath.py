@@ -81,7 +81,7 @@ def assert_same(frame: bytes) -> bool:
 
 def assert_same_all(*frames: bytes) -> list[bool]:
     """`assert_same` on each frame in turn, starting with no skeleton learned."""
-    with mock.patch.object(fastpath, "_last", None):
+    with mock.patch.object(fastpath, "_skeletons", ()):
         return [assert_same(frame) for frame in frames]
 
 
@@ -89,20 +89,34 @@ def assert_same_all(*frames: bytes) -> list[bool]:
 
 
 def test_google_audio_is_learned_then_decoded_without_json() -> None:
-    with mock.patch.object(fastpath, "_last", None):
+    with mock.patch.object(fastpath, "_skeletons", ()):
         assert decode_server(google_audio()) == audio_message(PCM)  # the ordinary path ...
-        assert fastpath._last is not None  # ... learned the skeleton
+        assert fastpath._skeletons  # ... learned the skeleton
         with mock.patch.object(_codec, "_decoder") as decoder:
             second = decode_server(google_audio(OTHER_B64))
         decoder.decode.assert_not_called()
     assert second == audio_message(OTHER_PCM)
 
 
+def test_sessions_of_different_kinds_each_keep_their_skeleton() -> None:
+    """Gemini's and Vertex's audio frames alternating in one process: both stay fast."""
+    kinds = [MIME, "audio/pcm"]
+    with mock.patch.object(fastpath, "_skeletons", ()):
+        for mime in kinds:
+            assert decode_server(google_audio(mime=mime)) == audio_message(PCM, mime)
+        with mock.patch.object(_codec, "_decoder") as decoder:
+            for _ in range(3):
+                for mime in kinds:
+                    got = decode_server(google_audio(OTHER_B64, mime=mime))
+                    assert got == audio_message(OTHER_PCM, mime)
+        decoder.decode.assert_not_called()
+
+
 def test_decode_server_tries_the_fast_path_for_large_binary_frames_only() -> None:
     frame = google_audio()
     assert len(frame) >= fastpath.MIN_FRAME
     with (
-        mock.patch.object(fastpath, "_last", None),
+        mock.patch.object(fastpath, "_skeletons", ()),
         mock.patch.object(_codec, "decode_audio_frame", wraps=fastpath.decode_audio_frame) as spy,
     ):
         decode_server(frame)
@@ -132,7 +146,7 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
 
     frames = [google_audio(), google_audio(OTHER_B64)]  # the ordinary path, then the fast one
     with (
-        mock.patch.object(fastpath, "_last", None),
+        mock.patch.object(fastpath, "_skeletons", ()),
         mock.patch("trio_gemini_live._protocol.decode_server", recording),
         mock.patch("trio_gemini_live._protocol.decode_audio_pcm", recording_pcm),
     ):
@@ -148,7 +162,7 @@ def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     """Events and state from the protocol's shortcut equal those of the ordinary path."""
     first, second = google_audio(mime=mime), google_audio(OTHER_B64, mime=mime)
     ordinary, fast = LiveProtocol(), LiveProtocol()
-    with mock.patch.object(fastpath, "_last", None):
+    with mock.patch.object(fastpath, "_skeletons", ()):
         assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first), first)
         assert fastpath.decode_audio_pcm(second) is not None  # the shortcut is taken
         with mock.patch("trio_gemini_live._protocol.decode_server") as ordinary_decode:

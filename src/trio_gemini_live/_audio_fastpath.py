@@ -42,9 +42,15 @@ MIN_FRAME = 1024
 
 _KEY = b'"data"'
 
-# The remembered skeleton: the bytes before and after the string, their lengths, and the
-# MIME type. One tuple, replaced whole: one skeleton at a time (a session has one).
-_last: tuple[bytes, bytes, int, int, str] | None = None
+_Skeleton = tuple[bytes, bytes, int, int, str]
+"""The bytes before and after the string, their lengths, and the MIME type."""
+
+_MAX_SKELETONS = 4
+"""A session has one skeleton; a process may run sessions of a few kinds (output rates,
+Gemini's `audio/pcm;rate=24000` beside Vertex's `audio/pcm`)."""
+
+# The remembered skeletons, most recent first. One tuple, replaced whole.
+_skeletons: tuple[_Skeleton, ...] = ()
 
 
 def audio_message(pcm: bytes, mime_type: str) -> ServerMessage:
@@ -61,20 +67,17 @@ def decode_audio_pcm(frame: bytes) -> tuple[bytes, str] | None:
     base64": the caller decodes the frame the ordinary way, which also produces the error
     message for a bad frame.
     """
-    last = _last
-    if last is None:
-        return None
-    prefix, suffix, start, tail, mime_type = last
-    if not (frame.startswith(prefix) and frame.endswith(suffix) and start + tail <= len(frame)):
-        return None
-    try:
-        # (None, True): `validate=True` passed by position; pybase64 parses a keyword
-        # argument more slowly than it decodes 2 KB. A memoryview: the base64 text is read
-        # in place, not copied out of the frame first.
-        pcm = b64decode(memoryview(frame)[start:-tail], None, True)
-    except ValueError:  # binascii.Error: not strict base64
-        return None
-    return pcm, mime_type
+    for prefix, suffix, start, tail, mime_type in _skeletons:
+        if frame.startswith(prefix) and frame.endswith(suffix) and start + tail <= len(frame):
+            try:
+                # (None, True): `validate=True` passed by position; pybase64 parses a keyword
+                # argument more slowly than it decodes 2 KB. A memoryview: the base64 text
+                # is read in place, not copied out of the frame first.
+                pcm = b64decode(memoryview(frame)[start:-tail], None, True)
+            except ValueError:  # binascii.Error: not strict base64
+                return None
+            return pcm, mime_type
+    return None
 
 
 def decode_audio_frame(frame: bytes) -> ServerMessage | None:
@@ -90,7 +93,7 @@ def learn(frame: bytes, message: ServerMessage) -> None:
 
     `message` is what the ordinary path decoded from `frame`.
     """
-    global _last  # the one skeleton remembered
+    global _skeletons  # replaced whole
     content = message.server_content
     if content is None or content.model_turn is None or len(content.model_turn.parts) != 1:
         return
@@ -109,4 +112,6 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     if end < 0 or find(_KEY, end) >= 0:
         return
     prefix, suffix = frame[: start + 1], frame[end:]
-    _last = (prefix, suffix, len(prefix), len(suffix), blob.mime_type)
+    skeleton = (prefix, suffix, len(prefix), len(suffix), blob.mime_type)
+    if skeleton not in _skeletons:
+        _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])
