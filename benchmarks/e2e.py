@@ -96,6 +96,22 @@ def _floor_rows(
     )
 
 
+def _measure(
+    clients: list[str], job: dict[str, object], rounds: int
+) -> dict[str, list[dict[str, float]]]:
+    """Every client once per round, round-robin: ratios compare the same conditions."""
+    results: dict[str, list[dict[str, float]]] = {c: [] for c in clients}
+    for _ in range(rounds):
+        for client in clients:
+            results[client].append(run_client(client, job))
+    return results
+
+
+def _ag2_rows(report: Report, section: str, prefix: str, per: dict[str, float]) -> None:
+    for client in ("ours:websockets", "ours:trio-websocket"):
+        report.add(section, f"{prefix}: {LABEL[client]} vs AG2", per[client] / per["ag2"], "x")
+
+
 def _median(results: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in results)
 
@@ -120,10 +136,7 @@ def run(report: Report, quick: bool) -> None:
                 "size": FRAME_BYTES,  # the floors read as much per wake-up from a pipe
             }
             clients = CLIENTS + (FLOORS if interval_us else [])
-            results: dict[str, list[dict[str, float]]] = {c: [] for c in clients}
-            for _ in range(rounds):
-                for client in clients:
-                    results[client].append(run_client(client, job))
+            results = _measure(clients, job, rounds)
             per = {c: _median(results[c], "cpu") / n * 1e6 for c in clients}
             audio_s = results[CLIENTS[0]][0]["audio"] * 0.04
             for client in CLIENTS:
@@ -138,13 +151,7 @@ def run(report: Report, quick: bool) -> None:
                 )
             if interval_us:
                 _floor_rows(report, "e2e-recv", f"40 ms frames, {label}", per, "us CPU/frame")
-            for client in ("ours:websockets", "ours:trio-websocket"):
-                report.add(
-                    "e2e-recv",
-                    f"40 ms frames, {label}: {LABEL[client]} vs AG2",
-                    per[client] / per["ag2"],
-                    "x",
-                )
+            _ag2_rows(report, "e2e-recv", f"40 ms frames, {label}", per)
         for label, interval, n, source in [
             ("burst", 0.0, 1000 if quick else 3000, "burst"),
             ("paced 20 ms", 0.02, 100 if quick else 150, "timer"),
@@ -160,10 +167,7 @@ def run(report: Report, quick: bool) -> None:
             if source == "mic":
                 job["size"] = _frames.IN_RATE * 20 // 1000 * 2  # the floor reads the same
             clients = CLIENTS + (FLOORS if interval else [])
-            results = {c: [] for c in clients}
-            for _ in range(rounds):
-                for client in clients:
-                    results[client].append(run_client(client, job))
+            results = _measure(clients, job, rounds)
             per = {c: _median(results[c], "cpu") / n * 1e6 for c in clients}
             for client in CLIENTS:
                 report.add(
@@ -176,10 +180,4 @@ def run(report: Report, quick: bool) -> None:
                 )
             if interval:
                 _floor_rows(report, "e2e-send", f"20 ms chunks, {label}", per, "us CPU/chunk")
-            for client in ("ours:websockets", "ours:trio-websocket"):
-                report.add(
-                    "e2e-send",
-                    f"20 ms chunks, {label}: {LABEL[client]} vs AG2",
-                    per[client] / per["ag2"],
-                    "x",
-                )
+            _ag2_rows(report, "e2e-send", f"20 ms chunks, {label}", per)

@@ -27,6 +27,7 @@ from trio_gemini_live._connection import _LEND_CHECK, Connection
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._events import RealtimeEvent, TextDelta
 from trio_gemini_live._options import SessionOptions
+from trio_gemini_live._session import LiveSession
 from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
 
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -166,10 +167,7 @@ async def test_receive_takes_the_read_back(
     total = 6
     server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
     async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
-        texts = await first_texts(session, 2)  # the second one waited for: the read is lent
-        connection = session._core.current  # pyright: ignore[reportPrivateUsage]
-        assert connection is not None
-        assert connection.lent
+        texts, connection = await until_lent(session)
         start = trio.current_time()
         event = await session.receive()
         # Taken back by `receive()` itself, before the receiver's own check of the lend.
@@ -191,10 +189,7 @@ async def test_a_user_busy_elsewhere_gets_the_receiver_back(
     total = 6
     server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
     async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
-        first = await first_texts(session, 2)  # the second one waited for: the read is lent
-        connection = session._core.current  # pyright: ignore[reportPrivateUsage]
-        assert connection is not None
-        assert connection.lent
+        first, connection = await until_lent(session)
         await trio.sleep(_LEND_CHECK + total * 0.5 + 0.1)  # busy, not iterating
         assert not connection.lent
         # The receiver read meanwhile: the frames are already waiting as events.
@@ -203,14 +198,18 @@ async def test_a_user_busy_elsewhere_gets_the_receiver_back(
     assert first + rest == [str(index) for index in range(total)]
 
 
-async def first_texts(session: AsyncIterator[RealtimeEvent], count: int) -> list[str]:
+async def until_lent(session: LiveSession) -> tuple[list[str], Connection]:
+    """Iterate until the second text: that one was waited for, so the read is now lent."""
     texts: list[str] = []
     async for event in session:
         if isinstance(event, TextDelta):
             texts.append(event.text)
-            if len(texts) == count:
-                return texts
-    raise AssertionError("the session ended")
+            if len(texts) == 2:
+                break
+    connection = session._core.current  # pyright: ignore[reportPrivateUsage]
+    assert connection is not None
+    assert connection.lent
+    return texts, connection
 
 
 @pytest.mark.parametrize("pings", [1, 3])

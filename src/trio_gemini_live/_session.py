@@ -260,25 +260,22 @@ class LiveSession:
             if pending:
                 yield pending.popleft()
                 continue
+            connection = core.current
             try:
-                event = receive_nowait()
-            except trio.WouldBlock:
-                connection = core.current
-                if connection is not None and connection.lent:
-                    # Nothing buffered and the read is ours: wait on the socket directly.
-                    pending.extend(await connection.read_for_consumer())
-                    if connection.writes_pending():
-                        self._request_flush()
-                    continue
-                core.consumer_parked = True
                 try:
-                    event = await channel.receive()
-                except trio.EndOfChannel:
-                    if self._failure is not None:
-                        raise self._failure from None
-                    return
-                finally:
-                    core.consumer_parked = False
+                    event = receive_nowait()
+                except trio.WouldBlock:
+                    if connection is not None and connection.lent:
+                        # Nothing buffered and the read is ours: wait on the socket directly.
+                        pending.extend(await connection.read_for_consumer())
+                        if connection.writes_pending():
+                            self._request_flush()
+                        continue
+                    core.consumer_parked = True
+                    try:
+                        event = await channel.receive()
+                    finally:
+                        core.consumer_parked = False
             except trio.EndOfChannel:
                 if self._failure is not None:
                     raise self._failure from None
