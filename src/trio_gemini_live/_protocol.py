@@ -47,27 +47,21 @@ _CAN_SEND_DATA = frozenset(
 _CLOSED = SessionState.CLOSED
 
 _DEFAULT_OUTPUT_RATE = 24000
-_CACHE_LIMIT = 64  # the caches below are bounded: MIME types come from the server
-_rate_cache: dict[str, int] = {}  # MIME type -> rate, for the default rate only
+_CACHE_LIMIT = 64  # bounded: MIME types come from the server
 # MIME type -> its sample rate if `inlineData` of that type is audio, else 0 (per frame:
-# one dict look-up instead of a prefix test and a call).
+# one dict look-up instead of a prefix test and a parse).
 _audio_rates: dict[str, int] = {}
 
 
 def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
     """Read `rate=N` from an audio MIME type such as `audio/pcm;rate=24000`."""
-    cache = default == _DEFAULT_OUTPUT_RATE
-    rate = _rate_cache.get(mime_type) if cache else None
-    if rate is None:
-        rate = default
-        for param in mime_type.split(";")[1:]:
-            name, _, value = param.strip().partition("=")
-            value = value.strip()
-            # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0.
-            if name.strip().lower() == "rate" and value.isascii() and value.isdigit():
-                rate = int(value) or default
-        if cache and len(_rate_cache) < _CACHE_LIMIT:
-            _rate_cache[mime_type] = rate
+    rate = default
+    for param in mime_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        value = value.strip()
+        # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0.
+        if name.strip().lower() == "rate" and value.isascii() and value.isdigit():
+            rate = int(value) or default
     return rate
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, cast
 
@@ -215,27 +215,23 @@ async def open_transport(
     connector: Connector | None = None,
 ) -> Transport:
     """Open the transport `options.transport` names; its background work runs in `nursery`."""
+    opener: Callable[..., Awaitable[Transport]]
     if options.transport == "trio-websocket":
-        return await open_trio_websocket(
-            nursery,
-            endpoint,
-            ssl_context=options.tls_context(),
-            connector=connector,
-            max_message_size=options.max_message_size,
-            receive_buffer_size=options.receive_buffer_size,
-        )
-    if options.transport == "websockets":
+        opener = open_trio_websocket
+    elif options.transport == "websockets":
         # Imported here: that module imports this one (Connector, TransportClosedError).
         from ._transport_websockets import open_websockets
 
-        return await open_websockets(
-            nursery,
-            endpoint,
-            ssl_context=options.tls_context(),
-            connector=connector,
-            max_message_size=options.max_message_size,
-            receive_buffer_size=options.receive_buffer_size,
+        opener = open_websockets
+    else:
+        raise ConfigurationError(
+            f"unknown transport {options.transport!r}; expected one of {', '.join(TRANSPORTS)}"
         )
-    raise ConfigurationError(
-        f"unknown transport {options.transport!r}; expected one of {', '.join(TRANSPORTS)}"
+    return await opener(
+        nursery,
+        endpoint,
+        ssl_context=options.tls_context(),
+        connector=connector,
+        max_message_size=options.max_message_size,
+        receive_buffer_size=options.receive_buffer_size,
     )
