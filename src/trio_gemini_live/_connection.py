@@ -127,7 +127,10 @@ class Connection:
         self._ping_in_flight = False
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
-        self._sender_parked = False  # the sender waits for the next frame, holding none
+        # The sender waits on an empty channel, holding no frame, and none has been handed to
+        # it since: only then may the caller's task write ahead of it (`write_now`). Set by
+        # the sender, cleared by the sender and by whoever queues a frame (`frame_queued`).
+        self._sender_parked = False
         # The read lent to the user's task (see `read_for_consumer`): while `_lent`, the
         # receiver waits for `_baton` instead of reading.
         self._lent = False
@@ -233,6 +236,14 @@ class Connection:
         core.frames_sent += 1
         core.bytes_sent += len(frame)
 
+    def frame_queued(self) -> None:
+        """Called before a frame (or `FLUSH`) is put in the outgoing channel.
+
+        From then on the caller's task may not write ahead of the sender: the frame may
+        already be in the sender's hands, not yet written.
+        """
+        self._sender_parked = False
+
     def write_now(self, frame: bytes, kind: str) -> bool | None:
         """Write a frame from the caller's task when the sender is idle: no task hand-off.
 
@@ -240,12 +251,9 @@ class Connection:
         and the transport can write without waiting. False: nothing done, queue it. None:
         part of it was written; queue `FLUSH` so that the sender writes the rest.
         """
-        core = self._core
         if not self._sender_parked or self._ended.is_set():
-            return False
-        stats = core.outgoing_receive.statistics()
-        if stats.tasks_waiting_receive != 1 or stats.current_buffer_used:
             return False  # a frame is queued, or handed to the sender but not yet written
+        core = self._core
         written = self._transport.send_now(frame)
         if written is False:
             return False
@@ -485,13 +493,22 @@ class Connection:
         outgoing = self._core.outgoing_receive
         try:
             while True:
-                self._sender_parked = True
                 try:
-                    item = await outgoing.receive()
+                    item = outgoing.receive_nowait()
+                except trio.WouldBlock:
+                    item = None
                 except trio.EndOfChannel:
                     break
-                finally:
-                    self._sender_parked = False
+                if item is None:
+                    # Parked on an empty channel: a frame can only reach this task now by
+                    # being handed over, and whoever hands it clears the flag first.
+                    self._sender_parked = True
+                    try:
+                        item = await outgoing.receive()
+                    except trio.EndOfChannel:
+                        break
+                    finally:
+                        self._sender_parked = False
                 # Whatever else is queued already goes out in the same socket write.
                 batch: list[Outgoing] | None = None
                 while True:

@@ -32,19 +32,12 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
-# Which states may send what. `setup` only from IDLE; other messages may be queued from IDLE
-# on, and the trio layer holds them back until OPEN so that they follow `setupComplete`.
-_CAN_SEND_DATA = frozenset(
-    {
-        SessionState.IDLE,
-        SessionState.AWAITING_SETUP_COMPLETE,
-        SessionState.OPEN,
-        SessionState.GOING_AWAY,
-    }
-)
-
+# Which states may send what: `setup` only from IDLE; other messages in every state but
+# CLOSED (from IDLE on they are queued, and the trio layer holds them back until OPEN so
+# that they follow `setupComplete`).
 # Read once: an enum member looked up on its class costs a descriptor call, every frame.
 _CLOSED = SessionState.CLOSED
+_CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
 
 _DEFAULT_OUTPUT_RATE = 24000
 _CACHE_LIMIT = 64  # bounded: MIME types come from the server
@@ -130,12 +123,12 @@ class LiveProtocol:
         """
         if message.setup is not None:
             raise LocalProtocolError("setup must be the first message and only the first")
-        present = sum(value is not None for value in msgspec.structs.astuple(message))
+        present = _CLIENT_FIELDS - msgspec.structs.astuple(message).count(None)
         if present != 1:
             raise LocalProtocolError(
                 f"a client message carries exactly one top-level field, this one has {present}"
             )
-        if self.state not in _CAN_SEND_DATA:
+        if self.state is _CLOSED:  # identity: hashing an enum member runs Python code
             raise LocalProtocolError(f"cannot send in state {self.state.value}")
         try:
             frame = encode_client(message)

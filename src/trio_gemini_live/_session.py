@@ -37,6 +37,7 @@ from ._groups import leaf_exceptions
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._resume import ReplayBuffer, ReplayPlan
+from ._schedule_point import schedule_point_after_write
 from ._transport import Connector, open_transport
 from ._wire import (
     ActivityEnd,
@@ -282,8 +283,14 @@ class LiveSession:
                 return
             yield event
 
+    def _frame_queued(self) -> None:
+        current = self._core.current
+        if current is not None:
+            current.frame_queued()
+
     def _request_flush(self) -> None:
         """Have the sender write a reply (a pong) that a read from the user's task queued."""
+        self._frame_queued()
         try:
             self._outgoing_send.send_nowait(FLUSH)
         except trio.WouldBlock:
@@ -295,6 +302,10 @@ class LiveSession:
 
     async def send(self, message: ClientMessage) -> None:
         """Queue any client message except `setup` (validated and encoded here)."""
+        await self._send(message, _kind_of(message))
+
+    async def _send(self, message: ClientMessage, kind: str) -> None:
+        """`send`, with the message's kind (for replay reports) known to the caller."""
         if self._failure is not None:
             raise self._failure
         if self._core.closing:
@@ -307,14 +318,16 @@ class LiveSession:
             # Written at once when the sender is idle (saves a task hand-off per message);
             # cancellation is checked before writing, never after, as a channel send does.
             await trio.lowlevel.checkpoint_if_cancelled()
-            written = current.write_now(frame, _kind_of(message))
+            written = current.write_now(frame, kind)
             if written is not False:
                 if written is None:
+                    current.frame_queued()
                     self._outgoing_send.send_nowait(FLUSH)  # the channel is empty
-                await trio.lowlevel.cancel_shielded_checkpoint()
+                await schedule_point_after_write()
                 return
+        self._frame_queued()
         try:
-            await self._outgoing_send.send(Outgoing(frame, _kind_of(message)))
+            await self._outgoing_send.send(Outgoing(frame, kind))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._failure or SessionClosedError("the session is closed") from None
 
@@ -336,7 +349,8 @@ class LiveSession:
         if len(pcm) % 2:
             raise LocalProtocolError("16-bit PCM must have an even number of bytes")
         blob = Blob(data=pcm, mime_type=f"audio/pcm;rate={sample_rate}")  # type: ignore[arg-type]
-        await self.send(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
+        message = ClientMessage(realtime_input=RealtimeInput(audio=blob))
+        await self._send(message, "realtimeInput.audio")
 
     async def send_video(self, frame: AudioBuffer, *, mime_type: str = "image/jpeg") -> None:
         """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps."""

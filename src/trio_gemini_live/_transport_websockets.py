@@ -38,6 +38,7 @@ from ._endpoints import Endpoint
 from ._errors import TransportError
 from ._stream import Connector, connect_errors, open_stream, stream_target
 from ._transport import TransportClosedError
+from ._ws_frame import TextFramer
 
 __all__ = ["CLOSE_WAIT", "WebsocketsTransport", "open_websockets"]
 
@@ -92,6 +93,8 @@ class WebsocketsTransport:
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
         self._more = True  # the handshake's read may have left bytes behind
         self._unsent = b""  # the part of a `send_now` frame the socket did not take
+        # `send_now` frames text itself unless an extension (compression) was negotiated.
+        self._framer = None if protocol.extensions else TextFramer()
         self._absorb()  # frames that arrived in the same read as the handshake response
 
     # --- receiving -----------------------------------------------------------------------
@@ -319,9 +322,16 @@ class WebsocketsTransport:
         ):
             return False
         protocol = self._protocol
-        protocol.send_text(frame)
-        writes = protocol.data_to_send()
-        data = writes[0] if len(writes) == 1 else b"".join(writes)
+        framer = self._framer
+        if framer is None:
+            protocol.send_text(frame)
+            writes = protocol.data_to_send()
+            data = writes[0] if len(writes) == 1 else b"".join(writes)
+        else:
+            writes = protocol.data_to_send()  # replies a read queued (pongs) go first
+            data = framer.frame(frame)
+            if writes:
+                data = b"".join((*writes, data))
         try:
             sent = os.write(self._fd, data)
         except BlockingIOError:
