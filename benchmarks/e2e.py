@@ -117,7 +117,7 @@ def _median(results: list[dict[str, float]], key: str) -> float:
 
 
 def run(report: Report, quick: bool) -> None:
-    rounds = 3 if quick else 5
+    rounds = 3 if quick else 7  # paced figures move 10-20 % between rounds on a VM
     with server() as port:
         base = f"ws://127.0.0.1:{port}"
         modes = [
