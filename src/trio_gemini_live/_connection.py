@@ -493,6 +493,11 @@ class Connection:
         outgoing = self._core.outgoing_receive
         try:
             while True:
+                # `receive()`, unrolled as trio writes it (cancel point, take, schedule point
+                # that cannot lose what was taken), so that the flag is set only while
+                # parked on an empty channel: a frame can then only reach this task by being
+                # handed over, and whoever hands it clears the flag first.
+                await trio.lowlevel.checkpoint_if_cancelled()
                 try:
                     item = outgoing.receive_nowait()
                 except trio.WouldBlock:
@@ -500,8 +505,6 @@ class Connection:
                 except trio.EndOfChannel:
                     break
                 if item is None:
-                    # Parked on an empty channel: a frame can only reach this task now by
-                    # being handed over, and whoever hands it clears the flag first.
                     self._sender_parked = True
                     try:
                         item = await outgoing.receive()
@@ -509,6 +512,8 @@ class Connection:
                         break
                     finally:
                         self._sender_parked = False
+                else:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
                 # Whatever else is queued already goes out in the same socket write.
                 batch: list[Outgoing] | None = None
                 while True:

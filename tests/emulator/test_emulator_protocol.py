@@ -47,28 +47,32 @@ async def test_unknown_path_is_rejected_at_upgrade() -> None:
         assert emu.connections == []
 
 
+# A key with "-" in it: a random Sec-WebSocket-Key (standard base64) can never contain it,
+# so finding it in a recorded header is a leak, not a coincidence.
+KEY = "canary-k1"
+WRONG_KEY = "canary-k2"
 AUTH_FORMS = [
-    (GEMINI_PATH, [("x-goog-api-key", "k1")], "api-key-header"),
-    (GEMINI_PATH + "?key=k1", [], "api-key-query"),
-    (GEMINI_PATH, [("Authorization", "Token k1")], "token"),
-    (GEMINI_PATH, [("Authorization", "Bearer k1")], "bearer"),
-    (GEMINI_PATH + "?access_token=k1", [], "access-token-query"),
+    (GEMINI_PATH, [("x-goog-api-key", KEY)], "api-key-header"),
+    (GEMINI_PATH + f"?key={KEY}", [], "api-key-query"),
+    (GEMINI_PATH, [("Authorization", f"Token {KEY}")], "token"),
+    (GEMINI_PATH, [("Authorization", f"Bearer {KEY}")], "bearer"),
+    (GEMINI_PATH + f"?access_token={KEY}", [], "access-token-query"),
 ]
 
 
 @pytest.mark.parametrize(("path", "headers", "kind"), AUTH_FORMS)
 async def test_auth_forms(path: str, headers: list[tuple[str, str]], kind: str) -> None:
-    config = EmulatorConfig(api_keys=frozenset({"k1"}))
+    config = EmulatorConfig(api_keys=frozenset({KEY}))
     async with start(config) as emu:
         async with connect(emu, path, headers) as client:
             assert await client.setup() == {"setupComplete": {}}
         conn = emu.connections[0]
         assert conn.credential_kind == kind
         # Secrets never reach the recording.
-        assert "k1" not in repr(conn.path) + repr(conn.headers) + repr(config)
+        assert KEY not in repr(conn.path) + repr(conn.headers) + repr(config)
 
-        wrong = [(n, v.replace("k1", "k2")) for n, v in headers]
-        async with connect(emu, path.replace("k1", "k2"), wrong) as client:
+        wrong = [(n, v.replace(KEY, WRONG_KEY)) for n, v in headers]
+        async with connect(emu, path.replace(KEY, WRONG_KEY), wrong) as client:
             assert await client.closed() == (
                 1007,
                 "API key not valid. Please pass a valid API key.",
