@@ -28,9 +28,13 @@ __all__ = ["schedule_point_after_write"]
 
 
 class _LastWrite(threading.local):
-    """The task that last skipped the schedule point, and its schedule-point count then."""
+    """The task that last skipped the schedule point, and its schedule-point count then.
 
-    task: object = None
+    The task is kept by `id`, so that a finished task is not kept alive: should a new task
+    reuse the id with the same count, its write merely yields once more than it had to.
+    """
+
+    task_id = 0
     points: object = None
 
 
@@ -42,8 +46,8 @@ async def schedule_point_after_write() -> None:
     task = trio.lowlevel.current_task()
     points: object = getattr(task, "_schedule_points", None)
     last = _last
-    if type(points) is int and (last.task is not task or last.points != points):
-        last.task = task
+    if type(points) is int and (last.task_id != id(task) or last.points != points):
+        last.task_id = id(task)
         last.points = points
         return
     await trio.lowlevel.cancel_shielded_checkpoint()
