@@ -123,6 +123,14 @@ async def script_with_gaps(
     await trio.sleep_forever()
 
 
+@contextlib.asynccontextmanager
+async def gapped_session(nursery: trio.Nursery, total: int) -> AsyncIterator[LiveSession]:
+    """A session on a fake server sending `total` text frames 0.5 s apart."""
+    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
+    async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+        yield session
+
+
 async def texts_until_turn_complete(events: AsyncIterator[RealtimeEvent]) -> list[str]:
     texts: list[str] = []
     async for event in events:
@@ -137,12 +145,11 @@ async def test_cancelling_a_lent_read_loses_nothing_and_returns_the_read(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
     total = 20
-    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
     counter = ReadCounter()
     texts: list[str] = []
     cancelled = 0
     with counter.patch():
-        async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+        async with gapped_session(nursery, total) as session:
             while not texts or texts[-1] != str(total - 1):
                 # Cancelled mid-wait most of the time: frames come every 0.5 s.
                 with trio.move_on_after(0.3) as scope:
@@ -165,8 +172,7 @@ async def test_receive_takes_the_read_back(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
     total = 6
-    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
-    async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+    async with gapped_session(nursery, total) as session:
         texts, connection = await until_lent(session)
         start = trio.current_time()
         event = await session.receive()
@@ -187,8 +193,7 @@ async def test_a_user_busy_elsewhere_gets_the_receiver_back(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
     total = 6
-    server = FakeServer(nursery, lambda ws: script_with_gaps(ws, server, total))
-    async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+    async with gapped_session(nursery, total) as session:
         first, connection = await until_lent(session)
         await trio.sleep(_LEND_CHECK + total * 0.5 + 0.1)  # busy, not iterating
         assert not connection.lent
