@@ -92,6 +92,10 @@ class SessionCore:
     cancelled_calls: set[str] = field(default_factory=set[str])
     current: Connection | None = None
     pending_setup: Setup | None = None
+    # The latest stretch of waiting on the user (stalls less than `handle_window` apart
+    # merge): frames that reached the socket then were read only after it.
+    stalled_from: float = float("-inf")
+    stalled_until: float = float("-inf")
 
     async def deliver(self, event: ev.RealtimeEvent) -> bool:
         """Hand an event to the user, waiting (backpressure) when their channel is full.
@@ -102,12 +106,28 @@ class SessionCore:
             self.events_send.send_nowait(event)
         except trio.WouldBlock:
             self.consumer_blocked = True
+            now = trio.current_time()
+            if now - self.stalled_until > self.options.reconnect.handle_window:
+                self.stalled_from = now
             try:
                 await self.events_send.send(event)
             finally:
                 self.consumer_blocked = False
+                self.stalled_until = trio.current_time()
             return True
         return False
+
+    def handle_cutoff(self) -> float:
+        """For a handle read now, a time by which every message written is in its state.
+
+        The server issued the handle less than a round trip before it reached the socket,
+        which is now, or, if the receiver was waiting on the user lately, possibly as
+        early as the start of that wait; `handle_window` covers the round trip.
+        """
+        now = trio.current_time()
+        window = self.options.reconnect.handle_window
+        arrived = self.stalled_from if now - self.stalled_until <= window else now
+        return arrived - window
 
 
 class Connection:
@@ -124,6 +144,8 @@ class Connection:
         self._switch_reason = ""
         self._state_changed = trio.Event()
         self._last_inbound = trio.current_time()
+        # The run's clock, read directly: half the cost of `trio.current_time()` per send.
+        self._now = trio.lowlevel.current_clock().current_time
         self._ping_in_flight = False
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
@@ -221,15 +243,15 @@ class Connection:
             return
         try:
             for message in plan.replay:
-                await self._write(message.frame, message.kind)
+                await self._write(message.frame, message.kind, message.uncertain)
         except TransportClosedError:
             pass  # the receiver reports the close; the plan is used again on the next try
 
-    async def _write(self, frame: bytes, kind: str) -> None:
+    async def _write(self, frame: bytes, kind: str, uncertain: bool = False) -> None:
         core = self._core
         # Kept before writing: if the write is cut off, the next connection replays it.
         if self._replayable():
-            core.replay.add(core.protocol.messages_sent + 1, frame, kind)
+            core.replay.add(core.protocol.messages_sent + 1, frame, kind, self._now(), uncertain)
         core.protocol.frame_sent()
         await self._transport.send(frame)
         core.messages_sent_total += 1
@@ -259,7 +281,7 @@ class Connection:
             return False
         # No checkpoint since the write: as if kept before writing (see `_write`).
         if self._replayable():
-            core.replay.add(core.protocol.messages_sent + 1, frame, kind)
+            core.replay.add(core.protocol.messages_sent + 1, frame, kind, self._now())
         core.protocol.frame_sent()
         core.messages_sent_total += 1
         core.frames_sent += 1
@@ -271,9 +293,10 @@ class Connection:
         replay, protocol = core.replay, core.protocol
         size = 0
         keep = self._replayable()
+        now = self._now()
         for item in items:
             if keep:
-                replay.add(protocol.messages_sent + 1, item.frame, item.kind)
+                replay.add(protocol.messages_sent + 1, item.frame, item.kind, now)
             protocol.frame_sent()
             size += len(item.frame)
         await self._transport.send_many([item.frame for item in items])
@@ -480,7 +503,7 @@ class Connection:
                 if core.transparent and index is not None:
                     core.replay.consumed_through(index)
                 else:
-                    core.replay.clear()
+                    core.replay.covered_through(core.handle_cutoff())
         elif kind is ev.GoAway:
             assert isinstance(event, ev.GoAway)
             margin = core.options.reconnect.go_away_margin

@@ -297,7 +297,9 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     `replayed` client messages were written again on the new connection. `not_replayed`
     summarises, one line per kind and cause, the `not_replayed_messages` that could not be
     (replay buffer overflow, or tool responses to calls of the old connection), so that
-    nothing is lost silently. `setup_changed` is true when
+    nothing is lost silently. `possibly_duplicated` of the replayed messages were written
+    just before the resumed state's handle was read, so that state may already hold them
+    (see `ReconnectPolicy.handle_window`). `setup_changed` is true when
     the move applied a new setup (`LiveSession.update_setup`); a `SessionUpdated` follows.
     """
 
@@ -308,6 +310,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     replayed: int = 0
     not_replayed: tuple[str, ...] = ()
     not_replayed_messages: int = 0
+    possibly_duplicated: int = 0
     setup_changed: bool = False
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._errors import ConfigurationError
 
@@ -35,6 +35,12 @@ class ReconnectPolicy:
             a new connection even if the model is still generating.
         stable_after: seconds a resumed connection must live before the outage counts as
             over; one that drops sooner continues the same outage (and its budget).
+        handle_window: without `lastConsumedClientMessageIndex` (the Gemini API's default
+            resumption), a message written less than this many seconds before a handle was
+            read may have crossed the handle on the wire, so the handle may not include
+            it. Such messages are kept, replayed after a resume and counted in
+            `Reconnected.possibly_duplicated`. It should exceed the round trip to the
+            server; 0 trusts a handle to include everything written before it was read.
     """
 
     enabled: bool = True
@@ -47,6 +53,7 @@ class ReconnectPolicy:
     replay_limit_bytes: int = 8 * 1024 * 1024
     go_away_margin: float = 2.0
     stable_after: float = 10.0
+    handle_window: float = 0.5
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -57,6 +64,8 @@ class ReconnectPolicy:
             raise ConfigurationError("ReconnectPolicy.jitter must be between 0 and 1")
         if self.replay_limit_bytes < 0:
             raise ConfigurationError("ReconnectPolicy.replay_limit_bytes must be >= 0")
+        if not self.handle_window >= 0:
+            raise ConfigurationError("ReconnectPolicy.handle_window must be >= 0 seconds")
 
     def delays(self, rng: random.Random, *, immediate_first: bool = False) -> Iterator[float]:
         """Backoff delays before each attempt: exponential, capped, with jitter."""
@@ -71,11 +80,17 @@ class ReconnectPolicy:
 
 @dataclass(frozen=True)
 class BufferedMessage:
-    """A client frame kept for replay: its per-connection index and what kind it is."""
+    """A client frame kept for replay: its per-connection index, kind and write time.
+
+    `uncertain`: written before the latest handle was read, so possibly already in the
+    state that handle resumes (a replay may then repeat it).
+    """
 
     index: int
     frame: bytes
     kind: str
+    written_at: float = 0.0
+    uncertain: bool = False
 
     def describe(self) -> str:
         """A short description for reports, such as `realtimeInput.audio (1320 bytes)`."""
@@ -87,12 +102,14 @@ class ReplayPlan:
     """What to write again on the new connection, and what could not be.
 
     `not_replayed` summarises what is lost, one line per kind and cause (bounded however
-    much overflowed); `not_replayed_messages` counts those messages.
+    much overflowed); `not_replayed_messages` counts those messages. `possibly_duplicated`
+    counts the replayed messages the resumed state may already hold.
     """
 
     replay: tuple[BufferedMessage, ...]
     not_replayed: tuple[str, ...]
     not_replayed_messages: int = 0
+    possibly_duplicated: int = 0
 
 
 # Tool responses answer calls of the old connection; a resumed server re-issues the calls
@@ -130,6 +147,7 @@ class ReplayBuffer:
         self._entries: deque[BufferedMessage] = deque()
         self._bytes = 0
         self._overflowed = _Tally()
+        self._overflowed_newest = float("-inf")  # write time of the newest frame dropped
 
     @property
     def size_bytes(self) -> int:
@@ -139,26 +157,50 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def add(self, index: int, frame: bytes, kind: str) -> None:
-        """Keep a frame about to be written (index: its position on this connection)."""
-        self._entries.append(BufferedMessage(index, frame, kind))
+    def add(
+        self, index: int, frame: bytes, kind: str, written_at: float, uncertain: bool = False
+    ) -> None:
+        """Keep a frame about to be written (index: its position on this connection).
+
+        `uncertain`: a replayed frame that was uncertain when it was taken for replay.
+        """
+        self._entries.append(BufferedMessage(index, frame, kind, written_at, uncertain))
         self._bytes += len(frame)
         while self._bytes > self._limit and self._entries:
             dropped = self._entries.popleft()
             self._bytes -= len(dropped.frame)
             self._overflowed.add(dropped)
+            self._overflowed_newest = max(self._overflowed_newest, dropped.written_at)
 
     def consumed_through(self, index: int) -> None:
         """The server's state includes every message up to `index`: forget those."""
         while self._entries and self._entries[0].index <= index:
             self._bytes -= len(self._entries.popleft().frame)
         self._overflowed = _Tally()
+        self._overflowed_newest = float("-inf")
+
+    def covered_through(self, cutoff: float) -> None:
+        """A handle was read that includes at least what was written by `cutoff`.
+
+        Frames written later may have crossed the handle on the wire: they stay, marked
+        uncertain (a replay may repeat them). Overflow is forgotten only if every dropped
+        frame was written by `cutoff`.
+        """
+        entries = self._entries
+        while entries and entries[0].written_at <= cutoff:
+            self._bytes -= len(entries.popleft().frame)
+        self._entries = deque(
+            entry if entry.uncertain else replace(entry, uncertain=True) for entry in entries
+        )
+        if self._overflowed_newest <= cutoff:
+            self._overflowed = _Tally()
 
     def clear(self) -> None:
         """A handle covering everything sent so far was issued: nothing needs replay."""
         self._entries.clear()
         self._bytes = 0
         self._overflowed = _Tally()
+        self._overflowed_newest = float("-inf")
 
     def take(self) -> ReplayPlan:
         """Empty the buffer into a replay plan for the next connection."""
@@ -174,6 +216,7 @@ class ReplayBuffer:
                 *skipped.lines("answers a call of the old connection"),
             ),
             not_replayed_messages=self._overflowed.messages + skipped.messages,
+            possibly_duplicated=sum(entry.uncertain for entry in replay),
         )
         self.clear()
         return plan

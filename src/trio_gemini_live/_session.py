@@ -641,6 +641,7 @@ class LiveSession:
                 replayed=len(plan.replay),
                 not_replayed=plan.not_replayed,
                 not_replayed_messages=plan.not_replayed_messages,
+                possibly_duplicated=plan.possibly_duplicated,
                 setup_changed=self._next_setup is not None,
             )
             try:

@@ -36,6 +36,7 @@ from .._wire import (
 )
 from ._config import PREBUILT_VOICES, EmulatorConfig
 from ._faults import Fault
+from ._latency import delayed_stream_pair
 from ._lifetime import ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
@@ -204,6 +205,9 @@ class EmulatorConnection:
         self.model: Model | None = None
         self.received: list[Frame] = []
         self.sent: list[Frame] = []
+        # Handle -> how many client messages after `setup` its state includes: the truth
+        # a test checks replay against, which the wire tells only in transparent mode.
+        self.handle_coverage: dict[str, int] = {}
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.closed_by: Literal["server", "client", "reset"] | None = None
@@ -419,6 +423,7 @@ class EmulatorConnection:
         index = str(len(self.received) - 1) if self._transparent else None
         if resumable and model is not None and not model.generating and not model.pending_calls:
             handle = self.emulator.resumption.issue(self.session)
+            self.handle_coverage[handle] = len(self.received) - 1
             update = SessionResumptionUpdateMessage(
                 new_handle=handle, resumable=True, last_consumed_client_message_index=index
             )
@@ -671,15 +676,22 @@ class Emulator:
             await self._changed.wait()
         return self.connections[n - 1]
 
-    def memory_connector(self) -> Callable[[], Awaitable[trio.abc.Stream]]:
+    def memory_connector(self, latency: float = 0.0) -> Callable[[], Awaitable[trio.abc.Stream]]:
         """An async factory of in-memory client streams served by this emulator.
 
         Each call makes a `trio.testing.memory_stream_pair()`, serves one half in the
         emulator's nursery and returns the other; run a WebSocket client handshake over it.
+        With `latency` (seconds, each way) bytes arrive that long after they are sent, so
+        messages cross on the wire as over a real network.
         """
+        if latency < 0:
+            raise ValueError(f"latency must be >= 0 seconds, got {latency}")
 
         async def connect() -> trio.abc.Stream:
-            client, server = trio.testing.memory_stream_pair()
+            if latency:
+                client, server = delayed_stream_pair(latency)
+            else:
+                client, server = trio.testing.memory_stream_pair()
             self._nursery.start_soon(self._serve_stream, server)
             await trio.lowlevel.checkpoint()
             return client

@@ -1,0 +1,50 @@
+"""The emulator's in-memory wire with latency, and its record of what each handle covers."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live.emulator import open_emulator
+from trio_gemini_live.emulator._latency import delayed_stream_pair
+
+
+async def test_bytes_arrive_after_the_latency_in_order_and_split_to_max_bytes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, server = delayed_stream_pair(0.05)
+    start = trio.current_time()
+    await client.send_all(b"hello ")
+    await trio.sleep(0.01)
+    await client.send_all(b"world")
+    assert await server.receive_some(3) == b"hel"
+    assert trio.current_time() - start == pytest.approx(0.05)
+    assert await server.receive_some() == b"lo "
+    assert await server.receive_some() == b"world"
+    assert trio.current_time() - start == pytest.approx(0.06)
+    await server.send_all(b"back")
+    assert await client.receive_some() == b"back"
+    assert trio.current_time() - start == pytest.approx(0.11)
+
+
+async def test_close_is_end_of_stream_after_the_data_and_breaks_the_sender(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, server = delayed_stream_pair(0.02)
+    await client.send_all(b"last")
+    await client.aclose()
+    assert await server.receive_some() == b"last"
+    assert await server.receive_some() == b""
+    with pytest.raises(trio.BrokenResourceError):
+        await server.send_all(b"nobody listens")
+    with pytest.raises(trio.ClosedResourceError):
+        await client.receive_some()
+
+
+async def test_negative_latency_is_refused() -> None:
+    with pytest.raises(ValueError, match="latency"):
+        delayed_stream_pair(-0.1)
+    async with open_emulator() as emulator:
+        with pytest.raises(ValueError, match="latency"):
+            emulator.memory_connector(latency=-1)

@@ -1,0 +1,184 @@
+"""Default (non-transparent) resumption: messages crossing a handle on the wire are not lost.
+
+Without `lastConsumedClientMessageIndex` the client cannot know which of its messages a
+handle includes: audio written after the server issued the handle, but before the handle
+reached the client, is not in it. Messages written within `ReconnectPolicy.handle_window`
+of reading a handle are therefore kept, replayed after a resume and reported as possibly
+duplicated. The emulator's `handle_coverage` is the truth these tests judge against, over
+an in-memory wire with latency so that messages really do cross.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    Reconnected,
+    ReconnectPolicy,
+    ResumptionUpdate,
+    SessionOptions,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live._resume import ReplayBuffer
+from trio_gemini_live.emulator import Fault, open_emulator
+
+MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+
+
+def _chunk(seq: int) -> bytes:
+    """20 ms of quiet 16 kHz audio whose first sample is its sequence number."""
+    return struct.pack("<h", seq) + bytes(638)
+
+
+def _seqs(frames: list[dict[str, object]]) -> list[int]:
+    out: list[int] = []
+    for data in frames:
+        audio = data.get("realtimeInput", {}).get("audio")  # type: ignore[union-attr]
+        if audio is not None:
+            pcm = base64.b64decode(audio["data"])
+            out.append(struct.unpack_from("<h", pcm)[0])
+    return out
+
+
+def test_a_handle_forgets_what_was_written_by_the_cutoff_and_marks_the_rest() -> None:
+    buffer = ReplayBuffer(limit_bytes=1000)
+    for index, at in enumerate((1.0, 2.0, 3.0, 4.0), start=1):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio", at)
+    buffer.covered_through(2.5)
+    buffer.add(5, b"y" * 10, "realtimeInput.audio", 5.0)
+    plan = buffer.take()
+    assert [m.index for m in plan.replay] == [3, 4, 5]
+    assert [m.uncertain for m in plan.replay] == [True, True, False]
+    assert plan.possibly_duplicated == 2
+    assert plan.not_replayed == ()
+
+
+def test_an_uncertain_message_stays_uncertain_when_replayed_again() -> None:
+    buffer = ReplayBuffer(limit_bytes=1000)
+    buffer.add(1, b"x", "realtimeInput.audio", 1.0, uncertain=True)
+    assert buffer.take().possibly_duplicated == 1
+
+
+def test_overflow_newer_than_the_cutoff_is_still_reported() -> None:
+    buffer = ReplayBuffer(limit_bytes=20)
+    for index, at in enumerate((1.0, 2.0, 3.0), start=1):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio", at)  # the first one overflows
+    buffer.covered_through(0.5)  # a stale handle: the dropped frame is not in it
+    assert buffer.take().not_replayed_messages == 1
+    for index, at in enumerate((1.0, 2.0, 3.0), start=1):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio", at)
+    buffer.covered_through(1.5)  # covers the dropped frame
+    assert buffer.take().not_replayed_messages == 0
+
+
+def test_handle_window_must_not_be_negative() -> None:
+    from trio_gemini_live import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="handle_window"):
+        ReconnectPolicy(handle_window=-1)
+
+
+@pytest.mark.parametrize("window", [0.5, 0.0])
+async def test_audio_in_flight_when_the_handle_was_issued_reaches_the_resumed_session(
+    autojump_clock: trio.testing.MockClock, window: float
+) -> None:
+    options = SessionOptions(reconnect=ReconnectPolicy(handle_window=window))
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        connector = emulator.memory_connector(latency=0.05)  # a 100 ms round trip
+        async with open_session(
+            live_setup(MODEL), endpoint=endpoint, connector=connector, options=options
+        ) as session:
+            first = await emulator.wait_for_connection(1)
+            handles: list[ResumptionUpdate] = []
+            reconnected: list[Reconnected] = []
+            resumed = trio.Event()
+
+            async def listen() -> None:
+                async for event in session:
+                    if isinstance(event, ResumptionUpdate) and event.handle:
+                        handles.append(event)
+                    if isinstance(event, Reconnected):
+                        reconnected.append(event)
+                        resumed.set()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(listen)
+                for seq in range(60):
+                    await session.send_audio(_chunk(seq))
+                    if seq == 20:
+                        await first.resumption_update(True)  # issued while audio streams
+                    if seq == 50:
+                        first.inject(Fault(kind="close", code=1011, reason="Internal error"))
+                    await trio.sleep(0.02)
+                with trio.fail_after(10):
+                    await resumed.wait()
+                await trio.sleep(1)
+                nursery.cancel_scope.cancel()
+    second = emulator.connections[1]
+    handle = second.received[0].data["setup"]["sessionResumption"]["handle"]
+    covered = first.handle_coverage[handle]
+    state = _seqs([f.data for f in first.received[1 : covered + 1]])
+    state += _seqs([f.data for f in second.received[1:]])
+    sent_on_first = _seqs([f.data for f in first.received[1:]])
+    in_flight = [seq for seq in sent_on_first[covered:] if seq <= 21]
+    assert in_flight, "no message crossed the handle: the test shows nothing"
+    (event,) = reconnected
+    if window:
+        assert sorted(set(state)) == list(range(len(set(state))))
+        assert set(sent_on_first) <= set(state)
+        repeats = len(state) - len(set(state))
+        assert repeats <= event.possibly_duplicated
+        assert event.possibly_duplicated >= len(in_flight)
+    else:
+        # Trusting the handle loses exactly what crossed it: why the window exists.
+        assert not set(in_flight) & set(state)
+        assert event.possibly_duplicated == 0
+
+
+async def test_a_handle_read_late_behind_a_slow_consumer_does_not_drop_later_audio(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The user stops reading; the handle waits in the socket behind earlier events while
+    # audio keeps flowing out, long past the window. Read at last, it must not be taken as
+    # covering the audio written while it waited.
+    options = SessionOptions(event_buffer=2)
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        connector = emulator.memory_connector(latency=0.01)
+        async with open_session(
+            live_setup(MODEL), endpoint=endpoint, connector=connector, options=options
+        ) as session:
+            first = await emulator.wait_for_connection(1)
+            for _ in range(6):  # more events than the buffer holds: the receiver waits
+                await first.resumption_update(False)
+            await first.resumption_update(True)
+            for seq in range(100):  # 2 s of audio while nobody reads
+                await session.send_audio(_chunk(seq))
+                await trio.sleep(0.02)
+            reconnected: list[Reconnected] = []
+            handles = 0
+            with trio.fail_after(10):
+                async for event in session:
+                    if isinstance(event, ResumptionUpdate) and event.handle:
+                        handles += 1
+                        if handles == 2:  # ours, after the one that follows setupComplete
+                            first.inject(Fault(kind="close", code=1011, reason="Internal error"))
+                    if isinstance(event, Reconnected):
+                        reconnected.append(event)
+                        break
+            await trio.sleep(1)  # the replay reaches the emulator
+    second = emulator.connections[1]
+    handle = second.received[0].data["setup"]["sessionResumption"]["handle"]
+    covered = first.handle_coverage[handle]
+    state = _seqs([f.data for f in first.received[1 : covered + 1]])
+    state += _seqs([f.data for f in second.received[1:]])
+    assert set(state) == set(range(100))
+    assert len(state) - 100 <= reconnected[0].possibly_duplicated
