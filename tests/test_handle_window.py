@@ -18,6 +18,7 @@ import trio
 import trio.testing
 
 from trio_gemini_live import (
+    LiveSession,
     Reconnected,
     ReconnectPolicy,
     ResumptionUpdate,
@@ -27,7 +28,7 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live._resume import ReplayBuffer
-from trio_gemini_live.emulator import Fault, open_emulator
+from trio_gemini_live.emulator import EmulatorConfig, EmulatorConnection, Fault, open_emulator
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
@@ -45,6 +46,23 @@ def _seqs(frames: list[dict[str, object]]) -> list[int]:
             pcm = base64.b64decode(audio["data"])
             out.append(struct.unpack_from("<h", pcm)[0])
     return out
+
+
+def _state(connections: list[EmulatorConnection]) -> list[int]:
+    """The chunks in the last connection's state: its handle's lineage, then what it read."""
+
+    def lineage(number: int, upto: int | None) -> list[int]:
+        connection = connections[number]
+        setup = connection.received[0].data["setup"]
+        handle = setup.get("sessionResumption", {}).get("handle")
+        base: list[int] = []
+        if handle:
+            parent = next(i for i, c in enumerate(connections) if handle in c.handle_coverage)
+            base = lineage(parent, connections[parent].handle_coverage[handle])
+        frames = connection.received[1:] if upto is None else connection.received[1 : upto + 1]
+        return base + _seqs([f.data for f in frames])
+
+    return lineage(len(connections) - 1, None)
 
 
 def test_a_handle_forgets_what_was_written_by_the_cutoff_and_marks_the_rest() -> None:
@@ -182,3 +200,81 @@ async def test_a_handle_read_late_behind_a_slow_consumer_does_not_drop_later_aud
     state += _seqs([f.data for f in second.received[1:]])
     assert set(state) == set(range(100))
     assert len(state) - 100 <= reconnected[0].possibly_duplicated
+
+
+async def test_audio_sent_while_resuming_and_replays_cut_off_by_a_close_all_arrive(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Connection 1 drops; connection 2 closes right after `setupComplete`, before the
+    # replay reaches it; connection 3 closes on reading `setup`. The session backs off
+    # between attempts while the user keeps sending. Every chunk must reach the server: none
+    # refused (the session is between connections), none dropped (the cut-off replay).
+    config = EmulatorConfig(
+        faults=(
+            Fault(kind="close", after_seconds=1.0, connection=1),
+            Fault(kind="close", connection=2),  # after `setupComplete`
+            Fault(kind="close", connection=3, after_received=1),  # before it
+        )
+    )
+    policy = ReconnectPolicy(initial_delay=0.1, jitter=0.0)
+    async with open_emulator(config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(MODEL),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(latency=0.02),
+            options=SessionOptions(reconnect=policy),
+        ) as session:
+            reconnected: list[Reconnected] = []
+
+            async def listen() -> None:
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        reconnected.append(event)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(listen)
+                for seq in range(600):  # 12 s
+                    await session.send_audio(_chunk(seq))
+                    await trio.sleep(0.02)
+                await trio.sleep(1)
+                nursery.cancel_scope.cancel()
+    assert len(emulator.connections) == 4
+    assert [event.attempts for event in reconnected] == [1, 3]
+    state = _state(emulator.connections)
+    assert set(state) == set(range(600))
+    assert len(state) - 600 <= sum(event.possibly_duplicated for event in reconnected)
+
+
+async def test_sending_while_a_dead_connection_closes_waits_for_the_next_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A silent server: the heartbeat gives up, and the close handshake waits for a reply
+    # that never comes. Sends in that gap, before the resume starts, go to the next
+    # connection; they are not refused.
+    config = EmulatorConfig(faults=(Fault(kind="blackhole", after_seconds=1.0, connection=1),))
+    options = SessionOptions(ping_interval=0.5, silence_limit=1.0, close_timeout=1.0)
+    async with open_emulator(config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with (
+            open_session(
+                live_setup(MODEL),
+                endpoint=endpoint,
+                connector=emulator.memory_connector(latency=0.02),
+                options=options,
+            ) as session,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_drain, session)
+            for seq in range(200):
+                await session.send_audio(_chunk(seq))
+                await trio.sleep(0.02)
+            await trio.sleep(1)
+            nursery.cancel_scope.cancel()
+    assert len(emulator.connections) == 2
+    assert set(_state(emulator.connections)) == set(range(200))
+
+
+async def _drain(session: LiveSession) -> None:
+    async for _ in session:
+        pass

@@ -241,17 +241,25 @@ class Connection:
     async def _replay(self, plan: ReplayPlan | None) -> None:
         if plan is None:
             return
+        core = self._core
+        if self._replayable():
+            # All kept before the first write (with the indices they are written at, as
+            # nothing else is written meanwhile): if this connection closes part way, the
+            # next one replays the rest too.
+            first, now = core.protocol.messages_sent + 1, self._now()
+            for offset, message in enumerate(plan.replay):
+                core.replay.add(first + offset, message.frame, message.kind, now, message.uncertain)
         try:
             for message in plan.replay:
-                await self._write(message.frame, message.kind, message.uncertain)
+                await self._write(message.frame, message.kind, keep=False)
         except TransportClosedError:
-            pass  # the receiver reports the close; the plan is used again on the next try
+            pass  # the receiver reports the close
 
-    async def _write(self, frame: bytes, kind: str, uncertain: bool = False) -> None:
+    async def _write(self, frame: bytes, kind: str, *, keep: bool = True) -> None:
         core = self._core
         # Kept before writing: if the write is cut off, the next connection replays it.
-        if self._replayable():
-            core.replay.add(core.protocol.messages_sent + 1, frame, kind, self._now(), uncertain)
+        if keep and self._replayable():
+            core.replay.add(core.protocol.messages_sent + 1, frame, kind, self._now())
         core.protocol.frame_sent()
         await self._transport.send(frame)
         core.messages_sent_total += 1

@@ -121,6 +121,16 @@ class LiveProtocol:
         Call `frame_sent` once the frame is actually written, so that `messages_sent`
         counts what reached the socket, in order.
         """
+        if self.state is _CLOSED:  # identity: hashing an enum member runs Python code
+            raise LocalProtocolError(f"cannot send in state {self.state.value}")
+        return self.encode(message)
+
+    def encode(self, message: ClientMessage) -> bytes:
+        """`send` in any state: for a session that keeps messages while it reconnects.
+
+        Between a connection's close and the next connection's `reset_for_resume` the state
+        is `CLOSED`, yet a resuming session writes the message on the next connection.
+        """
         if message.setup is not None:
             raise LocalProtocolError("setup must be the first message and only the first")
         present = _CLIENT_FIELDS - msgspec.structs.astuple(message).count(None)
@@ -128,8 +138,6 @@ class LiveProtocol:
             raise LocalProtocolError(
                 f"a client message carries exactly one top-level field, this one has {present}"
             )
-        if self.state is _CLOSED:  # identity: hashing an enum member runs Python code
-            raise LocalProtocolError(f"cannot send in state {self.state.value}")
         try:
             frame = encode_client(message)
         except (TypeError, ValueError, msgspec.EncodeError) as exc:

@@ -312,7 +312,9 @@ class LiveSession:
             raise SessionClosedError("the session is closed")
         if message.tool_response is not None:
             self._check_not_cancelled(message.tool_response.function_responses)
-        frame = self._core.protocol.send(message)
+        # Not `protocol.send`: between connections of a resuming session the protocol is
+        # closed, and the message waits for the next one (`closing`/`_failure` end it).
+        frame = self._core.protocol.encode(message)
         current = self._core.current
         if current is not None:
             # Written at once when the sender is idle (saves a task hand-off per message);
