@@ -8,6 +8,7 @@ one JSON line: client process CPU seconds and wall seconds over the measured par
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -84,7 +85,7 @@ def run_ours(transport: str, job: dict[str, Any]) -> dict[str, Any]:
 
     async def main() -> None:
         endpoint = url_endpoint(job["url"], api_key="x")
-        options = SessionOptions(transport=transport)
+        options = SessionOptions(transport=transport.split("+")[0])
         async with open_session(_frames.MODEL, endpoint=endpoint, options=options) as session:
             if job["kind"] == "recv":
                 frames = 0
@@ -113,6 +114,14 @@ def run_ours(transport: str, job: dict[str, Any]) -> dict[str, Any]:
                         break
                 result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
                 mic.close()
+            elif job.get("source") == "timer" and transport == "websockets+stream_audio":
+                chunk = _frames.pcm(20, _frames.IN_RATE)
+                c0, w0 = _cpu(), time.perf_counter()
+                await session.stream_audio(itertools.repeat(chunk, job["n"]))
+                async for event in session:
+                    if type(event) is TurnComplete:
+                        break
+                result.update(cpu=_cpu() - c0, wall=time.perf_counter() - w0)
             else:
                 chunk = _frames.pcm(20, _frames.IN_RATE)
                 n, interval = job["n"], job["interval"]

@@ -8,11 +8,12 @@ handle and replays what the server may not have consumed; the user's stream just
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._resume import ReplayBuffer, ReplayPlan
 from ._schedule_point import schedule_point_after_write
+from ._streaming import stream_audio
 from ._transport import Connector, open_transport
 from ._wire import (
     ActivityEnd,
@@ -353,6 +355,28 @@ class LiveSession:
         blob = Blob(data=pcm, mime_type=f"audio/pcm;rate={sample_rate}")  # type: ignore[arg-type]
         message = ClientMessage(realtime_input=RealtimeInput(audio=blob))
         await self._send(message, "realtimeInput.audio")
+
+    async def stream_audio(
+        self,
+        chunks: Iterable[AudioBuffer] | AsyncIterable[AudioBuffer],
+        *,
+        sample_rate: int = 16000,
+        realtime: bool = True,
+    ) -> int:
+        """Send PCM chunks in order, each when the audio before it would have played out.
+
+        For audio that is not already arriving in real time: a file, a synthesizer, a
+        recording. Chunk k is sent once chunks 0..k-1 would have finished playing, counted
+        from the first; one that an async source yields late is sent at once and the rest
+        catch up. With `realtime=False` they go as fast as the session takes them. Audio
+        that arrives in real time anyway (a microphone) needs no pacing: `send_audio`
+        each chunk as it comes.
+
+        On Linux the waits use a timerfd, which wakes the task with less CPU than
+        `trio.sleep_until`. Returns the number of chunks sent.
+        """
+        send = functools.partial(self.send_audio, sample_rate=sample_rate)
+        return await stream_audio(send, chunks, sample_rate=sample_rate, realtime=realtime)
 
     async def send_video(self, frame: AudioBuffer, *, mime_type: str = "image/jpeg") -> None:
         """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps."""

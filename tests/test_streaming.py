@@ -1,0 +1,143 @@
+"""`LiveSession.stream_audio`: chunks sent at the pace they would play, and the pacer under it.
+
+The session tests run on virtual time against the in-memory emulator: the emulator stamps
+each frame it reads, so the spacing of the stamps is the pacing. The timerfd pacer works
+on the kernel's clock only, so its own tests run a few milliseconds of real time and
+check only that it never wakes early (lateness under load is allowed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import LocalProtocolError, live_setup, open_session, url_endpoint
+from trio_gemini_live._pacer import open_pacer
+from trio_gemini_live.emulator import Emulator, open_emulator
+
+MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+MS_20 = bytes(640)  # 20 ms at 16 kHz
+
+
+def _audio_times(emulator: Emulator) -> list[float]:
+    (connection,) = emulator.connections
+    return [f.time for f in connection.received if f.get("realtimeInput.audio") is not None]
+
+
+async def _stream(emulator: Emulator, chunks: object, **kwargs: object) -> int:
+    endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+    async with open_session(
+        live_setup(MODEL), endpoint=endpoint, connector=emulator.memory_connector()
+    ) as session:
+        sent = await session.stream_audio(chunks, **kwargs)  # type: ignore[arg-type]
+        await trio.sleep(0.1)  # the last frames reach the emulator
+    return sent
+
+
+def _gaps(times: list[float]) -> list[float]:
+    return [round(b - a, 6) for a, b in itertools.pairwise(times)]
+
+
+async def test_chunks_go_out_at_the_pace_they_play(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sizes = [640, 320, 960, 640, 640]  # 20, 10, 30, 20, 20 ms
+    async with open_emulator() as emulator:
+        sent = await _stream(emulator, [bytes(size) for size in sizes])
+    assert sent == 5
+    assert _gaps(_audio_times(emulator)) == [0.02, 0.01, 0.03, 0.02]
+
+
+async def test_the_sample_rate_sets_the_duration_of_a_chunk(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        await _stream(emulator, [MS_20, MS_20, MS_20], sample_rate=32000)  # 10 ms each
+    assert _gaps(_audio_times(emulator)) == [0.01, 0.01]
+
+
+async def test_without_realtime_the_chunks_go_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        await _stream(emulator, [MS_20] * 10, realtime=False)
+    times = _audio_times(emulator)
+    assert len(times) == 10
+    assert times[-1] - times[0] < 0.001
+
+
+async def test_a_late_chunk_from_an_async_source_goes_at_once_and_the_rest_catch_up(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def source() -> AsyncIterator[memoryview]:
+        for index in range(6):
+            if index == 3:
+                await trio.sleep(0.1)  # 40 ms behind the schedule once it arrives
+            yield memoryview(MS_20)
+
+    async with open_emulator() as emulator:
+        assert await _stream(emulator, source()) == 6
+    assert _gaps(_audio_times(emulator)) == [0.02, 0.02, 0.1, 0.0, 0.0]
+
+
+async def test_bad_input_is_refused_with_a_clear_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        with pytest.raises(LocalProtocolError, match="sample_rate"):
+            await _stream(emulator, [MS_20], sample_rate=0)
+        with pytest.raises(LocalProtocolError, match="even number of bytes"):
+            await _stream(emulator, [bytes(3)])
+
+
+async def test_virtual_time_uses_trios_own_timer(autojump_clock: trio.testing.MockClock) -> None:
+    with open_pacer() as pacer:
+        assert type(pacer).__name__ == "_TrioPacer"
+        start = trio.current_time()
+        await pacer.sleep_until(start + 5)
+        assert trio.current_time() == start + 5
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="timerfd is Linux's; elsewhere trio's timer"
+)
+
+
+@linux_only
+def test_the_timerfd_pacer_never_wakes_early_and_survives_a_cancelled_wait() -> None:
+    async def main() -> None:
+        with open_pacer() as pacer:
+            assert type(pacer).__name__ == "_TimerfdPacer"
+            for _ in range(3):
+                deadline = trio.current_time() + 0.004
+                await pacer.sleep_until(deadline)
+                assert trio.current_time() >= deadline
+            with trio.move_on_after(0.002) as scope:
+                await pacer.sleep_until(trio.current_time() + 60)
+            assert scope.cancelled_caught
+            deadline = trio.current_time() + 0.004
+            await pacer.sleep_until(deadline)  # the cancelled arming left nothing behind
+            assert trio.current_time() >= deadline
+            with trio.testing.assert_checkpoints():
+                await pacer.sleep_until(trio.current_time() - 1)  # passed: no wait
+
+    trio.run(main)
+
+
+@linux_only
+def test_stream_audio_on_the_system_clock_paces_with_the_timerfd() -> None:
+    async def main() -> list[float]:
+        async with open_emulator() as emulator:
+            start = trio.current_time()
+            await _stream(emulator, [bytes(160)] * 8)  # 5 ms each
+            return [t - start for t in _audio_times(emulator)]
+
+    times = trio.run(main)
+    assert len(times) == 8
+    for index, at in enumerate(times):
+        assert at >= index * 0.005  # read by the emulator no sooner than sent
