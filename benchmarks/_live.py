@@ -94,8 +94,8 @@ def pct(values: list[int] | array.array[int], q: float) -> float:
 class AudioClock:
     """One task ticking every `tick` seconds; a session waits for its phase slot each period.
 
-    A trio timer is a cancel scope whose expiry raises and catches `Cancelled`; one shared
-    clock pays that once per tick instead of once per session and chunk.
+    One shared clock wakes once per tick instead of once per session and chunk, through the
+    library's pacer (a timerfd on Linux, no `Cancelled` raised per wake-up).
     """
 
     def __init__(self, period: float = 0.02, tick: float = 0.001) -> None:
@@ -106,15 +106,18 @@ class AudioClock:
         self.start = trio.current_time()
 
     async def run(self) -> None:
+        from trio_gemini_live import open_pacer
+
         k = 0
-        while True:
-            k += 1
-            due = self.start + k * self.tick
-            await trio.sleep_until(due)
-            slot = k % self.slots
-            event, self._events[slot] = self._events[slot], trio.Event()
-            self._due[slot] = due
-            event.set()
+        with open_pacer() as pacer:  # a timerfd: no `Cancelled` per tick
+            while True:
+                k += 1
+                due = self.start + k * self.tick
+                await pacer.sleep_until(due)
+                slot = k % self.slots
+                event, self._events[slot] = self._events[slot], trio.Event()
+                self._due[slot] = due
+                event.set()
 
     def slot_of(self, now: float) -> int:
         """The slot whose ticks come next after `now`."""

@@ -62,6 +62,7 @@ from ._events import (
     WaitingForInput as WaitingForInput,
 )
 from ._options import SessionOptions as SessionOptions
+from ._pacer import Pacer as Pacer, open_pacer as open_pacer
 from ._protocol import LiveProtocol as LiveProtocol, SessionState as SessionState
 from ._resume import ReconnectPolicy as ReconnectPolicy
 from ._session import (
@@ -95,6 +96,8 @@ __all__ = [
     "SessionStatistics",
     "SessionState",
     "LiveProtocol",
+    "open_pacer",
+    "Pacer",
     # setup
     "live_setup",
     "function_tool",

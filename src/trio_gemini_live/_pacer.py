@@ -139,7 +139,12 @@ def _on_system_clock() -> bool:
 
 @contextmanager
 def open_pacer() -> Generator[Pacer]:
-    """A pacer for the current trio run: a timerfd where possible, else `trio.sleep_until`."""
+    """A pacer for the current trio run: a timerfd where possible, else `trio.sleep_until`.
+
+    For an application's own real-time clock (audio playback, a capture simulator, a
+    shared ticker): `with open_pacer() as pacer: await pacer.sleep_until(deadline)`, with
+    deadlines on `trio.current_time()`. One pacer serves one task at a time.
+    """
     timer = _timerfd() if _on_system_clock() else None
     if timer is None:
         yield _TrioPacer()
