@@ -20,7 +20,7 @@ import math
 import os
 import sys
 import wave
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from trio_gemini_live import (
     TurnComplete,
     gemini_endpoint,
     live_setup,
+    open_pacer,
     open_session,
     url_endpoint,
 )
@@ -109,39 +110,43 @@ class PlaybackBuffer:
 
 async def speaker(buffer: PlaybackBuffer, sink: wave.Wave_write) -> None:
     """Play the buffer in real time (here: append each frame to a WAV file)."""
-    next_due = trio.current_time()
-    while True:
-        frame = await buffer.next_frame()
-        now = trio.current_time()
-        next_due = max(next_due, now)  # after a gap, restart the clock
-        buffer.started.set()
-        sink.writeframes(frame)  # a real app writes to its audio device here
-        next_due += len(frame) / (2 * buffer.rate)
-        await trio.sleep_until(next_due)
+    with open_pacer() as pacer:  # cheaper wake-ups than trio.sleep_until, same meaning
+        next_due = trio.current_time()
+        while True:
+            frame = await buffer.next_frame()
+            now = trio.current_time()
+            next_due = max(next_due, now)  # after a gap, restart the clock
+            buffer.started.set()
+            sink.writeframes(frame)  # a real app writes to its audio device here
+            next_due += len(frame) / (2 * buffer.rate)
+            await pacer.sleep_until(next_due)
 
 
 async def microphone(session: LiveSession, speech: bytes, buffer: PlaybackBuffer) -> None:
     """Stream speech, then silence; talk again while the model is answering (barge-in)."""
     frame_bytes = MIC_RATE * 2 * FRAME_MS // 1000
     silence = bytes(frame_bytes)
-    next_due = trio.current_time()
 
-    async def send(pcm: bytes) -> None:
-        nonlocal next_due
-        for offset in range(0, len(pcm), frame_bytes):
-            await session.send_audio(pcm[offset : offset + frame_bytes])
-            next_due += FRAME_MS / 1000
-            await trio.sleep_until(next_due)
+    def frames(pcm: bytes) -> list[bytes]:
+        return [pcm[offset : offset + frame_bytes] for offset in range(0, len(pcm), frame_bytes)]
 
-    print("mic: speaking")
-    await send(speech)
-    while not buffer.started.is_set():  # silence until the model starts answering
-        await send(silence)
-    await send(silence * 25)  # let the user listen for half a second...
-    print("mic: talking over the model")
-    await send(speech)  # ...then interrupt
-    while True:  # an open microphone keeps sending silence
-        await send(silence)
+    async def capture() -> AsyncIterator[bytes]:
+        # A WAV file played as a microphone: `stream_audio` sends each frame when the ones
+        # before it would have played, as a real microphone would deliver them.
+        print("mic: speaking")
+        for frame in frames(speech):
+            yield frame
+        while not buffer.started.is_set():  # silence until the model starts answering
+            yield silence
+        for _ in range(25):  # let the user listen for half a second...
+            yield silence
+        print("mic: talking over the model")
+        for frame in frames(speech):  # ...then interrupt
+            yield frame
+        while True:  # an open microphone keeps sending silence
+            yield silence
+
+    await session.stream_audio(capture(), sample_rate=MIC_RATE)
 
 
 async def receiver(session: LiveSession, buffer: PlaybackBuffer, turns_wanted: int) -> None:
