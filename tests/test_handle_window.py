@@ -16,6 +16,7 @@ import struct
 import pytest
 import trio
 import trio.testing
+from hypothesis import given, strategies as st
 
 from trio_gemini_live import (
     LiveSession,
@@ -278,3 +279,42 @@ async def test_sending_while_a_dead_connection_closes_waits_for_the_next_one(
 async def _drain(session: LiveSession) -> None:
     async for _ in session:
         pass
+
+
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.floats(0, 0.1), st.integers(1, 40)),
+            st.tuples(st.just("handle"), st.floats(0, 0.3), st.just(0)),
+        ),
+        max_size=60,
+    ),
+    limit=st.integers(0, 400),
+)
+def test_the_replay_is_exactly_what_no_handle_covered_less_what_overflowed(
+    ops: list[tuple[str, float, int]], limit: int
+) -> None:
+    buffer = ReplayBuffer(limit_bytes=limit)
+    now = 0.0
+    written: list[tuple[int, float, int]] = []  # index, time, size
+    covered: set[int] = set()
+    handled_after: set[int] = set()  # written before some handle was read
+    for op, value, size in ops:
+        if op == "add":
+            now += value
+            index = len(written) + 1
+            written.append((index, now, size))
+            buffer.add(index, b"x" * size, "realtimeInput.audio", now)
+        else:
+            cutoff = now - value
+            covered |= {index for index, at, _ in written if at <= cutoff}
+            handled_after |= {index for index, _, _ in written}
+            buffer.covered_through(cutoff)
+    plan = buffer.take()
+    replayed = [message.index for message in plan.replay]
+    uncovered = [index for index, _, _ in written if index not in covered]
+    # What is replayed is the newest uncovered messages, in order; the rest is reported.
+    assert replayed == uncovered[len(uncovered) - len(replayed) :]
+    assert plan.not_replayed_messages >= len(uncovered) - len(replayed)
+    assert sum(len(message.frame) for message in plan.replay) <= limit
+    assert plan.possibly_duplicated == sum(index in handled_after for index in replayed)
