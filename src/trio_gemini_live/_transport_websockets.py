@@ -2,8 +2,9 @@
 
 trio-websocket runs its own reader task and hands each message to the connection's receiver
 through a channel (two task hand-offs per frame). Here the caller of `receive_batch` (the
-connection's receiver) reads the socket itself: one large read, fed to websockets' sans-IO
-`ClientProtocol` (C-accelerated masking, one buffer), and every complete message of that read
+connection's receiver) reads the socket itself: one large read, whose plain data frames are
+cut out directly (`_ws_receive`) while everything else is fed, frame by frame, to websockets'
+sans-IO `ClientProtocol` (C-accelerated masking), and every complete message of that read
 returned as one batch. Pings from the server are answered from the same path; our own pings
 are resolved when the receiver sees the pong. Sends go through the same protocol object and
 one write lock; on a plain TCP socket `send_now` writes from the caller's task without
@@ -39,6 +40,7 @@ from ._errors import TransportError
 from ._stream import Connector, connect_errors, open_stream, stream_target
 from ._transport import TransportClosedError
 from ._ws_frame import TextFramer
+from ._ws_receive import BINARY, TEXT, FrameCutter
 
 __all__ = ["CLOSE_WAIT", "WebsocketsTransport", "open_websockets"]
 
@@ -54,6 +56,9 @@ _BINARY: Final = Opcode.BINARY
 _CONT: Final = Opcode.CONT
 _PONG: Final = Opcode.PONG
 _OPEN: Final = State.OPEN
+
+# websockets refuses a response head longer than this anyway (8 KiB lines, 128 headers).
+_MAX_RESPONSE_HEAD: Final = 1 << 20
 
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
@@ -73,7 +78,9 @@ class WebsocketsTransport:
         *,
         receive_buffer_size: int = 64 * 1024,
         max_message_size: int = 16 * 1024 * 1024,
+        leftover: bytes = b"",
     ) -> None:
+        """`leftover`: bytes that came after the HTTP response in the handshake's reads."""
         self._stream = stream
         self._protocol = protocol
         self._bufsize = receive_buffer_size
@@ -95,7 +102,11 @@ class WebsocketsTransport:
         self._unsent = b""  # the part of a `send_now` frame the socket did not take
         # `send_now` frames text itself unless an extension (compression) was negotiated.
         self._framer = None if protocol.extensions else TextFramer()
-        self._absorb()  # frames that arrived in the same read as the handshake response
+        # Plain data frames are cut out before websockets' parser (see `_ws_receive`).
+        self._cutter = FrameCutter(protocol, max_message_size)
+        self._absorb()
+        if leftover:
+            self._feed(leftover)  # frames that arrived with the handshake response
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -161,8 +172,11 @@ class WebsocketsTransport:
                 waiter.set()
         protocol = self._protocol
         if data:
-            protocol.receive_data(data)
+            self._feed(data)
         else:
+            rest = self._cutter.leftover()
+            if rest:
+                protocol.receive_data(rest)  # an incomplete frame: websockets reports it
             protocol.receive_eof()
         self._absorb()
         if data and protocol.writes:
@@ -206,10 +220,24 @@ class WebsocketsTransport:
             self._more = len(data) == size
             return data
 
+    def _feed(self, data: bytes | bytearray) -> None:
+        """Take a read's bytes: plain data messages at once, the rest through websockets."""
+        ready = self._ready
+        for kind, chunk in self._cutter.feed(data):
+            if kind == BINARY:
+                ready.append(chunk)
+            elif kind == TEXT:
+                self._add_text(chunk)
+            else:
+                self._protocol.receive_data(chunk)
+                self._absorb()  # in order: its messages before the next cut-out frame
+
     def _absorb(self) -> None:
         """Turn the protocol's new frames into messages; note pongs and the close."""
         ready = self._ready
         for frame in self._protocol.events_received():
+            if self._closed is not None:
+                break  # failed on a message (invalid UTF-8): nothing after it is delivered
             if not isinstance(frame, Frame):
                 continue  # the handshake response
             opcode = frame.opcode
@@ -432,24 +460,49 @@ class WebsocketsTransport:
 
 async def _handshake(
     stream: trio.abc.Stream, protocol: ClientProtocol, endpoint: Endpoint, bufsize: int
-) -> None:
-    """Send the upgrade request and read until the response (extra bytes stay buffered)."""
+) -> bytes:
+    """Send the upgrade request and read the response; return the bytes that followed it.
+
+    websockets gets the response up to the end of its headers (a 101 has no body), so that
+    frames sent right behind it reach the frame cutter, which must see every frame from
+    the first. Any other response goes to websockets whole, as it comes.
+    """
     request = protocol.connect()
     for name, value in endpoint.headers:
         request.headers[name] = value
     protocol.send_request(request)
     await stream.send_all(b"".join(protocol.data_to_send()))
     where = endpoint.display_url
+    head = b""  # the response so far, until the end of its headers is seen
+    passthrough = False  # not a 101: websockets takes the rest as it comes
+    leftover = b""
     while protocol.state is State.CONNECTING and protocol.handshake_exc is None:
         data = await stream.receive_some(bufsize)
         if not data:
+            if head:
+                protocol.receive_data(head)
+                head = b""
             protocol.receive_eof()
             if protocol.handshake_exc is None:
                 raise TransportError(
                     f"connection to {where} broke during the handshake: end of stream"
                 )
             break
-        protocol.receive_data(data)
+        if passthrough:
+            protocol.receive_data(data)  # a response that is not a 101: websockets decides
+            continue
+        head += data
+        end = head.find(b"\r\n\r\n")
+        if end < 0 and len(head) < _MAX_RESPONSE_HEAD:
+            continue
+        if end >= 0 and head.startswith(b"HTTP/1.1 101"):
+            protocol.receive_data(head[: end + 4])
+            leftover = head[end + 4 :]
+        else:
+            protocol.receive_data(head)  # an error response, or headers beyond any limit
+            passthrough = True
+            continue
+        head = b""
     error = protocol.handshake_exc
     if isinstance(error, InvalidStatus):
         raise TransportError(
@@ -459,6 +512,7 @@ async def _handshake(
     if error is not None:
         name = type(error).__name__ if isinstance(error, InvalidHandshake) else "HandshakeError"
         raise TransportError(f"WebSocket handshake with {where} failed: {name}")
+    return leftover
 
 
 async def open_websockets(
@@ -489,7 +543,7 @@ async def open_websockets(
             protocol = ClientProtocol(uri, max_size=max_message_size, logger=log)
             # websockets' debug log prints every header (the API key) and every frame.
             protocol.debug = False
-            await _handshake(stream, protocol, endpoint, receive_buffer_size)
+            leftover = await _handshake(stream, protocol, endpoint, receive_buffer_size)
     except BaseException:
         if stream is not None:
             with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
@@ -500,5 +554,6 @@ async def open_websockets(
         protocol,
         receive_buffer_size=receive_buffer_size,
         max_message_size=max_message_size,
+        leftover=leftover,
     )
     return transport
