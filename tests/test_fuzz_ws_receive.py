@@ -14,7 +14,7 @@ import itertools
 import struct
 from typing import Any
 
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 from websockets.client import ClientProtocol
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import Protocol, Side, State
@@ -90,7 +90,6 @@ def _run(stream: bytes, cuts: list[int], *, cutter: bool) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=400)
 @given(st.lists(frames, max_size=12), st.lists(st.integers(0, 10_000), max_size=8))
 @example([_frame(Opcode.BINARY, b"x" * 70000)], [])  # a 64-bit length under the limit...
 @example([_frame(Opcode.BINARY, b"a"), _frame(Opcode.PING, b"p"), _frame(Opcode.TEXT, b"b")], [3])
