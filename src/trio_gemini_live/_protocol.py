@@ -32,9 +32,9 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
-# Which states may send what: `setup` only from IDLE; other messages in every state but
-# CLOSED (from IDLE on they are queued, and the trio layer holds them back until OPEN so
-# that they follow `setupComplete`).
+# Which states may send what: `setup` only from IDLE; `send` takes other messages in every
+# state but CLOSED (from IDLE on they are queued, and the trio layer holds them back until
+# OPEN so that they follow `setupComplete`); `encode`, for a resuming session, in any state.
 # Read once: an enum member looked up on its class costs a descriptor call, every frame.
 _CLOSED = SessionState.CLOSED
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
