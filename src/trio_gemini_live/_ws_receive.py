@@ -43,7 +43,10 @@ class FrameCutter:
     def __init__(self, protocol: Protocol, max_message_size: int | None) -> None:
         self._protocol = protocol
         self._max = max_message_size if max_message_size is not None else 1 << 63
-        self._partial = b""
+        # An incomplete frame held back, and how many bytes it needs in all (0: its header
+        # is not complete yet): a large message arriving in many reads is copied once.
+        self._partial = bytearray()
+        self._need = 0
         # websockets keeps the receive side's fragmentation state here (since 13.0); if a
         # release renames it, the cutter cannot know a frame's context and stands aside.
         self.active = hasattr(protocol, "current_size") and not protocol.extensions
@@ -54,9 +57,13 @@ class FrameCutter:
         Act on each item before taking the next: whether a frame may be cut out depends on
         the state websockets reached with the raw bytes before it.
         """
-        if self._partial:
-            data = self._partial + data
-            self._partial = b""
+        partial = self._partial
+        if partial:
+            partial += data
+            if len(partial) < self._need:
+                return  # still inside one frame
+            data = bytes(partial)
+            partial.clear()
         elif type(data) is not bytes:
             data = bytes(data)  # messages are `bytes` (TLS and test streams give bytearray)
         if not self.active:
@@ -65,6 +72,7 @@ class FrameCutter:
         protocol = self._protocol
         size = len(data)
         start = 0
+        need = 0
         while start < size:
             if size - start < 2:
                 break
@@ -90,6 +98,7 @@ class FrameCutter:
                 yield RAW, data[start:]
                 return
             if end > size:
+                need = end - start
                 break
             if (
                 first in _PLAIN
@@ -102,9 +111,11 @@ class FrameCutter:
                 yield RAW, data[start:end]
             start = end
         if start < size:
-            self._partial = data[start:]
+            partial += memoryview(data)[start:]
+            self._need = need
 
     def leftover(self) -> bytes:
         """Bytes of an incomplete frame held back; empties the cutter (at end of stream)."""
-        partial, self._partial = self._partial, b""
-        return partial
+        held = bytes(self._partial)
+        self._partial.clear()
+        return held
