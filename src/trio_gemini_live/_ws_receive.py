@@ -59,10 +59,10 @@ class FrameCutter:
         """
         partial = self._partial
         if partial:
-            partial += data
-            if len(partial) < self._need:
+            if len(partial) + len(data) < self._need:
+                partial += data
                 return  # still inside one frame
-            data = bytes(partial)
+            data = bytes(partial) + data  # the read itself is copied once, as before
             partial.clear()
         elif type(data) is not bytes:
             data = bytes(data)  # messages are `bytes` (TLS and test streams give bytearray)
