@@ -39,7 +39,7 @@ from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._resume import ReplayBuffer, ReplayPlan
 from ._schedule_point import schedule_point_after_write
-from ._streaming import stream_audio
+from ._streaming import AudioBuffer, stream_audio
 from ._transport import Connector, open_transport
 from ._wire import (
     ActivityEnd,
@@ -62,8 +62,6 @@ from ._wire import (
 __all__ = ["LiveSession", "SessionStatistics", "open_session", "resolve_api_key"]
 
 log = logging.getLogger("trio_gemini_live.session")
-
-AudioBuffer = bytes | bytearray | memoryview
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from ._pacer import open_pacer
 __all__ = ["AudioBuffer", "stream_audio"]
 
 AudioBuffer = bytes | bytearray | memoryview
+"""PCM as the session takes it: any of these, encoded straight from the buffer."""
 
 
 async def stream_audio(
