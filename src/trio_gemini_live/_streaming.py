@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 
 import trio
 
@@ -31,24 +31,22 @@ async def stream_audio(
     if sample_rate <= 0:
         raise LocalProtocolError(f"sample_rate must be a positive number of Hz, not {sample_rate}")
     seconds_per_byte = 1 / (2 * sample_rate)  # 16-bit mono
+    source = chunks if isinstance(chunks, AsyncIterable) else _as_async(chunks)
     sent = 0
     with open_pacer() as pacer:
         due = trio.current_time()
-        if isinstance(chunks, AsyncIterable):
-            async for chunk in chunks:
-                if realtime:
-                    await pacer.sleep_until(due)
-                    due += _nbytes(chunk) * seconds_per_byte
-                await send(chunk)
-                sent += 1
-        else:
-            for chunk in chunks:
-                if realtime:
-                    await pacer.sleep_until(due)
-                    due += _nbytes(chunk) * seconds_per_byte
-                await send(chunk)
-                sent += 1
+        async for chunk in source:
+            if realtime:
+                await pacer.sleep_until(due)
+                due += _nbytes(chunk) * seconds_per_byte
+            await send(chunk)
+            sent += 1
     return sent
+
+
+async def _as_async(chunks: Iterable[AudioBuffer]) -> AsyncIterator[AudioBuffer]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _nbytes(chunk: AudioBuffer) -> int:
