@@ -25,6 +25,8 @@ LINT_PATHS = [
 ]
 # pytest's exit code when it collected (or selected) no test at all.
 PYTEST_NO_TESTS = 5
+# The Pythons the package supports (pyproject's classifiers); `nox -s pythons` tests each.
+SUPPORTED_PYTHONS = ["3.11", "3.12", "3.13"]
 
 
 def _extra(name: str) -> list[str]:
@@ -63,6 +65,13 @@ def _pytest(
 @nox.session
 def tests(session: nox.Session) -> None:
     """The default test run: the package with its test extra, then the whole suite."""
+    session.install(".[test]")
+    _pytest(session)
+
+
+@nox.session(python=SUPPORTED_PYTHONS)
+def pythons(session: nox.Session) -> None:
+    """The default test run on each supported Python (a missing interpreter is an error)."""
     session.install(".[test]")
     _pytest(session)
 

@@ -244,7 +244,7 @@ TRICKY = {
     "trailing garbage": turn(AUDIO) + " x",
     "not an object": '["data", "@B64@"]',
     "unterminated value": turn(AUDIO)[:-7],
-    "nested too deeply": '{"data": "@B64@", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+    "nested too deeply": '{"data": "@B64@", "x": ' + "[" * 50_000 + "]" * 50_000 + "}",
     "bad utf-8 elsewhere": turn('{"text": "\udcff", "inlineData": {"data": "@B64@"}}'),
     "duplicate inline data": turn(
         '{"inlineData": {"data": "@B64@"}, "inlineData": {"mimeType": "x"}}'

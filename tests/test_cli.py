@@ -161,9 +161,9 @@ def test_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_demo_as_a_command_in_a_fresh_directory(tmp_path: Path) -> None:
     """`gemini-live demo` exactly as the README's quickstart runs it."""
     command = shutil.which("gemini-live")
-    argv = [command, "demo"] if command else [sys.executable, "-m", "trio_gemini_live.cli"]
+    prefix = [command] if command else [sys.executable, "-m", "trio_gemini_live.cli"]
     result = subprocess.run(
-        argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        [*prefix, "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

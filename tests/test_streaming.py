@@ -141,3 +141,34 @@ def test_stream_audio_on_the_system_clock_paces_with_the_timerfd() -> None:
     assert len(times) == 8
     for index, at in enumerate(times):
         assert at >= index * 0.005  # read by the emulator no sooner than sent
+
+
+@linux_only
+@pytest.mark.parametrize("python", ["3.13+", "ctypes"])
+def test_a_timerfd_that_cannot_be_created_falls_back_to_trios_timer(
+    monkeypatch: pytest.MonkeyPatch, python: str
+) -> None:
+    import os
+
+    from trio_gemini_live import _pacer
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise OSError(24, "Too many open files")
+
+    if python == "3.13+":
+        monkeypatch.setattr(os, "timerfd_create", refuse, raising=False)
+        monkeypatch.setattr(os, "timerfd_settime", refuse, raising=False)
+        for name in ("TFD_NONBLOCK", "TFD_CLOEXEC", "TFD_TIMER_ABSTIME"):
+            monkeypatch.setattr(os, name, 1, raising=False)
+    else:
+        monkeypatch.delattr(os, "timerfd_create", raising=False)
+        monkeypatch.setattr(_pacer._Libc, "create", lambda self: refuse())  # pyright: ignore[reportPrivateUsage]
+
+    async def main() -> None:
+        with open_pacer() as pacer:
+            assert type(pacer).__name__ == "_TrioPacer"
+            deadline = trio.current_time() + 0.002
+            await pacer.sleep_until(deadline)
+            assert trio.current_time() >= deadline
+
+    trio.run(main)

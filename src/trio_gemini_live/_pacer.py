@@ -119,7 +119,10 @@ def _timerfd() -> tuple[int, _ArmAt] | None:
         settime = os.timerfd_settime  # type: ignore[attr-defined,unused-ignore]
         flags = os.TFD_NONBLOCK | os.TFD_CLOEXEC  # type: ignore[attr-defined,unused-ignore]
         abstime = os.TFD_TIMER_ABSTIME  # type: ignore[attr-defined,unused-ignore]
-        fd: int = create(time.CLOCK_MONOTONIC, flags=flags)
+        try:
+            fd: int = create(time.CLOCK_MONOTONIC, flags=flags)
+        except OSError:  # a sandbox without timerfd, or out of fds: as on the ctypes path
+            return None
 
         def arm_at(fd: int, when: float) -> None:
             settime(fd, flags=abstime, initial=when)
