@@ -18,8 +18,9 @@ from .latency import live_client
 LATENESS_US = 20_000.0
 
 
-def _trial(port: int, sessions: int, seconds: float) -> dict[str, Any]:
+def _trial(port: int, sessions: int, seconds: float, gc_freeze: bool = False) -> dict[str, Any]:
     job = {
+        "gc_freeze": gc_freeze,
         "url": f"ws://127.0.0.1:{port}/live/40000/0{PATH}",
         "host": "127.0.0.1",
         "port": port,
@@ -41,8 +42,9 @@ def _trial(port: int, sessions: int, seconds: float) -> dict[str, Any]:
     print(
         f"    {sessions:4} sessions: lateness p99 {got['late_p99'] / 1e3:7.2f} ms, "
         f"send tick p99 {got['send_late_p99'] / 1e3:7.2f} ms, "
-        f"{got['events']}/{expected:.0f} frames, CPU {got['cpu'] / got['wall']:.0%} "
-        f"-> {'ok' if got['ok'] else 'over'}",
+        f"{got['events']}/{expected:.0f} frames, CPU {got['cpu'] / got['wall']:.0%}, "
+        f"{got['gc_full']} full GC (longest {got['gc_full_max_ms']:.0f} ms)"
+        f"{' after gc.freeze()' if gc_freeze else ''} -> {'ok' if got['ok'] else 'over'}",
         flush=True,
     )
     return got
@@ -90,6 +92,29 @@ def run(report: Report, quick: bool) -> None:
                 f"memory per active session (at {good})",
                 best["rss_active"] / good / 1024,
                 "KiB RSS",
+            )
+        if bad:
+            # Full collections walk every live task and frame. At the load that failed: how
+            # long they paused it, and the same trial with `gc.freeze()` once the sessions
+            # are open (docs/performance.md, "Many sessions in one process").
+            frozen = _trial(port, bad, seconds, gc_freeze=True)
+            report.add(
+                "scale",
+                f"longest full GC pause at {bad} sessions",
+                results[bad]["gc_full_max_ms"],
+                "ms",
+                note=f"{results[bad]['gc_full']} full collections in {seconds:.0f} s",
+            )
+            report.add(
+                "scale",
+                f"longest full GC pause at {bad} sessions, gc.freeze() after open",
+                frozen["gc_full_max_ms"],
+                "ms",
+                note=(
+                    f"{frozen['gc_full']} full collections; the trial "
+                    f"{'passes' if frozen['ok'] else 'fails'} "
+                    f"(send tick p99 {frozen['send_late_p99'] / 1e3:.1f} ms)"
+                ),
             )
         idle_n = 200
         job = {"url": f"ws://127.0.0.1:{port}/send/100000000{PATH}", "sessions": idle_n}
