@@ -76,6 +76,27 @@ def pythons(session: nox.Session) -> None:
     _pytest(session)
 
 
+def _lowest_pins(session: nox.Session) -> list[str]:
+    """`name==X` for each runtime dependency, declared in pyproject.toml as `name>=X`."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        dependencies: list[str] = tomllib.load(f)["project"]["dependencies"]
+    pins = []
+    for dependency in dependencies:
+        name, bound, version = dependency.partition(">=")
+        if not bound or not version.strip():
+            session.error(f"a runtime dependency without a `>=` lower bound: {dependency!r}")
+        pins.append(f"{name.strip()}=={version.strip()}")
+    return pins
+
+
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """The default test run with every runtime dependency at its declared lower bound."""
+    session.install(".[test]", *_lowest_pins(session))
+    session.run("python", "-m", "pip", "freeze")
+    _pytest(session)
+
+
 def _run_all(session: nox.Session, *commands: tuple[str, ...]) -> None:
     """Run every command even after one fails, so one run reports every problem."""
     failed = []

@@ -125,7 +125,7 @@ def decode_server(frame: bytes | str) -> ServerMessage:
         return msgspec.convert(fixed, ServerMessage)
     except (RecursionError, UnicodeError) as exc:
         raise _undecodable(exc) from None
-    except (ValueError, msgspec.ValidationError) as exc:
+    except (ValueError, msgspec.DecodeError) as exc:  # a ValueError only from msgspec 0.21
         raise RemoteProtocolError(f"malformed server message: {exc}") from None
 
 

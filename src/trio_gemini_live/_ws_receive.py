@@ -47,7 +47,7 @@ class FrameCutter:
         # is not complete yet): a large message arriving in many reads is copied once.
         self._partial = bytearray()
         self._need = 0
-        # websockets keeps the receive side's fragmentation state here (since 13.0); if a
+        # websockets keeps the receive side's fragmentation state here (since 16.0); if a
         # release renames it, the cutter cannot know a frame's context and stands aside.
         self.active = hasattr(protocol, "current_size") and not protocol.extensions
 
