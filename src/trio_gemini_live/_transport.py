@@ -16,6 +16,7 @@ from typing import Protocol, cast
 
 import trio
 import trio_websocket
+import wsproto.utilities
 
 from ._endpoints import Endpoint
 from ._errors import ConfigurationError, TransportError
@@ -99,7 +100,9 @@ class Transport(Protocol):
 
 def _closed_from(exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
     reason = exc.reason
-    code = reason.code if reason is not None else 1006
+    # int(): trio-websocket gives wsproto's `CloseReason` enum for known codes; events carry
+    # plain ints whichever transport made them.
+    code = int(reason.code) if reason is not None else 1006
     # wsproto reports "no close frame" as 1006 with a synthetic reason; keep the server's text.
     return TransportClosedError(code, (reason.reason if reason is not None else None) or "")
 
@@ -121,11 +124,40 @@ def _mapped(endpoint: Endpoint) -> Generator[None]:
             ) from None
 
 
+class _ReaderHost:
+    """Hosts trio-websocket's reader task in a nursery of its own.
+
+    Why: trio-websocket 0.12 answers a ping that arrives after our close frame, which wsproto
+    refuses with `LocalProtocolError` in its reader task. Our close is under way then and the
+    peer's close reply is all that is left, so that error ends the reader quietly instead of
+    failing the connection's nursery.
+    """
+
+    def __init__(self) -> None:
+        self.closing = False
+        # Set once trio-websocket has started its reader (or failed to): until then the
+        # nursery must stay open to new tasks; afterwards it lives as long as the reader.
+        self.attached = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                task_status.started(nursery)
+                await self.attached.wait()
+        except* wsproto.utilities.LocalProtocolError as group:
+            if not self.closing:
+                raise
+            log.debug("trio-websocket failed after our close frame: %r", group.exceptions)
+
+
 class TrioWebsocketTransport:
     """`Transport` over a trio-websocket `WebSocketConnection`."""
 
-    def __init__(self, connection: trio_websocket.WebSocketConnection) -> None:
+    def __init__(
+        self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost | None = None
+    ) -> None:
         self._ws = connection
+        self._host = host or _ReaderHost()
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
@@ -173,6 +205,7 @@ class TrioWebsocketTransport:
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket with a close frame; idempotent."""
+        self._host.closing = True
         await self._ws.aclose(code, reason or None)
 
 
@@ -189,18 +222,23 @@ async def open_trio_websocket(
     target = stream_target(endpoint)
     headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
     log.debug("connecting to %s", endpoint.display_url)
+    host = _ReaderHost()
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
-        connection = await trio_websocket.wrap_client_stream(
-            nursery,
-            cast("trio.SocketStream", stream),
-            target.netloc,
-            target.resource,
-            extra_headers=headers,
-            max_message_size=max_message_size,
-            receive_buffer_size=receive_buffer_size,
-        )
-    return TrioWebsocketTransport(connection)
+        reader_nursery: trio.Nursery = await nursery.start(host.run)
+        try:
+            connection = await trio_websocket.wrap_client_stream(
+                reader_nursery,
+                cast("trio.SocketStream", stream),
+                target.netloc,
+                target.resource,
+                extra_headers=headers,
+                max_message_size=max_message_size,
+                receive_buffer_size=receive_buffer_size,
+            )
+        finally:
+            host.attached.set()
+    return TrioWebsocketTransport(connection, host)
 
 
 TRANSPORTS = ("trio-websocket", "websockets")
