@@ -153,11 +153,9 @@ class _ReaderHost:
 class TrioWebsocketTransport:
     """`Transport` over a trio-websocket `WebSocketConnection`."""
 
-    def __init__(
-        self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost | None = None
-    ) -> None:
+    def __init__(self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost) -> None:
         self._ws = connection
-        self._host = host or _ReaderHost()
+        self._host = host
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""

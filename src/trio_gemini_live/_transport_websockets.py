@@ -91,8 +91,6 @@ class WebsocketsTransport:
         self._fragment_text = False
         self._closed: TransportClosedError | None = None
         self._stream_closed = False
-        # The peer stopped taking writes after the close handshake began (`_flush`).
-        self._write_broken = False
         self._reading = False
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
@@ -410,7 +408,7 @@ class WebsocketsTransport:
         try:
             writes = self._protocol.data_to_send()
             unsent = self._unsent
-            if (not writes and not unsent) or self._stream_closed or self._write_broken:
+            if (not writes and not unsent) or self._stream_closed:
                 return
             if unsent:  # what `send_now` could not write goes first
                 self._unsent = b""
@@ -425,7 +423,6 @@ class WebsocketsTransport:
                     # The close handshake has begun (a pong crossing our close frame, say):
                     # the peer's close frame may be in the receive buffer still, and it, not
                     # this write, says how the connection ended. The reader finds it, or EOF.
-                    self._write_broken = True
                     return
                 error = TransportClosedError(1006, "")
                 self._set_closed(error)
