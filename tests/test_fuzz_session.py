@@ -377,30 +377,42 @@ def test_valid_pool_frames_are_valid() -> None:
 # --- a peer ping that crosses our close frame -------------------------------------------------
 
 
-async def _raw_server(stream: trio.abc.Stream, ping_on_close: bool) -> None:
-    """A bare wsproto server: accept, answer the setup, and on the client's close frame
-    send a ping first (it was "in flight"), then the close reply."""
-    from wsproto import ConnectionType, WSConnection
-    from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
+class _BareServer:
+    """A bare wsproto server on one stream: it accepts and answers the setup, nothing more."""
 
-    ws = WSConnection(ConnectionType.SERVER)
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        from wsproto import ConnectionType, WSConnection
 
-    async def next_event(kind: type[Any]) -> Any:
+        self.stream = stream
+        self.ws = WSConnection(ConnectionType.SERVER)
+
+    async def next_event(self, kind: type[Any]) -> Any:
         while True:
-            for event in ws.events():
+            for event in self.ws.events():
                 if isinstance(event, kind):
                     return event
-            data = await stream.receive_some(65536)
-            ws.receive_data(data or None)
+            data = await self.stream.receive_some(65536)
+            self.ws.receive_data(data or None)
 
-    await next_event(Request)
-    await stream.send_all(ws.send(AcceptConnection()))
-    await next_event(TextMessage)
-    await stream.send_all(ws.send(BytesMessage(data=pretty({"setupComplete": {}}))))
-    close = await next_event(CloseConnection)
+    async def open_session(self) -> None:
+        from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
+
+        await self.next_event(Request)
+        await self.stream.send_all(self.ws.send(AcceptConnection()))
+        await self.next_event(TextMessage)
+        await self.stream.send_all(self.ws.send(BytesMessage(data=pretty({"setupComplete": {}}))))
+
+
+async def _raw_server(stream: trio.abc.Stream, ping_on_close: bool) -> None:
+    """On the client's close frame, send a ping first (it was "in flight"), then the reply."""
+    from wsproto.events import CloseConnection
+
+    server = _BareServer(stream)
+    await server.open_session()
+    close = await server.next_event(CloseConnection)
     if ping_on_close:
         await stream.send_all(b"\x89\x04ping")  # an unmasked server Ping frame, payload "ping"
-    await stream.send_all(ws.send(close.response()))
+    await stream.send_all(server.ws.send(close.response()))
     await stream.aclose()
 
 
@@ -450,26 +462,13 @@ def test_regression_a_ping_crossing_our_close_frame_is_not_a_crash(transport: st
 
 
 async def _server_closes_at_first_audio(stream: trio.abc.Stream) -> None:
-    """A bare wsproto server that closes with 1008 at the first audio and hangs up."""
-    from wsproto import ConnectionType, WSConnection
-    from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
+    """Close with 1008 at the first audio and hang up."""
+    from wsproto.events import CloseConnection, TextMessage
 
-    ws = WSConnection(ConnectionType.SERVER)
-
-    async def next_event(kind: type[Any]) -> Any:
-        while True:
-            for event in ws.events():
-                if isinstance(event, kind):
-                    return event
-            data = await stream.receive_some(65536)
-            ws.receive_data(data or None)
-
-    await next_event(Request)
-    await stream.send_all(ws.send(AcceptConnection()))
-    await next_event(TextMessage)
-    await stream.send_all(ws.send(BytesMessage(data=pretty({"setupComplete": {}}))))
-    await next_event(TextMessage)
-    await stream.send_all(ws.send(CloseConnection(code=1008, reason="policy")))
+    server = _BareServer(stream)
+    await server.open_session()
+    await server.next_event(TextMessage)
+    await stream.send_all(server.ws.send(CloseConnection(code=1008, reason="policy")))
     await stream.aclose()
 
 
