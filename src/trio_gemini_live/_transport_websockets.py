@@ -91,6 +91,9 @@ class WebsocketsTransport:
         self._fragment_text = False
         self._closed: TransportClosedError | None = None
         self._stream_closed = False
+        # A write failed: the peer is gone. How the connection ended is still the reader's
+        # to find (the peer's close frame may be in the receive buffer): see `_flush`.
+        self._write_failed = False
         self._reading = False
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
@@ -181,7 +184,10 @@ class WebsocketsTransport:
         self._absorb()
         if data and protocol.writes:
             if not defer_writes:
-                await self._flush()  # a pong, or the reply to the server's close
+                # A pong, or the reply to the server's close. If it cannot be written, the
+                # next read finds how the connection ended.
+                with suppress(TransportClosedError):
+                    await self._flush()
             elif self._closed is not None:
                 # The reply to the server's close, written by a caller that may be cancelled
                 # at any time: shielded, so no frame is cut in half, and bounded.
@@ -343,6 +349,7 @@ class WebsocketsTransport:
         if (
             self._fd < 0
             or self._unsent
+            or self._write_failed
             or self._write_lock.locked()
             or self._closed is not None
             or self._stream_closed
@@ -365,7 +372,7 @@ class WebsocketsTransport:
         except BlockingIOError:
             sent = 0
         except OSError:
-            self._set_closed(TransportClosedError(1006, ""))
+            self._write_failed = True  # the receiver finds how it ended (see `_flush`)
             return True
         if sent < len(data):
             self._unsent = data[sent:]
@@ -410,6 +417,11 @@ class WebsocketsTransport:
             unsent = self._unsent
             if (not writes and not unsent) or self._stream_closed:
                 return
+            if self._write_failed:
+                refused = self._write_refused()
+                if refused is not None:
+                    raise refused
+                return
             if unsent:  # what `send_now` could not write goes first
                 self._unsent = b""
                 writes = [unsent, *writes]
@@ -419,16 +431,27 @@ class WebsocketsTransport:
             try:
                 await self._stream.send_all(data)
             except _STREAM_ERRORS:
-                if self._protocol.state is not _OPEN:
-                    # The close handshake has begun (a pong crossing our close frame, say):
-                    # the peer's close frame may be in the receive buffer still, and it, not
-                    # this write, says how the connection ended. The reader finds it, or EOF.
-                    return
-                error = TransportClosedError(1006, "")
-                self._set_closed(error)
-                raise self._closed or error from None
+                # The peer is gone, but a failed write does not say how the connection
+                # ended: the peer's close frame (1008 and its reason, say) may be in the
+                # receive buffer still, or a pong may have crossed our own close frame. The
+                # reader finds the close frame, or EOF (1006).
+                self._write_failed = True
+                refused = self._write_refused()
+                if refused is not None:
+                    raise refused from None
         finally:
             lock.release()
+
+    def _write_refused(self) -> TransportClosedError | None:
+        """What a writer is told once a write failed.
+
+        An error while the connection is open (the reader reports the outcome as soon as it
+        reads); nothing once the close handshake has begun, where the write was a pong or
+        our close frame and the caller is waiting for the peer's close frame anyway.
+        """
+        if self._protocol.state is _OPEN:
+            return self._closed or TransportClosedError(1006, "")
+        return None
 
     # --- closing -------------------------------------------------------------------------
 
