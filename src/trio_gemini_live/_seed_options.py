@@ -1,0 +1,379 @@
+"""The seed's configuration, read and translated: `llm_config` entries and session options.
+
+AG2's `GeminiRealtimeClient` takes an `llm_config` whose first `config_list` entry names the
+model and key, and `session_update` options in the OpenAI Realtime vocabulary (`instructions`,
+`voice`, `turn_detection`, ...). This module reads the one and turns the other into a Live
+`Setup`: each seed option has a handler; any other key must name a `Setup` field.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import msgspec
+
+from ._errors import ConfigurationError
+from ._wire import Setup
+
+__all__ = ["apply_options", "config_entry", "entry_get", "instruction_text", "optional_str"]
+
+# --- reading llm_config ----------------------------------------------------------------------
+
+
+def config_entry(llm_config: Any) -> Any:
+    """The first entry of `config_list`, from a dict or an object with that attribute."""
+    if isinstance(llm_config, Mapping):
+        config_list = cast(Mapping[str, Any], llm_config).get("config_list")
+    else:
+        config_list = getattr(llm_config, "config_list", None)
+    if not isinstance(config_list, list | tuple) or not config_list:
+        raise ConfigurationError("llm_config needs a non-empty 'config_list'")
+    return cast(Sequence[Any], config_list)[0]
+
+
+def entry_get(entry: Any, key: str) -> Any:
+    """Read one key of a config entry: a dict, an AG2 entry (`.get`) or a plain object."""
+    if isinstance(entry, Mapping):
+        value = cast(Mapping[str, Any], entry).get(key)
+    elif callable(getattr(entry, "get", None)):
+        value = entry.get(key)
+    else:
+        value = getattr(entry, key, None)
+    reveal = getattr(value, "get_secret_value", None)  # pydantic SecretStr
+    return reveal() if callable(reveal) else value
+
+
+def optional_str(entry: Any, key: str) -> str | None:
+    """Read a key that must be a string when present; `ConfigurationError` otherwise."""
+    value = entry_get(entry, key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(f"config_list[0][{key!r}] must be a string")
+    return value
+
+
+# --- session options (the seed's OpenAI-style vocabulary) -> Live setup ----------------------
+
+
+def _wire_value(value: Any, info: msgspec.inspect.Type, path: str) -> Any:
+    """Convert a user value to the wire (camelCase) shape of `info`, checking field names.
+
+    Struct fields are accepted by snake_case or camelCase name at any depth; free-form
+    dicts (schemas, labels) are left as they are.
+    """
+    if isinstance(value, msgspec.Struct):
+        return msgspec.to_builtins(value)
+    if isinstance(info, msgspec.inspect.UnionType):
+        for member in info.types:
+            if isinstance(member, msgspec.inspect.StructType) and isinstance(value, Mapping):
+                return _wire_value(value, member, path)
+            if isinstance(member, msgspec.inspect.ListType) and isinstance(value, list | tuple):
+                return _wire_value(value, member, path)
+        return copy.deepcopy(value)
+    if isinstance(info, msgspec.inspect.StructType) and isinstance(value, Mapping):
+        fields: dict[str, msgspec.inspect.Field] = {}
+        for field in info.fields:
+            fields[field.name] = field
+            fields[field.encode_name] = field
+        out: dict[str, Any] = {}
+        for key, item in cast(Mapping[str, Any], value).items():
+            found = fields.get(key)
+            if found is None:
+                raise ConfigurationError(f"unknown Live setup field {path}.{key}")
+            out[found.encode_name] = _wire_value(item, found.type, f"{path}.{found.encode_name}")
+        return out
+    if isinstance(info, msgspec.inspect.ListType) and isinstance(value, list | tuple):
+        items = cast(Sequence[Any], value)
+        return [_wire_value(item, info.item_type, path) for item in items]
+    return copy.deepcopy(value)
+
+
+_SETUP_INFO = cast(msgspec.inspect.StructType, msgspec.inspect.type_info(Setup))
+
+
+def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> None:
+    """Deep-merge `patch` into `base`; a `None` value removes the key."""
+    for key, value in patch.items():
+        if value is None:
+            base.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(cast(dict[str, Any], base[key]), cast(Mapping[str, Any], value))
+        else:
+            base[key] = value
+
+
+def _section(draft: dict[str, Any], *path: str) -> dict[str, Any]:
+    """The nested dict at `path`, created as needed."""
+    node = draft
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = cast(dict[str, Any], child)
+    return node
+
+
+def _prune(draft: dict[str, Any], *path: str) -> None:
+    """Remove empty dicts left along `path` (the wire omits empty config objects)."""
+    nodes = [draft]
+    for key in path:
+        child = nodes[-1].get(key)
+        if not isinstance(child, dict):
+            return
+        nodes.append(cast(dict[str, Any], child))
+    for parent, key in zip(reversed(nodes[:-1]), reversed(path), strict=True):
+        if not parent[key]:
+            del parent[key]
+
+
+def instruction_text(draft: Mapping[str, Any]) -> str:
+    """The text of the draft's system instruction, its parts joined ("" if none)."""
+    instruction = draft.get("systemInstruction")
+    if not isinstance(instruction, Mapping):
+        return ""
+    parts: Any = cast(Mapping[str, Any], instruction).get("parts")
+    if not isinstance(parts, list):
+        return ""
+    texts: list[str] = []
+    for part in cast(Sequence[Any], parts):
+        if isinstance(part, Mapping):
+            texts.append(str(cast(Mapping[str, Any], part).get("text") or ""))
+    return "".join(texts)
+
+
+def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value is None or value == "":
+        draft.pop("systemInstruction", None)
+    elif isinstance(value, str):
+        draft["systemInstruction"] = {"parts": [{"text": value}], "role": "user"}
+    else:
+        info = _SETUP_FIELDS["systemInstruction"].type
+        draft["systemInstruction"] = _wire_value(value, info, "setup.systemInstruction")
+
+
+def _function_declaration(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An OpenAI-style function schema (flat or chat-completions nested) as a declaration."""
+    function = item.get("function", item) if item.get("type") == "function" else item
+    if not isinstance(function, Mapping) or not isinstance(
+        cast(Mapping[str, Any], function).get("name"), str
+    ):
+        raise ConfigurationError(f"a function tool needs a 'name': {dict(item)!r}")
+    function = cast(Mapping[str, Any], function)
+    declaration: dict[str, Any] = {"name": function["name"]}
+    if function.get("description"):
+        declaration["description"] = function["description"]
+    parameters = function.get("parameters")
+    # Gemini rejects an OBJECT schema with no properties: a function without arguments
+    # must omit `parameters` altogether.
+    if isinstance(parameters, Mapping) and cast(Mapping[str, Any], parameters).get("properties"):
+        declaration["parameters"] = copy.deepcopy(dict(cast(Mapping[str, Any], parameters)))
+    for key in ("behavior", "response"):
+        if function.get(key) is not None:
+            declaration[key] = copy.deepcopy(function[key])
+    return declaration
+
+
+def _opt_tools(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value is None:
+        draft.pop("tools", None)
+        return
+    if not isinstance(value, list | tuple):
+        raise ConfigurationError("session option 'tools' must be a list")
+    tool_info = _SETUP_FIELDS["tools"].type
+    live_tools: list[Any] = []
+    functions: list[dict[str, Any]] = []
+    for item in cast(Sequence[Any], value):
+        if isinstance(item, msgspec.Struct):
+            built = msgspec.to_builtins(item)
+            if "functionDeclarations" in built or not isinstance(built.get("name"), str):
+                live_tools.append(built)
+            else:
+                functions.append(built)
+        elif not isinstance(item, Mapping):
+            raise ConfigurationError(f"a tool must be a dict, got {type(item).__name__}")
+        elif "name" in item or cast(Mapping[str, Any], item).get("type") == "function":
+            functions.append(_function_declaration(cast(Mapping[str, Any], item)))
+        else:
+            live_tools.extend(_wire_value([item], tool_info, "setup.tools"))
+    if functions:
+        live_tools.append({"functionDeclarations": functions})
+    if live_tools:
+        draft["tools"] = live_tools
+    else:
+        draft.pop("tools", None)
+
+
+def _opt_voice(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value is None:
+        _section(draft, "generationConfig", "speechConfig").pop("voiceConfig", None)
+        _prune(draft, "generationConfig", "speechConfig")
+    elif isinstance(value, str):
+        speech = _section(draft, "generationConfig", "speechConfig")
+        speech["voiceConfig"] = {"prebuiltVoiceConfig": {"voiceName": value}}
+    else:
+        raise ConfigurationError("session option 'voice' must be a voice name")
+
+
+def _opt_temperature(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value is None:
+        _section(draft, "generationConfig").pop("temperature", None)
+        _prune(draft, "generationConfig")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        _section(draft, "generationConfig")["temperature"] = float(value)
+    else:
+        raise ConfigurationError("session option 'temperature' must be a number")
+
+
+def _opt_modalities(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ConfigurationError("session option 'modalities' must be a non-empty list")
+    wanted = {str(item).upper() for item in cast(Sequence[Any], items)}
+    if not wanted <= {"AUDIO", "TEXT"}:
+        raise ConfigurationError(f"modalities must be 'audio' and/or 'text', got {value!r}")
+    # Gemini answers in one modality; OpenAI's ["text", "audio"] means speech plus its
+    # transcript, which is AUDIO with output transcription.
+    modality = "AUDIO" if "AUDIO" in wanted else "TEXT"
+    _section(draft, "generationConfig")["responseModalities"] = [modality]
+    if wanted == {"AUDIO", "TEXT"}:
+        draft.setdefault("outputAudioTranscription", {})
+
+
+def _transcription(field: str) -> _OptionHandler:
+    def handler(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+        if value is None or value is False:
+            draft.pop(field, None)
+            return
+        config: dict[str, Any] = {}
+        if isinstance(value, Mapping):
+            options = dict(cast(Mapping[str, Any], value))
+            language = options.pop("language", None)  # OpenAI's single language
+            for ignored in ("model", "prompt"):  # OpenAI-only, no Live equivalent
+                options.pop(ignored, None)
+            info = _SETUP_FIELDS[field].type
+            config = _wire_value(options, info, f"setup.{field}")
+            if isinstance(language, str) and language:
+                config.setdefault("languageCodes", [language])
+        elif value is not True:
+            config = _wire_value(value, _SETUP_FIELDS[field].type, f"setup.{field}")
+        draft[field] = config
+
+    return handler
+
+
+def _opt_turn_detection(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    config = _section(draft, "realtimeInputConfig")
+    if value is None:
+        # OpenAI's "no turn detection": the client marks turns (activityStart/activityEnd).
+        config["automaticActivityDetection"] = {"disabled": True}
+        return
+    if not isinstance(value, Mapping):
+        raise ConfigurationError("session option 'turn_detection' must be a dict or None")
+    options = cast(Mapping[str, Any], value)
+    kind = options.get("type", "server_vad")
+    if kind not in ("server_vad", "semantic_vad"):
+        raise ConfigurationError(f"unsupported turn_detection type {kind!r}")
+    detection: dict[str, Any] = {}
+    if options.get("silence_duration_ms") is not None:
+        detection["silenceDurationMs"] = int(options["silence_duration_ms"])
+    if options.get("prefix_padding_ms") is not None:
+        detection["prefixPaddingMs"] = int(options["prefix_padding_ms"])
+    config["automaticActivityDetection"] = detection
+    interrupt = options.get("interrupt_response")
+    if interrupt is not None:
+        config["activityHandling"] = (
+            "START_OF_ACTIVITY_INTERRUPTS" if interrupt else "NO_INTERRUPTION"
+        )
+    ignored = set(options) - {"type", "silence_duration_ms", "prefix_padding_ms"}
+    ignored -= {"interrupt_response"}
+    if ignored:
+        log.debug("turn_detection keys without a Live equivalent ignored: %s", sorted(ignored))
+    if not detection:
+        del config["automaticActivityDetection"]
+    _prune(draft, "realtimeInputConfig")
+
+
+def _opt_max_tokens(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value is None or value == "inf":
+        _section(draft, "generationConfig").pop("maxOutputTokens", None)
+        _prune(draft, "generationConfig")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        _section(draft, "generationConfig")["maxOutputTokens"] = value
+    else:
+        raise ConfigurationError("max_response_output_tokens must be an int or 'inf'")
+
+
+def _opt_tool_choice(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value not in (None, "auto"):
+        log.warning("tool_choice=%r has no Live API equivalent; the model decides", value)
+
+
+def _opt_audio_format(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
+    if value not in (None, "pcm16"):
+        log.warning(
+            "audio format %r is not supported by the Live API: it takes 16-bit PCM "
+            "(input_sample_rate, default 16 kHz) and answers with 24 kHz 16-bit PCM",
+            value,
+        )
+
+
+_OptionHandler = Callable[[dict[str, Any], Any, logging.Logger], None]
+
+_SETUP_FIELDS: dict[str, msgspec.inspect.Field] = {
+    field.encode_name: field for field in _SETUP_INFO.fields
+}
+_SETUP_FIELD_BY_NAME: dict[str, msgspec.inspect.Field] = {
+    name: field for field in _SETUP_INFO.fields for name in (field.name, field.encode_name)
+}
+
+# The one mapping table: seed (OpenAI Realtime) session option -> how it changes the setup.
+# Any other key must name a Live `Setup` field (snake_case or camelCase); it is merged in.
+_SEED_OPTIONS: dict[str, _OptionHandler] = {
+    "instructions": _opt_instructions,
+    "system_instruction": _opt_instructions,
+    "systemInstruction": _opt_instructions,
+    "tools": _opt_tools,
+    "voice": _opt_voice,
+    "temperature": _opt_temperature,
+    "modalities": _opt_modalities,
+    "response_modalities": _opt_modalities,
+    "input_audio_transcription": _transcription("inputAudioTranscription"),
+    "inputAudioTranscription": _transcription("inputAudioTranscription"),
+    "output_audio_transcription": _transcription("outputAudioTranscription"),
+    "outputAudioTranscription": _transcription("outputAudioTranscription"),
+    "turn_detection": _opt_turn_detection,
+    "max_response_output_tokens": _opt_max_tokens,
+    "tool_choice": _opt_tool_choice,
+    "input_audio_format": _opt_audio_format,
+    "output_audio_format": _opt_audio_format,
+}
+
+
+def apply_options(
+    draft: Mapping[str, Any], options: Mapping[str, Any], log: logging.Logger
+) -> tuple[dict[str, Any], Setup]:
+    """Return the new draft (camelCase setup dict) and its validated `Setup`."""
+    updated = copy.deepcopy(dict(draft))
+    for key, value in options.items():
+        handler = _SEED_OPTIONS.get(key)
+        if handler is not None:
+            handler(updated, value, log)
+            continue
+        field = _SETUP_FIELD_BY_NAME.get(key)
+        if field is None:
+            raise ConfigurationError(
+                f"unknown session option {key!r}: not a seed option ({', '.join(_SEED_OPTIONS)}) "
+                "nor a Live setup field"
+            )
+        _merge(
+            updated,
+            {field.encode_name: _wire_value(value, field.type, f"setup.{field.encode_name}")},
+        )
+    try:
+        setup = msgspec.convert(updated, Setup)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(f"invalid session options: {exc}") from None
+    return updated, setup
