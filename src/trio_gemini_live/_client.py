@@ -28,11 +28,19 @@ from ._events import (
     ToolCallCancellation,
 )
 from ._options import SessionOptions
-from ._seed_options import apply_options, config_entry, entry_get, instruction_text, optional_str
+from ._seed_options import (
+    apply_options,
+    config_entry,
+    entry_get,
+    instruction_text,
+    optional_str,
+    optional_url,
+    setup_of,
+)
 from ._session import LiveSession, open_session, resolve_api_key
 from ._setup import live_setup
 from ._transport import Connector
-from ._wire import Content, Part, Setup
+from ._wire import Content, Part
 
 __all__ = ["GeminiRealtimeClient", "LLMConfig", "Role"]
 
@@ -200,7 +208,7 @@ class GeminiRealtimeClient:
         self._model = model
         self._api_key = optional_str(entry, "api_key")
         self._api_version = optional_str(entry, "api_version")
-        self._base_url = optional_str(entry, "base_url")
+        self._base_url = optional_url(entry, "base_url")
         if self._base_url is not None:
             scheme = self._base_url.partition("://")[0].lower()
             if scheme not in ("ws", "wss", "http", "https"):
@@ -356,7 +364,7 @@ class GeminiRealtimeClient:
         async with self._start_lock:
             if not self._started:
                 self._started = True
-                setup = msgspec.convert(self._draft, Setup)
+                setup = setup_of(self._draft, self.logger)
                 self.logger.debug("sending setup for %s", setup.model)
                 await session.start(setup)
         return session

@@ -18,7 +18,15 @@ import msgspec
 from ._errors import ConfigurationError
 from ._wire import Setup
 
-__all__ = ["apply_options", "config_entry", "entry_get", "instruction_text", "optional_str"]
+__all__ = [
+    "apply_options",
+    "config_entry",
+    "entry_get",
+    "instruction_text",
+    "optional_str",
+    "optional_url",
+    "setup_of",
+]
 
 # --- reading llm_config ----------------------------------------------------------------------
 
@@ -52,6 +60,22 @@ def optional_str(entry: Any, key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigurationError(f"config_list[0][{key!r}] must be a string")
     return value
+
+
+def optional_url(entry: Any, key: str) -> str | None:
+    """Read a URL key: a string, or a URL object such as pydantic's `HttpUrl`/`AnyUrl`.
+
+    AG2's config entries hold `base_url` as a pydantic URL, not a `str`; any object with a
+    string `scheme` (pydantic, yarl) is taken by its text form.
+    """
+    value = entry_get(entry, key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(getattr(value, "scheme", None), str):
+        return str(value)
+    raise ConfigurationError(
+        f"config_list[0][{key!r}] must be a URL string, got {type(value).__name__}"
+    )
 
 
 # --- session options (the seed's OpenAI-style vocabulary) -> Live setup ----------------------
@@ -352,6 +376,37 @@ _SEED_OPTIONS: dict[str, _OptionHandler] = {
 }
 
 
+def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
+    """The `Setup` to send for a draft; `ConfigurationError` if the draft is invalid.
+
+    A text-only setup goes without the draft's voice: OpenAI sessions keep a voice whatever
+    the modalities, but the Live server closes with 1007 ("Cannot extract voices from a
+    non-audio request") when both are asked for. The draft keeps the voice, so it is sent
+    again if the modality returns to audio.
+    """
+    sendable = draft
+    generation = draft.get("generationConfig")
+    if isinstance(generation, Mapping):
+        fields = cast(Mapping[str, Any], generation)
+        speech = fields.get("speechConfig")
+        if fields.get("responseModalities") == ["TEXT"] and isinstance(speech, Mapping):
+            voice_free = {
+                key: value
+                for key, value in cast(Mapping[str, Any], speech).items()
+                if key not in ("voiceConfig", "multiSpeakerVoiceConfig")
+            }
+            if voice_free != speech:
+                log.info("text responses have no voice: the setup is sent without one")
+                trimmed = {k: v for k, v in fields.items() if k != "speechConfig"}
+                if voice_free:
+                    trimmed["speechConfig"] = voice_free
+                sendable = {**draft, "generationConfig": trimmed}
+    try:
+        return msgspec.convert(sendable, Setup)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(f"invalid session options: {exc}") from None
+
+
 def apply_options(
     draft: Mapping[str, Any], options: Mapping[str, Any], log: logging.Logger
 ) -> tuple[dict[str, Any], Setup]:
@@ -372,8 +427,4 @@ def apply_options(
             updated,
             {field.encode_name: _wire_value(value, field.type, f"setup.{field.encode_name}")},
         )
-    try:
-        setup = msgspec.convert(updated, Setup)
-    except msgspec.ValidationError as exc:
-        raise ConfigurationError(f"invalid session options: {exc}") from None
-    return updated, setup
+    return updated, setup_of(updated, log)

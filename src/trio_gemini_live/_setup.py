@@ -77,6 +77,10 @@ def live_setup(
     """
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
+    if voice and modality == "TEXT":
+        # Said here rather than by the server, which closes with 1007 "Cannot extract
+        # voices from a non-audio request" once the connection is made.
+        raise ConfigurationError(f"voice={voice!r} needs spoken answers; modality is 'TEXT'")
     speech = None
     if voice or language:
         speech = SpeechConfig(
