@@ -16,6 +16,7 @@ from typing import Any, cast
 import msgspec
 
 from ._errors import ConfigurationError
+from ._schema import from_json_schema
 from ._wire import Setup
 
 __all__ = [
@@ -178,8 +179,12 @@ def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) ->
         draft["systemInstruction"] = _wire_value(value, info, "setup.systemInstruction")
 
 
-def _function_declaration(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An OpenAI-style function schema (flat or chat-completions nested) as a declaration."""
+def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[str, Any]:
+    """An OpenAI-style function schema (flat or chat-completions nested) as a declaration.
+
+    Its JSON Schema `parameters` are converted to the Live API's `Schema`: keys the server
+    would refuse with 1007 (`$schema`, `readOnly`, ...) are left out and logged.
+    """
     function = item.get("function", item) if item.get("type") == "function" else item
     if not isinstance(function, Mapping) or not isinstance(
         cast(Mapping[str, Any], function).get("name"), str
@@ -193,7 +198,11 @@ def _function_declaration(item: Mapping[str, Any]) -> dict[str, Any]:
     # Gemini rejects an OBJECT schema with no properties: a function without arguments
     # must omit `parameters` altogether.
     if isinstance(parameters, Mapping) and cast(Mapping[str, Any], parameters).get("properties"):
-        declaration["parameters"] = copy.deepcopy(dict(cast(Mapping[str, Any], parameters)))
+        declaration["parameters"] = copy.deepcopy(
+            from_json_schema(
+                cast(Mapping[str, Any], parameters), log, f"tool {function['name']!r} parameters"
+            )
+        )
     for key in ("behavior", "response"):
         if function.get(key) is not None:
             declaration[key] = copy.deepcopy(function[key])
@@ -219,7 +228,7 @@ def _opt_tools(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
         elif not isinstance(item, Mapping):
             raise ConfigurationError(f"a tool must be a dict, got {type(item).__name__}")
         elif "name" in item or cast(Mapping[str, Any], item).get("type") == "function":
-            functions.append(_function_declaration(cast(Mapping[str, Any], item)))
+            functions.append(_function_declaration(cast(Mapping[str, Any], item), log))
         else:
             live_tools.extend(_wire_value([item], tool_info, "setup.tools"))
     if functions:

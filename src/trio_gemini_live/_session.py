@@ -39,6 +39,7 @@ from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._resume import ReplayBuffer, ReplayPlan
 from ._schedule_point import schedule_point_after_write
+from ._schema import tool_schema_problems
 from ._streaming import AudioBuffer, stream_audio
 from ._transport import Connector, open_transport
 from ._wire import (
@@ -471,9 +472,14 @@ class LiveSession:
         """Replace the system instruction and/or tools mid-session (`contextUpdate`).
 
         Only some newer models support it (protocol.md section 2.6).
+
+        Raises:
+            ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
+                lacks (the server would close the session with 1007).
         """
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
+        _check_tool_schemas(tools, "contextUpdate.tools.tools")
         instruction = (
             Content(parts=[Part(text=system_instruction)], role="user")
             if isinstance(system_instruction, str)
@@ -494,7 +500,8 @@ class LiveSession:
         is marked by a `Reconnected(setup_changed=True)` event then `SessionUpdated`.
 
         Raises:
-            ConfigurationError: the model differs, or session resumption is not enabled.
+            ConfigurationError: the model differs, session resumption is not enabled, or a
+                function's `parameters` use keys the Live API's `Schema` lacks.
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
@@ -731,9 +738,20 @@ class LiveSession:
         self._finished.set()
 
 
+def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:
+    """Refuse what the server would close the session for, with 1007 and no useful reason."""
+    problems = tool_schema_problems(tools, path)
+    if problems:
+        raise ConfigurationError(
+            "function parameters use keys the Live API's Schema does not have (the server "
+            f"would close the session with 1007): {', '.join(problems)}"
+        )
+
+
 def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     if isinstance(setup, str):
         setup = Setup(model=setup)
+    _check_tool_schemas(setup.tools, "setup.tools")
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,
@@ -771,6 +789,8 @@ async def open_session(
         TransportError: the connection could not be opened within `connect_timeout`.
         SetupTimeoutError: no `setupComplete` within `setup_timeout`.
         ConnectionClosedError: the server refused the setup (a subclass says why).
+        ConfigurationError: before connecting, for a setup the server is known to refuse
+            (a bad model name, function `parameters` with keys the `Schema` lacks).
     """
     options = options or SessionOptions()
     if endpoint is None:
