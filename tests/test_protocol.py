@@ -30,6 +30,7 @@ from trio_gemini_live._wire import (
     ClientContent,
     ClientMessage,
     FunctionResponse,
+    ModalityTokenCount,
     RealtimeInput,
     Setup,
     ToolResponse,
@@ -122,6 +123,29 @@ def test_vertex_setup_complete_carries_session_id() -> None:
     )
     assert events[0] == ev.SessionCreated(session_id="f162d11d-434a-4212-8a31-f1a4843cad11")
     assert protocol.session_id == "f162d11d-434a-4212-8a31-f1a4843cad11"
+
+
+def test_vertex_candidates_usage_reads_as_response_usage() -> None:
+    """google-genai renames Vertex's `candidates*` counts; events carry both names."""
+    protocol = opened()
+    details = [{"modality": "AUDIO", "tokenCount": 38}]
+    usage = {"candidatesTokenCount": 38, "candidatesTokensDetails": details}
+    events = protocol.receive_frame(
+        frame({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
+    )
+    events += protocol.receive_frame(frame({"usageMetadata": usage}))
+    for event in events:
+        assert isinstance(event, ev.TurnComplete | ev.Usage)
+        assert event.usage is not None
+        assert event.usage.response_token_count == 38
+        assert event.usage.candidates_token_count == 38
+        assert event.usage.response_tokens_details == [ModalityTokenCount("AUDIO", 38)]
+    assert len(events) == 2
+    # Gemini API names are left as they are
+    gemini = {"responseTokenCount": 7, "candidatesTokenCount": 9}
+    (event,) = protocol.receive_frame(frame({"usageMetadata": gemini}))
+    assert isinstance(event, ev.Usage)
+    assert event.usage.response_token_count == 7
 
 
 def test_go_away_then_close_then_receive_raises() -> None:

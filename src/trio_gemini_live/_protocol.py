@@ -17,7 +17,7 @@ from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_server, encode_client, unknown_top_level
 from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
-from ._wire import ClientMessage, Content, ServerContent, ServerMessage, Setup
+from ._wire import ClientMessage, Content, ServerContent, ServerMessage, Setup, UsageMetadata
 
 __all__ = ["LiveProtocol", "SessionState", "parse_duration", "sample_rate_of"]
 
@@ -209,7 +209,7 @@ class LiveProtocol:
         if content is not None:
             self._server_content(content, message, out)
         elif message.usage_metadata is not None:
-            out.append(ev.Usage(usage=message.usage_metadata))
+            out.append(ev.Usage(usage=_usage(message.usage_metadata)))
         if message.tool_call is not None:
             for call in message.tool_call.function_calls:
                 call_id = call.id or ""
@@ -296,7 +296,7 @@ class LiveProtocol:
             out.append(
                 ev.TurnComplete(
                     turn_id=turn,
-                    usage=message.usage_metadata,
+                    usage=_usage(usage) if (usage := message.usage_metadata) is not None else None,
                     reason=content.turn_complete_reason,
                     interaction_status=content.interaction_status,
                     interrupted=self._turn_interrupted,
@@ -306,7 +306,7 @@ class LiveProtocol:
             self.generating = False
             self._turn_interrupted = False
         elif message.usage_metadata is not None:
-            out.append(ev.Usage(usage=message.usage_metadata))
+            out.append(ev.Usage(usage=_usage(message.usage_metadata)))
 
     def _model_turn(self, model_turn: Content, turn: int, out: list[ev.RealtimeEvent]) -> None:
         for part in model_turn.parts:
@@ -374,6 +374,21 @@ class LiveProtocol:
 
 _EMPTY_MESSAGE = ServerMessage()
 _AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
+
+
+def _usage(usage: UsageMetadata) -> UsageMetadata:
+    """Usage with Vertex's `candidates*` counts also under the Gemini API's `response*` names.
+
+    google-genai renames them the same way, so `response_token_count` means the answer's
+    tokens on both backends; the `candidates*` fields keep what Vertex sent.
+    """
+    if not usage.candidates_token_count or usage.response_token_count:
+        return usage
+    return msgspec.structs.replace(
+        usage,
+        response_token_count=usage.candidates_token_count,
+        response_tokens_details=usage.response_tokens_details or usage.candidates_tokens_details,
+    )
 
 
 def _int64(value: int | str | None) -> int | None:
