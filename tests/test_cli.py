@@ -230,6 +230,38 @@ def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
     assert_clean_error(capsys.readouterr().err, "--input", "--text")
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["talk", "--emulator", "--text", " "], ("--text", "empty")),
+        (["talk", "--emulator", "--text", "hi", "--timeout", "nan"], ("--timeout", "nan")),
+        (["talk", "--url", "ws://[::1", "--text", "hi"], ("not a valid URL", "IPv6")),
+        (["talk", "--url", "ws://127.0.0.1:99999", "--text", "hi"], ("out of range",)),
+        (["emulator", "--port", "99999"], ("--port", "65535")),
+        (["emulator", "--port", "-1"], ("--port", "65535")),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    args: list[str], words: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "internal error" not in error
+    for word in words:
+        assert word in error
+
+
+def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["emulator", "--host", "127.0.0.1", "--port", str(port)]) == 1
+    error = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in error
+    assert "internal error" not in error
+
+
 def test_missing_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["talk", "--emulator", "--input", str(tmp_path / "missing.wav")]) == 2
     assert_clean_error(capsys.readouterr().err, "missing.wav", "No such file")

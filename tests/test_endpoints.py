@@ -221,6 +221,29 @@ def test_url_endpoint_rejects_non_websocket_urls(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ws://[::1", "Invalid IPv6 URL"),
+        ("ws://127.0.0.1:99999/x", "out of range"),
+        ("ws://127.0.0.1:abc/x", "integer"),
+        ("ws://host name/x", "white space"),
+        ("ws://u:LEAKY@[::1/x?key=LEAKY", "Invalid IPv6 URL"),
+    ],
+)
+def test_malformed_urls_are_configuration_errors(url: str, message: str) -> None:
+    for make in (url_endpoint, lambda u: gemini_endpoint("k", base_url=u)):
+        with pytest.raises(ConfigurationError, match=message) as info:
+            make(url)
+        assert "LEAKY" not in str(info.value)
+
+
+def test_a_userinfo_password_shows_nowhere() -> None:
+    endpoint = url_endpoint("ws://proxy:LEAKY@127.0.0.1:9/ws?key=k")
+    for text in (repr(endpoint), endpoint.display_url, str(endpoint.headers)):
+        assert "LEAKY" not in text
+
+
+@pytest.mark.parametrize(
     ("url", "expected"),
     [
         ("wss://h/p", "wss://h/p"),
@@ -233,6 +256,12 @@ def test_url_endpoint_rejects_non_websocket_urls(url: str) -> None:
         ("wss://h/p?API_KEY=SECRET&token=SECRET", "wss://h/p?API_KEY=REDACTED&token=REDACTED"),
         ("wss://h/p?key=", "wss://h/p?key=REDACTED"),
         ("wss://h/p?other=auth_tokens/x", "wss://h/p?other=auth_tokens/x"),
+        # a proxy's password in the userinfo; the user name is not secret
+        ("ws://proxy:SECRET@h:8/p?key=SECRET", "ws://proxy:REDACTED@h:8/p?key=REDACTED"),
+        ("ws://:SECRET@h/p", "ws://:REDACTED@h/p"),
+        ("ws://user@h/p", "ws://user@h/p"),
+        # not a URL urlsplit can take apart: the scheme and host only
+        ("ws://u:SECRET@[::1/p?key=SECRET", "ws://[::1/p?REDACTED"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:

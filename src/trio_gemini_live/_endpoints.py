@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
 
@@ -59,25 +59,57 @@ class Endpoint:
 
 
 def redact_url(url: str) -> str:
-    """Replace secret query parameter values (`key`, `access_token`, ...) in a URL."""
-    parts = urlsplit(url)
-    if not parts.query:
+    """Hide a URL's secrets: secret query values and a userinfo password become `REDACTED`.
+
+    The query parameters `key`, `access_token`, `token` and `api_key` are secret, and so is
+    the password in `user:password@host`. Never raises: of a string that `urlsplit` cannot
+    take apart, only the scheme and host are kept.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        head, _, rest = url.partition("//")
+        host = rest.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+        return f"{head}//{host}" + ("?REDACTED" if "?" in rest else "")
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:REDACTED@{hostport}"
+    query = parts.query
+    if query:
+        query = urlencode(
+            [
+                (name, "REDACTED" if name.lower() in _SECRET_PARAMS else value)
+                for name, value in parse_qsl(query, keep_blank_values=True)
+            ],
+            safe="/",
+        )
+    if netloc == parts.netloc and query == parts.query:
         return url
-    query = [
-        (name, "REDACTED" if name.lower() in _SECRET_PARAMS else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _split_url(url: str, what: str, schemes: tuple[str, ...]) -> SplitResult:
+    """`urlsplit`, with a `ConfigurationError` for anything a connection could not use."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (read for its check: a port out of range or not a number)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{what} is not a valid URL ({exc}): {redact_url(url)!r}"
+        ) from None
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        expected = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ConfigurationError(f"{what} must be a {expected} URL, got {redact_url(url)!r}")
+    if any(char.isspace() for char in parts.netloc):
+        raise ConfigurationError(f"{what} has white space in its host: {redact_url(url)!r}")
+    return parts
 
 
 def _ws_base(base_url: str) -> str:
     """Map an http(s)/ws(s) base URL to a ws(s) one, without a trailing slash."""
-    parts = urlsplit(base_url)
-    scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}.get(parts.scheme.lower())
-    if scheme is None or not parts.netloc:
-        raise ConfigurationError(
-            f"base_url must be an http(s):// or ws(s):// URL, got {redact_url(base_url)!r}"
-        )
+    parts = _split_url(base_url, "base_url", ("http", "https", "ws", "wss"))
+    scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}[parts.scheme.lower()]
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -169,9 +201,7 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     A `key=` already in the URL is moved to the `x-goog-api-key` header so that it never
     travels in, or is printed with, the URL.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ConfigurationError(f"endpoint URL must be ws:// or wss://, got {redact_url(url)!r}")
+    parts = _split_url(url, "endpoint URL", ("ws", "wss"))
     query = parse_qsl(parts.query, keep_blank_values=True)
     key_in_url = next((value for name, value in query if name == "key"), None)
     kept = [(name, value) for name, value in query if name != "key"]

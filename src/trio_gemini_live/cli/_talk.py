@@ -107,7 +107,11 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _full_url(url: str) -> str:
     """A bare `ws://host:port` means the Gemini API path of an emulator."""
-    if urlsplit(url).path in ("", "/"):
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return url  # url_endpoint says what is wrong with it
+    if path in ("", "/"):
         return (
             url.rstrip("/")
             + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -146,10 +150,15 @@ def _load_input(path: Path | None, reporter: Reporter) -> WavAudio | None:
 
 async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Run `gemini-live talk` with parsed arguments; return the exit code."""
+    if any(not text.strip() for text in args.text):
+        # The model answers nothing to an empty turn: the wait would only run out.
+        raise CliError("--text must not be empty", EXIT_USAGE)
     if args.input is None and not args.text:
         raise CliError("nothing to say: give --input FILE.wav and/or --text TEXT", EXIT_USAGE)
-    if args.timeout <= 0:
-        raise CliError("--timeout must be positive", EXIT_USAGE)
+    if not args.timeout > 0:  # NaN too
+        raise CliError(
+            f"--timeout must be a positive number of seconds, got {args.timeout}", EXIT_USAGE
+        )
     reporter = Reporter(out, all_events=args.all_events)
     audio = _load_input(args.input, reporter)
     metrics = Metrics(audio_in_rate=INPUT_RATE)

@@ -51,6 +51,17 @@ def _fault(value: str) -> Fault:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _port(text: str) -> int:
+    """A TCP port number for argparse: 0 to 65535 (the OS would wrap a larger one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `gemini-live emulator`."""
     p = argparse.ArgumentParser(
@@ -58,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a local Gemini Live API emulator (binds loopback by default).",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one")
+    p.add_argument("--port", type=_port, default=8765, help="TCP port; 0 picks a free one")
     p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve wss://")
     p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     p.add_argument(

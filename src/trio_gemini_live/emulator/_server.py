@@ -763,9 +763,12 @@ async def open_emulator(
     Yields:
         The running `Emulator`; `emulator.url` is its base URL.
     """
-    async with trio.open_nursery() as nursery:
-        emulator = Emulator(config or EmulatorConfig(), nursery, tls=ssl_context is not None)
-        listeners: list[trio.SocketListener] | list[trio.SSLListener[trio.SocketStream]]
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0 to 65535, got {port}")
+    # Bound before the nursery opens, so that "address in use" or an unknown host name
+    # comes out as itself, not wrapped in an exception group.
+    listeners: list[trio.SocketListener] | list[trio.SSLListener[trio.SocketStream]]
+    try:
         if ssl_context is None:
             listeners = await trio.open_tcp_listeners(port, host=host)
             sock = listeners[0].socket
@@ -776,9 +779,19 @@ async def open_emulator(
             inner = listeners[0].transport_listener
             assert isinstance(inner, trio.SocketListener)
             sock = inner.socket
-        address = sock.getsockname()
-        emulator.host, emulator.port = str(address[0]), int(address[1])
-        await nursery.start(trio.serve_listeners, emulator._serve_stream, listeners)  # pyright: ignore[reportPrivateUsage]
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    async with trio.open_nursery() as nursery:
+        try:
+            emulator = Emulator(config or EmulatorConfig(), nursery, tls=ssl_context is not None)
+            address = sock.getsockname()
+            emulator.host, emulator.port = str(address[0]), int(address[1])
+            await nursery.start(trio.serve_listeners, emulator._serve_stream, listeners)  # pyright: ignore[reportPrivateUsage]
+        except BaseException:
+            with trio.CancelScope(shield=True):  # serve_listeners closes them once started
+                for listener in listeners:
+                    await listener.aclose()
+            raise
         try:
             yield emulator
         finally:
