@@ -623,7 +623,11 @@ class Model:
         return total
 
     def _usage(self, prompt: int, response: int) -> UsageMetadata:
-        modality = "AUDIO" if self.modality == "AUDIO" else "TEXT"
+        # A half-cascade model writes text and speaks it with TTS: Google counts its response
+        # tokens as TEXT even when it answers in audio (recording
+        # live_ML_Dev_should_send_text_in_async_session). Native audio models count AUDIO.
+        audio = self.modality == "AUDIO" and not self.half_cascade
+        modality = "AUDIO" if audio else "TEXT"
         prompt_details = [ModalityTokenCount(modality="TEXT", token_count=prompt)]
         response_details = [ModalityTokenCount(modality=modality, token_count=response)]
         if self.vertex:
