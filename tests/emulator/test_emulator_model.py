@@ -9,6 +9,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
@@ -71,6 +72,35 @@ async def test_vad_silence_duration_ends_the_turn_and_echoes_at_24k() -> None:
     assert texts_of(messages, "outputTranscription") == "Hello, can you hear me?"
     assert messages[-2] == {"serverContent": {"generationComplete": True}}
     assert messages[-1]["usageMetadata"]["responseTokensDetails"][0]["modality"] == "AUDIO"
+
+
+@pytest.mark.parametrize(
+    ("model", "vertex", "modality"),
+    [
+        (MODEL, False, "TEXT"),
+        (MODEL, True, "TEXT"),
+        (NATIVE, False, "AUDIO"),
+        ("models/gemini-3.1-flash-live-preview", False, "AUDIO"),
+    ],
+)
+async def test_usage_counts_a_half_cascade_answer_as_text_even_in_audio(
+    model: str, vertex: bool, modality: str
+) -> None:
+    # Half-cascade models write text and speak it with TTS; Google counts TEXT tokens
+    # (recording live_ML_Dev_should_send_text_in_async_session: a setup with only the model).
+    async with start(EmulatorConfig(vertex=vertex)) as emu, connect(emu) as client:
+        await client.setup(model=model)
+        await client.send({"realtimeInput": {"text": "hello there"}})
+        messages = await client.turn()
+    assert audio_of(messages)
+    usage = messages[-1]["usageMetadata"]
+    details = usage["candidatesTokensDetails" if vertex else "responseTokensDetails"]
+    assert details == [
+        {
+            "modality": modality,
+            "tokenCount": usage["candidatesTokenCount" if vertex else "responseTokenCount"],
+        }
+    ]
 
 
 async def test_other_input_rates_and_audio_stream_end() -> None:

@@ -118,6 +118,9 @@ class EmulatorConfig:
         faults: Faults applied to new connections, see `Fault`.
         max_message_size: Largest client message accepted, in bytes.
         close_timeout: Seconds to wait for the client's close frame before dropping TCP.
+        max_queued_turns: Most turns that may wait for the model while it answers (user turns
+            under `activityHandling: NO_INTERRUPTION`, `WHEN_IDLE` tool results); one more
+            drops the oldest waiting turn unanswered.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -150,12 +153,15 @@ class EmulatorConfig:
     faults: tuple[Fault, ...] = ()
     max_message_size: int = 16 * 1024 * 1024
     close_timeout: float = 5.0
+    max_queued_turns: int = 8
 
     def __post_init__(self) -> None:
         if self.deadline_close_code not in (1008, 1011):
             raise ValueError("deadline_close_code must be 1008 or 1011")
         if self.audio_chunk_ms <= 0:
             raise ValueError("audio_chunk_ms must be positive")
+        if self.max_queued_turns < 1:
+            raise ValueError("max_queued_turns must be at least 1")
         if isinstance(self.pacing, str):
             if self.pacing not in ("burst", "realtime"):
                 raise ValueError("pacing must be 'burst', 'realtime' or a factor")

@@ -2,16 +2,19 @@
 
 No ML: user speech is found with an energy VAD and echoed back at 24 kHz, text gets a scripted
 or `You said: ...` reply (text parts, or a synthesized tone voice), declared functions named in
-the user's words are called, and new user activity during generation interrupts it.
+the user's words are called, and new user activity during generation interrupts it (or, with
+`NO_INTERRUPTION`, waits its turn: the model answers one turn at a time).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import secrets
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -46,6 +49,8 @@ from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 
 __all__ = ["Model", "Outlet", "split_text"]
+
+log = logging.getLogger("trio_gemini_live.emulator")
 
 OUTPUT_RATE = 24_000
 _STOPWORDS = frozenset(
@@ -202,14 +207,18 @@ class Model:
         self._manual_audio: list[bytes] = []
         self._gen: _Generation | None = None
         self._pending: dict[str, _Call] = {}
-        self._idle_queue: list[_UserTurn] = []
+        # Turns that arrived while the model was answering and did not interrupt it (user
+        # turns under NO_INTERRUPTION, WHEN_IDLE tool results): answered in arrival order,
+        # each after the previous turn's turnComplete, so that two answers never interleave.
+        self._queue: deque[_UserTurn] = deque()
 
     # --- state ------------------------------------------------------------------------------
 
     @property
     def generating(self) -> bool:
-        """Whether a model turn is in progress (handles are not resumable then)."""
-        return self._gen is not None
+        """Whether a model turn is in progress or waiting (handles are not resumable then)."""
+        # A handle issued with a turn still waiting would promise state whose answer is lost.
+        return self._gen is not None or bool(self._queue)
 
     @property
     def pending_calls(self) -> bool:
@@ -321,13 +330,9 @@ class Model:
             scheduling = (fr.scheduling or "WHEN_IDLE").upper()
             if scheduling == "SILENT":
                 continue
-            turn = _UserTurn(tool_results=[(call.name, fr.response or {})])
             if scheduling == "INTERRUPT":
                 await self.interrupt()
-            if self._gen is None:
-                self._start(turn, record=False)
-            else:
-                self._idle_queue.append(turn)
+            self._start(_UserTurn(tool_results=[(call.name, fr.response or {})]), record=False)
 
     def on_context_update(self, update: ContextUpdate) -> None:
         """`contextUpdate`: replace the system instruction and/or tools."""
@@ -339,7 +344,10 @@ class Model:
     # --- barge-in -----------------------------------------------------------------------------
 
     async def interrupt(self) -> None:
-        """Cut the current turn: `interrupted`, cancel pending calls, `turnComplete`."""
+        """Cut the current turn: `interrupted`, cancel pending calls, `turnComplete`.
+
+        Then the first waiting turn, if any, starts.
+        """
         gen = self._gen
         if gen is None:
             return
@@ -357,20 +365,33 @@ class Model:
             )
         await self._send(ServerContent(turn_complete=True))
         await self._out.resumption_update(not self._pending)
-        self._drain_idle_queue()
+        self._next()
 
     # --- generation -------------------------------------------------------------------------
 
     def _start(self, turn: _UserTurn, *, record: bool = True) -> None:
+        """Answer `turn` now if the model is free, else after the turns already waiting."""
         if record and turn.text is not None:
             self.session.history.append({"role": "user", "text": turn.text})
+        if len(self._queue) >= self.config.max_queued_turns:
+            # Bounded, so a client flooding turns during one answer cannot grow memory without
+            # end; the newest input wins, as its answer is the one the user waits for.
+            self._queue.popleft()
+            log.warning(
+                "more than %d turns waiting for the model: the oldest is dropped unanswered",
+                self.config.max_queued_turns,
+            )
+        self._queue.append(turn)
+        self._next()
+
+    def _next(self) -> bool:
+        """Start the first waiting turn if no turn is running; return whether one started."""
+        if self._gen is not None or not self._queue:
+            return False
         gen = _Generation()
         self._gen = gen
-        self._nursery.start_soon(self._run, gen, turn)
-
-    def _drain_idle_queue(self) -> None:
-        if self._gen is None and self._idle_queue:
-            self._start(self._idle_queue.pop(0), record=False)
+        self._nursery.start_soon(self._run, gen, self._queue.popleft())
+        return True
 
     async def _run(self, gen: _Generation, turn: _UserTurn) -> None:
         try:
@@ -380,9 +401,11 @@ class Model:
             if self._gen is gen:
                 self._gen = None
             gen.done.set()
-        if gen.completed:
+        # No checkpoint since `_gen` was cleared, so no other turn can have started meanwhile.
+        # A waiting turn starts at once (its own update says "not resumable"); otherwise the
+        # model is idle and a handle can be issued.
+        if gen.completed and not self._next():
             await self._out.resumption_update(not self._pending)
-            self._drain_idle_queue()
 
     async def _send(self, content: ServerContent, usage: UsageMetadata | None = None) -> None:
         await self._out.send(ServerMessage(server_content=content, usage_metadata=usage))
@@ -600,7 +623,11 @@ class Model:
         return total
 
     def _usage(self, prompt: int, response: int) -> UsageMetadata:
-        modality = "AUDIO" if self.modality == "AUDIO" else "TEXT"
+        # A half-cascade model writes text and speaks it with TTS: Google counts its response
+        # tokens as TEXT even when it answers in audio (recording
+        # live_ML_Dev_should_send_text_in_async_session). Native audio models count AUDIO.
+        audio = self.modality == "AUDIO" and not self.half_cascade
+        modality = "AUDIO" if audio else "TEXT"
         prompt_details = [ModalityTokenCount(modality="TEXT", token_count=prompt)]
         response_details = [ModalityTokenCount(modality=modality, token_count=response)]
         if self.vertex:

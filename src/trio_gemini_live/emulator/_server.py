@@ -445,8 +445,11 @@ class EmulatorConnection:
                 self.closed_by = "client"
             return None
         raw = message.encode() if isinstance(message, str) else message
+        config = self.emulator.config
+        # The dialect decides how enum numbers read: Vertex numbers some enums differently.
+        vertex = config.vertex or (self.route is not None and self.route.vertex)
         try:
-            data, parsed = parse_client_frame(raw, strict=self.emulator.config.strict)
+            data, parsed = parse_client_frame(raw, strict=config.strict, vertex=vertex)
         except ClientFrameError as err:
             self.received.append(Frame(raw, None, isinstance(message, bytes), trio.current_time()))
             self._notify()

@@ -1,7 +1,8 @@
 """Client frame validation: what Google's proto3 JSON parser accepts, and its error text.
 
-Accepts camelCase and snake_case at every depth and both base64 alphabets, rejects unknown
-fields with Google's exact message, then converts to the `_wire` client Structs.
+Accepts camelCase and snake_case at every depth, both base64 alphabets and enum values given
+by number, rejects unknown fields with Google's exact message, then converts to the `_wire`
+client Structs.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ import msgspec
 from msgspec import inspect as mi
 
 from .._wire import ClientMessage
+from ._enums import ProtoEnum, enum_fields
 
 __all__ = ["ClientFrameError", "b64decode_any", "parse_client_frame"]
 
@@ -71,19 +73,45 @@ def _invalid(path: str, detail: str) -> ClientFrameError:
     return ClientFrameError(1007, f"Invalid JSON payload received. Invalid value{where}: {detail}")
 
 
-def _normalize(value: Any, t: mi.Type, path: str, strict: bool) -> Any:
+_Enums = Mapping[tuple[type[msgspec.Struct], str], ProtoEnum]
+
+
+def _enum_name(value: Any, enum: ProtoEnum, path: str) -> Any:
+    """The name of an enum value sent as a number; anything else is left to the Struct check."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    name = enum.names.get(value)
+    if name is None:
+        # Google's wording, e.g. "Invalid value at 'setup.generation_config.response_modalities[0]'
+        # (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality), 7".
+        raise ClientFrameError(
+            1007,
+            f"Invalid JSON payload received. Invalid value at '{path}' "
+            f"({enum.type_url()}), {value}",
+        )
+    return name
+
+
+def _normalize(
+    value: Any, t: mi.Type, path: str, strict: bool, enums: _Enums, enum: ProtoEnum | None = None
+) -> Any:
     t = _unwrap(t)
     if value is None:
         return None
     if isinstance(t, mi.StructType):
         if not isinstance(value, dict):
             raise _invalid(path, "expected an object.")
-        return _normalize_struct(cast("dict[str, Any]", value), t.cls, path, strict)
+        return _normalize_struct(cast("dict[str, Any]", value), t.cls, path, strict, enums)
     if isinstance(t, mi.ListType):
         if not isinstance(value, list):
             raise _invalid(path, "expected a list.")
         items = [*cast("Iterable[Any]", value)]
-        return [_normalize(v, t.item_type, f"{path}[{i}]", strict) for i, v in enumerate(items)]
+        return [
+            _normalize(v, t.item_type, f"{path}[{i}]", strict, enums, enum)
+            for i, v in enumerate(items)
+        ]
+    if enum is not None:
+        return _enum_name(value, enum, path)
     if isinstance(t, mi.DictType):
         if not isinstance(value, dict):
             # google.protobuf.Struct fields (args, response, schemas) must be JSON objects.
@@ -100,7 +128,7 @@ def _normalize(value: Any, t: mi.Type, path: str, strict: bool) -> Any:
 
 
 def _normalize_struct(
-    obj: dict[str, Any], cls: type[msgspec.Struct], path: str, strict: bool
+    obj: dict[str, Any], cls: type[msgspec.Struct], path: str, strict: bool, enums: _Enums
 ) -> dict[str, Any]:
     table = _fields(cls)
     out: dict[str, Any] = {}
@@ -116,15 +144,21 @@ def _normalize_struct(
                 )
             continue
         sub = f"{path}.{entry.snake}" if path else entry.snake
-        out[entry.camel] = _normalize(value, entry.type, sub, strict)
+        enum = enums.get((cls, entry.snake))
+        out[entry.camel] = _normalize(value, entry.type, sub, strict, enums, enum)
     return out
 
 
 _json = msgspec.json.Decoder()
 
 
-def parse_client_frame(raw: str | bytes, *, strict: bool) -> tuple[dict[str, Any], ClientMessage]:
+def parse_client_frame(
+    raw: str | bytes, *, strict: bool, vertex: bool = False
+) -> tuple[dict[str, Any], ClientMessage]:
     """Decode one client frame into (the JSON as sent, the validated `ClientMessage`).
+
+    Enum values sent as numbers become their names, numbered as in the Gemini API's protos,
+    or Vertex AI's with `vertex` (the two number some enums differently).
 
     Raises:
         ClientFrameError: with the 1007 code and the reason Google would give.
@@ -138,7 +172,7 @@ def parse_client_frame(raw: str | bytes, *, strict: bool) -> tuple[dict[str, Any
             1007, "Invalid JSON payload received. Expected an object at the top level."
         )
     as_sent = cast("dict[str, Any]", data)
-    normalized = _normalize_struct(as_sent, ClientMessage, "", strict)
+    normalized = _normalize_struct(as_sent, ClientMessage, "", strict, enum_fields(vertex=vertex))
     try:
         message = msgspec.convert(normalized, ClientMessage, strict=False)
     except msgspec.ValidationError as exc:
