@@ -61,6 +61,23 @@ async def test_unknown_fields(frame: dict[str, Any], message: str) -> None:
     assert await _close_after([frame]) == (1007, "Invalid JSON payload received. " + message)
 
 
+async def test_a_parameters_schema_is_a_schema_message_too() -> None:
+    """MCP and pydantic schemas carry keys `Schema` lacks: the session closes with 1007."""
+    properties = {"readOnly": {"type": "STRING"}, "id": {"type": "STRING", "readOnly": True}}
+    declaration = {"name": "f", "parameters": {"type": "OBJECT", "properties": properties}}
+    frame = {"setup": {"model": MODEL, "tools": [{"functionDeclarations": [declaration]}]}}
+    code, reason = await _close_after([frame])
+    assert code == 1007
+    # a property may be named like a keyword; the reason is cut at 123 bytes, like Google's
+    assert reason.startswith(
+        'Invalid JSON payload received. Unknown name "readOnly" at '
+        "'setup.tools[0].function_declarations[0].parameters"
+    )
+    allowed = EmulatorConfig(strict=False)
+    async with start(allowed) as emu, connect(emu) as client:
+        assert await client.setup(tools=frame["setup"]["tools"]) == {"setupComplete": {}}
+
+
 async def test_unknown_fields_can_be_allowed() -> None:
     config = EmulatorConfig(strict=False)
     async with start(config) as emu, connect(emu) as client:

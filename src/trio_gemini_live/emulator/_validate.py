@@ -17,7 +17,8 @@ from typing import Any, cast
 import msgspec
 from msgspec import inspect as mi
 
-from .._wire import ClientMessage
+from .._schema import unsupported_schema_keys
+from .._wire import ClientMessage, FunctionDeclaration
 from ._enums import ProtoEnum, enum_fields
 
 __all__ = ["ClientFrameError", "b64decode_any", "parse_client_frame"]
@@ -146,7 +147,22 @@ def _normalize_struct(
         sub = f"{path}.{entry.snake}" if path else entry.snake
         enum = enums.get((cls, entry.snake))
         out[entry.camel] = _normalize(value, entry.type, sub, strict, enums, enum)
+        if cls is FunctionDeclaration and entry.snake == "parameters" and strict:
+            _check_schema(value, sub)
     return out
+
+
+def _check_schema(schema: Any, path: str) -> None:
+    """`parameters` is a proto `Schema` message: its unknown keys fail like any other field.
+
+    (protocol.md section 2.1.4: `readOnly`, `x-google-enum-descriptions`, `$schema`, ... from
+    MCP or pydantic schemas close the session with 1007.)
+    """
+    problems = unsupported_schema_keys(schema, path)
+    if problems:
+        where, _, key = problems[0].rpartition(".")
+        unknown = f"Unknown name \"{key}\" at '{where}': Cannot find field."
+        raise ClientFrameError(1007, f"Invalid JSON payload received. {unknown}")
 
 
 _json = msgspec.json.Decoder()
