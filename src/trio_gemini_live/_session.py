@@ -37,6 +37,7 @@ from ._errors import (
 from ._groups import leaf_exceptions
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
+from ._require_trio import require_trio
 from ._resume import ReplayBuffer, ReplayPlan
 from ._schedule_point import schedule_point_after_write
 from ._schema import tool_schema_problems
@@ -231,6 +232,8 @@ class LiveSession:
             ConnectionClosedError: the server closed the connection with an error code (a
                 subclass names the kind); raised after the `Closed` event was delivered.
             HeartbeatTimeoutError, RemoteProtocolError: the connection failed.
+            SessionClosedError: called after the `open_session` block ended (the events
+                nobody read were discarded then).
         """
         if self._pending:
             await trio.lowlevel.checkpoint()
@@ -244,6 +247,8 @@ class LiveSession:
             if self._failure is not None:
                 raise self._failure from None
             raise
+        except trio.ClosedResourceError:
+            raise _block_ended() from None
 
     def __aiter__(self) -> AsyncIterator[ev.RealtimeEvent]:
         return self._iterate()
@@ -282,6 +287,8 @@ class LiveSession:
                 if self._failure is not None:
                     raise self._failure from None
                 return
+            except trio.ClosedResourceError:
+                raise _block_ended() from None
             yield event
 
     def _frame_queued(self) -> None:
@@ -569,6 +576,11 @@ class LiveSession:
                 f"{self._options.setup_timeout:g} s"
             )
 
+    def _discard_unread(self) -> None:
+        """Drop the events nobody read; reading from now on raises `SessionClosedError`."""
+        self._pending.clear()
+        self._events_receive.close()
+
     async def _drain_until_closed(self) -> None:
         """Wait for the supervisor to finish (events left unread are discarded on exit)."""
         await self._finished.wait()
@@ -738,6 +750,13 @@ class LiveSession:
         self._finished.set()
 
 
+def _block_ended() -> SessionClosedError:
+    return SessionClosedError(
+        "the session ended with its `async with open_session(...)` block; "
+        "the events nobody read there were discarded"
+    )
+
+
 def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:
     """Refuse what the server would close the session for, with 1007 and no useful reason."""
     problems = tool_schema_problems(tools, path)
@@ -790,8 +809,10 @@ async def open_session(
         SetupTimeoutError: no `setupComplete` within `setup_timeout`.
         ConnectionClosedError: the server refused the setup (a subclass says why).
         ConfigurationError: before connecting, for a setup the server is known to refuse
-            (a bad model name, function `parameters` with keys the `Schema` lacks).
+            (a bad model name, function `parameters` with keys the `Schema` lacks), or
+            when not run by trio (e.g. anyio on its default asyncio backend).
     """
+    require_trio("open_session")
     options = options or SessionOptions()
     if endpoint is None:
         endpoint = gemini_endpoint(resolve_api_key(api_key))
@@ -817,3 +838,5 @@ async def open_session(
         if leaf is None:
             raise
         raise leaf from None
+    finally:
+        session._discard_unread()  # pyright: ignore[reportPrivateUsage]

@@ -25,6 +25,7 @@ import wsproto.events
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
 
+from .._require_trio import require_trio
 from .._wire import (
     ClientMessage,
     GoAwayMessage,
@@ -766,6 +767,7 @@ async def open_emulator(
     Yields:
         The running `Emulator`; `emulator.url` is its base URL.
     """
+    require_trio("open_emulator")
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be 0 to 65535, got {port}")
     # Bound before the nursery opens, so that "address in use" or an unknown host name

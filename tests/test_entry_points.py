@@ -1,0 +1,66 @@
+"""What the entry points do when used outside their bounds: another event loop, after exit."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    ConfigurationError,
+    SessionClosedError,
+    TurnComplete,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live.emulator import open_emulator
+
+MODEL = "gemini-live-2.5-flash-preview"
+
+
+def test_asyncio_gets_a_clear_error_naming_the_fix() -> None:
+    async def session() -> None:
+        endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+        async with open_session(MODEL, endpoint=endpoint):
+            pass  # pragma: no cover
+
+    async def emulator() -> None:
+        async with open_emulator():
+            pass  # pragma: no cover
+
+    for main in (session, emulator):
+        with pytest.raises(ConfigurationError, match=r"backend='trio'"):
+            anyio.run(main)  # anyio's default backend is asyncio
+
+
+def test_anyio_on_trio_is_accepted() -> None:
+    async def main() -> None:
+        async with open_emulator() as emulator:
+            endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+            connector = emulator.memory_connector()
+            async with open_session(MODEL, endpoint=endpoint, connector=connector) as session:
+                assert session.session_id is None
+
+    anyio.run(main, backend="trio")
+
+
+async def test_events_left_unread_are_gone_after_the_block(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        connector = emulator.memory_connector()
+        async with open_session(MODEL, endpoint=endpoint, connector=connector) as session:
+            await session.send_text("hello")
+            async for event in session:
+                if isinstance(event, TurnComplete):
+                    break
+            await session.send_text("hello again")
+            await trio.sleep(5)  # the answer arrives and is left unread
+        with trio.fail_after(5):
+            with pytest.raises(SessionClosedError, match="discarded"):
+                await session.receive()
+            with pytest.raises(SessionClosedError, match="discarded"):
+                async for _ in session:
+                    pass  # pragma: no cover
