@@ -251,6 +251,19 @@ def test_bad_arguments_are_usage_errors(
         assert word in error
 
 
+def test_demo_output_that_cannot_be_written_fails_before_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for output, words in (
+        (tmp_path / "missing" / "reply.wav", "does not exist"),
+        (tmp_path, "is a directory"),
+    ):
+        assert main(["demo", "--output", str(output)]) == 2
+        captured = capsys.readouterr()
+        assert words in captured.err
+        assert "tool call" not in captured.out  # the conversation did not run
+
+
 def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
