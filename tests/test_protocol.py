@@ -598,9 +598,14 @@ def test_messages_sent_counts_frames_written_not_setup() -> None:
 
 def test_unencodable_message_is_a_local_protocol_error() -> None:
     protocol = opened()
-    bad = ClientMessage(realtime_input=RealtimeInput(text=object()))  # type: ignore[arg-type]
+    response = FunctionResponse(id="c1", name="f", response={"value": object()})
+    bad = ClientMessage(tool_response=ToolResponse(function_responses=[response]))
     with pytest.raises(LocalProtocolError, match="encode"):
         protocol.send(bad)
+    # A realtime field of the wrong type is named before encoding is tried.
+    text = ClientMessage(realtime_input=RealtimeInput(text=object()))  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError, match=r"\$\.realtimeInput\.text cannot be object"):
+        protocol.send(text)
 
 
 # --- close policy and typed errors ------------------------------------------------------------

@@ -8,6 +8,7 @@ check only that it never wakes early (lateness under load is allowed).
 
 from __future__ import annotations
 
+import array
 import itertools
 import sys
 from collections.abc import AsyncIterator
@@ -83,6 +84,15 @@ async def test_a_late_chunk_from_an_async_source_goes_at_once_and_the_rest_catch
     async with open_emulator() as emulator:
         assert await _stream(emulator, source()) == 6
     assert _gaps(_audio_times(emulator)) == [0.02, 0.02, 0.1, 0.0, 0.0]
+
+
+async def test_chunks_of_16_bit_samples_are_paced_by_their_size_in_bytes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    chunk = array.array("h", [0] * 320)  # 20 ms at 16 kHz: 640 bytes, though len() is 320
+    async with open_emulator() as emulator:
+        assert await _stream(emulator, [chunk, memoryview(chunk), chunk]) == 3
+    assert _gaps(_audio_times(emulator)) == [0.02, 0.02]
 
 
 async def test_bad_input_is_refused_with_a_clear_error(

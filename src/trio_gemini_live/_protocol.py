@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -17,7 +17,18 @@ from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_server, encode_client, unknown_top_level
 from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
-from ._wire import ClientMessage, Content, ServerContent, ServerMessage, Setup, UsageMetadata
+from ._wire import (
+    ActivityEnd,
+    ActivityStart,
+    Blob,
+    ClientMessage,
+    Content,
+    RealtimeInput,
+    ServerContent,
+    ServerMessage,
+    Setup,
+    UsageMetadata,
+)
 
 __all__ = ["LiveProtocol", "SessionState", "parse_duration", "sample_rate_of"]
 
@@ -38,6 +49,8 @@ class SessionState(enum.Enum):
 # Read once: an enum member looked up on its class costs a descriptor call, every frame.
 _CLOSED = SessionState.CLOSED
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
+# Reads a client frame back as the server would: a wrong type anywhere fails with its path.
+_client_decoder = msgspec.json.Decoder(ClientMessage)
 
 _DEFAULT_OUTPUT_RATE = 24000
 _CACHE_LIMIT = 64  # bounded: MIME types come from the server
@@ -116,7 +129,7 @@ class LiveProtocol:
         return encode_client(ClientMessage(setup=setup))
 
     def send(self, message: ClientMessage) -> bytes:
-        """Return the frame for a non-setup client message.
+        """Return the frame for a non-setup client message, and record its effects.
 
         Call `frame_sent` once the frame is actually written, so that `messages_sent`
         counts what reached the socket, in order.
@@ -126,10 +139,26 @@ class LiveProtocol:
         return self.encode(message)
 
     def encode(self, message: ClientMessage) -> bytes:
-        """`send` in any state: for a session that keeps messages while it reconnects.
+        """`send` in any state: `frame_for` then `commit`.
 
         Between a connection's close and the next connection's `reset_for_resume` the state
         is `CLOSED`, yet a resuming session writes the message on the next connection.
+        """
+        frame = self.frame_for(message)
+        self.commit(message)
+        return frame
+
+    def frame_for(self, message: ClientMessage) -> bytes:
+        """Check and encode a non-setup client message, changing no state (see `commit`).
+
+        A field of the wrong type anywhere in the message (a `str` where a `Content`
+        belongs, say) is refused here rather than by the server, which closes the session
+        with 1007: a `realtimeInput` is checked field by field (its media is not decoded
+        again), any other message by decoding the frame back as the server would read it.
+
+        Raises:
+            LocalProtocolError: a `setup`, not exactly one top-level field, a value msgspec
+                cannot encode, or a field of the wrong type (its JSON path is named).
         """
         if message.setup is not None:
             raise LocalProtocolError("setup must be the first message and only the first")
@@ -138,10 +167,32 @@ class LiveProtocol:
             raise LocalProtocolError(
                 f"a client message carries exactly one top-level field, this one has {present}"
             )
+        realtime = message.realtime_input
+        checked = type(realtime) is RealtimeInput  # else a substitute: decoded back below
+        if realtime is not None and checked:
+            problem = _realtime_problem(realtime)
+            if problem is not None:
+                raise LocalProtocolError(f"a field has the wrong type: {problem}")
         try:
             frame = encode_client(message)
-        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+        except (TypeError, ValueError, BufferError, msgspec.EncodeError) as exc:
             raise LocalProtocolError(f"cannot encode the message: {exc}") from None
+        if not checked:
+            try:
+                _client_decoder.decode(frame)
+            except msgspec.ValidationError as exc:
+                raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
+        return frame
+
+    def commit(self, message: ClientMessage) -> None:
+        """Record what a message changes, once it is certain to be written.
+
+        A tool response answers its calls (they leave `pending_calls`); a `contextUpdate`
+        changes the setup in force, which a resumed connection carries. A session calls
+        this when the frame is queued (the queue outlives connections, so a queued frame
+        reaches the server on this connection or the next), never for a send that was
+        cancelled or refused: that one changes nothing.
+        """
         update = message.context_update
         if update is not None and self.setup is not None:
             # Keep the setup in force current, so that a resumed connection carries it.
@@ -154,7 +205,6 @@ class LiveProtocol:
             for response in message.tool_response.function_responses:
                 if response.id is not None:
                     self.pending_calls.pop(response.id, None)
-        return frame
 
     def frame_sent(self) -> None:
         """Count one client message (other than setup) as written to the socket."""
@@ -373,6 +423,56 @@ class LiveProtocol:
 
 
 _EMPTY_MESSAGE = ServerMessage()
+
+# `realtimeInput` fields and the types they take (the Blobs are checked apart).
+_REALTIME_FIELDS: tuple[tuple[str, str, type | tuple[type, ...]], ...] = (
+    ("text", "text", str),
+    ("audio_stream_end", "audioStreamEnd", bool),
+    ("activity_start", "activityStart", ActivityStart),
+    ("activity_end", "activityEnd", ActivityEnd),
+)
+_BUFFERS = (bytes, bytearray, memoryview)
+
+
+def _realtime_problem(realtime: RealtimeInput) -> str | None:
+    """What in a `realtimeInput` has the wrong type, if anything (with its JSON path)."""
+    for name, wire, types in _REALTIME_FIELDS:
+        misfit = _misfit(getattr(realtime, name), types)
+        if misfit is not None:
+            return f"$.realtimeInput.{wire} cannot be {misfit}"
+    blobs: list[tuple[str, object]] = [("audio", realtime.audio), ("video", realtime.video)]
+    chunks: object = realtime.media_chunks
+    misfit = _misfit(chunks, list)
+    if misfit is not None:
+        return f"$.realtimeInput.mediaChunks must be a list, not {misfit}"
+    blobs += [
+        (f"mediaChunks[{index}]", blob) for index, blob in enumerate(realtime.media_chunks or ())
+    ]
+    for name, blob in blobs:
+        misfit = _misfit(blob, Blob)
+        if misfit is not None:
+            return f"$.realtimeInput.{name} must be a Blob, not {misfit}"
+        if blob is None:
+            continue
+        struct = cast(Blob, blob)  # a Blob, whose fields may still hold anything
+        misfit = _misfit(struct.data, _BUFFERS)
+        if misfit is not None:
+            return (
+                f"$.realtimeInput.{name}.data must be bytes, bytearray or memoryview, not {misfit}"
+            )
+        misfit = _misfit(struct.mime_type, str)
+        if misfit is not None:
+            return f"$.realtimeInput.{name}.mimeType cannot be {misfit}"
+    return None
+
+
+def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:
+    """The type name of `value` unless it is None or one of `types`."""
+    if value is None or isinstance(value, types):
+        return None
+    return type(value).__name__
+
+
 _AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
 
 

@@ -13,16 +13,37 @@ import logging
 import os
 import random
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._arguments import (
+    AUDIO_MIMES,
+    audio_mime,
+    check_bool,
+    check_instance,
+    check_json_object,
+    check_pcm,
+    check_sample_rate,
+    check_scheduling,
+    check_str,
+    describe,
+    media_buffer,
+)
 from ._close_policy import CloseAction
+from ._codec import encode_client
 from ._connection import FLUSH, Connection, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint, model_resource_name
 from ._errors import (
@@ -64,6 +85,8 @@ from ._wire import (
 __all__ = ["LiveSession", "SessionStatistics", "open_session", "resolve_api_key"]
 
 log = logging.getLogger("trio_gemini_live.session")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -307,29 +330,66 @@ class LiveSession:
             pass  # the session is ending
 
     # --- sending -----------------------------------------------------------------------------
+    #
+    # Every send method checks its arguments first and raises `LocalProtocolError` naming
+    # the problem: a wrong value would otherwise be encoded as it is and the server would
+    # close the whole session with 1007. State that a message changes (the pending tool
+    # calls, the setup in force) changes only once the frame is queued (`_send_frame`).
 
     async def send(self, message: ClientMessage) -> None:
-        """Queue any client message except `setup` (validated and encoded here)."""
+        """Queue any client message except `setup` (checked and encoded here).
+
+        Raises:
+            LocalProtocolError: `message` is not a `ClientMessage`, is a `setup`, has not
+                exactly one top-level field, or holds a value of the wrong type (named by its
+                JSON path); or it answers a tool call cancelled by a reconnect.
+            SessionClosedError: the session is closed.
+        """
+        message = check_instance(message, ClientMessage, "message")
         await self._send(message, _kind_of(message))
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
         """`send`, with the message's kind (for replay reports) known to the caller."""
-        if self._failure is not None:
-            raise self._failure
-        if self._core.closing:
-            raise SessionClosedError("the session is closed")
         if message.tool_response is not None:
             self._check_not_cancelled(message.tool_response.function_responses)
+        frame = self._core.protocol.frame_for(message)
+        stateful = message.tool_response is not None or message.context_update is not None
+        await self._send_frame(frame, kind, message if stateful else None)
+
+    async def _send_built(self, message: ClientMessage, kind: str) -> None:
+        """Send a message built here from checked arguments.
+
+        `frame_for` would find nothing wrong with it: its checks (and, for video, the
+        decoding of the frame) are skipped.
+        """
+        await self._send_frame(encode_client(message), kind, None)
+
+    async def _send_frame(self, frame: bytes, kind: str, effects: ClientMessage | None) -> None:
+        """Write or queue an encoded frame; then record `effects` (see `LiveProtocol.commit`).
+
+        Recorded only once the frame is written or queued, never before: a send cancelled
+        while it waits for room in the queue leaves nothing behind, so a cancelled `respond`
+        leaves its call pending and a cancelled `update_context` leaves the setup as it was.
+        Once queued the frame reaches the server, on this connection or, as the queue
+        outlives connections, on the next; the setup a resume sends already includes a
+        queued `contextUpdate`, which the server then receives again, to the same effect.
+        """
+        if self._failure is not None:
+            raise self._failure
+        core = self._core
+        if core.closing:
+            raise SessionClosedError("the session is closed")
         # Not `protocol.send`: between connections of a resuming session the protocol is
         # closed, and the message waits for the next one (`closing`/`_failure` end it).
-        frame = self._core.protocol.encode(message)
-        current = self._core.current
+        current = core.current
         if current is not None:
             # Written at once when the sender is idle (saves a task hand-off per message);
             # cancellation is checked before writing, never after, as a channel send does.
             await trio.lowlevel.checkpoint_if_cancelled()
             written = current.write_now(frame, kind)
             if written is not False:
+                if effects is not None:
+                    core.protocol.commit(effects)
                 if written is None:
                     current.frame_queued()
                     self._outgoing_send.send_nowait(FLUSH)  # the channel is empty
@@ -337,30 +397,46 @@ class LiveSession:
                 return
         self._frame_queued()
         try:
+            # Returns once the frame is in the channel; if cancelled, it is not.
             await self._outgoing_send.send(Outgoing(frame, kind))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._failure or SessionClosedError("the session is closed") from None
+        if effects is not None:
+            core.protocol.commit(effects)
 
     def _check_not_cancelled(self, responses: Sequence[FunctionResponse]) -> None:
         for response in responses:
-            if response.id is not None and response.id in self._core.cancelled_calls:
-                raise LocalProtocolError(
-                    f"tool call {response.id!r} was cancelled when the session moved to a new "
-                    "connection (see the ToolCallCancellation event); the server re-issues "
-                    "calls it still needs with new ids"
-                )
+            call_id = response.id
+            if call_id is not None and call_id in self._core.cancelled_calls:
+                raise _cancelled_call(call_id)
 
     async def send_audio(self, pcm: AudioBuffer, *, sample_rate: int = 16000) -> None:
         """Send 16-bit little-endian mono PCM (`realtimeInput.audio`).
 
-        `pcm` may be bytes, bytearray or memoryview; it is base64-encoded straight from the
-        buffer, without an intermediate copy.
+        `pcm` may be bytes, bytearray or memoryview, or another object with the buffer
+        protocol (`array('h')`, a NumPy `int16` array); it is base64-encoded straight from
+        the buffer, without an intermediate copy. A view must be C-contiguous and hold raw
+        bytes or 16-bit integers (format `B`, `b`, `c`, `h` or `H`, little-endian); its
+        size in bytes (`nbytes`, not `len()`) must be even.
+
+        Raises:
+            LocalProtocolError: `pcm` is not such a buffer (a `str`, a list, float samples,
+                an odd number of bytes...), or `sample_rate` is not a positive `int`.
+            SessionClosedError: the session is closed.
         """
-        if len(pcm) % 2:
-            raise LocalProtocolError("16-bit PCM must have an even number of bytes")
-        blob = Blob(data=pcm, mime_type=f"audio/pcm;rate={sample_rate}")  # type: ignore[arg-type]
-        message = ClientMessage(realtime_input=RealtimeInput(audio=blob))
-        await self._send(message, "realtimeInput.audio")
+        kind = type(pcm)
+        # Every 20 ms per session: the usual case (even-sized bytes or bytearray, an int
+        # rate seen before) costs three identity tests, a length test and a dict look-up.
+        # Any other buffer, an odd size, a wrong type or a new rate takes the checks that
+        # explain. The message is built from checked parts, so `frame_for` is skipped.
+        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2:
+            pcm = check_pcm(pcm)
+        mime = AUDIO_MIMES.get(sample_rate) if type(sample_rate) is int else None
+        if mime is None:
+            mime = audio_mime(sample_rate)
+        blob = Blob(data=pcm, mime_type=mime)  # type: ignore[arg-type]
+        frame = encode_client(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
+        await self._send_frame(frame, "realtimeInput.audio", None)
 
     async def stream_audio(
         self,
@@ -376,24 +452,44 @@ class LiveSession:
         from the first; one that an async source yields late is sent at once and the rest
         catch up. With `realtime=False` they go as fast as the session takes them. Audio
         that arrives in real time anyway (a microphone) needs no pacing: `send_audio`
-        each chunk as it comes.
+        each chunk as it comes. Each chunk is checked as `send_audio` checks it.
 
         On Linux the waits use a timerfd, which wakes the task with less CPU than
         `trio.sleep_until`. Returns the number of chunks sent.
+
+        Raises:
+            LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer is
+                not), a chunk is refused by `send_audio`, or `sample_rate` is not a
+                positive `int`.
         """
-        send = functools.partial(self.send_audio, sample_rate=sample_rate)
-        return await stream_audio(send, chunks, sample_rate=sample_rate, realtime=realtime)
+        rate = check_sample_rate(sample_rate)
+        send = functools.partial(self.send_audio, sample_rate=rate)
+        return await stream_audio(send, chunks, sample_rate=rate, realtime=realtime)
 
     async def send_video(self, frame: AudioBuffer, *, mime_type: str = "image/jpeg") -> None:
-        """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps."""
-        if not mime_type.startswith("image/"):
-            raise LocalProtocolError(f"video frames need an image/* MIME type, got {mime_type!r}")
-        blob = Blob(data=frame, mime_type=mime_type)  # type: ignore[arg-type]
-        await self.send(ClientMessage(realtime_input=RealtimeInput(video=blob)))
+        """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps.
+
+        Raises:
+            LocalProtocolError: `frame` is not bytes, bytearray or a contiguous memoryview,
+                or `mime_type` is not an `image/*` string.
+        """
+        data = media_buffer(frame, "frame")
+        mime = check_str(mime_type, "mime_type")
+        if not mime.startswith("image/"):
+            raise LocalProtocolError(f"video frames need an image/* MIME type, got {mime!r}")
+        blob = Blob(data=data, mime_type=mime)  # type: ignore[arg-type]
+        await self._send_built(
+            ClientMessage(realtime_input=RealtimeInput(video=blob)), "realtimeInput.video"
+        )
 
     async def send_text(self, text: str) -> None:
-        """Send realtime text (`realtimeInput.text`): counts as user input under VAD."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(text=text)))
+        """Send realtime text (`realtimeInput.text`): counts as user input under VAD.
+
+        Raises:
+            LocalProtocolError: `text` is not a `str`.
+        """
+        message = ClientMessage(realtime_input=RealtimeInput(text=check_str(text, "text")))
+        await self._send_built(message, "realtimeInput.text")
 
     async def send_client_content(
         self,
@@ -401,44 +497,100 @@ class LiveSession:
         *,
         turn_complete: bool = True,
     ) -> None:
-        """Append turns to the history (`clientContent`); a `str` is one user text turn."""
+        """Append turns to the history (`clientContent`); a `str` is one user text turn.
+
+        Raises:
+            LocalProtocolError: `turns` is not a `str`, a `Content`, a sequence of `Content`
+                or None, a `Content` holds a value of the wrong type, or `turn_complete` is
+                not a `bool`.
+        """
         if isinstance(turns, str):
-            turn_list: list[Content] | None = [Content(parts=[Part(text=turns)], role="user")]
+            turn_list: list[Content] | None = [
+                Content(parts=[Part(text=str.__str__(turns))], role="user")
+            ]
         elif isinstance(turns, Content):
             turn_list = [turns]
         elif turns is None:
             turn_list = None
         else:
-            turn_list = list(turns)
-        await self.send(
-            ClientMessage(
-                client_content=ClientContent(turns=turn_list, turn_complete=turn_complete)
+            turn_list = _struct_list(
+                turns, Content, "turns", "a str, a Content or a sequence of Content"
             )
+        check_bool(turn_complete, "turn_complete")
+        message = ClientMessage(
+            client_content=ClientContent(turns=turn_list, turn_complete=turn_complete)
         )
+        await self._send(message, "clientContent")
 
     async def activity_start(self) -> None:
-        """Mark the start of user activity (automatic activity detection must be off)."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())))
+        """Mark the start of user activity (automatic activity detection must be off).
+
+        Raises:
+            LocalProtocolError: the setup in force has automatic activity detection on
+                (the server would close the session with 1007).
+        """
+        self._check_manual_activity("activity_start")
+        await self._send_built(
+            ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())),
+            "realtimeInput",
+        )
 
     async def activity_end(self) -> None:
-        """Mark the end of user activity: the model answers."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())))
+        """Mark the end of user activity: the model answers.
+
+        Raises:
+            LocalProtocolError: the setup in force has automatic activity detection on
+                (the server would close the session with 1007).
+        """
+        self._check_manual_activity("activity_end")
+        await self._send_built(
+            ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())),
+            "realtimeInput",
+        )
+
+    def _check_manual_activity(self, method: str) -> None:
+        """Refuse activity signals that the setup in force (or the one coming) forbids."""
+        setup = self._core.protocol.setup or self._core.pending_setup
+        if setup is None or not _automatic_activity_detection(setup):
+            return
+        coming = self._next_setup
+        if coming is not None and not _automatic_activity_detection(coming):
+            return  # `update_setup` turns it off: the signal may go on the new connection
+        raise LocalProtocolError(
+            f"{method}() needs automatic activity detection off (live_setup(..., "
+            "automatic_vad=False)); with it on, the server closes the session with 1007"
+        )
 
     async def audio_stream_end(self) -> None:
         """Tell the server the microphone paused (flushes its cached audio)."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)))
+        await self._send_built(
+            ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), "realtimeInput"
+        )
 
     async def send_tool_response(self, *responses: FunctionResponse) -> None:
-        """Answer tool calls (`toolResponse`). Each response needs the call's id and name."""
-        for response in responses:
+        """Answer tool calls (`toolResponse`). Each response needs the call's id and name.
+
+        Once the message is queued its calls leave `pending_tool_calls`; a send cancelled
+        before that leaves them pending.
+
+        Raises:
+            LocalProtocolError: a response is not a `FunctionResponse`, lacks its id or
+                name, has a `response` that is not a dict, an unknown `scheduling` or a
+                value of the wrong type; or it answers a call cancelled by a reconnect.
+        """
+        for index, response in enumerate(responses):
+            check_instance(response, FunctionResponse, f"responses[{index}]")
             if not response.id:
                 raise LocalProtocolError("a function response needs the id of its call")
             if not response.name:
                 raise LocalProtocolError(
                     f"function response {response.id!r} needs the function name"
                 )
-        await self.send(
-            ClientMessage(tool_response=ToolResponse(function_responses=list(responses)))
+            check_json_object(response.response, f"function response {response.id!r}: response")
+            check_scheduling(response.scheduling, f"function response {response.id!r}")
+        await self._send(
+            ClientMessage(tool_response=ToolResponse(function_responses=list(responses))),
+            "toolResponse",
         )
 
     async def respond(
@@ -453,22 +605,53 @@ class LiveSession:
         """Answer one tool call; the name is looked up from the pending call if not given.
 
         A `dict` result is sent as the response object; anything else as `{"result": ...}`.
+        The call stays pending until the response is queued: a `respond` cancelled while
+        it waits for room in the queue can be retried.
+
+        Raises:
+            LocalProtocolError: the call was cancelled when the session moved to a new
+                connection (said even with `name`); `call_id` is not a pending call and no
+                `name` is given; `result` cannot be encoded as JSON; or `scheduling` (one
+                of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or `will_continue` (a `bool`) is
+                wrong.
         """
+        call_id = check_str(call_id, "call_id")
+        if not call_id:
+            raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
+        if call_id in self._core.cancelled_calls:
+            raise _cancelled_call(call_id)  # before the look-up, which would only say unknown
+        if name is not None:
+            name = check_str(name, "name")
         function_name = name or self._core.protocol.pending_calls.get(call_id)
         if not function_name:
             raise LocalProtocolError(
-                f"unknown tool call id {call_id!r}: pass name=... or answer a pending call"
+                f"unknown tool call id {call_id!r}: no pending call has it (answered already, "
+                "cancelled by the server, or never issued)"
             )
+        check_scheduling(scheduling, f"tool call {call_id!r}")
+        check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
-        await self.send_tool_response(
-            FunctionResponse(
-                id=call_id,
-                name=function_name,
-                response=response,
-                scheduling=scheduling,
-                will_continue=will_continue,
+        message = ClientMessage(
+            tool_response=ToolResponse(
+                function_responses=[
+                    FunctionResponse(
+                        id=call_id,
+                        name=function_name,
+                        response=response,
+                        scheduling=scheduling,
+                        will_continue=will_continue,
+                    )
+                ]
             )
         )
+        try:
+            # Built here from checked arguments: only the result may not encode.
+            frame = encode_client(message)
+        except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            raise LocalProtocolError(
+                f"the result of tool call {call_id!r} cannot be sent as JSON: {exc}"
+            ) from None
+        await self._send_frame(frame, "toolResponse", message)
 
     async def update_context(
         self,
@@ -478,25 +661,29 @@ class LiveSession:
     ) -> None:
         """Replace the system instruction and/or tools mid-session (`contextUpdate`).
 
-        Only some newer models support it (protocol.md section 2.6).
+        Only some newer models support it (protocol.md section 2.6). The setup in force
+        (`setup`, which a resumed connection carries) changes once the message is queued;
+        a call cancelled before that changes nothing.
 
         Raises:
+            LocalProtocolError: neither argument is given, `system_instruction` is not a
+                `str` or a `Content`, `tools` is not a sequence of `Tool`, or a value has
+                the wrong type.
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
                 lacks (the server would close the session with 1007).
         """
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
-        _check_tool_schemas(tools, "contextUpdate.tools.tools")
-        instruction = (
-            Content(parts=[Part(text=system_instruction)], role="user")
-            if isinstance(system_instruction, str)
-            else system_instruction
+        instruction = _system_instruction(system_instruction)
+        tool_list = (
+            None if tools is None else _struct_list(tools, Tool, "tools", "a sequence of Tool")
         )
+        _check_tool_schemas(tool_list, "contextUpdate.tools.tools")
         update = ContextUpdate(
             system_instruction=instruction,
-            tools=ToolsUpdate(tools=list(tools)) if tools is not None else None,
+            tools=ToolsUpdate(tools=tool_list) if tool_list is not None else None,
         )
-        await self.send(ClientMessage(context_update=update))
+        await self._send(ClientMessage(context_update=update), "contextUpdate")
 
     async def update_setup(self, setup: Setup) -> None:
         """Apply a new setup (any field but the model) by resuming on a new connection.
@@ -755,6 +942,54 @@ def _block_ended() -> SessionClosedError:
         "the session ended with its `async with open_session(...)` block; "
         "the events nobody read there were discarded"
     )
+
+
+def _cancelled_call(call_id: str) -> LocalProtocolError:
+    return LocalProtocolError(
+        f"tool call {call_id!r} was cancelled when the session moved to a new connection "
+        "(see the ToolCallCancellation event); the server re-issues calls it still needs "
+        "with new ids"
+    )
+
+
+def _struct_list(value: object, cls: type[_T], name: str, expected: str) -> list[_T]:
+    """`value` (a sequence of `cls`) as a list, or an error naming the argument or item."""
+    # A str, a buffer or a mapping iterates, but as characters, ints or keys; a single
+    # struct is the likely slip for a list of one.
+    if not _is_sequence_of_structs(value, cls):
+        raise LocalProtocolError(f"{name} must be {expected}, not {describe(value)}")
+    items: list[object] = list(cast("Iterable[object]", value))
+    for index, item in enumerate(items):
+        if not isinstance(item, cls):
+            raise LocalProtocolError(
+                f"{name}[{index}] must be a {cls.__name__}, not {describe(item)}"
+            )
+    return cast("list[_T]", items)
+
+
+def _is_sequence_of_structs(value: object, cls: type) -> bool:
+    """Whether `value` may hold several `cls` (without checking the items)."""
+    return isinstance(value, Iterable) and not isinstance(
+        value, (str, bytes, bytearray, memoryview, Mapping, cls)
+    )
+
+
+def _system_instruction(value: object) -> Content | None:
+    """`update_context`'s `system_instruction` as a `Content` (a `str` is one user turn)."""
+    if value is None or isinstance(value, Content):
+        return value
+    if isinstance(value, str):
+        return Content(parts=[Part(text=str.__str__(value))], role="user")
+    raise LocalProtocolError(
+        f"system_instruction must be a str or a Content, not {describe(value)}"
+    )
+
+
+def _automatic_activity_detection(setup: Setup) -> bool:
+    """Whether the server detects activity itself (the default), refusing activity signals."""
+    config = setup.realtime_input_config
+    detection = config.automatic_activity_detection if config is not None else None
+    return not (detection is not None and detection.disabled)
 
 
 def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:

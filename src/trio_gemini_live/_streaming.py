@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from typing import cast
 
 import trio
 
+from ._arguments import check_sample_rate, describe
 from ._errors import LocalProtocolError
 from ._pacer import open_pacer
 
 __all__ = ["AudioBuffer", "stream_audio"]
 
 AudioBuffer = bytes | bytearray | memoryview
-"""PCM as the session takes it: any of these, encoded straight from the buffer."""
+"""PCM as the session takes it: any of these, encoded straight from the buffer.
+
+`send_audio` also takes any other object with the buffer protocol (`array('h')`, a NumPy
+`int16` array) as a memoryview of it; a view counts in bytes, not items.
+"""
 
 
 async def stream_audio(
@@ -28,10 +41,8 @@ async def stream_audio(
     first send; a chunk that comes late from an async source goes out at once, and the
     next ones catch up with the schedule.
     """
-    if sample_rate <= 0:
-        raise LocalProtocolError(f"sample_rate must be a positive number of Hz, not {sample_rate}")
-    seconds_per_byte = 1 / (2 * sample_rate)  # 16-bit mono
-    source = chunks if isinstance(chunks, AsyncIterable) else _as_async(chunks)
+    seconds_per_byte = 1 / (2 * check_sample_rate(sample_rate))  # 16-bit mono
+    source = chunks if isinstance(chunks, AsyncIterable) else _as_async(_chunk_iterator(chunks))
     sent = 0
     with open_pacer() as pacer:
         due = trio.current_time()
@@ -44,10 +55,36 @@ async def stream_audio(
     return sent
 
 
-async def _as_async(chunks: Iterable[AudioBuffer]) -> AsyncIterator[AudioBuffer]:
+def _chunk_iterator(chunks: object) -> Iterator[AudioBuffer]:
+    """An iterator over the chunks, or an error saying why `chunks` is not a source of them."""
+    kind = type(chunks)
+    if kind is bytes or kind is bytearray or kind is memoryview:
+        # Iterable, but over ints: the likely slip is one buffer where a sequence belongs.
+        raise LocalProtocolError(
+            f"chunks must be an iterable of PCM buffers, not one {kind.__name__}: "
+            "pass [pcm], or call send_audio"
+        )
+    try:
+        return iter(cast("Iterable[AudioBuffer]", chunks))
+    except TypeError:
+        raise LocalProtocolError(
+            f"chunks must be an iterable or async iterable of PCM buffers, not {describe(chunks)}"
+        ) from None
+
+
+async def _as_async(chunks: Iterator[AudioBuffer]) -> AsyncIterator[AudioBuffer]:
     for chunk in chunks:
         yield chunk
 
 
-def _nbytes(chunk: AudioBuffer) -> int:
-    return chunk.nbytes if isinstance(chunk, memoryview) else len(chunk)
+def _nbytes(chunk: object) -> int:
+    """The size of a chunk in bytes (a view's `len()` counts items)."""
+    kind = type(chunk)
+    if kind is bytes or kind is bytearray:
+        return len(chunk)  # type: ignore[arg-type]
+    if kind is memoryview:
+        return cast("memoryview", chunk).nbytes
+    try:
+        return memoryview(chunk).nbytes  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0  # not a buffer: `send` refuses it, with the reason

@@ -9,7 +9,6 @@ from __future__ import annotations
 import array
 import functools
 import math
-import re
 import sys
 from dataclasses import dataclass
 
@@ -25,14 +24,24 @@ __all__ = [
 ]
 
 VAD_RATE = 16_000
-_RATE = re.compile(r"rate\s*=\s*(\d+)")
 _FRAME_MS = 20
 
 
-def rate_from_mime(mime_type: str, default: int = VAD_RATE) -> int:
-    """Sample rate stated in a mime type such as `audio/pcm;rate=48000`."""
-    match = _RATE.search(mime_type)
-    return int(match.group(1)) if match else default
+def rate_from_mime(mime_type: str, default: int = VAD_RATE) -> int | None:
+    """Sample rate stated in a mime type such as `audio/pcm;rate=48000`.
+
+    `default` if it states none; None if its `rate` is not a positive integer (`rate=0`,
+    `rate=16k`, `rate=-5`), which the server refuses rather than resample by.
+    """
+    for param in mime_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "rate":
+            value = value.strip()
+            # isascii: str.isdigit() accepts digits such as "²" that int() refuses.
+            if not (value.isascii() and value.isdigit()) or int(value) == 0:
+                return None
+            return int(value)
+    return default
 
 
 def _samples(pcm: bytes) -> array.array[int]:

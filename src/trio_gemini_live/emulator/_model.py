@@ -262,16 +262,24 @@ class Model:
         if signals and self.aad_enabled:
             await self._out.close(1007, INVALID_ARGUMENT)
             return
+        blobs = [b for b in (rt.audio, *(rt.media_chunks or [])[:1]) if b is not None]
+        audio: list[tuple[bytes, int]] = []
+        for blob in blobs:
+            if blob.mime_type.startswith("audio/") or not blob.mime_type:
+                rate = _audio.rate_from_mime(blob.mime_type)
+                if rate is None:
+                    # Google's answer to an unusable rate is not documented: refuse the
+                    # request as it refuses other bad arguments (and never divide by 0).
+                    await self._out.close(1007, INVALID_ARGUMENT)
+                    return
+                audio.append((blob.data, rate))
         if rt.activity_start is not None:
             if self.interrupts:
                 await self.interrupt()
             self._manual_active = True
             self._manual_audio = []
-        blobs = [b for b in (rt.audio, *(rt.media_chunks or [])[:1]) if b is not None]
-        for blob in blobs:
-            if blob.mime_type.startswith("audio/") or not blob.mime_type:
-                rate = _audio.rate_from_mime(blob.mime_type)
-                await self._on_audio(_audio.resample(blob.data, rate, _audio.VAD_RATE))
+        for data, rate in audio:
+            await self._on_audio(_audio.resample(data, rate, _audio.VAD_RATE))
         if rt.text:
             if self.interrupts:
                 await self.interrupt()

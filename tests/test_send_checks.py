@@ -1,0 +1,568 @@
+"""The send path: arguments checked at the call, and a cancelled send that changes nothing.
+
+A wrong argument must raise `LocalProtocolError` naming it, before anything is queued,
+instead of reaching the server, which closes the whole session with 1007 (or, for an audio
+rate of 0, used to crash the emulator and have the client replay the message on every
+reconnect). A send cancelled while it waits for room in the queue must leave no trace: the
+tool call it answers stays pending, the setup a resume sends stays as it was.
+"""
+
+from __future__ import annotations
+
+import array
+import base64
+import ctypes
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    Blob,
+    Closed,
+    Content,
+    FunctionCall,
+    FunctionResponse,
+    InvalidArgumentError,
+    LiveSession,
+    LocalProtocolError,
+    Part,
+    Reconnected,
+    SessionOptions,
+    TextDelta,
+    Tool,
+    ToolCallCancellation,
+    TurnComplete,
+    _codec,
+    function_tool,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live._protocol import LiveProtocol
+from trio_gemini_live._wire import (
+    ClientMessage,
+    ContextUpdate,
+    RealtimeInput,
+    Setup,
+    ToolResponse,
+    ToolsUpdate,
+)
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator._audio import rate_from_mime
+
+E = TypeVar("E")
+
+TEXT_MODEL = "gemini-live-2.5-flash-preview"
+ENDPOINT = url_endpoint("ws://127.0.0.1:9/ws/x.BidiGenerateContent", api_key="k")
+WEATHER = function_tool(
+    "get_weather",
+    "Current weather for a city",
+    {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]},
+)
+
+
+# --- a stalled uplink -------------------------------------------------------------------------
+
+
+class GatedStream(trio.abc.Stream):
+    """A client stream whose writes wait while the gate is closed (a stalled uplink)."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self._inner = inner
+        self._gate = trio.Event()
+        self._gate.set()
+        self.writer_waiting = trio.Event()
+
+    def close_gate(self) -> None:
+        self._gate = trio.Event()
+        self.writer_waiting = trio.Event()
+
+    def open_gate(self) -> None:
+        self._gate.set()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._gate.is_set():
+            self.writer_waiting.set()
+            await self._gate.wait()
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@asynccontextmanager
+async def gated_session(
+    emulator: Emulator, setup: Setup, *, send_buffer: int = 1
+) -> AsyncIterator[tuple[LiveSession, list[GatedStream]]]:
+    """A session over the emulator whose connections are `GatedStream`s (newest last)."""
+    streams: list[GatedStream] = []
+    connect = emulator.memory_connector()
+
+    async def connector() -> trio.abc.Stream:
+        stream = GatedStream(await connect())
+        streams.append(stream)
+        return stream
+
+    endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+    options = SessionOptions(send_buffer=send_buffer)
+    async with open_session(setup, endpoint=endpoint, options=options, connector=connector) as s:
+        yield s, streams
+
+
+async def stall_and_fill(session: LiveSession, stream: GatedStream, send_buffer: int) -> None:
+    """Stall the uplink with the sender holding a frame, then fill the queue behind it."""
+    stream.close_gate()
+    await session.send_audio(bytes(640))
+    await stream.writer_waiting.wait()
+    while session.statistics().sends_queued < send_buffer:
+        await session.send_audio(bytes(640))
+
+
+async def first_of(session: LiveSession, kind: type[E]) -> E:
+    with trio.fail_after(60):
+        async for event in session:
+            if isinstance(event, kind):
+                return event
+    raise AssertionError(f"no {kind.__name__}")
+
+
+def text_of(events: list[Any]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+async def until_turn_complete(session: LiveSession) -> list[Any]:
+    events: list[Any] = []
+    with trio.fail_after(60):
+        async for event in session:
+            events.append(event)
+            if isinstance(event, TurnComplete):
+                return events
+    raise AssertionError("no turnComplete")
+
+
+def sent_to(emulator: Emulator, connection: int, key: str) -> list[dict[str, Any]]:
+    return [f.data for f in emulator.connections[connection].received if f.data and key in f.data]
+
+
+# --- item 1: a cancelled send changes nothing -------------------------------------------------
+
+
+async def test_a_respond_cancelled_while_the_queue_is_full_leaves_the_call_pending(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    async with open_emulator() as emulator:
+        async with gated_session(emulator, setup) as (session, streams):
+            await session.send_client_content("What is the weather in Paris?")
+            call = await first_of(session, FunctionCall)
+            await stall_and_fill(session, streams[-1], 1)
+            with trio.move_on_after(1) as scope:
+                await session.respond(call.call_id, {"temperature_c": 21})
+            assert scope.cancelled_caught
+            assert session.pending_tool_calls == {call.call_id: "get_weather"}
+            assert session.statistics().pending_tool_calls == 1
+            streams[-1].open_gate()
+            await session.respond(call.call_id, {"temperature_c": 21})  # the retry is taken
+            assert session.pending_tool_calls == {}
+            assert "21" in text_of(await until_turn_complete(session))
+        assert len(sent_to(emulator, 0, "toolResponse")) == 1
+
+
+async def test_an_update_context_cancelled_while_the_queue_is_full_changes_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    setup = live_setup(TEXT_MODEL, modality="TEXT", system_instruction="Be brief.")
+    brief = Content(parts=[Part(text="Be brief.")], role="user")
+    pirate = Content(parts=[Part(text="Talk like a pirate.")], role="user")
+    async with (
+        open_emulator() as emulator,
+        gated_session(emulator, setup) as (session, streams),
+    ):
+        await stall_and_fill(session, streams[-1], 1)
+        with trio.move_on_after(1) as scope:
+            await session.update_context(system_instruction="Talk like a pirate.")
+        assert scope.cancelled_caught
+        assert session.setup is not None
+        assert session.setup.system_instruction == brief
+        streams[-1].open_gate()
+        # A resume sends the setup in force: still without the cancelled update.
+        await emulator.connections[0].reset()
+        await first_of(session, Reconnected)
+        (resumed,) = sent_to(emulator, 1, "setup")
+        assert resumed["setup"]["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+        await session.update_context(system_instruction="Talk like a pirate.")
+        assert session.setup.system_instruction == pirate
+        await trio.testing.wait_all_tasks_blocked()
+        await emulator.connections[1].reset()
+        await first_of(session, Reconnected)
+        (resumed,) = sent_to(emulator, 2, "setup")
+        assert resumed["setup"]["systemInstruction"]["parts"] == [{"text": "Talk like a pirate."}]
+    assert sent_to(emulator, 0, "contextUpdate") == []
+
+
+class _IdleSender:
+    """Stands in for an open connection whose sender is idle: each frame is written at once."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+
+    def write_now(self, frame: bytes, kind: str) -> bool:
+        self.frames.append(frame)
+        return True
+
+    def frame_queued(self) -> None:
+        pass
+
+
+def _session_writing_at_once() -> tuple[LiveSession, _IdleSender]:
+    session = LiveSession(ENDPOINT, SessionOptions())
+    core = session._core  # pyright: ignore[reportPrivateUsage]
+    core.protocol.setup = Setup(model="models/m")
+    core.protocol.pending_calls["c1"] = "get_weather"
+    connection = _IdleSender()
+    core.current = connection  # type: ignore[assignment]
+    return session, connection
+
+
+async def test_state_changes_when_a_frame_is_written_at_once_and_not_when_cancelled() -> None:
+    session, connection = _session_writing_at_once()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await session.respond("c1", {"ok": True})
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await session.update_context(system_instruction="new")
+    assert connection.frames == []
+    assert session.pending_tool_calls == {"c1": "get_weather"}
+    assert session.setup == Setup(model="models/m")
+    await session.respond("c1", {"ok": True})
+    await session.update_context(system_instruction="new")
+    assert len(connection.frames) == 2
+    assert session.pending_tool_calls == {}
+    assert session.setup is not None
+    assert session.setup.system_instruction == Content(parts=[Part(text="new")], role="user")
+
+
+def test_frame_for_changes_nothing_and_commit_records_the_message() -> None:
+    protocol = LiveProtocol()
+    protocol.setup = Setup(model="models/m")
+    protocol.pending_calls.update({"c1": "f", "c2": "g"})
+    response = FunctionResponse(id="c1", name="f", response={})
+    answer = ClientMessage(tool_response=ToolResponse(function_responses=[response]))
+    update = ClientMessage(context_update=ContextUpdate(tools=ToolsUpdate(tools=[])))
+    frames = [protocol.frame_for(answer), protocol.frame_for(update)]
+    assert protocol.pending_calls == {"c1": "f", "c2": "g"}
+    assert protocol.setup == Setup(model="models/m")
+    protocol.commit(answer)
+    protocol.commit(update)
+    assert protocol.pending_calls == {"c2": "g"}
+    assert protocol.setup.tools == []
+    # `send` (and `encode`) still do both, for a sans-IO user who writes at once.
+    assert frames[0] == LiveProtocol().encode(answer)
+
+
+# --- item 2: wrong arguments are refused at the call ------------------------------------------
+
+
+def _unopened_session() -> LiveSession:
+    """A session with a setup in force (automatic activity detection on), not connected."""
+    session = LiveSession(ENDPOINT, SessionOptions())
+    core = session._core  # pyright: ignore[reportPrivateUsage]
+    core.protocol.setup = live_setup(TEXT_MODEL)
+    core.protocol.pending_calls["c1"] = "get_weather"
+    return session
+
+
+Call = Callable[[LiveSession], Awaitable[Any]]
+
+
+def A(value: object) -> Any:
+    """A value of the wrong type, on purpose (for the type checkers)."""
+    return value
+
+
+BAD_CALLS: list[tuple[str, Call, str]] = [
+    # send_audio: the buffer
+    ("audio str", lambda s: s.send_audio(A("hello world!")), r"pcm must be bytes.*not str"),
+    ("audio list", lambda s: s.send_audio(A([1, 2, 3, 4])), r"pcm must be .*\(list\)"),
+    ("audio None", lambda s: s.send_audio(A(None)), r"pcm must be .*\(NoneType\)"),
+    ("audio odd", lambda s: s.send_audio(b"abc"), r"even number of bytes, not 3"),
+    (
+        "audio float32 view",
+        lambda s: s.send_audio(memoryview(array.array("f", [0.5, -0.5]))),
+        r"floating-point samples \(memoryview format 'f'\)",
+    ),
+    (
+        "audio float64 array",
+        lambda s: s.send_audio(A(array.array("d", [0.5]))),
+        r"floating-point samples",
+    ),
+    (
+        "audio int32 view",
+        lambda s: s.send_audio(memoryview(array.array("i", [1, 2]))),
+        r"format 'i' \(4 bytes each\)",
+    ),
+    (
+        "audio big-endian view",
+        lambda s: s.send_audio(memoryview((ctypes.c_int16.__ctype_be__ * 2)())),
+        r"format '>h' \(2 bytes each\)",
+    ),
+    ("audio strided view", lambda s: s.send_audio(memoryview(bytes(8))[::2]), r"non-contiguous"),
+    (
+        "audio odd view",
+        lambda s: s.send_audio(memoryview(array.array("h", [1, 2, 3])).cast("B")[:5]),
+        r"even number of bytes, not 5",
+    ),
+    # send_audio: the rate
+    ("rate 0", lambda s: s.send_audio(bytes(640), sample_rate=0), r"sample_rate.* not 0"),
+    ("rate -5", lambda s: s.send_audio(bytes(640), sample_rate=-5), r"sample_rate.* not -5"),
+    ("rate str", lambda s: s.send_audio(bytes(640), sample_rate=A("16k")), r"sample_rate.*'16k'"),
+    ("rate float", lambda s: s.send_audio(bytes(640), sample_rate=A(44100.5)), r"sample_rate"),
+    ("rate bool", lambda s: s.send_audio(bytes(640), sample_rate=True), r"sample_rate.*bool"),
+    # stream_audio
+    ("stream one buffer", lambda s: s.stream_audio(A(bytes(640))), r"not one bytes"),
+    ("stream int", lambda s: s.stream_audio(A(42)), r"chunks must be an iterable"),
+    ("stream rate", lambda s: s.stream_audio([bytes(640)], sample_rate=0), r"sample_rate"),
+    ("stream chunk", lambda s: s.stream_audio([A("x")], realtime=False), r"pcm must be bytes"),
+    # send_text, send_video
+    ("text int", lambda s: s.send_text(A(123)), r"text must be a str, not 123 \(int\)"),
+    ("text bytes", lambda s: s.send_text(A(b"hi")), r"text must be a str, not bytes"),
+    ("text None", lambda s: s.send_text(A(None)), r"text must be a str"),
+    ("video str", lambda s: s.send_video(A("jpeg")), r"frame must be bytes"),
+    ("video mime", lambda s: s.send_video(b"\xff\xd8", mime_type="audio/pcm"), r"image/\*"),
+    ("video mime None", lambda s: s.send_video(b"\xff", mime_type=A(None)), r"mime_type must"),
+    # send_client_content
+    ("turns int", lambda s: s.send_client_content(A(42)), r"turns must be a str, a Content"),
+    ("turns bytes", lambda s: s.send_client_content(A(b"hi")), r"turns must be"),
+    ("turns of str", lambda s: s.send_client_content(A(["a", "b"])), r"turns\[0\] must be a Con"),
+    (
+        "turn_complete str",
+        lambda s: s.send_client_content("hi", turn_complete=A("yes")),
+        r"turn_complete must be a bool",
+    ),
+    (
+        "part str",
+        lambda s: s.send_client_content(Content(parts=[A("x")])),
+        r"\$\.clientContent\.turns\[0\]\.parts\[0\]",
+    ),
+    # activity signals with automatic activity detection on
+    ("activity_start", lambda s: s.activity_start(), r"automatic activity detection off"),
+    ("activity_end", lambda s: s.activity_end(), r"automatic activity detection off"),
+    # send_tool_response, respond
+    ("response str", lambda s: s.send_tool_response(A("c1")), r"responses\[0\] must be a Func"),
+    (
+        "response list",
+        lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", response=A([1]))),
+        r"response must be a dict",
+    ),
+    (
+        "response scheduling",
+        lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", scheduling="LATER")),
+        r"scheduling must be one of",
+    ),
+    (
+        "response will_continue",
+        lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", will_continue=A(1))),
+        r"\$\.toolResponse\.functionResponses\[0\]\.willContinue",
+    ),
+    ("respond id int", lambda s: s.respond(A(123), {}), r"call_id must be a str"),
+    ("respond id empty", lambda s: s.respond("", {}, name="f"), r"call_id must not be empty"),
+    ("respond name", lambda s: s.respond("c1", {}, name=A(5)), r"name must be a str"),
+    ("respond object", lambda s: s.respond("c1", object()), r"'c1' cannot be sent as JSON"),
+    ("respond scheduling", lambda s: s.respond("c1", {}, scheduling="soon"), r"scheduling"),
+    (
+        "respond will_continue",
+        lambda s: s.respond("c1", {}, will_continue=A("yes")),
+        r"will_continue must be a bool",
+    ),
+    # update_context
+    ("tools of str", lambda s: s.update_context(tools=A(["x"])), r"tools\[0\] must be a Tool"),
+    ("tools one", lambda s: s.update_context(tools=A(Tool())), r"tools must be a sequence"),
+    ("tools str", lambda s: s.update_context(tools=A("x")), r"tools must be a sequence"),
+    (
+        "tools of declarations",
+        lambda s: s.update_context(tools=A([WEATHER])),
+        r"tools\[0\] must be a Tool, not .*FunctionDeclaration",
+    ),
+    (
+        "instruction int",
+        lambda s: s.update_context(system_instruction=A(5)),
+        r"system_instruction must be a str or a Content",
+    ),
+    # send
+    ("send dict", lambda s: s.send(A({"realtimeInput": {}})), r"message must be a ClientMessage"),
+    (
+        "send text int",
+        lambda s: s.send(ClientMessage(realtime_input=RealtimeInput(text=A(5)))),
+        r"\$\.realtimeInput\.text cannot be int",
+    ),
+    (
+        "send audio str",
+        lambda s: s.send(
+            ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=A("AAAA"), mime_type="x")))
+        ),
+        r"\$\.realtimeInput\.audio\.data must be bytes",
+    ),
+    (
+        "send tools str",
+        lambda s: s.send(
+            ClientMessage(context_update=ContextUpdate(tools=ToolsUpdate(tools=A(["x"]))))
+        ),
+        r"\$\.contextUpdate\.tools\.tools\[0\]",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"), [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS]
+)
+async def test_a_wrong_argument_is_refused_at_the_call_and_nothing_is_queued(
+    call: Call, match: str
+) -> None:
+    session = _unopened_session()
+    with pytest.raises(LocalProtocolError, match=match):
+        await call(session)
+    assert session.statistics().sends_queued == 0
+    assert session.pending_tool_calls == {"c1": "get_weather"}
+
+
+async def test_a_refused_call_leaves_the_session_working(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(TEXT_MODEL, modality="TEXT")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            for call, _match in [c[1:] for c in BAD_CALLS]:
+                with pytest.raises(LocalProtocolError):
+                    await call(session)
+            await session.send_text("Are you there?")
+            assert "Are you there?" in text_of(await until_turn_complete(session))
+    (connection,) = emulator.connections
+    assert [next(iter(f.data)) for f in connection.received if f.data] == [
+        "setup",
+        "realtimeInput",
+    ]
+    assert connection.close_code == 1000
+
+
+# --- item 3: PCM in any buffer, counted in bytes, never copied --------------------------------
+
+
+class _Rate:
+    """An integer type other than `int` (as NumPy's are)."""
+
+    def __index__(self) -> int:
+        return 8000
+
+
+async def test_pcm_is_encoded_from_the_callers_buffer_and_counted_in_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[ClientMessage] = []
+    real = _codec._encoder  # pyright: ignore[reportPrivateUsage]
+
+    class Recorder:
+        def encode(self, message: ClientMessage) -> bytes:
+            seen.append(message)
+            return real.encode(message)
+
+    monkeypatch.setattr(_codec, "_encoder", Recorder())
+    samples = array.array("h", [1, -2, 3])
+    little_endian = (ctypes.c_int16.__ctype_le__ * 3)(1, -2, 3)
+    buffers: list[Any] = [
+        bytes(samples),
+        bytearray(samples),
+        memoryview(samples),  # 3 items, 6 bytes
+        memoryview(bytes(samples)).cast("h"),
+        memoryview(bytearray(samples)),
+        memoryview(little_endian),  # format '<h'
+        samples,  # any buffer: taken as a memoryview of it
+    ]
+    session = LiveSession(ENDPOINT, SessionOptions())
+    for buffer in buffers:
+        await session.send_audio(buffer, sample_rate=A(_Rate()))
+    receive = session._core.outgoing_receive  # pyright: ignore[reportPrivateUsage]
+    for buffer, message in zip(buffers, seen, strict=True):
+        assert message.realtime_input is not None
+        audio = message.realtime_input.audio
+        assert audio is not None
+        # The very buffer given (or a view of it), not a copy of the PCM.
+        data: Any = audio.data
+        assert data is buffer or (isinstance(data, memoryview) and data.obj is buffer)
+        frame = json.loads(receive.receive_nowait().frame)
+        assert frame["realtimeInput"]["audio"]["mimeType"] == "audio/pcm;rate=8000"
+        assert base64.b64decode(frame["realtimeInput"]["audio"]["data"]) == bytes(samples)
+
+
+# --- item 2, emulator: a bad audio rate is a 1007 close, not a crash --------------------------
+
+
+def test_the_emulator_reads_only_a_positive_integer_rate() -> None:
+    assert rate_from_mime("audio/pcm") == 16000
+    assert rate_from_mime("audio/pcm;rate=24000") == 24000
+    assert rate_from_mime("audio/pcm; Rate = 48000") == 48000
+    for bad in ("rate=0", "rate=-5", "rate=16k", "rate=", "rate=²"):
+        assert rate_from_mime(f"audio/pcm;{bad}") is None
+
+
+async def test_the_emulator_closes_audio_at_rate_0_with_1007_and_nothing_is_replayed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(TEXT_MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+        ) as session:
+            # `send` takes any MIME type; `send_audio` would refuse the rate itself.
+            blob = Blob(data=bytes(640), mime_type="audio/pcm;rate=0")
+            await session.send(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
+            closed = await first_of(session, Closed)
+            with pytest.raises(InvalidArgumentError):
+                await session.receive()
+    assert (closed.code, closed.reason) == (1007, "Request contains an invalid argument.")
+    assert len(emulator.connections) == 1
+
+
+# --- item 4: answering a call cancelled by a reconnect ----------------------------------------
+
+
+async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without_name(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator(EmulatorConfig()) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            await session.send_client_content("What is the weather in Paris?")
+            call = await first_of(session, FunctionCall)
+            emulator.connections[0].inject(Fault(kind="reset"))
+            seen: list[Any] = []
+            with trio.fail_after(60):
+                async for event in session:
+                    seen.append(event)
+                    if isinstance(event, Reconnected):
+                        break
+            (cancellation,) = [e for e in seen if isinstance(e, ToolCallCancellation)]
+            assert (cancellation.ids, cancellation.reason) == ((call.call_id,), "reconnect")
+            for name in (None, "get_weather"):
+                with pytest.raises(LocalProtocolError, match="was cancelled when the session"):
+                    await session.respond(call.call_id, {"temperature_c": 21}, name=name)
+    assert all(sent_to(emulator, n, "toolResponse") == [] for n in range(2))
