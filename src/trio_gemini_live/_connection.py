@@ -59,7 +59,11 @@ FLUSH = Outgoing(b"", "")
 
 @dataclass(frozen=True)
 class ConnectionOutcome:
-    """How a connection ended: what to do next, a description, and the error if any."""
+    """How a connection ended: what to do next, a description, and the error if any.
+
+    `deliberate`: the session left on purpose (after `goAway`, or for a setup change),
+    nothing failed.
+    """
 
     action: CloseAction
     code: int
@@ -67,6 +71,7 @@ class ConnectionOutcome:
     error: GeminiLiveError | None = None
     opened: bool = False
     lived: float = 0.0
+    deliberate: bool = False
 
 
 @dataclass(eq=False)
@@ -332,9 +337,17 @@ class Connection:
         self._end(ConnectionOutcome(action, code, reason, error, self.opened))
 
     async def _abort(
-        self, action: CloseAction, code: int, reason: str, error: GeminiLiveError | None
+        self,
+        action: CloseAction,
+        code: int,
+        reason: str,
+        error: GeminiLiveError | None,
+        *,
+        deliberate: bool = False,
     ) -> None:
-        self._end(ConnectionOutcome(action, code, reason, error, self.opened))
+        self._end(
+            ConnectionOutcome(action, code, reason, error, self.opened, deliberate=deliberate)
+        )
         await self.close(code, reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -626,7 +639,7 @@ class Connection:
         while not self._core.protocol.idle and trio.current_time() < deadline:
             with trio.move_on_at(deadline):
                 await self._state_changed.wait()
-        await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None)
+        await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
 
     def _replayable(self) -> bool:
         """Whether sent frames are kept for replay (only a resumable session replays).

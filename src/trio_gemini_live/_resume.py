@@ -36,7 +36,9 @@ class ReconnectPolicy:
         go_away_margin: seconds before the `goAway` deadline by which the session moves to
             a new connection even if the model is still generating.
         stable_after: seconds a resumed connection must live before the outage counts as
-            over; one that drops sooner continues the same outage (and its budget).
+            over; one that drops sooner continues the same outage (and its budget). A
+            deliberate move (after `goAway`, or for `update_setup`) is no failure: it ends
+            the outage, and its first attempt is made at once and counts against nothing.
         handle_window: without `lastConsumedClientMessageIndex` (the Gemini API's default
             resumption), a message written less than this many seconds before a handle was
             read may have crossed the handle on the wire, so the handle may not include
