@@ -20,6 +20,7 @@ from hypothesis import given, strategies as st
 
 from trio_gemini_live import (
     LiveSession,
+    RealtimeEvent,
     Reconnected,
     ReconnectPolicy,
     ResumptionUpdate,
@@ -28,6 +29,8 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
+from trio_gemini_live._connection import FLUSH, Connection, Outgoing, SessionCore
+from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._resume import ReplayBuffer
 from trio_gemini_live.emulator import EmulatorConfig, EmulatorConnection, Fault, open_emulator
 
@@ -274,6 +277,193 @@ async def test_sending_while_a_dead_connection_closes_waits_for_the_next_one(
             nursery.cancel_scope.cancel()
     assert len(emulator.connections) == 2
     assert set(_state(emulator.connections)) == set(range(200))
+
+
+async def test_a_handle_read_after_a_replay_was_written_but_before_it_arrived_covers_none_of_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Back-to-back drops. Connection 2 issues a handle after its `setupComplete` but before
+    # the replay reaches it; the client reads the handle just after writing the replay, and
+    # connection 3 resumes from it. The replay must be written again, all of it: its audio
+    # was first written long before (on connection 1), but on connection 2 it was written
+    # less than `handle_window` before the handle was read, and it crossed the handle.
+    latency = 0.05
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with (
+            open_session(
+                live_setup(MODEL),
+                endpoint=endpoint,
+                connector=emulator.memory_connector(latency=latency),
+            ) as session,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_drain, session)
+            with trio.fail_after(60):
+                first = await emulator.wait_for_connection(1)
+                for seq in range(30):
+                    await session.send_audio(_chunk(seq))
+                    if seq == 5:
+                        await first.resumption_update(True)
+                    await trio.sleep(0.02)
+                await first.reset()
+                second = await emulator.wait_for_connection(2)
+                await second.wait_for_sent("setupComplete")
+                await trio.sleep(latency)  # the client reads `setupComplete` and writes the replay
+                await second.resumption_update(True)  # the replay is still on the wire
+                await trio.sleep(3 * latency)  # the handle reaches the client
+                await second.reset()
+                await emulator.wait_for_connection(3)
+                await trio.sleep(1)  # the replay reaches connection 3
+            nursery.cancel_scope.cancel()
+    connections = emulator.connections
+    assert len(connections) == 3
+    handle = connections[2].received[0].data["setup"]["sessionResumption"]["handle"]
+    assert connections[1].handle_coverage[handle] == 0  # the replay crossed it
+    state = _state(connections)
+    assert set(state) == set(range(30))
+
+
+class _Uplink(trio.abc.Stream):
+    """A client stream whose writes can be held back, as by a full uplink.
+
+    Once `writes_before_full` writes went through, later ones wait and their bytes never
+    leave; `reset()` fails them as a TCP reset fails a real socket's blocked write.
+    """
+
+    def __init__(self, inner: trio.abc.Stream, writes_before_full: int | None) -> None:
+        self.inner = inner
+        self.writes = 0
+        self.writes_before_full = writes_before_full
+        self._reset = trio.Event()
+
+    def fill(self) -> None:
+        self.writes_before_full = self.writes
+
+    def reset(self) -> None:
+        self._reset.set()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self.writes_before_full is not None and self.writes >= self.writes_before_full:
+            await self._reset.wait()
+            raise trio.BrokenResourceError("connection reset")
+        self.writes += 1
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        return await self.inner.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        self._reset.set()
+        await self.inner.aclose()
+
+
+async def test_a_write_held_back_past_the_window_is_not_covered_by_a_handle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The uplink fills: the write of three chunks starts but their bytes do not leave. A
+    # handle read a second later cannot include them, however long ago the write began;
+    # nor can a handle read on connection 2 include their replay, held back the same way.
+    # Both connections drop; every chunk must still reach connection 3.
+    async with open_emulator() as emulator:
+        memory = emulator.memory_connector()
+        uplinks: list[_Uplink] = []
+
+        async def connect() -> trio.abc.Stream:
+            # Connection 2 lets the upgrade and `setup` through, then is full.
+            uplink = _Uplink(await memory(), 2 if len(uplinks) == 1 else None)
+            uplinks.append(uplink)
+            return uplink
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        reconnected: list[Reconnected] = []
+        async with (
+            open_session(live_setup(MODEL), endpoint=endpoint, connector=connect) as session,
+            trio.open_nursery() as nursery,
+        ):
+
+            async def listen() -> None:
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        reconnected.append(event)
+
+            nursery.start_soon(listen)
+            with trio.fail_after(60):
+                first = await emulator.wait_for_connection(1)
+                await session.send_audio(_chunk(0))
+                await trio.sleep(1)
+                uplinks[0].fill()
+                for seq in range(1, 4):
+                    await session.send_audio(_chunk(seq))
+                await trio.sleep(1)
+                await first.resumption_update(True)
+                await trio.sleep(1)
+                await first.reset()
+                uplinks[0].reset()
+                second = await emulator.wait_for_connection(2)
+                await second.wait_for_sent("setupComplete")
+                await trio.sleep(1)
+                await second.resumption_update(True)
+                await trio.sleep(1)
+                await second.reset()
+                uplinks[1].reset()
+                await emulator.wait_for_connection(3)
+                await trio.sleep(1)  # the replay reaches connection 3
+            nursery.cancel_scope.cancel()
+    assert [len(c.received) for c in emulator.connections[:2]] == [2, 1]  # setup, chunk 0
+    assert sorted(_state(emulator.connections)) == [0, 1, 2, 3]
+    assert [event.replayed for event in reconnected] == [3, 3]
+    assert reconnected[-1].possibly_duplicated == 0  # no handle was read after they left
+
+
+class _FullSocket:
+    """A transport whose socket buffer takes part of a frame, then nothing more."""
+
+    consumer_readable = False
+
+    def send_now(self, frame: bytes) -> bool | None:
+        return None  # part of it went out; the rest waits for `flush`
+
+    async def flush(self) -> None:
+        await trio.sleep_forever()
+
+
+async def test_a_frame_written_in_part_is_not_covered_until_its_rest_is_written(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The user's task wrote part of a frame straight to the socket (`write_now`); the sender
+    # is left to write the rest, and the socket takes nothing more. A handle read a second
+    # later cannot include the frame, and when the connection ends it must be replayed.
+    outgoing_send, outgoing_receive = trio.open_memory_channel[Outgoing](4)
+    events_send, _ = trio.open_memory_channel[RealtimeEvent](4)
+    core = SessionCore(
+        options=SessionOptions(),
+        endpoint=url_endpoint("ws://127.0.0.1:9/x", api_key="k"),
+        protocol=LiveProtocol(),
+        events_send=events_send,
+        outgoing_receive=outgoing_receive,
+        replay=ReplayBuffer(1 << 20),
+    )
+    core.protocol.start(live_setup(MODEL))  # resumable: written frames are kept
+    connection = Connection(core, _FullSocket())  # type: ignore[arg-type]
+    connection._sender_parked = True  # pyright: ignore[reportPrivateUsage]
+    frame = b'{"realtimeInput": {"audio": {"data": "AAA=", "mimeType": "audio/pcm"}}}'
+    assert connection.write_now(frame, "realtimeInput.audio") is None
+    outgoing_send.send_nowait(FLUSH)  # as `LiveSession` queues it after a partial write
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(connection._sender)  # pyright: ignore[reportPrivateUsage]
+        await trio.sleep(1)
+        core.replay.covered_through(core.handle_cutoff())  # a handle is read
+        nursery.cancel_scope.cancel()  # the connection ends
+    plan = core.replay.take()
+    assert [message.frame for message in plan.replay] == [frame]
+    assert plan.possibly_duplicated == 0
 
 
 async def _drain(session: LiveSession) -> None:

@@ -90,6 +90,82 @@ async def test_update_setup_resumes_with_the_new_setup(
                 await session.update_setup(live_setup("gemini-2.0-flash-live-001"))
 
 
+def _instruction(setup: dict[str, object]) -> str:
+    return setup["systemInstruction"]["parts"][0]["text"]  # type: ignore[index,no-any-return]
+
+
+async def test_setup_changes_in_a_row_are_all_applied_at_once_and_spend_no_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Each change comes on a connection a moment old, far younger than `stable_after`:
+    # none may be dropped, none may wait a backoff, and there are more of them than the
+    # reconnect budget has attempts.
+    policy = ReconnectPolicy(max_attempts=2, initial_delay=1, jitter=0)
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT", system_instruction="v0"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+            options=SessionOptions(reconnect=policy),
+        ) as session:
+            reconnected: list[Reconnected] = []
+            applied: list[str] = []
+            for version in range(1, 5):
+                await session.update_setup(
+                    live_setup(MODEL, modality="TEXT", system_instruction=f"v{version}")
+                )
+                moved = False
+                with trio.fail_after(30):
+                    async for event in session:
+                        if isinstance(event, Reconnected):
+                            assert event.setup_changed, event
+                            reconnected.append(event)
+                            moved = True
+                        elif isinstance(event, SessionUpdated) and moved:
+                            applied.append(_instruction(event.setup))
+                            break
+                await trio.sleep(0.5)
+    assert applied == ["v1", "v2", "v3", "v4"]
+    sent = [_instruction(c.received[0].data["setup"]) for c in emulator.connections]
+    assert sent == ["v0", "v1", "v2", "v3", "v4"]
+    assert all(e.reason == "reconfigure" for e in reconnected)
+    assert [e.attempts for e in reconnected] == [1, 1, 1, 1]
+    assert all(e.duration < policy.initial_delay for e in reconnected)
+
+
+async def test_a_setup_change_while_between_connections_goes_with_the_next_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    policy = ReconnectPolicy(initial_delay=1, jitter=0)
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT", system_instruction="before"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+            options=SessionOptions(reconnect=policy),
+        ) as session:
+            await emulator.connections[0].reset()
+            await trio.sleep(policy.initial_delay / 2)  # the session waits out its backoff
+            assert len(emulator.connections) == 1
+            await session.update_setup(
+                live_setup(MODEL, modality="TEXT", system_instruction="after")
+            )
+            seen: list[RealtimeEvent] = []
+            with trio.fail_after(30):
+                async for event in session:
+                    seen.append(event)
+                    if isinstance(event, SessionUpdated) and len(seen) > 2:
+                        break  # not the first one, from the session's opening
+    reconnected = seen[-2]
+    assert isinstance(reconnected, Reconnected)
+    assert reconnected.setup_changed
+    assert _instruction(seen[-1].setup) == "after"  # type: ignore[union-attr]
+    assert len(emulator.connections) == 2
+    assert _instruction(emulator.connections[1].received[0].data["setup"]) == "after"
+
+
 async def test_update_setup_needs_resumption(autojump_clock: trio.testing.MockClock) -> None:
     async with open_emulator() as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")

@@ -186,6 +186,72 @@ async def test_spent_budget_raises_a_typed_error(autojump_clock: trio.testing.Mo
     assert trio.current_time() - start < 60
 
 
+async def test_go_away_on_young_connections_moves_at_once_and_spends_no_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The first connection drops. Every connection then gets `goAway` a second after it
+    # opens, long before `stable_after`: each move is deliberate, so none waits a backoff or
+    # uses up the two attempts, and the moves end the outage: a drop after more than
+    # `max_elapsed` of them is a new outage, with its own budget.
+    config = EmulatorConfig(
+        lifetime=4, go_away_warning=3, faults=(Fault(kind="reset", after_received=2, connection=1),)
+    )
+    policy = ReconnectPolicy(max_attempts=2, max_elapsed=5, initial_delay=1, jitter=0)
+    options = SessionOptions(reconnect=policy)
+    async with open_emulator(config) as emulator, session_on(emulator, options=options) as session:
+        await session.send_client_content("one")
+        reconnected: list[Reconnected] = []
+        with trio.fail_after(30):
+            async for event in session:
+                if isinstance(event, Reconnected):
+                    reconnected.append(event)
+                    if len(reconnected) == 8:
+                        break
+        assert trio.current_time() > policy.max_elapsed
+        await emulator.connections[-1].reset()
+        with trio.fail_after(30):
+            async for event in session:
+                if isinstance(event, Reconnected) and event.reason != "goAway":
+                    reconnected.append(event)
+                    break
+        await session.send_client_content("still here")
+        with trio.fail_after(30):
+            while "still here" not in await next_turn(session, []):
+                pass  # an answer still in progress, interrupted by "still here"
+    drop, *moves, second_drop = reconnected
+    assert drop.reason == second_drop.reason == ""
+    assert drop.attempts == second_drop.attempts == 1
+    assert all(e.reason == "goAway" for e in moves)
+    assert [e.attempts for e in moves] == [1] * 7
+    assert all(e.duration < policy.initial_delay for e in moves)
+
+
+async def test_a_server_that_drops_after_a_deliberate_move_still_runs_out_of_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The first connection drops; the second, resumed, gets `goAway` and the session moves;
+    # every later connection drops at once. The move was free and ended the first outage;
+    # the drops after it make a new one, with a budget of three attempts: no endless loop.
+    faults = (
+        Fault(kind="reset", after_received=2, connection=1),
+        *tuple(Fault(kind="reset", connection=n) for n in range(3, 12)),
+    )
+    policy = ReconnectPolicy(max_attempts=3, initial_delay=1, max_delay=2)
+    options = SessionOptions(reconnect=policy)
+    async with open_emulator(EmulatorConfig(faults=faults)) as emulator:
+        with pytest.raises(ReconnectFailedError, match="3 attempt"):
+            async with session_on(emulator, options=options) as session:
+                await session.send_client_content("one")
+                with trio.fail_after(120):
+                    second = await emulator.wait_for_connection(2)
+                    await second.wait_for_sent("setupComplete")
+                    await second.go_away(30)
+                    async for _ in session:
+                        pass
+        # 1 dropped; 2 resumed and left; 3 (the move) dropped; 4, 5 and 6 dropped.
+        assert len(emulator.connections) == 6
+
+
 async def test_silent_peer_is_detected_and_resumed(autojump_clock: trio.testing.MockClock) -> None:
     fault = Fault(kind="blackhole", after_received=2, connection=1)
     options = SessionOptions(ping_interval=5, silence_limit=20)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -59,7 +60,11 @@ FLUSH = Outgoing(b"", "")
 
 @dataclass(frozen=True)
 class ConnectionOutcome:
-    """How a connection ended: what to do next, a description, and the error if any."""
+    """How a connection ended: what to do next, a description, and the error if any.
+
+    `deliberate`: the session left on purpose (after `goAway`, or for a setup change),
+    nothing failed.
+    """
 
     action: CloseAction
     code: int
@@ -67,6 +72,7 @@ class ConnectionOutcome:
     error: GeminiLiveError | None = None
     opened: bool = False
     lived: float = 0.0
+    deliberate: bool = False
 
 
 @dataclass(eq=False)
@@ -158,6 +164,9 @@ class Connection:
         self._lent = False
         self._baton = trio.Event()
         self._consumer_reading = False
+        # A frame `write_now` wrote only in part (index, frame, kind): kept for replay once
+        # the sender has written the rest (see `_write`).
+        self._partial: tuple[int, bytes, str] | None = None
 
     @property
     def opened(self) -> bool:
@@ -202,6 +211,9 @@ class Connection:
                 nursery.start_soon(self._watch_switch)
             await self._ended.wait()
             nursery.cancel_scope.cancel()
+        # A frame `write_now` wrote in part whose rest never went: the next connection
+        # replays it.
+        self._keep_partial()
         if self._core.current is self:
             self._core.current = None
         assert self._outcome is not None
@@ -241,30 +253,55 @@ class Connection:
     async def _replay(self, plan: ReplayPlan | None) -> None:
         if plan is None:
             return
-        core = self._core
-        if self._replayable():
-            # All kept before the first write (with the indices they are written at, as
-            # nothing else is written meanwhile): if this connection closes part way, the
-            # next one replays the rest too.
-            first, now = core.protocol.messages_sent + 1, self._now()
-            for offset, message in enumerate(plan.replay):
-                core.replay.add(first + offset, message.frame, message.kind, now, message.uncertain)
+        replay = plan.replay
+        begun = 0
         try:
-            for message in plan.replay:
-                await self._write(message.frame, message.kind, keep=False)
+            for message in replay:
+                begun += 1
+                await self._write(message.frame, message.kind, message.uncertain)
         except TransportClosedError:
             pass  # the receiver reports the close
+        finally:
+            # The rest, if this connection closed part way, is kept too (with the indices it
+            # would have had) for the next connection to replay. Never written, no handle
+            # of this connection can include it: dated never.
+            if self._replayable():
+                core = self._core
+                first = core.protocol.messages_sent + 1
+                for offset, message in enumerate(replay[begun:]):
+                    core.replay.add(
+                        first + offset, message.frame, message.kind, math.inf, message.uncertain
+                    )
 
-    async def _write(self, frame: bytes, kind: str, *, keep: bool = True) -> None:
+    async def _write(self, frame: bytes, kind: str, uncertain: bool = False) -> None:
         core = self._core
-        # Kept before writing: if the write is cut off, the next connection replays it.
-        if keep and self._replayable():
-            core.replay.add(core.protocol.messages_sent + 1, frame, kind, self._now())
+        index = core.protocol.messages_sent + 1
         core.protocol.frame_sent()
-        await self._transport.send(frame)
+        try:
+            await self._transport.send(frame)
+        finally:
+            # Kept once the write is over, and dated then: a frame is on the wire only once
+            # written in full (a full uplink can hold a write back for seconds), and a handle
+            # read after that date less `handle_window` includes it. Kept even if the write
+            # was cut off: the next connection replays it.
+            if self._partial is not None:
+                self._keep_partial()
+            if self._replayable():
+                core.replay.add(index, frame, kind, self._now(), uncertain)
         core.messages_sent_total += 1
         core.frames_sent += 1
         core.bytes_sent += len(frame)
+
+    def _keep_partial(self) -> None:
+        """Keep the frame `write_now` wrote in part, now that the rest is written (or never).
+
+        Before any frame written after it, so that the buffer stays in order.
+        """
+        partial = self._partial
+        if partial is not None:
+            self._partial = None
+            index, frame, kind = partial
+            self._core.replay.add(index, frame, kind, self._now())
 
     def frame_queued(self) -> None:
         """Called before a frame (or `FLUSH`) is put in the outgoing channel.
@@ -287,9 +324,14 @@ class Connection:
         written = self._transport.send_now(frame)
         if written is False:
             return False
-        # No checkpoint since the write: as if kept before writing (see `_write`).
         if self._replayable():
-            core.replay.add(core.protocol.messages_sent + 1, frame, kind, self._now())
+            index = core.protocol.messages_sent + 1
+            if written:
+                # Written in full, with no checkpoint since: kept as `_write` keeps it.
+                core.replay.add(index, frame, kind, self._now())
+            else:
+                # The rest waits for the sender's flush; kept once that is over (see `_write`).
+                self._partial = (index, frame, kind)
         core.protocol.frame_sent()
         core.messages_sent_total += 1
         core.frames_sent += 1
@@ -298,19 +340,33 @@ class Connection:
 
     async def _write_many(self, items: list[Outgoing]) -> None:
         core = self._core
-        replay, protocol = core.replay, core.protocol
+        protocol = core.protocol
+        first = protocol.messages_sent + 1
         size = 0
-        keep = self._replayable()
-        now = self._now()
         for item in items:
-            if keep:
-                replay.add(protocol.messages_sent + 1, item.frame, item.kind, now)
             protocol.frame_sent()
             size += len(item.frame)
-        await self._transport.send_many([item.frame for item in items])
+        try:
+            await self._transport.send_many([item.frame for item in items])
+        finally:
+            # Kept once written, or cut off, and dated then, as in `_write`.
+            if self._partial is not None:
+                self._keep_partial()
+            if self._replayable():
+                add, now = core.replay.add, self._now()
+                for offset, item in enumerate(items):
+                    add(first + offset, item.frame, item.kind, now)
         core.messages_sent_total += len(items)
         core.frames_sent += len(items)
         core.bytes_sent += size
+
+    async def _flush(self) -> None:
+        """Write what `write_now` left over (and queued pongs)."""
+        try:
+            await self._transport.flush()
+        finally:
+            if self._partial is not None:
+                self._keep_partial()
 
     # --- ending ----------------------------------------------------------------------------
 
@@ -332,9 +388,17 @@ class Connection:
         self._end(ConnectionOutcome(action, code, reason, error, self.opened))
 
     async def _abort(
-        self, action: CloseAction, code: int, reason: str, error: GeminiLiveError | None
+        self,
+        action: CloseAction,
+        code: int,
+        reason: str,
+        error: GeminiLiveError | None,
+        *,
+        deliberate: bool = False,
     ) -> None:
-        self._end(ConnectionOutcome(action, code, reason, error, self.opened))
+        self._end(
+            ConnectionOutcome(action, code, reason, error, self.opened, deliberate=deliberate)
+        )
         await self.close(code, reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -560,7 +624,7 @@ class Connection:
                         break
                 if batch is None:
                     if item is FLUSH:
-                        await self._transport.flush()
+                        await self._flush()
                     else:
                         await self._write(item.frame, item.kind)
                 elif len(batch) == 1:
@@ -568,7 +632,7 @@ class Connection:
                 elif batch:
                     await self._write_many(batch)
                 else:
-                    await self._transport.flush()
+                    await self._flush()
         except TransportClosedError:
             pass  # the receiver sees the same close and reports it
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -626,7 +690,7 @@ class Connection:
         while not self._core.protocol.idle and trio.current_time() < deadline:
             with trio.move_on_at(deadline):
                 await self._state_changed.wait()
-        await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None)
+        await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
 
     def _replayable(self) -> bool:
         """Whether sent frames are kept for replay (only a resumable session replays).

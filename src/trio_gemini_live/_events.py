@@ -301,6 +301,8 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     just before the resumed state's handle was read, so that state may already hold them
     (see `ReconnectPolicy.handle_window`). `setup_changed` is true when
     the move applied a new setup (`LiveSession.update_setup`); a `SessionUpdated` follows.
+    `attempts` counts the connections tried for this move: 1 when the first one opened;
+    after a drop, all those of the outage it belongs to (see `ReconnectPolicy.stable_after`).
     """
 
     type: ClassVar[str] = "session.reconnected"

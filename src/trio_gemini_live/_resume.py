@@ -7,6 +7,7 @@ replayed (overflow, tool responses to calls the resumed server no longer knows) 
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from collections.abc import Iterator
@@ -36,13 +37,18 @@ class ReconnectPolicy:
         go_away_margin: seconds before the `goAway` deadline by which the session moves to
             a new connection even if the model is still generating.
         stable_after: seconds a resumed connection must live before the outage counts as
-            over; one that drops sooner continues the same outage (and its budget).
+            over; one that drops sooner continues the same outage (and its budget). A
+            deliberate move (after `goAway`, or for `update_setup`) is no failure: it ends
+            the outage, and its first attempt is made at once and counts against nothing.
         handle_window: without `lastConsumedClientMessageIndex` (the Gemini API's default
-            resumption), a message written less than this many seconds before a handle was
-            read may have crossed the handle on the wire, so the handle may not include
-            it. Such messages are kept, replayed after a resume and counted in
-            `Reconnected.possibly_duplicated`. It should exceed the round trip to the
-            server; 0 trusts a handle to include everything written before it was read.
+            resumption), a message whose write ended less than this many seconds before a
+            handle was read may have crossed the handle on the wire, so the handle may not
+            include it. Such messages are kept, replayed after a resume and counted in
+            `Reconnected.possibly_duplicated`. It is a span of writing time, not of audio:
+            a replay writes seconds of audio at once, so a handle read within the window
+            after it may repeat all of it. It should exceed the round trip to the server
+            (queueing included); 0 trusts a handle to include everything written before it
+            was read.
     """
 
     enabled: bool = True
@@ -165,9 +171,11 @@ class ReplayBuffer:
     def add(
         self, index: int, frame: bytes, kind: str, written_at: float, uncertain: bool = False
     ) -> None:
-        """Keep a frame about to be written (index: its position on this connection).
+        """Keep a frame written (index: its position on this connection).
 
-        `uncertain`: a replayed frame that was uncertain when it was taken for replay.
+        `written_at`: when its write ended (`inf`: never written), so that a handle read
+        `handle_window` after that includes it. `uncertain`: a replayed frame that was
+        uncertain when it was taken for replay.
         """
         self._entries.append(BufferedMessage(index, frame, kind, written_at, uncertain))
         self._bytes += len(frame)
@@ -188,14 +196,16 @@ class ReplayBuffer:
         """A handle was read that includes at least what was written by `cutoff`.
 
         Frames written later may have crossed the handle on the wire: they stay, marked
-        uncertain (a replay may repeat them). Overflow is forgotten only if every dropped
-        frame was written by `cutoff`.
+        uncertain (a replay may repeat them), except those never written (dated `inf`). Overflow
+        is forgotten only if every dropped frame was written by `cutoff`.
         """
         entries = self._entries
         while entries and entries[0].written_at <= cutoff:
             self._bytes -= len(entries.popleft().frame)
         self._entries = deque(
-            entry if entry.uncertain else msgspec.structs.replace(entry, uncertain=True)
+            entry
+            if entry.uncertain or entry.written_at == math.inf
+            else msgspec.structs.replace(entry, uncertain=True)
             for entry in entries
         )
         if self._overflowed_newest <= cutoff:

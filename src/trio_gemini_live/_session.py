@@ -18,6 +18,7 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -107,6 +108,22 @@ class SessionStatistics:
     replay_buffer_bytes: int
 
 
+@dataclass(eq=False)
+class _Outage:
+    """Failures since the session last had a stable connection: they share one budget.
+
+    A resumed connection that fails before `ReconnectPolicy.stable_after` seconds continues
+    the outage, so that a server which accepts each resume and then drops at once cannot
+    make the client loop forever. A connection that lives that long ends it, and so does
+    one the session leaves on purpose (`goAway`, a setup change): it did not drop.
+    """
+
+    started: float
+    delays: Iterator[float]
+    attempts: int = 0
+    last_error: GeminiLiveError | None = None
+
+
 def resolve_api_key(api_key: str | None) -> str:
     """Return the given key, or `GEMINI_API_KEY` / `GOOGLE_API_KEY` from the environment."""
     key = api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
@@ -188,7 +205,10 @@ class LiveSession:
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
         self._finished = trio.Event()
+        # The latest `update_setup` not yet sent in a `setup`: the next connection carries it.
         self._next_setup: Setup | None = None
+        self._outage: _Outage | None = None
+        self._ended = False  # `_finish` has begun: no connection will follow
         self._rng = random.Random()
 
     # --- public state ------------------------------------------------------------------------
@@ -693,6 +713,13 @@ class LiveSession:
         idle (waiting at most `setup_timeout` seconds for the current turn), and
         is marked by a `Reconnected(setup_changed=True)` event then `SessionUpdated`.
 
+        Every call is applied. Calls made before the move are applied together (the
+        latest setup wins); one made while the session is between connections (after a
+        drop, say) goes with the next connection; one made once the next connection is
+        under way moves the session again when that connection is open. A move for a setup
+        change, like one after `goAway`, is made at once and spends nothing of the
+        reconnect budget.
+
         Raises:
             ConfigurationError: the model differs, session resumption is not enabled, or a
                 function's `parameters` use keys the Live API's `Schema` lacks.
@@ -702,7 +729,7 @@ class LiveSession:
             raise self._failure
         core = self._core
         current_setup = core.protocol.setup
-        if core.closing or core.current is None or current_setup is None:
+        if core.closing or self._ended or current_setup is None:
             raise SessionClosedError("the session is not open")
         prepared = _prepare_setup(setup, self._endpoint)
         if prepared.model != current_setup.model:
@@ -720,9 +747,10 @@ class LiveSession:
                 prepared, session_resumption=current_setup.session_resumption
             )
         self._next_setup = prepared
-        core.current.request_switch(
-            "reconfigure", trio.current_time() + self._options.setup_timeout
-        )
+        current = core.current
+        if current is not None:
+            current.request_switch("reconfigure", trio.current_time() + self._options.setup_timeout)
+        # else the session is between connections: the next one is opened with it.
         await trio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
@@ -843,63 +871,103 @@ class LiveSession:
         )
 
     async def _resume(self, outcome: ConnectionOutcome) -> ConnectionOutcome:
-        """Open replacement connections (with backoff) until one is stable; return its end.
+        """Move the session to a new connection; return how that connection ended.
 
-        One outage has one budget (`max_attempts`, `max_elapsed`); a resumed connection
-        that drops before `stable_after` seconds continues the same outage.
+        Returns only a connection that opened; raises `ReconnectFailedError` when the
+        outage's budget is spent or a resume is refused. A deliberate move (`goAway`, a
+        setup change) is no failure: it ends any outage, and makes its first attempt at
+        once and free; only a failed attempt starts an outage (see `_Outage`).
         """
         core = self._core
         policy = self._options.reconnect
-        started = trio.current_time()
-        reason = outcome.reason
-        last_error: GeminiLiveError | None = outcome.error
+        moved_at = trio.current_time()
+        if outcome.deliberate:
+            self._outage = None
+        else:
+            self._count_failure(outcome.error, moved_at)
         plan = await self._prepare_resume()
+        free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
         attempts = 0
-        delays = policy.delays(self._rng, immediate_first=reason == "goAway")
-        for delay in delays:
-            if trio.current_time() - started + delay > policy.max_elapsed:
-                break
-            await trio.sleep(delay)
+        while True:
+            if not free:
+                outage = self._outage
+                assert outage is not None  # a failure was counted
+                delay = next(outage.delays, None)
+                if delay is None or trio.current_time() - outage.started + delay > (
+                    policy.max_elapsed
+                ):
+                    raise self._gave_up(outcome.reason)
+                outage.attempts += 1
+                await trio.sleep(delay)
             attempts += 1
             core.protocol.reset_for_resume()
             core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
-            log.info("resuming the session (attempt %d, after %s)", attempts, reason)
-            reconnected = ev.Reconnected(
-                reason=reason,
-                duration=trio.current_time() - started,
-                attempts=attempts,
-                replayed=len(plan.replay),
-                not_replayed=plan.not_replayed,
-                not_replayed_messages=plan.not_replayed_messages,
-                possibly_duplicated=plan.possibly_duplicated,
-                setup_changed=self._next_setup is not None,
-            )
+            log.info("resuming the session (attempt %d, after %s)", attempts, outcome.reason)
+            error: GeminiLiveError | None
             try:
                 async with trio.open_nursery() as nursery:
                     connection = await self._connect(nursery)
+                    # Read with no checkpoint before `run` makes the connection current:
+                    # `update_setup` calls up to here are carried by this connection, later
+                    # ones switch it (see `update_setup`).
+                    requested = self._next_setup
+                    outage = self._outage
+                    reconnected = ev.Reconnected(
+                        reason=outcome.reason,
+                        # After a drop: the time and attempts of the whole outage.
+                        duration=trio.current_time() - (outage.started if outage else moved_at),
+                        attempts=outage.attempts if outage else attempts,
+                        replayed=len(plan.replay),
+                        not_replayed=plan.not_replayed,
+                        not_replayed_messages=plan.not_replayed_messages,
+                        possibly_duplicated=plan.possibly_duplicated,
+                        setup_changed=requested is not None,
+                    )
                     result = await connection.run(
-                        self._resume_setup(), plan=plan, reconnected=reconnected
+                        self._resume_setup(requested), plan=plan, reconnected=reconnected
                     )
                     nursery.cancel_scope.cancel()
             except TransportError as exc:
-                last_error = exc
-                continue
-            if result.opened:
-                self._next_setup = None  # applied: it is now `protocol.setup`
-            if result.opened and (
-                result.lived >= policy.stable_after or not self._should_resume(result)
-            ):
-                return result
-            last_error = result.error
-            if result.action is CloseAction.FAIL:
-                break
-            if result.opened:
-                plan = await self._prepare_resume()  # it ran a while: new input to replay
-        elapsed = trio.current_time() - started
-        raise ReconnectFailedError(
-            f"could not resume the session after {reason}: {attempts} attempt(s) in "
-            f"{elapsed:.1f} s; last error: {last_error}",
-            last_error,
+                error = exc
+            else:
+                if result.opened:
+                    if self._next_setup is requested:
+                        self._next_setup = None  # applied: it is now `protocol.setup`
+                    if result.lived >= policy.stable_after:
+                        self._outage = None
+                    return result
+                error = result.error
+                if result.action is CloseAction.FAIL:
+                    self._count_failure(error, moved_at, attempt=free)
+                    raise self._gave_up(outcome.reason)
+            self._count_failure(error, moved_at, attempt=free)
+            free = False
+
+    def _count_failure(
+        self, error: GeminiLiveError | None, moved_at: float, *, attempt: bool = False
+    ) -> None:
+        """Charge a failure to the current outage, starting one if there is none.
+
+        `attempt`: the failure was the free first attempt of a deliberate move; it counts
+        as the outage's first attempt (made with no delay).
+        """
+        outage = self._outage
+        if outage is None:
+            delays = self._options.reconnect.delays(self._rng, immediate_first=attempt)
+            outage = self._outage = _Outage(started=moved_at, delays=delays)
+        outage.last_error = error
+        if attempt:
+            outage.attempts += 1
+            next(outage.delays, None)  # its delay: 0, as the outage starts with it
+
+    def _gave_up(self, reason: str) -> ReconnectFailedError:
+        outage = self._outage
+        assert outage is not None
+        elapsed = trio.current_time() - outage.started
+        return ReconnectFailedError(
+            f"could not resume the session after {reason}: {outage.attempts} attempt(s) in "
+            f"{elapsed:.1f} s; last error: {outage.last_error}",
+            outage.last_error,
         )
 
     async def _prepare_resume(self) -> ReplayPlan:
@@ -907,8 +975,8 @@ class LiveSession:
         self._core.protocol.reset_for_resume()
         return self._core.replay.take()
 
-    def _resume_setup(self) -> Setup:
-        setup = self._next_setup or self._core.protocol.setup or self._core.pending_setup
+    def _resume_setup(self, requested: Setup | None) -> Setup:
+        setup = requested or self._core.protocol.setup or self._core.pending_setup
         assert setup is not None
         previous = setup.session_resumption or SessionResumptionConfig()
         handle = self._core.protocol.resumption_handle
@@ -927,6 +995,7 @@ class LiveSession:
 
     async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
         core = self._core
+        self._ended = True
         self._failure = error
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
