@@ -40,6 +40,8 @@ class ReconnectPolicy:
             over; one that drops sooner continues the same outage (and its budget). A
             deliberate move (after `goAway`, or for `update_setup`) is no failure: it ends
             the outage, and its first attempt is made at once and counts against nothing.
+            Only a server that says `goAway` to more than `max_attempts` young connections
+            in a row is followed after backoff delays (still without giving up).
         handle_window: without `lastConsumedClientMessageIndex` (the Gemini API's default
             resumption), a message whose write ended less than this many seconds before a
             handle was read may have crossed the handle on the wire, so the handle may not

@@ -208,6 +208,7 @@ class LiveSession:
         # The latest `update_setup` not yet sent in a `setup`: the next connection carries it.
         self._next_setup: Setup | None = None
         self._outage: _Outage | None = None
+        self._young_moves = 0  # goAway moves in a row from connections younger than stable_after
         self._ended = False  # `_finish` has begun: no connection will follow
         self._rng = random.Random()
 
@@ -883,6 +884,7 @@ class LiveSession:
         moved_at = trio.current_time()
         if outcome.deliberate:
             self._outage = None
+            await self._pace_go_away_storm(outcome)
         else:
             self._count_failure(outcome.error, moved_at)
         plan = await self._prepare_resume()
@@ -942,6 +944,21 @@ class LiveSession:
                     raise self._gave_up(outcome.reason)
             self._count_failure(error, moved_at, attempt=free)
             free = False
+
+    async def _pace_go_away_storm(self, outcome: ConnectionOutcome) -> None:
+        """Follow a server that says `goAway` soon after every resume, but not in a tight loop.
+
+        Such moves are no failures (a draining fleet may hand the session on several
+        times), so they never end the session; after `max_attempts` of them in a row, each
+        from a connection younger than `stable_after`, the next waits a backoff delay.
+        """
+        policy = self._options.reconnect
+        young = outcome.reason != "reconfigure" and outcome.lived < policy.stable_after
+        self._young_moves = self._young_moves + 1 if young else 0
+        beyond = self._young_moves - policy.max_attempts
+        if beyond > 0:
+            delay = min(policy.initial_delay * policy.multiplier ** (beyond - 1), policy.max_delay)
+            await trio.sleep(delay * (1 - policy.jitter * self._rng.random()))
 
     def _count_failure(
         self, error: GeminiLiveError | None, moved_at: float, *, attempt: bool = False
