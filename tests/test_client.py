@@ -1027,3 +1027,29 @@ async def test_emulator_tool_call_round_trip(autojump_clock: Clock) -> None:
             }
         }
     ]
+
+
+async def test_leaving_connect_ends_the_stream_with_closed(autojump_clock: Clock) -> None:
+    """The seed's stream ends after `Closed`, also for a reader outside the block."""
+    got: list[RealtimeEvent] = []
+    answered = trio.Event()
+    ended = trio.Event()
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+
+        async def reader() -> None:
+            async for event in client.read_events():
+                got.append(event)
+                if isinstance(event, TurnComplete):
+                    answered.set()
+            ended.set()
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                async with client.connect():
+                    nursery.start_soon(reader)
+                    await client.send_text(role="user", text="hi")
+                    await answered.wait()
+                await ended.wait()
+    assert isinstance(got[-1], Closed)
+    assert got[-1].code == 1000

@@ -325,11 +325,18 @@ class GeminiRealtimeClient:
                 trio.open_nursery() as nursery,
             ):
                 self._session = session
-                nursery.start_soon(self._pump, session)
+                pumped = trio.Event()
+                nursery.start_soon(self._pump, session, pumped)
                 try:
                     yield
                 finally:
                     self._session = None
+                    # The seed's stream ends with the session's `Closed`: close, and let the
+                    # pump pass the last events on, bounded like the close itself.
+                    with trio.move_on_after(self._options.close_timeout * 2) as scope:
+                        scope.shield = True
+                        await session.aclose()
+                        await pumped.wait()
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             leaf = _unwrap_single(group)
@@ -340,7 +347,7 @@ class GeminiRealtimeClient:
             self._session = None
             self._started = False
 
-    async def _pump(self, session: LiveSession) -> None:
+    async def _pump(self, session: LiveSession, pumped: trio.Event) -> None:
         """Move session events into the shared channel; end it when the session ends."""
         error: GeminiLiveError | None = None
         try:
@@ -355,6 +362,7 @@ class GeminiRealtimeClient:
             error = exc
         finally:
             self._events.end(_SessionEnd(error))
+            pumped.set()
 
     async def _ensure_started(self) -> LiveSession:
         """Send `setup` (with every pending session update) if it was not sent yet."""
