@@ -15,6 +15,7 @@ import trio_websocket
 
 from trio_gemini_live.emulator import (
     EmulatorConfig,
+    _cli as emulator_cli,
     emulator_main,
     open_emulator,
     server_ssl_context,
@@ -61,6 +62,32 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         emulator_main(["--tls-key", "k.pem"])
     assert "unknown fault kind" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        emulator_main(["--lifetime", "60", "--go-away", "700"])
+    assert "--go-away 700 is longer than --lifetime 60" in capsys.readouterr().err
+
+
+def test_cli_names_the_tls_files_it_cannot_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_pem = tmp_path / "scenario.json"
+    not_pem.write_text("{}")
+    missing = tmp_path / "missing.pem"
+    for cert, reason in ((missing, "No such file"), (not_pem, "PEM")):
+        assert emulator_main(["--port", "0", "--tls-cert", str(cert)]) == 1
+        error = capsys.readouterr().err
+        assert f"cannot load the TLS certificate {cert} with key {cert}" in error
+        assert reason in error
+
+
+def test_cli_prints_an_absolute_certificate_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = emulator_cli.build_parser().parse_args(["--tls-self-signed", "certs"])
+    _, cert_file = emulator_cli._tls(args)  # pyright: ignore[reportPrivateUsage]
+    assert cert_file == tmp_path / "certs" / "cert.pem"
+    assert cert_file.is_absolute()
 
 
 async def test_cli_serves_tls_and_prints_the_recipe(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ URL and the environment recipe for the unmodified google-genai SDK, then serves.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import ssl
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -104,7 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(see docs/emulator.md)",
     )
     p.add_argument("--lifetime", type=float, default=600.0, help="connection lifetime, s")
-    p.add_argument("--go-away", type=float, default=50.0, help="goAway warning before the end, s")
+    p.add_argument(
+        "--go-away",
+        type=float,
+        default=None,
+        help="goAway warning before the end, s (default 50, or the lifetime if shorter)",
+    )
     p.add_argument(
         "--deadline-code",
         type=int,
@@ -164,7 +171,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         scenario=Scenario.load(args.scenario) if args.scenario else None,
         faults=tuple(args.fault),
         lifetime=args.lifetime,
-        go_away_warning=min(args.go_away, args.lifetime),
+        go_away_warning=min(50.0, args.lifetime) if args.go_away is None else args.go_away,
         deadline_close_code=args.deadline_code,
         audio_session_limit=args.audio_session_limit,
         video_session_limit=args.video_session_limit,
@@ -193,16 +200,30 @@ def describe(emulator: Emulator, cert_file: Path | None, out: TextIO) -> None:
     out.flush()
 
 
-async def _serve(args: argparse.Namespace, config: EmulatorConfig, out: TextIO) -> None:
-    ssl_context = None
-    cert_file: Path | None = None
+def _tls(args: argparse.Namespace) -> tuple[ssl.SSLContext | None, Path | None]:
+    """The server's SSL context and the certificate clients should trust, if TLS is asked for.
+
+    Raises:
+        OSError: the certificate cannot be written or loaded (the message names the files).
+        RuntimeError: `--tls-self-signed` without the optional `cryptography` package.
+    """
     if args.tls_self_signed is not None:
         directory = args.tls_self_signed or tempfile.mkdtemp(prefix="gemini-live-emulator-")
-        cert_file, key_file = write_self_signed_cert(directory)
-        ssl_context = server_ssl_context(cert_file, key_file)
-    elif args.tls_cert is not None:
-        cert_file = args.tls_cert
-        ssl_context = server_ssl_context(args.tls_cert, args.tls_key or args.tls_cert)
+        # Absolute: the printed SSL_CERT_FILE=... must work from any directory.
+        cert_file, key_file = write_self_signed_cert(os.path.abspath(directory))
+        return server_ssl_context(cert_file, key_file), cert_file
+    if args.tls_cert is not None:
+        return server_ssl_context(args.tls_cert, args.tls_key or args.tls_cert), args.tls_cert
+    return None, None
+
+
+async def _serve(
+    args: argparse.Namespace,
+    config: EmulatorConfig,
+    out: TextIO,
+    ssl_context: ssl.SSLContext | None,
+    cert_file: Path | None,
+) -> None:
     async with open_emulator(
         config, host=args.host, port=args.port, ssl_context=ssl_context
     ) as emu:
@@ -223,13 +244,16 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.tls_key is not None and args.tls_cert is None:
         parser.error("--tls-key needs --tls-cert")
+    if args.go_away is not None and args.go_away > args.lifetime:
+        parser.error(f"--go-away {args.go_away:g} is longer than --lifetime {args.lifetime:g}")
     try:
         config = _config(args)
     except (OSError, ValueError) as exc:
         print(f"gemini-live emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        trio.run(_serve, args, config, sys.stdout)
+        ssl_context, cert_file = _tls(args)
+        trio.run(_serve, args, config, sys.stdout, ssl_context, cert_file)
     except KeyboardInterrupt:
         return 0
     except (OSError, RuntimeError) as exc:

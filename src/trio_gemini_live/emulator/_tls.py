@@ -15,9 +15,20 @@ __all__ = ["server_ssl_context", "write_self_signed_cert"]
 
 
 def server_ssl_context(cert_file: str | Path, key_file: str | Path) -> ssl.SSLContext:
-    """A server-side SSL context loaded from PEM files."""
+    """A server-side SSL context loaded from PEM files.
+
+    Raises:
+        OSError: a file cannot be read, or they are not a PEM certificate and its key; the
+            message names both files (OpenSSL's own says only "PEM lib").
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert_file), str(key_file))
+    try:
+        context.load_cert_chain(str(cert_file), str(key_file))
+    except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for clarity
+        detail = exc.strerror or str(exc)
+        raise OSError(
+            f"cannot load the TLS certificate {cert_file} with key {key_file}: {detail}"
+        ) from None
     return context
 
 
