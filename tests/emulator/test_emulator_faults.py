@@ -26,7 +26,8 @@ def test_cli_syntax() -> None:
     assert Fault.parse("stall_after_interrupt@conn=2") == Fault(
         kind="stall-after-interrupt", connection=2
     )
-    for bad in ("explode", "close@bogus=1", "stall:3", "stall-after-interrupt:5"):
+    bad_values = ("pong-delay:-1", "pong-delay:nan", "reset@after=-2", "reset@conn=0")
+    for bad in ("explode", "close@bogus=1", "stall:3", "stall-after-interrupt:5", *bad_values):
         with pytest.raises(ValueError, match="fault"):
             Fault.parse(bad)
 

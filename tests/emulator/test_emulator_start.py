@@ -65,6 +65,9 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         emulator_main(["--lifetime", "60", "--go-away", "700"])
     assert "--go-away 700 is longer than --lifetime 60" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        emulator_main(["--model", " "])
+    assert "--model must name a model" in capsys.readouterr().err
 
 
 def test_cli_names_the_tls_files_it_cannot_load(

@@ -244,6 +244,8 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.tls_key is not None and args.tls_cert is None:
         parser.error("--tls-key needs --tls-cert")
+    if any(not model.strip() for model in args.models or ()):
+        parser.error("--model must name a model")
     if args.go_away is not None and args.go_away > args.lifetime:
         parser.error(f"--go-away {args.go_away:g} is longer than --lifetime {args.lifetime:g}")
     try:

@@ -65,6 +65,19 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {_KINDS}")
+        # `not x >= 0` also refuses NaN, which would make a sleep raise mid-session.
+        for name in ("seconds", "after_seconds"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"fault {self.kind!r}: {name} must be >= 0, got {value}")
+        for name in ("after_frames", "after_received"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"fault {self.kind!r}: {name} must be >= 0, got {value}")
+        if self.connection is not None and self.connection < 1:  # numbered from 1
+            raise ValueError(f"fault {self.kind!r}: conn must be >= 1, got {self.connection}")
+        if self.read_bytes < 1:
+            raise ValueError(f"fault {self.kind!r}: read_bytes must be >= 1, got {self.read_bytes}")
 
     @property
     def triggered(self) -> bool:
