@@ -2,14 +2,14 @@
 
 Each connection runs a sender, a receiver and a heartbeat task (`_connection.py`), joined to
 the user only by two bounded memory channels that outlive the connection. When a connection
-ends with `goAway` or a retryable drop, the supervisor resumes on a new one with the latest
-handle and replays what the server may not have consumed; the user's stream just continues.
+ends with `goAway` or a retryable drop, the supervisor (`_supervisor.py`) resumes on a new
+one with the latest handle and replays what the server may not have consumed; the user's
+stream just continues.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import random
 from collections import deque
@@ -18,7 +18,6 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -43,28 +42,25 @@ from ._arguments import (
     describe,
     media_buffer,
 )
-from ._close_policy import CloseAction
 from ._codec import encode_client
-from ._connection import FLUSH, Connection, ConnectionOutcome, Outgoing, SessionCore
+from ._connection import FLUSH, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint, model_resource_name
 from ._errors import (
     ConfigurationError,
     GeminiLiveError,
     LocalProtocolError,
-    ReconnectFailedError,
     SessionClosedError,
-    SetupTimeoutError,
-    TransportError,
 )
 from ._groups import leaf_exceptions
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState
 from ._require_trio import require_trio
-from ._resume import ReplayBuffer, ReplayPlan
+from ._resume import ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._schema import tool_schema_problems
 from ._streaming import AudioBuffer, stream_audio
-from ._transport import Connector, open_transport
+from ._supervisor import SessionSupervisor
+from ._transport import Connector
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -76,7 +72,6 @@ from ._wire import (
     FunctionResponse,
     Part,
     RealtimeInput,
-    SessionResumptionConfig,
     Setup,
     Tool,
     ToolResponse,
@@ -84,8 +79,6 @@ from ._wire import (
 )
 
 __all__ = ["LiveSession", "SessionStatistics", "open_session", "resolve_api_key"]
-
-log = logging.getLogger("trio_gemini_live.session")
 
 _T = TypeVar("_T")
 
@@ -106,22 +99,6 @@ class SessionStatistics:
     pending_tool_calls: int
     reconnects: int
     replay_buffer_bytes: int
-
-
-@dataclass(eq=False)
-class _Outage:
-    """Failures since the session last had a stable connection: they share one budget.
-
-    A resumed connection that fails before `ReconnectPolicy.stable_after` seconds continues
-    the outage, so that a server which accepts each resume and then drops at once cannot
-    make the client loop forever. A connection that lives that long ends it, and so does
-    one the session leaves on purpose (`goAway`, a setup change): it did not drop.
-    """
-
-    started: float
-    delays: Iterator[float]
-    attempts: int = 0
-    last_error: GeminiLiveError | None = None
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -161,7 +138,7 @@ def _kind_of(message: ClientMessage) -> str:
     return "unknown"
 
 
-class LiveSession:
+class LiveSession(SessionSupervisor):
     """An open Live API session: send messages, iterate over events.
 
     Create it with `open_session`. Every `send_*` method queues one client message (it waits
@@ -205,11 +182,11 @@ class LiveSession:
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
         self._finished = trio.Event()
-        # The latest `update_setup` not yet sent in a `setup`: the next connection carries it.
-        self._next_setup: Setup | None = None
-        self._outage: _Outage | None = None
-        self._young_moves = 0  # goAway moves in a row from connections younger than stable_after
-        self._ended = False  # `_finish` has begun: no connection will follow
+        # The supervisor's state (see `SessionSupervisor`).
+        self._next_setup = None
+        self._outage = None
+        self._young_moves = 0
+        self._ended = False
         self._rng = random.Random()
 
     # --- public state ------------------------------------------------------------------------
@@ -780,18 +757,6 @@ class LiveSession:
             await self._settled.wait()
         self._raise_if_not_open()
 
-    def _raise_if_not_open(self) -> None:
-        outcome = self._first_outcome
-        if outcome is not None:
-            raise outcome.error or SessionClosedError(
-                f"the server closed the connection during setup: {outcome.code} {outcome.reason}"
-            )
-        if not self._settled.is_set():
-            raise SetupTimeoutError(
-                f"no setupComplete from {self._endpoint.display_url} within "
-                f"{self._options.setup_timeout:g} s"
-            )
-
     def _discard_unread(self) -> None:
         """Drop the events nobody read; reading from now on raises `SessionClosedError`."""
         self._pending.clear()
@@ -800,227 +765,6 @@ class LiveSession:
     async def _drain_until_closed(self) -> None:
         """Wait for the supervisor to finish (events left unread are discarded on exit)."""
         await self._finished.wait()
-
-    # --- the supervisor: connections one after another ------------------------------------
-
-    def _on_first_settled(self, outcome: ConnectionOutcome | None) -> None:
-        self._first_outcome = outcome
-        self._settled.set()
-
-    async def _connect(self, nursery: trio.Nursery) -> Connection:
-        options = self._options
-        with trio.move_on_after(options.connect_timeout):
-            transport = await open_transport(
-                nursery, self._endpoint, options, connector=self._connector
-            )
-            return Connection(self._core, transport)
-        raise TransportError(
-            f"connecting to {self._endpoint.display_url} took longer than "
-            f"{options.connect_timeout:g} s"
-        )
-
-    async def _run_first(
-        self,
-        setup: Setup | None,
-        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-    ) -> ConnectionOutcome:
-        async with trio.open_nursery() as nursery:
-            connection = await self._connect(nursery)
-            if setup is None:
-                task_status.started()  # the socket is open; `start()` sends the setup later
-            else:
-                self._core.pending_setup = setup
-                self._setup_ready.set()
-
-            def settled(outcome: ConnectionOutcome | None) -> None:
-                self._on_first_settled(outcome)
-                if setup is not None and outcome is None:
-                    task_status.started()
-
-            outcome = await connection.run(None, setup_ready=self._setup_ready, on_settled=settled)
-            if setup is not None and not connection.opened:
-                self._on_first_settled(outcome)
-                self._raise_if_not_open()
-            nursery.cancel_scope.cancel()
-        return outcome
-
-    async def _supervise(
-        self,
-        setup: Setup | None,
-        *,
-        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        outcome = await self._run_first(setup, task_status=task_status)
-        try:
-            while outcome.opened and self._should_resume(outcome):
-                outcome = await self._resume(outcome)
-        except ReconnectFailedError as exc:
-            await self._finish(exc, 1006, str(exc))
-            return
-        error = None if outcome.action is CloseAction.END or self._core.closing else outcome.error
-        await self._finish(error, outcome.code, outcome.reason)
-
-    def _should_resume(self, outcome: ConnectionOutcome) -> bool:
-        core = self._core
-        setup = core.protocol.setup
-        return (
-            outcome.action is CloseAction.RESUME
-            and not core.closing
-            and self._options.reconnect.enabled
-            and setup is not None
-            and setup.session_resumption is not None
-        )
-
-    async def _resume(self, outcome: ConnectionOutcome) -> ConnectionOutcome:
-        """Move the session to a new connection; return how that connection ended.
-
-        Returns only a connection that opened; raises `ReconnectFailedError` when the
-        outage's budget is spent or a resume is refused. A deliberate move (`goAway`, a
-        setup change) is no failure: it ends any outage, and makes its first attempt at
-        once and free; only a failed attempt starts an outage (see `_Outage`).
-        """
-        core = self._core
-        policy = self._options.reconnect
-        moved_at = trio.current_time()
-        if outcome.deliberate:
-            self._outage = None
-            await self._pace_go_away_storm(outcome)
-        else:
-            self._count_failure(outcome.error, moved_at)
-        plan = await self._prepare_resume()
-        free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
-        attempts = 0
-        while True:
-            if not free:
-                outage = self._outage
-                assert outage is not None  # a failure was counted
-                delay = next(outage.delays, None)
-                if delay is None or trio.current_time() - outage.started + delay > (
-                    policy.max_elapsed
-                ):
-                    raise self._gave_up(outcome.reason)
-                outage.attempts += 1
-                await trio.sleep(delay)
-            attempts += 1
-            core.protocol.reset_for_resume()
-            core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
-            log.info("resuming the session (attempt %d, after %s)", attempts, outcome.reason)
-            error: GeminiLiveError | None
-            try:
-                async with trio.open_nursery() as nursery:
-                    connection = await self._connect(nursery)
-                    # Read with no checkpoint before `run` makes the connection current:
-                    # `update_setup` calls up to here are carried by this connection, later
-                    # ones switch it (see `update_setup`).
-                    requested = self._next_setup
-                    outage = self._outage
-                    reconnected = ev.Reconnected(
-                        reason=outcome.reason,
-                        # After a drop: the time and attempts of the whole outage.
-                        duration=trio.current_time() - (outage.started if outage else moved_at),
-                        attempts=outage.attempts if outage else attempts,
-                        replayed=len(plan.replay),
-                        not_replayed=plan.not_replayed,
-                        not_replayed_messages=plan.not_replayed_messages,
-                        possibly_duplicated=plan.possibly_duplicated,
-                        setup_changed=requested is not None,
-                    )
-                    result = await connection.run(
-                        self._resume_setup(requested), plan=plan, reconnected=reconnected
-                    )
-                    nursery.cancel_scope.cancel()
-            except TransportError as exc:
-                error = exc
-            else:
-                if result.opened:
-                    if self._next_setup is requested:
-                        self._next_setup = None  # applied: it is now `protocol.setup`
-                    if result.lived >= policy.stable_after:
-                        self._outage = None
-                    return result
-                error = result.error
-                if result.action is CloseAction.FAIL:
-                    self._count_failure(error, moved_at, attempt=free)
-                    raise self._gave_up(outcome.reason)
-            self._count_failure(error, moved_at, attempt=free)
-            free = False
-
-    async def _pace_go_away_storm(self, outcome: ConnectionOutcome) -> None:
-        """Follow a server that says `goAway` soon after every resume, but not in a tight loop.
-
-        Such moves are no failures (a draining fleet may hand the session on several
-        times), so they never end the session; after `max_attempts` of them in a row, each
-        from a connection younger than `stable_after`, the next waits a backoff delay.
-        """
-        policy = self._options.reconnect
-        young = outcome.reason != "reconfigure" and outcome.lived < policy.stable_after
-        self._young_moves = self._young_moves + 1 if young else 0
-        beyond = self._young_moves - policy.max_attempts
-        if beyond > 0:
-            delay = min(policy.initial_delay * policy.multiplier ** (beyond - 1), policy.max_delay)
-            await trio.sleep(delay * (1 - policy.jitter * self._rng.random()))
-
-    def _count_failure(
-        self, error: GeminiLiveError | None, moved_at: float, *, attempt: bool = False
-    ) -> None:
-        """Charge a failure to the current outage, starting one if there is none.
-
-        `attempt`: the failure was the free first attempt of a deliberate move; it counts
-        as the outage's first attempt (made with no delay).
-        """
-        outage = self._outage
-        if outage is None:
-            delays = self._options.reconnect.delays(self._rng, immediate_first=attempt)
-            outage = self._outage = _Outage(started=moved_at, delays=delays)
-        outage.last_error = error
-        if attempt:
-            outage.attempts += 1
-            next(outage.delays, None)  # its delay: 0, as the outage starts with it
-
-    def _gave_up(self, reason: str) -> ReconnectFailedError:
-        outage = self._outage
-        assert outage is not None
-        elapsed = trio.current_time() - outage.started
-        return ReconnectFailedError(
-            f"could not resume the session after {reason}: {outage.attempts} attempt(s) in "
-            f"{elapsed:.1f} s; last error: {outage.last_error}",
-            outage.last_error,
-        )
-
-    async def _prepare_resume(self) -> ReplayPlan:
-        await self._cancel_pending_calls()
-        self._core.protocol.reset_for_resume()
-        return self._core.replay.take()
-
-    def _resume_setup(self, requested: Setup | None) -> Setup:
-        setup = requested or self._core.protocol.setup or self._core.pending_setup
-        assert setup is not None
-        previous = setup.session_resumption or SessionResumptionConfig()
-        handle = self._core.protocol.resumption_handle
-        return msgspec.structs.replace(
-            setup,
-            session_resumption=SessionResumptionConfig(
-                handle=handle, transparent=previous.transparent
-            ),
-        )
-
-    async def _cancel_pending_calls(self) -> None:
-        pending = tuple(self._core.protocol.pending_calls)
-        if pending:
-            self._core.cancelled_calls.update(pending)
-            await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))
-
-    async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
-        core = self._core
-        self._ended = True
-        self._failure = error
-        core.protocol.state = SessionState.CLOSED
-        self._outgoing_send.close()
-        # Bounded: a reader that never reads must not keep the session alive forever.
-        with trio.move_on_after(self._options.close_timeout):
-            await core.deliver(ev.Closed(code=code, reason=reason))
-        core.events_send.close()
-        self._finished.set()
 
 
 def _block_ended() -> SessionClosedError:
