@@ -15,8 +15,11 @@ def require_trio(what: str) -> None:
     Under asyncio (anyio's default backend) trio's own calls fail with an `AttributeError`
     about its run context, which names neither the cause nor the fix.
     """
-    if not trio.lowlevel.in_trio_task():
+    try:
+        # Not `trio.lowlevel.in_trio_task()`: it came after trio 0.27, the oldest supported.
+        trio.lowlevel.current_task()
+    except RuntimeError:
         raise ConfigurationError(
             f"{what} runs on trio: call it from trio.run(...), or with anyio, "
             "anyio.run(main, backend='trio')"
-        )
+        ) from None
