@@ -497,6 +497,16 @@ async def test_session_update_after_setup_is_a_context_update(
     assert updated.setup["systemInstruction"]["parts"] == [{"text": "v2"}]
 
 
+async def until_reconfigured(client: GeminiRealtimeClient) -> list[RealtimeEvent]:
+    """The events up to the `SessionUpdated` that follows a `Reconnected`."""
+    seen: list[RealtimeEvent] = []
+    async for event in client.read_events():
+        seen.append(event)
+        if isinstance(event, SessionUpdated) and any(isinstance(e, Reconnected) for e in seen):
+            return seen
+    raise AssertionError(f"the session ended before a reconfigure: {seen[-3:]}")
+
+
 async def test_changing_fixed_setup_after_start_resumes_with_it(
     autojump_clock: Clock,
 ) -> None:
@@ -518,13 +528,7 @@ async def test_changing_fixed_setup_after_start_resumes_with_it(
             async with client.connect():
                 await client.send_text(role="user", text="hi")
                 await client.session_update({"voice": "Puck", "temperature": 0.1})
-                seen: list[RealtimeEvent] = []
-                async for event in client.read_events():
-                    seen.append(event)
-                    if isinstance(event, SessionUpdated) and any(
-                        isinstance(e, Reconnected) for e in seen
-                    ):
-                        break
+                seen = await until_reconfigured(client)
                 with pytest.raises(ConfigurationError, match="model"):
                     await client.session_update({"model": "models/other"})
     reconnected = next(e for e in seen if isinstance(e, Reconnected))
@@ -554,13 +558,7 @@ async def test_text_modality_sends_no_voice_and_audio_gets_it_back(
                     if isinstance(event, TurnComplete):
                         break
                 await client.session_update({"modalities": ["audio"]})
-                seen: list[RealtimeEvent] = []
-                async for event in client.read_events():
-                    seen.append(event)
-                    if isinstance(event, SessionUpdated) and any(
-                        isinstance(e, Reconnected) for e in seen
-                    ):
-                        break
+                await until_reconfigured(client)
     first, second = (c.received[0].data["setup"] for c in emulator.connections[:2])
     # the server refuses a voice with text answers (1007); the language is not a voice
     assert first["generationConfig"] == {

@@ -39,6 +39,7 @@ from trio_gemini_live.emulator import (
     ScenarioTurn,
     open_emulator,
 )
+from turns import until_turn_complete
 
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 TEXT_MODEL = "gemini-live-2.5-flash-preview"
@@ -63,16 +64,6 @@ async def session_for(
             received: list[dict[str, object]] = []
             yield session, received
             received.extend(frame.data for frame in emulator.connections[0].received)
-
-
-async def until_turn_complete(session: LiveSession) -> list[RealtimeEvent]:
-    events: list[RealtimeEvent] = []
-    with trio.fail_after(60):
-        async for event in session:
-            events.append(event)
-            if isinstance(event, TurnComplete):
-                return events
-    raise AssertionError("no turnComplete")
 
 
 async def send_speech(session: LiveSession, seconds: float, *, silence: float = 1.0) -> None:

@@ -18,7 +18,6 @@ import trio.testing
 from trio_gemini_live import (
     AudioDelta,
     GenerationComplete,
-    LiveSession,
     OutputTranscription,
     RealtimeEvent,
     TextDelta,
@@ -29,6 +28,7 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, open_emulator
+from turns import until_turn_complete
 
 GEMINI_31 = "gemini-3.1-flash-live-preview"
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -41,16 +41,6 @@ def speech(seconds: float, rate: int = 16000) -> bytes:
     return struct.pack(
         f"<{count}h", *(int(7000 * math.sin(2 * math.pi * 180 * n / rate)) for n in range(count))
     )
-
-
-async def until_turn_complete(session: LiveSession) -> list[RealtimeEvent]:
-    events: list[RealtimeEvent] = []
-    with trio.fail_after(60):
-        async for event in session:
-            events.append(event)
-            if isinstance(event, TurnComplete):
-                return events
-    raise AssertionError("no turnComplete")
 
 
 def wire_items(emulator: Emulator) -> list[Item]:

@@ -36,7 +36,6 @@ from trio_gemini_live import (
     TextDelta,
     Tool,
     ToolCallCancellation,
-    TurnComplete,
     _codec,
     function_tool,
     live_setup,
@@ -54,6 +53,7 @@ from trio_gemini_live._wire import (
 )
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 from trio_gemini_live.emulator._audio import rate_from_mime
+from turns import until_turn_complete
 
 E = TypeVar("E")
 
@@ -139,16 +139,6 @@ async def first_of(session: LiveSession, kind: type[E]) -> E:
 
 def text_of(events: list[Any]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
-async def until_turn_complete(session: LiveSession) -> list[Any]:
-    events: list[Any] = []
-    with trio.fail_after(60):
-        async for event in session:
-            events.append(event)
-            if isinstance(event, TurnComplete):
-                return events
-    raise AssertionError("no turnComplete")
 
 
 def sent_to(emulator: Emulator, connection: int, key: str) -> list[dict[str, Any]]:
