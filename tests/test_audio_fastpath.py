@@ -147,7 +147,7 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
     frames = [google_audio(), google_audio(OTHER_B64)]  # the ordinary path, then the fast one
     with (
         mock.patch.object(fastpath, "_skeletons", ()),
-        mock.patch("trio_gemini_live._protocol.decode_server", recording),
+        mock.patch("trio_gemini_live._protocol.decode_ordinary", recording),
         mock.patch("trio_gemini_live._protocol.decode_audio_pcm", recording_pcm),
     ):
         events = [event for frame in frames for event in protocol.receive_frame(frame)]
@@ -165,7 +165,7 @@ def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     with mock.patch.object(fastpath, "_skeletons", ()):
         assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first), first)
         assert fastpath.decode_audio_pcm(second) is not None  # the shortcut is taken
-        with mock.patch("trio_gemini_live._protocol.decode_server") as ordinary_decode:
+        with mock.patch("trio_gemini_live._protocol.decode_ordinary") as ordinary_decode:
             got = fast.receive_frame(second)
         ordinary_decode.assert_not_called()
     ordinary.frames_received = 2

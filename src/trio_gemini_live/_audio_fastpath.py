@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from pybase64 import b64decode
 
+from ._skeleton import string_slot
 from ._wire import Blob, Content, Part, ServerContent, ServerMessage
 
 __all__ = ["MIN_FRAME", "audio_message", "decode_audio_frame", "decode_audio_pcm", "learn"]
@@ -103,15 +104,10 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     # Not empty: the Blob had a `data` key (it defaults to b""), the frame's only one.
     if blob is None or not blob.data or message != audio_message(blob.data, blob.mime_type):
         return
-    find = frame.find
-    key = find(_KEY)
-    if key < 0 or find(b"\\") >= 0:
+    slot = string_slot(frame, _KEY)
+    if slot is None:
         return
-    start = find(b'"', key + 6)  # the opening quote of its value (only ` :` in between)
-    end = find(b'"', start + 1)  # its closing quote
-    if end < 0 or find(_KEY, end) >= 0:
-        return
-    prefix, suffix = frame[: start + 1], frame[end:]
+    prefix, suffix = slot
     skeleton = (prefix, suffix, len(prefix), len(suffix), blob.mime_type)
     if skeleton not in _skeletons:
         _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])

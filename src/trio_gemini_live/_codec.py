@@ -3,7 +3,8 @@
 Server frames may be text or binary. Any decode failure becomes `RemoteProtocolError` carrying
 msgspec's JSON path. msgspec decodes base64 audio straight into `bytes`, and a binary audio
 frame whose skeleton it has seen before takes `_audio_fastpath` (SIMD base64, no JSON
-scanned); URL-safe or unpadded base64 (legal in proto3 JSON) takes a slower fallback that
+scanned), and a small transcript or text frame `_text_fastpath` (its one string sliced
+out). URL-safe or unpadded base64 (legal in proto3 JSON) takes a slower fallback that
 normalises it first.
 """
 
@@ -15,11 +16,18 @@ from typing import Any, cast
 
 import msgspec
 
-from ._audio_fastpath import MIN_FRAME, decode_audio_frame, learn
+from ._audio_fastpath import MIN_FRAME, decode_audio_frame, learn as learn_audio
 from ._errors import RemoteProtocolError
+from ._text_fastpath import decode_text, learn as learn_text, text_message
 from ._wire import ClientMessage, ServerMessage
 
-__all__ = ["decode_server", "encode_client", "known_server_keys", "lenient_b64decode"]
+__all__ = [
+    "decode_ordinary",
+    "decode_server",
+    "encode_client",
+    "known_server_keys",
+    "lenient_b64decode",
+]
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ServerMessage)
@@ -102,11 +110,23 @@ def decode_server(frame: bytes | str) -> ServerMessage:
             names the JSON path of the problem.
     """
     # Audio: one long base64 string in a skeleton seen before (see _audio_fastpath).
-    audio = frame if len(frame) >= MIN_FRAME and isinstance(frame, bytes) else None
-    if audio is not None:
-        message = decode_audio_frame(audio)
+    if len(frame) >= MIN_FRAME and isinstance(frame, bytes):
+        message = decode_audio_frame(frame)
         if message is not None:
             return message
+    elif isinstance(frame, bytes):
+        # A transcript or text: one short string in a skeleton seen before (_text_fastpath).
+        text = decode_text(frame)
+        if text is not None:
+            return text_message(*text)
+    return decode_ordinary(frame)
+
+
+def decode_ordinary(frame: bytes | str) -> ServerMessage:
+    """`decode_server` without trying the fast paths first; it teaches them skeletons.
+
+    For a caller that has tried them already (`LiveProtocol.receive_frame`).
+    """
     try:
         message = _decoder.decode(frame)
     except msgspec.ValidationError as exc:
@@ -117,8 +137,15 @@ def decode_server(frame: bytes | str) -> ServerMessage:
     except (RecursionError, UnicodeError) as exc:
         raise _undecodable(exc) from None
     else:
-        if audio is not None:
-            learn(audio, message)
+        if type(frame) is bytes and (content := message.server_content) is not None:
+            if len(frame) >= MIN_FRAME:
+                learn_audio(frame, message)
+            elif (
+                content.output_transcription is not None
+                or content.input_transcription is not None
+                or content.model_turn is not None
+            ):
+                learn_text(frame, message)
         return message
     try:
         fixed = _normalise_b64(_generic_decoder.decode(frame))

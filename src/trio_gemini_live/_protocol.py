@@ -15,8 +15,9 @@ import msgspec
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
-from ._codec import decode_server, encode_client, unknown_top_level
+from ._codec import decode_ordinary, encode_client, unknown_top_level
 from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
+from ._text_fastpath import MODEL, OUTPUT, decode_text
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -216,22 +217,37 @@ class LiveProtocol:
         """Decode one server frame and return the events it carries, in wire order."""
         if self.state is _CLOSED:
             raise LocalProtocolError("received a frame after the connection closed")
-        if type(frame) is bytes and len(frame) >= MIN_FRAME:
-            # Most frames of a session are audio frames with the same skeleton: their one
-            # event is made here, as `receive_message` would make it (see _audio_fastpath).
-            audio = decode_audio_pcm(frame)
-            if audio is not None:
-                self.frames_received += 1
-                pcm, mime = audio
-                rate = _audio_rates.get(mime)
-                if rate is None:
-                    rate = _audio_rate(mime)
-                if not rate:
-                    return self.receive_message(audio_message(pcm, mime), frame)
-                self.generating = True
-                turn = self.turn_id
-                return [_AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)]
-        message = decode_server(frame)
+        if type(frame) is bytes:
+            if len(frame) >= MIN_FRAME:
+                # Most frames of a session are audio frames with the same skeleton: their one
+                # event is made here, as `receive_message` would make it (see _audio_fastpath).
+                audio = decode_audio_pcm(frame)
+                if audio is not None:
+                    self.frames_received += 1
+                    pcm, mime = audio
+                    rate = _audio_rates.get(mime)
+                    if rate is None:
+                        rate = _audio_rate(mime)
+                    if not rate:
+                        return self.receive_message(audio_message(pcm, mime), frame)
+                    self.generating = True
+                    turn = self.turn_id
+                    return [_AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)]
+            else:
+                # Likewise transcript frames, the commonest of the others, and text answers
+                # (see _text_fastpath).
+                decoded = decode_text(frame)
+                if decoded is not None:
+                    self.frames_received += 1
+                    text, kind = decoded
+                    if kind == OUTPUT:
+                        self.generating = True
+                        return [_OutputTranscription(text=text, turn_id=self.turn_id)]
+                    if kind == MODEL:
+                        self.generating = True
+                        return [_TextDelta(text=text, turn_id=self.turn_id)]
+                    return [_InputTranscription(text=text)]
+        message = decode_ordinary(frame)
         self.frames_received += 1
         return self.receive_message(message, frame)
 
@@ -474,6 +490,9 @@ def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:
 
 
 _AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
+_OutputTranscription = ev.OutputTranscription
+_InputTranscription = ev.InputTranscription
+_TextDelta = ev.TextDelta
 
 
 def _usage(usage: UsageMetadata) -> UsageMetadata:

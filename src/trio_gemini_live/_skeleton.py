@@ -1,0 +1,38 @@
+"""A frame's skeleton: the bytes around the one string value that changes from frame to frame.
+
+Why: most frames of a session repeat one shape and differ in one string (the base64 of an
+audio chunk, the text of a transcript chunk). Both fast paths (`_audio_fastpath`,
+`_transcript_fastpath`) remember the bytes before and after that string, taken from a frame
+the ordinary msgspec path decoded; a later frame with the same bytes around a string that
+cannot end or escape early is the same message but for that string.
+
+`string_slot` finds that string. Why its split is exact: a frame without a backslash has no
+escape, so every `"` delimits a string and a key named `k` is spelled `"k"`. When the frame
+holds the token `"k"` once before the end of the string after it, that token is the key
+(keys precede their values), and its value is the next string: only whitespace and `:`
+come between a key and its value.
+"""
+
+from __future__ import annotations
+
+__all__ = ["string_slot"]
+
+
+def string_slot(frame: bytes, key: bytes) -> tuple[bytes, bytes] | None:
+    """Split `frame` around the string value of its key `key` (spelled with its quotes).
+
+    Returns the bytes up to and including the value's opening quote and those from its
+    closing quote on, or None: the frame has a backslash, no such key, the key again after
+    the value, or the key's value is not a string (then the split is not the value's).
+    """
+    find = frame.find
+    at = find(key)
+    if at < 0 or find(b"\\") >= 0:
+        return None
+    start = find(b'"', at + len(key))  # the opening quote of its value
+    if start < 0 or frame[at + len(key) : start].strip(b" \t\r\n:"):
+        return None  # something other than whitespace and `:` first: not a string value
+    end = find(b'"', start + 1)  # its closing quote
+    if end < 0 or find(key, end) >= 0:
+        return None
+    return frame[: start + 1], frame[end:]
