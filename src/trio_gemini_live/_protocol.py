@@ -212,7 +212,7 @@ class LiveProtocol:
 
     # --- frames -> events --------------------------------------------------------------------
 
-    def receive_frame(self, frame: bytes | str) -> list[ev.RealtimeEvent]:
+    def receive_frame(self, frame: bytes | str) -> list[ev.LiveEvent]:
         """Decode one server frame and return the events it carries, in wire order."""
         if self.state is _CLOSED:
             raise LocalProtocolError("received a frame after the connection closed")
@@ -237,9 +237,9 @@ class LiveProtocol:
 
     def receive_message(
         self, message: ServerMessage, frame: bytes | str | None = None
-    ) -> list[ev.RealtimeEvent]:
+    ) -> list[ev.LiveEvent]:
         """Turn a decoded server message into events (every key present is processed)."""
-        out: list[ev.RealtimeEvent] = []
+        out: list[ev.LiveEvent] = []
         # Parsed first, so that a bad value rejects the frame before any state changes.
         go_away = (
             parse_duration(message.go_away.time_left or "0s")
@@ -309,7 +309,7 @@ class LiveProtocol:
         return out
 
     def _server_content(
-        self, content: ServerContent, message: ServerMessage, out: list[ev.RealtimeEvent]
+        self, content: ServerContent, message: ServerMessage, out: list[ev.LiveEvent]
     ) -> None:
         turn = self.turn_id
         model_turn = content.model_turn
@@ -358,7 +358,7 @@ class LiveProtocol:
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
 
-    def _model_turn(self, model_turn: Content, turn: int, out: list[ev.RealtimeEvent]) -> None:
+    def _model_turn(self, model_turn: Content, turn: int, out: list[ev.LiveEvent]) -> None:
         for part in model_turn.parts:
             blob = part.inline_data
             if blob is not None:

@@ -163,7 +163,7 @@ class LiveSession(SessionSupervisor):
             options.send_buffer
         )
         # Bounded: when full, the receiver waits for the user (nothing is dropped).
-        events_send, self._events_receive = trio.open_memory_channel[ev.RealtimeEvent](
+        events_send, self._events_receive = trio.open_memory_channel[ev.LiveEvent](
             options.event_buffer
         )
         self._core = SessionCore(
@@ -176,7 +176,7 @@ class LiveSession(SessionSupervisor):
         )
         # Events of a read made from the user's own task (see `Connection.read_for_consumer`)
         # not yet taken: they come before anything in the channel.
-        self._pending: deque[ev.RealtimeEvent] = deque()
+        self._pending: deque[ev.LiveEvent] = deque()
         self._failure: GeminiLiveError | None = None
         self._setup_ready = trio.Event()
         self._settled = trio.Event()
@@ -244,8 +244,11 @@ class LiveSession(SessionSupervisor):
 
     # --- receiving ---------------------------------------------------------------------------
 
-    async def receive(self) -> ev.RealtimeEvent:
-        """Return the next event.
+    async def receive(self) -> ev.LiveEvent:
+        """Return the next event (`async for event in session` yields the same).
+
+        Typed `LiveEvent`, the union of the event classes a session yields, so that a type
+        checker can check a `match` over it for exhaustiveness.
 
         Raises:
             trio.EndOfChannel: the session ended normally (close 1000) and every event
@@ -271,10 +274,10 @@ class LiveSession(SessionSupervisor):
         except trio.ClosedResourceError:
             raise _block_ended() from None
 
-    def __aiter__(self) -> AsyncIterator[ev.RealtimeEvent]:
+    def __aiter__(self) -> AsyncIterator[ev.LiveEvent]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[ev.RealtimeEvent]:
+    async def _iterate(self) -> AsyncIterator[ev.LiveEvent]:
         # Events already buffered (one socket read often brings many) are taken without a
         # trip through the scheduler each; it is still a cancellation point, and the loop
         # waits (a checkpoint) once the buffer is empty, so at most `event_buffer` events
