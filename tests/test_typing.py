@@ -95,7 +95,23 @@ async def consume(session: LiveSession) -> list[str]:
     return kinds
 """
 
-SNIPPETS: dict[str, str] = {"exhaustive_match": EXHAUSTIVE_MATCH}
+# `send_audio` takes any buffer of 16-bit PCM, as its docstring says: `array('h')` too.
+BUFFERS = """
+from array import array
+
+from trio_gemini_live import LiveSession
+
+
+async def speak(session: LiveSession) -> None:
+    samples = array("h", [0] * 320)
+    await session.send_audio(samples)
+    await session.send_audio(memoryview(samples))
+    await session.send_audio(bytes(640), sample_rate=24000)
+    await session.stream_audio([samples, bytearray(640)], realtime=False)
+    await session.send_video(array("B", b"jpeg"))
+"""
+
+SNIPPETS: dict[str, str] = {"exhaustive_match": EXHAUSTIVE_MATCH, "buffers": BUFFERS}
 
 
 def _missing(module: str) -> bool:
