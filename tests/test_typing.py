@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import typing
@@ -111,7 +112,28 @@ async def speak(session: LiveSession) -> None:
     await session.send_video(array("B", b"jpeg"))
 """
 
-SNIPPETS: dict[str, str] = {"exhaustive_match": EXHAUSTIVE_MATCH, "buffers": BUFFERS}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def documented_programs() -> dict[str, str]:
+    """The examples, and the README's and quickstart's Python blocks (each a whole program).
+
+    They run as they are (test_examples.py); here they must also pass strict checks, as
+    a user who copies one into a type-checked project expects.
+    """
+    programs = {path.stem: path.read_text(encoding="utf-8") for path in ROOT.glob("examples/*.py")}
+    for page in (ROOT / "README.md", ROOT / "docs" / "quickstart.md"):
+        blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+        for index, block in enumerate(blocks):
+            programs[f"{page.stem.lower()}_{index}"] = block
+    return programs
+
+
+SNIPPETS: dict[str, str] = {
+    "exhaustive_match": EXHAUSTIVE_MATCH,
+    "buffers": BUFFERS,
+    **documented_programs(),
+}
 
 
 def _missing(module: str) -> bool:
