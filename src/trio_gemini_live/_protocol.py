@@ -13,10 +13,17 @@ from typing import Any, cast
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._arguments import describe
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_server, encode_client, unknown_top_level
-from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
+from ._errors import (
+    ConfigurationError,
+    ConnectionClosedError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    close_error_for,
+)
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -30,7 +37,7 @@ from ._wire import (
     UsageMetadata,
 )
 
-__all__ = ["LiveProtocol", "SessionState", "parse_duration", "sample_rate_of"]
+__all__ = ["LiveProtocol", "SessionState", "check_setup", "parse_duration", "sample_rate_of"]
 
 
 class SessionState(enum.Enum):
@@ -51,6 +58,36 @@ _CLOSED = SessionState.CLOSED
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
 # Reads a client frame back as the server would: a wrong type anywhere fails with its path.
 _client_decoder = msgspec.json.Decoder(ClientMessage)
+
+
+def check_setup(setup: object) -> Setup:
+    """`setup` as the server reads it, if it is a `Setup` whose fields have the right types.
+
+    Checked as `frame_for` checks other messages, by reading the encoded message back: a
+    wrong type (`live_setup(temperature="hot")`, `function_tool(name=1)`) would otherwise
+    be sent and the server would close the session with 1007, often only saying "Request
+    contains an invalid argument." The setup read back is returned: where a dict stood
+    for a Struct (a `FunctionDeclaration` given as its JSON object), the code that reads
+    the setup in force then finds the Struct.
+
+    Raises:
+        ConfigurationError: `setup` is not a `Setup`, or a field has the wrong type (its
+            JSON path is named).
+    """
+    if not isinstance(setup, Setup):
+        raise ConfigurationError(
+            f"setup must be a Setup (see live_setup) or a model name, not {describe(setup)}"
+        )
+    try:
+        read_back = _client_decoder.decode(encode_client(ClientMessage(setup=setup))).setup
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:  # ValidationError included
+        raise ConfigurationError(
+            f"the setup holds a value the server would refuse (it would close the session "
+            f"with 1007): {exc}"
+        ) from None
+    assert read_back is not None
+    return read_back
+
 
 _DEFAULT_OUTPUT_RATE = 24000
 _CACHE_LIMIT = 64  # bounded: MIME types come from the server

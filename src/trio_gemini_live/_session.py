@@ -53,7 +53,7 @@ from ._errors import (
 )
 from ._groups import leaf_exceptions
 from ._options import SessionOptions
-from ._protocol import LiveProtocol, SessionState
+from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
 from ._resume import ReplayBuffer
 from ._schedule_point import schedule_point_after_write
@@ -704,8 +704,9 @@ class LiveSession(SessionSupervisor):
         reconnect budget.
 
         Raises:
-            ConfigurationError: the model differs, session resumption is not enabled, or a
-                function's `parameters` use keys the Live API's `Schema` lacks.
+            ConfigurationError: the model differs, session resumption is not enabled, a
+                field has the wrong type, or a function's `parameters` use keys the Live
+                API's `Schema` lacks.
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
@@ -840,6 +841,7 @@ def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:
 def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     if isinstance(setup, str):
         setup = Setup(model=setup)
+    setup = check_setup(setup)  # first: the checks below read its fields
     _check_tool_schemas(setup.tools, "setup.tools")
     model = model_resource_name(
         setup.model,
@@ -879,8 +881,9 @@ async def open_session(
         SetupTimeoutError: no `setupComplete` within `setup_timeout`.
         ConnectionClosedError: the server refused the setup (a subclass says why).
         ConfigurationError: before connecting, for a setup the server is known to refuse
-            (a bad model name, function `parameters` with keys the `Schema` lacks), or
-            when not run by trio (e.g. anyio on its default asyncio backend).
+            (a bad model name, a field of the wrong type, function `parameters` with keys
+            the `Schema` lacks), or when not run by trio (e.g. anyio on its default
+            asyncio backend).
     """
     require_trio("open_session")
     options = options or SessionOptions()
