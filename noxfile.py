@@ -122,11 +122,17 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Mypy strict and pyright strict on src/ (pyright brings its own node via PyPI)."""
-    session.install(".[typecheck]")
+    """Mypy strict and pyright strict on src/ and on user code (pyright brings its own node)."""
+    session.install(".[typecheck,test]")
     # Paths and strictness come from [tool.mypy] and [tool.pyright]; pyright finds the
-    # session's interpreter on PATH, so it sees the installed dependencies.
-    _run_all(session, ("mypy",), ("pyright",))
+    # session's interpreter on PATH, so it sees the installed dependencies. Then what a
+    # user's checker sees: the documented programs under both, in strict mode (`typing`).
+    _run_all(
+        session,
+        ("mypy",),
+        ("pyright",),
+        ("python", "-m", "pytest", "tests", "-m", "typing"),
+    )
 
 
 @nox.session

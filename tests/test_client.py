@@ -1051,3 +1051,21 @@ async def test_leaving_connect_ends_the_stream_with_closed(autojump_clock: Clock
                 await ended.wait()
     assert isinstance(got[-1], Closed)
     assert got[-1].code == 1000
+
+
+@pytest.mark.parametrize(
+    ("entry", "logger", "match"),
+    [
+        # Was a bare TypeError from SessionOptions.__init__.
+        ({"session_options": {"bogus": 1}}, None, "bogus"),
+        ({"session_options": {"event_buffer": "8"}}, None, "event_buffer"),
+        # Was taken, then an AttributeError ('str' object has no attribute ...) at first use.
+        ({}, "my-logger", "logger"),
+    ],
+)
+def test_a_wrong_client_option_raises_configuration_error(
+    entry: dict[str, Any], logger: Any, match: str
+) -> None:
+    config = {"config_list": [{"model": MODEL, "api_key": "k", **entry}]}
+    with pytest.raises(ConfigurationError, match=match):
+        GeminiRealtimeClient(llm_config=config, logger=logger)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from trio_gemini_live._endpoints import (
@@ -321,3 +323,27 @@ def test_model_resource_name(model: str, kwargs: dict[str, object], expected: st
 def test_model_resource_name_rejects_empty(model: str) -> None:
     with pytest.raises(ConfigurationError, match="non-empty model name"):
         model_resource_name(model)
+
+
+# A value that is not a str is refused with a ConfigurationError naming the argument; it
+# raised AttributeError or TypeError from inside (`'int' object has no attribute ...`).
+# A secret's value is never shown, only its type.
+NOT_TEXT: dict[str, Callable[[], object]] = {
+    "api_key": lambda: gemini_endpoint(b"secret-key"),  # type: ignore[arg-type]
+    "base_url": lambda: gemini_endpoint("k", base_url=5),  # type: ignore[arg-type]
+    "url": lambda: url_endpoint(5),  # type: ignore[arg-type]
+    "api_key ": lambda: url_endpoint("ws://h/ws", api_key=b"secret-key"),  # type: ignore[arg-type]
+    "location": lambda: vertex_endpoint(location=5, access_token="t"),  # type: ignore[arg-type]
+    "access_token": lambda: vertex_endpoint(location="us", access_token=b"secret-key"),  # type: ignore[arg-type]
+    "model": lambda: model_resource_name(5),  # type: ignore[arg-type]
+    "model ": lambda: model_resource_name(None),  # type: ignore[arg-type]
+    "url  ": lambda: url_endpoint(None),  # type: ignore[arg-type]
+    "url ": lambda: redact_url(None),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("case", NOT_TEXT)
+def test_an_argument_that_is_not_a_str_is_named(case: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^{case.strip()} must be a str") as caught:
+        NOT_TEXT[case]()
+    assert "secret-key" not in str(caught.value)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from trio_gemini_live import ConfigurationError, function_tool, live_setup
+from trio_gemini_live import (
+    ConfigurationError,
+    Setup,
+    TurnComplete,
+    function_tool,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live.emulator import open_emulator
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 
@@ -40,3 +51,51 @@ def test_an_unknown_modality_is_refused() -> None:
 def test_a_function_tool_needs_a_name() -> None:
     with pytest.raises(ConfigurationError, match="name"):
         function_tool("")
+
+
+# A setup holding a value of the wrong type is refused before connecting, naming its JSON
+# path: otherwise the server closes the session with 1007 (Google's reason is often just
+# "Request contains an invalid argument."), or a raw AttributeError came from inside.
+WRONG_SETUPS: dict[str, Callable[[], object]] = {
+    "temperature": lambda: live_setup(MODEL, temperature="hot"),  # type: ignore[arg-type]
+    "voice": lambda: live_setup(MODEL, voice=3),  # type: ignore[arg-type]
+    "system_instruction": lambda: live_setup(MODEL, system_instruction=5),  # type: ignore[arg-type]
+    "functions": lambda: live_setup(MODEL, functions=[{"name": "f", "behavior": 1}]),  # type: ignore[list-item]
+    "parameters": lambda: live_setup(MODEL, functions=[function_tool("f", "d", "x")]),  # type: ignore[arg-type]
+    "name": lambda: live_setup(MODEL, functions=[function_tool(1, "d")]),  # type: ignore[arg-type]
+    "model": lambda: Setup(model=5),  # type: ignore[arg-type]
+    "dict": lambda: {"model": MODEL},
+}
+
+
+@pytest.mark.parametrize("case", WRONG_SETUPS)
+async def test_a_setup_with_a_wrong_type_is_refused_before_connecting(case: str) -> None:
+    setup = WRONG_SETUPS[case]()
+    # Nothing listens there: reaching the network would raise TransportError instead.
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    with pytest.raises(ConfigurationError, match=r"setup") as caught:
+        async with open_session(setup, endpoint=endpoint):  # type: ignore[arg-type]
+            pass
+    assert "Traceback" not in str(caught.value)
+
+
+async def test_update_setup_refuses_a_wrong_type_and_keeps_the_session() -> None:
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(live_setup(MODEL), endpoint=endpoint) as session:
+            with pytest.raises(ConfigurationError, match=r"temperature"):
+                await session.update_setup(live_setup(MODEL, temperature="hot"))  # type: ignore[arg-type]
+            await session.send_text("still open")
+            async for event in session:
+                if isinstance(event, TurnComplete):
+                    break
+
+
+async def test_a_declaration_given_as_its_json_object_is_read_as_the_server_reads_it() -> None:
+    # Before: AttributeError ('dict' object has no attribute 'parameters') from the check of
+    # the tool schemas, deep inside open_session.
+    setup = live_setup(MODEL, functions=[{"name": "f", "parameters": {"$schema": "x"}}])  # type: ignore[list-item]
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    with pytest.raises(ConfigurationError, match=r"\$schema"):
+        async with open_session(setup, endpoint=endpoint):
+            pass

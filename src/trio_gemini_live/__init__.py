@@ -45,6 +45,7 @@ from ._events import (
     InputTranscription as InputTranscription,
     InterimInputTranscription as InterimInputTranscription,
     Interrupted as Interrupted,
+    LiveEvent as LiveEvent,
     OutputTranscription as OutputTranscription,
     RealtimeEvent as RealtimeEvent,
     Reconnected as Reconnected,
@@ -118,6 +119,7 @@ __all__ = [
     "model_resource_name",
     "redact_url",
     # events
+    "LiveEvent",
     "RealtimeEvent",
     "SessionCreated",
     "SessionUpdated",

@@ -200,6 +200,12 @@ class GeminiRealtimeClient:
                 `base_url`, an option of the wrong type).
         """
         self._llm_config = llm_config
+        given = cast(object, logger)  # the annotation promises what is checked here
+        if given is not None and not isinstance(given, logging.Logger | logging.LoggerAdapter):
+            # Checked here: otherwise the first log call failed with an AttributeError.
+            raise ConfigurationError(
+                f"logger must be a logging.Logger or None, not {type(given).__name__}"
+            )
         self._logger = logger
         entry = config_entry(llm_config)
         model = entry_get(entry, "model")
@@ -233,7 +239,13 @@ class GeminiRealtimeClient:
         if options is None:
             options = SessionOptions()
         elif isinstance(options, Mapping):
-            options = SessionOptions(**cast(Mapping[str, Any], options))
+            fields = cast(Mapping[str, Any], options)
+            unknown = sorted(set(fields) - set(SessionOptions.__dataclass_fields__))
+            if unknown:  # else a bare TypeError from the dataclass's __init__
+                raise ConfigurationError(
+                    f"config_list[0]['session_options'] has unknown keys: {', '.join(unknown)}"
+                )
+            options = SessionOptions(**fields)
         elif not isinstance(options, SessionOptions):
             raise ConfigurationError("config_list[0]['session_options'] must be SessionOptions")
         self._options: SessionOptions = options

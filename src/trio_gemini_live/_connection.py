@@ -82,7 +82,7 @@ class SessionCore:
     options: SessionOptions
     endpoint: Endpoint
     protocol: LiveProtocol
-    events_send: trio.MemorySendChannel[ev.RealtimeEvent]
+    events_send: trio.MemorySendChannel[ev.LiveEvent]
     outgoing_receive: trio.MemoryReceiveChannel[Outgoing]
     replay: ReplayBuffer
     transparent: bool = False
@@ -103,7 +103,7 @@ class SessionCore:
     stalled_from: float = float("-inf")
     stalled_until: float = float("-inf")
 
-    async def deliver(self, event: ev.RealtimeEvent) -> bool:
+    async def deliver(self, event: ev.LiveEvent) -> bool:
         """Hand an event to the user, waiting (backpressure) when their channel is full.
 
         Returns whether it had to wait.
@@ -492,7 +492,7 @@ class Connection:
             self._lent = False
             self._baton.set()
 
-    async def read_for_consumer(self) -> list[ev.RealtimeEvent]:
+    async def read_for_consumer(self) -> list[ev.LiveEvent]:
         """Read the socket from the user's task (while `lent`); return the events of the read.
 
         The events are the user's in order, before anything delivered to the channel after
@@ -513,7 +513,7 @@ class Connection:
             raise
         self._consumer_reading = False
         self._last_inbound = trio.current_time()
-        out: list[ev.RealtimeEvent] = []
+        out: list[ev.LiveEvent] = []
         receive_frame = core.protocol.receive_frame
         switch = self._switch
         try:
@@ -535,7 +535,7 @@ class Connection:
         """Whether a read from the user's task left a reply (a pong) for the sender to write."""
         return self._transport.writes_pending()
 
-    async def _handle(self, event: ev.RealtimeEvent) -> bool:
+    async def _handle(self, event: ev.LiveEvent) -> bool:
         """Act on an event and deliver what the user gets of it.
 
         Returns whether a delivery woke the user's waiting `async for`.
@@ -549,11 +549,11 @@ class Connection:
                 self._last_inbound = trio.current_time()
         return woke
 
-    def _note(self, event: ev.RealtimeEvent) -> tuple[ev.RealtimeEvent, ...]:
+    def _note(self, event: ev.LiveEvent) -> tuple[ev.LiveEvent, ...]:
         """Act on an event the connection cares about; return what the user gets of it."""
         core = self._core
         kind = type(event)
-        out: tuple[ev.RealtimeEvent, ...] = (event,)
+        out: tuple[ev.LiveEvent, ...] = (event,)
         if kind is ev.SessionCreated or kind is ev.SessionUpdated:
             resumed = self._resumed_event
             if kind is ev.SessionCreated:

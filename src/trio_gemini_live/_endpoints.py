@@ -29,6 +29,18 @@ _SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
 
 
+def _check_text(secret: bool = False, required: bool = False, **arguments: object) -> None:
+    """Refuse an argument that is not a `str` (None passes unless `required`).
+
+    Otherwise an int or bytes failed as an AttributeError or TypeError from deep inside
+    (`'int' object has no attribute 'startswith'`). A secret's value is never shown.
+    """
+    for name, value in arguments.items():
+        if (value is not None or required) and not isinstance(value, str):
+            shown = type(value).__name__ if secret else f"{value!r} ({type(value).__name__})"
+            raise ConfigurationError(f"{name} must be a str, not {shown}")
+
+
 @dataclass(frozen=True, repr=False)
 class Endpoint:
     """A WebSocket URL plus the headers that authenticate on it.
@@ -62,9 +74,11 @@ def redact_url(url: str) -> str:
     """Hide a URL's secrets: secret query values and a userinfo password become `REDACTED`.
 
     The query parameters `key`, `access_token`, `token` and `api_key` are secret, and so is
-    the password in `user:password@host`. Never raises: of a string that `urlsplit` cannot
-    take apart, only the scheme and host are kept.
+    the password in `user:password@host`. Raises only for a `url` that is not a `str`
+    (`ConfigurationError`): of a string that `urlsplit` cannot take apart, only the scheme
+    and host are kept.
     """
+    _check_text(required=True, url=url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -124,6 +138,8 @@ def gemini_endpoint(
     Keys starting with `auth_tokens/` are ephemeral tokens: they use the constrained method,
     `Authorization: Token ...` and default to `v1alpha` (protocol.md section 4.5).
     """
+    _check_text(secret=True, api_key=api_key)
+    _check_text(api_version=api_version, base_url=base_url)
     if not api_key:
         raise ConfigurationError(
             "no API key: pass api_key=... or set GEMINI_API_KEY (or use the local emulator)"
@@ -155,6 +171,14 @@ def vertex_endpoint(
     quota_project: str | None = None,
 ) -> Endpoint:
     """The Vertex AI endpoint: regional host, OAuth bearer token (or express-mode API key)."""
+    _check_text(secret=True, access_token=access_token, api_key=api_key)
+    _check_text(required=True, location=location)
+    _check_text(
+        project=project,
+        api_version=api_version,
+        base_url=base_url,
+        quota_project=quota_project,
+    )
     if api_version not in _VERTEX_VERSIONS:
         raise ConfigurationError(
             f"api_version must be one of {sorted(_VERTEX_VERSIONS)} for Vertex AI, "
@@ -201,6 +225,8 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     A `key=` already in the URL is moved to the `x-goog-api-key` header so that it never
     travels in, or is printed with, the URL.
     """
+    _check_text(secret=True, api_key=api_key)
+    _check_text(required=True, url=url)
     parts = _split_url(url, "endpoint URL", ("ws", "wss"))
     query = parse_qsl(parts.query, keep_blank_values=True)
     key_in_url = next((value for name, value in query if name == "key"), None)
@@ -221,6 +247,8 @@ def model_resource_name(
     model: str, *, vertex: bool = False, project: str | None = None, location: str | None = None
 ) -> str:
     """Normalise a model id to the resource name the setup message needs."""
+    _check_text(required=True, model=model)
+    _check_text(project=project, location=location)
     model = model.strip()
     if not model:
         raise ConfigurationError("model must be a non-empty model name")

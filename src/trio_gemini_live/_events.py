@@ -8,7 +8,7 @@ message has its own event. Each docstring names the wire field the event comes f
 from __future__ import annotations
 
 import base64
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import msgspec
 
@@ -28,6 +28,7 @@ __all__ = [
     "InputTranscription",
     "InterimInputTranscription",
     "Interrupted",
+    "LiveEvent",
     "OutputTranscription",
     "RealtimeEvent",
     "Reconnected",
@@ -330,3 +331,40 @@ class UnknownMessage(RealtimeEvent, frozen=True, kw_only=True):
     type: ClassVar[str] = "unknown"
     key: str
     payload: Any = None
+
+
+LiveEvent: TypeAlias = (
+    SessionCreated
+    | SessionUpdated
+    | AudioDelta
+    | TextDelta
+    | InlineData
+    | ExecutableCode
+    | CodeExecutionResult
+    | OutputTranscription
+    | GroundingMetadata
+    | UrlContextMetadata
+    | WaitingForInput
+    | GenerationComplete
+    | TurnComplete
+    | Usage
+    | Interrupted
+    | InputTranscription
+    | InterimInputTranscription
+    | VoiceActivity
+    | FunctionCall
+    | ToolCallCancellation
+    | GoAway
+    | ResumptionUpdate
+    | Reconnected
+    | Closed
+    | UnknownMessage
+)
+"""Every event a `LiveSession` yields: the type of `receive()` and of `async for`.
+
+A union rather than the base class, so a type checker can tell that a `match` handles every
+kind (`case _: assert_never(event)`). It leaves out the two seed-only classes a session
+never yields: `SpeechStarted` (the barge-in signal arrives as its subclass `Interrupted`)
+and `InputAudioBufferDelta` (made by `GeminiRealtimeClient` only, whose `read_events` yields
+any `RealtimeEvent`, since `add_event` takes any).
+"""

@@ -5,11 +5,12 @@ Every internal wait in the session is bounded by one of these numbers.
 
 from __future__ import annotations
 
+import os
 import ssl
 from dataclasses import dataclass, field
 
 from ._errors import ConfigurationError
-from ._resume import ReconnectPolicy
+from ._resume import ReconnectPolicy, check_options
 
 __all__ = ["SessionOptions"]
 
@@ -52,9 +53,31 @@ class SessionOptions:
     transport: str = "websockets"
 
     def __post_init__(self) -> None:
+        check_options(
+            self,
+            integers=("event_buffer", "send_buffer", "max_message_size", "receive_buffer_size"),
+            numbers=(
+                "connect_timeout",
+                "setup_timeout",
+                "ping_interval",
+                "silence_limit",
+                "close_timeout",
+            ),
+            others={
+                "reconnect": (ReconnectPolicy,),
+                "ssl_context": (ssl.SSLContext, type(None)),
+                "ca_file": (str, os.PathLike, type(None)),
+                "transport": (str,),
+            },
+        )
         for name in ("connect_timeout", "setup_timeout", "ping_interval", "silence_limit"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"SessionOptions.{name} must be > 0")
+        if self.close_timeout < 0:
+            raise ConfigurationError("SessionOptions.close_timeout must be >= 0")
+        if self.max_message_size < 1 or self.receive_buffer_size < 1:
+            name = "max_message_size" if self.max_message_size < 1 else "receive_buffer_size"
+            raise ConfigurationError(f"SessionOptions.{name} must be at least 1")
         if self.silence_limit <= self.ping_interval:
             raise ConfigurationError(
                 "SessionOptions.silence_limit must be longer than ping_interval"

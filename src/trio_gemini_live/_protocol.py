@@ -13,10 +13,17 @@ from typing import Any, cast
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._arguments import describe
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_ordinary, encode_client, unknown_top_level
-from ._errors import ConnectionClosedError, LocalProtocolError, RemoteProtocolError, close_error_for
+from ._errors import (
+    ConfigurationError,
+    ConnectionClosedError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    close_error_for,
+)
 from ._text_fastpath import MODEL, OUTPUT, decode_text
 from ._wire import (
     ActivityEnd,
@@ -31,7 +38,7 @@ from ._wire import (
     UsageMetadata,
 )
 
-__all__ = ["LiveProtocol", "SessionState", "parse_duration", "sample_rate_of"]
+__all__ = ["LiveProtocol", "SessionState", "check_setup", "parse_duration", "sample_rate_of"]
 
 
 class SessionState(enum.Enum):
@@ -52,6 +59,36 @@ _CLOSED = SessionState.CLOSED
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
 # Reads a client frame back as the server would: a wrong type anywhere fails with its path.
 _client_decoder = msgspec.json.Decoder(ClientMessage)
+
+
+def check_setup(setup: object) -> Setup:
+    """`setup` as the server reads it, if it is a `Setup` whose fields have the right types.
+
+    Checked as `frame_for` checks other messages, by reading the encoded message back: a
+    wrong type (`live_setup(temperature="hot")`, `function_tool(name=1)`) would otherwise
+    be sent and the server would close the session with 1007, often only saying "Request
+    contains an invalid argument." The setup read back is returned: where a dict stood
+    for a Struct (a `FunctionDeclaration` given as its JSON object), the code that reads
+    the setup in force then finds the Struct.
+
+    Raises:
+        ConfigurationError: `setup` is not a `Setup`, or a field has the wrong type (its
+            JSON path is named).
+    """
+    if not isinstance(setup, Setup):
+        raise ConfigurationError(
+            f"setup must be a Setup (see live_setup) or a model name, not {describe(setup)}"
+        )
+    try:
+        read_back = _client_decoder.decode(encode_client(ClientMessage(setup=setup))).setup
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:  # ValidationError included
+        raise ConfigurationError(
+            f"the setup holds a value the server would refuse (it would close the session "
+            f"with 1007): {exc}"
+        ) from None
+    assert read_back is not None
+    return read_back
+
 
 _DEFAULT_OUTPUT_RATE = 24000
 _CACHE_LIMIT = 64  # bounded: MIME types come from the server
@@ -213,7 +250,7 @@ class LiveProtocol:
 
     # --- frames -> events --------------------------------------------------------------------
 
-    def receive_frame(self, frame: bytes | str) -> list[ev.RealtimeEvent]:
+    def receive_frame(self, frame: bytes | str) -> list[ev.LiveEvent]:
         """Decode one server frame and return the events it carries, in wire order."""
         if self.state is _CLOSED:
             raise LocalProtocolError("received a frame after the connection closed")
@@ -253,9 +290,9 @@ class LiveProtocol:
 
     def receive_message(
         self, message: ServerMessage, frame: bytes | str | None = None
-    ) -> list[ev.RealtimeEvent]:
+    ) -> list[ev.LiveEvent]:
         """Turn a decoded server message into events (every key present is processed)."""
-        out: list[ev.RealtimeEvent] = []
+        out: list[ev.LiveEvent] = []
         # Parsed first, so that a bad value rejects the frame before any state changes.
         go_away = (
             parse_duration(message.go_away.time_left or "0s")
@@ -325,7 +362,7 @@ class LiveProtocol:
         return out
 
     def _server_content(
-        self, content: ServerContent, message: ServerMessage, out: list[ev.RealtimeEvent]
+        self, content: ServerContent, message: ServerMessage, out: list[ev.LiveEvent]
     ) -> None:
         turn = self.turn_id
         model_turn = content.model_turn
@@ -374,7 +411,7 @@ class LiveProtocol:
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
 
-    def _model_turn(self, model_turn: Content, turn: int, out: list[ev.RealtimeEvent]) -> None:
+    def _model_turn(self, model_turn: Content, turn: int, out: list[ev.LiveEvent]) -> None:
         for part in model_turn.parts:
             blob = part.inline_data
             if blob is not None:

@@ -10,14 +10,46 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import msgspec
 
 from ._errors import ConfigurationError
 
-__all__ = ["BufferedMessage", "ReconnectPolicy", "ReplayBuffer", "ReplayPlan"]
+__all__ = ["BufferedMessage", "ReconnectPolicy", "ReplayBuffer", "ReplayPlan", "check_options"]
+
+
+def check_options(
+    owner: object,
+    *,
+    integers: tuple[str, ...] = (),
+    numbers: tuple[str, ...] = (),
+    others: Mapping[str, tuple[type, ...]] | None = None,
+) -> None:
+    """Refuse an option of the wrong type, naming it, before any comparison meets it.
+
+    Otherwise `SessionOptions(connect_timeout="10")` raised a bare TypeError from a
+    comparison in `__post_init__`, and a float buffer size or NaN timeout was taken and
+    failed later, deep inside trio. `bool` is refused where a number belongs: it is an
+    `int`, never meant. `others` maps option names to the types each may have.
+    """
+    cls = type(owner).__name__
+    for name, kinds in (others or {}).items():
+        value = getattr(owner, name)
+        if not isinstance(value, kinds):
+            expected = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+            raise ConfigurationError(f"{cls}.{name} must be {expected}, not {value!r}")
+    for name in integers:
+        value = getattr(owner, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigurationError(f"{cls}.{name} must be an int, not {value!r}")
+    for name in numbers:
+        value = getattr(owner, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError(f"{cls}.{name} must be a number, not {value!r}")
+        if math.isnan(value):
+            raise ConfigurationError(f"{cls}.{name} must be a number, not NaN")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +98,21 @@ class ReconnectPolicy:
     handle_window: float = 0.5
 
     def __post_init__(self) -> None:
+        check_options(
+            self,
+            integers=("max_attempts", "replay_limit_bytes"),
+            numbers=(
+                "max_elapsed",
+                "initial_delay",
+                "max_delay",
+                "multiplier",
+                "jitter",
+                "go_away_margin",
+                "stable_after",
+                "handle_window",
+            ),
+            others={"enabled": (bool,)},
+        )
         if self.max_attempts < 1:
             raise ConfigurationError("ReconnectPolicy.max_attempts must be at least 1")
         if self.max_elapsed <= 0 or self.initial_delay < 0 or self.max_delay < 0:
@@ -76,6 +123,11 @@ class ReconnectPolicy:
             raise ConfigurationError("ReconnectPolicy.replay_limit_bytes must be >= 0")
         if not self.handle_window >= 0:
             raise ConfigurationError("ReconnectPolicy.handle_window must be >= 0 seconds")
+        for name in ("go_away_margin", "stable_after"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"ReconnectPolicy.{name} must be >= 0 seconds")
+        if self.multiplier <= 0:
+            raise ConfigurationError("ReconnectPolicy.multiplier must be > 0")
 
     def delays(self, rng: random.Random, *, immediate_first: bool = False) -> Iterator[float]:
         """Backoff delays before each attempt: exponential, capped, with jitter."""

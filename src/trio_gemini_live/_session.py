@@ -53,7 +53,7 @@ from ._errors import (
 )
 from ._groups import leaf_exceptions
 from ._options import SessionOptions
-from ._protocol import LiveProtocol, SessionState
+from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
 from ._resume import ReplayBuffer
 from ._schedule_point import schedule_point_after_write
@@ -163,7 +163,7 @@ class LiveSession(SessionSupervisor):
             options.send_buffer
         )
         # Bounded: when full, the receiver waits for the user (nothing is dropped).
-        events_send, self._events_receive = trio.open_memory_channel[ev.RealtimeEvent](
+        events_send, self._events_receive = trio.open_memory_channel[ev.LiveEvent](
             options.event_buffer
         )
         self._core = SessionCore(
@@ -176,7 +176,7 @@ class LiveSession(SessionSupervisor):
         )
         # Events of a read made from the user's own task (see `Connection.read_for_consumer`)
         # not yet taken: they come before anything in the channel.
-        self._pending: deque[ev.RealtimeEvent] = deque()
+        self._pending: deque[ev.LiveEvent] = deque()
         self._failure: GeminiLiveError | None = None
         self._setup_ready = trio.Event()
         self._settled = trio.Event()
@@ -244,8 +244,11 @@ class LiveSession(SessionSupervisor):
 
     # --- receiving ---------------------------------------------------------------------------
 
-    async def receive(self) -> ev.RealtimeEvent:
-        """Return the next event.
+    async def receive(self) -> ev.LiveEvent:
+        """Return the next event (`async for event in session` yields the same).
+
+        Typed `LiveEvent`, the union of the event classes a session yields, so that a type
+        checker can check a `match` over it for exhaustiveness.
 
         Raises:
             trio.EndOfChannel: the session ended normally (close 1000) and every event
@@ -271,10 +274,10 @@ class LiveSession(SessionSupervisor):
         except trio.ClosedResourceError:
             raise _block_ended() from None
 
-    def __aiter__(self) -> AsyncIterator[ev.RealtimeEvent]:
+    def __aiter__(self) -> AsyncIterator[ev.LiveEvent]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[ev.RealtimeEvent]:
+    async def _iterate(self) -> AsyncIterator[ev.LiveEvent]:
         # Events already buffered (one socket read often brings many) are taken without a
         # trip through the scheduler each; it is still a cancellation point, and the loop
         # waits (a checkpoint) once the buffer is empty, so at most `event_buffer` events
@@ -427,7 +430,9 @@ class LiveSession(SessionSupervisor):
         # rate seen before) costs three identity tests, a length test and a dict look-up.
         # Any other buffer, an odd size, a wrong type or a new rate takes the checks that
         # explain. The message is built from checked parts, so `frame_for` is skipped.
-        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2:
+        # (`len` is reached only for bytes and bytearray, which the checkers cannot tell
+        # from `kind`; a `cast` would cost a call here.)
+        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2:  # type: ignore[arg-type]
             pcm = check_pcm(pcm)
         mime = AUDIO_MIMES.get(sample_rate) if type(sample_rate) is int else None
         if mime is None:
@@ -699,8 +704,9 @@ class LiveSession(SessionSupervisor):
         reconnect budget.
 
         Raises:
-            ConfigurationError: the model differs, session resumption is not enabled, or a
-                function's `parameters` use keys the Live API's `Schema` lacks.
+            ConfigurationError: the model differs, session resumption is not enabled, a
+                field has the wrong type, or a function's `parameters` use keys the Live
+                API's `Schema` lacks.
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
@@ -835,6 +841,7 @@ def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:
 def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     if isinstance(setup, str):
         setup = Setup(model=setup)
+    setup = check_setup(setup)  # first: the checks below read its fields
     _check_tool_schemas(setup.tools, "setup.tools")
     model = model_resource_name(
         setup.model,
@@ -874,8 +881,9 @@ async def open_session(
         SetupTimeoutError: no `setupComplete` within `setup_timeout`.
         ConnectionClosedError: the server refused the setup (a subclass says why).
         ConfigurationError: before connecting, for a setup the server is known to refuse
-            (a bad model name, function `parameters` with keys the `Schema` lacks), or
-            when not run by trio (e.g. anyio on its default asyncio backend).
+            (a bad model name, a field of the wrong type, function `parameters` with keys
+            the `Schema` lacks), or when not run by trio (e.g. anyio on its default
+            asyncio backend).
     """
     require_trio("open_session")
     options = options or SessionOptions()

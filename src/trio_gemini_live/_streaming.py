@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -10,7 +11,7 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import trio
 
@@ -20,11 +21,22 @@ from ._pacer import open_pacer
 
 __all__ = ["AudioBuffer", "stream_audio"]
 
-AudioBuffer = bytes | bytearray | memoryview
-"""PCM as the session takes it: any of these, encoded straight from the buffer.
+# The buffer protocol as a type, so that a type checker accepts what `send_audio` takes at
+# run time (`array('h')`, a NumPy array), not only bytes, bytearray and memoryview.
+# `collections.abc.Buffer` is new in 3.12; type checkers know typing_extensions' on 3.11,
+# where at run time (annotations are strings here) only introspection sees the fallback.
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer as _Buffer
+elif TYPE_CHECKING:
+    from typing_extensions import Buffer as _Buffer
+else:
+    _Buffer = bytes | bytearray | memoryview
 
-`send_audio` also takes any other object with the buffer protocol (`array('h')`, a NumPy
-`int16` array) as a memoryview of it; a view counts in bytes, not items.
+AudioBuffer: TypeAlias = _Buffer
+"""PCM as the session takes it: any object with the buffer protocol, encoded straight from it.
+
+bytes and bytearray as they are; any other buffer (a memoryview, `array('h')`, a NumPy
+`int16` array) as a memoryview of it, which counts in bytes, not items.
 """
 
 

@@ -1,0 +1,72 @@
+"""`SessionOptions` and `ReconnectPolicy` refuse a wrong value at construction, naming it.
+
+Before, a value of the wrong type raised a bare TypeError from a comparison inside
+`__post_init__` (`'<=' not supported between instances of 'str' and 'int'`), or was taken
+and failed later inside trio (a float buffer size, a NaN timeout, a negative close timeout).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trio_gemini_live import ConfigurationError, ReconnectPolicy, SessionOptions
+
+WRONG_OPTIONS: list[tuple[str, Any]] = [
+    ("connect_timeout", "10"),
+    ("setup_timeout", None),
+    ("ping_interval", math.nan),
+    ("silence_limit", True),
+    ("close_timeout", -1),
+    ("close_timeout", "1"),
+    ("event_buffer", 1.5),
+    ("event_buffer", None),
+    ("send_buffer", "64"),
+    ("max_message_size", 0),
+    ("receive_buffer_size", 1024.0),
+    ("reconnect", {"max_attempts": 3}),
+    ("ssl_context", "verify"),
+    ("ca_file", 1),
+    ("transport", None),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), WRONG_OPTIONS)
+def test_a_wrong_session_option_is_named(name: str, value: Any) -> None:
+    with pytest.raises(ConfigurationError, match=rf"SessionOptions\.{name}"):
+        SessionOptions(**{name: value})
+
+
+WRONG_POLICIES: list[tuple[str, Any]] = [
+    ("enabled", "yes"),
+    ("max_attempts", "3"),
+    ("max_attempts", 2.5),
+    ("max_elapsed", math.nan),
+    ("initial_delay", None),
+    ("multiplier", 0),
+    ("jitter", "0.5"),
+    ("replay_limit_bytes", 1e6),
+    ("go_away_margin", -1),
+    ("stable_after", -1),
+    ("handle_window", math.nan),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), WRONG_POLICIES)
+def test_a_wrong_reconnect_policy_value_is_named(name: str, value: Any) -> None:
+    with pytest.raises(ConfigurationError, match=rf"ReconnectPolicy\.{name}"):
+        ReconnectPolicy(**{name: value})
+
+
+def test_usual_values_are_taken(tmp_path: Path) -> None:
+    options = SessionOptions(
+        connect_timeout=5,  # an int where a float is declared
+        close_timeout=0,
+        ca_file=str(tmp_path / "ca.pem"),
+        reconnect=ReconnectPolicy(enabled=False, max_elapsed=math.inf, jitter=0),
+    )
+    assert options.connect_timeout == 5
+    assert options.reconnect.max_elapsed == math.inf
