@@ -70,3 +70,8 @@ def test_usual_values_are_taken(tmp_path: Path) -> None:
     )
     assert options.connect_timeout == 5
     assert options.reconnect.max_elapsed == math.inf
+
+
+def test_an_unknown_transport_is_refused_at_construction() -> None:
+    with pytest.raises(ConfigurationError, match=r"transport.*'bogus'.*websockets"):
+        SessionOptions(transport="bogus")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from trio_gemini_live import (
     ConfigurationError,
     Setup,
+    Tool,
     TurnComplete,
     function_tool,
     live_setup,
@@ -99,3 +101,17 @@ async def test_a_declaration_given_as_its_json_object_is_read_as_the_server_read
     with pytest.raises(ConfigurationError, match=r"\$schema"):
         async with open_session(setup, endpoint=endpoint):
             pass
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"functions": function_tool("f")}, r"functions must be a list .* wrap"),
+        ({"tools": Tool()}, r"tools must be a list .* wrap"),
+        ({"tools": "search"}, r"tools must be a list of Tool, not str"),
+        ({"functions": 3}, r"functions must be a list of FunctionDeclaration, not int"),
+    ],
+)
+def test_live_setup_wants_sequences_of_tools(arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        live_setup(MODEL, **arguments)

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from ._errors import ConfigurationError
 from ._resume import ReconnectPolicy, check_options
 
-__all__ = ["SessionOptions"]
+TRANSPORTS = ("trio-websocket", "websockets")
+"""The values `SessionOptions.transport` takes."""
+
+__all__ = ["TRANSPORTS", "SessionOptions"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +89,11 @@ class SessionOptions:
             raise ConfigurationError("SessionOptions buffers must hold at least one item")
         if self.ssl_context is not None and self.ca_file is not None:
             raise ConfigurationError("give either ssl_context or ca_file, not both")
+        if self.transport not in TRANSPORTS:
+            raise ConfigurationError(
+                f"SessionOptions.transport: unknown transport {self.transport!r}; "
+                f"expected one of {', '.join(TRANSPORTS)}"
+            )
 
     def tls_context(self) -> ssl.SSLContext | None:
         """The SSL context to use for `wss://` (None: the system default, verified)."""

@@ -97,7 +97,8 @@ def live_setup(
         if thinking_budget is not None
         else None,
     )
-    all_tools = list(tools)
+    all_tools = list(_sequence_of(tools, Tool, "tools"))
+    functions = _sequence_of(functions, FunctionDeclaration, "functions")
     if functions:
         all_tools.append(Tool(function_declarations=list(functions)))
     vad = None
@@ -129,3 +130,20 @@ def live_setup(
         input_audio_transcription=AudioTranscriptionConfig() if input_transcription else None,
         output_audio_transcription=AudioTranscriptionConfig() if output_transcription else None,
     )
+
+
+def _sequence_of(value: object, kind: type, name: str) -> list[Any]:
+    """`value` as a list, if it is a sequence (of `kind`, or of its JSON objects).
+
+    A single `kind` given where a sequence belongs (`functions=function_tool(...)`) would
+    otherwise fail as "object is not iterable", and a string would become characters.
+    """
+    if isinstance(value, kind):
+        raise ConfigurationError(
+            f"{name} must be a list of {kind.__name__}; wrap the one given in [...]"
+        )
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes, bytearray)):
+        raise ConfigurationError(
+            f"{name} must be a list of {kind.__name__}, not {type(value).__name__}"
+        )
+    return list(value)  # pyright: ignore[reportUnknownArgumentType]

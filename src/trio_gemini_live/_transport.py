@@ -20,7 +20,7 @@ import wsproto.utilities
 
 from ._endpoints import Endpoint
 from ._errors import ConfigurationError, TransportError
-from ._options import SessionOptions
+from ._options import TRANSPORTS, SessionOptions
 from ._stream import Connector, connect_errors, open_stream, stream_target
 
 __all__ = [
@@ -237,10 +237,6 @@ async def open_trio_websocket(
         finally:
             host.attached.set()
     return TrioWebsocketTransport(connection, host)
-
-
-TRANSPORTS = ("trio-websocket", "websockets")
-"""The WebSocket implementations `SessionOptions.transport` may name."""
 
 
 async def open_transport(
