@@ -72,6 +72,7 @@ from ._session import (
     open_session as open_session,
 )
 from ._setup import function_tool as function_tool, live_setup as live_setup
+from ._stream import Connector as Connector
 from ._wire import (
     Blob as Blob,
     Content as Content,
@@ -93,6 +94,7 @@ __all__ = [
     "GeminiRealtimeClient",
     "LiveSession",
     "SessionOptions",
+    "Connector",
     "ReconnectPolicy",
     "SessionStatistics",
     "SessionState",
