@@ -156,6 +156,30 @@ async def test_manual_activity_detection_with_text_reply() -> None:
     assert texts_of(messages) == "You said: Hello, can you hear me?"
 
 
+async def test_turn_complete_alone_answers_the_accumulated_turns(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `turnComplete: false` accumulates; a later bare `{"turnComplete": true}` means "respond
+    # now" to what was accumulated (protocol.md 2.2), also in the deprecated send()'s spelling.
+    weather = {
+        "name": "get_weather",
+        "parameters": {
+            "type": "OBJECT",
+            "properties": {"city": {"type": "STRING"}},
+            "required": ["city"],
+        },
+    }
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=MODEL, tools=[{"functionDeclarations": [weather]}], **TEXT)
+        for text in ("Tell me about Paris", "and what is the weather in Paris"):
+            turn = {"role": "user", "parts": [{"text": text}]}
+            await client.send({"clientContent": {"turns": [turn], "turnComplete": False}})
+        await client.send({"client_content": {"turn_complete": True}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+    [call] = messages[-1]["toolCall"]["functionCalls"]
+    assert (call["name"], call["args"]) == ("get_weather", {"city": "Paris"})
+
+
 async def test_text_turn_text_modality_several_parts() -> None:
     async with start() as emu, connect(emu) as client:
         await client.setup(**TEXT)

@@ -246,10 +246,19 @@ class Model:
         await self.interrupt()
         self._append_history(content)
         if content.turn_complete:
-            texts = [
-                p.text for t in content.turns or [] if t.role != "model" for p in t.parts if p.text
-            ]
-            self._start(_UserTurn(text=texts[-1] if texts else ""), record=False)
+            # "Generate now from the accumulated context" (protocol.md 2.2): the turns may
+            # have come in earlier messages with `turnComplete: false`, this one bare.
+            self._start(_UserTurn(text=self._last_user_text()), record=False)
+
+    def _last_user_text(self) -> str:
+        return next(
+            (
+                str(t["text"])
+                for t in reversed(self.session.history)
+                if t["role"] != "model" and t.get("text")
+            ),
+            "",
+        )
 
     def _append_history(self, content: ClientContent) -> None:
         for turn in content.turns or []:
