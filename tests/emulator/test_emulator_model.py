@@ -103,6 +103,29 @@ async def test_usage_counts_a_half_cascade_answer_as_text_even_in_audio(
     ]
 
 
+async def test_usage_counts_the_speech_being_answered_as_audio_prompt(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # The prompt is the context the answer was generated from, the user's speech included,
+    # and promptTokensDetails splits it by modality (protocol.md 3.7; audio is billed at
+    # about 25 tokens a second, 4.1): one second of speech is no empty TEXT prompt.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=MODEL, **TEXT)
+        await send_chunks(client, tone(1000))
+        await client.send({"realtimeInput": {"audioStreamEnd": True}})
+        spoken = (await client.turn())[-1]["usageMetadata"]
+        await client.send({"realtimeInput": {"text": "and now in writing"}})
+        written = (await client.turn())[-1]["usageMetadata"]
+    assert spoken["promptTokenCount"] >= 25
+    assert spoken["promptTokensDetails"] == [
+        {"modality": "AUDIO", "tokenCount": spoken["promptTokenCount"]}
+    ]
+    by_modality = {d["modality"]: d["tokenCount"] for d in written["promptTokensDetails"]}
+    assert list(by_modality) == ["TEXT", "AUDIO"]
+    assert by_modality["AUDIO"] == spoken["promptTokenCount"]
+    assert sum(by_modality.values()) == written["promptTokenCount"]
+
+
 async def test_other_input_rates_and_audio_stream_end() -> None:
     async with start(EmulatorConfig(audio_chunk_ms=100)) as emu, connect(emu) as client:
         await client.setup(model=NATIVE)
@@ -131,6 +154,30 @@ async def test_manual_activity_detection_with_text_reply() -> None:
         await client.send({"realtimeInput": {"activityEnd": {}}})
         messages = await client.turn()
     assert texts_of(messages) == "You said: Hello, can you hear me?"
+
+
+async def test_turn_complete_alone_answers_the_accumulated_turns(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `turnComplete: false` accumulates; a later bare `{"turnComplete": true}` means "respond
+    # now" to what was accumulated (protocol.md 2.2), also in the deprecated send()'s spelling.
+    weather = {
+        "name": "get_weather",
+        "parameters": {
+            "type": "OBJECT",
+            "properties": {"city": {"type": "STRING"}},
+            "required": ["city"],
+        },
+    }
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=MODEL, tools=[{"functionDeclarations": [weather]}], **TEXT)
+        for text in ("Tell me about Paris", "and what is the weather in Paris"):
+            turn = {"role": "user", "parts": [{"text": text}]}
+            await client.send({"clientContent": {"turns": [turn], "turnComplete": False}})
+        await client.send({"client_content": {"turn_complete": True}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+    [call] = messages[-1]["toolCall"]["functionCalls"]
+    assert (call["name"], call["args"]) == ("get_weather", {"city": "Paris"})
 
 
 async def test_text_turn_text_modality_several_parts() -> None:

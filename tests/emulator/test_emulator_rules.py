@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import trio
 
 from emulator.emulator_client import MODEL, NATIVE, connect, start
 from trio_gemini_live.emulator import EmulatorConfig
@@ -31,6 +32,35 @@ async def test_first_message_must_be_setup() -> None:
     reason = "setup must be the first message and only the first"
     assert await _close_after([{"realtimeInput": {"text": "hi"}}]) == (1007, reason)
     assert await _close_after([SETUP, SETUP]) == (1007, reason)
+
+
+@pytest.mark.parametrize(
+    ("frames", "second"),
+    [
+        ([{"setup": {"model": MODEL}, "clientContent": {"turnComplete": True}}], "clientContent"),
+        ([SETUP, {"realtimeInput": {"text": "hi"}, "client_content": {}}], "client_content"),
+        ([SETUP, {"toolResponse": {}, "realtimeInput": {"text": "hi"}}], "realtimeInput"),
+    ],
+)
+async def test_one_message_kind_per_frame(
+    frames: list[dict[str, Any]], second: str, autojump_clock: trio.abc.Clock
+) -> None:
+    """The client envelope is a proto `oneof message_type` (protocol.md 2.0): a frame that
+    sets two of its members is refused by Google's JSON parser, not read as two messages."""
+    reason = (
+        "Invalid JSON payload received. Invalid value (oneof), oneof field 'message_type' "
+        f"is already set. Cannot set '{second}'"
+    )
+    # cut at 123 bytes, the most a close frame carries
+    assert await _close_after(frames) == (1007, reason.encode()[:123].decode())
+
+
+async def test_a_null_member_does_not_count(autojump_clock: trio.abc.Clock) -> None:
+    async with start() as emu, connect(emu) as client:
+        assert await client.setup(model=MODEL) == {"setupComplete": {}}
+        await client.send({"clientContent": None, "realtimeInput": {"text": "hi"}})
+        messages = await client.turn()
+    assert messages[-1]["serverContent"]["turnComplete"]
 
 
 @pytest.mark.parametrize(

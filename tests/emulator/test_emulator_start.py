@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import ssl
@@ -68,6 +69,22 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         emulator_main(["--model", " "])
     assert "--model must name a model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"pacing": math.nan},
+        {"pacing": math.inf},
+        {"audio_session_limit": math.nan},
+        {"video_session_limit": math.nan},
+    ],
+)
+def test_a_pacing_or_limit_that_is_not_a_number_is_refused(field: dict[str, float]) -> None:
+    # Accepted (`--pacing nan` too), they crashed every connection at its first reply or
+    # right after setup (trio cannot sleep NaN seconds): clients saw a drop, no close frame.
+    with pytest.raises(ValueError, match="number"):
+        EmulatorConfig(**field)  # type: ignore[arg-type]
 
 
 def test_cli_names_the_tls_files_it_cannot_load(

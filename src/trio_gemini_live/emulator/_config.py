@@ -7,6 +7,7 @@ catalogue and prebuilt voice list used for validation live here as well.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -165,13 +166,14 @@ class EmulatorConfig:
         if isinstance(self.pacing, str):
             if self.pacing not in ("burst", "realtime"):
                 raise ValueError("pacing must be 'burst', 'realtime' or a factor")
-        elif self.pacing < 0:
-            raise ValueError("pacing factor must be >= 0")
+        elif not (math.isfinite(self.pacing) and self.pacing >= 0):
+            # NaN or infinity would reach trio.sleep and crash each connection's first reply.
+            raise ValueError("pacing factor must be a finite number >= 0")
         if not 0 <= self.go_away_warning <= self.lifetime:
             raise ValueError("go_away_warning must be between 0 and lifetime")
         for limit in (self.audio_session_limit, self.video_session_limit):
-            if limit is not None and limit <= 0:
-                raise ValueError("session limits must be positive (or None to disable)")
+            if limit is not None and not limit > 0:  # NaN too: it crashed every connection
+                raise ValueError("session limits must be a positive number (or None to disable)")
         # 1005/1006/1015 are reserved: a close frame must never carry them (RFC 6455 7.4.1).
         code = self.session_limit_close_code
         if not 1000 <= code <= 4999 or code in (1005, 1006, 1015):

@@ -246,10 +246,19 @@ class Model:
         await self.interrupt()
         self._append_history(content)
         if content.turn_complete:
-            texts = [
-                p.text for t in content.turns or [] if t.role != "model" for p in t.parts if p.text
-            ]
-            self._start(_UserTurn(text=texts[-1] if texts else ""), record=False)
+            # "Generate now from the accumulated context" (protocol.md 2.2): the turns may
+            # have come in earlier messages with `turnComplete: false`, this one bare.
+            self._start(_UserTurn(text=self._last_user_text()), record=False)
+
+    def _last_user_text(self) -> str:
+        return next(
+            (
+                str(t["text"])
+                for t in reversed(self.session.history)
+                if t["role"] != "model" and t.get("text")
+            ),
+            "",
+        )
 
     def _append_history(self, content: ClientContent) -> None:
         for turn in content.turns or []:
@@ -420,7 +429,6 @@ class Model:
 
     async def _turn(self, gen: _Generation, turn: _UserTurn) -> None:
         await self._out.resumption_update(False)
-        prompt_tokens = self._prompt_tokens()
         scripted: ScenarioTurn | None
         echo: bytes | None = None
         if turn.speech16k is not None:
@@ -450,6 +458,9 @@ class Model:
         else:
             user_text = turn.text or ""
             scripted = self._cursor.next_turn(user_text)
+        # Counted once this turn's input is in the history: the prompt is what the answer is
+        # generated from, the speech being answered included.
+        prompt_tokens = self._prompt_tokens()
         if self._out.stalled():
             await trio.sleep_forever()
 
@@ -619,24 +630,39 @@ class Model:
             output_transcription=transcription,
         )
 
-    def _prompt_tokens(self) -> int:
-        total = 0
+    def _prompt_tokens(self) -> dict[str, int]:
+        """The context's tokens by modality, TEXT first (`promptTokensDetails` order)."""
+        counts = {"TEXT": 0, "AUDIO": 0}
         if self.system_instruction is not None:
-            total += _audio.text_tokens(
+            counts["TEXT"] += _audio.text_tokens(
                 "".join(p.text or "" for p in self.system_instruction.parts)
             )
         for turn in self.session.history:
-            total += _audio.text_tokens(str(turn.get("text", "")))
-            total += _audio.audio_tokens(float(turn.get("audio_s", 0.0)))
-        return total
+            modality, tokens = self._history_tokens(turn)
+            counts[modality] += tokens
+        return counts
 
-    def _usage(self, prompt: int, response: int) -> UsageMetadata:
+    def _history_tokens(self, turn: dict[str, Any]) -> tuple[str, int]:
+        """What one history turn adds to the prompt, counted like its response once was."""
+        audio_s = float(turn.get("audio_s", 0.0))
+        # Speech is audio in the context (its transcript is a side output, not the prompt);
+        # a half-cascade model's own answers are text it spoke with TTS.
+        spoken = audio_s > 0 and not (turn.get("role") == "model" and self.half_cascade)
+        if spoken:
+            return "AUDIO", _audio.audio_tokens(audio_s)
+        return "TEXT", _audio.text_tokens(str(turn.get("text", "")))
+
+    def _usage(self, prompt_counts: dict[str, int], response: int) -> UsageMetadata:
+        prompt = sum(prompt_counts.values())
         # A half-cascade model writes text and speaks it with TTS: Google counts its response
         # tokens as TEXT even when it answers in audio (recording
         # live_ML_Dev_should_send_text_in_async_session). Native audio models count AUDIO.
         audio = self.modality == "AUDIO" and not self.half_cascade
         modality = "AUDIO" if audio else "TEXT"
-        prompt_details = [ModalityTokenCount(modality="TEXT", token_count=prompt)]
+        # One entry per modality the context holds, like Google's (protocol.md 3.7).
+        prompt_details = [
+            ModalityTokenCount(modality=m, token_count=n) for m, n in prompt_counts.items() if n
+        ] or [ModalityTokenCount(modality="TEXT")]
         response_details = [ModalityTokenCount(modality=modality, token_count=response)]
         if self.vertex:
             return UsageMetadata(

@@ -165,6 +165,28 @@ def _check_schema(schema: Any, path: str) -> None:
         raise ClientFrameError(1007, f"Invalid JSON payload received. {unknown}")
 
 
+def _check_one_message_kind(frame: dict[str, Any]) -> None:
+    """The client envelope is a proto `oneof message_type` (protocol.md section 2.0).
+
+    Google's JSON parser refuses a second member instead of reading the frame as two
+    messages; a `null` member is not set. The wording is that of its oneof errors elsewhere
+    ("Invalid value at '...' (oneof), oneof field 'data' is already set. Cannot set '...'"),
+    without a location at the top level, as for unknown names there.
+    """
+    members = _fields(ClientMessage)
+    seen = False
+    for key, value in frame.items():
+        if key not in members or value is None:
+            continue
+        if seen:
+            raise ClientFrameError(
+                1007,
+                "Invalid JSON payload received. Invalid value (oneof), oneof field "
+                f"'message_type' is already set. Cannot set '{key}'",
+            )
+        seen = True
+
+
 _json = msgspec.json.Decoder()
 
 
@@ -188,6 +210,7 @@ def parse_client_frame(
             1007, "Invalid JSON payload received. Expected an object at the top level."
         )
     as_sent = cast("dict[str, Any]", data)
+    _check_one_message_kind(as_sent)
     normalized = _normalize_struct(as_sent, ClientMessage, "", strict, enum_fields(vertex=vertex))
     try:
         message = msgspec.convert(normalized, ClientMessage, strict=False)
