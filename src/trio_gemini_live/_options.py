@@ -51,7 +51,7 @@ class SessionOptions:
     max_message_size: int = 16 * 1024 * 1024
     receive_buffer_size: int = 64 * 1024
     ssl_context: ssl.SSLContext | None = None
-    ca_file: str | None = None
+    ca_file: str | os.PathLike[str] | None = None
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     transport: str = "websockets"
 
