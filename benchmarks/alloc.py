@@ -81,7 +81,7 @@ async def _session_path(frames: int) -> dict[str, Any]:
     # The PCM `bytes` each decode produced, in order: from the ordinary path (msgspec) or
     # from the audio fast path (pybase64), whichever took the frame.
     wire: list[bytes] = []
-    original = protocol_module.decode_server
+    original = protocol_module.decode_ordinary
     original_pcm = protocol_module.decode_audio_pcm
 
     def recording(frame: bytes | str) -> Any:
@@ -103,7 +103,7 @@ async def _session_path(frames: int) -> dict[str, Any]:
         return client
 
     result: dict[str, Any] = {}
-    protocol_module.decode_server = recording
+    protocol_module.decode_ordinary = recording
     protocol_module.decode_audio_pcm = recording_pcm
     try:
         async with trio.open_nursery() as nursery:
@@ -137,7 +137,7 @@ async def _session_path(frames: int) -> dict[str, Any]:
                 )
             nursery.cancel_scope.cancel()
     finally:
-        protocol_module.decode_server = original
+        protocol_module.decode_ordinary = original
         protocol_module.decode_audio_pcm = original_pcm
     return result
 

@@ -42,14 +42,17 @@ def pretty(message: dict[str, Any]) -> bytes:
     return (json.dumps(message, indent=2) + "\n").encode()
 
 
-def google_audio(data: str = B64, mime: str = MIME) -> bytes:
+def google_audio(data: str = B64, mime: str = MIME, role: str | None = None) -> bytes:
+    """An audio frame as Google sends it (Vertex's with `"role": "model"`)."""
     part = {"inlineData": {"mimeType": mime, "data": data}}
-    return pretty({"serverContent": {"modelTurn": {"parts": [part]}}})
+    turn: dict[str, Any] = {"role": role} if role is not None else {}
+    return pretty({"serverContent": {"modelTurn": {**turn, "parts": [part]}}})
 
 
-def audio_message(pcm: bytes, mime: str = MIME) -> ServerMessage:
+def audio_message(pcm: bytes, mime: str = MIME, role: str | None = None) -> ServerMessage:
     part = Part(inline_data=Blob(data=pcm, mime_type=mime))
-    return ServerMessage(server_content=ServerContent(model_turn=Content(parts=[part])))
+    turn = Content(parts=[part], role=role)
+    return ServerMessage(server_content=ServerContent(model_turn=turn))
 
 
 Outcome = tuple[str, Any]
@@ -110,6 +113,21 @@ def test_sessions_of_different_kinds_each_keep_their_skeleton() -> None:
                     got = decode_server(google_audio(OTHER_B64, mime=mime))
                     assert got == audio_message(OTHER_PCM, mime)
         decoder.decode.assert_not_called()
+
+
+def test_vertex_audio_with_its_role_is_decoded_without_json() -> None:
+    """Vertex's audio frames say `"role": "model"`: their skeleton is learned too."""
+    with mock.patch.object(fastpath, "_skeletons", ()):
+        assert decode_server(google_audio(mime="audio/pcm", role="model")) == audio_message(
+            PCM, "audio/pcm", "model"
+        )
+        with mock.patch.object(_codec, "_decoder") as decoder:
+            second = decode_server(google_audio(OTHER_B64, mime="audio/pcm", role="model"))
+        decoder.decode.assert_not_called()
+    assert second == audio_message(OTHER_PCM, "audio/pcm", "model")
+    assert assert_same_all(
+        google_audio(role="model"), google_audio(OTHER_B64, role="model"), google_audio()
+    ) == [False, True, False]
 
 
 def test_decode_server_tries_the_fast_path_for_large_binary_frames_only() -> None:

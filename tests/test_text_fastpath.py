@@ -35,10 +35,14 @@ def pretty(message: dict[str, Any]) -> bytes:
     return (json.dumps(message, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def google(text: str, kind: int = OUTPUT) -> bytes:
-    """A frame as Google sends it, holding only `text` as the text of `kind`."""
+def google(text: str, kind: int = OUTPUT, role: str | None = None) -> bytes:
+    """A frame as Google sends it, holding only `text` as the text of `kind`.
+
+    `role`: Vertex's text frames say `"role": "model"`; the Gemini API's have no role.
+    """
     if kind == MODEL:
-        content: dict[str, Any] = {"modelTurn": {"parts": [{"text": text}]}}
+        turn: dict[str, Any] = {"role": role} if role is not None else {}
+        content: dict[str, Any] = {"modelTurn": {**turn, "parts": [{"text": text}]}}
     else:
         key = "outputTranscription" if kind == OUTPUT else "inputTranscription"
         content = {key: {"text": text}}
@@ -98,13 +102,28 @@ def test_google_text_frames_are_learned_then_read_without_json(kind: int) -> Non
     assert second == text_message(" can you hear me? Grüße, 東京 😀", kind)
 
 
+def test_vertex_text_answers_with_their_role_are_read_without_json() -> None:
+    with mock.patch.object(textpath, "_skeletons", ()):
+        assert decode_server(google("a", MODEL, "model")) == text_message("a", MODEL, "model")
+        assert decode_server(google("b", MODEL)) == text_message("b", MODEL)  # Gemini API's
+        with mock.patch.object(_codec, "_decoder") as decoder:
+            vertex = decode_server(google(" Vertex", MODEL, "model"))
+            gemini = decode_server(google(" Gemini", MODEL))
+        decoder.decode.assert_not_called()
+    assert vertex == text_message(" Vertex", MODEL, "model")
+    assert vertex.server_content is not None
+    assert vertex.server_content.model_turn is not None
+    assert vertex.server_content.model_turn.role == "model"
+    assert gemini == text_message(" Gemini", MODEL)
+
+
 def test_every_kind_keeps_its_own_skeleton() -> None:
     kinds = [OUTPUT, INPUT, MODEL]
     with mock.patch.object(textpath, "_skeletons", ()):
         for kind in kinds:
             decode_server(google("first", kind))
         for kind in kinds * 2:
-            assert textpath.decode_text(google("again", kind)) == ("again", kind)
+            assert textpath.decode_text(google("again", kind)) == ("again", kind, None)
 
 
 def test_recorded_transcripts_take_the_fast_path() -> None:
@@ -194,9 +213,6 @@ NOT_LEARNED = {
     ),
     "text as a value before": pretty(
         {"serverContent": {"modelTurn": {"role": "text", "parts": [{"text": "a"}]}}}
-    ),
-    "model role": pretty(
-        {"serverContent": {"modelTurn": {"role": "model", "parts": [{"text": "a"}]}}}
     ),
     "thought": pretty(
         {"serverContent": {"modelTurn": {"parts": [{"text": "a", "thought": True}]}}}

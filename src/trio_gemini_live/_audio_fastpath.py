@@ -13,7 +13,7 @@ The result is exactly that of the ordinary path, or `None` (take the ordinary pa
 a different message or error. Why that holds (`learn` checks the first three points on a
 frame the ordinary path decoded, the fast path the last one on each frame):
 
-- The decoded message is exactly `audio_message(data, mime_type)`, with `data` not empty:
+- The decoded message is exactly `audio_message(data, mime_type, role)`, `data` not empty:
   the `Blob` had a `data` key (`Blob.data` defaults to `b""`), whose value is a string.
 - The frame has no backslash, so every `"` is a string delimiter and a key named `data`
   is spelled `"data"`: the frame has such a token.
@@ -43,8 +43,9 @@ MIN_FRAME = 1024
 
 _KEY = b'"data"'
 
-_Skeleton = tuple[bytes, bytes, int, int, str]
-"""The bytes before and after the string, their lengths, and the MIME type."""
+_Skeleton = tuple[bytes, bytes, int, int, str, str | None]
+"""The bytes before and after the string, their lengths, the MIME type and the turn's role
+(Vertex sends `"role": "model"`, the Gemini API no role)."""
 
 _MAX_SKELETONS = 4
 """A session has one skeleton; a process may run sessions of a few kinds (output rates,
@@ -54,21 +55,22 @@ Gemini's `audio/pcm;rate=24000` beside Vertex's `audio/pcm`)."""
 _skeletons: tuple[_Skeleton, ...] = ()
 
 
-def audio_message(pcm: bytes, mime_type: str) -> ServerMessage:
+def audio_message(pcm: bytes, mime_type: str, role: str | None = None) -> ServerMessage:
     """The message of an audio frame: one `inlineData` part of `mime_type` holding `pcm`."""
     part = Part(inline_data=Blob(data=pcm, mime_type=mime_type))
-    return ServerMessage(server_content=ServerContent(model_turn=Content(parts=[part])))
+    turn = Content(parts=[part], role=role)
+    return ServerMessage(server_content=ServerContent(model_turn=turn))
 
 
-def decode_audio_pcm(frame: bytes) -> tuple[bytes, str] | None:
-    """The PCM and MIME type of a frame with the remembered skeleton, or None.
+def decode_audio_pcm(frame: bytes) -> tuple[bytes, str, str | None] | None:
+    """The PCM, MIME type and role of a frame with a remembered skeleton, or None.
 
-    The frame is then exactly the message `audio_message(pcm, mime_type)`: one
+    The frame is then exactly the message `audio_message(pcm, mime_type, role)`: one
     `inlineData` part and nothing else. None means "not this skeleton, or not strict
     base64": the caller decodes the frame the ordinary way, which also produces the error
     message for a bad frame.
     """
-    for prefix, suffix, start, tail, mime_type in _skeletons:
+    for prefix, suffix, start, tail, mime_type, role in _skeletons:
         if frame.startswith(prefix) and frame.endswith(suffix) and start + tail <= len(frame):
             try:
                 # (None, True): `validate=True` passed by position; pybase64 parses a keyword
@@ -77,7 +79,7 @@ def decode_audio_pcm(frame: bytes) -> tuple[bytes, str] | None:
                 pcm = b64decode(memoryview(frame)[start:-tail], None, True)
             except ValueError:  # binascii.Error: not strict base64
                 return None
-            return pcm, mime_type
+            return pcm, mime_type, role
     return None
 
 
@@ -102,12 +104,13 @@ def learn(frame: bytes, message: ServerMessage) -> None:
         return  # (cheap tests first, for the likeliest companions of audio)
     blob = content.model_turn.parts[0].inline_data
     # Not empty: the Blob had a `data` key (it defaults to b""), the frame's only one.
-    if blob is None or not blob.data or message != audio_message(blob.data, blob.mime_type):
+    role = content.model_turn.role
+    if blob is None or not blob.data or message != audio_message(blob.data, blob.mime_type, role):
         return
     slot = string_slot(frame, _KEY)
     if slot is None:
         return
     prefix, suffix = slot
-    skeleton = (prefix, suffix, len(prefix), len(suffix), blob.mime_type)
+    skeleton = (prefix, suffix, len(prefix), len(suffix), blob.mime_type, role)
     if skeleton not in _skeletons:
         _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])

@@ -261,7 +261,7 @@ class LiveProtocol:
                 audio = decode_audio_pcm(frame)
                 if audio is not None:
                     self.frames_received += 1
-                    pcm, mime = audio
+                    pcm, mime, _ = audio
                     rate = _audio_rates.get(mime)
                     if rate is None:
                         rate = _audio_rate(mime)
@@ -276,7 +276,7 @@ class LiveProtocol:
                 decoded = decode_text(frame)
                 if decoded is not None:
                     self.frames_received += 1
-                    text, kind = decoded
+                    text, kind, _ = decoded
                     if kind == OUTPUT:
                         self.generating = True
                         return [_OutputTranscription(text=text, turn_id=self.turn_id)]

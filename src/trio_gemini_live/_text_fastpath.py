@@ -12,7 +12,7 @@ The result is exactly that of the ordinary path, or `None` (take the ordinary pa
 a different text or error. Why that holds (`learn` checks the first point on a frame the
 ordinary path decoded, `decode_text` the others on each frame):
 
-- The decoded message is exactly `text_message(text, kind)`, `text` not empty, and
+- The decoded message is exactly `text_message(text, kind, role)`, `text` not empty, and
   `string_slot` split its frame around that `text` value.
 - A later frame is the remembered prefix + some bytes + the remembered suffix, the bytes
   not empty (so prefix and suffix do not overlap), holding no `"` and no backslash (tested
@@ -46,9 +46,10 @@ MODEL: Final = 2
 
 _KEY = b'"text"'
 
-_Skeleton = tuple[bytes, bytes, int, int, int]
+_Skeleton = tuple[bytes, bytes, int, int, int, str | None]
 """The bytes before and after the text, where the text starts, where it ends (counted from
-the end: negative), and which text it is (`OUTPUT`, `INPUT` or `MODEL`)."""
+the end: negative), which text it is (`OUTPUT`, `INPUT` or `MODEL`), and for `MODEL` the
+turn's role (Vertex sends `"role": "model"`, the Gemini API no role)."""
 
 _MAX_SKELETONS = 4
 """A session has up to three (both transcripts, or text answers); a process may run
@@ -58,10 +59,10 @@ sessions of a few kinds (servers that indent differently)."""
 _skeletons: tuple[_Skeleton, ...] = ()
 
 
-def text_message(text: str, kind: int) -> ServerMessage:
-    """The message of a frame that holds only `text`, as the text of `kind`."""
+def text_message(text: str, kind: int, role: str | None = None) -> ServerMessage:
+    """The message of a frame that holds only `text`, as the text of `kind` (and `role`)."""
     if kind == MODEL:
-        content = ServerContent(model_turn=Content(parts=[Part(text=text)]))
+        content = ServerContent(model_turn=Content(parts=[Part(text=text)], role=role))
     elif kind == OUTPUT:
         content = ServerContent(output_transcription=Transcription(text=text))
     else:
@@ -69,16 +70,16 @@ def text_message(text: str, kind: int) -> ServerMessage:
     return ServerMessage(server_content=content)
 
 
-def decode_text(frame: bytes) -> tuple[str, int] | None:
-    """The text of a frame with a remembered skeleton and its kind, or None.
+def decode_text(frame: bytes) -> tuple[str, int, str | None] | None:
+    """The text of a frame with a remembered skeleton, its kind and role, or None.
 
-    The frame is then exactly the message `text_message(text, kind)`. None means "not this
+    The frame is then exactly the message `text_message(text, kind, role)`. None means "not this
     skeleton, or not a plain string": the caller decodes the frame the ordinary way, which
     also produces the error message for a bad frame.
     """
     # Slices, and `in` on the decoded str: bytes.startswith, bytes.find with bounds and
     # `in` on bytes each cost two to three times as much per call.
-    for prefix, suffix, start, end, kind in _skeletons:
+    for prefix, suffix, start, end, kind, role in _skeletons:
         if frame[:start] == prefix and frame[end:] == suffix:
             try:
                 text = frame[start:end].decode()
@@ -87,18 +88,19 @@ def decode_text(frame: bytes) -> tuple[str, int] | None:
             # Empty: the frame is shorter than prefix and suffix, or holds `""`.
             if not text or '"' in text or "\\" in text or not text.isprintable():
                 return None
-            return text, kind
+            return text, kind, role
     return None
 
 
-def _text_of(content: ServerContent) -> tuple[str | None, int]:
+def _text_of(content: ServerContent) -> tuple[str | None, int, str | None]:
     if content.output_transcription is not None:
-        return content.output_transcription.text, OUTPUT
+        return content.output_transcription.text, OUTPUT, None
     if content.input_transcription is not None:
-        return content.input_transcription.text, INPUT
-    if content.model_turn is not None and len(content.model_turn.parts) == 1:
-        return content.model_turn.parts[0].text, MODEL
-    return None, OUTPUT
+        return content.input_transcription.text, INPUT, None
+    turn = content.model_turn
+    if turn is not None and len(turn.parts) == 1:
+        return turn.parts[0].text, MODEL, turn.role
+    return None, OUTPUT, None
 
 
 def learn(frame: bytes, message: ServerMessage) -> None:
@@ -109,14 +111,14 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     global _skeletons  # replaced whole
     if message.server_content is None:
         return
-    text, kind = _text_of(message.server_content)
+    text, kind, role = _text_of(message.server_content)
     # Not empty: the frame had a `text` key (`text` defaults to "" or None), its only one.
-    if not text or message != text_message(text, kind):
+    if not text or message != text_message(text, kind, role):
         return
     slot = string_slot(frame, _KEY)
     if slot is None:
         return
     prefix, suffix = slot
-    skeleton = (prefix, suffix, len(prefix), -len(suffix), kind)
+    skeleton = (prefix, suffix, len(prefix), -len(suffix), kind, role)
     if skeleton not in _skeletons:
         _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])
