@@ -95,6 +95,38 @@ async def test_go_away_moves_to_a_new_connection_with_the_handle(
     assert not any(isinstance(e, Closed) for e in seen)
 
 
+@pytest.mark.parametrize("move", ["goAway", "reconfigure"])
+async def test_a_move_waits_for_a_slow_reader_and_loses_no_event(
+    autojump_clock: trio.testing.MockClock, move: str
+) -> None:
+    # The receiver waits for the user to take an event (a full channel) when the session
+    # is ready to move: the move must not cancel that delivery (it lost the `GoAway`, or
+    # the `TurnComplete` and what followed it in the same read).
+    config = EmulatorConfig(lifetime=60, go_away_warning=50)  # goAway at 10 s
+    options = SessionOptions(event_buffer=1)
+    async with open_emulator(config) as emulator, session_on(emulator, options=options) as session:
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(60):
+            if move == "goAway":
+                seen += [await session.receive(), await session.receive()]
+                await trio.sleep(15)  # busy elsewhere when goAway arrives
+            else:
+                await session.send_client_content("hello")
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, TextDelta) and move == "reconfigure":
+                    await session.update_setup(
+                        live_setup(MODEL, modality="TEXT", system_instruction="Be brief.")
+                    )
+                if isinstance(event, Reconnected):
+                    break
+                await trio.sleep(0.5)  # a slow reader
+        kinds = [type(event) for event in seen]
+        expected = GoAway if move == "goAway" else TurnComplete
+        assert expected in kinds
+        assert kinds.index(expected) < kinds.index(Reconnected)
+
+
 @pytest.mark.parametrize(
     "fault",
     [

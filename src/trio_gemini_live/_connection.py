@@ -547,6 +547,8 @@ class Connection:
             if await core.deliver(item):
                 # Time spent waiting for the user is not silence from the server.
                 self._last_inbound = trio.current_time()
+                if self._switch.is_set():
+                    self._poke()  # a switch held back by this delivery may go now
         return woke
 
     def _note(self, event: ev.RealtimeEvent) -> tuple[ev.RealtimeEvent, ...]:
@@ -687,7 +689,11 @@ class Connection:
         if not self._resumable():
             return  # no resumption configured: the server's close ends the session
         deadline = self._switch_deadline
-        while not self._core.protocol.idle and trio.current_time() < deadline:
+        core = self._core
+        # Not while the receiver waits for the user to take an event: ending the connection
+        # then would cancel that delivery and lose the event (a `TurnComplete`, the
+        # `GoAway` itself) and the rest of its read. Only the deadline overrides that.
+        while (not core.protocol.idle or core.consumer_blocked) and trio.current_time() < deadline:
             with trio.move_on_at(deadline):
                 await self._state_changed.wait()
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
