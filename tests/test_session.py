@@ -9,7 +9,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, SwitchableStream, accept_setup, pretty
+from fake_server import FakeServer, StuckUplinkStream, SwitchableStream, accept_setup, pretty
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import (
     HeartbeatTimeoutError,
@@ -163,6 +163,28 @@ async def test_setup_timeout(nursery: trio.Nursery, autojump_clock: trio.testing
             options=SessionOptions(setup_timeout=5),
         ):
             pytest.fail("the session must not open")
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_setup_timeout_bounds_a_setup_the_server_does_not_read(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # The server takes the upgrade, then reads nothing: the setup's write waits (a full
+    # uplink). That wait is part of setup_timeout; it was bounded only by the heartbeat.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        return StuckUplinkStream(await server.connector(), stick_after=1)  # the upgrade only
+
+    options = SessionOptions(setup_timeout=5, transport=transport)
+    started = trio.current_time()
+    with trio.fail_after(60), pytest.raises(SetupTimeoutError):
+        async with open_session("m", endpoint=ENDPOINT, connector=connector, options=options):
+            pytest.fail("the session must not open")
+    assert trio.current_time() - started <= options.setup_timeout + options.close_timeout
 
 
 async def test_malformed_frame_fails_with_remote_protocol_error(nursery: trio.Nursery) -> None:

@@ -221,12 +221,14 @@ class Connection:
 
     async def _handshake(self, setup: Setup) -> None:
         frame = self._core.protocol.start(setup)
-        try:
-            await self._transport.send(frame)
-        except TransportClosedError as exc:
-            self._closed(exc.code, exc.reason)
-            return
+        # The write is bounded too: a server that stops reading after the upgrade (a full
+        # uplink) would otherwise hold a large setup until the heartbeat gave up, at 45 s.
         with trio.move_on_after(self._core.options.setup_timeout):
+            try:
+                await self._transport.send(frame)
+            except TransportClosedError as exc:
+                self._closed(exc.code, exc.reason)
+                return
             await self._first_of(self._opened, self._ended)
         if not self.opened and not self._ended.is_set():
             timeout = self._core.options.setup_timeout
