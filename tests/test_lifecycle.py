@@ -256,6 +256,43 @@ async def test_cancel_closes_the_socket_within_a_second(
     assert connections == 1
 
 
+async def test_leaving_while_a_resume_connects_sends_no_setup_and_closes_that_socket(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # `aclose` found no connection to close (the next one was still being opened): that
+    # connection then resumed the closed session, and its socket was never closed.
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0.01, jitter=0))
+    async with open_emulator() as emulator:
+        connect = emulator.memory_connector()
+        connecting = trio.Event()
+
+        async def connector() -> trio.abc.Stream:
+            if emulator.connections:  # a resume: slow to connect
+                connecting.set()
+                await trio.sleep(0.5)
+            return await connect()
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        with trio.fail_after(30):
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=connector,
+                options=options,
+            ):
+                await emulator.connections[0].reset()
+                await connecting.wait()
+                left_at = trio.current_time()
+            assert trio.current_time() - left_at <= 0.5 + options.close_timeout
+            assert len(emulator.connections) == 2
+            resumed = emulator.connections[1]
+            with trio.fail_after(1):
+                await resumed.wait_closed()
+            assert resumed.received == []  # no setup: the session was closed
+            assert resumed.closed_by == "client"
+            assert resumed.close_code == 1000
+
+
 # --- TLS --------------------------------------------------------------------------------------
 
 

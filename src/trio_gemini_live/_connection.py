@@ -195,6 +195,10 @@ class Connection:
         """
         self._resumed_event = reconnected
         self._core.current = self
+        if self._core.closing:
+            # `aclose` came while this connection was being opened and found none to close:
+            # close it now, before any setup, rather than resume a closed session.
+            await self._abort(CloseAction.END, 1000, "", None)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._receiver)
             nursery.start_soon(self._heartbeat)

@@ -162,7 +162,8 @@ class SessionSupervisor:
     async def _resume(self, outcome: ConnectionOutcome) -> ConnectionOutcome:
         """Move the session to a new connection; return how that connection ended.
 
-        Returns only a connection that opened; raises `ReconnectFailedError` when the
+        Returns a connection that opened, or as soon as the application closes the session
+        (`aclose`; the caller then finishes); raises `ReconnectFailedError` when the
         outage's budget is spent or a resume is refused. A deliberate move (`goAway`, a
         setup change) is no failure: it ends any outage, and makes its first attempt at
         once and free; only a failed attempt starts an outage (see `_Outage`).
@@ -179,6 +180,8 @@ class SessionSupervisor:
         free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
         attempts = 0
         while True:
+            if core.closing:
+                return outcome  # the application closed the session between attempts
             if not free:
                 outage = self._outage
                 assert outage is not None  # a failure was counted
@@ -220,6 +223,8 @@ class SessionSupervisor:
             except TransportError as exc:
                 error = exc
             else:
+                if core.closing:
+                    return result  # the application closed the session meanwhile
                 if result.opened:
                     if self._next_setup is requested:
                         self._next_setup = None  # applied: it is now `protocol.setup`
