@@ -149,6 +149,40 @@ async def test_close_after_events_delivers_events_then_raises(nursery: trio.Nurs
     assert seen[-1].code == 1011
 
 
+@pytest.mark.parametrize("code", [1000, 1011])
+@pytest.mark.parametrize("reading", ["async for", "receive"])
+async def test_a_busy_reader_still_gets_closed_last(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, code: int, reading: str
+) -> None:
+    # The session ends while the event channel is full and the reader is busy for longer
+    # than close_timeout: `Closed` was dropped (and a 1000 then ended the stream without it).
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for text in ("one", "two"):
+            await ws.send_message(
+                pretty({"serverContent": {"modelTurn": {"parts": [{"text": text}]}}})
+            )
+        await ws.aclose(code, "bye")
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(event_buffer=4)  # SessionCreated, SessionUpdated, one, two
+    seen: list[object] = []
+    with trio.fail_after(60):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            await trio.sleep(10)  # busy elsewhere
+            with pytest.raises((InternalServerError, trio.EndOfChannel)):
+                if reading == "async for":
+                    async for event in session:
+                        seen.append(event)
+                    raise trio.EndOfChannel
+                while True:
+                    seen.append(await session.receive())
+    assert [type(event) for event in seen[2:]] == [TextDelta, TextDelta, Closed]
+    assert seen[-1] == Closed(code=code, reason="bye")
+
+
 async def test_setup_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.MockClock) -> None:
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await server.receive_json(ws)

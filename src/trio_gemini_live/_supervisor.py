@@ -66,6 +66,9 @@ class SessionSupervisor:
     _connector: Connector | None
     _outgoing_send: trio.MemorySendChannel[Outgoing]
     _failure: GeminiLiveError | None
+    # The `Closed` event, when the reader's channel was full as the session ended: the
+    # reader gets it after the events before it (`LiveSession._closed_event_once`).
+    _closed_event: ev.Closed | None
     _setup_ready: trio.Event
     _settled: trio.Event
     _first_outcome: ConnectionOutcome | None
@@ -309,8 +312,12 @@ class SessionSupervisor:
         self._failure = error
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
-        # Bounded: a reader that never reads must not keep the session alive forever.
-        with trio.move_on_after(self._options.close_timeout):
-            await core.deliver(ev.Closed(code=code, reason=reason))
+        closed = ev.Closed(code=code, reason=reason)
+        try:
+            core.events_send.send_nowait(closed)
+        except trio.WouldBlock:
+            # A busy reader must not keep the session alive, nor lose its last event.
+            self._closed_event = closed
         core.events_send.close()
         self._finished.set()
+        await trio.lowlevel.checkpoint()
