@@ -196,6 +196,33 @@ async def test_cancel_during_connect(autojump_clock: trio.testing.MockClock) -> 
     assert connecting.is_set()
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize("how", ["connect_timeout", "cancelled"])
+async def test_an_unanswered_upgrade_closes_the_stream(
+    autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # The server takes the connection but never answers the upgrade. trio-websocket left the
+    # stream open when its handshake was cut short (a leaked socket).
+    server_ends: list[trio.abc.Stream] = []
+
+    async def connector() -> trio.abc.Stream:
+        client, server = trio.testing.memory_stream_pair()
+        server_ends.append(server)
+        return client
+
+    endpoint = url_endpoint("ws://127.0.0.1:9/x", api_key="k")
+    options = SessionOptions(transport=transport, connect_timeout=5)
+    with trio.move_on_after(2 if how == "cancelled" else 30) as scope:
+        with pytest.raises(TransportError, match="longer than 5 s"):
+            async with open_session(MODEL, endpoint=endpoint, connector=connector, options=options):
+                pytest.fail("must not connect")
+    assert scope.cancelled_caught == (how == "cancelled")
+    (server,) = server_ends
+    with trio.fail_after(1):
+        while await server.receive_some():  # the upgrade request, then the end of the stream
+            pass
+
+
 async def _emulated(stage: str, emulator_config: EmulatorConfig | None = None) -> tuple[float, int]:
     """Open a session, cancel it at `stage`; return the close delay and connection count."""
     options = SessionOptions(
