@@ -379,6 +379,42 @@ async def test_pending_tool_call_is_cancelled_on_resume(
             await session.respond(next(iter(call_id)), {"temp": 21}, name="get_weather")
 
 
+async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A drop with a tool call pending and the event channel full: the session hands the
+    # call's cancellation to the reader before resuming, and waits for it. A reader busy for
+    # longer than max_elapsed (a slow tool) made the session fail with 0 attempts made.
+    tool = function_tool(
+        "get_weather",
+        "Weather for a city",
+        {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
+    )
+    options = SessionOptions(event_buffer=1)
+    async with (
+        open_emulator(EmulatorConfig()) as emulator,
+        session_on(emulator, functions=[tool], options=options) as session,
+    ):
+        await session.send_client_content("What is the weather? call get_weather")
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(30):
+            async for event in session:
+                if type(event).__name__ == "FunctionCall":
+                    break
+            await trio.sleep(2)  # the receiver reads on: a resumption update fills the channel
+        assert session.pending_tool_calls
+        assert session.statistics().events_buffered == 1  # the channel is full
+        emulator.connections[0].inject(Fault(kind="reset"))
+        await trio.sleep(options.reconnect.max_elapsed + 10)  # running the tool
+        with trio.fail_after(60):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        assert any(isinstance(event, ToolCallCancellation) for event in seen)
+        assert len(emulator.connections) == 2
+
+
 async def test_replay_overflow_is_reported_not_silent(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -179,7 +179,14 @@ class SessionSupervisor:
             await self._pace_go_away_storm(outcome)
         else:
             self._count_failure(outcome.error, moved_at)
+        waited_from = trio.current_time()
         plan = await self._prepare_resume()
+        # Handing the cancelled calls to a busy reader waits for it: the application's time,
+        # not the server's, so it spends nothing of the outage's `max_elapsed`.
+        waited = trio.current_time() - waited_from
+        moved_at += waited
+        if self._outage is not None:
+            self._outage.started += waited
         free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
         attempts = 0
         while True:
