@@ -93,3 +93,33 @@ class SwitchableStream(trio.abc.Stream):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class StuckUplinkStream(trio.abc.Stream):
+    """Wraps a client stream; after `stick_after` writes, a write waits until the stream closes.
+
+    This is a peer that stops reading (a full TCP send buffer): the write then fails only
+    when the socket is closed, with `trio.ClosedResourceError`, as trio's sockets do.
+    """
+
+    def __init__(self, inner: trio.abc.Stream, stick_after: int) -> None:
+        self._inner = inner
+        self._writes_left = stick_after
+        self._closed = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._writes_left <= 0:
+            await self._closed.wait()
+            raise trio.ClosedResourceError("the stream was closed during the write")
+        self._writes_left -= 1
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        self._closed.set()
+        await self._inner.aclose()

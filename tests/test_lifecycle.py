@@ -196,6 +196,33 @@ async def test_cancel_during_connect(autojump_clock: trio.testing.MockClock) -> 
     assert connecting.is_set()
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize("how", ["connect_timeout", "cancelled"])
+async def test_an_unanswered_upgrade_closes_the_stream(
+    autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # The server takes the connection but never answers the upgrade. trio-websocket left the
+    # stream open when its handshake was cut short (a leaked socket).
+    server_ends: list[trio.abc.Stream] = []
+
+    async def connector() -> trio.abc.Stream:
+        client, server = trio.testing.memory_stream_pair()
+        server_ends.append(server)
+        return client
+
+    endpoint = url_endpoint("ws://127.0.0.1:9/x", api_key="k")
+    options = SessionOptions(transport=transport, connect_timeout=5)
+    with trio.move_on_after(2 if how == "cancelled" else 30) as scope:
+        with pytest.raises(TransportError, match="longer than 5 s"):
+            async with open_session(MODEL, endpoint=endpoint, connector=connector, options=options):
+                pytest.fail("must not connect")
+    assert scope.cancelled_caught == (how == "cancelled")
+    (server,) = server_ends
+    with trio.fail_after(1):
+        while await server.receive_some():  # the upgrade request, then the end of the stream
+            pass
+
+
 async def _emulated(stage: str, emulator_config: EmulatorConfig | None = None) -> tuple[float, int]:
     """Open a session, cancel it at `stage`; return the close delay and connection count."""
     options = SessionOptions(
@@ -254,6 +281,43 @@ async def test_cancel_closes_the_socket_within_a_second(
     delay, connections = await _emulated(stage)
     assert delay <= 1
     assert connections == 1
+
+
+async def test_leaving_while_a_resume_connects_sends_no_setup_and_closes_that_socket(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # `aclose` found no connection to close (the next one was still being opened): that
+    # connection then resumed the closed session, and its socket was never closed.
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0.01, jitter=0))
+    async with open_emulator() as emulator:
+        connect = emulator.memory_connector()
+        connecting = trio.Event()
+
+        async def connector() -> trio.abc.Stream:
+            if emulator.connections:  # a resume: slow to connect
+                connecting.set()
+                await trio.sleep(0.5)
+            return await connect()
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        with trio.fail_after(30):
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=connector,
+                options=options,
+            ):
+                await emulator.connections[0].reset()
+                await connecting.wait()
+                left_at = trio.current_time()
+            assert trio.current_time() - left_at <= 0.5 + options.close_timeout
+            assert len(emulator.connections) == 2
+            resumed = emulator.connections[1]
+            with trio.fail_after(1):
+                await resumed.wait_closed()
+            assert resumed.received == []  # no setup: the session was closed
+            assert resumed.closed_by == "client"
+            assert resumed.close_code == 1000
 
 
 # --- TLS --------------------------------------------------------------------------------------

@@ -95,6 +95,38 @@ async def test_go_away_moves_to_a_new_connection_with_the_handle(
     assert not any(isinstance(e, Closed) for e in seen)
 
 
+@pytest.mark.parametrize("move", ["goAway", "reconfigure"])
+async def test_a_move_waits_for_a_slow_reader_and_loses_no_event(
+    autojump_clock: trio.testing.MockClock, move: str
+) -> None:
+    # The receiver waits for the user to take an event (a full channel) when the session
+    # is ready to move: the move must not cancel that delivery (it lost the `GoAway`, or
+    # the `TurnComplete` and what followed it in the same read).
+    config = EmulatorConfig(lifetime=60, go_away_warning=50)  # goAway at 10 s
+    options = SessionOptions(event_buffer=1)
+    async with open_emulator(config) as emulator, session_on(emulator, options=options) as session:
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(60):
+            if move == "goAway":
+                seen += [await session.receive(), await session.receive()]
+                await trio.sleep(15)  # busy elsewhere when goAway arrives
+            else:
+                await session.send_client_content("hello")
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, TextDelta) and move == "reconfigure":
+                    await session.update_setup(
+                        live_setup(MODEL, modality="TEXT", system_instruction="Be brief.")
+                    )
+                if isinstance(event, Reconnected):
+                    break
+                await trio.sleep(0.5)  # a slow reader
+        kinds = [type(event) for event in seen]
+        expected = GoAway if move == "goAway" else TurnComplete
+        assert expected in kinds
+        assert kinds.index(expected) < kinds.index(Reconnected)
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -345,6 +377,42 @@ async def test_pending_tool_call_is_cancelled_on_resume(
         assert set(cancellations[-1].ids) == set(call_id)
         with pytest.raises(Exception, match="cancelled"):
             await session.respond(next(iter(call_id)), {"temp": 21}, name="get_weather")
+
+
+async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A drop with a tool call pending and the event channel full: the session hands the
+    # call's cancellation to the reader before resuming, and waits for it. A reader busy for
+    # longer than max_elapsed (a slow tool) made the session fail with 0 attempts made.
+    tool = function_tool(
+        "get_weather",
+        "Weather for a city",
+        {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
+    )
+    options = SessionOptions(event_buffer=1)
+    async with (
+        open_emulator(EmulatorConfig()) as emulator,
+        session_on(emulator, functions=[tool], options=options) as session,
+    ):
+        await session.send_client_content("What is the weather? call get_weather")
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(30):
+            async for event in session:
+                if type(event).__name__ == "FunctionCall":
+                    break
+            await trio.sleep(2)  # the receiver reads on: a resumption update fills the channel
+        assert session.pending_tool_calls
+        assert session.statistics().events_buffered == 1  # the channel is full
+        emulator.connections[0].inject(Fault(kind="reset"))
+        await trio.sleep(options.reconnect.max_elapsed + 10)  # running the tool
+        with trio.fail_after(60):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        assert any(isinstance(event, ToolCallCancellation) for event in seen)
+        assert len(emulator.connections) == 2
 
 
 async def test_replay_overflow_is_reported_not_silent(

@@ -9,7 +9,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, SwitchableStream, accept_setup, pretty
+from fake_server import FakeServer, StuckUplinkStream, SwitchableStream, accept_setup, pretty
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import (
     HeartbeatTimeoutError,
@@ -149,6 +149,40 @@ async def test_close_after_events_delivers_events_then_raises(nursery: trio.Nurs
     assert seen[-1].code == 1011
 
 
+@pytest.mark.parametrize("code", [1000, 1011])
+@pytest.mark.parametrize("reading", ["async for", "receive"])
+async def test_a_busy_reader_still_gets_closed_last(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, code: int, reading: str
+) -> None:
+    # The session ends while the event channel is full and the reader is busy for longer
+    # than close_timeout: `Closed` was dropped (and a 1000 then ended the stream without it).
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for text in ("one", "two"):
+            await ws.send_message(
+                pretty({"serverContent": {"modelTurn": {"parts": [{"text": text}]}}})
+            )
+        await ws.aclose(code, "bye")
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(event_buffer=4)  # SessionCreated, SessionUpdated, one, two
+    seen: list[object] = []
+    with trio.fail_after(60):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            await trio.sleep(10)  # busy elsewhere
+            with pytest.raises((InternalServerError, trio.EndOfChannel)):
+                if reading == "async for":
+                    async for event in session:
+                        seen.append(event)
+                    raise trio.EndOfChannel
+                while True:
+                    seen.append(await session.receive())
+    assert [type(event) for event in seen[2:]] == [TextDelta, TextDelta, Closed]
+    assert seen[-1] == Closed(code=code, reason="bye")
+
+
 async def test_setup_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.MockClock) -> None:
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await server.receive_json(ws)
@@ -163,6 +197,28 @@ async def test_setup_timeout(nursery: trio.Nursery, autojump_clock: trio.testing
             options=SessionOptions(setup_timeout=5),
         ):
             pytest.fail("the session must not open")
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_setup_timeout_bounds_a_setup_the_server_does_not_read(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # The server takes the upgrade, then reads nothing: the setup's write waits (a full
+    # uplink). That wait is part of setup_timeout; it was bounded only by the heartbeat.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        return StuckUplinkStream(await server.connector(), stick_after=1)  # the upgrade only
+
+    options = SessionOptions(setup_timeout=5, transport=transport)
+    started = trio.current_time()
+    with trio.fail_after(60), pytest.raises(SetupTimeoutError):
+        async with open_session("m", endpoint=ENDPOINT, connector=connector, options=options):
+            pytest.fail("the session must not open")
+    assert trio.current_time() - started <= options.setup_timeout + options.close_timeout
 
 
 async def test_malformed_frame_fails_with_remote_protocol_error(nursery: trio.Nursery) -> None:

@@ -195,6 +195,10 @@ class Connection:
         """
         self._resumed_event = reconnected
         self._core.current = self
+        if self._core.closing:
+            # `aclose` came while this connection was being opened and found none to close:
+            # close it now, before any setup, rather than resume a closed session.
+            await self._abort(CloseAction.END, 1000, "", None)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._receiver)
             nursery.start_soon(self._heartbeat)
@@ -221,12 +225,14 @@ class Connection:
 
     async def _handshake(self, setup: Setup) -> None:
         frame = self._core.protocol.start(setup)
-        try:
-            await self._transport.send(frame)
-        except TransportClosedError as exc:
-            self._closed(exc.code, exc.reason)
-            return
+        # The write is bounded too: a server that stops reading after the upgrade (a full
+        # uplink) would otherwise hold a large setup until the heartbeat gave up, at 45 s.
         with trio.move_on_after(self._core.options.setup_timeout):
+            try:
+                await self._transport.send(frame)
+            except TransportClosedError as exc:
+                self._closed(exc.code, exc.reason)
+                return
             await self._first_of(self._opened, self._ended)
         if not self.opened and not self._ended.is_set():
             timeout = self._core.options.setup_timeout
@@ -547,6 +553,8 @@ class Connection:
             if await core.deliver(item):
                 # Time spent waiting for the user is not silence from the server.
                 self._last_inbound = trio.current_time()
+                if self._switch.is_set():
+                    self._poke()  # a switch held back by this delivery may go now
         return woke
 
     def _note(self, event: ev.LiveEvent) -> tuple[ev.LiveEvent, ...]:
@@ -687,7 +695,11 @@ class Connection:
         if not self._resumable():
             return  # no resumption configured: the server's close ends the session
         deadline = self._switch_deadline
-        while not self._core.protocol.idle and trio.current_time() < deadline:
+        core = self._core
+        # Not while the receiver waits for the user to take an event: ending the connection
+        # then would cancel that delivery and lose the event (a `TurnComplete`, the
+        # `GoAway` itself) and the rest of its read. Only the deadline overrides that.
+        while (not core.protocol.idle or core.consumer_blocked) and trio.current_time() < deadline:
             with trio.move_on_at(deadline):
                 await self._state_changed.wait()
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)

@@ -24,7 +24,7 @@ class SessionOptions:
 
     Attributes:
         connect_timeout: seconds for TCP + TLS + WebSocket upgrade.
-        setup_timeout: seconds from sending `setup` to `setupComplete`.
+        setup_timeout: seconds from starting to write `setup` to `setupComplete`.
         ping_interval: seconds of inbound silence before the heartbeat sends a ping.
         silence_limit: seconds with no frame and no pong before the peer is declared dead.
             Google's pongs have been seen 8-30 s late, so the default is well above that.

@@ -178,6 +178,7 @@ class LiveSession(SessionSupervisor):
         # not yet taken: they come before anything in the channel.
         self._pending: deque[ev.LiveEvent] = deque()
         self._failure: GeminiLiveError | None = None
+        self._closed_event = None
         self._setup_ready = trio.Event()
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
@@ -230,7 +231,11 @@ class LiveSession(SessionSupervisor):
             bytes_sent=core.bytes_sent,
             frames_received=core.frames_received,
             bytes_received=core.bytes_received,
-            events_buffered=core.events_send.statistics().current_buffer_used + len(self._pending),
+            events_buffered=(
+                core.events_send.statistics().current_buffer_used
+                + len(self._pending)
+                + (self._closed_event is not None)
+            ),
             sends_queued=self._outgoing_send.statistics().current_buffer_used,
             messages_sent=core.messages_sent_total,
             resumption_handle=core.protocol.resumption_handle,
@@ -268,6 +273,9 @@ class LiveSession(SessionSupervisor):
         try:
             return await self._events_receive.receive()
         except trio.EndOfChannel:
+            closed = self._closed_event_once()
+            if closed is not None:
+                return closed
             if self._failure is not None:
                 raise self._failure from None
             raise
@@ -308,12 +316,22 @@ class LiveSession(SessionSupervisor):
                     finally:
                         core.consumer_parked = False
             except trio.EndOfChannel:
+                closed = self._closed_event_once()
+                if closed is not None:
+                    yield closed
+                    continue
                 if self._failure is not None:
                     raise self._failure from None
                 return
             except trio.ClosedResourceError:
                 raise _block_ended() from None
             yield event
+
+    def _closed_event_once(self) -> ev.Closed | None:
+        """The `Closed` event the channel had no room for, once, after every other event."""
+        closed = self._closed_event
+        self._closed_event = None
+        return closed
 
     def _frame_queued(self) -> None:
         current = self._core.current
@@ -766,6 +784,7 @@ class LiveSession(SessionSupervisor):
     def _discard_unread(self) -> None:
         """Drop the events nobody read; reading from now on raises `SessionClosedError`."""
         self._pending.clear()
+        self._closed_event = None
         self._events_receive.close()
 
     async def _drain_until_closed(self) -> None:

@@ -66,6 +66,9 @@ class SessionSupervisor:
     _connector: Connector | None
     _outgoing_send: trio.MemorySendChannel[Outgoing]
     _failure: GeminiLiveError | None
+    # The `Closed` event, when the reader's channel was full as the session ended: the
+    # reader gets it after the events before it (`LiveSession._closed_event_once`).
+    _closed_event: ev.Closed | None
     _setup_ready: trio.Event
     _settled: trio.Event
     _first_outcome: ConnectionOutcome | None
@@ -162,7 +165,8 @@ class SessionSupervisor:
     async def _resume(self, outcome: ConnectionOutcome) -> ConnectionOutcome:
         """Move the session to a new connection; return how that connection ended.
 
-        Returns only a connection that opened; raises `ReconnectFailedError` when the
+        Returns a connection that opened, or as soon as the application closes the session
+        (`aclose`; the caller then finishes); raises `ReconnectFailedError` when the
         outage's budget is spent or a resume is refused. A deliberate move (`goAway`, a
         setup change) is no failure: it ends any outage, and makes its first attempt at
         once and free; only a failed attempt starts an outage (see `_Outage`).
@@ -175,10 +179,19 @@ class SessionSupervisor:
             await self._pace_go_away_storm(outcome)
         else:
             self._count_failure(outcome.error, moved_at)
+        waited_from = trio.current_time()
         plan = await self._prepare_resume()
+        # Handing the cancelled calls to a busy reader waits for it: the application's time,
+        # not the server's, so it spends nothing of the outage's `max_elapsed`.
+        waited = trio.current_time() - waited_from
+        moved_at += waited
+        if self._outage is not None:
+            self._outage.started += waited
         free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
         attempts = 0
         while True:
+            if core.closing:
+                return outcome  # the application closed the session between attempts
             if not free:
                 outage = self._outage
                 assert outage is not None  # a failure was counted
@@ -220,6 +233,8 @@ class SessionSupervisor:
             except TransportError as exc:
                 error = exc
             else:
+                if core.closing:
+                    return result  # the application closed the session meanwhile
                 if result.opened:
                     if self._next_setup is requested:
                         self._next_setup = None  # applied: it is now `protocol.setup`
@@ -304,8 +319,12 @@ class SessionSupervisor:
         self._failure = error
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
-        # Bounded: a reader that never reads must not keep the session alive forever.
-        with trio.move_on_after(self._options.close_timeout):
-            await core.deliver(ev.Closed(code=code, reason=reason))
+        closed = ev.Closed(code=code, reason=reason)
+        try:
+            core.events_send.send_nowait(closed)
+        except trio.WouldBlock:
+            # A busy reader must not keep the session alive, nor lose its last event.
+            self._closed_event = closed
         core.events_send.close()
         self._finished.set()
+        await trio.lowlevel.checkpoint()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol, cast
 
 import trio
@@ -223,19 +223,29 @@ async def open_trio_websocket(
     host = _ReaderHost()
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
-        reader_nursery: trio.Nursery = await nursery.start(host.run)
         try:
-            connection = await trio_websocket.wrap_client_stream(
-                reader_nursery,
-                cast("trio.SocketStream", stream),
-                target.netloc,
-                target.resource,
-                extra_headers=headers,
-                max_message_size=max_message_size,
-                receive_buffer_size=receive_buffer_size,
-            )
-        finally:
-            host.attached.set()
+            reader_nursery: trio.Nursery = await nursery.start(host.run)
+            try:
+                connection = await trio_websocket.wrap_client_stream(
+                    reader_nursery,
+                    cast("trio.SocketStream", stream),
+                    target.netloc,
+                    target.resource,
+                    extra_headers=headers,
+                    max_message_size=max_message_size,
+                    receive_buffer_size=receive_buffer_size,
+                )
+            finally:
+                host.attached.set()
+        except BaseException:
+            # trio-websocket leaves the stream open when its handshake fails or is cancelled
+            # (a server that never answers the upgrade, `connect_timeout`): close it here.
+            with (
+                trio.CancelScope(shield=True),
+                suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+            ):
+                await stream.aclose()
+            raise
     return TrioWebsocketTransport(connection, host)
 
 
