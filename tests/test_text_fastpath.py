@@ -325,3 +325,18 @@ def test_generated_frames_give_what_the_ordinary_path_gives(pair: tuple[bytes, b
 @given(pairs=st.lists(_pairs(), min_size=1, max_size=4))
 def test_learned_skeletons_never_change_another_frame(pairs: list[tuple[bytes, bytes]]) -> None:
     assert_same_all(google("a"), google("b", INPUT), *(frame for pair in pairs for frame in pair))
+
+
+def test_past_the_limit_skeletons_are_forgotten_and_learned_again() -> None:
+    indents = [None, 0, 1, 2, 3, 4]  # six skeletons of one kind: more than are kept
+    frames = [
+        (json.dumps({"serverContent": {"outputTranscription": {"text": t}}}, indent=i) + "\n")
+        for i in indents
+        for t in ("first", "second")
+    ]
+    with mock.patch.object(textpath, "_skeletons", ()):
+        taken = []
+        for frame in frames:
+            taken.append(assert_same(frame.encode()))
+            assert len(textpath._skeletons) <= 4
+    assert taken == [False, True] * len(indents)
