@@ -62,7 +62,26 @@ async def accept_setup(
     return setup
 
 
-class SwitchableStream(trio.abc.Stream):
+class WrappedStream(trio.abc.Stream):
+    """A client stream that passes everything to `inner`: subclasses change what they need."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self._inner = inner
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class SwitchableStream(WrappedStream):
     """Wraps a client stream; once `blackhole()` is called, nothing goes in or out.
 
     This is a peer that keeps the TCP connection open but answers nothing (no frames, no
@@ -70,7 +89,7 @@ class SwitchableStream(trio.abc.Stream):
     """
 
     def __init__(self, inner: trio.abc.Stream) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.silent = False
 
     def blackhole(self) -> None:
@@ -80,9 +99,6 @@ class SwitchableStream(trio.abc.Stream):
         if not self.silent:
             await self._inner.send_all(data)
 
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._inner.wait_send_all_might_not_block()
-
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         if self.silent:
             await trio.sleep_forever()
@@ -91,11 +107,8 @@ class SwitchableStream(trio.abc.Stream):
             await trio.sleep_forever()
         return data
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-
-class StuckUplinkStream(trio.abc.Stream):
+class StuckUplinkStream(WrappedStream):
     """Wraps a client stream; after `stick_after` writes, a write waits until the stream closes.
 
     This is a peer that stops reading (a full TCP send buffer): the write then fails only
@@ -103,7 +116,7 @@ class StuckUplinkStream(trio.abc.Stream):
     """
 
     def __init__(self, inner: trio.abc.Stream, stick_after: int) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._writes_left = stick_after
         self._closed = trio.Event()
 
@@ -113,12 +126,6 @@ class StuckUplinkStream(trio.abc.Stream):
             raise trio.ClosedResourceError("the stream was closed during the write")
         self._writes_left -= 1
         await self._inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self._inner.receive_some(max_bytes)
 
     async def aclose(self) -> None:
         self._closed.set()

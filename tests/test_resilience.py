@@ -36,6 +36,12 @@ from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emul
 
 MODEL = "gemini-live-2.5-flash-preview"
 
+WEATHER = function_tool(
+    "get_weather",
+    "Weather for a city",
+    {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
+)
+
 
 @asynccontextmanager
 async def session_on(
@@ -347,14 +353,9 @@ async def test_heartbeat_off_when_idle_still_detects_no_false_positive_with_slow
 async def test_pending_tool_call_is_cancelled_on_resume(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    tool = function_tool(
-        "get_weather",
-        "Weather for a city",
-        {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
-    )
     async with (
         open_emulator(EmulatorConfig()) as emulator,
-        session_on(emulator, functions=[tool]) as session,
+        session_on(emulator, functions=[WEATHER]) as session,
     ):
         await session.send_client_content("What is the weather? call get_weather")
         seen: list[RealtimeEvent] = []
@@ -385,15 +386,10 @@ async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
     # A drop with a tool call pending and the event channel full: the session hands the
     # call's cancellation to the reader before resuming, and waits for it. A reader busy for
     # longer than max_elapsed (a slow tool) made the session fail with 0 attempts made.
-    tool = function_tool(
-        "get_weather",
-        "Weather for a city",
-        {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
-    )
     options = SessionOptions(event_buffer=1)
     async with (
         open_emulator(EmulatorConfig()) as emulator,
-        session_on(emulator, functions=[tool], options=options) as session,
+        session_on(emulator, functions=[WEATHER], options=options) as session,
     ):
         await session.send_client_content("What is the weather? call get_weather")
         seen: list[RealtimeEvent] = []

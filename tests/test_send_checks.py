@@ -21,6 +21,7 @@ import pytest
 import trio
 import trio.testing
 
+from fake_server import WrappedStream
 from trio_gemini_live import (
     Blob,
     Closed,
@@ -69,11 +70,11 @@ WEATHER = function_tool(
 # --- a stalled uplink -------------------------------------------------------------------------
 
 
-class GatedStream(trio.abc.Stream):
+class GatedStream(WrappedStream):
     """A client stream whose writes wait while the gate is closed (a stalled uplink)."""
 
     def __init__(self, inner: trio.abc.Stream) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._gate = trio.Event()
         self._gate.set()
         self.writer_waiting = trio.Event()
@@ -90,15 +91,6 @@ class GatedStream(trio.abc.Stream):
             self.writer_waiting.set()
             await self._gate.wait()
         await self._inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self._inner.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 @asynccontextmanager
