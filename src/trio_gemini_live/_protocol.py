@@ -81,7 +81,8 @@ def check_setup(setup: object) -> Setup:
         )
     try:
         read_back = _client_decoder.decode(encode_client(ClientMessage(setup=setup))).setup
-    except (TypeError, ValueError, msgspec.EncodeError) as exc:  # ValidationError included
+    # msgspec.ValidationError derives from ValueError only from msgspec 0.20 on.
+    except (TypeError, ValueError, msgspec.EncodeError, msgspec.ValidationError) as exc:
         raise ConfigurationError(
             f"the setup holds a value the server would refuse (it would close the session "
             f"with 1007): {exc}"
