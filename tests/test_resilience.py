@@ -466,3 +466,20 @@ def test_replay_overflow_bookkeeping_stays_bounded() -> None:
         "toolResponse: 1 message(s), 10 bytes (answers a call of the old connection)",
     )
     assert plan.not_replayed_messages == 99_992
+
+
+async def test_leaving_during_a_backoff_returns_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The block's exit used to wait for the backoff (bounded by 2 * close_timeout)."""
+    policy = ReconnectPolicy(initial_delay=30, max_delay=30, jitter=0, max_elapsed=300)
+    options = SessionOptions(reconnect=policy)
+    async with open_emulator(EmulatorConfig()) as emulator:
+        async with session_on(emulator, options=options) as session:
+            emulator.connections[0].inject(Fault(kind="reset"))  # a drop: 30 s to the next try
+            await trio.sleep(5)
+            assert session.statistics().reconnects == 0
+            left_at = trio.current_time()
+        assert trio.current_time() - left_at < 0.1
+        await trio.sleep(60)
+        assert len(emulator.connections) == 1  # no attempt after the exit

@@ -189,6 +189,7 @@ class LiveSession(SessionSupervisor):
         self._young_moves = 0
         self._ended = False
         self._rng = random.Random()
+        self._backoff = trio.CancelScope()
 
     # --- public state ------------------------------------------------------------------------
 
@@ -762,6 +763,7 @@ class LiveSession(SessionSupervisor):
             return
         core.closing = True
         self._outgoing_send.close()
+        self._backoff.cancel()  # a resume waiting out its backoff gives up at once
         current = core.current
         if current is not None:
             await current.close(1000, "")

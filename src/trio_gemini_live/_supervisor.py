@@ -79,6 +79,7 @@ class SessionSupervisor:
     _young_moves: int  # goAway moves in a row from connections younger than stable_after
     _ended: bool  # `_finish` has begun: no connection will follow
     _rng: random.Random
+    _backoff: trio.CancelScope  # the backoff wait between attempts; `aclose` cuts it short
 
     def _raise_if_not_open(self) -> None:
         outcome = self._first_outcome
@@ -201,7 +202,9 @@ class SessionSupervisor:
                 ):
                     raise self._gave_up(outcome.reason)
                 outage.attempts += 1
-                await trio.sleep(delay)
+                await self._backoff_sleep(delay)
+                if core.closing:
+                    return outcome
             attempts += 1
             core.protocol.reset_for_resume()
             core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
@@ -261,7 +264,18 @@ class SessionSupervisor:
         beyond = self._young_moves - policy.max_attempts
         if beyond > 0:
             delay = min(policy.initial_delay * policy.multiplier ** (beyond - 1), policy.max_delay)
-            await trio.sleep(delay * (1 - policy.jitter * self._rng.random()))
+            await self._backoff_sleep(delay * (1 - policy.jitter * self._rng.random()))
+
+    async def _backoff_sleep(self, delay: float) -> None:
+        """Wait `delay` seconds between attempts, or until the application closes the session.
+
+        Leaving the `open_session` block during a backoff would otherwise wait for the whole
+        delay (up to `max_delay`), bounded only by the exit's `2 * close_timeout`.
+        """
+        with trio.CancelScope() as self._backoff:
+            if self._core.closing:
+                self._backoff.cancel()
+            await trio.sleep(delay)
 
     def _count_failure(
         self, error: GeminiLiveError | None, moved_at: float, *, attempt: bool = False
