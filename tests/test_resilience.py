@@ -13,7 +13,9 @@ import pytest
 import trio
 import trio.testing
 
+from fake_server import StuckUplinkStream
 from trio_gemini_live import (
+    AudioDelta,
     Closed,
     GoAway,
     InvalidArgumentError,
@@ -483,3 +485,45 @@ async def test_leaving_during_a_backoff_returns_at_once(
         assert trio.current_time() - left_at < 0.1
         await trio.sleep(60)
         assert len(emulator.connections) == 1  # no attempt after the exit
+
+
+async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A server that keeps talking but no longer reads: inbound silence never shows it.
+
+    The heartbeat also watches the sender's write; one that makes no progress for
+    `silence_limit` ends the connection, and the session resumes on a new one with what
+    was cut off replayed. Before, it waited for the answer to end and the server to fall
+    silent (here a 30 s answer), however long that took.
+    """
+    options = SessionOptions(ping_interval=1, silence_limit=3)
+    config = EmulatorConfig(pacing="realtime")  # a 500-character answer: 30 s of speech
+    async with open_emulator(config) as emulator:
+        memory = emulator.memory_connector()
+        opened = 0
+
+        async def connector() -> trio.abc.Stream:
+            nonlocal opened
+            opened += 1
+            stream = await memory()
+            # The upgrade, the setup and the text go out; then the peer stops reading.
+            return StuckUplinkStream(stream, stick_after=3) if opened == 1 else stream
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL), endpoint=endpoint, connector=connector, options=options
+        ) as session:
+            await session.send_client_content("word " * 100)
+            with trio.fail_after(5):
+                async for event in session:
+                    if isinstance(event, AudioDelta):
+                        break  # the answer has begun: the text went out on its own
+            await session.send_audio(bytes(640))  # held back by the full uplink
+            with trio.fail_after(10):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+        assert event.reason == "uplink stalled"
+        assert event.replayed >= 1  # the audio chunk cut off on the old connection
+        assert opened == 2

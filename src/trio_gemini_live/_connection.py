@@ -153,6 +153,12 @@ class Connection:
         # The run's clock, read directly: half the cost of `trio.current_time()` per send.
         self._now = trio.lowlevel.current_clock().current_time
         self._ping_in_flight = False
+        # The sender's socket writes: one in progress, how many done. The heartbeat sees a
+        # write that made no progress for `silence_limit` (a peer that sends but no longer
+        # reads), which inbound silence alone never shows while the server keeps talking.
+        self._writing = False
+        self._writes_done = 0
+        self._stall: tuple[int, float] | None = None  # (writes done, first seen) of a write
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
         # The sender waits on an empty channel, holding no frame, and none has been handed to
@@ -630,17 +636,22 @@ class Connection:
                         batch.append(more)
                     if len(batch) >= _SEND_BATCH:
                         break
-                if batch is None:
-                    if item is FLUSH:
-                        await self._flush()
+                self._writing = True
+                try:
+                    if batch is None:
+                        if item is FLUSH:
+                            await self._flush()
+                        else:
+                            await self._write(item.frame, item.kind)
+                    elif len(batch) == 1:
+                        await self._write(batch[0].frame, batch[0].kind)
+                    elif batch:
+                        await self._write_many(batch)
                     else:
-                        await self._write(item.frame, item.kind)
-                elif len(batch) == 1:
-                    await self._write(batch[0].frame, batch[0].kind)
-                elif batch:
-                    await self._write_many(batch)
-                else:
-                    await self._flush()
+                        await self._flush()
+                finally:
+                    self._writing = False
+                    self._writes_done += 1
         except TransportClosedError:
             pass  # the receiver sees the same close and reports it
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -653,6 +664,18 @@ class Connection:
             while True:
                 await trio.sleep(interval)
                 now = trio.current_time()
+                stalled = self._stalled_write(now)
+                if stalled >= options.silence_limit:
+                    await self._abort(
+                        CloseAction.RESUME,
+                        1011,
+                        "uplink stalled",
+                        HeartbeatTimeoutError(
+                            f"the server read nothing for {stalled:.0f} s: a write made no "
+                            f"progress (limit {options.silence_limit:g} s)"
+                        ),
+                    )
+                    return
                 if self._core.consumer_blocked:
                     # The receiver waits for the user, not for the peer.
                     self._last_inbound = now
@@ -671,6 +694,17 @@ class Connection:
                     return
                 if silence >= interval and not self._ping_in_flight:
                     pings.start_soon(self._ping_once)
+
+    def _stalled_write(self, now: float) -> float:
+        """How long the sender's current write has made no progress, as of `now` (0: none)."""
+        if not self._writing:
+            self._stall = None
+            return 0.0
+        stall = self._stall
+        if stall is None or stall[0] != self._writes_done:
+            self._stall = (self._writes_done, now)
+            return 0.0
+        return now - stall[1]
 
     async def _ping_once(self) -> None:
         self._ping_in_flight = True

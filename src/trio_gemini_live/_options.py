@@ -26,7 +26,8 @@ class SessionOptions:
         connect_timeout: seconds for TCP + TLS + WebSocket upgrade.
         setup_timeout: seconds from starting to write `setup` to `setupComplete`.
         ping_interval: seconds of inbound silence before the heartbeat sends a ping.
-        silence_limit: seconds with no frame and no pong before the peer is declared dead.
+        silence_limit: seconds with no frame and no pong before the peer is declared dead;
+            also how long a socket write may make no progress (a peer that stopped reading).
             Google's pongs have been seen 8-30 s late, so the default is well above that.
         event_buffer: events buffered for a slow reader before the receiver waits
             (backpressure: nothing is dropped).
