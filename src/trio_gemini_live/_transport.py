@@ -19,7 +19,7 @@ import trio_websocket
 import wsproto.utilities
 
 from ._endpoints import Endpoint
-from ._errors import ConfigurationError, TransportError
+from ._errors import TransportError
 from ._options import TRANSPORTS, SessionOptions
 from ._stream import Connector, connect_errors, open_stream, stream_target
 
@@ -260,15 +260,11 @@ async def open_transport(
     opener: Callable[..., Awaitable[Transport]]
     if options.transport == "trio-websocket":
         opener = open_trio_websocket
-    elif options.transport == "websockets":
+    else:  # "websockets": `SessionOptions` accepts no other name
         # Imported here: that module imports this one (Connector, TransportClosedError).
         from ._transport_websockets import open_websockets
 
         opener = open_websockets
-    else:
-        raise ConfigurationError(
-            f"unknown transport {options.transport!r}; expected one of {', '.join(TRANSPORTS)}"
-        )
     return await opener(
         nursery,
         endpoint,
