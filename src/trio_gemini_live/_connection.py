@@ -85,7 +85,6 @@ class SessionCore:
     events_send: trio.MemorySendChannel[ev.LiveEvent]
     outgoing_receive: trio.MemoryReceiveChannel[Outgoing]
     replay: ReplayBuffer
-    transparent: bool = False
     closing: bool = False
     consumer_blocked: bool = False
     consumer_parked: bool = False  # the user's `async for` waits on the event channel
@@ -122,6 +121,18 @@ class SessionCore:
                 self.stalled_until = trio.current_time()
             return True
         return False
+
+    @property
+    def transparent(self) -> bool:
+        """Whether the setup in force asked for `lastConsumedClientMessageIndex`.
+
+        Read from the setup each time, not fixed when the session opens: the setup may come
+        later (`open_session(..., start=False)`, as the facade opens it) or change
+        (`update_setup`), and a handle's index must decide the replay whenever it is sent.
+        """
+        setup = self.protocol.setup
+        resumption = setup.session_resumption if setup is not None else None
+        return resumption is not None and bool(resumption.transparent)
 
     def handle_cutoff(self) -> float:
         """For a handle read now, a time by which every message written is in its state.

@@ -912,8 +912,6 @@ async def open_session(
         endpoint = gemini_endpoint(resolve_api_key(api_key))
     prepared = _prepare_setup(setup, endpoint)  # fail fast on a bad model name
     session = LiveSession(endpoint, options, connector)
-    transparent = bool(prepared.session_resumption and prepared.session_resumption.transparent)
-    session._core.transparent = transparent  # pyright: ignore[reportPrivateUsage]
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(
