@@ -1069,3 +1069,41 @@ def test_a_wrong_client_option_raises_configuration_error(
     config = {"config_list": [{"model": MODEL, "api_key": "k", **entry}]}
     with pytest.raises(ConfigurationError, match=match):
         GeminiRealtimeClient(llm_config=config, logger=logger)
+
+
+async def test_a_setup_refused_before_sending_can_be_fixed_and_sent(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """A deferred setup that the client refuses (nothing sent) leaves the client unstarted.
+
+    It was marked as sent before it was checked: after the ConfigurationError, later
+    `session_update`s raised SessionClosedError and `read_events` waited forever, since
+    the setup never went out.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    # A Live-style declaration (no conversion) whose parameters hold a key `Schema` lacks.
+    bad = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "readOnly": True}}}
+    good = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.session_update(
+                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": bad}]}]}
+            )
+            with pytest.raises(ConfigurationError, match="readOnly"):
+                await client.send_text(role="user", text="hi")
+            await client.session_update(
+                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": good}]}]}
+            )
+            await client.send_text(role="user", text="hi")
+            events = await collect(client)
+    assert [next(iter(message)) for message in server.received] == ["setup", "clientContent"]
+    declaration = server.received[0]["setup"]["tools"][0]["functionDeclarations"][0]
+    assert declaration["parameters"] == good
+    assert isinstance(events[-1], Closed)

@@ -383,10 +383,20 @@ class GeminiRealtimeClient:
             return session
         async with self._start_lock:
             if not self._started:
+                # Set before the wait for `setupComplete`: an update made meanwhile must not
+                # be merged into a draft that is already on its way.
                 self._started = True
-                setup = setup_of(self._draft, self.logger)
-                self.logger.debug("sending setup for %s", setup.model)
-                await session.start(setup)
+                try:
+                    setup = setup_of(self._draft, self.logger)
+                    self.logger.debug("sending setup for %s", setup.model)
+                    await session.start(setup)
+                except ConfigurationError:
+                    # Refused before anything was sent (`session.start` checks first): the
+                    # draft can still be fixed with `session_update` and the setup sent.
+                    # Left marked as sent, every later send was queued behind a setup that
+                    # never went out, and reading waited forever.
+                    self._started = False
+                    raise
         return session
 
     # --- session updates ---------------------------------------------------------------------
