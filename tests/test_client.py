@@ -1107,3 +1107,26 @@ async def test_a_setup_refused_before_sending_can_be_fixed_and_sent(
     declaration = server.received[0]["setup"]["tools"][0]["functionDeclarations"][0]
     assert declaration["parameters"] == good
     assert isinstance(events[-1], Closed)
+
+
+@pytest.mark.parametrize("result", ["NaN", "Infinity", "-Infinity", '{"t": NaN}'])
+async def test_a_result_that_is_not_json_is_sent_as_the_string(
+    nursery: trio.Nursery, autojump_clock: Clock, result: str
+) -> None:
+    """Python's json module reads `NaN`/`Infinity`, which JSON lacks; they went as `null`."""
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        call = {"id": "c1", "name": "measure", "args": {}}
+        await ws.send_message(pretty({"toolCall": {"functionCalls": [call]}}))
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, FunctionCall):
+                    await client.send_function_result(event.call_id, result)
+    response = server.received[1]["toolResponse"]["functionResponses"][0]["response"]
+    assert response == {"result": result}

@@ -144,6 +144,11 @@ def _decode_base64_audio(audio: str) -> bytes:
     raise LocalProtocolError("send_audio: the audio string is not valid base64")
 
 
+def _refuse_constant(name: str) -> Any:
+    """`json.loads` hook: `NaN` and `Infinity` are not JSON (they would be sent as `null`)."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def _unwrap_single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
     leaves: list[BaseException] = []
     stack: list[BaseException] = [group]
@@ -543,7 +548,7 @@ class GeminiRealtimeClient:
         value: Any = result
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = json.loads(value, parse_constant=_refuse_constant)
             except ValueError:
                 value = result
         await session.respond(call_id, {"result": value})
