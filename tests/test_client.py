@@ -1130,3 +1130,35 @@ async def test_a_result_that_is_not_json_is_sent_as_the_string(
                     await client.send_function_result(event.call_id, result)
     response = server.received[1]["toolResponse"]["functionResponses"][0]["response"]
     assert response == {"result": result}
+
+
+async def test_a_new_connection_starts_a_new_stream(autojump_clock: Clock) -> None:
+    """What the previous session left unread is not read as the new session's events.
+
+    The second `connect()` yielded the first session's unread `ResumptionUpdate` and
+    `Closed(1000)` before its own `SessionCreated`: a reader that stops at `Closed`
+    stopped at once. Events added after the first session ended are kept.
+    """
+    firsts: list[RealtimeEvent] = []
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+        with trio.fail_after(30):
+            for _ in range(2):
+                async with client.connect():
+                    await client.session_update({"modalities": ["text"]})
+                    await client.send_text(role="user", text="hello")
+                    async for event in client.read_events():
+                        if not firsts or isinstance(firsts[-1], TurnComplete):
+                            firsts.append(event)
+                        if isinstance(event, TurnComplete):
+                            firsts.append(event)
+                            break
+                await client.add_event(TextDelta(text="added after the end"))
+    assert [type(event) for event in firsts] == [
+        SessionCreated,
+        TurnComplete,
+        TextDelta,
+        TurnComplete,
+    ]
+    assert isinstance(firsts[2], TextDelta)
+    assert firsts[2].text == "added after the end"

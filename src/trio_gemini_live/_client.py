@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import logging
 from collections import deque
@@ -113,9 +114,18 @@ class _EventChannel:
         self._not_empty.unpark_all()
 
     def reopen(self) -> None:
-        """Forget the previous connection's end marker (a new connection starts)."""
+        """Start the stream of a new connection.
+
+        What the previous session's stream left unread, up to its end marker, is dropped:
+        read first, its events (a `Closed` among them) passed for the new session's. Items
+        added after that stream ended stay.
+        """
         self._ended = None
-        self._items = deque(item for item in self._items if not isinstance(item, _SessionEnd))
+        items = self._items
+        ends = [index for index, item in enumerate(items) if isinstance(item, _SessionEnd)]
+        if ends:
+            self._items = deque(itertools.islice(items, ends[-1] + 1, None))
+            self._not_full.unpark_all()
 
     async def get(self) -> _Item:
         await trio.lowlevel.checkpoint()
@@ -591,7 +601,9 @@ class GeminiRealtimeClient:
 
         When connected, this sends `setup` first if it was not sent yet. The stream ends
         with an `add_event(None)` or when the session ends (after its `Closed` event); the
-        session's end is sticky, so later calls return at once. The channel holds at most
+        session's end is sticky, so later calls return at once, until the next `connect()`,
+        which starts a new stream (what the ended one left unread is dropped, events added
+        after its end are kept). The channel holds at most
         `SessionOptions.event_buffer` session events (the session then waits for the
         reader; nothing is dropped).
 
