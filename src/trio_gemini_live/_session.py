@@ -757,7 +757,11 @@ class LiveSession(SessionSupervisor):
         await trio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
-        """Close the session (code 1000); bounded by `SessionOptions.close_timeout`."""
+        """Close the session (code 1000) once what was sent is written.
+
+        Messages already queued are written first, then the close handshake is made; each
+        step is bounded by `SessionOptions.close_timeout`.
+        """
         core = self._core
         if core.closing:
             return
@@ -766,6 +770,7 @@ class LiveSession(SessionSupervisor):
         self._backoff.cancel()  # a resume waiting out its backoff gives up at once
         current = core.current
         if current is not None:
+            await current.finish_sending()  # the channel is closed: the sender drains it
             await current.close(1000, "")
 
     async def start(self, setup: Setup | str) -> None:
