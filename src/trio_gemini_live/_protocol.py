@@ -16,7 +16,7 @@ from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._arguments import describe
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
-from ._codec import decode_ordinary, encode_client, unknown_top_level
+from ._codec import decode_ordinary, encode_client, unknown_beside_known, unknown_top_level
 from ._errors import (
     ConfigurationError,
     ConnectionClosedError,
@@ -357,7 +357,9 @@ class LiveProtocol:
         if message.voice_activity_detection_signal is not None:
             signal = message.voice_activity_detection_signal.vad_signal_type or ""
             out.append(ev.VoiceActivity(activity=signal))
-        if not out and frame is not None and message == _EMPTY_MESSAGE:
+        if frame is not None and (
+            (not out and message == _EMPTY_MESSAGE) or unknown_beside_known(frame, message)
+        ):
             for key, payload in unknown_top_level(frame).items():
                 out.append(ev.UnknownMessage(key=key, payload=payload))
         return out
