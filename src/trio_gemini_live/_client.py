@@ -359,8 +359,10 @@ class GeminiRealtimeClient:
                 finally:
                     self._session = None
                     # The seed's stream ends with the session's `Closed`: close, and let the
-                    # pump pass the last events on, bounded like the close itself.
-                    with trio.move_on_after(self._options.close_timeout * 2) as scope:
+                    # pump pass the last events on, bounded like the close itself (writing
+                    # what is queued, then the handshake: a close_timeout each) and the
+                    # pump's last hand-over (one more).
+                    with trio.move_on_after(self._options.close_timeout * 3) as scope:
                         scope.shield = True
                         await session.aclose()
                         await pumped.wait()
