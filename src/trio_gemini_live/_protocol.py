@@ -7,14 +7,13 @@ protocol decision lives here; the trio layer only moves bytes and events around.
 from __future__ import annotations
 
 import enum
-import math
 import re
 from typing import Any, cast
 
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
-from ._arguments import describe
+from ._arguments import describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_ordinary, encode_client, unknown_beside_known, unknown_top_level
@@ -89,30 +88,13 @@ def check_setup(setup: object) -> Setup:
             f"with 1007): {exc}"
         ) from None
     assert read_back is not None
-    where = _non_finite(msgspec.to_builtins(setup), "$")
+    where = non_finite_path(msgspec.to_builtins(setup), "$")
     if where is not None:
         raise ConfigurationError(
             f"the setup holds NaN or an infinity at `{where}`: JSON has neither (it would be "
             "sent as null, as if the field were not set)"
         )
     return read_back
-
-
-def _non_finite(value: object, path: str) -> str | None:
-    """The JSON path of the first NaN or infinity in `value` (built-in types), if any."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, dict):
-        for key, item in cast("dict[str, object]", value).items():
-            found = _non_finite(item, f"{path}.{key}")
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(cast("list[object]", value)):
-            found = _non_finite(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 _DEFAULT_OUTPUT_RATE = 24000
