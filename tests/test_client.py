@@ -1162,3 +1162,31 @@ async def test_a_new_connection_starts_a_new_stream(autojump_clock: Clock) -> No
     ]
     assert isinstance(firsts[2], TextDelta)
     assert firsts[2].text == "added after the end"
+
+
+async def test_the_end_stays_when_events_are_added_after_it(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """An event added behind the session's end marker is read, and then the end again.
+
+    The end was remembered only when nothing followed its marker: once the added event
+    was read, the next `get_event` waited forever.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, Closed):
+                    break
+            await trio.sleep(1)  # virtual time: the session's end marker follows `Closed`
+            await client.add_event(TextDelta(text="late"))
+            assert await client.get_event() is None  # the session's end
+            late = await client.get_event()
+            assert isinstance(late, TextDelta)
+            assert await client.get_event() is None
+            assert await client.get_event() is None

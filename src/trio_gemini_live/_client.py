@@ -135,7 +135,9 @@ class _EventChannel:
             await self._not_empty.park()
         item = self._items.popleft()
         self._not_full.unpark_all()
-        if isinstance(item, _SessionEnd) and not self._items:
+        if isinstance(item, _SessionEnd):
+            # Kept even when events were added behind it: once they are read, the stream
+            # is still over (without this, the next `get` waited forever).
             self._ended = item
         return item
 
