@@ -1069,3 +1069,124 @@ def test_a_wrong_client_option_raises_configuration_error(
     config = {"config_list": [{"model": MODEL, "api_key": "k", **entry}]}
     with pytest.raises(ConfigurationError, match=match):
         GeminiRealtimeClient(llm_config=config, logger=logger)
+
+
+async def test_a_setup_refused_before_sending_can_be_fixed_and_sent(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """A deferred setup that the client refuses (nothing sent) leaves the client unstarted.
+
+    It was marked as sent before it was checked: after the ConfigurationError, later
+    `session_update`s raised SessionClosedError and `read_events` waited forever, since
+    the setup never went out.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        await ws.aclose()
+
+    # A Live-style declaration (no conversion) whose parameters hold a key `Schema` lacks.
+    bad = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "readOnly": True}}}
+    good = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.session_update(
+                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": bad}]}]}
+            )
+            with pytest.raises(ConfigurationError, match="readOnly"):
+                await client.send_text(role="user", text="hi")
+            await client.session_update(
+                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": good}]}]}
+            )
+            await client.send_text(role="user", text="hi")
+            events = await collect(client)
+    assert [next(iter(message)) for message in server.received] == ["setup", "clientContent"]
+    declaration = server.received[0]["setup"]["tools"][0]["functionDeclarations"][0]
+    assert declaration["parameters"] == good
+    assert isinstance(events[-1], Closed)
+
+
+@pytest.mark.parametrize("result", ["NaN", "Infinity", "-Infinity", '{"t": NaN}'])
+async def test_a_result_that_is_not_json_is_sent_as_the_string(
+    nursery: trio.Nursery, autojump_clock: Clock, result: str
+) -> None:
+    """Python's json module reads `NaN`/`Infinity`, which JSON lacks; they went as `null`."""
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        call = {"id": "c1", "name": "measure", "args": {}}
+        await ws.send_message(pretty({"toolCall": {"functionCalls": [call]}}))
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, FunctionCall):
+                    await client.send_function_result(event.call_id, result)
+    response = server.received[1]["toolResponse"]["functionResponses"][0]["response"]
+    assert response == {"result": result}
+
+
+async def test_a_new_connection_starts_a_new_stream(autojump_clock: Clock) -> None:
+    """What the previous session left unread is not read as the new session's events.
+
+    The second `connect()` yielded the first session's unread `ResumptionUpdate` and
+    `Closed(1000)` before its own `SessionCreated`: a reader that stops at `Closed`
+    stopped at once. Events added after the first session ended are kept.
+    """
+    firsts: list[RealtimeEvent] = []
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+        with trio.fail_after(30):
+            for _ in range(2):
+                async with client.connect():
+                    await client.session_update({"modalities": ["text"]})
+                    await client.send_text(role="user", text="hello")
+                    async for event in client.read_events():
+                        if not firsts or isinstance(firsts[-1], TurnComplete):
+                            firsts.append(event)
+                        if isinstance(event, TurnComplete):
+                            firsts.append(event)
+                            break
+                await client.add_event(TextDelta(text="added after the end"))
+    assert [type(event) for event in firsts] == [
+        SessionCreated,
+        TurnComplete,
+        TextDelta,
+        TurnComplete,
+    ]
+    assert isinstance(firsts[2], TextDelta)
+    assert firsts[2].text == "added after the end"
+
+
+async def test_the_end_stays_when_events_are_added_after_it(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """An event added behind the session's end marker is read, and then the end again.
+
+    The end was remembered only when nothing followed its marker: once the added event
+    was read, the next `get_event` waited forever.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, Closed):
+                    break
+            await trio.sleep(1)  # virtual time: the session's end marker follows `Closed`
+            await client.add_event(TextDelta(text="late"))
+            assert await client.get_event() is None  # the session's end
+            late = await client.get_event()
+            assert isinstance(late, TextDelta)
+            assert await client.get_event() is None
+            assert await client.get_event() is None

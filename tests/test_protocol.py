@@ -573,6 +573,39 @@ def test_unknown_top_level_message_is_carried() -> None:
     assert protocol.receive_frame(b"{}") == []
 
 
+def test_an_unknown_top_level_key_beside_a_known_one_is_carried() -> None:
+    """A new top-level field outside the oneof (as `usageMetadata` is) shares frames.
+
+    It was dropped whenever the frame also held a known key. Checked on the server's
+    2-space pretty JSON (`frame`), where every top-level key starts a line.
+    """
+    protocol = opened()
+    events = protocol.receive_frame(
+        frame({"serverContent": {"turnComplete": True}, "futureSibling": {"n": 1}})
+    )
+    assert types(events) == [ev.TurnComplete, ev.UnknownMessage]
+    assert events[1] == ev.UnknownMessage(key="futureSibling", payload={"n": 1})
+    # A new field inside a known message is not a top-level key: ignored, as before.
+    events = protocol.receive_frame(content(turnComplete=True, futureField={"x": [1]}))
+    assert types(events) == [ev.TurnComplete]
+    usage = {"totalTokenCount": 3}
+    events = protocol.receive_frame(
+        frame({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
+    )
+    assert types(events) == [ev.TurnComplete]
+
+
+def test_the_text_fast_path_does_not_learn_a_frame_with_an_unknown_top_level_key() -> None:
+    protocol = opened()
+    message = {
+        "serverContent": {"modelTurn": {"parts": [{"text": "hello there"}]}},
+        "fastPathSibling": 7,
+    }
+    for _ in range(3):  # the first frame would teach the fast path its skeleton
+        events = protocol.receive_frame(frame(message))
+        assert types(events) == [ev.TextDelta, ev.UnknownMessage]
+
+
 def test_receive_message_without_frame_has_no_unknowns() -> None:
     from trio_gemini_live._wire import ServerMessage
 

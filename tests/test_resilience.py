@@ -12,8 +12,9 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 import trio.testing
+import trio_websocket
 
-from fake_server import StuckUplinkStream
+from fake_server import FakeServer, StuckUplinkStream, pretty
 from trio_gemini_live import (
     AudioDelta,
     Closed,
@@ -527,3 +528,56 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
         assert event.reason == "uplink stalled"
         assert event.replayed >= 1  # the audio chunk cut off on the old connection
         assert opened == 2
+
+
+@pytest.mark.parametrize("start_later", [False, True])
+async def test_transparent_resumption_replays_what_the_server_did_not_consume(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery, start_later: bool
+) -> None:
+    """The server's `lastConsumedClientMessageIndex` decides the replay, however the setup came.
+
+    With `open_session(..., start=False)` (the facade's way) the setup given to `start()`
+    asked for transparent resumption, yet the index was ignored: the handle was taken to
+    cover everything written `handle_window` before it, so messages the server had not
+    consumed were forgotten and never replayed.
+    """
+    replayed: list[dict[str, object]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setup = await server.receive_json(ws)
+        await ws.send_message(pretty({"setupComplete": {}}))
+        if server.connections == 1:
+            for _ in range(3):
+                await server.receive_json(ws)
+            await trio.sleep(5)  # long after the writes: the handle window does not matter
+            update = {"newHandle": "h1", "resumable": True, "lastConsumedClientMessageIndex": "1"}
+            await ws.send_message(pretty({"sessionResumptionUpdate": update}))
+            await trio.sleep(1)
+            await ws.aclose(1011, "Internal error encountered.")
+            return
+        assert setup["setup"]["sessionResumption"] == {"handle": "h1", "transparent": True}
+        with trio.move_on_after(5):
+            while True:
+                replayed.append(await server.receive_json(ws))
+        await ws.aclose(1000)
+
+    server = FakeServer(nursery, script)
+    setup = live_setup(MODEL, modality="TEXT", transparent_resumption=True)
+    endpoint = url_endpoint(
+        "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        api_key="test-key",
+    )
+    async with open_session(
+        MODEL if start_later else setup,
+        endpoint=endpoint,
+        connector=server.connector,
+        start=not start_later,
+    ) as session:
+        if start_later:
+            await session.start(setup)
+        for text in ("a", "b", "c"):
+            await session.send_text(text)
+        events = [event async for event in session]
+    reconnected = next(e for e in events if isinstance(e, Reconnected))
+    assert replayed == [{"realtimeInput": {"text": "b"}}, {"realtimeInput": {"text": "c"}}]
+    assert reconnected.replayed == 2

@@ -13,6 +13,7 @@ import array
 import base64
 import ctypes
 import json
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -363,6 +364,20 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("respond name", lambda s: s.respond("c1", {}, name=A(5)), r"name must be a str"),
     ("respond object", lambda s: s.respond("c1", object()), r"'c1' cannot be sent as JSON"),
     ("respond scheduling", lambda s: s.respond("c1", {}, scheduling="soon"), r"scheduling"),
+    # NaN and infinities: JSON has neither, msgspec wrote them as null
+    ("respond nan", lambda s: s.respond("c1", math.nan), r"NaN or an infinity at `\$\.result`"),
+    (
+        "respond inf inside",
+        lambda s: s.respond("c1", {"r": [1.0, (2.0, -math.inf)]}),
+        r"at `\$\.r\[1\]\[1\]`",
+    ),
+    (
+        "response nan",
+        lambda s: s.send_tool_response(
+            FunctionResponse(id="c1", name="f", response={"t": math.nan})
+        ),
+        r"NaN or an infinity at `\$\.t`",
+    ),
     (
         "respond will_continue",
         lambda s: s.respond("c1", {}, will_continue=A("yes")),

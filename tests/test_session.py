@@ -284,3 +284,30 @@ async def test_slow_consumer_keeps_the_bound_loses_nothing_and_keeps_the_heartbe
         assert session.statistics().events_buffered <= 8
         texts = [event.text async for event in session if isinstance(event, TextDelta)]
     assert texts == [str(index) for index in range(total)]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_leaving_the_block_writes_what_was_queued_before_the_close(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """Every send that returned reaches the server when the session closes normally.
+
+    The close frame overtook the frames still queued for the sender: of 150 sends made
+    just before leaving the block, the server got 148, and nothing said so.
+    """
+    got: list[str] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        while True:
+            got.append((await server.receive_json(ws))["realtimeInput"]["text"])
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(send_buffer=200, transport=transport)
+    async with open_session(
+        "m", endpoint=ENDPOINT, connector=server.connector, options=options
+    ) as session:
+        for index in range(150):
+            await session.send_text(str(index))
+    await trio.sleep(1)  # virtual time: the server reads what reached it
+    assert got == [str(index) for index in range(150)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
+from trio_gemini_live._protocol import check_setup
 from trio_gemini_live.emulator import open_emulator
 
 MODEL = "models/gemini-live-2.5-flash-preview"
@@ -115,3 +118,22 @@ async def test_a_declaration_given_as_its_json_object_is_read_as_the_server_read
 def test_live_setup_wants_sequences_of_tools(arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         live_setup(MODEL, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("setup", "path"),
+    [
+        (live_setup(MODEL, temperature=float("nan")), "$.generationConfig.temperature"),
+        (
+            live_setup(
+                MODEL, functions=[function_tool("f", "d", {"type": "NUMBER", "maximum": math.inf})]
+            ),
+            "$.tools[0].functionDeclarations[0].parameters.maximum",
+        ),
+    ],
+    ids=["nan", "inf"],
+)
+def test_a_setup_with_nan_or_infinity_is_refused(setup: Setup, path: str) -> None:
+    """JSON has neither: msgspec wrote them as null, so the setup went without the value."""
+    with pytest.raises(ConfigurationError, match=re.escape(path)):
+        check_setup(setup)

@@ -244,9 +244,18 @@ def test_the_learned_skeleton_must_start_and_end_the_frame(frame: bytes) -> None
 
 
 def test_skeletons_with_more_around_the_text_are_learned_too() -> None:
-    """An unknown key (ignored) or the text `text` itself: the split is still exact."""
-    unknown = pretty({"serverContent": {"outputTranscription": {"text": "@M@"}}, "x": 1})
+    """An unknown key (ignored) or the text `text` itself: the split is still exact.
+
+    The unknown key is not a top-level one: a frame with one of those is never learned, its
+    key must reach the user as `UnknownMessage` (see test_protocol).
+    """
+    unknown = pretty({"serverContent": {"outputTranscription": {"text": "@M@"}, "x": 1}})
     assert assert_same_all(with_middle(unknown, b"a"), with_middle(unknown, b"b")) == [False, True]
+    top_level = pretty({"serverContent": {"outputTranscription": {"text": "@M@"}}, "x": 1})
+    assert assert_same_all(with_middle(top_level, b"a"), with_middle(top_level, b"b")) == [
+        False,
+        False,
+    ]
     assert assert_same_all(google("text"), google("more text")) == [False, True]
 
 

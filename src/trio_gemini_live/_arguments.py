@@ -12,10 +12,11 @@ identity tests and a dict look-up; everything else takes the functions here.
 
 from __future__ import annotations
 
+import math
 import operator
 import reprlib
 import sys
-from typing import SupportsIndex, TypeVar
+from typing import SupportsIndex, TypeVar, cast
 
 from ._errors import LocalProtocolError
 
@@ -32,6 +33,7 @@ __all__ = [
     "check_str",
     "describe",
     "media_buffer",
+    "non_finite_path",
 ]
 
 AUDIO_MIMES: dict[int, str] = {16000: "audio/pcm;rate=16000"}
@@ -211,3 +213,23 @@ def check_scheduling(value: object, where: str) -> None:
             f"{where}: scheduling must be one of {', '.join(sorted(SCHEDULING))} or None, "
             f"not {describe(value)}"
         )
+
+
+def non_finite_path(value: object, path: str) -> str | None:
+    """The JSON path of the first NaN or infinity in `value` (built-in types), if any.
+
+    JSON has neither, and msgspec writes them as `null`: a value would silently go missing.
+    """
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        for key, item in cast("dict[str, object]", value).items():
+            found = non_finite_path(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(cast("list[object]", value)):
+            found = non_finite_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import logging
 from collections import deque
@@ -113,9 +114,18 @@ class _EventChannel:
         self._not_empty.unpark_all()
 
     def reopen(self) -> None:
-        """Forget the previous connection's end marker (a new connection starts)."""
+        """Start the stream of a new connection.
+
+        What the previous session's stream left unread, up to its end marker, is dropped:
+        read first, its events (a `Closed` among them) passed for the new session's. Items
+        added after that stream ended stay.
+        """
         self._ended = None
-        self._items = deque(item for item in self._items if not isinstance(item, _SessionEnd))
+        items = self._items
+        ends = [index for index, item in enumerate(items) if isinstance(item, _SessionEnd)]
+        if ends:
+            self._items = deque(itertools.islice(items, ends[-1] + 1, None))
+            self._not_full.unpark_all()
 
     async def get(self) -> _Item:
         await trio.lowlevel.checkpoint()
@@ -125,7 +135,9 @@ class _EventChannel:
             await self._not_empty.park()
         item = self._items.popleft()
         self._not_full.unpark_all()
-        if isinstance(item, _SessionEnd) and not self._items:
+        if isinstance(item, _SessionEnd):
+            # Kept even when events were added behind it: once they are read, the stream
+            # is still over (without this, the next `get` waited forever).
             self._ended = item
         return item
 
@@ -142,6 +154,11 @@ def _decode_base64_audio(audio: str) -> bytes:
         except binascii.Error:
             continue
     raise LocalProtocolError("send_audio: the audio string is not valid base64")
+
+
+def _refuse_constant(name: str) -> Any:
+    """`json.loads` hook: `NaN` and `Infinity` are not JSON (they would be sent as `null`)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _unwrap_single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
@@ -344,8 +361,10 @@ class GeminiRealtimeClient:
                 finally:
                     self._session = None
                     # The seed's stream ends with the session's `Closed`: close, and let the
-                    # pump pass the last events on, bounded like the close itself.
-                    with trio.move_on_after(self._options.close_timeout * 2) as scope:
+                    # pump pass the last events on, bounded like the close itself (writing
+                    # what is queued, then the handshake: a close_timeout each) and the
+                    # pump's last hand-over (one more).
+                    with trio.move_on_after(self._options.close_timeout * 3) as scope:
                         scope.shield = True
                         await session.aclose()
                         await pumped.wait()
@@ -383,10 +402,20 @@ class GeminiRealtimeClient:
             return session
         async with self._start_lock:
             if not self._started:
+                # Set before the wait for `setupComplete`: an update made meanwhile must not
+                # be merged into a draft that is already on its way.
                 self._started = True
-                setup = setup_of(self._draft, self.logger)
-                self.logger.debug("sending setup for %s", setup.model)
-                await session.start(setup)
+                try:
+                    setup = setup_of(self._draft, self.logger)
+                    self.logger.debug("sending setup for %s", setup.model)
+                    await session.start(setup)
+                except ConfigurationError:
+                    # Refused before anything was sent (`session.start` checks first): the
+                    # draft can still be fixed with `session_update` and the setup sent.
+                    # Left marked as sent, every later send was queued behind a setup that
+                    # never went out, and reading waited forever.
+                    self._started = False
+                    raise
         return session
 
     # --- session updates ---------------------------------------------------------------------
@@ -533,7 +562,7 @@ class GeminiRealtimeClient:
         value: Any = result
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = json.loads(value, parse_constant=_refuse_constant)
             except ValueError:
                 value = result
         await session.respond(call_id, {"result": value})
@@ -576,7 +605,9 @@ class GeminiRealtimeClient:
 
         When connected, this sends `setup` first if it was not sent yet. The stream ends
         with an `add_event(None)` or when the session ends (after its `Closed` event); the
-        session's end is sticky, so later calls return at once. The channel holds at most
+        session's end is sticky, so later calls return at once, until the next `connect()`,
+        which starts a new stream (what the ended one left unread is dropped, events added
+        after its end are kept). The channel holds at most
         `SessionOptions.event_buffer` session events (the session then waits for the
         reader; nothing is dropped).
 

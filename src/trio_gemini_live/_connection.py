@@ -85,7 +85,6 @@ class SessionCore:
     events_send: trio.MemorySendChannel[ev.LiveEvent]
     outgoing_receive: trio.MemoryReceiveChannel[Outgoing]
     replay: ReplayBuffer
-    transparent: bool = False
     closing: bool = False
     consumer_blocked: bool = False
     consumer_parked: bool = False  # the user's `async for` waits on the event channel
@@ -122,6 +121,18 @@ class SessionCore:
                 self.stalled_until = trio.current_time()
             return True
         return False
+
+    @property
+    def transparent(self) -> bool:
+        """Whether the setup in force asked for `lastConsumedClientMessageIndex`.
+
+        Read from the setup each time, not fixed when the session opens: the setup may come
+        later (`open_session(..., start=False)`, as the facade opens it) or change
+        (`update_setup`), and a handle's index must decide the replay whenever it is sent.
+        """
+        setup = self.protocol.setup
+        resumption = setup.session_resumption if setup is not None else None
+        return resumption is not None and bool(resumption.transparent)
 
     def handle_cutoff(self) -> float:
         """For a handle read now, a time by which every message written is in its state.
@@ -173,6 +184,9 @@ class Connection:
         # A frame `write_now` wrote only in part (index, frame, kind): kept for replay once
         # the sender has written the rest (see `_write`).
         self._partial: tuple[int, bytes, str] | None = None
+        # The sender runs once the connection is open; `finish_sending` waits for its end.
+        self._sender_started = False
+        self._sender_done = trio.Event()
 
     @property
     def opened(self) -> bool:
@@ -217,6 +231,7 @@ class Connection:
                 on_settled(None if self.opened else self._outcome)
             if self.opened:
                 await self._replay(plan)
+                self._sender_started = True
                 nursery.start_soon(self._sender)
                 nursery.start_soon(self._watch_switch)
             await self._ended.wait()
@@ -413,6 +428,18 @@ class Connection:
         )
         await self.close(code, reason)
 
+    async def finish_sending(self) -> None:
+        """Wait for the sender to write what is queued, once the outgoing channel is closed.
+
+        Shielded, and bounded by `SessionOptions.close_timeout`. Called before a normal
+        close: without it the close frame overtook the frames still queued, and a send
+        that had returned never reached the server.
+        """
+        if not self._sender_started:
+            return  # not open yet: nothing was written, nothing can be
+        with trio.CancelScope(shield=True), trio.move_on_after(self._core.options.close_timeout):
+            await self._sender_done.wait()
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket: shielded, and bounded by `SessionOptions.close_timeout`."""
         with (
@@ -599,6 +626,12 @@ class Connection:
         return out
 
     async def _sender(self) -> None:
+        try:
+            await self._send_queued()
+        finally:
+            self._sender_done.set()
+
+    async def _send_queued(self) -> None:
         outgoing = self._core.outgoing_receive
         try:
             while True:

@@ -32,7 +32,8 @@ class SessionOptions:
         event_buffer: events buffered for a slow reader before the receiver waits
             (backpressure: nothing is dropped).
         send_buffer: client messages queued for the sender before `send_*` waits.
-        close_timeout: seconds to wait for the close handshake when leaving the session.
+        close_timeout: seconds to wait, when leaving the session, for the messages still
+            queued to be written, and as long again for the close handshake.
         max_message_size: the largest server message accepted, in bytes.
         receive_buffer_size: bytes read from the socket at a time.
         ssl_context: TLS context for `wss://`; verification stays on unless you change it.

@@ -13,10 +13,10 @@ from typing import Any, cast
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
-from ._arguments import describe
+from ._arguments import describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
-from ._codec import decode_ordinary, encode_client, unknown_top_level
+from ._codec import decode_ordinary, encode_client, unknown_beside_known, unknown_top_level
 from ._errors import (
     ConfigurationError,
     ConnectionClosedError,
@@ -88,6 +88,12 @@ def check_setup(setup: object) -> Setup:
             f"with 1007): {exc}"
         ) from None
     assert read_back is not None
+    where = non_finite_path(msgspec.to_builtins(setup), "$")
+    if where is not None:
+        raise ConfigurationError(
+            f"the setup holds NaN or an infinity at `{where}`: JSON has neither (it would be "
+            "sent as null, as if the field were not set)"
+        )
     return read_back
 
 
@@ -357,7 +363,9 @@ class LiveProtocol:
         if message.voice_activity_detection_signal is not None:
             signal = message.voice_activity_detection_signal.vad_signal_type or ""
             out.append(ev.VoiceActivity(activity=signal))
-        if not out and frame is not None and message == _EMPTY_MESSAGE:
+        if frame is not None and (
+            (not out and message == _EMPTY_MESSAGE) or unknown_beside_known(frame, message)
+        ):
             for key, payload in unknown_top_level(frame).items():
                 out.append(ev.UnknownMessage(key=key, payload=payload))
         return out

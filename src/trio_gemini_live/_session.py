@@ -41,6 +41,7 @@ from ._arguments import (
     check_str,
     describe,
     media_buffer,
+    non_finite_path,
 )
 from ._codec import encode_client
 from ._connection import FLUSH, ConnectionOutcome, Outgoing, SessionCore
@@ -597,8 +598,9 @@ class LiveSession(SessionSupervisor):
 
         Raises:
             LocalProtocolError: a response is not a `FunctionResponse`, lacks its id or
-                name, has a `response` that is not a dict, an unknown `scheduling` or a
-                value of the wrong type; or it answers a call cancelled by a reconnect.
+                name, has a `response` that is not a dict (or holds NaN or an infinity), an
+                unknown `scheduling` or a value of the wrong type; or it answers a call
+                cancelled by a reconnect.
         """
         for index, response in enumerate(responses):
             check_instance(response, FunctionResponse, f"responses[{index}]")
@@ -609,6 +611,7 @@ class LiveSession(SessionSupervisor):
                     f"function response {response.id!r} needs the function name"
                 )
             check_json_object(response.response, f"function response {response.id!r}: response")
+            _check_finite(response.response, f"function response {response.id!r}: response")
             check_scheduling(response.scheduling, f"function response {response.id!r}")
         await self._send(
             ClientMessage(tool_response=ToolResponse(function_responses=list(responses))),
@@ -633,9 +636,9 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: the call was cancelled when the session moved to a new
                 connection (said even with `name`); `call_id` is not a pending call and no
-                `name` is given; `result` cannot be encoded as JSON; or `scheduling` (one
-                of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or `will_continue` (a `bool`) is
-                wrong.
+                `name` is given; `result` cannot be encoded as JSON (NaN and infinities
+                included); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
+                `will_continue` (a `bool`) is wrong.
         """
         call_id = check_str(call_id, "call_id")
         if not call_id:
@@ -653,6 +656,7 @@ class LiveSession(SessionSupervisor):
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
+        _check_finite(response, f"the result of tool call {call_id!r}")
         message = ClientMessage(
             tool_response=ToolResponse(
                 function_responses=[
@@ -757,7 +761,11 @@ class LiveSession(SessionSupervisor):
         await trio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
-        """Close the session (code 1000); bounded by `SessionOptions.close_timeout`."""
+        """Close the session (code 1000) once what was sent is written.
+
+        Messages already queued are written first, then the close handshake is made; each
+        step is bounded by `SessionOptions.close_timeout`.
+        """
         core = self._core
         if core.closing:
             return
@@ -766,6 +774,7 @@ class LiveSession(SessionSupervisor):
         self._backoff.cancel()  # a resume waiting out its backoff gives up at once
         current = core.current
         if current is not None:
+            await current.finish_sending()  # the channel is closed: the sender drains it
             await current.close(1000, "")
 
     async def start(self, setup: Setup | str) -> None:
@@ -792,6 +801,16 @@ class LiveSession(SessionSupervisor):
     async def _drain_until_closed(self) -> None:
         """Wait for the supervisor to finish (events left unread are discarded on exit)."""
         await self._finished.wait()
+
+
+def _check_finite(value: object, what: str) -> None:
+    """Refuse NaN and infinities: JSON has neither, and msgspec would send them as null."""
+    where = non_finite_path(value, "$")
+    if where is not None:
+        raise LocalProtocolError(
+            f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "
+            "sent as null)"
+        )
 
 
 def _block_ended() -> SessionClosedError:
@@ -912,8 +931,6 @@ async def open_session(
         endpoint = gemini_endpoint(resolve_api_key(api_key))
     prepared = _prepare_setup(setup, endpoint)  # fail fast on a bad model name
     session = LiveSession(endpoint, options, connector)
-    transparent = bool(prepared.session_resumption and prepared.session_resumption.transparent)
-    session._core.transparent = transparent  # pyright: ignore[reportPrivateUsage]
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(
