@@ -85,11 +85,11 @@ async def _session_path(frames: int) -> dict[str, Any]:
     original_pcm = protocol_module.decode_audio_pcm
 
     def recording(frame: bytes | str) -> Any:
-        message = original(frame)
+        message, unknown = original(frame)
         content = message.server_content
         if content is not None and content.model_turn is not None:
             wire.extend(p.inline_data.data for p in content.model_turn.parts if p.inline_data)
-        return message
+        return message, unknown
 
     def recording_pcm(frame: bytes) -> Any:
         audio = original_pcm(frame)

@@ -25,7 +25,7 @@ from hypothesis import example, given, strategies as st
 
 from strategies import budget
 from trio_gemini_live import _audio_fastpath as fastpath, _codec
-from trio_gemini_live._codec import decode_server
+from trio_gemini_live._codec import decode_ordinary, decode_server
 from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._wire import Blob, Content, Part, ServerContent, ServerMessage
@@ -147,14 +147,14 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
     protocol = LiveProtocol()
     decoded: list[bytes] = []
 
-    def recording(frame: bytes | str) -> ServerMessage:
-        message = decode_server(frame)
+    def recording(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
+        message, unknown = decode_ordinary(frame)
         assert message.server_content is not None
         assert message.server_content.model_turn is not None
         blob = message.server_content.model_turn.parts[0].inline_data
         assert blob is not None
         decoded.append(blob.data)
-        return message
+        return message, unknown
 
     def recording_pcm(frame: bytes) -> tuple[bytes, str] | None:
         audio = fastpath.decode_audio_pcm(frame)
@@ -181,13 +181,13 @@ def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     first, second = google_audio(mime=mime), google_audio(OTHER_B64, mime=mime)
     ordinary, fast = LiveProtocol(), LiveProtocol()
     with mock.patch.object(fastpath, "_skeletons", ()):
-        assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first), first)
+        assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first))
         assert fastpath.decode_audio_pcm(second) is not None  # the shortcut is taken
         with mock.patch("trio_gemini_live._protocol.decode_ordinary") as ordinary_decode:
             got = fast.receive_frame(second)
         ordinary_decode.assert_not_called()
     ordinary.frames_received = 2
-    expected = ordinary.receive_message(decode_server(second), second)
+    expected = ordinary.receive_message(decode_server(second))
     assert got == expected
     assert [type(event) for event in got] == [type(event) for event in expected]
     assert (fast.generating, fast.turn_id, fast.frames_received) == (

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from trio_gemini_live._codec import (
+    decode_ordinary,
     decode_server,
     encode_client,
     known_server_keys,
     lenient_b64decode,
-    unknown_top_level,
 )
 from trio_gemini_live._errors import GeminiLiveError, RemoteProtocolError
 from trio_gemini_live._wire import (
@@ -22,8 +22,10 @@ from trio_gemini_live._wire import (
     ClientMessage,
     FunctionResponse,
     RealtimeInput,
+    ServerContent,
     ServerMessage,
     ToolResponse,
+    UsageMetadata,
 )
 
 EXAMPLES = max(10, settings.default.max_examples)
@@ -346,24 +348,39 @@ def test_known_server_keys() -> None:
     }
 
 
-def test_unknown_top_level_returns_only_unknown_entries() -> None:
+def test_decode_ordinary_sets_unknown_top_level_entries_aside() -> None:
     frame = b'{"serverContent": {}, "brandNew": {"a": [1]}, "other": 2, "usageMetadata": {}}'
-    assert unknown_top_level(frame) == {"brandNew": {"a": [1]}, "other": 2}
-    assert unknown_top_level(SETUP_COMPLETE) == {}
-    assert unknown_top_level('{"x": "ü"}') == {"x": "ü"}
+    message, unknown = decode_ordinary(frame)
+    assert unknown == {"brandNew": {"a": [1]}, "other": 2}
+    assert message == ServerMessage(server_content=ServerContent(), usage_metadata=UsageMetadata())
+    assert decode_ordinary(SETUP_COMPLETE)[1] is None
+    assert decode_ordinary('{"x": "ü"}') == (ServerMessage(), {"x": "ü"})
+    # Compact or pretty, audio-sized or not: the key is found wherever it stands.
+    big = {"serverContent": {"turnComplete": True}, "pad": "x" * 5000, "z": 1}
+    assert decode_ordinary(json.dumps(big).encode())[1] == {"pad": "x" * 5000, "z": 1}
+    assert decode_ordinary(json.dumps(big, indent=4).encode())[1] == {"pad": "x" * 5000, "z": 1}
 
 
-@pytest.mark.parametrize(("frame", "match"), [(b"[1]", "JSON object"), (b"{", "not valid JSON")])
-def test_unknown_top_level_errors(frame: bytes, match: str) -> None:
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (b"[1]", "Expected `object`, got `array`"),
+        (b"{", "not valid JSON"),
+        # A real error beside an unknown key is still reported, with its path.
+        (b'{"x": 1, "serverContent": {"turnComplete": "yes"}}', r"\$\.serverContent\.turnComplete"),
+        (b'{"serverContent": {"turnComplete": "yes"}, "x": 1}', r"\$\.serverContent\.turnComplete"),
+    ],
+)
+def test_decode_ordinary_errors(frame: bytes, match: str) -> None:
     with pytest.raises(RemoteProtocolError, match=match):
-        unknown_top_level(frame)
+        decode_ordinary(frame)
 
 
 def test_snake_case_top_level_is_unknown_not_decoded() -> None:
     # The server emits camelCase only; a snake_case key is a different (unknown) message.
     frame = b'{"server_content": {"turnComplete": true}}'
     assert decode_server(frame) == ServerMessage()
-    assert unknown_top_level(frame) == {"server_content": {"turnComplete": True}}
+    assert decode_ordinary(frame)[1] == {"server_content": {"turnComplete": True}}
 
 
 def test_encode_then_decode_tool_response_keeps_non_ascii() -> None:

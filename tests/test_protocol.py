@@ -576,15 +576,21 @@ def test_unknown_top_level_message_is_carried() -> None:
 def test_an_unknown_top_level_key_beside_a_known_one_is_carried() -> None:
     """A new top-level field outside the oneof (as `usageMetadata` is) shares frames.
 
-    It was dropped whenever the frame also held a known key. Checked on the server's
-    2-space pretty JSON (`frame`), where every top-level key starts a line.
+    It was dropped whenever the frame also held a known key: in pretty JSON as the server
+    sends it, compact JSON, text frames, and audio-sized frames alike.
     """
     protocol = opened()
+    message = {"serverContent": {"turnComplete": True}, "futureSibling": {"n": 1}}
+    for spelling in (frame(message), json.dumps(message).encode(), json.dumps(message)):
+        events = protocol.receive_frame(spelling)
+        assert types(events) == [ev.TurnComplete, ev.UnknownMessage]
+        assert events[1] == ev.UnknownMessage(key="futureSibling", payload={"n": 1})
+    audio = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAAA" * 1000}}
     events = protocol.receive_frame(
-        frame({"serverContent": {"turnComplete": True}, "futureSibling": {"n": 1}})
+        frame({"serverContent": {"modelTurn": {"parts": [audio]}}, "futureSibling": 2})
     )
-    assert types(events) == [ev.TurnComplete, ev.UnknownMessage]
-    assert events[1] == ev.UnknownMessage(key="futureSibling", payload={"n": 1})
+    assert types(events) == [ev.AudioDelta, ev.UnknownMessage]
+    assert events[1] == ev.UnknownMessage(key="futureSibling", payload=2)
     # A new field inside a known message is not a top-level key: ignored, as before.
     events = protocol.receive_frame(content(turnComplete=True, futureField={"x": [1]}))
     assert types(events) == [ev.TurnComplete]
@@ -606,7 +612,7 @@ def test_the_text_fast_path_does_not_learn_a_frame_with_an_unknown_top_level_key
         assert types(events) == [ev.TextDelta, ev.UnknownMessage]
 
 
-def test_receive_message_without_frame_has_no_unknowns() -> None:
+def test_an_empty_message_has_no_events() -> None:
     from trio_gemini_live._wire import ServerMessage
 
     assert opened().receive_message(ServerMessage()) == []

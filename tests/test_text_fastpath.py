@@ -146,7 +146,7 @@ def test_receive_frame_gives_the_ordinary_events_and_state(kind: int) -> None:
     expected = []
     for frame in frames:
         slow.frames_received += 1
-        expected.append(slow.receive_message(ordinary(frame)[1], frame))
+        expected.append(slow.receive_message(ordinary(frame)[1]))
     assert got == expected
     assert [type(e) for events in got for e in events] == [
         type(e) for events in expected for e in events

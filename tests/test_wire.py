@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from strategies import struct_strategy
 from test_recordings import load
 from trio_gemini_live import _wire as w
-from trio_gemini_live._codec import decode_server, encode_client
+from trio_gemini_live._codec import decode_ordinary, decode_server, encode_client
 
 # Scales with the active Hypothesis profile (tests/conftest.py): small in the default run,
 # large under the fuzz profile. Many Structs are parametrized, so each gets a fraction.
@@ -541,4 +541,16 @@ def test_every_field_is_camel_case_on_the_wire(cls: type[w.WireStruct]) -> None:
 
 def test_server_structs_ignore_unknown_fields() -> None:
     for cls in SERVER_STRUCTS:
+        if cls is w.ServerMessage:
+            continue  # the envelope forbids them, to hand them on (test_top_level_unknown...)
         assert msgspec.json.decode(b'{"someFutureField": [1, {"x": 2}]}', type=cls) == cls()
+
+
+def test_top_level_unknown_fields_are_set_aside_not_refused() -> None:
+    frame = b'{"someFutureField": [1, {"x": 2}], "serverContent": {"futureField": 1}}'
+    with pytest.raises(msgspec.ValidationError, match="someFutureField"):
+        msgspec.json.decode(frame, type=w.ServerMessage)
+    assert decode_ordinary(frame) == (
+        w.ServerMessage(server_content=w.ServerContent()),
+        {"someFutureField": [1, {"x": 2}]},
+    )

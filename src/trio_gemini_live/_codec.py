@@ -27,7 +27,6 @@ __all__ = [
     "encode_client",
     "known_server_keys",
     "lenient_b64decode",
-    "unknown_beside_known",
 ]
 
 _encoder = msgspec.json.Encoder()
@@ -46,29 +45,6 @@ def known_server_keys() -> frozenset[str]:
 
 
 _KNOWN_TOP_LEVEL = known_server_keys()
-
-
-_TOP_LEVEL_KEY = b'\n  "'
-_TOP_LEVEL_KEY_TEXT = '\n  "'
-_SERVER_FIELDS = len(ServerMessage.__struct_fields__)
-
-
-def unknown_beside_known(frame: bytes | str, message: ServerMessage) -> bool:
-    r"""Whether `frame` holds more top-level keys than `message` decoded (known ones).
-
-    msgspec skips unknown keys without a trace, and a second, generic parse of every frame
-    would cost as much again. The server pretty-prints with a 2-space indent: each
-    top-level key starts a line indented by exactly two spaces, deeper keys are indented
-    further and a JSON string holds no raw newline, so counting `\n  "` counts the
-    top-level keys, for a tenth of the parse. Only frames under `MIN_FRAME` bytes are
-    counted (control, transcript and text frames: where siblings such as `usageMetadata`
-    are sent): in an audio frame the count would scan the base64 again, at half the cost
-    of the decode. A frame of another layout (compact JSON) counts no key here.
-    """
-    if len(frame) >= MIN_FRAME:
-        return False
-    keys = frame.count(_TOP_LEVEL_KEY if type(frame) is bytes else _TOP_LEVEL_KEY_TEXT)  # type: ignore[arg-type]
-    return keys > 1 and keys > _SERVER_FIELDS - msgspec.structs.astuple(message).count(None)
 
 
 def encode_client(message: ClientMessage) -> bytes:
@@ -129,6 +105,9 @@ def _normalise_b64(raw: Any) -> Any:
 def decode_server(frame: bytes | str) -> ServerMessage:
     """Decode one server frame (text or binary) into a `ServerMessage`.
 
+    Top-level keys `ServerMessage` does not know are left out (`decode_ordinary` returns
+    them).
+
     Raises:
         RemoteProtocolError: the frame is not valid JSON or has the wrong shape; the message
             names the JSON path of the problem.
@@ -143,42 +122,57 @@ def decode_server(frame: bytes | str) -> ServerMessage:
         text = decode_text(frame)
         if text is not None:
             return text_message(*text)
-    return decode_ordinary(frame)
+    return decode_ordinary(frame)[0]
 
 
-def decode_ordinary(frame: bytes | str) -> ServerMessage:
+def decode_ordinary(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
     """`decode_server` without trying the fast paths first; it teaches them skeletons.
 
-    For a caller that has tried them already (`LiveProtocol.receive_frame`).
+    For a caller that has tried them already (`LiveProtocol.receive_frame`). Returns the
+    message and the top-level entries it does not know, as sent (None: there are none).
     """
     try:
         message = _decoder.decode(frame)
-    except msgspec.ValidationError as exc:
-        if "base64" not in str(exc):
-            raise RemoteProtocolError(f"malformed server message: {exc}") from None
+    except msgspec.ValidationError:
+        # A top-level key ServerMessage does not know (it forbids them to make them show),
+        # base64 msgspec does not read (URL-safe, unpadded), or a real error: the slow path
+        # sorts them out and words the error.
+        return _decode_slowly(frame)
     except msgspec.DecodeError as exc:
         raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
     except (RecursionError, UnicodeError) as exc:
         raise _undecodable(exc) from None
-    else:
-        if type(frame) is bytes and (content := message.server_content) is not None:
-            if len(frame) >= MIN_FRAME:
-                learn_audio(frame, message)
-            elif (
-                content.output_transcription is not None
-                or content.input_transcription is not None
-                or content.model_turn is not None
-            ) and not unknown_beside_known(frame, message):
-                # (Learned, the skeleton would give later frames without their unknown keys.)
-                learn_text(frame, message)
-        return message
+    if type(frame) is bytes and (content := message.server_content) is not None:
+        if len(frame) >= MIN_FRAME:
+            learn_audio(frame, message)
+        elif (
+            content.output_transcription is not None
+            or content.input_transcription is not None
+            or content.model_turn is not None
+        ):
+            learn_text(frame, message)
+    return message, None
+
+
+def _decode_slowly(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
+    """Parse into builtins, set unknown top-level keys aside, normalise base64, convert."""
     try:
-        fixed = _normalise_b64(_generic_decoder.decode(frame))
-        return msgspec.convert(fixed, ServerMessage)
+        raw = _generic_decoder.decode(frame)
+        unknown: dict[str, Any] | None = None
+        if isinstance(raw, dict):
+            entries = cast("dict[str, Any]", raw)
+            if not entries.keys() <= _KNOWN_TOP_LEVEL:
+                unknown = {k: v for k, v in entries.items() if k not in _KNOWN_TOP_LEVEL}
+                raw = {k: v for k, v in entries.items() if k in _KNOWN_TOP_LEVEL}
+        return msgspec.convert(_normalise_b64(raw), ServerMessage), unknown
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError
+        raise RemoteProtocolError(f"malformed server message: {exc}") from None
+    except msgspec.DecodeError as exc:  # the strict decode met an unknown key first
+        raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
+    except ValueError as exc:  # from msgspec.convert only from msgspec 0.21 on
+        raise RemoteProtocolError(f"malformed server message: {exc}") from None
     except (RecursionError, UnicodeError) as exc:
         raise _undecodable(exc) from None
-    except (ValueError, msgspec.DecodeError) as exc:  # a ValueError only from msgspec 0.21
-        raise RemoteProtocolError(f"malformed server message: {exc}") from None
 
 
 def _undecodable(exc: RecursionError | UnicodeError) -> RemoteProtocolError:
@@ -186,19 +180,3 @@ def _undecodable(exc: RecursionError | UnicodeError) -> RemoteProtocolError:
     if isinstance(exc, RecursionError):
         return RemoteProtocolError(f"server frame is nested too deeply: {exc}")
     return RemoteProtocolError(f"server frame is not valid UTF-8: {exc}")
-
-
-def unknown_top_level(frame: bytes | str) -> dict[str, Any]:
-    """Return the top-level entries of a frame that `ServerMessage` does not know."""
-    try:
-        raw = _generic_decoder.decode(frame)
-    except msgspec.DecodeError as exc:
-        raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
-    except (RecursionError, UnicodeError) as exc:
-        raise _undecodable(exc) from None
-    if not isinstance(raw, dict):
-        raise RemoteProtocolError(
-            f"server message must be a JSON object, got {type(raw).__name__}"  # pyright: ignore[reportUnknownArgumentType]
-        )
-    entries = cast("dict[str, Any]", raw)
-    return {key: value for key, value in entries.items() if key not in _KNOWN_TOP_LEVEL}

@@ -16,7 +16,7 @@ from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._arguments import describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
 from ._close_policy import CloseAction, classify_close
-from ._codec import decode_ordinary, encode_client, unknown_beside_known, unknown_top_level
+from ._codec import decode_ordinary, encode_client
 from ._errors import (
     ConfigurationError,
     ConnectionClosedError,
@@ -273,7 +273,7 @@ class LiveProtocol:
                     if rate is None:
                         rate = _audio_rate(mime)
                     if not rate:
-                        return self.receive_message(audio_message(pcm, mime), frame)
+                        return self.receive_message(audio_message(pcm, mime))
                     self.generating = True
                     turn = self.turn_id
                     return [_AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)]
@@ -291,14 +291,19 @@ class LiveProtocol:
                         self.generating = True
                         return [_TextDelta(text=text, turn_id=self.turn_id)]
                     return [_InputTranscription(text=text)]
-        message = decode_ordinary(frame)
+        message, unknown = decode_ordinary(frame)
         self.frames_received += 1
-        return self.receive_message(message, frame)
+        events = self.receive_message(message)
+        if unknown is not None:
+            events += [ev.UnknownMessage(key=key, payload=value) for key, value in unknown.items()]
+        return events
 
-    def receive_message(
-        self, message: ServerMessage, frame: bytes | str | None = None
-    ) -> list[ev.LiveEvent]:
-        """Turn a decoded server message into events (every key present is processed)."""
+    def receive_message(self, message: ServerMessage) -> list[ev.LiveEvent]:
+        """Turn a decoded server message into events (every key present is processed).
+
+        The top-level keys `ServerMessage` does not know are not in `message`: the
+        `UnknownMessage` events for them come from `receive_frame`.
+        """
         out: list[ev.LiveEvent] = []
         # Parsed first, so that a bad value rejects the frame before any state changes.
         go_away = (
@@ -363,11 +368,6 @@ class LiveProtocol:
         if message.voice_activity_detection_signal is not None:
             signal = message.voice_activity_detection_signal.vad_signal_type or ""
             out.append(ev.VoiceActivity(activity=signal))
-        if frame is not None and (
-            (not out and message == _EMPTY_MESSAGE) or unknown_beside_known(frame, message)
-        ):
-            for key, payload in unknown_top_level(frame).items():
-                out.append(ev.UnknownMessage(key=key, payload=payload))
         return out
 
     def _server_content(
@@ -483,8 +483,6 @@ class LiveProtocol:
         action = classify_close(code, reason, after_go_away=after_go_away)
         return action, close_error_for(code, reason)
 
-
-_EMPTY_MESSAGE = ServerMessage()
 
 # `realtimeInput` fields and the types they take (the Blobs are checked apart).
 _REALTIME_FIELDS: tuple[tuple[str, str, type | tuple[type, ...]], ...] = (

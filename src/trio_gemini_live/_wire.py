@@ -486,8 +486,14 @@ class VoiceActivityDetectionSignalMessage(WireStruct):
     vad_signal_type: str | None = None
 
 
-class ServerMessage(WireStruct):
-    """The server envelope. Every key present is processed, `usageMetadata` included."""
+class ServerMessage(WireStruct, forbid_unknown_fields=True):
+    """The server envelope. Every key present is processed, `usageMetadata` included.
+
+    `forbid_unknown_fields` only at this level, and never to refuse a frame: a top-level key
+    this library does not know makes msgspec's decode fail, which sends the frame down the
+    codec's slower path that hands the key on as `UnknownMessage` (`decode_ordinary`).
+    Frames without one pay nothing for the check; nested Structs ignore unknown fields.
+    """
 
     setup_complete: SetupCompleteMessage | None = None
     server_content: ServerContent | None = None
