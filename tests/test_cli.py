@@ -239,6 +239,8 @@ def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
         (["talk", "--url", "ws://127.0.0.1:99999", "--text", "hi"], ("out of range",)),
         (["emulator", "--port", "99999"], ("--port", "65535")),
         (["emulator", "--port", "-1"], ("--port", "65535")),
+        (["emulator", "--chunk-ms", "0"], ("--chunk-ms", "1 to 1000 ms")),
+        (["emulator", "--lifetime", "nan"], ("--lifetime", "finite")),
     ],
 )
 def test_bad_arguments_are_usage_errors(

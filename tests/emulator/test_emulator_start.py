@@ -15,6 +15,7 @@ import trio
 import trio_websocket
 
 from trio_gemini_live.emulator import (
+    MAX_AUDIO_CHUNK_MS,
     EmulatorConfig,
     _cli as emulator_cli,
     emulator_main,
@@ -69,6 +70,46 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         emulator_main(["--model", " "])
     assert "--model must name a model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        # Each was accepted, or refused only later naming a config field instead of the flag:
+        # a huge chunk served frames of any size, a lifetime of 0 closed every connection
+        # as it opened, NaN or inf seconds gave "go_away_warning must be between 0 and
+        # lifetime" (or, inf - inf, a crash at the first connection).
+        (["--chunk-ms", "0"], ("--chunk-ms", "1 to 1000 ms")),
+        (["--chunk-ms", "-40"], ("--chunk-ms", "1 to 1000 ms")),
+        (["--chunk-ms", "99999999999"], ("--chunk-ms", "1 to 1000 ms")),
+        (["--chunk-ms", "1.5"], ("--chunk-ms", "whole number")),
+        (["--lifetime", "0"], ("--lifetime", "more than 0")),
+        (["--lifetime", "-5"], ("--lifetime", ">= 0")),
+        (["--lifetime", "nan"], ("--lifetime", "finite")),
+        (["--lifetime", "inf"], ("--lifetime", "finite")),
+        (["--lifetime", "ten"], ("--lifetime", "not a number")),
+        (["--go-away", "-1"], ("--go-away", ">= 0")),
+        (["--go-away", "nan"], ("--go-away", "finite")),
+        (["--session-limit-code", "1006"], ("--session-limit-code", "1005, 1006, 1015")),
+        (["--session-limit-code", "99999"], ("--session-limit-code", "1000-4999")),
+    ],
+)
+def test_cli_names_the_flag_of_a_value_out_of_range(
+    args: list[str], words: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        emulator_cli.build_parser().parse_args(args)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("gemini-live emulator: error: argument ")
+    for word in words:
+        assert word in error
+
+
+def test_config_bounds_the_audio_chunk() -> None:
+    EmulatorConfig(audio_chunk_ms=MAX_AUDIO_CHUNK_MS)
+    with pytest.raises(ValueError, match="audio_chunk_ms must be 1 to 1000 ms"):
+        EmulatorConfig(audio_chunk_ms=MAX_AUDIO_CHUNK_MS + 1)
 
 
 @pytest.mark.parametrize(

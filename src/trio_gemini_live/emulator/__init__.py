@@ -7,6 +7,7 @@ docs/emulator.md for pointing the project's client or google-genai at it.
 from ._cli import emulator_main as emulator_main
 from ._config import (
     DEFAULT_MODELS as DEFAULT_MODELS,
+    MAX_AUDIO_CHUNK_MS as MAX_AUDIO_CHUNK_MS,
     PREBUILT_VOICES as PREBUILT_VOICES,
     EmulatorConfig as EmulatorConfig,
     Pacing as Pacing,
@@ -31,6 +32,7 @@ from ._tls import (
 
 __all__ = [
     "DEFAULT_MODELS",
+    "MAX_AUDIO_CHUNK_MS",
     "PREBUILT_VOICES",
     "Emulator",
     "EmulatorConfig",
