@@ -209,6 +209,16 @@ def test_talk_to_a_running_emulator_by_url(
     assert SECRET not in captured.out + captured.err
 
 
+def test_talk_by_url_with_a_query_and_no_path(capsys: pytest.CaptureFixture[str]) -> None:
+    # The standard path used to be appended after the query (`/?key=...` + `/ws/...`).
+    with emulator_in_thread(EmulatorConfig(api_keys=frozenset({SECRET}))) as url:
+        code = main(["talk", "--url", f"{url}/?key={SECRET}", "--api-key", SECRET, "--text", "hi"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "model: You said: hi" in captured.out
+    assert SECRET not in captured.out + captured.err
+
+
 def test_talk_shows_progress_on_long_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -264,6 +274,21 @@ def test_demo_output_that_cannot_be_written_fails_before_the_demo(
         captured = capsys.readouterr()
         assert words in captured.err
         assert "tool call" not in captured.out  # the conversation did not run
+
+
+def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The whole conversation (a minute of the real API, say) used to run first, and its
+    # reply was then lost to "cannot write ...".
+    for output, words in (
+        (tmp_path / "missing" / "out.wav", "does not exist"),
+        (tmp_path, "is a directory"),
+    ):
+        assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 2
+        captured = capsys.readouterr()
+        assert_clean_error(captured.err, "--output", words)
+        assert "you: hi" not in captured.out  # the conversation did not run
 
 
 def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[str]) -> None:

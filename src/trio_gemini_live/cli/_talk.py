@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
@@ -22,7 +22,7 @@ from .._setup import live_setup
 from .._wav import INPUT_RATE, WavAudio, pcm_duration, read_wav, write_wav
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
-from ._errors import EXIT_USAGE, CliError
+from ._errors import EXIT_USAGE, CliError, check_writable
 from ._input import Progress, send_pcm
 from ._metrics import Metrics
 from ._report import Reporter
@@ -108,14 +108,14 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
 def _full_url(url: str) -> str:
     """A bare `ws://host:port` means the Gemini API path of an emulator."""
     try:
-        path = urlsplit(url).path
+        parts = urlsplit(url)
     except ValueError:
         return url  # url_endpoint says what is wrong with it
-    if path in ("", "/"):
-        return (
-            url.rstrip("/")
-            + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-        )
+    if parts.path in ("", "/"):
+        # Into the path, not onto the end of the string: after a `?key=...` query it was
+        # appended to the query, and the request went to `/` (HTTP 404).
+        path = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        return urlunsplit(parts._replace(path=path))
     return url
 
 
@@ -159,6 +159,8 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         raise CliError(
             f"--timeout must be a positive number of seconds, got {args.timeout}", EXIT_USAGE
         )
+    if args.output is not None:
+        check_writable(args.output)
     reporter = Reporter(out, all_events=args.all_events)
     audio = _load_input(args.input, reporter)
     metrics = Metrics(audio_in_rate=INPUT_RATE)
