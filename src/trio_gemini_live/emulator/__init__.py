@@ -13,6 +13,7 @@ from ._config import (
     Pacing as Pacing,
 )
 from ._faults import Fault as Fault, FaultKind as FaultKind
+from ._routes import Route as Route
 from ._scenario import (
     Scenario as Scenario,
     ScenarioToolCall as ScenarioToolCall,
@@ -22,6 +23,7 @@ from ._server import (
     Emulator as Emulator,
     EmulatorConnection as EmulatorConnection,
     Frame as Frame,
+    FramePredicate as FramePredicate,
     encode_server_message as encode_server_message,
     open_emulator as open_emulator,
 )
@@ -40,7 +42,9 @@ __all__ = [
     "Fault",
     "FaultKind",
     "Frame",
+    "FramePredicate",
     "Pacing",
+    "Route",
     "Scenario",
     "ScenarioToolCall",
     "ScenarioTurn",
