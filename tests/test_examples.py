@@ -161,3 +161,12 @@ def test_snippets_import_only_what_is_installed_or_said(document: Path) -> None:
                 f"{document.name}: a snippet imports {module}, which `pip install .` does not "
                 f"install, and the page does not say `pip install {module}`"
             )
+
+
+def test_the_quickstart_names_every_runtime_dependency() -> None:
+    # It listed five of the six (not wsproto, which the emulator's server drives).
+    sentence = QUICKSTART.read_text(encoding="utf-8").split("The library depends on ", 1)[1]
+    named = set(re.findall(r"`([\w.-]+)`", sentence.split(".\n", 1)[0]))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    required = {re.split(r"[<>=!~ \[;]", entry, maxsplit=1)[0] for entry in project["dependencies"]}
+    assert named == required
