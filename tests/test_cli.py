@@ -7,6 +7,7 @@ are synchronous); a server with special behaviour runs in a thread. One subproce
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 import subprocess
@@ -235,6 +236,32 @@ def test_talk_shows_progress_on_long_input(
     err = capsys.readouterr().err
     assert "sending long.wav: 25%" in err
     assert "sending long.wav: 100% (6.0/6.0 s)" in err
+
+
+class ClosedPipe(io.StringIO):
+    """Standard output whose reader went away (`gemini-live ... | head -2`) once it has
+    been written to `lines` times."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text: str) -> int:
+        if self.lines <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.lines -= text.count("\n")
+        return super().write(text)
+
+
+def test_stdout_closed_mid_conversation_is_not_a_server_close(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reader task's BrokenPipeError ended the event loop, and the script waiting for the
+    # turn reported "the server closed the connection: code 1000 (normal close): the
+    # session ended before the model answered", which won over the BrokenPipeError.
+    monkeypatch.setattr(sys, "stdout", ClosedPipe(lines=3))
+    assert main(["talk", "--emulator", "--text", "hi", "--text", "again"]) == 1
+    assert capsys.readouterr().err == ""
 
 
 def test_no_api_key(no_key: None, capsys: pytest.CaptureFixture[str]) -> None:
