@@ -106,6 +106,36 @@ def test_cli_names_the_flag_of_a_value_out_of_range(
         assert word in error
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.json", None, "No such file or directory"),
+        ("notes.txt", "not json", "JSON is malformed"),
+        ("typo.json", '{"turns": [{"reply": "hi", "bogus": 1}]}', "unknown field `bogus`"),
+        ("none.py", "SCENARIO = 5", "defines no SCENARIO"),
+        ("broken.py", "raise RuntimeError('no model today')", "RuntimeError: no model today"),
+        ("syntax.py", "SCENARIO = {", "SyntaxError"),
+    ],
+)
+def test_a_scenario_that_cannot_be_loaded_is_named(
+    tmp_path: Path,
+    name: str,
+    content: str | None,
+    words: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Messages came without the file ("JSON is malformed: invalid character (byte 4)"), and
+    # a .py scenario that raised was "internal error: RuntimeError" with exit 1.
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert emulator_main(["--port", "0", "--scenario", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"gemini-live emulator: --scenario {path}")
+    assert words in error
+    assert "Traceback" not in error
+
+
 def test_config_bounds_the_audio_chunk() -> None:
     EmulatorConfig(audio_chunk_ms=MAX_AUDIO_CHUNK_MS)
     with pytest.raises(ValueError, match="audio_chunk_ms must be 1 to 1000 ms"):

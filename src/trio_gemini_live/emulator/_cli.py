@@ -218,6 +218,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _load_scenario(path: Path) -> Scenario:
+    """The `--scenario` file, or a ValueError that names the flag and the file."""
+    try:
+        return Scenario.load(path)
+    except OSError as exc:
+        problem = f"{path}: {exc.strerror or exc}"
+    except ValueError as exc:  # malformed JSON, a field of the wrong type (msgspec's errors)
+        problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+    except Exception as exc:  # a .py scenario is user code: it may raise anything
+        problem = f"{path} raised {type(exc).__name__}: {exc}"
+    raise ValueError(f"--scenario {problem}")
+
+
 def _config(args: argparse.Namespace) -> EmulatorConfig:
     extra: dict[str, object] = {}
     if args.input_transcript is not None:
@@ -227,7 +240,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         require_auth=not args.no_auth,
         models=DEFAULT_MODELS + tuple(args.models or ()),
         strict=args.strict,
-        scenario=Scenario.load(args.scenario) if args.scenario else None,
+        scenario=_load_scenario(args.scenario) if args.scenario else None,
         faults=tuple(args.fault),
         lifetime=args.lifetime,
         go_away_warning=min(50.0, args.lifetime) if args.go_away is None else args.go_away,
