@@ -23,9 +23,10 @@ import pytest
 import trio
 
 import trio_gemini_live
-from trio_gemini_live import Endpoint, gemini_endpoint
+from trio_gemini_live import Endpoint, Reconnected, gemini_endpoint
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
 from trio_gemini_live.cli import main
+from trio_gemini_live.cli._report import Reporter
 from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
 
 SECRET = "sk-test-secret-0123456789"
@@ -262,6 +263,25 @@ def test_stdout_closed_mid_conversation_is_not_a_server_close(
     monkeypatch.setattr(sys, "stdout", ClosedPipe(lines=3))
     assert main(["talk", "--emulator", "--text", "hi", "--text", "again"]) == 1
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("goAway", "[reconnected after goAway in 90 ms; 2 message(s) replayed]"),
+        # A drop without a close frame has no reason: this was "reconnected after  in 90 ms".
+        ("", "[reconnected after a dropped connection in 90 ms; 2 message(s) replayed]"),
+        (
+            "Internal error encountered.",
+            "[reconnected after a dropped connection (Internal error encountered.) in 90 ms; "
+            "2 message(s) replayed]",
+        ),
+    ],
+)
+def test_a_reconnection_is_reported_with_its_cause(reason: str, shown: str) -> None:
+    out = io.StringIO()
+    Reporter(out).event(Reconnected(reason=reason, duration=0.09, replayed=2))
+    assert out.getvalue() == shown + "\n"
 
 
 def test_no_api_key(no_key: None, capsys: pytest.CaptureFixture[str]) -> None:
