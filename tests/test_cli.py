@@ -228,6 +228,16 @@ def test_talk_by_url_with_a_query_and_no_path(capsys: pytest.CaptureFixture[str]
     assert SECRET not in captured.out + captured.err
 
 
+def test_talk_api_version_applies_to_an_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    # It was ignored with --emulator and --url: the path always said v1beta.
+    path = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"
+    assert main(["talk", "--emulator", "--api-version", "v1alpha", "--text", "hi"]) == 0
+    assert f"{path} (model " in capsys.readouterr().out
+    with emulator_in_thread() as url:
+        assert main(["talk", "--url", url, "--api-version", "v1alpha", "--text", "hi"]) == 0
+    assert f"connecting to {url}{path} (model " in capsys.readouterr().out
+
+
 def test_talk_shows_progress_on_long_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -105,7 +105,7 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _full_url(url: str) -> str:
+def _full_url(url: str, api_version: str) -> str:
     """A bare `ws://host:port` means the Gemini API path of an emulator."""
     try:
         parts = urlsplit(url)
@@ -114,7 +114,8 @@ def _full_url(url: str) -> str:
     if parts.path in ("", "/"):
         # Into the path, not onto the end of the string: after a `?key=...` query it was
         # appended to the query, and the request went to `/` (HTTP 404).
-        path = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        service = f"google.ai.generativelanguage.{api_version}.GenerativeService"
+        path = f"/ws/{service}.BidiGenerateContent"
         return urlunsplit(parts._replace(path=path))
     return url
 
@@ -122,15 +123,18 @@ def _full_url(url: str) -> str:
 @asynccontextmanager
 async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerator[Endpoint]:
     """The endpoint to talk to, running the emulator for the duration if asked."""
+    # --api-version applies to an emulator's path too (it was always v1beta there).
+    version = args.api_version or "v1beta"
     if args.emulator:
         from ..emulator import open_emulator
 
         async with open_emulator() as emulator:
             reporter.line(f"Live API emulator running in-process at {emulator.url}")
-            yield url_endpoint(emulator.endpoint_url(), api_key=args.api_key or _EMULATOR_KEY)
+            url = emulator.endpoint_url(version)
+            yield url_endpoint(url, api_key=args.api_key or _EMULATOR_KEY)
         return
     if args.url:
-        yield url_endpoint(_full_url(args.url), api_key=args.api_key or _EMULATOR_KEY)
+        yield url_endpoint(_full_url(args.url, version), api_key=args.api_key or _EMULATOR_KEY)
         return
     key = args.api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
     if not key:
