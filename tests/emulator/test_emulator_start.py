@@ -165,10 +165,20 @@ def test_cli_names_the_tls_files_it_cannot_load(
     not_pem.write_text("{}")
     missing = tmp_path / "missing.pem"
     for cert, reason in ((missing, "No such file"), (not_pem, "PEM")):
-        assert emulator_main(["--port", "0", "--tls-cert", str(cert)]) == 1
+        # Exit 2, a bad argument (the README's exit statuses); it was 1, a failed run.
+        assert emulator_main(["--port", "0", "--tls-cert", str(cert)]) == 2
         error = capsys.readouterr().err
         assert f"cannot load the TLS certificate {cert} with key {cert}" in error
         assert reason in error
+
+
+def test_cli_without_cryptography_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As after `pip install .` (the `tls` extra brings cryptography): a bad argument, exit 2.
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # `import cryptography` fails
+    assert emulator_main(["--port", "0", "--tls-self-signed", str(tmp_path)]) == 2
+    assert "pip install 'trio-gemini-live[tls]'" in capsys.readouterr().err
 
 
 def test_cli_prints_an_absolute_certificate_path(

@@ -322,11 +322,13 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--go-away {args.go_away:g} is longer than --lifetime {args.lifetime:g}")
     try:
         config = _config(args)
-    except (OSError, ValueError) as exc:
+        # TLS files that cannot be loaded (or written) are bad arguments too: exit 2 like
+        # any other, not 1, which `gemini-live` keeps for a run that failed.
+        ssl_context, cert_file = _tls(args)
+    except (OSError, ValueError, RuntimeError) as exc:
         print(f"gemini-live emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        ssl_context, cert_file = _tls(args)
         trio.run(_serve, args, config, sys.stdout, ssl_context, cert_file)
     except KeyboardInterrupt:
         return 0
