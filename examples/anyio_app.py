@@ -5,6 +5,7 @@ else can stay anyio: task groups, memory object streams, `fail_after`. Here a ta
 the session's events into one message per answer and hands them to the main task over an
 anyio memory object stream.
 
+    pip install anyio                            # not a dependency of trio-gemini-live
     python examples/anyio_app.py                 # against the built-in emulator
     GEMINI_API_KEY=... python examples/anyio_app.py --real
 """

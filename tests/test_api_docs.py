@@ -1,14 +1,31 @@
-"""The API reference lists every exported name, and each has a docstring."""
+"""The API reference lists every exported name, each has a docstring, and every type a public
+signature names is exported."""
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 import trio_gemini_live
 import trio_gemini_live.emulator
+from trio_gemini_live import (
+    ClientMessage,
+    OutputTranscription,
+    RealtimeInput,
+    TurnComplete,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live.emulator import open_emulator
 
 API = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
 EXPORTS = [
@@ -27,3 +44,87 @@ def test_every_export_is_in_the_api_reference_with_a_docstring(module: object, n
     if inspect.isclass(value) or inspect.isfunction(value):
         # (Type aliases carry their documentation as a string after the assignment.)
         assert (value.__doc__ or "").strip(), f"{qualified} has no docstring"
+
+
+def _defined_names(module: ModuleType) -> set[str]:
+    """Names a module defines at top level (classes, assignments, type aliases)."""
+    tree = ast.parse(inspect.getsource(module))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _public_annotations(value: object) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(where, annotation, globals) for an export's signature, or its public fields and methods."""
+    if inspect.isfunction(value):
+        for annotation in value.__annotations__.values():
+            yield value.__qualname__, annotation, value.__globals__
+        return
+    if not inspect.isclass(value):
+        return
+    namespace = vars(sys.modules[value.__module__])
+    for name, annotation in inspect.get_annotations(value).items():
+        if not name.startswith("_"):
+            yield f"{value.__qualname__}.{name}", annotation, namespace
+    for name, member in vars(value).items():
+        if name.startswith("_") and name != "__init__":
+            continue
+        function = member.fget if isinstance(member, property) else member
+        function = getattr(function, "__func__", function)
+        if inspect.isfunction(function):
+            for annotation in function.__annotations__.values():
+                yield function.__qualname__, annotation, function.__globals__
+
+
+# Named in public signatures but deliberately not exported: the wire twins of the events
+# `ExecutableCode`/`CodeExecutionResult` (same names; `Part` fields the server fills in),
+# and the seed API's input types, which are AG2's own `LLMConfig` (or a dict) and strings.
+NOT_EXPORTED = {"ExecutableCode", "CodeExecutionResult", "LLMConfig", "Role"}
+
+
+def test_every_type_in_a_public_signature_is_exported() -> None:
+    # A user must be able to import whatever they need to type their code: `ClientMessage`
+    # (what `LiveSession.send` takes), `AudioBuffer`, the `Setup` parts, the emulator's
+    # `FramePredicate` were all in signatures but only importable from private modules.
+    ours = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("trio_gemini_live.") and "._" in name
+    ]
+    defined = {module: _defined_names(module) for module in ours}
+    exported = {id(getattr(module, name)) for module, name in EXPORTS}
+    missing: dict[str, set[str]] = {}
+    for module, name in EXPORTS:
+        for where, annotation, namespace in _public_annotations(getattr(module, name)):
+            if not isinstance(annotation, str):
+                continue
+            for word in re.findall(r"[A-Za-z_]\w*", annotation):
+                value = namespace.get(word)
+                if word.startswith("_") or word in NOT_EXPORTED or id(value) in exported:
+                    continue
+                if any(word in defined[m] and getattr(m, word, None) is value for m in ours):
+                    missing.setdefault(word, set()).add(where)
+    assert not missing, f"named in public signatures but not exported: {missing}"
+
+
+async def test_the_send_example_of_the_api_reference() -> None:
+    # docs/api.md: `await session.send(ClientMessage(realtime_input=RealtimeInput(...)))`,
+    # with both names imported from the package.
+    setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025", output_transcription=True)
+    heard = ""
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="any-key")
+        async with open_session(setup, endpoint=endpoint) as session:
+            await session.send(ClientMessage(realtime_input=RealtimeInput(text="Hello")))
+            async for event in session:
+                if isinstance(event, OutputTranscription):
+                    heard += event.text
+                elif isinstance(event, TurnComplete):
+                    break
+    assert heard.strip() == "You said: Hello"

@@ -7,6 +7,7 @@ are synchronous); a server with special behaviour runs in a thread. One subproce
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 import subprocess
@@ -22,9 +23,10 @@ import pytest
 import trio
 
 import trio_gemini_live
-from trio_gemini_live import Endpoint, gemini_endpoint
+from trio_gemini_live import Endpoint, Reconnected, gemini_endpoint
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
 from trio_gemini_live.cli import main
+from trio_gemini_live.cli._report import Reporter
 from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
 
 SECRET = "sk-test-secret-0123456789"
@@ -152,6 +154,13 @@ def test_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "turns:               4 completed, 1 interrupted, 1 tool call(s)" in out
     for label in ("time to first audio:", "audio sent:", "audio received:", "CPU per frame:"):
         assert label in out
+    # The README shows the tool-call turn as the demo prints it (it showed token counts of
+    # an older emulator); what follows the barge-in depends on timing.
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```text\n", 1)[1].split("== 4/4", 1)[0]
+    assert shown.startswith("== 3/4 tool call")
+    for line in shown.splitlines():
+        assert line in out.splitlines(), line
     rate, channels, width, frames = read_wav_file(reply)
     assert (rate, channels, width) == (24000, 1, 2)
     assert len(frames) / (2 * rate) > 5.0
@@ -209,6 +218,26 @@ def test_talk_to_a_running_emulator_by_url(
     assert SECRET not in captured.out + captured.err
 
 
+def test_talk_by_url_with_a_query_and_no_path(capsys: pytest.CaptureFixture[str]) -> None:
+    # The standard path used to be appended after the query (`/?key=...` + `/ws/...`).
+    with emulator_in_thread(EmulatorConfig(api_keys=frozenset({SECRET}))) as url:
+        code = main(["talk", "--url", f"{url}/?key={SECRET}", "--api-key", SECRET, "--text", "hi"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "model: You said: hi" in captured.out
+    assert SECRET not in captured.out + captured.err
+
+
+def test_talk_api_version_applies_to_an_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    # It was ignored with --emulator and --url: the path always said v1beta.
+    path = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"
+    assert main(["talk", "--emulator", "--api-version", "v1alpha", "--text", "hi"]) == 0
+    assert f"{path} (model " in capsys.readouterr().out
+    with emulator_in_thread() as url:
+        assert main(["talk", "--url", url, "--api-version", "v1alpha", "--text", "hi"]) == 0
+    assert f"connecting to {url}{path} (model " in capsys.readouterr().out
+
+
 def test_talk_shows_progress_on_long_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -218,6 +247,51 @@ def test_talk_shows_progress_on_long_input(
     err = capsys.readouterr().err
     assert "sending long.wav: 25%" in err
     assert "sending long.wav: 100% (6.0/6.0 s)" in err
+
+
+class ClosedPipe(io.StringIO):
+    """Standard output whose reader went away (`gemini-live ... | head -2`) once it has
+    been written to `lines` times."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text: str) -> int:
+        if self.lines <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.lines -= text.count("\n")
+        return super().write(text)
+
+
+def test_stdout_closed_mid_conversation_is_not_a_server_close(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reader task's BrokenPipeError ended the event loop, and the script waiting for the
+    # turn reported "the server closed the connection: code 1000 (normal close): the
+    # session ended before the model answered", which won over the BrokenPipeError.
+    monkeypatch.setattr(sys, "stdout", ClosedPipe(lines=3))
+    assert main(["talk", "--emulator", "--text", "hi", "--text", "again"]) == 1
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("goAway", "[reconnected after goAway in 90 ms; 2 message(s) replayed]"),
+        # A drop without a close frame has no reason: this was "reconnected after  in 90 ms".
+        ("", "[reconnected after a dropped connection in 90 ms; 2 message(s) replayed]"),
+        (
+            "Internal error encountered.",
+            "[reconnected after a dropped connection (Internal error encountered.) in 90 ms; "
+            "2 message(s) replayed]",
+        ),
+    ],
+)
+def test_a_reconnection_is_reported_with_its_cause(reason: str, shown: str) -> None:
+    out = io.StringIO()
+    Reporter(out).event(Reconnected(reason=reason, duration=0.09, replayed=2))
+    assert out.getvalue() == shown + "\n"
 
 
 def test_no_api_key(no_key: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,6 +313,8 @@ def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
         (["talk", "--url", "ws://127.0.0.1:99999", "--text", "hi"], ("out of range",)),
         (["emulator", "--port", "99999"], ("--port", "65535")),
         (["emulator", "--port", "-1"], ("--port", "65535")),
+        (["emulator", "--chunk-ms", "0"], ("--chunk-ms", "1 to 1000 ms")),
+        (["emulator", "--lifetime", "nan"], ("--lifetime", "finite")),
     ],
 )
 def test_bad_arguments_are_usage_errors(
@@ -262,6 +338,21 @@ def test_demo_output_that_cannot_be_written_fails_before_the_demo(
         captured = capsys.readouterr()
         assert words in captured.err
         assert "tool call" not in captured.out  # the conversation did not run
+
+
+def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The whole conversation (a minute of the real API, say) used to run first, and its
+    # reply was then lost to "cannot write ...".
+    for output, words in (
+        (tmp_path / "missing" / "out.wav", "does not exist"),
+        (tmp_path, "is a directory"),
+    ):
+        assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 2
+        captured = capsys.readouterr()
+        assert_clean_error(captured.err, "--output", words)
+        assert "you: hi" not in captured.out  # the conversation did not run
 
 
 def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[str]) -> None:

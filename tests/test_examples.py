@@ -1,4 +1,5 @@
-"""Every example, and every Python block of the README, runs against the emulator.
+"""Every example, and every Python program in the README and the quickstart, runs against the
+emulator; and no snippet imports what `pip install .` does not bring without saying so.
 
 Each is run as a user would run it (`python examples/NAME.py`, no flags: the built-in
 emulator on 127.0.0.1), in a subprocess bounded by a timeout.
@@ -6,9 +7,11 @@ emulator on 127.0.0.1), in a subprocess bounded by a timeout.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
+import tomllib
 import wave
 from pathlib import Path
 
@@ -17,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 README = ROOT / "README.md"
+QUICKSTART = ROOT / "docs" / "quickstart.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 TIMEOUT = 60
 
 
@@ -96,3 +101,72 @@ def test_readme_quickstart_is_exactly_two_commands() -> None:
         "pip install . && gemini-live demo",
         "pip install nox && nox -s tests",
     ]
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def quickstart_programs() -> list[str]:
+    """The quickstart's complete programs (the other blocks are fragments)."""
+    return [block for block in python_blocks(QUICKSTART) if re.search(r"^\w+\.run\(", block, re.M)]
+
+
+def test_the_quickstart_has_programs() -> None:
+    assert len(quickstart_programs()) >= 4
+
+
+@pytest.mark.parametrize("index", range(len(quickstart_programs())))
+def test_quickstart_program_runs(index: int, tmp_path: Path) -> None:
+    script = tmp_path / f"quickstart_{index}.py"
+    script.write_text(quickstart_programs()[index], encoding="utf-8")
+    run_python([str(script)], tmp_path)
+
+
+def installed_by_the_package() -> set[str]:
+    """Import names of the package and its runtime dependencies (what `pip install .` brings)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {"trio_gemini_live"}
+    for requirement in project["dependencies"]:
+        distribution = re.match(r"[A-Za-z0-9_.-]+", requirement)
+        assert distribution is not None
+        names.add(distribution.group(0).lower().replace("-", "_"))
+    return names
+
+
+def imported_modules(block: str) -> set[str]:
+    """Top-level names of the modules a snippet imports (a fragment that does not parse: none)."""
+    try:
+        tree = ast.parse(block)
+    except SyntaxError:
+        return set()
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_snippets_import_only_what_is_installed_or_said(document: Path) -> None:
+    # The README's anyio example failed with ModuleNotFoundError after the Quickstart's
+    # `pip install .`: anyio is not a dependency, and nothing said to install it.
+    text = document.read_text(encoding="utf-8")
+    available = installed_by_the_package() | set(sys.stdlib_module_names)
+    for block in python_blocks(document):
+        for module in imported_modules(block) - available:
+            assert f"pip install {module}" in text, (
+                f"{document.name}: a snippet imports {module}, which `pip install .` does not "
+                f"install, and the page does not say `pip install {module}`"
+            )
+
+
+def test_the_quickstart_names_every_runtime_dependency() -> None:
+    # It listed five of the six (not wsproto, which the emulator's server drives).
+    sentence = QUICKSTART.read_text(encoding="utf-8").split("The library depends on ", 1)[1]
+    named = set(re.findall(r"`([\w.-]+)`", sentence.split(".\n", 1)[0]))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    required = {re.split(r"[<>=!~ \[;]", entry, maxsplit=1)[0] for entry in project["dependencies"]}
+    assert named == required

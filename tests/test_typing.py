@@ -111,6 +111,37 @@ async def speak(session: LiveSession) -> None:
     await session.send_video(array("B", b"jpeg"))
 """
 
+# The types public signatures name can be imported to annotate user code (they were only
+# in private modules: `ClientMessage`, `AudioBuffer`, the `Setup` parts, `FramePredicate`).
+SIGNATURE_TYPES = """
+from trio_gemini_live import (
+    AudioBuffer, AutomaticActivityDetection, ClientMessage, LiveSession, RealtimeInput,
+    RealtimeInputConfig, ServerContent, ServerMessage, SessionResumptionConfig, Setup,
+)
+from trio_gemini_live.emulator import EmulatorConnection, Frame, FramePredicate, Route
+
+
+def manual_vad_setup(model: str) -> Setup:
+    vad = AutomaticActivityDetection(disabled=True)
+    return Setup(
+        model=model,
+        realtime_input_config=RealtimeInputConfig(automatic_activity_detection=vad),
+        session_resumption=SessionResumptionConfig(),
+    )
+
+
+async def say(session: LiveSession, text: str, pcm: AudioBuffer) -> None:
+    message: ClientMessage = ClientMessage(realtime_input=RealtimeInput(text=text))
+    await session.send(message)
+    await session.send_audio(pcm)
+
+
+async def end_turn(connection: EmulatorConnection) -> tuple[Route | None, list[Frame]]:
+    done: FramePredicate = "serverContent.turnComplete"
+    await connection.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
+    return connection.route, await connection.wait_for_sent(done)
+"""
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -131,6 +162,7 @@ def documented_programs() -> dict[str, str]:
 SNIPPETS: dict[str, str] = {
     "exhaustive_match": EXHAUSTIVE_MATCH,
     "buffers": BUFFERS,
+    "signature_types": SIGNATURE_TYPES,
     **documented_programs(),
 }
 

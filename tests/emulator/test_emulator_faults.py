@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import trio
 
@@ -30,6 +32,28 @@ def test_cli_syntax() -> None:
     for bad in ("explode", "close@bogus=1", "stall:3", "stall-after-interrupt:5", *bad_values):
         with pytest.raises(ValueError, match="fault"):
             Fault.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        # Accepted, these closed every connection with a traceback from wsproto (99999) or
+        # sent a code no close frame may carry (1005, 1006, 1015).
+        ("close:99999", "got 99999"),
+        ("close:1006", "1005, 1006, 1015"),
+        ("close:999", "1000-4999"),
+        # These said only "invalid literal for int() with base 10: 'abc'".
+        ("close:abc", "the close code must be a whole number, not 'abc'"),
+        ("pong-delay:soon", "the seconds must be a number, not 'soon'"),
+        ("slow-read:0.1:lots", "the bytes per read must be a whole number, not 'lots'"),
+        ("reset@frames=x", "frames= must be a whole number, not 'x'"),
+        ("reset@after=later", "after= must be a number, not 'later'"),
+        ("blackhole@conn=first", "conn= must be a whole number, not 'first'"),
+    ],
+)
+def test_a_bad_fault_value_is_named(spec: str, words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Fault.parse(spec)
 
 
 async def test_close_after_n_frames() -> None:

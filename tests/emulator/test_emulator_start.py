@@ -15,6 +15,7 @@ import trio
 import trio_websocket
 
 from trio_gemini_live.emulator import (
+    MAX_AUDIO_CHUNK_MS,
     EmulatorConfig,
     _cli as emulator_cli,
     emulator_main,
@@ -72,6 +73,76 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        # Each was accepted, or refused only later naming a config field instead of the flag:
+        # a huge chunk served frames of any size, a lifetime of 0 closed every connection
+        # as it opened, NaN or inf seconds gave "go_away_warning must be between 0 and
+        # lifetime" (or, inf - inf, a crash at the first connection).
+        (["--chunk-ms", "0"], ("--chunk-ms", "1 to 1000 ms")),
+        (["--chunk-ms", "-40"], ("--chunk-ms", "1 to 1000 ms")),
+        (["--chunk-ms", "99999999999"], ("--chunk-ms", "1 to 1000 ms")),
+        (["--chunk-ms", "1.5"], ("--chunk-ms", "whole number")),
+        (["--lifetime", "0"], ("--lifetime", "more than 0")),
+        (["--lifetime", "-5"], ("--lifetime", ">= 0")),
+        (["--lifetime", "nan"], ("--lifetime", "finite")),
+        (["--lifetime", "inf"], ("--lifetime", "finite")),
+        (["--lifetime", "ten"], ("--lifetime", "not a number")),
+        (["--go-away", "-1"], ("--go-away", ">= 0")),
+        (["--go-away", "nan"], ("--go-away", "finite")),
+        (["--session-limit-code", "1006"], ("--session-limit-code", "1005, 1006, 1015")),
+        (["--session-limit-code", "99999"], ("--session-limit-code", "1000-4999")),
+    ],
+)
+def test_cli_names_the_flag_of_a_value_out_of_range(
+    args: list[str], words: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        emulator_cli.build_parser().parse_args(args)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("gemini-live emulator: error: argument ")
+    for word in words:
+        assert word in error
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.json", None, "No such file or directory"),
+        ("notes.txt", "not json", "JSON is malformed"),
+        ("typo.json", '{"turns": [{"reply": "hi", "bogus": 1}]}', "unknown field `bogus`"),
+        ("none.py", "SCENARIO = 5", "defines no SCENARIO"),
+        ("broken.py", "raise RuntimeError('no model today')", "RuntimeError: no model today"),
+        ("syntax.py", "SCENARIO = {", "SyntaxError"),
+    ],
+)
+def test_a_scenario_that_cannot_be_loaded_is_named(
+    tmp_path: Path,
+    name: str,
+    content: str | None,
+    words: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Messages came without the file ("JSON is malformed: invalid character (byte 4)"), and
+    # a .py scenario that raised was "internal error: RuntimeError" with exit 1.
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert emulator_main(["--port", "0", "--scenario", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"gemini-live emulator: --scenario {path}")
+    assert words in error
+    assert "Traceback" not in error
+
+
+def test_config_bounds_the_audio_chunk() -> None:
+    EmulatorConfig(audio_chunk_ms=MAX_AUDIO_CHUNK_MS)
+    with pytest.raises(ValueError, match="audio_chunk_ms must be 1 to 1000 ms"):
+        EmulatorConfig(audio_chunk_ms=MAX_AUDIO_CHUNK_MS + 1)
+
+
+@pytest.mark.parametrize(
     "field",
     [
         {"pacing": math.nan},
@@ -94,10 +165,20 @@ def test_cli_names_the_tls_files_it_cannot_load(
     not_pem.write_text("{}")
     missing = tmp_path / "missing.pem"
     for cert, reason in ((missing, "No such file"), (not_pem, "PEM")):
-        assert emulator_main(["--port", "0", "--tls-cert", str(cert)]) == 1
+        # Exit 2, a bad argument (the README's exit statuses); it was 1, a failed run.
+        assert emulator_main(["--port", "0", "--tls-cert", str(cert)]) == 2
         error = capsys.readouterr().err
         assert f"cannot load the TLS certificate {cert} with key {cert}" in error
         assert reason in error
+
+
+def test_cli_without_cryptography_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As after `pip install .` (the `tls` extra brings cryptography): a bad argument, exit 2.
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # `import cryptography` fails
+    assert emulator_main(["--port", "0", "--tls-self-signed", str(tmp_path)]) == 2
+    assert "pip install 'trio-gemini-live[tls]'" in capsys.readouterr().err
 
 
 def test_cli_prints_an_absolute_certificate_path(

@@ -59,6 +59,7 @@ class Conversation:
         self._changed = trio.Event()
         self._closed: Closed | None = None
         self._ended = False
+        self._failed = False
 
     @property
     def completed_turns(self) -> int:
@@ -70,6 +71,11 @@ class Conversation:
         try:
             async for event in self.session:
                 await self._handle(event)
+        except BaseException:
+            # The reader's own error (the session's, a closed stdout) reaches the nursery as
+            # it is; `wait_for_turns` must not report it as "the session ended" in its place.
+            self._failed = True
+            raise
         finally:
             self._ended = True
             self._notify()
@@ -124,7 +130,7 @@ class Conversation:
         """
         with trio.move_on_after(self.turn_timeout) as scope:
             while self._completed < count:
-                if self._ended:
+                if self._ended and not self._failed:
                     closed = self._closed
                     code, reason = (closed.code, closed.reason) if closed else (1000, "")
                     raise ConnectionClosedError(

@@ -8,7 +8,6 @@ speech-like signal), typed text, a tool call answered by a local function, and a
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +21,7 @@ from .._wav import INPUT_RATE, pcm_duration, speech_like_pcm, write_wav
 from ..emulator import EmulatorConfig, Scenario, ScenarioTurn, open_emulator
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL, DEFAULT_VOICE, WEATHER_TOOL, get_weather
-from ._errors import EXIT_USAGE, CliError
+from ._errors import CliError, check_writable
 from ._input import send_pcm
 from ._metrics import Metrics, Summary
 from ._report import Reporter
@@ -95,17 +94,6 @@ def _emulator_config(realtime: bool) -> EmulatorConfig:
     )
 
 
-def _check_writable(output: Path) -> None:
-    """Fail before the conversation, not after it, when the WAV file cannot be written."""
-    folder = output.parent
-    if output.is_dir():
-        raise CliError(f"--output {output} is a directory", EXIT_USAGE)
-    if not folder.is_dir():
-        raise CliError(f"--output {output}: the folder {folder} does not exist", EXIT_USAGE)
-    if not os.access(folder, os.W_OK):
-        raise CliError(f"--output {output}: the folder {folder} is not writable", EXIT_USAGE)
-
-
 async def run_demo(
     *,
     output: Path,
@@ -119,7 +107,7 @@ async def run_demo(
     Returns:
         The session's summary (also printed).
     """
-    _check_writable(output)
+    check_writable(output)
     reporter = Reporter(out, all_events=all_events)
     metrics = Metrics(audio_in_rate=INPUT_RATE)
     speech = speech_like_pcm(1.6, sample_rate=INPUT_RATE)

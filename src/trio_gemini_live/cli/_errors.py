@@ -6,6 +6,9 @@ Messages come from our typed exceptions, which never contain secrets.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import trio
 
 from .._errors import (
@@ -25,6 +28,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "CliError",
+    "check_writable",
     "describe_error",
     "unwrap_group",
 ]
@@ -62,6 +66,17 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+def check_writable(output: Path) -> None:
+    """Fail before the conversation, not after it, when the WAV file cannot be written."""
+    folder = output.parent
+    if output.is_dir():
+        raise CliError(f"--output {output} is a directory", EXIT_USAGE)
+    if not folder.is_dir():
+        raise CliError(f"--output {output}: the folder {folder} does not exist", EXIT_USAGE)
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--output {output}: the folder {folder} is not writable", EXIT_USAGE)
 
 
 def unwrap_group(exc: BaseException) -> BaseException:

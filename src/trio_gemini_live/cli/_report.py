@@ -104,8 +104,14 @@ class Reporter:
             case GoAway(time_left=time_left):
                 self.line(f"[go away: the server will close in {time_left:g} s]")
             case Reconnected(reason=reason, duration=duration, replayed=replayed):
+                # `reason` is "goAway", "reconfigure", or the close reason of a drop (often
+                # empty: a drop without a close frame).
+                if reason in ("goAway", "reconfigure"):
+                    cause = reason
+                else:
+                    cause = f"a dropped connection ({reason})" if reason else "a dropped connection"
                 self.line(
-                    f"[reconnected after {reason} in {duration * 1000:.0f} ms; "
+                    f"[reconnected after {cause} in {duration * 1000:.0f} ms; "
                     f"{replayed} message(s) replayed]"
                 )
                 for lost in event.not_replayed:

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
@@ -22,7 +22,7 @@ from .._setup import live_setup
 from .._wav import INPUT_RATE, WavAudio, pcm_duration, read_wav, write_wav
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
-from ._errors import EXIT_USAGE, CliError
+from ._errors import EXIT_USAGE, CliError, check_writable
 from ._input import Progress, send_pcm
 from ._metrics import Metrics
 from ._report import Reporter
@@ -105,32 +105,36 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _full_url(url: str) -> str:
+def _full_url(url: str, api_version: str) -> str:
     """A bare `ws://host:port` means the Gemini API path of an emulator."""
     try:
-        path = urlsplit(url).path
+        parts = urlsplit(url)
     except ValueError:
         return url  # url_endpoint says what is wrong with it
-    if path in ("", "/"):
-        return (
-            url.rstrip("/")
-            + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-        )
+    if parts.path in ("", "/"):
+        # Into the path, not onto the end of the string: after a `?key=...` query it was
+        # appended to the query, and the request went to `/` (HTTP 404).
+        service = f"google.ai.generativelanguage.{api_version}.GenerativeService"
+        path = f"/ws/{service}.BidiGenerateContent"
+        return urlunsplit(parts._replace(path=path))
     return url
 
 
 @asynccontextmanager
 async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerator[Endpoint]:
     """The endpoint to talk to, running the emulator for the duration if asked."""
+    # --api-version applies to an emulator's path too (it was always v1beta there).
+    version = args.api_version or "v1beta"
     if args.emulator:
         from ..emulator import open_emulator
 
         async with open_emulator() as emulator:
             reporter.line(f"Live API emulator running in-process at {emulator.url}")
-            yield url_endpoint(emulator.endpoint_url(), api_key=args.api_key or _EMULATOR_KEY)
+            url = emulator.endpoint_url(version)
+            yield url_endpoint(url, api_key=args.api_key or _EMULATOR_KEY)
         return
     if args.url:
-        yield url_endpoint(_full_url(args.url), api_key=args.api_key or _EMULATOR_KEY)
+        yield url_endpoint(_full_url(args.url, version), api_key=args.api_key or _EMULATOR_KEY)
         return
     key = args.api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
     if not key:
@@ -159,6 +163,8 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         raise CliError(
             f"--timeout must be a positive number of seconds, got {args.timeout}", EXIT_USAGE
         )
+    if args.output is not None:
+        check_writable(args.output)
     reporter = Reporter(out, all_events=args.all_events)
     audio = _load_input(args.input, reporter)
     metrics = Metrics(audio_in_rate=INPUT_RATE)

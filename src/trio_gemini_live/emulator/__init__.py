@@ -7,11 +7,13 @@ docs/emulator.md for pointing the project's client or google-genai at it.
 from ._cli import emulator_main as emulator_main
 from ._config import (
     DEFAULT_MODELS as DEFAULT_MODELS,
+    MAX_AUDIO_CHUNK_MS as MAX_AUDIO_CHUNK_MS,
     PREBUILT_VOICES as PREBUILT_VOICES,
     EmulatorConfig as EmulatorConfig,
     Pacing as Pacing,
 )
 from ._faults import Fault as Fault, FaultKind as FaultKind
+from ._routes import Route as Route
 from ._scenario import (
     Scenario as Scenario,
     ScenarioToolCall as ScenarioToolCall,
@@ -21,6 +23,7 @@ from ._server import (
     Emulator as Emulator,
     EmulatorConnection as EmulatorConnection,
     Frame as Frame,
+    FramePredicate as FramePredicate,
     encode_server_message as encode_server_message,
     open_emulator as open_emulator,
 )
@@ -31,6 +34,7 @@ from ._tls import (
 
 __all__ = [
     "DEFAULT_MODELS",
+    "MAX_AUDIO_CHUNK_MS",
     "PREBUILT_VOICES",
     "Emulator",
     "EmulatorConfig",
@@ -38,7 +42,9 @@ __all__ = [
     "Fault",
     "FaultKind",
     "Frame",
+    "FramePredicate",
     "Pacing",
+    "Route",
     "Scenario",
     "ScenarioToolCall",
     "ScenarioTurn",

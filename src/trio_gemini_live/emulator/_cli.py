@@ -7,6 +7,7 @@ URL and the environment recipe for the unmodified google-genai SDK, then serves.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import ssl
@@ -18,7 +19,13 @@ from typing import TextIO
 
 import trio
 
-from ._config import DEFAULT_MODELS, EmulatorConfig, Pacing
+from ._config import (
+    DEFAULT_MODELS,
+    MAX_AUDIO_CHUNK_MS,
+    EmulatorConfig,
+    Pacing,
+    sendable_close_code,
+)
 from ._faults import Fault
 from ._scenario import Scenario
 from ._server import Emulator, open_emulator
@@ -44,6 +51,50 @@ def _limit(value: str) -> float | None:
     if seconds < 0:
         raise argparse.ArgumentTypeError("a limit cannot be negative")
     return seconds or None
+
+
+def _seconds(value: str) -> float:
+    """A finite number of seconds, 0 or more, for argparse (NaN and inf are refused)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {value}")
+    return seconds
+
+
+def _lifetime(value: str) -> float:
+    """A connection lifetime for argparse: a finite number of seconds above 0."""
+    seconds = _seconds(value)
+    if seconds == 0:
+        # Every connection would get goAway and be closed as soon as it opens.
+        raise argparse.ArgumentTypeError("a connection lifetime must be more than 0 s")
+    return seconds
+
+
+def _chunk_ms(value: str) -> int:
+    """A reply audio chunk duration for argparse: 1 to MAX_AUDIO_CHUNK_MS milliseconds."""
+    try:
+        ms = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of ms: {value!r}") from None
+    if not 0 < ms <= MAX_AUDIO_CHUNK_MS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_AUDIO_CHUNK_MS} ms, got {ms}")
+    return ms
+
+
+def _close_code(value: str) -> int:
+    """A WebSocket close code a server may send, for argparse."""
+    try:
+        code = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a close code: {value!r}") from None
+    if not sendable_close_code(code):
+        raise argparse.ArgumentTypeError(
+            f"must be a close code a server may send (1000-4999 but 1005, 1006, 1015), got {code}"
+        )
+    return code
 
 
 def _fault(value: str) -> Fault:
@@ -105,10 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject a fault, e.g. 'close:1011:Internal error encountered.@frames=5' "
         "(see docs/emulator.md)",
     )
-    p.add_argument("--lifetime", type=float, default=600.0, help="connection lifetime, s")
+    p.add_argument(
+        "--lifetime", type=_lifetime, default=600.0, help="connection lifetime, s (default 600)"
+    )
     p.add_argument(
         "--go-away",
-        type=float,
+        type=_seconds,
         default=None,
         help="goAway warning before the end, s (default 50, or the lifetime if shorter)",
     )
@@ -135,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--session-limit-code",
-        type=int,
+        type=_close_code,
         default=1011,
         metavar="CODE",
         help="close code when a session limit is reached (default 1011; Google's is unknown)",
@@ -152,11 +205,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="send voiceActivity ACTIVITY_START/ACTIVITY_END at server VAD start/end",
     )
     p.add_argument("--pacing", type=_pacing, default="burst", help="burst, realtime or a factor")
-    p.add_argument("--chunk-ms", type=int, default=40, help="reply audio chunk duration, ms")
+    p.add_argument(
+        "--chunk-ms",
+        type=_chunk_ms,
+        default=40,
+        metavar="MS",
+        help=f"reply audio chunk duration, 1 to {MAX_AUDIO_CHUNK_MS} ms (default 40)",
+    )
     p.add_argument("--input-transcript", help="what user speech is transcribed as")
     p.add_argument("--output-transcript", help="transcript of the echoed speech")
     p.add_argument("--vertex", action="store_true", help="speak the Vertex AI dialect")
     return p
+
+
+def _load_scenario(path: Path) -> Scenario:
+    """The `--scenario` file, or a ValueError that names the flag and the file."""
+    try:
+        return Scenario.load(path)
+    except OSError as exc:
+        problem = f"{path}: {exc.strerror or exc}"
+    except ValueError as exc:  # malformed JSON, a field of the wrong type (msgspec's errors)
+        problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+    except Exception as exc:  # a .py scenario is user code: it may raise anything
+        problem = f"{path} raised {type(exc).__name__}: {exc}"
+    raise ValueError(f"--scenario {problem}")
 
 
 def _config(args: argparse.Namespace) -> EmulatorConfig:
@@ -168,7 +240,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         require_auth=not args.no_auth,
         models=DEFAULT_MODELS + tuple(args.models or ()),
         strict=args.strict,
-        scenario=Scenario.load(args.scenario) if args.scenario else None,
+        scenario=_load_scenario(args.scenario) if args.scenario else None,
         faults=tuple(args.fault),
         lifetime=args.lifetime,
         go_away_warning=min(50.0, args.lifetime) if args.go_away is None else args.go_away,
@@ -250,11 +322,13 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--go-away {args.go_away:g} is longer than --lifetime {args.lifetime:g}")
     try:
         config = _config(args)
-    except (OSError, ValueError) as exc:
+        # TLS files that cannot be loaded (or written) are bad arguments too: exit 2 like
+        # any other, not 1, which `gemini-live` keeps for a run that failed.
+        ssl_context, cert_file = _tls(args)
+    except (OSError, ValueError, RuntimeError) as exc:
         print(f"gemini-live emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        ssl_context, cert_file = _tls(args)
         trio.run(_serve, args, config, sys.stdout, ssl_context, cert_file)
     except KeyboardInterrupt:
         return 0

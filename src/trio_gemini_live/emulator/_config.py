@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from ._faults import Fault
     from ._scenario import Scenario
 
-__all__ = ["DEFAULT_MODELS", "PREBUILT_VOICES", "EmulatorConfig", "Pacing"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "MAX_AUDIO_CHUNK_MS",
+    "PREBUILT_VOICES",
+    "EmulatorConfig",
+    "Pacing",
+    "sendable_close_code",
+]
 
 Pacing = Literal["burst", "realtime"] | float
 """How fast reply audio goes out.
@@ -35,6 +42,16 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "gemini-3.1-flash-live-preview",
 )
 """The model ids the emulator knows by default (add more with `EmulatorConfig.models`)."""
+
+MAX_AUDIO_CHUNK_MS = 1000
+"""The longest reply audio chunk, in ms: 48 KB of 24 kHz PCM in one frame."""
+
+
+def sendable_close_code(code: int) -> bool:
+    """Whether a close frame may carry `code`: 1000-4999 but the reserved 1005/1006/1015."""
+    # RFC 6455 7.4.1: 1005, 1006 and 1015 are only ever reported locally, never sent.
+    return 1000 <= code <= 4999 and code not in (1005, 1006, 1015)
+
 
 # Google's documented prebuilt voices; an unknown name closes the session with 1007.
 PREBUILT_VOICES: frozenset[str] = frozenset(
@@ -85,7 +102,8 @@ class EmulatorConfig:
         models: Known model ids (bare ids; `models/` and Vertex prefixes are accepted).
         strict: Reject unknown JSON fields with 1007, like Google.
         reject_unknown_tool_responses: Close 1007 on a `toolResponse` for an unknown id.
-        audio_chunk_ms: Duration of each reply audio chunk (24 kHz PCM).
+        audio_chunk_ms: Duration of each reply audio chunk (24 kHz PCM), 1 to
+            `MAX_AUDIO_CHUNK_MS`.
         pacing: Reply audio pacing, see `Pacing`.
         combine_parts: 3.1-style frames: one `serverContent` carries several `modelTurn` parts
             (an audio chunk plus the text it speaks) and the matching `outputTranscription`.
@@ -159,8 +177,8 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         if self.deadline_close_code not in (1008, 1011):
             raise ValueError("deadline_close_code must be 1008 or 1011")
-        if self.audio_chunk_ms <= 0:
-            raise ValueError("audio_chunk_ms must be positive")
+        if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:
+            raise ValueError(f"audio_chunk_ms must be 1 to {MAX_AUDIO_CHUNK_MS} ms")
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
         if isinstance(self.pacing, str):
@@ -174,9 +192,7 @@ class EmulatorConfig:
         for limit in (self.audio_session_limit, self.video_session_limit):
             if limit is not None and not limit > 0:  # NaN too: it crashed every connection
                 raise ValueError("session limits must be a positive number (or None to disable)")
-        # 1005/1006/1015 are reserved: a close frame must never carry them (RFC 6455 7.4.1).
-        code = self.session_limit_close_code
-        if not 1000 <= code <= 4999 or code in (1005, 1006, 1015):
+        if not sendable_close_code(self.session_limit_close_code):
             raise ValueError("session_limit_close_code must be a sendable close code")
 
     def replace(self, **changes: object) -> EmulatorConfig:

@@ -6,8 +6,11 @@ encountered.@frames=5`, `reset@after=2.5`, `blackhole@received=3,conn=1`, `pong-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
+
+from ._config import sendable_close_code
 
 __all__ = ["Fault", "FaultKind"]
 
@@ -26,6 +29,16 @@ FaultKind = Literal[
 """The kinds of `Fault` (see `Fault` for what each one does)."""
 _KINDS: tuple[str, ...] = get_args(FaultKind)
 _TRIGGERED = ("close", "reset", "blackhole")
+_N = TypeVar("_N", int, float)
+
+
+def _number(convert: Callable[[str], _N], text: str, what: str, spec: str) -> _N:
+    """`text` as a number for a fault spec, or an error naming what it should have been."""
+    try:
+        return convert(text)
+    except ValueError:
+        kind = "a whole number" if convert is int else "a number"
+        raise ValueError(f"{what} must be {kind}, not {text!r}, in {spec!r}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +89,12 @@ class Fault:
                 raise ValueError(f"fault {self.kind!r}: {name} must be >= 0, got {value}")
         if self.connection is not None and self.connection < 1:  # numbered from 1
             raise ValueError(f"fault {self.kind!r}: conn must be >= 1, got {self.connection}")
+        if self.kind == "close" and not sendable_close_code(self.code):
+            # wsproto refused it at the moment of the close (a traceback per connection).
+            raise ValueError(
+                f"fault 'close': the code must be one a server may send (1000-4999 but 1005, "
+                f"1006, 1015), got {self.code}"
+            )
         if self.read_bytes < 1:
             raise ValueError(f"fault {self.kind!r}: read_bytes must be >= 1, got {self.read_bytes}")
 
@@ -97,25 +116,25 @@ class Fault:
         fields: dict[str, object] = {}
         if kind == "close":
             if args:
-                fields["code"] = int(args[0])
+                fields["code"] = _number(int, args[0], "the close code", spec)
             if len(args) > 1:
                 fields["reason"] = args[1]
         elif kind in ("pong-delay", "late-usage", "slow-read") and args:
-            fields["seconds"] = float(args[0])
+            fields["seconds"] = _number(float, args[0], "the seconds", spec)
             if kind == "slow-read" and len(args) > 1:
-                fields["read_bytes"] = int(args[1])
+                fields["read_bytes"] = _number(int, args[1], "the bytes per read", spec)
         elif args:
             raise ValueError(f"fault {kind!r} takes no arguments: {spec!r}")
         for item in filter(None, (t.strip() for t in trigger.split(","))):
             name, _, value = item.partition("=")
             if name == "frames":
-                fields["after_frames"] = int(value)
+                fields["after_frames"] = _number(int, value, "frames=", spec)
             elif name == "received":
-                fields["after_received"] = int(value)
+                fields["after_received"] = _number(int, value, "received=", spec)
             elif name == "after":
-                fields["after_seconds"] = float(value.removesuffix("s"))
+                fields["after_seconds"] = _number(float, value.removesuffix("s"), "after=", spec)
             elif name == "conn":
-                fields["connection"] = int(value)
+                fields["connection"] = _number(int, value, "conn=", spec)
             else:
                 raise ValueError(f"unknown fault trigger {name!r} in {spec!r}")
         return cls(kind=kind, **fields)  # type: ignore[arg-type]

@@ -44,7 +44,14 @@ from ._model import Model
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
 
-__all__ = ["Emulator", "EmulatorConnection", "Frame", "encode_server_message", "open_emulator"]
+__all__ = [
+    "Emulator",
+    "EmulatorConnection",
+    "Frame",
+    "FramePredicate",
+    "encode_server_message",
+    "open_emulator",
+]
 
 log = logging.getLogger("trio_gemini_live.emulator")
 
@@ -107,6 +114,8 @@ class Frame:
 
 
 FramePredicate = Callable[[Frame], bool] | str
+"""What `wait_for_sent`/`wait_for_received` wait for: a test of a `Frame`, or a dotted path
+(`"serverContent.turnComplete"`) whose value must be present and not false."""
 
 
 def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
