@@ -6,6 +6,7 @@ connection lifetime or a 45 s heartbeat limit takes no real time.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -134,6 +135,44 @@ async def test_a_move_waits_for_a_slow_reader_and_loses_no_event(
         expected = GoAway if move == "goAway" else TurnComplete
         assert expected in kinds
         assert kinds.index(expected) < kinds.index(Reconnected)
+
+
+async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The user stops reading right after `goAway` (at 3 s, in the middle of a 6.6 s answer
+    # paced in real time) until well past the deadline (53 s). Leaving the connection at
+    # the deadline cancelled the delivery the receiver waited on and closed a socket that
+    # still held the rest of the answer: 171 kB of its audio and its `TurnComplete` were
+    # lost without a word. The server's own close comes after all of it.
+    config = EmulatorConfig(lifetime=53, go_away_warning=50, pacing="realtime")
+    options = SessionOptions(event_buffer=1)
+    async with open_emulator(config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL, modality="AUDIO"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+            options=options,
+        ) as session:
+            seen: list[RealtimeEvent] = []
+            await session.send_client_content("x" * 100)
+            with trio.fail_after(600):
+                async for event in session:
+                    seen.append(event)
+                    if isinstance(event, GoAway):
+                        await trio.sleep(100)  # busy elsewhere, past the deadline
+                    if isinstance(event, Reconnected):
+                        break
+    audio_sent = sum(
+        len(base64.b64decode(part["inlineData"]["data"]))
+        for frame in emulator.connections[0].sent
+        for part in frame.data.get("serverContent", {}).get("modelTurn", {}).get("parts", [])
+    )
+    assert audio_sent > 300_000  # the whole answer went out on the first connection
+    assert sum(len(e.pcm) for e in seen if isinstance(e, AudioDelta)) == audio_sent
+    kinds = [type(event) for event in seen]
+    assert kinds.index(GoAway) < kinds.index(TurnComplete) < kinds.index(Reconnected)
 
 
 @pytest.mark.parametrize(

@@ -765,9 +765,17 @@ class Connection:
         core = self._core
         # Not while the receiver waits for the user to take an event: ending the connection
         # then would cancel that delivery and lose the event (a `TurnComplete`, the
-        # `GoAway` itself) and the rest of its read. Only the deadline overrides that.
-        while (not core.protocol.idle or core.consumer_blocked) and trio.current_time() < deadline:
-            with trio.move_on_at(deadline):
+        # `GoAway` itself) and the rest of its read. Nor, past the deadline, while the model
+        # is still answering and the receiver has waited for the user since: it is behind
+        # the server, and the socket still holds the rest of the answer. The server's own
+        # close at its deadline loses none of that (it comes after them), and resumes the
+        # session as a retryable drop.
+        while core.consumer_blocked or (
+            not core.protocol.idle
+            and (trio.current_time() < deadline or core.stalled_until >= deadline)
+        ):
+            before_deadline = trio.current_time() < deadline
+            with trio.move_on_at(deadline if before_deadline else math.inf):
                 await self._state_changed.wait()
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
 

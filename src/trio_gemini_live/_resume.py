@@ -67,7 +67,8 @@ class ReconnectPolicy:
         replay_limit_bytes: client frames kept for replay after a resume; older ones are
             dropped first and reported in the `Reconnected` event.
         go_away_margin: seconds before the `goAway` deadline by which the session moves to
-            a new connection even if the model is still generating.
+            a new connection even if the model is still generating (unless the reader is
+            behind: the rest of the answer is then read first, up to the server's close).
         stable_after: seconds a resumed connection must live before the outage counts as
             over; one that drops sooner continues the same outage (and its budget). A
             deliberate move (after `goAway`, or for `update_setup`) is no failure: it ends
