@@ -446,3 +446,52 @@ async def test_a_stalled_reader_keeps_memory_bounded_and_loses_nothing(
     )
     assert audio == sent_audio > 200
     assert len(emulator.connections) == 1
+
+
+async def test_a_stalled_reader_with_the_microphone_on_keeps_its_connection_over_tcp(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Over TCP the emulator, unable to send to a client that reads nothing, stops reading
+    # in turn; the uplink then stalls because of the user's own reader. The heartbeat took
+    # that for a dead server ("uplink stalled") and moved the session twice or more in the
+    # minute, each move dropping the answers read or still in the socket.
+    import math
+    import struct
+
+    from trio_gemini_live import AudioDelta
+
+    options = SessionOptions(event_buffer=16, ping_interval=5, silence_limit=20)
+    loud = struct.pack(
+        "<320h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(320))
+    )
+    async with open_emulator(EmulatorConfig(audio_chunk_ms=20)) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")  # 127.0.0.1
+        setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
+        async with open_session(setup, endpoint=endpoint, options=options) as session:
+            done = trio.Event()
+
+            async def microphone() -> None:
+                for n in range(23 * 200):  # 92 s: 3 s of speech, 1 s of silence, ...
+                    await session.send_audio(loud if n % 200 < 150 else bytes(640))
+                    await trio.sleep(0.02)
+                done.set()
+
+            def audio_sent() -> int:
+                return sum(
+                    "modelTurn" in frame.data.get("serverContent", {})
+                    for frame in emulator.connections[0].sent
+                )
+
+            audio = 0
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(microphone)
+                await trio.sleep(60)  # the reader stops reading for a minute
+                with trio.fail_after(600):  # every answer read: nothing lost on the way
+                    async for event in session:
+                        if isinstance(event, AudioDelta):
+                            audio += 1
+                        if done.is_set() and audio == audio_sent():
+                            break
+            assert session.statistics().reconnects == 0
+    assert len(emulator.connections) == 1
+    assert audio > 1000

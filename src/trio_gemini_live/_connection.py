@@ -697,6 +697,13 @@ class Connection:
             while True:
                 await trio.sleep(interval)
                 now = trio.current_time()
+                if self._core.consumer_blocked:
+                    # The receiver waits for the user, not for the peer; and a peer that
+                    # cannot send to a client that reads nothing may stop reading in turn
+                    # (the emulator does, over TCP): the stalled uplink is ours too.
+                    self._last_inbound = now
+                    self._stall = None
+                    continue
                 stalled = self._stalled_write(now)
                 if stalled >= options.silence_limit:
                     await self._abort(
@@ -709,10 +716,6 @@ class Connection:
                         ),
                     )
                     return
-                if self._core.consumer_blocked:
-                    # The receiver waits for the user, not for the peer.
-                    self._last_inbound = now
-                    continue
                 silence = now - self._last_inbound
                 if silence >= options.silence_limit:
                     await self._abort(
