@@ -320,6 +320,32 @@ async def test_leaving_while_a_resume_connects_sends_no_setup_and_closes_that_so
             assert resumed.close_code == 1000
 
 
+async def test_leaving_with_a_full_event_channel_returns_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The reader stopped (it broke out of its loop) with the answer still coming: the
+    # receiver waited for room in the full channel, so it never read the server's close
+    # and the exit waited the whole 2 * close_timeout for the session to end.
+    options = SessionOptions(event_buffer=1)
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+            options=options,
+        ) as session:
+            await session.send_client_content("hello there, how are you today?")
+            await trio.sleep(1)
+            assert session.statistics().events_buffered == 1  # full, the receiver waits
+            left_at = trio.current_time()
+        assert trio.current_time() - left_at < 0.1
+        connection = emulator.connections[0]
+        with trio.fail_after(1):
+            await connection.wait_closed()
+        assert (connection.closed_by, connection.close_code) == ("client", 1000)
+
+
 # --- TLS --------------------------------------------------------------------------------------
 
 
