@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from emulator.emulator_client import connect, start
@@ -115,6 +116,26 @@ async def test_unknown_handle_is_refused() -> None:
             }
         )
         assert await client.closed() == (1008, "Requested entity was not found.")
+
+
+async def test_the_close_for_a_refused_handle_is_configurable() -> None:
+    # Google's code for an unknown or expired handle is not documented (protocol.md 8.14:
+    # leave it configurable); the emulator hard-coded 1008.
+    config = EmulatorConfig(
+        handle_refused_close_code=1007, handle_refused_close_reason="Invalid handle."
+    )
+    async with start(config) as emu, connect(emu) as client:
+        await client.send(
+            {
+                "setup": {
+                    "model": "models/gemini-live-2.5-flash-preview",
+                    "sessionResumption": {"handle": "nope"},
+                }
+            }
+        )
+        assert await client.closed() == (1007, "Invalid handle.")
+    with pytest.raises(ValueError, match="handle_refused_close_code"):
+        EmulatorConfig(handle_refused_close_code=1006)
 
 
 async def test_handles_expire(autojump_clock: trio.abc.Clock) -> None:

@@ -162,6 +162,7 @@ def test_cli_flags() -> None:
     default = _config(parser.parse_args([]))
     assert (default.audio_session_limit, default.video_session_limit) == (900.0, 120.0)
     assert default.session_limit_close_code == 1011
+    assert default.handle_refused_close_code == 1008
     assert default.combine_parts is None
     assert default.voice_activity is False
     config = _config(
@@ -173,6 +174,8 @@ def test_cli_flags() -> None:
                 "60",
                 "--session-limit-code",
                 "1008",
+                "--handle-refused-code",
+                "1007",
                 "--no-combine-parts",
                 "--voice-activity",
                 "--fault",
@@ -182,6 +185,7 @@ def test_cli_flags() -> None:
     )
     assert (config.audio_session_limit, config.video_session_limit) == (None, 60.0)
     assert config.session_limit_close_code == 1008
+    assert config.handle_refused_close_code == 1007
     assert config.combine_parts is False
     assert config.voice_activity is True
     assert [(f.kind, f.connection) for f in config.faults] == [("stall-after-interrupt", 2)]

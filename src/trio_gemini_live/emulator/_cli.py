@@ -194,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="close code when a session limit is reached (default 1011; Google's is unknown)",
     )
     p.add_argument(
+        "--handle-refused-code",
+        type=int,
+        default=1008,
+        metavar="CODE",
+        help="close code for an unknown or expired resumption handle (default 1008; "
+        "Google's is unknown)",
+    )
+    p.add_argument(
         "--combine-parts",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -248,6 +256,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         audio_session_limit=args.audio_session_limit,
         video_session_limit=args.video_session_limit,
         session_limit_close_code=args.session_limit_code,
+        handle_refused_close_code=args.handle_refused_code,
         combine_parts=args.combine_parts,
         voice_activity=args.voice_activity,
         pacing=args.pacing,

@@ -131,6 +131,10 @@ class EmulatorConfig:
             server VAD detects the start and end of user speech. Off by default: the Gemini
             API is reported never to send them.
         handle_ttl: Seconds a resumption handle stays valid after its session ends.
+        handle_refused_close_code: Close code for a resumption handle that is unknown,
+            expired or of a session past its limit. Google's is not documented (protocol.md
+            section 4.4: probably 1007 or 1008); 1008 is a guess, so it is configurable.
+        handle_refused_close_reason: Close reason for a refused handle (a guess too).
         vertex: Speak the Vertex dialect on every route (`sessionId`, UUID call ids, ...).
         extra_paths: Additional request paths accepted verbatim (Vertex proxy mode).
         scenario: Scripted replies, see `Scenario`.
@@ -166,6 +170,8 @@ class EmulatorConfig:
     session_limit_close_reason: str = "Deadline expired before operation could complete."
     voice_activity: bool = False
     handle_ttl: float = 7200.0
+    handle_refused_close_code: int = 1008
+    handle_refused_close_reason: str = "Requested entity was not found."
     vertex: bool = False
     extra_paths: tuple[str, ...] = ()
     scenario: Scenario | None = None
@@ -192,8 +198,9 @@ class EmulatorConfig:
         for limit in (self.audio_session_limit, self.video_session_limit):
             if limit is not None and not limit > 0:  # NaN too: it crashed every connection
                 raise ValueError("session limits must be a positive number (or None to disable)")
-        if not sendable_close_code(self.session_limit_close_code):
-            raise ValueError("session_limit_close_code must be a sendable close code")
+        for name in ("session_limit_close_code", "handle_refused_close_code"):
+            if not sendable_close_code(getattr(self, name)):
+                raise ValueError(f"{name} must be a sendable close code")
 
     def replace(self, **changes: object) -> EmulatorConfig:
         """Return a copy with some fields changed (`dataclasses.replace`)."""

@@ -61,7 +61,6 @@ NO_CREDENTIAL = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
 )
-NOT_FOUND = "Requested entity was not found."
 SESSION_IN_USE = "The session is already in use by another connection."
 _VERTEX_PREFIX = "publishers/google/models/"
 
@@ -553,7 +552,10 @@ class EmulatorConnection:
             found = store.resolve(resumption.handle)
             if found is None or self._past_limit(setup, found[0]):
                 # A session past its duration limit is over, like one with an unknown handle.
-                await self.close(1008, NOT_FOUND)
+                config = self.emulator.config
+                await self.close(
+                    config.handle_refused_close_code, config.handle_refused_close_reason
+                )
                 return None
             session, history = found
             if session.live:
