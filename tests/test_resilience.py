@@ -7,9 +7,12 @@ connection lifetime or a 45 s heartbeat limit takes no real time.
 from __future__ import annotations
 
 import base64
+import math
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -36,6 +39,7 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
+from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -173,6 +177,54 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     assert sum(len(e.pcm) for e in seen if isinstance(e, AudioDelta)) == audio_sent
     kinds = [type(event) for event in seen]
     assert kinds.index(GoAway) < kinds.index(TurnComplete) < kinds.index(Reconnected)
+
+
+async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The second utterance barges in on the first answer: the emulator issues a handle at
+    # the interruption, covering every message received, the start of that utterance
+    # included (held by its VAD). The client rightly replays only what came after; the
+    # resumed emulator had dropped the VAD's audio and heard 0.84 s of the 1.1 s.
+    loud = struct.pack(
+        "<320h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(320))
+    )
+    quiet = bytes(640)
+    script = [loud] * 50 + [quiet] * 75 + [loud] * 50 + [quiet] * 100  # 20 ms chunks
+    setup = msgspec.structs.replace(
+        live_setup("gemini-2.5-flash-native-audio-preview-12-2025", transparent_resumption=True),
+        realtime_input_config=RealtimeInputConfig(
+            automatic_activity_detection=AutomaticActivityDetection(prefix_padding_ms=300)
+        ),
+    )
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+        ) as session:
+            reconnected: list[Reconnected] = []
+
+            async def listen() -> None:
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        reconnected.append(event)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(listen)
+                for index, chunk in enumerate(script):
+                    if index == 155:  # 0.6 s into the second utterance
+                        await emulator.connections[0].reset()
+                    await session.send_audio(chunk)
+                    await trio.sleep(0.02)
+                await trio.sleep(5)
+                nursery.cancel_scope.cancel()
+    assert len(reconnected) == 1
+    assert len(emulator.connections) == 2
+    history = emulator.connections[1].session.history
+    heard = [turn["audio_s"] for turn in history if turn["role"] == "user"]
+    # 1 s of speech and the 0.1 s before it the VAD keeps, as without the drop.
+    assert heard == [1.0, 1.1]
 
 
 @pytest.mark.parametrize(

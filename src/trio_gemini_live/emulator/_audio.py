@@ -181,6 +181,13 @@ class EnergyVad:
                 results.append(VadResult(speech=self.flush(), offset_s=end))
         return results
 
+    def pending_audio(self) -> bytes:
+        """The audio held for an utterance not yet handed back.
+
+        Fed to a new detector, it brings that one to the same state (with the same settings).
+        """
+        return b"".join(self._speech if self.in_speech else self._pre) + self._carry
+
     @property
     def speech_end_s(self) -> float:
         """Offset of the end of the last loud frame: where the current utterance ended."""

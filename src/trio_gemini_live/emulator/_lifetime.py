@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["ResumptionStore", "SessionState", "format_duration"]
+__all__ = ["PendingInput", "ResumptionStore", "SessionState", "format_duration"]
 
 
 def format_duration(seconds: float) -> str:
@@ -39,10 +39,25 @@ class SessionState:
     ended_at: float | None = None
 
 
+@dataclass(frozen=True)
+class PendingInput:
+    """User input the model has consumed but not yet made a turn of, kept with a handle.
+
+    A handle covers every client message received (`lastConsumedClientMessageIndex`), so
+    the audio of an utterance still in progress (the VAD's, or between `activityStart` and
+    `activityEnd`) belongs to the state it resumes; the client does not send it again.
+    """
+
+    vad_audio: bytes = b""
+    manual_active: bool = False
+    manual_audio: bytes = b""
+
+
 @dataclass
 class _Handle:
     session: SessionState
     history: list[dict[str, Any]]
+    pending: PendingInput
 
 
 class ResumptionStore:
@@ -52,14 +67,18 @@ class ResumptionStore:
         self.ttl = ttl
         self._handles: dict[str, _Handle] = {}
 
-    def issue(self, session: SessionState) -> str:
-        """A new opaque handle for the session's current state."""
+    def issue(self, session: SessionState, pending: PendingInput | None = None) -> str:
+        """A new opaque handle for the session's current state (and its `pending` input)."""
         handle = secrets.token_urlsafe(24)
-        self._handles[handle] = _Handle(session, [dict(turn) for turn in session.history])
+        self._handles[handle] = _Handle(
+            session, [dict(turn) for turn in session.history], pending or PendingInput()
+        )
         return handle
 
-    def resolve(self, handle: str) -> tuple[SessionState, list[dict[str, Any]]] | None:
-        """The session and the history snapshot a handle points at, or None if invalid."""
+    def resolve(
+        self, handle: str
+    ) -> tuple[SessionState, list[dict[str, Any]], PendingInput] | None:
+        """The session, history snapshot and pending input a handle points at, or None."""
         found = self._handles.get(handle)
         if found is None:
             return None
@@ -67,4 +86,4 @@ class ResumptionStore:
         if not found.session.live and ended is not None and trio.current_time() - ended > self.ttl:
             del self._handles[handle]
             return None
-        return found.session, [dict(turn) for turn in found.history]
+        return found.session, [dict(turn) for turn in found.history], found.pending

@@ -44,7 +44,7 @@ from .._wire import (
 )
 from . import _audio
 from ._config import EmulatorConfig
-from ._lifetime import SessionState, format_duration
+from ._lifetime import PendingInput, SessionState, format_duration
 from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 
@@ -213,6 +213,22 @@ class Model:
         self._queue: deque[_UserTurn] = deque()
 
     # --- state ------------------------------------------------------------------------------
+
+    def pending_input(self) -> PendingInput:
+        """The user input consumed but not yet part of a turn (kept with a handle)."""
+        return PendingInput(
+            vad_audio=self.vad.pending_audio(),
+            manual_active=self._manual_active,
+            manual_audio=b"".join(self._manual_audio),
+        )
+
+    def restore_input(self, pending: PendingInput) -> None:
+        """Take back the input a handle kept: the utterance continues on this connection."""
+        # Its start was reported on the old connection: what the detector finds again is
+        # not reported twice.
+        self.vad.feed(pending.vad_audio)
+        self._manual_active = pending.manual_active
+        self._manual_audio = [pending.manual_audio] if pending.manual_audio else []
 
     @property
     def generating(self) -> bool:

@@ -38,7 +38,7 @@ from .._wire import (
 from ._config import PREBUILT_VOICES, EmulatorConfig
 from ._faults import Fault
 from ._latency import delayed_stream_pair
-from ._lifetime import ResumptionStore, SessionState, format_duration
+from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
@@ -234,6 +234,8 @@ class EmulatorConnection:
         self._video_seen = trio.Event()
         self._resumption = False
         self._transparent = False
+        # The input in progress a resumed handle kept (see `PendingInput`).
+        self._restored_input: PendingInput | None = None
         self._start_time = trio.current_time()
 
     def __repr__(self) -> str:
@@ -431,7 +433,7 @@ class EmulatorConnection:
         model = self.model
         index = str(len(self.received) - 1) if self._transparent else None
         if resumable and model is not None and not model.generating and not model.pending_calls:
-            handle = self.emulator.resumption.issue(self.session)
+            handle = self.emulator.resumption.issue(self.session, model.pending_input())
             self.handle_coverage[handle] = len(self.received) - 1
             update = SessionResumptionUpdateMessage(
                 new_handle=handle, resumable=True, last_consumed_client_message_index=index
@@ -557,7 +559,7 @@ class EmulatorConnection:
                     config.handle_refused_close_code, config.handle_refused_close_reason
                 )
                 return None
-            session, history = found
+            session, history, self._restored_input = found
             if session.live:
                 await self.close(1011, SESSION_IN_USE)
                 return None
@@ -584,6 +586,8 @@ class EmulatorConnection:
             outlet=self,
             nursery=self._nursery,
         )
+        if self._restored_input is not None:
+            model.restore_input(self._restored_input)
         complete = SetupCompleteMessage(session_id=session.session_id if vertex else None)
         await self.send(ServerMessage(setup_complete=complete))
         await self.resumption_update(True)
