@@ -227,6 +227,89 @@ async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
     assert heard == [1.0, 1.1]
 
 
+async def test_a_manual_turn_cut_by_a_drop_is_heard_whole_after_the_resume(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # With manual activity, the second `activityStart` barges in: the handle issued at the
+    # interruption covers it, so the client rightly does not replay it; the resumed
+    # emulator had forgotten the open activity, ignored the audio and the `activityEnd`,
+    # and the whole turn went unanswered.
+    loud = struct.pack(
+        "<320h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(320))
+    )
+    setup = live_setup(
+        "gemini-2.5-flash-native-audio-preview-12-2025",
+        automatic_vad=False,
+        transparent_resumption=True,
+    )
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+        ) as session:
+
+            async def listen() -> None:
+                async for _ in session:
+                    pass
+
+            async def speak(chunks: int, drop_at: int | None = None) -> None:
+                await session.activity_start()
+                for index in range(chunks):
+                    if index == drop_at:
+                        await emulator.connections[0].reset()
+                    await session.send_audio(loud)
+                    await trio.sleep(0.02)
+                await session.activity_end()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(listen)
+                await speak(50)
+                await trio.sleep(0.5)  # the answer is playing
+                await speak(50, drop_at=15)
+                await trio.sleep(5)
+                nursery.cancel_scope.cancel()
+    assert len(emulator.connections) == 2
+    history = emulator.connections[1].session.history
+    assert [turn["audio_s"] for turn in history if turn["role"] == "user"] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("how", ["clientContent", "realtimeInput.text"])
+async def test_a_question_that_barges_in_survives_a_drop(
+    autojump_clock: trio.testing.MockClock, how: str
+) -> None:
+    # The second question interrupts the first answer. The emulator issued a handle at the
+    # interruption, before the question was in its state, yet covering it (its index): the
+    # client rightly did not replay it, and the resumed session never heard it.
+    setup = live_setup(MODEL, modality="AUDIO", transparent_resumption=True)
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+        ) as session:
+
+            async def listen() -> None:
+                async for _ in session:
+                    pass
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(listen)
+                await session.send_client_content("tell me a long story " * 5)
+                await trio.sleep(1)  # the answer is playing
+                if how == "clientContent":
+                    await session.send_client_content("second question")
+                else:
+                    await session.send_text("second question")
+                await trio.sleep(0.5)  # its answer is playing
+                await emulator.connections[0].reset()
+                await trio.sleep(30)
+                nursery.cancel_scope.cancel()
+    assert len(emulator.connections) == 2
+    history = emulator.connections[1].session.history
+    assert "second question" in [turn["text"] for turn in history if turn["role"] == "user"]
+
+
 @pytest.mark.parametrize(
     "fault",
     [

@@ -234,6 +234,10 @@ class EmulatorConnection:
         self._video_seen = trio.Event()
         self._resumption = False
         self._transparent = False
+        # A client message is being handed to the model; a resumable handle asked for
+        # meanwhile waits until it has been (see `resumption_update`).
+        self._processing = False
+        self._handle_deferred = False
         # The input in progress a resumed handle kept (see `PendingInput`).
         self._restored_input: PendingInput | None = None
         self._start_time = trio.current_time()
@@ -430,6 +434,11 @@ class EmulatorConnection:
         """Send `sessionResumptionUpdate` (only if the setup asked for resumption)."""
         if not self._resumption or self.session is None:
             return
+        if resumable and self._processing:
+            # A handle covers every message received (its index says so): not before the
+            # one being processed is in the state. Issued once it is (`_serve_session`).
+            self._handle_deferred = True
+            return
         model = self.model
         index = str(len(self.received) - 1) if self._transparent else None
         if resumable and model is not None and not model.generating and not model.pending_calls:
@@ -602,17 +611,30 @@ class EmulatorConnection:
             if message.setup is not None:
                 await self.close(1007, SETUP_FIRST)
                 return
-            if message.client_content is not None:
-                await model.on_client_content(message.client_content)
-            if message.realtime_input is not None:
-                if not session.video and carries_video(message.realtime_input):
-                    session.video = True
-                    self._video_seen.set()
-                await model.on_realtime_input(message.realtime_input)
-            if message.tool_response is not None:
-                await model.on_tool_response(message.tool_response)
-            if message.context_update is not None:
-                model.on_context_update(message.context_update)
+            self._processing = True
+            try:
+                await self._process(model, session, message)
+            finally:
+                self._processing = False
+            if self._handle_deferred:
+                self._handle_deferred = False
+                # Unless the message started a turn, which says "not resumable" itself.
+                if not model.generating and not model.pending_calls:
+                    await self.resumption_update(True)
+
+    async def _process(self, model: Model, session: SessionState, message: ClientMessage) -> None:
+        """Hand one client message (not `setup`) to the model."""
+        if message.client_content is not None:
+            await model.on_client_content(message.client_content)
+        if message.realtime_input is not None:
+            if not session.video and carries_video(message.realtime_input):
+                session.video = True
+                self._video_seen.set()
+            await model.on_realtime_input(message.realtime_input)
+        if message.tool_response is not None:
+            await model.on_tool_response(message.tool_response)
+        if message.context_update is not None:
+            model.on_context_update(message.context_update)
 
     async def _lifetime(self) -> None:
         config = self.emulator.config
