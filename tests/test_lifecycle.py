@@ -497,10 +497,13 @@ async def test_a_stalled_reader_with_the_microphone_on_keeps_its_connection_over
             done = trio.Event()
 
             async def microphone() -> None:
-                for n in range(23 * 200):  # 92 s: 3 s of speech, 1 s of silence, ...
+                for n in range(23 * 200):  # 92 s of audio: 3 s of speech, 1 s of silence, ...
                     await session.send_audio(loud if n % 200 < 150 else bytes(640))
                     await trio.sleep(0.02)
                 done.set()
+                while True:  # then silence: the clock never jumps more than 20 ms
+                    await session.send_audio(bytes(640))
+                    await trio.sleep(0.02)
 
             def audio_sent() -> int:
                 return sum(
@@ -509,15 +512,28 @@ async def test_a_stalled_reader_with_the_microphone_on_keeps_its_connection_over
                 )
 
             audio = 0
+            target: int | None = None  # the answers' audio frames, once all are sent
+            caught_up = trio.Event()
+
+            async def listen() -> None:
+                nonlocal audio
+                async for event in session:
+                    if isinstance(event, AudioDelta):
+                        audio += 1
+                    if target is not None and audio >= target:
+                        caught_up.set()
+
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(microphone)
-                await trio.sleep(60)  # the reader stops reading for a minute
-                with trio.fail_after(600):  # every answer read: nothing lost on the way
-                    async for event in session:
-                        if isinstance(event, AudioDelta):
-                            audio += 1
-                        if done.is_set() and audio == audio_sent():
-                            break
+                await trio.sleep(60)  # nobody reads for a minute
+                nursery.start_soon(listen)
+                await done.wait()  # the last answer has been sent (a burst)
+                target = audio_sent()
+                if audio >= target:
+                    caught_up.set()
+                with trio.fail_after(60):  # and every answer arrives: nothing lost
+                    await caught_up.wait()
+                nursery.cancel_scope.cancel()
             assert session.statistics().reconnects == 0
     assert len(emulator.connections) == 1
     assert audio > 1000
