@@ -141,8 +141,9 @@ async def test_a_move_waits_for_a_slow_reader_and_loses_no_event(
         assert kinds.index(expected) < kinds.index(Reconnected)
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     # The user stops reading right after `goAway` (at 3 s, in the middle of a 6.6 s answer
     # paced in real time) until well past the deadline (53 s). Leaving the connection at
@@ -150,7 +151,7 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     # still held the rest of the answer: 171 kB of its audio and its `TurnComplete` were
     # lost without a word. The server's own close comes after all of it.
     config = EmulatorConfig(lifetime=53, go_away_warning=50, pacing="realtime")
-    options = SessionOptions(event_buffer=1)
+    options = SessionOptions(event_buffer=1, transport=transport)
     async with open_emulator(config) as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
         async with open_session(
