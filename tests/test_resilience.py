@@ -756,3 +756,23 @@ async def test_transparent_resumption_replays_what_the_server_did_not_consume(
     reconnected = next(e for e in events if isinstance(e, Reconnected))
     assert replayed == [{"realtimeInput": {"text": "b"}}, {"realtimeInput": {"text": "c"}}]
     assert reconnected.replayed == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: the heartbeat measures uplink progress in whole writes, not bytes",
+)
+async def test_a_large_frame_on_a_slow_uplink_is_not_taken_for_a_dead_server(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A 110 kB image over a 2 kB/s uplink takes about 55 s, progressing all along. The ping
+    # waits behind it and the server, waiting for the rest of the frame, says nothing: the
+    # heartbeat fails the connection (1011 keepalive timeout). The resumes then meet 1011
+    # "session in use" while the server still drains the old connection's backlog, and the
+    # budget is spent in about 11 s: the session ends with ReconnectFailedError.
+    config = EmulatorConfig(faults=(Fault(kind="slow-read", read_bytes=2048, seconds=1.0),))
+    async with open_emulator(config) as emulator, session_on(emulator) as session:
+        await session.send_video(b"\xff\xd8" + bytes(110_000))
+        with trio.move_on_after(120):
+            async for event in session:
+                assert not isinstance(event, Reconnected), event
