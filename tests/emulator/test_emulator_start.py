@@ -92,6 +92,7 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--go-away", "nan"], ("--go-away", "finite")),
         (["--session-limit-code", "1006"], ("--session-limit-code", "1005, 1006, 1015")),
         (["--session-limit-code", "99999"], ("--session-limit-code", "1000-4999")),
+        (["--handle-refused-code", "1006"], ("--handle-refused-code", "1005, 1006, 1015")),
     ],
 )
 def test_cli_names_the_flag_of_a_value_out_of_range(

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--handle-refused-code",
-        type=int,
+        type=_close_code,
         default=1008,
         metavar="CODE",
         help="close code for an unknown or expired resumption handle (default 1008; "
