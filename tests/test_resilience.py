@@ -776,3 +776,46 @@ async def test_a_large_frame_on_a_slow_uplink_is_not_taken_for_a_dead_server(
         with trio.move_on_after(120):
             async for event in session:
                 assert not isinstance(event, Reconnected), event
+
+
+@pytest.mark.parametrize("outage", [2, 30, 50])
+async def test_the_default_policy_outlasts_a_network_outage(
+    autojump_clock: trio.testing.MockClock, outage: float
+) -> None:
+    """A network that is gone for a while (a train tunnel, a Wi-Fi hand-over) loses nothing.
+
+    A resume attempt that could not connect at all ended the session at once: the
+    `TransportError` came wrapped in the connection nursery's exception group, which the
+    supervisor did not look into. And the default budget was spent in about 10 s:
+    `max_attempts` (8) ran out long before `max_elapsed` (60 s).
+    """
+    async with open_emulator() as emulator:
+        memory = emulator.memory_connector()
+        outage_ends: float | None = None
+        refused = 0
+
+        async def connector() -> trio.abc.Stream:
+            nonlocal refused
+            if outage_ends is not None and trio.current_time() < outage_ends:
+                refused += 1
+                raise OSError("network is unreachable")
+            return await memory()
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        setup = live_setup(MODEL, modality="TEXT")
+        async with open_session(setup, endpoint=endpoint, connector=connector) as session:
+            await session.send_client_content("before")
+            with trio.fail_after(10):
+                assert "before" in await next_turn(session, [])
+            outage_ends = trio.current_time() + outage
+            await emulator.connections[-1].reset()
+            with trio.fail_after(60):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+            assert trio.current_time() >= outage_ends
+            assert event.attempts == refused + 1
+            await session.send_client_content("after")
+            with trio.fail_after(10):
+                while "after" not in await next_turn(session, []):
+                    pass  # "before" again (replayed: the handle may not have covered it)

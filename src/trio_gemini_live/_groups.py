@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["leaf_exceptions"]
+from typing import TypeVar
+
+__all__ = ["leaf_exceptions", "sole_leaf"]
+
+_E = TypeVar("_E", bound=BaseException)
 
 
 def leaf_exceptions(exc: BaseException) -> list[BaseException]:
@@ -16,3 +20,15 @@ def leaf_exceptions(exc: BaseException) -> list[BaseException]:
         else:
             leaves.append(item)
     return leaves
+
+
+def sole_leaf(group: BaseExceptionGroup[BaseException], kind: type[_E]) -> _E | None:
+    """The one exception inside `group` if it is the only one and a `kind`, else None.
+
+    For a nursery whose body raised one exception of its own: trio wraps even that one
+    in a group.
+    """
+    leaves = leaf_exceptions(group)
+    if len(leaves) == 1 and isinstance(leaves[0], kind):
+        return leaves[0]
+    return None

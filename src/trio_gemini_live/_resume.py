@@ -58,8 +58,11 @@ class ReconnectPolicy:
 
     Attributes:
         enabled: reconnect at all (if False, a drop ends the session with its error).
-        max_attempts: connection attempts per outage before giving up.
-        max_elapsed: seconds per outage before giving up.
+        max_attempts: connection attempts per outage before giving up. The default is
+            high enough that `max_elapsed` ends an outage first (backoff delays of up to
+            `max_delay`, less jitter, fill 60 s in 20 to 30 attempts).
+        max_elapsed: seconds per outage before giving up: how long a network may be gone
+            (a tunnel, a Wi-Fi hand-over) with the session resuming afterwards.
         initial_delay: the first backoff delay after a drop (none after `goAway`).
         max_delay: the longest backoff delay.
         multiplier: backoff growth per attempt.
@@ -87,7 +90,7 @@ class ReconnectPolicy:
     """
 
     enabled: bool = True
-    max_attempts: int = 8
+    max_attempts: int = 30
     max_elapsed: float = 60.0
     initial_delay: float = 0.1
     max_delay: float = 5.0

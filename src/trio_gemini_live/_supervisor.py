@@ -27,6 +27,7 @@ from ._errors import (
     SetupTimeoutError,
     TransportError,
 )
+from ._groups import sole_leaf
 from ._options import SessionOptions
 from ._protocol import SessionState
 from ._resume import ReplayPlan
@@ -233,8 +234,13 @@ class SessionSupervisor:
                         self._resume_setup(requested), plan=plan, reconnected=reconnected
                     )
                     nursery.cancel_scope.cancel()
-            except TransportError as exc:
-                error = exc
+            except BaseExceptionGroup as group:
+                # trio wraps what the nursery's body raised: a connection that could not
+                # be opened (a network still down) spends this attempt, nothing more.
+                failed = sole_leaf(group, TransportError)
+                if failed is None:
+                    raise
+                error = failed
             else:
                 if core.closing:
                     return result  # the application closed the session meanwhile
@@ -299,7 +305,8 @@ class SessionSupervisor:
         assert outage is not None
         elapsed = trio.current_time() - outage.started
         return ReconnectFailedError(
-            f"could not resume the session after {reason}: {outage.attempts} attempt(s) in "
+            f"could not resume the session after {reason or 'a dropped connection'}: "
+            f"{outage.attempts} attempt(s) in "
             f"{elapsed:.1f} s; last error: {outage.last_error}",
             outage.last_error,
         )
