@@ -45,7 +45,15 @@ from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
 
 CHUNK_SAMPLES = 320  # 20 ms at 16 kHz
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
-FAULT_KINDS = ("close-1011", "close-1001", "close-1013", "reset", "blackhole", "go-away")
+FAULT_KINDS = (
+    "close-1011",
+    "close-1001",
+    "close-1013",
+    "reset",
+    "blackhole",
+    "go-away",
+    "outage",  # the connection resets and no new one can be opened for 0.5-8 s
+)
 
 
 @dataclass
@@ -161,7 +169,16 @@ async def _run(seed: int, result: ScheduleResult) -> None:
             transparent_resumption=result.transparent,
         )
 
+        memory = emulator.memory_connector(result.latency)
+        network_back = 0.0
+
+        async def connector() -> trio.abc.Stream:
+            if trio.current_time() < network_back:
+                raise OSError("network is unreachable")
+            return await memory()
+
         async def chaos() -> None:
+            nonlocal network_back
             start = trio.current_time()
             for at, kind in plan:
                 await trio.sleep_until(start + at)
@@ -177,6 +194,9 @@ async def _run(seed: int, result: ScheduleResult) -> None:
                     )
                 elif kind == "go-away":
                     await connection.go_away(rng.uniform(3, 10))
+                elif kind == "outage":
+                    network_back = trio.current_time() + rng.uniform(0.5, 8.0)
+                    connection.inject(Fault(kind="reset"))
                 else:
                     connection.inject(Fault(kind=kind))  # type: ignore[arg-type]
 
@@ -202,7 +222,7 @@ async def _run(seed: int, result: ScheduleResult) -> None:
                 open_session(
                     setup,
                     endpoint=endpoint,
-                    connector=emulator.memory_connector(result.latency),
+                    connector=connector,
                     options=options,
                 ) as session,
                 trio.open_nursery() as nursery,
