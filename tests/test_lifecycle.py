@@ -90,6 +90,54 @@ async def test_update_setup_resumes_with_the_new_setup(
                 await session.update_setup(live_setup("gemini-2.0-flash-live-001"))
 
 
+async def test_a_setup_the_server_refuses_leaves_the_session_on_the_one_it_had(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A new setup refused with 1007 (a voice the server lacks) no longer ends the session.
+
+    It ended with ReconnectFailedError; now the session resumes at once with the setup it
+    had, and `Reconnected.setup_refused` says what the server said.
+    """
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(MODEL, system_instruction="Be terse.")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            seen: list[RealtimeEvent] = []
+            await session.send_client_content("hello")
+            with trio.fail_after(30):
+                await wait_turn(session, seen)
+            await session.update_setup(live_setup(MODEL, voice="NoSuchVoice"))
+            with trio.fail_after(30):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+            assert event.reason == "reconfigure"
+            assert event.setup_refused is not None
+            assert "1007" in event.setup_refused
+            assert not event.setup_changed
+            assert session.setup is not None
+            assert session.setup.system_instruction == setup.system_instruction
+            refused, resumed = (c.received[0].data["setup"] for c in emulator.connections[1:])
+            assert refused["generationConfig"]["speechConfig"]["voiceConfig"]
+            assert _instruction(resumed) == "Be terse."
+            # The conversation continues, and a later good setup is still applied.
+            await session.send_client_content("again")
+            with trio.fail_after(30):
+                await wait_turn(session, seen)
+            await session.update_setup(live_setup(MODEL, system_instruction="Be verbose."))
+            with trio.fail_after(30):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+            assert event.setup_changed
+            assert event.setup_refused is None
+            assert _instruction(emulator.connections[-1].received[0].data["setup"]) == (
+                "Be verbose."
+            )
+
+
 def _instruction(setup: dict[str, object]) -> str:
     return setup["systemInstruction"]["parts"][0]["text"]  # type: ignore[index,no-any-return]
 

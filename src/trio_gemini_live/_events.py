@@ -304,6 +304,9 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     the move applied a new setup (`LiveSession.update_setup`); a `SessionUpdated` follows.
     `attempts` counts the connections tried for this move: 1 when the first one opened;
     after a drop, all those of the outage it belongs to (see `ReconnectPolicy.stable_after`).
+    `setup_refused` says why the server refused the setup given to `update_setup` (the
+    close's error, such as a 1007 for a voice it lacks): the session went on at once with
+    the setup it had, and `setup_changed` is false unless a later setup was applied.
     """
 
     type: ClassVar[str] = "session.reconnected"
@@ -315,6 +318,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     not_replayed_messages: int = 0
     possibly_duplicated: int = 0
     setup_changed: bool = False
+    setup_refused: str | None = None
 
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):

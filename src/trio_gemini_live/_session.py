@@ -724,7 +724,9 @@ class LiveSession(SessionSupervisor):
         drop, say) goes with the next connection; one made once the next connection is
         under way moves the session again when that connection is open. A move for a setup
         change, like one after `goAway`, is made at once and spends nothing of the
-        reconnect budget.
+        reconnect budget. A setup the server refuses (it closes the new connection with
+        1007, for a voice it lacks, say) is dropped: the session goes on with the setup it
+        had, and `Reconnected.setup_refused` says why.
 
         Raises:
             ConfigurationError: the model differs, session resumption is not enabled, a

@@ -191,6 +191,7 @@ class SessionSupervisor:
             self._outage.started += waited
         free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
         attempts = 0
+        refused: str | None = None  # why the server refused a setup `update_setup` asked for
         while True:
             if core.closing:
                 return outcome  # the application closed the session between attempts
@@ -209,6 +210,7 @@ class SessionSupervisor:
             attempts += 1
             core.protocol.reset_for_resume()
             core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
+            in_force = core.protocol.setup  # `run` replaces it with the setup it sends
             log.info("resuming the session (attempt %d, after %s)", attempts, outcome.reason)
             error: GeminiLiveError | None
             try:
@@ -229,6 +231,7 @@ class SessionSupervisor:
                         not_replayed_messages=plan.not_replayed_messages,
                         possibly_duplicated=plan.possibly_duplicated,
                         setup_changed=requested is not None,
+                        setup_refused=refused,
                     )
                     result = await connection.run(
                         self._resume_setup(requested), plan=plan, reconnected=reconnected
@@ -251,6 +254,16 @@ class SessionSupervisor:
                         self._outage = None
                     return result
                 error = result.error
+                if result.action is CloseAction.FAIL and requested is not None:
+                    # The server refused the setup `update_setup` asked for (1007 for a
+                    # voice it lacks, say): that setup is dropped, and the session goes on
+                    # at once with the one it had, the refusal told in `Reconnected`.
+                    log.warning("the server refused the new setup: %s", error)
+                    refused = str(error)
+                    core.protocol.setup = in_force
+                    if self._next_setup is requested:
+                        self._next_setup = None
+                    continue
                 if result.action is CloseAction.FAIL:
                     self._count_failure(error, moved_at, attempt=free)
                     raise self._gave_up(outcome.reason)
