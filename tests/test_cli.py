@@ -309,6 +309,9 @@ def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["talk", "--emulator", "--text", " "], ("--text", "empty")),
         (["talk", "--emulator", "--text", "hi", "--timeout", "nan"], ("--timeout", "nan")),
+        (["talk", "--emulator", "--text", "hi", "--timeout", "inf"], ("--timeout", "finite")),
+        (["talk", "--emulator", "--text", "hi", "--timeout", "1e400"], ("--timeout", "finite")),
+        (["emulator", "--host", ""], ("--host", "empty")),
         (["talk", "--url", "ws://[::1", "--text", "hi"], ("not a valid URL", "IPv6")),
         (["talk", "--url", "ws://127.0.0.1:99999", "--text", "hi"], ("out of range",)),
         (["emulator", "--port", "99999"], ("--port", "65535")),

@@ -7,6 +7,7 @@ transcripts are printed as they stream and the spoken reply can be saved as a WA
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -159,9 +160,10 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         raise CliError("--text must not be empty", EXIT_USAGE)
     if args.input is None and not args.text:
         raise CliError("nothing to say: give --input FILE.wav and/or --text TEXT", EXIT_USAGE)
-    if not args.timeout > 0:  # NaN too
+    if not 0 < args.timeout < math.inf:  # NaN too; inf would wait forever
         raise CliError(
-            f"--timeout must be a positive number of seconds, got {args.timeout}", EXIT_USAGE
+            f"--timeout must be a positive, finite number of seconds, got {args.timeout}",
+            EXIT_USAGE,
         )
     if args.output is not None:
         check_writable(args.output)

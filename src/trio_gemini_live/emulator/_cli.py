@@ -73,6 +73,13 @@ def _lifetime(value: str) -> float:
     return seconds
 
 
+def _host(value: str) -> str:
+    """An interface to bind, for argparse: a host name or address, not empty."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty (127.0.0.1 is the default)")
+    return value
+
+
 def _chunk_ms(value: str) -> int:
     """A reply audio chunk duration for argparse: 1 to MAX_AUDIO_CHUNK_MS milliseconds."""
     try:
@@ -121,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gemini-live emulator",
         description="Run a local Gemini Live API emulator (binds loopback by default).",
     )
-    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="interface to bind (default 127.0.0.1)"
+    )
     p.add_argument("--port", type=_port, default=8765, help="TCP port; 0 picks a free one")
     p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve wss://")
     p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
