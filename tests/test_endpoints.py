@@ -347,3 +347,22 @@ def test_an_argument_that_is_not_a_str_is_named(case: str) -> None:
     with pytest.raises(ConfigurationError, match=rf"^{case.strip()} must be a str") as caught:
         NOT_TEXT[case]()
     assert "secret-key" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "netloc"),
+    [
+        ("ws://[::1]:8765/ws/x", "::1", "[::1]:8765"),
+        ("wss://[2001:db8::7]/ws/x", "2001:db8::7", "[2001:db8::7]"),
+        ("ws://127.0.0.1:8765/ws/x", "127.0.0.1", "127.0.0.1:8765"),
+        ("wss://example.test/ws/x", "example.test", "example.test"),
+    ],
+)
+def test_the_host_header_of_an_ipv6_literal_keeps_its_brackets(
+    url: str, host: str, netloc: str
+) -> None:
+    """trio-websocket sent `Host: ::1:8765`, which a server reads as no valid host."""
+    from trio_gemini_live._stream import stream_target
+
+    target = stream_target(url_endpoint(url))
+    assert (target.host, target.netloc) == (host, netloc)

@@ -43,7 +43,8 @@ def stream_target(endpoint: Endpoint) -> StreamTarget:
     host = parts.hostname or ""
     secure = parts.scheme == "wss"
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    shown = f"[{host}]" if ":" in host else host  # the Host header brackets IPv6 (RFC 3986)
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
     return StreamTarget(host, parts.port or (443 if secure else 80), secure, resource, netloc)
 
 
