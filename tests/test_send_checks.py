@@ -563,3 +563,39 @@ async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without
                 with pytest.raises(LocalProtocolError, match="was cancelled when the session"):
                     await session.respond(call.call_id, {"temperature_c": 21}, name=name)
     assert all(sent_to(emulator, n, "toolResponse") == [] for n in range(2))
+
+
+@pytest.mark.parametrize("how", ["respond", "send_tool_response"])
+async def test_a_call_that_came_without_an_id_is_answered_without_one(
+    autojump_clock: trio.testing.MockClock, how: str
+) -> None:
+    """Vertex tolerates a call and its response without an id (protocol.md 2.4).
+
+    Such a call reached the application as `FunctionCall(call_id="")`, and both ways of
+    answering refused the empty id: the call could not be answered at all.
+    """
+    from trio_gemini_live import ServerMessage
+    from trio_gemini_live._wire import FunctionCallPart, ToolCallMessage
+
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    async with open_emulator() as emulator, gated_session(emulator, setup) as (session, _):
+        call = FunctionCallPart(name="get_weather", args={"city": "Bern"})
+        await emulator.connections[-1].send(
+            ServerMessage(tool_call=ToolCallMessage(function_calls=[call]))
+        )
+        event = await first_of(session, FunctionCall)
+        assert (event.call_id, event.name) == ("", "get_weather")
+        assert session.pending_tool_calls == {"": "get_weather"}
+        if how == "respond":
+            await session.respond(event.call_id, {"temperature_c": 3})
+        else:
+            await session.send_tool_response(
+                FunctionResponse(name="get_weather", response={"temperature_c": 3})
+            )
+        assert session.pending_tool_calls == {}
+        await trio.testing.wait_all_tasks_blocked()  # written, and read by the emulator
+        (response,) = sent_to(emulator, -1, "toolResponse")[0]["toolResponse"]["functionResponses"]
+        assert response == {"name": "get_weather", "response": {"temperature_c": 3}}
+        # With no call pending under "", an empty id is still refused.
+        with pytest.raises(LocalProtocolError, match="call_id must not be empty"):
+            await session.respond("", {}, name="get_weather")

@@ -248,8 +248,8 @@ class LiveProtocol:
             )
         if message.tool_response is not None:
             for response in message.tool_response.function_responses:
-                if response.id is not None:
-                    self.pending_calls.pop(response.id, None)
+                # A call sent without an id (Vertex allows it) is pending under "".
+                self.pending_calls.pop(response.id or "", None)
 
     def frame_sent(self) -> None:
         """Count one client message (other than setup) as written to the socket."""

@@ -604,7 +604,8 @@ class LiveSession(SessionSupervisor):
         """
         for index, response in enumerate(responses):
             check_instance(response, FunctionResponse, f"responses[{index}]")
-            if not response.id:
+            if not response.id and "" not in self._core.protocol.pending_calls:
+                # (A call that came without an id, as Vertex may send, is answered without.)
                 raise LocalProtocolError("a function response needs the id of its call")
             if not response.name:
                 raise LocalProtocolError(
@@ -641,7 +642,8 @@ class LiveSession(SessionSupervisor):
                 `will_continue` (a `bool`) is wrong.
         """
         call_id = check_str(call_id, "call_id")
-        if not call_id:
+        if not call_id and "" not in self._core.protocol.pending_calls:
+            # A call that came without an id (Vertex allows it) has "" and is answered so.
             raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
         if call_id in self._core.cancelled_calls:
             raise _cancelled_call(call_id)  # before the look-up, which would only say unknown
@@ -661,7 +663,7 @@ class LiveSession(SessionSupervisor):
             tool_response=ToolResponse(
                 function_responses=[
                     FunctionResponse(
-                        id=call_id,
+                        id=call_id or None,
                         name=function_name,
                         response=response,
                         scheduling=scheduling,
