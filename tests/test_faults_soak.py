@@ -39,6 +39,8 @@ def test_fault_schedules_lose_nothing_duplicate_nothing_and_never_hang() -> None
         f"duplicated {sum(r.duplicated for r in results)}, "
         f"reported not replayed {sum(r.reported for r in results)}, "
         f"replayed and reported possibly duplicated {sum(r.possibly_duplicated for r in results)} "
+        f"(judged by what the model heard; handle coverage untrue in "
+        f"{sum(r.coverage_mismatches for r in results)}) "
         f"({sum(not r.transparent for r in results)} schedules in default resumption), "
         f"events out of order or repeated {sum(r.reordered_events for r in results)}, "
         f"hangs {sum(r.hung for r in results)}, "
