@@ -34,7 +34,8 @@ def test_fault_schedules_lose_nothing_duplicate_nothing_and_never_hang() -> None
     print(
         f"\nsoak: {len(results)} schedules, {faults} faults, "
         f"{sum(r.connections for r in results)} connections, "
-        f"{sum(r.chunks_sent for r in results)} audio chunks sent; "
+        f"{sum(r.chunks_sent for r in results)} audio chunks and "
+        f"{sum(len(r.texts_sent) for r in results)} texts sent; "
         f"messages lost {sum(r.lost for r in results)}, "
         f"duplicated {sum(r.duplicated for r in results)}, "
         f"reported not replayed {sum(r.reported for r in results)}, "

@@ -290,7 +290,8 @@ async def test_a_question_that_barges_in_survives_a_drop(
     # client rightly did not replay it, and the resumed session never heard it.
     setup = live_setup(MODEL, modality="AUDIO", transparent_resumption=True)
     options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+    config = EmulatorConfig(pacing="realtime", record_heard=True)
+    async with open_emulator(config) as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
         async with open_session(
             setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
@@ -315,6 +316,9 @@ async def test_a_question_that_barges_in_survives_a_drop(
     assert len(emulator.connections) == 2
     history = emulator.connections[1].session.history
     assert "second question" in [turn["text"] for turn in history if turn["role"] == "user"]
+    heard = emulator.connections[1].session.heard
+    # What the model took in (texts cut to 64 characters): each question once.
+    assert heard == [("tell me a long story " * 5)[:64], "second question"]
 
 
 @pytest.mark.parametrize(

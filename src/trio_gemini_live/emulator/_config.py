@@ -145,7 +145,9 @@ class EmulatorConfig:
             under `activityHandling: NO_INTERRUPTION`, `WHEN_IDLE` tool results); one more
             drops the oldest waiting turn unanswered.
         record_heard: Keep, per session, the first 4 bytes of every realtime audio message
-            its model takes in (`EmulatorConnection.session.heard`), snapshotted by each
+            its model takes in, and the text of each text input (the first 64 characters
+            of `realtimeInput.text` and of each `clientContent` turn), in order
+            (`EmulatorConnection.session.heard`), snapshotted by each
             resumption handle and restored on resume like the history: what the session's
             model heard, for tests of replay across drops. Off by default (it grows with
             the session).

@@ -28,9 +28,10 @@ class SessionState:
 
     `started_at` (the first setup) and `video` (video was sent) drive the session limits;
     `expired` marks a session ended by one, which can no longer be resumed. `heard` (with
-    `EmulatorConfig.record_heard`, else None) holds the first 4 bytes of each realtime audio
-    message the model took in, in order: a handle snapshots it and a resume restores it like
-    `history`, so on the last connection it is what the session's model heard.
+    `EmulatorConfig.record_heard`, else None) holds, in order, the first 4 bytes of each
+    realtime audio message the model took in and the text (its first 64 characters) of
+    each `realtimeInput.text` and `clientContent` turn: a handle snapshots it and a resume
+    restores it like `history`, so on the last connection it is what the model heard.
     """
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -40,7 +41,7 @@ class SessionState:
     history: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     live: bool = False
     ended_at: float | None = None
-    heard: list[bytes] | None = None
+    heard: list[bytes | str] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,28 +51,29 @@ class PendingInput:
     A handle covers every client message received (`lastConsumedClientMessageIndex`), so
     the audio of an utterance still in progress (the VAD's, or between `activityStart` and
     `activityEnd`) belongs to the state it resumes; the client does not send it again.
-    `heard` is the part of `SessionState.heard` that audio is, with each message's length
-    at 16 kHz (so that, restored, it can be told apart again at the next handle).
+    `heard` is the tail of `SessionState.heard` from the first message that audio is (partly)
+    in, with each entry's audio length at 16 kHz (so that, restored, it can be told apart
+    again at the next handle).
     """
 
     vad_audio: bytes = b""
     manual_active: bool = False
     manual_audio: bytes = b""
-    heard: tuple[tuple[bytes, int], ...] = ()
+    heard: tuple[tuple[bytes | str, int], ...] = ()
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a handle resumes: the session, its history and record of audio heard, its input.
+    """What a handle resumes: the session, its history, its record heard, its pending input.
 
-    `heard` leaves out the audio still pending (it travels in `pending`): what a resumed
-    model does not take back from `pending` it has not heard.
+    `heard` leaves out the entries of the pending audio (they travel in `pending`): what a
+    resumed model does not take back from `pending` it has not heard.
     """
 
     session: SessionState
     history: list[dict[str, Any]]
     pending: PendingInput
-    heard: list[bytes] | None
+    heard: list[bytes | str] | None
 
 
 class ResumptionStore:

@@ -48,11 +48,13 @@ from ._lifetime import PendingInput, SessionState, format_duration
 from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 
-__all__ = ["Model", "Outlet", "split_text"]
+__all__ = ["HEARD_TEXT_CHARS", "Model", "Outlet", "split_text"]
 
 log = logging.getLogger("trio_gemini_live.emulator")
 
 OUTPUT_RATE = 24_000
+HEARD_TEXT_CHARS = 64
+"""How much of each text `record_heard` keeps."""
 _STOPWORDS = frozenset(
     [
         "get",
@@ -228,8 +230,8 @@ class Model:
             heard=self._pending_heard(len(vad_audio) + len(manual_audio)),
         )
 
-    def _pending_heard(self, pending_bytes: int) -> tuple[tuple[bytes, int], ...]:
-        """The entries of `session.heard` whose audio is (partly) in the pending input."""
+    def _pending_heard(self, pending_bytes: int) -> tuple[tuple[bytes | str, int], ...]:
+        """The entries of `session.heard` from the first whose audio is pending on."""
         sizes, heard = self._heard_sizes, self.session.heard
         if sizes is None or heard is None:
             return ()
@@ -305,6 +307,15 @@ class Model:
         for turn in content.turns or []:
             text = "".join(p.text or "" for p in turn.parts)
             self.session.history.append({"role": turn.role or "user", "text": text})
+            self._hear_text(text)
+
+    def _hear_text(self, text: str) -> None:
+        """Record text taken into the state (with `record_heard`), as it goes in."""
+        if self._heard_sizes is not None and self.session.heard is not None:
+            self.session.heard.append(text[:HEARD_TEXT_CHARS])
+            # No audio: counted in no pending input, though after pending audio its entry
+            # travels with that audio's (the record's order is kept).
+            self._heard_sizes.append(0)
 
     async def on_realtime_input(self, rt: RealtimeInput) -> None:
         """`realtimeInput`: audio, text, activity signals; several may share one message."""
@@ -339,6 +350,9 @@ class Model:
         if rt.text:
             if self.interrupts:
                 await self.interrupt()
+            # Recorded as the turn (and its history entry) is made, not before: a handle
+            # issued during the interruption above has not heard it.
+            self._hear_text(rt.text)
             self._start(_UserTurn(text=rt.text))
         if rt.audio_stream_end and self.aad_enabled and self.vad.in_speech:
             await self._voice_activity("ACTIVITY_END", self.vad.speech_end_s)
