@@ -1,11 +1,23 @@
 """A seeded fault schedule over a full-duplex audio session, and the checks on its outcome.
 
 Each schedule runs in memory against the emulator under trio's MockClock: the client streams
-tagged 20 ms audio chunks (speech and pauses, so turns, replies and barge-ins happen) while
-random faults hit the connection. Afterwards the emulator's recordings are the judge:
+tagged 20 ms audio chunks (speech and pauses, so turns, replies and barge-ins happen), with
+a few typed questions (`realtimeInput.text`, which barge in too), while random faults hit
+the connection. Half the schedules get their answers at playback speed, so that drops and
+barge-ins land during them. Afterwards the emulator's recordings are the judge:
 
-- every audio chunk the client sent is in the server's final conversation state exactly
-  once, unless the client reported it as not replayed;
+- every audio chunk and text the client sent was heard by the server's model exactly once
+  in the session's final state, unless the client reported it as not replayed (or, for a
+  repeat, as possibly duplicated). The emulator runs with `record_heard`: its model records
+  each input as it takes it in (an audio chunk's first 4 bytes, which carry its sequence
+  number; a text as its turn is made), a resumption handle snapshots that record with the
+  conversation, and a resume restores it, the utterance in progress included only if the
+  resumed model takes it back. So the final connection's record is what the model heard
+  along the surviving lineage of handles, not what frames arrived or what the handles
+  claim to cover;
+- what each handle claims to cover (`handle_coverage`: in transparent mode the client
+  replays by it) is what the model heard: the inputs received along the lineage of
+  handles, each cut at its handle's coverage, are the record, in order;
 - every server event reached the user at most once and in order: the user's stream, split
   at `Reconnected`, is a prefix of what each opened connection sent;
 - the session continued (or ended with a typed error), and nothing hung.
@@ -41,7 +53,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._wire import Setup
-from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator import EmulatorConfig, Fault, Pacing, open_emulator
 
 CHUNK_SAMPLES = 320  # 20 ms at 16 kHz
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -65,10 +77,12 @@ class ScheduleResult:
     transparent: bool = True
     latency: float = 0.0
     chunks_sent: int = 0
+    texts_sent: list[str] = field(default_factory=list[str])
     lost: int = 0
     duplicated: int = 0
     reported: int = 0
     possibly_duplicated: int = 0
+    coverage_mismatches: int = 0
     reordered_events: int = 0
     hung: bool = False
     ended_with: str | None = None
@@ -78,9 +92,8 @@ class ScheduleResult:
     @property
     def ok(self) -> bool:
         """Whether every check held."""
-        return not (self.lost or self.duplicated or self.reordered_events or self.hung) and (
-            self.ended_with is None
-        )
+        failures = (self.lost, self.duplicated, self.coverage_mismatches, self.reordered_events)
+        return not (any(failures) or self.hung) and self.ended_with is None
 
 
 def chunk(seq: int, loud: bool) -> bytes:
@@ -99,8 +112,12 @@ def seq_of(pcm: bytes) -> int:
     return low | (high << 15)
 
 
-def _audio_seq(frame_data: dict[str, Any]) -> int | None:
-    audio = frame_data.get("realtimeInput", {}).get("audio")
+def _input_of(frame_data: dict[str, Any]) -> int | str | None:
+    """A client frame's audio chunk (its sequence number) or typed text, as `heard` has it."""
+    realtime = frame_data.get("realtimeInput", {})
+    if "text" in realtime:
+        return str(realtime["text"])
+    audio = realtime.get("audio")
     if audio is None:
         return None
     data = audio["data"]
@@ -150,7 +167,19 @@ async def _run(seed: int, result: ScheduleResult) -> None:
     result.latency = 0.0 if result.transparent else random.Random(-seed).choice((0.0, 0.01, 0.05))
     result.faults = [f"{kind}@{at:.2f}s" for at, kind in plan]
     speech = [rng.choice((True, True, False)) for _ in range(16)]  # 16 one-second segments
-    config = EmulatorConfig(silence_duration_ms=400, lifetime=600, go_away_warning=50)
+    # Typed questions (`realtimeInput.text`) before some chunks: one that barges in on an
+    # answer has the emulator issue a handle while it is being handed to the model.
+    questions = set(rng.sample(range(16 * 50), rng.choice((0, 1, 2, 3))))
+    # Half the schedules get answers at playback speed rather than in a burst: answers then
+    # last, so that drops land during them, and what barges in has one to interrupt.
+    pacing: Pacing = "realtime" if seed // 2 % 2 else "burst"
+    config = EmulatorConfig(
+        silence_duration_ms=400,
+        lifetime=600,
+        go_away_warning=50,
+        pacing=pacing,
+        record_heard=True,
+    )
     options = SessionOptions(
         ping_interval=2,
         silence_limit=6,
@@ -204,6 +233,9 @@ async def _run(seed: int, result: ScheduleResult) -> None:
             seq = 0
             for loud in speech:
                 for _ in range(50):  # one second of 20 ms chunks
+                    if seq in questions:
+                        result.texts_sent.append(f"question {seq}")
+                        await session.send_text(result.texts_sent[-1])
                     await session.send_audio(chunk(seq, loud))
                     seq += 1
                     result.chunks_sent = seq
@@ -239,35 +271,25 @@ async def _run(seed: int, result: ScheduleResult) -> None:
 
 def _judge(connections: list[Any], events: list[RealtimeEvent], result: ScheduleResult) -> None:
     result.connections = len(connections)
-    # 1. Client -> server: rebuild the server's final state from the handle lineage, with
-    # what each handle really covers (the emulator's record, not the client's guess).
-    issued: dict[str, tuple[int, int]] = {}  # handle -> (connection index, consumed index)
-    for number, connection in enumerate(connections):
-        for handle, consumed in connection.handle_coverage.items():
-            issued[handle] = (number, consumed)
     opened = [c for c in connections if any("setupComplete" in f.data for f in c.sent)]
-
-    def lineage(number: int, upto: int | None) -> list[int]:
-        connection = connections[number]
-        setup = connection.received[0].data.get("setup", {}) if connection.received else {}
-        handle = setup.get("sessionResumption", {}).get("handle")
-        base: list[int] = []
-        if handle:
-            parent, consumed = issued[handle]
-            base = lineage(parent, consumed)
-        frames = connection.received[1:] if upto is None else connection.received[1 : upto + 1]
-        return base + [s for f in frames if (s := _audio_seq(f.data)) is not None]
-
     if opened:
-        final = lineage(connections.index(opened[-1]), None)
-        counts: dict[int, int] = {}
-        for seq in final:
-            counts[seq] = counts.get(seq, 0) + 1
+        # 1. Client -> server: what the final state's model heard (its record, carried
+        # through the lineage of handles), not what reached the server.
+        heard = [
+            entry if isinstance(entry, str) else seq_of(entry) for entry in opened[-1].session.heard
+        ]
+        counts: dict[int | str, int] = {}
+        for entry in heard:
+            counts[entry] = counts.get(entry, 0) + 1
         # Replays the client reported as possibly already consumed may repeat; no others.
         repeats = sum(n - 1 for n in counts.values() if n > 1)
         result.duplicated = max(0, repeats - result.possibly_duplicated)
-        missing = sum(1 for seq in range(result.chunks_sent) if seq not in counts)
+        sent = [*range(result.chunks_sent), *result.texts_sent]
+        missing = sum(1 for entry in sent if entry not in counts)
         result.lost = max(0, missing - result.reported)
+        # The handles' coverage, which the client's replay relies on, tells the truth.
+        if _covered(connections, connections.index(opened[-1])) != heard:
+            result.coverage_mismatches += 1
     # 2. Server -> client: each segment of the user's stream is a prefix of a connection's.
     segments: list[list[tuple[Any, ...]]] = [[]]
     for event in events:
@@ -281,6 +303,31 @@ def _judge(connections: list[Any], events: list[RealtimeEvent], result: Schedule
             result.reordered_events += 1
     if len(segments) > len(opened):
         result.reordered_events += len(segments) - len(opened)
+
+
+def _covered(connections: list[Any], last: int) -> list[int | str]:
+    """The audio chunks and texts received along connection `last`'s lineage of handles.
+
+    Each ancestor contributes the frames its handle covers (`handle_coverage`, the
+    emulator's record, not the client's guess); `last` contributes every frame.
+    """
+    issued: dict[str, tuple[int, int]] = {}  # handle -> (connection index, consumed index)
+    for number, connection in enumerate(connections):
+        for handle, consumed in connection.handle_coverage.items():
+            issued[handle] = (number, consumed)
+
+    def lineage(number: int, upto: int | None) -> list[int | str]:
+        connection = connections[number]
+        setup = connection.received[0].data.get("setup", {}) if connection.received else {}
+        handle = setup.get("sessionResumption", {}).get("handle")
+        base: list[int | str] = []
+        if handle:
+            parent, consumed = issued[handle]
+            base = lineage(parent, consumed)
+        frames = connection.received[1:] if upto is None else connection.received[1 : upto + 1]
+        return base + [s for f in frames if (s := _input_of(f.data)) is not None]
+
+    return lineage(last, None)
 
 
 def run_schedule(seed: int) -> ScheduleResult:

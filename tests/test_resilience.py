@@ -199,7 +199,8 @@ async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
         ),
     )
     options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+    config = EmulatorConfig(pacing="realtime", record_heard=True)
+    async with open_emulator(config) as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
         async with open_session(
             setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
@@ -226,6 +227,9 @@ async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
     heard = [turn["audio_s"] for turn in history if turn["role"] == "user"]
     # 1 s of speech and the 0.1 s before it the VAD keeps, as without the drop.
     assert heard == [1.0, 1.1]
+    # The record of what the model took in says the same: every chunk, once. Without the
+    # VAD's audio in the handle the resumed record lacked what the VAD held at the drop.
+    assert emulator.connections[1].session.heard == [chunk[:4] for chunk in script]
 
 
 async def test_a_manual_turn_cut_by_a_drop_is_heard_whole_after_the_resume(
@@ -244,7 +248,8 @@ async def test_a_manual_turn_cut_by_a_drop_is_heard_whole_after_the_resume(
         transparent_resumption=True,
     )
     options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+    config = EmulatorConfig(pacing="realtime", record_heard=True)
+    async with open_emulator(config) as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
         async with open_session(
             setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
@@ -273,6 +278,7 @@ async def test_a_manual_turn_cut_by_a_drop_is_heard_whole_after_the_resume(
     assert len(emulator.connections) == 2
     history = emulator.connections[1].session.history
     assert [turn["audio_s"] for turn in history if turn["role"] == "user"] == [1.0, 1.0]
+    assert emulator.connections[1].session.heard == [loud[:4]] * 100
 
 
 @pytest.mark.parametrize("how", ["clientContent", "realtimeInput.text"])
@@ -284,7 +290,8 @@ async def test_a_question_that_barges_in_survives_a_drop(
     # client rightly did not replay it, and the resumed session never heard it.
     setup = live_setup(MODEL, modality="AUDIO", transparent_resumption=True)
     options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    async with open_emulator(EmulatorConfig(pacing="realtime")) as emulator:
+    config = EmulatorConfig(pacing="realtime", record_heard=True)
+    async with open_emulator(config) as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
         async with open_session(
             setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
@@ -309,6 +316,9 @@ async def test_a_question_that_barges_in_survives_a_drop(
     assert len(emulator.connections) == 2
     history = emulator.connections[1].session.history
     assert "second question" in [turn["text"] for turn in history if turn["role"] == "user"]
+    heard = emulator.connections[1].session.heard
+    # What the model took in (texts cut to 64 characters): each question once.
+    assert heard == [("tell me a long story " * 5)[:64], "second question"]
 
 
 @pytest.mark.parametrize(

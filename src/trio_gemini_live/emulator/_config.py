@@ -144,6 +144,13 @@ class EmulatorConfig:
         max_queued_turns: Most turns that may wait for the model while it answers (user turns
             under `activityHandling: NO_INTERRUPTION`, `WHEN_IDLE` tool results); one more
             drops the oldest waiting turn unanswered.
+        record_heard: Keep, per session, the first 4 bytes of every realtime audio message
+            its model takes in, and the text of each text input (the first 64 characters
+            of `realtimeInput.text` and of each `clientContent` turn), in order
+            (`EmulatorConnection.session.heard`), snapshotted by each
+            resumption handle and restored on resume like the history: what the session's
+            model heard, for tests of replay across drops. Off by default (it grows with
+            the session).
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -179,6 +186,7 @@ class EmulatorConfig:
     max_message_size: int = 16 * 1024 * 1024
     close_timeout: float = 5.0
     max_queued_turns: int = 8
+    record_heard: bool = False
 
     def __post_init__(self) -> None:
         if self.deadline_close_code not in (1008, 1011):

@@ -48,11 +48,13 @@ from ._lifetime import PendingInput, SessionState, format_duration
 from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 
-__all__ = ["Model", "Outlet", "split_text"]
+__all__ = ["HEARD_TEXT_CHARS", "Model", "Outlet", "split_text"]
 
 log = logging.getLogger("trio_gemini_live.emulator")
 
 OUTPUT_RATE = 24_000
+HEARD_TEXT_CHARS = 64
+"""How much of each text `record_heard` keeps."""
 _STOPWORDS = frozenset(
     [
         "get",
@@ -211,16 +213,37 @@ class Model:
         # turns under NO_INTERRUPTION, WHEN_IDLE tool results): answered in arrival order,
         # each after the previous turn's turnComplete, so that two answers never interleave.
         self._queue: deque[_UserTurn] = deque()
+        # With `record_heard`: the 16 kHz length of each audio message recorded in
+        # `session.heard` on this connection, to tell which of them are still pending input.
+        self._heard_sizes: list[int] | None = [] if session.heard is not None else None
 
     # --- state ------------------------------------------------------------------------------
 
     def pending_input(self) -> PendingInput:
         """The user input consumed but not yet part of a turn (kept with a handle)."""
+        vad_audio = self.vad.pending_audio()
+        manual_audio = b"".join(self._manual_audio)
         return PendingInput(
-            vad_audio=self.vad.pending_audio(),
+            vad_audio=vad_audio,
             manual_active=self._manual_active,
-            manual_audio=b"".join(self._manual_audio),
+            manual_audio=manual_audio,
+            heard=self._pending_heard(len(vad_audio) + len(manual_audio)),
         )
+
+    def _pending_heard(self, pending_bytes: int) -> tuple[tuple[bytes | str, int], ...]:
+        """The entries of `session.heard` from the first whose audio is pending on."""
+        sizes, heard = self._heard_sizes, self.session.heard
+        if sizes is None or heard is None:
+            return ()
+        # The pending input is always the newest audio taken in (the VAD's buffers and an
+        # open activity only ever hold a suffix of it), so its messages are the last ones.
+        count = covered = 0
+        while covered < pending_bytes and count < len(sizes):
+            count += 1
+            covered += sizes[-count]
+        if not count:
+            return ()
+        return tuple(zip(heard[-count:], sizes[-count:], strict=True))
 
     def restore_input(self, pending: PendingInput) -> None:
         """Take back the input a handle kept: the utterance continues on this connection."""
@@ -229,6 +252,10 @@ class Model:
         self.vad.feed(pending.vad_audio)
         self._manual_active = pending.manual_active
         self._manual_audio = [pending.manual_audio] if pending.manual_audio else []
+        if self._heard_sizes is not None and self.session.heard is not None:
+            for fingerprint, size in pending.heard:
+                self.session.heard.append(fingerprint)
+                self._heard_sizes.append(size)
 
     @property
     def generating(self) -> bool:
@@ -280,6 +307,15 @@ class Model:
         for turn in content.turns or []:
             text = "".join(p.text or "" for p in turn.parts)
             self.session.history.append({"role": turn.role or "user", "text": text})
+            self._hear_text(text)
+
+    def _hear_text(self, text: str) -> None:
+        """Record text taken into the state (with `record_heard`), as it goes in."""
+        if self._heard_sizes is not None and self.session.heard is not None:
+            self.session.heard.append(text[:HEARD_TEXT_CHARS])
+            # No audio: counted in no pending input, though after pending audio its entry
+            # travels with that audio's (the record's order is kept).
+            self._heard_sizes.append(0)
 
     async def on_realtime_input(self, rt: RealtimeInput) -> None:
         """`realtimeInput`: audio, text, activity signals; several may share one message."""
@@ -304,10 +340,19 @@ class Model:
             self._manual_active = True
             self._manual_audio = []
         for data, rate in audio:
-            await self._on_audio(_audio.resample(data, rate, _audio.VAD_RATE))
+            pcm16k = _audio.resample(data, rate, _audio.VAD_RATE)
+            if self._heard_sizes is not None and self.session.heard is not None:
+                # Recorded in the same step as `_on_audio` feeds it (no checkpoint between),
+                # so a handle never sees the one without the other.
+                self.session.heard.append(bytes(data[:4]))
+                self._heard_sizes.append(len(pcm16k))
+            await self._on_audio(pcm16k)
         if rt.text:
             if self.interrupts:
                 await self.interrupt()
+            # Recorded as the turn (and its history entry) is made, not before: a handle
+            # issued during the interruption above has not heard it.
+            self._hear_text(rt.text)
             self._start(_UserTurn(text=rt.text))
         if rt.audio_stream_end and self.aad_enabled and self.vad.in_speech:
             await self._voice_activity("ACTIVITY_END", self.vad.speech_end_s)

@@ -558,21 +558,24 @@ class EmulatorConnection:
     async def _open_session(self, setup: Setup) -> SessionState | None:
         store = self.emulator.resumption
         resumption = setup.session_resumption
-        session = SessionState(started_at=trio.current_time())
+        config = self.emulator.config
+        session = SessionState(
+            started_at=trio.current_time(), heard=[] if config.record_heard else None
+        )
         if resumption is not None and resumption.handle:
             found = store.resolve(resumption.handle)
-            if found is None or self._past_limit(setup, found[0]):
+            if found is None or self._past_limit(setup, found.session):
                 # A session past its duration limit is over, like one with an unknown handle.
-                config = self.emulator.config
                 await self.close(
                     config.handle_refused_close_code, config.handle_refused_close_reason
                 )
                 return None
-            session, history, self._restored_input = found
+            session, self._restored_input = found.session, found.pending
             if session.live:
                 await self.close(1011, SESSION_IN_USE)
                 return None
-            session.history = history
+            session.history = found.history
+            session.heard = found.heard
         session.live = True
         self.session = session
         self._resumption = resumption is not None
