@@ -212,6 +212,8 @@ async def _run(seed: int, result: ScheduleResult) -> None:
             for at, kind in plan:
                 await trio.sleep_until(start + at)
                 live = [c for c in emulator.connections if not c.closed]
+                if kind == "go-away":  # a server says nothing before `setupComplete`
+                    live = [c for c in live if c.opened]
                 if not live:
                     continue
                 connection = live[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+import trio.testing
 
 from emulator.emulator_client import connect, start
 from trio_gemini_live.emulator import EmulatorConfig
@@ -155,3 +156,24 @@ async def test_handles_expire(autojump_clock: trio.abc.Clock) -> None:
                 }
             )
             assert (await client.closed())[0] == 1008
+
+
+async def test_go_away_waits_for_the_session_to_open() -> None:
+    """The server's first message is `setupComplete`: a test hook must not send goAway first.
+
+    The soak's chaos did, on a connection still in its handshake; the client then saw that
+    connection's `GoAway` before the `Reconnected` that opens it, and the soak counted events
+    out of order.
+    """
+    async with start() as emulator, connect(emulator) as client:
+        await trio.testing.wait_all_tasks_blocked()
+        (connection,) = emulator.connections
+        assert not connection.opened
+        with pytest.raises(RuntimeError, match="before setupComplete"):
+            await connection.go_away(5)
+        await client.send({"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
+        assert "setupComplete" in await client.recv()
+        assert connection.opened
+        await connection.go_away(5)
+        while "goAway" not in (message := await client.recv()):
+            assert "sessionResumptionUpdate" in message

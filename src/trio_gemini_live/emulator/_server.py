@@ -211,6 +211,7 @@ class EmulatorConnection:
         self.setup: Setup | None = None
         self.model_id: str | None = None
         self.session: SessionState | None = None
+        self.opened = False  # `setupComplete` was sent: the client's session is open
         self.model: Model | None = None
         self.received: list[Frame] = []
         self.sent: list[Frame] = []
@@ -602,6 +603,7 @@ class EmulatorConnection:
             model.restore_input(self._restored_input)
         complete = SetupCompleteMessage(session_id=session.session_id if vertex else None)
         await self.send(ServerMessage(setup_complete=complete))
+        self.opened = True
         await self.resumption_update(True)
         self._nursery.start_soon(self._lifetime)
         self._nursery.start_soon(self._session_limit, setup, session)
@@ -662,7 +664,14 @@ class EmulatorConnection:
         await self.close(config.session_limit_close_code, config.session_limit_close_reason)
 
     async def go_away(self, time_left: float) -> None:
-        """Send `goAway` now and close at the deadline, `time_left` seconds later."""
+        """Send `goAway` now and close at the deadline, `time_left` seconds later.
+
+        Raises:
+            RuntimeError: `setupComplete` has not been sent: the server's first message is
+                always `setupComplete` (clients take the first message for it).
+        """
+        if not self.opened:
+            raise RuntimeError("goAway before setupComplete: the server never sends that")
         deadline = trio.current_time() + time_left
         await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(time_left))))
         if self._nursery is not None:
