@@ -39,7 +39,7 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
-from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig
+from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -61,6 +61,22 @@ async def session_on(
         setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
     ) as session:
         yield session
+
+
+@asynccontextmanager
+async def heard_session(setup: Setup) -> AsyncIterator[tuple[Emulator, LiveSession]]:
+    """A session on an emulator that records what its model heard (`record_heard`).
+
+    Answers play in real time, and the session resumes at once after a drop.
+    """
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    config = EmulatorConfig(pacing="realtime", record_heard=True)
+    async with open_emulator(config) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
+        ) as session:
+            yield emulator, session
 
 
 async def next_turn(session: LiveSession, seen: list[RealtimeEvent]) -> str:
@@ -198,29 +214,23 @@ async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
             automatic_activity_detection=AutomaticActivityDetection(prefix_padding_ms=300)
         ),
     )
-    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    config = EmulatorConfig(pacing="realtime", record_heard=True)
-    async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-        ) as session:
-            reconnected: list[Reconnected] = []
+    async with heard_session(setup) as (emulator, session):
+        reconnected: list[Reconnected] = []
 
-            async def listen() -> None:
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        reconnected.append(event)
+        async def listen() -> None:
+            async for event in session:
+                if isinstance(event, Reconnected):
+                    reconnected.append(event)
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(listen)
-                for index, chunk in enumerate(script):
-                    if index == 155:  # 0.6 s into the second utterance
-                        await emulator.connections[0].reset()
-                    await session.send_audio(chunk)
-                    await trio.sleep(0.02)
-                await trio.sleep(5)
-                nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(listen)
+            for index, chunk in enumerate(script):
+                if index == 155:  # 0.6 s into the second utterance
+                    await emulator.connections[0].reset()
+                await session.send_audio(chunk)
+                await trio.sleep(0.02)
+            await trio.sleep(5)
+            nursery.cancel_scope.cancel()
     assert len(reconnected) == 1
     assert len(emulator.connections) == 2
     history = emulator.connections[1].session.history
@@ -247,34 +257,28 @@ async def test_a_manual_turn_cut_by_a_drop_is_heard_whole_after_the_resume(
         automatic_vad=False,
         transparent_resumption=True,
     )
-    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    config = EmulatorConfig(pacing="realtime", record_heard=True)
-    async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-        ) as session:
+    async with heard_session(setup) as (emulator, session):
 
-            async def listen() -> None:
-                async for _ in session:
-                    pass
+        async def listen() -> None:
+            async for _ in session:
+                pass
 
-            async def speak(chunks: int, drop_at: int | None = None) -> None:
-                await session.activity_start()
-                for index in range(chunks):
-                    if index == drop_at:
-                        await emulator.connections[0].reset()
-                    await session.send_audio(loud)
-                    await trio.sleep(0.02)
-                await session.activity_end()
+        async def speak(chunks: int, drop_at: int | None = None) -> None:
+            await session.activity_start()
+            for index in range(chunks):
+                if index == drop_at:
+                    await emulator.connections[0].reset()
+                await session.send_audio(loud)
+                await trio.sleep(0.02)
+            await session.activity_end()
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(listen)
-                await speak(50)
-                await trio.sleep(0.5)  # the answer is playing
-                await speak(50, drop_at=15)
-                await trio.sleep(5)
-                nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(listen)
+            await speak(50)
+            await trio.sleep(0.5)  # the answer is playing
+            await speak(50, drop_at=15)
+            await trio.sleep(5)
+            nursery.cancel_scope.cancel()
     assert len(emulator.connections) == 2
     history = emulator.connections[1].session.history
     assert [turn["audio_s"] for turn in history if turn["role"] == "user"] == [1.0, 1.0]
@@ -289,30 +293,24 @@ async def test_a_question_that_barges_in_survives_a_drop(
     # interruption, before the question was in its state, yet covering it (its index): the
     # client rightly did not replay it, and the resumed session never heard it.
     setup = live_setup(MODEL, modality="AUDIO", transparent_resumption=True)
-    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
-    config = EmulatorConfig(pacing="realtime", record_heard=True)
-    async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-        ) as session:
+    async with heard_session(setup) as (emulator, session):
 
-            async def listen() -> None:
-                async for _ in session:
-                    pass
+        async def listen() -> None:
+            async for _ in session:
+                pass
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(listen)
-                await session.send_client_content("tell me a long story " * 5)
-                await trio.sleep(1)  # the answer is playing
-                if how == "clientContent":
-                    await session.send_client_content("second question")
-                else:
-                    await session.send_text("second question")
-                await trio.sleep(0.5)  # its answer is playing
-                await emulator.connections[0].reset()
-                await trio.sleep(30)
-                nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(listen)
+            await session.send_client_content("tell me a long story " * 5)
+            await trio.sleep(1)  # the answer is playing
+            if how == "clientContent":
+                await session.send_client_content("second question")
+            else:
+                await session.send_text("second question")
+            await trio.sleep(0.5)  # its answer is playing
+            await emulator.connections[0].reset()
+            await trio.sleep(30)
+            nursery.cancel_scope.cancel()
     assert len(emulator.connections) == 2
     history = emulator.connections[1].session.history
     assert "second question" in [turn["text"] for turn in history if turn["role"] == "user"]
