@@ -31,6 +31,7 @@ from trio_gemini_live.emulator import (
     server_ssl_context,
     write_self_signed_cert,
 )
+from turns import tone
 
 MODEL = "gemini-live-2.5-flash-preview"
 CANARY = "AIzaCANARY-never-print-me-0123456789"
@@ -475,15 +476,10 @@ async def test_the_api_key_never_leaks(
 async def test_a_stalled_reader_keeps_memory_bounded_and_loses_nothing(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    import math
-    import struct
-
     from trio_gemini_live import AudioDelta
 
     options = SessionOptions(event_buffer=16, ping_interval=5, silence_limit=20)
-    loud = struct.pack(
-        "<1600h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(1600))
-    )
+    loud = tone(1600)
     async with open_emulator() as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
@@ -529,15 +525,10 @@ async def test_a_stalled_reader_with_the_microphone_on_keeps_its_connection_over
     # in turn; the uplink then stalls because of the user's own reader. The heartbeat took
     # that for a dead server ("uplink stalled") and moved the session twice or more in the
     # minute, each move dropping the answers read or still in the socket.
-    import math
-    import struct
-
     from trio_gemini_live import AudioDelta
 
     options = SessionOptions(event_buffer=16, ping_interval=5, silence_limit=20)
-    loud = struct.pack(
-        "<320h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(320))
-    )
+    loud = tone(320)
     async with open_emulator(EmulatorConfig(audio_chunk_ms=20)) as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")  # 127.0.0.1
         setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")

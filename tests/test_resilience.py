@@ -7,8 +7,6 @@ connection lifetime or a 45 s heartbeat limit takes no real time.
 from __future__ import annotations
 
 import base64
-import math
-import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,6 +39,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
+from turns import tone
 
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -203,9 +202,7 @@ async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
     # the interruption, covering every message received, the start of that utterance
     # included (held by its VAD). The client rightly replays only what came after; the
     # resumed emulator had dropped the VAD's audio and heard 0.84 s of the 1.1 s.
-    loud = struct.pack(
-        "<320h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(320))
-    )
+    loud = tone(320)
     quiet = bytes(640)
     script = [loud] * 50 + [quiet] * 75 + [loud] * 50 + [quiet] * 100  # 20 ms chunks
     setup = msgspec.structs.replace(
@@ -249,9 +246,7 @@ async def test_a_manual_turn_cut_by_a_drop_is_heard_whole_after_the_resume(
     # interruption covers it, so the client rightly does not replay it; the resumed
     # emulator had forgotten the open activity, ignored the audio and the `activityEnd`,
     # and the whole turn went unanswered.
-    loud = struct.pack(
-        "<320h", *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(320))
-    )
+    loud = tone(320)
     setup = live_setup(
         "gemini-2.5-flash-native-audio-preview-12-2025",
         automatic_vad=False,

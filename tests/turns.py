@@ -1,10 +1,21 @@
-"""Reading a session's events up to a turn boundary, shared by the end-to-end tests."""
+"""Shared by the session tests: a loud tone to speak, and reading up to a turn boundary."""
 
 from __future__ import annotations
+
+import math
+import struct
 
 import trio
 
 from trio_gemini_live import LiveSession, RealtimeEvent, TurnComplete
+
+
+def tone(samples: int) -> bytes:
+    """A loud 200 Hz tone of `samples` 16 kHz samples: speech to the emulator's VAD."""
+    return struct.pack(
+        f"<{samples}h",
+        *(int(8000 * math.sin(2 * math.pi * 200 * n / 16000)) for n in range(samples)),
+    )
 
 
 async def until_turn_complete(session: LiveSession) -> list[RealtimeEvent]:
