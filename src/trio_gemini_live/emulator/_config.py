@@ -22,6 +22,7 @@ __all__ = [
     "PREBUILT_VOICES",
     "EmulatorConfig",
     "Pacing",
+    "check_collection",
     "sendable_close_code",
 ]
 
@@ -93,7 +94,7 @@ PREBUILT_VOICES: frozenset[str] = frozenset(
 """Google's prebuilt voice names, lower-cased; an unknown voice is closed with 1007."""
 
 
-def _collection(
+def check_collection(
     config: object, name: str, kind: type, make: Callable[[Iterable[Any]], Any]
 ) -> None:
     """Check a collection field of `config` and store it as `make` builds it (a list is fine).
@@ -101,7 +102,7 @@ def _collection(
     Why: a single value where a collection belongs was taken as one. `api_keys="test-key"`
     or `models=("my-model")` (the comma forgotten) is a `str`, so `key in config.api_keys`
     accepted every substring of it ("t", "-") as a key, or as a model; a lone `Fault`
-    failed inside each connection's handler instead.
+    failed inside each connection's handler instead (so did a lone `ScenarioTurn`).
     """
     value = getattr(config, name)
     secret = name == "api_keys"  # its values are never shown, as in the repr
@@ -221,10 +222,10 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         from ._faults import Fault  # here: that module imports this one
 
-        _collection(self, "api_keys", str, frozenset)
-        _collection(self, "models", str, tuple)
-        _collection(self, "extra_paths", str, tuple)
-        _collection(self, "faults", Fault, tuple)
+        check_collection(self, "api_keys", str, frozenset)
+        check_collection(self, "models", str, tuple)
+        check_collection(self, "extra_paths", str, tuple)
+        check_collection(self, "faults", Fault, tuple)
         if self.deadline_close_code not in (1008, 1011):
             raise ValueError("deadline_close_code must be 1008 or 1011")
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:
