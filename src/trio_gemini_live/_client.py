@@ -252,7 +252,12 @@ class GeminiRealtimeClient:
             )
         self._text_input = text_input
         echo = entry_get(entry, "echo_input_audio")
-        self._echo_input_audio = True if echo is None else bool(echo)
+        if echo is not None and not isinstance(echo, bool):
+            # Not `bool(echo)`: the string "false" (from a config file, say) is true.
+            raise ConfigurationError(
+                f"config_list[0]['echo_input_audio'] must be a bool, not {type(echo).__name__}"
+            )
+        self._echo_input_audio = True if echo is None else echo
         options = entry_get(entry, "session_options")
         if options is None:
             options = SessionOptions()
