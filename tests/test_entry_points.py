@@ -55,6 +55,16 @@ def test_the_seed_client_on_asyncio_gets_the_same_clear_error(call: str) -> None
         anyio.run(main)
 
 
+async def test_an_api_key_next_to_an_endpoint_is_refused_not_dropped() -> None:
+    # The key was dropped without a word: the session connected without a credential and
+    # the server closed it with 1008 "unregistered callers", which names no cause.
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws")
+    with pytest.raises(ConfigurationError, match="both api_key and endpoint") as info:
+        async with open_session(MODEL, api_key="AIza-secret", endpoint=endpoint):
+            pass  # pragma: no cover
+    assert "secret" not in str(info.value)
+
+
 def test_anyio_on_trio_is_accepted() -> None:
     async def main() -> None:
         async with open_emulator() as emulator:
