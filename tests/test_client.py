@@ -1061,6 +1061,8 @@ async def test_leaving_connect_ends_the_stream_with_closed(autojump_clock: Clock
         ({"session_options": {"event_buffer": "8"}}, None, "event_buffer"),
         # Was taken, then an AttributeError ('str' object has no attribute ...) at first use.
         ({}, "my-logger", "logger"),
+        # Was bool("false"): true, so the echo stayed on.
+        ({"echo_input_audio": "false"}, None, "echo_input_audio"),
     ],
 )
 def test_a_wrong_client_option_raises_configuration_error(

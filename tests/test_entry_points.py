@@ -9,6 +9,7 @@ import trio.testing
 
 from trio_gemini_live import (
     ConfigurationError,
+    GeminiRealtimeClient,
     SessionClosedError,
     TurnComplete,
     open_session,
@@ -32,6 +33,36 @@ def test_asyncio_gets_a_clear_error_naming_the_fix() -> None:
     for main in (session, emulator):
         with pytest.raises(ConfigurationError, match=r"backend='trio'"):
             anyio.run(main)  # anyio's default backend is asyncio
+
+
+@pytest.mark.parametrize("call", ["session_update", "add_event", "get_event", "truncate_audio"])
+def test_the_seed_client_on_asyncio_gets_the_same_clear_error(call: str) -> None:
+    # Code migrating from AG2's asyncio client may call these before `connect()`; they
+    # failed with "Task got bad yield: CancelShieldedCheckpoint".
+    config = {"model": MODEL, "api_key": "k", "base_url": "ws://127.0.0.1:9/ws"}
+    client = GeminiRealtimeClient(llm_config={"config_list": [config]})
+    calls = {
+        "session_update": lambda: client.session_update({"voice": "Kore"}),
+        "add_event": lambda: client.add_event(None),
+        "get_event": client.get_event,
+        "truncate_audio": lambda: client.truncate_audio(100, 0, "turn-1"),
+    }
+
+    async def main() -> None:
+        await calls[call]()
+
+    with pytest.raises(ConfigurationError, match=rf"GeminiRealtimeClient\.{call} .*backend='trio'"):
+        anyio.run(main)
+
+
+async def test_an_api_key_next_to_an_endpoint_is_refused_not_dropped() -> None:
+    # The key was dropped without a word: the session connected without a credential and
+    # the server closed it with 1008 "unregistered callers", which names no cause.
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws")
+    with pytest.raises(ConfigurationError, match="both api_key and endpoint") as info:
+        async with open_session(MODEL, api_key="AIza-secret", endpoint=endpoint):
+            pass  # pragma: no cover
+    assert "secret" not in str(info.value)
 
 
 def test_anyio_on_trio_is_accepted() -> None:

@@ -272,6 +272,82 @@ async def test_an_unanswered_upgrade_closes_the_stream(
             pass
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy", "with HTTP 503"),
+        (b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n", "with HTTP 403"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "handshake with .* failed"),
+    ],
+)
+async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
+    autojump_clock: trio.testing.MockClock, transport: str, answer: bytes, message: str
+) -> None:
+    # trio-websocket raises a refused upgrade from its reader task, where the mapping to
+    # TransportError never saw it: the user got trio_websocket.ConnectionRejected (or an
+    # h11 error for a reply that is not HTTP), and a resume that met it ended the session
+    # instead of spending one attempt.
+    async def connector() -> trio.abc.Stream:
+        client, server = trio.testing.memory_stream_pair()
+
+        async def refuse() -> None:
+            await server.receive_some()
+            await server.send_all(answer)
+            await server.aclose()
+
+        nursery.start_soon(refuse)
+        return client
+
+    endpoint = url_endpoint(f"ws://127.0.0.1:9/x?key={CANARY}")
+    options = SessionOptions(transport=transport, connect_timeout=5)
+    async with trio.open_nursery() as nursery:
+        with trio.fail_after(1), pytest.raises(TransportError, match=message) as info:
+            async with open_session(MODEL, endpoint=endpoint, connector=connector, options=options):
+                pytest.fail("must not connect")
+    assert CANARY not in str(info.value)
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_resume_refused_with_http_503_spends_one_attempt(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # On trio-websocket the 503 ended the session with trio_websocket.ConnectionRejected
+    # inside an exception group.
+    async with open_emulator() as emulator, trio.open_nursery() as nursery:
+        emulated = emulator.memory_connector()
+        opened = 0
+
+        async def connector() -> trio.abc.Stream:
+            nonlocal opened
+            opened += 1
+            if opened != 2:
+                return await emulated()
+            client, server = trio.testing.memory_stream_pair()
+
+            async def refuse() -> None:
+                await server.receive_some()
+                await server.send_all(b"HTTP/1.1 503 Unavailable\r\ncontent-length: 0\r\n\r\n")
+                await server.aclose()
+
+            nursery.start_soon(refuse)
+            return client
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        options = SessionOptions(transport=transport)
+        setup = live_setup(MODEL, modality="TEXT")
+        async with open_session(
+            setup, endpoint=endpoint, connector=connector, options=options
+        ) as session:
+            await emulator.connections[0].reset()
+            with trio.fail_after(30):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+        assert event.attempts == 2
+        nursery.cancel_scope.cancel()
+
+
 async def _emulated(stage: str, emulator_config: EmulatorConfig | None = None) -> tuple[float, int]:
     """Open a session, cancel it at `stage`; return the close delay and connection count."""
     options = SessionOptions(

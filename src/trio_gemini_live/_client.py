@@ -29,6 +29,7 @@ from ._events import (
     ToolCallCancellation,
 )
 from ._options import SessionOptions
+from ._require_trio import require_trio
 from ._seed_options import (
     apply_options,
     config_entry,
@@ -251,7 +252,12 @@ class GeminiRealtimeClient:
             )
         self._text_input = text_input
         echo = entry_get(entry, "echo_input_audio")
-        self._echo_input_audio = True if echo is None else bool(echo)
+        if echo is not None and not isinstance(echo, bool):
+            # Not `bool(echo)`: the string "false" (from a config file, say) is true.
+            raise ConfigurationError(
+                f"config_list[0]['echo_input_audio'] must be a bool, not {type(echo).__name__}"
+            )
+        self._echo_input_audio = True if echo is None else echo
         options = entry_get(entry, "session_options")
         if options is None:
             options = SessionOptions()
@@ -314,6 +320,16 @@ class GeminiRealtimeClient:
         where = redact_url(self._base_url) if self._base_url else "gemini-api"
         state = "connected" if self._session is not None else "not connected"
         return f"<GeminiRealtimeClient model={self._model!r} endpoint={where!r} {state}>"
+
+    def _require_trio(self, method: str) -> None:
+        """Refuse a call made outside trio, before `connect()` (which checks it itself).
+
+        These methods work without a connection, and under asyncio (where the seed ran)
+        their first trio call failed with "Task got bad yield", naming neither cause nor fix.
+        A connected client runs on trio already.
+        """
+        if self._session is None:
+            require_trio(f"GeminiRealtimeClient.{method}")
 
     # --- connecting --------------------------------------------------------------------------
 
@@ -442,9 +458,10 @@ class GeminiRealtimeClient:
             session_options: The session options to update.
 
         Raises:
-            ConfigurationError: an unknown key or an invalid value (nothing is applied), or
-                a change of model after setup.
+            ConfigurationError: an unknown key or an invalid value (nothing is applied), a
+                change of model after setup, or not run by trio (asyncio, say).
         """
+        self._require_trio("session_update")
         await trio.lowlevel.checkpoint()
         updated, setup = apply_options(self._draft, session_options, self.logger)
         if not self._started:
@@ -579,6 +596,7 @@ class GeminiRealtimeClient:
             content_index: The index of the content part (seed API).
             item_id: The ID of the item (the seed's `AudioDelta.item_id`).
         """
+        self._require_trio("truncate_audio")
         self._truncations.append((audio_end_ms, content_index, item_id))
         self.logger.debug(
             "truncate_audio(%s ms, %s, %s): no Live API equivalent, nothing sent",
@@ -598,6 +616,7 @@ class GeminiRealtimeClient:
         Args:
             event: The event, or `None` to end the stream.
         """
+        self._require_trio("add_event")
         await self._events.put(event, headroom=True)
 
     async def get_event(self) -> RealtimeEvent | None:
@@ -615,6 +634,7 @@ class GeminiRealtimeClient:
             ConnectionClosedError: the session ended with an error close (a subclass says
                 which); HeartbeatTimeoutError or RemoteProtocolError when it failed.
         """
+        self._require_trio("get_event")
         if self._session is not None and not self._started:
             await self._ensure_started()
         item = await self._events.get()

@@ -924,7 +924,8 @@ async def open_session(
     Args:
         setup: the session's `Setup` (see `live_setup`), or just a model name.
         api_key: the Gemini API key (default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`);
-            sent in the `x-goog-api-key` header, never in the URL.
+            sent in the `x-goog-api-key` header, never in the URL. Only for the default
+            endpoint: an `endpoint` carries its own credentials.
         endpoint: where to connect (default: the Gemini API, `v1beta`); see
             `gemini_endpoint`, `vertex_endpoint` and `url_endpoint`.
         options: timeouts, heartbeat, buffer bounds and reconnection (`SessionOptions`).
@@ -939,11 +940,19 @@ async def open_session(
         ConnectionClosedError: the server refused the setup (a subclass says why).
         ConfigurationError: before connecting, for a setup the server is known to refuse
             (a bad model name, a field of the wrong type, function `parameters` with keys
-            the `Schema` lacks), or when not run by trio (e.g. anyio on its default
-            asyncio backend).
+            the `Schema` lacks), for both `api_key` and `endpoint`, or when not run by trio
+            (e.g. anyio on its default asyncio backend).
     """
     require_trio("open_session")
     options = options or SessionOptions()
+    if api_key is not None and endpoint is not None:
+        # The key was dropped without a word, and the server's close (1008 "unregistered
+        # callers", or 1007 for the endpoint's own key) did not point at the cause.
+        raise ConfigurationError(
+            "open_session got both api_key and endpoint: its api_key is only for the default "
+            "endpoint; give the key to the endpoint instead (url_endpoint(url, api_key=...), "
+            "gemini_endpoint(api_key, ...))"
+        )
     if endpoint is None:
         endpoint = gemini_endpoint(resolve_api_key(api_key))
     prepared = _prepare_setup(setup, endpoint)  # fail fast on a bad model name

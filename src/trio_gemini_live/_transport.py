@@ -20,6 +20,7 @@ import wsproto.utilities
 
 from ._endpoints import Endpoint
 from ._errors import TransportError
+from ._groups import leaf_exceptions
 from ._options import TRANSPORTS, SessionOptions
 from ._stream import Connector, connect_errors, open_stream, stream_target
 
@@ -107,21 +108,23 @@ def _closed_from(exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
     return TransportClosedError(code, (reason.reason if reason is not None else None) or "")
 
 
+def _handshake_error(exc: BaseException, where: str) -> TransportError:
+    """The `TransportError` for an upgrade that failed with `exc` (no secret in it)."""
+    if isinstance(exc, trio_websocket.ConnectionRejected):
+        return TransportError(
+            f"the server rejected the WebSocket upgrade to {where} with HTTP {exc.status_code}"
+        )
+    return TransportError(f"WebSocket handshake with {where} failed: {type(exc).__name__}")
+
+
 @contextmanager
 def _mapped(endpoint: Endpoint) -> Generator[None]:
     """Translate trio-websocket, OS and TLS errors during connect into `TransportError`."""
-    where = endpoint.display_url
     with connect_errors(endpoint):
         try:
             yield
-        except trio_websocket.ConnectionRejected as exc:
-            raise TransportError(
-                f"the server rejected the WebSocket upgrade to {where} with HTTP {exc.status_code}"
-            ) from None
         except trio_websocket.HandshakeError as exc:
-            raise TransportError(
-                f"WebSocket handshake with {where} failed: {type(exc).__name__}"
-            ) from None
+            raise _handshake_error(exc, endpoint.display_url) from None
 
 
 class _ReaderHost:
@@ -131,15 +134,31 @@ class _ReaderHost:
     refuses with `LocalProtocolError` in its reader task. Our close is under way then and the
     peer's close reply is all that is left, so that error ends the reader quietly instead of
     failing the connection's nursery.
+
+    And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply that is
+    not HTTP) from that reader task, not from `wrap_client_stream`, so `_mapped` never sees
+    it; until the upgrade succeeded, the reader's error is raised as `TransportError` here.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, where: str) -> None:
         self.closing = False
+        self.opened = False  # the upgrade succeeded
+        self._where = where
         # Set once trio-websocket has started its reader (or failed to): until then the
         # nursery must stay open to new tasks; afterwards it lives as long as the reader.
         self.attached = trio.Event()
 
     async def run(self, *, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+        try:
+            await self._host(task_status)
+        except BaseExceptionGroup as group:
+            failed = [leaf for leaf in leaf_exceptions(group) if isinstance(leaf, Exception)]
+            if self.opened or not failed:
+                raise
+            rejected = [e for e in failed if isinstance(e, trio_websocket.ConnectionRejected)]
+            raise _handshake_error((rejected or failed)[0], self._where) from None
+
+    async def _host(self, task_status: trio.TaskStatus[trio.Nursery]) -> None:
         try:
             async with trio.open_nursery() as nursery:
                 task_status.started(nursery)
@@ -220,7 +239,7 @@ async def open_trio_websocket(
     target = stream_target(endpoint)
     headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
     log.debug("connecting to %s", endpoint.display_url)
-    host = _ReaderHost()
+    host = _ReaderHost(endpoint.display_url)
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
         try:
@@ -235,6 +254,7 @@ async def open_trio_websocket(
                     max_message_size=max_message_size,
                     receive_buffer_size=receive_buffer_size,
                 )
+                host.opened = True
             finally:
                 host.attached.set()
         except BaseException:

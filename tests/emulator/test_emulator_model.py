@@ -373,6 +373,18 @@ async def test_pacing_realtime_and_slower(autojump_clock: trio.abc.Clock) -> Non
     assert 5.8 <= durations[2.0] <= 6.0
 
 
+def test_a_scenario_refuses_a_single_turn_or_call_where_a_tuple_belongs() -> None:
+    # `Scenario((ScenarioTurn(...)))` (a one-item tuple without its comma) or
+    # `tool_calls=ScenarioToolCall(...)` was taken, and the first user turn then crashed
+    # the emulator ("'ScenarioTurn' object is not iterable").
+    with pytest.raises(ValueError, match="turns must be a collection of ScenarioTurn"):
+        Scenario(ScenarioTurn(reply="Which day?"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="tool_calls must be a collection of ScenarioToolCall"):
+        ScenarioTurn(tool_calls=ScenarioToolCall("book"))  # type: ignore[arg-type]
+    turn = ScenarioTurn(tool_calls=[ScenarioToolCall("book")])  # type: ignore[arg-type]
+    assert Scenario([turn]).turns == (turn,)  # type: ignore[arg-type]
+
+
 def test_scenario_from_json(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(

@@ -17,6 +17,7 @@ import trio_websocket
 from trio_gemini_live.emulator import (
     MAX_AUDIO_CHUNK_MS,
     EmulatorConfig,
+    Fault,
     _cli as emulator_cli,
     emulator_main,
     open_emulator,
@@ -135,6 +136,51 @@ def test_a_scenario_that_cannot_be_loaded_is_named(
     assert error.startswith(f"gemini-live emulator: --scenario {path}")
     assert words in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"api_keys": "test-key"},
+        {"models": ("my-model")},  # the comma of a one-item tuple forgotten: a str
+        {"extra_paths": "/proxy/live"},
+        {"faults": Fault(kind="reset")},
+        {"models": ("my-model", 5)},
+    ],
+)
+def test_a_single_value_where_a_collection_belongs_is_refused(field: dict[str, object]) -> None:
+    # A str was taken as the collection: `key in "test-key"` accepted "t" and "-" as keys
+    # (and as models); a lone Fault failed inside each connection's handler.
+    with pytest.raises(ValueError, match=r"must (be a collection|hold)"):
+        EmulatorConfig(**field)  # type: ignore[arg-type]
+
+
+def test_the_api_keys_are_not_shown_when_refused() -> None:
+    with pytest.raises(ValueError, match="api_keys must be a collection of str") as info:
+        EmulatorConfig(api_keys="AIza-secret")  # type: ignore[arg-type]
+    assert "secret" not in str(info.value)
+
+
+async def test_collections_given_as_lists_are_taken() -> None:
+    config = EmulatorConfig(api_keys=["good"], models=["my-model"])  # type: ignore[arg-type]
+    assert config.api_keys == frozenset({"good"})
+    assert config.models == ("my-model",)
+    with trio.fail_after(10):
+        async with open_emulator(config) as emu:
+            for key, model, accepted in [
+                ("good", "my-model", True),
+                ("g", "my-model", False),
+                ("good", "my", False),
+            ]:
+                url = emu.endpoint_url() + f"?key={key}"
+                async with trio_websocket.open_websocket_url(url) as ws:
+                    await ws.send_message(f'{{"setup": {{"model": "models/{model}"}}}}')
+                    try:
+                        await ws.get_message()
+                    except trio_websocket.ConnectionClosed:
+                        assert not accepted
+                    else:
+                        assert accepted
 
 
 def test_config_bounds_the_audio_chunk() -> None:

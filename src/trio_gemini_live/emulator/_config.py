@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
     from ._faults import Fault
@@ -21,6 +22,7 @@ __all__ = [
     "PREBUILT_VOICES",
     "EmulatorConfig",
     "Pacing",
+    "check_collection",
     "sendable_close_code",
 ]
 
@@ -92,9 +94,38 @@ PREBUILT_VOICES: frozenset[str] = frozenset(
 """Google's prebuilt voice names, lower-cased; an unknown voice is closed with 1007."""
 
 
+def check_collection(
+    config: object, name: str, kind: type, make: Callable[[Iterable[Any]], Any]
+) -> None:
+    """Check a collection field of `config` and store it as `make` builds it (a list is fine).
+
+    Why: a single value where a collection belongs was taken as one. `api_keys="test-key"`
+    or `models=("my-model")` (the comma forgotten) is a `str`, so `key in config.api_keys`
+    accepted every substring of it ("t", "-") as a key, or as a model; a lone `Fault`
+    failed inside each connection's handler instead (so did a lone `ScenarioTurn`).
+    """
+    value = getattr(config, name)
+    secret = name == "api_keys"  # its values are never shown, as in the repr
+    if value is None and secret:
+        return
+    if isinstance(value, str | bytes | kind) or not isinstance(value, Iterable):
+        shown = type(value).__name__ if secret else repr(value)
+        hint = "; give a single one as a one-item tuple" if isinstance(value, str | kind) else ""
+        raise ValueError(f"{name} must be a collection of {kind.__name__}, not {shown}{hint}")
+    items = tuple(cast("Iterable[object]", value))
+    for item in items:
+        if not isinstance(item, kind):
+            shown = type(item).__name__ if secret else repr(item)
+            raise ValueError(f"{name} must hold {kind.__name__} items, not {shown}")
+    object.__setattr__(config, name, make(items))
+
+
 @dataclass(frozen=True, kw_only=True)
 class EmulatorConfig:
     """How the emulator behaves. Every field has a default that mimics the real service.
+
+    The collections (`api_keys`, `models`, `extra_paths`, `faults`) may be given as any
+    iterable, a list say; a single value (a `str`, one `Fault`) is refused.
 
     Attributes:
         api_keys: Accepted keys or tokens. `None` accepts any non-empty credential.
@@ -189,6 +220,12 @@ class EmulatorConfig:
     record_heard: bool = False
 
     def __post_init__(self) -> None:
+        from ._faults import Fault  # here: that module imports this one
+
+        check_collection(self, "api_keys", str, frozenset)
+        check_collection(self, "models", str, tuple)
+        check_collection(self, "extra_paths", str, tuple)
+        check_collection(self, "faults", Fault, tuple)
         if self.deadline_close_code not in (1008, 1011):
             raise ValueError("deadline_close_code must be 1008 or 1011")
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:

@@ -13,6 +13,8 @@ from typing import Any, cast
 
 import msgspec
 
+from ._config import check_collection
+
 __all__ = ["Scenario", "ScenarioToolCall", "ScenarioTurn"]
 
 
@@ -46,6 +48,9 @@ class ScenarioTurn:
     after_tool: str | None = None
     reusable: bool = False
 
+    def __post_init__(self) -> None:
+        check_collection(self, "tool_calls", ScenarioToolCall, tuple)
+
 
 class _TurnSpec(msgspec.Struct, forbid_unknown_fields=True):
     when: str | None = None
@@ -65,6 +70,9 @@ class Scenario:
     """An ordered script of model turns (see `ScenarioTurn`)."""
 
     turns: tuple[ScenarioTurn, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_collection(self, "turns", ScenarioTurn, tuple)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
