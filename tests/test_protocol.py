@@ -780,7 +780,7 @@ def test_non_audio_inline_data_is_not_audio() -> None:
         ("audio/pcm", ev.AudioDelta, 24000),
         ("", ev.AudioDelta, 24000),  # no MIME type: audio at the default output rate
         ("image/png", ev.InlineData, None),
-        ("AUDIO/PCM;RATE=8000", ev.InlineData, None),  # the type is matched as sent
+        ("AUDIO/PCM;RATE=8000", ev.AudioDelta, 8000),  # MIME types ignore case (RFC 2045)
     ],
 )
 def test_inline_data_kind_and_rate_are_the_same_every_time(

@@ -335,6 +335,13 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"turn_complete must be a bool",
     ),
     (
+        "role assistant",
+        lambda s: s.send_client_content(
+            [Content(parts=[Part(text="hi")], role="user"), Content(role="assistant")]
+        ),
+        r"turns\[1\]\.role must be 'user' or 'model', not 'assistant'",
+    ),
+    (
         "part str",
         lambda s: s.send_client_content(Content(parts=[A("x")])),
         r"\$\.clientContent\.turns\[0\]\.parts\[0\]",

@@ -121,6 +121,34 @@ def test_live_setup_wants_sequences_of_tools(arguments: dict[str, Any], message:
 
 
 @pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"compression_trigger_tokens": 0}, r"compression_trigger_tokens must be a positive int"),
+        ({"compression_trigger_tokens": -5}, r"positive int .* not -5 \(int\)"),
+        ({"compression_trigger_tokens": "9"}, r"not '9' \(str\)"),
+        ({"silence_duration_ms": -1}, r"silence_duration_ms must be an int >= 0, not -1"),
+        ({"silence_duration_ms": True}, r"silence_duration_ms must be an int"),
+    ],
+)
+def test_live_setup_refuses_a_count_out_of_range(arguments: dict[str, Any], message: str) -> None:
+    # compression_trigger_tokens=0 left compression off without a word (the value was
+    # tested for truth); a negative silence went to the server.
+    with pytest.raises(ConfigurationError, match=message):
+        live_setup(MODEL, **arguments)
+
+
+def test_live_setup_turns_compression_on_for_any_positive_trigger() -> None:
+    setup = live_setup(MODEL, compression_trigger_tokens=1, silence_duration_ms=0)
+    assert setup.context_window_compression is not None
+    assert setup.context_window_compression.trigger_tokens == 1
+    assert live_setup(MODEL).context_window_compression is None
+    vad = setup.realtime_input_config
+    assert vad is not None
+    assert vad.automatic_activity_detection is not None
+    assert vad.automatic_activity_detection.silence_duration_ms == 0
+
+
+@pytest.mark.parametrize(
     ("setup", "path"),
     [
         (live_setup(MODEL, temperature=float("nan")), "$.generationConfig.temperature"),

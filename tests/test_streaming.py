@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import itertools
+import math
 import sys
 from collections.abc import AsyncIterator
 
@@ -180,5 +181,23 @@ def test_a_timerfd_that_cannot_be_created_falls_back_to_trios_timer(
             deadline = trio.current_time() + 0.002
             await pacer.sleep_until(deadline)
             assert trio.current_time() >= deadline
+
+    trio.run(main)
+
+
+@linux_only
+@pytest.mark.parametrize("deadline", [math.inf, 1e300])
+def test_the_timerfd_pacer_waits_forever_for_an_infinite_deadline(deadline: float) -> None:
+    # Arming the timerfd at `inf` raised OverflowError, where trio's timer (the fallback
+    # pacer) waits until cancelled.
+    async def main() -> None:
+        with open_pacer() as pacer:
+            assert type(pacer).__name__ == "_TimerfdPacer"
+            with trio.CancelScope() as scope:
+                scope.cancel()  # the wait returns at its first checkpoint
+                await pacer.sleep_until(deadline)
+            assert scope.cancelled_caught
+            with pytest.raises(ValueError, match="NaN"):
+                await pacer.sleep_until(math.nan)
 
     trio.run(main)

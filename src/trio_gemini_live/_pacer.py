@@ -29,6 +29,7 @@ _CLOCK_MONOTONIC = 1
 _TFD_NONBLOCK = os.O_NONBLOCK
 _TFD_CLOEXEC = 0o2000000
 _TFD_TIMER_ABSTIME = 1
+_FAR_AHEAD = 1e9  # seconds (about 31 years): a later deadline takes trio's own timer
 
 
 class Pacer(Protocol):
@@ -93,8 +94,14 @@ class _TimerfdPacer:
         self._offset = time.monotonic() - now
 
     async def sleep_until(self, deadline: float) -> None:
-        if deadline <= trio.current_time():
+        now = trio.current_time()
+        if deadline <= now:
             await trio.lowlevel.checkpoint()
+            return
+        if not deadline - now < _FAR_AHEAD:
+            # `inf` (wait until cancelled), NaN, or beyond what a timespec holds: arming
+            # would raise OverflowError. trio's timer sleeps (or refuses NaN) as documented.
+            await trio.sleep_until(deadline)
             return
         self._arm_at(self._fd, deadline + self._offset)  # re-arming clears old expiries
         while True:

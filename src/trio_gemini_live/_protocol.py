@@ -118,7 +118,9 @@ def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
 
 def _audio_rate(mime_type: str) -> int:
     """The sample rate of `inlineData` of this MIME type if it is audio, else 0 (cached)."""
-    rate = sample_rate_of(mime_type) if not mime_type or mime_type.startswith("audio/") else 0
+    # MIME types are case-insensitive (RFC 2045): `AUDIO/PCM` is audio too.
+    audio = not mime_type or mime_type.lower().startswith("audio/")
+    rate = sample_rate_of(mime_type) if audio else 0
     if len(_audio_rates) < _CACHE_LIMIT:
         _audio_rates[mime_type] = rate
     return rate

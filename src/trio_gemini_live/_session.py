@@ -540,6 +540,13 @@ class LiveSession(SessionSupervisor):
                 turns, Content, "turns", "a str, a Content or a sequence of Content"
             )
         check_bool(turn_complete, "turn_complete")
+        for index, turn in enumerate(turn_list or ()):
+            if turn.role not in _TURN_ROLES:
+                # Said here: Google's `Content.role` is "user" or "model", and the server
+                # refuses any other (an OpenAI-style "assistant", say) rather than the call.
+                raise LocalProtocolError(
+                    f"turns[{index}].role must be 'user' or 'model', not {turn.role!r}"
+                )
         message = ClientMessage(
             client_content=ClientContent(turns=turn_list, turn_complete=turn_complete)
         )
@@ -843,6 +850,9 @@ def _cancelled_call(call_id: str) -> LocalProtocolError:
         "(see the ToolCallCancellation event); the server re-issues calls it still needs "
         "with new ids"
     )
+
+
+_TURN_ROLES = (None, "user", "model")  # the roles of Google's `Content` (None: unsaid)
 
 
 def _struct_list(value: object, cls: type[_T], name: str, expected: str) -> list[_T]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from ._arguments import describe
 from ._errors import ConfigurationError
 from ._wire import (
     AudioTranscriptionConfig,
@@ -74,9 +75,49 @@ def live_setup(
     Session resumption is on by default (the server then sends resumption handles), and
     `responseModalities`/`speechConfig` go inside `generationConfig` where the API wants
     them, with transcription settings at setup level.
+
+    Args:
+        model: the model name, with or without `models/`.
+        modality: the answer's modality, `"AUDIO"` (spoken) or `"TEXT"`; None leaves it to
+            the server.
+        voice: a prebuilt voice name (such as `"Kore"`); spoken answers only.
+        language: the speech's BCP-47 language code (such as `"en-US"`).
+        system_instruction: the system instruction, as one text part.
+        functions: function declarations the model may call (see `function_tool`).
+        tools: other tools (Google Search, code execution), as `Tool` Structs.
+        temperature: sampling temperature.
+        thinking_budget: thinking tokens (0 turns thinking off, -1 lets the model decide).
+        input_transcription: transcribe the user's speech (`InputTranscription` events).
+        output_transcription: transcribe the model's speech (`OutputTranscription` events).
+        automatic_vad: the server detects when the user speaks; False: the application
+            sends `activity_start` / `activity_end`.
+        silence_duration_ms: the silence, in milliseconds, that ends the user's turn.
+        resumption: ask for session resumption handles (needed to survive a reconnect).
+        resumption_handle: resume the session this handle names.
+        transparent_resumption: ask for the index of the last message each handle covers
+            (Vertex only).
+        compression_trigger_tokens: turn on context window compression (a sliding window)
+            once the context holds this many tokens; None: no compression. Audio and
+            video sessions without compression are limited to 2 minutes, audio-only ones
+            to 15.
+
+    Raises:
+        ConfigurationError: a value the server would refuse (an unknown modality, a voice
+            for text answers, a negative duration or token count, a single tool where a
+            list belongs).
     """
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
+    if silence_duration_ms is not None and not _count(silence_duration_ms, 0):
+        raise ConfigurationError(
+            f"silence_duration_ms must be an int >= 0, not {describe(silence_duration_ms)}"
+        )
+    if compression_trigger_tokens is not None and not _count(compression_trigger_tokens, 1):
+        # Refused rather than dropped: 0 used to leave compression off without a word.
+        raise ConfigurationError(
+            "compression_trigger_tokens must be a positive int (None: no compression), "
+            f"not {describe(compression_trigger_tokens)}"
+        )
     if voice and modality == "TEXT":
         # Said here rather than by the server, which closes with 1007 "Cannot extract
         # voices from a non-audio request" once the connection is made.
@@ -125,11 +166,16 @@ def live_setup(
         context_window_compression=ContextWindowCompression(
             trigger_tokens=compression_trigger_tokens, sliding_window=SlidingWindow()
         )
-        if compression_trigger_tokens
+        if compression_trigger_tokens is not None
         else None,
         input_audio_transcription=AudioTranscriptionConfig() if input_transcription else None,
         output_audio_transcription=AudioTranscriptionConfig() if output_transcription else None,
     )
+
+
+def _count(value: object, least: int) -> bool:
+    """Whether `value` is an `int` (not a `bool`) of at least `least`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _sequence_of(value: object, kind: type, name: str) -> list[Any]:
