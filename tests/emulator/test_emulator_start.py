@@ -94,6 +94,11 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--session-limit-code", "1006"], ("--session-limit-code", "1005, 1006, 1015")),
         (["--session-limit-code", "99999"], ("--session-limit-code", "1000-4999")),
         (["--handle-refused-code", "1006"], ("--handle-refused-code", "1005, 1006, 1015")),
+        # Refused by EmulatorConfig before, printed without the usage and the flag's name.
+        (["--pacing", "-1"], ("--pacing", "finite number >= 0")),
+        (["--pacing", "inf"], ("--pacing", "finite number >= 0")),
+        (["--api-key", ""], ("--api-key", "cannot be empty")),
+        (["--api-key", " "], ("--api-key", "cannot be empty")),
     ],
 )
 def test_cli_names_the_flag_of_a_value_out_of_range(

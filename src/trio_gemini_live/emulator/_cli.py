@@ -38,9 +38,18 @@ def _pacing(value: str) -> Pacing:
     if value in ("burst", "realtime"):
         return value  # type: ignore[return-value]
     try:
-        return float(value)
+        factor = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError("pacing must be burst, realtime or a factor") from None
+    if not (math.isfinite(factor) and factor >= 0):  # here, to name the flag with the usage
+        raise argparse.ArgumentTypeError("a pacing factor is a finite number >= 0")
+    return factor
+
+
+def _api_key(value: str) -> str:
+    if not value.strip():  # the key itself is never echoed, not even an empty one
+        raise argparse.ArgumentTypeError("a key cannot be empty (no client could send it)")
+    return value
 
 
 def _limit(value: str) -> float | None:
@@ -144,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--api-key",
         action="append",
+        type=_api_key,
         dest="api_keys",
         metavar="KEY",
         help="accepted key or token (repeatable); default: any non-empty key",
