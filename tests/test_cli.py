@@ -110,7 +110,20 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
-    assert "usage: gemini-live" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "usage: gemini-live" in err
+    assert "the following arguments are required: COMMAND" in err
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--bogus", "demo"], ["demo", "--bogus"]])
+def test_an_unknown_option_is_named_even_without_a_command(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `gemini-live --bogus` said only that COMMAND was required.
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "usage: gemini-live" in err
+    assert err.strip().endswith("error: unrecognized arguments: --bogus")
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

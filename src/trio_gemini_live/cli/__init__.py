@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="log to standard error (-v: info, -vv: debug)",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not `required=True`: `main` says so itself, after any unrecognized argument.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
         help="run a scripted voice session against the built-in emulator",
@@ -115,7 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return emulator_main(emulator_args)
         try:
-            options = parser.parse_args(args_list)
+            options, unknown = parser.parse_known_args(args_list)
+            if unknown:
+                # Said before a missing COMMAND: `gemini-live --bogus` was told only that
+                # COMMAND is required (argparse checks that first).
+                parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+            if options.command is None:
+                parser.error("the following arguments are required: COMMAND")
         except SystemExit as exc:  # --help, --version and usage errors
             return exc.code if isinstance(exc.code, int) else 2
         _configure_logging(options.verbose)
