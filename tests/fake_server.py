@@ -108,6 +108,37 @@ class SwitchableStream(WrappedStream):
         return data
 
 
+class SlowUplinkStream(WrappedStream):
+    """Wraps a client stream: each write takes its length over `rate` seconds to go out.
+
+    Once `stick()` is called, a write waits until the stream closes instead (a peer that
+    stopped reading), and then fails with `trio.ClosedResourceError` as trio's sockets do.
+    """
+
+    def __init__(self, inner: trio.abc.Stream, rate: float) -> None:
+        super().__init__(inner)
+        self._rate = rate
+        self._stuck = False
+        self._closed = trio.Event()
+        self.writes = 0
+
+    def stick(self) -> None:
+        self._stuck = True
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._stuck:
+            await trio.sleep(len(data) / self._rate)
+        if self._stuck:
+            await self._closed.wait()
+            raise trio.ClosedResourceError("the stream was closed during the write")
+        self.writes += 1
+        await self._inner.send_all(data)
+
+    async def aclose(self) -> None:
+        self._closed.set()
+        await self._inner.aclose()
+
+
 class StuckUplinkStream(WrappedStream):
     """Wraps a client stream; after `stick_after` writes, a write waits until the stream closes.
 

@@ -7,6 +7,7 @@ connection lifetime or a 45 s heartbeat limit takes no real time.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, StuckUplinkStream, pretty
+from fake_server import FakeServer, SlowUplinkStream, StuckUplinkStream, pretty
 from trio_gemini_live import (
     AudioDelta,
     Closed,
@@ -761,24 +762,148 @@ async def test_transparent_resumption_replays_what_the_server_did_not_consume(
     assert reconnected.replayed == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a ping queued behind a large frame in the socket buffers waits for it",
-)
+SOCKET_BUFFERS = 64 * 1024
+"""Bytes in flight each way over `memory_connector(buffer=...)`: the socket buffers of both
+ends. A write waits for the rest, as over TCP: a slow reader slows the writer down."""
+
+IMAGE = b"\xff\xd8" + bytes(110_000)
+"""A 110 kB image: a 147 kB frame once in base64, over 70 s at 2 kB/s."""
+
+
+@asynccontextmanager
+async def slow_uplink_session(
+    emulator: Emulator, transport: str, options: SessionOptions | None = None
+) -> AsyncIterator[LiveSession]:
+    """A session whose writes the emulator's `slow-read` fault holds back, as over TCP."""
+    options = options or SessionOptions()
+    options = dataclasses.replace(options, transport=transport)
+    endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+    async with open_session(
+        live_setup(MODEL, modality="TEXT"),
+        endpoint=endpoint,
+        connector=emulator.memory_connector(buffer=SOCKET_BUFFERS),
+        options=options,
+    ) as session:
+        yield session
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_a_large_frame_on_a_slow_uplink_is_not_taken_for_a_dead_server(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
-    # A 110 kB image over a 2 kB/s uplink takes about 55 s, progressing all along. The ping
-    # waits behind it and the server, waiting for the rest of the frame, says nothing: the
-    # heartbeat fails the connection (1011 keepalive timeout). The resumes then meet 1011
-    # "session in use" while the server still drains the old connection's backlog, and the
-    # budget is spent in about 11 s: the session ends with ReconnectFailedError.
+    # A 110 kB image over a 2 kB/s uplink takes over 70 s, progressing all along. The ping
+    # waits behind it and the server, reading the frame, says nothing: the heartbeat failed
+    # the connection (1011 keepalive timeout) at 50 s. The resumes then met 1011 "session
+    # in use" while the server still drained the old connection's backlog, and the budget
+    # was spent in about 11 s: the session ended with ReconnectFailedError.
     config = EmulatorConfig(faults=(Fault(kind="slow-read", read_bytes=2048, seconds=1.0),))
-    async with open_emulator(config) as emulator, session_on(emulator) as session:
-        await session.send_video(b"\xff\xd8" + bytes(110_000))
-        with trio.move_on_after(120):
+    async with (
+        open_emulator(config) as emulator,
+        slow_uplink_session(emulator, transport) as session,
+    ):
+        start = trio.current_time()
+        await session.send_video(IMAGE)
+        # Not much longer: past 2 minutes with video the server ends the session.
+        with trio.move_on_after(100):
             async for event in session:
                 assert not isinstance(event, Reconnected), event
+        (video,) = [f for f in emulator.connections[0].received if f.get("realtimeInput.video")]
+        # It was read whole, long after the silence limit, and its ping was answered.
+        assert video.time - start > 70
+        assert len(emulator.connections) == 1
+        assert not emulator.connections[0].closed
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_large_frame_is_an_uplink_stall_only_once_it_stops_moving(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """The pieces of a long write are progress while the stream takes them, and only then.
+
+    The image takes 9 s to go out, far longer than the 3 s limit: counted per whole write,
+    it was taken for a stall at once. It stops moving half way, while the server keeps
+    talking: that is a stall, found one limit later.
+    """
+    options = SessionOptions(ping_interval=1, silence_limit=3, transport=transport)
+    config = EmulatorConfig(pacing="realtime")  # a 500-character answer: 30 s of speech
+    async with open_emulator(config) as emulator:
+        memory = emulator.memory_connector()
+        uplinks: list[SlowUplinkStream] = []
+
+        async def connector() -> trio.abc.Stream:
+            uplinks.append(SlowUplinkStream(await memory(), rate=16384))
+            return uplinks[-1]
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL), endpoint=endpoint, connector=connector, options=options
+        ) as session:
+            await session.send_client_content("word " * 100)
+            with trio.fail_after(5):
+                async for event in session:
+                    if isinstance(event, AudioDelta):
+                        break  # the answer has begun: the text went out on its own
+            sent = trio.current_time()
+            writes = uplinks[0].writes
+            await session.send_video(IMAGE)
+            with trio.fail_after(20):
+                await trio.sleep(5)
+                uplinks[0].stick()
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+            ended = trio.current_time() - event.duration
+        assert sent + 5 + options.silence_limit <= ended
+        assert ended <= sent + 6 + options.silence_limit + options.ping_interval
+        assert event.reason == "uplink stalled"
+        assert uplinks[0].writes - writes >= 4  # pieces of the image went out before
+        assert event.replayed >= 1  # the image cut off on the old connection
+        assert len(uplinks) == 2
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_server_that_reads_but_never_answers_is_still_found_dead(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """Our long writes vouch for the server only until the ping behind them is written.
+
+    The server reads everything, slowly, and answers nothing, not even pings. Image after
+    image keeps the uplink moving for minutes; the connection is still declared dead
+    `silence_limit` (plus a check) after the write the ping waited behind.
+    """
+    faults = (
+        Fault(kind="slow-read", read_bytes=2048, seconds=1.0),
+        Fault(kind="blackhole", after_frames=1, connection=1),  # after `setupComplete`
+    )
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    async with (
+        open_emulator(EmulatorConfig(faults=faults)) as emulator,
+        slow_uplink_session(emulator, transport, options) as session,
+    ):
+        start = trio.current_time()
+
+        async def send_images() -> None:
+            for _ in range(5):  # over 6 minutes of writing at 2 kB/s
+                await session.send_video(IMAGE)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_images)
+            with trio.fail_after(300):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        break
+            nursery.cancel_scope.cancel()
+        ended = trio.current_time() - event.duration
+        assert event.reason == "keepalive timeout"
+        # The ping went at 10 s, behind the first image, whose last piece the stream took
+        # once all of it but the socket buffers had been read: the limit runs from there.
+        image = len(base64.b64encode(IMAGE))  # in a frame a few bytes longer
+        written = start + (image - SOCKET_BUFFERS) / 2048
+        bound = options.silence_limit + options.ping_interval + options.close_timeout
+        assert ended <= written + bound
+        # Long before the images were written: counted as a sign of life, the uplink's
+        # progress would have kept the connection until then.
+        assert ended < start + 3 * image / 2048
 
 
 @pytest.mark.parametrize("outage", [2, 30, 50])

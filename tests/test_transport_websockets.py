@@ -24,9 +24,11 @@ from wsproto.events import (
     TextMessage,
 )
 
+from fake_server import WrappedStream
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import TransportError
 from trio_gemini_live._options import SessionOptions
+from trio_gemini_live._stream import LONG_WRITE, PIECE
 from trio_gemini_live._transport import TRANSPORTS, TransportClosedError, open_transport
 from trio_gemini_live._transport_websockets import WebsocketsTransport, open_websockets
 
@@ -279,6 +281,57 @@ async def test_open_transport_dispatches(nursery: trio.Nursery) -> None:
         nursery, ENDPOINT, SessionOptions(transport="websockets"), connector=connector
     )
     assert isinstance(transport, WebsocketsTransport)
+
+
+class _Writes(WrappedStream):
+    """Records the length of each write."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        super().__init__(inner)
+        self.lengths: list[int] = []
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.lengths.append(len(data))
+        await self._inner.send_all(data)
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+async def test_long_writes_go_in_pieces_and_the_rest_whole(
+    nursery: trio.Nursery, transport: str
+) -> None:
+    # The heartbeat tells a slow write from a stuck one by its pieces (`UplinkMeter`); a
+    # short one (any audio frame, any batch of them) is one write, as before.
+    client, server = trio.testing.memory_stream_pair()
+    writes = _Writes(client)
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return writes
+
+    nursery.start_soon(peer.accept, b"")
+    opened = await open_transport(
+        nursery, ENDPOINT, SessionOptions(transport=transport), connector=connector
+    )
+    short = '{"text": "' + "a" * 60_000 + '"}'
+    long = '{"text": "' + "b" * 200_000 + '"}'
+    writes.lengths.clear()
+    await opened.send(short.encode())
+    assert len(writes.lengths) == 1
+    assert opened.uplink.pieces == 0
+    await opened.send(long.encode())
+    *pieces, last = writes.lengths[1:]
+    assert pieces == [PIECE] * (200_000 // PIECE)
+    assert 0 < last <= PIECE
+    assert opened.uplink.pieces == len(pieces) + 1
+    assert writes.lengths[0] <= LONG_WRITE < sum(writes.lengths[1:])
+    received = [""]
+    while len(received) < 3:
+        for event in await peer.events():
+            if isinstance(event, TextMessage):
+                received[-1] += event.data
+                if event.message_finished:
+                    received.append("")
+    assert received[:2] == [short, long]
 
 
 async def test_tls(nursery: trio.Nursery) -> None:

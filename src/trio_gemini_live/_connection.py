@@ -28,6 +28,7 @@ from ._errors import (
 from ._options import SessionOptions
 from ._protocol import LiveProtocol
 from ._resume import ReplayBuffer, ReplayPlan
+from ._stream import LONG_WRITE
 from ._transport import Transport, TransportClosedError
 from ._wire import Setup
 
@@ -167,9 +168,10 @@ class Connection:
         # The sender's socket writes: one in progress, how many done. The heartbeat sees a
         # write that made no progress for `silence_limit` (a peer that sends but no longer
         # reads), which inbound silence alone never shows while the server keeps talking.
+        # A long write progresses piece by piece too (`Transport.uplink`).
         self._writing = False
         self._writes_done = 0
-        self._stall: tuple[int, float] | None = None  # (writes done, first seen) of a write
+        self._stall: tuple[int, float] | None = None  # (progress, first seen) of a write
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
         # The sender waits on an empty channel, holding no frame, and none has been handed to
@@ -656,9 +658,13 @@ class Connection:
                         self._sender_parked = False
                 else:
                     await trio.lowlevel.cancel_shielded_checkpoint()
-                # Whatever else is queued already goes out in the same socket write.
+                # Whatever else is queued already goes out in the same socket write, up to
+                # `_SEND_BATCH` frames and a little over `LONG_WRITE` bytes: a ping waits
+                # behind the write under way, which vouches for the server meanwhile (see
+                # `_heartbeat`), so a write must not grow with a queue of large frames.
                 batch: list[Outgoing] | None = None
-                while True:
+                size = len(item.frame)
+                while size <= LONG_WRITE:
                     try:
                         more = outgoing.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
@@ -667,6 +673,7 @@ class Connection:
                         batch = [] if item is FLUSH else [item]
                     if more is not FLUSH:
                         batch.append(more)
+                        size += len(more.frame)
                     if len(batch) >= _SEND_BATCH:
                         break
                 self._writing = True
@@ -716,7 +723,17 @@ class Connection:
                         ),
                     )
                     return
-                silence = now - self._last_inbound
+                # While our ping waits behind a long write, each piece of it the stream
+                # takes is the server reading us (`UplinkMeter.read_at`): over a slow uplink
+                # a large frame takes minutes, and the server can answer neither with a
+                # frame nor with the pong before it has read the ping. The credit ends with
+                # that write: the ping is on its way, and only a frame or the pong counts
+                # (the limit also covers the bytes left in the socket buffers ahead of it).
+                # So a server that reads everything but never answers is still declared
+                # dead `silence_limit` (plus one check) after that write ended, however much
+                # more we write. That write is at most one large frame (batches stop near
+                # `LONG_WRITE`) and ends because it progresses; one that stops is a stall.
+                silence = now - max(self._last_inbound, self._transport.uplink.read_at)
                 if silence >= options.silence_limit:
                     await self._abort(
                         CloseAction.RESUME,
@@ -732,13 +749,17 @@ class Connection:
                     pings.start_soon(self._ping_once)
 
     def _stalled_write(self, now: float) -> float:
-        """How long the sender's current write has made no progress, as of `now` (0: none)."""
+        """How long the sender's current write has made no progress, as of `now` (0: none).
+
+        Progress: a write done, or a piece of a long one taken by the stream.
+        """
         if not self._writing:
             self._stall = None
             return 0.0
+        progress = self._writes_done + self._transport.uplink.pieces
         stall = self._stall
-        if stall is None or stall[0] != self._writes_done:
-            self._stall = (self._writes_done, now)
+        if stall is None or stall[0] != progress:
+            self._stall = (progress, now)
             return 0.0
         return now - stall[1]
 

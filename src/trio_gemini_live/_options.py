@@ -26,9 +26,11 @@ class SessionOptions:
         connect_timeout: seconds for TCP + TLS + WebSocket upgrade.
         setup_timeout: seconds from starting to write `setup` to `setupComplete`.
         ping_interval: seconds of inbound silence before the heartbeat sends a ping.
-        silence_limit: seconds with no frame and no pong before the peer is declared dead;
-            also how long a socket write may make no progress (a peer that stopped reading).
-            Google's pongs have been seen 8-30 s late, so the default is well above that.
+        silence_limit: seconds with no frame and no pong before the peer is declared dead
+            (while our ping waits behind a large frame the server is reading, each piece of
+            it taken counts as a frame); also how long a socket write may make no progress
+            (a peer that stopped reading). Google's pongs have been seen 8-30 s late, so the
+            default is well above that.
         event_buffer: events buffered for a slow reader before the receiver waits
             (backpressure: nothing is dropped).
         send_buffer: client messages queued for the sender before `send_*` waits.

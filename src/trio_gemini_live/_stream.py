@@ -1,16 +1,18 @@
 """The byte stream under a WebSocket: TCP, TLS (verified, handshake up front) or a connector.
 
-Shared by every transport, so that where to connect, how TLS is checked and how OS and TLS
-failures read to the user are decided once.
+Shared by every transport, so that where to connect, how TLS is checked, how OS and TLS
+failures read to the user and how long writes are metered (`UplinkMeter`) are decided once.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 import trio
@@ -18,12 +20,78 @@ import trio
 from ._endpoints import Endpoint
 from ._errors import ConfigurationError, TransportError
 
-__all__ = ["Connector", "StreamTarget", "connect_errors", "open_stream", "stream_target"]
+__all__ = [
+    "LONG_WRITE",
+    "PIECE",
+    "Connector",
+    "StreamTarget",
+    "UplinkMeter",
+    "connect_errors",
+    "open_stream",
+    "stream_target",
+]
 
 log = logging.getLogger("trio_gemini_live.transport")
 
 Connector = Callable[[], Awaitable[trio.abc.Stream]]
 """An async callable returning a connected byte stream (for tests: an in-memory stream)."""
+
+LONG_WRITE: Final = 64 * 1024
+"""A write longer than this goes to the stream in `PIECE`s, each one noted (`UplinkMeter`).
+
+Above the largest batch of real-time audio the sender writes at once (64 frames of 20 ms,
+about 58 kB), so that audio never pays for the metering.
+"""
+
+PIECE: Final = 16 * 1024
+"""The piece of a long write: one TLS record. At 2 kB/s one is taken every 8 s, well within
+`SessionOptions.silence_limit`."""
+
+
+class UplinkMeter:
+    """How far a transport's long writes have got, for the heartbeat.
+
+    A write is one `send_all`, and over a slow uplink a large frame (an image, a long setup)
+    takes long in one piece: 150 kB over 2 kB/s is more than a minute, progressing all
+    along. A transport hands a write longer than `LONG_WRITE` to `send_all` here, which
+    gives it to the stream `PIECE` bytes at a time and counts each piece the stream took
+    (`pieces`): a slow write is then told from a stuck one. Shorter writes go straight to
+    the stream; the transports test their length and nothing else.
+
+    Both transports write one write at a time, in the order asked, so our ping waits behind
+    the long write under way when it is sent (`ping_sent`), and the server cannot answer a
+    ping it has not read. Each piece taken while it waits is the server reading what stands
+    before the ping: `read_at` is the time of the latest.
+    """
+
+    __slots__ = ("_ping_waits", "_writing", "pieces", "read_at")
+
+    def __init__(self) -> None:
+        self.pieces = 0
+        self.read_at = -math.inf
+        self._writing = False
+        self._ping_waits = False
+
+    def ping_sent(self) -> None:
+        """Note that our ping is queued now: behind the long write under way, if any."""
+        self._ping_waits = self._writing
+
+    async def send_all(
+        self, stream: trio.abc.SendStream, data: bytes | bytearray | memoryview
+    ) -> None:
+        """Write `data` (longer than `LONG_WRITE`) to `stream`, a piece at a time."""
+        self._writing = True
+        try:
+            view = memoryview(data)
+            for start in range(0, len(view), PIECE):
+                await stream.send_all(view[start : start + PIECE])
+                self.pieces += 1
+                if self._ping_waits:
+                    self.read_at = trio.current_time()
+        finally:
+            # The ping, if it waited, is written next: from now on it is on its way.
+            self._writing = False
+            self._ping_waits = False
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,14 @@ from ._endpoints import Endpoint
 from ._errors import TransportError
 from ._groups import leaf_exceptions
 from ._options import TRANSPORTS, SessionOptions
-from ._stream import Connector, connect_errors, open_stream, stream_target
+from ._stream import (
+    LONG_WRITE,
+    Connector,
+    UplinkMeter,
+    connect_errors,
+    open_stream,
+    stream_target,
+)
 
 __all__ = [
     "TRANSPORTS",
@@ -91,7 +98,12 @@ class Transport(Protocol):
         ...
 
     async def ping(self) -> None:
-        """Send a ping and wait for its pong."""
+        """Send a ping and wait for its pong (telling `uplink` first)."""
+        ...
+
+    @property
+    def uplink(self) -> UplinkMeter:
+        """How far the long writes have got, and the server's reading while a ping waits."""
         ...
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
@@ -169,12 +181,42 @@ class _ReaderHost:
             log.debug("trio-websocket failed after our close frame: %r", group.exceptions)
 
 
+class _MeteredStream:
+    """The stream under trio-websocket, whose long writes go through an `UplinkMeter`.
+
+    trio-websocket writes each frame with one `send_all` of its own: metering it takes a
+    stream in between. Reads are the inner stream's own method, with no call in between.
+    """
+
+    def __init__(self, inner: trio.abc.Stream, uplink: UplinkMeter) -> None:
+        self.inner = inner
+        self.uplink = uplink
+        self.receive_some = inner.receive_some
+        self.wait_send_all_might_not_block = inner.wait_send_all_might_not_block
+        self.aclose = inner.aclose
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if len(data) > LONG_WRITE:
+            await self.uplink.send_all(self.inner, data)
+        else:
+            await self.inner.send_all(data)
+
+
 class TrioWebsocketTransport:
     """`Transport` over a trio-websocket `WebSocketConnection`."""
 
-    def __init__(self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost) -> None:
+    def __init__(
+        self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost, uplink: UplinkMeter
+    ) -> None:
+        """`uplink`: the meter of the stream under `connection` (see `_MeteredStream`)."""
         self._ws = connection
         self._host = host
+        self._uplink = uplink
+
+    @property
+    def uplink(self) -> UplinkMeter:
+        """How far the long writes have got (see `UplinkMeter`)."""
+        return self._uplink
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
@@ -215,6 +257,7 @@ class TrioWebsocketTransport:
 
     async def ping(self) -> None:
         """Send a ping and wait for the pong."""
+        self._uplink.ping_sent()
         try:
             await self._ws.ping()
         except trio_websocket.ConnectionClosed as exc:
@@ -240,6 +283,7 @@ async def open_trio_websocket(
     headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
     log.debug("connecting to %s", endpoint.display_url)
     host = _ReaderHost(endpoint.display_url)
+    uplink = UplinkMeter()
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
         try:
@@ -247,7 +291,7 @@ async def open_trio_websocket(
             try:
                 connection = await trio_websocket.wrap_client_stream(
                     reader_nursery,
-                    cast("trio.SocketStream", stream),
+                    cast("trio.SocketStream", _MeteredStream(stream, uplink)),
                     target.netloc,
                     target.resource,
                     extra_headers=headers,
@@ -266,7 +310,7 @@ async def open_trio_websocket(
             ):
                 await stream.aclose()
             raise
-    return TrioWebsocketTransport(connection, host)
+    return TrioWebsocketTransport(connection, host, uplink)
 
 
 async def open_transport(

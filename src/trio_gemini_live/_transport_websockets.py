@@ -37,7 +37,14 @@ from websockets.uri import parse_uri
 
 from ._endpoints import Endpoint
 from ._errors import TransportError
-from ._stream import Connector, connect_errors, open_stream, stream_target
+from ._stream import (
+    LONG_WRITE,
+    Connector,
+    UplinkMeter,
+    connect_errors,
+    open_stream,
+    stream_target,
+)
 from ._transport import TransportClosedError
 from ._ws_frame import TextFramer
 from ._ws_receive import BINARY, TEXT, FrameCutter
@@ -98,6 +105,7 @@ class WebsocketsTransport:
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
         self._ping_count = 0
+        self._uplink = UplinkMeter()
         # A plain TCP socket (not TLS, not a test stream) is read directly (`_read_socket`).
         plain = type(stream) is trio.SocketStream and os.name == "posix"
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
@@ -314,6 +322,11 @@ class WebsocketsTransport:
 
     # --- sending -------------------------------------------------------------------------
 
+    @property
+    def uplink(self) -> UplinkMeter:
+        """How far the long writes have got (see `UplinkMeter`)."""
+        return self._uplink
+
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
         if self._closed is not None:
@@ -393,6 +406,7 @@ class WebsocketsTransport:
         payload = self._ping_count.to_bytes(4, "big")
         event = trio.Event()
         self._pings[payload] = event
+        self._uplink.ping_sent()
         self._protocol.send_ping(payload)
         await self._flush()
         await event.wait()
@@ -429,7 +443,10 @@ class WebsocketsTransport:
             if not data:
                 return  # only the end-of-stream marker: `_close_stream` handles it
             try:
-                await self._stream.send_all(data)
+                if len(data) > LONG_WRITE:
+                    await self._uplink.send_all(self._stream, data)
+                else:
+                    await self._stream.send_all(data)
             except _STREAM_ERRORS:
                 # The peer is gone, but a failed write does not say how the connection
                 # ended: the peer's close frame (1008 and its reason, say) may be in the

@@ -48,3 +48,57 @@ async def test_negative_latency_is_refused() -> None:
     async with open_emulator() as emulator:
         with pytest.raises(ValueError, match="latency"):
             emulator.memory_connector(latency=-1)
+
+
+async def test_with_a_buffer_a_write_waits_for_the_reader_to_make_room(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, server = delayed_stream_pair(0.01, buffer=10)
+    data = b"0123456789abcdefghijklmno"
+    written = trio.Event()
+
+    async def write() -> None:
+        await client.send_all(data)
+        written.set()
+
+    received = b""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(write)
+        while True:
+            await trio.sleep(1)
+            # Each read makes room for as much more: the write is over once the last 10
+            # bytes fit, and not before.
+            assert written.is_set() == (len(received) >= len(data) - 10)
+            if written.is_set():
+                break
+            received += await server.receive_some(4)
+    while len(received) < len(data):
+        received += await server.receive_some()
+    assert received == data
+
+
+@pytest.mark.parametrize(
+    ("closing", "error"),
+    [("writer", trio.ClosedResourceError), ("reader", trio.BrokenResourceError)],
+)
+async def test_a_write_waiting_for_room_fails_when_either_end_closes(
+    autojump_clock: trio.testing.MockClock, closing: str, error: type[Exception]
+) -> None:
+    client, server = delayed_stream_pair(0, buffer=4)
+
+    async def write() -> None:
+        with pytest.raises(error):
+            await client.send_all(b"too long")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(write)
+        await trio.sleep(1)
+        await (client if closing == "writer" else server).aclose()
+
+
+async def test_a_buffer_must_hold_a_byte() -> None:
+    with pytest.raises(ValueError, match="buffer"):
+        delayed_stream_pair(0, buffer=0)
+    async with open_emulator() as emulator:
+        with pytest.raises(ValueError, match="buffer"):
+            emulator.memory_connector(buffer=0)

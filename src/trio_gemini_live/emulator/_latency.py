@@ -4,6 +4,10 @@ Why: `trio.testing.memory_stream_pair()` delivers at once, so a test never sees 
 crossing on the wire, such as client audio written after the server issued a resumption
 handle but before the handle reached the client. With a delay each way, those races
 happen as they do over a real network, in virtual time under `MockClock` too.
+
+It also takes without limit: a writer never waits for a slow reader, where over TCP a write
+waits once the socket buffers of both ends are full. With a `buffer` a write waits, as there,
+for the reader to make room.
 """
 
 from __future__ import annotations
@@ -18,18 +22,31 @@ __all__ = ["delayed_stream_pair"]
 class _DelayedPipe:
     """One direction: chunks kept with the time they become readable."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, buffer: int | None = None) -> None:
         self.latency = latency
+        self.buffer = buffer
+        self.queued = 0  # bytes sent and not yet read
         self.chunks: deque[tuple[float, bytes]] = deque()
         self.sender_closed = False
         self.receiver_closed = False
         self.changed = trio.Event()
 
-    def put(self, data: bytes) -> None:
-        if self.receiver_closed:
-            raise trio.BrokenResourceError("the receiving end of the stream is closed")
-        self.chunks.append((trio.current_time() + self.latency, data))
-        self._notify()
+    async def put(self, data: bytes) -> None:
+        """Queue `data`; with a `buffer`, part by part as the reader makes room."""
+        while True:
+            if self.receiver_closed:
+                raise trio.BrokenResourceError("the receiving end of the stream is closed")
+            if self.sender_closed:
+                raise trio.ClosedResourceError("the stream was closed during the write")
+            room = len(data) if self.buffer is None else self.buffer - self.queued
+            if room > 0:
+                part, data = data[:room], data[room:]
+                self.chunks.append((trio.current_time() + self.latency, part))
+                self.queued += len(part)
+                self._notify()
+                if not data:
+                    return
+            await self.changed.wait()
 
     def close_sender(self) -> None:
         self.sender_closed = True
@@ -58,6 +75,9 @@ class _DelayedPipe:
         if max_bytes is not None and len(data) > max_bytes:
             self.chunks.appendleft((due, data[max_bytes:]))
             data = data[:max_bytes]
+        self.queued -= len(data)
+        if self.buffer is not None:
+            self._notify()  # room for a waiting writer
         await trio.lowlevel.checkpoint()
         return data
 
@@ -75,7 +95,7 @@ class _DelayedStream(trio.abc.Stream):
             raise trio.ClosedResourceError("this stream was closed")
         await trio.lowlevel.checkpoint()
         if data:
-            self._outgoing.put(bytes(data))
+            await self._outgoing.put(bytes(data))
 
     async def wait_send_all_might_not_block(self) -> None:
         await trio.lowlevel.checkpoint()
@@ -98,9 +118,17 @@ class _DelayedStream(trio.abc.Stream):
         await trio.lowlevel.checkpoint()
 
 
-def delayed_stream_pair(latency: float) -> tuple[trio.abc.Stream, trio.abc.Stream]:
-    """Two connected in-memory streams; each byte arrives `latency` seconds after it is sent."""
+def delayed_stream_pair(
+    latency: float, buffer: int | None = None
+) -> tuple[trio.abc.Stream, trio.abc.Stream]:
+    """Two connected in-memory streams; each byte arrives `latency` seconds after it is sent.
+
+    `buffer`: bytes each way that may be sent and not yet read; a write waits for the rest to
+    fit (None: no limit).
+    """
     if latency < 0:
         raise ValueError(f"latency must be >= 0 seconds, got {latency}")
-    one, two = _DelayedPipe(latency), _DelayedPipe(latency)
+    if buffer is not None and buffer < 1:
+        raise ValueError(f"buffer must be >= 1 byte, got {buffer}")
+    one, two = _DelayedPipe(latency, buffer), _DelayedPipe(latency, buffer)
     return _DelayedStream(one, two), _DelayedStream(two, one)

@@ -729,20 +729,26 @@ class Emulator:
             await self._changed.wait()
         return self.connections[n - 1]
 
-    def memory_connector(self, latency: float = 0.0) -> Callable[[], Awaitable[trio.abc.Stream]]:
+    def memory_connector(
+        self, latency: float = 0.0, *, buffer: int | None = None
+    ) -> Callable[[], Awaitable[trio.abc.Stream]]:
         """An async factory of in-memory client streams served by this emulator.
 
         Each call makes a `trio.testing.memory_stream_pair()`, serves one half in the
         emulator's nursery and returns the other; run a WebSocket client handshake over it.
         With `latency` (seconds, each way) bytes arrive that long after they are sent, so
-        messages cross on the wire as over a real network.
+        messages cross on the wire as over a real network. With `buffer` (bytes, each way)
+        a write waits while that many bytes sent are unread, as over TCP once the socket
+        buffers are full (a `slow-read` fault then slows the client's writes down).
         """
         if latency < 0:
             raise ValueError(f"latency must be >= 0 seconds, got {latency}")
+        if buffer is not None and buffer < 1:
+            raise ValueError(f"buffer must be >= 1 byte, got {buffer}")
 
         async def connect() -> trio.abc.Stream:
-            if latency:
-                client, server = delayed_stream_pair(latency)
+            if latency or buffer is not None:
+                client, server = delayed_stream_pair(latency, buffer)
             else:
                 client, server = trio.testing.memory_stream_pair()
             self._nursery.start_soon(self._serve_stream, server)
