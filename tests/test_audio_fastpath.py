@@ -23,11 +23,11 @@ import msgspec
 import pytest
 from hypothesis import example, given, strategies as st
 
+from protocols import opened_protocol
 from strategies import budget
 from trio_gemini_live import _audio_fastpath as fastpath, _codec
 from trio_gemini_live._codec import decode_ordinary, decode_server
 from trio_gemini_live._errors import RemoteProtocolError
-from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._wire import Blob, Content, Part, ServerContent, ServerMessage
 
 MIME = "audio/pcm;rate=24000"
@@ -144,7 +144,7 @@ def test_decode_server_tries_the_fast_path_for_large_binary_frames_only() -> Non
 
 
 def test_audio_event_carries_the_decoded_pcm_itself() -> None:
-    protocol = LiveProtocol()
+    protocol = opened_protocol()
     decoded: list[bytes] = []
 
     def recording(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
@@ -179,14 +179,14 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
 def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     """Events and state from the protocol's shortcut equal those of the ordinary path."""
     first, second = google_audio(mime=mime), google_audio(OTHER_B64, mime=mime)
-    ordinary, fast = LiveProtocol(), LiveProtocol()
+    ordinary, fast = opened_protocol(), opened_protocol()
     with mock.patch.object(fastpath, "_skeletons", ()):
         assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first))
         assert fastpath.decode_audio_pcm(second) is not None  # the shortcut is taken
         with mock.patch("trio_gemini_live._protocol.decode_ordinary") as ordinary_decode:
             got = fast.receive_frame(second)
         ordinary_decode.assert_not_called()
-    ordinary.frames_received = 2
+    ordinary.frames_received += 2
     expected = ordinary.receive_message(decode_server(second))
     assert got == expected
     assert [type(event) for event in got] == [type(event) for event in expected]

@@ -28,11 +28,12 @@ from google.genai import _live_converters as lc, types as gt
 from hypothesis import given, strategies as st
 
 import strategies as s
+from protocols import opened_protocol
 from test_recordings import EXPECTED, RECORDINGS, load, parse_recording
 from trio_gemini_live import _events as ev
 from trio_gemini_live._codec import decode_server
 from trio_gemini_live._protocol import LiveProtocol
-from trio_gemini_live._wire import ClientMessage, Setup, UsageMetadata
+from trio_gemini_live._wire import ClientMessage, UsageMetadata
 
 pytestmark = pytest.mark.fuzz  # large budget under `nox -s fuzz`, CI profile otherwise
 
@@ -397,9 +398,7 @@ def _same(expected: list[Any], actual: list[Any]) -> None:
 
 
 def _fresh_protocol() -> LiveProtocol:
-    protocol = LiveProtocol()
-    protocol.start(Setup(model="models/m"))
-    return protocol
+    return opened_protocol()
 
 
 @s.budget(0.6)

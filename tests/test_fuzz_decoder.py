@@ -20,11 +20,11 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 import strategies as s
+from protocols import opened_protocol
 from test_recordings import EXPECTED, load
 from trio_gemini_live import _events as ev, _wire as w
 from trio_gemini_live._codec import decode_ordinary, decode_server, known_server_keys
 from trio_gemini_live._errors import RemoteProtocolError
-from trio_gemini_live._protocol import LiveProtocol
 
 # Every recorded server frame, plus a few shapes the recordings lack.
 REAL_FRAMES: list[bytes] = [
@@ -68,8 +68,7 @@ MAX_MESSAGE = 600  # an error message names the problem; it does not echo a huge
 
 def outcome(frame: bytes | str) -> list[ev.RealtimeEvent] | RemoteProtocolError:
     """Feed one frame to a fresh, open protocol: events, or the protocol error."""
-    protocol = LiveProtocol()
-    protocol.start(w.Setup(model="models/m"))
+    protocol = opened_protocol()
     try:
         events = protocol.receive_frame(frame)
     except RemoteProtocolError as exc:

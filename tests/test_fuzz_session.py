@@ -30,6 +30,7 @@ from hypothesis import example, given, strategies as st
 
 import strategies as s
 from fake_server import pretty
+from protocols import opened_protocol
 from trio_gemini_live import _events as ev
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import GeminiLiveError
@@ -358,6 +359,15 @@ def test_go_away_then_resume_then_refusal_ends_with_a_typed_error() -> None:
     assert isinstance(outcome.events[-1], ev.Closed)
 
 
+def test_a_model_turn_before_setup_complete_fails_the_opening() -> None:
+    # Found by hypothesis: the TextDelta was delivered ahead of SessionCreated.
+    early = ("send", pretty({"serverContent": {"modelTurn": {"parts": [{"text": "hi"}]}}}))
+    outcome = _run([[early, ("send", pretty({"setupComplete": {}})), ("idle",)]])
+    assert not outcome.opened
+    assert type(outcome.error).__name__ == "RemoteProtocolError"
+    assert "serverContent before setupComplete" in str(outcome.error)
+
+
 def test_no_setup_complete_then_garbage() -> None:
     outcome = _run([[("read",), ("send", b"{not json"), ("idle",)]])
     assert not outcome.opened
@@ -366,12 +376,9 @@ def test_no_setup_complete_then_garbage() -> None:
 
 def test_valid_pool_frames_are_valid() -> None:
     # The "valid" pool really is: each decodes without error on an open protocol.
-    from trio_gemini_live._protocol import LiveProtocol
-    from trio_gemini_live._wire import Setup
 
     for message in VALID:
-        protocol = LiveProtocol()
-        protocol.start(Setup(model="models/m"))
+        protocol = opened_protocol()
         protocol.receive_frame(json.dumps(message))
 
 

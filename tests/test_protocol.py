@@ -497,11 +497,32 @@ def test_go_away_duration_in_frame_and_missing_time_left() -> None:
         protocol.receive_frame(frame({"goAway": {"timeLeft": "soon"}}))
 
 
-def test_go_away_before_setup_complete_does_not_open() -> None:
+@pytest.mark.parametrize(
+    ("first", "named"),
+    [
+        ({"goAway": {"timeLeft": "5s"}}, "goAway"),
+        # The fast paths too: a process may have learned these skeletons from other sessions.
+        ({"serverContent": {"outputTranscription": {"text": "hi"}}}, "serverContent"),
+        (
+            {"serverContent": {"modelTurn": {"parts": [{"inlineData": {"data": "AAAA" * 400}}]}}},
+            "serverContent",
+        ),
+        ({"usageMetadata": {}, "novelKey": 1}, "usageMetadata, novelKey"),
+        ({}, "an empty message"),
+    ],
+)
+def test_only_setup_complete_may_come_first(first: dict[str, Any], named: str) -> None:
+    # A model turn before setupComplete was delivered ahead of SessionCreated (found by
+    # hypothesis: the fuzzed server spoke before reading the setup).
+    warm = opened()
+    for _ in range(2):  # the second time through a fast path, if one takes the frame
+        warm.receive_frame(frame(first))
     protocol = LiveProtocol()
     protocol.start(SETUP)
-    protocol.receive_frame(frame({"goAway": {"timeLeft": "5s"}}))
+    with pytest.raises(RemoteProtocolError, match=f"sent {named} before setupComplete"):
+        protocol.receive_frame(frame(first))
     assert protocol.state is SessionState.AWAITING_SETUP_COMPLETE
+    assert protocol.frames_received == 0
 
 
 # --- session resumption -----------------------------------------------------------------------
@@ -761,8 +782,7 @@ def test_1007_after_go_away_still_fails() -> None:
 
 
 def test_non_audio_inline_data_is_not_audio() -> None:
-    protocol = LiveProtocol()
-    protocol.start(Setup(model="models/m"))
+    protocol = opened()
     frame = (
         b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":'
         b'{"mimeType":"image/png","data":"iVBORw=="}}]}}}'

@@ -18,12 +18,12 @@ import msgspec
 import pytest
 from hypothesis import example, given, strategies as st
 
+from protocols import opened_protocol
 from strategies import budget
 from trio_gemini_live import _codec, _text_fastpath as textpath
 from trio_gemini_live._codec import decode_server
 from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._events import InputTranscription, OutputTranscription, TextDelta
-from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._skeleton import string_slot
 from trio_gemini_live._text_fastpath import INPUT, MODEL, OUTPUT, text_message
 
@@ -139,7 +139,7 @@ def test_recorded_transcripts_take_the_fast_path() -> None:
 @pytest.mark.parametrize("kind", [OUTPUT, INPUT, MODEL])
 def test_receive_frame_gives_the_ordinary_events_and_state(kind: int) -> None:
     frames = [google("one", kind), google(" two", kind), google(" three", kind)]
-    fast, slow = LiveProtocol(), LiveProtocol()
+    fast, slow = opened_protocol(), opened_protocol()
     with mock.patch.object(textpath, "_skeletons", ()):
         got = [fast.receive_frame(frame) for frame in frames]
         assert textpath.decode_text(frames[-1]) is not None  # the last two took the shortcut

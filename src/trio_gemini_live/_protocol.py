@@ -56,6 +56,8 @@ class SessionState(enum.Enum):
 # OPEN so that they follow `setupComplete`); `encode`, for a resuming session, in any state.
 # Read once: an enum member looked up on its class costs a descriptor call, every frame.
 _CLOSED = SessionState.CLOSED
+_OPEN = SessionState.OPEN
+_GOING_AWAY = SessionState.GOING_AWAY
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
 # Reads a client frame back as the server would: a wrong type anywhere fails with its path.
 _client_decoder = msgspec.json.Decoder(ClientMessage)
@@ -261,8 +263,11 @@ class LiveProtocol:
 
     def receive_frame(self, frame: bytes | str) -> list[ev.LiveEvent]:
         """Decode one server frame and return the events it carries, in wire order."""
-        if self.state is _CLOSED:
-            raise LocalProtocolError("received a frame after the connection closed")
+        state = self.state
+        if state is not _OPEN and state is not _GOING_AWAY:
+            if state is _CLOSED:
+                raise LocalProtocolError("received a frame after the connection closed")
+            return self._receive_first(frame)
         if type(frame) is bytes:
             if len(frame) >= MIN_FRAME:
                 # Most frames of a session are audio frames with the same skeleton: their one
@@ -294,6 +299,30 @@ class LiveProtocol:
                         return [_TextDelta(text=text, turn_id=self.turn_id)]
                     return [_InputTranscription(text=text)]
         message, unknown = decode_ordinary(frame)
+        self.frames_received += 1
+        events = self.receive_message(message)
+        if unknown is not None:
+            events += [ev.UnknownMessage(key=key, payload=value) for key, value in unknown.items()]
+        return events
+
+    def _receive_first(self, frame: bytes | str) -> list[ev.LiveEvent]:
+        """`receive_frame` before `setupComplete`, which must be the server's first message.
+
+        Anything else first would be delivered ahead of `SessionCreated` (a session's first
+        event), under a setup the server has not accepted: it is refused instead.
+        """
+        message, unknown = decode_ordinary(frame)
+        if message.setup_complete is None:
+            sent = [
+                name
+                for name, value in zip(_SERVER_KEYS, msgspec.structs.astuple(message), strict=True)
+                if value is not None
+            ]
+            sent += unknown or ()
+            raise RemoteProtocolError(
+                f"the server sent {', '.join(sent) or 'an empty message'} before "
+                "setupComplete, which must be its first message"
+            )
         self.frames_received += 1
         events = self.receive_message(message)
         if unknown is not None:
@@ -535,6 +564,7 @@ def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:
     return type(value).__name__
 
 
+_SERVER_KEYS = ServerMessage.__struct_encode_fields__  # the wire names, in field order
 _AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
 _OutputTranscription = ev.OutputTranscription
 _InputTranscription = ev.InputTranscription
