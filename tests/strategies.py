@@ -311,7 +311,7 @@ def live_setup_kwargs(draw: st.DrawFn) -> dict[str, Any]:
             resumption=st.booleans(),
             resumption_handle=st.none() | text,
             transparent_resumption=st.none() | st.booleans(),
-            compression_trigger_tokens=st.none() | int64,
+            compression_trigger_tokens=st.none() | st.integers(1, 2**63 - 1),  # 0 is refused
         )
     )
     if kwargs.get("modality") == "TEXT":

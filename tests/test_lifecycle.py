@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import socket
+import struct
 from pathlib import Path
 
 import msgspec
@@ -308,12 +312,80 @@ async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
     assert CANARY not in str(info.value)
 
 
+# What the server does after reading the upgrade request, and what each transport says.
+_HANG_UPS = {
+    "eof": (b"", "handshake with {url} failed: InvalidMessage"),
+    "reset": (b"", "connection to {url} broke during the handshake: .*reset"),
+    # No content-length: the body runs to the end of the stream, so only EOF ends the answer.
+    "403-until-eof": (b"HTTP/1.1 403 Forbidden\r\n\r\nno", "upgrade to {url} with HTTP 403"),
+    "half-a-101": (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n",
+        "handshake with {url} failed: InvalidMessage",
+    ),
+}
+
+
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
-async def test_a_resume_refused_with_http_503_spends_one_attempt(
-    autojump_clock: trio.testing.MockClock, transport: str
+@pytest.mark.parametrize("how", list(_HANG_UPS))
+async def test_a_server_that_hangs_up_during_the_upgrade_fails_at_once(
+    autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # trio-websocket's reader ends quietly at EOF (or a reset) before a whole 101, and sets
+    # nothing `wrap_client_stream` waits on: the client waited out connect_timeout, then
+    # said it "took longer than 10 s", though the server had hung up at once.
+    answer, websockets_message = _HANG_UPS[how]
+    client_closed = trio.Event()
+
+    async def hang_up(stream: trio.SocketStream) -> None:
+        await stream.receive_some()  # the upgrade request
+        await stream.send_all(answer)
+        if how == "reset":
+            linger = struct.pack("ii", 1, 0)  # close with RST instead of FIN
+            stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            await stream.aclose()
+            return
+        await stream.send_eof()  # half-closed: the client's own close stays visible
+        while await stream.receive_some():
+            pass
+        client_closed.set()
+
+    options = SessionOptions(transport=transport, connect_timeout=10)
+    async with trio.open_nursery() as nursery:
+        serve = functools.partial(trio.serve_tcp, hang_up, 0, host="127.0.0.1")
+        listeners = await nursery.start(serve)
+        url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/x"
+        if transport == "trio-websocket":
+            message = re.escape(
+                f"the server closed the connection to {url} during the WebSocket upgrade"
+            )
+        else:
+            message = websockets_message.format(url=re.escape(url))
+        endpoint = url_endpoint(f"{url}?key={CANARY}")
+        started = trio.current_time()
+        with pytest.raises(TransportError, match=message) as info:
+            async with open_session(MODEL, endpoint=endpoint, options=options):
+                pytest.fail("must not connect")
+        assert trio.current_time() - started < 1  # virtual time: 10 if it waited it out
+        assert CANARY not in str(info.value)
+        if how != "reset":
+            with trio.fail_after(1):  # the client closed its socket too
+                await client_closed.wait()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"HTTP/1.1 503 Unavailable\r\ncontent-length: 0\r\n\r\n", id="503"),
+        pytest.param(b"", id="hang-up"),
+    ],
+)
+async def test_a_resume_refused_or_hung_up_on_spends_one_attempt(
+    autojump_clock: trio.testing.MockClock, transport: str, answer: bytes
 ) -> None:
     # On trio-websocket the 503 ended the session with trio_websocket.ConnectionRejected
-    # inside an exception group.
+    # inside an exception group; a server that hung up (b"": no answer) cost connect_timeout.
     async with open_emulator() as emulator, trio.open_nursery() as nursery:
         emulated = emulator.memory_connector()
         opened = 0
@@ -327,14 +399,14 @@ async def test_a_resume_refused_with_http_503_spends_one_attempt(
 
             async def refuse() -> None:
                 await server.receive_some()
-                await server.send_all(b"HTTP/1.1 503 Unavailable\r\ncontent-length: 0\r\n\r\n")
+                await server.send_all(answer)
                 await server.aclose()
 
             nursery.start_soon(refuse)
             return client
 
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        options = SessionOptions(transport=transport)
+        options = SessionOptions(transport=transport, connect_timeout=10)
         setup = live_setup(MODEL, modality="TEXT")
         async with open_session(
             setup, endpoint=endpoint, connector=connector, options=options
@@ -345,6 +417,7 @@ async def test_a_resume_refused_with_http_503_spends_one_attempt(
                     if isinstance(event, Reconnected):
                         break
         assert event.attempts == 2
+        assert event.duration < 2  # backoff only; not the connect_timeout of 10 s
         nursery.cancel_scope.cancel()
 
 

@@ -150,6 +150,14 @@ class _ReaderHost:
     And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply that is
     not HTTP) from that reader task, not from `wrap_client_stream`, so `_mapped` never sees
     it; until the upgrade succeeded, the reader's error is raised as `TransportError` here.
+
+    And: when the server ends the connection before a whole 101 answer (EOF, a reset, or
+    an error answer without a length, which only EOF ends), trio-websocket's reader takes
+    it for the abnormal close of an open WebSocket and returns quietly, while
+    `wrap_client_stream` goes on waiting for an answer that cannot come: the user waited
+    out `connect_timeout` and was told the connect was slow. That wait is the only hook
+    (the connection is ours once it returns), so the reader runs as `read`, which cancels
+    `upgrade`, the scope around `wrap_client_stream`, when the reader returns.
     """
 
     def __init__(self, where: str) -> None:
@@ -159,8 +167,10 @@ class _ReaderHost:
         # Set once trio-websocket has started its reader (or failed to): until then the
         # nursery must stay open to new tasks; afterwards it lives as long as the reader.
         self.attached = trio.Event()
+        # Around `wrap_client_stream`; cancelled when the reader ends (see `read`).
+        self.upgrade = trio.CancelScope()
 
-    async def run(self, *, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[_ReaderNursery]) -> None:
         try:
             await self._host(task_status)
         except BaseExceptionGroup as group:
@@ -170,15 +180,40 @@ class _ReaderHost:
             rejected = [e for e in failed if isinstance(e, trio_websocket.ConnectionRejected)]
             raise _handshake_error((rejected or failed)[0], self._where) from None
 
-    async def _host(self, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+    async def _host(self, task_status: trio.TaskStatus[_ReaderNursery]) -> None:
         try:
             async with trio.open_nursery() as nursery:
-                task_status.started(nursery)
+                task_status.started(_ReaderNursery(nursery, self))
                 await self.attached.wait()
         except* wsproto.utilities.LocalProtocolError as group:
             if not self.closing:
                 raise
             log.debug("trio-websocket failed after our close frame: %r", group.exceptions)
+
+    async def read(self, reader: Callable[..., Awaitable[object]], *args: object) -> None:
+        await reader(*args)
+        # The connection has ended. Before the upgrade succeeded, this stops the wait for
+        # an answer; afterwards `upgrade` has been left, and cancelling it does nothing.
+        # If the 101 came just before the end, `wrap_client_stream` has been woken already
+        # and returns the connection (whose first read reports the close), uncancelled.
+        self.upgrade.cancel()
+
+
+class _ReaderNursery:
+    """The nursery `wrap_client_stream` gets: it starts the reader as `_ReaderHost.read`.
+
+    Only `start_soon` is needed: trio-websocket starts its one reader task with it.
+    """
+
+    def __init__(self, nursery: trio.Nursery, host: _ReaderHost) -> None:
+        self._nursery = nursery
+        self._host = host
+
+    def start_soon(
+        self, async_fn: Callable[..., Awaitable[object]], *args: object, name: object = None
+    ) -> None:
+        # `name`: the task keeps the reader's name in trio's task tree, not `read`'s.
+        self._nursery.start_soon(self._host.read, async_fn, *args, name=name or async_fn)
 
 
 class _MeteredStream:
@@ -287,20 +322,27 @@ async def open_trio_websocket(
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
         try:
-            reader_nursery: trio.Nursery = await nursery.start(host.run)
+            reader_nursery: _ReaderNursery = await nursery.start(host.run)
+            connection: trio_websocket.WebSocketConnection | None = None
             try:
-                connection = await trio_websocket.wrap_client_stream(
-                    reader_nursery,
-                    cast("trio.SocketStream", _MeteredStream(stream, uplink)),
-                    target.netloc,
-                    target.resource,
-                    extra_headers=headers,
-                    max_message_size=max_message_size,
-                    receive_buffer_size=receive_buffer_size,
-                )
-                host.opened = True
+                with host.upgrade:
+                    connection = await trio_websocket.wrap_client_stream(
+                        cast("trio.Nursery", reader_nursery),
+                        cast("trio.SocketStream", _MeteredStream(stream, uplink)),
+                        target.netloc,
+                        target.resource,
+                        extra_headers=headers,
+                        max_message_size=max_message_size,
+                        receive_buffer_size=receive_buffer_size,
+                    )
+                    host.opened = True
             finally:
                 host.attached.set()
+            if connection is None:  # `upgrade` was cancelled: the reader ended first
+                raise TransportError(
+                    f"the server closed the connection to {endpoint.display_url} "
+                    "during the WebSocket upgrade"
+                )
         except BaseException:
             # trio-websocket leaves the stream open when its handshake fails or is cancelled
             # (a server that never answers the upgrade, `connect_timeout`): close it here.
