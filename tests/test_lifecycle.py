@@ -314,13 +314,13 @@ async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
 
 # What the server does after reading the upgrade request, and what each transport says.
 _HANG_UPS = {
-    "eof": (b"", "handshake with {url} failed: InvalidMessage"),
+    "eof": (b"", "the server closed the connection to {url} during the WebSocket upgrade"),
     "reset": (b"", "connection to {url} broke during the handshake: .*reset"),
     # No content-length: the body runs to the end of the stream, so only EOF ends the answer.
     "403-until-eof": (b"HTTP/1.1 403 Forbidden\r\n\r\nno", "upgrade to {url} with HTTP 403"),
     "half-a-101": (
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n",
-        "handshake with {url} failed: InvalidMessage",
+        "the server closed the connection to {url} during the WebSocket upgrade",
     ),
 }
 

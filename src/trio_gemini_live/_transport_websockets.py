@@ -30,7 +30,7 @@ from typing import Final
 
 import trio
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidHandshake, InvalidStatus, PayloadTooBig
+from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatus, PayloadTooBig
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
@@ -528,9 +528,14 @@ async def _handshake(
                 protocol.receive_data(head)
                 head = b""
             protocol.receive_eof()
-            if protocol.handshake_exc is None:
+            cut_short = protocol.handshake_exc
+            # websockets words a response cut short by the end of the stream as an invalid
+            # message (caused by EOFError); the server hung up, and that is what is said.
+            if cut_short is None or (
+                isinstance(cut_short, InvalidMessage) and isinstance(cut_short.__cause__, EOFError)
+            ):
                 raise TransportError(
-                    f"connection to {where} broke during the handshake: end of stream"
+                    f"the server closed the connection to {where} during the WebSocket upgrade"
                 )
             break
         if passthrough:
