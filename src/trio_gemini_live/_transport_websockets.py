@@ -521,6 +521,7 @@ async def _handshake(
     head = b""  # the response so far, until the end of its headers is seen
     passthrough = False  # not a 101: websockets takes the rest as it comes
     leftover = b""
+    hung_up = False  # the stream ended before the response did
     while protocol.state is State.CONNECTING and protocol.handshake_exc is None:
         data = await stream.receive_some(bufsize)
         if not data:
@@ -528,15 +529,7 @@ async def _handshake(
                 protocol.receive_data(head)
                 head = b""
             protocol.receive_eof()
-            cut_short = protocol.handshake_exc
-            # websockets words a response cut short by the end of the stream as an invalid
-            # message (caused by EOFError); the server hung up, and that is what is said.
-            if cut_short is None or (
-                isinstance(cut_short, InvalidMessage) and isinstance(cut_short.__cause__, EOFError)
-            ):
-                raise TransportError(
-                    f"the server closed the connection to {where} during the WebSocket upgrade"
-                )
+            hung_up = True
             break
         if passthrough:
             protocol.receive_data(data)  # a response that is not a 101: websockets decides
@@ -554,6 +547,15 @@ async def _handshake(
             continue
         head = b""
     error = protocol.handshake_exc
+    # websockets words a response cut short by the end of the stream as an invalid message
+    # (caused by EOFError): the server hung up, and that is what is said.
+    if hung_up and (
+        error is None
+        or (isinstance(error, InvalidMessage) and isinstance(error.__cause__, EOFError))
+    ):
+        raise TransportError(
+            f"the server closed the connection to {where} during the WebSocket upgrade"
+        )
     if isinstance(error, InvalidStatus):
         raise TransportError(
             f"the server rejected the WebSocket upgrade to {where} "
