@@ -726,14 +726,19 @@ class Connection:
                 # While our ping waits behind a long write, each piece of it the stream
                 # takes is the server reading us (`UplinkMeter.read_at`): over a slow uplink
                 # a large frame takes minutes, and the server can answer neither with a
-                # frame nor with the pong before it has read the ping. The credit ends with
-                # that write: the ping is on its way, and only a frame or the pong counts
-                # (the limit also covers the bytes left in the socket buffers ahead of it).
-                # So a server that reads everything but never answers is still declared
-                # dead `silence_limit` (plus one check) after that write ended, however much
-                # more we write. That write is at most one large frame (batches stop near
-                # `LONG_WRITE`) and ends because it progresses; one that stops is a stall.
-                silence = now - max(self._last_inbound, self._transport.uplink.read_at)
+                # frame nor with the pong before it has read the ping. That write is at most
+                # one large frame (batches stop near `LONG_WRITE`) and ends because it
+                # progresses; one that stops is a stall. Once written, the ping may wait in
+                # the kernel's send buffer still: where it can be read, a queue that drains
+                # is the same credit (`check_queue`, read only while the ping is unanswered).
+                # That credit ends once the bytes that stood before the ping are gone, and
+                # only a frame or the pong counts: a server that reads everything but never
+                # answers is still declared dead `silence_limit` (plus one check) after
+                # that, however much more we write.
+                uplink = self._transport.uplink
+                if self._ping_in_flight:
+                    uplink.check_queue()
+                silence = now - max(self._last_inbound, uplink.read_at)
                 if silence >= options.silence_limit:
                     await self._abort(
                         CloseAction.RESUME,

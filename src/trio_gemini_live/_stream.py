@@ -19,6 +19,7 @@ import trio
 
 from ._endpoints import Endpoint
 from ._errors import ConfigurationError, TransportError
+from ._send_queue import SendQueue
 
 __all__ = [
     "LONG_WRITE",
@@ -62,19 +63,68 @@ class UplinkMeter:
     the long write under way when it is sent (`ping_sent`), and the server cannot answer a
     ping it has not read. Each piece taken while it waits is the server reading what stands
     before the ping: `read_at` is the time of the latest.
+
+    Once written, the ping may still wait in the kernel's send buffer, behind the tail of
+    that write or a frame the buffer took whole: with the socket's `send_queue` (TCP, on
+    Linux), the heartbeat's `check_queue` counts that wait too.
     """
 
-    __slots__ = ("_ping_waits", "_writing", "pieces", "read_at")
+    __slots__ = (
+        "_ahead",
+        "_ping_waits",
+        "_queue",
+        "_queued",
+        "_writing",
+        "pieces",
+        "read_at",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, send_queue: SendQueue | None = None) -> None:
+        """`send_queue`: reads the socket's unacknowledged bytes (see `send_queue_reader`)."""
         self.pieces = 0
         self.read_at = -math.inf
         self._writing = False
         self._ping_waits = False
+        self._queue = send_queue
+        self._queued: int | None = None  # the queue at the previous check since our ping
+        self._ahead: int | None = None  # at most this much of it is our ping or before it
 
     def ping_sent(self) -> None:
         """Note that our ping is queued now: behind the long write under way, if any."""
         self._ping_waits = self._writing
+        self._queued = None
+        self._ahead = None
+
+    def check_queue(self) -> None:
+        """At a heartbeat check while our ping is unanswered: is the kernel still sending it?
+
+        The send queue holds what the peer has not acknowledged, in order. One that shrank
+        since the previous check is the peer taking our bytes; while our ping is among them
+        it is the server reading what stands before the ping, as a piece is (`read_at`).
+        How much of the queue that is: at most what it held at the first check after the
+        ping left our writes (a short write it still waited behind then is not counted:
+        the limit covers it, as it did the whole queue before), less every shrink since,
+        and never more than the queue. Frames written after the ping refill the queue but
+        never this count, so a server that reads everything and answers nothing gets no
+        credit once the peer has taken that much, or the queue was seen empty: it is found
+        dead `silence_limit` after that check, as before, however much more we write.
+        """
+        if self._queue is None:
+            return
+        queued = self._queue()
+        if queued is None:
+            return  # the socket is closed: the receiver reports it
+        previous, self._queued = self._queued, queued
+        if self._ping_waits:
+            return  # behind a long write still: its pieces vouch for the server
+        # None: no bound yet. At the previous check, if any, the ping waited behind a long
+        # write, after all that was queued then.
+        ahead = self._ahead
+        if previous is not None and queued < previous and (ahead is None or ahead > 0):
+            self.read_at = trio.current_time()
+            if ahead is not None:
+                ahead -= previous - queued
+        self._ahead = queued if ahead is None else max(0, min(ahead, queued))
 
     async def send_all(
         self, stream: trio.abc.SendStream, data: bytes | bytearray | memoryview

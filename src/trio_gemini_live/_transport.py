@@ -22,6 +22,7 @@ from ._endpoints import Endpoint
 from ._errors import TransportError
 from ._groups import leaf_exceptions
 from ._options import TRANSPORTS, SessionOptions
+from ._send_queue import send_queue_reader
 from ._stream import (
     LONG_WRITE,
     Connector,
@@ -318,9 +319,9 @@ async def open_trio_websocket(
     headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
     log.debug("connecting to %s", endpoint.display_url)
     host = _ReaderHost(endpoint.display_url)
-    uplink = UplinkMeter()
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
+        uplink = UplinkMeter(send_queue_reader(stream))
         try:
             reader_nursery: _ReaderNursery = await nursery.start(host.run)
             connection: trio_websocket.WebSocketConnection | None = None

@@ -37,6 +37,7 @@ from websockets.uri import parse_uri
 
 from ._endpoints import Endpoint
 from ._errors import TransportError
+from ._send_queue import send_queue_reader
 from ._stream import (
     LONG_WRITE,
     Connector,
@@ -105,7 +106,7 @@ class WebsocketsTransport:
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
         self._ping_count = 0
-        self._uplink = UplinkMeter()
+        self._uplink = UplinkMeter(send_queue_reader(stream))
         # A plain TCP socket (not TLS, not a test stream) is read directly (`_read_socket`).
         plain = type(stream) is trio.SocketStream and os.name == "posix"
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
