@@ -276,6 +276,19 @@ async def test_an_unanswered_upgrade_closes_the_stream(
             pass
 
 
+def answering(nursery: trio.Nursery, answer: bytes) -> trio.abc.Stream:
+    """A stream to a server that reads the upgrade request, sends `answer` and hangs up."""
+    client, server = trio.testing.memory_stream_pair()
+
+    async def hang_up() -> None:
+        await server.receive_some()
+        await server.send_all(answer)
+        await server.aclose()
+
+    nursery.start_soon(hang_up)
+    return client
+
+
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 @pytest.mark.parametrize(
     ("answer", "message"),
@@ -293,15 +306,7 @@ async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
     # h11 error for a reply that is not HTTP), and a resume that met it ended the session
     # instead of spending one attempt.
     async def connector() -> trio.abc.Stream:
-        client, server = trio.testing.memory_stream_pair()
-
-        async def refuse() -> None:
-            await server.receive_some()
-            await server.send_all(answer)
-            await server.aclose()
-
-        nursery.start_soon(refuse)
-        return client
+        return answering(nursery, answer)
 
     endpoint = url_endpoint(f"ws://127.0.0.1:9/x?key={CANARY}")
     options = SessionOptions(transport=transport, connect_timeout=5)
@@ -395,15 +400,7 @@ async def test_a_resume_refused_or_hung_up_on_spends_one_attempt(
             opened += 1
             if opened != 2:
                 return await emulated()
-            client, server = trio.testing.memory_stream_pair()
-
-            async def refuse() -> None:
-                await server.receive_some()
-                await server.send_all(answer)
-                await server.aclose()
-
-            nursery.start_soon(refuse)
-            return client
+            return answering(nursery, answer)
 
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         options = SessionOptions(transport=transport, connect_timeout=10)

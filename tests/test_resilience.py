@@ -40,7 +40,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
-from turns import tone
+from turns import tone, until_audio
 
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -695,10 +695,7 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
             live_setup(MODEL), endpoint=endpoint, connector=connector, options=options
         ) as session:
             await session.send_client_content("word " * 100)
-            with trio.fail_after(5):
-                async for event in session:
-                    if isinstance(event, AudioDelta):
-                        break  # the answer has begun: the text went out on its own
+            await until_audio(session)  # the answer has begun: the text went out on its own
             await session.send_audio(bytes(640))  # held back by the full uplink
             with trio.fail_after(10):
                 async for event in session:
@@ -839,10 +836,7 @@ async def test_a_large_frame_is_an_uplink_stall_only_once_it_stops_moving(
             live_setup(MODEL), endpoint=endpoint, connector=connector, options=options
         ) as session:
             await session.send_client_content("word " * 100)
-            with trio.fail_after(5):
-                async for event in session:
-                    if isinstance(event, AudioDelta):
-                        break  # the answer has begun: the text went out on its own
+            await until_audio(session)  # the answer has begun: the text went out on its own
             sent = trio.current_time()
             writes = uplinks[0].writes
             await session.send_video(IMAGE)

@@ -1,4 +1,4 @@
-"""Shared by the session tests: a loud tone to speak, and reading up to a turn boundary."""
+"""Shared by the session tests: a loud tone to speak, and reading up to a point of a turn."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import struct
 
 import trio
 
-from trio_gemini_live import LiveSession, RealtimeEvent, TurnComplete
+from trio_gemini_live import AudioDelta, LiveSession, RealtimeEvent, TurnComplete
 
 
 def tone(samples: int) -> bytes:
@@ -27,3 +27,12 @@ async def until_turn_complete(session: LiveSession) -> list[RealtimeEvent]:
             if isinstance(event, TurnComplete):
                 return events
     raise AssertionError("no turnComplete")
+
+
+async def until_audio(session: LiveSession) -> None:
+    """Read up to the first `AudioDelta` of the answer (at most 5 s)."""
+    with trio.fail_after(5):
+        async for event in session:
+            if isinstance(event, AudioDelta):
+                return
+    raise AssertionError("no audio")
