@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -32,11 +32,20 @@ from ._stream import LONG_WRITE
 from ._transport import Transport, TransportClosedError
 from ._wire import Setup
 
-__all__ = ["FLUSH", "Connection", "ConnectionOutcome", "Outgoing", "SessionCore"]
+__all__ = [
+    "CANCELLED_CALLS_KEPT",
+    "FLUSH",
+    "Connection",
+    "ConnectionOutcome",
+    "Outgoing",
+    "SessionCore",
+]
 
 log = logging.getLogger("trio_gemini_live.session")
 
 _SEND_BATCH = 64
+CANCELLED_CALLS_KEPT = 256
+"""How many call ids cancelled by reconnects a session remembers (see `cancel_calls`)."""
 """At most this many queued client frames are written with one socket write."""
 
 
@@ -95,13 +104,24 @@ class SessionCore:
     bytes_received: int = 0
     messages_sent_total: int = 0
     reconnects: int = 0
-    cancelled_calls: set[str] = field(default_factory=set[str])
+    # Ids of calls cancelled by a reconnect, newest last, so that answering one says so
+    # rather than "unknown call"; only the newest `CANCELLED_CALLS_KEPT` (a set of all of
+    # them grew with every reconnect during a call, for the whole session).
+    cancelled_calls: dict[str, None] = field(default_factory=dict[str, None])
     current: Connection | None = None
     pending_setup: Setup | None = None
     # The latest stretch of waiting on the user (stalls less than `handle_window` apart
     # merge): frames that reached the socket then were read only after it.
     stalled_from: float = float("-inf")
     stalled_until: float = float("-inf")
+
+    def cancel_calls(self, call_ids: Iterable[str]) -> None:
+        """Remember calls cancelled by a reconnect, forgetting the oldest past the bound."""
+        calls = self.cancelled_calls
+        for call_id in call_ids:
+            calls[call_id] = None
+        while len(calls) > CANCELLED_CALLS_KEPT:
+            del calls[next(iter(calls))]
 
     async def deliver(self, event: ev.LiveEvent) -> bool:
         """Hand an event to the user, waiting (backpressure) when their channel is full.

@@ -344,7 +344,7 @@ class SessionSupervisor:
     async def _cancel_pending_calls(self) -> None:
         pending = tuple(self._core.protocol.pending_calls)
         if pending:
-            self._core.cancelled_calls.update(pending)
+            self._core.cancel_calls(pending)
             await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))
 
     async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:

@@ -182,6 +182,10 @@ class EmulatorConfig:
             resumption handle and restored on resume like the history: what the session's
             model heard, for tests of replay across drops. Off by default (it grows with
             the session).
+        record_frames: Most frames (sent and received, all connections together) kept in
+            `EmulatorConnection.sent`/`.received`; past it the oldest are forgotten
+            (counted in `sent_dropped`/`received_dropped`), so that a session of hours
+            does not keep every audio chunk. `None` keeps them all.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -218,6 +222,9 @@ class EmulatorConfig:
     close_timeout: float = 5.0
     max_queued_turns: int = 8
     record_heard: bool = False
+    # Every test's whole recording, and ~30 MB at most for 100 ms chunks up and 40 ms ones
+    # down (a frame is held raw and decoded: ~6 kB for 40 ms of 24 kHz audio).
+    record_frames: int | None = 5_000
 
     def __post_init__(self) -> None:
         from ._faults import Fault  # here: that module imports this one
@@ -230,6 +237,8 @@ class EmulatorConfig:
             raise ValueError("deadline_close_code must be 1008 or 1011")
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:
             raise ValueError(f"audio_chunk_ms must be 1 to {MAX_AUDIO_CHUNK_MS} ms")
+        if self.record_frames is not None and self.record_frames < 0:
+            raise ValueError("record_frames must be >= 0 (or None to keep every frame)")
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
         if isinstance(self.pacing, str):

@@ -6,8 +6,10 @@ of a session's conversation, valid for a while after the session's last connecti
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,12 +78,27 @@ class Snapshot:
     heard: list[bytes | str] | None
 
 
+HANDLES_PER_SESSION = 8
+"""How many of a session's newest handles stay resumable (older ones are forgotten).
+
+A session is issued a handle at nearly every turn; each kept a snapshot of the history
+(and of the pending audio), and none was ever dropped, so a session of hours held
+thousands of them. A client resumes with the newest handle it received; a few more cover
+handles lost with a connection that broke right after sending them.
+"""
+
+
 class ResumptionStore:
-    """Issues handles and resolves them, enforcing the handle lifetime."""
+    """Issues handles and resolves them, enforcing the handle lifetime.
+
+    Memory stays bounded: a session keeps its `HANDLES_PER_SESSION` newest handles, and
+    handles of sessions ended more than `ttl` ago are swept as new ones are issued.
+    """
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._handles: dict[str, Snapshot] = {}
+        self._handles: dict[str, Snapshot] = {}  # in order of issue, oldest first
+        self._by_session: dict[str, deque[str]] = {}
 
     def issue(self, session: SessionState, pending: PendingInput | None = None) -> str:
         """A new opaque handle for the session's current state (and its `pending` input)."""
@@ -90,19 +107,44 @@ class ResumptionStore:
         heard = session.heard
         if heard is not None:
             heard = heard[: len(heard) - len(pending.heard)]
-        self._handles[handle] = Snapshot(
-            session, [dict(turn) for turn in session.history], pending, heard
-        )
+        # The turns themselves are shared: the model only ever appends to the history, and
+        # `resolve` copies them for the resumed session.
+        self._handles[handle] = Snapshot(session, list(session.history), pending, heard)
+        issued = self._by_session.setdefault(session.session_id, deque())
+        issued.append(handle)
+        if len(issued) > HANDLES_PER_SESSION:
+            self._handles.pop(issued.popleft(), None)
+        self._sweep()
         return handle
+
+    def _expired(self, session: SessionState) -> bool:
+        ended = session.ended_at
+        return not session.live and ended is not None and trio.current_time() - ended > self.ttl
+
+    def _sweep(self) -> None:
+        """Forget the oldest handles while their session has expired (amortized O(1))."""
+        while self._handles:
+            handle, found = next(iter(self._handles.items()))
+            if not self._expired(found.session):
+                return
+            self._forget(handle, found.session)
+
+    def _forget(self, handle: str, session: SessionState) -> None:
+        del self._handles[handle]
+        issued = self._by_session.get(session.session_id)
+        if issued is not None:
+            with contextlib.suppress(ValueError):
+                issued.remove(handle)
+            if not issued:
+                del self._by_session[session.session_id]
 
     def resolve(self, handle: str) -> Snapshot | None:
         """A copy of what a handle points at, or None if it is unknown or expired."""
         found = self._handles.get(handle)
         if found is None:
             return None
-        ended = found.session.ended_at
-        if not found.session.live and ended is not None and trio.current_time() - ended > self.ttl:
-            del self._handles[handle]
+        if self._expired(found.session):
+            self._forget(handle, found.session)
             return None
         return Snapshot(
             found.session,

@@ -41,6 +41,7 @@ from ._latency import delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
+from ._recording import trim_recordings
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
 
@@ -215,6 +216,10 @@ class EmulatorConnection:
         self.model: Model | None = None
         self.received: list[Frame] = []
         self.sent: list[Frame] = []
+        # Frames forgotten from the front of `sent`/`received` (`EmulatorConfig.record_frames`):
+        # `received[i - received_dropped]` is the i-th frame received.
+        self.sent_dropped = 0
+        self.received_dropped = 0
         # Handle -> how many client messages after `setup` its state includes: the truth
         # a test checks replay against, which the wire tells only in transparent mode.
         self.handle_coverage: dict[str, int] = {}
@@ -245,11 +250,21 @@ class EmulatorConnection:
 
     def __repr__(self) -> str:
         return (
-            f"<EmulatorConnection #{self.index} {self.path!r} sent={len(self.sent)} "
-            f"received={len(self.received)} close={self.close_code}>"
+            f"<EmulatorConnection #{self.index} {self.path!r} sent={self.frames_sent} "
+            f"received={self.frames_received} close={self.close_code}>"
         )
 
     # --- inspection -----------------------------------------------------------------------------
+
+    @property
+    def frames_sent(self) -> int:
+        """How many frames were sent, recorded or since forgotten (`record_frames`)."""
+        return self.sent_dropped + len(self.sent)
+
+    @property
+    def frames_received(self) -> int:
+        """How many frames were received, recorded or since forgotten (`record_frames`)."""
+        return self.received_dropped + len(self.received)
 
     @property
     def closed(self) -> bool:
@@ -357,8 +372,8 @@ class EmulatorConnection:
         for fault in self.faults:
             if not fault.triggered or self._nursery is None:
                 continue
-            hit = (fault.after_frames is not None and len(self.sent) == fault.after_frames) or (
-                fault.after_received is not None and len(self.received) == fault.after_received
+            hit = (fault.after_frames is not None and self.frames_sent == fault.after_frames) or (
+                fault.after_received is not None and self.frames_received == fault.after_received
             )
             if hit:
                 # Halt at once so no frame slips out between the trigger and the task running.
@@ -427,9 +442,13 @@ class EmulatorConnection:
                 if self._nursery is not None:
                     self._nursery.cancel_scope.cancel()
                 return
-            self.sent.append(Frame(raw, _decoder.decode(raw), True, trio.current_time()))
+            self._record(self.sent, Frame(raw, _decoder.decode(raw), True, trio.current_time()))
             self._check_triggers()
             self._notify()
+
+    def _record(self, frames: list[Frame], frame: Frame) -> None:
+        frames.append(frame)
+        self.emulator._recorded(1)  # pyright: ignore[reportPrivateUsage]
 
     async def resumption_update(self, resumable: bool) -> None:
         """Send `sessionResumptionUpdate` (only if the setup asked for resumption)."""
@@ -441,10 +460,10 @@ class EmulatorConnection:
             self._handle_deferred = True
             return
         model = self.model
-        index = str(len(self.received) - 1) if self._transparent else None
+        index = str(self.frames_received - 1) if self._transparent else None
         if resumable and model is not None and not model.generating and not model.pending_calls:
             handle = self.emulator.resumption.issue(self.session, model.pending_input())
-            self.handle_coverage[handle] = len(self.received) - 1
+            self.handle_coverage[handle] = self.frames_received - 1
             update = SessionResumptionUpdateMessage(
                 new_handle=handle, resumable=True, last_consumed_client_message_index=index
             )
@@ -472,11 +491,13 @@ class EmulatorConnection:
         try:
             data, parsed = parse_client_frame(raw, strict=config.strict, vertex=vertex)
         except ClientFrameError as err:
-            self.received.append(Frame(raw, None, isinstance(message, bytes), trio.current_time()))
+            frame = Frame(raw, None, isinstance(message, bytes), trio.current_time())
+            self._record(self.received, frame)
             self._notify()
             await self.close(err.code, err.reason)
             return None
-        self.received.append(Frame(raw, data, isinstance(message, bytes), trio.current_time()))
+        frame = Frame(raw, data, isinstance(message, bytes), trio.current_time())
+        self._record(self.received, frame)
         self._check_triggers()
         self._notify()
         return data, parsed
@@ -696,6 +717,7 @@ class Emulator:
         self._nursery = nursery
         self._changed = trio.Event()
         self._attempts = 0
+        self._frames_held = 0  # recorded frames not yet forgotten, all connections
 
     @property
     def url(self) -> str:
@@ -722,6 +744,17 @@ class Emulator:
     def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
+
+    def _recorded(self, count: int) -> None:
+        """Count frames recorded; past `record_frames` plus a slack, forget the oldest.
+
+        The slack (a quarter of the budget) makes trimming a batch now and then rather than
+        one list shift per frame.
+        """
+        budget = self.config.record_frames
+        self._frames_held += count
+        if budget is not None and self._frames_held > budget + budget // 4:
+            self._frames_held -= trim_recordings(self.connections, self._frames_held - budget)
 
     async def wait_for_connection(self, n: int = 1) -> EmulatorConnection:
         """Wait until the `n`-th (1-based) connection has been upgraded; return it."""
