@@ -63,6 +63,8 @@ class Shape:
             default, which costs a resampling in Python per turn).
         lifetime: seconds between the server's `goAway`s (each one a resume).
         drop_every: seconds between connection resets (None: no drops).
+        compression_tokens: `contextWindowCompression.triggerTokens` (the server then keeps
+            the history under it, and no session limit applies).
         record_frames: the emulator's `record_frames` (`"default"`: its default).
     """
 
@@ -73,11 +75,19 @@ class Shape:
     reply: str | None = None
     lifetime: float = 600.0
     drop_every: float | None = 1500.0
+    compression_tokens: int = 100_000
     record_frames: int | Literal["default"] | None = "default"
 
 
 COMPACT = Shape(
-    spoken=2, cycle=6, silence_ms=200, tool_every=4, reply="OK.", lifetime=60, drop_every=150
+    spoken=2,
+    cycle=6,
+    silence_ms=200,
+    tool_every=4,
+    reply="OK.",
+    lifetime=60,
+    drop_every=150,
+    compression_tokens=2_000,
 )
 """A turn every 0.6 s, a resume every minute: the same churn in a twentieth of the CPU."""
 
@@ -152,7 +162,7 @@ async def _session(probe_at: list[float], result: LongSession, shape: Shape) -> 
             input_transcription=True,
             output_transcription=True,
             functions=[function_tool("get_weather", "The weather in a city")],
-            compression_trigger_tokens=100_000,
+            compression_trigger_tokens=shape.compression_tokens,
         )
         options = SessionOptions(
             reconnect=ReconnectPolicy(max_attempts=10, initial_delay=0.05, stable_after=1.0)

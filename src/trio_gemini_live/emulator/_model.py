@@ -47,6 +47,7 @@ from ._config import EmulatorConfig
 from ._lifetime import PendingInput, SessionState, format_duration
 from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
+from ._window import slide_window
 
 __all__ = ["HEARD_TEXT_CHARS", "Model", "Outlet", "split_text"]
 
@@ -195,6 +196,7 @@ class Model:
         self.input_transcription = setup.input_audio_transcription is not None
         self.output_transcription = setup.output_audio_transcription is not None
         self.system_instruction = setup.system_instruction
+        self._compression = setup.context_window_compression
         self.functions: dict[str, FunctionDeclaration] = {}
         self._set_tools(setup)
         self.combine_parts = config.combines_parts(model_id)
@@ -551,6 +553,11 @@ class Model:
         if self.config.wait_for_playback and audio_s > 0:
             await trio.sleep(max(0.0, self._playback_end - trio.current_time()))
         self.session.history.append({"role": "model", "text": reply, "audio_s": audio_s})
+        slide_window(
+            self.session.history,
+            self._compression,
+            lambda turn: self._history_tokens(turn)[1],
+        )
         gen.completed = True
         await self._send(
             ServerContent(turn_complete=True), self._usage(prompt_tokens, response_tokens)

@@ -811,6 +811,9 @@ class Emulator:
         finally:
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(wrapped)
+            # `connections` keeps every connection for inspection: let a closed one keep
+            # its record, not its WebSocket machinery and buffers (~10 kB a connection).
+            conn._ws = conn._nursery = None  # pyright: ignore[reportPrivateUsage]
             conn._closed.set()  # pyright: ignore[reportPrivateUsage]
             conn._notify()  # pyright: ignore[reportPrivateUsage]
             self._notify()
