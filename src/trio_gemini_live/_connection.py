@@ -44,9 +44,9 @@ __all__ = [
 log = logging.getLogger("trio_gemini_live.session")
 
 _SEND_BATCH = 64
+"""At most this many queued client frames are written with one socket write."""
 CANCELLED_CALLS_KEPT = 256
 """How many call ids cancelled by reconnects a session remembers (see `cancel_calls`)."""
-"""At most this many queued client frames are written with one socket write."""
 
 
 _LEND_CHECK = 1.0
