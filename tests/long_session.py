@@ -134,10 +134,6 @@ def _config(shape: Shape) -> EmulatorConfig:
         silence_duration_ms=shape.silence_ms,
         audio_session_limit=None,
         scenario=Scenario(tuple(turns)),
-        # A resume replays the question and the speech after it at once; that speech barges
-        # in on the tool call the question made, which the server cancels while the
-        # client's answer is on its way: a race of the protocol, not what is measured here.
-        reject_unknown_tool_responses=False,
     )
 
 

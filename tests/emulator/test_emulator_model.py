@@ -359,6 +359,24 @@ async def test_barge_in_cancels_pending_tool_calls() -> None:
     ]
 
 
+async def test_a_response_crossing_its_cancellation_is_ignored() -> None:
+    # It closed the session with 1007 as a response to an unknown call: the client had sent
+    # it before the toolCallCancellation reached it (the long-session harness met this
+    # after a resume, when the replayed speech interrupted the call).
+    async with start() as emu, connect(emu) as client:
+        await client.setup(tools=WEATHER, **TEXT)
+        await client.send({"realtimeInput": {"text": "weather in Oslo"}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+        call = messages[-1]["toolCall"]["functionCalls"][0]
+        await client.send({"realtimeInput": {"text": "never mind, what is 2 + 2?"}})
+        await client.recv_until(lambda m: "toolCallCancellation" in m)
+        response = {"id": call["id"], "name": call["name"], "response": {"temp_c": 3}}
+        await client.send({"toolResponse": {"functionResponses": [response]}})
+        await client.turn()  # the rest of the cut turn
+        answer = await client.turn()  # to the new question: the session lives
+    assert any("modelTurn" in m.get("serverContent", {}) for m in answer)
+
+
 async def test_pacing_realtime_and_slower(autojump_clock: trio.abc.Clock) -> None:
     durations = {}
     for pacing in ("burst", "realtime", 2.0):

@@ -160,6 +160,11 @@ class _UserTurn:
     tool_results: list[tuple[str, dict[str, Any]]] | None = None
 
 
+_CANCELLED_KEPT = 64
+"""How many call ids cancelled by barge-ins a session's model remembers (responses to them
+are ignored rather than refused)."""
+
+
 class Model:
     """One session's model. The connection feeds it client messages in order."""
 
@@ -211,6 +216,9 @@ class Model:
         self._manual_audio: list[bytes] = []
         self._gen: _Generation | None = None
         self._pending: dict[str, _Call] = {}
+        # Calls a barge-in cancelled, newest last: a response to one may cross the
+        # `toolCallCancellation` on the wire, which is no error of the client's.
+        self._cancelled: dict[str, None] = {}
         # Turns that arrived while the model was answering and did not interrupt it (user
         # turns under NO_INTERRUPTION, WHEN_IDLE tool results): answered in arrival order,
         # each after the previous turn's turnComplete, so that two answers never interleave.
@@ -395,6 +403,8 @@ class Model:
                 call_id = next((k for k, c in self._pending.items() if c.name == fr.name), None)
             call = self._pending.pop(call_id, None) if call_id else None
             if call is None or call_id is None:
+                if call_id in self._cancelled:
+                    continue  # answered as it was cancelled: nothing waits for it now
                 if self.config.reject_unknown_tool_responses:
                     await self._out.close(1007, INVALID_ARGUMENT)
                     return
@@ -439,6 +449,9 @@ class Model:
         cancelled = [k for k, c in self._pending.items() if c.generation is gen]
         for k in cancelled:
             del self._pending[k]
+            self._cancelled[k] = None
+        while len(self._cancelled) > _CANCELLED_KEPT:
+            del self._cancelled[next(iter(self._cancelled))]
         if cancelled:
             await self._out.send(
                 ServerMessage(tool_call_cancellation=ToolCallCancellationMessage(ids=cancelled))
