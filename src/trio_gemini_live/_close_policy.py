@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from ._errors import is_quota_reason
+
 __all__ = ["CloseAction", "classify_close"]
 
 
@@ -18,8 +20,6 @@ class CloseAction(enum.Enum):
     RESUME = "resume"
     FAIL = "fail"
 
-
-_QUOTA_MARKERS = ("quota", "exhausted", "resource_exhausted", "too many times")
 
 # Codes not listed here fail: an unknown close is not blindly retried.
 _BY_CODE: dict[int, CloseAction] = {
@@ -36,7 +36,7 @@ _BY_CODE: dict[int, CloseAction] = {
 
 def classify_close(code: int, reason: str, *, after_go_away: bool = False) -> CloseAction:
     """Classify a close: the routine close after `goAway` resumes; quota closes fail."""
-    if any(marker in reason.lower() for marker in _QUOTA_MARKERS):
+    if is_quota_reason(reason):
         return CloseAction.FAIL
     if after_go_away and code in (1008, 1011):
         return CloseAction.RESUME  # the routine close at the goAway deadline

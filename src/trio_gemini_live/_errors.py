@@ -115,6 +115,16 @@ class ReconnectFailedError(GeminiLiveError):
 _QUOTA_MARKERS = ("quota", "exhausted", "resource_exhausted", "too many times")
 
 
+def is_quota_reason(reason: str) -> bool:
+    """Whether a close reason says a quota or an ephemeral token's uses ran out.
+
+    Google sends those with 1011, the code of its transient failures too: only the reason
+    tells that a retry cannot succeed.
+    """
+    lowered = reason.lower()
+    return any(marker in lowered for marker in _QUOTA_MARKERS)
+
+
 def close_error_for(code: int, reason: str) -> ConnectionClosedError:
     """Return the typed exception for a server close code and reason."""
     if code == 1007:
@@ -122,8 +132,7 @@ def close_error_for(code: int, reason: str) -> ConnectionClosedError:
     if code == 1008:
         return PolicyViolationError(code, reason)
     if code == 1011:
-        lowered = reason.lower()
-        if any(marker in lowered for marker in _QUOTA_MARKERS):
+        if is_quota_reason(reason):
             return QuotaExceededError(code, reason)
         return InternalServerError(code, reason)
     if code == 1006:
