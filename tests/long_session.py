@@ -208,7 +208,7 @@ async def _session(probe_at: list[float], result: LongSession, shape: Shape) -> 
                 result.probes.append(probe_memory(at, result))
             result.reconnects = session.statistics().reconnects
             nursery.cancel_scope.cancel()
-        result.connections = len(emulator.connections)
+        result.connections = emulator.connections_dropped + len(emulator.connections)
 
 
 def run(probe_at: list[float], shape: Shape = Shape()) -> LongSession:

@@ -99,6 +99,9 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--pacing", "inf"], ("--pacing", "finite number >= 0")),
         (["--api-key", ""], ("--api-key", "cannot be empty")),
         (["--api-key", " "], ("--api-key", "cannot be empty")),
+        (["--keep-closed-connections", "-1"], ("--keep-closed-connections", ">= 0")),
+        (["--keep-closed-connections", "many"], ("--keep-closed-connections", "or 'all'")),
+        (["--keep-closed-connections", "2.5"], ("--keep-closed-connections", "whole number")),
     ],
 )
 def test_cli_names_the_flag_of_a_value_out_of_range(

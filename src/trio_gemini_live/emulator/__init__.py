@@ -13,6 +13,7 @@ from ._config import (
     Pacing as Pacing,
 )
 from ._faults import Fault as Fault, FaultKind as FaultKind
+from ._recording import ForgottenConnectionError as ForgottenConnectionError
 from ._routes import Route as Route
 from ._scenario import (
     Scenario as Scenario,
@@ -41,6 +42,7 @@ __all__ = [
     "EmulatorConnection",
     "Fault",
     "FaultKind",
+    "ForgottenConnectionError",
     "Frame",
     "FramePredicate",
     "Pacing",

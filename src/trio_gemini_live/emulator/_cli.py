@@ -113,6 +113,19 @@ def _close_code(value: str) -> int:
     return code
 
 
+def _keep_closed(value: str) -> int | None:
+    """How many closed connections to keep, for argparse: a whole number >= 0, or `all`."""
+    if value == "all":
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number or 'all': {value!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (or 'all' to keep every one), got {count}")
+    return count
+
+
 def _fault(value: str) -> Fault:
     try:
         return Fault.parse(value)
@@ -242,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-transcript", help="what user speech is transcribed as")
     p.add_argument("--output-transcript", help="transcript of the echoed speech")
     p.add_argument("--vertex", action="store_true", help="speak the Vertex AI dialect")
+    keep = EmulatorConfig.keep_closed_connections  # the dataclass default
+    p.add_argument(
+        "--keep-closed-connections",
+        type=_keep_closed,
+        default=keep,
+        metavar="N",
+        help=f"closed connections kept for inspection, the oldest forgotten first "
+        f"(default {keep}; 'all': every one)",
+    )
     return p
 
 
@@ -282,6 +304,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         audio_chunk_ms=args.chunk_ms,
         output_transcript=args.output_transcript,
         vertex=args.vertex,
+        keep_closed_connections=args.keep_closed_connections,
     ).replace(**extra)
 
 

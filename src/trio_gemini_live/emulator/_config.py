@@ -120,6 +120,23 @@ def check_collection(
     object.__setattr__(config, name, make(items))
 
 
+def _check_bound(value: object, name: str, none_keeps: str) -> None:
+    """Refuse a bound on what is kept for inspection that is not a whole number >= 0 or None.
+
+    Why the type too: `True` passed for a bound of 1 and `2.5` was used as if whole;
+    neither says what the caller meant.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"{name} must be a whole number >= 0 (or None to keep {none_keeps}), "
+            f"not {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 (or None to keep {none_keeps}), got {value}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class EmulatorConfig:
     """How the emulator behaves. Every field has a default that mimics the real service.
@@ -186,6 +203,11 @@ class EmulatorConfig:
             `EmulatorConnection.sent`/`.received`; past it the oldest are forgotten
             (counted in `sent_dropped`/`received_dropped`), so that a session of hours
             does not keep every audio chunk. `None` keeps them all.
+        keep_closed_connections: Most closed connections kept in `Emulator.connections`;
+            past it the oldest closed ones are forgotten (counted in
+            `Emulator.connections_dropped`), so that an emulator serving resuming clients
+            for days does not list every connection it ever had. Open connections are
+            always kept. `None` keeps them all.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -225,6 +247,9 @@ class EmulatorConfig:
     # Every test's whole recording, and ~30 MB at most for 100 ms chunks up and 40 ms ones
     # down (a frame is held raw and decoded: ~6 kB for 40 ms of 24 kHz audio).
     record_frames: int | None = 5_000
+    # ~8.5 kB each once closed (frames aside, which record_frames bounds): ~8.5 MB at most,
+    # and more connections than a test inspects.
+    keep_closed_connections: int | None = 1_000
 
     def __post_init__(self) -> None:
         from ._faults import Fault  # here: that module imports this one
@@ -237,8 +262,8 @@ class EmulatorConfig:
             raise ValueError("deadline_close_code must be 1008 or 1011")
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:
             raise ValueError(f"audio_chunk_ms must be 1 to {MAX_AUDIO_CHUNK_MS} ms")
-        if self.record_frames is not None and self.record_frames < 0:
-            raise ValueError("record_frames must be >= 0 (or None to keep every frame)")
+        _check_bound(self.record_frames, "record_frames", "every frame")
+        _check_bound(self.keep_closed_connections, "keep_closed_connections", "all of them")
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
         if isinstance(self.pacing, str):

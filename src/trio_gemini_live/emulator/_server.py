@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import operator
 import socket
 import ssl
 import struct
@@ -41,7 +42,7 @@ from ._latency import delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
-from ._recording import trim_recordings
+from ._recording import ForgottenConnectionError, find_connection, forget_closed, trim_recordings
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
 
@@ -199,12 +200,15 @@ class _ServerWebSocket(WebSocketConnection):
 class EmulatorConnection:
     """One client connection: what was sent and received, how it ended, and fault control.
 
-    Credentials never appear here: `path` and `headers` are redacted.
+    Credentials never appear here: `path` and `headers` are redacted. `number` is its place
+    in the order connections were upgraded, from 1 (what `Emulator.wait_for_connection`
+    takes); it stays the same when older connections are forgotten.
     """
 
     def __init__(self, emulator: Emulator, index: int, stream: _FaultStream) -> None:
         self.emulator = emulator
         self.index = index
+        self.number = 0  # set on the upgrade: unnumbered connections are never listed
         self.path = ""
         self.headers: list[tuple[str, str]] = []
         self.route: Route | None = None
@@ -705,7 +709,14 @@ class EmulatorConnection:
 
 
 class Emulator:
-    """A running emulator: its URL, its connections, and ways to connect in memory."""
+    """A running emulator: its URL, its connections, and ways to connect in memory.
+
+    `connections` lists the upgraded connections, oldest first: every open one and the
+    newest `EmulatorConfig.keep_closed_connections` closed ones; `connections_dropped`
+    counts the closed ones forgotten since. A connection's position in the list is its
+    `number` less one only until the first is forgotten: look one up by number with
+    `wait_for_connection`.
+    """
 
     def __init__(self, config: EmulatorConfig, nursery: trio.Nursery, *, tls: bool) -> None:
         self.config = config
@@ -713,6 +724,8 @@ class Emulator:
         self.host = "127.0.0.1"
         self.port = 0
         self.connections: list[EmulatorConnection] = []
+        self.connections_dropped = 0
+        self._closed_kept = 0  # closed connections still in `connections`
         self.resumption = ResumptionStore(config.handle_ttl)
         self._nursery = nursery
         self._changed = trio.Event()
@@ -756,11 +769,38 @@ class Emulator:
         if budget is not None and self._frames_held > budget + budget // 4:
             self._frames_held -= trim_recordings(self.connections, self._frames_held - budget)
 
+    def _forget_closed(self) -> None:
+        """Past `keep_closed_connections` closed connections, forget the oldest closed ones."""
+        keep = self.config.keep_closed_connections
+        if keep is None or self._closed_kept <= keep:
+            return
+        for conn in forget_closed(self.connections, self._closed_kept - keep):
+            self._closed_kept -= 1
+            self.connections_dropped += 1
+            # Its frames no longer count against `record_frames`: nothing would trim them.
+            self._frames_held -= len(conn.sent) + len(conn.received)
+
     async def wait_for_connection(self, n: int = 1) -> EmulatorConnection:
-        """Wait until the `n`-th (1-based) connection has been upgraded; return it."""
-        while len(self.connections) < n:
+        """Wait until the `n`-th (1-based) connection has been upgraded; return it.
+
+        Connections are numbered in the order they were upgraded
+        (`EmulatorConnection.number`), and keep their number when older ones are forgotten.
+
+        Raises:
+            ValueError: `n` is below 1.
+            ForgottenConnectionError: connection `n` was closed and has since been forgotten
+                (`EmulatorConfig.keep_closed_connections`).
+        """
+        n = operator.index(n)
+        if n < 1:
+            raise ValueError(f"connections are numbered from 1, got {n}")
+        while self.connections_dropped + len(self.connections) < n:
             await self._changed.wait()
-        return self.connections[n - 1]
+        conn = find_connection(self.connections, n)
+        if conn is None:
+            assert self.config.keep_closed_connections is not None  # else none is forgotten
+            raise ForgottenConnectionError(n, self.config.keep_closed_connections)
+        return conn
 
     def memory_connector(
         self, latency: float = 0.0, *, buffer: int | None = None
@@ -811,11 +851,14 @@ class Emulator:
         finally:
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(wrapped)
-            # `connections` keeps every connection for inspection: let a closed one keep
-            # its record, not its WebSocket machinery and buffers (~10 kB a connection).
+            # `connections` keeps closed connections for inspection: let one keep its
+            # record, not its WebSocket machinery and buffers (~10 kB a connection).
             conn._ws = conn._nursery = None  # pyright: ignore[reportPrivateUsage]
             conn._closed.set()  # pyright: ignore[reportPrivateUsage]
             conn._notify()  # pyright: ignore[reportPrivateUsage]
+            if conn.number:  # listed: upgraded
+                self._closed_kept += 1
+                self._forget_closed()
             self._notify()
 
     async def _handle(
@@ -833,6 +876,7 @@ class Emulator:
         await request.accept()
         conn._ws = ws  # pyright: ignore[reportPrivateUsage]
         conn._apply_static_faults()  # pyright: ignore[reportPrivateUsage]
+        conn.number = self.connections_dropped + len(self.connections) + 1
         self.connections.append(conn)
         self._notify()
         log.info("connection %d: %s", conn.index, conn.path)

@@ -1,0 +1,164 @@
+"""The bound on closed connections kept for inspection (`keep_closed_connections`).
+
+A standalone emulator serving resuming clients for days listed every connection it ever
+had (~8.5 kB each once closed): it now forgets the oldest closed ones, never an open one,
+and `wait_for_connection(n)` still means the n-th connection ever upgraded.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import trio
+
+from emulator.emulator_client import connect, start
+from trio_gemini_live.emulator import (
+    Emulator,
+    EmulatorConfig,
+    EmulatorConnection,
+    ForgottenConnectionError,
+    _cli as emulator_cli,
+)
+
+
+async def _connect_and_close(emu: Emulator, number: int) -> EmulatorConnection:
+    """Open connection `number` (waited for by number while older ones are forgotten),
+    exchange the setup, close it, and wait until the emulator has seen it closed."""
+    async with connect(emu) as client:
+        await client.setup()
+        conn = await emu.wait_for_connection(number)
+        assert conn.number == number
+    await conn.wait_closed()
+    return conn
+
+
+def _closed(emu: Emulator) -> list[EmulatorConnection]:
+    return [conn for conn in emu.connections if conn.closed]
+
+
+def _frames_held(emu: Emulator) -> int:
+    return emu._frames_held  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_the_oldest_closed_connections_are_forgotten_past_the_bound(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    async with start(EmulatorConfig(keep_closed_connections=10)) as emu:
+        for number in range(1, 51):
+            await _connect_and_close(emu, number)
+            assert len(_closed(emu)) <= 10
+        assert [conn.number for conn in emu.connections] == list(range(41, 51))
+        assert emu.connections_dropped == 40
+        # The numbers still map: the 41st is the first kept, the 50th the last.
+        assert await emu.wait_for_connection(41) is emu.connections[0]
+        assert await emu.wait_for_connection(50) is emu.connections[-1]
+        # The frames of forgotten connections no longer count against `record_frames`
+        # (else the emulator would trim, and find nothing to trim, at every frame).
+        assert _frames_held(emu) == sum(len(c.sent) + len(c.received) for c in emu.connections)
+
+
+async def test_a_forgotten_connection_is_named_with_the_bound_to_raise(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    async with start(EmulatorConfig(keep_closed_connections=2)) as emu:
+        for number in range(1, 6):
+            await _connect_and_close(emu, number)
+        with pytest.raises(ForgottenConnectionError) as info:
+            await emu.wait_for_connection(3)
+    error = info.value
+    assert isinstance(error, LookupError)
+    assert (error.number, error.kept) == (3, 2)
+    assert "connection 3 was closed and forgotten" in str(error)
+    assert "newest 2 closed connections" in str(error)
+    assert "keep_closed_connections" in str(error)
+    assert "--keep-closed-connections" in str(error)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), copy.number, copy.kept, str(copy)) == (type(error), 3, 2, str(error))
+
+
+async def test_open_connections_are_never_forgotten(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(keep_closed_connections=2)) as emu:
+        async with connect(emu) as first_client:
+            await first_client.setup()
+            first = await emu.wait_for_connection(1)
+            for number in range(2, 12):
+                await _connect_and_close(emu, number)
+            # The open one stays ahead of the closed ones, which are not a prefix any more.
+            assert [conn.number for conn in emu.connections] == [1, 10, 11]
+            assert emu.connections_dropped == 8
+            assert not first.closed
+            assert await emu.wait_for_connection(1) is first
+            assert await emu.wait_for_connection(10) is emu.connections[1]
+            with pytest.raises(ForgottenConnectionError):
+                await emu.wait_for_connection(9)
+        await first.wait_closed()
+        # Closed now, and the oldest closed: the one forgotten.
+        assert [conn.number for conn in emu.connections] == [10, 11]
+        assert emu.connections_dropped == 9
+        with pytest.raises(ForgottenConnectionError):
+            await emu.wait_for_connection(1)
+        # The next connection is numbered on from the last.
+        assert (await _connect_and_close(emu, 12)).number == 12
+        assert [conn.number for conn in emu.connections] == [11, 12]
+
+
+async def test_zero_keeps_only_open_connections(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(keep_closed_connections=0)) as emu:
+        conn = await _connect_and_close(emu, 1)
+        assert emu.connections == []
+        assert emu.connections_dropped == 1
+        # Forgotten by the emulator, not by a test that kept it.
+        assert conn.close_code == 1000
+        assert conn.received[0].get("setup.model")
+
+
+async def test_none_keeps_every_connection(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(keep_closed_connections=None)) as emu:
+        for number in range(1, 31):
+            await _connect_and_close(emu, number)
+        assert [conn.number for conn in emu.connections] == list(range(1, 31))
+        assert emu.connections_dropped == 0
+        assert await emu.wait_for_connection(1) is emu.connections[0]
+
+
+async def test_wait_for_connection_refuses_a_number_below_1() -> None:
+    async with start() as emu:
+        # `connections[n - 1]` made 0 the newest connection, and -1 the one before.
+        for number in (0, -1):
+            with pytest.raises(ValueError, match="numbered from 1"):
+                await emu.wait_for_connection(number)
+        with pytest.raises(TypeError):
+            await emu.wait_for_connection(1.5)  # type: ignore[arg-type]
+
+
+def test_the_default_bound_is_generous_but_finite() -> None:
+    assert EmulatorConfig().keep_closed_connections == 1000
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"keep_closed_connections": -1},
+        {"keep_closed_connections": True},  # taken as 1 before
+        {"keep_closed_connections": False},
+        {"keep_closed_connections": 2.5},
+        {"keep_closed_connections": "10"},
+        {"record_frames": True},
+        {"record_frames": 2.5},
+        {"record_frames": -1},
+    ],
+)
+def test_a_bound_that_is_not_a_whole_number_from_0_is_refused(field: dict[str, object]) -> None:
+    (name,) = field
+    with pytest.raises(ValueError, match=f"{name} must be .*>= 0 \\(or None to keep"):
+        EmulatorConfig(**field)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "kept"), [("0", 0), ("250", 250), ("all", None)])
+def test_the_cli_flag_sets_the_bound(value: str, kept: int | None) -> None:
+    parser = emulator_cli.build_parser()
+    args = parser.parse_args(["--keep-closed-connections", value])
+    assert emulator_cli._config(args).keep_closed_connections == kept  # pyright: ignore[reportPrivateUsage]
+    default = emulator_cli._config(parser.parse_args([]))  # pyright: ignore[reportPrivateUsage]
+    assert default.keep_closed_connections == 1000
