@@ -311,3 +311,59 @@ async def test_leaving_the_block_writes_what_was_queued_before_the_close(
             await session.send_text(str(index))
     await trio.sleep(1)  # virtual time: the server reads what reached it
     assert got == [str(index) for index in range(150)]
+
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [
+        "websockets",
+        pytest.param(
+            "trio-websocket",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="trio-websocket's reader writes the close reply behind the stuck write "
+                "(under its stream lock) before it reports the close: the heartbeat ends it",
+            ),
+        ),
+    ],
+)
+async def test_a_close_while_the_uplink_is_stuck_is_reported_at_once(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """The server stops reading, then closes: its close, code and reason, ends the session.
+
+    The receiver wrote the close reply before reporting the close, and that write waited
+    behind the sender's, which never moved again: the session ended only when the heartbeat
+    gave up, 50 s later, with `HeartbeatTimeoutError` (a resumable failure) in place of the
+    server's 1007.
+    """
+    closing = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await closing.wait()
+        await ws.aclose(1007, "Request contains an invalid argument.")
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        return StuckUplinkStream(await server.connector(), stick_after=2)  # upgrade, setup
+
+    options = SessionOptions(transport=transport)
+    events: list[object] = []
+    with trio.fail_after(100), pytest.raises(InvalidArgumentError, match="invalid argument"):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            await session.send_text("held back")  # the sender's write never ends
+            await trio.testing.wait_all_tasks_blocked()
+            closing.set()
+            started = trio.current_time()
+            try:
+                async for event in session:
+                    events.append(event)
+            finally:
+                ended = trio.current_time() - started
+    assert events[-1] == Closed(code=1007, reason="Request contains an invalid argument.")
+    assert ended <= 1 + options.close_timeout  # the close reply's bound, not the heartbeat's
