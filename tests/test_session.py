@@ -313,6 +313,40 @@ async def test_leaving_the_block_writes_what_was_queued_before_the_close(
     assert got == [str(index) for index in range(150)]
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_leaving_the_block_while_the_uplink_is_stuck_takes_two_close_timeouts(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """A server that stopped reading: the queued frames and the close frame never go out.
+
+    Each of the two steps of the exit waits its `close_timeout` (the sender's last writes,
+    then the close frame, which waits behind them), and the socket is closed then; the
+    session does not wait for the heartbeat (45 s) or for ever.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    streams: list[StuckUplinkStream] = []
+
+    async def connector() -> trio.abc.Stream:
+        streams.append(StuckUplinkStream(await server.connector(), stick_after=2))
+        return streams[-1]  # the upgrade and the setup go out, then nothing
+
+    options = SessionOptions(close_timeout=2, transport=transport)
+    with trio.fail_after(30):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            for text in ("one", "two", "three"):
+                await session.send_text(text)
+            await trio.testing.wait_all_tasks_blocked()
+            left_at = trio.current_time()
+    assert trio.current_time() - left_at <= 2 * options.close_timeout + 0.1
+    assert streams[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
+
 
 @pytest.mark.parametrize(
     "transport",
