@@ -407,6 +407,41 @@ async def test_spent_budget_raises_a_typed_error(autojump_clock: trio.testing.Mo
     assert trio.current_time() - start < 60
 
 
+async def test_a_send_waiting_for_room_while_resuming_ends_with_the_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A send that waits for room during an outage waits at most for the reconnect budget.
+
+    The queue outlives connections, so while the network is gone `send_*` fills it and then
+    waits; when the budget runs out, the waiting send raises the session's error rather
+    than wait for a connection that will never come.
+    """
+    policy = ReconnectPolicy(initial_delay=1, max_delay=2, jitter=0, max_elapsed=20)
+    options = SessionOptions(send_buffer=2, reconnect=policy)
+    async with open_emulator() as emulator:
+        memory = emulator.memory_connector()
+
+        async def connector() -> trio.abc.Stream:
+            if emulator.connections:
+                raise OSError("network is unreachable")  # every resume fails to connect
+            return await memory()
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        with trio.fail_after(120), pytest.raises(ReconnectFailedError) as info:
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=connector,
+                options=options,
+            ) as session:
+                await emulator.connections[0].reset()
+                dropped = trio.current_time()
+                while True:  # the third waits for room
+                    await session.send_text("are you there?")
+    assert trio.current_time() - dropped <= policy.max_elapsed + options.connect_timeout
+    assert "network is unreachable" in str(info.value)
+
+
 async def test_go_away_on_young_connections_moves_at_once_and_spends_no_budget(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
