@@ -1053,6 +1053,28 @@ async def test_leaving_connect_ends_the_stream_with_closed(autojump_clock: Clock
     assert got[-1].code == 1000
 
 
+async def test_leaving_connect_while_nobody_reads_is_bounded(autojump_clock: Clock) -> None:
+    """With the event channel full and nobody reading, leaving `connect()` still ends.
+
+    The pump waits for room to hand over the session's last events; that wait is bounded
+    with the close (three `close_timeout`s in all), then the pump is cancelled and the
+    stream ends after what was buffered.
+    """
+    options = {"event_buffer": 2, "close_timeout": 1.0}
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, session_options=options))
+        with trio.fail_after(60):
+            async with client.connect():
+                await client.send_text(role="user", text="hello there, how are you today?")
+                await trio.sleep(1)  # the answer fills both channels; nobody reads
+                left_at = trio.current_time()
+            assert trio.current_time() - left_at <= 3 * 1.0 + 0.1
+            got: list[RealtimeEvent] = []
+            while (event := await client.get_event()) is not None:
+                got.append(event)
+    assert 2 <= len(got) <= 4  # what the pump had handed over, then the stream's end
+
+
 @pytest.mark.parametrize(
     ("entry", "logger", "match"),
     [
