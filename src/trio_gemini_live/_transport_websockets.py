@@ -58,6 +58,7 @@ CLOSE_WAIT: Final = 10.0
 """Backstop (seconds) for the close handshake when the caller sets no deadline."""
 
 _CLOSE_REPLY_WAIT: Final = 1.0  # the reply to a server's close, before the close is reported
+_STREAM_CLOSE_WAIT: Final = 1.0  # the stream's own `aclose` (a TLS close_notify)
 
 _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
@@ -503,7 +504,11 @@ class WebsocketsTransport:
         if self._stream_closed:
             return
         self._stream_closed = True
-        with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+        # Shielded, and bounded too: a stream's own goodbye can wait on a peer that reads
+        # nothing (a connector's TLS stream sends close_notify), and cancelled, `aclose`
+        # still closes the stream, forcefully.
+        deadline = trio.current_time() + _STREAM_CLOSE_WAIT
+        with trio.CancelScope(shield=True, deadline=deadline), suppress(*_STREAM_ERRORS):
             await self._stream.aclose()
 
 
@@ -605,8 +610,10 @@ async def open_websockets(
             leftover = await _handshake(stream, protocol, endpoint, receive_buffer_size)
     except BaseException:
         if stream is not None:
+            # Forcefully: a stream's own goodbye (a connector's TLS close_notify) could wait
+            # on a peer that reads nothing, and this connection never opened.
             with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
-                await stream.aclose()
+                await trio.aclose_forcefully(stream)
         raise
     transport = WebsocketsTransport(
         stream,
