@@ -24,6 +24,7 @@ from trio_gemini_live._errors import (
     ConfigurationError,
     InvalidArgumentError,
     LocalProtocolError,
+    SetupTimeoutError,
 )
 from trio_gemini_live._events import (
     AudioDelta,
@@ -1051,6 +1052,54 @@ async def test_leaving_connect_ends_the_stream_with_closed(autojump_clock: Clock
                 await ended.wait()
     assert isinstance(got[-1], Closed)
     assert got[-1].code == 1000
+
+
+async def test_a_setup_never_answered_fails_the_first_send_and_ends_the_stream(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """The facade sends `setup` at the first send: that send waits at most `setup_timeout`.
+
+    The server reads the setup and answers nothing (it does answer pings, so the heartbeat
+    sees no silence): the send raises `SetupTimeoutError`, and reading the stream ends
+    with the same error instead of waiting for a session that never opened.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await server.receive_json(ws)  # the setup
+        await trio.sleep_forever()
+
+    options = {"setup_timeout": 5.0, "close_timeout": 1.0}
+    client, server = make_client(nursery, script, session_options=options)
+    with trio.fail_after(60):
+        async with client.connect():
+            started = trio.current_time()
+            with pytest.raises(SetupTimeoutError):
+                await client.send_text(role="user", text="hello")
+            assert trio.current_time() - started <= 5.0 + 1.0 + 0.1
+            with pytest.raises(SetupTimeoutError):
+                await collect(client)
+
+
+async def test_leaving_connect_while_nobody_reads_is_bounded(autojump_clock: Clock) -> None:
+    """With the event channel full and nobody reading, leaving `connect()` still ends.
+
+    The pump waits for room to hand over the session's last events; that wait is bounded
+    with the close (three `close_timeout`s in all), then the pump is cancelled and the
+    stream ends after what was buffered.
+    """
+    options = {"event_buffer": 2, "close_timeout": 1.0}
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, session_options=options))
+        with trio.fail_after(60):
+            async with client.connect():
+                await client.send_text(role="user", text="hello there, how are you today?")
+                await trio.sleep(1)  # the answer fills both channels; nobody reads
+                left_at = trio.current_time()
+            assert trio.current_time() - left_at <= 3 * 1.0 + 0.1
+            got: list[RealtimeEvent] = []
+            while (event := await client.get_event()) is not None:
+                got.append(event)
+    assert 2 <= len(got) <= 4  # what the pump had handed over, then the stream's end
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import logging
 import re
 import socket
 import struct
+import threading
 from pathlib import Path
 
 import msgspec
@@ -274,6 +275,75 @@ async def test_an_unanswered_upgrade_closes_the_stream(
     with trio.fail_after(1):
         while await server.receive_some():  # the upgrade request, then the end of the stream
             pass
+
+
+async def test_a_name_lookup_that_never_answers_is_under_connect_timeout(
+    mock_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # trio resolves a host name with the system's getaddrinfo in a worker thread, which a
+    # cancel scope abandons: the lookup is part of connect_timeout, like TCP, TLS and the
+    # upgrade. (A resolver stuck on an unreachable DNS server waits for minutes.) The clock
+    # moves only once the lookup has begun in its thread.
+    real = socket.getaddrinfo
+    asked = threading.Event()
+    release = threading.Event()
+
+    def stuck(host: object, *args: object, **kwargs: object) -> object:
+        flags = args[4] if len(args) > 4 else kwargs.get("flags", 0)
+        if isinstance(flags, int) and flags & socket.AI_NUMERICHOST:
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]  # trio's quick try
+        asked.set()
+        release.wait(10)  # the lookup never answers (until the test is over)
+        raise socket.gaierror(socket.EAI_AGAIN, "no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    endpoint = url_endpoint("wss://live.invalid/ws", api_key="k")
+    options = SessionOptions(connect_timeout=5)
+    failed: list[BaseException] = []
+
+    async def connect() -> None:
+        try:
+            async with open_session(MODEL, endpoint=endpoint, options=options):
+                pytest.fail("must not connect")
+        except TransportError as exc:
+            failed.append(exc)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(connect)
+            assert await trio.to_thread.run_sync(asked.wait, 10)  # the lookup has begun
+            mock_clock.jump(options.connect_timeout)
+    finally:
+        release.set()
+    (error,) = failed
+    assert "longer than 5 s" in str(error)
+
+
+async def test_a_tls_handshake_that_never_answers_is_under_connect_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The server takes the TCP connection and the ClientHello, and answers nothing.
+    closed = trio.Event()
+
+    async def silent(stream: trio.SocketStream) -> None:
+        while await stream.receive_some():
+            pass
+        closed.set()  # the client gave up and closed its socket
+
+    options = SessionOptions(connect_timeout=5)
+    async with trio.open_nursery() as nursery:
+        serve = functools.partial(trio.serve_tcp, silent, 0, host="127.0.0.1")
+        listeners = await nursery.start(serve)
+        port = listeners[0].socket.getsockname()[1]
+        endpoint = url_endpoint(f"wss://127.0.0.1:{port}/ws", api_key="k")
+        started = trio.current_time()
+        with trio.fail_after(30), pytest.raises(TransportError, match="longer than 5 s"):
+            async with open_session(MODEL, endpoint=endpoint, options=options):
+                pytest.fail("must not connect")
+        assert trio.current_time() - started <= options.connect_timeout + 0.1
+        with trio.fail_after(1):
+            await closed.wait()
+        nursery.cancel_scope.cancel()
 
 
 def answering(nursery: trio.Nursery, answer: bytes) -> trio.abc.Stream:

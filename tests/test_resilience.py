@@ -29,6 +29,7 @@ from trio_gemini_live import (
     Reconnected,
     ReconnectFailedError,
     ReconnectPolicy,
+    ResumptionUpdate,
     SessionOptions,
     TextDelta,
     ToolCallCancellation,
@@ -406,6 +407,41 @@ async def test_spent_budget_raises_a_typed_error(autojump_clock: trio.testing.Mo
     assert trio.current_time() - start < 60
 
 
+async def test_a_send_waiting_for_room_while_resuming_ends_with_the_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A send that waits for room during an outage waits at most for the reconnect budget.
+
+    The queue outlives connections, so while the network is gone `send_*` fills it and then
+    waits; when the budget runs out, the waiting send raises the session's error rather
+    than wait for a connection that will never come.
+    """
+    policy = ReconnectPolicy(initial_delay=1, max_delay=2, jitter=0, max_elapsed=20)
+    options = SessionOptions(send_buffer=2, reconnect=policy)
+    async with open_emulator() as emulator:
+        memory = emulator.memory_connector()
+
+        async def connector() -> trio.abc.Stream:
+            if emulator.connections:
+                raise OSError("network is unreachable")  # every resume fails to connect
+            return await memory()
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        with trio.fail_after(120), pytest.raises(ReconnectFailedError) as info:
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=connector,
+                options=options,
+            ) as session:
+                await emulator.connections[0].reset()
+                dropped = trio.current_time()
+                while True:  # the third waits for room
+                    await session.send_text("are you there?")
+    assert trio.current_time() - dropped <= policy.max_elapsed + options.connect_timeout
+    assert "network is unreachable" in str(info.value)
+
+
 async def test_go_away_on_young_connections_moves_at_once_and_spends_no_budget(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -704,6 +740,82 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
         assert event.reason == "uplink stalled"
         assert event.replayed >= 1  # the audio chunk cut off on the old connection
         assert opened == 2
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_replay_that_stops_moving_is_left_for_a_new_connection(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery, transport: str
+) -> None:
+    """The replay after a resume is watched like the sender's writes.
+
+    The resumed server keeps talking but reads nothing after the setup: the replay's write
+    made no progress, and as the server was not silent the heartbeat never ended the
+    connection. The sender starts only after the replay, so every later `send_*` queued
+    behind it and, the queue full, waited forever.
+    """
+    options = SessionOptions(
+        ping_interval=1,
+        silence_limit=3,
+        transport=transport,
+        reconnect=ReconnectPolicy(initial_delay=0, jitter=0),
+    )
+    replayed: list[dict[str, object]] = []
+    heard = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await server.receive_json(ws)
+        await ws.send_message(pretty({"setupComplete": {}}))
+        if server.connections == 1:
+            update = {"newHandle": "h1", "resumable": True}
+            await ws.send_message(pretty({"sessionResumptionUpdate": update}))
+            await server.receive_json(ws)  # the text, written after the handle: replayed
+            await ws.aclose(1011, "Internal error encountered.")
+        elif server.connections == 2:
+            usage = pretty({"usageMetadata": {"totalTokenCount": 1}})
+            while True:  # talking, while the client's writes go nowhere
+                await ws.send_message(usage)
+                await trio.sleep(0.5)
+        else:
+            replayed.append(await server.receive_json(ws))
+            heard.set()
+            await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    opened = 0
+
+    async def connector() -> trio.abc.Stream:
+        nonlocal opened
+        opened += 1
+        stream = await server.connector()
+        # The upgrade request and the setup go out; the replay's write sticks.
+        return StuckUplinkStream(stream, stick_after=2) if opened == 2 else stream
+
+    endpoint = url_endpoint(
+        "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        api_key="test-key",
+    )
+    reasons: list[str] = []
+    async with open_session(
+        live_setup(MODEL, modality="TEXT"),
+        endpoint=endpoint,
+        connector=connector,
+        options=options,
+    ) as session:
+        with trio.fail_after(5):
+            async for event in session:
+                if isinstance(event, ResumptionUpdate):
+                    break
+        await session.send_text("hello")
+        with trio.fail_after(30):
+            async for event in session:
+                if isinstance(event, Reconnected):
+                    reasons.append(event.reason)
+                    if len(reasons) == 2:
+                        break
+            await heard.wait()
+    assert reasons == ["Internal error encountered.", "uplink stalled"]
+    assert replayed == [{"realtimeInput": {"text": "hello"}}]
+    assert opened == 3
 
 
 @pytest.mark.parametrize("start_later", [False, True])

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import base64
+import ssl
+from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, StuckUplinkStream, SwitchableStream, accept_setup, pretty
+from fake_server import (
+    FakeServer,
+    StuckUplinkStream,
+    SwitchableStream,
+    WrappedStream,
+    accept_setup,
+    pretty,
+)
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import (
     HeartbeatTimeoutError,
@@ -18,6 +27,7 @@ from trio_gemini_live._errors import (
     PolicyViolationError,
     RemoteProtocolError,
     SetupTimeoutError,
+    TransportError,
 )
 from trio_gemini_live._events import (
     AudioDelta,
@@ -31,6 +41,7 @@ from trio_gemini_live._events import (
 )
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._session import open_session
+from trio_gemini_live.emulator import server_ssl_context, write_self_signed_cert
 
 ENDPOINT = url_endpoint(
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
@@ -311,3 +322,199 @@ async def test_leaving_the_block_writes_what_was_queued_before_the_close(
             await session.send_text(str(index))
     await trio.sleep(1)  # virtual time: the server reads what reached it
     assert got == [str(index) for index in range(150)]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_leaving_the_block_while_the_uplink_is_stuck_takes_two_close_timeouts(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """A server that stopped reading: the queued frames and the close frame never go out.
+
+    Each of the two steps of the exit waits its `close_timeout` (the sender's last writes,
+    then the close frame, which waits behind them), and the socket is closed then; the
+    session does not wait for the heartbeat (45 s) or for ever.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    streams: list[StuckUplinkStream] = []
+
+    async def connector() -> trio.abc.Stream:
+        streams.append(StuckUplinkStream(await server.connector(), stick_after=2))
+        return streams[-1]  # the upgrade and the setup go out, then nothing
+
+    options = SessionOptions(close_timeout=2, transport=transport)
+    with trio.fail_after(30):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            for text in ("one", "two", "three"):
+                await session.send_text(text)
+            await trio.testing.wait_all_tasks_blocked()
+            left_at = trio.current_time()
+    assert trio.current_time() - left_at <= 2 * options.close_timeout + 0.1
+    assert streams[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
+
+
+class _LastWrites(WrappedStream):
+    """Once `last(n)` is called, `n` more writes go through; later ones wait for the close.
+
+    They give up after a minute (as a TCP stack might), so that a test of a wait that is
+    not bounded fails on its time instead of hanging on a shielded wait.
+    """
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        super().__init__(inner)
+        self._left: int | None = None
+        self._closed = trio.Event()
+
+    def last(self, writes: int) -> None:
+        self._left = writes
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._left is not None:
+            if self._left <= 0:
+                with trio.move_on_after(60):
+                    await self._closed.wait()
+                raise trio.BrokenResourceError("the peer reads nothing")
+            self._left -= 1
+        await self._inner.send_all(data)
+
+    async def aclose(self) -> None:
+        self._closed.set()
+        await self._inner.aclose()
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_stream_whose_own_close_cannot_go_out_is_closed_in_bounded_time(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path, transport: str
+) -> None:
+    """A connector's TLS stream (`https_compatible=False`, trio's default) sends close_notify.
+
+    The close frame was the last write the peer took: the stream's own `aclose`, shielded
+    after the close handshake, waited for ever to write its close_notify, and so did the
+    exit of the `open_session` block.
+    """
+    cert, key = write_self_signed_cert(tmp_path)
+    server_context = server_ssl_context(cert, key)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    gates: list[_LastWrites] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        while True:
+            await ws.get_message()
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        client, peer = trio.testing.memory_stream_pair()
+        tls_peer = trio.SSLStream(peer, server_context, server_side=True)
+        nursery.start_soon(server._serve, tls_peer)  # pyright: ignore[reportPrivateUsage]
+        gates.append(_LastWrites(client))
+        return trio.SSLStream(gates[-1], client_context, server_hostname="localhost")
+
+    options = SessionOptions(close_timeout=1, transport=transport)
+    with trio.fail_after(120):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            await session.send_text("hello")
+            await trio.testing.wait_all_tasks_blocked()
+            gates[0].last(1)  # the close frame goes out, then nothing
+            left_at = trio.current_time()
+    assert trio.current_time() - left_at <= 2 * options.close_timeout + 1 + 0.1
+    assert gates[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_an_upgrade_cut_short_closes_a_stream_whose_own_close_cannot_go_out(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path, transport: str
+) -> None:
+    """`connect_timeout` ends the wait for the upgrade's answer: the stream is closed at once.
+
+    Closed politely, shielded, a connector's TLS stream waited for ever to write its
+    close_notify to a peer that reads nothing, and `open_session` never raised.
+    """
+    cert, key = write_self_signed_cert(tmp_path)
+    server_context = server_ssl_context(cert, key)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    gates: list[_LastWrites] = []
+
+    async def silent(peer: trio.SSLStream[trio.abc.Stream], gate: _LastWrites) -> None:
+        await peer.receive_some()  # the TLS handshake, then the upgrade request
+        gate.last(0)  # then it reads nothing, and answers nothing
+        await trio.sleep_forever()
+
+    async def connector() -> trio.abc.Stream:
+        client, peer = trio.testing.memory_stream_pair()
+        gates.append(_LastWrites(client))
+        tls_peer = trio.SSLStream(peer, server_context, server_side=True)
+        nursery.start_soon(silent, tls_peer, gates[-1])
+        return trio.SSLStream(gates[-1], client_context, server_hostname="localhost")
+
+    options = SessionOptions(connect_timeout=5, transport=transport)
+    started = trio.current_time()
+    with trio.fail_after(120), pytest.raises(TransportError, match="longer than 5 s"):
+        async with open_session("m", endpoint=ENDPOINT, connector=connector, options=options):
+            pytest.fail("must not connect")
+    assert trio.current_time() - started <= options.connect_timeout + 0.1
+    assert gates[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [
+        "websockets",
+        pytest.param(
+            "trio-websocket",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="trio-websocket's reader writes the close reply behind the stuck write "
+                "(under its stream lock) before it reports the close: the heartbeat ends it",
+            ),
+        ),
+    ],
+)
+async def test_a_close_while_the_uplink_is_stuck_is_reported_at_once(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """The server stops reading, then closes: its close, code and reason, ends the session.
+
+    The receiver wrote the close reply before reporting the close, and that write waited
+    behind the sender's, which never moved again: the session ended only when the heartbeat
+    gave up, 50 s later, with `HeartbeatTimeoutError` (a resumable failure) in place of the
+    server's 1007.
+    """
+    closing = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await closing.wait()
+        await ws.aclose(1007, "Request contains an invalid argument.")
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        return StuckUplinkStream(await server.connector(), stick_after=2)  # upgrade, setup
+
+    options = SessionOptions(transport=transport)
+    events: list[object] = []
+    with trio.fail_after(100), pytest.raises(InvalidArgumentError, match="invalid argument"):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            await session.send_text("held back")  # the sender's write never ends
+            await trio.testing.wait_all_tasks_blocked()
+            closing.set()
+            started = trio.current_time()
+            try:
+                async for event in session:
+                    events.append(event)
+            finally:
+                ended = trio.current_time() - started
+    assert events[-1] == Closed(code=1007, reason="Request contains an invalid argument.")
+    assert ended <= 1 + options.close_timeout  # the close reply's bound, not the heartbeat's

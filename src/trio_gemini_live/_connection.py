@@ -307,7 +307,15 @@ class Connection:
         try:
             for message in replay:
                 begun += 1
-                await self._write(message.frame, message.kind, message.uncertain)
+                # Watched by the heartbeat as the sender's writes are: a resumed server that
+                # talks but reads nothing is never silent, and the sender (so every later
+                # `send_*`) waits for the replay to end.
+                self._writing = True
+                try:
+                    await self._write(message.frame, message.kind, message.uncertain)
+                finally:
+                    self._writing = False
+                    self._writes_done += 1
         except TransportClosedError:
             pass  # the receiver reports the close
         finally:

@@ -23,7 +23,7 @@ class SessionOptions:
     """How the client runs a session: timeouts, heartbeat, buffer bounds, TLS.
 
     Attributes:
-        connect_timeout: seconds for TCP + TLS + WebSocket upgrade.
+        connect_timeout: seconds for the name lookup, TCP, TLS and the WebSocket upgrade.
         setup_timeout: seconds from starting to write `setup` to `setupComplete`.
         ping_interval: seconds of inbound silence before the heartbeat sends a ping.
         silence_limit: seconds with no frame and no pong before the peer is declared dead

@@ -210,5 +210,11 @@ async def open_stream(
         target.host, target.port, ssl_context=context, https_compatible=True
     )
     # Handshake now, so that a certificate problem is reported here, clearly.
-    await stream.do_handshake()
+    try:
+        await stream.do_handshake()
+    except BaseException:
+        # A refused certificate, or a handshake cut short by `connect_timeout`: the caller
+        # never gets the stream, so its socket is closed here (it was left to the GC).
+        await trio.aclose_forcefully(stream)
+        raise
     return stream

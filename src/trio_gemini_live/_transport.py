@@ -346,12 +346,13 @@ async def open_trio_websocket(
                 )
         except BaseException:
             # trio-websocket leaves the stream open when its handshake fails or is cancelled
-            # (a server that never answers the upgrade, `connect_timeout`): close it here.
+            # (a server that never answers the upgrade, `connect_timeout`): close it here,
+            # forcefully (a connector's TLS stream would wait to write its close_notify).
             with (
                 trio.CancelScope(shield=True),
                 suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
             ):
-                await stream.aclose()
+                await trio.aclose_forcefully(stream)
             raise
     return TrioWebsocketTransport(connection, host, uplink)
 

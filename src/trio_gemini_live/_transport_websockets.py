@@ -57,7 +57,8 @@ log = logging.getLogger("trio_gemini_live.transport")
 CLOSE_WAIT: Final = 10.0
 """Backstop (seconds) for the close handshake when the caller sets no deadline."""
 
-_CLOSE_REPLY_WAIT: Final = 1.0  # the reply to a server's close, written from the user's task
+_CLOSE_REPLY_WAIT: Final = 1.0  # the reply to a server's close, before the close is reported
+_STREAM_CLOSE_WAIT: Final = 1.0  # the stream's own `aclose` (a TLS close_notify)
 
 _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
@@ -192,15 +193,21 @@ class WebsocketsTransport:
             protocol.receive_eof()
         self._absorb()
         if data and protocol.writes:
-            if not defer_writes:
-                # A pong, or the reply to the server's close. If it cannot be written, the
-                # next read finds how the connection ended.
-                with suppress(TransportClosedError):
-                    await self._flush()
-            elif self._closed is not None:
+            if self._closed is not None:
                 # The reply to the server's close, written by a caller that may be cancelled
-                # at any time: shielded, so no frame is cut in half, and bounded.
-                with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_REPLY_WAIT):
+                # at any time: shielded, so no frame is cut in half, and bounded: behind a
+                # write that no longer moves (a server that stopped reading, then closed),
+                # it held the close, code and reason, until the heartbeat gave up.
+                with (
+                    trio.CancelScope(shield=True),
+                    trio.move_on_after(_CLOSE_REPLY_WAIT),
+                    suppress(TransportClosedError),
+                ):
+                    await self._flush()
+            elif not defer_writes:
+                # A pong. If it cannot be written, the next read finds how the connection
+                # ended.
+                with suppress(TransportClosedError):
                     await self._flush()
         if self._closed is not None:
             await self._close_stream()
@@ -497,7 +504,11 @@ class WebsocketsTransport:
         if self._stream_closed:
             return
         self._stream_closed = True
-        with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+        # Shielded, and bounded too: a stream's own goodbye can wait on a peer that reads
+        # nothing (a connector's TLS stream sends close_notify), and cancelled, `aclose`
+        # still closes the stream, forcefully.
+        deadline = trio.current_time() + _STREAM_CLOSE_WAIT
+        with trio.CancelScope(shield=True, deadline=deadline), suppress(*_STREAM_ERRORS):
             await self._stream.aclose()
 
 
@@ -599,8 +610,10 @@ async def open_websockets(
             leftover = await _handshake(stream, protocol, endpoint, receive_buffer_size)
     except BaseException:
         if stream is not None:
+            # Forcefully: a stream's own goodbye (a connector's TLS close_notify) could wait
+            # on a peer that reads nothing, and this connection never opened.
             with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
-                await stream.aclose()
+                await trio.aclose_forcefully(stream)
         raise
     transport = WebsocketsTransport(
         stream,
