@@ -440,6 +440,10 @@ async def test_a_send_waiting_for_room_while_resuming_ends_with_the_budget(
                     await session.send_text("are you there?")
     assert trio.current_time() - dropped <= policy.max_elapsed + options.connect_timeout
     assert "network is unreachable" in str(info.value)
+    # The two that filled the queue were never written: said so, not dropped in silence.
+    [line] = session.not_sent
+    assert line.startswith("realtimeInput.text: 2 message(s), ")
+    assert line.endswith(" bytes (never written)")
 
 
 async def test_go_away_on_young_connections_moves_at_once_and_spends_no_budget(
@@ -703,6 +707,40 @@ async def test_leaving_during_a_backoff_returns_at_once(
         assert len(emulator.connections) == 1  # no attempt after the exit
 
 
+async def test_what_a_close_during_an_outage_leaves_unwritten_is_reported(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`aclose` during an outage returns at once, and says what it leaves unwritten.
+
+    The messages queued meanwhile were dropped without a word: the session closed with a
+    plain `Closed`, and `aclose` promised they would be written first.
+    """
+    policy = ReconnectPolicy(initial_delay=30, max_delay=30, jitter=0, max_elapsed=300)
+    options = SessionOptions(reconnect=policy)
+    async with (
+        open_emulator(EmulatorConfig()) as emulator,
+        session_on(emulator, options=options) as session,
+    ):
+        emulator.connections[0].inject(Fault(kind="reset"))  # a drop: 30 s to the next try
+        await trio.sleep(5)
+        await session.send_text("still there?")
+        await session.send_text("hello?")
+        assert session.not_sent == ()  # the session runs: they wait for a connection
+        await session.aclose()
+        events = [event async for event in session]
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    [line] = closed.not_sent
+    assert line.startswith("realtimeInput.text: 2 message(s), ")
+    assert line.endswith(" bytes (never written)")
+    assert closed.not_sent_messages == 2
+    assert session.not_sent == closed.not_sent
+    assert "2 message(s) sent but not written" in caplog.text
+    assert "still there?" not in caplog.text  # kinds and sizes, never the content
+    heard = [frame for conn in emulator.connections for frame in conn.received]
+    assert not any("realtimeInput" in (frame.data or {}) for frame in heard)
+
+
 async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -740,6 +778,7 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
         assert event.reason == "uplink stalled"
         assert event.replayed >= 1  # the audio chunk cut off on the old connection
         assert opened == 2
+        assert session.not_sent == ()  # what was cut off went out again: nothing is lost
 
 
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])

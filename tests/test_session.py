@@ -322,6 +322,7 @@ async def test_leaving_the_block_writes_what_was_queued_before_the_close(
             await session.send_text(str(index))
     await trio.sleep(1)  # virtual time: the server reads what reached it
     assert got == [str(index) for index in range(150)]
+    assert session.not_sent == ()
 
 
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
@@ -357,6 +358,9 @@ async def test_leaving_the_block_while_the_uplink_is_stuck_takes_two_close_timeo
             left_at = trio.current_time()
     assert trio.current_time() - left_at <= 2 * options.close_timeout + 0.1
     assert streams[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
+    # The frames still queued, or cut off mid-write, are reported, not dropped in silence.
+    assert session.not_sent
+    assert all(line.startswith("realtimeInput.text: ") for line in session.not_sent)
 
 
 class _LastWrites(WrappedStream):

@@ -110,6 +110,10 @@ class SessionCore:
     cancelled_calls: dict[str, None] = field(default_factory=dict[str, None])
     current: Connection | None = None
     pending_setup: Setup | None = None
+    # Messages whose write a connection's end cut off (a batch at most), until a new
+    # connection opens: it replays them, or reports them as not replayed. If the session
+    # ends first, they are reported as not sent (`Closed.not_sent`).
+    cut_off: list[Outgoing] = field(default_factory=list[Outgoing])
     # The latest stretch of waiting on the user (stalls less than `handle_window` apart
     # merge): frames that reached the socket then were read only after it.
     stalled_from: float = float("-inf")
@@ -207,7 +211,6 @@ class Connection:
         # the sender has written the rest (see `_write`).
         self._partial: tuple[int, bytes, str] | None = None
         # The sender runs once the connection is open; `finish_sending` waits for its end.
-        self._sender_started = False
         self._sender_done = trio.Event()
 
     @property
@@ -253,13 +256,15 @@ class Connection:
                 on_settled(None if self.opened else self._outcome)
             if self.opened:
                 await self._replay(plan)
-                self._sender_started = True
                 nursery.start_soon(self._sender)
                 nursery.start_soon(self._watch_switch)
             await self._ended.wait()
             nursery.cancel_scope.cancel()
         # A frame `write_now` wrote in part whose rest never went: the next connection
         # replays it.
+        if self._partial is not None:
+            _, frame, kind = self._partial
+            self._core.cut_off.append(Outgoing(frame, kind))
         self._keep_partial()
         if self._core.current is self:
             self._core.current = None
@@ -300,6 +305,8 @@ class Connection:
                 nursery.start_soon(wait)
 
     async def _replay(self, plan: ReplayPlan | None) -> None:
+        # What the last connection cut off is in `plan` now, or in its `not_replayed`.
+        self._core.cut_off.clear()
         if plan is None:
             return
         replay = plan.replay
@@ -336,6 +343,9 @@ class Connection:
         core.protocol.frame_sent()
         try:
             await self._transport.send(frame)
+        except BaseException:
+            core.cut_off.append(Outgoing(frame, kind))
+            raise
         finally:
             # Kept once the write is over, and dated then: a frame is on the wire only once
             # written in full (a full uplink can hold a write back for seconds), and a handle
@@ -405,6 +415,9 @@ class Connection:
             size += len(item.frame)
         try:
             await self._transport.send_many([item.frame for item in items])
+        except BaseException:
+            core.cut_off.extend(items)
+            raise
         finally:
             # Kept once written, or cut off, and dated then, as in `_write`.
             if self._partial is not None:
@@ -421,6 +434,11 @@ class Connection:
         """Write what `write_now` left over (and queued pongs)."""
         try:
             await self._transport.flush()
+        except BaseException:
+            if self._partial is not None:
+                _, frame, kind = self._partial
+                self._core.cut_off.append(Outgoing(frame, kind))
+            raise
         finally:
             if self._partial is not None:
                 self._keep_partial()
@@ -465,10 +483,12 @@ class Connection:
         close: without it the close frame overtook the frames still queued, and a send
         that had returned never reached the server.
         """
-        if not self._sender_started:
+        if not self.opened:
             return  # not open yet: nothing was written, nothing can be
+        # Open, it may still be replaying after a resume: the sender starts once that is
+        # done. The close used to come at once then, and cut the replay off.
         with trio.CancelScope(shield=True), trio.move_on_after(self._core.options.close_timeout):
-            await self._sender_done.wait()
+            await self._first_of(self._sender_done, self._ended)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket: shielded, and bounded by `SessionOptions.close_timeout`."""

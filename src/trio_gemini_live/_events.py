@@ -322,11 +322,19 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):
-    """The WebSocket closed: the last event of a session's stream."""
+    """The WebSocket closed: the last event of a session's stream.
+
+    `not_sent` summarises, one line per kind, the `not_sent_messages` the application had
+    sent (its `send_*` had returned) that were still queued when the session ended, so
+    never written: closed during an outage, past `close_timeout` on a stalled uplink, or
+    ended by an error. Empty when everything sent was written.
+    """
 
     type: ClassVar[str] = "session.closed"
     code: int
     reason: str = ""
+    not_sent: tuple[str, ...] = ()
+    not_sent_messages: int = 0
 
 
 class UnknownMessage(RealtimeEvent, frozen=True, kw_only=True):

@@ -17,7 +17,14 @@ import msgspec
 
 from ._errors import ConfigurationError
 
-__all__ = ["BufferedMessage", "ReconnectPolicy", "ReplayBuffer", "ReplayPlan", "check_options"]
+__all__ = [
+    "BufferedMessage",
+    "MessageTally",
+    "ReconnectPolicy",
+    "ReplayBuffer",
+    "ReplayPlan",
+    "check_options",
+]
 
 
 def check_options(
@@ -186,22 +193,25 @@ class ReplayPlan:
 _NEVER_REPLAYED = frozenset({"toolResponse"})
 
 
-class _Tally:
-    """Messages dropped, by kind: counts and bytes, so memory stays bounded."""
+class MessageTally:
+    """Messages lost, by kind: counts and bytes, so memory stays bounded however many."""
 
     def __init__(self) -> None:
         self.by_kind: dict[str, list[int]] = {}
 
-    def add(self, message: BufferedMessage) -> None:
-        entry = self.by_kind.setdefault(message.kind, [0, 0])
+    def add(self, kind: str, frame: bytes) -> None:
+        """Count one message of `kind` (such as `realtimeInput.audio`) and its frame's bytes."""
+        entry = self.by_kind.setdefault(kind, [0, 0])
         entry[0] += 1
-        entry[1] += len(message.frame)
+        entry[1] += len(frame)
 
     @property
     def messages(self) -> int:
+        """How many messages were counted."""
         return sum(count for count, _ in self.by_kind.values())
 
     def lines(self, cause: str) -> list[str]:
+        """One line a kind, for reports: `realtimeInput.audio: 3 message(s), 3960 bytes (cause)`."""
         return [
             f"{kind}: {count} message(s), {size} bytes ({cause})"
             for kind, (count, size) in self.by_kind.items()
@@ -215,7 +225,7 @@ class ReplayBuffer:
         self._limit = limit_bytes
         self._entries: deque[BufferedMessage] = deque()
         self._bytes = 0
-        self._overflowed = _Tally()
+        self._overflowed = MessageTally()
         self._overflowed_newest = float("-inf")  # write time of the newest frame dropped
 
     @property
@@ -240,14 +250,14 @@ class ReplayBuffer:
         while self._bytes > self._limit and self._entries:
             dropped = self._entries.popleft()
             self._bytes -= len(dropped.frame)
-            self._overflowed.add(dropped)
+            self._overflowed.add(dropped.kind, dropped.frame)
             self._overflowed_newest = max(self._overflowed_newest, dropped.written_at)
 
     def consumed_through(self, index: int) -> None:
         """The server's state includes every message up to `index`: forget those."""
         while self._entries and self._entries[0].index <= index:
             self._bytes -= len(self._entries.popleft().frame)
-        self._overflowed = _Tally()
+        self._overflowed = MessageTally()
         self._overflowed_newest = float("-inf")
 
     def covered_through(self, cutoff: float) -> None:
@@ -267,22 +277,22 @@ class ReplayBuffer:
             for entry in entries
         )
         if self._overflowed_newest <= cutoff:
-            self._overflowed = _Tally()
+            self._overflowed = MessageTally()
 
     def clear(self) -> None:
         """A handle covering everything sent so far was issued: nothing needs replay."""
         self._entries.clear()
         self._bytes = 0
-        self._overflowed = _Tally()
+        self._overflowed = MessageTally()
         self._overflowed_newest = float("-inf")
 
     def take(self) -> ReplayPlan:
         """Empty the buffer into a replay plan for the next connection."""
         replay = tuple(entry for entry in self._entries if entry.kind not in _NEVER_REPLAYED)
-        skipped = _Tally()
+        skipped = MessageTally()
         for entry in self._entries:
             if entry.kind in _NEVER_REPLAYED:
-                skipped.add(entry)
+                skipped.add(entry.kind, entry.frame)
         plan = ReplayPlan(
             replay=replay,
             not_replayed=(

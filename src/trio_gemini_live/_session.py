@@ -180,6 +180,7 @@ class LiveSession(SessionSupervisor):
         self._pending: deque[ev.LiveEvent] = deque()
         self._failure: GeminiLiveError | None = None
         self._closed_event = None
+        self._not_sent = ()
         self._setup_ready = trio.Event()
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
@@ -218,6 +219,17 @@ class LiveSession(SessionSupervisor):
     def pending_tool_calls(self) -> dict[str, str]:
         """Tool calls awaiting a response: call id -> function name."""
         return dict(self._core.protocol.pending_calls)
+
+    @property
+    def not_sent(self) -> tuple[str, ...]:
+        """What the application sent that was never written, once the session has ended.
+
+        One line per kind, as in `Closed.not_sent`: messages whose `send_*` had returned
+        but that were still queued when the session ended (`aclose` during an outage, a
+        queue a stalled uplink did not drain within `close_timeout`, a session ended by an
+        error). Empty while the session runs, and when everything sent was written.
+        """
+        return self._not_sent
 
     @property
     def endpoint(self) -> Endpoint:
@@ -775,7 +787,10 @@ class LiveSession(SessionSupervisor):
         """Close the session (code 1000) once what was sent is written.
 
         Messages already queued are written first, then the close handshake is made; each
-        step is bounded by `SessionOptions.close_timeout`.
+        step is bounded by `SessionOptions.close_timeout`. During an outage it closes at
+        once, without waiting for a connection. Whatever that leaves unwritten is reported,
+        never dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning
+        in the log.
         """
         core = self._core
         if core.closing:

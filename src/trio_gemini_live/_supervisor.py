@@ -18,7 +18,7 @@ import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._close_policy import CloseAction
-from ._connection import Connection, ConnectionOutcome, Outgoing, SessionCore
+from ._connection import FLUSH, Connection, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint
 from ._errors import (
     GeminiLiveError,
@@ -30,7 +30,7 @@ from ._errors import (
 from ._groups import sole_leaf
 from ._options import SessionOptions
 from ._protocol import SessionState
-from ._resume import ReplayPlan
+from ._resume import MessageTally, ReplayPlan
 from ._transport import Connector, open_transport
 from ._wire import SessionResumptionConfig, Setup
 
@@ -70,6 +70,8 @@ class SessionSupervisor:
     # The `Closed` event, when the reader's channel was full as the session ended: the
     # reader gets it after the events before it (`LiveSession._closed_event_once`).
     _closed_event: ev.Closed | None
+    # What was still queued when the session ended (`Closed.not_sent`), once it has.
+    _not_sent: tuple[str, ...]
     _setup_ready: trio.Event
     _settled: trio.Event
     _first_outcome: ConnectionOutcome | None
@@ -347,13 +349,46 @@ class SessionSupervisor:
             self._core.cancel_calls(pending)
             await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))
 
+    def _unsent(self) -> tuple[tuple[str, ...], int]:
+        """What the application sent that no connection will write: lines and a count.
+
+        Called once the session has ended. Left in the outgoing channel: `aclose` leaves
+        this way during an outage (it does not wait for a connection), and past
+        `close_timeout` with a queue a stalled uplink did not drain; so does a session that
+        ends with an error. Cut off: the last connection's end interrupted their write
+        (`SessionCore.cut_off`), and no connection replays them now.
+        """
+        cut_off, queued = MessageTally(), MessageTally()
+        for item in self._core.cut_off:
+            cut_off.add(item.kind, item.frame)
+        outgoing = self._core.outgoing_receive
+        while True:
+            try:
+                item = outgoing.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            if item is not FLUSH:
+                queued.add(item.kind, item.frame)
+        lines = cut_off.lines("cut off mid-write") + queued.lines("never written")
+        return tuple(lines), cut_off.messages + queued.messages
+
     async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
         core = self._core
         self._ended = True
         self._failure = error
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
-        closed = ev.Closed(code=code, reason=reason)
+        self._not_sent, count = self._unsent()
+        if count:
+            # Kinds and sizes only: a message's content may be the user's words.
+            log.warning(
+                "the session ended with %d message(s) sent but not written: %s",
+                count,
+                "; ".join(self._not_sent),
+            )
+        closed = ev.Closed(
+            code=code, reason=reason, not_sent=self._not_sent, not_sent_messages=count
+        )
         try:
             core.events_send.send_nowait(closed)
         except trio.WouldBlock:
