@@ -757,7 +757,16 @@ class Emulator:
             self._frames_held -= trim_recordings(self.connections, self._frames_held - budget)
 
     async def wait_for_connection(self, n: int = 1) -> EmulatorConnection:
-        """Wait until the `n`-th (1-based) connection has been upgraded; return it."""
+        """Wait until the `n`-th (1-based) connection has been upgraded; return it.
+
+        Raises:
+            ValueError: `n` is not an int of at least 1.
+        """
+        given = cast(object, n)  # the annotation promises what is checked here
+        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+            # 0 or a negative `n` (a 0-based habit) returned the last connection, or with
+            # none yet raised IndexError instead of waiting.
+            raise ValueError(f"n is the 1-based number of a connection, not {n!r}")
         while len(self.connections) < n:
             await self._changed.wait()
         return self.connections[n - 1]
@@ -859,6 +868,10 @@ async def open_emulator(
         The running `Emulator`; `emulator.url` is its base URL.
     """
     require_trio("open_emulator")
+    given = cast(object, config)  # the annotation promises what is checked here
+    if given is not None and not isinstance(given, EmulatorConfig):
+        # Else an AttributeError from inside the emulator's nursery, in an exception group.
+        raise TypeError(f"config must be an EmulatorConfig or None, not {type(given).__name__}")
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be 0 to 65535, got {port}")
     # Bound before the nursery opens, so that "address in use" or an unknown host name
