@@ -241,6 +241,16 @@ def test_talk_by_url_with_a_query_and_no_path(capsys: pytest.CaptureFixture[str]
     assert SECRET not in captured.out + captured.err
 
 
+def test_talk_by_url_uses_the_key_in_the_url(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without --api-key, the placeholder key used to replace the URL's `?key=`.
+    with emulator_in_thread(EmulatorConfig(api_keys=frozenset({SECRET}))) as url:
+        code = main(["talk", "--url", f"{url}/?key={SECRET}", "--text", "hi"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "model: You said: hi" in captured.out
+    assert SECRET not in captured.out + captured.err
+
+
 def test_talk_api_version_applies_to_an_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     # It was ignored with --emulator and --url: the path always said v1beta.
     path = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"

@@ -1241,3 +1241,44 @@ async def test_the_end_stays_when_events_are_added_after_it(
             assert isinstance(late, TextDelta)
             assert await client.get_event() is None
             assert await client.get_event() is None
+
+
+@pytest.mark.parametrize("options", ["voice=Kore", None, [("voice", "Kore")]])
+async def test_session_update_needs_a_dict(options: Any, autojump_clock: Clock) -> None:
+    # Before: AttributeError "'str' object has no attribute 'items'" from deep inside.
+    client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
+    with pytest.raises(ConfigurationError, match="session_update takes a dict"):
+        await client.session_update(options)
+
+
+@pytest.mark.parametrize("role", ["user", "assistant", "system"])
+@pytest.mark.parametrize("text", [None, 5, b"hi"])
+async def test_send_text_refuses_text_that_is_not_a_str(
+    role: Role, text: Any, nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    # Before: None went out as a turn with an empty part; as `system` text it replaced the
+    # instruction, or was appended to it as the word "None".
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        done.set()
+        await serve_until_closed(ws)
+
+    done = trio.Event()
+    client, server = make_client(nursery, script)
+    await client.send_text(role="system", text="Be brief.")
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match="text must be a str"):
+                await client.send_text(role=role, text=text)
+            await client.send_text(role="user", text="Hello")
+            await done.wait()
+    assert server.received[0]["setup"]["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    assert server.received[1:] == [
+        {
+            "clientContent": {
+                "turns": [{"parts": [{"text": "Hello"}], "role": "user"}],
+                "turnComplete": True,
+            }
+        }
+    ]

@@ -279,3 +279,22 @@ async def test_video_frames_and_setup_options_on_the_wire(
     videos = [m["realtimeInput"]["video"] for m in received if "realtimeInput" in m]  # type: ignore[index]
     assert videos[0]["mimeType"] == "image/jpeg"
     assert videos[1]["mimeType"] == "image/png"
+
+
+async def test_a_handle_read_after_the_block_resumes_in_a_new_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The recipe of concepts.md ("Resuming in a later session"): the handle that covers a
+    # turn comes after its turnComplete, and leaving the block reads it.
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        with trio.fail_after(30):
+            async with open_session(live_setup(AUDIO_MODEL), endpoint=endpoint) as session:
+                await session.send_client_content("my name is Ada")
+                await until_turn_complete(session)
+            handle = session.resumption_handle
+            assert handle is not None
+            setup = live_setup(AUDIO_MODEL, resumption_handle=handle)
+            async with open_session(setup, endpoint=endpoint):
+                resumed = await emulator.wait_for_connection(2)
+                assert resumed.session.history[0]["text"] == "my name is Ada"

@@ -75,3 +75,17 @@ def test_usual_values_are_taken(tmp_path: Path) -> None:
 def test_an_unknown_transport_is_refused_at_construction() -> None:
     with pytest.raises(ConfigurationError, match=r"transport.*'bogus'.*websockets"):
         SessionOptions(transport="bogus")
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate\n"])
+def test_an_unusable_ca_file_is_named_when_the_context_is_made(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    # Read at connect (not at construction, so the file may appear later). Before, the
+    # OSError itself reached the caller: "[Errno 2] No such file or directory", no name.
+    path = tmp_path / "ca.pem"
+    if content is not None:
+        path.write_bytes(content)
+    options = SessionOptions(ca_file=path)
+    with pytest.raises(ConfigurationError, match=r"SessionOptions\.ca_file: .*ca\.pem"):
+        options.tls_context()

@@ -201,3 +201,16 @@ def test_the_timerfd_pacer_waits_forever_for_an_infinite_deadline(deadline: floa
                 await pacer.sleep_until(math.nan)
 
     trio.run(main)
+
+
+@pytest.mark.parametrize("clock", ["system", "mock"])
+def test_a_pacer_kept_past_its_block_is_refused(clock: str) -> None:
+    # The timerfd pacer's fd is closed then: arming it raised a bare OSError (EBADF), or,
+    # once the number was reused, armed whatever file had it. Both kinds refuse alike.
+    async def main() -> None:
+        with open_pacer() as pacer:
+            await pacer.sleep_until(trio.current_time())
+        with pytest.raises(trio.ClosedResourceError, match="open_pacer"):
+            await pacer.sleep_until(trio.current_time() + 0.001)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0) if clock == "mock" else None)

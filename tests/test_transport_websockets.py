@@ -25,12 +25,14 @@ from wsproto.events import (
 )
 
 from fake_server import WrappedStream
+from trio_gemini_live import open_session
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import TransportError
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._stream import LONG_WRITE, PIECE
 from trio_gemini_live._transport import TRANSPORTS, TransportClosedError, open_transport
 from trio_gemini_live._transport_websockets import WebsocketsTransport, open_websockets
+from trio_gemini_live.emulator import open_emulator
 
 URL = "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 ENDPOINT = url_endpoint(URL, api_key="secret-key")
@@ -359,3 +361,24 @@ async def test_tls(nursery: trio.Nursery) -> None:
         await open_websockets(nursery, endpoint, ssl_context=ssl.create_default_context())
     with trio.move_on_after(0.2):  # this peer never answers the close
         await transport.aclose()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(("path", "hint"), [("", True), ("/", True), ("/ws/wrong", False)])
+async def test_a_404_for_a_url_without_a_path_says_why(
+    transport: str, path: str, hint: bool, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The likely slip: the emulator's base `url` given to url_endpoint, which takes a URL
+    # as it is. Before, only "rejected ... with HTTP 404".
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.url + path, api_key="k")
+        options = SessionOptions(transport=transport)
+        with pytest.raises(TransportError, match="HTTP 404") as info:
+            async with open_session(
+                "gemini-live-2.5-flash-preview",
+                endpoint=endpoint,
+                options=options,
+                connector=emulator.memory_connector(),
+            ):
+                pass
+    assert ("emulator.endpoint_url()" in str(info.value)) is hint

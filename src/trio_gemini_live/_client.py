@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol, cast
 import msgspec
 import trio
 
+from ._arguments import check_str, describe
 from ._endpoints import Endpoint, gemini_endpoint, redact_url, url_endpoint
 from ._errors import ConfigurationError, GeminiLiveError, LocalProtocolError
 from ._events import (
@@ -458,10 +459,17 @@ class GeminiRealtimeClient:
             session_options: The session options to update.
 
         Raises:
-            ConfigurationError: an unknown key or an invalid value (nothing is applied), a
-                change of model after setup, or not run by trio (asyncio, say).
+            ConfigurationError: `session_options` is not a dict, an unknown key or an
+                invalid value (nothing is applied), a change of model after setup, or not
+                run by trio (asyncio, say).
         """
         self._require_trio("session_update")
+        given = cast(object, session_options)  # the annotation promises what is checked here
+        if not isinstance(given, Mapping):
+            # Else a bare AttributeError ("'str' object has no attribute 'items'").
+            raise ConfigurationError(
+                f"session_update takes a dict of session options, not {describe(given)}"
+            )
         await trio.lowlevel.checkpoint()
         updated, setup = apply_options(self._draft, session_options, self.logger)
         if not self._started:
@@ -517,7 +525,11 @@ class GeminiRealtimeClient:
         Raises:
             RuntimeError: not connected (except for `system` text before setup).
             ValueError: an unknown role.
+            LocalProtocolError: `text` is not a `str`.
         """
+        # Checked first: None went out as a turn with an empty part, and as `system` text
+        # it was appended to the instruction as the word "None" (or replaced it).
+        text = check_str(text, "text")
         if role == "system":
             current = instruction_text(self._draft)
             combined = f"{current}\n\n{text}" if current else text

@@ -100,9 +100,21 @@ class SessionOptions:
             )
 
     def tls_context(self) -> ssl.SSLContext | None:
-        """The SSL context to use for `wss://` (None: the system default, verified)."""
+        """The SSL context to use for `wss://` (None: the system default, verified).
+
+        Raises:
+            ConfigurationError: `ca_file` cannot be read or holds no PEM certificate.
+        """
         if self.ssl_context is not None:
             return self.ssl_context
         if self.ca_file is not None:
-            return ssl.create_default_context(cafile=self.ca_file)
+            try:
+                return ssl.create_default_context(cafile=self.ca_file)
+            except OSError as exc:  # ssl.SSLError is one too
+                # Said here, naming the option and the file: the bare error reached the
+                # caller of `open_session` as "[Errno 2] No such file or directory".
+                path, reason = os.fspath(self.ca_file), exc.strerror or str(exc)
+                raise ConfigurationError(
+                    f"SessionOptions.ca_file: cannot load the CA bundle {path!r}: {reason}"
+                ) from None
         return None

@@ -36,12 +36,27 @@ class Pacer(Protocol):
     """Waits until an absolute time of `trio.current_time()`."""
 
     async def sleep_until(self, deadline: float) -> None:
-        """Return at `deadline` or soon after (a checkpoint, even if it has passed)."""
+        """Return at `deadline` or soon after (a checkpoint, even if it has passed).
+
+        Raises:
+            trio.ClosedResourceError: the `with open_pacer()` block has ended.
+        """
         ...
 
 
+def _closed_pacer() -> trio.ClosedResourceError:
+    return trio.ClosedResourceError("this pacer was closed with its `with open_pacer()` block")
+
+
 class _TrioPacer:
+    def __init__(self) -> None:
+        self.closed = False
+
     async def sleep_until(self, deadline: float) -> None:
+        # Refused like the timerfd pacer's, so that a pacer kept past its block fails
+        # the same way on every platform and clock.
+        if self.closed:
+            raise _closed_pacer()
         await trio.sleep_until(deadline)
 
 
@@ -88,12 +103,17 @@ class _TimerfdPacer:
     def __init__(self, fd: int, arm_at: _ArmAt) -> None:
         self._fd = fd
         self._arm_at = arm_at
+        self.closed = False
         # trio's system clock and CLOCK_MONOTONIC differ by a constant offset. Read in this
         # order, any error in it makes a wake-up late, never early.
         now = trio.current_time()
         self._offset = time.monotonic() - now
 
     async def sleep_until(self, deadline: float) -> None:
+        if self.closed:
+            # The fd is closed: arming it failed with a bare EBADF, or, once the number
+            # was reused, armed (or read) whatever file now has it.
+            raise _closed_pacer()
         now = trio.current_time()
         if deadline <= now:
             await trio.lowlevel.checkpoint()
@@ -153,15 +173,22 @@ def open_pacer() -> Generator[Pacer]:
 
     For an application's own real-time clock (audio playback, a capture simulator, a
     shared ticker): `with open_pacer() as pacer: await pacer.sleep_until(deadline)`, with
-    deadlines on `trio.current_time()`. One pacer serves one task at a time.
+    deadlines on `trio.current_time()`. One pacer serves one task at a time, and only
+    inside its block.
     """
     timer = _timerfd() if _on_system_clock() else None
     if timer is None:
-        yield _TrioPacer()
+        pacer = _TrioPacer()
+        try:
+            yield pacer
+        finally:
+            pacer.closed = True
         return
     fd, arm_at = timer
+    timerfd = _TimerfdPacer(fd, arm_at)
     try:
-        yield _TimerfdPacer(fd, arm_at)
+        yield timerfd
     finally:
+        timerfd.closed = True
         trio.lowlevel.notify_closing(fd)
         os.close(fd)

@@ -29,6 +29,7 @@ __all__ = [
     "UplinkMeter",
     "connect_errors",
     "open_stream",
+    "rejected_upgrade",
     "stream_target",
 ]
 
@@ -218,3 +219,18 @@ async def open_stream(
         await trio.aclose_forcefully(stream)
         raise
     return stream
+
+
+def rejected_upgrade(where: str, status: int) -> TransportError:
+    """The error for an upgrade the server answered with HTTP `status` (`where` is redacted).
+
+    A 404 for a URL without a path gets a hint: `url_endpoint` takes the URL as given, and
+    the likely slip is a base URL (the emulator's `url` rather than its `endpoint_url()`).
+    """
+    message = f"the server rejected the WebSocket upgrade to {where} with HTTP {status}"
+    if status == 404 and urlsplit(where).path in ("", "/"):
+        message += (
+            ": the URL has no path; url_endpoint uses it as given (an emulator's is "
+            "emulator.endpoint_url(); gemini_endpoint(key, base_url=...) adds the Live API's)"
+        )
+    return TransportError(message)

@@ -29,6 +29,7 @@ from ._stream import (
     UplinkMeter,
     connect_errors,
     open_stream,
+    rejected_upgrade,
     stream_target,
 )
 
@@ -124,9 +125,7 @@ def _closed_from(exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
 def _handshake_error(exc: BaseException, where: str) -> TransportError:
     """The `TransportError` for an upgrade that failed with `exc` (no secret in it)."""
     if isinstance(exc, trio_websocket.ConnectionRejected):
-        return TransportError(
-            f"the server rejected the WebSocket upgrade to {where} with HTTP {exc.status_code}"
-        )
+        return rejected_upgrade(where, exc.status_code)
     return TransportError(f"WebSocket handshake with {where} failed: {type(exc).__name__}")
 
 

@@ -44,6 +44,7 @@ from ._stream import (
     UplinkMeter,
     connect_errors,
     open_stream,
+    rejected_upgrade,
     stream_target,
 )
 from ._transport import TransportClosedError
@@ -569,10 +570,7 @@ async def _handshake(
             f"the server closed the connection to {where} during the WebSocket upgrade"
         )
     if isinstance(error, InvalidStatus):
-        raise TransportError(
-            f"the server rejected the WebSocket upgrade to {where} "
-            f"with HTTP {error.response.status_code}"
-        )
+        raise rejected_upgrade(where, error.response.status_code)
     if error is not None:
         name = type(error).__name__ if isinstance(error, InvalidHandshake) else "HandshakeError"
         raise TransportError(f"WebSocket handshake with {where} failed: {name}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 import trio_websocket
 
 from trio_gemini_live.emulator import (
@@ -300,3 +301,21 @@ async def test_cli_serves_tls_and_prints_the_recipe(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_open_emulator_refuses_a_config_of_another_type() -> None:
+    # Before: an AttributeError inside the emulator's nursery, wrapped in an exception group.
+    with pytest.raises(TypeError, match="config must be an EmulatorConfig or None, not dict"):
+        async with open_emulator({"vertex": True}):  # type: ignore[arg-type]
+            pass
+
+
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-1, ValueError), (1.0, TypeError)])
+async def test_wait_for_connection_counts_from_one(
+    n: object, error: type[Exception], autojump_clock: trio.testing.MockClock
+) -> None:
+    # Before: 0 returned the last connection, or raised IndexError when there was none;
+    # 1.0 waited for ever.
+    async with open_emulator() as emu:
+        with pytest.raises(error, match="1-based"), trio.fail_after(5):
+            await emu.wait_for_connection(n)  # type: ignore[arg-type]

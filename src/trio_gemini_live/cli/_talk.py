@@ -73,7 +73,8 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY",
         help=(
             "Gemini API key (default: the GEMINI_API_KEY environment variable; with "
-            "--emulator or --url a placeholder key is sent unless this is given)"
+            "--emulator or --url a placeholder key is sent unless this or the URL's "
+            "?key= gives one)"
         ),
     )
     where.add_argument(
@@ -135,7 +136,13 @@ async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerato
             yield url_endpoint(url, api_key=args.api_key or _EMULATOR_KEY)
         return
     if args.url:
-        yield url_endpoint(_full_url(args.url, version), api_key=args.api_key or _EMULATOR_KEY)
+        url = _full_url(args.url, version)
+        endpoint = url_endpoint(url, api_key=args.api_key)
+        if not endpoint.secrets:
+            # The placeholder only when the URL has no `?key=` either: given as the api_key
+            # it took the place of the URL's key, and the server refused the placeholder.
+            endpoint = url_endpoint(url, api_key=_EMULATOR_KEY)
+        yield endpoint
         return
     key = args.api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
     if not key:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import operator
 import socket
 import ssl
 import struct
@@ -787,13 +786,19 @@ class Emulator:
         (`EmulatorConnection.number`), and keep their number when older ones are forgotten.
 
         Raises:
+            TypeError: `n` is not an int.
             ValueError: `n` is below 1.
             ForgottenConnectionError: connection `n` was closed and has since been forgotten
                 (`EmulatorConfig.keep_closed_connections`).
         """
-        n = operator.index(n)
+        given = cast(object, n)  # the annotation promises what is checked here
+        if isinstance(given, bool) or not isinstance(given, int):
+            # 1.0 waited for ever: no count of connections ever equals it.
+            raise TypeError(f"n is the 1-based number of a connection, an int, not {n!r}")
         if n < 1:
-            raise ValueError(f"connections are numbered from 1, got {n}")
+            # 0 or a negative `n` (a 0-based habit) returned the last connection, or with
+            # none yet raised IndexError instead of waiting.
+            raise ValueError(f"connections are numbered from 1 (1-based), got {n}")
         while self.connections_dropped + len(self.connections) < n:
             await self._changed.wait()
         conn = find_connection(self.connections, n)
@@ -903,6 +908,10 @@ async def open_emulator(
         The running `Emulator`; `emulator.url` is its base URL.
     """
     require_trio("open_emulator")
+    given = cast(object, config)  # the annotation promises what is checked here
+    if given is not None and not isinstance(given, EmulatorConfig):
+        # Else an AttributeError from inside the emulator's nursery, in an exception group.
+        raise TypeError(f"config must be an EmulatorConfig or None, not {type(given).__name__}")
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be 0 to 65535, got {port}")
     # Bound before the nursery opens, so that "address in use" or an unknown host name
