@@ -16,6 +16,7 @@ import pytest
 
 import trio_gemini_live
 import trio_gemini_live.emulator
+import trio_gemini_live.pytest_plugin
 from trio_gemini_live import (
     ClientMessage,
     OutputTranscription,
@@ -30,7 +31,7 @@ from trio_gemini_live.emulator import open_emulator
 API = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
 EXPORTS = [
     (module, name)
-    for module in (trio_gemini_live, trio_gemini_live.emulator)
+    for module in (trio_gemini_live, trio_gemini_live.emulator, trio_gemini_live.pytest_plugin)
     for name in module.__all__
     if name != "__version__"
 ]
@@ -42,7 +43,10 @@ def test_every_export_is_in_the_api_reference_with_a_docstring(module: object, n
     assert f"::: {qualified}\n" in API, f"docs/api.md does not list {qualified}"
     value = getattr(module, name)
     ours = getattr(value, "__module__", "").startswith("trio_gemini_live")
-    if (inspect.isclass(value) or inspect.isfunction(value)) and ours:
+    # (A pytest fixture is a `FixtureFunctionDefinition`, which carries its function's
+    # docstring.)
+    fixture = module is trio_gemini_live.pytest_plugin
+    if (inspect.isclass(value) or inspect.isfunction(value) or fixture) and ours:
         # (Type aliases carry their documentation as a string after the assignment; one
         # may name a class of the standard library: `AudioBuffer` is `Buffer` from 3.12.)
         assert (value.__doc__ or "").strip(), f"{qualified} has no docstring"

@@ -1,8 +1,9 @@
 """Every example, and every Python program in the README and the quickstart, runs against the
-emulator; and no snippet imports what `pip install .` does not bring without saying so.
+emulator; every file of the testing guide runs as it says; and no snippet imports what
+`pip install .` does not bring without saying so.
 
 Each is run as a user would run it (`python examples/NAME.py`, no flags: the built-in
-emulator on 127.0.0.1), in a subprocess bounded by a timeout.
+emulator on 127.0.0.1; `pytest` for the test files), in a subprocess bounded by a timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 README = ROOT / "README.md"
 QUICKSTART = ROOT / "docs" / "quickstart.md"
+TESTING = ROOT / "docs" / "testing.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 TIMEOUT = 60
 
@@ -43,6 +45,7 @@ def test_every_example_is_tested() -> None:
         "voice_loop.py",
         "anyio_app.py",
         "tool_calling.py",
+        "test_weather_agent.py",
     }
 
 
@@ -123,6 +126,84 @@ def test_quickstart_program_runs(index: int, tmp_path: Path) -> None:
     run_python([str(script)], tmp_path)
 
 
+def run_pytest(test_file: str, cwd: Path) -> str:
+    """Run one test file with pytest as a user would, with this package's plugin; its output.
+
+    `-p trio_gemini_live.pytest_plugin` loads the plugin from a source checkout, where no
+    entry point is installed; where one is (nox), it must not register the plugin twice.
+    """
+    args = ["-m", "pytest", test_file, "-p", "trio_gemini_live.pytest_plugin"]
+    return run_python([*args, "-p", "no:cacheprovider", "-q"], cwd).stdout
+
+
+def test_the_example_tests_pass_as_a_user_runs_them(tmp_path: Path) -> None:
+    # Copied alone into an empty directory: no pytest configuration of this project (its
+    # `trio_mode`, `pythonpath`) may be what makes it pass. Not collected by the project's own
+    # run (`testpaths = ["tests"]`), so run here once.
+    (tmp_path / "test_weather_agent.py").write_bytes(
+        (EXAMPLES / "test_weather_agent.py").read_bytes()
+    )
+    out = run_pytest("test_weather_agent.py", tmp_path)
+    assert re.search(r"^4 passed", out, re.M), out
+
+
+def guide_files() -> list[tuple[str, str]]:
+    """(file name, code) of each Python block of the testing guide; each names its file."""
+    files = []
+    for block in python_blocks(TESTING):
+        header = re.fullmatch(r"# (\w+\.py)", block.split("\n", 1)[0])
+        assert header, f"docs/testing.md: a Python block does not start with `# FILE.py`:\n{block}"
+        files.append((header.group(1), block))
+    return files
+
+
+def guide_runs() -> dict[str, dict[str, str]]:
+    """The guide's runnable files (tests, programs), each with the files it runs next to.
+
+    Modules (the app under test) go next to every one; a `conftest.py` goes with the test
+    file that follows it, the test that shows it at work.
+    """
+    support: dict[str, str] = {}
+    runs: dict[str, dict[str, str]] = {}
+    conftest = None
+    for name, code in guide_files():
+        if name == "conftest.py":
+            conftest = code
+        elif name.startswith("test_") or "trio.run(" in code:
+            runs[name] = {name: code} | ({"conftest.py": conftest} if conftest else {})
+            conftest = None
+        else:
+            support[name] = code
+    assert conftest is None, "docs/testing.md: a conftest.py with no test file after it"
+    return {name: support | files for name, files in runs.items()}
+
+
+def test_the_testing_guide_has_tests_and_a_program() -> None:
+    runs = guide_runs()
+    assert len([name for name in runs if name.startswith("test_")]) >= 6
+    assert any("pytest.mark.anyio" in files[name] for name, files in runs.items())
+    assert any(name == "conftest.py" for files in runs.values() for name in files)
+    assert len(runs) - len([name for name in runs if name.startswith("test_")]) == 1
+
+
+@pytest.mark.parametrize("name", list(guide_runs()))
+def test_testing_guide_file_runs(name: str, tmp_path: Path) -> None:
+    files = guide_runs()[name]
+    for file_name, code in files.items():
+        (tmp_path / file_name).write_text(code, encoding="utf-8")
+    if not name.startswith("test_"):
+        run_python([name], tmp_path)
+        return
+    # The guide's pytest configuration (trio mode), except where it says not to: the two
+    # plugins must not both claim the anyio tests.
+    if "pytest.mark.anyio" not in files[name]:
+        [toml] = re.findall(r"```toml\n(.*?)```", TESTING.read_text(encoding="utf-8"), re.DOTALL)
+        (tmp_path / "pyproject.toml").write_text(toml, encoding="utf-8")
+    out = run_pytest(name, tmp_path)
+    tests = len(re.findall(r"^(?:async )?def test_", files[name], re.M))
+    assert re.search(rf"^{tests} passed", out, re.M), out
+
+
 def installed_by_the_package() -> set[str]:
     """Import names of the package and its runtime dependencies (what `pip install .` brings)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -155,7 +236,10 @@ def test_snippets_import_only_what_is_installed_or_said(document: Path) -> None:
     # `pip install .`: anyio is not a dependency, and nothing said to install it.
     text = document.read_text(encoding="utf-8")
     available = installed_by_the_package() | set(sys.stdlib_module_names)
-    for block in python_blocks(document):
+    # A page may show a module of the reader's own first (docs/testing.md: `# my_agent.py`).
+    blocks = python_blocks(document)
+    available |= {m.group(1) for b in blocks if (m := re.match(r"# (\w+)\.py\n", b))}
+    for block in blocks:
         for module in imported_modules(block) - available:
             assert f"pip install {module}" in text, (
                 f"{document.name}: a snippet imports {module}, which `pip install .` does not "

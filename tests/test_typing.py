@@ -156,6 +156,14 @@ def documented_programs() -> dict[str, str]:
         blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
         for index, block in enumerate(blocks):
             programs[f"{page.stem.lower()}_{index}"] = block
+    # The testing guide's files import each other (`from my_agent import ...`): each is
+    # checked under the file name its first line gives (`# my_agent.py`).
+    guide = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```python\n(.*?)```", guide, re.DOTALL):
+        name = re.match(r"# (\w+)\.py\n", block)
+        assert name is not None, block
+        assert name.group(1) not in programs, f"two snippets named {name.group(1)}.py"
+        programs[name.group(1)] = block
     return programs
 
 

@@ -15,7 +15,7 @@ import ssl
 import struct
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import msgspec
 import trio
@@ -44,6 +44,10 @@ from ._model import Model
 from ._recording import ForgottenConnectionError, find_connection, forget_closed, trim_recordings
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
+
+if TYPE_CHECKING:
+    from .._options import SessionOptions
+    from .._session import LiveSession
 
 __all__ = [
     "Emulator",
@@ -834,6 +838,54 @@ class Emulator:
             return client
 
         return connect
+
+    @contextlib.asynccontextmanager
+    async def open_session(
+        self,
+        setup: Setup | str,
+        *,
+        api_key: str | None = None,
+        options: SessionOptions | None = None,
+        start: bool = True,
+        latency: float = 0.0,
+        buffer: int | None = None,
+    ) -> AsyncGenerator[LiveSession]:
+        """Open this package's client on this emulator, over in-memory streams.
+
+        `async with emu.open_session(setup) as session:` is `trio_gemini_live.open_session`
+        with the endpoint of this emulator (its Vertex one when `EmulatorConfig.vertex`) and
+        `connector=emu.memory_connector(latency, buffer=buffer)`: no socket, and under
+        `trio.testing.MockClock(autojump_threshold=0)` no real time spent waiting.
+
+        Args:
+            setup: The session's `Setup` (see `live_setup`), or just a model name.
+            api_key: The credential to send; by default one of `EmulatorConfig.api_keys`
+                (the smallest) when it names some, else a placeholder any emulator accepts.
+            options: Passed to `open_session` (timeouts, heartbeat, reconnection).
+            start: Passed to `open_session`: False opens the socket without the setup.
+            latency: One-way delay of the in-memory streams, in seconds (`memory_connector`).
+            buffer: Bytes each direction holds unread before a write waits
+                (`memory_connector`).
+
+        Yields:
+            The open `LiveSession`; it is closed when the block exits.
+        """
+        # Imported here, not at the top: the emulator serves any client (google-genai, a raw
+        # WebSocket) and needs nothing of this one to run; only this shortcut does.
+        from .._endpoints import url_endpoint
+        from .._session import open_session
+
+        if api_key is None:
+            keys = self.config.api_keys
+            api_key = min(keys) if keys else "emulator-key"
+        vertex = self.config.vertex
+        url = self.vertex_endpoint_url() if vertex else self.endpoint_url()
+        endpoint = url_endpoint(url, api_key=api_key, vertex=vertex)
+        connector = self.memory_connector(latency, buffer=buffer)
+        async with open_session(
+            setup, endpoint=endpoint, options=options, connector=connector, start=start
+        ) as session:
+            yield session
 
     async def _serve_stream(self, stream: trio.abc.Stream) -> None:
         wrapped = _FaultStream(stream)

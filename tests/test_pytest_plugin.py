@@ -1,0 +1,417 @@
+"""The pytest plugin (`trio_gemini_live.pytest_plugin`), as a user's test suite meets it.
+
+Each test writes a small test suite and runs it in a pytest subprocess (pytester), bounded by a
+timeout: under pytest-trio, under anyio's trio backend, on asyncio (a clear error, not a hang),
+with the configuration overridden, and registered through the `pytest11` entry point.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import trio_gemini_live
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = "trio_gemini_live.pytest_plugin"
+# Seconds a subprocess run may take: a fixture that never shuts down hangs, not fails.
+TIMEOUT = 60
+
+# What every generated test module starts with: an app turn against the emulator.
+PRELUDE = """
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import OutputTranscription, TurnComplete, live_setup
+from trio_gemini_live.emulator import Emulator, EmulatorConfig
+
+SETUP = live_setup(
+    "gemini-2.5-flash-native-audio-preview-12-2025", output_transcription=True
+)
+
+
+async def turn(session, text):
+    await session.send_text(text)
+    heard = ""
+    async for event in session:
+        if isinstance(event, OutputTranscription):
+            heard += event.text
+        elif isinstance(event, TurnComplete):
+            return heard
+"""
+
+
+def module(body: str) -> str:
+    return PRELUDE + textwrap.dedent(body)
+
+
+def run(
+    pytester: pytest.Pytester, *args: str, plugin: bool = True, fresh_process: bool = False
+) -> pytest.RunResult:
+    """Run pytest on the files written, with the plugin loaded by `-p` (a source checkout has
+    no entry point installed; where one is, the two must not clash).
+
+    In this process by default (fast); in a subprocess bounded by `TIMEOUT` where a failure
+    may be a hang, or where the process must be fresh (entry points, modules imported).
+    """
+    load = ["-p", PLUGIN] if plugin else []
+    if fresh_process:
+        return pytester.runpytest_subprocess(
+            *load, "-p", "no:cacheprovider", *args, timeout=TIMEOUT
+        )
+    return pytester.runpytest_inprocess(*load, "-p", "no:cacheprovider", *args)
+
+
+APP_TESTS = """
+async def test_the_fixtures(gemini_emulator, gemini_emulator_config):
+    assert isinstance(gemini_emulator, Emulator)
+    assert gemini_emulator.config is gemini_emulator_config
+    assert gemini_emulator_config == EmulatorConfig()
+    assert gemini_emulator.url.startswith("ws://127.0.0.1:")
+
+
+async def test_a_session_through_gemini_connect(gemini_connect, gemini_emulator):
+    async with gemini_connect(SETUP) as session:
+        assert await turn(session, "Hello") == "You said: Hello"
+    conn = await gemini_emulator.wait_for_connection(1)
+    assert conn.received[1].get("realtimeInput.text") == "Hello"
+"""
+
+
+@pytest.mark.parametrize("mode", ["trio_mode", "marker"])
+def test_the_fixtures_under_pytest_trio(pytester: pytest.Pytester, mode: str) -> None:
+    if mode == "trio_mode":
+        pytester.makeini("[pytest]\ntrio_mode = true\n")
+        pytester.makepyfile(module(APP_TESTS))
+    else:
+        pytester.makepyfile(module("pytestmark = pytest.mark.trio\n" + APP_TESTS))
+    run(pytester).assert_outcomes(passed=2)
+
+
+def test_autojump_clock_makes_the_emulator_s_time_free(pytester: pytest.Pytester) -> None:
+    # Spoken at its real pace, the answer takes about 4 s of the mock clock (60 ms a
+    # character), and a fraction of that in real time.
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        module("""
+        import time
+
+        TEXT = "Please say something long enough to take a few seconds."
+
+
+        @pytest.mark.parametrize("gemini_emulator_config", [EmulatorConfig(pacing="realtime")])
+        async def test_paced(gemini_connect, autojump_clock):
+            started = time.perf_counter()
+            async with gemini_connect(SETUP) as session:
+                assert await turn(session, TEXT) == "You said: " + TEXT
+            assert trio.current_time() > 3.5
+            assert time.perf_counter() - started < 3.0
+        """)
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+ANYIO_TESTS = """
+pytestmark = pytest.mark.anyio
+
+CLOCK = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+
+
+@pytest.fixture(params=["trio", ("trio", CLOCK)], ids=["trio", "trio-autojump"])
+def anyio_backend(request):
+    return request.param
+"""
+
+
+def test_the_fixtures_under_anyio_on_trio(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(module(ANYIO_TESTS + APP_TESTS))
+    run(pytester).assert_outcomes(passed=4)
+
+
+def test_asyncio_fails_at_once_saying_why(pytester: pytest.Pytester) -> None:
+    # On asyncio trio's calls fail deep inside, with errors about its run context.
+    pytester.makepyfile(
+        module("""
+        pytestmark = pytest.mark.anyio
+
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+
+        async def test_on_asyncio(gemini_connect):
+            raise AssertionError("the test ran")
+        """)
+    )
+    result = run(pytester, fresh_process=True)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_on_asyncio*",
+            "gemini_emulator runs on trio, not on this event loop (asyncio?): *"
+            "anyio's pytest plugin with the trio backend*"
+            "trio-gemini-live does not support the asyncio backend",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    result.stdout.no_fnmatch_line("*the test ran*")
+
+
+def test_the_config_can_be_overridden_every_usual_way(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    # A conftest.py of a directory governs that directory only.
+    overridden = pytester.mkdir("overridden")
+    (overridden / "conftest.py").write_text(
+        textwrap.dedent("""
+        import pytest
+        from trio_gemini_live.emulator import EmulatorConfig
+
+        @pytest.fixture
+        def gemini_emulator_config():
+            return EmulatorConfig(api_keys={"conftest-key"})
+        """)
+    )
+    (overridden / "test_conftest.py").write_text(
+        module("""
+        async def test_conftest(gemini_connect, gemini_emulator):
+            assert gemini_emulator.config.api_keys == {"conftest-key"}
+            async with gemini_connect(SETUP):  # sends the one key the emulator accepts
+                pass
+            conn = await gemini_emulator.wait_for_connection(1)
+            assert conn.close_code == 1000
+        """)
+    )
+    pytester.makepyfile(
+        test_default=module("""
+        async def test_default(gemini_emulator):
+            assert gemini_emulator.config == EmulatorConfig()
+        """),
+        test_module=module("""
+        @pytest.fixture
+        def gemini_emulator_config():
+            return EmulatorConfig(voice_activity=True)
+
+
+        async def test_module(gemini_emulator):
+            assert gemini_emulator.config.voice_activity
+        """),
+        test_parametrized=module("""
+        CONFIGS = [EmulatorConfig(max_queued_turns=3), EmulatorConfig(max_queued_turns=4)]
+
+
+        @pytest.mark.parametrize("gemini_emulator_config", CONFIGS)
+        async def test_direct(gemini_emulator):
+            assert gemini_emulator.config.max_queued_turns in (3, 4)
+
+
+        @pytest.mark.parametrize("gemini_emulator_config", CONFIGS, indirect=True)
+        async def test_indirect(gemini_emulator):
+            assert gemini_emulator.config.max_queued_turns in (3, 4)
+
+
+        @pytest.mark.parametrize("gemini_emulator_config", [{"pacing": "realtime"}], indirect=True)
+        async def test_not_a_config(gemini_emulator):
+            raise AssertionError("the test ran")
+        """),
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=7, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*TypeError: gemini_emulator_config parametrized indirectly needs EmulatorConfig*"]
+    )
+
+
+def test_an_app_test_with_a_scripted_tool_call(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        module("""
+        from trio_gemini_live import FunctionCall, function_tool
+        from trio_gemini_live.emulator import Scenario, ScenarioToolCall, ScenarioTurn
+
+        CITY = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+        TOOL_SETUP = live_setup(
+            "gemini-2.5-flash-native-audio-preview-12-2025",
+            functions=[function_tool("lookup", "Look a city up.", CITY)],
+            output_transcription=True,
+        )
+        SCRIPT = Scenario((
+            ScenarioTurn(
+                when="oslo",
+                tool_calls=(ScenarioToolCall("lookup", {"city": "Oslo"}),),
+                after_tool="Found: {response}",
+            ),
+        ))
+
+
+        async def app(session):
+            await session.send_text("Tell me about Oslo")
+            said, called = "", []
+            async for event in session:
+                if isinstance(event, FunctionCall):
+                    called.append(event.arguments)
+                    await session.respond(event.call_id, {"population": 700000})
+                elif isinstance(event, OutputTranscription):
+                    said += event.text
+                elif isinstance(event, TurnComplete):
+                    return said, called
+
+
+        @pytest.mark.parametrize("gemini_emulator_config", [EmulatorConfig(scenario=SCRIPT)])
+        async def test_app(gemini_connect, gemini_emulator, autojump_clock):
+            async with gemini_connect(TOOL_SETUP) as session:
+                said, called = await app(session)
+            assert called == [{"city": "Oslo"}]
+            assert said == 'Found: {"population": 700000}'
+            conn = await gemini_emulator.wait_for_connection(1)
+            [response] = [f for f in conn.received if f.get("toolResponse")]
+            [result] = response.get("toolResponse.functionResponses")
+            assert result["response"] == {"population": 700000}
+        """)
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+SHUTDOWN_TESTS = """
+import socket
+
+LEFT = {}
+
+
+async def test_leaves_things_running(gemini_connect, gemini_emulator):
+    async with gemini_connect(SETUP) as session:
+        await turn(session, "Hello")
+        # A second client that connects and never says a word: its handler is still waiting
+        # for the handshake when the test ends.
+        await gemini_emulator.memory_connector()()
+        LEFT.update(emulator=gemini_emulator, session=session)
+        LEFT["nursery"] = gemini_emulator._nursery
+        assert len(LEFT["nursery"].child_tasks) >= 3  # listener, upgraded, silent
+
+
+def test_everything_was_shut_down_after_it():
+    emulator = LEFT["emulator"]
+    assert not LEFT["nursery"].child_tasks  # no task of the emulator outlived the test
+    [conn] = emulator.connections
+    assert conn.closed
+    with pytest.raises(OSError):  # the listener is closed
+        socket.create_connection(("127.0.0.1", emulator.port), timeout=5).close()
+"""
+
+
+@pytest.mark.parametrize("runner", ["pytest-trio", "anyio"])
+def test_the_emulator_is_shut_down_after_the_test(pytester: pytest.Pytester, runner: str) -> None:
+    if runner == "pytest-trio":
+        pytester.makeini("[pytest]\ntrio_mode = true\n")
+        pytester.makepyfile(module(SHUTDOWN_TESTS))
+    else:
+        prelude = "@pytest.fixture\ndef anyio_backend():\n    return 'trio'\n\n"
+        pytester.makepyfile(
+            module(prelude + SHUTDOWN_TESTS.replace("async def", "@pytest.mark.anyio\nasync def"))
+        )
+    run(pytester, fresh_process=True).assert_outcomes(passed=2)
+
+
+def test_unused_it_sets_nothing_up_and_imports_no_emulator(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+
+
+        def test_plain():
+            assert "trio_gemini_live.emulator" not in sys.modules
+        """
+    )
+    result = run(pytester, "--setup-show", fresh_process=True)
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*gemini_*")
+    listing = run(pytester, "--fixtures")
+    for name in ("gemini_emulator_config", "gemini_emulator", "gemini_connect"):
+        listing.stdout.fnmatch_lines([f"{name}*", "*"])
+
+
+# --- registration: the pytest11 entry point ----------------------------------------------------
+
+
+def declared_entry_points() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return dict(project["entry-points"]["pytest11"])
+
+
+def test_the_entry_point_is_named_after_the_module() -> None:
+    # Named otherwise (`gemini_live`), pytest registered the module twice as soon as a user
+    # also gave `-p trio_gemini_live.pytest_plugin` or `pytest_plugins = [...]`, and
+    # stopped: "ValueError: Plugin already registered under a different name".
+    assert declared_entry_points() == {PLUGIN: PLUGIN}
+
+
+def installed_copy(tmp_path: Path) -> Path:
+    """A directory that makes the plugin look installed: a distribution with only the
+    `pytest11` entry points pyproject.toml declares (this checkout may have none installed)."""
+    info = tmp_path / "site" / "trio_gemini_live_entry_points-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: trio-gemini-live-entry-points\nVersion: 0\n",
+        encoding="utf-8",
+    )
+    lines = [f"{name} = {value}" for name, value in declared_entry_points().items()]
+    (info / "entry_points.txt").write_text("[pytest11]\n" + "\n".join(lines) + "\n")
+    return info.parent
+
+
+@pytest.mark.parametrize("how", ["entry point", "and -p", "and pytest_plugins", "disabled"])
+def test_installed_it_loads_once_however_else_it_is_named(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str
+) -> None:
+    site = installed_copy(tmp_path)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        module("""
+        async def test_fixture(gemini_emulator):
+            assert gemini_emulator.url
+        """)
+    )
+    args: list[str] = []
+    if how == "and -p":
+        args = ["-p", PLUGIN]
+    elif how == "and pytest_plugins":
+        pytester.makeconftest(f"pytest_plugins = [{PLUGIN!r}]")
+    elif how == "disabled":
+        args = ["-p", f"no:{PLUGIN}"]
+    result = run(pytester, *args, plugin=False, fresh_process=True)
+    if how == "disabled":
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*fixture 'gemini_emulator' not found*"])
+    else:
+        result.assert_outcomes(passed=1)
+
+
+def test_the_installed_package_registers_the_plugin() -> None:
+    # What CI (nox) tests: `pip install .` must bring the entry point along.
+    if "site-packages" not in Path(trio_gemini_live.__file__).resolve().parts:
+        pytest.skip("trio_gemini_live is imported from a source checkout, not installed")
+    points = importlib.metadata.entry_points(group="pytest11")
+    assert {(point.name, point.value) for point in points if point.value == PLUGIN} == {
+        (PLUGIN, PLUGIN)
+    }
+
+
+def test_importing_the_plugin_imports_no_emulator() -> None:
+    code = f"import sys, {PLUGIN}; print('trio_gemini_live.emulator' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=True
+    )
+    assert result.stdout.strip() == "False"
