@@ -8,6 +8,7 @@ import logging
 import types
 import typing
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -539,6 +540,62 @@ async def test_changing_fixed_setup_after_start_resumes_with_it(
     assert voice["voiceName"] == "Puck"
     assert second["generationConfig"]["temperature"] == 0.1
     assert second["sessionResumption"]["handle"]
+
+
+async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) -> None:
+    """An update made while another waits (a resume) neither loses it nor is lost.
+
+    Both used to start from the same draft: whichever stored its draft last erased the
+    other's change, and the next resume sent the setup without it.
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(
+            llm_config={
+                "config_list": [
+                    {
+                        "model": "gemini-2.5-flash-native-audio-preview-12-2025",
+                        "api_key": "k",
+                        "api_type": "google",
+                        "base_url": emulator.endpoint_url(),
+                        "connector": emulator.memory_connector(),
+                    }
+                ]
+            }
+        )
+        with trio.fail_after(30):
+            async with client.connect():
+                await client.send_text(role="user", text="hi")
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(client.session_update, {"voice": "Puck"})
+                    nursery.start_soon(client.session_update, {"instructions": "Be brief."})
+                    await until_reconfigured(client)
+                await client.session_update({"temperature": 0.5})  # resumes with the draft
+                await until_reconfigured(client)
+    last = emulator.connections[-1].received[0].data["setup"]
+    assert last["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    voice = last["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
+    assert voice["voiceName"] == "Puck"
+    assert last["generationConfig"]["temperature"] == 0.5
+
+
+async def test_concurrent_system_texts_are_both_in_the_instruction(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    setups: list[dict[str, Any]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append(await accept_setup(server, ws))
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async with trio.open_nursery() as senders:
+                senders.start_soon(partial(client.send_text, role="system", text="Be brief."))
+                senders.start_soon(partial(client.send_text, role="system", text="Be kind."))
+            assert isinstance(await client.get_event(), SessionCreated)
+    parts = setups[0]["setup"]["systemInstruction"]["parts"]
+    assert sorted(parts[0]["text"].split("\n\n")) == ["Be brief.", "Be kind."]
 
 
 async def test_text_modality_sends_no_voice_and_audio_gets_it_back(

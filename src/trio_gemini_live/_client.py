@@ -287,6 +287,10 @@ class GeminiRealtimeClient:
         self._session: LiveSession | None = None
         self._started = False
         self._start_lock = trio.Lock()
+        # Held by each session update from reading the draft to storing the new one: an
+        # update that waits (a resume applying a voice, say) would otherwise be overwritten
+        # by, or overwrite, one made meanwhile from the same old draft.
+        self._update_lock = trio.Lock()
         self._events = _EventChannel(self._options.event_buffer)
         self._cancelled_calls: dict[str, None] = {}
         self._truncations: deque[tuple[int, int, str]] = deque(maxlen=32)
@@ -446,7 +450,8 @@ class GeminiRealtimeClient:
         any other change (voice, modality, transcription, VAD, ...) is applied by resuming
         the session on a new connection with the new setup (a Live connection's setup is
         fixed), marked by `Reconnected(setup_changed=True)` then `SessionUpdated`. The
-        model itself cannot change.
+        model itself cannot change. Updates made at the same time (from several tasks) are
+        applied one at a time, each on top of the one before.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -470,7 +475,11 @@ class GeminiRealtimeClient:
             raise ConfigurationError(
                 f"session_update takes a dict of session options, not {describe(given)}"
             )
-        await trio.lowlevel.checkpoint()
+        async with self._update_lock:
+            await self._apply_update(session_options)
+
+    async def _apply_update(self, session_options: Mapping[str, Any]) -> None:
+        """`session_update`'s work, with `_update_lock` held."""
         updated, setup = apply_options(self._draft, session_options, self.logger)
         if not self._started:
             self._draft = updated
@@ -531,9 +540,11 @@ class GeminiRealtimeClient:
         # it was appended to the instruction as the word "None" (or replaced it).
         text = check_str(text, "text")
         if role == "system":
-            current = instruction_text(self._draft)
-            combined = f"{current}\n\n{text}" if current else text
-            await self.session_update({"instructions": combined})
+            self._require_trio("send_text")
+            async with self._update_lock:  # the instruction read is part of the update
+                current = instruction_text(self._draft)
+                combined = f"{current}\n\n{text}" if current else text
+                await self._apply_update({"instructions": combined})
             return
         gemini_role = _ROLE_TO_GEMINI.get(role)
         if gemini_role is None:
