@@ -35,6 +35,7 @@ from .._wire import (
     Setup,
     SetupCompleteMessage,
 )
+from ._arguments import bad_function_name, bad_setup_arguments
 from ._config import PREBUILT_VOICES, EmulatorConfig
 from ._faults import Fault
 from ._latency import delayed_stream_pair
@@ -582,6 +583,10 @@ class EmulatorConnection:
             if prebuilt.voice_name.lower() not in PREBUILT_VOICES:
                 await self.close(1007, INVALID_ARGUMENT)
                 return False
+        if (problem := bad_setup_arguments(setup)) is not None:
+            log.info("connection %d: setup refused: %s", self.index, problem)
+            await self.close(1007, INVALID_ARGUMENT)
+            return False
         return True
 
     async def _open_session(self, setup: Setup) -> SessionState | None:
@@ -667,7 +672,12 @@ class EmulatorConnection:
         if message.tool_response is not None:
             await model.on_tool_response(message.tool_response)
         if message.context_update is not None:
-            model.on_context_update(message.context_update)
+            update = message.context_update
+            # New tools are declared like the setup's: the same names are refused.
+            if update.tools is not None and bad_function_name(update.tools.tools) is not None:
+                await self.close(1007, INVALID_ARGUMENT)
+                return
+            model.on_context_update(update)
 
     async def _lifetime(self) -> None:
         config = self.emulator.config
