@@ -230,3 +230,23 @@ def test_server_content_keys_come_in_proto_field_number_order() -> None:
         "urlContextMetadata",
         "waitingForInput",
     ]
+
+
+async def test_vertex_model_turns_put_role_before_parts() -> None:
+    """Vertex's `Content` numbers `role` 1 and `parts` 2 (the Gemini API's the reverse), and
+    its recorded frames read `"modelTurn": {"role": "model", "parts": [...]}`."""
+    async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
+        await client.setup(generationConfig={"responseModalities": ["TEXT"]})
+        await client.send({"realtimeInput": {"text": "hi"}})
+        messages = await client.turn()
+        conn = emu.connections[0]
+    turns = [
+        m["serverContent"]["modelTurn"]
+        for m in messages
+        if "modelTurn" in m.get("serverContent", {})
+    ]
+    assert turns
+    assert all(list(turn) == ["role", "parts"] for turn in turns)
+    raw = next(f.raw for f in conn.sent if f.get("serverContent.modelTurn"))
+    assert raw.startswith(b'{\n  "serverContent": {\n    "modelTurn": {\n      "role": "model",\n')
+    assert raw == msgspec.json.format(raw, indent=2) + b"\n"

@@ -74,9 +74,22 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 
-def encode_server_message(message: ServerMessage) -> bytes:
-    """Google's server formatting: camelCase, defaults omitted, 2-space indent, trailing newline."""
-    return msgspec.json.format(_encoder.encode(message), indent=2) + b"\n"
+def encode_server_message(message: ServerMessage, *, vertex: bool = False) -> bytes:
+    """Google's server formatting: camelCase, defaults omitted, 2-space indent, trailing newline.
+
+    Fields come in proto field-number order, as Google writes them. With `vertex`, a
+    `modelTurn` lists `role` before `parts`: Vertex's `Content` numbers them the other way
+    round from the Gemini API's (which never sends a role on Live model turns), as
+    Vertex's recorded frames show. The shared `Content` Struct keeps the Gemini order.
+    """
+    raw = _encoder.encode(message)
+    content = message.server_content
+    if vertex and content is not None and content.model_turn and content.model_turn.role:
+        data = _decoder.decode(raw)
+        turn = data["serverContent"]["modelTurn"]
+        data["serverContent"]["modelTurn"] = {"role": turn.pop("role"), **turn}
+        raw = _encoder.encode(data)
+    return msgspec.json.format(raw, indent=2) + b"\n"
 
 
 def _truncate_reason(reason: str) -> str:
@@ -406,17 +419,15 @@ class EmulatorConnection:
             return
         content = message.server_content
         if content is not None and content.turn_complete and self._has("empty-frames"):
-            await self._send_raw(
-                encode_server_message(ServerMessage(server_content=ServerContent()))
-            )
+            await self._send_raw(self._encode(ServerMessage(server_content=ServerContent())))
         late = self._has("late-usage")
         if late and message.usage_metadata is not None and content is not None:
             usage = message.usage_metadata
-            await self._send_raw(encode_server_message(ServerMessage(server_content=content)))
+            await self._send_raw(self._encode(ServerMessage(server_content=content)))
             if self._nursery is not None:
                 self._nursery.start_soon(self._late_usage, usage, late.seconds)
             return
-        await self._send_raw(encode_server_message(message))
+        await self._send_raw(self._encode(message))
         if content is None:
             return
         transcriptions = content.input_transcription, content.output_transcription
@@ -425,14 +436,18 @@ class EmulatorConnection:
             again = ServerContent(
                 input_transcription=transcriptions[0], output_transcription=transcriptions[1]
             )
-            await self._send_raw(encode_server_message(ServerMessage(server_content=again)))
+            await self._send_raw(self._encode(ServerMessage(server_content=again)))
         if content.interrupted and self._has("stall-after-interrupt"):
             self._muted = True
+
+    def _encode(self, message: ServerMessage) -> bytes:
+        vertex = self.emulator.config.vertex or (self.route is not None and self.route.vertex)
+        return encode_server_message(message, vertex=vertex)
 
     async def _late_usage(self, usage: Any, delay: float) -> None:
         await trio.sleep(delay)
         if not self._muted:
-            await self._send_raw(encode_server_message(ServerMessage(usage_metadata=usage)))
+            await self._send_raw(self._encode(ServerMessage(usage_metadata=usage)))
 
     async def _send_raw(self, raw: bytes) -> None:
         if self._halted or self._ws is None:
