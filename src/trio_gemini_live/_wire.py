@@ -406,18 +406,23 @@ class Transcription(WireStruct):
 
 
 class ServerContent(WireStruct):
-    """`serverContent`: incremental model output and turn signals (section 3.2)."""
+    """`serverContent`: incremental model output and turn signals (section 3.2).
+
+    Fields in proto field-number order (`turnComplete` 2 ... `generationComplete` 5), the
+    order Google's JSON lists them in (the emulator encodes with these Structs); the newer
+    fields, whose numbers are unpublished, last.
+    """
 
     model_turn: Content | None = None
-    generation_complete: bool = False
     turn_complete: bool = False
     interrupted: bool = False
+    grounding_metadata: dict[str, Any] | None = None
+    generation_complete: bool = False
     input_transcription: Transcription | None = None
     output_transcription: Transcription | None = None
-    interim_input_transcription: Transcription | None = None
-    grounding_metadata: dict[str, Any] | None = None
     url_context_metadata: dict[str, Any] | None = None
     waiting_for_input: bool = False
+    interim_input_transcription: Transcription | None = None
     turn_complete_reason: str | None = None
     interaction_status: str | None = None
 
@@ -456,21 +461,27 @@ class ModalityTokenCount(WireStruct):
 
 
 class UsageMetadata(WireStruct):
-    """`usageMetadata`; Vertex's `candidates*` names are accepted too (section 3.7)."""
+    """`usageMetadata`; Vertex's `candidates*` names are accepted too (section 3.7).
+
+    Fields in the proto field-number order of both dialects, the order Google's JSON lists
+    them in (`promptTokenCount`, `responseTokenCount`/`candidatesTokenCount`,
+    `totalTokenCount`, ...). The one disagreement: Vertex numbers the tool-use details
+    before the tool-use count, the Gemini API after; the Gemini API's order is kept.
+    """
 
     prompt_token_count: int = 0
-    cached_content_token_count: int = 0
     response_token_count: int = 0
-    tool_use_prompt_token_count: int = 0
-    thoughts_token_count: int = 0
+    candidates_token_count: int = 0
     total_token_count: int = 0
+    cached_content_token_count: int = 0
+    traffic_type: str | None = None
     prompt_tokens_details: list[ModalityTokenCount] | None = None
     cache_tokens_details: list[ModalityTokenCount] | None = None
     response_tokens_details: list[ModalityTokenCount] | None = None
-    tool_use_prompt_tokens_details: list[ModalityTokenCount] | None = None
-    candidates_token_count: int = 0
     candidates_tokens_details: list[ModalityTokenCount] | None = None
-    traffic_type: str | None = None
+    tool_use_prompt_token_count: int = 0
+    tool_use_prompt_tokens_details: list[ModalityTokenCount] | None = None
+    thoughts_token_count: int = 0
 
 
 class VoiceActivityMessage(WireStruct):

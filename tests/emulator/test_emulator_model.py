@@ -198,6 +198,19 @@ async def test_text_turn_text_modality_several_parts() -> None:
     assert messages[-1]["usageMetadata"]["totalTokenCount"] > 0
 
 
+async def test_a_long_word_never_makes_a_frame_past_1_mib(autojump_clock: trio.abc.Clock) -> None:
+    """A reply echoing 1.1 MB without a space comes in frames a client accepts: the
+    `websockets`/trio-websocket default is 1 MiB, past which it closes with 1009."""
+    text = "x" * 1_100_000
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await client.send({"realtimeInput": {"text": text}})
+        messages = await client.turn()
+        conn = emu.connections[0]
+    assert texts_of(messages) == "You said: " + text
+    assert max(len(f.raw) for f in conn.sent) < 1024 * 1024
+
+
 async def test_text_turn_audio_modality_synthesizes_speech() -> None:
     async with start() as emu, connect(emu) as client:
         await client.setup(model=NATIVE, outputAudioTranscription={})

@@ -11,7 +11,8 @@ import pytest
 import trio_websocket
 
 from emulator.emulator_client import GEMINI_PATH, MODEL, NATIVE, connect, start
-from trio_gemini_live.emulator import EmulatorConfig
+from trio_gemini_live import Content, Part, ServerContent, ServerMessage, Transcription
+from trio_gemini_live.emulator import EmulatorConfig, encode_server_message
 
 PATHS = [
     GEMINI_PATH,
@@ -180,3 +181,72 @@ async def test_model_names_accepted_in_every_form() -> None:
         for name in names:
             async with connect(emu) as client:
                 assert await client.setup(model=name) == {"setupComplete": {}}
+
+
+@pytest.mark.parametrize("vertex", [False, True])
+async def test_usage_keys_come_in_proto_field_number_order(vertex: bool) -> None:
+    """Google writes a message's fields in field-number order, not declaration order: the
+    recorded `toolCall` has `name` (1), `args` (2), `id` (3) where the proto declares `id`
+    first. Vertex's UsageMetadata numbers `candidatesTokenCount` 2 and its details 11."""
+    response = "candidates" if vertex else "response"
+    async with start(EmulatorConfig(vertex=vertex)) as emu, connect(emu) as client:
+        await client.setup(generationConfig={"responseModalities": ["TEXT"]})
+        await client.send({"realtimeInput": {"text": "hi"}})
+        messages = await client.turn()
+    assert list(messages[-1]) == ["serverContent", "usageMetadata"]
+    assert list(messages[-1]["usageMetadata"]) == [
+        "promptTokenCount",
+        f"{response}TokenCount",
+        "totalTokenCount",
+        "promptTokensDetails",
+        f"{response}TokensDetails",
+    ]
+
+
+def test_server_content_keys_come_in_proto_field_number_order() -> None:
+    """BidiGenerateContentServerContent numbers `turnComplete` 2, `interrupted` 3,
+    `groundingMetadata` 4 and `generationComplete` 5: frames sent by hand (`conn.send`)
+    carrying several of them list them in that order, as Google would."""
+    content = ServerContent(
+        model_turn=Content(parts=[Part(text="a")]),
+        generation_complete=True,
+        turn_complete=True,
+        interrupted=True,
+        grounding_metadata={"webSearchQueries": ["q"]},
+        input_transcription=Transcription(text="i"),
+        output_transcription=Transcription(text="o"),
+        url_context_metadata={"urlMetadata": []},
+        waiting_for_input=True,
+    )
+    raw = encode_server_message(ServerMessage(server_content=content))
+    assert list(msgspec.json.decode(raw)["serverContent"]) == [
+        "modelTurn",
+        "turnComplete",
+        "interrupted",
+        "groundingMetadata",
+        "generationComplete",
+        "inputTranscription",
+        "outputTranscription",
+        "urlContextMetadata",
+        "waitingForInput",
+    ]
+
+
+async def test_vertex_model_turns_put_role_before_parts() -> None:
+    """Vertex's `Content` numbers `role` 1 and `parts` 2 (the Gemini API's the reverse), and
+    its recorded frames read `"modelTurn": {"role": "model", "parts": [...]}`."""
+    async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
+        await client.setup(generationConfig={"responseModalities": ["TEXT"]})
+        await client.send({"realtimeInput": {"text": "hi"}})
+        messages = await client.turn()
+        conn = emu.connections[0]
+    turns = [
+        m["serverContent"]["modelTurn"]
+        for m in messages
+        if "modelTurn" in m.get("serverContent", {})
+    ]
+    assert turns
+    assert all(list(turn) == ["role", "parts"] for turn in turns)
+    raw = next(f.raw for f in conn.sent if f.get("serverContent.modelTurn"))
+    assert raw.startswith(b'{\n  "serverContent": {\n    "modelTurn": {\n      "role": "model",\n')
+    assert raw == msgspec.json.format(raw, indent=2) + b"\n"

@@ -183,3 +183,75 @@ async def test_gemini_31_rejects_mid_session_client_content() -> None:
         await client.send({"realtimeInput": {"text": "and now?"}})
         messages = await client.turn()
     assert messages[-1]["serverContent"]["turnComplete"]
+
+
+def _declaring(*names: str) -> list[dict[str, Any]]:
+    return [{"functionDeclarations": [{"name": name} for name in names]}]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "get weather",  # a space
+        "get_weather!",  # punctuation the rule leaves out
+        "wetter/abfragen",
+        "9lives",  # must start with a letter or an underscore
+        "-dash",
+        ".dot",
+        "",  # the name is required
+        "f" * 65,  # at most 64 characters
+        "météo",  # a-z only, no accents
+    ],
+)
+async def test_function_names_the_api_refuses(name: str, autojump_clock: trio.abc.Clock) -> None:
+    setup = {"setup": {"model": MODEL, "tools": _declaring("ok_name", name)}}
+    assert await _close_after([setup]) == (1007, INVALID)
+
+
+async def test_function_names_the_api_accepts(autojump_clock: trio.abc.Clock) -> None:
+    names = ("get_weather", "_private", "ns.tool:v1-beta", "A" + "b" * 63, "x")
+    async with start() as emu, connect(emu) as client:
+        assert await client.setup(tools=_declaring(*names)) == {"setupComplete": {}}
+        # The same rule for tools declared anew mid-session, and the good ones are taken.
+        await client.send({"contextUpdate": {"tools": {"tools": _declaring("later.tool")}}})
+        await client.send({"realtimeInput": {"text": "hi"}})
+        assert (await client.turn())[-1]["serverContent"]["turnComplete"]
+
+
+async def test_a_context_update_declaring_a_bad_name_is_refused(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    update = {"contextUpdate": {"tools": {"tools": _declaring("look up")}}}
+    assert await _close_after([SETUP, update]) == (1007, INVALID)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"temperature": -0.1},
+        {"temperature": 2.5},
+        {"topP": -0.5},
+        {"top_p": 1.5},
+        {"topK": -1},
+        {"maxOutputTokens": -5},
+        {"candidate_count": -1},
+    ],
+)
+async def test_generation_config_out_of_range(
+    config: dict[str, Any], autojump_clock: trio.abc.Clock
+) -> None:
+    setup = {"setup": {"model": MODEL, "generationConfig": config}}
+    assert await _close_after([setup]) == (1007, INVALID)
+
+
+async def test_generation_config_in_range(autojump_clock: trio.abc.Clock) -> None:
+    edges = [
+        {"temperature": 0, "topP": 0, "topK": 0, "maxOutputTokens": 0},
+        {"temperature": 2.0, "topP": 1.0, "topK": 64, "maxOutputTokens": 8192, "seed": -7},
+        {"presencePenalty": -1.5, "frequencyPenalty": 1.5, "candidateCount": 1},
+        {"thinkingConfig": {"thinkingBudget": -1}},
+    ]
+    for config in edges:
+        async with start() as emu, connect(emu) as client:
+            reply = await client.setup(generationConfig=config)
+            assert reply == {"setupComplete": {}}, config

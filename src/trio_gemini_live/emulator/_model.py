@@ -108,8 +108,17 @@ class Outlet(Protocol):
 
 
 def split_text(text: str, limit: int = 60) -> list[str]:
-    """Split text into stream fragments: the first word alone, then chunks up to `limit`."""
-    words = re.findall(r"\s*\S+\s*", text)
+    """Split text into stream fragments: the first word alone, then chunks up to `limit`.
+
+    A word longer than `limit` is cut into `limit`-character pieces, as a tokenizer would:
+    whole, a megabyte without a space made one frame past the 1 MiB a client accepts
+    (protocol.md section 8.5; google-genai's `websockets` default closes with 1009).
+    """
+    words = [
+        piece[i : i + limit]
+        for piece in re.findall(r"\s*\S+\s*", text)
+        for i in range(0, len(piece), limit)
+    ]
     if not words:
         return [text] if text else []
     parts = [words[0]]

@@ -35,6 +35,7 @@ from .._wire import (
     Setup,
     SetupCompleteMessage,
 )
+from ._arguments import bad_function_name, bad_setup_arguments
 from ._config import PREBUILT_VOICES, EmulatorConfig
 from ._faults import Fault
 from ._latency import delayed_stream_pair
@@ -73,9 +74,22 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 
-def encode_server_message(message: ServerMessage) -> bytes:
-    """Google's server formatting: camelCase, defaults omitted, 2-space indent, trailing newline."""
-    return msgspec.json.format(_encoder.encode(message), indent=2) + b"\n"
+def encode_server_message(message: ServerMessage, *, vertex: bool = False) -> bytes:
+    """Google's server formatting: camelCase, defaults omitted, 2-space indent, trailing newline.
+
+    Fields come in proto field-number order, as Google writes them. With `vertex`, a
+    `modelTurn` lists `role` before `parts`: Vertex's `Content` numbers them the other way
+    round from the Gemini API's (which never sends a role on Live model turns), as
+    Vertex's recorded frames show. The shared `Content` Struct keeps the Gemini order.
+    """
+    raw = _encoder.encode(message)
+    content = message.server_content
+    if vertex and content is not None and content.model_turn and content.model_turn.role:
+        data = _decoder.decode(raw)
+        turn = data["serverContent"]["modelTurn"]
+        data["serverContent"]["modelTurn"] = {"role": turn.pop("role"), **turn}
+        raw = _encoder.encode(data)
+    return msgspec.json.format(raw, indent=2) + b"\n"
 
 
 def _truncate_reason(reason: str) -> str:
@@ -405,17 +419,15 @@ class EmulatorConnection:
             return
         content = message.server_content
         if content is not None and content.turn_complete and self._has("empty-frames"):
-            await self._send_raw(
-                encode_server_message(ServerMessage(server_content=ServerContent()))
-            )
+            await self._send_raw(self._encode(ServerMessage(server_content=ServerContent())))
         late = self._has("late-usage")
         if late and message.usage_metadata is not None and content is not None:
             usage = message.usage_metadata
-            await self._send_raw(encode_server_message(ServerMessage(server_content=content)))
+            await self._send_raw(self._encode(ServerMessage(server_content=content)))
             if self._nursery is not None:
                 self._nursery.start_soon(self._late_usage, usage, late.seconds)
             return
-        await self._send_raw(encode_server_message(message))
+        await self._send_raw(self._encode(message))
         if content is None:
             return
         transcriptions = content.input_transcription, content.output_transcription
@@ -424,14 +436,18 @@ class EmulatorConnection:
             again = ServerContent(
                 input_transcription=transcriptions[0], output_transcription=transcriptions[1]
             )
-            await self._send_raw(encode_server_message(ServerMessage(server_content=again)))
+            await self._send_raw(self._encode(ServerMessage(server_content=again)))
         if content.interrupted and self._has("stall-after-interrupt"):
             self._muted = True
+
+    def _encode(self, message: ServerMessage) -> bytes:
+        vertex = self.emulator.config.vertex or (self.route is not None and self.route.vertex)
+        return encode_server_message(message, vertex=vertex)
 
     async def _late_usage(self, usage: Any, delay: float) -> None:
         await trio.sleep(delay)
         if not self._muted:
-            await self._send_raw(encode_server_message(ServerMessage(usage_metadata=usage)))
+            await self._send_raw(self._encode(ServerMessage(usage_metadata=usage)))
 
     async def _send_raw(self, raw: bytes) -> None:
         if self._halted or self._ws is None:
@@ -582,6 +598,10 @@ class EmulatorConnection:
             if prebuilt.voice_name.lower() not in PREBUILT_VOICES:
                 await self.close(1007, INVALID_ARGUMENT)
                 return False
+        if (problem := bad_setup_arguments(setup)) is not None:
+            log.info("connection %d: setup refused: %s", self.index, problem)
+            await self.close(1007, INVALID_ARGUMENT)
+            return False
         return True
 
     async def _open_session(self, setup: Setup) -> SessionState | None:
@@ -667,7 +687,12 @@ class EmulatorConnection:
         if message.tool_response is not None:
             await model.on_tool_response(message.tool_response)
         if message.context_update is not None:
-            model.on_context_update(message.context_update)
+            update = message.context_update
+            # New tools are declared like the setup's: the same names are refused.
+            if update.tools is not None and bad_function_name(update.tools.tools) is not None:
+                await self.close(1007, INVALID_ARGUMENT)
+                return
+            model.on_context_update(update)
 
     async def _lifetime(self) -> None:
         config = self.emulator.config
