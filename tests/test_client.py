@@ -412,6 +412,12 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
         ({"bogus_option": 1}, "bogus_option"),
         ({"realtime_input_config": {"no_such_field": 1}}, "no_such_field"),
         ({"temperature": "hot"}, "temperature"),
+        ({"temperature": 3}, r"temperature must be between 0\.0 and 2\.0, not 3\.0"),
+        ({"generation_config": {"top_p": 2}}, r"topP must be between 0\.0 and 1\.0"),
+        (
+            {"tools": [{"type": "function", "name": "my tool", "parameters": {}}]},
+            r"function name 'my tool' is refused",
+        ),
         ({"modalities": ["video"]}, "modalities"),
     ],
 )

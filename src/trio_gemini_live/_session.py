@@ -59,6 +59,7 @@ from ._require_trio import require_trio
 from ._resume import ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._schema import tool_schema_problems
+from ._setup_checks import check_function_names
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
 from ._transport import Connector
@@ -717,7 +718,8 @@ class LiveSession(SessionSupervisor):
                 `str` or a `Content`, `tools` is not a sequence of `Tool`, or a value has
                 the wrong type.
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
-                lacks (the server would close the session with 1007).
+                lacks, a function name breaks the Live API's rule (see `function_tool`), or
+                two functions share a name (the server would close the session with 1007).
         """
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
@@ -726,6 +728,7 @@ class LiveSession(SessionSupervisor):
             None if tools is None else _struct_list(tools, Tool, "tools", "a sequence of Tool")
         )
         _check_tool_schemas(tool_list, "contextUpdate.tools.tools")
+        check_function_names(tool_list, "contextUpdate.tools.tools")
         update = ContextUpdate(
             system_instruction=instruction,
             tools=ToolsUpdate(tools=tool_list) if tool_list is not None else None,
@@ -751,8 +754,9 @@ class LiveSession(SessionSupervisor):
 
         Raises:
             ConfigurationError: the model differs, session resumption is not enabled, a
-                field has the wrong type, or a function's `parameters` use keys the Live
-                API's `Schema` lacks.
+                field has the wrong type, a function's `parameters` use keys the Live
+                API's `Schema` lacks, or a value the server refuses (a function name, a
+                sampling setting out of range: see `open_session`).
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
@@ -965,7 +969,9 @@ async def open_session(
         ConnectionClosedError: the server refused the setup (a subclass says why).
         ConfigurationError: before connecting, for a setup the server is known to refuse
             (a bad model name, a field of the wrong type, function `parameters` with keys
-            the `Schema` lacks), for both `api_key` and `endpoint`, or when not run by trio
+            the `Schema` lacks, a function name the API refuses or two functions of the
+            same name, a sampling setting out of its range such as a temperature outside
+            0.0 to 2.0), for both `api_key` and `endpoint`, or when not run by trio
             (e.g. anyio on its default asyncio backend).
     """
     require_trio("open_session")
