@@ -451,11 +451,19 @@ class LiveSession(SessionSupervisor):
         protocol (`array('h')`, a NumPy `int16` array); it is base64-encoded straight from
         the buffer, without an intermediate copy. A view must be C-contiguous and hold raw
         bytes or 16-bit integers (format `B`, `b`, `c`, `h` or `H`, little-endian); its
-        size in bytes (`nbytes`, not `len()`) must be even.
+        size in bytes (`nbytes`, not `len()`) must be even. `sample_rate` is in Hz, from
+        1000 to 384000 (16000, the Live API's native rate, by default; the server
+        resamples any other).
+
+        Empty audio (zero bytes, as a microphone or file read returns at the end of its
+        stream) sends nothing: the frame would carry no audio (an empty `data` is the
+        proto3 default, read as unset), so it is checked like any other chunk, then
+        dropped. A closed session still raises.
 
         Raises:
             LocalProtocolError: `pcm` is not such a buffer (a `str`, a list, float samples,
-                an odd number of bytes...), or `sample_rate` is not a positive `int`.
+                an odd number of bytes...), or `sample_rate` is not an `int` from 1000 to
+                384000.
             SessionClosedError: the session is closed.
         """
         kind = type(pcm)
@@ -465,14 +473,26 @@ class LiveSession(SessionSupervisor):
         # explain. The message is built from checked parts, so `frame_for` is skipped.
         # (`len` is reached only for bytes and bytearray, which the checkers cannot tell
         # from `kind`; a `cast` would cost a call here.)
-        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2:  # type: ignore[arg-type]
+        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2 or not pcm:  # type: ignore[arg-type]
             pcm = check_pcm(pcm)
+            if not (pcm.nbytes if type(pcm) is memoryview else len(pcm)):
+                check_sample_rate(sample_rate)
+                await self._send_nothing()
+                return
         mime = AUDIO_MIMES.get(sample_rate) if type(sample_rate) is int else None
         if mime is None:
             mime = audio_mime(sample_rate)
         blob = Blob(data=pcm, mime_type=mime)  # type: ignore[arg-type]
         frame = encode_client(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
         await self._send_frame(frame, "realtimeInput.audio", None)
+
+    async def _send_nothing(self) -> None:
+        """What a send that has nothing to send does: a cancel point, or the session's end."""
+        if self._failure is not None:
+            raise self._failure
+        if self._core.closing:
+            raise SessionClosedError("the session is closed")
+        await trio.lowlevel.checkpoint()
 
     async def stream_audio(
         self,
@@ -488,15 +508,16 @@ class LiveSession(SessionSupervisor):
         from the first; one that an async source yields late is sent at once and the rest
         catch up. With `realtime=False` they go as fast as the session takes them. Audio
         that arrives in real time anyway (a microphone) needs no pacing: `send_audio`
-        each chunk as it comes. Each chunk is checked as `send_audio` checks it.
+        each chunk as it comes. Each chunk is checked as `send_audio` checks it (an empty
+        one sends nothing).
 
         On Linux the waits use a timerfd, which wakes the task with less CPU than
         `trio.sleep_until`. Returns the number of chunks sent.
 
         Raises:
             LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer is
-                not), a chunk is refused by `send_audio`, or `sample_rate` is not a
-                positive `int`.
+                not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
+                from 1000 to 384000.
         """
         rate = check_sample_rate(sample_rate)
         send = functools.partial(self.send_audio, sample_rate=rate)
@@ -535,12 +556,22 @@ class LiveSession(SessionSupervisor):
     ) -> None:
         """Append turns to the history (`clientContent`); a `str` is one user text turn.
 
+        With no `turns` (and `turn_complete=True`) the model answers what the history
+        holds already.
+
         Raises:
             LocalProtocolError: `turns` is not a `str`, a `Content`, a sequence of `Content`
-                or None, a `Content` holds a value of the wrong type, or `turn_complete` is
-                not a `bool`.
+                or None, or is an empty `str` (a turn without text, which the server
+                refuses; pass no turns to ask for an answer), a `Content` holds a value of
+                the wrong type, or `turn_complete` is not a `bool`.
         """
         if isinstance(turns, str):
+            if not turns:
+                # The server reads an empty text as a part with no data and refuses it (1007).
+                raise LocalProtocolError(
+                    "turns is an empty str: a turn needs text; to ask for an answer to what "
+                    "was sent before, call send_client_content() with no turns"
+                )
             turn_list: list[Content] | None = [
                 Content(parts=[Part(text=str.__str__(turns))], role="user")
             ]
