@@ -378,6 +378,21 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", will_continue=A(1))),
         r"\$\.toolResponse\.functionResponses\[0\]\.willContinue",
     ),
+    (
+        "response none",
+        lambda s: s.send_tool_response(),
+        r"send_tool_response\(\) needs at least one FunctionResponse",
+    ),
+    (
+        "response list given",
+        lambda s: s.send_tool_response(A([FunctionResponse(id="c1", name="f")])),
+        r"not one list: unpack it, send_tool_response\(\*responses\)",
+    ),
+    (
+        "send toolResponse empty",
+        lambda s: s.send(ClientMessage(tool_response=ToolResponse(function_responses=[]))),
+        r"a toolResponse needs at least one function response",
+    ),
     ("respond id int", lambda s: s.respond(A(123), {}), r"call_id must be a str"),
     ("respond id empty", lambda s: s.respond("", {}, name="f"), r"call_id must not be empty"),
     ("respond name", lambda s: s.respond("c1", {}, name=A(5)), r"name must be a str"),

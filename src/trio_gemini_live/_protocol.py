@@ -215,7 +215,8 @@ class LiveProtocol:
 
         Raises:
             LocalProtocolError: a `setup`, not exactly one top-level field, a value msgspec
-                cannot encode, or a field of the wrong type (its JSON path is named).
+                cannot encode, a field of the wrong type (its JSON path is named), or a
+                `toolResponse` without any function response.
         """
         if message.setup is not None:
             raise LocalProtocolError("setup must be the first message and only the first")
@@ -223,6 +224,15 @@ class LiveProtocol:
         if present != 1:
             raise LocalProtocolError(
                 f"a client message carries exactly one top-level field, this one has {present}"
+            )
+        tool = message.tool_response
+        if (
+            tool is not None
+            and isinstance(tool.function_responses, list)
+            and not tool.function_responses
+        ):
+            raise LocalProtocolError(
+                "a toolResponse needs at least one function response: with none it answers no call"
             )
         realtime = message.realtime_input
         checked = type(realtime) is RealtimeInput  # else a substitute: decoded back below

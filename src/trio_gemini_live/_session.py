@@ -648,11 +648,22 @@ class LiveSession(SessionSupervisor):
         before that leaves them pending.
 
         Raises:
-            LocalProtocolError: a response is not a `FunctionResponse`, lacks its id or
-                name, has a `response` that is not a dict (or holds NaN or an infinity), an
-                unknown `scheduling` or a value of the wrong type; or it answers a call
-                cancelled by a reconnect.
+            LocalProtocolError: no response is given (a `toolResponse` that answers no
+                call), a response is not a `FunctionResponse`, lacks its id or name, has a
+                `response` that is not a dict (or holds NaN or an infinity), an unknown
+                `scheduling` or a value of the wrong type; or it answers a call cancelled
+                by a reconnect.
         """
+        if not responses:
+            raise LocalProtocolError(
+                "send_tool_response() needs at least one FunctionResponse: a toolResponse "
+                "with none answers no call"
+            )
+        if len(responses) == 1 and isinstance(responses[0], list | tuple):
+            raise LocalProtocolError(
+                "send_tool_response takes the responses as separate arguments, not one "
+                f"{type(responses[0]).__name__}: unpack it, send_tool_response(*responses)"
+            )
         for index, response in enumerate(responses):
             check_instance(response, FunctionResponse, f"responses[{index}]")
             if not response.id and "" not in self._core.protocol.pending_calls:
