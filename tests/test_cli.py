@@ -251,6 +251,16 @@ def test_talk_by_url_uses_the_key_in_the_url(capsys: pytest.CaptureFixture[str])
     assert SECRET not in captured.out + captured.err
 
 
+def test_talk_by_url_refuses_a_key_other_than_the_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: --api-key silently took the place of the URL's key.
+    url = f"ws://127.0.0.1:1/?key={SECRET}"
+    assert main(["talk", "--url", url, "--api-key", "another-key-987", "--text", "hi"]) == 2
+    captured = capsys.readouterr()
+    assert_clean_error(captured.err, "two different API keys")
+    assert SECRET not in captured.out + captured.err
+    assert "another-key-987" not in captured.out + captured.err
+
+
 def test_talk_api_version_applies_to_an_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     # It was ignored with --emulator and --url: the path always said v1beta.
     path = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"

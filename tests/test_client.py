@@ -226,6 +226,14 @@ def test_bad_config_is_a_configuration_error(llm_config: dict[str, Any]) -> None
         GeminiRealtimeClient(llm_config=llm_config)
 
 
+def test_a_base_url_key_other_than_api_key_is_refused_without_showing_either() -> None:
+    entry = {"model": MODEL, "api_key": "key-one-0123", "base_url": WS_URL + "?key=key-two-4567"}
+    with pytest.raises(ConfigurationError, match="two different API keys") as info:
+        GeminiRealtimeClient(llm_config={"config_list": [entry]})
+    assert "key-one-0123" not in str(info.value)
+    assert "key-two-4567" not in str(info.value)
+
+
 @pytest.mark.parametrize("rate", [999, 10**12])
 def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> None:
     # Before: accepted here, and every send_audio failed (or the server was asked to

@@ -240,6 +240,10 @@ class GeminiRealtimeClient:
                 raise ConfigurationError(
                     f"base_url must be ws(s):// or http(s)://, got {redact_url(self._base_url)!r}"
                 )
+            if scheme in ("ws", "wss"):
+                # Said now rather than at `connect`: a bad URL, or a key= in it that differs
+                # from `api_key`.
+                url_endpoint(self._base_url, api_key=self._api_key)
         rate = entry_get(entry, "input_sample_rate")
         if rate is None:
             rate = 16000
