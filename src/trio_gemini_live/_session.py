@@ -87,7 +87,38 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True)
 class SessionStatistics:
-    """A snapshot of a session's counters (see `LiveSession.statistics`)."""
+    """A snapshot of a session's counters (see `LiveSession.statistics`).
+
+    The counters cover the whole session, every connection of it (a resumed session
+    counts on). Frames are WebSocket data messages, counted once written or read in full;
+    WebSocket pings, pongs and close frames are not counted, and bytes are those of the
+    JSON payloads, without WebSocket framing or TLS.
+
+    Attributes:
+        state: the current connection's state, a `SessionState` value (`"open"`,
+            `"closed"`, ...).
+        frames_sent: client messages written to the socket. The `setup` that opens each
+            connection is left out; a message written again after a reconnect (replayed)
+            counts again. A message is counted once written, not when `send_*` queues it.
+        bytes_sent: the bytes of the messages `frames_sent` counts (`setup` left out too).
+        frames_received: server messages read, on every connection, each one's
+            `setupComplete` included.
+        bytes_received: the bytes of the messages `frames_received` counts.
+        events_buffered: events read from the server but not yet taken by the
+            application (`receive` / `async for`); see `SessionOptions.event_buffer`.
+        sends_queued: messages `send_*` queued that the sender has not yet taken for
+            writing; see `SessionOptions.send_buffer`.
+        messages_sent: client messages written, `setup` left out, replays counted again:
+            the same count as `frames_sent` (each message is one frame).
+        resumption_handle: the latest handle the server marked resumable (None before
+            the first, or without session resumption).
+        pending_tool_calls: tool calls received and not yet answered (nor cancelled).
+        reconnects: connections resumed after the first one (after `goAway`, a drop or
+            `update_setup`).
+        replay_buffer_bytes: the bytes of client messages kept to be written again if
+            the connection drops (those the server may not have taken into the state the
+            latest handle resumes); bounded by `ReconnectPolicy.replay_limit_bytes`.
+    """
 
     state: str
     frames_sent: int
