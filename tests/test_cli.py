@@ -209,6 +209,7 @@ def test_talk_to_the_embedded_emulator(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0, captured.err
     assert "input: " in captured.out
     assert "44.1 kHz stereo 16-bit PCM" in captured.out
+    assert "silent" not in captured.out
     assert "you: Hello, can you hear me?" in captured.out  # the live input transcript
     assert "model: You said: Hi there" in captured.out
     assert f"wrote {output}" in captured.out
@@ -280,6 +281,28 @@ def test_talk_shows_progress_on_long_input(
     err = capsys.readouterr().err
     assert "sending long.wav: 25%" in err
     assert "sending long.wav: 100% (6.0/6.0 s)" in err
+
+
+@pytest.mark.parametrize(
+    ("pcm", "level"),
+    [(bytes(32000), "all samples are 0"), (b"\x05\x00\xfb\xff" * 8000, "its peak is -76 dBFS")],
+    ids=["zeros", "noise floor"],
+)
+def test_talk_with_silent_input_says_why_no_answer_came(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pcm: bytes, level: str
+) -> None:
+    # Before: only "no answer from the model within 60 s", after the whole wait. (The
+    # wait here is a short real one: silence never starts a turn, so nothing else ends it.)
+    source = tmp_path / "quiet.wav"
+    write_wav(source, pcm, sample_rate=16000)
+    assert main(["talk", "--emulator", "--input", str(source), "--timeout", "0.05"]) == 1
+    captured = capsys.readouterr()
+    assert f"warning: quiet.wav is silent ({level})" in captured.out
+    assert_clean_error(
+        captured.err,
+        "no answer from the model within 0.05 s: quiet.wav is silent",
+        "voice activity detection hears no speech",
+    )
 
 
 class ClosedPipe(io.StringIO):
