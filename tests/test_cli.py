@@ -28,6 +28,7 @@ from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
 from trio_gemini_live.cli import main
 from trio_gemini_live.cli._report import Reporter
 from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator._server import _listen_error  # pyright: ignore[reportPrivateUsage]
 
 SECRET = "sk-test-secret-0123456789"
 
@@ -421,8 +422,21 @@ def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[
         port = taken.getsockname()[1]
         assert main(["emulator", "--host", "127.0.0.1", "--port", str(port)]) == 1
     error = capsys.readouterr().err
-    assert f"cannot listen on 127.0.0.1:{port}" in error
+    # Before: "[Errno 98] cannot listen on ...", the number before the words it belongs to.
+    assert error.startswith(f"gemini-live emulator: cannot listen on 127.0.0.1:{port}: "), error
+    assert "Errno" not in error
     assert "internal error" not in error
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"), [("999.1.1.1", "999.1.1.1:8765"), ("::9", "[::9]:8765")]
+)
+def test_a_listen_error_is_one_clean_line_that_keeps_its_errno(host: str, shown: str) -> None:
+    # (Made up here: resolving 999.1.1.1 for real would ask a DNS server.)
+    failure = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    error = _listen_error(failure, host, 8765)
+    assert str(error) == f"cannot listen on {shown}: Name or service not known"
+    assert error.errno == socket.EAI_NONAME
 
 
 def test_missing_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
