@@ -239,7 +239,9 @@ def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> Non
     # Before: accepted here, and every send_audio failed (or the server was asked to
     # resample from 10**12 Hz).
     with pytest.raises(ConfigurationError, match=rf"1000 to 384000 Hz, not {rate}"):
-        GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "input_sample_rate": rate}]})
+        GeminiRealtimeClient(
+            llm_config={"config_list": [{"model": MODEL, "input_sample_rate": rate}]}
+        )
 
 
 # --- configuration and endpoints -------------------------------------------------------------

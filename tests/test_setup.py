@@ -223,8 +223,7 @@ def test_two_functions_of_one_name_are_refused_by_live_setup() -> None:
                 model=MODEL,
                 tools=[Tool(function_declarations=[FunctionDeclaration(name="my func")])],
             ),
-            r"setup\.tools\[0\]\.functionDeclarations\[0\]: function name 'my func' .*"
-            + NAME_RULE,
+            r"setup\.tools\[0\]\.functionDeclarations\[0\]: function name 'my func' .*" + NAME_RULE,
         ),
         (
             Setup(
@@ -252,9 +251,7 @@ async def test_a_setup_with_a_bad_function_name_is_refused_before_connecting(
             pass
 
 
-@pytest.mark.parametrize(
-    ("temperature", "shown"), [(-1, "-1"), (2.5, "2.5"), (-0.01, "-0.01")]
-)
+@pytest.mark.parametrize(("temperature", "shown"), [(-1, "-1"), (2.5, "2.5"), (-0.01, "-0.01")])
 def test_live_setup_refuses_a_temperature_out_of_range(temperature: float, shown: str) -> None:
     with pytest.raises(
         ConfigurationError, match=rf"temperature must be between 0\.0 and 2\.0, not {shown}$"
@@ -272,8 +269,14 @@ def test_live_setup_keeps_a_temperature_at_either_end() -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        (GenerationConfig(temperature=-1.0), r"generationConfig\.temperature must be between 0\.0 and 2\.0, not -1\.0"),
-        (GenerationConfig(top_p=1.5), r"generationConfig\.topP must be between 0\.0 and 1\.0, not 1\.5"),
+        (
+            GenerationConfig(temperature=-1.0),
+            r"generationConfig\.temperature must be between 0\.0 and 2\.0, not -1\.0",
+        ),
+        (
+            GenerationConfig(top_p=1.5),
+            r"generationConfig\.topP must be between 0\.0 and 1\.0, not 1\.5",
+        ),
         (GenerationConfig(top_p=-0.1), r"topP must be between 0\.0 and 1\.0"),
         (GenerationConfig(top_k=0), r"generationConfig\.topK must be at least 1, not 0"),
         (GenerationConfig(max_output_tokens=0), r"maxOutputTokens must be at least 1, not 0"),

@@ -226,11 +226,9 @@ class LiveProtocol:
                 f"a client message carries exactly one top-level field, this one has {present}"
             )
         tool = message.tool_response
-        if (
-            tool is not None
-            and isinstance(tool.function_responses, list)
-            and not tool.function_responses
-        ):
+        # (Of the wrong type, it is left to the check below, which names its path.)
+        responses = cast(object, tool.function_responses) if tool is not None else None
+        if isinstance(responses, list) and not responses:
             raise LocalProtocolError(
                 "a toolResponse needs at least one function response: with none it answers no call"
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from ._errors import ConfigurationError
 from ._wire import FunctionDeclaration, GenerationConfig
@@ -70,13 +70,15 @@ def check_function_names(tools: Sequence[Any] | None, path: str) -> None:
     """
     seen: dict[str, str] = {}
     for index, tool in enumerate(tools or ()):
-        for number, declaration in enumerate(getattr(tool, "function_declarations", None) or ()):
-            if not isinstance(declaration, FunctionDeclaration) or not isinstance(
-                declaration.name, str
-            ):
+        declarations = cast("Sequence[object]", getattr(tool, "function_declarations", None))
+        for number, declaration in enumerate(declarations or ()):
+            if not isinstance(declaration, FunctionDeclaration):
+                continue
+            given = cast(object, declaration.name)  # the annotation promises what is checked
+            if not isinstance(given, str):
                 continue
             where = f"{path}[{index}].functionDeclarations[{number}]"
-            name = check_function_name(declaration.name, where)
+            name = check_function_name(given, where)
             first = seen.setdefault(name, where)
             if first != where:
                 raise ConfigurationError(

@@ -334,10 +334,9 @@ class EmulatorConfig:
             _check_type(getattr(self, name), name, kind, none=none)
         if not isinstance(self.pacing, str):
             _check_type(self.pacing, "pacing", "number")
-        if self.scenario is not None and not isinstance(self.scenario, Scenario):
-            raise ValueError(
-                f"scenario must be a Scenario or None, not {type(self.scenario).__name__}"
-            )
+        scenario = cast(object, self.scenario)  # the annotation promises what is checked
+        if scenario is not None and not isinstance(scenario, Scenario):
+            raise ValueError(f"scenario must be a Scenario or None, not {type(scenario).__name__}")
         for name in _NOT_NEGATIVE:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
