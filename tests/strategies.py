@@ -20,6 +20,7 @@ import types
 import typing
 from typing import Any
 
+import msgspec
 import msgspec.inspect as mi
 import pydantic
 from google.genai import types as gt
@@ -163,15 +164,18 @@ parts = _build(
 contents = _build(
     w.Content, parts=st.lists(parts, max_size=3), role=st.sampled_from(["user", "model"])
 )
-function_declarations = _build(
-    w.FunctionDeclaration,
-    name=names,
-    description=text,
-    parameters=schemas,
-    parameters_json_schema=json_values,
-    response=schemas,
-    response_json_schema=json_values,
-    behavior=_values(gt.Behavior),
+# A name is required (the client refuses a declaration without one, as the server does).
+function_declarations = st.builds(
+    lambda name, rest: w.FunctionDeclaration(name=name, **rest),
+    names,
+    _opt(
+        description=text,
+        parameters=schemas,
+        parameters_json_schema=json_values,
+        response=schemas,
+        response_json_schema=json_values,
+        behavior=_values(gt.Behavior),
+    ),
 )
 tools = _build(
     w.Tool,
@@ -216,7 +220,7 @@ generation_configs = _build(
     temperature=st.floats(0, 2),
     top_p=st.floats(0, 1),
     top_k=st.integers(1, 100),
-    max_output_tokens=int32,
+    max_output_tokens=st.integers(1, 2**31 - 1),  # 0 is refused
     seed=st.integers(-(2**31), 2**31 - 1),
     candidate_count=st.integers(1, 8),
     presence_penalty=st.floats(-2, 2),
@@ -316,7 +320,33 @@ def live_setup_kwargs(draw: st.DrawFn) -> dict[str, Any]:
     )
     if kwargs.get("modality") == "TEXT":
         kwargs.pop("voice", None)  # live_setup refuses it: the server would close with 1007
+    # live_setup puts `functions` after `tools`; two functions may not share a name.
+    renamed = _unique_names(
+        [*kwargs.get("tools", ()), w.Tool(function_declarations=kwargs.get("functions", []))]
+    )
+    if "tools" in kwargs:
+        kwargs["tools"] = renamed[:-1]
+    if "functions" in kwargs:
+        kwargs["functions"] = renamed[-1].function_declarations
     return kwargs
+
+
+def _unique_names(tools: list[w.Tool]) -> list[w.Tool]:
+    """`tools` with each function name that is taken already given a numbered suffix."""
+    seen: set[str] = set()
+    out: list[w.Tool] = []
+    for tool in tools:
+        declarations: list[w.FunctionDeclaration] = []
+        for declaration in tool.function_declarations or ():
+            name, number = declaration.name, 1
+            while name in seen:
+                name, number = f"{declaration.name}_{number}", number + 1
+            seen.add(name)
+            declarations.append(msgspec.structs.replace(declaration, name=name))
+        if tool.function_declarations is not None:
+            tool = msgspec.structs.replace(tool, function_declarations=declarations)
+        out.append(tool)
+    return out
 
 
 @st.composite
@@ -327,7 +357,10 @@ def setups(draw: st.DrawFn) -> w.Setup:
     model = draw(model_names)
     if draw(st.booleans()):
         return live_setup(model, **draw(live_setup_kwargs()))
-    return w.Setup(model=model, **msgspec_fields(draw(setup_structs)))
+    setup = draw(setup_structs)
+    if setup.tools:
+        setup = msgspec.structs.replace(setup, tools=_unique_names(setup.tools))
+    return w.Setup(model=model, **msgspec_fields(setup))
 
 
 def msgspec_fields(struct: Any) -> dict[str, Any]:
@@ -361,9 +394,10 @@ client_messages = st.one_of(
     _build(w.ClientContent, turns=st.lists(contents, max_size=3), turn_complete=st.booleans()).map(
         lambda value: w.ClientMessage(client_content=value)
     ),
-    _build(w.ToolResponse, function_responses=st.lists(function_responses, max_size=3)).map(
-        lambda value: w.ClientMessage(tool_response=value)
-    ),
+    # At least one response: the client refuses a toolResponse that answers no call.
+    st.builds(
+        w.ToolResponse, function_responses=st.lists(function_responses, min_size=1, max_size=3)
+    ).map(lambda value: w.ClientMessage(tool_response=value)),
     _build(
         w.ContextUpdate,
         system_instruction=contents,
@@ -388,7 +422,8 @@ _buffers = st.sampled_from([bytes, bytearray, memoryview])
 commands = st.one_of(
     st.tuples(
         st.just("send_audio"),
-        st.tuples(st.tuples(pcm, _buffers).map(lambda pair: pair[1](pair[0]))),
+        # (Empty audio sends nothing: `send_audio` drops it.)
+        st.tuples(st.tuples(pcm.filter(bool), _buffers).map(lambda pair: pair[1](pair[0]))),
         _opt(sample_rate=st.sampled_from([8000, 16000, 24000, 48000])),
     ),
     st.tuples(
@@ -399,14 +434,17 @@ commands = st.one_of(
     st.tuples(st.just("send_text"), st.tuples(text), st.just({})),
     st.tuples(
         st.just("send_client_content"),
-        st.tuples(st.none() | text | contents | st.lists(contents, max_size=2)),
+        # (An empty str is refused: the server refuses a text part without text.)
+        st.tuples(st.none() | text.filter(bool) | contents | st.lists(contents, max_size=2)),
         _opt(turn_complete=st.booleans()),
     ),
     st.tuples(st.just("activity_start"), st.just(()), st.just({})),
     st.tuples(st.just("activity_end"), st.just(()), st.just({})),
     st.tuples(st.just("audio_stream_end"), st.just(()), st.just({})),
     st.tuples(
-        st.just("send_tool_response"), st.lists(_responses, max_size=3).map(tuple), st.just({})
+        st.just("send_tool_response"),
+        st.lists(_responses, min_size=1, max_size=3).map(tuple),  # none is refused
+        st.just({}),
     ),
     st.tuples(
         st.just("respond"),
@@ -422,7 +460,10 @@ commands = st.one_of(
     st.tuples(
         st.just("update_context"),
         st.just(()),
-        _opt(system_instruction=text | contents, tools=st.lists(tools, max_size=2)).filter(bool),
+        _opt(
+            system_instruction=text | contents,
+            tools=st.lists(tools, max_size=2).map(_unique_names),  # a shared name is refused
+        ).filter(bool),
     ),
     st.tuples(st.just("send"), st.tuples(client_messages), st.just({})),
 )

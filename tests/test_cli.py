@@ -28,6 +28,7 @@ from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
 from trio_gemini_live.cli import main
 from trio_gemini_live.cli._report import Reporter
 from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator._server import _listen_error  # pyright: ignore[reportPrivateUsage]
 
 SECRET = "sk-test-secret-0123456789"
 
@@ -209,6 +210,7 @@ def test_talk_to_the_embedded_emulator(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0, captured.err
     assert "input: " in captured.out
     assert "44.1 kHz stereo 16-bit PCM" in captured.out
+    assert "silent" not in captured.out
     assert "you: Hello, can you hear me?" in captured.out  # the live input transcript
     assert "model: You said: Hi there" in captured.out
     assert f"wrote {output}" in captured.out
@@ -251,6 +253,16 @@ def test_talk_by_url_uses_the_key_in_the_url(capsys: pytest.CaptureFixture[str])
     assert SECRET not in captured.out + captured.err
 
 
+def test_talk_by_url_refuses_a_key_other_than_the_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: --api-key silently took the place of the URL's key.
+    url = f"ws://127.0.0.1:1/?key={SECRET}"
+    assert main(["talk", "--url", url, "--api-key", "another-key-987", "--text", "hi"]) == 2
+    captured = capsys.readouterr()
+    assert_clean_error(captured.err, "two different API keys")
+    assert SECRET not in captured.out + captured.err
+    assert "another-key-987" not in captured.out + captured.err
+
+
 def test_talk_api_version_applies_to_an_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     # It was ignored with --emulator and --url: the path always said v1beta.
     path = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"
@@ -270,6 +282,28 @@ def test_talk_shows_progress_on_long_input(
     err = capsys.readouterr().err
     assert "sending long.wav: 25%" in err
     assert "sending long.wav: 100% (6.0/6.0 s)" in err
+
+
+@pytest.mark.parametrize(
+    ("pcm", "level"),
+    [(bytes(32000), "all samples are 0"), (b"\x05\x00\xfb\xff" * 8000, "its peak is -76 dBFS")],
+    ids=["zeros", "noise floor"],
+)
+def test_talk_with_silent_input_says_why_no_answer_came(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pcm: bytes, level: str
+) -> None:
+    # Before: only "no answer from the model within 60 s", after the whole wait. (The
+    # wait here is a short real one: silence never starts a turn, so nothing else ends it.)
+    source = tmp_path / "quiet.wav"
+    write_wav(source, pcm, sample_rate=16000)
+    assert main(["talk", "--emulator", "--input", str(source), "--timeout", "0.05"]) == 1
+    captured = capsys.readouterr()
+    assert f"warning: quiet.wav is silent ({level})" in captured.out
+    assert_clean_error(
+        captured.err,
+        "no answer from the model within 0.05 s: quiet.wav is silent",
+        "voice activity detection hears no speech",
+    )
 
 
 class ClosedPipe(io.StringIO):
@@ -388,8 +422,21 @@ def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[
         port = taken.getsockname()[1]
         assert main(["emulator", "--host", "127.0.0.1", "--port", str(port)]) == 1
     error = capsys.readouterr().err
-    assert f"cannot listen on 127.0.0.1:{port}" in error
+    # Before: "[Errno 98] cannot listen on ...", the number before the words it belongs to.
+    assert error.startswith(f"gemini-live emulator: cannot listen on 127.0.0.1:{port}: "), error
+    assert "Errno" not in error
     assert "internal error" not in error
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"), [("999.1.1.1", "999.1.1.1:8765"), ("::9", "[::9]:8765")]
+)
+def test_a_listen_error_is_one_clean_line_that_keeps_its_errno(host: str, shown: str) -> None:
+    # (Made up here: resolving 999.1.1.1 for real would ask a DNS server.)
+    failure = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    error = _listen_error(failure, host, 8765)
+    assert str(error) == f"cannot listen on {shown}: Name or service not known"
+    assert error.errno == socket.EAI_NONAME
 
 
 def test_missing_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -227,6 +227,24 @@ def test_bad_config_is_a_configuration_error(llm_config: dict[str, Any]) -> None
         GeminiRealtimeClient(llm_config=llm_config)
 
 
+def test_a_base_url_key_other_than_api_key_is_refused_without_showing_either() -> None:
+    entry = {"model": MODEL, "api_key": "key-one-0123", "base_url": WS_URL + "?key=key-two-4567"}
+    with pytest.raises(ConfigurationError, match="two different API keys") as info:
+        GeminiRealtimeClient(llm_config={"config_list": [entry]})
+    assert "key-one-0123" not in str(info.value)
+    assert "key-two-4567" not in str(info.value)
+
+
+@pytest.mark.parametrize("rate", [999, 10**12])
+def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> None:
+    # Before: accepted here, and every send_audio failed (or the server was asked to
+    # resample from 10**12 Hz).
+    with pytest.raises(ConfigurationError, match=rf"1000 to 384000 Hz, not {rate}"):
+        GeminiRealtimeClient(
+            llm_config={"config_list": [{"model": MODEL, "input_sample_rate": rate}]}
+        )
+
+
 # --- configuration and endpoints -------------------------------------------------------------
 
 
@@ -413,6 +431,12 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
         ({"bogus_option": 1}, "bogus_option"),
         ({"realtime_input_config": {"no_such_field": 1}}, "no_such_field"),
         ({"temperature": "hot"}, "temperature"),
+        ({"temperature": 3}, r"temperature must be between 0\.0 and 2\.0, not 3\.0"),
+        ({"generation_config": {"top_p": 2}}, r"topP must be between 0\.0 and 1\.0"),
+        (
+            {"tools": [{"type": "function", "name": "my tool", "parameters": {}}]},
+            r"function name 'my tool' is refused",
+        ),
         ({"modalities": ["video"]}, "modalities"),
     ],
 )

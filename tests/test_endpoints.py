@@ -200,11 +200,33 @@ def test_url_endpoint_moves_key_into_header() -> None:
     assert_no_secret(endpoint, KEY)
 
 
-def test_url_endpoint_explicit_key_wins_and_url_key_is_dropped() -> None:
-    endpoint = url_endpoint("wss://h/ws?key=from-url", api_key=KEY)
+@pytest.mark.parametrize(
+    ("url", "api_key", "message"),
+    [
+        ("wss://h/ws?key=from-url-0123", KEY, r"two different API keys, one in the URL"),
+        ("wss://h/ws?key=from-url-0123&key=other-4567", None, r"2 different key= values"),
+        ("wss://h/ws?key=from-url-0123&key=other-4567", "from-url-0123", r"2 different key="),
+    ],
+    ids=["argument and URL", "twice in the URL", "twice in the URL and the argument"],
+)
+def test_url_endpoint_refuses_two_different_keys_without_showing_them(
+    url: str, api_key: str | None, message: str
+) -> None:
+    # Before: the argument silently won over the URL's key (and the first key= over another).
+    with pytest.raises(ConfigurationError, match=message) as info:
+        url_endpoint(url, api_key=api_key)
+    for secret in (KEY, "from-url-0123", "other-4567"):
+        assert secret not in str(info.value)
+    assert "key=REDACTED" in str(info.value)
+
+
+def test_url_endpoint_takes_the_same_key_given_both_ways() -> None:
+    endpoint = url_endpoint(f"wss://h/ws?key={KEY}&key={KEY}", api_key=KEY)
     assert endpoint.url == "wss://h/ws"
     assert endpoint.headers == (("x-goog-api-key", KEY),)
-    assert "from-url" not in repr(endpoint)
+    # An empty key= is no key: the argument is the only one.
+    blank = url_endpoint("wss://h/ws?key=", api_key=KEY)
+    assert blank.headers == (("x-goog-api-key", KEY),)
 
 
 def test_url_endpoint_ephemeral_token_and_no_key() -> None:

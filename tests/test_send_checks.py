@@ -34,6 +34,7 @@ from trio_gemini_live import (
     LocalProtocolError,
     Part,
     Reconnected,
+    SessionClosedError,
     SessionOptions,
     TextDelta,
     Tool,
@@ -313,10 +314,20 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("rate str", lambda s: s.send_audio(bytes(640), sample_rate=A("16k")), r"sample_rate.*'16k'"),
     ("rate float", lambda s: s.send_audio(bytes(640), sample_rate=A(44100.5)), r"sample_rate"),
     ("rate bool", lambda s: s.send_audio(bytes(640), sample_rate=True), r"sample_rate.*bool"),
+    (
+        "rate huge",
+        lambda s: s.send_audio(bytes(640), sample_rate=10**12),
+        r"sample_rate must be 1000 to 384000 Hz .*, not 1000000000000$",
+    ),
+    ("rate 999", lambda s: s.send_audio(bytes(640), sample_rate=999), r"1000 to 384000 Hz"),
+    ("rate 384001", lambda s: s.send_audio(bytes(640), sample_rate=384_001), r"not 384001"),
+    ("empty audio rate", lambda s: s.send_audio(b"", sample_rate=10**12), r"1000 to 384000"),
+    ("empty audio str", lambda s: s.send_audio(A("")), r"pcm must be bytes.*not str"),
     # stream_audio
     ("stream one buffer", lambda s: s.stream_audio(A(bytes(640))), r"not one bytes"),
     ("stream int", lambda s: s.stream_audio(A(42)), r"chunks must be an iterable"),
     ("stream rate", lambda s: s.stream_audio([bytes(640)], sample_rate=0), r"sample_rate"),
+    ("stream rate huge", lambda s: s.stream_audio([b""], sample_rate=500_000), r"not 500000"),
     ("stream chunk", lambda s: s.stream_audio([A("x")], realtime=False), r"pcm must be bytes"),
     # send_text, send_video
     ("text int", lambda s: s.send_text(A(123)), r"text must be a str, not 123 \(int\)"),
@@ -328,6 +339,7 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     # send_client_content
     ("turns int", lambda s: s.send_client_content(A(42)), r"turns must be a str, a Content"),
     ("turns bytes", lambda s: s.send_client_content(A(b"hi")), r"turns must be"),
+    ("turns empty str", lambda s: s.send_client_content(""), r"turns is an empty str: .*no turns"),
     ("turns of str", lambda s: s.send_client_content(A(["a", "b"])), r"turns\[0\] must be a Con"),
     (
         "turn_complete str",
@@ -365,6 +377,21 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         "response will_continue",
         lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", will_continue=A(1))),
         r"\$\.toolResponse\.functionResponses\[0\]\.willContinue",
+    ),
+    (
+        "response none",
+        lambda s: s.send_tool_response(),
+        r"send_tool_response\(\) needs at least one FunctionResponse",
+    ),
+    (
+        "response list given",
+        lambda s: s.send_tool_response(A([FunctionResponse(id="c1", name="f")])),
+        r"not one list: unpack it, send_tool_response\(\*responses\)",
+    ),
+    (
+        "send toolResponse empty",
+        lambda s: s.send(ClientMessage(tool_response=ToolResponse(function_responses=[]))),
+        r"a toolResponse needs at least one function response",
     ),
     ("respond id int", lambda s: s.respond(A(123), {}), r"call_id must be a str"),
     ("respond id empty", lambda s: s.respond("", {}, name="f"), r"call_id must not be empty"),
@@ -461,6 +488,39 @@ async def test_a_refused_call_leaves_the_session_working(
         "realtimeInput",
     ]
     assert connection.close_code == 1000
+
+
+# --- empty audio sends nothing --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [b"", bytearray(), memoryview(b""), array.array("h"), memoryview(bytes(4))[2:2]],
+    ids=["bytes", "bytearray", "memoryview", "array", "slice"],
+)
+async def test_empty_audio_sends_nothing(empty: Any) -> None:
+    # An empty read at the end of a microphone or file stream: before, a frame with no
+    # audio in it went out (`data` omitted, as proto3 omits empty bytes).
+    session = _unopened_session()
+    await session.send_audio(empty)
+    await session.send_audio(empty, sample_rate=48000)
+    assert await session.stream_audio([empty, empty], realtime=False) == 2
+    assert session.statistics().sends_queued == 0
+
+
+async def test_empty_audio_on_a_closed_session_still_raises() -> None:
+    session = _unopened_session()
+    session._core.closing = True  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(SessionClosedError):
+        await session.send_audio(b"")
+
+
+async def test_send_client_content_with_no_turns_asks_for_an_answer() -> None:
+    # What the error for an empty str points to: it is sent, and means "respond now".
+    session = _unopened_session()
+    await session.send_client_content()
+    receive = session._core.outgoing_receive  # pyright: ignore[reportPrivateUsage]
+    assert json.loads(receive.receive_nowait().frame) == {"clientContent": {"turnComplete": True}}
 
 
 # --- item 3: PCM in any buffer, counted in bytes, never copied --------------------------------

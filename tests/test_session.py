@@ -41,7 +41,8 @@ from trio_gemini_live._events import (
 )
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._session import open_session
-from trio_gemini_live.emulator import server_ssl_context, write_self_signed_cert
+from trio_gemini_live._setup import live_setup
+from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
 
 ENDPOINT = url_endpoint(
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
@@ -522,3 +523,29 @@ async def test_a_close_while_the_uplink_is_stuck_is_reported_at_once(
                 ended = trio.current_time() - started
     assert events[-1] == Closed(code=1007, reason="Request contains an invalid argument.")
     assert ended <= 1 + options.close_timeout  # the close reply's bound, not the heartbeat's
+
+
+async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """As `SessionStatistics` documents it."""
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        # No resumption: the emulator then sends nothing after setupComplete until asked.
+        setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT", resumption=False)
+        async with open_session(
+            setup, endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            opened = session.statistics()
+            assert (opened.frames_sent, opened.bytes_sent, opened.messages_sent) == (0, 0, 0)
+            assert opened.frames_received == 1  # setupComplete
+            await session.send_text("hi")
+            async for event in session:
+                if isinstance(event, TurnComplete):
+                    break
+            after = session.statistics()
+    (connection,) = emulator.connections
+    assert connection.sent[0].get("setupComplete") == {}
+    assert opened.bytes_received == len(connection.sent[0].raw)
+    assert after.frames_sent == after.messages_sent == 1
+    assert after.bytes_sent == len(connection.received[1].raw)  # [0] is the setup

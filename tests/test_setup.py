@@ -11,6 +11,10 @@ import pytest
 
 from trio_gemini_live import (
     ConfigurationError,
+    FunctionDeclaration,
+    GenerationConfig,
+    LiveSession,
+    SessionOptions,
     Setup,
     Tool,
     TurnComplete,
@@ -67,7 +71,7 @@ WRONG_SETUPS: dict[str, Callable[[], object]] = {
     "system_instruction": lambda: live_setup(MODEL, system_instruction=5),  # type: ignore[arg-type]
     "functions": lambda: live_setup(MODEL, functions=[{"name": "f", "behavior": 1}]),  # type: ignore[list-item]
     "parameters": lambda: live_setup(MODEL, functions=[function_tool("f", "d", "x")]),  # type: ignore[arg-type]
-    "name": lambda: live_setup(MODEL, functions=[function_tool(1, "d")]),  # type: ignore[arg-type]
+    "name": lambda: live_setup(MODEL, functions=[FunctionDeclaration(name=1)]),  # type: ignore[arg-type]
     "model": lambda: Setup(model=5),  # type: ignore[arg-type]
     "dict": lambda: {"model": MODEL},
 }
@@ -165,3 +169,144 @@ def test_a_setup_with_nan_or_infinity_is_refused(setup: Setup, path: str) -> Non
     """JSON has neither: msgspec wrote them as null, so the setup went without the value."""
     with pytest.raises(ConfigurationError, match=re.escape(path)):
         check_setup(setup)
+
+
+# --- function names and sampling ranges the server refuses -----------------------------------
+
+NAME_RULE = r"must start with a letter or an underscore, hold only a-z, A-Z, 0-9, underscores"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("my func!", r"'my func!' .*\(it holds ' ', '!'\)"),
+        ("", r"'' .*\(it is empty\)"),
+        ("1st", r"'1st' .*\(it starts with '1'\)"),
+        ("-x", r"\(it starts with '-'\)"),
+        ("a" * 65, r"\(it is 65 characters long\)"),
+        ("météo", r"\(it holds 'é'\)"),
+    ],
+)
+def test_a_function_name_the_api_refuses_is_refused_with_the_rule(name: str, problem: str) -> None:
+    # Before: accepted, and the server closed the session with 1007 once connected.
+    with pytest.raises(ConfigurationError, match=problem) as caught:
+        function_tool(name)
+    assert re.search(NAME_RULE, str(caught.value))
+    assert "at most 64 characters" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["get_weather", "_private", "ns.tool:v2-beta", "a" * 64, "Z"])
+def test_a_function_name_within_the_rule_is_kept(name: str) -> None:
+    assert function_tool(name).name == name
+
+
+def test_function_tool_refuses_a_name_that_is_not_a_str() -> None:
+    with pytest.raises(ConfigurationError, match=r"function name must be a str, not int"):
+        function_tool(1)  # type: ignore[arg-type]
+
+
+def test_two_functions_of_one_name_are_refused_by_live_setup() -> None:
+    tool = Tool(function_declarations=[function_tool("lookup"), function_tool("get_weather")])
+    with pytest.raises(
+        ConfigurationError,
+        match=r"'get_weather' is declared twice \(setup\.tools\[0\]\.functionDeclarations\[1\] "
+        r"and setup\.tools\[1\]\.functionDeclarations\[0\]\)",
+    ):
+        live_setup(MODEL, tools=[tool], functions=[function_tool("get_weather")])
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (
+            Setup(
+                model=MODEL,
+                tools=[Tool(function_declarations=[FunctionDeclaration(name="my func")])],
+            ),
+            r"setup\.tools\[0\]\.functionDeclarations\[0\]: function name 'my func' .*" + NAME_RULE,
+        ),
+        (
+            Setup(
+                model=MODEL,
+                tools=[
+                    Tool(function_declarations=[FunctionDeclaration(name="f")]),
+                    Tool(function_declarations=[FunctionDeclaration(name="f")]),
+                ],
+            ),
+            r"'f' is declared twice",
+        ),
+        (
+            live_setup(MODEL, functions=[{"name": "bad name"}]),  # type: ignore[list-item]
+            r"'bad name'",
+        ),
+    ],
+    ids=["bad name", "twice", "json object"],
+)
+async def test_a_setup_with_a_bad_function_name_is_refused_before_connecting(
+    setup: Setup, message: str
+) -> None:
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")  # nothing listens there
+    with pytest.raises(ConfigurationError, match=message):
+        async with open_session(setup, endpoint=endpoint):
+            pass
+
+
+@pytest.mark.parametrize(("temperature", "shown"), [(-1, "-1"), (2.5, "2.5"), (-0.01, "-0.01")])
+def test_live_setup_refuses_a_temperature_out_of_range(temperature: float, shown: str) -> None:
+    with pytest.raises(
+        ConfigurationError, match=rf"temperature must be between 0\.0 and 2\.0, not {shown}$"
+    ):
+        live_setup(MODEL, temperature=temperature)
+
+
+def test_live_setup_keeps_a_temperature_at_either_end() -> None:
+    for temperature in (0, 0.0, 2.0):
+        setup = live_setup(MODEL, temperature=temperature)
+        assert setup.generation_config is not None
+        assert setup.generation_config.temperature == temperature
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            GenerationConfig(temperature=-1.0),
+            r"generationConfig\.temperature must be between 0\.0 and 2\.0, not -1\.0",
+        ),
+        (
+            GenerationConfig(top_p=1.5),
+            r"generationConfig\.topP must be between 0\.0 and 1\.0, not 1\.5",
+        ),
+        (GenerationConfig(top_p=-0.1), r"topP must be between 0\.0 and 1\.0"),
+        (GenerationConfig(top_k=0), r"generationConfig\.topK must be at least 1, not 0"),
+        (GenerationConfig(max_output_tokens=0), r"maxOutputTokens must be at least 1, not 0"),
+        (GenerationConfig(max_output_tokens=-5), r"maxOutputTokens must be at least 1, not -5"),
+        (GenerationConfig(candidate_count=0), r"candidateCount must be at least 1, not 0"),
+    ],
+)
+def test_a_sampling_setting_out_of_its_range_is_refused(
+    config: GenerationConfig, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        check_setup(Setup(model=MODEL, generation_config=config))
+
+
+def test_sampling_settings_within_their_ranges_are_kept() -> None:
+    config = GenerationConfig(
+        temperature=0.0, top_p=1.0, top_k=1, max_output_tokens=1, candidate_count=1, seed=-3
+    )
+    assert check_setup(Setup(model=MODEL, generation_config=config)).generation_config == config
+
+
+async def test_update_context_refuses_a_bad_or_shared_function_name() -> None:
+    session = LiveSession(url_endpoint("ws://127.0.0.1:9/ws", api_key="k"), SessionOptions())
+    session._core.protocol.setup = live_setup(MODEL)  # pyright: ignore[reportPrivateUsage]
+    twice = Tool(function_declarations=[FunctionDeclaration(name="f")])
+    with pytest.raises(ConfigurationError, match=r"'f' is declared twice"):
+        await session.update_context(tools=[twice, twice])
+    bad = Tool(function_declarations=[FunctionDeclaration(name="f f")])
+    with pytest.raises(
+        ConfigurationError, match=r"contextUpdate\.tools\.tools\[0\]\.functionDeclarations\[0\]"
+    ):
+        await session.update_context(tools=[bad])
+    assert session.statistics().sends_queued == 0

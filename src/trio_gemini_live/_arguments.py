@@ -22,6 +22,8 @@ from ._errors import LocalProtocolError
 
 __all__ = [
     "AUDIO_MIMES",
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
     "SCHEDULING",
     "audio_mime",
     "check_bool",
@@ -35,6 +37,11 @@ __all__ = [
     "media_buffer",
     "non_finite_path",
 ]
+
+MIN_SAMPLE_RATE = 1_000
+"""The lowest audio rate `send_audio` takes (Hz): below it, no speech survives."""
+MAX_SAMPLE_RATE = 384_000
+"""The highest audio rate `send_audio` takes (Hz): the highest rate audio hardware uses."""
 
 AUDIO_MIMES: dict[int, str] = {16000: "audio/pcm;rate=16000"}
 """Sample rate -> the audio MIME type, for rates that passed `check_sample_rate` (bounded)."""
@@ -69,7 +76,11 @@ def describe(value: object) -> str:
 
 
 def check_sample_rate(sample_rate: object) -> int:
-    """The rate as an `int` (Hz); any integer type but `bool`, and above 0."""
+    """The rate as an `int` (Hz); any integer type but `bool`, from 1 kHz to 384 kHz.
+
+    A rate outside that range is a slip (kHz given as Hz, a byte count given as a rate);
+    the server would be asked to resample by it, or close the session.
+    """
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, SupportsIndex):
         raise LocalProtocolError(
             f"sample_rate must be a positive int (samples per second), not {describe(sample_rate)}"
@@ -77,6 +88,11 @@ def check_sample_rate(sample_rate: object) -> int:
     rate = operator.index(sample_rate)
     if rate <= 0:
         raise LocalProtocolError(f"sample_rate must be a positive number of Hz, not {rate}")
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise LocalProtocolError(
+            f"sample_rate must be {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz (16000 is what "
+            f"the Live API takes natively), not {rate}"
+        )
     return rate
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, cast
 import msgspec
 import trio
 
-from ._arguments import check_str, describe
+from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_str, describe
 from ._endpoints import Endpoint, gemini_endpoint, redact_url, url_endpoint
 from ._errors import ConfigurationError, GeminiLiveError, LocalProtocolError
 from ._events import (
@@ -190,12 +190,12 @@ class GeminiRealtimeClient:
     / `GOOGLE_API_KEY`; always sent in the `x-goog-api-key` header), `api_type` (`"google"`),
     `base_url` (a full `ws://`/`wss://` endpoint URL used as given, or an `http(s)://` base
     to which the standard path is appended), `api_version`, `voice`, `temperature`; and the
-    extensions `input_sample_rate` (of `send_audio` PCM, default 16000), `text_input`
-    (`"client_content"`, the default, or `"realtime_input"` for models that take text only
-    as realtime input), `echo_input_audio` (default True: `send_audio` also queues the seed's
-    `InputAudioBufferDelta`), `session_options` (a `SessionOptions` or a dict of its
-    fields) and `connector` (an async callable returning a stream, e.g. the emulator's
-    in-memory connector).
+    extensions `input_sample_rate` (of `send_audio` PCM, 1000 to 384000 Hz, default
+    16000), `text_input` (`"client_content"`, the default, or `"realtime_input"` for models
+    that take text only as realtime input), `echo_input_audio` (default True: `send_audio`
+    also queues the seed's `InputAudioBufferDelta`), `session_options` (a `SessionOptions`
+    or a dict of its fields) and `connector` (an async callable returning a stream, e.g.
+    the emulator's in-memory connector).
 
     Events are read from one bounded event channel shared by the session and `add_event`;
     see `get_event` for its bounds. A failure of the session (a close with an error code,
@@ -240,11 +240,21 @@ class GeminiRealtimeClient:
                 raise ConfigurationError(
                     f"base_url must be ws(s):// or http(s)://, got {redact_url(self._base_url)!r}"
                 )
+            if scheme in ("ws", "wss"):
+                # Said now rather than at `connect`: a bad URL, or a key= in it that differs
+                # from `api_key`.
+                url_endpoint(self._base_url, api_key=self._api_key)
         rate = entry_get(entry, "input_sample_rate")
         if rate is None:
             rate = 16000
         if not isinstance(rate, int) or isinstance(rate, bool) or rate <= 0:
             raise ConfigurationError("config_list[0]['input_sample_rate'] must be a positive int")
+        if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+            # Said here rather than by every `send_audio` (which refuses such a rate).
+            raise ConfigurationError(
+                f"config_list[0]['input_sample_rate'] must be {MIN_SAMPLE_RATE} to "
+                f"{MAX_SAMPLE_RATE} Hz, not {rate}"
+            )
         self._input_rate: int = rate
         text_input = optional_str(entry, "text_input") or "client_content"
         if text_input not in _TEXT_INPUT_MODES:
@@ -564,6 +574,7 @@ class GeminiRealtimeClient:
         the seed's base64 `str`, or the PCM itself as bytes, bytearray or memoryview. It is
         sent as `realtimeInput.audio` with `audio/pcm;rate=<rate>` and, unless
         `echo_input_audio` is off, also queued as `InputAudioBufferDelta` like the seed did.
+        Empty audio (`""`, `b""`) sends and queues nothing.
 
         Args:
             audio: The audio to send.
@@ -575,7 +586,7 @@ class GeminiRealtimeClient:
         pcm = _decode_base64_audio(audio) if isinstance(audio, str) else audio
         session = await self._ensure_started()
         await session.send_audio(pcm, sample_rate=self._input_rate)
-        if self._echo_input_audio:
+        if self._echo_input_audio and memoryview(pcm).nbytes:
             encoded = audio if isinstance(audio, str) else base64.b64encode(pcm).decode("ascii")
             await self.queue_input_audio_buffer_delta(encoded)
 

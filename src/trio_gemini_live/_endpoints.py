@@ -223,13 +223,33 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     """A full `ws://`/`wss://` endpoint URL used as given (e.g. the local emulator).
 
     A `key=` already in the URL is moved to the `x-goog-api-key` header so that it never
-    travels in, or is printed with, the URL.
+    travels in, or is printed with, the URL. The key may be given either way, or both ways
+    if it is the same key.
+
+    Raises:
+        ConfigurationError: the URL is not a `ws://`/`wss://` URL, or two different keys
+            are given (the URL's `key=` and `api_key`, or two `key=` in the URL): neither
+            silently wins. The keys are never shown.
     """
     _check_text(secret=True, api_key=api_key)
     _check_text(required=True, url=url)
     parts = _split_url(url, "endpoint URL", ("ws", "wss"))
     query = parse_qsl(parts.query, keep_blank_values=True)
-    key_in_url = next((value for name, value in query if name == "key"), None)
+    keys_in_url = list(dict.fromkeys(value for name, value in query if name == "key" and value))
+    if len(keys_in_url) > 1:
+        raise ConfigurationError(
+            f"the endpoint URL has {len(keys_in_url)} different key= values: give one key "
+            f"(URL {redact_url(url)!r})"
+        )
+    key_in_url = keys_in_url[0] if keys_in_url else None
+    if api_key and key_in_url and api_key != key_in_url:
+        # The argument used to win without a word; the server then refused the other key,
+        # or accepted a key the caller did not mean to use.
+        raise ConfigurationError(
+            "url_endpoint got two different API keys, one in the URL (key=) and another as "
+            "api_key: give the key one way, or the same key both ways "
+            f"(URL {redact_url(url)!r})"
+        )
     kept = [(name, value) for name, value in query if name != "key"]
     key = api_key or key_in_url
     clean = urlunsplit(parts._replace(query=urlencode(kept)))

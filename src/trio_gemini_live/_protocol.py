@@ -24,6 +24,7 @@ from ._errors import (
     RemoteProtocolError,
     close_error_for,
 )
+from ._setup_checks import check_function_names, check_generation_config
 from ._text_fastpath import MODEL, OUTPUT, decode_text
 from ._wire import (
     ActivityEnd,
@@ -73,9 +74,14 @@ def check_setup(setup: object) -> Setup:
     for a Struct (a `FunctionDeclaration` given as its JSON object), the code that reads
     the setup in force then finds the Struct.
 
+    Values of the right type that the server refuses are checked too: a function name
+    that breaks the Live API's rule (see `function_tool`) or that two declarations share,
+    and a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
+    `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1).
+
     Raises:
-        ConfigurationError: `setup` is not a `Setup`, or a field has the wrong type (its
-            JSON path is named).
+        ConfigurationError: `setup` is not a `Setup`, a field has the wrong type (its
+            JSON path is named), or a value is one the server refuses (named likewise).
     """
     if not isinstance(setup, Setup):
         raise ConfigurationError(
@@ -96,6 +102,8 @@ def check_setup(setup: object) -> Setup:
             f"the setup holds NaN or an infinity at `{where}`: JSON has neither (it would be "
             "sent as null, as if the field were not set)"
         )
+    check_generation_config(read_back.generation_config, "setup.generationConfig")
+    check_function_names(read_back.tools, "setup.tools")
     return read_back
 
 
@@ -207,7 +215,8 @@ class LiveProtocol:
 
         Raises:
             LocalProtocolError: a `setup`, not exactly one top-level field, a value msgspec
-                cannot encode, or a field of the wrong type (its JSON path is named).
+                cannot encode, a field of the wrong type (its JSON path is named), or a
+                `toolResponse` without any function response.
         """
         if message.setup is not None:
             raise LocalProtocolError("setup must be the first message and only the first")
@@ -215,6 +224,13 @@ class LiveProtocol:
         if present != 1:
             raise LocalProtocolError(
                 f"a client message carries exactly one top-level field, this one has {present}"
+            )
+        tool = message.tool_response
+        # (Of the wrong type, it is left to the check below, which names its path.)
+        responses = cast(object, tool.function_responses) if tool is not None else None
+        if isinstance(responses, list) and not responses:
+            raise LocalProtocolError(
+                "a toolResponse needs at least one function response: with none it answers no call"
             )
         realtime = message.realtime_input
         checked = type(realtime) is RealtimeInput  # else a substitute: decoded back below

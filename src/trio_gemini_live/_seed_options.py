@@ -17,6 +17,7 @@ import msgspec
 
 from ._errors import ConfigurationError
 from ._schema import from_json_schema
+from ._setup_checks import check_function_names, check_generation_config
 from ._wire import Setup
 
 __all__ = [
@@ -411,9 +412,13 @@ def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
                     trimmed["speechConfig"] = voice_free
                 sendable = {**draft, "generationConfig": trimmed}
     try:
-        return msgspec.convert(sendable, Setup)
+        setup = msgspec.convert(sendable, Setup)
     except msgspec.ValidationError as exc:
         raise ConfigurationError(f"invalid session options: {exc}") from None
+    # Said at `session_update`, where the value was given, rather than when the setup goes.
+    check_generation_config(setup.generation_config, "setup.generationConfig")
+    check_function_names(setup.tools, "setup.tools")
+    return setup
 
 
 def apply_options(

@@ -59,6 +59,7 @@ from ._require_trio import require_trio
 from ._resume import ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._schema import tool_schema_problems
+from ._setup_checks import check_function_names
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
 from ._transport import Connector
@@ -86,7 +87,38 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True)
 class SessionStatistics:
-    """A snapshot of a session's counters (see `LiveSession.statistics`)."""
+    """A snapshot of a session's counters (see `LiveSession.statistics`).
+
+    The counters cover the whole session, every connection of it (a resumed session
+    counts on). Frames are WebSocket data messages, counted once written or read in full;
+    WebSocket pings, pongs and close frames are not counted, and bytes are those of the
+    JSON payloads, without WebSocket framing or TLS.
+
+    Attributes:
+        state: the current connection's state, a `SessionState` value (`"open"`,
+            `"closed"`, ...).
+        frames_sent: client messages written to the socket. The `setup` that opens each
+            connection is left out; a message written again after a reconnect (replayed)
+            counts again. A message is counted once written, not when `send_*` queues it.
+        bytes_sent: the bytes of the messages `frames_sent` counts (`setup` left out too).
+        frames_received: server messages read, on every connection, each one's
+            `setupComplete` included.
+        bytes_received: the bytes of the messages `frames_received` counts.
+        events_buffered: events read from the server but not yet taken by the
+            application (`receive` / `async for`); see `SessionOptions.event_buffer`.
+        sends_queued: messages `send_*` queued that the sender has not yet taken for
+            writing; see `SessionOptions.send_buffer`.
+        messages_sent: client messages written, `setup` left out, replays counted again:
+            the same count as `frames_sent` (each message is one frame).
+        resumption_handle: the latest handle the server marked resumable (None before
+            the first, or without session resumption).
+        pending_tool_calls: tool calls received and not yet answered (nor cancelled).
+        reconnects: connections resumed after the first one (after `goAway`, a drop or
+            `update_setup`).
+        replay_buffer_bytes: the bytes of client messages kept to be written again if
+            the connection drops (those the server may not have taken into the state the
+            latest handle resumes); bounded by `ReconnectPolicy.replay_limit_bytes`.
+    """
 
     state: str
     frames_sent: int
@@ -450,11 +482,19 @@ class LiveSession(SessionSupervisor):
         protocol (`array('h')`, a NumPy `int16` array); it is base64-encoded straight from
         the buffer, without an intermediate copy. A view must be C-contiguous and hold raw
         bytes or 16-bit integers (format `B`, `b`, `c`, `h` or `H`, little-endian); its
-        size in bytes (`nbytes`, not `len()`) must be even.
+        size in bytes (`nbytes`, not `len()`) must be even. `sample_rate` is in Hz, from
+        1000 to 384000 (16000, the Live API's native rate, by default; the server
+        resamples any other).
+
+        Empty audio (zero bytes, as a microphone or file read returns at the end of its
+        stream) sends nothing: the frame would carry no audio (an empty `data` is the
+        proto3 default, read as unset), so it is checked like any other chunk, then
+        dropped. A closed session still raises.
 
         Raises:
             LocalProtocolError: `pcm` is not such a buffer (a `str`, a list, float samples,
-                an odd number of bytes...), or `sample_rate` is not a positive `int`.
+                an odd number of bytes...), or `sample_rate` is not an `int` from 1000 to
+                384000.
             SessionClosedError: the session is closed.
         """
         kind = type(pcm)
@@ -464,14 +504,26 @@ class LiveSession(SessionSupervisor):
         # explain. The message is built from checked parts, so `frame_for` is skipped.
         # (`len` is reached only for bytes and bytearray, which the checkers cannot tell
         # from `kind`; a `cast` would cost a call here.)
-        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2:  # type: ignore[arg-type]
+        if (kind is not bytes and kind is not bytearray) or len(pcm) % 2 or not pcm:  # type: ignore[arg-type]
             pcm = check_pcm(pcm)
+            if not (pcm.nbytes if type(pcm) is memoryview else len(pcm)):
+                check_sample_rate(sample_rate)
+                await self._send_nothing()
+                return
         mime = AUDIO_MIMES.get(sample_rate) if type(sample_rate) is int else None
         if mime is None:
             mime = audio_mime(sample_rate)
         blob = Blob(data=pcm, mime_type=mime)  # type: ignore[arg-type]
         frame = encode_client(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
         await self._send_frame(frame, "realtimeInput.audio", None)
+
+    async def _send_nothing(self) -> None:
+        """What a send that has nothing to send does: a cancel point, or the session's end."""
+        if self._failure is not None:
+            raise self._failure
+        if self._core.closing:
+            raise SessionClosedError("the session is closed")
+        await trio.lowlevel.checkpoint()
 
     async def stream_audio(
         self,
@@ -487,15 +539,16 @@ class LiveSession(SessionSupervisor):
         from the first; one that an async source yields late is sent at once and the rest
         catch up. With `realtime=False` they go as fast as the session takes them. Audio
         that arrives in real time anyway (a microphone) needs no pacing: `send_audio`
-        each chunk as it comes. Each chunk is checked as `send_audio` checks it.
+        each chunk as it comes. Each chunk is checked as `send_audio` checks it (an empty
+        one sends nothing).
 
         On Linux the waits use a timerfd, which wakes the task with less CPU than
         `trio.sleep_until`. Returns the number of chunks sent.
 
         Raises:
             LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer is
-                not), a chunk is refused by `send_audio`, or `sample_rate` is not a
-                positive `int`.
+                not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
+                from 1000 to 384000.
         """
         rate = check_sample_rate(sample_rate)
         send = functools.partial(self.send_audio, sample_rate=rate)
@@ -534,12 +587,22 @@ class LiveSession(SessionSupervisor):
     ) -> None:
         """Append turns to the history (`clientContent`); a `str` is one user text turn.
 
+        With no `turns` (and `turn_complete=True`) the model answers what the history
+        holds already.
+
         Raises:
             LocalProtocolError: `turns` is not a `str`, a `Content`, a sequence of `Content`
-                or None, a `Content` holds a value of the wrong type, or `turn_complete` is
-                not a `bool`.
+                or None, or is an empty `str` (a turn without text, which the server
+                refuses; pass no turns to ask for an answer), a `Content` holds a value of
+                the wrong type, or `turn_complete` is not a `bool`.
         """
         if isinstance(turns, str):
+            if not turns:
+                # The server reads an empty text as a part with no data and refuses it (1007).
+                raise LocalProtocolError(
+                    "turns is an empty str: a turn needs text; to ask for an answer to what "
+                    "was sent before, call send_client_content() with no turns"
+                )
             turn_list: list[Content] | None = [
                 Content(parts=[Part(text=str.__str__(turns))], role="user")
             ]
@@ -616,11 +679,22 @@ class LiveSession(SessionSupervisor):
         before that leaves them pending.
 
         Raises:
-            LocalProtocolError: a response is not a `FunctionResponse`, lacks its id or
-                name, has a `response` that is not a dict (or holds NaN or an infinity), an
-                unknown `scheduling` or a value of the wrong type; or it answers a call
-                cancelled by a reconnect.
+            LocalProtocolError: no response is given (a `toolResponse` that answers no
+                call), a response is not a `FunctionResponse`, lacks its id or name, has a
+                `response` that is not a dict (or holds NaN or an infinity), an unknown
+                `scheduling` or a value of the wrong type; or it answers a call cancelled
+                by a reconnect.
         """
+        if not responses:
+            raise LocalProtocolError(
+                "send_tool_response() needs at least one FunctionResponse: a toolResponse "
+                "with none answers no call"
+            )
+        if len(responses) == 1 and isinstance(responses[0], list | tuple):
+            raise LocalProtocolError(
+                "send_tool_response takes the responses as separate arguments, not one "
+                f"{type(responses[0]).__name__}: unpack it, send_tool_response(*responses)"
+            )
         for index, response in enumerate(responses):
             check_instance(response, FunctionResponse, f"responses[{index}]")
             if not response.id and "" not in self._core.protocol.pending_calls:
@@ -717,7 +791,8 @@ class LiveSession(SessionSupervisor):
                 `str` or a `Content`, `tools` is not a sequence of `Tool`, or a value has
                 the wrong type.
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
-                lacks (the server would close the session with 1007).
+                lacks, a function name breaks the Live API's rule (see `function_tool`), or
+                two functions share a name (the server would close the session with 1007).
         """
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
@@ -726,6 +801,7 @@ class LiveSession(SessionSupervisor):
             None if tools is None else _struct_list(tools, Tool, "tools", "a sequence of Tool")
         )
         _check_tool_schemas(tool_list, "contextUpdate.tools.tools")
+        check_function_names(tool_list, "contextUpdate.tools.tools")
         update = ContextUpdate(
             system_instruction=instruction,
             tools=ToolsUpdate(tools=tool_list) if tool_list is not None else None,
@@ -751,8 +827,9 @@ class LiveSession(SessionSupervisor):
 
         Raises:
             ConfigurationError: the model differs, session resumption is not enabled, a
-                field has the wrong type, or a function's `parameters` use keys the Live
-                API's `Schema` lacks.
+                field has the wrong type, a function's `parameters` use keys the Live
+                API's `Schema` lacks, or a value the server refuses (a function name, a
+                sampling setting out of range: see `open_session`).
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
@@ -965,7 +1042,9 @@ async def open_session(
         ConnectionClosedError: the server refused the setup (a subclass says why).
         ConfigurationError: before connecting, for a setup the server is known to refuse
             (a bad model name, a field of the wrong type, function `parameters` with keys
-            the `Schema` lacks), for both `api_key` and `endpoint`, or when not run by trio
+            the `Schema` lacks, a function name the API refuses or two functions of the
+            same name, a sampling setting out of its range such as a temperature outside
+            0.0 to 2.0), for both `api_key` and `endpoint`, or when not run by trio
             (e.g. anyio on its default asyncio backend).
     """
     require_trio("open_session")

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ._arguments import describe
 from ._errors import ConfigurationError
+from ._setup_checks import check_function_name, check_function_names, check_temperature
 from ._wire import (
     AudioTranscriptionConfig,
     AutomaticActivityDetection,
@@ -39,11 +40,17 @@ def function_tool(
     *,
     non_blocking: bool = False,
 ) -> FunctionDeclaration:
-    """Declare a function the model may call (`parameters` is an OpenAPI-subset schema)."""
-    if not name:
-        raise ConfigurationError("a function tool needs a name")
+    """Declare a function the model may call (`parameters` is an OpenAPI-subset schema).
+
+    Raises:
+        ConfigurationError: `name` breaks the Live API's rule for function names: it must
+            start with a letter or an underscore, hold only a-z, A-Z, 0-9, underscores,
+            dots, colons and dashes, and be at most 64 characters long (`"get_weather"`
+            and `"weather.get"` pass, `"my func!"` does not). The server would close the
+            session with 1007.
+    """
     return FunctionDeclaration(
-        name=name,
+        name=check_function_name(name),
         description=description or None,
         parameters=parameters,
         behavior="NON_BLOCKING" if non_blocking else None,
@@ -85,7 +92,7 @@ def live_setup(
         system_instruction: the system instruction, as one text part.
         functions: function declarations the model may call (see `function_tool`).
         tools: other tools (Google Search, code execution), as `Tool` Structs.
-        temperature: sampling temperature.
+        temperature: sampling temperature, 0.0 to 2.0.
         thinking_budget: thinking tokens (0 turns thinking off, -1 lets the model decide).
         input_transcription: transcribe the user's speech (`InputTranscription` events).
         output_transcription: transcribe the model's speech (`OutputTranscription` events).
@@ -103,8 +110,9 @@ def live_setup(
 
     Raises:
         ConfigurationError: a value the server would refuse (an unknown modality, a voice
-            for text answers, a negative duration or token count, a single tool where a
-            list belongs).
+            for text answers, a temperature outside 0.0 to 2.0, a negative duration or
+            token count, a single tool where a list belongs, two functions of the same
+            name across `functions` and `tools`).
     """
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
@@ -118,6 +126,7 @@ def live_setup(
             "compression_trigger_tokens must be a positive int (None: no compression), "
             f"not {describe(compression_trigger_tokens)}"
         )
+    check_temperature(temperature)
     if voice and modality == "TEXT":
         # Said here rather than by the server, which closes with 1007 "Cannot extract
         # voices from a non-audio request" once the connection is made.
@@ -142,6 +151,7 @@ def live_setup(
     functions = _sequence_of(functions, FunctionDeclaration, "functions")
     if functions:
         all_tools.append(Tool(function_declarations=list(functions)))
+    check_function_names(all_tools, "setup.tools")
     vad = None
     if not automatic_vad or silence_duration_ms is not None:
         vad = RealtimeInputConfig(

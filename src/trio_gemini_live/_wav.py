@@ -28,6 +28,7 @@ __all__ = [
     "WavInfo",
     "parse_wav",
     "pcm_duration",
+    "pcm_peak_dbfs",
     "pcm_rms",
     "read_wav",
     "resample_pcm",
@@ -330,6 +331,13 @@ def write_wav(
 def pcm_duration(pcm: bytes | bytearray | memoryview, sample_rate: int) -> float:
     """Seconds of mono s16 PCM."""
     return len(pcm) / (2 * sample_rate)
+
+
+def pcm_peak_dbfs(pcm: bytes | bytearray | memoryview) -> float:
+    """The loudest sample of s16 PCM in dB below full scale (0 at most; -inf for silence)."""
+    samples = _from_s16_bytes(pcm)
+    peak = max((max(samples), -min(samples))) if samples else 0
+    return 20 * math.log10(peak / 32768) if peak else -math.inf
 
 
 def pcm_rms(pcm: bytes | bytearray | memoryview) -> float:

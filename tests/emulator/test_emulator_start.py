@@ -192,6 +192,41 @@ async def test_collections_given_as_lists_are_taken() -> None:
                         assert accepted
 
 
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ({"lifetime": "10"}, r"lifetime must be a number, not str '10'"),
+        ({"lifetime": math.nan}, r"lifetime must be a number, not float nan"),
+        ({"lifetime": 0}, r"lifetime must be > 0 seconds, got 0"),
+        ({"go_away_warning": "5"}, r"go_away_warning must be a number, not str"),
+        ({"audio_chunk_ms": "40"}, r"audio_chunk_ms must be a whole number, not str"),
+        ({"audio_chunk_ms": 40.0}, r"audio_chunk_ms must be a whole number, not float"),
+        ({"max_queued_turns": True}, r"max_queued_turns must be a whole number, not bool"),
+        ({"vad_threshold": None}, r"vad_threshold must be a number, not NoneType"),
+        ({"vad_threshold": -1}, r"vad_threshold must be >= 0, got -1"),
+        ({"silence_duration_ms": -5}, r"silence_duration_ms must be >= 0"),
+        ({"strict": "no"}, r"strict must be a bool, not str 'no'"),
+        ({"require_auth": 0}, r"require_auth must be a bool, not int"),
+        ({"combine_parts": "yes"}, r"combine_parts must be a bool \(or None for the model's"),
+        ({"input_transcript": 5}, r"input_transcript must be a str, not int"),
+        ({"output_transcript": b"x"}, r"output_transcript must be a str \(or None to repeat"),
+        ({"audio_session_limit": "900"}, r"audio_session_limit must be a number \(or None for"),
+        ({"deadline_close_code": "1008"}, r"deadline_close_code must be a whole number"),
+        ({"handle_ttl": "1h"}, r"handle_ttl must be a number"),
+        ({"close_timeout": -1.0}, r"close_timeout must be >= 0"),
+        ({"max_message_size": 0}, r"max_message_size must be at least 1"),
+        ({"pacing": True}, r"pacing must be a number, not bool"),
+        ({"scenario": "script.json"}, r"scenario must be a Scenario or None, not str"),
+    ],
+)
+def test_a_config_field_of_the_wrong_type_is_named(field: dict[str, object], message: str) -> None:
+    # Before: `lifetime="10"` failed with a bare TypeError ("'<=' not supported between
+    # instances of 'float' and 'str'") from the checks, naming no field; others were taken
+    # and failed (or misbehaved) inside each connection.
+    with pytest.raises(ValueError, match=message):
+        EmulatorConfig(**field)  # type: ignore[arg-type]
+
+
 def test_config_bounds_the_audio_chunk() -> None:
     EmulatorConfig(audio_chunk_ms=MAX_AUDIO_CHUNK_MS)
     with pytest.raises(ValueError, match="audio_chunk_ms must be 1 to 1000 ms"):

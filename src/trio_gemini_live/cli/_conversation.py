@@ -121,8 +121,11 @@ class Conversation:
         self._changed.set()
         self._changed = trio.Event()
 
-    async def wait_for_turns(self, count: int) -> None:
+    async def wait_for_turns(self, count: int, *, hint: str | None = None) -> None:
         """Wait until `count` turns have completed in total.
+
+        `hint`, if given, is added to the error when no answer comes: a likely reason the
+        caller knows of (silent input audio, say).
 
         Raises:
             CliError: no such turn within `turn_timeout` seconds.
@@ -138,4 +141,5 @@ class Conversation:
                     )
                 await self._changed.wait()
         if scope.cancelled_caught:
-            raise CliError(f"no answer from the model within {self.turn_timeout:g} s")
+            message = f"no answer from the model within {self.turn_timeout:g} s"
+            raise CliError(f"{message}: {hint}" if hint else message)

@@ -20,7 +20,7 @@ import trio
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
 from .._session import open_session
 from .._setup import live_setup
-from .._wav import INPUT_RATE, WavAudio, pcm_duration, read_wav, write_wav
+from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav, write_wav
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
 from ._errors import EXIT_USAGE, CliError, check_writable
@@ -37,6 +37,9 @@ NO_KEY_MESSAGE = (
 _EMULATOR_KEY = "emulator-key"  # any non-empty key opens the emulator by default
 _SILENCE_S = 1.0  # trailing silence after the input, so that the server's VAD ends the turn
 _PROGRESS_MIN_S = 5.0  # inputs longer than this get a progress line
+# Input whose loudest sample is below this is silent for any voice activity detection (a
+# quiet microphone still peaks around -35 dBFS on speech; -50 is the noise floor of many).
+_SILENT_DBFS = -50.0
 
 
 def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
@@ -160,6 +163,20 @@ def _load_input(path: Path | None, reporter: Reporter) -> WavAudio | None:
     return audio
 
 
+def _silence_hint(audio: WavAudio | None, name: str) -> str | None:
+    """Why the model may not answer `audio`, if it is silent (said before and after)."""
+    if audio is None:
+        return None
+    peak = pcm_peak_dbfs(audio.pcm)
+    if peak >= _SILENT_DBFS:
+        return None
+    level = "all samples are 0" if peak == -math.inf else f"its peak is {peak:.0f} dBFS"
+    return (
+        f"{name} is silent ({level}): the server's voice activity detection hears no "
+        "speech in it, so no turn starts; check the recording or the microphone level"
+    )
+
+
 async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Run `gemini-live talk` with parsed arguments; return the exit code."""
     if any(not text.strip() for text in args.text):
@@ -185,6 +202,9 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         output_transcription=True,
     )
     input_name = args.input.name if args.input is not None else ""
+    silent = _silence_hint(audio, input_name)
+    if silent is not None:
+        reporter.line(f"warning: {silent}")
     realtime = args.realtime if args.realtime is not None else not (args.emulator or args.url)
     reply = bytearray()
     reply_rate = 24_000
@@ -212,7 +232,7 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
                 silence = bytes(int(_SILENCE_S * INPUT_RATE) * 2)
                 await send_pcm(session, silence, metrics=metrics, realtime=realtime)
                 await session.audio_stream_end()
-                await conversation.wait_for_turns(target)
+                await conversation.wait_for_turns(target, hint=silent)
             for text in args.text:
                 target = conversation.completed_turns + 1
                 reporter.user_text(text)

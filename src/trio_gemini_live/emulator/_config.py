@@ -120,6 +120,33 @@ def check_collection(
     object.__setattr__(config, name, make(items))
 
 
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "bool": ((bool,), "a bool"),
+    "int": ((int,), "a whole number"),
+    "number": ((int, float), "a number"),
+    "str": ((str,), "a str"),
+}
+
+
+def _check_type(value: object, name: str, kind: str, *, none: str | None = None) -> None:
+    """Refuse a field value that is not of `kind` (`_KINDS`), naming the field.
+
+    `none`, if given, says what None means (None is then allowed). Why: a value of the
+    wrong type (`lifetime="10"`) failed later with a bare TypeError from a comparison deep
+    inside, naming neither the field nor the value; `True` passed for a count of 1, and
+    NaN for a number made every comparison false.
+    """
+    if value is None and none is not None:
+        return
+    types, what = _KINDS[kind]
+    wrong = not isinstance(value, types) or (isinstance(value, bool) and kind != "bool")
+    if wrong or (isinstance(value, float) and math.isnan(value)):
+        alternative = f" (or None {none})" if none is not None else ""
+        raise ValueError(
+            f"{name} must be {what}{alternative}, not {type(value).__name__} {value!r}"
+        )
+
+
 def _check_bound(value: object, name: str, none_keeps: str) -> None:
     """Refuse a bound on what is kept for inspection that is not a whole number >= 0 or None.
 
@@ -137,12 +164,56 @@ def _check_bound(value: object, name: str, none_keeps: str) -> None:
         raise ValueError(f"{name} must be >= 0 (or None to keep {none_keeps}), got {value}")
 
 
+# The type of every field that is not a collection (those are `check_collection`'s): None
+# allowed where the entry has a meaning for it.
+_FIELD_TYPES: dict[str, tuple[str, str | None]] = {
+    "require_auth": ("bool", None),
+    "strict": ("bool", None),
+    "reject_unknown_tool_responses": ("bool", None),
+    "audio_chunk_ms": ("int", None),
+    "combine_parts": ("bool", "for the model's default"),
+    "wait_for_playback": ("bool", None),
+    "text_ms_per_char": ("int", None),
+    "input_transcript": ("str", None),
+    "output_transcript": ("str", "to repeat the input transcript"),
+    "silence_duration_ms": ("int", None),
+    "vad_threshold": ("number", None),
+    "lifetime": ("number", None),
+    "go_away_warning": ("number", None),
+    "deadline_close_code": ("int", None),
+    "deadline_close_reason": ("str", None),
+    "audio_session_limit": ("number", "for no limit"),
+    "video_session_limit": ("number", "for no limit"),
+    "session_limit_close_code": ("int", None),
+    "session_limit_close_reason": ("str", None),
+    "voice_activity": ("bool", None),
+    "handle_ttl": ("number", None),
+    "handle_refused_close_code": ("int", None),
+    "handle_refused_close_reason": ("str", None),
+    "vertex": ("bool", None),
+    "max_message_size": ("int", None),
+    "close_timeout": ("number", None),
+    "max_queued_turns": ("int", None),
+    "record_heard": ("bool", None),
+}
+# Fields that must not be negative (their type checked first).
+_NOT_NEGATIVE = (
+    "text_ms_per_char",
+    "silence_duration_ms",
+    "vad_threshold",
+    "handle_ttl",
+    "close_timeout",
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class EmulatorConfig:
     """How the emulator behaves. Every field has a default that mimics the real service.
 
     The collections (`api_keys`, `models`, `extra_paths`, `faults`) may be given as any
-    iterable, a list say; a single value (a `str`, one `Fault`) is refused.
+    iterable, a list say; a single value (a `str`, one `Fault`) is refused. Every other
+    field is checked for its type (a `bool` is not taken for a number, nor NaN) and, where
+    it has one, its range: a wrong value raises `ValueError` naming the field.
 
     Attributes:
         api_keys: Accepted keys or tokens. `None` accepts any non-empty credential.
@@ -252,12 +323,27 @@ class EmulatorConfig:
     keep_closed_connections: int | None = 1_000
 
     def __post_init__(self) -> None:
-        from ._faults import Fault  # here: that module imports this one
+        from ._faults import Fault  # here: these modules import this one
+        from ._scenario import Scenario
 
         check_collection(self, "api_keys", str, frozenset)
         check_collection(self, "models", str, tuple)
         check_collection(self, "extra_paths", str, tuple)
         check_collection(self, "faults", Fault, tuple)
+        for name, (kind, none) in _FIELD_TYPES.items():
+            _check_type(getattr(self, name), name, kind, none=none)
+        if not isinstance(self.pacing, str):
+            _check_type(self.pacing, "pacing", "number")
+        scenario = cast(object, self.scenario)  # the annotation promises what is checked
+        if scenario is not None and not isinstance(scenario, Scenario):
+            raise ValueError(f"scenario must be a Scenario or None, not {type(scenario).__name__}")
+        for name in _NOT_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.lifetime > 0:
+            raise ValueError(f"lifetime must be > 0 seconds, got {self.lifetime}")
+        if self.max_message_size < 1:
+            raise ValueError(f"max_message_size must be at least 1, got {self.max_message_size}")
         if self.deadline_close_code not in (1008, 1011):
             raise ValueError("deadline_close_code must be 1008 or 1011")
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:

@@ -965,6 +965,19 @@ class Emulator:
         await conn._run(credential)  # pyright: ignore[reportPrivateUsage]
 
 
+def _listen_error(exc: OSError, host: str, port: int) -> OSError:
+    """`exc` as one clean line naming the address, with its `errno` kept.
+
+    Made from the message alone, then given the errno: `OSError(errno, text)` prints as
+    "[Errno -2] cannot listen on ...", the number before the words it belongs to.
+    """
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    error = OSError(f"cannot listen on {where}: {reason}")
+    error.errno = exc.errno
+    return error
+
+
 @contextlib.asynccontextmanager
 async def open_emulator(
     config: EmulatorConfig | None = None,
@@ -983,6 +996,10 @@ async def open_emulator(
 
     Yields:
         The running `Emulator`; `emulator.url` is its base URL.
+
+    Raises:
+        OSError: it cannot listen there (an unknown host, a port in use); the message is
+            `cannot listen on HOST:PORT: <reason>`, and `errno` is the original one.
     """
     require_trio("open_emulator")
     given = cast(object, config)  # the annotation promises what is checked here
@@ -1006,7 +1023,7 @@ async def open_emulator(
             assert isinstance(inner, trio.SocketListener)
             sock = inner.socket
     except OSError as exc:
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise _listen_error(exc, host, port) from None
     async with trio.open_nursery() as nursery:
         try:
             emulator = Emulator(config or EmulatorConfig(), nursery, tls=ssl_context is not None)
