@@ -15,11 +15,14 @@ from ._errors import ConfigurationError
 from ._wire import FunctionDeclaration, GenerationConfig
 
 __all__ = [
+    "FUNCTION_NAME",
     "FUNCTION_NAME_RULE",
+    "GENERATION_RANGES",
     "check_function_name",
     "check_function_names",
     "check_generation_config",
     "check_temperature",
+    "out_of_range",
 ]
 
 FUNCTION_NAME_RULE = (
@@ -29,7 +32,8 @@ FUNCTION_NAME_RULE = (
 """`FunctionDeclaration.name`'s rule, as Google documents it (Vertex AI's start rule, the
 Gemini API's character set; both allow 64 characters)."""
 
-_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+"""`FUNCTION_NAME_RULE` as a pattern for `fullmatch` (the emulator refuses what it refuses)."""
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
@@ -51,7 +55,7 @@ def check_function_name(name: object, where: str = "function_tool") -> str:
         raise ConfigurationError(
             f"{where}: a function name must be a str, not {type(name).__name__}"
         )
-    if _FUNCTION_NAME.fullmatch(name) is None:
+    if FUNCTION_NAME.fullmatch(name) is None:
         shown = repr(name) if len(name) <= 80 else f"{name[:60]!r}..."
         raise ConfigurationError(
             f"{where}: function name {shown} is refused by the Live API ({_name_problem(name)}): "
@@ -87,14 +91,16 @@ def check_function_names(tools: Sequence[Any] | None, path: str) -> None:
                 )
 
 
-# Ranges Google documents for `GenerationConfig` (the same as for generateContent).
-_RANGES: dict[str, tuple[float, float, str]] = {
+GENERATION_RANGES: dict[str, tuple[float, float, str]] = {
     "temperature": (0.0, 2.0, "between 0.0 and 2.0"),
     "top_p": (0.0, 1.0, "between 0.0 and 1.0"),
     "top_k": (1, math.inf, "at least 1"),
     "max_output_tokens": (1, math.inf, "at least 1"),
     "candidate_count": (1, math.inf, "at least 1"),
 }
+"""The ranges Google documents for `GenerationConfig` fields (as for generateContent):
+field -> (lowest, highest, the range in words). The emulator refuses the same."""
+
 _JSON_NAMES = {
     "temperature": "temperature",
     "top_p": "topP",
@@ -106,8 +112,8 @@ _JSON_NAMES = {
 
 def check_temperature(temperature: object) -> None:
     """Refuse a number outside 0.0 to 2.0 (a wrong type is left to `check_setup`)."""
-    low, high, says = _RANGES["temperature"]
-    if _out_of_range(temperature, low, high):
+    low, high, says = GENERATION_RANGES["temperature"]
+    if out_of_range(temperature, low, high):
         raise ConfigurationError(f"temperature must be {says}, not {temperature!r}")
 
 
@@ -120,14 +126,17 @@ def check_generation_config(config: GenerationConfig | None, path: str) -> None:
     """
     if config is None:
         return
-    for name, (low, high, says) in _RANGES.items():
+    for name, (low, high, says) in GENERATION_RANGES.items():
         value = getattr(config, name)
-        if _out_of_range(value, low, high):
+        if out_of_range(value, low, high):
             raise ConfigurationError(f"{path}.{_JSON_NAMES[name]} must be {says}, not {value!r}")
 
 
-def _out_of_range(value: object, low: float, high: float) -> bool:
-    # NaN is left to the NaN check, a wrong type to the type check (each says it better).
+def out_of_range(value: object, low: float, high: float) -> bool:
+    """Whether `value` is a number outside `low`..`high`.
+
+    NaN is left to the NaN check, a wrong type to the type check (each says it better).
+    """
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
