@@ -418,7 +418,10 @@ async def test_a_write_held_back_past_the_window_is_not_covered_by_a_handle(
             nursery.cancel_scope.cancel()
     assert [len(c.received) for c in emulator.connections[:2]] == [2, 1]  # setup, chunk 0
     assert sorted(_state(emulator.connections)) == [0, 1, 2, 3]
-    assert [event.replayed for event in reconnected] == [3, 3]
+    # Connection 1 replays the chunks whose write the drop cut off (the rest were still
+    # queued, and went out after the replay); connection 2 held back all three.
+    assert 1 <= reconnected[0].replayed <= 3
+    assert reconnected[1].replayed == 3
     assert reconnected[-1].possibly_duplicated == 0  # no handle was read after they left
 
 

@@ -515,6 +515,25 @@ async def test_empty_audio_on_a_closed_session_still_raises() -> None:
         await session.send_audio(b"")
 
 
+async def test_empty_audio_on_a_session_the_server_ended_still_raises(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A close the session does not resume from (1000, say) ends it without an error:
+    # the empty chunk returned, where any other raised `SessionClosedError`.
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(TEXT_MODEL), endpoint=endpoint, connector=emulator.memory_connector()
+        ) as session:
+            emulator.connections[0].inject(Fault(kind="close", code=1000, reason=""))
+            async for _ in session:
+                pass
+            with pytest.raises(SessionClosedError):
+                await session.send_audio(bytes(2))
+            with pytest.raises(SessionClosedError):
+                await session.send_audio(b"")
+
+
 async def test_send_client_content_with_no_turns_asks_for_an_answer() -> None:
     # What the error for an empty str points to: it is sent, and means "respond now".
     session = _unopened_session()

@@ -25,6 +25,7 @@ from trio_gemini_live._errors import (
     InternalServerError,
     InvalidArgumentError,
     PolicyViolationError,
+    ReconnectFailedError,
     RemoteProtocolError,
     SetupTimeoutError,
     TransportError,
@@ -33,6 +34,7 @@ from trio_gemini_live._events import (
     AudioDelta,
     Closed,
     Interrupted,
+    ResumptionUpdate,
     SessionCreated,
     SessionUpdated,
     SpeechStarted,
@@ -40,6 +42,7 @@ from trio_gemini_live._events import (
     TurnComplete,
 )
 from trio_gemini_live._options import SessionOptions
+from trio_gemini_live._resume import ReconnectPolicy
 from trio_gemini_live._session import open_session
 from trio_gemini_live._setup import live_setup
 from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
@@ -359,9 +362,10 @@ async def test_leaving_the_block_while_the_uplink_is_stuck_takes_two_close_timeo
             left_at = trio.current_time()
     assert trio.current_time() - left_at <= 2 * options.close_timeout + 0.1
     assert streams[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
-    # The frames still queued, or cut off mid-write, are reported, not dropped in silence.
-    assert session.not_sent
+    # The frames still queued, or cut off mid-write, are reported, not dropped in silence:
+    # all three (none reached the server).
     assert all(line.startswith("realtimeInput.text: ") for line in session.not_sent)
+    assert sum(int(line.split()[1]) for line in session.not_sent) == 3
 
 
 class _LastWrites(WrappedStream):
@@ -521,7 +525,14 @@ async def test_a_close_while_the_uplink_is_stuck_is_reported_at_once(
                     events.append(event)
             finally:
                 ended = trio.current_time() - started
-    assert events[-1] == Closed(code=1007, reason="Request contains an invalid argument.")
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.code, closed.reason) == (1007, "Request contains an invalid argument.")
+    # The write the server never read is reported (the transport counted it as sent).
+    size = len(b'{"realtimeInput":{"text":"held back"}}')
+    assert closed.not_sent == (
+        f"realtimeInput.text: 1 message(s), {size} bytes (cut off mid-write)",
+    )
     assert ended <= 1 + options.close_timeout  # the close reply's bound, not the heartbeat's
 
 
@@ -549,3 +560,97 @@ async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
     assert opened.bytes_received == len(connection.sent[0].raw)
     assert after.frames_sent == after.messages_sent == 1
     assert after.bytes_sent == len(connection.received[1].raw)  # [0] is the setup
+
+
+class _ResetOnWrite(WrappedStream):
+    """Takes `writes` writes, then is reset by the peer: the next write fails, reads end."""
+
+    def __init__(self, inner: trio.abc.Stream, writes: int) -> None:
+        super().__init__(inner)
+        self._writes_left = writes
+        self._reset = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._writes_left <= 0:
+            self._reset.set()
+            raise trio.BrokenResourceError("connection reset by peer")
+        self._writes_left -= 1
+        await self._inner.send_all(data)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        received: list[bytes | bytearray] = []
+        async with trio.open_nursery() as nursery:
+
+            async def read() -> None:
+                received.append(await self._inner.receive_some(max_bytes))
+                nursery.cancel_scope.cancel()
+
+            async def reset() -> None:
+                await self._reset.wait()
+                received.append(b"")
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(read)
+            nursery.start_soon(reset)
+        return received[0]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_ends(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """A written on connection 1, F cut off there; connection 2's replay is cut off at A.
+
+    F reached no server, and the session then ends (the network stays down): F is what
+    `not_sent` reports. It reported A, which connection 1 had written in full, and not F:
+    the replay forgot what the last connection had cut off before writing it again.
+    """
+    got: dict[int, list[dict[str, object]]] = {1: [], 2: []}
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        number = server.connections
+        await accept_setup(server, ws)
+        if number == 1:
+            update = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
+            await ws.send_message(pretty(update))
+        while True:
+            got[number].append(await server.receive_json(ws))
+
+    server = FakeServer(nursery, script)
+    opened = 0
+
+    async def connector() -> trio.abc.Stream:
+        nonlocal opened
+        opened += 1
+        if opened > 2:
+            raise OSError("network is unreachable")
+        stream = await server.connector()
+        # 1: the upgrade, the setup and A go out, then F sticks. 2: the upgrade and the
+        # setup go out, then the replay's first write meets a reset.
+        return StuckUplinkStream(stream, 3) if opened == 1 else _ResetOnWrite(stream, 2)
+
+    options = SessionOptions(
+        ping_interval=5,
+        silence_limit=10,
+        transport=transport,
+        reconnect=ReconnectPolicy(initial_delay=1, jitter=0, max_elapsed=20),
+    )
+    with pytest.raises(ReconnectFailedError), trio.fail_after(120):
+        async with open_session(
+            live_setup("m", modality="TEXT"),
+            endpoint=ENDPOINT,
+            connector=connector,
+            options=options,
+        ) as session:
+            async for event in session:
+                if isinstance(event, ResumptionUpdate):
+                    break
+            await session.send_text("A")
+            await trio.testing.wait_all_tasks_blocked()
+            await session.send_text("F, never delivered")
+            async for _ in session:
+                pass
+    assert got == {1: [{"realtimeInput": {"text": "A"}}], 2: []}
+    [line] = session.not_sent
+    f_size = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
+    assert line == f"realtimeInput.text: 1 message(s), {f_size} bytes (cut off mid-write)"

@@ -110,9 +110,10 @@ class SessionCore:
     cancelled_calls: dict[str, None] = field(default_factory=dict[str, None])
     current: Connection | None = None
     pending_setup: Setup | None = None
-    # Messages whose write a connection's end cut off (a batch at most), until a new
-    # connection opens: it replays them, or reports them as not replayed. If the session
-    # ends first, they are reported as not sent (`Closed.not_sent`).
+    # Messages no connection has written in full: their write was cut off by the end of a
+    # connection (a batch at most, and a replay). A new connection replays them, or reports
+    # them as not replayed; if the session ends first, they are reported as not sent
+    # (`Closed.not_sent`).
     cut_off: list[Outgoing] = field(default_factory=list[Outgoing])
     # The latest stretch of waiting on the user (stalls less than `handle_window` apart
     # merge): frames that reached the socket then were read only after it.
@@ -262,9 +263,7 @@ class Connection:
             nursery.cancel_scope.cancel()
         # A frame `write_now` wrote in part whose rest never went: the next connection
         # replays it.
-        if self._partial is not None:
-            _, frame, kind = self._partial
-            self._core.cut_off.append(Outgoing(frame, kind))
+        self._note_cut_off(())
         self._keep_partial()
         if self._core.current is self:
             self._core.current = None
@@ -305,8 +304,13 @@ class Connection:
                 nursery.start_soon(wait)
 
     async def _replay(self, plan: ReplayPlan | None) -> None:
-        # What the last connection cut off is in `plan` now, or in its `not_replayed`.
-        self._core.cut_off.clear()
+        # What the last connections cut off is in `plan` now, or in its `not_replayed`; it
+        # stays unwritten until this replay writes it. (Ids: a replayed message holds the
+        # very bytes object that was cut off, and `unwritten` keeps them alive.)
+        core = self._core
+        unwritten = core.cut_off
+        never_written = {id(item.frame) for item in unwritten}
+        core.cut_off = []
         if plan is None:
             return
         replay = plan.replay
@@ -314,12 +318,17 @@ class Connection:
         try:
             for message in replay:
                 begun += 1
+                # Cut off now, a message written in full before is no loss of the session:
+                # the server may hold it, as it may hold any message a handle does not cover.
+                count_cut_off = id(message.frame) in never_written
                 # Watched by the heartbeat as the sender's writes are: a resumed server that
                 # talks but reads nothing is never silent, and the sender (so every later
                 # `send_*`) waits for the replay to end.
                 self._writing = True
                 try:
-                    await self._write(message.frame, message.kind, message.uncertain)
+                    await self._write(
+                        message.frame, message.kind, message.uncertain, count_cut_off=count_cut_off
+                    )
                 finally:
                     self._writing = False
                     self._writes_done += 1
@@ -329,22 +338,28 @@ class Connection:
             # The rest, if this connection closed part way, is kept too (with the indices it
             # would have had) for the next connection to replay. Never written, no handle
             # of this connection can include it: dated never.
+            core.cut_off.extend(
+                Outgoing(message.frame, message.kind)
+                for message in replay[begun:]
+                if id(message.frame) in never_written
+            )
             if self._replayable():
-                core = self._core
                 first = core.protocol.messages_sent + 1
                 for offset, message in enumerate(replay[begun:]):
                     core.replay.add(
                         first + offset, message.frame, message.kind, math.inf, message.uncertain
                     )
 
-    async def _write(self, frame: bytes, kind: str, uncertain: bool = False) -> None:
+    async def _write(
+        self, frame: bytes, kind: str, uncertain: bool = False, *, count_cut_off: bool = True
+    ) -> None:
         core = self._core
         index = core.protocol.messages_sent + 1
         core.protocol.frame_sent()
         try:
             await self._transport.send(frame)
         except BaseException:
-            core.cut_off.append(Outgoing(frame, kind))
+            self._note_cut_off((Outgoing(frame, kind),) if count_cut_off else ())
             raise
         finally:
             # Kept once the write is over, and dated then: a frame is on the wire only once
@@ -358,6 +373,18 @@ class Connection:
         core.messages_sent_total += 1
         core.frames_sent += 1
         core.bytes_sent += len(frame)
+
+    def _note_cut_off(self, items: Iterable[Outgoing]) -> None:
+        """Note `items` as cut off mid-write, after the frame `write_now` began, if any.
+
+        That frame's rest goes out first in every write of the sender (`transport.flush`,
+        `send`, `send_many`), so a write cut off cuts it off too.
+        """
+        cut_off = self._core.cut_off
+        if self._partial is not None:
+            _, frame, kind = self._partial
+            cut_off.append(Outgoing(frame, kind))
+        cut_off.extend(items)
 
     def _keep_partial(self) -> None:
         """Keep the frame `write_now` wrote in part, now that the rest is written (or never).
@@ -416,7 +443,7 @@ class Connection:
         try:
             await self._transport.send_many([item.frame for item in items])
         except BaseException:
-            core.cut_off.extend(items)
+            self._note_cut_off(items)
             raise
         finally:
             # Kept once written, or cut off, and dated then, as in `_write`.
@@ -435,9 +462,7 @@ class Connection:
         try:
             await self._transport.flush()
         except BaseException:
-            if self._partial is not None:
-                _, frame, kind = self._partial
-                self._core.cut_off.append(Outgoing(frame, kind))
+            self._note_cut_off(())
             raise
         finally:
             if self._partial is not None:

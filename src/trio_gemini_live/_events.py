@@ -325,9 +325,12 @@ class Closed(RealtimeEvent, frozen=True, kw_only=True):
     """The WebSocket closed: the last event of a session's stream.
 
     `not_sent` summarises, one line per kind, the `not_sent_messages` the application had
-    sent (its `send_*` had returned) that were still queued when the session ended, so
-    never written: closed during an outage, past `close_timeout` on a stalled uplink, or
-    ended by an error. Empty when everything sent was written.
+    sent (its `send_*` had returned) that no connection wrote in full: still queued when
+    the session ended ("never written"), or cut off mid-write by the end of the last
+    connection with no resume after it ("cut off mid-write"; part may have reached the
+    server). That happens when the session is closed during an outage, past
+    `close_timeout` on a stalled uplink, or ended by an error. Empty when everything sent
+    was written.
     """
 
     type: ClassVar[str] = "session.closed"

@@ -257,9 +257,10 @@ class LiveSession(SessionSupervisor):
         """What the application sent that was never written, once the session has ended.
 
         One line per kind, as in `Closed.not_sent`: messages whose `send_*` had returned
-        but that were still queued when the session ended (`aclose` during an outage, a
-        queue a stalled uplink did not drain within `close_timeout`, a session ended by an
-        error). Empty while the session runs, and when everything sent was written.
+        but that no connection wrote in full, still queued or cut off mid-write when the
+        session ended (`aclose` during an outage, a queue a stalled uplink did not drain
+        within `close_timeout`, a session ended by an error). Empty while the session runs,
+        and when everything sent was written.
         """
         return self._not_sent
 
@@ -521,7 +522,7 @@ class LiveSession(SessionSupervisor):
         """What a send that has nothing to send does: a cancel point, or the session's end."""
         if self._failure is not None:
             raise self._failure
-        if self._core.closing:
+        if self._core.closing or self._ended:  # closed by us, or by the server (1000, say)
             raise SessionClosedError("the session is closed")
         await trio.lowlevel.checkpoint()
 

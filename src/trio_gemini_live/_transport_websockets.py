@@ -345,7 +345,7 @@ class WebsocketsTransport:
             raise self._closing_error()
         # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
         protocol.send_text(frame)
-        await self._flush()
+        await self._flush(data=True)
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
         """Send several JSON messages as text frames, in order, with one socket write."""
@@ -357,7 +357,7 @@ class WebsocketsTransport:
         send_text = protocol.send_text
         for frame in frames:
             send_text(frame)
-        await self._flush()
+        await self._flush(data=True)
 
     def send_now(self, frame: bytes) -> bool | None:
         """Write one text frame from the caller, without waiting, if the socket is free.
@@ -403,7 +403,7 @@ class WebsocketsTransport:
 
     async def flush(self) -> None:
         """Write whatever is left over or queued."""
-        await self._flush()
+        await self._flush(data=True)
 
     async def ping(self) -> None:
         """Send a ping and wait until the receiver sees its pong."""
@@ -428,8 +428,13 @@ class WebsocketsTransport:
             return TransportClosedError(sent.code, sent.reason)
         return TransportClosedError(1006, "")
 
-    async def _flush(self) -> None:
-        """Write whatever the protocol has queued (in order; one writer at a time)."""
+    async def _flush(self, *, data: bool = False) -> None:
+        """Write whatever the protocol has queued (in order; one writer at a time).
+
+        `data`: the caller queued client messages (or the rest of one): if they cannot be
+        written, it is told so even once the close handshake has begun, so that the
+        session reports them rather than count them as sent.
+        """
         lock = self._write_lock
         try:
             lock.acquire_nowait()  # the common case: no yield for an uncontended lock
@@ -438,43 +443,50 @@ class WebsocketsTransport:
         try:
             writes = self._protocol.data_to_send()
             unsent = self._unsent
-            if (not writes and not unsent) or self._stream_closed:
+            if not writes and not unsent:
+                return  # written by whoever held the lock before (a close's flush, say)
+            if self._stream_closed:
+                if data:
+                    raise self._closed or self._closing_error()
                 return
             if self._write_failed:
-                refused = self._write_refused()
+                refused = self._write_refused(data)
                 if refused is not None:
                     raise refused
                 return
             if unsent:  # what `send_now` could not write goes first
                 self._unsent = b""
                 writes = [unsent, *writes]
-            data = writes[0] if len(writes) == 1 else b"".join(writes)
-            if not data:
+            joined = writes[0] if len(writes) == 1 else b"".join(writes)
+            if not joined:
                 return  # only the end-of-stream marker: `_close_stream` handles it
             try:
-                if len(data) > LONG_WRITE:
-                    await self._uplink.send_all(self._stream, data)
+                if len(joined) > LONG_WRITE:
+                    await self._uplink.send_all(self._stream, joined)
                 else:
-                    await self._stream.send_all(data)
+                    await self._stream.send_all(joined)
             except _STREAM_ERRORS:
                 # The peer is gone, but a failed write does not say how the connection
                 # ended: the peer's close frame (1008 and its reason, say) may be in the
                 # receive buffer still, or a pong may have crossed our own close frame. The
                 # reader finds the close frame, or EOF (1006).
                 self._write_failed = True
-                refused = self._write_refused()
+                refused = self._write_refused(data)
                 if refused is not None:
                     raise refused from None
         finally:
             lock.release()
 
-    def _write_refused(self) -> TransportClosedError | None:
+    def _write_refused(self, data: bool) -> TransportClosedError | None:
         """What a writer is told once a write failed.
 
         An error while the connection is open (the reader reports the outcome as soon as it
-        reads); nothing once the close handshake has begun, where the write was a pong or
-        our close frame and the caller is waiting for the peer's close frame anyway.
+        reads), and always to a writer of client messages: they did not go out. Nothing to
+        a writer of a pong or of our close frame once the close handshake has begun: it is
+        waiting for the peer's close frame anyway.
         """
+        if data:
+            return self._closed or self._closing_error()
         if self._protocol.state is _OPEN:
             return self._closed or TransportClosedError(1006, "")
         return None
