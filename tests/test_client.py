@@ -538,17 +538,9 @@ async def test_changing_fixed_setup_after_start_resumes_with_it(
 ) -> None:
     async with open_emulator() as emulator:
         client = GeminiRealtimeClient(
-            llm_config={
-                "config_list": [
-                    {
-                        "model": "gemini-2.5-flash-native-audio-preview-12-2025",
-                        "api_key": "k",
-                        "api_type": "google",
-                        "base_url": emulator.endpoint_url(),
-                        "connector": emulator.memory_connector(),
-                    }
-                ]
-            }
+            llm_config=emulator_config(
+                emulator, model="gemini-2.5-flash-native-audio-preview-12-2025"
+            )
         )
         with trio.fail_after(30):
             async with client.connect():
@@ -574,17 +566,9 @@ async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) ->
     """
     async with open_emulator() as emulator:
         client = GeminiRealtimeClient(
-            llm_config={
-                "config_list": [
-                    {
-                        "model": "gemini-2.5-flash-native-audio-preview-12-2025",
-                        "api_key": "k",
-                        "api_type": "google",
-                        "base_url": emulator.endpoint_url(),
-                        "connector": emulator.memory_connector(),
-                    }
-                ]
-            }
+            llm_config=emulator_config(
+                emulator, model="gemini-2.5-flash-native-audio-preview-12-2025"
+            )
         )
         with trio.fail_after(30):
             async with client.connect():
