@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import socket
 import ssl
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from fake_server import (
     accept_setup,
     pretty,
 )
+from trio_gemini_live._connection import Connection
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._errors import (
     HeartbeatTimeoutError,
@@ -534,6 +537,74 @@ async def test_a_close_while_the_uplink_is_stuck_is_reported_at_once(
         f"realtimeInput.text: 1 message(s), {size} bytes (cut off mid-write)",
     )
     assert ended <= 1 + options.close_timeout  # the close reply's bound, not the heartbeat's
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the caller's task writes to plain sockets on POSIX")
+@pytest.mark.parametrize("resumption", [False, True])
+@pytest.mark.parametrize("behind", [False, True])
+async def test_a_frame_begun_from_the_callers_task_and_cut_off_is_reported(
+    nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    resumption: bool,
+    behind: bool,
+) -> None:
+    """`send_audio` writes the start of a frame into a real socket; its rest never goes.
+
+    The server stops reading after the setup, so the small socket buffers fill, and the
+    session ends on its close timeout. The frame begun from the caller's task (with, or
+    without, a frame queued behind it) is reported as cut off: without session resumption
+    it was not reported at all, as only a frame kept for replay was remembered.
+    """
+    deaf = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        deaf.set()
+        await trio.sleep_forever()
+
+    class DeafAfterSetup(WrappedStream):
+        async def receive_some(self, max_bytes: int | None = None) -> bytes:
+            if deaf.is_set():
+                await trio.sleep_forever()
+            return await super().receive_some(max_bytes)
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        client, peer = trio.socket.socketpair()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        nursery.start_soon(server._serve, DeafAfterSetup(trio.SocketStream(peer)))  # pyright: ignore[reportPrivateUsage]
+        return trio.SocketStream(client)
+
+    written: list[bool | None] = []
+    write_now = Connection.write_now
+
+    def spy(self: Connection, frame: bytes, kind: str) -> bool | None:
+        written.append(write_now(self, frame, kind))
+        return written[-1]
+
+    monkeypatch.setattr(Connection, "write_now", spy)
+    setup = live_setup("m", modality="TEXT", resumption=resumption)
+    options = SessionOptions(close_timeout=2)
+    with trio.fail_after(30):
+        async with open_session(
+            setup, endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            await trio.testing.wait_all_tasks_blocked()  # the sender waits on an empty queue
+            await session.send_audio(b"\x01\x02" * 16000)  # 43 kB of JSON: over the buffers
+            if behind:
+                await session.send_text("behind it")
+            await trio.testing.wait_all_tasks_blocked()
+    assert written[0] is None  # written in part from the caller's task
+    kinds = [line.split(":")[0] for line in session.not_sent]
+    assert kinds == ["realtimeInput.audio", "realtimeInput.text"][: 1 + behind]
+    audio_size = len(base64.b64encode(b"\x01\x02" * 16000))  # and the JSON around it
+    for line in session.not_sent:
+        count, size, how = line.split(": ")[1].split(", ")[0], int(line.split()[3]), line[-19:]
+        assert (count, how) == ("1 message(s)", "(cut off mid-write)")
+        assert (size > audio_size) == line.startswith("realtimeInput.audio")
 
 
 async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(

@@ -394,8 +394,9 @@ class Connection:
         partial = self._partial
         if partial is not None:
             self._partial = None
-            index, frame, kind = partial
-            self._core.replay.add(index, frame, kind, self._now())
+            if self._replayable():
+                index, frame, kind = partial
+                self._core.replay.add(index, frame, kind, self._now())
 
     def frame_queued(self) -> None:
         """Called before a frame (or `FLUSH`) is put in the outgoing channel.
@@ -418,14 +419,14 @@ class Connection:
         written = self._transport.send_now(frame)
         if written is False:
             return False
-        if self._replayable():
-            index = core.protocol.messages_sent + 1
-            if written:
-                # Written in full, with no checkpoint since: kept as `_write` keeps it.
-                core.replay.add(index, frame, kind, self._now())
-            else:
-                # The rest waits for the sender's flush; kept once that is over (see `_write`).
-                self._partial = (index, frame, kind)
+        index = core.protocol.messages_sent + 1
+        if written is None:
+            # The rest waits for the sender's flush: kept for replay once that is over (see
+            # `_write`), and reported if it is cut off, resumable session or not.
+            self._partial = (index, frame, kind)
+        elif self._replayable():
+            # Written in full, with no checkpoint since: kept as `_write` keeps it.
+            core.replay.add(index, frame, kind, self._now())
         core.protocol.frame_sent()
         core.messages_sent_total += 1
         core.frames_sent += 1
