@@ -214,3 +214,12 @@ def test_a_pacer_kept_past_its_block_is_refused(clock: str) -> None:
             await pacer.sleep_until(trio.current_time() + 0.001)
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0) if clock == "mock" else None)
+
+
+async def test_the_count_returned_leaves_out_the_empty_chunks_that_send_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator:
+        sent = await _stream(emulator, [MS_20, b"", bytearray(), MS_20, memoryview(b"")])
+    assert sent == 2
+    assert len(_audio_times(emulator)) == 2

@@ -544,7 +544,7 @@ class LiveSession(SessionSupervisor):
         one sends nothing).
 
         On Linux the waits use a timerfd, which wakes the task with less CPU than
-        `trio.sleep_until`. Returns the number of chunks sent.
+        `trio.sleep_until`. Returns the number of chunks sent (empty ones are not).
 
         Raises:
             LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer is

@@ -47,7 +47,7 @@ async def stream_audio(
     sample_rate: int,
     realtime: bool,
 ) -> int:
-    """Send each chunk with `send`, paced to play time if `realtime`; return how many.
+    """Send each chunk with `send`, paced to play time if `realtime`; return how many went.
 
     Chunk k goes out when chunks 0..k-1 would have finished playing, counted from the
     first send; a chunk that comes late from an async source goes out at once, and the
@@ -59,11 +59,12 @@ async def stream_audio(
     with open_pacer() as pacer:
         due = trio.current_time()
         async for chunk in source:
+            size = _nbytes(chunk)
             if realtime:
                 await pacer.sleep_until(due)
-                due += _nbytes(chunk) * seconds_per_byte
+                due += size * seconds_per_byte
             await send(chunk)
-            sent += 1
+            sent += size > 0  # an empty chunk sends nothing (see `send_audio`)
     return sent
 
 
