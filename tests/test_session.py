@@ -37,6 +37,7 @@ from trio_gemini_live._events import (
     AudioDelta,
     Closed,
     Interrupted,
+    Reconnected,
     ResumptionUpdate,
     SessionCreated,
     SessionUpdated,
@@ -725,3 +726,33 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
     [line] = session.not_sent
     f_size = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
     assert line == f"realtimeInput.text: 1 message(s), {f_size} bytes (cut off mid-write)"
+
+
+async def test_a_resume_before_any_new_handle_keeps_the_handle_the_session_opened_with(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Opened with an earlier session's handle, dropped before the server sent a new one.
+
+    The resume asked for no handle (`sessionResumption: {}`): the server started a new
+    session, and the conversation so far was gone while the app saw a plain `Reconnected`.
+    """
+    setups: list[dict[str, object]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append(await accept_setup(server, ws))
+        if len(setups) == 1:
+            await ws.aclose(1011, "Internal error encountered.")  # retryable, before a handle
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    setup = live_setup("m", resumption_handle="EARLIER-SESSION", transparent_resumption=True)
+    with trio.fail_after(10):
+        async with open_session(
+            setup, endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            async for event in session:
+                if isinstance(event, Reconnected):
+                    break
+    resumption = [s["setup"]["sessionResumption"] for s in setups]  # type: ignore[index]
+    assert resumption == [{"handle": "EARLIER-SESSION", "transparent": True}] * 2

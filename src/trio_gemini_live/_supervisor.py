@@ -332,10 +332,17 @@ class SessionSupervisor:
         return self._core.replay.take()
 
     def _resume_setup(self, requested: Setup | None) -> Setup:
-        setup = requested or self._core.protocol.setup or self._core.pending_setup
+        in_force = self._core.protocol.setup or self._core.pending_setup
+        setup = requested or in_force
         assert setup is not None
         previous = setup.session_resumption or SessionResumptionConfig()
-        handle = self._core.protocol.resumption_handle
+        # Before the server's first resumable handle, the handle the session was opened
+        # with (if any) still names it: without one, the resume would start a new session
+        # and the conversation so far would be gone.
+        opened_with = in_force.session_resumption if in_force is not None else None
+        handle = self._core.protocol.resumption_handle or (
+            opened_with.handle if opened_with is not None else None
+        )
         return msgspec.structs.replace(
             setup,
             session_resumption=SessionResumptionConfig(
