@@ -9,11 +9,13 @@ other way or is busy elsewhere, and that a server ping read by the user's task i
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import math
 import struct
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -22,13 +24,26 @@ import trio.testing
 import trio_websocket
 
 from fake_server import FakeServer, accept_setup, pretty
-from trio_gemini_live import AudioDelta, TurnComplete, live_setup, open_session
+from trio_gemini_live import (
+    AudioDelta,
+    InputTranscription,
+    Reconnected,
+    ResumptionUpdate,
+    TurnComplete,
+    live_setup,
+    open_session,
+)
 from trio_gemini_live._connection import _LEND_CHECK, Connection
 from trio_gemini_live._endpoints import url_endpoint
 from trio_gemini_live._events import RealtimeEvent, TextDelta
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._session import LiveSession
-from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
+from trio_gemini_live.emulator import (
+    Fault,
+    open_emulator,
+    server_ssl_context,
+    write_self_signed_cert,
+)
 
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 ENDPOINT = url_endpoint(
@@ -249,3 +264,112 @@ async def test_a_server_ping_read_by_the_user_task_is_answered(
     assert texts == ["0", "1", "2"]
     assert answered == pings
     assert counter.reads > 0
+
+
+def _chunk(seq: int) -> bytes:
+    return struct.pack("<h", seq) + bytes(638)  # 20 ms at 16 kHz, numbered
+
+
+def _audio_seqs(frames: list[dict[str, Any]]) -> list[int]:
+    out: list[int] = []
+    for data in frames:
+        audio = data.get("realtimeInput", {}).get("audio")
+        if audio is not None:
+            out.append(struct.unpack_from("<h", base64.b64decode(audio["data"]))[0])
+    return out
+
+
+async def test_a_handle_left_in_the_socket_by_a_busy_user_covers_only_what_it_can(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The read is lent to the user's `async for`; the user breaks out and sends audio.
+
+    The server's handle waits in the socket, unread, until the user reads again. Dated
+    when it was read, it was taken to include the audio written meanwhile: that audio
+    was dropped from the replay buffer, and after a drop it was neither replayed nor
+    reported in `not_replayed`.
+    """
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        connector = emulator.memory_connector(latency=0.01)
+        async with open_session(
+            live_setup(AUDIO_MODEL), endpoint=endpoint, connector=connector
+        ) as session:
+            first = await emulator.wait_for_connection(1)
+            while True:  # the opening events, by `receive()`: it never borrows the read
+                event = await session.receive()
+                if isinstance(event, ResumptionUpdate) and event.handle:
+                    break
+            async with trio.open_nursery() as nursery:
+
+                async def wake() -> None:
+                    await trio.sleep(0.5)
+                    await first.resumption_update(False)
+
+                nursery.start_soon(wake)
+                async for _ in session:  # delivered to a waiting `async for`: lent
+                    break
+            await first.resumption_update(True)  # into the socket nobody reads
+            for seq in range(40):
+                await session.send_audio(_chunk(seq))
+                await trio.sleep(0.02)
+            with trio.fail_after(10):
+                async for event in session:
+                    if isinstance(event, ResumptionUpdate) and event.handle:
+                        first.inject(Fault(kind="close", code=1011, reason="Internal error"))
+                    if isinstance(event, Reconnected):
+                        reconnected = event
+                        break
+            second = await emulator.wait_for_connection(2)
+            await trio.sleep(1)  # the replay reaches the emulator
+    handle = second.received[0].data["setup"]["sessionResumption"]["handle"]
+    covered = first.handle_coverage[handle]
+    held = _audio_seqs([f.data for f in first.received[1 : covered + 1]])
+    held += _audio_seqs([f.data for f in second.received[1:]])
+    assert reconnected.not_replayed == ()
+    assert set(range(40)) <= set(held)  # each chunk in the resumed state, or replayed
+
+
+@pytest.mark.parametrize("lend", [True, False])
+async def test_a_move_while_a_busy_user_holds_the_read_loses_no_event(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, lend: bool
+) -> None:
+    """`update_setup` while the read is lent to a user busy with the last turn.
+
+    A transcript the server sent after the turn waited unread in the socket, the
+    protocol looked idle, and the move closed the connection: the close handshake read
+    the transcript and dropped it. (`receive()` never lends: the control.)
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        if server.connections == 1:
+            await trio.sleep(0.1)
+            await ws.send_message(text(1))
+            await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+            await trio.sleep(0.05)
+            transcript = {"serverContent": {"inputTranscription": {"text": "hello"}}}
+            await ws.send_message(pretty(transcript))
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    setup = live_setup("m", modality="TEXT")
+    seen: list[RealtimeEvent] = []
+
+    async def received(session: LiveSession) -> AsyncIterator[RealtimeEvent]:
+        while True:
+            yield await session.receive()
+
+    async with open_session(setup, endpoint=ENDPOINT, connector=server.connector) as session:
+        with trio.fail_after(10):
+            async for event in session if lend else received(session):
+                seen.append(event)
+                if isinstance(event, TurnComplete):
+                    await trio.sleep(0.2)  # busy with the turn
+                    await session.update_setup(
+                        live_setup("m", modality="TEXT", system_instruction="be brief")
+                    )
+                    await trio.sleep(0.1)  # and a little longer
+                if isinstance(event, Reconnected):
+                    break
+    assert [type(e) for e in seen[-3:]] == [TurnComplete, InputTranscription, Reconnected]

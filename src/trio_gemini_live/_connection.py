@@ -51,6 +51,8 @@ CANCELLED_CALLS_KEPT = 256
 
 _LEND_CHECK = 1.0
 """Seconds between the receiver's checks that the user's task still reads what it lent."""
+_SWITCH_SETTLE = 0.05
+"""How long a move waits for the receiver's first read once it took the read back."""
 
 _NOTED = frozenset({ev.SessionCreated, ev.SessionUpdated, ev.ResumptionUpdate, ev.GoAway})
 """Event types the connection acts on before handing them to the user."""
@@ -160,16 +162,22 @@ class SessionCore:
         resumption = setup.session_resumption if setup is not None else None
         return resumption is not None and bool(resumption.transparent)
 
-    def handle_cutoff(self) -> float:
+    def handle_cutoff(
+        self, unread_from: float = -math.inf, unread_until: float = -math.inf
+    ) -> float:
         """For a handle read now, a time by which every message written is in its state.
 
         The server issued the handle less than a round trip before it reached the socket,
         which is now, or, if the receiver was waiting on the user lately, possibly as
-        early as the start of that wait; `handle_window` covers the round trip.
+        early as the start of that wait, or if no task read the socket lately (from
+        `unread_from` to `unread_until`: the read was lent to a user's task busy
+        elsewhere), as early as the start of that; `handle_window` covers the round trip.
         """
         now = trio.current_time()
         window = self.options.reconnect.handle_window
         arrived = self.stalled_from if now - self.stalled_until <= window else now
+        if now - unread_until <= window and unread_from < arrived:
+            arrived = unread_from
         return arrived - window
 
 
@@ -208,6 +216,12 @@ class Connection:
         self._lent = False
         self._baton = trio.Event()
         self._consumer_reading = False
+        # Since when no task has read the socket (a lend began, or the user's read ended),
+        # and the last such time that ended (see `SessionCore.handle_cutoff`).
+        self._unread_since = -math.inf
+        self._unread_from = self._unread_until = -math.inf
+        # Set by the receiver after its next read, for a move waiting on it (`_take_back`).
+        self._read_seen: trio.Event | None = None
         # A frame `write_now` wrote only in part (index, frame, kind): kept for replay once
         # the sender has written the rest (see `_write`).
         self._partial: tuple[int, bytes, str] | None = None
@@ -555,8 +569,13 @@ class Connection:
                             send_nowait(event)
                         except trio.WouldBlock:
                             await self._handle(event)
+                if self._read_seen is not None:
+                    self._read_seen.set()
                 if woke and self._may_lend():
                     await self._lend()
+                    # Reading again: frames that came meanwhile may have waited since then.
+                    self._unread_from = self._unread_since
+                    self._unread_until = trio.current_time()
         except TransportClosedError as exc:
             self._closed(exc.code, exc.reason)
         except RemoteProtocolError as exc:
@@ -585,6 +604,7 @@ class Connection:
 
     async def _lend(self) -> None:
         self._lent = True
+        self._unread_since = trio.current_time()
         baton = self._baton = trio.Event()
         try:
             while True:
@@ -615,6 +635,8 @@ class Connection:
         """
         core = self._core
         self._consumer_reading = True
+        self._unread_from = self._unread_since
+        self._unread_until = trio.current_time()
         try:
             batch = await self._transport.receive_batch(defer_writes=True)
         except TransportClosedError as exc:
@@ -627,7 +649,7 @@ class Connection:
             self.reclaim()  # cancelled, before anything was read
             raise
         self._consumer_reading = False
-        self._last_inbound = trio.current_time()
+        self._last_inbound = self._unread_since = trio.current_time()
         out: list[ev.LiveEvent] = []
         receive_frame = core.protocol.receive_frame
         switch = self._switch
@@ -644,6 +666,8 @@ class Connection:
             log.warning("closing the connection: %s", exc)
             self.reclaim()
             await self._abort(CloseAction.FAIL, 1007, str(exc)[:120], exc)
+        if switch.is_set():
+            self.reclaim()  # a move is pending: the receiver reads until it happens
         return out
 
     def writes_pending(self) -> bool:
@@ -692,7 +716,9 @@ class Connection:
                 if core.transparent and index is not None:
                     core.replay.consumed_through(index)
                 else:
-                    core.replay.covered_through(core.handle_cutoff())
+                    core.replay.covered_through(
+                        core.handle_cutoff(self._unread_from, self._unread_until)
+                    )
         elif kind is ev.GoAway:
             assert isinstance(event, ev.GoAway)
             margin = core.options.reconnect.go_away_margin
@@ -864,6 +890,7 @@ class Connection:
         await self._switch.wait()
         if not self._resumable():
             return  # no resumption configured: the server's close ends the session
+        await self._take_back()
         deadline = self._switch_deadline
         core = self._core
         # Not while the receiver waits for the user to take an event: ending the connection
@@ -881,6 +908,24 @@ class Connection:
             with trio.move_on_at(deadline if before_deadline else math.inf):
                 await self._state_changed.wait()
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
+
+    async def _take_back(self) -> None:
+        """Have the receiver read again before a move, if the read is lent to a busy user.
+
+        Frames the server sent meanwhile wait unread in the socket, and the protocol looks
+        idle without them: the move would close the connection, and the close handshake
+        would read them and drop them. A user's task reading right now takes them itself.
+        """
+        if self._lent and not self._consumer_reading:
+            seen = self._read_seen = trio.Event()
+            self.reclaim()
+            try:
+                # Nothing read within this: the socket held nothing (the receiver waited on
+                # it), and what comes later was in flight, as it may be for any move.
+                with trio.move_on_after(_SWITCH_SETTLE):
+                    await seen.wait()
+            finally:
+                self._read_seen = None
 
     def _replayable(self) -> bool:
         """Whether sent frames are kept for replay (only a resumable session replays).
