@@ -26,7 +26,7 @@ from wsproto.events import (
 
 from fake_server import WrappedStream
 from trio_gemini_live import open_session
-from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._endpoints import Endpoint, url_endpoint
 from trio_gemini_live._errors import TransportError
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._stream import LONG_WRITE, PIECE
@@ -382,3 +382,45 @@ async def test_a_404_for_a_url_without_a_path_says_why(
             ):
                 pass
     assert ("emulator.endpoint_url()" in str(info.value)) is hint
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+
+async def test_a_url_websockets_refuses_is_a_transport_error_without_its_secrets(
+    nursery: trio.Nursery,
+) -> None:
+    # websockets' InvalidURI escaped unmapped, its message showing the URL as given.
+    client, _server = trio.testing.memory_stream_pair()
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    endpoint = Endpoint(url="ws://user@127.0.0.1/ws/x?access_token=LEAKY")  # no password
+    with pytest.raises(TransportError, match="without password") as info:
+        await open_websockets(nursery, endpoint, connector=connector)
+    assert "LEAKY" not in str(info.value)
+    assert "access_token=REDACTED" in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+async def test_both_transports_refuse_a_fragment_without_showing_secrets(
+    nursery: trio.Nursery, transport: str
+) -> None:
+    # An `Endpoint` built by hand (`url_endpoint` refuses a fragment). Before, websockets'
+    # InvalidURI escaped with the access token in its message, while trio-websocket
+    # connected without the fragment.
+    client, server = trio.testing.memory_stream_pair()
+    nursery.start_soon(Peer(server).accept, b"")
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    endpoint = Endpoint(url=URL + "?access_token=LEAKY#token=LEAKY", headers=ENDPOINT.headers)
+    with pytest.raises(TransportError, match="#fragment") as info:
+        await open_transport(
+            nursery, endpoint, SessionOptions(transport=transport), connector=connector
+        )
+    assert "LEAKY" not in str(info.value)

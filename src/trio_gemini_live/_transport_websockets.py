@@ -30,7 +30,13 @@ from typing import Final
 
 import trio
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatus, PayloadTooBig
+from websockets.exceptions import (
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+    PayloadTooBig,
+)
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
@@ -612,6 +618,12 @@ async def open_websockets(
             )
             try:
                 uri = parse_uri(endpoint.url)
+            except InvalidURI as exc:
+                # Its message shows the URL as given, secret query values and all: only
+                # websockets' reason is kept (a user name without a password, say).
+                raise TransportError(
+                    f"invalid WebSocket URL {endpoint.display_url}: {exc.msg}"
+                ) from None
             except ValueError:
                 raise TransportError(f"invalid WebSocket URL {endpoint.display_url}") from None
             protocol = ClientProtocol(uri, max_size=max_message_size, logger=log)
