@@ -127,6 +127,11 @@ class WebsocketsTransport:
         self._absorb()
         if leftover:
             self._feed(leftover)  # frames that arrived with the handshake response
+        # What those frames call for (the reply to a close, a pong) cannot be written here:
+        # the first `receive_batch` writes it, or `aclose` if that comes first. Until then
+        # nobody reads, and a close that came with the 101 (the emulator's refusal of a bad
+        # key) left the client raising its code without ever replying (RFC 6455 5.5.1).
+        self._leftover_writes = bool(protocol.writes)
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -155,6 +160,13 @@ class WebsocketsTransport:
             TransportClosedError: the WebSocket closed; messages that arrived before the
                 close were returned first.
         """
+        if self._leftover_writes:
+            self._leftover_writes = False
+            await self._write_replies(defer_writes)
+            if self._closed is not None:
+                await self._close_stream()
+            elif defer_writes and self._protocol.writes and not self._ready:
+                return []  # a ping came with the 101: the caller has its pong written first
         while True:
             ready = self._ready
             if ready:
@@ -199,25 +211,31 @@ class WebsocketsTransport:
                 protocol.receive_data(rest)  # an incomplete frame: websockets reports it
             protocol.receive_eof()
         self._absorb()
-        if data and protocol.writes:
-            if self._closed is not None:
-                # The reply to the server's close, written by a caller that may be cancelled
-                # at any time: shielded, so no frame is cut in half, and bounded: behind a
-                # write that no longer moves (a server that stopped reading, then closed),
-                # it held the close, code and reason, until the heartbeat gave up.
-                with (
-                    trio.CancelScope(shield=True),
-                    trio.move_on_after(_CLOSE_REPLY_WAIT),
-                    suppress(TransportClosedError),
-                ):
-                    await self._flush()
-            elif not defer_writes:
-                # A pong. If it cannot be written, the next read finds how the connection
-                # ended.
-                with suppress(TransportClosedError):
-                    await self._flush()
+        if data:  # after EOF nobody reads what we would write
+            await self._write_replies(defer_writes)
         if self._closed is not None:
             await self._close_stream()
+
+    async def _write_replies(self, defer_writes: bool) -> None:
+        """Write what the frames read call for: the reply to the server's close, or pongs."""
+        if not self._protocol.writes:
+            return
+        if self._closed is not None:
+            # The reply to the server's close, written by a caller that may be cancelled
+            # at any time: shielded, so no frame is cut in half, and bounded: behind a
+            # write that no longer moves (a server that stopped reading, then closed),
+            # it held the close, code and reason, until the heartbeat gave up.
+            with (
+                trio.CancelScope(shield=True),
+                trio.move_on_after(_CLOSE_REPLY_WAIT),
+                suppress(TransportClosedError),
+            ):
+                await self._flush()
+        elif not defer_writes:
+            # A pong. If it cannot be written, the next read finds how the connection
+            # ended.
+            with suppress(TransportClosedError):
+                await self._flush()
 
     async def _read_socket(self) -> bytes:
         """One read of a plain TCP socket, with fewer system calls and wake-ups per read.
@@ -504,10 +522,15 @@ class WebsocketsTransport:
         if self._stream_closed:
             return
         protocol = self._protocol
+        self._leftover_writes = False  # written here, if nobody received before
         try:
             if protocol.state is _OPEN:
                 protocol.send_close(code, reason)
-                with suppress(TransportClosedError):
+            if protocol.writes:
+                # Our close frame (behind any pong still queued); or, when the server's
+                # close came with the 101 and nobody has received since, the reply to it.
+                # Bounded as the wait for the server's close below.
+                with trio.move_on_after(CLOSE_WAIT), suppress(TransportClosedError):
                     await self._flush()
             # Best effort: a write failing while we wait (a pong after the peer went away)
             # only ends the wait.
