@@ -120,7 +120,8 @@ class WebsocketsTransport:
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
         self._more = True  # the handshake's read may have left bytes behind
         self._unsent = b""  # the part of a `send_now` frame the socket did not take
-        # `send_now` frames text itself unless an extension (compression) was negotiated.
+        # `send_now` frames text itself; with an extension (compression, which we never
+        # offer) it leaves the frame to `send`.
         self._framer = None if protocol.extensions else TextFramer()
         # Plain data frames are cut out before websockets' parser (see `_ws_receive`).
         self._cutter = FrameCutter(protocol, max_message_size)
@@ -386,14 +387,19 @@ class WebsocketsTransport:
     def send_now(self, frame: bytes) -> bool | None:
         """Write one text frame from the caller, without waiting, if the socket is free.
 
-        Returns False (having done nothing) when another write is in progress, bytes are
-        left over, the stream is not a plain socket or the connection is closing: send it
-        with `send` instead. True: the frame went to the socket (or the connection just
-        broke, which the receiver reports). None: only part of it fit; the rest is kept,
-        written first by the next `flush`, which the caller must arrange.
+        Returns False when no byte of the frame was written: another write is in progress,
+        bytes are left over, the stream is not a plain socket, an extension frames the
+        messages, the connection is closing, the socket's buffer is full, or the write
+        failed (the peer is gone: the write that `send` then tries reports it, and the
+        receiver how the connection ended). Send it with `send` instead; replies queued
+        before it (pongs) are kept, and go out first. True: the whole frame went to the
+        socket. None: only part of it fit; the rest is kept, written first by the next
+        `flush`, which the caller must arrange.
         """
+        framer = self._framer
         if (
-            self._fd < 0
+            framer is None  # the protocol frames it, and cannot take it back if not written
+            or self._fd < 0
             or self._unsent
             or self._write_failed
             or self._write_lock.locked()
@@ -402,24 +408,27 @@ class WebsocketsTransport:
             or self._protocol.state is not _OPEN
         ):
             return False
-        protocol = self._protocol
-        framer = self._framer
-        if framer is None:
-            protocol.send_text(frame)
-            writes = protocol.data_to_send()
-            data = writes[0] if len(writes) == 1 else b"".join(writes)
-        else:
-            writes = protocol.data_to_send()  # replies a read queued (pongs) go first
-            data = framer.frame(frame)
-            if writes:
-                data = b"".join((*writes, data))
+        writes = self._protocol.data_to_send()  # replies a read queued (pongs) go first
+        replies = b"".join(writes) if writes else b""
+        data = framer.frame(frame)
+        if replies:
+            data = replies + data
         try:
             sent = os.write(self._fd, data)
         except BlockingIOError:
             sent = 0
         except OSError:
-            self._write_failed = True  # the receiver finds how it ended (see `_flush`)
-            return True
+            # Not written, and never will be: the caller queues it, and the write that
+            # `send` tries then tells the session so (`_write_refused`), which reports it
+            # as not sent rather than count it as sent. The receiver finds how the
+            # connection ended (see `_flush`).
+            self._write_failed = True
+            return False
+        if sent <= len(replies):
+            # None of the frame went (a full buffer): the rest of the replies is kept, and
+            # written before the frame by the `send` the caller makes of it.
+            self._unsent = replies[sent:]
+            return False
         if sent < len(data):
             self._unsent = data[sent:]
             return None
