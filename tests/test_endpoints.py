@@ -261,6 +261,26 @@ def test_malformed_urls_are_configuration_errors(url: str, message: str) -> None
         assert "LEAKY" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ws://127.0.0.1:9/ws?access_token=LEAKY#frag",
+        "wss://h/ws?key=LEAKY#access_token=LEAKY",  # OAuth's implicit flow puts one there
+        "ws://proxy:LEAKY@h/ws#x",
+    ],
+)
+def test_url_endpoint_refuses_a_fragment_without_showing_secrets(url: str) -> None:
+    # A WebSocket URL has no fragment (RFC 6455 section 3). Before, websockets refused it
+    # when connecting with its own error, which showed the URL as given (the token and
+    # all), and trio-websocket went on without it.
+    with pytest.raises(ConfigurationError, match="#fragment") as info:
+        url_endpoint(url)
+    assert "LEAKY" not in str(info.value)
+    # An empty fragment is no fragment: the URL has none once rebuilt.
+    bare = url.partition("#")[0]
+    assert url_endpoint(bare + "#").url == url_endpoint(bare).url
+
+
 def test_a_userinfo_password_shows_nowhere() -> None:
     endpoint = url_endpoint("ws://proxy:LEAKY@127.0.0.1:9/ws?key=k")
     for text in (repr(endpoint), endpoint.display_url, str(endpoint.headers)):

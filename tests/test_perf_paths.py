@@ -1,12 +1,17 @@
-"""The send and read fast paths of the websockets transport (issue 6), over real loopback TCP.
+"""The send and read fast paths of the websockets transport (issue 6), over real sockets.
 
 `send_now` writes from the caller without waiting; what the socket does not take is kept
-and written first by the next flush, so frames stay whole and in order. `send_many` writes
-several frames with one write. The direct socket read returns every byte, in order.
+and written first by the next flush, so frames stay whole and in order; a frame of which
+the socket took nothing is the caller's to send. `send_many` writes several frames with one
+write. The direct socket read returns every byte, in order. Loopback TCP, or a socketpair
+where a test needs to know exactly what the kernel takes.
 """
 
 from __future__ import annotations
 
+import os
+
+import pytest
 import trio
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -14,6 +19,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
+from trio_gemini_live._transport import TransportClosedError
 from trio_gemini_live._transport_websockets import WebsocketsTransport
 
 
@@ -92,5 +98,71 @@ async def test_direct_socket_read_returns_every_message_in_order() -> None:
         while len(got) < len(messages):
             got.extend(await transport.receive_batch())
     assert got == messages
+    await server.aclose()
+    await transport.aclose()
+
+
+async def _socketpair() -> tuple[WebsocketsTransport, trio.SocketStream, ServerProtocol]:
+    client, server = trio.socket.socketpair()
+    protocol = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN)
+    transport = WebsocketsTransport(trio.SocketStream(client), protocol)
+    return transport, trio.SocketStream(server), ServerProtocol(state=State.OPEN, max_size=None)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="`send_now` writes to plain sockets on POSIX")
+async def test_send_now_into_a_socket_whose_peer_is_gone_writes_nothing() -> None:
+    # The write failed (EPIPE) and `send_now` said True: the session counted the frame as
+    # sent, and never reported it. The caller now sends it, and that write reports it.
+    transport, server, _peer = await _socketpair()
+    server.socket.shutdown(trio.socket.SHUT_RDWR)
+    assert transport.send_now(b'{"n": 1}') is False
+    assert transport.send_now(b'{"n": 2}') is False  # nor any frame after it
+    with pytest.raises(TransportClosedError):
+        await transport.send(b'{"n": 1}')
+    await server.aclose()
+    await transport.aclose()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="`send_now` writes to plain sockets on POSIX")
+async def test_send_now_into_a_full_socket_writes_nothing_and_the_frame_goes_out_whole() -> None:
+    # The socket took none of it: `send_now` kept the frame as if cut off mid-write (None),
+    # which the session reports as such if the connection ends. Now the caller sends it;
+    # the pong a read queued before it still goes first.
+    transport, server, peer = await _socketpair()
+    pinger = ServerProtocol(state=State.OPEN)
+    pinger.send_ping(b"hb")
+    await server.send_all(b"".join(pinger.data_to_send()))
+    assert await transport.receive_batch(defer_writes=True) == []  # the pong waits
+    # Fill the client's socket behind the transport's back, until it takes nothing more: a
+    # socketpair frees no room until its peer reads, so the transport's write finds none.
+    client_fd = transport._fd  # pyright: ignore[reportPrivateUsage]
+    filler = 0
+    while True:
+        try:
+            filler += os.write(client_fd, b"\0" * 65536)
+        except BlockingIOError:
+            break
+    frame = b'{"realtimeInput": {"text": "whole"}}'
+    assert transport.send_now(frame) is False
+    assert transport.writes_pending()  # the pong, for the caller's write
+    received = bytearray()
+    async with trio.open_nursery() as nursery:
+
+        async def read() -> None:
+            while len(received) < filler:
+                received.extend(await server.receive_some(1 << 20))
+
+        nursery.start_soon(read)
+        await transport.send(frame)  # what the session does with a frame refused
+    assert received[:filler] == bytes(filler)
+    peer.receive_data(bytes(received[filler:]))
+    frames = list(peer.events_received())
+    while len(frames) < 2:
+        peer.receive_data(await server.receive_some(1 << 20))
+        frames.extend(peer.events_received())
+    assert [(f.opcode, f.data) for f in frames if isinstance(f, Frame)] == [
+        (Opcode.PONG, b"hb"),
+        (Opcode.TEXT, frame),
+    ]
     await server.aclose()
     await transport.aclose()

@@ -608,6 +608,78 @@ async def test_a_frame_begun_from_the_callers_task_and_cut_off_is_reported(
         assert (size > audio_size) == line.startswith("realtimeInput.audio")
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the caller's task writes to plain sockets on POSIX")
+@pytest.mark.parametrize("resumption", [False, True])
+async def test_a_frame_the_socket_refused_from_the_callers_task_is_not_counted_as_sent(
+    nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    resumption: bool,
+) -> None:
+    """`send_text` writes from the caller's task into a socket whose peer is gone (EPIPE).
+
+    The transport said the frame went: it was counted as sent and reported nowhere (and
+    kept for replay as if the server had it). Now nothing is counted: it is queued, and
+    the sender's write reports it as not sent, or the next connection sends it.
+    """
+    peers: list[trio.socket.SocketType] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        if server.connections == 1:
+            update = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
+            await ws.send_message(pretty(update))
+        else:
+            await server.receive_json(ws)  # what the first connection could not write
+            resent.set()
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    resent = trio.Event()
+
+    async def connector() -> trio.abc.Stream:
+        client, peer = trio.socket.socketpair()
+        peers.append(peer)
+        nursery.start_soon(server._serve, trio.SocketStream(peer))  # pyright: ignore[reportPrivateUsage]
+        return trio.SocketStream(client)
+
+    written: list[bool | None] = []
+    write_now = Connection.write_now
+
+    def spy(self: Connection, frame: bytes, kind: str) -> bool | None:
+        written.append(write_now(self, frame, kind))
+        return written[-1]
+
+    monkeypatch.setattr(Connection, "write_now", spy)
+    setup = live_setup("m", modality="TEXT", resumption=resumption)
+    events: list[object] = []
+    with trio.fail_after(30):
+        async with open_session(setup, endpoint=ENDPOINT, connector=connector) as session:
+            await trio.testing.wait_all_tasks_blocked()  # the sender waits on an empty queue
+            # The peer is gone before the write, which follows with no checkpoint between:
+            # the receiver has not read the end of the stream yet.
+            peers[0].shutdown(socket.SHUT_RDWR)
+            await session.send_text("refused")
+            async for event in session:
+                events.append(event)
+                if isinstance(event, (Closed, Reconnected)):
+                    break
+            if resumption:
+                await resent.wait()
+    if resumption:
+        assert isinstance(events[-1], Reconnected)
+        assert server.received[-1] == {"realtimeInput": {"text": "refused"}}
+        assert session.not_sent == ()
+    else:
+        closed = events[-1]
+        assert isinstance(closed, Closed)
+        size = len(b'{"realtimeInput":{"text":"refused"}}')
+        assert closed.not_sent == session.not_sent
+        [line] = session.not_sent
+        assert line.startswith(f"realtimeInput.text: 1 message(s), {size} bytes (")
+    assert written == [False]  # nothing written from the caller's task
+
+
 async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

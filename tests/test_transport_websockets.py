@@ -26,7 +26,7 @@ from wsproto.events import (
 
 from fake_server import WrappedStream
 from trio_gemini_live import open_session
-from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._endpoints import Endpoint, url_endpoint
 from trio_gemini_live._errors import TransportError
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._stream import LONG_WRITE, PIECE
@@ -382,3 +382,144 @@ async def test_a_404_for_a_url_without_a_path_says_why(
             ):
                 pass
     assert ("emulator.endpoint_url()" in str(info.value)) is hint
+
+
+# --- frames that come with the 101 ---------------------------------------------------------
+
+
+def close_frame(code: int, reason: str) -> bytes:
+    # A framer of its own: once it has sent a close, a framer sends nothing more.
+    return FrameConnection(ConnectionType.SERVER).send(CloseConnection(code, reason))
+
+
+def ping_frame(payload: bytes) -> bytes:
+    return FRAMER.send(Ping(payload=payload))
+
+
+async def tcp_connect(
+    nursery: trio.Nursery, *, extra: bytes = b""
+) -> tuple[WebsocketsTransport, Peer]:
+    """`connect` over loopback TCP: the transport reads the socket itself (`_read_socket`)."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    client = await trio.open_tcp_stream("127.0.0.1", port)
+    server = await listeners[0].accept()
+    await listeners[0].aclose()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    nursery.start_soon(peer.accept, extra)
+    transport = await open_websockets(nursery, ENDPOINT, connector=connector)
+    return transport, peer
+
+
+async def close_reply(peer: Peer) -> CloseConnection:
+    """The client's close frame, or wsproto's 1006 for a stream that ended without one."""
+    while True:
+        for event in await peer.events():
+            if isinstance(event, CloseConnection):
+                return event
+
+
+@pytest.mark.parametrize("over", ["memory", "tcp"])
+async def test_a_close_that_came_with_the_101_is_answered_by_the_first_receive(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, over: str
+) -> None:
+    # The emulator refuses a bad key this way: 101, then its close, in one write. The
+    # reply the close called for stayed queued: the client raised the code and closed the
+    # stream (or left it open) without ever answering (RFC 6455 5.5.1).
+    opener = connect if over == "memory" else tcp_connect
+    transport, peer = await opener(
+        nursery, extra=frame(b"before") + close_frame(1007, "API key not valid")
+    )
+    assert await transport.receive_batch() == [b"before"]
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert (info.value.code, info.value.reason) == (1007, "API key not valid")
+    with trio.fail_after(1):
+        reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1007, "API key not valid")
+    await transport.aclose()  # nothing left to do
+
+
+async def test_a_close_that_came_with_the_101_is_answered_by_aclose(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Nobody received before closing (a session whose setup write failed, say): `aclose`
+    # closed the stream without the reply.
+    transport, peer = await connect(nursery, extra=close_frame(1008, "policy"))
+    with trio.fail_after(1):
+        await transport.aclose()
+        reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1008, "policy")
+    with pytest.raises(TransportClosedError) as info:
+        await transport.receive_batch()
+    assert (info.value.code, info.value.reason) == (1008, "policy")
+
+
+@pytest.mark.parametrize("defer_writes", [False, True])
+async def test_a_ping_that_came_with_the_101_is_answered(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, defer_writes: bool
+) -> None:
+    # Its pong stayed queued while the receiver waited for a frame: a server whose
+    # heartbeat pinged right after the upgrade found the client dead.
+    transport, peer = await connect(nursery, extra=ping_frame(b"hb"))
+    if defer_writes:
+        # As after any read that brought only a ping: no message, the pong left for the
+        # caller's writer (the session's sender).
+        with trio.fail_after(1):
+            assert await transport.receive_batch(defer_writes=True) == []
+        assert transport.writes_pending()
+        await transport.flush()
+    else:
+        nursery.start_soon(transport.receive_batch)  # the receiver, waiting for messages
+    pongs: list[Pong] = []
+    with trio.fail_after(1):
+        while not pongs:
+            pongs = [event for event in await peer.events() if isinstance(event, Pong)]
+    assert pongs[0].payload == b"hb"
+    assert not transport.writes_pending()
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+
+async def test_a_url_websockets_refuses_is_a_transport_error_without_its_secrets(
+    nursery: trio.Nursery,
+) -> None:
+    # websockets' InvalidURI escaped unmapped, its message showing the URL as given.
+    client, _server = trio.testing.memory_stream_pair()
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    endpoint = Endpoint(url="ws://user@127.0.0.1/ws/x?access_token=LEAKY")  # no password
+    with pytest.raises(TransportError, match="without password") as info:
+        await open_websockets(nursery, endpoint, connector=connector)
+    assert "LEAKY" not in str(info.value)
+    assert "access_token=REDACTED" in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+async def test_both_transports_refuse_a_fragment_without_showing_secrets(
+    nursery: trio.Nursery, transport: str
+) -> None:
+    # An `Endpoint` built by hand (`url_endpoint` refuses a fragment). Before, websockets'
+    # InvalidURI escaped with the access token in its message, while trio-websocket
+    # connected without the fragment.
+    client, server = trio.testing.memory_stream_pair()
+    nursery.start_soon(Peer(server).accept, b"")
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    endpoint = Endpoint(url=URL + "?access_token=LEAKY#token=LEAKY", headers=ENDPOINT.headers)
+    with pytest.raises(TransportError, match="#fragment") as info:
+        await open_transport(
+            nursery, endpoint, SessionOptions(transport=transport), connector=connector
+        )
+    assert "LEAKY" not in str(info.value)

@@ -20,6 +20,7 @@ __all__ = [
     "redact_url",
     "url_endpoint",
     "vertex_endpoint",
+    "without_fragment",
 ]
 
 GEMINI_HOST = "generativelanguage.googleapis.com"
@@ -101,6 +102,15 @@ def redact_url(url: str) -> str:
     if netloc == parts.netloc and query == parts.query:
         return url
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def without_fragment(parts: SplitResult) -> str:
+    """The URL of `parts`, redacted (`redact_url`), without its fragment.
+
+    For messages about a fragment: it is never sent, and may hold a token (OAuth's implicit
+    flow puts `access_token` there), which `redact_url` would show.
+    """
+    return redact_url(urlunsplit(parts._replace(fragment="")))
 
 
 def _split_url(url: str, what: str, schemes: tuple[str, ...]) -> SplitResult:
@@ -227,13 +237,20 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     if it is the same key.
 
     Raises:
-        ConfigurationError: the URL is not a `ws://`/`wss://` URL, or two different keys
-            are given (the URL's `key=` and `api_key`, or two `key=` in the URL): neither
-            silently wins. The keys are never shown.
+        ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, or
+            two different keys are given (the URL's `key=` and `api_key`, or two `key=` in
+            the URL): neither silently wins. The keys are never shown.
     """
     _check_text(secret=True, api_key=api_key)
     _check_text(required=True, url=url)
     parts = _split_url(url, "endpoint URL", ("ws", "wss"))
+    if parts.fragment:
+        # A WebSocket URI has none (RFC 6455 section 3): websockets refuses one when
+        # connecting, trio-websocket dropped it; refused here, for both, before connecting.
+        raise ConfigurationError(
+            "the endpoint URL has a #fragment, which a WebSocket URL cannot have "
+            f"(RFC 6455 section 3): {without_fragment(parts)!r}"
+        )
     query = parse_qsl(parts.query, keep_blank_values=True)
     keys_in_url = list(dict.fromkeys(value for name, value in query if name == "key" and value))
     if len(keys_in_url) > 1:

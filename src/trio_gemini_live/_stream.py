@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import trio
 
-from ._endpoints import Endpoint
+from ._endpoints import Endpoint, without_fragment
 from ._errors import ConfigurationError, TransportError
 from ._send_queue import SendQueue
 
@@ -157,8 +157,20 @@ class StreamTarget:
 
 
 def stream_target(endpoint: Endpoint) -> StreamTarget:
-    """Split an endpoint URL into what opening the stream and the upgrade need."""
+    """Split an endpoint URL into what opening the stream and the upgrade need.
+
+    Raises:
+        TransportError: the URL has a `#fragment` (an `Endpoint` built by hand:
+            `url_endpoint` refuses one).
+    """
     parts = urlsplit(endpoint.url)
+    if parts.fragment:
+        # A WebSocket URI has none (RFC 6455 section 3). websockets refuses one, and
+        # trio-websocket went on without it: both transports refuse it, here.
+        raise TransportError(
+            f"invalid WebSocket URL {without_fragment(parts)}: a WebSocket URL cannot have "
+            "a #fragment (RFC 6455 section 3)"
+        )
     host = parts.hostname or ""
     secure = parts.scheme == "wss"
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -68,7 +68,8 @@ class Transport(Protocol):
     def send_now(self, frame: bytes) -> bool | None:
         """Write a frame without waiting if the socket is free (None: partly; see `flush`).
 
-        False: nothing was done; send it with `send` instead.
+        False: no byte of it was written (a full buffer, a failed write); send it with
+        `send` instead.
         """
         ...
 

@@ -30,7 +30,13 @@ from typing import Final
 
 import trio
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatus, PayloadTooBig
+from websockets.exceptions import (
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+    PayloadTooBig,
+)
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
@@ -114,13 +120,19 @@ class WebsocketsTransport:
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
         self._more = True  # the handshake's read may have left bytes behind
         self._unsent = b""  # the part of a `send_now` frame the socket did not take
-        # `send_now` frames text itself unless an extension (compression) was negotiated.
+        # `send_now` frames text itself; with an extension (compression, which we never
+        # offer) it leaves the frame to `send`.
         self._framer = None if protocol.extensions else TextFramer()
         # Plain data frames are cut out before websockets' parser (see `_ws_receive`).
         self._cutter = FrameCutter(protocol, max_message_size)
         self._absorb()
         if leftover:
             self._feed(leftover)  # frames that arrived with the handshake response
+        # What those frames call for (the reply to a close, a pong) cannot be written here:
+        # the first `receive_batch` writes it, or `aclose` if that comes first. Until then
+        # nobody reads, and a close that came with the 101 (the emulator's refusal of a bad
+        # key) left the client raising its code without ever replying (RFC 6455 5.5.1).
+        self._leftover_writes = bool(protocol.writes)
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -149,6 +161,13 @@ class WebsocketsTransport:
             TransportClosedError: the WebSocket closed; messages that arrived before the
                 close were returned first.
         """
+        if self._leftover_writes:
+            self._leftover_writes = False
+            await self._write_replies(defer_writes)
+            if self._closed is not None:
+                await self._close_stream()
+            elif defer_writes and self._protocol.writes and not self._ready:
+                return []  # a ping came with the 101: the caller has its pong written first
         while True:
             ready = self._ready
             if ready:
@@ -193,25 +212,31 @@ class WebsocketsTransport:
                 protocol.receive_data(rest)  # an incomplete frame: websockets reports it
             protocol.receive_eof()
         self._absorb()
-        if data and protocol.writes:
-            if self._closed is not None:
-                # The reply to the server's close, written by a caller that may be cancelled
-                # at any time: shielded, so no frame is cut in half, and bounded: behind a
-                # write that no longer moves (a server that stopped reading, then closed),
-                # it held the close, code and reason, until the heartbeat gave up.
-                with (
-                    trio.CancelScope(shield=True),
-                    trio.move_on_after(_CLOSE_REPLY_WAIT),
-                    suppress(TransportClosedError),
-                ):
-                    await self._flush()
-            elif not defer_writes:
-                # A pong. If it cannot be written, the next read finds how the connection
-                # ended.
-                with suppress(TransportClosedError):
-                    await self._flush()
+        if data:  # after EOF nobody reads what we would write
+            await self._write_replies(defer_writes)
         if self._closed is not None:
             await self._close_stream()
+
+    async def _write_replies(self, defer_writes: bool) -> None:
+        """Write what the frames read call for: the reply to the server's close, or pongs."""
+        if not self._protocol.writes:
+            return
+        if self._closed is not None:
+            # The reply to the server's close, written by a caller that may be cancelled
+            # at any time: shielded, so no frame is cut in half, and bounded: behind a
+            # write that no longer moves (a server that stopped reading, then closed),
+            # it held the close, code and reason, until the heartbeat gave up.
+            with (
+                trio.CancelScope(shield=True),
+                trio.move_on_after(_CLOSE_REPLY_WAIT),
+                suppress(TransportClosedError),
+            ):
+                await self._flush()
+        elif not defer_writes:
+            # A pong. If it cannot be written, the next read finds how the connection
+            # ended.
+            with suppress(TransportClosedError):
+                await self._flush()
 
     async def _read_socket(self) -> bytes:
         """One read of a plain TCP socket, with fewer system calls and wake-ups per read.
@@ -362,14 +387,19 @@ class WebsocketsTransport:
     def send_now(self, frame: bytes) -> bool | None:
         """Write one text frame from the caller, without waiting, if the socket is free.
 
-        Returns False (having done nothing) when another write is in progress, bytes are
-        left over, the stream is not a plain socket or the connection is closing: send it
-        with `send` instead. True: the frame went to the socket (or the connection just
-        broke, which the receiver reports). None: only part of it fit; the rest is kept,
-        written first by the next `flush`, which the caller must arrange.
+        Returns False when no byte of the frame was written: another write is in progress,
+        bytes are left over, the stream is not a plain socket, an extension frames the
+        messages, the connection is closing, the socket's buffer is full, or the write
+        failed (the peer is gone: the write that `send` then tries reports it, and the
+        receiver how the connection ended). Send it with `send` instead; replies queued
+        before it (pongs) are kept, and go out first. True: the whole frame went to the
+        socket. None: only part of it fit; the rest is kept, written first by the next
+        `flush`, which the caller must arrange.
         """
+        framer = self._framer
         if (
-            self._fd < 0
+            framer is None  # the protocol frames it, and cannot take it back if not written
+            or self._fd < 0
             or self._unsent
             or self._write_failed
             or self._write_lock.locked()
@@ -378,24 +408,27 @@ class WebsocketsTransport:
             or self._protocol.state is not _OPEN
         ):
             return False
-        protocol = self._protocol
-        framer = self._framer
-        if framer is None:
-            protocol.send_text(frame)
-            writes = protocol.data_to_send()
-            data = writes[0] if len(writes) == 1 else b"".join(writes)
-        else:
-            writes = protocol.data_to_send()  # replies a read queued (pongs) go first
-            data = framer.frame(frame)
-            if writes:
-                data = b"".join((*writes, data))
+        writes = self._protocol.data_to_send()  # replies a read queued (pongs) go first
+        replies = b"".join(writes) if writes else b""
+        data = framer.frame(frame)
+        if replies:
+            data = replies + data
         try:
             sent = os.write(self._fd, data)
         except BlockingIOError:
             sent = 0
         except OSError:
-            self._write_failed = True  # the receiver finds how it ended (see `_flush`)
-            return True
+            # Not written, and never will be: the caller queues it, and the write that
+            # `send` tries then tells the session so (`_write_refused`), which reports it
+            # as not sent rather than count it as sent. The receiver finds how the
+            # connection ended (see `_flush`).
+            self._write_failed = True
+            return False
+        if sent <= len(replies):
+            # None of the frame went (a full buffer): the rest of the replies is kept, and
+            # written before the frame by the `send` the caller makes of it.
+            self._unsent = replies[sent:]
+            return False
         if sent < len(data):
             self._unsent = data[sent:]
             return None
@@ -498,10 +531,15 @@ class WebsocketsTransport:
         if self._stream_closed:
             return
         protocol = self._protocol
+        self._leftover_writes = False  # written here, if nobody received before
         try:
             if protocol.state is _OPEN:
                 protocol.send_close(code, reason)
-                with suppress(TransportClosedError):
+            if protocol.writes:
+                # Our close frame (behind any pong still queued); or, when the server's
+                # close came with the 101 and nobody has received since, the reply to it.
+                # Bounded as the wait for the server's close below.
+                with trio.move_on_after(CLOSE_WAIT), suppress(TransportClosedError):
                     await self._flush()
             # Best effort: a write failing while we wait (a pong after the peer went away)
             # only ends the wait.
@@ -612,6 +650,12 @@ async def open_websockets(
             )
             try:
                 uri = parse_uri(endpoint.url)
+            except InvalidURI as exc:
+                # Its message shows the URL as given, secret query values and all: only
+                # websockets' reason is kept (a user name without a password, say).
+                raise TransportError(
+                    f"invalid WebSocket URL {endpoint.display_url}: {exc.msg}"
+                ) from None
             except ValueError:
                 raise TransportError(f"invalid WebSocket URL {endpoint.display_url}") from None
             protocol = ClientProtocol(uri, max_size=max_message_size, logger=log)
