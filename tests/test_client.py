@@ -21,6 +21,7 @@ import trio_websocket
 from fake_server import FakeServer, accept_setup, pretty
 from trio_gemini_live import GeminiRealtimeClient
 from trio_gemini_live._client import Role
+from trio_gemini_live._connection import Connection
 from trio_gemini_live._errors import (
     ConfigurationError,
     InvalidArgumentError,
@@ -41,6 +42,7 @@ from trio_gemini_live._events import (
     TextDelta,
     TurnComplete,
 )
+from trio_gemini_live._wire import Setup
 from trio_gemini_live.emulator import (
     EmulatorConfig,
     Scenario,
@@ -584,6 +586,136 @@ async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) ->
     voice = last["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
     assert voice["voiceName"] == "Puck"
     assert last["generationConfig"]["temperature"] == 0.5
+
+
+NATIVE_AUDIO = "gemini-2.5-flash-native-audio-preview-12-2025"
+
+
+def _setup_fields(setup: dict[str, Any]) -> tuple[str, str, float | None]:
+    """A setup's instruction, voice and temperature."""
+    generation = setup["generationConfig"]
+    voice = generation["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"]
+    return setup["systemInstruction"]["parts"][0]["text"], voice, generation.get("temperature")
+
+
+async def until_reconnected(client: GeminiRealtimeClient) -> Reconnected:
+    async for event in client.read_events():
+        if isinstance(event, Reconnected):
+            return event
+    raise AssertionError("the session ended before a move")
+
+
+async def test_instructions_changed_after_a_voice_change_survive_its_move(
+    autojump_clock: Clock,
+) -> None:
+    """`session_update` of the voice, then of the instructions: the move keeps both.
+
+    The instructions went out as a `contextUpdate`, but the move then applied the setup
+    asked for with the voice, with the old instructions: the move's `SessionUpdated`
+    showed them, and so did the setup of every later resume (the server forgot the
+    new instructions at the next `goAway`).
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, model=NATIVE_AUDIO))
+        with trio.fail_after(30):
+            async with client.connect():
+                await client.session_update({"instructions": "Be brief.", "voice": "Kore"})
+                await client.send_text(role="user", text="hi")
+                await client.session_update({"voice": "Puck"})
+                await client.session_update({"instructions": "Speak French."})
+                seen = await until_reconfigured(client)
+                moved = seen[-1]
+                assert isinstance(moved, SessionUpdated)
+                assert _setup_fields(moved.setup)[:2] == ("Speak French.", "Puck")
+                await (await emulator.wait_for_connection(2)).go_away(5)
+                assert (await until_reconnected(client)).reason == "goAway"
+    setups = [_setup_fields(c.received[0].data["setup"]) for c in emulator.connections]
+    assert [fields[:2] for fields in setups] == [
+        ("Be brief.", "Kore"),
+        ("Speak French.", "Puck"),
+        ("Speak French.", "Puck"),
+    ]
+
+
+async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
+    autojump_clock: Clock,
+) -> None:
+    """After the server refused a voice, a later update goes with the setup in force.
+
+    The refused voice stayed in the facade's draft: every later `session_update` (a
+    temperature, here) sent it again, and was refused again with it.
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(
+            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
+        )
+        with trio.fail_after(30):
+            async with client.connect():
+                await client.session_update({"instructions": "Be brief."})
+                await client.send_text(role="user", text="hi")
+                await client.session_update({"voice": "NoSuchVoice"})
+                refused = await until_reconnected(client)
+                assert refused.setup_refused is not None
+                await client.session_update({"temperature": 0.5})
+                applied = await until_reconnected(client)
+                in_force = client.connection.setup
+    assert applied.setup_changed
+    assert applied.setup_refused is None
+    assert in_force is not None
+    assert in_force.generation_config is not None
+    assert in_force.generation_config.temperature == 0.5
+    last = emulator.connections[-1].received[0].data["setup"]
+    assert _setup_fields(last) == ("Be brief.", "Kore", 0.5)
+    assert [c.close_code for c in emulator.connections].count(1007) == 1
+
+
+async def test_a_session_update_while_the_setup_is_on_its_way_is_applied(
+    nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AG2's layout: one task reads (and so sends the setup), another updates the session.
+
+    An update that changes the setup itself (a voice), made once reading had begun the
+    setup but before the session had it in force, raised SessionClosedError ("the session
+    is not open"). It waits for the session to open now, then moves it to the new setup.
+    """
+    handshake = Connection._handshake  # pyright: ignore[reportPrivateUsage]
+
+    async def late_handshake(self: Connection, setup: Setup) -> None:
+        # The connection's task writes the setup a few scheduling rounds after the reader
+        # asked for it, which let the update in often, not always: made a second here.
+        await trio.sleep(1)
+        if self._core.closing:  # pyright: ignore[reportPrivateUsage]
+            await trio.sleep_forever()  # left before the setup went: the session's end ends it
+        await handshake(self, setup)
+
+    monkeypatch.setattr(Connection, "_handshake", late_handshake)
+    setups: list[dict[str, Any]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append(await accept_setup(server, ws))
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script, voice="Kore")
+    seen: list[RealtimeEvent] = []
+    with trio.fail_after(30):
+        async with client.connect():
+            async with trio.open_nursery() as tasks:
+
+                async def reader() -> None:
+                    seen.extend(await until_reconfigured(client))
+
+                tasks.start_soon(reader)
+                await trio.sleep(0.5)
+                assert client.connection.setup is None  # on its way
+                await client.session_update({"voice": "Puck"})
+                await client.session_update({"instructions": "Be brief."})
+            in_force = client.connection.setup
+    assert in_force is not None
+    assert in_force.system_instruction is not None
+    assert in_force.system_instruction.parts[0].text == "Be brief."
+    voices = [s["setup"]["generationConfig"]["speechConfig"]["voiceConfig"] for s in setups]
+    assert [v["prebuiltVoiceConfig"]["voiceName"] for v in voices] == ["Kore", "Puck"]
+    assert any(isinstance(event, Reconnected) and event.setup_changed for event in seen)
 
 
 async def test_concurrent_system_texts_are_both_in_the_instruction(

@@ -511,3 +511,47 @@ def test_the_replay_is_exactly_what_no_handle_covered_less_what_overflowed(
     assert plan.not_replayed_messages >= len(uncovered) - len(replayed)
     assert sum(len(message.frame) for message in plan.replay) <= limit
     assert plan.possibly_duplicated == sum(index in handled_after for index in replayed)
+
+
+async def test_a_text_answered_within_the_window_waits_for_a_later_handle_to_be_forgotten(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The case concepts.md describes: a quick answer leaves its text uncertain until later.
+
+    Its handles come within `handle_window` of the text, so a move seconds later still
+    replays it; the handle after the next turn, read long after the first text was written,
+    forgets that one (and keeps the newer text, uncertain in its turn).
+    """
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        connector = emulator.memory_connector()
+        async with open_session(
+            live_setup(MODEL), endpoint=endpoint, connector=connector
+        ) as session:
+
+            async def turn(text: str) -> None:
+                await session.send_text(text)
+                with trio.fail_after(10):
+                    async for event in session:
+                        if isinstance(event, ResumptionUpdate) and event.handle:
+                            break  # the handle after the answer's turnComplete
+
+            async def move() -> Reconnected:
+                await trio.sleep(3)  # far past the window
+                await (await emulator.wait_for_connection(len(emulator.connections))).go_away(5)
+                with trio.fail_after(10):
+                    async for event in session:
+                        if isinstance(event, Reconnected):
+                            return event
+                raise AssertionError("no move")
+
+            await turn("first")
+            assert (await move()).possibly_duplicated == 1
+            await trio.sleep(3)  # the replayed text, like any write, waits for a later handle
+            await turn("second")
+            assert (await move()).possibly_duplicated == 1
+    replayed = [
+        [f.data["realtimeInput"]["text"] for f in c.received[1:2] if "realtimeInput" in f.data]
+        for c in emulator.connections[1:]
+    ]
+    assert replayed == [["first"], ["second"]]

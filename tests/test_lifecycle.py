@@ -9,15 +9,20 @@ import socket
 import struct
 import threading
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 import trio
 import trio.testing
+import trio_websocket
 
+from fake_server import FakeServer, pretty
 from trio_gemini_live import (
     ConfigurationError,
+    Content,
     LiveSession,
+    Part,
     RealtimeEvent,
     Reconnected,
     ReconnectPolicy,
@@ -218,6 +223,121 @@ async def test_a_setup_change_while_between_connections_goes_with_the_next_one(
     assert _instruction(seen[-1].setup) == "after"  # type: ignore[union-attr]
     assert len(emulator.connections) == 2
     assert _instruction(emulator.connections[1].received[0].data["setup"]) == "after"
+
+
+async def _after_move(session: LiveSession) -> tuple[Reconnected, SessionUpdated]:
+    """The next `Reconnected` and the `SessionUpdated` of a changed setup after it."""
+    reconnected = await _reconnected(session)
+    with trio.fail_after(30):
+        async for event in session:
+            if isinstance(event, SessionUpdated):
+                return reconnected, event
+    raise AssertionError("the session ended before its SessionUpdated")
+
+
+async def _reconnected(session: LiveSession) -> Reconnected:
+    with trio.fail_after(30):
+        async for event in session:
+            if isinstance(event, Reconnected):
+                return event
+    raise AssertionError("the session ended before the move")
+
+
+def _voice(setup: dict[str, Any]) -> str:
+    return setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"][  # type: ignore[no-any-return]
+        "voiceName"
+    ]
+
+
+async def test_a_context_update_made_while_a_setup_change_waits_goes_into_the_new_setup(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`update_context` right after `update_setup`, before the move, is not lost at the move.
+
+    The move applied the requested setup as it was given: the new instruction was gone from
+    `session.setup`, from the move's `SessionUpdated` and from the setup of every later
+    resume, so the server went back to the old instruction at the next `goAway`.
+    """
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(MODEL, voice="Kore", system_instruction="A"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+        ) as session:
+            await session.update_setup(live_setup(MODEL, voice="Puck", system_instruction="A"))
+            await session.update_context(system_instruction="B")
+            reconnected, updated = await _after_move(session)
+            assert reconnected.setup_changed
+            assert _instruction(updated.setup) == "B"
+            assert _voice(updated.setup) == "Puck"
+            assert session.setup is not None
+            assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
+            moved = emulator.connections[1].received[0].data["setup"]
+            assert (_instruction(moved), _voice(moved)) == ("B", "Puck")
+            # A later resume carries it too.
+            await (await emulator.wait_for_connection(2)).go_away(5)
+            reconnected = await _reconnected(session)
+            assert reconnected.reason == "goAway"
+            assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
+            assert _instruction(emulator.connections[2].received[0].data["setup"]) == "B"
+            # Made before `update_setup`, a context update gives way to the setup asked for.
+            await session.update_context(system_instruction="C")
+            await session.update_setup(live_setup(MODEL, voice="Kore", system_instruction="D"))
+            _, updated = await _after_move(session)
+            assert (_instruction(updated.setup), _voice(updated.setup)) == ("D", "Kore")
+
+
+async def test_a_context_update_made_while_a_refused_setup_is_sent_is_kept(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    """An instruction changed while the server weighs a new setup outlives its refusal.
+
+    The session went back to the setup in force before the move, taken before the change:
+    the instruction was gone from `session.setup` and from the setup of the resume.
+    """
+    setup_sent = trio.Event()
+    refuse = trio.Event()
+    setups: list[dict[str, Any]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append((await server.receive_json(ws))["setup"])
+        if server.connections == 2:
+            setup_sent.set()
+            await refuse.wait()
+            await ws.aclose(1007, "Request contains an invalid argument.")
+            return
+        await ws.send_message(pretty({"setupComplete": {}}))
+        if server.connections == 1:
+            update = {"newHandle": "h1", "resumable": True}
+            await ws.send_message(pretty({"sessionResumptionUpdate": update}))
+        while True:
+            await server.receive_json(ws)
+
+    server = FakeServer(nursery, script)
+    endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="k")
+    async with open_session(
+        live_setup(MODEL, voice="Kore", system_instruction="A"),
+        endpoint=endpoint,
+        connector=server.connector,
+    ) as session:
+        await session.update_setup(live_setup(MODEL, voice="Bad", system_instruction="A"))
+        with trio.fail_after(30):
+            await setup_sent.wait()
+        await session.update_context(system_instruction="B")
+        refuse.set()
+        reconnected = await _reconnected(session)
+        assert reconnected.setup_refused is not None
+        assert session.setup is not None
+        assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
+    assert [(_instruction(setup), _voice(setup)) for setup in setups] == [
+        ("A", "Kore"),
+        ("A", "Bad"),
+        ("B", "Kore"),
+    ]
+    assert server.received[-1] == {
+        "contextUpdate": {"systemInstruction": {"parts": [{"text": "B"}], "role": "user"}}
+    }
 
 
 async def test_update_setup_needs_resumption(autojump_clock: trio.testing.MockClock) -> None:

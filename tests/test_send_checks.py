@@ -418,13 +418,17 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"will_continue must be a bool",
     ),
     # update_context
-    ("tools of str", lambda s: s.update_context(tools=A(["x"])), r"tools\[0\] must be a Tool"),
+    (
+        "tools of str",
+        lambda s: s.update_context(tools=A(["x"])),
+        r"tools\[0\] must be a Tool or a FunctionDeclaration, not 'x'",
+    ),
     ("tools one", lambda s: s.update_context(tools=A(Tool())), r"tools must be a sequence"),
     ("tools str", lambda s: s.update_context(tools=A("x")), r"tools must be a sequence"),
     (
-        "tools of declarations",
-        lambda s: s.update_context(tools=A([WEATHER])),
-        r"tools\[0\] must be a Tool, not .*FunctionDeclaration",
+        "tools one declaration",
+        lambda s: s.update_context(tools=A(WEATHER)),
+        r"tools must be a sequence of Tool and/or FunctionDeclaration",
     ),
     (
         "instruction int",

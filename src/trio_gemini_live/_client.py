@@ -43,7 +43,7 @@ from ._seed_options import (
 from ._session import LiveSession, open_session, resolve_api_key
 from ._setup import live_setup
 from ._transport import Connector
-from ._wire import Content, Part
+from ._wire import Content, Part, Setup
 
 __all__ = ["GeminiRealtimeClient", "LLMConfig", "Role"]
 
@@ -57,6 +57,8 @@ _TEXT_INPUT_MODES = frozenset({"client_content", "realtime_input"})
 # Setup fields a `contextUpdate` can change on an open connection (protocol.md section 2.6).
 _IN_SESSION_FIELDS = frozenset({"systemInstruction", "tools"})
 _CANCELLED_MEMORY = 256
+# The keys of `speechConfig` that `setup_of` leaves out of a text-only setup.
+_VOICE_KEYS = ("voiceConfig", "multiSpeakerVoiceConfig")
 
 
 class LLMConfig(Protocol):
@@ -161,6 +163,36 @@ def _decode_base64_audio(audio: str) -> bytes:
 def _refuse_constant(name: str) -> Any:
     """`json.loads` hook: `NaN` and `Infinity` are not JSON (they would be sent as `null`)."""
     raise ValueError(f"{name} is not JSON")
+
+
+def _draft_of(in_force: Setup, draft: Mapping[str, Any]) -> dict[str, Any]:
+    """The draft (camelCase setup dict) of the setup in force, `draft` being the old one.
+
+    The model and the resumption settings stay the draft's: the session has put the
+    model's resource name and its latest handle into the setup it sent. So does the voice
+    of a text-only setup, which `setup_of` leaves out of what it sends but the draft keeps.
+    """
+    rebuilt: dict[str, Any] = msgspec.to_builtins(in_force)
+    for key in ("model", "sessionResumption"):
+        if key in draft:
+            rebuilt[key] = draft[key]
+        else:
+            rebuilt.pop(key, None)
+    generation = rebuilt.get("generationConfig")
+    old_generation = draft.get("generationConfig")
+    if isinstance(generation, dict) and isinstance(old_generation, Mapping):
+        fields = cast(dict[str, Any], generation)
+        old_speech = cast(Mapping[str, Any], old_generation).get("speechConfig")
+        if fields.get("responseModalities") == ["TEXT"] and isinstance(old_speech, Mapping):
+            voices = {
+                key: value
+                for key, value in cast(Mapping[str, Any], old_speech).items()
+                if key in _VOICE_KEYS
+            }
+            if voices:
+                speech = cast(dict[str, Any], fields.get("speechConfig") or {})
+                fields["speechConfig"] = {**speech, **voices}
+    return rebuilt
 
 
 def _unwrap_single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
@@ -301,6 +333,8 @@ class GeminiRealtimeClient:
         # update that waits (a resume applying a voice, say) would otherwise be overwritten
         # by, or overwrite, one made meanwhile from the same old draft.
         self._update_lock = trio.Lock()
+        # Setup refusals of the session (`Reconnected.setup_refused`) the draft reflects.
+        self._refusals_seen = 0
         self._events = _EventChannel(self._options.event_buffer)
         self._cancelled_calls: dict[str, None] = {}
         self._truncations: deque[tuple[int, int, str]] = deque(maxlen=32)
@@ -373,6 +407,7 @@ class GeminiRealtimeClient:
         endpoint = self._endpoint()
         self._events.reopen()
         self._started = False
+        self._refusals_seen = 0
         try:
             async with (
                 open_session(
@@ -461,7 +496,10 @@ class GeminiRealtimeClient:
         the session on a new connection with the new setup (a Live connection's setup is
         fixed), marked by `Reconnected(setup_changed=True)` then `SessionUpdated`. The
         model itself cannot change. Updates made at the same time (from several tasks) are
-        applied one at a time, each on top of the one before.
+        applied one at a time, each on top of the one before. One made while the setup is on
+        its way (another task began reading) waits for the session to open, then applies
+        as above. A setup change the server refuses (`Reconnected.setup_refused`) is
+        dropped: later updates build on the setup in force.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -490,6 +528,15 @@ class GeminiRealtimeClient:
 
     async def _apply_update(self, session_options: Mapping[str, Any]) -> None:
         """`session_update`'s work, with `_update_lock` held."""
+        if self._started:
+            # The setup may still be on its way (another task's read or send began it):
+            # the session has no setup in force to change until `setupComplete`. Wait for
+            # that start to end (`session.start` bounds it), rather than fail with "the
+            # session is not open". A start that failed before sending clears `_started`.
+            async with self._start_lock:
+                pass
+            if self._started:
+                self._forget_refused(self.connection)
         updated, setup = apply_options(self._draft, session_options, self.logger)
         if not self._started:
             self._draft = updated
@@ -524,6 +571,22 @@ class GeminiRealtimeClient:
             await self._events.put(
                 SessionUpdated(setup=msgspec.to_builtins(current)), headroom=True
             )
+
+    def _forget_refused(self, session: LiveSession) -> None:
+        """After the server refused a setup change, make the draft the setup in force again.
+
+        The draft took the change when it was asked for; left there, every later update
+        was built on it and sent it again, to be refused again (each `Reconnected` saying
+        so, and the update itself lost). Not while a later setup change is undecided:
+        that one, built on the refused draft, may yet come into force.
+        """
+        refusals = session._settled_refusals()  # pyright: ignore[reportPrivateUsage]
+        if refusals is None or refusals == self._refusals_seen:
+            return
+        self._refusals_seen = refusals
+        in_force = session.setup
+        if in_force is not None:
+            self._draft = _draft_of(in_force, self._draft)
 
     # --- sending -----------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from ._wire import (
     Blob,
     ClientMessage,
     Content,
+    ContextUpdate,
     RealtimeInput,
     ServerContent,
     ServerMessage,
@@ -39,7 +40,14 @@ from ._wire import (
     UsageMetadata,
 )
 
-__all__ = ["LiveProtocol", "SessionState", "check_setup", "parse_duration", "sample_rate_of"]
+__all__ = [
+    "LiveProtocol",
+    "SessionState",
+    "check_setup",
+    "parse_duration",
+    "sample_rate_of",
+    "with_context_update",
+]
 
 
 class SessionState(enum.Enum):
@@ -105,6 +113,15 @@ def check_setup(setup: object) -> Setup:
     check_generation_config(read_back.generation_config, "setup.generationConfig")
     check_function_names(read_back.tools, "setup.tools")
     return read_back
+
+
+def with_context_update(setup: Setup, update: ContextUpdate) -> Setup:
+    """`setup` as a `contextUpdate` leaves it: its system instruction and/or tools replaced."""
+    return msgspec.structs.replace(
+        setup,
+        system_instruction=update.system_instruction or setup.system_instruction,
+        tools=update.tools.tools if update.tools is not None else setup.tools,
+    )
 
 
 _DEFAULT_OUTPUT_RATE = 24000
@@ -261,11 +278,7 @@ class LiveProtocol:
         update = message.context_update
         if update is not None and self.setup is not None:
             # Keep the setup in force current, so that a resumed connection carries it.
-            self.setup = msgspec.structs.replace(
-                self.setup,
-                system_instruction=update.system_instruction or self.setup.system_instruction,
-                tools=update.tools.tools if update.tools is not None else self.setup.tools,
-            )
+            self.setup = with_context_update(self.setup, update)
         if message.tool_response is not None:
             for response in message.tool_response.function_responses:
                 # A call sent without an id (Vertex allows it) is pending under "".

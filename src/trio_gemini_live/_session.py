@@ -71,6 +71,7 @@ from ._wire import (
     ClientMessage,
     Content,
     ContextUpdate,
+    FunctionDeclaration,
     FunctionResponse,
     Part,
     RealtimeInput,
@@ -219,6 +220,9 @@ class LiveSession(SessionSupervisor):
         self._finished = trio.Event()
         # The supervisor's state (see `SessionSupervisor`).
         self._next_setup = None
+        self._setup_requests = 0
+        self._fallback_setup = None
+        self._setups_refused = 0
         self._outage = None
         self._young_moves = 0
         self._ended = False
@@ -380,6 +384,15 @@ class LiveSession(SessionSupervisor):
         self._closed_event = None
         return closed
 
+    def _settled_refusals(self) -> int | None:
+        """Setups the server refused so far, or None while an `update_setup` is undecided.
+
+        For the seed facade, which rebuilds its draft from the setup in force after a
+        refusal, but not while a later setup (built from the draft that included the
+        refused change) may still come into force.
+        """
+        return None if self._next_setup is not None else self._setups_refused
+
     def _frame_queued(self) -> None:
         current = self._core.current
         if current is not None:
@@ -455,7 +468,7 @@ class LiveSession(SessionSupervisor):
             written = current.write_now(frame, kind)
             if written is not False:
                 if effects is not None:
-                    core.protocol.commit(effects)
+                    self._commit(effects)
                 if written is None:
                     current.frame_queued()
                     self._outgoing_send.send_nowait(FLUSH)  # the channel is empty
@@ -468,7 +481,14 @@ class LiveSession(SessionSupervisor):
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._failure or SessionClosedError("the session is closed") from None
         if effects is not None:
-            core.protocol.commit(effects)
+            self._commit(effects)
+
+    def _commit(self, message: ClientMessage) -> None:
+        """`LiveProtocol.commit`, and a `contextUpdate` also into a setup still to come."""
+        self._core.protocol.commit(message)
+        update = message.context_update
+        if update is not None:
+            self._carry_context_update(update)
 
     def _check_not_cancelled(self, responses: Sequence[FunctionResponse]) -> None:
         for response in responses:
@@ -779,18 +799,24 @@ class LiveSession(SessionSupervisor):
         self,
         *,
         system_instruction: str | Content | None = None,
-        tools: Sequence[Tool] | None = None,
+        tools: Sequence[Tool | FunctionDeclaration] | None = None,
     ) -> None:
         """Replace the system instruction and/or tools mid-session (`contextUpdate`).
 
         Only some newer models support it (protocol.md section 2.6). The setup in force
         (`setup`, which a resumed connection carries) changes once the message is queued;
-        a call cancelled before that changes nothing.
+        a call cancelled before that changes nothing. So does a setup `update_setup` asked
+        for that is not in force yet: the change, made after it, is carried into it (and,
+        should the server refuse that setup, into the one the session goes on with).
+
+        `tools` replaces the whole list of tools. It takes `Tool`s and the
+        `FunctionDeclaration`s `function_tool` makes, as `live_setup` takes them: the
+        declarations go together in one `Tool`, after the `Tool`s given.
 
         Raises:
             LocalProtocolError: neither argument is given, `system_instruction` is not a
-                `str` or a `Content`, `tools` is not a sequence of `Tool`, or a value has
-                the wrong type.
+                `str` or a `Content`, `tools` is not a sequence of `Tool` and/or
+                `FunctionDeclaration`, or a value has the wrong type.
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
                 lacks, a function name breaks the Live API's rule (see `function_tool`), or
                 two functions share a name (the server would close the session with 1007).
@@ -798,9 +824,7 @@ class LiveSession(SessionSupervisor):
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
         instruction = _system_instruction(system_instruction)
-        tool_list = (
-            None if tools is None else _struct_list(tools, Tool, "tools", "a sequence of Tool")
-        )
+        tool_list = None if tools is None else _tool_list(tools)
         _check_tool_schemas(tool_list, "contextUpdate.tools.tools")
         check_function_names(tool_list, "contextUpdate.tools.tools")
         update = ContextUpdate(
@@ -825,6 +849,10 @@ class LiveSession(SessionSupervisor):
         reconnect budget. A setup the server refuses (it closes the new connection with
         1007, for a voice it lacks, say) is dropped: the session goes on with the setup it
         had, and `Reconnected.setup_refused` says why.
+
+        An `update_context` queued after this call, before the new setup is in force,
+        changes that setup too (the latest wins); one queued before it is replaced by
+        this setup's own instruction and tools.
 
         Raises:
             ConfigurationError: the model differs, session resumption is not enabled, a
@@ -855,6 +883,7 @@ class LiveSession(SessionSupervisor):
                 prepared, session_resumption=current_setup.session_resumption
             )
         self._next_setup = prepared
+        self._setup_requests += 1
         current = core.current
         if current is not None:
             current.request_switch("reconfigure", trio.current_time() + self._options.setup_timeout)
@@ -968,6 +997,32 @@ def _is_sequence_of_structs(value: object, cls: type) -> bool:
     return isinstance(value, Iterable) and not isinstance(
         value, (str, bytes, bytearray, memoryview, Mapping, cls)
     )
+
+
+def _tool_list(value: object) -> list[Tool]:
+    """`update_context`'s `tools` as `Tool`s: `FunctionDeclaration`s go into one, last.
+
+    As `live_setup` puts its `functions` after its `tools`, so that a setup and the
+    `contextUpdate` made from the same arguments list the same tools.
+    """
+    expected = "a sequence of Tool and/or FunctionDeclaration (see function_tool)"
+    # A single declaration is the likely slip for a list of one, as a single Tool is.
+    if isinstance(value, FunctionDeclaration) or not _is_sequence_of_structs(value, Tool):
+        raise LocalProtocolError(f"tools must be {expected}, not {describe(value)}")
+    tools: list[Tool] = []
+    functions: list[FunctionDeclaration] = []
+    for index, item in enumerate(cast("Iterable[object]", value)):
+        if isinstance(item, Tool):
+            tools.append(item)
+        elif isinstance(item, FunctionDeclaration):
+            functions.append(item)
+        else:
+            raise LocalProtocolError(
+                f"tools[{index}] must be a Tool or a FunctionDeclaration, not {describe(item)}"
+            )
+    if functions:
+        tools.append(Tool(function_declarations=functions))
+    return tools
 
 
 def _system_instruction(value: object) -> Content | None:

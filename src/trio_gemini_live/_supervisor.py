@@ -29,10 +29,10 @@ from ._errors import (
 )
 from ._groups import sole_leaf
 from ._options import SessionOptions
-from ._protocol import SessionState
+from ._protocol import SessionState, with_context_update
 from ._resume import MessageTally, ReplayPlan
 from ._transport import Connector, open_transport
-from ._wire import SessionResumptionConfig, Setup
+from ._wire import ContextUpdate, SessionResumptionConfig, Setup
 
 __all__ = ["SessionSupervisor"]
 
@@ -76,8 +76,18 @@ class SessionSupervisor:
     _settled: trio.Event
     _first_outcome: ConnectionOutcome | None
     _finished: trio.Event
-    # The latest `update_setup` not yet sent in a `setup`: the next connection carries it.
+    # The latest `update_setup` not yet in force: the next connection carries it. It stays
+    # set while that connection opens (one that fails carries it again on the next).
     _next_setup: Setup | None
+    # `update_setup` calls so far: a move clears `_next_setup` only if no call came after
+    # the one it carries (the setup itself changes with a `contextUpdate`: no identity).
+    _setup_requests: int
+    # During a move carrying `_next_setup`: the setup in force before it, which the session
+    # goes on with if the server refuses the new one.
+    _fallback_setup: Setup | None
+    # Setups the server refused so far (`Reconnected.setup_refused`): the seed facade
+    # rebuilds its draft of the setup after one.
+    _setups_refused: int
     _outage: _Outage | None
     _young_moves: int  # goAway moves in a row from connections younger than stable_after
     _ended: bool  # `_finish` has begun: no connection will follow
@@ -166,6 +176,19 @@ class SessionSupervisor:
             and setup.session_resumption is not None
         )
 
+    def _carry_context_update(self, update: ContextUpdate) -> None:
+        """Apply a committed `contextUpdate` to the setups that may come into force.
+
+        `LiveProtocol.commit` changes the setup in force; a pending `update_setup` would
+        replace that at the move, and a refused one would restore the setup from before
+        it: without this, either brought back the old instruction and tools (on the server
+        too, in every later resume). Applied on top of them, as it was sent after.
+        """
+        if self._next_setup is not None:
+            self._next_setup = with_context_update(self._next_setup, update)
+        if self._fallback_setup is not None:
+            self._fallback_setup = with_context_update(self._fallback_setup, update)
+
     async def _resume(self, outcome: ConnectionOutcome) -> ConnectionOutcome:
         """Move the session to a new connection; return how that connection ended.
 
@@ -176,7 +199,6 @@ class SessionSupervisor:
         once and free; only a failed attempt starts an outage (see `_Outage`).
         """
         core = self._core
-        policy = self._options.reconnect
         moved_at = trio.current_time()
         if outcome.deliberate:
             self._outage = None
@@ -192,6 +214,20 @@ class SessionSupervisor:
         if self._outage is not None:
             self._outage.started += waited
         free = outcome.deliberate  # this attempt costs nothing: no delay, no budget
+        # Taken once: an attempt that failed leaves `protocol.setup` as the setup it sent,
+        # which the server never accepted.
+        self._fallback_setup = core.protocol.setup
+        try:
+            return await self._attempts(outcome, plan, moved_at, free=free)
+        finally:
+            self._fallback_setup = None
+
+    async def _attempts(
+        self, outcome: ConnectionOutcome, plan: ReplayPlan, moved_at: float, *, free: bool
+    ) -> ConnectionOutcome:
+        """`_resume`'s attempts, until one opens (see `_resume`)."""
+        core = self._core
+        policy = self._options.reconnect
         attempts = 0
         refused: str | None = None  # why the server refused a setup `update_setup` asked for
         while True:
@@ -212,7 +248,6 @@ class SessionSupervisor:
             attempts += 1
             core.protocol.reset_for_resume()
             core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
-            in_force = core.protocol.setup  # `run` replaces it with the setup it sends
             log.info("resuming the session (attempt %d, after %s)", attempts, outcome.reason)
             error: GeminiLiveError | None
             try:
@@ -222,6 +257,7 @@ class SessionSupervisor:
                     # `update_setup` calls up to here are carried by this connection, later
                     # ones switch it (see `update_setup`).
                     requested = self._next_setup
+                    requests = self._setup_requests
                     outage = self._outage
                     reconnected = ev.Reconnected(
                         reason=outcome.reason,
@@ -250,7 +286,7 @@ class SessionSupervisor:
                 if core.closing:
                     return result  # the application closed the session meanwhile
                 if result.opened:
-                    if self._next_setup is requested:
+                    if self._setup_requests == requests:
                         self._next_setup = None  # applied: it is now `protocol.setup`
                     if result.lived >= policy.stable_after:
                         self._outage = None
@@ -262,8 +298,9 @@ class SessionSupervisor:
                     # at once with the one it had, the refusal told in `Reconnected`.
                     log.warning("the server refused the new setup: %s", error)
                     refused = str(error)
-                    core.protocol.setup = in_force
-                    if self._next_setup is requested:
+                    self._setups_refused += 1
+                    core.protocol.setup = self._fallback_setup
+                    if self._setup_requests == requests:
                         self._next_setup = None
                     continue
                 if result.action is CloseAction.FAIL:
