@@ -540,13 +540,27 @@ async def test_a_close_while_the_uplink_is_stuck_is_reported_at_once(
     assert ended <= 1 + options.close_timeout  # the close reply's bound, not the heartbeat's
 
 
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> list[bool | None]:
+    """What each `Connection.write_now` returned, in order (a spy on the caller's writes)."""
+    results: list[bool | None] = []
+    write_now = Connection.write_now
+
+    def spy(self: Connection, frame: bytes, kind: str) -> bool | None:
+        results.append(write_now(self, frame, kind))
+        return results[-1]
+
+    monkeypatch.setattr(Connection, "write_now", spy)
+    return results
+
+
 @pytest.mark.skipif(os.name != "posix", reason="the caller's task writes to plain sockets on POSIX")
 @pytest.mark.parametrize("resumption", [False, True])
 @pytest.mark.parametrize("behind", [False, True])
 async def test_a_frame_begun_from_the_callers_task_and_cut_off_is_reported(
     nursery: trio.Nursery,
     autojump_clock: trio.testing.MockClock,
-    monkeypatch: pytest.MonkeyPatch,
+    written: list[bool | None],
     resumption: bool,
     behind: bool,
 ) -> None:
@@ -579,14 +593,6 @@ async def test_a_frame_begun_from_the_callers_task_and_cut_off_is_reported(
         nursery.start_soon(server._serve, DeafAfterSetup(trio.SocketStream(peer)))  # pyright: ignore[reportPrivateUsage]
         return trio.SocketStream(client)
 
-    written: list[bool | None] = []
-    write_now = Connection.write_now
-
-    def spy(self: Connection, frame: bytes, kind: str) -> bool | None:
-        written.append(write_now(self, frame, kind))
-        return written[-1]
-
-    monkeypatch.setattr(Connection, "write_now", spy)
     setup = live_setup("m", modality="TEXT", resumption=resumption)
     options = SessionOptions(close_timeout=2)
     with trio.fail_after(30):
@@ -613,7 +619,7 @@ async def test_a_frame_begun_from_the_callers_task_and_cut_off_is_reported(
 async def test_a_frame_the_socket_refused_from_the_callers_task_is_not_counted_as_sent(
     nursery: trio.Nursery,
     autojump_clock: trio.testing.MockClock,
-    monkeypatch: pytest.MonkeyPatch,
+    written: list[bool | None],
     resumption: bool,
 ) -> None:
     """`send_text` writes from the caller's task into a socket whose peer is gone (EPIPE).
@@ -643,14 +649,6 @@ async def test_a_frame_the_socket_refused_from_the_callers_task_is_not_counted_a
         nursery.start_soon(server._serve, trio.SocketStream(peer))  # pyright: ignore[reportPrivateUsage]
         return trio.SocketStream(client)
 
-    written: list[bool | None] = []
-    write_now = Connection.write_now
-
-    def spy(self: Connection, frame: bytes, kind: str) -> bool | None:
-        written.append(write_now(self, frame, kind))
-        return written[-1]
-
-    monkeypatch.setattr(Connection, "write_now", spy)
     setup = live_setup("m", modality="TEXT", resumption=resumption)
     events: list[object] = []
     with trio.fail_after(30):
