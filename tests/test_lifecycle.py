@@ -258,34 +258,31 @@ async def test_a_context_update_made_while_a_setup_change_waits_goes_into_the_ne
     `session.setup`, from the move's `SessionUpdated` and from the setup of every later
     resume, so the server went back to the old instruction at the next `goAway`.
     """
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
-            live_setup(MODEL, voice="Kore", system_instruction="A"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-        ) as session:
-            await session.update_setup(live_setup(MODEL, voice="Puck", system_instruction="A"))
-            await session.update_context(system_instruction="B")
-            reconnected, updated = await _after_move(session)
-            assert reconnected.setup_changed
-            assert _instruction(updated.setup) == "B"
-            assert _voice(updated.setup) == "Puck"
-            assert session.setup is not None
-            assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
-            moved = emulator.connections[1].received[0].data["setup"]
-            assert (_instruction(moved), _voice(moved)) == ("B", "Puck")
-            # A later resume carries it too.
-            await (await emulator.wait_for_connection(2)).go_away(5)
-            reconnected = await _reconnected(session)
-            assert reconnected.reason == "goAway"
-            assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
-            assert _instruction(emulator.connections[2].received[0].data["setup"]) == "B"
-            # Made before `update_setup`, a context update gives way to the setup asked for.
-            await session.update_context(system_instruction="C")
-            await session.update_setup(live_setup(MODEL, voice="Kore", system_instruction="D"))
-            _, updated = await _after_move(session)
-            assert (_instruction(updated.setup), _voice(updated.setup)) == ("D", "Kore")
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(MODEL, voice="Kore", system_instruction="A")) as session,
+    ):
+        await session.update_setup(live_setup(MODEL, voice="Puck", system_instruction="A"))
+        await session.update_context(system_instruction="B")
+        reconnected, updated = await _after_move(session)
+        assert reconnected.setup_changed
+        assert _instruction(updated.setup) == "B"
+        assert _voice(updated.setup) == "Puck"
+        assert session.setup is not None
+        assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
+        moved = emulator.connections[1].received[0].data["setup"]
+        assert (_instruction(moved), _voice(moved)) == ("B", "Puck")
+        # A later resume carries it too.
+        await (await emulator.wait_for_connection(2)).go_away(5)
+        reconnected = await _reconnected(session)
+        assert reconnected.reason == "goAway"
+        assert session.setup.system_instruction == Content(parts=[Part(text="B")], role="user")
+        assert _instruction(emulator.connections[2].received[0].data["setup"]) == "B"
+        # Made before `update_setup`, a context update gives way to the setup asked for.
+        await session.update_context(system_instruction="C")
+        await session.update_setup(live_setup(MODEL, voice="Kore", system_instruction="D"))
+        _, updated = await _after_move(session)
+        assert (_instruction(updated.setup), _voice(updated.setup)) == ("D", "Kore")
 
 
 async def test_a_context_update_made_while_a_refused_setup_is_sent_is_kept(
