@@ -10,6 +10,8 @@ from typing import Any
 
 import trio
 import trio_websocket
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, Message, RejectConnection, Request
 
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, open_emulator
 
@@ -115,6 +117,43 @@ async def connect(
             with trio.move_on_after(5):
                 await ws.aclose()
             nursery.cancel_scope.cancel()
+
+
+class HandClient:
+    """A WebSocket client driven by hand over a stream: it reads only when the test says.
+
+    trio-websocket's client reads the socket in a task of its own; a client that stops
+    reading (its socket buffers fill and the server's writes wait) needs one that does not.
+    """
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.ws = WSConnection(ConnectionType.CLIENT)
+
+    async def upgrade(self, path: str = GEMINI_PATH) -> AcceptConnection | RejectConnection:
+        """Run the handshake; return the server's answer (a refusal's body is not read)."""
+        headers = [(k.encode(), v.encode()) for k, v in KEY]
+        await self.stream.send_all(
+            self.ws.send(Request(host="127.0.0.1", target=path, extra_headers=headers))
+        )
+        with trio.fail_after(10):
+            while True:
+                self.ws.receive_data(await self.stream.receive_some())
+                for event in self.ws.events():
+                    if isinstance(event, AcceptConnection | RejectConnection):
+                        return event
+
+    async def send(self, obj: dict[str, Any]) -> None:
+        await self.stream.send_all(self.ws.send(Message(data=json.dumps(obj))))
+
+    async def read_after(self, delay: float) -> None:
+        """Sleep `delay` s, then read (and drop) everything until the stream ends."""
+        await trio.sleep(delay)
+        try:
+            while await self.stream.receive_some():
+                pass
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
 
 
 def start(config: EmulatorConfig | None = None) -> Any:

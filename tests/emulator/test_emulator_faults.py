@@ -6,8 +6,10 @@ import re
 
 import pytest
 import trio
+import trio_websocket
+from wsproto.events import RejectConnection
 
-from emulator.emulator_client import NATIVE, connect, start
+from emulator.emulator_client import NATIVE, HandClient, connect, start
 from trio_gemini_live.emulator import EmulatorConfig, Fault
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
@@ -102,9 +104,43 @@ async def test_reset_gives_1006() -> None:
     assert conn.closed_by == "reset"
 
 
-async def test_reset_over_tcp() -> None:
-    import trio_websocket
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(kind="close", code=1011, connection=2),
+        Fault.parse("close:1011:Internal error encountered.@conn=2"),
+    ],
+)
+async def test_conn_n_is_the_n_th_connection_upgraded(
+    fault: Fault, autojump_clock: trio.abc.Clock
+) -> None:
+    # It was the n-th stream accepted: a health probe (400) or a mistyped path (404),
+    # never upgraded, never listed, moved every fault onto the wrong connection.
+    async with start(EmulatorConfig(faults=(fault,))) as emu:
+        probe = await emu.memory_connector()()
+        await probe.send_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        with trio.fail_after(10):
+            assert (await probe.receive_some()).startswith(b"HTTP/1.1 400 ")
+        await probe.aclose()
+        mistyped = HandClient(await emu.memory_connector()())
+        refused = await mistyped.upgrade("/ws/not.the.endpoint")
+        assert isinstance(refused, RejectConnection)
+        assert refused.status_code == 404
+        await mistyped.stream.aclose()
+        for number in (1, 2):
+            async with connect(emu) as client:
+                await client.setup(**TEXT)
+                conn = await emu.wait_for_connection(number)
+                if number == 1:
+                    await client.send({"realtimeInput": {"text": "hi"}})
+                    await client.turn()
+                else:
+                    assert await client.closed() == (1011, "Internal error encountered.")
+            assert conn.faults == ([fault] if number == 2 else [])
+        assert [c.close_code for c in emu.connections] == [1000, 1011]
 
+
+async def test_reset_over_tcp() -> None:
     async with start(EmulatorConfig(faults=(Fault(kind="reset"),))) as emu:
         url = emu.endpoint_url() + "?key=k"
         with trio.fail_after(10):

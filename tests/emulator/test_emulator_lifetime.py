@@ -34,6 +34,25 @@ async def test_deadline_close_code_is_switchable(autojump_clock: trio.abc.Clock)
         assert (await client.closed(limit=40))[0] == 1011
 
 
+async def test_a_connection_that_never_sends_its_setup_is_closed_at_the_deadline(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # The lifetime timer started with setupComplete: without a setup, a client that
+    # upgrades and sends nothing held its connection for ever.
+    config = EmulatorConfig(lifetime=60, go_away_warning=10, deadline_close_code=1011)
+    async with start(config) as emu, connect(emu) as client:
+        conn = await emu.wait_for_connection(1)
+        t0 = trio.current_time()
+        # No goAway: the server's first message is always setupComplete.
+        code, reason = await client.closed(limit=120)
+        t_close = trio.current_time() - t0
+    assert (code, reason) == (1011, "Deadline expired before operation could complete.")
+    assert 59 <= t_close <= 61
+    assert conn.closed
+    assert (conn.close_code, conn.closed_by) == (1011, "server")
+    assert conn.frames_sent == conn.frames_received == 0
+
+
 async def test_handles_are_not_resumable_while_generating_or_calling_tools() -> None:
     tools = [{"functionDeclarations": [{"name": "get_status"}]}]
     async with start() as emu, connect(emu) as client:

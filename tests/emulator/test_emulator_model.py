@@ -299,6 +299,75 @@ async def test_non_blocking_tool_keeps_talking_then_speaks_the_result() -> None:
     assert texts_of(second, "outputTranscription") == 'start_timer returned {"ok": true}.'
 
 
+async def test_a_scenario_after_tool_answers_a_non_blocking_call_too(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # It was used for BLOCKING calls only: the result of a NON_BLOCKING one, answered in
+    # a turn of its own, got the default sentence.
+    scenario = Scenario(
+        (
+            ScenarioTurn(
+                when="book",
+                reply="Booking it.",
+                tool_calls=(ScenarioToolCall("book", {"day": "friday"}),),
+                after_tool="{name}: {response}",
+            ),
+        )
+    )
+    tools = [{"functionDeclarations": [{"name": "book", "behavior": "NON_BLOCKING"}]}]
+    async with start(EmulatorConfig(scenario=scenario)) as emu, connect(emu) as client:
+        await client.setup(tools=tools, **TEXT)
+        await client.send({"realtimeInput": {"text": "book it please"}})
+        first = await client.turn()
+        call = next(m["toolCall"]["functionCalls"][0] for m in first if "toolCall" in m)
+        await client.send(
+            {
+                "toolResponse": {
+                    "functionResponses": [
+                        {"id": call["id"], "name": "book", "response": {"table": 4}}
+                    ]
+                }
+            }
+        )
+        second = await client.turn()
+    assert texts_of(first) == "Booking it."
+    assert texts_of(second) == 'book: {"table": 4}'
+
+
+async def test_resampling_a_long_audio_lets_other_tasks_run() -> None:
+    # Pure Python, ~1 us a sample: 16x more samples out than in from 1 kHz, all computed
+    # without a schedule point, held every connection of the emulator.
+    from trio_gemini_live.emulator._audio import resample, resample_in_steps
+
+    pcm = tone(10_000, 1000)  # 10 s at 1 kHz: 160,000 samples at 16 kHz
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        resampled = await resample_in_steps(pcm, 1000, 16000)
+        during = ticks - before
+        nursery.cancel_scope.cancel()
+    assert resampled == resample(pcm, 1000, 16000)
+    assert len(resampled) == 2 * 160_000
+    assert during >= 5  # a pause every 16,000 samples out: 9 of them
+    # A realtime chunk (a second or less) takes none: the order of events stays as it was.
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        await resample_in_steps(tone(40, 48000), 48000, 16000)
+        assert ticks == before
+        nursery.cancel_scope.cancel()
+
+
 async def test_vertex_call_ids_are_uuids() -> None:
     async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
         await client.setup(tools=WEATHER, **TEXT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 from typing import Any
 
 import pytest
@@ -162,6 +164,59 @@ async def test_tool_response_that_is_not_an_object() -> None:
 
 async def test_activity_signals_need_manual_detection() -> None:
     assert await _close_after([SETUP, {"realtimeInput": {"activityStart": {}}}]) == (1007, INVALID)
+
+
+def _audio(rate: str) -> dict[str, Any]:
+    data = base64.b64encode(bytes(4)).decode()
+    return {"realtimeInput": {"audio": {"data": data, "mimeType": f"audio/pcm;rate={rate}"}}}
+
+
+@pytest.mark.parametrize("rate", ["0", "1", "999", "384001", "16k"])
+async def test_an_implausible_audio_rate_is_refused(
+    rate: str, autojump_clock: trio.abc.Clock
+) -> None:
+    # The client's own range (`send_audio`: 1000 to 384000 Hz). At `rate=1` four bytes
+    # were 32,000 samples to compute, and a few kilobytes froze every connection.
+    assert await _close_after([SETUP, _audio(rate)]) == (1007, INVALID)
+
+
+@pytest.mark.parametrize("rate", ["1000", "384000"])
+async def test_the_audio_rates_the_client_sends_are_taken(
+    rate: str, autojump_clock: trio.abc.Clock
+) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(generationConfig={"responseModalities": ["TEXT"]})
+        await client.send(_audio(rate))
+        await client.send({"realtimeInput": {"text": "still there?"}})
+        await client.turn()
+    assert emu.connections[0].close_code == 1000
+
+
+DEEP = 100_000
+RESPONSE = b'{"toolResponse": {"functionResponses": [{"id": "x", "name": "f", "response": '
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"[" * DEEP + b"]" * DEEP,
+        b'{"a":' * DEEP + b"0" + b"}" * DEEP,
+        RESPONSE + b'{"a":' * DEEP + b"0" + b"}" * DEEP + b"}]}}",
+    ],
+    ids=["arrays", "objects", "in-a-message"],
+)
+async def test_a_frame_nested_too_deeply_is_refused(
+    frame: bytes, caplog: pytest.LogCaptureFixture, autojump_clock: trio.abc.Clock
+) -> None:
+    # The JSON decoder raised RecursionError, not its DecodeError: the handler crashed
+    # with a logged traceback and the client saw 1006.
+    async with start() as emu, connect(emu) as client:
+        await client.setup()
+        await client.ws.send_message(frame)
+        code, reason = await client.closed()
+    assert (code, reason) == (1007, "Invalid JSON payload received. Too many levels of nesting.")
+    assert emu.connections[0].close_code == 1007
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_gemini_31_rejects_mid_session_client_content() -> None:

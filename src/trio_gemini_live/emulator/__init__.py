@@ -13,7 +13,10 @@ from ._config import (
     Pacing as Pacing,
 )
 from ._faults import Fault as Fault, FaultKind as FaultKind
-from ._recording import ForgottenConnectionError as ForgottenConnectionError
+from ._recording import (
+    ForgottenConnectionError as ForgottenConnectionError,
+    ForgottenFramesError as ForgottenFramesError,
+)
 from ._routes import Route as Route
 from ._scenario import (
     Scenario as Scenario,
@@ -43,6 +46,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "ForgottenConnectionError",
+    "ForgottenFramesError",
     "Frame",
     "FramePredicate",
     "Pacing",

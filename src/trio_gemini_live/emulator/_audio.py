@@ -12,6 +12,10 @@ import math
 import sys
 from dataclasses import dataclass
 
+import trio
+
+from .._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
 __all__ = [
     "VAD_RATE",
     "EnergyVad",
@@ -19,6 +23,7 @@ __all__ = [
     "duration_s",
     "rate_from_mime",
     "resample",
+    "resample_in_steps",
     "synthesize",
     "text_tokens",
 ]
@@ -27,20 +32,28 @@ VAD_RATE = 16_000
 _FRAME_MS = 20
 
 
+_RESAMPLE_STEP = 16_000
+"""Output samples `resample_in_steps` computes between two schedule points (a few ms)."""
+
+
 def rate_from_mime(mime_type: str, default: int = VAD_RATE) -> int | None:
     """Sample rate stated in a mime type such as `audio/pcm;rate=48000`.
 
-    `default` if it states none; None if its `rate` is not a positive integer (`rate=0`,
-    `rate=16k`, `rate=-5`), which the server refuses rather than resample by.
+    `default` if it states none; None if its `rate` is not an integer from 1000 to 384000
+    (`rate=0`, `rate=16k`, `rate=-5`, `rate=1`), which the server refuses rather than
+    resample by. The range is the one this package's client accepts (`send_audio`): at
+    `rate=1` a few kilobytes became minutes of 16 kHz audio to compute, during which the
+    emulator served no connection at all.
     """
     for param in mime_type.split(";")[1:]:
         name, _, value = param.partition("=")
         if name.strip().lower() == "rate":
             value = value.strip()
             # isascii: str.isdigit() accepts digits such as "²" that int() refuses.
-            if not (value.isascii() and value.isdigit()) or int(value) == 0:
+            if not (value.isascii() and value.isdigit()):
                 return None
-            return int(value)
+            rate = int(value)
+            return rate if MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE else None
     return default
 
 
@@ -64,24 +77,55 @@ def duration_s(pcm_len: int, rate: int) -> float:
     return pcm_len / 2 / rate
 
 
+class _Resampling:
+    """Linear interpolation from `src_rate` to `dst_rate`, done a range of output at a time."""
+
+    def __init__(self, pcm: bytes, src_rate: int, dst_rate: int) -> None:
+        self.src = _samples(pcm)
+        self.length = len(self.src) * dst_rate // src_rate  # output samples
+        self.out = array.array("h", bytes(2 * self.length))
+        self.step = src_rate / dst_rate
+
+    def compute(self, begin: int, end: int) -> None:
+        src, out, step = self.src, self.out, self.step
+        last = len(src) - 1
+        for i in range(begin, min(end, self.length)):
+            pos = i * step
+            j = int(pos)
+            if j >= last:
+                out[i] = src[last]
+                continue
+            frac = pos - j
+            out[i] = int(src[j] + (src[j + 1] - src[j]) * frac)
+
+    def result(self) -> bytes:
+        return _to_bytes(self.out)
+
+
 def resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
     """Linear-interpolation resampling; good enough for an echo, and deterministic."""
     if src_rate == dst_rate or not pcm:
         return pcm[: len(pcm) // 2 * 2]
-    src = _samples(pcm)
-    n_out = len(src) * dst_rate // src_rate
-    out = array.array("h", bytes(2 * n_out))
-    step = src_rate / dst_rate
-    last = len(src) - 1
-    for i in range(n_out):
-        pos = i * step
-        j = int(pos)
-        if j >= last:
-            out[i] = src[last]
-            continue
-        frac = pos - j
-        out[i] = int(src[j] + (src[j + 1] - src[j]) * frac)
-    return _to_bytes(out)
+    work = _Resampling(pcm, src_rate, dst_rate)
+    work.compute(0, work.length)
+    return work.result()
+
+
+async def resample_in_steps(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
+    """`resample`, letting other tasks run every `_RESAMPLE_STEP` output samples.
+
+    The work is pure Python, under a microsecond a sample: up to `_RESAMPLE_STEP` samples
+    out (a realtime chunk) it is done at once, with no schedule point; a long utterance or
+    a large message no longer holds every other connection of the emulator meanwhile.
+    """
+    if src_rate == dst_rate or not pcm:
+        return pcm[: len(pcm) // 2 * 2]
+    work = _Resampling(pcm, src_rate, dst_rate)
+    for begin in range(0, work.length, _RESAMPLE_STEP):
+        if begin:
+            await trio.lowlevel.checkpoint()
+        work.compute(begin, begin + _RESAMPLE_STEP)
+    return work.result()
 
 
 @functools.lru_cache(maxsize=64)

@@ -193,6 +193,7 @@ _FIELD_TYPES: dict[str, tuple[str, str | None]] = {
     "vertex": ("bool", None),
     "max_message_size": ("int", None),
     "close_timeout": ("number", None),
+    "send_timeout": ("number", "for no limit but the connection's deadline"),
     "max_queued_turns": ("int", None),
     "record_heard": ("bool", None),
 }
@@ -260,6 +261,13 @@ class EmulatorConfig:
         faults: Faults applied to new connections, see `Fault`.
         max_message_size: Largest client message accepted, in bytes.
         close_timeout: Seconds to wait for the client's close frame before dropping TCP.
+        send_timeout: Seconds writing one frame may take before the client is taken for
+            gone (it reads nothing, its socket buffers are full) and the connection is
+            dropped without a close frame (`close_code` 1006, `closed_by` "server"): a
+            frame is written whole or not at all, so a write is never cut short otherwise.
+            `None` (default): no limit but the connection's own deadline (`lifetime`),
+            past which, `close_timeout` later, such a connection is dropped the same way.
+            Leaving `open_emulator` drops every connection at once either way.
         max_queued_turns: Most turns that may wait for the model while it answers (user turns
             under `activityHandling: NO_INTERRUPTION`, `WHEN_IDLE` tool results); one more
             drops the oldest waiting turn unanswered.
@@ -313,6 +321,7 @@ class EmulatorConfig:
     faults: tuple[Fault, ...] = ()
     max_message_size: int = 16 * 1024 * 1024
     close_timeout: float = 5.0
+    send_timeout: float | None = None
     max_queued_turns: int = 8
     record_heard: bool = False
     # Every test's whole recording, and ~30 MB at most for 100 ms chunks up and 40 ms ones
@@ -340,6 +349,8 @@ class EmulatorConfig:
         for name in _NOT_NEGATIVE:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.send_timeout is not None and not self.send_timeout > 0:
+            raise ValueError(f"send_timeout must be > 0 seconds, got {self.send_timeout}")
         if not self.lifetime > 0:
             raise ValueError(f"lifetime must be > 0 seconds, got {self.lifetime}")
         if self.max_message_size < 1:

@@ -61,8 +61,11 @@ class Fault:
 
     `close`, `reset` and `blackhole` fire when a trigger is met: `after_frames` server
     frames sent, `after_received` client frames received, or `after_seconds` since the
-    upgrade; with none given they fire right after `setupComplete`. `connection` (1-based)
-    limits the fault to one connection of the emulator; `None` applies it to all.
+    upgrade; with none given they fire right after `setupComplete`. `connection` limits the
+    fault to one connection of the emulator, by its `EmulatorConnection.number` (1-based,
+    in the order connections were upgraded, as `Emulator.wait_for_connection` takes it:
+    a request refused before the upgrade, a 404 health probe say, has none); `None`
+    applies it to all.
     """
 
     kind: FaultKind

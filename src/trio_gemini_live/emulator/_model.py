@@ -148,6 +148,9 @@ class _Call:
     name: str
     blocking: bool
     generation: _Generation | None
+    # The scenario turn that made the call: its `after_tool` is the reply to the response,
+    # also when that comes later, as a turn of its own (a NON_BLOCKING call).
+    scripted: ScenarioTurn | None = None
 
 
 @dataclass
@@ -167,6 +170,7 @@ class _UserTurn:
     text: str | None = None
     speech16k: bytes | None = None
     tool_results: list[tuple[str, dict[str, Any]]] | None = None
+    scripted: ScenarioTurn | None = None  # with `tool_results`: the turn that made the call
 
 
 _CANCELLED_KEPT = 64
@@ -349,7 +353,8 @@ class Model:
                 rate = _audio.rate_from_mime(blob.mime_type)
                 if rate is None:
                     # Google's answer to an unusable rate is not documented: refuse the
-                    # request as it refuses other bad arguments (and never divide by 0).
+                    # request as it refuses other bad arguments (and never divide by 0,
+                    # nor make minutes of audio of a few bytes at `rate=1`).
                     await self._out.close(1007, INVALID_ARGUMENT)
                     return
                 audio.append((blob.data, rate))
@@ -359,7 +364,7 @@ class Model:
             self._manual_active = True
             self._manual_audio = []
         for data, rate in audio:
-            pcm16k = _audio.resample(data, rate, _audio.VAD_RATE)
+            pcm16k = await _audio.resample_in_steps(data, rate, _audio.VAD_RATE)
             if self._heard_sizes is not None and self.session.heard is not None:
                 # Recorded in the same step as `_on_audio` feeds it (no checkpoint between),
                 # so a handle never sees the one without the other.
@@ -431,7 +436,8 @@ class Model:
                 continue
             if scheduling == "INTERRUPT":
                 await self.interrupt()
-            self._start(_UserTurn(tool_results=[(call.name, fr.response or {})]), record=False)
+            results = [(call.name, fr.response or {})]
+            self._start(_UserTurn(tool_results=results, scripted=call.scripted), record=False)
 
     def on_context_update(self, update: ContextUpdate) -> None:
         """`contextUpdate`: replace the system instruction and/or tools."""
@@ -535,7 +541,7 @@ class Model:
                         fragment, last=i == len(fragments) - 1, user=True
                     )
             if scripted is None or scripted.reply is None:
-                echo = _audio.resample(turn.speech16k, _audio.VAD_RATE, OUTPUT_RATE)
+                echo = await _audio.resample_in_steps(turn.speech16k, _audio.VAD_RATE, OUTPUT_RATE)
             user_text = heard
         elif turn.tool_results is not None:
             scripted = None
@@ -551,11 +557,11 @@ class Model:
 
         reply: str | None = None
         if turn.tool_results is not None:
-            reply = self._after_tool_text(None, turn.tool_results)
+            reply = self._after_tool_text(turn.scripted, turn.tool_results)
         else:
             calls = self._choose_calls(user_text, scripted)
             if calls:
-                results = await self._call_tools(gen, calls)
+                results = await self._call_tools(gen, calls, scripted)
                 if results is not None:
                     reply = self._after_tool_text(scripted, results)
                     echo = None
@@ -622,7 +628,10 @@ class Model:
         return f"function-call-{secrets.randbits(63)}"
 
     async def _call_tools(
-        self, gen: _Generation, calls: list[tuple[str, dict[str, Any]]]
+        self,
+        gen: _Generation,
+        calls: list[tuple[str, dict[str, Any]]],
+        scripted: ScenarioTurn | None,
     ) -> list[tuple[str, dict[str, Any]]] | None:
         """Emit `toolCall`; return the responses of BLOCKING calls (None if none block)."""
         if self.half_cascade:
@@ -637,7 +646,7 @@ class Model:
             call_id = self._new_call_id()
             decl = self.functions.get(name)
             blocking = not (decl and (decl.behavior or "").upper() == "NON_BLOCKING")
-            self._pending[call_id] = _Call(name, blocking, gen if blocking else None)
+            self._pending[call_id] = _Call(name, blocking, gen if blocking else None, scripted)
             if blocking:
                 gen.waiting_ids.add(call_id)
             parts.append(FunctionCallPart(name=name, args=args, id=call_id))

@@ -12,18 +12,32 @@ way in an emulator serving resuming clients for days, so past `keep_closed_conne
 oldest closed ones are forgotten too. Open ones always stay (a test may still drive them),
 and each keeps its `number`, so `wait_for_connection(n)` still finds the n-th one, or says
 it was forgotten.
+
+A wait for the n-th matching frame (`wait_for_sent(match, count=n)`) counts every frame of
+its connection, from the first. Once it has begun, each frame is offered to it as it is
+recorded (`FrameWait`), before anything can be forgotten; a frame forgotten before it began
+can no longer be matched, so such a wait says so (`ForgottenFramesError`) rather than wait
+for a count it may already have reached. Counts per pattern kept from the first frame on
+would need every pattern known in advance: a test's predicate is only known once it waits.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ._server import EmulatorConnection, Frame
 
-__all__ = ["ForgottenConnectionError", "find_connection", "forget_closed", "trim_recordings"]
+__all__ = [
+    "ForgottenConnectionError",
+    "ForgottenFramesError",
+    "FrameWait",
+    "find_connection",
+    "forget_closed",
+    "trim_recordings",
+]
 
 
 class ForgottenConnectionError(LookupError):
@@ -52,6 +66,100 @@ class ForgottenConnectionError(LookupError):
             "keep_closed_connections (--keep-closed-connections), or make it None ('all') "
             "to keep every one"
         )
+
+
+class ForgottenFramesError(LookupError):
+    """A frame wait needs frames that were forgotten to bound the emulator's memory.
+
+    `EmulatorConnection.wait_for_sent(match, count)` (and `wait_for_received`) wait for
+    `count` matching frames counted from the connection's first. The emulator keeps only
+    the newest `EmulatorConfig.record_frames` frames, all connections together: when fewer
+    than `count` of the frames still recorded match and older ones were forgotten before
+    the wait began, whether `count` has been reached is unknowable, so the wait raises
+    this rather than wait for ever (or return long after the count was met). A wait in
+    progress counts every frame as it is recorded, so start it before the frames it counts
+    are sent; or raise `record_frames`, or make it None to keep every frame.
+
+    Attributes:
+        number: The connection's `number`.
+        direction: "sent" (`wait_for_sent`) or "received" (`wait_for_received`).
+        count: The count waited for.
+        matched: How many of the frames still recorded matched.
+        forgotten: How many frames of that direction the connection had forgotten.
+        record_frames: The bound in force (`EmulatorConfig.record_frames`).
+    """
+
+    def __init__(
+        self,
+        number: int,
+        direction: Literal["sent", "received"],
+        count: int,
+        matched: int,
+        forgotten: int,
+        record_frames: int,
+    ) -> None:
+        super().__init__(number, direction, count, matched, forgotten, record_frames)
+        self.number = number
+        self.direction: Literal["sent", "received"] = direction
+        self.count = count
+        self.matched = matched
+        self.forgotten = forgotten
+        self.record_frames = record_frames
+
+    def __str__(self) -> str:
+        return (
+            f"wait_for_{self.direction}(count={self.count}) on connection {self.number} "
+            f"found {self.matched} of the {self.count} matching frames, and {self.forgotten} older "
+            f"{self.direction} frames were forgotten before it began "
+            f"(EmulatorConfig.record_frames={self.record_frames}, all connections together): "
+            "start the wait before those frames are sent, raise record_frames, or make it "
+            "None to keep every frame"
+        )
+
+
+class FrameWait:
+    """One `wait_for_sent`/`wait_for_received` in progress, offered each frame as it is recorded.
+
+    Offered then, not when the waiting task next runs: by then `record_frames` may have
+    forgotten it (frames come in bursts; the budget may be small), and a match forgotten
+    unseen could never be counted.
+    """
+
+    def __init__(
+        self,
+        direction: Literal["sent", "received"],
+        check: Callable[[Frame], bool],
+        count: int,
+        found: list[Frame],
+    ) -> None:
+        self.direction: Literal["sent", "received"] = direction
+        self.check = check
+        self.count = count
+        self.found = found
+        self.error: Exception | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.error is not None or len(self.found) >= self.count
+
+    def offer(self, frame: Frame) -> None:
+        if self.done:
+            return
+        try:
+            matched = frame.data is not None and self.check(frame)
+        except Exception as exc:
+            # The test's predicate failed: that is the waiting task's to raise, not the
+            # emulator's while it records a frame.
+            self.error = exc
+            return
+        if matched:
+            self.found.append(frame)
+
+    def result(self) -> list[Frame]:
+        """The matching frames, oldest first; or what the predicate raised."""
+        if self.error is not None:
+            raise self.error
+        return self.found
 
 
 def _oldest_first(sent: Sequence[Frame], received: Sequence[Frame], count: int) -> tuple[int, int]:

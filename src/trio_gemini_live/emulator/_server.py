@@ -42,7 +42,14 @@ from ._latency import delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
-from ._recording import ForgottenConnectionError, find_connection, forget_closed, trim_recordings
+from ._recording import (
+    ForgottenConnectionError,
+    ForgottenFramesError,
+    FrameWait,
+    find_connection,
+    forget_closed,
+    trim_recordings,
+)
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
 
@@ -141,6 +148,10 @@ def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
         path = match
         return lambda frame: frame.get(path) not in (None, False)
     return match
+
+
+def _matches(check: Callable[[Frame], bool], frame: Frame) -> bool:
+    return frame.data is not None and check(frame)
 
 
 class _FaultStream(trio.abc.Stream):
@@ -247,14 +258,16 @@ class EmulatorConnection:
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.closed_by: Literal["server", "client", "reset"] | None = None
-        self.faults: list[Fault] = [
-            f for f in emulator.config.faults if f.connection in (None, index)
-        ]
+        # Chosen on the upgrade (`Emulator._handle`), by `number`: `conn=N` means the N-th
+        # connection `wait_for_connection` counts, not the N-th stream accepted (a 404
+        # probe or a failed handshake is one of those).
+        self.faults: list[Fault] = []
         self._stream = stream
         self._ws: _ServerWebSocket | None = None
         self._nursery: trio.Nursery | None = None
         self._send_lock = trio.Lock()
         self._changed = trio.Event()
+        self._waits: set[FrameWait] = set()  # `wait_for_sent`/`_received` in progress
         self._closed = trio.Event()
         self._halted = False
         self._muted = False
@@ -296,27 +309,57 @@ class EmulatorConnection:
         self._changed.set()
         self._changed = trio.Event()
 
-    async def _wait(self, frames: list[Frame], match: FramePredicate, count: int) -> list[Frame]:
+    async def _wait(
+        self, direction: Literal["sent", "received"], match: FramePredicate, count: int
+    ) -> list[Frame]:
         check = _matcher(match)
-        while True:
-            found = [f for f in frames if f.data is not None and check(f)]
-            if len(found) >= count:
-                return found
-            if self.closed:
-                raise ConnectionError(f"connection closed before {count} matching frames")
-            await self._changed.wait()
+        frames, dropped = (
+            (self.sent, self.sent_dropped)
+            if direction == "sent"
+            else (self.received, self.received_dropped)
+        )
+        wait = FrameWait(direction, check, count, [f for f in frames if _matches(check, f)])
+        if not wait.done and dropped:
+            # The count could have been reached among frames no longer there to count.
+            budget = self.emulator.config.record_frames
+            assert budget is not None  # else nothing is forgotten
+            raise ForgottenFramesError(
+                self.number, direction, count, len(wait.found), dropped, budget
+            )
+        # From here on each frame is offered as it is recorded (`_record`), before
+        # `record_frames` can forget it: no checkpoint since the scan above.
+        self._waits.add(wait)
+        try:
+            while not wait.done:
+                if self.closed:
+                    raise ConnectionError(f"connection closed before {count} matching frames")
+                await self._changed.wait()
+        finally:
+            self._waits.discard(wait)
+        return wait.result()
 
     async def wait_for_sent(self, match: FramePredicate, count: int = 1) -> list[Frame]:
         """Wait until `count` sent frames match; `match` is a dotted path or a predicate.
 
+        Frames are counted from the connection's first, those already sent included; a
+        frame sent while the wait is in progress counts even if `record_frames` has
+        forgotten it since.
+
+        Returns:
+            The matching frames the wait saw (at least `count`), oldest first.
+
         Raises:
             ConnectionError: if the connection ends first.
+            ForgottenFramesError: fewer than `count` frames still recorded match, and
+                frames forgotten before the wait began (`EmulatorConfig.record_frames`)
+                might have.
+            Exception: what `match` raised, if it did.
         """
-        return await self._wait(self.sent, match, count)
+        return await self._wait("sent", match, count)
 
     async def wait_for_received(self, match: FramePredicate, count: int = 1) -> list[Frame]:
         """Like `wait_for_sent`, for frames the client sent."""
-        return await self._wait(self.received, match, count)
+        return await self._wait("received", match, count)
 
     async def wait_closed(self) -> None:
         """Wait until the connection has ended (either side)."""
@@ -456,21 +499,53 @@ class EmulatorConnection:
         async with self._send_lock:
             if self._halted:
                 return
+            timeout = self.emulator.config.send_timeout
             try:
-                # Shielded: a frame cut by a cancellation would corrupt the stream.
-                with trio.CancelScope(shield=True):
+                # Shielded: a frame cut by a cancellation (a barge-in ending the turn that
+                # sends it) would corrupt the stream. So a client that reads nothing holds
+                # the write until `send_timeout`, if set, or `_past_deadline` drops it.
+                with trio.CancelScope(shield=True) as scope:
+                    if timeout is not None:
+                        scope.deadline = trio.current_time() + timeout
                     await self._ws.send_message(raw)
             except ConnectionClosed:
                 self._halted = True
                 if self._nursery is not None:
                     self._nursery.cancel_scope.cancel()
                 return
-            self._record(self.sent, Frame(raw, _decoder.decode(raw), True, trio.current_time()))
+            if scope.cancelled_caught:
+                await self._drop(f"a frame could not be written in {timeout} s (send_timeout)")
+                return
+            self._record("sent", Frame(raw, _decoder.decode(raw), True, trio.current_time()))
             self._check_triggers()
             self._notify()
 
-    def _record(self, frames: list[Frame], frame: Frame) -> None:
-        frames.append(frame)
+    async def _drop(self, why: str) -> None:
+        """Drop a client that reads nothing, without a close frame: one is stuck or cut."""
+        self._halted = True
+        if self.closed_by is None:
+            self.close_code, self.close_reason, self.closed_by = 1006, "", "server"
+        log.warning("connection %d: dropped, the client reads nothing: %s", self.index, why)
+        await self._shutdown()
+
+    async def _past_deadline(self) -> None:
+        """Drop the connection if it is still there `close_timeout` after its deadline.
+
+        It is closed at the deadline (`_close_at`); but to a client that reads nothing the
+        goAway before it waits for ever, and the close with it (or `setupComplete`, with
+        buffers that small). Writes are not bounded otherwise unless `send_timeout` is set.
+        """
+        config = self.emulator.config
+        await trio.sleep_until(self._start_time + config.lifetime + config.close_timeout)
+        if self.closed_by is None:  # else its close is under way, bounded by close_timeout
+            await self._drop("its deadline passed with a frame still unwritten")
+
+    def _record(self, direction: Literal["sent", "received"], frame: Frame) -> None:
+        (self.sent if direction == "sent" else self.received).append(frame)
+        for wait in self._waits:
+            if wait.direction == direction:
+                wait.offer(frame)
+        # Last: this may forget frames, this one included with a tiny `record_frames`.
         self.emulator._recorded(1)  # pyright: ignore[reportPrivateUsage]
 
     async def resumption_update(self, resumable: bool) -> None:
@@ -496,16 +571,29 @@ class EmulatorConnection:
 
     # --- the connection loop --------------------------------------------------------------------
 
-    async def _receive(self) -> tuple[dict[str, Any], ClientMessage] | None:
+    async def _receive(
+        self, deadline: float = math.inf
+    ) -> tuple[dict[str, Any], ClientMessage] | None:
+        """The next client message; None once the connection has ended.
+
+        At `deadline` with no message the connection is closed as at the end of its
+        lifetime.
+        """
         assert self._ws is not None
+        message: str | bytes | None = None
         try:
-            message = await self._ws.get_message()
+            with trio.move_on_at(deadline):
+                message = await self._ws.get_message()
         except ConnectionClosed as exc:
             if self.closed_by is None:
                 reason = exc.reason
                 self.close_code = reason.code if reason else 1006
                 self.close_reason = (reason.reason or "") if reason else ""
                 self.closed_by = "client"
+            return None
+        if message is None:
+            config = self.emulator.config
+            await self.close(config.deadline_close_code, config.deadline_close_reason)
             return None
         raw = message.encode() if isinstance(message, str) else message
         config = self.emulator.config
@@ -515,12 +603,12 @@ class EmulatorConnection:
             data, parsed = parse_client_frame(raw, strict=config.strict, vertex=vertex)
         except ClientFrameError as err:
             frame = Frame(raw, None, isinstance(message, bytes), trio.current_time())
-            self._record(self.received, frame)
+            self._record("received", frame)
             self._notify()
             await self.close(err.code, err.reason)
             return None
         frame = Frame(raw, data, isinstance(message, bytes), trio.current_time())
-        self._record(self.received, frame)
+        self._record("received", frame)
         self._check_triggers()
         self._notify()
         return data, parsed
@@ -530,6 +618,7 @@ class EmulatorConnection:
         route = self.route
         assert route is not None
         assert self._nursery is not None
+        self._nursery.start_soon(self._past_deadline)
         for fault in self.faults:
             if fault.triggered and fault.after_seconds is not None:
                 self._nursery.start_soon(self._timed_fault, fault)
@@ -540,7 +629,10 @@ class EmulatorConnection:
         elif config.api_keys is not None and credential.secret not in config.api_keys:
             await self.close(1007, BAD_KEY)
             return
-        first = await self._receive()
+        # The lifetime's deadline bounds the wait for `setup` too: the lifetime timer (and
+        # its goAway, which never comes before setupComplete) only starts after it, so a
+        # client that upgrades and sends nothing was otherwise kept for ever.
+        first = await self._receive(self._start_time + config.lifetime)
         if first is None:
             return
         setup = first[1].setup
@@ -759,6 +851,7 @@ class Emulator:
         self._changed = trio.Event()
         self._attempts = 0
         self._frames_held = 0  # recorded frames not yet forgotten, all connections
+        self._streams: set[_FaultStream] = set()  # those being served, upgraded or not
 
     @property
     def url(self) -> str:
@@ -912,8 +1005,20 @@ class Emulator:
         ) as session:
             yield session
 
+    async def _abort_streams(self) -> None:
+        """Close every stream being served, at once: the emulator is shutting down.
+
+        A frame being written is shielded from cancellation (`EmulatorConnection.send`):
+        to a client that reads nothing, cancelling the emulator alone would wait for that
+        connection's deadline (or `send_timeout`). Closing the stream under the write ends
+        it now.
+        """
+        for stream in list(self._streams):
+            await trio.aclose_forcefully(stream)
+
     async def _serve_stream(self, stream: trio.abc.Stream) -> None:
         wrapped = _FaultStream(stream)
+        self._streams.add(wrapped)
         self._attempts += 1
         conn = EmulatorConnection(self, self._attempts, wrapped)
         try:
@@ -931,6 +1036,7 @@ class Emulator:
             # One broken client must never take the server down.
             log.exception("emulator connection %d failed", conn.index)
         finally:
+            self._streams.discard(wrapped)
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(wrapped)
             # `connections` keeps closed connections for inspection: let one keep its
@@ -957,8 +1063,9 @@ class Emulator:
         conn.credential_kind = credential.kind if credential else None
         await request.accept()
         conn._ws = ws  # pyright: ignore[reportPrivateUsage]
+        conn.number = number = self.connections_dropped + len(self.connections) + 1
+        conn.faults = [f for f in self.config.faults if f.connection in (None, number)]
         conn._apply_static_faults()  # pyright: ignore[reportPrivateUsage]
-        conn.number = self.connections_dropped + len(self.connections) + 1
         self.connections.append(conn)
         self._notify()
         log.info("connection %d: %s", conn.index, conn.path)
@@ -1039,3 +1146,5 @@ async def open_emulator(
             yield emulator
         finally:
             nursery.cancel_scope.cancel()
+            with trio.CancelScope(shield=True):
+                await emulator._abort_streams()  # pyright: ignore[reportPrivateUsage]

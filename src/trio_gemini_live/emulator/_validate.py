@@ -24,6 +24,8 @@ from ._enums import ProtoEnum, enum_fields
 __all__ = ["ClientFrameError", "b64decode_any", "parse_client_frame"]
 
 INVALID_ARGUMENT = "Request contains an invalid argument."
+TOO_DEEP = "Invalid JSON payload received. Too many levels of nesting."
+"""Google's wording for a frame nested past its parser's depth limit is not documented."""
 
 
 class ClientFrameError(Exception):
@@ -201,6 +203,16 @@ def parse_client_frame(
     Raises:
         ClientFrameError: with the 1007 code and the reason Google would give.
     """
+    try:
+        return _parse(raw, strict=strict, vertex=vertex)
+    except RecursionError:
+        # msgspec decodes `[[[[...` up to Python's recursion limit, then raises this, not
+        # DecodeError; caught here, for the normalizer and `convert` too, so that the
+        # client gets the 1007 any invalid frame gets, not a handler crash and 1006.
+        raise ClientFrameError(1007, TOO_DEEP) from None
+
+
+def _parse(raw: str | bytes, *, strict: bool, vertex: bool) -> tuple[dict[str, Any], ClientMessage]:
     try:
         data: Any = _json.decode(raw)
     except msgspec.DecodeError as exc:
