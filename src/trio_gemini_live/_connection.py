@@ -553,7 +553,7 @@ class Connection:
         try:
             while True:
                 batch = await self._transport.receive_batch()
-                self._last_inbound = trio.current_time()
+                self._last_inbound = self._now()
                 woke = False  # whether this read's events woke the user's waiting `async for`
                 for frame in batch:
                     core.frames_received += 1
@@ -636,7 +636,7 @@ class Connection:
         core = self._core
         self._consumer_reading = True
         self._unread_from = self._unread_since
-        self._unread_until = trio.current_time()
+        self._unread_until = self._now()
         try:
             batch = await self._transport.receive_batch(defer_writes=True)
         except TransportClosedError as exc:
@@ -649,7 +649,7 @@ class Connection:
             self.reclaim()  # cancelled, before anything was read
             raise
         self._consumer_reading = False
-        self._last_inbound = self._unread_since = trio.current_time()
+        self._last_inbound = self._unread_since = self._now()
         out: list[ev.LiveEvent] = []
         receive_frame = core.protocol.receive_frame
         switch = self._switch
