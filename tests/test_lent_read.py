@@ -373,3 +373,51 @@ async def test_a_move_while_a_busy_user_holds_the_read_loses_no_event(
                 if isinstance(event, Reconnected):
                     break
     assert [type(e) for e in seen[-3:]] == [TurnComplete, InputTranscription, Reconnected]
+
+
+@pytest.mark.parametrize("event_buffer", [256, 2], ids=["no-stall", "stall"])
+async def test_a_handle_behind_an_unread_stretch_and_a_full_channel_covers_only_what_it_can(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, event_buffer: int
+) -> None:
+    """The socket goes unread (the user left its loop), then the receiver, reading again,
+    waits on a full channel before it reaches the handle that waited there all along.
+
+    Dated from the receiver's wait only, the handle was taken to include the audio the
+    user sent after the server issued it: that audio was neither replayed nor reported.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        if server.connections == 1:
+            await trio.sleep(0.1)
+            await ws.send_message(text(0))  # wakes the waiting `async for`: the read is lent
+            await trio.sleep(0.1)  # t=0.2: the user is busy; nobody reads the socket
+            for index in range(1, 6):
+                await ws.send_message(text(index))
+            update = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
+            await ws.send_message(pretty(update))
+            await trio.sleep(5)
+            await ws.aclose(1011, "Internal error encountered.")
+            return
+        while True:
+            await server.receive_json(ws)
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(event_buffer=event_buffer)
+    setup = live_setup("m", modality="TEXT")
+    async with open_session(
+        setup, endpoint=ENDPOINT, connector=server.connector, options=options
+    ) as session:
+        async for event in session:
+            if isinstance(event, TextDelta):
+                break  # busy elsewhere from t=0.1
+        await trio.sleep(0.2)
+        await session.send_audio(b"\x01\x00" * 320)  # t=0.3: after h1 was issued
+        await trio.sleep(0.1)
+        await session.send_audio(b"\x02\x00" * 320)  # t=0.4
+        await trio.sleep(3.6)  # the receiver took the read back at 1.1 (and stalled)
+        with trio.fail_after(30):
+            while not isinstance(event := await session.receive(), Reconnected):
+                pass
+    assert event.replayed == 2
+    assert [list(message) for message in server.received[-2:]] == [["realtimeInput"]] * 2

@@ -150,6 +150,17 @@ class SessionCore:
             return True
         return False
 
+    def note_unread(self, start: float, end: float) -> None:
+        """The socket went unread from `start` to `end`: the read was lent to a busy user.
+
+        The receiver, reading again, may be behind the server as after a wait on a full
+        channel, and a wait of its own right after continues the same stall: a handle it
+        reads then may have waited in the socket since `start`.
+        """
+        if start - self.stalled_until > self.options.reconnect.handle_window:
+            self.stalled_from = start
+        self.stalled_until = max(self.stalled_until, end)
+
     @property
     def transparent(self) -> bool:
         """Whether the setup in force asked for `lastConsumedClientMessageIndex`.
@@ -574,8 +585,7 @@ class Connection:
                 if woke and self._may_lend():
                     await self._lend()
                     # Reading again: frames that came meanwhile may have waited since then.
-                    self._unread_from = self._unread_since
-                    self._unread_until = trio.current_time()
+                    core.note_unread(self._unread_since, self._now())
         except TransportClosedError as exc:
             self._closed(exc.code, exc.reason)
         except RemoteProtocolError as exc:
