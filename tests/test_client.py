@@ -637,6 +637,31 @@ async def test_instructions_changed_after_a_voice_change_survive_its_move(
     ]
 
 
+async def test_system_text_after_a_refused_change_builds_on_the_instruction_in_force(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`send_text(role="system")` read the instruction from the draft before the draft
+    dropped a refused change: the refused instruction went out in its `contextUpdate`."""
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(
+            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
+        )
+        with trio.fail_after(30):
+            async with client.connect():
+                await client.session_update({"instructions": "Be brief."})
+                await client.send_text(role="user", text="hi")
+                await client.session_update(
+                    {"voice": "NoSuchVoice", "instructions": "Refused words."}
+                )
+                refused = await until_reconnected(client)
+                assert refused.setup_refused is not None
+                await client.send_text(role="system", text="Extra.")
+                connection = await emulator.wait_for_connection(len(emulator.connections))
+                [frame] = await connection.wait_for_received("contextUpdate")
+    sent = frame.data["contextUpdate"]["systemInstruction"]["parts"][0]["text"]
+    assert sent == "Be brief.\n\nExtra."
+
+
 async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
     autojump_clock: Clock,
 ) -> None:

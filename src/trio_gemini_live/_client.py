@@ -526,17 +526,24 @@ class GeminiRealtimeClient:
         async with self._update_lock:
             await self._apply_update(session_options)
 
-    async def _apply_update(self, session_options: Mapping[str, Any]) -> None:
-        """`session_update`'s work, with `_update_lock` held."""
+    async def _settle_draft(self) -> None:
+        """Make the draft what the next update builds on, with `_update_lock` held.
+
+        The setup may still be on its way (another task's read or send began it): the
+        session has no setup in force to change until `setupComplete`. Wait for that start
+        to end (`session.start` bounds it), rather than fail with "the session is not
+        open". A start that failed before sending clears `_started`. Then a change the
+        server refused leaves the draft.
+        """
         if self._started:
-            # The setup may still be on its way (another task's read or send began it):
-            # the session has no setup in force to change until `setupComplete`. Wait for
-            # that start to end (`session.start` bounds it), rather than fail with "the
-            # session is not open". A start that failed before sending clears `_started`.
             async with self._start_lock:
                 pass
             if self._started:
                 self._forget_refused(self.connection)
+
+    async def _apply_update(self, session_options: Mapping[str, Any]) -> None:
+        """`session_update`'s work, with `_update_lock` held."""
+        await self._settle_draft()
         updated, setup = apply_options(self._draft, session_options, self.logger)
         if not self._started:
             self._draft = updated
@@ -615,6 +622,7 @@ class GeminiRealtimeClient:
         if role == "system":
             self._require_trio("send_text")
             async with self._update_lock:  # the instruction read is part of the update
+                await self._settle_draft()  # not a refused instruction: the one in force
                 current = instruction_text(self._draft)
                 combined = f"{current}\n\n{text}" if current else text
                 await self._apply_update({"instructions": combined})
