@@ -68,3 +68,19 @@ def test_only_the_transport_imports_a_websocket_library() -> None:
     users = {name for name in modules if imports_of(name)[0] & WEBSOCKET_LIBRARIES}
     assert users, "no module imports a WebSocket library: the check reads nothing"
     assert users <= TRANSPORT, f"outside the transport: {sorted(users - TRANSPORT)}"
+
+
+def test_the_enum_names_have_one_source_that_the_client_reads_without_the_emulator() -> None:
+    # The client names unknown enum values of a refused setup from `_proto_enums`; the
+    # emulator numbers the same names. The client must not reach them through the emulator.
+    core = closure("_protocol")
+    assert {"_setup_hint", "_proto_enums"} <= core
+    assert not any("emulator" in imports_of(module)[1] for module in core)
+    tree = ast.parse((PACKAGE / "emulator" / "_enums.py").read_text(encoding="utf-8"))
+    sources = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 2
+        for alias in node.names
+    }
+    assert "_proto_enums" in sources

@@ -64,15 +64,28 @@ class ConnectionClosedError(GeminiLiveError):
     Attributes:
         code: the WebSocket close code (1006 when no close frame was received).
         reason: the close reason as sent by the server (at most 123 bytes).
+        hint: what this library suspects caused the close, or "". Set when the server
+            refuses a setup with 1007, whose reason rarely names the culprit: it names what
+            in the setup the server may have refused, e.g. `the setup may be why:
+            generationConfig.responseModalities[0] is 'AUIDO', not one of AUDIO, IMAGE,
+            TEXT`. The message ends with it in parentheses; `code` and `reason` stay exactly
+            what the server sent. Pass it by keyword.
     """
 
-    def __init__(self, code: int, reason: str = "") -> None:
-        super().__init__(code, reason)
+    def __init__(self, code: int, reason: str = "", hint: str = "") -> None:
+        # The hint joins `args` only when there is one: pickling rebuilds the error from
+        # `args`, and errors without a hint keep the `args` (and repr) they always had.
+        if hint:
+            super().__init__(code, reason, hint)
+        else:
+            super().__init__(code, reason)
         self.code = code
         self.reason = reason
+        self.hint = hint
 
     def __str__(self) -> str:
-        return f"connection closed by the server: {self.code} {self.reason}".rstrip()
+        text = f"connection closed by the server: {self.code} {self.reason}".rstrip()
+        return f"{text} ({self.hint})" if self.hint else text
 
 
 class InvalidArgumentError(ConnectionClosedError):
@@ -125,16 +138,16 @@ def is_quota_reason(reason: str) -> bool:
     return any(marker in lowered for marker in _QUOTA_MARKERS)
 
 
-def close_error_for(code: int, reason: str) -> ConnectionClosedError:
-    """Return the typed exception for a server close code and reason."""
+def close_error_for(code: int, reason: str, *, hint: str = "") -> ConnectionClosedError:
+    """Return the typed exception for a server close code and reason (and our `hint`)."""
     if code == 1007:
-        return InvalidArgumentError(code, reason)
+        return InvalidArgumentError(code, reason, hint=hint)
     if code == 1008:
-        return PolicyViolationError(code, reason)
+        return PolicyViolationError(code, reason, hint=hint)
     if code == 1011:
         if is_quota_reason(reason):
-            return QuotaExceededError(code, reason)
-        return InternalServerError(code, reason)
+            return QuotaExceededError(code, reason, hint=hint)
+        return InternalServerError(code, reason, hint=hint)
     if code == 1006:
-        return AbnormalClosureError(code, reason)
-    return ConnectionClosedError(code, reason)
+        return AbnormalClosureError(code, reason, hint=hint)
+    return ConnectionClosedError(code, reason, hint=hint)

@@ -25,6 +25,7 @@ from ._errors import (
     close_error_for,
 )
 from ._setup_checks import check_function_names, check_generation_config
+from ._setup_hint import setup_hint
 from ._text_fastpath import MODEL, OUTPUT, decode_text
 from ._wire import (
     ActivityEnd,
@@ -537,11 +538,19 @@ class LiveProtocol:
     # --- closing -----------------------------------------------------------------------------
 
     def close_received(self, code: int, reason: str) -> tuple[CloseAction, ConnectionClosedError]:
-        """Record that the connection closed; say what to do and the typed error for it."""
-        after_go_away = self.state is SessionState.GOING_AWAY
+        """Record that the connection closed; say what to do and the typed error for it.
+
+        A 1007 while the setup awaits `setupComplete` is the server refusing that setup
+        (on the first connection, a resume or an `update_setup`): its reason seldom says
+        why, so the error carries a `hint` naming what in the setup may be the cause.
+        """
+        state = self.state
         self.state = SessionState.CLOSED
-        action = classify_close(code, reason, after_go_away=after_go_away)
-        return action, close_error_for(code, reason)
+        action = classify_close(code, reason, after_go_away=state is SessionState.GOING_AWAY)
+        hint = ""
+        if code == 1007 and state is SessionState.AWAITING_SETUP_COMPLETE:
+            hint = setup_hint(self.setup)
+        return action, close_error_for(code, reason, hint=hint)
 
 
 # `realtimeInput` fields and the types they take (the Blobs are checked apart).

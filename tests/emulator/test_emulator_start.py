@@ -103,6 +103,12 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--keep-closed-connections", "-1"], ("--keep-closed-connections", ">= 0")),
         (["--keep-closed-connections", "many"], ("--keep-closed-connections", "or 'all'")),
         (["--keep-closed-connections", "2.5"], ("--keep-closed-connections", "whole number")),
+        # EmulatorConfig.send_timeout had no flag; 0 could never be met, NaN never reached.
+        (["--send-timeout", "0"], ("--send-timeout", "more than 0")),
+        (["--send-timeout", "-1"], ("--send-timeout", ">= 0")),
+        (["--send-timeout", "nan"], ("--send-timeout", "finite")),
+        (["--send-timeout", "inf"], ("--send-timeout", "finite")),
+        (["--send-timeout", "soon"], ("--send-timeout", "not a number")),
     ],
 )
 def test_cli_names_the_flag_of_a_value_out_of_range(
@@ -115,6 +121,13 @@ def test_cli_names_the_flag_of_a_value_out_of_range(
     assert error.startswith("gemini-live emulator: error: argument ")
     for word in words:
         assert word in error
+
+
+@pytest.mark.parametrize(("args", "timeout"), [([], None), (["--send-timeout", "2.5"], 2.5)])
+def test_the_send_timeout_flag_sets_the_config(args: list[str], timeout: float | None) -> None:
+    parsed = emulator_cli.build_parser().parse_args(args)
+    config = emulator_cli._config(parsed)  # pyright: ignore[reportPrivateUsage]
+    assert config.send_timeout == timeout
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,17 @@ def _lifetime(value: str) -> float:
     return seconds
 
 
+def _send_timeout(value: str) -> float:
+    """A bound on writing one frame for argparse: a finite number of seconds above 0."""
+    seconds = _seconds(value)
+    if seconds == 0:
+        # EmulatorConfig refuses 0 too: no write could ever finish in it.
+        raise argparse.ArgumentTypeError(
+            "must be more than 0 s (leave the flag out for no limit but the deadline)"
+        )
+    return seconds
+
+
 def _host(value: str) -> str:
     """An interface to bind, for argparse: a host name or address, not empty."""
     if not value.strip():
@@ -244,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send voiceActivity ACTIVITY_START/ACTIVITY_END at server VAD start/end",
     )
+    p.add_argument(
+        "--send-timeout",
+        type=_send_timeout,
+        default=None,
+        metavar="SECONDS",
+        help="drop a client that reads nothing once one frame takes this long to write "
+        "(default: no limit but the connection's deadline)",
+    )
     p.add_argument("--pacing", type=_pacing, default="burst", help="burst, realtime or a factor")
     p.add_argument(
         "--chunk-ms",
@@ -305,6 +324,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         output_transcript=args.output_transcript,
         vertex=args.vertex,
         keep_closed_connections=args.keep_closed_connections,
+        send_timeout=args.send_timeout,
     ).replace(**extra)
 
 

@@ -25,6 +25,7 @@ import wsproto.events
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
 
+from .._groups import leaf_exceptions
 from .._require_trio import require_trio
 from .._wire import (
     ClientMessage,
@@ -230,7 +231,9 @@ class EmulatorConnection:
 
     Credentials never appear here: `path` and `headers` are redacted. `number` is its place
     in the order connections were upgraded, from 1 (what `Emulator.wait_for_connection`
-    takes); it stays the same when older connections are forgotten.
+    and `Fault(connection=N)` take, and what the log and the repr show); it stays the same
+    when older connections are forgotten. `index` counts every stream accepted, upgraded
+    or not (a 404 or a plain HTTP probe too): it names a stream that never got a number.
     """
 
     def __init__(self, emulator: Emulator, index: int, stream: _FaultStream) -> None:
@@ -283,8 +286,10 @@ class EmulatorConnection:
         self._start_time = trio.current_time()
 
     def __repr__(self) -> str:
+        # `number`, as users count connections; a stream never upgraded has none.
+        label = f"#{self.number}" if self.number else f"(not upgraded, stream {self.index})"
         return (
-            f"<EmulatorConnection #{self.index} {self.path!r} sent={self.frames_sent} "
+            f"<EmulatorConnection {label} {self.path!r} sent={self.frames_sent} "
             f"received={self.frames_received} close={self.close_code}>"
         )
 
@@ -403,7 +408,7 @@ class EmulatorConnection:
         self._halted = True
         reason = _truncate_reason(reason)
         self.close_code, self.close_reason, self.closed_by = code, reason, "server"
-        log.info("connection %d: closing %d %s", self.index, code, reason)
+        log.info("connection %d: closing %d %s", self.number, code, reason)
         if self._ws is not None and not self._stream.blackholed:
             with trio.move_on_after(self.emulator.config.close_timeout):
                 await self._ws.aclose(code, reason)
@@ -525,7 +530,7 @@ class EmulatorConnection:
         self._halted = True
         if self.closed_by is None:
             self.close_code, self.close_reason, self.closed_by = 1006, "", "server"
-        log.warning("connection %d: dropped, the client reads nothing: %s", self.index, why)
+        log.warning("connection %d: dropped, the client reads nothing: %s", self.number, why)
         await self._shutdown()
 
     async def _past_deadline(self) -> None:
@@ -691,7 +696,7 @@ class EmulatorConnection:
                 await self.close(1007, INVALID_ARGUMENT)
                 return False
         if (problem := bad_setup_arguments(setup)) is not None:
-            log.info("connection %d: setup refused: %s", self.index, problem)
+            log.info("connection %d: setup refused: %s", self.number, problem)
             await self.close(1007, INVALID_ARGUMENT)
             return False
         return True
@@ -1032,9 +1037,20 @@ class Emulator:
                 if request is not None:
                     await self._handle(conn, ws, request)
                 await conn._shutdown()  # pyright: ignore[reportPrivateUsage]
-        except Exception:
-            # One broken client must never take the server down.
-            log.exception("emulator connection %d failed", conn.index)
+        except Exception as exc:
+            if not conn.number and _peer_left(exc):
+                # A probe (a plain GET, a health check, a port scan) that hangs up before
+                # reading the HTTP reply (400, 404, or the 101 of an upgrade): routine.
+                log.debug(
+                    "stream %d: the peer left during the HTTP exchange (%r)",
+                    conn.index,
+                    leaf_exceptions(exc)[0],
+                )
+            elif conn.number:
+                # One broken client must never take the server down.
+                log.exception("emulator connection %d failed", conn.number)
+            else:
+                log.exception("emulator stream %d (not upgraded) failed", conn.index)
         finally:
             self._streams.discard(wrapped)
             with trio.CancelScope(shield=True):
@@ -1068,8 +1084,17 @@ class Emulator:
         conn._apply_static_faults()  # pyright: ignore[reportPrivateUsage]
         self.connections.append(conn)
         self._notify()
-        log.info("connection %d: %s", conn.index, conn.path)
+        log.info("connection %d: %s", conn.number, conn.path)
         await conn._run(credential)  # pyright: ignore[reportPrivateUsage]
+
+
+# What a stream raises when its peer is gone: trio-websocket's close (1006) or trio's.
+_PEER_GONE = (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+def _peer_left(exc: BaseException) -> bool:
+    """Whether `exc` (a nursery's group, say) says only that the peer went away."""
+    return all(isinstance(leaf, _PEER_GONE) for leaf in leaf_exceptions(exc))
 
 
 def _listen_error(exc: OSError, host: str, port: int) -> OSError:

@@ -1,0 +1,138 @@
+"""What in a refused setup may be why: the hint a 1007 close during setup carries.
+
+Google refuses a bad setup with 1007 `Request contains an invalid argument.` and names
+nothing. After such a refusal, the setup is searched for what this library knows the server
+refuses: an enum value Google's protos do not declare, more than one response modality, and
+TEXT asked of a native-audio model (protocol.md section 2.1.1). Nothing here stops a setup
+before it is sent: Google adds enum values, and a value unknown to this release must reach
+the server, which may well take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+from . import _proto_enums as proto
+from ._wire import Setup
+
+__all__ = ["setup_hint", "setup_problems"]
+
+_PREFIX = "the setup may be why: "
+
+
+def _known(*tables: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name for table in tables for name in table)
+
+
+_MODALITIES = _known(proto.MODALITY)
+_MEDIA_RESOLUTIONS = _known(proto.MEDIA_RESOLUTION)
+_THINKING_LEVELS = _known(proto.THINKING_LEVEL)
+_START_SENSITIVITIES = _known(proto.START_SENSITIVITY)
+_END_SENSITIVITIES = _known(proto.END_SENSITIVITY)
+_ACTIVITY_HANDLINGS = _known(proto.ACTIVITY_HANDLING)
+_TURN_COVERAGES = _known(proto.TURN_COVERAGE, proto.TURN_COVERAGE_UNNUMBERED)
+_BEHAVIORS = _known(proto.BEHAVIOR)
+
+
+def setup_hint(setup: Setup | None) -> str:
+    """The hint for a setup the server refused with 1007, or "" when nothing in it is suspect.
+
+    Example: `the setup may be why: generationConfig.responseModalities[0] is 'AUIDO', not
+    one of AUDIO, IMAGE, TEXT`.
+    """
+    problems = setup_problems(setup) if setup is not None else []
+    return _PREFIX + "; ".join(problems) if problems else ""
+
+
+def setup_problems(setup: Setup) -> list[str]:
+    """What in `setup` the server may have refused, each naming its JSON path (camelCase)."""
+    return [*_generation_problems(setup), *_realtime_problems(setup), *_tool_problems(setup)]
+
+
+def _generation_problems(setup: Setup) -> Iterator[str]:
+    gen = setup.generation_config
+    if gen is None:
+        return
+    where = "generationConfig"
+    # A setup is checked for types before it is sent, but one built by hand and given to
+    # the protocol core directly is not: anything that is not a list of strings is skipped.
+    modalities = cast(object, gen.response_modalities)
+    if isinstance(modalities, list):
+        items = cast("list[object]", modalities)
+        for index, value in enumerate(items):
+            yield from _unknown(f"{where}.responseModalities[{index}]", value, _MODALITIES)
+        asked = [value for value in items if isinstance(value, str)]
+        if len(asked) > 1:
+            yield (
+                f"{where}.responseModalities asks for {len(asked)} modalities "
+                f"({', '.join(asked)}): a session answers in one"
+            )
+        model = cast(object, setup.model)
+        native_audio = isinstance(model, str) and "native-audio" in model
+        if native_audio and any(value.upper() == "TEXT" for value in asked):
+            yield (
+                f"model {_excerpt(str(model))} answers in AUDIO only (a native-audio model), "
+                f"but {where}.responseModalities asks for TEXT"
+            )
+    yield from _unknown(f"{where}.mediaResolution", gen.media_resolution, _MEDIA_RESOLUTIONS)
+    thinking = gen.thinking_config
+    if thinking is not None:
+        yield from _unknown(
+            f"{where}.thinkingConfig.thinkingLevel", thinking.thinking_level, _THINKING_LEVELS
+        )
+
+
+def _realtime_problems(setup: Setup) -> Iterator[str]:
+    config = setup.realtime_input_config
+    if config is None:
+        return
+    where = "realtimeInputConfig"
+    detection = config.automatic_activity_detection
+    if detection is not None:
+        yield from _unknown(
+            f"{where}.automaticActivityDetection.startOfSpeechSensitivity",
+            detection.start_of_speech_sensitivity,
+            _START_SENSITIVITIES,
+        )
+        yield from _unknown(
+            f"{where}.automaticActivityDetection.endOfSpeechSensitivity",
+            detection.end_of_speech_sensitivity,
+            _END_SENSITIVITIES,
+        )
+    yield from _unknown(f"{where}.activityHandling", config.activity_handling, _ACTIVITY_HANDLINGS)
+    yield from _unknown(f"{where}.turnCoverage", config.turn_coverage, _TURN_COVERAGES)
+
+
+def _tool_problems(setup: Setup) -> Iterator[str]:
+    tools = cast(object, setup.tools)
+    if not isinstance(tools, list):
+        return
+    for index, tool in enumerate(cast("list[object]", tools)):
+        declarations = getattr(tool, "function_declarations", None)
+        if not isinstance(declarations, list):
+            continue
+        for number, declaration in enumerate(cast("list[object]", declarations)):
+            yield from _unknown(
+                f"tools[{index}].functionDeclarations[{number}].behavior",
+                getattr(declaration, "behavior", None),
+                _BEHAVIORS,
+            )
+
+
+def _unknown(path: str, value: object, known: frozenset[str]) -> Iterator[str]:
+    """A problem if `value` is a string that is not one of the `known` names."""
+    if isinstance(value, str) and value not in known:
+        yield f"{path} is {_excerpt(value)}, not one of {_listing(known)}"
+
+
+def _listing(known: Iterable[str]) -> str:
+    # The *_UNSPECIFIED names are known but never what anyone means to ask for.
+    return ", ".join(sorted(name for name in known if not name.endswith("UNSPECIFIED")))
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """The repr of a setup string, cut short: a hint never echoes a huge value."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
