@@ -2,12 +2,20 @@
 
 A wait counts matching frames from the connection's first. It rescanned the frames still
 recorded each time one arrived: once matches were forgotten its count could never be
-reached, and it waited for ever.
+reached, and it waited for ever. Then every wait that found too few matches raised
+`ForgottenFramesError` once any frame was forgotten, even one begun before its frame was
+sent: past ~2 minutes of a session with the default budget, "wait for the text, then send
+it" raised. Dotted-path waits now count the matches forgotten too; only a predicate, which
+cannot be asked of a forgotten frame, still raises, and only when it would have to guess.
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
 import pickle
+import random
+from typing import Any
 
 import pytest
 import trio
@@ -19,13 +27,24 @@ from trio_gemini_live.emulator import (
     ForgottenFramesError,
     Frame,
 )
+from trio_gemini_live.emulator._recording import PathCounts, present
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
 DONE = "serverContent.turnComplete"
+SAID = "realtimeInput.text"
+SILENCE = {
+    "realtimeInput": {
+        "audio": {"data": base64.b64encode(bytes(640)).decode(), "mimeType": "audio/pcm;rate=16000"}
+    }
+}
 
 
 def _is_text(frame: Frame) -> bool:
-    return frame.get("realtimeInput.text") is not None
+    return frame.get(SAID) is not None
+
+
+def _is_done(frame: Frame) -> bool:
+    return bool(frame.get(DONE))
 
 
 async def _turns(client: RawClient, *texts: str) -> None:
@@ -61,24 +80,100 @@ async def test_a_wait_counts_the_matches_forgotten_while_it_waits(
         assert conn.received_dropped
         assert len([f for f in conn.sent if f.get(DONE)]) < 3
     assert [f.get(DONE) for f in found["sent"]] == [True, True, True]
-    assert [f.get("realtimeInput.text") for f in found["received"]] == ["one", "two", "three"]
+    assert [f.get(SAID) for f in found["received"]] == ["one", "two", "three"]
 
 
-async def test_a_wait_that_needs_forgotten_frames_says_so(
+async def test_a_wait_begun_before_its_frame_is_sent_returns_it_after_trimming(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # The reviewer's case: a long session (here 30 chunks against a budget of 10), then
+    # "wait for the text, send it". It raised ForgottenFramesError at once.
+    found: list[Frame] = []
+    async with start(EmulatorConfig(record_frames=10)) as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        for _ in range(30):
+            await client.send(SILENCE)
+        await trio.sleep(1)
+        assert conn.frames_received == 31  # the setup and every chunk
+        assert conn.received_dropped > 0
+        async with trio.open_nursery() as nursery:
+
+            async def wait() -> None:
+                with trio.fail_after(10):
+                    found.extend(await conn.wait_for_received(SAID))
+
+            nursery.start_soon(wait)
+            await trio.sleep(1)
+            assert not found  # no text was sent yet: it waits
+            await client.send({"realtimeInput": {"text": "hello"}})
+    assert [f.get(SAID) for f in found] == ["hello"]
+
+
+async def test_a_dotted_path_count_includes_the_forgotten_matches_exactly(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    done: dict[tuple[str, int], list[Frame]] = {}
+
+    async def wait(conn: EmulatorConnection, direction: str, count: int) -> None:
+        with trio.fail_after(60):
+            if direction == "sent":
+                done["sent", count] = await conn.wait_for_sent(DONE, count=count)
+            else:
+                done["received", count] = await conn.wait_for_received(SAID, count=count)
+
+    async with start(EmulatorConfig(record_frames=4)) as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await _turns(client, "one", "two", "three")
+        conn = await emu.wait_for_connection(1)
+        # Some of the three of each were forgotten: only the forgotten make up the count.
+        assert len([f for f in conn.sent if f.get(DONE)]) < 3
+        assert len([f for f in conn.received if f.get(SAID)]) < 3
+        with trio.fail_after(1):
+            # Reached already: returned at once, with the matches still recorded.
+            sent = await conn.wait_for_sent(DONE, count=3)
+            received = await conn.wait_for_received(SAID, count=3)
+        assert sent == [f for f in conn.sent if f.get(DONE)]
+        assert [f.get(SAID) for f in received] == ["one", "two", "three"][3 - len(received) :]
+        async with trio.open_nursery() as nursery:
+            for direction in ("sent", "received"):
+                for count in (4, 5):
+                    nursery.start_soon(wait, conn, direction, count)
+            await trio.sleep(5)
+            assert not done  # not early: the 4th of each was not sent yet
+            await _turns(client, "four")
+            await trio.sleep(5)
+            assert set(done) == {("sent", 4), ("received", 4)}  # 5 is not reached
+            # Not late either: each returned on its 4th match, the newest.
+            assert done["sent", 4][-1].get(DONE)
+            assert done["received", 4][-1].get(SAID) == "four"
+            await _turns(client, "five")
+        assert done["received", 5][-1].get(SAID) == "five"
+    # Closed: a count reached among forgotten frames still returns; one beyond does not.
+    with trio.fail_after(1):
+        await conn.wait_for_sent(DONE, count=5)
+        with pytest.raises(ConnectionError):
+            await conn.wait_for_sent(DONE, count=6)
+
+
+async def test_a_predicate_wait_that_would_have_to_guess_says_so(
     autojump_clock: trio.abc.Clock,
 ) -> None:
     async with start(EmulatorConfig(record_frames=4)) as emu, connect(emu) as client:
         await client.setup(**TEXT)
         await _turns(client, "one", "two", "three")
         conn = await emu.wait_for_connection(1)
-        # What the frames still recorded answer is answered.
+        assert conn.sent_dropped
+        assert conn.received_dropped
+        # What the frames still recorded answer is answered, predicate or not.
         with trio.fail_after(10):
-            [done] = await conn.wait_for_sent(DONE)
+            [done] = await conn.wait_for_sent(_is_done)
         assert done.get(DONE)
+        # Fewer than `count` recorded matches, frames forgotten: a predicate cannot know.
         with trio.fail_after(10), pytest.raises(ForgottenFramesError) as info:
-            await conn.wait_for_sent(DONE, count=3)
+            await conn.wait_for_sent(_is_done, count=3)
         with trio.fail_after(10), pytest.raises(ForgottenFramesError) as received:
-            await conn.wait_for_received(_is_text, count=2)
+            await conn.wait_for_received(_is_text, count=4)
     error = info.value
     assert isinstance(error, LookupError)
     assert (error.number, error.direction, error.count, error.record_frames) == (1, "sent", 3, 4)
@@ -86,10 +181,80 @@ async def test_a_wait_that_needs_forgotten_frames_says_so(
     assert error.forgotten == conn.sent_dropped
     assert "wait_for_sent(count=3)" in str(error)
     assert "EmulatorConfig.record_frames=4" in str(error)
+    assert "dotted path" in str(error)
     assert received.value.direction == "received"
-    assert "wait_for_received(count=2)" in str(received.value)
+    assert "wait_for_received(count=4)" in str(received.value)
     copy = pickle.loads(pickle.dumps(error))
     assert str(copy) == str(error)
+
+
+def _frames_for_paths() -> list[dict[str, Any]]:
+    return [
+        {"a": {"b": 1, "c": [{"d": 1}], "e": {}}, "x": 0},
+        {"a": {"b": 0, "c": [], "e": {"f": False}}, "x": ""},
+        {"a": {"b": True, "c": None, "e": {"f": None}}, "x": 0.0},
+        {"a": [{"b": 1}], "a.b": 2, "": {"": 3}},
+        {"a": "text", "x": {"y": {"z": "deep"}}},
+        {"a": {"b": {"c": {"d": False}}}, "x": [0], "y": -0.0},
+        {"a": {"b": float("nan")}, "x": {"": 0}},
+        {},
+    ]
+
+
+def _random_json(rng: random.Random, depth: int) -> Any:
+    kind = rng.randrange(9 if depth < 4 else 7)
+    if kind >= 7:
+        return {rng.choice("ab."): _random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+    choices: list[Any] = [None, False, True, 0, 1, "", [rng.choice("ab")]]
+    return choices[kind]
+
+
+def test_path_counts_match_exactly_what_frame_get_matches() -> None:
+    rng = random.Random(6)
+    datas = _frames_for_paths()
+    datas += [
+        {rng.choice("ab."): _random_json(rng, 1) for _ in range(rng.randrange(1, 4))}
+        for _ in range(300)
+    ]
+    counts = PathCounts()
+    for data in datas:
+        counts.add(data)
+    names = ["a", "b", "c", "d", "e", "f", "x", "y", "z", ".", ""]
+    paths = {".".join(p) for n in (1, 2, 3) for p in itertools.product(names, repeat=n)}
+    paths |= {"a.b", "a.c.d", "a.c.0", "x.y.z", "a..b", "a.", ".a", "", "."}
+    frames = [Frame(b"", data, False, 0.0) for data in datas]
+    for path in sorted(paths):
+        expected = sum(present(frame.get(path)) for frame in frames)
+        assert counts.count(path) == expected, path
+    assert counts.count("a.b") > 0  # the tree did count something
+
+
+async def test_recording_a_frame_counts_no_paths_until_it_is_forgotten(
+    autojump_clock: trio.abc.Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walked: list[dict[str, Any]] = []
+    add = PathCounts.add
+
+    def spy(self: PathCounts, data: dict[str, Any]) -> None:
+        walked.append(data)
+        add(self, data)
+
+    monkeypatch.setattr(PathCounts, "add", spy)
+    async with start(EmulatorConfig(record_frames=100)) as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        for _ in range(30):
+            await client.send(SILENCE)
+        conn = await emu.wait_for_connection(1)
+        with trio.fail_after(10):
+            await conn.wait_for_received("realtimeInput.audio", count=30)
+        assert conn.frames_received + conn.frames_sent > 30
+        assert not walked  # recorded, none forgotten: no path was counted
+        for _ in range(300):
+            await client.send(SILENCE)
+        with trio.fail_after(10):
+            await conn.wait_for_received("realtimeInput.audio", count=330)
+        # Each forgotten frame was walked once, when it was forgotten; no other.
+        assert len(walked) == conn.sent_dropped + conn.received_dropped > 0
 
 
 async def test_nothing_is_forgotten_without_a_bound(autojump_clock: trio.abc.Clock) -> None:

@@ -15,17 +15,21 @@ it was forgotten.
 
 A wait for the n-th matching frame (`wait_for_sent(match, count=n)`) counts every frame of
 its connection, from the first. Once it has begun, each frame is offered to it as it is
-recorded (`FrameWait`), before anything can be forgotten; a frame forgotten before it began
-can no longer be matched, so such a wait says so (`ForgottenFramesError`) rather than wait
-for a count it may already have reached. Counts per pattern kept from the first frame on
-would need every pattern known in advance: a test's predicate is only known once it waits.
+recorded (`FrameWait`), before anything can be forgotten. Frames forgotten before it began
+are counted for a dotted path (the common case): as each frame is forgotten, the paths it
+holds are added to its connection's `PathCounts`, so a dotted-path wait adds the forgotten
+matches to those it still sees. Built when frames are forgotten, not as they are recorded:
+recording stays as cheap as it was, and most frames of a short test are never forgotten.
+A predicate is only known once a test waits, so nothing is known of how many forgotten
+frames it would have matched: a predicate wait that would need them says so
+(`ForgottenFramesError`) rather than wait for a count it may already have reached.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
     from ._server import EmulatorConnection, Frame
@@ -34,10 +38,61 @@ __all__ = [
     "ForgottenConnectionError",
     "ForgottenFramesError",
     "FrameWait",
+    "PathCounts",
     "find_connection",
     "forget_closed",
+    "present",
     "trim_recordings",
 ]
+
+
+def present(value: object) -> bool:
+    """Whether a dotted path's value matches: present and not false (nor 0, which == False)."""
+    return value not in (None, False)
+
+
+class PathCounts:
+    """In how many forgotten frames each dotted path was present: a tree of keys.
+
+    A node per key path (`children`), as the frames nested; `hits` is how many frames held
+    a value at that path that `present` accepts. It mirrors `Frame.get` exactly: a path is
+    split at dots and followed through objects only (not into lists), so a key holding a
+    dot is a node of its own that no dotted path reaches, as `Frame.get` never reaches it.
+    Nodes exist only for paths some forgotten frame held, so its size is bounded by the
+    shapes of the frames (the protocol's), not by how many there were.
+    """
+
+    __slots__ = ("children", "hits")
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.children: dict[str, PathCounts] = {}
+
+    def add(self, data: dict[str, Any]) -> None:
+        """Count the paths present in one frame's decoded JSON."""
+        # A stack, not recursion: a frame may nest as deep as the JSON parser allowed.
+        stack: list[tuple[PathCounts, dict[str, Any]]] = [(self, data)]
+        while stack:
+            node, obj = stack.pop()
+            for key, value in obj.items():
+                if not present(value):
+                    continue  # no dotted path matches here, nor below (`Frame.get` stops)
+                child = node.children.get(key)
+                if child is None:
+                    child = node.children[key] = PathCounts()
+                child.hits += 1
+                if isinstance(value, dict):
+                    stack.append((child, cast("dict[str, Any]", value)))
+
+    def count(self, path: str) -> int:
+        """In how many of the frames added `Frame.get(path)` was present."""
+        node = self
+        for name in path.split("."):
+            child = node.children.get(name)
+            if child is None:
+                return 0
+            node = child
+        return node.hits
 
 
 class ForgottenConnectionError(LookupError):
@@ -69,16 +124,18 @@ class ForgottenConnectionError(LookupError):
 
 
 class ForgottenFramesError(LookupError):
-    """A frame wait needs frames that were forgotten to bound the emulator's memory.
+    """A predicate frame wait needs frames that were forgotten to bound the emulator's memory.
 
     `EmulatorConnection.wait_for_sent(match, count)` (and `wait_for_received`) wait for
     `count` matching frames counted from the connection's first. The emulator keeps only
-    the newest `EmulatorConfig.record_frames` frames, all connections together: when fewer
-    than `count` of the frames still recorded match and older ones were forgotten before
-    the wait began, whether `count` has been reached is unknowable, so the wait raises
-    this rather than wait for ever (or return long after the count was met). A wait in
-    progress counts every frame as it is recorded, so start it before the frames it counts
-    are sent; or raise `record_frames`, or make it None to keep every frame.
+    the newest `EmulatorConfig.record_frames` frames, all connections together. For a
+    dotted path it counts the frames it forgot too, but a predicate (a test of a `Frame`)
+    can only be asked of frames still there: when fewer than `count` of those match and
+    frames of the wait's direction were forgotten before it began, whether `count` has
+    been reached is unknowable, so the wait raises this rather than guess (wait for ever,
+    or return long after the count was met). Match by dotted path instead, start the wait
+    before any frame is forgotten (a wait in progress counts every frame as it is
+    recorded), or raise `record_frames`, or make it None to keep every frame.
 
     Attributes:
         number: The connection's `number`.
@@ -108,12 +165,13 @@ class ForgottenFramesError(LookupError):
 
     def __str__(self) -> str:
         return (
-            f"wait_for_{self.direction}(count={self.count}) on connection {self.number} "
-            f"found {self.matched} of the {self.count} matching frames, and {self.forgotten} older "
-            f"{self.direction} frames were forgotten before it began "
-            f"(EmulatorConfig.record_frames={self.record_frames}, all connections together): "
-            "start the wait before those frames are sent, raise record_frames, or make it "
-            "None to keep every frame"
+            f"wait_for_{self.direction}(count={self.count}) with a predicate on connection "
+            f"{self.number} found {self.matched} of the {self.count} matching frames, and "
+            f"{self.forgotten} older {self.direction} frames were forgotten before it began "
+            f"(EmulatorConfig.record_frames={self.record_frames}, all connections together), "
+            "which a predicate cannot be asked of: match a dotted path instead (its count "
+            "includes forgotten frames), start the wait before any frame is forgotten, raise "
+            "record_frames, or make it None to keep every frame"
         )
 
 
@@ -122,7 +180,8 @@ class FrameWait:
 
     Offered then, not when the waiting task next runs: by then `record_frames` may have
     forgotten it (frames come in bursts; the budget may be small), and a match forgotten
-    unseen could never be counted.
+    unseen could never be counted. `forgotten` is how many matches were forgotten before
+    the wait began (known for a dotted path only): they count, but cannot be returned.
     """
 
     def __init__(
@@ -131,16 +190,18 @@ class FrameWait:
         check: Callable[[Frame], bool],
         count: int,
         found: list[Frame],
+        forgotten: int = 0,
     ) -> None:
         self.direction: Literal["sent", "received"] = direction
         self.check = check
         self.count = count
         self.found = found
+        self.forgotten = forgotten
         self.error: Exception | None = None
 
     @property
     def done(self) -> bool:
-        return self.error is not None or len(self.found) >= self.count
+        return self.error is not None or self.forgotten + len(self.found) >= self.count
 
     def offer(self, frame: Frame) -> None:
         if self.done:
@@ -173,17 +234,29 @@ def _oldest_first(sent: Sequence[Frame], received: Sequence[Frame], count: int) 
     return s, r
 
 
+def _count_paths(counts: PathCounts, frames: Sequence[Frame], forgotten: int) -> None:
+    for i in range(forgotten):
+        data = frames[i].data
+        if data is not None:  # matched by nothing (`_matches`)
+            counts.add(data)
+
+
 def trim_recordings(connections: Sequence[EmulatorConnection], excess: int) -> int:
     """Forget the `excess` oldest recorded frames, connection by connection; return how many.
 
-    A closed connection left with no frames forgets its `handle_coverage` too (it only
-    explains those frames), so that the connections themselves stay small.
+    The paths each forgotten frame held are counted first (the connection's `PathCounts`),
+    so that dotted-path waits still count it. A closed connection left with no frames
+    forgets its `handle_coverage` too (it only explains those frames), so that the
+    connections themselves stay small.
     """
     dropped = 0
     for conn in connections:
         if dropped >= excess:
             break
         s, r = _oldest_first(conn.sent, conn.received, excess - dropped)
+        paths = conn._forgotten_paths  # pyright: ignore[reportPrivateUsage]
+        _count_paths(paths["sent"], conn.sent, s)
+        _count_paths(paths["received"], conn.received, r)
         if s:
             del conn.sent[:s]
             conn.sent_dropped += s

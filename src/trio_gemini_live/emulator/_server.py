@@ -47,8 +47,10 @@ from ._recording import (
     ForgottenConnectionError,
     ForgottenFramesError,
     FrameWait,
+    PathCounts,
     find_connection,
     forget_closed,
+    present,
     trim_recordings,
 )
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
@@ -147,7 +149,7 @@ FramePredicate = Callable[[Frame], bool] | str
 def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
     if isinstance(match, str):
         path = match
-        return lambda frame: frame.get(path) not in (None, False)
+        return lambda frame: present(frame.get(path))
     return match
 
 
@@ -255,6 +257,12 @@ class EmulatorConnection:
         # `received[i - received_dropped]` is the i-th frame received.
         self.sent_dropped = 0
         self.received_dropped = 0
+        # The dotted paths those forgotten frames held, counted as they are forgotten
+        # (`trim_recordings`): what a dotted-path wait counts of frames it can no longer see.
+        self._forgotten_paths: dict[Literal["sent", "received"], PathCounts] = {
+            "sent": PathCounts(),
+            "received": PathCounts(),
+        }
         # Handle -> how many client messages after `setup` its state includes: the truth
         # a test checks replay against, which the wire tells only in transparent mode.
         self.handle_coverage: dict[str, int] = {}
@@ -323,16 +331,19 @@ class EmulatorConnection:
             if direction == "sent"
             else (self.received, self.received_dropped)
         )
-        wait = FrameWait(direction, check, count, [f for f in frames if _matches(check, f)])
-        if not wait.done and dropped:
-            # The count could have been reached among frames no longer there to count.
+        found = [f for f in frames if _matches(check, f)]
+        # A dotted path's matches among the forgotten frames are known; a predicate's not.
+        forgotten = self._forgotten_paths[direction].count(match) if isinstance(match, str) else 0
+        wait = FrameWait(direction, check, count, found, forgotten)
+        if not wait.done and dropped and not isinstance(match, str):
+            # The count could have been reached among frames no longer there to ask.
             budget = self.emulator.config.record_frames
             assert budget is not None  # else nothing is forgotten
             raise ForgottenFramesError(
                 self.number, direction, count, len(wait.found), dropped, budget
             )
         # From here on each frame is offered as it is recorded (`_record`), before
-        # `record_frames` can forget it: no checkpoint since the scan above.
+        # `record_frames` can forget it: no checkpoint since the scan and count above.
         self._waits.add(wait)
         try:
             while not wait.done:
@@ -350,14 +361,24 @@ class EmulatorConnection:
         frame sent while the wait is in progress counts even if `record_frames` has
         forgotten it since.
 
+        Frames forgotten before the wait began (`EmulatorConfig.record_frames`) count for a
+        dotted path: the emulator counts the paths each frame held as it forgets it. A
+        predicate can only be asked of frames still recorded, so a predicate wait raises
+        `ForgottenFramesError` at once if, and only if, fewer than `count` of those match
+        and frames of this direction were forgotten before it began (whether the count
+        was already reached among them is unknowable). Otherwise it waits as a dotted-path
+        wait does.
+
         Returns:
-            The matching frames the wait saw (at least `count`), oldest first.
+            The matching frames still recorded when the wait began and those recorded
+            while it was in progress, oldest first: at least `count`, less the matches
+            forgotten before it began, which are counted but cannot be returned (so a
+            dotted-path wait may return fewer than `count` frames, even none).
 
         Raises:
             ConnectionError: if the connection ends first.
-            ForgottenFramesError: fewer than `count` frames still recorded match, and
-                frames forgotten before the wait began (`EmulatorConfig.record_frames`)
-                might have.
+            ForgottenFramesError: `match` is a predicate, fewer than `count` frames still
+                recorded match, and frames forgotten before the wait began might have.
             Exception: what `match` raised, if it did.
         """
         return await self._wait("sent", match, count)
