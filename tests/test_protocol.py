@@ -64,6 +64,23 @@ def content(**fields: Any) -> bytes:
 # --- state machine ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("status", "idle"), [(None, True), ("IDLE", True), ("IN_PROGRESS", False)])
+def test_a_turn_complete_while_the_server_is_still_at_work_leaves_the_model_busy(
+    status: str | None, idle: bool
+) -> None:
+    # protocol.md 3.2 and 7.6: with `interactionStatus`, only `IDLE` means fully done; the
+    # session moved (goAway, update_setup) at an `IN_PROGRESS` turnComplete, cutting off
+    # the output still to come.
+    protocol = opened()
+    protocol.receive_frame(content(modelTurn={"parts": [{"text": "Checking"}]}))
+    done = {"turnComplete": True} | ({"interactionStatus": status} if status else {})
+    protocol.receive_frame(content(**done))
+    assert protocol.idle is idle
+    assert protocol.turn_id == 2
+    protocol.receive_frame(content(interactionStatus="IDLE"))
+    assert protocol.idle
+
+
 def test_start_returns_setup_frame_and_awaits_setup_complete() -> None:
     protocol = LiveProtocol()
     assert protocol.state is SessionState.IDLE

@@ -465,6 +465,8 @@ class LiveProtocol:
         if content.interrupted:
             self._turn_interrupted = True
             out.append(ev.Interrupted(turn_id=turn))
+        if content.interaction_status == "IDLE" and not content.turn_complete:
+            self.generating = False  # fully done, said apart from its `turnComplete`
         if content.turn_complete:
             out.append(
                 ev.TurnComplete(
@@ -476,7 +478,9 @@ class LiveProtocol:
                 )
             )
             self.turn_id += 1
-            self.generating = False
+            # `IN_PROGRESS`: the server is still at work and more output may follow (the
+            # SDK's receive() ends the turn only on `IDLE` then); a move must wait.
+            self.generating = content.interaction_status == "IN_PROGRESS"
             self._turn_interrupted = False
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
