@@ -127,6 +127,74 @@ def test_an_unknown_option_is_named_even_without_a_command(
     assert err.strip().endswith("error: unrecognized arguments: --bogus")
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # an unknown spelling: its value was printed as an unrecognized argument
+        (["talk", "--api_key", SECRET, "-t", "hi"], "unrecognized arguments: --api_key ("),
+        (["talk", f"--api_key={SECRET}", "-t", "hi"], "unrecognized arguments: --api_key"),
+        (["talk", "--token", SECRET], "unrecognized arguments: --token ("),
+        # before the command: the key was taken for the command ("invalid choice: KEY")
+        (["-v", "--api-key", SECRET, "talk"], "--api-key goes after the command"),
+        ([f"--api-key={SECRET}", "talk", "-t", "hi"], "--api-key goes after the command"),
+        (["--api-k", SECRET, "talk"], "--api-k goes after the command"),
+        (["--token", SECRET, "talk"], "unrecognized arguments: --token"),
+        # argparse's own errors quoting a value: ambiguous, invalid choice, invalid type
+        (["talk", f"--api={SECRET}", "-t", "hi"], "ambiguous option: --api=<hidden>"),
+        (["talk", "--api-key", SECRET, "--api-version", SECRET], "invalid choice: '<hidden>'"),
+        (["talk", "--api-key", SECRET, "--timeout", SECRET], "invalid float value: '<hidden>'"),
+    ],
+)
+def test_a_usage_error_never_shows_a_key(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert expected in err, err
+
+
+def test_an_unrecognized_argument_that_is_no_option_is_counted_not_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["talk", SECRET, "-t", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert "unrecognized arguments: 1 argument (not shown)" in err
+
+
+@pytest.mark.parametrize("bad", ["\n", "\r\n", "\u2603"])
+def test_a_key_with_a_newline_is_refused_by_name(
+    bad: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `export GEMINI_API_KEY=$(cat key.txt)` keeps no newline, but `--api-key "$(<f)"`
+    # in other shells, or a key pasted with one, reached websockets: "internal error:
+    # InvalidHeaderValue: ... KEY".
+    monkeypatch.setenv("GEMINI_API_KEY", SECRET + bad)
+    assert main(["talk", "-t", "hi"]) != 0
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert_clean_error(err, "api_key contains a control or non-ASCII character")
+    assert main(["talk", "--url", "ws://127.0.0.1:9", "--api-key", SECRET + bad, "-t", "x"]) != 0
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    assert_clean_error(err, "api_key contains a control or non-ASCII character")
+
+
+def test_a_url_with_a_fragment_or_a_bad_port_is_refused_unseen(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for url in (
+        f"http://x/#access_token={SECRET}",
+        f"ws://127.0.0.1:9/ws#access_token={SECRET}",
+        f"ws://127.0.0.1:8765&key={SECRET}",
+    ):
+        assert main(["talk", "--url", url, "-t", "hi"]) == 2
+        err = capsys.readouterr().err
+        assert SECRET not in err
+        assert_clean_error(err)
+
+
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -370,7 +438,7 @@ def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
         (["talk", "--emulator", "--text", "hi", "--timeout", "1e400"], ("--timeout", "finite")),
         (["emulator", "--host", ""], ("--host", "empty")),
         (["talk", "--url", "ws://[::1", "--text", "hi"], ("not a valid URL", "IPv6")),
-        (["talk", "--url", "ws://127.0.0.1:99999", "--text", "hi"], ("out of range",)),
+        (["talk", "--url", "ws://127.0.0.1:99999", "--text", "hi"], ("the port is not a number",)),
         (["emulator", "--port", "99999"], ("--port", "65535")),
         (["emulator", "--port", "-1"], ("--port", "65535")),
         (["emulator", "--chunk-ms", "0"], ("--chunk-ms", "1 to 1000 ms")),

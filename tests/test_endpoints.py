@@ -248,8 +248,8 @@ def test_url_endpoint_rejects_non_websocket_urls(url: str) -> None:
     ("url", "message"),
     [
         ("ws://[::1", "Invalid IPv6 URL"),
-        ("ws://127.0.0.1:99999/x", "out of range"),
-        ("ws://127.0.0.1:abc/x", "integer"),
+        ("ws://127.0.0.1:99999/x", "the port is not a number from 0 to 65535"),
+        ("ws://127.0.0.1:abc/x", "the port is not a number from 0 to 65535"),
         ("ws://host name/x", "white space"),
         ("ws://u:LEAKY@[::1/x?key=LEAKY", "Invalid IPv6 URL"),
     ],
@@ -408,3 +408,116 @@ def test_the_host_header_of_an_ipv6_literal_keeps_its_brackets(
 
     target = stream_target(url_endpoint(url))
     assert (target.host, target.netloc) == (host, netloc)
+
+
+# --- secrets in error messages ---------------------------------------------------------------
+
+
+def assert_not_shown(error: BaseException, secret: str) -> None:
+    """Nowhere in `error`: its text, repr, args, pickled form, cause or context."""
+    import pickle
+
+    for each in (error, error.__cause__, error.__context__):
+        if each is None:
+            continue
+        for text in (str(each), repr(each), repr(each.args), repr(pickle.dumps(each))):
+            assert secret not in text, text
+
+
+BAD_CHARS = {
+    "newline": "\n",  # a key read from a file
+    "crlf": "\r\n",
+    "nul": "\x00",
+    "line separator": "\u2028",
+    "snowman": "\u2603",
+    "e acute": "\u00e9",
+    "tab": "\t",
+    "inner newline": "\nx",
+}
+
+
+@pytest.mark.parametrize("bad", BAD_CHARS.values(), ids=list(BAD_CHARS))
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("api_key", lambda key: gemini_endpoint(key)),
+        ("api_key", lambda key: url_endpoint("ws://127.0.0.1:9/ws", api_key=key)),
+        ("access_token", lambda key: vertex_endpoint(location="us", access_token=key)),
+        ("api_key", lambda key: vertex_endpoint(location="us", api_key=key)),
+    ],
+)
+def test_a_credential_with_a_control_or_non_ascii_char_is_refused_unseen(
+    name: str, make: Callable[[str], Endpoint], bad: str
+) -> None:
+    # It reached websockets' header check, whose InvalidHeaderValue quoted the key.
+    with pytest.raises(ConfigurationError, match=f"^{name} contains a control or non-ASCII") as e:
+        make(KEY + bad)
+    assert_not_shown(e.value, KEY)
+    assert "trailing newline" in str(e.value)
+
+
+@pytest.mark.parametrize("padded", [f" {KEY}", f"{KEY} "])
+def test_a_credential_with_surrounding_white_space_is_refused_not_stripped(padded: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^api_key starts or ends with white space") as e:
+        gemini_endpoint(padded)
+    assert_not_shown(e.value, KEY)
+
+
+def test_a_key_in_the_url_with_a_bad_char_is_refused_unseen() -> None:
+    with pytest.raises(ConfigurationError, match="control or non-ASCII") as e:
+        url_endpoint("ws://127.0.0.1:9/ws?key=" + KEY + "%0A")
+    assert_not_shown(e.value, KEY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"ws://127.0.0.1:8765&key={KEY}",  # `&` typed for `/?`: the rest is the "port"
+        f"ws://127.0.0.1:8765&key={KEY}/ws?key={KEY}#x",
+        f"ws://u:{KEY}@h:x/p",
+        "ws://127.0.0.1:99999/x",
+    ],
+)
+def test_a_port_that_is_not_a_number_is_named_without_quoting_it(url: str) -> None:
+    for make in (url_endpoint, lambda u: gemini_endpoint("k", base_url=u)):
+        with pytest.raises(
+            ConfigurationError, match="the port is not a number from 0 to 65535"
+        ) as e:
+            make(url)
+        assert_not_shown(e.value, KEY)
+        assert e.value.__context__ is None  # not only suppressed: urlsplit's error quotes it
+        assert ":<invalid port>" in str(e.value)
+
+
+def test_a_host_urlsplit_refuses_is_named_without_quoting_it() -> None:
+    # urlsplit's NFKC error quotes the netloc, a password in it too.
+    with pytest.raises(ConfigurationError, match="its host cannot be read") as e:
+        url_endpoint(f"ws://u:{KEY}@h\uff03x/p")
+    assert_not_shown(e.value, KEY)
+    assert e.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("wss://h/p#access_token=SECRET", "wss://h/p#REDACTED"),  # OAuth's implicit flow
+        ("wss://h/p?key=SECRET#SECRET", "wss://h/p?key=REDACTED#REDACTED"),
+        ("wss://h/p#", "wss://h/p#"),
+        ("ws://127.0.0.1:8765&key=SECRET", "ws://127.0.0.1:<invalid port>"),
+        ("ws://u:SECRET@[::1]:x/p", "ws://[::1]:<invalid port>/p"),
+        ("ws://[::1&key=SECRET", "ws://<invalid host>"),
+        (
+            "wss://h/p?%6Bey=SECRET&access%5Ftoken=SECRET",
+            "wss://h/p?key=REDACTED&access_token=REDACTED",
+        ),
+    ],
+)
+def test_redact_url_hides_fragments_bad_ports_and_encoded_names(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_a_wrong_scheme_error_hides_a_fragment() -> None:
+    for make in (url_endpoint, lambda u: gemini_endpoint("k", base_url=u)):
+        with pytest.raises(ConfigurationError, match="must be a") as e:
+            make(f"ftp://h/p#access_token={KEY}")
+        assert_not_shown(e.value, KEY)

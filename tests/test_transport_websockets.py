@@ -523,3 +523,23 @@ async def test_both_transports_refuse_a_fragment_without_showing_secrets(
             nursery, endpoint, SessionOptions(transport=transport), connector=connector
         )
     assert "LEAKY" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["\n", "\r\n", "\x00", "\u2028", "\u2603"])
+async def test_a_header_value_websockets_refuses_is_a_transport_error_without_it(
+    nursery: trio.Nursery, bad: str
+) -> None:
+    # An `Endpoint` built by hand skips the builders' checks: websockets' InvalidHeaderValue
+    # escaped unmapped, the key in its message and args.
+    client, _server = trio.testing.memory_stream_pair()
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    endpoint = Endpoint(url=URL, headers=(("x-goog-api-key", "LEAKY" + bad),))
+    with pytest.raises(TransportError, match="'x-goog-api-key' header") as info:
+        await open_websockets(nursery, endpoint, connector=connector)
+    for text in (str(info.value), repr(info.value.args)):
+        assert "LEAKY" not in text
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None

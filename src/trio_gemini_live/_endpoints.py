@@ -28,6 +28,9 @@ _GEMINI_VERSIONS = frozenset({"v1beta", "v1alpha", "v1"})
 _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
 _SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
+# What a host (a port, an IPv6 literal) and a path are made of: anything else in what
+# `redact_url` could not parse may be part of a secret (`[::1&key=...`).
+_PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9.\-_\[\]:/~%]*")
 
 
 def _check_text(secret: bool = False, required: bool = False, **arguments: object) -> None:
@@ -40,6 +43,28 @@ def _check_text(secret: bool = False, required: bool = False, **arguments: objec
         if (value is not None or required) and not isinstance(value, str):
             shown = type(value).__name__ if secret else f"{value!r} ({type(value).__name__})"
             raise ConfigurationError(f"{name} must be a str, not {shown}")
+        if secret and isinstance(value, str):
+            _check_secret_chars(name, value)
+
+
+def _check_secret_chars(name: str, value: str) -> None:
+    """Refuse a credential that no HTTP header can carry as given; never show its value.
+
+    A control or non-ASCII character (a trailing newline read from a file, CR LF, U+2028)
+    used to reach the transport's header check, whose exception quoted the header
+    value: the key. Refused, not stripped: a secret is not silently altered, and the fix (strip
+    the file's newline) is the caller's to make knowingly. White space at either end is
+    refused too, for the same reason (HTTP would drop it on the way).
+    """
+    if any(not " " <= char <= "~" for char in value):
+        raise ConfigurationError(
+            f"{name} contains a control or non-ASCII character, e.g. a trailing newline "
+            "read from a file: remove it (the value is not shown)"
+        )
+    if value != value.strip():
+        raise ConfigurationError(
+            f"{name} starts or ends with white space: remove it (the value is not shown)"
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -72,12 +97,15 @@ class Endpoint:
 
 
 def redact_url(url: str) -> str:
-    """Hide a URL's secrets: secret query values and a userinfo password become `REDACTED`.
+    """Hide a URL's secrets: secret query values, a userinfo password and a fragment.
 
-    The query parameters `key`, `access_token`, `token` and `api_key` are secret, and so is
-    the password in `user:password@host`. Raises only for a `url` that is not a `str`
-    (`ConfigurationError`): of a string that `urlsplit` cannot take apart, only the scheme
-    and host are kept.
+    The query parameters `key`, `access_token`, `token` and `api_key` are secret (their names
+    compared once percent-decoded, as a server reads them), and so is the password in
+    `user:password@host`. A non-empty `#fragment` becomes `#REDACTED`: OAuth's implicit flow
+    puts an `access_token` there. A port that is not a number from 0 to 65535 becomes
+    `<invalid port>` (a typo such as `:8765&key=...` puts the query in the port). Raises
+    only for a `url` that is not a `str` (`ConfigurationError`): of a string that
+    `urlsplit` cannot take apart, only the scheme and host are kept.
     """
     _check_text(required=True, url=url)
     try:
@@ -85,9 +113,18 @@ def redact_url(url: str) -> str:
     except ValueError:
         head, _, rest = url.partition("//")
         host = rest.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
-        return f"{head}//{host}" + ("?REDACTED" if "?" in rest else "")
+        if not _PLAIN_HOST_RE.fullmatch(host):
+            host = "<invalid host>"
+        return f"{head}//{host}" + ("?REDACTED" if "?" in rest or "#" in rest else "")
     netloc = parts.netloc
-    if parts.password is not None:
+    try:
+        parts.port  # noqa: B018  (read for its check)
+    except ValueError:
+        # The "port" may be the rest of a mistyped URL, secrets and all: none of it is kept.
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        netloc = f"{host}:<invalid port>"
+    if parts.password is not None and netloc == parts.netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         netloc = f"{userinfo.partition(':')[0]}:REDACTED@{hostport}"
     query = parts.query
@@ -99,9 +136,10 @@ def redact_url(url: str) -> str:
             ],
             safe="/",
         )
-    if netloc == parts.netloc and query == parts.query:
+    fragment = "REDACTED" if parts.fragment else ""
+    if netloc == parts.netloc and query == parts.query and fragment == parts.fragment:
         return url
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
 
 
 def without_fragment(parts: SplitResult) -> str:
@@ -115,13 +153,24 @@ def without_fragment(parts: SplitResult) -> str:
 
 def _split_url(url: str, what: str, schemes: tuple[str, ...]) -> SplitResult:
     """`urlsplit`, with a `ConfigurationError` for anything a connection could not use."""
+    # Raised after the `except` blocks, not in them: `from None` only hides `__context__`,
+    # and urlsplit's errors quote the URL (the "port" of a typo such as `:8765&key=...` is
+    # the rest of the URL, the key too; a netloc that fails NFKC normalization, a password).
+    problem = None
+    parts = SplitResult("", "", "", "", "")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (read for its check: a port out of range or not a number)
     except ValueError as exc:
-        raise ConfigurationError(
-            f"{what} is not a valid URL ({exc}): {redact_url(url)!r}"
-        ) from None
+        # Only a message known to quote nothing is passed on.
+        ipv6 = str(exc) == "Invalid IPv6 URL"
+        problem = "Invalid IPv6 URL" if ipv6 else "its host cannot be read"
+    else:
+        try:
+            parts.port  # noqa: B018  (read for its check: a port out of range or not a number)
+        except ValueError:
+            problem = "the port is not a number from 0 to 65535"
+    if problem is not None:
+        raise ConfigurationError(f"{what} is not a valid URL ({problem}): {redact_url(url)!r}")
     if parts.scheme.lower() not in schemes or not parts.hostname:
         expected = " or ".join(f"{scheme}://" for scheme in schemes)
         raise ConfigurationError(f"{what} must be a {expected} URL, got {redact_url(url)!r}")
@@ -259,6 +308,9 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
             f"(URL {redact_url(url)!r})"
         )
     key_in_url = keys_in_url[0] if keys_in_url else None
+    if key_in_url is not None:
+        # Percent-decoded, it goes to the header as the `api_key` argument does.
+        _check_secret_chars("the endpoint URL's key=", key_in_url)
     if api_key and key_in_url and api_key != key_in_url:
         # The argument used to win without a word; the server then refused the other key,
         # or accepted a key the caller did not mean to use.

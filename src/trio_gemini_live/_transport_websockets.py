@@ -577,7 +577,19 @@ async def _handshake(
     """
     request = protocol.connect()
     for name, value in endpoint.headers:
-        request.headers[name] = value
+        refused = False
+        try:
+            request.headers[name] = value
+        except Exception:
+            refused = True
+        if refused:
+            # websockets' InvalidHeaderValue quotes the value, an API key or token (an
+            # `Endpoint` built by hand skips the builders' checks): only the name is said,
+            # and raised outside the `except`, so that the original is not its __context__.
+            raise TransportError(
+                f"the {name!r} header's value cannot be sent in an HTTP header (a control or "
+                "non-ASCII character?); the value is not shown"
+            )
     protocol.send_request(request)
     await stream.send_all(b"".join(protocol.data_to_send()))
     where = endpoint.display_url
