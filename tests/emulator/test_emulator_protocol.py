@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import math
 import struct
 
@@ -58,19 +59,26 @@ AUTH_FORMS = [
     (GEMINI_PATH, [("Authorization", f"Token {KEY}")], "token"),
     (GEMINI_PATH, [("Authorization", f"Bearer {KEY}")], "bearer"),
     (GEMINI_PATH + f"?access_token={KEY}", [], "access-token-query"),
+    # percent-encoded names: read as the credential, they were shown in the path and log
+    (GEMINI_PATH + f"?%6Bey={KEY}", [], "api-key-query"),
+    (GEMINI_PATH + f"?a=1&access%5Ftoken={KEY}", [], "access-token-query"),
 ]
 
 
 @pytest.mark.parametrize(("path", "headers", "kind"), AUTH_FORMS)
-async def test_auth_forms(path: str, headers: list[tuple[str, str]], kind: str) -> None:
+async def test_auth_forms(
+    path: str, headers: list[tuple[str, str]], kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="trio_gemini_live")
     config = EmulatorConfig(api_keys=frozenset({KEY}))
     async with start(config) as emu:
         async with connect(emu, path, headers) as client:
             assert await client.setup() == {"setupComplete": {}}
         conn = emu.connections[0]
         assert conn.credential_kind == kind
-        # Secrets never reach the recording.
-        assert KEY not in repr(conn.path) + repr(conn.headers) + repr(config)
+        # Secrets never reach the recording, its repr or the log.
+        assert KEY not in repr(conn.path) + repr(conn.headers) + repr(config) + repr(conn)
+        assert KEY not in caplog.text
 
         wrong = [(n, v.replace(KEY, WRONG_KEY)) for n, v in headers]
         async with connect(emu, path.replace(KEY, WRONG_KEY), wrong) as client:
@@ -78,6 +86,26 @@ async def test_auth_forms(path: str, headers: list[tuple[str, str]], kind: str) 
                 1007,
                 "API key not valid. Please pass a valid API key.",
             )
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/ws/x?%6Bey=S1&a=b", "/ws/x?%6Bey=REDACTED&a=b"),
+        ("/ws/x?access%5Ftoken=S1", "/ws/x?access%5Ftoken=REDACTED"),
+        ("/ws/x?KEY=S1&Access_Token=S1", "/ws/x?KEY=REDACTED&Access_Token=REDACTED"),
+        ("/ws/x?key=", "/ws/x?key=REDACTED"),
+        ("/ws/x?key&a=1", "/ws/x?key&a=1"),
+    ],
+)
+def test_redact_path_compares_decoded_names(path: str, shown: str) -> None:
+    from trio_gemini_live.emulator._routes import extract_credential, redact_path
+
+    assert redact_path(path) == shown
+    # Whatever is read as a credential is hidden.
+    credential = extract_credential(path, [])
+    if credential is not None:
+        assert credential.secret not in redact_path(path)
 
 
 async def test_missing_credential_is_refused_unless_allowed() -> None:

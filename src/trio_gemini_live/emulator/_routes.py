@@ -7,9 +7,9 @@ Parses the request path (every API version, the `//ws/` double slash, Vertex's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 __all__ = [
     "Credential",
@@ -76,7 +76,8 @@ def extract_credential(path: str, headers: Iterable[tuple[bytes, bytes]]) -> Cre
     scheme, _, token = auth.partition(" ")
     if scheme.lower() in ("bearer", "token") and token.strip():
         return Credential(scheme.lower(), token.strip())
-    query = dict(parse_qsl(path.partition("?")[2]))
+    # Last one wins, as `dict(parse_qsl(...))` did; a name without a value is no credential.
+    query = {name: value for _, name, value in _query_items(path) if value}
     if query.get("key"):
         return Credential("api-key-query", query["key"])
     if query.get("access_token"):
@@ -84,15 +85,34 @@ def extract_credential(path: str, headers: Iterable[tuple[bytes, bytes]]) -> Cre
     return None
 
 
+def _query_items(path: str) -> Iterator[tuple[str, str, str | None]]:
+    """Each item of a path's query: as sent, its name decoded, its value decoded (or None).
+
+    The one parser of both `extract_credential` and `redact_path`: the redaction compared
+    the names as sent while the credential was read from decoded ones, so `?%6Bey=KEY`
+    authenticated and was shown whole. Decoded as `parse_qsl` does (`+` is a space).
+    """
+    query = path.partition("?")[2]
+    if not query:
+        return
+    for item in query.split("&"):
+        name, sep, value = item.partition("=")
+        yield item, unquote_plus(name), unquote_plus(value) if sep else None
+
+
 def redact_path(path: str) -> str:
-    """Replace the values of `key=` and `access_token=` in a path's query with `REDACTED`."""
+    """Replace the values of `key=` and `access_token=` in a path's query with `REDACTED`.
+
+    Names are compared percent-decoded and case-blind (`%6Bey=`, `Access_Token=`): a name
+    a server could read as a credential's is hidden.
+    """
     bare, _, query = path.partition("?")
     if not query:
         return path
     pairs: list[str] = []
-    for item in query.split("&"):
-        name, sep, _value = item.partition("=")
-        pairs.append(f"{name}{sep}REDACTED" if sep and name in _SECRET_PARAMS else item)
+    for item, name, value in _query_items(path):
+        secret = value is not None and name.lower() in _SECRET_PARAMS
+        pairs.append(f"{item.partition('=')[0]}=REDACTED" if secret else item)
     return f"{bare}?{'&'.join(pairs)}"
 
 
