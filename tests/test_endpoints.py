@@ -521,3 +521,13 @@ def test_a_wrong_scheme_error_hides_a_fragment() -> None:
         with pytest.raises(ConfigurationError, match="must be a") as e:
             make(f"ftp://h/p#access_token={KEY}")
         assert_not_shown(e.value, KEY)
+
+
+def test_endpoint_redact_replaces_each_secret() -> None:
+    endpoint = vertex_endpoint(location="us", access_token=BEARER, api_key=KEY)
+    text = f"bad token {BEARER}, key={KEY}; {KEY}."
+    assert endpoint.redact(text) == "bad token REDACTED, key=REDACTED; REDACTED."
+    # A placeholder key only where it stands alone: "key" keeps its "k".
+    short = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    assert short.redact("API key k not valid") == "API key REDACTED not valid"
+    assert Endpoint(url="ws://h/").redact("as is") == "as is"

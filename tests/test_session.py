@@ -826,3 +826,49 @@ async def test_a_resume_before_any_new_handle_keeps_the_handle_the_session_opene
                     break
     resumption = [s["setup"]["sessionResumption"] for s in setups]  # type: ignore[index]
     assert resumption == [{"handle": "EARLIER-SESSION", "transparent": True}] * 2
+
+
+LEAKY_KEY = "AIzaSy-LEAKY-key-0123"
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize("after_setup", [False, True])
+async def test_a_close_reason_that_echoes_the_key_is_redacted(
+    nursery: trio.Nursery, transport: str, after_setup: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The reason went verbatim into the error (str, args, .reason, pickle), the Closed event
+    # and the log lines.
+    import logging
+    import pickle
+
+    caplog.set_level(logging.DEBUG, logger="trio_gemini_live")
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        if after_setup:
+            await accept_setup(server, ws)
+        else:
+            await server.receive_json(ws)
+        await ws.aclose(1007, f"API key {LEAKY_KEY} not valid. Please pass a valid API key.")
+
+    server = FakeServer(nursery, script)
+    endpoint = url_endpoint(ENDPOINT.url, api_key=LEAKY_KEY)
+    seen: list[object] = []
+    with pytest.raises(InvalidArgumentError) as info:
+        async with open_session(
+            "m",
+            endpoint=endpoint,
+            connector=server.connector,
+            options=SessionOptions(transport=transport),
+        ) as session:
+            async for event in session:
+                seen.append(event)
+    error = info.value
+    assert error.reason == "API key REDACTED not valid. Please pass a valid API key."
+    texts = [str(error), repr(error), repr(error.args), repr(pickle.dumps(error))]
+    texts += [repr(event) for event in seen]
+    texts.append(caplog.text)
+    for text in texts:
+        assert LEAKY_KEY not in text, text
+    if after_setup:
+        assert isinstance(seen[-1], Closed)
+        assert seen[-1].reason == error.reason

@@ -505,6 +505,10 @@ class Connection:
             self._ended.set()
 
     def _closed(self, code: int, reason: str) -> None:
+        # The one place a server's close reason enters: it becomes the close error (its
+        # message, args, `.reason`), the `Closed` event and the log lines. A server may echo
+        # the key in it ("API key AIza... not valid"), so the endpoint's secrets go first.
+        reason = self._core.endpoint.redact(reason)
         action, close_error = self._core.protocol.close_received(code, reason)
         error: GeminiLiveError | None = close_error
         if self._core.closing:

@@ -28,6 +28,7 @@ _GEMINI_VERSIONS = frozenset({"v1beta", "v1alpha", "v1"})
 _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
 _SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
+_SHORT_SECRET = 8
 # What a host (a port, an IPv6 literal) and a path are made of: anything else in what
 # `redact_url` could not parse may be part of a secret (`[::1&key=...`).
 _PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9.\-_\[\]:/~%]*")
@@ -90,6 +91,23 @@ class Endpoint:
     def is_secure(self) -> bool:
         """Whether the URL uses TLS (`wss://`)."""
         return self.url.startswith("wss://")
+
+    def redact(self, text: str) -> str:
+        """`text` with each of `secrets` in it replaced by `REDACTED`.
+
+        For what a server sends back (a close reason that echoes the key). A secret shorter
+        than 8 characters (a placeholder key such as "k") is replaced only where it stands
+        alone, not inside a word: "API key not valid" stays readable.
+        """
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if not secret:
+                continue
+            if len(secret) >= _SHORT_SECRET:
+                text = text.replace(secret, "REDACTED")
+            else:
+                alone = rf"(?<![A-Za-z0-9_\-]){re.escape(secret)}(?![A-Za-z0-9_\-])"
+                text = re.sub(alone, "REDACTED", text)
+        return text
 
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self.headers)
@@ -196,6 +214,11 @@ def gemini_endpoint(
 
     Keys starting with `auth_tokens/` are ephemeral tokens: they use the constrained method,
     `Authorization: Token ...` and default to `v1alpha` (protocol.md section 4.5).
+
+    A key with a control or non-ASCII character (a trailing newline read from a file) or
+    with white space at either end is refused (`ConfigurationError`, the key not shown),
+    not stripped: strip it yourself if that is what you mean. So for `vertex_endpoint`'s
+    `access_token`/`api_key` and `url_endpoint`'s key.
     """
     _check_text(secret=True, api_key=api_key)
     _check_text(api_version=api_version, base_url=base_url)
@@ -288,7 +311,9 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     Raises:
         ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, or
             two different keys are given (the URL's `key=` and `api_key`, or two `key=` in
-            the URL): neither silently wins. The keys are never shown.
+            the URL): neither silently wins; or the key has a control or non-ASCII
+            character or white space at either end (see `gemini_endpoint`). The keys are
+            never shown.
     """
     _check_text(secret=True, api_key=api_key)
     _check_text(required=True, url=url)
