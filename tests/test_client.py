@@ -637,6 +637,15 @@ async def test_instructions_changed_after_a_voice_change_survive_its_move(
     ]
 
 
+async def _have_a_voice_refused(client: GeminiRealtimeClient, **more: str) -> None:
+    """Set an instruction, take a turn, then ask for a voice (and `more`) the server refuses."""
+    await client.session_update({"instructions": "Be brief."})
+    await client.send_text(role="user", text="hi")
+    await client.session_update({"voice": "NoSuchVoice", **more})
+    refused = await until_reconnected(client)
+    assert refused.setup_refused is not None
+
+
 async def test_system_text_after_a_refused_change_builds_on_the_instruction_in_force(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -648,13 +657,7 @@ async def test_system_text_after_a_refused_change_builds_on_the_instruction_in_f
         )
         with trio.fail_after(30):
             async with client.connect():
-                await client.session_update({"instructions": "Be brief."})
-                await client.send_text(role="user", text="hi")
-                await client.session_update(
-                    {"voice": "NoSuchVoice", "instructions": "Refused words."}
-                )
-                refused = await until_reconnected(client)
-                assert refused.setup_refused is not None
+                await _have_a_voice_refused(client, instructions="Refused words.")
                 await client.send_text(role="system", text="Extra.")
                 connection = await emulator.wait_for_connection(len(emulator.connections))
                 [frame] = await connection.wait_for_received("contextUpdate")
@@ -676,11 +679,7 @@ async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
         )
         with trio.fail_after(30):
             async with client.connect():
-                await client.session_update({"instructions": "Be brief."})
-                await client.send_text(role="user", text="hi")
-                await client.session_update({"voice": "NoSuchVoice"})
-                refused = await until_reconnected(client)
-                assert refused.setup_refused is not None
+                await _have_a_voice_refused(client)
                 await client.session_update({"temperature": 0.5})
                 applied = await until_reconnected(client)
                 in_force = client.connection.setup
