@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import ssl
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
@@ -156,12 +157,16 @@ class StreamTarget:
     netloc: str
 
 
+_FIELD_VALUE = re.compile(r"[\x20-\x7e\t]*")
+"""What an HTTP header value may hold here: visible ASCII, spaces and tabs (RFC 9110 5.5)."""
+
+
 def stream_target(endpoint: Endpoint) -> StreamTarget:
     """Split an endpoint URL into what opening the stream and the upgrade need.
 
     Raises:
-        TransportError: the URL has a `#fragment` (an `Endpoint` built by hand:
-            `url_endpoint` refuses one).
+        TransportError: the URL has a `#fragment`, or a header value holds a control or
+            non-ASCII character (an `Endpoint` built by hand: the builders refuse both).
     """
     parts = urlsplit(endpoint.url)
     if parts.fragment:
@@ -171,6 +176,15 @@ def stream_target(endpoint: Endpoint) -> StreamTarget:
             f"invalid WebSocket URL {without_fragment(parts)}: a WebSocket URL cannot have "
             "a #fragment (RFC 6455 section 3)"
         )
+    for name, value in endpoint.headers:
+        if _FIELD_VALUE.fullmatch(value) is None:
+            # The transports' HTTP libraries differ (websockets refuses such a value, and
+            # quotes it in its error, an API key or token; an older one sent it as is): an
+            # `Endpoint` built by hand skips the builders' checks, so it is checked here.
+            raise TransportError(
+                f"the {name!r} header's value cannot be sent in an HTTP header (a control or "
+                "non-ASCII character?); the value is not shown"
+            )
     host = parts.hostname or ""
     secure = parts.scheme == "wss"
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
