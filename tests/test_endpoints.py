@@ -531,3 +531,21 @@ def test_endpoint_redact_replaces_each_secret() -> None:
     short = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
     assert short.redact("API key k not valid") == "API key REDACTED not valid"
     assert Endpoint(url="ws://h/").redact("as is") == "as is"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ws://127.0.0.1:9/ws/x?access_token=ya29.SECRETTOKEN",
+        "ws://127.0.0.1:9/ws/x?token=ya29.SECRETTOKEN",
+        "ws://127.0.0.1:9/ws/x?API_KEY=ya29.SECRETTOKEN",
+        "ws://127.0.0.1:9/ws/x?%61ccess_token=ya29.SECRETTOKEN",
+        "ws://user:ya29.SECRETTOKEN@127.0.0.1:9/ws/x",
+    ],
+)
+def test_a_close_reason_echoing_a_secret_left_in_the_url_is_redacted(url: str) -> None:
+    # Only the `key=` moved to the header was known to `redact`: a token the URL keeps (its
+    # redaction hides it) went unredacted into the close error, `Closed` and the logs.
+    endpoint = url_endpoint(url)
+    assert endpoint.redact("token ya29.SECRETTOKEN is not valid") == "token REDACTED is not valid"
+    assert "SECRETTOKEN" not in endpoint.display_url

@@ -348,13 +348,17 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     key = api_key or key_in_url
     clean = urlunsplit(parts._replace(query=urlencode(kept)))
     headers: tuple[tuple[str, str], ...] = ()
-    secrets: tuple[str, ...] = ()
+    # Every value the URL's redaction hides is one a close reason must not echo either: an
+    # `access_token=` (or `token=`, `api_key=`) left in the URL, a userinfo password.
+    secrets = [value for name, value in kept if name.lower() in _SECRET_PARAMS and value]
+    if parts.password:
+        secrets.append(parts.password)
     if key:
         headers = (("x-goog-api-key", key),)
-        secrets = (key,)
+        secrets.append(key)
         if key.startswith("auth_tokens/"):
             headers += (("authorization", f"Token {key}"),)
-    return Endpoint(url=clean, headers=headers, vertex=vertex, secrets=secrets)
+    return Endpoint(url=clean, headers=headers, vertex=vertex, secrets=tuple(secrets))
 
 
 def model_resource_name(
