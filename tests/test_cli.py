@@ -143,6 +143,20 @@ def test_an_unknown_option_is_named_even_without_a_command(
         (["talk", f"--api={SECRET}", "-t", "hi"], "ambiguous option: --api=<hidden>"),
         (["talk", "--api-key", SECRET, "--api-version", SECRET], "invalid choice: '<hidden>'"),
         (["talk", "--api-key", SECRET, "--timeout", SECRET], "invalid float value: '<hidden>'"),
+        # before `emulator`: the global options were parsed before any value was hidden
+        ([f"--api-key={SECRET}", "emulator"], "--api-key goes after the command: gemini-live em"),
+        (["-v", f"--api-key={SECRET}", "emulator"], "--api-key goes after the command"),
+        ([f"--bogus={SECRET}", "emulator"], "unrecognized arguments: --bogus"),
+        # the emulator's own parser quoted them as they were
+        (["emulator", "--api_key", SECRET], "unrecognized arguments: --api_key ("),
+        (["emulator", f"--key={SECRET}"], "unrecognized arguments: --key"),
+        (["emulator", f"--a={SECRET}"], "ambiguous option: --a=<hidden>"),
+        (["emulator", "--api-key", SECRET, "--port", SECRET], "not a port number: '<hidden>'"),
+        # any prefix of --api-key argparse could take: `--a`, `--ap` (`--api` was covered)
+        (["talk", f"--ap={SECRET}", "-t", "hi"], "ambiguous option: --ap=<hidden>"),
+        (["talk", f"--a={SECRET}", "-t", "hi"], "ambiguous option: --a=<hidden>"),
+        (["--ap", SECRET, "talk"], "--ap goes after the command"),
+        (["--a", SECRET, "talk"], "--a goes after the command"),
     ],
 )
 def test_a_usage_error_never_shows_a_key(
@@ -151,6 +165,26 @@ def test_a_usage_error_never_shows_a_key(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert SECRET not in err
+    assert expected in err, err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # a short key was replaced inside every word: "argum<hidden>nt --tim<hidden>out"
+        (["talk", "--api-key", "e", "--timeout", "x"], "argument --timeout: invalid float value"),
+        (["talk", "--api-key", "e", "--timeout", "e"], "invalid float value: '<hidden>'"),
+        (["emulator", "--api-key", "o", "--port", "x"], "argument --port: not a port number"),
+        # options that start like --api-key but cannot be it keep their values shown
+        (["talk", "--api-version", "v9"], "argument --api-version: invalid choice: 'v9'"),
+        (["emulator", "--au", "-1"], "argument --audio-session-limit: a limit cannot be"),
+    ],
+)
+def test_a_usage_error_with_a_short_key_stays_readable(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
     assert expected in err, err
 
 

@@ -7,6 +7,7 @@ header that could be printed goes through `redact_url`/`Endpoint.__repr__` first
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -93,25 +94,33 @@ class Endpoint:
         return self.url.startswith("wss://")
 
     def redact(self, text: str) -> str:
-        """`text` with each of `secrets` in it replaced by `REDACTED`.
+        """`text` with each of `secrets` in it replaced by `REDACTED` (see `redact_secrets`).
 
-        For what a server sends back (a close reason that echoes the key). A secret shorter
-        than 8 characters (a placeholder key such as "k") is replaced only where it stands
-        alone, not inside a word: "API key not valid" stays readable.
+        For what a server sends back (a close reason that echoes the key).
         """
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if not secret:
-                continue
-            if len(secret) >= _SHORT_SECRET:
-                text = text.replace(secret, "REDACTED")
-            else:
-                alone = rf"(?<![A-Za-z0-9_\-]){re.escape(secret)}(?![A-Za-z0-9_\-])"
-                text = re.sub(alone, "REDACTED", text)
-        return text
+        return redact_secrets(text, self.secrets)
 
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self.headers)
         return f"Endpoint(url={self.display_url!r}, headers=[{names}], vertex={self.vertex})"
+
+
+def redact_secrets(text: str, secrets: Iterable[str], replacement: str = "REDACTED") -> str:
+    """`text` with each of `secrets` in it replaced by `replacement`.
+
+    A secret shorter than 8 characters (a placeholder key such as "k") is replaced only
+    where it stands alone, not inside a word: "API key not valid" stays readable. Longer
+    secrets are replaced first, so a key that contains another is replaced whole.
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        if not secret:
+            continue
+        if len(secret) >= _SHORT_SECRET:
+            text = text.replace(secret, replacement)
+        else:
+            alone = rf"(?<![A-Za-z0-9_\-]){re.escape(secret)}(?![A-Za-z0-9_\-])"
+            text = re.sub(alone, lambda _: replacement, text)
+    return text
 
 
 def redact_url(url: str) -> str:

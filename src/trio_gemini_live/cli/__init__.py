@@ -10,14 +10,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, cast
+from typing import cast
 
 import trio
 
 from .. import __version__
+from .._cli_args import (
+    KEY_OPTION,
+    SanitisingParser,
+    is_key_abbreviation,
+    is_secret_option,
+    secret_values,
+    unknown_names,
+)
 from ._demo import add_demo_arguments, run_demo
 from ._errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, describe_error, unwrap_group
 from ._talk import add_talk_arguments, run_talk
@@ -27,70 +34,6 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger("trio_gemini_live.cli")
 
 PROG = "gemini-live"
-
-# An option whose value is (or looks like) a credential: `--api-key`, and the misspellings
-# and guesses argparse does not know (`--api_key`, `--key`, `--token`, `--access-token`).
-_SECRET_OPTION_RE = re.compile(r"--?[a-z_-]*(key|token)", re.IGNORECASE)
-
-
-class _Parser(argparse.ArgumentParser):
-    """An `ArgumentParser` whose error messages never show a credential given to it.
-
-    argparse quotes arguments in its errors: an unknown option's value ("unrecognized
-    arguments: --api_key KEY"), a value taken for the command ("invalid choice: 'KEY'"),
-    an ambiguous `--api=KEY`. `hidden` holds the values of credential-like options in the
-    command line (`main` sets it); each is replaced by `<hidden>` in any message.
-    """
-
-    hidden: tuple[str, ...] = ()
-
-    def error(self, message: str) -> NoReturn:
-        for value in self.hidden:
-            message = message.replace(value, "<hidden>")
-        super().error(message)
-
-
-def _is_secret_option(name: str) -> bool:
-    """Whether an option's value is (or looks like) a credential.
-
-    Abbreviations of `--api-key` count (argparse takes `--api-k`), and so does `--api`,
-    which argparse refuses as ambiguous, quoting `--api=KEY`.
-    """
-    return bool(_SECRET_OPTION_RE.fullmatch(name)) or (
-        len(name) >= len("--api") and "--api-key".startswith(name)
-    )
-
-
-def _secret_values(argv: Sequence[str]) -> tuple[str, ...]:
-    """The values given to credential-like options (`--api-key KEY`, `--api_key=KEY`)."""
-    values: list[str] = []
-    for index, arg in enumerate(argv):
-        if arg == "--":
-            break
-        name, equals, value = arg.partition("=")
-        if not _is_secret_option(name):
-            continue
-        if equals:
-            values.append(value)
-        elif index + 1 < len(argv):
-            values.append(argv[index + 1])
-    # Longest first: a key that contains another is replaced whole.
-    return tuple(sorted((value for value in values if value), key=len, reverse=True))
-
-
-def _unknown_names(unknown: Sequence[str]) -> str:
-    """The unrecognized options, by name only: what follows one may be its value, a key."""
-    names = [arg.partition("=")[0] for arg in unknown if arg.startswith("-") and arg != "-"]
-    others = len(unknown) - len(names)
-    text = " ".join(names)
-    if others:
-        noun = "argument" if others == 1 else "arguments"
-        text = (
-            f"{text} (and {others} other {noun}, not shown)"
-            if text
-            else f"{others} {noun} (not shown)"
-        )
-    return text
 
 
 def _misplaced_key(argv: Sequence[str]) -> str | None:
@@ -102,14 +45,14 @@ def _misplaced_key(argv: Sequence[str]) -> str | None:
         if arg == "--" or not arg.startswith("-"):
             return None  # the command (or the end of the options) comes first
         name = arg.partition("=")[0]
-        if _is_secret_option(name):
+        if is_secret_option(name):
             return name
     return None
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `gemini-live` (`emulator` arguments are parsed by the emulator)."""
-    parser = _Parser(
+    parser = SanitisingParser(
         prog=PROG,
         description="A trio-native client for Google's Gemini Live API, with a local emulator.",
         epilog="Run `gemini-live COMMAND --help` for the options of a command.",
@@ -201,28 +144,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     split = _split_emulator(args_list)
     try:
-        if split is not None:
-            global_args, emulator_args = split
-            options = parser.parse_args([*global_args, "emulator"])
-            _configure_logging(options.verbose)
-            from ..emulator import emulator_main
-
-            return emulator_main(emulator_args)
-        hidden = _secret_values(args_list)
+        hidden = secret_values(args_list)
         for each in (parser, *_subparsers(parser)):
-            if isinstance(each, _Parser):
+            if isinstance(each, SanitisingParser):
                 each.hidden = hidden
         try:
             misplaced = _misplaced_key(args_list)
             if misplaced is not None:
-                if "--api-key".startswith(misplaced) and len(misplaced) >= len("--api"):
-                    parser.error(f"{misplaced} goes after the command: {PROG} talk --api-key ...")
+                if is_key_abbreviation(misplaced):
+                    command = "emulator" if "emulator" in args_list else "talk"
+                    parser.error(
+                        f"{misplaced} goes after the command: {PROG} {command} {KEY_OPTION} ..."
+                    )
                 parser.error(f"unrecognized arguments: {misplaced}")
+            if split is not None:
+                global_args, emulator_args = split
+                options, unknown = parser.parse_known_args([*global_args, "emulator"])
+                if unknown:
+                    parser.error(f"unrecognized arguments: {unknown_names(unknown)}")
+                _configure_logging(options.verbose)
+                from ..emulator import emulator_main
+
+                return emulator_main(emulator_args)
             options, unknown = parser.parse_known_args(args_list)
             if unknown:
                 # Said before a missing COMMAND: `gemini-live --bogus` was told only that
                 # COMMAND is required (argparse checks that first).
-                parser.error(f"unrecognized arguments: {_unknown_names(unknown)}")
+                parser.error(f"unrecognized arguments: {unknown_names(unknown)}")
             if options.command is None:
                 parser.error("the following arguments are required: COMMAND")
         except SystemExit as exc:  # --help, --version and usage errors

@@ -19,6 +19,7 @@ from typing import TextIO
 
 import trio
 
+from .._cli_args import SanitisingParser, secret_values, unknown_names
 from ._config import (
     DEFAULT_MODELS,
     MAX_AUDIO_CHUNK_MS,
@@ -155,9 +156,9 @@ def _port(text: str) -> int:
     return port
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> SanitisingParser:
     """The argument parser of `gemini-live emulator`."""
-    p = argparse.ArgumentParser(
+    p = SanitisingParser(
         prog="gemini-live emulator",
         description="Run a local Gemini Live API emulator (binds loopback by default).",
     )
@@ -383,8 +384,13 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit status.
     """
+    args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    # A usage error never shows a key (`--api_key KEY`, `--ap=KEY`): see `_cli_args`.
+    parser.hidden = secret_values(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        parser.error(f"unrecognized arguments: {unknown_names(unknown)}")
     if args.tls_key is not None and args.tls_cert is None:
         parser.error("--tls-key needs --tls-cert")
     if any(not model.strip() for model in args.models or ()):
