@@ -8,6 +8,7 @@ never refused before connecting (Google adds values): they are only named after 
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import msgspec
 import pytest
@@ -266,3 +267,23 @@ async def test_a_refused_update_setup_says_why(autojump_clock: trio.testing.Mock
                     break
         assert event.setup_refused is not None
         assert AUIDO_HINT in event.setup_refused
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"generation_config": {"responseModalities": ["AUIDO"]}},
+        {"generation_config": GenerationConfig(thinking_config={"thinkingLevel": "X"})},  # type: ignore[arg-type]
+        {"realtime_input_config": {"automaticActivityDetection": {}}},
+    ],
+)
+def test_a_hand_built_setup_the_hint_cannot_read_still_gives_the_close_error(
+    field: dict[str, Any],
+) -> None:
+    # A dict where a Struct belongs (the protocol core does not check types): working out
+    # the hint raised AttributeError in place of the server's 1007.
+    protocol = LiveProtocol()
+    protocol.start(Setup(model="models/m", **field))
+    _, error = protocol.close_received(1007, "Request contains an invalid argument.")
+    assert isinstance(error, InvalidArgumentError)
+    assert error.reason == "Request contains an invalid argument."

@@ -553,7 +553,10 @@ class LiveProtocol:
         action = classify_close(code, reason, after_go_away=state is SessionState.GOING_AWAY)
         hint = ""
         if code == 1007 and state is SessionState.AWAITING_SETUP_COMPLETE:
-            hint = setup_hint(self.setup)
+            try:
+                hint = setup_hint(self.setup)
+            except Exception:  # advice only: it must never take the close error's place
+                hint = ""
         return action, close_error_for(code, reason, hint=hint)
 
 
