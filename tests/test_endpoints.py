@@ -508,12 +508,23 @@ def test_a_host_urlsplit_refuses_is_named_without_quoting_it() -> None:
         ("ws://[::1&key=SECRET", "ws://<invalid host>"),
         (
             "wss://h/p?%6Bey=SECRET&access%5Ftoken=SECRET",
-            "wss://h/p?key=REDACTED&access_token=REDACTED",
+            "wss://h/p?%6Bey=REDACTED&access%5Ftoken=REDACTED",
         ),
+        # some servers split a query on ';' too
+        ("wss://h/p?alt=json;key=SECRET", "wss://h/p?alt=json;key=REDACTED"),
+        ("wss://h/p?a=1;ACCESS_TOKEN=SECRET&b=2", "wss://h/p?a=1;ACCESS_TOKEN=REDACTED&b=2"),
     ],
 )
 def test_redact_url_hides_fragments_bad_ports_and_encoded_names(url: str, expected: str) -> None:
     assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize("query", [f"alt=json;key={KEY}", f"a=1;access_token={KEY}&b=2"])
+def test_url_endpoint_refuses_a_secret_after_a_semicolon(query: str) -> None:
+    # parse_qsl splits on '&' only: the key would go to the server inside another value.
+    with pytest.raises(ConfigurationError, match="after a ';'") as e:
+        url_endpoint(f"ws://127.0.0.1:9/ws?{query}")
+    assert_not_shown(e.value, KEY)
 
 
 def test_a_wrong_scheme_error_hides_a_fragment() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
 
@@ -30,6 +30,7 @@ _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
 _SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
 _SHORT_SECRET = 8
+_QUERY_SEPARATOR_RE = re.compile(r"([&;])")
 # What a host (a port, an IPv6 literal) and a path are made of: anything else in what
 # `redact_url` could not parse may be part of a secret (`[::1&key=...`).
 _PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9.\-_\[\]:/~%]*")
@@ -154,19 +155,25 @@ def redact_url(url: str) -> str:
     if parts.password is not None and netloc == parts.netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         netloc = f"{userinfo.partition(':')[0]}:REDACTED@{hostport}"
-    query = parts.query
-    if query:
-        query = urlencode(
-            [
-                (name, "REDACTED" if name.lower() in _SECRET_PARAMS else value)
-                for name, value in parse_qsl(query, keep_blank_values=True)
-            ],
-            safe="/",
-        )
+    query = _redact_query(parts.query)
     fragment = "REDACTED" if parts.fragment else ""
     if netloc == parts.netloc and query == parts.query and fragment == parts.fragment:
         return url
     return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
+
+
+def _redact_query(query: str) -> str:
+    """`query` with the value of each secret parameter replaced by `REDACTED`.
+
+    `;` separates parameters here as `&` does: some servers take it as one, and a key
+    after it (`?alt=json;key=...`) must not show. Everything else is kept as written.
+    """
+    pieces = _QUERY_SEPARATOR_RE.split(query)
+    for index in range(0, len(pieces), 2):
+        name = pieces[index].partition("=")[0]
+        if unquote_plus(name).lower() in _SECRET_PARAMS:
+            pieces[index] = f"{name}=REDACTED"
+    return "".join(pieces)
 
 
 def without_fragment(parts: SplitResult) -> str:
@@ -318,8 +325,9 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     if it is the same key.
 
     Raises:
-        ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, or
-            two different keys are given (the URL's `key=` and `api_key`, or two `key=` in
+        ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, has
+            a secret parameter after a `;` (parameters are separated by `&`), or two
+            different keys are given (the URL's `key=` and `api_key`, or two `key=` in
             the URL): neither silently wins; or the key has a control or non-ASCII
             character or white space at either end (see `gemini_endpoint`). The keys are
             never shown.
@@ -335,6 +343,17 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
             f"(RFC 6455 section 3): {without_fragment(parts)!r}"
         )
     query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(
+        piece.partition("=")[0].lower() in _SECRET_PARAMS
+        for _, value in query
+        for piece in value.split(";")[1:]
+    ):
+        # parse_qsl splits on `&` only: the secret would travel, and show, as part of
+        # another parameter's value.
+        raise ConfigurationError(
+            "the endpoint URL has a secret parameter after a ';' in its query: separate "
+            f"query parameters with '&' (URL {redact_url(url)!r})"
+        )
     keys_in_url = list(dict.fromkeys(value for name, value in query if name == "key" and value))
     if len(keys_in_url) > 1:
         raise ConfigurationError(
