@@ -38,6 +38,7 @@ from trio_gemini_live.emulator import open_emulator
 
 NATIVE = "gemini-2.5-flash-native-audio-preview-12-2025"
 HALF_CASCADE = "gemini-live-2.5-flash-preview"
+GEMINI_3 = "gemini-3.1-flash-live-preview"
 REFUSED = "Request contains an invalid argument."
 AUIDO = Setup(
     model=f"models/{NATIVE}", generation_config=GenerationConfig(response_modalities=["AUIDO"])
@@ -238,8 +239,13 @@ def test_an_error_without_a_hint_keeps_its_args() -> None:
             f"model 'models/{NATIVE}' answers in AUDIO only (a native-audio model), "
             "but generationConfig.responseModalities asks for TEXT",
         ),
+        (
+            live_setup(GEMINI_3, modality="TEXT"),
+            f"model 'models/{GEMINI_3}' answers in AUDIO only (a native-audio model), "
+            "but generationConfig.responseModalities asks for TEXT",
+        ),
     ],
-    ids=["AUIDO", "native-audio TEXT"],
+    ids=["AUIDO", "native-audio TEXT", "gemini-3 TEXT"],
 )
 async def test_the_raised_error_names_what_the_server_refused(
     setup: Setup, expected: str, autojump_clock: trio.testing.MockClock

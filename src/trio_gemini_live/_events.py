@@ -324,7 +324,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
 class Closed(RealtimeEvent, frozen=True, kw_only=True):
     """The WebSocket closed: the last event of a session's stream.
 
-    `not_sent` summarises, one line per kind, the `not_sent_messages` the application had
+    `not_sent` summarises, one line per kind and cause, the `not_sent_messages` the application had
     sent (its `send_*` had returned) that no connection wrote in full: still queued when
     the session ended ("never written"), or cut off mid-write by the end of the last
     connection with no resume after it ("cut off mid-write"; part may have reached the

@@ -260,8 +260,8 @@ class LiveSession(SessionSupervisor):
     def not_sent(self) -> tuple[str, ...]:
         """What the application sent that was never written, once the session has ended.
 
-        One line per kind, as in `Closed.not_sent`: messages whose `send_*` had returned
-        but that no connection wrote in full, still queued or cut off mid-write when the
+        One line per kind and cause, as in `Closed.not_sent`: messages whose `send_*` had
+        returned but that no connection wrote in full, still queued or cut off mid-write when the
         session ended (`aclose` during an outage, a queue a stalled uplink did not drain
         within `close_timeout`, a session ended by an error). Empty while the session runs,
         and when everything sent was written.

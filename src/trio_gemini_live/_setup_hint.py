@@ -3,7 +3,8 @@
 Google refuses a bad setup with 1007 `Request contains an invalid argument.` and names
 nothing. After such a refusal, the setup is searched for what this library knows the server
 refuses: an enum value Google's protos do not declare, more than one response modality, and
-TEXT asked of a native-audio model (protocol.md section 2.1.1). Nothing here stops a setup
+TEXT asked of a native-audio model (protocol.md section 2.1.1; Gemini 3 models are
+native audio too). Nothing here stops a setup
 before it is sent: Google adds enum values, and a value unknown to this release must reach
 the server, which may well take it.
 """
@@ -17,6 +18,13 @@ from . import _proto_enums as proto
 from ._wire import Setup
 
 __all__ = ["setup_hint", "setup_problems"]
+
+
+def _audio_only(model: str) -> bool:
+    """Whether `model` (a resource name) answers in AUDIO only: 2.5 native audio, Gemini 3."""
+    name = model.rpartition("/")[2]
+    return "native-audio" in name or name.startswith("gemini-3")
+
 
 _PREFIX = "the setup may be why: "
 
@@ -69,10 +77,10 @@ def _generation_problems(setup: Setup) -> Iterator[str]:
                 f"({', '.join(asked)}): a session answers in one"
             )
         model = cast(object, setup.model)
-        native_audio = isinstance(model, str) and "native-audio" in model
-        if native_audio and any(value.upper() == "TEXT" for value in asked):
+        text = any(value.upper() == "TEXT" for value in asked)
+        if text and isinstance(model, str) and _audio_only(model):
             yield (
-                f"model {_excerpt(str(model))} answers in AUDIO only (a native-audio model), "
+                f"model {_excerpt(model)} answers in AUDIO only (a native-audio model), "
                 f"but {where}.responseModalities asks for TEXT"
             )
     yield from _unknown(f"{where}.mediaResolution", gen.media_resolution, _MEDIA_RESOLUTIONS)
