@@ -665,11 +665,13 @@ async def test_cancel_closes_the_socket_within_a_second(
     assert connections == 1
 
 
-async def test_leaving_while_a_resume_connects_sends_no_setup_and_closes_that_socket(
+async def test_leaving_while_a_resume_connects_gives_that_connect_up(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     # `aclose` found no connection to close (the next one was still being opened): that
-    # connection then resumed the closed session, and its socket was never closed.
+    # connection then resumed the closed session, and its socket was never closed. Then
+    # it was closed before any setup, but only once connected: the exit waited for the
+    # connect. Now `aclose` cuts the connect short, as it does a backoff.
     options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0.01, jitter=0))
     async with open_emulator() as emulator:
         connect = emulator.memory_connector()
@@ -692,14 +694,9 @@ async def test_leaving_while_a_resume_connects_sends_no_setup_and_closes_that_so
                 await emulator.connections[0].reset()
                 await connecting.wait()
                 left_at = trio.current_time()
-            assert trio.current_time() - left_at <= 0.5 + options.close_timeout
-            assert len(emulator.connections) == 2
-            resumed = emulator.connections[1]
-            with trio.fail_after(1):
-                await resumed.wait_closed()
-            assert resumed.received == []  # no setup: the session was closed
-            assert resumed.closed_by == "client"
-            assert resumed.close_code == 1000
+            assert trio.current_time() - left_at < 0.1
+            await trio.sleep(5)
+            assert len(emulator.connections) == 1  # the resume never connected
 
 
 async def test_leaving_with_a_full_event_channel_returns_at_once(
