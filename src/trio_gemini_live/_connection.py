@@ -266,34 +266,50 @@ class Connection:
         """
         self._resumed_event = reconnected
         self._core.current = self
-        if self._core.closing:
-            # `aclose` came while this connection was being opened and found none to close:
-            # close it now, before any setup, rather than resume a closed session.
-            await self._abort(CloseAction.END, 1000, "", None)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._receiver)
-            nursery.start_soon(self._heartbeat)
-            if setup is None and setup_ready is not None:
-                await self._first_of(setup_ready, self._ended)
-                setup = self._core.pending_setup
-            if setup is not None and not self._ended.is_set():
-                await self._handshake(setup)
-            if on_settled is not None:
-                on_settled(None if self.opened else self._outcome)
-            if self.opened:
-                await self._replay(plan)
-                nursery.start_soon(self._sender)
-                nursery.start_soon(self._watch_switch)
-            await self._ended.wait()
-            nursery.cancel_scope.cancel()
-        # A frame `write_now` wrote in part whose rest never went: the next connection
-        # replays it.
-        self._note_cut_off(())
-        self._keep_partial()
-        if self._core.current is self:
-            self._core.current = None
+        try:
+            if self._core.closing:
+                # `aclose` came while this connection was being opened and found none to
+                # close: close it now, before any setup, rather than resume a closed session.
+                await self._abort(CloseAction.END, 1000, "", None)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._receiver)
+                nursery.start_soon(self._heartbeat)
+                if setup is None and setup_ready is not None:
+                    await self._first_of(setup_ready, self._ended)
+                    setup = self._core.pending_setup
+                if setup is not None and not self._ended.is_set():
+                    await self._handshake(setup)
+                if on_settled is not None:
+                    on_settled(None if self.opened else self._outcome)
+                if self.opened:
+                    await self._replay(plan)
+                    nursery.start_soon(self._sender)
+                    nursery.start_soon(self._watch_switch)
+                await self._ended.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            # A frame `write_now` wrote in part whose rest never went: the next connection
+            # replays it, or the session's end reports it (also when this was cancelled).
+            self._note_cut_off(())
+            self._keep_partial()
+            if self._core.current is self:
+                self._core.current = None
+            await self._release()
         assert self._outcome is not None
         return self._outcome
+
+    async def _release(self) -> None:
+        """Close the socket, whatever ended the connection (nothing to do if it is closed).
+
+        A connection that ends closes it on the way, but one whose tasks were cancelled (an
+        outer deadline during setup, an exit cut short by Ctrl-C) left it open, with no
+        close frame, until the garbage collector found it. Closed as `close` does (shielded,
+        within `close_timeout`), then forcefully: the close handshake may have been cut
+        short, and trio-websocket leaves the stream open after an EOF or a close the server
+        began (it waits for the server to end TCP first).
+        """
+        await self.close(1000, "")
+        await self._transport.abort()
 
     async def _handshake(self, setup: Setup) -> None:
         frame = self._core.protocol.start(setup)

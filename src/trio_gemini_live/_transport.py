@@ -44,6 +44,8 @@ __all__ = [
 
 log = logging.getLogger("trio_gemini_live.transport")
 
+_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
 
 class TransportClosedError(Exception):
     """The WebSocket closed; `code` is 1006 when no close frame was received."""
@@ -111,6 +113,10 @@ class Transport(Protocol):
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket (idempotent)."""
+        ...
+
+    async def abort(self) -> None:
+        """Close the stream at once, without a close handshake (idempotent, shielded)."""
         ...
 
 
@@ -242,12 +248,16 @@ class TrioWebsocketTransport:
     """`Transport` over a trio-websocket `WebSocketConnection`."""
 
     def __init__(
-        self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost, uplink: UplinkMeter
+        self,
+        connection: trio_websocket.WebSocketConnection,
+        host: _ReaderHost,
+        stream: _MeteredStream,
     ) -> None:
-        """`uplink`: the meter of the stream under `connection` (see `_MeteredStream`)."""
+        """`stream`: the stream under `connection`, with its meters."""
         self._ws = connection
         self._host = host
-        self._uplink = uplink
+        self._stream = stream
+        self._uplink = stream.uplink
 
     @property
     def uplink(self) -> UplinkMeter:
@@ -304,6 +314,17 @@ class TrioWebsocketTransport:
         self._host.closing = True
         await self._ws.aclose(code, reason or None)
 
+    async def abort(self) -> None:
+        """Close the stream at once; idempotent.
+
+        trio-websocket closes it only once its own close handshake is done or cancelled:
+        after an EOF, or a close the server began, it waits for the server to end TCP
+        first, and a connection that ends meanwhile left the stream open.
+        """
+        self._host.closing = True
+        with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+            await trio.aclose_forcefully(self._stream.inner)
+
 
 async def open_trio_websocket(
     nursery: trio.Nursery,
@@ -321,7 +342,7 @@ async def open_trio_websocket(
     host = _ReaderHost(endpoint.display_url)
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
-        uplink = UplinkMeter(send_queue_reader(stream))
+        metered = _MeteredStream(stream, UplinkMeter(send_queue_reader(stream)))
         try:
             reader_nursery: _ReaderNursery = await nursery.start(host.run)
             connection: trio_websocket.WebSocketConnection | None = None
@@ -329,7 +350,7 @@ async def open_trio_websocket(
                 with host.upgrade:
                     connection = await trio_websocket.wrap_client_stream(
                         cast("trio.Nursery", reader_nursery),
-                        cast("trio.SocketStream", _MeteredStream(stream, uplink)),
+                        cast("trio.SocketStream", metered),
                         target.netloc,
                         target.resource,
                         extra_headers=headers,
@@ -350,11 +371,11 @@ async def open_trio_websocket(
             # forcefully (a connector's TLS stream would wait to write its close_notify).
             with (
                 trio.CancelScope(shield=True),
-                suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+                suppress(*_STREAM_ERRORS),
             ):
                 await trio.aclose_forcefully(stream)
             raise
-    return TrioWebsocketTransport(connection, host, uplink)
+    return TrioWebsocketTransport(connection, host, metered)
 
 
 async def open_transport(

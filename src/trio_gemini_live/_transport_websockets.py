@@ -551,6 +551,15 @@ class WebsocketsTransport:
                 self._set_closed(TransportClosedError(code, reason))
             await self._close_stream()
 
+    async def abort(self) -> None:
+        """Close the stream at once, without a close handshake; idempotent."""
+        if self._closed is None:
+            self._set_closed(TransportClosedError(1006, ""))
+        if not self._stream_closed:
+            self._stream_closed = True
+            with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+                await trio.aclose_forcefully(self._stream)
+
     async def _close_stream(self) -> None:
         if self._stream_closed:
             return
