@@ -17,6 +17,8 @@ import pytest
 import trio
 import trio.testing
 import trio_websocket
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
 
 from fake_server import FakeServer, SlowUplinkStream, StuckUplinkStream, pretty
 from trio_gemini_live import (
@@ -1100,6 +1102,67 @@ async def test_a_large_frame_on_a_slow_uplink_is_not_taken_for_a_dead_server(
         assert video.time - start > 70
         assert len(emulator.connections) == 1
         assert not emulator.connections[0].closed
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_large_frame_on_a_slow_downlink_is_not_taken_for_a_dead_server(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """Bytes arriving are the server alive, even before they make a whole frame.
+
+    A 60 kB answer trickles in over 6 s, twice the silence limit. Only a complete message
+    (or a pong, which waits behind the frame) reset the silence clock: the connection was
+    closed with 1011 keepalive timeout while the frame was still arriving.
+    """
+    client, server = trio.testing.memory_stream_pair()
+    ws = WSConnection(ConnectionType.SERVER)
+
+    async def events() -> list[object]:
+        ws.receive_data(await server.receive_some(65536) or None)
+        return list(ws.events())
+
+    async def serve() -> None:
+        while not any(isinstance(event, Request) for event in await events()):
+            pass
+        await server.send_all(ws.send(AcceptConnection()))
+        while not any(isinstance(event, TextMessage) for event in await events()):
+            pass  # the setup
+        await server.send_all(ws.send(BytesMessage(data=pretty({"setupComplete": {}}))))
+        answer = {"serverContent": {"modelTurn": {"parts": [{"text": "x" * 60_000}]}}}
+        frame = ws.send(BytesMessage(data=pretty(answer)))
+        piece = len(frame) // 60
+        for start in range(0, len(frame), piece):  # 6 s in all, bytes all along
+            await server.send_all(frame[start : start + piece])
+            await trio.sleep(0.1)
+        await server.send_all(ws.send(CloseConnection(code=1000)))
+        while await server.receive_some():  # the close reply, then the end of the stream
+            pass
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    options = SessionOptions(
+        ping_interval=1,
+        silence_limit=3,
+        transport=transport,
+        reconnect=ReconnectPolicy(enabled=False),
+    )
+    endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="test-key")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=connector,
+            options=options,
+        ) as session:
+            with trio.fail_after(30):
+                events_seen = [event async for event in session]
+    texts = [event.text for event in events_seen if isinstance(event, TextDelta)]
+    assert texts == ["x" * 60_000]
+    closed = events_seen[-1]
+    assert isinstance(closed, Closed)
+    assert closed.code == 1000
 
 
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])

@@ -583,8 +583,8 @@ class Connection:
         switch = self._switch
         try:
             while True:
+                # No `_last_inbound` here: the transport notes every read (`received_at`).
                 batch = await self._transport.receive_batch()
-                self._last_inbound = self._now()
                 woke = False  # whether this read's events woke the user's waiting `async for`
                 for frame in batch:
                     core.frames_received += 1
@@ -868,7 +868,10 @@ class Connection:
                 uplink = self._transport.uplink
                 if self._ping_in_flight:
                     uplink.check_queue()
-                silence = now - max(self._last_inbound, uplink.read_at)
+                # Bytes read count, not only whole frames: a large frame over a slow
+                # downlink takes longer than the limit to arrive, the server sending all
+                # along (and our pong waits behind it).
+                silence = now - max(self._last_inbound, uplink.read_at, self._transport.received_at)
                 if silence >= options.silence_limit:
                     await self._abort(
                         CloseAction.RESUME,

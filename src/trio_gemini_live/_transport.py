@@ -9,6 +9,7 @@ can later hand over several frames per wake-up behind the same interface.
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import contextmanager, suppress
@@ -109,6 +110,15 @@ class Transport(Protocol):
     @property
     def uplink(self) -> UplinkMeter:
         """How far the long writes have got, and the server's reading while a ping waits."""
+        ...
+
+    @property
+    def received_at(self) -> float:
+        """When bytes last came from the server (-inf before any), part of a frame or not.
+
+        For the heartbeat: a large frame over a slow downlink takes longer than the silence
+        limit to arrive whole, and the server is sending all along.
+        """
         ...
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
@@ -227,15 +237,23 @@ class _MeteredStream:
     """The stream under trio-websocket, whose long writes go through an `UplinkMeter`.
 
     trio-websocket writes each frame with one `send_all` of its own: metering it takes a
-    stream in between. Reads are the inner stream's own method, with no call in between.
+    stream in between. Its reads come through here too, to note when bytes last arrived
+    (`received_at`): trio-websocket hands over nothing before a whole message, and a large
+    one over a slow downlink takes longer than the heartbeat's silence limit.
     """
 
     def __init__(self, inner: trio.abc.Stream, uplink: UplinkMeter) -> None:
         self.inner = inner
         self.uplink = uplink
-        self.receive_some = inner.receive_some
+        self.received_at = -math.inf
         self.wait_send_all_might_not_block = inner.wait_send_all_might_not_block
         self.aclose = inner.aclose
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.inner.receive_some(max_bytes)
+        if data:  # the end of the stream is no sign of life
+            self.received_at = trio.current_time()
+        return data
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if len(data) > LONG_WRITE:
@@ -263,6 +281,11 @@ class TrioWebsocketTransport:
     def uplink(self) -> UplinkMeter:
         """How far the long writes have got (see `UplinkMeter`)."""
         return self._uplink
+
+    @property
+    def received_at(self) -> float:
+        """When trio-websocket's reader last read bytes (see `_MeteredStream`)."""
+        return self._stream.received_at
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
