@@ -7,8 +7,9 @@ connection lifetime or a 45 s heartbeat limit takes no real time.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import msgspec
@@ -16,6 +17,8 @@ import pytest
 import trio
 import trio.testing
 import trio_websocket
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
 
 from fake_server import FakeServer, SlowUplinkStream, StuckUplinkStream, pretty
 from trio_gemini_live import (
@@ -741,6 +744,145 @@ async def test_what_a_close_during_an_outage_leaves_unwritten_is_reported(
     assert not any("realtimeInput" in (frame.data or {}) for frame in heard)
 
 
+def _hanging_resume(
+    emulator: Emulator, how: str, connecting: trio.Event, held: list[trio.abc.Stream]
+) -> Callable[[], Awaitable[trio.abc.Stream]]:
+    """A connector: the first connection is the emulator's; a resume's connect hangs.
+
+    `blackhole`: the connect never returns (a TCP connect to a dead route). `unanswered`:
+    the server takes the connection and never answers the upgrade (kept in `held`).
+    """
+    memory = emulator.memory_connector()
+
+    async def connector() -> trio.abc.Stream:
+        if not emulator.connections:
+            return await memory()
+        connecting.set()
+        if how == "blackhole":
+            await trio.sleep_forever()
+        client, server = trio.testing.memory_stream_pair()
+        held.append(server)
+        return client
+
+    return connector
+
+
+@pytest.mark.parametrize("how", ["blackhole", "unanswered"])
+@pytest.mark.parametrize("leave", ["normally", "raising"])
+async def test_leaving_while_a_resume_connects_reports_what_it_leaves_unwritten(
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+    how: str,
+    leave: str,
+) -> None:
+    """Leaving the block while a resume is still connecting ends the session at once.
+
+    `aclose` cut a backoff short but not a connect under way (up to `connect_timeout`):
+    the exit waited its `2 * close_timeout` for the session to finish, then cancelled it
+    before it had. The messages queued during the outage were dropped without a word
+    (`not_sent` empty, no warning), and `state` stayed "idle".
+    """
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    connecting = trio.Event()
+    held: list[trio.abc.Stream] = []
+    expected = (
+        pytest.raises(ValueError, match="application")
+        if leave == "raising"
+        else contextlib.nullcontext()
+    )
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        with expected:
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=_hanging_resume(emulator, how, connecting, held),
+                options=options,
+            ) as session:
+                emulator.connections[0].inject(Fault(kind="reset"))
+                await connecting.wait()
+                await trio.sleep(1)  # well inside the connect's 10 s
+                await session.send_text("still there?")
+                await session.send_text("hello?")
+                left_at = trio.current_time()
+                if leave == "raising":
+                    raise ValueError("the application failed")
+        assert trio.current_time() - left_at < 0.1
+    [line] = session.not_sent
+    assert line.startswith("realtimeInput.text: 2 message(s), ")
+    assert line.endswith(" bytes (never written)")
+    assert "2 message(s) sent but not written" in caplog.text
+    assert session.statistics().state == "closed"
+    for stream in held:  # the upgrade request, then the end of the stream
+        with trio.fail_after(1):
+            while await stream.receive_some():
+                pass
+
+
+async def test_aclose_while_a_resume_connects_ends_the_session_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`aclose` during an outage closes at once, also while a resume is connecting.
+
+    It returned at once, but the session went on until the connect gave up: the `Closed`
+    event came `connect_timeout` (10 s) later, as a 1006 drop.
+    """
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    connecting = trio.Event()
+    held: list[trio.abc.Stream] = []
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=_hanging_resume(emulator, "unanswered", connecting, held),
+            options=options,
+        ) as session:
+            emulator.connections[0].inject(Fault(kind="reset"))
+            await connecting.wait()
+            await session.send_text("still there?")
+            closed_at = trio.current_time()
+            await session.aclose()
+            events = [event async for event in session]
+            assert trio.current_time() - closed_at < 0.1
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert closed.not_sent_messages == 1
+    assert len(emulator.connections) == 1  # the resume never got past its upgrade
+
+
+async def test_a_block_left_under_cancellation_still_reports_what_it_leaves_unwritten(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outer deadline that ends the block keeps the report of what was never written.
+
+    The exit's wait for the session to finish was cancelled at once, and the session's
+    tasks with it, before the session had ended: the messages held back by a stalled
+    uplink went unreported (`not_sent` empty, no warning) and `state` never said "closed".
+    """
+    async with open_emulator() as emulator:
+        memory = emulator.memory_connector()
+
+        async def connector() -> trio.abc.Stream:
+            # The upgrade and the setup go out; then the server reads nothing.
+            return StuckUplinkStream(await memory(), stick_after=2)
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        with trio.move_on_after(5) as outer:
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"),
+                endpoint=endpoint,
+                connector=connector,
+            ) as session:
+                for index in range(5):
+                    await session.send_text(f"message {index}")
+                await trio.sleep_forever()  # the application's deadline ends the block
+        assert outer.cancelled_caught
+    assert sum(int(line.split()[1]) for line in session.not_sent) == 5
+    assert "5 message(s) sent but not written" in caplog.text
+    assert session.statistics().state == "closed"
+
+
 async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -960,6 +1102,67 @@ async def test_a_large_frame_on_a_slow_uplink_is_not_taken_for_a_dead_server(
         assert video.time - start > 70
         assert len(emulator.connections) == 1
         assert not emulator.connections[0].closed
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_large_frame_on_a_slow_downlink_is_not_taken_for_a_dead_server(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """Bytes arriving are the server alive, even before they make a whole frame.
+
+    A 60 kB answer trickles in over 6 s, twice the silence limit. Only a complete message
+    (or a pong, which waits behind the frame) reset the silence clock: the connection was
+    closed with 1011 keepalive timeout while the frame was still arriving.
+    """
+    client, server = trio.testing.memory_stream_pair()
+    ws = WSConnection(ConnectionType.SERVER)
+
+    async def events() -> list[object]:
+        ws.receive_data(await server.receive_some(65536) or None)
+        return list(ws.events())
+
+    async def serve() -> None:
+        while not any(isinstance(event, Request) for event in await events()):
+            pass
+        await server.send_all(ws.send(AcceptConnection()))
+        while not any(isinstance(event, TextMessage) for event in await events()):
+            pass  # the setup
+        await server.send_all(ws.send(BytesMessage(data=pretty({"setupComplete": {}}))))
+        answer = {"serverContent": {"modelTurn": {"parts": [{"text": "x" * 60_000}]}}}
+        frame = ws.send(BytesMessage(data=pretty(answer)))
+        piece = len(frame) // 60
+        for start in range(0, len(frame), piece):  # 6 s in all, bytes all along
+            await server.send_all(frame[start : start + piece])
+            await trio.sleep(0.1)
+        await server.send_all(ws.send(CloseConnection(code=1000)))
+        while await server.receive_some():  # the close reply, then the end of the stream
+            pass
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    options = SessionOptions(
+        ping_interval=1,
+        silence_limit=3,
+        transport=transport,
+        reconnect=ReconnectPolicy(enabled=False),
+    )
+    endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="test-key")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=connector,
+            options=options,
+        ) as session:
+            with trio.fail_after(30):
+                events_seen = [event async for event in session]
+    texts = [event.text for event in events_seen if isinstance(event, TextDelta)]
+    assert texts == ["x" * 60_000]
+    closed = events_seen[-1]
+    assert isinstance(closed, Closed)
+    assert closed.code == 1000
 
 
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])

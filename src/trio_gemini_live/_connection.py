@@ -266,34 +266,50 @@ class Connection:
         """
         self._resumed_event = reconnected
         self._core.current = self
-        if self._core.closing:
-            # `aclose` came while this connection was being opened and found none to close:
-            # close it now, before any setup, rather than resume a closed session.
-            await self._abort(CloseAction.END, 1000, "", None)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._receiver)
-            nursery.start_soon(self._heartbeat)
-            if setup is None and setup_ready is not None:
-                await self._first_of(setup_ready, self._ended)
-                setup = self._core.pending_setup
-            if setup is not None and not self._ended.is_set():
-                await self._handshake(setup)
-            if on_settled is not None:
-                on_settled(None if self.opened else self._outcome)
-            if self.opened:
-                await self._replay(plan)
-                nursery.start_soon(self._sender)
-                nursery.start_soon(self._watch_switch)
-            await self._ended.wait()
-            nursery.cancel_scope.cancel()
-        # A frame `write_now` wrote in part whose rest never went: the next connection
-        # replays it.
-        self._note_cut_off(())
-        self._keep_partial()
-        if self._core.current is self:
-            self._core.current = None
+        try:
+            if self._core.closing:
+                # `aclose` came while this connection was being opened and found none to
+                # close: close it now, before any setup, rather than resume a closed session.
+                await self._abort(CloseAction.END, 1000, "", None)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._receiver)
+                nursery.start_soon(self._heartbeat)
+                if setup is None and setup_ready is not None:
+                    await self._first_of(setup_ready, self._ended)
+                    setup = self._core.pending_setup
+                if setup is not None and not self._ended.is_set():
+                    await self._handshake(setup)
+                if on_settled is not None:
+                    on_settled(None if self.opened else self._outcome)
+                if self.opened:
+                    await self._replay(plan)
+                    nursery.start_soon(self._sender)
+                    nursery.start_soon(self._watch_switch)
+                await self._ended.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            # A frame `write_now` wrote in part whose rest never went: the next connection
+            # replays it, or the session's end reports it (also when this was cancelled).
+            self._note_cut_off(())
+            self._keep_partial()
+            if self._core.current is self:
+                self._core.current = None
+            await self._release()
         assert self._outcome is not None
         return self._outcome
+
+    async def _release(self) -> None:
+        """Close the socket, whatever ended the connection (nothing to do if it is closed).
+
+        A connection that ends closes it on the way, but one whose tasks were cancelled (an
+        outer deadline during setup, an exit cut short by Ctrl-C) left it open, with no
+        close frame, until the garbage collector found it. Closed as `close` does (shielded,
+        within `close_timeout`), then forcefully: the close handshake may have been cut
+        short, and trio-websocket leaves the stream open after an EOF or a close the server
+        began (it waits for the server to end TCP first).
+        """
+        await self.close(1000, "")
+        await self._transport.abort()
 
     async def _handshake(self, setup: Setup) -> None:
         frame = self._core.protocol.start(setup)
@@ -567,8 +583,8 @@ class Connection:
         switch = self._switch
         try:
             while True:
+                # No `_last_inbound` here: the transport notes every read (`received_at`).
                 batch = await self._transport.receive_batch()
-                self._last_inbound = self._now()
                 woke = False  # whether this read's events woke the user's waiting `async for`
                 for frame in batch:
                     core.frames_received += 1
@@ -852,7 +868,10 @@ class Connection:
                 uplink = self._transport.uplink
                 if self._ping_in_flight:
                     uplink.check_queue()
-                silence = now - max(self._last_inbound, uplink.read_at)
+                # Bytes read count, not only whole frames: a large frame over a slow
+                # downlink takes longer than the limit to arrive, the server sending all
+                # along (and our pong waits behind it).
+                silence = now - max(self._last_inbound, uplink.read_at, self._transport.received_at)
                 if silence >= options.silence_limit:
                     await self._abort(
                         CloseAction.RESUME,

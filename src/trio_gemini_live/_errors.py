@@ -51,7 +51,7 @@ class SetupTimeoutError(GeminiLiveError, TimeoutError):
 
 
 class HeartbeatTimeoutError(GeminiLiveError, TimeoutError):
-    """The peer sent no frame and no pong for longer than the configured silence limit."""
+    """The peer sent nothing (no frame, no pong) for longer than the configured silence limit."""
 
 
 class SessionClosedError(LocalProtocolError):

@@ -26,9 +26,10 @@ class SessionOptions:
         connect_timeout: seconds for the name lookup, TCP, TLS and the WebSocket upgrade.
         setup_timeout: seconds from starting to write `setup` to `setupComplete`.
         ping_interval: seconds of inbound silence before the heartbeat sends a ping.
-        silence_limit: seconds with no frame and no pong before the peer is declared dead
-            (while our ping waits behind a large frame the server is reading, each piece of
-            it taken counts as a frame); also how long a socket write may make no progress
+        silence_limit: seconds with nothing from the server (no frame, no pong, no bytes
+            of a frame still arriving) before the peer is declared dead (while our ping
+            waits behind a large frame the server is reading, each piece of it taken
+            counts as a frame); also how long a socket write may make no progress
             (a peer that stopped reading). Google's pongs have been seen 8-30 s late, so the
             default is well above that.
         event_buffer: events buffered for a slow reader before the receiver waits

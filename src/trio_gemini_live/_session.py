@@ -227,7 +227,7 @@ class LiveSession(SessionSupervisor):
         self._young_moves = 0
         self._ended = False
         self._rng = random.Random()
-        self._backoff = trio.CancelScope()
+        self._resume_wait = trio.CancelScope()
 
     # --- public state ------------------------------------------------------------------------
 
@@ -895,7 +895,8 @@ class LiveSession(SessionSupervisor):
 
         Messages already queued are written first, then the close handshake is made; each
         step is bounded by `SessionOptions.close_timeout`. During an outage it closes at
-        once, without waiting for a connection. Whatever that leaves unwritten is reported,
+        once, without waiting for a connection: a resume waiting out its backoff, or still
+        connecting, gives up. Whatever that leaves unwritten is reported,
         never dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning
         in the log.
         """
@@ -904,7 +905,7 @@ class LiveSession(SessionSupervisor):
             return
         core.closing = True
         self._outgoing_send.close()
-        self._backoff.cancel()  # a resume waiting out its backoff gives up at once
+        self._resume_wait.cancel()  # a resume's backoff or connect gives up at once
         current = core.current
         if current is not None:
             await current.finish_sending()  # the channel is closed: the sender drains it
@@ -1136,4 +1137,5 @@ async def open_session(
             raise
         raise leaf from None
     finally:
+        session._end_if_cut_short()  # pyright: ignore[reportPrivateUsage]
         session._discard_unread()  # pyright: ignore[reportPrivateUsage]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import msgspec
@@ -92,7 +93,9 @@ class SessionSupervisor:
     _young_moves: int  # goAway moves in a row from connections younger than stable_after
     _ended: bool  # `_finish` has begun: no connection will follow
     _rng: random.Random
-    _backoff: trio.CancelScope  # the backoff wait between attempts; `aclose` cuts it short
+    # Around a resume's backoff wait or connect, each of which `aclose` cuts short (see
+    # `_cut_short_by_close`).
+    _resume_wait: trio.CancelScope
 
     def _raise_if_not_open(self) -> None:
         outcome = self._first_outcome
@@ -252,7 +255,9 @@ class SessionSupervisor:
             error: GeminiLiveError | None
             try:
                 async with trio.open_nursery() as nursery:
-                    connection = await self._connect(nursery)
+                    connection = await self._resume_connect(nursery)
+                    if connection is None:
+                        return outcome  # the application closed the session meanwhile
                     # Read with no checkpoint before `run` makes the connection current:
                     # `update_setup` calls up to here are carried by this connection, later
                     # ones switch it (see `update_setup`).
@@ -330,10 +335,27 @@ class SessionSupervisor:
         Leaving the `open_session` block during a backoff would otherwise wait for the whole
         delay (up to `max_delay`), bounded only by the exit's `2 * close_timeout`.
         """
-        with trio.CancelScope() as self._backoff:
-            if self._core.closing:
-                self._backoff.cancel()
+        with self._cut_short_by_close():
             await trio.sleep(delay)
+
+    async def _resume_connect(self, nursery: trio.Nursery) -> Connection | None:
+        """`_connect` for a resume; None if the application closes the session meanwhile.
+
+        A connect may take all of `connect_timeout` (a blackholed host, an upgrade nobody
+        answers). Waited for, it outlived the exit's `2 * close_timeout`, which then
+        cancelled the session before it had ended: what was still queued went unreported.
+        """
+        with self._cut_short_by_close():
+            return await self._connect(nursery)
+        return None
+
+    @contextmanager
+    def _cut_short_by_close(self) -> Generator[None]:
+        """A cancel scope that `aclose` cancels (at once if the session is closing already)."""
+        with trio.CancelScope() as self._resume_wait:
+            if self._core.closing:
+                self._resume_wait.cancel()
+            yield
 
     def _count_failure(
         self, error: GeminiLiveError | None, moved_at: float, *, attempt: bool = False
@@ -417,6 +439,21 @@ class SessionSupervisor:
         return tuple(lines), cut_off.messages + queued.messages
 
     async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
+        self._end_session(error, code, reason)
+        await trio.lowlevel.checkpoint()
+
+    def _end_if_cut_short(self) -> None:
+        """End the session here if its supervisor was cancelled before `_finish`.
+
+        `open_session`'s exit cancels it once its wait runs out, or at once under an outer
+        cancellation; the queued messages must be reported all the same (and the state
+        said "closed"), so this part of `_finish` takes no checkpoint.
+        """
+        if not self._ended:
+            self._end_session(None, 1000, "")
+
+    def _end_session(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
+        """Mark the session ended: its error, what was never written, the `Closed` event."""
         core = self._core
         self._ended = True
         self._failure = error
@@ -440,4 +477,3 @@ class SessionSupervisor:
             self._closed_event = closed
         core.events_send.close()
         self._finished.set()
-        await trio.lowlevel.checkpoint()

@@ -9,6 +9,7 @@ can later hand over several frames per wake-up behind the same interface.
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import contextmanager, suppress
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("trio_gemini_live.transport")
+
+_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
 class TransportClosedError(Exception):
@@ -109,8 +112,21 @@ class Transport(Protocol):
         """How far the long writes have got, and the server's reading while a ping waits."""
         ...
 
+    @property
+    def received_at(self) -> float:
+        """When bytes last came from the server (-inf before any), part of a frame or not.
+
+        For the heartbeat: a large frame over a slow downlink takes longer than the silence
+        limit to arrive whole, and the server is sending all along.
+        """
+        ...
+
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket (idempotent)."""
+        ...
+
+    async def abort(self) -> None:
+        """Close the stream at once, without a close handshake (idempotent, shielded)."""
         ...
 
 
@@ -221,15 +237,23 @@ class _MeteredStream:
     """The stream under trio-websocket, whose long writes go through an `UplinkMeter`.
 
     trio-websocket writes each frame with one `send_all` of its own: metering it takes a
-    stream in between. Reads are the inner stream's own method, with no call in between.
+    stream in between. Its reads come through here too, to note when bytes last arrived
+    (`received_at`): trio-websocket hands over nothing before a whole message, and a large
+    one over a slow downlink takes longer than the heartbeat's silence limit.
     """
 
     def __init__(self, inner: trio.abc.Stream, uplink: UplinkMeter) -> None:
         self.inner = inner
         self.uplink = uplink
-        self.receive_some = inner.receive_some
+        self.received_at = -math.inf
         self.wait_send_all_might_not_block = inner.wait_send_all_might_not_block
         self.aclose = inner.aclose
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.inner.receive_some(max_bytes)
+        if data:  # the end of the stream is no sign of life
+            self.received_at = trio.current_time()
+        return data
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if len(data) > LONG_WRITE:
@@ -242,17 +266,26 @@ class TrioWebsocketTransport:
     """`Transport` over a trio-websocket `WebSocketConnection`."""
 
     def __init__(
-        self, connection: trio_websocket.WebSocketConnection, host: _ReaderHost, uplink: UplinkMeter
+        self,
+        connection: trio_websocket.WebSocketConnection,
+        host: _ReaderHost,
+        stream: _MeteredStream,
     ) -> None:
-        """`uplink`: the meter of the stream under `connection` (see `_MeteredStream`)."""
+        """`stream`: the stream under `connection`, with its meters."""
         self._ws = connection
         self._host = host
-        self._uplink = uplink
+        self._stream = stream
+        self._uplink = stream.uplink
 
     @property
     def uplink(self) -> UplinkMeter:
         """How far the long writes have got (see `UplinkMeter`)."""
         return self._uplink
+
+    @property
+    def received_at(self) -> float:
+        """When trio-websocket's reader last read bytes (see `_MeteredStream`)."""
+        return self._stream.received_at
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
@@ -304,6 +337,17 @@ class TrioWebsocketTransport:
         self._host.closing = True
         await self._ws.aclose(code, reason or None)
 
+    async def abort(self) -> None:
+        """Close the stream at once; idempotent.
+
+        trio-websocket closes it only once its own close handshake is done or cancelled:
+        after an EOF, or a close the server began, it waits for the server to end TCP
+        first, and a connection that ends meanwhile left the stream open.
+        """
+        self._host.closing = True
+        with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+            await trio.aclose_forcefully(self._stream.inner)
+
 
 async def open_trio_websocket(
     nursery: trio.Nursery,
@@ -321,7 +365,7 @@ async def open_trio_websocket(
     host = _ReaderHost(endpoint.display_url)
     with _mapped(endpoint):
         stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
-        uplink = UplinkMeter(send_queue_reader(stream))
+        metered = _MeteredStream(stream, UplinkMeter(send_queue_reader(stream)))
         try:
             reader_nursery: _ReaderNursery = await nursery.start(host.run)
             connection: trio_websocket.WebSocketConnection | None = None
@@ -329,7 +373,7 @@ async def open_trio_websocket(
                 with host.upgrade:
                     connection = await trio_websocket.wrap_client_stream(
                         cast("trio.Nursery", reader_nursery),
-                        cast("trio.SocketStream", _MeteredStream(stream, uplink)),
+                        cast("trio.SocketStream", metered),
                         target.netloc,
                         target.resource,
                         extra_headers=headers,
@@ -350,11 +394,11 @@ async def open_trio_websocket(
             # forcefully (a connector's TLS stream would wait to write its close_notify).
             with (
                 trio.CancelScope(shield=True),
-                suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+                suppress(*_STREAM_ERRORS),
             ):
                 await trio.aclose_forcefully(stream)
             raise
-    return TrioWebsocketTransport(connection, host, uplink)
+    return TrioWebsocketTransport(connection, host, metered)
 
 
 async def open_transport(

@@ -22,6 +22,7 @@ over `max_message_size`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import ssl
 from collections.abc import Sequence
@@ -115,6 +116,8 @@ class WebsocketsTransport:
         self._pings: dict[bytes, trio.Event] = {}
         self._ping_count = 0
         self._uplink = UplinkMeter(send_queue_reader(stream))
+        # When a read last brought bytes, part of a frame or not (see `Transport`).
+        self.received_at = -math.inf
         # A plain TCP socket (not TLS, not a test stream) is read directly (`_read_socket`).
         plain = type(stream) is trio.SocketStream and os.name == "posix"
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) and plain else -1
@@ -205,6 +208,7 @@ class WebsocketsTransport:
                 waiter.set()
         protocol = self._protocol
         if data:
+            self.received_at = trio.current_time()
             self._feed(data)
         else:
             rest = self._cutter.leftover()
@@ -550,6 +554,15 @@ class WebsocketsTransport:
             if self._closed is None:
                 self._set_closed(TransportClosedError(code, reason))
             await self._close_stream()
+
+    async def abort(self) -> None:
+        """Close the stream at once, without a close handshake; idempotent."""
+        if self._closed is None:
+            self._set_closed(TransportClosedError(1006, ""))
+        if not self._stream_closed:
+            self._stream_closed = True
+            with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
+                await trio.aclose_forcefully(self._stream)
 
     async def _close_stream(self) -> None:
         if self._stream_closed:
