@@ -7,6 +7,7 @@ are synchronous); a server with special behaviour runs in a thread. One subproce
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
 import socket
@@ -515,6 +516,28 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
         captured = capsys.readouterr()
         assert_clean_error(captured.err, "--output", words)
         assert "you: hi" not in captured.out  # the conversation did not run
+
+
+def test_talk_output_that_fails_to_write_keeps_the_old_file_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `(ulimit -f 40; gemini-live talk ... -o big.wav)` left a truncated big.wav in place of
+    # the previous one, and exited 2 as for a bad argument (WavError is a configuration
+    # error).
+    output = tmp_path / "out.wav"
+    write_wav(output, bytes(480))
+    before = output.read_bytes()
+
+    def too_large(self: wave.Wave_write, data: bytes) -> None:
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+    assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 1
+    captured = capsys.readouterr()
+    assert "model: You said: hi" in captured.out
+    assert_clean_error(captured.err, f"cannot write {output}: File too large")
+    assert output.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
 
 
 def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import array
+import errno
 import itertools
 import math
+import os
 import struct
 import tracemalloc
 import wave
@@ -372,6 +374,35 @@ def test_write_then_read_with_the_wave_module(tmp_path: Path) -> None:
 def test_round_trip_is_exact_at_the_same_rate(pcm: bytes) -> None:
     data = riff(pcm, rate=16000, channels=1, width=2)
     assert parse_wav(data).pcm == pcm
+
+
+def test_a_failed_write_leaves_the_previous_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file was opened "wb" (truncated) and written in place: a full disk or a file size
+    # limit left a corrupt WAV, and the previous one was gone.
+    path = tmp_path / "reply.wav"
+    write_wav(path, bytes(480))
+    before = path.read_bytes()
+
+    def too_large(self: wave.Wave_write, data: bytes) -> None:
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+    with pytest.raises(WavError, match=r"cannot write .*reply\.wav: File too large"):
+        write_wav(path, bytes(48000))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["reply.wav"]  # no temporary file left
+
+
+def test_a_written_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    # As `open(path, "wb")` makes them (a temporary file from mkstemp would be 0o600).
+    umask = os.umask(0o022)
+    try:
+        write_wav(tmp_path / "new.wav", bytes(4))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.wav").stat().st_mode & 0o777 == 0o644
 
 
 # --- resampling ----------------------------------------------------------------------------

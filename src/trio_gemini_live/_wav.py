@@ -7,6 +7,7 @@ turns any PCM or float WAV into the former and writes the latter. No numpy, no `
 from __future__ import annotations
 
 import array
+import contextlib
 import itertools
 import math
 import os
@@ -348,20 +349,50 @@ def write_wav(
 ) -> None:
     """Write s16le PCM as a WAV file (24 kHz mono by default, the Live API's output).
 
+    The file is written under a temporary name in the same folder and renamed over `path`
+    once complete, so a failed write (a full disk, a file size limit) leaves no truncated
+    WAV behind, and any previous file at `path` as it was.
+
     Raises:
         WavError: the file cannot be written.
     """
     name = os.fspath(path)
     if len(pcm) % (2 * channels):
         raise WavError(f"cannot write {name}: PCM length is not a whole number of frames")
+    temp: str | None = None
     try:
-        with open(name, "wb") as raw, wave.open(raw, "wb") as out:
-            out.setnchannels(channels)
-            out.setsampwidth(2)
-            out.setframerate(sample_rate)
-            out.writeframes(pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm)))
+        fd, temp = _new_file_beside(name)
+        with os.fdopen(fd, "wb") as raw:
+            with wave.open(raw, "wb") as out:
+                out.setnchannels(channels)
+                out.setsampwidth(2)
+                out.setframerate(sample_rate)
+                out.writeframes(
+                    pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm))
+                )
+            raw.flush()
+            os.fsync(raw.fileno())  # on disk before the rename makes it the file at `path`
+        os.replace(temp, name)
+        temp = None
     except OSError as exc:
         raise WavError(f"cannot write {name}: {exc.strerror or exc}") from None
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+
+def _new_file_beside(name: str) -> tuple[int, str]:
+    """A new, empty file next to `name` (same folder, hence same file system): fd and path."""
+    folder, base = os.path.split(name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = os.path.join(folder, f".{base}.{os.urandom(4).hex()}.tmp")
+        try:
+            # 0o666 and the umask, as `open(name, "wb")` would (mkstemp's are 0o600).
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
 
 
 # --- analysis ------------------------------------------------------------------------------

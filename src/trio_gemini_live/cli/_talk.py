@@ -20,10 +20,10 @@ import trio
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
 from .._session import open_session
 from .._setup import live_setup
-from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav, write_wav
+from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
-from ._errors import EXIT_USAGE, CliError, check_writable
+from ._errors import EXIT_USAGE, CliError, check_writable, write_output
 from ._input import Progress, send_pcm
 from ._metrics import Metrics
 from ._report import Reporter
@@ -245,7 +245,7 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
     reporter.close()
     seconds = pcm_duration(reply, reply_rate)
     if args.output is not None:
-        write_wav(args.output, bytes(reply), sample_rate=reply_rate)
+        write_output(args.output, bytes(reply), reply_rate)
         reporter.line(f"wrote {args.output} ({seconds:.2f} s, {reply_rate // 1000} kHz mono)")
     elif reply:
         reporter.line(f"received {seconds:.2f} s of audio (use --output FILE.wav to keep it)")
