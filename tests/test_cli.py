@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import wave
 from collections.abc import Iterator
@@ -551,6 +552,62 @@ def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[
     assert error.startswith(f"gemini-live emulator: cannot listen on 127.0.0.1:{port}: "), error
     assert "Errno" not in error
     assert "internal error" not in error
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[Path | None]:
+    """`gemini-live emulator` sets everything up, then returns at once instead of serving;
+    the certificate it would have served with is recorded (and checked to exist)."""
+    certificates: list[Path | None] = []
+
+    async def serve(
+        args: Any, config: Any, out: Any, ssl_context: Any, cert_file: Path | None
+    ) -> None:
+        assert cert_file is None or await trio.Path(cert_file).is_file()
+        certificates.append(cert_file)
+
+    monkeypatch.setattr("trio_gemini_live.emulator._cli._serve", serve)
+    return certificates
+
+
+def test_emulator_takes_one_tls_certificate_or_the_other(
+    tmp_path: Path, served: list[Path | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With both, --tls-cert was silently ignored for a self-signed certificate.
+    cert = tmp_path / "cert.pem"
+    args = ["emulator", "--port", "0", "--tls-cert", str(cert), "--tls-self-signed", str(tmp_path)]
+    assert main(args) == 2
+    assert "argument --tls-self-signed: not allowed with argument --tls-cert" in (
+        capsys.readouterr().err
+    )
+    assert served == []
+
+
+def test_emulator_removes_its_temporary_certificate_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[Path | None]
+) -> None:
+    # `--tls-self-signed` without DIR left a gemini-live-emulator-* folder after every run.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["emulator", "--port", "0", "--tls-self-signed"]) == 0
+    (cert_file,) = served
+    assert cert_file is not None
+    assert cert_file.parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_emulator_scenario_calling_sys_exit_is_named(
+    tmp_path: Path, served: list[Path | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The emulator exited 3 without a word.
+    scenario = tmp_path / "exits.py"
+    scenario.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+    assert main(["emulator", "--port", "0", "--scenario", str(scenario)]) == 2
+    error = capsys.readouterr().err
+    assert (
+        error
+        == f"gemini-live emulator: --scenario {scenario} called sys.exit(3) while being loaded\n"
+    )
+    assert served == []
 
 
 @pytest.mark.parametrize(
