@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any, TextIO
 
+from trio.lowlevel import enable_ki_protection
+
 from .._events import (
     AudioDelta,
     Closed,
@@ -73,6 +75,7 @@ class Reporter:
         self._out.write(text + "\n")
         self._out.flush()
 
+    @enable_ki_protection  # see _end_line
     def status(self, text: str, *, done: bool = False) -> None:
         """Show `text` as the status line on the error stream, rewriting the last one.
 
@@ -163,6 +166,7 @@ class Reporter:
 
     # --- helpers ---------------------------------------------------------------------------
 
+    @enable_ki_protection  # see _end_line
     def _fragment(self, speaker: str, text: str) -> None:
         if self._speaker != speaker:
             self._end_line()
@@ -172,6 +176,10 @@ class Reporter:
         self._out.write(text)
         self._out.flush()
 
+    # Ctrl-C can raise KeyboardInterrupt between a write and the bookkeeping of what is
+    # open: the error line was then printed after a duplicate line end. Protected, these
+    # finish first (trio delivers the interrupt at the next checkpoint instead).
+    @enable_ki_protection
     def _end_line(self) -> None:
         self._end_transcript()
         if self._status_open:
