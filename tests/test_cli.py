@@ -7,26 +7,31 @@ are synchronous); a server with special behaviour runs in a thread. One subproce
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import wave
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 import trio_gemini_live
-from trio_gemini_live import Endpoint, Reconnected, gemini_endpoint
+from trio_gemini_live import Endpoint, LiveSession, Reconnected, gemini_endpoint
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
-from trio_gemini_live.cli import main
+from trio_gemini_live.cli import build_parser, main
+from trio_gemini_live.cli._errors import CliError
 from trio_gemini_live.cli._report import Reporter
+from trio_gemini_live.cli._talk import run_talk
 from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
 from trio_gemini_live.emulator._server import _listen_error  # pyright: ignore[reportPrivateUsage]
 
@@ -408,6 +413,123 @@ def test_talk_with_silent_input_says_why_no_answer_came(
     )
 
 
+class Terminal(io.StringIO):
+    """Standard output and standard error on one terminal (they share the screen)."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def screen_lines(self) -> list[str]:
+        """The lines as shown: a line rewritten after `\\r` shows its last version."""
+        return [line.rsplit("\r", 1)[-1] for line in self.getvalue().split("\n")]
+
+
+@asynccontextmanager
+async def in_memory_talk(
+    monkeypatch: pytest.MonkeyPatch, config: EmulatorConfig, *, buffer: int | None = None
+) -> AsyncIterator[Callable[..., Awaitable[int]]]:
+    """`gemini-live talk` run in this test's trio loop (its clock, e.g. the autojump one)
+    against an emulator over in-memory streams; yields `talk(*args, out=...)`."""
+    async with open_emulator(config) as emu:
+
+        def session(setup: Any, endpoint: Any) -> Any:
+            return emu.open_session(setup, buffer=buffer)
+
+        monkeypatch.setattr("trio_gemini_live.cli._talk.open_session", session)
+
+        async def talk(*args: str, out: io.StringIO) -> int:
+            options = build_parser().parse_args(["talk", "--url", emu.url, *args])
+            return await run_talk(options, out=out)
+
+        yield talk
+
+
+def utterances(path: Path, *pieces: float) -> Path:
+    """A 16 kHz WAV of speech and pauses: seconds of speech, of silence, of speech..."""
+    pcm = b"".join(
+        speech_like_pcm(seconds, seed=n) if n % 2 == 0 else bytes(2 * int(seconds * 16000))
+        for n, seconds in enumerate(pieces)
+    )
+    write_wav(path, pcm, sample_rate=16000)
+    return path
+
+
+async def test_talk_waits_for_the_answer_to_every_utterance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # With two utterances in the input, talk waited for one turn only: it stopped in the
+    # middle of the answer to the second one (a turn that completed before the end of the
+    # input counted as the answer).
+    source = utterances(tmp_path / "two.wav", 1.0, 2.0, 1.0)
+    output = tmp_path / "out.wav"
+    out = io.StringIO()
+    config = EmulatorConfig(pacing="realtime", input_transcript="first or second")
+    async with in_memory_talk(monkeypatch, config) as talk:
+        assert await talk("-i", str(source), "--realtime", "-o", str(output), out=out) == 0
+    assert out.getvalue().count("model: first or second\n[turn complete:") == 2
+    rate, _, _, frames = read_wav_file(output)
+    assert len(frames) / (2 * rate) > 1.8  # both answers, whole (each about 0.95 s)
+
+
+async def test_talk_gives_up_sending_to_a_server_that_stopped_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Each send waited for room, the session reconnected and replayed, and waited again:
+    # talk ran forever (--timeout covered only the wait for answers).
+    source = utterances(tmp_path / "long.wav", 2.0, 1.0)
+    stop_reading = Fault(kind="slow-read", seconds=1e9, read_bytes=4096)
+    async with in_memory_talk(
+        monkeypatch, EmulatorConfig(faults=(stop_reading,)), buffer=8192
+    ) as talk:
+        with trio.fail_after(3600), pytest.raises(CliError) as raised:
+            await talk("-i", str(source), "--timeout", "5", out=io.StringIO())
+    assert raised.value.message == (
+        "could not send long.wav within 9.0 s: the server is not taking any more input "
+        "(it stopped reading)"
+    )
+    assert raised.value.exit_code == 1
+
+
+async def test_talk_ends_its_progress_line_before_any_other_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # On a terminal, `\rsending ...: 40% (2.4/6.0 s)` had no newline: the transcripts of an
+    # answer arriving while sending were written onto its end.
+    source = utterances(tmp_path / "in.wav", 1.0, 5.0)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    async with in_memory_talk(monkeypatch, EmulatorConfig(pacing="realtime")) as talk:
+        assert await talk("-i", str(source), "--realtime", out=terminal) == 0
+    lines = terminal.screen_lines()
+    assert "  you: Hello, can you hear me?" in lines
+    for line in lines:
+        assert not ("sending in.wav" in line and not line.endswith(" s)")), line
+
+
+async def test_talk_ends_its_progress_line_before_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # ... and the error line was printed onto it too (`... (2.6/10.0 s)gemini-live: error:`).
+    source = utterances(tmp_path / "in.wav", 1.0, 9.0)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    send_audio = LiveSession.send_audio
+    sent = 0
+
+    async def failing(self: LiveSession, *args: Any, **kwargs: Any) -> None:
+        nonlocal sent
+        sent += 1
+        if sent == 60:  # 2.4 s into the input
+            raise trio_gemini_live.TransportError("connection reset")
+        await send_audio(self, *args, **kwargs)
+
+    monkeypatch.setattr(LiveSession, "send_audio", failing)
+    async with in_memory_talk(monkeypatch, EmulatorConfig()) as talk:
+        with pytest.raises(trio_gemini_live.TransportError):
+            await talk("-i", str(source), "--realtime", out=terminal)
+    assert terminal.screen_lines()[-2:] == ["sending in.wav:  21% (2.1/10.0 s)", ""]
+
+
 class ClosedPipe(io.StringIO):
     """Standard output whose reader went away (`gemini-live ... | head -2`) once it has
     been written to `lines` times."""
@@ -517,6 +639,28 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
         assert "you: hi" not in captured.out  # the conversation did not run
 
 
+def test_talk_output_that_fails_to_write_keeps_the_old_file_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `(ulimit -f 40; gemini-live talk ... -o big.wav)` left a truncated big.wav in place of
+    # the previous one, and exited 2 as for a bad argument (WavError is a configuration
+    # error).
+    output = tmp_path / "out.wav"
+    write_wav(output, bytes(480))
+    before = output.read_bytes()
+
+    def too_large(self: wave.Wave_write, data: bytes) -> None:
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+    assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 1
+    captured = capsys.readouterr()
+    assert "model: You said: hi" in captured.out
+    assert_clean_error(captured.err, f"cannot write {output}: File too large")
+    assert output.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
+
+
 def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -528,6 +672,62 @@ def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[
     assert error.startswith(f"gemini-live emulator: cannot listen on 127.0.0.1:{port}: "), error
     assert "Errno" not in error
     assert "internal error" not in error
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[Path | None]:
+    """`gemini-live emulator` sets everything up, then returns at once instead of serving;
+    the certificate it would have served with is recorded (and checked to exist)."""
+    certificates: list[Path | None] = []
+
+    async def serve(
+        args: Any, config: Any, out: Any, ssl_context: Any, cert_file: Path | None
+    ) -> None:
+        assert cert_file is None or await trio.Path(cert_file).is_file()
+        certificates.append(cert_file)
+
+    monkeypatch.setattr("trio_gemini_live.emulator._cli._serve", serve)
+    return certificates
+
+
+def test_emulator_takes_one_tls_certificate_or_the_other(
+    tmp_path: Path, served: list[Path | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With both, --tls-cert was silently ignored for a self-signed certificate.
+    cert = tmp_path / "cert.pem"
+    args = ["emulator", "--port", "0", "--tls-cert", str(cert), "--tls-self-signed", str(tmp_path)]
+    assert main(args) == 2
+    assert "argument --tls-self-signed: not allowed with argument --tls-cert" in (
+        capsys.readouterr().err
+    )
+    assert served == []
+
+
+def test_emulator_removes_its_temporary_certificate_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[Path | None]
+) -> None:
+    # `--tls-self-signed` without DIR left a gemini-live-emulator-* folder after every run.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["emulator", "--port", "0", "--tls-self-signed"]) == 0
+    (cert_file,) = served
+    assert cert_file is not None
+    assert cert_file.parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_emulator_scenario_calling_sys_exit_is_named(
+    tmp_path: Path, served: list[Path | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The emulator exited 3 without a word.
+    scenario = tmp_path / "exits.py"
+    scenario.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+    assert main(["emulator", "--port", "0", "--scenario", str(scenario)]) == 2
+    error = capsys.readouterr().err
+    assert (
+        error
+        == f"gemini-live emulator: --scenario {scenario} called sys.exit(3) while being loaded\n"
+    )
+    assert served == []
 
 
 @pytest.mark.parametrize(

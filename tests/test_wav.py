@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import array
+import errno
 import itertools
 import math
+import os
 import struct
+import tracemalloc
 import wave
 from pathlib import Path
 
@@ -157,16 +160,131 @@ def test_eight_bit_is_unsigned_around_128() -> None:
     assert list(samples_of(audio.pcm)) == [0, 127 << 8, -128 << 8, 0]
 
 
-def test_float_samples_are_clipped_and_nan_dropped() -> None:
-    payload = struct.pack("<4f", 2.0, -2.0, 0.5, float("nan"))
+def test_float_samples_are_clipped_and_nan_is_silence_in_place() -> None:
+    # NaN used to be dropped: every later sample moved one place earlier in time.
+    payload = struct.pack("<5f", 2.0, -2.0, 0.5, float("nan"), 0.25)
     audio = parse_wav(riff(payload, rate=16000, channels=1, width=4, tag=3))
-    assert list(samples_of(audio.pcm)) == [32767, -32768, 16384]
+    assert list(samples_of(audio.pcm)) == [32767, -32768, 16384, 0, 8192]
+
+
+@pytest.mark.parametrize("width", [4, 8])
+def test_infinite_and_huge_float_samples_are_clipped(width: int) -> None:
+    # `round(x * 32767.0)` raised OverflowError on an infinity (and on 1e305 in float64):
+    # "internal error" from `gemini-live talk`.
+    values = [math.inf, -math.inf, 0.5] + ([1e305, -1e305] if width == 8 else [3e38, -3e38])
+    audio = parse_wav(
+        riff(encode(values, width, is_float=True), rate=16000, channels=1, width=width, tag=3)
+    )
+    assert list(samples_of(audio.pcm)) == [32767, -32768, 16384, 32767, -32768]
+
+
+def test_nan_in_a_stereo_float_file_keeps_the_channels_aligned() -> None:
+    # A dropped NaN moved every later sample to the other channel (or, with an odd count,
+    # made the mix-down's zip(strict=True) raise).
+    left = encode([0.5, float("nan"), 0.5, 0.5], 4, is_float=True)
+    right = encode([0.25, 0.25, float("nan"), 0.25], 4, is_float=True)
+    data = riff(interleave([left, right], 4), rate=16000, channels=2, width=4, tag=3)
+    a, b = 16384, 8192  # 0.5 and 0.25 of full scale
+    assert list(samples_of(parse_wav(data).pcm)) == [(a + b) // 2, b // 2, a // 2, (a + b) // 2]
+    one_nan = riff(interleave([left[:8], right[:8]], 4), rate=16000, channels=2, width=4, tag=3)
+    assert list(samples_of(parse_wav(one_nan).pcm)) == [(a + b) // 2, b // 2]
 
 
 def test_a_truncated_data_chunk_is_read_as_far_as_it_goes() -> None:
     data = riff(encode([0.1] * 100, 2), rate=16000, channels=1, width=2)
     audio = parse_wav(data[:-51])  # cut mid-sample: the half sample is dropped
     assert len(audio.pcm) == 2 * 74
+
+
+def streamed(payload: bytes, *, riff_size: int, data_size: int, after: bytes = b"") -> bytes:
+    """A 16 kHz mono 16-bit WAV as a streaming writer leaves it: sizes not filled in."""
+    good = riff(payload, rate=16000, channels=1, width=2)
+    fmt_end = good.index(b"data")
+    head = b"RIFF" + struct.pack("<I", riff_size) + good[8:fmt_end]
+    return head + b"data" + struct.pack("<I", data_size) + payload + after
+
+
+@pytest.mark.parametrize(
+    "riff_size", [0, 0xFFFFFFFF, None], ids=["riff-0", "riff-ffffffff", "riff-set"]
+)
+@pytest.mark.parametrize("data_size", [0, 0xFFFFFFFF], ids=["data-0", "data-ffffffff"])
+def test_a_data_size_left_unset_by_a_streaming_writer_reads_to_the_end(
+    riff_size: int | None, data_size: int
+) -> None:
+    # A data size of 0 (what ffmpeg and others leave when writing to a pipe) read as empty.
+    pcm = encode(sine(300.0, 0.25, 16000), 2)
+    size = 36 + len(pcm) if riff_size is None else riff_size
+    audio = parse_wav(streamed(pcm, riff_size=size, data_size=data_size))
+    assert audio.pcm == pcm
+
+
+def test_an_empty_data_chunk_followed_by_another_chunk_stays_empty() -> None:
+    listing = b"LIST" + struct.pack("<I", 4) + b"INFO"
+    data = streamed(b"", riff_size=36 + len(listing), data_size=0, after=listing)
+    assert parse_wav(data).pcm == b""
+
+
+def rf64(pcm: bytes, *, kind: bytes = b"RF64", table: bytes = b"", after: bytes = b"") -> bytes:
+    """An RF64/BW64 file: the RIFF and data sizes are 0xFFFFFFFF, the real ones in ds64."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+    sizes = struct.pack("<QQQI", 0, len(pcm), len(pcm) // 2, len(table) // 12)
+    ds64 = b"ds64" + struct.pack("<I", len(sizes + table)) + sizes + table
+    body = b"WAVE" + ds64 + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", 0xFFFFFFFF) + pcm
+    riff_size = struct.pack("<Q", len(body))
+    return kind + struct.pack("<I", 0xFFFFFFFF) + body[:12] + riff_size + body[20:] + after
+
+
+@pytest.mark.parametrize("kind", [b"RF64", b"BW64"])
+def test_rf64_and_bw64_files_are_read(kind: bytes) -> None:
+    # "not a WAV file (no RIFF/WAVE header)" for a valid broadcast WAV.
+    pcm = encode(sine(300.0, 0.25, 16000), 2)
+    junk = b"JUNK" + struct.pack("<Q", 0)  # a table entry for another chunk
+    data = rf64(pcm, kind=kind, table=junk, after=b"LIST\x04\x00\x00\x00INFO")
+    assert parse_wav(data).pcm == pcm
+
+
+def test_rf64_without_ds64_is_named() -> None:
+    data = rf64(b"\x00\x00").replace(b"ds64", b"xx64")
+    with pytest.raises(WavError, match="not a valid RF64 WAV file"):
+        parse_wav(data, name="x.wav")
+
+
+@pytest.mark.parametrize("rate", [1, 999, 384_001, 100_000_000])
+def test_sample_rates_outside_what_send_audio_takes_are_refused(rate: int) -> None:
+    # A header saying 1 Hz made 16000 output samples of each input sample: a 20 KB file ran
+    # for more than a minute and took 667 MB.
+    data = riff(bytes(20000), rate=rate, channels=1, width=2)
+    with pytest.raises(WavError, match=f"x.wav is {rate} Hz; only 1000 to 384000 Hz"):
+        parse_wav(data, name="x.wav")
+
+
+@pytest.mark.parametrize("rate", [1000, 384_000])
+def test_the_extreme_sample_rates_are_read(rate: int) -> None:
+    audio = parse_wav(riff(encode(sine(100.0, 0.1, rate), 2), rate=rate, channels=1, width=2))
+    assert audio.duration == pytest.approx(0.1, abs=0.001)
+
+
+@pytest.mark.parametrize(("width", "is_float"), [(2, False), (3, False), (4, True)])
+def test_memory_stays_proportional_to_the_file(width: int, is_float: bool) -> None:
+    # The mix-down and the moving average built lists of Python ints and floats for the
+    # whole file: 18 to 31 times its size (a 52.9 MB WAV took 1.8 GB).
+    lane = encode(sine(300.0, 1.0, 44100), width, is_float=is_float) * 3  # whole periods
+    data = riff(
+        interleave([lane, lane], width),
+        rate=44100,
+        channels=2,
+        width=width,
+        tag=3 if is_float else 1,
+    )
+    tracemalloc.start()
+    try:
+        audio = parse_wav(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert audio.duration == pytest.approx(3.0, abs=0.001)
+    assert peak < 4 * len(data)
 
 
 def test_target_rate_can_be_chosen() -> None:
@@ -256,6 +374,35 @@ def test_write_then_read_with_the_wave_module(tmp_path: Path) -> None:
 def test_round_trip_is_exact_at_the_same_rate(pcm: bytes) -> None:
     data = riff(pcm, rate=16000, channels=1, width=2)
     assert parse_wav(data).pcm == pcm
+
+
+def test_a_failed_write_leaves_the_previous_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file was opened "wb" (truncated) and written in place: a full disk or a file size
+    # limit left a corrupt WAV, and the previous one was gone.
+    path = tmp_path / "reply.wav"
+    write_wav(path, bytes(480))
+    before = path.read_bytes()
+
+    def too_large(self: wave.Wave_write, data: bytes) -> None:
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+    with pytest.raises(WavError, match=r"cannot write .*reply\.wav: File too large"):
+        write_wav(path, bytes(48000))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["reply.wav"]  # no temporary file left
+
+
+def test_a_written_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    # As `open(path, "wb")` makes them (a temporary file from mkstemp would be 0o600).
+    umask = os.umask(0o022)
+    try:
+        write_wav(tmp_path / "new.wav", bytes(4))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.wav").stat().st_mode & 0o777 == 0o644
 
 
 # --- resampling ----------------------------------------------------------------------------

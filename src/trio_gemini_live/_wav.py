@@ -7,18 +7,18 @@ turns any PCM or float WAV into the former and writes the latter. No numpy, no `
 from __future__ import annotations
 
 import array
+import contextlib
 import itertools
 import math
 import os
 import random
-import struct
 import sys
 import wave
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import ConfigurationError
+from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from ._wav_riff import WavError, parse_riff
 
 __all__ = [
     "INPUT_RATE",
@@ -44,14 +44,11 @@ OUTPUT_RATE = 24_000
 
 _FORMAT_PCM = 0x0001
 _FORMAT_FLOAT = 0x0003
-_FORMAT_EXTENSIBLE = 0xFFFE
 _BIG_ENDIAN_HOST = sys.byteorder == "big"
+_BLOCK_FRAMES = 1 << 14  # frames (or output samples) handled per step of a per-sample loop
+_UNSIGNED_TO_SIGNED = bytes(b ^ 0x80 for b in range(256))  # 8-bit WAV byte -> s16 high byte
 
 StrPath = str | os.PathLike[str]
-
-
-class WavError(ConfigurationError):
-    """A WAV file could not be read or written: missing, unreadable, not a WAV, unsupported."""
 
 
 @dataclass(frozen=True)
@@ -113,12 +110,14 @@ class WavAudio:
 def read_wav(path: StrPath, *, sample_rate: int = INPUT_RATE) -> WavAudio:
     """Read a WAV file and convert it to mono s16le PCM at `sample_rate` (16 kHz default).
 
-    Any rate, any channel count (mixed down by averaging), 8/16/24/32-bit integer PCM and
-    32/64-bit float samples are accepted, including `WAVE_FORMAT_EXTENSIBLE` files.
+    Any rate from 1 to 384 kHz, any channel count (mixed down by averaging), 8/16/24/32-bit
+    integer PCM and 32/64-bit float samples are accepted (float samples beyond full scale are
+    clipped, NaN is silence), in RIFF or RF64/BW64 files, `WAVE_FORMAT_EXTENSIBLE` included;
+    a data size a streaming writer left at 0 or 0xFFFFFFFF means "to the end of the file".
 
     Raises:
         WavError: the file is missing or unreadable, is not a WAV file, or uses an
-            unsupported encoding (compressed formats such as ADPCM or mu-law).
+            unsupported encoding (compressed formats such as ADPCM or mu-law) or rate.
     """
     name = os.fspath(path)
     try:
@@ -132,46 +131,25 @@ def read_wav(path: StrPath, *, sample_rate: int = INPUT_RATE) -> WavAudio:
 
 def parse_wav(data: bytes, *, sample_rate: int = INPUT_RATE, name: str = "input") -> WavAudio:
     """Decode WAV file bytes to mono s16le PCM at `sample_rate` (see `read_wav`)."""
-    if sample_rate <= 0:
-        raise WavError(f"sample_rate must be positive, got {sample_rate}")
-    info, payload = _parse_riff(data, name)
-    samples = _decode_samples(payload, info)
-    mono = _mix_down(samples, info.channels)
-    pcm = _to_s16_bytes(mono)
-    return WavAudio(
-        pcm=resample_pcm(pcm, info.sample_rate, sample_rate),
-        sample_rate=sample_rate,
-        source=info,
-    )
+    _check_rate(sample_rate, "sample_rate")
+    info, payload = _parse_format(data, name)
+    mono = _resample(_decode_mono(payload, info), info.sample_rate, sample_rate)
+    return WavAudio(pcm=_to_s16_bytes(mono), sample_rate=sample_rate, source=info)
 
 
-def _parse_riff(data: bytes, name: str) -> tuple[WavInfo, bytes]:
-    """Walk the RIFF chunks: the `fmt ` chunk's fields and the `data` chunk's bytes."""
-    if len(data) < 12 or data[:4] not in (b"RIFF", b"RIFX") or data[8:12] != b"WAVE":
-        raise WavError(f"{name} is not a WAV file (no RIFF/WAVE header)")
-    if data[:4] == b"RIFX":
-        raise WavError(f"{name} is a big-endian (RIFX) WAV file, which is not supported")
-    fmt: bytes | None = None
-    payload: bytes | None = None
-    offset = 12
-    while offset + 8 <= len(data):
-        chunk_id = data[offset : offset + 4]
-        (size,) = struct.unpack_from("<I", data, offset + 4)
-        body = data[offset + 8 : offset + 8 + size]
-        if chunk_id == b"fmt ":
-            fmt = body
-        elif chunk_id == b"data":
-            payload = body  # a truncated last chunk is read as far as it goes
-            if fmt is not None:
-                break
-        offset += 8 + size + (size & 1)  # chunks are word-aligned
-    if fmt is None or len(fmt) < 16:
-        raise WavError(f"{name} is not a valid WAV file (missing or short 'fmt ' chunk)")
-    if payload is None:
-        raise WavError(f"{name} is not a valid WAV file (no 'data' chunk)")
-    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", fmt)
-    if tag == _FORMAT_EXTENSIBLE and len(fmt) >= 26:
-        (tag,) = struct.unpack_from("<H", fmt, 24)  # first two bytes of the SubFormat GUID
+def _check_rate(rate: int, what: str) -> None:
+    # The range send_audio and the emulator take. Outside it the rate is a broken header
+    # (a 1 Hz "rate" made 16000 output samples of each input sample: minutes, gigabytes).
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise WavError(
+            f"{what} is {rate} Hz; only {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz is supported"
+        )
+
+
+def _parse_format(data: bytes, name: str) -> tuple[WavInfo, memoryview]:
+    """The checked format of a WAV file and its whole frames, each `width * channels` bytes."""
+    fmt, payload = parse_riff(data, name)
+    tag, channels, rate, bits = fmt.tag, fmt.channels, fmt.rate, fmt.bits
     if tag not in (_FORMAT_PCM, _FORMAT_FLOAT):
         raise WavError(
             f"{name} uses WAV encoding 0x{tag:04x}; only integer PCM and IEEE float "
@@ -179,24 +157,43 @@ def _parse_riff(data: bytes, name: str) -> tuple[WavInfo, bytes]:
         )
     if channels < 1 or rate < 1:
         raise WavError(f"{name} has an invalid format ({channels} channels at {rate} Hz)")
+    _check_rate(rate, f"the sample rate of {name}")
     width = (bits + 7) // 8
     is_float = tag == _FORMAT_FLOAT
     supported = (4, 8) if is_float else (1, 2, 3, 4)
     if width not in supported:
         kind = "float" if is_float else "PCM"
         raise WavError(f"{name} has unsupported {bits}-bit {kind} samples")
-    frame_size = max(block_align, width * channels)
+    frame_size = max(fmt.block_align, width * channels)
     frames = len(payload) // frame_size
     if frame_size != width * channels:  # padded containers: keep the leading bytes of each frame
-        payload = b"".join(
-            payload[i : i + width * channels] for i in range(0, frames * frame_size, frame_size)
+        used = width * channels
+        payload = memoryview(
+            b"".join(payload[i : i + used] for i in range(0, frames * frame_size, frame_size))
         )
     else:
         payload = payload[: frames * frame_size]
     return WavInfo(rate, channels, width, frames, is_float), payload
 
 
-def _decode_samples(payload: bytes, info: WavInfo) -> array.array[int]:
+def _decode_mono(payload: memoryview, info: WavInfo) -> array.array[int]:
+    """Mono 16-bit samples, decoded and mixed down a block of frames at a time.
+
+    Blocks keep the Python objects of the per-sample steps few: memory stays a small
+    multiple of the file's size whatever its length.
+    """
+    frame = info.sample_width * info.channels
+    if info.channels == 1 and info.sample_width == 2 and not info.is_float:
+        return _from_s16_bytes(payload)  # already what the API takes: one copy, no loop
+    mono = array.array("h")
+    step = _BLOCK_FRAMES * frame
+    for start in range(0, len(payload), step):
+        block = _decode_samples(payload[start : start + step], info)
+        mono.extend(_mix_down(block, info.channels))
+    return mono
+
+
+def _decode_samples(payload: memoryview, info: WavInfo) -> array.array[int]:
     """Interleaved samples as 16-bit signed integers (most significant bits kept)."""
     width = info.sample_width
     if info.is_float:
@@ -204,48 +201,57 @@ def _decode_samples(payload: bytes, info: WavInfo) -> array.array[int]:
         floats.frombytes(payload)
         if _BIG_ENDIAN_HOST:
             floats.byteswap()
-        return array.array("h", (_clip(round(x * 32767.0)) for x in floats if x == x))
-    if width == 1:  # 8-bit WAV is unsigned, centred on 128
-        return array.array("h", ((b - 128) << 8 for b in payload))
-    if width == 2:
-        pcm = payload
-    else:
+        # Clipped before scaling: an infinity or 1e305 overflowed `round`. NaN (x != x) is
+        # silence, kept in place: dropped, it shifted every later sample to another channel
+        # (or another time).
+        return array.array(
+            "h",
+            [
+                0 if x != x else 32767 if x >= 1.0 else -32768 if x < -1.0 else round(x * 32767.0)
+                for x in floats
+            ],
+        )
+    raw = bytes(payload)
+    if width == 1:  # 8-bit WAV is unsigned, centred on 128: flip the sign bit, make it the MSB
+        wide = bytearray(2 * len(raw))
+        wide[1::2] = raw.translate(_UNSIGNED_TO_SIGNED)
+        raw = bytes(wide)
+    elif width > 2:
         # Keep the top two bytes of each little-endian sample: 24 and 32 bits -> 16 bits.
-        count = len(payload) // width
+        count = len(raw) // width
         top = bytearray(2 * count)
-        top[0::2] = payload[width - 2 :: width]
-        top[1::2] = payload[width - 1 :: width]
-        pcm = bytes(top)
-    samples = array.array("h")
-    samples.frombytes(pcm)
-    if _BIG_ENDIAN_HOST:
-        samples.byteswap()
-    return samples
+        top[0::2] = raw[width - 2 :: width]
+        top[1::2] = raw[width - 1 :: width]
+        raw = bytes(top)
+    return _from_s16_bytes(raw)
 
 
-def _mix_down(samples: array.array[int], channels: int) -> Sequence[int]:
-    """Average interleaved channels into one."""
+def _mix_down(samples: array.array[int], channels: int) -> array.array[int]:
+    """Average interleaved channels into one (rounding down, as integer division does)."""
     if channels == 1:
         return samples
+    if channels == 2:
+        return array.array(
+            "h", [(a + b) >> 1 for a, b in zip(samples[0::2], samples[1::2], strict=True)]
+        )
     lanes = [samples[c::channels] for c in range(channels)]
-    return [sum(frame) // channels for frame in zip(*lanes, strict=True)]
+    return array.array("h", [sum(frame) // channels for frame in zip(*lanes, strict=True)])
 
 
 def _clip(value: int) -> int:
     return -32768 if value < -32768 else 32767 if value > 32767 else value
 
 
-def _to_s16_bytes(samples: Sequence[int]) -> bytes:
-    out = samples if isinstance(samples, array.array) else array.array("h", samples)
+def _to_s16_bytes(samples: array.array[int]) -> bytes:
     if _BIG_ENDIAN_HOST:
-        out = array.array("h", out)
-        out.byteswap()
-    return out.tobytes()
+        samples = array.array("h", samples)
+        samples.byteswap()
+    return samples.tobytes()
 
 
 def _from_s16_bytes(pcm: bytes | bytearray | memoryview) -> array.array[int]:
     samples = array.array("h")
-    samples.frombytes(bytes(pcm[: len(pcm) // 2 * 2]))
+    samples.frombytes(pcm[: len(pcm) // 2 * 2])
     if _BIG_ENDIAN_HOST:
         samples.byteswap()
     return samples
@@ -256,45 +262,79 @@ def resample_pcm(pcm: bytes | bytearray | memoryview, src_rate: int, dst_rate: i
 
     When downsampling by 1.5x or more, a centred moving average first damps most of what
     the lower rate cannot hold (a cheap anti-aliasing filter, good enough for speech).
+
+    Raises:
+        WavError: a rate outside 1000 to 384000 Hz.
     """
-    if src_rate <= 0 or dst_rate <= 0:
-        raise WavError(f"sample rates must be positive, got {src_rate} -> {dst_rate}")
+    _check_rate(src_rate, "the source sample rate")
+    _check_rate(dst_rate, "the target sample rate")
     if src_rate == dst_rate or not pcm:
         return bytes(pcm[: len(pcm) // 2 * 2])
-    samples = _from_s16_bytes(pcm)
-    ratio = src_rate / dst_rate
-    source: Sequence[float] = samples
-    if ratio >= 1.5:
-        source = _moving_average(samples, 2 * round(ratio) - 1)
-    n_in = len(source)
-    if n_in == 0:
-        return b""
-    n_out = max(1, n_in * dst_rate // src_rate)
+    return _to_s16_bytes(_resample(_from_s16_bytes(pcm), src_rate, dst_rate))
+
+
+def _resample(samples: array.array[int], src_rate: int, dst_rate: int) -> array.array[int]:
+    if src_rate == dst_rate or not samples:
+        return samples
     step = src_rate / dst_rate
-    last = n_in - 1
-    out = array.array("h", bytes(2 * n_out))
-    for i in range(n_out):
-        pos = i * step
-        j = int(pos)
-        if j >= last:
-            out[i] = _clip(round(source[last]))
-        else:
-            a = source[j]
-            out[i] = _clip(round(a + (source[j + 1] - a) * (pos - j)))
-    return _to_s16_bytes(out)
+    half = round(step) - 1 if step >= 1.5 else 0  # the moving average's half width
+    n_out = max(1, len(samples) * dst_rate // src_rate)
+    return _interpolate(samples, n_out, step, half)
 
 
-def _moving_average(samples: Sequence[int], width: int) -> list[float]:
-    """Centred moving average of odd `width`, same length (shorter windows at the edges)."""
-    n = len(samples)
-    sums = [0, *itertools.accumulate(samples)]
-    half = width // 2
-    out: list[float] = []
-    for i in range(n):
-        lo = max(0, i - half)
-        hi = min(n, i + half + 1)
-        out.append((sums[hi] - sums[lo]) / (hi - lo))
+def _interpolate(samples: array.array[int], n_out: int, step: float, half: int) -> array.array[int]:
+    """`n_out` samples at `i * step`, interpolated between moving averages of `2*half+1`.
+
+    Runs over blocks of output with prefix sums of just the input they need (8 bytes per
+    input sample of the block, not a list of floats for the whole input). Near the ends,
+    where a window would reach past the input, `_edge_sample` takes shorter windows.
+    """
+    n_in = len(samples)
+    width = 2 * half + 1
+    first, end = 0, n_out
+    while first < n_out and int(first * step) < half:
+        first += 1
+    while end > first and int((end - 1) * step) + half + 2 > n_in:
+        end -= 1
+    out = array.array("h", [_edge_sample(samples, i, step, half) for i in range(first)])
+    inv = 1.0 / width
+    for lo in range(first, end, _BLOCK_FRAMES):
+        hi = min(end, lo + _BLOCK_FRAMES)
+        base = int(lo * step) - half
+        part = samples[base : int((hi - 1) * step) + half + 2]
+        sums = array.array("q", itertools.accumulate(part, initial=0))
+        off = base + half
+        # The window of input sample j is part[k : k + width], k = j - off; the next one
+        # differs by part[k + width] - part[k]. A blend of averages of 16-bit samples is
+        # always within the 16-bit range: no clipping.
+        out.extend(
+            [
+                round((sums[k + width] - sums[k] + (part[k + width] - part[k]) * (pos - j)) * inv)
+                for i in range(lo, hi)
+                for pos in (i * step,)
+                for j in (int(pos),)
+                for k in (j - off,)
+            ]
+        )
+    out.extend(_edge_sample(samples, i, step, half) for i in range(max(first, end), n_out))
     return out
+
+
+def _edge_sample(samples: array.array[int], i: int, step: float, half: int) -> int:
+    """Output sample `i` near an end of the input: windows cut short at the ends."""
+    n_in = len(samples)
+    last = n_in - 1
+
+    def level(j: int) -> float:
+        lo, hi = max(0, j - half), min(n_in, j + half + 1)
+        return sum(samples[lo:hi]) / (hi - lo)
+
+    pos = i * step
+    j = int(pos)
+    if j >= last:
+        return round(level(last))
+    a = level(j)
+    return round(a + (level(j + 1) - a) * (pos - j))
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -309,20 +349,50 @@ def write_wav(
 ) -> None:
     """Write s16le PCM as a WAV file (24 kHz mono by default, the Live API's output).
 
+    The file is written under a temporary name in the same folder and renamed over `path`
+    once complete, so a failed write (a full disk, a file size limit) leaves no truncated
+    WAV behind, and any previous file at `path` as it was.
+
     Raises:
         WavError: the file cannot be written.
     """
     name = os.fspath(path)
     if len(pcm) % (2 * channels):
         raise WavError(f"cannot write {name}: PCM length is not a whole number of frames")
+    temp: str | None = None
     try:
-        with open(name, "wb") as raw, wave.open(raw, "wb") as out:
-            out.setnchannels(channels)
-            out.setsampwidth(2)
-            out.setframerate(sample_rate)
-            out.writeframes(pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm)))
+        fd, temp = _new_file_beside(name)
+        with os.fdopen(fd, "wb") as raw:
+            with wave.open(raw, "wb") as out:
+                out.setnchannels(channels)
+                out.setsampwidth(2)
+                out.setframerate(sample_rate)
+                out.writeframes(
+                    pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm))
+                )
+            raw.flush()
+            os.fsync(raw.fileno())  # on disk before the rename makes it the file at `path`
+        os.replace(temp, name)
+        temp = None
     except OSError as exc:
         raise WavError(f"cannot write {name}: {exc.strerror or exc}") from None
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+
+def _new_file_beside(name: str) -> tuple[int, str]:
+    """A new, empty file next to `name` (same folder, hence same file system): fd and path."""
+    folder, base = os.path.split(name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = os.path.join(folder, f".{base}.{os.urandom(4).hex()}.tmp")
+        try:
+            # 0o666 and the umask, as `open(name, "wb")` would (mkstemp's are 0o600).
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
 
 
 # --- analysis ------------------------------------------------------------------------------

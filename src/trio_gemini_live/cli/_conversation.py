@@ -3,19 +3,29 @@
 The reader task prints every event, collects the model's audio, answers tool calls with
 local functions, and counts completed turns; the script sends input and waits for the
 next completed turn. A turn cut off by barge-in is not counted: the one answering the
-interruption is.
+interruption is. After streamed audio, which may hold several utterances (several answers),
+the script waits until the model is idle instead (`wait_until_idle`).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import trio
 
 from .._errors import ConnectionClosedError
-from .._events import AudioDelta, Closed, FunctionCall, Interrupted, RealtimeEvent, TurnComplete
+from .._events import (
+    AudioDelta,
+    Closed,
+    FunctionCall,
+    InputTranscription,
+    Interrupted,
+    RealtimeEvent,
+    TextDelta,
+    TurnComplete,
+)
 from .._session import LiveSession
 from ._errors import CliError
 from ._metrics import Metrics
@@ -56,6 +66,9 @@ class Conversation:
         self.audio_rate = 24_000
         self.on_audio: Callable[[AudioDelta], None] | None = None
         self._completed = 0
+        # What is under way since the last completed turn: None (idle), "heard" (the
+        # server transcribed speech it has not answered yet) or "answering".
+        self._under_way: str | None = None
         self._changed = trio.Event()
         self._closed: Closed | None = None
         self._ended = False
@@ -82,6 +95,7 @@ class Conversation:
 
     async def _handle(self, event: RealtimeEvent) -> None:
         self.reporter.event(event)
+        self._track(event)
         match event:
             case AudioDelta(pcm=pcm, sample_rate=rate):
                 self.audio += pcm
@@ -103,6 +117,23 @@ class Conversation:
             case _:
                 pass
 
+    def _track(self, event: RealtimeEvent) -> None:
+        """Follow whether a turn is under way, for `wait_until_idle`."""
+        match event:
+            case AudioDelta() | TextDelta() | FunctionCall() | Interrupted():
+                self._under_way = "answering"
+            case InputTranscription() if self._under_way is None:
+                self._under_way = "heard"
+            case TurnComplete(interrupted=False):
+                self._under_way = None
+            case TurnComplete():
+                # Cut off by the user's speech: that speech gets an answer of its own.
+                self._under_way = "heard"
+            case _:
+                # Output transcriptions are not counted: they come with the model's audio,
+                # and one arriving after its turn's turnComplete must not open a new turn.
+                pass
+
     async def _answer(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
         function = self.tools.get(name)
         if function is None:
@@ -121,6 +152,38 @@ class Conversation:
         self._changed.set()
         self._changed = trio.Event()
 
+    async def wait_until_idle(self, count: int, *, hint: str | None = None) -> None:
+        """Wait until `count` turns have completed in total and none is under way.
+
+        For streamed audio, whose utterances each get an answer: waiting for one turn
+        stopped in the middle of the answer to the second. A turn is under way once the
+        server transcribes speech or the model sends output, until its `turnComplete`.
+        Each completed turn gives the next one `turn_timeout` seconds again.
+
+        Raises:
+            CliError: fewer than `count` turns, or an answer still coming, at the timeout.
+            ConnectionClosedError: the session ended first.
+        """
+        with trio.CancelScope(deadline=trio.current_time() + self.turn_timeout) as scope:
+            seen = self._completed
+            while self._completed < count or self._under_way is not None:
+                self._raise_if_ended()
+                await self._changed.wait()
+                if self._completed != seen:
+                    seen = self._completed
+                    scope.deadline = trio.current_time() + self.turn_timeout
+        if not scope.cancelled_caught:
+            return
+        if self._completed >= count and self._under_way == "heard":
+            # Transcribed speech that no answer followed (a transcription may also come
+            # late, after its answer): what was answered is kept, with a word about it.
+            self.reporter.line(
+                f"warning: the server heard more speech but gave no answer to it within "
+                f"{self.turn_timeout:g} s"
+            )
+            return
+        self._raise_timeout(hint)
+
     async def wait_for_turns(self, count: int, *, hint: str | None = None) -> None:
         """Wait until `count` turns have completed in total.
 
@@ -133,13 +196,22 @@ class Conversation:
         """
         with trio.move_on_after(self.turn_timeout) as scope:
             while self._completed < count:
-                if self._ended and not self._failed:
-                    closed = self._closed
-                    code, reason = (closed.code, closed.reason) if closed else (1000, "")
-                    raise ConnectionClosedError(
-                        code, reason or "the session ended before the model answered"
-                    )
+                self._raise_if_ended()
                 await self._changed.wait()
         if scope.cancelled_caught:
+            self._raise_timeout(hint)
+
+    def _raise_if_ended(self) -> None:
+        if self._ended and not self._failed:
+            closed = self._closed
+            code, reason = (closed.code, closed.reason) if closed else (1000, "")
+            raise ConnectionClosedError(
+                code, reason or "the session ended before the model answered"
+            )
+
+    def _raise_timeout(self, hint: str | None) -> NoReturn:
+        if self._under_way == "answering":
+            message = f"the model's answer did not end within {self.turn_timeout:g} s"
+        else:
             message = f"no answer from the model within {self.turn_timeout:g} s"
-            raise CliError(f"{message}: {hint}" if hint else message)
+        raise CliError(f"{message}: {hint}" if hint else message)

@@ -17,11 +17,11 @@ from .._endpoints import url_endpoint
 from .._events import AudioDelta
 from .._session import SessionStatistics, open_session
 from .._setup import live_setup
-from .._wav import INPUT_RATE, pcm_duration, speech_like_pcm, write_wav
+from .._wav import INPUT_RATE, pcm_duration, speech_like_pcm
 from ..emulator import EmulatorConfig, Scenario, ScenarioTurn, open_emulator
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL, DEFAULT_VOICE, WEATHER_TOOL, get_weather
-from ._errors import CliError, check_writable
+from ._errors import CliError, check_writable, write_output
 from ._input import send_pcm
 from ._metrics import Metrics, Summary
 from ._report import Reporter
@@ -202,7 +202,7 @@ async def run_demo(
         raise CliError(f"the demo did not finish within {DEMO_TIMEOUT:g} s")
 
     reporter.close()
-    write_wav(output, bytes(reply), sample_rate=reply_rate)
+    write_output(output, bytes(reply), reply_rate)
     summary = metrics.summary(stats)
     reporter.line(
         f"\nwrote {output} ({pcm_duration(reply, reply_rate):.2f} s, "

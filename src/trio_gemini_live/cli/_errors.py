@@ -21,6 +21,7 @@ from .._errors import (
     TransportError,
 )
 from .._groups import leaf_exceptions
+from .._wav import WavError, write_wav
 
 __all__ = [
     "EXIT_FAILURE",
@@ -31,6 +32,7 @@ __all__ = [
     "check_writable",
     "describe_error",
     "unwrap_group",
+    "write_output",
 ]
 
 EXIT_OK = 0
@@ -77,6 +79,19 @@ def check_writable(output: Path) -> None:
         raise CliError(f"--output {output}: the folder {folder} does not exist", EXIT_USAGE)
     if not os.access(folder, os.W_OK):
         raise CliError(f"--output {output}: the folder {folder} is not writable", EXIT_USAGE)
+
+
+def write_output(output: Path, pcm: bytes, sample_rate: int) -> None:
+    """Write the model's audio to `--output`; a failure is the run's (exit 1), one line.
+
+    `WavError` is a configuration error (exit 2, like an unreadable input); a disk that
+    fills up after the conversation is no bad argument. `write_wav` leaves any previous
+    file as it was.
+    """
+    try:
+        write_wav(output, pcm, sample_rate=sample_rate)
+    except WavError as exc:
+        raise CliError(str(exc), EXIT_FAILURE) from None
 
 
 def unwrap_group(exc: BaseException) -> BaseException:

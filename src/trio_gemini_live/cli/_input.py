@@ -6,15 +6,14 @@ from the first chunk (no drift), and a progress line reports long inputs as they
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from typing import TextIO
 
 import trio
 
 from .._session import LiveSession
 from .._wav import INPUT_RATE
 from ._metrics import Metrics
+from ._report import Reporter
 
 __all__ = ["Progress", "send_pcm"]
 
@@ -22,22 +21,23 @@ CHUNK_MS = 40
 
 
 class Progress:
-    """A progress line for long inputs on a text stream.
+    """A progress line for long inputs, on the reporter's error stream.
 
-    On a terminal the line is rewritten in place (at most every half second of audio);
-    otherwise a line is printed at every quarter.
+    On a terminal the line is rewritten in place (at most every half second of audio), as
+    the reporter's status line: any other output first ends it, so nothing is written onto
+    its end. Otherwise a line is printed at every quarter.
 
     Args:
         label: what is being sent, e.g. the file name.
         total: seconds of audio in all.
-        out: where to print (default: standard error).
+        reporter: prints the line.
     """
 
-    def __init__(self, label: str, total: float, out: TextIO | None = None) -> None:
+    def __init__(self, label: str, total: float, reporter: Reporter) -> None:
         self._label = label
         self._total = total
-        self._out = out if out is not None else sys.stderr
-        self._tty = self._out.isatty()
+        self._reporter = reporter
+        self._tty = reporter.err_is_terminal
         self._shown = -1.0  # seconds last shown (terminal)
         self._quarter = 0.0  # last quarter printed (not a terminal)
 
@@ -49,20 +49,19 @@ class Progress:
         if self._tty:
             if sent - self._shown < 0.5 and fraction < 1.0:
                 return
-            end = "\n" if fraction >= 1.0 else ""
-            self._out.write(
-                f"\rsending {self._label}: {fraction:4.0%} ({sent:.1f}/{self._total:.1f} s){end}"
+            self._reporter.status(
+                f"sending {self._label}: {fraction:4.0%} ({sent:.1f}/{self._total:.1f} s)",
+                done=fraction >= 1.0,
             )
         else:
             quarter = int(fraction * 4) / 4
             if quarter <= self._quarter:
                 return
             self._quarter = quarter
-            self._out.write(
-                f"sending {self._label}: {quarter:.0%} ({sent:.1f}/{self._total:.1f} s)\n"
+            self._reporter.note(
+                f"sending {self._label}: {quarter:.0%} ({sent:.1f}/{self._total:.1f} s)"
             )
         self._shown = sent
-        self._out.flush()
 
 
 async def send_pcm(

@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any, TextIO
 
+from trio.lowlevel import enable_ki_protection
+
 from .._events import (
     AudioDelta,
     Closed,
@@ -39,25 +41,56 @@ def _compact(value: Any, limit: int = 120) -> str:
 class Reporter:
     """Prints a conversation to a text stream as it happens.
 
+    Progress goes to `err` (on a terminal, one status line rewritten in place); on a
+    terminal both streams show on one screen, so every line first ends the other stream's
+    line in progress: nothing is ever written onto the end of another line.
+
     Args:
         out: where to print (default: standard output).
         all_events: also print a line for every event that is normally silent
             (resumption updates, usage, generation complete, ...).
+        err: where progress goes (default: standard error).
     """
 
-    def __init__(self, out: TextIO | None = None, *, all_events: bool = False) -> None:
+    def __init__(
+        self, out: TextIO | None = None, *, all_events: bool = False, err: TextIO | None = None
+    ) -> None:
         self._out = out if out is not None else sys.stdout
+        self._err = err if err is not None else sys.stderr
         self._all = all_events
         self._speaker: str | None = None
+        self._status_open = False  # a status line without its newline yet, on `err`
         self._turn_audio = 0.0
+
+    @property
+    def err_is_terminal(self) -> bool:
+        """Whether progress goes to a terminal (where a line can be rewritten in place)."""
+        return self._err.isatty()
 
     # --- the script's own lines -----------------------------------------------------------
 
     def line(self, text: str) -> None:
-        """Print a line of our own (ends any transcript line in progress)."""
+        """Print a line of our own (ends any transcript or status line in progress)."""
         self._end_line()
         self._out.write(text + "\n")
         self._out.flush()
+
+    @enable_ki_protection  # see _end_line
+    def status(self, text: str, *, done: bool = False) -> None:
+        """Show `text` as the status line on the error stream, rewriting the last one.
+
+        For terminals (`err_is_terminal`); `done` ends the line.
+        """
+        self._end_transcript()
+        self._err.write("\r" + text + ("\n" if done else ""))
+        self._status_open = not done
+        self._err.flush()
+
+    def note(self, text: str) -> None:
+        """Print a line of progress on the error stream."""
+        self._end_line()
+        self._err.write(text + "\n")
+        self._err.flush()
 
     def step(self, text: str) -> None:
         """Announce a step of a scripted conversation."""
@@ -128,11 +161,12 @@ class Reporter:
         self.line(f"[tool result] {name} -> {_compact(result)}")
 
     def close(self) -> None:
-        """End any transcript line in progress."""
+        """End any transcript or status line in progress (before an error is printed, too)."""
         self._end_line()
 
     # --- helpers ---------------------------------------------------------------------------
 
+    @enable_ki_protection  # see _end_line
     def _fragment(self, speaker: str, text: str) -> None:
         if self._speaker != speaker:
             self._end_line()
@@ -142,7 +176,19 @@ class Reporter:
         self._out.write(text)
         self._out.flush()
 
+    # Ctrl-C can raise KeyboardInterrupt between a write and the bookkeeping of what is
+    # open: the error line was then printed after a duplicate line end. Protected, these
+    # finish first (trio delivers the interrupt at the next checkpoint instead).
+    @enable_ki_protection
     def _end_line(self) -> None:
+        self._end_transcript()
+        if self._status_open:
+            self._err.write("\n")
+            self._err.flush()
+            self._status_open = False
+
+    def _end_transcript(self) -> None:
         if self._speaker is not None:
             self._out.write("\n")
+            self._out.flush()
             self._speaker = None

@@ -7,6 +7,7 @@ transcripts are printed as they stream and the spoken reply can be saved as a WA
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 from collections.abc import AsyncGenerator
@@ -18,12 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 import trio
 
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
-from .._session import open_session
+from .._session import SessionStatistics, open_session
 from .._setup import live_setup
-from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav, write_wav
+from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav
+from .._wire import Setup
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
-from ._errors import EXIT_USAGE, CliError, check_writable
+from ._errors import EXIT_USAGE, CliError, check_writable, write_output
 from ._input import Progress, send_pcm
 from ._metrics import Metrics
 from ._report import Reporter
@@ -97,7 +99,8 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for each answer (default: 60)",
+        help="how long to wait for each answer, and for the server to take the input "
+        "(beyond the input's own duration) (default: 60)",
     )
     how.add_argument(
         "--realtime",
@@ -201,13 +204,39 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         input_transcription=audio is not None,
         output_transcription=True,
     )
-    input_name = args.input.name if args.input is not None else ""
-    silent = _silence_hint(audio, input_name)
+    silent = _silence_hint(audio, args.input.name if args.input is not None else "")
     if silent is not None:
         reporter.line(f"warning: {silent}")
     realtime = args.realtime if args.realtime is not None else not (args.emulator or args.url)
-    reply = bytearray()
-    reply_rate = 24_000
+    try:
+        reply, reply_rate, stats = await _converse(args, reporter, metrics, setup, audio, realtime)
+    except BaseException:
+        # Ends a transcript or progress line in progress, so that the error is not printed
+        # onto its end. The error in flight is the one to report, not one from this.
+        with contextlib.suppress(Exception):
+            reporter.close()
+        raise
+    reporter.close()
+    seconds = pcm_duration(reply, reply_rate)
+    if args.output is not None:
+        write_output(args.output, bytes(reply), reply_rate)
+        reporter.line(f"wrote {args.output} ({seconds:.2f} s, {reply_rate // 1000} kHz mono)")
+    elif reply:
+        reporter.line(f"received {seconds:.2f} s of audio (use --output FILE.wav to keep it)")
+    for text in metrics.summary(stats).lines()[:4]:
+        reporter.line(f"  {text}")
+    return 0
+
+
+async def _converse(
+    args: argparse.Namespace,
+    reporter: Reporter,
+    metrics: Metrics,
+    setup: Setup,
+    audio: WavAudio | None,
+    realtime: bool,
+) -> tuple[bytes, int, SessionStatistics]:
+    """Say the input, wait for the answers; the model's audio, its rate and the statistics."""
     async with _target(args, reporter) as endpoint:
         reporter.line(f"connecting to {endpoint.display_url} (model {args.model})")
         metrics.start()
@@ -218,37 +247,56 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
             conversation = Conversation(session, reporter, metrics, turn_timeout=args.timeout)
             nursery.start_soon(conversation.read_events)
             if audio is not None:
+                name = args.input.name
+                # Counted from before the input: an answer may be complete before its end.
                 target = conversation.completed_turns + 1
-                progress = (
-                    Progress(input_name, audio.duration).update
-                    if audio.duration > _PROGRESS_MIN_S
-                    else None
-                )
-                reporter.line(f"  you: (speaking {audio.duration:.1f} s from {input_name})")
-                await send_pcm(
-                    session, audio.pcm, metrics=metrics, realtime=realtime, progress=progress
-                )
-                metrics.user_input_ended()
-                silence = bytes(int(_SILENCE_S * INPUT_RATE) * 2)
-                await send_pcm(session, silence, metrics=metrics, realtime=realtime)
-                await session.audio_stream_end()
-                await conversation.wait_for_turns(target, hint=silent)
+                await _say_audio(conversation, audio, name, realtime=realtime)
+                await conversation.wait_until_idle(target, hint=_silence_hint(audio, name))
             for text in args.text:
                 target = conversation.completed_turns + 1
                 reporter.user_text(text)
-                await session.send_text(text)
+                # A small message, but behind a server that stopped reading it waits too.
+                with trio.move_on_after(args.timeout) as sending:
+                    await session.send_text(text)
+                if sending.cancelled_caught:
+                    raise CliError(_not_sent("the text", args.timeout))
                 metrics.user_input_ended()
                 await conversation.wait_for_turns(target)
             stats = session.statistics()
-            reply, reply_rate = conversation.audio, conversation.audio_rate
             nursery.cancel_scope.cancel()
-    reporter.close()
-    seconds = pcm_duration(reply, reply_rate)
-    if args.output is not None:
-        write_wav(args.output, bytes(reply), sample_rate=reply_rate)
-        reporter.line(f"wrote {args.output} ({seconds:.2f} s, {reply_rate // 1000} kHz mono)")
-    elif reply:
-        reporter.line(f"received {seconds:.2f} s of audio (use --output FILE.wav to keep it)")
-    for text in metrics.summary(stats).lines()[:4]:
-        reporter.line(f"  {text}")
-    return 0
+            return bytes(conversation.audio), conversation.audio_rate, stats
+    raise AssertionError("unreachable: _target yields once")  # pragma: no cover
+
+
+async def _say_audio(
+    conversation: Conversation, audio: WavAudio, name: str, *, realtime: bool
+) -> None:
+    """Stream the input, then trailing silence and the end of the audio stream.
+
+    Bounded by the audio's duration and the turn timeout: against a server that stops
+    reading, each send waits for room, and the session reconnects, replays and waits again,
+    so the sending never ended (the timeout applied only to waiting for answers).
+    """
+    session, reporter, metrics = conversation.session, conversation.reporter, conversation.metrics
+    progress = (
+        Progress(name, audio.duration, reporter).update
+        if audio.duration > _PROGRESS_MIN_S
+        else None
+    )
+    reporter.line(f"  you: (speaking {audio.duration:.1f} s from {name})")
+    limit = audio.duration + _SILENCE_S + conversation.turn_timeout
+    with trio.move_on_after(limit) as sending:
+        await send_pcm(session, audio.pcm, metrics=metrics, realtime=realtime, progress=progress)
+        metrics.user_input_ended()
+        silence = bytes(int(_SILENCE_S * INPUT_RATE) * 2)
+        await send_pcm(session, silence, metrics=metrics, realtime=realtime)
+        await session.audio_stream_end()
+    if sending.cancelled_caught:
+        raise CliError(_not_sent(name, limit))
+
+
+def _not_sent(what: str, seconds: float) -> str:
+    return (
+        f"could not send {what} within {seconds:.1f} s: the server is not taking any more "
+        "input (it stopped reading)"
+    )

@@ -7,6 +7,7 @@ URL and the environment recipe for the unmodified google-genai SDK, then serves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -166,14 +167,17 @@ def build_parser() -> SanitisingParser:
         "--host", type=_host, default="127.0.0.1", help="interface to bind (default 127.0.0.1)"
     )
     p.add_argument("--port", type=_port, default=8765, help="TCP port; 0 picks a free one")
-    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve wss://")
+    # One certificate or the other: --tls-cert was silently ignored beside --tls-self-signed.
+    tls = p.add_mutually_exclusive_group()
+    tls.add_argument("--tls-cert", type=Path, help="PEM certificate: serve wss://")
     p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
-    p.add_argument(
+    tls.add_argument(
         "--tls-self-signed",
         nargs="?",
         const="",
         metavar="DIR",
-        help="write a cert for 127.0.0.1/localhost (into DIR or a temp dir) and serve wss://",
+        help="write a cert for 127.0.0.1/localhost into DIR (default: a temporary folder, "
+        "removed on exit) and serve wss://",
     )
     p.add_argument(
         "--api-key",
@@ -297,6 +301,8 @@ def _load_scenario(path: Path) -> Scenario:
         problem = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
     except Exception as exc:  # a .py scenario is user code: it may raise anything
         problem = f"{path} raised {type(exc).__name__}: {exc}"
+    except SystemExit as exc:  # ... even sys.exit(), which ended the emulator without a word
+        problem = f"{path} called sys.exit({exc.code!r}) while being loaded"
     raise ValueError(f"--scenario {problem}")
 
 
@@ -350,11 +356,14 @@ def _tls(args: argparse.Namespace) -> tuple[ssl.SSLContext | None, Path | None]:
     Raises:
         OSError: the certificate cannot be written or loaded (the message names the files).
         RuntimeError: `--tls-self-signed` without the optional `cryptography` package.
+        ValueError: `--tls-self-signed` without a folder (`emulator_main` gives it a
+            temporary one, which it removes on exit).
     """
     if args.tls_self_signed is not None:
-        directory = args.tls_self_signed or tempfile.mkdtemp(prefix="gemini-live-emulator-")
+        if not args.tls_self_signed:
+            raise ValueError("--tls-self-signed: no directory for the certificate")
         # Absolute: the printed SSL_CERT_FILE=... must work from any directory.
-        cert_file, key_file = write_self_signed_cert(os.path.abspath(directory))
+        cert_file, key_file = write_self_signed_cert(os.path.abspath(args.tls_self_signed))
         return server_ssl_context(cert_file, key_file), cert_file
     if args.tls_cert is not None:
         return server_ssl_context(args.tls_cert, args.tls_key or args.tls_cert), args.tls_cert
@@ -397,19 +406,26 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
         parser.error("--model must name a model")
     if args.go_away is not None and args.go_away > args.lifetime:
         parser.error(f"--go-away {args.go_away:g} is longer than --lifetime {args.lifetime:g}")
-    try:
-        config = _config(args)
-        # TLS files that cannot be loaded (or written) are bad arguments too: exit 2 like
-        # any other, not 1, which `gemini-live` keeps for a run that failed.
-        ssl_context, cert_file = _tls(args)
-    except (OSError, ValueError, RuntimeError) as exc:
-        print(f"gemini-live emulator: {exc}", file=sys.stderr)
-        return 2
-    try:
-        trio.run(_serve, args, config, sys.stdout, ssl_context, cert_file)
-    except KeyboardInterrupt:
-        return 0
-    except (OSError, RuntimeError) as exc:
-        print(f"gemini-live emulator: {exc}", file=sys.stderr)
-        return 1
+    with contextlib.ExitStack() as cleanup:
+        if args.tls_self_signed == "":
+            # A folder of its own, removed on exit (mkdtemp's stayed behind after every run):
+            # the certificate is only good for this emulator's lifetime anyway.
+            args.tls_self_signed = cleanup.enter_context(
+                tempfile.TemporaryDirectory(prefix="gemini-live-emulator-")
+            )
+        try:
+            config = _config(args)
+            # TLS files that cannot be loaded (or written) are bad arguments too: exit 2 like
+            # any other, not 1, which `gemini-live` keeps for a run that failed.
+            ssl_context, cert_file = _tls(args)
+        except (OSError, ValueError, RuntimeError) as exc:
+            print(f"gemini-live emulator: {exc}", file=sys.stderr)
+            return 2
+        try:
+            trio.run(_serve, args, config, sys.stdout, ssl_context, cert_file)
+        except KeyboardInterrupt:
+            return 0
+        except (OSError, RuntimeError) as exc:
+            print(f"gemini-live emulator: {exc}", file=sys.stderr)
+            return 1
     return 0
