@@ -6,8 +6,8 @@ import pytest
 import trio
 import trio.testing
 
-from emulator.emulator_client import connect, start
-from trio_gemini_live.emulator import EmulatorConfig
+from emulator.emulator_client import connect, start, texts_of
+from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioTurn
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
 
@@ -106,6 +106,41 @@ async def test_resume_restores_the_conversation() -> None:
     prompt = lambda turn: turn[-1]["usageMetadata"]["promptTokenCount"]  # noqa: E731
     assert prompt(resumed_turn) > prompt(fresh_turn)
     assert prompt(first_turn) > 0
+
+
+async def test_a_resumed_session_goes_on_with_its_scenario(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Each connection's model made its own scenario cursor: a turn used before a drop
+    # (not `reusable`, so "once a session") answered again on the resumed connection.
+    script = Scenario(
+        (ScenarioTurn(when="hello", reply="First hello."), ScenarioTurn(reply="Else."))
+    )
+
+    async def ask(handle: str | None, text: str) -> tuple[str, str]:
+        """Open a connection (resuming `handle`), ask; return the reply and the new handle."""
+        async with connect(emu) as client:
+            resumption = {"handle": handle} if handle else {}
+            await client.setup(sessionResumption=resumption, **TEXT)
+            before = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+            await client.send({"realtimeInput": {"text": text}})
+            reply = texts_of(await client.turn())
+            after = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+        handles[text] = before
+        return reply, after
+
+    handles: dict[str, str] = {}
+    async with start(EmulatorConfig(scenario=script)) as emu:
+        first, handle = await ask(None, "hello")
+        resumed, _ = await ask(handle, "hello again")
+        # A handle from before the turn was used resumes a state that never used it,
+        # as it resumes the history of that moment.
+        older, _ = await ask(handles["hello"], "hello once more")
+        fresh, _ = await ask(None, "hello, new session")
+    assert first == "First hello."
+    assert resumed == "Else."
+    assert older == "First hello."
+    assert fresh == "First hello."
 
 
 async def test_resume_while_old_socket_open_is_refused() -> None:

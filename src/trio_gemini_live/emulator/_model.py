@@ -224,7 +224,8 @@ class Model:
         self._history_phase = bool(
             history_config and history_config.initial_history_in_client_content
         )
-        self._cursor = ScenarioCursor(config.scenario)
+        # The used turns are the session's: a turn used before a reconnection stays used.
+        self._cursor = ScenarioCursor(config.scenario, session.scenario_used)
         self._manual_active = False
         self._manual_audio: list[bytes] = []
         self._gen: _Generation | None = None

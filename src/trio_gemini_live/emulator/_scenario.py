@@ -111,11 +111,17 @@ class Scenario:
 
 
 class ScenarioCursor:
-    """Per-session position in a scenario (used turns are not reused)."""
+    """A session's position in a scenario (used turns are not reused).
 
-    def __init__(self, scenario: Scenario | None) -> None:
+    `used` (the indexes of the turns used) is the session's own set, updated in place:
+    it outlives this connection's model, and a resumption handle snapshots it
+    (`SessionState.scenario_used`), so a turn used before a reconnection is not used
+    again after it.
+    """
+
+    def __init__(self, scenario: Scenario | None, used: set[int] | None = None) -> None:
         self._turns = scenario.turns if scenario else ()
-        self._used: set[int] = set()
+        self._used: set[int] = set() if used is None else used
 
     def next_turn(self, user_text: str | None) -> ScenarioTurn | None:
         """The first unused turn matching `user_text` (`None`: audio not yet transcribed)."""

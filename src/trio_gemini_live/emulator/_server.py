@@ -743,6 +743,7 @@ class EmulatorConnection:
                 return None
             session.history = found.history
             session.heard = found.heard
+            session.scenario_used = set(found.scenario_used)
         session.live = True
         self.session = session
         self._resumption = resumption is not None
