@@ -545,6 +545,32 @@ async def test_scenario_scripts_replies_transcripts_and_tools() -> None:
     assert texts_of(second) == 'Booked: {"table": 4}'
 
 
+async def test_a_spoken_turn_matches_when_against_its_transcript(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Speech looked for a scenario turn with `next_turn(None)`, which only a turn without
+    # `when` matched: "when" never matched a spoken turn, though documented to match the
+    # speech transcript. It matches the transcript the turn would be heard as.
+    scenario = Scenario(
+        (
+            ScenarioTurn(when="friday", reply="Friday it is."),  # not in what is heard
+            ScenarioTurn(when="weather", reply="Sunny in Paris."),  # the configured one
+            ScenarioTurn(when="table", input_transcript="Book a table", reply="Which day?"),
+        )
+    )
+    config = EmulatorConfig(scenario=scenario, input_transcript="What's the weather in Paris?")
+    async with start(config) as emu, connect(emu) as client:
+        await client.setup(inputAudioTranscription={}, **TEXT)
+        await send_chunks(client, tone(400) + bytes(32000))
+        first = await client.turn()
+        await send_chunks(client, tone(400) + bytes(32000))
+        second = await client.turn()
+    assert texts_of(first, "inputTranscription") == "What's the weather in Paris?"
+    assert texts_of(first) == "Sunny in Paris."
+    assert texts_of(second, "inputTranscription") == "Book a table"
+    assert texts_of(second) == "Which day?"
+
+
 def voice_activity(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [m["voiceActivity"] for m in messages if "voiceActivity" in m]
 

@@ -524,7 +524,9 @@ class Model:
         scripted: ScenarioTurn | None
         echo: bytes | None = None
         if turn.speech16k is not None:
-            scripted = self._cursor.next_turn(None)
+            # `when` is matched against the transcript this turn is heard as, as in a text
+            # turn against its text: a scripted turn's own, else the configured one.
+            scripted = self._cursor.next_spoken_turn(self.config.input_transcript)
             heard = (
                 scripted.input_transcript if scripted else None
             ) or self.config.input_transcript
