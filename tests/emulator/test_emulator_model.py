@@ -334,6 +334,41 @@ async def test_a_scenario_after_tool_answers_a_non_blocking_call_too(
     assert texts_of(second) == 'book: {"table": 4}'
 
 
+@pytest.mark.parametrize(
+    ("after_tool", "expected"),
+    [
+        ("{name}: {response}", 'first: {"n": 1}'),
+        (None, 'first returned {"n": 1}. second returned {"n": 2}.'),
+    ],
+)
+async def test_tool_responses_are_rendered_in_the_order_of_the_calls(
+    autojump_clock: trio.abc.Clock, after_tool: str | None, expected: str
+) -> None:
+    # The responses were kept in the order they came: `after_tool`'s placeholders, the
+    # first call's, were those of the first call answered.
+    scenario = Scenario(
+        (
+            ScenarioTurn(
+                when="go",
+                tool_calls=(ScenarioToolCall("first"), ScenarioToolCall("second")),
+                after_tool=after_tool,
+            ),
+        )
+    )
+    tools = [{"functionDeclarations": [{"name": "first"}, {"name": "second"}]}]
+    async with start(EmulatorConfig(scenario=scenario)) as emu, connect(emu) as client:
+        await client.setup(tools=tools, **TEXT)
+        await client.send({"realtimeInput": {"text": "go"}})
+        calls = (await client.recv_until(lambda m: "toolCall" in m))[-1]
+        first, second = calls["toolCall"]["functionCalls"]
+        assert (first["name"], second["name"]) == ("first", "second")
+        for call, n in ((second, 2), (first, 1)):  # the second call is answered first
+            response = {"id": call["id"], "name": call["name"], "response": {"n": n}}
+            await client.send({"toolResponse": {"functionResponses": [response]}})
+        answer = await client.turn()
+    assert texts_of(answer) == expected
+
+
 async def test_resampling_a_long_audio_lets_other_tasks_run() -> None:
     # Pure Python, ~1 us a sample: 16x more samples out than in from 1 kHz, all computed
     # without a schedule point, held every connection of the emulator.
