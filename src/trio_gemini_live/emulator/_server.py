@@ -534,7 +534,10 @@ class EmulatorConnection:
                     if timeout is not None:
                         scope.deadline = trio.current_time() + timeout
                     await self._ws.send_message(raw)
-            except ConnectionClosed:
+            except ConnectionClosed as exc:
+                # The client closed (or dropped) the connection under this frame: that is
+                # how it ended, recorded as `_receive` would have (it is cancelled now).
+                self._record_peer_close(exc)
                 self._halted = True
                 if self._nursery is not None:
                     self._nursery.cancel_scope.cancel()
@@ -545,6 +548,20 @@ class EmulatorConnection:
             self._record("sent", Frame(raw, _decoder.decode(raw), True, trio.current_time()))
             self._check_triggers()
             self._notify()
+
+    def _record_peer_close(self, exc: ConnectionClosed) -> None:
+        """Record the client's close (its code, or 1006 without a close frame).
+
+        Unless the end is recorded already (the emulator's own close, reset or drop came
+        first), or the emulator is shutting down: closing its streams is no act of the
+        client's.
+        """
+        if self.closed_by is not None or self.emulator._stopping:  # pyright: ignore[reportPrivateUsage]
+            return
+        reason = exc.reason
+        self.close_code = reason.code if reason else 1006
+        self.close_reason = (reason.reason or "") if reason else ""
+        self.closed_by = "client"
 
     async def _drop(self, why: str) -> None:
         """Drop a client that reads nothing, without a close frame: one is stuck or cut."""
@@ -611,11 +628,7 @@ class EmulatorConnection:
             with trio.move_on_at(deadline):
                 message = await self._ws.get_message()
         except ConnectionClosed as exc:
-            if self.closed_by is None:
-                reason = exc.reason
-                self.close_code = reason.code if reason else 1006
-                self.close_reason = (reason.reason or "") if reason else ""
-                self.closed_by = "client"
+            self._record_peer_close(exc)
             return None
         if message is None:
             config = self.emulator.config
@@ -879,6 +892,7 @@ class Emulator:
         self._attempts = 0
         self._frames_held = 0  # recorded frames not yet forgotten, all connections
         self._streams: set[_FaultStream] = set()  # those being served, upgraded or not
+        self._stopping = False  # `open_emulator` is closing every stream
 
     @property
     def url(self) -> str:
@@ -1192,6 +1206,7 @@ async def open_emulator(
         try:
             yield emulator
         finally:
+            emulator._stopping = True  # pyright: ignore[reportPrivateUsage]
             nursery.cancel_scope.cancel()
             with trio.CancelScope(shield=True):
                 await emulator._abort_streams()  # pyright: ignore[reportPrivateUsage]
