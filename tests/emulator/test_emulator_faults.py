@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 import pytest
@@ -257,3 +258,35 @@ async def test_stall_after_interrupt(autojump_clock: trio.abc.Clock) -> None:
         conn = emu.connections[0]
     interrupted_at = next(i for i, f in enumerate(conn.sent) if f.get("serverContent.interrupted"))
     assert [f.data for f in conn.sent[interrupted_at + 1 :]] == [{"goAway": {"timeLeft": "50s"}}]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "error", "words"),
+    [
+        # wsproto sent 1006 as 1000, and 999 or 5000 reached the client as something else,
+        # while close_code recorded the code asked for.
+        (1006, "", ValueError, "close code 1006 is never sent: * conn.reset() *"),
+        (999, "", ValueError, "close code 999 cannot be sent in a close frame: *1000-4999 *"),
+        (5000, "", ValueError, "close code 5000 cannot be sent *"),
+        (1015, "", ValueError, "close code 1015 cannot be sent *"),
+        (True, "", TypeError, "the close code must be an int, not bool True"),
+        ("1011", "", TypeError, "the close code must be an int, not str '1011'"),
+        (1011, None, TypeError, "the close reason must be a str, not NoneType"),
+    ],
+)
+async def test_conn_close_refuses_a_code_the_client_would_not_receive(
+    autojump_clock: trio.abc.Clock, code: object, reason: object, error: type, words: str
+) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        with pytest.raises(error) as info:
+            await conn.close(code, reason)  # type: ignore[arg-type]
+        assert fnmatch.fnmatchcase(str(info.value), words), str(info.value)
+        assert (conn.close_code, conn.closed_by) == (None, None)
+        # The connection is still there, and closes with a code the client receives.
+        await client.send({"realtimeInput": {"text": "hi"}})
+        await client.turn()
+        await conn.close(4000, "bye")
+        assert await client.closed() == (4000, "bye")
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "server")

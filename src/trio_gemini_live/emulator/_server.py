@@ -37,7 +37,7 @@ from .._wire import (
     SetupCompleteMessage,
 )
 from ._arguments import bad_function_name, bad_setup_arguments
-from ._config import PREBUILT_VOICES, EmulatorConfig
+from ._config import PREBUILT_VOICES, EmulatorConfig, sendable_close_code
 from ._faults import Fault
 from ._latency import delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
@@ -100,6 +100,30 @@ def encode_server_message(message: ServerMessage, *, vertex: bool = False) -> by
         data["serverContent"]["modelTurn"] = {"role": turn.pop("role"), **turn}
         raw = _encoder.encode(data)
     return msgspec.json.format(raw, indent=2) + b"\n"
+
+
+def check_close(code: int, reason: str) -> None:
+    """Refuse a close `EmulatorConnection.close` could not send as given.
+
+    Why: wsproto sent 1006 as 1000, and took 999 or 5000, which the client then saw as
+    something else, while `close_code` recorded what was asked for: a test asserting it
+    passed on a close the client never received.
+    """
+    given = cast(object, code)  # the annotations promise what is checked here
+    if isinstance(given, bool) or not isinstance(given, int):
+        raise TypeError(f"the close code must be an int, not {type(given).__name__} {code!r}")
+    if not isinstance(cast(object, reason), str):
+        raise TypeError(f"the close reason must be a str, not {type(reason).__name__}")
+    if code == 1006:
+        raise ValueError(
+            "close code 1006 is never sent: a client reports it when the connection drops "
+            "without a close frame; conn.reset() drops it so"
+        )
+    if not sendable_close_code(code):
+        raise ValueError(
+            f"close code {code} cannot be sent in a close frame: a server may send 1000-4999 "
+            "but 1005, 1006 and 1015 (RFC 6455)"
+        )
 
 
 def _truncate_reason(reason: str) -> str:
@@ -423,7 +447,16 @@ class EmulatorConnection:
         self._stream.blackholed = True
 
     async def close(self, code: int, reason: str = "") -> None:
-        """Close with a close frame (reason truncated to 123 bytes like Google), then drop."""
+        """Close with a close frame (reason truncated to 123 bytes like Google), then drop.
+
+        Raises:
+            TypeError: `code` is not an int or `reason` not a str.
+            ValueError: `code` cannot be sent in a close frame: a server may send 1000 to
+                4999 but 1005, 1006 and 1015 (RFC 6455), the rule `Fault(kind="close")`
+                follows. For 1006 (a connection dropped without a close frame) use
+                `reset()`.
+        """
+        check_close(code, reason)
         if self.closed_by is not None:
             return
         self._halted = True
