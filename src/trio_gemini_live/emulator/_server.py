@@ -170,6 +170,11 @@ FramePredicate = Callable[[Frame], bool] | str
 (`"serverContent.turnComplete"`) whose value must be present and not false."""
 
 
+def _counts_frames(fault: Fault) -> bool:
+    """Whether `fault` fires at a count of frames sent or received."""
+    return fault.triggered and (fault.after_frames is not None or fault.after_received is not None)
+
+
 def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
     if isinstance(match, str):
         path = match
@@ -297,6 +302,8 @@ class EmulatorConnection:
         # connection `wait_for_connection` counts, not the N-th stream accepted (a 404
         # probe or a failed handshake is one of those).
         self.faults: list[Fault] = []
+        # Those of `faults` that fire at a frame count, until they have fired.
+        self._armed: list[Fault] = []
         self._stream = stream
         self._ws: _ServerWebSocket | None = None
         self._nursery: trio.Nursery | None = None
@@ -418,13 +425,20 @@ class EmulatorConnection:
     # --- fault control --------------------------------------------------------------------------
 
     def inject(self, fault: Fault) -> None:
-        """Apply a fault to this connection from now on (triggers count from the start)."""
+        """Apply a fault to this connection from now on (triggers count from the start).
+
+        A trigger already met (`after_frames` frames sent, `after_received` received,
+        `after_seconds` passed since the upgrade) fires at once.
+        """
         self.faults.append(fault)
         self._apply_static_faults()
         if fault.triggered and self._nursery is not None:
             if fault.after_seconds is not None:
                 self._nursery.start_soon(self._timed_fault, fault)
-            elif fault.after_frames is None and fault.after_received is None:
+            if _counts_frames(fault):
+                self._armed.append(fault)
+                self._check_triggers()
+            elif fault.after_seconds is None:
                 self._nursery.start_soon(self._fire, fault)
 
     def _has(self, kind: str) -> Fault | None:
@@ -492,19 +506,23 @@ class EmulatorConnection:
             self.blackhole()
 
     def _check_triggers(self) -> None:
-        for fault in self.faults:
-            if not fault.triggered or self._nursery is None:
-                continue
-            hit = (fault.after_frames is not None and self.frames_sent == fault.after_frames) or (
-                fault.after_received is not None and self.frames_received == fault.after_received
-            )
-            if hit:
-                # Halt at once so no frame slips out between the trigger and the task running.
-                if fault.kind == "blackhole":
-                    self.blackhole()
-                else:
-                    self._halted = True
-                    self._nursery.start_soon(self._fire, fault)
+        """Fire each armed fault whose frame count is reached (`>=`: once, not only at ==)."""
+        if self._nursery is None or not self._armed:
+            return
+        for fault in [f for f in self._armed if self._reached(f)]:
+            self._armed.remove(fault)
+            # Halt at once so no frame slips out between the trigger and the task running.
+            if fault.kind == "blackhole":
+                self.blackhole()
+            else:
+                self._halted = True
+                self._nursery.start_soon(self._fire, fault)
+
+    def _reached(self, fault: Fault) -> bool:
+        sent, received = fault.after_frames, fault.after_received
+        return (sent is not None and self.frames_sent >= sent) or (
+            received is not None and self.frames_received >= received
+        )
 
     async def _timed_fault(self, fault: Fault) -> None:
         assert fault.after_seconds is not None
@@ -1150,6 +1168,7 @@ class Emulator:
         conn._ws = ws  # pyright: ignore[reportPrivateUsage]
         conn.number = number = self.connections_dropped + len(self.connections) + 1
         conn.faults = [f for f in self.config.faults if f.connection in (None, number)]
+        conn._armed = [f for f in conn.faults if _counts_frames(f)]  # pyright: ignore[reportPrivateUsage]
         conn._apply_static_faults()  # pyright: ignore[reportPrivateUsage]
         self.connections.append(conn)
         self._notify()
