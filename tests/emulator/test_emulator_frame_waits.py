@@ -15,6 +15,7 @@ import base64
 import itertools
 import pickle
 import random
+import re
 from typing import Any
 
 import pytest
@@ -286,3 +287,75 @@ async def test_a_predicate_that_fails_fails_the_wait_not_the_emulator(
             nursery.start_soon(wait)
             await _turns(client, "one", "two")
         assert not conn.closed
+
+
+@pytest.mark.parametrize(
+    ("end", "ending"),
+    [
+        ("client", "closed by the client with 4000 'bye'"),
+        ("client drop", "dropped by the client (1006: no close frame)"),
+        ("server", "closed by the emulator with 4001 'gone'"),
+        ("reset", "reset by the emulator (1006: no close frame)"),
+    ],
+)
+async def test_a_wait_the_connection_ended_says_what_it_waited_for(
+    autojump_clock: trio.abc.Clock, end: str, ending: str
+) -> None:
+    # It said only "connection closed before 2 matching frames": not which wait, which
+    # connection, how many had matched, nor how the connection ended.
+    errors: list[ConnectionError] = []
+
+    async def wait(conn: EmulatorConnection, match: Any) -> None:
+        with trio.fail_after(10), pytest.raises(ConnectionError) as info:
+            await conn.wait_for_sent(match, count=2)
+        errors.append(info.value)
+
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await _turns(client, "one")
+        conn = await emu.wait_for_connection(1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait, conn, DONE)
+            nursery.start_soon(wait, conn, _is_done)
+            await trio.sleep(1)
+            if end == "client":
+                await client.ws.aclose(4000, "bye")
+            elif end == "client drop":
+                await client.ws._stream.aclose()  # no close frame
+            elif end == "server":
+                await conn.close(4001, "gone")
+            else:
+                await conn.reset()
+    by_path, by_predicate = sorted(errors, key=lambda e: "_is_done" in str(e))
+    assert str(by_path) == (
+        f"wait_for_sent('serverContent.turnComplete', count=2) on connection 1: the connection "
+        f"ended ({ending}) with 1 of the 2 matching frames"
+    )
+    assert str(by_predicate).startswith("wait_for_sent(_is_done, count=2) on connection 1: ")
+    # Begun once the connection has ended, the same.
+    with pytest.raises(ConnectionError, match=re.escape(f"({ending}) with 0 of the 1")):
+        await conn.wait_for_received("toolResponse")
+
+
+@pytest.mark.parametrize(
+    ("count", "error", "words"),
+    [
+        # 0 and -1 returned [] at once, 1.5 waited for 2 frames, "2" and None raised a
+        # bare TypeError from a comparison.
+        (0, ValueError, "count must be at least 1, got 0"),
+        (-1, ValueError, "count must be at least 1, got -1"),
+        (1.5, TypeError, "count is how many frames must match, an int, not 1.5"),
+        ("2", TypeError, "an int, not '2'"),
+        (None, TypeError, "an int, not None"),
+        (True, TypeError, "an int, not True"),
+    ],
+)
+async def test_a_wait_refuses_a_count_that_is_not_a_whole_number_from_1(
+    autojump_clock: trio.abc.Clock, count: object, error: type[Exception], words: str
+) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        for wait in (conn.wait_for_sent, conn.wait_for_received):
+            with trio.fail_after(1), pytest.raises(error, match=re.escape(words)):
+                await wait("setupComplete", count=count)  # type: ignore[arg-type]

@@ -200,8 +200,13 @@ class FrameWait:
         self.error: Exception | None = None
 
     @property
+    def matched(self) -> int:
+        """How many frames matched so far, those forgotten before the wait began included."""
+        return self.forgotten + len(self.found)
+
+    @property
     def done(self) -> bool:
-        return self.error is not None or self.forgotten + len(self.found) >= self.count
+        return self.error is not None or self.matched >= self.count
 
     def offer(self, frame: Frame) -> None:
         if self.done:

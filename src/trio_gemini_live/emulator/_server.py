@@ -170,6 +170,12 @@ FramePredicate = Callable[[Frame], bool] | str
 (`"serverContent.turnComplete"`) whose value must be present and not false."""
 
 
+def _describe_wait(direction: str, match: FramePredicate, count: int) -> str:
+    """The wait as it was called: `wait_for_sent('serverContent.turnComplete', count=2)`."""
+    shown = repr(match) if isinstance(match, str) else getattr(match, "__qualname__", repr(match))
+    return f"wait_for_{direction}({shown}, count={count})"
+
+
 def _counts_frames(fault: Fault) -> bool:
     """Whether `fault` fires at a count of frames sent or received."""
     return fault.triggered and (fault.after_frames is not None or fault.after_received is not None)
@@ -353,9 +359,31 @@ class EmulatorConnection:
         self._changed.set()
         self._changed = trio.Event()
 
+    def _ending(self) -> str:
+        """How the connection ended, for an error: code, reason and who ended it."""
+        code, reason = self.close_code, self.close_reason or ""
+        if self.closed_by == "reset":
+            return "reset by the emulator (1006: no close frame)"
+        if self.closed_by == "client" and code == 1006:
+            return "dropped by the client (1006: no close frame)"
+        if self.closed_by == "client":
+            return f"closed by the client with {code} {reason!r}"
+        if self.closed_by == "server":
+            end = "dropped" if code == 1006 else "closed"
+            return f"{end} by the emulator with {code} {reason!r}"
+        # Nothing recorded: `open_emulator` closed it, or its handler failed (logged).
+        return "ended, no close recorded: the emulator shut it down, or see its log"
+
     async def _wait(
         self, direction: Literal["sent", "received"], match: FramePredicate, count: int
     ) -> list[Frame]:
+        given = cast(object, count)  # the annotation promises what is checked here
+        if isinstance(given, bool) or not isinstance(given, int):
+            # 1.5 waited for 2 frames; "2" or None failed with a bare TypeError.
+            raise TypeError(f"count is how many frames must match, an int, not {count!r}")
+        if count < 1:
+            # 0 or a negative count returned [] at once, as if something had matched.
+            raise ValueError(f"count must be at least 1, got {count}")
         check = _matcher(match)
         frames, dropped = (
             (self.sent, self.sent_dropped)
@@ -379,7 +407,11 @@ class EmulatorConnection:
         try:
             while not wait.done:
                 if self.closed:
-                    raise ConnectionError(f"connection closed before {count} matching frames")
+                    raise ConnectionError(
+                        f"{_describe_wait(direction, match, count)} on connection "
+                        f"{self.number}: the connection ended ({self._ending()}) with "
+                        f"{wait.matched} of the {count} matching frames"
+                    )
                 await self._changed.wait()
         finally:
             self._waits.discard(wait)
@@ -407,7 +439,11 @@ class EmulatorConnection:
             dotted-path wait may return fewer than `count` frames, even none).
 
         Raises:
-            ConnectionError: if the connection ends first.
+            TypeError: `count` is not an int.
+            ValueError: `count` is below 1.
+            ConnectionError: the connection ends first; the message names the wait, the
+                connection, how many frames matched, and how the connection ended (close
+                code, reason, and who closed it).
             ForgottenFramesError: `match` is a predicate, fewer than `count` frames still
                 recorded match, and frames forgotten before the wait began might have.
             Exception: what `match` raised, if it did.
