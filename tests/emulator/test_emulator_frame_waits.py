@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 import pickle
 import random
 import re
@@ -27,6 +28,7 @@ from trio_gemini_live.emulator import (
     EmulatorConnection,
     ForgottenFramesError,
     Frame,
+    WaitTimeoutError,
 )
 from trio_gemini_live.emulator._recording import PathCounts, present
 
@@ -359,3 +361,59 @@ async def test_a_wait_refuses_a_count_that_is_not_a_whole_number_from_1(
         for wait in (conn.wait_for_sent, conn.wait_for_received):
             with trio.fail_after(1), pytest.raises(error, match=re.escape(words)):
                 await wait("setupComplete", count=count)  # type: ignore[arg-type]
+
+
+async def test_a_wait_for_what_never_comes_fails_saying_so(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `wait_for_connection(2)` for a connection the app never made hung for ever, also
+    # under an autojump clock (no timer left to jump to). Every wait of the emulator is
+    # now bounded by `EmulatorConfig.wait_timeout` (900 s of trio time by default).
+    config = EmulatorConfig(lifetime=5000, audio_session_limit=None)
+    async with start(config) as emu:
+        async with connect(emu) as client:
+            await client.setup(**TEXT)
+            await _turns(client, "one")
+            conn = await emu.wait_for_connection(1)
+            began = trio.current_time()
+            with trio.fail_after(10_000), pytest.raises(WaitTimeoutError) as sent:
+                await conn.wait_for_sent(DONE, count=2)
+            assert trio.current_time() - began == pytest.approx(900)
+            with trio.fail_after(10_000), pytest.raises(WaitTimeoutError) as closed:
+                await conn.wait_closed()
+        with trio.fail_after(10_000), pytest.raises(WaitTimeoutError) as connection:
+            await emu.wait_for_connection(2)
+    assert str(sent.value) == (
+        "wait_for_sent('serverContent.turnComplete', count=2) on connection 1 timed out "
+        "after 900 s (trio time): 1 of the 2 matching frames, and it is open; "
+        "EmulatorConfig.wait_timeout bounds every wait of the emulator (None: no bound)"
+    )
+    assert str(closed.value).startswith(
+        "wait_closed() on connection 1 timed out after 900 s (trio time): the connection is open;"
+    )
+    error = connection.value
+    assert isinstance(error, TimeoutError)
+    assert (error.wait, error.timeout) == ("wait_for_connection(2)", 900)
+    assert error.state == (
+        "1 connection upgraded; the newest, #1, closed by the client with 1000 ''"
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy)) == (WaitTimeoutError, str(error))
+
+
+async def test_wait_timeout_can_be_changed_or_lifted(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(wait_timeout=30)) as emu:
+        with pytest.raises(WaitTimeoutError, match=r"^wait_for_connection\(1\) .* after 30 s"):
+            await emu.wait_for_connection(1)
+        assert trio.current_time() == pytest.approx(30)
+        async with connect(emu) as client:
+            await client.setup(**TEXT)
+            # What comes in time is returned as ever.
+            assert (await emu.wait_for_connection(1)).number == 1
+    async with start(EmulatorConfig(wait_timeout=None)) as emu:
+        with trio.move_on_after(100_000) as scope:
+            await emu.wait_for_connection(1)
+        assert scope.cancelled_caught  # still waiting: no bound but the test's own
+    for bad in (0, -1, math.nan, True, "10"):
+        with pytest.raises(ValueError, match="wait_timeout"):
+            EmulatorConfig(wait_timeout=bad)  # type: ignore[arg-type]

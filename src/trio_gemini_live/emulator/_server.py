@@ -48,6 +48,7 @@ from ._recording import (
     ForgottenFramesError,
     FrameWait,
     PathCounts,
+    WaitTimeoutError,
     find_connection,
     forget_closed,
     present,
@@ -168,6 +169,17 @@ class Frame:
 FramePredicate = Callable[[Frame], bool] | str
 """What `wait_for_sent`/`wait_for_received` wait for: a test of a `Frame`, or a dotted path
 (`"serverContent.turnComplete"`) whose value must be present and not false."""
+
+
+def _wait_deadline(config: EmulatorConfig) -> tuple[float, float]:
+    """When a wait begun now gives up (`EmulatorConfig.wait_timeout`), and its seconds.
+
+    A bound in the configuration, not a `timeout` argument: trio bounds a wait with a
+    cancel scope around it (`trio.fail_after`), which composes with this one (the
+    tighter wins); this one only makes sure no wait of a test hangs for ever.
+    """
+    seconds = math.inf if config.wait_timeout is None else float(config.wait_timeout)
+    return trio.current_time() + seconds, seconds
 
 
 def _describe_wait(direction: str, match: FramePredicate, count: int) -> str:
@@ -384,6 +396,7 @@ class EmulatorConnection:
         if count < 1:
             # 0 or a negative count returned [] at once, as if something had matched.
             raise ValueError(f"count must be at least 1, got {count}")
+        deadline, seconds = _wait_deadline(self.emulator.config)
         check = _matcher(match)
         frames, dropped = (
             (self.sent, self.sent_dropped)
@@ -404,18 +417,23 @@ class EmulatorConnection:
         # From here on each frame is offered as it is recorded (`_record`), before
         # `record_frames` can forget it: no checkpoint since the scan and count above.
         self._waits.add(wait)
+        what = f"{_describe_wait(direction, match, count)} on connection {self.number}"
         try:
-            while not wait.done:
-                if self.closed:
-                    raise ConnectionError(
-                        f"{_describe_wait(direction, match, count)} on connection "
-                        f"{self.number}: the connection ended ({self._ending()}) with "
-                        f"{wait.matched} of the {count} matching frames"
-                    )
-                await self._changed.wait()
+            with trio.move_on_at(deadline):
+                while not wait.done and not self.closed:
+                    await self._changed.wait()
         finally:
             self._waits.discard(wait)
-        return wait.result()
+        if wait.done:
+            return wait.result()
+        if self.closed:
+            raise ConnectionError(
+                f"{what}: the connection ended ({self._ending()}) with {wait.matched} of the "
+                f"{count} matching frames"
+            )
+        raise WaitTimeoutError(
+            what, seconds, f"{wait.matched} of the {count} matching frames, and it is open"
+        )
 
     async def wait_for_sent(self, match: FramePredicate, count: int = 1) -> list[Frame]:
         """Wait until `count` sent frames match; `match` is a dotted path or a predicate.
@@ -432,6 +450,10 @@ class EmulatorConnection:
         was already reached among them is unknowable). Otherwise it waits as a dotted-path
         wait does.
 
+        It waits at most `EmulatorConfig.wait_timeout` (900 s of trio time by default), so
+        that under an autojump clock a frame that never comes fails at once instead of
+        hanging the test; bound it tighter with a cancel scope (`trio.fail_after`).
+
         Returns:
             The matching frames still recorded when the wait began and those recorded
             while it was in progress, oldest first: at least `count`, less the matches
@@ -444,6 +466,8 @@ class EmulatorConnection:
             ConnectionError: the connection ends first; the message names the wait, the
                 connection, how many frames matched, and how the connection ended (close
                 code, reason, and who closed it).
+            WaitTimeoutError: `EmulatorConfig.wait_timeout` passed first (the message says
+                the same, and how many frames matched).
             ForgottenFramesError: `match` is a predicate, fewer than `count` frames still
                 recorded match, and frames forgotten before the wait began might have.
             Exception: what `match` raised, if it did.
@@ -455,8 +479,21 @@ class EmulatorConnection:
         return await self._wait("received", match, count)
 
     async def wait_closed(self) -> None:
-        """Wait until the connection has ended (either side)."""
-        await self._closed.wait()
+        """Wait until the connection has ended (either side).
+
+        At most `EmulatorConfig.wait_timeout` (the connection's own deadline, `lifetime`,
+        ends it before that by default).
+
+        Raises:
+            WaitTimeoutError: it is still open once `wait_timeout` has passed.
+        """
+        deadline, seconds = _wait_deadline(self.emulator.config)
+        with trio.move_on_at(deadline):
+            await self._closed.wait()
+        if not self.closed:
+            raise WaitTimeoutError(
+                f"wait_closed() on connection {self.number}", seconds, "the connection is open"
+            )
 
     # --- fault control --------------------------------------------------------------------------
 
@@ -1034,12 +1071,17 @@ class Emulator:
 
         Connections are numbered in the order they were upgraded
         (`EmulatorConnection.number`), and keep their number when older ones are forgotten.
+        It waits at most `EmulatorConfig.wait_timeout` (900 s of trio time by default): under
+        an autojump clock, a connection the app never makes fails the test at once instead
+        of hanging it; bound it tighter with a cancel scope (`trio.fail_after`).
 
         Raises:
             TypeError: `n` is not an int.
             ValueError: `n` is below 1.
             ForgottenConnectionError: connection `n` was closed and has since been forgotten
                 (`EmulatorConfig.keep_closed_connections`).
+            WaitTimeoutError: connection `n` did not come within `wait_timeout`; the
+                message says how many there were, and how the newest is doing.
         """
         given = cast(object, n)  # the annotation promises what is checked here
         if isinstance(given, bool) or not isinstance(given, int):
@@ -1049,13 +1091,29 @@ class Emulator:
             # 0 or a negative `n` (a 0-based habit) returned the last connection, or with
             # none yet raised IndexError instead of waiting.
             raise ValueError(f"connections are numbered from 1 (1-based), got {n}")
-        while self.connections_dropped + len(self.connections) < n:
-            await self._changed.wait()
+        deadline, seconds = _wait_deadline(self.config)
+        with trio.move_on_at(deadline):
+            while self.connections_dropped + len(self.connections) < n:
+                await self._changed.wait()
+        if self.connections_dropped + len(self.connections) < n:
+            raise WaitTimeoutError(f"wait_for_connection({n})", seconds, self._so_far())
         conn = find_connection(self.connections, n)
         if conn is None:
             assert self.config.keep_closed_connections is not None  # else none is forgotten
             raise ForgottenConnectionError(n, self.config.keep_closed_connections)
         return conn
+
+    def _so_far(self) -> str:
+        """The connections upgraded so far, and the newest's state, for an error."""
+        total = self.connections_dropped + len(self.connections)
+        if not total:
+            return "no connection was upgraded yet"
+        plural = "s" if total > 1 else ""
+        newest = self.connections[-1] if self.connections else None
+        if newest is None:
+            return f"{total} connection{plural} were upgraded"
+        state = newest._ending() if newest.closed else "open"  # pyright: ignore[reportPrivateUsage]
+        return f"{total} connection{plural} upgraded; the newest, #{newest.number}, {state}"
 
     def memory_connector(
         self, latency: float = 0.0, *, buffer: int | None = None
