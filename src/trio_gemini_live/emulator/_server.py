@@ -39,7 +39,7 @@ from .._wire import (
 from ._arguments import bad_function_name, bad_setup_arguments
 from ._config import PREBUILT_VOICES, EmulatorConfig, sendable_close_code
 from ._faults import Fault
-from ._latency import delayed_stream_pair
+from ._latency import check_latency, delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
@@ -1126,11 +1126,12 @@ class Emulator:
         messages cross on the wire as over a real network. With `buffer` (bytes, each way)
         a write waits while that many bytes sent are unread, as over TCP once the socket
         buffers are full (a `slow-read` fault then slows the client's writes down).
+
+        Raises:
+            ValueError: `latency` is not a finite number >= 0 (a `bool` is not taken for
+                one), or `buffer` not a whole number >= 1.
         """
-        if latency < 0:
-            raise ValueError(f"latency must be >= 0 seconds, got {latency}")
-        if buffer is not None and buffer < 1:
-            raise ValueError(f"buffer must be >= 1 byte, got {buffer}")
+        check_latency(latency, buffer)
 
         async def connect() -> trio.abc.Stream:
             if latency or buffer is not None:
