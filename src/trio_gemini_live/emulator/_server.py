@@ -340,7 +340,7 @@ class EmulatorConnection:
         self._handle_deferred = False
         # The input in progress a resumed handle kept (see `PendingInput`).
         self._restored_input: PendingInput | None = None
-        self._start_time = trio.current_time()
+        self._start_time = trio.current_time()  # set again at the upgrade (`_handle`)
 
     def __repr__(self) -> str:
         # `number`, as users count connections; a stream never upgraded has none.
@@ -1260,6 +1260,10 @@ class Emulator:
         conn.route = route
         conn.credential_kind = credential.kind if credential else None
         await request.accept()
+        # The connection's clock (lifetime, goAway, `after_seconds` faults) starts here,
+        # at the upgrade, not when the stream was accepted: a slow handshake (latency, a
+        # client that takes its time) is no part of the connection's life.
+        conn._start_time = trio.current_time()  # pyright: ignore[reportPrivateUsage]
         conn._ws = ws  # pyright: ignore[reportPrivateUsage]
         conn.number = number = self.connections_dropped + len(self.connections) + 1
         conn.faults = [f for f in self.config.faults if f.connection in (None, number)]
