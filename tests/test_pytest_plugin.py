@@ -168,6 +168,81 @@ def test_asyncio_fails_at_once_saying_why(pytester: pytest.Pytester) -> None:
     result.stdout.no_fnmatch_line("*the test ran*")
 
 
+NOT_ON_TRIO = """
+def test_plain_def_with_the_emulator(gemini_emulator):
+    raise AssertionError("the test ran")
+
+
+def test_plain_def_with_connect(gemini_connect):
+    raise AssertionError("the test ran")
+
+
+async def test_async_def(gemini_connect):
+    raise AssertionError("the test ran")
+"""
+HOW_TO = (
+    "run it with pytest-trio (`pip install pytest-trio`): set `trio_mode = true` in the "
+    "pytest configuration*or mark the test `@pytest.mark.trio`; or with anyio's plugin: "
+    "`@pytest.mark.anyio` and an `anyio_backend` fixture returning 'trio'*"
+)
+
+
+@pytest.mark.parametrize("trio_mode", [False, True])
+def test_a_test_no_trio_runner_runs_is_told_what_to_do(
+    pytester: pytest.Pytester, trio_mode: bool
+) -> None:
+    # Trio mode forgotten, pytest said "'test' requested an async fixture
+    # 'gemini_emulator', with no plugin or hook that handled it" for the first test and
+    # failed every later one with a bare AssertionError of its own; pytest-trio, for a
+    # plain `def` test in trio mode, "Trio fixtures can only be used by Trio tests".
+    # Neither named trio mode, the marker, nor the fix.
+    if trio_mode:
+        pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(module(NOT_ON_TRIO))
+    result = run(pytester)
+    lines = [
+        "*ERROR at setup of test_plain_def_with_the_emulator*",
+        "test_plain_def_with_the_emulator is a plain `def` test, and gemini_emulator "
+        "(gemini_connect uses it) runs on trio: make the test `async def` and " + HOW_TO,
+        "*ERROR at setup of test_plain_def_with_connect*",
+        "test_plain_def_with_connect is a plain `def` test, *" + HOW_TO,
+    ]
+    if trio_mode:  # the async test is run on trio, and fails as it should
+        result.assert_outcomes(errors=2, failed=1)
+        result.stdout.fnmatch_lines(["*AssertionError: the test ran"])
+    else:
+        result.assert_outcomes(errors=3)
+        lines += [
+            "*ERROR at setup of test_async_def*",
+            "test_async_def uses gemini_emulator (gemini_connect does too), which runs on "
+            "trio, but no trio runner ran it: " + HOW_TO,
+        ]
+        result.stdout.no_fnmatch_line("*the test ran*")
+    result.stdout.fnmatch_lines(lines)
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    result.stdout.no_fnmatch_line("*assert not self._finalizers*")
+
+
+def test_a_user_fixture_of_the_same_name_is_left_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        module("""
+        @pytest.fixture
+        async def gemini_emulator():
+            yield "mine"
+
+
+        def test_plain_def(gemini_emulator):
+            raise AssertionError("the test ran")
+        """)
+    )
+    result = run(pytester)
+    # What pytest makes of it depends on its version (an error, or the test run with an
+    # async generator): not this plugin's business.
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("errors", 0) + outcomes.get("failed", 0) == 1
+    result.stdout.no_fnmatch_line("*runs on trio*")
+
+
 def test_the_config_can_be_overridden_every_usual_way(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ntrio_mode = true\n")
     # A conftest.py of a directory governs that directory only.

@@ -1,15 +1,17 @@
 """pytest fixtures to test an app against the local emulator: in process, in memory, offline.
 
 pytest loads this module by itself once the package is installed (the `pytest11` entry
-point); `-p trio_gemini_live.pytest_plugin` or `pytest_plugins` load it otherwise. It only
-defines fixtures, none of them autouse, and imports the emulator when a test asks for one.
+point); `-p trio_gemini_live.pytest_plugin` or `pytest_plugins` load it otherwise. It
+defines fixtures, none of them autouse, and imports the emulator when a test asks for one;
+its one hook only explains a `gemini_emulator` no trio runner took (trio mode forgotten).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
 import pytest
 import trio
@@ -68,14 +70,19 @@ def gemini_emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
 
 
 @pytest.fixture
-async def gemini_emulator(gemini_emulator_config: EmulatorConfig) -> AsyncIterator[Emulator]:
+async def gemini_emulator(
+    gemini_emulator_config: EmulatorConfig, request: pytest.FixtureRequest
+) -> AsyncIterator[Emulator]:
     """A running in-process `Emulator`, started with `gemini_emulator_config`; one per test.
 
     It listens on a free 127.0.0.1 port (`emu.url`) and serves in-memory connections
     (`emu.memory_connector()`, `emu.open_session(setup)`); it is shut down, and every
-    connection closed, when the test ends. It runs on trio: under pytest-trio, or anyio's
-    pytest plugin with `anyio_backend` set to `"trio"`; asyncio fails with an error saying so.
+    connection closed, when the test ends. It runs on trio: under pytest-trio (`trio_mode
+    = true`, or `@pytest.mark.trio` on the test), or anyio's pytest plugin with
+    `anyio_backend` set to `"trio"`; asyncio, or a test no trio runner runs (a plain
+    `def` test, trio mode forgotten), fails with an error saying so.
     """
+    request.node.stash[_STARTED] = True  # a runner took it: its errors are its own
     _require_trio()
     from .emulator import open_emulator
 
@@ -93,6 +100,85 @@ def gemini_connect(gemini_emulator: Emulator) -> GeminiConnect:
     (`await gemini_emulator.wait_for_connection(1)`).
     """
     return gemini_emulator.open_session
+
+
+_STARTED = pytest.StashKey[bool]()
+"""Set on a test's item once `gemini_emulator` runs: a runner took the fixture."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """Say what to do when no trio runner takes `gemini_emulator` (trio mode forgotten).
+
+    pytest then fails the test with "requested an async fixture 'gemini_emulator', with no
+    plugin or hook that handled it" (older ones hand the test an async generator in its
+    place; pytest-trio, for a plain `def` test in trio mode, says "Trio fixtures can only
+    be used by Trio tests"): nothing names trio mode, the marker, nor the fix.
+    """
+    if fixturedef.argname != "gemini_emulator" or not _ours(fixturedef.func):
+        return (yield)
+    why: str | None = None
+    try:
+        value = yield
+    except (pytest.fail.Exception, RuntimeError) as exc:
+        if request.node.stash.get(_STARTED, False):
+            raise  # the fixture ran: this error is its own (asyncio, say)
+        # Failed below, outside the handler: the report shows no chained traceback.
+        why = str(exc).strip().split(". ")[0] or type(exc).__name__
+    else:
+        if not (inspect.isasyncgen(value) or inspect.iscoroutine(value)):
+            return value
+        # Called as a plain function (older pytest): no runner took it.
+        if inspect.iscoroutine(value):
+            value.close()
+    _fail_not_on_trio(fixturedef, request, why)
+
+
+def _ours(func: object) -> bool:
+    """Whether a fixture function is this module's (a user may define another of the name)."""
+    return getattr(inspect.unwrap(cast("Callable[..., object]", func)), "__module__", "") == (
+        __name__
+    )
+
+
+def _fail_not_on_trio(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest, why: str | None
+) -> NoReturn:
+    """Fail the test's setup with what to do, the failure cached as the fixture's result.
+
+    Cached as a failed setup caches it: failed where no result was cached (pytest's own
+    "no plugin handled it" does so), the fixture's teardown skipped its finalizers, and
+    the next test using it died of pytest's `assert not self._finalizers`.
+    """
+    test = request.node.name
+    function = getattr(request.node, "function", None)
+    if function is not None and not inspect.iscoroutinefunction(inspect.unwrap(function)):
+        what = (
+            f"{test} is a plain `def` test, and gemini_emulator (gemini_connect uses it) runs "
+            "on trio: make the test `async def` and run it with pytest-trio"
+        )
+    else:
+        what = (
+            f"{test} uses gemini_emulator (gemini_connect does too), which runs on trio, but "
+            "no trio runner ran it: run it with pytest-trio"
+        )
+    message = (
+        f"{what} (`pip install pytest-trio`): set `trio_mode = true` in the pytest "
+        "configuration ([tool.pytest.ini_options] in pyproject.toml, or pytest.ini), or mark "
+        "the test `@pytest.mark.trio`; or with anyio's plugin: `@pytest.mark.anyio` and an "
+        "`anyio_backend` fixture returning 'trio'"
+    )
+    try:
+        pytest.fail(f"{message} ({why})" if why else message, pytrace=False)
+    except pytest.fail.Exception as failure:
+        fixturedef.cached_result = (
+            None,
+            fixturedef.cache_key(request),  # type: ignore[arg-type]
+            (failure, failure.__traceback__),
+        )
+        raise
 
 
 def _require_trio() -> None:

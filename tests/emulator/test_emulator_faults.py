@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 import pytest
@@ -51,11 +52,58 @@ def test_cli_syntax() -> None:
         ("reset@frames=x", "frames= must be a whole number, not 'x'"),
         ("reset@after=later", "after= must be a number, not 'later'"),
         ("blackhole@conn=first", "conn= must be a whole number, not 'first'"),
+        # The field's Python name, and the trigger that set it.
+        ("reset@conn=0", "connection must be >= 1, got 0, in 'reset@conn=0' (conn= sets"),
+        ("reset@received=0", "after_received must be >= 1, got 0, in 'reset@received=0' ("),
+        ("stall@frames=2", "fault 'stall' takes no trigger (after_frames)"),
     ],
 )
 def test_a_bad_fault_value_is_named(spec: str, words: str) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
         Fault.parse(spec)
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        # Accepted, these never fired: no count of frames ever equals 0 or 2.5, nor is
+        # any connection numbered 1.5. "3" raised a bare TypeError from a comparison.
+        ({"after_received": 0}, "after_received must be >= 1, got 0"),
+        ({"after_frames": 0}, "after_frames must be >= 1, got 0"),
+        ({"after_received": 2.5}, "after_received must be a whole number (an int), not float"),
+        ({"after_frames": 3.0}, "after_frames must be a whole number (an int), not float 3.0"),
+        ({"after_frames": "3"}, "after_frames must be a whole number (an int), not str '3'"),
+        ({"after_frames": True}, "after_frames must be a whole number (an int), not bool"),
+        ({"connection": 1.5}, "connection must be a whole number (an int), not float 1.5"),
+        ({"connection": 0}, "connection must be >= 1, got 0"),
+        ({"after_seconds": "2"}, "after_seconds must be a number, not str '2'"),
+        ({"after_seconds": True}, "after_seconds must be a number, not bool"),
+        ({"code": 1011.0}, "code must be a whole number (an int), not float"),
+        ({"reason": None}, "reason must be a str, not NoneType"),
+        ({"kind": "stall", "after_frames": 3}, "fault 'stall' takes no trigger (after_frames)"),
+        ({"kind": "slow-read", "read_bytes": 0.5}, "read_bytes must be a whole number"),
+    ],
+)
+def test_a_fault_that_could_never_fire_is_refused(fields: dict[str, object], words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Fault(**{"kind": "close", **fields})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("trigger", ["after_frames", "after_received"])
+async def test_an_injected_trigger_already_met_fires_at_once(
+    autojump_clock: trio.abc.Clock, trigger: str
+) -> None:
+    # Compared with ==, a count already passed was never met again: the fault never
+    # fired, while an `after_seconds` already passed fired at once.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await client.send({"realtimeInput": {"text": "hello there you"}})
+        await client.turn()
+        conn = await emu.wait_for_connection(1)
+        assert conn.frames_sent > 3
+        assert conn.frames_received > 1
+        conn.inject(Fault(kind="close", code=4001, reason="late", **{trigger: 1}))
+        assert await client.closed(limit=1) == (4001, "late")
 
 
 async def test_close_after_n_frames() -> None:
@@ -257,3 +305,35 @@ async def test_stall_after_interrupt(autojump_clock: trio.abc.Clock) -> None:
         conn = emu.connections[0]
     interrupted_at = next(i for i, f in enumerate(conn.sent) if f.get("serverContent.interrupted"))
     assert [f.data for f in conn.sent[interrupted_at + 1 :]] == [{"goAway": {"timeLeft": "50s"}}]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "error", "words"),
+    [
+        # wsproto sent 1006 as 1000, and 999 or 5000 reached the client as something else,
+        # while close_code recorded the code asked for.
+        (1006, "", ValueError, "close code 1006 is never sent: * conn.reset() *"),
+        (999, "", ValueError, "close code 999 cannot be sent in a close frame: *1000-4999 *"),
+        (5000, "", ValueError, "close code 5000 cannot be sent *"),
+        (1015, "", ValueError, "close code 1015 cannot be sent *"),
+        (True, "", TypeError, "the close code must be an int, not bool True"),
+        ("1011", "", TypeError, "the close code must be an int, not str '1011'"),
+        (1011, None, TypeError, "the close reason must be a str, not NoneType"),
+    ],
+)
+async def test_conn_close_refuses_a_code_the_client_would_not_receive(
+    autojump_clock: trio.abc.Clock, code: object, reason: object, error: type, words: str
+) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        with pytest.raises(error) as info:
+            await conn.close(code, reason)  # type: ignore[arg-type]
+        assert fnmatch.fnmatchcase(str(info.value), words), str(info.value)
+        assert (conn.close_code, conn.closed_by) == (None, None)
+        # The connection is still there, and closes with a code the client receives.
+        await client.send({"realtimeInput": {"text": "hi"}})
+        await client.turn()
+        await conn.close(4000, "bye")
+        assert await client.closed() == (4000, "bye")
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "server")

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 import pickle
 import random
+import re
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from trio_gemini_live.emulator import (
     EmulatorConnection,
     ForgottenFramesError,
     Frame,
+    WaitTimeoutError,
 )
 from trio_gemini_live.emulator._recording import PathCounts, present
 
@@ -286,3 +289,131 @@ async def test_a_predicate_that_fails_fails_the_wait_not_the_emulator(
             nursery.start_soon(wait)
             await _turns(client, "one", "two")
         assert not conn.closed
+
+
+@pytest.mark.parametrize(
+    ("end", "ending"),
+    [
+        ("client", "closed by the client with 4000 'bye'"),
+        ("client drop", "dropped by the client (1006: no close frame)"),
+        ("server", "closed by the emulator with 4001 'gone'"),
+        ("reset", "reset by the emulator (1006: no close frame)"),
+    ],
+)
+async def test_a_wait_the_connection_ended_says_what_it_waited_for(
+    autojump_clock: trio.abc.Clock, end: str, ending: str
+) -> None:
+    # It said only "connection closed before 2 matching frames": not which wait, which
+    # connection, how many had matched, nor how the connection ended.
+    errors: list[ConnectionError] = []
+
+    async def wait(conn: EmulatorConnection, match: Any) -> None:
+        with trio.fail_after(10), pytest.raises(ConnectionError) as info:
+            await conn.wait_for_sent(match, count=2)
+        errors.append(info.value)
+
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await _turns(client, "one")
+        conn = await emu.wait_for_connection(1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait, conn, DONE)
+            nursery.start_soon(wait, conn, _is_done)
+            await trio.sleep(1)
+            if end == "client":
+                await client.ws.aclose(4000, "bye")
+            elif end == "client drop":
+                await client.ws._stream.aclose()  # no close frame
+            elif end == "server":
+                await conn.close(4001, "gone")
+            else:
+                await conn.reset()
+    by_path, by_predicate = sorted(errors, key=lambda e: "_is_done" in str(e))
+    assert str(by_path) == (
+        f"wait_for_sent('serverContent.turnComplete', count=2) on connection 1: the connection "
+        f"ended ({ending}) with 1 of the 2 matching frames"
+    )
+    assert str(by_predicate).startswith("wait_for_sent(_is_done, count=2) on connection 1: ")
+    # Begun once the connection has ended, the same.
+    with pytest.raises(ConnectionError, match=re.escape(f"({ending}) with 0 of the 1")):
+        await conn.wait_for_received("toolResponse")
+
+
+@pytest.mark.parametrize(
+    ("count", "error", "words"),
+    [
+        # 0 and -1 returned [] at once, 1.5 waited for 2 frames, "2" and None raised a
+        # bare TypeError from a comparison.
+        (0, ValueError, "count must be at least 1, got 0"),
+        (-1, ValueError, "count must be at least 1, got -1"),
+        (1.5, TypeError, "count is how many frames must match, an int, not 1.5"),
+        ("2", TypeError, "an int, not '2'"),
+        (None, TypeError, "an int, not None"),
+        (True, TypeError, "an int, not True"),
+    ],
+)
+async def test_a_wait_refuses_a_count_that_is_not_a_whole_number_from_1(
+    autojump_clock: trio.abc.Clock, count: object, error: type[Exception], words: str
+) -> None:
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        for wait in (conn.wait_for_sent, conn.wait_for_received):
+            with trio.fail_after(1), pytest.raises(error, match=re.escape(words)):
+                await wait("setupComplete", count=count)  # type: ignore[arg-type]
+
+
+async def test_a_wait_for_what_never_comes_fails_saying_so(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `wait_for_connection(2)` for a connection the app never made hung for ever, also
+    # under an autojump clock (no timer left to jump to). Every wait of the emulator is
+    # now bounded by `EmulatorConfig.wait_timeout` (900 s of trio time by default).
+    config = EmulatorConfig(lifetime=5000, audio_session_limit=None)
+    async with start(config) as emu:
+        async with connect(emu) as client:
+            await client.setup(**TEXT)
+            await _turns(client, "one")
+            conn = await emu.wait_for_connection(1)
+            began = trio.current_time()
+            with trio.fail_after(10_000), pytest.raises(WaitTimeoutError) as sent:
+                await conn.wait_for_sent(DONE, count=2)
+            assert trio.current_time() - began == pytest.approx(900)
+            with trio.fail_after(10_000), pytest.raises(WaitTimeoutError) as closed:
+                await conn.wait_closed()
+        with trio.fail_after(10_000), pytest.raises(WaitTimeoutError) as connection:
+            await emu.wait_for_connection(2)
+    assert str(sent.value) == (
+        "wait_for_sent('serverContent.turnComplete', count=2) on connection 1 timed out "
+        "after 900 s (trio time): 1 of the 2 matching frames, and it is open; "
+        "EmulatorConfig.wait_timeout bounds every wait of the emulator (None: no bound)"
+    )
+    assert str(closed.value).startswith(
+        "wait_closed() on connection 1 timed out after 900 s (trio time): the connection is open;"
+    )
+    error = connection.value
+    assert isinstance(error, TimeoutError)
+    assert (error.wait, error.timeout) == ("wait_for_connection(2)", 900)
+    assert error.state == (
+        "1 connection upgraded; the newest, #1, closed by the client with 1000 ''"
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy)) == (WaitTimeoutError, str(error))
+
+
+async def test_wait_timeout_can_be_changed_or_lifted(autojump_clock: trio.abc.Clock) -> None:
+    async with start(EmulatorConfig(wait_timeout=30)) as emu:
+        with pytest.raises(WaitTimeoutError, match=r"^wait_for_connection\(1\) .* after 30 s"):
+            await emu.wait_for_connection(1)
+        assert trio.current_time() == pytest.approx(30)
+        async with connect(emu) as client:
+            await client.setup(**TEXT)
+            # What comes in time is returned as ever.
+            assert (await emu.wait_for_connection(1)).number == 1
+    async with start(EmulatorConfig(wait_timeout=None)) as emu:
+        with trio.move_on_after(100_000) as scope:
+            await emu.wait_for_connection(1)
+        assert scope.cancelled_caught  # still waiting: no bound but the test's own
+    for bad in (0, -1, math.nan, True, "10"):
+        with pytest.raises(ValueError, match="wait_timeout"):
+            EmulatorConfig(wait_timeout=bad)  # type: ignore[arg-type]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 
-from emulator.emulator_client import GEMINI_PATH, connect, start
+import pytest
+import trio
+
+from emulator.emulator_client import GEMINI_PATH, NATIVE, connect, start
+from trio_gemini_live.emulator import EmulatorConfig, Pacing, Scenario, ScenarioTurn
 
 
 async def test_frames_are_recorded_both_ways() -> None:
@@ -46,3 +50,24 @@ async def test_frames_are_recorded_both_ways() -> None:
     assert conn.path.endswith("?key=REDACTED&alt=x")
     assert ("authorization", "Bearer REDACTED") in conn.headers
     assert conn.model_id == "gemini-live-2.5-flash-preview"
+
+
+@pytest.mark.parametrize("pacing", ["burst", "realtime"])
+async def test_a_close_while_the_emulator_writes_is_recorded(
+    autojump_clock: trio.abc.Clock, pacing: Pacing
+) -> None:
+    # A client that closed while a reply was being written left close_code, close_reason
+    # and closed_by None: the write saw the close first and ended the connection without
+    # recording it, and the read that records it was cancelled.
+    story = "Once upon a time, a packet left home and crossed the whole network. " * 4
+    config = EmulatorConfig(scenario=Scenario((ScenarioTurn(reply=story),)), pacing=pacing)
+    async with start(config) as emu:
+        async with connect(emu) as client:
+            await client.setup(model=NATIVE, outputAudioTranscription={})
+            await client.send({"realtimeInput": {"text": "Tell me a story"}})
+            conn = await emu.wait_for_connection(1)
+            await conn.wait_for_sent("serverContent.modelTurn")  # it is speaking
+            await client.ws.aclose(4000, "bye")
+        await conn.wait_closed()
+        assert not any(f.get("serverContent.turnComplete") for f in conn.sent)  # mid-answer
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "client")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 import trio
 import trio.testing
 
+from trio_gemini_live import live_setup
 from trio_gemini_live.emulator import open_emulator
 from trio_gemini_live.emulator._latency import delayed_stream_pair
+
+SETUP = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
 
 
 async def test_bytes_arrive_after_the_latency_in_order_and_split_to_max_bytes(
@@ -48,6 +54,34 @@ async def test_negative_latency_is_refused() -> None:
     async with open_emulator() as emulator:
         with pytest.raises(ValueError, match="latency"):
             emulator.memory_connector(latency=-1)
+
+
+@pytest.mark.parametrize(
+    ("latency", "buffer", "words"),
+    [
+        # NaN was taken and failed inside the stream's first read ("deadline must not be
+        # NaN"), the upgrade half done; True was taken for 1 s; "0.05" raised a bare
+        # TypeError from a comparison.
+        (math.nan, None, "latency must be a finite number of seconds, not float nan"),
+        (math.inf, None, "latency must be a finite number of seconds, not float inf"),
+        (True, None, "latency must be a finite number of seconds, not bool True"),
+        ("0.05", None, "latency must be a finite number of seconds, not str '0.05'"),
+        (0.0, True, "buffer must be a whole number of bytes, not bool"),
+        (0.0, 512.0, "buffer must be a whole number of bytes, not float"),
+    ],
+)
+async def test_a_latency_or_buffer_that_is_no_number_is_refused_up_front(
+    autojump_clock: trio.testing.MockClock, latency: object, buffer: object, words: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        delayed_stream_pair(latency, buffer)  # type: ignore[arg-type]
+    async with open_emulator() as emulator:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            emulator.memory_connector(latency, buffer=buffer)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=re.escape(words)):
+            async with emulator.open_session(SETUP, latency=latency, buffer=buffer):  # type: ignore[arg-type]
+                pass  # pragma: no cover
+        assert not emulator.connections
 
 
 async def test_with_a_buffer_a_write_waits_for_the_reader_to_make_room(

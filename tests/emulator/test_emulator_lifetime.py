@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
+import trio_websocket
 
-from emulator.emulator_client import connect, start
-from trio_gemini_live.emulator import EmulatorConfig
+from emulator.emulator_client import GEMINI_PATH, RawClient, connect, start, texts_of
+from trio_gemini_live.emulator import EmulatorConfig, Fault, Scenario, ScenarioTurn
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
 
@@ -108,6 +109,41 @@ async def test_resume_restores_the_conversation() -> None:
     assert prompt(first_turn) > 0
 
 
+async def test_a_resumed_session_goes_on_with_its_scenario(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Each connection's model made its own scenario cursor: a turn used before a drop
+    # (not `reusable`, so "once a session") answered again on the resumed connection.
+    script = Scenario(
+        (ScenarioTurn(when="hello", reply="First hello."), ScenarioTurn(reply="Else."))
+    )
+
+    async def ask(handle: str | None, text: str) -> tuple[str, str]:
+        """Open a connection (resuming `handle`), ask; return the reply and the new handle."""
+        async with connect(emu) as client:
+            resumption = {"handle": handle} if handle else {}
+            await client.setup(sessionResumption=resumption, **TEXT)
+            before = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+            await client.send({"realtimeInput": {"text": text}})
+            reply = texts_of(await client.turn())
+            after = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+        handles[text] = before
+        return reply, after
+
+    handles: dict[str, str] = {}
+    async with start(EmulatorConfig(scenario=script)) as emu:
+        first, handle = await ask(None, "hello")
+        resumed, _ = await ask(handle, "hello again")
+        # A handle from before the turn was used resumes a state that never used it,
+        # as it resumes the history of that moment.
+        older, _ = await ask(handles["hello"], "hello once more")
+        fresh, _ = await ask(None, "hello, new session")
+    assert first == "First hello."
+    assert resumed == "Else."
+    assert older == "First hello."
+    assert fresh == "First hello."
+
+
 async def test_resume_while_old_socket_open_is_refused() -> None:
     async with start() as emu, connect(emu) as old:
         await old.setup(sessionResumption={})
@@ -196,3 +232,40 @@ async def test_go_away_waits_for_the_session_to_open() -> None:
         await connection.go_away(5)
         while "goAway" not in (message := await client.recv()):
             assert "sessionResumptionUpdate" in message
+
+
+async def test_the_connection_s_timers_start_at_the_upgrade(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # They started when the stream was accepted: with a slow handshake (here 1 s each way)
+    # an `after_seconds` fault, the goAway and the deadline came early, though documented
+    # to count from the upgrade.
+    config = EmulatorConfig(
+        lifetime=60, go_away_warning=10, faults=(Fault(kind="reset", after_seconds=55),)
+    )
+    times: dict[str, float] = {}
+
+    async def watch() -> None:
+        conn = await emu.wait_for_connection(1)
+        times["upgraded"] = trio.current_time()
+        await conn.wait_closed()
+        times["closed"] = trio.current_time()
+
+    async with start(config) as emu:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch)
+            stream = await emu.memory_connector(latency=1.0)()
+            headers = [(b"x-goog-api-key", b"k")]
+            ws = await trio_websocket.wrap_client_stream(
+                nursery, stream, "127.0.0.1", GEMINI_PATH, extra_headers=headers
+            )
+            await RawClient(ws).setup(**TEXT)
+            await (await emu.wait_for_connection(1)).wait_closed()
+            nursery.cancel_scope.cancel()
+        conn = await emu.wait_for_connection(1)
+    upgraded = times["upgraded"]
+    assert upgraded == pytest.approx(1.0)  # the request took 1 s to arrive
+    [go_away] = [f for f in conn.sent if f.get("goAway")]
+    assert go_away.time - upgraded == pytest.approx(50)
+    assert times["closed"] - upgraded == pytest.approx(55)
+    assert (conn.close_code, conn.closed_by) == (1006, "reset")

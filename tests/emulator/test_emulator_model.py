@@ -334,6 +334,41 @@ async def test_a_scenario_after_tool_answers_a_non_blocking_call_too(
     assert texts_of(second) == 'book: {"table": 4}'
 
 
+@pytest.mark.parametrize(
+    ("after_tool", "expected"),
+    [
+        ("{name}: {response}", 'first: {"n": 1}'),
+        (None, 'first returned {"n": 1}. second returned {"n": 2}.'),
+    ],
+)
+async def test_tool_responses_are_rendered_in_the_order_of_the_calls(
+    autojump_clock: trio.abc.Clock, after_tool: str | None, expected: str
+) -> None:
+    # The responses were kept in the order they came: `after_tool`'s placeholders, the
+    # first call's, were those of the first call answered.
+    scenario = Scenario(
+        (
+            ScenarioTurn(
+                when="go",
+                tool_calls=(ScenarioToolCall("first"), ScenarioToolCall("second")),
+                after_tool=after_tool,
+            ),
+        )
+    )
+    tools = [{"functionDeclarations": [{"name": "first"}, {"name": "second"}]}]
+    async with start(EmulatorConfig(scenario=scenario)) as emu, connect(emu) as client:
+        await client.setup(tools=tools, **TEXT)
+        await client.send({"realtimeInput": {"text": "go"}})
+        calls = (await client.recv_until(lambda m: "toolCall" in m))[-1]
+        first, second = calls["toolCall"]["functionCalls"]
+        assert (first["name"], second["name"]) == ("first", "second")
+        for call, n in ((second, 2), (first, 1)):  # the second call is answered first
+            response = {"id": call["id"], "name": call["name"], "response": {"n": n}}
+            await client.send({"toolResponse": {"functionResponses": [response]}})
+        answer = await client.turn()
+    assert texts_of(answer) == expected
+
+
 async def test_resampling_a_long_audio_lets_other_tasks_run() -> None:
     # Pure Python, ~1 us a sample: 16x more samples out than in from 1 kHz, all computed
     # without a schedule point, held every connection of the emulator.
@@ -543,6 +578,32 @@ async def test_scenario_scripts_replies_transcripts_and_tools() -> None:
     assert texts_of(first) == "Which day?"
     assert call["args"] == {"day": "friday"}
     assert texts_of(second) == 'Booked: {"table": 4}'
+
+
+async def test_a_spoken_turn_matches_when_against_its_transcript(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Speech looked for a scenario turn with `next_turn(None)`, which only a turn without
+    # `when` matched: "when" never matched a spoken turn, though documented to match the
+    # speech transcript. It matches the transcript the turn would be heard as.
+    scenario = Scenario(
+        (
+            ScenarioTurn(when="friday", reply="Friday it is."),  # not in what is heard
+            ScenarioTurn(when="weather", reply="Sunny in Paris."),  # the configured one
+            ScenarioTurn(when="table", input_transcript="Book a table", reply="Which day?"),
+        )
+    )
+    config = EmulatorConfig(scenario=scenario, input_transcript="What's the weather in Paris?")
+    async with start(config) as emu, connect(emu) as client:
+        await client.setup(inputAudioTranscription={}, **TEXT)
+        await send_chunks(client, tone(400) + bytes(32000))
+        first = await client.turn()
+        await send_chunks(client, tone(400) + bytes(32000))
+        second = await client.turn()
+    assert texts_of(first, "inputTranscription") == "What's the weather in Paris?"
+    assert texts_of(first) == "Sunny in Paris."
+    assert texts_of(second, "inputTranscription") == "Book a table"
+    assert texts_of(second) == "Which day?"
 
 
 def voice_activity(messages: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ from ._faults import Fault as Fault, FaultKind as FaultKind
 from ._recording import (
     ForgottenConnectionError as ForgottenConnectionError,
     ForgottenFramesError as ForgottenFramesError,
+    WaitTimeoutError as WaitTimeoutError,
 )
 from ._routes import Route as Route
 from ._scenario import (
@@ -54,6 +55,7 @@ __all__ = [
     "Scenario",
     "ScenarioToolCall",
     "ScenarioTurn",
+    "WaitTimeoutError",
     "emulator_main",
     "encode_server_message",
     "open_emulator",

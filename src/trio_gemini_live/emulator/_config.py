@@ -194,6 +194,7 @@ _FIELD_TYPES: dict[str, tuple[str, str | None]] = {
     "max_message_size": ("int", None),
     "close_timeout": ("number", None),
     "send_timeout": ("number", "for no limit but the connection's deadline"),
+    "wait_timeout": ("number", "to wait without bound"),
     "max_queued_turns": ("int", None),
     "record_heard": ("bool", None),
 }
@@ -268,6 +269,13 @@ class EmulatorConfig:
             `None` (default): no limit but the connection's own deadline (`lifetime`),
             past which, `close_timeout` later, such a connection is dropped the same way.
             Leaving `open_emulator` drops every connection at once either way.
+        wait_timeout: Seconds (trio time) the waits of a test (`Emulator.wait_for_connection`,
+            `EmulatorConnection.wait_for_sent`, `wait_for_received`, `wait_closed`) wait at
+            most; then they raise `WaitTimeoutError` naming what they waited for. 900 s,
+            longer than anything a default emulator does by itself, and no real time under
+            an autojump clock: a connection or frame that never comes fails the test
+            instead of hanging it. `None` waits without bound. A tighter bound for one
+            wait is a cancel scope around it (`trio.fail_after`).
         max_queued_turns: Most turns that may wait for the model while it answers (user turns
             under `activityHandling: NO_INTERRUPTION`, `WHEN_IDLE` tool results); one more
             drops the oldest waiting turn unanswered.
@@ -322,6 +330,9 @@ class EmulatorConfig:
     max_message_size: int = 16 * 1024 * 1024
     close_timeout: float = 5.0
     send_timeout: float | None = None
+    # Longer than anything a default emulator does by itself (a connection lives 600 s,
+    # an audio session 900 s): under an autojump clock a wait that fails costs no time.
+    wait_timeout: float | None = 900.0
     max_queued_turns: int = 8
     record_heard: bool = False
     # Every test's whole recording, and ~30 MB at most for 100 ms chunks up and 40 ms ones
@@ -351,6 +362,8 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.send_timeout is not None and not self.send_timeout > 0:
             raise ValueError(f"send_timeout must be > 0 seconds, got {self.send_timeout}")
+        if self.wait_timeout is not None and not self.wait_timeout > 0:
+            raise ValueError(f"wait_timeout must be > 0 seconds, got {self.wait_timeout}")
         if not self.lifetime > 0:
             raise ValueError(f"lifetime must be > 0 seconds, got {self.lifetime}")
         if self.max_message_size < 1:

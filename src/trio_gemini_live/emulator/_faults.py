@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar, get_args
+from typing import Literal, TypeVar, cast, get_args
 
 from ._config import sendable_close_code
 
@@ -29,6 +29,14 @@ FaultKind = Literal[
 """The kinds of `Fault` (see `Fault` for what each one does)."""
 _KINDS: tuple[str, ...] = get_args(FaultKind)
 _TRIGGERED = ("close", "reset", "blackhole")
+_TRIGGERS = ("after_frames", "after_received", "after_seconds")
+# How `parse` spells the fields set by a spec's triggers.
+_CLI_TRIGGERS = {
+    "after_frames": "frames=",
+    "after_received": "received=",
+    "after_seconds": "after=",
+    "connection": "conn=",
+}
 _N = TypeVar("_N", int, float)
 
 
@@ -60,12 +68,18 @@ class Fault:
             deadline close still come, as they belong to the connection, not the model).
 
     `close`, `reset` and `blackhole` fire when a trigger is met: `after_frames` server
-    frames sent, `after_received` client frames received, or `after_seconds` since the
-    upgrade; with none given they fire right after `setupComplete`. `connection` limits the
-    fault to one connection of the emulator, by its `EmulatorConnection.number` (1-based,
-    in the order connections were upgraded, as `Emulator.wait_for_connection` takes it:
-    a request refused before the upgrade, a 404 health probe say, has none); `None`
-    applies it to all.
+    frames sent, `after_received` client frames received (each a whole number from 1:
+    `setupComplete` is server frame 1, `setup` client frame 1), or `after_seconds` since
+    the upgrade; with none given they fire right after `setupComplete`. A trigger already
+    met when the fault is injected (`EmulatorConnection.inject`) fires at once. Other kinds
+    take no trigger. `connection` limits the fault to one connection of the emulator, by
+    its `EmulatorConnection.number` (1-based, in the order connections were upgraded, as
+    `Emulator.wait_for_connection` takes it: a request refused before the upgrade, a 404
+    health probe say, has none); `None` applies it to all.
+
+    Every field is checked when the fault is made: a value of the wrong type (`2.5` or
+    `"3"` where a count belongs, a `bool` for a number) or out of its range raises
+    `ValueError` naming the field, as `EmulatorConfig` does.
     """
 
     kind: FaultKind
@@ -81,25 +95,48 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {_KINDS}")
+        if not isinstance(cast(object, self.reason), str):
+            raise ValueError(
+                f"fault {self.kind!r}: reason must be a str, not {type(self.reason).__name__}"
+            )
         # `not x >= 0` also refuses NaN, which would make a sleep raise mid-session.
         for name in ("seconds", "after_seconds"):
-            value = getattr(self, name)
+            value = self._number(name, whole=False)
             if value is not None and not value >= 0:
                 raise ValueError(f"fault {self.kind!r}: {name} must be >= 0, got {value}")
-        for name in ("after_frames", "after_received"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"fault {self.kind!r}: {name} must be >= 0, got {value}")
-        if self.connection is not None and self.connection < 1:  # numbered from 1
-            raise ValueError(f"fault {self.kind!r}: conn must be >= 1, got {self.connection}")
+        # Counts and numbers, compared with counts: 2.5 or 0 was never reached exactly, and
+        # the fault never fired, silently. (`connection`: the CLI spells it `conn=`.)
+        for name in ("after_frames", "after_received", "connection", "code", "read_bytes"):
+            value = self._number(name, whole=True)
+            if name != "code" and value is not None and value < 1:
+                raise ValueError(f"fault {self.kind!r}: {name} must be >= 1, got {value}")
         if self.kind == "close" and not sendable_close_code(self.code):
             # wsproto refused it at the moment of the close (a traceback per connection).
             raise ValueError(
                 f"fault 'close': the code must be one a server may send (1000-4999 but 1005, "
                 f"1006, 1015), got {self.code}"
             )
-        if self.read_bytes < 1:
-            raise ValueError(f"fault {self.kind!r}: read_bytes must be >= 1, got {self.read_bytes}")
+        if not self.triggered:
+            given = [n for n in _TRIGGERS if getattr(self, n) is not None]
+            if given:
+                # Applied from the start whatever the trigger said: only these fire at one.
+                raise ValueError(
+                    f"fault {self.kind!r} takes no trigger ({', '.join(given)}): only "
+                    f"{', '.join(_TRIGGERED)} fire at one (connection= still applies)"
+                )
+
+    def _number(self, name: str, *, whole: bool) -> float | None:
+        """The field `name`, refused unless a number (`whole`: an int); None if it may be."""
+        value: object = getattr(self, name)
+        if value is None and name not in ("code", "seconds", "read_bytes"):
+            return None
+        kinds = int if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            what = "a whole number (an int)" if whole else "a number"
+            raise ValueError(
+                f"fault {self.kind!r}: {name} must be {what}, not {type(value).__name__} {value!r}"
+            )
+        return value
 
     @property
     def triggered(self) -> bool:
@@ -140,4 +177,10 @@ class Fault:
                 fields["connection"] = _number(int, value, "conn=", spec)
             else:
                 raise ValueError(f"unknown fault trigger {name!r} in {spec!r}")
-        return cls(kind=kind, **fields)  # type: ignore[arg-type]
+        try:
+            return cls(kind=kind, **fields)  # type: ignore[arg-type]
+        except ValueError as exc:
+            # The error names the Python field; say which trigger of the spec sets it.
+            spelled = [f"{cli} sets {n}" for n, cli in _CLI_TRIGGERS.items() if n in fields]
+            hint = f" ({'; '.join(spelled)})" if spelled else ""
+            raise ValueError(f"{exc}, in {spec!r}{hint}") from None

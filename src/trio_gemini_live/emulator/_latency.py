@@ -12,11 +12,13 @@ for the reader to make room.
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from typing import cast
 
 import trio
 
-__all__ = ["delayed_stream_pair"]
+__all__ = ["check_latency", "delayed_stream_pair"]
 
 
 class _DelayedPipe:
@@ -118,6 +120,27 @@ class _DelayedStream(trio.abc.Stream):
         await trio.lowlevel.checkpoint()
 
 
+def check_latency(latency: float, buffer: int | None) -> None:
+    """Refuse a `latency` that is not a finite number >= 0, a `buffer` not an int >= 1.
+
+    Why: NaN passed `latency < 0` and failed in the stream's first read ("deadline must not
+    be NaN"), after the upgrade had begun; `True` was taken for 1 s, `"0.05"` failed with
+    a bare TypeError; infinity delivered nothing, ever.
+    """
+    given = cast(object, latency)  # the annotations promise what is checked here
+    if isinstance(given, bool) or not isinstance(given, int | float) or not math.isfinite(given):
+        raise ValueError(
+            f"latency must be a finite number of seconds, not {type(given).__name__} {given!r}"
+        )
+    if latency < 0:
+        raise ValueError(f"latency must be >= 0 seconds, got {latency}")
+    room = cast(object, buffer)
+    if room is not None and (isinstance(room, bool) or not isinstance(room, int)):
+        raise ValueError(f"buffer must be a whole number of bytes, not {type(room).__name__}")
+    if buffer is not None and buffer < 1:
+        raise ValueError(f"buffer must be >= 1 byte, got {buffer}")
+
+
 def delayed_stream_pair(
     latency: float, buffer: int | None = None
 ) -> tuple[trio.abc.Stream, trio.abc.Stream]:
@@ -126,9 +149,6 @@ def delayed_stream_pair(
     `buffer`: bytes each way that may be sent and not yet read; a write waits for the rest to
     fit (None: no limit).
     """
-    if latency < 0:
-        raise ValueError(f"latency must be >= 0 seconds, got {latency}")
-    if buffer is not None and buffer < 1:
-        raise ValueError(f"buffer must be >= 1 byte, got {buffer}")
+    check_latency(latency, buffer)
     one, two = _DelayedPipe(latency, buffer), _DelayedPipe(latency, buffer)
     return _DelayedStream(one, two), _DelayedStream(two, one)

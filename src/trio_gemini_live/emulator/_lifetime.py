@@ -34,6 +34,9 @@ class SessionState:
     realtime audio message the model took in and the text (its first 64 characters) of
     each `realtimeInput.text` and `clientContent` turn: a handle snapshots it and a resume
     restores it like `history`, so on the last connection it is what the model heard.
+    `scenario_used` holds the indexes of the scenario turns the session has used (a
+    turn not `reusable` answers once a session): snapshotted and restored like `history`,
+    so a resumed connection goes on with the script where the handle left it.
     """
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -44,6 +47,7 @@ class SessionState:
     live: bool = False
     ended_at: float | None = None
     heard: list[bytes | str] | None = None
+    scenario_used: set[int] = field(default_factory=set[int])
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,15 @@ class Snapshot:
     """What a handle resumes: the session, its history, its record heard, its pending input.
 
     `heard` leaves out the entries of the pending audio (they travel in `pending`): what a
-    resumed model does not take back from `pending` it has not heard.
+    resumed model does not take back from `pending` it has not heard. `scenario_used` is
+    the scenario turns used by then (`SessionState.scenario_used`).
     """
 
     session: SessionState
     history: list[dict[str, Any]]
     pending: PendingInput
     heard: list[bytes | str] | None
+    scenario_used: frozenset[int] = frozenset()
 
 
 HANDLES_PER_SESSION = 8
@@ -109,7 +115,9 @@ class ResumptionStore:
             heard = heard[: len(heard) - len(pending.heard)]
         # The turns themselves are shared: the model only ever appends to the history, and
         # `resolve` copies them for the resumed session.
-        self._handles[handle] = Snapshot(session, list(session.history), pending, heard)
+        self._handles[handle] = Snapshot(
+            session, list(session.history), pending, heard, frozenset(session.scenario_used)
+        )
         issued = self._by_session.setdefault(session.session_id, deque())
         issued.append(handle)
         if len(issued) > HANDLES_PER_SESSION:
@@ -151,4 +159,5 @@ class ResumptionStore:
             [dict(turn) for turn in found.history],
             found.pending,
             None if found.heard is None else list(found.heard),
+            found.scenario_used,
         )

@@ -159,8 +159,10 @@ class _Generation:
     done: trio.Event = field(default_factory=trio.Event)
     tools_answered: trio.Event = field(default_factory=trio.Event)
     waiting_ids: set[str] = field(default_factory=set[str])
-    responses: list[tuple[str, dict[str, Any]]] = field(
-        default_factory=list[tuple[str, dict[str, Any]]]
+    # By call id, as they come: the reply renders them in the order of the calls (the
+    # placeholders of `after_tool` are the first call's), whatever order they came in.
+    responses: dict[str, tuple[str, dict[str, Any]]] = field(
+        default_factory=dict[str, tuple[str, dict[str, Any]]]
     )
     completed: bool = False
 
@@ -224,7 +226,8 @@ class Model:
         self._history_phase = bool(
             history_config and history_config.initial_history_in_client_content
         )
-        self._cursor = ScenarioCursor(config.scenario)
+        # The used turns are the session's: a turn used before a reconnection stays used.
+        self._cursor = ScenarioCursor(config.scenario, session.scenario_used)
         self._manual_active = False
         self._manual_audio: list[bytes] = []
         self._gen: _Generation | None = None
@@ -425,7 +428,7 @@ class Model:
                 continue
             gen = call.generation
             if call.blocking and gen is not None:
-                gen.responses.append((call.name, fr.response or {}))
+                gen.responses[call_id] = (call.name, fr.response or {})
                 gen.waiting_ids.discard(call_id)
                 if not gen.waiting_ids:
                     gen.tools_answered.set()
@@ -523,7 +526,9 @@ class Model:
         scripted: ScenarioTurn | None
         echo: bytes | None = None
         if turn.speech16k is not None:
-            scripted = self._cursor.next_turn(None)
+            # `when` is matched against the transcript this turn is heard as, as in a text
+            # turn against its text: a scripted turn's own, else the configured one.
+            scripted = self._cursor.next_spoken_turn(self.config.input_transcript)
             heard = (
                 scripted.input_transcript if scripted else None
             ) or self.config.input_transcript
@@ -633,7 +638,11 @@ class Model:
         calls: list[tuple[str, dict[str, Any]]],
         scripted: ScenarioTurn | None,
     ) -> list[tuple[str, dict[str, Any]]] | None:
-        """Emit `toolCall`; return the responses of BLOCKING calls (None if none block)."""
+        """Emit `toolCall`; return the responses of BLOCKING calls (None if none block).
+
+        In the order of the calls, not of the responses: `after_tool`'s placeholders are
+        the first call's, and a client may answer the calls in any order.
+        """
         if self.half_cascade:
             code = "\n".join(
                 f"print(default_api.{name}({', '.join(f'{k}={v!r}' for k, v in args.items())}))"
@@ -642,6 +651,7 @@ class Model:
             part = Part(executable_code=ExecutableCode(language="PYTHON", code=code))
             await self._send(ServerContent(model_turn=self._content([part])))
         parts: list[FunctionCallPart] = []
+        blocking_ids: list[str] = []  # in the order of the calls
         for name, args in calls:
             call_id = self._new_call_id()
             decl = self.functions.get(name)
@@ -649,13 +659,14 @@ class Model:
             self._pending[call_id] = _Call(name, blocking, gen if blocking else None, scripted)
             if blocking:
                 gen.waiting_ids.add(call_id)
+                blocking_ids.append(call_id)
             parts.append(FunctionCallPart(name=name, args=args, id=call_id))
         await self._out.send(ServerMessage(tool_call=ToolCallMessage(function_calls=parts)))
         if not gen.waiting_ids:
             return None
         await self._out.resumption_update(False)
         await gen.tools_answered.wait()
-        return list(gen.responses)
+        return [gen.responses[call_id] for call_id in blocking_ids]
 
     @staticmethod
     def _after_tool_text(

@@ -39,6 +39,7 @@ __all__ = [
     "ForgottenFramesError",
     "FrameWait",
     "PathCounts",
+    "WaitTimeoutError",
     "find_connection",
     "forget_closed",
     "present",
@@ -175,6 +176,40 @@ class ForgottenFramesError(LookupError):
         )
 
 
+class WaitTimeoutError(TimeoutError):
+    """An emulator wait did not get what it waited for in time.
+
+    `Emulator.wait_for_connection`, `EmulatorConnection.wait_for_sent`,
+    `wait_for_received` and `wait_closed` wait at most `EmulatorConfig.wait_timeout`
+    (900 s of trio time by default), so that a connection or frame that never comes
+    fails the test, at once under `trio.testing.MockClock(autojump_threshold=0)`,
+    rather than hang it. A `TimeoutError`. (A tighter bound is trio's: a cancel scope
+    around the wait, `trio.fail_after`, which raises `trio.TooSlowError`.)
+
+    Attributes:
+        wait: The wait as called, e.g. `wait_for_connection(2)`.
+        timeout: The seconds it waited.
+        state: What there was when it gave up (the connections, the frames matched).
+    """
+
+    def __init__(self, wait: str, timeout: float, state: str) -> None:
+        self.wait = wait
+        self.timeout = timeout
+        self.state = state
+        super().__init__(str(self))
+
+    def __reduce__(self) -> tuple[type[WaitTimeoutError], tuple[str, float, str]]:
+        # Pickle-safe: made again from its parts (`args` holds the message alone, so that
+        # `TimeoutError`, an `OSError`, takes none of them for an errno).
+        return type(self), (self.wait, self.timeout, self.state)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.wait} timed out after {self.timeout:g} s (trio time): {self.state}; "
+            "EmulatorConfig.wait_timeout bounds every wait of the emulator (None: no bound)"
+        )
+
+
 class FrameWait:
     """One `wait_for_sent`/`wait_for_received` in progress, offered each frame as it is recorded.
 
@@ -200,8 +235,13 @@ class FrameWait:
         self.error: Exception | None = None
 
     @property
+    def matched(self) -> int:
+        """How many frames matched so far, those forgotten before the wait began included."""
+        return self.forgotten + len(self.found)
+
+    @property
     def done(self) -> bool:
-        return self.error is not None or self.forgotten + len(self.found) >= self.count
+        return self.error is not None or self.matched >= self.count
 
     def offer(self, frame: Frame) -> None:
         if self.done:

@@ -7,6 +7,7 @@ whose `when` matches, and the turn says what was "heard", what to reply and whic
 from __future__ import annotations
 
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -32,7 +33,9 @@ class ScenarioTurn:
 
     Attributes:
         when: Case-insensitive substring of the user's text (or speech transcript) that
-            selects this turn; `None` matches any user turn.
+            selects this turn; `None` matches any user turn. A spoken turn is heard as
+            this turn's `input_transcript`, else `EmulatorConfig.input_transcript`: that
+            is the transcript `when` must be in.
         input_transcript: What the user "said", for audio turns (`inputTranscription`).
         reply: The model's reply text (spoken for AUDIO sessions); `None` keeps the default.
         tool_calls: Functions to call before replying.
@@ -111,20 +114,36 @@ class Scenario:
 
 
 class ScenarioCursor:
-    """Per-session position in a scenario (used turns are not reused)."""
+    """A session's position in a scenario (used turns are not reused).
 
-    def __init__(self, scenario: Scenario | None) -> None:
+    `used` (the indexes of the turns used) is the session's own set, updated in place:
+    it outlives this connection's model, and a resumption handle snapshots it
+    (`SessionState.scenario_used`), so a turn used before a reconnection is not used
+    again after it.
+    """
+
+    def __init__(self, scenario: Scenario | None, used: set[int] | None = None) -> None:
         self._turns = scenario.turns if scenario else ()
-        self._used: set[int] = set()
+        self._used: set[int] = set() if used is None else used
 
-    def next_turn(self, user_text: str | None) -> ScenarioTurn | None:
-        """The first unused turn matching `user_text` (`None`: audio not yet transcribed)."""
+    def next_turn(self, user_text: str) -> ScenarioTurn | None:
+        """The first unused turn whose `when` is in `user_text` (the user's text turn)."""
+        return self._take(lambda turn: user_text)
+
+    def next_spoken_turn(self, default_transcript: str) -> ScenarioTurn | None:
+        """The first unused turn whose `when` is in the transcript of a spoken turn.
+
+        What the emulator "hears" depends on the turn that answers: its `input_transcript`,
+        else `default_transcript` (`EmulatorConfig.input_transcript`). So each turn is
+        matched against the transcript it would make, the one the client is sent.
+        """
+        return self._take(lambda turn: turn.input_transcript or default_transcript)
+
+    def _take(self, heard: Callable[[ScenarioTurn], str]) -> ScenarioTurn | None:
         for i, turn in enumerate(self._turns):
             if i in self._used:
                 continue
-            if turn.when is not None and (
-                user_text is None or turn.when.lower() not in user_text.lower()
-            ):
+            if turn.when is not None and turn.when.lower() not in heard(turn).lower():
                 continue
             if not turn.reusable:
                 self._used.add(i)

@@ -37,9 +37,9 @@ from .._wire import (
     SetupCompleteMessage,
 )
 from ._arguments import bad_function_name, bad_setup_arguments
-from ._config import PREBUILT_VOICES, EmulatorConfig
+from ._config import PREBUILT_VOICES, EmulatorConfig, sendable_close_code
 from ._faults import Fault
-from ._latency import delayed_stream_pair
+from ._latency import check_latency, delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
 from ._limits import carries_video, session_deadline
 from ._model import Model
@@ -48,6 +48,7 @@ from ._recording import (
     ForgottenFramesError,
     FrameWait,
     PathCounts,
+    WaitTimeoutError,
     find_connection,
     forget_closed,
     present,
@@ -102,6 +103,30 @@ def encode_server_message(message: ServerMessage, *, vertex: bool = False) -> by
     return msgspec.json.format(raw, indent=2) + b"\n"
 
 
+def check_close(code: int, reason: str) -> None:
+    """Refuse a close `EmulatorConnection.close` could not send as given.
+
+    Why: wsproto sent 1006 as 1000, and took 999 or 5000, which the client then saw as
+    something else, while `close_code` recorded what was asked for: a test asserting it
+    passed on a close the client never received.
+    """
+    given = cast(object, code)  # the annotations promise what is checked here
+    if isinstance(given, bool) or not isinstance(given, int):
+        raise TypeError(f"the close code must be an int, not {type(given).__name__} {code!r}")
+    if not isinstance(cast(object, reason), str):
+        raise TypeError(f"the close reason must be a str, not {type(reason).__name__}")
+    if code == 1006:
+        raise ValueError(
+            "close code 1006 is never sent: a client reports it when the connection drops "
+            "without a close frame; conn.reset() drops it so"
+        )
+    if not sendable_close_code(code):
+        raise ValueError(
+            f"close code {code} cannot be sent in a close frame: a server may send 1000-4999 "
+            "but 1005, 1006 and 1015 (RFC 6455)"
+        )
+
+
 def _truncate_reason(reason: str) -> str:
     # A close frame's reason is capped at 123 bytes; Google cuts mid-sentence.
     raw = reason.encode()
@@ -144,6 +169,28 @@ class Frame:
 FramePredicate = Callable[[Frame], bool] | str
 """What `wait_for_sent`/`wait_for_received` wait for: a test of a `Frame`, or a dotted path
 (`"serverContent.turnComplete"`) whose value must be present and not false."""
+
+
+def _wait_deadline(config: EmulatorConfig) -> tuple[float, float]:
+    """When a wait begun now gives up (`EmulatorConfig.wait_timeout`), and its seconds.
+
+    A bound in the configuration, not a `timeout` argument: trio bounds a wait with a
+    cancel scope around it (`trio.fail_after`), which composes with this one (the
+    tighter wins); this one only makes sure no wait of a test hangs for ever.
+    """
+    seconds = math.inf if config.wait_timeout is None else float(config.wait_timeout)
+    return trio.current_time() + seconds, seconds
+
+
+def _describe_wait(direction: str, match: FramePredicate, count: int) -> str:
+    """The wait as it was called: `wait_for_sent('serverContent.turnComplete', count=2)`."""
+    shown = repr(match) if isinstance(match, str) else getattr(match, "__qualname__", repr(match))
+    return f"wait_for_{direction}({shown}, count={count})"
+
+
+def _counts_frames(fault: Fault) -> bool:
+    """Whether `fault` fires at a count of frames sent or received."""
+    return fault.triggered and (fault.after_frames is not None or fault.after_received is not None)
 
 
 def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
@@ -273,6 +320,8 @@ class EmulatorConnection:
         # connection `wait_for_connection` counts, not the N-th stream accepted (a 404
         # probe or a failed handshake is one of those).
         self.faults: list[Fault] = []
+        # Those of `faults` that fire at a frame count, until they have fired.
+        self._armed: list[Fault] = []
         self._stream = stream
         self._ws: _ServerWebSocket | None = None
         self._nursery: trio.Nursery | None = None
@@ -291,7 +340,7 @@ class EmulatorConnection:
         self._handle_deferred = False
         # The input in progress a resumed handle kept (see `PendingInput`).
         self._restored_input: PendingInput | None = None
-        self._start_time = trio.current_time()
+        self._start_time = trio.current_time()  # set again at the upgrade (`_handle`)
 
     def __repr__(self) -> str:
         # `number`, as users count connections; a stream never upgraded has none.
@@ -322,9 +371,32 @@ class EmulatorConnection:
         self._changed.set()
         self._changed = trio.Event()
 
+    def _ending(self) -> str:
+        """How the connection ended, for an error: code, reason and who ended it."""
+        code, reason = self.close_code, self.close_reason or ""
+        if self.closed_by == "reset":
+            return "reset by the emulator (1006: no close frame)"
+        if self.closed_by == "client" and code == 1006:
+            return "dropped by the client (1006: no close frame)"
+        if self.closed_by == "client":
+            return f"closed by the client with {code} {reason!r}"
+        if self.closed_by == "server":
+            end = "dropped" if code == 1006 else "closed"
+            return f"{end} by the emulator with {code} {reason!r}"
+        # Nothing recorded: `open_emulator` closed it, or its handler failed (logged).
+        return "ended, no close recorded: the emulator shut it down, or see its log"
+
     async def _wait(
         self, direction: Literal["sent", "received"], match: FramePredicate, count: int
     ) -> list[Frame]:
+        given = cast(object, count)  # the annotation promises what is checked here
+        if isinstance(given, bool) or not isinstance(given, int):
+            # 1.5 waited for 2 frames; "2" or None failed with a bare TypeError.
+            raise TypeError(f"count is how many frames must match, an int, not {count!r}")
+        if count < 1:
+            # 0 or a negative count returned [] at once, as if something had matched.
+            raise ValueError(f"count must be at least 1, got {count}")
+        deadline, seconds = _wait_deadline(self.emulator.config)
         check = _matcher(match)
         frames, dropped = (
             (self.sent, self.sent_dropped)
@@ -345,14 +417,23 @@ class EmulatorConnection:
         # From here on each frame is offered as it is recorded (`_record`), before
         # `record_frames` can forget it: no checkpoint since the scan and count above.
         self._waits.add(wait)
+        what = f"{_describe_wait(direction, match, count)} on connection {self.number}"
         try:
-            while not wait.done:
-                if self.closed:
-                    raise ConnectionError(f"connection closed before {count} matching frames")
-                await self._changed.wait()
+            with trio.move_on_at(deadline):
+                while not wait.done and not self.closed:
+                    await self._changed.wait()
         finally:
             self._waits.discard(wait)
-        return wait.result()
+        if wait.done:
+            return wait.result()
+        if self.closed:
+            raise ConnectionError(
+                f"{what}: the connection ended ({self._ending()}) with {wait.matched} of the "
+                f"{count} matching frames"
+            )
+        raise WaitTimeoutError(
+            what, seconds, f"{wait.matched} of the {count} matching frames, and it is open"
+        )
 
     async def wait_for_sent(self, match: FramePredicate, count: int = 1) -> list[Frame]:
         """Wait until `count` sent frames match; `match` is a dotted path or a predicate.
@@ -369,6 +450,10 @@ class EmulatorConnection:
         was already reached among them is unknowable). Otherwise it waits as a dotted-path
         wait does.
 
+        It waits at most `EmulatorConfig.wait_timeout` (900 s of trio time by default), so
+        that under an autojump clock a frame that never comes fails at once instead of
+        hanging the test; bound it tighter with a cancel scope (`trio.fail_after`).
+
         Returns:
             The matching frames still recorded when the wait began and those recorded
             while it was in progress, oldest first: at least `count`, less the matches
@@ -376,7 +461,13 @@ class EmulatorConnection:
             dotted-path wait may return fewer than `count` frames, even none).
 
         Raises:
-            ConnectionError: if the connection ends first.
+            TypeError: `count` is not an int.
+            ValueError: `count` is below 1.
+            ConnectionError: the connection ends first; the message names the wait, the
+                connection, how many frames matched, and how the connection ended (close
+                code, reason, and who closed it).
+            WaitTimeoutError: `EmulatorConfig.wait_timeout` passed first (the message says
+                the same, and how many frames matched).
             ForgottenFramesError: `match` is a predicate, fewer than `count` frames still
                 recorded match, and frames forgotten before the wait began might have.
             Exception: what `match` raised, if it did.
@@ -388,19 +479,39 @@ class EmulatorConnection:
         return await self._wait("received", match, count)
 
     async def wait_closed(self) -> None:
-        """Wait until the connection has ended (either side)."""
-        await self._closed.wait()
+        """Wait until the connection has ended (either side).
+
+        At most `EmulatorConfig.wait_timeout` (the connection's own deadline, `lifetime`,
+        ends it before that by default).
+
+        Raises:
+            WaitTimeoutError: it is still open once `wait_timeout` has passed.
+        """
+        deadline, seconds = _wait_deadline(self.emulator.config)
+        with trio.move_on_at(deadline):
+            await self._closed.wait()
+        if not self.closed:
+            raise WaitTimeoutError(
+                f"wait_closed() on connection {self.number}", seconds, "the connection is open"
+            )
 
     # --- fault control --------------------------------------------------------------------------
 
     def inject(self, fault: Fault) -> None:
-        """Apply a fault to this connection from now on (triggers count from the start)."""
+        """Apply a fault to this connection from now on (triggers count from the start).
+
+        A trigger already met (`after_frames` frames sent, `after_received` received,
+        `after_seconds` passed since the upgrade) fires at once.
+        """
         self.faults.append(fault)
         self._apply_static_faults()
         if fault.triggered and self._nursery is not None:
             if fault.after_seconds is not None:
                 self._nursery.start_soon(self._timed_fault, fault)
-            elif fault.after_frames is None and fault.after_received is None:
+            if _counts_frames(fault):
+                self._armed.append(fault)
+                self._check_triggers()
+            elif fault.after_seconds is None:
                 self._nursery.start_soon(self._fire, fault)
 
     def _has(self, kind: str) -> Fault | None:
@@ -423,7 +534,16 @@ class EmulatorConnection:
         self._stream.blackholed = True
 
     async def close(self, code: int, reason: str = "") -> None:
-        """Close with a close frame (reason truncated to 123 bytes like Google), then drop."""
+        """Close with a close frame (reason truncated to 123 bytes like Google), then drop.
+
+        Raises:
+            TypeError: `code` is not an int or `reason` not a str.
+            ValueError: `code` cannot be sent in a close frame: a server may send 1000 to
+                4999 but 1005, 1006 and 1015 (RFC 6455), the rule `Fault(kind="close")`
+                follows. For 1006 (a connection dropped without a close frame) use
+                `reset()`.
+        """
+        check_close(code, reason)
         if self.closed_by is not None:
             return
         self._halted = True
@@ -459,19 +579,23 @@ class EmulatorConnection:
             self.blackhole()
 
     def _check_triggers(self) -> None:
-        for fault in self.faults:
-            if not fault.triggered or self._nursery is None:
-                continue
-            hit = (fault.after_frames is not None and self.frames_sent == fault.after_frames) or (
-                fault.after_received is not None and self.frames_received == fault.after_received
-            )
-            if hit:
-                # Halt at once so no frame slips out between the trigger and the task running.
-                if fault.kind == "blackhole":
-                    self.blackhole()
-                else:
-                    self._halted = True
-                    self._nursery.start_soon(self._fire, fault)
+        """Fire each armed fault whose frame count is reached (`>=`: once, not only at ==)."""
+        if self._nursery is None or not self._armed:
+            return
+        for fault in [f for f in self._armed if self._reached(f)]:
+            self._armed.remove(fault)
+            # Halt at once so no frame slips out between the trigger and the task running.
+            if fault.kind == "blackhole":
+                self.blackhole()
+            else:
+                self._halted = True
+                self._nursery.start_soon(self._fire, fault)
+
+    def _reached(self, fault: Fault) -> bool:
+        sent, received = fault.after_frames, fault.after_received
+        return (sent is not None and self.frames_sent >= sent) or (
+            received is not None and self.frames_received >= received
+        )
 
     async def _timed_fault(self, fault: Fault) -> None:
         assert fault.after_seconds is not None
@@ -534,7 +658,10 @@ class EmulatorConnection:
                     if timeout is not None:
                         scope.deadline = trio.current_time() + timeout
                     await self._ws.send_message(raw)
-            except ConnectionClosed:
+            except ConnectionClosed as exc:
+                # The client closed (or dropped) the connection under this frame: that is
+                # how it ended, recorded as `_receive` would have (it is cancelled now).
+                self._record_peer_close(exc)
                 self._halted = True
                 if self._nursery is not None:
                     self._nursery.cancel_scope.cancel()
@@ -545,6 +672,20 @@ class EmulatorConnection:
             self._record("sent", Frame(raw, _decoder.decode(raw), True, trio.current_time()))
             self._check_triggers()
             self._notify()
+
+    def _record_peer_close(self, exc: ConnectionClosed) -> None:
+        """Record the client's close (its code, or 1006 without a close frame).
+
+        Unless the end is recorded already (the emulator's own close, reset or drop came
+        first), or the emulator is shutting down: closing its streams is no act of the
+        client's.
+        """
+        if self.closed_by is not None or self.emulator._stopping:  # pyright: ignore[reportPrivateUsage]
+            return
+        reason = exc.reason
+        self.close_code = reason.code if reason else 1006
+        self.close_reason = (reason.reason or "") if reason else ""
+        self.closed_by = "client"
 
     async def _drop(self, why: str) -> None:
         """Drop a client that reads nothing, without a close frame: one is stuck or cut."""
@@ -611,11 +752,7 @@ class EmulatorConnection:
             with trio.move_on_at(deadline):
                 message = await self._ws.get_message()
         except ConnectionClosed as exc:
-            if self.closed_by is None:
-                reason = exc.reason
-                self.close_code = reason.code if reason else 1006
-                self.close_reason = (reason.reason or "") if reason else ""
-                self.closed_by = "client"
+            self._record_peer_close(exc)
             return None
         if message is None:
             config = self.emulator.config
@@ -743,6 +880,7 @@ class EmulatorConnection:
                 return None
             session.history = found.history
             session.heard = found.heard
+            session.scenario_used = set(found.scenario_used)
         session.live = True
         self.session = session
         self._resumption = resumption is not None
@@ -878,6 +1016,7 @@ class Emulator:
         self._attempts = 0
         self._frames_held = 0  # recorded frames not yet forgotten, all connections
         self._streams: set[_FaultStream] = set()  # those being served, upgraded or not
+        self._stopping = False  # `open_emulator` is closing every stream
 
     @property
     def url(self) -> str:
@@ -932,12 +1071,17 @@ class Emulator:
 
         Connections are numbered in the order they were upgraded
         (`EmulatorConnection.number`), and keep their number when older ones are forgotten.
+        It waits at most `EmulatorConfig.wait_timeout` (900 s of trio time by default): under
+        an autojump clock, a connection the app never makes fails the test at once instead
+        of hanging it; bound it tighter with a cancel scope (`trio.fail_after`).
 
         Raises:
             TypeError: `n` is not an int.
             ValueError: `n` is below 1.
             ForgottenConnectionError: connection `n` was closed and has since been forgotten
                 (`EmulatorConfig.keep_closed_connections`).
+            WaitTimeoutError: connection `n` did not come within `wait_timeout`; the
+                message says how many there were, and how the newest is doing.
         """
         given = cast(object, n)  # the annotation promises what is checked here
         if isinstance(given, bool) or not isinstance(given, int):
@@ -947,13 +1091,29 @@ class Emulator:
             # 0 or a negative `n` (a 0-based habit) returned the last connection, or with
             # none yet raised IndexError instead of waiting.
             raise ValueError(f"connections are numbered from 1 (1-based), got {n}")
-        while self.connections_dropped + len(self.connections) < n:
-            await self._changed.wait()
+        deadline, seconds = _wait_deadline(self.config)
+        with trio.move_on_at(deadline):
+            while self.connections_dropped + len(self.connections) < n:
+                await self._changed.wait()
+        if self.connections_dropped + len(self.connections) < n:
+            raise WaitTimeoutError(f"wait_for_connection({n})", seconds, self._so_far())
         conn = find_connection(self.connections, n)
         if conn is None:
             assert self.config.keep_closed_connections is not None  # else none is forgotten
             raise ForgottenConnectionError(n, self.config.keep_closed_connections)
         return conn
+
+    def _so_far(self) -> str:
+        """The connections upgraded so far, and the newest's state, for an error."""
+        total = self.connections_dropped + len(self.connections)
+        if not total:
+            return "no connection was upgraded yet"
+        plural = "s" if total > 1 else ""
+        newest = self.connections[-1] if self.connections else None
+        if newest is None:
+            return f"{total} connection{plural} were upgraded"
+        state = newest._ending() if newest.closed else "open"  # pyright: ignore[reportPrivateUsage]
+        return f"{total} connection{plural} upgraded; the newest, #{newest.number}, {state}"
 
     def memory_connector(
         self, latency: float = 0.0, *, buffer: int | None = None
@@ -966,11 +1126,12 @@ class Emulator:
         messages cross on the wire as over a real network. With `buffer` (bytes, each way)
         a write waits while that many bytes sent are unread, as over TCP once the socket
         buffers are full (a `slow-read` fault then slows the client's writes down).
+
+        Raises:
+            ValueError: `latency` is not a finite number >= 0 (a `bool` is not taken for
+                one), or `buffer` not a whole number >= 1.
         """
-        if latency < 0:
-            raise ValueError(f"latency must be >= 0 seconds, got {latency}")
-        if buffer is not None and buffer < 1:
-            raise ValueError(f"buffer must be >= 1 byte, got {buffer}")
+        check_latency(latency, buffer)
 
         async def connect() -> trio.abc.Stream:
             if latency or buffer is not None:
@@ -1099,9 +1260,14 @@ class Emulator:
         conn.route = route
         conn.credential_kind = credential.kind if credential else None
         await request.accept()
+        # The connection's clock (lifetime, goAway, `after_seconds` faults) starts here,
+        # at the upgrade, not when the stream was accepted: a slow handshake (latency, a
+        # client that takes its time) is no part of the connection's life.
+        conn._start_time = trio.current_time()  # pyright: ignore[reportPrivateUsage]
         conn._ws = ws  # pyright: ignore[reportPrivateUsage]
         conn.number = number = self.connections_dropped + len(self.connections) + 1
         conn.faults = [f for f in self.config.faults if f.connection in (None, number)]
+        conn._armed = [f for f in conn.faults if _counts_frames(f)]  # pyright: ignore[reportPrivateUsage]
         conn._apply_static_faults()  # pyright: ignore[reportPrivateUsage]
         self.connections.append(conn)
         self._notify()
@@ -1191,6 +1357,7 @@ async def open_emulator(
         try:
             yield emulator
         finally:
+            emulator._stopping = True  # pyright: ignore[reportPrivateUsage]
             nursery.cancel_scope.cancel()
             with trio.CancelScope(shield=True):
                 await emulator._abort_streams()  # pyright: ignore[reportPrivateUsage]
