@@ -6,6 +6,7 @@ import base64
 
 import pytest
 import trio
+import trio.testing
 
 from emulator.emulator_client import GEMINI_PATH, NATIVE, connect, start
 from trio_gemini_live.emulator import EmulatorConfig, Pacing, Scenario, ScenarioTurn
@@ -71,3 +72,26 @@ async def test_a_close_while_the_emulator_writes_is_recorded(
         await conn.wait_closed()
         assert not any(f.get("serverContent.turnComplete") for f in conn.sent)  # mid-answer
     assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "client")
+
+
+async def test_a_ping_that_crosses_the_emulator_s_close_is_no_error() -> None:
+    # The client's ping was read after the emulator sent its close frame (its deadline
+    # close, say): wsproto refuses a pong then, and trio-websocket's reader failed the
+    # connection with a logged traceback. The crossing is routine: no pong, no error.
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.connection import ConnectionState
+    from wsproto.events import AcceptConnection, CloseConnection, Ping, Request
+
+    from trio_gemini_live.emulator._server import _FaultStream, _ServerWebSocket
+
+    ours, _theirs = trio.testing.memory_stream_pair()
+    ws = _ServerWebSocket(_FaultStream(ours), max_message_size=1 << 20)
+    server = ws._wsproto  # pyright: ignore[reportPrivateUsage]
+    server.receive_data(WSConnection(ConnectionType.CLIENT).send(Request(host="h", target="/")))
+    assert [type(event) for event in server.events()] == [Request]
+    server.send(AcceptConnection())
+    server.send(CloseConnection(code=1000))
+    assert server.state is ConnectionState.LOCAL_CLOSING
+    await ws._handle_ping_event(Ping(b"late"))  # pyright: ignore[reportPrivateUsage]
+    ws.pong_delay = 1.0
+    await ws._handle_ping_event(Ping(b"late"))  # pyright: ignore[reportPrivateUsage]

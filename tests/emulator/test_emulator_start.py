@@ -46,6 +46,19 @@ async def test_open_emulator_binds_loopback_and_gives_urls() -> None:
         assert conn.close_code == 1000
 
 
+async def test_an_exception_from_the_block_comes_out_as_itself() -> None:
+    # As from `open_session`: `except SomeError` around the block catches it, not a group.
+    class MineError(Exception):
+        pass
+
+    with pytest.raises(MineError):
+        async with open_emulator():
+            raise MineError
+    with pytest.raises(MineError):
+        async with open_emulator() as emu, emu.open_session("gemini-live-2.5-flash-preview"):
+            raise MineError
+
+
 async def test_tls_with_a_self_signed_cert(tmp_path: Path) -> None:
     cert, key = write_self_signed_cert(tmp_path)
     client_ctx = ssl.create_default_context(cafile=str(cert))

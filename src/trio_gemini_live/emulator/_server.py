@@ -24,8 +24,9 @@ import wsproto
 import wsproto.events
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
 
-from .._groups import leaf_exceptions
+from .._groups import leaf_exceptions, sole_leaf
 from .._require_trio import require_trio
 from .._wire import (
     ClientMessage,
@@ -264,6 +265,11 @@ class _ServerWebSocket(WebSocketConnection):
         return await self._get_request()
 
     async def _handle_ping_event(self, event: wsproto.events.Ping) -> None:
+        if self._wsproto.state is not ConnectionState.OPEN:
+            # A ping that crossed our close frame: wsproto sends nothing more once it has
+            # sent a close (trio-websocket would raise, and fail the connection), and the
+            # client is about to read our close anyway.
+            return
         if self.pong_delay and self.nursery is not None:
             self.nursery.start_soon(self._late_pong, event.response(), self.pong_delay)
             return
@@ -271,8 +277,9 @@ class _ServerWebSocket(WebSocketConnection):
 
     async def _late_pong(self, pong: wsproto.events.Pong, delay: float) -> None:
         await trio.sleep(delay)
-        with contextlib.suppress(ConnectionClosed):
-            await self._send(pong)
+        if self._wsproto.state is ConnectionState.OPEN:  # not once a close has gone out
+            with contextlib.suppress(ConnectionClosed):
+                await self._send(pong)
 
 
 class EmulatorConnection:
@@ -1319,6 +1326,8 @@ async def open_emulator(
     Raises:
         OSError: it cannot listen there (an unknown host, a port in use); the message is
             `cannot listen on HOST:PORT: <reason>`, and `errno` is the original one.
+
+    An exception raised in the block comes out of it as itself, not in an exception group.
     """
     require_trio("open_emulator")
     given = cast(object, config)  # the annotation promises what is checked here
@@ -1343,21 +1352,32 @@ async def open_emulator(
             sock = inner.socket
     except OSError as exc:
         raise _listen_error(exc, host, port) from None
-    async with trio.open_nursery() as nursery:
-        try:
-            emulator = Emulator(config or EmulatorConfig(), nursery, tls=ssl_context is not None)
-            address = sock.getsockname()
-            emulator.host, emulator.port = str(address[0]), int(address[1])
-            await nursery.start(trio.serve_listeners, emulator._serve_stream, listeners)  # pyright: ignore[reportPrivateUsage]
-        except BaseException:
-            with trio.CancelScope(shield=True):  # serve_listeners closes them once started
-                for listener in listeners:
-                    await listener.aclose()
+    # The body's own exception comes out as itself, as from `open_session`, not in the
+    # group the emulator's nursery wraps it in: `except InvalidArgumentError` around the
+    # block must catch it.
+    try:
+        async with trio.open_nursery() as nursery:
+            try:
+                emulator = Emulator(
+                    config or EmulatorConfig(), nursery, tls=ssl_context is not None
+                )
+                address = sock.getsockname()
+                emulator.host, emulator.port = str(address[0]), int(address[1])
+                await nursery.start(trio.serve_listeners, emulator._serve_stream, listeners)  # pyright: ignore[reportPrivateUsage]
+            except BaseException:
+                with trio.CancelScope(shield=True):  # serve_listeners closes them once started
+                    for listener in listeners:
+                        await listener.aclose()
+                raise
+            try:
+                yield emulator
+            finally:
+                emulator._stopping = True  # pyright: ignore[reportPrivateUsage]
+                nursery.cancel_scope.cancel()
+                with trio.CancelScope(shield=True):
+                    await emulator._abort_streams()  # pyright: ignore[reportPrivateUsage]
+    except BaseExceptionGroup as group:
+        leaf = sole_leaf(group, BaseException)
+        if leaf is None:
             raise
-        try:
-            yield emulator
-        finally:
-            emulator._stopping = True  # pyright: ignore[reportPrivateUsage]
-            nursery.cancel_scope.cancel()
-            with trio.CancelScope(shield=True):
-                await emulator._abort_streams()  # pyright: ignore[reportPrivateUsage]
+        raise leaf from None
