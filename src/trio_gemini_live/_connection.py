@@ -121,6 +121,9 @@ class SessionCore:
     # merge): frames that reached the socket then were read only after it.
     stalled_from: float = float("-inf")
     stalled_until: float = float("-inf")
+    # When the latest wait for room in the user's channel ended (the heartbeat counts a
+    # stalled write only from then: see `Connection._stalled_write`).
+    blocked_until: float = float("-inf")
 
     def cancel_calls(self, call_ids: Iterable[str]) -> None:
         """Remember calls cancelled by a reconnect, forgetting the oldest past the bound."""
@@ -146,7 +149,7 @@ class SessionCore:
                 await self.events_send.send(event)
             finally:
                 self.consumer_blocked = False
-                self.stalled_until = trio.current_time()
+                self.stalled_until = self.blocked_until = trio.current_time()
             return True
         return False
 
@@ -209,13 +212,14 @@ class Connection:
         # The run's clock, read directly: half the cost of `trio.current_time()` per send.
         self._now = trio.lowlevel.current_clock().current_time
         self._ping_in_flight = False
-        # The sender's socket writes: one in progress, how many done. The heartbeat sees a
+        # The sender's socket write in progress, and when it began. The heartbeat sees a
         # write that made no progress for `silence_limit` (a peer that sends but no longer
         # reads), which inbound silence alone never shows while the server keeps talking.
-        # A long write progresses piece by piece too (`Transport.uplink`).
+        # A long write progresses piece by piece too (`UplinkMeter.moved_at`). Dated when
+        # it began, not when a check first saw it: the checks come every `ping_interval`,
+        # and counting from one found the stall up to an interval late.
         self._writing = False
-        self._writes_done = 0
-        self._stall: tuple[int, float] | None = None  # (progress, first seen) of a write
+        self._write_began = 0.0
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
         # The sender waits on an empty channel, holding no frame, and none has been handed to
@@ -366,13 +370,13 @@ class Connection:
                 # talks but reads nothing is never silent, and the sender (so every later
                 # `send_*`) waits for the replay to end.
                 self._writing = True
+                self._write_began = self._now()
                 try:
                     await self._write(
                         message.frame, message.kind, message.uncertain, count_cut_off=count_cut_off
                     )
                 finally:
                     self._writing = False
-                    self._writes_done += 1
         except TransportClosedError:
             pass  # the receiver reports the close
         finally:
@@ -807,6 +811,7 @@ class Connection:
                     if len(batch) >= _SEND_BATCH:
                         break
                 self._writing = True
+                self._write_began = self._now()
                 try:
                     if batch is None:
                         if item is FLUSH:
@@ -821,7 +826,6 @@ class Connection:
                         await self._flush()
                 finally:
                     self._writing = False
-                    self._writes_done += 1
         except TransportClosedError:
             pass  # the receiver sees the same close and reports it
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -839,7 +843,6 @@ class Connection:
                     # cannot send to a client that reads nothing may stop reading in turn
                     # (the emulator does, over TCP): the stalled uplink is ours too.
                     self._last_inbound = now
-                    self._stall = None
                     continue
                 stalled = self._stalled_write(now)
                 if stalled >= options.silence_limit:
@@ -889,17 +892,14 @@ class Connection:
     def _stalled_write(self, now: float) -> float:
         """How long the sender's current write has made no progress, as of `now` (0: none).
 
-        Progress: a write done, or a piece of a long one taken by the stream.
+        Progress: the write's start, a piece of a long one taken by the stream, or the end
+        of a wait on the user (`SessionCore.blocked_until`): a write held back while the
+        receiver waited on a full event channel is not the server's stall (see `_heartbeat`).
         """
         if not self._writing:
-            self._stall = None
             return 0.0
-        progress = self._writes_done + self._transport.uplink.pieces
-        stall = self._stall
-        if stall is None or stall[0] != progress:
-            self._stall = (progress, now)
-            return 0.0
-        return now - stall[1]
+        moved = max(self._write_began, self._transport.uplink.moved_at, self._core.blocked_until)
+        return max(0.0, now - moved)
 
     async def _ping_once(self) -> None:
         self._ping_in_flight = True
