@@ -851,6 +851,48 @@ async def test_aclose_while_a_resume_connects_ends_the_session_at_once(
     assert len(emulator.connections) == 1  # the resume never got past its upgrade
 
 
+@pytest.mark.parametrize("during", ["backoff", "connect"])
+async def test_a_close_during_an_outage_ends_the_session_with_1000(
+    autojump_clock: trio.testing.MockClock, during: str
+) -> None:
+    """`Closed` after `aclose` during an outage says the application closed the session.
+
+    It carried the dropped connection's 1006 and empty reason (events.md: "1000 when you
+    closed the session"), while the iteration then ended quietly as after a normal close.
+    """
+    policy = ReconnectPolicy(initial_delay=30, max_delay=30, jitter=0, max_elapsed=300)
+    connecting = trio.Event()
+    held: list[trio.abc.Stream] = []
+    async with open_emulator() as emulator:
+        if during == "backoff":  # a drop: 30 s to the next try
+            connector = emulator.memory_connector()
+            options = SessionOptions(reconnect=policy)
+        else:  # the next try connects at once, and hangs in its upgrade
+            connector = _hanging_resume(emulator, "unanswered", connecting, held)
+            options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=connector,
+            options=options,
+        ) as session:
+            emulator.connections[0].inject(Fault(kind="reset"))
+            if during == "backoff":
+                await trio.sleep(5)
+            else:
+                await connecting.wait()
+            await session.send_text("still there?")
+            await session.aclose()
+            with trio.fail_after(1):
+                events = [event async for event in session]  # ends quietly: no error
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.code, closed.reason) == (1000, "")
+    assert closed.not_sent_messages == 1  # what was left unwritten is still reported
+    assert session.not_sent == closed.not_sent
+
+
 async def test_a_block_left_under_cancellation_still_reports_what_it_leaves_unwritten(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -324,6 +324,10 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
 class Closed(RealtimeEvent, frozen=True, kw_only=True):
     """The WebSocket closed: the last event of a session's stream.
 
+    `code` and `reason` are the server's close (1006 for a drop without a close frame), or
+    1000 and "" when the application closed the session (`aclose`, leaving the block),
+    also during an outage, whatever the dropped connection said.
+
     `not_sent` summarises, one line per kind and cause, the `not_sent_messages` the application had
     sent (its `send_*` had returned) that no connection wrote in full: still queued when
     the session ended ("never written"), or cut off mid-write by the end of the last

@@ -165,8 +165,14 @@ class SessionSupervisor:
         except ReconnectFailedError as exc:
             await self._finish(exc, 1006, str(exc))
             return
+        code, reason = outcome.code, outcome.reason
+        if self._core.closing and outcome.action is not CloseAction.FAIL:
+            # The application's close ended the session (`Closed` says 1000, as documented),
+            # also when the last connection had dropped (an outage: a 1006 with no reason)
+            # or dropped during the close: only a fatal close keeps its own code.
+            code, reason = 1000, ""
         error = None if outcome.action is CloseAction.END or self._core.closing else outcome.error
-        await self._finish(error, outcome.code, outcome.reason)
+        await self._finish(error, code, reason)
 
     def _should_resume(self, outcome: ConnectionOutcome) -> bool:
         core = self._core
