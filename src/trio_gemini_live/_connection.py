@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._answers import TOOL_RESPONSE, AnswerLedger
 from ._close_policy import CloseAction
 from ._endpoints import Endpoint
 from ._errors import (
@@ -107,9 +108,13 @@ class SessionCore:
     messages_sent_total: int = 0
     reconnects: int = 0
     # Ids of calls cancelled by a reconnect, newest last, so that answering one says so
-    # rather than "unknown call"; only the newest `CANCELLED_CALLS_KEPT` (a set of all of
-    # them grew with every reconnect during a call, for the whole session).
-    cancelled_calls: dict[str, None] = field(default_factory=dict[str, None])
+    # rather than "unknown call" (or, answered by name, sends it to a server that closes
+    # with 1007); only the newest `CANCELLED_CALLS_KEPT` (a set of all of them grew with
+    # every reconnect during a call, for the whole session). True: the call was answered,
+    # but the response was still queued at the resume, which voided it (`answers`).
+    cancelled_calls: dict[str, bool] = field(default_factory=dict[str, bool])
+    # Tool responses in the outgoing queue: a resume keeps them off the next connection.
+    answers: AnswerLedger = field(default_factory=AnswerLedger)
     current: Connection | None = None
     pending_setup: Setup | None = None
     # Messages no connection has written in full: their write was cut off by the end of a
@@ -125,11 +130,14 @@ class SessionCore:
     # stalled write only from then: see `Connection._stalled_write`).
     blocked_until: float = float("-inf")
 
-    def cancel_calls(self, call_ids: Iterable[str]) -> None:
-        """Remember calls cancelled by a reconnect, forgetting the oldest past the bound."""
+    def cancel_calls(self, call_ids: Iterable[str], *, answered: bool = False) -> None:
+        """Remember calls cancelled by a reconnect, forgetting the oldest past the bound.
+
+        `answered`: their responses were queued, and voided by the resume.
+        """
         calls = self.cancelled_calls
         for call_id in call_ids:
-            calls[call_id] = None
+            calls[call_id] = answered
         while len(calls) > CANCELLED_CALLS_KEPT:
             del calls[next(iter(calls))]
 
@@ -741,6 +749,9 @@ class Connection:
                 # changed setup its `SessionUpdated`).
                 if kind is ev.SessionCreated:
                     out = (resumed,)
+                    # It reports the tool responses the resume voided: the session's end
+                    # need not report them again.
+                    core.answers.told()
                 elif not resumed.setup_changed:
                     out = ()
         elif kind is ev.ResumptionUpdate:
@@ -769,6 +780,7 @@ class Connection:
 
     async def _send_queued(self) -> None:
         outgoing = self._core.outgoing_receive
+        answers = self._core.answers
         try:
             while True:
                 # `receive()`, unrolled as trio writes it (cancel point, take, schedule point
@@ -792,6 +804,9 @@ class Connection:
                         self._sender_parked = False
                 else:
                     await trio.lowlevel.cancel_shielded_checkpoint()
+                answered = item.kind == TOOL_RESPONSE
+                if answered and not answers.take(item):
+                    continue  # voided by a resume (see `AnswerLedger`): never written
                 # Whatever else is queued already goes out in the same socket write, up to
                 # `_SEND_BATCH` frames and a little over `LONG_WRITE` bytes: a ping waits
                 # behind the write under way, which vouches for the server meanwhile (see
@@ -803,6 +818,10 @@ class Connection:
                         more = outgoing.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
+                    if more.kind == TOOL_RESPONSE:
+                        if not answers.take(more):
+                            continue
+                        answered = True
                     if batch is None:
                         batch = [] if item is FLUSH else [item]
                     if more is not FLUSH:
@@ -826,6 +845,8 @@ class Connection:
                         await self._flush()
                 finally:
                     self._writing = False
+                if answered and self._switch.is_set():
+                    self._poke()  # a move waiting for the response to go out may go now
         except TransportClosedError:
             pass  # the receiver sees the same close and reports it
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -932,9 +953,10 @@ class Connection:
         # is still answering and the receiver has waited for the user since: it is behind
         # the server, and the socket still holds the rest of the answer. The server's own
         # close at its deadline loses none of that (it comes after them), and resumes the
-        # session as a retryable drop.
+        # session as a retryable drop. A tool response still queued counts as busy too:
+        # written here it answers its call, while the move would void it (`AnswerLedger`).
         while core.consumer_blocked or (
-            not core.protocol.idle
+            not (core.protocol.idle and not core.answers.queued)
             and (trio.current_time() < deadline or core.stalled_until >= deadline)
         ):
             before_deadline = trio.current_time() < deadline
