@@ -20,7 +20,7 @@ import trio_websocket
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
 
-from fake_server import FakeServer, SlowUplinkStream, StuckUplinkStream, pretty
+from fake_server import FakeServer, SlowUplinkStream, StuckUplinkStream, accept_setup, pretty
 from trio_gemini_live import (
     AudioDelta,
     Closed,
@@ -851,6 +851,48 @@ async def test_aclose_while_a_resume_connects_ends_the_session_at_once(
     assert len(emulator.connections) == 1  # the resume never got past its upgrade
 
 
+@pytest.mark.parametrize("during", ["backoff", "connect"])
+async def test_a_close_during_an_outage_ends_the_session_with_1000(
+    autojump_clock: trio.testing.MockClock, during: str
+) -> None:
+    """`Closed` after `aclose` during an outage says the application closed the session.
+
+    It carried the dropped connection's 1006 and empty reason (events.md: "1000 when you
+    closed the session"), while the iteration then ended quietly as after a normal close.
+    """
+    policy = ReconnectPolicy(initial_delay=30, max_delay=30, jitter=0, max_elapsed=300)
+    connecting = trio.Event()
+    held: list[trio.abc.Stream] = []
+    async with open_emulator() as emulator:
+        if during == "backoff":  # a drop: 30 s to the next try
+            connector = emulator.memory_connector()
+            options = SessionOptions(reconnect=policy)
+        else:  # the next try connects at once, and hangs in its upgrade
+            connector = _hanging_resume(emulator, "unanswered", connecting, held)
+            options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=connector,
+            options=options,
+        ) as session:
+            emulator.connections[0].inject(Fault(kind="reset"))
+            if during == "backoff":
+                await trio.sleep(5)
+            else:
+                await connecting.wait()
+            await session.send_text("still there?")
+            await session.aclose()
+            with trio.fail_after(1):
+                events = [event async for event in session]  # ends quietly: no error
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.code, closed.reason) == (1000, "")
+    assert closed.not_sent_messages == 1  # what was left unwritten is still reported
+    assert session.not_sent == closed.not_sent
+
+
 async def test_a_block_left_under_cancellation_still_reports_what_it_leaves_unwritten(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -997,6 +1039,65 @@ async def test_a_replay_that_stops_moving_is_left_for_a_new_connection(
     assert reasons == ["Internal error encountered.", "uplink stalled"]
     assert replayed == [{"realtimeInput": {"text": "hello"}}]
     assert opened == 3
+
+
+@pytest.mark.parametrize(
+    ("silence_limit", "offset"),
+    [(45, 1), (45, 9), (25, 1)],
+    ids=["default-just-after-a-check", "default-just-before-a-check", "limit-25"],
+)
+async def test_an_uplink_stall_is_found_within_an_interval_of_the_limit(
+    autojump_clock: trio.testing.MockClock,
+    nursery: trio.Nursery,
+    silence_limit: float,
+    offset: float,
+) -> None:
+    """A write that stops moving is found `silence_limit` to `+ ping_interval` after it began.
+
+    concepts.md promises 45 to 55 s with the defaults. The stall was dated from the first
+    heartbeat check that saw the write, up to an interval after it stuck: a write begun
+    just after a check was found 59 s after it began (39 s with a limit of 25 s).
+    """
+    interval = 10.0
+    options = SessionOptions(
+        ping_interval=interval,
+        silence_limit=silence_limit,
+        close_timeout=0,  # `Reconnected.duration` then runs from the detection itself
+        reconnect=ReconnectPolicy(initial_delay=0, jitter=0),
+    )
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        usage = pretty({"usageMetadata": {"totalTokenCount": 1}})
+        while server.connections == 1:  # talking, never silent, while reading nothing
+            await ws.send_message(usage)
+            await trio.sleep(1)
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    opened = 0
+
+    async def connector() -> trio.abc.Stream:
+        nonlocal opened
+        opened += 1
+        stream = await server.connector()
+        # The upgrade request and the setup go out; then the first peer stops reading.
+        return StuckUplinkStream(stream, stick_after=2) if opened == 1 else stream
+
+    endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="test-key")
+    async with open_session(
+        live_setup(MODEL, modality="TEXT"), endpoint=endpoint, connector=connector, options=options
+    ) as session:
+        await trio.sleep(offset)  # the heartbeat checks every interval from the connect, at 0
+        began = trio.current_time()
+        await session.send_text("hello")  # its write sticks
+        with trio.fail_after(silence_limit + 2 * interval):
+            async for event in session:
+                if isinstance(event, Reconnected):
+                    break
+        found = trio.current_time() - event.duration
+    assert event.reason == "uplink stalled"
+    assert silence_limit <= found - began < silence_limit + interval
 
 
 @pytest.mark.parametrize("start_later", [False, True])

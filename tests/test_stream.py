@@ -37,18 +37,19 @@ async def test_only_pieces_taken_while_our_ping_waits_vouch_for_the_server(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(meter.send_all, sink, data)
         await trio.sleep(2.5)
-        # Progress, but no ping is waiting for it: it says nothing of the server.
-        assert meter.pieces == 2
+        # Progress (the heartbeat dates an uplink stall from it), but no ping is waiting
+        # for it: it says nothing of the server.
+        assert meter.moved_at == start + 2
         assert meter.read_at == -math.inf
         meter.ping_sent()  # queued behind the three pieces still to go
         await trio.sleep(1)
         assert meter.read_at == start + 3
     assert sink.lengths == [PIECE] * 4 + [1]
-    assert meter.pieces == 5
+    assert meter.moved_at == start + 5
     assert meter.read_at == start + 5  # the ping was written next
     # The ping is on its way: later writes vouch for nothing, even with another ping sent
     # while no long write is under way (it is written at once).
     meter.ping_sent()
     await meter.send_all(sink, data)
-    assert meter.pieces == 10
+    assert meter.moved_at == start + 10
     assert meter.read_at == start + 5

@@ -666,7 +666,9 @@ class GeminiRealtimeClient:
 
         Sent as `toolResponse` with the call's `id` and function `name` (looked up from the
         pending call) and `response` `{"result": ...}`, where a JSON `result` is parsed
-        first. A result for a call the server cancelled is dropped (and logged).
+        first. A result for a call the server cancelled, or that a move to a new connection
+        cancelled (or left unanswered: a result still queued then is not sent, see
+        `Reconnected.not_replayed`), is dropped (and logged).
 
         Args:
             call_id: The ID of the function call.
@@ -677,7 +679,11 @@ class GeminiRealtimeClient:
             LocalProtocolError: `call_id` is not a pending call.
         """
         session = await self._ensure_started()
-        if call_id in self._cancelled_calls and call_id not in session.pending_tool_calls:
+        cancelled = call_id in self._cancelled_calls and call_id not in session.pending_tool_calls
+        # The session knows of a resume's cancellation before the pump has passed its
+        # `ToolCallCancellation` on (the seed's reader may be behind): asked too, or the
+        # result of such a call raised instead of being dropped.
+        if cancelled or session._cancelled_by_resume(call_id):  # pyright: ignore[reportPrivateUsage]
             self.logger.info("dropping the result of cancelled tool call %s", call_id)
             await trio.lowlevel.checkpoint()
             return

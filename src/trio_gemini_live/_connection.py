@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._answers import TOOL_RESPONSE, AnswerLedger
 from ._close_policy import CloseAction
 from ._endpoints import Endpoint
 from ._errors import (
@@ -107,9 +108,13 @@ class SessionCore:
     messages_sent_total: int = 0
     reconnects: int = 0
     # Ids of calls cancelled by a reconnect, newest last, so that answering one says so
-    # rather than "unknown call"; only the newest `CANCELLED_CALLS_KEPT` (a set of all of
-    # them grew with every reconnect during a call, for the whole session).
-    cancelled_calls: dict[str, None] = field(default_factory=dict[str, None])
+    # rather than "unknown call" (or, answered by name, sends it to a server that closes
+    # with 1007); only the newest `CANCELLED_CALLS_KEPT` (a set of all of them grew with
+    # every reconnect during a call, for the whole session). True: the call was answered,
+    # but the response was still queued at the resume, which voided it (`answers`).
+    cancelled_calls: dict[str, bool] = field(default_factory=dict[str, bool])
+    # Tool responses in the outgoing queue: a resume keeps them off the next connection.
+    answers: AnswerLedger = field(default_factory=AnswerLedger)
     current: Connection | None = None
     pending_setup: Setup | None = None
     # Messages no connection has written in full: their write was cut off by the end of a
@@ -121,12 +126,18 @@ class SessionCore:
     # merge): frames that reached the socket then were read only after it.
     stalled_from: float = float("-inf")
     stalled_until: float = float("-inf")
+    # When the latest wait for room in the user's channel ended (the heartbeat counts a
+    # stalled write only from then: see `Connection._stalled_write`).
+    blocked_until: float = float("-inf")
 
-    def cancel_calls(self, call_ids: Iterable[str]) -> None:
-        """Remember calls cancelled by a reconnect, forgetting the oldest past the bound."""
+    def cancel_calls(self, call_ids: Iterable[str], *, answered: bool = False) -> None:
+        """Remember calls cancelled by a reconnect, forgetting the oldest past the bound.
+
+        `answered`: their responses were queued, and voided by the resume.
+        """
         calls = self.cancelled_calls
         for call_id in call_ids:
-            calls[call_id] = None
+            calls[call_id] = answered
         while len(calls) > CANCELLED_CALLS_KEPT:
             del calls[next(iter(calls))]
 
@@ -146,7 +157,7 @@ class SessionCore:
                 await self.events_send.send(event)
             finally:
                 self.consumer_blocked = False
-                self.stalled_until = trio.current_time()
+                self.stalled_until = self.blocked_until = trio.current_time()
             return True
         return False
 
@@ -209,13 +220,14 @@ class Connection:
         # The run's clock, read directly: half the cost of `trio.current_time()` per send.
         self._now = trio.lowlevel.current_clock().current_time
         self._ping_in_flight = False
-        # The sender's socket writes: one in progress, how many done. The heartbeat sees a
+        # The sender's socket write in progress, and when it began. The heartbeat sees a
         # write that made no progress for `silence_limit` (a peer that sends but no longer
         # reads), which inbound silence alone never shows while the server keeps talking.
-        # A long write progresses piece by piece too (`Transport.uplink`).
+        # A long write progresses piece by piece too (`UplinkMeter.moved_at`). Dated when
+        # it began, not when a check first saw it: the checks come every `ping_interval`,
+        # and counting from one found the stall up to an interval late.
         self._writing = False
-        self._writes_done = 0
-        self._stall: tuple[int, float] | None = None  # (progress, first seen) of a write
+        self._write_began = 0.0
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
         # The sender waits on an empty channel, holding no frame, and none has been handed to
@@ -366,13 +378,13 @@ class Connection:
                 # talks but reads nothing is never silent, and the sender (so every later
                 # `send_*`) waits for the replay to end.
                 self._writing = True
+                self._write_began = self._now()
                 try:
                     await self._write(
                         message.frame, message.kind, message.uncertain, count_cut_off=count_cut_off
                     )
                 finally:
                     self._writing = False
-                    self._writes_done += 1
         except TransportClosedError:
             pass  # the receiver reports the close
         finally:
@@ -737,6 +749,9 @@ class Connection:
                 # changed setup its `SessionUpdated`).
                 if kind is ev.SessionCreated:
                     out = (resumed,)
+                    # It reports the tool responses the resume voided: the session's end
+                    # need not report them again.
+                    core.answers.told()
                 elif not resumed.setup_changed:
                     out = ()
         elif kind is ev.ResumptionUpdate:
@@ -765,6 +780,7 @@ class Connection:
 
     async def _send_queued(self) -> None:
         outgoing = self._core.outgoing_receive
+        answers = self._core.answers
         try:
             while True:
                 # `receive()`, unrolled as trio writes it (cancel point, take, schedule point
@@ -788,6 +804,9 @@ class Connection:
                         self._sender_parked = False
                 else:
                     await trio.lowlevel.cancel_shielded_checkpoint()
+                answered = item.kind == TOOL_RESPONSE
+                if answered and not answers.take(item):
+                    continue  # voided by a resume (see `AnswerLedger`): never written
                 # Whatever else is queued already goes out in the same socket write, up to
                 # `_SEND_BATCH` frames and a little over `LONG_WRITE` bytes: a ping waits
                 # behind the write under way, which vouches for the server meanwhile (see
@@ -799,6 +818,10 @@ class Connection:
                         more = outgoing.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
+                    if more.kind == TOOL_RESPONSE:
+                        if not answers.take(more):
+                            continue
+                        answered = True
                     if batch is None:
                         batch = [] if item is FLUSH else [item]
                     if more is not FLUSH:
@@ -807,6 +830,7 @@ class Connection:
                     if len(batch) >= _SEND_BATCH:
                         break
                 self._writing = True
+                self._write_began = self._now()
                 try:
                     if batch is None:
                         if item is FLUSH:
@@ -821,7 +845,8 @@ class Connection:
                         await self._flush()
                 finally:
                     self._writing = False
-                    self._writes_done += 1
+                if answered and self._switch.is_set():
+                    self._poke()  # a move waiting for the response to go out may go now
         except TransportClosedError:
             pass  # the receiver sees the same close and reports it
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -839,7 +864,6 @@ class Connection:
                     # cannot send to a client that reads nothing may stop reading in turn
                     # (the emulator does, over TCP): the stalled uplink is ours too.
                     self._last_inbound = now
-                    self._stall = None
                     continue
                 stalled = self._stalled_write(now)
                 if stalled >= options.silence_limit:
@@ -889,17 +913,14 @@ class Connection:
     def _stalled_write(self, now: float) -> float:
         """How long the sender's current write has made no progress, as of `now` (0: none).
 
-        Progress: a write done, or a piece of a long one taken by the stream.
+        Progress: the write's start, a piece of a long one taken by the stream, or the end
+        of a wait on the user (`SessionCore.blocked_until`): a write held back while the
+        receiver waited on a full event channel is not the server's stall (see `_heartbeat`).
         """
         if not self._writing:
-            self._stall = None
             return 0.0
-        progress = self._writes_done + self._transport.uplink.pieces
-        stall = self._stall
-        if stall is None or stall[0] != progress:
-            self._stall = (progress, now)
-            return 0.0
-        return now - stall[1]
+        moved = max(self._write_began, self._transport.uplink.moved_at, self._core.blocked_until)
+        return max(0.0, now - moved)
 
     async def _ping_once(self) -> None:
         self._ping_in_flight = True
@@ -932,9 +953,10 @@ class Connection:
         # is still answering and the receiver has waited for the user since: it is behind
         # the server, and the socket still holds the rest of the answer. The server's own
         # close at its deadline loses none of that (it comes after them), and resumes the
-        # session as a retryable drop.
+        # session as a retryable drop. A tool response still queued counts as busy too:
+        # written here it answers its call, while the move would void it (`AnswerLedger`).
         while core.consumer_blocked or (
-            not core.protocol.idle
+            not (core.protocol.idle and not core.answers.queued)
             and (trio.current_time() < deadline or core.stalled_until >= deadline)
         ):
             before_deadline = trio.current_time() < deadline

@@ -297,8 +297,9 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
 
     `replayed` client messages were written again on the new connection. `not_replayed`
     summarises, one line per kind and cause, the `not_replayed_messages` that could not be
-    (replay buffer overflow, or tool responses to calls of the old connection), so that
-    nothing is lost silently. `possibly_duplicated` of the replayed messages were written
+    (replay buffer overflow, or tool responses to calls of the old connection, written or
+    still queued when it ended: the new one knows no such call), so that nothing is lost
+    silently. `possibly_duplicated` of the replayed messages were written
     just before the resumed state's handle was read, so that state may already hold them
     (see `ReconnectPolicy.handle_window`). `setup_changed` is true when
     the move applied a new setup (`LiveSession.update_setup`); a `SessionUpdated` follows.
@@ -323,6 +324,10 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):
     """The WebSocket closed: the last event of a session's stream.
+
+    `code` and `reason` are the server's close (1006 for a drop without a close frame), or
+    1000 and "" when the application closed the session (`aclose`, leaving the block),
+    also during an outage, whatever the dropped connection said.
 
     `not_sent` summarises, one line per kind and cause, the `not_sent_messages` the application had
     sent (its `send_*` had returned) that no connection wrote in full: still queued when

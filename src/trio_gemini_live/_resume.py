@@ -205,6 +205,13 @@ class MessageTally:
         entry[0] += 1
         entry[1] += len(frame)
 
+    def merge(self, other: MessageTally) -> None:
+        """Count what `other` counted too."""
+        for kind, (count, size) in other.by_kind.items():
+            entry = self.by_kind.setdefault(kind, [0, 0])
+            entry[0] += count
+            entry[1] += size
+
     @property
     def messages(self) -> int:
         """How many messages were counted."""
@@ -286,13 +293,19 @@ class ReplayBuffer:
         self._overflowed = MessageTally()
         self._overflowed_newest = float("-inf")
 
-    def take(self) -> ReplayPlan:
-        """Empty the buffer into a replay plan for the next connection."""
+    def take(self, unsent_answers: MessageTally | None = None) -> ReplayPlan:
+        """Empty the buffer into a replay plan for the next connection.
+
+        `unsent_answers`: tool responses still queued, never written, which no connection
+        will write either (`AnswerLedger.void`): reported with those of the buffer.
+        """
         replay = tuple(entry for entry in self._entries if entry.kind not in _NEVER_REPLAYED)
         skipped = MessageTally()
         for entry in self._entries:
             if entry.kind in _NEVER_REPLAYED:
                 skipped.add(entry.kind, entry.frame)
+        if unsent_answers is not None:
+            skipped.merge(unsent_answers)
         plan = ReplayPlan(
             replay=replay,
             not_replayed=(

@@ -452,6 +452,8 @@ class LiveSession(SessionSupervisor):
         Once queued the frame reaches the server, on this connection or, as the queue
         outlives connections, on the next; the setup a resume sends already includes a
         queued `contextUpdate`, which the server then receives again, to the same effect.
+        A tool response is the exception: it answers calls of this connection only, so a
+        resume voids it (`AnswerLedger`) and reports it instead.
         """
         if self._failure is not None:
             raise self._failure
@@ -475,11 +477,22 @@ class LiveSession(SessionSupervisor):
                 await schedule_point_after_write()
                 return
         self._frame_queued()
+        item = Outgoing(frame, kind)
+        answer = effects.tool_response if effects is not None else None
+        if answer is not None:
+            # Noted before the wait for room: a resume meanwhile must void it too.
+            ids = tuple(response.id or "" for response in answer.function_responses)
+            core.answers.queue(item, frame, ids)
+        queued = False
         try:
             # Returns once the frame is in the channel; if cancelled, it is not.
-            await self._outgoing_send.send(Outgoing(frame, kind))
+            await self._outgoing_send.send(item)
+            queued = True
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._failure or SessionClosedError("the session is closed") from None
+        finally:
+            if answer is not None and not queued:
+                core.answers.withdraw(item)
         if effects is not None:
             self._commit(effects)
 
@@ -492,9 +505,24 @@ class LiveSession(SessionSupervisor):
 
     def _check_not_cancelled(self, responses: Sequence[FunctionResponse]) -> None:
         for response in responses:
-            call_id = response.id
-            if call_id is not None and call_id in self._core.cancelled_calls:
-                raise _cancelled_call(call_id)
+            self._check_call_of_this_connection(response.id or "")
+
+    def _check_call_of_this_connection(self, call_id: str) -> None:
+        """Refuse to answer a call that an earlier connection issued (the server has no such id).
+
+        A call pending now is this connection's, even under an id an earlier one used ("",
+        for calls without an id).
+        """
+        if self._cancelled_by_resume(call_id):
+            raise _cancelled_call(call_id, answered=self._core.cancelled_calls[call_id])
+
+    def _cancelled_by_resume(self, call_id: str) -> bool:
+        """Whether `call_id` is a call of an earlier connection, cancelled by a resume.
+
+        Also read by the seed facade, which drops such a result rather than raise.
+        """
+        core = self._core
+        return call_id in core.cancelled_calls and call_id not in core.protocol.pending_calls
 
     async def send_audio(self, pcm: AudioBuffer, *, sample_rate: int = 16000) -> None:
         """Send 16-bit little-endian mono PCM (`realtimeInput.audio`).
@@ -697,14 +725,19 @@ class LiveSession(SessionSupervisor):
         """Answer tool calls (`toolResponse`). Each response needs the call's id and name.
 
         Once the message is queued its calls leave `pending_tool_calls`; a send cancelled
-        before that leaves them pending.
+        before that leaves them pending. A response still queued (or waiting for room in
+        the queue) when the connection that issued its calls ends is never written: the
+        resumed server would close the session with 1007 on an id it does not know. It is
+        reported in `Reconnected.not_replayed` ("answers a call of the old connection"),
+        and the server re-issues, with new ids, the calls it still needs.
 
         Raises:
             LocalProtocolError: no response is given (a `toolResponse` that answers no
                 call), a response is not a `FunctionResponse`, lacks its id or name, has a
                 `response` that is not a dict (or holds NaN or an infinity), an unknown
-                `scheduling` or a value of the wrong type; or it answers a call cancelled
-                by a reconnect.
+                `scheduling` or a value of the wrong type; or it answers a call of an
+                earlier connection (cancelled by a reconnect, or answered by a response the
+                move kept from the new connection).
         """
         if not responses:
             raise LocalProtocolError(
@@ -746,11 +779,15 @@ class LiveSession(SessionSupervisor):
 
         A `dict` result is sent as the response object; anything else as `{"result": ...}`.
         The call stays pending until the response is queued: a `respond` cancelled while
-        it waits for room in the queue can be retried.
+        it waits for room in the queue can be retried. A response still queued when the
+        connection drops or moves is not written on the next one, and is reported (see
+        `send_tool_response`).
 
         Raises:
             LocalProtocolError: the call was cancelled when the session moved to a new
-                connection (said even with `name`); `call_id` is not a pending call and no
+                connection, or answered by a response still queued then, which the move
+                kept from the new connection (said even with `name`: the new connection's
+                server knows no such call); `call_id` is not a pending call and no
                 `name` is given; `result` cannot be encoded as JSON (NaN and infinities
                 included); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong.
@@ -759,8 +796,8 @@ class LiveSession(SessionSupervisor):
         if not call_id and "" not in self._core.protocol.pending_calls:
             # A call that came without an id (Vertex allows it) has "" and is answered so.
             raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
-        if call_id in self._core.cancelled_calls:
-            raise _cancelled_call(call_id)  # before the look-up, which would only say unknown
+        # Before the look-up, which would only say unknown (or, with `name`, send it).
+        self._check_call_of_this_connection(call_id)
         if name is not None:
             name = check_str(name, "name")
         function_name = name or self._core.protocol.pending_calls.get(call_id)
@@ -967,11 +1004,20 @@ def _block_ended() -> SessionClosedError:
     )
 
 
-def _cancelled_call(call_id: str) -> LocalProtocolError:
+def _cancelled_call(call_id: str, *, answered: bool = False) -> LocalProtocolError:
+    if answered:
+        what = (
+            "was answered, but the response was still queued when the session moved to a "
+            "new connection, which does not know the call: it was not sent (see "
+            "Reconnected.not_replayed)"
+        )
+    else:
+        what = (
+            "was cancelled when the session moved to a new connection "
+            "(see the ToolCallCancellation event)"
+        )
     return LocalProtocolError(
-        f"tool call {call_id!r} was cancelled when the session moved to a new connection "
-        "(see the ToolCallCancellation event); the server re-issues calls it still needs "
-        "with new ids"
+        f"tool call {call_id!r} {what}; the server re-issues calls it still needs with new ids"
     )
 
 

@@ -57,8 +57,8 @@ class UplinkMeter:
     A write is one `send_all`, and over a slow uplink a large frame (an image, a long setup)
     takes long in one piece: 150 kB over 2 kB/s is more than a minute, progressing all
     along. A transport hands a write longer than `LONG_WRITE` to `send_all` here, which
-    gives it to the stream `PIECE` bytes at a time and counts each piece the stream took
-    (`pieces`): a slow write is then told from a stuck one. Shorter writes go straight to
+    gives it to the stream `PIECE` bytes at a time and notes when the stream last took one
+    (`moved_at`): a slow write is then told from a stuck one. Shorter writes go straight to
     the stream; the transports test their length and nothing else.
 
     Both transports write one write at a time, in the order asked, so our ping waits behind
@@ -77,13 +77,13 @@ class UplinkMeter:
         "_queue",
         "_queued",
         "_writing",
-        "pieces",
+        "moved_at",
         "read_at",
     )
 
     def __init__(self, send_queue: SendQueue | None = None) -> None:
         """`send_queue`: reads the socket's unacknowledged bytes (see `send_queue_reader`)."""
-        self.pieces = 0
+        self.moved_at = -math.inf  # when the stream last took a piece of a long write
         self.read_at = -math.inf
         self._writing = False
         self._ping_waits = False
@@ -137,9 +137,9 @@ class UplinkMeter:
             view = memoryview(data)
             for start in range(0, len(view), PIECE):
                 await stream.send_all(view[start : start + PIECE])
-                self.pieces += 1
+                self.moved_at = now = trio.current_time()
                 if self._ping_waits:
-                    self.read_at = trio.current_time()
+                    self.read_at = now
         finally:
             # The ping, if it waited, is written next: from now on it is on its way.
             self._writing = False

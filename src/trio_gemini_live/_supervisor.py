@@ -18,6 +18,7 @@ import msgspec
 import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._answers import TOOL_RESPONSE
 from ._close_policy import CloseAction
 from ._connection import FLUSH, Connection, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint
@@ -165,8 +166,14 @@ class SessionSupervisor:
         except ReconnectFailedError as exc:
             await self._finish(exc, 1006, str(exc))
             return
+        code, reason = outcome.code, outcome.reason
+        if self._core.closing and outcome.action is not CloseAction.FAIL:
+            # The application's close ended the session (`Closed` says 1000, as documented),
+            # also when the last connection had dropped (an outage: a 1006 with no reason)
+            # or dropped during the close: only a fatal close keeps its own code.
+            code, reason = 1000, ""
         error = None if outcome.action is CloseAction.END or self._core.closing else outcome.error
-        await self._finish(error, outcome.code, outcome.reason)
+        await self._finish(error, code, reason)
 
     def _should_resume(self, outcome: ConnectionOutcome) -> bool:
         core = self._core
@@ -387,8 +394,13 @@ class SessionSupervisor:
 
     async def _prepare_resume(self) -> ReplayPlan:
         await self._cancel_pending_calls()
-        self._core.protocol.reset_for_resume()
-        return self._core.replay.take()
+        # After the cancellation's hand-over (it may wait for the reader): every tool
+        # response queued until now answers a call of the old connection.
+        core = self._core
+        unsent, answered = core.answers.void()
+        core.cancel_calls(answered, answered=True)
+        core.protocol.reset_for_resume()
+        return core.replay.take(unsent)
 
     def _resume_setup(self, requested: Setup | None) -> Setup:
         in_force = self._core.protocol.setup or self._core.pending_setup
@@ -433,7 +445,9 @@ class SessionSupervisor:
                 item = outgoing.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
-            if item is not FLUSH:
+            if item is FLUSH:
+                continue
+            if item.kind != TOOL_RESPONSE or self._core.answers.left_unsent(item):
                 queued.add(item.kind, item.frame)
         lines = cut_off.lines("cut off mid-write") + queued.lines("never written")
         return tuple(lines), cut_off.messages + queued.messages
