@@ -237,6 +237,9 @@ def test_audio_delta_pcm_delta_and_rate() -> None:
         ("audio/pcm;rate=fast", 24000),
         ("audio/pcm;rate=0", 24000),
         ("audio/pcm;rate=\u00b2", 24000),  # regression: "²".isdigit() but int("²") fails
+        ("audio/pcm;rate=" + "9" * 5000, 24000),  # int() refuses over 4300 digits
+        ("audio/pcm;rate=1000000000", 24000),  # ten digits: no rate
+        ("audio/pcm;rate=384000000", 384000000),
         ("", 24000),
     ],
 )
@@ -439,6 +442,42 @@ def test_interrupted_then_turn_complete() -> None:
 
 
 # --- tool calls -------------------------------------------------------------------------------
+
+
+def test_a_rate_of_thousands_of_digits_decodes_as_the_default() -> None:
+    # Regression: int() raised ValueError (over 4300 digits), out of the receiver untyped.
+    mime = "audio/pcm;rate=" + "1" * 5000
+    for protocol in (opened(), opened()):
+        part = {"inlineData": {"mimeType": mime, "data": "AAE="}}
+        events = protocol.receive_frame(frame({"serverContent": {"modelTurn": {"parts": [part]}}}))
+        assert [(type(e), getattr(e, "sample_rate", None)) for e in events] == [
+            (ev.AudioDelta, 24000)
+        ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"toolCall": {"functionCalls": [{"id": "c1", "name": "weather"}]}},
+        {"serverContent": {"modelTurn": {"parts": [{"functionCall": {"id": "c1", "name": "w"}}]}}},
+    ],
+    ids=["toolCall", "functionCall part"],
+)
+def test_a_tool_call_that_opens_a_turn_keeps_it_open_after_the_response(
+    call: dict[str, object],
+) -> None:
+    # Vertex sends the toolCall as the turn's first output: the model answers after the
+    # response, then ends the turn. Idle in between, a goAway move cut that answer off
+    # (and the resumed server asked for the tool again).
+    protocol = opened()
+    protocol.receive_frame(frame(call))
+    assert not protocol.idle
+    response = FunctionResponse(id="c1", name="weather", response={"result": "sunny"})
+    protocol.send(ClientMessage(tool_response=ToolResponse(function_responses=[response])))
+    assert protocol.pending_calls == {}
+    assert not protocol.idle
+    protocol.receive_frame(frame({"serverContent": {"turnComplete": True}}))
+    assert protocol.idle
 
 
 def test_parallel_tool_calls_are_pending_until_answered() -> None:

@@ -130,6 +130,7 @@ _CACHE_LIMIT = 64  # bounded: MIME types come from the server
 # MIME type -> its sample rate if `inlineData` of that type is audio, else 0 (per frame:
 # one dict look-up instead of a prefix test and a parse).
 _audio_rates: dict[str, int] = {}
+_RATE_DIGITS = 9
 
 
 def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
@@ -138,8 +139,14 @@ def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
     for param in mime_type.split(";")[1:]:
         name, _, value = param.strip().partition("=")
         value = value.strip()
-        # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0.
-        if name.strip().lower() == "rate" and value.isascii() and value.isdigit():
+        # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0. Nine
+        # digits at most: int() refuses a string of over 4300 (a ValueError in the receiver).
+        if (
+            name.strip().lower() == "rate"
+            and value.isascii()
+            and value.isdigit()
+            and len(value) <= _RATE_DIGITS
+        ):
             rate = int(value) or default
     return rate
 
@@ -387,6 +394,11 @@ class LiveProtocol:
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
         if message.tool_call is not None:
+            # A call opens a turn when it is its first output (Vertex sends it before any
+            # modelTurn): the model answers after the response, then ends the turn. Not
+            # idle till then, or a move would cut that answer off and the resumed server
+            # asks for the tool again.
+            self.generating = True
             for call in message.tool_call.function_calls:
                 call_id = call.id or ""
                 self.pending_calls[call_id] = call.name
@@ -512,6 +524,7 @@ class LiveProtocol:
                     )
                 )
             if part.function_call is not None:
+                self.generating = True  # as for a `toolCall` (see `receive_message`)
                 call = part.function_call
                 call_id = call.id or ""
                 self.pending_calls[call_id] = call.name
