@@ -324,7 +324,7 @@ def test_server_content_with_every_field() -> None:
         ev.Interrupted,
         ev.TurnComplete,
     ]
-    assert events[1] == ev.InputTranscription(text="hi", finished=True)
+    assert events[1] == ev.InputTranscription(text="hi", finished=True, language_code="en")
     assert events[2] == ev.InterimInputTranscription(text="h")
     assert events[3] == ev.OutputTranscription(text="a", finished=True, turn_id=1)
     assert events[4] == ev.GroundingMetadata(metadata={"webSearchQueries": ["q"]})
@@ -358,6 +358,22 @@ def test_empty_transcription_with_finished_flag_is_reported() -> None:
     protocol = opened()
     assert protocol.receive_frame(content(outputTranscription={"finished": True})) == [
         ev.OutputTranscription(text="", finished=True, turn_id=1)
+    ]
+
+
+def test_a_transcription_s_language_is_kept() -> None:
+    protocol = opened()
+    heard = {"text": "hola", "languageCode": "es-ES"}
+    said = {"text": " hello", "languageCode": "en-US"}
+    assert protocol.receive_frame(content(inputTranscription=heard)) == [
+        ev.InputTranscription(text="hola", language_code="es-ES")
+    ]
+    assert protocol.receive_frame(content(outputTranscription=said)) == [
+        ev.OutputTranscription(text=" hello", turn_id=1, language_code="en-US")
+    ]
+    # Without one, as the fast path gives it too.
+    assert protocol.receive_frame(content(outputTranscription={"text": " hi"})) == [
+        ev.OutputTranscription(text=" hi", turn_id=1)
     ]
 
 

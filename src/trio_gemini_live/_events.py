@@ -166,11 +166,16 @@ class TextDelta(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class InputTranscription(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.inputTranscription`: a chunk of the user's speech as text."""
+    """`serverContent.inputTranscription`: a chunk of the user's speech as text.
+
+    `language_code` is the language the server heard (a BCP-47 code such as `"en-US"`),
+    when it says.
+    """
 
     type: ClassVar[str] = "input_audio_transcription.delta"
     text: str
     finished: bool = False
+    language_code: str | None = None
 
 
 class InterimInputTranscription(RealtimeEvent, frozen=True, kw_only=True):
@@ -181,12 +186,16 @@ class InterimInputTranscription(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class OutputTranscription(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.outputTranscription`: a chunk of the model's speech as text."""
+    """`serverContent.outputTranscription`: a chunk of the model's speech as text.
+
+    `language_code` is the language of that speech (a BCP-47 code), when the server says.
+    """
 
     type: ClassVar[str] = "response.audio_transcript.delta"
     text: str
     finished: bool = False
     turn_id: int = 0
+    language_code: str | None = None
 
 
 class ExecutableCode(RealtimeEvent, frozen=True, kw_only=True):

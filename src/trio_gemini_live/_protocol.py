@@ -457,14 +457,23 @@ class LiveProtocol:
         if content.input_transcription is not None:
             chunk = content.input_transcription
             if chunk.text or chunk.finished:
-                out.append(ev.InputTranscription(text=chunk.text, finished=chunk.finished))
+                out.append(
+                    ev.InputTranscription(
+                        text=chunk.text, finished=chunk.finished, language_code=chunk.language_code
+                    )
+                )
         if content.interim_input_transcription is not None:
             out.append(ev.InterimInputTranscription(text=content.interim_input_transcription.text))
         if output_transcription is not None:
             chunk = output_transcription
             if chunk.text or chunk.finished:
                 out.append(
-                    ev.OutputTranscription(text=chunk.text, finished=chunk.finished, turn_id=turn)
+                    ev.OutputTranscription(
+                        text=chunk.text,
+                        finished=chunk.finished,
+                        turn_id=turn,
+                        language_code=chunk.language_code,
+                    )
                 )
         if content.grounding_metadata is not None:
             out.append(ev.GroundingMetadata(metadata=content.grounding_metadata))
