@@ -652,8 +652,12 @@ class LiveSession(SessionSupervisor):
         """Mark the start of user activity (automatic activity detection must be off).
 
         Raises:
-            LocalProtocolError: the setup in force has automatic activity detection on
-                (the server would close the session with 1007).
+            LocalProtocolError: the signal could reach a connection whose setup has
+                automatic activity detection on, where the server closes the session with
+                1007: the setup in force has it on; an `update_setup` that changes it is
+                not in force yet (until `Reconnected(setup_changed=True)`, the signal may
+                go out on either connection); or `start()` has not been called yet (no
+                setup is known).
         """
         self._check_manual_activity("activity_start")
         await self._send_built(
@@ -665,8 +669,9 @@ class LiveSession(SessionSupervisor):
         """Mark the end of user activity: the model answers.
 
         Raises:
-            LocalProtocolError: the setup in force has automatic activity detection on
-                (the server would close the session with 1007).
+            LocalProtocolError: as for `activity_start`, the signal could reach a
+                connection with automatic activity detection on (the server would close
+                the session with 1007).
         """
         self._check_manual_activity("activity_end")
         await self._send_built(
@@ -675,16 +680,42 @@ class LiveSession(SessionSupervisor):
         )
 
     def _check_manual_activity(self, method: str) -> None:
-        """Refuse activity signals that the setup in force (or the one coming) forbids."""
-        setup = self._core.protocol.setup or self._core.pending_setup
-        if setup is None or not _automatic_activity_detection(setup):
+        """Refuse an activity signal that could meet a setup with automatic VAD on.
+
+        A queued signal is written on whichever connection is open when the sender takes
+        it. While an `update_setup` is pending that is the old connection (the move waits
+        until the model is idle) or the new one, and, should the server refuse the new
+        setup, one with the old setup again: every one of them must have VAD off.
+        """
+        core = self._core
+        in_force = core.protocol.setup or core.pending_setup
+        if in_force is None:
+            # `open_session(..., start=False)`: the signal would go out right after
+            # whatever setup `start` sends, unchecked. Refused now rather than found out
+            # at `start()`, when it is queued and cannot be taken back.
+            raise LocalProtocolError(
+                f"{method}() before start(): no setup is known yet to tell whether "
+                "automatic activity detection is off; call start(setup) first"
+            )
+        # The setup before a move, which the session goes back to should the server refuse
+        # the new one: reachable until the connection carrying the new one has opened.
+        # (`_next_setup` stays set during that connection: it is then the setup in force.)
+        current = core.current
+        fallback = None if current is not None and current.opened else self._fallback_setup
+        others = [setup for setup in (self._next_setup, fallback) if setup is not None]
+        server_vad = [_automatic_activity_detection(setup) for setup in (in_force, *others)]
+        if not any(server_vad):
             return
-        coming = self._next_setup
-        if coming is not None and not _automatic_activity_detection(coming):
-            return  # `update_setup` turns it off: the signal may go on the new connection
+        if all(server_vad):
+            raise LocalProtocolError(
+                f"{method}() needs automatic activity detection off (live_setup(..., "
+                "automatic_vad=False)); with it on, the server closes the session with 1007"
+            )
         raise LocalProtocolError(
-            f"{method}() needs automatic activity detection off (live_setup(..., "
-            "automatic_vad=False)); with it on, the server closes the session with 1007"
+            f"{method}() while update_setup() changes automatic activity detection: until "
+            "the session has moved (the Reconnected(setup_changed=True) event) the signal "
+            "may be written on a connection with it on, where the server closes the "
+            "session with 1007"
         )
 
     async def audio_stream_end(self) -> None:
