@@ -655,6 +655,31 @@ async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without
     assert all(sent_to(emulator, n, "toolResponse") == [] for n in range(2))
 
 
+async def test_answering_a_call_the_server_cancelled_or_one_answered_says_which(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Both used to say "unknown tool call id" with three possible causes; the facade
+    # could not tell a cancelled call (whose result it drops) from an unknown one.
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    async with open_emulator() as emulator, gated_session(emulator, setup) as (session, _):
+        await session.send_client_content("What is the weather in Paris?")
+        call = await first_of(session, FunctionCall)
+        await session.send_client_content("Never mind.")  # a barge-in: the call is cancelled
+        cancellation = await first_of(session, ToolCallCancellation)
+        assert cancellation.ids == (call.call_id,)
+        with pytest.raises(LocalProtocolError, match="was cancelled by the server"):
+            await session.respond(call.call_id, {"temperature_c": 21})
+        await until_turn_complete(session)
+        await session.send_client_content("What is the weather in Bern?")
+        call = await first_of(session, FunctionCall)
+        await session.respond(call.call_id, {"temperature_c": 3})
+        with pytest.raises(LocalProtocolError, match="was answered already"):
+            await session.respond(call.call_id, {"temperature_c": 3})
+        with pytest.raises(LocalProtocolError, match="unknown tool call id 'nope'"):
+            await session.respond("nope", {})
+    assert len(sent_to(emulator, 0, "toolResponse")) == 1
+
+
 @pytest.mark.parametrize("how", ["respond", "send_tool_response"])
 async def test_a_call_that_came_without_an_id_is_answered_without_one(
     autojump_clock: trio.testing.MockClock, how: str

@@ -496,6 +496,18 @@ class LiveSession(SessionSupervisor):
             if call_id is not None and call_id in self._core.cancelled_calls:
                 raise _cancelled_call(call_id)
 
+    def _call_cancelled(self, call_id: str) -> bool:
+        """Whether a call was cancelled, by the server or by a reconnect (lately: bounded).
+
+        For the seed facade, which drops the result of such a call: it hears of the
+        cancellation only once its own queue has taken the event, maybe long after.
+        """
+        core = self._core
+        return (
+            call_id in core.cancelled_calls
+            or core.protocol.settled_calls.get(call_id) == "cancelled"
+        )
+
     async def send_audio(self, pcm: AudioBuffer, *, sample_rate: int = 16000) -> None:
         """Send 16-bit little-endian mono PCM (`realtimeInput.audio`).
 
@@ -782,7 +794,8 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: the call was cancelled when the session moved to a new
                 connection (said even with `name`); `call_id` is not a pending call and no
-                `name` is given; `result` cannot be encoded as JSON (NaN and infinities
+                `name` is given (the message says if the call was answered already or
+                cancelled by the server); `result` cannot be encoded as JSON (NaN and infinities
                 included); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong.
         """
@@ -794,12 +807,10 @@ class LiveSession(SessionSupervisor):
             raise _cancelled_call(call_id)  # before the look-up, which would only say unknown
         if name is not None:
             name = check_str(name, "name")
-        function_name = name or self._core.protocol.pending_calls.get(call_id)
+        protocol = self._core.protocol
+        function_name = name or protocol.pending_calls.get(call_id)
         if not function_name:
-            raise LocalProtocolError(
-                f"unknown tool call id {call_id!r}: no pending call has it (answered already, "
-                "cancelled by the server, or never issued)"
-            )
+            raise _not_pending(call_id, protocol.settled_calls.get(call_id))
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
@@ -1003,6 +1014,21 @@ def _cancelled_call(call_id: str) -> LocalProtocolError:
         f"tool call {call_id!r} was cancelled when the session moved to a new connection "
         "(see the ToolCallCancellation event); the server re-issues calls it still needs "
         "with new ids"
+    )
+
+
+def _not_pending(call_id: str, settled: str | None) -> LocalProtocolError:
+    """The error for answering a call that is not pending, saying why when it is known."""
+    if settled == "cancelled":
+        return LocalProtocolError(
+            f"tool call {call_id!r} was cancelled by the server (see the ToolCallCancellation "
+            "event): nothing waits for its result"
+        )
+    if settled == "answered":
+        return LocalProtocolError(f"tool call {call_id!r} was answered already")
+    return LocalProtocolError(
+        f"unknown tool call id {call_id!r}: no pending call has it, and no call answered or "
+        "cancelled lately had it"
     )
 
 
