@@ -12,12 +12,14 @@ from __future__ import annotations
 import array
 import base64
 import ctypes
+import dataclasses
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -259,6 +261,17 @@ def test_frame_for_changes_nothing_and_commit_records_the_message() -> None:
 # --- item 2: wrong arguments are refused at the call ------------------------------------------
 
 
+@dataclasses.dataclass
+class Reading:
+    temperature_c: float
+    humidity: float
+
+
+class ReadingStruct(msgspec.Struct):
+    temperature_c: float
+    humidity: float
+
+
 def _unopened_session() -> LiveSession:
     """A session with a setup in force (automatic activity detection on), not connected."""
     session = LiveSession(ENDPOINT, SessionOptions())
@@ -411,6 +424,26 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
             FunctionResponse(id="c1", name="f", response={"t": math.nan})
         ),
         r"NaN or an infinity at `\$\.t`",
+    ),
+    # ... also inside what msgspec encodes as objects and arrays (it sent null there)
+    (
+        "respond nan dataclass",
+        lambda s: s.respond("c1", Reading(math.nan, 0.5)),
+        r"at `\$\.result\.temperature_c`",
+    ),
+    (
+        "respond inf struct",
+        lambda s: s.respond("c1", {"r": ReadingStruct(21.0, math.inf)}),
+        r"at `\$\.r\.humidity`",
+    ),
+    ("respond nan set", lambda s: s.respond("c1", {"v": {math.nan}}), r"at `\$\.v\[0\]`"),
+    ("respond inf key", lambda s: s.respond("c1", {1: [-math.inf]}), r"at `\$\.1\[0\]`"),
+    (
+        "response inf dataclass",
+        lambda s: s.send_tool_response(
+            FunctionResponse(id="c1", name="f", response={"r": Reading(21.0, math.inf)})
+        ),
+        r"function response 'c1': response holds NaN or an infinity at `\$\.r\.humidity`",
     ),
     (
         "respond will_continue",

@@ -745,7 +745,8 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: no response is given (a `toolResponse` that answers no
                 call), a response is not a `FunctionResponse`, lacks its id or name, has a
-                `response` that is not a dict (or holds NaN or an infinity), an unknown
+                `response` that is not a dict (or holds NaN or an infinity anywhere, in a
+                dataclass, a Struct or a set too: JSON has neither), an unknown
                 `scheduling` or a value of the wrong type; or it answers a call cancelled
                 by a reconnect.
         """
@@ -795,8 +796,9 @@ class LiveSession(SessionSupervisor):
             LocalProtocolError: the call was cancelled when the session moved to a new
                 connection (said even with `name`); `call_id` is not a pending call and no
                 `name` is given (the message says if the call was answered already or
-                cancelled by the server); `result` cannot be encoded as JSON (NaN and infinities
-                included); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
+                cancelled by the server); `result` cannot be encoded as JSON (NaN and
+                infinities included, anywhere in it: in a dataclass, a Struct or a set
+                too); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong.
         """
         call_id = check_str(call_id, "call_id")
@@ -993,8 +995,16 @@ class LiveSession(SessionSupervisor):
 
 
 def _check_finite(value: object, what: str) -> None:
-    """Refuse NaN and infinities: JSON has neither, and msgspec would send them as null."""
-    where = non_finite_path(value, "$")
+    """Refuse NaN and infinities: JSON has neither, and msgspec would send them as null.
+
+    Looked for in what msgspec encodes: the value as JSON-like builtins, so that one inside
+    a dataclass, a Struct or a set is found too (and named by the path it would have).
+    """
+    try:
+        plain = msgspec.to_builtins(value, str_keys=True)
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return  # it cannot be encoded at all: the encoder refuses it, saying why
+    where = non_finite_path(plain, "$")
     if where is not None:
         raise LocalProtocolError(
             f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "
