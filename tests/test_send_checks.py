@@ -197,6 +197,32 @@ async def test_an_update_context_cancelled_while_the_queue_is_full_changes_nothi
     assert sent_to(emulator, 0, "contextUpdate") == []
 
 
+async def test_an_update_setup_cancelled_at_the_call_changes_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # It raised Cancelled, yet the session moved to the new setup: trio's rule is that a
+    # call that raises Cancelled had no effect (a caller retries, or gives up, on that).
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(TEXT_MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+        ) as session:
+            pirate = live_setup(TEXT_MODEL, modality="TEXT", system_instruction="Arr.")
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                await session.update_setup(pirate)
+            assert scope.cancelled_caught
+            await session.send_text("Are you there?")
+            events = await until_turn_complete(session)
+            assert not [e for e in events if isinstance(e, Reconnected)]
+            await session.update_setup(pirate)  # not cancelled: applied
+            await first_of(session, Reconnected)
+    assert len(emulator.connections) == 2
+    assert emulator.connections[1].setup.system_instruction is not None
+
+
 class _IdleSender:
     """Stands in for an open connection whose sender is idle: each frame is written at once."""
 

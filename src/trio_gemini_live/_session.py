@@ -894,6 +894,8 @@ class LiveSession(SessionSupervisor):
         1007, for a voice it lacks, say) is dropped: the session goes on with the setup it
         had, and `Reconnected.setup_refused` says why.
 
+        A call that raises `trio.Cancelled` changes nothing: no move is requested.
+
         An `update_context` queued after this call, before the new setup is in force,
         changes that setup too (the latest wins); one queued before it is replaced by
         this setup's own instruction and tools.
@@ -926,13 +928,16 @@ class LiveSession(SessionSupervisor):
             prepared = msgspec.structs.replace(
                 prepared, session_resumption=current_setup.session_resumption
             )
+        # Cancelled here or nowhere: a call that raises `Cancelled` must have changed
+        # nothing (it used to raise after the move was requested, and the move was made).
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._next_setup = prepared
         self._setup_requests += 1
         current = core.current
         if current is not None:
             current.request_switch("reconfigure", trio.current_time() + self._options.setup_timeout)
         # else the session is between connections: the next one is opened with it.
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.cancel_shielded_checkpoint()  # still a schedule point
 
     async def aclose(self) -> None:
         """Close the session (code 1000) once what was sent is written.
