@@ -373,6 +373,14 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("text bytes", lambda s: s.send_text(A(b"hi")), r"text must be a str, not bytes"),
     ("text None", lambda s: s.send_text(A(None)), r"text must be a str"),
     ("video str", lambda s: s.send_video(A("jpeg")), r"frame must be bytes"),
+    # a lone surrogate (half of a sliced emoji, a `surrogateescape` decode): UTF-8 has
+    # none, and a bare UnicodeEncodeError escaped
+    ("text surrogate", lambda s: s.send_text("a\ud83d"), r"^text cannot be sent: .*surrogates"),
+    (
+        "video mime surrogate",
+        lambda s: s.send_video(b"\xff\xd8", mime_type="image/\udc80"),
+        r"^mime_type cannot be sent: .*surrogates",
+    ),
     ("video mime", lambda s: s.send_video(b"\xff\xd8", mime_type="audio/pcm"), r"image/\*"),
     ("video mime None", lambda s: s.send_video(b"\xff", mime_type=A(None)), r"mime_type must"),
     # send_client_content

@@ -435,13 +435,21 @@ class LiveSession(SessionSupervisor):
         stateful = message.tool_response is not None or message.context_update is not None
         await self._send_frame(frame, kind, message if stateful else None)
 
-    async def _send_built(self, message: ClientMessage, kind: str) -> None:
+    async def _send_built(self, message: ClientMessage, kind: str, field: str = "") -> None:
         """Send a message built here from checked arguments.
 
         `frame_for` would find nothing wrong with it: its checks (and, for video, the
-        decoding of the frame) are skipped.
+        decoding of the frame) are skipped. Only the encoding can still fail, on `field`,
+        the one `str` argument the message carries (named in the error).
         """
-        await self._send_frame(encode_client(message), kind, None)
+        try:
+            frame = encode_client(message)
+        except (TypeError, ValueError, BufferError, msgspec.EncodeError) as exc:
+            # A str may hold a lone surrogate (half of a sliced emoji, or left by a
+            # `surrogateescape` decode), which UTF-8 cannot carry: a bare
+            # UnicodeEncodeError escaped here, where `frame_for` names the problem.
+            raise LocalProtocolError(f"{field or kind} cannot be sent: {exc}") from None
+        await self._send_frame(frame, kind, None)
 
     async def _send_frame(self, frame: bytes, kind: str, effects: ClientMessage | None) -> None:
         """Write or queue an encoded frame; then record `effects` (see `LiveProtocol.commit`).
@@ -592,7 +600,7 @@ class LiveSession(SessionSupervisor):
 
         Raises:
             LocalProtocolError: `frame` is not bytes, bytearray or a contiguous memoryview,
-                or `mime_type` is not an `image/*` string.
+                or `mime_type` is not an `image/*` string (or holds a lone surrogate).
         """
         data = media_buffer(frame, "frame")
         mime = check_str(mime_type, "mime_type")
@@ -600,17 +608,20 @@ class LiveSession(SessionSupervisor):
             raise LocalProtocolError(f"video frames need an image/* MIME type, got {mime!r}")
         blob = Blob(data=data, mime_type=mime)  # type: ignore[arg-type]
         await self._send_built(
-            ClientMessage(realtime_input=RealtimeInput(video=blob)), "realtimeInput.video"
+            ClientMessage(realtime_input=RealtimeInput(video=blob)),
+            "realtimeInput.video",
+            "mime_type",
         )
 
     async def send_text(self, text: str) -> None:
         """Send realtime text (`realtimeInput.text`): counts as user input under VAD.
 
         Raises:
-            LocalProtocolError: `text` is not a `str`.
+            LocalProtocolError: `text` is not a `str`, or holds a lone surrogate (which
+                UTF-8 cannot encode).
         """
         message = ClientMessage(realtime_input=RealtimeInput(text=check_str(text, "text")))
-        await self._send_built(message, "realtimeInput.text")
+        await self._send_built(message, "realtimeInput.text", "text")
 
     async def send_client_content(
         self,
