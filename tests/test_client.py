@@ -888,6 +888,25 @@ async def test_send_audio_accepts_base64_bytes_and_memoryview(
     assert [base64.b64decode(event.delta) for event in echoes] == [pcm, pcm, pcm]
 
 
+@pytest.mark.parametrize(
+    "audio", ["AB$C", "AAAA\u00e9", "AAAA\u2014", "data:audio/pcm;base64,AAAA"]
+)
+async def test_send_audio_refuses_a_str_that_is_not_base64(
+    nursery: trio.Nursery, autojump_clock: Clock, audio: str
+) -> None:
+    # A non-ASCII character made base64's decoder raise a bare ValueError.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        while True:
+            await server.receive_json(ws)
+
+    client, server = make_client(nursery, script, echo_input_audio=False)
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match="not valid base64"):
+                await client.send_audio(audio)
+    assert server.received == []  # refused before anything, the setup included
+
+
 async def test_send_audio_rate_is_configurable(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:

@@ -8,7 +8,6 @@ is the seed's call order (setup deferred until reading or sending starts) and it
 from __future__ import annotations
 
 import base64
-import binascii
 import itertools
 import json
 import logging
@@ -153,7 +152,7 @@ def _decode_base64_audio(audio: str) -> bytes:
     for text in (padded, padded.translate(str.maketrans("-_", "+/"))):
         try:
             return base64.b64decode(text, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a plain ValueError for a non-ASCII str
             continue
     raise LocalProtocolError("send_audio: the audio string is not valid base64")
 
