@@ -579,6 +579,22 @@ async def test_empty_audio_sends_nothing(empty: Any) -> None:
     assert session.statistics().sends_queued == 0
 
 
+@pytest.mark.parametrize(
+    "empty", [b"", bytearray(), memoryview(b"")], ids=["bytes", "bytearray", "memoryview"]
+)
+async def test_an_empty_video_frame_sends_nothing_as_empty_audio_does(empty: Any) -> None:
+    # It went out as a video message with no data (proto3 reads an empty `data` as unset).
+    session = _unopened_session()
+    await session.send_video(empty)
+    await session.send_video(empty, mime_type="image/png")
+    assert session.statistics().sends_queued == 0
+    with pytest.raises(LocalProtocolError, match=r"image/\*"):
+        await session.send_video(empty, mime_type="audio/pcm")  # checked all the same
+    session._core.closing = True  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(SessionClosedError):
+        await session.send_video(empty)
+
+
 async def test_empty_audio_on_a_closed_session_still_raises() -> None:
     session = _unopened_session()
     session._core.closing = True  # pyright: ignore[reportPrivateUsage]

@@ -598,14 +598,22 @@ class LiveSession(SessionSupervisor):
     async def send_video(self, frame: AudioBuffer, *, mime_type: str = "image/jpeg") -> None:
         """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps.
 
+        An empty frame sends nothing, as empty audio does (an empty `data` is the proto3
+        default, read as unset: the message would carry no image); it is checked all the
+        same, and a closed session still raises.
+
         Raises:
             LocalProtocolError: `frame` is not bytes, bytearray or a contiguous memoryview,
                 or `mime_type` is not an `image/*` string (or holds a lone surrogate).
+            SessionClosedError: the session is closed.
         """
         data = media_buffer(frame, "frame")
         mime = check_str(mime_type, "mime_type")
         if not mime.startswith("image/"):
             raise LocalProtocolError(f"video frames need an image/* MIME type, got {mime!r}")
+        if not (data.nbytes if isinstance(data, memoryview) else len(data)):
+            await self._send_nothing()
+            return
         blob = Blob(data=data, mime_type=mime)  # type: ignore[arg-type]
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(video=blob)),
