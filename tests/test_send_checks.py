@@ -364,6 +364,8 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("empty audio str", lambda s: s.send_audio(A("")), r"pcm must be bytes.*not str"),
     # stream_audio
     ("stream one buffer", lambda s: s.stream_audio(A(bytes(640))), r"not one bytes"),
+    # iterated as characters, the first of which was refused as "pcm ... not str"
+    ("stream one str", lambda s: s.stream_audio(A("AAAA")), r"^chunks must be .*not one str"),
     ("stream int", lambda s: s.stream_audio(A(42)), r"chunks must be an iterable"),
     ("stream rate", lambda s: s.stream_audio([bytes(640)], sample_rate=0), r"sample_rate"),
     ("stream rate huge", lambda s: s.stream_audio([b""], sample_rate=500_000), r"not 500000"),

@@ -587,8 +587,8 @@ class LiveSession(SessionSupervisor):
         `trio.sleep_until`. Returns the number of chunks sent (empty ones are not).
 
         Raises:
-            LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer is
-                not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
+            LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer or
+                `str` is not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
                 from 1000 to 384000.
         """
         rate = check_sample_rate(sample_rate)
