@@ -518,6 +518,40 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         ),
         r"\$\.realtimeInput\.audio\.data must be bytes",
     ),
+    # a dict where a struct belongs passed the encoding, then recording the message's
+    # effect raised AttributeError after it was queued; NaN went out as null
+    (
+        "send toolResponse dict",
+        lambda s: s.send(ClientMessage(tool_response=A({"functionResponses": []}))),
+        r"message\.tool_response must be a ToolResponse, not \{",
+    ),
+    (
+        "send response dict",
+        lambda s: s.send(
+            ClientMessage(
+                tool_response=ToolResponse(function_responses=[A({"id": "c1", "name": "f"})])
+            )
+        ),
+        r"function_responses\[0\] must be a FunctionResponse",
+    ),
+    (
+        "send response nan",
+        lambda s: s.send(
+            ClientMessage(
+                tool_response=ToolResponse(
+                    function_responses=[
+                        FunctionResponse(id="c1", name="f", response={"t": [math.nan]})
+                    ]
+                )
+            )
+        ),
+        r"function response 'c1': response holds NaN or an infinity at `\$\.t\[0\]`",
+    ),
+    (
+        "send contextUpdate dict",
+        lambda s: s.send(ClientMessage(context_update=A({"systemInstruction": None}))),
+        r"message\.context_update must be a ContextUpdate",
+    ),
     (
         "send tools str",
         lambda s: s.send(

@@ -421,10 +421,13 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: `message` is not a `ClientMessage`, is a `setup`, has not
                 exactly one top-level field, or holds a value of the wrong type (named by its
-                JSON path); or it answers a tool call cancelled by a reconnect.
+                JSON path; a `toolResponse` or `contextUpdate` must be made of the structs,
+                not dicts); a function response holds NaN or an infinity; or it answers a
+                tool call cancelled by a reconnect.
             SessionClosedError: the session is closed.
         """
         message = check_instance(message, ClientMessage, "message")
+        _check_stateful(message)
         await self._send(message, _kind_of(message))
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
@@ -1034,6 +1037,28 @@ def _check_finite(value: object, what: str) -> None:
             f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "
             "sent as null)"
         )
+
+
+def _check_stateful(message: ClientMessage) -> None:
+    """Refuse in a message given to `send` what the session could not record, and NaN.
+
+    A dict with the right keys encodes as a `ToolResponse` or a `ContextUpdate` would, so
+    `frame_for` takes it; but recording its effect (`LiveProtocol.commit`) then raised
+    AttributeError, with the frame already queued. NaN went out as null, as it did in
+    `send_tool_response`.
+    """
+    tool = cast(object, message.tool_response)
+    if tool is not None:
+        tool = check_instance(tool, ToolResponse, "message.tool_response")
+        where = "message.tool_response.function_responses"
+        responses = _struct_list(
+            tool.function_responses, FunctionResponse, where, "a list of FunctionResponse"
+        )
+        for response in responses:
+            _check_finite(response.response, f"function response {response.id!r}: response")
+    update = cast(object, message.context_update)
+    if update is not None:
+        check_instance(update, ContextUpdate, "message.context_update")
 
 
 def _block_ended() -> SessionClosedError:
