@@ -19,7 +19,7 @@ import trio.testing
 import trio_websocket
 
 from fake_server import FakeServer, accept_setup, pretty
-from trio_gemini_live import GeminiRealtimeClient
+from trio_gemini_live import GeminiRealtimeClient, SessionOptions
 from trio_gemini_live._client import Role
 from trio_gemini_live._connection import Connection
 from trio_gemini_live._errors import (
@@ -40,6 +40,7 @@ from trio_gemini_live._events import (
     SessionUpdated,
     SpeechStarted,
     TextDelta,
+    ToolCallCancellation,
     TurnComplete,
 )
 from trio_gemini_live._wire import Setup
@@ -887,6 +888,25 @@ async def test_send_audio_accepts_base64_bytes_and_memoryview(
     assert [base64.b64decode(event.delta) for event in echoes] == [pcm, pcm, pcm]
 
 
+@pytest.mark.parametrize(
+    "audio", ["AB$C", "AAAA\u00e9", "AAAA\u2014", "data:audio/pcm;base64,AAAA"]
+)
+async def test_send_audio_refuses_a_str_that_is_not_base64(
+    nursery: trio.Nursery, autojump_clock: Clock, audio: str
+) -> None:
+    # A non-ASCII character made base64's decoder raise a bare ValueError.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        while True:
+            await server.receive_json(ws)
+
+    client, server = make_client(nursery, script, echo_input_audio=False)
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match="not valid base64"):
+                await client.send_audio(audio)
+    assert server.received == []  # refused before anything, the setup included
+
+
 async def test_send_audio_rate_is_configurable(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
@@ -962,6 +982,50 @@ async def test_result_of_a_cancelled_call_is_dropped(
                 if isinstance(event, TurnComplete):
                     await client.send_function_result("c1", "late")
     assert [next(iter(message)) for message in server.received] == ["setup"]
+
+
+async def test_result_of_a_call_cancelled_behind_unread_events_is_dropped(
+    nursery: trio.Nursery, autojump_clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The facade heard of a cancellation only once its pump passed the event on.
+
+    With the app's channel full (it sends audio, whose echoes fill it, while the tool
+    runs) the pump waited on an earlier event; the session had dropped the call already,
+    and the result raised "unknown tool call id" instead of being dropped.
+    """
+    go = trio.Event()
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        call = {"id": "c1", "name": "slow", "args": {}}
+        await ws.send_message(pretty({"toolCall": {"functionCalls": [call]}}))
+        await go.wait()
+        text = {"modelTurn": {"parts": [{"text": "Never mind."}]}}
+        await ws.send_message(pretty({"serverContent": text}))
+        await ws.send_message(pretty({"toolCallCancellation": {"ids": ["c1"]}}))
+        while True:
+            await server.receive_json(ws)
+
+    options = SessionOptions(event_buffer=2)
+    client, server = make_client(nursery, script, session_options=options)
+    with trio.fail_after(5):
+        async with client.connect():
+            while not isinstance(await client.get_event(), FunctionCall):
+                pass
+            for _ in range(2):  # the echoes fill the channel: the pump waits
+                await client.send_audio(bytes(640))
+            go.set()
+            # Virtual time: the read lent to the busy pump comes back to the receiver
+            # (within a second), which reads the cancellation; the pump still waits.
+            await trio.sleep(2)
+            assert client.connection.pending_tool_calls == {}
+            with caplog.at_level(logging.INFO, logger="trio_gemini_live.client"):
+                await client.send_function_result("c1", "late")
+            # The app reads on: the cancellation comes after the events it left unread.
+            while not isinstance(await client.get_event(), ToolCallCancellation):
+                pass
+    assert "dropping the result of cancelled tool call c1" in caplog.text
+    assert not [message for message in server.received if "toolResponse" in message]
 
 
 async def test_truncate_audio_sends_nothing_and_is_recorded(

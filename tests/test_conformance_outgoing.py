@@ -221,6 +221,13 @@ def test_every_client_message_validates_against_the_sdk(message: w.ClientMessage
 
 async def _run_commands(calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[bytes]:
     session = LiveSession(ENDPOINT, SessionOptions(send_buffer=len(calls) + 1))
+    # A setup in force that allows every command: activity signals need server VAD off.
+    session._core.protocol.setup = w.Setup(  # pyright: ignore[reportPrivateUsage]
+        model="models/m",
+        realtime_input_config=w.RealtimeInputConfig(
+            automatic_activity_detection=w.AutomaticActivityDetection(disabled=True)
+        ),
+    )
     for name, args, kwargs in calls:
         await getattr(session, name)(*args, **kwargs)
     receive = session._core.outgoing_receive

@@ -531,6 +531,18 @@ def test_parallel_tool_calls_are_pending_until_answered() -> None:
     (cancel,) = protocol.receive_frame(frame({"toolCallCancellation": {"ids": ["c2", "zz"]}}))
     assert cancel == ev.ToolCallCancellation(ids=("c2", "zz"))
     assert protocol.pending_calls == {"c3": "news"}
+    # How each call ended, for the error of a late answer (an unknown id was not answered).
+    assert protocol.settled_calls == {"c1": "answered", "c2": "cancelled", "zz": "cancelled"}
+
+
+def test_settled_calls_are_remembered_within_a_bound_across_connections() -> None:
+    protocol = opened()
+    for n in range(300):
+        protocol.receive_frame(frame({"toolCallCancellation": {"ids": [f"c{n}"]}}))
+    protocol.reset_for_resume()
+    assert len(protocol.settled_calls) == 256
+    assert "c299" in protocol.settled_calls
+    assert "c0" not in protocol.settled_calls
 
 
 def test_function_call_part_in_model_turn_is_tracked() -> None:

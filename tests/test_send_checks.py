@@ -12,12 +12,14 @@ from __future__ import annotations
 import array
 import base64
 import ctypes
+import dataclasses
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -195,6 +197,32 @@ async def test_an_update_context_cancelled_while_the_queue_is_full_changes_nothi
     assert sent_to(emulator, 0, "contextUpdate") == []
 
 
+async def test_an_update_setup_cancelled_at_the_call_changes_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # It raised Cancelled, yet the session moved to the new setup: trio's rule is that a
+    # call that raises Cancelled had no effect (a caller retries, or gives up, on that).
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(TEXT_MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+        ) as session:
+            pirate = live_setup(TEXT_MODEL, modality="TEXT", system_instruction="Arr.")
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                await session.update_setup(pirate)
+            assert scope.cancelled_caught
+            await session.send_text("Are you there?")
+            events = await until_turn_complete(session)
+            assert not [e for e in events if isinstance(e, Reconnected)]
+            await session.update_setup(pirate)  # not cancelled: applied
+            await first_of(session, Reconnected)
+    assert len(emulator.connections) == 2
+    assert emulator.connections[1].setup.system_instruction is not None
+
+
 class _IdleSender:
     """Stands in for an open connection whose sender is idle: each frame is written at once."""
 
@@ -257,6 +285,17 @@ def test_frame_for_changes_nothing_and_commit_records_the_message() -> None:
 
 
 # --- item 2: wrong arguments are refused at the call ------------------------------------------
+
+
+@dataclasses.dataclass
+class Reading:
+    temperature_c: float
+    humidity: float
+
+
+class ReadingStruct(msgspec.Struct):
+    temperature_c: float
+    humidity: float
 
 
 def _unopened_session() -> LiveSession:
@@ -325,6 +364,8 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("empty audio str", lambda s: s.send_audio(A("")), r"pcm must be bytes.*not str"),
     # stream_audio
     ("stream one buffer", lambda s: s.stream_audio(A(bytes(640))), r"not one bytes"),
+    # iterated as characters, the first of which was refused as "pcm ... not str"
+    ("stream one str", lambda s: s.stream_audio(A("AAAA")), r"^chunks must be .*not one str"),
     ("stream int", lambda s: s.stream_audio(A(42)), r"chunks must be an iterable"),
     ("stream rate", lambda s: s.stream_audio([bytes(640)], sample_rate=0), r"sample_rate"),
     ("stream rate huge", lambda s: s.stream_audio([b""], sample_rate=500_000), r"not 500000"),
@@ -334,6 +375,14 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("text bytes", lambda s: s.send_text(A(b"hi")), r"text must be a str, not bytes"),
     ("text None", lambda s: s.send_text(A(None)), r"text must be a str"),
     ("video str", lambda s: s.send_video(A("jpeg")), r"frame must be bytes"),
+    # a lone surrogate (half of a sliced emoji, a `surrogateescape` decode): UTF-8 has
+    # none, and a bare UnicodeEncodeError escaped
+    ("text surrogate", lambda s: s.send_text("a\ud83d"), r"^text cannot be sent: .*surrogates"),
+    (
+        "video mime surrogate",
+        lambda s: s.send_video(b"\xff\xd8", mime_type="image/\udc80"),
+        r"^mime_type cannot be sent: .*surrogates",
+    ),
     ("video mime", lambda s: s.send_video(b"\xff\xd8", mime_type="audio/pcm"), r"image/\*"),
     ("video mime None", lambda s: s.send_video(b"\xff", mime_type=A(None)), r"mime_type must"),
     # send_client_content
@@ -412,6 +461,26 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         ),
         r"NaN or an infinity at `\$\.t`",
     ),
+    # ... also inside what msgspec encodes as objects and arrays (it sent null there)
+    (
+        "respond nan dataclass",
+        lambda s: s.respond("c1", Reading(math.nan, 0.5)),
+        r"at `\$\.result\.temperature_c`",
+    ),
+    (
+        "respond inf struct",
+        lambda s: s.respond("c1", {"r": ReadingStruct(21.0, math.inf)}),
+        r"at `\$\.r\.humidity`",
+    ),
+    ("respond nan set", lambda s: s.respond("c1", {"v": {math.nan}}), r"at `\$\.v\[0\]`"),
+    ("respond inf key", lambda s: s.respond("c1", {1: [-math.inf]}), r"at `\$\.1\[0\]`"),
+    (
+        "response inf dataclass",
+        lambda s: s.send_tool_response(
+            FunctionResponse(id="c1", name="f", response={"r": Reading(21.0, math.inf)})
+        ),
+        r"function response 'c1': response holds NaN or an infinity at `\$\.r\.humidity`",
+    ),
     (
         "respond will_continue",
         lambda s: s.respond("c1", {}, will_continue=A("yes")),
@@ -448,6 +517,40 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
             ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=A("AAAA"), mime_type="x")))
         ),
         r"\$\.realtimeInput\.audio\.data must be bytes",
+    ),
+    # a dict where a struct belongs passed the encoding, then recording the message's
+    # effect raised AttributeError after it was queued; NaN went out as null
+    (
+        "send toolResponse dict",
+        lambda s: s.send(ClientMessage(tool_response=A({"functionResponses": []}))),
+        r"message\.tool_response must be a ToolResponse, not \{",
+    ),
+    (
+        "send response dict",
+        lambda s: s.send(
+            ClientMessage(
+                tool_response=ToolResponse(function_responses=[A({"id": "c1", "name": "f"})])
+            )
+        ),
+        r"function_responses\[0\] must be a FunctionResponse",
+    ),
+    (
+        "send response nan",
+        lambda s: s.send(
+            ClientMessage(
+                tool_response=ToolResponse(
+                    function_responses=[
+                        FunctionResponse(id="c1", name="f", response={"t": [math.nan]})
+                    ]
+                )
+            )
+        ),
+        r"function response 'c1': response holds NaN or an infinity at `\$\.t\[0\]`",
+    ),
+    (
+        "send contextUpdate dict",
+        lambda s: s.send(ClientMessage(context_update=A({"systemInstruction": None}))),
+        r"message\.context_update must be a ContextUpdate",
     ),
     (
         "send tools str",
@@ -510,6 +613,22 @@ async def test_empty_audio_sends_nothing(empty: Any) -> None:
     await session.send_audio(empty, sample_rate=48000)
     assert await session.stream_audio([empty, empty], realtime=False) == 0  # none went
     assert session.statistics().sends_queued == 0
+
+
+@pytest.mark.parametrize(
+    "empty", [b"", bytearray(), memoryview(b"")], ids=["bytes", "bytearray", "memoryview"]
+)
+async def test_an_empty_video_frame_sends_nothing_as_empty_audio_does(empty: Any) -> None:
+    # It went out as a video message with no data (proto3 reads an empty `data` as unset).
+    session = _unopened_session()
+    await session.send_video(empty)
+    await session.send_video(empty, mime_type="image/png")
+    assert session.statistics().sends_queued == 0
+    with pytest.raises(LocalProtocolError, match=r"image/\*"):
+        await session.send_video(empty, mime_type="audio/pcm")  # checked all the same
+    session._core.closing = True  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(SessionClosedError):
+        await session.send_video(empty)
 
 
 async def test_empty_audio_on_a_closed_session_still_raises() -> None:
@@ -653,6 +772,31 @@ async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without
                 with pytest.raises(LocalProtocolError, match="was cancelled when the session"):
                     await session.respond(call.call_id, {"temperature_c": 21}, name=name)
     assert all(sent_to(emulator, n, "toolResponse") == [] for n in range(2))
+
+
+async def test_answering_a_call_the_server_cancelled_or_one_answered_says_which(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Both used to say "unknown tool call id" with three possible causes; the facade
+    # could not tell a cancelled call (whose result it drops) from an unknown one.
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    async with open_emulator() as emulator, gated_session(emulator, setup) as (session, _):
+        await session.send_client_content("What is the weather in Paris?")
+        call = await first_of(session, FunctionCall)
+        await session.send_client_content("Never mind.")  # a barge-in: the call is cancelled
+        cancellation = await first_of(session, ToolCallCancellation)
+        assert cancellation.ids == (call.call_id,)
+        with pytest.raises(LocalProtocolError, match="was cancelled by the server"):
+            await session.respond(call.call_id, {"temperature_c": 21})
+        await until_turn_complete(session)
+        await session.send_client_content("What is the weather in Bern?")
+        call = await first_of(session, FunctionCall)
+        await session.respond(call.call_id, {"temperature_c": 3})
+        with pytest.raises(LocalProtocolError, match="was answered already"):
+            await session.respond(call.call_id, {"temperature_c": 3})
+        with pytest.raises(LocalProtocolError, match="unknown tool call id 'nope'"):
+            await session.respond("nope", {})
+    assert len(sent_to(emulator, 0, "toolResponse")) == 1
 
 
 @pytest.mark.parametrize("how", ["respond", "send_tool_response"])

@@ -127,6 +127,8 @@ def with_context_update(setup: Setup, update: ContextUpdate) -> Setup:
 
 _DEFAULT_OUTPUT_RATE = 24000
 _CACHE_LIMIT = 64  # bounded: MIME types come from the server
+_SETTLED_CALLS_KEPT = 256
+"""How many answered or server-cancelled call ids a protocol remembers (`settled_calls`)."""
 # MIME type -> its sample rate if `inlineData` of that type is audio, else 0 (per frame:
 # one dict look-up instead of a prefix test and a parse).
 _audio_rates: dict[str, int] = {}
@@ -180,6 +182,12 @@ class LiveProtocol:
     Feed it server frames with `receive_frame` and get events; turn client messages into
     frames with `send`. It tracks the state machine, the latest resumable handle, the
     number of client messages sent, the pending tool calls and the current model turn.
+
+    `settled_calls` maps the ids of calls that left `pending_calls` to how they did:
+    `"answered"` or `"cancelled"` (by a `toolCallCancellation`), the newest
+    `_SETTLED_CALLS_KEPT` only. A result for a call the server cancelled may come after
+    the cancellation was read; this tells it from an unknown id, on any later connection
+    of the session too (`reset_for_resume` keeps it).
     """
 
     def __init__(self) -> None:
@@ -192,6 +200,7 @@ class LiveProtocol:
         self.frames_received = 0
         self.turn_id = 1
         self.pending_calls: dict[str, str] = {}
+        self.settled_calls: dict[str, str] = {}
         self.go_away_seconds: float | None = None
         self.generating = False
         self._turn_interrupted = False
@@ -290,7 +299,8 @@ class LiveProtocol:
         if message.tool_response is not None:
             for response in message.tool_response.function_responses:
                 # A call sent without an id (Vertex allows it) is pending under "".
-                self.pending_calls.pop(response.id or "", None)
+                if self.pending_calls.pop(response.id or "", None) is not None:
+                    self._settle(response.id, "answered")
 
     def frame_sent(self) -> None:
         """Count one client message (other than setup) as written to the socket."""
@@ -409,6 +419,7 @@ class LiveProtocol:
             ids = tuple(message.tool_call_cancellation.ids)
             for call_id in ids:
                 self.pending_calls.pop(call_id, None)
+                self._settle(call_id, "cancelled")
             out.append(ev.ToolCallCancellation(ids=ids))
         if go_away is not None:
             seconds = go_away
@@ -540,6 +551,16 @@ class LiveProtocol:
                 out.append(
                     ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
                 )
+
+    def _settle(self, call_id: str | None, how: str) -> None:
+        """Record how a call ended (see `settled_calls`), forgetting the oldest past the bound."""
+        if not call_id:
+            return  # "" names whichever call comes next without an id: nothing to remember
+        settled = self.settled_calls
+        settled.pop(call_id, None)  # newest last
+        settled[call_id] = how
+        if len(settled) > _SETTLED_CALLS_KEPT:
+            del settled[next(iter(settled))]
 
     @property
     def idle(self) -> bool:

@@ -421,10 +421,13 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: `message` is not a `ClientMessage`, is a `setup`, has not
                 exactly one top-level field, or holds a value of the wrong type (named by its
-                JSON path); or it answers a tool call cancelled by a reconnect.
+                JSON path; a `toolResponse` or `contextUpdate` must be made of the structs,
+                not dicts); a function response holds NaN or an infinity; or it answers a
+                tool call cancelled by a reconnect.
             SessionClosedError: the session is closed.
         """
         message = check_instance(message, ClientMessage, "message")
+        _check_stateful(message)
         await self._send(message, _kind_of(message))
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
@@ -435,13 +438,21 @@ class LiveSession(SessionSupervisor):
         stateful = message.tool_response is not None or message.context_update is not None
         await self._send_frame(frame, kind, message if stateful else None)
 
-    async def _send_built(self, message: ClientMessage, kind: str) -> None:
+    async def _send_built(self, message: ClientMessage, kind: str, field: str = "") -> None:
         """Send a message built here from checked arguments.
 
         `frame_for` would find nothing wrong with it: its checks (and, for video, the
-        decoding of the frame) are skipped.
+        decoding of the frame) are skipped. Only the encoding can still fail, on `field`,
+        the one `str` argument the message carries (named in the error).
         """
-        await self._send_frame(encode_client(message), kind, None)
+        try:
+            frame = encode_client(message)
+        except (TypeError, ValueError, BufferError, msgspec.EncodeError) as exc:
+            # A str may hold a lone surrogate (half of a sliced emoji, or left by a
+            # `surrogateescape` decode), which UTF-8 cannot carry: a bare
+            # UnicodeEncodeError escaped here, where `frame_for` names the problem.
+            raise LocalProtocolError(f"{field or kind} cannot be sent: {exc}") from None
+        await self._send_frame(frame, kind, None)
 
     async def _send_frame(self, frame: bytes, kind: str, effects: ClientMessage | None) -> None:
         """Write or queue an encoded frame; then record `effects` (see `LiveProtocol.commit`).
@@ -524,6 +535,17 @@ class LiveSession(SessionSupervisor):
         core = self._core
         return call_id in core.cancelled_calls and call_id not in core.protocol.pending_calls
 
+    def _call_cancelled(self, call_id: str) -> bool:
+        """Whether a call was cancelled, by the server or by a reconnect (lately: bounded).
+
+        For the seed facade, which drops the result of such a call: it hears of the
+        cancellation only once its own queue has taken the event, maybe long after.
+        """
+        return (
+            self._cancelled_by_resume(call_id)
+            or self._core.protocol.settled_calls.get(call_id) == "cancelled"
+        )
+
     async def send_audio(self, pcm: AudioBuffer, *, sample_rate: int = 16000) -> None:
         """Send 16-bit little-endian mono PCM (`realtimeInput.audio`).
 
@@ -595,8 +617,8 @@ class LiveSession(SessionSupervisor):
         `trio.sleep_until`. Returns the number of chunks sent (empty ones are not).
 
         Raises:
-            LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer is
-                not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
+            LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer or
+                `str` is not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
                 from 1000 to 384000.
         """
         rate = check_sample_rate(sample_rate)
@@ -606,27 +628,38 @@ class LiveSession(SessionSupervisor):
     async def send_video(self, frame: AudioBuffer, *, mime_type: str = "image/jpeg") -> None:
         """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps.
 
+        An empty frame sends nothing, as empty audio does (an empty `data` is the proto3
+        default, read as unset: the message would carry no image); it is checked all the
+        same, and a closed session still raises.
+
         Raises:
             LocalProtocolError: `frame` is not bytes, bytearray or a contiguous memoryview,
-                or `mime_type` is not an `image/*` string.
+                or `mime_type` is not an `image/*` string (or holds a lone surrogate).
+            SessionClosedError: the session is closed.
         """
         data = media_buffer(frame, "frame")
         mime = check_str(mime_type, "mime_type")
         if not mime.startswith("image/"):
             raise LocalProtocolError(f"video frames need an image/* MIME type, got {mime!r}")
+        if not (data.nbytes if isinstance(data, memoryview) else len(data)):
+            await self._send_nothing()
+            return
         blob = Blob(data=data, mime_type=mime)  # type: ignore[arg-type]
         await self._send_built(
-            ClientMessage(realtime_input=RealtimeInput(video=blob)), "realtimeInput.video"
+            ClientMessage(realtime_input=RealtimeInput(video=blob)),
+            "realtimeInput.video",
+            "mime_type",
         )
 
     async def send_text(self, text: str) -> None:
         """Send realtime text (`realtimeInput.text`): counts as user input under VAD.
 
         Raises:
-            LocalProtocolError: `text` is not a `str`.
+            LocalProtocolError: `text` is not a `str`, or holds a lone surrogate (which
+                UTF-8 cannot encode).
         """
         message = ClientMessage(realtime_input=RealtimeInput(text=check_str(text, "text")))
-        await self._send_built(message, "realtimeInput.text")
+        await self._send_built(message, "realtimeInput.text", "text")
 
     async def send_client_content(
         self,
@@ -680,8 +713,12 @@ class LiveSession(SessionSupervisor):
         """Mark the start of user activity (automatic activity detection must be off).
 
         Raises:
-            LocalProtocolError: the setup in force has automatic activity detection on
-                (the server would close the session with 1007).
+            LocalProtocolError: the signal could reach a connection whose setup has
+                automatic activity detection on, where the server closes the session with
+                1007: the setup in force has it on; an `update_setup` that changes it is
+                not in force yet (until `Reconnected(setup_changed=True)`, the signal may
+                go out on either connection); or `start()` has not been called yet (no
+                setup is known).
         """
         self._check_manual_activity("activity_start")
         await self._send_built(
@@ -693,8 +730,9 @@ class LiveSession(SessionSupervisor):
         """Mark the end of user activity: the model answers.
 
         Raises:
-            LocalProtocolError: the setup in force has automatic activity detection on
-                (the server would close the session with 1007).
+            LocalProtocolError: as for `activity_start`, the signal could reach a
+                connection with automatic activity detection on (the server would close
+                the session with 1007).
         """
         self._check_manual_activity("activity_end")
         await self._send_built(
@@ -703,16 +741,42 @@ class LiveSession(SessionSupervisor):
         )
 
     def _check_manual_activity(self, method: str) -> None:
-        """Refuse activity signals that the setup in force (or the one coming) forbids."""
-        setup = self._core.protocol.setup or self._core.pending_setup
-        if setup is None or not _automatic_activity_detection(setup):
+        """Refuse an activity signal that could meet a setup with automatic VAD on.
+
+        A queued signal is written on whichever connection is open when the sender takes
+        it. While an `update_setup` is pending that is the old connection (the move waits
+        until the model is idle) or the new one, and, should the server refuse the new
+        setup, one with the old setup again: every one of them must have VAD off.
+        """
+        core = self._core
+        in_force = core.protocol.setup or core.pending_setup
+        if in_force is None:
+            # `open_session(..., start=False)`: the signal would go out right after
+            # whatever setup `start` sends, unchecked. Refused now rather than found out
+            # at `start()`, when it is queued and cannot be taken back.
+            raise LocalProtocolError(
+                f"{method}() before start(): no setup is known yet to tell whether "
+                "automatic activity detection is off; call start(setup) first"
+            )
+        # The setup before a move, which the session goes back to should the server refuse
+        # the new one: reachable until the connection carrying the new one has opened.
+        # (`_next_setup` stays set during that connection: it is then the setup in force.)
+        current = core.current
+        fallback = None if current is not None and current.opened else self._fallback_setup
+        others = [setup for setup in (self._next_setup, fallback) if setup is not None]
+        server_vad = [_automatic_activity_detection(setup) for setup in (in_force, *others)]
+        if not any(server_vad):
             return
-        coming = self._next_setup
-        if coming is not None and not _automatic_activity_detection(coming):
-            return  # `update_setup` turns it off: the signal may go on the new connection
+        if all(server_vad):
+            raise LocalProtocolError(
+                f"{method}() needs automatic activity detection off (live_setup(..., "
+                "automatic_vad=False)); with it on, the server closes the session with 1007"
+            )
         raise LocalProtocolError(
-            f"{method}() needs automatic activity detection off (live_setup(..., "
-            "automatic_vad=False)); with it on, the server closes the session with 1007"
+            f"{method}() while update_setup() changes automatic activity detection: until "
+            "the session has moved (the Reconnected(setup_changed=True) event) the signal "
+            "may be written on a connection with it on, where the server closes the "
+            "session with 1007"
         )
 
     async def audio_stream_end(self) -> None:
@@ -734,7 +798,8 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: no response is given (a `toolResponse` that answers no
                 call), a response is not a `FunctionResponse`, lacks its id or name, has a
-                `response` that is not a dict (or holds NaN or an infinity), an unknown
+                `response` that is not a dict (or holds NaN or an infinity anywhere, in a
+                dataclass, a Struct or a set too: JSON has neither), an unknown
                 `scheduling` or a value of the wrong type; or it answers a call of an
                 earlier connection (cancelled by a reconnect, or answered by a response the
                 move kept from the new connection).
@@ -788,8 +853,10 @@ class LiveSession(SessionSupervisor):
                 connection, or answered by a response still queued then, which the move
                 kept from the new connection (said even with `name`: the new connection's
                 server knows no such call); `call_id` is not a pending call and no
-                `name` is given; `result` cannot be encoded as JSON (NaN and infinities
-                included); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
+                `name` is given (the message says if the call was answered already or
+                cancelled by the server); `result` cannot be encoded as JSON (NaN and
+                infinities included, anywhere in it: in a dataclass, a Struct or a set
+                too); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong.
         """
         call_id = check_str(call_id, "call_id")
@@ -800,12 +867,10 @@ class LiveSession(SessionSupervisor):
         self._check_call_of_this_connection(call_id)
         if name is not None:
             name = check_str(name, "name")
-        function_name = name or self._core.protocol.pending_calls.get(call_id)
+        protocol = self._core.protocol
+        function_name = name or protocol.pending_calls.get(call_id)
         if not function_name:
-            raise LocalProtocolError(
-                f"unknown tool call id {call_id!r}: no pending call has it (answered already, "
-                "cancelled by the server, or never issued)"
-            )
+            raise _not_pending(call_id, protocol.settled_calls.get(call_id))
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
@@ -887,6 +952,8 @@ class LiveSession(SessionSupervisor):
         1007, for a voice it lacks, say) is dropped: the session goes on with the setup it
         had, and `Reconnected.setup_refused` says why.
 
+        A call that raises `trio.Cancelled` changes nothing: no move is requested.
+
         An `update_context` queued after this call, before the new setup is in force,
         changes that setup too (the latest wins); one queued before it is replaced by
         this setup's own instruction and tools.
@@ -919,13 +986,16 @@ class LiveSession(SessionSupervisor):
             prepared = msgspec.structs.replace(
                 prepared, session_resumption=current_setup.session_resumption
             )
+        # Cancelled here or nowhere: a call that raises `Cancelled` must have changed
+        # nothing (it used to raise after the move was requested, and the move was made).
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._next_setup = prepared
         self._setup_requests += 1
         current = core.current
         if current is not None:
             current.request_switch("reconfigure", trio.current_time() + self._options.setup_timeout)
         # else the session is between connections: the next one is opened with it.
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.cancel_shielded_checkpoint()  # still a schedule point
 
     async def aclose(self) -> None:
         """Close the session (code 1000) once what was sent is written.
@@ -988,13 +1058,43 @@ class LiveSession(SessionSupervisor):
 
 
 def _check_finite(value: object, what: str) -> None:
-    """Refuse NaN and infinities: JSON has neither, and msgspec would send them as null."""
-    where = non_finite_path(value, "$")
+    """Refuse NaN and infinities: JSON has neither, and msgspec would send them as null.
+
+    Looked for in what msgspec encodes: the value as JSON-like builtins, so that one inside
+    a dataclass, a Struct or a set is found too (and named by the path it would have).
+    """
+    try:
+        plain = msgspec.to_builtins(value, str_keys=True)
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return  # it cannot be encoded at all: the encoder refuses it, saying why
+    where = non_finite_path(plain, "$")
     if where is not None:
         raise LocalProtocolError(
             f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "
             "sent as null)"
         )
+
+
+def _check_stateful(message: ClientMessage) -> None:
+    """Refuse in a message given to `send` what the session could not record, and NaN.
+
+    A dict with the right keys encodes as a `ToolResponse` or a `ContextUpdate` would, so
+    `frame_for` takes it; but recording its effect (`LiveProtocol.commit`) then raised
+    AttributeError, with the frame already queued. NaN went out as null, as it did in
+    `send_tool_response`.
+    """
+    tool = cast(object, message.tool_response)
+    if tool is not None:
+        tool = check_instance(tool, ToolResponse, "message.tool_response")
+        where = "message.tool_response.function_responses"
+        responses = _struct_list(
+            tool.function_responses, FunctionResponse, where, "a list of FunctionResponse"
+        )
+        for response in responses:
+            _check_finite(response.response, f"function response {response.id!r}: response")
+    update = cast(object, message.context_update)
+    if update is not None:
+        check_instance(update, ContextUpdate, "message.context_update")
 
 
 def _block_ended() -> SessionClosedError:
@@ -1018,6 +1118,21 @@ def _cancelled_call(call_id: str, *, answered: bool = False) -> LocalProtocolErr
         )
     return LocalProtocolError(
         f"tool call {call_id!r} {what}; the server re-issues calls it still needs with new ids"
+    )
+
+
+def _not_pending(call_id: str, settled: str | None) -> LocalProtocolError:
+    """The error for answering a call that is not pending, saying why when it is known."""
+    if settled == "cancelled":
+        return LocalProtocolError(
+            f"tool call {call_id!r} was cancelled by the server (see the ToolCallCancellation "
+            "event): nothing waits for its result"
+        )
+    if settled == "answered":
+        return LocalProtocolError(f"tool call {call_id!r} was answered already")
+    return LocalProtocolError(
+        f"unknown tool call id {call_id!r}: no pending call has it, and no call answered or "
+        "cancelled lately had it"
     )
 
 

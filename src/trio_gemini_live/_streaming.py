@@ -77,6 +77,13 @@ def _chunk_iterator(chunks: object) -> Iterator[AudioBuffer]:
             f"chunks must be an iterable of PCM buffers, not one {kind.__name__}: "
             "pass [pcm], or call send_audio"
         )
+    if isinstance(chunks, str):
+        # Iterable too, over characters: the first was refused as "pcm ... not str", which
+        # hid that a single str (base64 text, likely) stood where the chunks belong.
+        raise LocalProtocolError(
+            "chunks must be an iterable of PCM buffers, not one str: PCM is bytes (base64 "
+            "text must be decoded first, base64.b64decode)"
+        )
     try:
         return iter(cast("Iterable[AudioBuffer]", chunks))
     except TypeError:

@@ -1,0 +1,165 @@
+"""`activity_start()` / `activity_end()`: refused wherever they could meet server VAD.
+
+The server closes the whole session with 1007 on an activity signal when the setup of the
+connection that gets it has automatic activity detection on. A queued signal goes out on
+whichever connection is open when it is written, so the check covers every setup it could
+meet: the one in force, one `update_setup` asked for (the move waits until the model is
+idle, so the signal may still go out on the old connection) and, before `start()`, the
+unknown one. These tests failed before: each signal was accepted and the session died.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    Closed,
+    LiveSession,
+    LocalProtocolError,
+    Reconnected,
+    SessionOptions,
+    Setup,
+    live_setup,
+    open_session,
+    url_endpoint,
+)
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, open_emulator
+from turns import until_turn_complete
+
+AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+VAD_ON = live_setup(AUDIO_MODEL)
+VAD_OFF = live_setup(AUDIO_MODEL, automatic_vad=False)
+
+
+@asynccontextmanager
+async def session_on(
+    emulator: Emulator, setup: Setup, *, start: bool = True
+) -> AsyncIterator[LiveSession]:
+    endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+    async with open_session(
+        setup, endpoint=endpoint, connector=emulator.memory_connector(), start=start
+    ) as session:
+        yield session
+
+
+async def until_setup_changed(session: LiveSession) -> None:
+    with trio.fail_after(60):
+        async for event in session:
+            assert not isinstance(event, Closed), event
+            if isinstance(event, Reconnected) and event.setup_changed:
+                return
+    raise AssertionError("no Reconnected(setup_changed=True)")
+
+
+def signals_received(emulator: Emulator, connection: int) -> list[str]:
+    frames = [f.data for f in emulator.connections[connection].received if f.data]
+    return [
+        key
+        for frame in frames
+        for key in frame.get("realtimeInput", {})
+        if key in ("activityStart", "activityEnd")
+    ]
+
+
+async def test_refused_while_update_setup_turns_vad_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+        await session.update_setup(live_setup(AUDIO_MODEL, voice="Kore"))
+        for signal in (session.activity_start, session.activity_end):
+            with pytest.raises(LocalProtocolError, match=r"update_setup\(\) changes automatic"):
+                await signal()
+        await until_setup_changed(session)
+        with pytest.raises(LocalProtocolError, match="needs automatic activity detection off"):
+            await session.activity_start()
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert signals_received(emulator, 0) == signals_received(emulator, 1) == []
+
+
+async def test_refused_until_a_move_that_turns_vad_off_is_made(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The model is answering: the move waits for the end of the turn, and a signal
+    # accepted now went out on the old connection, which has server VAD (1007).
+    config = EmulatorConfig(pacing="realtime")
+    async with open_emulator(config) as emulator, session_on(emulator, VAD_ON) as session:
+        await session.send_text("Tell me a long story about the sea.")
+        await emulator.connections[0].wait_for_sent("serverContent.modelTurn")
+        await session.update_setup(VAD_OFF)
+        with pytest.raises(LocalProtocolError, match=r"Reconnected\(setup_changed=True\)"):
+            await session.activity_start()
+        await until_setup_changed(session)
+        await session.activity_start()  # the setup in force has VAD off now
+        await session.send_audio(bytes(640))
+        await session.activity_end()
+        await until_turn_complete(session)
+    assert emulator.connections[0].close_code == 1000
+    assert signals_received(emulator, 0) == []
+    assert signals_received(emulator, 1) == ["activityStart", "activityEnd"]
+
+
+async def test_allowed_while_update_setup_keeps_vad_off(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Whichever connection writes them, its setup has VAD off.
+    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+        await session.update_setup(live_setup(AUDIO_MODEL, automatic_vad=False, voice="Kore"))
+        await session.activity_start()
+        await session.send_audio(bytes(640))
+        await session.activity_end()
+        await until_setup_changed(session)
+        await until_turn_complete(session)
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert signals_received(emulator, 0) + signals_received(emulator, 1) == [
+        "activityStart",
+        "activityEnd",
+    ]
+
+
+async def test_refused_before_start_then_checked_against_the_started_setup(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # With `start=False` no setup is known until `start()`; a signal queued before it went
+    # out right after a setup that (by default) has server VAD on.
+    async with open_emulator() as emulator:
+        async with session_on(emulator, VAD_ON, start=False) as session:
+            for signal in (session.activity_start, session.activity_end):
+                with pytest.raises(LocalProtocolError, match=r"before start\(\)"):
+                    await signal()
+            await session.start(VAD_ON)
+            with pytest.raises(LocalProtocolError, match="needs automatic activity detection"):
+                await session.activity_start()
+        async with session_on(emulator, VAD_OFF, start=False) as session:
+            await session.start(VAD_OFF)
+            await session.activity_start()
+            await session.activity_end()
+            await until_turn_complete(session)
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert signals_received(emulator, 1) == ["activityStart", "activityEnd"]
+
+
+class _Connection:
+    """Stands in for the connection a move is opening (`opened`: setupComplete came)."""
+
+    def __init__(self, opened: bool) -> None:
+        self.opened = opened
+
+
+def test_the_setup_a_refused_move_falls_back_to_counts_until_the_new_one_opens() -> None:
+    # A move from VAD on to VAD off is under way, a second update_setup (VAD off) behind
+    # it: should the server refuse the first, the session goes back to VAD on.
+    session = LiveSession(url_endpoint("ws://127.0.0.1:9/ws/x", api_key="k"), SessionOptions())
+    session._core.protocol.setup = VAD_OFF  # pyright: ignore[reportPrivateUsage]
+    session._next_setup = VAD_OFF  # pyright: ignore[reportPrivateUsage]
+    session._fallback_setup = VAD_ON  # pyright: ignore[reportPrivateUsage]
+    for current in (None, _Connection(opened=False)):
+        session._core.current = current  # type: ignore[assignment]  # pyright: ignore[reportPrivateUsage]
+        with pytest.raises(LocalProtocolError, match=r"update_setup\(\) changes automatic"):
+            session._check_manual_activity("activity_start")  # pyright: ignore[reportPrivateUsage]
+    session._core.current = _Connection(opened=True)  # type: ignore[assignment]  # pyright: ignore[reportPrivateUsage]
+    session._check_manual_activity("activity_start")  # pyright: ignore[reportPrivateUsage]
