@@ -163,3 +163,88 @@ def test_the_setup_a_refused_move_falls_back_to_counts_until_the_new_one_opens()
             session._check_manual_activity("activity_start")  # pyright: ignore[reportPrivateUsage]
     session._core.current = _Connection(opened=True)  # type: ignore[assignment]  # pyright: ignore[reportPrivateUsage]
     session._check_manual_activity("activity_start")  # pyright: ignore[reportPrivateUsage]
+
+
+# --- replay after a move ------------------------------------------------------------------
+#
+# Signals written under a setup with VAD off stay in the replay buffer until a handle
+# covers them; a move to a setup with VAD on replayed them there, and the server closed
+# the session with 1007. They are left out of such a replay now, and reported.
+
+ACTIVITY_CAUSE = "activity signal under automatic activity detection"
+
+
+async def manual_turn(session: LiveSession) -> None:
+    await session.activity_start()
+    await session.send_audio(bytes(6400))
+    await session.activity_end()
+    await until_turn_complete(session)
+
+
+async def until_reconnected(session: LiveSession) -> Reconnected:
+    with trio.fail_after(60):
+        async for event in session:
+            assert not isinstance(event, Closed), event
+            if isinstance(event, Reconnected):
+                return event
+    raise AssertionError("no Reconnected")
+
+
+async def test_a_move_that_turns_vad_on_does_not_replay_activity_signals(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+        await manual_turn(session)
+        await session.update_setup(VAD_ON)
+        event = await until_reconnected(session)
+        assert event.setup_changed
+        assert event.not_replayed_messages == 2
+        assert event.not_replayed == (
+            f"realtimeInput.activityStart: 1 message(s), 38 bytes ({ACTIVITY_CAUSE})",
+            f"realtimeInput.activityEnd: 1 message(s), 36 bytes ({ACTIVITY_CAUSE})",
+        )
+        assert event.replayed >= 1  # the audio is still written again
+        # The session lives on: a text turn on the new connection is answered.
+        await session.send_text("still there?")
+        await until_turn_complete(session)
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert signals_received(emulator, 0) == ["activityStart", "activityEnd"]
+    assert signals_received(emulator, 1) == []
+
+
+async def test_a_refused_move_to_vad_on_replays_the_signals_on_the_old_setup(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The signals are left out per attempt: the setup the session falls back to has VAD
+    # off, so there they are written again as any message is.
+    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+        await manual_turn(session)
+        await session.update_setup(live_setup(AUDIO_MODEL, voice="NoSuchVoice"))
+        event = await until_reconnected(session)
+        assert event.setup_refused is not None
+        assert not event.setup_changed
+        assert event.not_replayed == ()
+        assert event.not_replayed_messages == 0
+    assert [c.close_code for c in emulator.connections] == [1000, 1007, 1000]
+    assert signals_received(emulator, 1) == []
+    assert signals_received(emulator, 2) == ["activityStart", "activityEnd"]
+
+
+def test_replay_plan_onto_leaves_activity_signals_out_only_under_automatic_vad() -> None:
+    from trio_gemini_live._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
+
+    buffer = ReplayBuffer(1 << 20)
+    for index, kind in enumerate(
+        (ACTIVITY_START, "realtimeInput.audio", ACTIVITY_END, "realtimeInput"), start=1
+    ):
+        buffer.add(index, b"x" * index, kind, written_at=0.0, uncertain=index == 3)
+    plan = buffer.take()
+    assert plan.onto(automatic_vad=False) is plan
+    onto_vad = plan.onto(automatic_vad=True)
+    assert [m.kind for m in onto_vad.replay] == ["realtimeInput.audio", "realtimeInput"]
+    assert onto_vad.not_replayed_messages == 2
+    assert onto_vad.possibly_duplicated == 0  # the uncertain one was an activity signal
+    assert onto_vad.not_replayed == (
+        f"realtimeInput.activityStart: 1 message(s), 1 bytes ({ACTIVITY_CAUSE})",
+        f"realtimeInput.activityEnd: 1 message(s), 3 bytes ({ACTIVITY_CAUSE})",
+    )

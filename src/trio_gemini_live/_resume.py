@@ -2,7 +2,8 @@
 
 The replay buffer keeps the client messages the server may not have consumed yet, bounded by
 bytes; after a resume they are written again, so no user input is lost. What cannot be
-replayed (overflow, tool responses to calls the resumed server no longer knows) is reported.
+replayed (overflow, tool responses to calls the resumed server no longer knows, activity
+signals onto a setup with automatic activity detection on) is reported.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import msgspec
 from ._errors import ConfigurationError
 
 __all__ = [
+    "ACTIVITY_END",
+    "ACTIVITY_START",
     "BufferedMessage",
     "MessageTally",
     "ReconnectPolicy",
@@ -173,6 +176,14 @@ class BufferedMessage(msgspec.Struct, frozen=True, gc=False):
         return f"{self.kind} ({len(self.frame)} bytes)"
 
 
+# The kinds of `activityStart` / `activityEnd`: valid only where automatic activity detection
+# is off (the server closes the session with 1007 otherwise), so a replay onto a connection
+# whose setup has it on leaves them out (`ReplayPlan.onto`).
+ACTIVITY_START = "realtimeInput.activityStart"
+ACTIVITY_END = "realtimeInput.activityEnd"
+_ACTIVITY_SIGNALS = frozenset({ACTIVITY_START, ACTIVITY_END})
+
+
 @dataclass(frozen=True)
 class ReplayPlan:
     """What to write again on the new connection, and what could not be.
@@ -186,6 +197,31 @@ class ReplayPlan:
     not_replayed: tuple[str, ...]
     not_replayed_messages: int = 0
     possibly_duplicated: int = 0
+
+    def onto(self, *, automatic_vad: bool) -> ReplayPlan:
+        """This plan for a connection whose setup has automatic activity detection on or off.
+
+        With it on, activity signals are left out and reported: the server would close the
+        session with 1007 on them (an `update_setup` that turned it on, say, while signals
+        sent under the old setup were still in the buffer). Made for each attempt: one that
+        falls back to a setup with it off replays them.
+        """
+        if not automatic_vad or not any(m.kind in _ACTIVITY_SIGNALS for m in self.replay):
+            return self
+        dropped = MessageTally()
+        for message in self.replay:
+            if message.kind in _ACTIVITY_SIGNALS:
+                dropped.add(message.kind, message.frame)
+        replay = tuple(m for m in self.replay if m.kind not in _ACTIVITY_SIGNALS)
+        return ReplayPlan(
+            replay=replay,
+            not_replayed=(
+                *self.not_replayed,
+                *dropped.lines("activity signal under automatic activity detection"),
+            ),
+            not_replayed_messages=self.not_replayed_messages + dropped.messages,
+            possibly_duplicated=sum(m.uncertain for m in replay),
+        )
 
 
 # Tool responses answer calls of the old connection; a resumed server re-issues the calls

@@ -56,9 +56,10 @@ from ._groups import leaf_exceptions
 from ._options import SessionOptions
 from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
-from ._resume import ReplayBuffer
+from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._schema import tool_schema_problems
+from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
@@ -156,6 +157,12 @@ def _kind_of(message: ClientMessage) -> str:
     """Name a client message by its top-level key (and realtimeInput field)."""
     if message.realtime_input is not None:
         realtime = message.realtime_input
+        # First: a message carrying an activity signal must never be replayed onto a
+        # connection with automatic activity detection on (`ReplayPlan.onto`).
+        if realtime.activity_start is not None:
+            return ACTIVITY_START
+        if realtime.activity_end is not None:
+            return ACTIVITY_END
         if realtime.audio is not None:
             return "realtimeInput.audio"
         if realtime.video is not None:
@@ -723,7 +730,7 @@ class LiveSession(SessionSupervisor):
         self._check_manual_activity("activity_start")
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())),
-            "realtimeInput",
+            ACTIVITY_START,
         )
 
     async def activity_end(self) -> None:
@@ -737,7 +744,7 @@ class LiveSession(SessionSupervisor):
         self._check_manual_activity("activity_end")
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())),
-            "realtimeInput",
+            ACTIVITY_END,
         )
 
     def _check_manual_activity(self, method: str) -> None:
@@ -764,7 +771,7 @@ class LiveSession(SessionSupervisor):
         current = core.current
         fallback = None if current is not None and current.opened else self._fallback_setup
         others = [setup for setup in (self._next_setup, fallback) if setup is not None]
-        server_vad = [_automatic_activity_detection(setup) for setup in (in_force, *others)]
+        server_vad = [automatic_activity_detection(setup) for setup in (in_force, *others)]
         if not any(server_vad):
             return
         if all(server_vad):
@@ -1196,13 +1203,6 @@ def _system_instruction(value: object) -> Content | None:
     raise LocalProtocolError(
         f"system_instruction must be a str or a Content, not {describe(value)}"
     )
-
-
-def _automatic_activity_detection(setup: Setup) -> bool:
-    """Whether the server detects activity itself (the default), refusing activity signals."""
-    config = setup.realtime_input_config
-    detection = config.automatic_activity_detection if config is not None else None
-    return not (detection is not None and detection.disabled)
 
 
 def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:

@@ -33,6 +33,13 @@ from ._wire import (
 __all__ = ["function_tool", "live_setup"]
 
 
+def automatic_activity_detection(setup: Setup) -> bool:
+    """Whether the server detects activity itself (the default), refusing activity signals."""
+    config = setup.realtime_input_config
+    detection = config.automatic_activity_detection if config is not None else None
+    return not (detection is not None and detection.disabled)
+
+
 def function_tool(
     name: str,
     description: str = "",

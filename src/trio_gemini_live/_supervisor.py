@@ -33,6 +33,7 @@ from ._groups import sole_leaf
 from ._options import SessionOptions
 from ._protocol import SessionState, with_context_update
 from ._resume import MessageTally, ReplayPlan
+from ._setup import automatic_activity_detection
 from ._transport import Connector, open_transport
 from ._wire import ContextUpdate, SessionResumptionConfig, Setup
 
@@ -270,22 +271,23 @@ class SessionSupervisor:
                     # ones switch it (see `update_setup`).
                     requested = self._next_setup
                     requests = self._setup_requests
+                    setup = self._resume_setup(requested)
+                    # Activity signals are not written where the server would refuse them.
+                    sent = plan.onto(automatic_vad=automatic_activity_detection(setup))
                     outage = self._outage
                     reconnected = ev.Reconnected(
                         reason=outcome.reason,
                         # After a drop: the time and attempts of the whole outage.
                         duration=trio.current_time() - (outage.started if outage else moved_at),
                         attempts=outage.attempts if outage else attempts,
-                        replayed=len(plan.replay),
-                        not_replayed=plan.not_replayed,
-                        not_replayed_messages=plan.not_replayed_messages,
-                        possibly_duplicated=plan.possibly_duplicated,
+                        replayed=len(sent.replay),
+                        not_replayed=sent.not_replayed,
+                        not_replayed_messages=sent.not_replayed_messages,
+                        possibly_duplicated=sent.possibly_duplicated,
                         setup_changed=requested is not None,
                         setup_refused=refused,
                     )
-                    result = await connection.run(
-                        self._resume_setup(requested), plan=plan, reconnected=reconnected
-                    )
+                    result = await connection.run(setup, plan=sent, reconnected=reconnected)
                     nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:
                 # trio wraps what the nursery's body raised: a connection that could not
