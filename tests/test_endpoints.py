@@ -513,6 +513,7 @@ def test_a_host_urlsplit_refuses_is_named_without_quoting_it() -> None:
         # some servers split a query on ';' too
         ("wss://h/p?alt=json;key=SECRET", "wss://h/p?alt=json;key=REDACTED"),
         ("wss://h/p?a=1;ACCESS_TOKEN=SECRET&b=2", "wss://h/p?a=1;ACCESS_TOKEN=REDACTED&b=2"),
+        ("wss://h/p?key=SECRET;SECRET&b=2", "wss://h/p?key=REDACTED&b=2"),  # the whole value
     ],
 )
 def test_redact_url_hides_fragments_bad_ports_and_encoded_names(url: str, expected: str) -> None:

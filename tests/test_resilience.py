@@ -1396,3 +1396,28 @@ async def test_the_default_policy_outlasts_a_network_outage(
             with trio.fail_after(10):
                 while "after" not in await next_turn(session, []):
                     pass  # "before" again (replayed: the handle may not have covered it)
+
+
+async def test_a_fatal_close_read_during_aclose_keeps_its_code_and_reason(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A server's 1007 that crosses the application's close is the session's last word.
+
+    Regression: the rule that makes `Closed` say 1000 after `aclose` during an outage also
+    took the server's own close frame's code and reason, which say what it refused.
+    """
+    reason = "Request contains an invalid argument."
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(MODEL, modality="TEXT"), latency=0.25) as session,
+    ):
+        conn = await emulator.wait_for_connection(1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(conn.close, 1007, reason)
+            await trio.sleep(0.05)  # the close frame is on its way
+            await session.aclose()
+        with trio.fail_after(5):
+            events = [event async for event in session]
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.code, closed.reason) == (1007, reason)

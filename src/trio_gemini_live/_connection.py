@@ -76,7 +76,8 @@ class ConnectionOutcome:
     """How a connection ended: what to do next, a description, and the error if any.
 
     `deliberate`: the session left on purpose (after `goAway`, or for a setup change),
-    nothing failed.
+    nothing failed. `closed_by_server`: a close frame from the server ended it while the
+    application was closing the session (its code and reason are the session's last word).
     """
 
     action: CloseAction
@@ -86,6 +87,7 @@ class ConnectionOutcome:
     opened: bool = False
     lived: float = 0.0
     deliberate: bool = False
+    closed_by_server: bool = False
 
 
 @dataclass(eq=False)
@@ -278,6 +280,7 @@ class Connection:
         """
         self._resumed_event = reconnected
         self._core.current = self
+        given_up = True  # till the end is reached: cancelled, or an error of our own
         try:
             if self._core.closing:
                 # `aclose` came while this connection was being opened and found none to
@@ -299,6 +302,7 @@ class Connection:
                     nursery.start_soon(self._watch_switch)
                 await self._ended.wait()
                 nursery.cancel_scope.cancel()
+            given_up = False
         finally:
             # A frame `write_now` wrote in part whose rest never went: the next connection
             # replays it, or the session's end reports it (also when this was cancelled).
@@ -306,21 +310,31 @@ class Connection:
             self._keep_partial()
             if self._core.current is self:
                 self._core.current = None
-            await self._release()
+            await self._release(given_up=given_up)
         assert self._outcome is not None
         return self._outcome
 
-    async def _release(self) -> None:
+    async def _release(self, *, given_up: bool) -> None:
         """Close the socket, whatever ended the connection (nothing to do if it is closed).
 
         A connection that ends closes it on the way, but one whose tasks were cancelled (an
         outer deadline during setup, an exit cut short by Ctrl-C) left it open, with no
-        close frame, until the garbage collector found it. Closed as `close` does (shielded,
-        within `close_timeout`), then forcefully: the close handshake may have been cut
-        short, and trio-websocket leaves the stream open after an EOF or a close the server
-        began (it waits for the server to end TCP first).
+        close frame, until the garbage collector found it. One `given_up` so gets a close
+        frame, not a wait for the reply: the server that made the caller give up (one that
+        never answers the setup, say) would hold the exit for `close_timeout`. Then the
+        stream is closed forcefully: the close handshake may have been cut short, and
+        trio-websocket leaves the stream open after an EOF or a close the server began (it
+        waits for the server to end TCP first).
         """
-        await self.close(1000, "")
+        if given_up:
+            with (
+                trio.CancelScope(shield=True),
+                trio.move_on_after(self._core.options.close_timeout),
+                suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+            ):
+                await self._transport.send_close(1000, "")
+        else:
+            await self.close(1000, "")
         await self._transport.abort()
 
     async def _handshake(self, setup: Setup) -> None:
@@ -539,11 +553,16 @@ class Connection:
         reason = self._core.endpoint.redact(reason)
         action, close_error = self._core.protocol.close_received(code, reason)
         error: GeminiLiveError | None = close_error
-        if self._core.closing:
+        closing = self._core.closing
+        if closing:
             action, error = CloseAction.END, None
         elif action is CloseAction.END:
             error = None
-        self._end(ConnectionOutcome(action, code, reason, error, self.opened))
+        # 1006: no close frame came (the transport's code for a dropped connection).
+        by_server = closing and code != 1006
+        self._end(
+            ConnectionOutcome(action, code, reason, error, self.opened, closed_by_server=by_server)
+        )
 
     async def _abort(
         self,

@@ -30,7 +30,6 @@ _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
 _SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
 _SHORT_SECRET = 8
-_QUERY_SEPARATOR_RE = re.compile(r"([&;])")
 # What a host (a port, an IPv6 literal) and a path are made of: anything else in what
 # `redact_url` could not parse may be part of a secret (`[::1&key=...`).
 _PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9.\-_\[\]:/~%]*")
@@ -165,15 +164,19 @@ def redact_url(url: str) -> str:
 def _redact_query(query: str) -> str:
     """`query` with the value of each secret parameter replaced by `REDACTED`.
 
-    `;` separates parameters here as `&` does: some servers take it as one, and a key
-    after it (`?alt=json;key=...`) must not show. Everything else is kept as written.
+    `;` may separate parameters too: some servers take it as one, and a key after it
+    (`?alt=json;key=...`) must not show. A secret value runs to the next `&` whatever it
+    holds (a `;` in it included). Everything else is kept as written.
     """
-    pieces = _QUERY_SEPARATOR_RE.split(query)
-    for index in range(0, len(pieces), 2):
-        name = pieces[index].partition("=")[0]
-        if unquote_plus(name).lower() in _SECRET_PARAMS:
-            pieces[index] = f"{name}=REDACTED"
-    return "".join(pieces)
+    pieces = query.split("&")
+    for index, piece in enumerate(pieces):
+        parts = piece.split(";")
+        for start, part in enumerate(parts):
+            name = part.partition("=")[0]
+            if unquote_plus(name).lower() in _SECRET_PARAMS:
+                pieces[index] = ";".join([*parts[:start], f"{name}=REDACTED"])
+                break
+    return "&".join(pieces)
 
 
 def without_fragment(parts: SplitResult) -> str:

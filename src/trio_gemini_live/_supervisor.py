@@ -168,10 +168,15 @@ class SessionSupervisor:
             await self._finish(exc, 1006, str(exc))
             return
         code, reason = outcome.code, outcome.reason
-        if self._core.closing and outcome.action is not CloseAction.FAIL:
+        if (
+            self._core.closing
+            and outcome.action is not CloseAction.FAIL
+            and not outcome.closed_by_server
+        ):
             # The application's close ended the session (`Closed` says 1000, as documented),
             # also when the last connection had dropped (an outage: a 1006 with no reason)
-            # or dropped during the close: only a fatal close keeps its own code.
+            # or dropped during the close. A server's own close frame keeps its code and
+            # reason: a fatal 1007 read during the close still says what was refused.
             code, reason = 1000, ""
         error = None if outcome.action is CloseAction.END or self._core.closing else outcome.error
         await self._finish(error, code, reason)

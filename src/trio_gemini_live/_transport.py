@@ -125,6 +125,14 @@ class Transport(Protocol):
         """Close the WebSocket (idempotent)."""
         ...
 
+    async def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Write a close frame if the WebSocket is open, without waiting for the reply.
+
+        Best effort, before `abort`: for a connection given up (cancelled), whose server
+        may never answer. A transport that cannot do it writes nothing.
+        """
+        ...
+
     async def abort(self) -> None:
         """Close the stream at once, without a close handshake (idempotent, shielded)."""
         ...
@@ -336,6 +344,14 @@ class TrioWebsocketTransport:
         """Close the WebSocket with a close frame; idempotent."""
         self._host.closing = True
         await self._ws.aclose(code, reason or None)
+
+    async def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Nothing (trio-websocket writes a close frame only in an `aclose` that waits).
+
+        Its `aclose` waits for the reply: `abort` then ends the stream with no close frame
+        (the server sees EOF).
+        """
+        await trio.lowlevel.checkpoint()
 
     async def abort(self) -> None:
         """Close the stream at once; idempotent.

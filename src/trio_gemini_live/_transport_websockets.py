@@ -555,6 +555,15 @@ class WebsocketsTransport:
                 self._set_closed(TransportClosedError(code, reason))
             await self._close_stream()
 
+    async def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Write a close frame if the WebSocket is open, without waiting for the reply."""
+        if self._stream_closed:
+            return
+        if self._protocol.state is _OPEN:
+            self._protocol.send_close(code, reason)
+        with suppress(TransportClosedError):
+            await self._flush()
+
     async def abort(self) -> None:
         """Close the stream at once, without a close handshake; idempotent."""
         if self._closed is None:

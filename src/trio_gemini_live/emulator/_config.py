@@ -272,9 +272,11 @@ class EmulatorConfig:
         wait_timeout: Seconds (trio time) the waits of a test (`Emulator.wait_for_connection`,
             `EmulatorConnection.wait_for_sent`, `wait_for_received`, `wait_closed`) wait at
             most; then they raise `WaitTimeoutError` naming what they waited for. 900 s,
-            longer than anything a default emulator does by itself, and no real time under
-            an autojump clock: a connection or frame that never comes fails the test
-            instead of hanging it. `None` waits without bound. A tighter bound for one
+            longer than a default connection lives (600 s), and no real time under an
+            autojump clock: a connection or frame that never comes fails the test instead
+            of hanging it. A wait that spans more than one connection's life (the third
+            connection of a resumed session, from the start) needs more, or `None`: no
+            bound. A tighter bound for one
             wait is a cancel scope around it (`trio.fail_after`).
         max_queued_turns: Most turns that may wait for the model while it answers (user turns
             under `activityHandling: NO_INTERRUPTION`, `WHEN_IDLE` tool results); one more
