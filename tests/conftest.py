@@ -5,8 +5,10 @@ Fixtures live in the conftest.py of the subfolder that uses them.
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Generator
+import wave
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
@@ -50,3 +52,16 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _examples_run[0]:
         terminalreporter.write_line(f"hypothesis: {_examples_run[0]} examples run")
+
+
+@pytest.fixture
+def wav_writes_fail(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call it to make every later WAV frame write fail as on a full disk (EFBIG)."""
+
+    def too_large(self: wave.Wave_write, data: bytes) -> None:
+        raise OSError(errno.EFBIG, "File too large")
+
+    def start_failing() -> None:
+        monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+
+    return start_failing

@@ -161,3 +161,25 @@ class StuckUplinkStream(WrappedStream):
     async def aclose(self) -> None:
         self._closed.set()
         await self._inner.aclose()
+
+
+class StickingConnector:
+    """Connects through `inner`; connection number `stuck` gets a `StuckUplinkStream`.
+
+    `opened` counts the connections made, so a test can check how many resumes it took.
+    """
+
+    def __init__(
+        self, inner: Callable[[], Awaitable[trio.abc.Stream]], *, stuck: int, stick_after: int
+    ) -> None:
+        self._inner = inner
+        self._stuck = stuck
+        self._stick_after = stick_after
+        self.opened = 0
+
+    async def __call__(self) -> trio.abc.Stream:
+        self.opened += 1
+        stream = await self._inner()
+        if self.opened == self._stuck:
+            return StuckUplinkStream(stream, stick_after=self._stick_after)
+        return stream

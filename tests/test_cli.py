@@ -7,7 +7,6 @@ are synchronous); a server with special behaviour runs in a thread. One subproce
 
 from __future__ import annotations
 
-import errno
 import io
 import shutil
 import socket
@@ -640,7 +639,7 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
 
 
 def test_talk_output_that_fails_to_write_keeps_the_old_file_and_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], wav_writes_fail: Callable[[], None]
 ) -> None:
     # `(ulimit -f 40; gemini-live talk ... -o big.wav)` left a truncated big.wav in place of
     # the previous one, and exited 2 as for a bad argument (WavError is a configuration
@@ -648,11 +647,7 @@ def test_talk_output_that_fails_to_write_keeps_the_old_file_and_exits_1(
     output = tmp_path / "out.wav"
     write_wav(output, bytes(480))
     before = output.read_bytes()
-
-    def too_large(self: wave.Wave_write, data: bytes) -> None:
-        raise OSError(errno.EFBIG, "File too large")
-
-    monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+    wav_writes_fail()
     assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 1
     captured = capsys.readouterr()
     assert "model: You said: hi" in captured.out

@@ -20,7 +20,14 @@ import trio_websocket
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
 
-from fake_server import FakeServer, SlowUplinkStream, StuckUplinkStream, accept_setup, pretty
+from fake_server import (
+    FakeServer,
+    SlowUplinkStream,
+    StickingConnector,
+    StuckUplinkStream,
+    accept_setup,
+    pretty,
+)
 from trio_gemini_live import (
     AudioDelta,
     Closed,
@@ -939,14 +946,8 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
     config = EmulatorConfig(pacing="realtime")  # a 500-character answer: 30 s of speech
     async with open_emulator(config) as emulator:
         memory = emulator.memory_connector()
-        opened = 0
-
-        async def connector() -> trio.abc.Stream:
-            nonlocal opened
-            opened += 1
-            stream = await memory()
-            # The upgrade, the setup and the text go out; then the peer stops reading.
-            return StuckUplinkStream(stream, stick_after=3) if opened == 1 else stream
+        # The upgrade, the setup and the text go out; then the peer stops reading.
+        connector = StickingConnector(memory, stuck=1, stick_after=3)
 
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
         async with open_session(
@@ -961,7 +962,7 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
                         break
         assert event.reason == "uplink stalled"
         assert event.replayed >= 1  # the audio chunk cut off on the old connection
-        assert opened == 2
+        assert connector.opened == 2
         assert session.not_sent == ()  # what was cut off went out again: nothing is lost
 
 
@@ -1004,14 +1005,8 @@ async def test_a_replay_that_stops_moving_is_left_for_a_new_connection(
             await trio.sleep_forever()
 
     server = FakeServer(nursery, script)
-    opened = 0
-
-    async def connector() -> trio.abc.Stream:
-        nonlocal opened
-        opened += 1
-        stream = await server.connector()
-        # The upgrade request and the setup go out; the replay's write sticks.
-        return StuckUplinkStream(stream, stick_after=2) if opened == 2 else stream
+    # The upgrade request and the setup go out; the replay's write sticks.
+    connector = StickingConnector(server.connector, stuck=2, stick_after=2)
 
     endpoint = url_endpoint(
         "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
@@ -1038,7 +1033,7 @@ async def test_a_replay_that_stops_moving_is_left_for_a_new_connection(
             await heard.wait()
     assert reasons == ["Internal error encountered.", "uplink stalled"]
     assert replayed == [{"realtimeInput": {"text": "hello"}}]
-    assert opened == 3
+    assert connector.opened == 3
 
 
 @pytest.mark.parametrize(
@@ -1075,14 +1070,8 @@ async def test_an_uplink_stall_is_found_within_an_interval_of_the_limit(
         await trio.sleep_forever()
 
     server = FakeServer(nursery, script)
-    opened = 0
-
-    async def connector() -> trio.abc.Stream:
-        nonlocal opened
-        opened += 1
-        stream = await server.connector()
-        # The upgrade request and the setup go out; then the first peer stops reading.
-        return StuckUplinkStream(stream, stick_after=2) if opened == 1 else stream
+    # The upgrade request and the setup go out; then the first peer stops reading.
+    connector = StickingConnector(server.connector, stuck=1, stick_after=2)
 
     endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="test-key")
     async with open_session(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import array
-import errno
 import itertools
 import math
 import os
 import struct
 import tracemalloc
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -377,18 +377,14 @@ def test_round_trip_is_exact_at_the_same_rate(pcm: bytes) -> None:
 
 
 def test_a_failed_write_leaves_the_previous_file_as_it_was(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, wav_writes_fail: Callable[[], None]
 ) -> None:
     # The file was opened "wb" (truncated) and written in place: a full disk or a file size
     # limit left a corrupt WAV, and the previous one was gone.
     path = tmp_path / "reply.wav"
     write_wav(path, bytes(480))
     before = path.read_bytes()
-
-    def too_large(self: wave.Wave_write, data: bytes) -> None:
-        raise OSError(errno.EFBIG, "File too large")
-
-    monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
+    wav_writes_fail()
     with pytest.raises(WavError, match=r"cannot write .*reply\.wav: File too large"):
         write_wav(path, bytes(48000))
     assert path.read_bytes() == before
