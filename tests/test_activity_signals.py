@@ -18,9 +18,13 @@ import trio
 import trio.testing
 
 from trio_gemini_live import (
+    ActivityEnd,
+    ActivityStart,
+    ClientMessage,
     Closed,
     LiveSession,
     LocalProtocolError,
+    RealtimeInput,
     Reconnected,
     SessionOptions,
     Setup,
@@ -79,6 +83,29 @@ async def test_refused_while_update_setup_turns_vad_on(
             await session.activity_start()
     assert [c.close_code for c in emulator.connections] == [1000, 1000]
     assert signals_received(emulator, 0) == signals_received(emulator, 1) == []
+
+
+async def test_send_refuses_a_raw_signal_under_server_vad_and_passes_it_without(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # `send()` took a raw activityStart on a setup with server VAD, and the server closed
+    # the whole session with 1007.
+    raw = [
+        ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())),
+        ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())),
+    ]
+    async with open_emulator() as emulator:
+        async with session_on(emulator, VAD_ON) as session:
+            for message in raw:
+                with pytest.raises(LocalProtocolError, match=r"send\(realtimeInput\.activity"):
+                    await session.send(message)
+        async with session_on(emulator, VAD_OFF) as session:
+            for message in raw:
+                await session.send(message)
+            await until_turn_complete(session)
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert signals_received(emulator, 0) == []
+    assert signals_received(emulator, 1) == ["activityStart", "activityEnd"]
 
 
 async def test_refused_until_a_move_that_turns_vad_off_is_made(

@@ -430,12 +430,18 @@ class LiveSession(SessionSupervisor):
                 exactly one top-level field, or holds a value of the wrong type (named by its
                 JSON path; a `toolResponse` or `contextUpdate` must be made of the structs,
                 not dicts); a function response holds NaN or an infinity; or it answers a
-                tool call cancelled by a reconnect.
+                tool call cancelled by a reconnect; or it carries an activity signal that
+                could reach a connection with automatic activity detection on (as for
+                `activity_start`).
             SessionClosedError: the session is closed.
         """
         message = check_instance(message, ClientMessage, "message")
         _check_stateful(message)
-        await self._send(message, _kind_of(message))
+        kind = _kind_of(message)
+        if kind in (ACTIVITY_START, ACTIVITY_END):
+            # The same 1007 waits for a raw signal as for `activity_start()`.
+            self._check_manual_activity(f"send({kind})")
+        await self._send(message, kind)
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
         """`send`, with the message's kind (for replay reports) known to the caller."""
