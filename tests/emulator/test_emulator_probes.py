@@ -72,3 +72,89 @@ async def test_logs_and_repr_name_a_connection_by_its_number(
     assert f"connection 1: {conn.path}" in messages
     assert [m for m in messages if m.startswith("connection 1: closing 1007")]
     assert not [m for m in messages if m.startswith("connection 2")]
+
+
+async def read_to_eof(stream: trio.abc.Stream) -> bytes:
+    """Everything the emulator sends until it closes the stream."""
+    received = b""
+    while chunk := await stream.receive_some():
+        received += chunk
+    return received
+
+
+async def wait_released(emulator: Emulator) -> None:
+    """Wait until the emulator serves no stream: each server task has ended, its stream closed."""
+    while emulator._streams:
+        await emulator._changed.wait()
+
+
+# Streams that end without a WebSocket upgrade request. The emulator waited for a request
+# for 10 s whatever happened: each held its task and its stream (a file descriptor) that
+# long; at a health check's or a port scanner's rate, hundreds at once.
+ENDS_WITHOUT_A_REQUEST = [
+    pytest.param(PLAIN_GET, False, b"HTTP/1.1 400 ", id="plain-get-400"),
+    pytest.param(b"\x16\x03\x01\x00\xa5garbage\r\n\r\n", False, b"HTTP/1.1 400 ", id="garbage"),
+    pytest.param(b"GET / HTTP/1.1\r\nHost: 127.", True, b"", id="incomplete-then-eof"),
+    pytest.param(b"", True, b"", id="nothing-then-eof"),
+]
+
+
+@pytest.mark.parametrize(("request_bytes", "eof", "reply"), ENDS_WITHOUT_A_REQUEST)
+async def test_a_stream_that_ends_without_a_request_is_released_at_once(
+    request_bytes: bytes,
+    eof: bool,
+    reply: bytes,
+    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    async with open_emulator() as emulator:
+        client = await emulator.memory_connector()()
+        start = trio.current_time()
+        # Under the autojump clock a server still waiting for the request would jump the
+        # clock to this deadline, well before the 10 s bound.
+        with trio.fail_after(1):
+            await client.send_all(request_bytes)
+            if eof:
+                await client.send_eof()
+            assert (await read_to_eof(client)).startswith(reply)
+            await wait_released(emulator)
+        assert trio.current_time() - start < 0.1
+        await client.aclose()
+        # A probe is not a connection: none is listed, and the emulator still serves one.
+        assert not emulator.connections
+        async with connect(emulator) as ws:
+            await ws.setup()
+    ours = [record for record in caplog.records if record.name == LOGGER]
+    assert not [record for record in ours if record.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize(("request_bytes", "eof", "reply"), ENDS_WITHOUT_A_REQUEST)
+async def test_a_tcp_probe_is_released_at_once(
+    request_bytes: bytes, eof: bool, reply: bytes
+) -> None:
+    # Over loopback TCP, in real time: the emulator closes its socket (the client reads
+    # EOF) and ends the stream's task long before the 10 s handshake bound.
+    async with open_emulator() as emulator:
+        client = await trio.open_tcp_stream(emulator.host, emulator.port)
+        async with client:
+            with trio.fail_after(5):
+                await client.send_all(request_bytes)
+                if eof:
+                    await client.send_eof()
+                assert (await read_to_eof(client)).startswith(reply)
+                await wait_released(emulator)
+
+
+async def test_a_peer_that_never_finishes_its_request_is_closed_after_10_s(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The bound still holds for a peer that neither completes its request nor leaves.
+    async with open_emulator() as emulator:
+        client = await emulator.memory_connector()()
+        start = trio.current_time()
+        await client.send_all(b"GET / HTTP/1.1\r\nHost: 127.")
+        with trio.fail_after(11):
+            assert await read_to_eof(client) == b""
+            await wait_released(emulator)
+        assert trio.current_time() - start == pytest.approx(10)

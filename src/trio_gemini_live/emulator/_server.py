@@ -247,8 +247,15 @@ class _FaultStream(trio.abc.Stream):
         await trio.aclose_forcefully(self.inner)
 
 
+# Seconds a stream may take to send its complete upgrade request before it is closed.
+_HANDSHAKE_TIMEOUT = 10.0
+
+
 class _ServerWebSocket(WebSocketConnection):
-    """trio-websocket's connection with a pong that can be delayed per connection."""
+    """trio-websocket's connection with a pong that can be delayed per connection.
+
+    Its `get_request` also ends when the stream ends without an upgrade request.
+    """
 
     def __init__(self, stream: _FaultStream, *, max_message_size: int) -> None:
         super().__init__(
@@ -256,13 +263,40 @@ class _ServerWebSocket(WebSocketConnection):
         )
         self.pong_delay = 0.0
         self.nursery: trio.Nursery | None = None
+        # Set once the client's upgrade request has been read, or once the reader task has
+        # ended without one: trio-websocket's own `_get_request` waits for a request only,
+        # so a plain HTTP request (answered 400), garbage or a peer gone mid-request held
+        # the stream, its task and its file descriptor until the handshake timeout.
+        self._handshake_read = trio.Event()
+        self._request_read = False
 
     def start_reader(self, nursery: trio.Nursery) -> None:
         self.nursery = nursery
         nursery.start_soon(self._reader_task)
 
-    async def get_request(self) -> WebSocketRequest:
-        return await self._get_request()
+    async def _reader_task(self) -> None:
+        try:
+            await super()._reader_task()
+        finally:
+            # No request comes once the reader has ended: it is the one that reads them.
+            self._handshake_read.set()
+
+    async def _handle_request_event(self, event: wsproto.events.Request) -> None:
+        await super()._handle_request_event(event)
+        self._request_read = True
+        self._handshake_read.set()
+
+    async def get_request(self) -> WebSocketRequest | None:
+        """The client's upgrade request; `None` if the stream ended without one.
+
+        `None` comes as soon as the reader task ends: the request was not an upgrade
+        (trio-websocket has answered it 400 and closed the stream), or the peer closed or
+        reset the stream before its request was complete.
+        """
+        await self._handshake_read.wait()
+        if not self._request_read:
+            return None
+        return await self._get_request()  # at once: the request is there
 
     async def _handle_ping_event(self, event: wsproto.events.Ping) -> None:
         if self._wsproto.state is not ConnectionState.OPEN:
@@ -1221,7 +1255,9 @@ class Emulator:
                 ws = _ServerWebSocket(wrapped, max_message_size=self.config.max_message_size)
                 ws.start_reader(nursery)
                 request: WebSocketRequest | None = None
-                with trio.move_on_after(10):
+                # Ends at once when the stream ends without a request (a probe); the bound
+                # is for a peer that never finishes its request (or never sends one).
+                with trio.move_on_after(_HANDSHAKE_TIMEOUT):
                     request = await ws.get_request()
                 if request is not None:
                     await self._handle(conn, ws, request)
