@@ -253,6 +253,45 @@ def test_emulator_arguments_are_passed_through(monkeypatch: pytest.MonkeyPatch) 
     assert seen == [["--port", "0", "--fault", "reset@frames=3"], []]
 
 
+@pytest.mark.parametrize(
+    ("argv", "verbosity"),
+    [
+        (["emulator", "--port", "0", "-v"], 1),
+        (["-v", "emulator", "-vv", "--port", "0"], 3),
+        (["emulator", "--verbose", "--port", "0"], 1),
+        (["demo", "-v"], 1),
+        (["-v", "demo", "-v"], 2),
+        (["talk", "--emulator", "--text", "hi", "-vv"], 2),
+        (["talk", "--emulator", "--text", "hi"], 0),
+    ],
+)
+def test_verbose_is_counted_after_the_command_too(
+    argv: list[str], verbosity: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `gemini-live talk ... -v` was "unrecognized arguments: -v": only `-v` before the
+    # command was accepted, with no hint.
+    levels: list[int] = []
+    emulator_args: list[list[str]] = []
+
+    def fake_emulator(args: list[str] | None = None) -> int:
+        emulator_args.append(list(args or []))
+        return 0
+
+    async def fake_talk(options: object) -> int:
+        return 0
+
+    async def fake_demo(**options: object) -> None:
+        return None
+
+    monkeypatch.setattr("trio_gemini_live.cli._configure_logging", levels.append)
+    monkeypatch.setattr("trio_gemini_live.emulator.emulator_main", fake_emulator)
+    monkeypatch.setattr("trio_gemini_live.cli.run_talk", fake_talk)
+    monkeypatch.setattr("trio_gemini_live.cli.run_demo", fake_demo)
+    assert main(argv) == 0
+    assert levels == [verbosity]
+    assert all("-v" not in args and "-vv" not in args for args in emulator_args)
+
+
 def test_emulator_help_comes_from_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["emulator", "--help"]) == 0
     assert "usage: gemini-live emulator" in capsys.readouterr().out

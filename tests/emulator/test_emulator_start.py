@@ -98,8 +98,8 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--chunk-ms", "-40"], ("--chunk-ms", "1 to 1000 ms")),
         (["--chunk-ms", "99999999999"], ("--chunk-ms", "1 to 1000 ms")),
         (["--chunk-ms", "1.5"], ("--chunk-ms", "whole number")),
-        (["--lifetime", "0"], ("--lifetime", "more than 0")),
-        (["--lifetime", "-5"], ("--lifetime", ">= 0")),
+        (["--lifetime", "0"], ("--lifetime", "seconds > 0, got 0", "some lifetime")),
+        (["--lifetime", "-5"], ("--lifetime", "seconds > 0, got -5")),  # not ">= 0"
         (["--lifetime", "nan"], ("--lifetime", "finite")),
         (["--lifetime", "inf"], ("--lifetime", "finite")),
         (["--lifetime", "ten"], ("--lifetime", "not a number")),
@@ -117,8 +117,8 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--keep-closed-connections", "many"], ("--keep-closed-connections", "or 'all'")),
         (["--keep-closed-connections", "2.5"], ("--keep-closed-connections", "whole number")),
         # EmulatorConfig.send_timeout had no flag; 0 could never be met, NaN never reached.
-        (["--send-timeout", "0"], ("--send-timeout", "more than 0")),
-        (["--send-timeout", "-1"], ("--send-timeout", ">= 0")),
+        (["--send-timeout", "0"], ("--send-timeout", "seconds > 0, got 0")),
+        (["--send-timeout", "-1"], ("--send-timeout", "seconds > 0, got -1")),
         (["--send-timeout", "nan"], ("--send-timeout", "finite")),
         (["--send-timeout", "inf"], ("--send-timeout", "finite")),
         (["--send-timeout", "soon"], ("--send-timeout", "not a number")),

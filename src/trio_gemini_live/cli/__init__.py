@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import cast
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     add_demo_arguments(demo)
+    _add_verbose_after(demo)
     talk = commands.add_parser(
         "talk",
         help="talk to the Gemini Live API (or an emulator) with a WAV file and/or text",
@@ -87,12 +89,37 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     add_talk_arguments(talk)
+    _add_verbose_after(talk)
     commands.add_parser(
         "emulator",
         help="run the local Live API emulator (see `gemini-live emulator --help`)",
         add_help=False,
     )
     return parser
+
+
+def _add_verbose_after(command: argparse.ArgumentParser) -> None:
+    """Accept `-v` after the command too (`gemini-live talk ... -v`), counted with the first."""
+    # Its own dest: argparse copies a subparser's values over the top level's, so a shared
+    # `verbose` would make `-v talk -v` count 1.
+    command.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbose_after",
+        action="count",
+        default=0,
+        help="log to standard error (-v: info, -vv: debug)",
+    )
+
+
+_VERBOSE = re.compile(r"-v+|--verbose")
+
+
+def _verbosity_of(arguments: list[str]) -> tuple[list[str], int]:
+    """`arguments` without their `-v`/`-vv`/`--verbose`, and how many `v`s those held."""
+    kept = [arg for arg in arguments if not _VERBOSE.fullmatch(arg)]
+    count = sum(1 if arg == "--verbose" else len(arg) - 1 for arg in arguments if arg not in kept)
+    return kept, count
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -162,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 options, unknown = parser.parse_known_args([*global_args, "emulator"])
                 if unknown:
                     parser.error(f"unrecognized arguments: {unknown_names(unknown)}")
-                _configure_logging(options.verbose)
+                # `-v` after the command as before it (the emulator's parser has none).
+                emulator_args, verbose_after = _verbosity_of(emulator_args)
+                _configure_logging(options.verbose + verbose_after)
                 from ..emulator import emulator_main
 
                 return emulator_main(emulator_args)
@@ -175,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("the following arguments are required: COMMAND")
         except SystemExit as exc:  # --help, --version and usage errors
             return exc.code if isinstance(exc.code, int) else 2
-        _configure_logging(options.verbose)
+        _configure_logging(options.verbose + options.verbose_after)
         if options.command == "demo":
             trio.run(
                 lambda: run_demo(

@@ -75,24 +75,31 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _positive_seconds(value: str, why: str) -> float:
+    """A finite number of seconds above 0; `why` says what 0 would mean."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    # One message for -1, nan and 0 alike: `_seconds`'s ">= 0" would name a range that
+    # holds the 0 refused next.
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of seconds > 0, got {value} ({why})"
+        )
+    return seconds
+
+
 def _lifetime(value: str) -> float:
     """A connection lifetime for argparse: a finite number of seconds above 0."""
-    seconds = _seconds(value)
-    if seconds == 0:
-        # Every connection would get goAway and be closed as soon as it opens.
-        raise argparse.ArgumentTypeError("a connection lifetime must be more than 0 s")
-    return seconds
+    # At 0, every connection would get goAway and be closed as soon as it opens.
+    return _positive_seconds(value, "a connection needs some lifetime")
 
 
 def _send_timeout(value: str) -> float:
     """A bound on writing one frame for argparse: a finite number of seconds above 0."""
-    seconds = _seconds(value)
-    if seconds == 0:
-        # EmulatorConfig refuses 0 too: no write could ever finish in it.
-        raise argparse.ArgumentTypeError(
-            "must be more than 0 s (leave the flag out for no limit but the deadline)"
-        )
-    return seconds
+    # EmulatorConfig refuses 0 too: no write could ever finish in it.
+    return _positive_seconds(value, "leave the flag out for no limit but the deadline")
 
 
 def _host(value: str) -> str:
