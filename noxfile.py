@@ -154,7 +154,9 @@ def bench(session: nox.Session) -> None:
     """The fixed, seeded benchmark scenarios in benchmarks/ (`python -m benchmarks`)."""
     if not (ROOT / "benchmarks" / "__main__.py").exists():
         session.skip("benchmarks/__main__.py does not exist yet: nothing to run")
-    session.install(".[bench]")
+    # The peers' own dependencies (websockets, pydantic, anyio) pinned too (constraints.txt).
+    session.install(".[bench]", "-c", "benchmarks/constraints.txt")
+    session.run("python", "-m", "pip", "freeze")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -33,6 +33,8 @@ def main() -> None:
         parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
     env = environment()
     print(f"Python {env['python'].split()[0]} on {env['cpu']} ({env['cpu_count']} CPUs)")
+    git = env["git"]
+    print(f"git {git['commit']} (dirty: {git['dirty']}), library from {git['library']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     report = Report()
     if args.baseline:

@@ -67,6 +67,7 @@ def control_frames() -> dict[str, bytes]:
     }
 
 
+AUDIO40 = audio_frame(40)
 TRANSCRIPT = pretty({"serverContent": {"outputTranscription": {"text": " and so on"}}})
 TURN_COMPLETE = control_frames()["turn complete + usage"]
 

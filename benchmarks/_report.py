@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -17,7 +22,7 @@ class Row:
     name: str
     value: float
     unit: str
-    ratio: float | None = None  # value / baseline value, measured in the same run
+    ratio: float | None = None  # value ÷ the baseline's value (or target), same run
     baseline: str = ""
     note: str = ""
 
@@ -45,12 +50,17 @@ class Report:
         history = bool(self.before)
         extra = f"{'before':>11} {'after/before':>12} " if history else ""
         lines = [
-            f"{'section':9}{'scenario':58}{'value':>11} {'unit':9}{extra}{'ratio':>8}  vs / note",
+            "ratio = value ÷ the figure after '÷' in the last column, both from this run (or "
+            "÷ a target): below 1 = less time, CPU",
+            "or lateness than that peer; for a `target >= N` row above 1 meets it, for a "
+            "`target < N` row below 1 does. Rows in 'x' are ratios themselves, named in the row.",
+            f"{'section':9}{'scenario':58}{'value':>11} {'unit':9}{extra}{'ratio':>8}  ÷ vs / note",
             "-" * (146 if history else 120),
         ]
         for r in self.rows:
             ratio = f"{r.ratio:7.3f}x" if r.ratio is not None else " " * 8
-            tail = r.baseline + (f" ({r.note})" if r.note else "")
+            vs = f"÷ {r.baseline}" if r.ratio is not None and r.baseline else r.baseline
+            tail = vs + (f" ({r.note})" if r.note else "")
             head = f"{r.section:9}{r.name:58}{_fmt(r.value)} {r.unit:9}"
             if history:
                 old = self.before.get((r.section, r.name))
@@ -89,6 +99,39 @@ def _version(name: str) -> str:
         return "absent"
 
 
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_state() -> dict[str, Any]:
+    """The commit the benchmarks (and, from a checkout, the library) were run from.
+
+    `dirty`: a tracked file differs from that commit (untracked files, such as this run's
+    JSON, do not count); "unknown" outside a git checkout or without git.
+    """
+    commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": "unknown", "dirty": "unknown", "library": _library_path()}
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    dirty = "unknown" if status is None else bool(status)
+    return {"commit": commit, "dirty": dirty, "library": _library_path()}
+
+
+def _library_path() -> str:
+    """Where `trio_gemini_live` is imported from: the commit above is its commit only if
+    this is inside the same checkout (an installed copy elsewhere is another version).
+    """
+    spec = importlib.util.find_spec("trio_gemini_live")
+    origin = spec.origin if spec is not None and spec.origin else "absent"
+    return str(Path(origin).parent) if origin != "absent" else origin
+
+
 def environment() -> dict[str, Any]:
     cpu = platform.processor()
     try:
@@ -106,6 +149,10 @@ def environment() -> dict[str, Any]:
         "wsproto",
         "websockets",
         "msgspec",
+        "pybase64",
+        "pydantic",
+        "pydantic-core",
+        "anyio",
         "google-genai",
         "ag2",
     ]
@@ -115,5 +162,6 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
+        "git": git_state(),
         "versions": {name: _version(name) for name in packages},
     }

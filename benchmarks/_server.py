@@ -5,7 +5,8 @@ streams pre-framed audio, so the server never limits the clients it measures. Th
 the URL path prefix, so every client (google-genai builds its own path) can select it:
 
     /recv/N/INTERVAL_US   after the client's first message: N frames (audio, 1 control in 10,
-                          last turnComplete); INTERVAL_US 0 = back to back (batched)
+                          last turnComplete); INTERVAL_US 0 = back to back (batched); paced
+                          (INTERVAL_US > 0), each audio frame carries its send stamp (below)
     /send/N               reply turnComplete once N client messages arrived
     /live/INTERVAL_US/K   stamped 40 ms audio frames every INTERVAL_US until the client
                           leaves; every K-th frame is `interrupted` (K=0: never); input discarded
@@ -99,15 +100,21 @@ async def serve(stream: trio.SocketStream) -> None:
             n, interval = int(parts[1]), int(parts[2]) / 1e6
             if not await peer.until_messages(2):  # "go"
                 return
-            frames = [framed(p) for p in _frames.stream_payloads(n)]
+            payloads = _frames.stream_payloads(n)
+            frames = [framed(p) for p in payloads]
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(drain, peer)
                 if interval == 0:
                     await stream.send_all(b"".join(frames))
                 else:
+                    # Paced: every audio frame's first PCM bytes carry the monotonic ns of its
+                    # send, which every client gets back in its decoded audio (lateness).
+                    audio = [p == _frames.AUDIO40 for p in payloads]
                     start = trio.current_time()
                     for i, frame in enumerate(frames):
                         await trio.sleep_until(start + i * interval)
+                        if audio[i]:
+                            frame = stamped_audio(time.monotonic_ns())
                         await stream.send_all(frame)
         elif kind == "send":
             n = int(parts[1])

@@ -175,7 +175,9 @@ def _send(report: Report) -> None:
     from .decode import _our_protocol
 
     protocol = _our_protocol()
-    raw = _frames.pcm(1000 * 1024 // 32, _frames.IN_RATE)[: 1 << 20]  # 1 MiB
+    # 33 s of 16 kHz PCM is 1,056,000 bytes: cut to 1 MiB exactly.
+    raw = _frames.pcm(33_000, _frames.IN_RATE)[: 1 << 20]
+    assert len(raw) == 1 << 20
     mime = f"audio/pcm;rate={_frames.IN_RATE}"
     for label, buffer in (
         ("bytes", raw),
@@ -194,7 +196,8 @@ def _send(report: Report) -> None:
             f"send 1 MiB from {label}: peak above the JSON frame",
             (peak - len(frame)) / 1024,
             "KiB",
-            note=("buffer kept as is" if kept_as_is else "BUFFER COPIED") + ", copy = 1024 KiB",
+            note=("buffer kept as is" if kept_as_is else "BUFFER COPIED")
+            + f", a copy would add {len(raw) // 1024} KiB",
         )
         del frame
 

@@ -8,6 +8,13 @@ capture or telephony audio reaches a voice agent). Client process CPU per frame 
 (CPU / audio duration). Clients run round-robin, rounds repeated; the median of rounds is
 reported, and ratios come from the same run.
 
+Paced receive modes also measure lateness, for every client in the same rounds: the server
+stamps each audio frame with the monotonic ns of its send, and each client subtracts it
+from its own clock once it holds the frame's decoded PCM (AG2's after the user's base64
+decode: AG2 hands over base64 text). The first LATE_WARMUP frames of each round are left out
+(first-use costs: imports, lazily built models); the rest of every round are pooled; p50
+and p99.
+
 Floors: the same wake-ups with no client at all, on each runtime: a timer (trio's
 `sleep_until` goes through a cancellation, asyncio's through a callback, a real difference
 between the runtimes) or a pipe becoming readable and one read of a frame's size.
@@ -22,6 +29,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from . import _frames
 from ._report import Report
@@ -62,7 +70,7 @@ def server() -> Iterator[int]:
         proc.wait(10)
 
 
-def run_client(client: str, job: dict[str, object]) -> dict[str, float]:
+def run_client(client: str, job: dict[str, object]) -> dict[str, Any]:
     job = {**job, "cpu": 0 if TWO_CORES else None}
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks._clients", client, json.dumps(job)],
@@ -103,9 +111,9 @@ def _floor_rows(
 
 def _measure(
     clients: list[str], job: dict[str, object], rounds: int
-) -> dict[str, list[dict[str, float]]]:
+) -> dict[str, list[dict[str, Any]]]:
     """Every client once per round, round-robin: ratios compare the same conditions."""
-    results: dict[str, list[dict[str, float]]] = {c: [] for c in clients}
+    results: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     for _ in range(rounds):
         for client in clients:
             results[client].append(run_client(client, job))
@@ -116,11 +124,51 @@ def _ag2_rows(report: Report, section: str, prefix: str, per: dict[str, float]) 
     for client in ("ours:websockets", "ours:trio-websocket", STREAM):
         if client not in per:
             continue
-        report.add(section, f"{prefix}: {LABEL[client]} vs AG2", per[client] / per["ag2"], "x")
+        report.add(
+            section,
+            f"{prefix}: {LABEL[client]} vs AG2",
+            per[client] / per["ag2"],
+            "x",
+            note="ours ÷ AG2 (below 1: less CPU than AG2)",
+        )
 
 
-def _median(results: list[dict[str, float]], key: str) -> float:
-    return statistics.median(r[key] for r in results)
+def _median(results: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in results))
+
+
+LATE_WARMUP = 5
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def _lateness_rows(report: Report, prefix: str, results: dict[str, list[dict[str, Any]]]) -> None:
+    """Server stamp -> decoded PCM in the client's hands, pooled over rounds (us)."""
+    late = {c: [v / 1e3 for r in results[c] for v in r["late"][LATE_WARMUP:]] for c in CLIENTS}
+    p50 = {c: _pct(late[c], 0.5) for c in CLIENTS}
+    p99 = {c: _pct(late[c], 0.99) for c in CLIENTS}
+    for client in CLIENTS:
+        report.add(
+            "e2e-late",
+            f"{prefix}: lateness p99, {LABEL[client]}",
+            p99[client],
+            "us",
+            p99[client] / p99["genai"],
+            "google-genai p99",
+            note=f"p50 {p50[client]:.0f} us ({p50[client] / p50['genai']:.2f}x genai's); "
+            f"{len(late[client])} frames (first {LATE_WARMUP} of each round left out)",
+        )
+    for client in ("ours:websockets", "ours:trio-websocket"):
+        report.add(
+            "e2e-late",
+            f"{prefix}: lateness p99, {LABEL[client]} vs AG2",
+            p99[client] / p99["ag2"],
+            "x",
+            note=f"ours ÷ AG2 (below 1: ours less late); p50 {p50[client] / p50['ag2']:.2f}x",
+        )
 
 
 def run(report: Report, quick: bool) -> None:
@@ -146,6 +194,8 @@ def run(report: Report, quick: bool) -> None:
             results = _measure(clients, job, rounds)
             per = {c: _median(results[c], "cpu") / n * 1e6 for c in clients}
             audio_s = results[CLIENTS[0]][0]["audio"] * 0.04
+            if interval_us:
+                _lateness_rows(report, f"40 ms frames, {label}", results)
             for client in CLIENTS:
                 report.add(
                     "e2e-recv",

@@ -10,10 +10,16 @@ Near the limit, CPython's full collections (which walk every live task and frame
 where the search stops, so two remedies a many-session server can apply are measured too:
 `gc.freeze()` once the sessions are open (one trial at the load that failed), and a search
 in a process that raised the young generation's threshold (`gc.set_threshold(20_000)`).
+
+The two searches (default GC and raised threshold) start at the same load and double on the
+same grid, and run interleaved, one trial of each in turn, so that neither gets more draws
+near its limit or a quieter stretch of the machine. CPU per session is compared at one load:
+the raised threshold's is also measured at the default's best load (one more trial).
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from ._live import GC_THRESHOLD0
@@ -63,14 +69,20 @@ def _trial(port: int, sessions: int, seconds: float, gc: str | None = None) -> d
     return got
 
 
-def _search(
-    port: int, seconds: float, quick: bool, start: int, gc: str | None = None
-) -> tuple[int, int, dict[int, dict[str, Any]]]:
-    """Double from `start` until a load fails, then bisect: (best passing, first failing)."""
-    results: dict[int, dict[str, Any]] = {}
+START = 50  # both searches' first load; they double from it on the same grid
+
+Search = Generator[int, dict[str, Any], tuple[int, int]]
+
+
+def _search(quick: bool, start: int, results: dict[int, dict[str, Any]]) -> Search:
+    """Double from `start` until a load fails, then bisect: (best passing, first failing).
+
+    A generator: it yields each load to try and is sent that trial's result, so that two
+    searches can be run interleaved (`_searches`).
+    """
     sessions = start
     while True:
-        results[sessions] = _trial(port, sessions, seconds, gc)
+        results[sessions] = yield sessions
         if not results[sessions]["ok"] or sessions >= 1600:
             break
         sessions *= 2
@@ -79,9 +91,33 @@ def _search(
     step = max(5, good // 8) if quick else max(5, good // 16)
     while bad and bad - good > step:
         mid = (good + bad) // 2
-        results[mid] = _trial(port, mid, seconds, gc)
+        results[mid] = yield mid
         good, bad = (mid, bad) if results[mid]["ok"] else (good, mid)
-    return good, bad, results
+    return good, bad
+
+
+def _searches(
+    port: int, seconds: float, quick: bool, settings: list[str | None]
+) -> dict[str | None, tuple[int, int, dict[int, dict[str, Any]]]]:
+    """One search per GC setting, from the same start, one trial of each in turn."""
+    results: dict[str | None, dict[int, dict[str, Any]]] = {gc: {} for gc in settings}
+    searches = {gc: _search(quick, START, results[gc]) for gc in settings}
+    pending = {gc: next(search) for gc, search in searches.items()}
+    found: dict[str | None, tuple[int, int]] = {}
+    while pending:
+        for gc in list(pending):
+            got = _trial(port, pending[gc], seconds, gc)
+            try:
+                pending[gc] = searches[gc].send(got)
+            except StopIteration as done:
+                found[gc] = done.value
+                del pending[gc]
+    return {gc: (*found[gc], results[gc]) for gc in settings}
+
+
+def _cpu_share(trial: dict[str, Any], sessions: int) -> float:
+    """The client process's CPU per session, in % of one core."""
+    return float(trial["cpu"] / trial["wall"] / sessions * 100)
 
 
 def _add_load(report: Report, label: str, good: int, best: dict[str, Any] | None) -> None:
@@ -95,7 +131,7 @@ def _add_load(report: Report, label: str, good: int, best: dict[str, Any] | None
         note=(f"lateness p99 {best['late_p99'] / 1e3:.1f} ms" if best else "none passed"),
     )
     if best:
-        share = best["cpu"] / best["wall"] / good * 100
+        share = _cpu_share(best, good)
         report.add(
             "scale",
             f"CPU per full-duplex session (at {good}){label}",
@@ -109,7 +145,10 @@ def _add_load(report: Report, label: str, good: int, best: dict[str, Any] | None
 def run(report: Report, quick: bool) -> None:
     seconds = 4.0 if quick else 8.0
     with server() as port:
-        good, bad, results = _search(port, seconds, quick, 25)
+        # Both searches interleaved, from the same start on the same grid.
+        found = _searches(port, seconds, quick, [None, "threshold"])
+        good, bad, results = found[None]
+        tuned, _, tuned_results = found["threshold"]
         best = results.get(good)
         _add_load(report, "", good, best)
         if best:
@@ -142,9 +181,27 @@ def run(report: Report, quick: bool) -> None:
                     f"(send tick p99 {frozen['send_late_p99'] / 1e3:.1f} ms)"
                 ),
             )
-        # The same search in a process that raised the young generation's threshold.
-        tuned, _, tuned_results = _search(port, seconds, quick, max(25, good), "threshold")
+        # The search in processes that raised the young generation's threshold.
         _add_load(report, GC_LABELS["threshold"], tuned, tuned_results.get(tuned))
+        if best:
+            # CPU per session like for like: the raised threshold at the default's best load
+            # (a trial of the search if it tried that load, else one more trial now).
+            same = tuned_results.get(good) or _trial(port, good, seconds, "threshold")
+            default_share = _cpu_share(best, good)
+            share = _cpu_share(same, good)
+            report.add(
+                "scale",
+                f"CPU per full-duplex session at {good} (the default's best)"
+                f"{GC_LABELS['threshold']}",
+                share,
+                "% core",
+                share / default_share,
+                f"default GC at {good} ({default_share:.3f} %)",
+                note=(
+                    "raised ÷ default threshold, same load (below 1: less CPU); "
+                    f"that trial {'passed' if same['ok'] else 'failed'}"
+                ),
+            )
         idle_n = 200
         job = {"url": f"ws://127.0.0.1:{port}/send/100000000{PATH}", "sessions": idle_n}
         idle = live_client({**job, "idle": True})
