@@ -20,12 +20,13 @@ from typing import Any
 from unittest import mock
 
 import msgspec
+import pybase64
 import pytest
 from hypothesis import example, given, strategies as st
 
 from protocols import opened_protocol
 from strategies import budget
-from trio_gemini_live import _audio_fastpath as fastpath, _codec
+from trio_gemini_live import _audio_fastpath as fastpath, _codec, _protocol
 from trio_gemini_live._codec import decode_ordinary, decode_server
 from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._wire import Blob, Content, Part, ServerContent, ServerMessage
@@ -68,8 +69,29 @@ def outcome_of(frame: bytes | str, *, fast: bool) -> Outcome:
     return ("ok", message)
 
 
+def events_of(frame: bytes, *, fast: bool) -> Outcome:
+    """The events (or error) `LiveProtocol.receive_frame` gives, and the state it leaves.
+
+    With `fast`, every frame is offered to the protocol's own copy of the audio fast path
+    (whatever skeletons are learned); without, both fast paths are off.
+    """
+    protocol = opened_protocol()
+    with (
+        mock.patch.object(_protocol, "MIN_FRAME", 0 if fast else 1 << 62),
+        mock.patch.object(_protocol, "decode_text", return_value=None),
+    ):
+        try:
+            events = protocol.receive_frame(frame)
+        except RemoteProtocolError as exc:
+            return ("error", str(exc))
+    return ("ok", (events, protocol.generating, protocol.turn_id, protocol.frames_received))
+
+
 def assert_same(frame: bytes) -> bool:
-    """The fast path agrees with the ordinary path on `frame`; say whether it decoded it."""
+    """The fast path agrees with the ordinary path on `frame`; say whether it decoded it.
+
+    Both copies of it: `decode_server`'s and the protocol's, written out in `receive_frame`.
+    """
     expected = outcome_of(frame, fast=False)
     direct = fastpath.decode_audio_frame(frame)
     if direct is not None:
@@ -79,6 +101,8 @@ def assert_same(frame: bytes) -> bool:
     assert got == expected
     if got[0] == "ok":
         assert msgspec.json.encode(got[1]) == msgspec.json.encode(expected[1])
+    # Last: what is learned above is what the protocol's copy is offered.
+    assert events_of(frame, fast=True) == events_of(frame, fast=False)
     return direct is not None
 
 
@@ -156,17 +180,16 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
         decoded.append(blob.data)
         return message, unknown
 
-    def recording_pcm(frame: bytes) -> tuple[bytes, str] | None:
-        audio = fastpath.decode_audio_pcm(frame)
-        if audio is not None:
-            decoded.append(audio[0])
-        return audio
+    def recording_b64decode(text: memoryview, altchars: None, validate: bool) -> bytes:
+        pcm = pybase64.b64decode(text, altchars, validate)
+        decoded.append(pcm)
+        return pcm
 
     frames = [google_audio(), google_audio(OTHER_B64)]  # the ordinary path, then the fast one
     with (
         mock.patch.object(fastpath, "_skeletons", ()),
         mock.patch("trio_gemini_live._protocol.decode_ordinary", recording),
-        mock.patch("trio_gemini_live._protocol.decode_audio_pcm", recording_pcm),
+        mock.patch("trio_gemini_live._protocol._b64decode", recording_b64decode),
     ):
         events = [event for frame in frames for event in protocol.receive_frame(frame)]
     assert [getattr(event, "pcm", None) for event in events] == [PCM, OTHER_PCM]

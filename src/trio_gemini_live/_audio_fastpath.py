@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from pybase64 import b64decode
 
+from ._audio_rate import audio_rate
 from ._skeleton import string_slot
 from ._wire import Blob, Content, Part, ServerContent, ServerMessage
 
@@ -43,15 +44,18 @@ MIN_FRAME = 1024
 
 _KEY = b'"data"'
 
-_Skeleton = tuple[bytes, bytes, int, int, str, str | None]
-"""The bytes before and after the string, their lengths, the MIME type and the turn's role
-(Vertex sends `"role": "model"`, the Gemini API no role)."""
+_Skeleton = tuple[bytes, bytes, int, int, str, str | None, int]
+"""The bytes before and after the string, their lengths, the MIME type, the turn's role
+(Vertex sends `"role": "model"`, the Gemini API no role) and the MIME type's sample rate
+(0: not audio), so that a frame looks nothing up. `LiveProtocol.receive_frame` reads these
+itself (one call less per frame): keep the two in step."""
 
 _MAX_SKELETONS = 4
 """A session has one skeleton; a process may run sessions of a few kinds (output rates,
 Gemini's `audio/pcm;rate=24000` beside Vertex's `audio/pcm`)."""
 
-# The remembered skeletons, most recent first. One tuple, replaced whole.
+# The remembered skeletons, most recent first. One tuple, replaced whole: a reader holding
+# the old one is never disturbed.
 _skeletons: tuple[_Skeleton, ...] = ()
 
 
@@ -70,7 +74,7 @@ def decode_audio_pcm(frame: bytes) -> tuple[bytes, str, str | None] | None:
     base64": the caller decodes the frame the ordinary way, which also produces the error
     message for a bad frame.
     """
-    for prefix, suffix, start, tail, mime_type, role in _skeletons:
+    for prefix, suffix, start, tail, mime_type, role, _ in _skeletons:
         if frame.startswith(prefix) and frame.endswith(suffix) and start + tail <= len(frame):
             try:
                 # (None, True): `validate=True` passed by position; pybase64 parses a keyword
@@ -111,6 +115,7 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     if slot is None:
         return
     prefix, suffix = slot
-    skeleton = (prefix, suffix, len(prefix), len(suffix), blob.mime_type, role)
+    mime = blob.mime_type
+    skeleton = (prefix, suffix, len(prefix), len(suffix), mime, role, audio_rate(mime))
     if skeleton not in _skeletons:
         _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])

@@ -11,10 +11,15 @@ import re
 from typing import Any, cast
 
 import msgspec
+from pybase64 import b64decode as _b64decode
 
-from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from . import (
+    _audio_fastpath as _fast,
+    _events as ev,  # pyright: ignore[reportPrivateUsage]
+)
 from ._arguments import describe, non_finite_path
-from ._audio_fastpath import MIN_FRAME, audio_message, decode_audio_pcm
+from ._audio_fastpath import MIN_FRAME, audio_message
+from ._audio_rate import audio_rate, audio_rates, sample_rate_of
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_ordinary, encode_client
 from ._errors import (
@@ -125,44 +130,8 @@ def with_context_update(setup: Setup, update: ContextUpdate) -> Setup:
     )
 
 
-_DEFAULT_OUTPUT_RATE = 24000
-_CACHE_LIMIT = 64  # bounded: MIME types come from the server
 _SETTLED_CALLS_KEPT = 256
 """How many answered or server-cancelled call ids a protocol remembers (`settled_calls`)."""
-# MIME type -> its sample rate if `inlineData` of that type is audio, else 0 (per frame:
-# one dict look-up instead of a prefix test and a parse).
-_audio_rates: dict[str, int] = {}
-_RATE_DIGITS = 9
-
-
-def sample_rate_of(mime_type: str, default: int = _DEFAULT_OUTPUT_RATE) -> int:
-    """Read `rate=N` from an audio MIME type such as `audio/pcm;rate=24000`."""
-    rate = default
-    for param in mime_type.split(";")[1:]:
-        name, _, value = param.strip().partition("=")
-        value = value.strip()
-        # isascii: str.isdigit() accepts "²", which int() rejects; a rate must be > 0. Nine
-        # digits at most: int() refuses a string of over 4300 (a ValueError in the receiver).
-        if (
-            name.strip().lower() == "rate"
-            and value.isascii()
-            and value.isdigit()
-            and len(value) <= _RATE_DIGITS
-        ):
-            rate = int(value) or default
-    return rate
-
-
-def _audio_rate(mime_type: str) -> int:
-    """The sample rate of `inlineData` of this MIME type if it is audio, else 0 (cached)."""
-    # MIME types are case-insensitive (RFC 2045): `AUDIO/PCM` is audio too.
-    audio = not mime_type or mime_type.lower().startswith("audio/")
-    rate = sample_rate_of(mime_type) if audio else 0
-    if len(_audio_rates) < _CACHE_LIMIT:
-        _audio_rates[mime_type] = rate
-    return rate
-
-
 _DURATION = re.compile(r"\d+(\.\d+)?s")
 
 
@@ -318,19 +287,29 @@ class LiveProtocol:
         if type(frame) is bytes:
             if len(frame) >= MIN_FRAME:
                 # Most frames of a session are audio frames with the same skeleton: their one
-                # event is made here, as `receive_message` would make it (see _audio_fastpath).
-                audio = decode_audio_pcm(frame)
-                if audio is not None:
-                    self.frames_received += 1
-                    pcm, mime, _ = audio
-                    rate = _audio_rates.get(mime)
-                    if rate is None:
-                        rate = _audio_rate(mime)
-                    if not rate:
-                        return self.receive_message(audio_message(pcm, mime))
-                    self.generating = True
-                    turn = self.turn_id
-                    return [_AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)]
+                # event is made here, as `receive_message` would make it. This is
+                # `_audio_fastpath.decode_audio_pcm` written out (the hottest path there is:
+                # a call and a tuple less per frame); keep the two in step.
+                for prefix, suffix, start, tail, mime, _, rate in _fast._skeletons:  # pyright: ignore[reportPrivateUsage]
+                    if (
+                        frame.startswith(prefix)
+                        and frame.endswith(suffix)
+                        and start + tail <= len(frame)
+                    ):
+                        try:
+                            # (None, True): `validate=True` by position (see decode_audio_pcm);
+                            # a memoryview: the base64 text is read in place, not copied.
+                            pcm = _b64decode(memoryview(frame)[start:-tail], None, True)
+                        except ValueError:  # not strict base64: the ordinary path decides
+                            break
+                        self.frames_received += 1
+                        if not rate:
+                            return self.receive_message(audio_message(pcm, mime))
+                        self.generating = True
+                        turn = self.turn_id
+                        return [
+                            _AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)
+                        ]
             else:
                 # Likewise transcript frames, the commonest of the others, and text answers
                 # (see _text_fastpath).
@@ -522,9 +501,9 @@ class LiveProtocol:
             blob = part.inline_data
             if blob is not None:
                 mime = blob.mime_type
-                rate = _audio_rates.get(mime)
+                rate = audio_rates.get(mime)
                 if rate is None:
-                    rate = _audio_rate(mime)
+                    rate = audio_rate(mime)
                 if rate:
                     out.append(
                         _AudioDelta(pcm=blob.data, sample_rate=rate, turn_id=turn, mime_type=mime)
