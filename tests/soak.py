@@ -190,7 +190,9 @@ async def _run(seed: int, result: ScheduleResult) -> None:
     )
     events: list[RealtimeEvent] = []
     async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="soak-key")
+        # Transparent resumption is Vertex AI's: the Gemini API refuses the field (1007).
+        url = emulator.vertex_endpoint_url() if result.transparent else emulator.endpoint_url()
+        endpoint = url_endpoint(url, api_key="soak-key")
         setup = live_setup(
             MODEL,
             input_transcription=True,

@@ -82,8 +82,12 @@ async def heard_session(setup: Setup) -> AsyncIterator[tuple[Emulator, LiveSessi
     """
     options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
     config = EmulatorConfig(pacing="realtime", record_heard=True)
+    resumption = setup.session_resumption
+    # Transparent resumption is Vertex AI's: the Gemini API refuses the field (1007).
+    vertex = resumption is not None and bool(resumption.transparent)
     async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        url = emulator.vertex_endpoint_url() if vertex else emulator.endpoint_url()
+        endpoint = url_endpoint(url, api_key="test-key")
         async with open_session(
             setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
         ) as session:
@@ -1122,8 +1126,9 @@ async def test_transparent_resumption_replays_what_the_server_did_not_consume(
 
     server = FakeServer(nursery, script)
     setup = live_setup(MODEL, modality="TEXT", transparent_resumption=True)
+    # Transparent resumption is Vertex AI's (the Gemini API refuses the field).
     endpoint = url_endpoint(
-        "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        "ws://127.0.0.1/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
         api_key="test-key",
     )
     async with open_session(

@@ -176,7 +176,10 @@ def live_setup(
         tools=all_tools or None,
         realtime_input_config=vad,
         session_resumption=SessionResumptionConfig(
-            handle=resumption_handle, transparent=transparent_resumption
+            # False is the default: left out, as the Gemini API has no such field and
+            # refuses it by name, whatever its value (1007 "Unknown name").
+            handle=resumption_handle,
+            transparent=transparent_resumption or None,
         )
         if resumption
         else None,

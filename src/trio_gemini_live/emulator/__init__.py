@@ -10,6 +10,7 @@ from ._config import (
     MAX_AUDIO_CHUNK_MS as MAX_AUDIO_CHUNK_MS,
     PREBUILT_VOICES as PREBUILT_VOICES,
     EmulatorConfig as EmulatorConfig,
+    FirstHandle as FirstHandle,
     Pacing as Pacing,
 )
 from ._faults import Fault as Fault, FaultKind as FaultKind
@@ -46,6 +47,7 @@ __all__ = [
     "EmulatorConnection",
     "Fault",
     "FaultKind",
+    "FirstHandle",
     "ForgottenConnectionError",
     "ForgottenFramesError",
     "Frame",

@@ -257,6 +257,13 @@ def build_parser() -> SanitisingParser:
         "Google's is unknown)",
     )
     p.add_argument(
+        "--first-handle",
+        choices=("setup", "turn"),
+        default="setup",
+        help="when the first resumption handle comes: right after setupComplete (default) "
+        "or once the first turn completes, as Google's does",
+    )
+    p.add_argument(
         "--combine-parts",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -331,6 +338,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         video_session_limit=args.video_session_limit,
         session_limit_close_code=args.session_limit_code,
         handle_refused_close_code=args.handle_refused_code,
+        first_handle=args.first_handle,
         combine_parts=args.combine_parts,
         voice_activity=args.voice_activity,
         pacing=args.pacing,

@@ -10,17 +10,19 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 if TYPE_CHECKING:
     from ._faults import Fault
     from ._scenario import Scenario
 
 __all__ = [
+    "DEADLINE_EXPIRED",
     "DEFAULT_MODELS",
     "MAX_AUDIO_CHUNK_MS",
     "PREBUILT_VOICES",
     "EmulatorConfig",
+    "FirstHandle",
     "Pacing",
     "check_collection",
     "sendable_close_code",
@@ -33,6 +35,12 @@ Pacing = Literal["burst", "realtime"] | float
 one chunk duration between chunks, and a float `f` waits `f` chunk durations (so `2.0` is twice
 slower than real time, `0.5` twice faster).
 """
+
+FirstHandle = Literal["setup", "turn"]
+"""When a connection's first `sessionResumptionUpdate` comes (`EmulatorConfig.first_handle`)."""
+
+DEADLINE_EXPIRED = "Deadline expired before operation could complete."
+"""Google's 1011 reason at a deadline (protocol.md sections 3.5 and 4.4)."""
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gemini-2.5-flash-native-audio-preview-12-2025",
@@ -181,7 +189,7 @@ _FIELD_TYPES: dict[str, tuple[str, str | None]] = {
     "lifetime": ("number", None),
     "go_away_warning": ("number", None),
     "deadline_close_code": ("int", None),
-    "deadline_close_reason": ("str", None),
+    "deadline_close_reason": ("str", "for the reason observed with the code"),
     "audio_session_limit": ("number", "for no limit"),
     "video_session_limit": ("number", "for no limit"),
     "session_limit_close_code": ("int", None),
@@ -240,7 +248,9 @@ class EmulatorConfig:
         lifetime: Seconds a connection lives before the server closes it (Google: ~600).
         go_away_warning: Seconds before the deadline that `goAway` is sent (Google: 50).
         deadline_close_code: Close code at the deadline: 1008 (default) or 1011.
-        deadline_close_reason: Close reason at the deadline.
+        deadline_close_reason: Close reason at the deadline. `None` (default): the one
+            observed with the code (protocol.md section 3.5): none with 1008, `Deadline
+            expired before operation could complete.` with 1011 (`deadline_reason`).
         audio_session_limit: Seconds an audio-only session may last, counted from its first
             setup across resumed connections, unless the setup enables
             `contextWindowCompression` (Google: 15 min). `None` disables the limit.
@@ -256,6 +266,10 @@ class EmulatorConfig:
             expired or of a session past its limit. Google's is not documented (protocol.md
             section 4.4: probably 1007 or 1008); 1008 is a guess, so it is configurable.
         handle_refused_close_reason: Close reason for a refused handle (a guess too).
+        first_handle: When the first `sessionResumptionUpdate` of a connection comes:
+            `"setup"` (default) right after `setupComplete`, as emulators do; `"turn"` only
+            once the first turn completes, as the real service does (protocol.md section
+            3.6), so that a client can be tested against a drop before any handle came.
         vertex: Speak the Vertex dialect on every route (`sessionId`, UUID call ids, ...).
         extra_paths: Additional request paths accepted verbatim (Vertex proxy mode).
         scenario: Scripted replies, see `Scenario`.
@@ -316,15 +330,16 @@ class EmulatorConfig:
     lifetime: float = 600.0
     go_away_warning: float = 50.0
     deadline_close_code: int = 1008
-    deadline_close_reason: str = "Deadline expired before operation could complete."
+    deadline_close_reason: str | None = None
     audio_session_limit: float | None = 900.0
     video_session_limit: float | None = 120.0
     session_limit_close_code: int = 1011
-    session_limit_close_reason: str = "Deadline expired before operation could complete."
+    session_limit_close_reason: str = DEADLINE_EXPIRED
     voice_activity: bool = False
     handle_ttl: float = 7200.0
     handle_refused_close_code: int = 1008
     handle_refused_close_reason: str = "Requested entity was not found."
+    first_handle: FirstHandle = "setup"
     vertex: bool = False
     extra_paths: tuple[str, ...] = ()
     scenario: Scenario | None = None
@@ -372,6 +387,8 @@ class EmulatorConfig:
             raise ValueError(f"max_message_size must be at least 1, got {self.max_message_size}")
         if self.deadline_close_code not in (1008, 1011):
             raise ValueError("deadline_close_code must be 1008 or 1011")
+        if self.first_handle not in get_args(FirstHandle):
+            raise ValueError(f"first_handle must be 'setup' or 'turn', not {self.first_handle!r}")
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:
             raise ValueError(f"audio_chunk_ms must be 1 to {MAX_AUDIO_CHUNK_MS} ms")
         _check_bound(self.record_frames, "record_frames", "every frame")
@@ -396,6 +413,14 @@ class EmulatorConfig:
     def replace(self, **changes: object) -> EmulatorConfig:
         """Return a copy with some fields changed (`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def deadline_reason(self) -> str:
+        """The close reason at the deadline: `deadline_close_reason`, or the code's own."""
+        if self.deadline_close_reason is not None:
+            return self.deadline_close_reason
+        # Only 1011 has been seen with a reason (protocol.md section 3.5); the 1008 close
+        # after a goAway is reported without one.
+        return DEADLINE_EXPIRED if self.deadline_close_code == 1011 else ""
 
     def combines_parts(self, model_id: str) -> bool:
         """Whether sessions of `model_id` get 3.1-style combined frames (`combine_parts`)."""

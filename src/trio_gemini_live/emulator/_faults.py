@@ -60,7 +60,9 @@ class Fault:
         pong-delay: answer each ping `seconds` late.
         late-usage: send `usageMetadata` alone, `seconds` after `turnComplete`.
         duplicate-transcriptions: send every transcription frame twice.
-        empty-frames: send a bare `{"serverContent": {}}` before each `turnComplete`.
+        empty-frames: send a bare `{"serverContent": {}}` and a transcription without
+            text, `{"serverContent": {"outputTranscription": {}}}`, before each
+            `turnComplete` (both are Google's, protocol.md section 1.6).
         slow-read: read the socket at most `read_bytes` at a time, `seconds` apart.
         stall: after the input transcription, never answer the turn (still pongs).
         stall-after-interrupt: after the first `interrupted`, send nothing more for the

@@ -49,13 +49,20 @@ from ._scenario import ScenarioCursor, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 from ._window import slide_window
 
-__all__ = ["HEARD_TEXT_CHARS", "Model", "Outlet", "split_text"]
+__all__ = ["HEARD_TEXT_CHARS", "PROMPT_OVERHEAD_TOKENS", "Model", "Outlet", "split_text"]
 
 log = logging.getLogger("trio_gemini_live.emulator")
 
 OUTPUT_RATE = 24_000
 HEARD_TEXT_CHARS = 64
 """How much of each text `record_heard` keeps."""
+PROMPT_OVERHEAD_TOKENS = 507
+"""TEXT tokens every prompt counts beyond the context the client gave: Google's own preamble.
+
+Recorded: `promptTokenCount` 515 for the one-line prompt "Hello what should we talk about?"
+(8 tokens as the emulator counts text) with no system instruction (two recordings,
+live_ML_Dev_should_send_text_in_async_session and ..._send_content_dict_...).
+"""
 _STOPWORDS = frozenset(
     [
         "get",
@@ -221,6 +228,10 @@ class Model:
         self._set_tools(setup)
         self.combine_parts = config.combines_parts(model_id)
         self.half_cascade = "native-audio" not in model_id and not model_id.startswith("gemini-3")
+        # Vertex half-cascade models label their 24 kHz reply audio plain `audio/pcm`
+        # (recorded, protocol.md sections 3.2 and 4.1); the others state the rate.
+        plain = vertex and self.half_cascade
+        self._audio_mime = "audio/pcm" if plain else f"audio/pcm;rate={OUTPUT_RATE}"
         self.rejects_mid_session_content = model_id.startswith("gemini-3")
         history_config = setup.history_config
         self._history_phase = bool(
@@ -664,6 +675,10 @@ class Model:
         await self._out.send(ServerMessage(tool_call=ToolCallMessage(function_calls=parts)))
         if not gen.waiting_ids:
             return None
+        if self.vertex:
+            # Vertex recordings show `generationComplete` right after a `toolCall`
+            # (protocol.md section 3.3): generation stops there until the responses come.
+            await self._send(ServerContent(generation_complete=True))
         await self._out.resumption_update(False)
         await gen.tools_answered.wait()
         return [gen.responses[call_id] for call_id in blocking_ids]
@@ -682,7 +697,9 @@ class Model:
         return Content(parts=parts, role="model" if self.vertex else None)
 
     async def _send_transcription(self, text: str, *, last: bool, user: bool) -> None:
-        tr = Transcription(text=text, finished=last and user)
+        # `finished` marks the end of the user's transcript on Vertex only: the Gemini API
+        # is reported never to send it (js-genai #1429), so a client must not wait for it.
+        tr = Transcription(text=text, finished=last and user and self.vertex)
         content = (
             ServerContent(input_transcription=tr)
             if user
@@ -715,7 +732,7 @@ class Model:
         for i, chunk in enumerate(chunks):
             if i and factor:
                 await trio.sleep(chunk_s * factor)
-            blob_part = Part(inline_data=_blob(chunk))
+            blob_part = Part(inline_data=Blob(data=chunk, mime_type=self._audio_mime))
             due = math.ceil((i + 1) * len(fragments) / len(chunks))
             spoken = fragments[sent_fragments:due]
             sent_fragments = due
@@ -742,7 +759,7 @@ class Model:
 
     def _prompt_tokens(self) -> dict[str, int]:
         """The context's tokens by modality, TEXT first (`promptTokensDetails` order)."""
-        counts = {"TEXT": 0, "AUDIO": 0}
+        counts = {"TEXT": PROMPT_OVERHEAD_TOKENS, "AUDIO": 0}
         if self.system_instruction is not None:
             counts["TEXT"] += _audio.text_tokens(
                 "".join(p.text or "" for p in self.system_instruction.parts)
@@ -793,7 +810,3 @@ class Model:
 
 def _as_dict(value: Any) -> dict[str, Any]:
     return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
-
-
-def _blob(chunk: bytes) -> Blob:
-    return Blob(data=chunk, mime_type=f"audio/pcm;rate={OUTPUT_RATE}")

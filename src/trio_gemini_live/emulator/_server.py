@@ -29,6 +29,7 @@ from wsproto.connection import ConnectionState
 from .._groups import leaf_exceptions, sole_leaf
 from .._require_trio import require_trio
 from .._wire import (
+    Blob,
     ClientMessage,
     GoAwayMessage,
     ServerContent,
@@ -36,6 +37,8 @@ from .._wire import (
     SessionResumptionUpdateMessage,
     Setup,
     SetupCompleteMessage,
+    Transcription,
+    WireStruct,
 )
 from ._arguments import bad_function_name, bad_setup_arguments
 from ._config import PREBUILT_VOICES, EmulatorConfig, sendable_close_code
@@ -86,15 +89,51 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 
+class _ProtoBlob(WireStruct):
+    """`Blob` in proto field-number order (`mime_type` 1, `data` 2), as Google writes it.
+
+    The shared `Blob` lists `data` first: the order clients send it in (the recorded
+    js-genai frames and google-genai's, protocol.md section 5.2), which this package's
+    client keeps. The server's `inlineData` reads `mimeType` first (protocol.md 3.2).
+    """
+
+    mime_type: str = ""
+    data: bytes = b""
+
+
+def _blobs_in_proto_order(message: ServerMessage) -> ServerMessage:
+    """`message` with each `modelTurn` part's `inlineData` as a `_ProtoBlob` (for encoding)."""
+    content = message.server_content
+    turn = content.model_turn if content is not None else None
+    if content is None or turn is None or not any(p.inline_data for p in turn.parts):
+        return message
+    parts = [
+        part
+        if part.inline_data is None
+        else msgspec.structs.replace(
+            part,
+            # Only encoded, never read back: msgspec writes any Struct it is given.
+            inline_data=cast(
+                Blob, _ProtoBlob(mime_type=part.inline_data.mime_type, data=part.inline_data.data)
+            ),
+        )
+        for part in turn.parts
+    ]
+    turn = msgspec.structs.replace(turn, parts=parts)
+    content = msgspec.structs.replace(content, model_turn=turn)
+    return msgspec.structs.replace(message, server_content=content)
+
+
 def encode_server_message(message: ServerMessage, *, vertex: bool = False) -> bytes:
     """Google's server formatting: camelCase, defaults omitted, 2-space indent, trailing newline.
 
-    Fields come in proto field-number order, as Google writes them. With `vertex`, a
+    Fields come in proto field-number order, as Google writes them (`inlineData`:
+    `mimeType`, then `data`). With `vertex`, a
     `modelTurn` lists `role` before `parts`: Vertex's `Content` numbers them the other way
     round from the Gemini API's (which never sends a role on Live model turns), as
     Vertex's recorded frames show. The shared `Content` Struct keeps the Gemini order.
     """
-    raw = _encoder.encode(message)
+    raw = _encoder.encode(_blobs_in_proto_order(message))
     content = message.server_content
     if vertex and content is not None and content.model_turn and content.model_turn.role:
         data = _decoder.decode(raw)
@@ -375,6 +414,8 @@ class EmulatorConnection:
         self._video_seen = trio.Event()
         self._resumption = False
         self._transparent = False
+        # `EmulatorConfig.first_handle="turn"`: no update until a turn has completed.
+        self._handles_held = False
         # A client message is being handed to the model; a resumable handle asked for
         # meanwhile waits until it has been (see `resumption_update`).
         self._processing = False
@@ -652,8 +693,15 @@ class EmulatorConnection:
             await trio.lowlevel.checkpoint()
             return
         content = message.server_content
-        if content is not None and content.turn_complete and self._has("empty-frames"):
-            await self._send_raw(self._encode(ServerMessage(server_content=ServerContent())))
+        if content is not None and content.turn_complete:
+            # `first_handle="turn"`: from the first turn's end on, updates come as usual.
+            self._handles_held = False
+            if self._has("empty-frames"):
+                # Both shapes of "nothing" Google sends: a bare `serverContent` [F] and a
+                # transcription without text [R] (protocol.md section 1.6, item 3).
+                empty = (ServerContent(), ServerContent(output_transcription=Transcription()))
+                for nothing in empty:
+                    await self._send_raw(self._encode(ServerMessage(server_content=nothing)))
         late = self._has("late-usage")
         if late and message.usage_metadata is not None and content is not None:
             usage = message.usage_metadata
@@ -758,7 +806,7 @@ class EmulatorConnection:
 
     async def resumption_update(self, resumable: bool) -> None:
         """Send `sessionResumptionUpdate` (only if the setup asked for resumption)."""
-        if not self._resumption or self.session is None:
+        if not self._resumption or self.session is None or self._handles_held:
             return
         if resumable and self._processing:
             # A handle covers every message received (its index says so): not before the
@@ -797,7 +845,7 @@ class EmulatorConnection:
             return None
         if message is None:
             config = self.emulator.config
-            await self.close(config.deadline_close_code, config.deadline_close_reason)
+            await self.close(config.deadline_close_code, config.deadline_reason())
             return None
         raw = message.encode() if isinstance(message, str) else message
         config = self.emulator.config
@@ -926,6 +974,7 @@ class EmulatorConnection:
         self.session = session
         self._resumption = resumption is not None
         self._transparent = bool(resumption and resumption.transparent)
+        self._handles_held = config.first_handle == "turn"
         return session
 
     def _past_limit(self, setup: Setup, session: SessionState) -> bool:
@@ -1030,7 +1079,7 @@ class EmulatorConnection:
     async def _close_at(self, deadline: float) -> None:
         config = self.emulator.config
         await trio.sleep_until(deadline)
-        await self.close(config.deadline_close_code, config.deadline_close_reason)
+        await self.close(config.deadline_close_code, config.deadline_reason())
 
 
 class Emulator:

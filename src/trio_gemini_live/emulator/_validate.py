@@ -1,8 +1,8 @@
 """Client frame validation: what Google's proto3 JSON parser accepts, and its error text.
 
 Accepts camelCase and snake_case at every depth, both base64 alphabets and enum values given
-by number, rejects unknown fields with Google's exact message, then converts to the `_wire`
-client Structs.
+by number, rejects unknown fields (and Vertex-only ones on the Gemini API) and values of the
+wrong JSON type with Google's exact message, then converts to the `_wire` client Structs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,7 +20,14 @@ import msgspec
 from msgspec import inspect as mi
 
 from .._schema import unsupported_schema_keys
-from .._wire import ClientMessage, FunctionDeclaration
+from .._wire import (
+    ClientMessage,
+    ContextWindowCompression,
+    FunctionDeclaration,
+    SessionResumptionConfig,
+    Setup,
+    SlidingWindow,
+)
 from ._enums import ProtoEnum, enum_fields
 
 __all__ = ["ClientFrameError", "b64decode_any", "parse_client_frame"]
@@ -78,6 +87,64 @@ def _invalid(path: str, detail: str) -> ClientFrameError:
 
 _Enums = Mapping[tuple[type[msgspec.Struct], str], ProtoEnum]
 
+_VERTEX_ONLY = frozenset({(Setup, "explicit_vad_signal"), (SessionResumptionConfig, "transparent")})
+"""Fields only Vertex AI's setup has (protocol.md sections 2.1 and 3.6): the Gemini API's
+proto lacks them, so its parser refuses them as unknown names (google-genai raises before
+sending them there)."""
+
+_INT64 = frozenset({(ContextWindowCompression, "trigger_tokens"), (SlidingWindow, "target_tokens")})
+"""The int64 fields of client messages (the other integers are int32)."""
+
+_FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _wrong_type(path: str, proto_type: str, value: Any) -> ClientFrameError:
+    """Google's refusal of a JSON value of the wrong type for a scalar field.
+
+    E.g. "Invalid value at 'client_content.turn_complete' (TYPE_BOOL), 1", the shape of its
+    enum errors; a string is shown quoted, as JSON.
+    """
+    shown = msgspec.json.encode(value).decode()
+    return ClientFrameError(
+        1007, f"Invalid JSON payload received. Invalid value at '{path}' ({proto_type}), {shown}"
+    )
+
+
+def _scalar(value: Any, t: mi.Type, path: str, int64: bool) -> Any:
+    """`value` checked against a scalar field's type as Google's proto3 JSON parser does.
+
+    Why not msgspec's lax mode: it took `1` and `"true"` for a bool. Proto3 JSON takes only
+    `true`/`false` for a bool and only a string for a string; an integer as a number or a
+    decimal string (int64 is written as one); a float as a number, a numeric string, or
+    `"NaN"`, `"Infinity"`, `"-Infinity"`. Integers and floats come back as numbers.
+    """
+    if isinstance(t, mi.BoolType):
+        if not isinstance(value, bool):
+            raise _wrong_type(path, "TYPE_BOOL", value)
+    elif isinstance(t, mi.StrType):
+        if not isinstance(value, str):
+            raise _wrong_type(path, "TYPE_STRING", value)
+    elif isinstance(t, mi.IntType):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _INTEGER.fullmatch(value):
+            return int(value)
+        raise _wrong_type(path, "TYPE_INT64" if int64 else "TYPE_INT32", value)
+    elif isinstance(t, mi.FloatType):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            if value in _FLOAT_WORDS:
+                return _FLOAT_WORDS[value]
+            if _NUMBER.fullmatch(value):
+                return float(value)
+        raise _wrong_type(path, "TYPE_FLOAT", value)
+    return value
+
 
 def _enum_name(value: Any, enum: ProtoEnum, path: str) -> Any:
     """The name of an enum value sent as a number; anything else is left to the Struct check."""
@@ -95,8 +162,22 @@ def _enum_name(value: Any, enum: ProtoEnum, path: str) -> Any:
     return name
 
 
+@dataclass(frozen=True)
+class _Dialect:
+    """How a frame is read: unknown fields refused (`strict`), Vertex's or the Gemini API's."""
+
+    strict: bool
+    vertex: bool
+    enums: _Enums
+
+
 def _normalize(
-    value: Any, t: mi.Type, path: str, strict: bool, enums: _Enums, enum: ProtoEnum | None = None
+    value: Any,
+    t: mi.Type,
+    path: str,
+    dialect: _Dialect,
+    enum: ProtoEnum | None = None,
+    int64: bool = False,
 ) -> Any:
     t = _unwrap(t)
     if value is None:
@@ -104,13 +185,13 @@ def _normalize(
     if isinstance(t, mi.StructType):
         if not isinstance(value, dict):
             raise _invalid(path, "expected an object.")
-        return _normalize_struct(cast("dict[str, Any]", value), t.cls, path, strict, enums)
+        return _normalize_struct(cast("dict[str, Any]", value), t.cls, path, dialect)
     if isinstance(t, mi.ListType):
         if not isinstance(value, list):
             raise _invalid(path, "expected a list.")
         items = [*cast("Iterable[Any]", value)]
         return [
-            _normalize(v, t.item_type, f"{path}[{i}]", strict, enums, enum)
+            _normalize(v, t.item_type, f"{path}[{i}]", dialect, enum, int64)
             for i, v in enumerate(items)
         ]
     if enum is not None:
@@ -127,18 +208,20 @@ def _normalize(
             except (binascii.Error, ValueError):
                 raise _invalid(path, "invalid base64 data.") from None
         raise _invalid(path, "expected base64 data.")
-    return value
+    return _scalar(value, t, path, int64)
 
 
 def _normalize_struct(
-    obj: dict[str, Any], cls: type[msgspec.Struct], path: str, strict: bool, enums: _Enums
+    obj: dict[str, Any], cls: type[msgspec.Struct], path: str, dialect: _Dialect
 ) -> dict[str, Any]:
     table = _fields(cls)
     out: dict[str, Any] = {}
     for key, value in obj.items():
         entry = table.get(key)
+        if entry is not None and not dialect.vertex and (cls, entry.snake) in _VERTEX_ONLY:
+            entry = None  # unknown to the Gemini API's parser
         if entry is None:
-            if strict:
+            if dialect.strict:
                 where = f" at '{path}'" if path else ""
                 raise ClientFrameError(
                     1007,
@@ -147,9 +230,10 @@ def _normalize_struct(
                 )
             continue
         sub = f"{path}.{entry.snake}" if path else entry.snake
-        enum = enums.get((cls, entry.snake))
-        out[entry.camel] = _normalize(value, entry.type, sub, strict, enums, enum)
-        if cls is FunctionDeclaration and entry.snake == "parameters" and strict:
+        enum = dialect.enums.get((cls, entry.snake))
+        int64 = (cls, entry.snake) in _INT64
+        out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
+        if cls is FunctionDeclaration and entry.snake == "parameters" and dialect.strict:
             _check_schema(value, sub)
     return out
 
@@ -223,9 +307,12 @@ def _parse(raw: str | bytes, *, strict: bool, vertex: bool) -> tuple[dict[str, A
         )
     as_sent = cast("dict[str, Any]", data)
     _check_one_message_kind(as_sent)
-    normalized = _normalize_struct(as_sent, ClientMessage, "", strict, enum_fields(vertex=vertex))
+    dialect = _Dialect(strict, vertex, enum_fields(vertex=vertex))
+    normalized = _normalize_struct(as_sent, ClientMessage, "", dialect)
     try:
-        message = msgspec.convert(normalized, ClientMessage, strict=False)
+        # Strict: the normalizer has checked every scalar's JSON type as Google does (and
+        # turned int64 strings into numbers); lax mode took `1` or `"true"` for a bool.
+        message = msgspec.convert(normalized, ClientMessage, strict=True)
     except msgspec.ValidationError as exc:
         raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
     return as_sent, message
