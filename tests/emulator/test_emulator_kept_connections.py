@@ -1,18 +1,23 @@
 """The bound on closed connections kept for inspection (`keep_closed_connections`).
 
 A standalone emulator serving resuming clients for days listed every connection it ever
-had (~8.5 kB each once closed): it now forgets the oldest closed ones, never an open one,
+had (~10 kB each once closed): it now forgets the oldest closed ones, never an open one,
 and `wait_for_connection(n)` still means the n-th connection ever upgraded.
 """
 
 from __future__ import annotations
 
+import base64
+import gc
+import math
 import pickle
+import struct
+import weakref
 
 import pytest
 import trio
 
-from emulator.emulator_client import connect, start
+from emulator.emulator_client import NATIVE, connect, start
 from trio_gemini_live.emulator import (
     Emulator,
     EmulatorConfig,
@@ -120,6 +125,42 @@ async def test_none_keeps_every_connection(autojump_clock: trio.abc.Clock) -> No
         assert [conn.number for conn in emu.connections] == list(range(1, 31))
         assert emu.connections_dropped == 0
         assert await emu.wait_for_connection(1) is emu.connections[0]
+
+
+_SAMPLES = (int(6000 * math.sin(2 * math.pi * 440 * k / 16000)) for k in range(1600))
+_SPEECH = base64.b64encode(struct.pack("<1600h", *_SAMPLES)).decode()
+"""100 ms of a loud 16 kHz tone: speech to the VAD."""
+
+
+async def test_a_closed_connection_lets_go_of_its_model(autojump_clock: trio.abc.Clock) -> None:
+    # Each closed connection kept its model, and with it the speech its VAD held (~34 kB a
+    # second: 1000 connections hung up mid-sentence held tens of MB), its waiting turns and
+    # pending calls. Only its record is for inspection.
+    async with start() as emu:
+        async with connect(emu) as client:
+            await client.setup(model=NATIVE)
+            conn = await emu.wait_for_connection(1)
+            for _ in range(10):  # 1 s of speech and no pause: the VAD holds all of it
+                await client.send({"realtimeInput": {"audio": {"data": _SPEECH}}})
+            await conn.wait_for_received("realtimeInput", count=10)
+            model = conn.model
+            assert model is not None
+            assert model.vad.in_speech
+            model_gone, vad_gone = weakref.ref(model), weakref.ref(model.vad)
+            del model
+        await conn.wait_closed()
+        gc.collect()
+        assert model_gone() is None
+        assert vad_gone() is None
+        assert conn.model is None
+        # The record is all there.
+        assert (conn.close_code, conn.closed_by) == (1000, "client")
+        assert conn.frames_received == 11
+        assert conn.received[0].get("setup.model") == NATIVE
+        assert conn.setup is not None
+        assert conn.model_id == NATIVE.removeprefix("models/")
+        assert conn.session is not None
+        assert conn.opened
 
 
 async def test_wait_for_connection_refuses_a_number_below_1() -> None:

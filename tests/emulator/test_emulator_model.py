@@ -14,6 +14,7 @@ import trio
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
+from trio_gemini_live.emulator._audio import EnergyVad, VadResult
 from trio_gemini_live.emulator._model import PROMPT_OVERHEAD_TOKENS
 
 
@@ -648,6 +649,68 @@ async def test_voice_activity_end_on_audio_stream_end_and_barge_in(
     assert cut[start_at] == {"voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "0s"}}
     assert cut.index({"serverContent": {"interrupted": True}}) > start_at
     assert voice_activity(answer)[0] == {"type": "ACTIVITY_END", "audioOffset": "0.4s"}
+
+
+async def test_continuous_loud_audio_is_cut_at_30_s_and_answered(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Speech with no pause (a tone: noise, music, an open microphone) was held for ever,
+    # growing without bound, and never answered. It is cut at 30 s by default.
+    second = tone(1000)
+    async with start(EmulatorConfig(voice_activity=True)) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, inputAudioTranscription={})
+        for _ in range(32):
+            await send_chunks(client, second, ms=100)
+        cut = await client.turn()
+        # What stays loud past the cut is the same speech going on: not heard as a new
+        # utterance (no ACTIVITY_START, no barge-in), so the text's answer comes next.
+        await client.send({"realtimeInput": {"text": "and now?"}})
+        after = await client.turn()
+        conn = await emu.wait_for_connection()
+        assert conn.model is not None
+        assert conn.model.vad.pending_audio() == b""
+        # After a pause, speech is a new utterance again.
+        await send_chunks(client, bytes(640) + tone(400) + bytes(32000), ms=100)
+        again = await client.turn()
+    assert voice_activity(cut) == [
+        {"type": "ACTIVITY_START", "audioOffset": "0s"},
+        {"type": "ACTIVITY_END", "audioOffset": "30s"},
+    ]
+    assert texts_of(cut, "inputTranscription") == "Hello, can you hear me?"
+    assert len(audio_of(cut)) == 30 * 48000  # the first 30 s, echoed at 24 kHz
+    assert {"serverContent": {"interrupted": True}} not in cut
+    assert cut[-2] == {"serverContent": {"generationComplete": True}}
+    assert voice_activity(after) == []
+    assert {"serverContent": {"interrupted": True}} not in after
+    assert voice_activity(again) == [
+        {"type": "ACTIVITY_START", "audioOffset": "32.02s"},
+        {"type": "ACTIVITY_END", "audioOffset": "32.42s"},
+    ]
+
+
+def test_the_vad_holds_at_most_max_utterance_ms_of_continuous_speech() -> None:
+    # The default cap: 95 s of a loud tone is one 30 s utterance, and the detector never
+    # holds more than that (it held all of it, 1.9 MB a minute, for ever).
+    cap_ms = EmulatorConfig().max_utterance_ms
+    assert cap_ms == 30_000
+    vad = EnergyVad(threshold=300, silence_ms=700, prefix_ms=20, max_utterance_ms=cap_ms)
+    second = tone(1000)
+    results: list[VadResult] = []
+    for _ in range(95):
+        results += vad.feed(second)
+        assert len(vad.pending_audio()) <= 32 * cap_ms
+    assert [(r.started, r.offset_s) for r in results] == [(True, 0.0), (False, 30.0)]
+    assert results[1].speech is not None
+    assert len(results[1].speech) == 32 * cap_ms
+    # A quiet frame ends the speech going on; loud audio after it is a new utterance.
+    assert vad.feed(bytes(640) + tone(100)) == [VadResult(started=True, offset_s=95.02)]
+
+
+def test_an_utterance_cut_on_a_pause_leaves_the_next_speech_heard() -> None:
+    # Cut within a pause shorter than the silence that ends a turn: nothing is held off.
+    vad = EnergyVad(threshold=300, silence_ms=700, prefix_ms=20, max_utterance_ms=1000)
+    results = vad.feed(tone(900) + bytes(3200) + tone(100))
+    assert [(r.started, r.offset_s) for r in results] == [(True, 0.0), (False, 0.9), (True, 1.0)]
 
 
 async def test_no_voice_activity_by_default_or_with_manual_activity() -> None:

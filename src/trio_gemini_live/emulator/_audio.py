@@ -170,12 +170,25 @@ class EnergyVad:
     Speech starts after `prefix_ms` of loud frames and ends after `silence_ms` of quiet ones;
     the captured speech (with the prefix, without the trailing silence) is handed back.
     Offsets count seconds of audio fed since the detector was made.
+
+    An utterance is cut at `max_utterance_ms`: that much is handed back as if it had ended
+    there. Without it, continuous loud audio (noise, music, a stuck microphone) was held for
+    ever, growing by ~2 MB a minute, and never answered. Speech still loud across the cut
+    is the same speech going on, not a new utterance: it is not held, and a new utterance
+    can start only after a quiet frame (so a tone of an hour is answered once, not
+    interrupted every `max_utterance_ms` by the rest of itself).
     """
 
-    def __init__(self, *, threshold: float, silence_ms: int, prefix_ms: int) -> None:
+    def __init__(
+        self, *, threshold: float, silence_ms: int, prefix_ms: int, max_utterance_ms: int
+    ) -> None:
         self.threshold = threshold
         self.silence_frames = max(1, math.ceil(silence_ms / _FRAME_MS))
         self.prefix_frames = max(1, math.ceil(prefix_ms / _FRAME_MS))
+        self.max_frames = max(1, math.ceil(max_utterance_ms / _FRAME_MS))
+        # An utterance was cut at `max_frames` on a loud frame: its speech goes on, unheard,
+        # until a quiet frame.
+        self._held_off = False
         self._frame_bytes = VAD_RATE * _FRAME_MS // 1000 * 2
         self._carry = b""
         self._pre: list[bytes] = []
@@ -205,6 +218,10 @@ class EnergyVad:
             if loud:
                 self._last_loud_end = self._frames_seen
             if not self.in_speech:
+                if self._held_off:
+                    if loud:
+                        continue
+                    self._held_off = False
                 self._pre.append(frame)
                 self._loud_run = self._loud_run + 1 if loud else 0
                 if self._loud_run >= self.prefix_frames:
@@ -223,12 +240,19 @@ class EnergyVad:
             elif len(self._speech) - self._last_loud >= self.silence_frames:
                 end = self.speech_end_s
                 results.append(VadResult(speech=self.flush(), offset_s=end))
+                continue
+            if len(self._speech) >= self.max_frames:
+                end = self.speech_end_s
+                results.append(VadResult(speech=self.flush(), offset_s=end))
+                self._held_off = loud
         return results
 
     def pending_audio(self) -> bytes:
-        """The audio held for an utterance not yet handed back.
+        """The audio held for an utterance not yet handed back (at most `max_utterance_ms`).
 
-        Fed to a new detector, it brings that one to the same state (with the same settings).
+        Fed to a new detector, it brings that one to the same state (with the same settings),
+        but for the speech going on past a cut (see the class): that one hears it as a new
+        utterance.
         """
         return b"".join(self._speech if self.in_speech else self._pre) + self._carry
 
@@ -241,6 +265,7 @@ class EnergyVad:
         """End the current utterance now (`audioStreamEnd`); return its speech audio."""
         speech = b"".join(self._speech[: self._last_loud])
         self.in_speech = False
+        self._held_off = False
         self._speech = []
         self._pre = []
         self._loud_run = 0

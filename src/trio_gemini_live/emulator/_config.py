@@ -186,6 +186,7 @@ _FIELD_TYPES: dict[str, tuple[str, str | None]] = {
     "output_transcript": ("str", "to repeat the input transcript"),
     "silence_duration_ms": ("int", None),
     "vad_threshold": ("number", None),
+    "max_utterance_ms": ("int", None),
     "lifetime": ("number", None),
     "go_away_warning": ("number", None),
     "deadline_close_code": ("int", None),
@@ -245,6 +246,9 @@ class EmulatorConfig:
         output_transcript: Default transcript of echoed speech; `None` repeats the input one.
         silence_duration_ms: VAD silence that ends a turn when the setup does not say.
         vad_threshold: RMS level (of 16-bit samples) above which a 20 ms frame is speech.
+        max_utterance_ms: Longest utterance the VAD holds: continuous speech is cut there
+            and answered as a turn, and what stays loud across the cut is not heard until a
+            quiet frame (so continuous noise cannot grow memory without end).
         lifetime: Seconds a connection lives before the server closes it (Google: ~600).
         go_away_warning: Seconds before the deadline that `goAway` is sent (Google: 50).
         deadline_close_code: Close code at the deadline: 1008 (default) or 1011.
@@ -327,6 +331,8 @@ class EmulatorConfig:
     output_transcript: str | None = None
     silence_duration_ms: int = 700
     vad_threshold: float = 300.0
+    # Long for a spoken turn, short enough that continuous noise holds ~1 MB at most.
+    max_utterance_ms: int = 30_000
     lifetime: float = 600.0
     go_away_warning: float = 50.0
     deadline_close_code: int = 1008
@@ -355,8 +361,10 @@ class EmulatorConfig:
     # Every test's whole recording, and ~30 MB at most for 100 ms chunks up and 40 ms ones
     # down (a frame is held raw and decoded: ~6 kB for 40 ms of 24 kHz audio).
     record_frames: int | None = 5_000
-    # ~8.5 kB each once closed (frames aside, which record_frames bounds): ~8.5 MB at most,
-    # and more connections than a test inspects.
+    # ~10 kB each once closed (frames aside, which record_frames bounds, and the session's
+    # history), however much speech it held: ~10 MB at most, and more connections than a
+    # test inspects. Measured with tracemalloc: 7-9.5 kB over TCP, 10-12 kB over memory
+    # streams.
     keep_closed_connections: int | None = 1_000
 
     def __post_init__(self) -> None:
@@ -395,6 +403,8 @@ class EmulatorConfig:
         _check_bound(self.keep_closed_connections, "keep_closed_connections", "all of them")
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
+        if self.max_utterance_ms < 1:
+            raise ValueError(f"max_utterance_ms must be at least 1, got {self.max_utterance_ms}")
         if isinstance(self.pacing, str):
             if self.pacing not in ("burst", "realtime"):
                 raise ValueError("pacing must be 'burst', 'realtime' or a factor")

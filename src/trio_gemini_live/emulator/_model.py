@@ -219,6 +219,7 @@ class Model:
             threshold=config.vad_threshold,
             silence_ms=silence or config.silence_duration_ms,
             prefix_ms=(aad.prefix_padding_ms or 20) if aad else 20,
+            max_utterance_ms=config.max_utterance_ms,
         )
         self.input_transcription = setup.input_audio_transcription is not None
         self.output_transcription = setup.output_audio_transcription is not None

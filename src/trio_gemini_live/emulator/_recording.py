@@ -7,7 +7,8 @@ serving a voice agent for hours ran out of memory. So the emulator keeps a budge
 of its connections and forgets the oldest frames first: those of the oldest connection,
 then of the next, each connection's in the order they were recorded.
 
-The connections themselves (`Emulator.connections`, ~8.5 kB each once closed) grew the same
+The connections themselves (`Emulator.connections`, ~10 kB each once closed: a closed one
+lets go of its model and the audio its VAD held, `EmulatorConnection._release`) grew the same
 way in an emulator serving resuming clients for days, so past `keep_closed_connections` the
 oldest closed ones are forgotten too. Open ones always stay (a test may still drive them),
 and each keeps its `number`, so `wait_for_connection(n)` still finds the n-th one, or says

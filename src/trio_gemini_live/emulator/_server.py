@@ -363,6 +363,10 @@ class EmulatorConnection:
     and `Fault(connection=N)` take, and what the log and the repr show); it stays the same
     when older connections are forgotten. `index` counts every stream accepted, upgraded
     or not (a 404 or a plain HTTP probe too): it names a stream that never got a number.
+
+    `model` is the session's model while the connection is open, None before `setup` and
+    once closed: a closed connection keeps its record (frames, close, `setup`, `session`,
+    `handle_coverage`), not the model's audio buffers and waiting turns.
     """
 
     def __init__(self, emulator: Emulator, index: int, stream: _FaultStream) -> None:
@@ -651,6 +655,18 @@ class EmulatorConnection:
             await trio.aclose_forcefully(self._stream)
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
+
+    def _release(self) -> None:
+        """Let go of what only an open connection needs, once it has ended.
+
+        `Emulator.connections` keeps closed connections for inspection: each keeps its
+        record, not its WebSocket machinery and buffers (~10 kB a connection), nor its
+        model, whose VAD held the utterance in progress (~34 kB a second of speech, up to
+        `max_utterance_ms`), turns waiting, pending calls and the connection's nursery.
+        """
+        self._ws = self._nursery = None
+        self.model = None
+        self._restored_input = None
 
     async def _fire(self, fault: Fault) -> None:
         if fault.kind == "close":
@@ -995,6 +1011,7 @@ class EmulatorConnection:
         )
         if self._restored_input is not None:
             model.restore_input(self._restored_input)
+            self._restored_input = None  # in the model's VAD now: not kept twice
         complete = SetupCompleteMessage(session_id=session.session_id if vertex else None)
         await self.send(ServerMessage(setup_complete=complete))
         self.opened = True
@@ -1329,9 +1346,7 @@ class Emulator:
             self._streams.discard(wrapped)
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(wrapped)
-            # `connections` keeps closed connections for inspection: let one keep its
-            # record, not its WebSocket machinery and buffers (~10 kB a connection).
-            conn._ws = conn._nursery = None  # pyright: ignore[reportPrivateUsage]
+            conn._release()  # pyright: ignore[reportPrivateUsage]
             conn._closed.set()  # pyright: ignore[reportPrivateUsage]
             conn._notify()  # pyright: ignore[reportPrivateUsage]
             if conn.number:  # listed: upgraded
