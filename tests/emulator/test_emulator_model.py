@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
@@ -160,6 +161,29 @@ async def test_manual_activity_detection_with_text_reply() -> None:
         await client.send({"realtimeInput": {"activityEnd": {}}})
         messages = await client.turn()
     assert texts_of(messages) == "You said: Hello, can you hear me?"
+
+
+async def test_a_manual_activity_holds_at_most_max_utterance_ms_of_its_newest_audio(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # An `activityStart` never ended held all the audio after it, for ever (1.9 MB a
+    # minute); now the newest `max_utterance_ms` of it, which the turn then echoes.
+    config = EmulatorConfig(max_utterance_ms=2000)
+    async with start(config) as emu, connect(emu) as client:
+        await client.setup(
+            model=NATIVE, realtimeInputConfig={"automaticActivityDetection": {"disabled": True}}
+        )
+        await client.send({"realtimeInput": {"activityStart": {}}})
+        await send_chunks(client, bytes(32000) + tone(3000), ms=100)  # 1 s quiet, 3 s loud
+        conn = await emu.wait_for_connection()
+        await conn.wait_for_received("realtimeInput.audio", count=40)
+        await trio.testing.wait_all_tasks_blocked()  # the model has taken them all in
+        assert conn.model is not None
+        held = conn.model.pending_input().manual_audio
+        await client.send({"realtimeInput": {"activityEnd": {}}})
+        messages = await client.turn()
+    assert held == tone(3000)[-64000:]  # the newest 2 s: all loud
+    assert len(audio_of(messages)) == 2 * 48000  # 2 s echoed at 24 kHz
 
 
 async def test_turn_complete_alone_answers_the_accumulated_turns(

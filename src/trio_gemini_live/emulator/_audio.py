@@ -154,6 +154,54 @@ def audio_tokens(seconds: float) -> int:
     return math.ceil(seconds * 25) if seconds > 0 else 0
 
 
+class HeldAudio:
+    """The newest `max_bytes` of 16 kHz PCM taken in: a manual activity's speech.
+
+    Bounded, as the VAD is (`max_utterance_ms`): an `activityStart` never ended must not
+    grow memory without end. The newest audio is kept so what is held stays a suffix of
+    what was heard (`Model.pending_input` counts it from the end).
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes - max_bytes % 2  # whole 16-bit samples
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, pcm: bytes) -> None:
+        """Hold `pcm` after what is held, dropping the oldest audio past the bound."""
+        self._chunks.append(pcm)
+        self._size += len(pcm)
+        excess = self._size - self._max_bytes
+        while excess > 0:
+            first = self._chunks[0]
+            if len(first) <= excess:
+                del self._chunks[0]
+                self._size -= len(first)
+                excess -= len(first)
+            else:
+                self._chunks[0] = first[excess:]
+                self._size -= excess
+                excess = 0
+
+    def take(self) -> bytes:
+        """Everything held, which is then let go."""
+        held = self.peek()
+        self.clear()
+        return held
+
+    def peek(self) -> bytes:
+        """Everything held, which stays held."""
+        return b"".join(self._chunks)
+
+    def clear(self) -> None:
+        """Let go of everything held."""
+        self._chunks = []
+        self._size = 0
+
+
 @dataclass
 class VadResult:
     """What one `EnergyVad.feed` call found."""

@@ -248,7 +248,8 @@ class EmulatorConfig:
         vad_threshold: RMS level (of 16-bit samples) above which a 20 ms frame is speech.
         max_utterance_ms: Longest utterance the VAD holds: continuous speech is cut there
             and answered as a turn, and what stays loud across the cut is not heard until a
-            quiet frame (so continuous noise cannot grow memory without end).
+            quiet frame (so continuous noise cannot grow memory without end). With manual
+            activity detection, a turn holds the newest `max_utterance_ms` of its audio.
         lifetime: Seconds a connection lives before the server closes it (Google: ~600).
         go_away_warning: Seconds before the deadline that `goAway` is sent (Google: 50).
         deadline_close_code: Close code at the deadline: 1008 (default) or 1011.

@@ -241,7 +241,8 @@ class Model:
         # The used turns are the session's: a turn used before a reconnection stays used.
         self._cursor = ScenarioCursor(config.scenario, session.scenario_used)
         self._manual_active = False
-        self._manual_audio: list[bytes] = []
+        # 32 bytes a ms: 16 kHz 16-bit mono, what `_on_audio` is given.
+        self._manual_audio = _audio.HeldAudio(config.max_utterance_ms * _audio.VAD_RATE // 500)
         self._gen: _Generation | None = None
         self._pending: dict[str, _Call] = {}
         # Calls a barge-in cancelled, newest last: a response to one may cross the
@@ -260,7 +261,7 @@ class Model:
     def pending_input(self) -> PendingInput:
         """The user input consumed but not yet part of a turn (kept with a handle)."""
         vad_audio = self.vad.pending_audio()
-        manual_audio = b"".join(self._manual_audio)
+        manual_audio = self._manual_audio.peek()
         return PendingInput(
             vad_audio=vad_audio,
             manual_active=self._manual_active,
@@ -289,7 +290,8 @@ class Model:
         # not reported twice.
         self.vad.feed(pending.vad_audio)
         self._manual_active = pending.manual_active
-        self._manual_audio = [pending.manual_audio] if pending.manual_audio else []
+        self._manual_audio.clear()
+        self._manual_audio.append(pending.manual_audio)
         if self._heard_sizes is not None and self.session.heard is not None:
             for fingerprint, size in pending.heard:
                 self.session.heard.append(fingerprint)
@@ -377,7 +379,7 @@ class Model:
             if self.interrupts:
                 await self.interrupt()
             self._manual_active = True
-            self._manual_audio = []
+            self._manual_audio.clear()
         for data, rate in audio:
             pcm16k = await _audio.resample_in_steps(data, rate, _audio.VAD_RATE)
             if self._heard_sizes is not None and self.session.heard is not None:
@@ -398,9 +400,7 @@ class Model:
             self._start(_UserTurn(speech16k=self.vad.flush()))
         if rt.activity_end is not None and self._manual_active:
             self._manual_active = False
-            speech = b"".join(self._manual_audio)
-            self._manual_audio = []
-            self._start(_UserTurn(speech16k=speech))
+            self._start(_UserTurn(speech16k=self._manual_audio.take()))
 
     async def _on_audio(self, pcm16k: bytes) -> None:
         if not self.aad_enabled:
