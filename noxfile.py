@@ -144,6 +144,7 @@ def fuzz(session: nox.Session) -> None:
         "tests",
         "-m",
         "fuzz",
+        "--timeout=0",
         env={"HYPOTHESIS_PROFILE": "fuzz"},
         none_selected="no fuzz tests yet: nothing is marked `fuzz`, no tests/**/test_fuzz*.py",
     )
@@ -185,6 +186,7 @@ def faults(session: nox.Session) -> None:
         "-m",
         "faults",
         "-s",
+        "--timeout=0",
         env={"SOAK_SCHEDULES": os.environ.get("SOAK_SCHEDULES", "500")},
         none_selected="no tests are marked `faults`: nothing to soak",
     )
