@@ -55,6 +55,11 @@ ENDPOINT = url_endpoint(
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
     api_key="test-key",
 )
+# Transparent resumption is Vertex AI's: `open_session` refuses it for a Gemini API URL.
+VERTEX_ENDPOINT = url_endpoint(
+    "ws://127.0.0.1/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
+    api_key="test-key",
+)
 
 
 async def test_text_turn_and_order_of_sends_before_setup_complete(nursery: trio.Nursery) -> None:
@@ -819,7 +824,7 @@ async def test_a_resume_before_any_new_handle_keeps_the_handle_the_session_opene
     setup = live_setup("m", resumption_handle="EARLIER-SESSION", transparent_resumption=True)
     with trio.fail_after(10):
         async with open_session(
-            setup, endpoint=ENDPOINT, connector=server.connector, options=options
+            setup, endpoint=VERTEX_ENDPOINT, connector=server.connector, options=options
         ) as session:
             async for event in session:
                 if isinstance(event, Reconnected):

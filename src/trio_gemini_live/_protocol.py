@@ -30,6 +30,7 @@ from ._errors import (
     close_error_for,
 )
 from ._setup_checks import check_function_names, check_generation_config
+from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, setup_frame
 from ._setup_hint import setup_hint
 from ._text_fastpath import MODEL, OUTPUT, decode_text
 from ._wire import (
@@ -88,6 +89,10 @@ def check_setup(setup: object) -> Setup:
     for a Struct (a `FunctionDeclaration` given as its JSON object), the code that reads
     the setup in force then finds the Struct.
 
+    A field the wire Structs lack (a `Setup` or `Tool` subclass's own field, a key of a
+    dict given for a Struct) is refused rather than dropped: such fields go in
+    `Setup.extra`, which is checked here too (see `merge_extra`).
+
     Values of the right type that the server refuses are checked too: a function name
     that breaks the Live API's rule (see `function_tool`) or that two declarations share,
     and a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
@@ -95,14 +100,16 @@ def check_setup(setup: object) -> Setup:
 
     Raises:
         ConfigurationError: `setup` is not a `Setup`, a field has the wrong type (its
-            JSON path is named), or a value is one the server refuses (named likewise).
+            JSON path is named), a field would be lost or `extra` would replace a
+            modelled value (named likewise), or a value is one the server refuses.
     """
     if not isinstance(setup, Setup):
         raise ConfigurationError(
             f"setup must be a Setup (see live_setup) or a model name, not {describe(setup)}"
         )
     try:
-        read_back = _client_decoder.decode(encode_client(ClientMessage(setup=setup))).setup
+        encoded = encode_client(ClientMessage(setup=setup))
+        read_back = _client_decoder.decode(encoded).setup
     # msgspec.ValidationError derives from ValueError only from msgspec 0.20 on.
     except (TypeError, ValueError, msgspec.EncodeError, msgspec.ValidationError) as exc:
         raise ConfigurationError(
@@ -116,17 +123,41 @@ def check_setup(setup: object) -> Setup:
             f"the setup holds NaN or an infinity at `{where}`: JSON has neither (it would be "
             "sent as null, as if the field were not set)"
         )
+    sent = cast("dict[str, Any]", msgspec.json.decode(encoded))["setup"]
+    dropped = dropped_paths(sent, msgspec.to_builtins(read_back), "setup")
+    if dropped:
+        # A `Setup`/`Tool` subclass's own field, or a key of a dict given for a Struct:
+        # sent as the wire Structs have it, the setup would have lost them without a word.
+        raise ConfigurationError(
+            f"the setup holds {', '.join(dropped)}, which the wire Structs do not have: it "
+            f"would not be sent. {EXTRA_HINT[0].upper()}{EXTRA_HINT[1:]}"
+        )
+    check_extra(read_back)
     check_generation_config(read_back.generation_config, "setup.generationConfig")
     check_function_names(read_back.tools, "setup.tools")
     return read_back
 
 
 def with_context_update(setup: Setup, update: ContextUpdate) -> Setup:
-    """`setup` as a `contextUpdate` leaves it: its system instruction and/or tools replaced."""
+    """`setup` as a `contextUpdate` leaves it: its system instruction and/or tools replaced.
+
+    What `Setup.extra` adds to what is replaced goes too (tools it lists, fields it adds to
+    the instruction): the `contextUpdate` replaced those on the server, and a resumed
+    connection must carry the setup the server had.
+    """
+    extra = setup.extra
+    if extra is not None:
+        replaced = set[str]()
+        if update.system_instruction is not None:
+            replaced |= {"systemInstruction", "system_instruction"}
+        if update.tools is not None:
+            replaced |= {"tools"}
+        extra = {key: value for key, value in extra.items() if key not in replaced} or None
     return msgspec.structs.replace(
         setup,
         system_instruction=update.system_instruction or setup.system_instruction,
         tools=update.tools.tools if update.tools is not None else setup.tools,
+        extra=extra,
     )
 
 
@@ -186,7 +217,7 @@ class LiveProtocol:
             raise LocalProtocolError("setup.model is required")
         self.setup = setup
         self.state = SessionState.AWAITING_SETUP_COMPLETE
-        return encode_client(ClientMessage(setup=setup))
+        return setup_frame(setup)
 
     def send(self, message: ClientMessage) -> bytes:
         """Return the frame for a non-setup client message, and record its effects.

@@ -11,11 +11,15 @@ and the seed facade converts them.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
+from ._errors import ConfigurationError
+
 __all__ = [
     "SCHEMA_KEYS",
+    "camel_schema",
     "from_json_schema",
     "tool_schema_problems",
     "unsupported_schema_keys",
@@ -57,6 +61,16 @@ SCHEMA_KEYS = frozenset(
 _SCHEMA_MAPS = ("properties", "$defs", "defs")  # name -> Schema
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda upper: "_" + upper.group().lower(), name)
+
+
+# Proto3 JSON also takes a field's proto name, and google-genai sends schemas by those
+# (`types.Schema(...).model_dump()` has `max_items`, `any_of`, `property_ordering`):
+# snake_case spelling -> the JSON name, for the keys that have two spellings.
+_CAMEL_OF = {_snake(key): key for key in SCHEMA_KEYS if _snake(key) != key}
+
+
 def _children(schema: Mapping[str, Any], path: str) -> Iterator[tuple[Any, str]]:
     """The sub-schemas of a schema, with their JSON paths."""
     for key in _SCHEMA_MAPS:
@@ -67,14 +81,19 @@ def _children(schema: Mapping[str, Any], path: str) -> Iterator[tuple[Any, str]]
     items = schema.get("items")
     if isinstance(items, Mapping):
         yield items, f"{path}.items"
-    any_of = schema.get("anyOf")
-    if isinstance(any_of, list):
-        for index, child in enumerate(cast(Sequence[Any], any_of)):
-            yield child, f"{path}.anyOf[{index}]"
+    for key in ("anyOf", "any_of"):
+        any_of = schema.get(key)
+        if isinstance(any_of, list):
+            for index, child in enumerate(cast(Sequence[Any], any_of)):
+                yield child, f"{path}.{key}[{index}]"
 
 
 def unsupported_schema_keys(schema: Any, path: str = "parameters") -> list[str]:
-    """The JSON paths of the keys in `schema` (at any depth) that `Schema` does not have."""
+    """The JSON paths of the keys in `schema` (at any depth) that `Schema` does not have.
+
+    Either spelling of a key is accepted, the JSON name (`maxItems`) or the proto name
+    (`max_items`), as Google's parser accepts both.
+    """
     found: list[str] = []
     stack: list[tuple[Any, str]] = [(schema, path)]
     while stack:
@@ -82,9 +101,50 @@ def unsupported_schema_keys(schema: Any, path: str = "parameters") -> list[str]:
         if not isinstance(node, Mapping):
             continue
         fields = cast(Mapping[str, Any], node)
-        found.extend(f"{where}.{key}" for key in fields if key not in SCHEMA_KEYS)
+        found.extend(
+            f"{where}.{key}" for key in fields if key not in SCHEMA_KEYS and key not in _CAMEL_OF
+        )
         stack.extend(_children(fields, where))
     return sorted(found)
+
+
+def camel_schema(schema: Any, path: str = "parameters") -> Any:
+    """`schema` with every `Schema` key spelled by its JSON name (`max_items` -> `maxItems`).
+
+    What is sent, so that one spelling reaches the server (and the code that reads schemas
+    back) whichever one the application used. Property names and values are left as they
+    are; keys `Schema` does not have are kept, for `unsupported_schema_keys` to name.
+
+    Raises:
+        ConfigurationError: a schema holds one key under both spellings (`maxItems` and
+            `max_items`): which one the server would take is not said; give one.
+    """
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in cast(Mapping[str, Any], schema).items():
+        name = _CAMEL_OF.get(key, key)
+        if name in spelled:
+            raise ConfigurationError(
+                f"{path} has both {spelled[name]!r} and {key!r}, two spellings of one Schema "
+                "key: keep one"
+            )
+        spelled[name] = key
+        if name in _SCHEMA_MAPS and isinstance(value, Mapping):
+            value = {
+                child: camel_schema(item, f"{path}.{name}.{child}")
+                for child, item in cast(Mapping[str, Any], value).items()
+            }
+        elif name == "items":
+            value = camel_schema(value, f"{path}.items")
+        elif name == "anyOf" and isinstance(value, list):
+            value = [
+                camel_schema(item, f"{path}.anyOf[{index}]")
+                for index, item in enumerate(cast(Sequence[Any], value))
+            ]
+        out[name] = value
+    return out
 
 
 def tool_schema_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
@@ -107,8 +167,12 @@ def from_json_schema(
     """A JSON Schema (OpenAI tools, pydantic, MCP) as a Live API `Schema`.
 
     Keys `Schema` lacks are left out (and logged: the model no longer sees them), and a
-    JSON Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`. Everything
-    else is kept as it is.
+    JSON Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`. A key spelled
+    in snake_case (`max_items`, as google-genai writes them) comes out in camelCase.
+    Everything else is kept as it is.
+
+    Raises:
+        ConfigurationError: one key given under both spellings (`maxItems`, `max_items`).
     """
     dropped: list[str] = []
     converted = _convert(schema, name, dropped)
@@ -121,7 +185,14 @@ def from_json_schema(
 
 def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in schema.items():
+    seen: set[str] = set()
+    for given, value in schema.items():
+        key = _CAMEL_OF.get(given, given)  # google-genai's snake_case spelling too
+        if key in seen:
+            raise ConfigurationError(
+                f"{path} has {key!r} under two spellings (camelCase and snake_case): keep one"
+            )
+        seen.add(key)
         if key not in SCHEMA_KEYS:
             dropped.append(f"{path}.{key}")
         elif key in _SCHEMA_MAPS and isinstance(value, Mapping):

@@ -24,6 +24,7 @@ from collections.abc import (
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import msgspec
 import trio
@@ -58,7 +59,7 @@ from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
 from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
 from ._schedule_point import schedule_point_after_write
-from ._schema import tool_schema_problems
+from ._schema import camel_schema, tool_schema_problems
 from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
 from ._streaming import AudioBuffer, stream_audio
@@ -940,7 +941,7 @@ class LiveSession(SessionSupervisor):
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
         instruction = _system_instruction(system_instruction)
         tool_list = None if tools is None else _tool_list(tools)
-        _check_tool_schemas(tool_list, "contextUpdate.tools.tools")
+        tool_list = _checked_tool_schemas(tool_list, "contextUpdate.tools.tools")
         check_function_names(tool_list, "contextUpdate.tools.tools")
         update = ContextUpdate(
             system_instruction=instruction,
@@ -1211,21 +1212,67 @@ def _system_instruction(value: object) -> Content | None:
     )
 
 
-def _check_tool_schemas(tools: Sequence[Tool] | None, path: str) -> None:
-    """Refuse what the server would close the session for, with 1007 and no useful reason."""
-    problems = tool_schema_problems(tools, path)
+def _checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | None:
+    """`tools` with their function `parameters` in camelCase, refusing what the server refuses.
+
+    A schema key in snake_case (`max_items`, as google-genai sends them) is sent by its
+    JSON name (`maxItems`); keys `Schema` lacks would make the server close the session
+    with 1007 and no useful reason, so they are refused here.
+    """
+    if tools is None:
+        return None
+    converted: list[Tool] = []
+    for index, tool in enumerate(tools):
+        declarations = tool.function_declarations
+        if declarations:
+            camel = [
+                msgspec.structs.replace(
+                    declaration,
+                    parameters=camel_schema(
+                        declaration.parameters,
+                        f"{path}[{index}].functionDeclarations[{number}].parameters",
+                    ),
+                )
+                if declaration.parameters is not None
+                else declaration
+                for number, declaration in enumerate(declarations)
+            ]
+            tool = msgspec.structs.replace(tool, function_declarations=camel)
+        converted.append(tool)
+    problems = tool_schema_problems(converted, path)
     if problems:
         raise ConfigurationError(
             "function parameters use keys the Live API's Schema does not have (the server "
             f"would close the session with 1007): {', '.join(problems)}"
         )
+    return converted
+
+
+def _gemini_api(endpoint: Endpoint) -> bool:
+    """Whether `endpoint` is known to be the Gemini API's (not Vertex AI's, nor unknown).
+
+    `gemini_endpoint`'s, and a `url_endpoint` to the Gemini API's service path (as the
+    emulator's); a URL to another path may lead anywhere (a proxy to Vertex AI, say).
+    """
+    path = urlsplit(endpoint.url).path
+    return not endpoint.vertex and ".GenerativeService." in path
 
 
 def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     if isinstance(setup, str):
         setup = Setup(model=setup)
     setup = check_setup(setup)  # first: the checks below read its fields
-    _check_tool_schemas(setup.tools, "setup.tools")
+    setup = msgspec.structs.replace(setup, tools=_checked_tool_schemas(setup.tools, "setup.tools"))
+    resumption = setup.session_resumption
+    if resumption is not None and resumption.transparent and _gemini_api(endpoint):
+        # Said here rather than by the server, which closes with 1007 'Unknown name
+        # "transparent"' once the connection is made.
+        raise ConfigurationError(
+            "transparent session resumption (live_setup(..., transparent_resumption=True), "
+            "sessionResumption.transparent) is Vertex AI only: the Gemini API refuses the "
+            "field. Leave it off, or connect to Vertex AI (vertex_endpoint, or "
+            "url_endpoint(..., vertex=True))"
+        )
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,
@@ -1268,8 +1315,11 @@ async def open_session(
             (a bad model name, a field of the wrong type, function `parameters` with keys
             the `Schema` lacks, a function name the API refuses or two functions of the
             same name, a sampling setting out of its range such as a temperature outside
-            0.0 to 2.0), for both `api_key` and `endpoint`, or when not run by trio
-            (e.g. anyio on its default asyncio backend).
+            0.0 to 2.0, transparent resumption on a Gemini API endpoint), for a setup that
+            would lose data (a field the wire Structs lack, such as a `Tool` subclass's:
+            such fields go in `Setup.extra`) or whose `extra` would replace a modelled
+            value, for both `api_key` and `endpoint`, or when not run by trio (e.g. anyio
+            on its default asyncio backend).
     """
     require_trio("open_session")
     options = options or SessionOptions()

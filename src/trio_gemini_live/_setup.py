@@ -5,12 +5,21 @@ The wire `Setup` Struct stays available for anything this builder does not cover
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, cast
+
+import msgspec
 
 from ._arguments import describe
 from ._errors import ConfigurationError
-from ._setup_checks import check_function_name, check_function_names, check_temperature
+from ._setup_checks import (
+    GENERATION_RANGES,
+    check_function_name,
+    check_function_names,
+    check_temperature,
+    out_of_range,
+)
+from ._setup_extra import check_extra
 from ._wire import (
     AudioTranscriptionConfig,
     AutomaticActivityDetection,
@@ -20,6 +29,7 @@ from ._wire import (
     GenerationConfig,
     Part,
     PrebuiltVoiceConfig,
+    Proactivity,
     RealtimeInputConfig,
     SessionResumptionConfig,
     Setup,
@@ -70,25 +80,46 @@ def live_setup(
     modality: Literal["AUDIO", "TEXT"] | None = "AUDIO",
     voice: str | None = None,
     language: str | None = None,
-    system_instruction: str | None = None,
+    system_instruction: str | Content | None = None,
     functions: Sequence[FunctionDeclaration] = (),
     tools: Sequence[Tool] = (),
     temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    max_output_tokens: int | None = None,
+    seed: int | None = None,
+    media_resolution: str | None = None,
     thinking_budget: int | None = None,
+    thinking_level: str | None = None,
+    include_thoughts: bool | None = None,
+    enable_affective_dialog: bool | None = None,
+    proactive_audio: bool | None = None,
     input_transcription: bool = False,
     output_transcription: bool = False,
     automatic_vad: bool = True,
     silence_duration_ms: int | None = None,
+    prefix_padding_ms: int | None = None,
+    start_of_speech_sensitivity: str | None = None,
+    end_of_speech_sensitivity: str | None = None,
+    activity_handling: str | None = None,
+    turn_coverage: str | None = None,
     resumption: bool = True,
     resumption_handle: str | None = None,
     transparent_resumption: bool | None = None,
     compression_trigger_tokens: int | None = None,
+    compression_target_tokens: int | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Setup:
     """Build a `Setup` for the usual voice-agent options.
 
     Session resumption is on by default (the server then sends resumption handles), and
     `responseModalities`/`speechConfig` go inside `generationConfig` where the API wants
-    them, with transcription settings at setup level.
+    them, with transcription settings at setup level. An option left at None is not sent
+    (the server's default applies).
+
+    Enum-valued options take the wire's enum names (listed with each). A name this
+    release does not know is sent all the same: Google adds values, and the server
+    judges; if it refuses the setup (1007), the error names the unknown value.
 
     Args:
         model: the model name, with or without `models/`.
@@ -96,44 +127,97 @@ def live_setup(
             the server.
         voice: a prebuilt voice name (such as `"Kore"`); spoken answers only.
         language: the speech's BCP-47 language code (such as `"en-US"`).
-        system_instruction: the system instruction, as one text part.
+        system_instruction: the system instruction: a `str` (one text part of a user
+            turn) or a `Content` (sent as given).
         functions: function declarations the model may call (see `function_tool`).
         tools: other tools (Google Search, code execution), as `Tool` Structs.
-        temperature: sampling temperature, 0.0 to 2.0.
-        thinking_budget: thinking tokens (0 turns thinking off, -1 lets the model decide).
+        temperature: sampling temperature, 0.0 to 2.0 (`generationConfig.temperature`).
+        top_p: nucleus sampling's probability mass, 0.0 to 1.0 (`topP`).
+        top_k: sample among this many most likely tokens, at least 1 (`topK`).
+        max_output_tokens: the most tokens an answer may have, at least 1
+            (`maxOutputTokens`).
+        seed: the sampling seed (`generationConfig.seed`).
+        media_resolution: the resolution video and images are read at
+            (`generationConfig.mediaResolution`): `"MEDIA_RESOLUTION_LOW"`,
+            `"MEDIA_RESOLUTION_MEDIUM"` or `"MEDIA_RESOLUTION_HIGH"`.
+        thinking_budget: thinking tokens (0 turns thinking off, -1 lets the model decide;
+            Gemini 2.5 models).
+        thinking_level: how much the model thinks (Gemini 3 models): `"MINIMAL"`, `"LOW"`,
+            `"MEDIUM"` or `"HIGH"` (`thinkingConfig.thinkingLevel`).
+        include_thoughts: send the model's thought summaries (`Part.thought` parts;
+            `thinkingConfig.includeThoughts`).
+        enable_affective_dialog: let the model adapt its answers to the user's tone
+            (native-audio models; `generationConfig.enableAffectiveDialog`).
+        proactive_audio: let the model decide not to answer what is not meant for it
+            (native-audio models; `proactivity.proactiveAudio`).
         input_transcription: transcribe the user's speech (`InputTranscription` events).
         output_transcription: transcribe the model's speech (`OutputTranscription` events).
         automatic_vad: the server detects when the user speaks; False: the application
             sends `activity_start` / `activity_end`.
         silence_duration_ms: the silence, in milliseconds, that ends the user's turn.
+        prefix_padding_ms: the speech, in milliseconds, needed before the start of speech
+            is taken as such (`automaticActivityDetection.prefixPaddingMs`).
+        start_of_speech_sensitivity: how readily speech is taken to start:
+            `"START_SENSITIVITY_HIGH"` or `"START_SENSITIVITY_LOW"`.
+        end_of_speech_sensitivity: how readily speech is taken to end:
+            `"END_SENSITIVITY_HIGH"` or `"END_SENSITIVITY_LOW"`.
+        activity_handling: what the user's speech does to the model's answer:
+            `"START_OF_ACTIVITY_INTERRUPTS"` (the default) or `"NO_INTERRUPTION"`
+            (`realtimeInputConfig.activityHandling`).
+        turn_coverage: which input a user turn holds: `"TURN_INCLUDES_ONLY_ACTIVITY"` or
+            `"TURN_INCLUDES_ALL_INPUT"` (`realtimeInputConfig.turnCoverage`).
         resumption: ask for session resumption handles (needed to survive a reconnect).
         resumption_handle: resume the session this handle names.
         transparent_resumption: ask for the index of the last message each handle covers
-            (Vertex only).
+            (Vertex AI only: `open_session` refuses it for a Gemini API endpoint).
         compression_trigger_tokens: turn on context window compression (a sliding window)
-            once the context holds this many tokens; None: no compression. Audio and
-            video sessions without compression are limited to 2 minutes, audio-only ones
-            to 15.
+            once the context holds this many tokens. Audio and video sessions without
+            compression are limited to 2 minutes, audio-only ones to 15.
+        compression_target_tokens: the tokens a compression keeps (`slidingWindow.
+            targetTokens`); turns compression on too. With neither compression option:
+            no compression.
+        extra: setup fields this library does not model, by their camelCase wire names,
+            merged into the setup each connection sends (`Setup.extra`): an object merges
+            into the modelled object of the same name, a list's items follow the modelled
+            ones (`{"tools": [{"retrieval": {...}}]}`), and a modelled field of another
+            kind is refused (set it with its option). Sent unchecked: the server judges.
 
     Raises:
         ConfigurationError: a value the server would refuse (an unknown modality, a voice
-            for text answers, a temperature outside 0.0 to 2.0, a negative duration or
-            token count, a single tool where a list belongs, two functions of the same
-            name across `functions` and `tools`).
+            for text answers, a temperature outside 0.0 to 2.0, a `top_p` outside 0.0 to
+            1.0, a `top_k` or `max_output_tokens` below 1, a negative duration, a token
+            count below 1, a single tool where a list belongs, two functions of the same
+            name across `functions` and `tools`), or an `extra` that is not a mapping of
+            JSON values or would replace a modelled value (its path is named). A value
+            of the wrong type is refused when the session opens, its JSON path named.
     """
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
-    if silence_duration_ms is not None and not _count(silence_duration_ms, 0):
-        raise ConfigurationError(
-            f"silence_duration_ms must be an int >= 0, not {describe(silence_duration_ms)}"
-        )
-    if compression_trigger_tokens is not None and not _count(compression_trigger_tokens, 1):
-        # Refused rather than dropped: 0 used to leave compression off without a word.
-        raise ConfigurationError(
-            "compression_trigger_tokens must be a positive int (None: no compression), "
-            f"not {describe(compression_trigger_tokens)}"
-        )
+    for name, value, least in (
+        ("silence_duration_ms", silence_duration_ms, 0),
+        ("prefix_padding_ms", prefix_padding_ms, 0),
+    ):
+        if value is not None and not _count(value, least):
+            raise ConfigurationError(f"{name} must be an int >= 0, not {describe(value)}")
+    for name, value in (
+        ("compression_trigger_tokens", compression_trigger_tokens),
+        ("compression_target_tokens", compression_target_tokens),
+    ):
+        if value is not None and not _count(value, 1):
+            # Refused rather than dropped: 0 used to leave compression off without a word.
+            raise ConfigurationError(
+                f"{name} must be a positive int (None: no compression), not {describe(value)}"
+            )
     check_temperature(temperature)
+    sampling: tuple[tuple[str, float | None], ...] = (
+        ("top_p", top_p),
+        ("top_k", top_k),
+        ("max_output_tokens", max_output_tokens),
+    )
+    for setting, number in sampling:
+        low, high, says = GENERATION_RANGES[setting]
+        if out_of_range(number, low, high):
+            raise ConfigurationError(f"{setting} must be {says}, not {number!r}")
     if voice and modality == "TEXT":
         # Said here rather than by the server, which closes with 1007 "Cannot extract
         # voices from a non-audio request" once the connection is made.
@@ -146,35 +230,54 @@ def live_setup(
             else None,
             language_code=language,
         )
+    thinking = ThinkingConfig(
+        thinking_budget=thinking_budget,
+        thinking_level=thinking_level,
+        include_thoughts=include_thoughts,
+    )
     generation = GenerationConfig(
         response_modalities=[modality] if modality else None,
         speech_config=speech,
         temperature=temperature,
-        thinking_config=ThinkingConfig(thinking_budget=thinking_budget)
-        if thinking_budget is not None
-        else None,
+        top_p=top_p,
+        top_k=top_k,
+        max_output_tokens=max_output_tokens,
+        seed=seed,
+        media_resolution=media_resolution,
+        thinking_config=thinking if thinking != ThinkingConfig() else None,
+        enable_affective_dialog=enable_affective_dialog,
     )
     all_tools = list(_sequence_of(tools, Tool, "tools"))
     functions = _sequence_of(functions, FunctionDeclaration, "functions")
     if functions:
         all_tools.append(Tool(function_declarations=list(functions)))
     check_function_names(all_tools, "setup.tools")
-    vad = None
-    if not automatic_vad or silence_duration_ms is not None:
-        vad = RealtimeInputConfig(
-            automatic_activity_detection=AutomaticActivityDetection(
-                disabled=True if not automatic_vad else None,
-                silence_duration_ms=silence_duration_ms,
-            )
+    detection = AutomaticActivityDetection(
+        disabled=True if not automatic_vad else None,
+        silence_duration_ms=silence_duration_ms,
+        prefix_padding_ms=prefix_padding_ms,
+        start_of_speech_sensitivity=start_of_speech_sensitivity,
+        end_of_speech_sensitivity=end_of_speech_sensitivity,
+    )
+    realtime = RealtimeInputConfig(
+        automatic_activity_detection=detection
+        if detection != AutomaticActivityDetection()
+        else None,
+        activity_handling=activity_handling,
+        turn_coverage=turn_coverage,
+    )
+    compression = None
+    if compression_trigger_tokens is not None or compression_target_tokens is not None:
+        compression = ContextWindowCompression(
+            trigger_tokens=compression_trigger_tokens,
+            sliding_window=SlidingWindow(target_tokens=compression_target_tokens),
         )
-    return Setup(
+    setup = Setup(
         model=model,
         generation_config=generation if generation != GenerationConfig() else None,
-        system_instruction=Content(parts=[Part(text=system_instruction)], role="user")
-        if system_instruction
-        else None,
+        system_instruction=_instruction(system_instruction),
         tools=all_tools or None,
-        realtime_input_config=vad,
+        realtime_input_config=realtime if realtime != RealtimeInputConfig() else None,
         session_resumption=SessionResumptionConfig(
             # False is the default: left out, as the Gemini API has no such field and
             # refuses it by name, whatever its value (1007 "Unknown name").
@@ -183,14 +286,45 @@ def live_setup(
         )
         if resumption
         else None,
-        context_window_compression=ContextWindowCompression(
-            trigger_tokens=compression_trigger_tokens, sliding_window=SlidingWindow()
-        )
-        if compression_trigger_tokens is not None
-        else None,
+        context_window_compression=compression,
         input_audio_transcription=AudioTranscriptionConfig() if input_transcription else None,
         output_audio_transcription=AudioTranscriptionConfig() if output_transcription else None,
+        proactivity=Proactivity(proactive_audio=proactive_audio)
+        if proactive_audio is not None
+        else None,
+        extra=_extra(extra),
     )
+    check_extra(setup)  # now rather than when the session opens: `extra` is live_setup's
+    return setup
+
+
+def _instruction(value: str | Content | None) -> Content | None:
+    """`live_setup`'s `system_instruction` as a `Content` (a `str` is one user turn).
+
+    Anything else is taken as text too: a wrong type is named, with its JSON path, when
+    the session opens (`check_setup`), as for every other option.
+    """
+    if isinstance(value, Content):
+        return value
+    return Content(parts=[Part(text=value)], role="user") if value else None
+
+
+def _extra(value: object) -> dict[str, Any] | None:
+    """`live_setup`'s `extra` as a JSON object of its own.
+
+    A copy: later changes to the mapping given do not reach the setup.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"extra must be a mapping of camelCase setup fields, not {describe(value)}"
+        )
+    try:
+        copied = msgspec.to_builtins(dict(cast("Mapping[str, Any]", value)))
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:
+        raise ConfigurationError(f"extra holds a value JSON cannot carry: {exc}") from None
+    return cast("dict[str, Any]", copied) or None
 
 
 def _count(value: object, least: int) -> bool:

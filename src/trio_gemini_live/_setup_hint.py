@@ -2,9 +2,11 @@
 
 Google refuses a bad setup with 1007 `Request contains an invalid argument.` and names
 nothing. After such a refusal, the setup is searched for what this library knows the server
-refuses: an enum value Google's protos do not declare, more than one response modality, and
+refuses: an enum value Google's protos do not declare, more than one response modality,
 TEXT asked of a native-audio model (protocol.md section 2.1.1; Gemini 3 models are
-native audio too). Nothing here stops a setup
+native audio too), a field only the other backend has (`sessionResumption.transparent` on
+the Gemini API, `labels` on Vertex AI, ...; the setup's `extra` included) and a field the
+Live API lacks on both (`multiSpeakerVoiceConfig`). Nothing here stops a setup
 before it is sent: Google adds enum values, and a value unknown to this release must reach
 the server, which may well take it.
 """
@@ -15,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from typing import cast
 
 from . import _proto_enums as proto
+from ._errors import ConfigurationError
+from ._setup_extra import merge_extra
 from ._wire import Setup
 
 __all__ = ["setup_hint", "setup_problems"]
@@ -55,7 +59,78 @@ def setup_hint(setup: Setup | None) -> str:
 
 def setup_problems(setup: Setup) -> list[str]:
     """What in `setup` the server may have refused, each naming its JSON path (camelCase)."""
-    return [*_generation_problems(setup), *_realtime_problems(setup), *_tool_problems(setup)]
+    return [
+        *_generation_problems(setup),
+        *_realtime_problems(setup),
+        *_tool_problems(setup),
+        *_backend_problems(setup),
+    ]
+
+
+# Setup fields one backend has and the other refuses by name (google-genai refuses them
+# before sending; the server closes with 1007 'Unknown name'), by JSON path.
+_VERTEX_ONLY = ("sessionResumption.transparent", "explicitVadSignal")
+_GEMINI_ONLY = ("labels",)
+# Tool kinds, by key of a `tools[]` entry.
+_VERTEX_ONLY_TOOLS = ("retrieval", "enterpriseWebSearch", "parallelAiSearch", "exaAiSearch")
+_GEMINI_ONLY_TOOLS = ("fileSearch",)
+# Fields neither backend's Live API takes (google-genai refuses them before sending).
+_NOWHERE = {
+    "generationConfig.speechConfig.multiSpeakerVoiceConfig": "is not supported in the Live API",
+}
+
+
+def _backend(model: object) -> str | None:
+    """The backend a model resource name belongs to (`_prepare_setup` makes one), if known."""
+    if not isinstance(model, str):
+        return None
+    if model.startswith("projects/"):
+        return "Vertex AI"
+    if model.startswith("models/"):
+        return "the Gemini API"
+    return None
+
+
+def _lookup(sent: object, path: str) -> object:
+    """The value at `path` (dotted camelCase keys) in the setup's JSON, either spelling."""
+    node = sent
+    for key in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        fields = cast("dict[str, object]", node)
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+        node = fields.get(key, fields.get(snake))
+    return node
+
+
+def _backend_problems(setup: Setup) -> Iterator[str]:
+    """Fields the backend lacks: Vertex-only ones sent to the Gemini API, and the reverse.
+
+    Read from the setup as sent, its `extra` merged in: that is where a tool kind or a
+    field this library does not model comes from.
+    """
+    try:
+        sent: object = merge_extra(setup)
+    except ConfigurationError:
+        return  # a setup that could not have been sent (built by hand): nothing to read
+    for path, why in _NOWHERE.items():
+        if _lookup(sent, path) is not None:
+            yield f"{path} {why}"
+    backend = _backend(cast(object, setup.model))
+    if backend is None:
+        return
+    vertex = backend == "Vertex AI"
+    other = "the Gemini API" if vertex else "Vertex AI"
+    for path in _GEMINI_ONLY if vertex else _VERTEX_ONLY:
+        if _lookup(sent, path) is not None:
+            yield f"{path} is for {other} only: {backend} refuses it"
+    tools = _lookup(sent, "tools")
+    if isinstance(tools, list):
+        kinds = _GEMINI_ONLY_TOOLS if vertex else _VERTEX_ONLY_TOOLS
+        for index, tool in enumerate(cast("list[object]", tools)):
+            for kind in kinds:
+                if _lookup(tool, kind) is not None:
+                    yield f"tools[{index}].{kind} is a tool for {other} only: {backend} refuses it"
 
 
 def _generation_problems(setup: Setup) -> Iterator[str]:

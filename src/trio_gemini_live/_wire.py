@@ -309,7 +309,12 @@ class SafetySetting(WireStruct):
 
 
 class Setup(WireStruct):
-    """`setup`: the first and only-first client message (protocol.md section 2.1)."""
+    """`setup`: the first and only-first client message (protocol.md section 2.1).
+
+    `extra` is not a wire field: it holds setup fields this library does not model, by
+    their camelCase wire names, merged into the `setup` object of every setup frame (see
+    `merge_extra`); `live_setup(..., extra=...)` fills it.
+    """
 
     model: str = ""
     generation_config: GenerationConfig | None = None
@@ -326,6 +331,7 @@ class Setup(WireStruct):
     explicit_vad_signal: bool | None = None
     avatar_config: dict[str, Any] | None = None
     labels: dict[str, str] | None = None
+    extra: dict[str, Any] | None = None
 
 
 # --- the other client messages ---------------------------------------------------------------

@@ -92,6 +92,10 @@ _VERTEX_ONLY = frozenset({(Setup, "explicit_vad_signal"), (SessionResumptionConf
 proto lacks them, so its parser refuses them as unknown names (google-genai raises before
 sending them there)."""
 
+_NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
+"""Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
+by the client): Google's parser refuses them as unknown names, and so does this one."""
+
 _INT64 = frozenset({(ContextWindowCompression, "trigger_tokens"), (SlidingWindow, "target_tokens")})
 """The int64 fields of client messages (the other integers are int32)."""
 
@@ -220,6 +224,8 @@ def _normalize_struct(
         entry = table.get(key)
         if entry is not None and not dialect.vertex and (cls, entry.snake) in _VERTEX_ONLY:
             entry = None  # unknown to the Gemini API's parser
+        if entry is not None and (cls, entry.snake) in _NOT_ON_THE_WIRE:
+            entry = None
         if entry is None:
             if dialect.strict:
                 where = f" at '{path}'" if path else ""
