@@ -32,7 +32,7 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
-from trio_gemini_live.emulator import Emulator, EmulatorConfig, open_emulator
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 from turns import until_turn_complete
 
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -275,3 +275,69 @@ def test_replay_plan_onto_leaves_activity_signals_out_only_under_automatic_vad()
         f"realtimeInput.activityStart: 1 message(s), 1 bytes ({ACTIVITY_CAUSE})",
         f"realtimeInput.activityEnd: 1 message(s), 3 bytes ({ACTIVITY_CAUSE})",
     )
+
+
+async def queue_a_signal_behind_audio(session: LiveSession) -> None:
+    """Accepted under VAD off, `activityStart` waits in the queue behind a burst of audio."""
+
+    async def mic() -> None:
+        for _ in range(10):
+            await session.send_audio(bytes(3200))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(mic)
+        await trio.sleep(0.05)
+        await session.activity_start()  # push-to-talk pressed: accepted, and queued
+    assert session.statistics().sends_queued > 0
+
+
+async def test_a_signal_still_queued_is_not_written_on_a_connection_with_vad_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The `activityStart` was checked when it was sent (VAD off then, no move pending) and
+    # queued behind audio on a slow uplink; `update_setup` then turned VAD on. The check
+    # runs only at the call: the new connection's sender wrote the queued signal, and the
+    # server closed the whole session with 1007. It is left out there now, and reported as
+    # the replay reports the signals it leaves out.
+    slow = Fault(kind="slow-read", seconds=0.2, read_bytes=2048, connection=1)
+    async with (
+        open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
+        emulator.open_session(VAD_OFF, buffer=4096) as session,
+    ):
+        await queue_a_signal_behind_audio(session)
+        await session.update_setup(VAD_ON)
+        event = await until_reconnected(session)
+        assert event.setup_changed
+        assert (
+            f"realtimeInput.activityStart: 1 message(s), 38 bytes ({ACTIVITY_CAUSE})"
+            in event.not_replayed
+        )
+        assert event.not_replayed_messages >= 1
+        await session.send_text("still there?")
+        await until_turn_complete(session)
+        assert session.not_sent == ()
+    assert signals_received(emulator, 1) == []
+    assert emulator.connections[1].close_code == 1000
+    assert session.not_sent == ()  # reported by `Reconnected`, not again at the end
+
+
+async def test_a_queued_signal_goes_out_when_the_vad_on_setup_is_refused(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Left out per connection: the server refuses the new setup, and the session goes
+    # back to the old one (VAD off), where the queued signal is written as usual.
+    slow = Fault(kind="slow-read", seconds=0.2, read_bytes=2048, connection=1)
+    async with (
+        open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
+        emulator.open_session(VAD_OFF, buffer=4096) as session,
+    ):
+        await queue_a_signal_behind_audio(session)
+        await session.update_setup(live_setup(AUDIO_MODEL, voice="NoSuchVoice"))
+        event = await until_reconnected(session)
+        assert event.setup_refused is not None
+        assert not any(ACTIVITY_CAUSE in line for line in event.not_replayed)
+        await session.activity_end()
+        await until_turn_complete(session)
+    assert [c.close_code for c in emulator.connections] == [1000, 1007, 1000]
+    assert signals_received(emulator, 2)[:1] == ["activityStart"]
+    assert "activityStart" not in signals_received(emulator, 0)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import gc
 import inspect
 import logging
 import types
 import typing
+import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -1567,3 +1569,29 @@ async def test_send_text_refuses_text_that_is_not_a_str(
             }
         }
     ]
+
+
+async def test_read_events_left_early_within_aclosing_leaves_nothing_to_finalize(
+    autojump_clock: Clock,
+) -> None:
+    # `read_events` is an async generator, as the seed's is (the seed API fixes it): a
+    # loop left early leaves it to the garbage collector, and trio warns. Within
+    # `contextlib.aclosing` (what its docstring says to use) it is closed on the way out.
+    from contextlib import aclosing
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_emulator() as emulator:
+            client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+            with trio.fail_after(30):
+                async with client.connect():
+                    await client.send_text(role="user", text="hi")
+                    for _ in range(2):
+                        async with aclosing(client.read_events()) as events:
+                            async for event in events:
+                                if isinstance(event, TurnComplete):
+                                    break
+                        await client.send_text(role="user", text="again")
+        gc.collect()
+        await trio.lowlevel.checkpoint()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

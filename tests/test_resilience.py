@@ -40,7 +40,9 @@ from trio_gemini_live import (
     ReconnectFailedError,
     ReconnectPolicy,
     ResumptionUpdate,
+    SessionClosedError,
     SessionOptions,
+    SessionState,
     TextDelta,
     ToolCallCancellation,
     TurnComplete,
@@ -1296,7 +1298,12 @@ async def test_a_large_frame_is_an_uplink_stall_only_once_it_stops_moving(
                     if isinstance(event, Reconnected):
                         break
             ended = trio.current_time() - event.duration
-        assert sent + 5 + options.silence_limit <= ended
+        # The last piece went out at most one piece's time (1 s at this rate) before the
+        # stick, and the stall is found one limit after it. (The bound held without that
+        # second only because the resume waited `close_timeout` for a close frame written
+        # behind the stuck write; now nothing is written behind a write cut off part-way,
+        # and the stream is dropped at once.)
+        assert sent + 5 - 1 + options.silence_limit <= ended
         assert ended <= sent + 6 + options.silence_limit + options.ping_interval
         assert event.reason == "uplink stalled"
         assert uplinks[0].writes - writes >= 4  # pieces of the image went out before
@@ -1415,3 +1422,167 @@ async def test_a_fatal_close_read_during_aclose_keeps_its_code_and_reason(
     closed = events[-1]
     assert isinstance(closed, Closed)
     assert (closed.code, closed.reason) == (1007, reason)
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize("move", ["goAway", "update_setup"])
+async def test_a_move_lets_the_write_under_way_finish_before_its_close_frame(
+    autojump_clock: trio.testing.MockClock, move: str, transport: str
+) -> None:
+    # A microphone streams over an uplink that takes 0.2 s per frame; the session moves
+    # while the sender is writing one. The move ended the connection first, which cancelled
+    # that write part-way through the frame, and then wrote its 1000 close frame behind the
+    # half frame: the server read the close as the rest of the frame and closed with 1007
+    # ("invalid UTF-8"). Now the close waits for the write (within `close_timeout`): the
+    # frame goes out whole, then a clean 1000, and nothing sent is lost.
+    from trio_gemini_live import GoAwayMessage, ServerMessage
+
+    audio_setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025", voice="Puck")
+    slow = Fault(kind="slow-read", seconds=0.02, read_bytes=2048, connection=1)
+    chunk = bytes(16000)  # 0.5 s of 16 kHz audio: about 21 kB once in JSON
+    async with (
+        open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
+        emulator.open_session(
+            audio_setup, buffer=4096, options=SessionOptions(transport=transport)
+        ) as session,
+    ):
+
+        async def mic() -> None:
+            for _ in range(12):
+                await session.send_audio(chunk)
+                await trio.sleep(0.5)
+
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(mic)
+                await trio.sleep(2.1)  # the frame sent at 2.0 s is being written
+                if move == "goAway":
+                    message = ServerMessage(go_away=GoAwayMessage(time_left="10s"))
+                    await emulator.connections[0].send(message)
+                else:
+                    await session.update_setup(live_setup(audio_setup.model, voice="Kore"))
+                async for event in session:
+                    assert not isinstance(event, Closed), event
+                    if isinstance(event, Reconnected):
+                        assert event.attempts == 1
+                        assert event.not_replayed == ()
+                        break
+        assert session.not_sent == ()
+    first = emulator.connections[0]
+    assert (first.close_code, first.closed_by) == (1000, "client")
+    written = sum(
+        1 for c in emulator.connections for f in c.received if f.get("realtimeInput.audio")
+    )
+    assert written >= 12  # every chunk reached the server (a replayed one may count twice)
+
+
+# --- `aclose` returns once the session has ended ---------------------------------------------
+
+
+async def test_aclose_during_an_outage_returns_with_not_sent_filled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # `aclose` only started the close and returned: right after it `state` still read
+    # "idle" and `not_sent` was `()`, although the messages were lost (the log said so a
+    # moment later).
+    policy = ReconnectPolicy(initial_delay=30, max_delay=30, jitter=0, max_elapsed=300)
+    async with (
+        open_emulator(EmulatorConfig()) as emulator,
+        session_on(emulator, options=SessionOptions(reconnect=policy)) as session,
+    ):
+        emulator.connections[0].inject(Fault(kind="reset"))
+        await trio.sleep(5)
+        for _ in range(3):
+            await session.send_text("queued during the outage")
+        start = trio.current_time()
+        await session.aclose()
+        assert trio.current_time() - start < 1  # an outage closes at once
+        assert session.state is SessionState.CLOSED
+        [line] = session.not_sent
+        assert line.startswith("realtimeInput.text: 3 message(s), ")
+        events = [event async for event in session]
+        assert isinstance(events[-1], Closed)
+        assert events[-1].not_sent == session.not_sent
+
+
+async def test_aclose_and_a_second_aclose_return_once_the_session_has_ended(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A stalled uplink: the queue cannot drain within `close_timeout`. The first `aclose`
+    # returned with `state` "open" and `not_sent` empty; a second one (a watchdog's) returned
+    # at once, with the messages still queued.
+    stall = Fault(kind="slow-read", seconds=0.5, read_bytes=512)
+    options = SessionOptions(send_buffer=16)
+    async with (
+        open_emulator(EmulatorConfig(faults=(stall,))) as emulator,
+        emulator.open_session(live_setup(MODEL), buffer=2048, options=options) as session,
+    ):
+        seen: list[tuple[str, tuple[str, ...]]] = []
+        closed: list[Closed] = []
+
+        async def reader() -> None:
+            async for event in session:
+                if isinstance(event, Closed):
+                    closed.append(event)
+
+        async def mic() -> None:
+            with contextlib.suppress(SessionClosedError):
+                while True:
+                    await session.send_audio(bytes(3200))
+
+        async def watchdog() -> None:
+            await trio.sleep(3.2)  # while the first `aclose` waits for the queue
+            await session.aclose()
+            seen.append(("watchdog", session.not_sent))
+            assert session.state is SessionState.CLOSED
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(reader)
+                nursery.start_soon(mic)
+                nursery.start_soon(watchdog)
+                await trio.sleep(3)
+                await session.aclose()
+                seen.append(("first", session.not_sent))
+                assert session.state is SessionState.CLOSED
+                # The documented bound: the two steps, then twice `close_timeout`.
+                assert trio.current_time() - 3 <= 4 * options.close_timeout + 1
+    assert [who for who, _ in sorted(seen)] == ["first", "watchdog"]
+    not_sent = seen[0][1]
+    assert not_sent
+    assert all(line.startswith("realtimeInput.audio: ") for line in not_sent)
+    assert seen[1][1] == not_sent
+    assert [event.not_sent for event in closed] == [not_sent]
+
+
+async def test_aclose_from_the_reading_loop_with_a_full_event_buffer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The reader itself closes, with events still on their way and the event buffer full:
+    # the receiver waited for room that only this task could make. `aclose` now ends the
+    # session (what arrives meanwhile is kept aside, in order) and returns; the loop then
+    # reads everything, `Closed` last.
+    options = SessionOptions(event_buffer=2)
+    async with (
+        open_emulator(EmulatorConfig()) as emulator,
+        emulator.open_session(
+            live_setup("gemini-2.5-flash-native-audio-preview-12-2025"), options=options
+        ) as session,
+    ):
+        await session.send_client_content("tell me a long story")
+        after: list[RealtimeEvent] = []
+        closing: list[RealtimeEvent] = []
+        with trio.fail_after(30):
+            async for event in session:
+                if isinstance(event, AudioDelta) and not closing:
+                    closing.append(event)
+                    await trio.sleep(3)  # the answer fills the buffer meanwhile
+                    assert session.statistics().events_buffered >= options.event_buffer
+                    start = trio.current_time()
+                    await session.aclose()
+                    assert trio.current_time() - start < 2 * options.close_timeout
+                    assert session.state is SessionState.CLOSED
+                after.append(event)
+        assert isinstance(after[-1], Closed)
+        assert after[-1].code == 1000
+        assert sum(isinstance(event, AudioDelta) for event in after) > options.event_buffer

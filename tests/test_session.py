@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import gc
 import os
 import socket
 import ssl
+import warnings
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,7 @@ from trio_gemini_live._errors import (
     PolicyViolationError,
     ReconnectFailedError,
     RemoteProtocolError,
+    SessionClosedError,
     SetupTimeoutError,
     TransportError,
 )
@@ -877,3 +880,56 @@ async def test_a_close_reason_that_echoes_the_key_is_redacted(
     if after_setup:
         assert isinstance(seen[-1], Closed)
         assert seen[-1].reason == error.reason
+
+
+async def test_leaving_the_event_loop_early_leaves_no_generator_to_finalize(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # `break` at `TurnComplete` and iterate again later (what docs/migration.md suggests),
+    # or leave under a cancel scope: `__aiter__` was an async generator, and each loop left
+    # early left one unfinished for the garbage collector; trio warned (ResourceWarning:
+    # "Async generator ... was garbage collected before it had been exhausted").
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with (
+            open_emulator() as emulator,
+            emulator.open_session(live_setup("gemini-2.0-flash-live-001")) as session,
+        ):
+            for turn in range(3):
+                await session.send_client_content(f"hello {turn}")
+                with trio.fail_after(10):
+                    async for event in session:
+                        if isinstance(event, TurnComplete):
+                            break
+            await session.send_client_content("and once more")
+            events: list[object] = []
+            with trio.move_on_after(0.001):
+                async for event in session:
+                    events.append(event)
+                    if isinstance(event, TurnComplete):
+                        await trio.sleep_forever()  # left by the cancel scope
+            # Nothing was lost between the loops: the rest of that answer comes next.
+            with trio.fail_after(10):
+                while not events or not isinstance(events[-1], TurnComplete):
+                    events.append(await anext(aiter(session)))
+            assert sum(isinstance(event, TurnComplete) for event in events) == 1
+        gc.collect()
+        await trio.lowlevel.checkpoint()  # trio finalizes generators in a task of its own
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_the_event_iterator_ends_as_an_exhausted_generator_did(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup("gemini-2.0-flash-live-001")) as session,
+    ):
+        await session.aclose()
+        events = aiter(session)
+        kinds = [type(event).__name__ async for event in events]
+        assert kinds[-1] == "Closed"
+        with pytest.raises(StopAsyncIteration):
+            await anext(events)  # ended, it stays ended
+    with pytest.raises(SessionClosedError):
+        await anext(aiter(session))  # after the block: its events were discarded

@@ -550,3 +550,50 @@ async def test_a_header_value_http_cannot_carry_is_a_transport_error_without_it(
         assert "LEAKY" not in text
     assert info.value.__cause__ is None
     assert info.value.__context__ is None
+
+
+class _WriteLog(WrappedStream):
+    """Notes each write: its size, and whether it was cut off (cancelled) part-way."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        super().__init__(inner)
+        self.writes: list[tuple[int, bool]] = []
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        try:
+            await super().send_all(data)
+        except BaseException:
+            self.writes.append((len(data), False))
+            raise
+        self.writes.append((len(data), True))
+
+
+@pytest.mark.parametrize("transport_name", ["websockets", "trio-websocket"])
+async def test_nothing_is_written_behind_a_write_cut_off_part_way(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport_name: str
+) -> None:
+    # A write cancelled part-way leaves part of a frame on the wire. The close frame
+    # written behind it was read by the server as the rest of that frame: it closed with
+    # 1007 ("invalid UTF-8"), not the 1000 the session sent (a move to a new connection
+    # cut the sender's write so). Now nothing is written after it: the stream is dropped,
+    # without a handshake, at once.
+    from trio_gemini_live.emulator._latency import delayed_stream_pair
+
+    client, server = delayed_stream_pair(0.0, 4096)  # a peer that reads nothing fills it
+    log = _WriteLog(client)
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return log
+
+    nursery.start_soon(peer.accept, b"")
+    options = SessionOptions(transport=transport_name)
+    transport = await open_transport(nursery, ENDPOINT, options, connector=connector)
+    before = len(log.writes)
+    with trio.move_on_after(1) as cut:
+        await transport.send(b'{"text": "' + b"x" * 20_000 + b'"}')
+    assert cut.cancelled_caught
+    assert log.writes[before:] == [(log.writes[before][0], False)]  # cut off part-way
+    with trio.fail_after(1):  # no wait for a reply to a close frame the server never got
+        await transport.aclose(1000, "")
+    assert [done for _, done in log.writes[before:]] == [False]  # nothing written after it

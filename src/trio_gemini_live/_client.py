@@ -763,6 +763,11 @@ class GeminiRealtimeClient:
         Sends `setup` if it was not sent yet, then yields events from the event channel
         (session events and `add_event` items, in order) until the stream ends.
 
+        An async generator, as the seed's is. A loop left early (`break`, a cancel scope)
+        leaves it unfinished for the garbage collector, and trio warns (`ResourceWarning`);
+        nothing is lost (the next read goes on where it stopped). To leave early cleanly,
+        read within `async with contextlib.aclosing(client.read_events()) as events:`.
+
         Raises:
             RuntimeError: not connected.
             ConnectionClosedError: the session ended with an error close (after `Closed`).

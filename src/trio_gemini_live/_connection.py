@@ -29,6 +29,7 @@ from ._errors import (
 from ._options import SessionOptions
 from ._protocol import LiveProtocol
 from ._resume import ReplayBuffer, ReplayPlan
+from ._signals import ACTIVITY_SIGNALS, SignalLedger
 from ._stream import LONG_WRITE
 from ._transport import Transport, TransportClosedError
 from ._wire import Setup
@@ -117,6 +118,8 @@ class SessionCore:
     cancelled_calls: dict[str, bool] = field(default_factory=dict[str, bool])
     # Tool responses in the outgoing queue: a resume keeps them off the next connection.
     answers: AnswerLedger = field(default_factory=AnswerLedger)
+    # Activity signals in the outgoing queue: a resume onto automatic VAD keeps them off.
+    signals: SignalLedger = field(default_factory=SignalLedger)
     current: Connection | None = None
     pending_setup: Setup | None = None
     # Messages no connection has written in full: their write was cut off by the end of a
@@ -131,6 +134,9 @@ class SessionCore:
     # When the latest wait for room in the user's channel ended (the heartbeat counts a
     # stalled write only from then: see `Connection._stalled_write`).
     blocked_until: float = float("-inf")
+    # Once `closing`: where `deliver` puts an event the full channel has no room for,
+    # after the channel's events (`LiveSession._set_aside`), rather than wait for the user.
+    set_aside: Callable[[ev.LiveEvent], None] | None = None
 
     def cancel_calls(self, call_ids: Iterable[str], *, answered: bool = False) -> None:
         """Remember calls cancelled by a reconnect, forgetting the oldest past the bound.
@@ -146,11 +152,17 @@ class SessionCore:
     async def deliver(self, event: ev.LiveEvent) -> bool:
         """Hand an event to the user, waiting (backpressure) when their channel is full.
 
-        Returns whether it had to wait.
+        Not once the session is closing: the event is then set aside (`set_aside`), in
+        order, for the reader. Returns whether it had to wait.
         """
         try:
             self.events_send.send_nowait(event)
         except trio.WouldBlock:
+            if self.closing and self.set_aside is not None:
+                # The application closes the session, maybe from the reader's own task,
+                # and waits for its end (`aclose`): the reader gets it after the rest.
+                self.set_aside(event)
+                return False
             self.consumer_blocked = True
             now = trio.current_time()
             if now - self.stalled_until > self.options.reconnect.handle_window:
@@ -539,12 +551,18 @@ class Connection:
     # --- ending ----------------------------------------------------------------------------
 
     def _end(self, outcome: ConnectionOutcome) -> None:
-        if self._outcome is None:
-            if self.opened:
-                lived = trio.current_time() - self._opened_at
-                outcome = dataclasses.replace(outcome, lived=lived)
-            self._outcome = outcome
+        if self._settle(outcome):
             self._ended.set()
+
+    def _settle(self, outcome: ConnectionOutcome) -> bool:
+        """Record how the connection ends, if nothing has yet; return whether this did."""
+        if self._outcome is not None:
+            return False
+        if self.opened:
+            lived = trio.current_time() - self._opened_at
+            outcome = dataclasses.replace(outcome, lived=lived)
+        self._outcome = outcome
+        return True
 
     def _closed(self, code: int, reason: str) -> None:
         # The one place a server's close reason enters: it becomes the close error (its
@@ -573,10 +591,21 @@ class Connection:
         *,
         deliberate: bool = False,
     ) -> None:
-        self._end(
-            ConnectionOutcome(action, code, reason, error, self.opened, deliberate=deliberate)
-        )
+        outcome = ConnectionOutcome(action, code, reason, error, self.opened, deliberate=deliberate)
+        if not deliberate:
+            self._end(outcome)
+            await self.close(code, reason)
+            return
+        # A move (goAway, a setup change) closes first and ends after: ending first
+        # cancelled the sender's write part-way through a frame, and the close frame then
+        # went out behind half a frame (the server closed 1007, "invalid UTF-8"). The close
+        # waits for that write (its frame goes out whole), and a write waiting behind the
+        # close is refused: the next connection replays it. Bounded all the same: a write
+        # that does not end within `close_timeout` is cut off then, and the transport drops
+        # the stream rather than write anything behind it.
+        self._settle(outcome)
         await self.close(code, reason)
+        self._ended.set()
 
     async def finish_sending(self) -> None:
         """Wait for the sender to write what is queued, once the outgoing channel is closed.
@@ -768,9 +797,10 @@ class Connection:
                 # changed setup its `SessionUpdated`).
                 if kind is ev.SessionCreated:
                     out = (resumed,)
-                    # It reports the tool responses the resume voided: the session's end
-                    # need not report them again.
+                    # It reports the tool responses (and activity signals) the resume
+                    # voided: the session's end need not report them again.
                     core.answers.told()
+                    core.signals.told()
                 elif not resumed.setup_changed:
                     out = ()
         elif kind is ev.ResumptionUpdate:
@@ -800,6 +830,7 @@ class Connection:
     async def _send_queued(self) -> None:
         outgoing = self._core.outgoing_receive
         answers = self._core.answers
+        signals = self._core.signals
         try:
             while True:
                 # `receive()`, unrolled as trio writes it (cancel point, take, schedule point
@@ -823,9 +854,12 @@ class Connection:
                         self._sender_parked = False
                 else:
                     await trio.lowlevel.cancel_shielded_checkpoint()
-                answered = item.kind == TOOL_RESPONSE
+                kind = item.kind
+                answered = kind == TOOL_RESPONSE
                 if answered and not answers.take(item):
                     continue  # voided by a resume (see `AnswerLedger`): never written
+                if kind in ACTIVITY_SIGNALS and not signals.take(item):
+                    continue  # voided: this connection has automatic VAD (`SignalLedger`)
                 # Whatever else is queued already goes out in the same socket write, up to
                 # `_SEND_BATCH` frames and a little over `LONG_WRITE` bytes: a ping waits
                 # behind the write under way, which vouches for the server meanwhile (see
@@ -841,6 +875,8 @@ class Connection:
                         if not answers.take(more):
                             continue
                         answered = True
+                    elif more.kind in ACTIVITY_SIGNALS and not signals.take(more):
+                        continue
                     if batch is None:
                         batch = [] if item is FLUSH else [item]
                     if more is not FLUSH:

@@ -198,17 +198,24 @@ class ReplayPlan:
     not_replayed_messages: int = 0
     possibly_duplicated: int = 0
 
-    def onto(self, *, automatic_vad: bool) -> ReplayPlan:
+    def onto(self, *, automatic_vad: bool, queued: MessageTally | None = None) -> ReplayPlan:
         """This plan for a connection whose setup has automatic activity detection on or off.
 
         With it on, activity signals are left out and reported: the server would close the
         session with 1007 on them (an `update_setup` that turned it on, say, while signals
         sent under the old setup were still in the buffer). Made for each attempt: one that
-        falls back to a setup with it off replays them.
+        falls back to a setup with it off replays them. `queued`: the signals still in the
+        outgoing queue that the new connection leaves out too (`SignalLedger.onto`),
+        reported on the same line.
         """
-        if not automatic_vad or not any(m.kind in _ACTIVITY_SIGNALS for m in self.replay):
+        if not automatic_vad or not (
+            (queued is not None and queued.messages)
+            or any(m.kind in _ACTIVITY_SIGNALS for m in self.replay)
+        ):
             return self
         dropped = MessageTally()
+        if queued is not None:
+            dropped.merge(queued)
         for message in self.replay:
             if message.kind in _ACTIVITY_SIGNALS:
                 dropped.add(message.kind, message.frame)

@@ -10,6 +10,7 @@ stream just continues.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import random
 from collections import deque
@@ -62,6 +63,7 @@ from ._schedule_point import schedule_point_after_write
 from ._schema import camel_schema, tool_schema_problems
 from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
+from ._signals import ACTIVITY_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
 from ._transport import Connector
@@ -86,6 +88,9 @@ from ._wire import (
 __all__ = ["LiveSession", "SessionStatistics", "open_session", "resolve_api_key"]
 
 _T = TypeVar("_T")
+
+_CLOSE_MARGIN = 1.0
+"""Seconds `aclose` allows beyond its `close_timeout`s: the stream's own close (a TLS goodbye)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,7 @@ class LiveSession(SessionSupervisor):
         # Events of a read made from the user's own task (see `Connection.read_for_consumer`)
         # not yet taken: they come before anything in the channel.
         self._pending: deque[ev.LiveEvent] = deque()
+        self._core.set_aside = self._set_aside
         self._failure: GeminiLiveError | None = None
         self._closed_event = None
         self._not_sent = ()
@@ -226,6 +232,7 @@ class LiveSession(SessionSupervisor):
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
         self._finished = trio.Event()
+        self._close_deadline = math.inf  # when `aclose` stops waiting for the end
         # The supervisor's state (see `SessionSupervisor`).
         self._next_setup = None
         self._setup_requests = 0
@@ -342,49 +349,10 @@ class LiveSession(SessionSupervisor):
             raise _block_ended() from None
 
     def __aiter__(self) -> AsyncIterator[ev.LiveEvent]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[ev.LiveEvent]:
-        # Events already buffered (one socket read often brings many) are taken without a
-        # trip through the scheduler each; it is still a cancellation point, and the loop
-        # waits (a checkpoint) once the buffer is empty, so at most `event_buffer` events
-        # pass between two schedule points.
-        channel = self._events_receive
-        receive_nowait = channel.receive_nowait
-        pending = self._pending
-        core = self._core
-        while True:
-            await trio.lowlevel.checkpoint_if_cancelled()  # before taking: none is lost
-            if pending:
-                yield pending.popleft()
-                continue
-            connection = core.current
-            try:
-                try:
-                    event = receive_nowait()
-                except trio.WouldBlock:
-                    if connection is not None and connection.lent:
-                        # Nothing buffered and the read is ours: wait on the socket directly.
-                        pending.extend(await connection.read_for_consumer())
-                        if connection.writes_pending():
-                            self._request_flush()
-                        continue
-                    core.consumer_parked = True
-                    try:
-                        event = await channel.receive()
-                    finally:
-                        core.consumer_parked = False
-            except trio.EndOfChannel:
-                closed = self._closed_event_once()
-                if closed is not None:
-                    yield closed
-                    continue
-                if self._failure is not None:
-                    raise self._failure from None
-                return
-            except trio.ClosedResourceError:
-                raise _block_ended() from None
-            yield event
+        # A class, not an async generator: a loop left early (`break`, a cancel scope) left
+        # an unfinished generator for the garbage collector, and trio warned
+        # (`ResourceWarning: Async generator ... was garbage collected`).
+        return _EventIterator(self)
 
     def _closed_event_once(self) -> ev.Closed | None:
         """The `Closed` event the channel had no room for, once, after every other event."""
@@ -508,6 +476,10 @@ class LiveSession(SessionSupervisor):
             # Noted before the wait for room: a resume meanwhile must void it too.
             ids = tuple(response.id or "" for response in answer.function_responses)
             core.answers.queue(item, frame, ids)
+        signal = kind in ACTIVITY_SIGNALS
+        if signal:
+            # Likewise: a resume onto automatic VAD keeps it off the new connection.
+            core.signals.queue(item, kind, frame)
         queued = False
         try:
             # Returns once the frame is in the channel; if cancelled, it is not.
@@ -518,6 +490,8 @@ class LiveSession(SessionSupervisor):
         finally:
             if answer is not None and not queued:
                 core.answers.withdraw(item)
+            if signal and not queued:
+                core.signals.withdraw(item)
         if effects is not None:
             self._commit(effects)
 
@@ -760,7 +734,9 @@ class LiveSession(SessionSupervisor):
         A queued signal is written on whichever connection is open when the sender takes
         it. While an `update_setup` is pending that is the old connection (the move waits
         until the model is idle) or the new one, and, should the server refuse the new
-        setup, one with the old setup again: every one of them must have VAD off.
+        setup, one with the old setup again: every one of them must have VAD off. One
+        accepted before an `update_setup` that turns VAD on, and still queued at the move,
+        is kept off the new connection instead (`SignalLedger`) and reported.
         """
         core = self._core
         in_force = core.protocol.setup or core.pending_setup
@@ -1012,7 +988,7 @@ class LiveSession(SessionSupervisor):
         await trio.lowlevel.cancel_shielded_checkpoint()  # still a schedule point
 
     async def aclose(self) -> None:
-        """Close the session (code 1000) once what was sent is written.
+        """Close the session (code 1000) once what was sent is written; return once it ended.
 
         Messages already queued are written first, then the close handshake is made; each
         step is bounded by `SessionOptions.close_timeout`. During an outage it closes at
@@ -1020,17 +996,56 @@ class LiveSession(SessionSupervisor):
         connecting, gives up. Whatever that leaves unwritten is reported,
         never dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning
         in the log.
+
+        It returns once the session has ended (`state` is `closed`, `not_sent` final), or
+        at the latest twice `close_timeout` after those steps; so does a second call made
+        while the first is under way. Shielded: a cancelled caller waits all the same. The
+        events not read yet stay readable, `Closed` last: while the session closes, events
+        that find the event buffer full are kept aside for the reader rather than wait
+        for it (the reader may be the task that called this).
         """
         core = self._core
-        if core.closing:
-            return
+        if not core.closing:
+            await self._start_close()
+        # The steps above are bounded, and so is this wait: past its deadline the session
+        # has failed to end (it should not), and the caller is not held any longer.
+        with trio.CancelScope(shield=True, deadline=self._close_deadline):
+            await self._finished.wait()
+
+    async def _start_close(self) -> None:
+        """`aclose` without its wait for the end (the `open_session` exit waits its own way)."""
+        core = self._core
         core.closing = True
+        options = self._options
+        # The steps (the queue, the close handshake: a `close_timeout` each, and the
+        # stream's own close), then twice `close_timeout` for the session to finish.
+        self._close_deadline = trio.current_time() + 4 * options.close_timeout + _CLOSE_MARGIN
         self._outgoing_send.close()
         self._resume_wait.cancel()  # a resume's backoff or connect gives up at once
+        if core.consumer_blocked:
+            self._set_aside()  # a delivery waiting for room goes through
         current = core.current
         if current is not None:
+            current.reclaim()  # a read lent to a reader busy elsewhere: the receiver reads
             await current.finish_sending()  # the channel is closed: the sender drains it
             await current.close(1000, "")
+
+    def _set_aside(self, event: ev.LiveEvent | None = None) -> None:
+        """Move the buffered events (and `event` after them) to `_pending`, in order.
+
+        While the session closes, a delivery does not wait for room in the event channel
+        (`SessionCore.deliver`): the reader may be the task waiting in `aclose` for the
+        session to end. `_pending` comes before the channel, so the order is kept.
+        """
+        pending = self._pending
+        receive_nowait = self._events_receive.receive_nowait
+        while True:
+            try:
+                pending.append(receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+        if event is not None:
+            pending.append(event)
 
     async def start(self, setup: Setup | str) -> None:
         """Send `setup` (if `open_session(..., start=False)`) and wait for `setupComplete`.
@@ -1069,6 +1084,96 @@ class LiveSession(SessionSupervisor):
             nursery.start_soon(discard)
             await self._finished.wait()
             nursery.cancel_scope.cancel()
+
+
+class _EventIterator:
+    """`async for event in session`: the events of `LiveSession.receive`, taken faster.
+
+    Events already buffered (one socket read often brings many) are taken without a trip
+    through the scheduler each; it is still a cancellation point, and it waits (a
+    checkpoint) once the buffer is empty, so at most `event_buffer` events pass between two
+    schedule points. Cancellation loses nothing: it comes before an event is taken. Once it
+    has ended (after `Closed`, or by raising the session's error) it stays ended, as an
+    exhausted generator does; a new `async for` over the session starts a new one.
+    """
+
+    __slots__ = ("_channel", "_core", "_done", "_pending", "_receive_nowait", "_session")
+
+    def __init__(self, session: LiveSession) -> None:
+        self._session = session
+        self._channel = session._events_receive  # pyright: ignore[reportPrivateUsage]
+        self._receive_nowait = self._channel.receive_nowait
+        self._pending = session._pending  # pyright: ignore[reportPrivateUsage]
+        self._core = session._core  # pyright: ignore[reportPrivateUsage]
+        self._done = False
+
+    def __aiter__(self) -> _EventIterator:
+        return self
+
+    async def __anext__(self) -> ev.LiveEvent:
+        await trio.lowlevel.checkpoint_if_cancelled()  # before taking: none is lost
+        pending = self._pending
+        if pending:
+            return pending.popleft()
+        try:
+            return self._receive_nowait()
+        except trio.WouldBlock:
+            return await self._wait()
+        except trio.EndOfChannel:
+            return self._end()
+        except trio.ClosedResourceError:
+            return self._block_ended()
+
+    async def _wait(self) -> ev.LiveEvent:
+        """The next event once nothing is buffered: read for it, or wait for the receiver."""
+        pending = self._pending
+        core = self._core
+        channel = self._channel
+        try:
+            while True:
+                connection = core.current
+                if connection is not None and connection.lent:
+                    # Nothing buffered and the read is ours: wait on the socket directly.
+                    pending.extend(await connection.read_for_consumer())
+                    if connection.writes_pending():
+                        self._session._request_flush()  # pyright: ignore[reportPrivateUsage]
+                    if pending:
+                        return pending.popleft()
+                    await trio.lowlevel.checkpoint_if_cancelled()
+                    try:
+                        return self._receive_nowait()
+                    except trio.WouldBlock:
+                        continue
+                core.consumer_parked = True
+                try:
+                    return await channel.receive()
+                finally:
+                    core.consumer_parked = False
+        except trio.EndOfChannel:
+            return self._end()
+        except trio.ClosedResourceError:
+            return self._block_ended()
+
+    def _block_ended(self) -> ev.LiveEvent:
+        """The block has ended (the unread events were discarded): say so, once."""
+        if self._done:
+            raise StopAsyncIteration
+        self._done = True
+        raise _block_ended() from None
+
+    def _end(self) -> ev.LiveEvent:
+        """After the channel: the `Closed` it had no room for, then the end or the error."""
+        session = self._session
+        if self._done:
+            raise StopAsyncIteration
+        closed = session._closed_event_once()  # pyright: ignore[reportPrivateUsage]
+        if closed is not None:
+            return closed
+        self._done = True
+        failure = session._failure  # pyright: ignore[reportPrivateUsage]
+        if failure is not None:
+            raise failure from None
+        raise StopAsyncIteration
 
 
 def _check_finite(value: object, what: str) -> None:
@@ -1344,7 +1449,8 @@ async def open_session(
             try:
                 yield session
             finally:
-                await session.aclose()
+                if not session._core.closing:  # pyright: ignore[reportPrivateUsage]
+                    await session._start_close()  # pyright: ignore[reportPrivateUsage]
                 with trio.move_on_after(options.close_timeout * 2):
                     await session._drain_until_closed()  # pyright: ignore[reportPrivateUsage]
                 nursery.cancel_scope.cancel()

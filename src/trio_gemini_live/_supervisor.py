@@ -34,6 +34,7 @@ from ._options import SessionOptions
 from ._protocol import SessionState, with_context_update
 from ._resume import MessageTally, ReplayPlan
 from ._setup import automatic_activity_detection
+from ._signals import ACTIVITY_SIGNALS
 from ._transport import Connector, open_transport
 from ._wire import ContextUpdate, SessionResumptionConfig, Setup
 
@@ -277,8 +278,11 @@ class SessionSupervisor:
                     requested = self._next_setup
                     requests = self._setup_requests
                     setup = self._resume_setup(requested)
-                    # Activity signals are not written where the server would refuse them.
-                    sent = plan.onto(automatic_vad=automatic_activity_detection(setup))
+                    # Activity signals are not written where the server would refuse them:
+                    # neither replayed nor, still queued, written by the new sender.
+                    automatic_vad = automatic_activity_detection(setup)
+                    queued = core.signals.onto(automatic_vad=automatic_vad)
+                    sent = plan.onto(automatic_vad=automatic_vad, queued=queued)
                     outage = self._outage
                     reconnected = ev.Reconnected(
                         reason=outcome.reason,
@@ -454,8 +458,12 @@ class SessionSupervisor:
                 break
             if item is FLUSH:
                 continue
-            if item.kind != TOOL_RESPONSE or self._core.answers.left_unsent(item):
-                queued.add(item.kind, item.frame)
+            if item.kind == TOOL_RESPONSE:
+                if not self._core.answers.left_unsent(item):
+                    continue  # reported by a `Reconnected` already
+            elif item.kind in ACTIVITY_SIGNALS and not self._core.signals.left_unsent(item):
+                continue
+            queued.add(item.kind, item.frame)
         lines = cut_off.lines("cut off mid-write") + queued.lines("never written")
         return tuple(lines), cut_off.messages + queued.messages
 

@@ -254,6 +254,11 @@ class _MeteredStream:
         self.inner = inner
         self.uplink = uplink
         self.received_at = -math.inf
+        # A write was cut off part-way (cancelled): the stream may hold part of a frame,
+        # and anything written after it (trio-websocket's close frame) would be read as the
+        # rest of that frame: the server closed with 1007. Every later write is refused as
+        # a broken stream, which trio-websocket takes for an abnormal close (no handshake).
+        self.cut = False
         self.wait_send_all_might_not_block = inner.wait_send_all_might_not_block
         self.aclose = inner.aclose
 
@@ -264,10 +269,18 @@ class _MeteredStream:
         return data
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if len(data) > LONG_WRITE:
-            await self.uplink.send_all(self.inner, data)
-        else:
-            await self.inner.send_all(data)
+        if self.cut:
+            raise trio.BrokenResourceError("a write was cut off part-way: the stream is broken")
+        try:
+            if len(data) > LONG_WRITE:
+                await self.uplink.send_all(self.inner, data)
+            else:
+                await self.inner.send_all(data)
+        except _STREAM_ERRORS:
+            raise
+        except BaseException:
+            self.cut = True  # cancelled part-way (or before the first byte: no telling)
+            raise
 
 
 class TrioWebsocketTransport:

@@ -111,6 +111,11 @@ class WebsocketsTransport:
         # A write failed: the peer is gone. How the connection ended is still the reader's
         # to find (the peer's close frame may be in the receive buffer): see `_flush`.
         self._write_failed = False
+        # A write was cut off part-way (cancelled): the stream may hold part of a frame,
+        # and anything written after it would be read as the rest of that frame (a close
+        # frame behind it made the server close with 1007). Nothing is written any more
+        # (`_write_failed` is set too), and `aclose` drops the stream without a handshake.
+        self._write_cut = False
         self._reading = False
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
@@ -511,6 +516,10 @@ class WebsocketsTransport:
                 refused = self._write_refused(data)
                 if refused is not None:
                     raise refused from None
+            except BaseException:
+                # Cancelled part-way (or before the first byte: no telling): see `_write_cut`.
+                self._write_failed = self._write_cut = True
+                raise
         finally:
             lock.release()
 
@@ -539,20 +548,24 @@ class WebsocketsTransport:
         try:
             if protocol.state is _OPEN:
                 protocol.send_close(code, reason)
-            if protocol.writes:
+            if protocol.writes and not self._write_cut:
                 # Our close frame (behind any pong still queued); or, when the server's
                 # close came with the 101 and nobody has received since, the reply to it.
-                # Bounded as the wait for the server's close below.
+                # Bounded as the wait for the server's close below. It waits for a write
+                # under way, whose frame then goes out whole.
                 with trio.move_on_after(CLOSE_WAIT), suppress(TransportClosedError):
                     await self._flush()
             # Best effort: a write failing while we wait (a pong after the peer went away)
-            # only ends the wait.
+            # only ends the wait. No close frame went behind a write cut off part-way: the
+            # server cannot answer one, and the stream is dropped at once.
             with trio.move_on_after(CLOSE_WAIT), suppress(TransportClosedError):
-                while self._closed is None:
+                while self._closed is None and not self._write_cut:
                     await self._read_once()
         finally:
             if self._closed is None:
                 self._set_closed(TransportClosedError(code, reason))
+            if self._write_cut:
+                await self.abort()
             await self._close_stream()
 
     async def send_close(self, code: int = 1000, reason: str = "") -> None:
