@@ -316,8 +316,13 @@ async def test_a_signal_still_queued_is_not_written_on_a_connection_with_vad_on(
         await session.send_text("still there?")
         await until_turn_complete(session)
         assert session.not_sent == ()
-    assert signals_received(emulator, 1) == []
-    assert emulator.connections[1].close_code == 1000
+    later = range(1, len(emulator.connections))
+    assert all(signals_received(emulator, number) == [] for number in later)
+    # The old connection drains slowly (the fault), so a resume may meet it still open and
+    # be refused, as Google does, with 1011 "in use": retried until it has closed.
+    *refused, resumed = emulator.connections[1:]
+    assert all(connection.close_code == 1011 for connection in refused)
+    assert resumed.close_code == 1000
     assert session.not_sent == ()  # reported by `Reconnected`, not again at the end
 
 
@@ -338,6 +343,9 @@ async def test_a_queued_signal_goes_out_when_the_vad_on_setup_is_refused(
         assert not any(ACTIVITY_CAUSE in line for line in event.not_replayed)
         await session.activity_end()
         await until_turn_complete(session)
-    assert [c.close_code for c in emulator.connections] == [1000, 1007, 1000]
-    assert signals_received(emulator, 2)[:1] == ["activityStart"]
+    # A resume that meets the slowly draining old connection still open is refused with
+    # 1011 "in use" (as Google does) and retried: those attempts carry nothing.
+    codes = [c.close_code for c in emulator.connections]
+    assert [code for code in codes if code != 1011] == [1000, 1007, 1000]
+    assert signals_received(emulator, -1)[:1] == ["activityStart"]
     assert "activityStart" not in signals_received(emulator, 0)
