@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -1586,3 +1587,21 @@ async def test_aclose_from_the_reading_loop_with_a_full_event_buffer(
         assert isinstance(after[-1], Closed)
         assert after[-1].code == 1000
         assert sum(isinstance(event, AudioDelta) for event in after) > options.event_buffer
+
+
+def test_backoff_delays_take_a_random_fraction_up_to_jitter_off_each_delay() -> None:
+    # `ReconnectPolicy.jitter`: "random fraction (0..1) taken off each delay, so clients
+    # spread out": each delay lies in (d * (1 - jitter), d] around the capped exponential d.
+    policy = ReconnectPolicy(
+        max_attempts=40, initial_delay=0.1, max_delay=5, multiplier=2, jitter=0.5
+    )
+    delays = list(policy.delays(random.Random(1234)))
+    nominal = [min(0.1 * 2**attempt, 5.0) for attempt in range(40)]
+    assert len(delays) == len(nominal)
+    for delay, d in zip(delays, nominal, strict=True):
+        assert d * (1 - policy.jitter) < delay <= d
+    assert sum(delay < d for delay, d in zip(delays, nominal, strict=True)) > 30  # spread
+    # None without jitter; the first is 0 after a deliberate move (`immediate_first`).
+    exact = dataclasses.replace(policy, jitter=0)
+    assert list(exact.delays(random.Random(1234))) == nominal
+    assert next(policy.delays(random.Random(1), immediate_first=True)) == 0.0

@@ -451,6 +451,66 @@ async def test_a_stream_whose_own_close_cannot_go_out_is_closed_in_bounded_time(
     assert gates[0]._closed.is_set()  # pyright: ignore[reportPrivateUsage]
 
 
+class _GoneAfterOurClose(WrappedStream):
+    """Once the client writes its close frame the peer vanishes: EOF, no close frame back."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        super().__init__(inner)
+        self.gone = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if bytes(data[:1]) == b"\x88":  # FIN + close opcode: our close frame
+            self.gone.set()
+            return
+        await self._inner.send_all(data)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        result: list[bytes | bytearray] = []
+        async with trio.open_nursery() as nursery:
+
+            async def read() -> None:
+                result.append(await self._inner.receive_some(max_bytes))
+                nursery.cancel_scope.cancel()
+
+            async def gone() -> None:
+                await self.gone.wait()
+                result.append(b"")
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(read)
+            nursery.start_soon(gone)
+        return result[0]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_connection_that_drops_during_our_close_ends_with_closed_1000(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # docs/events.md: `Closed` says 1000 when you closed the session. A connection that
+    # ended with no close frame during that close (1006, an EOF) is no server's close: its
+    # code must not replace the documented one.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    streams: list[_GoneAfterOurClose] = []
+
+    async def connector() -> trio.abc.Stream:
+        streams.append(_GoneAfterOurClose(await server.connector()))
+        return streams[-1]
+
+    options = SessionOptions(transport=transport)
+    with trio.fail_after(60):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=connector, options=options
+        ) as session:
+            await session.aclose()
+            events = [event async for event in session]
+    assert streams[0].gone.is_set()  # the drop came during the close
+    assert events[-1] == Closed(code=1000)
+
+
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_an_upgrade_cut_short_closes_a_stream_whose_own_close_cannot_go_out(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path, transport: str
@@ -710,6 +770,104 @@ async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
     assert opened.bytes_received == len(connection.sent[0].raw)
     assert after.frames_sent == after.messages_sent == 1
     assert after.bytes_sent == len(connection.received[1].raw)  # [0] is the setup
+
+
+async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_handle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`SessionStatistics.replay_buffer_bytes`: what a resume would write again."""
+    reconnect = ReconnectPolicy(handle_window=0)  # a handle covers what was written before
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT")
+        async with open_session(
+            setup,
+            endpoint=endpoint,
+            connector=emulator.memory_connector(),
+            options=SessionOptions(reconnect=reconnect),
+        ) as session:
+            assert session.statistics().replay_buffer_bytes == 0
+            await session.send_text("hi")
+            connection = await emulator.wait_for_connection()
+            await connection.wait_for_received("realtimeInput")
+            written = session.statistics()
+            assert written.frames_sent == 1
+            # No handle covers it yet: kept, every byte of it.
+            assert written.replay_buffer_bytes == written.bytes_sent > 0
+            with trio.fail_after(10):
+                async for event in session:
+                    if isinstance(event, TurnComplete):
+                        break
+                async for event in session:
+                    if isinstance(event, ResumptionUpdate) and event.resumable:
+                        break
+            # The handle read after the write covers it: nothing left to replay.
+            assert session.statistics().replay_buffer_bytes == 0
+
+
+async def test_events_buffered_counts_the_channel_and_a_held_closed_event(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """`events_buffered`: events read and not yet taken, the `Closed` the channel had no
+    room for included."""
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for text in ("one", "two"):
+            await ws.send_message(
+                pretty({"serverContent": {"modelTurn": {"parts": [{"text": text}]}}})
+            )
+        await ws.aclose(1000, "bye")
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(event_buffer=4)  # SessionCreated, SessionUpdated, one, two
+    counts: list[int] = []
+    with trio.fail_after(60):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            await trio.sleep(10)  # the session ends meanwhile, its `Closed` held
+            counts.append(session.statistics().events_buffered)
+            async for _ in session:
+                counts.append(session.statistics().events_buffered)
+    assert counts == [5, 4, 3, 2, 1, 0]
+
+
+async def test_events_buffered_counts_the_events_of_a_read_made_from_the_callers_task(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """One frame, three events: a read the user's `async for` made itself (the read is lent
+    to it once an event woke it) keeps the two not yet taken aside from the channel, and
+    they are buffered all the same."""
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)  # the user is waiting for events by now
+        # A first event wakes the waiting `async for`: the read is lent to the user's task.
+        await ws.send_message(pretty({"serverContent": {"modelTurn": {"parts": [{"text": "x"}]}}}))
+        await trio.sleep(1)
+        frame = {
+            "serverContent": {
+                "modelTurn": {"parts": [{"text": "a"}, {"text": "b"}]},
+                "turnComplete": True,
+            }
+        }
+        await ws.send_message(pretty(frame))
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    seen: list[tuple[str, int]] = []
+    with trio.fail_after(60):
+        async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+            async for event in session:  # SessionCreated, SessionUpdated
+                if isinstance(event, SessionUpdated):
+                    break
+            await session.send_text("hi")
+            async for event in session:
+                seen.append((type(event).__name__, session.statistics().events_buffered))
+                if isinstance(event, TurnComplete):
+                    break
+    assert seen == [("TextDelta", 0), ("TextDelta", 2), ("TextDelta", 1), ("TurnComplete", 0)]
 
 
 class _ResetOnWrite(WrappedStream):

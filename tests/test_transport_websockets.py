@@ -6,12 +6,16 @@ which bytes arrive in which read.
 
 from __future__ import annotations
 
+import functools
 import math
 import ssl
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec
 
 import pytest
 import trio
 import trio.testing
+import trustme
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import Connection as FrameConnection
 from wsproto.events import (
@@ -38,6 +42,26 @@ from trio_gemini_live.emulator import open_emulator
 URL = "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 ENDPOINT = url_endpoint(URL, api_key="secret-key")
 FRAMER = FrameConnection(ConnectionType.SERVER)
+P = ParamSpec("P")
+
+
+BOUND = 5.0
+"""Seconds each test here may take: virtual ones for the tests on the autojump clock (over
+memory streams nothing waits on real time), real ones for the few over loopback TCP."""
+
+
+def bounded(test: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+    """Fail the test if it is still running after `BOUND` s, instead of letting it hang.
+
+    (pytest-trio runs no autouse async fixture, so a fixture cannot set this bound.)
+    """
+
+    @functools.wraps(test)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        with trio.fail_after(BOUND):
+            await test(*args, **kwargs)
+
+    return run
 
 
 def frame(data: bytes | str) -> bytes:
@@ -95,8 +119,10 @@ def test_registered() -> None:
     assert "websockets" in TRANSPORTS
 
 
+@bounded
 async def test_handshake_sends_auth_header_and_frames_in_the_same_read(
     nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     transport, peer = await connect(nursery, extra=frame(b'{"setupComplete": {}}'))
     assert peer.request is not None
@@ -106,13 +132,19 @@ async def test_handshake_sends_auth_header_and_frames_in_the_same_read(
     assert await transport.receive_batch() == [b'{"setupComplete": {}}']
 
 
-async def test_several_frames_in_one_read_are_one_batch(nursery: trio.Nursery) -> None:
+@bounded
+async def test_several_frames_in_one_read_are_one_batch(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     await peer.stream.send_all(frame(b"one") + frame("two") + frame(b"three"))
     assert await transport.receive_batch() == [b"one", "two", b"three"]
 
 
-async def test_frame_split_across_reads(nursery: trio.Nursery) -> None:
+@bounded
+async def test_frame_split_across_reads(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     data = frame(b"x" * 70000) + frame(b"tail")
     got: list[bytes | str] = []
@@ -129,7 +161,10 @@ async def test_frame_split_across_reads(nursery: trio.Nursery) -> None:
     assert got == [b"x" * 70000, b"tail"]
 
 
-async def test_fragmented_messages_are_joined(nursery: trio.Nursery) -> None:
+@bounded
+async def test_fragmented_messages_are_joined(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     ws = peer.ws
     data = ws.send(TextMessage(data="hel", message_finished=False))
@@ -144,7 +179,10 @@ async def test_fragmented_messages_are_joined(nursery: trio.Nursery) -> None:
     assert any(isinstance(e, Pong) and e.payload == b"mid" for e in events)
 
 
-async def test_ping_waits_for_its_pong(nursery: trio.Nursery) -> None:
+@bounded
+async def test_ping_waits_for_its_pong(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     done = trio.Event()
 
@@ -167,7 +205,10 @@ async def test_ping_waits_for_its_pong(nursery: trio.Nursery) -> None:
     await done.wait()
 
 
-async def test_send_is_a_masked_text_frame(nursery: trio.Nursery) -> None:
+@bounded
+async def test_send_is_a_masked_text_frame(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     await transport.send(b'{"realtimeInput": {"text": "hi"}}')
     events = await peer.events()
@@ -176,8 +217,10 @@ async def test_send_is_a_masked_text_frame(nursery: trio.Nursery) -> None:
     ]
 
 
+@bounded
 async def test_server_close_code_and_reason_after_pending_messages(
     nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     transport, peer = await connect(nursery)
     await peer.stream.send_all(
@@ -194,7 +237,10 @@ async def test_server_close_code_and_reason_after_pending_messages(
     await transport.aclose()  # idempotent after the close
 
 
-async def test_eof_without_close_frame_is_1006(nursery: trio.Nursery) -> None:
+@bounded
+async def test_eof_without_close_frame_is_1006(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     await peer.stream.send_all(frame(b"xyz")[:3])
     await peer.stream.aclose()
@@ -203,7 +249,10 @@ async def test_eof_without_close_frame_is_1006(nursery: trio.Nursery) -> None:
     assert info.value.code == 1006
 
 
-async def test_message_over_the_limit_is_1009(nursery: trio.Nursery) -> None:
+@bounded
+async def test_message_over_the_limit_is_1009(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery, max_message_size=1000)
     await peer.stream.send_all(frame(b"y" * 1001))
     with pytest.raises(TransportClosedError) as info:
@@ -213,7 +262,10 @@ async def test_message_over_the_limit_is_1009(nursery: trio.Nursery) -> None:
     assert any(isinstance(e, CloseConnection) and e.code == 1009 for e in events)
 
 
-async def test_broken_framing_is_1006(nursery: trio.Nursery) -> None:
+@bounded
+async def test_broken_framing_is_1006(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     await peer.stream.send_all(b"\x8f\x00")  # reserved opcode
     with pytest.raises(TransportClosedError) as info:
@@ -221,7 +273,10 @@ async def test_broken_framing_is_1006(nursery: trio.Nursery) -> None:
     assert info.value.code == 1006
 
 
-async def test_invalid_utf8_text_is_1006(nursery: trio.Nursery) -> None:
+@bounded
+async def test_invalid_utf8_text_is_1006(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     transport, peer = await connect(nursery)
     await peer.stream.send_all(b"\x81\x02\xc3\x28")
     with pytest.raises(TransportClosedError) as info:
@@ -229,8 +284,10 @@ async def test_invalid_utf8_text_is_1006(nursery: trio.Nursery) -> None:
     assert info.value.code == 1006
 
 
+@bounded
 async def test_aclose_reads_the_reply_itself_when_nobody_receives(
     nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     transport, peer = await connect(nursery)
 
@@ -249,8 +306,10 @@ async def test_aclose_reads_the_reply_itself_when_nobody_receives(
     assert info.value.code == 1000
 
 
+@bounded
 async def test_rejected_upgrade_is_a_transport_error_without_the_key(
     nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     client, server = trio.testing.memory_stream_pair()
     peer = Peer(server)
@@ -264,6 +323,7 @@ async def test_rejected_upgrade_is_a_transport_error_without_the_key(
     assert "secret" not in str(info.value)
 
 
+@bounded
 async def test_connection_refused_is_a_transport_error(nursery: trio.Nursery) -> None:
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     port = listeners[0].socket.getsockname()[1]
@@ -272,7 +332,10 @@ async def test_connection_refused_is_a_transport_error(nursery: trio.Nursery) ->
         await open_websockets(nursery, url_endpoint(f"ws://127.0.0.1:{port}/ws/x"))
 
 
-async def test_open_transport_dispatches(nursery: trio.Nursery) -> None:
+@bounded
+async def test_open_transport_dispatches(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
     client, server = trio.testing.memory_stream_pair()
     peer = Peer(server)
 
@@ -299,8 +362,9 @@ class _Writes(WrappedStream):
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
 async def test_long_writes_go_in_pieces_and_the_rest_whole(
-    nursery: trio.Nursery, transport: str
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     # The heartbeat tells a slow write from a stuck one by its pieces (`UplinkMeter`); a
     # short one (any audio frame, any batch of them) is one write, as before.
@@ -337,8 +401,8 @@ async def test_long_writes_go_in_pieces_and_the_rest_whole(
     assert received[:2] == [short, long]
 
 
+@bounded
 async def test_tls(nursery: trio.Nursery) -> None:
-    trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -366,6 +430,7 @@ async def test_tls(nursery: trio.Nursery) -> None:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize(("path", "hint"), [("", True), ("/", True), ("/ws/wrong", False)])
+@bounded
 async def test_a_404_for_a_url_without_a_path_says_why(
     transport: str, path: str, hint: bool, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -425,6 +490,7 @@ async def close_reply(peer: Peer) -> CloseConnection:
 
 
 @pytest.mark.parametrize("over", ["memory", "tcp"])
+@bounded
 async def test_a_close_that_came_with_the_101_is_answered_by_the_first_receive(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, over: str
 ) -> None:
@@ -445,6 +511,7 @@ async def test_a_close_that_came_with_the_101_is_answered_by_the_first_receive(
     await transport.aclose()  # nothing left to do
 
 
+@bounded
 async def test_a_close_that_came_with_the_101_is_answered_by_aclose(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -461,6 +528,7 @@ async def test_a_close_that_came_with_the_101_is_answered_by_aclose(
 
 
 @pytest.mark.parametrize("defer_writes", [False, True])
+@bounded
 async def test_a_ping_that_came_with_the_101_is_answered(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, defer_writes: bool
 ) -> None:
@@ -487,8 +555,10 @@ async def test_a_ping_that_came_with_the_101_is_answered(
 # --- URLs ------------------------------------------------------------------------------------
 
 
+@bounded
 async def test_a_url_websockets_refuses_is_a_transport_error_without_its_secrets(
     nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     # websockets' InvalidURI escaped unmapped, its message showing the URL as given.
     client, _server = trio.testing.memory_stream_pair()
@@ -506,8 +576,9 @@ async def test_a_url_websockets_refuses_is_a_transport_error_without_its_secrets
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
 async def test_both_transports_refuse_a_fragment_without_showing_secrets(
-    nursery: trio.Nursery, transport: str
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     # An `Endpoint` built by hand (`url_endpoint` refuses a fragment). Before, websockets'
     # InvalidURI escaped with the access token in its message, while trio-websocket
@@ -528,8 +599,9 @@ async def test_both_transports_refuse_a_fragment_without_showing_secrets(
 
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 @pytest.mark.parametrize("bad", ["\n", "\r\n", "\x00", "\u2028", "\u2603"])
+@bounded
 async def test_a_header_value_http_cannot_carry_is_a_transport_error_without_it(
-    nursery: trio.Nursery, bad: str, transport: str
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, bad: str, transport: str
 ) -> None:
     # An `Endpoint` built by hand skips the builders' checks: websockets' InvalidHeaderValue
     # escaped unmapped, the key in its message and args (and an older websockets sent the

@@ -90,6 +90,7 @@ async def test_duplicate_transcriptions_repeat_only_the_transcription() -> None:
     config = EmulatorConfig(faults=(Fault(kind="duplicate-transcriptions"),))
     turn = await reply_turn(config, model=GEMINI_31, outputAudioTranscription={})
     combined = [i for i, m in enumerate(turn) if len(parts_of(m)) == 2]
+    assert combined  # else the loop below checks nothing
     for i in combined:
         transcription = turn[i]["serverContent"]["outputTranscription"]
         assert turn[i + 1] == {"serverContent": {"outputTranscription": transcription}}

@@ -163,14 +163,19 @@ async def test_a_closed_connection_lets_go_of_its_model(autojump_clock: trio.abc
         assert conn.opened
 
 
-async def test_wait_for_connection_refuses_a_number_below_1() -> None:
+async def test_wait_for_connection_refuses_a_number_below_1(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Refused at once: a refusal that went missing must fail here (bounded, with virtual
+    # time), not wait for a connection that never comes (`wait_timeout`, 900 s).
     async with start() as emu:
-        # `connections[n - 1]` made 0 the newest connection, and -1 the one before.
-        for number in (0, -1):
-            with pytest.raises(ValueError, match="numbered from 1"):
-                await emu.wait_for_connection(number)
-        with pytest.raises(TypeError):
-            await emu.wait_for_connection(1.5)  # type: ignore[arg-type]
+        with trio.fail_after(5):
+            # `connections[n - 1]` made 0 the newest connection, and -1 the one before.
+            for number in (0, -1):
+                with pytest.raises(ValueError, match="numbered from 1"):
+                    await emu.wait_for_connection(number)
+            with pytest.raises(TypeError, match=r"an int, not 1\.5"):
+                await emu.wait_for_connection(1.5)  # type: ignore[arg-type]
 
 
 def test_the_default_bound_is_generous_but_finite() -> None:

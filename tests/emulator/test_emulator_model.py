@@ -16,7 +16,7 @@ import trio.testing
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
 from trio_gemini_live.emulator._audio import EnergyVad, VadResult
-from trio_gemini_live.emulator._model import PROMPT_OVERHEAD_TOKENS
+from trio_gemini_live.emulator._model import _CANCELLED_KEPT, PROMPT_OVERHEAD_TOKENS
 
 
 def tone(ms: int, rate: int = 16000) -> bytes:
@@ -750,3 +750,127 @@ async def test_no_voice_activity_by_default_or_with_manual_activity() -> None:
         await send_chunks(client, tone(600))
         await client.send({"realtimeInput": {"activityEnd": {}}})
         assert voice_activity(await client.turn()) == []
+
+
+@pytest.mark.parametrize("scheduling", ["INTERRUPT", "WHEN_IDLE"])
+async def test_an_interrupt_scheduled_tool_result_cuts_the_turn_in_progress(
+    scheduling: str, autojump_clock: trio.abc.Clock
+) -> None:
+    # docs/emulator.md: NON_BLOCKING results are spoken later per `scheduling`; INTERRUPT
+    # cuts the answer in progress (`interrupted`, no generationComplete), WHEN_IDLE waits.
+    tools = [{"functionDeclarations": [{"name": "start_timer", "behavior": "NON_BLOCKING"}]}]
+    async with start(EmulatorConfig(pacing="realtime")) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, tools=tools, outputAudioTranscription={})
+        await client.send({"realtimeInput": {"text": "please start timer"}})
+        first = await client.turn()
+        call = next(m["toolCall"]["functionCalls"][0] for m in first if "toolCall" in m)
+        await client.send({"realtimeInput": {"text": "now say something rather long please"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        response = {"id": call["id"], "name": "start_timer", "response": {"ok": True}}
+        await client.send(
+            {"toolResponse": {"functionResponses": [{**response, "scheduling": scheduling}]}}
+        )
+        current = await client.turn()
+        result = await client.turn()
+    interrupted = {"serverContent": {"interrupted": True}} in current
+    completed = {"serverContent": {"generationComplete": True}} in current
+    assert (interrupted, completed) == (scheduling == "INTERRUPT", scheduling != "INTERRUPT")
+    # Either way the result is spoken, in a turn of its own.
+    assert texts_of(result, "outputTranscription") == 'start_timer returned {"ok": true}.'
+
+
+async def test_a_context_update_s_tools_replace_the_setup_s_for_the_model(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # A declared function is called when the user's words name it (docs/emulator.md,
+    # "Tools"): after a tools-only `contextUpdate` that is the new function, not the old.
+    old = [{"functionDeclarations": [{"name": "start_timer"}]}]
+    async with start() as emu, connect(emu) as client:
+        await client.setup(tools=old, **TEXT)
+        await client.send({"contextUpdate": {"tools": {"tools": WEATHER}}})
+        await client.send({"realtimeInput": {"text": "what is the weather in Oslo"}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+        (call,) = messages[-1]["toolCall"]["functionCalls"]
+        assert (call["name"], call["args"]) == ("get_current_weather", {"location": "Oslo"})
+        response = {"id": call["id"], "name": call["name"], "response": {"temp_c": 3}}
+        await client.send({"toolResponse": {"functionResponses": [response]}})
+        await client.turn()
+        # The setup's function is no longer declared: naming it calls nothing.
+        await client.send({"realtimeInput": {"text": "please start timer"}})
+        answer = await client.turn()
+    assert not any("toolCall" in m for m in answer)
+    assert texts_of(answer) == "You said: please start timer"
+
+
+async def test_a_resumable_handle_follows_the_turn_complete_of_a_barge_in(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # The cut turn is over and nothing is pending: the state can be resumed from there.
+    async with start(EmulatorConfig(pacing="realtime")) as emu, connect(emu) as client:
+        await client.setup(
+            model=NATIVE,
+            sessionResumption={},
+            realtimeInputConfig={"automaticActivityDetection": {"disabled": True}},
+        )
+        first = (await client.recv())["sessionResumptionUpdate"]
+        await client.send({"realtimeInput": {"text": "talk to me for a while"}})
+        await client.recv_until(lambda m: "modelTurn" in m.get("serverContent", {}))
+        await client.send({"realtimeInput": {"activityStart": {}}})  # starts no turn itself
+        cut = await client.turn()
+        update = (await client.recv(limit=5))["sessionResumptionUpdate"]
+    assert {"serverContent": {"interrupted": True}} in cut
+    assert update["resumable"] is True
+    assert update["newHandle"] not in ("", first["newHandle"])
+
+
+@pytest.mark.parametrize(("padding_ms", "start_s"), [(None, "0.2s"), (20, "0.2s"), (300, "1.4s")])
+async def test_the_vad_starts_speech_after_prefix_padding_ms_of_it(
+    padding_ms: int | None, start_s: str, autojump_clock: trio.abc.Clock
+) -> None:
+    # `prefixPaddingMs`: the speech needed before its start is committed (in the emulator,
+    # that many ms of loud 20 ms frames; 20 ms by default). A 200 ms blip is no speech
+    # under 300 ms; the 1 s of speech after it is, dated from its first loud frame.
+    detection: dict[str, Any] = {"silenceDurationMs": 300}
+    if padding_ms is not None:
+        detection["prefixPaddingMs"] = padding_ms
+    async with start(EmulatorConfig(voice_activity=True)) as emu, connect(emu) as client:
+        await client.setup(
+            model=NATIVE, realtimeInputConfig={"automaticActivityDetection": detection}
+        )
+        silence = bytes(6400)  # 200 ms
+        audio = silence + tone(200) + silence * 5 + tone(1000) + silence * 3
+        await send_chunks(client, audio)
+        messages = await client.turn()
+    assert voice_activity(messages)[0] == {"type": "ACTIVITY_START", "audioOffset": start_s}
+
+
+async def test_the_cancelled_call_ids_remembered_are_bounded(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # A response crossing its `toolCallCancellation` is ignored, which needs the cancelled
+    # ids: the newest `_CANCELLED_KEPT` of them, so that barge-ins cannot grow memory.
+    names = [f"fn_{i:03}" for i in range(_CANCELLED_KEPT + 6)]
+    tools = [{"functionDeclarations": [{"name": name} for name in names]}]
+    async with start() as emu, connect(emu) as client:
+        await client.setup(tools=tools, **TEXT)
+        await client.send({"realtimeInput": {"text": "call " + " ".join(names)}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+        calls = messages[-1]["toolCall"]["functionCalls"]
+        assert len(calls) == len(names)
+        never_mind = {"role": "user", "parts": [{"text": "never mind"}]}
+        await client.send({"clientContent": {"turns": [never_mind], "turnComplete": False}})
+        cut = await client.turn()
+        assert cut[1] == {"toolCallCancellation": {"ids": [c["id"] for c in calls]}}
+        conn = await emu.wait_for_connection()
+        model = conn.model
+        assert model is not None
+        assert len(model._cancelled) == _CANCELLED_KEPT  # pyright: ignore[reportPrivateUsage]
+        # The newest is still known (its response is ignored, the session goes on) ...
+        newest = {"id": calls[-1]["id"], "name": calls[-1]["name"], "response": {}}
+        await client.send({"toolResponse": {"functionResponses": [newest]}})
+        await client.send({"realtimeInput": {"text": "hello"}})
+        assert texts_of(await client.turn()) == "You said: hello"
+        # ... the oldest was forgotten: an unknown id, refused like any other.
+        oldest = {"id": calls[0]["id"], "name": calls[0]["name"], "response": {}}
+        await client.send({"toolResponse": {"functionResponses": [oldest]}})
+        assert await client.closed() == (1007, "Request contains an invalid argument.")
