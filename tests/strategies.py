@@ -141,6 +141,21 @@ schemas = st.recursive(
 
 blobs = _build(w.Blob, data=st.binary(max_size=48), mime_type=mime_types | text)
 function_calls = _build(w.FunctionCallPart, name=names, args=json_objects, id=text)
+function_response_parts = st.lists(
+    _build(
+        w.FunctionResponsePart,
+        inline_data=_build(
+            w.FunctionResponseBlob,
+            mime_type=mime_types,
+            data=st.binary(max_size=24),
+            display_name=text,
+        ),
+        file_data=_build(
+            w.FunctionResponseFileData, file_uri=text, mime_type=mime_types, display_name=text
+        ),
+    ),
+    max_size=2,
+)
 function_responses = _build(
     w.FunctionResponse,
     id=text,
@@ -148,6 +163,7 @@ function_responses = _build(
     response=json_objects,
     will_continue=st.booleans(),
     scheduling=_values(gt.FunctionResponseScheduling),
+    parts=function_response_parts,
 )
 parts = _build(
     w.Part,
@@ -156,8 +172,10 @@ parts = _build(
     file_data=_build(w.FileData, file_uri=text, mime_type=mime_types),
     function_call=function_calls,
     function_response=function_responses,
-    executable_code=_build(w.ExecutableCode, language=_values(gt.Language), code=text),
-    code_execution_result=_build(w.CodeExecutionResult, outcome=_values(gt.Outcome), output=text),
+    executable_code=_build(w.ExecutableCode, language=_values(gt.Language), code=text, id=text),
+    code_execution_result=_build(
+        w.CodeExecutionResult, outcome=_values(gt.Outcome), output=text, id=text
+    ),
     thought=st.booleans(),
     thought_signature=st.binary(max_size=24),
 )
@@ -186,13 +204,41 @@ tools = _build(
     google_maps=_opt(enableWidget=st.booleans()),
     computer_use=_opt(environment=_values(gt.Environment)),
     file_search=_opt(fileSearchStoreNames=st.lists(text, max_size=2), topK=int32),
+    retrieval=_opt(
+        disableAttribution=st.booleans(), vertexAiSearch=_opt(datastore=text, maxResults=int32)
+    ),
+    enterprise_web_search=_opt(excludeDomains=st.lists(text, max_size=2)),
+    google_search_retrieval=_opt(
+        dynamicRetrievalConfig=_opt(
+            mode=_values(gt.DynamicRetrievalConfigMode), dynamicThreshold=st.floats(0, 1)
+        )
+    ),
+    parallel_ai_search=_opt(apiKey=text, enableDataRetention=st.booleans()),
+    mcp_servers=st.lists(
+        _opt(
+            name=names,
+            streamableHttpTransport=_opt(
+                url=text, headers=st.dictionaries(names, text, max_size=2), timeout=text
+            ),
+        ),
+        max_size=2,
+    ),
+    exa_ai_search=_opt(apiKey=text, customConfigs=json_objects),
 )
 voice_configs = _build(
     w.VoiceConfig,
+    replicated_voice_config=_build(
+        w.ReplicatedVoiceConfig,
+        mime_type=st.just("audio/wav"),
+        voice_sample_audio=st.binary(max_size=24),
+        consent_audio=st.binary(max_size=24),
+        voice_consent_signature=_build(w.VoiceConsentSignature, signature=text),
+    ),
     prebuilt_voice_config=_build(
         w.PrebuiltVoiceConfig,
         voice_name=st.sampled_from(["Puck", "Charon", "Kore", "Fenrir", "Aoede"]) | text,
     ),
+    voice=text,
 )
 generation_configs = _build(
     w.GenerationConfig,
@@ -234,10 +280,16 @@ generation_configs = _build(
 transcription_configs = _build(
     w.AudioTranscriptionConfig,
     language_codes=st.lists(st.sampled_from(["en-US", "fr-FR"]), max_size=2),
+    language_auto=st.just({}),
+    language_hints=_build(
+        w.LanguageHints, language_codes=st.lists(st.sampled_from(["en-US", "fr-FR"]), max_size=2)
+    ),
     custom_vocabulary=st.lists(text, max_size=2),
+    adaptation_phrases=st.lists(text, max_size=2),
     word_timestamp=st.booleans(),
     diarization=st.booleans(),
     mode=st.sampled_from(["VERBATIM", "SMART"]),
+    source_text=text,
 )
 setup_structs = _build(
     w.Setup,
@@ -256,6 +308,7 @@ setup_structs = _build(
         ),
         activity_handling=_values(gt.ActivityHandling),
         turn_coverage=_values(gt.TurnCoverage),
+        interim_transcript_timestamp_enabled=st.booleans(),
     ),
     session_resumption=_build(w.SessionResumptionConfig, handle=text, transparent=st.booleans()),
     context_window_compression=_build(

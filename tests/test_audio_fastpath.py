@@ -26,7 +26,7 @@ from hypothesis import example, given, strategies as st
 
 from protocols import opened_protocol
 from strategies import budget
-from trio_gemini_live import _audio_fastpath as fastpath, _codec, _protocol
+from trio_gemini_live import _audio_fastpath as fastpath, _codec, _protocol, _text_fastpath
 from trio_gemini_live._codec import decode_ordinary, decode_server
 from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._wire import Blob, Content, Part, ServerContent, ServerMessage
@@ -78,7 +78,7 @@ def events_of(frame: bytes, *, fast: bool) -> Outcome:
     protocol = opened_protocol()
     with (
         mock.patch.object(_protocol, "MIN_FRAME", 0 if fast else 1 << 62),
-        mock.patch.object(_protocol, "decode_text", return_value=None),
+        mock.patch.object(_text_fastpath, "_skeletons", ()),
     ):
         try:
             events = protocol.receive_frame(frame)

@@ -40,14 +40,17 @@ pytestmark = pytest.mark.fuzz  # large budget under `nox -s fuzz`, CI profile ot
 # Dotted SDK field paths our events carry (a prefix covers everything below it).
 SURFACED = {
     "setup_complete.session_id",
+    "setup_complete.voice_consent_signature",
     "server_content.model_turn.parts.inline_data.data",
     "server_content.model_turn.parts.inline_data.mime_type",
     "server_content.model_turn.parts.text",
     "server_content.model_turn.parts.thought",
     "server_content.model_turn.parts.executable_code.code",
     "server_content.model_turn.parts.executable_code.language",
+    "server_content.model_turn.parts.executable_code.id",
     "server_content.model_turn.parts.code_execution_result.outcome",
     "server_content.model_turn.parts.code_execution_result.output",
+    "server_content.model_turn.parts.code_execution_result.id",
     "server_content.model_turn.parts.function_call.id",
     "server_content.model_turn.parts.function_call.name",
     "server_content.model_turn.parts.function_call.args",
@@ -65,7 +68,15 @@ SURFACED = {
     "server_content.output_transcription.text",
     "server_content.output_transcription.finished",
     "server_content.output_transcription.language_code",
-    "server_content.interim_input_transcription.text",
+    "server_content.input_transcription.speaker_label",
+    "server_content.input_transcription.words",
+    "server_content.input_transcription.start_offset",
+    "server_content.input_transcription.end_offset",
+    "server_content.output_transcription.speaker_label",
+    "server_content.output_transcription.words",
+    "server_content.output_transcription.start_offset",
+    "server_content.output_transcription.end_offset",
+    "server_content.interim_input_transcription",
     "tool_call.function_calls.id",
     "tool_call.function_calls.name",
     "tool_call.function_calls.args",
@@ -81,6 +92,7 @@ SURFACED = {
     "usage_metadata.response_tokens_details",
     "usage_metadata.tool_use_prompt_tokens_details",
     "usage_metadata.traffic_type",
+    "usage_metadata.service_tier",
     "go_away.time_left",
     "session_resumption_update",
     "voice_activity_detection_signal.vad_signal_type",
@@ -90,11 +102,8 @@ SURFACED = {
 
 # Fields the SDK can express that no event carries today (found by this test; reported).
 NOT_SURFACED = {
-    "setup_complete.voice_consent_signature",
     "server_content.model_turn.role",
     "server_content.model_turn.parts.media_resolution",
-    "server_content.model_turn.parts.code_execution_result.id",
-    "server_content.model_turn.parts.executable_code.id",
     "server_content.model_turn.parts.file_data",
     "server_content.model_turn.parts.function_call.partial_args",
     "server_content.model_turn.parts.function_call.will_continue",
@@ -111,23 +120,8 @@ NOT_SURFACED = {
     "server_content.model_turn.parts.document_metadata",
     "server_content.model_turn.parts.spreadsheet_metadata",
     "server_content.model_turn.parts.audio_metadata",
-    "server_content.input_transcription.speaker_label",
-    "server_content.input_transcription.words",
-    "server_content.input_transcription.start_offset",
-    "server_content.input_transcription.end_offset",
-    "server_content.output_transcription.speaker_label",
-    "server_content.output_transcription.words",
-    "server_content.output_transcription.start_offset",
-    "server_content.output_transcription.end_offset",
-    "server_content.interim_input_transcription.finished",
-    "server_content.interim_input_transcription.language_code",
-    "server_content.interim_input_transcription.speaker_label",
-    "server_content.interim_input_transcription.words",
-    "server_content.interim_input_transcription.start_offset",
-    "server_content.interim_input_transcription.end_offset",
     "tool_call.function_calls.partial_args",
     "tool_call.function_calls.will_continue",
-    "usage_metadata.service_tier",
 }
 
 
@@ -215,6 +209,35 @@ def _usage_matches(ours: UsageMetadata, sdk: gt.UsageMetadata) -> None:
             (_value(d.modality) or "", d.token_count or 0) for d in sdk_details
         ], name
     assert ours.traffic_type == _value(sdk.traffic_type)
+    assert ours.service_tier == _value(sdk.service_tier)
+
+
+def _sdk_transcription(chunk: gt.Transcription) -> tuple[Any, ...]:
+    words = tuple((w.word or "", w.start_offset, w.end_offset) for w in chunk.words or ())
+    return (
+        chunk.text or "",
+        bool(chunk.finished),
+        chunk.language_code,
+        chunk.speaker_label,
+        words,
+        chunk.start_offset,
+        chunk.end_offset,
+    )
+
+
+def _our_transcription(
+    event: ev.InputTranscription | ev.OutputTranscription | ev.InterimInputTranscription,
+) -> tuple[Any, ...]:
+    words = tuple((w.word, w.start_offset, w.end_offset) for w in event.words)
+    return (
+        event.text,
+        event.finished,
+        event.language_code,
+        event.speaker_label,
+        words,
+        event.start_offset,
+        event.end_offset,
+    )
 
 
 def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list[Any]:
@@ -224,7 +247,14 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
     """
     out: list[Any] = []
     if message.setup_complete is not None:
-        out.append((ev.SessionCreated, message.setup_complete.session_id))
+        signature = message.setup_complete.voice_consent_signature
+        out.append(
+            (
+                ev.SessionCreated,
+                message.setup_complete.session_id,
+                None if signature is None else (signature.signature,),
+            )
+        )
     content = message.server_content
     if content is not None:
         turn = content.model_turn
@@ -240,11 +270,18 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
                 out.append((ev.TextDelta, part.text, bool(part.thought)))
             if part.executable_code is not None:
                 code = part.executable_code
-                out.append((ev.ExecutableCode, _value(code.language) or "", code.code or ""))
+                out.append(
+                    (ev.ExecutableCode, _value(code.language) or "", code.code or "", code.id)
+                )
             if part.code_execution_result is not None:
                 result = part.code_execution_result
                 out.append(
-                    (ev.CodeExecutionResult, _value(result.outcome) or "", result.output or "")
+                    (
+                        ev.CodeExecutionResult,
+                        _value(result.outcome) or "",
+                        result.output or "",
+                        result.id,
+                    )
                 )
             if part.function_call is not None:
                 call = part.function_call
@@ -254,12 +291,11 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
             ("output_transcription", ev.OutputTranscription),
         ):
             chunk = getattr(content, name)
-            if chunk is not None and (chunk.text or chunk.finished):
-                out.append((kind, chunk.text or "", bool(chunk.finished)))
+            if chunk is not None and (chunk.text or chunk.finished or chunk.words):
+                out.append((kind, *_sdk_transcription(chunk)))
         if content.interim_input_transcription is not None:
-            out.append(
-                (ev.InterimInputTranscription, content.interim_input_transcription.text or "")
-            )
+            chunk = content.interim_input_transcription
+            out.append((ev.InterimInputTranscription, *_sdk_transcription(chunk)))
         for name, kind in (
             ("grounding_metadata", ev.GroundingMetadata),
             ("url_context_metadata", ev.UrlContextMetadata),
@@ -318,7 +354,14 @@ def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
     for event in events:
         match event:
             case ev.SessionCreated():
-                out.append((ev.SessionCreated, event.session_id))
+                signature = event.voice_consent_signature
+                out.append(
+                    (
+                        ev.SessionCreated,
+                        event.session_id,
+                        None if signature is None else (signature.signature,),
+                    )
+                )
             case ev.SessionUpdated():
                 pass
             case ev.AudioDelta():
@@ -328,15 +371,15 @@ def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
             case ev.TextDelta():
                 out.append((ev.TextDelta, event.text, event.thought))
             case ev.ExecutableCode():
-                out.append((ev.ExecutableCode, event.language, event.code))
+                out.append((ev.ExecutableCode, event.language, event.code, event.id))
             case ev.CodeExecutionResult():
-                out.append((ev.CodeExecutionResult, event.outcome, event.output))
+                out.append((ev.CodeExecutionResult, event.outcome, event.output, event.id))
             case ev.FunctionCall():
                 out.append((ev.FunctionCall, event.call_id, event.name, event.arguments))
             case ev.InputTranscription() | ev.OutputTranscription():
-                out.append((type(event), event.text, event.finished))
+                out.append((type(event), *_our_transcription(event)))
             case ev.InterimInputTranscription():
-                out.append((ev.InterimInputTranscription, event.text))
+                out.append((ev.InterimInputTranscription, *_our_transcription(event)))
             case ev.GroundingMetadata() | ev.UrlContextMetadata():
                 out.append((type(event), event.metadata))
             case ev.WaitingForInput() | ev.GenerationComplete() | ev.Interrupted():

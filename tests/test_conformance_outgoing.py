@@ -254,3 +254,96 @@ def test_judge_rejects_unknown_and_misplaced_fields() -> None:
         judge(b'{"realtimeInput":{"audioData":"AA=="}}')
     with pytest.raises(AssertionError):
         judge(b'{"clientContent":{"turnComplete":true},"realtimeInput":{}}')
+
+
+def _every_field_set(struct: Any) -> None:
+    unset = [name for name in type(struct).__struct_fields__ if getattr(struct, name) is None]
+    assert unset == [], type(struct).__name__
+
+
+def test_every_tool_kind_voice_and_transcription_field_validates_by_its_wire_name() -> None:
+    """The tool kinds, voices and transcription settings google-genai has, each set.
+
+    The SDK's models forbid unknown fields: a wrong wire name (`mcpServer`, `sourceTexts`)
+    fails here, as the server would refuse it.
+    """
+    tool = w.Tool(
+        function_declarations=[w.FunctionDeclaration(name="f")],
+        google_search={},
+        code_execution={},
+        url_context={},
+        google_maps={"enableWidget": True},
+        computer_use={"environment": "ENVIRONMENT_BROWSER"},
+        file_search={"fileSearchStoreNames": ["s"]},
+        retrieval={"vertexAiSearch": {"datastore": "projects/p/datastores/d"}},
+        enterprise_web_search={"excludeDomains": ["example.com"]},
+        google_search_retrieval={"dynamicRetrievalConfig": {"mode": "MODE_DYNAMIC"}},
+        parallel_ai_search={"apiKey": "k"},
+        mcp_servers=[{"name": "m", "streamableHttpTransport": {"url": "https://m.example"}}],
+        exa_ai_search={"apiKey": "k"},
+    )
+    replicated = w.ReplicatedVoiceConfig(
+        mime_type="audio/wav",
+        voice_sample_audio=b"RIFF",
+        consent_audio=b"RIFF",
+        voice_consent_signature=w.VoiceConsentSignature(signature="sig"),
+    )
+    voice = w.VoiceConfig(
+        replicated_voice_config=replicated,
+        prebuilt_voice_config=w.PrebuiltVoiceConfig(voice_name="Kore"),
+        voice="my-voice",
+    )
+    transcription = w.AudioTranscriptionConfig(
+        language_codes=["en-US"],
+        language_auto={},
+        language_hints=w.LanguageHints(language_codes=["en-US", "fr-FR"]),
+        custom_vocabulary=["Gemini"],
+        adaptation_phrases=["trio"],
+        word_timestamp=True,
+        diarization=True,
+        mode="VERBATIM",
+        source_text="Hello there",
+    )
+    realtime = w.RealtimeInputConfig(
+        automatic_activity_detection=w.AutomaticActivityDetection(disabled=False),
+        activity_handling="NO_INTERRUPTION",
+        turn_coverage="TURN_INCLUDES_ALL_INPUT",
+        interim_transcript_timestamp_enabled=True,
+    )
+    for struct in (tool, replicated, voice, transcription, realtime):
+        _every_field_set(struct)
+    setup = w.Setup(
+        model="gemini-live-2.5-flash-preview",
+        generation_config=w.GenerationConfig(speech_config=w.SpeechConfig(voice_config=voice)),
+        tools=[tool],
+        realtime_input_config=realtime,
+        input_audio_transcription=transcription,
+        output_audio_transcription=transcription,
+    )
+    judge(_setup_frame(setup))
+
+
+def test_a_multimodal_function_response_validates_by_its_wire_names() -> None:
+    part = w.FunctionResponsePart(
+        inline_data=w.FunctionResponseBlob(
+            mime_type="image/png", data=b"\x89PNG", display_name="a"
+        ),
+        file_data=w.FunctionResponseFileData(
+            file_uri="gs://b/f", mime_type="a/b", display_name="f"
+        ),
+    )
+    response = w.FunctionResponse(
+        id="c1",
+        name="f",
+        response={"ok": True},
+        will_continue=False,
+        scheduling="SILENT",
+        parts=[part],
+    )
+    for struct in (part, part.inline_data, part.file_data, response):
+        _every_field_set(struct)
+    judge(
+        LiveProtocol().send(
+            w.ClientMessage(tool_response=w.ToolResponse(function_responses=[response]))
+        )
+    )

@@ -7,6 +7,7 @@ import json
 import pickle
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -32,8 +33,11 @@ from trio_gemini_live._wire import (
     FunctionResponse,
     ModalityTokenCount,
     RealtimeInput,
+    ReplicatedVoiceConfig,
     Setup,
     ToolResponse,
+    VoiceConsentSignature,
+    WordInfo,
 )
 
 EXAMPLES = max(10, settings.default.max_examples)
@@ -375,6 +379,111 @@ def test_a_transcription_s_language_is_kept() -> None:
     assert protocol.receive_frame(content(outputTranscription={"text": " hi"})) == [
         ev.OutputTranscription(text=" hi", turn_id=1)
     ]
+
+
+# The fields a transcription setup with `diarization` and `wordTimestamp` adds (the shape of
+# google-genai's `Transcription`/`WordInfo`): offsets are Durations, kept as sent.
+DETAILED = {
+    "text": "hello there",
+    "finished": True,
+    "languageCode": "en-US",
+    "speakerLabel": "spk_2",
+    "words": [
+        {"word": "hello", "startOffset": "1.200s", "endOffset": "1.500s"},
+        {"word": "there", "startOffset": "1.5s"},
+    ],
+    "startOffset": "1.200s",
+    "endOffset": "1.900s",
+}
+DETAILS = {
+    "text": "hello there",
+    "finished": True,
+    "language_code": "en-US",
+    "speaker_label": "spk_2",
+    "words": (
+        WordInfo(word="hello", start_offset="1.200s", end_offset="1.500s"),
+        WordInfo(word="there", start_offset="1.5s"),
+    ),
+    "start_offset": "1.200s",
+    "end_offset": "1.900s",
+}
+
+
+def test_a_transcription_s_speaker_words_and_offsets_are_kept() -> None:
+    protocol = opened()
+    events = protocol.receive_frame(
+        content(
+            inputTranscription=DETAILED,
+            interimInputTranscription=DETAILED,
+            outputTranscription=DETAILED,
+        )
+    )
+    assert events == [
+        ev.InputTranscription(**DETAILS),
+        ev.InterimInputTranscription(**DETAILS),
+        ev.OutputTranscription(**DETAILS, turn_id=1),
+    ]
+    # `raw_message` shows the words as the wire spells them, as it shows a `usage`.
+    assert events[0].raw_message["words"][1] == {"word": "there", "startOffset": "1.5s"}
+
+
+def test_an_interim_transcription_has_the_fields_of_the_others() -> None:
+    protocol = opened()
+    interim = {"text": "hel", "finished": True, "languageCode": "en-GB"}
+    assert protocol.receive_frame(content(interimInputTranscription=interim)) == [
+        ev.InterimInputTranscription(text="hel", finished=True, language_code="en-GB")
+    ]
+
+
+def test_a_transcription_chunk_of_words_alone_gives_an_event() -> None:
+    protocol = opened()
+    words = {"words": [{"word": "hi", "startOffset": "0s", "endOffset": "0.3s"}]}
+    assert protocol.receive_frame(content(outputTranscription=words)) == [
+        ev.OutputTranscription(
+            text="", turn_id=1, words=(WordInfo(word="hi", start_offset="0s", end_offset="0.3s"),)
+        )
+    ]
+
+
+def test_the_voice_consent_signature_of_setup_complete_is_surfaced() -> None:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    created, _updated = protocol.receive_frame(
+        frame({"setupComplete": {"voiceConsentSignature": {"signature": "c2ln"}}})
+    )
+    assert created == ev.SessionCreated(
+        voice_consent_signature=VoiceConsentSignature(signature="c2ln")
+    )
+    assert protocol.voice_consent_signature == VoiceConsentSignature(signature="c2ln")
+    # Passed back as it came, it is the setup's wire shape.
+    voice = ReplicatedVoiceConfig(voice_consent_signature=created.voice_consent_signature)
+    assert msgspec.to_builtins(voice) == {"voiceConsentSignature": {"signature": "c2ln"}}
+
+
+def test_code_execution_ids_are_kept() -> None:
+    protocol = opened()
+    parts = [
+        {"executableCode": {"language": "PYTHON", "code": "print(1)", "id": "code-1"}},
+        {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1\n", "id": "code-1"}},
+    ]
+    assert protocol.receive_frame(content(modelTurn={"parts": parts})) == [
+        ev.ExecutableCode(language="PYTHON", code="print(1)", turn_id=1, id="code-1"),
+        ev.CodeExecutionResult(outcome="OUTCOME_OK", output="1\n", turn_id=1, id="code-1"),
+    ]
+
+
+def test_the_service_tier_of_usage_is_kept() -> None:
+    protocol = opened()
+    usage = {"totalTokenCount": 9, "serviceTier": "flex"}
+    (alone,) = protocol.receive_frame(frame({"usageMetadata": usage}))
+    assert isinstance(alone, ev.Usage)
+    assert alone.usage.service_tier == "flex"
+    (done,) = protocol.receive_frame(
+        frame({"serverContent": {"turnComplete": True}, "usageMetadata": usage})
+    )
+    assert isinstance(done, ev.TurnComplete)
+    assert done.usage is not None
+    assert done.usage.service_tier == "flex"
 
 
 def test_usage_with_turn_complete_is_attached() -> None:

@@ -31,6 +31,9 @@ from trio_gemini_live import (
     Content,
     FunctionCall,
     FunctionResponse,
+    FunctionResponseBlob,
+    FunctionResponseFileData,
+    FunctionResponsePart,
     InvalidArgumentError,
     LiveSession,
     LocalProtocolError,
@@ -486,6 +489,36 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         lambda s: s.respond("c1", {}, will_continue=A("yes")),
         r"will_continue must be a bool",
     ),
+    (
+        "respond one part",
+        lambda s: s.respond("c1", {}, parts=A(FunctionResponsePart())),
+        r"parts must be a sequence of FunctionResponsePart",
+    ),
+    (
+        "respond part dict",
+        lambda s: s.respond("c1", {}, parts=[A({"inlineData": {}})]),
+        r"parts\[0\] must be a FunctionResponsePart",
+    ),
+    (
+        "respond part data int",
+        lambda s: s.respond(
+            "c1",
+            {},
+            parts=[FunctionResponsePart(inline_data=FunctionResponseBlob(data=A(5)))],
+        ),
+        r"\$\.toolResponse\.functionResponses\[0\]\.parts\[0\]\.inlineData\.data",
+    ),
+    (
+        "tool response part uri int",
+        lambda s: s.send_tool_response(
+            FunctionResponse(
+                id="c1",
+                name="get_weather",
+                parts=[FunctionResponsePart(file_data=FunctionResponseFileData(file_uri=A(5)))],
+            )
+        ),
+        r"\$\.toolResponse\.functionResponses\[0\]\.parts\[0\]\.fileData\.fileUri",
+    ),
     # update_context
     (
         "tools of str",
@@ -506,6 +539,19 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ),
     # send
     ("send dict", lambda s: s.send(A({"realtimeInput": {}})), r"message must be a ClientMessage"),
+    # the session reads a realtimeInput's fields to know its kind (an activity signal is
+    # never replayed onto a connection with automatic activity detection on): a dict
+    # raised a bare AttributeError there
+    (
+        "send realtimeInput dict",
+        lambda s: s.send(ClientMessage(realtime_input=A({"text": "hi"}))),
+        r"message\.realtime_input must be a RealtimeInput, not \{",
+    ),
+    (
+        "send activity dict",
+        lambda s: s.send(ClientMessage(realtime_input=A({"activityStart": {}}))),
+        r"message\.realtime_input must be a RealtimeInput",
+    ),
     (
         "send text int",
         lambda s: s.send(ClientMessage(realtime_input=RealtimeInput(text=A(5)))),
@@ -797,6 +843,68 @@ async def test_answering_a_call_the_server_cancelled_or_one_answered_says_which(
         with pytest.raises(LocalProtocolError, match="unknown tool call id 'nope'"):
             await session.respond("nope", {})
     assert len(sent_to(emulator, 0, "toolResponse")) == 1
+
+
+async def test_a_client_content_dict_is_sent_as_given(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`send` takes a `clientContent` given as its JSON object, on purpose.
+
+    The session records nothing of it (unlike a `realtimeInput`'s kind, a `toolResponse`'s
+    answered calls or a `contextUpdate`'s setup), and the frame is checked by reading it
+    back as the server would.
+    """
+    setup = live_setup(TEXT_MODEL, modality="TEXT")
+    turn = {
+        "turns": [{"role": "user", "parts": [{"text": "Are you there?"}]}],
+        "turnComplete": True,
+    }
+    async with open_emulator() as emulator, gated_session(emulator, setup) as (session, _):
+        await session.send(ClientMessage(client_content=A(turn)))
+        assert "Are you there?" in text_of(await until_turn_complete(session))
+    assert sent_to(emulator, -1, "clientContent") == [{"clientContent": turn}]
+
+
+@pytest.mark.parametrize("how", ["respond", "send_tool_response"])
+async def test_a_multimodal_function_response_reaches_the_server(
+    autojump_clock: trio.testing.MockClock, how: str
+) -> None:
+    """`FunctionResponse.parts` (google-genai's multimodal function responses) is sent, and
+    the emulator, strict as Google's parser, takes it."""
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    parts = [
+        FunctionResponsePart(
+            inline_data=FunctionResponseBlob(
+                mime_type="image/png", data=b"\x89PNG", display_name="map.png"
+            )
+        ),
+        FunctionResponsePart(
+            file_data=FunctionResponseFileData(
+                file_uri="gs://bucket/forecast.pdf", mime_type="application/pdf"
+            )
+        ),
+    ]
+    async with open_emulator() as emulator, gated_session(emulator, setup) as (session, _):
+        await session.send_text("What is the weather in Bern?")
+        call = await first_of(session, FunctionCall)
+        if how == "respond":
+            await session.respond(call.call_id, {"temperature_c": 3}, parts=parts)
+        else:
+            await session.send_tool_response(
+                FunctionResponse(
+                    id=call.call_id,
+                    name=call.name,
+                    response={"temperature_c": 3},
+                    parts=parts,
+                )
+            )
+        assert session.pending_tool_calls == {}
+        await until_turn_complete(session)  # the emulator answered: it took the frame
+        (response,) = sent_to(emulator, -1, "toolResponse")[0]["toolResponse"]["functionResponses"]
+    assert response["parts"] == [
+        {"inlineData": {"mimeType": "image/png", "data": "iVBORw==", "displayName": "map.png"}},
+        {"fileData": {"fileUri": "gs://bucket/forecast.pdf", "mimeType": "application/pdf"}},
+    ]
 
 
 @pytest.mark.parametrize("how", ["respond", "send_tool_response"])

@@ -10,6 +10,7 @@ may teach a skeleton, which must then read the second exactly, or refuse it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 from unittest import mock
@@ -26,6 +27,7 @@ from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._events import InputTranscription, OutputTranscription, TextDelta
 from trio_gemini_live._skeleton import string_slot
 from trio_gemini_live._text_fastpath import INPUT, MODEL, OUTPUT, text_message
+from trio_gemini_live._wire import WordInfo
 
 Outcome = tuple[str, Any]
 
@@ -70,16 +72,42 @@ def outcome(frame: bytes) -> Outcome:
         return ("error", str(exc))
 
 
+def events_of(frame: bytes, *, fast: bool) -> Outcome:
+    """The events (or error) `LiveProtocol.receive_frame` gives, and the state it leaves.
+
+    With `fast`, the frame is offered to the protocol's own copy of the text fast path
+    (`decode_text` written out in `receive_frame`) with the skeletons learned so far;
+    without, none is known and none is learned.
+    """
+    protocol = opened_protocol()
+    with contextlib.ExitStack() as stack:
+        if not fast:
+            stack.enter_context(mock.patch.object(textpath, "_skeletons", ()))
+            stack.enter_context(mock.patch.object(_codec, "learn_text", return_value=None))
+        try:
+            events = protocol.receive_frame(frame)
+        except RemoteProtocolError as exc:
+            return ("error", str(exc))
+    return ("ok", (events, protocol.generating, protocol.turn_id, protocol.frames_received))
+
+
 def assert_same(frame: bytes) -> bool:
-    """The fast path agrees with the ordinary path on `frame`; say whether it read it."""
+    """The fast path agrees with the ordinary path on `frame`; say whether it read it.
+
+    Both copies of it: `decode_server`'s and the protocol's, written out in `receive_frame`.
+    """
     expected = ordinary(frame)
     direct = textpath.decode_text(frame)
     if direct is not None:
         assert expected == ("ok", text_message(*direct))
+    # First, with the skeletons known before this frame (the ordinary path may learn it).
+    assert events_of(frame, fast=True) == events_of(frame, fast=False)
     got = outcome(frame)  # may learn the skeleton of this frame
     assert got == expected
     if got[0] == "ok":
         assert msgspec.json.encode(got[1]) == msgspec.json.encode(expected[1])
+    # And with what was learned above.
+    assert events_of(frame, fast=True) == events_of(frame, fast=False)
     return direct is not None
 
 
@@ -160,6 +188,47 @@ def test_receive_frame_gives_the_ordinary_events_and_state(kind: int) -> None:
     )
 
 
+# Diarization and word timing add fields around a transcript's text: such a frame never
+# matches a learned skeleton (its bytes around the text differ, and the text between them
+# may hold no `"`), so it takes the ordinary path, which keeps the details.
+DETAILS = {
+    "speaker": ({"speakerLabel": "spk_1"}, {"speaker_label": "spk_1"}),
+    "words": (
+        {"words": [{"word": "b", "startOffset": "0.1s", "endOffset": "0.2s"}]},
+        {"words": (WordInfo(word="b", start_offset="0.1s", end_offset="0.2s"),)},
+    ),
+    "offsets": (
+        {"startOffset": "0.1s", "endOffset": "0.2s"},
+        {"start_offset": "0.1s", "end_offset": "0.2s"},
+    ),
+}
+
+
+@pytest.mark.parametrize("before", [False, True], ids=["after the text", "before the text"])
+@pytest.mark.parametrize("kind", [OUTPUT, INPUT])
+@pytest.mark.parametrize("name", DETAILS)
+def test_a_transcript_with_details_takes_the_ordinary_path_and_keeps_them(
+    name: str, kind: int, before: bool
+) -> None:
+    wire, fields = DETAILS[name]
+    key = "outputTranscription" if kind == OUTPUT else "inputTranscription"
+    chunk = {**wire, "text": "b"} if before else {"text": "b", **wire}
+    detailed = pretty({"serverContent": {key: chunk}})
+    protocol = opened_protocol()
+    with mock.patch.object(textpath, "_skeletons", ()):
+        protocol.receive_frame(google("a", kind))  # teaches the plain skeleton
+        assert textpath.decode_text(google("c", kind)) == ("c", kind, None)
+        assert textpath.decode_text(detailed) is None
+        assert assert_same(detailed) is False
+        events = protocol.receive_frame(detailed)
+        # Not learned either: the plain skeleton is still the only one.
+        assert textpath.decode_text(detailed) is None
+    if kind == OUTPUT:
+        assert events == [OutputTranscription(text="b", turn_id=1, **fields)]
+    else:
+        assert events == [InputTranscription(text="b", **fields)]
+
+
 # --- what the fast path refuses: the ordinary path gives the same ------------------------------
 
 TEMPLATE = google("@M@")
@@ -198,6 +267,15 @@ NOT_LEARNED = {
     ),
     "language code too": pretty(
         {"serverContent": {"inputTranscription": {"text": "a", "languageCode": "en"}}}
+    ),
+    "speaker label too": pretty(
+        {"serverContent": {"inputTranscription": {"text": "a", "speakerLabel": "spk_1"}}}
+    ),
+    "words too": pretty(
+        {"serverContent": {"outputTranscription": {"text": "a", "words": [{"word": "x"}]}}}
+    ),
+    "offsets too": pretty(
+        {"serverContent": {"outputTranscription": {"text": "a", "startOffset": "1s"}}}
     ),
     "both transcripts": pretty(
         {"serverContent": {"inputTranscription": {"text": "a"}, "outputTranscription": {}}}

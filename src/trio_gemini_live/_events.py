@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypeAlias
 
 import msgspec
 
-from ._wire import UsageMetadata
+from ._wire import UsageMetadata, VoiceConsentSignature, WordInfo
 
 __all__ = [
     "AudioDelta",
@@ -68,16 +68,24 @@ class RealtimeEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class SessionCreated(RealtimeEvent, frozen=True, kw_only=True):
-    """`setupComplete`: the session is open. `session_id` is set on Vertex."""
+    """`setupComplete`: the session is open. `session_id` is set on Vertex.
+
+    `voice_consent_signature` (from `setupComplete.voiceConsentSignature`) comes after a
+    setup that gave a replicated voice with its consent audio: pass it back in a later
+    setup's `ReplicatedVoiceConfig.voice_consent_signature` instead of the consent audio.
+    """
 
     type: ClassVar[str] = "session.created"
     session_id: str | None = None
+    voice_consent_signature: VoiceConsentSignature | None = None
 
 
 class SessionUpdated(RealtimeEvent, frozen=True, kw_only=True):
     """The setup in force changed: sent after `setupComplete` and after each applied update.
 
-    `setup` is the camelCase dict of the setup now in force (secrets are never part of it).
+    `setup` is the camelCase dict of the setup now in force. The endpoint's credentials are
+    never part of it; a key the setup itself holds (a tool's `apiKey`, an MCP server's
+    headers) is, as given.
     """
 
     type: ClassVar[str] = "session.updated"
@@ -169,26 +177,44 @@ class InputTranscription(RealtimeEvent, frozen=True, kw_only=True):
     """`serverContent.inputTranscription`: a chunk of the user's speech as text.
 
     `language_code` is the language the server heard (a BCP-47 code such as `"en-US"`),
-    when it says.
+    when it says. `speaker_label` (`"spk_1"`; with `diarization` in the transcription
+    setup) names who spoke, `words` times each word (with `word_timestamp`), and
+    `start_offset`/`end_offset` place the chunk: Durations as sent (`"1.250s"`), from the
+    start of the audio, as `VoiceActivity.audio_offset`.
     """
 
     type: ClassVar[str] = "input_audio_transcription.delta"
     text: str
     finished: bool = False
     language_code: str | None = None
+    speaker_label: str | None = None
+    words: tuple[WordInfo, ...] = ()
+    start_offset: str | None = None
+    end_offset: str | None = None
 
 
 class InterimInputTranscription(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.interimInputTranscription`: a provisional transcript of the user."""
+    """`serverContent.interimInputTranscription`: a provisional transcript of the user.
+
+    The fields are those of `InputTranscription` (the offsets come with
+    `RealtimeInputConfig.interim_transcript_timestamp_enabled`).
+    """
 
     type: ClassVar[str] = "input_audio_transcription.interim"
     text: str
+    finished: bool = False
+    language_code: str | None = None
+    speaker_label: str | None = None
+    words: tuple[WordInfo, ...] = ()
+    start_offset: str | None = None
+    end_offset: str | None = None
 
 
 class OutputTranscription(RealtimeEvent, frozen=True, kw_only=True):
     """`serverContent.outputTranscription`: a chunk of the model's speech as text.
 
-    `language_code` is the language of that speech (a BCP-47 code), when the server says.
+    `language_code` is the language of that speech (a BCP-47 code), when the server says;
+    `speaker_label`, `words`, `start_offset` and `end_offset` as for `InputTranscription`.
     """
 
     type: ClassVar[str] = "response.audio_transcript.delta"
@@ -196,24 +222,36 @@ class OutputTranscription(RealtimeEvent, frozen=True, kw_only=True):
     finished: bool = False
     turn_id: int = 0
     language_code: str | None = None
+    speaker_label: str | None = None
+    words: tuple[WordInfo, ...] = ()
+    start_offset: str | None = None
+    end_offset: str | None = None
 
 
 class ExecutableCode(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.modelTurn.parts[].executableCode`: code the model wrote."""
+    """`serverContent.modelTurn.parts[].executableCode`: code the model wrote.
+
+    `id`, when the server gives one, is that of the `CodeExecutionResult` it leads to.
+    """
 
     type: ClassVar[str] = "response.executable_code"
     language: str
     code: str
     turn_id: int = 0
+    id: str | None = None
 
 
 class CodeExecutionResult(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.modelTurn.parts[].codeExecutionResult`."""
+    """`serverContent.modelTurn.parts[].codeExecutionResult`.
+
+    `id`, when the server gives one, is that of the `ExecutableCode` it is the result of.
+    """
 
     type: ClassVar[str] = "response.code_execution_result"
     outcome: str
     output: str
     turn_id: int = 0
+    id: str | None = None
 
 
 class GroundingMetadata(RealtimeEvent, frozen=True, kw_only=True):
@@ -244,7 +282,10 @@ class GenerationComplete(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class Usage(RealtimeEvent, frozen=True, kw_only=True):
-    """`usageMetadata` arriving without `turnComplete` (it can come late)."""
+    """`usageMetadata` arriving without `turnComplete` (it can come late).
+
+    `usage` holds every field sent, `service_tier` included.
+    """
 
     type: ClassVar[str] = "response.usage"
     usage: UsageMetadata

@@ -16,6 +16,7 @@ from pybase64 import b64decode as _b64decode
 from . import (
     _audio_fastpath as _fast,
     _events as ev,  # pyright: ignore[reportPrivateUsage]
+    _text_fastpath as _text,
 )
 from ._arguments import describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message
@@ -32,7 +33,7 @@ from ._errors import (
 from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, setup_frame
 from ._setup_hint import setup_hint
-from ._text_fastpath import MODEL, OUTPUT, decode_text
+from ._text_fastpath import MODEL, OUTPUT
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -44,7 +45,10 @@ from ._wire import (
     ServerContent,
     ServerMessage,
     Setup,
+    Transcription,
     UsageMetadata,
+    VoiceConsentSignature,
+    WordInfo,
 )
 
 __all__ = [
@@ -181,7 +185,9 @@ class LiveProtocol:
 
     Feed it server frames with `receive_frame` and get events; turn client messages into
     frames with `send`. It tracks the state machine, the latest resumable handle, the
-    number of client messages sent, the pending tool calls and the current model turn.
+    number of client messages sent, the pending tool calls and the current model turn;
+    `session_id` is that of the latest `setupComplete`, `voice_consent_signature` the
+    newest one a `setupComplete` carried.
 
     `settled_calls` maps the ids of calls that left `pending_calls` to how they did:
     `"answered"` or `"cancelled"` (by a `toolCallCancellation`), the newest
@@ -194,6 +200,7 @@ class LiveProtocol:
         self.state = SessionState.IDLE
         self.setup: Setup | None = None
         self.session_id: str | None = None
+        self.voice_consent_signature: VoiceConsentSignature | None = None
         self.resumption_handle: str | None = None
         self.last_consumed_index: int | None = None
         self.messages_sent = 0
@@ -342,19 +349,27 @@ class LiveProtocol:
                             _AudioDelta(pcm=pcm, sample_rate=rate, turn_id=turn, mime_type=mime)
                         ]
             else:
-                # Likewise transcript frames, the commonest of the others, and text answers
-                # (see _text_fastpath).
-                decoded = decode_text(frame)
-                if decoded is not None:
-                    self.frames_received += 1
-                    text, kind, _ = decoded
-                    if kind == OUTPUT:
-                        self.generating = True
-                        return [_OutputTranscription(text=text, turn_id=self.turn_id)]
-                    if kind == MODEL:
-                        self.generating = True
-                        return [_TextDelta(text=text, turn_id=self.turn_id)]
-                    return [_InputTranscription(text=text)]
+                # Likewise transcript frames, the commonest of the others, and text answers:
+                # `_text_fastpath.decode_text` written out, as for audio (a call and a tuple
+                # less per frame pay for the detail fields the transcript events carry, whose
+                # defaults each construction fills in); keep the two in step.
+                for prefix, suffix, start, end, kind, _ in _text._skeletons:  # pyright: ignore[reportPrivateUsage]
+                    if frame[:start] == prefix and frame[end:] == suffix:
+                        try:
+                            text = frame[start:end].decode()
+                        except UnicodeDecodeError:
+                            break
+                        # Empty: the frame is shorter than prefix and suffix, or holds `""`.
+                        if not text or '"' in text or "\\" in text or not text.isprintable():
+                            break
+                        self.frames_received += 1
+                        if kind == OUTPUT:
+                            self.generating = True
+                            return [_OutputTranscription(text=text, turn_id=self.turn_id)]
+                        if kind == MODEL:
+                            self.generating = True
+                            return [_TextDelta(text=text, turn_id=self.turn_id)]
+                        return [_InputTranscription(text=text)]
         message, unknown = decode_ordinary(frame)
         self.frames_received += 1
         events = self.receive_message(message)
@@ -405,7 +420,12 @@ class LiveProtocol:
             if self.state is SessionState.AWAITING_SETUP_COMPLETE:
                 self.state = SessionState.OPEN
             self.session_id = message.setup_complete.session_id
-            out.append(ev.SessionCreated(session_id=self.session_id))
+            signature = message.setup_complete.voice_consent_signature
+            if signature is not None:
+                self.voice_consent_signature = signature
+            out.append(
+                ev.SessionCreated(session_id=self.session_id, voice_consent_signature=signature)
+            )
             setup_dict: dict[str, Any] = msgspec.to_builtins(self.setup) if self.setup else {}
             out.append(ev.SessionUpdated(setup=setup_dict))
         content = message.server_content
@@ -475,27 +495,46 @@ class LiveProtocol:
             self._model_turn(model_turn, turn, out)
         elif output_transcription is not None:
             self.generating = True
-        if content.input_transcription is not None:
-            chunk = content.input_transcription
-            if chunk.text or chunk.finished:
-                out.append(
-                    ev.InputTranscription(
-                        text=chunk.text, finished=chunk.finished, language_code=chunk.language_code
-                    )
+        chunk = content.input_transcription
+        if chunk is not None and (chunk.text or chunk.finished or chunk.words):
+            out.append(
+                ev.InputTranscription(
+                    text=chunk.text,
+                    finished=chunk.finished,
+                    language_code=chunk.language_code,
+                    speaker_label=chunk.speaker_label,
+                    words=_words(chunk),
+                    start_offset=chunk.start_offset,
+                    end_offset=chunk.end_offset,
                 )
-        if content.interim_input_transcription is not None:
-            out.append(ev.InterimInputTranscription(text=content.interim_input_transcription.text))
-        if output_transcription is not None:
-            chunk = output_transcription
-            if chunk.text or chunk.finished:
-                out.append(
-                    ev.OutputTranscription(
-                        text=chunk.text,
-                        finished=chunk.finished,
-                        turn_id=turn,
-                        language_code=chunk.language_code,
-                    )
+            )
+        chunk = content.interim_input_transcription
+        if chunk is not None:
+            out.append(
+                ev.InterimInputTranscription(
+                    text=chunk.text,
+                    finished=chunk.finished,
+                    language_code=chunk.language_code,
+                    speaker_label=chunk.speaker_label,
+                    words=_words(chunk),
+                    start_offset=chunk.start_offset,
+                    end_offset=chunk.end_offset,
                 )
+            )
+        chunk = output_transcription
+        if chunk is not None and (chunk.text or chunk.finished or chunk.words):
+            out.append(
+                ev.OutputTranscription(
+                    text=chunk.text,
+                    finished=chunk.finished,
+                    turn_id=turn,
+                    language_code=chunk.language_code,
+                    speaker_label=chunk.speaker_label,
+                    words=_words(chunk),
+                    start_offset=chunk.start_offset,
+                    end_offset=chunk.end_offset,
+                )
+            )
         if content.grounding_metadata is not None:
             out.append(ev.GroundingMetadata(metadata=content.grounding_metadata))
         if content.url_context_metadata is not None:
@@ -545,12 +584,16 @@ class LiveProtocol:
                 out.append(ev.TextDelta(text=part.text, turn_id=turn, thought=bool(part.thought)))
             if part.executable_code is not None:
                 code = part.executable_code
-                out.append(ev.ExecutableCode(language=code.language, code=code.code, turn_id=turn))
+                out.append(
+                    ev.ExecutableCode(
+                        language=code.language, code=code.code, turn_id=turn, id=code.id
+                    )
+                )
             if part.code_execution_result is not None:
                 result = part.code_execution_result
                 out.append(
                     ev.CodeExecutionResult(
-                        outcome=result.outcome, output=result.output, turn_id=turn
+                        outcome=result.outcome, output=result.output, turn_id=turn, id=result.id
                     )
                 )
             if part.function_call is not None:
@@ -682,6 +725,12 @@ def _usage(usage: UsageMetadata) -> UsageMetadata:
         response_token_count=usage.candidates_token_count,
         response_tokens_details=usage.response_tokens_details or usage.candidates_tokens_details,
     )
+
+
+def _words(chunk: Transcription) -> tuple[WordInfo, ...]:
+    """A transcription's word timings as an event holds them (a tuple: events are frozen)."""
+    words = chunk.words
+    return tuple(words) if words else ()
 
 
 def _int64(value: int | str | None) -> int | None:

@@ -77,6 +77,7 @@ from ._wire import (
     ContextUpdate,
     FunctionDeclaration,
     FunctionResponse,
+    FunctionResponsePart,
     Part,
     RealtimeInput,
     Setup,
@@ -397,8 +398,9 @@ class LiveSession(SessionSupervisor):
         Raises:
             LocalProtocolError: `message` is not a `ClientMessage`, is a `setup`, has not
                 exactly one top-level field, or holds a value of the wrong type (named by its
-                JSON path; a `toolResponse` or `contextUpdate` must be made of the structs,
-                not dicts); a function response holds NaN or an infinity; or it answers a
+                JSON path; a `realtimeInput`, `toolResponse` or `contextUpdate` must be
+                made of the structs, not dicts); a function response holds NaN or an
+                infinity; or it answers a
                 tool call cancelled by a reconnect; or it carries an activity signal that
                 could reach a connection with automatic activity detection on (as for
                 `activity_start`).
@@ -829,10 +831,13 @@ class LiveSession(SessionSupervisor):
         name: str | None = None,
         scheduling: str | None = None,
         will_continue: bool | None = None,
+        parts: Sequence[FunctionResponsePart] = (),
     ) -> None:
         """Answer one tool call; the name is looked up from the pending call if not given.
 
         A `dict` result is sent as the response object; anything else as `{"result": ...}`.
+        `parts` adds media to it (a multimodal function response: an image the function
+        rendered, as `FunctionResponsePart(inline_data=FunctionResponseBlob(...))`).
         The call stays pending until the response is queued: a `respond` cancelled while
         it waits for room in the queue can be retried. A response still queued when the
         connection drops or moves is not written on the next one, and is reported (see
@@ -846,8 +851,9 @@ class LiveSession(SessionSupervisor):
                 `name` is given (the message says if the call was answered already or
                 cancelled by the server); `result` cannot be encoded as JSON (NaN and
                 infinities included, anywhere in it: in a dataclass, a Struct or a set
-                too); or `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
-                `will_continue` (a `bool`) is wrong.
+                too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
+                `will_continue` (a `bool`) is wrong; or `parts` is not a sequence of
+                `FunctionResponsePart` whose fields have the right types.
         """
         call_id = check_str(call_id, "call_id")
         if not call_id and "" not in self._core.protocol.pending_calls:
@@ -865,6 +871,9 @@ class LiveSession(SessionSupervisor):
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
         _check_finite(response, f"the result of tool call {call_id!r}")
+        media = _struct_list(
+            parts, FunctionResponsePart, "parts", "a sequence of FunctionResponsePart"
+        )
         message = ClientMessage(
             tool_response=ToolResponse(
                 function_responses=[
@@ -874,17 +883,23 @@ class LiveSession(SessionSupervisor):
                         response=response,
                         scheduling=scheduling,
                         will_continue=will_continue,
+                        parts=media or None,
                     )
                 ]
             )
         )
-        try:
-            # Built here from checked arguments: only the result may not encode.
-            frame = encode_client(message)
-        except (TypeError, ValueError, msgspec.EncodeError) as exc:
-            raise LocalProtocolError(
-                f"the result of tool call {call_id!r} cannot be sent as JSON: {exc}"
-            ) from None
+        if media:
+            # The parts' fields are the caller's: checked as `send` checks a message, by
+            # reading the frame back (a wrong type is named by its JSON path).
+            frame = self._core.protocol.frame_for(message)
+        else:
+            try:
+                # Built here from checked arguments: only the result may not encode.
+                frame = encode_client(message)
+            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+                raise LocalProtocolError(
+                    f"the result of tool call {call_id!r} cannot be sent as JSON: {exc}"
+                ) from None
         await self._send_frame(frame, "toolResponse", message)
 
     async def update_context(
@@ -1200,8 +1215,14 @@ def _check_stateful(message: ClientMessage) -> None:
     A dict with the right keys encodes as a `ToolResponse` or a `ContextUpdate` would, so
     `frame_for` takes it; but recording its effect (`LiveProtocol.commit`) then raised
     AttributeError, with the frame already queued. NaN went out as null, as it did in
-    `send_tool_response`.
+    `send_tool_response`. A `realtimeInput` dict likewise: the session reads its fields
+    to know its kind (`_kind_of`: an activity signal must never be replayed onto a
+    connection with automatic activity detection on), which raised AttributeError.
+    (A `clientContent` dict is taken: nothing is recorded of it.)
     """
+    realtime = cast(object, message.realtime_input)
+    if realtime is not None:
+        check_instance(realtime, RealtimeInput, "message.realtime_input")
     tool = cast(object, message.tool_response)
     if tool is not None:
         tool = check_instance(tool, ToolResponse, "message.tool_response")

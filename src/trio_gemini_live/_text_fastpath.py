@@ -10,10 +10,12 @@ later frame with that skeleton is read by slicing out its string.
 
 The result is exactly that of the ordinary path, or `None` (take the ordinary path), never
 a different text or error. Why that holds (`learn` checks the first point on a frame the
-ordinary path decoded, `decode_text` the others on each frame):
+ordinary path decoded, `decode_text` the others on each frame, and so does its copy
+written out in `LiveProtocol.receive_frame`: keep the two in step):
 
 - The decoded message is exactly `text_message(text, kind, role)`, `text` not empty, and
-  `string_slot` split its frame around that `text` value.
+  `string_slot` split its frame around that `text` value. (So a transcript with any other
+  field, such as a speaker label, word timings or offsets, is never learned.)
 - A later frame is the remembered prefix + some bytes + the remembered suffix, the bytes
   not empty (so prefix and suffix do not overlap), holding no `"` and no backslash (tested
   once decoded, on the `str`): they are one whole JSON string with no escape, so the frame

@@ -28,9 +28,13 @@ __all__ = [
     "FunctionCallPart",
     "FunctionDeclaration",
     "FunctionResponse",
+    "FunctionResponseBlob",
+    "FunctionResponseFileData",
+    "FunctionResponsePart",
     "GenerationConfig",
     "GoAwayMessage",
     "HistoryConfig",
+    "LanguageHints",
     "ModalityTokenCount",
     "MultiSpeakerVoiceConfig",
     "Part",
@@ -38,6 +42,7 @@ __all__ = [
     "Proactivity",
     "RealtimeInput",
     "RealtimeInputConfig",
+    "ReplicatedVoiceConfig",
     "SafetySetting",
     "ServerContent",
     "ServerMessage",
@@ -60,6 +65,8 @@ __all__ = [
     "VoiceActivityDetectionSignalMessage",
     "VoiceActivityMessage",
     "VoiceConfig",
+    "VoiceConsentSignature",
+    "WordInfo",
 ]
 
 
@@ -100,28 +107,68 @@ class FunctionCallPart(WireStruct):
     id: str | None = None
 
 
+class FunctionResponseBlob(WireStruct):
+    """Inline media of a function response (`functionResponses[].parts[].inlineData`).
+
+    Its own Struct rather than `Blob`: it has a `displayName`, which `Blob` (the audio of
+    every frame) does not need.
+    """
+
+    mime_type: str = ""
+    data: bytes = b""
+    display_name: str | None = None
+
+
+class FunctionResponseFileData(WireStruct):
+    """A file of a function response, by URI (`functionResponses[].parts[].fileData`)."""
+
+    file_uri: str = ""
+    mime_type: str | None = None
+    display_name: str | None = None
+
+
+class FunctionResponsePart(WireStruct):
+    """One part of a multimodal function response (`functionResponses[].parts[]`).
+
+    Media the function returns (an image it rendered, a document it fetched), which the
+    JSON `response` cannot carry; set one of `inline_data` or `file_data`.
+    """
+
+    inline_data: FunctionResponseBlob | None = None
+    file_data: FunctionResponseFileData | None = None
+
+
 class FunctionResponse(WireStruct):
-    """One entry of `toolResponse.functionResponses[]` (protocol.md section 2.4)."""
+    """One entry of `toolResponse.functionResponses[]` (protocol.md section 2.4).
+
+    `parts` adds media to the JSON `response` (a multimodal function response).
+    """
 
     id: str | None = None
     name: str = ""
     response: dict[str, Any] | None = None
     will_continue: bool | None = None
     scheduling: str | None = None
+    parts: list[FunctionResponsePart] | None = None
 
 
 class ExecutableCode(WireStruct):
-    """Code the model wrote (`Part.executableCode`)."""
+    """Code the model wrote (`Part.executableCode`); `id` pairs it with its result."""
 
     language: str = ""
     code: str = ""
+    id: str | None = None
 
 
 class CodeExecutionResult(WireStruct):
-    """The result of running `ExecutableCode` (`Part.codeExecutionResult`)."""
+    """The result of running `ExecutableCode` (`Part.codeExecutionResult`).
+
+    `id` is that of the `ExecutableCode` it is the result of, when the server gives one.
+    """
 
     outcome: str = ""
     output: str = ""
+    id: str | None = None
 
 
 class Part(WireStruct):
@@ -154,10 +201,39 @@ class PrebuiltVoiceConfig(WireStruct):
     voice_name: str = ""
 
 
-class VoiceConfig(WireStruct):
-    """`speechConfig.voiceConfig`."""
+class VoiceConsentSignature(WireStruct):
+    """`{signature}`: the server's proof that a replicated voice's owner consented.
 
+    Sent in `setupComplete.voiceConsentSignature` (`SessionCreated.voice_consent_signature`)
+    after a setup that gave a replicated voice with its `consentAudio`; a later setup
+    passes it back in `ReplicatedVoiceConfig.voice_consent_signature` instead of the
+    consent audio.
+    """
+
+    signature: str | None = None
+
+
+class ReplicatedVoiceConfig(WireStruct):
+    """`voiceConfig.replicatedVoiceConfig`: a voice cloned from a sample of it.
+
+    `voice_sample_audio` is the sample (`mime_type` says its format), `consent_audio` the
+    recorded consent of the voice's owner, or `voice_consent_signature` the signature an
+    earlier session returned for it. Google-genai sends the consent fields to the Gemini
+    API only (it refuses them for Vertex AI).
+    """
+
+    mime_type: str | None = None
+    voice_sample_audio: bytes | None = None
+    consent_audio: bytes | None = None
+    voice_consent_signature: VoiceConsentSignature | None = None
+
+
+class VoiceConfig(WireStruct):
+    """`speechConfig.voiceConfig`: a prebuilt voice, a replicated one, or `voice` by name."""
+
+    replicated_voice_config: ReplicatedVoiceConfig | None = None
     prebuilt_voice_config: PrebuiltVoiceConfig | None = None
+    voice: str | None = None
 
 
 class SpeakerVoiceConfig(WireStruct):
@@ -228,7 +304,14 @@ class FunctionDeclaration(WireStruct):
 
 
 class Tool(WireStruct):
-    """One entry of `setup.tools`; normally carries one kind of tool."""
+    """One entry of `setup.tools`; normally carries one kind of tool.
+
+    Every kind but `function_declarations` is its JSON object as sent (camelCase keys),
+    `{}` for one without settings. `retrieval`, `enterprise_web_search`,
+    `parallel_ai_search` and `exa_ai_search` are Vertex AI's only (google-genai refuses
+    them for the Gemini API), `file_search` the Gemini API's only. A key a tool carries
+    (`parallelAiSearch.apiKey`, an MCP server's headers) is part of the setup, as sent.
+    """
 
     function_declarations: list[FunctionDeclaration] | None = None
     google_search: dict[str, Any] | None = None
@@ -237,6 +320,12 @@ class Tool(WireStruct):
     google_maps: dict[str, Any] | None = None
     computer_use: dict[str, Any] | None = None
     file_search: dict[str, Any] | None = None
+    retrieval: dict[str, Any] | None = None
+    enterprise_web_search: dict[str, Any] | None = None
+    google_search_retrieval: dict[str, Any] | None = None
+    parallel_ai_search: dict[str, Any] | None = None
+    mcp_servers: list[dict[str, Any]] | None = None
+    exa_ai_search: dict[str, Any] | None = None
 
 
 class AutomaticActivityDetection(WireStruct):
@@ -255,6 +344,7 @@ class RealtimeInputConfig(WireStruct):
     automatic_activity_detection: AutomaticActivityDetection | None = None
     activity_handling: str | None = None
     turn_coverage: str | None = None
+    interim_transcript_timestamp_enabled: bool | None = None
 
 
 class SessionResumptionConfig(WireStruct):
@@ -277,14 +367,29 @@ class ContextWindowCompression(WireStruct):
     sliding_window: SlidingWindow | None = None
 
 
-class AudioTranscriptionConfig(WireStruct):
-    """`setup.inputAudioTranscription` / `outputAudioTranscription` (usually `{}`)."""
+class LanguageHints(WireStruct):
+    """`AudioTranscriptionConfig.languageHints`: languages the speech is likely in."""
 
     language_codes: list[str] | None = None
+
+
+class AudioTranscriptionConfig(WireStruct):
+    """`setup.inputAudioTranscription` / `outputAudioTranscription` (usually `{}`).
+
+    `diarization` labels each chunk with its speaker (`Transcription.speakerLabel`),
+    `word_timestamp` times each word (`Transcription.words`). `language_auto` (`{}`)
+    detects the language; `source_text` is the text the speech is expected to read out.
+    """
+
+    language_codes: list[str] | None = None
+    language_auto: dict[str, Any] | None = None
+    language_hints: LanguageHints | None = None
     custom_vocabulary: list[str] | None = None
+    adaptation_phrases: list[str] | None = None
     word_timestamp: bool | None = None
     diarization: bool | None = None
     mode: str | None = None
+    source_text: str | None = None
 
 
 class Proactivity(WireStruct):
@@ -397,18 +502,41 @@ class ClientMessage(WireStruct):
 
 
 class SetupCompleteMessage(WireStruct):
-    """`setupComplete`: `{}` on the Gemini API, `{sessionId}` on Vertex."""
+    """`setupComplete`: `{}` on the Gemini API, `{sessionId}` on Vertex.
+
+    `voiceConsentSignature` follows a setup with a replicated voice's consent audio.
+    """
 
     session_id: str | None = None
-    voice_consent_signature: dict[str, Any] | None = None
+    voice_consent_signature: VoiceConsentSignature | None = None
+
+
+class WordInfo(WireStruct):
+    """One entry of `Transcription.words` (with `wordTimestamp` in the transcription setup).
+
+    The offsets are Durations as sent (`"1.250s"`), from the start of the audio.
+    """
+
+    word: str = ""
+    start_offset: str | None = None
+    end_offset: str | None = None
 
 
 class Transcription(WireStruct):
-    """`inputTranscription` / `outputTranscription`: a chunk of transcript text."""
+    """`inputTranscription` / `outputTranscription` / `interimInputTranscription`.
+
+    A chunk of transcript text. `speakerLabel` (with `diarization`), `words` (with
+    `wordTimestamp`) and the chunk's `startOffset`/`endOffset` (Durations as sent, from
+    the start of the audio) come when the transcription setup asks for them.
+    """
 
     text: str = ""
     finished: bool = False
     language_code: str | None = None
+    speaker_label: str | None = None
+    words: list[WordInfo] | None = None
+    start_offset: str | None = None
+    end_offset: str | None = None
 
 
 class ServerContent(WireStruct):
@@ -473,6 +601,8 @@ class UsageMetadata(WireStruct):
     them in (`promptTokenCount`, `responseTokenCount`/`candidatesTokenCount`,
     `totalTokenCount`, ...). The one disagreement: Vertex numbers the tool-use details
     before the tool-use count, the Gemini API after; the Gemini API's order is kept.
+    `serviceTier` (the pricing tier that served the request), whose number is unpublished,
+    comes last.
     """
 
     prompt_token_count: int = 0
@@ -488,6 +618,7 @@ class UsageMetadata(WireStruct):
     tool_use_prompt_token_count: int = 0
     tool_use_prompt_tokens_details: list[ModalityTokenCount] | None = None
     thoughts_token_count: int = 0
+    service_tier: str | None = None
 
 
 class VoiceActivityMessage(WireStruct):

@@ -130,6 +130,14 @@ async def test_the_client_needs_no_finished_transcript(autojump_clock: trio.abc.
             {"explicitVadSignal": True},
             "Unknown name \"explicitVadSignal\" at 'setup': Cannot find field.",
         ),
+        *(
+            (
+                {"tools": [{"googleSearch": {}}, {kind: {}}]},
+                f"Unknown name \"{kind}\" at 'setup.tools[1]': Cannot find field.",
+            )
+            # The tool kinds google-genai's `_Tool_to_mldev` refuses for the Gemini API.
+            for kind in ("retrieval", "enterpriseWebSearch", "parallelAiSearch", "exaAiSearch")
+        ),
     ],
 )
 async def test_vertex_only_setup_fields_are_unknown_to_the_gemini_api(
@@ -143,6 +151,42 @@ async def test_vertex_only_setup_fields_are_unknown_to_the_gemini_api(
             assert "setupComplete" in await client.setup(**setup)
     async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
         assert "setupComplete" in await client.setup(**setup)
+
+
+async def test_the_newer_setup_fields_google_takes_are_taken_in_strict_mode() -> None:
+    """Tool kinds, voices and transcription settings both backends' protos have."""
+    transcription = {
+        "languageCodes": ["en-US"],
+        "languageAuto": {},
+        "languageHints": {"languageCodes": ["en-US"]},
+        "adaptationPhrases": ["trio"],
+        "wordTimestamp": True,
+        "diarization": True,
+        "sourceText": "Hello there",
+    }
+    setup = {
+        "tools": [
+            {"googleSearchRetrieval": {"dynamicRetrievalConfig": {"mode": "MODE_DYNAMIC"}}},
+            {"mcpServers": [{"name": "m", "streamableHttpTransport": {"url": "https://m"}}]},
+        ],
+        "generationConfig": {
+            "speechConfig": {
+                "voiceConfig": {
+                    "replicatedVoiceConfig": {
+                        "mimeType": "audio/wav",
+                        "voiceSampleAudio": "UklGRg==",
+                        "voiceConsentSignature": {"signature": "sig"},
+                    }
+                }
+            }
+        },
+        "realtimeInputConfig": {"interimTranscriptTimestampEnabled": True},
+        "inputAudioTranscription": transcription,
+        "outputAudioTranscription": transcription,
+    }
+    for path in (GEMINI_PATH, VERTEX_PATH):
+        async with start() as emu, connect(emu, path) as client:
+            assert "setupComplete" in await client.setup(**setup)
 
 
 async def test_a_lax_emulator_drops_vertex_only_fields_on_the_gemini_api() -> None:

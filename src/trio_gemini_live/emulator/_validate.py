@@ -27,6 +27,7 @@ from .._wire import (
     SessionResumptionConfig,
     Setup,
     SlidingWindow,
+    Tool,
 )
 from ._enums import ProtoEnum, enum_fields
 
@@ -87,10 +88,19 @@ def _invalid(path: str, detail: str) -> ClientFrameError:
 
 _Enums = Mapping[tuple[type[msgspec.Struct], str], ProtoEnum]
 
-_VERTEX_ONLY = frozenset({(Setup, "explicit_vad_signal"), (SessionResumptionConfig, "transparent")})
-"""Fields only Vertex AI's setup has (protocol.md sections 2.1 and 3.6): the Gemini API's
-proto lacks them, so its parser refuses them as unknown names (google-genai raises before
-sending them there)."""
+_VERTEX_ONLY = frozenset(
+    {
+        (Setup, "explicit_vad_signal"),
+        (SessionResumptionConfig, "transparent"),
+        (Tool, "retrieval"),
+        (Tool, "enterprise_web_search"),
+        (Tool, "parallel_ai_search"),
+        (Tool, "exa_ai_search"),
+    }
+)
+"""Fields only Vertex AI's setup has (protocol.md sections 2.1 and 3.6, and the tool kinds
+google-genai's `_Tool_to_mldev` refuses): the Gemini API's proto lacks them, so its parser
+refuses them as unknown names (google-genai raises before sending them there)."""
 
 _NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
 """Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
