@@ -1,6 +1,6 @@
 """Setup parity with google-genai: nothing dropped, `extra`, snake_case schemas, more options.
 
-- A setup field the wire Structs lack (a `Tool` subclass's `retrieval`) used to be dropped
+- A setup field the wire Structs lack (a `Tool` subclass's own field) used to be dropped
   without a word; it is refused, and `Setup.extra` sends such fields instead.
 - google-genai sends function schemas with snake_case keys (`max_items`); they used to be
   refused as unknown keys.
@@ -67,8 +67,8 @@ def sent(setup: Setup) -> dict[str, Any]:
 # --- item 1b: nothing is dropped ---------------------------------------------------------------
 
 
-class RetrievalTool(Tool):
-    retrieval: dict[str, Any] | None = None
+class FutureTool(Tool):
+    future_search: dict[str, Any] | None = None
 
 
 class NewSetup(Setup):
@@ -78,8 +78,11 @@ class NewSetup(Setup):
 @pytest.mark.parametrize(
     ("setup", "path"),
     [
-        (Setup(model=MODEL, tools=[RetrievalTool(retrieval={"x": 1})]), "setup.tools[0].retrieval"),
-        (Setup(model=MODEL, tools=[RetrievalTool(retrieval={})]), "setup.tools[0].retrieval"),
+        (
+            Setup(model=MODEL, tools=[FutureTool(future_search={"x": 1})]),
+            "setup.tools[0].futureSearch",
+        ),
+        (Setup(model=MODEL, tools=[FutureTool(future_search={})]), "setup.tools[0].futureSearch"),
         (NewSetup(model=MODEL, brand_new=True), "setup.brandNew"),
         (
             Setup(model=MODEL, tools=[{"function_declarations": [{"name": "f"}]}]),  # type: ignore[list-item]
