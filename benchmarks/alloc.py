@@ -82,7 +82,8 @@ async def _session_path(frames: int) -> dict[str, Any]:
     # from the audio fast path (pybase64), whichever took the frame.
     wire: list[bytes] = []
     original = protocol_module.decode_ordinary
-    original_pcm = protocol_module.decode_audio_pcm
+    # The fast path is written out in `receive_frame`: its one decoder call is recorded.
+    original_b64decode = protocol_module._b64decode  # pyright: ignore[reportPrivateUsage]
 
     def recording(frame: bytes | str) -> Any:
         message, unknown = original(frame)
@@ -91,11 +92,10 @@ async def _session_path(frames: int) -> dict[str, Any]:
             wire.extend(p.inline_data.data for p in content.model_turn.parts if p.inline_data)
         return message, unknown
 
-    def recording_pcm(frame: bytes) -> Any:
-        audio = original_pcm(frame)
-        if audio is not None:
-            wire.append(audio[0])
-        return audio
+    def recording_b64decode(text: Any, altchars: Any, validate: bool) -> bytes:
+        pcm = original_b64decode(text, altchars, validate)
+        wire.append(pcm)
+        return pcm
 
     async def connector() -> trio.abc.Stream:
         client, server = trio.testing.memory_stream_pair()
@@ -104,7 +104,7 @@ async def _session_path(frames: int) -> dict[str, Any]:
 
     result: dict[str, Any] = {}
     protocol_module.decode_ordinary = recording
-    protocol_module.decode_audio_pcm = recording_pcm
+    protocol_module._b64decode = recording_b64decode  # pyright: ignore[reportPrivateUsage]
     try:
         async with trio.open_nursery() as nursery:
             url = f"ws://bench.invalid/recv/{frames}/0{PATH}"
@@ -138,7 +138,7 @@ async def _session_path(frames: int) -> dict[str, Any]:
             nursery.cancel_scope.cancel()
     finally:
         protocol_module.decode_ordinary = original
-        protocol_module.decode_audio_pcm = original_pcm
+        protocol_module._b64decode = original_b64decode  # pyright: ignore[reportPrivateUsage]
     return result
 
 

@@ -525,6 +525,17 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         lambda s: s.update_context(tools=A(["x"])),
         r"tools\[0\] must be a Tool or a FunctionDeclaration, not 'x'",
     ),
+    # a dict for a declaration met the snake_case schema conversion as an AttributeError
+    (
+        "tool declaration dict",
+        lambda s: s.update_context(tools=[Tool(function_declarations=A([{"name": "f"}]))]),
+        r"tools\[0\]\.function_declarations\[0\] must be a FunctionDeclaration .*, not \{",
+    ),
+    (
+        "tool declaration str",
+        lambda s: s.update_context(tools=[Tool(function_declarations=A(["x"]))]),
+        r"tools\[0\]\.function_declarations\[0\] must be a FunctionDeclaration .*, not 'x'",
+    ),
     ("tools one", lambda s: s.update_context(tools=A(Tool())), r"tools must be a sequence"),
     ("tools str", lambda s: s.update_context(tools=A("x")), r"tools must be a sequence"),
     (

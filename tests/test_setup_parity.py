@@ -512,3 +512,74 @@ def test_function_declarations_of_an_sdk_schema_keep_their_other_fields() -> Non
             ]
         }
     ]
+
+
+# --- the session diff review's findings --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sessionResumption",
+        "session_resumption",
+        "contextWindowCompression",
+        "inputAudioTranscription",
+        "outputAudioTranscription",
+    ],
+)
+def test_extra_cannot_turn_on_a_setting_whose_presence_is_the_setting(key: str) -> None:
+    # `extra={"sessionResumption": {}}` was sent: the server issued handles while the
+    # session, reading the Struct, kept no replay buffer and never resumed.
+    with pytest.raises(ConfigurationError, match=r"extra: setup\.\w+ is off in this setup"):
+        sent(live_setup(MODEL, resumption=False, extra={key: {}}))
+
+
+def test_extra_adds_to_a_presence_setting_the_struct_has_on() -> None:
+    setup = live_setup(MODEL, extra={"sessionResumption": {"newKnob": 1}})
+    assert sent(setup)["sessionResumption"] == {"newKnob": 1}
+
+
+SECRET = "s3cret-value-123"
+
+
+def secret_setup() -> Setup:
+    tool = Tool(
+        parallel_ai_search={"apiKey": SECRET, "maxResults": 3},
+        mcp_servers=[{"name": "m", "headers": {"Authorization": f"Bearer {SECRET}"}}],
+    )
+    return live_setup(
+        MODEL, modality="TEXT", tools=[tool], extra={"newTool": {"api_key": SECRET, "n": 1}}
+    )
+
+
+def test_a_credential_in_the_setup_is_sent_but_kept_out_of_reprs() -> None:
+    # The new tool kinds and `extra` put credentials in the Setup; msgspec's repr printed
+    # them in full (and a repr ends up in logs and tracebacks).
+    setup = secret_setup()
+    frame = json.dumps(sent(setup))
+    assert frame.count(SECRET) == 3  # the server gets them all
+    for shown in (repr(setup), str(setup), repr(setup.tools), repr([setup])):
+        assert SECRET not in shown
+        assert "REDACTED" in shown
+    assert "maxResults': 3" in repr(setup)  # the rest is shown as before
+
+
+async def test_session_updated_shows_the_setup_as_sent_without_its_credentials(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # It showed `extra` as a raw key (its tools not under `tools`) and the credentials as
+    # given.
+    from trio_gemini_live import SessionUpdated
+
+    config = EmulatorConfig(strict=False)  # `newTool` is unknown to any server
+    async with open_emulator(config) as emulator, emulator.open_session(secret_setup()) as s:
+        with trio.fail_after(10):
+            async for event in s:
+                if isinstance(event, SessionUpdated):
+                    break
+    shown = event.setup
+    assert "extra" not in shown
+    assert shown["newTool"] == {"api_key": "REDACTED", "n": 1}
+    assert shown["tools"][0]["parallelAiSearch"] == {"apiKey": "REDACTED", "maxResults": 3}
+    assert shown["tools"][0]["mcpServers"] == [{"name": "m", "headers": "REDACTED"}]
+    assert SECRET not in json.dumps(shown)

@@ -40,6 +40,8 @@ from ._seed_options import (
 )
 from ._session import LiveSession, open_session, resolve_api_key
 from ._setup import live_setup
+from ._setup_extra import merge_extra
+from ._setup_secrets import redact_json
 from ._transport import Connector
 from ._wire import Content, Part, Setup
 
@@ -566,9 +568,9 @@ class GeminiRealtimeClient:
             current = msgspec.structs.replace(
                 current, system_instruction=setup.system_instruction, tools=setup.tools
             )
-            await self._events.put(
-                SessionUpdated(setup=msgspec.to_builtins(current)), headroom=True
-            )
+            # As `LiveProtocol` shows it: `extra` merged in, credentials REDACTED.
+            shown = redact_json(merge_extra(current))
+            await self._events.put(SessionUpdated(setup=shown), headroom=True)
 
     def _forget_refused(self, session: LiveSession) -> None:
         """After the server refused a setup change, make the draft the setup in force again.

@@ -83,9 +83,10 @@ class SessionCreated(RealtimeEvent, frozen=True, kw_only=True):
 class SessionUpdated(RealtimeEvent, frozen=True, kw_only=True):
     """The setup in force changed: sent after `setupComplete` and after each applied update.
 
-    `setup` is the camelCase dict of the setup now in force. The endpoint's credentials are
-    never part of it; a key the setup itself holds (a tool's `apiKey`, an MCP server's
-    headers) is, as given.
+    `setup` is the camelCase dict of the setup now in force, as sent (`Setup.extra` merged
+    in). The endpoint's credentials are never part of it, and a credential the setup itself
+    holds (a tool's `apiKey`, an MCP server's `headers`, such a key in `extra`) is shown as
+    `"REDACTED"`.
     """
 
     type: ClassVar[str] = "session.updated"

@@ -31,8 +31,9 @@ from ._errors import (
     close_error_for,
 )
 from ._setup_checks import check_function_names, check_generation_config
-from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, setup_frame
+from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
 from ._setup_hint import setup_hint
+from ._setup_secrets import redact_json
 from ._text_fastpath import MODEL, OUTPUT
 from ._wire import (
     ActivityEnd,
@@ -426,7 +427,8 @@ class LiveProtocol:
             out.append(
                 ev.SessionCreated(session_id=self.session_id, voice_consent_signature=signature)
             )
-            setup_dict: dict[str, Any] = msgspec.to_builtins(self.setup) if self.setup else {}
+            # As sent (`extra` merged in), a tool's or `extra`'s credential shown REDACTED.
+            setup_dict: dict[str, Any] = redact_json(merge_extra(self.setup)) if self.setup else {}
             out.append(ev.SessionUpdated(setup=setup_dict))
         content = message.server_content
         if content is not None:

@@ -1315,6 +1315,14 @@ def _tool_list(value: object) -> list[Tool]:
     functions: list[FunctionDeclaration] = []
     for index, item in enumerate(cast("Iterable[object]", value)):
         if isinstance(item, Tool):
+            declarations = cast("Iterable[object]", item.function_declarations or ())
+            for number, declaration in enumerate(declarations):
+                # A dict here would meet the schema conversion as an AttributeError.
+                if not isinstance(declaration, FunctionDeclaration):
+                    raise LocalProtocolError(
+                        f"tools[{index}].function_declarations[{number}] must be a "
+                        f"FunctionDeclaration (see function_tool), not {describe(declaration)}"
+                    )
             tools.append(item)
         elif isinstance(item, FunctionDeclaration):
             functions.append(item)

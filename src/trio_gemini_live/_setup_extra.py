@@ -10,7 +10,9 @@ reads (the resumption handle, automatic activity detection, the function names):
 only adds to it, and never replaces a modelled value.
 
 - A key naming a field whose value is an object this library models (`generationConfig`,
-  `sessionResumption`, ...): `extra`'s object is merged into it, by these same rules.
+  `sessionResumption`, ...): `extra`'s object is merged into it, by these same rules. An
+  object whose presence alone is a setting (`sessionResumption`, `contextWindowCompression`,
+  the transcription configs) must be on the Struct first: `extra` cannot turn it on.
 - A key naming a list field (`tools`, `safetySettings`, ...): `extra`'s items are sent
   after the modelled ones (`{"tools": [{"retrieval": {...}}]}` adds a tool).
 - A key naming any other modelled field (`model`, `generationConfig.temperature`, ...):
@@ -71,6 +73,17 @@ def _fields(cls: type[msgspec.Struct]) -> dict[str, tuple[str, _Kind]]:
     return table
 
 
+_PRESENCE_IS_THE_SETTING = frozenset(
+    {
+        "setup.sessionResumption",
+        "setup.contextWindowCompression",
+        "setup.inputAudioTranscription",
+        "setup.outputAudioTranscription",
+    }
+)
+"""Objects whose mere presence (even `{}`) is a setting the library reads from the Struct."""
+
+
 def _merge(
     modelled: Mapping[str, Any], extra: Mapping[Any, Any], cls: type[msgspec.Struct], path: str
 ) -> dict[str, Any]:
@@ -92,7 +105,16 @@ def _merge(
                     f"fields to, not replace with {describe(value)}"
                 )
             inner = cast("Mapping[str, Any]", merged.get(name) or {})
-            merged[name] = _merge(inner, cast("Mapping[str, Any]", value), kind, where)
+            inner_merged = _merge(inner, cast("Mapping[str, Any]", value), kind, where)
+            if where in _PRESENCE_IS_THE_SETTING and name not in merged:
+                # Sent even as `{}`, it turns the feature on at the server while the
+                # library, reading the Struct, believes it off (no handles kept, no resume).
+                raise ConfigurationError(
+                    f"extra: {where} is off in this setup, and its presence turns it on: "
+                    f"set it on the Setup ({kind.__name__}) instead; extra can only add "
+                    "fields to it once it is there"
+                )
+            merged[name] = inner_merged
         elif kind == _LIST:
             if not isinstance(value, Sequence) or isinstance(value, str | bytes | bytearray):
                 raise ConfigurationError(

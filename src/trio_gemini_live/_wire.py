@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from ._setup_secrets import redacted_repr
+
 __all__ = [
     "ActivityEnd",
     "ActivityStart",
@@ -310,7 +312,8 @@ class Tool(WireStruct):
     `{}` for one without settings. `retrieval`, `enterprise_web_search`,
     `parallel_ai_search` and `exa_ai_search` are Vertex AI's only (google-genai refuses
     them for the Gemini API), `file_search` the Gemini API's only. A key a tool carries
-    (`parallelAiSearch.apiKey`, an MCP server's headers) is part of the setup, as sent.
+    (`parallelAiSearch.apiKey`, an MCP server's headers) is sent, but its `repr` and
+    `SessionUpdated.setup` show it as `REDACTED`.
     """
 
     function_declarations: list[FunctionDeclaration] | None = None
@@ -326,6 +329,10 @@ class Tool(WireStruct):
     parallel_ai_search: dict[str, Any] | None = None
     mcp_servers: list[dict[str, Any]] | None = None
     exa_ai_search: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        # A tool's credential (`parallelAiSearch.apiKey`, MCP headers) stays out of logs.
+        return redacted_repr(self)
 
 
 class AutomaticActivityDetection(WireStruct):
@@ -437,6 +444,10 @@ class Setup(WireStruct):
     avatar_config: dict[str, Any] | None = None
     labels: dict[str, str] | None = None
     extra: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        # `extra` may hold a credential too; tools redact their own (`Tool.__repr__`).
+        return redacted_repr(self)
 
 
 # --- the other client messages ---------------------------------------------------------------
