@@ -1073,7 +1073,16 @@ async def test_leaving_the_event_loop_early_leaves_no_generator_to_finalize(
             assert sum(isinstance(event, TurnComplete) for event in events) == 1
         gc.collect()
         await trio.lowlevel.checkpoint()  # trio finalizes generators in a task of its own
-    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    # Only this library's generators: at the lowest pinned versions trio or trio-websocket
+    # may warn about something of their own in the same window.
+    ours = [
+        w
+        for w in caught
+        if issubclass(w.category, ResourceWarning)
+        and "trio_gemini_live" in str(w.message)
+        and "generator" in str(w.message)
+    ]
+    assert ours == []
 
 
 async def test_the_event_iterator_ends_as_an_exhausted_generator_did(
