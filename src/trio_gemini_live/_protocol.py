@@ -49,7 +49,6 @@ from ._wire import (
     Transcription,
     UsageMetadata,
     VoiceConsentSignature,
-    WordInfo,
 )
 
 __all__ = [
@@ -499,44 +498,13 @@ class LiveProtocol:
             self.generating = True
         chunk = content.input_transcription
         if chunk is not None and (chunk.text or chunk.finished or chunk.words):
-            out.append(
-                ev.InputTranscription(
-                    text=chunk.text,
-                    finished=chunk.finished,
-                    language_code=chunk.language_code,
-                    speaker_label=chunk.speaker_label,
-                    words=_words(chunk),
-                    start_offset=chunk.start_offset,
-                    end_offset=chunk.end_offset,
-                )
-            )
+            out.append(ev.InputTranscription(**_transcription_fields(chunk)))
         chunk = content.interim_input_transcription
         if chunk is not None:
-            out.append(
-                ev.InterimInputTranscription(
-                    text=chunk.text,
-                    finished=chunk.finished,
-                    language_code=chunk.language_code,
-                    speaker_label=chunk.speaker_label,
-                    words=_words(chunk),
-                    start_offset=chunk.start_offset,
-                    end_offset=chunk.end_offset,
-                )
-            )
+            out.append(ev.InterimInputTranscription(**_transcription_fields(chunk)))
         chunk = output_transcription
         if chunk is not None and (chunk.text or chunk.finished or chunk.words):
-            out.append(
-                ev.OutputTranscription(
-                    text=chunk.text,
-                    finished=chunk.finished,
-                    turn_id=turn,
-                    language_code=chunk.language_code,
-                    speaker_label=chunk.speaker_label,
-                    words=_words(chunk),
-                    start_offset=chunk.start_offset,
-                    end_offset=chunk.end_offset,
-                )
-            )
+            out.append(ev.OutputTranscription(turn_id=turn, **_transcription_fields(chunk)))
         if content.grounding_metadata is not None:
             out.append(ev.GroundingMetadata(metadata=content.grounding_metadata))
         if content.url_context_metadata is not None:
@@ -729,10 +697,18 @@ def _usage(usage: UsageMetadata) -> UsageMetadata:
     )
 
 
-def _words(chunk: Transcription) -> tuple[WordInfo, ...]:
-    """A transcription's word timings as an event holds them (a tuple: events are frozen)."""
+def _transcription_fields(chunk: Transcription) -> dict[str, Any]:
+    """The fields the three transcription events share, from one wire chunk."""
     words = chunk.words
-    return tuple(words) if words else ()
+    return {
+        "text": chunk.text,
+        "finished": chunk.finished,
+        "language_code": chunk.language_code,
+        "speaker_label": chunk.speaker_label,
+        "words": tuple(words) if words else (),  # a tuple: events are frozen
+        "start_offset": chunk.start_offset,
+        "end_offset": chunk.end_offset,
+    }
 
 
 def _int64(value: int | str | None) -> int | None:
