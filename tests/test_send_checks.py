@@ -381,6 +381,9 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     # a lone surrogate (half of a sliced emoji, a `surrogateescape` decode): UTF-8 has
     # none, and a bare UnicodeEncodeError escaped
     ("text surrogate", lambda s: s.send_text("a\ud83d"), r"^text cannot be sent: .*surrogates"),
+    # an empty realtimeInput.text is the proto3 default: the server reads it as unset, and
+    # nothing answers (it went out as such a frame)
+    ("text empty", lambda s: s.send_text(""), r"^text is an empty str: .*read.* as unset"),
     (
         "video mime surrogate",
         lambda s: s.send_video(b"\xff\xd8", mime_type="image/\udc80"),

@@ -645,10 +645,21 @@ class LiveSession(SessionSupervisor):
         """Send realtime text (`realtimeInput.text`): counts as user input under VAD.
 
         Raises:
-            LocalProtocolError: `text` is not a `str`, or holds a lone surrogate (which
+            LocalProtocolError: `text` is not a `str`, is empty (an empty `text` is the
+                proto3 default, which the server reads as unset: the message would carry
+                no input and nothing would answer it), or holds a lone surrogate (which
                 UTF-8 cannot encode).
         """
-        message = ClientMessage(realtime_input=RealtimeInput(text=check_str(text, "text")))
+        text = check_str(text, "text")
+        if not text:
+            # Not dropped as empty audio is: an empty chunk is how a stream ends, while
+            # empty text is a slip whose sender would wait for an answer that never comes.
+            raise LocalProtocolError(
+                "text is an empty str: an empty realtimeInput.text is the proto3 default, "
+                "which the server reads as unset, so the message would carry no input and "
+                "get no answer"
+            )
+        message = ClientMessage(realtime_input=RealtimeInput(text=text))
         await self._send_built(message, "realtimeInput.text", "text")
 
     async def send_client_content(
