@@ -671,7 +671,9 @@ class GeminiRealtimeClient:
         first. A result for a call the server cancelled, or that a move to a new connection
         cancelled (or left unanswered: a result still queued then is not sent, see
         `Reconnected.not_replayed`), is dropped (and logged), also before its
-        `ToolCallCancellation` event has been read.
+        `ToolCallCancellation` event has been read. A `call_id` of `""` answers the oldest
+        pending call that came without an id (Vertex AI may send such calls), as
+        `LiveSession.respond` does.
 
         Args:
             call_id: The ID of the function call.
