@@ -1571,6 +1571,40 @@ async def test_send_text_refuses_text_that_is_not_a_str(
     ]
 
 
+@pytest.mark.parametrize("role", ["user", "assistant", "system"])
+@pytest.mark.parametrize("text_input", ["client_content", "realtime_input"])
+async def test_send_text_refuses_empty_text(
+    role: Role, text_input: str, nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    # Before: user text as realtime input went out as `{"realtimeInput": {"text": ""}}`,
+    # which the server reads as unset (nothing answers); as a turn, a part without text,
+    # which it refuses with 1007; system text added blank lines to the instruction.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await server.receive_json(ws)
+        done.set()
+        await serve_until_closed(ws)
+
+    done = trio.Event()
+    client, server = make_client(nursery, script, text_input=text_input)
+    await client.send_text(role="system", text="Be brief.")
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match=r"^text is an empty str: .*needs text"):
+                await client.send_text(role=role, text="")
+            await client.send_text(role="assistant", text="Hello")
+            await done.wait()
+    assert server.received[0]["setup"]["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    assert server.received[1:] == [
+        {
+            "clientContent": {
+                "turns": [{"parts": [{"text": "Hello"}], "role": "model"}],
+                "turnComplete": True,
+            }
+        }
+    ]
+
+
 async def test_read_events_left_early_within_aclosing_leaves_nothing_to_finalize(
     autojump_clock: Clock,
 ) -> None:

@@ -599,7 +599,7 @@ def test_a_tool_call_that_opens_a_turn_keeps_it_open_after_the_response(
     assert not protocol.idle
     response = FunctionResponse(id="c1", name="weather", response={"result": "sunny"})
     protocol.send(ClientMessage(tool_response=ToolResponse(function_responses=[response])))
-    assert protocol.pending_calls == {}
+    assert protocol.pending_calls.as_dict() == {}
     assert not protocol.idle
     protocol.receive_frame(frame({"serverContent": {"turnComplete": True}}))
     assert protocol.idle
@@ -625,7 +625,7 @@ def test_parallel_tool_calls_are_pending_until_answered() -> None:
         ev.FunctionCall(call_id="c2", name="time", arguments={}),
         ev.FunctionCall(call_id="c3", name="news", arguments={}),
     ]
-    assert protocol.pending_calls == {"c1": "weather", "c2": "time", "c3": "news"}
+    assert protocol.pending_calls.as_dict() == {"c1": "weather", "c2": "time", "c3": "news"}
     protocol.send(
         ClientMessage(
             tool_response=ToolResponse(
@@ -636,10 +636,10 @@ def test_parallel_tool_calls_are_pending_until_answered() -> None:
             )
         )
     )
-    assert protocol.pending_calls == {"c2": "time", "c3": "news"}
+    assert protocol.pending_calls.as_dict() == {"c2": "time", "c3": "news"}
     (cancel,) = protocol.receive_frame(frame({"toolCallCancellation": {"ids": ["c2", "zz"]}}))
     assert cancel == ev.ToolCallCancellation(ids=("c2", "zz"))
-    assert protocol.pending_calls == {"c3": "news"}
+    assert protocol.pending_calls.as_dict() == {"c3": "news"}
     # How each call ended, for the error of a late answer (an unknown id was not answered).
     assert protocol.settled_calls == {"c1": "answered", "c2": "cancelled", "zz": "cancelled"}
 
@@ -660,7 +660,88 @@ def test_function_call_part_in_model_turn_is_tracked() -> None:
     assert protocol.receive_frame(content(modelTurn={"parts": [part]})) == [
         ev.FunctionCall(call_id="p1", name="f", arguments={"a": 1})
     ]
-    assert protocol.pending_calls == {"p1": "f"}
+    assert protocol.pending_calls.as_dict() == {"p1": "f"}
+
+
+# --- calls without an id (Vertex AI) -----------------------------------------------------------
+
+
+def _answer(protocol: LiveProtocol, *responses: FunctionResponse) -> None:
+    protocol.send(ClientMessage(tool_response=ToolResponse(function_responses=list(responses))))
+
+
+def test_calls_without_an_id_are_each_pending_until_answered() -> None:
+    # Two id-less calls in flight shared one entry under "": the second overwrote the
+    # first, and one response settled both (the model turn seemed idle with a call open).
+    protocol = opened()
+    events = protocol.receive_frame(
+        frame(
+            {
+                "toolCall": {
+                    "functionCalls": [
+                        {"name": "weather", "args": {"city": "Bern"}},
+                        {"id": "c1", "name": "time"},
+                    ]
+                }
+            }
+        )
+    )
+    events += protocol.receive_frame(
+        content(modelTurn={"parts": [{"functionCall": {"name": "news"}}]})
+    )
+    assert [(e.call_id, e.name) for e in events if isinstance(e, ev.FunctionCall)] == [
+        ("", "weather"),
+        ("c1", "time"),
+        ("", "news"),
+    ]
+    pending = protocol.pending_calls
+    assert len(pending) == 3
+    assert pending.ids() == ("", "c1", "")
+    assert pending.without_id() == ["weather", "news"]
+    # One entry per id: under "" the oldest call without one (the next `respond("")`'s).
+    assert pending.as_dict() == {"": "weather", "c1": "time"}
+    _answer(protocol, FunctionResponse(id="c1", name="time", response={}))
+    _answer(protocol, FunctionResponse(name="weather", response={}))
+    assert pending.ids() == ("",)
+    assert pending.as_dict() == {"": "news"}
+    protocol.receive_frame(frame({"serverContent": {"turnComplete": True}}))
+    assert not protocol.idle  # "news" still waits for its response
+    _answer(protocol, FunctionResponse(name="news", response={}))
+    assert not pending
+    assert protocol.idle
+    assert protocol.settled_calls == {"c1": "answered"}  # "" names no one call to remember
+
+
+def test_a_response_without_an_id_answers_the_oldest_call_of_its_name() -> None:
+    protocol = opened()
+    calls = [{"name": "a"}, {"name": "b"}, {"name": "a", "args": {"n": 2}}, {"name": "b"}]
+    protocol.receive_frame(frame({"toolCall": {"functionCalls": calls}}))
+    _answer(
+        protocol,
+        FunctionResponse(name="b", response={}),
+        FunctionResponse(name="a", response={}),
+        FunctionResponse(name="b", response={}),
+    )
+    assert len(protocol.pending_calls) == 1
+    assert protocol.pending_calls.without_id() == ["a"]
+    # A name no call has answers none; a response without a name, the oldest.
+    _answer(protocol, FunctionResponse(name="zzz", response={}))
+    assert protocol.pending_calls.without_id() == ["a"]
+    _answer(protocol, FunctionResponse(response={}))
+    assert not protocol.pending_calls
+
+
+def test_a_cancellation_and_a_resume_count_each_call_without_an_id() -> None:
+    protocol = opened()
+    calls = [{"name": "a"}, {"name": "b"}, {"name": "c"}]
+    protocol.receive_frame(frame({"toolCall": {"functionCalls": calls}}))
+    (cancel,) = protocol.receive_frame(frame({"toolCallCancellation": {"ids": [""]}}))
+    assert cancel == ev.ToolCallCancellation(ids=("",))
+    assert len(protocol.pending_calls) == 2
+    assert protocol.pending_calls.without_id() == ["b", "c"]  # one call, the oldest
+    protocol.reset_for_resume()
+    assert not protocol.pending_calls
+    assert protocol.idle
 
 
 # --- goAway -----------------------------------------------------------------------------------

@@ -196,7 +196,9 @@ def test_recorded_tool_call() -> None:
         name="get_current_weather",
         arguments={"location": "Redmond, WA"},
     )
-    assert protocol.pending_calls == {"function-call-5831923424298605773": "get_current_weather"}
+    assert protocol.pending_calls.as_dict() == {
+        "function-call-5831923424298605773": "get_current_weather"
+    }
 
 
 def test_recorded_realtime_audio_frame_counts() -> None:

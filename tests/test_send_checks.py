@@ -244,7 +244,7 @@ def _session_writing_at_once() -> tuple[LiveSession, _IdleSender]:
     session = LiveSession(ENDPOINT, SessionOptions())
     core = session._core  # pyright: ignore[reportPrivateUsage]
     core.protocol.setup = Setup(model="models/m")
-    core.protocol.pending_calls["c1"] = "get_weather"
+    core.protocol.pending_calls.add("c1", "get_weather")
     connection = _IdleSender()
     core.current = connection  # type: ignore[assignment]
     return session, connection
@@ -272,16 +272,17 @@ async def test_state_changes_when_a_frame_is_written_at_once_and_not_when_cancel
 def test_frame_for_changes_nothing_and_commit_records_the_message() -> None:
     protocol = LiveProtocol()
     protocol.setup = Setup(model="models/m")
-    protocol.pending_calls.update({"c1": "f", "c2": "g"})
+    protocol.pending_calls.add("c1", "f")
+    protocol.pending_calls.add("c2", "g")
     response = FunctionResponse(id="c1", name="f", response={})
     answer = ClientMessage(tool_response=ToolResponse(function_responses=[response]))
     update = ClientMessage(context_update=ContextUpdate(tools=ToolsUpdate(tools=[])))
     frames = [protocol.frame_for(answer), protocol.frame_for(update)]
-    assert protocol.pending_calls == {"c1": "f", "c2": "g"}
+    assert protocol.pending_calls.as_dict() == {"c1": "f", "c2": "g"}
     assert protocol.setup == Setup(model="models/m")
     protocol.commit(answer)
     protocol.commit(update)
-    assert protocol.pending_calls == {"c2": "g"}
+    assert protocol.pending_calls.as_dict() == {"c2": "g"}
     assert protocol.setup.tools == []
     # `send` (and `encode`) still do both, for a sans-IO user who writes at once.
     assert frames[0] == LiveProtocol().encode(answer)
@@ -306,7 +307,7 @@ def _unopened_session() -> LiveSession:
     session = LiveSession(ENDPOINT, SessionOptions())
     core = session._core  # pyright: ignore[reportPrivateUsage]
     core.protocol.setup = live_setup(TEXT_MODEL)
-    core.protocol.pending_calls["c1"] = "get_weather"
+    core.protocol.pending_calls.add("c1", "get_weather")
     return session
 
 
@@ -381,6 +382,9 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     # a lone surrogate (half of a sliced emoji, a `surrogateescape` decode): UTF-8 has
     # none, and a bare UnicodeEncodeError escaped
     ("text surrogate", lambda s: s.send_text("a\ud83d"), r"^text cannot be sent: .*surrogates"),
+    # an empty realtimeInput.text is the proto3 default: the server reads it as unset, and
+    # nothing answers (it went out as such a frame)
+    ("text empty", lambda s: s.send_text(""), r"^text is an empty str: .*read.* as unset"),
     (
         "video mime surrogate",
         lambda s: s.send_video(b"\xff\xd8", mime_type="image/\udc80"),
@@ -952,3 +956,119 @@ async def test_a_call_that_came_without_an_id_is_answered_without_one(
         # With no call pending under "", an empty id is still refused.
         with pytest.raises(LocalProtocolError, match="call_id must not be empty"):
             await session.respond("", {}, name="get_weather")
+
+
+# --- several calls without an id in flight (Vertex AI) ----------------------------------------
+
+TIME = function_tool("get_time", "The time in a city", {"type": "OBJECT", "properties": {}})
+
+
+@asynccontextmanager
+async def vertex_calls_without_ids(
+    *names: str, options: SessionOptions | None = None
+) -> AsyncIterator[tuple[Emulator, LiveSession]]:
+    """A session on the Vertex emulator that got one id-less call per name, in one toolCall.
+
+    The emulator's Vertex flavour gives every call a UUID, so the calls are sent as frames;
+    it does not know them, and must not close the session on their responses.
+    """
+    from trio_gemini_live import ServerMessage
+    from trio_gemini_live._wire import FunctionCallPart, ToolCallMessage
+
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER, TIME])
+    config = EmulatorConfig(vertex=True, reject_unknown_tool_responses=False)
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(setup, options=options) as s,
+    ):
+        calls = [FunctionCallPart(name=name, args={"n": n}) for n, name in enumerate(names)]
+        await emulator.connections[-1].send(
+            ServerMessage(tool_call=ToolCallMessage(function_calls=calls))
+        )
+        events = [await first_of(s, FunctionCall) for _ in names]
+        assert [(event.call_id, event.name) for event in events] == [("", n) for n in names]
+        yield emulator, s
+
+
+def answers_sent(emulator: Emulator) -> list[dict[str, Any]]:
+    frames = sent_to(emulator, -1, "toolResponse")
+    return [answer for f in frames for answer in f["toolResponse"]["functionResponses"]]
+
+
+@pytest.mark.parametrize("how", ["respond", "respond by name", "send_tool_response"])
+async def test_calls_without_an_id_in_flight_together_are_each_answered(
+    autojump_clock: trio.testing.MockClock, how: str
+) -> None:
+    """Two id-less calls at once shared one pending entry under "".
+
+    The second overwrote the first: `pending_tool_calls` and its count showed one call,
+    the first response settled both, and a second `respond("")` was refused.
+    """
+    async with vertex_calls_without_ids("get_weather", "get_time") as (emulator, session):
+        assert session.statistics().pending_tool_calls == 2
+        assert session.pending_tool_calls == {"": "get_weather"}  # the oldest: answered next
+        if how == "respond":
+            await session.respond("", {"temperature_c": 3})
+            assert session.statistics().pending_tool_calls == 1
+            assert session.pending_tool_calls == {"": "get_time"}
+            await session.respond("", {"time": "noon"})
+        elif how == "respond by name":
+            await session.respond("", {"time": "noon"}, name="get_time")
+            assert session.pending_tool_calls == {"": "get_weather"}
+            await session.respond("", {"temperature_c": 3})
+        else:
+            # In one message, the later call first: each answers the call of its name.
+            await session.send_tool_response(
+                FunctionResponse(name="get_time", response={"time": "noon"}),
+                FunctionResponse(name="get_weather", response={"temperature_c": 3}),
+            )
+        assert session.pending_tool_calls == {}
+        assert session.statistics().pending_tool_calls == 0
+        await trio.testing.wait_all_tasks_blocked()  # written, and read by the emulator
+        answers = {answer["name"]: answer["response"] for answer in answers_sent(emulator)}
+        assert answers == {"get_weather": {"temperature_c": 3}, "get_time": {"time": "noon"}}
+        assert all("id" not in answer for answer in answers_sent(emulator))
+        with pytest.raises(LocalProtocolError, match="call_id must not be empty"):
+            await session.respond("", {})
+        assert emulator.connections[-1].close_code is None  # the session is still open
+
+
+async def test_a_response_without_an_id_must_match_a_pending_call_without_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Such responses went out and answered nothing (or, before, settled the one entry "").
+    async with vertex_calls_without_ids("get_weather") as (emulator, session):
+        with pytest.raises(LocalProtocolError, match=r"^name: .* named 'get_time', and no such"):
+            await session.respond("", {}, name="get_time")
+        with pytest.raises(LocalProtocolError, match=r"^responses\[0\]: .*named 'get_time'"):
+            await session.send_tool_response(FunctionResponse(name="get_time", response={}))
+        # Two responses for the one call: the second is left without a call.
+        with pytest.raises(LocalProtocolError, match=r"^responses\[1\]: .*: none left\)"):
+            await session.send_tool_response(
+                FunctionResponse(name="get_weather", response={}),
+                FunctionResponse(name="get_weather", response={}),
+            )
+        assert session.pending_tool_calls == {"": "get_weather"}
+        await trio.testing.wait_all_tasks_blocked()
+        assert answers_sent(emulator) == []
+
+
+async def test_a_resume_cancels_each_pending_call_without_an_id(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with vertex_calls_without_ids("get_weather", "get_time") as (emulator, session):
+        emulator.connections[-1].inject(Fault(kind="reset"))
+        seen: list[Any] = []
+        with trio.fail_after(60):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+        (cancellation,) = [e for e in seen if isinstance(e, ToolCallCancellation)]
+        assert cancellation == ToolCallCancellation(ids=("", ""), reason="reconnect")
+        assert session.pending_tool_calls == {}
+        # Said as for a call with an id, not "call_id must not be empty".
+        with pytest.raises(LocalProtocolError, match=r"^tool call '' was cancelled when"):
+            await session.respond("", {})
+        with pytest.raises(LocalProtocolError, match=r"^tool call '' was cancelled when"):
+            await session.send_tool_response(FunctionResponse(name="get_time", response={}))

@@ -607,11 +607,20 @@ class GeminiRealtimeClient:
         Raises:
             RuntimeError: not connected (except for `system` text before setup).
             ValueError: an unknown role.
-            LocalProtocolError: `text` is not a `str`.
+            LocalProtocolError: `text` is not a `str`, or is empty (for every role: as
+                `realtimeInput.text` the server reads it as unset and nothing answers, a
+                `clientContent` turn without text it refuses with 1007, and `system` text
+                adds nothing to the instruction).
         """
         # Checked first: None went out as a turn with an empty part, and as `system` text
         # it was appended to the instruction as the word "None" (or replaced it).
         text = check_str(text, "text")
+        if not text:
+            raise LocalProtocolError(
+                "text is an empty str: a message needs text (empty realtime text "
+                "is read as unset and gets no answer, a clientContent turn without text is "
+                "refused with 1007, and empty system text adds nothing)"
+            )
         if role == "system":
             self._require_trio("send_text")
             async with self._update_lock:  # the instruction read is part of the update
@@ -662,7 +671,9 @@ class GeminiRealtimeClient:
         first. A result for a call the server cancelled, or that a move to a new connection
         cancelled (or left unanswered: a result still queued then is not sent, see
         `Reconnected.not_replayed`), is dropped (and logged), also before its
-        `ToolCallCancellation` event has been read.
+        `ToolCallCancellation` event has been read. A `call_id` of `""` answers the oldest
+        pending call that came without an id (Vertex AI may send such calls), as
+        `LiveSession.respond` does.
 
         Args:
             call_id: The ID of the function call.

@@ -157,7 +157,11 @@ class Interrupted(SpeechStarted, frozen=True, kw_only=True):
 
 
 class FunctionCall(RealtimeEvent, frozen=True, kw_only=True):
-    """One entry of `toolCall.functionCalls[]`: answer it with the same `call_id` and `name`."""
+    """One entry of `toolCall.functionCalls[]`: answer it with the same `call_id` and `name`.
+
+    `call_id` is `""` for a call that came without an id (Vertex AI may send such calls):
+    each is pending until answered, and `LiveSession.respond("", ...)` answers the oldest.
+    """
 
     type: ClassVar[str] = "response.function_call_arguments.done"
     call_id: str
@@ -311,7 +315,8 @@ class ToolCallCancellation(RealtimeEvent, frozen=True, kw_only=True):
 
     `reason` is None when the server sent it (the user barged in), or `"reconnect"` when
     the session moved to a new connection while the calls were pending: the resumed server
-    re-issues, with new ids, the calls it still needs.
+    re-issues, with new ids, the calls it still needs. A call that came without an id is
+    `""` in `ids`, once for each such call.
     """
 
     type: ClassVar[str] = "response.function_call.cancelled"

@@ -30,6 +30,7 @@ from ._errors import (
     RemoteProtocolError,
     close_error_for,
 )
+from ._pending_calls import NO_ID, PendingCalls
 from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
 from ._setup_hint import setup_hint
@@ -185,7 +186,8 @@ class LiveProtocol:
 
     Feed it server frames with `receive_frame` and get events; turn client messages into
     frames with `send`. It tracks the state machine, the latest resumable handle, the
-    number of client messages sent, the pending tool calls and the current model turn;
+    number of client messages sent, the pending tool calls (`pending_calls`, where each
+    call that came without an id is pending on its own) and the current model turn;
     `session_id` is that of the latest `setupComplete`, `voice_consent_signature` the
     newest one a `setupComplete` carried.
 
@@ -206,7 +208,7 @@ class LiveProtocol:
         self.messages_sent = 0
         self.frames_received = 0
         self.turn_id = 1
-        self.pending_calls: dict[str, str] = {}
+        self.pending_calls = PendingCalls()
         self.settled_calls: dict[str, str] = {}
         self.go_away_seconds: float | None = None
         self.generating = False
@@ -305,8 +307,9 @@ class LiveProtocol:
             self.setup = with_context_update(self.setup, update)
         if message.tool_response is not None:
             for response in message.tool_response.function_responses:
-                # A call sent without an id (Vertex allows it) is pending under "".
-                if self.pending_calls.pop(response.id or "", None) is not None:
+                # A response without an id (Vertex allows it) answers the oldest call
+                # without one of its name: each such call is pending until answered.
+                if self.pending_calls.answer(response.id or NO_ID, response.name):
                     self._settle(response.id, "answered")
 
     def frame_sent(self) -> None:
@@ -441,15 +444,15 @@ class LiveProtocol:
             # asks for the tool again.
             self.generating = True
             for call in message.tool_call.function_calls:
-                call_id = call.id or ""
-                self.pending_calls[call_id] = call.name
+                call_id = call.id or NO_ID
+                self.pending_calls.add(call_id, call.name)
                 out.append(
                     ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
                 )
         if message.tool_call_cancellation is not None:
             ids = tuple(message.tool_call_cancellation.ids)
             for call_id in ids:
-                self.pending_calls.pop(call_id, None)
+                self.pending_calls.cancel(call_id)
                 self._settle(call_id, "cancelled")
             out.append(ev.ToolCallCancellation(ids=ids))
         if go_away is not None:
@@ -569,8 +572,8 @@ class LiveProtocol:
             if part.function_call is not None:
                 self.generating = True  # as for a `toolCall` (see `receive_message`)
                 call = part.function_call
-                call_id = call.id or ""
-                self.pending_calls[call_id] = call.name
+                call_id = call.id or NO_ID
+                self.pending_calls.add(call_id, call.name)
                 out.append(
                     ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
                 )

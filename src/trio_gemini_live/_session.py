@@ -56,6 +56,7 @@ from ._errors import (
 )
 from ._groups import leaf_exceptions
 from ._options import SessionOptions
+from ._pending_calls import NO_ID
 from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
 from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
@@ -121,7 +122,9 @@ class SessionStatistics:
             the same count as `frames_sent` (each message is one frame).
         resumption_handle: the latest handle the server marked resumable (None before
             the first, or without session resumption).
-        pending_tool_calls: tool calls received and not yet answered (nor cancelled).
+        pending_tool_calls: tool calls received and not yet answered (nor cancelled),
+            each call that came without an id counted (`LiveSession.pending_tool_calls`
+            shows only the oldest of those).
         reconnects: connections resumed after the first one (after `goAway`, a drop or
             `update_setup`).
         replay_buffer_bytes: the bytes of client messages kept to be written again if
@@ -269,8 +272,14 @@ class LiveSession(SessionSupervisor):
 
     @property
     def pending_tool_calls(self) -> dict[str, str]:
-        """Tool calls awaiting a response: call id -> function name."""
-        return dict(self._core.protocol.pending_calls)
+        """Tool calls awaiting a response: call id -> function name.
+
+        Calls that came without an id (Vertex AI may send them; their `FunctionCall` has
+        `call_id=""`) are each pending until answered, yet a dict holds one of them: under
+        `""` is the oldest, the one `respond("", ...)` answers next.
+        `statistics().pending_tool_calls` counts them all.
+        """
+        return self._core.protocol.pending_calls.as_dict()
 
     @property
     def not_sent(self) -> tuple[str, ...]:
@@ -645,10 +654,21 @@ class LiveSession(SessionSupervisor):
         """Send realtime text (`realtimeInput.text`): counts as user input under VAD.
 
         Raises:
-            LocalProtocolError: `text` is not a `str`, or holds a lone surrogate (which
+            LocalProtocolError: `text` is not a `str`, is empty (an empty `text` is the
+                proto3 default, which the server reads as unset: the message would carry
+                no input and nothing would answer it), or holds a lone surrogate (which
                 UTF-8 cannot encode).
         """
-        message = ClientMessage(realtime_input=RealtimeInput(text=check_str(text, "text")))
+        text = check_str(text, "text")
+        if not text:
+            # Not dropped as empty audio is: an empty chunk is how a stream ends, while
+            # empty text is a slip whose sender would wait for an answer that never comes.
+            raise LocalProtocolError(
+                "text is an empty str: an empty realtimeInput.text is the proto3 default, "
+                "which the server reads as unset, so the message would carry no input and "
+                "get no answer"
+            )
+        message = ClientMessage(realtime_input=RealtimeInput(text=text))
         await self._send_built(message, "realtimeInput.text", "text")
 
     async def send_client_content(
@@ -787,9 +807,16 @@ class LiveSession(SessionSupervisor):
         reported in `Reconnected.not_replayed` ("answers a call of the old connection"),
         and the server re-issues, with new ids, the calls it still needs.
 
+        A call that came without an id (Vertex AI may send such calls) is answered by a
+        response without one, which answers the oldest pending call without an id that
+        has its function name: two such calls need two responses.
+
         Raises:
             LocalProtocolError: no response is given (a `toolResponse` that answers no
-                call), a response is not a `FunctionResponse`, lacks its id or name, has a
+                call), a response is not a `FunctionResponse`, lacks its id (with no call
+                without an id pending) or name, has no id and no pending call without an
+                id is left for it (none has its name, or the message holds more such
+                responses for that name than calls are pending), has a
                 `response` that is not a dict (or holds NaN or an infinity anywhere, in a
                 dataclass, a Struct or a set too: JSON has neither), an unknown
                 `scheduling` or a value of the wrong type; or it answers a call of an
@@ -806,15 +833,21 @@ class LiveSession(SessionSupervisor):
                 "send_tool_response takes the responses as separate arguments, not one "
                 f"{type(responses[0]).__name__}: unpack it, send_tool_response(*responses)"
             )
+        # The names of the calls without an id that the responses so far leave unanswered.
+        unanswered = self._core.protocol.pending_calls.without_id()
         for index, response in enumerate(responses):
             check_instance(response, FunctionResponse, f"responses[{index}]")
-            if not response.id and "" not in self._core.protocol.pending_calls:
+            if not response.id and NO_ID not in self._core.protocol.pending_calls:
                 # (A call that came without an id, as Vertex may send, is answered without.)
+                # Said as for an id: when a resume cancelled such calls, it says so.
+                self._check_call_of_this_connection(NO_ID)
                 raise LocalProtocolError("a function response needs the id of its call")
             if not response.name:
                 raise LocalProtocolError(
                     f"function response {response.id!r} needs the function name"
                 )
+            if not response.id:
+                _take_call_without_id(unanswered, response.name, f"responses[{index}]")
             check_json_object(response.response, f"function response {response.id!r}: response")
             _check_finite(response.response, f"function response {response.id!r}: response")
             check_scheduling(response.scheduling, f"function response {response.id!r}")
@@ -843,30 +876,39 @@ class LiveSession(SessionSupervisor):
         connection drops or moves is not written on the next one, and is reported (see
         `send_tool_response`).
 
+        A call that came without an id (`FunctionCall.call_id` is `""`; Vertex AI may send
+        such calls) is answered with `call_id=""`: each such call is pending until
+        answered, and a response answers the oldest of them or, with `name`, the oldest
+        of them that has that function name.
+
         Raises:
             LocalProtocolError: the call was cancelled when the session moved to a new
                 connection, or answered by a response still queued then, which the move
                 kept from the new connection (said even with `name`: the new connection's
                 server knows no such call); `call_id` is not a pending call and no
                 `name` is given (the message says if the call was answered already or
-                cancelled by the server); `result` cannot be encoded as JSON (NaN and
-                infinities included, anywhere in it: in a dataclass, a Struct or a set
-                too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
+                cancelled by the server); `call_id` is empty and no call without an id is
+                pending, or none of them has `name`; `result` cannot be encoded as JSON
+                (NaN and infinities included, anywhere in it: in a dataclass, a Struct or
+                a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong; or `parts` is not a sequence of
                 `FunctionResponsePart` whose fields have the right types.
         """
         call_id = check_str(call_id, "call_id")
-        if not call_id and "" not in self._core.protocol.pending_calls:
-            # A call that came without an id (Vertex allows it) has "" and is answered so.
-            raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
+        protocol = self._core.protocol
         # Before the look-up, which would only say unknown (or, with `name`, send it).
         self._check_call_of_this_connection(call_id)
+        if not call_id and NO_ID not in protocol.pending_calls:
+            # A call that came without an id (Vertex allows it) has "" and is answered so.
+            raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
         if name is not None:
             name = check_str(name, "name")
-        protocol = self._core.protocol
-        function_name = name or protocol.pending_calls.get(call_id)
+        function_name = name or protocol.pending_calls.name_of(call_id)
         if not function_name:
             raise _not_pending(call_id, protocol.settled_calls.get(call_id))
+        if not call_id:
+            # Sent without an id, it answers the oldest call without one of its name.
+            _take_call_without_id(protocol.pending_calls.without_id(), function_name, "name")
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
@@ -1259,6 +1301,23 @@ def _cancelled_call(call_id: str, *, answered: bool = False) -> LocalProtocolErr
     return LocalProtocolError(
         f"tool call {call_id!r} {what}; the server re-issues calls it still needs with new ids"
     )
+
+
+def _take_call_without_id(unanswered: list[str], name: str, what: str) -> None:
+    """Count a response without an id against the calls without one, or say it answers none.
+
+    `unanswered`: the names of the pending calls without an id that no response before
+    this one answers; the one this response answers (the oldest of its name) leaves it.
+    """
+    try:
+        unanswered.remove(name)
+    except ValueError:
+        listing = ", ".join(repr(pending) for pending in unanswered) or "none left"
+        raise LocalProtocolError(
+            f"{what}: a response without an id answers the oldest pending call without an "
+            f"id named {name!r}, and no such call is pending (calls without an id that "
+            f"are pending and not answered by this message: {listing})"
+        ) from None
 
 
 def _not_pending(call_id: str, settled: str | None) -> LocalProtocolError:

@@ -433,7 +433,8 @@ class SessionSupervisor:
         )
 
     async def _cancel_pending_calls(self) -> None:
-        pending = tuple(self._core.protocol.pending_calls)
+        # One id per call: "" for each call that came without one.
+        pending = self._core.protocol.pending_calls.ids()
         if pending:
             self._core.cancel_calls(pending)
             await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))

@@ -228,6 +228,17 @@ async def test_text_turn_text_modality_several_parts() -> None:
     assert messages[-1]["usageMetadata"]["totalTokenCount"] > 0
 
 
+async def test_an_empty_realtime_text_is_unset_and_starts_no_turn() -> None:
+    # "" is the proto3 default (protocol.md 1.6): Google's server reads the field as unset,
+    # so the message carries no input, is not refused, and nothing answers it.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        await client.send({"realtimeInput": {"text": ""}})
+        await client.send({"realtimeInput": {"text": "hi"}})
+        messages = await client.turn()
+    assert texts_of(messages) == "You said: hi"
+
+
 async def test_a_long_word_never_makes_a_frame_past_1_mib(autojump_clock: trio.abc.Clock) -> None:
     """A reply echoing 1.1 MB without a space comes in frames a client accepts: the
     `websockets`/trio-websocket default is 1 MiB, past which it closes with 1009."""

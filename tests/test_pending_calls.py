@@ -1,0 +1,41 @@
+"""`PendingCalls`: tool calls awaiting a response, those without an id each on their own."""
+
+from __future__ import annotations
+
+from trio_gemini_live._pending_calls import NO_ID, PendingCalls
+
+
+def test_a_call_id_is_one_call_and_each_call_without_an_id_another() -> None:
+    calls = PendingCalls()
+    calls.add("c1", "a")
+    calls.add(NO_ID, "b")
+    calls.add("c1", "a2")  # the same id again: the same call, renamed in place
+    calls.add(NO_ID, "b")
+    assert len(calls) == 3
+    assert calls.ids() == ("c1", NO_ID, NO_ID)
+    assert calls.as_dict() == {"c1": "a2", NO_ID: "b"}
+    assert "c1" in calls
+    assert NO_ID in calls
+    assert "c2" not in calls
+    assert calls.name_of("c1") == "a2"
+    assert calls.name_of("c2") is None
+
+
+def test_answers_and_cancellations_take_one_call_each() -> None:
+    calls = PendingCalls()
+    for name in ("a", "b", "a"):
+        calls.add(NO_ID, name)
+    calls.add("c1", "a")
+    assert not calls.answer("c2", "a")  # an unknown id answers nothing
+    assert not calls.answer(NO_ID, "zzz")  # nor a name no call without an id has
+    assert calls.answer("c1", "other")  # an id is matched by id alone
+    assert calls.answer(NO_ID, "b")
+    assert calls.without_id() == ["a", "a"]
+    assert calls.cancel(NO_ID)
+    assert calls.name_of(NO_ID) == "a"
+    assert calls.answer(NO_ID, None)  # no name: the oldest
+    assert not calls
+    assert not calls.cancel(NO_ID)
+    calls.add("c3", "x")
+    calls.clear()
+    assert len(calls) == 0
