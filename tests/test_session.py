@@ -50,8 +50,21 @@ from trio_gemini_live._events import (
 )
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._resume import ReconnectPolicy
-from trio_gemini_live._session import open_session
+from trio_gemini_live._session import (
+    _kind_of,  # pyright: ignore[reportPrivateUsage]
+    open_session,
+)
 from trio_gemini_live._setup import live_setup
+from trio_gemini_live._wire import (
+    ActivityEnd,
+    ActivityStart,
+    Blob,
+    ClientContent,
+    ClientMessage,
+    ContextUpdate,
+    RealtimeInput,
+    ToolResponse,
+)
 from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
 
 ENDPOINT = url_endpoint(
@@ -1100,3 +1113,39 @@ async def test_the_event_iterator_ends_as_an_exhausted_generator_did(
             await anext(events)  # ended, it stays ended
     with pytest.raises(SessionClosedError):
         await anext(aiter(session))  # after the block: its events were discarded
+
+
+KINDS = [
+    (ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())), "activityStart"),
+    (ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())), "activityEnd"),
+    (ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=b"\0\0"))), "audio"),
+    (ClientMessage(realtime_input=RealtimeInput(video=Blob(data=b"v"))), "video"),
+    (ClientMessage(realtime_input=RealtimeInput(text="hi")), "text"),
+    # An activity signal names the message whatever else it holds: never replayed onto
+    # a connection with automatic activity detection on.
+    (
+        ClientMessage(
+            realtime_input=RealtimeInput(audio=Blob(data=b""), activity_end=ActivityEnd())
+        ),
+        "activityEnd",
+    ),
+    (ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), ""),
+]
+
+
+@pytest.mark.parametrize(("message", "field"), KINDS)
+def test_a_message_is_named_by_its_realtime_input_field(message: ClientMessage, field: str) -> None:
+    assert _kind_of(message) == (f"realtimeInput.{field}" if field else "realtimeInput")
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (ClientMessage(client_content=ClientContent(turn_complete=True)), "clientContent"),
+        (ClientMessage(tool_response=ToolResponse(function_responses=[])), "toolResponse"),
+        (ClientMessage(context_update=ContextUpdate()), "contextUpdate"),
+        (ClientMessage(), "unknown"),
+    ],
+)
+def test_a_message_is_named_by_its_top_level_key(message: ClientMessage, kind: str) -> None:
+    assert _kind_of(message) == kind
