@@ -9,7 +9,8 @@ import logging
 import types
 import typing
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -47,6 +48,7 @@ from trio_gemini_live._events import (
 )
 from trio_gemini_live._wire import Setup
 from trio_gemini_live.emulator import (
+    Emulator,
     EmulatorConfig,
     Scenario,
     ScenarioToolCall,
@@ -59,6 +61,7 @@ WS_URL = (
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 )
 Script = Callable[[trio_websocket.WebSocketConnection], Awaitable[None]]
+NATIVE_AUDIO = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
 # Every async test takes `autojump_clock` (pytest-trio reads the clock from the test's own
@@ -541,19 +544,12 @@ async def until_reconfigured(client: GeminiRealtimeClient) -> list[RealtimeEvent
 async def test_changing_fixed_setup_after_start_resumes_with_it(
     autojump_clock: Clock,
 ) -> None:
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(
-                emulator, model="gemini-2.5-flash-native-audio-preview-12-2025"
-            )
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await client.send_text(role="user", text="hi")
-                await client.session_update({"voice": "Puck", "temperature": 0.1})
-                seen = await until_reconfigured(client)
-                with pytest.raises(ConfigurationError, match="model"):
-                    await client.session_update({"model": "models/other"})
+    async with connected_on_emulator(model=NATIVE_AUDIO) as (emulator, client):
+        await client.send_text(role="user", text="hi")
+        await client.session_update({"voice": "Puck", "temperature": 0.1})
+        seen = await until_reconfigured(client)
+        with pytest.raises(ConfigurationError, match="model"):
+            await client.session_update({"model": "models/other"})
     reconnected = next(e for e in seen if isinstance(e, Reconnected))
     assert reconnected.reason == "reconfigure"
     second = emulator.connections[1].received[0].data["setup"]
@@ -569,29 +565,19 @@ async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) ->
     Both used to start from the same draft: whichever stored its draft last erased the
     other's change, and the next resume sent the setup without it.
     """
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(
-                emulator, model="gemini-2.5-flash-native-audio-preview-12-2025"
-            )
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await client.send_text(role="user", text="hi")
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(client.session_update, {"voice": "Puck"})
-                    nursery.start_soon(client.session_update, {"instructions": "Be brief."})
-                    await until_reconfigured(client)
-                await client.session_update({"temperature": 0.5})  # resumes with the draft
-                await until_reconfigured(client)
+    async with connected_on_emulator(model=NATIVE_AUDIO) as (emulator, client):
+        await client.send_text(role="user", text="hi")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.session_update, {"voice": "Puck"})
+            nursery.start_soon(client.session_update, {"instructions": "Be brief."})
+            await until_reconfigured(client)
+        await client.session_update({"temperature": 0.5})  # resumes with the draft
+        await until_reconfigured(client)
     last = emulator.connections[-1].received[0].data["setup"]
     assert last["systemInstruction"]["parts"] == [{"text": "Be brief."}]
     voice = last["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
     assert voice["voiceName"] == "Puck"
     assert last["generationConfig"]["temperature"] == 0.5
-
-
-NATIVE_AUDIO = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
 def _setup_fields(setup: dict[str, Any]) -> tuple[str, str, float | None]:
@@ -618,20 +604,17 @@ async def test_instructions_changed_after_a_voice_change_survive_its_move(
     showed them, and so did the setup of every later resume (the server forgot the
     new instructions at the next `goAway`).
     """
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, model=NATIVE_AUDIO))
-        with trio.fail_after(30):
-            async with client.connect():
-                await client.session_update({"instructions": "Be brief.", "voice": "Kore"})
-                await client.send_text(role="user", text="hi")
-                await client.session_update({"voice": "Puck"})
-                await client.session_update({"instructions": "Speak French."})
-                seen = await until_reconfigured(client)
-                moved = seen[-1]
-                assert isinstance(moved, SessionUpdated)
-                assert _setup_fields(moved.setup)[:2] == ("Speak French.", "Puck")
-                await (await emulator.wait_for_connection(2)).go_away(5)
-                assert (await until_reconnected(client)).reason == "goAway"
+    async with connected_on_emulator(model=NATIVE_AUDIO) as (emulator, client):
+        await client.session_update({"instructions": "Be brief.", "voice": "Kore"})
+        await client.send_text(role="user", text="hi")
+        await client.session_update({"voice": "Puck"})
+        await client.session_update({"instructions": "Speak French."})
+        seen = await until_reconfigured(client)
+        moved = seen[-1]
+        assert isinstance(moved, SessionUpdated)
+        assert _setup_fields(moved.setup)[:2] == ("Speak French.", "Puck")
+        await (await emulator.wait_for_connection(2)).go_away(5)
+        assert (await until_reconnected(client)).reason == "goAway"
     setups = [_setup_fields(c.received[0].data["setup"]) for c in emulator.connections]
     assert [fields[:2] for fields in setups] == [
         ("Be brief.", "Kore"),
@@ -654,16 +637,11 @@ async def test_system_text_after_a_refused_change_builds_on_the_instruction_in_f
 ) -> None:
     """`send_text(role="system")` read the instruction from the draft before the draft
     dropped a refused change: the refused instruction went out in its `contextUpdate`."""
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await _have_a_voice_refused(client, instructions="Refused words.")
-                await client.send_text(role="system", text="Extra.")
-                connection = await emulator.wait_for_connection(len(emulator.connections))
-                [frame] = await connection.wait_for_received("contextUpdate")
+    async with connected_on_emulator(model=NATIVE_AUDIO, voice="Kore") as (emulator, client):
+        await _have_a_voice_refused(client, instructions="Refused words.")
+        await client.send_text(role="system", text="Extra.")
+        connection = await emulator.wait_for_connection(len(emulator.connections))
+        [frame] = await connection.wait_for_received("contextUpdate")
     sent = frame.data["contextUpdate"]["systemInstruction"]["parts"][0]["text"]
     assert sent == "Be brief.\n\nExtra."
 
@@ -676,16 +654,11 @@ async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
     The refused voice stayed in the facade's draft: every later `session_update` (a
     temperature, here) sent it again, and was refused again with it.
     """
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await _have_a_voice_refused(client)
-                await client.session_update({"temperature": 0.5})
-                applied = await until_reconnected(client)
-                in_force = client.connection.setup
+    async with connected_on_emulator(model=NATIVE_AUDIO, voice="Kore") as (emulator, client):
+        await _have_a_voice_refused(client)
+        await client.session_update({"temperature": 0.5})
+        applied = await until_reconnected(client)
+        in_force = client.connection.setup
     assert applied.setup_changed
     assert applied.setup_refused is None
     assert in_force is not None
@@ -1231,6 +1204,21 @@ def test_from_an_anyio_app_on_the_trio_backend() -> None:
 # --- end to end against the local emulator ---------------------------------------------------
 
 
+@asynccontextmanager
+async def connected_on_emulator(
+    **entry: Any,
+) -> AsyncIterator[tuple[Emulator, GeminiRealtimeClient]]:
+    """A client on a fresh emulator (`entry`: the config entry's overrides), inside `connect()`.
+
+    `connect()`, its close included, must be done within 30 s (of virtual time).
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, **entry))
+        with trio.fail_after(30):
+            async with client.connect():
+                yield emulator, client
+
+
 def emulator_config(emulator: Any, **entry: Any) -> dict[str, Any]:
     config = {
         "model": MODEL,
@@ -1581,17 +1569,14 @@ async def test_read_events_left_early_within_aclosing_leaves_nothing_to_finalize
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        async with open_emulator() as emulator:
-            client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
-            with trio.fail_after(30):
-                async with client.connect():
-                    await client.send_text(role="user", text="hi")
-                    for _ in range(2):
-                        async with aclosing(client.read_events()) as events:
-                            async for event in events:
-                                if isinstance(event, TurnComplete):
-                                    break
-                        await client.send_text(role="user", text="again")
+        async with connected_on_emulator() as (_, client):
+            await client.send_text(role="user", text="hi")
+            for _ in range(2):
+                async with aclosing(client.read_events()) as events:
+                    async for event in events:
+                        if isinstance(event, TurnComplete):
+                            break
+                await client.send_text(role="user", text="again")
         gc.collect()
         await trio.lowlevel.checkpoint()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -70,10 +70,7 @@ async def session_on(
     emulator: Emulator, *, options: SessionOptions | None = None, **setup_options: object
 ) -> AsyncIterator[LiveSession]:
     setup = live_setup(MODEL, modality="TEXT", **setup_options)  # type: ignore[arg-type]
-    endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-    async with open_session(
-        setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-    ) as session:
+    async with emulator.open_session(setup, api_key="test-key", options=options) as session:
         yield session
 
 
@@ -186,23 +183,21 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     # lost without a word. The server's own close comes after all of it.
     config = EmulatorConfig(lifetime=53, go_away_warning=50, pacing="realtime")
     options = SessionOptions(event_buffer=1, transport=transport)
-    async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-        async with open_session(
-            live_setup(MODEL, modality="AUDIO"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-            options=options,
-        ) as session:
-            seen: list[RealtimeEvent] = []
-            await session.send_client_content("x" * 100)
-            with trio.fail_after(600):
-                async for event in session:
-                    seen.append(event)
-                    if isinstance(event, GoAway):
-                        await trio.sleep(100)  # busy elsewhere, past the deadline
-                    if isinstance(event, Reconnected):
-                        break
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="AUDIO"), api_key="test-key", options=options
+        ) as session,
+    ):
+        seen: list[RealtimeEvent] = []
+        await session.send_client_content("x" * 100)
+        with trio.fail_after(600):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, GoAway):
+                    await trio.sleep(100)  # busy elsewhere, past the deadline
+                if isinstance(event, Reconnected):
+                    break
     audio_sent = sum(
         len(base64.b64decode(part["inlineData"]["data"]))
         for frame in emulator.connections[0].sent
@@ -656,11 +651,8 @@ async def test_replay_overflow_is_reported_not_silent(
     policy = ReconnectPolicy(replay_limit_bytes=4000)
     options = SessionOptions(reconnect=policy)
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-        ) as session:
+        async with emulator.open_session(setup, api_key="k", options=options) as session:
             for _ in range(10):  # quiet audio: no turn, so no new handle covers it
                 await session.send_audio(bytes(640))
             await trio.testing.wait_all_tasks_blocked()

@@ -764,12 +764,9 @@ async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
 ) -> None:
     """As `SessionStatistics` documents it."""
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         # No resumption: the emulator then sends nothing after setupComplete until asked.
         setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT", resumption=False)
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             opened = session.statistics()
             assert (opened.frames_sent, opened.bytes_sent, opened.messages_sent) == (0, 0, 0)
             assert opened.frames_received == 1  # setupComplete
@@ -791,13 +788,9 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
     """`SessionStatistics.replay_buffer_bytes`: what a resume would write again."""
     reconnect = ReconnectPolicy(handle_window=0)  # a handle covers what was written before
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT")
-        async with open_session(
-            setup,
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-            options=SessionOptions(reconnect=reconnect),
+        async with emulator.open_session(
+            setup, api_key="k", options=SessionOptions(reconnect=reconnect)
         ) as session:
             assert session.statistics().replay_buffer_bytes == 0
             await session.send_text("hi")
