@@ -84,6 +84,21 @@ def make_client(
     return GeminiRealtimeClient(llm_config={"config_list": [config]}), server
 
 
+def make_closing_client(
+    nursery: trio.Nursery, *, reads: int = 0, **entry: Any
+) -> tuple[GeminiRealtimeClient, FakeServer]:
+    """`make_client` with a server that accepts the setup, reads `reads` messages, and closes."""
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for _ in range(reads):
+            await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script, **entry)
+    return client, server
+
+
 async def serve_until_closed(ws: trio_websocket.WebSocketConnection) -> None:
     """Keep the server side open until the client leaves (reads and drops frames)."""
     while True:
@@ -400,11 +415,7 @@ async def test_original_call_order_sends_one_merged_setup(
 async def test_session_options_vocabulary_maps_to_setup_fields(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, server = make_closing_client(nursery)
     await client.session_update(  # before connect() too: recorded, like the original
         {
             "modalities": ["text", "audio"],
@@ -820,12 +831,7 @@ async def test_send_text_roles(nursery: trio.Nursery, autojump_clock: Clock) -> 
 async def test_send_text_as_realtime_input_when_configured(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script, text_input="realtime_input")
+    client, server = make_closing_client(nursery, reads=1, text_input="realtime_input")
     with trio.fail_after(5):
         async with client.connect():
             await client.send_text(role="user", text="Grüezi ☀")
@@ -838,13 +844,7 @@ async def test_send_audio_accepts_base64_bytes_and_memoryview(
 ) -> None:
     pcm = bytes(range(200))
 
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        for _ in range(3):
-            await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, server = make_closing_client(nursery, reads=3)
     with trio.fail_after(5):
         async with client.connect():
             await client.send_audio(base64.b64encode(pcm).decode())
@@ -885,12 +885,9 @@ async def test_send_audio_refuses_a_str_that_is_not_base64(
 async def test_send_audio_rate_is_configurable(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script, input_sample_rate=24000, echo_input_audio=False)
+    client, server = make_closing_client(
+        nursery, reads=1, input_sample_rate=24000, echo_input_audio=False
+    )
     with trio.fail_after(5):
         async with client.connect():
             await client.send_audio(b"\x00\x00")
@@ -1006,12 +1003,7 @@ async def test_result_of_a_call_cancelled_behind_unread_events_is_dropped(
 async def test_truncate_audio_sends_nothing_and_is_recorded(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, server = make_closing_client(nursery, reads=1)
     with trio.fail_after(5):
         async with client.connect():
             await client.send_text(role="user", text="go")
@@ -1102,11 +1094,7 @@ async def test_normal_end_returns_none_and_connection_is_the_session(
     nursery: trio.Nursery,
     autojump_clock: Clock,
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, _ = make_closing_client(nursery)
     with trio.fail_after(5):
         async with client.connect():
             assert client.connection.state.value == "idle"
@@ -1498,12 +1486,7 @@ async def test_the_end_stays_when_events_are_added_after_it(
     The end was remembered only when nothing followed its marker: once the added event
     was read, the next `get_event` waited forever.
     """
-
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, _ = make_closing_client(nursery)
     with trio.fail_after(5):
         async with client.connect():
             async for event in client.read_events():
