@@ -55,6 +55,7 @@ from trio_gemini_live.emulator import (
     ScenarioTurn,
     open_emulator,
 )
+from turns import until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 WS_URL = (
@@ -1556,9 +1557,7 @@ async def test_read_events_left_early_within_aclosing_leaves_nothing_to_finalize
             await client.send_text(role="user", text="hi")
             for _ in range(2):
                 async with aclosing(client.read_events()) as events:
-                    async for event in events:
-                        if isinstance(event, TurnComplete):
-                            break
+                    await until_event(events, TurnComplete)
                 await client.send_text(role="user", text="again")
         gc.collect()
         await trio.lowlevel.checkpoint()

@@ -42,7 +42,7 @@ from trio_gemini_live.emulator import (
     server_ssl_context,
     write_self_signed_cert,
 )
-from turns import tone
+from turns import tone, until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 CANARY = "AIzaCANARY-never-print-me-0123456789"
@@ -116,9 +116,7 @@ async def test_a_setup_the_server_refuses_leaves_the_session_on_the_one_it_had(
                 await wait_turn(session, seen)
             await session.update_setup(live_setup(MODEL, voice="NoSuchVoice"))
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             assert event.reason == "reconfigure"
             assert event.setup_refused is not None
             assert "1007" in event.setup_refused
@@ -134,9 +132,7 @@ async def test_a_setup_the_server_refuses_leaves_the_session_on_the_one_it_had(
                 await wait_turn(session, seen)
             await session.update_setup(live_setup(MODEL, system_instruction="Be verbose."))
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             assert event.setup_changed
             assert event.setup_refused is None
             assert _instruction(emulator.connections[-1].received[0].data["setup"]) == (
@@ -587,9 +583,7 @@ async def test_a_resume_refused_or_hung_up_on_spends_one_attempt(
         ) as session:
             await emulator.connections[0].reset()
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
         assert event.attempts == 2
         assert event.duration < 2  # backoff only; not the connect_timeout of 10 s
         nursery.cancel_scope.cancel()

@@ -54,7 +54,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
-from turns import tone, until_audio
+from turns import tone, until_audio, until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -119,10 +119,7 @@ async def test_go_away_moves_to_a_new_connection_with_the_handle(
         await session.send_client_content("first")
         assert "first" in await next_turn(session, seen)
         with trio.fail_after(700):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         go_away = next(e for e in seen if isinstance(e, GoAway))
         reconnected = seen[-1]
         assert isinstance(reconnected, Reconnected)
@@ -351,10 +348,7 @@ async def test_retryable_drop_resumes_and_the_conversation_continues(
         seen: list[RealtimeEvent] = []
         await session.send_client_content("one")
         with trio.fail_after(60):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         # "one" reached the first connection but was never answered: it is replayed.
         with trio.fail_after(60):
             assert "one" in await next_turn(session, seen)
@@ -539,10 +533,7 @@ async def test_silent_peer_is_detected_and_resumed(autojump_clock: trio.testing.
         await session.send_client_content("one")
         seen: list[RealtimeEvent] = []
         with trio.fail_after(120):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         reconnected = seen[-1]
         assert isinstance(reconnected, Reconnected)
         assert "keepalive" in reconnected.reason
@@ -602,10 +593,7 @@ async def test_pending_tool_call_is_cancelled_on_resume(
         assert call_id, "the emulator should have called the tool"
         emulator.connections[0].inject(Fault(kind="reset"))
         with trio.fail_after(60):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         cancellations = [e for e in seen if isinstance(e, ToolCallCancellation)]
         assert cancellations
         assert cancellations[-1].reason == "reconnect"
@@ -637,10 +625,7 @@ async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
         emulator.connections[0].inject(Fault(kind="reset"))
         await trio.sleep(options.reconnect.max_elapsed + 10)  # running the tool
         with trio.fail_after(60):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         assert any(isinstance(event, ToolCallCancellation) for event in seen)
         assert len(emulator.connections) == 2
 
@@ -658,9 +643,7 @@ async def test_replay_overflow_is_reported_not_silent(
             await trio.testing.wait_all_tasks_blocked()
             await emulator.connections[0].reset()
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
     assert isinstance(event, Reconnected)
     assert event.replayed >= 1
     assert event.not_replayed
@@ -956,9 +939,7 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
             await until_audio(session)  # the answer has begun: the text went out on its own
             await session.send_audio(bytes(640))  # held back by the full uplink
             with trio.fail_after(10):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
         assert event.reason == "uplink stalled"
         assert event.replayed >= 1  # the audio chunk cut off on the old connection
         assert connector.opened == 2
@@ -1019,9 +1000,7 @@ async def test_a_replay_that_stops_moving_is_left_for_a_new_connection(
         options=options,
     ) as session:
         with trio.fail_after(5):
-            async for event in session:
-                if isinstance(event, ResumptionUpdate):
-                    break
+            await until_event(session, ResumptionUpdate)
         await session.send_text("hello")
         with trio.fail_after(30):
             async for event in session:
@@ -1080,9 +1059,7 @@ async def test_an_uplink_stall_is_found_within_an_interval_of_the_limit(
         began = trio.current_time()
         await session.send_text("hello")  # its write sticks
         with trio.fail_after(silence_limit + 2 * interval):
-            async for event in session:
-                if isinstance(event, Reconnected):
-                    break
+            event = await until_event(session, Reconnected)
         found = trio.current_time() - event.duration
     assert event.reason == "uplink stalled"
     assert silence_limit <= found - began < silence_limit + interval
@@ -1287,9 +1264,7 @@ async def test_a_large_frame_is_an_uplink_stall_only_once_it_stops_moving(
             with trio.fail_after(20):
                 await trio.sleep(5)
                 uplinks[0].stick()
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             ended = trio.current_time() - event.duration
         # The last piece went out at most one piece's time (1 s at this rate) before the
         # stick, and the stall is found one limit after it. (The bound held without that
@@ -1332,9 +1307,7 @@ async def test_a_server_that_reads_but_never_answers_is_still_found_dead(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send_images)
             with trio.fail_after(300):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             nursery.cancel_scope.cancel()
         ended = trio.current_time() - event.duration
         assert event.reason == "keepalive timeout"
@@ -1381,9 +1354,7 @@ async def test_the_default_policy_outlasts_a_network_outage(
             outage_ends = trio.current_time() + outage
             await emulator.connections[-1].reset()
             with trio.fail_after(60):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             assert trio.current_time() >= outage_ends
             assert event.attempts == refused + 1
             await session.send_client_content("after")

@@ -61,7 +61,7 @@ from trio_gemini_live._wire import (
 )
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 from trio_gemini_live.emulator._audio import rate_from_mime
-from turns import until_turn_complete
+from turns import until_event, until_turn_complete
 
 E = TypeVar("E")
 
@@ -806,10 +806,7 @@ async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without
             emulator.connections[0].inject(Fault(kind="reset"))
             seen: list[Any] = []
             with trio.fail_after(60):
-                async for event in session:
-                    seen.append(event)
-                    if isinstance(event, Reconnected):
-                        break
+                await until_event(session, Reconnected, seen)
             (cancellation,) = [e for e in seen if isinstance(e, ToolCallCancellation)]
             assert (cancellation.ids, cancellation.reason) == ((call.call_id,), "reconnect")
             for name in (None, "get_weather"):

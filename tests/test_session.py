@@ -66,6 +66,7 @@ from trio_gemini_live._wire import (
     ToolResponse,
 )
 from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
+from turns import until_event
 
 ENDPOINT = url_endpoint(
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
@@ -771,9 +772,7 @@ async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
             assert (opened.frames_sent, opened.bytes_sent, opened.messages_sent) == (0, 0, 0)
             assert opened.frames_received == 1  # setupComplete
             await session.send_text("hi")
-            async for event in session:
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete)
             after = session.statistics()
     (connection,) = emulator.connections
     assert connection.sent[0].get("setupComplete") == {}
@@ -801,9 +800,7 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
             # No handle covers it yet: kept, every byte of it.
             assert written.replay_buffer_bytes == written.bytes_sent > 0
             with trio.fail_after(10):
-                async for event in session:
-                    if isinstance(event, TurnComplete):
-                        break
+                await until_event(session, TurnComplete)
                 async for event in session:
                     if isinstance(event, ResumptionUpdate) and event.resumable:
                         break
@@ -956,9 +953,7 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
             connector=connector,
             options=options,
         ) as session:
-            async for event in session:
-                if isinstance(event, ResumptionUpdate):
-                    break
+            await until_event(session, ResumptionUpdate)
             await session.send_text("A")
             await trio.testing.wait_all_tasks_blocked()
             await session.send_text("F, never delivered")
@@ -993,9 +988,7 @@ async def test_a_resume_before_any_new_handle_keeps_the_handle_the_session_opene
         async with open_session(
             setup, endpoint=VERTEX_ENDPOINT, connector=server.connector, options=options
         ) as session:
-            async for event in session:
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected)
     resumption = [s["setup"]["sessionResumption"] for s in setups]  # type: ignore[index]
     assert resumption == [{"handle": "EARLIER-SESSION", "transparent": True}] * 2
 
@@ -1062,9 +1055,7 @@ async def test_leaving_the_event_loop_early_leaves_no_generator_to_finalize(
             for turn in range(3):
                 await session.send_client_content(f"hello {turn}")
                 with trio.fail_after(10):
-                    async for event in session:
-                        if isinstance(event, TurnComplete):
-                            break
+                    await until_event(session, TurnComplete)
             await session.send_client_content("and once more")
             events: list[object] = []
             with trio.move_on_after(0.001):

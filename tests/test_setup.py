@@ -28,6 +28,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._protocol import check_setup
 from trio_gemini_live.emulator import open_emulator
+from turns import until_event
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 
@@ -98,9 +99,7 @@ async def test_update_setup_refuses_a_wrong_type_and_keeps_the_session() -> None
             with pytest.raises(ConfigurationError, match=r"temperature"):
                 await session.update_setup(live_setup(MODEL, temperature="hot"))  # type: ignore[arg-type]
             await session.send_text("still open")
-            async for event in session:
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete)
 
 
 async def test_a_declaration_given_as_its_json_object_is_read_as_the_server_reads_it() -> None:
@@ -338,9 +337,7 @@ async def test_update_context_takes_the_declarations_function_tool_makes() -> No
         # The server took it (a bad tool closes with 1007) and the model still answers.
         await session.send_client_content("hi")
         with trio.fail_after(10):
-            async for event in session:
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete)
         sent = [f.data for f in emulator.connections[0].received if "contextUpdate" in f.data]
         assert sent == [{"contextUpdate": {"tools": {"tools": msgspec.to_builtins(expected)}}}]
         with pytest.raises(LocalProtocolError, match=r"tools\[1\] must be a Tool or a"):
