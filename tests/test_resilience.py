@@ -32,6 +32,7 @@ from fake_server import (
 from trio_gemini_live import (
     AudioDelta,
     Closed,
+    FunctionCall,
     GoAway,
     InvalidArgumentError,
     LiveSession,
@@ -585,10 +586,7 @@ async def test_pending_tool_call_is_cancelled_on_resume(
         await session.send_client_content("What is the weather? call get_weather")
         seen: list[RealtimeEvent] = []
         with trio.fail_after(30):
-            async for event in session:
-                seen.append(event)
-                if type(event).__name__ == "FunctionCall":
-                    break
+            await until_event(session, FunctionCall, seen)
         call_id = session.pending_tool_calls
         assert call_id, "the emulator should have called the tool"
         emulator.connections[0].inject(Fault(kind="reset"))
@@ -616,9 +614,7 @@ async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
         await session.send_client_content("What is the weather? call get_weather")
         seen: list[RealtimeEvent] = []
         with trio.fail_after(30):
-            async for event in session:
-                if type(event).__name__ == "FunctionCall":
-                    break
+            await until_event(session, FunctionCall)
             await trio.sleep(2)  # the receiver reads on: a resumption update fills the channel
         assert session.pending_tool_calls
         assert session.statistics().events_buffered == 1  # the channel is full
