@@ -21,7 +21,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, accept_setup, pretty
+from fake_server import FakeServer, accept_setup, audio_part, pretty
 from trio_gemini_live import GeminiRealtimeClient, SessionOptions
 from trio_gemini_live._client import Role
 from trio_gemini_live._connection import Connection
@@ -1024,12 +1024,7 @@ async def test_barge_in_reaches_seed_consumers_as_speech_started(
 
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await accept_setup(server, ws)
-        part = {
-            "inlineData": {
-                "mimeType": "audio/pcm;rate=24000",
-                "data": base64.b64encode(pcm).decode(),
-            }
-        }
+        part = audio_part(pcm)
         await ws.send_message(pretty({"serverContent": {"modelTurn": {"parts": [part]}}}))
         await ws.send_message(pretty({"serverContent": {"interrupted": True}}))
         await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))

@@ -21,6 +21,7 @@ from fake_server import (
     SwitchableStream,
     WrappedStream,
     accept_setup,
+    audio_part,
     pretty,
 )
 from trio_gemini_live._connection import Connection
@@ -119,12 +120,7 @@ async def test_audio_is_decoded_once_and_interrupt_is_speech_started(nursery: tr
 
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await accept_setup(server, ws)
-        part = {
-            "inlineData": {
-                "mimeType": "audio/pcm;rate=24000",
-                "data": base64.b64encode(pcm).decode(),
-            }
-        }
+        part = audio_part(pcm)
         await ws.send_message(
             pretty({"serverContent": {"modelTurn": {"parts": [part, {"text": "x"}]}}})
         )
