@@ -47,6 +47,7 @@ __all__ = [
 
 log = logging.getLogger("trio_gemini_live.transport")
 
+
 class TransportClosedError(Exception):
     """The WebSocket closed; `code` is 1006 when no close frame was received."""
 

@@ -79,6 +79,7 @@ _OPEN: Final = State.OPEN
 # websockets refuses a response head longer than this anyway (8 KiB lines, 128 headers).
 _MAX_RESPONSE_HEAD: Final = 1 << 20
 
+
 class WebsocketsTransport:
     """`Transport` over a byte stream, framed by websockets' sans-IO `ClientProtocol`.
 
