@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import _frames
@@ -365,6 +366,18 @@ def _report_and_exit(result: dict[str, Any]) -> None:
     os._exit(0)
 
 
+async def _measure_and_exit(
+    job: dict[str, Any], late: Late, sleep: Callable[[float], Awaitable[object]]
+) -> None:
+    """Wait out the warm-up, measure for `job["seconds"]`, report and leave (any event loop)."""
+    await sleep(job["warmup"])
+    late.measuring = True
+    c0, w0 = _cpu(), time.perf_counter()
+    await sleep(job["seconds"])
+    late.measuring = False
+    _report_and_exit(late.result(_cpu() - c0, time.perf_counter() - w0))
+
+
 def live_ours(job: dict[str, Any]) -> None:
     import trio
 
@@ -395,12 +408,7 @@ def live_ours(job: dict[str, Any]) -> None:
                 await trio.sleep(0.04 / sessions)
             with trio.move_on_after(120):
                 await opened.wait()
-            await trio.sleep(job["warmup"])
-            late.measuring = True
-            c0, w0 = _cpu(), time.perf_counter()
-            await trio.sleep(job["seconds"])
-            late.measuring = False
-            _report_and_exit(late.result(_cpu() - c0, time.perf_counter() - w0))
+            await _measure_and_exit(job, late, trio.sleep)
 
     trio.run(main)
 
@@ -416,12 +424,7 @@ async def _asyncio_live(job: dict[str, Any], late: Late, one: Any) -> None:
         await asyncio.sleep(0.04 / sessions)
     with contextlib.suppress(TimeoutError):  # too few opened: `opened` says so
         await asyncio.wait_for(opened.wait(), 120)
-    await asyncio.sleep(job["warmup"])
-    late.measuring = True
-    c0, w0 = _cpu(), time.perf_counter()
-    await asyncio.sleep(job["seconds"])
-    late.measuring = False
-    _report_and_exit(late.result(_cpu() - c0, time.perf_counter() - w0))
+    await _measure_and_exit(job, late, asyncio.sleep)
 
 
 def live_genai(job: dict[str, Any]) -> None:

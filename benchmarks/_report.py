@@ -46,6 +46,38 @@ class Report:
         print(f"  {row.section:8} {row.name:56} {_fmt(row.value)} {row.unit}", flush=True)
         return row
 
+    def add_lateness(
+        self, section: str, name: str, p99: dict[str, float], client: str, genai: str, note: str
+    ) -> Row:
+        """A row of `client`'s p99 lateness (us), against google-genai's (`genai`) this run."""
+        return self.add(
+            section,
+            name,
+            p99[client],
+            "us",
+            p99[client] / p99[genai],
+            "google-genai p99",
+            note=note,
+        )
+
+    def add_lateness_vs_ag2(
+        self,
+        section: str,
+        name: str,
+        p99: dict[str, float],
+        p50: dict[str, float],
+        ours: str,
+        ag2: str,
+    ) -> Row:
+        """A row of our p99 lateness over AG2's (below 1: ours less late), with the p50 ratio."""
+        return self.add(
+            section,
+            name,
+            p99[ours] / p99[ag2],
+            "x",
+            note=f"ours ÷ AG2 (below 1: ours less late); p50 {p50[ours] / p50[ag2]:.2f}x",
+        )
+
     def table(self) -> str:
         history = bool(self.before)
         extra = f"{'before':>11} {'after/before':>12} " if history else ""

@@ -151,23 +151,18 @@ def _lateness_rows(report: Report, prefix: str, results: dict[str, list[dict[str
     p50 = {c: _pct(late[c], 0.5) for c in CLIENTS}
     p99 = {c: _pct(late[c], 0.99) for c in CLIENTS}
     for client in CLIENTS:
-        report.add(
+        report.add_lateness(
             "e2e-late",
             f"{prefix}: lateness p99, {LABEL[client]}",
-            p99[client],
-            "us",
-            p99[client] / p99["genai"],
-            "google-genai p99",
+            p99,
+            client,
+            "genai",
             note=f"p50 {p50[client]:.0f} us ({p50[client] / p50['genai']:.2f}x genai's); "
             f"{len(late[client])} frames (first {LATE_WARMUP} of each round left out)",
         )
     for client in ("ours:websockets", "ours:trio-websocket"):
-        report.add(
-            "e2e-late",
-            f"{prefix}: lateness p99, {LABEL[client]} vs AG2",
-            p99[client] / p99["ag2"],
-            "x",
-            note=f"ours ÷ AG2 (below 1: ours less late); p50 {p50[client] / p50['ag2']:.2f}x",
+        report.add_lateness_vs_ag2(
+            "e2e-late", f"{prefix}: lateness p99, {LABEL[client]} vs AG2", p99, p50, client, "ag2"
         )
 
 

@@ -103,13 +103,12 @@ def _fixed_load(report: Report, port: int, quick: bool) -> None:
         got = runs[client]
         events = sum(r["events"] for r in got)
         opened = min(r["opened"] for r in got)
-        report.add(
+        report.add_lateness(
             "latency",
             f"{prefix}: lateness p99, {label}",
-            p99[client],
-            "us",
-            p99[client] / p99["live:genai"],
-            "google-genai p99",
+            p99,
+            client,
+            "live:genai",
             note=f"p50 {p50[client]:.0f} us; {events} frames; {opened} opened",
         )
         report.add(
@@ -121,12 +120,8 @@ def _fixed_load(report: Report, port: int, quick: bool) -> None:
             "google-genai",
         )
     ours = "live:ours"
-    report.add(
-        "latency",
-        f"{prefix}: lateness p99, ours vs AG2",
-        p99[ours] / p99["live:ag2"],
-        "x",
-        note=f"ours ÷ AG2 (below 1: ours less late); p50 {p50[ours] / p50['live:ag2']:.2f}x",
+    report.add_lateness_vs_ag2(
+        "latency", f"{prefix}: lateness p99, ours vs AG2", p99, p50, ours, "live:ag2"
     )
     report.add(
         "latency",

@@ -6,6 +6,7 @@ client connects through `FakeServer.connector` over `trio.testing.memory_stream_
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,13 @@ import trio.testing
 import trio_websocket
 
 ServerScript = Callable[[trio_websocket.WebSocketConnection], Awaitable[None]]
+
+
+def audio_part(pcm: bytes) -> dict[str, Any]:
+    """A `modelTurn` part holding `pcm` as the server's 24 kHz audio (base64, as sent)."""
+    return {
+        "inlineData": {"mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(pcm).decode()}
+    }
 
 
 def pretty(message: dict[str, Any]) -> bytes:

@@ -27,9 +27,7 @@ from trio_gemini_live import (
     RealtimeInput,
     Reconnected,
     SessionOptions,
-    Setup,
     live_setup,
-    open_session,
     url_endpoint,
 )
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
@@ -38,17 +36,6 @@ from turns import until_turn_complete
 AUDIO_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 VAD_ON = live_setup(AUDIO_MODEL)
 VAD_OFF = live_setup(AUDIO_MODEL, automatic_vad=False)
-
-
-@asynccontextmanager
-async def session_on(
-    emulator: Emulator, setup: Setup, *, start: bool = True
-) -> AsyncIterator[LiveSession]:
-    endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-    async with open_session(
-        setup, endpoint=endpoint, connector=emulator.memory_connector(), start=start
-    ) as session:
-        yield session
 
 
 async def until_setup_changed(session: LiveSession) -> None:
@@ -73,7 +60,7 @@ def signals_received(emulator: Emulator, connection: int) -> list[str]:
 async def test_refused_while_update_setup_turns_vad_on(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+    async with open_emulator() as emulator, emulator.open_session(VAD_OFF) as session:
         await session.update_setup(live_setup(AUDIO_MODEL, voice="Kore"))
         for signal in (session.activity_start, session.activity_end):
             with pytest.raises(LocalProtocolError, match=r"update_setup\(\) changes automatic"):
@@ -95,11 +82,11 @@ async def test_send_refuses_a_raw_signal_under_server_vad_and_passes_it_without(
         ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())),
     ]
     async with open_emulator() as emulator:
-        async with session_on(emulator, VAD_ON) as session:
+        async with emulator.open_session(VAD_ON) as session:
             for message in raw:
                 with pytest.raises(LocalProtocolError, match=r"send\(realtimeInput\.activity"):
                     await session.send(message)
-        async with session_on(emulator, VAD_OFF) as session:
+        async with emulator.open_session(VAD_OFF) as session:
             for message in raw:
                 await session.send(message)
             await until_turn_complete(session)
@@ -114,7 +101,7 @@ async def test_refused_until_a_move_that_turns_vad_off_is_made(
     # The model is answering: the move waits for the end of the turn, and a signal
     # accepted now went out on the old connection, which has server VAD (1007).
     config = EmulatorConfig(pacing="realtime")
-    async with open_emulator(config) as emulator, session_on(emulator, VAD_ON) as session:
+    async with open_emulator(config) as emulator, emulator.open_session(VAD_ON) as session:
         await session.send_text("Tell me a long story about the sea.")
         await emulator.connections[0].wait_for_sent("serverContent.modelTurn")
         await session.update_setup(VAD_OFF)
@@ -134,7 +121,7 @@ async def test_allowed_while_update_setup_keeps_vad_off(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     # Whichever connection writes them, its setup has VAD off.
-    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+    async with open_emulator() as emulator, emulator.open_session(VAD_OFF) as session:
         await session.update_setup(live_setup(AUDIO_MODEL, automatic_vad=False, voice="Kore"))
         await session.activity_start()
         await session.send_audio(bytes(640))
@@ -154,14 +141,14 @@ async def test_refused_before_start_then_checked_against_the_started_setup(
     # With `start=False` no setup is known until `start()`; a signal queued before it went
     # out right after a setup that (by default) has server VAD on.
     async with open_emulator() as emulator:
-        async with session_on(emulator, VAD_ON, start=False) as session:
+        async with emulator.open_session(VAD_ON, start=False) as session:
             for signal in (session.activity_start, session.activity_end):
                 with pytest.raises(LocalProtocolError, match=r"before start\(\)"):
                     await signal()
             await session.start(VAD_ON)
             with pytest.raises(LocalProtocolError, match="needs automatic activity detection"):
                 await session.activity_start()
-        async with session_on(emulator, VAD_OFF, start=False) as session:
+        async with emulator.open_session(VAD_OFF, start=False) as session:
             await session.start(VAD_OFF)
             await session.activity_start()
             await session.activity_end()
@@ -220,7 +207,7 @@ async def until_reconnected(session: LiveSession) -> Reconnected:
 async def test_a_move_that_turns_vad_on_does_not_replay_activity_signals(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+    async with open_emulator() as emulator, emulator.open_session(VAD_OFF) as session:
         await manual_turn(session)
         await session.update_setup(VAD_ON)
         event = await until_reconnected(session)
@@ -244,7 +231,7 @@ async def test_a_refused_move_to_vad_on_replays_the_signals_on_the_old_setup(
 ) -> None:
     # The signals are left out per attempt: the setup the session falls back to has VAD
     # off, so there they are written again as any message is.
-    async with open_emulator() as emulator, session_on(emulator, VAD_OFF) as session:
+    async with open_emulator() as emulator, emulator.open_session(VAD_OFF) as session:
         await manual_turn(session)
         await session.update_setup(live_setup(AUDIO_MODEL, voice="NoSuchVoice"))
         event = await until_reconnected(session)
@@ -277,18 +264,29 @@ def test_replay_plan_onto_leaves_activity_signals_out_only_under_automatic_vad()
     )
 
 
-async def queue_a_signal_behind_audio(session: LiveSession) -> None:
-    """Accepted under VAD off, `activityStart` waits in the queue behind a burst of audio."""
+@asynccontextmanager
+async def a_signal_queued_behind_audio() -> AsyncIterator[tuple[Emulator, LiveSession]]:
+    """A VAD-off session whose `activityStart`, accepted, waits in the queue behind audio.
 
-    async def mic() -> None:
-        for _ in range(10):
-            await session.send_audio(bytes(3200))
+    The first connection reads slowly (a `slow-read` fault), so a burst of audio fills the
+    uplink and the signal sent after it stays queued.
+    """
+    slow = Fault(kind="slow-read", seconds=0.2, read_bytes=2048, connection=1)
+    async with (
+        open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
+        emulator.open_session(VAD_OFF, buffer=4096) as session,
+    ):
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(mic)
-        await trio.sleep(0.05)
-        await session.activity_start()  # push-to-talk pressed: accepted, and queued
-    assert session.statistics().sends_queued > 0
+        async def mic() -> None:
+            for _ in range(10):
+                await session.send_audio(bytes(3200))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(mic)
+            await trio.sleep(0.05)
+            await session.activity_start()  # push-to-talk pressed: accepted, and queued
+        assert session.statistics().sends_queued > 0
+        yield emulator, session
 
 
 async def test_a_signal_still_queued_is_not_written_on_a_connection_with_vad_on(
@@ -299,12 +297,7 @@ async def test_a_signal_still_queued_is_not_written_on_a_connection_with_vad_on(
     # runs only at the call: the new connection's sender wrote the queued signal, and the
     # server closed the whole session with 1007. It is left out there now, and reported as
     # the replay reports the signals it leaves out.
-    slow = Fault(kind="slow-read", seconds=0.2, read_bytes=2048, connection=1)
-    async with (
-        open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
-        emulator.open_session(VAD_OFF, buffer=4096) as session,
-    ):
-        await queue_a_signal_behind_audio(session)
+    async with a_signal_queued_behind_audio() as (emulator, session):
         await session.update_setup(VAD_ON)
         event = await until_reconnected(session)
         assert event.setup_changed
@@ -331,12 +324,7 @@ async def test_a_queued_signal_goes_out_when_the_vad_on_setup_is_refused(
 ) -> None:
     # Left out per connection: the server refuses the new setup, and the session goes
     # back to the old one (VAD off), where the queued signal is written as usual.
-    slow = Fault(kind="slow-read", seconds=0.2, read_bytes=2048, connection=1)
-    async with (
-        open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
-        emulator.open_session(VAD_OFF, buffer=4096) as session,
-    ):
-        await queue_a_signal_behind_audio(session)
+    async with a_signal_queued_behind_audio() as (emulator, session):
         await session.update_setup(live_setup(AUDIO_MODEL, voice="NoSuchVoice"))
         event = await until_reconnected(session)
         assert event.setup_refused is not None

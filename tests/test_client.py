@@ -9,7 +9,8 @@ import logging
 import types
 import typing
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -20,7 +21,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, accept_setup, pretty
+from fake_server import FakeServer, accept_setup, audio_part, pretty
 from trio_gemini_live import GeminiRealtimeClient, SessionOptions
 from trio_gemini_live._client import Role
 from trio_gemini_live._connection import Connection
@@ -47,18 +48,21 @@ from trio_gemini_live._events import (
 )
 from trio_gemini_live._wire import Setup
 from trio_gemini_live.emulator import (
+    Emulator,
     EmulatorConfig,
     Scenario,
     ScenarioToolCall,
     ScenarioTurn,
     open_emulator,
 )
+from turns import until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 WS_URL = (
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 )
 Script = Callable[[trio_websocket.WebSocketConnection], Awaitable[None]]
+NATIVE_AUDIO = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
 # Every async test takes `autojump_clock` (pytest-trio reads the clock from the test's own
@@ -79,6 +83,21 @@ def make_client(
     }
     config.update(entry)
     return GeminiRealtimeClient(llm_config={"config_list": [config]}), server
+
+
+def make_closing_client(
+    nursery: trio.Nursery, *, reads: int = 0, **entry: Any
+) -> tuple[GeminiRealtimeClient, FakeServer]:
+    """`make_client` with a server that accepts the setup, reads `reads` messages, and closes."""
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for _ in range(reads):
+            await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script, **entry)
+    return client, server
 
 
 async def serve_until_closed(ws: trio_websocket.WebSocketConnection) -> None:
@@ -397,11 +416,7 @@ async def test_original_call_order_sends_one_merged_setup(
 async def test_session_options_vocabulary_maps_to_setup_fields(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, server = make_closing_client(nursery)
     await client.session_update(  # before connect() too: recorded, like the original
         {
             "modalities": ["text", "audio"],
@@ -541,19 +556,12 @@ async def until_reconfigured(client: GeminiRealtimeClient) -> list[RealtimeEvent
 async def test_changing_fixed_setup_after_start_resumes_with_it(
     autojump_clock: Clock,
 ) -> None:
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(
-                emulator, model="gemini-2.5-flash-native-audio-preview-12-2025"
-            )
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await client.send_text(role="user", text="hi")
-                await client.session_update({"voice": "Puck", "temperature": 0.1})
-                seen = await until_reconfigured(client)
-                with pytest.raises(ConfigurationError, match="model"):
-                    await client.session_update({"model": "models/other"})
+    async with connected_on_emulator(model=NATIVE_AUDIO) as (emulator, client):
+        await client.send_text(role="user", text="hi")
+        await client.session_update({"voice": "Puck", "temperature": 0.1})
+        seen = await until_reconfigured(client)
+        with pytest.raises(ConfigurationError, match="model"):
+            await client.session_update({"model": "models/other"})
     reconnected = next(e for e in seen if isinstance(e, Reconnected))
     assert reconnected.reason == "reconfigure"
     second = emulator.connections[1].received[0].data["setup"]
@@ -569,29 +577,19 @@ async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) ->
     Both used to start from the same draft: whichever stored its draft last erased the
     other's change, and the next resume sent the setup without it.
     """
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(
-                emulator, model="gemini-2.5-flash-native-audio-preview-12-2025"
-            )
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await client.send_text(role="user", text="hi")
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(client.session_update, {"voice": "Puck"})
-                    nursery.start_soon(client.session_update, {"instructions": "Be brief."})
-                    await until_reconfigured(client)
-                await client.session_update({"temperature": 0.5})  # resumes with the draft
-                await until_reconfigured(client)
+    async with connected_on_emulator(model=NATIVE_AUDIO) as (emulator, client):
+        await client.send_text(role="user", text="hi")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.session_update, {"voice": "Puck"})
+            nursery.start_soon(client.session_update, {"instructions": "Be brief."})
+            await until_reconfigured(client)
+        await client.session_update({"temperature": 0.5})  # resumes with the draft
+        await until_reconfigured(client)
     last = emulator.connections[-1].received[0].data["setup"]
     assert last["systemInstruction"]["parts"] == [{"text": "Be brief."}]
     voice = last["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
     assert voice["voiceName"] == "Puck"
     assert last["generationConfig"]["temperature"] == 0.5
-
-
-NATIVE_AUDIO = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
 def _setup_fields(setup: dict[str, Any]) -> tuple[str, str, float | None]:
@@ -618,20 +616,17 @@ async def test_instructions_changed_after_a_voice_change_survive_its_move(
     showed them, and so did the setup of every later resume (the server forgot the
     new instructions at the next `goAway`).
     """
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, model=NATIVE_AUDIO))
-        with trio.fail_after(30):
-            async with client.connect():
-                await client.session_update({"instructions": "Be brief.", "voice": "Kore"})
-                await client.send_text(role="user", text="hi")
-                await client.session_update({"voice": "Puck"})
-                await client.session_update({"instructions": "Speak French."})
-                seen = await until_reconfigured(client)
-                moved = seen[-1]
-                assert isinstance(moved, SessionUpdated)
-                assert _setup_fields(moved.setup)[:2] == ("Speak French.", "Puck")
-                await (await emulator.wait_for_connection(2)).go_away(5)
-                assert (await until_reconnected(client)).reason == "goAway"
+    async with connected_on_emulator(model=NATIVE_AUDIO) as (emulator, client):
+        await client.session_update({"instructions": "Be brief.", "voice": "Kore"})
+        await client.send_text(role="user", text="hi")
+        await client.session_update({"voice": "Puck"})
+        await client.session_update({"instructions": "Speak French."})
+        seen = await until_reconfigured(client)
+        moved = seen[-1]
+        assert isinstance(moved, SessionUpdated)
+        assert _setup_fields(moved.setup)[:2] == ("Speak French.", "Puck")
+        await (await emulator.wait_for_connection(2)).go_away(5)
+        assert (await until_reconnected(client)).reason == "goAway"
     setups = [_setup_fields(c.received[0].data["setup"]) for c in emulator.connections]
     assert [fields[:2] for fields in setups] == [
         ("Be brief.", "Kore"),
@@ -654,16 +649,11 @@ async def test_system_text_after_a_refused_change_builds_on_the_instruction_in_f
 ) -> None:
     """`send_text(role="system")` read the instruction from the draft before the draft
     dropped a refused change: the refused instruction went out in its `contextUpdate`."""
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await _have_a_voice_refused(client, instructions="Refused words.")
-                await client.send_text(role="system", text="Extra.")
-                connection = await emulator.wait_for_connection(len(emulator.connections))
-                [frame] = await connection.wait_for_received("contextUpdate")
+    async with connected_on_emulator(model=NATIVE_AUDIO, voice="Kore") as (emulator, client):
+        await _have_a_voice_refused(client, instructions="Refused words.")
+        await client.send_text(role="system", text="Extra.")
+        connection = await emulator.wait_for_connection(len(emulator.connections))
+        [frame] = await connection.wait_for_received("contextUpdate")
     sent = frame.data["contextUpdate"]["systemInstruction"]["parts"][0]["text"]
     assert sent == "Be brief.\n\nExtra."
 
@@ -676,16 +666,11 @@ async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
     The refused voice stayed in the facade's draft: every later `session_update` (a
     temperature, here) sent it again, and was refused again with it.
     """
-    async with open_emulator() as emulator:
-        client = GeminiRealtimeClient(
-            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
-        )
-        with trio.fail_after(30):
-            async with client.connect():
-                await _have_a_voice_refused(client)
-                await client.session_update({"temperature": 0.5})
-                applied = await until_reconnected(client)
-                in_force = client.connection.setup
+    async with connected_on_emulator(model=NATIVE_AUDIO, voice="Kore") as (emulator, client):
+        await _have_a_voice_refused(client)
+        await client.session_update({"temperature": 0.5})
+        applied = await until_reconnected(client)
+        in_force = client.connection.setup
     assert applied.setup_changed
     assert applied.setup_refused is None
     assert in_force is not None
@@ -847,12 +832,7 @@ async def test_send_text_roles(nursery: trio.Nursery, autojump_clock: Clock) -> 
 async def test_send_text_as_realtime_input_when_configured(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script, text_input="realtime_input")
+    client, server = make_closing_client(nursery, reads=1, text_input="realtime_input")
     with trio.fail_after(5):
         async with client.connect():
             await client.send_text(role="user", text="Grüezi ☀")
@@ -865,13 +845,7 @@ async def test_send_audio_accepts_base64_bytes_and_memoryview(
 ) -> None:
     pcm = bytes(range(200))
 
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        for _ in range(3):
-            await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, server = make_closing_client(nursery, reads=3)
     with trio.fail_after(5):
         async with client.connect():
             await client.send_audio(base64.b64encode(pcm).decode())
@@ -912,12 +886,9 @@ async def test_send_audio_refuses_a_str_that_is_not_base64(
 async def test_send_audio_rate_is_configurable(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script, input_sample_rate=24000, echo_input_audio=False)
+    client, server = make_closing_client(
+        nursery, reads=1, input_sample_rate=24000, echo_input_audio=False
+    )
     with trio.fail_after(5):
         async with client.connect():
             await client.send_audio(b"\x00\x00")
@@ -1033,12 +1004,7 @@ async def test_result_of_a_call_cancelled_behind_unread_events_is_dropped(
 async def test_truncate_audio_sends_nothing_and_is_recorded(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await server.receive_json(ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, server = make_closing_client(nursery, reads=1)
     with trio.fail_after(5):
         async with client.connect():
             await client.send_text(role="user", text="go")
@@ -1058,12 +1024,7 @@ async def test_barge_in_reaches_seed_consumers_as_speech_started(
 
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await accept_setup(server, ws)
-        part = {
-            "inlineData": {
-                "mimeType": "audio/pcm;rate=24000",
-                "data": base64.b64encode(pcm).decode(),
-            }
-        }
+        part = audio_part(pcm)
         await ws.send_message(pretty({"serverContent": {"modelTurn": {"parts": [part]}}}))
         await ws.send_message(pretty({"serverContent": {"interrupted": True}}))
         await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
@@ -1129,11 +1090,7 @@ async def test_normal_end_returns_none_and_connection_is_the_session(
     nursery: trio.Nursery,
     autojump_clock: Clock,
 ) -> None:
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, _ = make_closing_client(nursery)
     with trio.fail_after(5):
         async with client.connect():
             assert client.connection.state.value == "idle"
@@ -1229,6 +1186,21 @@ def test_from_an_anyio_app_on_the_trio_backend() -> None:
 
 
 # --- end to end against the local emulator ---------------------------------------------------
+
+
+@asynccontextmanager
+async def connected_on_emulator(
+    **entry: Any,
+) -> AsyncIterator[tuple[Emulator, GeminiRealtimeClient]]:
+    """A client on a fresh emulator (`entry`: the config entry's overrides), inside `connect()`.
+
+    `connect()`, its close included, must be done within 30 s (of virtual time).
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, **entry))
+        with trio.fail_after(30):
+            async with client.connect():
+                yield emulator, client
 
 
 def emulator_config(emulator: Any, **entry: Any) -> dict[str, Any]:
@@ -1510,12 +1482,7 @@ async def test_the_end_stays_when_events_are_added_after_it(
     The end was remembered only when nothing followed its marker: once the added event
     was read, the next `get_event` waited forever.
     """
-
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        await accept_setup(server, ws)
-        await ws.aclose()
-
-    client, server = make_client(nursery, script)
+    client, _ = make_closing_client(nursery)
     with trio.fail_after(5):
         async with client.connect():
             async for event in client.read_events():
@@ -1615,17 +1582,12 @@ async def test_read_events_left_early_within_aclosing_leaves_nothing_to_finalize
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        async with open_emulator() as emulator:
-            client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
-            with trio.fail_after(30):
-                async with client.connect():
-                    await client.send_text(role="user", text="hi")
-                    for _ in range(2):
-                        async with aclosing(client.read_events()) as events:
-                            async for event in events:
-                                if isinstance(event, TurnComplete):
-                                    break
-                        await client.send_text(role="user", text="again")
+        async with connected_on_emulator() as (_, client):
+            await client.send_text(role="user", text="hi")
+            for _ in range(2):
+                async with aclosing(client.read_events()) as events:
+                    await until_event(events, TurnComplete)
+                await client.send_text(role="user", text="again")
         gc.collect()
         await trio.lowlevel.checkpoint()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

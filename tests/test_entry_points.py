@@ -16,6 +16,7 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live.emulator import open_emulator
+from turns import until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -84,9 +85,7 @@ async def test_events_left_unread_are_gone_after_the_block(
         connector = emulator.memory_connector()
         async with open_session(MODEL, endpoint=endpoint, connector=connector) as session:
             await session.send_text("hello")
-            async for event in session:
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete)
             await session.send_text("hello again")
             await trio.sleep(5)  # the answer arrives and is left unread
         with trio.fail_after(5):

@@ -42,7 +42,7 @@ from trio_gemini_live.emulator import (
     server_ssl_context,
     write_self_signed_cert,
 )
-from turns import tone
+from turns import tone, until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 CANARY = "AIzaCANARY-never-print-me-0123456789"
@@ -59,11 +59,8 @@ async def test_update_setup_resumes_with_the_new_setup(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup(MODEL, modality="TEXT", system_instruction="Be terse.")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             seen: list[RealtimeEvent] = []
             await session.send_client_content("hello")
             with trio.fail_after(30):
@@ -111,20 +108,15 @@ async def test_a_setup_the_server_refuses_leaves_the_session_on_the_one_it_had(
     had, and `Reconnected.setup_refused` says what the server said.
     """
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup(MODEL, system_instruction="Be terse.")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             seen: list[RealtimeEvent] = []
             await session.send_client_content("hello")
             with trio.fail_after(30):
                 await wait_turn(session, seen)
             await session.update_setup(live_setup(MODEL, voice="NoSuchVoice"))
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             assert event.reason == "reconfigure"
             assert event.setup_refused is not None
             assert "1007" in event.setup_refused
@@ -140,9 +132,7 @@ async def test_a_setup_the_server_refuses_leaves_the_session_on_the_one_it_had(
                 await wait_turn(session, seen)
             await session.update_setup(live_setup(MODEL, system_instruction="Be verbose."))
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             assert event.setup_changed
             assert event.setup_refused is None
             assert _instruction(emulator.connections[-1].received[0].data["setup"]) == (
@@ -161,31 +151,31 @@ async def test_setup_changes_in_a_row_are_all_applied_at_once_and_spend_no_budge
     # none may be dropped, none may wait a backoff, and there are more of them than the
     # reconnect budget has attempts.
     policy = ReconnectPolicy(max_attempts=2, initial_delay=1, jitter=0)
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
             live_setup(MODEL, modality="TEXT", system_instruction="v0"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
+            api_key="k",
             options=SessionOptions(reconnect=policy),
-        ) as session:
-            reconnected: list[Reconnected] = []
-            applied: list[str] = []
-            for version in range(1, 5):
-                await session.update_setup(
-                    live_setup(MODEL, modality="TEXT", system_instruction=f"v{version}")
-                )
-                moved = False
-                with trio.fail_after(30):
-                    async for event in session:
-                        if isinstance(event, Reconnected):
-                            assert event.setup_changed, event
-                            reconnected.append(event)
-                            moved = True
-                        elif isinstance(event, SessionUpdated) and moved:
-                            applied.append(_instruction(event.setup))
-                            break
-                await trio.sleep(0.5)
+        ) as session,
+    ):
+        reconnected: list[Reconnected] = []
+        applied: list[str] = []
+        for version in range(1, 5):
+            await session.update_setup(
+                live_setup(MODEL, modality="TEXT", system_instruction=f"v{version}")
+            )
+            moved = False
+            with trio.fail_after(30):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        assert event.setup_changed, event
+                        reconnected.append(event)
+                        moved = True
+                    elif isinstance(event, SessionUpdated) and moved:
+                        applied.append(_instruction(event.setup))
+                        break
+            await trio.sleep(0.5)
     assert applied == ["v1", "v2", "v3", "v4"]
     sent = [_instruction(c.received[0].data["setup"]) for c in emulator.connections]
     assert sent == ["v0", "v1", "v2", "v3", "v4"]
@@ -198,26 +188,24 @@ async def test_a_setup_change_while_between_connections_goes_with_the_next_one(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     policy = ReconnectPolicy(initial_delay=1, jitter=0)
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
             live_setup(MODEL, modality="TEXT", system_instruction="before"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
+            api_key="k",
             options=SessionOptions(reconnect=policy),
-        ) as session:
-            await emulator.connections[0].reset()
-            await trio.sleep(policy.initial_delay / 2)  # the session waits out its backoff
-            assert len(emulator.connections) == 1
-            await session.update_setup(
-                live_setup(MODEL, modality="TEXT", system_instruction="after")
-            )
-            seen: list[RealtimeEvent] = []
-            with trio.fail_after(30):
-                async for event in session:
-                    seen.append(event)
-                    if isinstance(event, SessionUpdated) and len(seen) > 2:
-                        break  # not the first one, from the session's opening
+        ) as session,
+    ):
+        await emulator.connections[0].reset()
+        await trio.sleep(policy.initial_delay / 2)  # the session waits out its backoff
+        assert len(emulator.connections) == 1
+        await session.update_setup(live_setup(MODEL, modality="TEXT", system_instruction="after"))
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(30):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, SessionUpdated) and len(seen) > 2:
+                    break  # not the first one, from the session's opening
     reconnected = seen[-2]
     assert isinstance(reconnected, Reconnected)
     assert reconnected.setup_changed
@@ -340,11 +328,8 @@ async def test_a_context_update_made_while_a_refused_setup_is_sent_is_kept(
 
 async def test_update_setup_needs_resumption(autojump_clock: trio.testing.MockClock) -> None:
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup(MODEL, modality="TEXT", resumption=False)
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             with pytest.raises(ConfigurationError, match="resumption"):
                 await session.update_setup(setup)
 
@@ -598,9 +583,7 @@ async def test_a_resume_refused_or_hung_up_on_spends_one_attempt(
         ) as session:
             await emulator.connections[0].reset()
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
         assert event.attempts == 2
         assert event.duration < 2  # backoff only; not the connect_timeout of 10 s
         nursery.cancel_scope.cancel()
@@ -612,15 +595,10 @@ async def _emulated(stage: str, emulator_config: EmulatorConfig | None = None) -
         send_buffer=1, reconnect=ReconnectPolicy(initial_delay=30, max_delay=30)
     )
     async with open_emulator(emulator_config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup(MODEL, modality="TEXT")
         with trio.CancelScope() as scope:
-            async with open_session(
-                setup,
-                endpoint=endpoint,
-                connector=emulator.memory_connector(),
-                options=options,
-                start=stage not in ("setup", "send"),
+            async with emulator.open_session(
+                setup, api_key="k", options=options, start=stage not in ("setup", "send")
             ) as session:
                 if stage == "setup":
                     async with trio.open_nursery() as nursery:
@@ -744,13 +722,8 @@ async def test_an_exit_cut_short_by_keyboard_interrupt_still_closes_the_socket(
 
     monkeypatch.setattr(Connection, "finish_sending", interrupted)
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         with pytest.raises(KeyboardInterrupt):
-            async with open_session(
-                live_setup(MODEL, modality="TEXT"),
-                endpoint=endpoint,
-                connector=emulator.memory_connector(),
-            ):
+            async with emulator.open_session(live_setup(MODEL, modality="TEXT"), api_key="k"):
                 pass
         connection = emulator.connections[0]
         with trio.fail_after(1):
@@ -766,12 +739,8 @@ async def test_leaving_with_a_full_event_channel_returns_at_once(
     # and the exit waited the whole 2 * close_timeout for the session to end.
     options = SessionOptions(event_buffer=1)
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
-            live_setup(MODEL, modality="TEXT"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-            options=options,
+        async with emulator.open_session(
+            live_setup(MODEL, modality="TEXT"), api_key="k", options=options
         ) as session:
             await session.send_client_content("hello there, how are you today?")
             await trio.sleep(1)
@@ -870,11 +839,8 @@ async def test_a_stalled_reader_keeps_memory_bounded_and_loses_nothing(
     options = SessionOptions(event_buffer=16, ping_interval=5, silence_limit=20)
     loud = tone(1600)
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-        ) as session:
+        async with emulator.open_session(setup, api_key="k", options=options) as session:
             for _ in range(100):  # 10 s of speech, then a second of silence
                 await session.send_audio(loud)
                 await trio.sleep(0.1)

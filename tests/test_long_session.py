@@ -16,6 +16,7 @@ import trio.testing
 from long_session import COMPACT, SILENCE, growth, run
 from trio_gemini_live import TurnComplete, live_setup, open_session, url_endpoint
 from trio_gemini_live.emulator import EmulatorConfig, open_emulator
+from turns import until_event
 
 # Measured: +170 to +190 kB from minute 1 to 3, all of it state of the moment (frames in
 # flight, the audio of the utterance under way, ~100 kB either way). Before the fixes: ~26
@@ -112,9 +113,7 @@ async def test_compression_keeps_the_history_under_its_trigger(
         ) as session:
             for n in range(40):
                 await session.send_text(f"question number {n}")
-                async for event in session:
-                    if isinstance(event, TurnComplete):
-                        break
+                await until_event(session, TurnComplete)
             history = emulator.connections[-1].session.history
             # Each answer is ~1.5 s of speech (~40 tokens): 40 turns are ~1800 tokens.
             assert 2 < len(history) < 30

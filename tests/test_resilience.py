@@ -32,6 +32,7 @@ from fake_server import (
 from trio_gemini_live import (
     AudioDelta,
     Closed,
+    FunctionCall,
     GoAway,
     InvalidArgumentError,
     LiveSession,
@@ -54,7 +55,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
-from turns import tone, until_audio
+from turns import tone, until_audio, until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -70,10 +71,7 @@ async def session_on(
     emulator: Emulator, *, options: SessionOptions | None = None, **setup_options: object
 ) -> AsyncIterator[LiveSession]:
     setup = live_setup(MODEL, modality="TEXT", **setup_options)  # type: ignore[arg-type]
-    endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-    async with open_session(
-        setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-    ) as session:
+    async with emulator.open_session(setup, api_key="test-key", options=options) as session:
         yield session
 
 
@@ -122,10 +120,7 @@ async def test_go_away_moves_to_a_new_connection_with_the_handle(
         await session.send_client_content("first")
         assert "first" in await next_turn(session, seen)
         with trio.fail_after(700):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         go_away = next(e for e in seen if isinstance(e, GoAway))
         reconnected = seen[-1]
         assert isinstance(reconnected, Reconnected)
@@ -186,23 +181,21 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     # lost without a word. The server's own close comes after all of it.
     config = EmulatorConfig(lifetime=53, go_away_warning=50, pacing="realtime")
     options = SessionOptions(event_buffer=1, transport=transport)
-    async with open_emulator(config) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-        async with open_session(
-            live_setup(MODEL, modality="AUDIO"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-            options=options,
-        ) as session:
-            seen: list[RealtimeEvent] = []
-            await session.send_client_content("x" * 100)
-            with trio.fail_after(600):
-                async for event in session:
-                    seen.append(event)
-                    if isinstance(event, GoAway):
-                        await trio.sleep(100)  # busy elsewhere, past the deadline
-                    if isinstance(event, Reconnected):
-                        break
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="AUDIO"), api_key="test-key", options=options
+        ) as session,
+    ):
+        seen: list[RealtimeEvent] = []
+        await session.send_client_content("x" * 100)
+        with trio.fail_after(600):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, GoAway):
+                    await trio.sleep(100)  # busy elsewhere, past the deadline
+                if isinstance(event, Reconnected):
+                    break
     audio_sent = sum(
         len(base64.b64decode(part["inlineData"]["data"]))
         for frame in emulator.connections[0].sent
@@ -356,10 +349,7 @@ async def test_retryable_drop_resumes_and_the_conversation_continues(
         seen: list[RealtimeEvent] = []
         await session.send_client_content("one")
         with trio.fail_after(60):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         # "one" reached the first connection but was never answered: it is replayed.
         with trio.fail_after(60):
             assert "one" in await next_turn(session, seen)
@@ -544,10 +534,7 @@ async def test_silent_peer_is_detected_and_resumed(autojump_clock: trio.testing.
         await session.send_client_content("one")
         seen: list[RealtimeEvent] = []
         with trio.fail_after(120):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         reconnected = seen[-1]
         assert isinstance(reconnected, Reconnected)
         assert "keepalive" in reconnected.reason
@@ -599,18 +586,12 @@ async def test_pending_tool_call_is_cancelled_on_resume(
         await session.send_client_content("What is the weather? call get_weather")
         seen: list[RealtimeEvent] = []
         with trio.fail_after(30):
-            async for event in session:
-                seen.append(event)
-                if type(event).__name__ == "FunctionCall":
-                    break
+            await until_event(session, FunctionCall, seen)
         call_id = session.pending_tool_calls
         assert call_id, "the emulator should have called the tool"
         emulator.connections[0].inject(Fault(kind="reset"))
         with trio.fail_after(60):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         cancellations = [e for e in seen if isinstance(e, ToolCallCancellation)]
         assert cancellations
         assert cancellations[-1].reason == "reconnect"
@@ -633,19 +614,14 @@ async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
         await session.send_client_content("What is the weather? call get_weather")
         seen: list[RealtimeEvent] = []
         with trio.fail_after(30):
-            async for event in session:
-                if type(event).__name__ == "FunctionCall":
-                    break
+            await until_event(session, FunctionCall)
             await trio.sleep(2)  # the receiver reads on: a resumption update fills the channel
         assert session.pending_tool_calls
         assert session.statistics().events_buffered == 1  # the channel is full
         emulator.connections[0].inject(Fault(kind="reset"))
         await trio.sleep(options.reconnect.max_elapsed + 10)  # running the tool
         with trio.fail_after(60):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected, seen)
         assert any(isinstance(event, ToolCallCancellation) for event in seen)
         assert len(emulator.connections) == 2
 
@@ -656,19 +632,14 @@ async def test_replay_overflow_is_reported_not_silent(
     policy = ReconnectPolicy(replay_limit_bytes=4000)
     options = SessionOptions(reconnect=policy)
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector(), options=options
-        ) as session:
+        async with emulator.open_session(setup, api_key="k", options=options) as session:
             for _ in range(10):  # quiet audio: no turn, so no new handle covers it
                 await session.send_audio(bytes(640))
             await trio.testing.wait_all_tasks_blocked()
             await emulator.connections[0].reset()
             with trio.fail_after(30):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
     assert isinstance(event, Reconnected)
     assert event.replayed >= 1
     assert event.not_replayed
@@ -964,9 +935,7 @@ async def test_an_uplink_that_stops_moving_is_left_for_a_new_connection(
             await until_audio(session)  # the answer has begun: the text went out on its own
             await session.send_audio(bytes(640))  # held back by the full uplink
             with trio.fail_after(10):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
         assert event.reason == "uplink stalled"
         assert event.replayed >= 1  # the audio chunk cut off on the old connection
         assert connector.opened == 2
@@ -1027,9 +996,7 @@ async def test_a_replay_that_stops_moving_is_left_for_a_new_connection(
         options=options,
     ) as session:
         with trio.fail_after(5):
-            async for event in session:
-                if isinstance(event, ResumptionUpdate):
-                    break
+            await until_event(session, ResumptionUpdate)
         await session.send_text("hello")
         with trio.fail_after(30):
             async for event in session:
@@ -1088,9 +1055,7 @@ async def test_an_uplink_stall_is_found_within_an_interval_of_the_limit(
         began = trio.current_time()
         await session.send_text("hello")  # its write sticks
         with trio.fail_after(silence_limit + 2 * interval):
-            async for event in session:
-                if isinstance(event, Reconnected):
-                    break
+            event = await until_event(session, Reconnected)
         found = trio.current_time() - event.duration
     assert event.reason == "uplink stalled"
     assert silence_limit <= found - began < silence_limit + interval
@@ -1295,9 +1260,7 @@ async def test_a_large_frame_is_an_uplink_stall_only_once_it_stops_moving(
             with trio.fail_after(20):
                 await trio.sleep(5)
                 uplinks[0].stick()
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             ended = trio.current_time() - event.duration
         # The last piece went out at most one piece's time (1 s at this rate) before the
         # stick, and the stall is found one limit after it. (The bound held without that
@@ -1340,9 +1303,7 @@ async def test_a_server_that_reads_but_never_answers_is_still_found_dead(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send_images)
             with trio.fail_after(300):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             nursery.cancel_scope.cancel()
         ended = trio.current_time() - event.duration
         assert event.reason == "keepalive timeout"
@@ -1389,9 +1350,7 @@ async def test_the_default_policy_outlasts_a_network_outage(
             outage_ends = trio.current_time() + outage
             await emulator.connections[-1].reset()
             with trio.fail_after(60):
-                async for event in session:
-                    if isinstance(event, Reconnected):
-                        break
+                event = await until_event(session, Reconnected)
             assert trio.current_time() >= outage_ends
             assert event.attempts == refused + 1
             await session.send_client_content("after")

@@ -127,12 +127,9 @@ async def test_open_session_refuses_such_a_schema_before_connecting() -> None:
 async def test_a_context_update_with_such_a_schema_is_refused(autojump_clock: Any) -> None:
     tools = [Tool(function_declarations=[function_tool("mail", parameters=MCP_SCHEMA)])]
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         with trio.fail_after(30):
-            async with open_session(
-                "gemini-3.1-flash-live-preview",
-                endpoint=endpoint,
-                connector=emulator.memory_connector(),
+            async with emulator.open_session(
+                "gemini-3.1-flash-live-preview", api_key="k"
             ) as session:
                 with pytest.raises(ConfigurationError, match=r"contextUpdate\.tools\.tools\[0\]"):
                     await session.update_context(tools=tools)

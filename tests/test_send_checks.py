@@ -61,7 +61,7 @@ from trio_gemini_live._wire import (
 )
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 from trio_gemini_live.emulator._audio import rate_from_mime
-from turns import until_turn_complete
+from turns import until_event, until_turn_complete
 
 E = TypeVar("E")
 
@@ -205,23 +205,20 @@ async def test_an_update_setup_cancelled_at_the_call_changes_nothing(
 ) -> None:
     # It raised Cancelled, yet the session moved to the new setup: trio's rule is that a
     # call that raises Cancelled had no effect (a caller retries, or gives up, on that).
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
-            live_setup(TEXT_MODEL, modality="TEXT"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-        ) as session:
-            pirate = live_setup(TEXT_MODEL, modality="TEXT", system_instruction="Arr.")
-            with trio.CancelScope() as scope:
-                scope.cancel()
-                await session.update_setup(pirate)
-            assert scope.cancelled_caught
-            await session.send_text("Are you there?")
-            events = await until_turn_complete(session)
-            assert not [e for e in events if isinstance(e, Reconnected)]
-            await session.update_setup(pirate)  # not cancelled: applied
-            await first_of(session, Reconnected)
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(TEXT_MODEL, modality="TEXT"), api_key="k") as session,
+    ):
+        pirate = live_setup(TEXT_MODEL, modality="TEXT", system_instruction="Arr.")
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await session.update_setup(pirate)
+        assert scope.cancelled_caught
+        await session.send_text("Are you there?")
+        events = await until_turn_complete(session)
+        assert not [e for e in events if isinstance(e, Reconnected)]
+        await session.update_setup(pirate)  # not cancelled: applied
+        await first_of(session, Reconnected)
     assert len(emulator.connections) == 2
     assert emulator.connections[1].setup.system_instruction is not None
 
@@ -640,11 +637,8 @@ async def test_a_refused_call_leaves_the_session_working(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup(TEXT_MODEL, modality="TEXT")
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             for call, _match in [c[1:] for c in BAD_CALLS]:
                 with pytest.raises(LocalProtocolError):
                     await call(session)
@@ -704,18 +698,17 @@ async def test_empty_audio_on_a_session_the_server_ended_still_raises(
 ) -> None:
     # A close the session does not resume from (1000, say) ends it without an error:
     # the empty chunk returned, where any other raised `SessionClosedError`.
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
-            live_setup(TEXT_MODEL), endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
-            emulator.connections[0].inject(Fault(kind="close", code=1000, reason=""))
-            async for _ in session:
-                pass
-            with pytest.raises(SessionClosedError):
-                await session.send_audio(bytes(2))
-            with pytest.raises(SessionClosedError):
-                await session.send_audio(b"")
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(TEXT_MODEL), api_key="k") as session,
+    ):
+        emulator.connections[0].inject(Fault(kind="close", code=1000, reason=""))
+        async for _ in session:
+            pass
+        with pytest.raises(SessionClosedError):
+            await session.send_audio(bytes(2))
+        with pytest.raises(SessionClosedError):
+            await session.send_audio(b"")
 
 
 async def test_send_client_content_with_no_turns_asks_for_an_answer() -> None:
@@ -789,19 +782,16 @@ def test_the_emulator_reads_only_a_positive_integer_rate() -> None:
 async def test_the_emulator_closes_audio_at_rate_0_with_1007_and_nothing_is_replayed(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
-            live_setup(TEXT_MODEL, modality="TEXT"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-        ) as session:
-            # `send` takes any MIME type; `send_audio` would refuse the rate itself.
-            blob = Blob(data=bytes(640), mime_type="audio/pcm;rate=0")
-            await session.send(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
-            closed = await first_of(session, Closed)
-            with pytest.raises(InvalidArgumentError):
-                await session.receive()
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(TEXT_MODEL, modality="TEXT"), api_key="k") as session,
+    ):
+        # `send` takes any MIME type; `send_audio` would refuse the rate itself.
+        blob = Blob(data=bytes(640), mime_type="audio/pcm;rate=0")
+        await session.send(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
+        closed = await first_of(session, Closed)
+        with pytest.raises(InvalidArgumentError):
+            await session.receive()
     assert (closed.code, closed.reason) == (1007, "Request contains an invalid argument.")
     assert len(emulator.connections) == 1
 
@@ -813,20 +803,14 @@ async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with open_emulator(EmulatorConfig()) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             await session.send_client_content("What is the weather in Paris?")
             call = await first_of(session, FunctionCall)
             emulator.connections[0].inject(Fault(kind="reset"))
             seen: list[Any] = []
             with trio.fail_after(60):
-                async for event in session:
-                    seen.append(event)
-                    if isinstance(event, Reconnected):
-                        break
+                await until_event(session, Reconnected, seen)
             (cancellation,) = [e for e in seen if isinstance(e, ToolCallCancellation)]
             assert (cancellation.ids, cancellation.reason) == ((call.call_id,), "reconnect")
             for name in (None, "get_weather"):

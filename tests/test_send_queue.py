@@ -28,8 +28,6 @@ from trio_gemini_live import (
     _transport,
     _transport_websockets,
     live_setup,
-    open_session,
-    url_endpoint,
 )
 from trio_gemini_live._send_queue import send_queue_reader
 from trio_gemini_live._stream import PIECE, UplinkMeter
@@ -75,16 +73,14 @@ async def silent_server_session(
     monkeypatch.setattr(_transport_websockets, "send_queue_reader", reader)
     faults = () if answers else (Fault(kind="blackhole", after_frames=1, connection=1),)
     options = dataclasses.replace(OPTIONS, transport=transport)
-    async with open_emulator(EmulatorConfig(faults=faults)) as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
-        async with open_session(
-            live_setup(MODEL, modality="TEXT"),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-            options=options,
-        ) as session:
-            queue.start = trio.current_time()
-            yield emulator, session
+    async with (
+        open_emulator(EmulatorConfig(faults=faults)) as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="TEXT"), api_key="test-key", options=options
+        ) as session,
+    ):
+        queue.start = trio.current_time()
+        yield emulator, session
 
 
 async def until_reconnected(session: LiveSession, seconds: float) -> float:

@@ -21,6 +21,7 @@ from fake_server import (
     SwitchableStream,
     WrappedStream,
     accept_setup,
+    audio_part,
     pretty,
 )
 from trio_gemini_live._connection import Connection
@@ -50,9 +51,23 @@ from trio_gemini_live._events import (
 )
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._resume import ReconnectPolicy
-from trio_gemini_live._session import open_session
+from trio_gemini_live._session import (
+    _kind_of,  # pyright: ignore[reportPrivateUsage]
+    open_session,
+)
 from trio_gemini_live._setup import live_setup
+from trio_gemini_live._wire import (
+    ActivityEnd,
+    ActivityStart,
+    Blob,
+    ClientContent,
+    ClientMessage,
+    ContextUpdate,
+    RealtimeInput,
+    ToolResponse,
+)
 from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
+from turns import until_event
 
 ENDPOINT = url_endpoint(
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
@@ -105,12 +120,7 @@ async def test_audio_is_decoded_once_and_interrupt_is_speech_started(nursery: tr
 
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await accept_setup(server, ws)
-        part = {
-            "inlineData": {
-                "mimeType": "audio/pcm;rate=24000",
-                "data": base64.b64encode(pcm).decode(),
-            }
-        }
+        part = audio_part(pcm)
         await ws.send_message(
             pretty({"serverContent": {"modelTurn": {"parts": [part, {"text": "x"}]}}})
         )
@@ -751,19 +761,14 @@ async def test_the_statistics_leave_the_setup_out_and_count_setup_complete(
 ) -> None:
     """As `SessionStatistics` documents it."""
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         # No resumption: the emulator then sends nothing after setupComplete until asked.
         setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT", resumption=False)
-        async with open_session(
-            setup, endpoint=endpoint, connector=emulator.memory_connector()
-        ) as session:
+        async with emulator.open_session(setup, api_key="k") as session:
             opened = session.statistics()
             assert (opened.frames_sent, opened.bytes_sent, opened.messages_sent) == (0, 0, 0)
             assert opened.frames_received == 1  # setupComplete
             await session.send_text("hi")
-            async for event in session:
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete)
             after = session.statistics()
     (connection,) = emulator.connections
     assert connection.sent[0].get("setupComplete") == {}
@@ -778,13 +783,9 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
     """`SessionStatistics.replay_buffer_bytes`: what a resume would write again."""
     reconnect = ReconnectPolicy(handle_window=0)  # a handle covers what was written before
     async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT")
-        async with open_session(
-            setup,
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-            options=SessionOptions(reconnect=reconnect),
+        async with emulator.open_session(
+            setup, api_key="k", options=SessionOptions(reconnect=reconnect)
         ) as session:
             assert session.statistics().replay_buffer_bytes == 0
             await session.send_text("hi")
@@ -795,9 +796,7 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
             # No handle covers it yet: kept, every byte of it.
             assert written.replay_buffer_bytes == written.bytes_sent > 0
             with trio.fail_after(10):
-                async for event in session:
-                    if isinstance(event, TurnComplete):
-                        break
+                await until_event(session, TurnComplete)
                 async for event in session:
                     if isinstance(event, ResumptionUpdate) and event.resumable:
                         break
@@ -950,9 +949,7 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
             connector=connector,
             options=options,
         ) as session:
-            async for event in session:
-                if isinstance(event, ResumptionUpdate):
-                    break
+            await until_event(session, ResumptionUpdate)
             await session.send_text("A")
             await trio.testing.wait_all_tasks_blocked()
             await session.send_text("F, never delivered")
@@ -987,9 +984,7 @@ async def test_a_resume_before_any_new_handle_keeps_the_handle_the_session_opene
         async with open_session(
             setup, endpoint=VERTEX_ENDPOINT, connector=server.connector, options=options
         ) as session:
-            async for event in session:
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected)
     resumption = [s["setup"]["sessionResumption"] for s in setups]  # type: ignore[index]
     assert resumption == [{"handle": "EARLIER-SESSION", "transparent": True}] * 2
 
@@ -1056,9 +1051,7 @@ async def test_leaving_the_event_loop_early_leaves_no_generator_to_finalize(
             for turn in range(3):
                 await session.send_client_content(f"hello {turn}")
                 with trio.fail_after(10):
-                    async for event in session:
-                        if isinstance(event, TurnComplete):
-                            break
+                    await until_event(session, TurnComplete)
             await session.send_client_content("and once more")
             events: list[object] = []
             with trio.move_on_after(0.001):
@@ -1100,3 +1093,39 @@ async def test_the_event_iterator_ends_as_an_exhausted_generator_did(
             await anext(events)  # ended, it stays ended
     with pytest.raises(SessionClosedError):
         await anext(aiter(session))  # after the block: its events were discarded
+
+
+KINDS = [
+    (ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())), "activityStart"),
+    (ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())), "activityEnd"),
+    (ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=b"\0\0"))), "audio"),
+    (ClientMessage(realtime_input=RealtimeInput(video=Blob(data=b"v"))), "video"),
+    (ClientMessage(realtime_input=RealtimeInput(text="hi")), "text"),
+    # An activity signal names the message whatever else it holds: never replayed onto
+    # a connection with automatic activity detection on.
+    (
+        ClientMessage(
+            realtime_input=RealtimeInput(audio=Blob(data=b""), activity_end=ActivityEnd())
+        ),
+        "activityEnd",
+    ),
+    (ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), ""),
+]
+
+
+@pytest.mark.parametrize(("message", "field"), KINDS)
+def test_a_message_is_named_by_its_realtime_input_field(message: ClientMessage, field: str) -> None:
+    assert _kind_of(message) == (f"realtimeInput.{field}" if field else "realtimeInput")
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (ClientMessage(client_content=ClientContent(turn_complete=True)), "clientContent"),
+        (ClientMessage(tool_response=ToolResponse(function_responses=[])), "toolResponse"),
+        (ClientMessage(context_update=ContextUpdate()), "contextUpdate"),
+        (ClientMessage(), "unknown"),
+    ],
+)
+def test_a_message_is_named_by_its_top_level_key(message: ClientMessage, kind: str) -> None:
+    assert _kind_of(message) == kind

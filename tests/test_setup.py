@@ -28,6 +28,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._protocol import check_setup
 from trio_gemini_live.emulator import open_emulator
+from turns import until_event
 
 MODEL = "models/gemini-live-2.5-flash-preview"
 
@@ -98,9 +99,7 @@ async def test_update_setup_refuses_a_wrong_type_and_keeps_the_session() -> None
             with pytest.raises(ConfigurationError, match=r"temperature"):
                 await session.update_setup(live_setup(MODEL, temperature="hot"))  # type: ignore[arg-type]
             await session.send_text("still open")
-            async for event in session:
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete)
 
 
 async def test_a_declaration_given_as_its_json_object_is_read_as_the_server_reads_it() -> None:
@@ -325,24 +324,21 @@ async def test_update_context_takes_the_declarations_function_tool_makes() -> No
     weather = function_tool("get_weather", "The weather", {"type": "OBJECT"})
     clock = function_tool("get_time", "The time")
     search = Tool(google_search={})
-    async with open_emulator() as emulator:
-        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-        async with open_session(
-            live_setup(MODEL, modality="TEXT", functions=[weather]),
-            endpoint=endpoint,
-            connector=emulator.memory_connector(),
-        ) as session:
-            await session.update_context(tools=[weather, search, clock])
-            expected = live_setup(MODEL, tools=[search], functions=[weather, clock]).tools
-            assert session.setup is not None
-            assert session.setup.tools == expected
-            # The server took it (a bad tool closes with 1007) and the model still answers.
-            await session.send_client_content("hi")
-            with trio.fail_after(10):
-                async for event in session:
-                    if isinstance(event, TurnComplete):
-                        break
-            sent = [f.data for f in emulator.connections[0].received if "contextUpdate" in f.data]
-            assert sent == [{"contextUpdate": {"tools": {"tools": msgspec.to_builtins(expected)}}}]
-            with pytest.raises(LocalProtocolError, match=r"tools\[1\] must be a Tool or a"):
-                await session.update_context(tools=[weather, "get_time"])  # type: ignore[list-item]
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="TEXT", functions=[weather]), api_key="k"
+        ) as session,
+    ):
+        await session.update_context(tools=[weather, search, clock])
+        expected = live_setup(MODEL, tools=[search], functions=[weather, clock]).tools
+        assert session.setup is not None
+        assert session.setup.tools == expected
+        # The server took it (a bad tool closes with 1007) and the model still answers.
+        await session.send_client_content("hi")
+        with trio.fail_after(10):
+            await until_event(session, TurnComplete)
+        sent = [f.data for f in emulator.connections[0].received if "contextUpdate" in f.data]
+        assert sent == [{"contextUpdate": {"tools": {"tools": msgspec.to_builtins(expected)}}}]
+        with pytest.raises(LocalProtocolError, match=r"tools\[1\] must be a Tool or a"):
+            await session.update_context(tools=[weather, "get_time"])  # type: ignore[list-item]

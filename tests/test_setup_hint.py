@@ -35,6 +35,7 @@ from trio_gemini_live._wire import (
     Tool,
 )
 from trio_gemini_live.emulator import open_emulator
+from turns import until_event
 
 NATIVE = "gemini-2.5-flash-native-audio-preview-12-2025"
 HALF_CASCADE = "gemini-live-2.5-flash-preview"
@@ -268,9 +269,7 @@ async def test_a_refused_update_setup_says_why(autojump_clock: trio.testing.Mock
         )
         await session.update_setup(new)
         with trio.fail_after(30):
-            async for event in session:
-                if isinstance(event, Reconnected):
-                    break
+            event = await until_event(session, Reconnected)
         assert event.setup_refused is not None
         assert AUIDO_HINT in event.setup_refused
 

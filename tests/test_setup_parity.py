@@ -48,6 +48,7 @@ from trio_gemini_live._wire import (
     ToolsUpdate,
 )
 from trio_gemini_live.emulator import EmulatorConfig, open_emulator
+from turns import until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
 GEMINI_URL = (
@@ -199,9 +200,7 @@ async def test_extra_is_sent_again_on_every_connection(
         async with open_session(
             setup, endpoint=GEMINI, connector=server.connector, options=options
         ) as session:
-            async for event in session:
-                if isinstance(event, Reconnected):
-                    break
+            await until_event(session, Reconnected)
             assert session.setup is not None
             assert session.setup.extra == setup.extra
     assert len(setups) == 2
@@ -574,9 +573,7 @@ async def test_session_updated_shows_the_setup_as_sent_without_its_credentials(
     config = EmulatorConfig(strict=False)  # `newTool` is unknown to any server
     async with open_emulator(config) as emulator, emulator.open_session(secret_setup()) as s:
         with trio.fail_after(10):
-            async for event in s:
-                if isinstance(event, SessionUpdated):
-                    break
+            event = await until_event(s, SessionUpdated)
     shown = event.setup
     assert "extra" not in shown
     assert shown["newTool"] == {"api_key": "REDACTED", "n": 1}

@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 
-from trio_gemini_live import LocalProtocolError, live_setup, open_session, url_endpoint
+from trio_gemini_live import LocalProtocolError, live_setup
 from trio_gemini_live._pacer import open_pacer
 from trio_gemini_live.emulator import Emulator, open_emulator
 
@@ -32,10 +32,7 @@ def _audio_times(emulator: Emulator) -> list[float]:
 
 
 async def _stream(emulator: Emulator, chunks: object, **kwargs: object) -> int:
-    endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
-    async with open_session(
-        live_setup(MODEL), endpoint=endpoint, connector=emulator.memory_connector()
-    ) as session:
+    async with emulator.open_session(live_setup(MODEL), api_key="k") as session:
         sent = await session.stream_audio(chunks, **kwargs)  # type: ignore[arg-type]
         await trio.sleep(0.1)  # the last frames reach the emulator
     return sent

@@ -1,13 +1,17 @@
-"""Shared by the session tests: a loud tone to speak, and reading up to a point of a turn."""
+"""Shared by the session tests: a loud tone to speak, and reading up to a turn's end or an event."""
 
 from __future__ import annotations
 
 import math
 import struct
+from collections.abc import AsyncIterable
+from typing import TypeVar
 
 import trio
 
 from trio_gemini_live import AudioDelta, LiveSession, RealtimeEvent, TurnComplete
+
+E = TypeVar("E", bound=RealtimeEvent)
 
 
 def tone(samples: int) -> bytes:
@@ -36,3 +40,18 @@ async def until_audio(session: LiveSession) -> None:
             if isinstance(event, AudioDelta):
                 return
     raise AssertionError("no audio")
+
+
+async def until_event(
+    events: AsyncIterable[RealtimeEvent], kind: type[E], seen: list[RealtimeEvent] | None = None
+) -> E:
+    """Read `events` (a session) up to the next of `kind` and return it; `seen` gets each.
+
+    The caller bounds the wait (`trio.fail_after`): how long depends on the test.
+    """
+    async for event in events:
+        if seen is not None:
+            seen.append(event)
+        if isinstance(event, kind):
+            return event
+    raise AssertionError(f"the session ended before a {kind.__name__}")

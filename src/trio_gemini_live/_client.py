@@ -27,6 +27,7 @@ from ._events import (
     RealtimeEvent,
     SessionUpdated,
 )
+from ._groups import sole_leaf
 from ._options import SessionOptions
 from ._require_trio import require_trio
 from ._seed_options import (
@@ -192,18 +193,6 @@ def _draft_of(in_force: Setup, draft: Mapping[str, Any]) -> dict[str, Any]:
                 speech = cast(dict[str, Any], fields.get("speechConfig") or {})
                 fields["speechConfig"] = {**speech, **voices}
     return rebuilt
-
-
-def _unwrap_single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, BaseExceptionGroup):
-            stack.extend(cast(BaseExceptionGroup[BaseException], item).exceptions)
-        else:
-            leaves.append(item)
-    return leaves[0] if len(leaves) == 1 else None
 
 
 class GeminiRealtimeClient:
@@ -434,7 +423,7 @@ class GeminiRealtimeClient:
                         await pumped.wait()
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            leaf = _unwrap_single(group)
+            leaf = sole_leaf(group, BaseException)
             if leaf is None:
                 raise
             raise leaf from None

@@ -178,7 +178,19 @@ class TextDelta(RealtimeEvent, frozen=True, kw_only=True):
     thought: bool = False
 
 
-class InputTranscription(RealtimeEvent, frozen=True, kw_only=True):
+class _Transcription(RealtimeEvent, frozen=True, kw_only=True):
+    """The fields the three transcription events share (`_protocol._transcription_fields`)."""
+
+    text: str
+    finished: bool = False
+    language_code: str | None = None
+    speaker_label: str | None = None
+    words: tuple[WordInfo, ...] = ()
+    start_offset: str | None = None
+    end_offset: str | None = None
+
+
+class InputTranscription(_Transcription, frozen=True, kw_only=True):
     """`serverContent.inputTranscription`: a chunk of the user's speech as text.
 
     `language_code` is the language the server heard (a BCP-47 code such as `"en-US"`),
@@ -189,16 +201,9 @@ class InputTranscription(RealtimeEvent, frozen=True, kw_only=True):
     """
 
     type: ClassVar[str] = "input_audio_transcription.delta"
-    text: str
-    finished: bool = False
-    language_code: str | None = None
-    speaker_label: str | None = None
-    words: tuple[WordInfo, ...] = ()
-    start_offset: str | None = None
-    end_offset: str | None = None
 
 
-class InterimInputTranscription(RealtimeEvent, frozen=True, kw_only=True):
+class InterimInputTranscription(_Transcription, frozen=True, kw_only=True):
     """`serverContent.interimInputTranscription`: a provisional transcript of the user.
 
     The fields are those of `InputTranscription` (the offsets come with
@@ -206,16 +211,9 @@ class InterimInputTranscription(RealtimeEvent, frozen=True, kw_only=True):
     """
 
     type: ClassVar[str] = "input_audio_transcription.interim"
-    text: str
-    finished: bool = False
-    language_code: str | None = None
-    speaker_label: str | None = None
-    words: tuple[WordInfo, ...] = ()
-    start_offset: str | None = None
-    end_offset: str | None = None
 
 
-class OutputTranscription(RealtimeEvent, frozen=True, kw_only=True):
+class OutputTranscription(_Transcription, frozen=True, kw_only=True):
     """`serverContent.outputTranscription`: a chunk of the model's speech as text.
 
     `language_code` is the language of that speech (a BCP-47 code), when the server says;
@@ -223,14 +221,7 @@ class OutputTranscription(RealtimeEvent, frozen=True, kw_only=True):
     """
 
     type: ClassVar[str] = "response.audio_transcript.delta"
-    text: str
-    finished: bool = False
     turn_id: int = 0
-    language_code: str | None = None
-    speaker_label: str | None = None
-    words: tuple[WordInfo, ...] = ()
-    start_offset: str | None = None
-    end_offset: str | None = None
 
 
 class ExecutableCode(RealtimeEvent, frozen=True, kw_only=True):

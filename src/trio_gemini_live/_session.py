@@ -54,7 +54,7 @@ from ._errors import (
     LocalProtocolError,
     SessionClosedError,
 )
-from ._groups import leaf_exceptions
+from ._groups import sole_leaf
 from ._options import SessionOptions
 from ._pending_calls import NO_ID
 from ._protocol import LiveProtocol, SessionState, check_setup
@@ -157,36 +157,37 @@ def resolve_api_key(api_key: str | None) -> str:
     return key
 
 
-def _unwrap_group(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The single leaf of an exception group, if it has exactly one."""
-    leaves = leaf_exceptions(group)
-    return leaves[0] if len(leaves) == 1 else None
+# (field, kind): a message is named by the first field it holds. The activity signals come
+# first: a message carrying one must never be replayed onto a connection with automatic
+# activity detection on (`ReplayPlan.onto`).
+_REALTIME_KINDS = (
+    ("activity_start", ACTIVITY_START),
+    ("activity_end", ACTIVITY_END),
+    ("audio", "realtimeInput.audio"),
+    ("video", "realtimeInput.video"),
+    ("text", "realtimeInput.text"),
+)
+_MESSAGE_KINDS = (
+    ("client_content", "clientContent"),
+    ("tool_response", "toolResponse"),
+    ("context_update", "contextUpdate"),
+)
 
 
 def _kind_of(message: ClientMessage) -> str:
     """Name a client message by its top-level key (and realtimeInput field)."""
-    if message.realtime_input is not None:
-        realtime = message.realtime_input
-        # First: a message carrying an activity signal must never be replayed onto a
-        # connection with automatic activity detection on (`ReplayPlan.onto`).
-        if realtime.activity_start is not None:
-            return ACTIVITY_START
-        if realtime.activity_end is not None:
-            return ACTIVITY_END
-        if realtime.audio is not None:
-            return "realtimeInput.audio"
-        if realtime.video is not None:
-            return "realtimeInput.video"
-        if realtime.text is not None:
-            return "realtimeInput.text"
-        return "realtimeInput"
-    if message.client_content is not None:
-        return "clientContent"
-    if message.tool_response is not None:
-        return "toolResponse"
-    if message.context_update is not None:
-        return "contextUpdate"
-    return "unknown"
+    realtime = message.realtime_input
+    if realtime is not None:
+        return _first_held(realtime, _REALTIME_KINDS, "realtimeInput")
+    return _first_held(message, _MESSAGE_KINDS, "unknown")
+
+
+def _first_held(struct: object, kinds: tuple[tuple[str, str], ...], default: str) -> str:
+    """The kind of the first of `kinds`' fields that `struct` holds, else `default`."""
+    for field, kind in kinds:
+        if getattr(struct, field) is not None:
+            return kind
+    return default
 
 
 class LiveSession(SessionSupervisor):
@@ -1543,7 +1544,7 @@ async def open_session(
                     await session._drain_until_closed()  # pyright: ignore[reportPrivateUsage]
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        leaf = _unwrap_group(group)
+        leaf = sole_leaf(group, BaseException)
         if leaf is None:
             raise
         raise leaf from None

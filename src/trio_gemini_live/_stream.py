@@ -11,7 +11,7 @@ import math
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Generator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
@@ -25,9 +25,11 @@ from ._send_queue import SendQueue
 __all__ = [
     "LONG_WRITE",
     "PIECE",
+    "STREAM_ERRORS",
     "Connector",
     "StreamTarget",
     "UplinkMeter",
+    "close_forcefully",
     "connect_errors",
     "open_stream",
     "rejected_upgrade",
@@ -49,6 +51,19 @@ about 58 kB), so that audio never pays for the metering.
 PIECE: Final = 16 * 1024
 """The piece of a long write: one TLS record. At 2 kB/s one is taken every 8 s, well within
 `SessionOptions.silence_limit`."""
+
+STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+"""What a stream raises once it, or the peer, is gone."""
+
+
+async def close_forcefully(stream: trio.abc.AsyncResource) -> None:
+    """Close `stream` at once, shielded from cancellation; a stream already gone is fine.
+
+    Forcefully: a stream's own goodbye (a TLS close_notify) could wait on a peer that
+    reads nothing.
+    """
+    with trio.CancelScope(shield=True), suppress(*STREAM_ERRORS):
+        await trio.aclose_forcefully(stream)
 
 
 class UplinkMeter:

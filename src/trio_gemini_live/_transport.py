@@ -12,7 +12,7 @@ import logging
 import math
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Protocol, cast
 
 import trio
@@ -26,8 +26,10 @@ from ._options import TRANSPORTS, SessionOptions
 from ._send_queue import send_queue_reader
 from ._stream import (
     LONG_WRITE,
+    STREAM_ERRORS,
     Connector,
     UplinkMeter,
+    close_forcefully,
     connect_errors,
     open_stream,
     rejected_upgrade,
@@ -44,8 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("trio_gemini_live.transport")
-
-_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
 class TransportClosedError(Exception):
@@ -276,7 +276,7 @@ class _MeteredStream:
                 await self.uplink.send_all(self.inner, data)
             else:
                 await self.inner.send_all(data)
-        except _STREAM_ERRORS:
+        except STREAM_ERRORS:
             raise
         except BaseException:
             self.cut = True  # cancelled part-way (or before the first byte: no telling)
@@ -374,8 +374,7 @@ class TrioWebsocketTransport:
         first, and a connection that ends meanwhile left the stream open.
         """
         self._host.closing = True
-        with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
-            await trio.aclose_forcefully(self._stream.inner)
+        await close_forcefully(self._stream.inner)
 
 
 async def open_trio_websocket(
@@ -421,11 +420,7 @@ async def open_trio_websocket(
             # trio-websocket leaves the stream open when its handshake fails or is cancelled
             # (a server that never answers the upgrade, `connect_timeout`): close it here,
             # forcefully (a connector's TLS stream would wait to write its close_notify).
-            with (
-                trio.CancelScope(shield=True),
-                suppress(*_STREAM_ERRORS),
-            ):
-                await trio.aclose_forcefully(stream)
+            await close_forcefully(stream)
             raise
     return TrioWebsocketTransport(connection, host, metered)
 

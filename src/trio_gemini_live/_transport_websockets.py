@@ -47,8 +47,10 @@ from ._errors import TransportError
 from ._send_queue import send_queue_reader
 from ._stream import (
     LONG_WRITE,
+    STREAM_ERRORS,
     Connector,
     UplinkMeter,
+    close_forcefully,
     connect_errors,
     open_stream,
     rejected_upgrade,
@@ -76,8 +78,6 @@ _OPEN: Final = State.OPEN
 
 # websockets refuses a response head longer than this anyway (8 KiB lines, 128 headers).
 _MAX_RESPONSE_HEAD: Final = 1 << 20
-
-_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
 class WebsocketsTransport:
@@ -203,7 +203,7 @@ class WebsocketsTransport:
                 data = await self._read_socket()
             else:
                 data = await self._stream.receive_some(self._bufsize)
-        except _STREAM_ERRORS:
+        except STREAM_ERRORS:
             data = b""
         finally:
             self._reading = False
@@ -298,18 +298,14 @@ class WebsocketsTransport:
             if not isinstance(frame, Frame):
                 continue  # the handshake response
             opcode = frame.opcode
-            if opcode is _BINARY:
-                if frame.fin:
-                    ready.append(bytes(frame.data))
-                else:
-                    self._fragment_text = False
+            if opcode is _BINARY or opcode is _TEXT:
+                if not frame.fin:
+                    self._fragment_text = opcode is _TEXT
                     self._fragments = [bytes(frame.data)]
-            elif opcode is _TEXT:
-                if frame.fin:
+                elif opcode is _TEXT:
                     self._add_text(bytes(frame.data))
                 else:
-                    self._fragment_text = True
-                    self._fragments = [bytes(frame.data)]
+                    ready.append(bytes(frame.data))
             elif opcode is _CONT:
                 self._fragments.append(bytes(frame.data))
                 if frame.fin:
@@ -372,23 +368,13 @@ class WebsocketsTransport:
 
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
-        if self._closed is not None:
-            raise self._closed
-        protocol = self._protocol
-        if protocol.state is not _OPEN:
-            raise self._closing_error()
         # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
-        protocol.send_text(frame)
+        self._open_protocol().send_text(frame)
         await self._flush(data=True)
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
         """Send several JSON messages as text frames, in order, with one socket write."""
-        if self._closed is not None:
-            raise self._closed
-        protocol = self._protocol
-        if protocol.state is not _OPEN:
-            raise self._closing_error()
-        send_text = protocol.send_text
+        send_text = self._open_protocol().send_text
         for frame in frames:
             send_text(frame)
         await self._flush(data=True)
@@ -449,20 +435,26 @@ class WebsocketsTransport:
 
     async def ping(self) -> None:
         """Send a ping and wait until the receiver sees its pong."""
-        if self._closed is not None:
-            raise self._closed
-        if self._protocol.state is not _OPEN:
-            raise self._closing_error()
+        protocol = self._open_protocol()
         self._ping_count += 1
         payload = self._ping_count.to_bytes(4, "big")
         event = trio.Event()
         self._pings[payload] = event
         self._uplink.ping_sent()
-        self._protocol.send_ping(payload)
+        protocol.send_ping(payload)
         await self._flush()
         await event.wait()
         if self._closed is not None:
             raise self._closed
+
+    def _open_protocol(self) -> ClientProtocol:
+        """The protocol, while it may send; else raise how the connection ended or is ending."""
+        if self._closed is not None:
+            raise self._closed
+        protocol = self._protocol
+        if protocol.state is not _OPEN:
+            raise self._closing_error()
+        return protocol
 
     def _closing_error(self) -> TransportClosedError:
         sent = self._protocol.close_sent
@@ -507,7 +499,7 @@ class WebsocketsTransport:
                     await self._uplink.send_all(self._stream, joined)
                 else:
                     await self._stream.send_all(joined)
-            except _STREAM_ERRORS:
+            except STREAM_ERRORS:
                 # The peer is gone, but a failed write does not say how the connection
                 # ended: the peer's close frame (1008 and its reason, say) may be in the
                 # receive buffer still, or a pong may have crossed our own close frame. The
@@ -583,8 +575,7 @@ class WebsocketsTransport:
             self._set_closed(TransportClosedError(1006, ""))
         if not self._stream_closed:
             self._stream_closed = True
-            with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
-                await trio.aclose_forcefully(self._stream)
+            await close_forcefully(self._stream)
 
     async def _close_stream(self) -> None:
         if self._stream_closed:
@@ -594,7 +585,7 @@ class WebsocketsTransport:
         # nothing (a connector's TLS stream sends close_notify), and cancelled, `aclose`
         # still closes the stream, forcefully.
         deadline = trio.current_time() + _STREAM_CLOSE_WAIT
-        with trio.CancelScope(shield=True, deadline=deadline), suppress(*_STREAM_ERRORS):
+        with trio.CancelScope(shield=True, deadline=deadline), suppress(*STREAM_ERRORS):
             await self._stream.aclose()
 
 
@@ -711,10 +702,7 @@ async def open_websockets(
             leftover = await _handshake(stream, protocol, endpoint, receive_buffer_size)
     except BaseException:
         if stream is not None:
-            # Forcefully: a stream's own goodbye (a connector's TLS close_notify) could wait
-            # on a peer that reads nothing, and this connection never opened.
-            with trio.CancelScope(shield=True), suppress(*_STREAM_ERRORS):
-                await trio.aclose_forcefully(stream)
+            await close_forcefully(stream)  # this connection never opened
         raise
     transport = WebsocketsTransport(
         stream,

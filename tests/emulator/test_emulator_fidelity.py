@@ -38,6 +38,7 @@ from trio_gemini_live._codec import decode_server, encode_client
 from trio_gemini_live._wire import Blob, ClientMessage, RealtimeInput
 from trio_gemini_live.emulator import EmulatorConfig, Fault
 from trio_gemini_live.emulator._validate import ClientFrameError, parse_client_frame
+from turns import until_event
 
 VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
@@ -103,10 +104,7 @@ async def test_the_client_needs_no_finished_transcript(autojump_clock: trio.abc.
         for i in range(0, len(pcm), 1280):
             await session.send_audio(pcm[i : i + 1280])
         with trio.fail_after(30):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete, seen)
     heard = [e for e in seen if isinstance(e, InputTranscription)]
     assert "".join(e.text for e in heard) == "Hello, can you hear me?"
     assert not any(e.finished for e in heard)
@@ -247,10 +245,7 @@ async def test_the_client_survives_a_drop_before_the_first_handle(
             await first.wait_for_received("realtimeInput.text")
             await first.reset()
             with trio.fail_after(60):
-                async for event in session:
-                    seen.append(event)
-                    if isinstance(event, TurnComplete):
-                        break
+                await until_event(session, TurnComplete, seen)
             second = await emu.wait_for_connection(2)
     assert not [f for f in first.sent if f.get("sessionResumptionUpdate")]
     [reconnected] = [e for e in seen if isinstance(e, Reconnected)]
@@ -276,10 +271,7 @@ async def test_empty_frames_give_the_client_no_event_and_no_crash(
     async with start(config) as emu, emu.open_session(setup) as session:
         await session.send_text("hello there")
         with trio.fail_after(30):
-            async for event in session:
-                seen.append(event)
-                if isinstance(event, TurnComplete):
-                    break
+            await until_event(session, TurnComplete, seen)
         conn = emu.connections[0]
     assert [f.data for f in conn.sent if f.data == {"serverContent": {"outputTranscription": {}}}]
     said = [e for e in seen if isinstance(e, OutputTranscription)]
