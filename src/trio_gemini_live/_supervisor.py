@@ -433,7 +433,9 @@ class SessionSupervisor:
         )
 
     async def _cancel_pending_calls(self) -> None:
-        pending = tuple(self._core.protocol.pending_calls)
+        protocol = self._core.protocol
+        # With the calls still streaming: the new connection will never finish them.
+        pending = (*protocol.pending_calls, *protocol.streaming_calls)
         if pending:
             self._core.cancel_calls(pending)
             await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))
