@@ -206,7 +206,7 @@ class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
 
     The server reports a function response as part of its own output (a tool it ran
     itself): nothing to answer. A pending call with this `call_id` is answered by it
-    (`LiveSession.respond` then refuses a second answer). `response`, `will_continue`,
+    (`LiveSession.respond` without a `name` then refuses a second answer). `response`, `will_continue`,
     `scheduling` and `parts` (media of a multimodal response) are as sent.
     """
 
