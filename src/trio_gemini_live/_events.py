@@ -206,8 +206,8 @@ class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
 
     The server reports a function response as part of its own output (a tool it ran
     itself): nothing to answer. A pending call with this `call_id` is answered by it
-    (`LiveSession.respond` without a `name` then refuses a second answer). `response`, `will_continue`,
-    `scheduling` and `parts` (media of a multimodal response) are as sent.
+    (`LiveSession.respond` without a `name` then refuses a second answer). `response`,
+    `will_continue`, `scheduling` and `parts` (media of a multimodal response) are as sent.
     """
 
     type: ClassVar[str] = "response.function_call_output"
