@@ -535,6 +535,9 @@ _SDK_OVERRIDES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     # int64 in proto; JSON carries it as a string (see `server_frame`).
     ("LiveServerSessionResumptionUpdate", "last_consumed_client_message_index"): int64,
     ("Blob", "mime_type"): mime_types | text.filter(lambda t: "rate" not in t),
+    # A path naming one argument, of few, so that pieces meet on one (a string goes on);
+    # a path the client cannot apply is a protocol error (tested in test_call_stream.py).
+    ("PartialArg", "json_path"): st.sampled_from(["$.a", "$.b", "$.a_b"]),
 }
 
 

@@ -54,6 +54,11 @@ SURFACED = {
     "server_content.model_turn.parts.function_call.id",
     "server_content.model_turn.parts.function_call.name",
     "server_content.model_turn.parts.function_call.args",
+    "server_content.model_turn.parts.function_call.partial_args",
+    "server_content.model_turn.parts.function_call.will_continue",
+    "server_content.model_turn.parts.function_response",
+    "server_content.model_turn.parts.file_data",
+    "server_content.model_turn.parts.thought_signature",
     "server_content.turn_complete",
     "server_content.interrupted",
     "server_content.generation_complete",
@@ -80,6 +85,8 @@ SURFACED = {
     "tool_call.function_calls.id",
     "tool_call.function_calls.name",
     "tool_call.function_calls.args",
+    "tool_call.function_calls.partial_args",
+    "tool_call.function_calls.will_continue",
     "tool_call_cancellation.ids",
     "usage_metadata.prompt_token_count",
     "usage_metadata.cached_content_token_count",
@@ -104,12 +111,7 @@ SURFACED = {
 NOT_SURFACED = {
     "server_content.model_turn.role",
     "server_content.model_turn.parts.media_resolution",
-    "server_content.model_turn.parts.file_data",
-    "server_content.model_turn.parts.function_call.partial_args",
-    "server_content.model_turn.parts.function_call.will_continue",
-    "server_content.model_turn.parts.function_response",
     "server_content.model_turn.parts.inline_data.display_name",
-    "server_content.model_turn.parts.thought_signature",
     "server_content.model_turn.parts.video_metadata",
     "server_content.model_turn.parts.tool_call",
     "server_content.model_turn.parts.tool_response",
@@ -120,8 +122,6 @@ NOT_SURFACED = {
     "server_content.model_turn.parts.document_metadata",
     "server_content.model_turn.parts.spreadsheet_metadata",
     "server_content.model_turn.parts.audio_metadata",
-    "tool_call.function_calls.partial_args",
-    "tool_call.function_calls.will_continue",
 }
 
 
@@ -240,12 +240,84 @@ def _our_transcription(
     )
 
 
+class _CallPieces:
+    """What the events of streamed calls must be: a model of protocol.md's pieces, on SDK types.
+
+    A piece continues the open call with its id; one without id or name the call opened
+    last; one with a name but no id the open id-less call of that name. Argument paths are
+    `$.name` here (the strategy's), so a call's arguments are a flat dict.
+    """
+
+    def __init__(self) -> None:
+        # id -> [name, arguments, signature, keys whose string goes on]
+        self.open: dict[str, list[Any]] = {}
+
+    def feed(self, call: gt.FunctionCall, signature: bytes | None, out: list[Any]) -> None:
+        target: list[Any] | None = None
+        if self.open:
+            if call.id:
+                target = self.open.get(call.id)
+            elif not call.name:
+                target = self.open[list(self.open)[-1]]
+            elif "" in self.open and self.open[""][0] == (call.name or ""):
+                target = self.open[""]
+        pieces = call.partial_args
+        if target is None:
+            if not call.will_continue and pieces is None:
+                out.append(
+                    (ev.FunctionCall, call.id or "", call.name or "", call.args or {}, signature)
+                )
+                return
+            call_id = call.id or ""
+            target = [call.name or "", {}, signature, set[str](), call_id]
+            fresh = True
+        else:
+            fresh = False
+            target[0] = target[0] or call.name or ""
+            if target[2] is None:
+                target[2] = signature
+        _, arguments, _, continuing, call_id = target
+        arguments.update(call.args or {})
+        for piece in pieces or ():
+            key = (piece.json_path or "")[2:]
+            values = [
+                (piece.string_value is not None, piece.string_value),
+                (piece.number_value is not None, piece.number_value),
+                (piece.bool_value is not None, piece.bool_value),
+                (piece.null_value is not None, None),
+            ]
+            present = [value for has, value in values if has]
+            if present:
+                value = present[0]
+                if (
+                    isinstance(value, str)
+                    and key in continuing
+                    and isinstance(arguments.get(key), str)
+                ):
+                    value = arguments[key] + value
+                arguments[key] = value
+            if piece.will_continue:
+                continuing.add(key)
+            else:
+                continuing.discard(key)
+        if fresh or pieces or call.args:
+            pieces_read = tuple(pieces or ())
+            out.append((ev.FunctionCallDelta, call_id, target[0], pieces_read, dict(arguments)))
+        if call.will_continue:
+            self.open[call_id] = target
+        else:
+            if self.open.get(call_id) is target:
+                del self.open[call_id]
+            out.append((ev.FunctionCall, call_id, target[0], arguments, target[2]))
+
+
 def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list[Any]:
     """The data each event must carry, derived from the SDK's reading of the frame.
 
     Written against the SDK model, not against our Structs: tuples of (event type, data).
     """
     out: list[Any] = []
+    calls = _CallPieces()
     if message.setup_complete is not None:
         signature = message.setup_complete.voice_consent_signature
         out.append(
@@ -267,7 +339,7 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
                 else:
                     out.append((ev.InlineData, blob.data or b"", mime))
             if part.text is not None:
-                out.append((ev.TextDelta, part.text, bool(part.thought)))
+                out.append((ev.TextDelta, part.text, bool(part.thought), part.thought_signature))
             if part.executable_code is not None:
                 code = part.executable_code
                 out.append(
@@ -284,8 +356,28 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
                     )
                 )
             if part.function_call is not None:
-                call = part.function_call
-                out.append((ev.FunctionCall, call.id or "", call.name or "", call.args or {}))
+                calls.feed(part.function_call, part.thought_signature, out)
+            if part.function_response is not None:
+                response = part.function_response
+                out.append(
+                    (
+                        ev.FunctionCallOutput,
+                        response.id or "",
+                        response.name or "",
+                        response.response or {},
+                        bool(response.will_continue),
+                        _value(response.scheduling),
+                        len(response.parts or ()),
+                    )
+                )
+            if part.file_data is not None:
+                file = part.file_data
+                out.append(
+                    (ev.FileReference, file.file_uri or "", file.mime_type, file.display_name)
+                )
+            signature = part.thought_signature
+            if signature is not None and part.text is None and part.function_call is None:
+                out.append((ev.ThoughtSignature, signature))
         for name, kind in (
             ("input_transcription", ev.InputTranscription),
             ("output_transcription", ev.OutputTranscription),
@@ -306,6 +398,9 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
             out.append((ev.WaitingForInput,))
         if content.generation_complete:
             out.append((ev.GenerationComplete,))
+        if (content.interrupted or content.turn_complete) and calls.open:
+            out.append((ev.ToolCallCancellation, tuple(calls.open), "incomplete"))
+            calls.open.clear()
         if content.interrupted:
             out.append((ev.Interrupted,))
         if content.turn_complete:
@@ -322,9 +417,9 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
         out.append((ev.Usage, message.usage_metadata))
     if message.tool_call is not None:
         for call in message.tool_call.function_calls or []:
-            out.append((ev.FunctionCall, call.id or "", call.name or "", call.args or {}))
+            calls.feed(call, None, out)
     if message.tool_call_cancellation is not None:
-        out.append((ev.ToolCallCancellation, tuple(message.tool_call_cancellation.ids or ())))
+        out.append((ev.ToolCallCancellation, tuple(message.tool_call_cancellation.ids or ()), None))
     if message.go_away is not None:
         out.append((ev.GoAway, float((message.go_away.time_left or "0s")[:-1])))
     update = message.session_resumption_update
@@ -348,6 +443,18 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
     return out
 
 
+def _sdk_piece(piece: Any) -> gt.PartialArg:
+    """One of our `PartialArg`s as the SDK's, to compare with what the SDK read."""
+    return gt.PartialArg(
+        json_path=piece.json_path or None,
+        string_value=piece.string_value,
+        number_value=piece.number_value,
+        bool_value=piece.bool_value,
+        null_value=None if piece.null_value is msgspec.UNSET else "NULL_VALUE",
+        will_continue=piece.will_continue,
+    )
+
+
 def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
     """Our events, projected onto the same tuples (`SessionUpdated` is ours, not the wire's)."""
     out: list[Any] = []
@@ -369,13 +476,47 @@ def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
             case ev.InlineData():
                 out.append((ev.InlineData, event.data, event.mime_type))
             case ev.TextDelta():
-                out.append((ev.TextDelta, event.text, event.thought))
+                out.append((ev.TextDelta, event.text, event.thought, event.thought_signature))
+            case ev.ThoughtSignature():
+                out.append((ev.ThoughtSignature, event.signature))
+            case ev.FileReference():
+                out.append((ev.FileReference, event.file_uri, event.mime_type, event.display_name))
+            case ev.FunctionCallOutput():
+                out.append(
+                    (
+                        ev.FunctionCallOutput,
+                        event.call_id,
+                        event.name,
+                        event.response,
+                        event.will_continue,
+                        event.scheduling,
+                        len(event.parts),
+                    )
+                )
+            case ev.FunctionCallDelta():
+                out.append(
+                    (
+                        ev.FunctionCallDelta,
+                        event.call_id,
+                        event.name,
+                        tuple(_sdk_piece(piece) for piece in event.partial_args),
+                        event.arguments,
+                    )
+                )
             case ev.ExecutableCode():
                 out.append((ev.ExecutableCode, event.language, event.code, event.id))
             case ev.CodeExecutionResult():
                 out.append((ev.CodeExecutionResult, event.outcome, event.output, event.id))
             case ev.FunctionCall():
-                out.append((ev.FunctionCall, event.call_id, event.name, event.arguments))
+                out.append(
+                    (
+                        ev.FunctionCall,
+                        event.call_id,
+                        event.name,
+                        event.arguments,
+                        event.thought_signature,
+                    )
+                )
             case ev.InputTranscription() | ev.OutputTranscription():
                 out.append((type(event), *_our_transcription(event)))
             case ev.InterimInputTranscription():
@@ -397,7 +538,7 @@ def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
             case ev.Usage():
                 out.append((ev.Usage, event.usage))
             case ev.ToolCallCancellation():
-                out.append((ev.ToolCallCancellation, event.ids))
+                out.append((ev.ToolCallCancellation, event.ids, event.reason))
             case ev.GoAway():
                 out.append((ev.GoAway, event.time_left))
             case ev.ResumptionUpdate():

@@ -31,6 +31,8 @@ from trio_gemini_live._wire import (
     ClientContent,
     ClientMessage,
     FunctionResponse,
+    FunctionResponseBlob,
+    FunctionResponsePart,
     ModalityTokenCount,
     RealtimeInput,
     ReplicatedVoiceConfig,
@@ -742,6 +744,131 @@ def test_a_cancellation_and_a_resume_count_each_call_without_an_id() -> None:
     protocol.reset_for_resume()
     assert not protocol.pending_calls
     assert protocol.idle
+
+
+def test_a_thought_signature_goes_with_the_event_of_its_part_or_comes_on_its_own() -> None:
+    # Bare `thoughtSignature` parts, and those of parts whose event has no field for it,
+    # were dropped: a thinking model's conversation could not be replayed.
+    protocol = opened()
+    parts = [
+        {"text": "Let me see", "thoughtSignature": "AAE="},
+        {"thoughtSignature": "AAI="},
+        {"functionCall": {"id": "c1", "name": "f"}, "thoughtSignature": "AAM="},
+        {
+            "inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAA="},
+            "thoughtSignature": "AAQ=",
+        },
+    ]
+    events = protocol.receive_frame(content(modelTurn={"parts": parts}))
+    assert events == [
+        ev.TextDelta(text="Let me see", turn_id=1, thought_signature=b"\x00\x01"),
+        ev.ThoughtSignature(signature=b"\x00\x02", turn_id=1),
+        ev.FunctionCall(call_id="c1", name="f", thought_signature=b"\x00\x03"),
+        ev.AudioDelta(pcm=b"\x00\x00", turn_id=1),
+        ev.ThoughtSignature(signature=b"\x00\x04", turn_id=1),
+    ]
+
+
+def test_a_file_data_part_is_a_file_reference() -> None:
+    protocol = opened()
+    parts = [
+        {"fileData": {"fileUri": "gs://bucket/chart.png", "mimeType": "image/png"}},
+        {"fileData": {"fileUri": "https://x/y.pdf", "displayName": "Report"}},
+    ]
+    assert protocol.receive_frame(content(modelTurn={"parts": parts})) == [
+        ev.FileReference(file_uri="gs://bucket/chart.png", mime_type="image/png", turn_id=1),
+        ev.FileReference(file_uri="https://x/y.pdf", display_name="Report", turn_id=1),
+    ]
+
+
+def test_a_function_response_part_is_an_output_that_answers_its_pending_call() -> None:
+    # A call the server reports the result of itself: nothing waits for the client's
+    # answer any more, and the session is idle once the turn ends.
+    protocol = opened()
+    protocol.receive_frame(frame({"toolCall": {"functionCalls": [{"id": "c1", "name": "f"}]}}))
+    output = {
+        "id": "c1",
+        "name": "f",
+        "response": {"result": 4},
+        "scheduling": "SILENT",
+        "parts": [{"inlineData": {"mimeType": "image/png", "data": "AAE="}}],
+    }
+    (event,) = protocol.receive_frame(content(modelTurn={"parts": [{"functionResponse": output}]}))
+    assert event == ev.FunctionCallOutput(
+        call_id="c1",
+        name="f",
+        response={"result": 4},
+        turn_id=1,
+        scheduling="SILENT",
+        parts=(
+            FunctionResponsePart(
+                inline_data=FunctionResponseBlob(mime_type="image/png", data=b"\x00\x01")
+            ),
+        ),
+    )
+    assert protocol.pending_calls.as_dict() == {}
+    assert protocol.settled_calls == {"c1": "answered"}
+    protocol.receive_frame(content(turnComplete=True))
+    assert protocol.idle
+
+
+@pytest.mark.parametrize("where", ["toolCall", "modelTurn"])
+def test_a_streamed_call_is_pending_once_when_its_last_piece_comes(where: str) -> None:
+    protocol = opened()
+
+    def send(call: dict[str, Any]) -> list[ev.LiveEvent]:
+        if where == "toolCall":
+            return protocol.receive_frame(frame({"toolCall": {"functionCalls": [call]}}))
+        return protocol.receive_frame(content(modelTurn={"parts": [{"functionCall": call}]}))
+
+    pieces = [{"jsonPath": "$.city", "stringValue": "Zür", "willContinue": True}]
+    first = send({"id": "c1", "name": "weather", "willContinue": True})
+    second = send({"partialArgs": pieces, "willContinue": True})
+    assert first == [ev.FunctionCallDelta(call_id="c1", name="weather")]
+    assert types(second) == [ev.FunctionCallDelta]
+    assert protocol.pending_calls.as_dict() == {}  # nothing to answer yet
+    assert protocol.streaming_calls == ("c1",)
+    assert not protocol.idle
+    last = send({"partialArgs": [{"jsonPath": "$.city", "stringValue": "ich"}]})
+    assert last[-1] == ev.FunctionCall(call_id="c1", name="weather", arguments={"city": "Zürich"})
+    assert types(last) == [ev.FunctionCallDelta, ev.FunctionCall]
+    assert protocol.pending_calls.as_dict() == {"c1": "weather"}
+    assert protocol.streaming_calls == ()
+
+
+@pytest.mark.parametrize("end", [{"turnComplete": True}, {"interrupted": True}])
+def test_a_call_still_streaming_when_the_turn_ends_is_cancelled_as_incomplete(
+    end: dict[str, Any],
+) -> None:
+    protocol = opened()
+    protocol.receive_frame(
+        frame({"toolCall": {"functionCalls": [{"id": "c1", "name": "f", "willContinue": True}]}})
+    )
+    events = protocol.receive_frame(content(**end))
+    assert events[0] == ev.ToolCallCancellation(ids=("c1",), reason="incomplete")
+    assert protocol.streaming_calls == ()
+    assert protocol.pending_calls.as_dict() == {}
+
+
+def test_a_cancellation_or_a_resume_ends_a_call_still_streaming() -> None:
+    protocol = opened()
+    protocol.receive_frame(
+        frame({"toolCall": {"functionCalls": [{"id": "c1", "name": "f", "willContinue": True}]}})
+    )
+    protocol.receive_frame(frame({"toolCallCancellation": {"ids": ["c1"]}}))
+    assert protocol.streaming_calls == ()
+    protocol.receive_frame(
+        frame({"toolCall": {"functionCalls": [{"id": "c2", "name": "f", "willContinue": True}]}})
+    )
+    protocol.reset_for_resume()
+    assert protocol.streaming_calls == ()
+
+
+def test_a_piece_with_a_path_the_client_cannot_apply_fails_the_frame() -> None:
+    protocol = opened()
+    bad = {"name": "f", "id": "c1", "partialArgs": [{"jsonPath": "$..x", "boolValue": True}]}
+    with pytest.raises(RemoteProtocolError, match=r"function call 'c1'.*'\$\.\.x'"):
+        protocol.receive_frame(frame({"toolCall": {"functionCalls": [bad]}}))
 
 
 # --- goAway -----------------------------------------------------------------------------------

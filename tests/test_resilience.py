@@ -33,6 +33,8 @@ from trio_gemini_live import (
     AudioDelta,
     Closed,
     FunctionCall,
+    FunctionCallDelta,
+    FunctionCallPart,
     GoAway,
     InvalidArgumentError,
     LiveSession,
@@ -42,11 +44,13 @@ from trio_gemini_live import (
     ReconnectFailedError,
     ReconnectPolicy,
     ResumptionUpdate,
+    ServerMessage,
     SessionClosedError,
     SessionOptions,
     SessionState,
     TextDelta,
     ToolCallCancellation,
+    ToolCallMessage,
     TurnComplete,
     function_tool,
     live_setup,
@@ -598,6 +602,34 @@ async def test_pending_tool_call_is_cancelled_on_resume(
         assert set(cancellations[-1].ids) == set(call_id)
         with pytest.raises(Exception, match="cancelled"):
             await session.respond(next(iter(call_id)), {"temp": 21}, name="get_weather")
+
+
+async def test_a_call_still_streaming_its_arguments_is_cancelled_on_resume(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Not pending yet (its last piece never came), but no less lost with the connection:
+    # the move's cancellation names it, and no FunctionCall follows its delta.
+    async with open_emulator(EmulatorConfig()) as emulator, session_on(emulator) as session:
+        opening = FunctionCallPart(name="book", id="c9", will_continue=True)
+        await emulator.connections[0].send(
+            ServerMessage(tool_call=ToolCallMessage(function_calls=[opening]))
+        )
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(30):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, FunctionCallDelta):
+                    break
+        assert session.pending_tool_calls == {}
+        emulator.connections[0].inject(Fault(kind="reset"))
+        with trio.fail_after(60):
+            async for event in session:
+                seen.append(event)
+                if isinstance(event, Reconnected):
+                    break
+    cancellations = [e for e in seen if isinstance(e, ToolCallCancellation)]
+    assert [(c.ids, c.reason) for c in cancellations] == [(("c9",), "reconnect")]
+    assert not [e for e in seen if isinstance(e, FunctionCall)]
 
 
 async def test_a_busy_reader_does_not_spend_the_reconnect_budget(

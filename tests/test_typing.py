@@ -55,10 +55,11 @@ EXHAUSTIVE_MATCH = """
 from typing import assert_never
 
 from trio_gemini_live import (
-    AudioDelta, Closed, CodeExecutionResult, ExecutableCode, FunctionCall, GenerationComplete,
-    GoAway, GroundingMetadata, InlineData, InputTranscription, InterimInputTranscription,
-    Interrupted, LiveEvent, LiveSession, OutputTranscription, Reconnected, ResumptionUpdate,
-    SessionCreated, SessionUpdated, TextDelta, ToolCallCancellation, TurnComplete,
+    AudioDelta, Closed, CodeExecutionResult, ExecutableCode, FileReference, FunctionCall,
+    FunctionCallDelta, FunctionCallOutput, GenerationComplete, GoAway, GroundingMetadata,
+    InlineData, InputTranscription, InterimInputTranscription, Interrupted, LiveEvent,
+    LiveSession, OutputTranscription, Reconnected, ResumptionUpdate, SessionCreated,
+    SessionUpdated, TextDelta, ThoughtSignature, ToolCallCancellation, TurnComplete,
     UnknownMessage, UrlContextMetadata, Usage, VoiceActivity, WaitingForInput,
 )
 
@@ -81,7 +82,8 @@ def kind(event: LiveEvent) -> str:
             | UrlContextMetadata() | WaitingForInput() | GenerationComplete() | Usage()
             | InputTranscription() | InterimInputTranscription() | VoiceActivity()
             | ToolCallCancellation() | GoAway() | ResumptionUpdate() | Reconnected()
-            | Closed() | UnknownMessage()
+            | Closed() | UnknownMessage() | FileReference() | ThoughtSignature()
+            | FunctionCallDelta() | FunctionCallOutput()
         ):
             return event.type
         case _:

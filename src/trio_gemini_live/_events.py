@@ -12,14 +12,23 @@ from typing import Any, ClassVar, TypeAlias
 
 import msgspec
 
-from ._wire import UsageMetadata, VoiceConsentSignature, WordInfo
+from ._wire import (
+    FunctionResponsePart,
+    PartialArg,
+    UsageMetadata,
+    VoiceConsentSignature,
+    WordInfo,
+)
 
 __all__ = [
     "AudioDelta",
     "Closed",
     "CodeExecutionResult",
     "ExecutableCode",
+    "FileReference",
     "FunctionCall",
+    "FunctionCallDelta",
+    "FunctionCallOutput",
     "GenerationComplete",
     "GoAway",
     "GroundingMetadata",
@@ -37,6 +46,7 @@ __all__ = [
     "SessionUpdated",
     "SpeechStarted",
     "TextDelta",
+    "ThoughtSignature",
     "ToolCallCancellation",
     "TurnComplete",
     "UnknownMessage",
@@ -161,21 +171,96 @@ class FunctionCall(RealtimeEvent, frozen=True, kw_only=True):
 
     `call_id` is `""` for a call that came without an id (Vertex AI may send such calls):
     each is pending until answered, and `LiveSession.respond("", ...)` answers the oldest.
+
+    Or a `functionCall` part of `modelTurn`. A call whose arguments the server streams
+    (`partialArgs`, `willContinue`) comes once, when its last piece has come, with
+    `arguments` assembled from all of them (the pieces come before as `FunctionCallDelta`).
+    `thought_signature` is the part's `thoughtSignature` (the first of a streamed call's):
+    pass it back with the call when you replay the conversation to a thinking model.
     """
 
     type: ClassVar[str] = "response.function_call_arguments.done"
     call_id: str
     name: str
     arguments: dict[str, Any] = {}
+    thought_signature: bytes | None = None
+
+
+class FunctionCallDelta(RealtimeEvent, frozen=True, kw_only=True):
+    """A piece of a function call whose arguments are streamed (`willContinue`, `partialArgs`).
+
+    One for the piece that opens the call and one for each later piece that carries
+    arguments; the `FunctionCall` with the whole `arguments` follows the last piece (or a
+    `ToolCallCancellation` with `reason="incomplete"` when the turn ends first). Nothing
+    to answer yet: show progress, or start work that needs only part of the arguments.
+    `partial_args` are this piece's `partialArgs` as sent; `arguments` are all of the
+    call's so far, assembled (a copy: later pieces do not change it).
+    """
+
+    type: ClassVar[str] = "response.function_call_arguments.delta"
+    call_id: str
+    name: str
+    partial_args: tuple[PartialArg, ...] = ()
+    arguments: dict[str, Any] = {}
+
+
+class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].functionResponse`: a call's result in the model's turn.
+
+    The server reports a function response as part of its own output (a tool it ran
+    itself): nothing to answer. A pending call with this `call_id` is answered by it
+    (`LiveSession.respond` without a `name` then refuses a second answer). `response`,
+    `will_continue`, `scheduling` and `parts` (media of a multimodal response) are as sent.
+    """
+
+    type: ClassVar[str] = "response.function_call_output"
+    call_id: str
+    name: str
+    response: dict[str, Any] = {}
+    turn_id: int = 0
+    will_continue: bool = False
+    scheduling: str | None = None
+    parts: tuple[FunctionResponsePart, ...] = ()
+
+
+class FileReference(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].fileData`: the model's output as a file, by URI.
+
+    `mime_type` and `display_name` (Vertex AI only) when the server gives them.
+    """
+
+    type: ClassVar[str] = "response.file_data"
+    file_uri: str
+    mime_type: str | None = None
+    display_name: str | None = None
+    turn_id: int = 0
+
+
+class ThoughtSignature(RealtimeEvent, frozen=True, kw_only=True):
+    """A `thoughtSignature` of `modelTurn.parts[]` that no other event of its part carries.
+
+    A part of its own (`{"thoughtSignature": ...}`), or one of a part whose event has no
+    field for it (`TextDelta` and `FunctionCall` carry theirs): it comes right after
+    that part's events. `signature` is opaque bytes (base64 on the wire); pass it back
+    with the part when you replay the conversation to a thinking model.
+    """
+
+    type: ClassVar[str] = "response.thought_signature"
+    signature: bytes
+    turn_id: int = 0
 
 
 class TextDelta(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.modelTurn.parts[].text`; `thought` marks thinking text."""
+    """`serverContent.modelTurn.parts[].text`; `thought` marks thinking text.
+
+    `thought_signature` is the part's `thoughtSignature`, when it has one.
+    """
 
     type: ClassVar[str] = "response.text.delta"
     text: str
     turn_id: int = 0
     thought: bool = False
+    thought_signature: bytes | None = None
 
 
 class _Transcription(RealtimeEvent, frozen=True, kw_only=True):
@@ -304,10 +389,11 @@ class TurnComplete(RealtimeEvent, frozen=True, kw_only=True):
 class ToolCallCancellation(RealtimeEvent, frozen=True, kw_only=True):
     """`toolCallCancellation.ids`: abandon these calls.
 
-    `reason` is None when the server sent it (the user barged in), or `"reconnect"` when
+    `reason` is None when the server sent it (the user barged in), `"reconnect"` when
     the session moved to a new connection while the calls were pending: the resumed server
-    re-issues, with new ids, the calls it still needs. A call that came without an id is
-    `""` in `ids`, once for each such call.
+    re-issues, with new ids, the calls it still needs; or `"incomplete"` for calls whose
+    arguments were still streaming (`FunctionCallDelta`) when the turn ended. A call that
+    came without an id is `""` in `ids`, once for each such call.
     """
 
     type: ClassVar[str] = "response.function_call.cancelled"
@@ -407,6 +493,8 @@ LiveEvent: TypeAlias = (
     | AudioDelta
     | TextDelta
     | InlineData
+    | FileReference
+    | ThoughtSignature
     | ExecutableCode
     | CodeExecutionResult
     | OutputTranscription
@@ -421,6 +509,8 @@ LiveEvent: TypeAlias = (
     | InterimInputTranscription
     | VoiceActivity
     | FunctionCall
+    | FunctionCallDelta
+    | FunctionCallOutput
     | ToolCallCancellation
     | GoAway
     | ResumptionUpdate

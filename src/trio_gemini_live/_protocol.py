@@ -21,6 +21,7 @@ from . import (
 from ._arguments import describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message
 from ._audio_rate import audio_rate, audio_rates, sample_rate_of
+from ._call_stream import CallStreams
 from ._close_policy import CloseAction, classify_close
 from ._codec import decode_ordinary, encode_client
 from ._errors import (
@@ -43,6 +44,8 @@ from ._wire import (
     ClientMessage,
     Content,
     ContextUpdate,
+    FunctionCallPart,
+    Part,
     RealtimeInput,
     ServerContent,
     ServerMessage,
@@ -213,6 +216,7 @@ class LiveProtocol:
         self.go_away_seconds: float | None = None
         self.generating = False
         self._turn_interrupted = False
+        self._streams = CallStreams()
 
     # --- commands -> frames ------------------------------------------------------------------
 
@@ -444,13 +448,10 @@ class LiveProtocol:
             # asks for the tool again.
             self.generating = True
             for call in message.tool_call.function_calls:
-                call_id = call.id or NO_ID
-                self.pending_calls.add(call_id, call.name)
-                out.append(
-                    ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
-                )
+                self._function_call(call, None, out)
         if message.tool_call_cancellation is not None:
             ids = tuple(message.tool_call_cancellation.ids)
+            self._streams.cancel(ids)
             for call_id in ids:
                 self.pending_calls.cancel(call_id)
                 self._settle(call_id, "cancelled")
@@ -516,6 +517,9 @@ class LiveProtocol:
             out.append(ev.WaitingForInput())
         if content.generation_complete:
             out.append(ev.GenerationComplete(turn_id=turn))
+        if (content.interrupted or content.turn_complete) and self._streams.open_ids:
+            # The model stopped before the last piece of these calls: they never complete.
+            out.append(ev.ToolCallCancellation(ids=self._streams.abandon(), reason="incomplete"))
         if content.interrupted:
             self._turn_interrupted = True
             out.append(ev.Interrupted(turn_id=turn))
@@ -554,7 +558,14 @@ class LiveProtocol:
                 else:
                     out.append(ev.InlineData(data=blob.data, mime_type=mime, turn_id=turn))
             if part.text is not None:
-                out.append(ev.TextDelta(text=part.text, turn_id=turn, thought=bool(part.thought)))
+                out.append(
+                    ev.TextDelta(
+                        text=part.text,
+                        turn_id=turn,
+                        thought=bool(part.thought),
+                        thought_signature=part.thought_signature,
+                    )
+                )
             if part.executable_code is not None:
                 code = part.executable_code
                 out.append(
@@ -571,12 +582,59 @@ class LiveProtocol:
                 )
             if part.function_call is not None:
                 self.generating = True  # as for a `toolCall` (see `receive_message`)
-                call = part.function_call
-                call_id = call.id or NO_ID
-                self.pending_calls.add(call_id, call.name)
+                self._function_call(part.function_call, part.thought_signature, out)
+            if part.function_response is not None:
+                self._function_output(part, turn, out)
+            if part.file_data is not None:
+                file = part.file_data
                 out.append(
-                    ev.FunctionCall(call_id=call_id, name=call.name, arguments=call.args or {})
+                    ev.FileReference(
+                        file_uri=file.file_uri,
+                        mime_type=file.mime_type,
+                        display_name=file.display_name,
+                        turn_id=turn,
+                    )
                 )
+            signature = part.thought_signature
+            if signature is not None and part.text is None and part.function_call is None:
+                # A part of its own, or with an event that has no field for it: not lost.
+                out.append(ev.ThoughtSignature(signature=signature, turn_id=turn))
+
+    def _function_call(
+        self, call: FunctionCallPart, signature: bytes | None, out: list[ev.LiveEvent]
+    ) -> None:
+        """The events of a function call or one piece of a streamed one (`CallStreams`).
+
+        A call is pending once, when it is whole: a streamed call at its last piece.
+        """
+        delta, done = self._streams.feed(call, signature)
+        if delta is not None:
+            out.append(delta)
+        if done is not None:
+            self.pending_calls.add(done.call_id, done.name)
+            out.append(done)
+
+    def _function_output(self, part: Part, turn: int, out: list[ev.LiveEvent]) -> None:
+        """A `functionResponse` part: the server reports a call's result in its own turn.
+
+        It answers the call it names: a pending call is settled, so that the session is
+        idle again and a second answer is refused.
+        """
+        response = part.function_response
+        assert response is not None
+        if self.pending_calls.answer(response.id or NO_ID, response.name):
+            self._settle(response.id, "answered")
+        out.append(
+            ev.FunctionCallOutput(
+                call_id=response.id or NO_ID,
+                name=response.name,
+                response=response.response or {},
+                turn_id=turn,
+                will_continue=bool(response.will_continue),
+                scheduling=response.scheduling,
+                parts=tuple(response.parts or ()),
+            )
+        )
 
     def _settle(self, call_id: str | None, how: str) -> None:
         """Record how a call ended (see `settled_calls`), forgetting the oldest past the bound."""
@@ -587,6 +645,15 @@ class LiveProtocol:
         settled[call_id] = how
         if len(settled) > _SETTLED_CALLS_KEPT:
             del settled[next(iter(settled))]
+
+    @property
+    def streaming_calls(self) -> tuple[str, ...]:
+        """Ids of the calls whose arguments are still streaming (`FunctionCallDelta`).
+
+        Not pending yet (nothing can answer them before their last piece); a resume
+        cancels them with the pending calls.
+        """
+        return self._streams.open_ids
 
     @property
     def idle(self) -> bool:
@@ -602,6 +669,7 @@ class LiveProtocol:
         self.state = SessionState.IDLE
         self.messages_sent = 0
         self.pending_calls.clear()
+        self._streams.abandon()
         if self.generating:
             self.turn_id += 1  # the cut-off turn is abandoned; the answer comes as a new turn
         self.generating = False

@@ -433,8 +433,10 @@ class SessionSupervisor:
         )
 
     async def _cancel_pending_calls(self) -> None:
-        # One id per call: "" for each call that came without one.
-        pending = self._core.protocol.pending_calls.ids()
+        protocol = self._core.protocol
+        # One id per call ("" for each call that came without one), with the calls still
+        # streaming: the new connection will never finish them.
+        pending = (*protocol.pending_calls.ids(), *protocol.streaming_calls)
         if pending:
             self._core.cancel_calls(pending)
             await self._core.deliver(ev.ToolCallCancellation(ids=pending, reason="reconnect"))

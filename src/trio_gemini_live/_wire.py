@@ -40,6 +40,7 @@ __all__ = [
     "ModalityTokenCount",
     "MultiSpeakerVoiceConfig",
     "Part",
+    "PartialArg",
     "PrebuiltVoiceConfig",
     "Proactivity",
     "RealtimeInput",
@@ -95,18 +96,44 @@ class Blob(WireStruct):
 
 
 class FileData(WireStruct):
-    """A reference to a file by URI (`Part.fileData`)."""
+    """A reference to a file by URI (`Part.fileData`); `displayName` is Vertex AI's only."""
 
     file_uri: str = ""
     mime_type: str | None = None
+    display_name: str | None = None
+
+
+class PartialArg(WireStruct):
+    """One piece of a function call's streamed arguments (`FunctionCall.partialArgs[]`).
+
+    `json_path` (RFC 9535, such as `"$.location"` or `"$.stops[0].city"`) names the
+    argument; the value is one of `string_value`, `number_value`, `bool_value` or
+    `null_value` (the protobuf `NullValue`: JSON `null` or `"NULL_VALUE"`, so its absence
+    is `UNSET`). `will_continue` says a string goes on in the next piece for the same path.
+    Vertex AI only (`FunctionCallingConfig.streamFunctionCallArguments`).
+    """
+
+    json_path: str = ""
+    string_value: str | None = None
+    number_value: int | float | None = None
+    bool_value: bool | None = None
+    null_value: str | msgspec.UnsetType | None = msgspec.UNSET
+    will_continue: bool | None = None
 
 
 class FunctionCallPart(WireStruct):
-    """A function call: in `toolCall.functionCalls[]` or as a `Part.functionCall`."""
+    """A function call: in `toolCall.functionCalls[]` or as a `Part.functionCall`.
+
+    A call whose arguments are streamed comes in pieces: the first names it (`name`,
+    `id`) with `will_continue`, the next carry `partial_args` (and `will_continue` but
+    the last); `LiveProtocol` assembles them into one `FunctionCall` event.
+    """
 
     name: str = ""
     args: dict[str, Any] | None = None
     id: str | None = None
+    partial_args: list[PartialArg] | None = None
+    will_continue: bool | None = None
 
 
 class FunctionResponseBlob(WireStruct):

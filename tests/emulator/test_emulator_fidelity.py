@@ -151,6 +151,42 @@ async def test_vertex_only_setup_fields_are_unknown_to_the_gemini_api(
         assert "setupComplete" in await client.setup(**setup)
 
 
+@pytest.mark.parametrize(
+    ("part", "where", "name"),
+    [
+        ({"fileData": {"fileUri": "gs://b/f.png", "displayName": "f"}}, "file_data", "displayName"),
+        ({"functionCall": {"name": "f", "willContinue": True}}, "function_call", "willContinue"),
+        (
+            {"functionCall": {"name": "f", "partialArgs": [{"jsonPath": "$.a"}]}},
+            "function_call",
+            "partialArgs",
+        ),
+    ],
+)
+async def test_vertex_only_part_fields_are_unknown_to_the_gemini_api(
+    part: dict[str, Any], where: str, name: str
+) -> None:
+    # (The wire Structs have them since the client reads them in the server's parts.)
+    content = {"clientContent": {"turns": [{"role": "model", "parts": [part]}]}}
+    async with start() as emu:
+        async with connect(emu) as client:
+            await client.setup()
+            await client.send(content)
+            code, reason = await client.closed()
+            expected = (
+                f'Invalid JSON payload received. Unknown name "{name}" at '
+                f"'client_content.turns[0].parts[0].{where}': Cannot find field."
+            )
+            # (A close reason is cut to 123 bytes, as Google's are.)
+            assert (code, reason) == (1007, expected[: len(reason)])
+            assert f'"{name}"' in reason
+        async with connect(emu, VERTEX_PATH) as client:
+            await client.setup()
+            await client.send(content)
+            await client.send({"realtimeInput": {"text": "still open?"}})
+            assert await client.turn()
+
+
 async def test_the_newer_setup_fields_google_takes_are_taken_in_strict_mode() -> None:
     """Tool kinds, voices and transcription settings both backends' protos have."""
     transcription = {

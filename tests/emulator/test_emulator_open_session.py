@@ -8,17 +8,27 @@ import trio.testing
 
 from trio_gemini_live import (
     AbnormalClosureError,
+    FileReference,
+    FunctionCall,
+    FunctionCallDelta,
+    FunctionCallOutput,
     InvalidArgumentError,
     LiveSession,
     OutputTranscription,
     ReconnectPolicy,
+    ResumptionUpdate,
+    SessionCreated,
     SessionOptions,
+    SessionUpdated,
+    TextDelta,
+    ThoughtSignature,
     TurnComplete,
     live_setup,
 )
-from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator import EmulatorConfig, Fault, Scenario, open_emulator
 
 SETUP = live_setup("gemini-2.5-flash-native-audio-preview-12-2025", output_transcription=True)
+NOT_OUTPUT = (SessionCreated, SessionUpdated, ResumptionUpdate)
 
 
 async def turn(session: LiveSession, text: str) -> str:
@@ -111,3 +121,69 @@ async def test_the_options_are_the_session_s(autojump_clock: trio.testing.MockCl
             async with emu.open_session(SETUP, options=options) as session:
                 await turn(session, "Hello")
         assert len(emu.connections) == 1
+
+
+async def test_file_data_function_responses_signatures_and_streamed_calls_arrive_as_events(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Model-turn parts the client dropped (fileData, functionResponse, a bare
+    # thoughtSignature) and a call whose arguments are streamed in pieces, through the
+    # emulator's real frames; the scenario in its JSON form, as a file would give it.
+    scenario = Scenario.from_dict(
+        {
+            "turns": [
+                {
+                    "when": "plan",
+                    "parts": [
+                        {"text": "Planning", "thought": True, "thoughtSignature": "c2lnMQ=="},
+                        {"thoughtSignature": "c2lnMg=="},
+                        {"fileData": {"fileUri": "gs://b/route.png", "mimeType": "image/png"}},
+                        {"functionResponse": {"id": "s1", "name": "lookup", "response": {"n": 3}}},
+                    ],
+                    "tool_calls": [
+                        {
+                            "name": "book",
+                            "stream": True,
+                            "args": {"city": "Zürich Hauptbahnhof", "seats": 2, "stops": [{}]},
+                        }
+                    ],
+                    "after_tool": "Booked: {response}",
+                }
+            ]
+        }
+    )
+    setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT")
+    events: list[object] = []
+    async with (
+        open_emulator(EmulatorConfig(scenario=scenario)) as emu,
+        emu.open_session(setup) as session,
+    ):
+        await session.send_text("plan my trip")
+        async for event in session:
+            events.append(event)
+            if isinstance(event, FunctionCall):
+                await session.respond(event.call_id, {"ok": True})
+            elif isinstance(event, TurnComplete):
+                break
+    output = [event for event in events if not isinstance(event, NOT_OUTPUT)]
+    assert output[:4] == [
+        TextDelta(text="Planning", turn_id=1, thought=True, thought_signature=b"sig1"),
+        ThoughtSignature(signature=b"sig2", turn_id=1),
+        FileReference(file_uri="gs://b/route.png", mime_type="image/png", turn_id=1),
+        FunctionCallOutput(call_id="s1", name="lookup", response={"n": 3}, turn_id=1),
+    ]
+    deltas = [event for event in events if isinstance(event, FunctionCallDelta)]
+    (call,) = [event for event in events if isinstance(event, FunctionCall)]
+    # The string came in pieces of 8 characters, each piece its own toolCall frame.
+    assert [d.arguments.get("city") for d in deltas] == [
+        None,
+        "Zürich H",
+        "Zürich Hauptbahn",
+        "Zürich Hauptbahnhof",
+        "Zürich Hauptbahnhof",
+    ]
+    assert {d.call_id for d in deltas} == {call.call_id}
+    assert call.name == "book"
+    assert call.arguments == {"city": "Zürich Hauptbahnhof", "seats": 2, "stops": [{}]}
+    text = "".join(e.text for e in events if isinstance(e, TextDelta) and not e.thought)
+    assert text == 'Booked: {"ok": true}'

@@ -43,9 +43,10 @@ from .._wire import (
     VoiceActivityMessage,
 )
 from . import _audio
+from ._call_pieces import call_pieces
 from ._config import EmulatorConfig
 from ._lifetime import PendingInput, SessionState, format_duration
-from ._scenario import ScenarioCursor, ScenarioTurn
+from ._scenario import ScenarioCursor, ScenarioToolCall, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
 from ._window import slide_window
 
@@ -571,6 +572,8 @@ class Model:
         prompt_tokens = self._prompt_tokens()
         if self._out.stalled():
             await trio.sleep_forever()
+        for part in scripted.parts if scripted is not None else ():
+            await self._send(ServerContent(model_turn=self._content([part])))
 
         reply: str | None = None
         if turn.tool_results is not None:
@@ -608,20 +611,18 @@ class Model:
             ServerContent(turn_complete=True), self._usage(prompt_tokens, response_tokens)
         )
 
-    def _choose_calls(
-        self, text: str, scripted: ScenarioTurn | None
-    ) -> list[tuple[str, dict[str, Any]]]:
+    def _choose_calls(self, text: str, scripted: ScenarioTurn | None) -> list[ScenarioToolCall]:
         if scripted is not None and scripted.tool_calls:
-            return [(c.name, dict(c.args)) for c in scripted.tool_calls]
+            return list(scripted.tool_calls)
         if scripted is not None and scripted.reply is not None:
             return []
         lowered = text.lower()
         words = set(re.findall(r"[a-z0-9]+", lowered))
-        calls: list[tuple[str, dict[str, Any]]] = []
+        calls: list[ScenarioToolCall] = []
         for name, decl in self.functions.items():
             keys = _name_words(name)
             if name.lower() in lowered or (keys and all(k in words for k in keys)):
-                calls.append((name, self._default_args(decl, text)))
+                calls.append(ScenarioToolCall(name, self._default_args(decl, text)))
         return calls
 
     @staticmethod
@@ -647,7 +648,7 @@ class Model:
     async def _call_tools(
         self,
         gen: _Generation,
-        calls: list[tuple[str, dict[str, Any]]],
+        calls: list[ScenarioToolCall],
         scripted: ScenarioTurn | None,
     ) -> list[tuple[str, dict[str, Any]]] | None:
         """Emit `toolCall`; return the responses of BLOCKING calls (None if none block).
@@ -657,23 +658,30 @@ class Model:
         """
         if self.half_cascade:
             code = "\n".join(
-                f"print(default_api.{name}({', '.join(f'{k}={v!r}' for k, v in args.items())}))"
-                for name, args in calls
+                f"print(default_api.{c.name}({', '.join(f'{k}={v!r}' for k, v in c.args.items())}))"
+                for c in calls
             )
             part = Part(executable_code=ExecutableCode(language="PYTHON", code=code))
             await self._send(ServerContent(model_turn=self._content([part])))
         parts: list[FunctionCallPart] = []
+        streamed: list[FunctionCallPart] = []  # each piece a toolCall of its own
         blocking_ids: list[str] = []  # in the order of the calls
-        for name, args in calls:
+        for call in calls:
             call_id = self._new_call_id()
-            decl = self.functions.get(name)
+            decl = self.functions.get(call.name)
             blocking = not (decl and (decl.behavior or "").upper() == "NON_BLOCKING")
-            self._pending[call_id] = _Call(name, blocking, gen if blocking else None, scripted)
+            self._pending[call_id] = _Call(call.name, blocking, gen if blocking else None, scripted)
             if blocking:
                 gen.waiting_ids.add(call_id)
                 blocking_ids.append(call_id)
-            parts.append(FunctionCallPart(name=name, args=args, id=call_id))
-        await self._out.send(ServerMessage(tool_call=ToolCallMessage(function_calls=parts)))
+            if call.stream:
+                streamed += call_pieces(call_id, call.name, dict(call.args))
+            else:
+                parts.append(FunctionCallPart(name=call.name, args=dict(call.args), id=call_id))
+        if parts:
+            await self._out.send(ServerMessage(tool_call=ToolCallMessage(function_calls=parts)))
+        for piece in streamed:
+            await self._out.send(ServerMessage(tool_call=ToolCallMessage(function_calls=[piece])))
         if not gen.waiting_ids:
             return None
         if self.vertex:

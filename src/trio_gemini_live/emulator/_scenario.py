@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import msgspec
 
+from .._wire import Part
 from ._config import check_collection
 
 __all__ = ["Scenario", "ScenarioToolCall", "ScenarioTurn"]
@@ -21,10 +22,15 @@ __all__ = ["Scenario", "ScenarioToolCall", "ScenarioTurn"]
 
 @dataclass(frozen=True)
 class ScenarioToolCall:
-    """A function call the model makes; `args` defaults to an empty object."""
+    """A function call the model makes; `args` defaults to an empty object.
+
+    `stream` sends its arguments in pieces (`partialArgs`, `willContinue`), each a
+    `toolCall` of its own, as Vertex AI streams them (see docs/emulator.md).
+    """
 
     name: str
     args: dict[str, Any] = field(default_factory=dict[str, Any])
+    stream: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class ScenarioTurn:
         input_transcript: What the user "said", for audio turns (`inputTranscription`).
         reply: The model's reply text (spoken for AUDIO sessions); `None` keeps the default.
         tool_calls: Functions to call before replying.
+        parts: Model-turn parts sent as they are before the reply (and the calls), each
+            in a `modelTurn` of its own: a `fileData`, a `functionResponse`, a bare
+            `thoughtSignature`, text with a signature, ...
         after_tool: Reply after the tool responses; `{name}`/`{response}` placeholders refer to
             the first call; `None` gives a default sentence built from the responses.
         reusable: Leave the turn available after it has been used.
@@ -50,9 +59,11 @@ class ScenarioTurn:
     tool_calls: tuple[ScenarioToolCall, ...] = ()
     after_tool: str | None = None
     reusable: bool = False
+    parts: tuple[Part, ...] = ()
 
     def __post_init__(self) -> None:
         check_collection(self, "tool_calls", ScenarioToolCall, tuple)
+        check_collection(self, "parts", Part, tuple)
 
 
 class _TurnSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -62,6 +73,7 @@ class _TurnSpec(msgspec.Struct, forbid_unknown_fields=True):
     tool_calls: list[dict[str, Any]] = msgspec.field(default_factory=list[dict[str, Any]])
     after_tool: str | None = None
     reusable: bool = False
+    parts: list[Part] = msgspec.field(default_factory=list[Part])
 
 
 class _ScenarioSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,16 +91,31 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
-        """Build a scenario from its JSON form: `{"turns": [{...}, ...]}`."""
+        """Build a scenario from its JSON form: `{"turns": [{...}, ...]}`.
+
+        A turn's `parts` are wire parts, camelCase as Google sends them (bytes in base64).
+        """
         spec = msgspec.convert(data, _ScenarioSpec)
         turns: list[ScenarioTurn] = []
         for t in spec.turns:
             calls = tuple(
-                ScenarioToolCall(str(c["name"]), dict(cast("dict[str, Any]", c.get("args") or {})))
+                ScenarioToolCall(
+                    str(c["name"]),
+                    dict(cast("dict[str, Any]", c.get("args") or {})),
+                    stream=bool(c.get("stream", False)),
+                )
                 for c in t.tool_calls
             )
             turns.append(
-                ScenarioTurn(t.when, t.input_transcript, t.reply, calls, t.after_tool, t.reusable)
+                ScenarioTurn(
+                    t.when,
+                    t.input_transcript,
+                    t.reply,
+                    calls,
+                    t.after_tool,
+                    t.reusable,
+                    tuple(t.parts),
+                )
             )
         return cls(tuple(turns))
 

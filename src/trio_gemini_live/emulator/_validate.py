@@ -23,6 +23,8 @@ from .._schema import unsupported_schema_keys
 from .._wire import (
     ClientMessage,
     ContextWindowCompression,
+    FileData,
+    FunctionCallPart,
     FunctionDeclaration,
     SessionResumptionConfig,
     Setup,
@@ -96,11 +98,15 @@ _VERTEX_ONLY = frozenset(
         (Tool, "enterprise_web_search"),
         (Tool, "parallel_ai_search"),
         (Tool, "exa_ai_search"),
+        (FileData, "display_name"),
+        (FunctionCallPart, "partial_args"),
+        (FunctionCallPart, "will_continue"),
     }
 )
-"""Fields only Vertex AI's setup has (protocol.md sections 2.1 and 3.6, and the tool kinds
-google-genai's `_Tool_to_mldev` refuses): the Gemini API's proto lacks them, so its parser
-refuses them as unknown names (google-genai raises before sending them there)."""
+"""Fields only Vertex AI's messages have (protocol.md sections 2.1 and 3.6, the tool kinds
+google-genai's `_Tool_to_mldev` refuses, and the part fields its `_FileData_to_mldev` and
+`_FunctionCall_to_mldev` refuse): the Gemini API's proto lacks them, so its parser refuses
+them as unknown names (google-genai raises before sending them there)."""
 
 _NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
 """Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
