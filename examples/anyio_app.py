@@ -49,8 +49,12 @@ async def collect_answers(session: LiveSession, answers: ObjectSendStream[str]) 
                     text.append(piece)
                 case AudioDelta():
                     audio_seconds += event.duration
-                case TurnComplete(interrupted=False):
-                    await answers.send(f"{''.join(text).strip()}  ({audio_seconds:.1f} s audio)")
+                case TurnComplete(interrupted=interrupted):
+                    if not interrupted:
+                        answer = "".join(text).strip()
+                        await answers.send(f"{answer}  ({audio_seconds:.1f} s audio)")
+                    # Either way the turn is over: an interrupted one's words and audio are
+                    # no part of the next answer.
                     text, audio_seconds = [], 0.0
                 case _:
                     pass

@@ -78,7 +78,9 @@ async def ask(session: LiveSession, question: str) -> list[str]:
                 print(f"[tool] cancelled: {ids}")  # the user interrupted; drop those results
             case OutputTranscription(text=text):
                 spoken.append(text)
-            case TurnComplete(interrupted=False):
+            case TurnComplete(interrupted=True):
+                spoken.clear()  # the interrupted turn's words are no part of the answer
+            case TurnComplete():
                 print(f"model: {''.join(spoken).strip()}")
                 return called
             case _:

@@ -11,7 +11,9 @@ from trio_gemini_live import (
     ConfigurationError,
     GeminiRealtimeClient,
     SessionClosedError,
+    SessionOptions,
     TurnComplete,
+    open_pacer,
     open_session,
     url_endpoint,
 )
@@ -31,9 +33,34 @@ def test_asyncio_gets_a_clear_error_naming_the_fix() -> None:
         async with open_emulator():
             pass  # pragma: no cover
 
-    for main in (session, emulator):
-        with pytest.raises(ConfigurationError, match=r"backend='trio'"):
+    async def pacer() -> None:
+        with open_pacer():
+            pass  # pragma: no cover
+
+    async def client() -> None:
+        config = {"model": MODEL, "api_key": "k", "base_url": "ws://127.0.0.1:9/ws"}
+        async with GeminiRealtimeClient(llm_config={"config_list": [config]}).connect():
+            pass  # pragma: no cover
+
+    calls = {
+        "open_session": session,
+        "open_emulator": emulator,
+        "open_pacer": pacer,
+        # The call the application made, not `open_session` inside it.
+        "GeminiRealtimeClient.connect": client,
+    }
+    for name, main in calls.items():
+        with pytest.raises(ConfigurationError, match=r"backend='trio'") as info:
             anyio.run(main)  # anyio's default backend is asyncio
+        assert str(info.value).startswith(f"{name} runs on trio")
+        # A synchronous application's portal defaults to asyncio too.
+        assert "start_blocking_portal(backend='trio')" in str(info.value)
+
+
+def test_open_pacer_outside_trio_gets_the_same_clear_error() -> None:
+    # It failed with trio's "must be called from async context", from inside trio.
+    with pytest.raises(ConfigurationError, match=r"^open_pacer runs on trio"), open_pacer():
+        pass  # pragma: no cover
 
 
 @pytest.mark.parametrize("call", ["session_update", "add_event", "get_event", "truncate_audio"])
@@ -94,3 +121,62 @@ async def test_events_left_unread_are_gone_after_the_block(
             with pytest.raises(SessionClosedError, match="discarded"):
                 async for _ in session:
                     pass  # pragma: no cover
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_an_anyio_stream_from_the_connector_is_refused_by_name(transport: str) -> None:
+    # The handshake failed with AttributeError: 'SocketStream' object has no attribute
+    # 'send_all'. No autojump clock: the connection is real TCP, on the loopback.
+    returned: list[anyio.abc.SocketStream] = []
+    async with open_emulator() as emulator:
+
+        async def connector() -> trio.abc.Stream:
+            stream = await anyio.connect_tcp(emulator.host, emulator.port)
+            returned.append(stream)
+            return stream  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        options = SessionOptions(transport=transport)
+        with (
+            trio.fail_after(10),
+            pytest.raises(ConfigurationError, match="not a trio stream") as info,
+        ):
+            async with open_session(MODEL, endpoint=endpoint, connector=connector, options=options):
+                pass  # pragma: no cover
+    message = str(info.value)
+    assert "anyio._backends._trio.SocketStream" in message
+    assert "trio.open_tcp_stream" in message
+    # Closed, since nobody else can: left open it warned when collected.
+    with pytest.raises(anyio.ClosedResourceError):
+        await returned[0].send(b"x")
+
+
+class Socketish:
+    """Part of a stream: what a connector might return by mistake."""
+
+    closed = False
+
+    def send_all(self, data: bytes) -> None:  # pragma: no cover
+        pass
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_any_other_non_stream_from_the_connector_is_refused_by_name(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    returned = Socketish()
+
+    async def connector() -> trio.abc.Stream:
+        return returned  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    with trio.fail_after(10), pytest.raises(ConfigurationError) as info:
+        async with open_session(MODEL, endpoint=endpoint, connector=connector):
+            pass  # pragma: no cover
+    assert str(info.value) == (
+        f"the connector returned {__name__}.Socketish, not a trio stream "
+        "(trio.abc.Stream): it has no receive_some, wait_send_all_might_not_block"
+    )
+    assert returned.closed

@@ -9,14 +9,22 @@ emulator on 127.0.0.1; `pytest` for the test files), in a subprocess bounded by 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 import subprocess
 import sys
 import tomllib
+import types
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import OutputTranscription, RealtimeEvent, TurnComplete
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -72,6 +80,60 @@ def test_anyio_app(tmp_path: Path) -> None:
         "model: You said: Say something about anyio.  (2.2 s audio)",
     ]
     assert out.rstrip().endswith("done")
+
+
+def load_example(name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class ScriptedSession:
+    """Stands in for a `LiveSession`: sends go nowhere, the events are given."""
+
+    def __init__(self, events: list[RealtimeEvent]) -> None:
+        self.events = events
+
+    async def send_text(self, text: str) -> None:
+        pass
+
+    async def __aiter__(self) -> AsyncIterator[RealtimeEvent]:
+        for event in self.events:
+            await trio.lowlevel.checkpoint()
+            yield event
+
+
+# A turn cut off by new input, then the answer to that input: the cut-off turn's words were
+# carried into the next answer.
+INTERRUPTED_THEN_ANSWERED: list[RealtimeEvent] = [
+    OutputTranscription(text="Half an ans"),
+    TurnComplete(interrupted=True),
+    OutputTranscription(text="The answer."),
+    TurnComplete(),
+]
+
+
+async def test_anyio_app_leaves_an_interrupted_turn_out_of_the_next_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    example = load_example("anyio_app")
+    send, receive = anyio.create_memory_object_stream[str](max_buffer_size=8)
+    with trio.fail_after(5):
+        await example.collect_answers(ScriptedSession(INTERRUPTED_THEN_ANSWERED), send)
+        async with receive:
+            assert [answer async for answer in receive] == ["The answer.  (0.0 s audio)"]
+
+
+async def test_tool_calling_leaves_an_interrupted_turn_out_of_the_answer(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("tool_calling")
+    with trio.fail_after(5):
+        await example.ask(ScriptedSession(INTERRUPTED_THEN_ANSWERED), "What's up?")
+    assert capsys.readouterr().out.splitlines()[-1] == "model: The answer."
 
 
 def test_tool_calling(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from ._events import (
     RealtimeEvent,
     SessionUpdated,
 )
-from ._groups import sole_leaf
+from ._groups import BlockErrors
 from ._options import SessionOptions
 from ._require_trio import require_trio
 from ._seed_options import (
@@ -386,47 +386,51 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: already connected.
-            ConfigurationError: no API key or a bad endpoint.
+            ConfigurationError: no API key or a bad endpoint, or not run by trio (e.g.
+                anyio on its default asyncio backend).
             TransportError: the connection could not be opened.
+
+        An exception raised in the block comes out of it as itself (see `open_session`).
         """
+        # Checked here, not left to `open_session`: its message would name that call, not
+        # the one the application made.
+        require_trio("GeminiRealtimeClient.connect")
         if self._session is not None:
             raise RuntimeError("already connected: leave the current connect() block first")
         endpoint = self._endpoint()
         self._events.reopen()
         self._started = False
         self._refusals_seen = 0
+        errors = BlockErrors()
         try:
-            async with (
-                open_session(
-                    self._model,
-                    endpoint=endpoint,
-                    options=self._options,
-                    connector=self._connector,
-                    start=False,
-                ) as session,
-                trio.open_nursery() as nursery,
-            ):
-                self._session = session
-                pumped = trio.Event()
-                nursery.start_soon(self._pump, session, pumped)
-                try:
-                    yield
-                finally:
-                    self._session = None
-                    # The seed's stream ends with the session's `Closed`: close, and let the
-                    # pump pass the last events on, bounded like the close itself (writing
-                    # what is queued, then the handshake: a close_timeout each) and the
-                    # pump's last hand-over (one more).
-                    with trio.move_on_after(self._options.close_timeout * 3) as scope:
-                        scope.shield = True
-                        await session.aclose()
-                        await pumped.wait()
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            leaf = sole_leaf(group, BaseException)
-            if leaf is None:
-                raise
-            raise leaf from None
+            with errors.nursery():
+                async with (
+                    open_session(
+                        self._model,
+                        endpoint=endpoint,
+                        options=self._options,
+                        connector=self._connector,
+                        start=False,
+                    ) as session,
+                    trio.open_nursery(strict_exception_groups=True) as nursery,
+                ):
+                    self._session = session
+                    pumped = trio.Event()
+                    nursery.start_soon(self._pump, session, pumped)
+                    try:
+                        with errors.block():
+                            yield
+                    finally:
+                        self._session = None
+                        # The seed's stream ends with the session's `Closed`: close, and let
+                        # the pump pass the last events on, bounded like the close itself
+                        # (writing what is queued, then the handshake: a close_timeout each)
+                        # and the pump's last hand-over (one more).
+                        with trio.move_on_after(self._options.close_timeout * 3) as scope:
+                            scope.shield = True
+                            await session.aclose()
+                            await pumped.wait()
+                        nursery.cancel_scope.cancel()
         finally:
             self._session = None
             self._started = False

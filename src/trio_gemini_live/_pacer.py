@@ -23,6 +23,8 @@ from typing import Protocol
 
 import trio
 
+from ._require_trio import require_trio
+
 __all__ = ["Pacer", "open_pacer"]
 
 _CLOCK_MONOTONIC = 1
@@ -175,7 +177,12 @@ def open_pacer() -> Generator[Pacer]:
     shared ticker): `with open_pacer() as pacer: await pacer.sleep_until(deadline)`, with
     deadlines on `trio.current_time()`. One pacer serves one task at a time, and only
     inside its block.
+
+    Raises:
+        ConfigurationError: not run by trio (e.g. anyio on its default asyncio backend, or
+            outside any event loop).
     """
+    require_trio("open_pacer")
     timer = _timerfd() if _on_system_clock() else None
     if timer is None:
         pacer = _TrioPacer()

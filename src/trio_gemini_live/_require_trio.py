@@ -21,5 +21,6 @@ def require_trio(what: str) -> None:
     except RuntimeError:
         raise ConfigurationError(
             f"{what} runs on trio: call it from trio.run(...), or with anyio, "
-            "anyio.run(main, backend='trio')"
+            "anyio.run(main, backend='trio') (from synchronous code, "
+            "anyio.from_thread.start_blocking_portal(backend='trio'))"
         ) from None

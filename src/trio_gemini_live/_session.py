@@ -54,7 +54,7 @@ from ._errors import (
     LocalProtocolError,
     SessionClosedError,
 )
-from ._groups import sole_leaf
+from ._groups import BlockErrors
 from ._options import SessionOptions
 from ._pending_calls import NO_ID
 from ._protocol import LiveProtocol, SessionState, check_setup
@@ -1513,7 +1513,14 @@ async def open_session(
             would lose data (a field the wire Structs lack, such as a `Tool` subclass's:
             such fields go in `Setup.extra`) or whose `extra` would replace a modelled
             value, for both `api_key` and `endpoint`, or when not run by trio (e.g. anyio
-            on its default asyncio backend).
+            on its default asyncio backend), or for a `connector` that returns no trio
+            stream (an anyio one, say).
+
+    An exception raised in the block comes out of it as raised: the same object, with its
+    `__cause__`, `__context__` and traceback; a group the block raised (its own nursery's
+    or anyio task group's) is neither unwrapped nor put in another. The session's own
+    error comes out alone, not in the group of the session's nursery; only the block's
+    exception together with the session's comes out as a group, that nursery's.
     """
     require_trio("open_session")
     options = options or SessionOptions()
@@ -1529,25 +1536,23 @@ async def open_session(
         endpoint = gemini_endpoint(resolve_api_key(api_key))
     prepared = _prepare_setup(setup, endpoint)  # fail fast on a bad model name
     session = LiveSession(endpoint, options, connector)
+    errors = BlockErrors()
     try:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(
-                session._supervise,  # pyright: ignore[reportPrivateUsage]
-                prepared if start else None,
-            )
-            try:
-                yield session
-            finally:
-                if not session._core.closing:  # pyright: ignore[reportPrivateUsage]
-                    await session._start_close()  # pyright: ignore[reportPrivateUsage]
-                with trio.move_on_after(options.close_timeout * 2):
-                    await session._drain_until_closed()  # pyright: ignore[reportPrivateUsage]
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        leaf = sole_leaf(group, BaseException)
-        if leaf is None:
-            raise
-        raise leaf from None
+        with errors.nursery():
+            async with trio.open_nursery(strict_exception_groups=True) as nursery:
+                await nursery.start(
+                    session._supervise,  # pyright: ignore[reportPrivateUsage]
+                    prepared if start else None,
+                )
+                try:
+                    with errors.block():
+                        yield session
+                finally:
+                    if not session._core.closing:  # pyright: ignore[reportPrivateUsage]
+                        await session._start_close()  # pyright: ignore[reportPrivateUsage]
+                    with trio.move_on_after(options.close_timeout * 2):
+                        await session._drain_until_closed()  # pyright: ignore[reportPrivateUsage]
+                    nursery.cancel_scope.cancel()
     finally:
         session._end_if_cut_short()  # pyright: ignore[reportPrivateUsage]
         session._discard_unread()  # pyright: ignore[reportPrivateUsage]

@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 from urllib.parse import urlsplit
 
 import trio
@@ -39,7 +39,18 @@ __all__ = [
 log = logging.getLogger("trio_gemini_live.transport")
 
 Connector = Callable[[], Awaitable[trio.abc.Stream]]
-"""An async callable returning a connected byte stream (for tests: an in-memory stream)."""
+"""An async callable returning a connected trio byte stream (a `trio.abc.Stream`).
+
+For example `trio.open_tcp_stream(host, port)`, or for tests an in-memory stream
+(`Emulator.memory_connector()`). An anyio stream (`anyio.connect_tcp`) is not one: it is
+refused with a `ConfigurationError`.
+"""
+
+_STREAM_METHODS: Final = ("send_all", "receive_some", "wait_send_all_might_not_block", "aclose")
+"""What both transports call on a connector's stream: `trio.abc.Stream`'s methods."""
+
+_CLOSE_REFUSED_WAIT: Final = 1.0
+"""How long a refused connector result may take to close."""
 
 LONG_WRITE: Final = 64 * 1024
 """A write longer than this goes to the stream in `PIECE`s, each one noted (`UplinkMeter`).
@@ -238,7 +249,7 @@ async def open_stream(
 ) -> trio.abc.Stream:
     """Open the stream (call inside `connect_errors`); TLS is verified unless told otherwise."""
     if connector is not None:
-        return await connector()
+        return await _connected(connector)
     if not target.secure:
         if ssl_context is not None:
             raise ConfigurationError(
@@ -260,6 +271,36 @@ async def open_stream(
         await trio.aclose_forcefully(stream)
         raise
     return stream
+
+
+async def _connected(connector: Connector) -> trio.abc.Stream:
+    """The connector's stream, refused with a `ConfigurationError` if it is not a trio one.
+
+    Else the first write failed deep in the handshake with an `AttributeError` (an anyio
+    stream has `send`, not `send_all`).
+    """
+    stream = await connector()
+    missing = [name for name in _STREAM_METHODS if not callable(getattr(stream, name, None))]
+    if not missing:
+        return stream
+    kind = type(stream)
+    # Closed here: the caller never gets it (an anyio socket left open warns at collection).
+    aclose = getattr(stream, "aclose", None)
+    if callable(aclose):
+        deadline = trio.current_time() + _CLOSE_REFUSED_WAIT
+        with trio.CancelScope(deadline=deadline, shield=True), suppress(Exception):
+            await cast("Callable[[], Awaitable[object]]", aclose)()
+    hint = (
+        "; an anyio stream cannot be used: open the connection with trio "
+        "(trio.open_tcp_stream, trio.open_ssl_over_tcp_stream), which runs on anyio's trio "
+        "backend too"
+        if kind.__module__.partition(".")[0] == "anyio"
+        else ""
+    )
+    raise ConfigurationError(
+        f"the connector returned {kind.__module__}.{kind.__qualname__}, not a trio stream "
+        f"(trio.abc.Stream): it has no {', '.join(missing)}{hint}"
+    )
 
 
 def rejected_upgrade(where: str, status: int) -> TransportError:

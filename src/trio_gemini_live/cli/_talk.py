@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import trio
 
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
+from .._groups import BlockErrors
 from .._session import SessionStatistics, open_session
 from .._setup import live_setup
 from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav
@@ -209,7 +210,12 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         reporter.line(f"warning: {silent}")
     realtime = args.realtime if args.realtime is not None else not (args.emulator or args.url)
     try:
-        reply, reply_rate, stats = await _converse(args, reporter, metrics, setup, audio, realtime)
+        # All that `_converse` raises is the command's own: its nursery's group is undone
+        # (a single CliError comes out as itself), as the library's entry points do theirs.
+        with BlockErrors().nursery():
+            reply, reply_rate, stats = await _converse(
+                args, reporter, metrics, setup, audio, realtime
+            )
     except BaseException:
         # Ends a transcript or progress line in progress, so that the error is not printed
         # onto its end. The error in flight is the one to report, not one from this.

@@ -26,7 +26,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketReque
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 
-from .._groups import leaf_exceptions, sole_leaf
+from .._groups import BlockErrors, leaf_exceptions
 from .._require_trio import require_trio
 from .._wire import (
     Blob,
@@ -1427,7 +1427,9 @@ async def open_emulator(
         OSError: it cannot listen there (an unknown host, a port in use); the message is
             `cannot listen on HOST:PORT: <reason>`, and `errno` is the original one.
 
-    An exception raised in the block comes out of it as itself, not in an exception group.
+    An exception raised in the block comes out of it as raised, not in an exception group:
+    the same object, with its `__cause__`, `__context__` and traceback (a group the block
+    raised stays that group), as from `open_session`.
     """
     require_trio("open_emulator")
     given = cast(object, config)  # the annotation promises what is checked here
@@ -1454,9 +1456,10 @@ async def open_emulator(
         raise _listen_error(exc, host, port) from None
     # The body's own exception comes out as itself, as from `open_session`, not in the
     # group the emulator's nursery wraps it in: `except InvalidArgumentError` around the
-    # block must catch it.
-    try:
-        async with trio.open_nursery() as nursery:
+    # block must catch it (`BlockErrors`).
+    errors = BlockErrors()
+    with errors.nursery():
+        async with trio.open_nursery(strict_exception_groups=True) as nursery:
             try:
                 emulator = Emulator(
                     config or EmulatorConfig(), nursery, tls=ssl_context is not None
@@ -1470,14 +1473,10 @@ async def open_emulator(
                         await listener.aclose()
                 raise
             try:
-                yield emulator
+                with errors.block():
+                    yield emulator
             finally:
                 emulator._stopping = True  # pyright: ignore[reportPrivateUsage]
                 nursery.cancel_scope.cancel()
                 with trio.CancelScope(shield=True):
                     await emulator._abort_streams()  # pyright: ignore[reportPrivateUsage]
-    except BaseExceptionGroup as group:
-        leaf = sole_leaf(group, BaseException)
-        if leaf is None:
-            raise
-        raise leaf from None
