@@ -60,7 +60,7 @@ async def test_messages_sent_before_a_close_are_recorded_while_the_emulator_writ
             return valves[-1]
 
         endpoint = url_endpoint(emu.endpoint_url(), api_key="k")
-        options = SessionOptions(transport=transport)  # type: ignore[arg-type]
+        options = SessionOptions(transport=transport)
         texts = [f"t{i}" for i in range(10)]
         async with open_session(
             live_setup(NATIVE), endpoint=endpoint, options=options, connector=connector

@@ -43,7 +43,8 @@ class ServerWebSocket(WebSocketConnection):
             stream,
             WSConnection(ConnectionType.SERVER),
             max_message_size=max_message_size,
-            # Bounded in bytes instead (`_handle_message_event`): a count bounds nothing.
+            # Bounded in bytes instead (`_handle_message_event`): a count of messages says
+            # nothing of the memory they hold.
             message_queue_size=sys.maxsize,
         )
         self.pong_delay = 0.0
