@@ -143,6 +143,50 @@ def test_the_fixtures_under_anyio_on_trio(pytester: pytest.Pytester) -> None:
     run(pytester).assert_outcomes(passed=4)
 
 
+def test_autojump_clock_under_anyio_fails_at_once_saying_how_to_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    # anyio's runner ignores pytest-trio's clock fixtures: the test ran on the run's clock
+    # (the real one, or another MockClock) and the one it was handed ran nothing; a wait
+    # that never came held it for `wait_timeout` of real time.
+    pytester.makepyfile(
+        module("""
+        pytestmark = pytest.mark.anyio
+
+        CLOCK = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+
+
+        @pytest.fixture(params=["trio", ("trio", CLOCK)], ids=["real", "other-mock"])
+        def anyio_backend(request):
+            return request.param
+
+
+        async def test_jumping(gemini_connect, autojump_clock):
+            raise AssertionError("the test ran")
+
+
+        async def test_without(gemini_connect):
+            async with gemini_connect(SETUP) as session:
+                assert await turn(session, "Hello") == "You said: Hello"
+        """)
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_jumping[[]real[]]*",
+            "test_jumping[[]real[]] asks for pytest-trio's autojump_clock, but its trio run "
+            "uses another clock (SystemClock): *anyio's (`@pytest.mark.anyio`) ignores it. "
+            "Run the test with pytest-trio (`trio_mode = true`*`@pytest.mark.trio`), or drop "
+            "autojump_clock from its arguments and have the `anyio_backend` fixture return "
+            '("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})',
+            "*ERROR at setup of test_jumping[[]other-mock[]]*",
+            "*uses another clock (MockClock)*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*the test ran*")
+
+
 def test_asyncio_fails_at_once_saying_why(pytester: pytest.Pytester) -> None:
     # On asyncio trio's calls fail deep inside, with errors about its run context.
     pytester.makepyfile(

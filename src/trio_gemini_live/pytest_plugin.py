@@ -80,10 +80,12 @@ async def gemini_emulator(
     connection closed, when the test ends. It runs on trio: under pytest-trio (`trio_mode
     = true`, or `@pytest.mark.trio` on the test), or anyio's pytest plugin with
     `anyio_backend` set to `"trio"`; asyncio, or a test no trio runner runs (a plain
-    `def` test, trio mode forgotten), fails with an error saying so.
+    `def` test, trio mode forgotten), fails with an error saying so; so does a test that
+    asks for pytest-trio's `autojump_clock` and runs on another clock (anyio's runner).
     """
     request.node.stash[_STARTED] = True  # a runner took it: its errors are its own
     _require_trio()
+    _require_the_clock_asked_for(request)
     from .emulator import open_emulator
 
     async with open_emulator(gemini_emulator_config) as emulator:
@@ -198,5 +200,30 @@ def _require_trio() -> None:
         "gemini_emulator runs on trio, not on this event loop (asyncio?): use pytest-trio, "
         "or anyio's pytest plugin with the trio backend (an `anyio_backend` fixture "
         "returning 'trio'); trio-gemini-live does not support the asyncio backend",
+        pytrace=False,
+    )
+
+
+def _require_the_clock_asked_for(request: pytest.FixtureRequest) -> None:
+    """Fail the test at once when it asks for `autojump_clock` and runs on another clock.
+
+    Only pytest-trio's runner runs a test on its clock fixture; anyio's ignores it, and did
+    so silently: the test ran on the real clock (a wait that never came held it for
+    `wait_timeout`, 900 s by default, of real time), and the clock it was handed, the one
+    it jumped or asserted on, ran nothing.
+    """
+    if "autojump_clock" not in request.fixturenames:
+        return
+    asked = request.getfixturevalue("autojump_clock")
+    current = trio.lowlevel.current_clock()
+    if not isinstance(asked, trio.abc.Clock) or current is asked:
+        return  # not pytest-trio's (a user fixture of the name), or it is the run's clock
+    pytest.fail(
+        f"{request.node.name} asks for pytest-trio's autojump_clock, but its trio run uses "
+        f"another clock ({type(current).__name__}): only pytest-trio's runner runs a test on "
+        "it, and anyio's (`@pytest.mark.anyio`) ignores it. Run the test with pytest-trio "
+        "(`trio_mode = true` in the pytest configuration, or `@pytest.mark.trio`), or drop "
+        "autojump_clock from its arguments and have the `anyio_backend` fixture return "
+        '("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})',
         pytrace=False,
     )

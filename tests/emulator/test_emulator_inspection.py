@@ -82,10 +82,11 @@ async def test_a_ping_that_crosses_the_emulator_s_close_is_no_error() -> None:
     from wsproto.connection import ConnectionState
     from wsproto.events import AcceptConnection, CloseConnection, Ping, Request
 
-    from trio_gemini_live.emulator._server import _FaultStream, _ServerWebSocket
+    from trio_gemini_live.emulator._server import _FaultStream
+    from trio_gemini_live.emulator._websocket import ServerWebSocket
 
     ours, _theirs = trio.testing.memory_stream_pair()
-    ws = _ServerWebSocket(_FaultStream(ours), max_message_size=1 << 20)
+    ws = ServerWebSocket(_FaultStream(ours), max_message_size=1 << 20)
     server = ws._wsproto  # pyright: ignore[reportPrivateUsage]
     server.receive_data(WSConnection(ConnectionType.CLIENT).send(Request(host="h", target="/")))
     assert [type(event) for event in server.events()] == [Request]

@@ -20,11 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import msgspec
 import trio
 import trio.testing
-import wsproto
-import wsproto.events
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
-from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketRequest
 
 from .._groups import BlockErrors, leaf_exceptions
 from .._require_trio import require_trio
@@ -60,6 +56,7 @@ from ._recording import (
 )
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
+from ._websocket import ServerWebSocket
 
 if TYPE_CHECKING:
     from .._options import SessionOptions
@@ -290,71 +287,6 @@ class _FaultStream(trio.abc.Stream):
 _HANDSHAKE_TIMEOUT = 10.0
 
 
-class _ServerWebSocket(WebSocketConnection):
-    """trio-websocket's connection with a pong that can be delayed per connection.
-
-    Its `get_request` also ends when the stream ends without an upgrade request.
-    """
-
-    def __init__(self, stream: _FaultStream, *, max_message_size: int) -> None:
-        super().__init__(
-            stream, WSConnection(ConnectionType.SERVER), max_message_size=max_message_size
-        )
-        self.pong_delay = 0.0
-        self.nursery: trio.Nursery | None = None
-        # Set once the client's upgrade request has been read, or once the reader task has
-        # ended without one: trio-websocket's own `_get_request` waits for a request only,
-        # so a plain HTTP request (answered 400), garbage or a peer gone mid-request held
-        # the stream, its task and its file descriptor until the handshake timeout.
-        self._handshake_read = trio.Event()
-        self._request_read = False
-
-    def start_reader(self, nursery: trio.Nursery) -> None:
-        self.nursery = nursery
-        nursery.start_soon(self._reader_task)
-
-    async def _reader_task(self) -> None:
-        try:
-            await super()._reader_task()
-        finally:
-            # No request comes once the reader has ended: it is the one that reads them.
-            self._handshake_read.set()
-
-    async def _handle_request_event(self, event: wsproto.events.Request) -> None:
-        await super()._handle_request_event(event)
-        self._request_read = True
-        self._handshake_read.set()
-
-    async def get_request(self) -> WebSocketRequest | None:
-        """The client's upgrade request; `None` if the stream ended without one.
-
-        `None` comes as soon as the reader task ends: the request was not an upgrade
-        (trio-websocket has answered it 400 and closed the stream), or the peer closed or
-        reset the stream before its request was complete.
-        """
-        await self._handshake_read.wait()
-        if not self._request_read:
-            return None
-        return await self._get_request()  # at once: the request is there
-
-    async def _handle_ping_event(self, event: wsproto.events.Ping) -> None:
-        if self._wsproto.state is not ConnectionState.OPEN:
-            # A ping that crossed our close frame: wsproto sends nothing more once it has
-            # sent a close (trio-websocket would raise, and fail the connection), and the
-            # client is about to read our close anyway.
-            return
-        if self.pong_delay and self.nursery is not None:
-            self.nursery.start_soon(self._late_pong, event.response(), self.pong_delay)
-            return
-        await super()._handle_ping_event(event)
-
-    async def _late_pong(self, pong: wsproto.events.Pong, delay: float) -> None:
-        await trio.sleep(delay)
-        if self._wsproto.state is ConnectionState.OPEN:  # not once a close has gone out
-            with contextlib.suppress(ConnectionClosed):
-                await self._send(pong)
-
-
 class EmulatorConnection:
     """One client connection: what was sent and received, how it ended, and fault control.
 
@@ -407,7 +339,7 @@ class EmulatorConnection:
         # Those of `faults` that fire at a frame count, until they have fired.
         self._armed: list[Fault] = []
         self._stream = stream
-        self._ws: _ServerWebSocket | None = None
+        self._ws: ServerWebSocket | None = None
         self._nursery: trio.Nursery | None = None
         self._send_lock = trio.Lock()
         self._changed = trio.Event()
@@ -622,6 +554,9 @@ class EmulatorConnection:
     async def close(self, code: int, reason: str = "") -> None:
         """Close with a close frame (reason truncated to 123 bytes like Google), then drop.
 
+        If the client's close frame has been read already (the emulator is still handling
+        the messages sent before it), none goes out: the client's close is recorded.
+
         Raises:
             TypeError: `code` is not an int or `reason` not a str.
             ValueError: `code` cannot be sent in a close frame: a server may send 1000 to
@@ -633,6 +568,12 @@ class EmulatorConnection:
         if self.closed_by is not None:
             return
         self._halted = True
+        if self._ws is not None and (peer := self._ws.closed) is not None:
+            # The client's close came first: the emulator is still handling the messages
+            # it sent before it. That close ended the connection; none can follow it.
+            self._record_peer_close(peer)
+            await self._shutdown()
+            return
         reason = _truncate_reason(reason)
         self.close_code, self.close_reason, self.closed_by = code, reason, "server"
         log.info("connection %d: closing %d %s", self.number, code, reason)
@@ -763,13 +704,11 @@ class EmulatorConnection:
                     if timeout is not None:
                         scope.deadline = trio.current_time() + timeout
                     await self._ws.send_message(raw)
-            except ConnectionClosed as exc:
-                # The client closed (or dropped) the connection under this frame: that is
-                # how it ended, recorded as `_receive` would have (it is cancelled now).
-                self._record_peer_close(exc)
+            except ConnectionClosed:
+                # The client closed (or dropped) the connection: nothing more goes out. The
+                # connection ends once `_receive` has taken every message the client sent
+                # before its close, and recorded the close; ending it here lost them.
                 self._halted = True
-                if self._nursery is not None:
-                    self._nursery.cancel_scope.cancel()
                 return
             if scope.cancelled_caught:
                 await self._drop(f"a frame could not be written in {timeout} s (send_timeout)")
@@ -778,8 +717,8 @@ class EmulatorConnection:
             self._check_triggers()
             self._notify()
 
-    def _record_peer_close(self, exc: ConnectionClosed) -> None:
-        """Record the client's close (its code, or 1006 without a close frame).
+    def _record_peer_close(self, reason: CloseReason | None) -> None:
+        """Record the client's close (its code, or 1006 without a close frame: `None`).
 
         Unless the end is recorded already (the emulator's own close, reset or drop came
         first), or the emulator is shutting down: closing its streams is no act of the
@@ -787,7 +726,6 @@ class EmulatorConnection:
         """
         if self.closed_by is not None or self.emulator._stopping:  # pyright: ignore[reportPrivateUsage]
             return
-        reason = exc.reason
         self.close_code = reason.code if reason else 1006
         self.close_reason = (reason.reason or "") if reason else ""
         self.closed_by = "client"
@@ -857,7 +795,7 @@ class EmulatorConnection:
             with trio.move_on_at(deadline):
                 message = await self._ws.get_message()
         except ConnectionClosed as exc:
-            self._record_peer_close(exc)
+            self._record_peer_close(exc.reason)
             return None
         if message is None:
             config = self.emulator.config
@@ -1318,7 +1256,7 @@ class Emulator:
         try:
             async with trio.open_nursery() as nursery:
                 conn._nursery = nursery  # pyright: ignore[reportPrivateUsage]
-                ws = _ServerWebSocket(wrapped, max_message_size=self.config.max_message_size)
+                ws = ServerWebSocket(wrapped, max_message_size=self.config.max_message_size)
                 ws.start_reader(nursery)
                 request: WebSocketRequest | None = None
                 # Ends at once when the stream ends without a request (a probe); the bound
@@ -1355,7 +1293,7 @@ class Emulator:
             self._notify()
 
     async def _handle(
-        self, conn: EmulatorConnection, ws: _ServerWebSocket, request: WebSocketRequest
+        self, conn: EmulatorConnection, ws: ServerWebSocket, request: WebSocketRequest
     ) -> None:
         conn.path = redact_path(request.path)
         conn.headers = redact_headers(request.headers)

@@ -1,0 +1,140 @@
+"""The emulator's side of a WebSocket: trio-websocket's connection, reading ahead of the model.
+
+trio-websocket's reader hands messages over through a channel of one: while the connection's
+handler was busy (the model waiting for a write to finish, say) the reader read nothing, so
+the client's close frame waited behind the messages before it. A client that closes then
+(trio-websocket's, after its `close_timeout`) dropped the connection, and the messages still
+in the socket were lost with the close: the emulator recorded 1006 and fewer frames than the
+client had sent. Google's frontend reads a client's frames as they arrive, whatever the model
+is doing. So does this reader, up to `READ_AHEAD` bytes of messages not yet handled; past
+that it waits, and the client's writes with it (backpressure, as over TCP).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import trio
+import wsproto
+import wsproto.events
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+
+__all__ = ["READ_AHEAD", "ServerWebSocket"]
+
+READ_AHEAD = 8 * 1024 * 1024
+"""Bytes (characters of text messages) of client messages read and not yet handled past
+which the reader stops reading the socket: ~3 minutes of 16 kHz audio."""
+
+
+class ServerWebSocket(WebSocketConnection):
+    """trio-websocket's server connection, as the emulator serves it.
+
+    Its reader reads ahead of the handler (`READ_AHEAD`), so that the client's close is
+    answered at once and the messages before it are still there to be read. Its pong can be
+    delayed (`pong_delay`). Its `get_request` also ends when the stream ends without an
+    upgrade request.
+    """
+
+    def __init__(self, stream: trio.abc.Stream, *, max_message_size: int) -> None:
+        super().__init__(
+            stream,
+            WSConnection(ConnectionType.SERVER),
+            max_message_size=max_message_size,
+            # Bounded in bytes instead (`_handle_message_event`): a count of messages says
+            # nothing of the memory they hold.
+            message_queue_size=sys.maxsize,
+        )
+        self.pong_delay = 0.0
+        self.nursery: trio.Nursery | None = None
+        # Set once the client's upgrade request has been read, or once the reader task has
+        # ended without one: trio-websocket's own `_get_request` waits for a request only,
+        # so a plain HTTP request (answered 400), garbage or a peer gone mid-request held
+        # the stream, its task and its file descriptor until the handshake timeout.
+        self._handshake_read = trio.Event()
+        self._request_read = False
+        self._unread = 0  # size of the messages read and not yet taken by `get_message`
+        self._room = trio.Event()  # set when `_unread` shrinks, or the connection closes
+        self._closing = False
+
+    def start_reader(self, nursery: trio.Nursery) -> None:
+        """Start the reader task in `nursery` (the connection's)."""
+        self.nursery = nursery
+        nursery.start_soon(self._reader_task)
+
+    async def _reader_task(self) -> None:
+        try:
+            await super()._reader_task()
+        finally:
+            # No request comes once the reader has ended: it is the one that reads them.
+            self._handshake_read.set()
+
+    async def _handle_request_event(self, event: wsproto.events.Request) -> None:
+        await super()._handle_request_event(event)
+        self._request_read = True
+        self._handshake_read.set()
+
+    async def get_request(self) -> WebSocketRequest | None:
+        """The client's upgrade request; `None` if the stream ended without one.
+
+        `None` comes as soon as the reader task ends: the request was not an upgrade
+        (trio-websocket has answered it 400 and closed the stream), or the peer closed or
+        reset the stream before its request was complete.
+        """
+        await self._handshake_read.wait()
+        if not self._request_read:
+            return None
+        return await self._get_request()  # at once: the request is there
+
+    async def _handle_message_event(
+        self, event: wsproto.events.BytesMessage | wsproto.events.TextMessage
+    ) -> None:
+        # Counted part by part: the message `get_message` returns is their join.
+        await super()._handle_message_event(event)
+        self._unread += len(event.data)
+        while self._unread > READ_AHEAD and not self._closing and self._close_reason is None:
+            await self._room.wait()
+
+    async def get_message(self) -> str | bytes:
+        """The next client message, read ahead or waited for (see `READ_AHEAD`).
+
+        Raises:
+            ConnectionClosed: the connection has closed and every message read before
+                the close has been taken.
+        """
+        message = await super().get_message()
+        self._unread -= len(message)
+        self._make_room()
+        return message
+
+    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close with a close frame, and wait for the client's (see trio-websocket's).
+
+        A reader waiting for room is let go first: it reads the client's close frame.
+        """
+        self._closing = True
+        self._make_room()
+        await super().aclose(code, reason)
+
+    def _make_room(self) -> None:
+        self._room.set()
+        self._room = trio.Event()
+
+    async def _handle_ping_event(self, event: wsproto.events.Ping) -> None:
+        if self._wsproto.state is not ConnectionState.OPEN:
+            # A ping that crossed our close frame: wsproto sends nothing more once it has
+            # sent a close (trio-websocket would raise, and fail the connection), and the
+            # client is about to read our close anyway.
+            return
+        if self.pong_delay and self.nursery is not None:
+            self.nursery.start_soon(self._late_pong, event.response(), self.pong_delay)
+            return
+        await super()._handle_ping_event(event)
+
+    async def _late_pong(self, pong: wsproto.events.Pong, delay: float) -> None:
+        await trio.sleep(delay)
+        if self._wsproto.state is ConnectionState.OPEN:  # not once a close has gone out
+            with contextlib.suppress(ConnectionClosed):
+                await self._send(pong)
