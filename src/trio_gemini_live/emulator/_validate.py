@@ -20,13 +20,12 @@ import msgspec
 from msgspec import inspect as mi
 
 from .._schema import unsupported_schema_keys
+from .._setup_checks import INT32_RANGE, INT64_FIELDS, INT64_RANGE
 from .._wire import (
     ClientMessage,
-    ContextWindowCompression,
     FunctionDeclaration,
     SessionResumptionConfig,
     Setup,
-    SlidingWindow,
     Tool,
 )
 from ._enums import ProtoEnum, enum_fields
@@ -106,9 +105,6 @@ _NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
 """Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
 by the client): Google's parser refuses them as unknown names, and so does this one."""
 
-_INT64 = frozenset({(ContextWindowCompression, "trigger_tokens"), (SlidingWindow, "target_tokens")})
-"""The int64 fields of client messages (the other integers are int32)."""
-
 _FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _INTEGER = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -131,8 +127,9 @@ def _scalar(value: Any, t: mi.Type, path: str, int64: bool) -> Any:
 
     Why not msgspec's lax mode: it took `1` and `"true"` for a bool. Proto3 JSON takes only
     `true`/`false` for a bool and only a string for a string; an integer as a number or a
-    decimal string (int64 is written as one); a float as a number, a numeric string, or
-    `"NaN"`, `"Infinity"`, `"-Infinity"`. Integers and floats come back as numbers.
+    decimal string (int64 is written as one), within its type's range (int32 or int64); a
+    float as a number, a numeric string, or `"NaN"`, `"Infinity"`, `"-Infinity"`. Integers
+    and floats come back as numbers.
     """
     if isinstance(t, mi.BoolType):
         if not isinstance(value, bool):
@@ -141,13 +138,18 @@ def _scalar(value: Any, t: mi.Type, path: str, int64: bool) -> Any:
         if not isinstance(value, str):
             raise _wrong_type(path, "TYPE_STRING", value)
     elif isinstance(t, mi.IntType):
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and _INTEGER.fullmatch(value):
-            return int(value)
-        raise _wrong_type(path, "TYPE_INT64" if int64 else "TYPE_INT32", value)
+            number = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and _INTEGER.fullmatch(value)
+        ):
+            number = int(value)
+        low, high = INT64_RANGE if int64 else INT32_RANGE
+        # A number the field's type cannot hold is refused as one of the wrong type is.
+        if number is None or not low <= number <= high:
+            raise _wrong_type(path, "TYPE_INT64" if int64 else "TYPE_INT32", value)
+        return number
     elif isinstance(t, mi.FloatType):
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value
@@ -247,7 +249,7 @@ def _normalize_struct(
             continue
         sub = f"{path}.{entry.snake}" if path else entry.snake
         enum = dialect.enums.get((cls, entry.snake))
-        int64 = (cls, entry.snake) in _INT64
+        int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
         if cls is FunctionDeclaration and entry.snake == "parameters" and dialect.strict:
             _check_schema(value, sub)
