@@ -62,7 +62,7 @@ from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._schema import camel_schema, tool_schema_problems
 from ._setup import automatic_activity_detection
-from ._setup_checks import check_function_names
+from ._setup_checks import check_function_names, vertex_only_paths
 from ._signals import ACTIVITY_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
@@ -1407,6 +1407,16 @@ def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
             "field. Leave it off, or connect to Vertex AI (vertex_endpoint, or "
             "url_endpoint(..., vertex=True))"
         )
+    vertex_only = vertex_only_paths(setup, "setup") if _gemini_api(endpoint) else []
+    if vertex_only:
+        # Said here rather than by the server, which closes with 1007 'Unknown name' once
+        # the connection is made (google-genai refuses them before sending too).
+        it, verb = ("it", "is") if len(vertex_only) == 1 else ("them", "are")
+        raise ConfigurationError(
+            f"{', '.join(vertex_only)} {verb} Vertex AI only: the Gemini API refuses {it} by "
+            f"name, whatever the value (1007 'Unknown name'). Leave {it} out, or connect to "
+            "Vertex AI (vertex_endpoint, or url_endpoint(..., vertex=True))"
+        )
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,
@@ -1449,7 +1459,10 @@ async def open_session(
             (a bad model name, a field of the wrong type, function `parameters` with keys
             the `Schema` lacks, a function name the API refuses or two functions of the
             same name, a sampling setting out of its range such as a temperature outside
-            0.0 to 2.0, transparent resumption on a Gemini API endpoint), for a setup that
+            0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
+            a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
+            `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
+            tools), for a setup that
             would lose data (a field the wire Structs lack, such as a `Tool` subclass's:
             such fields go in `Setup.extra`) or whose `extra` would replace a modelled
             value, for both `api_key` and `endpoint`, or when not run by trio (e.g. anyio

@@ -18,7 +18,15 @@ import msgspec
 from msgspec import inspect as mi
 
 from ._errors import ConfigurationError
-from ._wire import ContextWindowCompression, FunctionDeclaration, GenerationConfig, SlidingWindow
+from ._wire import (
+    ContextWindowCompression,
+    FunctionDeclaration,
+    GenerationConfig,
+    SessionResumptionConfig,
+    Setup,
+    SlidingWindow,
+    Tool,
+)
 
 __all__ = [
     "FUNCTION_NAME",
@@ -27,6 +35,7 @@ __all__ = [
     "INT32_RANGE",
     "INT64_FIELDS",
     "INT64_RANGE",
+    "VERTEX_ONLY_FIELDS",
     "check_function_name",
     "check_function_names",
     "check_generation_config",
@@ -34,6 +43,7 @@ __all__ = [
     "check_temperature",
     "integer_range",
     "out_of_range",
+    "vertex_only_paths",
 ]
 
 FUNCTION_NAME_RULE = (
@@ -213,3 +223,39 @@ def check_integer_ranges(struct: msgspec.Struct, path: str) -> None:
                     f"{where} is {value}, outside the range of its proto type ({kind}: "
                     f"{low} to {high}); the server would refuse it (1007)"
                 )
+
+
+VERTEX_ONLY_FIELDS = frozenset(
+    {
+        (Setup, "explicit_vad_signal"),
+        (SessionResumptionConfig, "transparent"),
+        (Tool, "retrieval"),
+        (Tool, "enterprise_web_search"),
+        (Tool, "parallel_ai_search"),
+        (Tool, "exa_ai_search"),
+    }
+)
+"""Setup fields only Vertex AI's proto has, as (Struct, field name) (protocol.md sections
+2.1 and 3.6, and the tool kinds google-genai's `_Tool_to_mldev` refuses): the Gemini API's
+parser refuses each by name, whatever its value (1007 'Unknown name'). The emulator reads
+them by the same table."""
+
+
+def vertex_only_paths(struct: msgspec.Struct, path: str) -> list[str]:
+    """The JSON paths of the fields of `struct` (at any depth) that are set and Vertex only."""
+    found: list[str] = []
+    fields = zip(struct.__struct_fields__, struct.__struct_encode_fields__, strict=True)
+    for name, wire in fields:
+        value = cast(object, getattr(struct, name))
+        where = f"{path}.{wire}"
+        if value is None:
+            continue
+        if (type(struct), name) in VERTEX_ONLY_FIELDS:
+            found.append(where)
+        elif isinstance(value, msgspec.Struct):
+            found += vertex_only_paths(value, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(cast("list[object]", value)):
+                if isinstance(item, msgspec.Struct):
+                    found += vertex_only_paths(item, f"{where}[{index}]")
+    return found

@@ -20,13 +20,11 @@ import msgspec
 from msgspec import inspect as mi
 
 from .._schema import unsupported_schema_keys
-from .._setup_checks import INT32_RANGE, INT64_FIELDS, INT64_RANGE
+from .._setup_checks import INT32_RANGE, INT64_FIELDS, INT64_RANGE, VERTEX_ONLY_FIELDS
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
-    SessionResumptionConfig,
     Setup,
-    Tool,
 )
 from ._enums import ProtoEnum, enum_fields
 
@@ -86,20 +84,6 @@ def _invalid(path: str, detail: str) -> ClientFrameError:
 
 
 _Enums = Mapping[tuple[type[msgspec.Struct], str], ProtoEnum]
-
-_VERTEX_ONLY = frozenset(
-    {
-        (Setup, "explicit_vad_signal"),
-        (SessionResumptionConfig, "transparent"),
-        (Tool, "retrieval"),
-        (Tool, "enterprise_web_search"),
-        (Tool, "parallel_ai_search"),
-        (Tool, "exa_ai_search"),
-    }
-)
-"""Fields only Vertex AI's setup has (protocol.md sections 2.1 and 3.6, and the tool kinds
-google-genai's `_Tool_to_mldev` refuses): the Gemini API's proto lacks them, so its parser
-refuses them as unknown names (google-genai raises before sending them there)."""
 
 _NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
 """Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
@@ -234,7 +218,7 @@ def _normalize_struct(
     out: dict[str, Any] = {}
     for key, value in obj.items():
         entry = table.get(key)
-        if entry is not None and not dialect.vertex and (cls, entry.snake) in _VERTEX_ONLY:
+        if entry is not None and not dialect.vertex and (cls, entry.snake) in VERTEX_ONLY_FIELDS:
             entry = None  # unknown to the Gemini API's parser
         if entry is not None and (cls, entry.snake) in _NOT_ON_THE_WIRE:
             entry = None
