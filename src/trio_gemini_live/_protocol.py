@@ -30,7 +30,8 @@ from ._errors import (
     RemoteProtocolError,
     close_error_for,
 )
-from ._setup_checks import check_function_names, check_generation_config, check_integer_ranges
+from ._proto_fields import check_integer_ranges
+from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
 from ._setup_hint import setup_hint
 from ._setup_secrets import redact_json

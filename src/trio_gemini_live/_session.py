@@ -56,13 +56,14 @@ from ._errors import (
 )
 from ._groups import leaf_exceptions
 from ._options import SessionOptions
+from ._proto_fields import vertex_only_paths
 from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
 from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._schema import camel_schema, tool_schema_problems
 from ._setup import automatic_activity_detection
-from ._setup_checks import check_function_names, vertex_only_paths
+from ._setup_checks import check_function_names
 from ._signals import ACTIVITY_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
@@ -1462,11 +1463,10 @@ async def open_session(
             0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
             a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
             `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
-            tools), for a setup that
-            would lose data (a field the wire Structs lack, such as a `Tool` subclass's:
-            such fields go in `Setup.extra`) or whose `extra` would replace a modelled
-            value, for both `api_key` and `endpoint`, or when not run by trio (e.g. anyio
-            on its default asyncio backend).
+            tools), for a setup that would lose data (a field the wire Structs lack, such
+            as a `Tool` subclass's: such fields go in `Setup.extra`) or whose `extra`
+            would replace a modelled value, for both `api_key` and `endpoint`, or when not
+            run by trio (e.g. anyio on its default asyncio backend).
     """
     require_trio("open_session")
     options = options or SessionOptions()

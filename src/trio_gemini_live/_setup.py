@@ -12,11 +12,11 @@ import msgspec
 
 from ._arguments import describe
 from ._errors import ConfigurationError
+from ._proto_fields import check_integer_ranges
 from ._setup_checks import (
     GENERATION_RANGES,
     check_function_name,
     check_function_names,
-    check_integer_ranges,
     check_temperature,
     out_of_range,
 )

@@ -38,13 +38,7 @@ from ._errors import ConfigurationError
 from ._setup_secrets import redact_json
 from ._wire import ClientMessage, Setup
 
-__all__ = [
-    "EXTRA_HINT",
-    "check_extra",
-    "dropped_paths",
-    "merge_extra",
-    "setup_frame",
-]
+__all__ = ["EXTRA_HINT", "check_extra", "dropped_paths", "merge_extra", "setup_frame"]
 
 EXTRA_HINT = (
     "fields this library does not model go in Setup.extra (live_setup(..., extra=...)) by "

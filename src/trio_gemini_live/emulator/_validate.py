@@ -19,8 +19,8 @@ from typing import Any, cast
 import msgspec
 from msgspec import inspect as mi
 
+from .._proto_fields import INT32_RANGE, INT64_FIELDS, INT64_RANGE, VERTEX_ONLY_FIELDS
 from .._schema import unsupported_schema_keys
-from .._setup_checks import INT32_RANGE, INT64_FIELDS, INT64_RANGE, VERTEX_ONLY_FIELDS
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
