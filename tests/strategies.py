@@ -5,7 +5,9 @@ Three families:
 - `struct_strategy(cls)`: any value of a wire Struct, derived from its type annotations with
   `msgspec.inspect` (type-correct, not necessarily meaningful): for round-trip properties.
 - `setups()`, `client_messages()`, `commands()`: meaningful client input (enum values
-  and tool schemas the API defines), for conformance against google-genai's own types.
+  and tool schemas the API defines), for conformance against google-genai's own types;
+  `live_setup_options()` draws every option of `live_setup` (and a valid `extra`), and
+  `tools_with_credentials()`/`extras_with_credentials()` plant a credential in a setup.
 - `sdk_server_messages()`: any `google.genai.types.LiveServerMessage`, derived from the
   SDK's pydantic annotations, and `server_frame()` to serialise one the way Google's
   server does (proto3 JSON: camelCase, standard base64, int64 as string, pretty-printed).
