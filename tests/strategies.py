@@ -5,7 +5,9 @@ Three families:
 - `struct_strategy(cls)`: any value of a wire Struct, derived from its type annotations with
   `msgspec.inspect` (type-correct, not necessarily meaningful): for round-trip properties.
 - `setups()`, `client_messages()`, `commands()`: meaningful client input (enum values
-  and tool schemas the API defines), for conformance against google-genai's own types.
+  and tool schemas the API defines), for conformance against google-genai's own types;
+  `live_setup_options()` draws every option of `live_setup` (and a valid `extra`), and
+  `tools_with_credentials()`/`extras_with_credentials()` plant a credential in a setup.
 - `sdk_server_messages()`: any `google.genai.types.LiveServerMessage`, derived from the
   SDK's pydantic annotations, and `server_frame()` to serialise one the way Google's
   server does (proto3 JSON: camelCase, standard base64, int64 as string, pretty-printed).
@@ -339,9 +341,49 @@ model_names = st.sampled_from(
 )
 
 
-@st.composite
-def live_setup_kwargs(draw: st.DrawFn) -> dict[str, Any]:
-    """Keyword arguments for `live_setup`: every option, each present or not."""
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+# Tool kinds both backends take (the Vertex-only and Gemini-only kinds are refused by
+# name by the other backend's parser; the emulator refuses them likewise).
+portable_tools = _build(
+    w.Tool,
+    function_declarations=st.lists(function_declarations, max_size=2),
+    google_search=st.just({}),
+    code_execution=st.just({}),
+    url_context=st.just({}),
+    google_maps=_opt(enableWidget=st.booleans()),
+    computer_use=_opt(environment=_values(gt.Environment)),
+    mcp_servers=st.lists(
+        _opt(
+            name=names,
+            streamableHttpTransport=_opt(
+                url=text, headers=st.dictionaries(names, text, max_size=2), timeout=text
+            ),
+        ),
+        max_size=2,
+    ),
+)
+
+valid_extras = _opt(
+    # Items after the modelled ones: the two lists of the setup `extra` may add to that
+    # every server takes without a word (a strict parser refuses an unknown name anywhere).
+    tools=st.lists(portable_tools.map(msgspec.to_builtins), max_size=2),
+    safetySettings=st.lists(
+        _opt(
+            category=_values(gt.HarmCategory),
+            threshold=_values(gt.HarmBlockThreshold),
+        ),
+        max_size=2,
+    ),
+)
+"""`Setup.extra` values a strict server accepts: items added to the lists it models."""
+
+
+def live_setup_options(
+    *, tool_kinds: st.SearchStrategy[w.Tool] = tools
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments for `live_setup`: every option, each present or not (valid values)."""
     from trio_gemini_live._setup import function_tool
 
     declared = st.builds(
@@ -351,36 +393,142 @@ def live_setup_kwargs(draw: st.DrawFn) -> dict[str, Any]:
         st.none() | schemas,
         non_blocking=st.booleans(),
     )
-    kwargs = draw(
-        _opt(
-            modality=st.sampled_from([None, "AUDIO", "TEXT"]),
-            voice=st.none() | st.sampled_from(["Kore", "Puck"]),
-            language=st.none() | st.sampled_from(["en-US", "fr-FR"]),
-            system_instruction=st.none() | text,
-            functions=st.lists(declared, max_size=2),
-            tools=st.lists(tools, max_size=2),
-            temperature=st.none() | st.floats(0, 2),
-            thinking_budget=st.none() | st.integers(-1, 8192),
-            input_transcription=st.booleans(),
-            output_transcription=st.booleans(),
-            automatic_vad=st.booleans(),
-            silence_duration_ms=st.none() | int32,
-            resumption=st.booleans(),
-            resumption_handle=st.none() | text,
-            transparent_resumption=st.none() | st.booleans(),
-            compression_trigger_tokens=st.none() | st.integers(1, 2**63 - 1),  # 0 is refused
-        )
+    return _opt(
+        modality=st.sampled_from([None, "AUDIO", "TEXT"]),
+        voice=st.none() | st.sampled_from(["Kore", "Puck"]),
+        language=st.none() | st.sampled_from(["en-US", "fr-FR"]),
+        system_instruction=st.none() | text | contents,
+        functions=st.lists(declared, max_size=2),
+        tools=st.lists(tool_kinds, max_size=2),
+        temperature=st.none() | st.floats(0, 2),
+        top_p=st.none() | st.floats(0, 1),
+        top_k=st.none() | st.integers(1, INT32_MAX),
+        max_output_tokens=st.none() | st.integers(1, INT32_MAX),
+        seed=st.none() | st.integers(-(2**31), INT32_MAX),
+        media_resolution=st.none() | _values(gt.MediaResolution),
+        thinking_budget=st.none() | st.integers(-1, 32768),
+        thinking_level=st.none() | _values(gt.ThinkingLevel),
+        include_thoughts=st.none() | st.booleans(),
+        enable_affective_dialog=st.none() | st.booleans(),
+        proactive_audio=st.none() | st.booleans(),
+        input_transcription=st.booleans(),
+        output_transcription=st.booleans(),
+        automatic_vad=st.booleans(),
+        silence_duration_ms=st.none() | st.integers(0, INT32_MAX),
+        prefix_padding_ms=st.none() | st.integers(0, INT32_MAX),
+        start_of_speech_sensitivity=st.none() | _values(gt.StartSensitivity),
+        end_of_speech_sensitivity=st.none() | _values(gt.EndSensitivity),
+        activity_handling=st.none() | _values(gt.ActivityHandling),
+        turn_coverage=st.none() | _values(gt.TurnCoverage),
+        resumption=st.booleans(),
+        resumption_handle=st.none() | text,
+        transparent_resumption=st.none() | st.booleans(),
+        compression_trigger_tokens=st.none() | st.integers(1, INT64_MAX),  # 0 is refused
+        compression_target_tokens=st.none() | st.integers(1, INT64_MAX),
+        extra=st.none() | valid_extras,
     )
+
+
+# --- credentials a setup carries (for the redaction properties) -------------------------------
+
+credentials = st.from_regex(r"sk-[0-9a-f]{16}", fullmatch=True)
+"""A credential's value: nothing else in a drawn setup looks like it."""
+
+credential_keys = st.sampled_from(
+    [
+        *("apiKey", "api_key", "API-KEY", "x-goog-api-key", "key", "Authorization"),
+        *("headers", "token", "accessToken", "refresh_token", "idToken", "bearerToken"),
+        *("password", "secret", "clientSecret", "client_secret", "credentials"),
+        # A credential's name as services spell it: a prefix, then one of the above.
+        *("exaApiKey", "openaiApiKey", "githubToken", "sessionToken", "httpHeaders"),
+        *("private_key", "secretAccessKey", "Proxy-Authorization", "dbPassword"),
+    ]
+)
+"""Names a credential goes by in a tool's or `extra`'s JSON."""
+
+_plain_keys = st.sampled_from(["config", "options", "settings", "server", "x", "items"])
+
+
+def _nested(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """`leaf` at a drawn depth: inside objects (plain names) and lists."""
+    return st.recursive(
+        leaf,
+        lambda inner: (
+            st.builds(lambda key, value: {key: value}, _plain_keys, inner)
+            | st.lists(inner, min_size=1, max_size=2)
+        ),
+        max_leaves=4,
+    )
+
+
+@st.composite
+def credential_holder(draw: st.DrawFn, secret: str) -> Any:
+    """JSON holding `secret` under a credential's name, at some depth (a header's value
+    carries it after a scheme, as `Authorization: Bearer ...` does)."""
+    value = draw(st.sampled_from([secret, f"Bearer {secret}", {"value": secret}, [secret]]))
+    return draw(_nested(st.just({draw(credential_keys): value})))
+
+
+@st.composite
+def tools_with_credentials(draw: st.DrawFn, secret: str) -> w.Tool:
+    """A tool of a kind that carries a credential in the setup, `secret` in it."""
+    kind = draw(st.sampled_from(["parallel_ai_search", "exa_ai_search", "mcp_servers"]))
+    if kind == "mcp_servers":
+        transport = {"url": "https://mcp.example", "headers": draw(credential_holder(secret))}
+        return w.Tool(mcp_servers=[{"name": "m", "streamableHttpTransport": transport}])
+    if draw(st.booleans()):
+        return w.Tool(**{kind: {"apiKey": secret, "maxResults": 3}})
+    return w.Tool(**{kind: {"customConfigs": draw(credential_holder(secret)), "maxResults": 3}})
+
+
+@st.composite
+def extras_with_credentials(draw: st.DrawFn, secret: str) -> dict[str, Any]:
+    """A valid `Setup.extra` holding `secret`: in a field of its own, in a modelled object
+    (a field added to it), or in a tool it adds."""
+    where = draw(st.sampled_from(["own", "object", "tool"]))
+    holder = draw(credential_holder(secret))
+    if where == "own":
+        return {draw(st.sampled_from(["newTool", "vertexThing"])): holder}
+    if where == "object":
+        return {"generationConfig": {"newKnob": holder}}
+    return {"tools": [{"mcpServers": [{"name": "n", "headers": holder}]}]}
+
+
+@st.composite
+def live_setup_kwargs(
+    draw: st.DrawFn,
+    options: st.SearchStrategy[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for `live_setup` that it accepts: every option, each present or not.
+
+    `options` draws them (default: `live_setup_options()`); then what `live_setup` refuses
+    by design is taken out: a voice for TEXT answers, two functions of one name.
+    """
+    kwargs = draw(options if options is not None else live_setup_options())
     if kwargs.get("modality") == "TEXT":
         kwargs.pop("voice", None)  # live_setup refuses it: the server would close with 1007
-    # live_setup puts `functions` after `tools`; two functions may not share a name.
+    # live_setup puts `functions` after `tools`, and `extra`'s tools after both; two
+    # functions may not share a name.
+    extra_tools = [
+        msgspec.convert(tool, w.Tool) for tool in (kwargs.get("extra") or {}).get("tools", ())
+    ]
     renamed = _unique_names(
-        [*kwargs.get("tools", ()), w.Tool(function_declarations=kwargs.get("functions", []))]
+        [
+            *kwargs.get("tools", ()),
+            w.Tool(function_declarations=kwargs.get("functions", [])),
+            *extra_tools,
+        ]
     )
+    given = len(kwargs.get("tools", ()))
     if "tools" in kwargs:
-        kwargs["tools"] = renamed[:-1]
+        kwargs["tools"] = renamed[:given]
     if "functions" in kwargs:
-        kwargs["functions"] = renamed[-1].function_declarations
+        kwargs["functions"] = renamed[given].function_declarations
+    if extra_tools:
+        kwargs["extra"] = {
+            **kwargs["extra"],
+            "tools": [msgspec.to_builtins(tool) for tool in renamed[given + 1 :]],
+        }
     return kwargs
 
 

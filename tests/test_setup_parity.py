@@ -555,7 +555,7 @@ def test_a_credential_in_the_setup_is_sent_but_kept_out_of_reprs() -> None:
     # The new tool kinds and `extra` put credentials in the Setup; msgspec's repr printed
     # them in full (and a repr ends up in logs and tracebacks).
     setup = secret_setup()
-    frame = json.dumps(sent(setup))
+    frame = LiveProtocol().start(_prepare_setup(setup, VERTEX)).decode()  # Vertex's tool
     assert frame.count(SECRET) == 3  # the server gets them all
     for shown in (repr(setup), str(setup), repr(setup.tools), repr([setup])):
         assert SECRET not in shown
@@ -570,7 +570,8 @@ async def test_session_updated_shows_the_setup_as_sent_without_its_credentials(
     # given.
     from trio_gemini_live import SessionUpdated
 
-    config = EmulatorConfig(strict=False)  # `newTool` is unknown to any server
+    # `newTool` is unknown to any server; `parallelAiSearch` is a Vertex AI tool.
+    config = EmulatorConfig(strict=False, vertex=True)
     async with open_emulator(config) as emulator, emulator.open_session(secret_setup()) as s:
         with trio.fail_after(10):
             event = await until_event(s, SessionUpdated)

@@ -32,6 +32,7 @@ from ._errors import (
     close_error_for,
 )
 from ._pending_calls import NO_ID, PendingCalls
+from ._proto_fields import check_integer_ranges
 from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
 from ._setup_hint import setup_hint
@@ -103,8 +104,9 @@ def check_setup(setup: object) -> Setup:
 
     Values of the right type that the server refuses are checked too: a function name
     that breaks the Live API's rule (see `function_tool`) or that two declarations share,
-    and a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
-    `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1).
+    a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
+    `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1), and
+    an integer its proto field cannot hold (an int32 past 2**31 - 1, say).
 
     Raises:
         ConfigurationError: `setup` is not a `Setup`, a field has the wrong type (its
@@ -142,6 +144,7 @@ def check_setup(setup: object) -> Setup:
         )
     check_extra(read_back)
     check_generation_config(read_back.generation_config, "setup.generationConfig")
+    check_integer_ranges(read_back, "setup")
     check_function_names(read_back.tools, "setup.tools")
     return read_back
 

@@ -57,6 +57,7 @@ from ._errors import (
 from ._groups import BlockErrors
 from ._options import SessionOptions
 from ._pending_calls import NO_ID
+from ._proto_fields import vertex_only_paths
 from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
 from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
@@ -1467,6 +1468,16 @@ def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
             "field. Leave it off, or connect to Vertex AI (vertex_endpoint, or "
             "url_endpoint(..., vertex=True))"
         )
+    vertex_only = vertex_only_paths(setup, "setup") if _gemini_api(endpoint) else []
+    if vertex_only:
+        # Said here rather than by the server, which closes with 1007 'Unknown name' once
+        # the connection is made (google-genai refuses them before sending too).
+        it, verb = ("it", "is") if len(vertex_only) == 1 else ("them", "are")
+        raise ConfigurationError(
+            f"{', '.join(vertex_only)} {verb} Vertex AI only: the Gemini API refuses {it} by "
+            f"name, whatever the value (1007 'Unknown name'). Leave {it} out, or connect to "
+            "Vertex AI (vertex_endpoint, or url_endpoint(..., vertex=True))"
+        )
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,
@@ -1509,12 +1520,14 @@ async def open_session(
             (a bad model name, a field of the wrong type, function `parameters` with keys
             the `Schema` lacks, a function name the API refuses or two functions of the
             same name, a sampling setting out of its range such as a temperature outside
-            0.0 to 2.0, transparent resumption on a Gemini API endpoint), for a setup that
-            would lose data (a field the wire Structs lack, such as a `Tool` subclass's:
-            such fields go in `Setup.extra`) or whose `extra` would replace a modelled
-            value, for both `api_key` and `endpoint`, or when not run by trio (e.g. anyio
-            on its default asyncio backend), or for a `connector` that returns no trio
-            stream (an anyio one, say).
+            0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
+            a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
+            `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
+            tools), for a setup that would lose data (a field the wire Structs lack, such
+            as a `Tool` subclass's: such fields go in `Setup.extra`) or whose `extra`
+            would replace a modelled value, for both `api_key` and `endpoint`, or when not
+            run by trio (e.g. anyio on its default asyncio backend), or for a `connector` that
+            returns no trio stream (an anyio one, say).
 
     An exception raised in the block comes out of it as raised: the same object, with its
     `__cause__`, `__context__` and traceback; a group the block raised (its own nursery's

@@ -12,6 +12,7 @@ import msgspec
 
 from ._arguments import describe
 from ._errors import ConfigurationError
+from ._proto_fields import check_integer_ranges
 from ._setup_checks import (
     GENERATION_RANGES,
     check_function_name,
@@ -295,6 +296,7 @@ def live_setup(
         extra=_extra(extra),
     )
     check_extra(setup)  # now rather than when the session opens: `extra` is live_setup's
+    check_integer_ranges(setup, "setup")  # the counts are live_setup's too
     return setup
 
 
@@ -318,7 +320,8 @@ def _extra(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise ConfigurationError(
-            f"extra must be a mapping of camelCase setup fields, not {describe(value)}"
+            # Its type only: a list of pairs, say, may hold a credential under any name.
+            f"extra must be a mapping of camelCase setup fields, not a {type(value).__name__}"
         )
     try:
         copied = msgspec.to_builtins(dict(cast("Mapping[str, Any]", value)))

@@ -35,6 +35,7 @@ from msgspec import inspect as mi
 from ._arguments import describe
 from ._codec import encode_client
 from ._errors import ConfigurationError
+from ._setup_secrets import redact_json
 from ._wire import ClientMessage, Setup
 
 __all__ = ["EXTRA_HINT", "check_extra", "dropped_paths", "merge_extra", "setup_frame"]
@@ -84,6 +85,11 @@ _PRESENCE_IS_THE_SETTING = frozenset(
 """Objects whose mere presence (even `{}`) is a setting the library reads from the Struct."""
 
 
+def _shown(value: object) -> str:
+    """`value` for an error message, a credential in it `REDACTED` (see `_setup_secrets`)."""
+    return describe(redact_json(value))
+
+
 def _merge(
     modelled: Mapping[str, Any], extra: Mapping[Any, Any], cls: type[msgspec.Struct], path: str
 ) -> dict[str, Any]:
@@ -102,7 +108,7 @@ def _merge(
             if not isinstance(value, Mapping):
                 raise ConfigurationError(
                     f"extra: {where} is an object ({kind.__name__}) that extra can only add "
-                    f"fields to, not replace with {describe(value)}"
+                    f"fields to, not replace with {_shown(value)}"
                 )
             inner = cast("Mapping[str, Any]", merged.get(name) or {})
             inner_merged = _merge(inner, cast("Mapping[str, Any]", value), kind, where)
@@ -119,7 +125,7 @@ def _merge(
             if not isinstance(value, Sequence) or isinstance(value, str | bytes | bytearray):
                 raise ConfigurationError(
                     f"extra: {where} is a list that extra can only add items to, not "
-                    f"replace with {describe(value)}"
+                    f"replace with {_shown(value)}"
                 )
             modelled_items = cast("list[Any]", merged.get(name) or [])
             merged[name] = [*modelled_items, *cast("Sequence[object]", value)]
@@ -144,7 +150,8 @@ def merge_extra(setup: Setup) -> dict[str, Any]:
         return cast("dict[str, Any]", modelled)
     extra = cast(object, setup.extra)
     if not isinstance(extra, Mapping):
-        raise ConfigurationError(f"setup.extra must be a dict, not {describe(extra)}")
+        # Its type only: a list of pairs, say, may hold a credential under any name.
+        raise ConfigurationError(f"setup.extra must be a dict, not a {type(extra).__name__}")
     merged = _merge(modelled, cast("Mapping[str, Any]", extra), Setup, "setup")
     try:
         return cast("dict[str, Any]", msgspec.to_builtins(merged))

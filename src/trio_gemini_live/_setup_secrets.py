@@ -18,10 +18,13 @@ __all__ = ["REDACTED", "redact_json", "redacted_repr"]
 
 REDACTED = "REDACTED"
 
-# Compared without case, `_` or `-`: `apiKey`, `api_key`, `Authorization`, `x-goog-api-key`.
+# Compared without case, `_` or `-`: `apiKey`, `api_key`, `Authorization`, `x-goog-api-key`,
+# and a service's own name for one (`exaApiKey`, `githubToken`, `private_key`): any name
+# that ends like a credential's. `key` alone only as a whole name (`sortKey` is no secret),
+# and `token` only in the singular (`maxOutputTokens` is a count).
 _SECRET_KEYS = re.compile(
-    r"(?:x?goog)?(?:api)?key|apikeys?|authorization|headers|(?:access|auth|bearer|id|refresh)?"
-    r"token|password|secret|clientsecret|credentials?"
+    r"(?:x?goog)?key|.*(?:apikeys?|privatekey|accesskey|secretkey|authorization|headers|token"
+    r"|password|passwd|secret|credentials?|cookies?)"
 )
 
 

@@ -19,17 +19,12 @@ from typing import Any, cast
 import msgspec
 from msgspec import inspect as mi
 
+from .._proto_fields import INT32_RANGE, INT64_FIELDS, INT64_RANGE, VERTEX_ONLY_FIELDS
 from .._schema import unsupported_schema_keys
 from .._wire import (
     ClientMessage,
-    ContextWindowCompression,
-    FileData,
-    FunctionCallPart,
     FunctionDeclaration,
-    SessionResumptionConfig,
     Setup,
-    SlidingWindow,
-    Tool,
 )
 from ._enums import ProtoEnum, enum_fields
 
@@ -90,30 +85,9 @@ def _invalid(path: str, detail: str) -> ClientFrameError:
 
 _Enums = Mapping[tuple[type[msgspec.Struct], str], ProtoEnum]
 
-_VERTEX_ONLY = frozenset(
-    {
-        (Setup, "explicit_vad_signal"),
-        (SessionResumptionConfig, "transparent"),
-        (Tool, "retrieval"),
-        (Tool, "enterprise_web_search"),
-        (Tool, "parallel_ai_search"),
-        (Tool, "exa_ai_search"),
-        (FileData, "display_name"),
-        (FunctionCallPart, "partial_args"),
-        (FunctionCallPart, "will_continue"),
-    }
-)
-"""Fields only Vertex AI's messages have (protocol.md sections 2.1 and 3.6, the tool kinds
-google-genai's `_Tool_to_mldev` refuses, and the part fields its `_FileData_to_mldev` and
-`_FunctionCall_to_mldev` refuse): the Gemini API's proto lacks them, so its parser refuses
-them as unknown names (google-genai raises before sending them there)."""
-
 _NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
 """Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
 by the client): Google's parser refuses them as unknown names, and so does this one."""
-
-_INT64 = frozenset({(ContextWindowCompression, "trigger_tokens"), (SlidingWindow, "target_tokens")})
-"""The int64 fields of client messages (the other integers are int32)."""
 
 _FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -137,8 +111,9 @@ def _scalar(value: Any, t: mi.Type, path: str, int64: bool) -> Any:
 
     Why not msgspec's lax mode: it took `1` and `"true"` for a bool. Proto3 JSON takes only
     `true`/`false` for a bool and only a string for a string; an integer as a number or a
-    decimal string (int64 is written as one); a float as a number, a numeric string, or
-    `"NaN"`, `"Infinity"`, `"-Infinity"`. Integers and floats come back as numbers.
+    decimal string (int64 is written as one), within its type's range (int32 or int64); a
+    float as a number, a numeric string, or `"NaN"`, `"Infinity"`, `"-Infinity"`. Integers
+    and floats come back as numbers.
     """
     if isinstance(t, mi.BoolType):
         if not isinstance(value, bool):
@@ -147,13 +122,18 @@ def _scalar(value: Any, t: mi.Type, path: str, int64: bool) -> Any:
         if not isinstance(value, str):
             raise _wrong_type(path, "TYPE_STRING", value)
     elif isinstance(t, mi.IntType):
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and _INTEGER.fullmatch(value):
-            return int(value)
-        raise _wrong_type(path, "TYPE_INT64" if int64 else "TYPE_INT32", value)
+            number = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and _INTEGER.fullmatch(value)
+        ):
+            number = int(value)
+        low, high = INT64_RANGE if int64 else INT32_RANGE
+        # A number the field's type cannot hold is refused as one of the wrong type is.
+        if number is None or not low <= number <= high:
+            raise _wrong_type(path, "TYPE_INT64" if int64 else "TYPE_INT32", value)
+        return number
     elif isinstance(t, mi.FloatType):
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value
@@ -238,7 +218,7 @@ def _normalize_struct(
     out: dict[str, Any] = {}
     for key, value in obj.items():
         entry = table.get(key)
-        if entry is not None and not dialect.vertex and (cls, entry.snake) in _VERTEX_ONLY:
+        if entry is not None and not dialect.vertex and (cls, entry.snake) in VERTEX_ONLY_FIELDS:
             entry = None  # unknown to the Gemini API's parser
         if entry is not None and (cls, entry.snake) in _NOT_ON_THE_WIRE:
             entry = None
@@ -253,7 +233,7 @@ def _normalize_struct(
             continue
         sub = f"{path}.{entry.snake}" if path else entry.snake
         enum = dialect.enums.get((cls, entry.snake))
-        int64 = (cls, entry.snake) in _INT64
+        int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
         if cls is FunctionDeclaration and entry.snake == "parameters" and dialect.strict:
             _check_schema(value, sub)

@@ -1,0 +1,133 @@
+"""What the protos say of a setup's fields beyond their JSON type: integer widths, backends.
+
+Google's proto3 JSON parser refuses an integer its field's type cannot hold, and a field
+the backend's proto lacks (a Vertex AI only one on the Gemini API), with 1007; the client
+checks both before connecting, and the emulator refuses them by the same tables.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import cast
+
+import msgspec
+from msgspec import inspect as mi
+
+from ._errors import ConfigurationError
+from ._wire import (
+    ContextWindowCompression,
+    FileData,
+    FunctionCallPart,
+    SessionResumptionConfig,
+    Setup,
+    SlidingWindow,
+    Tool,
+)
+
+__all__ = [
+    "INT32_RANGE",
+    "INT64_FIELDS",
+    "INT64_RANGE",
+    "VERTEX_ONLY_FIELDS",
+    "check_integer_ranges",
+    "vertex_only_paths",
+]
+
+
+INT64_FIELDS = frozenset(
+    {(ContextWindowCompression, "trigger_tokens"), (SlidingWindow, "target_tokens")}
+)
+"""The int64 fields of client messages, as (Struct, field name); every other integer field
+is an int32 (the protos of both backends). The emulator reads them by the same table."""
+
+INT32_RANGE = (-(2**31), 2**31 - 1)
+"""The lowest and highest int32 (proto `int32`)."""
+INT64_RANGE = (-(2**63), 2**63 - 1)
+"""The lowest and highest int64 (proto `int64`)."""
+
+
+def _range(cls: type[msgspec.Struct], name: str) -> tuple[int, int]:
+    """The lowest and highest value of the integer field `name` of `cls` (int32 or int64)."""
+    return INT64_RANGE if (cls, name) in INT64_FIELDS else INT32_RANGE
+
+
+@functools.cache
+def _integer_fields(cls: type[msgspec.Struct]) -> frozenset[str]:
+    """The fields of `cls` typed as integers (not those typed `Any`: a schema's numbers)."""
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    found: set[str] = set()
+    for field in info.fields:
+        types = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
+        if any(isinstance(member, mi.IntType) for member in types):
+            found.add(field.name)
+    return frozenset(found)
+
+
+def check_integer_ranges(struct: msgspec.Struct, path: str) -> None:
+    """Refuse an integer field of `struct` (at any depth) outside its proto type's range.
+
+    Python's integers have no bound and JSON carries any of them, but Google's proto3 JSON
+    parser refuses a number its field's type cannot hold (`topK: 3000000000`, an int32)
+    with 1007 'Invalid value at ... (TYPE_INT32)'. Only the fields typed as integers: a
+    number in a JSON value (a schema, `extra`) is no proto integer. A value of another
+    type is left to the type check.
+    """
+    fields = zip(struct.__struct_fields__, struct.__struct_encode_fields__, strict=True)
+    for name, wire in fields:
+        value = cast(object, getattr(struct, name))
+        where = f"{path}.{wire}"
+        if isinstance(value, msgspec.Struct):
+            check_integer_ranges(value, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(cast("list[object]", value)):
+                if isinstance(item, msgspec.Struct):
+                    check_integer_ranges(item, f"{where}[{index}]")
+        elif name in _integer_fields(type(struct)) and isinstance(value, int):
+            low, high = _range(type(struct), name)
+            if not low <= value <= high:
+                kind = "int64" if high == INT64_RANGE[1] else "int32"
+                raise ConfigurationError(
+                    f"{where} is {value}, outside the range of its proto type ({kind}: "
+                    f"{low} to {high}); the server would refuse it (1007)"
+                )
+
+
+VERTEX_ONLY_FIELDS = frozenset(
+    {
+        (Setup, "explicit_vad_signal"),
+        (SessionResumptionConfig, "transparent"),
+        (Tool, "retrieval"),
+        (Tool, "enterprise_web_search"),
+        (Tool, "parallel_ai_search"),
+        (Tool, "exa_ai_search"),
+        (FileData, "display_name"),
+        (FunctionCallPart, "partial_args"),
+        (FunctionCallPart, "will_continue"),
+    }
+)
+"""Fields only Vertex AI's proto has, as (Struct, field name) (protocol.md sections 2.1 and
+3.6, the tool kinds google-genai's `_Tool_to_mldev` refuses, and the part fields its
+`_FileData_to_mldev` and `_FunctionCall_to_mldev` refuse): the Gemini API's
+parser refuses each by name, whatever its value (1007 'Unknown name'). The emulator reads
+them by the same table."""
+
+
+def vertex_only_paths(struct: msgspec.Struct, path: str) -> list[str]:
+    """The JSON paths of the fields of `struct` (at any depth) that are set and Vertex only."""
+    found: list[str] = []
+    fields = zip(struct.__struct_fields__, struct.__struct_encode_fields__, strict=True)
+    for name, wire in fields:
+        value = cast(object, getattr(struct, name))
+        where = f"{path}.{wire}"
+        if value is None:
+            continue
+        if (type(struct), name) in VERTEX_ONLY_FIELDS:
+            found.append(where)
+        elif isinstance(value, msgspec.Struct):
+            found += vertex_only_paths(value, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(cast("list[object]", value)):
+                if isinstance(item, msgspec.Struct):
+                    found += vertex_only_paths(item, f"{where}[{index}]")
+    return found
