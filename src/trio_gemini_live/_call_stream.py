@@ -54,12 +54,14 @@ class CallStreams:
     """
 
     def __init__(self) -> None:
-        self._open: dict[str, _OpenCall] = {}
+        # Read by `LiveProtocol` before each call: empty (nearly always), a plain call
+        # takes its own path without calling `feed`.
+        self.open: dict[str, _OpenCall] = {}
 
     @property
     def open_ids(self) -> tuple[str, ...]:
         """The ids of the calls still streaming ("" for one without an id), oldest first."""
-        return tuple(self._open)
+        return tuple(self.open)
 
     def feed(
         self, call: FunctionCallPart, signature: bytes | None = None
@@ -71,7 +73,7 @@ class CallStreams:
                 plain RFC 9535 path of names and indexes, no argument named, an index
                 past 4096).
         """
-        target = self._find(call) if self._open else None
+        target = self._find(call) if self.open else None
         if target is None:
             if not call.will_continue and call.partial_args is None:
                 return None, ev.FunctionCall(
@@ -101,10 +103,10 @@ class CallStreams:
                 arguments=copy.deepcopy(target.arguments),
             )
         if call.will_continue:
-            self._open[target.call_id] = target
+            self.open[target.call_id] = target
             return delta, None
-        if self._open.get(target.call_id) is target:
-            del self._open[target.call_id]
+        if self.open.get(target.call_id) is target:
+            del self.open[target.call_id]
         done = ev.FunctionCall(
             call_id=target.call_id,
             name=target.name,
@@ -116,21 +118,21 @@ class CallStreams:
     def _find(self, call: FunctionCallPart) -> _OpenCall | None:
         """The open call this piece continues, if any."""
         if call.id:
-            return self._open.get(call.id)
+            return self.open.get(call.id)
         if not call.name:
-            return self._open[next(reversed(self._open))]  # the call opened last
-        same = self._open.get("")
+            return self.open[next(reversed(self.open))]  # the call opened last
+        same = self.open.get("")
         return same if same is not None and same.name == call.name else None
 
     def cancel(self, ids: tuple[str, ...]) -> None:
         """Forget the open calls among `ids` (the server cancelled them)."""
         for call_id in ids:
-            self._open.pop(call_id, None)
+            self.open.pop(call_id, None)
 
     def abandon(self) -> tuple[str, ...]:
         """Forget every open call (its turn ended, or the connection); return their ids."""
-        ids = tuple(self._open)
-        self._open.clear()
+        ids = tuple(self.open)
+        self.open.clear()
         return ids
 
 

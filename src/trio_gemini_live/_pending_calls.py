@@ -15,6 +15,12 @@ NO_ID = ""
 """The id under which a call that came without one is pending (and reported)."""
 
 
+class _WithoutId:
+    """The key of one call that came without an id: each such call is a key of its own."""
+
+    __slots__ = ()
+
+
 class PendingCalls:
     """Tool calls received and not yet answered nor cancelled, in the order they came.
 
@@ -25,18 +31,14 @@ class PendingCalls:
     """
 
     def __init__(self) -> None:
-        # (id, name) pairs, oldest first. A handful at most: a list scan beats keeping a
-        # dict and a queue in step.
-        self._calls: list[tuple[str, str]] = []
+        # Key -> function name, oldest first: the id, or a `_WithoutId` for a call that came
+        # without one. A dict, so that a call with an id (nearly every call) is added and
+        # answered by one look-up, as on the decode path of every tool call frame.
+        self._calls: dict[str | _WithoutId, str] = {}
 
     def add(self, call_id: str, name: str) -> None:
         """A call arrived (`call_id` is `NO_ID` for one that came without an id)."""
-        if call_id:
-            for index, (pending_id, _) in enumerate(self._calls):
-                if pending_id == call_id:
-                    self._calls[index] = (call_id, name)
-                    return
-        self._calls.append((call_id, name))
+        self._calls[call_id or _WithoutId()] = name
 
     def answer(self, call_id: str, name: str | None) -> bool:
         """A response for `call_id` went out: whether it answered a pending call.
@@ -44,10 +46,12 @@ class PendingCalls:
         Without an id it answers the oldest call without an id named `name` (the oldest
         of them all when `name` is None or empty).
         """
-        index = self._find(call_id, name)
-        if index is None:
+        if call_id:
+            return self._calls.pop(call_id, None) is not None
+        key = self._without_id(name)
+        if key is None:
             return False
-        del self._calls[index]
+        del self._calls[key]
         return True
 
     def cancel(self, call_id: str) -> bool:
@@ -60,16 +64,16 @@ class PendingCalls:
 
     def name_of(self, call_id: str) -> str | None:
         """The function name of a pending call (`NO_ID`: of the oldest without an id)."""
-        index = self._find(call_id, None)
-        return None if index is None else self._calls[index][1]
+        key = call_id or self._without_id(None)
+        return None if key is None else self._calls.get(key)
 
     def without_id(self) -> list[str]:
         """The names of the pending calls that came without an id, oldest first."""
-        return [name for call_id, name in self._calls if not call_id]
+        return [name for key, name in self._calls.items() if type(key) is _WithoutId]
 
     def ids(self) -> tuple[str, ...]:
         """Every pending call's id, oldest first: `NO_ID` once for each call without one."""
-        return tuple(call_id for call_id, _ in self._calls)
+        return tuple(key if type(key) is str else NO_ID for key in self._calls)
 
     def as_dict(self) -> dict[str, str]:
         """Call id -> function name; the calls without an id show once, as the oldest.
@@ -77,12 +81,14 @@ class PendingCalls:
         Under `NO_ID` is the call that a response without an id or name answers next.
         """
         out: dict[str, str] = {}
-        for call_id, name in self._calls:
-            out.setdefault(call_id, name)
+        for key, name in self._calls.items():
+            out.setdefault(key if type(key) is str else NO_ID, name)
         return out
 
     def __contains__(self, call_id: object) -> bool:
-        return any(pending_id == call_id for pending_id, _ in self._calls)
+        if call_id == NO_ID:
+            return self._without_id(None) is not None
+        return call_id in self._calls
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -91,12 +97,11 @@ class PendingCalls:
         return bool(self._calls)
 
     def __repr__(self) -> str:
-        return f"PendingCalls({self._calls!r})"
+        return f"PendingCalls({list(zip(self.ids(), self._calls.values(), strict=True))!r})"
 
-    def _find(self, call_id: str, name: str | None) -> int | None:
-        for index, (pending_id, pending_name) in enumerate(self._calls):
-            if pending_id != call_id:
-                continue
-            if call_id or not name or pending_name == name:
-                return index
+    def _without_id(self, name: str | None) -> _WithoutId | None:
+        """The key of the oldest call without an id named `name` (any name: None or "")."""
+        for key, pending_name in self._calls.items():
+            if type(key) is _WithoutId and (not name or pending_name == name):
+                return key
         return None

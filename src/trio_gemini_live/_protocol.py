@@ -520,7 +520,7 @@ class LiveProtocol:
             out.append(ev.WaitingForInput())
         if content.generation_complete:
             out.append(ev.GenerationComplete(turn_id=turn))
-        if (content.interrupted or content.turn_complete) and self._streams.open_ids:
+        if (content.interrupted or content.turn_complete) and self._streams.open:
             # The model stopped before the last piece of these calls: they never complete.
             out.append(ev.ToolCallCancellation(ids=self._streams.abandon(), reason="incomplete"))
         if content.interrupted:
@@ -610,12 +610,25 @@ class LiveProtocol:
 
         A call is pending once, when it is whole: a streamed call at its last piece.
         """
-        delta, done = self._streams.feed(call, signature)
-        if delta is not None:
-            out.append(delta)
-        if done is not None:
-            self.pending_calls.add(done.call_id, done.name)
-            out.append(done)
+        streams = self._streams
+        if streams.open or call.will_continue or call.partial_args is not None:
+            delta, done = streams.feed(call, signature)
+            if delta is not None:
+                out.append(delta)
+            if done is not None:
+                self.pending_calls.add(done.call_id, done.name)
+                out.append(done)
+            return
+        # A whole call, with no other call streaming (`feed` gives the same then), on its
+        # own path: it comes in every tool call frame.
+        call_id = call.id or NO_ID
+        self.pending_calls.add(call_id, call.name)
+        arguments = call.args or {}
+        out.append(
+            _FunctionCall(
+                call_id=call_id, name=call.name, arguments=arguments, thought_signature=signature
+            )
+        )
 
     def _function_output(self, part: Part, turn: int, out: list[ev.LiveEvent]) -> None:
         """A `functionResponse` part: the server reports a call's result in its own turn.
@@ -751,6 +764,7 @@ def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:
 
 _SERVER_KEYS = ServerMessage.__struct_encode_fields__  # the wire names, in field order
 _AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
+_FunctionCall = ev.FunctionCall
 _OutputTranscription = ev.OutputTranscription
 _InputTranscription = ev.InputTranscription
 _TextDelta = ev.TextDelta
