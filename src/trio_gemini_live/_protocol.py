@@ -633,13 +633,18 @@ class LiveProtocol:
     def _function_output(self, part: Part, turn: int, out: list[ev.LiveEvent]) -> None:
         """A `functionResponse` part: the server reports a call's result in its own turn.
 
-        It answers the call it names: a pending call is settled, so that the session is
-        idle again and a second answer is refused.
+        It answers the call it names by id: a pending call is settled, so that the session
+        is idle again and a second answer is refused. One without an id settles nothing:
+        which call without an id it reports cannot be told (the oldest pending one of its
+        name may be a later call, the client having answered the one reported), and
+        settling the wrong one would leave the client unable to answer the call the server
+        still waits for.
         """
         response = part.function_response
         assert response is not None
-        if self.pending_calls.answer(response.id or NO_ID, response.name):
-            self._settle(response.id, "answered")
+        call_id = response.id
+        if call_id and self.pending_calls.answer(call_id, response.name):
+            self._settle(call_id, "answered")
         out.append(
             ev.FunctionCallOutput(
                 call_id=response.id or NO_ID,
