@@ -31,7 +31,7 @@ from ._errors import (
     RemoteProtocolError,
     close_error_for,
 )
-from ._pending_calls import NO_ID, PendingCalls
+from ._pending_calls import NO_ID, PendingCalls, Reservation
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
@@ -51,6 +51,7 @@ from ._wire import (
     ServerContent,
     ServerMessage,
     Setup,
+    ToolResponse,
     Transcription,
     UsageMetadata,
     VoiceConsentSignature,
@@ -299,20 +300,39 @@ class LiveProtocol:
                 raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
         return frame
 
-    def commit(self, message: ClientMessage) -> None:
+    def reserve_answers(self, response: ToolResponse) -> Reservation:
+        """Hold the pending calls `response` answers while it waits to be queued.
+
+        A session reserves them before it waits for room in its queue, and `commit`s with
+        the reservation once the frame is queued, or releases it
+        (`pending_calls.release_all`) if it never is: meanwhile the calls stay pending, but
+        no other response takes them, so two sends waiting together cannot both answer one.
+        """
+        return self.pending_calls.reserve_all(
+            (answer.id or NO_ID, answer.name) for answer in response.function_responses
+        )
+
+    def commit(self, message: ClientMessage, reservation: Reservation | None = None) -> None:
         """Record what a message changes, once it is certain to be written.
 
         A tool response answers its calls (they leave `pending_calls`); a `contextUpdate`
         changes the setup in force, which a resumed connection carries. A session calls
         this when the frame is queued (the queue outlives connections, so a queued frame
         reaches the server on this connection or the next), never for a send that was
-        cancelled or refused: that one changes nothing.
+        cancelled or refused: that one changes nothing. With the `reservation` its tool
+        response made (`reserve_answers`), it answers exactly the calls reserved, those
+        still pending: not a call that came after a resume, under the same id or, without
+        an id, with the same name.
         """
         update = message.context_update
         if update is not None and self.setup is not None:
             # Keep the setup in force current, so that a resumed connection carries it.
             self.setup = with_context_update(self.setup, update)
-        if message.tool_response is not None:
+        if reservation is not None:
+            for key in reservation.keys:
+                if self.pending_calls.settle(key, reservation):
+                    self._settle(key if isinstance(key, str) else None, "answered")
+        elif message.tool_response is not None:
             for response in message.tool_response.function_responses:
                 # A response without an id (Vertex allows it) answers the oldest call
                 # without one of its name: each such call is pending until answered.
