@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["NO_ID", "CallKey", "PendingCalls", "Reservation"]
+__all__ = ["NO_ID", "CallKey", "PendingCalls", "CallReservation"]
 
 NO_ID = ""
 """The id under which a call that came without one is pending (and reported)."""
@@ -34,8 +34,13 @@ CallKey = str | _WithoutId
 _NONE_RESERVED: dict[CallKey, object] = {}  # read only: `_without_id` counting reserved calls
 
 
-class Reservation:
-    """The calls that one tool response holds while it waits to be queued (`reserve_all`)."""
+class CallReservation:
+    """The pending calls that one tool response holds while it waits to be queued.
+
+    Made by `LiveProtocol.reserve_answers`; passed to `LiveProtocol.commit` once the
+    response is queued, or to `LiveProtocol.release_answers` if it never is. `keys` holds
+    one opaque key per call held (a call with an id: its id).
+    """
 
     __slots__ = ("keys",)
 
@@ -43,7 +48,7 @@ class Reservation:
         self.keys: list[CallKey] = []
 
     def __repr__(self) -> str:
-        return f"Reservation({len(self.keys)} call(s))"
+        return f"CallReservation({len(self.keys)} call(s))"
 
 
 class PendingCalls:
@@ -125,20 +130,20 @@ class PendingCalls:
         del self._calls[key]
         return True
 
-    def reserve_all(self, answers: Iterable[tuple[str, str | None]]) -> Reservation:
+    def reserve_all(self, answers: Iterable[tuple[str, str | None]]) -> CallReservation:
         """`reserve` the call each (call id, name) answers, for one response.
 
         An answer with no call free for it reserves nothing (a duplicate in the message,
         or a call a response of its own may not take: the caller checked that).
         """
-        reservation = Reservation()
+        reservation = CallReservation()
         for call_id, name in answers:
             key = self.reserve(call_id, name, reservation)
             if key is not None:
                 reservation.keys.append(key)
         return reservation
 
-    def release_all(self, reservation: Reservation) -> None:
+    def release_all(self, reservation: CallReservation) -> None:
         """`release` every call of `reservation` (its response was not queued)."""
         for key in reservation.keys:
             self.release(key, reservation)

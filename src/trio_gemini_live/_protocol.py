@@ -31,7 +31,7 @@ from ._errors import (
     RemoteProtocolError,
     close_error_for,
 )
-from ._pending_calls import NO_ID, PendingCalls, Reservation
+from ._pending_calls import NO_ID, CallReservation, PendingCalls
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
@@ -300,19 +300,28 @@ class LiveProtocol:
                 raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
         return frame
 
-    def reserve_answers(self, response: ToolResponse) -> Reservation:
+    def reserve_answers(self, response: ToolResponse) -> CallReservation:
         """Hold the pending calls `response` answers while it waits to be queued.
 
         A session reserves them before it waits for room in its queue, and `commit`s with
-        the reservation once the frame is queued, or releases it
-        (`pending_calls.release_all`) if it never is: meanwhile the calls stay pending, but
-        no other response takes them, so two sends waiting together cannot both answer one.
+        the reservation once the frame is queued, or releases it (`release_answers`) if it
+        never is: meanwhile the calls stay pending, but no other response takes them (a
+        response without an id answers the next call of its name), so a session can refuse
+        a second answer to a call rather than send both.
         """
         return self.pending_calls.reserve_all(
             (answer.id or NO_ID, answer.name) for answer in response.function_responses
         )
 
-    def commit(self, message: ClientMessage, reservation: Reservation | None = None) -> None:
+    def release_answers(self, reservation: CallReservation) -> None:
+        """The response of `reservation` was not queued: its calls can be answered again.
+
+        Frees nothing once `commit` took them, nor a call the server cancelled or a resume
+        forgot meanwhile (one under the same id on a later connection included).
+        """
+        self.pending_calls.release_all(reservation)
+
+    def commit(self, message: ClientMessage, reservation: CallReservation | None = None) -> None:
         """Record what a message changes, once it is certain to be written.
 
         A tool response answers its calls (they leave `pending_calls`); a `contextUpdate`

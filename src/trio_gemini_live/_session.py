@@ -57,7 +57,7 @@ from ._errors import (
 )
 from ._groups import BlockErrors
 from ._options import SessionOptions
-from ._pending_calls import NO_ID, Reservation
+from ._pending_calls import NO_ID, CallReservation
 from ._proto_fields import vertex_only_paths
 from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
@@ -469,14 +469,14 @@ class LiveSession(SessionSupervisor):
         finally:
             # Not queued (cancelled or refused): its calls can be answered again. Once
             # queued, the commit took the calls, and this frees none.
-            protocol.pending_calls.release_all(reservation)
+            protocol.release_answers(reservation)
 
     async def _send_frame(
         self,
         frame: bytes,
         kind: str,
         effects: ClientMessage | None,
-        reservation: Reservation | None = None,
+        reservation: CallReservation | None = None,
     ) -> None:
         """Write or queue an encoded frame; then record `effects` (see `LiveProtocol.commit`).
 
@@ -539,7 +539,7 @@ class LiveSession(SessionSupervisor):
             # reserved: it answers none then.
             self._commit(effects, reservation)
 
-    def _commit(self, message: ClientMessage, reservation: Reservation | None = None) -> None:
+    def _commit(self, message: ClientMessage, reservation: CallReservation | None = None) -> None:
         """`LiveProtocol.commit`, and a `contextUpdate` also into a setup still to come."""
         self._core.protocol.commit(message, reservation)
         update = message.context_update
