@@ -32,6 +32,7 @@ from trio_gemini_live import (
     RealtimeEvent,
     Reconnected,
     ReconnectPolicy,
+    ServerMessage,
     SessionOptions,
     ToolCallCancellation,
     TurnComplete,
@@ -41,7 +42,8 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live._answers import AnswerLedger
-from trio_gemini_live.emulator import Emulator, open_emulator
+from trio_gemini_live._wire import FunctionCallPart, ToolCallMessage
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, open_emulator
 
 MODEL = "gemini-live-2.5-flash-preview"
 WEATHER = function_tool(
@@ -426,3 +428,87 @@ async def test_a_call_without_an_id_after_a_resume_is_answered(
         with trio.fail_after(5):
             await answered.wait()
     assert server.received[-1]["toolResponse"]["functionResponses"][0]["name"] == "get_weather"
+
+
+class StallsAfter(GatedStream):
+    """A `GatedStream` that closes its gate once `free` writes went through (-1: never)."""
+
+    def __init__(self, inner: trio.abc.Stream, free: int) -> None:
+        super().__init__(inner)
+        self.free = free
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        self.free -= 1
+        if self.free == -1:
+            self.gate = trio.Event()
+        await super().send_all(data)
+
+
+def call_without_id(n: int) -> ServerMessage:
+    call = FunctionCallPart(name="get_weather", args={"n": n})
+    return ServerMessage(tool_call=ToolCallMessage(function_calls=[call]))
+
+
+async def test_a_response_a_resume_voided_answers_no_call_of_the_new_connection(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A `respond("")` waiting for room across a resume, then queued, answers nothing.
+
+    The resume voided it (never written), but once it got into the queue it still
+    answered the oldest pending call without an id of its name: the resumed server's
+    re-issued call, which then left `pending_tool_calls` with nothing sent for it, and
+    whose own `respond("")` was refused, while the server waited for ever.
+    """
+    streams: list[StallsAfter] = []
+    config = EmulatorConfig(vertex=True, reject_unknown_tool_responses=False)
+    async with open_emulator(config) as emulator:
+        connect = emulator.memory_connector()
+
+        async def connector() -> trio.abc.Stream:
+            # The resumed connection stalls once its handshake and setup are written, with
+            # the old response still waiting for room in the queue.
+            streams.append(StallsAfter(await connect(), free=2 if streams else -1))
+            return streams[-1]
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        policy = ReconnectPolicy(initial_delay=0, jitter=0)
+        options = SessionOptions(send_buffer=1, reconnect=policy)
+        async with open_session(
+            SETUP, endpoint=endpoint, options=options, connector=connector
+        ) as session:
+            seen: list[RealtimeEvent] = []
+            await emulator.connections[0].send(call_without_id(0))
+            await until(session, FunctionCall, seen)
+            await stall(session, streams[0], fill=1)
+            returned = trio.Event()
+
+            async def answer_the_old_call() -> None:
+                await session.respond("", {"answer_for": 0})
+                returned.set()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(answer_the_old_call)
+                await trio.testing.wait_all_tasks_blocked()
+                assert not returned.is_set()  # waiting for room
+                await emulator.connections[0].reset()
+                reconnected = await until(session, Reconnected, seen)
+                assert reconnected.not_replayed[-1].endswith(NOT_REPLAYED)
+                assert [e.ids for e in seen if isinstance(e, ToolCallCancellation)] == [("",)]
+                await emulator.connections[1].send(call_without_id(1))
+                assert (await until(session, FunctionCall, seen)).arguments == {"n": 1}
+                assert not returned.is_set()  # still waiting for room
+                streams[1].gate.set()
+                with trio.fail_after(60):
+                    await returned.wait()
+            # The new connection's call is still pending, and its answer goes out.
+            assert session.pending_tool_calls == {"": "get_weather"}
+            await session.respond("", {"answer_for": 1})
+            assert session.pending_tool_calls == {}
+            await trio.testing.wait_all_tasks_blocked()
+        answers = [
+            answer
+            for frame in emulator.connections[1].received
+            if frame.data and "toolResponse" in frame.data
+            for answer in frame.data["toolResponse"]["functionResponses"]
+        ]
+        assert answers == [{"name": "get_weather", "response": {"answer_for": 1}}]

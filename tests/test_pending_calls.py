@@ -39,3 +39,49 @@ def test_answers_and_cancellations_take_one_call_each() -> None:
     calls.add("c3", "x")
     calls.clear()
     assert len(calls) == 0
+
+
+def test_a_reserved_call_stays_pending_and_no_other_response_takes_it() -> None:
+    calls = PendingCalls()
+    calls.add("c1", "a")
+    calls.add(NO_ID, "b")
+    calls.add(NO_ID, "b")
+    calls.add(NO_ID, "c")
+    first = calls.reserve_all([("c1", "a"), (NO_ID, "b")])
+    assert calls.reserved("c1")
+    assert not calls.reserve_all([("c1", "a")]).keys  # taken: nothing left for a second
+    # Still pending, but a response without an id answers the next of its name.
+    assert calls.ids() == ("c1", NO_ID, NO_ID, NO_ID)
+    assert calls.without_id() == ["b", "c"]
+    assert calls.without_id(reserved=True) == ["b"]
+    assert calls.as_dict() == {"c1": "a", NO_ID: "b"}
+    second = calls.reserve_all([(NO_ID, "b"), (NO_ID, None)])  # no name: the oldest left
+    assert calls.without_id() == []
+    assert calls.name_of(NO_ID) == "b"  # none left free: the oldest of them all
+    calls.release_all(second)  # not queued: free again
+    assert calls.without_id() == ["b", "c"]
+    assert calls.settle(first.keys[0], first)
+    assert calls.settle(first.keys[1], first)
+    assert not calls.reserved("c1")
+    assert calls.without_id() == ["b", "c"]
+    assert not calls.settle(first.keys[0], first)  # answered once
+
+
+def test_a_reservation_does_not_outlive_its_call() -> None:
+    calls = PendingCalls()
+    calls.add("c1", "a")
+    calls.add(NO_ID, "b")
+    held = calls.reserve_all([("c1", "a"), (NO_ID, "b")])
+    assert calls.cancel("c1")  # the server cancelled it meanwhile
+    assert not calls.reserved("c1")
+    calls.clear()  # a resume: the connection's calls are gone
+    calls.add("c1", "a")  # the new connection's calls, under the same id and name
+    calls.add(NO_ID, "b")
+    again = calls.reserve_all([("c1", "a"), (NO_ID, "b")])
+    assert len(again.keys) == 2
+    calls.release_all(held)  # the old response's release frees none of them
+    assert not any(calls.settle(key, held) for key in held.keys)
+    assert calls.reserved("c1")
+    assert calls.without_id() == []
+    assert all(calls.settle(key, again) for key in again.keys)
+    assert not calls

@@ -812,6 +812,25 @@ def test_a_function_response_part_is_an_output_that_answers_its_pending_call() -
     assert protocol.idle
 
 
+def test_a_function_response_part_without_an_id_answers_no_call() -> None:
+    # It settled the oldest pending call without an id of its name (of any name, with no
+    # name): after the client answered the first of two `f` calls, the server's report of
+    # that first one settled the second, which the client could then not answer.
+    protocol = opened()
+    calls = [{"name": "f", "args": {"n": 1}}, {"name": "f", "args": {"n": 2}}, {"name": "g"}]
+    protocol.receive_frame(frame({"toolCall": {"functionCalls": calls}}))
+    _answer(protocol, FunctionResponse(name="f", response={"n": 1}))
+    assert protocol.pending_calls.without_id() == ["f", "g"]
+    for output in ({"name": "f", "response": {"n": 1}}, {"response": {}}):
+        (event,) = protocol.receive_frame(
+            content(modelTurn={"parts": [{"functionResponse": output}]})
+        )
+        assert isinstance(event, ev.FunctionCallOutput)
+        assert event.call_id == ""
+        assert protocol.pending_calls.without_id() == ["f", "g"]
+    assert protocol.settled_calls == {}
+
+
 @pytest.mark.parametrize("where", ["toolCall", "modelTurn"])
 def test_a_streamed_call_is_pending_once_when_its_last_piece_comes(where: str) -> None:
     protocol = opened()

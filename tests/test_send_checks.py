@@ -942,6 +942,68 @@ async def test_a_call_that_came_without_an_id_is_answered_without_one(
             await session.respond("", {}, name="get_weather")
 
 
+@pytest.mark.parametrize("call_id", ["c1", ""])
+@pytest.mark.parametrize("second", ["respond", "send_tool_response"])
+async def test_two_answers_to_one_call_waiting_for_room_together_send_one(
+    autojump_clock: trio.testing.MockClock, call_id: str, second: str
+) -> None:
+    """A call answered while another answer to it waits for room in the queue is refused.
+
+    Both passed the "is it pending" check (a call leaves the pending calls once its
+    response is queued), and both responses were sent. The first answer holds the call
+    from the start of its wait; cancelled before it is queued, it lets the call go.
+    """
+    from trio_gemini_live import ServerMessage
+    from trio_gemini_live._wire import FunctionCallPart, ToolCallMessage
+
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    config = EmulatorConfig(vertex=True, reject_unknown_tool_responses=False)
+
+    async def answer(n: int) -> None:
+        if second == "respond":
+            await session.respond(call_id, {"n": n})
+        else:
+            await session.send_tool_response(
+                FunctionResponse(id=call_id or None, name="get_weather", response={"n": n})
+            )
+
+    async with (
+        open_emulator(config) as emulator,
+        gated_session(emulator, setup) as (session, streams),
+    ):
+        call = FunctionCallPart(name="get_weather", args={}, id=call_id or None)
+        await emulator.connections[-1].send(
+            ServerMessage(tool_call=ToolCallMessage(function_calls=[call]))
+        )
+        await first_of(session, FunctionCall)
+        await stall_and_fill(session, streams[-1], 1)
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                first = trio.CancelScope()
+
+                async def answer_first() -> None:
+                    with first:
+                        await session.respond(call_id, {"n": 1})
+
+                nursery.start_soon(answer_first)
+                await trio.testing.wait_all_tasks_blocked()
+                # Still pending while its answer waits, but taken.
+                assert session.pending_tool_calls == {call_id: "get_weather"}
+                with pytest.raises(LocalProtocolError, match="already on its way"):
+                    await answer(2)
+                first.cancel()  # before it was queued: the call can be answered again
+                await trio.testing.wait_all_tasks_blocked()
+                assert session.pending_tool_calls == {call_id: "get_weather"}
+                nursery.start_soon(answer, 3)
+                await trio.testing.wait_all_tasks_blocked()
+                streams[-1].open_gate()
+            assert session.pending_tool_calls == {}
+            await trio.testing.wait_all_tasks_blocked()
+    (frame,) = sent_to(emulator, -1, "toolResponse")
+    (response,) = frame["toolResponse"]["functionResponses"]
+    assert response["response"] == {"n": 3}
+
+
 # --- several calls without an id in flight (Vertex AI) ----------------------------------------
 
 TIME = function_tool("get_time", "The time in a city", {"type": "OBJECT", "properties": {}})

@@ -69,6 +69,7 @@ from ._events import (
 )
 from ._options import SessionOptions as SessionOptions
 from ._pacer import Pacer as Pacer, open_pacer as open_pacer
+from ._pending_calls import CallReservation as CallReservation
 from ._protocol import LiveProtocol as LiveProtocol, SessionState as SessionState
 from ._resume import ReconnectPolicy as ReconnectPolicy
 from ._session import (
@@ -150,6 +151,7 @@ __all__ = [
     "SessionStatistics",
     "SessionState",
     "LiveProtocol",
+    "CallReservation",
     "CloseAction",
     "open_pacer",
     "Pacer",

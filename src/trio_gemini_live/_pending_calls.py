@@ -5,11 +5,17 @@ response without one too). Such calls cannot be told apart by id, so each is kep
 own entry, in the order it came: a response without an id answers the oldest of them that
 has its function name (as the emulator's Vertex flavour matches them). Sans-IO: the
 protocol core owns one, the session reads it.
+
+A session reserves a call while its response waits for room in the outgoing queue: the
+call is still pending (the response may yet be cancelled, and the call answered again),
+but no other response may take it meanwhile, or both would be sent.
 """
 
 from __future__ import annotations
 
-__all__ = ["NO_ID", "PendingCalls"]
+from collections.abc import Iterable
+
+__all__ = ["NO_ID", "CallKey", "PendingCalls", "CallReservation"]
 
 NO_ID = ""
 """The id under which a call that came without one is pending (and reported)."""
@@ -19,6 +25,30 @@ class _WithoutId:
     """The key of one call that came without an id: each such call is a key of its own."""
 
     __slots__ = ()
+
+
+CallKey = str | _WithoutId
+"""One pending call: its id, or the key of a call that came without one (`reserve`)."""
+
+
+_NONE_RESERVED: dict[CallKey, object] = {}  # read only: `_without_id` counting reserved calls
+
+
+class CallReservation:
+    """The pending calls that one tool response holds while it waits to be queued.
+
+    Made by `LiveProtocol.reserve_answers`; passed to `LiveProtocol.commit` once the
+    response is queued, or to `LiveProtocol.release_answers` if it never is. `keys` holds
+    one opaque key per call held (a call with an id: its id).
+    """
+
+    __slots__ = ("keys",)
+
+    def __init__(self) -> None:
+        self.keys: list[CallKey] = []
+
+    def __repr__(self) -> str:
+        return f"CallReservation({len(self.keys)} call(s))"
 
 
 class PendingCalls:
@@ -34,7 +64,10 @@ class PendingCalls:
         # Key -> function name, oldest first: the id, or a `_WithoutId` for a call that came
         # without one. A dict, so that a call with an id (nearly every call) is added and
         # answered by one look-up, as on the decode path of every tool call frame.
-        self._calls: dict[str | _WithoutId, str] = {}
+        self._calls: dict[CallKey, str] = {}
+        # Reserved calls -> who holds each (`reserve`); empty nearly always, so the paths
+        # every call takes test it for truth and look nothing up.
+        self._reserved: dict[CallKey, object] = {}
 
     def add(self, call_id: str, name: str) -> None:
         """A call arrived (`call_id` is `NO_ID` for one that came without an id)."""
@@ -44,11 +77,14 @@ class PendingCalls:
         """A response for `call_id` went out: whether it answered a pending call.
 
         Without an id it answers the oldest call without an id named `name` (the oldest
-        of them all when `name` is None or empty).
+        of them all when `name` is None or empty) that is not reserved: a response queued
+        earlier answers that one. With an id, it frees a reservation of the call.
         """
         if call_id:
+            if self._reserved:
+                self._reserved.pop(call_id, None)
             return self._calls.pop(call_id, None) is not None
-        key = self._without_id(name)
+        key = self._without_id(name, free=True)
         if key is None:
             return False
         del self._calls[key]
@@ -56,20 +92,92 @@ class PendingCalls:
 
     def cancel(self, call_id: str) -> bool:
         """The server cancelled `call_id` (`NO_ID`: the oldest call without an id)."""
-        return self.answer(call_id, None)
+        key = call_id or self._without_id(None, free=False)
+        if key is None or self._calls.pop(key, None) is None:
+            return False
+        if self._reserved:
+            self._reserved.pop(key, None)
+        return True
+
+    def reserve(self, call_id: str, name: str | None, holder: object) -> CallKey | None:
+        """Keep a pending call for `holder`'s response, which waits to be queued.
+
+        Returns its key (for `settle` or `release`), or None if no call is free for it:
+        `call_id` is not pending or reserved already; without an id, no call without one
+        named `name` (any name: None or "") is left unreserved. A reserved call stays
+        pending, but no later `reserve` or response without an id takes it.
+        """
+        key = call_id or self._without_id(name, free=True)
+        if key is None or key not in self._calls or key in self._reserved:
+            return None
+        self._reserved[key] = holder
+        return key
+
+    def release(self, key: CallKey, holder: object) -> None:
+        """`holder`'s response was not queued: its call is free to answer again."""
+        if self._reserved.get(key) is holder:
+            del self._reserved[key]
+
+    def settle(self, key: CallKey, holder: object) -> bool:
+        """`holder`'s response was queued: whether it answered the call it reserved.
+
+        Not if the call left meanwhile (cancelled by the server, or forgotten at a resume,
+        after which `key` may name another connection's call that someone else holds).
+        """
+        if self._reserved.get(key) is not holder:
+            return False
+        del self._reserved[key]
+        del self._calls[key]
+        return True
+
+    def reserve_all(self, answers: Iterable[tuple[str, str | None]]) -> CallReservation:
+        """`reserve` the call each (call id, name) answers, for one response.
+
+        An answer with no call free for it reserves nothing (a duplicate in the message,
+        or a call a response of its own may not take: the caller checked that).
+        """
+        reservation = CallReservation()
+        for call_id, name in answers:
+            key = self.reserve(call_id, name, reservation)
+            if key is not None:
+                reservation.keys.append(key)
+        return reservation
+
+    def release_all(self, reservation: CallReservation) -> None:
+        """`release` every call of `reservation` (its response was not queued)."""
+        for key in reservation.keys:
+            self.release(key, reservation)
+
+    def reserved(self, call_id: str) -> bool:
+        """Whether a response to the call `call_id` (not `NO_ID`) waits to be queued."""
+        return call_id in self._reserved
 
     def clear(self) -> None:
         """Forget every call (the connection that issued them is gone)."""
         self._calls.clear()
+        self._reserved.clear()
 
     def name_of(self, call_id: str) -> str | None:
-        """The function name of a pending call (`NO_ID`: of the oldest without an id)."""
-        key = call_id or self._without_id(None)
+        """The function name of a pending call.
+
+        `NO_ID`: of the oldest call without an id that no response waits for, else of the
+        oldest of them all.
+        """
+        key = call_id or self._without_id(None, free=True) or self._without_id(None, free=False)
         return None if key is None else self._calls.get(key)
 
-    def without_id(self) -> list[str]:
-        """The names of the pending calls that came without an id, oldest first."""
-        return [name for key, name in self._calls.items() if type(key) is _WithoutId]
+    def without_id(self, *, reserved: bool = False) -> list[str]:
+        """The names of the pending calls without an id left to answer, oldest first.
+
+        Those reserved (`reserve`: a response to each waits to be queued) are left out;
+        with `reserved`, they are the ones listed.
+        """
+        held = self._reserved
+        return [
+            name
+            for key, name in self._calls.items()
+            if type(key) is _WithoutId and (key in held) is reserved
+        ]
 
     def ids(self) -> tuple[str, ...]:
         """Every pending call's id, oldest first: `NO_ID` once for each call without one."""
@@ -78,16 +186,21 @@ class PendingCalls:
     def as_dict(self) -> dict[str, str]:
         """Call id -> function name; the calls without an id show once, as the oldest.
 
-        Under `NO_ID` is the call that a response without an id or name answers next.
+        Under `NO_ID` is the call that a response without an id or name answers next: the
+        oldest that no response waits for, if any is left.
         """
         out: dict[str, str] = {}
         for key, name in self._calls.items():
             out.setdefault(key if type(key) is str else NO_ID, name)
+        if self._reserved and NO_ID in out:
+            free = self._without_id(None, free=True)
+            if free is not None:
+                out[NO_ID] = self._calls[free]
         return out
 
     def __contains__(self, call_id: object) -> bool:
         if call_id == NO_ID:
-            return self._without_id(None) is not None
+            return self._without_id(None, free=False) is not None
         return call_id in self._calls
 
     def __len__(self) -> int:
@@ -99,9 +212,17 @@ class PendingCalls:
     def __repr__(self) -> str:
         return f"PendingCalls({list(zip(self.ids(), self._calls.values(), strict=True))!r})"
 
-    def _without_id(self, name: str | None) -> _WithoutId | None:
-        """The key of the oldest call without an id named `name` (any name: None or "")."""
+    def _without_id(self, name: str | None, *, free: bool) -> _WithoutId | None:
+        """The key of the oldest call without an id named `name` (any name: None or "").
+
+        `free`: of those that are not reserved.
+        """
+        reserved = self._reserved if free else _NONE_RESERVED
         for key, pending_name in self._calls.items():
-            if type(key) is _WithoutId and (not name or pending_name == name):
+            if (
+                type(key) is _WithoutId
+                and (not name or pending_name == name)
+                and key not in reserved
+            ):
                 return key
         return None

@@ -31,7 +31,7 @@ from ._errors import (
     RemoteProtocolError,
     close_error_for,
 )
-from ._pending_calls import NO_ID, PendingCalls
+from ._pending_calls import NO_ID, CallReservation, PendingCalls
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import check_function_names, check_generation_config
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
@@ -51,6 +51,7 @@ from ._wire import (
     ServerContent,
     ServerMessage,
     Setup,
+    ToolResponse,
     Transcription,
     UsageMetadata,
     VoiceConsentSignature,
@@ -299,20 +300,48 @@ class LiveProtocol:
                 raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
         return frame
 
-    def commit(self, message: ClientMessage) -> None:
+    def reserve_answers(self, response: ToolResponse) -> CallReservation:
+        """Hold the pending calls `response` answers while it waits to be queued.
+
+        A session reserves them before it waits for room in its queue, and `commit`s with
+        the reservation once the frame is queued, or releases it (`release_answers`) if it
+        never is: meanwhile the calls stay pending, but no other response takes them (a
+        response without an id answers the next call of its name), so a session can refuse
+        a second answer to a call rather than send both.
+        """
+        return self.pending_calls.reserve_all(
+            (answer.id or NO_ID, answer.name) for answer in response.function_responses
+        )
+
+    def release_answers(self, reservation: CallReservation) -> None:
+        """The response of `reservation` was not queued: its calls can be answered again.
+
+        Frees nothing once `commit` took them, nor a call the server cancelled or a resume
+        forgot meanwhile (one under the same id on a later connection included).
+        """
+        self.pending_calls.release_all(reservation)
+
+    def commit(self, message: ClientMessage, reservation: CallReservation | None = None) -> None:
         """Record what a message changes, once it is certain to be written.
 
         A tool response answers its calls (they leave `pending_calls`); a `contextUpdate`
         changes the setup in force, which a resumed connection carries. A session calls
         this when the frame is queued (the queue outlives connections, so a queued frame
         reaches the server on this connection or the next), never for a send that was
-        cancelled or refused: that one changes nothing.
+        cancelled or refused: that one changes nothing. With the `reservation` its tool
+        response made (`reserve_answers`), it answers exactly the calls reserved, those
+        still pending: not a call that came after a resume, under the same id or, without
+        an id, with the same name.
         """
         update = message.context_update
         if update is not None and self.setup is not None:
             # Keep the setup in force current, so that a resumed connection carries it.
             self.setup = with_context_update(self.setup, update)
-        if message.tool_response is not None:
+        if reservation is not None:
+            for key in reservation.keys:
+                if self.pending_calls.settle(key, reservation):
+                    self._settle(key if isinstance(key, str) else None, "answered")
+        elif message.tool_response is not None:
             for response in message.tool_response.function_responses:
                 # A response without an id (Vertex allows it) answers the oldest call
                 # without one of its name: each such call is pending until answered.
@@ -633,13 +662,18 @@ class LiveProtocol:
     def _function_output(self, part: Part, turn: int, out: list[ev.LiveEvent]) -> None:
         """A `functionResponse` part: the server reports a call's result in its own turn.
 
-        It answers the call it names: a pending call is settled, so that the session is
-        idle again and a second answer is refused.
+        It answers the call it names by id: a pending call is settled, so that the session
+        is idle again and a second answer is refused. One without an id settles nothing:
+        which call without an id it reports cannot be told (the oldest pending one of its
+        name may be a later call, the client having answered the one reported), and
+        settling the wrong one would leave the client unable to answer the call the server
+        still waits for.
         """
         response = part.function_response
         assert response is not None
-        if self.pending_calls.answer(response.id or NO_ID, response.name):
-            self._settle(response.id, "answered")
+        call_id = response.id
+        if call_id and self.pending_calls.answer(call_id, response.name):
+            self._settle(call_id, "answered")
         out.append(
             ev.FunctionCallOutput(
                 call_id=response.id or NO_ID,

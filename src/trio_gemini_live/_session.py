@@ -31,6 +31,7 @@ import msgspec
 import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._answers import TOOL_RESPONSE
 from ._arguments import (
     AUDIO_MIMES,
     audio_mime,
@@ -56,7 +57,7 @@ from ._errors import (
 )
 from ._groups import BlockErrors
 from ._options import SessionOptions
-from ._pending_calls import NO_ID
+from ._pending_calls import NO_ID, CallReservation
 from ._proto_fields import vertex_only_paths
 from ._protocol import LiveProtocol, SessionState, check_setup
 from ._require_trio import require_trio
@@ -429,9 +430,12 @@ class LiveSession(SessionSupervisor):
         """`send`, with the message's kind (for replay reports) known to the caller."""
         if message.tool_response is not None:
             self._check_not_cancelled(message.tool_response.function_responses)
+            frame = self._core.protocol.frame_for(message)
+            await self._send_answer(frame, message)
+            return
         frame = self._core.protocol.frame_for(message)
-        stateful = message.tool_response is not None or message.context_update is not None
-        await self._send_frame(frame, kind, message if stateful else None)
+        update = message.context_update
+        await self._send_frame(frame, kind, message if update is not None else None)
 
     async def _send_built(self, message: ClientMessage, kind: str, field: str = "") -> None:
         """Send a message built here from checked arguments.
@@ -449,7 +453,31 @@ class LiveSession(SessionSupervisor):
             raise LocalProtocolError(f"{field or kind} cannot be sent: {exc}") from None
         await self._send_frame(frame, kind, None)
 
-    async def _send_frame(self, frame: bytes, kind: str, effects: ClientMessage | None) -> None:
+    async def _send_answer(self, frame: bytes, message: ClientMessage) -> None:
+        """`_send_frame` for a tool response, its calls reserved while it waits.
+
+        Reserved (`LiveProtocol.reserve_answers`) before the wait for room in the queue: no
+        other response takes them meanwhile, so two answers waiting together are not both
+        sent. Once queued it answers exactly them, and none if a resume forgot them while
+        it waited (not the new connection's calls of the same id or, without an id, name).
+        """
+        assert message.tool_response is not None
+        protocol = self._core.protocol
+        reservation = protocol.reserve_answers(message.tool_response)
+        try:
+            await self._send_frame(frame, TOOL_RESPONSE, message, reservation)
+        finally:
+            # Not queued (cancelled or refused): its calls can be answered again. Once
+            # queued, the commit took the calls, and this frees none.
+            protocol.release_answers(reservation)
+
+    async def _send_frame(
+        self,
+        frame: bytes,
+        kind: str,
+        effects: ClientMessage | None,
+        reservation: CallReservation | None = None,
+    ) -> None:
         """Write or queue an encoded frame; then record `effects` (see `LiveProtocol.commit`).
 
         Recorded only once the frame is written or queued, never before: a send cancelled
@@ -459,7 +487,8 @@ class LiveSession(SessionSupervisor):
         outlives connections, on the next; the setup a resume sends already includes a
         queued `contextUpdate`, which the server then receives again, to the same effect.
         A tool response is the exception: it answers calls of this connection only, so a
-        resume voids it (`AnswerLedger`) and reports it instead.
+        resume voids it (`AnswerLedger`) and reports it instead (sent by `_send_answer`,
+        with the `reservation` of its calls).
         """
         if self._failure is not None:
             raise self._failure
@@ -476,7 +505,7 @@ class LiveSession(SessionSupervisor):
             written = current.write_now(frame, kind)
             if written is not False:
                 if effects is not None:
-                    self._commit(effects)
+                    self._commit(effects, reservation)
                 if written is None:
                     current.frame_queued()
                     self._outgoing_send.send_nowait(FLUSH)  # the channel is empty
@@ -506,11 +535,13 @@ class LiveSession(SessionSupervisor):
             if signal and not queued:
                 core.signals.withdraw(item)
         if effects is not None:
-            self._commit(effects)
+            # A resume while a tool response waited voided it and forgot the calls it
+            # reserved: it answers none then.
+            self._commit(effects, reservation)
 
-    def _commit(self, message: ClientMessage) -> None:
+    def _commit(self, message: ClientMessage, reservation: CallReservation | None = None) -> None:
         """`LiveProtocol.commit`, and a `contextUpdate` also into a setup still to come."""
-        self._core.protocol.commit(message)
+        self._core.protocol.commit(message, reservation)
         update = message.context_update
         if update is not None:
             self._carry_context_update(update)
@@ -803,11 +834,16 @@ class LiveSession(SessionSupervisor):
         """Answer tool calls (`toolResponse`). Each response needs the call's id and name.
 
         Once the message is queued its calls leave `pending_tool_calls`; a send cancelled
-        before that leaves them pending. A response still queued (or waiting for room in
+        before that leaves them pending. While it waits for room in the queue its calls
+        are taken: another response to one of them is refused (not sent twice) until the
+        send is queued or cancelled. A response still queued (or waiting for room in
         the queue) when the connection that issued its calls ends is never written: the
         resumed server would close the session with 1007 on an id it does not know. It is
         reported in `Reconnected.not_replayed` ("answers a call of the old connection"),
-        and the server re-issues, with new ids, the calls it still needs.
+        its calls still pending then in a `ToolCallCancellation` (reason "reconnect"),
+        and the server re-issues, with new ids, the calls it still needs. A send that was
+        waiting then returns once its message is queued, and answers none of the new
+        connection's calls (not one without an id of the same name either).
 
         A call that came without an id (Vertex AI may send such calls) is answered by a
         response without one, which answers the oldest pending call without an id that
@@ -821,9 +857,12 @@ class LiveSession(SessionSupervisor):
                 responses for that name than calls are pending), has a
                 `response` that is not a dict (or holds NaN or an infinity anywhere, in a
                 dataclass, a Struct or a set too: JSON has neither), an unknown
-                `scheduling` or a value of the wrong type; or it answers a call of an
+                `scheduling` or a value of the wrong type; it answers a call of an
                 earlier connection (cancelled by a reconnect, or answered by a response the
-                move kept from the new connection).
+                move kept from the new connection); or it answers a call with an id whose
+                answer is already on its way (another `respond` or `send_tool_response`
+                waits for room in the queue), or has no id and an answer is already on its
+                way to each pending call without an id of its name.
         """
         if not responses:
             raise LocalProtocolError(
@@ -835,11 +874,13 @@ class LiveSession(SessionSupervisor):
                 "send_tool_response takes the responses as separate arguments, not one "
                 f"{type(responses[0]).__name__}: unpack it, send_tool_response(*responses)"
             )
-        # The names of the calls without an id that the responses so far leave unanswered.
-        unanswered = self._core.protocol.pending_calls.without_id()
+        pending = self._core.protocol.pending_calls
+        # The names of the calls without an id that the responses so far leave unanswered
+        # (not those a response waiting to be queued answers already).
+        unanswered = pending.without_id()
         for index, response in enumerate(responses):
             check_instance(response, FunctionResponse, f"responses[{index}]")
-            if not response.id and NO_ID not in self._core.protocol.pending_calls:
+            if not response.id and NO_ID not in pending:
                 # (A call that came without an id, as Vertex may send, is answered without.)
                 # Said as for an id: when a resume cancelled such calls, it says so.
                 self._check_call_of_this_connection(NO_ID)
@@ -849,7 +890,14 @@ class LiveSession(SessionSupervisor):
                     f"function response {response.id!r} needs the function name"
                 )
             if not response.id:
-                _take_call_without_id(unanswered, response.name, f"responses[{index}]")
+                _take_call_without_id(
+                    unanswered,
+                    response.name,
+                    f"responses[{index}]",
+                    pending.without_id(reserved=True),
+                )
+            elif pending.reserved(response.id):
+                raise _answer_on_its_way(response.id)
             check_json_object(response.response, f"function response {response.id!r}: response")
             _check_finite(response.response, f"function response {response.id!r}: response")
             check_scheduling(response.scheduling, f"function response {response.id!r}")
@@ -874,9 +922,11 @@ class LiveSession(SessionSupervisor):
         `parts` adds media to it (a multimodal function response: an image the function
         rendered, as `FunctionResponsePart(inline_data=FunctionResponseBlob(...))`).
         The call stays pending until the response is queued: a `respond` cancelled while
-        it waits for room in the queue can be retried. A response still queued when the
-        connection drops or moves is not written on the next one, and is reported (see
-        `send_tool_response`).
+        it waits for room in the queue can be retried. Meanwhile no other response may
+        answer the call (it would be sent twice). A response still queued, or waiting for
+        room, when the connection drops or moves is not written on the next one, and is
+        reported (see `send_tool_response`): a `respond` that was waiting returns once
+        queued, having answered none of the new connection's calls.
 
         A call that came without an id (`FunctionCall.call_id` is `""`; Vertex AI may send
         such calls) is answered with `call_id=""`: each such call is pending until
@@ -889,8 +939,11 @@ class LiveSession(SessionSupervisor):
                 kept from the new connection (said even with `name`: the new connection's
                 server knows no such call); `call_id` is not a pending call and no
                 `name` is given (the message says if the call was answered already or
-                cancelled by the server); `call_id` is empty and no call without an id is
-                pending, or none of them has `name`; `result` cannot be encoded as JSON
+                cancelled by the server); an answer to `call_id` is already on its way
+                (another `respond` or `send_tool_response` waits for room in the queue);
+                `call_id` is empty and no call without an id is pending, or none of them
+                has `name` (or an answer is already on its way to each that has it);
+                `result` cannot be encoded as JSON
                 (NaN and infinities included, anywhere in it: in a dataclass, a Struct or
                 a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong; or `parts` is not a sequence of
@@ -905,12 +958,17 @@ class LiveSession(SessionSupervisor):
             raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
         if name is not None:
             name = check_str(name, "name")
-        function_name = name or protocol.pending_calls.name_of(call_id)
+        pending = protocol.pending_calls
+        function_name = name or pending.name_of(call_id)
         if not function_name:
             raise _not_pending(call_id, protocol.settled_calls.get(call_id))
         if not call_id:
             # Sent without an id, it answers the oldest call without one of its name.
-            _take_call_without_id(protocol.pending_calls.without_id(), function_name, "name")
+            _take_call_without_id(
+                pending.without_id(), function_name, "name", pending.without_id(reserved=True)
+            )
+        elif pending.reserved(call_id):
+            raise _answer_on_its_way(call_id)
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
@@ -944,7 +1002,7 @@ class LiveSession(SessionSupervisor):
                 raise LocalProtocolError(
                     f"the result of tool call {call_id!r} cannot be sent as JSON: {exc}"
                 ) from None
-        await self._send_frame(frame, "toolResponse", message)
+        await self._send_answer(frame, message)
 
     async def update_context(
         self,
@@ -1305,21 +1363,40 @@ def _cancelled_call(call_id: str, *, answered: bool = False) -> LocalProtocolErr
     )
 
 
-def _take_call_without_id(unanswered: list[str], name: str, what: str) -> None:
+def _take_call_without_id(
+    unanswered: list[str], name: str, what: str, on_its_way: list[str]
+) -> None:
     """Count a response without an id against the calls without one, or say it answers none.
 
     `unanswered`: the names of the pending calls without an id that no response before
     this one answers; the one this response answers (the oldest of its name) leaves it.
+    `on_its_way`: the names of those whose response waits to be queued (not counted).
     """
     try:
         unanswered.remove(name)
     except ValueError:
         listing = ", ".join(repr(pending) for pending in unanswered) or "none left"
+        if name in on_its_way:
+            raise LocalProtocolError(
+                f"{what}: a response without an id answers the oldest pending call without "
+                f"an id named {name!r}, and an answer is already on its way to each such "
+                "call (another respond or send_tool_response waits for room in the queue; "
+                f"calls without an id left to answer: {listing})"
+            ) from None
         raise LocalProtocolError(
             f"{what}: a response without an id answers the oldest pending call without an "
             f"id named {name!r}, and no such call is pending (calls without an id that "
             f"are pending and not answered by this message: {listing})"
         ) from None
+
+
+def _answer_on_its_way(call_id: str) -> LocalProtocolError:
+    """The error for answering a call whose response waits for room in the queue."""
+    return LocalProtocolError(
+        f"tool call {call_id!r} is answered already: an answer is already on its way "
+        "(another respond or send_tool_response waits for room in the queue; if that send "
+        "is cancelled, the call can be answered again)"
+    )
 
 
 def _not_pending(call_id: str, settled: str | None) -> LocalProtocolError:
