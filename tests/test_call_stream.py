@@ -137,7 +137,7 @@ def test_cancel_and_abandon_forget_open_calls() -> None:
     streams = CallStreams()
     streams.feed(FunctionCallPart(name="a", id="1", will_continue=True))
     streams.feed(FunctionCallPart(name="b", id="2", will_continue=True))
-    streams.cancel(("1", "zz"))
+    assert streams.cancel(("1", "zz")) == ["1"]
     assert streams.open_ids == ("2",)
     assert streams.abandon() == ("2",)
     assert streams.open_ids == ()

@@ -908,6 +908,16 @@ def test_a_call_left_incomplete_is_settled_so_and_never_reported_twice() -> None
     assert protocol.settled_calls == {"c1": "incomplete", "c2": "cancelled"}
 
 
+def test_a_cancellation_without_an_id_ends_the_stream_without_one_not_a_pending_call() -> None:
+    protocol = opened()
+    protocol.receive_frame(calls({"name": "g", "args": {}}))  # pending, without an id
+    protocol.receive_frame(calls({"name": "f", "willContinue": True}))
+    events = protocol.receive_frame(frame({"toolCallCancellation": {"ids": [""]}}))
+    assert events == [ev.ToolCallCancellation(ids=("",))]
+    assert protocol.streaming_calls == ()
+    assert protocol.pending_calls.without_id() == ["g"]
+
+
 def test_a_whole_call_comes_on_its_own_beside_an_open_stream() -> None:
     protocol = opened()
     protocol.receive_frame(calls({"name": "f", "willContinue": True}))

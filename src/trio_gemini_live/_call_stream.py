@@ -184,12 +184,19 @@ class CallStreams:
                 del self.open[key]
                 return
 
-    def cancel(self, ids: tuple[str, ...]) -> None:
-        """Forget the open calls among `ids` (the server cancelled them)."""
+    def cancel(self, ids: tuple[str, ...]) -> list[str]:
+        """Forget the open calls among `ids` (the server cancelled them); return theirs.
+
+        `""` cancels the oldest open call without an id, as it does a pending one.
+        """
+        cancelled: list[str] = []
         for call_id in ids:
-            target = self.open.pop(call_id, None) if call_id else None
-            if target is not None:
-                self._end(call_id)
+            key = call_id or next((k for k in self.open if type(k) is _NoId), None)
+            if key is not None and self.open.pop(key, None) is not None:
+                cancelled.append(call_id)
+                if call_id:
+                    self._end(call_id)
+        return cancelled
 
     def abandon(self) -> tuple[str, ...]:
         """Forget every open call (its turn ended, or the connection); return their ids."""

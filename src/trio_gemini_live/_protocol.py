@@ -659,11 +659,14 @@ class LiveProtocol:
         An id already reported `"incomplete"` (the turn ended, by a barge-in say, before
         the call's last piece) is not reported again.
         """
-        self._streams.cancel(ids)
+        streaming = self._streams.cancel(ids)
         settled = self.settled_calls
         fresh = tuple(call_id for call_id in ids if settled.get(call_id) != "incomplete")
         for call_id in fresh:
-            self.pending_calls.cancel(call_id)
+            if call_id in streaming:
+                streaming.remove(call_id)  # not pending: no other call to cancel in its stead
+            else:
+                self.pending_calls.cancel(call_id)
             self._settle(call_id, "cancelled")
         if fresh or not ids:
             out.append(ev.ToolCallCancellation(ids=fresh))
