@@ -243,37 +243,50 @@ def _our_transcription(
 class _CallPieces:
     """What the events of streamed calls must be: a model of protocol.md's pieces, on SDK types.
 
-    A piece continues the open call with its id; one without id or name the call opened
-    last; one with a name but no id the open id-less call of that name. Argument paths are
-    `$.name` here (the strategy's), so a call's arguments are a flat dict.
+    A piece with an id continues the open call with that id; a whole call (a name, no
+    willContinue, no partialArgs) continues none; one without id or name continues the
+    call opened last; one with a name but no id the newest open call of that name, unless
+    it has the shape of a first piece (no partialArgs, no args). A piece that continues
+    nothing and has no name is dropped. Argument paths are `$.name` here (the strategy's),
+    so a call's arguments are a flat dict.
     """
 
     def __init__(self) -> None:
-        # id -> [name, arguments, signature, keys whose string goes on]
-        self.open: dict[str, list[Any]] = {}
+        # Oldest first: [name, arguments, signature, keys whose string goes on, id]
+        self.open: list[list[Any]] = []
+        self.incomplete: set[str] = set()
+
+    def _find(self, call: gt.FunctionCall, whole: bool) -> list[Any] | None:
+        if call.id:
+            return next((target for target in self.open if target[4] == call.id), None)
+        if not call.name:
+            return self.open[-1] if self.open else None
+        if whole or (call.partial_args is None and not call.args):
+            return None
+        return next((t for t in reversed(self.open) if t[0] == call.name), None)
+
+    def end_turn(self, out: list[Any]) -> None:
+        if self.open:
+            ids = tuple(target[4] for target in self.open)
+            out.append((ev.ToolCallCancellation, ids, "incomplete"))
+            self.incomplete.update(ids)
+            self.open.clear()
 
     def feed(self, call: gt.FunctionCall, signature: bytes | None, out: list[Any]) -> None:
-        target: list[Any] | None = None
-        if self.open:
-            if call.id:
-                target = self.open.get(call.id)
-            elif not call.name:
-                target = self.open[list(self.open)[-1]]
-            elif "" in self.open and self.open[""][0] == (call.name or ""):
-                target = self.open[""]
         pieces = call.partial_args
+        whole = not call.will_continue and pieces is None
+        target = self._find(call, whole)
         if target is None:
-            if not call.will_continue and pieces is None:
-                out.append(
-                    (ev.FunctionCall, call.id or "", call.name or "", call.args or {}, signature)
-                )
+            if not call.name:
+                return  # continues nothing, cannot be a call: dropped
+            if whole:
+                out.append((ev.FunctionCall, call.id or "", call.name, call.args or {}, signature))
                 return
-            call_id = call.id or ""
-            target = [call.name or "", {}, signature, set[str](), call_id]
+            target = [call.name, {}, signature, set[str](), call.id or ""]
+            self.open.append(target)
             fresh = True
         else:
             fresh = False
-            target[0] = target[0] or call.name or ""
             if target[2] is None:
                 target[2] = signature
         _, arguments, _, continuing, call_id = target
@@ -302,12 +315,9 @@ class _CallPieces:
                 continuing.discard(key)
         if fresh or pieces or call.args:
             pieces_read = tuple(pieces or ())
-            out.append((ev.FunctionCallDelta, call_id, target[0], pieces_read, dict(arguments)))
-        if call.will_continue:
-            self.open[call_id] = target
-        else:
-            if self.open.get(call_id) is target:
-                del self.open[call_id]
+            out.append((ev.FunctionCallDelta, call_id, target[0], pieces_read, call.args or {}))
+        if not call.will_continue:
+            self.open.remove(target)
             out.append((ev.FunctionCall, call_id, target[0], arguments, target[2]))
 
 
@@ -398,9 +408,8 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
             out.append((ev.WaitingForInput,))
         if content.generation_complete:
             out.append((ev.GenerationComplete,))
-        if (content.interrupted or content.turn_complete) and calls.open:
-            out.append((ev.ToolCallCancellation, tuple(calls.open), "incomplete"))
-            calls.open.clear()
+        if content.interrupted or content.turn_complete:
+            calls.end_turn(out)
         if content.interrupted:
             out.append((ev.Interrupted,))
         if content.turn_complete:
@@ -419,7 +428,11 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
         for call in message.tool_call.function_calls or []:
             calls.feed(call, None, out)
     if message.tool_call_cancellation is not None:
-        out.append((ev.ToolCallCancellation, tuple(message.tool_call_cancellation.ids or ()), None))
+        # An id reported incomplete already is not reported again.
+        ids = tuple(message.tool_call_cancellation.ids or ())
+        fresh = tuple(call_id for call_id in ids if call_id not in calls.incomplete)
+        if fresh or not ids:
+            out.append((ev.ToolCallCancellation, fresh, None))
     if message.go_away is not None:
         out.append((ev.GoAway, float((message.go_away.time_left or "0s")[:-1])))
     update = message.session_resumption_update
@@ -500,7 +513,7 @@ def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
                         event.call_id,
                         event.name,
                         tuple(_sdk_piece(piece) for piece in event.partial_args),
-                        event.arguments,
+                        event.args,
                     )
                 )
             case ev.ExecutableCode():

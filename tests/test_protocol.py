@@ -883,6 +883,69 @@ def test_a_cancellation_or_a_resume_ends_a_call_still_streaming() -> None:
     assert protocol.streaming_calls == ()
 
 
+def calls(*pieces: dict[str, Any]) -> bytes:
+    return frame({"toolCall": {"functionCalls": list(pieces)}})
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        {"toolCallCancellation": {"ids": ["c1"]}},
+        {"serverContent": {"turnComplete": True}},
+    ],
+)
+def test_the_rest_of_an_ended_streamed_call_makes_no_call_and_keeps_the_session_idle(
+    end: dict[str, Any],
+) -> None:
+    # A late `{}` used to become FunctionCall(name="") pending for ever: never idle again.
+    protocol = opened()
+    protocol.receive_frame(calls({"id": "c1", "name": "f", "willContinue": True}))
+    protocol.receive_frame(frame(end))
+    protocol.receive_frame(content(turnComplete=True))
+    assert protocol.idle
+    rest = {"partialArgs": [{"jsonPath": "$.a", "numberValue": 1}], "willContinue": True}
+    assert protocol.receive_frame(calls(rest)) == []
+    assert protocol.receive_frame(calls({})) == []
+    assert protocol.receive_frame(calls({"id": "zz", "args": {"a": 1}})) == []
+    assert protocol.pending_calls.as_dict() == {}
+    assert protocol.idle
+
+
+def test_a_call_left_incomplete_is_settled_so_and_never_reported_twice() -> None:
+    # A barge-in: `interrupted`, then the server's cancellation of the same id; the app
+    # used to get two ToolCallCancellations for one call.
+    protocol = opened()
+    protocol.receive_frame(calls({"id": "c1", "name": "f", "willContinue": True}))
+    assert protocol.unanswerable("c1") == "streaming"
+    events = protocol.receive_frame(content(interrupted=True))
+    assert events[0] == ev.ToolCallCancellation(ids=("c1",), reason="incomplete")
+    assert protocol.settled_calls == {"c1": "incomplete"}
+    assert protocol.unanswerable("c1") == "incomplete"
+    assert protocol.receive_frame(frame({"toolCallCancellation": {"ids": ["c1"]}})) == []
+    both = protocol.receive_frame(frame({"toolCallCancellation": {"ids": ["c1", "c2"]}}))
+    assert both == [ev.ToolCallCancellation(ids=("c2",))]
+    assert protocol.settled_calls == {"c1": "incomplete", "c2": "cancelled"}
+
+
+def test_a_cancellation_without_an_id_ends_the_stream_without_one_not_a_pending_call() -> None:
+    protocol = opened()
+    protocol.receive_frame(calls({"name": "g", "args": {}}))  # pending, without an id
+    protocol.receive_frame(calls({"name": "f", "willContinue": True}))
+    events = protocol.receive_frame(frame({"toolCallCancellation": {"ids": [""]}}))
+    assert events == [ev.ToolCallCancellation(ids=("",))]
+    assert protocol.streaming_calls == ()
+    assert protocol.pending_calls.without_id() == ["g"]
+
+
+def test_a_whole_call_comes_on_its_own_beside_an_open_stream() -> None:
+    protocol = opened()
+    protocol.receive_frame(calls({"name": "f", "willContinue": True}))
+    events = protocol.receive_frame(calls({"name": "f", "args": {"city": "Oslo"}}))
+    assert events == [ev.FunctionCall(call_id="", name="f", arguments={"city": "Oslo"})]
+    assert protocol.streaming_calls == ("",)
+    assert protocol.pending_calls.without_id() == ["f"]
+
+
 def test_a_piece_with_a_path_the_client_cannot_apply_fails_the_frame() -> None:
     protocol = opened()
     bad = {"name": "f", "id": "c1", "partialArgs": [{"jsonPath": "$..x", "boolValue": True}]}

@@ -5,15 +5,26 @@ the Gemini API has no such option). As observed on `generateContent` (vercel/ai 
 the first piece names the call (`name`, and `id` where the server gives ids) with
 `willContinue: true`; later pieces carry `partialArgs`, each a JSON path and one value, a
 string split over several pieces marked by the piece's own `willContinue`; the last piece
-has no `willContinue` (often it is `{}`). Later pieces may carry neither name nor id, so
-such a piece continues the call opened last.
+has no `willContinue` (often it is `{}`).
+
+Which open call a piece continues (docs/events.md, "Streamed function calls"):
+
+- with an id: the open call of that id, else it opens a call of its own;
+- a whole call (a name, no `willContinue`, no `partialArgs`) continues none: it is a call;
+- with a name but no id: the call of that name opened last, unless it has the shape of a
+  first piece (`willContinue`, no `partialArgs`, no `args`), which opens a call beside it;
+- with neither: the call opened last.
+
+A piece that continues no open call and has no name (the rest of a cancelled or
+incomplete call, a piece naming an unknown id) is dropped: a call without a name is never
+made, since nothing could answer it.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
+import logging
 from typing import Any
 
 import msgspec
@@ -27,14 +38,32 @@ __all__ = ["CallStreams", "parse_json_path"]
 _MAX_INDEX = 4096
 """The largest array index a piece may name: a path such as `$.a[1000000000]` from a broken
 server would otherwise make the client build a list of a billion items."""
+_MAX_DEPTH = 64
+"""The most steps a `partialArgs` path may have: deeper arguments would be nested past what
+a JSON encoder or a `repr` walks without overflowing the stack."""
+_MAX_ITEMS = 65_536
+"""The most array items the indexes of one call's pieces may create in all: each index may
+pad its array up to `_MAX_INDEX`, so a few KB of paths could otherwise take gigabytes."""
+_MAX_OPEN = 128
+"""The most calls that may be streaming at once on a connection."""
+_ENDED_KEPT = 256
+"""How many ids of calls ended before their last piece a `CallStreams` remembers."""
 
 _Path = tuple[str | int, ...]
+
+_log = logging.getLogger("trio_gemini_live.session")
+
+
+class _NoId:
+    """The key of one open call that came without an id: each such call is a key of its own."""
+
+    __slots__ = ()
 
 
 class _OpenCall:
     """A call whose last piece has not come yet."""
 
-    __slots__ = ("arguments", "call_id", "continuing", "name", "signature")
+    __slots__ = ("arguments", "call_id", "continuing", "items", "name", "signature")
 
     def __init__(self, call_id: str, name: str, signature: bytes | None) -> None:
         self.call_id = call_id
@@ -42,10 +71,11 @@ class _OpenCall:
         self.arguments: dict[str, Any] = {}
         self.signature = signature
         self.continuing: set[_Path] = set()  # paths whose string goes on in the next piece
+        self.items = 0  # array items its pieces' indexes created (bounded by `_MAX_ITEMS`)
 
 
 class CallStreams:
-    """The calls of a connection whose arguments are still streaming, by call id.
+    """The calls of a connection whose arguments are still streaming, oldest first.
 
     `feed` takes every function call the server sends (a `toolCall` entry or a
     `functionCall` part): a plain call, the common case, becomes its `FunctionCall` at
@@ -55,58 +85,78 @@ class CallStreams:
 
     def __init__(self) -> None:
         # Read by `LiveProtocol` before each call: empty (nearly always), a plain call
-        # takes its own path without calling `feed`.
-        self.open: dict[str, _OpenCall] = {}
+        # takes its own path without calling `feed`. Keyed by id, or by a `_NoId` for each
+        # call that came without one (two of them may stream at once).
+        self.open: dict[str | _NoId, _OpenCall] = {}
+        # Ids of calls cancelled or abandoned before their last piece, newest last: the
+        # rest of their pieces is dropped, not taken for a new call.
+        self._ended: dict[str, None] = {}
 
     @property
     def open_ids(self) -> tuple[str, ...]:
         """The ids of the calls still streaming ("" for one without an id), oldest first."""
-        return tuple(self.open)
+        return tuple(target.call_id for target in self.open.values())
 
     def feed(
         self, call: FunctionCallPart, signature: bytes | None = None
     ) -> tuple[ev.FunctionCallDelta | None, ev.FunctionCall | None]:
-        """The events of one function call piece: a delta, the finished call, or both.
+        """The events of one function call piece: a delta, the finished call, both or neither.
+
+        Neither for a piece dropped because it continues no open call and has no name
+        (see the module's rules), or continues a call that ended before its last piece.
 
         Raises:
             RemoteProtocolError: a `partialArgs` path this client cannot apply (not a
                 plain RFC 9535 path of names and indexes, no argument named, an index
-                past 4096).
+                past 4096, more than 64 steps), indexes that would create more than
+                65536 array items in one call, or more than 128 calls streaming at once.
         """
-        target = self._find(call) if self.open else None
+        whole = not call.will_continue and call.partial_args is None
+        target = self._find(call, whole) if self.open else None
+        fresh = target is None
         if target is None:
-            if not call.will_continue and call.partial_args is None:
+            if not call.name or (call.id and call.id in self._ended and not whole):
+                _log.warning(
+                    "dropped a function call piece that continues no open call%s (id %r)",
+                    "" if call.name else " and has no name",
+                    call.id,
+                )
+                return None, None
+            if whole:
                 return None, ev.FunctionCall(
                     call_id=call.id or "",
                     name=call.name,
                     arguments=call.args or {},
                     thought_signature=signature,
                 )
+            if len(self.open) >= _MAX_OPEN:
+                raise RemoteProtocolError(
+                    f"function call {call.id or ''!r} ({call.name!r}): more than {_MAX_OPEN} "
+                    "calls streaming their arguments at once"
+                )
             target = _OpenCall(call.id or "", call.name, signature)
-            fresh = True
-        else:
-            fresh = False
-            target.name = target.name or call.name
-            if target.signature is None:
-                target.signature = signature
-        if call.args:
-            target.arguments.update(call.args)
+            self.open[call.id or _NoId()] = target
+        elif target.signature is None:
+            target.signature = signature
+        args = call.args
+        if args:
+            target.arguments.update(args)
         pieces = call.partial_args
         if pieces:
             _apply(target, pieces)
         delta = None
-        if fresh or pieces or call.args:
+        if fresh or pieces or args:
+            # Only this piece: a copy of every argument so far would make a call streamed
+            # in n pieces cost n^2 (the `FunctionCall` carries them all).
             delta = ev.FunctionCallDelta(
                 call_id=target.call_id,
                 name=target.name,
-                partial_args=tuple(pieces or ()),
-                arguments=copy.deepcopy(target.arguments),
+                partial_args=tuple(pieces) if pieces else (),
+                args=args or {},
             )
         if call.will_continue:
-            self.open[target.call_id] = target
             return delta, None
-        if self.open.get(target.call_id) is target:
-            del self.open[target.call_id]
+        self._close(target)
         done = ev.FunctionCall(
             call_id=target.call_id,
             name=target.name,
@@ -115,25 +165,54 @@ class CallStreams:
         )
         return delta, done
 
-    def _find(self, call: FunctionCallPart) -> _OpenCall | None:
-        """The open call this piece continues, if any."""
+    def _find(self, call: FunctionCallPart, whole: bool) -> _OpenCall | None:
+        """The open call this piece continues, if any (the module's rules)."""
         if call.id:
             return self.open.get(call.id)
         if not call.name:
             return self.open[next(reversed(self.open))]  # the call opened last
-        same = self.open.get("")
-        return same if same is not None and same.name == call.name else None
+        if whole or (call.partial_args is None and not call.args):
+            return None  # a call of its own, or the first piece of one
+        for target in reversed(self.open.values()):
+            if target.name == call.name:
+                return target
+        return None
 
-    def cancel(self, ids: tuple[str, ...]) -> None:
-        """Forget the open calls among `ids` (the server cancelled them)."""
+    def _close(self, target: _OpenCall) -> None:
+        for key, open_call in self.open.items():
+            if open_call is target:
+                del self.open[key]
+                return
+
+    def cancel(self, ids: tuple[str, ...]) -> list[str]:
+        """Forget the open calls among `ids` (the server cancelled them); return theirs.
+
+        `""` cancels the oldest open call without an id, as it does a pending one.
+        """
+        cancelled: list[str] = []
         for call_id in ids:
-            self.open.pop(call_id, None)
+            key = call_id or next((k for k in self.open if type(k) is _NoId), None)
+            if key is not None and self.open.pop(key, None) is not None:
+                cancelled.append(call_id)
+                if call_id:
+                    self._end(call_id)
+        return cancelled
 
     def abandon(self) -> tuple[str, ...]:
         """Forget every open call (its turn ended, or the connection); return their ids."""
-        ids = tuple(self.open)
+        ids = self.open_ids
         self.open.clear()
+        for call_id in ids:
+            if call_id:
+                self._end(call_id)
         return ids
+
+    def _end(self, call_id: str) -> None:
+        ended = self._ended
+        ended.pop(call_id, None)  # newest last
+        ended[call_id] = None
+        if len(ended) > _ENDED_KEPT:
+            del ended[next(iter(ended))]
 
 
 def _apply(target: _OpenCall, pieces: list[PartialArg]) -> None:
@@ -142,7 +221,7 @@ def _apply(target: _OpenCall, pieces: list[PartialArg]) -> None:
         present, value = _value(piece)
         if present:
             append = isinstance(value, str) and path in target.continuing
-            _put(target.arguments, path, value, append=append, call_id=target.call_id)
+            _put(target, path, value, append=append, text=piece.json_path)
         if piece.will_continue:
             target.continuing.add(path)
         else:
@@ -162,22 +241,25 @@ def _value(piece: PartialArg) -> tuple[bool, Any]:
     return False, None
 
 
-def _put(root: dict[str, Any], path: _Path, value: Any, *, append: bool, call_id: str) -> None:
-    """Set `value` at `path` in `root`, making the objects and arrays on the way."""
-    node: Any = root
+def _put(target: _OpenCall, path: _Path, value: Any, *, append: bool, text: str) -> None:
+    """Set `value` at `path` in the call's arguments, making the objects and arrays on the way.
+
+    A loop over the (bounded) steps, not a recursion.
+    """
+    node: Any = target.arguments
     for step, after in itertools.pairwise(path):
         child = _get(node, step)
         kind: type[Any] = dict if isinstance(after, str) else list
         if not isinstance(child, kind):
             child = kind()
-            _set(node, step, child, call_id)
+            _set(node, step, child, target, text)
         node = child
     last = path[-1]
     if append:
         before = _get(node, last)
         if isinstance(before, str):
             value = before + value
-    _set(node, last, value, call_id)
+    _set(node, last, value, target, text)
 
 
 def _get(node: Any, step: str | int) -> Any:
@@ -186,28 +268,45 @@ def _get(node: Any, step: str | int) -> Any:
     return node[step] if step < len(node) else None
 
 
-def _set(node: Any, step: str | int, value: Any, call_id: str) -> None:
+def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -> None:
     if isinstance(step, str):
         node[step] = value
         return
     if step > _MAX_INDEX:
-        raise RemoteProtocolError(
-            f"function call {call_id!r}: a partialArgs index {step} is past {_MAX_INDEX}"
-        )
-    if step >= len(node):
-        node.extend([None] * (step + 1 - len(node)))
+        raise _path_error(target, text, f"the index {step} is past {_MAX_INDEX}")
+    grow = step + 1 - len(node)
+    if grow > 0:
+        # Counted before the list grows: the bound is on what a broken server makes us hold.
+        target.items += grow
+        if target.items > _MAX_ITEMS:
+            raise _path_error(
+                target, text, f"its indexes would make more than {_MAX_ITEMS} array items"
+            )
+        node.extend([None] * grow)
     node[step] = value
+
+
+def _path_error(target: _OpenCall, text: str, problem: str) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"function call {target.call_id!r} ({target.name!r}): cannot apply partialArgs "
+        f"jsonPath {_shown(text)}: {problem}"
+    )
+
+
+def _shown(text: str) -> str:
+    """A path for a message, cut short (a broken server's path may be megabytes)."""
+    return repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text)} characters)"
 
 
 def parse_json_path(text: str, call_id: str = "") -> _Path:
     """The steps of an RFC 9535 path of names and indexes: `$.a['b c'][0]` is ("a", "b c", 0).
 
     Only what names one argument: `.name`, `['name']`, `["name"]` and `[index]`; the
-    first step must be a name (the arguments are an object).
+    first step must be a name (the arguments are an object); at most 64 steps.
 
     Raises:
-        RemoteProtocolError: anything else (wildcards, filters, slices, negative indexes),
-            naming the path and the call.
+        RemoteProtocolError: anything else (wildcards, filters, slices, negative indexes,
+            a deeper path), naming the path and the call.
     """
     steps: list[str | int] = []
     i, end = 1, len(text)
@@ -238,12 +337,13 @@ def parse_json_path(text: str, call_id: str = "") -> _Path:
                 i = close + 1
             else:
                 raise ValueError(f"unexpected {char!r} at {i}")
+            if len(steps) > _MAX_DEPTH:
+                raise ValueError(f"it has more than {_MAX_DEPTH} steps")
         if not steps or not isinstance(steps[0], str):
             raise ValueError("it names no argument")
     except ValueError as exc:
-        shown = repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text)} characters)"
         raise RemoteProtocolError(
-            f"function call {call_id!r}: cannot apply partialArgs jsonPath {shown}: {exc}"
+            f"function call {call_id!r}: cannot apply partialArgs jsonPath {_shown(text)}: {exc}"
         ) from None
     return tuple(steps)
 

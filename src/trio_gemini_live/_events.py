@@ -193,15 +193,17 @@ class FunctionCallDelta(RealtimeEvent, frozen=True, kw_only=True):
     arguments; the `FunctionCall` with the whole `arguments` follows the last piece (or a
     `ToolCallCancellation` with `reason="incomplete"` when the turn ends first). Nothing
     to answer yet: show progress, or start work that needs only part of the arguments.
-    `partial_args` are this piece's `partialArgs` as sent; `arguments` are all of the
-    call's so far, assembled (a copy: later pieces do not change it).
+    `partial_args` are this piece's `partialArgs` as sent (each a JSON path and one value;
+    a string's `will_continue` says its next piece adds to it) and `args` this piece's
+    `args`, if any: only this piece, so that a delta costs the same however many
+    arguments came before it; the `FunctionCall` carries them all, assembled.
     """
 
     type: ClassVar[str] = "response.function_call_arguments.delta"
     call_id: str
     name: str
     partial_args: tuple[PartialArg, ...] = ()
-    arguments: dict[str, Any] = {}
+    args: dict[str, Any] = {}
 
 
 class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
@@ -395,7 +397,8 @@ class ToolCallCancellation(RealtimeEvent, frozen=True, kw_only=True):
     the session moved to a new connection while the calls were pending: the resumed server
     re-issues, with new ids, the calls it still needs; or `"incomplete"` for calls whose
     arguments were still streaming (`FunctionCallDelta`) when the turn ended. A call that
-    came without an id is `""` in `ids`, once for each such call.
+    came without an id is `""` in `ids`, once for each such call. An id is reported
+    once: the server's cancellation of a call reported `"incomplete"` leaves it out.
     """
 
     type: ClassVar[str] = "response.function_call.cancelled"

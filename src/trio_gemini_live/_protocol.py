@@ -174,7 +174,7 @@ def with_context_update(setup: Setup, update: ContextUpdate) -> Setup:
 
 
 _SETTLED_CALLS_KEPT = 256
-"""How many answered or server-cancelled call ids a protocol remembers (`settled_calls`)."""
+"""How many settled call ids (answered, cancelled, incomplete) a protocol remembers."""
 _DURATION = re.compile(r"\d+(\.\d+)?s")
 
 
@@ -199,7 +199,8 @@ class LiveProtocol:
     newest one a `setupComplete` carried.
 
     `settled_calls` maps the ids of calls that left `pending_calls` to how they did:
-    `"answered"` or `"cancelled"` (by a `toolCallCancellation`), the newest
+    `"answered"` or `"cancelled"` (by a `toolCallCancellation`), or of streamed calls
+    whose turn ended before their last piece, `"incomplete"`; the newest
     `_SETTLED_CALLS_KEPT` only. A result for a call the server cancelled may come after
     the cancellation was read; this tells it from an unknown id, on any later connection
     of the session too (`reset_for_resume` keeps it).
@@ -474,20 +475,10 @@ class LiveProtocol:
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
         if message.tool_call is not None:
-            # A call opens a turn when it is its first output (Vertex sends it before any
-            # modelTurn): the model answers after the response, then ends the turn. Not
-            # idle till then, or a move would cut that answer off and the resumed server
-            # asks for the tool again.
-            self.generating = True
             for call in message.tool_call.function_calls:
                 self._function_call(call, None, out)
         if message.tool_call_cancellation is not None:
-            ids = tuple(message.tool_call_cancellation.ids)
-            self._streams.cancel(ids)
-            for call_id in ids:
-                self.pending_calls.cancel(call_id)
-                self._settle(call_id, "cancelled")
-            out.append(ev.ToolCallCancellation(ids=ids))
+            self._cancellation(tuple(message.tool_call_cancellation.ids), out)
         if go_away is not None:
             seconds = go_away
             self.go_away_seconds = seconds
@@ -551,7 +542,10 @@ class LiveProtocol:
             out.append(ev.GenerationComplete(turn_id=turn))
         if (content.interrupted or content.turn_complete) and self._streams.open:
             # The model stopped before the last piece of these calls: they never complete.
-            out.append(ev.ToolCallCancellation(ids=self._streams.abandon(), reason="incomplete"))
+            ids = self._streams.abandon()
+            for call_id in ids:
+                self._settle(call_id, "incomplete")
+            out.append(ev.ToolCallCancellation(ids=ids, reason="incomplete"))
         if content.interrupted:
             self._turn_interrupted = True
             out.append(ev.Interrupted(turn_id=turn))
@@ -613,7 +607,6 @@ class LiveProtocol:
                     )
                 )
             if part.function_call is not None:
-                self.generating = True  # as for a `toolCall` (see `receive_message`)
                 self._function_call(part.function_call, part.thought_signature, out)
             if part.function_response is not None:
                 self._function_output(part, turn, out)
@@ -638,16 +631,24 @@ class LiveProtocol:
         """The events of a function call or one piece of a streamed one (`CallStreams`).
 
         A call is pending once, when it is whole: a streamed call at its last piece.
+
+        A call opens a turn when it is its first output (Vertex sends it before any
+        modelTurn): the model answers after the response, then ends the turn. Not idle
+        till then, or a move would cut that answer off and the resumed server asks for the
+        tool again. A piece `feed` drops (it continues no call and has no name) opens none.
         """
         streams = self._streams
-        if streams.open or call.will_continue or call.partial_args is not None:
+        if streams.open or call.will_continue or call.partial_args is not None or not call.name:
             delta, done = streams.feed(call, signature)
             if delta is not None:
+                self.generating = True
                 out.append(delta)
             if done is not None:
+                self.generating = True
                 self.pending_calls.add(done.call_id, done.name)
                 out.append(done)
             return
+        self.generating = True
         # A whole call, with no other call streaming (`feed` gives the same then), on its
         # own path: it comes in every tool call frame.
         call_id = call.id or NO_ID
@@ -685,6 +686,36 @@ class LiveProtocol:
                 parts=tuple(response.parts or ()),
             )
         )
+
+    def _cancellation(self, ids: tuple[str, ...], out: list[ev.LiveEvent]) -> None:
+        """A `toolCallCancellation`: its calls leave `pending_calls` and the open streams.
+
+        An id already reported `"incomplete"` (the turn ended, by a barge-in say, before
+        the call's last piece) is not reported again.
+        """
+        streaming = self._streams.cancel(ids)
+        settled = self.settled_calls
+        fresh = tuple(call_id for call_id in ids if settled.get(call_id) != "incomplete")
+        for call_id in fresh:
+            if call_id in streaming:
+                streaming.remove(call_id)  # not pending: no other call to cancel in its stead
+            else:
+                self.pending_calls.cancel(call_id)
+            self._settle(call_id, "cancelled")
+        if fresh or not ids:
+            out.append(ev.ToolCallCancellation(ids=fresh))
+
+    def unanswerable(self, call_id: str) -> str | None:
+        """Why a response must not answer `call_id`, if it must not (else None).
+
+        `"streaming"`: its arguments are still coming; `"incomplete"`: its turn ended
+        before their last piece. None for a pending call, or one nothing is known against.
+        """
+        if not call_id or call_id in self.pending_calls:
+            return None
+        if self.settled_calls.get(call_id) == "incomplete":
+            return "incomplete"
+        return "streaming" if call_id in self._streams.open else None
 
     def _settle(self, call_id: str | None, how: str) -> None:
         """Record how a call ended (see `settled_calls`), forgetting the oldest past the bound."""

@@ -554,10 +554,14 @@ class LiveSession(SessionSupervisor):
         """Refuse to answer a call that an earlier connection issued (the server has no such id).
 
         A call pending now is this connection's, even under an id an earlier one used ("",
-        for calls without an id).
+        for calls without an id). Nor a call still streaming its arguments, or whose turn
+        ended before they were whole (`"incomplete"`): the server waits for no result.
         """
         if self._cancelled_by_resume(call_id):
             raise _cancelled_call(call_id, answered=self._core.cancelled_calls[call_id])
+        why = self._core.protocol.unanswerable(call_id)
+        if why is not None:
+            raise _not_pending(call_id, why)
 
     def _cancelled_by_resume(self, call_id: str) -> bool:
         """Whether `call_id` is a call of an earlier connection, cancelled by a resume.
@@ -568,15 +572,14 @@ class LiveSession(SessionSupervisor):
         return call_id in core.cancelled_calls and call_id not in core.protocol.pending_calls
 
     def _call_cancelled(self, call_id: str) -> bool:
-        """Whether a call was cancelled, by the server or by a reconnect (lately: bounded).
+        """Whether a call was cancelled, by the server or a reconnect, or is incomplete (lately).
 
         For the seed facade, which drops the result of such a call: it hears of the
         cancellation only once its own queue has taken the event, maybe long after.
         """
-        return (
-            self._cancelled_by_resume(call_id)
-            or self._core.protocol.settled_calls.get(call_id) == "cancelled"
-        )
+        return self._cancelled_by_resume(call_id) or self._core.protocol.settled_calls.get(
+            call_id
+        ) in ("cancelled", "incomplete")
 
     async def send_audio(self, pcm: AudioBuffer, *, sample_rate: int = 16000) -> None:
         """Send 16-bit little-endian mono PCM (`realtimeInput.audio`).
@@ -859,7 +862,8 @@ class LiveSession(SessionSupervisor):
                 dataclass, a Struct or a set too: JSON has neither), an unknown
                 `scheduling` or a value of the wrong type; it answers a call of an
                 earlier connection (cancelled by a reconnect, or answered by a response the
-                move kept from the new connection); or it answers a call with an id whose
+                move kept from the new connection); a call still streaming its arguments
+                or left incomplete by its turn; or it answers a call with an id whose
                 answer is already on its way (another `respond` or `send_tool_response`
                 waits for room in the queue), or has no id and an answer is already on its
                 way to each pending call without an id of its name.
@@ -937,7 +941,9 @@ class LiveSession(SessionSupervisor):
             LocalProtocolError: the call was cancelled when the session moved to a new
                 connection, or answered by a response still queued then, which the move
                 kept from the new connection (said even with `name`: the new connection's
-                server knows no such call); `call_id` is not a pending call and no
+                server knows no such call); the call is still streaming its arguments, or
+                its turn ended before they were whole (even with `name`); `call_id` is not
+                a pending call and no
                 `name` is given (the message says if the call was answered already or
                 cancelled by the server); an answer to `call_id` is already on its way
                 (another `respond` or `send_tool_response` waits for room in the queue);
@@ -1408,6 +1414,17 @@ def _not_pending(call_id: str, settled: str | None) -> LocalProtocolError:
         )
     if settled == "answered":
         return LocalProtocolError(f"tool call {call_id!r} was answered already")
+    if settled == "incomplete":
+        return LocalProtocolError(
+            f"tool call {call_id!r} is incomplete: its turn ended before the last piece of "
+            'its arguments (see the ToolCallCancellation(reason="incomplete") event); '
+            "nothing waits for its result"
+        )
+    if settled == "streaming":
+        return LocalProtocolError(
+            f"tool call {call_id!r} is still streaming its arguments (FunctionCallDelta): "
+            "answer its FunctionCall, which comes with the last piece"
+        )
     return LocalProtocolError(
         f"unknown tool call id {call_id!r}: no pending call has it, and no call answered or "
         "cancelled lately had it"
