@@ -7,7 +7,7 @@ from typing import Literal, NoReturn, TypeVar, cast
 
 import trio
 
-__all__ = ["BlockErrors", "leaf_exceptions", "sole_leaf"]
+__all__ = ["BlockErrors", "leaf_exceptions", "only_cancelled", "sole_leaf"]
 
 _E = TypeVar("_E", bound=BaseException)
 
@@ -23,6 +23,11 @@ def leaf_exceptions(exc: BaseException) -> list[BaseException]:
         else:
             leaves.append(item)
     return leaves
+
+
+def only_cancelled(exc: BaseException) -> bool:
+    """Whether `exc` is `Cancelled`, or a group of nothing else (nested groups included)."""
+    return all(isinstance(leaf, trio.Cancelled) for leaf in leaf_exceptions(exc))
 
 
 def sole_leaf(group: BaseExceptionGroup[BaseException], kind: type[_E]) -> _E | None:
@@ -88,7 +93,7 @@ class BlockErrors:
     def surfaced(self, group: BaseExceptionGroup[BaseException]) -> BaseException:
         """What the caller sees for `group`, the nursery's: see the class docstring."""
         raised, self._raised = self._raised, None  # no cycle through this object
-        if raised is not None and not _only_cancelled(raised):
+        if raised is not None and not only_cancelled(raised):
             mine = [exc for exc in group.exceptions if _raised_as(exc, raised)]
             if mine:
                 # The `Cancelled` of an outer cancellation (the tasks', a cleanup's) is no
@@ -96,7 +101,7 @@ class BlockErrors:
                 others = [
                     exc
                     for exc in group.exceptions
-                    if exc is not mine[0] and not _only_cancelled(exc)
+                    if exc is not mine[0] and not only_cancelled(exc)
                 ]
                 if others:
                     return group
@@ -119,11 +124,6 @@ def _raised_as(exc: BaseException, raised: BaseException) -> bool:
     # A split copies groups, never the exceptions at their leaves.
     ids = {id(leaf) for leaf in leaf_exceptions(raised)}
     return all(id(leaf) in ids for leaf in leaf_exceptions(exc))
-
-
-def _only_cancelled(exc: BaseException) -> bool:
-    """Whether `exc` is `Cancelled`, or a group of nothing else (nested groups included)."""
-    return all(isinstance(leaf, trio.Cancelled) for leaf in leaf_exceptions(exc))
 
 
 def _is_group(exc: BaseException) -> bool:
@@ -171,7 +171,7 @@ class _Cleanup:
         traceback: TracebackType | None,
     ) -> bool:
         raised = self._errors._raised  # pyright: ignore[reportPrivateUsage]
-        return raised is not None and exc is not None and _only_cancelled(exc)
+        return raised is not None and exc is not None and only_cancelled(exc)
 
 
 class _Nursery:

@@ -1058,8 +1058,10 @@ class LiveSession(SessionSupervisor):
 
         It returns once the session has ended (`state` is `closed`, `not_sent` final), or
         at the latest twice `close_timeout` after those steps; so does a second call made
-        while the first is under way. Shielded: a cancelled caller waits all the same. The
-        events not read yet stay readable, `Closed` last: while the session closes, events
+        while the first is under way. Shielded: a cancelled caller waits all the same, unless
+        the cancellation reached the session's own tasks too (a deadline around
+        `open_session`, say): then the session has ended with them, and it returns at once.
+        The events not read yet stay readable, `Closed` last: while the session closes, events
         that find the event buffer full are kept aside for the reader rather than wait
         for it (the reader may be the task that called this).
         """
