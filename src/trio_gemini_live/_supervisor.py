@@ -165,10 +165,10 @@ class SessionSupervisor:
             await self._supervise_connections(setup, task_status=task_status)
         except BaseException as exc:
             if only_cancelled(exc):
-                # Cancelled with the rest of `open_session` (an outer cancellation): the
-                # session ends now, not at the exit. An `aclose` from the block (as
-                # `GeminiRealtimeClient.connect` makes) otherwise waited its whole bound
-                # for an end that no task was left to bring.
+                # Cancelled by an outer cancellation (or by the exit, its wait run out):
+                # the session ends now, not at `open_session`'s exit. An `aclose` from the
+                # block (as `GeminiRealtimeClient.connect` makes) otherwise waited its
+                # whole bound for an end that no task was left to bring.
                 self._end_if_cut_short()
             raise
 
