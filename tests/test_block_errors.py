@@ -18,6 +18,7 @@ import trio
 import trio.testing
 
 from trio_gemini_live import GeminiRealtimeClient, TransportError, open_session, url_endpoint
+from trio_gemini_live._groups import BlockErrors
 from trio_gemini_live.emulator import open_emulator
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -37,17 +38,17 @@ async def _emulator_block() -> AsyncGenerator[None]:
 
 
 @asynccontextmanager
-async def _session_block() -> AsyncGenerator[None]:
+async def _session_block(*, catch: bool = True) -> AsyncGenerator[None]:
     async with open_emulator() as emulator:
         endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
         connector = emulator.memory_connector()
         cm = open_session(MODEL, endpoint=endpoint, connector=connector)
-        async with _caught_here(cm):
+        async with _caught_here(cm) if catch else cm:
             yield
 
 
 @asynccontextmanager
-async def _connect_block() -> AsyncGenerator[None]:
+async def _connect_block(*, catch: bool = True) -> AsyncGenerator[None]:
     async with open_emulator() as emulator:
         entry = {
             "model": MODEL,
@@ -56,7 +57,8 @@ async def _connect_block() -> AsyncGenerator[None]:
             "connector": emulator.memory_connector(),
         }
         client = GeminiRealtimeClient(llm_config={"config_list": [entry]})
-        async with _caught_here(client.connect()):
+        cm = client.connect()
+        async with _caught_here(cm) if catch else cm:
             yield
 
 
@@ -82,6 +84,13 @@ BLOCKS: dict[str, Callable[[], AbstractAsyncContextManager[None]]] = {
     "open_session": _session_block,
     "open_emulator": _emulator_block,
     "connect": _connect_block,
+}
+# What leaves the entry point goes on through the emulator around it, and through what
+# is around that: an outer cancel scope then takes `Cancelled` out as it would without them.
+UNCAUGHT: dict[str, Callable[[], AbstractAsyncContextManager[None]]] = {
+    "open_session": lambda: _session_block(catch=False),
+    "open_emulator": _emulator_block,
+    "connect": lambda: _connect_block(catch=False),
 }
 
 
@@ -219,3 +228,164 @@ async def test_the_librarys_error_is_unwrapped_with_its_own_context(
             async with client.connect():  # opens the connection, as open_session does
                 pass  # pragma: no cover
     assert isinstance(info.value.__context__, ConnectionRefusedError)
+
+
+# --- Under an outer cancellation ----------------------------------------------------------
+#
+# A deadline around the entry point (or another task cancelling it) hits the block, the
+# entry point's tasks and its close at once. The block's exception must come out all the
+# same, as it would from the block's code run without the entry point: the outer scope
+# takes out the `Cancelled`s, and nothing else may.
+
+OuterBody = Callable[[trio.CancelScope], Awaitable[None]]
+DEADLINE = 1.0
+
+
+def _outer_bodies() -> dict[str, Callable[[list[BaseException]], OuterBody]]:
+    """Bodies that raise while an outer scope is cancelled; each notes what it raised."""
+
+    def cleanup_fails(raised: list[BaseException]) -> OuterBody:
+        async def body(scope: trio.CancelScope) -> None:
+            error = AppError("flush failed")
+            raised.append(error)
+            try:
+                await trio.sleep(DEADLINE * 5)  # the outer deadline cancels this
+            finally:
+                raise error
+
+        return body
+
+    def raises_once_cancelled(raised: list[BaseException]) -> OuterBody:
+        async def body(scope: trio.CancelScope) -> None:
+            error = AppError("mine")
+            raised.append(error)
+            scope.cancel()  # another task's cancellation, say: the block raises first
+            raise error
+
+        return body
+
+    def own_task_group(raised: list[BaseException]) -> OuterBody:
+        async def body(scope: trio.CancelScope) -> None:
+            error = AppError("child")
+            raised.append(error)
+
+            async def child() -> None:
+                try:
+                    await trio.sleep(DEADLINE * 5)
+                finally:
+                    raise error  # the child's cleanup fails as the deadline cancels it
+
+            # The group holds the child's error and the body's own `Cancelled`.
+            async with trio.open_nursery(strict_exception_groups=True) as nursery:
+                nursery.start_soon(child)
+                await trio.sleep(DEADLINE * 5)
+
+        return body
+
+    return {
+        "cleanup_fails": cleanup_fails,
+        "raises_once_cancelled": raises_once_cancelled,
+        "own_task_group": own_task_group,
+    }
+
+
+async def _under_outer_scope(
+    outer: str, entry: str | None, body: OuterBody
+) -> tuple[BaseException | None, float]:
+    """What leaves an outer `move_on_after`/`fail_after` around `entry`'s block running
+    `body` (around `body` alone for `entry=None`), and how long after the start."""
+    started = trio.current_time()
+    deadline = started + DEADLINE
+    with trio.fail_after(30):
+        try:
+            if outer == "fail_after":
+                with trio.fail_at(deadline) as scope:
+                    await _run_in(entry, body, scope)
+            else:
+                with trio.move_on_at(deadline) as scope:
+                    await _run_in(entry, body, scope)
+        except BaseException as exc:
+            return exc, trio.current_time() - started
+    return None, trio.current_time() - started
+
+
+async def _run_in(entry: str | None, body: OuterBody, scope: trio.CancelScope) -> None:
+    if entry is None:
+        await body(scope)
+        return
+    async with UNCAUGHT[entry]():
+        await body(scope)
+
+
+def _members(group: BaseExceptionGroup[BaseException]) -> tuple[BaseException, ...]:
+    return group.exceptions
+
+
+def _shape(error: BaseException) -> object:
+    """A group's structure: its type and its members', nested as they are."""
+    if isinstance(error, BaseExceptionGroup):
+        return (type(error).__name__, [_shape(member) for member in _members(error)])
+    return type(error).__name__
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for member in _members(error) for leaf in _leaves(member)]
+    return [error]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize("outer", ["move_on_after", "fail_after"])
+@pytest.mark.parametrize("body_name", list(_outer_bodies()))
+async def test_the_blocks_error_survives_an_outer_cancellation(
+    entry: str, outer: str, body_name: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The block's error was lost (the close's wait raised `Cancelled` in its place, and
+    # the outer scope swallowed that: nothing, or TooSlowError, came out), or came out in
+    # one group more: a `Cancelled` next to it was taken for the library's error.
+    make = _outer_bodies()[body_name]
+    expected, _ = await _under_outer_scope(outer, None, make([]))
+    raised: list[BaseException] = []
+    got, elapsed = await _under_outer_scope(outer, entry, make(raised))
+
+    assert got is not None, "the block's error was lost"
+    assert expected is not None
+    # As the block's code alone gives it: the same object, or for a group the one the
+    # outer scope leaves once it took `Cancelled` out, at the same single level.
+    assert _shape(got) == _shape(expected)
+    assert [id(leaf) for leaf in _leaves(got)] == [id(error) for error in raised]
+    if not isinstance(got, BaseExceptionGroup):
+        assert got is raised[0]
+        assert _names(got)[-1] == "body"  # its own traceback, not the entry point's
+    assert elapsed <= DEADLINE  # the cancellation still ends the block at once
+
+
+@pytest.mark.parametrize("block_waits", [True, False])
+async def test_a_library_error_next_to_cancelled_comes_out_alone(
+    block_waits: bool, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Under an outer cancellation the library's other tasks, and the block if it was
+    # waiting, end with `Cancelled`: the library's one error still comes out alone, not
+    # in the nursery's group (`gemini-live talk` undoes its own group this way too).
+    error = RuntimeError("the library's")
+
+    async def failing_task() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            raise error
+
+    errors = BlockErrors()
+    got: BaseException | None = None
+    with trio.fail_after(30):
+        try:
+            with trio.move_on_after(DEADLINE), errors.nursery():
+                async with trio.open_nursery(strict_exception_groups=True) as nursery:
+                    nursery.start_soon(failing_task)
+                    nursery.start_soon(trio.sleep_forever)
+                    if block_waits:
+                        with errors.block():
+                            await trio.sleep_forever()
+        except BaseException as exc:
+            got = exc
+    assert got is error

@@ -27,6 +27,7 @@ from trio_gemini_live import (
     Reconnected,
     ReconnectPolicy,
     SessionOptions,
+    SessionState,
     SessionUpdated,
     TransportError,
     TurnComplete,
@@ -725,6 +726,32 @@ async def test_an_exit_cut_short_by_keyboard_interrupt_still_closes_the_socket(
         with pytest.raises(KeyboardInterrupt):
             async with emulator.open_session(live_setup(MODEL, modality="TEXT"), api_key="k"):
                 pass
+        connection = emulator.connections[0]
+        with trio.fail_after(1):
+            await connection.wait_closed()
+        assert (connection.closed_by, connection.close_code) == ("client", 1000)
+
+
+async def test_an_aclose_under_an_outer_cancellation_returns_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The outer deadline cancelled the session's tasks too, so its supervisor never
+    # finished the session: the block's `aclose` (as `GeminiRealtimeClient.connect`'s exit
+    # makes) waited its whole bound, 4 * close_timeout + 1 s, for that end.
+    async with open_emulator() as emulator:
+        with trio.move_on_after(1) as scope:
+            async with emulator.open_session(
+                live_setup(MODEL, modality="TEXT"), api_key="k"
+            ) as session:
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    await session.aclose()
+                    closed_at = trio.current_time()
+                    assert session.state is SessionState.CLOSED
+        assert scope.cancelled_caught
+        assert closed_at - 1 < 0.1
+        assert trio.current_time() - 1 < 0.1
         connection = emulator.connections[0]
         with trio.fail_after(1):
             await connection.wait_closed()

@@ -1122,8 +1122,10 @@ class LiveSession(SessionSupervisor):
 
         It returns once the session has ended (`state` is `closed`, `not_sent` final), or
         at the latest twice `close_timeout` after those steps; so does a second call made
-        while the first is under way. Shielded: a cancelled caller waits all the same. The
-        events not read yet stay readable, `Closed` last: while the session closes, events
+        while the first is under way. Shielded: a cancelled caller waits all the same, unless
+        the cancellation reached the session's own tasks too (a deadline around
+        `open_session`, say): then the session has ended with them, and it returns at once.
+        The events not read yet stay readable, `Closed` last: while the session closes, events
         that find the event buffer full are kept aside for the reader rather than wait
         for it (the reader may be the task that called this).
         """
@@ -1627,7 +1629,9 @@ async def open_session(
     `__cause__`, `__context__` and traceback; a group the block raised (its own nursery's
     or anyio task group's) is neither unwrapped nor put in another. The session's own
     error comes out alone, not in the group of the session's nursery; only the block's
-    exception together with the session's comes out as a group, that nursery's.
+    exception together with the session's comes out as a group, that nursery's. So under
+    an outer cancellation too: the block's exception is not lost to it, and the `Cancelled`
+    of the session's tasks is left for the cancelled scope to take out.
     """
     require_trio("open_session")
     options = options or SessionOptions()
@@ -1657,7 +1661,9 @@ async def open_session(
                 finally:
                     if not session._core.closing:  # pyright: ignore[reportPrivateUsage]
                         await session._start_close()  # pyright: ignore[reportPrivateUsage]
-                    with trio.move_on_after(options.close_timeout * 2):
+                    # Under an outer cancellation the drain raises `Cancelled` at once, and
+                    # must not take the place of the block's exception (`cleanup`).
+                    with trio.move_on_after(options.close_timeout * 2), errors.cleanup():
                         await session._drain_until_closed()  # pyright: ignore[reportPrivateUsage]
                     nursery.cancel_scope.cancel()
     finally:

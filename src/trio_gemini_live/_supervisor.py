@@ -29,7 +29,7 @@ from ._errors import (
     SetupTimeoutError,
     TransportError,
 )
-from ._groups import sole_leaf
+from ._groups import only_cancelled, sole_leaf
 from ._options import SessionOptions
 from ._protocol import SessionState, with_context_update
 from ._resume import MessageTally, ReplayPlan
@@ -160,6 +160,20 @@ class SessionSupervisor:
         setup: Setup | None,
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        try:
+            await self._supervise_connections(setup, task_status=task_status)
+        except BaseException as exc:
+            if only_cancelled(exc):
+                # Cancelled by an outer cancellation (or by the exit, its wait run out):
+                # the session ends now, not at `open_session`'s exit. An `aclose` from the
+                # block (as `GeminiRealtimeClient.connect` makes) otherwise waited its
+                # whole bound for an end that no task was left to bring.
+                self._end_if_cut_short()
+            raise
+
+    async def _supervise_connections(
+        self, setup: Setup | None, *, task_status: trio.TaskStatus[None]
     ) -> None:
         outcome = await self._run_first(setup, task_status=task_status)
         try:
