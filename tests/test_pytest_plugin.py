@@ -147,22 +147,28 @@ def test_autojump_clock_under_anyio_fails_at_once_saying_how_to_fix(
     pytester: pytest.Pytester,
 ) -> None:
     # anyio's runner ignores pytest-trio's clock fixtures: the test ran on the run's clock
-    # (the real one, or another MockClock) and the one it was handed ran nothing; a wait
-    # that never came held it for `wait_timeout` of real time.
+    # (the real one, or a MockClock that does not jump) and the one it was handed ran
+    # nothing; a wait that never came held it for `wait_timeout` of real time. On an
+    # autojumping MockClock, autojump_clock or another, the test runs as meant.
     pytester.makepyfile(
         module("""
         pytestmark = pytest.mark.anyio
 
-        CLOCK = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+        JUMPING = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+        STILL = {"clock": trio.testing.MockClock()}
 
 
-        @pytest.fixture(params=["trio", ("trio", CLOCK)], ids=["real", "other-mock"])
+        @pytest.fixture(
+            params=["trio", ("trio", STILL), ("trio", JUMPING)],
+            ids=["real", "still-mock", "jumping-mock"],
+        )
         def anyio_backend(request):
             return request.param
 
 
         async def test_jumping(gemini_connect, autojump_clock):
-            raise AssertionError("the test ran")
+            await trio.sleep(1000)  # free: the run's clock jumps
+            assert trio.current_time() >= 1000
 
 
         async def test_without(gemini_connect):
@@ -171,20 +177,105 @@ def test_autojump_clock_under_anyio_fails_at_once_saying_how_to_fix(
         """)
     )
     result = run(pytester)
-    result.assert_outcomes(passed=2, errors=2)
+    result.assert_outcomes(passed=4, errors=2)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of test_jumping[[]real[]]*",
-            "test_jumping[[]real[]] asks for pytest-trio's autojump_clock, but its trio run "
-            "uses another clock (SystemClock): *anyio's (`@pytest.mark.anyio`) ignores it. "
-            "Run the test with pytest-trio (`trio_mode = true`*`@pytest.mark.trio`), or drop "
-            "autojump_clock from its arguments and have the `anyio_backend` fixture return "
-            '("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})',
-            "*ERROR at setup of test_jumping[[]other-mock[]]*",
-            "*uses another clock (MockClock)*",
+            "test_jumping[[]real[]] asks for pytest-trio's autojump_clock, but anyio's runner "
+            "(`@pytest.mark.anyio`) ignores it: the test runs on the clock its `anyio_backend` "
+            "fixture gives, the real clock (SystemClock). Have `anyio_backend` return "
+            '("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)}), or '
+            '("trio", {"clock": autojump_clock}) with autojump_clock as its argument; or run '
+            "the test with pytest-trio (`trio_mode = true`*`@pytest.mark.trio`) instead",
+            "*ERROR at setup of test_jumping[[]still-mock[]]*",
+            "*its `anyio_backend` fixture gives, a MockClock that does not autojump. *",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*jumping-mock*")
+
+
+def test_anyio_on_autojump_clock_itself_runs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        module("""
+        @pytest.fixture
+        def anyio_backend(autojump_clock):
+            return ("trio", {"clock": autojump_clock})
+
+
+        @pytest.mark.anyio
+        async def test_jumping(gemini_connect, autojump_clock):
+            await trio.sleep(1000)
+            assert trio.current_time() >= 1000
+        """)
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_autojump_clock_pytest_trio_does_not_run_the_test_on_fails_saying_how_to_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest-trio runs a test on a clock fixture only when the test takes it as an
+    # argument: through `usefixtures` or a helper fixture, autojump_clock runs nothing and
+    # the test runs on the real clock. The advice was anyio's, wrong here.
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        module("""
+        @pytest.fixture
+        def jump(autojump_clock):
+            return autojump_clock.jump
+
+
+        @pytest.mark.usefixtures("autojump_clock")
+        async def test_used(gemini_emulator):
+            raise AssertionError("the test ran")
+
+
+        async def test_helped(gemini_emulator, jump):
+            raise AssertionError("the test ran")
+        """)
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_used asks for pytest-trio's autojump_clock through "
+            "`@pytest.mark.usefixtures`, but pytest-trio runs a test on a clock fixture only "
+            "when the test takes it as an argument: it runs on the real clock (SystemClock). "
+            "Take autojump_clock as an argument of the test (`async def test_used(..., "
+            "autojump_clock)`), and no other clock*",
+            "*test_helped asks for pytest-trio's autojump_clock through another fixture (or "
+            "the `usefixtures` option), not as an argument, but pytest-trio runs a test on a "
+            "clock fixture only when the test takes it as an argument: *",
         ]
     )
     result.stdout.no_fnmatch_line("*the test ran*")
+    result.stdout.no_fnmatch_line("*anyio_backend*")
+
+
+def test_a_test_on_its_own_autojumping_clock_runs(pytester: pytest.Pytester) -> None:
+    # autojump_clock, reached through a helper fixture, is not the run's clock; the test's
+    # own clock jumps all the same. It was refused.
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        module("""
+        @pytest.fixture
+        def my_clock():
+            return trio.testing.MockClock(autojump_threshold=0)
+
+
+        @pytest.fixture
+        def jump(autojump_clock):
+            return autojump_clock.jump
+
+
+        async def test_mine(gemini_connect, my_clock, jump):
+            async with gemini_connect(SETUP) as session:
+                assert await turn(session, "Hello") == "You said: Hello"
+            await trio.sleep(1000)
+            assert my_clock.current_time() >= 1000
+        """)
+    )
+    run(pytester).assert_outcomes(passed=1)
 
 
 def test_asyncio_fails_at_once_saying_why(pytester: pytest.Pytester) -> None:

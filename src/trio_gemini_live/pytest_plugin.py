@@ -9,7 +9,8 @@ its one hook only explains a `gemini_emulator` no trio runner took (trio mode fo
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Generator
+import math
+from collections.abc import AsyncIterator, Callable, Collection, Generator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
@@ -81,7 +82,9 @@ async def gemini_emulator(
     = true`, or `@pytest.mark.trio` on the test), or anyio's pytest plugin with
     `anyio_backend` set to `"trio"`; asyncio, or a test no trio runner runs (a plain
     `def` test, trio mode forgotten), fails with an error saying so; so does a test that
-    asks for pytest-trio's `autojump_clock` and runs on another clock (anyio's runner).
+    asks for pytest-trio's `autojump_clock` and runs on a clock that does not jump: anyio's
+    runner ignores that fixture, and pytest-trio's runs a test on it only when the test
+    takes it as an argument (not through `usefixtures` or another fixture).
     """
     request.node.stash[_STARTED] = True  # a runner took it: its errors are its own
     _require_trio()
@@ -205,25 +208,84 @@ def _require_trio() -> None:
 
 
 def _require_the_clock_asked_for(request: pytest.FixtureRequest) -> None:
-    """Fail the test at once when it asks for `autojump_clock` and runs on another clock.
+    """Fail the test at once when it asks for `autojump_clock` and its clock does not jump.
 
-    Only pytest-trio's runner runs a test on its clock fixture; anyio's ignores it, and did
-    so silently: the test ran on the real clock (a wait that never came held it for
-    `wait_timeout`, 900 s by default, of real time), and the clock it was handed, the one
-    it jumped or asserted on, ran nothing.
+    A runner may leave that fixture aside: anyio's ignores it, and pytest-trio runs a test on
+    a clock fixture only when the test takes it as an argument (not through
+    `usefixtures` or another fixture). The test then ran silently on the real clock (a wait
+    that never came held it for `wait_timeout`, 900 s by default, of real time), and the
+    clock it was handed, the one it jumped or asserted on, ran nothing. A test that runs on
+    an autojumping `MockClock`, whichever, runs as meant: never refused.
     """
     if "autojump_clock" not in request.fixturenames:
         return
     asked = request.getfixturevalue("autojump_clock")
     current = trio.lowlevel.current_clock()
-    if not isinstance(asked, trio.abc.Clock) or current is asked:
-        return  # not pytest-trio's (a user fixture of the name), or it is the run's clock
-    pytest.fail(
-        f"{request.node.name} asks for pytest-trio's autojump_clock, but its trio run uses "
-        f"another clock ({type(current).__name__}): only pytest-trio's runner runs a test on "
-        "it, and anyio's (`@pytest.mark.anyio`) ignores it. Run the test with pytest-trio "
-        "(`trio_mode = true` in the pytest configuration, or `@pytest.mark.trio`), or drop "
-        "autojump_clock from its arguments and have the `anyio_backend` fixture return "
-        '("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})',
-        pytrace=False,
+    if not isinstance(asked, trio.abc.Clock) or current is asked or _autojumps(current):
+        return  # not pytest-trio's (a user fixture of the name), or time is free anyway
+    pytest.fail(_clock_advice(request, current), pytrace=False)
+
+
+def _autojumps(clock: trio.abc.Clock) -> bool:
+    """Whether `clock` is a `MockClock` that jumps ahead when every task waits."""
+    from trio.testing import MockClock
+
+    return isinstance(clock, MockClock) and clock.autojump_threshold != math.inf
+
+
+def _clock_advice(request: pytest.FixtureRequest, current: trio.abc.Clock) -> str:
+    """Why `autojump_clock` is not the test's clock, and what makes it so, for its runner."""
+    from trio.testing import MockClock
+
+    test = request.node.name
+    if isinstance(current, MockClock):
+        runs_on = "a MockClock that does not autojump"
+    elif type(current).__name__ == "SystemClock":
+        runs_on = "the real clock (SystemClock)"
+    else:
+        runs_on = f"a {type(current).__name__}"
+    if "anyio_backend" in request.fixturenames:
+        return (
+            f"{test} asks for pytest-trio's autojump_clock, but anyio's runner "
+            "(`@pytest.mark.anyio`) ignores it: the test runs on the clock its "
+            f"`anyio_backend` fixture gives, {runs_on}. Have `anyio_backend` return "
+            '("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)}), or '
+            '("trio", {"clock": autojump_clock}) with autojump_clock as its argument; or run '
+            "the test with pytest-trio (`trio_mode = true` in the pytest configuration, or "
+            "`@pytest.mark.trio`) instead"
+        )
+    if "autojump_clock" not in _arguments(request.node):
+        used = any(
+            "autojump_clock" in mark.args for mark in request.node.iter_markers("usefixtures")
+        )
+        how = (
+            "through `@pytest.mark.usefixtures`"
+            if used
+            else "through another fixture (or the `usefixtures` option), not as an argument"
+        )
+        return (
+            f"{test} asks for pytest-trio's autojump_clock {how}, but pytest-trio runs a "
+            "test on a clock fixture only when the test takes it as an argument: it runs on "
+            f"{runs_on}. Take autojump_clock as an argument of the test (`async def "
+            f"{getattr(request.node, 'originalname', test)}(..., autojump_clock)`), and no "
+            "other clock"
+        )
+    return (
+        f"{test} takes pytest-trio's autojump_clock, but its trio run uses {runs_on}: only "
+        "pytest-trio's runner runs a test on it. Run the test with pytest-trio "
+        "(`trio_mode = true` in the pytest configuration, or `@pytest.mark.trio`)"
     )
+
+
+def _arguments(item: pytest.Item) -> Collection[str]:
+    """The fixtures a test takes as arguments: those pytest-trio looks for a clock in.
+
+    pytest's own list, not the function's signature: under pytest-trio the test's function
+    is its runner's wrapper, which takes `**kwargs`. Unknown (an item of another kind),
+    the clock is taken to be among them: nothing is said of them.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    names = getattr(info, "argnames", None)
+    if not isinstance(names, tuple):
+        return ("autojump_clock",)
+    return cast("tuple[str, ...]", names)

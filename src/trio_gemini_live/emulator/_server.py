@@ -568,10 +568,11 @@ class EmulatorConnection:
         if self.closed_by is not None:
             return
         self._halted = True
-        if self._ws is not None and (peer := self._ws.closed) is not None:
-            # The client's close came first: the emulator is still handling the messages
-            # it sent before it. That close ended the connection; none can follow it.
-            self._record_peer_close(peer)
+        if self._ws is not None and (ended := self._ws.closed) is not None:
+            # The client's close came first (the emulator is still handling the messages
+            # it sent before it), or the WebSocket's own (1009, 1007 for text that is not
+            # UTF-8). That close ended the connection; none can follow it.
+            self._record_ws_close(ended)
             await self._shutdown()
             return
         reason = _truncate_reason(reason)
@@ -717,14 +718,25 @@ class EmulatorConnection:
             self._check_triggers()
             self._notify()
 
-    def _record_peer_close(self, reason: CloseReason | None) -> None:
-        """Record the client's close (its code, or 1006 without a close frame: `None`).
+    def _record_ws_close(self, reason: CloseReason | None) -> None:
+        """Record the close that ended the WebSocket (`ConnectionClosed.reason`).
 
-        Unless the end is recorded already (the emulator's own close, reset or drop came
-        first), or the emulator is shutting down: closing its streams is no act of the
-        client's.
+        The WebSocket's own close if it sent one (`ServerWebSocket.sent_close`: 1009 for a
+        message too big, say): trio-websocket gives it as the connection's close reason
+        like the client's. The client's otherwise: its code, or 1006 without a close frame
+        (`None`). Unless the end is recorded already (the emulator's own close, reset or
+        drop came first), or the emulator is shutting down: closing its streams is no act
+        of the client's.
         """
-        if self.closed_by is not None or self.emulator._stopping:  # pyright: ignore[reportPrivateUsage]
+        if self.closed_by is not None:
+            return
+        sent = self._ws.sent_close if self._ws is not None else None
+        if sent is not None:
+            self.close_code, self.close_reason = sent.code, _truncate_reason(sent.reason or "")
+            self.closed_by = "server"
+            log.info("connection %d: closed %d %s", self.number, sent.code, self.close_reason)
+            return
+        if self.emulator._stopping:  # pyright: ignore[reportPrivateUsage]
             return
         self.close_code = reason.code if reason else 1006
         self.close_reason = (reason.reason or "") if reason else ""
@@ -795,7 +807,7 @@ class EmulatorConnection:
             with trio.move_on_at(deadline):
                 message = await self._ws.get_message()
         except ConnectionClosed as exc:
-            self._record_peer_close(exc.reason)
+            self._record_ws_close(exc.reason)
             return None
         if message is None:
             config = self.emulator.config

@@ -8,6 +8,11 @@ in the socket were lost with the close: the emulator recorded 1006 and fewer fra
 client had sent. Google's frontend reads a client's frames as they arrive, whatever the model
 is doing. So does this reader, up to `READ_AHEAD` bytes of messages not yet handled; past
 that it waits, and the client's writes with it (backpressure, as over TCP).
+
+It also records the close it sends of its own accord (`sent_close`): trio-websocket's 1009
+for a message over `max_message_size`, the close wsproto asks for when the client's frames
+break the protocol (1007 for text that is not UTF-8). The connection's close reason alone
+does not say who closed.
 """
 
 from __future__ import annotations
@@ -18,15 +23,20 @@ import sys
 import trio
 import wsproto
 import wsproto.events
-from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 
 __all__ = ["READ_AHEAD", "ServerWebSocket"]
 
 READ_AHEAD = 8 * 1024 * 1024
-"""Bytes (characters of text messages) of client messages read and not yet handled past
-which the reader stops reading the socket: ~3 minutes of 16 kHz audio."""
+"""Bytes (characters of text messages) of complete client messages read and not yet handled
+past which the reader stops reading the socket: ~3 minutes of 16 kHz audio.
+
+Only complete messages count: the one being read is read to its end (up to
+`max_message_size`, past which it is refused with 1009) whatever the bound, since only a
+complete message can be handled and make room. So the reader holds at most `READ_AHEAD`
+plus one message and the part of the next."""
 
 
 class ServerWebSocket(WebSocketConnection):
@@ -35,7 +45,7 @@ class ServerWebSocket(WebSocketConnection):
     Its reader reads ahead of the handler (`READ_AHEAD`), so that the client's close is
     answered at once and the messages before it are still there to be read. Its pong can be
     delayed (`pong_delay`). Its `get_request` also ends when the stream ends without an
-    upgrade request.
+    upgrade request. A close it sends of its own accord is kept in `sent_close`.
     """
 
     def __init__(self, stream: trio.abc.Stream, *, max_message_size: int) -> None:
@@ -56,8 +66,21 @@ class ServerWebSocket(WebSocketConnection):
         self._handshake_read = trio.Event()
         self._request_read = False
         self._unread = 0  # size of the messages read and not yet taken by `get_message`
+        self._partial = 0  # size of the parts read of the message being read
         self._room = trio.Event()  # set when `_unread` shrinks, or the connection closes
         self._closing = False
+        self._closed_itself = False  # set before the close goes out: see `sent_close`
+
+    @property
+    def sent_close(self) -> CloseReason | None:
+        """The close this side sent of its own accord, not through `aclose`; else `None`.
+
+        1009 for a message over `max_message_size`, or the code wsproto gave a frame that
+        broke the protocol (1007: text that is not UTF-8; 1002). Known before the handler
+        can see the connection closed: the close is sent, and `get_message` woken, while
+        the reader is still in the middle of it.
+        """
+        return self._close_reason if self._closed_itself else None
 
     def start_reader(self, nursery: trio.Nursery) -> None:
         """Start the reader task in `nursery` (the connection's)."""
@@ -91,11 +114,42 @@ class ServerWebSocket(WebSocketConnection):
     async def _handle_message_event(
         self, event: wsproto.events.BytesMessage | wsproto.events.TextMessage
     ) -> None:
-        # Counted part by part: the message `get_message` returns is their join.
+        # Counted as trio-websocket counts a message against `max_message_size`: part by
+        # part, `get_message` returning their join.
+        self._partial += len(event.data)
+        if self._partial > self._max_message_size:
+            self._partial = 0  # as trio-websocket drops the parts it has
+            if self._wsproto.state is not ConnectionState.OPEN:
+                # Our close went out first: no 1009 can follow it (wsproto refuses to send
+                # it, which killed the reader). Dropped, as every message read after it.
+                self._message_parts, self._message_size = [], 0
+                return
+            self._closed_itself = True  # trio-websocket sends 1009, its `_close_reason`
+            await super()._handle_message_event(event)
+            return
         await super()._handle_message_event(event)
-        self._unread += len(event.data)
+        if not event.message_finished:
+            # A message in progress never waits for room: only a complete one, taken by
+            # `get_message`, makes some. Waiting here (on a message over `READ_AHEAD`)
+            # waited for ever, pings unanswered, and its 1009 never came.
+            return
+        self._unread += self._partial
+        self._partial = 0
         while self._unread > READ_AHEAD and not self._closing and self._close_reason is None:
             await self._room.wait()
+
+    async def _handle_close_connection_event(self, event: wsproto.events.CloseConnection) -> None:
+        if self._wsproto.state is ConnectionState.OPEN:
+            # A close wsproto made, not one the client sent (that one leaves the state
+            # REMOTE_CLOSING): the client's frames broke the protocol. trio-websocket would
+            # drop the stream without a close frame (the client sees 1006, the emulator
+            # took it for the client's close); send it, as RFC 6455 asks when failing the
+            # connection, and keep it as ours.
+            self._close_reason = CloseReason(event.code, event.reason or None)
+            self._closed_itself = True
+            with contextlib.suppress(ConnectionClosed):
+                await self._send(event)
+        await super()._handle_close_connection_event(event)
 
     async def get_message(self) -> str | bytes:
         """The next client message, read ahead or waited for (see `READ_AHEAD`).
