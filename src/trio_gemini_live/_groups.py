@@ -136,7 +136,9 @@ def _same_leaves(copy: BaseException, raised: BaseException) -> bool:
     return len(ours) == len(theirs) and all(a is b for a, b in zip(ours, theirs, strict=True))
 
 
-class _Block:
+class _Step:
+    """A context manager of `BlockErrors` (one of its steps), reading and noting its state."""
+
     __slots__ = ("_errors",)
 
     def __init__(self, errors: BlockErrors) -> None:
@@ -144,6 +146,10 @@ class _Block:
 
     def __enter__(self) -> None:
         return None
+
+
+class _Block(_Step):
+    __slots__ = ()
 
     def __exit__(
         self,
@@ -155,14 +161,8 @@ class _Block:
         return False
 
 
-class _Cleanup:
-    __slots__ = ("_errors",)
-
-    def __init__(self, errors: BlockErrors) -> None:
-        self._errors = errors
-
-    def __enter__(self) -> None:
-        return None
+class _Cleanup(_Step):
+    __slots__ = ()
 
     def __exit__(
         self,
@@ -174,14 +174,8 @@ class _Cleanup:
         return raised is not None and exc is not None and only_cancelled(exc)
 
 
-class _Nursery:
-    __slots__ = ("_errors",)
-
-    def __init__(self, errors: BlockErrors) -> None:
-        self._errors = errors
-
-    def __enter__(self) -> None:
-        return None
+class _Nursery(_Step):
+    __slots__ = ()
 
     def __exit__(
         self,
