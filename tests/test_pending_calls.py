@@ -85,3 +85,41 @@ def test_a_reservation_does_not_outlive_its_call() -> None:
     assert calls.without_id() == []
     assert all(calls.settle(key, again) for key in again.keys)
     assert not calls
+
+
+def test_a_reserved_call_without_an_id_cancelled_by_the_server_passes_to_the_next() -> None:
+    """The server takes the waiting response as the oldest call of its name it has then."""
+    calls = PendingCalls()
+    calls.add(NO_ID, "a")
+    calls.add(NO_ID, "b")
+    calls.add(NO_ID, "a")
+    held = calls.reserve_all([(NO_ID, "a")])
+    assert calls.cancel(NO_ID)  # the oldest, the one held: the other "a" is held now
+    assert calls.without_id() == ["b"]
+    assert calls.without_id(reserved=True) == ["a"]
+    assert calls.cancel(NO_ID)  # "b" (the oldest left), held by nobody
+    assert calls.cancel(NO_ID)  # the second "a": none left, so it waits for the next
+    calls.add(NO_ID, "b")  # another name: not its
+    calls.add(NO_ID, "a")
+    assert calls.without_id() == ["b"]
+    assert calls.without_id(reserved=True) == ["a"]
+    assert [calls.settle(key, held) for key in held.keys] == [True]
+    calls.stop_seeking(held)
+    assert calls.ids() == (NO_ID,)
+
+
+def test_a_waiting_response_takes_no_call_once_queued_given_up_or_after_a_resume() -> None:
+    calls = PendingCalls()
+    for _ in range(3):
+        calls.add(NO_ID, "a")
+    queued, given_up, resumed = (calls.reserve_all([(NO_ID, "a")]) for _ in range(3))
+    for _ in range(3):
+        assert calls.cancel(NO_ID)  # none left to pass to: each seeks the next "a"
+    calls.stop_seeking(queued)  # `LiveProtocol.commit`
+    calls.release_all(given_up)  # cancelled before it was queued
+    calls.add(NO_ID, "a")
+    assert calls.without_id(reserved=True) == ["a"]  # taken by the one still waiting
+    calls.clear()  # a resume: the new connection's calls are not its
+    calls.add(NO_ID, "a")
+    assert calls.without_id() == ["a"]
+    assert not resumed.seeking

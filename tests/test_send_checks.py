@@ -236,6 +236,9 @@ class _IdleSender:
     def frame_queued(self) -> None:
         pass
 
+    def answer_written(self) -> None:
+        pass
+
 
 def _session_writing_at_once() -> tuple[LiveSession, _IdleSender]:
     session = LiveSession(ENDPOINT, SessionOptions())

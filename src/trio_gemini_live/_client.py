@@ -675,7 +675,8 @@ class GeminiRealtimeClient:
         Raises:
             RuntimeError: not connected.
             LocalProtocolError: `call_id` is not a pending call (answered already, or
-                never issued).
+                never issued), or an answer to it is already on its way (another
+                `send_function_result` or `respond` for it waits for room in the queue).
         """
         session = await self._ensure_started()
         # Asked of the session, not of the events this facade has passed on: with the app's

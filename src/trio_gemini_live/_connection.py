@@ -630,6 +630,15 @@ class Connection:
         ):
             await self._transport.aclose(code, reason)
 
+    def answer_written(self) -> None:
+        """A tool response was written from the caller's task (`write_now`), settling calls.
+
+        A move waiting for the session to be idle may go now: the sender, which wakes it
+        for the responses it writes, never saw this one.
+        """
+        if self._switch.is_set():
+            self._poke()
+
     def _poke(self) -> None:
         self._state_changed.set()
         self._state_changed = trio.Event()

@@ -8,7 +8,12 @@ protocol core owns one, the session reads it.
 
 A session reserves a call while its response waits for room in the outgoing queue: the
 call is still pending (the response may yet be cancelled, and the call answered again),
-but no other response may take it meanwhile, or both would be sent.
+but no other response may take it meanwhile, or both would be sent. When the server cancels
+a reserved call without an id, the waiting response is not void: the server, which
+matches a response without an id by name when it arrives, takes it as the answer to the
+oldest call without an id of that name then pending. So it moves to the oldest free such
+call, or to the next one to arrive while it still waits (`PendingCalls.cancel`); once
+queued it answers that one, as the server will. A resume (`clear`) voids it instead.
 """
 
 from __future__ import annotations
@@ -42,10 +47,13 @@ class CallReservation:
     one opaque key per call held (a call with an id: its id).
     """
 
-    __slots__ = ("keys",)
+    __slots__ = ("keys", "seeking")
 
     def __init__(self) -> None:
         self.keys: list[CallKey] = []
+        # Names of reserved calls without an id that the server cancelled, whose response
+        # takes the next such call of the name to arrive while it waits (`PendingCalls`).
+        self.seeking: list[str] = []
 
     def __repr__(self) -> str:
         return f"CallReservation({len(self.keys)} call(s))"
@@ -68,10 +76,31 @@ class PendingCalls:
         # Reserved calls -> who holds each (`reserve`); empty nearly always, so the paths
         # every call takes test it for truth and look nothing up.
         self._reserved: dict[CallKey, object] = {}
+        # Reservations whose call without an id the server cancelled, waiting for the next
+        # such call of its name (`cancel`), oldest first; empty nearly always.
+        self._seeking: list[CallReservation] = []
 
     def add(self, call_id: str, name: str) -> None:
-        """A call arrived (`call_id` is `NO_ID` for one that came without an id)."""
-        self._calls[call_id or _WithoutId()] = name
+        """A call arrived (`call_id` is `NO_ID` for one that came without an id).
+
+        One without an id goes to a waiting response whose call of that name the server
+        cancelled, if one seeks it (see `cancel`): the server takes that response as its
+        answer.
+        """
+        if call_id:
+            self._calls[call_id] = name
+            return
+        key = _WithoutId()
+        self._calls[key] = name
+        if self._seeking:
+            for reservation in self._seeking:
+                if name in reservation.seeking:
+                    reservation.seeking.remove(name)
+                    if not reservation.seeking:
+                        self._seeking.remove(reservation)
+                    self._reserved[key] = reservation
+                    reservation.keys.append(key)
+                    return
 
     def answer(self, call_id: str, name: str | None) -> bool:
         """A response for `call_id` went out: whether it answered a pending call.
@@ -91,12 +120,32 @@ class PendingCalls:
         return True
 
     def cancel(self, call_id: str) -> bool:
-        """The server cancelled `call_id` (`NO_ID`: the oldest call without an id)."""
+        """The server cancelled `call_id` (`NO_ID`: the oldest call without an id).
+
+        A response reserved for a call without an id is not void then: the server takes
+        it, once it arrives, as the answer to the oldest call without an id of that name
+        it has pending. It moves to the oldest such call not reserved, or else seeks the
+        next one to arrive (`add`) while it waits; if none comes before it is queued, it
+        answers none.
+        """
         key = call_id or self._without_id(None, free=False)
-        if key is None or self._calls.pop(key, None) is None:
+        if key is None:
+            return False
+        name = self._calls.pop(key, None)
+        if name is None:
             return False
         if self._reserved:
-            self._reserved.pop(key, None)
+            holder = self._reserved.pop(key, None)
+            if type(key) is _WithoutId and isinstance(holder, CallReservation):
+                holder.keys.remove(key)
+                other = self._without_id(name, free=True)
+                if other is not None:
+                    self._reserved[other] = holder
+                    holder.keys.append(other)
+                else:
+                    holder.seeking.append(name)
+                    if holder not in self._seeking:
+                        self._seeking.append(holder)
         return True
 
     def reserve(self, call_id: str, name: str | None, holder: object) -> CallKey | None:
@@ -117,6 +166,12 @@ class PendingCalls:
         """`holder`'s response was not queued: its call is free to answer again."""
         if self._reserved.get(key) is holder:
             del self._reserved[key]
+
+    def stop_seeking(self, reservation: CallReservation) -> None:
+        """`reservation`'s response was queued or given up: it takes no later call (`cancel`)."""
+        if reservation.seeking:
+            reservation.seeking.clear()
+            self._seeking.remove(reservation)
 
     def settle(self, key: CallKey, holder: object) -> bool:
         """`holder`'s response was queued: whether it answered the call it reserved.
@@ -145,6 +200,7 @@ class PendingCalls:
 
     def release_all(self, reservation: CallReservation) -> None:
         """`release` every call of `reservation` (its response was not queued)."""
+        self.stop_seeking(reservation)
         for key in reservation.keys:
             self.release(key, reservation)
 
@@ -156,6 +212,9 @@ class PendingCalls:
         """Forget every call (the connection that issued them is gone)."""
         self._calls.clear()
         self._reserved.clear()
+        for reservation in self._seeking:
+            reservation.seeking.clear()  # the server that would take its response is gone
+        self._seeking.clear()
 
     def name_of(self, call_id: str) -> str | None:
         """The function name of a pending call.

@@ -339,6 +339,8 @@ class LiveProtocol:
             # Keep the setup in force current, so that a resumed connection carries it.
             self.setup = with_context_update(self.setup, update)
         if reservation is not None:
+            # Queued: it takes no call that arrives from now on (the server may read it first).
+            self.pending_calls.stop_seeking(reservation)
             for key in reservation.keys:
                 if self.pending_calls.settle(key, reservation):
                     self._settle(key if isinstance(key, str) else None, "answered")

@@ -412,10 +412,12 @@ class LiveSession(SessionSupervisor):
                 exactly one top-level field, or holds a value of the wrong type (named by its
                 JSON path; a `realtimeInput`, `toolResponse` or `contextUpdate` must be
                 made of the structs, not dicts); a function response holds NaN or an
-                infinity; or it answers a
-                tool call cancelled by a reconnect; or it carries an activity signal that
-                could reach a connection with automatic activity detection on (as for
-                `activity_start`).
+                infinity; or it answers a tool call cancelled by a reconnect, a call the
+                session knows was answered already, one whose answer is already on its
+                way (a `respond` or `send_tool_response` waits for room in the queue;
+                without an id: to each pending call without an id of its name), or one
+                id twice; or it carries an activity signal that could reach a connection
+                with automatic activity detection on (as for `activity_start`).
             SessionClosedError: the session is closed.
         """
         message = check_instance(message, ClientMessage, "message")
@@ -429,7 +431,7 @@ class LiveSession(SessionSupervisor):
     async def _send(self, message: ClientMessage, kind: str) -> None:
         """`send`, with the message's kind (for replay reports) known to the caller."""
         if message.tool_response is not None:
-            self._check_not_cancelled(message.tool_response.function_responses)
+            self._check_answers(message.tool_response.function_responses)
             frame = self._core.protocol.frame_for(message)
             await self._send_answer(frame, message)
             return
@@ -506,6 +508,9 @@ class LiveSession(SessionSupervisor):
             if written is not False:
                 if effects is not None:
                     self._commit(effects, reservation)
+                    if reservation is not None:
+                        # A tool response only (never audio): a move may wait for it.
+                        current.answer_written()
                 if written is None:
                     current.frame_queued()
                     self._outgoing_send.send_nowait(FLUSH)  # the channel is empty
@@ -546,9 +551,47 @@ class LiveSession(SessionSupervisor):
         if update is not None:
             self._carry_context_update(update)
 
-    def _check_not_cancelled(self, responses: Sequence[FunctionResponse]) -> None:
+    def _check_answers(self, responses: Sequence[FunctionResponse]) -> None:
+        """Refuse a tool response that would answer a call twice, or one it may not answer.
+
+        Every way to send one (`respond`, `send_tool_response`, a raw `send`) comes here:
+        an id twice in the message, a call the client knows was answered, or one whose
+        answer waits for room in the queue would reach the server twice, which closes
+        the session with 1007. Without an id, a response with no free call of its name
+        while an answer waits for each such call would be the second answer to one of
+        them. An id the client never saw (or forgot) is left to the server.
+        """
+        protocol = self._core.protocol
+        pending = protocol.pending_calls
+        seen: set[str] = set()
+        free_without_id: list[str] | None = None  # looked up only if a response has no id
         for response in responses:
-            self._check_call_of_this_connection(response.id or "")
+            call_id = response.id or ""
+            self._check_call_of_this_connection(call_id)
+            if call_id:
+                if call_id in seen:
+                    raise LocalProtocolError(
+                        f"tool call {call_id!r} is answered twice in one message: the "
+                        "server would close the session (1007); send one response per call"
+                    )
+                seen.add(call_id)
+                if pending.reserved(call_id):
+                    raise _answer_on_its_way(call_id)
+                if call_id not in pending and protocol.settled_calls.get(call_id) == "answered":
+                    raise _not_pending(call_id, "answered")
+                continue
+            if free_without_id is None:
+                free_without_id = pending.without_id()
+            taken = _first_named(free_without_id, response.name)
+            if taken is not None:
+                del free_without_id[taken]
+            elif _first_named(pending.without_id(reserved=True), response.name) is not None:
+                raise LocalProtocolError(
+                    "a response without an id answers the oldest pending call without an id "
+                    f"named {response.name!r}, and an answer is already on its way to each "
+                    "such call (another respond or send_tool_response waits for room in "
+                    "the queue)"
+                )
 
     def _check_call_of_this_connection(self, call_id: str) -> None:
         """Refuse to answer a call that an earlier connection issued (the server has no such id).
@@ -863,8 +906,11 @@ class LiveSession(SessionSupervisor):
                 `scheduling` or a value of the wrong type; it answers a call of an
                 earlier connection (cancelled by a reconnect, or answered by a response the
                 move kept from the new connection); a call still streaming its arguments
-                or left incomplete by its turn; or it answers a call with an id whose
-                answer is already on its way (another `respond` or `send_tool_response`
+                or left incomplete by its turn; it answers a call the session knows was
+                answered already (`LiveProtocol.settled_calls`: the server would close
+                the session with 1007; an id the session never saw is sent as given), or
+                two responses in the message have the same id; or it answers a call with
+                an id whose answer is already on its way (another `respond` or `send_tool_response`
                 waits for room in the queue), or has no id and an answer is already on its
                 way to each pending call without an id of its name.
         """
@@ -945,7 +991,11 @@ class LiveSession(SessionSupervisor):
                 its turn ended before they were whole (even with `name`); `call_id` is not
                 a pending call and no
                 `name` is given (the message says if the call was answered already or
-                cancelled by the server); an answer to `call_id` is already on its way
+                cancelled by the server); the call was answered already (the session
+                knows it: `LiveProtocol.settled_calls`), even with `name`, as the server
+                closes the session (1007) on a second answer (a `name` for an id the
+                session never saw, or no longer remembers, is still sent as given); an
+                answer to `call_id` is already on its way
                 (another `respond` or `send_tool_response` waits for room in the queue);
                 `call_id` is empty and no call without an id is pending, or none of them
                 has `name` (or an answer is already on its way to each that has it);
@@ -975,6 +1025,9 @@ class LiveSession(SessionSupervisor):
             )
         elif pending.reserved(call_id):
             raise _answer_on_its_way(call_id)
+        elif call_id not in pending and protocol.settled_calls.get(call_id) == "answered":
+            # Even with `name`: the server knows this call answered, and closes on another.
+            raise _not_pending(call_id, "answered")
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
@@ -1396,6 +1449,14 @@ def _take_call_without_id(
             f"id named {name!r}, and no such call is pending (calls without an id that "
             f"are pending and not answered by this message: {listing})"
         ) from None
+
+
+def _first_named(names: list[str], name: str | None) -> int | None:
+    """The index of the first of `names` equal to `name` (any, for None or ""), if any."""
+    for index, pending in enumerate(names):
+        if not name or pending == name:
+            return index
+    return None
 
 
 def _answer_on_its_way(call_id: str) -> LocalProtocolError:
