@@ -53,13 +53,18 @@ def _range(cls: type[msgspec.Struct], name: str) -> tuple[int, int]:
 
 @functools.cache
 def _integer_fields(cls: type[msgspec.Struct]) -> frozenset[str]:
-    """The fields of `cls` typed as integers (not those typed `Any`: a schema's numbers)."""
+    """The fields of `cls` typed as integers: `int` or `int | None`, nothing else.
+
+    Not those typed `Any` (a schema's numbers), nor a union with another number type:
+    `PartialArg.number_value` (`int | float`) is a proto double, which holds 1e10.
+    """
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
     found: set[str] = set()
     for field in info.fields:
         types = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
-        if any(isinstance(member, mi.IntType) for member in types):
+        rest = [member for member in types if not isinstance(member, mi.NoneType)]
+        if len(rest) == 1 and isinstance(rest[0], mi.IntType):
             found.add(field.name)
     return frozenset(found)
 
