@@ -442,6 +442,10 @@ credential_keys = st.sampled_from(
         # A credential's name as services spell it: a prefix, then one of the above.
         *("exaApiKey", "openaiApiKey", "githubToken", "sessionToken", "httpHeaders"),
         *("private_key", "secretAccessKey", "Proxy-Authorization", "dbPassword"),
+        # Google's own (`apiKeyConfig.apiKeyString`) and other services' names.
+        *("apiKeyString", "auth", "secrets", "clientSecrets", "accessTokens", "passphrase"),
+        *("pwd", "Ocp-Apim-Subscription-Key", "serviceAccountKey", "signingKey", "header"),
+        *("bearer", "apiKeyValue", "sig"),
     ]
 )
 """Names a credential goes by in a tool's or `extra`'s JSON."""

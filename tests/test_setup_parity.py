@@ -109,7 +109,7 @@ def test_extra_is_merged_into_the_setup_frame() -> None:
         functions=[function_tool("f", "d")],
         extra={
             "generationConfig": {"newKnob": 3},
-            "tools": [{"retrieval": {"vertexRagStore": {}}}],
+            "tools": [{"newTool": {"x": 1}}],  # a Vertex AI only one is refused here
             "brandNewField": {"a": [1, 2]},
             "sessionResumption": {"newOption": True},
         },
@@ -119,7 +119,7 @@ def test_extra_is_merged_into_the_setup_frame() -> None:
         "generationConfig": {"responseModalities": ["AUDIO"], "temperature": 0.5, "newKnob": 3},
         "tools": [
             {"functionDeclarations": [{"name": "f", "description": "d"}]},
-            {"retrieval": {"vertexRagStore": {}}},
+            {"newTool": {"x": 1}},
         ],
         "sessionResumption": {"newOption": True},
         "brandNewField": {"a": [1, 2]},

@@ -42,8 +42,11 @@ from trio_gemini_live._setup_secrets import REDACTED, redact_json
 from trio_gemini_live._wire import (
     ClientMessage,
     Content,
+    FunctionCallPart,
     FunctionDeclaration,
     GenerationConfig,
+    Part,
+    PartialArg,
     Setup,
     Tool,
 )
@@ -317,6 +320,19 @@ def test_an_integer_too_large_in_a_setup_struct_is_refused_before_it_is_sent() -
         compression_trigger_tokens=2**63 - 1,
     )
     _frame(at_the_ends, vertex=False)  # the largest each type holds: sent
+
+
+@pytest.mark.parametrize("number", [10**10, -(10**12), 2**63, 1e300])
+def test_a_number_in_a_double_field_that_may_be_an_int_is_not_range_checked(
+    number: float,
+) -> None:
+    # `PartialArg.number_value` (`int | float`) is a proto double: 10**10 was refused as
+    # outside the int32 range.
+    call = FunctionCallPart(
+        name="f", partial_args=[PartialArg(json_path="$.a", number_value=number)]
+    )
+    turn = Content(role="model", parts=[Part(function_call=call)])
+    check_setup(Setup(model=MODEL, system_instruction=turn))
 
 
 _DETECTION = '{"realtimeInputConfig":{"automaticActivityDetection":'

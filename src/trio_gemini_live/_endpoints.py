@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
+from ._secret_names import is_secret_name
 
 __all__ = [
     "GEMINI_HOST",
@@ -27,7 +28,6 @@ __all__ = [
 GEMINI_HOST = "generativelanguage.googleapis.com"
 _GEMINI_VERSIONS = frozenset({"v1beta", "v1alpha", "v1"})
 _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
-_SECRET_PARAMS = frozenset({"key", "access_token", "token", "api_key"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
 _SHORT_SECRET = 8
 # What a host (a port, an IPv6 literal) and a path are made of: anything else in what
@@ -126,8 +126,9 @@ def redact_secrets(text: str, secrets: Iterable[str], replacement: str = "REDACT
 def redact_url(url: str) -> str:
     """Hide a URL's secrets: secret query values, a userinfo password and a fragment.
 
-    The query parameters `key`, `access_token`, `token` and `api_key` are secret (their names
-    compared once percent-decoded, as a server reads them), and so is the password in
+    A query parameter is secret when its name is a credential's (`is_secret_name`: `key`,
+    `Key`, `access_token`, `apiKey`, `x-goog-api-key`, `sig`, ...; compared once
+    percent-decoded, as a server reads it), and so is the password in
     `user:password@host`. A non-empty `#fragment` becomes `#REDACTED`: OAuth's implicit flow
     puts an `access_token` there. A port that is not a number from 0 to 65535 becomes
     `<invalid port>` (a typo such as `:8765&key=...` puts the query in the port). Raises
@@ -173,7 +174,7 @@ def _redact_query(query: str) -> str:
         parts = piece.split(";")
         for start, part in enumerate(parts):
             name = part.partition("=")[0]
-            if unquote_plus(name).lower() in _SECRET_PARAMS:
+            if is_secret_name(unquote_plus(name)):
                 pieces[index] = ";".join([*parts[:start], f"{name}=REDACTED"])
                 break
     return "&".join(pieces)
@@ -324,8 +325,11 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     """A full `ws://`/`wss://` endpoint URL used as given (e.g. the local emulator).
 
     A `key=` already in the URL is moved to the `x-goog-api-key` header so that it never
-    travels in, or is printed with, the URL. The key may be given either way, or both ways
-    if it is the same key.
+    travels in, or is printed with, the URL. Only `key`, as written: Google reads its
+    system parameters by their exact (case-sensitive) names, so a `Key=` is no API key to
+    it and stays in the URL as given; like every parameter with a credential's name
+    (`Key`, `apiKey`, `access_token`, ... see `redact_url`), its value is never shown.
+    The key may be given either way, or both ways if it is the same key.
 
     Raises:
         ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, has
@@ -347,7 +351,7 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
         )
     query = parse_qsl(parts.query, keep_blank_values=True)
     if any(
-        piece.partition("=")[0].lower() in _SECRET_PARAMS
+        is_secret_name(unquote_plus(piece.partition("=")[0]))
         for _, value in query
         for piece in value.split(";")[1:]
     ):
@@ -381,7 +385,7 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     headers: tuple[tuple[str, str], ...] = ()
     # Every value the URL's redaction hides is one a close reason must not echo either: an
     # `access_token=` (or `token=`, `api_key=`) left in the URL, a userinfo password.
-    secrets = [value for name, value in kept if name.lower() in _SECRET_PARAMS and value]
+    secrets = [value for name, value in kept if is_secret_name(name) and value]
     if parts.password:
         secrets.append(parts.password)
     if key:

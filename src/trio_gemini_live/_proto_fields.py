@@ -53,13 +53,18 @@ def _range(cls: type[msgspec.Struct], name: str) -> tuple[int, int]:
 
 @functools.cache
 def _integer_fields(cls: type[msgspec.Struct]) -> frozenset[str]:
-    """The fields of `cls` typed as integers (not those typed `Any`: a schema's numbers)."""
+    """The fields of `cls` typed as integers: `int` or `int | None`, nothing else.
+
+    Not those typed `Any` (a schema's numbers), nor a union with another number type:
+    `PartialArg.number_value` (`int | float`) is a proto double, which holds 1e10.
+    """
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
     found: set[str] = set()
     for field in info.fields:
         types = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
-        if any(isinstance(member, mi.IntType) for member in types):
+        rest = [member for member in types if not isinstance(member, mi.NoneType)]
+        if len(rest) == 1 and isinstance(rest[0], mi.IntType):
             found.add(field.name)
     return frozenset(found)
 
@@ -113,21 +118,61 @@ parser refuses each by name, whatever its value (1007 'Unknown name'). The emula
 them by the same table."""
 
 
-def vertex_only_paths(struct: msgspec.Struct, path: str) -> list[str]:
-    """The JSON paths of the fields of `struct` (at any depth) that are set and Vertex only."""
+@functools.cache
+def _struct_fields(
+    cls: type[msgspec.Struct],
+) -> dict[str, tuple[str, str, type[msgspec.Struct] | None]]:
+    """Both spellings of each field of `cls` -> (field name, wire name, inner Struct class).
+
+    The inner class is the Struct class of the field's value, or of each item of its list;
+    None for any other type.
+    """
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    table: dict[str, tuple[str, str, type[msgspec.Struct] | None]] = {}
+    for field in info.fields:
+        types = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
+        inner: type[msgspec.Struct] | None = None
+        for member in types:
+            item = member.item_type if isinstance(member, mi.ListType) else member
+            if isinstance(item, mi.StructType):
+                inner = item.cls
+        table[field.name] = table[field.encode_name] = (field.name, field.encode_name, inner)
+    return table
+
+
+def vertex_only_paths(
+    value: object, path: str, cls: type[msgspec.Struct] | None = None
+) -> list[str]:
+    """The JSON paths of the fields in `value` (at any depth) that are set and Vertex only.
+
+    `value` is a Struct, or the JSON object of one (`cls`): a setup with its `extra`
+    merged in (`merge_extra`), whose added tools and parts are dicts, is read as the
+    server reads it, by either spelling of each field's name (`displayName`,
+    `display_name`). Dicts inside Structs (what `extra` appends to a list of Structs)
+    are read by the list's Struct class.
+    """
+    items: list[tuple[object, object]]
+    if isinstance(value, msgspec.Struct):
+        cls = type(value)
+        items = [(name, cast(object, getattr(value, name))) for name in value.__struct_fields__]
+    elif isinstance(value, dict) and cls is not None:
+        items = list(cast("dict[object, object]", value).items())
+    else:
+        return []
+    table = _struct_fields(cls)
     found: list[str] = []
-    fields = zip(struct.__struct_fields__, struct.__struct_encode_fields__, strict=True)
-    for name, wire in fields:
-        value = cast(object, getattr(struct, name))
-        where = f"{path}.{wire}"
-        if value is None:
+    for key, item in items:
+        entry = table.get(key) if isinstance(key, str) else None
+        if entry is None or item is None:
             continue
-        if (type(struct), name) in VERTEX_ONLY_FIELDS:
+        name, wire, inner = entry
+        where = f"{path}.{wire}"
+        if (cls, name) in VERTEX_ONLY_FIELDS:
             found.append(where)
-        elif isinstance(value, msgspec.Struct):
-            found += vertex_only_paths(value, where)
-        elif isinstance(value, list):
-            for index, item in enumerate(cast("list[object]", value)):
-                if isinstance(item, msgspec.Struct):
-                    found += vertex_only_paths(item, f"{where}[{index}]")
+        elif inner is not None and isinstance(item, list):
+            for index, element in enumerate(cast("list[object]", item)):
+                found += vertex_only_paths(element, f"{where}[{index}]", inner)
+        elif inner is not None:
+            found += vertex_only_paths(item, where, inner)
     return found

@@ -66,6 +66,7 @@ from ._schedule_point import schedule_point_after_write
 from ._schema import camel_schema, tool_schema_problems
 from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
+from ._setup_extra import merge_extra
 from ._signals import ACTIVITY_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
@@ -765,7 +766,10 @@ class LiveSession(SessionSupervisor):
             LocalProtocolError: `turns` is not a `str`, a `Content`, a sequence of `Content`
                 or None, or is an empty `str` (a turn without text, which the server
                 refuses; pass no turns to ask for an answer), a `Content` holds a value of
-                the wrong type, or `turn_complete` is not a `bool`.
+                the wrong type or a Vertex AI only field while the endpoint is the Gemini
+                API's (`fileData.displayName`, a function call's `partialArgs`: the server
+                would close the session with 1007; the path is named), or `turn_complete`
+                is not a `bool`.
         """
         if isinstance(turns, str):
             if not turns:
@@ -793,10 +797,10 @@ class LiveSession(SessionSupervisor):
                 raise LocalProtocolError(
                     f"turns[{index}].role must be 'user' or 'model', not {turn.role!r}"
                 )
-        message = ClientMessage(
-            client_content=ClientContent(turns=turn_list, turn_complete=turn_complete)
-        )
-        await self._send(message, "clientContent")
+        content = ClientContent(turns=turn_list, turn_complete=turn_complete)
+        if _gemini_api(self._endpoint):
+            _refuse_vertex_only(vertex_only_paths(content, "clientContent"), LocalProtocolError)
+        await self._send(ClientMessage(client_content=content), "clientContent")
 
     async def activity_start(self) -> None:
         """Mark the start of user activity (automatic activity detection must be off).
@@ -1086,8 +1090,10 @@ class LiveSession(SessionSupervisor):
                 `str` or a `Content`, `tools` is not a sequence of `Tool` and/or
                 `FunctionDeclaration`, or a value has the wrong type.
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
-                lacks, a function name breaks the Live API's rule (see `function_tool`), or
-                two functions share a name (the server would close the session with 1007).
+                lacks, a function name breaks the Live API's rule (see `function_tool`), two
+                functions share a name, or the endpoint is the Gemini API's and a Vertex AI
+                only field is given (a `retrieval` tool, `fileData.displayName`; the path is
+                named): the server would close the session with 1007.
         """
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
@@ -1099,6 +1105,9 @@ class LiveSession(SessionSupervisor):
             system_instruction=instruction,
             tools=ToolsUpdate(tools=tool_list) if tool_list is not None else None,
         )
+        if _gemini_api(self._endpoint):
+            paths = vertex_only_paths(update, "contextUpdate")
+            _refuse_vertex_only(paths, ConfigurationError)
         await self._send(ClientMessage(context_update=update), "contextUpdate")
 
     async def update_setup(self, setup: Setup) -> None:
@@ -1610,6 +1619,23 @@ def _gemini_api(endpoint: Endpoint) -> bool:
     return not endpoint.vertex and ".GenerativeService." in path
 
 
+def _refuse_vertex_only(
+    paths: list[str], error: type[ConfigurationError] | type[LocalProtocolError]
+) -> None:
+    """Raise `error` naming `paths`, the Vertex-only fields of a message for the Gemini API.
+
+    Said here rather than by the server, which closes the session with 1007 'Unknown name'
+    once the message arrives (google-genai refuses them before sending too).
+    """
+    if paths:
+        it, verb = ("it", "is") if len(paths) == 1 else ("them", "are")
+        raise error(
+            f"{', '.join(paths)} {verb} Vertex AI only: the Gemini API refuses {it} by "
+            f"name, whatever the value (1007 'Unknown name'). Leave {it} out, or connect to "
+            "Vertex AI (vertex_endpoint, or url_endpoint(..., vertex=True))"
+        )
+
+
 def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     if isinstance(setup, str):
         setup = Setup(model=setup)
@@ -1625,16 +1651,10 @@ def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
             "field. Leave it off, or connect to Vertex AI (vertex_endpoint, or "
             "url_endpoint(..., vertex=True))"
         )
-    vertex_only = vertex_only_paths(setup, "setup") if _gemini_api(endpoint) else []
-    if vertex_only:
-        # Said here rather than by the server, which closes with 1007 'Unknown name' once
-        # the connection is made (google-genai refuses them before sending too).
-        it, verb = ("it", "is") if len(vertex_only) == 1 else ("them", "are")
-        raise ConfigurationError(
-            f"{', '.join(vertex_only)} {verb} Vertex AI only: the Gemini API refuses {it} by "
-            f"name, whatever the value (1007 'Unknown name'). Leave {it} out, or connect to "
-            "Vertex AI (vertex_endpoint, or url_endpoint(..., vertex=True))"
-        )
+    if _gemini_api(endpoint):
+        # The setup as sent: a Vertex-only field may come with `extra` (a tool it adds).
+        sent = setup if setup.extra is None else merge_extra(setup)
+        _refuse_vertex_only(vertex_only_paths(sent, "setup", Setup), ConfigurationError)
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,
@@ -1680,8 +1700,9 @@ async def open_session(
             0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
             a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
             `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
-            tools), for a setup that would lose data (a field the wire Structs lack, such
-            as a `Tool` subclass's: such fields go in `Setup.extra`) or whose `extra`
+            tools, `fileData.displayName`, in the modelled fields or in `extra`), for a
+            setup that would lose data (a field the wire Structs lack, such as a `Tool`
+            subclass's: such fields go in `Setup.extra`) or whose `extra`
             would replace a modelled value, for both `api_key` and `endpoint`, or when not
             run by trio (e.g. anyio on its default asyncio backend), or for a `connector` that
             returns no trio stream (an anyio one, say).

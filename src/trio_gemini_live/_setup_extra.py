@@ -14,7 +14,9 @@ only adds to it, and never replaces a modelled value.
   object whose presence alone is a setting (`sessionResumption`, `contextWindowCompression`,
   the transcription configs) must be on the Struct first: `extra` cannot turn it on.
 - A key naming a list field (`tools`, `safetySettings`, ...): `extra`'s items are sent
-  after the modelled ones (`{"tools": [{"retrieval": {...}}]}` adds a tool).
+  after the modelled ones (`{"tools": [{"retrieval": {...}}]}` adds a tool: Vertex AI's, which
+  `open_session` refuses for a Gemini API endpoint, as it refuses every Vertex AI only field
+  the setup sends, in `extra` or not).
 - A key naming any other modelled field (`model`, `generationConfig.temperature`, ...):
   refused; set it on the Struct.
 - Any other key is added as given.
@@ -42,7 +44,8 @@ __all__ = ["EXTRA_HINT", "check_extra", "dropped_paths", "merge_extra", "setup_f
 
 EXTRA_HINT = (
     "fields this library does not model go in Setup.extra (live_setup(..., extra=...)) by "
-    "their camelCase wire names, e.g. extra={'tools': [{'retrieval': {...}}]}"
+    "their camelCase wire names, e.g. extra={'tools': [{'retrieval': {...}}]} for Vertex AI's "
+    "retrieval tool (Vertex AI only: refused on the Gemini API)"
 )
 """Where to point the user whose setup holds a field the wire Structs would drop."""
 

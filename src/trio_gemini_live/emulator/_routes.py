@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from .._secret_names import is_secret_name
+
 __all__ = [
     "Credential",
     "Route",
@@ -28,7 +30,6 @@ _VERTEX = re.compile(
     r"^/+ws/google\.cloud\.aiplatform\.(?P<version>v\d+(?:alpha|beta)?\d*)"
     r"\.LlmBidiService/(?P<method>BidiGenerateContent)/*$"
 )
-_SECRET_PARAMS = frozenset({"key", "access_token"})
 _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
 
 
@@ -101,17 +102,18 @@ def _query_items(path: str) -> Iterator[tuple[str, str, str | None]]:
 
 
 def redact_path(path: str) -> str:
-    """Replace the values of `key=` and `access_token=` in a path's query with `REDACTED`.
+    """Replace the values of credentials in a path's query with `REDACTED`.
 
-    Names are compared percent-decoded and case-blind (`%6Bey=`, `Access_Token=`): a name
-    a server could read as a credential's is hidden.
+    A parameter is a credential by the client's rule (`is_secret_name`: `key=`,
+    `access_token=`, `apiKey=`, ...), its name compared percent-decoded and case-blind
+    (`%6Bey=`, `Access_Token=`): a name a server could read as a credential's is hidden.
     """
     bare, _, query = path.partition("?")
     if not query:
         return path
     pairs: list[str] = []
     for item, name, value in _query_items(path):
-        secret = value is not None and name.lower() in _SECRET_PARAMS
+        secret = value is not None and is_secret_name(name)
         pairs.append(f"{item.partition('=')[0]}=REDACTED" if secret else item)
     return f"{bare}?{'&'.join(pairs)}"
 

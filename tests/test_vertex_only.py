@@ -1,0 +1,116 @@
+"""Vertex AI only fields are refused before sending to the Gemini API, wherever they come.
+
+The server closes the whole session with 1007 'Unknown name' for any of them: in `extra`,
+in a `contextUpdate` or in a `clientContent` turn they used to be sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from trio_gemini_live import (
+    ConfigurationError,
+    Content,
+    LocalProtocolError,
+    Part,
+    Setup,
+    Tool,
+    TurnComplete,
+    live_setup,
+    url_endpoint,
+)
+from trio_gemini_live._proto_fields import vertex_only_paths
+from trio_gemini_live._session import _prepare_setup  # pyright: ignore[reportPrivateUsage]
+from trio_gemini_live._setup_extra import EXTRA_HINT
+from trio_gemini_live._wire import FileData
+from trio_gemini_live.emulator import open_emulator
+
+MODEL = "gemini-live-2.5-flash-preview"
+SERVICE = "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+GEMINI = url_endpoint(f"ws://127.0.0.1/ws/{SERVICE}", api_key="k")
+VERTEX = url_endpoint(f"ws://127.0.0.1/ws/{SERVICE}", api_key="k", vertex=True)
+FILE = {"fileUri": "gs://b/f.pdf", "mimeType": "application/pdf"}
+
+
+def _named_file() -> Content:
+    named = FileData(file_uri="gs://b/f.pdf", mime_type="application/pdf", display_name="f")
+    return Content(role="user", parts=[Part(text="x"), Part(file_data=named)])
+
+
+@pytest.mark.parametrize(
+    ("extra", "path"),
+    [
+        # EXTRA_HINT's own example: the session died with 1007.
+        ({"tools": [{"retrieval": {}}]}, "setup.tools[0].retrieval"),
+        ({"tools": [{"exa_ai_search": {}}]}, "setup.tools[0].exaAiSearch"),
+        (
+            {"systemInstruction": {"parts": [{"fileData": {**FILE, "displayName": "d"}}]}},
+            "setup.systemInstruction.parts[0].fileData.displayName",
+        ),
+        (
+            {"system_instruction": {"parts": [{"file_data": {**FILE, "display_name": "d"}}]}},
+            "setup.systemInstruction.parts[0].fileData.displayName",
+        ),
+    ],
+)
+def test_a_vertex_only_field_in_extra_is_refused_for_the_gemini_api(
+    extra: dict[str, Any], path: str
+) -> None:
+    setup = live_setup(MODEL, resumption=True, extra=extra)
+    with pytest.raises(ConfigurationError, match="Vertex AI only") as caught:
+        _prepare_setup(setup, GEMINI)
+    assert path in str(caught.value)
+    _prepare_setup(setup, VERTEX)
+
+
+def test_a_field_both_backends_have_in_extra_is_not_refused() -> None:
+    extra = {"tools": [{"googleSearch": {}}], "systemInstruction": {"parts": [{"fileData": FILE}]}}
+    _prepare_setup(live_setup(MODEL, extra=extra), GEMINI)
+
+
+def test_the_extra_hint_says_its_example_is_vertex_only() -> None:
+    assert "retrieval" not in EXTRA_HINT or "Vertex AI only" in EXTRA_HINT
+
+
+def test_vertex_only_paths_reads_structs_and_dicts_alike() -> None:
+    as_struct = Setup(model="m", tools=[Tool(retrieval={})])
+    as_dict = {"model": "m", "tools": [{"retrieval": {}}, {"googleSearch": {}}]}
+    expected = ["setup.tools[0].retrieval"]
+    assert vertex_only_paths(as_struct, "setup") == expected
+    assert vertex_only_paths(as_dict, "setup", Setup) == expected
+
+
+async def _refused_and_session_goes_on(action: str) -> None:
+    async with open_emulator() as emulator, emulator.open_session(live_setup(MODEL)) as session:
+        connection = await emulator.wait_for_connection(1)
+        if action == "tools":
+            with pytest.raises(ConfigurationError, match=r"contextUpdate\.tools\.tools\[0\]"):
+                await session.update_context(tools=[Tool(retrieval={"vertexRagStore": {}})])
+        elif action == "instruction":
+            with pytest.raises(ConfigurationError, match=r"systemInstruction\.parts\[1\]"):
+                await session.update_context(system_instruction=_named_file())
+        else:
+            with pytest.raises(
+                LocalProtocolError,
+                match=r"clientContent\.turns\[0\]\.parts\[1\]\.fileData\.displayName",
+            ):
+                await session.send_client_content(turns=[_named_file()], turn_complete=False)
+        await session.send_text("hi")
+        async for event in session:
+            if isinstance(event, TurnComplete):
+                break
+        kinds = [next(iter(frame.data)) for frame in connection.received]
+        assert "contextUpdate" not in kinds
+        assert "clientContent" not in kinds
+
+
+@pytest.mark.parametrize("action", ["tools", "instruction", "turns"])
+async def test_a_vertex_only_field_in_a_message_is_refused_before_sending(
+    autojump_clock: trio.testing.MockClock, action: str
+) -> None:
+    # It was sent; the server closed the session with 1007 'Unknown name'.
+    await _refused_and_session_goes_on(action)
