@@ -23,6 +23,7 @@ import trio
 from trio_gemini_live import (
     Endpoint,
     FunctionCall,
+    FunctionCallOutput,
     LiveSession,
     OutputTranscription,
     ToolCallCancellation,
@@ -68,14 +69,22 @@ async def ask(session: LiveSession, question: str) -> list[str]:
     spoken: list[str] = []
     async for event in session:
         match event:
-            case FunctionCall(call_id=call_id, name=name, arguments=arguments):
+            # Only a call still pending: the server may have answered it itself (a
+            # `FunctionCallOutput` in the same frame), and a second answer is refused.
+            case FunctionCall(call_id=call_id, name=name, arguments=arguments) if (
+                call_id in session.pending_tool_calls
+            ):
                 function = TOOLS.get(name)
                 result = function(**arguments) if function else {"error": f"no tool {name}"}
                 print(f"[tool] {name}({arguments}) -> {result}")
                 called.append(name)
                 await session.respond(call_id, result)
-            case ToolCallCancellation(ids=ids):
-                print(f"[tool] cancelled: {ids}")  # the user interrupted; drop those results
+            case FunctionCallOutput(name=name, response=response):
+                print(f"[tool] {name} answered by the server: {response}")
+            case ToolCallCancellation(ids=ids, reason=reason):
+                # None: the user interrupted; "incomplete": the turn ended while the call's
+                # arguments were streaming; "reconnect": the session moved to a new connection.
+                print(f"[tool] cancelled ({reason or 'interrupted'}): {ids}")
             case OutputTranscription(text=text):
                 spoken.append(text)
             case TurnComplete(interrupted=True):

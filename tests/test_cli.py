@@ -25,13 +25,41 @@ import trio
 import trio.testing
 
 import trio_gemini_live
-from trio_gemini_live import Endpoint, LiveSession, Reconnected, gemini_endpoint
+from trio_gemini_live import (
+    Content,
+    Endpoint,
+    FileData,
+    FileReference,
+    FunctionCallDelta,
+    FunctionCallOutput,
+    FunctionCallPart,
+    FunctionResponse,
+    InputTranscription,
+    LiveSession,
+    Part,
+    Reconnected,
+    ServerContent,
+    ServerMessage,
+    ToolCallCancellation,
+    function_tool,
+    gemini_endpoint,
+    live_setup,
+)
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
 from trio_gemini_live.cli import build_parser, main
+from trio_gemini_live.cli._conversation import Conversation
 from trio_gemini_live.cli._errors import CliError
+from trio_gemini_live.cli._metrics import Metrics
 from trio_gemini_live.cli._report import Reporter
 from trio_gemini_live.cli._talk import run_talk
-from trio_gemini_live.emulator import EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator import (
+    EmulatorConfig,
+    Fault,
+    Scenario,
+    ScenarioToolCall,
+    ScenarioTurn,
+    open_emulator,
+)
 from trio_gemini_live.emulator._server import _listen_error  # pyright: ignore[reportPrivateUsage]
 
 SECRET = "sk-test-secret-0123456789"
@@ -886,3 +914,99 @@ def test_real_api_key_never_printed(
     assert f"ws://127.0.0.1:{port}/ws/google.ai.generativelanguage.v1beta" in captured.out
     assert_clean_error(captured.err, "cannot connect")
     assert SECRET not in captured.out + captured.err
+
+
+async def converse_once(
+    turn: ScenarioTurn | None, tools: dict[str, Any], frame: ServerMessage | None = None
+) -> str:
+    """One turn through `Conversation` on the emulator: scripted (`turn`), or `frame` sent
+    by hand in answer to the user's text; returns what the conversation printed."""
+    out = io.StringIO()
+    setup = live_setup(
+        "models/gemini-2.0-flash-live-001",
+        modality="TEXT",
+        functions=[function_tool(name, "a tool") for name in tools],
+    )
+    config = EmulatorConfig(scenario=Scenario(turns=(turn,) if turn else ()))
+    async with open_emulator(config) as emu, emu.open_session(setup) as session:
+        conversation = Conversation(session, Reporter(out, err=out), Metrics(), tools=tools)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(conversation.read_events)
+            if frame is None:
+                await session.send_client_content("go")
+            else:
+                await (await emu.wait_for_connection(1)).send(frame)
+            with trio.fail_after(60):
+                await conversation.wait_for_turns(1)
+            nursery.cancel_scope.cancel()
+    return out.getvalue()
+
+
+async def test_conversation_does_not_answer_a_call_the_server_answered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A call the server answered itself (its functionResponse part, a FunctionCallOutput,
+    # in the same frame) was answered again: respond refused it (LocalProtocolError) and
+    # the conversation died.
+    parts = [
+        Part(function_call=FunctionCallPart(id="srv-1", name="lookup", args={"q": 1})),
+        Part(function_response=FunctionResponse(id="srv-1", name="lookup", response={"r": 2})),
+        Part(text="Done."),
+    ]
+    frame = ServerMessage(
+        server_content=ServerContent(model_turn=Content(parts=parts), turn_complete=True)
+    )
+    calls: list[dict[str, Any]] = []
+    shown = await converse_once(None, {"lookup": lambda **kw: calls.append(kw)}, frame)
+    assert calls == []  # nothing runs for a call nobody waits for
+    assert '[tool output] lookup -> {"r": 2}' in shown
+    assert "[tool call not answered] lookup: the call is no longer pending" in shown
+    assert "model: Done." in shown
+
+
+async def test_conversation_answers_a_streamed_call_once_and_shows_a_file(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A streamed call is answered once (its deltas are not calls); a file the model
+    # gives is shown; an incomplete call is shown as such, not as the server's cancel.
+    turn = ScenarioTurn(
+        when="go",
+        parts=(Part(file_data=FileData(file_uri="gs://b/route.png", mime_type="image/png")),),
+        tool_calls=(ScenarioToolCall("book", {"city": "Zürich"}, stream=True),),
+        after_tool="Booked: {response}",
+    )
+    calls: list[dict[str, Any]] = []
+    shown = await converse_once(turn, {"book": lambda **kw: calls.append(kw) or "ok"})
+    assert calls == [{"city": "Zürich"}]
+    assert "[file] gs://b/route.png (image/png)" in shown
+    assert shown.count("[tool result] book") == 1
+
+
+def test_an_incomplete_call_is_reported_as_such() -> None:
+    out = io.StringIO()
+    reporter = Reporter(out, err=out)
+    reporter.event(ToolCallCancellation(ids=("c1", ""), reason="incomplete"))
+    reporter.event(ToolCallCancellation(ids=("c2",)))
+    assert out.getvalue().splitlines() == [
+        "[tool calls incomplete: the turn ended mid-arguments] c1, ''",
+        "[tool calls cancelled] c2",
+    ]
+
+
+async def test_output_without_text_counts_as_an_answer_under_way(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A file, a function's output or a streamed call's piece after heard speech left the
+    # turn "heard": the wait ended with a warning instead of saying the answer did not end.
+    for output in (
+        FileReference(file_uri="gs://b/f.png"),
+        FunctionCallDelta(call_id="c1", name="book"),
+        FunctionCallOutput(call_id="c1", name="book"),
+    ):
+        out = io.StringIO()
+        session: Any = None  # not used: no call to answer
+        conversation = Conversation(session, Reporter(out, err=out), Metrics(), turn_timeout=1)
+        await conversation._handle(InputTranscription(text="book it"))  # pyright: ignore[reportPrivateUsage]
+        await conversation._handle(output)  # pyright: ignore[reportPrivateUsage]
+        with pytest.raises(CliError, match="the model's answer did not end within 1 s"):
+            await conversation.wait_until_idle(0)

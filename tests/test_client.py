@@ -35,6 +35,7 @@ from trio_gemini_live._events import (
     AudioDelta,
     Closed,
     FunctionCall,
+    FunctionCallOutput,
     InputAudioBufferDelta,
     Interrupted,
     RealtimeEvent,
@@ -46,7 +47,15 @@ from trio_gemini_live._events import (
     ToolCallCancellation,
     TurnComplete,
 )
-from trio_gemini_live._wire import Setup
+from trio_gemini_live._wire import (
+    Content,
+    FunctionCallPart,
+    FunctionResponse,
+    Part,
+    ServerContent,
+    ServerMessage,
+    Setup,
+)
 from trio_gemini_live.emulator import (
     Emulator,
     EmulatorConfig,
@@ -1591,3 +1600,41 @@ async def test_read_events_left_early_within_aclosing_leaves_nothing_to_finalize
         gc.collect()
         await trio.lowlevel.checkpoint()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_result_of_a_call_the_server_answered_is_dropped(
+    autojump_clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A seed app answers every FunctionCall; one the server answered itself in the same
+    # frame (a FunctionCallOutput) made send_function_result raise LocalProtocolError
+    # ("answered already"), ending the app's loop.
+    parts = [
+        Part(function_call=FunctionCallPart(id="srv-1", name="lookup", args={})),
+        Part(function_response=FunctionResponse(id="srv-1", name="lookup", response={"r": 2})),
+    ]
+    frame = ServerMessage(
+        server_content=ServerContent(model_turn=Content(parts=parts), turn_complete=True)
+    )
+    seen: list[RealtimeEvent] = []
+    with trio.fail_after(60):
+        async with open_emulator(EmulatorConfig()) as emulator:
+            client = GeminiRealtimeClient(llm_config=emulator_config(emulator))
+            async with client.connect():
+                await client.send_text(role="user", text="look it up")
+                await (await emulator.wait_for_connection(1)).send(frame)
+                with caplog.at_level(logging.INFO, logger="trio_gemini_live.client"):
+                    async for event in client.read_events():
+                        seen.append(event)
+                        if isinstance(event, FunctionCall):
+                            await client.send_function_result(event.call_id, "mine")
+                        elif isinstance(event, TurnComplete):
+                            break
+            received = [frame.data for frame in emulator.connections[0].received]
+    assert [
+        type(event) for event in seen if isinstance(event, FunctionCall | FunctionCallOutput)
+    ] == [
+        FunctionCall,
+        FunctionCallOutput,
+    ]
+    assert "dropping the result of tool call srv-1: the server answered it" in caplog.text
+    assert not [message for message in received if message and "toolResponse" in message]

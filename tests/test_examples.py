@@ -24,7 +24,19 @@ import pytest
 import trio
 import trio.testing
 
-from trio_gemini_live import OutputTranscription, RealtimeEvent, TurnComplete
+from trio_gemini_live import (
+    Content,
+    FunctionCallPart,
+    FunctionResponse,
+    OutputTranscription,
+    Part,
+    RealtimeEvent,
+    ServerContent,
+    ServerMessage,
+    TurnComplete,
+    live_setup,
+)
+from trio_gemini_live.emulator import EmulatorConfig, open_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -134,6 +146,27 @@ async def test_tool_calling_leaves_an_interrupted_turn_out_of_the_answer(
     with trio.fail_after(5):
         await example.ask(ScriptedSession(INTERRUPTED_THEN_ANSWERED), "What's up?")
     assert capsys.readouterr().out.splitlines()[-1] == "model: The answer."
+
+
+async def test_tool_calling_does_not_answer_a_call_the_server_answered(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A call the server answered itself in the same frame (a FunctionCallOutput) was
+    # answered again: `respond` refused it (LocalProtocolError) and the example died.
+    example = load_example("tool_calling")
+    parts = [
+        Part(function_call=FunctionCallPart(id="srv-1", name="get_weather", args={"city": "Oslo"})),
+        Part(function_response=FunctionResponse(id="srv-1", name="get_weather", response={})),
+    ]
+    frame = ServerMessage(
+        server_content=ServerContent(model_turn=Content(parts=parts), turn_complete=True)
+    )
+    setup = live_setup(example.MODEL, functions=example.DECLARATIONS)
+    async with open_emulator(EmulatorConfig()) as emu, emu.open_session(setup) as session:
+        await (await emu.wait_for_connection(1)).send(frame)
+        with trio.fail_after(5):
+            assert await example.ask(session, "Weather in Oslo?") == []
+    assert "[tool] get_weather answered by the server: {}" in capsys.readouterr().out
 
 
 def test_tool_calling(tmp_path: Path) -> None:

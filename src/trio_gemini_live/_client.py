@@ -23,6 +23,7 @@ from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_str, describe
 from ._endpoints import Endpoint, gemini_endpoint, redact_url, url_endpoint
 from ._errors import ConfigurationError, GeminiLiveError, LocalProtocolError
 from ._events import (
+    FunctionCallOutput,
     InputAudioBufferDelta,
     RealtimeEvent,
     SessionUpdated,
@@ -325,6 +326,9 @@ class GeminiRealtimeClient:
         self._refusals_seen = 0
         self._events = _EventChannel(self._options.event_buffer)
         self._truncations: deque[tuple[int, int, str]] = deque(maxlen=32)
+        # Ids of calls the server answered itself (`FunctionCallOutput`), the latest as many
+        # as the session remembers settled calls: a seed app answers every `FunctionCall`.
+        self._server_answered: deque[str] = deque(maxlen=256)
 
     # --- seed properties ---------------------------------------------------------------------
 
@@ -440,6 +444,8 @@ class GeminiRealtimeClient:
         error: GeminiLiveError | None = None
         try:
             async for event in session:
+                if type(event) is FunctionCallOutput and event.call_id:
+                    self._server_answered.append(event.call_id)
                 await self._events.put(event, headroom=False)
         except GeminiLiveError as exc:
             error = exc
@@ -663,10 +669,12 @@ class GeminiRealtimeClient:
         pending call) and `response` `{"result": ...}`, where a JSON `result` is parsed
         first. A result for a call the server cancelled, or that a move to a new connection
         cancelled (or left unanswered: a result still queued then is not sent, see
-        `Reconnected.not_replayed`), is dropped (and logged), also before its
-        `ToolCallCancellation` event has been read. A `call_id` of `""` answers the oldest
-        pending call that came without an id (Vertex AI may send such calls), as
-        `LiveSession.respond` does.
+        `Reconnected.not_replayed`), or whose turn ended before its streamed arguments were
+        whole (`reason="incomplete"`), is dropped (and logged), also before its
+        `ToolCallCancellation` event has been read; so is one for a call the server
+        answered itself (its `FunctionCallOutput` read from the session). A `call_id` of
+        `""` answers the oldest pending call that came without an id (Vertex AI may send
+        such calls), as `LiveSession.respond` does.
 
         Args:
             call_id: The ID of the function call.
@@ -686,6 +694,12 @@ class GeminiRealtimeClient:
         cancelled = isinstance(given, str) and session._call_cancelled(given)  # pyright: ignore[reportPrivateUsage]
         if cancelled and call_id not in session.pending_tool_calls:
             self.logger.info("dropping the result of cancelled tool call %s", call_id)
+            await trio.lowlevel.checkpoint()
+            return
+        if call_id in self._server_answered and call_id not in session.pending_tool_calls:
+            # The server ran the function itself and reported its result: a second answer
+            # would be refused (and the server closes on one it receives).
+            self.logger.info("dropping the result of tool call %s: the server answered it", call_id)
             await trio.lowlevel.checkpoint()
             return
         value: Any = result

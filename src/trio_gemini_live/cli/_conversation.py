@@ -19,7 +19,10 @@ from .._errors import ConnectionClosedError
 from .._events import (
     AudioDelta,
     Closed,
+    FileReference,
     FunctionCall,
+    FunctionCallDelta,
+    FunctionCallOutput,
     InputTranscription,
     Interrupted,
     RealtimeEvent,
@@ -120,7 +123,15 @@ class Conversation:
     def _track(self, event: RealtimeEvent) -> None:
         """Follow whether a turn is under way, for `wait_until_idle`."""
         match event:
-            case AudioDelta() | TextDelta() | FunctionCall() | Interrupted():
+            case (
+                AudioDelta()
+                | TextDelta()
+                | FunctionCall()
+                | FunctionCallDelta()
+                | FunctionCallOutput()
+                | FileReference()
+                | Interrupted()
+            ):
                 self._under_way = "answering"
             case InputTranscription() if self._under_way is None:
                 self._under_way = "heard"
@@ -135,6 +146,8 @@ class Conversation:
                 pass
 
     async def _answer(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
+        if not self._pending(call_id, name):
+            return
         function = self.tools.get(name)
         if function is None:
             result: Any = {"error": f"no local function named {name!r}"}
@@ -145,8 +158,24 @@ class Conversation:
                     result = await result
             except Exception as exc:  # the model hears about a failing tool; we go on
                 result = {"error": f"{type(exc).__name__}: {exc}"}
+        if not self._pending(call_id, name):
+            return
         self.reporter.tool_result(name, result)
         await self.session.respond(call_id, result, name=name)
+
+    def _pending(self, call_id: str, name: str) -> bool:
+        """Whether the call still waits for an answer; says so when it does not.
+
+        A call can be settled before its event is read (a frame's later part, a
+        `FunctionCallOutput`, is the server's own answer to it) or while its function
+        runs (the server cancelled it): a second answer would be refused
+        (`LocalProtocolError`), ending the whole conversation. A call without an id (`""`)
+        cannot be told apart from the others without one, so it is answered.
+        """
+        if not call_id or call_id in self.session.pending_tool_calls:
+            return True
+        self.reporter.line(f"[tool call not answered] {name}: the call is no longer pending")
+        return False
 
     def _notify(self) -> None:
         self._changed.set()

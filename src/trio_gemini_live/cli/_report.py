@@ -16,7 +16,9 @@ from trio.lowlevel import enable_ki_protection
 from .._events import (
     AudioDelta,
     Closed,
+    FileReference,
     FunctionCall,
+    FunctionCallOutput,
     GoAway,
     InputTranscription,
     Interrupted,
@@ -115,8 +117,20 @@ class Reporter:
                 self._turn_audio += event.duration
             case FunctionCall(name=name, arguments=arguments):
                 self.line(f"[tool call] {name}({_compact(arguments)})")
-            case ToolCallCancellation(ids=ids):
-                self.line(f"[tool calls cancelled] {', '.join(ids)}")
+            case FunctionCallOutput(name=name, response=response):
+                # The server ran the function itself: its result is part of the answer.
+                self.line(f"[tool output] {name} -> {_compact(response)}")
+            case FileReference(file_uri=uri, mime_type=mime_type):
+                self.line(f"[file] {uri}{f' ({mime_type})' if mime_type else ''}")
+            case ToolCallCancellation(ids=ids, reason=reason):
+                # A call without an id is "" in `ids`: shown as such, not as nothing.
+                shown = ", ".join(i or repr(i) for i in ids)
+                if reason == "incomplete":
+                    self.line(f"[tool calls incomplete: the turn ended mid-arguments] {shown}")
+                elif reason == "reconnect":
+                    self.line(f"[tool calls cancelled by the reconnection] {shown}")
+                else:
+                    self.line(f"[tool calls cancelled] {shown}")
             case Interrupted():
                 self.line(
                     f"[barge-in] the model was interrupted after {self._turn_audio:.2f} s of "
