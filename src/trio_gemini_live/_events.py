@@ -211,7 +211,7 @@ class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
 
     The server reports a function response as part of its own output (a tool it ran
     itself): nothing to answer. A pending call with this `call_id` is answered by it
-    (`LiveSession.respond` without a `name` then refuses a second answer). One without an
+    (`LiveSession.respond` then refuses a second answer, with a `name` too). One without an
     id (`call_id` `""`) answers no call: which call without an id it reports cannot be
     told, so those stay pending until the client answers them. `response`,
     `will_continue`, `scheduling` and `parts` (media of a multimodal response) are as sent.

@@ -767,7 +767,8 @@ class LiveSession(SessionSupervisor):
                 or None, or is an empty `str` (a turn without text, which the server
                 refuses; pass no turns to ask for an answer), a `Content` holds a value of
                 the wrong type or a Vertex AI only field while the endpoint is the Gemini
-                API's (`fileData.displayName`, a function call's `partialArgs`: the server
+                API's (`fileData.displayName`, a function call's `partialArgs` or
+                `willContinue`: the server
                 would close the session with 1007; the path is named), or `turn_complete`
                 is not a `bool`.
         """
@@ -1092,8 +1093,9 @@ class LiveSession(SessionSupervisor):
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
                 lacks, a function name breaks the Live API's rule (see `function_tool`), two
                 functions share a name, or the endpoint is the Gemini API's and a Vertex AI
-                only field is given (a `retrieval` tool, `fileData.displayName`; the path is
-                named): the server would close the session with 1007.
+                only field is given (a `retrieval` tool, `fileData.displayName`, a function
+                call's `partialArgs`; the path is named): the server would close the session
+                with 1007.
         """
         if system_instruction is None and tools is None:
             raise LocalProtocolError("update_context needs system_instruction and/or tools")
@@ -1700,7 +1702,8 @@ async def open_session(
             0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
             a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
             `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
-            tools, `fileData.displayName`, in the modelled fields or in `extra`), for a
+            tools, a part's `fileData.displayName` and `functionCall.partialArgs` or
+            `willContinue`, in the modelled fields or in `extra`), for a
             setup that would lose data (a field the wire Structs lack, such as a `Tool`
             subclass's: such fields go in `Setup.extra`) or whose `extra`
             would replace a modelled value, for both `api_key` and `endpoint`, or when not

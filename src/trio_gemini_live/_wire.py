@@ -201,7 +201,10 @@ class CodeExecutionResult(WireStruct):
 
 
 class Part(WireStruct):
-    """One part of a `Content`: text, inline data, code, or a function call/response."""
+    """One part of a `Content`: text, inline or file data, code, a function call/response.
+
+    A part may also carry a `thought_signature` (alone, or with its content).
+    """
 
     text: str | None = None
     inline_data: Blob | None = None
