@@ -197,6 +197,15 @@ function_declarations = st.builds(
         behavior=_values(gt.Behavior),
     ),
 )
+mcp_servers = st.lists(
+    _opt(
+        name=names,
+        streamableHttpTransport=_opt(
+            url=text, headers=st.dictionaries(names, text, max_size=2), timeout=text
+        ),
+    ),
+    max_size=2,
+)
 tools = _build(
     w.Tool,
     function_declarations=st.lists(function_declarations, max_size=3),
@@ -216,15 +225,7 @@ tools = _build(
         )
     ),
     parallel_ai_search=_opt(apiKey=text, enableDataRetention=st.booleans()),
-    mcp_servers=st.lists(
-        _opt(
-            name=names,
-            streamableHttpTransport=_opt(
-                url=text, headers=st.dictionaries(names, text, max_size=2), timeout=text
-            ),
-        ),
-        max_size=2,
-    ),
+    mcp_servers=mcp_servers,
     exa_ai_search=_opt(apiKey=text, customConfigs=json_objects),
 )
 voice_configs = _build(
@@ -354,15 +355,7 @@ portable_tools = _build(
     url_context=st.just({}),
     google_maps=_opt(enableWidget=st.booleans()),
     computer_use=_opt(environment=_values(gt.Environment)),
-    mcp_servers=st.lists(
-        _opt(
-            name=names,
-            streamableHttpTransport=_opt(
-                url=text, headers=st.dictionaries(names, text, max_size=2), timeout=text
-            ),
-        ),
-        max_size=2,
-    ),
+    mcp_servers=mcp_servers,
 )
 
 valid_extras = _opt(

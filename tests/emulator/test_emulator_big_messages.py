@@ -19,7 +19,7 @@ from wsproto.events import CloseConnection, Event, Ping, Pong
 
 from emulator.emulator_client import MODEL, NATIVE, HandClient, start
 from trio_gemini_live import Closed, TurnComplete
-from trio_gemini_live.emulator import EmulatorConfig
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, EmulatorConnection
 
 # Monkeypatched over `READ_AHEAD` (8 MiB): the same bound, on messages of kilobytes.
 BOUND = 10_000
@@ -30,6 +30,16 @@ def small_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     from trio_gemini_live.emulator import _websocket
 
     monkeypatch.setattr(_websocket, "READ_AHEAD", BOUND)
+
+
+async def _set_up(emu: Emulator) -> tuple[HandClient, EmulatorConnection]:
+    """A hand client past its setup on the emulator's first connection."""
+    client = HandClient(await emu.memory_connector(buffer=4096)())
+    await client.upgrade()
+    await client.send({"setup": {"model": MODEL}})
+    conn = await emu.wait_for_connection(1)
+    await conn.wait_for_sent("setupComplete")
+    return client, conn
 
 
 async def _events_until(client: HandClient, kind: type[Event]) -> list[Event]:
@@ -68,11 +78,7 @@ async def test_a_message_larger_than_the_read_ahead_is_received(
 ) -> None:
     text = "x" * (2 * BOUND)
     async with start() as emu:
-        client = HandClient(await emu.memory_connector(buffer=4096)())
-        await client.upgrade()
-        await client.send({"setup": {"model": MODEL}})
-        conn = await emu.wait_for_connection(1)
-        await conn.wait_for_sent("setupComplete")
+        client, conn = await _set_up(emu)
         with trio.fail_after(60):
             await client.send({"realtimeInput": {"text": text}})
             await client.stream.send_all(client.ws.send(Ping(b"p1")))
@@ -110,11 +116,7 @@ async def test_a_message_over_max_message_size_and_the_read_ahead_gets_its_1009(
 ) -> None:
     config = EmulatorConfig(max_message_size=3 * BOUND)
     async with start(config) as emu:
-        client = HandClient(await emu.memory_connector(buffer=4096)())
-        await client.upgrade()
-        await client.send({"setup": {"model": MODEL}})
-        conn = await emu.wait_for_connection(1)
-        await conn.wait_for_sent("setupComplete")
+        client, conn = await _set_up(emu)
         with trio.fail_after(60):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(
@@ -133,11 +135,7 @@ async def test_a_message_over_max_message_size_is_recorded_as_the_emulator_s_100
     # trio-websocket gives its own 1009 as the connection's close reason, as it gives the
     # client's close: it was recorded as the client's.
     async with start(EmulatorConfig(max_message_size=1000)) as emu:
-        client = HandClient(await emu.memory_connector(buffer=4096)())
-        await client.upgrade()
-        await client.send({"setup": {"model": MODEL}})
-        conn = await emu.wait_for_connection(1)
-        await conn.wait_for_sent("setupComplete")
+        client, conn = await _set_up(emu)
         with trio.fail_after(60):
             await client.send({"realtimeInput": {"text": "x" * 2000}})
             events = await _events_until(client, CloseConnection)
@@ -154,11 +152,7 @@ async def test_text_that_is_not_utf8_is_closed_1007_by_the_emulator(
     # wsproto refuses the frame; trio-websocket dropped the stream without a close frame
     # (the client saw 1006) and the emulator recorded the client's close.
     async with start() as emu:
-        client = HandClient(await emu.memory_connector(buffer=4096)())
-        await client.upgrade()
-        await client.send({"setup": {"model": MODEL}})
-        conn = await emu.wait_for_connection(1)
-        await conn.wait_for_sent("setupComplete")
+        client, conn = await _set_up(emu)
         with trio.fail_after(60):
             await client.stream.send_all(_text_frame(b'{"realtimeInput": {"text": "\xff"}}'))
             events = await _events_until(client, CloseConnection)
