@@ -19,18 +19,23 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Iterable,
-    Mapping,
     Sequence,
 )
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 import msgspec
 import trio
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
+from ._answer_errors import (
+    answer_on_its_way as _answer_on_its_way,
+    cancelled_call as _cancelled_call,
+    first_named as _first_named,
+    not_pending as _not_pending,
+    take_call_without_id as _take_call_without_id,
+)
 from ._answers import TOOL_RESPONSE
 from ._arguments import (
     AUDIO_MIMES,
@@ -42,13 +47,12 @@ from ._arguments import (
     check_sample_rate,
     check_scheduling,
     check_str,
-    describe,
     media_buffer,
     non_finite_path,
 )
 from ._codec import encode_client
 from ._connection import FLUSH, ConnectionOutcome, Outgoing, SessionCore
-from ._endpoints import Endpoint, gemini_endpoint, model_resource_name
+from ._endpoints import Endpoint, gemini_endpoint
 from ._errors import (
     ConfigurationError,
     GeminiLiveError,
@@ -59,14 +63,21 @@ from ._groups import BlockErrors
 from ._options import SessionOptions
 from ._pending_calls import NO_ID, CallReservation
 from ._proto_fields import vertex_only_paths
-from ._protocol import LiveProtocol, SessionState, check_setup
+from ._protocol import LiveProtocol, SessionState
 from ._require_trio import require_trio
 from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
 from ._schedule_point import schedule_point_after_write
-from ._schema import camel_schema, tool_schema_problems
+from ._session_setup import (
+    checked_tool_schemas as _checked_tool_schemas,
+    gemini_api as _gemini_api,
+    prepare_setup as _prepare_setup,
+    refuse_vertex_only as _refuse_vertex_only,
+    struct_list as _struct_list,
+    system_instruction as _system_instruction,
+    tool_list as _tool_list,
+)
 from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
-from ._setup_extra import merge_extra
 from ._signals import ACTIVITY_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
@@ -1418,252 +1429,7 @@ def _block_ended() -> SessionClosedError:
     )
 
 
-def _cancelled_call(call_id: str, *, answered: bool = False) -> LocalProtocolError:
-    if answered:
-        what = (
-            "was answered, but the response was still queued when the session moved to a "
-            "new connection, which does not know the call: it was not sent (see "
-            "Reconnected.not_replayed)"
-        )
-    else:
-        what = (
-            "was cancelled when the session moved to a new connection "
-            "(see the ToolCallCancellation event)"
-        )
-    return LocalProtocolError(
-        f"tool call {call_id!r} {what}; the server re-issues calls it still needs with new ids"
-    )
-
-
-def _take_call_without_id(
-    unanswered: list[str], name: str, what: str, on_its_way: list[str]
-) -> None:
-    """Count a response without an id against the calls without one, or say it answers none.
-
-    `unanswered`: the names of the pending calls without an id that no response before
-    this one answers; the one this response answers (the oldest of its name) leaves it.
-    `on_its_way`: the names of those whose response waits to be queued (not counted).
-    """
-    try:
-        unanswered.remove(name)
-    except ValueError:
-        listing = ", ".join(repr(pending) for pending in unanswered) or "none left"
-        if name in on_its_way:
-            raise LocalProtocolError(
-                f"{what}: a response without an id answers the oldest pending call without "
-                f"an id named {name!r}, and an answer is already on its way to each such "
-                "call (another respond or send_tool_response waits for room in the queue; "
-                f"calls without an id left to answer: {listing})"
-            ) from None
-        raise LocalProtocolError(
-            f"{what}: a response without an id answers the oldest pending call without an "
-            f"id named {name!r}, and no such call is pending (calls without an id that "
-            f"are pending and not answered by this message: {listing})"
-        ) from None
-
-
-def _first_named(names: list[str], name: str | None) -> int | None:
-    """The index of the first of `names` equal to `name` (any, for None or ""), if any."""
-    for index, pending in enumerate(names):
-        if not name or pending == name:
-            return index
-    return None
-
-
-def _answer_on_its_way(call_id: str) -> LocalProtocolError:
-    """The error for answering a call whose response waits for room in the queue."""
-    return LocalProtocolError(
-        f"tool call {call_id!r} is answered already: an answer is already on its way "
-        "(another respond or send_tool_response waits for room in the queue; if that send "
-        "is cancelled, the call can be answered again)"
-    )
-
-
-def _not_pending(call_id: str, settled: str | None) -> LocalProtocolError:
-    """The error for answering a call that is not pending, saying why when it is known."""
-    if settled == "cancelled":
-        return LocalProtocolError(
-            f"tool call {call_id!r} was cancelled by the server (see the ToolCallCancellation "
-            "event): nothing waits for its result"
-        )
-    if settled == "answered":
-        return LocalProtocolError(f"tool call {call_id!r} was answered already")
-    if settled == "incomplete":
-        return LocalProtocolError(
-            f"tool call {call_id!r} is incomplete: its turn ended before the last piece of "
-            'its arguments (see the ToolCallCancellation(reason="incomplete") event); '
-            "nothing waits for its result"
-        )
-    if settled == "streaming":
-        return LocalProtocolError(
-            f"tool call {call_id!r} is still streaming its arguments (FunctionCallDelta): "
-            "answer its FunctionCall, which comes with the last piece"
-        )
-    return LocalProtocolError(
-        f"unknown tool call id {call_id!r}: no pending call has it, and no call answered or "
-        "cancelled lately had it"
-    )
-
-
 _TURN_ROLES = (None, "user", "model")  # the roles of Google's `Content` (None: unsaid)
-
-
-def _struct_list(value: object, cls: type[_T], name: str, expected: str) -> list[_T]:
-    """`value` (a sequence of `cls`) as a list, or an error naming the argument or item."""
-    # A str, a buffer or a mapping iterates, but as characters, ints or keys; a single
-    # struct is the likely slip for a list of one.
-    if not _is_sequence_of_structs(value, cls):
-        raise LocalProtocolError(f"{name} must be {expected}, not {describe(value)}")
-    items: list[object] = list(cast("Iterable[object]", value))
-    for index, item in enumerate(items):
-        if not isinstance(item, cls):
-            raise LocalProtocolError(
-                f"{name}[{index}] must be a {cls.__name__}, not {describe(item)}"
-            )
-    return cast("list[_T]", items)
-
-
-def _is_sequence_of_structs(value: object, cls: type) -> bool:
-    """Whether `value` may hold several `cls` (without checking the items)."""
-    return isinstance(value, Iterable) and not isinstance(
-        value, (str, bytes, bytearray, memoryview, Mapping, cls)
-    )
-
-
-def _tool_list(value: object) -> list[Tool]:
-    """`update_context`'s `tools` as `Tool`s: `FunctionDeclaration`s go into one, last.
-
-    As `live_setup` puts its `functions` after its `tools`, so that a setup and the
-    `contextUpdate` made from the same arguments list the same tools.
-    """
-    expected = "a sequence of Tool and/or FunctionDeclaration (see function_tool)"
-    # A single declaration is the likely slip for a list of one, as a single Tool is.
-    if isinstance(value, FunctionDeclaration) or not _is_sequence_of_structs(value, Tool):
-        raise LocalProtocolError(f"tools must be {expected}, not {describe(value)}")
-    tools: list[Tool] = []
-    functions: list[FunctionDeclaration] = []
-    for index, item in enumerate(cast("Iterable[object]", value)):
-        if isinstance(item, Tool):
-            declarations = cast("Iterable[object]", item.function_declarations or ())
-            for number, declaration in enumerate(declarations):
-                # A dict here would meet the schema conversion as an AttributeError.
-                if not isinstance(declaration, FunctionDeclaration):
-                    raise LocalProtocolError(
-                        f"tools[{index}].function_declarations[{number}] must be a "
-                        f"FunctionDeclaration (see function_tool), not {describe(declaration)}"
-                    )
-            tools.append(item)
-        elif isinstance(item, FunctionDeclaration):
-            functions.append(item)
-        else:
-            raise LocalProtocolError(
-                f"tools[{index}] must be a Tool or a FunctionDeclaration, not {describe(item)}"
-            )
-    if functions:
-        tools.append(Tool(function_declarations=functions))
-    return tools
-
-
-def _system_instruction(value: object) -> Content | None:
-    """`update_context`'s `system_instruction` as a `Content` (a `str` is one user turn)."""
-    if value is None or isinstance(value, Content):
-        return value
-    if isinstance(value, str):
-        return Content(parts=[Part(text=str.__str__(value))], role="user")
-    raise LocalProtocolError(
-        f"system_instruction must be a str or a Content, not {describe(value)}"
-    )
-
-
-def _checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | None:
-    """`tools` with their function `parameters` in camelCase, refusing what the server refuses.
-
-    A schema key in snake_case (`max_items`, as google-genai sends them) is sent by its
-    JSON name (`maxItems`); keys `Schema` lacks would make the server close the session
-    with 1007 and no useful reason, so they are refused here.
-    """
-    if tools is None:
-        return None
-    converted: list[Tool] = []
-    for index, tool in enumerate(tools):
-        declarations = tool.function_declarations
-        if declarations:
-            camel = [
-                msgspec.structs.replace(
-                    declaration,
-                    parameters=camel_schema(
-                        declaration.parameters,
-                        f"{path}[{index}].functionDeclarations[{number}].parameters",
-                    ),
-                )
-                if declaration.parameters is not None
-                else declaration
-                for number, declaration in enumerate(declarations)
-            ]
-            tool = msgspec.structs.replace(tool, function_declarations=camel)
-        converted.append(tool)
-    problems = tool_schema_problems(converted, path)
-    if problems:
-        raise ConfigurationError(
-            "function parameters use keys the Live API's Schema does not have (the server "
-            f"would close the session with 1007): {', '.join(problems)}"
-        )
-    return converted
-
-
-def _gemini_api(endpoint: Endpoint) -> bool:
-    """Whether `endpoint` is known to be the Gemini API's (not Vertex AI's, nor unknown).
-
-    `gemini_endpoint`'s, and a `url_endpoint` to the Gemini API's service path (as the
-    emulator's); a URL to another path may lead anywhere (a proxy to Vertex AI, say).
-    """
-    path = urlsplit(endpoint.url).path
-    return not endpoint.vertex and ".GenerativeService." in path
-
-
-def _refuse_vertex_only(
-    paths: list[str], error: type[ConfigurationError] | type[LocalProtocolError]
-) -> None:
-    """Raise `error` naming `paths`, the Vertex-only fields of a message for the Gemini API.
-
-    Said here rather than by the server, which closes the session with 1007 'Unknown name'
-    once the message arrives (google-genai refuses them before sending too).
-    """
-    if paths:
-        it, verb = ("it", "is") if len(paths) == 1 else ("them", "are")
-        raise error(
-            f"{', '.join(paths)} {verb} Vertex AI only: the Gemini API refuses {it} by "
-            f"name, whatever the value (1007 'Unknown name'). Leave {it} out, or connect to "
-            "Vertex AI (vertex_endpoint, or url_endpoint(..., vertex=True))"
-        )
-
-
-def _prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
-    if isinstance(setup, str):
-        setup = Setup(model=setup)
-    setup = check_setup(setup)  # first: the checks below read its fields
-    setup = msgspec.structs.replace(setup, tools=_checked_tool_schemas(setup.tools, "setup.tools"))
-    resumption = setup.session_resumption
-    if resumption is not None and resumption.transparent and _gemini_api(endpoint):
-        # Said here rather than by the server, which closes with 1007 'Unknown name
-        # "transparent"' once the connection is made.
-        raise ConfigurationError(
-            "transparent session resumption (live_setup(..., transparent_resumption=True), "
-            "sessionResumption.transparent) is Vertex AI only: the Gemini API refuses the "
-            "field. Leave it off, or connect to Vertex AI (vertex_endpoint, or "
-            "url_endpoint(..., vertex=True))"
-        )
-    if _gemini_api(endpoint):
-        # The setup as sent: a Vertex-only field may come with `extra` (a tool it adds).
-        sent = setup if setup.extra is None else merge_extra(setup)
-        _refuse_vertex_only(vertex_only_paths(sent, "setup", Setup), ConfigurationError)
-    model = model_resource_name(
-        setup.model,
-        vertex=endpoint.vertex,
-        project=endpoint.project,
-        location=endpoint.location,
-    )
-    return msgspec.structs.replace(setup, model=model)
 
 
 @asynccontextmanager
