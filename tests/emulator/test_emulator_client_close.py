@@ -15,7 +15,13 @@ from wsproto.events import CloseConnection, Message
 from emulator.emulator_client import NATIVE, HandClient, start
 from trio_gemini_live import SessionOptions, live_setup, open_session, url_endpoint
 from trio_gemini_live._transport import TRANSPORTS
-from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioTurn
+from trio_gemini_live.emulator import (
+    Emulator,
+    EmulatorConfig,
+    EmulatorConnection,
+    Scenario,
+    ScenarioTurn,
+)
 
 STORY = "Once upon a time, a packet left home and crossed the whole network. " * 8
 
@@ -40,6 +46,18 @@ class _Valve(trio.abc.Stream):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+async def _answer_stuck(emu: Emulator) -> tuple[HandClient, EmulatorConnection]:
+    """A hand client whose answer has begun, reading nothing: the answer's next write waits."""
+    client = HandClient(await emu.memory_connector(buffer=4096)())
+    await client.upgrade()
+    await client.send({"setup": {"model": NATIVE}})
+    await client.send({"realtimeInput": {"text": "hello there"}})
+    conn = await emu.wait_for_connection(1)
+    await conn.wait_for_sent("serverContent.modelTurn")
+    await trio.sleep(1)
+    return client, conn
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -89,13 +107,7 @@ async def test_the_reader_reads_ahead_of_a_busy_model_up_to_a_bound(
 
     monkeypatch.setattr(_websocket, "READ_AHEAD", 10_000)
     async with start() as emu:
-        client = HandClient(await emu.memory_connector(buffer=4096)())
-        await client.upgrade()
-        await client.send({"setup": {"model": NATIVE}})
-        await client.send({"realtimeInput": {"text": "hello there"}})
-        conn = await emu.wait_for_connection(1)
-        await conn.wait_for_sent("serverContent.modelTurn")
-        await trio.sleep(1)  # the client reads nothing: the answer's next write waits
+        client, conn = await _answer_stuck(emu)
         sent = 0
 
         async def flood() -> None:
@@ -119,13 +131,7 @@ async def test_a_bad_frame_before_the_client_s_close_leaves_the_client_s_close_r
     # The bad frame is handled after the client's close was read: the emulator's 1007
     # can no longer go out, and the connection ended with the client's close.
     async with start() as emu:
-        client = HandClient(await emu.memory_connector(buffer=4096)())
-        await client.upgrade()
-        await client.send({"setup": {"model": NATIVE}})
-        await client.send({"realtimeInput": {"text": "hello there"}})
-        conn = await emu.wait_for_connection(1)
-        await conn.wait_for_sent("serverContent.modelTurn")
-        await trio.sleep(1)  # the client reads nothing: the answer's next write waits
+        client, conn = await _answer_stuck(emu)
         await client.send({"realtimeInput": {"text": "stop"}})  # waits for that write
         await client.stream.send_all(client.ws.send(Message(data="{not json")))
         await client.stream.send_all(client.ws.send(CloseConnection(4000, "bye")))
