@@ -21,12 +21,19 @@ nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
 LINT_PATHS = [
-    p for p in ("src", "tests", "benchmarks", "examples", "noxfile.py") if (ROOT / p).exists()
+    p
+    for p in ("src", "tests", "benchmarks", "examples", "noxfile.py", "hatch_build.py")
+    if (ROOT / p).exists()
 ]
 # pytest's exit code when it collected (or selected) no test at all.
 PYTEST_NO_TESTS = 5
 # The Pythons the package supports (pyproject's classifiers); `nox -s pythons` tests each.
 SUPPORTED_PYTHONS = ["3.11", "3.12", "3.13"]
+# Which build of the package a session installs (hatch_build.py), and tells its tests to
+# expect: the default run tests the compiled build that the benchmarks measure, the run at
+# the lower bounds the pure-Python one, so that CI covers both.
+COMPILED = {"TRIO_GEMINI_LIVE_BUILD": "compiled", "TRIO_GEMINI_LIVE_EXPECT_BUILD": "compiled"}
+PURE = {"TRIO_GEMINI_LIVE_BUILD": "pure", "TRIO_GEMINI_LIVE_EXPECT_BUILD": "pure"}
 
 
 def _extra(name: str) -> list[str]:
@@ -64,16 +71,16 @@ def _pytest(
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The default test run: the package with its test extra, then the whole suite."""
-    session.install(".[test]")
-    _pytest(session)
+    """The default test run: the compiled package with its test extra, then the whole suite."""
+    session.install(".[test]", env=COMPILED)
+    _pytest(session, env=COMPILED)
 
 
 @nox.session(python=SUPPORTED_PYTHONS)
 def pythons(session: nox.Session) -> None:
     """The default test run on each supported Python (a missing interpreter is an error)."""
-    session.install(".[test]")
-    _pytest(session)
+    session.install(".[test]", env=COMPILED)
+    _pytest(session, env=COMPILED)
 
 
 def _lowest_pins(session: nox.Session) -> list[str]:
@@ -91,10 +98,13 @@ def _lowest_pins(session: nox.Session) -> list[str]:
 
 @nox.session
 def lowest(session: nox.Session) -> None:
-    """The default test run with every runtime dependency at its declared lower bound."""
-    session.install(".[test]", *_lowest_pins(session))
+    """The default test run with every runtime dependency at its declared lower bound.
+
+    Pure Python: the default run tests the compiled build (see `COMPILED`).
+    """
+    session.install(".[test]", *_lowest_pins(session), env=PURE)
     session.run("python", "-m", "pip", "freeze")
-    _pytest(session)
+    _pytest(session, env=PURE)
 
 
 def _run_all(session: nox.Session, *commands: tuple[str, ...]) -> None:
@@ -123,7 +133,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Mypy strict and pyright strict on src/ and on user code (pyright brings its own node)."""
-    session.install(".[typecheck,test]")
+    session.install(".[typecheck,test]", env=PURE)  # the checkers read the sources
     # Paths and strictness come from [tool.mypy] and [tool.pyright]; pyright finds the
     # session's interpreter on PATH, so it sees the installed dependencies. Then what a
     # user's checker sees: the documented programs under both, in strict mode (`typing`).
@@ -156,7 +166,8 @@ def bench(session: nox.Session) -> None:
     if not (ROOT / "benchmarks" / "__main__.py").exists():
         session.skip("benchmarks/__main__.py does not exist yet: nothing to run")
     # The peers' own dependencies (websockets, pydantic, anyio) pinned too (constraints.txt).
-    session.install(".[bench]", "-c", "benchmarks/constraints.txt")
+    # The compiled build: the one the figures are for (pure Python is a row of its own).
+    session.install(".[bench]", "-c", "benchmarks/constraints.txt", env=COMPILED)
     session.run("python", "-m", "pip", "freeze")
     session.run("python", "-m", "benchmarks", *session.posargs)
 

@@ -35,6 +35,7 @@ def main() -> None:
     print(f"Python {env['python'].split()[0]} on {env['cpu']} ({env['cpu_count']} CPUs)")
     git = env["git"]
     print(f"git {git['commit']} (dirty: {git['dirty']}), library from {git['library']}")
+    print(f"build: {env['build']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     report = Report()
     if args.baseline:

@@ -13,6 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from trio_gemini_live._build_info import build_name
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -196,4 +198,5 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "git": git_state(),
         "versions": {name: _version(name) for name in packages},
+        "build": build_name(),
     }

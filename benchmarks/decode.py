@@ -15,17 +15,25 @@ from typing import Any
 
 import pybase64
 
+from trio_gemini_live._build_info import COMPILED
+
 from . import _frames
+from ._pure import pure_module
 from ._report import Report
 from ._timing import interleaved
 
 
-def _our_protocol() -> Any:
-    from trio_gemini_live._protocol import LiveProtocol
-    from trio_gemini_live._setup import live_setup  # type: ignore[attr-defined]
+def _our_protocol(*, pure: bool = False) -> Any:
+    """Our sans-IO protocol, opened; `pure`: from the pure-Python build (see `_pure`)."""
+    if pure:
+        protocol = pure_module("_protocol").LiveProtocol()
+        protocol.start(pure_module("_setup").live_setup(_frames.MODEL))
+    else:
+        from trio_gemini_live._protocol import LiveProtocol
+        from trio_gemini_live._setup import live_setup  # type: ignore[attr-defined]
 
-    protocol = LiveProtocol()
-    protocol.start(live_setup(_frames.MODEL))
+        protocol = LiveProtocol()
+        protocol.start(live_setup(_frames.MODEL))
     protocol.receive_frame(_frames.pretty({"setupComplete": {}}))
     return protocol
 
@@ -51,6 +59,8 @@ def _genai_session() -> tuple[Any, _FakeWs]:
 
 def run(report: Report, quick: bool) -> None:
     protocol = _our_protocol()
+    # Compiled, the pure-Python build is measured beside it: what compiling buys.
+    pure = _our_protocol(pure=True) if COMPILED else None
     session, ws = _genai_session()
     loop = asyncio.new_event_loop()
     rounds = 5 if quick else 11
@@ -82,6 +92,13 @@ def run(report: Report, quick: bool) -> None:
             "ours": (ours, number),
             "genai": (genai, max(1, number // 20)),  # google-genai is slow: fewer calls
         }
+        if pure is not None:
+
+            def ours_pure(n: int, frame: bytes = frame, receive: Any = pure.receive_frame) -> None:
+                for _ in range(n):
+                    receive(frame)
+
+            candidates["pure"] = (ours_pure, number)
         if b64 is not None:
 
             def floor(n: int, b64: bytes = b64.encode()) -> None:
@@ -116,6 +133,16 @@ def run(report: Report, quick: bool) -> None:
             us["ours"] / us["genai"],
             "google-genai receive path",
         )
+        if "pure" in us:
+            report.add(
+                "decode",
+                f"{name}: ours, pure Python",
+                us["pure"],
+                "us/frame",
+                us["pure"] / us["genai"],
+                "google-genai receive path",
+                note=f"the same code, not compiled: {us['pure'] / us['ours']:.2f}x the compiled",
+            )
         report.add("decode", f"{name}: google-genai", us["genai"], "us/frame")
         if "floor" in us:
             report.add(
@@ -139,6 +166,13 @@ def run(report: Report, quick: bool) -> None:
                 "x",
                 note="ours ÷ pybase64 floor; 1 = nothing but the base64 decode",
             )
+            if "pure" in us:
+                report.add(
+                    "decode",
+                    f"{name}: ours, pure Python / floor",
+                    us["pure"] / us["floor"],
+                    "x",
+                )
         if "parse" in us:
             report.add(
                 "decode",

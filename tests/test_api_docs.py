@@ -18,6 +18,7 @@ import pytest
 import trio_gemini_live
 import trio_gemini_live.emulator
 import trio_gemini_live.pytest_plugin
+from pure_twin import as_written, source_path
 from trio_gemini_live import (
     ClientMessage,
     OutputTranscription,
@@ -42,7 +43,7 @@ EXPORTS = [
 def test_every_export_is_in_the_api_reference_with_a_docstring(module: object, name: str) -> None:
     qualified = f"{module.__name__}.{name}"  # type: ignore[attr-defined]
     assert f"::: {qualified}\n" in API, f"docs/api.md does not list {qualified}"
-    value = getattr(module, name)
+    value = as_written(getattr(module, name))
     ours = getattr(value, "__module__", "").startswith("trio_gemini_live")
     # (A pytest fixture is a `FixtureFunctionDefinition`, which carries its function's
     # docstring.)
@@ -55,7 +56,7 @@ def test_every_export_is_in_the_api_reference_with_a_docstring(module: object, n
 
 def _defined_names(module: ModuleType) -> set[str]:
     """Names a module defines at top level (classes, assignments, type aliases)."""
-    tree = ast.parse(inspect.getsource(module))
+    tree = ast.parse(source_path(module).read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
@@ -108,7 +109,7 @@ def test_every_type_in_a_public_signature_is_exported() -> None:
     exported = {id(getattr(module, name)) for module, name in EXPORTS}
     missing: dict[str, set[str]] = {}
     for module, name in EXPORTS:
-        for where, annotation, namespace in _public_annotations(getattr(module, name)):
+        for where, annotation, namespace in _public_annotations(as_written(getattr(module, name))):
             if not isinstance(annotation, str):
                 continue
             for word in re.findall(r"[A-Za-z_]\w*", annotation):

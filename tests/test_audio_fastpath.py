@@ -27,7 +27,7 @@ from hypothesis import example, given, strategies as st
 from protocols import opened_protocol
 from strategies import budget
 from trio_gemini_live import _audio_fastpath as fastpath, _codec, _protocol, _text_fastpath
-from trio_gemini_live._codec import decode_ordinary, decode_server
+from trio_gemini_live._codec import _decoder as _codec_decoder, decode_server
 from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._wire import Blob, Content, Part, ServerContent, ServerMessage
 
@@ -157,42 +157,57 @@ def test_vertex_audio_with_its_role_is_decoded_without_json() -> None:
 def test_decode_server_tries_the_fast_path_for_large_binary_frames_only() -> None:
     frame = google_audio()
     assert len(frame) >= fastpath.MIN_FRAME
-    with (
-        mock.patch.object(fastpath, "_skeletons", ()),
-        mock.patch.object(_codec, "decode_audio_frame", wraps=fastpath.decode_audio_frame) as spy,
-    ):
-        decode_server(frame)
-        decode_server(frame.decode())  # text frames: the ordinary path
-        decode_server(google_audio("AAAA"))  # small frames too
+    # (The spy is on pybase64's function, a global the fast path looks up at each call: a
+    # patch of the fast path's own functions would not reach the compiled build's calls.)
+    with mock.patch.object(fastpath, "_skeletons", ()):
+        decode_server(frame)  # learns the skeleton, which a small frame shares
+        with mock.patch.object(fastpath, "b64decode", wraps=pybase64.b64decode) as spy:
+            decode_server(frame)
+            decode_server(frame.decode())  # text frames: the ordinary path
+            decode_server(google_audio("AAAA"))  # small frames too
     assert spy.call_count == 1
+
+
+class RecordingDecoder:
+    """Stands in for the codec's msgspec decoder: counts the frames the ordinary path reads
+    and keeps each audio part's PCM (a global the codec looks up at each call, so this
+    reaches the compiled build too)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.pcm: list[bytes] = []
+
+    def decode(self, frame: bytes | str) -> ServerMessage:
+        self.frames += 1
+        message: ServerMessage = _codec_decoder.decode(frame)
+        content = message.server_content
+        if content is not None and content.model_turn is not None:
+            blob = content.model_turn.parts[0].inline_data
+            if blob is not None:
+                self.pcm.append(blob.data)
+        return message
 
 
 def test_audio_event_carries_the_decoded_pcm_itself() -> None:
     protocol = opened_protocol()
-    decoded: list[bytes] = []
-
-    def recording(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
-        message, unknown = decode_ordinary(frame)
-        assert message.server_content is not None
-        assert message.server_content.model_turn is not None
-        blob = message.server_content.model_turn.parts[0].inline_data
-        assert blob is not None
-        decoded.append(blob.data)
-        return message, unknown
+    decoder = RecordingDecoder()
+    fast: list[bytes] = []
 
     def recording_b64decode(text: memoryview, altchars: None, validate: bool) -> bytes:
         pcm = pybase64.b64decode(text, altchars, validate)
-        decoded.append(pcm)
+        fast.append(pcm)
         return pcm
 
     frames = [google_audio(), google_audio(OTHER_B64)]  # the ordinary path, then the fast one
     with (
         mock.patch.object(fastpath, "_skeletons", ()),
-        mock.patch("trio_gemini_live._protocol.decode_ordinary", recording),
+        mock.patch.object(_codec, "_decoder", decoder),
         mock.patch("trio_gemini_live._protocol._b64decode", recording_b64decode),
     ):
         events = [event for frame in frames for event in protocol.receive_frame(frame)]
     assert [getattr(event, "pcm", None) for event in events] == [PCM, OTHER_PCM]
+    decoded = decoder.pcm + fast
+    assert decoder.frames == 1
     assert len(decoded) == 2
     for event, pcm in zip(events, decoded, strict=True):
         assert getattr(event, "pcm", None) is pcm  # decoded once, never copied
@@ -206,9 +221,10 @@ def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     with mock.patch.object(fastpath, "_skeletons", ()):
         assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first))
         assert fastpath.decode_audio_pcm(second) is not None  # the shortcut is taken
-        with mock.patch("trio_gemini_live._protocol.decode_ordinary") as ordinary_decode:
+        decoder = RecordingDecoder()
+        with mock.patch.object(_codec, "_decoder", decoder):
             got = fast.receive_frame(second)
-        ordinary_decode.assert_not_called()
+        assert decoder.frames == 0
     ordinary.frames_received += 2
     expected = ordinary.receive_message(decode_server(second))
     assert got == expected

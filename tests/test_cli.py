@@ -45,6 +45,7 @@ from trio_gemini_live import (
     gemini_endpoint,
     live_setup,
 )
+from trio_gemini_live._build_info import build_name
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
 from trio_gemini_live.cli import build_parser, main
 from trio_gemini_live.cli._conversation import Conversation
@@ -138,7 +139,8 @@ def assert_clean_error(err: str, *needles: str) -> None:
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"gemini-live {trio_gemini_live.__version__}"
+    version = trio_gemini_live.__version__
+    assert capsys.readouterr().out.strip() == f"gemini-live {version}, {build_name()}"
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

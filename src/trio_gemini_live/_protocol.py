@@ -810,16 +810,21 @@ def _realtime_problem(realtime: RealtimeInput) -> str | None:
             return f"$.realtimeInput.{name} must be a Blob, not {misfit}"
         if blob is None:
             continue
-        struct = cast(Blob, blob)  # a Blob, whose fields may still hold anything
-        misfit = _misfit(struct.data, _BUFFERS)
+        # A Blob, whose fields may still hold anything: read by name, untyped, because the
+        # compiled build checks a typed read and would raise its own TypeError first.
+        misfit = _misfit(getattr(blob, _DATA), _BUFFERS)
         if misfit is not None:
             return (
                 f"$.realtimeInput.{name}.data must be bytes, bytearray or memoryview, not {misfit}"
             )
-        misfit = _misfit(struct.mime_type, str)
+        misfit = _misfit(getattr(blob, _MIME_TYPE), str)
         if misfit is not None:
             return f"$.realtimeInput.{name}.mimeType cannot be {misfit}"
     return None
+
+
+_DATA = "data"
+_MIME_TYPE = "mime_type"
 
 
 def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:

@@ -18,6 +18,7 @@ from typing import cast
 import trio
 
 from .. import __version__
+from .._build_info import build_name
 from .._cli_args import (
     KEY_OPTION,
     SanitisingParser,
@@ -58,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A trio-native client for Google's Gemini Live API, with a local emulator.",
         epilog="Run `gemini-live COMMAND --help` for the options of a command.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {__version__}, {build_name()}"
+    )
     parser.add_argument(
         "-v",
         "--verbose",
