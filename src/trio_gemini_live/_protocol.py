@@ -394,9 +394,11 @@ class LiveProtocol:
                 # Likewise transcript frames, the commonest of the others, and text answers:
                 # `_text_fastpath.decode_text` written out, as for audio (a call and a tuple
                 # less per frame pay for the detail fields the transcript events carry, whose
-                # defaults each construction fills in); keep the two in step.
+                # defaults each construction fills in); keep the two in step. Here, unlike
+                # there, `startswith`/`endswith`: compiled (the default build) they cost 15%
+                # less per frame than two slices; interpreted, 20% more.
                 for prefix, suffix, start, end, kind, _ in _text._skeletons:  # pyright: ignore[reportPrivateUsage]
-                    if frame[:start] == prefix and frame[end:] == suffix:
+                    if frame.startswith(prefix) and frame.endswith(suffix):
                         try:
                             text = frame[start:end].decode()
                         except UnicodeDecodeError:
