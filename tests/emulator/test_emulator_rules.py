@@ -263,6 +263,22 @@ async def test_function_names_the_api_refuses(name: str, autojump_clock: trio.ab
     assert await _close_after([setup]) == (1007, INVALID)
 
 
+@pytest.mark.parametrize(
+    "tools",
+    [
+        _declaring("get_weather", "get_weather"),  # twice in one tool
+        _declaring("get_weather") + _declaring("get_weather"),  # in two tools
+    ],
+)
+async def test_a_function_declared_twice_is_refused(
+    tools: list[dict[str, Any]], autojump_clock: trio.abc.Clock
+) -> None:
+    # The client refuses it before connecting (`check_function_names`); so does the server.
+    assert await _close_after([{"setup": {"model": MODEL, "tools": tools}}]) == (1007, INVALID)
+    update = {"contextUpdate": {"tools": {"tools": tools}}}
+    assert await _close_after([SETUP, update]) == (1007, INVALID)
+
+
 async def test_function_names_the_api_accepts(autojump_clock: trio.abc.Clock) -> None:
     names = ("get_weather", "_private", "ns.tool:v1-beta", "A" + "b" * 63, "x")
     async with start() as emu, connect(emu) as client:

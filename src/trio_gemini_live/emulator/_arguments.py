@@ -18,17 +18,22 @@ __all__ = ["bad_function_name", "bad_generation_config", "bad_setup_arguments"]
 
 
 def bad_function_name(tools: Iterable[Tool] | None) -> str | None:
-    """The first declared function name Google refuses (spaces, punctuation...), if any.
+    """The first declared function name Google refuses (spaces, punctuation, taken), if any.
 
     The rule is the one the client checks before connecting (`FUNCTION_NAME_RULE`): the
     proto's for `FunctionDeclaration.name` ("Must be a-z, A-Z, 0-9, or contain underscores,
     colons, dots, and dashes, with a maximum length of 64"), with the refusal of a name
     that does not start with a letter or an underscore. The name is required: "" fails.
+    A name declared twice is refused too (the client refuses it before connecting,
+    `check_function_names`): a call would not say which of the two it means.
     """
+    seen: set[str] = set()
     for tool in tools or ():
         for declaration in tool.function_declarations or ():
-            if not FUNCTION_NAME.fullmatch(declaration.name):
-                return declaration.name
+            name = declaration.name
+            if not FUNCTION_NAME.fullmatch(name) or name in seen:
+                return name
+            seen.add(name)
     return None
 
 
