@@ -98,13 +98,13 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         try:
             built = _compile(Path(self.root) / "src", work)
         except Exception as exc:  # no compiler, no headers, a mypyc error: all the same here
+            shutil.rmtree(work, ignore_errors=True)
             if mode == "compiled":
                 raise
             self.app.display_warning(
                 f"trio-gemini-live: building pure Python, mypyc failed ({exc}); "
                 f"{MODE_VARIABLE}=compiled makes this an error"
             )
-            shutil.rmtree(work, ignore_errors=True)
             return
         self._work = work
         build_data["pure_python"] = False

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from protocols import opened_protocol
 from trio_gemini_live import _events as ev
 from trio_gemini_live._close_policy import CloseAction, classify_close
 from trio_gemini_live._errors import (
@@ -1360,3 +1361,23 @@ def test_context_update_changes_the_setup_a_resume_will_carry() -> None:
     protocol.send(ClientMessage(context_update=ContextUpdate(tools=ToolsUpdate(tools=[]))))
     assert protocol.setup.tools == []
     assert protocol.setup.system_instruction == instruction
+
+
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview])
+def test_a_frame_in_any_buffer_gives_the_events_bytes_give(wrap: Any) -> None:
+    # The sans-IO core is for other I/O layers too, whose frames may come in a buffer.
+    # (Compiled, the default build, the annotation is checked: it says which are taken.)
+    frames = [
+        b'{"serverContent": {"outputTranscription": {"text": "hi"}}}',
+        b'{"serverContent": {"turnComplete": true}, "usageMetadata": {"totalTokenCount": 3}}',
+    ]
+    expected, got = opened_protocol(), LiveProtocol()
+    got.start(Setup(model="models/m"))
+    assert got.receive_frame(wrap(b'{"setupComplete": {}}'))[0] == ev.SessionCreated()
+    for frame in frames:
+        assert got.receive_frame(wrap(frame)) == expected.receive_frame(frame)
+
+
+def test_a_setup_without_a_model_is_refused_by_name() -> None:
+    with pytest.raises(LocalProtocolError, match=r"setup\.model is required"):
+        LiveProtocol().start(Setup(model=cast(Any, None)))

@@ -608,6 +608,37 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         ),
         r"function response 'c1': response holds NaN or an infinity at `\$\.t\[0\]`",
     ),
+    # Compiled (the default build), a typed read of these raised a bare TypeError first.
+    (
+        "send response id int",
+        lambda s: s.send(
+            ClientMessage(
+                tool_response=ToolResponse(
+                    function_responses=[FunctionResponse(id=A(5), name="f", response={})]
+                )
+            )
+        ),
+        r"function response \[0\]: id must be a str or None, not 5 \(int\)",
+    ),
+    (
+        "send_tool_response id int",
+        lambda s: s.send_tool_response(FunctionResponse(id=A(5), name="f", response={})),
+        r"function response \[0\]: id must be a str or None, not 5 \(int\)",
+    ),
+    (
+        "send responses None",
+        lambda s: s.send(ClientMessage(tool_response=ToolResponse(function_responses=A(None)))),
+        r"function_responses must be a list of FunctionResponse, not None",
+    ),
+    (
+        "send mediaChunks tuple",
+        lambda s: s.send(
+            ClientMessage(
+                realtime_input=RealtimeInput(media_chunks=A((Blob(data=b"\0\0", mime_type="x"),)))
+            )
+        ),
+        r"\$\.realtimeInput\.mediaChunks must be a list, not tuple",
+    ),
     (
         "send contextUpdate dict",
         lambda s: s.send(ClientMessage(context_update=A({"systemInstruction": None}))),
@@ -1121,3 +1152,22 @@ async def test_a_resume_cancels_each_pending_call_without_an_id(
             await session.respond("", {})
         with pytest.raises(LocalProtocolError, match=r"^tool call '' was cancelled when"):
             await session.send_tool_response(FunctionResponse(name="get_time", response={}))
+
+
+async def test_a_tuple_of_function_responses_answers_the_call(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Any sequence encodes as the JSON array; compiled, a typed read of the field raised
+    # a bare TypeError for a tuple.
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(setup, api_key="k") as session,
+    ):
+        await session.send_client_content("What is the weather in Paris?")
+        call = await first_of(session, FunctionCall)
+        answer = FunctionResponse(id=call.call_id, name=call.name, response={"temp_c": 21})
+        responses: Any = (answer,)
+        await session.send(ClientMessage(tool_response=ToolResponse(function_responses=responses)))
+        assert session.pending_tool_calls == {}
+        assert "21" in text_of(await until_turn_complete(session))

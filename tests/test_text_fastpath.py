@@ -57,7 +57,11 @@ def with_middle(template: bytes, middle: bytes) -> bytes:
 
 
 def ordinary(frame: bytes) -> Outcome:
-    """What msgspec alone gives: no skeleton known, none learned."""
+    """What msgspec alone gives: no skeleton known, none learned.
+
+    (The `_skeletons` patch is what isolates it: whatever is learned inside is dropped when
+    the patch ends. The `learn_text` patch has no effect on the compiled build.)
+    """
     with (
         mock.patch.object(textpath, "_skeletons", ()),
         mock.patch.object(_codec, "learn_text", return_value=None),

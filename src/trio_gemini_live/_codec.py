@@ -102,8 +102,8 @@ def _normalise_b64(raw: Any) -> Any:
     return raw
 
 
-def decode_server(frame: bytes | str) -> ServerMessage:
-    """Decode one server frame (text or binary) into a `ServerMessage`.
+def decode_server(frame: bytes | bytearray | memoryview | str) -> ServerMessage:
+    """Decode one server frame (text, or binary in any buffer) into a `ServerMessage`.
 
     Top-level keys `ServerMessage` does not know are left out (`decode_ordinary` returns
     them).
@@ -125,7 +125,9 @@ def decode_server(frame: bytes | str) -> ServerMessage:
     return decode_ordinary(frame)[0]
 
 
-def decode_ordinary(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
+def decode_ordinary(
+    frame: bytes | bytearray | memoryview | str,
+) -> tuple[ServerMessage, dict[str, Any] | None]:
     """`decode_server` without trying the fast paths first; it teaches them skeletons.
 
     For a caller that has tried them already (`LiveProtocol.receive_frame`). Returns the
@@ -154,7 +156,9 @@ def decode_ordinary(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] |
     return message, None
 
 
-def _decode_slowly(frame: bytes | str) -> tuple[ServerMessage, dict[str, Any] | None]:
+def _decode_slowly(
+    frame: bytes | bytearray | memoryview | str,
+) -> tuple[ServerMessage, dict[str, Any] | None]:
     """Parse into builtins, set unknown top-level keys aside, normalise base64, convert."""
     try:
         raw = _generic_decoder.decode(frame)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
@@ -46,6 +47,7 @@ from ._wire import (
     Content,
     ContextUpdate,
     FunctionCallPart,
+    FunctionResponse,
     Part,
     RealtimeInput,
     ServerContent,
@@ -231,7 +233,7 @@ class LiveProtocol:
             raise LocalProtocolError(
                 f"setup must be the first message and only the first (state: {self.state.value})"
             )
-        if not setup.model:
+        if not _untyped(setup, "model"):
             raise LocalProtocolError("setup.model is required")
         self.setup = setup
         self.state = SessionState.AWAITING_SETUP_COMPLETE
@@ -279,7 +281,7 @@ class LiveProtocol:
             )
         tool = message.tool_response
         # (Of the wrong type, it is left to the check below, which names its path.)
-        responses = cast(object, tool.function_responses) if tool is not None else None
+        responses = _untyped(tool, "function_responses") if tool is not None else None
         if isinstance(responses, list) and not responses:
             raise LocalProtocolError(
                 "a toolResponse needs at least one function response: with none it answers no call"
@@ -311,7 +313,7 @@ class LiveProtocol:
         a second answer to a call rather than send both.
         """
         return self.pending_calls.reserve_all(
-            (answer.id or NO_ID, answer.name) for answer in response.function_responses
+            (answer.id or NO_ID, answer.name) for answer in _responses(response)
         )
 
     def release_answers(self, reservation: CallReservation) -> None:
@@ -345,7 +347,7 @@ class LiveProtocol:
                 if self.pending_calls.settle(key, reservation):
                     self._settle(key if isinstance(key, str) else None, "answered")
         elif message.tool_response is not None:
-            for response in message.tool_response.function_responses:
+            for response in _responses(message.tool_response):
                 # A response without an id (Vertex allows it) answers the oldest call
                 # without one of its name: each such call is pending until answered.
                 if self.pending_calls.answer(response.id or NO_ID, response.name):
@@ -357,8 +359,11 @@ class LiveProtocol:
 
     # --- frames -> events --------------------------------------------------------------------
 
-    def receive_frame(self, frame: bytes | str) -> list[ev.LiveEvent]:
-        """Decode one server frame and return the events it carries, in wire order."""
+    def receive_frame(self, frame: bytes | bytearray | memoryview | str) -> list[ev.LiveEvent]:
+        """Decode one server frame and return the events it carries, in wire order.
+
+        A binary frame may come in any buffer; `bytes` takes the fast paths.
+        """
         state = self.state
         if state is not _OPEN and state is not _GOING_AWAY:
             if state is _CLOSED:
@@ -421,7 +426,7 @@ class LiveProtocol:
             events += [ev.UnknownMessage(key=key, payload=value) for key, value in unknown.items()]
         return events
 
-    def _receive_first(self, frame: bytes | str) -> list[ev.LiveEvent]:
+    def _receive_first(self, frame: bytes | bytearray | memoryview | str) -> list[ev.LiveEvent]:
         """`receive_frame` before `setupComplete`, which must be the server's first message.
 
         Anything else first would be delivered ahead of `SessionCreated` (a session's first
@@ -795,38 +800,47 @@ _BUFFERS = (bytes, bytearray, memoryview)
 def _realtime_problem(realtime: RealtimeInput) -> str | None:
     """What in a `realtimeInput` has the wrong type, if anything (with its JSON path)."""
     for name, wire, types in _REALTIME_FIELDS:
-        misfit = _misfit(getattr(realtime, name), types)
+        misfit = _misfit(_untyped(realtime, name), types)
         if misfit is not None:
             return f"$.realtimeInput.{wire} cannot be {misfit}"
-    blobs: list[tuple[str, object]] = [("audio", realtime.audio), ("video", realtime.video)]
-    chunks: object = realtime.media_chunks
+    blobs = [(name, _untyped(realtime, name)) for name in ("audio", "video")]
+    chunks = _untyped(realtime, "media_chunks")
     misfit = _misfit(chunks, list)
     if misfit is not None:
         return f"$.realtimeInput.mediaChunks must be a list, not {misfit}"
-    blobs += [
-        (f"mediaChunks[{index}]", blob) for index, blob in enumerate(realtime.media_chunks or ())
-    ]
+    if isinstance(chunks, list):  # (a cast of None or () to a list fails when compiled)
+        listed = cast("list[object]", chunks)
+        blobs += [(f"mediaChunks[{index}]", blob) for index, blob in enumerate(listed)]
     for name, blob in blobs:
         misfit = _misfit(blob, Blob)
         if misfit is not None:
             return f"$.realtimeInput.{name} must be a Blob, not {misfit}"
         if blob is None:
             continue
-        # A Blob, whose fields may still hold anything: read by name, untyped, because the
-        # compiled build checks a typed read and would raise its own TypeError first.
-        misfit = _misfit(getattr(blob, _DATA), _BUFFERS)
+        # A Blob, whose fields may still hold anything.
+        misfit = _misfit(_untyped(blob, "data"), _BUFFERS)
         if misfit is not None:
             return (
                 f"$.realtimeInput.{name}.data must be bytes, bytearray or memoryview, not {misfit}"
             )
-        misfit = _misfit(getattr(blob, _MIME_TYPE), str)
+        misfit = _misfit(_untyped(blob, "mime_type"), str)
         if misfit is not None:
             return f"$.realtimeInput.{name}.mimeType cannot be {misfit}"
     return None
 
 
-_DATA = "data"
-_MIME_TYPE = "mime_type"
+def _untyped(struct: object, name: str) -> object:
+    """A field of a caller's Struct as it is, whatever its annotation promises.
+
+    For the checks that say what has the wrong type: compiled (the default build), a typed
+    read checks the type itself and raises a bare `TypeError` before they could.
+    """
+    return getattr(struct, name)
+
+
+def _responses(tool: ToolResponse) -> Sequence[FunctionResponse]:
+    """`tool.function_responses`, which a caller may give as any sequence (a tuple...)."""
+    return cast("Sequence[FunctionResponse]", _untyped(tool, "function_responses"))
 
 
 def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:

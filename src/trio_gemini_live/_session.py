@@ -47,6 +47,7 @@ from ._arguments import (
     check_sample_rate,
     check_scheduling,
     check_str,
+    describe,
     media_buffer,
     non_finite_path,
 )
@@ -577,7 +578,8 @@ class LiveSession(SessionSupervisor):
         pending = protocol.pending_calls
         seen: set[str] = set()
         free_without_id: list[str] | None = None  # looked up only if a response has no id
-        for response in responses:
+        for index, response in enumerate(responses):
+            _check_response_keys(response, index)
             call_id = response.id or ""
             self._check_call_of_this_connection(call_id)
             if call_id:
@@ -1394,6 +1396,19 @@ def _check_finite(value: object, what: str) -> None:
         )
 
 
+def _check_response_keys(response: FunctionResponse, index: int) -> None:
+    """Refuse a response whose id or name is not a str: nothing could match it to a call.
+
+    (bytes would even pass the JSON checks, encoded as base64 text.)
+    """
+    for name in ("id", "name"):
+        value: object = getattr(response, name)
+        if value is not None and not isinstance(value, str):
+            raise LocalProtocolError(
+                f"function response [{index}]: {name} must be a str or None, not {describe(value)}"
+            )
+
+
 def _check_stateful(message: ClientMessage) -> None:
     """Refuse in a message given to `send` what the session could not record, and NaN.
 
@@ -1419,7 +1434,13 @@ def _check_stateful(message: ClientMessage) -> None:
             _check_finite(response.response, f"function response {response.id!r}: response")
     update = cast(object, message.context_update)
     if update is not None:
-        check_instance(update, ContextUpdate, "message.context_update")
+        # Recorded into the setup a resume sends (`with_context_update`): a dict in place
+        # of either Struct encodes as one would, then broke the recording.
+        update = check_instance(update, ContextUpdate, "message.context_update")
+        for name, cls in (("system_instruction", Content), ("tools", ToolsUpdate)):
+            part: object = getattr(update, name)
+            if part is not None:
+                check_instance(part, cls, f"message.context_update.{name}")
 
 
 def _block_ended() -> SessionClosedError:
