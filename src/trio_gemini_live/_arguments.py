@@ -16,7 +16,7 @@ import math
 import operator
 import reprlib
 import sys
-from typing import SupportsIndex, TypeVar, cast
+from typing import SupportsIndex, TypeVar, cast, overload
 
 from ._errors import LocalProtocolError
 
@@ -207,14 +207,21 @@ def check_json_object(value: object, name: str) -> None:
         raise LocalProtocolError(f"{name} must be a dict (a JSON object), not {describe(value)}")
 
 
-def check_str(value: object, name: str) -> str:
-    """`value` as an exact `str`, or a clear error naming the argument.
+@overload
+def check_str(value: object, name: str) -> str: ...
+@overload
+def check_str(value: object, name: str, *, optional: bool) -> str | None: ...
+def check_str(value: object, name: str, *, optional: bool = False) -> str | None:
+    """`value` as an exact `str` (or None if `optional`), or a clear error naming the argument.
 
     A subclass (a `StrEnum` member, say) comes back as a plain `str`: msgspec encodes
     only exact strings.
     """
+    if optional and value is None:
+        return None
     if not isinstance(value, str):
-        raise LocalProtocolError(f"{name} must be a str, not {describe(value)}")
+        expected = "a str or None" if optional else "a str"
+        raise LocalProtocolError(f"{name} must be {expected}, not {describe(value)}")
     return str.__str__(value)
 
 

@@ -47,7 +47,6 @@ from ._arguments import (
     check_sample_rate,
     check_scheduling,
     check_str,
-    describe,
     media_buffer,
     non_finite_path,
 )
@@ -1402,11 +1401,7 @@ def _check_response_keys(response: FunctionResponse, index: int) -> None:
     (bytes would even pass the JSON checks, encoded as base64 text.)
     """
     for name in ("id", "name"):
-        value: object = getattr(response, name)
-        if value is not None and not isinstance(value, str):
-            raise LocalProtocolError(
-                f"function response [{index}]: {name} must be a str or None, not {describe(value)}"
-            )
+        check_str(getattr(response, name), f"function response [{index}]: {name}", optional=True)
 
 
 def _check_stateful(message: ClientMessage) -> None:
