@@ -35,6 +35,7 @@ MODULES = (
     "_protocol.py",
     "_audio_fastpath.py",
     "_text_fastpath.py",
+    "_turn_fastpath.py",
     "_codec.py",
     "_ws_receive.py",
     "_ws_frame.py",

@@ -1,11 +1,11 @@
 """One encoder and one decoder, reused: client messages to JSON bytes, server frames to Structs.
 
 Server frames may be text or binary. Any decode failure becomes `RemoteProtocolError` carrying
-msgspec's JSON path. msgspec decodes base64 audio straight into `bytes`, and a binary audio
-frame whose skeleton it has seen before takes `_audio_fastpath` (SIMD base64, no JSON
-scanned), and a small transcript or text frame `_text_fastpath` (its one string sliced
-out). URL-safe or unpadded base64 (legal in proto3 JSON) takes a slower fallback that
-normalises it first.
+msgspec's JSON path. msgspec decodes base64 audio straight into `bytes`. A binary frame
+whose skeleton has been seen before takes a fast path: audio `_audio_fastpath` (SIMD base64,
+no JSON scanned), a small transcript or text frame `_text_fastpath` (its one string sliced
+out), a turn's end `_turn_fastpath` (its usage object parsed alone). URL-safe or unpadded
+base64 (legal in proto3 JSON) takes a slower fallback that normalises it first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import msgspec
 from ._audio_fastpath import MIN_FRAME, decode_audio_frame, learn as learn_audio
 from ._errors import RemoteProtocolError
 from ._text_fastpath import decode_text, learn as learn_text, text_message
+from ._turn_fastpath import decode_turn_end, learn as learn_turn_end, turn_end_message
 from ._wire import ClientMessage, ServerMessage
 
 __all__ = [
@@ -122,6 +123,11 @@ def decode_server(frame: bytes | bytearray | memoryview | str) -> ServerMessage:
         text = decode_text(frame)
         if text is not None:
             return text_message(*text)
+    if isinstance(frame, bytes):
+        # A turn's end: its usage object in a skeleton seen before (_turn_fastpath).
+        usage = decode_turn_end(frame)
+        if usage is not None:
+            return turn_end_message(usage)
     return decode_ordinary(frame)[0]
 
 
@@ -145,7 +151,9 @@ def decode_ordinary(
     except (RecursionError, UnicodeError) as exc:
         raise _undecodable(exc) from None
     if type(frame) is bytes and (content := message.server_content) is not None:
-        if len(frame) >= MIN_FRAME:
+        if content.turn_complete:
+            learn_turn_end(frame, message)
+        elif len(frame) >= MIN_FRAME:
             learn_audio(frame, message)
         elif (
             content.output_transcription is not None

@@ -18,6 +18,7 @@ from . import (
     _audio_fastpath as _fast,
     _events as ev,  # pyright: ignore[reportPrivateUsage]
     _text_fastpath as _text,
+    _turn_fastpath as _turn,
 )
 from ._arguments import describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message
@@ -419,6 +420,22 @@ class LiveProtocol:
                             self.generating = True
                             return [_TextDelta(text=text, turn_id=self.turn_id)]
                         return [_InputTranscription(text=text)]
+            # A turn's end: `_turn_fastpath.decode_turn_end` written out, as above; keep
+            # the two in step. With a streamed call open the turn's end also abandons it:
+            # the ordinary path does that.
+            for prefix, suffix, start, end in _turn._skeletons:  # pyright: ignore[reportPrivateUsage]
+                if (
+                    frame.startswith(prefix)
+                    and frame.endswith(suffix)
+                    and start - end < len(frame)
+                    and not self._streams.open
+                ):
+                    try:
+                        usage = _usage_decoder.decode(frame[start:end])
+                    except (msgspec.DecodeError, RecursionError, UnicodeError):
+                        break
+                    self.frames_received += 1
+                    return [self._end_turn(usage, None, None)]
         message, unknown = decode_ordinary(frame)
         self.frames_received += 1
         events = self.receive_message(message)
@@ -562,21 +579,32 @@ class LiveProtocol:
             self.generating = False  # fully done, said apart from its `turnComplete`
         if content.turn_complete:
             out.append(
-                ev.TurnComplete(
-                    turn_id=turn,
-                    usage=_usage(usage) if (usage := message.usage_metadata) is not None else None,
-                    reason=content.turn_complete_reason,
-                    interaction_status=content.interaction_status,
-                    interrupted=self._turn_interrupted,
+                self._end_turn(
+                    message.usage_metadata,
+                    content.turn_complete_reason,
+                    content.interaction_status,
                 )
             )
-            self.turn_id += 1
-            # `IN_PROGRESS`: the server is still at work and more output may follow (the
-            # SDK's receive() ends the turn only on `IDLE` then); a move must wait.
-            self.generating = content.interaction_status == "IN_PROGRESS"
-            self._turn_interrupted = False
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
+
+    def _end_turn(
+        self, usage: UsageMetadata | None, reason: str | None, status: str | None
+    ) -> ev.TurnComplete:
+        """The `TurnComplete` of a `turnComplete` (with the frame's usage); the next turn begins."""
+        event = ev.TurnComplete(
+            turn_id=self.turn_id,
+            usage=_usage(usage) if usage is not None else None,
+            reason=reason,
+            interaction_status=status,
+            interrupted=self._turn_interrupted,
+        )
+        self.turn_id += 1
+        # `IN_PROGRESS`: the server is still at work and more output may follow (the SDK's
+        # receive() ends the turn only on `IDLE` then); a move must wait.
+        self.generating = status == "IN_PROGRESS"
+        self._turn_interrupted = False
+        return event
 
     def _model_turn(self, model_turn: Content, turn: int, out: list[ev.LiveEvent]) -> None:
         for part in model_turn.parts:
@@ -853,6 +881,7 @@ def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:
 _SERVER_KEYS = ServerMessage.__struct_encode_fields__  # the wire names, in field order
 _AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
 _FunctionCall = ev.FunctionCall
+_usage_decoder = _turn.usage_decoder
 _OutputTranscription = ev.OutputTranscription
 _InputTranscription = ev.InputTranscription
 _TextDelta = ev.TextDelta
