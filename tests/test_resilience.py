@@ -32,6 +32,7 @@ from fake_server import (
 from trio_gemini_live import (
     AudioDelta,
     Closed,
+    ConnectionClosedError,
     FunctionCall,
     FunctionCallDelta,
     FunctionCallPart,
@@ -1596,3 +1597,55 @@ def test_backoff_delays_take_a_random_fraction_up_to_jitter_off_each_delay() -> 
     exact = dataclasses.replace(policy, jitter=0)
     assert list(exact.delays(random.Random(1234))) == nominal
     assert next(policy.delays(random.Random(1), immediate_first=True)) == 0.0
+
+
+@pytest.mark.parametrize("end", ["fatal close", "aclose"])
+async def test_messages_a_cut_short_replay_left_are_reported_as_not_sent(
+    autojump_clock: trio.testing.MockClock, end: str
+) -> None:
+    """The resumed connection ends before its replay has written everything again.
+
+    No handle covers the 40 texts (the server issues its first after a turn), so the
+    resumed session starts afresh and the replay is their only way to the model. Those the
+    replay did not reach were reported nowhere: `Closed.not_sent` was empty although about
+    35 texts never reached any model.
+    """
+    if end == "fatal close":
+        fault = Fault(kind="close", code=4000, reason="gone", after_received=4, connection=2)
+    else:  # a slow uplink on the resumed connection: `aclose` comes while the replay writes
+        fault = Fault(kind="slow-read", seconds=0.5, read_bytes=1024, connection=2)
+    config = EmulatorConfig(first_handle="turn", record_heard=True, faults=(fault,))
+    options = SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0))
+    texts = [f"text message number {i} " + "x" * 200 for i in range(40)]
+    events: list[RealtimeEvent] = []
+    setup = live_setup(MODEL, modality="TEXT")
+    async with open_emulator(config) as emulator:
+        with contextlib.suppress(ConnectionClosedError):
+            async with emulator.open_session(
+                setup, api_key="test-key", options=options, buffer=4096
+            ) as session:
+                for text in texts:
+                    await session.send_text(text)
+                first = await emulator.wait_for_connection(1)
+                await first.wait_for_received(
+                    lambda frame: "realtimeInput" in (frame.data or {}), count=40
+                )
+                await first.reset()
+                with trio.fail_after(60):
+                    async for event in session:
+                        events.append(event)
+                        if end == "aclose" and isinstance(event, Reconnected):
+                            await trio.sleep(0.5)  # the replay is under way, held back
+                            await session.aclose()
+        second = emulator.connections[1]
+        heard = len(second.session.heard)
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert session.not_sent == closed.not_sent
+    [line] = closed.not_sent
+    assert line.startswith("realtimeInput.text: ")
+    assert line.endswith("(written before a resume, which ended before writing it again)")
+    # Reported or heard, never both; the rest went to the resumed connection's socket
+    # whole (as any message written in full to a connection that then dropped).
+    assert closed.not_sent_messages > 0
+    assert heard + closed.not_sent_messages <= len(texts)

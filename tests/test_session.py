@@ -908,9 +908,11 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
 ) -> None:
     """A written on connection 1, F cut off there; connection 2's replay is cut off at A.
 
-    F reached no server, and the session then ends (the network stays down): F is what
-    `not_sent` reports. It reported A, which connection 1 had written in full, and not F:
-    the replay forgot what the last connection had cut off before writing it again.
+    F reached no server, and the session then ends (the network stays down): F is reported
+    as cut off. It was not reported at all: the replay forgot what the last connection had
+    cut off before writing it again. A, written in full after the handle connection 2
+    resumed from, is in no state the session holds: it is reported as not replayed (it
+    was not reported either).
     """
     got: dict[int, list[dict[str, object]]] = {1: [], 2: []}
 
@@ -956,9 +958,13 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
             async for _ in session:
                 pass
     assert got == {1: [{"realtimeInput": {"text": "A"}}], 2: []}
-    [line] = session.not_sent
     f_size = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
-    assert line == f"realtimeInput.text: 1 message(s), {f_size} bytes (cut off mid-write)"
+    a_size = len(b'{"realtimeInput":{"text":"A"}}')
+    assert session.not_sent == (
+        f"realtimeInput.text: 1 message(s), {f_size} bytes (cut off mid-write)",
+        f"realtimeInput.text: 1 message(s), {a_size} bytes "
+        "(written before a resume, which ended before writing it again)",
+    )
 
 
 async def test_a_resume_before_any_new_handle_keeps_the_handle_the_session_opened_with(
@@ -1129,3 +1135,63 @@ def test_a_message_is_named_by_its_realtime_input_field(message: ClientMessage, 
 )
 def test_a_message_is_named_by_its_top_level_key(message: ClientMessage, kind: str) -> None:
     assert _kind_of(message) == kind
+
+
+async def test_a_message_the_transport_refused_unwritten_is_reported_as_never_written(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write the closing transport refused before any byte left is "never written".
+
+    It was reported as "(cut off mid-write)", which says part of it may have reached the
+    server. Here the transport refuses every write from some point on, as the websockets
+    transport does once a close has begun (`TransportClosedError.unwritten`).
+    """
+    from trio_gemini_live import _supervisor
+    from trio_gemini_live._transport import TransportClosedError
+
+    refusing = False
+    open_transport = _supervisor.open_transport
+
+    class Refusing:
+        def __init__(self, inner: object) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._inner, name)
+
+        def send_now(self, frame: bytes) -> bool | None:
+            return False if refusing else self._inner.send_now(frame)  # type: ignore[attr-defined]
+
+        async def send(self, frame: bytes) -> None:
+            if refusing:
+                raise TransportClosedError(1000, "", unwritten=True)
+            await self._inner.send(frame)  # type: ignore[attr-defined]
+
+        async def send_many(self, frames: list[bytes]) -> None:
+            if refusing:
+                raise TransportClosedError(1000, "", unwritten=True)
+            await self._inner.send_many(frames)  # type: ignore[attr-defined]
+
+    async def refusing_transport(*args: object, **kwargs: object) -> object:
+        return Refusing(await open_transport(*args, **kwargs))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_supervisor, "open_transport", refusing_transport)
+    setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT", resumption=False)
+    options = SessionOptions(reconnect=ReconnectPolicy(enabled=False))
+    with trio.fail_after(30):
+        async with open_emulator() as emulator:
+            async with emulator.open_session(setup, api_key="k", options=options) as session:
+                await session.send_text("written")
+                await trio.testing.wait_all_tasks_blocked()
+                refusing = True
+                await session.send_text("refused")
+                await trio.testing.wait_all_tasks_blocked()
+                await session.aclose()
+            texts = [
+                frame.data["realtimeInput"]["text"]
+                for frame in emulator.connections[0].received
+                if frame.data and "realtimeInput" in frame.data
+            ]
+    assert texts == ["written"]
+    size = len(b'{"realtimeInput":{"text":"refused"}}')
+    assert session.not_sent == (f"realtimeInput.text: 1 message(s), {size} bytes (never written)",)

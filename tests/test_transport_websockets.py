@@ -669,3 +669,22 @@ async def test_nothing_is_written_behind_a_write_cut_off_part_way(
     with trio.fail_after(1):  # no wait for a reply to a close frame the server never got
         await transport.aclose(1000, "")
     assert [done for _, done in log.writes[before:]] == [False]  # nothing written after it
+
+
+@bounded
+async def test_a_send_refused_behind_a_close_says_nothing_was_written(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Once the close has begun, `send` and `send_many` write no byte and say so.
+
+    The session reports such a message as never written, not as cut off mid-write (part of
+    which may have reached the server).
+    """
+    transport, peer = await connect(nursery)
+    await transport.send_close(1000, "bye")
+    for send in (transport.send(b"{}"), transport.send_many([b"{}", b"[]"])):
+        with pytest.raises(TransportClosedError) as info:
+            await send
+        assert info.value.unwritten
+    events = await peer.events()
+    assert [type(event) for event in events] == [CloseConnection]  # and nothing else

@@ -127,6 +127,13 @@ class SessionCore:
     # them as not replayed; if the session ends first, they are reported as not sent
     # (`Closed.not_sent`).
     cut_off: list[Outgoing] = field(default_factory=list[Outgoing])
+    # As `cut_off`, but refused by the closing connection before any byte of them left:
+    # reported as never written.
+    refused: list[Outgoing] = field(default_factory=list[Outgoing])
+    # Messages written in full to an earlier connection that a resume took for replay and
+    # its connection ended before writing again: the resumed state does not hold them. The
+    # next connection replays them; if the session ends first, they are reported.
+    unreplayed: list[Outgoing] = field(default_factory=list[Outgoing])
     # The latest stretch of waiting on the user (stalls less than `handle_window` apart
     # merge): frames that reached the socket then were read only after it.
     stalled_from: float = float("-inf")
@@ -383,22 +390,25 @@ class Connection:
                 nursery.start_soon(wait)
 
     async def _replay(self, plan: ReplayPlan | None) -> None:
-        # What the last connections cut off is in `plan` now, or in its `not_replayed`; it
-        # stays unwritten until this replay writes it. (Ids: a replayed message holds the
-        # very bytes object that was cut off, and `unwritten` keeps them alive.)
+        # What the last connections cut off, refused or did not replay is in `plan` now,
+        # or in its `not_replayed`; this replay notes again what it does not write. (Ids: a
+        # replayed message holds the very bytes object that was cut off, and `unwritten`
+        # keeps them alive.)
         core = self._core
-        unwritten = core.cut_off
-        never_written = {id(item.frame) for item in unwritten}
-        core.cut_off = []
+        unwritten = (core.cut_off, core.refused)
+        cut_off = {id(item.frame) for item in unwritten[0]}
+        refused = {id(item.frame) for item in unwritten[1]}
+        never_written = cut_off | refused
+        core.cut_off, core.refused, core.unreplayed = [], [], []
         if plan is None:
             return
         replay = plan.replay
-        begun = 0
+        begun = written = 0
         try:
             for message in replay:
                 begun += 1
-                # Cut off now, a message written in full before is no loss of the session:
-                # the server may hold it, as it may hold any message a handle does not cover.
+                # Cut off now, a message written in full before is noted below, as one this
+                # replay did not reach (`_write` notes only those never written in full).
                 count_cut_off = id(message.frame) in never_written
                 # Watched by the heartbeat as the sender's writes are: a resumed server that
                 # talks but reads nothing is never silent, and the sender (so every later
@@ -411,17 +421,27 @@ class Connection:
                     )
                 finally:
                     self._writing = False
+                written += 1
         except TransportClosedError:
             pass  # the receiver reports the close
         finally:
-            # The rest, if this connection closed part way, is kept too (with the indices it
-            # would have had) for the next connection to replay. Never written, no handle
-            # of this connection can include it: dated never.
-            core.cut_off.extend(
-                Outgoing(message.frame, message.kind)
-                for message in replay[begun:]
-                if id(message.frame) in never_written
-            )
+            # What this replay did not write, if this connection closed part way, waits
+            # for the next connection, or is reported if the session ends first. The write
+            # under way, if one was, noted itself if it had never been written in full.
+            for position, message in enumerate(replay[written:]):
+                item = Outgoing(message.frame, message.kind)
+                key = id(message.frame)
+                if key not in never_written:
+                    core.unreplayed.append(item)
+                elif position == 0 and begun > written:
+                    continue  # under way: `_write` noted it
+                elif key in cut_off:
+                    core.cut_off.append(item)
+                else:
+                    core.refused.append(item)
+            # Kept too (with the indices they would have had) for the next connection to
+            # replay. Not written here, no handle of this connection can include them:
+            # dated never.
             if self._replayable():
                 first = core.protocol.messages_sent + 1
                 for offset, message in enumerate(replay[begun:]):
@@ -437,8 +457,12 @@ class Connection:
         core.protocol.frame_sent()
         try:
             await self._transport.send(frame)
-        except BaseException:
-            self._note_cut_off((Outgoing(frame, kind),) if count_cut_off else ())
+        except BaseException as exc:
+            item = (Outgoing(frame, kind),) if count_cut_off else ()
+            if isinstance(exc, TransportClosedError) and exc.unwritten:
+                self._note_cut_off((), refused=item)
+            else:
+                self._note_cut_off(item)
             raise
         finally:
             # Kept once the write is over, and dated then: a frame is on the wire only once
@@ -453,17 +477,19 @@ class Connection:
         core.frames_sent += 1
         core.bytes_sent += len(frame)
 
-    def _note_cut_off(self, items: Iterable[Outgoing]) -> None:
+    def _note_cut_off(self, items: Iterable[Outgoing], refused: Iterable[Outgoing] = ()) -> None:
         """Note `items` as cut off mid-write, after the frame `write_now` began, if any.
 
         That frame's rest goes out first in every write of the sender (`transport.flush`,
-        `send`, `send_many`), so a write cut off cuts it off too.
+        `send`, `send_many`), so a write cut off cuts it off too, and so does one the
+        transport `refused` before any byte of it left (noted as never written).
         """
-        cut_off = self._core.cut_off
+        core = self._core
         if self._partial is not None:
             _, frame, kind = self._partial
-            cut_off.append(Outgoing(frame, kind))
-        cut_off.extend(items)
+            core.cut_off.append(Outgoing(frame, kind))
+        core.cut_off.extend(items)
+        core.refused.extend(refused)
 
     def _keep_partial(self) -> None:
         """Keep the frame `write_now` wrote in part, now that the rest is written (or never).
@@ -522,8 +548,11 @@ class Connection:
             size += len(item.frame)
         try:
             await self._transport.send_many([item.frame for item in items])
-        except BaseException:
-            self._note_cut_off(items)
+        except BaseException as exc:
+            if isinstance(exc, TransportClosedError) and exc.unwritten:
+                self._note_cut_off((), refused=items)
+            else:
+                self._note_cut_off(items)
             raise
         finally:
             # Kept once written, or cut off, and dated then, as in `_write`.

@@ -433,7 +433,9 @@ class VoiceActivity(RealtimeEvent, frozen=True, kw_only=True):
 class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     """The session moved to a new connection (after `goAway` or a drop) and continues.
 
-    `replayed` client messages were written again on the new connection. `not_replayed`
+    `replayed` client messages were taken for replay: the new connection writes them again
+    before anything sent since (if it ends first, the next connection replays the rest, or
+    `Closed.not_sent` reports them). `not_replayed`
     summarises, one line per kind and cause, the `not_replayed_messages` that could not be
     (replay buffer overflow; tool responses to calls of the old connection, written or
     still queued when it ended: the new one knows no such call; activity signals, when the
@@ -470,11 +472,13 @@ class Closed(RealtimeEvent, frozen=True, kw_only=True):
 
     `not_sent` summarises, one line per kind and cause, the `not_sent_messages` the application had
     sent (its `send_*` had returned) that no connection wrote in full: still queued when
-    the session ended ("never written"), or cut off mid-write by the end of the last
-    connection with no resume after it ("cut off mid-write"; part may have reached the
-    server). That happens when the session is closed during an outage, past
-    `close_timeout` on a stalled uplink, or ended by an error. Empty when everything sent
-    was written.
+    the session ended, or refused by a closing connection before any byte left ("never
+    written"); cut off mid-write by the end of the last connection with no resume after it
+    ("cut off mid-write"; part may have reached the server); or written before a resume
+    whose connection ended before its replay wrote them again ("written before a resume,
+    which ended before writing it again": the resumed session lacks them). That happens
+    when the session is closed during an outage, past `close_timeout` on a stalled uplink,
+    or ended by an error. Empty when everything sent was written.
     """
 
     type: ClassVar[str] = "session.closed"

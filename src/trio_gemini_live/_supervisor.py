@@ -38,7 +38,10 @@ from ._signals import ACTIVITY_SIGNALS
 from ._transport import Connector, open_transport
 from ._wire import ContextUpdate, SessionResumptionConfig, Setup
 
-__all__ = ["SessionSupervisor"]
+__all__ = ["UNREPLAYED", "SessionSupervisor"]
+
+UNREPLAYED = "written before a resume, which ended before writing it again"
+"""The cause in `Closed.not_sent` of messages a cut-short replay left (the server lacks them)."""
 
 log = logging.getLogger("trio_gemini_live.session")
 
@@ -462,11 +465,17 @@ class SessionSupervisor:
         this way during an outage (it does not wait for a connection), and past
         `close_timeout` with a queue a stalled uplink did not drain; so does a session that
         ends with an error. Cut off: the last connection's end interrupted their write
-        (`SessionCore.cut_off`), and no connection replays them now.
+        (`SessionCore.cut_off`), or refused it (`refused`: never written), and no connection
+        replays them now. Not replayed: written before a resume, whose replay the end of
+        its connection cut short (`unreplayed`): the resumed state does not hold them.
         """
-        cut_off, queued = MessageTally(), MessageTally()
+        cut_off, queued, unreplayed = MessageTally(), MessageTally(), MessageTally()
         for item in self._core.cut_off:
             cut_off.add(item.kind, item.frame)
+        for item in self._core.refused:
+            queued.add(item.kind, item.frame)
+        for item in self._core.unreplayed:
+            unreplayed.add(item.kind, item.frame)
         outgoing = self._core.outgoing_receive
         while True:
             try:
@@ -481,8 +490,12 @@ class SessionSupervisor:
             elif item.kind in ACTIVITY_SIGNALS and not self._core.signals.left_unsent(item):
                 continue
             queued.add(item.kind, item.frame)
-        lines = cut_off.lines("cut off mid-write") + queued.lines("never written")
-        return tuple(lines), cut_off.messages + queued.messages
+        lines = [
+            *cut_off.lines("cut off mid-write"),
+            *unreplayed.lines(UNREPLAYED),
+            *queued.lines("never written"),
+        ]
+        return tuple(lines), cut_off.messages + unreplayed.messages + queued.messages
 
     async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
         self._end_session(error, code, reason)

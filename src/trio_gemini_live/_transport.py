@@ -49,12 +49,18 @@ log = logging.getLogger("trio_gemini_live.transport")
 
 
 class TransportClosedError(Exception):
-    """The WebSocket closed; `code` is 1006 when no close frame was received."""
+    """The WebSocket closed; `code` is 1006 when no close frame was received.
 
-    def __init__(self, code: int, reason: str) -> None:
+    `unwritten`: raised by a send that wrote no byte of its frames (the connection was
+    closing or closed already), so none of them reached the server. False when part of
+    them may have, or when the transport cannot tell.
+    """
+
+    def __init__(self, code: int, reason: str, *, unwritten: bool = False) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
+        self.unwritten = unwritten
 
 
 class Transport(Protocol):

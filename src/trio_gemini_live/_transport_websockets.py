@@ -369,12 +369,12 @@ class WebsocketsTransport:
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
         # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
-        self._open_protocol().send_text(frame)
+        self._protocol_to_send().send_text(frame)
         await self._flush(data=True)
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
         """Send several JSON messages as text frames, in order, with one socket write."""
-        send_text = self._open_protocol().send_text
+        send_text = self._protocol_to_send().send_text
         for frame in frames:
             send_text(frame)
         await self._flush(data=True)
@@ -455,6 +455,13 @@ class WebsocketsTransport:
         if protocol.state is not _OPEN:
             raise self._closing_error()
         return protocol
+
+    def _protocol_to_send(self) -> ClientProtocol:
+        """`_open_protocol` for a send: refused, it says that no byte of the frames left."""
+        try:
+            return self._open_protocol()
+        except TransportClosedError as exc:
+            raise TransportClosedError(exc.code, exc.reason, unwritten=True) from None
 
     def _closing_error(self) -> TransportClosedError:
         sent = self._protocol.close_sent
