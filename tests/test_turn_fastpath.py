@@ -94,7 +94,13 @@ def events_of(frame: bytes, *, fast: bool, before: tuple[bytes, ...] = ()) -> Ou
             events = protocol.receive_frame(frame)
         except RemoteProtocolError as exc:
             return ("error", str(exc))
-    state = (protocol.generating, protocol.turn_id, protocol.frames_received)
+    state = (
+        protocol.generating,
+        protocol.turn_id,
+        protocol.frames_received,
+        protocol._turn_interrupted,  # pyright: ignore[reportPrivateUsage]
+        protocol.pending_calls.ids(),
+    )
     return ("ok", (events, state, protocol.streaming_calls))
 
 

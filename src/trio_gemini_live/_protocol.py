@@ -423,13 +423,11 @@ class LiveProtocol:
             # A turn's end: `_turn_fastpath.decode_turn_end` written out, as above; keep
             # the two in step. With a streamed call open the turn's end also abandons it:
             # the ordinary path does that.
-            for prefix, suffix, start, end in _turn._skeletons:  # pyright: ignore[reportPrivateUsage]
-                if (
-                    frame.startswith(prefix)
-                    and frame.endswith(suffix)
-                    and start - end < len(frame)
-                    and not self._streams.open
-                ):
+            skeletons: tuple[tuple[bytes, bytes, int, int], ...] = (
+                () if self._streams.open else _turn._skeletons  # pyright: ignore[reportPrivateUsage]
+            )
+            for prefix, suffix, start, end in skeletons:
+                if frame.startswith(prefix) and frame.endswith(suffix) and start - end < len(frame):
                     try:
                         usage = _usage_decoder.decode(frame[start:end])
                     except (msgspec.DecodeError, RecursionError, UnicodeError):

@@ -13,16 +13,24 @@ a different message or error. Why that holds (`learn` checks the first point on 
 the ordinary path decoded, `decode_turn_end` the second on each frame, and so does its copy
 written out in `LiveProtocol.receive_frame`: keep the two in step):
 
-- The decoded message is exactly `turn_end_message(usage)`, and the bytes before the usage
-  object are, token by token, `{ "serverContent" : { "turnComplete" : true } ,
-  "usageMetadata" :` and those after it `}`, with JSON whitespace only between them
-  (`_PREFIX`, `_SUFFIX`: no other key, no string, no escape can hide there).
+- The bytes before the usage object are, token by token, `{ "serverContent" : {
+  "turnComplete" : true } , "usageMetadata" :` and those after it `}`, with JSON
+  whitespace only between them (`_PREFIX`, and the strip of the suffix: no other key, no
+  string, no escape can hide there). The decoded message is then `turn_end_message(usage)`
+  (checked all the same).
 - A later frame is the remembered prefix + some bytes + the remembered suffix, the bytes
   one whole JSON value that msgspec decodes as `UsageMetadata` (it refuses anything
   after the value, so the bytes cannot close the object early and add keys): the frame
   is the object `{"serverContent": {"turnComplete": true}, "usageMetadata": <value>}`,
   whose ordinary decode is `turn_end_message(<the value decoded>)`. Bytes that are not
   such a value are `None`; the ordinary path then words the error.
+
+One difference cannot be helped, and no server frame meets it: msgspec refuses nesting
+that would pass the interpreter's recursion limit from where it is called, and here it is
+called two JSON levels and a few calls less deep than on the ordinary path. So a usage
+object nested to within a few levels of that limit (about a thousand, by default) is
+decoded here where the ordinary path, called from deeper, refuses it; `UsageMetadata`
+itself nests three levels deep.
 
 Text frames (`str`) always take the ordinary path: the server sends binary frames.
 """
@@ -66,11 +74,11 @@ _PREFIX = re.compile(
     + rb":"
     + _WS
 )
-_SUFFIX = re.compile(_WS + rb"\}" + _WS + rb"\Z")
+_JSON_WS = b" \t\n\r"
 
 _Skeleton = tuple[bytes, bytes, int, int]
-"""The bytes before and after the usage object, and where it starts and ends (counted from
-the end: negative), so that a frame computes nothing. `LiveProtocol.receive_frame` reads
+"""The bytes before and after the usage object, where it starts, and where it ends (counted
+from the end: negative), so that a frame computes nothing. `LiveProtocol.receive_frame` reads
 these itself (one call less per frame): keep the two in step."""
 
 _MAX_SKELETONS = 4
@@ -112,9 +120,14 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     if usage is None or message != turn_end_message(usage):
         return
     head = _PREFIX.match(frame)
-    tail = _SUFFIX.search(frame)
-    if head is None or tail is None or head.end() >= tail.start():
+    # The suffix: whitespace, `}`, whitespace (stripped, not matched: a regex search for
+    # it takes time quadratic in a run of whitespace elsewhere in the frame).
+    close = frame.rstrip(_JSON_WS)
+    if head is None or not close.endswith(b"}"):
         return
-    skeleton = (frame[: head.end()], frame[tail.start() :], head.end(), tail.start() - len(frame))
+    end = len(close[:-1].rstrip(_JSON_WS))
+    if head.end() >= end:
+        return
+    skeleton = (frame[: head.end()], frame[end:], head.end(), end - len(frame))
     if skeleton not in _skeletons:
         _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])
