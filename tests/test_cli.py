@@ -239,10 +239,11 @@ def test_a_key_with_a_newline_is_refused_by_name(
     # in other shells, or a key pasted with one, reached websockets: "internal error:
     # InvalidHeaderValue: ... KEY".
     monkeypatch.setenv("GEMINI_API_KEY", SECRET + bad)
-    assert main(["talk", "-t", "hi"]) != 0
+    assert main(["talk", "-t", "hi"]) == 2
     err = capsys.readouterr().err
     assert SECRET not in err
-    assert_clean_error(err, "api_key contains a control or non-ASCII character")
+    # Named by where it came from: "api_key" alone sent the user looking for a parameter.
+    assert_clean_error(err, "GEMINI_API_KEY: api_key contains a control or non-ASCII character")
     assert main(["talk", "--url", "ws://127.0.0.1:9", "--api-key", SECRET + bad, "-t", "x"]) != 0
     err = capsys.readouterr().err
     assert SECRET not in err

@@ -319,6 +319,10 @@ def test_plain_def_with_connect(gemini_connect):
 
 async def test_async_def(gemini_connect):
     raise AssertionError("the test ran")
+
+
+async def test_async_def_with_the_emulator(gemini_emulator):
+    raise AssertionError("the test ran")
 """
 HOW_TO = (
     "run it with pytest-trio (`pip install pytest-trio`): set `trio_mode = true` in the "
@@ -347,14 +351,17 @@ def test_a_test_no_trio_runner_runs_is_told_what_to_do(
         "*ERROR at setup of test_plain_def_with_connect*",
         "test_plain_def_with_connect is a plain `def` test, *" + HOW_TO,
     ]
-    if trio_mode:  # the async test is run on trio, and fails as it should
-        result.assert_outcomes(errors=2, failed=1)
+    if trio_mode:  # the async tests are run on trio, and fail as they should
+        result.assert_outcomes(errors=2, failed=2)
         result.stdout.fnmatch_lines(["*AssertionError: the test ran"])
     else:
-        result.assert_outcomes(errors=3)
+        result.assert_outcomes(errors=4)
         lines += [
-            "*ERROR at setup of test_async_def*",
-            "test_async_def uses gemini_emulator (gemini_connect does too), which runs on "
+            "*ERROR at setup of test_async_def *",
+            "test_async_def uses gemini_connect (through gemini_emulator), which runs on "
+            "trio, but no trio runner ran it: " + HOW_TO,
+            "*ERROR at setup of test_async_def_with_the_emulator*",
+            "test_async_def_with_the_emulator uses gemini_emulator, which runs on "
             "trio, but no trio runner ran it: " + HOW_TO,
         ]
         result.stdout.no_fnmatch_line("*the test ran*")

@@ -148,6 +148,18 @@ def _ours(func: object) -> bool:
     )
 
 
+def _which_fixture(function: object) -> str:
+    """How the test uses the emulator: `gemini_connect` named alone goes through it."""
+    names: Collection[str]
+    try:
+        names = inspect.signature(cast("Callable[..., object]", function)).parameters.keys()
+    except (TypeError, ValueError):  # not a function pytest collected: say the common case
+        names = ()
+    if "gemini_connect" in names and "gemini_emulator" not in names:
+        return "gemini_connect (through gemini_emulator)"
+    return "gemini_emulator"
+
+
 def _fail_not_on_trio(
     fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest, why: str | None
 ) -> NoReturn:
@@ -166,8 +178,8 @@ def _fail_not_on_trio(
         )
     else:
         what = (
-            f"{test} uses gemini_emulator (gemini_connect does too), which runs on trio, but "
-            "no trio runner ran it: run it with pytest-trio"
+            f"{test} uses {_which_fixture(function)}, which runs on trio, but no trio runner "
+            "ran it: run it with pytest-trio"
         )
     message = (
         f"{what} (`pip install pytest-trio`): set `trio_mode = true` in the pytest "

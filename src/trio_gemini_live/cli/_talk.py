@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import trio
 
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
+from .._errors import ConfigurationError
 from .._groups import BlockErrors
 from .._session import SessionStatistics, open_session
 from .._setup import live_setup
@@ -151,10 +152,19 @@ async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerato
             endpoint = url_endpoint(url, api_key=_EMULATOR_KEY)
         yield endpoint
         return
-    key = args.api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+    key = args.api_key
+    source = "--api-key"
+    for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        if not key:
+            key, source = os.environ.get(variable), variable
     if not key:
         raise CliError(NO_KEY_MESSAGE, EXIT_USAGE)
-    yield gemini_endpoint(key, api_version=args.api_version)
+    try:
+        endpoint = gemini_endpoint(key, api_version=args.api_version)
+    except ConfigurationError as exc:
+        # It names `api_key`, the parameter; say where this one came from.
+        raise CliError(f"{source}: {exc}", EXIT_USAGE) from None
+    yield endpoint
 
 
 def _load_input(path: Path | None, reporter: Reporter) -> WavAudio | None:
