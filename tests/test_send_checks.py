@@ -454,6 +454,23 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("respond name", lambda s: s.respond("c1", {}, name=A(5)), r"name must be a str"),
     ("respond object", lambda s: s.respond("c1", object()), r"'c1' cannot be sent as JSON"),
     ("respond scheduling", lambda s: s.respond("c1", {}, scheduling="soon"), r"scheduling"),
+    # Nested past the recursion limit: a bare RecursionError escaped from msgspec
+    ("respond deep", lambda s: s.respond("c1", _deep(5000)), r"'c1' is nested too deeply"),
+    (
+        "respond deep with parts",
+        lambda s: s.respond("c1", _deep(5000), parts=[FunctionResponsePart()]),
+        r"'c1' is nested too deeply",
+    ),
+    (
+        "response deep",
+        lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", response=_deep(5000))),
+        r"response is nested too deeply",
+    ),
+    (
+        "send content deep",
+        lambda s: s.send(ClientMessage(client_content=A({"turns": _deep(5000)}))),
+        r"cannot encode the message: maximum recursion depth exceeded",
+    ),
     # NaN and infinities: JSON has neither, msgspec wrote them as null
     ("respond nan", lambda s: s.respond("c1", math.nan), r"NaN or an infinity at `\$\.result`"),
     (
@@ -652,6 +669,14 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"\$\.contextUpdate\.tools\.tools\[0\]",
     ),
 ]
+
+
+def _deep(depth: int) -> dict[str, object]:
+    """A JSON object nested `depth` levels deep: past the recursion limit at 5000."""
+    value: dict[str, object] = {}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
 
 
 @pytest.mark.parametrize(

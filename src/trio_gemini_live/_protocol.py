@@ -295,7 +295,9 @@ class LiveProtocol:
                 raise LocalProtocolError(f"a field has the wrong type: {problem}")
         try:
             frame = encode_client(message)
-        except (TypeError, ValueError, BufferError, msgspec.EncodeError) as exc:
+        except (TypeError, ValueError, BufferError, msgspec.EncodeError, RecursionError) as exc:
+            # RecursionError: nested past the interpreter's limit ("maximum recursion depth
+            # exceeded while serializing an object").
             raise LocalProtocolError(f"cannot encode the message: {exc}") from None
         if not checked:
             try:

@@ -1074,7 +1074,7 @@ class LiveSession(SessionSupervisor):
             try:
                 # Built here from checked arguments: only the result may not encode.
                 frame = encode_client(message)
-            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+            except (TypeError, ValueError, msgspec.EncodeError, RecursionError) as exc:
                 raise LocalProtocolError(
                     f"the result of tool call {call_id!r} cannot be sent as JSON: {exc}"
                 ) from None
@@ -1385,9 +1385,14 @@ def _check_finite(value: object, what: str) -> None:
     """
     try:
         plain = msgspec.to_builtins(value, str_keys=True)
+        where = non_finite_path(plain, "$")
     except (TypeError, ValueError, msgspec.EncodeError):
         return  # it cannot be encoded at all: the encoder refuses it, saying why
-    where = non_finite_path(plain, "$")
+    except RecursionError:
+        raise LocalProtocolError(
+            f"{what} is nested too deeply to be sent as JSON (past the interpreter's "
+            "recursion limit)"
+        ) from None
     if where is not None:
         raise LocalProtocolError(
             f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "
