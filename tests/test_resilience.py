@@ -1649,3 +1649,36 @@ async def test_messages_a_cut_short_replay_left_are_reported_as_not_sent(
     # whole (as any message written in full to a connection that then dropped).
     assert closed.not_sent_messages > 0
     assert heard + closed.not_sent_messages <= len(texts)
+
+
+async def test_changing_what_update_context_was_given_changes_no_later_setup(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The caller changes its `Content` and `Tool` after `update_context` returned.
+
+    The session kept them by reference, so `session.setup` and the setup a resumed
+    connection sent carried what was never sent as a `contextUpdate`.
+    """
+    from trio_gemini_live import Content, Part
+
+    instruction = Content(parts=[Part(text="instruction A")], role="user")
+    tool = function_tool("get_weather", "Weather for a city", {"type": "OBJECT"})
+    async with (
+        open_emulator() as emulator,
+        session_on(emulator, system_instruction="original") as session,
+    ):
+        await session.update_context(system_instruction=instruction, tools=[tool])
+        instruction.parts[0].text = "changed after the call"
+        tool.description = "changed after the call"
+        first = await emulator.wait_for_connection(1)
+        await first.wait_for_received("contextUpdate")
+        first.inject(Fault(kind="reset"))
+        await until_event(session, Reconnected)
+        second = await emulator.wait_for_connection(2)
+        [setup] = [frame.data["setup"] for frame in second.received if frame.get("setup")]
+        assert session.setup is not None
+        in_force = session.setup
+    assert setup["systemInstruction"]["parts"] == [{"text": "instruction A"}]
+    assert setup["tools"][0]["functionDeclarations"][0]["description"] == "Weather for a city"
+    assert in_force.system_instruction is not None
+    assert in_force.system_instruction.parts[0].text == "instruction A"

@@ -557,9 +557,17 @@ class LiveSession(SessionSupervisor):
             self._commit(effects, reservation)
 
     def _commit(self, message: ClientMessage, reservation: CallReservation | None = None) -> None:
-        """`LiveProtocol.commit`, and a `contextUpdate` also into a setup still to come."""
-        self._core.protocol.commit(message, reservation)
+        """`LiveProtocol.commit`, and a `contextUpdate` also into a setup still to come.
+
+        A `contextUpdate` is recorded as a copy: its `Content` and `Tool`s are the
+        caller's, who may change them after the call (a resumed connection then carried
+        what was never sent).
+        """
         update = message.context_update
+        if update is not None:
+            update = msgspec.json.decode(msgspec.json.encode(update), type=ContextUpdate)
+            message = msgspec.structs.replace(message, context_update=update)
+        self._core.protocol.commit(message, reservation)
         if update is not None:
             self._carry_context_update(update)
 
