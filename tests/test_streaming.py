@@ -84,6 +84,45 @@ async def test_a_late_chunk_from_an_async_source_goes_at_once_and_the_rest_catch
     assert _gaps(_audio_times(emulator)) == [0.02, 0.02, 0.1, 0.0, 0.0]
 
 
+async def test_a_source_slow_to_start_is_paced_from_its_first_chunk(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The first chunk comes after 1 s (speech synthesis warming up), then 20 ms chunks.
+
+    The schedule began at the call, so the first second of audio went out at once with
+    the first chunk, 50 chunks ahead of play time.
+    """
+
+    async def source() -> AsyncIterator[bytes]:
+        await trio.sleep(1)
+        for _ in range(10):
+            yield MS_20
+
+    async with open_emulator() as emulator:
+        assert await _stream(emulator, source()) == 10
+    assert _gaps(_audio_times(emulator)) == [0.02] * 9
+
+
+def test_a_stream_left_early_leaves_no_generator_to_the_garbage_collector() -> None:
+    """A refused chunk of a list: the wrapper made of it was finalized by the collector.
+
+    trio warned "Async generator ... was garbage collected before it had been exhausted".
+    """
+    import gc
+    import warnings
+
+    async def main() -> None:
+        async with open_emulator() as emulator:
+            with pytest.raises(LocalProtocolError, match="even number of bytes"):
+                await _stream(emulator, [MS_20, bytes(3), MS_20])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
 async def test_chunks_of_16_bit_samples_are_paced_by_their_size_in_bytes(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -706,8 +706,10 @@ class LiveSession(SessionSupervisor):
 
         For audio that is not already arriving in real time: a file, a synthesizer, a
         recording. Chunk k is sent once chunks 0..k-1 would have finished playing, counted
-        from the first; one that an async source yields late is sent at once and the rest
-        catch up. With `realtime=False` they go as fast as the session takes them. Audio
+        from when the first chunk came; one that an async source yields late is sent at
+        once and the rest catch up. Each chunk is taken from `chunks` before its wait, so
+        that a slow source is not late: cancelled, the call may have taken one chunk it did
+        not send. With `realtime=False` they go as fast as the session takes them. Audio
         that arrives in real time anyway (a microphone) needs no pacing: `send_audio`
         each chunk as it comes. Each chunk is checked as `send_audio` checks it (an empty
         one sends nothing).

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import sys
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-)
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeAlias, cast
 
 import trio
@@ -50,21 +44,36 @@ async def stream_audio(
     """Send each chunk with `send`, paced to play time if `realtime`; return how many went.
 
     Chunk k goes out when chunks 0..k-1 would have finished playing, counted from the
-    first send; a chunk that comes late from an async source goes out at once, and the
-    next ones catch up with the schedule.
+    first send (when the first chunk came: a source slow to start, as speech synthesis
+    is, does not send the first second at once); a chunk that comes late from an async
+    source goes out at once, and the next ones catch up with the schedule. Each chunk is
+    taken from `chunks` before the wait for its time, so that a slow source does not make
+    it late: cancelled during that wait, the chunk taken is not sent.
     """
     seconds_per_byte = 1 / (2 * check_sample_rate(sample_rate))  # 16-bit mono
-    source = chunks if isinstance(chunks, AsyncIterable) else _as_async(_chunk_iterator(chunks))
     sent = 0
+    due = -math.inf  # set when the first chunk comes
     with open_pacer() as pacer:
-        due = trio.current_time()
-        async for chunk in source:
+
+        async def send_paced(chunk: AudioBuffer) -> None:
+            nonlocal due, sent
             size = _nbytes(chunk)
             if realtime:
+                if due == -math.inf:
+                    due = trio.current_time()
                 await pacer.sleep_until(due)
                 due += size * seconds_per_byte
             await send(chunk)
             sent += size > 0  # an empty chunk sends nothing (see `send_audio`)
+
+        if isinstance(chunks, AsyncIterable):
+            async for chunk in chunks:
+                await send_paced(chunk)
+        else:
+            # Not wrapped in an async generator of ours: one left early (a refused chunk,
+            # a cancellation) would be finalized by the garbage collector, with a warning.
+            for chunk in _chunk_iterator(chunks):
+                await send_paced(chunk)
     return sent
 
 
@@ -90,11 +99,6 @@ def _chunk_iterator(chunks: object) -> Iterator[AudioBuffer]:
         raise LocalProtocolError(
             f"chunks must be an iterable or async iterable of PCM buffers, not {describe(chunks)}"
         ) from None
-
-
-async def _as_async(chunks: Iterator[AudioBuffer]) -> AsyncIterator[AudioBuffer]:
-    for chunk in chunks:
-        yield chunk
 
 
 def _nbytes(chunk: object) -> int:
