@@ -7,7 +7,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from emulator.emulator_client import GEMINI_PATH, RawClient, connect, start, texts_of
+from emulator.emulator_client import GEMINI_PATH, NATIVE, RawClient, connect, start, texts_of
 from trio_gemini_live.emulator import EmulatorConfig, Fault, Scenario, ScenarioTurn
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
@@ -270,3 +270,20 @@ async def test_the_connection_s_timers_start_at_the_upgrade(
     assert go_away.time - upgraded == pytest.approx(50)
     assert times["closed"] - upgraded == pytest.approx(55)
     assert (conn.close_code, conn.closed_by) == (1006, "reset")
+
+
+async def test_a_resume_on_another_model_is_refused() -> None:
+    """protocol.md 1.5: a resumed session may change its setup "except the model".
+
+    The emulator resumed it on the new model, history and all.
+    """
+    async with start() as emu:
+        async with connect(emu) as client:
+            await client.setup(sessionResumption={})
+            handle = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+        async with connect(emu) as client:
+            await client.send({"setup": {"model": NATIVE, "sessionResumption": {"handle": handle}}})
+            close = await client.closed()
+        async with connect(emu) as client:  # on its own model, it resumes
+            assert "setupComplete" in await client.setup(sessionResumption={"handle": handle})
+    assert close == (1007, "Request contains an invalid argument.")

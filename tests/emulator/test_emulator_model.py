@@ -252,6 +252,24 @@ async def test_a_long_word_never_makes_a_frame_past_1_mib(autojump_clock: trio.a
     assert max(len(f.raw) for f in conn.sent) < 1024 * 1024
 
 
+async def test_a_tool_call_on_a_megabyte_of_words_is_a_frame_a_client_accepts(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """The argument echoed the user's words whole: the half-cascade model's `executableCode`
+    and its `toolCall` came to 1.2 MB each, past the 1 MiB a client takes (1009)."""
+    text = "what is the weather in " + "x" * 1_200_000
+    async with start() as emu, connect(emu) as client:
+        await client.setup(tools=WEATHER, **TEXT)
+        await client.send({"realtimeInput": {"text": text}})
+        code = await client.recv()
+        call = await client.recv()
+        conn = emu.connections[0]
+    assert "executableCode" in code["serverContent"]["modelTurn"]["parts"][0]
+    [function_call] = call["toolCall"]["functionCalls"]
+    assert function_call["args"]["location"] == "x" * 1000  # a phrase's worth of the words
+    assert max(len(f.raw) for f in conn.sent) < 1024 * 1024
+
+
 async def test_text_turn_audio_modality_synthesizes_speech() -> None:
     async with start() as emu, connect(emu) as client:
         await client.setup(model=NATIVE, outputAudioTranscription={})

@@ -195,3 +195,28 @@ async def test_closing_with_a_turn_waiting_never_answers_it(
     assert FIRST.startswith(said)
     assert not any(f.get("serverContent.turnComplete") for f in conn.sent)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_an_activity_with_no_audio_is_a_turn_in_which_nothing_was_heard(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """`activityStart` then `activityEnd`, nothing between: nothing was said.
+
+    The emulator "heard" its configured transcript and answered with an audio part
+    holding no data (`inlineData` without `data`).
+    """
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**_setup(None, "activity"))
+        await client.send({"realtimeInput": {"activityStart": {}}})
+        await client.send({"realtimeInput": {"activityEnd": {}}})
+        [answer] = await _answers(client, 1)
+    assert [m for m in answer if "inputTranscription" in m.get("serverContent", {})] == []
+    blobs = [
+        part["inlineData"]
+        for m in answer
+        for part in m.get("serverContent", {}).get("modelTurn", {}).get("parts", [])
+        if "inlineData" in part
+    ]
+    assert blobs
+    assert all(blob.get("data") for blob in blobs)
+    assert texts_of(answer, "outputTranscription") == "You said: "

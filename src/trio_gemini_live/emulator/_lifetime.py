@@ -36,7 +36,8 @@ class SessionState:
     restores it like `history`, so on the last connection it is what the model heard.
     `scenario_used` holds the indexes of the scenario turns the session has used (a
     turn not `reusable` answers once a session): snapshotted and restored like `history`,
-    so a resumed connection goes on with the script where the handle left it.
+    so a resumed connection goes on with the script where the handle left it. `model_id`
+    is the model it began on: a resume may change anything in the setup but that.
     """
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -48,6 +49,7 @@ class SessionState:
     ended_at: float | None = None
     heard: list[bytes | str] | None = None
     scenario_used: set[int] = field(default_factory=set[int])
+    model_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,16 @@ def _name_words(name: str) -> list[str]:
     return [w for w in spaced.lower().split() if w not in _STOPWORDS]
 
 
+_ARGUMENT_LIMIT = 1000
+"""Characters of the user's words a call's argument takes at most: a model's argument is a
+phrase, and the whole of a megabyte of input made a `toolCall` (and the half-cascade's
+`executableCode`) frame past the 1 MiB a client accepts (protocol.md section 8.5)."""
+
+
 def _subject(text: str) -> str:
+    """What the user asked about: the words after "in", "for", ... (or all), cut short."""
     match = re.search(r"\b(?:in|for|of|about|at)\s+(.+)$", text.strip(), re.IGNORECASE)
-    return (match.group(1) if match else text).strip().rstrip("?.!")
+    return (match.group(1) if match else text).strip().rstrip("?.!")[:_ARGUMENT_LIMIT]
 
 
 @dataclass
@@ -538,7 +545,13 @@ class Model:
         await self._out.resumption_update(False)
         scripted: ScenarioTurn | None
         echo: bytes | None = None
-        if turn.speech16k is not None:
+        if turn.speech16k == b"":
+            # An activity with no audio in it (`activityStart` then `activityEnd`): the
+            # user's turn ended, saying nothing. Nothing is heard, so nothing is
+            # transcribed or echoed (an echo of it was an audio part holding no data).
+            scripted = self._cursor.next_turn("")
+            user_text = ""
+        elif turn.speech16k is not None:
             # `when` is matched against the transcript this turn is heard as, as in a text
             # turn against its text: a scripted turn's own, else the configured one.
             scripted = self._cursor.next_spoken_turn(self.config.input_transcript)

@@ -919,7 +919,9 @@ class EmulatorConnection:
         resumption = setup.session_resumption
         config = self.emulator.config
         session = SessionState(
-            started_at=trio.current_time(), heard=[] if config.record_heard else None
+            started_at=trio.current_time(),
+            heard=[] if config.record_heard else None,
+            model_id=self.model_id,
         )
         if resumption is not None and resumption.handle:
             found = store.resolve(resumption.handle)
@@ -932,6 +934,17 @@ class EmulatorConnection:
             session, self._restored_input = found.session, found.pending
             if session.live:
                 await self.close(1011, SESSION_IN_USE)
+                return None
+            if session.model_id != self.model_id:
+                # protocol.md section 1.5: a resume may change the setup "except the model".
+                # Google's code for it is not documented: its generic one for a setup.
+                log.info(
+                    "connection %d: resume refused: the session began on %s, not %s",
+                    self.number,
+                    session.model_id,
+                    self.model_id,
+                )
+                await self.close(1007, INVALID_ARGUMENT)
                 return None
             session.history = found.history
             session.heard = found.heard
