@@ -11,6 +11,7 @@ import base64
 import itertools
 import json
 import logging
+import math
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -93,7 +94,9 @@ class _EventChannel:
     session, nothing dropped); `add_event` waits only at `2 * limit`, so a consumer that adds
     events while handling one (`send_audio` echoes `InputAudioBufferDelta`) does not deadlock
     against a channel the pump filled. The session's end marker ignores the bounds and, once
-    read, stays: every later `get` returns it at once instead of waiting forever.
+    read, stays: every later `get` returns it at once instead of waiting forever. Once the
+    `connect()` block is left (`unbound`), the pump waits no more: the session's last
+    events (bounded by its own buffer) join the unread ones at once.
     """
 
     def __init__(self, limit: int) -> None:
@@ -102,6 +105,7 @@ class _EventChannel:
         self._not_empty = trio.lowlevel.ParkingLot()
         self._not_full = trio.lowlevel.ParkingLot()
         self._ended: _SessionEnd | None = None
+        self._unbound = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -109,10 +113,15 @@ class _EventChannel:
     async def put(self, item: _Item, *, headroom: bool) -> None:
         cap = 2 * self._limit if headroom else self._limit
         await trio.lowlevel.checkpoint()
-        while len(self._items) >= cap:
+        while len(self._items) >= cap and not self._unbound:
             await self._not_full.park()
         self._items.append(item)
         self._not_empty.unpark()
+
+    def unbound(self) -> None:
+        """Let every `put` through: nobody reads until the block is left (see `connect`)."""
+        self._unbound = True
+        self._not_full.unpark_all()
 
     def end(self, marker: _SessionEnd) -> None:
         self._items.append(marker)
@@ -126,6 +135,7 @@ class _EventChannel:
         added after that stream ended stay.
         """
         self._ended = None
+        self._unbound = False
         items = self._items
         ends = [index for index, item in enumerate(items) if isinstance(item, _SessionEnd)]
         if ends:
@@ -164,6 +174,19 @@ def _decode_base64_audio(audio: str) -> bytes:
 def _refuse_constant(name: str) -> Any:
     """`json.loads` hook: `NaN` and `Infinity` are not JSON (they would be sent as `null`)."""
     raise ValueError(f"{name} is not JSON")
+
+
+_UNLOGGED = logging.Logger("trio_gemini_live.client.unlogged")
+"""For `setup_of` on a draft that was sent before: what it would say was said then."""
+_UNLOGGED.disabled = True
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refusing one past its range ("1e999"): sent as a string."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of a float's range")
+    return value
 
 
 def _draft_of(in_force: Setup, draft: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,8 +232,10 @@ class GeminiRealtimeClient:
     `llm_config` is a dict or an object with a `config_list` attribute (AG2's `LLMConfig`);
     the first entry is used. Its keys: `model` (required), `api_key` (else `GEMINI_API_KEY`
     / `GOOGLE_API_KEY`; always sent in the `x-goog-api-key` header), `api_type` (`"google"`),
-    `base_url` (a full `ws://`/`wss://` endpoint URL used as given, or an `http(s)://` base
-    to which the standard path is appended), `api_version`, `voice`, `temperature`; and the
+    `base_url` (a full `ws://`/`wss://` endpoint URL used as given, with `api_key` or the
+    URL's `key=` only: the environment's keys are for Google, and are not sent to another
+    server; or an `http(s)://` base to which the standard path is appended), `api_version`,
+    `voice`, `temperature`; and the
     extensions `input_sample_rate` (of `send_audio` PCM, 1000 to 384000 Hz, default
     16000), `text_input` (`"client_content"`, the default, or `"realtime_input"` for models
     that take text only as realtime input), `echo_input_audio` (default True: `send_audio`
@@ -429,7 +454,9 @@ class GeminiRealtimeClient:
                         # The seed's stream ends with the session's `Closed`: close, and let
                         # the pump pass the last events on, bounded like the close itself
                         # (writing what is queued, then the handshake: a close_timeout each)
-                        # and the pump's last hand-over (one more).
+                        # and the pump's last hand-over (one more). The pump no longer
+                        # waits for room: a full channel took the whole bound.
+                        self._events.unbound()
                         with trio.move_on_after(self._options.close_timeout * 3) as scope:
                             scope.shield = True
                             await session.aclose()
@@ -491,7 +518,8 @@ class GeminiRealtimeClient:
         applied one at a time, each on top of the one before. One made while the setup is on
         its way (another task began reading) waits for the session to open, then applies
         as above. A setup change the server refuses (`Reconnected.setup_refused`) is
-        dropped: later updates build on the setup in force.
+        dropped: later updates build on the setup in force. Updates made while a setup
+        change waits to be applied are merged into it, and refused with it.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -548,6 +576,11 @@ class GeminiRealtimeClient:
         if not changed:
             return
         session = self.connection
+        if changed - _IN_SESSION_FIELDS and setup == setup_of(self._draft, _UNLOGGED):
+            # A change the setup sent leaves out (a voice while responses are text): moving
+            # to a new connection for it replayed input and answered it twice.
+            self._draft = updated
+            return
         if changed - _IN_SESSION_FIELDS:
             # A connection's setup is fixed: resume on a new connection with the new setup.
             # The session's stream then carries `Reconnected(setup_changed=True)` and
@@ -705,7 +738,9 @@ class GeminiRealtimeClient:
         value: Any = result
         if isinstance(value, str):
             try:
-                value = json.loads(value, parse_constant=_refuse_constant)
+                value = json.loads(
+                    value, parse_constant=_refuse_constant, parse_float=_finite_float
+                )
             except ValueError:
                 value = result
         await session.respond(call_id, {"result": value})

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import msgspec
 
+from ._arguments import describe
 from ._errors import ConfigurationError
 from ._schema import from_json_schema
 from ._setup_checks import check_function_names, check_generation_config
@@ -256,6 +258,9 @@ def _opt_temperature(draft: dict[str, Any], value: Any, log: logging.Logger) -> 
         _section(draft, "generationConfig").pop("temperature", None)
         _prune(draft, "generationConfig")
     elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            # NaN passed the range check later made, and failed every later call instead.
+            raise ConfigurationError(f"session option 'temperature' must be finite, not {value}")
         _section(draft, "generationConfig")["temperature"] = float(value)
     else:
         raise ConfigurationError("session option 'temperature' must be a number")
@@ -298,6 +303,27 @@ def _transcription(field: str) -> _OptionHandler:
     return handler
 
 
+_INT32_MAX = 2**31 - 1  # `silenceDurationMs` and `prefixPaddingMs` are int32 fields
+
+
+def _milliseconds(value: object, key: str) -> int:
+    """A `turn_detection` duration as the int the wire takes, or a `ConfigurationError`.
+
+    `int()` of it raised bare ValueError ("abc", NaN), TypeError ([1]) or OverflowError
+    (inf), and a value past int32 was refused only by a later call.
+    """
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or number != int(number):
+        raise ConfigurationError(
+            f"turn_detection {key} must be a whole number of milliseconds, not {describe(value)}"
+        )
+    if not 0 <= number <= _INT32_MAX:
+        raise ConfigurationError(
+            f"turn_detection {key} must be from 0 to {_INT32_MAX} ms, not {int(number)}"
+        )
+    return int(number)
+
+
 def _opt_turn_detection(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
     config = _section(draft, "realtimeInputConfig")
     if value is None:
@@ -311,10 +337,12 @@ def _opt_turn_detection(draft: dict[str, Any], value: Any, log: logging.Logger) 
     if kind not in ("server_vad", "semantic_vad"):
         raise ConfigurationError(f"unsupported turn_detection type {kind!r}")
     detection: dict[str, Any] = {}
-    if options.get("silence_duration_ms") is not None:
-        detection["silenceDurationMs"] = int(options["silence_duration_ms"])
-    if options.get("prefix_padding_ms") is not None:
-        detection["prefixPaddingMs"] = int(options["prefix_padding_ms"])
+    for key, field in (
+        ("silence_duration_ms", "silenceDurationMs"),
+        ("prefix_padding_ms", "prefixPaddingMs"),
+    ):
+        if options.get(key) is not None:
+            detection[field] = _milliseconds(options[key], key)
     config["automaticActivityDetection"] = detection
     interrupt = options.get("interrupt_response")
     if interrupt is not None:
