@@ -300,6 +300,25 @@ def test_sampling_settings_within_their_ranges_are_kept() -> None:
     assert check_setup(Setup(model=MODEL, generation_config=config)).generation_config == config
 
 
+@pytest.mark.parametrize(
+    "extra_tools",
+    [
+        [{"functionDeclarations": [{"name": "f"}]}],  # f in `functions` too
+        [{"functionDeclarations": [{"name": "g"}, {"name": "g"}]}],  # g twice in extra
+    ],
+)
+def test_a_name_extra_declares_again_is_refused_as_the_server_refuses_it(
+    extra_tools: list[dict[str, object]],
+) -> None:
+    """`extra`'s tools are sent after the modelled ones: their names were not checked,
+    and the server (the emulator too) closed the session with 1007."""
+    setup = live_setup(
+        MODEL, functions=[FunctionDeclaration(name="f")], extra={"tools": extra_tools}
+    )
+    with pytest.raises(ConfigurationError, match=r"is declared twice \(setup\.tools\[[01]\]"):
+        check_setup(setup)
+
+
 async def test_update_context_refuses_a_bad_or_shared_function_name() -> None:
     session = LiveSession(url_endpoint("ws://127.0.0.1:9/ws", api_key="k"), SessionOptions())
     session._core.protocol.setup = live_setup(MODEL)  # pyright: ignore[reportPrivateUsage]

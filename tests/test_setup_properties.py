@@ -398,9 +398,12 @@ def test_no_repr_of_a_setup_shows_a_credential_it_carries(data: st.DataObject, m
     kwargs = data.draw(_valid_options(vertex=True))
     secrets = data.draw(st.lists(s.credentials, min_size=2, max_size=2, unique=True))
     tool = data.draw(s.tools_with_credentials(secrets[0]))
-    extra = {**(kwargs.get("extra") or {}), **data.draw(s.extras_with_credentials(secrets[1]))}
-    if "tools" in extra and "tools" in (kwargs.get("extra") or {}):
-        extra["tools"] = [*kwargs["extra"]["tools"], *extra["tools"]]
+    added = data.draw(s.extras_with_credentials(secrets[1]))
+    extra = {**(kwargs.get("extra") or {}), **added}
+    if "tools" in added and "tools" in (kwargs.get("extra") or {}):
+        # Both: the drawn extra's tools after the options' (not the options' twice, which
+        # declares their functions twice: refused).
+        extra["tools"] = [*kwargs["extra"]["tools"], *added["tools"]]
     kwargs = {**kwargs, "tools": [*kwargs.get("tools", ()), tool], "extra": extra}
     setup = live_setup(model, **kwargs)
     sent = LiveProtocol().start(_prepare_setup(setup, VERTEX)).decode()

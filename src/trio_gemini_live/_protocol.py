@@ -6,6 +6,7 @@ protocol decision lives here; the trio layer only moves bytes and events around.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ from ._wire import (
     ServerContent,
     ServerMessage,
     Setup,
+    Tool,
     ToolResponse,
     Transcription,
     UsageMetadata,
@@ -149,7 +151,14 @@ def check_setup(setup: object) -> Setup:
     check_extra(read_back)
     check_generation_config(read_back.generation_config, "setup.generationConfig")
     check_integer_ranges(read_back, "setup")
-    check_function_names(read_back.tools, "setup.tools")
+    tools = read_back.tools
+    if read_back.extra is not None:
+        # The tools as sent: `extra`'s own after the modelled ones (a name declared in
+        # both, or twice in `extra`, is refused by the server as any other is).
+        # `extra`'s tools in a shape the Structs do not read: the server judges them.
+        with contextlib.suppress(msgspec.ValidationError):
+            tools = msgspec.convert(merge_extra(read_back).get("tools") or [], list[Tool])
+    check_function_names(tools, "setup.tools")
     return read_back
 
 
