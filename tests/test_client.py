@@ -465,14 +465,16 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
         # These raised bare ValueError / TypeError / OverflowError, or were taken and
         # failed a later call
         ({"temperature": math.nan}, r"'temperature' must be finite, not nan"),
+        ({"temperature": 10**400}, r"'temperature' must be finite, not an int too large"),
         (
             {"turn_detection": {"silence_duration_ms": "abc"}},
-            r"silence_duration_ms must be a whole number of milliseconds, not 'abc'",
+            r"silence_duration_ms must be a number of milliseconds, not 'abc'",
         ),
-        ({"turn_detection": {"prefix_padding_ms": [1]}}, r"prefix_padding_ms must be a whole"),
-        ({"turn_detection": {"silence_duration_ms": math.nan}}, r"whole number.*nan"),
-        ({"turn_detection": {"silence_duration_ms": math.inf}}, r"whole number.*inf"),
+        ({"turn_detection": {"prefix_padding_ms": [1]}}, r"prefix_padding_ms must be a number"),
+        ({"turn_detection": {"silence_duration_ms": math.nan}}, r"number of milliseconds.*nan"),
+        ({"turn_detection": {"silence_duration_ms": math.inf}}, r"number of milliseconds.*inf"),
         ({"turn_detection": {"silence_duration_ms": 10**12}}, r"from 0 to 2147483647 ms"),
+        ({"turn_detection": {"silence_duration_ms": 10**400}}, r"not a larger number"),
         ({"generation_config": {"top_p": 2}}, r"topP must be between 0\.0 and 1\.0"),
         (
             {"tools": [{"type": "function", "name": "my tool", "parameters": {}}]},
@@ -605,6 +607,8 @@ async def test_a_change_the_setup_sent_leaves_out_moves_nothing(autojump_clock: 
             if isinstance(event, TurnComplete):
                 break
         await client.session_update({"voice": "Puck"})
+        # With a change a `contextUpdate` carries, only that is sent: no move either.
+        await client.session_update({"voice": "Kore", "instructions": "Be brief."})
         await client.send_text(role="user", text="again")
         seen: list[RealtimeEvent] = []
         async for event in client.read_events():
@@ -615,9 +619,12 @@ async def test_a_change_the_setup_sent_leaves_out_moves_nothing(autojump_clock: 
         await until_reconfigured(client)
     assert not any(isinstance(event, Reconnected) for event in seen)
     assert len(emulator.connections) == 2
+    first = [frame.data for frame in emulator.connections[0].received if frame.data]
+    assert [next(iter(data)) for data in first].count("contextUpdate") == 1
     second = emulator.connections[1].received[0].data["setup"]
     voice = second["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
-    assert voice["voiceName"] == "Puck"
+    assert voice["voiceName"] == "Kore"
+    assert second["systemInstruction"]["parts"] == [{"text": "Be brief."}]
 
 
 async def test_leaving_connect_with_the_event_channel_full_takes_no_wait(
@@ -634,6 +641,8 @@ async def test_leaving_connect_with_the_event_channel_full_takes_no_wait(
             left = trio.current_time()
         assert trio.current_time() - left < 0.5
 
+
+async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) -> None:
     """An update made while another waits (a resume) neither loses it nor is lost.
 
     Both used to start from the same draft: whichever stored its draft last erased the
@@ -1019,6 +1028,29 @@ async def test_a_result_json_cannot_hold_as_a_number_is_sent_as_the_string(
                     await client.send_function_result(event.call_id, "1e999")
     [response] = server.received[1]["toolResponse"]["functionResponses"]
     assert response["response"] == {"result": "1e999"}
+
+
+async def test_a_result_nested_past_the_recursion_limit_is_sent_as_the_string(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """`json.loads` raised a bare RecursionError out of `send_function_result`."""
+    deep = "[" * 100_000 + "]" * 100_000
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        call = {"id": "function-call-1", "name": "f", "args": {}}
+        await ws.send_message(pretty({"toolCall": {"functionCalls": [call]}}))
+        await server.receive_json(ws)
+        await ws.aclose()
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            async for event in client.read_events():
+                if isinstance(event, FunctionCall):
+                    await client.send_function_result(event.call_id, deep)
+    [response] = server.received[1]["toolResponse"]["functionResponses"]
+    assert response["response"] == {"result": deep}
 
 
 async def test_result_of_a_cancelled_call_is_dropped(

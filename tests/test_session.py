@@ -1195,3 +1195,58 @@ async def test_a_message_the_transport_refused_unwritten_is_reported_as_never_wr
     assert texts == ["written"]
     size = len(b'{"realtimeInput":{"text":"refused"}}')
     assert session.not_sent == (f"realtimeInput.text: 1 message(s), {size} bytes (never written)",)
+
+
+async def test_a_cut_off_message_the_next_replay_could_not_write_stays_cut_off(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """F is cut off mid-write on connection 1; connection 2 closes as its replay writes it.
+
+    The transport refused F's second write before any byte left, and F was reported as
+    "never written", although part of it may have reached connection 1's server.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        number = server.connections
+        await accept_setup(server, ws)
+        if number == 1:
+            update = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
+            await ws.send_message(pretty(update))
+            while True:
+                await server.receive_json(ws)
+        await ws.aclose(1011, "internal")
+
+    server = FakeServer(nursery, script)
+    opened = 0
+
+    async def connector() -> trio.abc.Stream:
+        nonlocal opened
+        opened += 1
+        if opened > 2:
+            raise OSError("network is unreachable")
+        stream = await server.connector()
+        # 1: the upgrade, the setup and A go out, then F sticks.
+        return StuckUplinkStream(stream, 3) if opened == 1 else stream
+
+    options = SessionOptions(
+        ping_interval=5,
+        silence_limit=10,
+        reconnect=ReconnectPolicy(initial_delay=1, jitter=0, max_elapsed=20),
+    )
+    with pytest.raises(ReconnectFailedError), trio.fail_after(120):
+        async with open_session(
+            live_setup("m", modality="TEXT"),
+            endpoint=ENDPOINT,
+            connector=connector,
+            options=options,
+        ) as session:
+            await until_event(session, ResumptionUpdate)
+            await session.send_text("A")
+            await trio.testing.wait_all_tasks_blocked()
+            await session.send_text("F, never delivered")
+            async for _ in session:
+                pass
+    size = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
+    assert session.not_sent == (
+        f"realtimeInput.text: 1 message(s), {size} bytes (cut off mid-write)",
+    )

@@ -84,16 +84,20 @@ async def test_a_late_chunk_from_an_async_source_goes_at_once_and_the_rest_catch
     assert _gaps(_audio_times(emulator)) == [0.02, 0.02, 0.1, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("lead", [None, b""], ids=["nothing", "an empty chunk"])
 async def test_a_source_slow_to_start_is_paced_from_its_first_chunk(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, lead: bytes | None
 ) -> None:
     """The first chunk comes after 1 s (speech synthesis warming up), then 20 ms chunks.
 
     The schedule began at the call, so the first second of audio went out at once with
-    the first chunk, 50 chunks ahead of play time.
+    the first chunk, 50 chunks ahead of play time; an empty chunk first (which sends
+    nothing) must not start it either.
     """
 
     async def source() -> AsyncIterator[bytes]:
+        if lead is not None:
+            yield lead
         await trio.sleep(1)
         for _ in range(10):
             yield MS_20

@@ -57,8 +57,6 @@ Role = Literal["user", "assistant", "system"]
 
 _ROLE_TO_GEMINI: dict[str, str] = {"user": "user", "assistant": "model"}
 _TEXT_INPUT_MODES = frozenset({"client_content", "realtime_input"})
-# Setup fields a `contextUpdate` can change on an open connection (protocol.md section 2.6).
-_IN_SESSION_FIELDS = frozenset({"systemInstruction", "tools"})
 # The keys of `speechConfig` that `setup_of` leaves out of a text-only setup.
 _VOICE_KEYS = ("voiceConfig", "multiSpeakerVoiceConfig")
 
@@ -174,6 +172,15 @@ def _decode_base64_audio(audio: str) -> bytes:
 def _refuse_constant(name: str) -> Any:
     """`json.loads` hook: `NaN` and `Infinity` are not JSON (they would be sent as `null`)."""
     raise ValueError(f"{name} is not JSON")
+
+
+def _fixed_part(setup: Setup) -> Setup:
+    """`setup` without what a `contextUpdate` changes on an open connection.
+
+    That is the system instruction and the tools (protocol.md section 2.6); the rest only
+    a new connection changes.
+    """
+    return msgspec.structs.replace(setup, system_instruction=None, tools=None)
 
 
 _UNLOGGED = logging.Logger("trio_gemini_live.client.unlogged")
@@ -453,9 +460,9 @@ class GeminiRealtimeClient:
                         self._session = None
                         # The seed's stream ends with the session's `Closed`: close, and let
                         # the pump pass the last events on, bounded like the close itself
-                        # (writing what is queued, then the handshake: a close_timeout each)
-                        # and the pump's last hand-over (one more). The pump no longer
-                        # waits for room: a full channel took the whole bound.
+                        # (writing what is queued, then the handshake: a close_timeout each,
+                        # and one more to spare). The pump no longer waits for room: with
+                        # the channel full, it took the whole bound.
                         self._events.unbound()
                         with trio.move_on_after(self._options.close_timeout * 3) as scope:
                             scope.shield = True
@@ -576,12 +583,11 @@ class GeminiRealtimeClient:
         if not changed:
             return
         session = self.connection
-        if changed - _IN_SESSION_FIELDS and setup == setup_of(self._draft, _UNLOGGED):
-            # A change the setup sent leaves out (a voice while responses are text): moving
-            # to a new connection for it replayed input and answered it twice.
-            self._draft = updated
-            return
-        if changed - _IN_SESSION_FIELDS:
+        # Judged on the setups as sent: a change the setup sent leaves out (a voice while
+        # responses are text) moved the session to a new connection for nothing, and the
+        # move replayed input, answered twice.
+        before = setup_of(self._draft, _UNLOGGED)
+        if _fixed_part(setup) != _fixed_part(before):
             # A connection's setup is fixed: resume on a new connection with the new setup.
             # The session's stream then carries `Reconnected(setup_changed=True)` and
             # `SessionUpdated`.
@@ -589,10 +595,13 @@ class GeminiRealtimeClient:
             self._draft = updated
             return
         instruction = tools = None
-        if "systemInstruction" in changed:
+        if setup.system_instruction != before.system_instruction:
             instruction = setup.system_instruction or Content(parts=[Part(text="")], role="user")
-        if "tools" in changed:
+        if setup.tools != before.tools:
             tools = setup.tools or []
+        if instruction is None and tools is None:
+            self._draft = updated  # kept for a later setup (the voice, when audio returns)
+            return
         await session.update_context(system_instruction=instruction, tools=tools)
         self._draft = updated
         current = session.setup
@@ -741,7 +750,7 @@ class GeminiRealtimeClient:
                 value = json.loads(
                     value, parse_constant=_refuse_constant, parse_float=_finite_float
                 )
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the limit
                 value = result
         await session.respond(call_id, {"result": value})
 

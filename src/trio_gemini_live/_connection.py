@@ -131,8 +131,9 @@ class SessionCore:
     # reported as never written.
     refused: list[Outgoing] = field(default_factory=list[Outgoing])
     # Messages written in full to an earlier connection that a resume took for replay and
-    # its connection ended before writing again: the resumed state does not hold them. The
-    # next connection replays them; if the session ends first, they are reported.
+    # its connection ended before writing again: the resumed state lacks them (or, marked
+    # uncertain, may hold them). The next connection replays them; if the session ends
+    # first, they are reported.
     unreplayed: list[Outgoing] = field(default_factory=list[Outgoing])
     # The latest stretch of waiting on the user (stalls less than `handle_window` apart
     # merge): frames that reached the socket then were read only after it.
@@ -439,6 +440,12 @@ class Connection:
                     core.cut_off.append(item)
                 else:
                     core.refused.append(item)
+            # Refused now, a message an earlier connection cut off mid-write is still one
+            # that part of may have reached a server.
+            again = [item for item in core.refused if id(item.frame) in cut_off]
+            if again:
+                core.refused = [item for item in core.refused if id(item.frame) not in cut_off]
+                core.cut_off.extend(again)
             # Kept too (with the indices they would have had) for the next connection to
             # replay. Not written here, no handle of this connection can include them:
             # dated never.

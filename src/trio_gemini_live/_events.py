@@ -473,7 +473,8 @@ class Closed(RealtimeEvent, frozen=True, kw_only=True):
     `not_sent` summarises, one line per kind and cause, the `not_sent_messages` the application had
     sent (its `send_*` had returned) that no connection wrote in full: still queued when
     the session ended, or refused by a closing connection before any byte left ("never
-    written"); cut off mid-write by the end of the last connection with no resume after it
+    written"; the default websockets transport tells these apart, trio-websocket reports
+    them as cut off); cut off mid-write by the end of the last connection with no resume after it
     ("cut off mid-write"; part may have reached the server); or written before a resume
     whose connection ended before its replay wrote them again ("written before a resume,
     which ended before writing it again": the resumed session lacks them). That happens

@@ -258,10 +258,15 @@ def _opt_temperature(draft: dict[str, Any], value: Any, log: logging.Logger) -> 
         _section(draft, "generationConfig").pop("temperature", None)
         _prune(draft, "generationConfig")
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an int past a float's range
+            number = math.inf
+        if not math.isfinite(number):
             # NaN passed the range check later made, and failed every later call instead.
-            raise ConfigurationError(f"session option 'temperature' must be finite, not {value}")
-        _section(draft, "generationConfig")["temperature"] = float(value)
+            shown = "an int too large for a float" if isinstance(value, int) else value
+            raise ConfigurationError(f"session option 'temperature' must be finite, not {shown}")
+        _section(draft, "generationConfig")["temperature"] = number
     else:
         raise ConfigurationError("session option 'temperature' must be a number")
 
@@ -309,19 +314,24 @@ _INT32_MAX = 2**31 - 1  # `silenceDurationMs` and `prefixPaddingMs` are int32 fi
 def _milliseconds(value: object, key: str) -> int:
     """A `turn_detection` duration as the int the wire takes, or a `ConfigurationError`.
 
-    `int()` of it raised bare ValueError ("abc", NaN), TypeError ([1]) or OverflowError
-    (inf), and a value past int32 was refused only by a later call.
+    Taken as `int()` takes it, as it always was (`500`, `500.7`, `"500"`); but `int()` of
+    it raised bare ValueError ("abc", NaN), TypeError ([1]) or OverflowError (inf), and a
+    value past int32 was refused only by a later call.
     """
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if number is None or not math.isfinite(number) or number != int(number):
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise TypeError
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise ConfigurationError(
-            f"turn_detection {key} must be a whole number of milliseconds, not {describe(value)}"
-        )
+            f"turn_detection {key} must be a number of milliseconds, not {describe(value)}"
+        ) from None
     if not 0 <= number <= _INT32_MAX:
+        shown = number if abs(number) < 10**12 else "a larger number"
         raise ConfigurationError(
-            f"turn_detection {key} must be from 0 to {_INT32_MAX} ms, not {int(number)}"
+            f"turn_detection {key} must be from 0 to {_INT32_MAX} ms, not {shown}"
         )
-    return int(number)
+    return number
 
 
 def _opt_turn_detection(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:

@@ -59,7 +59,7 @@ async def stream_audio(
             nonlocal due, sent
             size = _nbytes(chunk)
             if realtime:
-                if due == -math.inf:
+                if due == -math.inf and size:  # an empty chunk sends nothing: not the first
                     due = trio.current_time()
                 await pacer.sleep_until(due)
                 due += size * seconds_per_byte

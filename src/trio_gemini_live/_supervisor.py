@@ -467,7 +467,8 @@ class SessionSupervisor:
         ends with an error. Cut off: the last connection's end interrupted their write
         (`SessionCore.cut_off`), or refused it (`refused`: never written), and no connection
         replays them now. Not replayed: written before a resume, whose replay the end of
-        its connection cut short (`unreplayed`): the resumed state does not hold them.
+        its connection cut short (`unreplayed`): the resumed state lacks them (or may hold
+        one the handle may have covered, marked uncertain).
         """
         cut_off, queued, unreplayed = MessageTally(), MessageTally(), MessageTally()
         for item in self._core.cut_off:
