@@ -519,7 +519,7 @@ class LiveSession(SessionSupervisor):
             written = current.write_now(frame, kind)
             if written is not False:
                 if effects is not None:
-                    self._commit(effects, reservation)
+                    self._commit(effects, reservation, frame)
                     if reservation is not None:
                         # A tool response only (never audio): a move may wait for it.
                         current.answer_written()
@@ -554,18 +554,20 @@ class LiveSession(SessionSupervisor):
         if effects is not None:
             # A resume while a tool response waited voided it and forgot the calls it
             # reserved: it answers none then.
-            self._commit(effects, reservation)
+            self._commit(effects, reservation, frame)
 
-    def _commit(self, message: ClientMessage, reservation: CallReservation | None = None) -> None:
+    def _commit(
+        self, message: ClientMessage, reservation: CallReservation | None, frame: bytes
+    ) -> None:
         """`LiveProtocol.commit`, and a `contextUpdate` also into a setup still to come.
 
-        A `contextUpdate` is recorded as a copy: its `Content` and `Tool`s are the
-        caller's, who may change them after the call (a resumed connection then carried
-        what was never sent).
+        A `contextUpdate` is recorded as `frame` (the message encoded) says: its `Content`
+        and `Tool`s are the caller's, who may change them after the call, or while it
+        waits for room (a resumed connection then carried what was never sent).
         """
         update = message.context_update
         if update is not None:
-            update = msgspec.json.decode(msgspec.json.encode(update), type=ContextUpdate)
+            update = _client_message_decoder.decode(frame).context_update
             message = msgspec.structs.replace(message, context_update=update)
         self._core.protocol.commit(message, reservation)
         if update is not None:
@@ -1385,6 +1387,10 @@ class _EventIterator:
         if failure is not None:
             raise failure from None
         raise StopAsyncIteration
+
+
+_client_message_decoder = msgspec.json.Decoder(ClientMessage)
+"""Reads back a frame the session sends (`_commit`): the message exactly as it went."""
 
 
 def _check_finite(value: object, what: str) -> None:
