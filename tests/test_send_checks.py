@@ -455,20 +455,20 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("respond object", lambda s: s.respond("c1", object()), r"'c1' cannot be sent as JSON"),
     ("respond scheduling", lambda s: s.respond("c1", {}, scheduling="soon"), r"scheduling"),
     # Nested past the recursion limit: a bare RecursionError escaped from msgspec
-    ("respond deep", lambda s: s.respond("c1", _deep(5000)), r"'c1' is nested too deeply"),
+    ("respond deep", lambda s: s.respond("c1", _deep(DEEP)), r"'c1' is nested too deeply"),
     (
         "respond deep with parts",
-        lambda s: s.respond("c1", _deep(5000), parts=[FunctionResponsePart()]),
+        lambda s: s.respond("c1", _deep(DEEP), parts=[FunctionResponsePart()]),
         r"'c1' is nested too deeply",
     ),
     (
         "response deep",
-        lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", response=_deep(5000))),
+        lambda s: s.send_tool_response(FunctionResponse(id="c1", name="f", response=_deep(DEEP))),
         r"response is nested too deeply",
     ),
     (
         "send content deep",
-        lambda s: s.send(ClientMessage(client_content=A({"turns": _deep(5000)}))),
+        lambda s: s.send(ClientMessage(client_content=A({"turns": [_deep(DEEP)]}))),
         r"cannot encode the message: maximum recursion depth exceeded",
     ),
     # NaN and infinities: JSON has neither, msgspec wrote them as null
@@ -671,8 +671,12 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
 ]
 
 
+DEEP = 100_000
+"""Past Python's recursion limit (1000) and the C one msgspec meets on 3.12 and later."""
+
+
 def _deep(depth: int) -> dict[str, object]:
-    """A JSON object nested `depth` levels deep: past the recursion limit at 5000."""
+    """A JSON object nested `depth` levels deep (`DEEP`: past the recursion limits)."""
     value: dict[str, object] = {}
     for _ in range(depth):
         value = {"x": value}
