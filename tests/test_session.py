@@ -8,6 +8,7 @@ import os
 import socket
 import ssl
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ from trio_gemini_live._events import (
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._resume import ReconnectPolicy
 from trio_gemini_live._session import (
+    LiveSession,
     _kind_of,  # pyright: ignore[reportPrivateUsage]
     open_session,
 )
@@ -902,17 +904,19 @@ class _ResetOnWrite(WrappedStream):
         return received[0]
 
 
-@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
-async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_ends(
-    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
-) -> None:
-    """A written on connection 1, F cut off there; connection 2's replay is cut off at A.
+async def _a_written_then_f_cut_off(
+    nursery: trio.Nursery,
+    second: Callable[[trio.abc.Stream], trio.abc.Stream],
+    *,
+    close_second: bool = False,
+    transport: str = "websockets",
+) -> tuple[LiveSession, dict[int, list[dict[str, object]]]]:
+    """A is written on connection 1, then F is cut off there; the session ends in an outage.
 
-    F reached no server, and the session then ends (the network stays down): F is reported
-    as cut off. It was not reported at all: the replay forgot what the last connection had
-    cut off before writing it again. A, written in full after the handle connection 2
-    resumed from, is in no state the session holds: it is reported as not replayed (it
-    was not reported either).
+    Connection 1's server issues a handle before A. Connection 2's stream is `second`'s
+    wrapping of it, and its server closes with 1011 after `setupComplete` if
+    `close_second`; no third connection opens. Returns the ended session and what each
+    server read.
     """
     got: dict[int, list[dict[str, object]]] = {1: [], 2: []}
 
@@ -922,6 +926,9 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
         if number == 1:
             update = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
             await ws.send_message(pretty(update))
+        elif close_second:
+            await ws.aclose(1011, "internal")
+            return
         while True:
             got[number].append(await server.receive_json(ws))
 
@@ -934,9 +941,8 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
         if opened > 2:
             raise OSError("network is unreachable")
         stream = await server.connector()
-        # 1: the upgrade, the setup and A go out, then F sticks. 2: the upgrade and the
-        # setup go out, then the replay's first write meets a reset.
-        return StuckUplinkStream(stream, 3) if opened == 1 else _ResetOnWrite(stream, 2)
+        # 1: the upgrade, the setup and A go out, then F sticks.
+        return StuckUplinkStream(stream, 3) if opened == 1 else second(stream)
 
     options = SessionOptions(
         ping_interval=5,
@@ -957,11 +963,32 @@ async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_en
             await session.send_text("F, never delivered")
             async for _ in session:
                 pass
+    return session, got
+
+
+F_SIZE = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_what_a_cut_off_replay_never_wrote_is_reported_when_the_session_ends(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    """A written on connection 1, F cut off there; connection 2's replay is cut off at A.
+
+    F reached no server, and the session then ends (the network stays down): F is reported
+    as cut off. It was not reported at all: the replay forgot what the last connection had
+    cut off before writing it again. A, written in full after the handle connection 2
+    resumed from, is in no state the session holds: it is reported as not replayed (it
+    was not reported either).
+    """
+    # 2: the upgrade and the setup go out, then the replay's first write meets a reset.
+    session, got = await _a_written_then_f_cut_off(
+        nursery, lambda stream: _ResetOnWrite(stream, 2), transport=transport
+    )
     assert got == {1: [{"realtimeInput": {"text": "A"}}], 2: []}
-    f_size = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
     a_size = len(b'{"realtimeInput":{"text":"A"}}')
     assert session.not_sent == (
-        f"realtimeInput.text: 1 message(s), {f_size} bytes (cut off mid-write)",
+        f"realtimeInput.text: 1 message(s), {F_SIZE} bytes (cut off mid-write)",
         f"realtimeInput.text: 1 message(s), {a_size} bytes "
         "(written before a resume, which ended before writing it again)",
     )
@@ -1205,48 +1232,7 @@ async def test_a_cut_off_message_the_next_replay_could_not_write_stays_cut_off(
     The transport refused F's second write before any byte left, and F was reported as
     "never written", although part of it may have reached connection 1's server.
     """
-
-    async def script(ws: trio_websocket.WebSocketConnection) -> None:
-        number = server.connections
-        await accept_setup(server, ws)
-        if number == 1:
-            update = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
-            await ws.send_message(pretty(update))
-            while True:
-                await server.receive_json(ws)
-        await ws.aclose(1011, "internal")
-
-    server = FakeServer(nursery, script)
-    opened = 0
-
-    async def connector() -> trio.abc.Stream:
-        nonlocal opened
-        opened += 1
-        if opened > 2:
-            raise OSError("network is unreachable")
-        stream = await server.connector()
-        # 1: the upgrade, the setup and A go out, then F sticks.
-        return StuckUplinkStream(stream, 3) if opened == 1 else stream
-
-    options = SessionOptions(
-        ping_interval=5,
-        silence_limit=10,
-        reconnect=ReconnectPolicy(initial_delay=1, jitter=0, max_elapsed=20),
-    )
-    with pytest.raises(ReconnectFailedError), trio.fail_after(120):
-        async with open_session(
-            live_setup("m", modality="TEXT"),
-            endpoint=ENDPOINT,
-            connector=connector,
-            options=options,
-        ) as session:
-            await until_event(session, ResumptionUpdate)
-            await session.send_text("A")
-            await trio.testing.wait_all_tasks_blocked()
-            await session.send_text("F, never delivered")
-            async for _ in session:
-                pass
-    size = len(b'{"realtimeInput":{"text":"F, never delivered"}}')
+    session, _ = await _a_written_then_f_cut_off(nursery, lambda stream: stream, close_second=True)
     assert session.not_sent == (
-        f"realtimeInput.text: 1 message(s), {size} bytes (cut off mid-write)",
+        f"realtimeInput.text: 1 message(s), {F_SIZE} bytes (cut off mid-write)",
     )
