@@ -1,9 +1,16 @@
-"""A sans-IO protocol past its handshake, for tests that feed it server frames."""
+"""A sans-IO protocol past its handshake, and a decode's outcome: for tests of server frames."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from trio_gemini_live._codec import decode_server
+from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._protocol import LiveProtocol, SessionState
 from trio_gemini_live._wire import Setup
+
+Outcome = tuple[str, Any]
+"""("ok", the message) or ("error", the error's text): a decode's result, comparable."""
 
 
 def opened_protocol(setup: Setup | None = None) -> LiveProtocol:
@@ -16,3 +23,11 @@ def opened_protocol(setup: Setup | None = None) -> LiveProtocol:
     protocol.receive_frame(b'{"setupComplete": {}}')
     assert protocol.state is SessionState.OPEN
     return protocol
+
+
+def outcome(frame: bytes) -> Outcome:
+    """What `decode_server` gives for `frame`: its message, or its error's text."""
+    try:
+        return ("ok", decode_server(frame))
+    except RemoteProtocolError as exc:
+        return ("error", str(exc))

@@ -19,7 +19,7 @@ import msgspec
 import pytest
 from hypothesis import example, given, strategies as st
 
-from protocols import opened_protocol
+from protocols import Outcome, opened_protocol, outcome
 from strategies import budget
 from trio_gemini_live import _codec, _text_fastpath as textpath
 from trio_gemini_live._codec import decode_server
@@ -28,8 +28,6 @@ from trio_gemini_live._events import InputTranscription, OutputTranscription, Te
 from trio_gemini_live._skeleton import string_slot
 from trio_gemini_live._text_fastpath import INPUT, MODEL, OUTPUT, text_message
 from trio_gemini_live._wire import WordInfo
-
-Outcome = tuple[str, Any]
 
 
 def pretty(message: dict[str, Any]) -> bytes:
@@ -67,13 +65,6 @@ def ordinary(frame: bytes) -> Outcome:
         mock.patch.object(_codec, "learn_text", return_value=None),
     ):
         return outcome(frame)
-
-
-def outcome(frame: bytes) -> Outcome:
-    try:
-        return ("ok", decode_server(frame))
-    except RemoteProtocolError as exc:
-        return ("error", str(exc))
 
 
 def events_of(frame: bytes, *, fast: bool) -> Outcome:

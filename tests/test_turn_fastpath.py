@@ -20,7 +20,7 @@ import msgspec
 import pytest
 from hypothesis import example, given, strategies as st
 
-from protocols import opened_protocol
+from protocols import Outcome, opened_protocol, outcome
 from strategies import budget
 from trio_gemini_live import _codec, _turn_fastpath as turnpath
 from trio_gemini_live._codec import decode_server
@@ -28,8 +28,6 @@ from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._events import ToolCallCancellation, TurnComplete
 from trio_gemini_live._turn_fastpath import turn_end_message
 from trio_gemini_live._wire import ModalityTokenCount, UsageMetadata
-
-Outcome = tuple[str, Any]
 
 USAGE = {
     "promptTokenCount": 515,
@@ -66,13 +64,6 @@ def ordinary(frame: bytes) -> Outcome:
         mock.patch.object(_codec, "learn_turn_end", return_value=None),
     ):
         return outcome(frame)
-
-
-def outcome(frame: bytes) -> Outcome:
-    try:
-        return ("ok", decode_server(frame))
-    except RemoteProtocolError as exc:
-        return ("error", str(exc))
 
 
 def events_of(frame: bytes, *, fast: bool, before: tuple[bytes, ...] = ()) -> Outcome:
