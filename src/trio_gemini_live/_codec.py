@@ -23,6 +23,7 @@ from ._turn_fastpath import decode_turn_end, learn as learn_turn_end, turn_end_m
 from ._wire import ClientMessage, ServerMessage
 
 __all__ = [
+    "decode_client",
     "decode_ordinary",
     "decode_server",
     "encode_client",
@@ -33,6 +34,7 @@ __all__ = [
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ServerMessage)
 _generic_decoder = msgspec.json.Decoder()
+_client_decoder = msgspec.json.Decoder(ClientMessage)
 
 
 def _camel(name: str) -> str:
@@ -51,6 +53,14 @@ _KNOWN_TOP_LEVEL = known_server_keys()
 def encode_client(message: ClientMessage) -> bytes:
     """Encode a client message as canonical compact camelCase JSON."""
     return _encoder.encode(message)
+
+
+def decode_client(frame: bytes) -> ClientMessage:
+    """Read back a client frame this library encoded, as the server would read it.
+
+    Raises msgspec's errors as they come: a wrong type anywhere fails with its JSON path.
+    """
+    return _client_decoder.decode(frame)
 
 
 def lenient_b64decode(text: str) -> bytes:

@@ -26,7 +26,7 @@ from ._audio_fastpath import MIN_FRAME, audio_message
 from ._audio_rate import audio_rate, audio_rates, sample_rate_of
 from ._call_stream import CallStreams
 from ._close_policy import CloseAction, classify_close
-from ._codec import decode_ordinary, encode_client
+from ._codec import decode_client, decode_ordinary, encode_client
 from ._errors import (
     ConfigurationError,
     ConnectionClosedError,
@@ -90,8 +90,6 @@ _CLOSED = SessionState.CLOSED
 _OPEN = SessionState.OPEN
 _GOING_AWAY = SessionState.GOING_AWAY
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
-# Reads a client frame back as the server would: a wrong type anywhere fails with its path.
-_client_decoder = msgspec.json.Decoder(ClientMessage)
 
 
 def check_setup(setup: object) -> Setup:
@@ -125,7 +123,7 @@ def check_setup(setup: object) -> Setup:
         )
     try:
         encoded = encode_client(ClientMessage(setup=setup))
-        read_back = _client_decoder.decode(encoded).setup
+        read_back = decode_client(encoded).setup
     # msgspec.ValidationError derives from ValueError only from msgspec 0.20 on.
     except (TypeError, ValueError, msgspec.EncodeError, msgspec.ValidationError) as exc:
         raise ConfigurationError(
@@ -310,7 +308,7 @@ class LiveProtocol:
             raise LocalProtocolError(f"cannot encode the message: {exc}") from None
         if not checked:
             try:
-                _client_decoder.decode(frame)
+                decode_client(frame)
             except msgspec.ValidationError as exc:
                 raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
         return frame

@@ -50,7 +50,7 @@ from ._arguments import (
     media_buffer,
     non_finite_path,
 )
-from ._codec import encode_client
+from ._codec import decode_client, encode_client
 from ._connection import FLUSH, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint
 from ._errors import (
@@ -567,7 +567,7 @@ class LiveSession(SessionSupervisor):
         """
         update = message.context_update
         if update is not None:
-            update = _client_message_decoder.decode(frame).context_update
+            update = decode_client(frame).context_update
             message = msgspec.structs.replace(message, context_update=update)
         self._core.protocol.commit(message, reservation)
         if update is not None:
@@ -1387,10 +1387,6 @@ class _EventIterator:
         if failure is not None:
             raise failure from None
         raise StopAsyncIteration
-
-
-_client_message_decoder = msgspec.json.Decoder(ClientMessage)
-"""Reads back a frame the session sends (`_commit`): the message exactly as it went."""
 
 
 def _check_finite(value: object, what: str) -> None:
