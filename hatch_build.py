@@ -36,6 +36,7 @@ MODULES = (
     "_audio_fastpath.py",
     "_text_fastpath.py",
     "_turn_fastpath.py",
+    "_skeleton.py",
     "_codec.py",
     "_ws_receive.py",
     "_ws_frame.py",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from trio_gemini_live._codec import decode_server
 from trio_gemini_live._errors import RemoteProtocolError
 from trio_gemini_live._protocol import LiveProtocol, SessionState
+from trio_gemini_live._skeleton import Remembered
 from trio_gemini_live._wire import Setup
 
 Outcome = tuple[str, Any]
@@ -31,3 +34,17 @@ def outcome(frame: bytes) -> Outcome:
         return ("ok", decode_server(frame))
     except RemoteProtocolError as exc:
         return ("error", str(exc))
+
+
+@contextmanager
+def forgotten(remembered: Remembered[Any]) -> Iterator[None]:
+    """Start with no skeleton remembered; what is learned inside is dropped at the end.
+
+    (Not `mock.patch.object`: compiled, the attribute cannot be deleted, which it does.)
+    """
+    saved = remembered.skeletons
+    remembered.skeletons = ()
+    try:
+        yield
+    finally:
+        remembered.skeletons = saved

@@ -24,7 +24,7 @@ import pybase64
 import pytest
 from hypothesis import example, given, strategies as st
 
-from protocols import opened_protocol
+from protocols import forgotten, opened_protocol
 from strategies import budget
 from trio_gemini_live import _audio_fastpath as fastpath, _codec, _protocol, _text_fastpath
 from trio_gemini_live._codec import _decoder as _codec_decoder, decode_server
@@ -78,7 +78,7 @@ def events_of(frame: bytes, *, fast: bool) -> Outcome:
     protocol = opened_protocol()
     with (
         mock.patch.object(_protocol, "MIN_FRAME", 0 if fast else 1 << 62),
-        mock.patch.object(_text_fastpath, "_skeletons", ()),
+        forgotten(_text_fastpath.remembered),
     ):
         try:
             events = protocol.receive_frame(frame)
@@ -108,7 +108,7 @@ def assert_same(frame: bytes) -> bool:
 
 def assert_same_all(*frames: bytes) -> list[bool]:
     """`assert_same` on each frame in turn, starting with no skeleton learned."""
-    with mock.patch.object(fastpath, "_skeletons", ()):
+    with forgotten(fastpath.remembered):
         return [assert_same(frame) for frame in frames]
 
 
@@ -116,9 +116,9 @@ def assert_same_all(*frames: bytes) -> list[bool]:
 
 
 def test_google_audio_is_learned_then_decoded_without_json() -> None:
-    with mock.patch.object(fastpath, "_skeletons", ()):
+    with forgotten(fastpath.remembered):
         assert decode_server(google_audio()) == audio_message(PCM)  # the ordinary path ...
-        assert fastpath._skeletons  # ... learned the skeleton
+        assert fastpath.remembered.skeletons  # ... learned the skeleton
         with mock.patch.object(_codec, "_decoder") as decoder:
             second = decode_server(google_audio(OTHER_B64))
         decoder.decode.assert_not_called()
@@ -128,7 +128,7 @@ def test_google_audio_is_learned_then_decoded_without_json() -> None:
 def test_sessions_of_different_kinds_each_keep_their_skeleton() -> None:
     """Gemini's and Vertex's audio frames alternating in one process: both stay fast."""
     kinds = [MIME, "audio/pcm"]
-    with mock.patch.object(fastpath, "_skeletons", ()):
+    with forgotten(fastpath.remembered):
         for mime in kinds:
             assert decode_server(google_audio(mime=mime)) == audio_message(PCM, mime)
         with mock.patch.object(_codec, "_decoder") as decoder:
@@ -141,7 +141,7 @@ def test_sessions_of_different_kinds_each_keep_their_skeleton() -> None:
 
 def test_vertex_audio_with_its_role_is_decoded_without_json() -> None:
     """Vertex's audio frames say `"role": "model"`: their skeleton is learned too."""
-    with mock.patch.object(fastpath, "_skeletons", ()):
+    with forgotten(fastpath.remembered):
         assert decode_server(google_audio(mime="audio/pcm", role="model")) == audio_message(
             PCM, "audio/pcm", "model"
         )
@@ -159,7 +159,7 @@ def test_decode_server_tries_the_fast_path_for_large_binary_frames_only() -> Non
     assert len(frame) >= fastpath.MIN_FRAME
     # (The spy is on pybase64's function, a global the fast path looks up at each call: a
     # patch of the fast path's own functions would not reach the compiled build's calls.)
-    with mock.patch.object(fastpath, "_skeletons", ()):
+    with forgotten(fastpath.remembered):
         decode_server(frame)  # learns the skeleton, which a small frame shares
         with mock.patch.object(fastpath, "b64decode", wraps=pybase64.b64decode) as spy:
             decode_server(frame)
@@ -200,7 +200,7 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
 
     frames = [google_audio(), google_audio(OTHER_B64)]  # the ordinary path, then the fast one
     with (
-        mock.patch.object(fastpath, "_skeletons", ()),
+        forgotten(fastpath.remembered),
         mock.patch.object(_codec, "_decoder", decoder),
         mock.patch("trio_gemini_live._protocol._b64decode", recording_b64decode),
     ):
@@ -218,7 +218,7 @@ def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     """Events and state from the protocol's shortcut equal those of the ordinary path."""
     first, second = google_audio(mime=mime), google_audio(OTHER_B64, mime=mime)
     ordinary, fast = opened_protocol(), opened_protocol()
-    with mock.patch.object(fastpath, "_skeletons", ()):
+    with forgotten(fastpath.remembered):
         assert fast.receive_frame(first) == ordinary.receive_message(decode_server(first))
         assert fastpath.decode_audio_pcm(second) is not None  # the shortcut is taken
         decoder = RecordingDecoder()

@@ -19,7 +19,7 @@ import msgspec
 import pytest
 from hypothesis import example, given, strategies as st
 
-from protocols import Outcome, opened_protocol, outcome
+from protocols import Outcome, forgotten, opened_protocol, outcome
 from strategies import budget
 from trio_gemini_live import _codec, _text_fastpath as textpath
 from trio_gemini_live._codec import decode_server
@@ -57,11 +57,11 @@ def with_middle(template: bytes, middle: bytes) -> bytes:
 def ordinary(frame: bytes) -> Outcome:
     """What msgspec alone gives: no skeleton known, none learned.
 
-    (The `_skeletons` patch is what isolates it: whatever is learned inside is dropped when
+    (`forgotten` is what isolates it: whatever is learned inside is dropped when
     the patch ends. The `learn_text` patch has no effect on the compiled build.)
     """
     with (
-        mock.patch.object(textpath, "_skeletons", ()),
+        forgotten(textpath.remembered),
         mock.patch.object(_codec, "learn_text", return_value=None),
     ):
         return outcome(frame)
@@ -77,7 +77,7 @@ def events_of(frame: bytes, *, fast: bool) -> Outcome:
     protocol = opened_protocol()
     with contextlib.ExitStack() as stack:
         if not fast:
-            stack.enter_context(mock.patch.object(textpath, "_skeletons", ()))
+            stack.enter_context(forgotten(textpath.remembered))
             stack.enter_context(mock.patch.object(_codec, "learn_text", return_value=None))
         try:
             events = protocol.receive_frame(frame)
@@ -108,7 +108,7 @@ def assert_same(frame: bytes) -> bool:
 
 def assert_same_all(*frames: bytes) -> list[bool]:
     """`assert_same` on each frame in turn, starting with no skeleton learned."""
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         return [assert_same(frame) for frame in frames]
 
 
@@ -117,7 +117,7 @@ def assert_same_all(*frames: bytes) -> list[bool]:
 
 @pytest.mark.parametrize("kind", [OUTPUT, INPUT, MODEL])
 def test_google_text_frames_are_learned_then_read_without_json(kind: int) -> None:
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         assert decode_server(google(" Hello", kind)) == text_message(" Hello", kind)
         with mock.patch.object(_codec, "_decoder") as decoder:
             second = decode_server(google(" can you hear me? Grüße, 東京 😀", kind))
@@ -126,7 +126,7 @@ def test_google_text_frames_are_learned_then_read_without_json(kind: int) -> Non
 
 
 def test_vertex_text_answers_with_their_role_are_read_without_json() -> None:
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         assert decode_server(google("a", MODEL, "model")) == text_message("a", MODEL, "model")
         assert decode_server(google("b", MODEL)) == text_message("b", MODEL)  # Gemini API's
         with mock.patch.object(_codec, "_decoder") as decoder:
@@ -142,7 +142,7 @@ def test_vertex_text_answers_with_their_role_are_read_without_json() -> None:
 
 def test_every_kind_keeps_its_own_skeleton() -> None:
     kinds = [OUTPUT, INPUT, MODEL]
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         for kind in kinds:
             decode_server(google("first", kind))
         for kind in kinds * 2:
@@ -163,7 +163,7 @@ def test_recorded_transcripts_take_the_fast_path() -> None:
 def test_receive_frame_gives_the_ordinary_events_and_state(kind: int) -> None:
     frames = [google("one", kind), google(" two", kind), google(" three", kind)]
     fast, slow = opened_protocol(), opened_protocol()
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         got = [fast.receive_frame(frame) for frame in frames]
         assert textpath.decode_text(frames[-1]) is not None  # the last two took the shortcut
     expected = []
@@ -210,7 +210,7 @@ def test_a_transcript_with_details_takes_the_ordinary_path_and_keeps_them(
     chunk = {**wire, "text": "b"} if before else {"text": "b", **wire}
     detailed = pretty({"serverContent": {key: chunk}})
     protocol = opened_protocol()
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         protocol.receive_frame(google("a", kind))  # teaches the plain skeleton
         assert textpath.decode_text(google("c", kind)) == ("c", kind, None)
         assert textpath.decode_text(detailed) is None
@@ -416,9 +416,9 @@ def test_past_the_limit_skeletons_are_forgotten_and_learned_again() -> None:
         for i in indents
         for t in ("first", "second")
     ]
-    with mock.patch.object(textpath, "_skeletons", ()):
+    with forgotten(textpath.remembered):
         taken = []
         for frame in frames:
             taken.append(assert_same(frame.encode()))
-            assert len(textpath._skeletons) <= 4
+            assert len(textpath.remembered.skeletons) <= textpath.remembered.limit
     assert taken == [False, True] * len(indents)

@@ -20,7 +20,7 @@ import msgspec
 import pytest
 from hypothesis import example, given, strategies as st
 
-from protocols import Outcome, opened_protocol, outcome
+from protocols import Outcome, forgotten, opened_protocol, outcome
 from strategies import budget
 from trio_gemini_live import _codec, _turn_fastpath as turnpath
 from trio_gemini_live._codec import decode_server
@@ -56,11 +56,11 @@ def with_middle(middle: bytes) -> bytes:
 def ordinary(frame: bytes) -> Outcome:
     """What msgspec alone gives: no skeleton known, none learned.
 
-    (The `_skeletons` patch is what isolates it: whatever is learned inside is dropped when
+    (`forgotten` is what isolates it: whatever is learned inside is dropped when
     the patch ends. The `learn_turn_end` patch has no effect on the compiled build.)
     """
     with (
-        mock.patch.object(turnpath, "_skeletons", ()),
+        forgotten(turnpath.remembered),
         mock.patch.object(_codec, "learn_turn_end", return_value=None),
     ):
         return outcome(frame)
@@ -74,12 +74,12 @@ def events_of(frame: bytes, *, fast: bool, before: tuple[bytes, ...] = ()) -> Ou
     far; without, none is known and none is learned.
     """
     protocol = opened_protocol()
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         for earlier in before:
             protocol.receive_frame(earlier)
     with contextlib.ExitStack() as stack:
         if not fast:
-            stack.enter_context(mock.patch.object(turnpath, "_skeletons", ()))
+            stack.enter_context(forgotten(turnpath.remembered))
             stack.enter_context(mock.patch.object(_codec, "learn_turn_end", return_value=None))
         try:
             events = protocol.receive_frame(frame)
@@ -89,7 +89,7 @@ def events_of(frame: bytes, *, fast: bool, before: tuple[bytes, ...] = ()) -> Ou
         protocol.generating,
         protocol.turn_id,
         protocol.frames_received,
-        protocol._turn_interrupted,  # pyright: ignore[reportPrivateUsage]
+        protocol._turn_interrupted,
         protocol.pending_calls.ids(),
     )
     return ("ok", (events, state, protocol.streaming_calls))
@@ -117,7 +117,7 @@ def assert_same(frame: bytes, before: tuple[bytes, ...] = ()) -> bool:
 
 def assert_same_all(*frames: bytes) -> list[bool]:
     """`assert_same` on each frame in turn, starting with no skeleton learned."""
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         return [assert_same(frame) for frame in frames]
 
 
@@ -125,7 +125,7 @@ def assert_same_all(*frames: bytes) -> list[bool]:
 
 
 def test_google_turn_ends_are_learned_then_read_without_parsing_the_frame() -> None:
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         first = decode_server(google(USAGE))
         with mock.patch.object(_codec, "_decoder") as decoder:
             second = decode_server(google({**USAGE, "responseTokenCount": 38}))
@@ -165,10 +165,10 @@ def test_receive_frame_gives_the_ordinary_events_and_state() -> None:
         google(vertex),  # Vertex's names: `response_token_count` filled in
     ]
     fast, slow = opened_protocol(), opened_protocol()
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         got = [fast.receive_frame(frame) for frame in frames]
         assert turnpath.decode_turn_end(frames[-1]) is not None  # later ones took it
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         expected = []
         for frame in frames:
             slow.frames_received += 1
@@ -188,7 +188,7 @@ def test_a_turn_end_with_a_streamed_call_open_takes_the_ordinary_path() -> None:
     streaming = pretty(
         {"toolCall": {"functionCalls": [{"id": "c1", "name": "f", "willContinue": True}]}}
     )
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         decode_server(google(USAGE))  # the skeleton is known
         assert assert_same(google({"totalTokenCount": 9}), before=(streaming,))
         got = events_of(google({"totalTokenCount": 9}), fast=True, before=(streaming,))
@@ -254,9 +254,9 @@ OTHER_TURN_ENDS = {
 
 @pytest.mark.parametrize("name", OTHER_TURN_ENDS)
 def test_only_skeletons_it_can_prove_are_learned(name: str) -> None:
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         assert_same(OTHER_TURN_ENDS[name])
-        assert turnpath._skeletons == ()  # pyright: ignore[reportPrivateUsage]
+        assert turnpath.remembered.skeletons == ()
 
 
 def test_a_learned_skeleton_reads_no_other_kind_of_frame() -> None:
@@ -327,9 +327,9 @@ def test_past_the_limit_skeletons_are_forgotten_and_learned_again() -> None:
         for indent in indents
         for n in (1, 2)
     ]
-    with mock.patch.object(turnpath, "_skeletons", ()):
+    with forgotten(turnpath.remembered):
         taken = []
         for frame in frames:
             taken.append(assert_same(frame))
-            assert len(turnpath._skeletons) <= 4  # pyright: ignore[reportPrivateUsage]
+            assert len(turnpath.remembered.skeletons) <= turnpath.remembered.limit
     assert taken == [False, True] * len(indents)

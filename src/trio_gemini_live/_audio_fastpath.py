@@ -31,13 +31,22 @@ Text frames (`str`) always take the ordinary path: the server sends binary frame
 
 from __future__ import annotations
 
+from typing import Final
+
 from pybase64 import b64decode
 
 from ._audio_rate import audio_rate
-from ._skeleton import string_slot
+from ._skeleton import Remembered, string_slot
 from ._wire import Blob, Content, Part, ServerContent, ServerMessage
 
-__all__ = ["MIN_FRAME", "audio_message", "decode_audio_frame", "decode_audio_pcm", "learn"]
+__all__ = [
+    "MIN_FRAME",
+    "audio_message",
+    "decode_audio_frame",
+    "decode_audio_pcm",
+    "learn",
+    "remembered",
+]
 
 # Below this the base64 string is short and msgspec alone is as fast.
 MIN_FRAME = 1024
@@ -50,13 +59,9 @@ _Skeleton = tuple[bytes, bytes, int, int, str, str | None, int]
 (0: not audio), so that a frame looks nothing up. `LiveProtocol.receive_frame` reads these
 itself (one call less per frame): keep the two in step."""
 
-_MAX_SKELETONS = 4
-"""A session has one skeleton; a process may run sessions of a few kinds (output rates,
-Gemini's `audio/pcm;rate=24000` beside Vertex's `audio/pcm`)."""
-
-# The remembered skeletons, most recent first. One tuple, replaced whole: a reader holding
-# the old one is never disturbed.
-_skeletons: tuple[_Skeleton, ...] = ()
+remembered: Final[Remembered[_Skeleton]] = Remembered(4)
+"""The remembered skeletons. A session has one; a process may run sessions of a few kinds
+(output rates, Gemini's `audio/pcm;rate=24000` beside Vertex's `audio/pcm`)."""
 
 
 def audio_message(pcm: bytes, mime_type: str, role: str | None = None) -> ServerMessage:
@@ -74,7 +79,7 @@ def decode_audio_pcm(frame: bytes) -> tuple[bytes, str, str | None] | None:
     base64": the caller decodes the frame the ordinary way, which also produces the error
     message for a bad frame.
     """
-    for prefix, suffix, start, tail, mime_type, role, _ in _skeletons:
+    for prefix, suffix, start, tail, mime_type, role, _ in remembered.skeletons:
         if frame.startswith(prefix) and frame.endswith(suffix) and start + tail <= len(frame):
             try:
                 # (None, True): `validate=True` passed by position; pybase64 parses a keyword
@@ -100,7 +105,6 @@ def learn(frame: bytes, message: ServerMessage) -> None:
 
     `message` is what the ordinary path decoded from `frame`.
     """
-    global _skeletons  # replaced whole
     content = message.server_content
     if content is None or content.model_turn is None or len(content.model_turn.parts) != 1:
         return
@@ -117,5 +121,4 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     prefix, suffix = slot
     mime = blob.mime_type
     skeleton = (prefix, suffix, len(prefix), len(suffix), mime, role, audio_rate(mime))
-    if skeleton not in _skeletons:
-        _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])
+    remembered.add(skeleton)

@@ -10,7 +10,7 @@ import contextlib
 import enum
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import msgspec
 from pybase64 import b64decode as _b64decode
@@ -85,10 +85,11 @@ class SessionState(enum.Enum):
 # Which states may send what: `setup` only from IDLE; `send` takes other messages in every
 # state but CLOSED (from IDLE on they are queued, and the trio layer holds them back until
 # OPEN so that they follow `setupComplete`); `encode`, for a resuming session, in any state.
-# Read once: an enum member looked up on its class costs a descriptor call, every frame.
-_CLOSED = SessionState.CLOSED
-_OPEN = SessionState.OPEN
-_GOING_AWAY = SessionState.GOING_AWAY
+# Read once: an enum member looked up on its class costs a descriptor call, every frame
+# (`Final`: compiled, read from a C static rather than the module's dict).
+_CLOSED: Final = SessionState.CLOSED
+_OPEN: Final = SessionState.OPEN
+_GOING_AWAY: Final = SessionState.GOING_AWAY
 _CLIENT_FIELDS = len(ClientMessage.__struct_fields__)
 
 
@@ -385,7 +386,7 @@ class LiveProtocol:
                 # event is made here, as `receive_message` would make it. This is
                 # `_audio_fastpath.decode_audio_pcm` written out (the hottest path there is:
                 # a call and a tuple less per frame); keep the two in step.
-                for prefix, suffix, start, tail, mime, _, rate in _fast._skeletons:  # pyright: ignore[reportPrivateUsage]
+                for prefix, suffix, start, tail, mime, _, rate in _fast.remembered.skeletons:
                     if (
                         frame.startswith(prefix)
                         and frame.endswith(suffix)
@@ -394,7 +395,7 @@ class LiveProtocol:
                         try:
                             # (None, True): `validate=True` by position (see decode_audio_pcm);
                             # a memoryview: the base64 text is read in place, not copied.
-                            pcm = _b64decode(memoryview(frame)[start:-tail], None, True)
+                            pcm = _b64decode(_memoryview(frame)[start:-tail], None, True)
                         except ValueError:  # not strict base64: the ordinary path decides
                             break
                         self.frames_received += 1
@@ -412,7 +413,7 @@ class LiveProtocol:
                 # defaults each construction fills in); keep the two in step. Here, unlike
                 # there, `startswith`/`endswith`: compiled (the default build) they cost 15%
                 # less per frame than two slices; interpreted, 20% more.
-                for prefix, suffix, start, end, kind, _ in _text._skeletons:  # pyright: ignore[reportPrivateUsage]
+                for prefix, suffix, start, end, kind, _ in _text.remembered.skeletons:
                     if frame.startswith(prefix) and frame.endswith(suffix):
                         try:
                             text = frame[start:end].decode()
@@ -433,7 +434,7 @@ class LiveProtocol:
             # the two in step. With a streamed call open the turn's end also abandons it:
             # the ordinary path does that.
             skeletons: tuple[tuple[bytes, bytes, int, int], ...] = (
-                () if self._streams.open else _turn._skeletons  # pyright: ignore[reportPrivateUsage]
+                () if self._streams.open else _turn.remembered.skeletons
             )
             for prefix, suffix, start, end in skeletons:
                 if frame.startswith(prefix) and frame.endswith(suffix) and start - end < len(frame):
@@ -886,12 +887,15 @@ def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:
 
 
 _SERVER_KEYS = ServerMessage.__struct_encode_fields__  # the wire names, in field order
-_AudioDelta = ev.AudioDelta  # one global look-up per audio part, not two
-_FunctionCall = ev.FunctionCall
-_usage_decoder = _turn.usage_decoder
-_OutputTranscription = ev.OutputTranscription
-_InputTranscription = ev.InputTranscription
-_TextDelta = ev.TextDelta
+# `Final`: compiled, each is then read from a C static, not looked up in the module's dict,
+# every frame (`MIN_FRAME` and `_b64decode` stay plain globals: tests patch them).
+_memoryview: Final = memoryview
+_AudioDelta: Final = ev.AudioDelta  # one global look-up per audio part, not two
+_FunctionCall: Final = ev.FunctionCall
+_usage_decoder: Final = _turn.usage_decoder
+_OutputTranscription: Final = ev.OutputTranscription
+_InputTranscription: Final = ev.InputTranscription
+_TextDelta: Final = ev.TextDelta
 
 
 def _usage(usage: UsageMetadata) -> UsageMetadata:

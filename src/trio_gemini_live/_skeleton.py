@@ -15,7 +15,29 @@ come between a key and its value.
 
 from __future__ import annotations
 
-__all__ = ["string_slot"]
+from typing import Generic, TypeVar
+
+__all__ = ["Remembered", "string_slot"]
+
+_T = TypeVar("_T")
+
+
+class Remembered(Generic[_T]):
+    """The skeletons a fast path remembers, most recent first, at most `limit` of them.
+
+    One tuple, replaced whole: a reader holding the old one is never disturbed. An object
+    rather than a module's global: compiled, `LiveProtocol.receive_frame` reads its
+    attribute directly, where another module's global costs a dictionary look-up, every frame.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.skeletons: tuple[_T, ...] = ()
+        self.limit = limit
+
+    def add(self, skeleton: _T) -> None:
+        """Remember `skeleton` first, unless it is remembered already; forget the oldest."""
+        if skeleton not in self.skeletons:
+            self.skeletons = (skeleton, *self.skeletons[: self.limit - 1])
 
 
 def string_slot(frame: bytes, key: bytes) -> tuple[bytes, bytes] | None:

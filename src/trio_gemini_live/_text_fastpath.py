@@ -34,10 +34,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._skeleton import string_slot
+from ._skeleton import Remembered, string_slot
 from ._wire import Content, Part, ServerContent, ServerMessage, Transcription
 
-__all__ = ["INPUT", "MODEL", "OUTPUT", "decode_text", "learn", "text_message"]
+__all__ = ["INPUT", "MODEL", "OUTPUT", "decode_text", "learn", "remembered", "text_message"]
 
 OUTPUT: Final = 0
 """`serverContent.outputTranscription.text`: a chunk of the model's speech as text."""
@@ -53,12 +53,9 @@ _Skeleton = tuple[bytes, bytes, int, int, int, str | None]
 the end: negative), which text it is (`OUTPUT`, `INPUT` or `MODEL`), and for `MODEL` the
 turn's role (Vertex sends `"role": "model"`, the Gemini API no role)."""
 
-_MAX_SKELETONS = 4
-"""A session has up to three (both transcripts, or text answers); a process may run
-sessions of a few kinds (servers that indent differently)."""
-
-# The remembered skeletons, most recent first. One tuple, replaced whole.
-_skeletons: tuple[_Skeleton, ...] = ()
+remembered: Final[Remembered[_Skeleton]] = Remembered(4)
+"""The remembered skeletons. A session has up to three (both transcripts, or text answers);
+a process may run sessions of a few kinds (servers that indent differently)."""
 
 
 def text_message(text: str, kind: int, role: str | None = None) -> ServerMessage:
@@ -81,7 +78,7 @@ def decode_text(frame: bytes) -> tuple[str, int, str | None] | None:
     """
     # Slices, and `in` on the decoded str: bytes.startswith, bytes.find with bounds and
     # `in` on bytes each cost two to three times as much per call.
-    for prefix, suffix, start, end, kind, role in _skeletons:
+    for prefix, suffix, start, end, kind, role in remembered.skeletons:
         if frame[:start] == prefix and frame[end:] == suffix:
             try:
                 text = frame[start:end].decode()
@@ -110,7 +107,6 @@ def learn(frame: bytes, message: ServerMessage) -> None:
 
     `message` is what the ordinary path decoded from `frame`.
     """
-    global _skeletons  # replaced whole
     if message.server_content is None:
         return
     text, kind, role = _text_of(message.server_content)
@@ -122,5 +118,4 @@ def learn(frame: bytes, message: ServerMessage) -> None:
         return
     prefix, suffix = slot
     skeleton = (prefix, suffix, len(prefix), -len(suffix), kind, role)
-    if skeleton not in _skeletons:
-        _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])
+    remembered.add(skeleton)

@@ -38,12 +38,14 @@ Text frames (`str`) always take the ordinary path: the server sends binary frame
 from __future__ import annotations
 
 import re
+from typing import Final
 
 import msgspec
 
+from ._skeleton import Remembered
 from ._wire import ServerContent, ServerMessage, UsageMetadata
 
-__all__ = ["decode_turn_end", "learn", "turn_end_message", "usage_decoder"]
+__all__ = ["decode_turn_end", "learn", "remembered", "turn_end_message", "usage_decoder"]
 
 usage_decoder = msgspec.json.Decoder(UsageMetadata)
 """Decodes the usage object of a turn-end frame (`LiveProtocol.receive_frame` calls it too)."""
@@ -81,12 +83,9 @@ _Skeleton = tuple[bytes, bytes, int, int]
 from the end: negative), so that a frame computes nothing. `LiveProtocol.receive_frame` reads
 these itself (one call less per frame): keep the two in step."""
 
-_MAX_SKELETONS = 4
-"""A session has one; a process may run sessions of servers that indent differently."""
-
-# The remembered skeletons, most recent first. One tuple, replaced whole: a reader holding
-# the old one is never disturbed.
-_skeletons: tuple[_Skeleton, ...] = ()
+remembered: Final[Remembered[_Skeleton]] = Remembered(4)
+"""The remembered skeletons. A session has one; a process may run sessions of servers that
+indent differently."""
 
 
 def turn_end_message(usage: UsageMetadata) -> ServerMessage:
@@ -101,7 +100,7 @@ def decode_turn_end(frame: bytes) -> UsageMetadata | None:
     skeleton, or not a usage object": the caller decodes the frame the ordinary way, which
     also produces the error message for a bad frame.
     """
-    for prefix, suffix, start, end in _skeletons:
+    for prefix, suffix, start, end in remembered.skeletons:
         if frame.startswith(prefix) and frame.endswith(suffix) and start - end < len(frame):
             try:
                 return usage_decoder.decode(frame[start:end])
@@ -115,7 +114,6 @@ def learn(frame: bytes, message: ServerMessage) -> None:
 
     `message` is what the ordinary path decoded from `frame`.
     """
-    global _skeletons  # replaced whole
     usage = message.usage_metadata
     if usage is None or message != turn_end_message(usage):
         return
@@ -129,5 +127,4 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     if head.end() >= end:
         return
     skeleton = (frame[: head.end()], frame[end:], head.end(), end - len(frame))
-    if skeleton not in _skeletons:
-        _skeletons = (skeleton, *_skeletons[: _MAX_SKELETONS - 1])
+    remembered.add(skeleton)
