@@ -303,14 +303,19 @@ def test_a_userinfo_password_shows_nowhere() -> None:
         # a proxy's password in the userinfo; the user name is not secret
         ("ws://proxy:SECRET@h:8/p?key=SECRET", "ws://proxy:REDACTED@h:8/p?key=REDACTED"),
         ("ws://:SECRET@h/p", "ws://:REDACTED@h/p"),
-        ("ws://user@h/p", "ws://user@h/p"),
+        # a user name alone is where `ws://KEY@host` puts a key
+        ("ws://SECRET@h/p", "ws://REDACTED@h/p"),
+        # a `;` parameter of a path segment (a `?` mistyped as `;`)
+        ("ws://h/ws;key=SECRET", "ws://h/ws;key=REDACTED"),
+        ("ws://h/a;v=1;Access_Token=SECRET/b;x=2", "ws://h/a;v=1;Access_Token=REDACTED/b;x=2"),
+        ("ws://h/key=SECRET/p", "ws://h/key=SECRET/p"),  # a segment, not a parameter
         # not a URL urlsplit can take apart: the scheme and host only
         ("ws://u:SECRET@[::1/p?key=SECRET", "ws://[::1/p?REDACTED"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
-    assert "SECRET" not in redact_url(url)
+    assert "SECRET" not in redact_url(url) or "/key=SECRET/" in url
 
 
 def test_repr_lists_header_names_only() -> None:
@@ -528,6 +533,22 @@ def test_url_endpoint_refuses_a_secret_after_a_semicolon(query: str) -> None:
     assert_not_shown(e.value, KEY)
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (f"ws://127.0.0.1:9/ws;key={KEY}", "in its path"),
+        (f"ws://127.0.0.1:9/ws;v=1;%6Bey={KEY}/x", "in its path"),
+        (f"ws://{KEY}@127.0.0.1:9/ws", "user name without a password"),
+        # parse_qsl would send `KEY;x=1` as the key, which the server refuses
+        (f"ws://127.0.0.1:9/ws?key={KEY};x=1", "a ';' after a secret parameter"),
+    ],
+)
+def test_url_endpoint_refuses_a_key_in_the_wrong_place(url: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem) as e:
+        url_endpoint(url)
+    assert_not_shown(e.value, KEY)
+
+
 def test_a_wrong_scheme_error_hides_a_fragment() -> None:
     for make in (url_endpoint, lambda u: gemini_endpoint("k", base_url=u)):
         with pytest.raises(ConfigurationError, match="must be a") as e:
@@ -543,6 +564,33 @@ def test_endpoint_redact_replaces_each_secret() -> None:
     short = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
     assert short.redact("API key k not valid") == "API key REDACTED not valid"
     assert Endpoint(url="ws://h/").redact("as is") == "as is"
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        # a close reason is cut at 123 bytes: the cut may fall inside the key
+        f"API key not valid. You sent: {KEY[:8]}",
+        f"API key not valid. You sent: {KEY[:-1]}",
+        # percent-encoded, as written in a URL, whole or cut
+        "key=" + "".join(f"%{ord(c):02X}" for c in KEY),
+        "key=" + KEY[:3] + "%2d".join(KEY[3:].split("-")),
+        "key=" + "".join(f"%{ord(c):02x}" for c in KEY[:12]),
+    ],
+)
+def test_redact_hides_a_cut_or_encoded_echo_of_a_key(echo: str) -> None:
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key=KEY)
+    redacted = endpoint.redact(echo)
+    assert redacted.endswith("REDACTED")
+    assert KEY[:6] not in redacted
+
+
+def test_redact_keeps_a_short_piece_of_a_key_and_text_around_it() -> None:
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key=KEY)
+    # 7 characters say nothing of a key; inside a text, a prefix is no echo of it.
+    assert endpoint.redact(f"ends with {KEY[:7]}") == f"ends with {KEY[:7]}"
+    assert endpoint.redact(f"{KEY[:20]} and on") == f"{KEY[:20]} and on"
+    assert endpoint.redact(f"{KEY}{KEY} and {KEY[:9]}") == "REDACTEDREDACTED and REDACTED"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ header that could be printed goes through `redact_url`/`Endpoint.__repr__` first
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -108,28 +109,53 @@ class Endpoint:
 def redact_secrets(text: str, secrets: Iterable[str], replacement: str = "REDACTED") -> str:
     """`text` with each of `secrets` in it replaced by `replacement`.
 
-    A secret shorter than 8 characters (a placeholder key such as "k") is replaced only
-    where it stands alone, not inside a word: "API key not valid" stays readable. Longer
-    secrets are replaced first, so a key that contains another is replaced whole.
+    A secret of 8 characters or more is replaced as written or percent-encoded, any of its
+    characters as `%XX` (a server may echo the URL's form of it), and so is its first 8
+    characters or more at the very end of `text`: a close reason is cut at 123 bytes, and
+    the cut may fall inside the key it echoes. A secret shorter than 8 characters (a
+    placeholder key such as "k") is replaced only where it stands alone, not inside a word:
+    "API key not valid" stays readable. Longer secrets are replaced first, so a key that
+    contains another is replaced whole.
     """
     for secret in sorted(secrets, key=len, reverse=True):
         if not secret:
             continue
         if len(secret) >= _SHORT_SECRET:
-            text = text.replace(secret, replacement)
+            text = _secret_pattern(secret).sub(lambda _: replacement, text)
         else:
             alone = rf"(?<![A-Za-z0-9_\-]){re.escape(secret)}(?![A-Za-z0-9_\-])"
             text = re.sub(alone, lambda _: replacement, text)
     return text
 
 
-def redact_url(url: str) -> str:
-    """Hide a URL's secrets: secret query values, a userinfo password and a fragment.
+@functools.lru_cache(maxsize=64)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """A pattern for `secret` in a text, each character as written or `%XX`-encoded.
 
-    A query parameter is secret when its name is a credential's (`is_secret_name`: `key`,
-    `Key`, `access_token`, `apiKey`, `x-goog-api-key`, `sig`, ...; compared once
-    percent-decoded, as a server reads it), and so is the password in
-    `user:password@host`. A non-empty `#fragment` becomes `#REDACTED`: OAuth's implicit flow
+    It matches the whole secret anywhere, or its first `_SHORT_SECRET` characters or more
+    at the end of the text.
+    """
+    chars = [_char_pattern(char) for char in secret]
+    # Nested optional groups: a cut after any character past the first 8.
+    cut = ""
+    for char in reversed(chars[_SHORT_SECRET:]):
+        cut = f"(?:{char}{cut})?"
+    return re.compile("".join(chars) + "|" + "".join(chars[:_SHORT_SECRET]) + cut + r"\Z")
+
+
+def _char_pattern(char: str) -> str:
+    encoded = "".join(f"%(?:{byte:02X}|{byte:02x})" for byte in char.encode())
+    return f"(?:{re.escape(char)}|{encoded})"
+
+
+def redact_url(url: str) -> str:
+    """Hide a URL's secrets: secret parameter values, a userinfo password and a fragment.
+
+    A query parameter, or a `;name=value` parameter of a path segment, is secret when its
+    name is a credential's (`is_secret_name`: `key`, `Key`, `access_token`, `apiKey`,
+    `x-goog-api-key`, `sig`, ...; compared once percent-decoded, as a server reads it), and
+    so is the password in `user:password@host`, and a user name without a password
+    (`KEY@host`). A non-empty `#fragment` becomes `#REDACTED`: OAuth's implicit flow
     puts an `access_token` there. A port that is not a number from 0 to 65535 becomes
     `<invalid port>` (a typo such as `:8765&key=...` puts the query in the port). Raises
     only for a `url` that is not a `str` (`ConfigurationError`): of a string that
@@ -152,14 +178,33 @@ def redact_url(url: str) -> str:
         host = parts.hostname or ""
         host = f"[{host}]" if ":" in host else host
         netloc = f"{host}:<invalid port>"
-    if parts.password is not None and netloc == parts.netloc:
+    if parts.username is not None and netloc == parts.netloc:
         userinfo, _, hostport = netloc.rpartition("@")
-        netloc = f"{userinfo.partition(':')[0]}:REDACTED@{hostport}"
+        if parts.password is not None:
+            netloc = f"{userinfo.partition(':')[0]}:REDACTED@{hostport}"
+        else:
+            # A user name alone is where a key typed as `ws://KEY@host` ends up.
+            netloc = f"REDACTED@{hostport}"
+    path = "/".join(_redact_parameters(segment) for segment in parts.path.split("/"))
     query = _redact_query(parts.query)
     fragment = "REDACTED" if parts.fragment else ""
-    if netloc == parts.netloc and query == parts.query and fragment == parts.fragment:
+    if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
-    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
+    return urlunsplit(parts._replace(netloc=netloc, path=path, query=query, fragment=fragment))
+
+
+def _redact_parameters(segment: str) -> str:
+    """A path segment with the value of each secret `;name=value` parameter redacted.
+
+    RFC 3986 path segments may carry `;` parameters, where a `?` mistyped as `;` puts a
+    query (`/ws;key=...`).
+    """
+    name, *parameters = segment.split(";")
+    for index, parameter in enumerate(parameters):
+        key = parameter.partition("=")[0]
+        if is_secret_name(unquote_plus(key)):
+            parameters[index] = f"{key}=REDACTED"
+    return ";".join([name, *parameters])
 
 
 def _redact_query(query: str) -> str:
@@ -333,7 +378,8 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
 
     Raises:
         ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, has
-            a secret parameter after a `;` (parameters are separated by `&`), or two
+            a secret parameter after a `;` (parameters are separated by `&`; and a path
+            has none), a `;` in its `key=`, a user name without a password, or two
             different keys are given (the URL's `key=` and `api_key`, or two `key=` in
             the URL): neither silently wins; or the key has a control or non-ASCII
             character or white space at either end (see `gemini_endpoint`). The keys are
@@ -349,17 +395,29 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
             "the endpoint URL has a #fragment, which a WebSocket URL cannot have "
             f"(RFC 6455 section 3): {without_fragment(parts)!r}"
         )
+    if parts.username is not None and parts.password is None:
+        # `ws://KEY@host`: the websockets transport would refuse it when connecting, with a
+        # message quoting it; a key goes in `key=` or `api_key`.
+        raise ConfigurationError(
+            "the endpoint URL has a user name without a password (user@host): give an API "
+            f"key as key=... or api_key=... (URL {redact_url(url)!r})"
+        )
+    if any(_redact_parameters(segment) != segment for segment in parts.path.split("/")):
+        raise ConfigurationError(
+            "the endpoint URL has a secret parameter after a ';' in its path: query "
+            f"parameters come after a '?' (URL {redact_url(url)!r})"
+        )
     query = parse_qsl(parts.query, keep_blank_values=True)
     if any(
         is_secret_name(unquote_plus(piece.partition("=")[0]))
-        for _, value in query
+        for name, value in query
         for piece in value.split(";")[1:]
-    ):
+    ) or any(name == "key" and ";" in value for name, value in query):
         # parse_qsl splits on `&` only: the secret would travel, and show, as part of
-        # another parameter's value.
+        # another parameter's value, or another parameter as part of the key.
         raise ConfigurationError(
-            "the endpoint URL has a secret parameter after a ';' in its query: separate "
-            f"query parameters with '&' (URL {redact_url(url)!r})"
+            "the endpoint URL has a ';' after a secret parameter or a secret parameter after "
+            f"a ';' in its query: separate query parameters with '&' (URL {redact_url(url)!r})"
         )
     keys_in_url = list(dict.fromkeys(value for name, value in query if name == "key" and value))
     if len(keys_in_url) > 1:
