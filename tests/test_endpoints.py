@@ -609,3 +609,12 @@ def test_a_close_reason_echoing_a_secret_left_in_the_url_is_redacted(url: str) -
     endpoint = url_endpoint(url)
     assert endpoint.redact("token ya29.SECRETTOKEN is not valid") == "token REDACTED is not valid"
     assert "SECRETTOKEN" not in endpoint.display_url
+
+
+@pytest.mark.parametrize("value", ["no", None, 1])
+def test_vertex_that_is_not_a_bool_is_refused(value: object) -> None:
+    # vertex="no" chose the Vertex dialect (its truth) and was stored as "no".
+    with pytest.raises(ConfigurationError, match="vertex must be a bool"):
+        url_endpoint("ws://127.0.0.1:9/ws", vertex=value)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="vertex must be a bool"):
+        model_resource_name("m", vertex=value)  # type: ignore[arg-type]

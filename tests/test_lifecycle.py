@@ -22,6 +22,7 @@ from trio_gemini_live import (
     ConfigurationError,
     Content,
     LiveSession,
+    LocalProtocolError,
     Part,
     RealtimeEvent,
     Reconnected,
@@ -333,6 +334,18 @@ async def test_update_setup_needs_resumption(autojump_clock: trio.testing.MockCl
         async with emulator.open_session(setup, api_key="k") as session:
             with pytest.raises(ConfigurationError, match="resumption"):
                 await session.update_setup(setup)
+
+
+async def test_update_setup_before_start_says_so(autojump_clock: trio.testing.MockClock) -> None:
+    # It raised SessionClosedError("the session is not open") on a session that was open.
+    async with open_emulator() as emulator:
+        setup = live_setup(MODEL, modality="TEXT")
+        async with emulator.open_session(setup, api_key="k", start=False) as session:
+            with pytest.raises(LocalProtocolError, match=r"give this setup to start\(\)"):
+                await session.update_setup(setup)
+            await session.start(setup)
+            await session.send_text("hello")  # the session is unharmed
+            await until_event(session, TurnComplete)
 
 
 # --- cancellation: nothing left behind, socket closed within 1 s --------------------------------

@@ -89,3 +89,18 @@ def test_an_unusable_ca_file_is_named_when_the_context_is_made(
     options = SessionOptions(ca_file=path)
     with pytest.raises(ConfigurationError, match=r"SessionOptions\.ca_file: .*ca\.pem"):
         options.tls_context()
+
+
+@pytest.mark.parametrize("path", ["a\x00b", "\ud800.pem"])
+def test_a_ca_file_no_file_can_have_is_named_too(path: str) -> None:
+    # A NUL or a lone surrogate raised a bare ValueError / UnicodeEncodeError at connect.
+    with pytest.raises(ConfigurationError, match=r"SessionOptions\.ca_file: cannot load"):
+        SessionOptions(ca_file=path).tls_context()
+
+
+@pytest.mark.parametrize("size", [16 * 1024 * 1024 + 1, 2**63, 10**30])
+def test_a_read_size_past_16_mib_is_refused_at_construction(size: int) -> None:
+    # Each read allocates it: 2**63 raised a bare OverflowError at connect.
+    with pytest.raises(ConfigurationError, match="receive_buffer_size must be at most"):
+        SessionOptions(receive_buffer_size=size)
+    assert SessionOptions(receive_buffer_size=16 * 1024 * 1024).receive_buffer_size == 2**24

@@ -1363,6 +1363,24 @@ def test_context_update_changes_the_setup_a_resume_will_carry() -> None:
     assert protocol.setup.system_instruction == instruction
 
 
+def test_a_context_update_committed_before_start_changes_the_setup_start_is_given() -> None:
+    # Dropped before: the setup in force (what a resume carries) lacked it, though the
+    # server had it (the session sends it after the setup).
+    from trio_gemini_live._wire import Content, ContextUpdate, Part
+
+    protocol = LiveProtocol()
+    instruction = Content(parts=[Part(text="Be terse.")], role="user")
+    protocol.commit(ClientMessage(context_update=ContextUpdate(system_instruction=instruction)))
+    setup = Setup(model="models/m")
+    frame = protocol.start(setup)
+    assert protocol.setup is not None
+    assert protocol.setup.system_instruction == instruction
+    assert b"Be terse" not in frame  # the setup as given: the update follows it
+    protocol.receive_frame(b'{"setupComplete":{}}')
+    protocol.commit(ClientMessage(context_update=ContextUpdate(system_instruction=None)))
+    assert protocol.setup.system_instruction == instruction  # applied once, not again
+
+
 @pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview])
 def test_a_frame_in_any_buffer_gives_the_events_bytes_give(wrap: Any) -> None:
     # The sans-IO core is for other I/O layers too, whose frames may come in a buffer.

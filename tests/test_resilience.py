@@ -1651,6 +1651,32 @@ async def test_messages_a_cut_short_replay_left_are_reported_as_not_sent(
     assert heard + closed.not_sent_messages <= len(texts)
 
 
+async def test_an_update_context_before_start_is_carried_by_a_resume(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`open_session(..., start=False)`, then `update_context`, then `start`.
+
+    The server had the instruction (the update follows the setup), but `session.setup` and
+    the setup a resumed connection sent did not: after any resume it was gone.
+    """
+    setup = live_setup(MODEL, modality="TEXT")
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(setup, start=False) as session,
+    ):
+        await session.update_context(system_instruction="Be terse.")
+        await session.start(setup)
+        first = await emulator.wait_for_connection(1)
+        await first.wait_for_received("contextUpdate")
+        assert session.setup is not None
+        assert session.setup.system_instruction is not None
+        first.inject(Fault(kind="reset"))
+        await until_event(session, Reconnected)
+        second = await emulator.wait_for_connection(2)
+        [sent] = [frame.data["setup"] for frame in second.received if frame.get("setup")]
+    assert sent["systemInstruction"]["parts"] == [{"text": "Be terse."}]
+
+
 async def test_changing_what_update_context_was_given_changes_no_later_setup(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -374,6 +374,7 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("stream rate", lambda s: s.stream_audio([bytes(640)], sample_rate=0), r"sample_rate"),
     ("stream rate huge", lambda s: s.stream_audio([b""], sample_rate=500_000), r"not 500000"),
     ("stream chunk", lambda s: s.stream_audio([A("x")], realtime=False), r"pcm must be bytes"),
+    ("stream realtime", lambda s: s.stream_audio([bytes(640)], realtime=A("no")), r"realtime"),
     # send_text, send_video
     ("text int", lambda s: s.send_text(A(123)), r"text must be a str, not 123 \(int\)"),
     ("text bytes", lambda s: s.send_text(A(b"hi")), r"text must be a str, not bytes"),
@@ -413,6 +414,17 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         "part str",
         lambda s: s.send_client_content(Content(parts=[A("x")])),
         r"\$\.clientContent\.turns\[0\]\.parts\[0\]",
+    ),
+    # JSON hid it: the bytes went out as base64 text, the turn "aGk=" instead of "hi"
+    (
+        "part text bytes",
+        lambda s: s.send_client_content(Content(parts=[Part(text=A(b"hi"))])),
+        r"got `bytes` - at `\$\.clientContent\.turns\[0\]\.parts\[0\]\.text`",
+    ),
+    (
+        "response name bytes",
+        lambda s: s.send_tool_response(FunctionResponse(id="c1", name=A(b"get_weather"))),
+        r"name must be a str",
     ),
     # activity signals with automatic activity detection on
     ("activity_start", lambda s: s.activity_start(), r"automatic activity detection off"),

@@ -361,3 +361,57 @@ async def test_update_context_takes_the_declarations_function_tool_makes() -> No
         assert sent == [{"contextUpdate": {"tools": {"tools": msgspec.to_builtins(expected)}}}]
         with pytest.raises(LocalProtocolError, match=r"tools\[1\] must be a Tool or a"):
             await session.update_context(tools=[weather, "get_time"])  # type: ignore[list-item]
+
+
+def _cyclic() -> dict[str, object]:
+    value: dict[str, object] = {}
+    value["self"] = value
+    return value
+
+
+def _deep(depth: int = 100_000) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+@pytest.mark.parametrize("make", [_cyclic, _deep], ids=["cycle", "deep"])
+def test_a_value_json_cannot_nest_is_a_configuration_error(
+    make: Callable[[], dict[str, object]],
+) -> None:
+    # Both raised a bare RecursionError: live_setup's extra, and check_setup (open_session)
+    # for a function's parameters or Setup.extra.
+    with pytest.raises(ConfigurationError, match=r"extra is nested too deeply.*holds itself"):
+        live_setup("m", extra={"x": make()})
+    tool = FunctionDeclaration(name="f", parameters={"type": "OBJECT", "properties": make()})
+    for setup in (
+        live_setup("m", functions=[tool]),
+        Setup(model="models/m", extra={"x": make()}),
+    ):
+        with pytest.raises(ConfigurationError, match="the setup is nested too deeply"):
+            check_setup(setup)
+
+
+@pytest.mark.parametrize(
+    "switch", ["input_transcription", "output_transcription", "automatic_vad", "resumption"]
+)
+@pytest.mark.parametrize("value", ["no", "False", None, 0, 1])
+def test_a_switch_that_is_not_a_bool_is_refused(switch: str, value: object) -> None:
+    # Taken by its truth before: input_transcription="no" turned transcription on,
+    # automatic_vad=None turned detection off (audio then got no answer).
+    with pytest.raises(ConfigurationError, match=f"{switch} must be a bool"):
+        live_setup("m", **{switch: value})
+
+
+@pytest.mark.parametrize("value", ["no", None, 1])
+def test_function_tool_refuses_a_non_blocking_that_is_not_a_bool(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="non_blocking must be a bool"):
+        function_tool("f", non_blocking=value)  # type: ignore[arg-type]
+
+
+def test_bytes_where_the_setup_has_a_string_are_refused() -> None:
+    # JSON hid it: the bytes went out as base64 text, a voice named "S29yZQ==", which the
+    # server refused with 1007 once connected.
+    with pytest.raises(ConfigurationError, match=r"got `bytes`.*voiceName"):
+        check_setup(live_setup("m", voice=b"Kore"))  # type: ignore[arg-type]

@@ -18,15 +18,17 @@ import reprlib
 import sys
 from typing import SupportsIndex, TypeVar, cast, overload
 
-from ._errors import LocalProtocolError
+from ._errors import ConfigurationError, LocalProtocolError
 
 __all__ = [
     "AUDIO_MIMES",
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
     "SCHEDULING",
+    "TOO_DEEP",
     "audio_mime",
     "check_bool",
+    "check_switch",
     "check_instance",
     "check_json_object",
     "check_pcm",
@@ -42,6 +44,12 @@ MIN_SAMPLE_RATE = 1_000
 """The lowest audio rate `send_audio` takes (Hz): below it, no speech survives."""
 MAX_SAMPLE_RATE = 384_000
 """The highest audio rate `send_audio` takes (Hz): the highest rate audio hardware uses."""
+
+TOO_DEEP = (
+    "is nested too deeply to be sent as JSON (past the interpreter's recursion limit), "
+    "or holds itself"
+)
+"""Why a value msgspec could not encode for recursion is refused (after its name)."""
 
 AUDIO_MIMES: dict[int, str] = {16000: "audio/pcm;rate=16000"}
 """Sample rate -> the audio MIME type, for rates that passed `check_sample_rate` (bounded)."""
@@ -199,6 +207,15 @@ def check_bool(value: object, name: str, *, optional: bool = False) -> None:
     if not (isinstance(value, bool) or (optional and value is None)):
         expected = "a bool or None" if optional else "a bool"
         raise LocalProtocolError(f"{name} must be {expected}, not {describe(value)}")
+
+
+def check_switch(value: object, name: str) -> None:
+    """Refuse a configuration switch that is not a `bool` (`ConfigurationError`).
+
+    A switch decides by its truth, so `"no"` or None would otherwise pass for a choice.
+    """
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be a bool, not {describe(value)}")
 
 
 def check_json_object(value: object, name: str) -> None:

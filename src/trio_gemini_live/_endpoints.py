@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
+from ._arguments import check_switch
 from ._errors import ConfigurationError
 from ._secret_names import is_secret_name
 
@@ -382,11 +383,12 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
             has none), a `;` in its `key=`, a user name without a password, or two
             different keys are given (the URL's `key=` and `api_key`, or two `key=` in
             the URL): neither silently wins; or the key has a control or non-ASCII
-            character or white space at either end (see `gemini_endpoint`). The keys are
-            never shown.
+            character or white space at either end (see `gemini_endpoint`), or `vertex`
+            is not a `bool`. The keys are never shown.
     """
     _check_text(secret=True, api_key=api_key)
     _check_text(required=True, url=url)
+    check_switch(vertex, "vertex")
     parts = _split_url(url, "endpoint URL", ("ws", "wss"))
     if parts.fragment:
         # A WebSocket URI has none (RFC 6455 section 3): websockets refuses one when
@@ -410,7 +412,7 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     query = parse_qsl(parts.query, keep_blank_values=True)
     if any(
         is_secret_name(unquote_plus(piece.partition("=")[0]))
-        for name, value in query
+        for _, value in query
         for piece in value.split(";")[1:]
     ) or any(name == "key" and ";" in value for name, value in query):
         # parse_qsl splits on `&` only: the secret would travel, and show, as part of
@@ -460,6 +462,7 @@ def model_resource_name(
     """Normalise a model id to the resource name the setup message needs."""
     _check_text(required=True, model=model)
     _check_text(project=project, location=location)
+    check_switch(vertex, "vertex")
     model = model.strip()
     if not model:
         raise ConfigurationError("model must be a non-empty model name")

@@ -15,6 +15,8 @@ from ._resume import ReconnectPolicy, check_options
 TRANSPORTS = ("trio-websocket", "websockets")
 """The values `SessionOptions.transport` takes."""
 
+_MAX_READ = 16 * 1024 * 1024
+
 __all__ = ["TRANSPORTS", "SessionOptions"]
 
 
@@ -38,7 +40,7 @@ class SessionOptions:
         close_timeout: seconds to wait, when leaving the session, for the messages still
             queued to be written, and as long again for the close handshake.
         max_message_size: the largest server message accepted, in bytes.
-        receive_buffer_size: bytes read from the socket at a time.
+        receive_buffer_size: bytes read from the socket at a time (at most 16 MiB).
         ssl_context: TLS context for `wss://`; verification stays on unless you change it.
         ca_file: a CA bundle to trust instead of the system one (e.g. the emulator's).
         reconnect: when and how to resume after `goAway` or a retryable drop.
@@ -86,6 +88,13 @@ class SessionOptions:
         if self.max_message_size < 1 or self.receive_buffer_size < 1:
             name = "max_message_size" if self.max_message_size < 1 else "receive_buffer_size"
             raise ConfigurationError(f"SessionOptions.{name} must be at least 1")
+        if self.receive_buffer_size > _MAX_READ:
+            # Each read allocates this much: a typo of a few digits would take the memory
+            # of the machine (or overflow) at connect.
+            raise ConfigurationError(
+                f"SessionOptions.receive_buffer_size must be at most {_MAX_READ} (16 MiB), "
+                f"got {self.receive_buffer_size}"
+            )
         if self.silence_limit <= self.ping_interval:
             raise ConfigurationError(
                 "SessionOptions.silence_limit must be longer than ping_interval"
@@ -111,10 +120,13 @@ class SessionOptions:
         if self.ca_file is not None:
             try:
                 return ssl.create_default_context(cafile=self.ca_file)
-            except OSError as exc:  # ssl.SSLError is one too
+            # ssl.SSLError is an OSError; a path with a NUL or a lone surrogate (which no
+            # file has) raises ValueError (UnicodeEncodeError is one).
+            except (OSError, ValueError) as exc:
                 # Said here, naming the option and the file: the bare error reached the
                 # caller of `open_session` as "[Errno 2] No such file or directory".
-                path, reason = os.fspath(self.ca_file), exc.strerror or str(exc)
+                path = os.fspath(self.ca_file)
+                reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
                 raise ConfigurationError(
                     f"SessionOptions.ca_file: cannot load the CA bundle {path!r}: {reason}"
                 ) from None

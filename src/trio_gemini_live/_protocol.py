@@ -21,7 +21,7 @@ from . import (
     _text_fastpath as _text,
     _turn_fastpath as _turn,
 )
-from ._arguments import describe, non_finite_path
+from ._arguments import TOO_DEEP, describe, non_finite_path
 from ._audio_fastpath import MIN_FRAME, audio_message
 from ._audio_rate import audio_rate, audio_rates, sample_rate_of
 from ._call_stream import CallStreams
@@ -131,7 +131,12 @@ def check_setup(setup: object) -> Setup:
             f"the setup holds a value the server would refuse (it would close the session "
             f"with 1007): {exc}"
         ) from None
+    except RecursionError:
+        raise ConfigurationError(f"the setup {TOO_DEEP}") from None
     assert read_back is not None
+    problem = _hidden_buffer(setup, Setup)
+    if problem is not None:
+        raise ConfigurationError(f"the setup holds a value of the wrong type: {problem}")
     where = non_finite_path(msgspec.to_builtins(setup), "$")
     if where is not None:
         raise ConfigurationError(
@@ -233,6 +238,8 @@ class LiveProtocol:
         self.generating = False
         self._turn_interrupted = False
         self._streams = CallStreams()
+        # Context updates queued before `start`: the setup they change is not known yet.
+        self._early_updates: list[ContextUpdate] = []
 
     # --- commands -> frames ------------------------------------------------------------------
 
@@ -245,6 +252,11 @@ class LiveProtocol:
         if not _untyped(setup, "model"):
             raise LocalProtocolError("setup.model is required")
         self.setup = setup
+        for update in self._early_updates:
+            # Sent after the setup (the session holds messages back until it is open): the
+            # server applies them to it, and so does the setup in force.
+            self.setup = with_context_update(self.setup, update)
+        self._early_updates.clear()
         self.state = SessionState.AWAITING_SETUP_COMPLETE
         return setup_frame(setup)
 
@@ -312,6 +324,9 @@ class LiveProtocol:
                 decode_client(frame)
             except msgspec.ValidationError as exc:
                 raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
+            problem = _hidden_buffer(message, ClientMessage)
+            if problem is not None:
+                raise LocalProtocolError(f"a field has the wrong type: {problem}")
         return frame
 
     def reserve_answers(self, response: ToolResponse) -> CallReservation:
@@ -339,7 +354,9 @@ class LiveProtocol:
         """Record what a message changes, once it is certain to be written.
 
         A tool response answers its calls (they leave `pending_calls`); a `contextUpdate`
-        changes the setup in force, which a resumed connection carries. A session calls
+        changes the setup in force, which a resumed connection carries (one committed
+        before `start` changes the setup `start` is given, as it is sent after it). A
+        session calls
         this when the frame is queued (the queue outlives connections, so a queued frame
         reaches the server on this connection or the next), never for a send that was
         cancelled or refused: that one changes nothing. With the `reservation` its tool
@@ -351,6 +368,8 @@ class LiveProtocol:
         if update is not None and self.setup is not None:
             # Keep the setup in force current, so that a resumed connection carries it.
             self.setup = with_context_update(self.setup, update)
+        elif update is not None:
+            self._early_updates.append(update)  # applied to the setup `start` is given
         if reservation is not None:
             # Queued: it takes no call that arrives from now on (the server may read it first).
             self.pending_calls.stop_seeking(reservation)
@@ -877,6 +896,19 @@ def _untyped(struct: object, name: str) -> object:
 def _responses(tool: ToolResponse) -> Sequence[FunctionResponse]:
     """`tool.function_responses`, which a caller may give as any sequence (a tuple...)."""
     return cast("Sequence[FunctionResponse]", _untyped(tool, "function_responses"))
+
+
+def _hidden_buffer(value: msgspec.Struct, kind: type[msgspec.Struct]) -> str | None:
+    """The words msgspec has for a bytes-like value where the wire has a string, or None.
+
+    Decoding the frame back cannot see one: msgspec writes bytes as base64 text, which
+    reads back as a string, so `Part(text=b"hello")` would go out as the text "aGVsbG8=".
+    """
+    try:
+        msgspec.convert(msgspec.to_builtins(value, builtin_types=_BUFFERS), kind)
+    except msgspec.ValidationError as exc:
+        return str(exc)
+    return None
 
 
 def _misfit(value: object, types: type | tuple[type, ...]) -> str | None:

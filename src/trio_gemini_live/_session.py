@@ -39,6 +39,7 @@ from ._answer_errors import (
 from ._answers import TOOL_RESPONSE
 from ._arguments import (
     AUDIO_MIMES,
+    TOO_DEEP,
     audio_mime,
     check_bool,
     check_instance,
@@ -721,10 +722,11 @@ class LiveSession(SessionSupervisor):
 
         Raises:
             LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer or
-                `str` is not), a chunk is refused by `send_audio`, or `sample_rate` is not an `int`
-                from 1000 to 384000.
+                `str` is not), a chunk is refused by `send_audio`, `sample_rate` is not an `int`
+                from 1000 to 384000, or `realtime` is not a `bool`.
         """
         rate = check_sample_rate(sample_rate)
+        check_bool(realtime, "realtime")
         send = functools.partial(self.send_audio, sample_rate=rate)
         return await stream_audio(send, chunks, sample_rate=rate, realtime=realtime)
 
@@ -1164,14 +1166,22 @@ class LiveSession(SessionSupervisor):
                 field has the wrong type, a function's `parameters` use keys the Live
                 API's `Schema` lacks, or a value the server refuses (a function name, a
                 sampling setting out of range: see `open_session`).
+            LocalProtocolError: `open_session(..., start=False)` and `start` has not sent
+                the session's setup yet.
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
             raise self._failure
         core = self._core
         current_setup = core.protocol.setup
-        if core.closing or self._ended or current_setup is None:
+        if core.closing or self._ended:
             raise SessionClosedError("the session is not open")
+        if current_setup is None:
+            # `open_session(..., start=False)`, and `start` has not sent its setup yet.
+            raise LocalProtocolError(
+                "update_setup before the session's setup was sent: give this setup to "
+                "start() instead, or call update_setup once start() has returned"
+            )
         prepared = _prepare_setup(setup, self._endpoint)
         if prepared.model != current_setup.model:
             raise ConfigurationError(
@@ -1401,10 +1411,7 @@ def _check_finite(value: object, what: str) -> None:
     except (TypeError, ValueError, msgspec.EncodeError):
         return  # it cannot be encoded at all: the encoder refuses it, saying why
     except RecursionError:
-        raise LocalProtocolError(
-            f"{what} is nested too deeply to be sent as JSON (past the interpreter's "
-            "recursion limit)"
-        ) from None
+        raise LocalProtocolError(f"{what} {TOO_DEEP}") from None
     if where is not None:
         raise LocalProtocolError(
             f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "

@@ -10,7 +10,7 @@ from typing import Any, Literal, cast
 
 import msgspec
 
-from ._arguments import describe
+from ._arguments import TOO_DEEP, check_switch, describe
 from ._errors import ConfigurationError
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import (
@@ -65,8 +65,9 @@ def function_tool(
             start with a letter or an underscore, hold only a-z, A-Z, 0-9, underscores,
             dots, colons and dashes, and be at most 64 characters long (`"get_weather"`
             and `"weather.get"` pass, `"my func!"` does not). The server would close the
-            session with 1007.
+            session with 1007. Or `non_blocking` is not a `bool`.
     """
+    check_switch(non_blocking, "non_blocking")
     return FunctionDeclaration(
         name=check_function_name(name),
         description=description or None,
@@ -194,6 +195,10 @@ def live_setup(
     """
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
+    check_switch(input_transcription, "input_transcription")
+    check_switch(output_transcription, "output_transcription")
+    check_switch(automatic_vad, "automatic_vad")
+    check_switch(resumption, "resumption")
     for name, value, least in (
         ("silence_duration_ms", silence_duration_ms, 0),
         ("prefix_padding_ms", prefix_padding_ms, 0),
@@ -327,6 +332,8 @@ def _extra(value: object) -> dict[str, Any] | None:
         copied = msgspec.to_builtins(dict(cast("Mapping[str, Any]", value)))
     except (TypeError, ValueError, msgspec.EncodeError) as exc:
         raise ConfigurationError(f"extra holds a value JSON cannot carry: {exc}") from None
+    except RecursionError:
+        raise ConfigurationError(f"extra {TOO_DEEP}") from None
     return cast("dict[str, Any]", copied) or None
 
 
