@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
 import os
 import socket
@@ -271,6 +272,106 @@ async def test_malformed_frame_fails_with_remote_protocol_error(nursery: trio.Nu
         async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
             async for _ in session:
                 pass
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize("when", ["setup", "open"])
+async def test_text_that_is_not_utf8_ends_the_session_with_the_clients_1007(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, when: str
+) -> None:
+    # The websockets transport took it for a dropped connection (1006): the session
+    # resumed, and the message was lost without a word. trio-websocket reported it as the
+    # server's close ("connection closed by the server: 1007", `InvalidArgumentError`, and
+    # during the setup a hint blaming the setup).
+    bad = b'{"setupComplete": {"x": "\xff"}}'
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        if when == "setup":
+            await server.receive_json(ws)
+        else:
+            await accept_setup(server, ws)
+            resumable = {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}}
+            await ws.send_message(pretty(resumable))
+        await ws._stream.send_all(bytes([0x81, len(bad)]) + bad)  # no library sends it
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    events: list[object] = []
+    options = SessionOptions(transport=transport)
+    with trio.fail_after(30), pytest.raises(RemoteProtocolError) as info:
+        async with open_session(
+            live_setup("m"), endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            async for event in session:
+                events.append(event)
+    assert "the server broke the WebSocket protocol" in str(info.value)
+    assert "client closed the connection with 1007" in str(info.value)
+    assert server.connections == 1  # not resumed
+    if when == "open":
+        assert not any(isinstance(event, Reconnected) for event in events)
+        closed = events[-1]
+        assert isinstance(closed, Closed)
+        assert closed.code == 1007
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_message_over_max_message_size_is_not_called_a_close_by_the_server(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.send_message(
+            pretty({"serverContent": {"modelTurn": {"parts": [{"text": "x" * 2000}]}}})
+        )
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    options = SessionOptions(transport=transport, max_message_size=1000)
+    with trio.fail_after(30), pytest.raises(RemoteProtocolError) as info:
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            async for _ in session:
+                pass
+    assert str(info.value) == (
+        "a server message is larger than SessionOptions.max_message_size (Exceeded maximum "
+        "message size: 1000 bytes); the client closed the connection with 1009"
+    )
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_remote_protocol_error_quoting_wide_characters_closes_within_123_bytes(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # The close reason was the error's message cut to 120 characters: 40 emoji quoted
+    # from the server made it 180 bytes, websockets refused to send the close, and its
+    # bare ProtocolError ("control frame too long") escaped `open_session`.
+    closes: list[tuple[int, str]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await ws.send_message(pretty({"goAway": {"timeLeft": "\U0001f600" * 40}}))
+        with contextlib.suppress(trio_websocket.ConnectionClosed):
+            await ws.get_message()
+        assert ws.closed is not None
+        closes.append((int(ws.closed.code), ws.closed.reason or ""))
+
+    server = FakeServer(nursery, script)
+    events: list[object] = []
+    options = SessionOptions(transport=transport)
+    with trio.fail_after(30), pytest.raises(RemoteProtocolError, match="invalid Duration"):
+        async with open_session(
+            "m", endpoint=ENDPOINT, connector=server.connector, options=options
+        ) as session:
+            async for event in session:
+                events.append(event)
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert closed.code == 1007
+    assert closed.reason.startswith("invalid Duration '\U0001f600")
+    assert len(closed.reason.encode()) <= 123
+    assert closes == [(1007, closed.reason)]  # what the server got
 
 
 async def test_heartbeat_detects_a_silent_peer(

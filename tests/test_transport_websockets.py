@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import ssl
+import struct
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec
 
@@ -35,7 +36,13 @@ from trio_gemini_live._endpoints import Endpoint, url_endpoint
 from trio_gemini_live._errors import TransportError
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._stream import LONG_WRITE, PIECE
-from trio_gemini_live._transport import TRANSPORTS, TransportClosedError, open_transport
+from trio_gemini_live._transport import (
+    TRANSPORTS,
+    Transport,
+    TransportClosedError,
+    fit_close_reason,
+    open_transport,
+)
 from trio_gemini_live._transport_websockets import WebsocketsTransport, open_websockets
 from trio_gemini_live.emulator import open_emulator
 
@@ -244,41 +251,6 @@ async def test_eof_without_close_frame_is_1006(
     transport, peer = await connect(nursery)
     await peer.stream.send_all(frame(b"xyz")[:3])
     await peer.stream.aclose()
-    with pytest.raises(TransportClosedError) as info:
-        await transport.receive_batch()
-    assert info.value.code == 1006
-
-
-@bounded
-async def test_message_over_the_limit_is_1009(
-    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
-) -> None:
-    transport, peer = await connect(nursery, max_message_size=1000)
-    await peer.stream.send_all(frame(b"y" * 1001))
-    with pytest.raises(TransportClosedError) as info:
-        await transport.receive_batch()
-    assert info.value.code == 1009
-    events = await peer.events()
-    assert any(isinstance(e, CloseConnection) and e.code == 1009 for e in events)
-
-
-@bounded
-async def test_broken_framing_is_1006(
-    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
-) -> None:
-    transport, peer = await connect(nursery)
-    await peer.stream.send_all(b"\x8f\x00")  # reserved opcode
-    with pytest.raises(TransportClosedError) as info:
-        await transport.receive_batch()
-    assert info.value.code == 1006
-
-
-@bounded
-async def test_invalid_utf8_text_is_1006(
-    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
-) -> None:
-    transport, peer = await connect(nursery)
-    await peer.stream.send_all(b"\x81\x02\xc3\x28")
     with pytest.raises(TransportClosedError) as info:
         await transport.receive_batch()
     assert info.value.code == 1006
@@ -688,3 +660,181 @@ async def test_a_send_refused_behind_a_close_says_nothing_was_written(
         assert info.value.unwritten
     events = await peer.events()
     assert [type(event) for event in events] == [CloseConnection]  # and nothing else
+
+
+# --- a server that breaks the protocol, and the client's own close ------------------------
+
+
+async def open_either(
+    nursery: trio.Nursery, transport: str, *, max_message_size: int = 1 << 20
+) -> tuple[Transport, Peer]:
+    """`connect`, with the transport `SessionOptions.transport` names."""
+    client, server = trio.testing.memory_stream_pair()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    nursery.start_soon(peer.accept, b"")
+    options = SessionOptions(transport=transport, max_message_size=max_message_size)
+    return await open_transport(nursery, ENDPOINT, options, connector=connector), peer
+
+
+def raw_frame(
+    opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0, mask: bool = False
+) -> bytes:
+    """A server frame exactly as given, however wrong (wsproto refuses to make most)."""
+    masked = 0x80 if mask else 0
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    if len(payload) < 126:
+        head += bytes([masked | len(payload)])
+    else:
+        head += bytes([masked | 126]) + struct.pack("!H", len(payload))
+    if mask:
+        key = b"abcd"
+        return head + key + bytes(byte ^ key[i % 4] for i, byte in enumerate(payload))
+    return head + payload
+
+
+def close_payload(code: int, reason: bytes = b"") -> bytes:
+    return struct.pack("!H", code) + reason
+
+
+# Frames that break RFC 6455, and the code of the close the client fails the connection with.
+_BROKEN = {
+    "masked frame": (raw_frame(0x1, b"{}", mask=True), 1002),
+    "reserved bit": (raw_frame(0x1, b"{}", rsv=0x40), 1002),
+    "unknown opcode": (raw_frame(0x3, b"zz"), 1002),
+    "stray continuation": (raw_frame(0x0, b"zz"), 1002),
+    "ping over 125 bytes": (raw_frame(0x9, b"x" * 200), 1002),
+    "fragmented ping": (raw_frame(0x9, b"x", fin=False), 1002),
+    "close of 1 byte": (raw_frame(0x8, b"\x03"), 1002),
+    **{
+        f"close code {code}": (raw_frame(0x8, close_payload(code, b"x")), 1002)
+        for code in (999, 1004, 1005, 1006, 1015, 1016, 2999, 5000)
+    },
+    "text not UTF-8": (raw_frame(0x1, b'{"x": "\xff"}'), 1007),
+    "fragmented text not UTF-8": (
+        raw_frame(0x1, b'{"x": "\xc3', fin=False) + raw_frame(0x0, b'("}'),
+        1007,
+    ),
+    "close reason not UTF-8": (raw_frame(0x8, close_payload(1011, b"\xff bad")), 1007),
+}
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("how", list(_BROKEN))
+@bounded
+async def test_a_frame_breaking_the_protocol_ends_with_the_clients_own_close(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # websockets' transport reported each as 1006, a dropped connection (which the session
+    # resumed, the bad message lost without a word). trio-websocket reported wsproto's
+    # code as the server's close (a 1007 was "InvalidArgumentError", the setup blamed), and
+    # sent no close frame.
+    data, code = _BROKEN[how]
+    connection, peer = await open_either(nursery, transport)
+    await peer.stream.send_all(frame("before") + data)
+    received: list[bytes | str] = []
+    with pytest.raises(TransportClosedError) as info:
+        while True:
+            received.extend(await connection.receive_batch())
+    assert received == ["before"]
+    assert (info.value.code, info.value.local_failure) == (code, True)
+    assert info.value.reason  # what was wrong
+    reply = await close_reply(peer)  # sent, as RFC 6455 (7.1.7) asks
+    assert (reply.code, reply.reason) == (code, info.value.reason)
+    await connection.aclose()
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
+async def test_message_over_the_limit_is_the_clients_1009(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    connection, peer = await open_either(nursery, transport, max_message_size=1000)
+    await peer.stream.send_all(frame(b"y" * 1001))
+    with pytest.raises(TransportClosedError) as info:
+        await connection.receive_batch()
+    assert (info.value.code, info.value.local_failure) == (1009, True)
+    assert info.value.reason == "Exceeded maximum message size: 1000 bytes"
+    reply = await close_reply(peer)
+    assert reply.code == 1009
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
+async def test_a_close_in_the_middle_of_a_fragmented_message_keeps_its_code_and_reason(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # websockets takes the close, then fails the message it cut short: the transport saw
+    # that failure and reported 1006, the server's code and reason lost.
+    connection, peer = await open_either(nursery, transport)
+    await peer.stream.send_all(
+        raw_frame(0x1, b'{"serverContent"', fin=False) + close_frame(1000, "mid")
+    )
+    with pytest.raises(TransportClosedError) as info:
+        await connection.receive_batch()
+    assert (info.value.code, info.value.reason, info.value.local_failure) == (1000, "mid", False)
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
+async def test_a_close_without_a_code_is_1005_as_a_plain_int(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # websockets gives its `CloseCode` enum: it reached `Closed.code` and the error's.
+    connection, peer = await open_either(nursery, transport)
+    await peer.stream.send_all(raw_frame(0x8, b""))
+    with pytest.raises(TransportClosedError) as info:
+        await connection.receive_batch()
+    assert type(info.value.code) is int
+    assert (info.value.code, info.value.reason, info.value.local_failure) == (1005, "", False)
+
+
+@pytest.mark.parametrize(
+    ("reason", "fitted"),
+    [
+        ("short", "short"),
+        ("x" * 200, "x" * 123),
+        ("\u00e9" * 100, "\u00e9" * 61),  # 2 bytes each: 122 (a 62nd would make 124)
+        ("\U0001f600" * 40, "\U0001f600" * 30),  # 4 bytes each: 120
+        ("ab\ud800", "ab?"),  # a lone surrogate, which UTF-8 cannot carry
+    ],
+    ids=["fits", "ascii", "2-byte", "4-byte", "surrogate"],
+)
+def test_a_close_reason_is_cut_to_123_bytes_of_whole_characters(reason: str, fitted: str) -> None:
+    assert fit_close_reason(reason) == fitted
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize(
+    ("code", "reason", "sent"),
+    [
+        # A `RemoteProtocolError` quoting the server's emoji: cut to 120 characters, the
+        # reason was 480 bytes, and websockets' ProtocolError escaped `open_session`.
+        (1007, "bad '" + "\U0001f600" * 40, (1007, "bad '" + "\U0001f600" * 29)),
+        (1007, "\ud800", (1007, "?")),
+        (1006, "", (1000, "")),  # a code no close frame carries: wsproto sends 1000
+    ],
+    ids=["emoji", "surrogate", "1006"],
+)
+@bounded
+async def test_aclose_sends_a_close_for_any_code_and_reason(
+    nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
+    transport: str,
+    code: int,
+    reason: str,
+    sent: tuple[int, str],
+) -> None:
+    connection, peer = await open_either(nursery, transport)
+    replies: list[CloseConnection] = []
+
+    async def answer() -> None:
+        replies.append(await close_reply(peer))
+        await peer.stream.send_all(peer.ws.send(replies[0].response()))
+
+    nursery.start_soon(answer)
+    await connection.aclose(code, reason)
+    assert [(reply.code, reply.reason) for reply in replies] == [sent]

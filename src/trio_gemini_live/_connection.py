@@ -25,13 +25,14 @@ from ._errors import (
     HeartbeatTimeoutError,
     RemoteProtocolError,
     SetupTimeoutError,
+    local_failure_error,
 )
 from ._options import SessionOptions
 from ._protocol import LiveProtocol
 from ._resume import ReplayBuffer, ReplayPlan
 from ._signals import ACTIVITY_SIGNALS, SignalLedger
 from ._stream import LONG_WRITE
-from ._transport import Transport, TransportClosedError
+from ._transport import Transport, TransportClosedError, fit_close_reason
 from ._wire import Setup
 
 __all__ = [
@@ -365,7 +366,7 @@ class Connection:
             try:
                 await self._transport.send(frame)
             except TransportClosedError as exc:
-                self._closed(exc.code, exc.reason)
+                self._closed(exc)
                 return
             await self._first_of(self._opened, self._ended)
         if not self.opened and not self._ended.is_set():
@@ -600,11 +601,18 @@ class Connection:
         self._outcome = outcome
         return True
 
-    def _closed(self, code: int, reason: str) -> None:
+    def _closed(self, closed: TransportClosedError) -> None:
         # The one place a server's close reason enters: it becomes the close error (its
         # message, args, `.reason`), the `Closed` event and the log lines. A server may echo
         # the key in it ("API key AIza... not valid"), so the endpoint's secrets go first.
-        reason = self._core.endpoint.redact(reason)
+        code, reason = closed.code, self._core.endpoint.redact(closed.reason)
+        if closed.local_failure:
+            # Our close, for what the server sent (a frame breaking the protocol, a message
+            # too large): no server's close to classify, and no drop to resume from.
+            failure = local_failure_error(code, reason)
+            log.warning("closed the connection: %s", failure)
+            self._end(ConnectionOutcome(CloseAction.FAIL, code, reason, failure, self.opened))
+            return
         action, close_error = self._core.protocol.close_received(code, reason)
         error: GeminiLiveError | None = close_error
         closing = self._core.closing
@@ -712,10 +720,10 @@ class Connection:
                     # Reading again: frames that came meanwhile may have waited since then.
                     core.note_unread(self._unread_since, self._now())
         except TransportClosedError as exc:
-            self._closed(exc.code, exc.reason)
+            self._closed(exc)
         except RemoteProtocolError as exc:
             log.warning("closing the connection: %s", exc)
-            await self._abort(CloseAction.FAIL, 1007, str(exc)[:120], exc)
+            await self._abort(CloseAction.FAIL, 1007, fit_close_reason(str(exc)), exc)
 
     # --- the read lent to the user's task ---------------------------------------------------
     #
@@ -776,7 +784,7 @@ class Connection:
             batch = await self._transport.receive_batch(defer_writes=True)
         except TransportClosedError as exc:
             self._consumer_reading = False
-            self._closed(exc.code, exc.reason)
+            self._closed(exc)
             self.reclaim()
             return []
         except BaseException:
@@ -800,7 +808,7 @@ class Connection:
         except RemoteProtocolError as exc:
             log.warning("closing the connection: %s", exc)
             self.reclaim()
-            await self._abort(CloseAction.FAIL, 1007, str(exc)[:120], exc)
+            await self._abort(CloseAction.FAIL, 1007, fit_close_reason(str(exc)), exc)
         if switch.is_set():
             self.reclaim()  # a move is pending: the receiver reads until it happens
         return out

@@ -23,6 +23,7 @@ __all__ = [
     "SetupTimeoutError",
     "TransportError",
     "close_error_for",
+    "local_failure_error",
 ]
 
 
@@ -39,7 +40,13 @@ class LocalProtocolError(GeminiLiveError):
 
 
 class RemoteProtocolError(GeminiLiveError):
-    """The server sent something that cannot be understood (bad JSON, wrong types)."""
+    """The server sent something that cannot be understood; the session ends (not resumed).
+
+    Bad JSON or wrong types (the client closes the connection with 1007), or a server that
+    breaks the WebSocket protocol: the client closes with the code RFC 6455 gives the fault
+    (1002; 1007 for text or a close reason that is not UTF-8; 1009 for a message over
+    `SessionOptions.max_message_size`), which `Closed` carries, and the message names it.
+    """
 
 
 class TransportError(GeminiLiveError):
@@ -151,3 +158,18 @@ def close_error_for(code: int, reason: str, *, hint: str = "") -> ConnectionClos
     if code == 1006:
         return AbnormalClosureError(code, reason, hint=hint)
     return ConnectionClosedError(code, reason, hint=hint)
+
+
+def local_failure_error(code: int, reason: str) -> RemoteProtocolError:
+    """Return the error for a connection the client failed because of what the server sent.
+
+    `code` and `reason` are those of the client's own close frame: 1009 for a message over
+    `SessionOptions.max_message_size`; otherwise the server broke the WebSocket protocol
+    (1002, 1007 for text or a close reason that is not UTF-8) and `reason` says how.
+    """
+    if code == 1009:
+        problem = "a server message is larger than SessionOptions.max_message_size"
+    else:
+        problem = "the server broke the WebSocket protocol"
+    said = f" ({reason})" if reason else ""
+    return RemoteProtocolError(f"{problem}{said}; the client closed the connection with {code}")

@@ -12,12 +12,16 @@ import logging
 import math
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from contextlib import contextmanager
-from typing import Protocol, cast
+from contextlib import contextmanager, suppress
+from typing import Final, Protocol, cast
 
 import trio
 import trio_websocket
+import wsproto.events
 import wsproto.utilities
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import CloseConnection, RejectConnection
 
 from ._endpoints import Endpoint
 from ._errors import TransportError
@@ -37,15 +41,36 @@ from ._stream import (
 )
 
 __all__ = [
+    "MAX_CLOSE_REASON",
     "TRANSPORTS",
     "Connector",
     "Transport",
     "TransportClosedError",
     "TrioWebsocketTransport",
+    "fit_close_reason",
     "open_trio_websocket",
 ]
 
 log = logging.getLogger("trio_gemini_live.transport")
+
+
+MAX_CLOSE_REASON: Final = 123
+"""Bytes of UTF-8 a close frame's reason can hold (a control frame's 125, less the code)."""
+
+
+def fit_close_reason(reason: str) -> str:
+    """`reason` cut to what a close frame can carry: 123 bytes of UTF-8, whole characters.
+
+    A reason quoting the server's text (a `RemoteProtocolError`'s message) can hold
+    characters of up to 4 bytes each: cut to 120 characters it went over the limit, and
+    websockets refused to send the close (its `ProtocolError` escaped the session). A lone
+    surrogate, which UTF-8 cannot carry, becomes "?".
+    """
+    if reason.isascii() and len(reason) <= MAX_CLOSE_REASON:
+        return reason  # the usual case
+    data = reason.encode("utf-8", "replace")
+    # Decoding drops a character cut in two at the end; the rest is valid UTF-8.
+    return data[:MAX_CLOSE_REASON].decode("utf-8", "ignore")
 
 
 class TransportClosedError(Exception):
@@ -54,13 +79,22 @@ class TransportClosedError(Exception):
     `unwritten`: raised by a send that wrote no byte of its frames (the connection was
     closing or closed already), so none of them reached the server. False when part of
     them may have, or when the transport cannot tell.
+
+    `local_failure`: the client failed the connection itself (RFC 6455 7.1.7) because of
+    what the server sent: a frame that breaks the protocol (1002: a masked frame, reserved
+    bits, an unknown opcode, a bad close code...), text or a close reason that is not UTF-8
+    (1007), a message over `max_message_size` (1009). `code` and `reason` are then those of
+    the client's close frame, not the server's.
     """
 
-    def __init__(self, code: int, reason: str, *, unwritten: bool = False) -> None:
+    def __init__(
+        self, code: int, reason: str, *, unwritten: bool = False, local_failure: bool = False
+    ) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
         self.unwritten = unwritten
+        self.local_failure = local_failure
 
 
 class Transport(Protocol):
@@ -144,13 +178,96 @@ class Transport(Protocol):
         ...
 
 
-def _closed_from(exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
-    reason = exc.reason
+def _closed_from(
+    exc: trio_websocket.ConnectionClosed, connection: _ClientWebSocket
+) -> TransportClosedError:
+    failed = connection.failed
+    if failed is not None:
+        # Our close, not the server's (see `_ClientWebSocket`).
+        reason = fit_close_reason(failed.reason or "")
+        return TransportClosedError(int(failed.code), reason, local_failure=True)
+    closed = exc.reason
     # int(): trio-websocket gives wsproto's `CloseReason` enum for known codes; events carry
     # plain ints whichever transport made them.
-    code = int(reason.code) if reason is not None else 1006
+    code = int(closed.code) if closed is not None else 1006
     # wsproto reports "no close frame" as 1006 with a synthetic reason; keep the server's text.
-    return TransportClosedError(code, (reason.reason if reason is not None else None) or "")
+    return TransportClosedError(code, (closed.reason if closed is not None else None) or "")
+
+
+class _ClientWebSocket(trio_websocket.WebSocketConnection):
+    """trio-websocket's client connection, which tells the closes it starts from the server's.
+
+    When the server breaks the protocol (a masked frame, text or a close reason that is not
+    UTF-8, a bad close code...), wsproto turns the error into a close event of its own, which
+    trio-websocket reported as if the server had sent it ("connection closed by the server:
+    1007", blaming the user's setup during the upgrade), and it dropped the stream without a
+    close frame. Here that close is sent, as RFC 6455 (7.1.7) asks of an endpoint failing
+    the connection, and kept in `failed`, as is trio-websocket's 1009 for a message over
+    `max_message_size`: every close frame this side sends before the server's close and
+    not through `aclose`.
+
+    It also keeps the status of an upgrade the server refused (`rejected`): an answer
+    without a length ends with the stream, and trio-websocket, which never tells wsproto of
+    that end, then reports no rejection at all.
+    """
+
+    def __init__(
+        self,
+        stream: _MeteredStream,
+        *,
+        host: str,
+        resource: str,
+        extra_headers: list[tuple[bytes, bytes]],
+        max_message_size: int,
+        receive_buffer_size: int,
+    ) -> None:
+        """The arguments `trio_websocket.wrap_client_stream` takes."""
+        super().__init__(
+            cast("trio.SocketStream", stream),
+            WSConnection(ConnectionType.CLIENT),
+            host=host,
+            path=resource,
+            client_extra_headers=extra_headers,
+            max_message_size=max_message_size,
+            receive_buffer_size=receive_buffer_size,
+        )
+        self.failed: trio_websocket.CloseReason | None = None
+        self.rejected = 0  # the HTTP status of a refused upgrade
+        self._closing = False  # `aclose` has begun: its close frame is no failure
+
+    async def upgrade(self, nursery: _ReaderNursery) -> None:
+        """Start the reader in `nursery` and wait until the upgrade succeeded.
+
+        As `trio_websocket.wrap_client_stream` does with the connection it builds.
+        """
+        nursery.start_soon(self._reader_task)
+        await self._open_handshake.wait()
+
+    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close with a close frame and wait for the reply (see trio-websocket's)."""
+        self._closing = True
+        await super().aclose(code, reason)
+
+    async def _send(self, event: wsproto.events.Event) -> None:
+        if (
+            isinstance(event, CloseConnection)
+            and not self._closing
+            and self._wsproto.state is ConnectionState.OPEN
+        ):
+            self.failed = trio_websocket.CloseReason(event.code, event.reason or None)
+        await super()._send(event)
+
+    async def _handle_close_connection_event(self, event: CloseConnection) -> None:
+        if self._wsproto.state is ConnectionState.OPEN:
+            # A close wsproto made for a frame that broke the protocol: the server's own
+            # close leaves the state REMOTE_CLOSING (or CLOSED, after ours).
+            with suppress(trio_websocket.ConnectionClosed):
+                await self._send(event)
+        await super()._handle_close_connection_event(event)
+
+    async def _handle_reject_connection_event(self, event: RejectConnection) -> None:
+        self.rejected = event.status_code
+        await super()._handle_reject_connection_event(event)
 
 
 def _handshake_error(exc: BaseException, where: str) -> TransportError:
@@ -179,16 +296,17 @@ class _ReaderHost:
     failing the connection's nursery.
 
     And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply that is
-    not HTTP) from that reader task, not from `wrap_client_stream`, so `_mapped` never sees
-    it; until the upgrade succeeded, the reader's error is raised as `TransportError` here.
+    not HTTP) from that reader task, not from the wait for the upgrade
+    (`_ClientWebSocket.upgrade`), so `_mapped` never sees it; until the upgrade succeeded,
+    the reader's error is raised as `TransportError` here.
 
     And: when the server ends the connection before a whole 101 answer (EOF, a reset, or
     an error answer without a length, which only EOF ends), trio-websocket's reader takes
-    it for the abnormal close of an open WebSocket and returns quietly, while
-    `wrap_client_stream` goes on waiting for an answer that cannot come: the user waited
-    out `connect_timeout` and was told the connect was slow. That wait is the only hook
-    (the connection is ours once it returns), so the reader runs as `read`, which cancels
-    `upgrade`, the scope around `wrap_client_stream`, when the reader returns.
+    it for the abnormal close of an open WebSocket and returns quietly, while the wait for
+    the upgrade goes on waiting for an answer that cannot come: the user waited out
+    `connect_timeout` and was told the connect was slow. So the reader runs as `read`, which
+    cancels `upgrade`, the scope around that wait, when the reader returns (the status of
+    an error answer is then `_ClientWebSocket.rejected`).
     """
 
     def __init__(self, where: str) -> None:
@@ -198,7 +316,7 @@ class _ReaderHost:
         # Set once trio-websocket has started its reader (or failed to): until then the
         # nursery must stay open to new tasks; afterwards it lives as long as the reader.
         self.attached = trio.Event()
-        # Around `wrap_client_stream`; cancelled when the reader ends (see `read`).
+        # Around the wait for the upgrade; cancelled when the reader ends (see `read`).
         self.upgrade = trio.CancelScope()
 
     async def run(self, *, task_status: trio.TaskStatus[_ReaderNursery]) -> None:
@@ -225,13 +343,13 @@ class _ReaderHost:
         await reader(*args)
         # The connection has ended. Before the upgrade succeeded, this stops the wait for
         # an answer; afterwards `upgrade` has been left, and cancelling it does nothing.
-        # If the 101 came just before the end, `wrap_client_stream` has been woken already
-        # and returns the connection (whose first read reports the close), uncancelled.
+        # If the 101 came just before the end, the wait for it has been woken already and
+        # returns (the connection's first read reports the close), uncancelled.
         self.upgrade.cancel()
 
 
 class _ReaderNursery:
-    """The nursery `wrap_client_stream` gets: it starts the reader as `_ReaderHost.read`.
+    """The nursery the connection gets: it starts the reader as `_ReaderHost.read`.
 
     Only `start_soon` is needed: trio-websocket starts its one reader task with it.
     """
@@ -294,7 +412,7 @@ class TrioWebsocketTransport:
 
     def __init__(
         self,
-        connection: trio_websocket.WebSocketConnection,
+        connection: _ClientWebSocket,
         host: _ReaderHost,
         stream: _MeteredStream,
     ) -> None:
@@ -320,7 +438,7 @@ class TrioWebsocketTransport:
             # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
             await self._ws.send_message(frame.decode("utf-8"))
         except trio_websocket.ConnectionClosed as exc:
-            raise _closed_from(exc) from None
+            raise _closed_from(exc, self._ws) from None
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
         """Send several JSON messages as text frames, in order."""
@@ -349,7 +467,7 @@ class TrioWebsocketTransport:
         try:
             return [await self._ws.get_message()]
         except trio_websocket.ConnectionClosed as exc:
-            raise _closed_from(exc) from None
+            raise _closed_from(exc, self._ws) from None
 
     async def ping(self) -> None:
         """Send a ping and wait for the pong."""
@@ -357,12 +475,12 @@ class TrioWebsocketTransport:
         try:
             await self._ws.ping()
         except trio_websocket.ConnectionClosed as exc:
-            raise _closed_from(exc) from None
+            raise _closed_from(exc, self._ws) from None
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close the WebSocket with a close frame; idempotent."""
         self._host.closing = True
-        await self._ws.aclose(code, reason or None)
+        await self._ws.aclose(code, fit_close_reason(reason) or None)
 
     async def send_close(self, code: int = 1000, reason: str = "") -> None:
         """Nothing (trio-websocket writes a close frame only in an `aclose` that waits).
@@ -402,22 +520,24 @@ async def open_trio_websocket(
         metered = _MeteredStream(stream, UplinkMeter(send_queue_reader(stream)))
         try:
             reader_nursery: _ReaderNursery = await nursery.start(host.run)
-            connection: trio_websocket.WebSocketConnection | None = None
+            connection = _ClientWebSocket(
+                metered,
+                host=target.netloc,
+                resource=target.resource,
+                extra_headers=headers,
+                max_message_size=max_message_size,
+                receive_buffer_size=receive_buffer_size,
+            )
             try:
                 with host.upgrade:
-                    connection = await trio_websocket.wrap_client_stream(
-                        cast("trio.Nursery", reader_nursery),
-                        cast("trio.SocketStream", metered),
-                        target.netloc,
-                        target.resource,
-                        extra_headers=headers,
-                        max_message_size=max_message_size,
-                        receive_buffer_size=receive_buffer_size,
-                    )
+                    await connection.upgrade(reader_nursery)
                     host.opened = True
             finally:
                 host.attached.set()
-            if connection is None:  # `upgrade` was cancelled: the reader ended first
+            if not host.opened:  # `upgrade` was cancelled: the reader ended first
+                if connection.rejected:
+                    # An answer without a length, which only the end of the stream ends.
+                    raise rejected_upgrade(endpoint.display_url, connection.rejected)
                 raise TransportError(
                     f"the server closed the connection to {endpoint.display_url} "
                     "during the WebSocket upgrade"

@@ -15,8 +15,9 @@ backstop, by `CLOSE_WAIT`.
 
 It takes the same connector hook, TLS setup, exception mapping and URL redaction as
 `open_trio_websocket`, and the same close semantics: the server's code and reason, 1006 when
-the stream ended without a close frame or the server broke the framing, 1009 for a message
-over `max_message_size`.
+the stream ended without a close frame; when the server broke the protocol, the close the
+client sent for it (`TransportClosedError.local_failure`: 1002, 1007 for text that is not
+UTF-8, 1009 for a message over `max_message_size`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from websockets.exceptions import (
     InvalidStatus,
     InvalidURI,
     PayloadTooBig,
+    ProtocolError,
 )
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -56,7 +58,7 @@ from ._stream import (
     rejected_upgrade,
     stream_target,
 )
-from ._transport import TransportClosedError
+from ._transport import TransportClosedError, fit_close_reason
 from ._ws_frame import TextFramer
 from ._ws_receive import BINARY, TEXT, FrameCutter
 
@@ -116,6 +118,9 @@ class WebsocketsTransport:
         # frame behind it made the server close with 1007). Nothing is written any more
         # (`_write_failed` is set too), and `aclose` drops the stream without a handshake.
         self._write_cut = False
+        # Our close frame went out (`aclose`, `send_close`): a close websockets sends after
+        # that is no failure of its own.
+        self._close_requested = False
         self._reading = False
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
@@ -321,25 +326,42 @@ class WebsocketsTransport:
             self._note_closed()
 
     def _add_text(self, data: bytes) -> None:
-        """Queue a text message; invalid UTF-8 fails the connection (1007, seen as 1006)."""
+        """Queue a text message; invalid UTF-8 fails the connection (1007)."""
         try:
             self._ready.append(data.decode())
         except UnicodeDecodeError:
+            if self._close_requested:
+                # Behind our own close frame: no close can say so any more.
+                self._set_closed(TransportClosedError(1006, ""))
+                return
+            reason = "invalid UTF-8 in a text message"
             if self._protocol.state is _OPEN:
-                self._protocol.fail(1007, "invalid UTF-8 in a text message")
-            self._set_closed(TransportClosedError(1006, ""))
+                self._protocol.fail(1007, reason)
+            # Else websockets failed the connection on a later frame of the same read (its
+            # close names that one): the first fault is reported, as when the frame cutter
+            # hands the frames over one at a time and nothing after this one is parsed.
+            self._set_closed(TransportClosedError(1007, reason, local_failure=True))
 
     def _note_closed(self) -> None:
         protocol = self._protocol
         received = protocol.close_rcvd
         error = protocol.parser_exc
+        sent = protocol.close_sent
         if isinstance(error, PayloadTooBig):
             reason = f"Exceeded maximum message size: {self._max_message_size} bytes"
-            self._set_closed(TransportClosedError(1009, reason))
-        elif received is not None and error is None:
-            self._set_closed(TransportClosedError(received.code, received.reason))
+            self._set_closed(TransportClosedError(1009, reason, local_failure=True))
+        elif received is not None:
+            # The server's close, also when it came in the middle of a fragmented message
+            # (websockets then fails the connection: "incomplete fragmented message").
+            # int(): a close without a code is websockets' `CloseCode` enum (1005).
+            self._set_closed(TransportClosedError(int(received.code), received.reason))
+        elif error is not None and sent is not None and not self._close_requested:
+            # The server broke the protocol, and websockets closed for it (1002, 1007 for a
+            # close reason that is not UTF-8): that close and websockets' words, as wsproto.
+            closed = TransportClosedError(int(sent.code), sent.reason, local_failure=True)
+            self._set_closed(closed)
         elif error is not None or protocol.state is State.CLOSED:
-            # No close frame (EOF), or the server broke the framing: abnormal, like wsproto.
+            # No close frame: the stream ended (or broke the framing after our close).
             self._set_closed(TransportClosedError(1006, ""))
 
     def _set_closed(self, error: TransportClosedError) -> None:
@@ -544,9 +566,9 @@ class WebsocketsTransport:
             return
         protocol = self._protocol
         self._leftover_writes = False  # written here, if nobody received before
+        reason = fit_close_reason(reason)
         try:
-            if protocol.state is _OPEN:
-                protocol.send_close(code, reason)
+            self._close_frame(code, reason)
             if protocol.writes and not self._write_cut:
                 # Our close frame (behind any pong still queued); or, when the server's
                 # close came with the 101 and nobody has received since, the reply to it.
@@ -571,10 +593,22 @@ class WebsocketsTransport:
         """Write a close frame if the WebSocket is open, without waiting for the reply."""
         if self._stream_closed:
             return
-        if self._protocol.state is _OPEN:
-            self._protocol.send_close(code, reason)
+        self._close_frame(code, fit_close_reason(reason))
         with suppress(TransportClosedError):
             await self._flush()
+
+    def _close_frame(self, code: int, reason: str) -> None:
+        """Queue our close frame if the WebSocket is open; `reason` must fit (123 bytes)."""
+        protocol = self._protocol
+        if protocol.state is not _OPEN:
+            return
+        self._close_requested = True
+        try:
+            protocol.send_close(code, reason)
+        except ProtocolError:
+            # A code no close frame may carry (1005, 1006, 1015: wsproto sends 1000 for
+            # those), or one outside the ranges: a normal close rather than an escape.
+            protocol.send_close(1000)
 
     async def abort(self) -> None:
         """Close the stream at once, without a close handshake; idempotent."""
