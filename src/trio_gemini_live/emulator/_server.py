@@ -55,8 +55,8 @@ from ._recording import (
     trim_recordings,
 )
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
-from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
-from ._websocket import ServerWebSocket
+from ._validate import INVALID_ARGUMENT, NOT_UTF8, ClientFrameError, parse_client_frame
+from ._websocket import NotUtf8Text, ServerWebSocket
 
 if TYPE_CHECKING:
     from .._options import SessionOptions
@@ -812,6 +812,11 @@ class EmulatorConnection:
         if message is None:
             config = self.emulator.config
             await self.close(config.deadline_close_code, config.deadline_reason())
+            return None
+        if isinstance(message, NotUtf8Text):
+            # Closed in its turn, as an invalid binary frame is; not recorded: wsproto has
+            # thrown its payload away.
+            await self.close(1007, NOT_UTF8)
             return None
         raw = message.encode() if isinstance(message, str) else message
         config = self.emulator.config
