@@ -1360,14 +1360,16 @@ def _peer_left(exc: BaseException) -> bool:
 
 
 def _listen_error(exc: OSError, host: str, port: int) -> OSError:
-    """`exc` as one clean line naming the address, with its `errno` kept.
+    """`exc` as one clean line naming the address, with its `errno` and kind kept.
 
     Made from the message alone, then given the errno: `OSError(errno, text)` prints as
-    "[Errno -2] cannot listen on ...", the number before the words it belongs to.
+    "[Errno -2] cannot listen on ...", the number before the words it belongs to. A
+    `socket.gaierror` (a host that does not resolve) stays one.
     """
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     reason = exc.strerror or str(exc) or type(exc).__name__
-    error = OSError(f"cannot listen on {where}: {reason}")
+    kind = socket.gaierror if isinstance(exc, socket.gaierror) else OSError
+    error = kind(f"cannot listen on {where}: {reason}")
     error.errno = exc.errno
     return error
 
