@@ -7,6 +7,7 @@ are synchronous); a server with special behaviour runs in a thread. One subproce
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
 import socket
@@ -61,6 +62,7 @@ from trio_gemini_live.emulator import (
     ScenarioTurn,
     open_emulator,
 )
+from trio_gemini_live.emulator._cli import _bad_host  # pyright: ignore[reportPrivateUsage]
 from trio_gemini_live.emulator._server import _listen_error  # pyright: ignore[reportPrivateUsage]
 
 SECRET = "sk-test-secret-0123456789"
@@ -737,6 +739,20 @@ def test_a_port_the_emulator_cannot_bind_is_named(capsys: pytest.CaptureFixture[
     assert error.startswith(f"gemini-live emulator: cannot listen on 127.0.0.1:{port}: "), error
     assert "Errno" not in error
     assert "internal error" not in error
+
+
+def test_a_host_the_emulator_cannot_bind_is_a_bad_argument(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: it exited 1, as a run that
+    # failed, while bad arguments exit 2.
+    assert main(["emulator", "--host", "192.0.2.1", "--port", "0"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("gemini-live emulator: cannot listen on 192.0.2.1:0: "), error
+    # A host that does not resolve too (made up here: resolving one would ask a DNS server).
+    unresolved = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert _bad_host(_listen_error(unresolved, "no-such-host.invalid", 8765))
+    assert not _bad_host(_listen_error(OSError(errno.EADDRINUSE, "in use"), "127.0.0.1", 1))
 
 
 @pytest.fixture

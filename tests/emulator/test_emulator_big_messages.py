@@ -4,7 +4,8 @@ The read-ahead bound (`READ_AHEAD`) counted the parts of a message still being r
 the reader waited for room that only a complete message, handled, makes: one message over
 the bound (under `max_message_size`) wedged the connection, its pings unanswered, and one
 over `max_message_size` never got its 1009. And a close the emulator's WebSocket sends of
-its own accord (1009; 1007 for text that is not UTF-8) was recorded as the client's.
+its own accord (1009) was recorded as the client's; a text message that is not UTF-8 was
+closed before the messages ahead of it were answered, with Python's words.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import contextlib
 import pytest
 import trio
 import trio.testing
-from wsproto.events import CloseConnection, Event, Ping, Pong
+from wsproto.events import CloseConnection, Event, Message, Ping, Pong
 
 from emulator.emulator_client import MODEL, NATIVE, HandClient, start
 from trio_gemini_live import Closed, TurnComplete
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, EmulatorConnection
+from trio_gemini_live.emulator._validate import NOT_UTF8
 
 # Monkeypatched over `READ_AHEAD` (8 MiB): the same bound, on messages of kilobytes.
 BOUND = 10_000
@@ -150,19 +152,41 @@ async def test_text_that_is_not_utf8_is_closed_1007_by_the_emulator(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     # wsproto refuses the frame; trio-websocket dropped the stream without a close frame
-    # (the client saw 1006) and the emulator recorded the client's close.
+    # (the client saw 1006) and the emulator recorded the client's close. Then the reason
+    # was Python's ("'utf-8' codec can't decode byte 0xff ..."), not Google's.
     async with start() as emu:
         client, conn = await _set_up(emu)
         with trio.fail_after(60):
             await client.stream.send_all(_text_frame(b'{"realtimeInput": {"text": "\xff"}}'))
             events = await _events_until(client, CloseConnection)
             await conn.wait_closed()
-    close = events[-1]
-    assert isinstance(close, CloseConnection)
-    assert close.code == 1007
-    assert "can't decode byte 0xff" in (close.reason or "")
-    assert (conn.close_code, conn.close_reason, conn.closed_by) == (1007, close.reason, "server")
+    assert events[-1] == CloseConnection(1007, NOT_UTF8)
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (1007, NOT_UTF8, "server")
     assert conn.frames_received == 1  # the setup
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-frame", "after-the-setup"])
+async def test_text_that_is_not_utf8_is_answered_in_its_turn(
+    first: bool, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Sent right behind the setup, it was closed as it was read, before the setup was
+    # answered: a valid setup got no setupComplete, unlike before an invalid binary frame.
+    bad = _text_frame(b'{"clientContent": {"turns": [{"parts": [{"text": "\xff"}]}]}}')
+    async with start() as emu:
+        client = HandClient(await emu.memory_connector(buffer=4096)())
+        await client.upgrade()
+        if not first:
+            await client.send({"setup": {"model": MODEL}})
+        with trio.fail_after(60):
+            await client.stream.send_all(bad + _text_frame(b'{"setup": {}}'))
+            events = await _events_until(client, CloseConnection)
+            conn = await emu.wait_for_connection(1)
+            await conn.wait_closed()
+    messages = [e for e in events if isinstance(e, Message)]
+    assert len(messages) == (0 if first else 1)  # setupComplete, first
+    assert events[-1] == CloseConnection(1007, NOT_UTF8)
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (1007, NOT_UTF8, "server")
+    assert conn.frames_received == (0 if first else 1)
 
 
 async def test_the_client_s_large_video_frame_is_answered(

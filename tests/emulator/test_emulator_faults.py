@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from pathlib import Path
 
 import pytest
 import trio
@@ -35,6 +36,16 @@ def test_cli_syntax() -> None:
     for bad in ("explode", "close@bogus=1", "stall:3", "stall-after-interrupt:5", *bad_values):
         with pytest.raises(ValueError, match="fault"):
             Fault.parse(bad)
+
+
+def test_slow_read_s_bytes_are_optional_as_documented() -> None:
+    # docs/emulator.md showed `SECONDS:BYTES`, as if BYTES were required, while
+    # `slow-read:1` was taken (reading 1024 bytes at a time), as `close` takes defaults.
+    doc = (Path(__file__).parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    [row] = [line for line in doc.splitlines() if line.startswith("| `slow-read` |")]
+    default = Fault.parse("slow-read:1").read_bytes
+    assert f"`SECONDS[:BYTES]` (BYTES {default} by default)" in row
+    assert Fault.parse("slow-read:1") == Fault(kind="slow-read", seconds=1.0)
 
 
 @pytest.mark.parametrize(

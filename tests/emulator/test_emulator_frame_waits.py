@@ -19,6 +19,7 @@ import random
 import re
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 
@@ -417,3 +418,27 @@ async def test_wait_timeout_can_be_changed_or_lifted(autojump_clock: trio.abc.Cl
     for bad in (0, -1, math.nan, True, "10"):
         with pytest.raises(ValueError, match="wait_timeout"):
             EmulatorConfig(wait_timeout=bad)  # type: ignore[arg-type]
+
+
+async def test_frames_past_record_bytes_are_forgotten_whole_oldest_first(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `record_frames` counted frames, not bytes: three closed connections of ten 4 MB
+    # turns each kept 120 MiB of frames. Now a byte budget forgets the oldest, whole.
+    budget = 20_000
+    turns = [{"clientContent": {"turns": [{"parts": [{"text": f"{i}" * 3000}]}]}} for i in range(9)]
+    async with start(EmulatorConfig(record_bytes=budget)) as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        for turn in turns:
+            await client.send(turn)
+        await conn.wait_for_received("clientContent", count=len(turns))
+        frames = [*conn.sent, *conn.received]
+        assert sum(len(frame.raw) for frame in frames) <= budget + budget // 4
+        assert conn.received_dropped > 0  # and said
+        assert conn.frames_received == 1 + len(turns)
+        kept = [frame.data for frame in conn.received]
+        assert kept == turns[len(turns) - len(kept) :]  # the newest, each whole
+        assert all(msgspec.json.decode(frame.raw) == frame.data for frame in frames)
+    with pytest.raises(ValueError, match="record_bytes"):
+        EmulatorConfig(record_bytes=-1)

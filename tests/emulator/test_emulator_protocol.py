@@ -96,6 +96,12 @@ async def test_auth_forms(
         ("/ws/x?KEY=S1&Access_Token=S1", "/ws/x?KEY=REDACTED&Access_Token=REDACTED"),
         ("/ws/x?key=", "/ws/x?key=REDACTED"),
         ("/ws/x?key&a=1", "/ws/x?key&a=1"),
+        # `;` separates parameters too, as for the client's redact_url: the key was shown.
+        ("/ws/x?alt=json;key=S1", "/ws/x?alt=json;key=REDACTED"),
+        ("/ws/x?a=1;%6Bey=S1;b=2&c=3", "/ws/x?a=1;%6Bey=REDACTED&c=3"),
+        # From a secret name to the next `&`: a server splitting on `&` reads the key `S1;S2`.
+        ("/ws/x?key=S1;S2&a=1", "/ws/x?key=REDACTED&a=1"),
+        ("/ws/x?a=1;key&b=2", "/ws/x?a=1;key&b=2"),
     ],
 )
 def test_redact_path_compares_decoded_names(path: str, shown: str) -> None:
@@ -106,6 +112,21 @@ def test_redact_path_compares_decoded_names(path: str, shown: str) -> None:
     credential = extract_credential(path, [])
     if credential is not None:
         assert credential.secret not in redact_path(path)
+
+
+async def test_a_key_after_a_semicolon_is_neither_recorded_nor_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The client's redact_url takes `;` for a separator; the emulator split on `&` only, so
+    # `EmulatorConnection.path` and its INFO log line showed `?alt=json;key=...` whole.
+    caplog.set_level(logging.DEBUG, logger="trio_gemini_live")
+    async with start() as emu:
+        async with connect(emu, f"{GEMINI_PATH}?alt=json;key={KEY}") as client:
+            assert await client.setup() == {"setupComplete": {}}
+        conn = emu.connections[0]
+    assert conn.path == f"{GEMINI_PATH}?alt=json;key=REDACTED"
+    assert f"connection 1: {conn.path}" in caplog.text
+    assert KEY not in caplog.text + repr(conn)
 
 
 async def test_missing_credential_is_refused_unless_allowed() -> None:

@@ -11,6 +11,7 @@ import trio
 
 from emulator.emulator_client import MODEL, NATIVE, connect, start
 from trio_gemini_live.emulator import EmulatorConfig
+from trio_gemini_live.emulator._validate import NOT_UTF8
 
 INVALID = "Request contains an invalid argument."
 
@@ -216,6 +217,31 @@ async def test_a_frame_nested_too_deeply_is_refused(
         code, reason = await client.closed()
     assert (code, reason) == (1007, "Invalid JSON payload received. Too many levels of nesting.")
     assert emu.connections[0].close_code == 1007
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        [b'{"setup": {"model": "\xff"}}'],
+        [b'{"setup": {"model": "%s"}}' % MODEL.encode(), b'{"realtimeInput": {"text": "\xff"}}'],
+    ],
+    ids=["in-the-setup", "after-the-setup"],
+)
+async def test_a_binary_frame_that_is_not_utf8_is_refused(
+    frames: list[bytes], caplog: pytest.LogCaptureFixture, autojump_clock: trio.abc.Clock
+) -> None:
+    # The JSON decoder raised UnicodeDecodeError, not its DecodeError: the handler crashed
+    # with a logged traceback and the client saw 1006 (a text frame got 1007).
+    async with start() as emu, connect(emu) as client:
+        for frame in frames:
+            await client.ws.send_message(frame)
+        if len(frames) > 1:
+            assert await client.recv() == {"setupComplete": {}}
+        code, reason = await client.closed()
+    assert (code, reason) == (1007, NOT_UTF8)
+    conn = emu.connections[0]
+    assert (conn.close_code, conn.closed_by, conn.received[-1].raw) == (1007, "server", frames[-1])
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 

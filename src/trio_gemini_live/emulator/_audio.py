@@ -26,6 +26,7 @@ __all__ = [
     "resample_in_steps",
     "synthesize",
     "text_tokens",
+    "text_tokens_of_length",
 ]
 
 VAD_RATE = 16_000
@@ -146,7 +147,12 @@ def synthesize(text: str, *, ms_per_char: int = 60, rate: int = 24_000) -> bytes
 
 def text_tokens(text: str) -> int:
     """Rough token count of text (about four characters a token)."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    return text_tokens_of_length(len(text))
+
+
+def text_tokens_of_length(chars: int) -> int:
+    """`text_tokens` of a text `chars` characters long."""
+    return max(1, (chars + 3) // 4) if chars else 0
 
 
 def audio_tokens(seconds: float) -> int:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import math
 import os
 import signal
+import socket
 import ssl
 import sys
 import tempfile
@@ -442,5 +444,15 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
             return 0
         except (OSError, RuntimeError) as exc:
             print(f"gemini-live emulator: {exc}", file=sys.stderr)
-            return 1
+            return 2 if isinstance(exc, OSError) and _bad_host(exc) else 1
     return 0
+
+
+def _bad_host(exc: OSError) -> bool:
+    """Whether listening failed for the `--host` given: a bad argument (exit 2).
+
+    A host that does not resolve, or an address that is none of this machine's, is wrong
+    whenever the command runs; it exited 1 like a run that failed. A port in use, or one
+    that needs privileges, is the moment's or the machine's: still 1.
+    """
+    return isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL

@@ -311,6 +311,13 @@ class EmulatorConfig:
             `EmulatorConnection.sent`/`.received`; past it the oldest are forgotten
             (counted in `sent_dropped`/`received_dropped`), so that a session of hours
             does not keep every audio chunk. `None` keeps them all.
+        record_bytes: Most payload bytes (`len(Frame.raw)`) of the frames kept, sent and
+            received, all connections together: past it the oldest frames are forgotten
+            whole, as past `record_frames` (counted in `sent_dropped`/`received_dropped`;
+            a frame is never cut short). 32 MiB: two messages of the largest size a client
+            may send (`max_message_size`). Each frame's decoded `.data` is held as well,
+            about as large again, so the frames hold about twice this at most (and a
+            quarter more between trims). `None`: no bound but `record_frames`.
         keep_closed_connections: Most closed connections kept in `Emulator.connections`;
             past it the oldest closed ones are forgotten (counted in
             `Emulator.connections_dropped`), so that an emulator serving resuming clients
@@ -362,10 +369,13 @@ class EmulatorConfig:
     # Every test's whole recording, and ~30 MB at most for 100 ms chunks up and 40 ms ones
     # down (a frame is held raw and decoded: ~6 kB for 40 ms of 24 kHz audio).
     record_frames: int | None = 5_000
-    # ~10 kB each once closed (frames aside, which record_frames bounds, and the session's
-    # history), however much speech it held: ~10 MB at most, and more connections than a
-    # test inspects. Measured with tracemalloc: 7-9.5 kB over TCP, 10-12 kB over memory
-    # streams.
+    # A count of frames says nothing of their size: a client's may be 16 MiB each.
+    record_bytes: int | None = 32 * 1024 * 1024
+    # ~15 kB each once closed after a short conversation, ~110 kB at most after a long one
+    # (frames aside, which record_frames and record_bytes bound; the session's history keeps
+    # 64 Ki characters of text at most, `_history`), however much speech it held: ~15-110 MB
+    # at most, and more connections than a test inspects. Measured with tracemalloc over
+    # memory streams.
     keep_closed_connections: int | None = 1_000
 
     def __post_init__(self) -> None:
@@ -401,6 +411,7 @@ class EmulatorConfig:
         if not 0 < self.audio_chunk_ms <= MAX_AUDIO_CHUNK_MS:
             raise ValueError(f"audio_chunk_ms must be 1 to {MAX_AUDIO_CHUNK_MS} ms")
         _check_bound(self.record_frames, "record_frames", "every frame")
+        _check_bound(self.record_bytes, "record_bytes", "frames of any size")
         _check_bound(self.keep_closed_connections, "keep_closed_connections", "all of them")
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")

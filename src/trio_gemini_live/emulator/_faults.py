@@ -63,7 +63,8 @@ class Fault:
         empty-frames: send a bare `{"serverContent": {}}` and a transcription without
             text, `{"serverContent": {"outputTranscription": {}}}`, before each
             `turnComplete` (both are Google's, protocol.md section 1.6).
-        slow-read: read the socket at most `read_bytes` at a time, `seconds` apart.
+        slow-read: read the socket at most `read_bytes` (1024 by default; the CLI's
+            `slow-read:SECONDS[:BYTES]`) at a time, `seconds` apart.
         stall: after the input transcription, never answer the turn (still pongs).
         stall-after-interrupt: after the first `interrupted`, send nothing more for the
             session (no `turnComplete`, no later turns; still pongs, and `goAway` and the

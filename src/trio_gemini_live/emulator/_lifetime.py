@@ -38,6 +38,7 @@ class SessionState:
     turn not `reusable` answers once a session): snapshotted and restored like `history`,
     so a resumed connection goes on with the script where the handle left it. `model_id`
     is the model it began on: a resume may change anything in the setup but that.
+    `history` holds the turns, their text bounded (`_history.add_turn`).
     """
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))

@@ -45,6 +45,7 @@ from .._wire import (
 from . import _audio
 from ._call_pieces import call_pieces
 from ._config import EmulatorConfig
+from ._history import add_turn, text_length
 from ._lifetime import PendingInput, SessionState, format_duration
 from ._scenario import ScenarioCursor, ScenarioToolCall, ScenarioTurn
 from ._validate import INVALID_ARGUMENT
@@ -335,11 +336,13 @@ class Model:
             await self._out.close(1007, INVALID_ARGUMENT)
             return
         await self.interrupt()
-        self._append_history(content)
+        said = self._append_history(content)
         if content.turn_complete:
             # "Generate now from the accumulated context" (protocol.md 2.2): the turns may
-            # have come in earlier messages with `turnComplete: false`, this one bare.
-            self._start(_UserTurn(text=self._last_user_text()), record=False)
+            # have come in earlier messages with `turnComplete: false`, this one bare. The
+            # text of this message's is answered whole; the history keeps only part of it.
+            text = said if said is not None else self._last_user_text()
+            self._start(_UserTurn(text=text), record=False)
 
     def _last_user_text(self) -> str:
         return next(
@@ -351,11 +354,20 @@ class Model:
             "",
         )
 
-    def _append_history(self, content: ClientContent) -> None:
+    def _append_history(self, content: ClientContent) -> str | None:
+        """Add the turns to the history; return the text of the last that is the user's.
+
+        Whole, as `_last_user_text` would find it in them; None if none of them has one.
+        """
+        said: str | None = None
         for turn in content.turns or []:
             text = "".join(p.text or "" for p in turn.parts)
-            self.session.history.append({"role": turn.role or "user", "text": text})
+            role = turn.role or "user"
+            add_turn(self.session.history, role, text)
             self._hear_text(text)
+            if role != "model" and text:
+                said = text
+        return said
 
     def _hear_text(self, text: str) -> None:
         """Record text taken into the state (with `record_heard`), as it goes in."""
@@ -453,7 +465,7 @@ class Model:
                 if not gen.waiting_ids:
                     gen.tools_answered.set()
                 continue
-            self.session.history.append({"role": "user", "text": json.dumps(fr.response)})
+            add_turn(self.session.history, "user", json.dumps(fr.response))
             scheduling = (fr.scheduling or "WHEN_IDLE").upper()
             if scheduling == "SILENT":
                 continue
@@ -503,7 +515,7 @@ class Model:
     def _start(self, turn: _UserTurn, *, record: bool = True) -> None:
         """Answer `turn` now if the model is free, else after the turns already waiting."""
         if record and turn.text is not None:
-            self.session.history.append({"role": "user", "text": turn.text})
+            add_turn(self.session.history, "user", turn.text)
         if len(self._queue) >= self.config.max_queued_turns:
             # Bounded, so a client flooding turns during one answer cannot grow memory without
             # end; the newest input wins, as its answer is the one the user waits for.
@@ -558,12 +570,11 @@ class Model:
             heard = (
                 scripted.input_transcript if scripted else None
             ) or self.config.input_transcript
-            self.session.history.append(
-                {
-                    "role": "user",
-                    "text": heard,
-                    "audio_s": _audio.duration_s(len(turn.speech16k), 16000),
-                }
+            add_turn(
+                self.session.history,
+                "user",
+                heard,
+                audio_s=_audio.duration_s(len(turn.speech16k), 16000),
             )
             if self.input_transcription:
                 fragments = split_text(heard)
@@ -613,7 +624,7 @@ class Model:
         await self._send(ServerContent(generation_complete=True))
         if self.config.wait_for_playback and audio_s > 0:
             await trio.sleep(max(0.0, self._playback_end - trio.current_time()))
-        self.session.history.append({"role": "model", "text": reply, "audio_s": audio_s})
+        add_turn(self.session.history, "model", reply, audio_s=audio_s)
         slide_window(
             self.session.history,
             self._compression,
@@ -799,7 +810,8 @@ class Model:
         spoken = audio_s > 0 and not (turn.get("role") == "model" and self.half_cascade)
         if spoken:
             return "AUDIO", _audio.audio_tokens(audio_s)
-        return "TEXT", _audio.text_tokens(str(turn.get("text", "")))
+        # Counted from the text as said: the history may keep only part of it.
+        return "TEXT", _audio.text_tokens_of_length(text_length(turn))
 
     def _usage(self, prompt_counts: dict[str, int], response: int) -> UsageMetadata:
         prompt = sum(prompt_counts.values())

@@ -4,11 +4,15 @@ Every frame each connection sends and receives is recorded for inspection (`Fram
 without a bound, a long session's recording grew by megabytes a minute (each reply audio
 chunk is held raw and decoded), and every connection ever opened kept its own: an emulator
 serving a voice agent for hours ran out of memory. So the emulator keeps a budget across all
-of its connections and forgets the oldest frames first: those of the oldest connection,
-then of the next, each connection's in the order they were recorded.
+of its connections, in frames (`record_frames`) and in payload bytes (`record_bytes`: a
+count of frames said nothing of a client's 16 MiB ones), and forgets the oldest frames
+first: those of the oldest connection, then of the next, each connection's in the order
+they were recorded. A frame is kept whole or forgotten whole, and counted when forgotten
+(`sent_dropped`/`received_dropped`): a test never sees part of a frame for the whole.
 
-The connections themselves (`Emulator.connections`, ~10 kB each once closed: a closed one
-lets go of its model and the audio its VAD held, `EmulatorConnection._release`) grew the same
+The connections themselves (`Emulator.connections`, ~15-110 kB each once closed: a closed
+one lets go of its model and the audio its VAD held, `EmulatorConnection._release`, and its
+session's history is bounded, `_history`) grew the same
 way in an emulator serving resuming clients for days, so past `keep_closed_connections` the
 oldest closed ones are forgotten too. Open ones always stay (a test may still drive them),
 and each keeps its `number`, so `wait_for_connection(n)` still finds the n-th one, or says
@@ -130,14 +134,16 @@ class ForgottenFramesError(LookupError):
 
     `EmulatorConnection.wait_for_sent(match, count)` (and `wait_for_received`) wait for
     `count` matching frames counted from the connection's first. The emulator keeps only
-    the newest `EmulatorConfig.record_frames` frames, all connections together. For a
+    the newest `EmulatorConfig.record_frames` frames, and `record_bytes` bytes of them, all
+    connections together. For a
     dotted path it counts the frames it forgot too, but a predicate (a test of a `Frame`)
     can only be asked of frames still there: when fewer than `count` of those match and
     frames of the wait's direction were forgotten before it began, whether `count` has
     been reached is unknowable, so the wait raises this rather than guess (wait for ever,
     or return long after the count was met). Match by dotted path instead, start the wait
     before any frame is forgotten (a wait in progress counts every frame as it is
-    recorded), or raise `record_frames`, or make it None to keep every frame.
+    recorded), or raise `record_frames` and `record_bytes`, or make them None to keep
+    every frame.
 
     Attributes:
         number: The connection's `number`.
@@ -146,6 +152,7 @@ class ForgottenFramesError(LookupError):
         matched: How many of the frames still recorded matched.
         forgotten: How many frames of that direction the connection had forgotten.
         record_frames: The bound in force (`EmulatorConfig.record_frames`).
+        record_bytes: The bound in bytes in force (`EmulatorConfig.record_bytes`).
     """
 
     def __init__(
@@ -155,25 +162,28 @@ class ForgottenFramesError(LookupError):
         count: int,
         matched: int,
         forgotten: int,
-        record_frames: int,
+        record_frames: int | None,
+        record_bytes: int | None = None,
     ) -> None:
-        super().__init__(number, direction, count, matched, forgotten, record_frames)
+        super().__init__(number, direction, count, matched, forgotten, record_frames, record_bytes)
         self.number = number
         self.direction: Literal["sent", "received"] = direction
         self.count = count
         self.matched = matched
         self.forgotten = forgotten
         self.record_frames = record_frames
+        self.record_bytes = record_bytes
 
     def __str__(self) -> str:
         return (
             f"wait_for_{self.direction}(count={self.count}) with a predicate on connection "
             f"{self.number} found {self.matched} of the {self.count} matching frames, and "
             f"{self.forgotten} older {self.direction} frames were forgotten before it began "
-            f"(EmulatorConfig.record_frames={self.record_frames}, all connections together), "
-            "which a predicate cannot be asked of: match a dotted path instead (its count "
-            "includes forgotten frames), start the wait before any frame is forgotten, raise "
-            "record_frames, or make it None to keep every frame"
+            f"(EmulatorConfig.record_frames={self.record_frames}, record_bytes="
+            f"{self.record_bytes}, all connections together), which a predicate cannot be "
+            "asked of: match a dotted path instead (its count includes forgotten frames), "
+            "start the wait before any frame is forgotten, raise record_frames and "
+            "record_bytes, or make them None to keep every frame"
         )
 
 
@@ -264,15 +274,22 @@ class FrameWait:
         return self.found
 
 
-def _oldest_first(sent: Sequence[Frame], received: Sequence[Frame], count: int) -> tuple[int, int]:
-    """How many frames to drop from the front of each list to drop `count`, oldest first."""
-    s = r = 0
-    while s + r < count and (s < len(sent) or r < len(received)):
+def _oldest_first(
+    sent: Sequence[Frame], received: Sequence[Frame], count: int, size: int
+) -> tuple[int, int, int]:
+    """Frames to drop from the front of each list, oldest first, and the bytes they hold.
+
+    As many as it takes to drop `count` frames and `size` payload bytes.
+    """
+    s = r = dropped = 0
+    while (s + r < count or dropped < size) and (s < len(sent) or r < len(received)):
         if r >= len(received) or (s < len(sent) and sent[s].time <= received[r].time):
+            dropped += len(sent[s].raw)
             s += 1
         else:
+            dropped += len(received[r].raw)
             r += 1
-    return s, r
+    return s, r, dropped
 
 
 def _count_paths(counts: PathCounts, frames: Sequence[Frame], forgotten: int) -> None:
@@ -282,19 +299,24 @@ def _count_paths(counts: PathCounts, frames: Sequence[Frame], forgotten: int) ->
             counts.add(data)
 
 
-def trim_recordings(connections: Sequence[EmulatorConnection], excess: int) -> int:
-    """Forget the `excess` oldest recorded frames, connection by connection; return how many.
+def trim_recordings(
+    connections: Sequence[EmulatorConnection], excess: int, excess_bytes: int = 0
+) -> tuple[int, int]:
+    """Forget the oldest recorded frames; return how many frames and payload bytes went.
 
+    Connection by connection, until `excess` frames and `excess_bytes` bytes are gone.
     The paths each forgotten frame held are counted first (the connection's `PathCounts`),
     so that dotted-path waits still count it. A closed connection left with no frames
     forgets its `handle_coverage` too (it only explains those frames), so that the
     connections themselves stay small.
     """
-    dropped = 0
+    dropped = dropped_bytes = 0
     for conn in connections:
-        if dropped >= excess:
+        if dropped >= excess and dropped_bytes >= excess_bytes:
             break
-        s, r = _oldest_first(conn.sent, conn.received, excess - dropped)
+        s, r, size = _oldest_first(
+            conn.sent, conn.received, excess - dropped, excess_bytes - dropped_bytes
+        )
         paths = conn._forgotten_paths  # pyright: ignore[reportPrivateUsage]
         _count_paths(paths["sent"], conn.sent, s)
         _count_paths(paths["received"], conn.received, r)
@@ -305,9 +327,10 @@ def trim_recordings(connections: Sequence[EmulatorConnection], excess: int) -> i
             del conn.received[:r]
             conn.received_dropped += r
         dropped += s + r
+        dropped_bytes += size
         if conn.closed and not conn.sent and not conn.received:
             conn.handle_coverage.clear()
-    return dropped
+    return dropped, dropped_bytes
 
 
 def forget_closed(connections: list[EmulatorConnection], excess: int) -> list[EmulatorConnection]:

@@ -107,15 +107,25 @@ def redact_path(path: str) -> str:
     A parameter is a credential by the client's rule (`is_secret_name`: `key=`,
     `access_token=`, `apiKey=`, ...), its name compared percent-decoded and case-blind
     (`%6Bey=`, `Access_Token=`): a name a server could read as a credential's is hidden.
+    `;` separates parameters here too, as in the client's `redact_url`: some servers
+    split on it, so `?alt=json;key=...` shows no key (it was logged whole). From a secret
+    name to the next `&` everything is hidden, a `;` included: a server that splits on
+    `&` only reads `key=a;b` as the key `a;b`. A name sent without `=` is kept as sent.
     """
     bare, _, query = path.partition("?")
     if not query:
         return path
-    pairs: list[str] = []
-    for item, name, value in _query_items(path):
-        secret = value is not None and is_secret_name(name)
-        pairs.append(f"{item.partition('=')[0]}=REDACTED" if secret else item)
-    return f"{bare}?{'&'.join(pairs)}"
+    return f"{bare}?{'&'.join(_redact_item(item) for item, _, _ in _query_items(path))}"
+
+
+def _redact_item(item: str) -> str:
+    """One `&`-separated item of a query, hidden from its first `;`-piece with a secret name."""
+    pieces = item.split(";")
+    for at, piece in enumerate(pieces):
+        name, sep, _ = piece.partition("=")
+        if sep and is_secret_name(unquote_plus(name)):
+            return ";".join([*pieces[:at], f"{name}=REDACTED"])
+    return item
 
 
 def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

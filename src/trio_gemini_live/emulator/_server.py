@@ -55,8 +55,8 @@ from ._recording import (
     trim_recordings,
 )
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
-from ._validate import INVALID_ARGUMENT, ClientFrameError, parse_client_frame
-from ._websocket import ServerWebSocket
+from ._validate import INVALID_ARGUMENT, NOT_UTF8, ClientFrameError, parse_client_frame
+from ._websocket import NotUtf8Text, ServerWebSocket
 
 if TYPE_CHECKING:
     from .._options import SessionOptions
@@ -427,10 +427,15 @@ class EmulatorConnection:
         wait = FrameWait(direction, check, count, found, forgotten)
         if not wait.done and dropped and not isinstance(match, str):
             # The count could have been reached among frames no longer there to ask.
-            budget = self.emulator.config.record_frames
-            assert budget is not None  # else nothing is forgotten
+            config = self.emulator.config
             raise ForgottenFramesError(
-                self.number, direction, count, len(wait.found), dropped, budget
+                self.number,
+                direction,
+                count,
+                len(wait.found),
+                dropped,
+                config.record_frames,
+                config.record_bytes,
             )
         # From here on each frame is offered as it is recorded (`_record`), before
         # `record_frames` can forget it: no checkpoint since the scan and count above.
@@ -768,7 +773,7 @@ class EmulatorConnection:
             if wait.direction == direction:
                 wait.offer(frame)
         # Last: this may forget frames, this one included with a tiny `record_frames`.
-        self.emulator._recorded(1)  # pyright: ignore[reportPrivateUsage]
+        self.emulator._recorded(len(frame.raw))  # pyright: ignore[reportPrivateUsage]
 
     async def resumption_update(self, resumable: bool) -> None:
         """Send `sessionResumptionUpdate` (only if the setup asked for resumption)."""
@@ -812,6 +817,11 @@ class EmulatorConnection:
         if message is None:
             config = self.emulator.config
             await self.close(config.deadline_close_code, config.deadline_reason())
+            return None
+        if isinstance(message, NotUtf8Text):
+            # Closed in its turn, as an invalid binary frame is; not recorded: wsproto has
+            # thrown its payload away.
+            await self.close(1007, NOT_UTF8)
             return None
         raw = message.encode() if isinstance(message, str) else message
         config = self.emulator.config
@@ -1085,6 +1095,7 @@ class Emulator:
         self._changed = trio.Event()
         self._attempts = 0
         self._frames_held = 0  # recorded frames not yet forgotten, all connections
+        self._bytes_held = 0  # their payload bytes (`Frame.raw`)
         self._streams: set[_FaultStream] = set()  # those being served, upgraded or not
         self._stopping = False  # `open_emulator` is closing every stream
 
@@ -1114,16 +1125,26 @@ class Emulator:
         self._changed.set()
         self._changed = trio.Event()
 
-    def _recorded(self, count: int) -> None:
-        """Count frames recorded; past `record_frames` plus a slack, forget the oldest.
+    def _recorded(self, size: int) -> None:
+        """Count a frame of `size` payload bytes recorded; past a budget, forget the oldest.
 
+        The budgets are `record_frames` and `record_bytes`, each plus a slack.
         The slack (a quarter of the budget) makes trimming a batch now and then rather than
         one list shift per frame.
         """
-        budget = self.config.record_frames
-        self._frames_held += count
-        if budget is not None and self._frames_held > budget + budget // 4:
-            self._frames_held -= trim_recordings(self.connections, self._frames_held - budget)
+        budget, byte_budget = self.config.record_frames, self.config.record_bytes
+        self._frames_held += 1
+        self._bytes_held += size
+        over = budget is not None and self._frames_held > budget + budget // 4
+        over_bytes = byte_budget is not None and self._bytes_held > byte_budget + byte_budget // 4
+        if over or over_bytes:
+            frames, size = trim_recordings(
+                self.connections,
+                0 if budget is None else self._frames_held - budget,
+                0 if byte_budget is None else self._bytes_held - byte_budget,
+            )
+            self._frames_held -= frames
+            self._bytes_held -= size
 
     def _forget_closed(self) -> None:
         """Past `keep_closed_connections` closed connections, forget the oldest closed ones."""
@@ -1133,8 +1154,10 @@ class Emulator:
         for conn in forget_closed(self.connections, self._closed_kept - keep):
             self._closed_kept -= 1
             self.connections_dropped += 1
-            # Its frames no longer count against `record_frames`: nothing would trim them.
+            # Its frames no longer count against `record_frames` and `record_bytes`: nothing
+            # would trim them.
             self._frames_held -= len(conn.sent) + len(conn.received)
+            self._bytes_held -= sum(len(frame.raw) for frame in (*conn.sent, *conn.received))
 
     async def wait_for_connection(self, n: int = 1) -> EmulatorConnection:
         """Wait until the `n`-th (1-based) connection has been upgraded; return it.
@@ -1355,14 +1378,16 @@ def _peer_left(exc: BaseException) -> bool:
 
 
 def _listen_error(exc: OSError, host: str, port: int) -> OSError:
-    """`exc` as one clean line naming the address, with its `errno` kept.
+    """`exc` as one clean line naming the address, with its `errno` and kind kept.
 
     Made from the message alone, then given the errno: `OSError(errno, text)` prints as
-    "[Errno -2] cannot listen on ...", the number before the words it belongs to.
+    "[Errno -2] cannot listen on ...", the number before the words it belongs to. A
+    `socket.gaierror` (a host that does not resolve) stays one.
     """
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     reason = exc.strerror or str(exc) or type(exc).__name__
-    error = OSError(f"cannot listen on {where}: {reason}")
+    kind = socket.gaierror if isinstance(exc, socket.gaierror) else OSError
+    error = kind(f"cannot listen on {where}: {reason}")
     error.errno = exc.errno
     return error
 

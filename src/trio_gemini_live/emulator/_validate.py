@@ -28,11 +28,14 @@ from .._wire import (
 )
 from ._enums import ProtoEnum, enum_fields
 
-__all__ = ["ClientFrameError", "b64decode_any", "parse_client_frame"]
+__all__ = ["NOT_UTF8", "ClientFrameError", "b64decode_any", "parse_client_frame"]
 
 INVALID_ARGUMENT = "Request contains an invalid argument."
 TOO_DEEP = "Invalid JSON payload received. Too many levels of nesting."
 """Google's wording for a frame nested past its parser's depth limit is not documented."""
+NOT_UTF8 = "Invalid JSON payload received. Encountered non UTF-8 code points."
+"""A frame that is not UTF-8, binary or text: protobuf's JSON parser's own error, after the
+prefix Google puts before its parser's errors (its close for one is not documented)."""
 
 
 class ClientFrameError(Exception):
@@ -303,6 +306,10 @@ def _parse(raw: str | bytes, *, strict: bool, vertex: bool) -> tuple[dict[str, A
         data: Any = _json.decode(raw)
     except msgspec.DecodeError as exc:
         raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
+    except UnicodeDecodeError:
+        # msgspec raises this, not DecodeError, for bytes that are not UTF-8 inside a
+        # string: it crashed the handler, and the client saw 1006 with no close frame.
+        raise ClientFrameError(1007, NOT_UTF8) from None
     if not isinstance(data, dict):
         raise ClientFrameError(
             1007, "Invalid JSON payload received. Expected an object at the top level."

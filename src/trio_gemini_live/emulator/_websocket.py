@@ -11,8 +11,11 @@ that it waits, and the client's writes with it (backpressure, as over TCP).
 
 It also records the close it sends of its own accord (`sent_close`): trio-websocket's 1009
 for a message over `max_message_size`, the close wsproto asks for when the client's frames
-break the protocol (1007 for text that is not UTF-8). The connection's close reason alone
-does not say who closed.
+break the protocol (1002). The connection's close reason alone does not say who closed.
+
+A text message that is not UTF-8 is not closed at once, as wsproto asks: `NotUtf8Text`
+takes its place among the messages, so that the handler answers the ones before it first
+(the setup's `setupComplete`), then closes with Google's 1007, as for any invalid frame.
 """
 
 from __future__ import annotations
@@ -27,7 +30,19 @@ from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, W
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 
-__all__ = ["READ_AHEAD", "ServerWebSocket"]
+__all__ = ["READ_AHEAD", "NotUtf8Text", "ServerWebSocket"]
+
+_CLOSE_REASON_FAILURE = "Error decoding CLOSE reason"
+"""How wsproto's 1007 for a close frame's reason begins; its other 1007 is a text message's."""
+
+
+class NotUtf8Text(bytes):
+    """A client text message that was not UTF-8, in its place among the messages.
+
+    `bytes`, the type trio-websocket's message channel carries; empty: wsproto has thrown
+    the payload away, so there is nothing of it to record.
+    """
+
 
 READ_AHEAD = 8 * 1024 * 1024
 """Bytes (characters of text messages) of complete client messages read and not yet handled
@@ -70,13 +85,17 @@ class ServerWebSocket(WebSocketConnection):
         self._room = trio.Event()  # set when `_unread` shrinks, or the connection closes
         self._closing = False
         self._closed_itself = False  # set before the close goes out: see `sent_close`
+        # A text message was not UTF-8: what follows it is dropped, and so are the closes
+        # wsproto asks for while its message decoder is left in the middle of that message.
+        self._not_utf8 = False
 
     @property
     def sent_close(self) -> CloseReason | None:
         """The close this side sent of its own accord, not through `aclose`; else `None`.
 
         1009 for a message over `max_message_size`, or the code wsproto gave a frame that
-        broke the protocol (1007: text that is not UTF-8; 1002). Known before the handler
+        broke the protocol (1002; a text message that is not UTF-8 is the handler's to
+        close: `NotUtf8Text`). Known before the handler
         can see the connection closed: the close is sent, and `get_message` woken, while
         the reader is still in the middle of it.
         """
@@ -114,6 +133,8 @@ class ServerWebSocket(WebSocketConnection):
     async def _handle_message_event(
         self, event: wsproto.events.BytesMessage | wsproto.events.TextMessage
     ) -> None:
+        if self._not_utf8:
+            return  # after the handler's 1007, as every message after an invalid one
         # Counted as trio-websocket counts a message against `max_message_size`: part by
         # part, `get_message` returning their join.
         self._partial += len(event.data)
@@ -139,6 +160,21 @@ class ServerWebSocket(WebSocketConnection):
             await self._room.wait()
 
     async def _handle_close_connection_event(self, event: wsproto.events.CloseConnection) -> None:
+        if self._wsproto.state is ConnectionState.OPEN and self._not_utf8:
+            return  # wsproto's decoder is lost in the bad message: the handler closes
+        reason = event.reason or ""
+        if (
+            self._wsproto.state is ConnectionState.OPEN
+            and event.code == 1007
+            and not reason.startswith(_CLOSE_REASON_FAILURE)
+        ):
+            # wsproto's close for a text message that is not UTF-8, with Python's words
+            # ("'utf-8' codec can't decode byte 0xff ..."), sent before the messages read
+            # ahead of it were handled: a valid setup then got no `setupComplete`.
+            self._not_utf8 = True
+            self._message_parts, self._message_size, self._partial = [], 0, 0
+            await self._send_channel.send(NotUtf8Text())
+            return
         if self._wsproto.state is ConnectionState.OPEN:
             # A close wsproto made, not one the client sent (that one leaves the state
             # REMOTE_CLOSING): the client's frames broke the protocol. trio-websocket would
@@ -158,7 +194,7 @@ class ServerWebSocket(WebSocketConnection):
             ConnectionClosed: the connection has closed and every message read before
                 the close has been taken.
         """
-        message = await super().get_message()
+        message = await super().get_message()  # a `NotUtf8Text` too, in its place
         self._unread -= len(message)
         self._make_room()
         return message
