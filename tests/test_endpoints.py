@@ -618,3 +618,15 @@ def test_vertex_that_is_not_a_bool_is_refused(value: object) -> None:
         url_endpoint("ws://127.0.0.1:9/ws", vertex=value)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="vertex must be a bool"):
         model_resource_name("m", vertex=value)  # type: ignore[arg-type]
+
+
+def test_a_token_of_2048_characters_is_redacted_whole_or_cut() -> None:
+    # Access tokens may be 2,048 bytes long: one nested regex group per character raised
+    # RecursionError, out of every close (Connection._closed redacts each reason).
+    token = "ya29." + "A1b2-C3d4_" * 204 + "xyz"
+    endpoint = url_endpoint(f"ws://127.0.0.1:9/ws?access_token={token}")
+    assert endpoint.redact(f"bad token {token} here") == "bad token REDACTED here"
+    assert endpoint.redact(f"Internal error. token {token[:110]}") == (
+        "Internal error. token REDACTED"
+    )
+    assert endpoint.redact("Internal error encountered.") == "Internal error encountered."

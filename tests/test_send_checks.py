@@ -50,8 +50,9 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
-from trio_gemini_live._protocol import LiveProtocol
+from trio_gemini_live._protocol import LiveProtocol, check_setup
 from trio_gemini_live._wire import (
+    ClientContent,
     ClientMessage,
     ContextUpdate,
     RealtimeInput,
@@ -286,6 +287,17 @@ def test_frame_for_changes_nothing_and_commit_records_the_message() -> None:
     assert protocol.setup.tools == []
     # `send` (and `encode`) still do both, for a sans-IO user who writes at once.
     assert frames[0] == LiveProtocol().encode(answer)
+
+
+def test_keys_json_writes_as_strings_are_still_sent() -> None:
+    # The bytes-for-a-string check read them as they were given (an int key) and refused
+    # what JSON sends as a string key, as it always had.
+    response = FunctionResponse(id="c1", name="f", response={404: "missing"})
+    content = ClientContent(turns=[Content(parts=[Part(function_response=response)])])
+    frame = LiveProtocol().frame_for(ClientMessage(client_content=content))
+    assert b'{"404":"missing"}' in frame
+    setup = check_setup(Setup(model="models/m", avatar_config={1: "x"}, extra={"a": {2: 3}}))
+    assert setup.avatar_config == {"1": "x"}
 
 
 # --- item 2: wrong arguments are refused at the call ------------------------------------------

@@ -10,7 +10,15 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    SplitResult,
+    parse_qsl,
+    unquote,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 from ._arguments import check_switch
 from ._errors import ConfigurationError
@@ -122,7 +130,9 @@ def redact_secrets(text: str, secrets: Iterable[str], replacement: str = "REDACT
         if not secret:
             continue
         if len(secret) >= _SHORT_SECRET:
-            text = _secret_pattern(secret).sub(lambda _: replacement, text)
+            whole, head = _secret_patterns(secret)
+            text = whole.sub(lambda _: replacement, text)
+            text = _redact_cut(text, secret, head, replacement)
         else:
             alone = rf"(?<![A-Za-z0-9_\-]){re.escape(secret)}(?![A-Za-z0-9_\-])"
             text = re.sub(alone, lambda _: replacement, text)
@@ -130,18 +140,24 @@ def redact_secrets(text: str, secrets: Iterable[str], replacement: str = "REDACT
 
 
 @functools.lru_cache(maxsize=64)
-def _secret_pattern(secret: str) -> re.Pattern[str]:
-    """A pattern for `secret` in a text, each character as written or `%XX`-encoded.
+def _secret_patterns(secret: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns for all of `secret` and for its first `_SHORT_SECRET` characters.
 
-    It matches the whole secret anywhere, or its first `_SHORT_SECRET` characters or more
-    at the end of the text.
+    Each character as written or `%XX`-encoded. Flat, one group per character: a token
+    may be 2,048 characters long, and nesting a group per character (to match any cut of
+    it at once) overflowed the regex compiler's recursion.
     """
     chars = [_char_pattern(char) for char in secret]
-    # Nested optional groups: a cut after any character past the first 8.
-    cut = ""
-    for char in reversed(chars[_SHORT_SECRET:]):
-        cut = f"(?:{char}{cut})?"
-    return re.compile("".join(chars) + "|" + "".join(chars[:_SHORT_SECRET]) + cut + r"\Z")
+    return re.compile("".join(chars)), re.compile("".join(chars[:_SHORT_SECRET]))
+
+
+def _redact_cut(text: str, secret: str, head: re.Pattern[str], replacement: str) -> str:
+    """`text` with a cut-short `secret` at its very end replaced (see `redact_secrets`)."""
+    for match in head.finditer(text):
+        # The rest of the text from here is the secret's beginning, some of it `%XX`.
+        if secret.startswith(unquote(text[match.start() :])):
+            return text[: match.start()] + replacement
+    return text
 
 
 def _char_pattern(char: str) -> str:

@@ -905,7 +905,9 @@ def _hidden_buffer(value: msgspec.Struct, kind: type[msgspec.Struct]) -> str | N
     reads back as a string, so `Part(text=b"hello")` would go out as the text "aGVsbG8=".
     """
     try:
-        msgspec.convert(msgspec.to_builtins(value, builtin_types=_BUFFERS), kind)
+        # str_keys: JSON writes any key as a string, as the frame read back has it.
+        plain = msgspec.to_builtins(value, builtin_types=_BUFFERS, str_keys=True)
+        msgspec.convert(plain, kind)
     except msgspec.ValidationError as exc:
         return str(exc)
     return None
