@@ -419,6 +419,27 @@ async def test_spent_budget_raises_a_typed_error(autojump_clock: trio.testing.Mo
     assert trio.current_time() - start < 60
 
 
+async def test_a_server_that_falls_silent_after_each_resume_spends_the_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`setupComplete`, then silence, on every connection: the heartbeat ends each one.
+
+    Each such connection lived past `stable_after` (the heartbeat waits `silence_limit`)
+    and renewed the budget, so the session reconnected to it forever, once a minute.
+    """
+    faults = (Fault(kind="blackhole", after_received=2, connection=1), Fault(kind="blackhole"))
+    policy = ReconnectPolicy(max_attempts=3, initial_delay=1, max_delay=2, max_elapsed=600)
+    options = SessionOptions(reconnect=policy, ping_interval=5, silence_limit=15)
+    async with open_emulator(EmulatorConfig(faults=faults)) as emulator:
+        with pytest.raises(ReconnectFailedError, match="3 attempt"):
+            async with session_on(emulator, options=options) as session:
+                await session.send_client_content("one")
+                with trio.fail_after(600):
+                    async for _ in session:
+                        pass
+        assert len(emulator.connections) == 4
+
+
 async def test_a_send_waiting_for_room_while_resuming_ends_with_the_budget(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

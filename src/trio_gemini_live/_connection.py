@@ -77,7 +77,9 @@ FLUSH = Outgoing(b"", "")
 class ConnectionOutcome:
     """How a connection ended: what to do next, a description, and the error if any.
 
-    `deliberate`: the session left on purpose (after `goAway`, or for a setup change),
+    `lived`: seconds from `setupComplete` to the server's last sign of life (a frame, a
+    pong, bytes read either way). `deliberate`: the session left on purpose (after
+    `goAway`, or for a setup change),
     nothing failed. `closed_by_server`: a close frame from the server ended it while the
     application was closing the session (its code and reason are the session's last word).
     """
@@ -596,7 +598,13 @@ class Connection:
         if self._outcome is not None:
             return False
         if self.opened:
-            lived = trio.current_time() - self._opened_at
+            # How long the server showed it was alive, not how long we waited: a server that
+            # answers each resume with `setupComplete` and then silence (the heartbeat ends
+            # the connection) must not pass for stable and renew the reconnect budget, or
+            # the session would reconnect to it forever.
+            transport = self._transport
+            alive = max(self._last_inbound, transport.uplink.read_at, transport.received_at)
+            lived = max(0.0, min(trio.current_time(), alive) - self._opened_at)
             outcome = dataclasses.replace(outcome, lived=lived)
         self._outcome = outcome
         return True

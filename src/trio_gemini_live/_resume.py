@@ -83,7 +83,9 @@ class ReconnectPolicy:
             a new connection even if the model is still generating (unless the reader is
             behind: the rest of the answer is then read first, up to the server's close).
         stable_after: seconds a resumed connection must live before the outage counts as
-            over; one that drops sooner continues the same outage (and its budget). A
+            over, counted up to the server's last sign of life (a frame, a pong): one that
+            drops sooner, or a server that falls silent sooner (the heartbeat ends the
+            connection later), continues the same outage (and its budget). A
             deliberate move (after `goAway`, or for `update_setup`) is no failure: it ends
             the outage, and its first attempt is made at once and counts against nothing.
             Only a server that says `goAway` to more than `max_attempts` young connections
