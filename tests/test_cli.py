@@ -27,6 +27,7 @@ import trio.testing
 
 import trio_gemini_live
 from trio_gemini_live import (
+    AudioDelta,
     Content,
     Endpoint,
     FileData,
@@ -37,11 +38,14 @@ from trio_gemini_live import (
     FunctionResponse,
     InputTranscription,
     LiveSession,
+    OutputTranscription,
     Part,
     Reconnected,
     ServerContent,
     ServerMessage,
+    TextDelta,
     ToolCallCancellation,
+    TurnComplete,
     function_tool,
     gemini_endpoint,
     live_setup,
@@ -357,6 +361,34 @@ def test_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert (rate, channels, width) == (24000, 1, 2)
     assert len(frames) / (2 * rate) > 5.0
     assert pcm_rms(frames) > 300
+
+
+def test_demo_on_a_gemini_3_model_prints_each_transcript_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 3.1-style frames carry each spoken fragment as a text part beside the audio and as
+    # the output transcript: both went into the line ("model: Hello, Hello, can you ...").
+    reply = tmp_path / "reply.wav"
+    model = "gemini-3.1-flash-live-preview"
+    assert main(["demo", "--model", model, "--output", str(reply)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "model: Hello, can you hear me?" in lines
+    assert "model: Trio runs every task inside a nursery, so nothing is ever left running." in lines
+
+
+def test_a_text_part_beside_audio_is_not_shown_twice() -> None:
+    out = io.StringIO()
+    reporter = Reporter(out, err=out)
+    for event in (
+        AudioDelta(pcm=bytes(960), sample_rate=24000),
+        TextDelta(text="Hi "),
+        OutputTranscription(text="Hi "),
+        TurnComplete(),
+        TextDelta(text="Typed answer"),  # a text turn: no audio, shown
+    ):
+        reporter.event(event)
+    assert out.getvalue().count("Hi") == 1
+    assert "Typed answer" in out.getvalue()
 
 
 def test_demo_as_a_command_in_a_fresh_directory(tmp_path: Path) -> None:

@@ -244,6 +244,32 @@ def test_rf64_and_bw64_files_are_read(kind: bytes) -> None:
     assert parse_wav(data).pcm == pcm
 
 
+def test_rf64_from_a_streaming_writer_reads_to_the_end() -> None:
+    # ffmpeg `-rf64 always` to a pipe leaves ds64's sizes at 0: read as no audio at all.
+    pcm = encode(sine(300.0, 0.25, 16000), 2)
+    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+    ds64 = b"ds64" + struct.pack("<I", 28) + bytes(28)
+    data = (
+        b"RF64" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE" + ds64
+        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        + b"data" + struct.pack("<I", 0xFFFFFFFF) + pcm
+    )  # fmt: skip
+    assert parse_wav(data).pcm == pcm
+
+
+def test_samples_in_wider_containers_are_read_per_sample() -> None:
+    # 24-bit samples in 4-byte containers (block align 4 per channel): the padding was
+    # stripped per frame, so the right channel was read from the left one's padding.
+    left, right = encode([0.5] * 50, 3), encode([-0.25] * 50, 3)
+    padded = [b"".join(c[i : i + 3] + b"\x00" for i in range(0, len(c), 3)) for c in (left, right)]
+    data = bytearray(riff(interleave(padded, 4), rate=16000, channels=2, width=4))
+    fmt = data.index(b"fmt ") + 8
+    data[fmt + 14 : fmt + 16] = struct.pack("<H", 24)  # bits per sample: 24 (block align 8)
+    audio = parse_wav(bytes(data))
+    (a,), (b,) = samples_of(left[1:3]), samples_of(right[1:3])
+    assert set(samples_of(audio.pcm)) == {(a + b) // 2}
+
+
 def test_rf64_without_ds64_is_named() -> None:
     data = rf64(b"\x00\x00").replace(b"ds64", b"xx64")
     with pytest.raises(WavError, match="not a valid RF64 WAV file"):

@@ -166,7 +166,17 @@ def _parse_format(data: bytes, name: str) -> tuple[WavInfo, memoryview]:
         raise WavError(f"{name} has unsupported {bits}-bit {kind} samples")
     frame_size = max(fmt.block_align, width * channels)
     frames = len(payload) // frame_size
-    if frame_size != width * channels:  # padded containers: keep the leading bytes of each frame
+    container, rest = divmod(frame_size, channels)
+    if rest == 0 and container > width:
+        # Each sample in a wider container (24-bit samples in 4 bytes): keep the leading
+        # `width` bytes of each sample, not of each frame (the second channel would have
+        # been read from the first one's padding).
+        raw = payload[: frames * frame_size]
+        samples = bytearray(frames * channels * width)
+        for byte in range(width):
+            samples[byte::width] = raw[byte::container]
+        payload = memoryview(samples)
+    elif frame_size != width * channels:  # padding after each frame: keep its leading bytes
         used = width * channels
         payload = memoryview(
             b"".join(payload[i : i + used] for i in range(0, frames * frame_size, frame_size))

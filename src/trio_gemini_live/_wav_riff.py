@@ -59,7 +59,9 @@ def parse_riff(data: bytes, name: str) -> tuple[RiffFormat, memoryview]:
     while offset + 8 <= len(data):
         chunk_id = data[offset : offset + 4]
         (size,) = struct.unpack_from("<I", data, offset + 4)
-        if size == _UNKNOWN and chunk_id in wide:
+        if size == _UNKNOWN and wide.get(chunk_id):
+            # (A 0 in `ds64` is a streaming writer's placeholder, as 0xFFFFFFFF is here:
+            # the chunk then runs to the end of the file, as far as it goes.)
             size = wide[chunk_id]
         elif chunk_id == b"data" and size == 0 and _runs_to_the_end(data, offset + 8, riff_end):
             size = len(data) - offset - 8

@@ -111,6 +111,10 @@ class Reporter:
                 self._fragment("user", text)
             case OutputTranscription(text=text):
                 self._fragment("model", text)
+            case TextDelta(thought=False) if self._turn_audio:
+                # Text beside audio (Gemini 3.1 puts each spoken fragment there too) says
+                # what the output transcript, which the commands turn on, says: shown once.
+                pass
             case TextDelta(text=text, thought=False):
                 self._fragment("model", text)
             case AudioDelta():
