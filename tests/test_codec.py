@@ -218,6 +218,29 @@ def test_url_safe_audio_in_a_multi_part_turn() -> None:
     assert parts[2].inline_data.data == b"\xfb\xff"
 
 
+def test_url_safe_media_of_a_function_response_part() -> None:
+    # Only the model turn's own parts were rewritten: this failed the whole frame.
+    response = {
+        "id": "c1",
+        "name": "f",
+        "response": {"data": "a-b_"},  # free-form: left as sent
+        "parts": [{"inlineData": {"mimeType": "image/jpeg", "data": "_9g"}}],
+    }
+    frame = json.dumps(
+        {"serverContent": {"modelTurn": {"parts": [{"functionResponse": response}]}}}
+    ).encode()
+    content = decode_server(frame).server_content
+    assert content is not None
+    assert content.model_turn is not None
+    answer = content.model_turn.parts[0].function_response
+    assert answer is not None
+    assert answer.response == {"data": "a-b_"}
+    assert answer.parts is not None
+    media = answer.parts[0].inline_data
+    assert media is not None
+    assert media.data == b"\xff\xd8"
+
+
 def test_base64_fallback_leaves_free_form_data_keys_alone() -> None:
     # Regression: the URL-safe fallback used to rewrite (or reject) every "data" key,
     # including ones inside functionCall.args and groundingMetadata.

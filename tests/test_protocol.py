@@ -361,6 +361,16 @@ def test_empty_server_content_gives_no_event(payload: dict[str, Any]) -> None:
     assert protocol.turn_id == 1
 
 
+def test_an_empty_transcript_after_the_turn_leaves_the_model_idle() -> None:
+    # It set `generating` and said nothing: a goAway move then waited for a turn that was
+    # not coming, until the deadline.
+    protocol = opened()
+    protocol.receive_frame(content(outputTranscription={"text": "hi"}))
+    protocol.receive_frame(content(turnComplete=True))
+    assert protocol.receive_frame(content(outputTranscription={})) == []
+    assert not protocol.generating
+
+
 def test_empty_transcription_with_finished_flag_is_reported() -> None:
     protocol = opened()
     assert protocol.receive_frame(content(outputTranscription={"finished": True})) == [
@@ -959,16 +969,31 @@ def test_a_piece_with_a_path_the_client_cannot_apply_fails_the_frame() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("50s", 50.0), ("9.5s", 9.5), ("0s", 0.0), ("1.000340012s", 1.000340012), (" 3s ", 3.0)],
+    [
+        ("50s", 50.0),
+        ("9.5s", 9.5),
+        ("0s", 0.0),
+        ("1.000340012s", 1.000340012),
+        (" 3s ", 3.0),
+        ("-1s", -1.0),  # proto3's JSON allows a negative Duration
+        ("-0.5s", -0.5),
+    ],
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["50", "", "s", "abc s", "5m", "1.2.3s"])
+@pytest.mark.parametrize("text", ["50", "", "s", "abc s", "5m", "1.2.3s", "--1s", "+1s", "-s"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(RemoteProtocolError, match="Duration"):
         parse_duration(text)
+
+
+def test_a_go_away_with_a_negative_time_left_means_move_now() -> None:
+    # It failed the session with 1007 ("invalid Duration '-1s'") instead of moving it.
+    protocol = opened()
+    [event] = protocol.receive_frame(b'{"goAway": {"timeLeft": "-1s"}}')
+    assert event == ev.GoAway(time_left=0.0)
 
 
 def test_go_away_duration_in_frame_and_missing_time_left() -> None:
@@ -1324,7 +1349,7 @@ def test_a_client_message_must_carry_exactly_one_field() -> None:
         )
 
 
-@pytest.mark.parametrize("text", ["nans", "infs", "-5s", "1e3s", "5"])
+@pytest.mark.parametrize("text", ["nans", "infs", "- 5s", "1e3s", "5"])
 def test_invalid_durations_are_rejected_before_state_changes(text: str) -> None:
     protocol = LiveProtocol()
     protocol.start(Setup(model="models/m"))

@@ -89,9 +89,9 @@ def _child(node: Any, key: str) -> Any:
 def _normalise_b64(raw: Any) -> Any:
     """Rewrite the server message's `bytes` fields (and only those) as standard base64.
 
-    Only `serverContent.modelTurn.parts[].inlineData.data` and `.thoughtSignature` are bytes;
-    free-form objects such as `functionCall.args` may hold a `"data"` key that must be left
-    exactly as sent.
+    Only `serverContent.modelTurn.parts[].inlineData.data`, `.thoughtSignature` and
+    `.functionResponse.parts[].inlineData.data` are bytes; free-form objects such as
+    `functionCall.args` may hold a `"data"` key that must be left exactly as sent.
     """
     parts: Any = _child(_child(_child(raw, "serverContent"), "modelTurn"), "parts")
     if not isinstance(parts, list):
@@ -110,6 +110,16 @@ def _normalise_b64(raw: Any) -> Any:
             part["thoughtSignature"] = _standard_b64(
                 part["thoughtSignature"], f"{prefix}[{index}].thoughtSignature"
             )
+        media: Any = _child(part.get("functionResponse"), "parts")
+        if isinstance(media, list):
+            where = f"{prefix}[{index}].functionResponse.parts"
+            pieces: list[Any] = media  # pyright: ignore[reportUnknownVariableType]
+            for inner, piece in enumerate(pieces):
+                blob = _child(piece, "inlineData")
+                if isinstance(blob, dict) and "data" in blob:
+                    fields = cast("dict[str, Any]", blob)
+                    path = f"{where}[{inner}].inlineData.data"
+                    fields["data"] = _standard_b64(fields["data"], path)
     return raw
 
 

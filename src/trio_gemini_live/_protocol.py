@@ -191,15 +191,19 @@ def with_context_update(setup: Setup, update: ContextUpdate) -> Setup:
 
 _SETTLED_CALLS_KEPT = 256
 """How many settled call ids (answered, cancelled, incomplete) a protocol remembers."""
-_DURATION = re.compile(r"\d+(\.\d+)?s")
+_DURATION = re.compile(r"-?\d+(\.\d+)?s")
 
 
 def parse_duration(text: str) -> float:
-    """Parse a protobuf Duration string such as `"50s"` or `"9.5s"` into seconds."""
+    """Parse a protobuf Duration string such as `"50s"`, `"9.5s"` or `"-1s"` into seconds.
+
+    proto3's JSON allows a negative Duration; a caller for whom only time ahead makes sense
+    (a `goAway`'s time left) clamps it to 0.
+    """
     body = text.strip()
     if not _DURATION.fullmatch(body):
         raise RemoteProtocolError(
-            f"invalid Duration {_excerpt(text)}: expected a non-negative number of seconds + 's'"
+            f"invalid Duration {_excerpt(text)}: expected a number of seconds + 's'"
         )
     return float(body[:-1])
 
@@ -503,7 +507,8 @@ class LiveProtocol:
         out: list[ev.LiveEvent] = []
         # Parsed first, so that a bad value rejects the frame before any state changes.
         go_away = (
-            parse_duration(message.go_away.time_left or "0s")
+            # A negative time left (proto3 allows it) is a deadline already past: move now.
+            max(0.0, parse_duration(message.go_away.time_left or "0s"))
             if message.go_away is not None
             else None
         )
@@ -574,16 +579,19 @@ class LiveProtocol:
         if model_turn is not None:
             self.generating = True
             self._model_turn(model_turn, turn, out)
-        elif output_transcription is not None:
+        elif output_transcription is not None and _said(output_transcription):
+            # (Not an empty one: Google sends `outputTranscription: {}`, which says
+            # nothing, and one after `turnComplete` would have the model generating until
+            # the next turn ends: a `goAway` move would wait for it.)
             self.generating = True
         chunk = content.input_transcription
-        if chunk is not None and (chunk.text or chunk.finished or chunk.words):
+        if chunk is not None and _said(chunk):
             out.append(ev.InputTranscription(**_transcription_fields(chunk)))
         chunk = content.interim_input_transcription
         if chunk is not None:
             out.append(ev.InterimInputTranscription(**_transcription_fields(chunk)))
         chunk = output_transcription
-        if chunk is not None and (chunk.text or chunk.finished or chunk.words):
+        if chunk is not None and _said(chunk):
             out.append(ev.OutputTranscription(turn_id=turn, **_transcription_fields(chunk)))
         if content.grounding_metadata is not None:
             out.append(ev.GroundingMetadata(metadata=content.grounding_metadata))
@@ -945,6 +953,11 @@ def _usage(usage: UsageMetadata) -> UsageMetadata:
         response_token_count=usage.candidates_token_count,
         response_tokens_details=usage.response_tokens_details or usage.candidates_tokens_details,
     )
+
+
+def _said(chunk: Transcription) -> bool:
+    """Whether a transcription chunk says anything (Google also sends `{}`)."""
+    return bool(chunk.text or chunk.finished or chunk.words)
 
 
 def _transcription_fields(chunk: Transcription) -> dict[str, Any]:
