@@ -67,6 +67,14 @@ def control_frames() -> dict[str, bytes]:
     }
 
 
+WARMUP_FRAMES = 20
+"""Frames of the warm-up turn every receive run reads before it is measured (`_server.py`)."""
+WARMUP_CHUNKS = 5
+"""Chunks every send run sends, and whose `turnComplete` it reads, before it is measured.
+
+Why: a client's first use of a kind of message may build its models (google-genai's pydantic
+types take about 26 ms the first time): a one-time cost, charged to no frame of a session."""
+
 AUDIO40 = audio_frame(40)
 TRANSCRIPT = pretty({"serverContent": {"outputTranscription": {"text": " and so on"}}})
 TURN_COMPLETE = control_frames()["turn complete + usage"]

@@ -4,10 +4,12 @@ It speaks the real framing (pretty JSON in binary frames, `setupComplete` after 
 streams pre-framed audio, so the server never limits the clients it measures. The scenario is
 the URL path prefix, so every client (google-genai builds its own path) can select it:
 
-    /recv/N/INTERVAL_US   after the client's first message: N frames (audio, 1 control in 10,
-                          last turnComplete); INTERVAL_US 0 = back to back (batched); paced
-                          (INTERVAL_US > 0), each audio frame carries its send stamp (below)
-    /send/N               reply turnComplete once N client messages arrived
+    /recv/N/INTERVAL_US   after the client's first message, a warm-up turn (WARMUP_FRAMES
+                          frames, back to back); after its second, N frames (audio, 1 control
+                          in 10, last turnComplete); INTERVAL_US 0 = back to back (batched);
+                          paced (INTERVAL_US > 0), each audio frame carries its send stamp
+    /send/N               reply turnComplete once WARMUP_CHUNKS client messages arrived (the
+                          warm-up), and again once N more did
     /live/INTERVAL_US/K   stamped 40 ms audio frames every INTERVAL_US until the client
                           leaves; every K-th frame is `interrupted` (K=0: never); input discarded
 
@@ -43,6 +45,7 @@ def framed(payload: bytes) -> bytes:
 
 SETUP_COMPLETE = framed(_frames.pretty({"setupComplete": {}}))
 AUDIO40 = framed(_frames.audio_frame(40))
+WARMUP = b"".join(framed(p) for p in _frames.stream_payloads(_frames.WARMUP_FRAMES))
 _STAMP_AT = AUDIO40.index(b'"data": "') + len(b'"data": "')
 
 
@@ -98,7 +101,10 @@ async def serve(stream: trio.SocketStream) -> None:
         kind = parts[0] if parts else ""
         if kind == "recv":
             n, interval = int(parts[1]), int(parts[2]) / 1e6
-            if not await peer.until_messages(2):  # "go"
+            if not await peer.until_messages(2):  # "warm"
+                return
+            await stream.send_all(WARMUP)
+            if not await peer.until_messages(3):  # "go"
                 return
             payloads = _frames.stream_payloads(n)
             frames = [framed(p) for p in payloads]
@@ -117,8 +123,11 @@ async def serve(stream: trio.SocketStream) -> None:
                             frame = stamped_audio(time.monotonic_ns())
                         await stream.send_all(frame)
         elif kind == "send":
-            n = int(parts[1])
-            if await peer.until_messages(1 + n):
+            n, warm = int(parts[1]), _frames.WARMUP_CHUNKS
+            if not await peer.until_messages(1 + warm):
+                return
+            await stream.send_all(framed(_frames.TURN_COMPLETE))
+            if await peer.until_messages(1 + warm + n):
                 await stream.send_all(framed(_frames.TURN_COMPLETE))
                 await drain(peer)
         elif kind == "live":

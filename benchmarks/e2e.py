@@ -5,15 +5,18 @@ every 20 ms and real time (40 ms). Send: 20 ms chunks, burst, paced by a timer i
 (20 ms; ours twice: the application's own `trio.sleep_until` loop, and `stream_audio`, the
 library's pacing) and paced by input arriving on a pipe every 20 ms (`benchmarks._mic`: how
 capture or telephony audio reaches a voice agent). Client process CPU per frame and real-time factor
-(CPU / audio duration). Clients run round-robin, rounds repeated; the median of rounds is
-reported, and ratios come from the same run.
+(CPU / audio duration). Before it is measured each client reads a warm-up turn (or, to
+send, sends a few chunks and reads their turn's end: `_frames.WARMUP_CHUNKS`), so that
+first-use costs (google-genai builds its pydantic models then, about 26 ms) are charged to
+no frame. Clients run round-robin, rounds repeated; the median of rounds is reported, and
+ratios come from the same run.
 
 Paced receive modes also measure lateness, for every client in the same rounds: the server
 stamps each audio frame with the monotonic ns of its send, and each client subtracts it
 from its own clock once it holds the frame's decoded PCM (AG2's after the user's base64
 decode: AG2 hands over base64 text). The first LATE_WARMUP frames of each round are left out
-(first-use costs: imports, lazily built models); the rest of every round are pooled; p50
-and p99.
+(the pace settling, after the warm-up turn took the first-use costs); the rest of every
+round are pooled; p50 and p99.
 
 Floors: the same wake-ups with no client at all, on each runtime: a timer (trio's
 `sleep_until` goes through a cancellation, asyncio's through a callback, a real difference

@@ -1,7 +1,9 @@
 """Encode/send: a 20 ms 16 kHz chunk, our send path vs google-genai's `send_realtime_input`.
 
 Both produce the JSON text handed to the WebSocket (framing and the socket are in e2e).
-Ours: what `LiveSession.send_audio` does before queueing (Blob, message, `protocol.send`).
+Ours: the sans-IO core's `LiveProtocol.send` (Blob, message, its field-by-field checks, the
+encoding), what another I/O layer calls. `LiveSession.send_audio` does less (`check_pcm`,
+then the encoding alone), so this is an upper bound of its cost.
 """
 
 from __future__ import annotations
