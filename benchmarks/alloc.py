@@ -110,6 +110,10 @@ async def _session_path(frames: int) -> dict[str, Any]:
             url = f"ws://bench.invalid/recv/{frames}/0{PATH}"
             endpoint = url_endpoint(url, api_key="x")
             async with open_session(_frames.MODEL, endpoint=endpoint, connector=connector) as s:
+                await s.send_text("warm")  # the server's warm-up turn (`_server.py`)
+                async for event in s:
+                    if type(event) is TurnComplete:
+                        break
                 wire.clear()
                 audio: list[AudioDelta] = []
                 gc.collect()

@@ -371,6 +371,25 @@ def test_an_empty_transcript_after_the_turn_leaves_the_model_idle() -> None:
     assert not protocol.generating
 
 
+@pytest.mark.parametrize(
+    "detail", [{"languageCode": "en-US"}, {"speakerLabel": "1"}, {"startOffset": "1.5s"}]
+)
+def test_a_transcription_chunk_with_a_detail_alone_is_reported(detail: dict[str, str]) -> None:
+    # Dropped: only a text, `finished` or words made an event.
+    protocol = opened()
+    [event] = protocol.receive_frame(content(outputTranscription=detail))
+    assert isinstance(event, ev.OutputTranscription)
+    assert event.text == ""
+    assert (
+        msgspec.structs.asdict(event).items()
+        >= {
+            "language_code": detail.get("languageCode"),
+            "speaker_label": detail.get("speakerLabel"),
+            "start_offset": detail.get("startOffset"),
+        }.items()
+    )
+
+
 def test_empty_transcription_with_finished_flag_is_reported() -> None:
     protocol = opened()
     assert protocol.receive_frame(content(outputTranscription={"finished": True})) == [

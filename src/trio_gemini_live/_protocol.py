@@ -956,8 +956,20 @@ def _usage(usage: UsageMetadata) -> UsageMetadata:
 
 
 def _said(chunk: Transcription) -> bool:
-    """Whether a transcription chunk says anything (Google also sends `{}`)."""
-    return bool(chunk.text or chunk.finished or chunk.words)
+    """Whether a transcription chunk says anything (Google also sends `{}`).
+
+    A detail alone (a language, a speaker, an offset) is something said too: the event
+    carries it as sent.
+    """
+    return bool(
+        chunk.text
+        or chunk.finished
+        or chunk.words
+        or chunk.language_code
+        or chunk.speaker_label
+        or chunk.start_offset
+        or chunk.end_offset
+    )
 
 
 def _transcription_fields(chunk: Transcription) -> dict[str, Any]:
