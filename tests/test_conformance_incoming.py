@@ -393,7 +393,9 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
             ("output_transcription", ev.OutputTranscription),
         ):
             chunk = getattr(content, name)
-            if chunk is not None and (chunk.text or chunk.finished or chunk.words):
+            # An event for a chunk that says anything: a text, `finished`, words, or a
+            # detail alone (a language, a speaker, an offset).
+            if chunk is not None and any(getattr(chunk, f) for f in type(chunk).model_fields):
                 out.append((kind, *_sdk_transcription(chunk)))
         if content.interim_input_transcription is not None:
             chunk = content.interim_input_transcription
