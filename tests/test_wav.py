@@ -6,7 +6,9 @@ import array
 import itertools
 import math
 import os
+import stat
 import struct
+import threading
 import tracemalloc
 import wave
 from collections.abc import Callable
@@ -268,6 +270,34 @@ def test_samples_in_wider_containers_are_read_per_sample() -> None:
     audio = parse_wav(bytes(data))
     (a,), (b,) = samples_of(left[1:3]), samples_of(right[1:3])
     assert set(samples_of(audio.pcm)) == {(a + b) // 2}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_writing_to_a_pipe_writes_through_it(tmp_path: Path) -> None:
+    # The write went to a temporary file renamed over the path: the pipe was replaced by a
+    # regular file (as root, `-o /dev/stdout` would have replaced the device), its reader
+    # got nothing.
+    fifo = tmp_path / "out.wav"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    pcm = encode(sine(300.0, 0.1, 24000), 2)
+    write_wav(fifo, pcm)
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert parse_wav(got[0], sample_rate=24000).pcm == pcm
+
+
+def test_writing_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.wav"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.wav"
+    link.symlink_to(real)
+    pcm = encode(sine(300.0, 0.1, 24000), 2)
+    write_wav(link, pcm)
+    assert link.is_symlink()
+    assert parse_wav(real.read_bytes(), sample_rate=24000).pcm == pcm
 
 
 def test_rf64_without_ds64_is_named() -> None:

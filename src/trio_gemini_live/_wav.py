@@ -16,6 +16,7 @@ import sys
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ._wav_riff import WavError, parse_riff
@@ -361,7 +362,10 @@ def write_wav(
 
     The file is written under a temporary name in the same folder and renamed over `path`
     once complete, so a failed write (a full disk, a file size limit) leaves no truncated
-    WAV behind, and any previous file at `path` as it was.
+    WAV behind, and any previous file at `path` as it was. A symbolic link at `path` stays
+    one (the file it points to is replaced), and a `path` that is no regular file (a pipe,
+    `/dev/stdout`) is written to directly: renaming over it would replace the pipe or the
+    device itself.
 
     Raises:
         WavError: the file cannot be written.
@@ -371,18 +375,17 @@ def write_wav(
         raise WavError(f"cannot write {name}: PCM length is not a whole number of frames")
     temp: str | None = None
     try:
-        fd, temp = _new_file_beside(name)
+        target = os.path.realpath(name)
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, "wb") as raw:
+                _write_frames(raw, pcm, sample_rate, channels)
+            return
+        fd, temp = _new_file_beside(target)
         with os.fdopen(fd, "wb") as raw:
-            with wave.open(raw, "wb") as out:
-                out.setnchannels(channels)
-                out.setsampwidth(2)
-                out.setframerate(sample_rate)
-                out.writeframes(
-                    pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm))
-                )
+            _write_frames(raw, pcm, sample_rate, channels)
             raw.flush()
             os.fsync(raw.fileno())  # on disk before the rename makes it the file at `path`
-        os.replace(temp, name)
+        os.replace(temp, target)
         temp = None
     except OSError as exc:
         raise WavError(f"cannot write {name}: {exc.strerror or exc}") from None
@@ -390,6 +393,18 @@ def write_wav(
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+
+
+def _write_frames(
+    raw: BinaryIO, pcm: bytes | bytearray | memoryview, rate: int, channels: int
+) -> None:
+    # One `writeframes`: the header's sizes are right at once, so a stream that cannot
+    # seek back (a pipe) gets a whole WAV too.
+    with wave.open(raw, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm)))
 
 
 def _new_file_beside(name: str) -> tuple[int, str]:
