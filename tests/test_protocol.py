@@ -88,6 +88,27 @@ def test_a_turn_complete_while_the_server_is_still_at_work_leaves_the_model_busy
     assert protocol.idle
 
 
+@pytest.mark.parametrize("output_before_resume", [False, True])
+def test_a_resume_after_an_in_progress_turn_complete_skips_no_turn_id(
+    output_before_resume: bool,
+) -> None:
+    # The turn after an `IN_PROGRESS` turnComplete (id 2) had no output when the session
+    # moved: the resumed server's answer is turn 2. Once it had output, that turn is cut
+    # off and abandoned: the answer is turn 3.
+    protocol = opened()
+    protocol.receive_frame(content(modelTurn={"parts": [{"text": "Checking"}]}))
+    protocol.receive_frame(content(turnComplete=True, interactionStatus="IN_PROGRESS"))
+    if output_before_resume:
+        protocol.receive_frame(content(modelTurn={"parts": [{"text": "Found"}]}))
+    assert not protocol.idle
+    protocol.reset_for_resume()
+    protocol.start(SETUP)
+    protocol.receive_frame(frame({"setupComplete": {}}))
+    assert protocol.idle
+    [event] = protocol.receive_frame(content(modelTurn={"parts": [{"text": "Done"}]}))
+    assert event == ev.TextDelta(text="Done", turn_id=3 if output_before_resume else 2)
+
+
 def test_start_returns_setup_frame_and_awaits_setup_complete() -> None:
     protocol = LiveProtocol()
     assert protocol.state is SessionState.IDLE

@@ -240,6 +240,9 @@ class LiveProtocol:
         self.settled_calls: dict[str, str] = {}
         self.go_away_seconds: float | None = None
         self.generating = False
+        # The server said `IN_PROGRESS` at a turn's end: more output may follow, in the next
+        # turn, which has none yet (apart from `generating`: a resume must not skip its id).
+        self.in_progress = False
         self._turn_interrupted = False
         self._streams = CallStreams()
         # Context updates queued before `start`: the setup they change is not known yet.
@@ -612,6 +615,7 @@ class LiveProtocol:
             out.append(ev.Interrupted(turn_id=turn))
         if content.interaction_status == "IDLE" and not content.turn_complete:
             self.generating = False  # fully done, said apart from its `turnComplete`
+            self.in_progress = False
         if content.turn_complete:
             out.append(
                 self._end_turn(
@@ -637,7 +641,8 @@ class LiveProtocol:
         self.turn_id += 1
         # `IN_PROGRESS`: the server is still at work and more output may follow (the SDK's
         # receive() ends the turn only on `IDLE` then); a move must wait.
-        self.generating = status == "IN_PROGRESS"
+        self.generating = False
+        self.in_progress = status == "IN_PROGRESS"
         self._turn_interrupted = False
         return event
 
@@ -811,7 +816,7 @@ class LiveProtocol:
     @property
     def idle(self) -> bool:
         """No model turn in progress and no tool call awaiting its response."""
-        return not self.generating and not self.pending_calls
+        return not self.generating and not self.in_progress and not self.pending_calls
 
     def reset_for_resume(self) -> None:
         """Prepare for the next connection of the same session (resumption).
@@ -826,6 +831,7 @@ class LiveProtocol:
         if self.generating:
             self.turn_id += 1  # the cut-off turn is abandoned; the answer comes as a new turn
         self.generating = False
+        self.in_progress = False
         self._turn_interrupted = False
         self.go_away_seconds = None
 
