@@ -329,6 +329,25 @@ def test_verbose_is_counted_after_the_command_too(
     assert all("-v" not in args and "-vv" not in args for args in emulator_args)
 
 
+@pytest.mark.parametrize(("flag", "traceback"), [("-v", False), ("-vv", True)])
+def test_a_failure_logs_its_traceback_at_debug_only(
+    flag: str, traceback: bool, tmp_path: Path
+) -> None:
+    # `-v` asks for the session's progress: a missing input file printed a traceback too,
+    # where the README promises one line. `-vv` (debugging) still logs it.
+    missing = str(tmp_path / "missing.wav")
+    result = subprocess.run(
+        [sys.executable, "-m", "trio_gemini_live.cli", flag, "talk", "--emulator", "-i", missing],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert ("Traceback" in result.stderr) is traceback
+    assert "gemini-live: error: cannot read" in result.stderr
+
+
 def test_emulator_help_comes_from_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["emulator", "--help"]) == 0
     assert "usage: gemini-live emulator" in capsys.readouterr().out

@@ -233,7 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _silence_stdout()
             return EXIT_FAILURE
         message, code = describe_error(error)
-        log.info("%s failed", _command_name(args_list), exc_info=error)
+        # The traceback is for debugging (-vv): -v asks for the session's progress, and the
+        # problem is the one line below.
+        log.debug("%s failed", _command_name(args_list), exc_info=error)
         return _fail(message, code)
 
 
