@@ -57,6 +57,9 @@ log = logging.getLogger("trio_gemini_live.transport")
 MAX_CLOSE_REASON: Final = 123
 """Bytes of UTF-8 a close frame's reason can hold (a control frame's 125, less the code)."""
 
+_UNSENDABLE_CODES: Final = frozenset({1005, 1006, 1015})
+"""Close codes that only report a close and no close frame may carry (RFC 6455 7.4.1)."""
+
 
 def fit_close_reason(reason: str) -> str:
     """`reason` cut to what a close frame can carry: 123 bytes of UTF-8, whole characters.
@@ -247,6 +250,20 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         """Close with a close frame and wait for the reply (see trio-websocket's)."""
         self._closing = True
         await super().aclose(code, reason)
+
+    async def send_close_frame(self, code: int, reason: str) -> None:
+        """Write a close frame if the WebSocket is open, and not wait for the reply.
+
+        A code no close frame may carry (1005, 1006, 1015) or one out of range sends 1000.
+        """
+        if self._wsproto.state is not ConnectionState.OPEN:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closing = True
+        if code in _UNSENDABLE_CODES or not 1000 <= code <= 4999:
+            code = 1000
+        with suppress(trio_websocket.ConnectionClosed):
+            await self._send(CloseConnection(code=code, reason=reason or None))
 
     async def _send(self, event: wsproto.events.Event) -> None:
         if (
@@ -483,12 +500,16 @@ class TrioWebsocketTransport:
         await self._ws.aclose(code, fit_close_reason(reason) or None)
 
     async def send_close(self, code: int = 1000, reason: str = "") -> None:
-        """Nothing (trio-websocket writes a close frame only in an `aclose` that waits).
+        """Write a close frame if the WebSocket is open, without waiting for the reply.
 
-        Its `aclose` waits for the reply: `abort` then ends the stream with no close frame
-        (the server sees EOF).
+        trio-websocket's own `aclose` waits for it: a connection given up (cancelled) then
+        ended with no close frame, and the server saw an abnormal closure (1006).
         """
-        await trio.lowlevel.checkpoint()
+        self._host.closing = True
+        if self._stream.cut:  # a frame cut off part-way: a close frame would continue it
+            await trio.lowlevel.checkpoint()
+            return
+        await self._ws.send_close_frame(code, fit_close_reason(reason))
 
     async def abort(self) -> None:
         """Close the stream at once; idempotent.
