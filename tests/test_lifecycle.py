@@ -276,6 +276,29 @@ async def test_a_context_update_made_while_a_setup_change_waits_goes_into_the_ne
         assert (_instruction(updated.setup), _voice(updated.setup)) == ("D", "Kore")
 
 
+async def test_a_context_update_made_before_a_setup_change_is_not_replayed_after_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The server ends with the setup asked for, as `session.setup` does.
+
+    The replay wrote the `contextUpdate` made before `update_setup` (not yet covered by a
+    handle) again after the new setup, which put back the instruction it replaced.
+    """
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(MODEL, system_instruction="A")) as session,
+    ):
+        await session.update_context(system_instruction="B")
+        await session.update_setup(live_setup(MODEL, system_instruction="C"))
+        reconnected, _ = await _after_move(session)
+        assert reconnected.setup_changed
+        assert reconnected.replayed == 0
+        assert reconnected.not_replayed == ()
+        received = emulator.connections[1].received
+        assert _instruction(received[0].data["setup"]) == "C"
+        assert [frame.data for frame in received if "contextUpdate" in frame.data] == []
+
+
 async def test_a_context_update_made_while_a_refused_setup_is_sent_is_kept(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
 ) -> None:

@@ -237,6 +237,13 @@ class ReplayPlan:
 # it still wants (with new ids) and rejects unknown ids, so they are never replayed.
 _NEVER_REPLAYED = frozenset({"toolResponse"})
 
+# What a `contextUpdate` changes is in the setup in force from the moment it is queued, and
+# every resumed connection carries that setup (or the one `update_setup` asked for, which
+# documents that it replaces the updates queued before it and takes in those after). So
+# one is never lost by not being replayed, and replayed it was harmful: written after an
+# `update_setup`'s new setup, it put back the instruction or tools that setup replaced.
+_CARRIED_BY_SETUP = frozenset({"contextUpdate"})
+
 
 class MessageTally:
     """Messages lost, by kind: counts and bytes, so memory stays bounded however many."""
@@ -344,7 +351,11 @@ class ReplayBuffer:
         `unsent_answers`: tool responses still queued, never written, which no connection
         will write either (`AnswerLedger.void`): reported with those of the buffer.
         """
-        replay = tuple(entry for entry in self._entries if entry.kind not in _NEVER_REPLAYED)
+        replay = tuple(
+            entry
+            for entry in self._entries
+            if entry.kind not in _NEVER_REPLAYED and entry.kind not in _CARRIED_BY_SETUP
+        )
         skipped = MessageTally()
         for entry in self._entries:
             if entry.kind in _NEVER_REPLAYED:
