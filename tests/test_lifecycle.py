@@ -19,8 +19,10 @@ import trio_websocket
 
 from fake_server import FakeServer, pretty
 from trio_gemini_live import (
+    Closed,
     ConfigurationError,
     Content,
+    InvalidArgumentError,
     LiveSession,
     LocalProtocolError,
     Part,
@@ -996,3 +998,36 @@ async def test_a_stalled_reader_with_the_microphone_on_keeps_its_connection_over
             assert session.statistics().reconnects == 0
     assert len(emulator.connections) == 1
     assert audio > 1000
+
+
+@pytest.mark.parametrize("told", ["nothing", "closed event", "send"])
+async def test_a_failure_the_application_never_heard_of_is_logged_at_the_exit(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture, told: str
+) -> None:
+    # An application that stopped reading events while the server closed the session with
+    # 1007 left the block with no exception and nothing logged: it could not know that
+    # what it sent last may not have been taken. Told by the `Closed` event or by a call
+    # that raised the error, it is not told again.
+    caplog.set_level(logging.WARNING, logger="trio_gemini_live.session")
+    fault = Fault(kind="close", code=1007, reason="bad", after_seconds=1.0)
+    async with (
+        open_emulator(EmulatorConfig(faults=[fault])) as emulator,
+        emulator.open_session(live_setup(MODEL, modality="TEXT", resumption=False)) as session,
+    ):
+        await session.send_text("hello")
+        await trio.sleep(3)
+        assert session.state is SessionState.CLOSED
+        if told == "closed event":
+            with trio.fail_after(5):
+                await until_event(session, Closed)
+        elif told == "send":
+            with pytest.raises(InvalidArgumentError):
+                await session.send_text("again")
+    warnings = [r.getMessage() for r in caplog.records if "went unread" in r.getMessage()]
+    if told == "nothing":
+        assert warnings == [
+            "the session failed, and its Closed event and error went unread: "
+            "connection closed by the server: 1007 bad"
+        ]
+    else:
+        assert warnings == []

@@ -10,6 +10,7 @@ stream just continues.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import random
@@ -21,7 +22,7 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -91,6 +92,8 @@ from ._wire import (
 )
 
 __all__ = ["LiveSession", "SessionStatistics", "open_session", "resolve_api_key"]
+
+log = logging.getLogger("trio_gemini_live.session")
 
 _T = TypeVar("_T")
 
@@ -234,6 +237,11 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         self._pending: deque[ev.LiveEvent] = deque()
         self._core.set_aside = self._set_aside
         self._failure: GeminiLiveError | None = None
+        # Whether the application was given the session's error (raised by a call), or its
+        # `Closed` event was discarded unread: `open_session`'s exit warns of an error the
+        # application can have learnt nothing of.
+        self._failure_told = False
+        self._closed_unread = False
         self._closed_event = None
         self._not_sent = ()
         self._setup_ready = trio.Event()
@@ -357,7 +365,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             if closed is not None:
                 return closed
             if self._failure is not None:
-                raise self._failure from None
+                raise self._told_failure() from None
             raise
         except trio.ClosedResourceError:
             raise _block_ended() from None
@@ -476,7 +484,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         with the `reservation` of its calls).
         """
         if self._failure is not None:
-            raise self._failure
+            raise self._told_failure()
         core = self._core
         if core.closing:
             raise SessionClosedError("the session is closed")
@@ -516,7 +524,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             await self._outgoing_send.send(item)
             queued = True
         except (trio.ClosedResourceError, trio.BrokenResourceError):
-            raise self._failure or SessionClosedError("the session is closed") from None
+            if self._failure is not None:
+                raise self._told_failure() from None
+            raise SessionClosedError("the session is closed") from None
         finally:
             if answer is not None and not queued:
                 core.answers.withdraw(item)
@@ -589,7 +599,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
     async def _send_nothing(self) -> None:
         """What a send that has nothing to send does: a cancel point, or the session's end."""
         if self._failure is not None:
-            raise self._failure
+            raise self._told_failure()
         if self._core.closing or self._ended:  # closed by us, or by the server (1000, say)
             raise SessionClosedError("the session is closed")
         await trio.lowlevel.checkpoint()
@@ -880,7 +890,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             SessionClosedError: the session is closed.
         """
         if self._failure is not None:
-            raise self._failure
+            raise self._told_failure()
         core = self._core
         current_setup = core.protocol.setup
         if core.closing or self._ended:
@@ -994,11 +1004,39 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             await self._settled.wait()
         self._raise_if_not_open()
 
+    def _told_failure(self) -> GeminiLiveError:
+        """The session's error, about to be raised to the application."""
+        failure = self._failure
+        assert failure is not None
+        self._failure_told = True
+        return failure
+
     def _discard_unread(self) -> None:
         """Drop the events nobody read; reading from now on raises `SessionClosedError`."""
+        if self._closed_event is not None:
+            self._closed_unread = True
         self._pending.clear()
         self._closed_event = None
-        self._events_receive.close()
+        receive = self._events_receive
+        with suppress(trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            while True:
+                if type(receive.receive_nowait()) is ev.Closed:
+                    self._closed_unread = True
+        receive.close()
+
+    def _warn_if_failure_unseen(self) -> None:
+        """Log the session's error if the application was told nothing of it.
+
+        It is raised by the next call (`receive`, a send) after the `Closed` event: an
+        application that left the block without either, having stopped reading events
+        while the session failed (a fatal close, a spent reconnect budget), would
+        otherwise never learn that what it sent last may not have been taken.
+        """
+        failure = self._failure
+        if failure is not None and self._closed_unread and not self._failure_told:
+            log.warning(
+                "the session failed, and its Closed event and error went unread: %s", failure
+            )
 
     async def _drain_until_closed(self) -> None:
         """Wait for the supervisor to finish, discarding the events nobody will read now.
@@ -1010,8 +1048,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         async with trio.open_nursery() as nursery:
 
             async def discard() -> None:
-                async for _ in self._events_receive:
-                    pass
+                async for event in self._events_receive:
+                    if type(event) is ev.Closed:
+                        self._closed_unread = True
 
             nursery.start_soon(discard)
             await self._finished.wait()
@@ -1102,9 +1141,8 @@ class _EventIterator:
         if closed is not None:
             return closed
         self._done = True
-        failure = session._failure  # pyright: ignore[reportPrivateUsage]
-        if failure is not None:
-            raise failure from None
+        if session._failure is not None:  # pyright: ignore[reportPrivateUsage]
+            raise session._told_failure() from None  # pyright: ignore[reportPrivateUsage]
         raise StopAsyncIteration
 
 
@@ -1240,3 +1278,4 @@ async def open_session(
     finally:
         session._end_if_cut_short()  # pyright: ignore[reportPrivateUsage]
         session._discard_unread()  # pyright: ignore[reportPrivateUsage]
+        session._warn_if_failure_unseen()  # pyright: ignore[reportPrivateUsage]
