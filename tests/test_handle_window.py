@@ -82,6 +82,23 @@ def test_a_handle_forgets_what_was_written_by_the_cutoff_and_marks_the_rest() ->
     assert plan.not_replayed == ()
 
 
+def test_a_frame_whose_write_outlasts_the_handle_that_consumed_it_is_not_kept() -> None:
+    # Transparent resumption. Frames are kept once their write is over; a handle read
+    # while the writes waited (a slow uplink) said the server consumed them, and they were
+    # kept all the same: the resume from that handle wrote them again (a text answered
+    # twice), and `possibly_duplicated` said 0.
+    buffer = ReplayBuffer(limit_bytes=1000)
+    buffer.add(1, b"a", "realtimeInput.text", 1.0)
+    buffer.consumed_through(3)  # read while the writes of 2 and 3 waited
+    buffer.add(2, b"b", "realtimeInput.text", 2.0)
+    buffer.add(3, b"c", "realtimeInput.text", 2.0)
+    buffer.add(4, b"d", "realtimeInput.text", 3.0)
+    assert [m.index for m in buffer.take().replay] == [4]
+    # A new connection counts its own indices from 1 again.
+    buffer.add(1, b"e", "realtimeInput.text", 4.0)
+    assert [m.index for m in buffer.take().replay] == [1]
+
+
 def test_an_uncertain_message_stays_uncertain_when_replayed_again() -> None:
     buffer = ReplayBuffer(limit_bytes=1000)
     buffer.add(1, b"x", "realtimeInput.audio", 1.0, uncertain=True)

@@ -286,6 +286,10 @@ class ReplayBuffer:
         self._bytes = 0
         self._overflowed = MessageTally()
         self._overflowed_newest = float("-inf")  # write time of the newest frame dropped
+        # Frames are kept once their write is over, and a write can outlast the handle that
+        # includes it (a slow uplink): the highest index a handle of this connection said
+        # the server consumed (transparent resumption), which `add` keeps no frame up to.
+        self._consumed = -1
 
     @property
     def size_bytes(self) -> int:
@@ -303,7 +307,13 @@ class ReplayBuffer:
         `written_at`: when its write ended (`inf`: never written), so that a handle read
         `handle_window` after that includes it. `uncertain`: a replayed frame that was
         uncertain when it was taken for replay.
+
+        A frame that a handle read during its write says the server consumed (its index is
+        at most that handle's `lastConsumedClientMessageIndex`) is not kept: a resume from
+        that handle must not write it again.
         """
+        if index <= self._consumed:
+            return
         self._entries.append(BufferedMessage(index, frame, kind, written_at, uncertain))
         self._bytes += len(frame)
         while self._bytes > self._limit and self._entries:
@@ -314,6 +324,7 @@ class ReplayBuffer:
 
     def consumed_through(self, index: int) -> None:
         """The server's state includes every message up to `index`: forget those."""
+        self._consumed = max(self._consumed, index)
         while self._entries and self._entries[0].index <= index:
             self._bytes -= len(self._entries.popleft().frame)
         self._overflowed = MessageTally()
@@ -339,7 +350,8 @@ class ReplayBuffer:
             self._overflowed = MessageTally()
 
     def clear(self) -> None:
-        """A handle covering everything sent so far was issued: nothing needs replay."""
+        """Forget every frame: a new connection begins (`take` has planned its replay)."""
+        self._consumed = -1
         self._entries.clear()
         self._bytes = 0
         self._overflowed = MessageTally()
