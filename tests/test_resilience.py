@@ -1115,6 +1115,52 @@ async def test_an_uplink_stall_is_found_within_an_interval_of_the_limit(
     assert silence_limit <= found - began < silence_limit + interval
 
 
+async def test_a_server_that_talks_but_never_reads_spends_the_reconnect_budget(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    # Each connection answers the setup, then keeps sending and reads nothing. Its frames
+    # counted as signs of life, so each connection "lived" until the heartbeat found the
+    # write stalled, passed for stable (`stable_after`), and renewed the budget: the
+    # session moved every `silence_limit` forever, and the application never got an error.
+    # (A stall is found after `silence_limit`, longer than `stable_after`'s 10 s.)
+    options = SessionOptions(
+        ping_interval=5,
+        silence_limit=15,
+        reconnect=ReconnectPolicy(initial_delay=0.5, jitter=0, max_elapsed=60),
+    )
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        usage = pretty({"usageMetadata": {"totalTokenCount": 1}})
+        while True:
+            await ws.send_message(usage)
+            await trio.sleep(1)
+
+    server = FakeServer(nursery, script)
+
+    async def connector() -> trio.abc.Stream:
+        # The upgrade request and the setup go out; then the peer reads nothing.
+        return StuckUplinkStream(await server.connector(), stick_after=2)
+
+    endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="test-key")
+    moves: list[Reconnected] = []
+    with trio.fail_after(1000):
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=connector,
+            options=options,
+        ) as session:
+            await session.send_text("hello")  # its write sticks, and its replay's after
+            with pytest.raises(ReconnectFailedError, match="uplink stalled"):
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        moves.append(event)
+    assert trio.current_time() < 120  # the outage's 60 s, and the stall found in each
+    assert moves
+    assert {move.reason for move in moves} == {"uplink stalled"}
+
+
 @pytest.mark.parametrize("start_later", [False, True])
 async def test_transparent_resumption_replays_what_the_server_did_not_consume(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery, start_later: bool

@@ -255,6 +255,9 @@ class Connection:
         self._write_began = 0.0
         self._resumed_event: ev.Reconnected | None = None
         self._opened_at = 0.0
+        # When the write the heartbeat found stalled last moved: the server's last sign of
+        # life, whatever it sent after (see `_settle`).
+        self._stalled_from = math.inf
         # The sender waits on an empty channel, holding no frame, and none has been handed to
         # it since: only then may the caller's task write ahead of it (`write_now`). Set by
         # the sender, cleared by the sender and by whoever queues a frame (`frame_queued`).
@@ -604,6 +607,10 @@ class Connection:
             # the session would reconnect to it forever.
             transport = self._transport
             alive = max(self._last_inbound, transport.uplink.read_at, transport.received_at)
+            # A server that keeps talking and reads nothing lives no longer than it read:
+            # with its frames counted, each connection to it lasted `silence_limit` and
+            # more, passed for stable, and renewed the budget: the session moved forever.
+            alive = min(alive, self._stalled_from)
             lived = max(0.0, min(trio.current_time(), alive) - self._opened_at)
             outcome = dataclasses.replace(outcome, lived=lived)
         self._outcome = outcome
@@ -983,6 +990,7 @@ class Connection:
                     continue
                 stalled = self._stalled_write(now)
                 if stalled >= options.silence_limit:
+                    self._stalled_from = now - stalled
                     await self._abort(
                         CloseAction.RESUME,
                         1011,
