@@ -183,7 +183,9 @@ class Frame:
 
     Attributes:
         raw: The payload bytes exactly as sent or received (text frames UTF-8 encoded).
-        data: The decoded JSON object, or None if the payload was not a JSON object.
+        data: The decoded JSON object, or None if the payload was not a JSON object. A
+            client frame the emulator refused (and closed the connection for) keeps its
+            object too when only its validation failed (an unknown field, a wrong type).
         binary: Whether it travelled in a binary frame.
         time: `trio.current_time()` when it was recorded.
     """
@@ -830,7 +832,7 @@ class EmulatorConnection:
         try:
             data, parsed = parse_client_frame(raw, strict=config.strict, vertex=vertex)
         except ClientFrameError as err:
-            frame = Frame(raw, None, isinstance(message, bytes), trio.current_time())
+            frame = Frame(raw, err.data, isinstance(message, bytes), trio.current_time())
             self._record("received", frame)
             self._notify()
             await self.close(err.code, err.reason)
