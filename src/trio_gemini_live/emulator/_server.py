@@ -527,7 +527,17 @@ class EmulatorConnection:
 
         A trigger already met (`after_frames` frames sent, `after_received` received,
         `after_seconds` passed since the upgrade) fires at once.
+
+        Raises:
+            ValueError: `fault.connection` names another connection than this one.
         """
+        if fault.connection is not None and fault.connection != self.number:
+            # It fired here all the same: a test meaning another connection saw this one fail.
+            raise ValueError(
+                f"Fault(connection={fault.connection}) cannot be injected on connection "
+                f"{self.number}: inject it on connection {fault.connection} "
+                "(emu.wait_for_connection(n)), or leave connection None"
+            )
         self.faults.append(fault)
         self._apply_static_faults()
         if fault.triggered and self._nursery is not None:
