@@ -37,7 +37,7 @@ from .._wire import (
     WireStruct,
 )
 from ._arguments import bad_function_name, bad_setup_arguments
-from ._config import PREBUILT_VOICES, EmulatorConfig, sendable_close_code
+from ._config import PREBUILT_VOICES, EmulatorConfig, check_seconds, sendable_close_code
 from ._faults import Fault
 from ._latency import check_latency, delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
@@ -1068,13 +1068,18 @@ class EmulatorConnection:
         """Send `goAway` now and close at the deadline, `time_left` seconds later.
 
         Raises:
+            ValueError: `time_left` is not a finite number of seconds >= 0 (a `bool`, a
+                `str`, NaN, infinity, a negative number).
             RuntimeError: `setupComplete` has not been sent: the server's first message is
                 always `setupComplete` (clients take the first message for it).
         """
+        # Checked before anything is sent: NaN and infinity went out as `"nans"`/`"infs"`
+        # (the client refused the frame) and NaN then crashed the close timer.
+        seconds = check_seconds(time_left, "time_left")
         if not self.opened:
             raise RuntimeError("goAway before setupComplete: the server never sends that")
-        deadline = trio.current_time() + time_left
-        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(time_left))))
+        deadline = trio.current_time() + seconds
+        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(seconds))))
         if self._nursery is not None:
             self._nursery.start_soon(self._close_at, deadline)
 
