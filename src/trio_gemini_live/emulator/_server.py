@@ -207,7 +207,7 @@ class Frame:
 
 FramePredicate = Callable[[Frame], bool] | str
 """What `wait_for_sent`/`wait_for_received` wait for: a test of a `Frame`, or a dotted path
-(`"serverContent.turnComplete"`) whose value must be present and not false."""
+(`"serverContent.turnComplete"`, not empty) whose value must be present and not false."""
 
 
 def _wait_deadline(config: EmulatorConfig) -> tuple[float, float]:
@@ -233,10 +233,25 @@ def _counts_frames(fault: Fault) -> bool:
 
 
 def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
-    if isinstance(match, str):
-        path = match
-        return lambda frame: present(frame.get(path))
-    return match
+    """The test of a frame `match` stands for, or a clear error if it stands for none.
+
+    Why: anything else failed later with `'int' object is not callable`, naming neither the
+    argument nor what it must be; `""` was a wait that never matched.
+    """
+    given = cast(object, match)  # the annotation promises what is checked here
+    if isinstance(given, str):
+        if not given:
+            raise ValueError(
+                "match is an empty dotted path: name the field to wait for, such as "
+                "'serverContent.turnComplete'"
+            )
+        return lambda frame: present(frame.get(given))
+    if not callable(given):
+        raise TypeError(
+            "match must be a dotted path (a str such as 'serverContent.turnComplete') or a "
+            f"callable taking a Frame, not {type(given).__name__} {given!r}"
+        )
+    return cast("Callable[[Frame], bool]", given)
 
 
 def _matches(check: Callable[[Frame], bool], frame: Frame) -> bool:
@@ -486,8 +501,8 @@ class EmulatorConnection:
             dotted-path wait may return fewer than `count` frames, even none).
 
         Raises:
-            TypeError: `count` is not an int.
-            ValueError: `count` is below 1.
+            TypeError: `count` is not an int, or `match` neither a str nor a callable.
+            ValueError: `count` is below 1, or `match` is the empty path `""`.
             ConnectionError: the connection ends first; the message names the wait, the
                 connection, how many frames matched, and how the connection ended (close
                 code, reason, and who closed it).
