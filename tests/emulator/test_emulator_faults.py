@@ -117,6 +117,20 @@ async def test_an_injected_trigger_already_met_fires_at_once(
         assert await client.closed(limit=1) == (4001, "late")
 
 
+async def test_a_fault_for_another_connection_is_not_injected_on_this_one(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `Fault.connection` was ignored: a reset meant for connection 2 dropped connection 1.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        with pytest.raises(ValueError, match=r"connection=2\).* on connection 1"):
+            conn.inject(Fault(kind="reset", connection=2))
+        assert conn.faults == []
+        conn.inject(Fault(kind="close", code=4001, reason="mine", connection=1))
+        assert await client.closed(limit=1) == (4001, "mine")
+
+
 async def test_close_after_n_frames() -> None:
     fault = Fault.parse("close:1011:Internal error encountered.@frames=3")
     async with start(EmulatorConfig(faults=(fault,))) as emu, connect(emu) as client:

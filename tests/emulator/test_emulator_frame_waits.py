@@ -364,6 +364,28 @@ async def test_a_wait_refuses_a_count_that_is_not_a_whole_number_from_1(
                 await wait("setupComplete", count=count)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("match", "error", "words"),
+    [
+        (42, TypeError, "match must be a dotted path (a str such as "),
+        (None, TypeError, "or a callable taking a Frame, not NoneType None"),
+        (b"toolCall", TypeError, "not bytes b'toolCall'"),
+        ("", ValueError, "match is an empty dotted path"),
+    ],
+)
+async def test_a_wait_refuses_a_match_that_is_neither_a_path_nor_a_test(
+    autojump_clock: trio.abc.Clock, match: object, error: type[Exception], words: str
+) -> None:
+    # Anything else failed with "'int' object is not callable", naming nothing; "" waited
+    # for a frame that could never match.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        for wait in (conn.wait_for_sent, conn.wait_for_received):
+            with trio.fail_after(1), pytest.raises(error, match=re.escape(words)):
+                await wait(match)  # type: ignore[arg-type]
+
+
 async def test_a_wait_for_what_never_comes_fails_saying_so(
     autojump_clock: trio.abc.Clock,
 ) -> None:

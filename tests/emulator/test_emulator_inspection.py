@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from typing import Any
 
 import pytest
 import trio
@@ -51,6 +53,37 @@ async def test_frames_are_recorded_both_ways() -> None:
     assert conn.path.endswith("?key=REDACTED&alt=x")
     assert ("authorization", "Bearer REDACTED") in conn.headers
     assert conn.model_id == "gemini-live-2.5-flash-preview"
+
+
+BOGUS = {"realtimeInput": {"text": "hi", "bogus": 1}}
+WRONG_TYPE = {"toolResponse": {"functionResponses": 3}}
+
+
+@pytest.mark.parametrize(
+    ("frame", "data"),
+    [
+        (json.dumps(BOGUS).encode(), BOGUS),
+        (json.dumps(WRONG_TYPE).encode(), WRONG_TYPE),
+        (b'["realtimeInput"]', None),
+        (b"{not json", None),
+    ],
+    ids=["unknown-field", "wrong-type", "not-an-object", "not-json"],
+)
+async def test_a_refused_frame_is_recorded_with_its_object(
+    frame: bytes, data: dict[str, Any] | None, autojump_clock: trio.abc.Clock
+) -> None:
+    # A frame refused for its content was recorded with `data` None, though it was a JSON
+    # object: `.get` and the waits could not see it.
+    async with start() as emu, connect(emu) as client:
+        await client.setup()
+        await client.ws.send_message(frame)
+        assert (await client.closed())[0] == 1007
+        conn = emu.connections[0]
+    refused = conn.received[-1]
+    assert (refused.raw, refused.data) == (frame, data)
+    for top, value in (data or {}).items():
+        assert refused.get(top) == value
+        assert await conn.wait_for_received(top) == [refused]
 
 
 @pytest.mark.parametrize("pacing", ["burst", "realtime"])

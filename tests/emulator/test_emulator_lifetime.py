@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 import trio
 import trio.testing
@@ -233,6 +236,32 @@ async def test_go_away_waits_for_the_session_to_open() -> None:
         await connection.go_away(5)
         while "goAway" not in (message := await client.recv()):
             assert "sessionResumptionUpdate" in message
+
+
+@pytest.mark.parametrize(
+    ("time_left", "error"),
+    [
+        (math.nan, "time_left must be a finite number of seconds, not float nan"),
+        (math.inf, "time_left must be a finite number of seconds, not float inf"),
+        (-5.0, "time_left must be >= 0 seconds, got -5.0"),
+        (True, "time_left must be a finite number of seconds, not bool True"),
+        ("10", "time_left must be a finite number of seconds, not str '10'"),
+    ],
+)
+async def test_go_away_refuses_a_time_left_that_is_no_duration(
+    time_left: object, error: str, autojump_clock: trio.abc.Clock
+) -> None:
+    # NaN and infinity went out as "nans"/"infs" (the client refused the goAway), NaN then
+    # crashed the close timer; -5 went out as "-5s", True as "1s", "10" was a bare TypeError.
+    async with start() as emu, connect(emu) as client:
+        await client.setup(**TEXT)
+        conn = await emu.wait_for_connection(1)
+        with pytest.raises(ValueError, match=re.escape(error)):
+            await conn.go_away(time_left)  # type: ignore[arg-type]
+        await conn.go_away(0)  # the bound itself is a duration
+        assert await client.recv() == {"goAway": {"timeLeft": "0s"}}
+        assert (await client.closed())[0] == 1008
+    assert [f.get("goAway.timeLeft") for f in conn.sent if f.get("goAway")] == ["0s"]
 
 
 async def test_the_connection_s_timers_start_at_the_upgrade(

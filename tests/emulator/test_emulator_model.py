@@ -428,6 +428,44 @@ async def test_tool_responses_are_rendered_in_the_order_of_the_calls(
     assert texts_of(answer) == expected
 
 
+@pytest.mark.parametrize(
+    ("after_tool", "expected"),
+    [
+        ("Sunny: {response}", 'Let me check. Sunny: {"sky": "clear"}'),
+        (None, 'Let me check. get_weather returned {"sky": "clear"}.'),
+        ("", "Let me check."),
+    ],
+)
+async def test_a_scenario_reply_is_said_after_a_blocking_calls_responses(
+    autojump_clock: trio.abc.Clock, after_tool: str | None, expected: str
+) -> None:
+    # The reply was dropped: once the responses were in, only the after-tool text was said.
+    scenario = Scenario(
+        (
+            ScenarioTurn(
+                when="weather",
+                reply="Let me check.",
+                tool_calls=(ScenarioToolCall("get_weather", {"city": "Oslo"}),),
+                after_tool=after_tool,
+            ),
+        )
+    )
+    tools = [{"functionDeclarations": [{"name": "get_weather"}]}]
+    async with start(EmulatorConfig(scenario=scenario)) as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, tools=tools, outputAudioTranscription={})
+        await client.send({"realtimeInput": {"text": "what's the weather"}})
+        before = await client.recv_until(lambda m: "toolCall" in m)
+        [call] = before[-1]["toolCall"]["functionCalls"]
+        response = {"id": call["id"], "name": call["name"], "response": {"sky": "clear"}}
+        await client.send({"toolResponse": {"functionResponses": [response]}})
+        answer = await client.turn()
+    assert texts_of(before, "outputTranscription") == ""  # calls first, then the reply
+    assert texts_of(answer, "outputTranscription") == expected
+    assert audio_of(answer)
+    assert answer[-2] == {"serverContent": {"generationComplete": True}}
+    assert answer[-1]["serverContent"] == {"turnComplete": True}
+
+
 async def test_resampling_a_long_audio_lets_other_tasks_run() -> None:
     # Pure Python, ~1 us a sample: 16x more samples out than in from 1 kHz, all computed
     # without a schedule point, held every connection of the emulator.

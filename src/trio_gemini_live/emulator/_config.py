@@ -155,6 +155,21 @@ def _check_type(value: object, name: str, kind: str, *, none: str | None = None)
         )
 
 
+def check_seconds(value: object, name: str) -> float:
+    """`value` as seconds, refused with a `ValueError` naming `name` unless finite and >= 0.
+
+    Why: NaN passed `< 0` checks and failed later inside trio ("deadline must not be NaN"),
+    infinity never came, `True` was taken for 1 s, and `"10"` failed with a bare TypeError.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(
+            f"{name} must be a finite number of seconds, not {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 seconds, got {value}")
+    return float(value)
+
+
 def _check_bound(value: object, name: str, none_keeps: str) -> None:
     """Refuse a bound on what is kept for inspection that is not a whole number >= 0 or None.
 

@@ -78,7 +78,8 @@ class Fault:
     take no trigger. `connection` limits the fault to one connection of the emulator, by
     its `EmulatorConnection.number` (1-based, in the order connections were upgraded, as
     `Emulator.wait_for_connection` takes it: a request refused before the upgrade, a 404
-    health probe say, has none); `None` applies it to all.
+    health probe say, has none); `None` applies it to all. `EmulatorConnection.inject`
+    refuses a fault whose `connection` is another connection's.
 
     Every field is checked when the fault is made: a value of the wrong type (`2.5` or
     `"3"` where a count belongs, a `bool` for a number) or out of its range raises

@@ -12,11 +12,12 @@ for the reader to make room.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import cast
 
 import trio
+
+from ._config import check_seconds
 
 __all__ = ["check_latency", "delayed_stream_pair"]
 
@@ -127,13 +128,7 @@ def check_latency(latency: float, buffer: int | None) -> None:
     be NaN"), after the upgrade had begun; `True` was taken for 1 s, `"0.05"` failed with
     a bare TypeError; infinity delivered nothing, ever.
     """
-    given = cast(object, latency)  # the annotations promise what is checked here
-    if isinstance(given, bool) or not isinstance(given, int | float) or not math.isfinite(given):
-        raise ValueError(
-            f"latency must be a finite number of seconds, not {type(given).__name__} {given!r}"
-        )
-    if latency < 0:
-        raise ValueError(f"latency must be >= 0 seconds, got {latency}")
+    check_seconds(latency, "latency")
     room = cast(object, buffer)
     if room is not None and (isinstance(room, bool) or not isinstance(room, int)):
         raise ValueError(f"buffer must be a whole number of bytes, not {type(room).__name__}")

@@ -607,7 +607,12 @@ class Model:
             if calls:
                 results = await self._call_tools(gen, calls, scripted)
                 if results is not None:
-                    reply = self._after_tool_text(scripted, results)
+                    # The calls come first, then the reply (`ScenarioTurn.tool_calls`): a
+                    # scripted reply is said once the responses are in, before what the
+                    # model says of them, so that neither is lost.
+                    said = scripted.reply if scripted is not None else None
+                    after = self._after_tool_text(scripted, results)
+                    reply = " ".join(text for text in (said, after) if text)
                     echo = None
                 elif scripted is None or scripted.reply is None:
                     reply = "OK, I am working on it."

@@ -44,12 +44,16 @@ class ScenarioTurn:
             is the transcript `when` must be in.
         input_transcript: What the user "said", for audio turns (`inputTranscription`).
         reply: The model's reply text (spoken for AUDIO sessions); `None` keeps the default.
+            With tool calls it comes after them: once a BLOCKING call's responses are in,
+            the model says `reply`, then the `after_tool` text, in one turn; with only
+            NON_BLOCKING calls it says `reply` right after the `toolCall`.
         tool_calls: Functions to call before replying.
         parts: Model-turn parts sent as they are before the reply (and the calls), each
             in a `modelTurn` of its own: a `fileData`, a `functionResponse`, a bare
             `thoughtSignature`, text with a signature, ...
-        after_tool: Reply after the tool responses; `{name}`/`{response}` placeholders refer to
-            the first call; `None` gives a default sentence built from the responses.
+        after_tool: Reply after the tool responses (after `reply`, if set);
+            `{name}`/`{response}` placeholders refer to the first call; `None` gives a
+            default sentence built from the responses; `""` says nothing more.
         reusable: Leave the turn available after it has been used.
     """
 

@@ -37,7 +37,7 @@ from .._wire import (
     WireStruct,
 )
 from ._arguments import bad_function_name, bad_setup_arguments
-from ._config import PREBUILT_VOICES, EmulatorConfig, sendable_close_code
+from ._config import PREBUILT_VOICES, EmulatorConfig, check_seconds, sendable_close_code
 from ._faults import Fault
 from ._latency import check_latency, delayed_stream_pair
 from ._lifetime import PendingInput, ResumptionStore, SessionState, format_duration
@@ -183,7 +183,9 @@ class Frame:
 
     Attributes:
         raw: The payload bytes exactly as sent or received (text frames UTF-8 encoded).
-        data: The decoded JSON object, or None if the payload was not a JSON object.
+        data: The decoded JSON object, or None if the payload was not a JSON object. A
+            client frame the emulator refused (and closed the connection for) keeps its
+            object too when only its validation failed (an unknown field, a wrong type).
         binary: Whether it travelled in a binary frame.
         time: `trio.current_time()` when it was recorded.
     """
@@ -205,7 +207,7 @@ class Frame:
 
 FramePredicate = Callable[[Frame], bool] | str
 """What `wait_for_sent`/`wait_for_received` wait for: a test of a `Frame`, or a dotted path
-(`"serverContent.turnComplete"`) whose value must be present and not false."""
+(`"serverContent.turnComplete"`, not empty) whose value must be present and not false."""
 
 
 def _wait_deadline(config: EmulatorConfig) -> tuple[float, float]:
@@ -231,10 +233,25 @@ def _counts_frames(fault: Fault) -> bool:
 
 
 def _matcher(match: FramePredicate) -> Callable[[Frame], bool]:
-    if isinstance(match, str):
-        path = match
-        return lambda frame: present(frame.get(path))
-    return match
+    """The test of a frame `match` stands for, or a clear error if it stands for none.
+
+    Why: anything else failed later with `'int' object is not callable`, naming neither the
+    argument nor what it must be; `""` was a wait that never matched.
+    """
+    given = cast(object, match)  # the annotation promises what is checked here
+    if isinstance(given, str):
+        if not given:
+            raise ValueError(
+                "match is an empty dotted path: name the field to wait for, such as "
+                "'serverContent.turnComplete'"
+            )
+        return lambda frame: present(frame.get(given))
+    if not callable(given):
+        raise TypeError(
+            "match must be a dotted path (a str such as 'serverContent.turnComplete') or a "
+            f"callable taking a Frame, not {type(given).__name__} {given!r}"
+        )
+    return cast("Callable[[Frame], bool]", given)
 
 
 def _matches(check: Callable[[Frame], bool], frame: Frame) -> bool:
@@ -484,8 +501,8 @@ class EmulatorConnection:
             dotted-path wait may return fewer than `count` frames, even none).
 
         Raises:
-            TypeError: `count` is not an int.
-            ValueError: `count` is below 1.
+            TypeError: `count` is not an int, or `match` neither a str nor a callable.
+            ValueError: `count` is below 1, or `match` is the empty path `""`.
             ConnectionError: the connection ends first; the message names the wait, the
                 connection, how many frames matched, and how the connection ended (close
                 code, reason, and who closed it).
@@ -525,7 +542,17 @@ class EmulatorConnection:
 
         A trigger already met (`after_frames` frames sent, `after_received` received,
         `after_seconds` passed since the upgrade) fires at once.
+
+        Raises:
+            ValueError: `fault.connection` names another connection than this one.
         """
+        if fault.connection is not None and fault.connection != self.number:
+            # It fired here all the same: a test meaning another connection saw this one fail.
+            raise ValueError(
+                f"Fault(connection={fault.connection}) cannot be injected on connection "
+                f"{self.number}: inject it on connection {fault.connection} "
+                "(emu.wait_for_connection(n)), or leave connection None"
+            )
         self.faults.append(fault)
         self._apply_static_faults()
         if fault.triggered and self._nursery is not None:
@@ -830,7 +857,7 @@ class EmulatorConnection:
         try:
             data, parsed = parse_client_frame(raw, strict=config.strict, vertex=vertex)
         except ClientFrameError as err:
-            frame = Frame(raw, None, isinstance(message, bytes), trio.current_time())
+            frame = Frame(raw, err.data, isinstance(message, bytes), trio.current_time())
             self._record("received", frame)
             self._notify()
             await self.close(err.code, err.reason)
@@ -1056,13 +1083,18 @@ class EmulatorConnection:
         """Send `goAway` now and close at the deadline, `time_left` seconds later.
 
         Raises:
+            ValueError: `time_left` is not a finite number of seconds >= 0 (a `bool`, a
+                `str`, NaN, infinity, a negative number).
             RuntimeError: `setupComplete` has not been sent: the server's first message is
                 always `setupComplete` (clients take the first message for it).
         """
+        # Checked before anything is sent: NaN and infinity went out as `"nans"`/`"infs"`
+        # (the client refused the frame) and NaN then crashed the close timer.
+        seconds = check_seconds(time_left, "time_left")
         if not self.opened:
             raise RuntimeError("goAway before setupComplete: the server never sends that")
-        deadline = trio.current_time() + time_left
-        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(time_left))))
+        deadline = trio.current_time() + seconds
+        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(seconds))))
         if self._nursery is not None:
             self._nursery.start_soon(self._close_at, deadline)
 

@@ -39,12 +39,17 @@ prefix Google puts before its parser's errors (its close for one is not document
 
 
 class ClientFrameError(Exception):
-    """A client frame Google would reject; carries the close code and reason to send."""
+    """A client frame Google would reject; carries the close code and reason to send.
 
-    def __init__(self, code: int, reason: str) -> None:
+    `data` is the frame's decoded JSON object when it was one (only its validation
+    failed), for the record of the frame; None when the payload was not a JSON object.
+    """
+
+    def __init__(self, code: int, reason: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -290,18 +295,9 @@ def parse_client_frame(
     or Vertex AI's with `vertex` (the two number some enums differently).
 
     Raises:
-        ClientFrameError: with the 1007 code and the reason Google would give.
+        ClientFrameError: with the 1007 code and the reason Google would give, and the
+            decoded object if the payload was a JSON object.
     """
-    try:
-        return _parse(raw, strict=strict, vertex=vertex)
-    except RecursionError:
-        # msgspec decodes `[[[[...` up to Python's recursion limit, then raises this, not
-        # DecodeError; caught here, for the normalizer and `convert` too, so that the
-        # client gets the 1007 any invalid frame gets, not a handler crash and 1006.
-        raise ClientFrameError(1007, TOO_DEEP) from None
-
-
-def _parse(raw: str | bytes, *, strict: bool, vertex: bool) -> tuple[dict[str, Any], ClientMessage]:
     try:
         data: Any = _json.decode(raw)
     except msgspec.DecodeError as exc:
@@ -310,18 +306,35 @@ def _parse(raw: str | bytes, *, strict: bool, vertex: bool) -> tuple[dict[str, A
         # msgspec raises this, not DecodeError, for bytes that are not UTF-8 inside a
         # string: it crashed the handler, and the client saw 1006 with no close frame.
         raise ClientFrameError(1007, NOT_UTF8) from None
+    except RecursionError:
+        # msgspec decodes `[[[[...` up to Python's recursion limit, then raises this, not
+        # DecodeError: the client gets the 1007 any invalid frame gets, not a handler
+        # crash and 1006.
+        raise ClientFrameError(1007, TOO_DEEP) from None
     if not isinstance(data, dict):
         raise ClientFrameError(
             1007, "Invalid JSON payload received. Expected an object at the top level."
         )
     as_sent = cast("dict[str, Any]", data)
+    try:
+        return as_sent, _check_and_convert(as_sent, strict=strict, vertex=vertex)
+    except RecursionError:
+        # The normalizer recurses too, for a frame nested nearly as deep as msgspec took.
+        raise ClientFrameError(1007, TOO_DEEP, as_sent) from None
+    except ClientFrameError as err:
+        # Only its validation failed: the frame is still recorded as the object it was.
+        err.data = as_sent
+        raise
+
+
+def _check_and_convert(as_sent: dict[str, Any], *, strict: bool, vertex: bool) -> ClientMessage:
+    """The `ClientMessage` a decoded frame holds, checked as Google's parser checks it."""
     _check_one_message_kind(as_sent)
     dialect = _Dialect(strict, vertex, enum_fields(vertex=vertex))
     normalized = _normalize_struct(as_sent, ClientMessage, "", dialect)
     try:
         # Strict: the normalizer has checked every scalar's JSON type as Google does (and
         # turned int64 strings into numbers); lax mode took `1` or `"true"` for a bool.
-        message = msgspec.convert(normalized, ClientMessage, strict=True)
+        return msgspec.convert(normalized, ClientMessage, strict=True)
     except msgspec.ValidationError as exc:
         raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
-    return as_sent, message
