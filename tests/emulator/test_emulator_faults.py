@@ -364,3 +364,24 @@ async def test_conn_close_refuses_a_code_the_client_would_not_receive(
         await conn.close(4000, "bye")
         assert await client.closed() == (4000, "bye")
     assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "server")
+
+
+async def test_a_fault_injected_while_the_connection_ends_is_no_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Between the client's close and `closed`, the connection's nursery takes no new task:
+    # `inject` raised trio's bare "Nursery is closed to new arrivals" (RuntimeError). How
+    # many polls fall in that window depends on trio's scheduling: ten sessions give it
+    # room in nearly every run.
+    from trio_gemini_live import live_setup
+    from trio_gemini_live.emulator import open_emulator
+
+    async with open_emulator() as emulator:
+        for number in range(1, 11):
+            async with emulator.open_session(live_setup(NATIVE)):
+                connection = await emulator.wait_for_connection(number)
+                await connection.wait_for_sent("setupComplete")
+            with trio.fail_after(5):
+                while not connection.closed:
+                    connection.inject(Fault(kind="close", after_seconds=1000))
+                    await trio.lowlevel.checkpoint()

@@ -557,12 +557,26 @@ class EmulatorConnection:
         self._apply_static_faults()
         if fault.triggered and self._nursery is not None:
             if fault.after_seconds is not None:
-                self._nursery.start_soon(self._timed_fault, fault)
+                self._start_soon(self._timed_fault, fault)
             if _counts_frames(fault):
                 self._armed.append(fault)
                 self._check_triggers()
             elif fault.after_seconds is None:
-                self._nursery.start_soon(self._fire, fault)
+                self._start_soon(self._fire, fault)
+
+    def _start_soon(self, task: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run `task` in the connection's nursery; nothing once the connection is ending.
+
+        The nursery takes no new task once its connection has begun to end, before `closed`
+        says so: `inject` and `go_away` raised trio's bare `RuntimeError` then.
+        """
+        nursery = self._nursery
+        if nursery is None:
+            return
+        try:
+            nursery.start_soon(task, *args)
+        except RuntimeError:  # "Nursery is closed to new arrivals": it ends anyway
+            pass
 
     def _has(self, kind: str) -> Fault | None:
         return next((f for f in self.faults if f.kind == kind), None)
@@ -1095,8 +1109,7 @@ class EmulatorConnection:
             raise RuntimeError("goAway before setupComplete: the server never sends that")
         deadline = trio.current_time() + seconds
         await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(seconds))))
-        if self._nursery is not None:
-            self._nursery.start_soon(self._close_at, deadline)
+        self._start_soon(self._close_at, deadline)
 
     async def _close_at(self, deadline: float) -> None:
         config = self.emulator.config
