@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -573,10 +574,9 @@ class EmulatorConnection:
         nursery = self._nursery
         if nursery is None:
             return
-        try:
+        # "Nursery is closed to new arrivals": the connection ends anyway.
+        with suppress(RuntimeError):
             nursery.start_soon(task, *args)
-        except RuntimeError:  # "Nursery is closed to new arrivals": it ends anyway
-            pass
 
     def _has(self, kind: str) -> Fault | None:
         return next((f for f in self.faults if f.kind == kind), None)
