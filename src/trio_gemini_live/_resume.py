@@ -78,7 +78,9 @@ class ReconnectPolicy:
         multiplier: backoff growth per attempt.
         jitter: random fraction (0..1) taken off each delay, so clients spread out.
         replay_limit_bytes: client frames kept for replay after a resume; older ones are
-            dropped first and reported in the `Reconnected` event.
+            dropped first and reported in the `Reconnected` event. It counts the frames'
+            bytes: the memory they take is up to about 1.5 times that (msgspec's encoder
+            leaves room at the end of each frame, which is not copied away).
         go_away_margin: seconds before the `goAway` deadline by which the session moves to
             a new connection even if the model is still generating (unless the reader is
             behind: the rest of the answer is then read first, up to the server's close).
