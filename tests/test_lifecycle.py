@@ -647,9 +647,13 @@ async def _emulated(stage: str, emulator_config: EmulatorConfig | None = None) -
                         await trio.testing.wait_all_tasks_blocked()
                         scope.cancel()
                 elif stage == "send":
-                    # Before setup nothing is written: the bounded send queue fills and the
-                    # next send waits; cancel it there.
+                    # Before setupComplete nothing is written: the bounded send queue fills
+                    # and the next send waits; cancel it there. (The server sends nothing;
+                    # before `start()` a send finding the queue full is refused instead.)
+                    emulator.connections[0].inject(Fault(kind="blackhole"))
                     async with trio.open_nursery() as nursery:
+                        nursery.start_soon(session.start, setup)
+                        await trio.testing.wait_all_tasks_blocked()
 
                         async def flood() -> None:
                             while True:

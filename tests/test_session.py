@@ -32,6 +32,7 @@ from trio_gemini_live._errors import (
     HeartbeatTimeoutError,
     InternalServerError,
     InvalidArgumentError,
+    LocalProtocolError,
     PolicyViolationError,
     ReconnectFailedError,
     RemoteProtocolError,
@@ -116,6 +117,29 @@ async def test_text_turn_and_order_of_sends_before_setup_complete(nursery: trio.
     kinds = [type(event) for event in events]
     assert kinds == [SessionCreated, SessionUpdated, TextDelta, TurnComplete, Closed]
     assert server.requests[0].headers.count((b"x-goog-api-key", b"test-key")) == 1
+
+
+async def test_a_send_that_finds_the_queue_full_before_start_is_refused(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Before `start()` nothing empties the queue: the send beyond `send_buffer` waited for
+    # room forever, in the very task that was to call `start()` next.
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            "gemini-live-2.5-flash-preview", options=SessionOptions(send_buffer=2), start=False
+        ) as session,
+    ):
+        await session.send_text("one")
+        await session.send_text("two")
+        with trio.fail_after(5), pytest.raises(LocalProtocolError, match=r"start\(\) has not"):
+            await session.send_text("three")
+        await session.start("gemini-live-2.5-flash-preview")
+        connection = await emulator.wait_for_connection(1)
+        with trio.fail_after(5):
+            await connection.wait_for_received("realtimeInput.text", count=2)
+        texts = [frame.get("realtimeInput.text") for frame in connection.received[1:]]
+        assert texts == ["one", "two"]  # the refused one is not sent
 
 
 async def test_audio_is_decoded_once_and_interrupt_is_speech_started(nursery: trio.Nursery) -> None:

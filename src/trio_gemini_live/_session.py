@@ -520,8 +520,16 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             core.signals.queue(item, kind, frame)
         queued = False
         try:
-            # Returns once the frame is in the channel; if cancelled, it is not.
-            await self._outgoing_send.send(item)
+            if core.protocol.setup is None and core.pending_setup is None:
+                # `open_session(..., start=False)` before `start()`: only the sender empties
+                # the queue, and it starts once the setup is accepted. A wait for room here
+                # waited forever when the caller's task was to call `start()` next. (As a
+                # channel's `send`: cancelled before queueing, never after.)
+                await trio.lowlevel.checkpoint_if_cancelled()
+                self._queue_before_start(item)
+            else:
+                # Returns once the frame is in the channel; if cancelled, it is not.
+                await self._outgoing_send.send(item)
             queued = True
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             if self._failure is not None:
@@ -595,6 +603,18 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         blob = Blob(data=pcm, mime_type=mime)  # type: ignore[arg-type]
         frame = encode_client(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
         await self._send_frame(frame, "realtimeInput.audio", None)
+
+    def _queue_before_start(self, item: Outgoing) -> None:
+        """Queue `item` before `start()` has sent a setup, or refuse it: nothing makes room."""
+        try:
+            self._outgoing_send.send_nowait(item)
+        except trio.WouldBlock:
+            raise LocalProtocolError(
+                f"the outgoing queue is full ({self._core.options.send_buffer} messages, "
+                "SessionOptions.send_buffer) and start() has not sent the setup: nothing "
+                "is written before it, so the queue cannot empty; call start(setup) first, "
+                "or queue fewer messages before it"
+            ) from None
 
     async def _send_nothing(self) -> None:
         """What a send that has nothing to send does: a cancel point, or the session's end."""
