@@ -17,6 +17,7 @@ from ._endpoints import (
 )
 from ._errors import (
     AbnormalClosureError as AbnormalClosureError,
+    CallCancelledError as CallCancelledError,
     ConfigurationError as ConfigurationError,
     ConnectionClosedError as ConnectionClosedError,
     GeminiLiveError as GeminiLiveError,
@@ -260,6 +261,7 @@ __all__ = [
     "GeminiLiveError",
     "ConfigurationError",
     "LocalProtocolError",
+    "CallCancelledError",
     "RemoteProtocolError",
     "TransportError",
     "SetupTimeoutError",
