@@ -91,9 +91,10 @@ def _public_annotations(value: object) -> Iterator[tuple[str, str, dict[str, Any
 
 
 # Named in public signatures but deliberately not exported: the wire twins of the events
-# `ExecutableCode`/`CodeExecutionResult` (same names; `Part` fields the server fills in),
-# and the seed API's input types, which are AG2's own `LLMConfig` (or a dict) and strings.
-NOT_EXPORTED = {"ExecutableCode", "CodeExecutionResult", "LLMConfig", "Role"}
+# `ExecutableCode`/`CodeExecutionResult` (same names; `Part` fields the server fills in).
+# (The seed API's `LLMConfig` and `Role` were here too, so a user could not import what
+# `GeminiRealtimeClient(llm_config=...)` and `send_text(role=...)` take to type their code.)
+NOT_EXPORTED = {"ExecutableCode", "CodeExecutionResult"}
 
 
 def test_every_type_in_a_public_signature_is_exported() -> None:

@@ -5,7 +5,11 @@ methods and iterate over its events; or use the seed-compatible `GeminiRealtimeC
 The local Live API emulator lives in `trio_gemini_live.emulator`.
 """
 
-from ._client import GeminiRealtimeClient as GeminiRealtimeClient
+from ._client import (
+    GeminiRealtimeClient as GeminiRealtimeClient,
+    LLMConfig as LLMConfig,
+    Role as Role,
+)
 from ._close_policy import CloseAction as CloseAction
 from ._endpoints import (
     Endpoint as Endpoint,
@@ -145,6 +149,8 @@ __all__ = [
     # sessions
     "open_session",
     "GeminiRealtimeClient",
+    "LLMConfig",
+    "Role",
     "LiveSession",
     "SessionOptions",
     "Connector",
