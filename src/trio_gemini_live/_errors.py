@@ -29,7 +29,12 @@ __all__ = [
 
 
 class GeminiLiveError(Exception):
-    """Base class of every error this library raises."""
+    """Base class of this library's own errors.
+
+    The few standard exceptions it raises on purpose are listed in the API reference
+    (docs/api.md, Errors), such as `trio.EndOfChannel` from `LiveSession.receive()`
+    after a normal end (as from any trio channel) and the seed facade's `RuntimeError`.
+    """
 
 
 class ConfigurationError(GeminiLiveError, ValueError):
