@@ -91,9 +91,10 @@ def _public_annotations(value: object) -> Iterator[tuple[str, str, dict[str, Any
 
 
 # Named in public signatures but deliberately not exported: the wire twins of the events
-# `ExecutableCode`/`CodeExecutionResult` (same names; `Part` fields the server fills in),
-# and the seed API's input types, which are AG2's own `LLMConfig` (or a dict) and strings.
-NOT_EXPORTED = {"ExecutableCode", "CodeExecutionResult", "LLMConfig", "Role"}
+# `ExecutableCode`/`CodeExecutionResult` (same names; `Part` fields the server fills in).
+# (The seed API's `LLMConfig` and `Role` were here too, so a user could not import what
+# `GeminiRealtimeClient(llm_config=...)` and `send_text(role=...)` take to type their code.)
+NOT_EXPORTED = {"ExecutableCode", "CodeExecutionResult"}
 
 
 def test_every_type_in_a_public_signature_is_exported() -> None:
@@ -161,3 +162,42 @@ def test_a_documented_dataclass_documents_every_field(module: object, name: str)
         assert re.search(rf"^    {item.name}:", section, re.MULTILINE), (
             f"{name}.{item.name} is not in the Attributes section"
         )
+
+
+def _raises_sections(value: object) -> Iterator[tuple[str, str]]:
+    """(where, exception name) for each entry of the `Raises:` sections of an export."""
+    members = [value]
+    if inspect.isclass(value):  # with what it inherits (`LiveSession.respond`, say)
+        for name in dir(value):
+            if name.startswith("_") and name != "__init__":
+                continue
+            member = inspect.getattr_static(value, name)
+            member = getattr(member, "fget", None) or getattr(member, "__func__", member)
+            if getattr(member, "__module__", "").startswith("trio_gemini_live"):
+                members.append(member)
+    for member in members:
+        doc = inspect.cleandoc(getattr(member, "__doc__", None) or "")
+        section = re.search(r"^Raises:\n((?:(?:    .*)?\n?)*)", doc, re.MULTILINE)
+        if section is None:
+            continue
+        where = getattr(member, "__qualname__", repr(member))
+        for name in re.findall(r"^    ([\w.]+)(?:,|:)", section.group(1), re.MULTILINE):
+            yield where, name
+
+
+def test_the_errors_section_names_every_standard_exception_the_package_raises() -> None:
+    # It said "every exception the library raises derives from GeminiLiveError", while
+    # `LiveSession.receive()` raises `trio.EndOfChannel` after a normal end (on purpose:
+    # a trio channel's end), and the seed facade `RuntimeError` and `ValueError`.
+    errors = API.split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    listed = errors.split("```", 2)[2].split(":::", 1)[0]  # the prose after the tree
+    unnamed: dict[str, set[str]] = {}
+    for name in trio_gemini_live.__all__:
+        for where, raised in _raises_sections(as_written(getattr(trio_gemini_live, name))):
+            ours = getattr(trio_gemini_live, raised.split(".")[-1], None)
+            if isinstance(ours, type) and issubclass(ours, trio_gemini_live.GeminiLiveError):
+                continue
+            if f"`{raised}`" not in listed:
+                unnamed.setdefault(raised, set()).add(where)
+    assert not unnamed, f"docs/api.md's Errors section does not name: {unnamed}"
+    assert "Every exception the library raises derives from" not in API

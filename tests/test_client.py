@@ -31,6 +31,7 @@ from trio_gemini_live._errors import (
     InvalidArgumentError,
     LocalProtocolError,
     SetupTimeoutError,
+    TransportError,
 )
 from trio_gemini_live._events import (
     AudioDelta,
@@ -1575,6 +1576,70 @@ async def test_the_end_stays_when_events_are_added_after_it(
             assert isinstance(late, TextDelta)
             assert await client.get_event() is None
             assert await client.get_event() is None
+
+
+async def test_get_event_outside_connect_returns_what_is_held_but_does_not_wait(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    """Before `connect()` an empty channel waited forever (read_events raised at once)."""
+    client, _ = make_closing_client(nursery)
+    with trio.fail_after(5), pytest.raises(RuntimeError, match=r"call connect\(\) first"):
+        await client.get_event()
+    await client.add_event(TextDelta(text="local"))
+    await client.add_event(None)
+    assert await client.get_event() == TextDelta(text="local")
+    assert await client.get_event() is None
+    with trio.fail_after(5), pytest.raises(RuntimeError, match="the event channel is empty"):
+        await client.get_event()  # the stream `None` ended is over: nothing else comes
+
+
+async def test_get_event_waits_from_the_start_of_connect_for_any_feeder(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    # A reader started before `connect()` (it runs once the connection is being opened)
+    # waits, as on the seed's queue, for the session's events and another task's add_event.
+    client, _ = make_closing_client(nursery, reads=1)
+    seen: list[RealtimeEvent] = []
+
+    async def reader() -> None:
+        while (event := await client.get_event()) is not None:
+            seen.append(event)
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as readers:
+            readers.start_soon(reader)
+            async with client.connect():
+                await client.add_event(TextDelta(text="local"))
+                await client.send_text(role="user", text="hi")  # sends the setup first
+    assert seen[0] == TextDelta(text="local")
+    assert [type(event) for event in seen[1:3]] == [SessionCreated, SessionUpdated]
+    assert isinstance(seen[-1], Closed)
+
+
+async def test_a_reader_waiting_on_a_connect_that_fails_is_told_not_connected(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    async def refuse() -> trio.abc.Stream:
+        raise OSError("connection refused")
+
+    config = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "connector": refuse}
+    client = GeminiRealtimeClient(llm_config={"config_list": [config]})
+    failures: list[BaseException] = []
+
+    async def reader() -> None:
+        try:
+            await client.get_event()
+        except RuntimeError as exc:
+            failures.append(exc)
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as readers:
+            readers.start_soon(reader)
+            with pytest.raises(TransportError):
+                async with client.connect():
+                    pass  # never reached
+    assert len(failures) == 1
+    assert "call connect() first" in str(failures[0])
 
 
 @pytest.mark.parametrize("options", ["voice=Kore", None, [("voice", "Kore")]])

@@ -8,12 +8,14 @@ and failed later inside trio (a float buffer size, a NaN timeout, a negative clo
 from __future__ import annotations
 
 import math
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from trio_gemini_live import ConfigurationError, ReconnectPolicy, SessionOptions
+from trio_gemini_live._options import TRANSPORTS
 
 WRONG_OPTIONS: list[tuple[str, Any]] = [
     ("connect_timeout", "10"),
@@ -73,8 +75,16 @@ def test_usual_values_are_taken(tmp_path: Path) -> None:
 
 
 def test_an_unknown_transport_is_refused_at_construction() -> None:
+    # For untyped callers (a config file, say): a type checker refuses the call itself.
     with pytest.raises(ConfigurationError, match=r"transport.*'bogus'.*websockets"):
-        SessionOptions(transport="bogus")
+        SessionOptions(transport="bogus")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def test_the_transport_is_typed_as_the_values_it_takes() -> None:
+    # It was a `str`: a type checker let `transport="websocket"` through to run time.
+    hint = typing.get_type_hints(SessionOptions)["transport"]
+    assert typing.get_origin(hint) is Literal
+    assert sorted(typing.get_args(hint)) == sorted(TRANSPORTS)
 
 
 @pytest.mark.parametrize("content", [None, b"not a certificate\n"])

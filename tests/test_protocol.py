@@ -16,6 +16,7 @@ from trio_gemini_live import _events as ev
 from trio_gemini_live._close_policy import CloseAction, classify_close
 from trio_gemini_live._errors import (
     AbnormalClosureError,
+    CallCancelledError,
     ConfigurationError,
     ConnectionClosedError,
     GeminiLiveError,
@@ -1316,6 +1317,14 @@ def test_other_errors_pickle_round_trip(exc: GeminiLiveError) -> None:
     copy = pickle.loads(pickle.dumps(exc))
     assert type(copy) is type(exc)
     assert str(copy) == str(exc)
+
+
+def test_call_cancelled_error_pickles_with_its_call() -> None:
+    exc = CallCancelledError("tool call 'c1' was cancelled", "c1", "reconnect")
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is CallCancelledError
+    assert (str(copy), copy.call_id, copy.reason) == (str(exc), "c1", "reconnect")
+    assert isinstance(copy, LocalProtocolError)
 
 
 def test_abnormal_closure_str_has_no_trailing_space() -> None:

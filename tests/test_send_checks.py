@@ -27,6 +27,7 @@ import trio.testing
 from fake_server import WrappedStream
 from trio_gemini_live import (
     Blob,
+    CallCancelledError,
     Closed,
     Content,
     FunctionCall,
@@ -901,8 +902,15 @@ async def test_answering_a_call_cancelled_by_a_reconnect_says_so_with_or_without
             (cancellation,) = [e for e in seen if isinstance(e, ToolCallCancellation)]
             assert (cancellation.ids, cancellation.reason) == ((call.call_id,), "reconnect")
             for name in (None, "get_weather"):
-                with pytest.raises(LocalProtocolError, match="was cancelled when the session"):
+                # The class an async tool racing the move catches to drop its result.
+                with pytest.raises(
+                    CallCancelledError, match="was cancelled when the session"
+                ) as info:
                     await session.respond(call.call_id, {"temperature_c": 21}, name=name)
+                assert (info.value.call_id, info.value.reason) == (call.call_id, "reconnect")
+            answer = FunctionResponse(id=call.call_id, name="get_weather", response={})
+            with pytest.raises(CallCancelledError, match="was cancelled when the session"):
+                await session.send_tool_response(answer)
     assert all(sent_to(emulator, n, "toolResponse") == [] for n in range(2))
 
 
@@ -918,16 +926,22 @@ async def test_answering_a_call_the_server_cancelled_or_one_answered_says_which(
         await session.send_client_content("Never mind.")  # a barge-in: the call is cancelled
         cancellation = await first_of(session, ToolCallCancellation)
         assert cancellation.ids == (call.call_id,)
-        with pytest.raises(LocalProtocolError, match="was cancelled by the server"):
+        # A tool racing the barge-in catches exactly this class (still a LocalProtocolError),
+        # and none of the programming errors below.
+        with pytest.raises(CallCancelledError, match="was cancelled by the server") as info:
             await session.respond(call.call_id, {"temperature_c": 21})
+        assert isinstance(info.value, LocalProtocolError)
+        assert (info.value.call_id, info.value.reason) == (call.call_id, None)
         await until_turn_complete(session)
         await session.send_client_content("What is the weather in Bern?")
         call = await first_of(session, FunctionCall)
         await session.respond(call.call_id, {"temperature_c": 3})
-        with pytest.raises(LocalProtocolError, match="was answered already"):
+        with pytest.raises(LocalProtocolError, match="was answered already") as refused:
             await session.respond(call.call_id, {"temperature_c": 3})
-        with pytest.raises(LocalProtocolError, match="unknown tool call id 'nope'"):
+        assert not isinstance(refused.value, CallCancelledError)
+        with pytest.raises(LocalProtocolError, match="unknown tool call id 'nope'") as refused:
             await session.respond("nope", {})
+        assert not isinstance(refused.value, CallCancelledError)
     assert len(sent_to(emulator, 0, "toolResponse")) == 1
 
 

@@ -12,6 +12,7 @@ import trio
 import trio.testing
 
 from trio_gemini_live import (
+    CallCancelledError,
     FunctionCallDelta,
     FunctionResponse,
     LiveSession,
@@ -34,13 +35,20 @@ async def _next(session: LiveSession, kind: type[object]) -> object:
     raise AssertionError(f"no {kind.__name__}")
 
 
-async def _refused(session: LiveSession, match: str) -> None:
-    with pytest.raises(LocalProtocolError, match=match):
-        await session.respond("c1", {"ok": True}, name="f")
-    with pytest.raises(LocalProtocolError, match=match):
-        await session.respond("c1", {"ok": True})
-    with pytest.raises(LocalProtocolError, match=match):
-        await session.send_tool_response(FunctionResponse(id="c1", name="f", response={}))
+async def _refused(session: LiveSession, match: str, *, cancelled: bool) -> None:
+    """Every way to answer "c1" is refused; as `CallCancelledError` only if `cancelled`."""
+    attempts = (
+        lambda: session.respond("c1", {"ok": True}, name="f"),
+        lambda: session.respond("c1", {"ok": True}),
+        lambda: session.send_tool_response(FunctionResponse(id="c1", name="f", response={})),
+    )
+    for attempt in attempts:
+        with pytest.raises(LocalProtocolError, match=match) as info:
+            await attempt()
+        error = info.value
+        assert isinstance(error, CallCancelledError) is cancelled
+        if isinstance(error, CallCancelledError):
+            assert (error.call_id, error.reason) == ("c1", "incomplete")
 
 
 async def test_a_call_streaming_or_left_incomplete_cannot_be_answered_even_with_its_name(
@@ -55,12 +63,12 @@ async def test_a_call_streaming_or_left_incomplete_cannot_be_answered_even_with_
         opening = FunctionCallPart(name="f", id="c1", will_continue=True)
         await server.send(ServerMessage(tool_call=ToolCallMessage(function_calls=[opening])))
         await _next(session, FunctionCallDelta)
-        await _refused(session, "'c1' is still streaming its arguments")
+        await _refused(session, "'c1' is still streaming its arguments", cancelled=False)
         assert not session._call_cancelled("c1")  # pyright: ignore[reportPrivateUsage]
         await server.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
         cancellation = await _next(session, ToolCallCancellation)
         assert cancellation == ToolCallCancellation(ids=("c1",), reason="incomplete")
-        await _refused(session, "'c1' is incomplete")
+        await _refused(session, "'c1' is incomplete", cancelled=True)
         # The seed facade drops the result of such a call, as of a cancelled one.
         assert session._call_cancelled("c1")  # pyright: ignore[reportPrivateUsage]
         await trio.sleep(1)

@@ -119,8 +119,9 @@ async def speak(session: LiveSession) -> None:
 # in private modules: `ClientMessage`, `AudioBuffer`, the `Setup` parts, `FramePredicate`).
 SIGNATURE_TYPES = """
 from trio_gemini_live import (
-    AudioBuffer, AutomaticActivityDetection, ClientMessage, LiveSession, RealtimeInput,
-    RealtimeInputConfig, ServerContent, ServerMessage, SessionResumptionConfig, Setup,
+    AudioBuffer, AutomaticActivityDetection, ClientMessage, GeminiRealtimeClient, LiveSession,
+    LLMConfig, RealtimeInput, RealtimeInputConfig, Role, ServerContent, ServerMessage,
+    SessionOptions, SessionResumptionConfig, Setup,
 )
 from trio_gemini_live.emulator import EmulatorConnection, Frame, FramePredicate, Route
 
@@ -138,6 +139,18 @@ async def say(session: LiveSession, text: str, pcm: AudioBuffer) -> None:
     message: ClientMessage = ClientMessage(realtime_input=RealtimeInput(text=text))
     await session.send(message)
     await session.send_audio(pcm)
+
+
+def seed_client(config: LLMConfig) -> GeminiRealtimeClient:
+    return GeminiRealtimeClient(llm_config=config)
+
+
+async def seed_say(client: GeminiRealtimeClient, role: Role, text: str) -> None:
+    await client.send_text(role=role, text=text)
+
+
+def other_transport() -> SessionOptions:
+    return SessionOptions(transport="trio-websocket")
 
 
 async def end_turn(connection: EmulatorConnection) -> tuple[Route | None, list[Frame]]:
@@ -219,3 +232,32 @@ def test_user_code_passes_pyright_strict(tmp_path: Path) -> None:
     (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
     command = [sys.executable, "-m", "pyright", "--pythonpath", sys.executable, *files]
     _check(subprocess.run(command, cwd=tmp_path, capture_output=True, text=True))
+
+
+# A typo of a `SessionOptions.transport` value is a type error (it was a `str`: only the
+# run-time check said so).
+TRANSPORT_TYPO = """
+from trio_gemini_live import SessionOptions
+
+OPTIONS = SessionOptions(transport="websocket")
+"""
+
+
+@pytest.mark.typing
+def test_a_transport_typo_fails_both_type_checkers(tmp_path: Path) -> None:
+    (tmp_path / "typo.py").write_text(TRANSPORT_TYPO, encoding="utf-8")
+    env = dict(os.environ)
+    root = _package_root()
+    if "site-packages" not in root.parts:
+        env["MYPYPATH"] = str(root)
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--python-version", "3.11"]
+    mypy += ["--cache-dir", str(tmp_path / ".mypy_cache"), "typo.py"]
+    result = subprocess.run(mypy, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "typo.py:4: error:" in result.stdout, result.stdout
+    config = {"typeCheckingMode": "strict", "pythonVersion": "3.11", "extraPaths": [str(root)]}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    pyright = [sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "typo.py"]
+    result = subprocess.run(pyright, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "typo.py:4:" in result.stdout, result.stdout

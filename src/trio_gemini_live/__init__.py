@@ -5,7 +5,11 @@ methods and iterate over its events; or use the seed-compatible `GeminiRealtimeC
 The local Live API emulator lives in `trio_gemini_live.emulator`.
 """
 
-from ._client import GeminiRealtimeClient as GeminiRealtimeClient
+from ._client import (
+    GeminiRealtimeClient as GeminiRealtimeClient,
+    LLMConfig as LLMConfig,
+    Role as Role,
+)
 from ._close_policy import CloseAction as CloseAction
 from ._endpoints import (
     Endpoint as Endpoint,
@@ -17,6 +21,7 @@ from ._endpoints import (
 )
 from ._errors import (
     AbnormalClosureError as AbnormalClosureError,
+    CallCancelledError as CallCancelledError,
     ConfigurationError as ConfigurationError,
     ConnectionClosedError as ConnectionClosedError,
     GeminiLiveError as GeminiLiveError,
@@ -144,6 +149,8 @@ __all__ = [
     # sessions
     "open_session",
     "GeminiRealtimeClient",
+    "LLMConfig",
+    "Role",
     "LiveSession",
     "SessionOptions",
     "Connector",
@@ -260,6 +267,7 @@ __all__ = [
     "GeminiLiveError",
     "ConfigurationError",
     "LocalProtocolError",
+    "CallCancelledError",
     "RemoteProtocolError",
     "TransportError",
     "SetupTimeoutError",

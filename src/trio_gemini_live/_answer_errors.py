@@ -6,24 +6,27 @@ Split from `_session.py`: the session's answering checks (`LiveSession._check_an
 
 from __future__ import annotations
 
-from ._errors import LocalProtocolError
+from ._errors import CallCancelledError, LocalProtocolError
 
 
 def cancelled_call(call_id: str, *, answered: bool = False) -> LocalProtocolError:
-    """The error for answering a call the move to a new connection cancelled (or answered)."""
+    """The error for answering a call the move to a new connection cancelled (or answered).
+
+    A `CallCancelledError` for a cancelled call; one answered already is no race the app
+    may ignore, but a second answer to it.
+    """
+    tail = "the server re-issues calls it still needs with new ids"
     if answered:
-        what = (
-            "was answered, but the response was still queued when the session moved to a "
-            "new connection, which does not know the call: it was not sent (see "
-            "Reconnected.not_replayed)"
+        return LocalProtocolError(
+            f"tool call {call_id!r} was answered, but the response was still queued when the "
+            "session moved to a new connection, which does not know the call: it was not "
+            f"sent (see Reconnected.not_replayed); {tail}"
         )
-    else:
-        what = (
-            "was cancelled when the session moved to a new connection "
-            "(see the ToolCallCancellation event)"
-        )
-    return LocalProtocolError(
-        f"tool call {call_id!r} {what}; the server re-issues calls it still needs with new ids"
+    return CallCancelledError(
+        f"tool call {call_id!r} was cancelled when the session moved to a new connection "
+        f"(see the ToolCallCancellation event); {tail}",
+        call_id,
+        "reconnect",
     )
 
 
@@ -74,17 +77,20 @@ def answer_on_its_way(call_id: str) -> LocalProtocolError:
 def not_pending(call_id: str, settled: str | None) -> LocalProtocolError:
     """The error for answering a call that is not pending, saying why when it is known."""
     if settled == "cancelled":
-        return LocalProtocolError(
+        return CallCancelledError(
             f"tool call {call_id!r} was cancelled by the server (see the ToolCallCancellation "
-            "event): nothing waits for its result"
+            "event): nothing waits for its result",
+            call_id,
         )
     if settled == "answered":
         return LocalProtocolError(f"tool call {call_id!r} was answered already")
     if settled == "incomplete":
-        return LocalProtocolError(
+        return CallCancelledError(
             f"tool call {call_id!r} is incomplete: its turn ended before the last piece of "
             'its arguments (see the ToolCallCancellation(reason="incomplete") event); '
-            "nothing waits for its result"
+            "nothing waits for its result",
+            call_id,
+            "incomplete",
         )
     if settled == "streaming":
         return LocalProtocolError(

@@ -172,6 +172,10 @@ class SessionAnswers:
         has its function name: two such calls need two responses.
 
         Raises:
+            CallCancelledError: a response answers a call that a move to a new connection
+                cancelled, or that its turn left incomplete (a `ToolCallCancellation`
+                event reports it). A response to a call the server cancelled is not
+                refused here: it is sent as given.
             LocalProtocolError: no response is given (a `toolResponse` that answers no
                 call), a response is not a `FunctionResponse`, lacks its id (with no call
                 without an id pending) or name, has no id and no pending call without an
@@ -180,11 +184,11 @@ class SessionAnswers:
                 `response` that is not a dict (or holds NaN or an infinity anywhere, in a
                 dataclass, a Struct or a set too: JSON has neither), an unknown
                 `scheduling` or a value of the wrong type; it answers a call of an
-                earlier connection (cancelled by a reconnect, or answered by a response the
-                move kept from the new connection); a call still streaming its arguments
-                or left incomplete by its turn; it answers a call the session knows was
-                answered already (`LiveProtocol.settled_calls`: the server would close
-                the session with 1007; an id the session never saw is sent as given), or
+                earlier connection answered by a response the move kept from the new
+                connection; a call still streaming its arguments; it answers a call the
+                session knows was answered already (`LiveProtocol.settled_calls`: the
+                server would close the session with 1007; an id the session never saw is
+                sent as given), or
                 two responses in the message have the same id; or it answers a call with
                 an id whose answer is already on its way (another `respond` or `send_tool_response`
                 waits for room in the queue), or has no id and an answer is already on its
@@ -260,14 +264,17 @@ class SessionAnswers:
         of them that has that function name.
 
         Raises:
-            LocalProtocolError: the call was cancelled when the session moved to a new
-                connection, or answered by a response still queued then, which the move
-                kept from the new connection (said even with `name`: the new connection's
-                server knows no such call); the call is still streaming its arguments, or
-                its turn ended before they were whole (even with `name`); `call_id` is not
-                a pending call and no
-                `name` is given (the message says if the call was answered already or
-                cancelled by the server); the call was answered already (the session
+            CallCancelledError: the call was cancelled (a `ToolCallCancellation` event
+                reports it, maybe not read yet): by the server, when no `name` is given;
+                by the session's move to a new connection (even with `name`: the new
+                connection's server knows no such call); or its turn ended before its
+                arguments were whole (even with `name`). A `LocalProtocolError`: a tool
+                that finishes after a barge-in catches this one to drop its result.
+            LocalProtocolError: the call was answered by a response still queued when the
+                session moved to a new connection, which the move kept from it (even with
+                `name`); the call is still streaming its arguments (even with `name`);
+                `call_id` is not a pending call and no `name` is given (the message says
+                if the call was answered already); the call was answered already (the session
                 knows it: `LiveProtocol.settled_calls`), even with `name`, as the server
                 closes the session (1007) on a second answer (a `name` for an id the
                 session never saw, or no longer remembers, is still sent as given); an

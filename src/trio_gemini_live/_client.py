@@ -85,6 +85,9 @@ class _SessionEnd:
 _Item = RealtimeEvent | _SessionEnd | None
 
 
+_NOT_OPEN = "Gemini Live session is not open: call connect() first"
+
+
 class _EventChannel:
     """One FIFO for session events and `add_event` items (the seed's event queue).
 
@@ -140,11 +143,26 @@ class _EventChannel:
             self._items = deque(itertools.islice(items, ends[-1] + 1, None))
             self._not_full.unpark_all()
 
-    async def get(self) -> _Item:
+    def wake(self) -> None:
+        """Have every waiting `get` check again whether it may wait (see `get`)."""
+        self._not_empty.unpark_all()
+
+    async def get(self, may_wait: Callable[[], bool]) -> _Item:
+        """The next item, or the end (sticky); waits for one only while `may_wait()`.
+
+        Raises:
+            RuntimeError: nothing to return, and `may_wait()` is false (no connection):
+                outside `connect()` nothing in the client would put an item there.
+        """
         await trio.lowlevel.checkpoint()
         while not self._items:
             if self._ended is not None:
                 return self._ended
+            if not may_wait():
+                raise RuntimeError(
+                    f"{_NOT_OPEN} (the event channel is empty: get_event waits for "
+                    "events only within connect())"
+                )
             await self._not_empty.park()
         item = self._items.popleft()
         self._not_full.unpark_all()
@@ -348,6 +366,9 @@ class GeminiRealtimeClient:
         )
 
         self._session: LiveSession | None = None
+        # `connect()` calls under way (opening, open or closing): while one is, an empty
+        # event channel is waited on, the session's pump or its end marker will come.
+        self._connecting = 0
         self._started = False
         self._start_lock = trio.Lock()
         # Held by each session update from reading the draft to storing the new one: an
@@ -377,7 +398,7 @@ class GeminiRealtimeClient:
             RuntimeError: not connected.
         """
         if self._session is None:
-            raise RuntimeError("Gemini Live session is not open: call connect() first")
+            raise RuntimeError(_NOT_OPEN)
         return self._session
 
     @property
@@ -438,6 +459,7 @@ class GeminiRealtimeClient:
         self._started = False
         self._refusals_seen = 0
         errors = BlockErrors()
+        self._connecting += 1
         try:
             with errors.nursery():
                 async with (
@@ -472,6 +494,10 @@ class GeminiRealtimeClient:
         finally:
             self._session = None
             self._started = False
+            self._connecting -= 1
+            # A `get_event` waiting on an empty channel while no session can feed it any
+            # more (the connection failed to open) is told so rather than left waiting.
+            self._events.wake()
 
     async def _pump(self, session: LiveSession, pumped: trio.Event) -> None:
         """Move session events into the shared channel; end it when the session ends."""
@@ -800,14 +826,23 @@ class GeminiRealtimeClient:
         `SessionOptions.event_buffer` session events (the session then waits for the
         reader; nothing is dropped).
 
+        Outside `connect()` it returns what the channel holds (`add_event` items, what a
+        session left unread, then its sticky end), but does not wait: with the channel
+        empty and no stream ended, nothing would end the wait. Within `connect()` (from its
+        start, while the connection opens, to its end, in any task) it waits as the seed's
+        queue did, for the session's events and for `add_event` from another task.
+
         Raises:
+            RuntimeError: not connected (no `connect()` under way), and the channel holds
+                nothing to return; also raised in a task waiting here when a `connect()`
+                fails to open the connection.
             ConnectionClosedError: the session ended with an error close (a subclass says
                 which); HeartbeatTimeoutError or RemoteProtocolError when it failed.
         """
         self._require_trio("get_event")
         if self._session is not None and not self._started:
             await self._ensure_started()
-        item = await self._events.get()
+        item = await self._events.get(lambda: self._connecting > 0)
         if isinstance(item, _SessionEnd):
             if item.error is not None:
                 raise item.error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AbnormalClosureError",
+    "CallCancelledError",
     "ConfigurationError",
     "ConnectionClosedError",
     "GeminiLiveError",
@@ -28,7 +29,12 @@ __all__ = [
 
 
 class GeminiLiveError(Exception):
-    """Base class of every error this library raises."""
+    """Base class of this library's own errors.
+
+    The few standard exceptions it raises on purpose are listed in the API reference
+    (docs/api.md, Errors), such as `trio.EndOfChannel` from `LiveSession.receive()`
+    after a normal end (as from any trio channel) and the seed facade's `RuntimeError`.
+    """
 
 
 class ConfigurationError(GeminiLiveError, ValueError):
@@ -63,6 +69,31 @@ class HeartbeatTimeoutError(GeminiLiveError, TimeoutError):
 
 class SessionClosedError(LocalProtocolError):
     """The session was already closed (by this side) when an operation was attempted."""
+
+
+class CallCancelledError(LocalProtocolError):
+    """The tool call being answered was cancelled: nothing waits for its result.
+
+    A `ToolCallCancellation` event reports the cancellation (maybe not read yet): the
+    server's (the user barged in while the tool ran), a move to a new connection's, or the
+    turn's that ended before the call's arguments were whole. A tool that finishes after
+    that races no programming error: catch this class to drop its result, and let the
+    other `LocalProtocolError`s (a call answered twice, an unknown id) surface.
+
+    Attributes:
+        call_id: the id of the cancelled call (`""` for a call that came without one).
+        reason: as `ToolCallCancellation.reason`: None for the server's cancellation,
+            `"reconnect"` or `"incomplete"`.
+    """
+
+    def __init__(self, message: str, call_id: str, reason: str | None = None) -> None:
+        super().__init__(message, call_id, reason)
+        self.message = message
+        self.call_id = call_id
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class ConnectionClosedError(GeminiLiveError):

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import ssl
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ._errors import ConfigurationError
 from ._resume import ReconnectPolicy, check_options
 
-TRANSPORTS = ("trio-websocket", "websockets")
-"""The values `SessionOptions.transport` takes."""
+TRANSPORTS: tuple[Literal["trio-websocket", "websockets"], ...] = ("trio-websocket", "websockets")
+"""The values `SessionOptions.transport` takes (its annotation's `Literal`, checked at run time)."""
 
 _MAX_READ = 16 * 1024 * 1024
 
@@ -45,7 +46,9 @@ class SessionOptions:
         ca_file: a CA bundle to trust instead of the system one (e.g. the emulator's).
         reconnect: when and how to resume after `goAway` or a retryable drop.
         transport: the WebSocket implementation: `"websockets"` (the default: websockets'
-            sans-IO protocol driven by the receiver task) or `"trio-websocket"`.
+            sans-IO protocol driven by the receiver task) or `"trio-websocket"`. Typed as
+            that `Literal`, so a type checker catches a typo; another value raises
+            `ConfigurationError` at run time.
     """
 
     connect_timeout: float = 10.0
@@ -60,7 +63,7 @@ class SessionOptions:
     ssl_context: ssl.SSLContext | None = None
     ca_file: str | os.PathLike[str] | None = None
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
-    transport: str = "websockets"
+    transport: Literal["websockets", "trio-websocket"] = "websockets"
 
     def __post_init__(self) -> None:
         check_options(
