@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 import trio
@@ -91,6 +93,22 @@ async def test_an_api_key_next_to_an_endpoint_is_refused_not_dropped() -> None:
         async with open_session(MODEL, api_key="AIza-secret", endpoint=endpoint):
             pass  # pragma: no cover
     assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"endpoint": "ws://127.0.0.1:9/ws"}, "endpoint must be an Endpoint, not str"),
+        ({"options": 5}, "options must be a SessionOptions, not int"),
+    ],
+)
+async def test_an_endpoint_or_options_of_the_wrong_type_is_refused(
+    arguments: dict[str, Any], message: str
+) -> None:
+    # They failed later, as a bare AttributeError.
+    with pytest.raises(ConfigurationError, match=message):
+        async with open_session(MODEL, **arguments):
+            pass  # pragma: no cover
 
 
 def test_anyio_on_trio_is_accepted() -> None:

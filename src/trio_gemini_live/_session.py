@@ -1250,7 +1250,9 @@ async def open_session(
             `willContinue`, in the modelled fields or in `extra`), for a
             setup that would lose data (a field the wire Structs lack, such as a `Tool`
             subclass's: such fields go in `Setup.extra`) or whose `extra`
-            would replace a modelled value, for both `api_key` and `endpoint`, or when not
+            would replace a modelled value, for both `api_key` and `endpoint`, for an
+            `endpoint` that is no `Endpoint` (a URL string) or `options` that are no
+            `SessionOptions`, or when not
             run by trio (e.g. anyio on its default asyncio backend), or for a `connector` that
             returns no trio stream (an anyio one, say).
 
@@ -1263,6 +1265,18 @@ async def open_session(
     of the session's tasks is left for the cancelled scope to take out.
     """
     require_trio("open_session")
+    # Checked here: a URL string or a dict failed later as a bare AttributeError.
+    given_endpoint = cast("object", endpoint)
+    if given_endpoint is not None and not isinstance(given_endpoint, Endpoint):
+        raise ConfigurationError(
+            f"open_session's endpoint must be an Endpoint, not {type(given_endpoint).__name__}:"
+            " make one with url_endpoint(url, ...), gemini_endpoint(...) or vertex_endpoint(...)"
+        )
+    given_options = cast("object", options)
+    if given_options is not None and not isinstance(given_options, SessionOptions):
+        raise ConfigurationError(
+            f"open_session's options must be a SessionOptions, not {type(given_options).__name__}"
+        )
     options = options or SessionOptions()
     if api_key is not None and endpoint is not None:
         # The key was dropped without a word, and the server's close (1008 "unregistered
