@@ -72,7 +72,8 @@ class ReconnectPolicy:
             high enough that `max_elapsed` ends an outage first (backoff delays of up to
             `max_delay`, less jitter, fill 60 s in 20 to 30 attempts).
         max_elapsed: seconds per outage before giving up: how long a network may be gone
-            (a tunnel, a Wi-Fi hand-over) with the session resuming afterwards.
+            (a tunnel, a Wi-Fi hand-over) with the session resuming afterwards. No attempt
+            starts after it; one under way runs to its end (see docs/concepts.md).
         initial_delay: the first backoff delay after a drop (none after `goAway`).
         max_delay: the longest backoff delay.
         multiplier: backoff growth per attempt.
