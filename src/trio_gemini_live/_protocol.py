@@ -631,7 +631,7 @@ class LiveProtocol:
         self, usage: UsageMetadata | None, reason: str | None, status: str | None
     ) -> ev.TurnComplete:
         """The `TurnComplete` of a `turnComplete` (with the frame's usage); the next turn begins."""
-        event = ev.TurnComplete(
+        event = _TurnComplete(
             turn_id=self.turn_id,
             usage=_usage(usage) if usage is not None else None,
             reason=reason,
@@ -940,6 +940,7 @@ _SERVER_KEYS = ServerMessage.__struct_encode_fields__  # the wire names, in fiel
 _memoryview: Final = memoryview
 _AudioDelta: Final = ev.AudioDelta  # one global look-up per audio part, not two
 _FunctionCall: Final = ev.FunctionCall
+_TurnComplete: Final = ev.TurnComplete
 _usage_decoder: Final = _turn.usage_decoder
 _OutputTranscription: Final = ev.OutputTranscription
 _InputTranscription: Final = ev.InputTranscription
