@@ -1359,6 +1359,11 @@ def test_non_audio_inline_data_is_not_audio() -> None:
         ("", ev.AudioDelta, 24000),  # no MIME type: audio at the default output rate
         ("image/png", ev.InlineData, None),
         ("AUDIO/PCM;RATE=8000", ev.AudioDelta, 8000),  # MIME types ignore case (RFC 2045)
+        ("audio/pcm ; rate=16000", ev.AudioDelta, 16000),
+        # Not PCM: these were `AudioDelta`s whose `pcm` held MP3 or a WAV file.
+        ("audio/mpeg", ev.InlineData, None),
+        ("audio/wav", ev.InlineData, None),
+        ("audio/pcmx", ev.InlineData, None),
     ],
 )
 def test_inline_data_kind_and_rate_are_the_same_every_time(

@@ -40,8 +40,10 @@ def audio_rate(mime_type: str) -> int:
     rate = audio_rates.get(mime_type)
     if rate is not None:
         return rate
-    # MIME types are case-insensitive (RFC 2045): `AUDIO/PCM` is audio too.
-    audio = not mime_type or mime_type.lower().startswith("audio/")
+    # MIME types are case-insensitive (RFC 2045): `AUDIO/PCM` is audio too. Only PCM is:
+    # other audio (`audio/mpeg`, `audio/wav`) is no 16-bit samples, and an `AudioDelta`
+    # with MP3 bytes as `pcm` gave a `duration` and a rate that meant nothing.
+    audio = not mime_type or mime_type.partition(";")[0].strip().lower() == "audio/pcm"
     rate = sample_rate_of(mime_type) if audio else 0
     if len(audio_rates) < _CACHE_LIMIT:
         audio_rates[mime_type] = rate
