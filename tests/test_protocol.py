@@ -375,7 +375,13 @@ def test_server_content_with_every_field() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"outputTranscription": {}}, {"inputTranscription": {}}, {"modelTurn": {}}],
+    [
+        {},
+        {"outputTranscription": {}},
+        {"inputTranscription": {}},
+        {"interimInputTranscription": {}},  # was an event with text ""
+        {"modelTurn": {}},
+    ],
 )
 def test_empty_server_content_gives_no_event(payload: dict[str, Any]) -> None:
     protocol = opened()

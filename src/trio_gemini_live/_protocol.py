@@ -591,7 +591,7 @@ class LiveProtocol:
         if chunk is not None and _said(chunk):
             out.append(ev.InputTranscription(**_transcription_fields(chunk)))
         chunk = content.interim_input_transcription
-        if chunk is not None:
+        if chunk is not None and _said(chunk):
             out.append(ev.InterimInputTranscription(**_transcription_fields(chunk)))
         chunk = output_transcription
         if chunk is not None and _said(chunk):
