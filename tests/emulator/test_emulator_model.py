@@ -358,6 +358,30 @@ async def test_non_blocking_tool_keeps_talking_then_speaks_the_result() -> None:
     assert texts_of(second, "outputTranscription") == 'start_timer returned {"ok": true}.'
 
 
+async def test_a_non_blocking_call_takes_responses_until_one_without_will_continue() -> None:
+    # protocol.md 2.4: `willContinue` says more responses for the call follow. The first
+    # one forgot the call, and the next was refused as one for an unknown id (1007).
+    tools = [{"functionDeclarations": [{"name": "start_timer", "behavior": "NON_BLOCKING"}]}]
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, tools=tools, outputAudioTranscription={})
+        await client.send({"realtimeInput": {"text": "please start timer"}})
+        first = await client.turn()
+        call = next(m["toolCall"]["functionCalls"][0] for m in first if "toolCall" in m)
+        answer = {"id": call["id"], "name": "start_timer"}
+        partial = answer | {"response": {"left": 5}, "willContinue": True, "scheduling": "SILENT"}
+        await client.send({"toolResponse": {"functionResponses": [partial]}})
+        await client.send(
+            {"toolResponse": {"functionResponses": [answer | {"response": {"ok": True}}]}}
+        )
+        second = await client.turn()
+        # A third is for a call no longer pending: refused, as the real server does.
+        await client.send({"toolResponse": {"functionResponses": [answer | {"response": {}}]}})
+        with trio.fail_after(5):
+            await emu.connections[0].wait_closed()
+    assert texts_of(second, "outputTranscription") == 'start_timer returned {"ok": true}.'
+    assert emu.connections[0].close_code == 1007
+
+
 async def test_a_scenario_after_tool_answers_a_non_blocking_call_too(
     autojump_clock: trio.abc.Clock,
 ) -> None:
