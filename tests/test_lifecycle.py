@@ -1035,3 +1035,20 @@ async def test_a_failure_the_application_never_heard_of_is_logged_at_the_exit(
         ]
     else:
         assert warnings == []
+
+
+async def test_a_failure_start_raised_is_not_logged_again_at_the_exit(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `start()` raised the server's refusal of the setup, and the exit still warned that
+    # the failure went unread.
+    caplog.set_level(logging.WARNING, logger="trio_gemini_live.session")
+    setup = live_setup(MODEL, voice="Nobody")
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(setup, start=False) as session,
+    ):
+        with pytest.raises(InvalidArgumentError):
+            await session.start(setup)
+        await trio.sleep(1)  # the session has ended: its `Closed` waits unread
+    assert [r for r in caplog.records if "went unread" in r.getMessage()] == []

@@ -74,6 +74,7 @@ class SessionSupervisor:
     _connector: Connector | None
     _outgoing_send: trio.MemorySendChannel[Outgoing]
     _failure: GeminiLiveError | None
+    _failure_told: bool
     # The `Closed` event, when the reader's channel was full as the session ended: the
     # reader gets it after the events before it (`LiveSession._closed_event_once`).
     _closed_event: ev.Closed | None
@@ -106,6 +107,8 @@ class SessionSupervisor:
     def _raise_if_not_open(self) -> None:
         outcome = self._first_outcome
         if outcome is not None:
+            if outcome.error is not None:
+                self._failure_told = True  # the application is given it: nothing to warn of
             raise outcome.error or SessionClosedError(
                 f"the server closed the connection during setup: {outcome.code} {outcome.reason}"
             )
