@@ -451,7 +451,7 @@ class Model:
             if call_id is None and self.vertex:
                 call_id = next((k for k, c in self._pending.items() if c.name == fr.name), None)
             call = self._pending.get(call_id) if call_id else None
-            if call is not None and (call.blocking or not fr.will_continue):
+            if call is not None and call_id and (call.blocking or not fr.will_continue):
                 # A NON_BLOCKING call answered with `willContinue` gets more responses: it
                 # stays pending (the next one was refused as for an unknown id, 1007).
                 del self._pending[call_id]
