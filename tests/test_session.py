@@ -73,6 +73,7 @@ from trio_gemini_live._wire import (
 from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
 from turns import until_event
 
+MODEL = "gemini-live-2.5-flash-preview"
 ENDPOINT = url_endpoint(
     "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
     api_key="test-key",
@@ -119,27 +120,55 @@ async def test_text_turn_and_order_of_sends_before_setup_complete(nursery: trio.
     assert server.requests[0].headers.count((b"x-goog-api-key", b"test-key")) == 1
 
 
-async def test_a_send_that_finds_the_queue_full_before_start_is_refused(
+async def test_a_send_that_finds_the_queue_full_before_start_is_refused_in_time(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     # Before `start()` nothing empties the queue: the send beyond `send_buffer` waited for
-    # room forever, in the very task that was to call `start()` next.
+    # room forever, in the very task that was to call `start()` next. It waits for
+    # `start()` for `setup_timeout`.
+    options = SessionOptions(send_buffer=2, setup_timeout=4)
     async with (
         open_emulator() as emulator,
-        emulator.open_session(
-            "gemini-live-2.5-flash-preview", options=SessionOptions(send_buffer=2), start=False
-        ) as session,
+        emulator.open_session(MODEL, options=options, start=False) as session,
     ):
         await session.send_text("one")
         await session.send_text("two")
-        with trio.fail_after(5), pytest.raises(LocalProtocolError, match=r"start\(\) has not"):
+        began = trio.current_time()
+        with trio.fail_after(10), pytest.raises(LocalProtocolError, match=r"start\(\) has not"):
             await session.send_text("three")
-        await session.start("gemini-live-2.5-flash-preview")
+        assert trio.current_time() - began == pytest.approx(4)
+        await session.start(MODEL)
         connection = await emulator.wait_for_connection(1)
         with trio.fail_after(5):
             await connection.wait_for_received("realtimeInput.text", count=2)
         texts = [frame.get("realtimeInput.text") for frame in connection.received[1:]]
         assert texts == ["one", "two"]  # the refused one is not sent
+
+
+async def test_sends_before_start_from_another_task_wait_for_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A microphone task sending from the open while the main task calls `start()` later:
+    # a send that finds the queue full waits for `start()`, and nothing is lost.
+    options = SessionOptions(send_buffer=4)
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(MODEL, options=options, start=False) as session,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def microphone() -> None:
+            for number in range(12):
+                await session.send_text(f"t{number}")
+
+        nursery.start_soon(microphone)
+        await trio.sleep(0.5)
+        await session.start(MODEL)
+        connection = await emulator.wait_for_connection(1)
+        with trio.fail_after(5):
+            await connection.wait_for_received("realtimeInput.text", count=12)
+        texts = [frame.get("realtimeInput.text") for frame in connection.received[1:]]
+        assert texts == [f"t{number}" for number in range(12)]
 
 
 async def test_audio_is_decoded_once_and_interrupt_is_speech_started(nursery: trio.Nursery) -> None:

@@ -521,15 +521,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         queued = False
         try:
             if core.protocol.setup is None and core.pending_setup is None:
-                # `open_session(..., start=False)` before `start()`: only the sender empties
-                # the queue, and it starts once the setup is accepted. A wait for room here
-                # waited forever when the caller's task was to call `start()` next. (As a
-                # channel's `send`: cancelled before queueing, never after.)
-                await trio.lowlevel.checkpoint_if_cancelled()
-                self._queue_before_start(item)
-            else:
-                # Returns once the frame is in the channel; if cancelled, it is not.
-                await self._outgoing_send.send(item)
+                await self._await_start_if_full()
+            # Returns once the frame is in the channel; if cancelled, it is not.
+            await self._outgoing_send.send(item)
             queued = True
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             if self._failure is not None:
@@ -604,17 +598,33 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         frame = encode_client(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
         await self._send_frame(frame, "realtimeInput.audio", None)
 
-    def _queue_before_start(self, item: Outgoing) -> None:
-        """Queue `item` before `start()` has sent a setup, or refuse it: nothing makes room."""
-        try:
-            self._outgoing_send.send_nowait(item)
-        except trio.WouldBlock:
+    async def _await_start_if_full(self) -> None:
+        """Before `start()`, with the queue full: wait for `start()`, `setup_timeout` at most.
+
+        `open_session(..., start=False)`: only the sender empties the queue, and it starts
+        once the setup is accepted. Another task may be about to call `start()` (a
+        microphone task sending from the open); but when the waiting task is the one that
+        was to call it, the wait for room was endless.
+        """
+        if self._outgoing_send.statistics().current_buffer_used < self._core.options.send_buffer:
+            return
+        timeout = self._core.options.setup_timeout
+        with trio.move_on_after(timeout):
+            async with trio.open_nursery() as nursery:
+
+                async def until(event: trio.Event) -> None:
+                    await event.wait()
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(until, self._setup_ready)
+                nursery.start_soon(until, self._finished)
+        if not (self._setup_ready.is_set() or self._finished.is_set()):
             raise LocalProtocolError(
                 f"the outgoing queue is full ({self._core.options.send_buffer} messages, "
-                "SessionOptions.send_buffer) and start() has not sent the setup: nothing "
-                "is written before it, so the queue cannot empty; call start(setup) first, "
-                "or queue fewer messages before it"
-            ) from None
+                f"SessionOptions.send_buffer) and start() has not sent the setup within "
+                f"setup_timeout ({timeout:g} s): nothing is written before it, so the queue "
+                "cannot empty; call start(setup) first, or queue fewer messages before it"
+            )
 
     async def _send_nothing(self) -> None:
         """What a send that has nothing to send does: a cancel point, or the session's end."""
