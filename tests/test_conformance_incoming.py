@@ -390,6 +390,7 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
                 out.append((ev.ThoughtSignature, signature))
         for name, kind in (
             ("input_transcription", ev.InputTranscription),
+            ("interim_input_transcription", ev.InterimInputTranscription),
             ("output_transcription", ev.OutputTranscription),
         ):
             chunk = getattr(content, name)
@@ -397,9 +398,6 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
             # detail alone (a language, a speaker, an offset).
             if chunk is not None and any(getattr(chunk, f) for f in type(chunk).model_fields):
                 out.append((kind, *_sdk_transcription(chunk)))
-        if content.interim_input_transcription is not None:
-            chunk = content.interim_input_transcription
-            out.append((ev.InterimInputTranscription, *_sdk_transcription(chunk)))
         for name, kind in (
             ("grounding_metadata", ev.GroundingMetadata),
             ("url_context_metadata", ev.UrlContextMetadata),

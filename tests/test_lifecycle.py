@@ -301,6 +301,41 @@ async def test_a_context_update_made_before_a_setup_change_is_not_replayed_after
         assert [frame.data for frame in received if "contextUpdate" in frame.data] == []
 
 
+async def test_a_queued_context_update_made_before_a_setup_change_is_not_written_after_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """As for the replay, so for the outgoing queue: the server ends with the new setup.
+
+    The update, still queued behind audio on a slow uplink at the move, was written by the
+    new connection's sender after the new setup, and put back the instruction it replaced.
+    """
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            live_setup(MODEL, system_instruction="A"), latency=0.05, buffer=4096
+        ) as session,
+    ):
+        await session.send_audio(b"\0\0" * 100_000)  # a long write on a slow uplink
+        await session.send_audio(b"\0\0" * 100_000)  # queued behind it
+        await session.update_context(system_instruction="B")  # queued behind that
+        assert session.statistics().sends_queued >= 1
+        await session.update_setup(live_setup(MODEL, system_instruction="C"))
+        with trio.fail_after(60):
+            reconnected, _ = await _after_move(session)
+            await trio.sleep(30)  # the queue drains on the new connection
+        assert reconnected.setup_changed
+        assert session.setup is not None
+        assert session.setup.system_instruction == Content(parts=[Part(text="C")], role="user")
+        received = emulator.connections[1].received
+        assert _instruction(received[0].data["setup"]) == "C"
+        assert [frame.data for frame in received if "contextUpdate" in frame.data] == []
+        assert [frame.get("realtimeInput.audio") is not None for frame in received[1:]] == [
+            True,
+            True,
+        ]
+    assert session.not_sent == ()
+
+
 async def test_a_context_update_made_while_a_refused_setup_is_sent_is_kept(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
 ) -> None:

@@ -33,6 +33,7 @@ from ._resume import ReplayBuffer, ReplayPlan
 from ._signals import ACTIVITY_SIGNALS, SignalLedger
 from ._stream import LONG_WRITE
 from ._transport import Transport, TransportClosedError, fit_close_reason
+from ._update_ledger import CONTEXT_UPDATE, UpdateLedger
 from ._wire import Setup
 
 __all__ = [
@@ -123,6 +124,8 @@ class SessionCore:
     answers: AnswerLedger = field(default_factory=AnswerLedger)
     # Activity signals in the outgoing queue: a resume onto automatic VAD keeps them off.
     signals: SignalLedger = field(default_factory=SignalLedger)
+    # Context updates in the outgoing queue: a resume keeps them off (its setup has them).
+    updates: UpdateLedger = field(default_factory=UpdateLedger)
     current: Connection | None = None
     pending_setup: Setup | None = None
     # Messages no connection has written in full: their write was cut off by the end of a
@@ -899,6 +902,7 @@ class Connection:
         outgoing = self._core.outgoing_receive
         answers = self._core.answers
         signals = self._core.signals
+        updates = self._core.updates
         try:
             while True:
                 # `receive()`, unrolled as trio writes it (cancel point, take, schedule point
@@ -928,6 +932,8 @@ class Connection:
                     continue  # voided by a resume (see `AnswerLedger`): never written
                 if kind in ACTIVITY_SIGNALS and not signals.take(item):
                     continue  # voided: this connection has automatic VAD (`SignalLedger`)
+                if kind == CONTEXT_UPDATE and not updates.take(item):
+                    continue  # voided: this connection's setup carries it (`UpdateLedger`)
                 # Whatever else is queued already goes out in the same socket write, up to
                 # `_SEND_BATCH` frames and a little over `LONG_WRITE` bytes: a ping waits
                 # behind the write under way, which vouches for the server meanwhile (see
@@ -943,8 +949,10 @@ class Connection:
                         if not answers.take(more):
                             continue
                         answered = True
-                    elif more.kind in ACTIVITY_SIGNALS and not signals.take(more):
-                        continue
+                    elif (more.kind in ACTIVITY_SIGNALS and not signals.take(more)) or (
+                        more.kind == CONTEXT_UPDATE and not updates.take(more)
+                    ):
+                        continue  # voided, as above
                     if batch is None:
                         batch = [] if item is FLUSH else [item]
                     if more is not FLUSH:

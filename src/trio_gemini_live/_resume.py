@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ._errors import ConfigurationError
+from ._update_ledger import CONTEXT_UPDATE
 
 __all__ = [
     "ACTIVITY_END",
@@ -245,7 +246,7 @@ _NEVER_REPLAYED = frozenset({"toolResponse"})
 # documents that it replaces the updates queued before it and takes in those after). So
 # one is never lost by not being replayed, and replayed it was harmful: written after an
 # `update_setup`'s new setup, it put back the instruction or tools that setup replaced.
-_CARRIED_BY_SETUP = frozenset({"contextUpdate"})
+_CARRIED_BY_SETUP = frozenset({CONTEXT_UPDATE})
 
 
 class MessageTally:

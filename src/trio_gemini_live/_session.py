@@ -73,6 +73,7 @@ from ._signals import ACTIVITY_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
 from ._transport import Connector
+from ._update_ledger import CONTEXT_UPDATE
 from ._wire import (
     ActivityEnd,
     ActivityStart,
@@ -518,6 +519,10 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         if signal:
             # Likewise: a resume onto automatic VAD keeps it off the new connection.
             core.signals.queue(item, kind, frame)
+        update = kind == CONTEXT_UPDATE
+        if update:
+            # Likewise: a resume's setup carries it, and the new connection does not write it.
+            core.updates.queue(item)
         queued = False
         try:
             if core.protocol.setup is None and core.pending_setup is None:
@@ -534,10 +539,14 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 core.answers.withdraw(item)
             if signal and not queued:
                 core.signals.withdraw(item)
+            if update and not queued:
+                core.updates.withdraw(item)
         if effects is not None:
             # A resume while a tool response waited voided it and forgot the calls it
             # reserved: it answers none then.
             self._commit(effects, reservation, frame)
+            if update:
+                core.updates.committed(item)
 
     def _commit(
         self, message: ClientMessage, reservation: CallReservation | None, frame: bytes

@@ -36,6 +36,7 @@ from ._resume import MessageTally, ReplayPlan
 from ._setup import automatic_activity_detection
 from ._signals import ACTIVITY_SIGNALS
 from ._transport import Connector, open_transport
+from ._update_ledger import CONTEXT_UPDATE
 from ._wire import ContextUpdate, SessionResumptionConfig, Setup
 
 __all__ = ["UNREPLAYED", "SessionSupervisor"]
@@ -430,6 +431,7 @@ class SessionSupervisor:
         core = self._core
         unsent, answered = core.answers.void()
         core.cancel_calls(answered, answered=True)
+        core.updates.void()
         core.protocol.reset_for_resume()
         return core.replay.take(unsent)
 
@@ -493,6 +495,8 @@ class SessionSupervisor:
                     continue  # reported by a `Reconnected` already
             elif item.kind in ACTIVITY_SIGNALS and not self._core.signals.left_unsent(item):
                 continue
+            elif item.kind == CONTEXT_UPDATE and not self._core.updates.left_unsent(item):
+                continue  # carried by the setup of the connections since
             queued.add(item.kind, item.frame)
         lines = [
             *cut_off.lines("cut off mid-write"),
