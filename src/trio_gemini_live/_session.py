@@ -951,11 +951,13 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         """Close the session (code 1000) once what was sent is written; return once it ended.
 
         Messages already queued are written first, then the close handshake is made; each
-        step is bounded by `SessionOptions.close_timeout`. During an outage it closes at
-        once, without waiting for a connection: a resume waiting out its backoff, or still
-        connecting, gives up. Whatever that leaves unwritten is reported,
-        never dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning
-        in the log.
+        step is bounded by `SessionOptions.close_timeout`. During a move (after `goAway`,
+        or for `update_setup`) they are written on the new connection: waiting for it to
+        open is one more such step, past which the move is given up. During an outage it
+        closes at once, without waiting for a connection: a resume waiting out its backoff,
+        or still connecting, gives up. Whatever that leaves unwritten is reported, never
+        dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning in the
+        log.
 
         It returns once the session has ended (`state` is `closed`, `not_sent` final), or
         at the latest twice `close_timeout` after those steps; so does a second call made
@@ -979,13 +981,25 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         core = self._core
         core.closing = True
         options = self._options
-        # The steps (the queue, the close handshake: a `close_timeout` each, and the
-        # stream's own close), then twice `close_timeout` for the session to finish.
-        self._close_deadline = trio.current_time() + 4 * options.close_timeout + _CLOSE_MARGIN
+        move = core.move
+        # The steps (the move's connection if one is under way, the queue, the close
+        # handshake: a `close_timeout` each, and the stream's own close), then twice
+        # `close_timeout` for the session to finish.
+        steps = 2 if move is None else 3
+        self._close_deadline = (
+            trio.current_time() + (steps + 2) * options.close_timeout + _CLOSE_MARGIN
+        )
         self._outgoing_send.close()
-        self._resume_wait.cancel()  # a resume's backoff or connect gives up at once
         if core.consumer_blocked:
             self._set_aside()  # a delivery waiting for room goes through
+        if move is not None:
+            # A deliberate move (goAway, a setup change) is under way: its new connection,
+            # once open, writes what is queued. Not waited for past `close_timeout`: the
+            # session then closes as during an outage, and reports what it leaves.
+            with trio.CancelScope(shield=True), trio.move_on_after(options.close_timeout):
+                await move.wait()
+            core.end_move()
+        self._resume_wait.cancel()  # a resume's backoff or connect gives up at once
         current = core.current
         if current is not None:
             current.reclaim()  # a read lent to a reader busy elsewhere: the receiver reads
