@@ -878,7 +878,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         await self._send(ClientMessage(context_update=update), "contextUpdate")
 
     async def update_setup(self, setup: Setup) -> None:
-        """Apply a new setup (any field but the model) by resuming on a new connection.
+        """Apply a new setup (any field but the model; resumption stays on) on a new connection.
 
         The Live API cannot change the setup of an open connection, but a resumed session
         may bring a new one (protocol.md section 1.5). The move happens once the model is
@@ -900,11 +900,17 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         changes that setup too (the latest wins); one queued before it is replaced by
         this setup's own instruction and tools.
 
+        The new setup must keep session resumption on (a `Setup` whose
+        `session_resumption` is None, as `live_setup(..., resumption=False)` makes, is
+        refused): the move to it is a resume. Its `transparent` setting applies; the
+        handle is the session's latest, whatever the setup says.
+
         Raises:
-            ConfigurationError: the model differs, session resumption is not enabled, a
-                field has the wrong type, a function's `parameters` use keys the Live
-                API's `Schema` lacks, or a value the server refuses (a function name, a
-                sampling setting out of range: see `open_session`).
+            ConfigurationError: the model differs, session resumption is not enabled, the
+                new setup turns it off, a field has the wrong type, a function's
+                `parameters` use keys the Live API's `Schema` lacks, or a value the server
+                refuses (a function name, a sampling setting out of range: see
+                `open_session`).
             LocalProtocolError: `open_session(..., start=False)` and `start` has not sent
                 the session's setup yet.
             SessionClosedError: the session is closed.
@@ -933,8 +939,13 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 "live_setup(..., resumption=True) or Setup(session_resumption=...)"
             )
         if prepared.session_resumption is None:
-            prepared = msgspec.structs.replace(
-                prepared, session_resumption=current_setup.session_resumption
+            # Taken in silently, it was kept all the same (the move resumes the session, and
+            # so does every later move): the setup in force said resumption was on.
+            raise ConfigurationError(
+                "update_setup cannot turn session resumption off: the new setup comes into "
+                "force by resuming the session, as later moves and reconnects do; give a "
+                "setup with it on (live_setup's default resumption=True, or "
+                "Setup(session_resumption=SessionResumptionConfig()))"
             )
         # Cancelled here or nowhere: a call that raises `Cancelled` must have changed
         # nothing (it used to raise after the move was requested, and the move was made).
