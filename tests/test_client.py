@@ -628,6 +628,25 @@ async def test_a_change_the_setup_sent_leaves_out_moves_nothing(autojump_clock: 
     assert second["systemInstruction"]["parts"] == [{"text": "Be brief."}]
 
 
+async def test_a_session_update_that_turns_resumption_off_is_refused(autojump_clock: Clock) -> None:
+    """Session resumption cannot be turned off mid-session: said, not ignored.
+
+    The new setup was taken and its `sessionResumption` put back in silence (the move, and
+    every later one, resumes the session). The draft keeps it, so other updates still move.
+    """
+    async with connected_on_emulator() as (emulator, client):
+        await client.send_text(role="user", text="hello")  # the setup goes
+        async for event in client.read_events():
+            if isinstance(event, TurnComplete):
+                break
+        with pytest.raises(ConfigurationError, match="cannot turn session resumption off"):
+            await client.session_update({"session_resumption": None, "voice": "Puck"})
+        await client.session_update({"voice": "Puck"})
+        await until_reconfigured(client)
+    second = emulator.connections[1].received[0].data["setup"]
+    assert second["sessionResumption"]["handle"]
+
+
 async def test_leaving_connect_with_the_event_channel_full_takes_no_wait(
     autojump_clock: Clock,
 ) -> None:

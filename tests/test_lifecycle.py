@@ -22,6 +22,7 @@ from trio_gemini_live import (
     Closed,
     ConfigurationError,
     Content,
+    GenerationConfig,
     InvalidArgumentError,
     LiveSession,
     LocalProtocolError,
@@ -32,6 +33,7 @@ from trio_gemini_live import (
     SessionOptions,
     SessionState,
     SessionUpdated,
+    Setup,
     TransportError,
     TurnComplete,
     live_setup,
@@ -1087,3 +1089,26 @@ async def test_a_failure_start_raised_is_not_logged_again_at_the_exit(
             await session.start(setup)
         await trio.sleep(1)  # the session has ended: its `Closed` waits unread
     assert [r for r in caplog.records if "went unread" in r.getMessage()] == []
+
+
+@pytest.mark.parametrize("given", ["live_setup(resumption=False)", "Setup without it"])
+async def test_update_setup_refuses_to_turn_resumption_off(
+    autojump_clock: trio.testing.MockClock, given: str
+) -> None:
+    # It returned normally and the setup in force kept `sessionResumption`: the move, and
+    # each one after it, resumes the session, so it cannot be turned off.
+    setup = (
+        live_setup(MODEL, modality="TEXT", temperature=0.5, resumption=False)
+        if given == "live_setup(resumption=False)"
+        else Setup(model=MODEL, generation_config=GenerationConfig(temperature=0.5))
+    )
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(MODEL, modality="TEXT"), api_key="k") as session,
+    ):
+        before = session.setup
+        with pytest.raises(ConfigurationError, match="cannot turn session resumption off"):
+            await session.update_setup(setup)
+        await trio.testing.wait_all_tasks_blocked()
+        assert session.setup == before
+        assert len(emulator.connections) == 1  # no move was made

@@ -1536,6 +1536,77 @@ async def test_a_move_lets_the_write_under_way_finish_before_its_close_frame(
     assert written >= 12  # every chunk reached the server (a replayed one may count twice)
 
 
+async def _start_a_move(emulator: Emulator, session: LiveSession, move: str) -> None:
+    """Make `session` begin a deliberate move (a `goAway`, or a setup change) while idle."""
+    from trio_gemini_live import GoAwayMessage, ServerMessage
+
+    if move == "goAway":
+        await emulator.connections[0].send(ServerMessage(go_away=GoAwayMessage(time_left="10s")))
+        with trio.fail_after(5):
+            await until_event(session, GoAway)
+    else:
+        await session.update_setup(live_setup(MODEL, modality="TEXT", temperature=0.5))
+
+
+@pytest.mark.parametrize("end", ["aclose", "leaving the block"])
+@pytest.mark.parametrize("move", ["goAway", "update_setup"])
+async def test_a_close_during_a_move_writes_the_queue_on_the_new_connection(
+    autojump_clock: trio.testing.MockClock, move: str, end: str
+) -> None:
+    """A close that comes while the session moves writes what is queued, then closes.
+
+    It found no connection to drain and close, the move gave up, and the text sent right
+    before was reported as never written, although `aclose` (and leaving the block)
+    promise to write what is queued first. Now the close waits for the new connection.
+    """
+    async with open_emulator(EmulatorConfig()) as emulator, session_on(emulator) as session:
+        await _start_a_move(emulator, session, move)
+        await session.send_text("hello")
+        if end == "aclose":
+            await session.aclose()
+    assert session.not_sent == ()
+    last = emulator.connections[-1]
+    assert [frame.get("realtimeInput.text") for frame in last.received][1:] == ["hello"]
+    assert (last.close_code, last.closed_by) == (1000, "client")
+    assert len(emulator.connections) == 2
+
+
+@pytest.mark.parametrize("move", ["goAway", "update_setup"])
+async def test_a_close_waits_for_a_move_no_longer_than_close_timeout(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture, move: str
+) -> None:
+    """A move whose connection does not open holds a close for `close_timeout` at most.
+
+    What it leaves unwritten is then reported, as after a close during an outage.
+    """
+    connecting = trio.Event()
+    held: list[trio.abc.Stream] = []
+    options = SessionOptions(close_timeout=2)
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="test-key")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"),
+            endpoint=endpoint,
+            connector=_hanging_resume(emulator, "unanswered", connecting, held),
+            options=options,
+        ) as session:
+            await _start_a_move(emulator, session, move)
+            await connecting.wait()
+            await session.send_text("hello")
+            closed_at = trio.current_time()
+            await session.aclose()
+            assert trio.current_time() - closed_at <= 2.1  # close_timeout, then it gives up
+            events = [event async for event in session]
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.code, closed.reason) == (1000, "")
+    [line] = session.not_sent
+    assert line.startswith("realtimeInput.text: 1 message(s), ")
+    assert line.endswith(" bytes (never written)")
+    assert "1 message(s) sent but not written" in caplog.text
+    assert len(emulator.connections) == 1  # the resume never got past its upgrade
+
+
 # --- `aclose` returns once the session has ended ---------------------------------------------
 
 

@@ -475,7 +475,16 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"a toolResponse needs at least one function response",
     ),
     ("respond id int", lambda s: s.respond(A(123), {}), r"call_id must be a str"),
-    ("respond id empty", lambda s: s.respond("", {}, name="f"), r"call_id must not be empty"),
+    (
+        "respond id empty",
+        lambda s: s.respond("", {}, name="f"),
+        r"^call_id '': .* named 'f', and no call without an id is pending",
+    ),
+    (
+        "send_tool_response id empty",
+        lambda s: s.send_tool_response(FunctionResponse(name="f", response={})),
+        r"^responses\[0\]: .* named 'f', and no call without an id is pending",
+    ),
     ("respond name", lambda s: s.respond("c1", {}, name=A(5)), r"name must be a str"),
     ("respond object", lambda s: s.respond("c1", object()), r"'c1' cannot be sent as JSON"),
     ("respond scheduling", lambda s: s.respond("c1", {}, scheduling="soon"), r"scheduling"),
@@ -1039,7 +1048,7 @@ async def test_a_call_that_came_without_an_id_is_answered_without_one(
         (response,) = sent_to(emulator, -1, "toolResponse")[0]["toolResponse"]["functionResponses"]
         assert response == {"name": "get_weather", "response": {"temperature_c": 3}}
         # With no call pending under "", an empty id is still refused.
-        with pytest.raises(LocalProtocolError, match="call_id must not be empty"):
+        with pytest.raises(LocalProtocolError, match="no call without an id is pending"):
             await session.respond("", {}, name="get_weather")
 
 
@@ -1175,7 +1184,7 @@ async def test_calls_without_an_id_in_flight_together_are_each_answered(
         answers = {answer["name"]: answer["response"] for answer in answers_sent(emulator)}
         assert answers == {"get_weather": {"temperature_c": 3}, "get_time": {"time": "noon"}}
         assert all("id" not in answer for answer in answers_sent(emulator))
-        with pytest.raises(LocalProtocolError, match="call_id must not be empty"):
+        with pytest.raises(LocalProtocolError, match="no call without an id is pending"):
             await session.respond("", {})
         assert emulator.connections[-1].close_code is None  # the session is still open
 
@@ -1214,7 +1223,7 @@ async def test_a_resume_cancels_each_pending_call_without_an_id(
         (cancellation,) = [e for e in seen if isinstance(e, ToolCallCancellation)]
         assert cancellation == ToolCallCancellation(ids=("", ""), reason="reconnect")
         assert session.pending_tool_calls == {}
-        # Said as for a call with an id, not "call_id must not be empty".
+        # Said as for a call with an id, not "no call without an id is pending".
         with pytest.raises(LocalProtocolError, match=r"^tool call '' was cancelled when"):
             await session.respond("", {})
         with pytest.raises(LocalProtocolError, match=r"^tool call '' was cancelled when"):

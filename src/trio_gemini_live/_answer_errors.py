@@ -57,6 +57,20 @@ def take_call_without_id(
         ) from None
 
 
+def no_call_without_id(what: str, name: str | None = None) -> LocalProtocolError:
+    """The error for a response without an id when no call that came without one is pending.
+
+    An empty id is how such a call (Vertex AI may send them) is answered, so the error says
+    that none is pending, not that an id is needed.
+    """
+    named = f" named {name!r}" if name else ""
+    return LocalProtocolError(
+        f"{what}: a response without an id answers the oldest pending call without an "
+        f"id{named}, and no call without an id is pending (a call that came with an id is "
+        "answered with that id: FunctionCall.call_id)"
+    )
+
+
 def first_named(names: list[str], name: str | None) -> int | None:
     """The index of the first of `names` equal to `name` (any, for None or ""), if any."""
     for index, pending in enumerate(names):

@@ -16,6 +16,7 @@ from ._answer_errors import (
     answer_on_its_way as _answer_on_its_way,
     cancelled_call as _cancelled_call,
     first_named as _first_named,
+    no_call_without_id as _no_call_without_id,
     not_pending as _not_pending,
     take_call_without_id as _take_call_without_id,
 )
@@ -214,7 +215,7 @@ class SessionAnswers:
                 # (A call that came without an id, as Vertex may send, is answered without.)
                 # Said as for an id: when a resume cancelled such calls, it says so.
                 self._check_call_of_this_connection(NO_ID)
-                raise LocalProtocolError("a function response needs the id of its call")
+                raise _no_call_without_id(f"responses[{index}]", response.name)
             if not response.name:
                 raise LocalProtocolError(
                     f"function response {response.id!r} needs the function name"
@@ -292,11 +293,11 @@ class SessionAnswers:
         protocol = self._core.protocol
         # Before the look-up, which would only say unknown (or, with `name`, send it).
         self._check_call_of_this_connection(call_id)
-        if not call_id and NO_ID not in protocol.pending_calls:
-            # A call that came without an id (Vertex allows it) has "" and is answered so.
-            raise LocalProtocolError("call_id must not be empty: a response needs its call's id")
         if name is not None:
             name = check_str(name, "name")
+        if not call_id and NO_ID not in protocol.pending_calls:
+            # A call that came without an id (Vertex allows it) has "" and is answered so.
+            raise _no_call_without_id("call_id ''", name)
         pending = protocol.pending_calls
         function_name = name or pending.name_of(call_id)
         if not function_name:

@@ -151,6 +151,32 @@ class SessionCore:
     # Once `closing`: where `deliver` puts an event the full channel has no room for,
     # after the channel's events (`LiveSession._set_aside`), rather than wait for the user.
     set_aside: Callable[[ev.LiveEvent], None] | None = None
+    # A deliberate move (goAway, a setup change) under way, from the old connection's close
+    # until the new one is open or the move is over (it failed, the session ended): then
+    # set. An application's close waits for it (within `close_timeout`), so that the new
+    # connection writes what is queued, as `aclose` promises.
+    move: trio.Event | None = None
+
+    @property
+    def closes_at_once(self) -> bool:
+        """Whether the application closes the session with no move under way to wait for.
+
+        During a deliberate move its close waits for the new connection to open (`move`);
+        otherwise no connection is opened or resumed once the session is closing.
+        """
+        return self.closing and self.move is None
+
+    def begin_move(self) -> None:
+        """Note a deliberate move: the old connection closes, a new one will open."""
+        if not self.closing:
+            self.move = trio.Event()
+
+    def end_move(self) -> None:
+        """Note that the move under way, if any, is over (its connection open, or given up)."""
+        move = self.move
+        if move is not None:
+            self.move = None
+            move.set()
 
     def cancel_calls(self, call_ids: Iterable[str], *, answered: bool = False) -> None:
         """Remember calls cancelled by a reconnect, forgetting the oldest past the bound.
@@ -311,9 +337,10 @@ class Connection:
         self._core.current = self
         given_up = True  # till the end is reached: cancelled, or an error of our own
         try:
-            if self._core.closing:
+            if self._core.closes_at_once:
                 # `aclose` came while this connection was being opened and found none to
                 # close: close it now, before any setup, rather than resume a closed session.
+                # (During a deliberate move the close waits for it to open: see `move`.)
                 await self._abort(CloseAction.END, 1000, "", None)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._receiver)
@@ -326,6 +353,7 @@ class Connection:
                 if on_settled is not None:
                     on_settled(None if self.opened else self._outcome)
                 if self.opened:
+                    self._core.end_move()  # a close waiting for it drains the queue here
                     await self._replay(plan)
                     nursery.start_soon(self._sender)
                     nursery.start_soon(self._watch_switch)
@@ -665,7 +693,8 @@ class Connection:
         # close is refused: the next connection replays it. Bounded all the same: a write
         # that does not end within `close_timeout` is cut off then, and the transport drops
         # the stream rather than write anything behind it.
-        self._settle(outcome)
+        if self._settle(outcome):
+            self._core.begin_move()
         await self.close(code, reason)
         self._ended.set()
 
@@ -1094,6 +1123,8 @@ class Connection:
             before_deadline = trio.current_time() < deadline
             with trio.move_on_at(deadline if before_deadline else math.inf):
                 await self._state_changed.wait()
+        if core.closing:
+            return  # the application's close writes the queue here, then ends the connection
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
 
     async def _take_back(self) -> None:

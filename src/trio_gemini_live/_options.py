@@ -39,7 +39,8 @@ class SessionOptions:
             (backpressure: nothing is dropped).
         send_buffer: client messages queued for the sender before `send_*` waits.
         close_timeout: seconds to wait, when leaving the session, for the messages still
-            queued to be written, and as long again for the close handshake.
+            queued to be written, and as long again for the close handshake (and, during
+            a move, as long again for the new connection to open first).
         max_message_size: the largest server message accepted, in bytes.
         receive_buffer_size: bytes read from the socket at a time (at most 16 MiB).
         ssl_context: TLS context for `wss://`; verification stays on unless you change it.

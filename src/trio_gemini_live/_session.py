@@ -897,7 +897,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         await self._send(ClientMessage(context_update=update), "contextUpdate")
 
     async def update_setup(self, setup: Setup) -> None:
-        """Apply a new setup (any field but the model) by resuming on a new connection.
+        """Apply a new setup (any field but the model; resumption stays on) on a new connection.
 
         The Live API cannot change the setup of an open connection, but a resumed session
         may bring a new one (protocol.md section 1.5). The move happens once the model is
@@ -919,11 +919,17 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         changes that setup too (the latest wins); one queued before it is replaced by
         this setup's own instruction and tools.
 
+        The new setup must keep session resumption on (a `Setup` whose
+        `session_resumption` is None, as `live_setup(..., resumption=False)` makes, is
+        refused): the move to it is a resume. Its `transparent` setting applies; the
+        handle is the session's latest, whatever the setup says.
+
         Raises:
-            ConfigurationError: the model differs, session resumption is not enabled, a
-                field has the wrong type, a function's `parameters` use keys the Live
-                API's `Schema` lacks, or a value the server refuses (a function name, a
-                sampling setting out of range: see `open_session`).
+            ConfigurationError: the model differs, session resumption is not enabled, the
+                new setup turns it off, a field has the wrong type, a function's
+                `parameters` use keys the Live API's `Schema` lacks, or a value the server
+                refuses (a function name, a sampling setting out of range: see
+                `open_session`).
             LocalProtocolError: `open_session(..., start=False)` and `start` has not sent
                 the session's setup yet.
             SessionClosedError: the session is closed.
@@ -952,8 +958,13 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 "live_setup(..., resumption=True) or Setup(session_resumption=...)"
             )
         if prepared.session_resumption is None:
-            prepared = msgspec.structs.replace(
-                prepared, session_resumption=current_setup.session_resumption
+            # Taken in silently, it was kept all the same (the move resumes the session, and
+            # so does every later move): the setup in force said resumption was on.
+            raise ConfigurationError(
+                "update_setup cannot turn session resumption off: the new setup comes into "
+                "force by resuming the session, as later moves and reconnects do; give a "
+                "setup with it on (live_setup's default resumption=True, or "
+                "Setup(session_resumption=SessionResumptionConfig()))"
             )
         # Cancelled here or nowhere: a call that raises `Cancelled` must have changed
         # nothing (it used to raise after the move was requested, and the move was made).
@@ -970,11 +981,13 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         """Close the session (code 1000) once what was sent is written; return once it ended.
 
         Messages already queued are written first, then the close handshake is made; each
-        step is bounded by `SessionOptions.close_timeout`. During an outage it closes at
-        once, without waiting for a connection: a resume waiting out its backoff, or still
-        connecting, gives up. Whatever that leaves unwritten is reported,
-        never dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning
-        in the log.
+        step is bounded by `SessionOptions.close_timeout`. During a move (after `goAway`,
+        or for `update_setup`) they are written on the new connection: waiting for it to
+        open is one more such step, past which the move is given up. During an outage it
+        closes at once, without waiting for a connection: a resume waiting out its backoff,
+        or still connecting, gives up. Whatever that leaves unwritten is reported, never
+        dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning in the
+        log.
 
         It returns once the session has ended (`state` is `closed`, `not_sent` final), or
         at the latest twice `close_timeout` after those steps; so does a second call made
@@ -998,13 +1011,25 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         core = self._core
         core.closing = True
         options = self._options
-        # The steps (the queue, the close handshake: a `close_timeout` each, and the
-        # stream's own close), then twice `close_timeout` for the session to finish.
-        self._close_deadline = trio.current_time() + 4 * options.close_timeout + _CLOSE_MARGIN
+        move = core.move
+        # The steps (the move's connection if one is under way, the queue, the close
+        # handshake: a `close_timeout` each, and the stream's own close), then twice
+        # `close_timeout` for the session to finish.
+        steps = 2 if move is None else 3
+        self._close_deadline = (
+            trio.current_time() + (steps + 2) * options.close_timeout + _CLOSE_MARGIN
+        )
         self._outgoing_send.close()
-        self._resume_wait.cancel()  # a resume's backoff or connect gives up at once
         if core.consumer_blocked:
             self._set_aside()  # a delivery waiting for room goes through
+        if move is not None:
+            # A deliberate move (goAway, a setup change) is under way: its new connection,
+            # once open, writes what is queued. Not waited for past `close_timeout`: the
+            # session then closes as during an outage, and reports what it leaves.
+            with trio.CancelScope(shield=True), trio.move_on_after(options.close_timeout):
+                await move.wait()
+            core.end_move()
+        self._resume_wait.cancel()  # a resume's backoff or connect gives up at once
         current = core.current
         if current is not None:
             current.reclaim()  # a read lent to a reader busy elsewhere: the receiver reads

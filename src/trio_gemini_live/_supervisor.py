@@ -208,7 +208,7 @@ class SessionSupervisor:
         setup = core.protocol.setup
         return (
             outcome.action is CloseAction.RESUME
-            and not core.closing
+            and not core.closes_at_once
             and self._options.reconnect.enabled
             and setup is not None
             and setup.session_resumption is not None
@@ -231,7 +231,8 @@ class SessionSupervisor:
         """Move the session to a new connection; return how that connection ended.
 
         Returns a connection that opened, or as soon as the application closes the session
-        (`aclose`; the caller then finishes); raises `ReconnectFailedError` when the
+        (`aclose`; the caller then finishes; during a deliberate move, once `aclose` gives
+        up waiting for its connection); raises `ReconnectFailedError` when the
         outage's budget is spent or a resume is refused. A deliberate move (`goAway`, a
         setup change) is no failure: it ends any outage, and makes its first attempt at
         once and free; only a failed attempt starts an outage (see `_Outage`).
@@ -259,6 +260,7 @@ class SessionSupervisor:
             return await self._attempts(outcome, plan, moved_at, free=free)
         finally:
             self._fallback_setup = None
+            core.end_move()
 
     async def _attempts(
         self, outcome: ConnectionOutcome, plan: ReplayPlan, moved_at: float, *, free: bool
@@ -269,8 +271,10 @@ class SessionSupervisor:
         attempts = 0
         refused: str | None = None  # why the server refused a setup `update_setup` asked for
         while True:
-            if core.closing:
-                return outcome  # the application closed the session between attempts
+            if core.closes_at_once:
+                # The application closed the session between attempts (a deliberate move's
+                # first attempt goes on: the close waits for it to write what is queued).
+                return outcome
             if not free:
                 outage = self._outage
                 assert outage is not None  # a failure was counted
@@ -281,7 +285,7 @@ class SessionSupervisor:
                     raise self._gave_up(outcome.reason)
                 outage.attempts += 1
                 await self._backoff_sleep(delay)
-                if core.closing:
+                if core.closes_at_once:
                     return outcome
             attempts += 1
             core.protocol.reset_for_resume()
@@ -352,6 +356,7 @@ class SessionSupervisor:
                     raise self._gave_up(outcome.reason)
             self._count_failure(error, moved_at, attempt=free)
             free = False
+            core.end_move()  # an outage now, which a close does not wait for
 
     async def _pace_go_away_storm(self, outcome: ConnectionOutcome) -> None:
         """Follow a server that says `goAway` soon after every resume, but not in a tight loop.
@@ -390,9 +395,13 @@ class SessionSupervisor:
 
     @contextmanager
     def _cut_short_by_close(self) -> Generator[None]:
-        """A cancel scope that `aclose` cancels (at once if the session is closing already)."""
+        """A cancel scope that `aclose` cancels (at once if the session is closing already).
+
+        During a deliberate move `aclose` cancels it only once it gives the move up (see
+        `SessionCore.move`): until then the move's connection may open and write the queue.
+        """
         with trio.CancelScope() as self._resume_wait:
-            if self._core.closing:
+            if self._core.closes_at_once:
                 self._resume_wait.cancel()
             yield
 
@@ -523,6 +532,7 @@ class SessionSupervisor:
         """Mark the session ended: its error, what was never written, the `Closed` event."""
         core = self._core
         self._ended = True
+        core.end_move()  # a close waiting for the move waits no longer
         self._failure = error
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
