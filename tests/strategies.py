@@ -103,6 +103,15 @@ def _build(cls: type[Any], **fields: st.SearchStrategy[Any]) -> st.SearchStrateg
     return _opt(**fields).map(lambda kwargs: cls(**kwargs))
 
 
+def _one_of(
+    cls: type[Any], data: dict[str, st.SearchStrategy[Any]], **rest: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
+    """`cls` with at most one of the `data` fields set (a part's proto `oneof data`)."""
+    member = st.sampled_from([{}, *({name: value} for name, value in data.items())])
+    chosen = member.flatmap(lambda fields: st.fixed_dictionaries(fields))
+    return st.builds(lambda one, others: cls(**one, **others), chosen, _opt(**rest))
+
+
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
 int32 = st.integers(0, 2**31 - 1)
 int64 = st.integers(0, 2**63 - 1)
@@ -143,17 +152,20 @@ schemas = st.recursive(
 
 blobs = _build(w.Blob, data=st.binary(max_size=48), mime_type=mime_types | text)
 function_calls = _build(w.FunctionCallPart, name=names, args=json_objects, id=text)
+
 function_response_parts = st.lists(
-    _build(
+    _one_of(
         w.FunctionResponsePart,
-        inline_data=_build(
-            w.FunctionResponseBlob,
-            mime_type=mime_types,
-            data=st.binary(max_size=24),
-            display_name=text,
-        ),
-        file_data=_build(
-            w.FunctionResponseFileData, file_uri=text, mime_type=mime_types, display_name=text
+        dict(
+            inline_data=_build(
+                w.FunctionResponseBlob,
+                mime_type=mime_types,
+                data=st.binary(max_size=24),
+                display_name=text,
+            ),
+            file_data=_build(
+                w.FunctionResponseFileData, file_uri=text, mime_type=mime_types, display_name=text
+            ),
         ),
     ),
     max_size=2,
@@ -167,16 +179,18 @@ function_responses = _build(
     scheduling=_values(gt.FunctionResponseScheduling),
     parts=function_response_parts,
 )
-parts = _build(
+parts = _one_of(
     w.Part,
-    text=text,
-    inline_data=blobs,
-    file_data=_build(w.FileData, file_uri=text, mime_type=mime_types),
-    function_call=function_calls,
-    function_response=function_responses,
-    executable_code=_build(w.ExecutableCode, language=_values(gt.Language), code=text, id=text),
-    code_execution_result=_build(
-        w.CodeExecutionResult, outcome=_values(gt.Outcome), output=text, id=text
+    dict(
+        text=text,
+        inline_data=blobs,
+        file_data=_build(w.FileData, file_uri=text, mime_type=mime_types),
+        function_call=function_calls,
+        function_response=function_responses,
+        executable_code=_build(w.ExecutableCode, language=_values(gt.Language), code=text, id=text),
+        code_execution_result=_build(
+            w.CodeExecutionResult, outcome=_values(gt.Outcome), output=text, id=text
+        ),
     ),
     thought=st.booleans(),
     thought_signature=st.binary(max_size=24),

@@ -324,13 +324,12 @@ def test_every_tool_kind_voice_and_transcription_field_validates_by_its_wire_nam
 
 
 def test_a_multimodal_function_response_validates_by_its_wire_names() -> None:
-    part = w.FunctionResponsePart(
-        inline_data=w.FunctionResponseBlob(
-            mime_type="image/png", data=b"\x89PNG", display_name="a"
-        ),
-        file_data=w.FunctionResponseFileData(
-            file_uri="gs://b/f", mime_type="a/b", display_name="f"
-        ),
+    # One member of a part's `data` oneof each (the server refuses two in one part).
+    inline = w.FunctionResponsePart(
+        inline_data=w.FunctionResponseBlob(mime_type="image/png", data=b"\x89PNG", display_name="a")
+    )
+    file = w.FunctionResponsePart(
+        file_data=w.FunctionResponseFileData(file_uri="gs://b/f", mime_type="a/b", display_name="f")
     )
     response = w.FunctionResponse(
         id="c1",
@@ -338,9 +337,9 @@ def test_a_multimodal_function_response_validates_by_its_wire_names() -> None:
         response={"ok": True},
         will_continue=False,
         scheduling="SILENT",
-        parts=[part],
+        parts=[inline, file],
     )
-    for struct in (part, part.inline_data, part.file_data, response):
+    for struct in (inline.inline_data, file.file_data, response):
         _every_field_set(struct)
     judge(
         LiveProtocol().send(

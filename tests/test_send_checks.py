@@ -30,7 +30,9 @@ from trio_gemini_live import (
     CallCancelledError,
     Closed,
     Content,
+    FileData,
     FunctionCall,
+    FunctionCallPart,
     FunctionResponse,
     FunctionResponseBlob,
     FunctionResponseFileData,
@@ -301,6 +303,18 @@ def test_keys_json_writes_as_strings_are_still_sent() -> None:
     assert setup.avatar_config == {"1": "x"}
 
 
+def test_a_part_may_carry_a_thought_and_its_signature_with_its_data() -> None:
+    # `thought` and `thoughtSignature` lie outside the `data` oneof; a null member is unset.
+    signed = Part(text="x", thought=True, thought_signature=bytearray(b"sig"))
+    media = Part(inline_data=Blob(data=memoryview(b"\xff"), mime_type="image/png"), text=None)
+    content = ClientContent(turns=[Content(parts=[signed, media], role="user")])
+    frame = LiveProtocol().frame_for(ClientMessage(client_content=content))
+    assert msgspec.json.decode(frame)["clientContent"]["turns"][0]["parts"] == [
+        {"text": "x", "thought": True, "thoughtSignature": "c2ln"},
+        {"inlineData": {"data": "/w==", "mimeType": "image/png"}},
+    ]
+
+
 # --- item 2: wrong arguments are refused at the call ------------------------------------------
 
 
@@ -438,6 +452,98 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         "response name bytes",
         lambda s: s.send_tool_response(FunctionResponse(id="c1", name=A(b"get_weather"))),
         r"name must be a str",
+    ),
+    # A str in a bytes field: refused in a realtimeInput, it went out as it was here and
+    # the server read it as base64 (`"abcd"`: the bytes 69 b7 1d).
+    (
+        "part data str",
+        lambda s: s.send_client_content(Content(parts=[Part(inline_data=Blob(data=A("abcd")))])),
+        r"^a field has the wrong type: \$\.clientContent\.turns\[0\]\.parts\[0\]\.inlineData"
+        r"\.data must be bytes, bytearray or memoryview, not str$",
+    ),
+    (
+        "part data str not base64",
+        lambda s: s.send_client_content(Content(parts=[Part(inline_data=Blob(data=A("hi!")))])),
+        r"\.inlineData\.data must be bytes, bytearray or memoryview, not str$",
+    ),
+    (
+        "part thought_signature str",
+        lambda s: s.send_client_content(
+            Content(parts=[Part(text="x", thought_signature=A("abcd"))])
+        ),
+        r"\$\.clientContent\.turns\[0\]\.parts\[0\]\.thoughtSignature must be bytes, bytearray",
+    ),
+    (
+        "respond part data str",
+        lambda s: s.respond(
+            "c1", {}, parts=[FunctionResponsePart(inline_data=FunctionResponseBlob(data=A("abcd")))]
+        ),
+        r"\$\.toolResponse\.functionResponses\[0\]\.parts\[0\]\.inlineData\.data must be "
+        r"bytes, bytearray or memoryview, not str",
+    ),
+    (
+        "instruction part data str",
+        lambda s: s.update_context(
+            system_instruction=Content(parts=[Part(inline_data=Blob(data=A("abcd")))])
+        ),
+        r"\$\.contextUpdate\.systemInstruction\.parts\[0\]\.inlineData\.data must be bytes",
+    ),
+    # Two members of a part's `data` oneof: the server refuses the second with 1007.
+    (
+        "part text and inlineData",
+        lambda s: s.send_client_content(
+            Content(parts=[Part(text="look", inline_data=Blob(data=b"\xff\xd8"))])
+        ),
+        r"^\$\.clientContent\.turns\[0\]\.parts\[0\] sets both text and inlineData: a Part "
+        r"holds one of text, inlineData, fileData, functionCall, functionResponse",
+    ),
+    (
+        "part functionCall and text",
+        lambda s: s.send_client_content(
+            [
+                Content(parts=[Part(text="hi")], role="user"),
+                Content(
+                    parts=[Part(text="x"), Part(function_call=FunctionCallPart(name="f"), text="")],
+                    role="model",
+                ),
+            ]
+        ),
+        r"^\$\.clientContent\.turns\[1\]\.parts\[1\] sets both text and functionCall",
+    ),
+    (
+        "part dict text and fileData",
+        lambda s: s.send(
+            ClientMessage(
+                client_content=A(
+                    {"turns": [{"parts": [{"fileData": {"fileUri": "gs://b/o"}, "text": "x"}]}]}
+                )
+            )
+        ),
+        r"^\$\.clientContent\.turns\[0\]\.parts\[0\] sets both text and fileData",
+    ),
+    (
+        "instruction part two members",
+        lambda s: s.update_context(
+            system_instruction=Content(
+                parts=[Part(file_data=FileData(file_uri="gs://b/o"), inline_data=Blob())]
+            )
+        ),
+        r"^\$\.contextUpdate\.systemInstruction\.parts\[0\] sets both inlineData and fileData",
+    ),
+    (
+        "respond part inline and file",
+        lambda s: s.respond(
+            "c1",
+            {},
+            parts=[
+                FunctionResponsePart(
+                    inline_data=FunctionResponseBlob(data=b"x", mime_type="image/png"),
+                    file_data=FunctionResponseFileData(file_uri="gs://b/o"),
+                )
+            ],
+        ),
+        r"^\$\.toolResponse\.functionResponses\[0\]\.parts\[0\] sets both inlineData and "
+        r"fileData: a FunctionResponsePart holds one of inlineData, fileData",
     ),
     # activity signals with automatic activity detection on
     ("activity_start", lambda s: s.activity_start(), r"automatic activity detection off"),

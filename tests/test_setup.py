@@ -12,15 +12,22 @@ import pytest
 import trio
 
 from trio_gemini_live import (
+    Blob,
     ConfigurationError,
+    Content,
+    FileData,
     FunctionDeclaration,
     GenerationConfig,
     LiveSession,
     LocalProtocolError,
+    Part,
+    ReplicatedVoiceConfig,
     SessionOptions,
     Setup,
+    SpeechConfig,
     Tool,
     TurnComplete,
+    VoiceConfig,
     function_tool,
     live_setup,
     open_session,
@@ -415,3 +422,34 @@ def test_bytes_where_the_setup_has_a_string_are_refused() -> None:
     # server refused with 1007 once connected.
     with pytest.raises(ConfigurationError, match=r"got `bytes`.*voiceName"):
         check_setup(live_setup("m", voice=b"Kore"))  # type: ignore[arg-type]
+
+
+def test_a_str_in_a_bytes_field_of_the_setup_is_refused() -> None:
+    # The other way round: msgspec sent the str as it was, and the server read it as
+    # base64, other bytes (or refused a str that is no base64 with 1007).
+    sample = ReplicatedVoiceConfig(voice_sample_audio="AAAA")  # type: ignore[arg-type]
+    voice = VoiceConfig(replicated_voice_config=sample)
+    config = GenerationConfig(speech_config=SpeechConfig(voice_config=voice))
+    setup = Setup(model=MODEL, generation_config=config)
+    path = "setup.generationConfig.speechConfig.voiceConfig.replicatedVoiceConfig.voiceSampleAudio"
+    with pytest.raises(ConfigurationError, match=re.escape(path) + " must be bytes, bytearray"):
+        check_setup(setup)
+    instruction = Content(parts=[Part(inline_data=Blob(data="not base64!"))])  # type: ignore[arg-type]
+    with pytest.raises(
+        ConfigurationError, match=r"systemInstruction\.parts\[0\]\.inlineData\.data"
+    ):
+        check_setup(live_setup(MODEL, system_instruction=instruction))
+
+
+def test_a_system_instruction_part_with_two_kinds_of_data_is_refused() -> None:
+    # Google's parser refuses the second member of a part's `data` oneof with 1007.
+    part = Part(text="see", file_data=FileData(file_uri="gs://b/o", mime_type="image/png"))
+    setup = live_setup(MODEL, system_instruction=Content(parts=[Part(text="hi"), part]))
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^setup\.systemInstruction\.parts\[1\] sets both text and fileData",
+    ):
+        check_setup(setup)
+    # `thought` and `thoughtSignature` lie outside the oneof.
+    signed = Part(text="hi", thought=True, thought_signature=b"sig")
+    check_setup(live_setup(MODEL, system_instruction=Content(parts=[signed])))

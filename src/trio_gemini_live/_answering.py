@@ -287,7 +287,8 @@ class SessionAnswers:
                 (NaN and infinities included, anywhere in it: in a dataclass, a Struct or
                 a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
                 `will_continue` (a `bool`) is wrong; or `parts` is not a sequence of
-                `FunctionResponsePart` whose fields have the right types.
+                `FunctionResponsePart` whose fields have the right types (bytes, not a
+                `str`, in `data`), none with both `inline_data` and `file_data`.
         """
         call_id = check_str(call_id, "call_id")
         protocol = self._core.protocol

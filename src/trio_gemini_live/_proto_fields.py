@@ -1,8 +1,9 @@
-"""What the protos say of a setup's fields beyond their JSON type: integer widths, backends.
+"""What the protos say of the client's fields beyond their JSON type: widths, backends, oneofs.
 
-Google's proto3 JSON parser refuses an integer its field's type cannot hold, and a field
-the backend's proto lacks (a Vertex AI only one on the Gemini API), with 1007; the client
-checks both before connecting, and the emulator refuses them by the same tables.
+Google's proto3 JSON parser refuses an integer its field's type cannot hold, a field the
+backend's proto lacks (a Vertex AI only one on the Gemini API), and a second member of a
+part's `data` oneof, with 1007; the client checks them before sending, and the emulator
+refuses them by the same tables.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ._wire import (
     ContextWindowCompression,
     FileData,
     FunctionCallPart,
+    FunctionResponsePart,
+    Part,
     SessionResumptionConfig,
     Setup,
     SlidingWindow,
@@ -25,6 +28,7 @@ from ._wire import (
 )
 
 __all__ = [
+    "DATA_ONEOF",
     "INT32_RANGE",
     "INT64_FIELDS",
     "INT64_RANGE",
@@ -96,6 +100,24 @@ def check_integer_ranges(struct: msgspec.Struct, path: str) -> None:
                     f"{where} is {value}, outside the range of its proto type ({kind}: "
                     f"{low} to {high}); the server would refuse it (1007)"
                 )
+
+
+DATA_ONEOF: dict[type[msgspec.Struct], tuple[str, ...]] = {
+    Part: (
+        "text",
+        "inline_data",
+        "file_data",
+        "function_call",
+        "function_response",
+        "executable_code",
+        "code_execution_result",
+    ),
+    FunctionResponsePart: ("inline_data", "file_data"),
+}
+"""The members of the proto `oneof data` of each part Struct, by field name: one part holds
+one of them (`thought` and `thoughtSignature` lie outside it). The Structs have a field for
+each, but Google's parser refuses a second one set (`null` is not set) with 1007 "oneof
+field 'data' is already set"."""
 
 
 VERTEX_ONLY_FIELDS = frozenset(

@@ -61,6 +61,7 @@ from ._wire import (
     UsageMetadata,
     VoiceConsentSignature,
 )
+from ._wire_checks import BUFFER_TYPES, buffer_problem, oneof_problem
 
 __all__ = [
     "LiveProtocol",
@@ -107,8 +108,13 @@ def check_setup(setup: object) -> Setup:
     dict given for a Struct) is refused rather than dropped: such fields go in
     `Setup.extra`, which is checked here too (see `merge_extra`).
 
-    Values of the right type that the server refuses are checked too: a function name
-    that breaks the Live API's rule (see `function_tool`) or that two declarations share,
+    A `str` in a bytes field (`voiceSampleAudio`, a part's `inlineData.data`), which
+    msgspec would send as base64 text, is refused as a wrong type.
+
+    Values of the right type that the server refuses are checked too: a part of the
+    system instruction that sets two members of its `data` oneof (`text` and
+    `inlineData`), a function name that breaks the Live API's rule (see `function_tool`)
+    or that two declarations share,
     a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
     `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1), and
     an integer its proto field cannot hold (an int32 past 2**31 - 1, say).
@@ -122,6 +128,9 @@ def check_setup(setup: object) -> Setup:
         raise ConfigurationError(
             f"setup must be a Setup (see live_setup) or a model name, not {describe(setup)}"
         )
+    problem = buffer_problem(setup, "setup")
+    if problem is not None:
+        raise ConfigurationError(f"the setup holds a value of the wrong type: {problem}")
     try:
         encoded = encode_client(ClientMessage(setup=setup))
         read_back = decode_client(encoded).setup
@@ -152,6 +161,9 @@ def check_setup(setup: object) -> Setup:
             f"the setup holds {', '.join(dropped)}, which the wire Structs do not have: it "
             f"would not be sent. {EXTRA_HINT[0].upper()}{EXTRA_HINT[1:]}"
         )
+    problem = oneof_problem(read_back, "setup")
+    if problem is not None:
+        raise ConfigurationError(problem)
     check_extra(read_back)
     check_generation_config(read_back.generation_config, "setup.generationConfig")
     check_integer_ranges(read_back, "setup")
@@ -291,13 +303,17 @@ class LiveProtocol:
         """Check and encode a non-setup client message, changing no state (see `commit`).
 
         A field of the wrong type anywhere in the message (a `str` where a `Content`
-        belongs, say) is refused here rather than by the server, which closes the session
-        with 1007: a `realtimeInput` is checked field by field (its media is not decoded
-        again), any other message by decoding the frame back as the server would read it.
+        belongs, or in a bytes field such as `Blob.data`, say) is refused here rather than
+        by the server, which closes the session with 1007 (or reads the `str` as base64,
+        other bytes): a `realtimeInput` is checked field by field (its media is not
+        decoded again), any other message by decoding the frame back as the server would
+        read it. So is a part that sets two members of its `data` oneof (`text` and
+        `inlineData` in one `Part`), which the server refuses with 1007.
 
         Raises:
             LocalProtocolError: a `setup`, not exactly one top-level field, a value msgspec
-                cannot encode, a field of the wrong type (its JSON path is named), or a
+                cannot encode, a field of the wrong type (its JSON path is named), a part
+                with two members of its `data` oneof (named likewise), or a
                 `toolResponse` without any function response.
         """
         if message.setup is not None:
@@ -320,6 +336,12 @@ class LiveProtocol:
             problem = _realtime_problem(realtime)
             if problem is not None:
                 raise LocalProtocolError(f"a field has the wrong type: {problem}")
+        else:
+            # Before encoding: a `str` that is no base64 would be refused as "invalid
+            # base64", one that is would be read back as other bytes.
+            problem = buffer_problem(message, "$")
+            if problem is not None:
+                raise LocalProtocolError(f"a field has the wrong type: {problem}")
         try:
             frame = encode_client(message)
         except (TypeError, ValueError, BufferError, msgspec.EncodeError, RecursionError) as exc:
@@ -328,12 +350,15 @@ class LiveProtocol:
             raise LocalProtocolError(f"cannot encode the message: {exc}") from None
         if not checked:
             try:
-                decode_client(frame)
+                read_back = decode_client(frame)
             except msgspec.ValidationError as exc:
                 raise LocalProtocolError(f"a field has the wrong type: {exc}") from None
             problem = _hidden_buffer(message, ClientMessage)
             if problem is not None:
                 raise LocalProtocolError(f"a field has the wrong type: {problem}")
+            problem = oneof_problem(read_back, "$")
+            if problem is not None:
+                raise LocalProtocolError(problem)
         return frame
 
     def reserve_answers(self, response: ToolResponse) -> CallReservation:
@@ -889,9 +914,7 @@ def _realtime_problem(realtime: RealtimeInput) -> str | None:
         # A Blob, whose fields may still hold anything.
         misfit = _misfit(_untyped(blob, "data"), _BUFFERS)
         if misfit is not None:
-            return (
-                f"$.realtimeInput.{name}.data must be bytes, bytearray or memoryview, not {misfit}"
-            )
+            return f"$.realtimeInput.{name}.data must be {BUFFER_TYPES}, not {misfit}"
         misfit = _misfit(_untyped(blob, "mime_type"), str)
         if misfit is not None:
             return f"$.realtimeInput.{name}.mimeType cannot be {misfit}"

@@ -420,8 +420,10 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         Raises:
             LocalProtocolError: `message` is not a `ClientMessage`, is a `setup`, has not
                 exactly one top-level field, or holds a value of the wrong type (named by its
-                JSON path; a `realtimeInput`, `toolResponse` or `contextUpdate` must be
-                made of the structs, not dicts); a function response holds NaN or an
+                JSON path, a `str` in a bytes field too; a `realtimeInput`, `toolResponse`
+                or `contextUpdate` must be made of the structs, not dicts) or a part that
+                sets two of its data fields (`text` and `inlineData`, say: the proto's
+                `data` oneof; named likewise); a function response holds NaN or an
                 infinity; or it answers a tool call cancelled by a reconnect, a call the
                 session knows was answered already, one whose answer is already on its
                 way (a `respond` or `send_tool_response` waits for room in the queue;
@@ -737,8 +739,10 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             LocalProtocolError: `turns` is not a `str`, a `Content`, a sequence of `Content`
                 or None, or is an empty `str` (a turn without text, which the server
                 refuses; pass no turns to ask for an answer), a `Content` holds a value of
-                the wrong type or a Vertex AI only field while the endpoint is the Gemini
-                API's (`fileData.displayName`, a function call's `partialArgs` or
+                the wrong type (a `str` in `Blob.data` or `thought_signature` too), a `Part`
+                that sets two of its data fields (`text` and `inline_data`, say: the
+                proto's `data` oneof), or a Vertex AI only field while the endpoint is the
+                Gemini API's (`fileData.displayName`, a function call's `partialArgs` or
                 `willContinue`: the server
                 would close the session with 1007; the path is named), or `turn_complete`
                 is not a `bool`.
@@ -873,7 +877,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         Raises:
             LocalProtocolError: neither argument is given, `system_instruction` is not a
                 `str` or a `Content`, `tools` is not a sequence of `Tool` and/or
-                `FunctionDeclaration`, or a value has the wrong type.
+                `FunctionDeclaration`, or a value has the wrong type (a `str` in a bytes
+                field too), or a part of `system_instruction` sets two of its data fields.
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
                 lacks, a function name breaks the Live API's rule (see `function_tool`), two
                 functions share a name, or the endpoint is the Gemini API's and a Vertex AI

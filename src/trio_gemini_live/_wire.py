@@ -160,7 +160,8 @@ class FunctionResponsePart(WireStruct):
     """One part of a multimodal function response (`functionResponses[].parts[]`).
 
     Media the function returns (an image it rendered, a document it fetched), which the
-    JSON `response` cannot carry; set one of `inline_data` or `file_data`.
+    JSON `response` cannot carry; set one of `inline_data` or `file_data` (the proto's
+    `data` oneof: the server refuses a part with both, and the client refuses to send one).
     """
 
     inline_data: FunctionResponseBlob | None = None
@@ -203,7 +204,9 @@ class CodeExecutionResult(WireStruct):
 class Part(WireStruct):
     """One part of a `Content`: text, inline or file data, code, a function call/response.
 
-    A part may also carry a `thought_signature` (alone, or with its content).
+    Set one of these (the proto's `data` oneof: the server refuses a part with two, and
+    the client refuses to send one). A part may also carry `thought` and a
+    `thought_signature` (alone, or with its content).
     """
 
     text: str | None = None

@@ -113,21 +113,20 @@ async def test_client_content_and_tool_response_enums_by_number(
 
 
 def test_part_enums_by_number_become_names() -> None:
-    part = {
-        "executableCode": {"language": 1, "code": "print(1)"},
-        "code_execution_result": {"outcome": 3},
-    }
-    frame = {"clientContent": {"turns": [{"role": "model", "parts": [part, part]}]}}
+    # Two parts: each is one member of a part's `data` oneof (the parser refuses a second).
+    code = {"executableCode": {"language": 1, "code": "print(1)"}}
+    result = {"code_execution_result": {"outcome": 3}}
+    frame = {"clientContent": {"turns": [{"role": "model", "parts": [code, result]}]}}
     for vertex in (False, True):
         as_sent, message = parse_client_frame(json.dumps(frame), strict=True, vertex=vertex)
         assert as_sent == frame
         assert message.client_content is not None
         [turn] = message.client_content.turns or []
-        for parsed in turn.parts:
-            assert parsed.executable_code is not None
-            assert parsed.executable_code.language == "PYTHON"
-            assert parsed.code_execution_result is not None
-            assert parsed.code_execution_result.outcome == "OUTCOME_DEADLINE_EXCEEDED"
+        first, second = turn.parts
+        assert first.executable_code is not None
+        assert first.executable_code.language == "PYTHON"
+        assert second.code_execution_result is not None
+        assert second.code_execution_result.outcome == "OUTCOME_DEADLINE_EXCEEDED"
 
 
 def test_tables_match_the_published_protos() -> None:

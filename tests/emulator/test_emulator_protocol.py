@@ -114,6 +114,43 @@ def test_redact_path_compares_decoded_names(path: str, shown: str) -> None:
         assert credential.secret not in redact_path(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("X-Goog-Api-Key", "S1", "REDACTED"),
+        ("Authorization", "Bearer S1", "Bearer REDACTED"),
+        ("authorization", "S1", "REDACTED"),
+        # Only `x-goog-api-key` and `Authorization` were hidden: these were kept whole.
+        ("Proxy-Authorization", "Basic S1", "Basic REDACTED"),
+        ("Cookie", "SID=S1; other=S1", "REDACTED"),
+        ("X-API-Key", "S1", "REDACTED"),
+        ("X-Auth-Token", "S1", "REDACTED"),
+        # No scheme to keep: a first word with `=` is a piece of the credential.
+        ("Authorization", "key=S1 S1", "REDACTED"),
+        ("x-goog-api-client", "genai-py/1", "genai-py/1"),
+        ("user-agent", "S1-agent", "S1-agent"),
+    ],
+)
+def test_redact_headers_hides_every_credential_header(name: str, value: str, shown: str) -> None:
+    from trio_gemini_live.emulator._routes import redact_headers
+
+    assert redact_headers([(name.encode(), value.encode())]) == [(name.lower(), shown)]
+
+
+async def test_recorded_headers_show_no_credential() -> None:
+    headers = [
+        ("Proxy-Authorization", f"Basic {KEY}"),
+        ("Cookie", f"SID={KEY}"),
+        ("X-API-Key", KEY),
+    ]
+    async with start() as emu, connect(emu, f"{GEMINI_PATH}?key={KEY}", headers) as client:
+        assert await client.setup() == {"setupComplete": {}}
+        conn = emu.connections[0]
+    assert KEY not in repr(conn.headers)
+    assert ("proxy-authorization", "Basic REDACTED") in conn.headers
+    assert ("cookie", "REDACTED") in conn.headers
+
+
 async def test_a_key_after_a_semicolon_is_neither_recorded_nor_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -66,6 +66,102 @@ async def test_a_null_member_does_not_count(autojump_clock: trio.abc.Clock) -> N
     assert messages[-1]["serverContent"]["turnComplete"]
 
 
+PNG = {"mimeType": "image/png", "data": "iVBORw=="}
+
+
+@pytest.mark.parametrize(
+    ("frames", "where", "second"),
+    [
+        (
+            [SETUP, {"clientContent": {"turns": [{"parts": [{"text": "a", "inlineData": PNG}]}]}}],
+            "client_content.turns[0].parts[0]",
+            "inlineData",
+        ),
+        (
+            [
+                SETUP,
+                {
+                    "client_content": {
+                        "turns": [
+                            {"parts": [{"text": "a"}]},
+                            {"parts": [{"file_data": {"fileUri": "gs://b/o"}, "text": ""}]},
+                        ]
+                    }
+                },
+            ],
+            "client_content.turns[1].parts[0]",
+            "text",
+        ),
+        (
+            [
+                {
+                    "setup": {
+                        "model": MODEL,
+                        "systemInstruction": {
+                            "parts": [{"functionCall": {"name": "f"}, "executableCode": {}}]
+                        },
+                    }
+                }
+            ],
+            "setup.system_instruction.parts[0]",
+            "executableCode",
+        ),
+        (
+            [
+                SETUP,
+                {
+                    "contextUpdate": {
+                        "systemInstruction": {
+                            "parts": [{"codeExecutionResult": {}, "functionResponse": {}}]
+                        }
+                    }
+                },
+            ],
+            "context_update.system_instruction.parts[0]",
+            "functionResponse",
+        ),
+        (
+            [
+                SETUP,
+                {
+                    "toolResponse": {
+                        "functionResponses": [
+                            {
+                                "id": "c1",
+                                "name": "f",
+                                "parts": [{"inlineData": PNG, "fileData": {"fileUri": "gs://b/o"}}],
+                            }
+                        ]
+                    }
+                },
+            ],
+            "tool_response.function_responses[0].parts[0]",
+            "fileData",
+        ),
+    ],
+)
+async def test_a_part_holds_one_member_of_its_data_oneof(
+    frames: list[dict[str, Any]], where: str, second: str, autojump_clock: trio.abc.Clock
+) -> None:
+    """A part's data (text, inlineData, fileData, functionCall, ...) is a proto `oneof
+    data`: Google's parser refuses a second member (the emulator took the part)."""
+    reason = (
+        f"Invalid JSON payload received. Invalid value at '{where}' (oneof), oneof field "
+        f"'data' is already set. Cannot set '{second}'"
+    )
+    assert await _close_after(frames) == (1007, reason.encode()[:123].decode())
+
+
+async def test_a_part_may_add_a_thought_to_its_data(autojump_clock: trio.abc.Clock) -> None:
+    """`thought` and `thoughtSignature` lie outside the oneof; a `null` member is not set."""
+    part = {"text": "hi", "thought": False, "thoughtSignature": "c2ln", "inlineData": None}
+    async with start() as emu, connect(emu) as client:
+        assert await client.setup(model=MODEL) == {"setupComplete": {}}
+        await client.send({"clientContent": {"turns": [{"parts": [part]}], "turnComplete": True}})
+        messages = await client.turn()
+    assert messages[-1]["serverContent"]["turnComplete"]
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [

@@ -30,7 +30,10 @@ _VERTEX = re.compile(
     r"^/+ws/google\.cloud\.aiplatform\.(?P<version>v\d+(?:alpha|beta)?\d*)"
     r"\.LlmBidiService/(?P<method>BidiGenerateContent)/*$"
 )
-_SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
+# The headers whose value starts with an auth scheme (`Bearer`, `Basic`), kept when redacted;
+# an RFC 9110 token, so `key=SECRET rest` shows no piece of the credential.
+_SCHEMED_HEADERS = frozenset({"authorization", "proxy-authorization"})
+_SCHEME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
 @dataclass(frozen=True)
@@ -129,13 +132,20 @@ def _redact_item(item: str) -> str:
 
 
 def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    """Decode headers, replacing credentials (`x-goog-api-key`, `Authorization`)."""
+    """Decode headers, replacing the value of each whose name is a credential's.
+
+    A name is a credential's by the client's rule (`is_secret_name`: `x-goog-api-key`,
+    `Authorization`, `Proxy-Authorization`, `Cookie`, `X-API-Key`, ...); only
+    `x-goog-api-key` and `Authorization` were hidden, so the others were kept whole.
+    An `Authorization` or `Proxy-Authorization` value keeps its scheme (`Bearer REDACTED`).
+    """
     out: list[tuple[str, str]] = []
     for raw_name, raw_value in headers:
         name = raw_name.decode("latin-1").lower()
         value = raw_value.decode("latin-1")
-        if name in _SECRET_HEADERS:
-            scheme = value.split(" ", 1)[0] if name == "authorization" and " " in value else ""
-            value = f"{scheme} REDACTED".strip()
+        if is_secret_name(name):
+            scheme, space, _ = value.strip().partition(" ")
+            keep = name in _SCHEMED_HEADERS and space and _SCHEME.fullmatch(scheme)
+            value = f"{scheme} REDACTED" if keep else "REDACTED"
         out.append((name, value))
     return out

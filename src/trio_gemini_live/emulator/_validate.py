@@ -1,8 +1,9 @@
 """Client frame validation: what Google's proto3 JSON parser accepts, and its error text.
 
 Accepts camelCase and snake_case at every depth, both base64 alphabets and enum values given
-by number, rejects unknown fields (and Vertex-only ones on the Gemini API) and values of the
-wrong JSON type with Google's exact message, then converts to the `_wire` client Structs.
+by number, rejects unknown fields (and Vertex-only ones on the Gemini API), values of the
+wrong JSON type and a second member of a oneof (the envelope's, a part's `data`) with
+Google's exact message, then converts to the `_wire` client Structs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from typing import Any, cast
 import msgspec
 from msgspec import inspect as mi
 
-from .._proto_fields import INT32_RANGE, INT64_FIELDS, INT64_RANGE, VERTEX_ONLY_FIELDS
+from .._proto_fields import (
+    DATA_ONEOF,
+    INT32_RANGE,
+    INT64_FIELDS,
+    INT64_RANGE,
+    VERTEX_ONLY_FIELDS,
+)
 from .._schema import unsupported_schema_keys
 from .._wire import (
     ClientMessage,
@@ -223,6 +230,8 @@ def _normalize_struct(
     obj: dict[str, Any], cls: type[msgspec.Struct], path: str, dialect: _Dialect
 ) -> dict[str, Any]:
     table = _fields(cls)
+    oneof = DATA_ONEOF.get(cls, ())
+    oneof_set = False
     out: dict[str, Any] = {}
     for key, value in obj.items():
         entry = table.get(key)
@@ -239,6 +248,11 @@ def _normalize_struct(
                     "Cannot find field.",
                 )
             continue
+        if entry.snake in oneof and value is not None:
+            # A part holds one of text, inlineData, ... (`DATA_ONEOF`); `null` sets none.
+            if oneof_set:
+                raise _oneof_already_set(path, "data", key)
+            oneof_set = True
         sub = f"{path}.{entry.snake}" if path else entry.snake
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
@@ -261,13 +275,26 @@ def _check_schema(schema: Any, path: str) -> None:
         raise ClientFrameError(1007, f"Invalid JSON payload received. {unknown}")
 
 
+def _oneof_already_set(path: str, oneof: str, key: str) -> ClientFrameError:
+    """Google's refusal of `key`, a second member of the `oneof` of the message at `path`.
+
+    E.g. "Invalid value at 'client_content.turns[0].parts[0]' (oneof), oneof field 'data'
+    is already set. Cannot set 'inlineData'" (the key as sent); without a location at the
+    top level, as for unknown names there.
+    """
+    where = f" at '{path}'" if path else ""
+    return ClientFrameError(
+        1007,
+        f"Invalid JSON payload received. Invalid value{where} (oneof), oneof field "
+        f"'{oneof}' is already set. Cannot set '{key}'",
+    )
+
+
 def _check_one_message_kind(frame: dict[str, Any]) -> None:
     """The client envelope is a proto `oneof message_type` (protocol.md section 2.0).
 
     Google's JSON parser refuses a second member instead of reading the frame as two
-    messages; a `null` member is not set. The wording is that of its oneof errors elsewhere
-    ("Invalid value at '...' (oneof), oneof field 'data' is already set. Cannot set '...'"),
-    without a location at the top level, as for unknown names there.
+    messages; a `null` member is not set.
     """
     members = _fields(ClientMessage)
     seen = False
@@ -275,11 +302,7 @@ def _check_one_message_kind(frame: dict[str, Any]) -> None:
         if key not in members or value is None:
             continue
         if seen:
-            raise ClientFrameError(
-                1007,
-                "Invalid JSON payload received. Invalid value (oneof), oneof field "
-                f"'message_type' is already set. Cannot set '{key}'",
-            )
+            raise _oneof_already_set("", "message_type", key)
         seen = True
 
 

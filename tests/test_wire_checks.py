@@ -1,0 +1,62 @@
+"""What reading a frame back cannot see: a str in a bytes field, two members of a part's oneof."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trio_gemini_live import (
+    Blob,
+    ClientMessage,
+    Content,
+    FileData,
+    FunctionResponse,
+    FunctionResponseBlob,
+    FunctionResponsePart,
+    Part,
+    ToolResponse,
+)
+from trio_gemini_live._wire import ClientContent
+from trio_gemini_live._wire_checks import buffer_problem, oneof_problem
+
+
+def A(value: object) -> Any:
+    """A value of the wrong type, on purpose (for the type checkers)."""
+    return value
+
+
+def _turns(*parts: Part) -> ClientMessage:
+    return ClientMessage(client_content=ClientContent(turns=[Content(parts=list(parts))]))
+
+
+def test_every_buffer_and_none_are_bytes() -> None:
+    parts = [Part(inline_data=Blob(data=kind(b"x"))) for kind in (bytes, bytearray, memoryview)]
+    assert buffer_problem(_turns(*parts, Part(text="x", thought_signature=None)), "$") is None
+
+
+def test_a_str_is_named_by_its_path_in_a_tuple_too() -> None:
+    part = FunctionResponsePart(inline_data=FunctionResponseBlob(data=A("abcd")))
+    response = FunctionResponse(id="c1", name="f", parts=A((FunctionResponsePart(), part)))
+    message = ClientMessage(tool_response=ToolResponse(function_responses=A((response,))))
+    assert buffer_problem(message, "$") == (
+        "$.toolResponse.functionResponses[0].parts[1].inlineData.data must be bytes, "
+        "bytearray or memoryview, not str"
+    )
+
+
+def test_json_the_caller_gives_is_not_walked() -> None:
+    # A `response` is the caller's JSON: a Struct in it is encoded as the caller's value.
+    response = FunctionResponse(id="c1", name="f", response={"blob": Blob(data=A("abcd"))})
+    message = ClientMessage(tool_response=ToolResponse(function_responses=[response]))
+    assert buffer_problem(message, "$") is None
+
+
+def test_the_first_two_members_set_are_named_in_proto_order() -> None:
+    part = Part(file_data=FileData(file_uri="gs://b/o"), text="", inline_data=Blob())
+    problem = oneof_problem(_turns(Part(text="a"), part), "$")
+    assert problem is not None
+    assert problem.startswith("$.clientContent.turns[0].parts[1] sets both text and inlineData")
+
+
+def test_a_thought_goes_with_any_member() -> None:
+    part = Part(inline_data=Blob(data=b"x"), thought=True, thought_signature=b"s")
+    assert oneof_problem(_turns(part), "$") is None
