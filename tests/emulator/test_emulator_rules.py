@@ -190,6 +190,24 @@ async def test_unknown_fields(frame: dict[str, Any], message: str) -> None:
     assert await _close_after([frame]) == (1007, "Invalid JSON payload received. " + message)
 
 
+@pytest.mark.parametrize("name", ["stopSequences", "stop_sequences", "responseMimeType"])
+async def test_a_generation_field_the_live_api_lacks_is_an_invalid_argument(name: str) -> None:
+    # protocol.md 2.1: the proto's GenerationConfig has them, but not for the Live API.
+    # They were "Unknown name ... Cannot find field", which Google's parser, knowing
+    # them, cannot say.
+    frame = {"setup": {"model": MODEL, "generationConfig": {name: ["x"]}}}
+    assert await _close_after([frame]) == (1007, "Request contains an invalid argument.")
+
+
+@pytest.mark.parametrize("name", ["enableEnhancedCivicAnswers", "imageConfig"])
+async def test_a_generation_field_the_emulator_does_not_model_is_taken(name: str) -> None:
+    # The proto's own fields, and not among those the Live API lacks: refused as unknown.
+    value: object = True if name == "enableEnhancedCivicAnswers" else {"aspectRatio": "1:1"}
+    async with start() as emu, connect(emu) as client:
+        reply = await client.setup(generationConfig={name: value})
+    assert reply == {"setupComplete": {}}
+
+
 async def test_a_parameters_schema_is_a_schema_message_too() -> None:
     """MCP and pydantic schemas carry keys `Schema` lacks: the session closes with 1007."""
     properties = {"readOnly": {"type": "STRING"}, "id": {"type": "STRING", "readOnly": True}}

@@ -31,6 +31,7 @@ from .._schema import unsupported_schema_keys
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
+    GenerationConfig,
     Setup,
 )
 from ._enums import ProtoEnum, enum_fields
@@ -43,6 +44,30 @@ TOO_DEEP = "Invalid JSON payload received. Too many levels of nesting."
 NOT_UTF8 = "Invalid JSON payload received. Encountered non UTF-8 code points."
 """A frame that is not UTF-8, binary or text: protobuf's JSON parser's own error, after the
 prefix Google puts before its parser's errors (its close for one is not documented)."""
+
+
+# Fields of the proto's `GenerationConfig` that `_wire.GenerationConfig` does not model:
+# Google's parser knows them, so none is an "Unknown name". Those the Live API does not
+# support (protocol.md section 2.1's proto note) are refused, with the generic 1007 (its
+# exact wording is undocumented); the others are taken and ignored. Both JSON spellings.
+_NOT_LIVE_GENERATION_FIELDS = frozenset(
+    {
+        "responseLogprobs",
+        "responseMimeType",
+        "logprobs",
+        "responseSchema",
+        "responseJsonSchema",
+        "stopSequences",
+        "routingConfig",
+        "audioTimestamp",
+    }
+)
+_UNMODELLED_GENERATION_FIELDS = frozenset({"enableEnhancedCivicAnswers", "imageConfig"})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 class ClientFrameError(Exception):
@@ -240,6 +265,12 @@ def _normalize_struct(
         if entry is not None and (cls, entry.snake) in _NOT_ON_THE_WIRE:
             entry = None
         if entry is None:
+            if cls is GenerationConfig:
+                name = _camel(key)
+                if name in _NOT_LIVE_GENERATION_FIELDS:
+                    raise ClientFrameError(1007, INVALID_ARGUMENT)
+                if name in _UNMODELLED_GENERATION_FIELDS:
+                    continue
             if dialect.strict:
                 where = f" at '{path}'" if path else ""
                 raise ClientFrameError(
