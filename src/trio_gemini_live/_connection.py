@@ -354,6 +354,8 @@ class Connection:
                     on_settled(None if self.opened else self._outcome)
                 if self.opened:
                     self._core.end_move()  # a close waiting for it drains the queue here
+                    if plan is not None:  # a resume: its setup carried the queued updates
+                        self._core.updates.carried()
                     await self._replay(plan)
                     nursery.start_soon(self._sender)
                     nursery.start_soon(self._watch_switch)

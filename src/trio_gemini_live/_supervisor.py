@@ -303,6 +303,9 @@ class SessionSupervisor:
                     requested = self._next_setup
                     requests = self._setup_requests
                     setup = self._resume_setup(requested)
+                    # Context updates queued by now are in it: once it is accepted, the new
+                    # connection does not write them (`UpdateLedger`).
+                    core.updates.carry()
                     # Activity signals are not written where the server would refuse them:
                     # neither replayed nor, still queued, written by the new sender.
                     automatic_vad = automatic_activity_detection(setup)
@@ -440,7 +443,6 @@ class SessionSupervisor:
         core = self._core
         unsent, answered = core.answers.void()
         core.cancel_calls(answered, answered=True)
-        core.updates.void()
         core.protocol.reset_for_resume()
         return core.replay.take(unsent)
 

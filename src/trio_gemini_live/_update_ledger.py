@@ -31,6 +31,7 @@ class UpdateLedger:
     def __init__(self) -> None:
         # id -> [item, committed, void]
         self._queued: dict[int, list[object]] = {}
+        self._carrying: list[list[object]] = []
 
     def queue(self, item: object) -> None:
         """Note an update about to be queued (`item`: the queued object itself)."""
@@ -51,16 +52,24 @@ class UpdateLedger:
         entry = self._queued.pop(id(item), None)
         return entry is None or not entry[2]
 
-    def void(self) -> None:
-        """At a resume: every committed update still queued is carried by the next setup."""
-        for entry in self._queued.values():
-            if entry[1]:
-                entry[2] = True
+    def carry(self) -> None:
+        """A resume's setup is taken now: it carries every update committed so far.
+
+        Not voided yet: should that connection never open, no setup carried them to the
+        server, and the session's end reports them as never written.
+        """
+        self._carrying = [entry for entry in self._queued.values() if entry[1]]
+
+    def carried(self) -> None:
+        """The connection of the setup last taken (`carry`) opened: its sender skips them."""
+        for entry in self._carrying:
+            entry[2] = True
+        self._carrying = []
 
     def left_unsent(self, item: object) -> bool:
         """`item` was still queued when the session ended: whether to report it as not sent.
 
-        Not if a resume voided it: the setups of the connections since carried it.
+        Not if a resume voided it: the setup of a connection that opened since carried it.
         """
         entry = self._queued.pop(id(item), None)
         return entry is None or not entry[2]
