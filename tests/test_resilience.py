@@ -1607,6 +1607,28 @@ async def test_a_close_waits_for_a_move_no_longer_than_close_timeout(
     assert len(emulator.connections) == 1  # the resume never got past its upgrade
 
 
+async def test_a_close_during_a_move_whose_setup_is_refused_ends_as_any_close(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The close waited for the move's connection, the server refused its setup (1007), and
+    # the session ended with that 1007 as its `Closed`: not the 1000 of the application's
+    # own close, which the docs promise when a close gives up on a move.
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(live_setup(MODEL), api_key="k") as session,
+    ):
+        await session.update_setup(live_setup(MODEL, voice="Nobody"))
+        await session.send_text("hello")
+        await session.aclose()
+        events = [event async for event in session]
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.code, closed.reason) == (1000, "")
+    [line] = session.not_sent
+    assert line.startswith("realtimeInput.text: 1 message(s), ")
+    assert emulator.connections[1].close_code == 1007  # the refusal itself
+
+
 # --- `aclose` returns once the session has ended ---------------------------------------------
 
 

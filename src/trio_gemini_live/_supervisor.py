@@ -335,7 +335,18 @@ class SessionSupervisor:
                 error = failed
             else:
                 if core.closing:
-                    return result  # the application closed the session meanwhile
+                    # The application closed the session meanwhile. A close that waited for
+                    # this move's connection, which never opened (the server refused the
+                    # setup `update_setup` asked for, say), ends as any close of the
+                    # application's does, with what is queued reported as never written.
+                    if not result.opened:
+                        log.info(
+                            "the move's connection closed before it opened: %d %s",
+                            result.code,
+                            result.reason,
+                        )
+                        return ConnectionOutcome(CloseAction.END, 1000, "")
+                    return result
                 if result.opened:
                     if self._setup_requests == requests:
                         self._next_setup = None  # applied: it is now `protocol.setup`
