@@ -259,6 +259,9 @@ class SessionAnswers:
         reported (see `send_tool_response`): a `respond` that was waiting returns once
         queued, having answered none of the new connection's calls.
 
+        A NON_BLOCKING call may be answered in several responses: each but the last with
+        `will_continue=True`, which leaves the call pending for the next (protocol.md 2.4).
+
         A call that came without an id (`FunctionCall.call_id` is `""`; Vertex AI may send
         such calls) is answered with `call_id=""`: each such call is pending until
         answered, and a response answers the oldest of them or, with `name`, the oldest
