@@ -127,6 +127,10 @@ def test_redact_path_compares_decoded_names(path: str, shown: str) -> None:
         ("X-Auth-Token", "S1", "REDACTED"),
         # No scheme to keep: a first word with `=` is a piece of the credential.
         ("Authorization", "key=S1 S1", "REDACTED"),
+        # A first word shaped like a scheme but none (an API key, an OAuth token) was kept.
+        ("Authorization", "AIzaS1 Bearer", "REDACTED"),
+        ("Authorization", "ya29.S1-token extra", "REDACTED"),
+        ("Authorization", "Token auth_tokens/S1", "Token REDACTED"),
         ("x-goog-api-client", "genai-py/1", "genai-py/1"),
         ("user-agent", "S1-agent", "S1-agent"),
     ],

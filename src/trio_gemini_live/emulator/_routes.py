@@ -30,10 +30,29 @@ _VERTEX = re.compile(
     r"^/+ws/google\.cloud\.aiplatform\.(?P<version>v\d+(?:alpha|beta)?\d*)"
     r"\.LlmBidiService/(?P<method>BidiGenerateContent)/*$"
 )
-# The headers whose value starts with an auth scheme (`Bearer`, `Basic`), kept when redacted;
-# an RFC 9110 token, so `key=SECRET rest` shows no piece of the credential.
+# The headers whose value starts with an auth scheme (`Bearer`, `Basic`), kept when redacted.
+# Only a scheme registered with IANA (or Google's `Token`) is kept: a first word merely
+# shaped like one (an API key, `ya29.` OAuth token, `key=SECRET`) is the credential itself.
 _SCHEMED_HEADERS = frozenset({"authorization", "proxy-authorization"})
-_SCHEME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_SCHEMES = frozenset(
+    {
+        "basic",
+        "bearer",
+        "concealed",
+        "digest",
+        "dpop",
+        "gnap",
+        "hoba",
+        "mutual",
+        "negotiate",
+        "oauth",
+        "privatetoken",
+        "scram-sha-1",
+        "scram-sha-256",
+        "token",
+        "vapid",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -145,7 +164,7 @@ def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, st
         value = raw_value.decode("latin-1")
         if is_secret_name(name):
             scheme, space, _ = value.strip().partition(" ")
-            keep = name in _SCHEMED_HEADERS and space and _SCHEME.fullmatch(scheme)
+            keep = name in _SCHEMED_HEADERS and space and scheme.lower() in _SCHEMES
             value = f"{scheme} REDACTED" if keep else "REDACTED"
         out.append((name, value))
     return out
