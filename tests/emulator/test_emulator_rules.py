@@ -208,6 +208,18 @@ async def test_a_generation_field_the_emulator_does_not_model_is_taken(name: str
     assert reply == {"setupComplete": {}}
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("enableEnhancedCivicAnswers", "yes"), ("imageConfig", 5)]
+)
+async def test_a_generation_field_taken_unmodelled_still_has_its_json_type(
+    name: str, value: object
+) -> None:
+    # Taken with no check: a wrong JSON type, which Google's parser refuses, went through.
+    frame = {"setup": {"model": MODEL, "generationConfig": {name: value}}}
+    code, _ = await _close_after([frame])
+    assert code == 1007
+
+
 async def test_a_parameters_schema_is_a_schema_message_too() -> None:
     """MCP and pydantic schemas carry keys `Schema` lacks: the session closes with 1007."""
     properties = {"readOnly": {"type": "STRING"}, "id": {"type": "STRING", "readOnly": True}}
