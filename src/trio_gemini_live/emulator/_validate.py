@@ -62,7 +62,11 @@ _NOT_LIVE_GENERATION_FIELDS = frozenset(
         "audioTimestamp",
     }
 )
-_UNMODELLED_GENERATION_FIELDS = frozenset({"enableEnhancedCivicAnswers", "imageConfig"})
+# Taken, but their JSON type is checked as any field's: a bool and an object.
+_UNMODELLED_GENERATION_FIELDS: Mapping[str, Any] = {
+    "enableEnhancedCivicAnswers": mi.type_info(bool),
+    "imageConfig": mi.type_info(dict[str, Any]),
+}
 
 
 def _camel(name: str) -> str:
@@ -269,7 +273,11 @@ def _normalize_struct(
                 name = _camel(key)
                 if name in _NOT_LIVE_GENERATION_FIELDS:
                     raise ClientFrameError(1007, INVALID_ARGUMENT)
-                if name in _UNMODELLED_GENERATION_FIELDS:
+                kind = _UNMODELLED_GENERATION_FIELDS.get(name)
+                if kind is not None:
+                    if value is not None:
+                        sub = f"{path}.{key}" if path else key
+                        _normalize(value, kind, sub, dialect, None, False)
                     continue
             if dialect.strict:
                 where = f" at '{path}'" if path else ""
