@@ -1430,6 +1430,43 @@ async def test_a_setup_never_answered_fails_the_first_send_and_ends_the_stream(
                 await collect(client)
 
 
+@pytest.mark.parametrize("modalities", [["AUDIO"], ["TEXT"]])
+async def test_a_session_update_after_a_setup_timeout_raises_it(
+    nursery: trio.Nursery, autojump_clock: Clock, modalities: list[str]
+) -> None:
+    """A setup change made once the setup timed out raises `SetupTimeoutError`.
+
+    It returned as if applied: the session never opened, so the change was lost with it
+    (with text responses the voice was even kept in the draft without a word). So does
+    one made while the setup is on its way, waiting for that start.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await server.receive_json(ws)  # the setup
+        await trio.sleep_forever()
+
+    options = {"setup_timeout": 5.0, "close_timeout": 1.0}
+    client, server = make_client(nursery, script, session_options=options)
+    await client.session_update({"modalities": modalities})
+
+    async def send() -> None:
+        with pytest.raises(SetupTimeoutError):
+            await client.send_text(role="user", text="hello")
+
+    async def update_meanwhile() -> None:
+        with pytest.raises(SetupTimeoutError):
+            await client.session_update({"voice": "Puck"})
+
+    with trio.fail_after(60):
+        async with client.connect():
+            async with trio.open_nursery() as inner:
+                inner.start_soon(send)
+                await trio.testing.wait_all_tasks_blocked()  # the setup is on its way
+                inner.start_soon(update_meanwhile)
+            with pytest.raises(SetupTimeoutError):
+                await client.session_update({"voice": "Kore"})
+
+
 async def test_leaving_connect_while_nobody_reads_is_bounded(autojump_clock: Clock) -> None:
     """With the event channel full and nobody reading, leaving `connect()` still ends.
 

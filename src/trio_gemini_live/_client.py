@@ -371,6 +371,9 @@ class GeminiRealtimeClient:
         self._connecting = 0
         self._started = False
         self._start_lock = trio.Lock()
+        # What `session.start` raised (the session never opened): an update waiting for the
+        # start raises it too, as every later call does, rather than vanish with the session.
+        self._start_failure: GeminiLiveError | None = None
         # Held by each session update from reading the draft to storing the new one: an
         # update that waits (a resume applying a voice, say) would otherwise be overwritten
         # by, or overwrite, one made meanwhile from the same old draft.
@@ -457,6 +460,7 @@ class GeminiRealtimeClient:
         endpoint = self._endpoint()
         self._events.reopen()
         self._started = False
+        self._start_failure = None
         self._refusals_seen = 0
         errors = BlockErrors()
         self._connecting += 1
@@ -534,6 +538,9 @@ class GeminiRealtimeClient:
                     # never went out, and reading waited forever.
                     self._started = False
                     raise
+                except GeminiLiveError as exc:
+                    self._start_failure = exc
+                    raise
         return session
 
     # --- session updates ---------------------------------------------------------------------
@@ -550,9 +557,10 @@ class GeminiRealtimeClient:
         model itself cannot change. Updates made at the same time (from several tasks) are
         applied one at a time, each on top of the one before. One made while the setup is on
         its way (another task began reading) waits for the session to open, then applies
-        as above. A setup change the server refuses (`Reconnected.setup_refused`) is
-        dropped: later updates build on the setup in force. Updates made while a setup
-        change waits to be applied are merged into it, and refused with it.
+        as above (or, if it never opens, raises that start's error). A setup change the
+        server refuses (`Reconnected.setup_refused`) is dropped: later updates build on the
+        setup in force. Updates made while a setup change waits to be applied are merged
+        into it, and refused with it.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -568,6 +576,9 @@ class GeminiRealtimeClient:
             ConfigurationError: `session_options` is not a dict, an unknown key or an
                 invalid value (nothing is applied), a change of model after setup, or not
                 run by trio (asyncio, say).
+            SetupTimeoutError: the setup was sent and no `setupComplete` came (nothing is
+                applied: the session never opened); ConnectionClosedError when the server
+                refused that setup.
         """
         self._require_trio("session_update")
         given = cast(object, session_options)  # the annotation promises what is checked here
@@ -585,12 +596,16 @@ class GeminiRealtimeClient:
         The setup may still be on its way (another task's read or send began it): the
         session has no setup in force to change until `setupComplete`. Wait for that start
         to end (`session.start` bounds it), rather than fail with "the session is not
-        open". A start that failed before sending clears `_started`. Then a change the
-        server refused leaves the draft.
+        open". A start that failed before sending clears `_started`; one that failed after
+        (no `setupComplete`, a refused setup) is raised: the session never opened, and a
+        change made now would be lost with it. Then a change the server refused leaves the
+        draft.
         """
         if self._started:
             async with self._start_lock:
                 pass
+            if self._start_failure is not None:
+                raise self._start_failure
             if self._started:
                 self._forget_refused(self.connection)
 
