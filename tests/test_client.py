@@ -1649,6 +1649,36 @@ async def test_get_event_outside_connect_returns_what_is_held_but_does_not_wait(
         await client.get_event()  # the stream `None` ended is over: nothing else comes
 
 
+async def test_add_event_outside_connect_never_waits(autojump_clock: Clock) -> None:
+    """Before the first `connect()`, and after one that failed to open, nothing reads.
+
+    `add_event` waited at `2 * event_buffer` unread items there, for a reader that could
+    not come (`get_event` does not wait outside `connect()`): the one task waited forever.
+    After a `connect()` block it never waited; now it does not before one either.
+    """
+
+    async def refuse() -> trio.abc.Stream:
+        raise OSError("connection refused")
+
+    options = {"event_buffer": 2}
+    config = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "connector": refuse}
+    client = GeminiRealtimeClient(
+        llm_config={"config_list": [{**config, "session_options": options}]}
+    )
+    with trio.fail_after(5):
+        for number in range(6):
+            await client.queue_input_audio_buffer_delta(f"AAA{number}")
+        with pytest.raises(TransportError):
+            async with client.connect():
+                pass  # never reached
+        await client.add_event(TextDelta(text="after a failed connect"))
+    deltas = [await client.get_event() for _ in range(6)]
+    assert [event.delta for event in deltas if isinstance(event, InputAudioBufferDelta)] == [
+        f"AAA{number}" for number in range(6)
+    ]
+    assert await client.get_event() == TextDelta(text="after a failed connect")
+
+
 async def test_get_event_waits_from_the_start_of_connect_for_any_feeder(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:

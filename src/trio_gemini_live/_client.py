@@ -95,9 +95,12 @@ class _EventChannel:
     session, nothing dropped); `add_event` waits only at `2 * limit`, so a consumer that adds
     events while handling one (`send_audio` echoes `InputAudioBufferDelta`) does not deadlock
     against a channel the pump filled. The session's end marker ignores the bounds and, once
-    read, stays: every later `get` returns it at once instead of waiting forever. Once the
-    `connect()` block is left (`unbound`), the pump waits no more: the session's last
-    events (bounded by its own buffer) join the unread ones at once.
+    read, stays: every later `get` returns it at once instead of waiting forever. The
+    bounds hold only within `connect()` (`reopen` sets them): outside it, before the first
+    and once the block is left (`unbound`), no `put` waits, as no `get` would make room
+    (it does not wait outside `connect()` either). The pump's last events then join the
+    unread ones at once, bounded by the session's own buffer; what is put outside is the
+    application's own items (kept for the next stream: see `reopen`).
     """
 
     def __init__(self, limit: int) -> None:
@@ -106,7 +109,9 @@ class _EventChannel:
         self._not_empty = trio.lowlevel.ParkingLot()
         self._not_full = trio.lowlevel.ParkingLot()
         self._ended: _SessionEnd | None = None
-        self._unbound = False
+        # Unbound until the first `connect()`: an `add_event` before it waited at the
+        # bound for a reader that would never come (a single task waited forever).
+        self._unbound = True
 
     def __len__(self) -> int:
         return len(self._items)
@@ -120,7 +125,7 @@ class _EventChannel:
         self._not_empty.unpark()
 
     def unbound(self) -> None:
-        """Let every `put` through: nobody reads until the block is left (see `connect`)."""
+        """Let every `put` through: no `connect()` is running (see `connect`)."""
         self._unbound = True
         self._not_full.unpark_all()
 
@@ -129,7 +134,7 @@ class _EventChannel:
         self._not_empty.unpark_all()
 
     def reopen(self) -> None:
-        """Start the stream of a new connection.
+        """Start the stream of a new connection, bounded again (see the class).
 
         What the previous session's stream left unread, up to its end marker, is dropped:
         read first, its events (a `Closed` among them) passed for the new session's. Items
@@ -499,6 +504,9 @@ class GeminiRealtimeClient:
             self._session = None
             self._started = False
             self._connecting -= 1
+            # Also when the connection failed to open (the block never ran): else an
+            # `add_event` outside `connect()` waited at the bound `reopen` set, forever.
+            self._events.unbound()
             # A `get_event` waiting on an empty channel while no session can feed it any
             # more (the connection failed to open) is told so rather than left waiting.
             self._events.wake()
@@ -822,7 +830,10 @@ class GeminiRealtimeClient:
     async def add_event(self, event: RealtimeEvent | None) -> None:
         """Put an event on the event channel; `None` ends `read_events`.
 
-        Waits only when `2 * SessionOptions.event_buffer` items are buffered unread.
+        Within `connect()` it waits only when `2 * SessionOptions.event_buffer` items are
+        buffered unread (a reader makes room). Outside it, it never waits: nothing would
+        read meanwhile (`get_event` does not wait there either), and what it holds is the
+        application's own events.
 
         Args:
             event: The event, or `None` to end the stream.
