@@ -7,13 +7,14 @@ import gc
 import inspect
 import logging
 import math
+import re
 import types
 import typing
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pydantic
@@ -1103,6 +1104,39 @@ async def test_truncate_audio_sends_nothing_and_is_recorded(
             await collect(client)
     assert [next(iter(message)) for message in server.received] == ["setup", "clientContent"]
     assert client.truncations == ((1200, 0, "turn-1"),)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (("1200", 0, "turn-1"), "audio_end_ms must be an int >= 0, not '1200' (str)"),
+        ((-1, 0, "turn-1"), "audio_end_ms must be an int >= 0, not -1 (int)"),
+        ((1200, True, "turn-1"), "content_index must be an int >= 0, not True (bool)"),
+        ((1200, 0, 3), "item_id must be a str, not 3 (int)"),
+    ],
+)
+async def test_truncate_audio_refuses_arguments_of_the_wrong_type(
+    arguments: tuple[Any, Any, Any], named: str
+) -> None:
+    # They were recorded as given: `truncations` held what its type says it cannot.
+    client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
+    with pytest.raises(LocalProtocolError, match=re.escape(named)):
+        await client.truncate_audio(*arguments)
+    assert client.truncations == ()
+
+
+async def test_add_event_and_queue_input_audio_buffer_delta_refuse_the_wrong_type() -> None:
+    # They were queued as given: `get_event` then returned a str, or an event whose base64
+    # `delta` was an int.
+    client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
+    with pytest.raises(LocalProtocolError, match=r"event must be a RealtimeEvent or None, not"):
+        await client.add_event(cast(RealtimeEvent, "hello"))
+    with pytest.raises(LocalProtocolError, match=r"audio must be a str, not 5 \(int\)"):
+        await client.queue_input_audio_buffer_delta(cast(str, 5))
+    await client.add_event(None)  # the seed's end of the stream
+    assert await client.get_event() is None
+    with pytest.raises(RuntimeError, match="the event channel is empty"):
+        await client.get_event()  # nothing of the refused ones was queued
 
 
 # --- receiving -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, cast
 import msgspec
 import trio
 
-from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_str, describe
+from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_count, check_str, describe
 from ._endpoints import Endpoint, gemini_endpoint, redact_url, url_endpoint
 from ._errors import ConfigurationError, GeminiLiveError, LocalProtocolError
 from ._events import (
@@ -814,8 +814,16 @@ class GeminiRealtimeClient:
             audio_end_ms: Milliseconds of the item's audio that were played.
             content_index: The index of the content part (seed API).
             item_id: The ID of the item (the seed's `AudioDelta.item_id`).
+
+        Raises:
+            LocalProtocolError: `audio_end_ms` or `content_index` is not an int >= 0, or
+                `item_id` is not a str (nothing is recorded).
         """
         self._require_trio("truncate_audio")
+        # Checked: `truncations` promises these types, and kept whatever came.
+        audio_end_ms = check_count(audio_end_ms, "audio_end_ms")
+        content_index = check_count(content_index, "content_index")
+        item_id = check_str(item_id, "item_id")
         self._truncations.append((audio_end_ms, content_index, item_id))
         self.logger.debug(
             "truncate_audio(%s ms, %s, %s): no Live API equivalent, nothing sent",
@@ -837,8 +845,17 @@ class GeminiRealtimeClient:
 
         Args:
             event: The event, or `None` to end the stream.
+
+        Raises:
+            LocalProtocolError: `event` is neither a `RealtimeEvent` nor None.
         """
         self._require_trio("add_event")
+        given = cast(object, event)  # the annotation promises what is checked here
+        if given is not None and not isinstance(given, RealtimeEvent):
+            # Else `get_event`/`read_events` later handed it on, typed as an event.
+            raise LocalProtocolError(
+                f"event must be a RealtimeEvent or None, not {describe(given)}"
+            )
         await self._events.put(event, headroom=True)
 
     async def get_event(self) -> RealtimeEvent | None:
@@ -880,7 +897,12 @@ class GeminiRealtimeClient:
 
         Args:
             audio: The audio (base64).
+
+        Raises:
+            LocalProtocolError: `audio` is not a str.
         """
+        # Else the event carried whatever came as its base64 `delta`.
+        audio = check_str(audio, "audio")
         await self.add_event(InputAudioBufferDelta(delta=audio, item_id=None))
 
     async def read_events(self) -> AsyncGenerator[RealtimeEvent, None]:
