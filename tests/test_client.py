@@ -24,13 +24,16 @@ import trio.testing
 import trio_websocket
 
 from fake_server import FakeServer, accept_setup, audio_part, pretty
-from trio_gemini_live import GeminiRealtimeClient, SessionOptions
+from trio_gemini_live import GeminiRealtimeClient, ReconnectPolicy, SessionOptions
 from trio_gemini_live._client import Role
 from trio_gemini_live._connection import Connection
 from trio_gemini_live._errors import (
     ConfigurationError,
+    ConnectionClosedError,
+    InternalServerError,
     InvalidArgumentError,
     LocalProtocolError,
+    ReconnectFailedError,
     SetupTimeoutError,
     TransportError,
 )
@@ -62,6 +65,7 @@ from trio_gemini_live._wire import (
 from trio_gemini_live.emulator import (
     Emulator,
     EmulatorConfig,
+    Fault,
     Scenario,
     ScenarioToolCall,
     ScenarioTurn,
@@ -1499,6 +1503,29 @@ async def test_a_session_update_after_a_setup_timeout_raises_it(
                 inner.start_soon(update_meanwhile)
             with pytest.raises(SetupTimeoutError):
                 await client.session_update({"voice": "Kore"})
+
+
+async def test_a_server_that_keeps_closing_with_1011_ends_in_reconnect_failed(
+    autojump_clock: Clock,
+) -> None:
+    """A retried close (1011) that keeps coming ends the stream with `ReconnectFailedError`.
+
+    As the docs now say (they promised a `ConnectionClosedError` with `code`): the close's
+    code and reason are on its `last_error`.
+    """
+    fault = Fault(kind="close", code=1011, reason="Internal error encountered.", after_frames=2)
+    options = {"reconnect": ReconnectPolicy(max_attempts=2, max_elapsed=30.0)}
+    async with open_emulator(EmulatorConfig(faults=(fault,))) as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, session_options=options))
+        with trio.fail_after(60):
+            async with client.connect():
+                await client.send_text(role="user", text="hello")
+                with pytest.raises(ReconnectFailedError) as failed:
+                    await collect(client)
+    assert not isinstance(failed.value, ConnectionClosedError)
+    last = failed.value.last_error
+    assert isinstance(last, InternalServerError)
+    assert (last.code, last.reason) == (1011, "Internal error encountered.")
 
 
 async def test_leaving_connect_while_nobody_reads_is_bounded(autojump_clock: Clock) -> None:

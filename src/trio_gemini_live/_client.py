@@ -275,7 +275,8 @@ class GeminiRealtimeClient:
 
     Events are read from one bounded event channel shared by the session and `add_event`;
     see `get_event` for its bounds. A failure of the session (a close with an error code,
-    a dead peer) is raised by `read_events`/`get_event` after the `Closed` event.
+    a dead peer, resuming that kept failing: see `get_event`) is raised by
+    `read_events`/`get_event` after the `Closed` event.
     """
 
     def __init__(
@@ -879,8 +880,13 @@ class GeminiRealtimeClient:
             RuntimeError: not connected (no `connect()` under way), and the channel holds
                 nothing to return; also raised in a task waiting here when a `connect()`
                 fails to open the connection.
-            ConnectionClosedError: the session ended with an error close (a subclass says
-                which); HeartbeatTimeoutError or RemoteProtocolError when it failed.
+            ConnectionClosedError: the session ended with an error close a retry cannot fix
+                (a subclass says which: 1007, 1008, a quota); HeartbeatTimeoutError or
+                RemoteProtocolError when it failed.
+            ReconnectFailedError: the session ended because resuming it kept failing (a
+                server that closes each connection with 1011, say) past the reconnect
+                budget; no `code`: its `last_error` is the last attempt's error, the
+                `ConnectionClosedError` with `code` and `reason` when that was a close.
         """
         self._require_trio("get_event")
         if self._session is not None and not self._started:
@@ -918,7 +924,11 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: not connected.
-            ConnectionClosedError: the session ended with an error close (after `Closed`).
+            ConnectionClosedError: the session ended with an error close a retry cannot fix
+                (after `Closed`); the other errors as `get_event` says.
+            ReconnectFailedError: resuming the session kept failing (after `Closed`); its
+                `last_error` carries the `code` and `reason` of the last close, if the last
+                attempt ended in one.
         """
         await self._ensure_started()
         while True:
