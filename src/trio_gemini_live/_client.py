@@ -760,11 +760,13 @@ class GeminiRealtimeClient:
         Sent as `toolResponse` with the call's `id` and function `name` (looked up from the
         pending call) and `response` `{"result": ...}`, where a JSON `result` is parsed
         first. A result for a call the server cancelled, or that a move to a new connection
-        cancelled (or left unanswered: a result still queued then is not sent, see
-        `Reconnected.not_replayed`), or whose turn ended before its streamed arguments were
+        cancelled (unanswered then), or whose turn ended before its streamed arguments were
         whole (`reason="incomplete"`), is dropped (and logged), also before its
         `ToolCallCancellation` event has been read; so is one for a call the server
-        answered itself (its `FunctionCallOutput` read from the session). A `call_id` of
+        answered itself (its `FunctionCallOutput` read from the session). A result still
+        queued when a move to a new connection came is not sent (see
+        `Reconnected.not_replayed`); the call was answered all the same, and another result
+        for it raises, as any second answer does. A `call_id` of
         `""` answers the oldest pending call that came without an id (Vertex AI may send
         such calls), as `LiveSession.respond` does.
 
@@ -774,9 +776,10 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: not connected.
-            LocalProtocolError: `call_id` is not a pending call (answered already, or
-                never issued), or an answer to it is already on its way (another
-                `send_function_result` or `respond` for it waits for room in the queue).
+            LocalProtocolError: `call_id` is not a pending call (answered already, also
+                by a result a move then left unsent, or never issued), or an answer to it
+                is already on its way (another `send_function_result` or `respond` for it
+                waits for room in the queue).
         """
         session = await self._ensure_started()
         # Asked of the session, not of the events this facade has passed on: with the app's
