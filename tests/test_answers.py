@@ -53,6 +53,12 @@ WEATHER = function_tool(
 )
 SETUP = live_setup(MODEL, modality="TEXT", functions=[WEATHER])
 NOT_REPLAYED = " (answers a call of the old connection)"
+WEATHER_SEED = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
 
 
 # --- the ledger, sans-IO ------------------------------------------------------------------------
@@ -388,6 +394,55 @@ async def test_the_seed_drops_a_result_the_session_knows_is_cancelled_before_its
     assert [e.ids for e in seen if isinstance(e, ToolCallCancellation)] == [("fc-1",)]
     assert not any("toolResponse" in message for message in server.received)
     assert "dropping the result of cancelled tool call fc-1" in caplog.text
+
+
+async def test_the_seed_facade_refuses_a_second_result_for_a_call_whose_first_a_move_voided(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`send_function_result` twice for one call raises, also when a move voided the first.
+
+    The first result was still queued (a stalled uplink) when the connection dropped: the
+    resume voided it (`Reconnected.not_replayed`). The second was then dropped with a log
+    line, as the result of a cancelled call, where answering twice raises (and does
+    without the move): the app's double answer went unnoticed.
+    """
+    caplog.set_level(logging.INFO)
+    streams: list[GatedStream] = []
+
+    async with open_emulator() as emulator:
+        connect = emulator.memory_connector()
+
+        async def connector() -> trio.abc.Stream:
+            streams.append(GatedStream(await connect()))
+            return streams[-1]
+
+        config = {
+            "model": MODEL,
+            "api_key": "k",
+            "base_url": emulator.endpoint_url(),
+            "connector": connector,
+            "session_options": SessionOptions(reconnect=ReconnectPolicy(initial_delay=0, jitter=0)),
+        }
+        client = GeminiRealtimeClient(llm_config={"config_list": [config]})
+        async with client.connect():
+            await client.session_update({"modalities": ["TEXT"], "tools": [WEATHER_SEED]})
+            await client.send_text(role="user", text="What is the weather in Paris?")
+            with trio.fail_after(30):
+                async for event in client.read_events():
+                    if isinstance(event, FunctionCall):
+                        call_id = event.call_id
+                        break
+            await stall(client.connection, streams[0], fill=0)
+            await client.send_function_result(call_id, "sunny")  # queued behind the stall
+            await emulator.connections[0].reset()
+            with trio.fail_after(30):
+                async for event in client.read_events():
+                    if isinstance(event, Reconnected):
+                        assert event.not_replayed[-1].endswith(NOT_REPLAYED)
+                        break
+            with pytest.raises(LocalProtocolError, match="was answered, but the response"):
+                await client.send_function_result(call_id, "sunny")
+    assert "dropping the result" not in caplog.text
 
 
 async def test_a_call_without_an_id_after_a_resume_is_answered(

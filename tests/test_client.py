@@ -7,13 +7,14 @@ import gc
 import inspect
 import logging
 import math
+import re
 import types
 import typing
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pydantic
@@ -23,13 +24,16 @@ import trio.testing
 import trio_websocket
 
 from fake_server import FakeServer, accept_setup, audio_part, pretty
-from trio_gemini_live import GeminiRealtimeClient, SessionOptions
+from trio_gemini_live import GeminiRealtimeClient, ReconnectPolicy, SessionOptions
 from trio_gemini_live._client import Role
 from trio_gemini_live._connection import Connection
 from trio_gemini_live._errors import (
     ConfigurationError,
+    ConnectionClosedError,
+    InternalServerError,
     InvalidArgumentError,
     LocalProtocolError,
+    ReconnectFailedError,
     SetupTimeoutError,
     TransportError,
 )
@@ -61,6 +65,7 @@ from trio_gemini_live._wire import (
 from trio_gemini_live.emulator import (
     Emulator,
     EmulatorConfig,
+    Fault,
     Scenario,
     ScenarioToolCall,
     ScenarioTurn,
@@ -1105,6 +1110,39 @@ async def test_truncate_audio_sends_nothing_and_is_recorded(
     assert client.truncations == ((1200, 0, "turn-1"),)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (("1200", 0, "turn-1"), "audio_end_ms must be an int >= 0, not '1200' (str)"),
+        ((-1, 0, "turn-1"), "audio_end_ms must be an int >= 0, not -1 (int)"),
+        ((1200, True, "turn-1"), "content_index must be an int >= 0, not True (bool)"),
+        ((1200, 0, 3), "item_id must be a str, not 3 (int)"),
+    ],
+)
+async def test_truncate_audio_refuses_arguments_of_the_wrong_type(
+    arguments: tuple[Any, Any, Any], named: str
+) -> None:
+    # They were recorded as given: `truncations` held what its type says it cannot.
+    client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
+    with pytest.raises(LocalProtocolError, match=re.escape(named)):
+        await client.truncate_audio(*arguments)
+    assert client.truncations == ()
+
+
+async def test_add_event_and_queue_input_audio_buffer_delta_refuse_the_wrong_type() -> None:
+    # They were queued as given: `get_event` then returned a str, or an event whose base64
+    # `delta` was an int.
+    client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
+    with pytest.raises(LocalProtocolError, match=r"event must be a RealtimeEvent or None, not"):
+        await client.add_event(cast(RealtimeEvent, "hello"))
+    with pytest.raises(LocalProtocolError, match=r"audio must be a str, not 5 \(int\)"):
+        await client.queue_input_audio_buffer_delta(cast(str, 5))
+    await client.add_event(None)  # the seed's end of the stream
+    assert await client.get_event() is None
+    with pytest.raises(RuntimeError, match="the event channel is empty"):
+        await client.get_event()  # nothing of the refused ones was queued
+
+
 # --- receiving -------------------------------------------------------------------------------
 
 
@@ -1430,6 +1468,66 @@ async def test_a_setup_never_answered_fails_the_first_send_and_ends_the_stream(
                 await collect(client)
 
 
+@pytest.mark.parametrize("modalities", [["AUDIO"], ["TEXT"]])
+async def test_a_session_update_after_a_setup_timeout_raises_it(
+    nursery: trio.Nursery, autojump_clock: Clock, modalities: list[str]
+) -> None:
+    """A setup change made once the setup timed out raises `SetupTimeoutError`.
+
+    It returned as if applied: the session never opened, so the change was lost with it
+    (with text responses the voice was even kept in the draft without a word). So does
+    one made while the setup is on its way, waiting for that start.
+    """
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await server.receive_json(ws)  # the setup
+        await trio.sleep_forever()
+
+    options = {"setup_timeout": 5.0, "close_timeout": 1.0}
+    client, server = make_client(nursery, script, session_options=options)
+    await client.session_update({"modalities": modalities})
+
+    async def send() -> None:
+        with pytest.raises(SetupTimeoutError):
+            await client.send_text(role="user", text="hello")
+
+    async def update_meanwhile() -> None:
+        with pytest.raises(SetupTimeoutError):
+            await client.session_update({"voice": "Puck"})
+
+    with trio.fail_after(60):
+        async with client.connect():
+            async with trio.open_nursery() as inner:
+                inner.start_soon(send)
+                await trio.testing.wait_all_tasks_blocked()  # the setup is on its way
+                inner.start_soon(update_meanwhile)
+            with pytest.raises(SetupTimeoutError):
+                await client.session_update({"voice": "Kore"})
+
+
+async def test_a_server_that_keeps_closing_with_1011_ends_in_reconnect_failed(
+    autojump_clock: Clock,
+) -> None:
+    """A retried close (1011) that keeps coming ends the stream with `ReconnectFailedError`.
+
+    As the docs now say (they promised a `ConnectionClosedError` with `code`): the close's
+    code and reason are on its `last_error`.
+    """
+    fault = Fault(kind="close", code=1011, reason="Internal error encountered.", after_frames=2)
+    options = {"reconnect": ReconnectPolicy(max_attempts=2, max_elapsed=30.0)}
+    async with open_emulator(EmulatorConfig(faults=(fault,))) as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, session_options=options))
+        with trio.fail_after(60):
+            async with client.connect():
+                await client.send_text(role="user", text="hello")
+                with pytest.raises(ReconnectFailedError) as failed:
+                    await collect(client)
+    assert not isinstance(failed.value, ConnectionClosedError)
+    last = failed.value.last_error
+    assert isinstance(last, InternalServerError)
+    assert (last.code, last.reason) == (1011, "Internal error encountered.")
+
+
 async def test_leaving_connect_while_nobody_reads_is_bounded(autojump_clock: Clock) -> None:
     """With the event channel full and nobody reading, leaving `connect()` still ends.
 
@@ -1610,6 +1708,36 @@ async def test_get_event_outside_connect_returns_what_is_held_but_does_not_wait(
     assert await client.get_event() is None
     with trio.fail_after(5), pytest.raises(RuntimeError, match="the event channel is empty"):
         await client.get_event()  # the stream `None` ended is over: nothing else comes
+
+
+async def test_add_event_outside_connect_never_waits(autojump_clock: Clock) -> None:
+    """Before the first `connect()`, and after one that failed to open, nothing reads.
+
+    `add_event` waited at `2 * event_buffer` unread items there, for a reader that could
+    not come (`get_event` does not wait outside `connect()`): the one task waited forever.
+    After a `connect()` block it never waited; now it does not before one either.
+    """
+
+    async def refuse() -> trio.abc.Stream:
+        raise OSError("connection refused")
+
+    options = {"event_buffer": 2}
+    config = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "connector": refuse}
+    client = GeminiRealtimeClient(
+        llm_config={"config_list": [{**config, "session_options": options}]}
+    )
+    with trio.fail_after(5):
+        for number in range(6):
+            await client.queue_input_audio_buffer_delta(f"AAA{number}")
+        with pytest.raises(TransportError):
+            async with client.connect():
+                pass  # never reached
+        await client.add_event(TextDelta(text="after a failed connect"))
+    deltas = [await client.get_event() for _ in range(6)]
+    assert [event.delta for event in deltas if isinstance(event, InputAudioBufferDelta)] == [
+        f"AAA{number}" for number in range(6)
+    ]
+    assert await client.get_event() == TextDelta(text="after a failed connect")
 
 
 async def test_get_event_waits_from_the_start_of_connect_for_any_feeder(

@@ -70,7 +70,13 @@ from trio_gemini_live._wire import (
     RealtimeInput,
     ToolResponse,
 )
-from trio_gemini_live.emulator import open_emulator, server_ssl_context, write_self_signed_cert
+from trio_gemini_live.emulator import (
+    EmulatorConfig,
+    Fault,
+    open_emulator,
+    server_ssl_context,
+    write_self_signed_cert,
+)
 from turns import until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -169,6 +175,48 @@ async def test_sends_before_start_from_another_task_wait_for_it(
             await connection.wait_for_received("realtimeInput.text", count=12)
         texts = [frame.get("realtimeInput.text") for frame in connection.received[1:]]
         assert texts == [f"t{number}" for number in range(12)]
+
+
+async def test_update_setup_before_setup_complete_is_refused(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # `start()` has sent the setup and waits for `setupComplete`: a change accepted then
+    # waited on a connection that may never open (here it does not), and was lost with it.
+    config = EmulatorConfig(faults=(Fault(kind="blackhole", after_received=1),))
+    options = SessionOptions(setup_timeout=4, close_timeout=1)
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(MODEL, options=options, start=False) as session,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def start() -> None:
+            with pytest.raises(SetupTimeoutError):
+                await session.start(live_setup(MODEL))
+
+        nursery.start_soon(start)
+        connection = await emulator.wait_for_connection(1)
+        with trio.fail_after(5):
+            await connection.wait_for_received("setup")
+        with pytest.raises(LocalProtocolError, match="no setupComplete yet"):
+            await session.update_setup(live_setup(MODEL, voice="Kore"))
+
+
+async def test_update_setup_after_a_failed_start_raises_its_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The setup timed out: the session is ending (its close handshake waits on a silent
+    # server). A change used to be accepted meanwhile, as if it would come into force.
+    config = EmulatorConfig(faults=(Fault(kind="blackhole", after_received=1),))
+    options = SessionOptions(setup_timeout=4, close_timeout=1)
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(MODEL, options=options, start=False) as session,
+    ):
+        with pytest.raises(SetupTimeoutError):
+            await session.start(live_setup(MODEL))
+        with pytest.raises(SetupTimeoutError):
+            await session.update_setup(live_setup(MODEL, voice="Kore"))
 
 
 async def test_audio_is_decoded_once_and_interrupt_is_speech_started(nursery: trio.Nursery) -> None:

@@ -147,11 +147,13 @@ class SessionAnswers:
         """Whether a call was cancelled, by the server or a reconnect, or is incomplete (lately).
 
         For the seed facade, which drops the result of such a call: it hears of the
-        cancellation only once its own queue has taken the event, maybe long after.
+        cancellation only once its own queue has taken the event, maybe long after. Not a
+        call the application answered whose response a move voided (still queued then):
+        another answer to it is a second answer, refused as one, not dropped.
         """
-        return self._cancelled_by_resume(call_id) or self._core.protocol.settled_calls.get(
-            call_id
-        ) in ("cancelled", "incomplete")
+        if self._cancelled_by_resume(call_id):
+            return not self._core.cancelled_calls[call_id]
+        return self._core.protocol.settled_calls.get(call_id) in ("cancelled", "incomplete")
 
     async def send_tool_response(self, *responses: FunctionResponse) -> None:
         """Answer tool calls (`toolResponse`). Each response needs the call's id and name.

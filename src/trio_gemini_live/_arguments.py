@@ -206,6 +206,18 @@ def check_instance(value: object, cls: type[_T], name: str) -> _T:
     return value
 
 
+def is_count(value: object, least: int = 0) -> bool:
+    """Whether `value` is an `int` (not a `bool`) of at least `least`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def check_count(value: object, name: str) -> int:
+    """`value` as a plain `int` of at least 0 (not a `bool`), or a clear error naming it."""
+    if not is_count(value):
+        raise LocalProtocolError(f"{name} must be an int >= 0, not {describe(value)}")
+    return operator.index(cast(int, value))
+
+
 def check_bool(value: object, name: str, *, optional: bool = False) -> None:
     """Refuse anything but a `bool` (or None if `optional`): JSON would carry it as sent."""
     if not (isinstance(value, bool) or (optional and value is None)):

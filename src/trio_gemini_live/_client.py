@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, cast
 import msgspec
 import trio
 
-from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_str, describe
+from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_count, check_str, describe
 from ._endpoints import Endpoint, gemini_endpoint, redact_url, url_endpoint
 from ._errors import ConfigurationError, GeminiLiveError, LocalProtocolError
 from ._events import (
@@ -95,9 +95,12 @@ class _EventChannel:
     session, nothing dropped); `add_event` waits only at `2 * limit`, so a consumer that adds
     events while handling one (`send_audio` echoes `InputAudioBufferDelta`) does not deadlock
     against a channel the pump filled. The session's end marker ignores the bounds and, once
-    read, stays: every later `get` returns it at once instead of waiting forever. Once the
-    `connect()` block is left (`unbound`), the pump waits no more: the session's last
-    events (bounded by its own buffer) join the unread ones at once.
+    read, stays: every later `get` returns it at once instead of waiting forever. The
+    bounds hold only within `connect()` (`reopen` sets them): outside it, before the first
+    and once the block is left (`unbound`), no `put` waits, as no `get` would make room
+    (it does not wait outside `connect()` either). The pump's last events then join the
+    unread ones at once, bounded by the session's own buffer; what is put outside is the
+    application's own items (kept for the next stream: see `reopen`).
     """
 
     def __init__(self, limit: int) -> None:
@@ -106,7 +109,9 @@ class _EventChannel:
         self._not_empty = trio.lowlevel.ParkingLot()
         self._not_full = trio.lowlevel.ParkingLot()
         self._ended: _SessionEnd | None = None
-        self._unbound = False
+        # Unbound until the first `connect()`: an `add_event` before it waited at the
+        # bound for a reader that would never come (a single task waited forever).
+        self._unbound = True
 
     def __len__(self) -> int:
         return len(self._items)
@@ -120,7 +125,7 @@ class _EventChannel:
         self._not_empty.unpark()
 
     def unbound(self) -> None:
-        """Let every `put` through: nobody reads until the block is left (see `connect`)."""
+        """Let every `put` through: no `connect()` is running (see `connect`)."""
         self._unbound = True
         self._not_full.unpark_all()
 
@@ -129,7 +134,7 @@ class _EventChannel:
         self._not_empty.unpark_all()
 
     def reopen(self) -> None:
-        """Start the stream of a new connection.
+        """Start the stream of a new connection, bounded again (see the class).
 
         What the previous session's stream left unread, up to its end marker, is dropped:
         read first, its events (a `Closed` among them) passed for the new session's. Items
@@ -270,7 +275,8 @@ class GeminiRealtimeClient:
 
     Events are read from one bounded event channel shared by the session and `add_event`;
     see `get_event` for its bounds. A failure of the session (a close with an error code,
-    a dead peer) is raised by `read_events`/`get_event` after the `Closed` event.
+    a dead peer, resuming that kept failing: see `get_event`) is raised by
+    `read_events`/`get_event` after the `Closed` event.
     """
 
     def __init__(
@@ -371,6 +377,9 @@ class GeminiRealtimeClient:
         self._connecting = 0
         self._started = False
         self._start_lock = trio.Lock()
+        # What `session.start` raised (the session never opened): an update waiting for the
+        # start raises it too, as every later call does, rather than vanish with the session.
+        self._start_failure: GeminiLiveError | None = None
         # Held by each session update from reading the draft to storing the new one: an
         # update that waits (a resume applying a voice, say) would otherwise be overwritten
         # by, or overwrite, one made meanwhile from the same old draft.
@@ -457,6 +466,7 @@ class GeminiRealtimeClient:
         endpoint = self._endpoint()
         self._events.reopen()
         self._started = False
+        self._start_failure = None
         self._refusals_seen = 0
         errors = BlockErrors()
         self._connecting += 1
@@ -495,6 +505,9 @@ class GeminiRealtimeClient:
             self._session = None
             self._started = False
             self._connecting -= 1
+            # Also when the connection failed to open (the block never ran): else an
+            # `add_event` outside `connect()` waited at the bound `reopen` set, forever.
+            self._events.unbound()
             # A `get_event` waiting on an empty channel while no session can feed it any
             # more (the connection failed to open) is told so rather than left waiting.
             self._events.wake()
@@ -534,6 +547,9 @@ class GeminiRealtimeClient:
                     # never went out, and reading waited forever.
                     self._started = False
                     raise
+                except GeminiLiveError as exc:
+                    self._start_failure = exc
+                    raise
         return session
 
     # --- session updates ---------------------------------------------------------------------
@@ -550,9 +566,10 @@ class GeminiRealtimeClient:
         model itself cannot change. Updates made at the same time (from several tasks) are
         applied one at a time, each on top of the one before. One made while the setup is on
         its way (another task began reading) waits for the session to open, then applies
-        as above. A setup change the server refuses (`Reconnected.setup_refused`) is
-        dropped: later updates build on the setup in force. Updates made while a setup
-        change waits to be applied are merged into it, and refused with it.
+        as above (or, if it never opens, raises that start's error). A setup change the
+        server refuses (`Reconnected.setup_refused`) is dropped: later updates build on the
+        setup in force. Updates made while a setup change waits to be applied are merged
+        into it, and refused with it.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -568,6 +585,9 @@ class GeminiRealtimeClient:
             ConfigurationError: `session_options` is not a dict, an unknown key or an
                 invalid value (nothing is applied), a change of model after setup, or not
                 run by trio (asyncio, say).
+            SetupTimeoutError: the setup was sent and no `setupComplete` came (nothing is
+                applied: the session never opened); ConnectionClosedError when the server
+                refused that setup.
         """
         self._require_trio("session_update")
         given = cast(object, session_options)  # the annotation promises what is checked here
@@ -585,12 +605,16 @@ class GeminiRealtimeClient:
         The setup may still be on its way (another task's read or send began it): the
         session has no setup in force to change until `setupComplete`. Wait for that start
         to end (`session.start` bounds it), rather than fail with "the session is not
-        open". A start that failed before sending clears `_started`. Then a change the
-        server refused leaves the draft.
+        open". A start that failed before sending clears `_started`; one that failed after
+        (no `setupComplete`, a refused setup) is raised: the session never opened, and a
+        change made now would be lost with it. Then a change the server refused leaves the
+        draft.
         """
         if self._started:
             async with self._start_lock:
                 pass
+            if self._start_failure is not None:
+                raise self._start_failure
             if self._started:
                 self._forget_refused(self.connection)
 
@@ -736,11 +760,13 @@ class GeminiRealtimeClient:
         Sent as `toolResponse` with the call's `id` and function `name` (looked up from the
         pending call) and `response` `{"result": ...}`, where a JSON `result` is parsed
         first. A result for a call the server cancelled, or that a move to a new connection
-        cancelled (or left unanswered: a result still queued then is not sent, see
-        `Reconnected.not_replayed`), or whose turn ended before its streamed arguments were
+        cancelled (unanswered then), or whose turn ended before its streamed arguments were
         whole (`reason="incomplete"`), is dropped (and logged), also before its
         `ToolCallCancellation` event has been read; so is one for a call the server
-        answered itself (its `FunctionCallOutput` read from the session). A `call_id` of
+        answered itself (its `FunctionCallOutput` read from the session). A result still
+        queued when a move to a new connection came is not sent (see
+        `Reconnected.not_replayed`); the call was answered all the same, and another result
+        for it raises, as any second answer does. A `call_id` of
         `""` answers the oldest pending call that came without an id (Vertex AI may send
         such calls), as `LiveSession.respond` does.
 
@@ -750,9 +776,10 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: not connected.
-            LocalProtocolError: `call_id` is not a pending call (answered already, or
-                never issued), or an answer to it is already on its way (another
-                `send_function_result` or `respond` for it waits for room in the queue).
+            LocalProtocolError: `call_id` is not a pending call (answered already, also
+                by a result a move then left unsent, or never issued), or an answer to it
+                is already on its way (another `send_function_result` or `respond` for it
+                waits for room in the queue).
         """
         session = await self._ensure_started()
         # Asked of the session, not of the events this facade has passed on: with the app's
@@ -791,8 +818,16 @@ class GeminiRealtimeClient:
             audio_end_ms: Milliseconds of the item's audio that were played.
             content_index: The index of the content part (seed API).
             item_id: The ID of the item (the seed's `AudioDelta.item_id`).
+
+        Raises:
+            LocalProtocolError: `audio_end_ms` or `content_index` is not an int >= 0, or
+                `item_id` is not a str (nothing is recorded).
         """
         self._require_trio("truncate_audio")
+        # Checked: `truncations` promises these types, and kept whatever came.
+        audio_end_ms = check_count(audio_end_ms, "audio_end_ms")
+        content_index = check_count(content_index, "content_index")
+        item_id = check_str(item_id, "item_id")
         self._truncations.append((audio_end_ms, content_index, item_id))
         self.logger.debug(
             "truncate_audio(%s ms, %s, %s): no Live API equivalent, nothing sent",
@@ -807,12 +842,24 @@ class GeminiRealtimeClient:
     async def add_event(self, event: RealtimeEvent | None) -> None:
         """Put an event on the event channel; `None` ends `read_events`.
 
-        Waits only when `2 * SessionOptions.event_buffer` items are buffered unread.
+        Within `connect()` it waits only when `2 * SessionOptions.event_buffer` items are
+        buffered unread (a reader makes room). Outside it, it never waits: nothing would
+        read meanwhile (`get_event` does not wait there either), and what it holds is the
+        application's own events.
 
         Args:
             event: The event, or `None` to end the stream.
+
+        Raises:
+            LocalProtocolError: `event` is neither a `RealtimeEvent` nor None.
         """
         self._require_trio("add_event")
+        given = cast(object, event)  # the annotation promises what is checked here
+        if given is not None and not isinstance(given, RealtimeEvent):
+            # Else `get_event`/`read_events` later handed it on, typed as an event.
+            raise LocalProtocolError(
+                f"event must be a RealtimeEvent or None, not {describe(given)}"
+            )
         await self._events.put(event, headroom=True)
 
     async def get_event(self) -> RealtimeEvent | None:
@@ -836,8 +883,13 @@ class GeminiRealtimeClient:
             RuntimeError: not connected (no `connect()` under way), and the channel holds
                 nothing to return; also raised in a task waiting here when a `connect()`
                 fails to open the connection.
-            ConnectionClosedError: the session ended with an error close (a subclass says
-                which); HeartbeatTimeoutError or RemoteProtocolError when it failed.
+            ConnectionClosedError: the session ended with an error close a retry cannot fix
+                (a subclass says which: 1007, 1008, a quota); HeartbeatTimeoutError or
+                RemoteProtocolError when it failed.
+            ReconnectFailedError: the session ended because resuming it kept failing (a
+                server that closes each connection with 1011, say) past the reconnect
+                budget; no `code`: its `last_error` is the last attempt's error, the
+                `ConnectionClosedError` with `code` and `reason` when that was a close.
         """
         self._require_trio("get_event")
         if self._session is not None and not self._started:
@@ -854,7 +906,12 @@ class GeminiRealtimeClient:
 
         Args:
             audio: The audio (base64).
+
+        Raises:
+            LocalProtocolError: `audio` is not a str.
         """
+        # Else the event carried whatever came as its base64 `delta`.
+        audio = check_str(audio, "audio")
         await self.add_event(InputAudioBufferDelta(delta=audio, item_id=None))
 
     async def read_events(self) -> AsyncGenerator[RealtimeEvent, None]:
@@ -870,7 +927,11 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: not connected.
-            ConnectionClosedError: the session ended with an error close (after `Closed`).
+            ConnectionClosedError: the session ended with an error close a retry cannot fix
+                (after `Closed`); the other errors as `get_event` says.
+            ReconnectFailedError: resuming the session kept failing (after `Closed`); its
+                `last_error` carries the `code` and `reason` of the last close, if the last
+                attempt ended in one.
         """
         await self._ensure_started()
         while True:

@@ -248,6 +248,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         self._setup_ready = trio.Event()
         self._settled = trio.Event()
         self._first_outcome: ConnectionOutcome | None = None
+        # `start` has stopped waiting for the first connection to open (it opened, failed,
+        # or took too long): its outcome is the session's from then on.
+        self._start_waited = False
         self._finished = trio.Event()
         self._close_deadline = math.inf  # when `aclose` stops waiting for the end
         # The supervisor's state (see `SessionSupervisor`).
@@ -943,9 +946,11 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 `parameters` use keys the Live API's `Schema` lacks, or a value the server
                 refuses (a function name, a sampling setting out of range: see
                 `open_session`).
-            LocalProtocolError: `open_session(..., start=False)` and `start` has not sent
-                the session's setup yet.
+            LocalProtocolError: `open_session(..., start=False)` and `start` has not
+                returned yet (the session's setup is not sent, or not answered).
             SessionClosedError: the session is closed.
+            SetupTimeoutError, ConnectionClosedError: `start` failed (raised this error):
+                the session never opened, and is ending.
         """
         if self._failure is not None:
             raise self._told_failure()
@@ -959,6 +964,16 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 "update_setup before the session's setup was sent: give this setup to "
                 "start() instead, or call update_setup once start() has returned"
             )
+        if not (self._settled.is_set() or self._start_waited):
+            # Sent, but no `setupComplete` yet: accepted, the change waited on a connection
+            # that may never open, and was lost with it.
+            raise LocalProtocolError(
+                "update_setup before the session opened (no setupComplete yet): call "
+                "update_setup once start() has returned"
+            )
+        # The first connection never opened (a setup timeout, a refused setup): the session
+        # is ending, and a change accepted now would never come into force.
+        self._raise_if_not_open()
         prepared = _prepare_setup(setup, self._endpoint)
         if prepared.model != current_setup.model:
             raise ConfigurationError(
@@ -1079,6 +1094,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         self._setup_ready.set()
         with trio.move_on_after(self._options.setup_timeout + self._options.close_timeout):
             await self._settled.wait()
+        self._start_waited = True
         self._raise_if_not_open()
 
     def _told_failure(self) -> GeminiLiveError:

@@ -10,7 +10,7 @@ from typing import Any, Literal, cast
 
 import msgspec
 
-from ._arguments import TOO_DEEP, check_switch, describe
+from ._arguments import TOO_DEEP, check_switch, describe, is_count
 from ._errors import ConfigurationError
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import (
@@ -203,13 +203,13 @@ def live_setup(
         ("silence_duration_ms", silence_duration_ms, 0),
         ("prefix_padding_ms", prefix_padding_ms, 0),
     ):
-        if value is not None and not _count(value, least):
+        if value is not None and not is_count(value, least):
             raise ConfigurationError(f"{name} must be an int >= 0, not {describe(value)}")
     for name, value in (
         ("compression_trigger_tokens", compression_trigger_tokens),
         ("compression_target_tokens", compression_target_tokens),
     ):
-        if value is not None and not _count(value, 1):
+        if value is not None and not is_count(value, 1):
             # Refused rather than dropped: 0 used to leave compression off without a word.
             raise ConfigurationError(
                 f"{name} must be a positive int (None: no compression), not {describe(value)}"
@@ -335,11 +335,6 @@ def _extra(value: object) -> dict[str, Any] | None:
     except RecursionError:
         raise ConfigurationError(f"extra {TOO_DEEP}") from None
     return cast("dict[str, Any]", copied) or None
-
-
-def _count(value: object, least: int) -> bool:
-    """Whether `value` is an `int` (not a `bool`) of at least `least`."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _sequence_of(value: object, kind: type, name: str) -> list[Any]:
