@@ -189,6 +189,10 @@ def _as_view(data: object, name: str, what: str) -> memoryview:
         raise LocalProtocolError(
             f"{name} must be bytes, bytearray or memoryview ({what}), not {describe(data)}"
         ) from None
+    except (ValueError, BufferError) as error:  # a closed mmap, an export refused
+        raise LocalProtocolError(
+            f"{name} ({type(data).__name__}) has a buffer that cannot be read: {error}"
+        ) from None
 
 
 def _odd_pcm(size: int) -> LocalProtocolError:

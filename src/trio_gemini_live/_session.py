@@ -668,14 +668,22 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         `trio.sleep_until`. Returns the number of chunks sent (empty ones are not).
 
         Raises:
-            LocalProtocolError: `chunks` is not an iterable of chunks (a single buffer or
-                `str` is not), a chunk is refused by `send_audio`, `sample_rate` is not an `int`
-                from 1000 to 384000, or `realtime` is not a `bool`.
+            LocalProtocolError: `chunks` is not an iterable of chunks (a `str` or a single
+                buffer of samples, such as bytes or `array('h')`, is not; a 2-D NumPy array
+                is, of its rows), a chunk is refused by `send_audio`, `sample_rate` is not an
+                `int` from 1000 to 384000, or `realtime` is not a `bool`.
+            SessionClosedError: the session is closed (with no chunk to send too, as
+                `send_audio` of empty audio).
         """
         rate = check_sample_rate(sample_rate)
         check_bool(realtime, "realtime")
         send = functools.partial(self.send_audio, sample_rate=rate)
-        return await stream_audio(send, chunks, sample_rate=rate, realtime=realtime)
+        sent = await stream_audio(send, chunks, sample_rate=rate, realtime=realtime)
+        if not sent:
+            # No chunk, or only empty ones: a closed session raises all the same, as
+            # `send_audio(b"")` does (`stream_audio([])` returned 0).
+            await self._send_nothing()
+        return sent
 
     async def send_video(self, frame: AudioBuffer, *, mime_type: str = "image/jpeg") -> None:
         """Send one image frame (`realtimeInput.video`), normally JPEG at about 1 fps.

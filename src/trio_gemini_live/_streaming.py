@@ -80,8 +80,10 @@ async def stream_audio(
 def _chunk_iterator(chunks: object) -> Iterator[AudioBuffer]:
     """An iterator over the chunks, or an error saying why `chunks` is not a source of them."""
     kind = type(chunks)
-    if kind is bytes or kind is bytearray or kind is memoryview:
-        # Iterable, but over ints: the likely slip is one buffer where a sequence belongs.
+    if kind is bytes or kind is bytearray or kind is memoryview or _one_buffer(chunks):
+        # Iterable, but over ints or samples (a NumPy int16 has the buffer protocol, and
+        # each went out as a message of its own): the likely slip is one buffer where a
+        # sequence belongs.
         raise LocalProtocolError(
             f"chunks must be an iterable of PCM buffers, not one {kind.__name__}: "
             "pass [pcm], or call send_audio"
@@ -101,14 +103,29 @@ def _chunk_iterator(chunks: object) -> Iterator[AudioBuffer]:
         ) from None
 
 
+def _one_buffer(chunks: object) -> bool:
+    """Whether `chunks` is a buffer of samples (`array('h')`, a NumPy array), not of chunks.
+
+    One of more than one dimension (a NumPy array of frames) iterates over its rows: a
+    source of chunks.
+    """
+    try:
+        with memoryview(chunks) as view:  # type: ignore[arg-type]
+            return view.ndim <= 1
+    except TypeError:
+        return False  # no buffer: an iterable of chunks, or refused as no iterable
+    except (ValueError, BufferError):
+        return True  # a buffer, though not one to read now (a closed mmap)
+
+
 def _nbytes(chunk: object) -> int:
     """The size of a chunk in bytes (a view's `len()` counts items)."""
     kind = type(chunk)
     if kind is bytes or kind is bytearray:
         return len(chunk)  # type: ignore[arg-type]
-    if kind is memoryview:
-        return cast("memoryview", chunk).nbytes
     try:
+        if kind is memoryview:
+            return cast("memoryview", chunk).nbytes
         return memoryview(chunk).nbytes  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0  # not a buffer: `send` refuses it, with the reason
+    except (TypeError, ValueError, BufferError):
+        return 0  # not a buffer, or not one to read (released): `send` says why
