@@ -136,7 +136,8 @@ class Resampler:
 
         The stream's length times the ratio of the rates, rounded down, is the output's;
         the samples past the last source sample, which no next piece will complete, hold
-        it. The next piece fed starts a new stream.
+        it (the output may already be a sample longer: see `resample`). The next piece fed
+        starts a new stream.
         """
         if self._last is None:
             return b""
@@ -189,13 +190,22 @@ class _Piece:
 def resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
     """Linear-interpolation resampling; good enough for an echo, and deterministic."""
     resampler = Resampler(src_rate, dst_rate)
-    return resampler.feed_now(pcm) + resampler.flush()
+    return _whole(pcm, resampler.feed_now(pcm) + resampler.flush(), src_rate, dst_rate)
 
 
 async def resample_in_steps(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
     """`resample`, letting other tasks run every `_RESAMPLE_STEP` output samples (`feed`)."""
     resampler = Resampler(src_rate, dst_rate)
-    return await resampler.feed(pcm) + resampler.flush()
+    return _whole(pcm, await resampler.feed(pcm) + resampler.flush(), src_rate, dst_rate)
+
+
+def _whole(pcm: bytes, out: bytes, src_rate: int, dst_rate: int) -> bytes:
+    """`out` cut to the length of `pcm` at `dst_rate`, rounded down.
+
+    A stream may compute a sample more: one that lies before its last sample but past
+    that length (a next piece would have made the length reach it).
+    """
+    return out[: len(pcm) // 2 * dst_rate // src_rate * 2]
 
 
 @functools.lru_cache(maxsize=64)
