@@ -15,7 +15,8 @@ import ctypes
 import dataclasses
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+import mmap
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -346,6 +347,26 @@ def A(value: object) -> Any:
     return value
 
 
+def _released_view() -> memoryview:
+    view = memoryview(bytes(640))
+    view.release()
+    return view
+
+
+def _closed_mmap() -> mmap.mmap:
+    # Its buffer export fails with a ValueError, which escaped bare.
+    buffer = mmap.mmap(-1, 640)
+    buffer.close()
+    return buffer
+
+
+class _Samples(bytes):
+    """PCM that iterates as NumPy's int16 arrays do: over its samples, each a buffer too."""
+
+    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+        return (self[i : i + 2] for i in range(0, len(self), 2))
+
+
 BAD_CALLS: list[tuple[str, Call, str]] = [
     # send_audio: the buffer
     ("audio str", lambda s: s.send_audio(A("hello world!")), r"pcm must be bytes.*not str"),
@@ -378,6 +399,12 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         lambda s: s.send_audio(memoryview(array.array("h", [1, 2, 3])).cast("B")[:5]),
         r"even number of bytes, not 5",
     ),
+    ("audio released view", lambda s: s.send_audio(_released_view()), r"^pcm is a released"),
+    (
+        "audio closed mmap",
+        lambda s: s.send_audio(A(_closed_mmap())),
+        r"^pcm \(mmap\) has a buffer that cannot be read: mmap closed",
+    ),
     # send_audio: the rate
     ("rate 0", lambda s: s.send_audio(bytes(640), sample_rate=0), r"sample_rate.* not 0"),
     ("rate -5", lambda s: s.send_audio(bytes(640), sample_rate=-5), r"sample_rate.* not -5"),
@@ -402,6 +429,31 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     ("stream rate huge", lambda s: s.stream_audio([b""], sample_rate=500_000), r"not 500000"),
     ("stream chunk", lambda s: s.stream_audio([A("x")], realtime=False), r"pcm must be bytes"),
     ("stream realtime", lambda s: s.stream_audio([bytes(640)], realtime=A("no")), r"realtime"),
+    # the chunks refused as send_audio refuses them, not with a bare ValueError
+    (
+        "stream released view",
+        lambda s: s.stream_audio([_released_view()]),
+        r"^pcm is a released memoryview$",
+    ),
+    (
+        "stream released view at once",
+        lambda s: s.stream_audio([_released_view()], realtime=False),
+        r"^pcm is a released memoryview$",
+    ),
+    ("stream closed mmap", lambda s: s.stream_audio([A(_closed_mmap())]), r"^pcm \(mmap\) has"),
+    # one buffer of samples iterated: a sample a message (NumPy's int16 are buffers too)
+    (
+        "stream samples",
+        lambda s: s.stream_audio(_Samples(bytes(8)), realtime=False),
+        r"not one _Samples: pass",
+    ),
+    ("stream one array", lambda s: s.stream_audio(A(array.array("h", [1, 2]))), r"not one array"),
+    (
+        "stream one ctypes array",
+        lambda s: s.stream_audio(A((ctypes.c_int16 * 320)())),
+        r"^chunks must be .*, not one c_short_Array_320: pass \[pcm\]",
+    ),
+    ("stream one closed mmap", lambda s: s.stream_audio(A(_closed_mmap())), r"not one mmap"),
     # send_text, send_video
     ("text int", lambda s: s.send_text(A(123)), r"text must be a str, not 123 \(int\)"),
     ("text bytes", lambda s: s.send_text(A(b"hi")), r"text must be a str, not bytes"),
@@ -419,6 +471,7 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"^mime_type cannot be sent: .*surrogates",
     ),
     ("video mime", lambda s: s.send_video(b"\xff\xd8", mime_type="audio/pcm"), r"image/\*"),
+    ("video closed mmap", lambda s: s.send_video(A(_closed_mmap())), r"^frame \(mmap\) has a"),
     ("video mime None", lambda s: s.send_video(b"\xff", mime_type=A(None)), r"mime_type must"),
     # send_client_content
     ("turns int", lambda s: s.send_client_content(A(42)), r"turns must be a str, a Content"),
@@ -894,6 +947,15 @@ async def test_empty_audio_on_a_closed_session_still_raises() -> None:
     session._core.closing = True  # pyright: ignore[reportPrivateUsage]
     with pytest.raises(SessionClosedError):
         await session.send_audio(b"")
+    for chunks in ([], [b""], _no_chunks()):
+        # Nothing to send returned 0 where a chunk raised.
+        with pytest.raises(SessionClosedError):
+            await session.stream_audio(chunks)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    for chunk in ():
+        yield chunk
 
 
 async def test_empty_audio_on_a_session_the_server_ended_still_raises(
@@ -912,6 +974,8 @@ async def test_empty_audio_on_a_session_the_server_ended_still_raises(
             await session.send_audio(bytes(2))
         with pytest.raises(SessionClosedError):
             await session.send_audio(b"")
+        with pytest.raises(SessionClosedError):
+            await session.stream_audio([], realtime=False)
 
 
 async def test_send_client_content_with_no_turns_asks_for_an_answer() -> None:

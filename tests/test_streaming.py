@@ -9,6 +9,7 @@ check only that it never wakes early (lateness under load is allowed).
 from __future__ import annotations
 
 import array
+import ctypes
 import itertools
 import math
 import sys
@@ -133,6 +134,17 @@ async def test_chunks_of_16_bit_samples_are_paced_by_their_size_in_bytes(
     chunk = array.array("h", [0] * 320)  # 20 ms at 16 kHz: 640 bytes, though len() is 320
     async with open_emulator() as emulator:
         assert await _stream(emulator, [chunk, memoryview(chunk), chunk]) == 3
+    assert _gaps(_audio_times(emulator)) == [0.02, 0.02]
+
+
+async def test_a_two_dimensional_buffer_is_streamed_a_row_a_chunk(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # One buffer of samples is refused (pass [pcm]); one of frames, as a 2-D NumPy array
+    # is, iterates over them.
+    frames = ((ctypes.c_int16 * 320) * 3)()  # 3 rows of 20 ms at 16 kHz
+    async with open_emulator() as emulator:
+        assert await _stream(emulator, frames) == 3
     assert _gaps(_audio_times(emulator)) == [0.02, 0.02]
 
 

@@ -15,7 +15,7 @@ import trio.testing
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
-from trio_gemini_live.emulator._audio import EnergyVad, VadResult
+from trio_gemini_live.emulator._audio import EnergyVad, VadResult, resample
 from trio_gemini_live.emulator._model import _CANCELLED_KEPT, PROMPT_OVERHEAD_TOKENS
 
 
@@ -493,7 +493,7 @@ async def test_a_scenario_reply_is_said_after_a_blocking_calls_responses(
 async def test_resampling_a_long_audio_lets_other_tasks_run() -> None:
     # Pure Python, ~1 us a sample: 16x more samples out than in from 1 kHz, all computed
     # without a schedule point, held every connection of the emulator.
-    from trio_gemini_live.emulator._audio import resample, resample_in_steps
+    from trio_gemini_live.emulator._audio import resample_in_steps
 
     pcm = tone(10_000, 1000)  # 10 s at 1 kHz: 160,000 samples at 16 kHz
     ticks = 0
@@ -522,6 +522,57 @@ async def test_resampling_a_long_audio_lets_other_tasks_run() -> None:
         await resample_in_steps(tone(40, 48000), 48000, 16000)
         assert ticks == before
         nursery.cancel_scope.cancel()
+
+
+def test_a_stream_resampled_in_pieces_is_the_stream_resampled_whole() -> None:
+    # Each piece resampled on its own lost the fraction of a sample its length rounded down
+    # to (0.14 % of 44.1 kHz audio in 1024-sample pieces) and held its last sample at the
+    # join; the pieces of any length, flushed at the end, now give the whole's samples.
+    from trio_gemini_live.emulator._audio import Resampler
+
+    for rate, sizes, ms in [
+        (44100, [1024], 1000),
+        (44100, [1024], 1001),  # the stream computes a sample past the whole's length
+        (48000, [1024, 1, 0, 333], 1000),
+        (8000, [7, 160], 999),
+    ]:
+        pcm = tone(ms, rate)
+        resampler = Resampler(rate, 16000)
+        pieces, offset = [], 0
+        while offset < len(pcm):
+            size = 2 * sizes[len(pieces) % len(sizes)]
+            pieces.append(resampler.feed_now(pcm[offset : offset + size]))
+            offset += size
+        whole = resample(pcm, rate, 16000)
+        assert len(whole) == 2 * (len(pcm) // 2 * 16000 // rate)
+        streamed = b"".join(pieces)
+        assert streamed[: len(whole)] == whole[: len(streamed)]
+        assert abs(len(whole) - len(streamed)) <= 2 * 2  # the samples past the last one
+        assert (streamed + resampler.flush())[: len(whole)] == whole
+    # A piece alone is the stream of it: cut to its own length.
+    assert len(resample(tone(1000, 44100)[:2048], 44100, 16000)) == 2 * 371
+
+
+async def test_the_emulator_resamples_the_audio_messages_as_one_stream(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    pcm = tone(1000, 44100)
+    async with start() as emu, connect(emu) as client:
+        await client.setup(
+            model=NATIVE, realtimeInputConfig={"automaticActivityDetection": {"disabled": True}}
+        )
+        await client.send({"realtimeInput": {"activityStart": {}}})
+        for offset in range(0, len(pcm), 2048):  # 1024 samples a message, as sound cards do
+            await client.send(audio_frame(pcm[offset : offset + 2048], 44100))
+        conn = await emu.wait_for_connection()
+        await conn.wait_for_received("realtimeInput.audio", count=len(range(0, len(pcm), 2048)))
+        await trio.testing.wait_all_tasks_blocked()  # the model has taken them all in
+        assert conn.model is not None
+        held = conn.model.pending_input().manual_audio
+    whole = resample(pcm, 44100, 16000)
+    # Message by message, 23 samples (1.4 ms) short, with a step at each of the 43 joins.
+    assert abs(len(whole) - len(held)) <= 2  # but the sample past the last one
+    assert held[: len(whole)] == whole[: len(held)]
 
 
 async def test_vertex_call_ids_are_uuids() -> None:

@@ -19,6 +19,7 @@ from .._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 __all__ = [
     "VAD_RATE",
     "EnergyVad",
+    "Resampler",
     "audio_tokens",
     "duration_s",
     "rate_from_mime",
@@ -78,55 +79,133 @@ def duration_s(pcm_len: int, rate: int) -> float:
     return pcm_len / 2 / rate
 
 
-class _Resampling:
-    """Linear interpolation from `src_rate` to `dst_rate`, done a range of output at a time."""
+class Resampler:
+    """Linear interpolation from `src_rate` to `dst_rate` of one stream of PCM, fed in pieces.
 
-    def __init__(self, pcm: bytes, src_rate: int, dst_rate: int) -> None:
-        self.src = _samples(pcm)
-        self.length = len(self.src) * dst_rate // src_rate  # output samples
-        self.out = array.array("h", bytes(2 * self.length))
-        self.step = src_rate / dst_rate
+    The output samples between the last sample of a piece and the first of the next are
+    computed when that next piece comes, so the pieces resampled one by one join into the
+    stream resampled whole (`resample`): the same samples. Each piece resampled on its own
+    lost the fraction of a sample its length rounded down to (0.14 % of 44.1 kHz audio in
+    1024-sample pieces) and held its last sample where the join should have been.
+    """
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        self.src_rate = src_rate
+        self.dst_rate = dst_rate
+        common = math.gcd(src_rate, dst_rate)
+        # Output sample k of the stream lies at source position k * `_up` / `_down`, kept
+        # exact as a whole part and a remainder (a float drifts over a long stream).
+        self._up = src_rate // common
+        self._down = dst_rate // common
+        self._start()
+
+    def _start(self) -> None:
+        """A new stream: nothing fed yet."""
+        self._last: int | None = None  # the previous piece's last sample
+        self._next = 0  # source index of the next output sample, from `_last`'s (0)
+        self._remainder = 0  # ... and its fraction, in 1/`_down` of a sample
+        self._taken = 0  # source samples fed
+        self._given = 0  # output samples computed
+
+    async def feed(self, pcm: bytes) -> bytes:
+        """The output samples `pcm` completes, letting other tasks run every `_RESAMPLE_STEP`.
+
+        The work is pure Python, under a microsecond a sample: up to `_RESAMPLE_STEP`
+        samples out (a realtime chunk) it is done at once, with no schedule point; a long
+        utterance or a large message does not hold every other connection of the emulator.
+        """
+        if self.src_rate == self.dst_rate:
+            return pcm[: len(pcm) // 2 * 2]
+        piece = self._piece(pcm)
+        for begin in range(0, len(piece.out), _RESAMPLE_STEP):
+            if begin:
+                await trio.lowlevel.checkpoint()
+            piece.compute(begin, begin + _RESAMPLE_STEP)
+        return self._done(piece)
+
+    def feed_now(self, pcm: bytes) -> bytes:
+        """`feed`, all at once."""
+        if self.src_rate == self.dst_rate:
+            return pcm[: len(pcm) // 2 * 2]
+        piece = self._piece(pcm)
+        piece.compute(0, len(piece.out))
+        return self._done(piece)
+
+    def flush(self) -> bytes:
+        """End the stream as `resample` ends a whole one: its last sample held to length.
+
+        The stream's length times the ratio of the rates, rounded down, is the output's;
+        the samples past the last source sample, which no next piece will complete, hold
+        it (the output may already be a sample longer: see `resample`). The next piece fed
+        starts a new stream.
+        """
+        if self._last is None:
+            return b""
+        length = self._taken * self._down // self._up
+        held = array.array("h", [self._last]) * max(0, length - self._given)
+        self._start()
+        return _to_bytes(held)
+
+    def _piece(self, pcm: bytes) -> _Piece:
+        samples = _samples(pcm)
+        if self._last is not None:
+            samples.insert(0, self._last)
+        self._taken += len(samples) - (self._last is not None)
+        # Output samples whose source position is before the last sample: each has both
+        # neighbours in hand.
+        span = (len(samples) - 1 - self._next) * self._down - self._remainder
+        count = max(0, -(-span // self._up))
+        return _Piece(samples, count, self._next, self._remainder, self._up, self._down)
+
+    def _done(self, piece: _Piece) -> bytes:
+        if piece.src:
+            position = self._next * self._down + self._remainder + len(piece.out) * self._up
+            after, self._remainder = divmod(position, self._down)
+            self._next = after - (len(piece.src) - 1)  # from the new last sample
+            self._last = piece.src[-1]
+            self._given += len(piece.out)
+        return _to_bytes(piece.out)
+
+
+class _Piece:
+    """One piece of a `Resampler`'s stream, its output computed a range at a time."""
+
+    def __init__(
+        self, src: array.array[int], count: int, first: int, remainder: int, up: int, down: int
+    ) -> None:
+        self.src = src
+        self.out = array.array("h", bytes(2 * count))
+        self._start = first * down + remainder  # in 1/`down` of a source sample
+        self._up = up
+        self._down = down
 
     def compute(self, begin: int, end: int) -> None:
-        src, out, step = self.src, self.out, self.step
-        last = len(src) - 1
-        for i in range(begin, min(end, self.length)):
-            pos = i * step
-            j = int(pos)
-            if j >= last:
-                out[i] = src[last]
-                continue
-            frac = pos - j
-            out[i] = int(src[j] + (src[j + 1] - src[j]) * frac)
-
-    def result(self) -> bytes:
-        return _to_bytes(self.out)
+        src, out, up, down, start = self.src, self.out, self._up, self._down, self._start
+        for i in range(begin, min(end, len(out))):
+            j, fraction = divmod(start + i * up, down)
+            before = src[j]
+            out[i] = int(before + (src[j + 1] - before) * fraction / down)
 
 
 def resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
     """Linear-interpolation resampling; good enough for an echo, and deterministic."""
-    if src_rate == dst_rate or not pcm:
-        return pcm[: len(pcm) // 2 * 2]
-    work = _Resampling(pcm, src_rate, dst_rate)
-    work.compute(0, work.length)
-    return work.result()
+    resampler = Resampler(src_rate, dst_rate)
+    return _whole(pcm, resampler.feed_now(pcm) + resampler.flush(), src_rate, dst_rate)
 
 
 async def resample_in_steps(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
-    """`resample`, letting other tasks run every `_RESAMPLE_STEP` output samples.
+    """`resample`, letting other tasks run every `_RESAMPLE_STEP` output samples (`feed`)."""
+    resampler = Resampler(src_rate, dst_rate)
+    return _whole(pcm, await resampler.feed(pcm) + resampler.flush(), src_rate, dst_rate)
 
-    The work is pure Python, under a microsecond a sample: up to `_RESAMPLE_STEP` samples
-    out (a realtime chunk) it is done at once, with no schedule point; a long utterance or
-    a large message no longer holds every other connection of the emulator meanwhile.
+
+def _whole(pcm: bytes, out: bytes, src_rate: int, dst_rate: int) -> bytes:
+    """`out` cut to the length of `pcm` at `dst_rate`, rounded down.
+
+    A stream may compute a sample more: one that lies before its last sample but past
+    that length (a next piece would have made the length reach it).
     """
-    if src_rate == dst_rate or not pcm:
-        return pcm[: len(pcm) // 2 * 2]
-    work = _Resampling(pcm, src_rate, dst_rate)
-    for begin in range(0, work.length, _RESAMPLE_STEP):
-        if begin:
-            await trio.lowlevel.checkpoint()
-        work.compute(begin, begin + _RESAMPLE_STEP)
-    return work.result()
+    return out[: len(pcm) // 2 * dst_rate // src_rate * 2]
 
 
 @functools.lru_cache(maxsize=64)

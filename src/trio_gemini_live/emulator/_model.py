@@ -252,6 +252,9 @@ class Model:
         self._manual_active = False
         # 32 bytes a ms: 16 kHz 16-bit mono, what `_on_audio` is given.
         self._manual_audio = _audio.HeldAudio(config.max_utterance_ms * _audio.VAD_RATE // 500)
+        # The incoming audio is one stream, each message a piece of it: resampled message by
+        # message it lost a fraction of a sample at each (`Resampler`).
+        self._resampler = _audio.Resampler(_audio.VAD_RATE, _audio.VAD_RATE)
         self._gen: _Generation | None = None
         self._pending: dict[str, _Call] = {}
         # Calls a barge-in cancelled, newest last: a response to one may cross the
@@ -401,7 +404,9 @@ class Model:
             self._manual_active = True
             self._manual_audio.clear()
         for data, rate in audio:
-            pcm16k = await _audio.resample_in_steps(data, rate, _audio.VAD_RATE)
+            if rate != self._resampler.src_rate:
+                self._resampler = _audio.Resampler(rate, _audio.VAD_RATE)  # another stream
+            pcm16k = await self._resampler.feed(data)
             if self._heard_sizes is not None and self.session.heard is not None:
                 # Recorded in the same step as `_on_audio` feeds it (no checkpoint between),
                 # so a handle never sees the one without the other.
@@ -415,6 +420,10 @@ class Model:
             # issued during the interruption above has not heard it.
             self._hear_text(rt.text)
             self._start(_UserTurn(text=rt.text))
+        if rt.audio_stream_end:
+            # The audio after it is another stream, not to be interpolated into this one.
+            # What `flush` would give is the last sample held, no audio the client sent.
+            self._resampler.flush()
         if rt.audio_stream_end and self.aad_enabled and self.vad.in_speech:
             await self._voice_activity("ACTIVITY_END", self.vad.speech_end_s)
             self._start(_UserTurn(speech16k=self.vad.flush()))
