@@ -108,6 +108,9 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--session-limit-code", "1006"], ("--session-limit-code", "1005, 1006, 1015")),
         (["--session-limit-code", "99999"], ("--session-limit-code", "1000-4999")),
         (["--handle-refused-code", "1006"], ("--handle-refused-code", "1005, 1006, 1015")),
+        # NaN passed the parser and was refused by EmulatorConfig: the field's name, no usage.
+        (["--audio-session-limit", "nan"], ("--audio-session-limit", "number of seconds")),
+        (["--video-session-limit", "nan"], ("--video-session-limit", "number of seconds")),
         # Refused by EmulatorConfig before, printed without the usage and the flag's name.
         (["--pacing", "-1"], ("--pacing", "finite number >= 0")),
         (["--pacing", "inf"], ("--pacing", "finite number >= 0")),

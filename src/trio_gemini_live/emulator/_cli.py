@@ -61,6 +61,8 @@ def _limit(value: str) -> float | None:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError("a limit is a number of seconds (0: none)") from None
+    if math.isnan(seconds):  # here, to name the flag with the usage (inf: no limit either)
+        raise argparse.ArgumentTypeError(f"a limit is a number of seconds (0: none), got {value}")
     if seconds < 0:
         raise argparse.ArgumentTypeError("a limit cannot be negative")
     return seconds or None
