@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import signal
 import ssl
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 import trio
@@ -368,6 +373,43 @@ async def test_cli_serves_tls_and_prints_the_recipe(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_cli_takes_a_second_ctrl_c_while_the_emulator_shuts_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The signal receiver was left before the emulator's exit: a second Ctrl-C then raised
+    # KeyboardInterrupt inside the shutdown, which left streams open under shielded writes to
+    # clients that read nothing (the exit waited up to their deadline). Here the signal
+    # handler around `_serve` sees what escaped it.
+    real_open_emulator = emulator_cli.open_emulator
+
+    @contextlib.asynccontextmanager
+    async def ctrl_c_again_while_leaving(*args: Any, **kwargs: Any) -> AsyncGenerator[Any]:
+        async with real_open_emulator(*args, **kwargs) as emu:
+            yield emu
+            signal.raise_signal(signal.SIGINT)
+            await trio.testing.wait_all_tasks_blocked()
+
+    monkeypatch.setattr(emulator_cli, "open_emulator", ctrl_c_again_while_leaving)
+    args = emulator_cli.build_parser().parse_args(["--port", "0"])
+    config = emulator_cli._config(args)  # pyright: ignore[reportPrivateUsage]
+    escaped: list[int] = []
+
+    def outside_handler(signum: int, frame: FrameType | None) -> None:
+        escaped.append(signum)
+
+    previous = signal.signal(signal.SIGINT, outside_handler)
+    try:
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                serve = emulator_cli._serve  # pyright: ignore[reportPrivateUsage]
+                nursery.start_soon(serve, args, config, io.StringIO(), None, None)
+                await trio.testing.wait_all_tasks_blocked()
+                signal.raise_signal(signal.SIGINT)  # the first Ctrl-C
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert escaped == []
 
 
 async def test_open_emulator_refuses_a_config_of_another_type() -> None:

@@ -1337,9 +1337,19 @@ class Emulator:
         to a client that reads nothing, cancelling the emulator alone would wait for that
         connection's deadline (or `send_timeout`). Closing the stream under the write ends
         it now.
+
+        Every stream is closed even when closing one is interrupted (a KeyboardInterrupt:
+        Ctrl-C pressed again): a stream left open kept the exit waiting on its write. The
+        first such exception is raised once all are closed.
         """
+        interrupted: BaseException | None = None
         for stream in list(self._streams):
-            await trio.aclose_forcefully(stream)
+            try:
+                await trio.aclose_forcefully(stream)
+            except BaseException as exc:  # raised below, once all are closed
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
     async def _serve_stream(self, stream: trio.abc.Stream) -> None:
         wrapped = _FaultStream(stream)
