@@ -124,6 +124,7 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--keep-closed-connections", "-1"], ("--keep-closed-connections", ">= 0")),
         (["--keep-closed-connections", "many"], ("--keep-closed-connections", "or 'all'")),
         (["--keep-closed-connections", "2.5"], ("--keep-closed-connections", "whole number")),
+        (["--keep-ended-sessions", "-1"], ("--keep-ended-sessions", ">= 0")),
         # EmulatorConfig.send_timeout had no flag; 0 could never be met, NaN never reached.
         (["--send-timeout", "0"], ("--send-timeout", "seconds > 0, got 0")),
         (["--send-timeout", "-1"], ("--send-timeout", "seconds > 0, got -1")),
@@ -149,6 +150,13 @@ def test_the_send_timeout_flag_sets_the_config(args: list[str], timeout: float |
     parsed = emulator_cli.build_parser().parse_args(args)
     config = emulator_cli._config(parsed)  # pyright: ignore[reportPrivateUsage]
     assert config.send_timeout == timeout
+
+
+@pytest.mark.parametrize(("args", "keep"), [([], 1_000), (["--keep-ended-sessions", "all"], None)])
+def test_the_keep_ended_sessions_flag_sets_the_config(args: list[str], keep: int | None) -> None:
+    parsed = emulator_cli.build_parser().parse_args(args)
+    config = emulator_cli._config(parsed)  # pyright: ignore[reportPrivateUsage]
+    assert config.keep_ended_sessions == keep
 
 
 @pytest.mark.parametrize(

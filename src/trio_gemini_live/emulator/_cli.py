@@ -307,6 +307,15 @@ def build_parser() -> SanitisingParser:
         help=f"closed connections kept for inspection, the oldest forgotten first "
         f"(default {keep}; 'all': every one)",
     )
+    ended = EmulatorConfig.keep_ended_sessions  # the dataclass default
+    p.add_argument(
+        "--keep-ended-sessions",
+        type=_keep_closed,
+        default=ended,
+        metavar="N",
+        help=f"ended sessions whose resumption handles are kept, those of the first ended "
+        f"forgotten first (default {ended}; 'all': every one, for 2 h after it ended)",
+    )
     return p
 
 
@@ -351,6 +360,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         output_transcript=args.output_transcript,
         vertex=args.vertex,
         keep_closed_connections=args.keep_closed_connections,
+        keep_ended_sessions=args.keep_ended_sessions,
         send_timeout=args.send_timeout,
     ).replace(**extra)
 

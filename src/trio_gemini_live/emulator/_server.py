@@ -917,8 +917,7 @@ class EmulatorConnection:
         try:
             await self._serve_session(setup, session, vertex)
         finally:
-            session.live = False
-            session.ended_at = trio.current_time()
+            self.emulator.resumption.ended(session)
 
     async def _check_setup(self, setup: Setup, route: Route, vertex: bool) -> bool:
         config = self.emulator.config
@@ -1000,7 +999,7 @@ class EmulatorConnection:
             session.history = found.history
             session.heard = found.heard
             session.scenario_used = set(found.scenario_used)
-        session.live = True
+        store.opened(session)
         self.session = session
         self._resumption = resumption is not None
         self._transparent = bool(resumption and resumption.transparent)
@@ -1135,7 +1134,7 @@ class Emulator:
         self.connections: list[EmulatorConnection] = []
         self.connections_dropped = 0
         self._closed_kept = 0  # closed connections still in `connections`
-        self.resumption = ResumptionStore(config.handle_ttl)
+        self.resumption = ResumptionStore(config.handle_ttl, config.keep_ended_sessions)
         self._nursery = nursery
         self._changed = trio.Event()
         self._attempts = 0
