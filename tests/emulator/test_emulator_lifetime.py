@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 
@@ -11,7 +12,7 @@ import trio.testing
 import trio_websocket
 
 from emulator.emulator_client import GEMINI_PATH, NATIVE, RawClient, connect, start, texts_of
-from trio_gemini_live.emulator import EmulatorConfig, Fault, Scenario, ScenarioTurn
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, Scenario, ScenarioTurn
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
 
@@ -316,3 +317,43 @@ async def test_a_resume_on_another_model_is_refused() -> None:
         async with connect(emu) as client:  # on its own model, it resumes
             assert "setupComplete" in await client.setup(sessionResumption={"handle": handle})
     assert close == (1007, "Request contains an invalid argument.")
+
+
+async def _session_with_handle(emu: Emulator, handle: str | None = None) -> str:
+    """Open a resumable session (or resume `handle`), end it; the handle it was given."""
+    resumption = {} if handle is None else {"handle": handle}
+    async with connect(emu) as client:
+        await client.setup(sessionResumption=resumption, **TEXT)
+        new_handle = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+    await emu.connections[-1].wait_closed()
+    return new_handle
+
+
+async def _resumes(emu: Emulator, handle: str) -> bool:
+    """Whether `handle` resumes its session (else the connection is closed 1008)."""
+    async with connect(emu) as client:
+        with contextlib.suppress(trio_websocket.ConnectionClosed):
+            await client.setup(sessionResumption={"handle": handle}, **TEXT)
+    conn = emu.connections[-1]
+    await conn.wait_closed()
+    return conn.close_code != 1008
+
+
+async def test_past_keep_ended_sessions_the_first_ended_session_is_forgotten() -> None:
+    # Ended sessions were only swept `handle_ttl` (2 h) after they ended: a server with many
+    # short resumable sessions grew ~6.5 kB a session.
+    async with start(EmulatorConfig(keep_ended_sessions=2)) as emu:
+        first = await _session_with_handle(emu)
+        second = await _session_with_handle(emu)
+        # Resumed, the first is live again; ended again, it is the newest ended.
+        first = await _session_with_handle(emu, first)
+        assert emu.resumption.sessions_dropped == 0
+        third = await _session_with_handle(emu)
+        assert emu.resumption.sessions_dropped == 1
+        assert not await _resumes(emu, second)
+        assert await _resumes(emu, third)
+        assert await _resumes(emu, first)
+        assert emu.resumption.sessions_dropped == 1
+    assert EmulatorConfig().keep_ended_sessions == 1_000
+    with pytest.raises(ValueError, match="keep_ended_sessions must be >= 0"):
+        EmulatorConfig(keep_ended_sessions=-1)

@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from emulator.emulator_client import GEMINI_PATH, connect
+from emulator.emulator_client import GEMINI_PATH, NATIVE, connect
 from trio_gemini_live.emulator import Emulator, open_emulator
 
 LOGGER = "trio_gemini_live.emulator"
@@ -158,3 +158,67 @@ async def test_a_peer_that_never_finishes_its_request_is_closed_after_10_s(
             assert await read_to_eof(client) == b""
             await wait_released(emulator)
         assert trio.current_time() - start == pytest.approx(10)
+
+
+def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == LOGGER]
+
+
+async def test_a_request_to_a_wrong_path_is_logged(
+    caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Its 404 went out with no line in the emulator's log at -v.
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    async with open_emulator() as emulator:
+        client = await emulator.memory_connector()()
+        await client.send_all(b"GET /nope?key=secret-key HTTP/1.1\r\nHost: 127.0.0.1\r\n" + UPGRADE)
+        assert (await read_to_eof(client)).startswith(b"HTTP/1.1 404 ")
+        await wait_released(emulator)
+    found = [m for m in _messages(caplog) if "404" in m]
+    assert found == ["stream 1: 404, no Live API endpoint at /nope?key=REDACTED"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "problem"),
+    [
+        (
+            {"model": NATIVE, "generationConfig": {"responseModalities": ["TEXT"]}},
+            "answers in AUDIO only, not TEXT",
+        ),
+        (
+            {
+                "model": NATIVE,
+                "generationConfig": {
+                    "speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Zz"}}}
+                },
+            },
+            "unknown prebuilt voice 'Zz'",
+        ),
+    ],
+)
+async def test_a_refused_setup_logs_its_problem(
+    setup: dict[str, object],
+    problem: str,
+    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Only "closing 1007 Request contains an invalid argument." was logged for these.
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    async with open_emulator() as emulator, connect(emulator) as client:
+        await client.send({"setup": setup})
+        assert (await client.closed())[0] == 1007
+    assert [m for m in _messages(caplog) if m.startswith("connection 1: setup refused: ")]
+    assert [m for m in _messages(caplog) if problem in m]
+
+
+async def test_a_close_by_the_client_is_logged(
+    caplog: pytest.LogCaptureFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    async with open_emulator() as emulator:
+        async with connect(emulator) as client:
+            await client.setup()
+        conn = await emulator.wait_for_connection(1)
+        await conn.wait_closed()
+    assert conn.closed_by == "client"
+    assert "connection 1: the client closed 1000 " in _messages(caplog)

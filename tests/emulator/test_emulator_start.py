@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import signal
 import ssl
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 import trio
@@ -108,6 +113,9 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--session-limit-code", "1006"], ("--session-limit-code", "1005, 1006, 1015")),
         (["--session-limit-code", "99999"], ("--session-limit-code", "1000-4999")),
         (["--handle-refused-code", "1006"], ("--handle-refused-code", "1005, 1006, 1015")),
+        # NaN passed the parser and was refused by EmulatorConfig: the field's name, no usage.
+        (["--audio-session-limit", "nan"], ("--audio-session-limit", "number of seconds")),
+        (["--video-session-limit", "nan"], ("--video-session-limit", "number of seconds")),
         # Refused by EmulatorConfig before, printed without the usage and the flag's name.
         (["--pacing", "-1"], ("--pacing", "finite number >= 0")),
         (["--pacing", "inf"], ("--pacing", "finite number >= 0")),
@@ -116,6 +124,7 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         (["--keep-closed-connections", "-1"], ("--keep-closed-connections", ">= 0")),
         (["--keep-closed-connections", "many"], ("--keep-closed-connections", "or 'all'")),
         (["--keep-closed-connections", "2.5"], ("--keep-closed-connections", "whole number")),
+        (["--keep-ended-sessions", "-1"], ("--keep-ended-sessions", ">= 0")),
         # EmulatorConfig.send_timeout had no flag; 0 could never be met, NaN never reached.
         (["--send-timeout", "0"], ("--send-timeout", "seconds > 0, got 0")),
         (["--send-timeout", "-1"], ("--send-timeout", "seconds > 0, got -1")),
@@ -141,6 +150,13 @@ def test_the_send_timeout_flag_sets_the_config(args: list[str], timeout: float |
     parsed = emulator_cli.build_parser().parse_args(args)
     config = emulator_cli._config(parsed)  # pyright: ignore[reportPrivateUsage]
     assert config.send_timeout == timeout
+
+
+@pytest.mark.parametrize(("args", "keep"), [([], 1_000), (["--keep-ended-sessions", "all"], None)])
+def test_the_keep_ended_sessions_flag_sets_the_config(args: list[str], keep: int | None) -> None:
+    parsed = emulator_cli.build_parser().parse_args(args)
+    config = emulator_cli._config(parsed)  # pyright: ignore[reportPrivateUsage]
+    assert config.keep_ended_sessions == keep
 
 
 @pytest.mark.parametrize(
@@ -365,6 +381,43 @@ async def test_cli_serves_tls_and_prints_the_recipe(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_cli_takes_a_second_ctrl_c_while_the_emulator_shuts_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The signal receiver was left before the emulator's exit: a second Ctrl-C then raised
+    # KeyboardInterrupt inside the shutdown, which left streams open under shielded writes to
+    # clients that read nothing (the exit waited up to their deadline). Here the signal
+    # handler around `_serve` sees what escaped it.
+    real_open_emulator = emulator_cli.open_emulator
+
+    @contextlib.asynccontextmanager
+    async def ctrl_c_again_while_leaving(*args: Any, **kwargs: Any) -> AsyncGenerator[Any]:
+        async with real_open_emulator(*args, **kwargs) as emu:
+            yield emu
+            signal.raise_signal(signal.SIGINT)
+            await trio.testing.wait_all_tasks_blocked()
+
+    monkeypatch.setattr(emulator_cli, "open_emulator", ctrl_c_again_while_leaving)
+    args = emulator_cli.build_parser().parse_args(["--port", "0"])
+    config = emulator_cli._config(args)  # pyright: ignore[reportPrivateUsage]
+    escaped: list[int] = []
+
+    def outside_handler(signum: int, frame: FrameType | None) -> None:
+        escaped.append(signum)
+
+    previous = signal.signal(signal.SIGINT, outside_handler)
+    try:
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                serve = emulator_cli._serve  # pyright: ignore[reportPrivateUsage]
+                nursery.start_soon(serve, args, config, io.StringIO(), None, None)
+                await trio.testing.wait_all_tasks_blocked()
+                signal.raise_signal(signal.SIGINT)  # the first Ctrl-C
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert escaped == []
 
 
 async def test_open_emulator_refuses_a_config_of_another_type() -> None:

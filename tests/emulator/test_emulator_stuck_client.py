@@ -17,6 +17,7 @@ import trio
 
 from emulator.emulator_client import NATIVE, HandClient, connect, start, texts_of
 from trio_gemini_live.emulator import EmulatorConfig
+from trio_gemini_live.emulator._server import _FaultStream  # pyright: ignore[reportPrivateUsage]
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
 VALVE = 1000.0  # seconds: when a stuck client starts reading, far past every bound here
@@ -71,6 +72,39 @@ async def test_leaving_open_emulator_drops_a_tcp_client_that_reads_nothing(
         assert conn.closed
         valves.cancel_scope.cancel()
         await stream.aclose()
+
+
+async def test_an_interrupt_while_leaving_still_drops_every_client_that_reads_nothing(
+    autojump_clock: trio.abc.Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C pressed again while `open_emulator` closes the streams raised KeyboardInterrupt
+    # there: the streams not closed yet held the exit until their clients read again.
+    close = _FaultStream.aclose
+    interrupted: list[_FaultStream] = []
+
+    async def interrupted_close(stream: _FaultStream) -> None:
+        try:
+            await close(stream)  # cancelled at its checkpoint: `aclose_forcefully`
+        finally:
+            if not interrupted:
+                interrupted.append(stream)
+                raise KeyboardInterrupt  # as delivered at that checkpoint
+
+    async with trio.open_nursery() as valves:
+        with pytest.RaisesGroup(KeyboardInterrupt, allow_unwrapped=True, flatten_subgroups=True):
+            async with start() as emu:
+                for _ in range(3):
+                    client = await _stuck_client(await emu.memory_connector(buffer=4096)())
+                    valves.start_soon(client.read_after, VALVE)
+                conns = [await emu.wait_for_connection(n) for n in (1, 2, 3)]
+                await trio.sleep(5)  # each answer fills its buffer; the next write waits
+                assert not any(conn.closed for conn in conns)
+                monkeypatch.setattr(_FaultStream, "aclose", interrupted_close)
+                leaving = trio.current_time()
+        assert trio.current_time() - leaving < 1
+        assert interrupted
+        assert all(conn.closed for conn in conns)
+        valves.cancel_scope.cancel()
 
 
 async def test_a_client_that_reads_nothing_is_dropped_after_its_deadline(

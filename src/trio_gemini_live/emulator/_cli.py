@@ -16,13 +16,14 @@ import socket
 import ssl
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 import trio
 
 from .._cli_args import SanitisingParser, secret_values, unknown_names
+from .._groups import BlockErrors
 from ._config import (
     DEFAULT_MODELS,
     MAX_AUDIO_CHUNK_MS,
@@ -61,6 +62,8 @@ def _limit(value: str) -> float | None:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError("a limit is a number of seconds (0: none)") from None
+    if math.isnan(seconds):  # here, to name the flag with the usage (inf: no limit either)
+        raise argparse.ArgumentTypeError(f"a limit is a number of seconds (0: none), got {value}")
     if seconds < 0:
         raise argparse.ArgumentTypeError("a limit cannot be negative")
     return seconds or None
@@ -304,6 +307,15 @@ def build_parser() -> SanitisingParser:
         help=f"closed connections kept for inspection, the oldest forgotten first "
         f"(default {keep}; 'all': every one)",
     )
+    ended = EmulatorConfig.keep_ended_sessions  # the dataclass default
+    p.add_argument(
+        "--keep-ended-sessions",
+        type=_keep_closed,
+        default=ended,
+        metavar="N",
+        help=f"ended sessions whose resumption handles are kept, those of the first ended "
+        f"forgotten first (default {ended}; 'all': every one, for 2 h after it ended)",
+    )
     return p
 
 
@@ -348,6 +360,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         output_transcript=args.output_transcript,
         vertex=args.vertex,
         keep_closed_connections=args.keep_closed_connections,
+        keep_ended_sessions=args.keep_ended_sessions,
         send_timeout=args.send_timeout,
     ).replace(**extra)
 
@@ -394,14 +407,29 @@ async def _serve(
     ssl_context: ssl.SSLContext | None,
     cert_file: Path | None,
 ) -> None:
-    async with open_emulator(
-        config, host=args.host, port=args.port, ssl_context=ssl_context
-    ) as emu:
-        describe(emu, cert_file, out)
-        # Ctrl-C / SIGTERM end the serving cleanly instead of raising through the nursery.
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                break
+    # Ctrl-C / SIGTERM end the serving cleanly instead of raising through the nursery. The
+    # receiver stays open until the emulator has shut down, and takes every signal till then:
+    # a second Ctrl-C raised KeyboardInterrupt inside the shutdown, which left streams open
+    # under writes to clients that read nothing (the exit then waited for their deadline).
+    # An error (a port in use) comes out as itself, not in the nursery's group.
+    errors = BlockErrors()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals, errors.nursery():
+        stop = trio.Event()
+        async with trio.open_nursery(strict_exception_groups=True) as nursery:
+            nursery.start_soon(_take_signals, signals, stop)
+            with errors.block():
+                async with open_emulator(
+                    config, host=args.host, port=args.port, ssl_context=ssl_context
+                ) as emu:
+                    describe(emu, cert_file, out)
+                    await stop.wait()
+            nursery.cancel_scope.cancel()
+
+
+async def _take_signals(signals: AsyncIterator[int], stop: trio.Event) -> None:
+    """Set `stop` at the first signal, and take any later one: shutdown is under way."""
+    async for _ in signals:
+        stop.set()
 
 
 def emulator_main(argv: Sequence[str] | None = None) -> int:

@@ -338,6 +338,10 @@ class EmulatorConfig:
             `Emulator.connections_dropped`), so that an emulator serving resuming clients
             for days does not list every connection it ever had. Open connections are
             always kept. `None` keeps them all.
+        keep_ended_sessions: Most ended sessions whose resumption handles are kept (each
+            until `handle_ttl` after it ended); past it the handles of the session that
+            ended first are forgotten (counted in `Emulator.resumption.sessions_dropped`),
+            as if expired. A live session's are always kept. `None` keeps them all.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -392,6 +396,9 @@ class EmulatorConfig:
     # at most, and more connections than a test inspects. Measured with tracemalloc over
     # memory streams.
     keep_closed_connections: int | None = 1_000
+    # ~6.5 kB each after a short conversation (8 handles, each a snapshot of the history):
+    # many short resumable sessions held theirs for the whole `handle_ttl`.
+    keep_ended_sessions: int | None = 1_000
 
     def __post_init__(self) -> None:
         from ._faults import Fault  # here: these modules import this one
@@ -428,6 +435,7 @@ class EmulatorConfig:
         _check_bound(self.record_frames, "record_frames", "every frame")
         _check_bound(self.record_bytes, "record_bytes", "frames of any size")
         _check_bound(self.keep_closed_connections, "keep_closed_connections", "all of them")
+        _check_bound(self.keep_ended_sessions, "keep_ended_sessions", "all of them")
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
         if self.max_utterance_ms < 1:

@@ -100,14 +100,39 @@ handles lost with a connection that broke right after sending them.
 class ResumptionStore:
     """Issues handles and resolves them, enforcing the handle lifetime.
 
-    Memory stays bounded: a session keeps its `HANDLES_PER_SESSION` newest handles, and
-    handles of sessions ended more than `ttl` ago are swept as new ones are issued.
+    Memory stays bounded: a session keeps its `HANDLES_PER_SESSION` newest handles, handles
+    of sessions ended more than `ttl` ago are swept as new ones are issued, and past
+    `keep_ended` ended sessions with handles, the handles of the one that ended first are
+    forgotten (counted in `sessions_dropped`): many short sessions each kept theirs for the
+    whole `ttl`. A connection marks its session with `opened` and `ended`.
     """
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, keep_ended: int | None = None) -> None:
         self.ttl = ttl
+        self.keep_ended = keep_ended
+        self.sessions_dropped = 0
         self._handles: dict[str, Snapshot] = {}  # in order of issue, oldest first
         self._by_session: dict[str, deque[str]] = {}
+        self._ended: dict[str, SessionState] = {}  # those with handles, in order of ending
+
+    def opened(self, session: SessionState) -> None:
+        """Note that a connection carries `session` (a new one, or one resumed)."""
+        session.live = True
+        self._ended.pop(session.session_id, None)
+
+    def ended(self, session: SessionState) -> None:
+        """Note that `session`'s connection ended; past `keep_ended`, forget the oldest."""
+        session.live = False
+        session.ended_at = trio.current_time()
+        if session.session_id not in self._by_session:
+            return  # no handle: nothing to resume it with
+        self._ended[session.session_id] = session
+        keep = self.keep_ended
+        while keep is not None and len(self._ended) > keep:
+            oldest = next(iter(self._ended.values()))
+            for handle in list(self._by_session[oldest.session_id]):
+                self._forget(handle, oldest)
+            self.sessions_dropped += 1
 
     def issue(self, session: SessionState, pending: PendingInput | None = None) -> str:
         """A new opaque handle for the session's current state (and its `pending` input)."""
@@ -148,6 +173,7 @@ class ResumptionStore:
                 issued.remove(handle)
             if not issued:
                 del self._by_session[session.session_id]
+                self._ended.pop(session.session_id, None)
 
     def resolve(self, handle: str) -> Snapshot | None:
         """A copy of what a handle points at, or None if it is unknown or expired."""

@@ -787,6 +787,12 @@ class EmulatorConnection:
         self.close_code = reason.code if reason else 1006
         self.close_reason = (reason.reason or "") if reason else ""
         self.closed_by = "client"
+        log.info(
+            "connection %d: the client closed %d %s",
+            self.number,
+            self.close_code,
+            self.close_reason,
+        )
 
     async def _drop(self, why: str) -> None:
         """Drop a client that reads nothing, without a close frame: one is stuck or cut."""
@@ -917,8 +923,7 @@ class EmulatorConnection:
         try:
             await self._serve_session(setup, session, vertex)
         finally:
-            session.live = False
-            session.ended_at = trio.current_time()
+            self.emulator.resumption.ended(session)
 
     async def _check_setup(self, setup: Setup, route: Route, vertex: bool) -> bool:
         config = self.emulator.config
@@ -942,26 +947,25 @@ class EmulatorConnection:
         gen = setup.generation_config
         modalities = [m.upper() for m in (gen.response_modalities or [])] if gen else []
         audio_only = "native-audio" in model_id or model_id.startswith("gemini-3")
-        if (
-            len(modalities) > 1
-            or any(m not in ("AUDIO", "TEXT") for m in modalities)
-            or (audio_only and modalities == ["TEXT"])
-        ):
-            await self.close(1007, INVALID_ARGUMENT)
-            return False
         speech = gen.speech_config if gen else None
         voice = speech.voice_config if speech else None
         prebuilt = voice.prebuilt_voice_config if voice else None
-        if prebuilt is not None:
-            if modalities == ["TEXT"]:
-                await self.close(1007, "Cannot extract voices from a non-audio request.")
-                return False
-            if prebuilt.voice_name.lower() not in PREBUILT_VOICES:
-                await self.close(1007, INVALID_ARGUMENT)
-                return False
-        if (problem := bad_setup_arguments(setup)) is not None:
+        reason = INVALID_ARGUMENT
+        problem: str | None
+        if len(modalities) > 1 or any(m not in ("AUDIO", "TEXT") for m in modalities):
+            problem = f"responseModalities must be one of AUDIO or TEXT, got {modalities}"
+        elif audio_only and modalities == ["TEXT"]:
+            problem = f"{model_id} answers in AUDIO only, not TEXT"
+        elif prebuilt is not None and modalities == ["TEXT"]:
+            problem = "a prebuilt voice for a TEXT answer"
+            reason = "Cannot extract voices from a non-audio request."
+        elif prebuilt is not None and prebuilt.voice_name.lower() not in PREBUILT_VOICES:
+            problem = f"unknown prebuilt voice {prebuilt.voice_name!r}"
+        else:
+            problem = bad_setup_arguments(setup)
+        if problem is not None:
             log.info("connection %d: setup refused: %s", self.number, problem)
-            await self.close(1007, INVALID_ARGUMENT)
+            await self.close(1007, reason)
             return False
         return True
 
@@ -1000,7 +1004,7 @@ class EmulatorConnection:
             session.history = found.history
             session.heard = found.heard
             session.scenario_used = set(found.scenario_used)
-        session.live = True
+        store.opened(session)
         self.session = session
         self._resumption = resumption is not None
         self._transparent = bool(resumption and resumption.transparent)
@@ -1135,7 +1139,7 @@ class Emulator:
         self.connections: list[EmulatorConnection] = []
         self.connections_dropped = 0
         self._closed_kept = 0  # closed connections still in `connections`
-        self.resumption = ResumptionStore(config.handle_ttl)
+        self.resumption = ResumptionStore(config.handle_ttl, config.keep_ended_sessions)
         self._nursery = nursery
         self._changed = trio.Event()
         self._attempts = 0
@@ -1337,9 +1341,19 @@ class Emulator:
         to a client that reads nothing, cancelling the emulator alone would wait for that
         connection's deadline (or `send_timeout`). Closing the stream under the write ends
         it now.
+
+        Every stream is closed even when closing one is interrupted (a KeyboardInterrupt:
+        Ctrl-C pressed again): a stream left open kept the exit waiting on its write. The
+        first such exception is raised once all are closed.
         """
+        interrupted: BaseException | None = None
         for stream in list(self._streams):
-            await trio.aclose_forcefully(stream)
+            try:
+                await trio.aclose_forcefully(stream)
+            except BaseException as exc:  # raised below, once all are closed
+                interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
     async def _serve_stream(self, stream: trio.abc.Stream) -> None:
         wrapped = _FaultStream(stream)
@@ -1392,6 +1406,7 @@ class Emulator:
         conn.headers = redact_headers(request.headers)
         route = parse_route(request.path, self.config.extra_paths)
         if route is None:
+            log.info("stream %d: 404, no Live API endpoint at %s", conn.index, conn.path)
             await request.reject(404, body=b"Not Found")
             return
         credential = extract_credential(request.path, request.headers)
