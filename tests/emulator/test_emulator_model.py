@@ -18,7 +18,7 @@ import trio
 import trio.testing
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
-from trio_gemini_live._wire import RealtimeInput, ServerMessage, Setup
+from trio_gemini_live._wire import Blob, RealtimeInput, ServerMessage, Setup
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
 from trio_gemini_live.emulator._audio import EnergyVad, SpokenText, VadResult, resample
 from trio_gemini_live.emulator._lifetime import SessionState
@@ -1110,3 +1110,42 @@ def test_spoken_text_is_its_whole_audio_a_slice_at_a_time() -> None:
         "8c783a173bc32a86c262ae4caa2bb18dd0057f8289886a961d557a7c22cf3cbc"
     )
     assert SpokenText("abc", ms_per_char=0)[:] == b""
+
+
+async def test_a_large_audio_message_is_weighed_by_the_vad_in_steps() -> None:
+    # The energy of each 20 ms frame is pure Python: 20 s of 16 kHz audio in one message
+    # (no resampling, so no schedule point there) was weighed in one step; a large message
+    # at a low rate held every connection of the emulator for seconds.
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    speech = (tone(600) + bytes(32_000)) * 10  # ten utterances, each ended by 1 s of quiet
+    async with open_model(EmulatorConfig()) as (model, _), trio.open_nursery() as nursery:
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        await model.on_realtime_input(
+            RealtimeInput(audio=Blob(data=bytes(640_000), mime_type="audio/pcm;rate=16000"))
+        )
+        during = ticks - before
+        nursery.cancel_scope.cancel()
+    assert during >= 10  # a pause every second of audio: 19 of them
+    # The same results as weighed at once, in order; a realtime chunk takes no pause.
+    settings = {"threshold": 300, "silence_ms": 700, "prefix_ms": 20, "max_utterance_ms": 30_000}
+    at_once = EnergyVad(**settings).feed(speech)
+    assert len(at_once) == 20
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        assert await EnergyVad(**settings).feed_in_steps(speech) == at_once
+        assert ticks > before
+        before = ticks
+        await EnergyVad(**settings).feed_in_steps(tone(1000))
+        assert ticks == before
+        nursery.cancel_scope.cancel()

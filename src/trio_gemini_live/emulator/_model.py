@@ -436,7 +436,9 @@ class Model:
             if self._manual_active:
                 self._manual_audio.append(pcm16k)
             return
-        for result in self.vad.feed(pcm16k):
+        # In steps, so a large message does not hold the other connections: no handle is
+        # issued while a message is processed, so none sees it weighed in part.
+        for result in await self.vad.feed_in_steps(pcm16k):
             if result.started:
                 await self._voice_activity("ACTIVITY_START", result.offset_s)
                 if self.interrupts:
