@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import struct
+import tracemalloc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +18,11 @@ import trio
 import trio.testing
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
+from trio_gemini_live._wire import Blob, RealtimeInput, ServerMessage, Setup
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
-from trio_gemini_live.emulator._audio import EnergyVad, VadResult, resample
-from trio_gemini_live.emulator._model import _CANCELLED_KEPT, PROMPT_OVERHEAD_TOKENS
+from trio_gemini_live.emulator._audio import EnergyVad, SpokenText, VadResult, resample
+from trio_gemini_live.emulator._lifetime import SessionState
+from trio_gemini_live.emulator._model import _CANCELLED_KEPT, PROMPT_OVERHEAD_TOKENS, Model
 
 
 def tone(ms: int, rate: int = 16000) -> bytes:
@@ -1016,3 +1022,130 @@ async def test_the_cancelled_call_ids_remembered_are_bounded(
         oldest = {"id": calls[0]["id"], "name": calls[0]["name"], "response": {}}
         await client.send({"toolResponse": {"functionResponses": [oldest]}})
         assert await client.closed() == (1007, "Request contains an invalid argument.")
+
+
+class _Outlet:
+    """A connection for a `Model` of its own: keeps the reply's audio, and its memory peak."""
+
+    def __init__(self) -> None:
+        self.audio = hashlib.sha256()
+        self.audio_bytes = 0
+        self.turn_complete = trio.Event()
+
+    async def send(self, message: ServerMessage) -> None:
+        content = message.server_content
+        for part in content.model_turn.parts if content and content.model_turn else []:
+            if part.inline_data is not None:
+                self.audio.update(part.inline_data.data)
+                self.audio_bytes += len(part.inline_data.data)
+        if content is not None and content.turn_complete:
+            self.turn_complete.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        raise AssertionError(f"closed: {code} {reason}")
+
+    async def resumption_update(self, resumable: bool) -> None:
+        pass
+
+    def stalled(self) -> bool:
+        return False
+
+
+@asynccontextmanager
+async def open_model(config: EmulatorConfig) -> AsyncIterator[tuple[Model, _Outlet]]:
+    outlet = _Outlet()
+    async with trio.open_nursery() as nursery:
+        model = Model(
+            config=config,
+            setup=Setup(model=NATIVE),
+            model_id=NATIVE.removeprefix("models/"),
+            vertex=False,
+            session=SessionState(),
+            outlet=outlet,
+            nursery=nursery,
+        )
+        yield model, outlet
+        nursery.cancel_scope.cancel()
+
+
+SAID_HELLO_SHA256 = "5dc224c6ad5055a7f599113743aabc001dfc5f4c0da10edc45cb8241da4be8b0"
+"""The tone voice of "You said: Hello, world!" (24 kHz, 60 ms a character), as it was made
+whole before it was made a chunk at a time: the reply audio is the same bytes."""
+
+
+async def test_a_long_text_reply_is_made_a_chunk_at_a_time(autojump_clock: trio.abc.Clock) -> None:
+    # Made whole, then copied into chunks, the reply to 20,000 characters took 115 MB at
+    # once (2,880 bytes of audio a character, twice); to a megabyte, a MemoryError.
+    config = EmulatorConfig(audio_chunk_ms=1000)
+    async with open_model(config) as (model, outlet):
+        tracemalloc.start()
+        try:
+            await model.on_realtime_input(RealtimeInput(text="a" * 20_000))
+            await outlet.turn_complete.wait()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert outlet.audio_bytes == len("You said: ") * 2880 + 20_000 * 2880
+    assert peak < 1_000_000  # a few 48 kB chunks
+    async with open_model(EmulatorConfig()) as (model, outlet):
+        await model.on_realtime_input(RealtimeInput(text="Hello, world!"))
+        await outlet.turn_complete.wait()
+    assert outlet.audio.hexdigest() == SAID_HELLO_SHA256
+
+
+def test_spoken_text_is_its_whole_audio_a_slice_at_a_time() -> None:
+    spoken = SpokenText("You said: Hello, world!", rate=24_000)
+    whole = spoken[:]
+    assert len(whole) == len(spoken) == 23 * 2880
+    assert hashlib.sha256(whole).hexdigest() == SAID_HELLO_SHA256
+    for size in (1, 2, 1920, 2880, 4001, 48_000, 10**6):
+        pieces = [spoken[i : i + size] for i in range(0, len(spoken), size)]
+        assert b"".join(pieces) == whole
+    assert spoken[-3:] == whole[-3:]
+    assert spoken[len(spoken) :] == b""
+    # 112 samples a character at 16 kHz and 7 ms; a character past the BMP is one.
+    odd = SpokenText("H\u00e9llo w\u00f6rld \U0001d11e!", ms_per_char=7, rate=16_000)
+    assert len(odd[:]) == len(odd) == 14 * 224
+    assert hashlib.sha256(odd[:]).hexdigest() == (
+        "8c783a173bc32a86c262ae4caa2bb18dd0057f8289886a961d557a7c22cf3cbc"
+    )
+    assert SpokenText("abc", ms_per_char=0)[:] == b""
+
+
+async def test_a_large_audio_message_is_weighed_by_the_vad_in_steps() -> None:
+    # The energy of each 20 ms frame is pure Python: 20 s of 16 kHz audio in one message
+    # (no resampling, so no schedule point there) was weighed in one step; a large message
+    # at a low rate held every connection of the emulator for seconds.
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    speech = (tone(600) + bytes(32_000)) * 10  # ten utterances, each ended by 1 s of quiet
+    async with open_model(EmulatorConfig()) as (model, _), trio.open_nursery() as nursery:
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        await model.on_realtime_input(
+            RealtimeInput(audio=Blob(data=bytes(640_000), mime_type="audio/pcm;rate=16000"))
+        )
+        during = ticks - before
+        nursery.cancel_scope.cancel()
+    assert during >= 10  # a pause every second of audio: 19 of them
+    # The same results as weighed at once, in order; a realtime chunk takes no pause.
+    settings = {"threshold": 300, "silence_ms": 700, "prefix_ms": 20, "max_utterance_ms": 30_000}
+    at_once = EnergyVad(**settings).feed(speech)
+    assert len(at_once) == 20
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tick)
+        await trio.lowlevel.checkpoint()
+        before = ticks
+        assert await EnergyVad(**settings).feed_in_steps(speech) == at_once
+        assert ticks > before
+        before = ticks
+        await EnergyVad(**settings).feed_in_steps(tone(1000))
+        assert ticks == before
+        nursery.cancel_scope.cancel()

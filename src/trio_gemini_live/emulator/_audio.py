@@ -1,7 +1,9 @@
 """PCM helpers for the deterministic model: s16le mono only, as the Live API uses.
 
 Energy VAD over 20 ms frames, linear resampling between rates, and a tone synthesiser
-whose output length follows the text it stands for.
+whose output length follows the text it stands for. The VAD and the resampler work in steps
+and the synthesiser a slice at a time, so that no large input or long reply holds the
+emulator's other connections, nor its memory.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ __all__ = [
     "VAD_RATE",
     "EnergyVad",
     "Resampler",
+    "SpokenText",
     "audio_tokens",
     "duration_s",
     "rate_from_mime",
     "resample",
     "resample_in_steps",
-    "synthesize",
     "text_tokens",
     "text_tokens_of_length",
 ]
@@ -36,6 +38,9 @@ _FRAME_MS = 20
 
 _RESAMPLE_STEP = 16_000
 """Output samples `resample_in_steps` computes between two schedule points (a few ms)."""
+
+_VAD_STEP_FRAMES = 50
+"""Frames `EnergyVad.feed_in_steps` weighs between two schedule points (1 s of audio, ~1 ms)."""
 
 
 def rate_from_mime(mime_type: str, default: int = VAD_RATE) -> int | None:
@@ -218,10 +223,39 @@ def _tone(freq: int, n: int, rate: int) -> bytes:
     return _to_bytes(samples)
 
 
-def synthesize(text: str, *, ms_per_char: int = 60, rate: int = 24_000) -> bytes:
-    """A deterministic 'voice': one short tone per character, silence for spaces."""
-    n = rate * ms_per_char // 1000
-    return b"".join(_tone(0 if ch.isspace() else 200 + (ord(ch) % 24) * 25, n, rate) for ch in text)
+class SpokenText:
+    """A deterministic 'voice' for `text`: one short tone per character, silence for spaces.
+
+    Made a slice at a time, as it is asked for (`audio[begin:end]`), from the cached tone
+    of each character the slice covers: the whole is 2,880 bytes a character (60 ms at
+    24 kHz), and made at once for a reply of 0.2 MB of text it took a gigabyte and held
+    every connection of the emulator (a megabyte of text: `MemoryError`). A reply sent a
+    chunk at a time now holds a chunk at a time, whatever its length.
+    """
+
+    def __init__(self, text: str, *, ms_per_char: int = 60, rate: int = 24_000) -> None:
+        self._text = text
+        self._rate = rate
+        self._char_samples = max(0, rate * ms_per_char // 1000)
+
+    def __len__(self) -> int:
+        return len(self._text) * 2 * self._char_samples
+
+    def __getitem__(self, index: slice) -> bytes:
+        """The bytes `index` (a slice, of step 1) covers, as the whole audio's slice."""
+        begin, end, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("SpokenText takes slices of step 1 only")
+        char_bytes = 2 * self._char_samples
+        if begin >= end:
+            return b""
+        first = begin // char_bytes
+        audio = b"".join(map(self._tone_of, self._text[first : -(-end // char_bytes)]))
+        return audio[begin - first * char_bytes : end - first * char_bytes]
+
+    def _tone_of(self, char: str) -> bytes:
+        freq = 0 if char.isspace() else 200 + (ord(char) % 24) * 25
+        return _tone(freq, self._char_samples, self._rate)
 
 
 def text_tokens(text: str) -> int:
@@ -378,6 +412,22 @@ class EnergyVad:
                 end = self.speech_end_s
                 results.append(VadResult(speech=self.flush(), offset_s=end))
                 self._held_off = loud
+        return results
+
+    async def feed_in_steps(self, pcm16k: bytes) -> list[VadResult]:
+        """`feed`, letting other tasks run every `_VAD_STEP_FRAMES` frames: the same results.
+
+        The energy of a frame is pure Python, about 20 us: a large message (half an hour of
+        audio sent at 1 kHz, resampled in steps) was weighed in one step of seconds, during
+        which the emulator served no connection at all. Up to a second of audio (a realtime
+        chunk) it is done at once, with no schedule point, as `Resampler.feed` does.
+        """
+        step = _VAD_STEP_FRAMES * self._frame_bytes
+        results: list[VadResult] = []
+        for begin in range(0, len(pcm16k), step):
+            if begin:
+                await trio.lowlevel.checkpoint()
+            results += self.feed(pcm16k[begin : begin + step])
         return results
 
     def pending_audio(self) -> bytes:

@@ -436,7 +436,9 @@ class Model:
             if self._manual_active:
                 self._manual_audio.append(pcm16k)
             return
-        for result in self.vad.feed(pcm16k):
+        # In steps, so a large message does not hold the other connections: no handle is
+        # issued while a message is processed, so none sees it weighed in part.
+        for result in await self.vad.feed_in_steps(pcm16k):
             if result.started:
                 await self._voice_activity("ACTIVITY_START", result.offset_s)
                 if self.interrupts:
@@ -768,23 +770,31 @@ class Model:
                 parts = [Part(text=f) for f in fragments[start : start + step]]
                 await self._send(ServerContent(model_turn=self._content(parts)))
             return _audio.text_tokens(text), 0.0
-        audio = (
+        # Each chunk is cut (or, for a text, made) as it is sent: a long reply is never
+        # held whole, nor copied into chunks all at once (`SpokenText`).
+        audio: bytes | _audio.SpokenText = (
             echo24k
             if echo24k is not None
-            else _audio.synthesize(text, ms_per_char=self.config.text_ms_per_char, rate=OUTPUT_RATE)
+            else _audio.SpokenText(text, ms_per_char=self.config.text_ms_per_char, rate=OUTPUT_RATE)
         )
         chunk_bytes = OUTPUT_RATE * 2 * self.config.audio_chunk_ms // 1000
-        chunks = [audio[i : i + chunk_bytes] for i in range(0, len(audio), chunk_bytes)] or [b""]
+        count = max(1, -(-len(audio) // chunk_bytes))  # one empty chunk for no audio
         fragments = split_text(text, 24) if self.output_transcription or self.combine_parts else []
         chunk_s = self.config.audio_chunk_ms / 1000
         factor = self.config.pacing_factor()
         self._playback_end = trio.current_time() + _audio.duration_s(len(audio), OUTPUT_RATE)
         sent_fragments = 0
-        for i, chunk in enumerate(chunks):
-            if i and factor:
-                await trio.sleep(chunk_s * factor)
+        for i in range(count):
+            if i:
+                if factor:
+                    await trio.sleep(chunk_s * factor)
+                else:
+                    # Whatever the outlet does, a reply of hours of audio lets the other
+                    # connections run between its chunks.
+                    await trio.lowlevel.checkpoint()
+            chunk = audio[i * chunk_bytes : (i + 1) * chunk_bytes]
             blob_part = Part(inline_data=Blob(data=chunk, mime_type=self._audio_mime))
-            due = math.ceil((i + 1) * len(fragments) / len(chunks))
+            due = math.ceil((i + 1) * len(fragments) / count)
             spoken = fragments[sent_fragments:due]
             sent_fragments = due
             if self.combine_parts:
