@@ -111,31 +111,35 @@ async def test_a_call_known_answered_is_not_answered_again(
         assert [answer["id"] for answer in answers_sent(emulator)] == ["c1", "elsewhere"]
 
 
-@pytest.mark.parametrize("how", ["respond", "send_tool_response", "send"])
+@pytest.mark.parametrize(
+    ("how", "call_id"),
+    [("respond", "c1"), ("send_tool_response", "c1"), ("send", "c1"), ("respond", "")],
+)
 async def test_a_response_that_will_continue_leaves_its_call_pending(
-    autojump_clock: trio.testing.MockClock, how: str
+    autojump_clock: trio.testing.MockClock, how: str, call_id: str
 ) -> None:
     # protocol.md 2.4: a NON_BLOCKING call's results may come in several responses, each
     # but the last with `willContinue`. The first settled the call, and the next was
     # refused as a second answer.
-    config = EmulatorConfig(reject_unknown_tool_responses=False)  # "c1" is the test's own
+    # A call without an id (Vertex) too.
+    config = EmulatorConfig(vertex=not call_id, reject_unknown_tool_responses=False)
     async with open_emulator(config) as emulator, emulator.open_session(SETUP) as s:
-        await emulator.connections[-1].send(tool_call("c1"))
+        await emulator.connections[-1].send(tool_call(call_id or None))
         await first_of(s, FunctionCall)
         partial = FunctionResponse(
             id="c1", name="get_weather", response={"n": 1}, will_continue=True
         )
         if how == "respond":
-            await s.respond("c1", {"n": 1}, will_continue=True)
+            await s.respond(call_id, {"n": 1}, will_continue=True)
         elif how == "send_tool_response":
             await s.send_tool_response(partial)
         else:
             await s.send(ClientMessage(tool_response=ToolResponse(function_responses=[partial])))
-        assert "c1" in s.pending_tool_calls
-        await s.respond("c1", {"n": 2})  # the last: it settles the call
-        assert "c1" not in s.pending_tool_calls
-        with pytest.raises(LocalProtocolError, match="'c1' was answered already"):
-            await s.respond("c1", {"n": 3})
+        assert call_id in s.pending_tool_calls
+        await s.respond(call_id, {"n": 2})  # the last: it settles the call
+        assert call_id not in s.pending_tool_calls
+        with pytest.raises(LocalProtocolError, match=r"answered already|no call without an id"):
+            await s.respond(call_id, {"n": 3})
         await trio.testing.wait_all_tasks_blocked()
         assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 1}, {"n": 2}]
 

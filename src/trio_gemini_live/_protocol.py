@@ -370,8 +370,12 @@ class LiveProtocol:
         response without an id answers the next call of its name), so a session can refuse
         a second answer to a call rather than send both.
         """
+        # A response with `willContinue` (a NON_BLOCKING call's, protocol.md 2.4) is one of
+        # several: it holds no call, which stays pending for the next; the last settles it.
         return self.pending_calls.reserve_all(
-            (answer.id or NO_ID, answer.name) for answer in _responses(response)
+            (answer.id or NO_ID, answer.name)
+            for answer in _responses(response)
+            if not answer.will_continue
         )
 
     def release_answers(self, reservation: CallReservation) -> None:
@@ -402,24 +406,16 @@ class LiveProtocol:
             self.setup = with_context_update(self.setup, update)
         elif update is not None:
             self._early_updates.append(update)  # applied to the setup `start` is given
-        tool_response = message.tool_response
-        # A response with `willContinue` (a NON_BLOCKING call's, protocol.md 2.4) is one of
-        # several: its call stays pending for the next, and the one without it settles it.
-        continuing: set[str] = set()
-        if tool_response is not None:
-            continuing = {r.id for r in _responses(tool_response) if r.will_continue and r.id}
         if reservation is not None:
             # Queued: it takes no call that arrives from now on (the server may read it first).
             self.pending_calls.stop_seeking(reservation)
             for key in reservation.keys:
-                if isinstance(key, str) and key in continuing:
-                    self.pending_calls.release(key, reservation)
-                elif self.pending_calls.settle(key, reservation):
+                if self.pending_calls.settle(key, reservation):
                     self._settle(key if isinstance(key, str) else None, "answered")
-        elif tool_response is not None:
-            for response in _responses(tool_response):
-                if response.id and response.id in continuing:
-                    continue
+        elif message.tool_response is not None:
+            for response in _responses(message.tool_response):
+                if response.will_continue:
+                    continue  # one of several: its call stays pending (`reserve_answers`)
                 # A response without an id (Vertex allows it) answers the oldest call
                 # without one of its name: each such call is pending until answered.
                 if self.pending_calls.answer(response.id or NO_ID, response.name):
