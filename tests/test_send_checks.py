@@ -394,6 +394,18 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"format '>h' \(2 bytes each\)",
     ),
     ("audio strided view", lambda s: s.send_audio(memoryview(bytes(8))[::2]), r"non-contiguous"),
+    # stereo frames (a NumPy array of shape (n, 2)): sent as they were, heard one channel
+    # after the other, at half speed
+    (
+        "audio stereo frames",
+        lambda s: s.send_audio(memoryview(bytes(16)).cast("h", [4, 2])),
+        r"^pcm has shape \(4, 2\): 2 channels per frame, but the Live API takes mono",
+    ),
+    (
+        "audio 3-D frames",
+        lambda s: s.send_audio(memoryview(bytes(24)).cast("h", [2, 3, 2])),
+        r"^pcm has shape \(2, 3, 2\): 6 channels per frame",
+    ),
     (
         "audio odd view",
         lambda s: s.send_audio(memoryview(array.array("h", [1, 2, 3])).cast("B")[:5]),
@@ -1017,6 +1029,8 @@ async def test_pcm_is_encoded_from_the_callers_buffer_and_counted_in_bytes(
         memoryview(bytes(samples)).cast("h"),
         memoryview(bytearray(samples)),
         memoryview(little_endian),  # format '<h'
+        memoryview(bytes(samples)).cast("h", [3, 1]),  # a column: mono
+        memoryview(bytes(samples)).cast("B", [3, 2]),  # bytes in rows are raw bytes
         samples,  # any buffer: taken as a memoryview of it
     ]
     session = LiveSession(ENDPOINT, SessionOptions())

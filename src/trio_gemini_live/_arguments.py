@@ -119,7 +119,8 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
     Bytes and bytearrays are taken as they are. A memoryview (or another object with the
     buffer protocol, such as `array('h')` or a NumPy `int16` array, taken as one) must be
     C-contiguous, hold raw bytes or 16-bit little-endian integers, and span an even number
-    of bytes; `nbytes` counts it, not `len()`, which counts items.
+    of bytes; `nbytes` counts it, not `len()`, which counts items. Integers in rows of more
+    than one (a NumPy array of shape `(n, 2)`) are frames of several channels: refused.
     """
     if type(pcm) is memoryview:
         view: memoryview = pcm  # a memoryview taken as it is (the common case here)
@@ -132,10 +133,29 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
         view = _as_view(pcm, "pcm", "16-bit PCM")
     try:
         if view.format in _PCM_FORMATS and view.c_contiguous and not view.nbytes % 2:
-            return view
+            if view.ndim < 2 or view.itemsize == 1:
+                return view
+            shape = view.shape or ()  # (typeshed: None for a released view, which raised)
+            if math.prod(shape[1:]) == 1:  # a column of samples: mono all the same
+                return view
+            raise _channels_problem(shape)
     except ValueError:  # any attribute of a released view
         raise LocalProtocolError("pcm is a released memoryview") from None
     raise _pcm_view_problem(view)
+
+
+def _channels_problem(shape: tuple[int, ...]) -> LocalProtocolError:
+    """16-bit samples in rows: a frame of several channels, which the Live API does not take.
+
+    Sent as they are, a stereo frame's two samples would be heard one after the other, at
+    twice the length and an octave down. (Bytes in rows are raw bytes: their grouping says
+    nothing about channels.)
+    """
+    return LocalProtocolError(
+        f"pcm has shape {shape}: {math.prod(shape[1:])} channels per frame, but the Live API "
+        "takes mono 16-bit PCM; mix the channels down or pick one first (NumPy: "
+        "samples.mean(axis=1).astype('<i2') or samples[:, 0].copy())"
+    )
 
 
 def _pcm_view_problem(view: memoryview) -> LocalProtocolError:

@@ -588,8 +588,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
 
         Raises:
             LocalProtocolError: `pcm` is not such a buffer (a `str`, a list, float samples,
-                an odd number of bytes...), or `sample_rate` is not an `int` from 1000 to
-                384000.
+                stereo frames, an odd number of bytes...), or `sample_rate` is not an `int`
+                from 1000 to 384000.
             SessionClosedError: the session is closed.
         """
         kind = type(pcm)
