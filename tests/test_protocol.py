@@ -1127,6 +1127,21 @@ def test_invalid_int64_is_a_remote_protocol_error() -> None:
         )
 
 
+def test_an_invalid_int64_refuses_the_frame_before_its_other_keys_change_the_state() -> None:
+    # The turn's end in the same frame was taken (the next turn begun) before the index
+    # was read and refused.
+    protocol = opened()
+    protocol.receive_frame(frame({"serverContent": {"outputTranscription": {"text": "hi"}}}))
+    assert (protocol.turn_id, protocol.generating) == (1, True)
+    bad = {
+        "serverContent": {"turnComplete": True},
+        "sessionResumptionUpdate": {"lastConsumedClientMessageIndex": "abc"},
+    }
+    with pytest.raises(RemoteProtocolError, match="int64 value 'abc'"):
+        protocol.receive_frame(frame(bad))
+    assert (protocol.turn_id, protocol.generating) == (1, True)
+
+
 # --- voice activity and unknown messages ------------------------------------------------------
 
 

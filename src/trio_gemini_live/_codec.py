@@ -2,10 +2,11 @@
 
 Server frames may be text or binary. Any decode failure becomes `RemoteProtocolError` carrying
 msgspec's JSON path. msgspec decodes base64 audio straight into `bytes`. A binary frame
-whose skeleton has been seen before takes a fast path: audio `_audio_fastpath` (SIMD base64,
-no JSON scanned), a small transcript or text frame `_text_fastpath` (its one string sliced
-out), a turn's end `_turn_fastpath` (its usage object parsed alone). URL-safe or unpadded
-base64 (legal in proto3 JSON) takes a slower fallback that normalises it first.
+(`bytes`) whose skeleton has been seen before takes a fast path: audio `_audio_fastpath`
+(SIMD base64, no JSON scanned), a small transcript or text frame `_text_fastpath` (its one
+string sliced out), a turn's end `_turn_fastpath` (its usage object parsed alone).
+URL-safe or unpadded base64 (legal in proto3 JSON) takes a slower fallback that normalises
+it first.
 """
 
 from __future__ import annotations

@@ -546,6 +546,8 @@ class LiveProtocol:
             if message.go_away is not None
             else None
         )
+        update = message.session_resumption_update
+        index = _int64(update.last_consumed_client_message_index) if update is not None else None
         if message.setup_complete is not None:
             if self.state is SessionState.IDLE:
                 raise RemoteProtocolError("setupComplete arrived before setup was sent")
@@ -577,9 +579,7 @@ class LiveProtocol:
             if self.state is SessionState.OPEN:
                 self.state = SessionState.GOING_AWAY
             out.append(ev.GoAway(time_left=seconds))
-        update = message.session_resumption_update
         if update is not None:
-            index = _int64(update.last_consumed_client_message_index)
             if index is not None:
                 self.last_consumed_index = index
             if update.resumable and update.new_handle:

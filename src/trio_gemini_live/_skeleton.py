@@ -1,8 +1,8 @@
 """A frame's skeleton: the bytes around the one string value that changes from frame to frame.
 
 Why: most frames of a session repeat one shape and differ in one string (the base64 of an
-audio chunk, the text of a transcript chunk). Both fast paths (`_audio_fastpath`,
-`_transcript_fastpath`) remember the bytes before and after that string, taken from a frame
+audio chunk, the text of a transcript chunk). The audio and text fast paths (`_audio_fastpath`,
+`_text_fastpath`) remember the bytes before and after that string, taken from a frame
 the ordinary msgspec path decoded; a later frame with the same bytes around a string that
 cannot end or escape early is the same message but for that string.
 
