@@ -373,6 +373,15 @@ WEATHER_TOOL = {  # AG2's Tool.realtime_tool_schema shape
         "required": ["city"],
     },
 }
+WEATHER_DECLARATION = {  # as sent: JSON Schema type names as the proto's enum names
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "OBJECT",
+        "properties": {"city": {"type": "STRING"}},
+        "required": ["city"],
+    },
+}
 
 
 async def test_original_call_order_sends_one_merged_setup(
@@ -414,7 +423,7 @@ async def test_original_call_order_sends_one_merged_setup(
             "tools": [
                 {
                     "functionDeclarations": [
-                        {k: WEATHER_TOOL[k] for k in WEATHER_TOOL if k != "type"}
+                        WEATHER_DECLARATION
                     ]
                 }
             ],
@@ -560,7 +569,7 @@ async def test_session_update_after_setup_is_a_context_update(
                 "tools": [
                     {
                         "functionDeclarations": [
-                            {k: WEATHER_TOOL[k] for k in WEATHER_TOOL if k != "type"}
+                            WEATHER_DECLARATION
                         ]
                     }
                 ]

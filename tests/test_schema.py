@@ -67,9 +67,12 @@ def test_json_schema_conversion_leaves_out_what_the_server_refuses_and_says_so(
     with caplog.at_level(logging.WARNING):
         converted = from_json_schema(MCP_SCHEMA, logging.getLogger("test"))
     assert unsupported_schema_keys(converted) == []
-    assert converted["properties"]["readOnly"] == MCP_SCHEMA["properties"]["readOnly"]
+    assert converted["properties"]["readOnly"] == {
+        "type": "STRING",  # JSON Schema's type names as the enum's: upper-case
+        "description": "a property may have any name",
+    }
     assert converted["properties"]["label"] == {
-        "type": "string",
+        "type": "STRING",
         "nullable": True,
         "enum": ["INBOX", "SPAM"],
     }
@@ -81,7 +84,7 @@ def test_json_schema_conversion_leaves_out_what_the_server_refuses_and_says_so(
 
 def test_several_json_schema_types_become_any_of() -> None:
     converted = from_json_schema({"type": ["string", "integer", "null"]}, logging.getLogger())
-    assert converted == {"anyOf": [{"type": "string"}, {"type": "integer"}], "nullable": True}
+    assert converted == {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}], "nullable": True}
 
 
 _json = st.recursive(
@@ -156,5 +159,5 @@ async def test_seed_tools_from_mcp_reach_the_emulator_converted(autojump_clock: 
     declaration = setup["tools"][0]["functionDeclarations"][0]
     assert unsupported_schema_keys(declaration["parameters"]) == []
     assert declaration["parameters"]["properties"]["attachments"]["items"]["properties"] == {
-        "id": {"type": "string"}
+        "id": {"type": "STRING"}
     }

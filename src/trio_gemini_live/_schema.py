@@ -168,7 +168,8 @@ def from_json_schema(
 
     Keys `Schema` lacks are left out (and logged: the model no longer sees them), and a
     JSON Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`. A key spelled
-    in snake_case (`max_items`, as google-genai writes them) comes out in camelCase.
+    in snake_case (`max_items`, as google-genai writes them) comes out in camelCase, and a
+    type name in upper case (`"object"` as `"OBJECT"`, the enum's name in the proto).
     Everything else is kept as it is.
 
     Raises:
@@ -210,15 +211,25 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
         elif key == "type" and isinstance(value, list):
             types = [item for item in cast(Sequence[Any], value) if item != "null"]
             if len(types) == 1:
-                out["type"] = types[0]
+                out["type"] = _type_name(types[0])
             elif types:
                 # Several non-null types have no single-`type` form: spell them as anyOf.
-                out["anyOf"] = [{"type": item} for item in types]
+                out["anyOf"] = [{"type": _type_name(item)} for item in types]
             if len(types) < len(cast(Sequence[Any], value)):
                 out["nullable"] = True
+        elif key == "type":
+            out[key] = _type_name(value)
         else:
             out[key] = value
     return out
+
+
+def _type_name(value: Any) -> Any:
+    """A JSON Schema type (`"object"`) as the name of `Schema.type`'s enum (`"OBJECT"`).
+
+    The names are upper-case in the proto; google-genai writes them so too.
+    """
+    return value.upper() if isinstance(value, str) else value
 
 
 def _schema_or_value(value: Any, path: str, dropped: list[str]) -> Any:
