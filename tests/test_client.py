@@ -420,13 +420,7 @@ async def test_original_call_order_sends_one_merged_setup(
                 "temperature": 0.5,
             },
             "systemInstruction": {"parts": [{"text": "You are terse."}], "role": "user"},
-            "tools": [
-                {
-                    "functionDeclarations": [
-                        WEATHER_DECLARATION
-                    ]
-                }
-            ],
+            "tools": [{"functionDeclarations": [WEATHER_DECLARATION]}],
             "realtimeInputConfig": {"automaticActivityDetection": {"silenceDurationMs": 300}},
             "sessionResumption": {},
             "contextWindowCompression": {"slidingWindow": {"targetTokens": 1000}},
@@ -565,15 +559,7 @@ async def test_session_update_after_setup_is_a_context_update(
     assert server.received[1] == {
         "contextUpdate": {
             "systemInstruction": {"parts": [{"text": "v2"}], "role": "user"},
-            "tools": {
-                "tools": [
-                    {
-                        "functionDeclarations": [
-                            WEATHER_DECLARATION
-                        ]
-                    }
-                ]
-            },
+            "tools": {"tools": [{"functionDeclarations": [WEATHER_DECLARATION]}]},
         }
     }
     assert len(server.received) == 2
