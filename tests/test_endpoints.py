@@ -203,7 +203,11 @@ def test_url_endpoint_moves_key_into_header() -> None:
 @pytest.mark.parametrize(
     ("url", "api_key", "message"),
     [
-        ("wss://h/ws?key=from-url-0123", KEY, r"two different API keys, one in the URL"),
+        (
+            "wss://h/ws?key=from-url-0123",
+            KEY,
+            r"^two different API keys were given, one in the URL",
+        ),
         ("wss://h/ws?key=from-url-0123&key=other-4567", None, r"2 different key= values"),
         ("wss://h/ws?key=from-url-0123&key=other-4567", "from-url-0123", r"2 different key="),
     ],

@@ -451,7 +451,7 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
         # The argument used to win without a word; the server then refused the other key,
         # or accepted a key the caller did not mean to use.
         raise ConfigurationError(
-            "url_endpoint got two different API keys, one in the URL (key=) and another as "
+            "two different API keys were given, one in the URL (key=) and another as "
             "api_key: give the key one way, or the same key both ways "
             f"(URL {redact_url(url)!r})"
         )
