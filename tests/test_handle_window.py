@@ -31,7 +31,7 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._connection import FLUSH, Connection, Outgoing, SessionCore
 from trio_gemini_live._protocol import LiveProtocol
-from trio_gemini_live._resume import ReplayBuffer
+from trio_gemini_live._resume import Overflow, ReplayBuffer
 from trio_gemini_live.emulator import EmulatorConfig, EmulatorConnection, Fault, open_emulator
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -115,6 +115,44 @@ def test_overflow_newer_than_the_cutoff_is_still_reported() -> None:
         buffer.add(index, b"x" * 10, "realtimeInput.audio", at)
     buffer.covered_through(1.5)  # covers the dropped frame
     assert buffer.take().not_replayed_messages == 0
+
+
+def test_overflow_past_a_late_handles_index_is_still_reported() -> None:
+    # Transparent resumption: the reader fell behind, the buffer dropped frames 3-7, then
+    # read a handle that says the server consumed through 2. Frames 3-7 were in no state
+    # and in no replay, and nothing said so.
+    buffer = ReplayBuffer(limit_bytes=30)
+    for index in range(1, 11):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio", float(index))
+    buffer.consumed_through(2)
+    plan = buffer.take()
+    assert [m.index for m in plan.replay] == [8, 9, 10]
+    assert plan.not_replayed == (
+        "realtimeInput.audio: 5 message(s), 50 bytes (replay buffer overflow)",
+    )
+    for index in range(1, 11):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio", float(index))
+    buffer.consumed_through(7)  # covers every dropped frame
+    assert buffer.take().not_replayed_messages == 0
+
+
+def test_overflow_is_kept_by_runs_of_a_kind_and_bounded() -> None:
+    # Text and audio dropped in turn: one run each, past the bound folded into one tally
+    # that only a handle covering all of it forgets.
+    buffer = ReplayBuffer(limit_bytes=10)
+    kinds = ("realtimeInput.audio", "realtimeInput.text")
+    for index in range(1, 1001):
+        buffer.add(index, b"x" * 10, kinds[index % 2], float(index))
+    overflow = buffer._overflowed  # pyright: ignore[reportPrivateUsage]
+    assert len(overflow._runs) == Overflow._RUNS_KEPT  # pyright: ignore[reportPrivateUsage]
+    buffer.consumed_through(500)  # within the folded runs: those are all kept
+    assert buffer.take().not_replayed_messages == 999
+    for index in range(1, 1001):
+        buffer.add(index, b"x" * 10, kinds[index % 2], float(index))
+    buffer.consumed_through(990)  # past the folded runs: only the last nine are left
+    plan = buffer.take()
+    assert plan.not_replayed_messages == 9
+    assert [m.index for m in plan.replay] == [1000]
 
 
 def test_handle_window_must_not_be_negative() -> None:

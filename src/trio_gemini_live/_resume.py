@@ -257,9 +257,13 @@ class MessageTally:
 
     def add(self, kind: str, frame: bytes) -> None:
         """Count one message of `kind` (such as `realtimeInput.audio`) and its frame's bytes."""
+        self.count(kind, 1, len(frame))
+
+    def count(self, kind: str, messages: int, size: int) -> None:
+        """Count `messages` messages of `kind` whose frames hold `size` bytes in all."""
         entry = self.by_kind.setdefault(kind, [0, 0])
-        entry[0] += 1
-        entry[1] += len(frame)
+        entry[0] += messages
+        entry[1] += size
 
     def merge(self, other: MessageTally) -> None:
         """Count what `other` counted too."""
@@ -281,6 +285,83 @@ class MessageTally:
         ]
 
 
+class _Run:
+    """Dropped frames of one kind, one after the other: how many, their bytes, the last index."""
+
+    __slots__ = ("count", "kind", "last", "size")
+
+    def __init__(self, kind: str, last: int, size: int) -> None:
+        self.kind = kind
+        self.last = last
+        self.count = 1
+        self.size = size
+
+
+class Overflow:
+    """The frames a `ReplayBuffer` dropped, by index, so that a handle can account for some.
+
+    Frames drop oldest first, so in index order: they are kept as runs of one kind (a run
+    of audio is one entry however long), and a handle's index forgets what it covers.
+    Past `_RUNS_KEPT` runs (text and audio dropped in turn) the oldest are folded into one
+    tally, forgotten only once a handle covers all of it: a count may then be too high,
+    never too low.
+    """
+
+    _RUNS_KEPT = 256
+
+    def __init__(self) -> None:
+        self._runs: deque[_Run] = deque()
+        self._folded = MessageTally()
+        self._folded_last = -1
+        self.newest = float("-inf")
+        """The write time of the newest frame dropped."""
+
+    def add(self, message: BufferedMessage) -> None:
+        """`message` was dropped to keep the buffer within its limit."""
+        self.newest = max(self.newest, message.written_at)
+        runs = self._runs
+        if runs and runs[-1].kind == message.kind:
+            run = runs[-1]
+            run.last = message.index
+            run.count += 1
+            run.size += len(message.frame)
+            return
+        runs.append(_Run(message.kind, message.index, len(message.frame)))
+        if len(runs) > self._RUNS_KEPT:
+            oldest = runs.popleft()
+            self._folded.count(oldest.kind, oldest.count, oldest.size)
+            self._folded_last = oldest.last
+
+    def consumed_through(self, index: int) -> None:
+        """The server's state includes every message up to `index`: forget those dropped.
+
+        A run that `index` ends part-way through keeps its messages after `index`: as many
+        as the indices after it (each message written has one, so at most that many), and
+        their share of its bytes (frames of a kind are much of a size).
+        """
+        runs = self._runs
+        while runs and runs[0].last <= index:
+            runs.popleft()
+        if runs and runs[0].last - index < runs[0].count:
+            run = runs[0]
+            kept = run.last - index
+            run.size = run.size * kept // run.count
+            run.count = kept
+        if self._folded_last <= index:
+            self._folded = MessageTally()
+            self._folded_last = -1
+        if not runs and self._folded_last < 0:
+            self.newest = float("-inf")
+
+    def tally(self) -> MessageTally:
+        """What was dropped and not forgotten, by kind."""
+        tally = MessageTally()
+        tally.merge(self._folded)
+        for run in self._runs:
+            tally.count(run.kind, run.count, run.size)
+        return tally
+
+
 class ReplayBuffer:
     """Client frames sent since the state the next resume will start from."""
 
@@ -288,8 +369,7 @@ class ReplayBuffer:
         self._limit = limit_bytes
         self._entries: deque[BufferedMessage] = deque()
         self._bytes = 0
-        self._overflowed = MessageTally()
-        self._overflowed_newest = float("-inf")  # write time of the newest frame dropped
+        self._overflowed = Overflow()
         # Frames are kept once their write is over, and a write can outlast the handle that
         # includes it (a slow uplink): the highest index a handle of this connection said
         # the server consumed (transparent resumption), which `add` keeps no frame up to.
@@ -323,16 +403,19 @@ class ReplayBuffer:
         while self._bytes > self._limit and self._entries:
             dropped = self._entries.popleft()
             self._bytes -= len(dropped.frame)
-            self._overflowed.add(dropped.kind, dropped.frame)
-            self._overflowed_newest = max(self._overflowed_newest, dropped.written_at)
+            self._overflowed.add(dropped)
 
     def consumed_through(self, index: int) -> None:
-        """The server's state includes every message up to `index`: forget those."""
+        """The server's state includes every message up to `index`: forget those.
+
+        Dropped frames too, but only those: a handle read late (the reader behind the
+        server) may name an index below frames dropped since, which the resume can neither
+        replay nor leave unreported.
+        """
         self._consumed = max(self._consumed, index)
         while self._entries and self._entries[0].index <= index:
             self._bytes -= len(self._entries.popleft().frame)
-        self._overflowed = MessageTally()
-        self._overflowed_newest = float("-inf")
+        self._overflowed.consumed_through(index)
 
     def covered_through(self, cutoff: float) -> None:
         """A handle was read that includes at least what was written by `cutoff`.
@@ -350,16 +433,15 @@ class ReplayBuffer:
             else msgspec.structs.replace(entry, uncertain=True)
             for entry in entries
         )
-        if self._overflowed_newest <= cutoff:
-            self._overflowed = MessageTally()
+        if self._overflowed.newest <= cutoff:
+            self._overflowed = Overflow()
 
     def clear(self) -> None:
         """Forget every frame: a new connection begins (`take` has planned its replay)."""
         self._consumed = -1
         self._entries.clear()
         self._bytes = 0
-        self._overflowed = MessageTally()
-        self._overflowed_newest = float("-inf")
+        self._overflowed = Overflow()
 
     def take(self, unsent_answers: MessageTally | None = None) -> ReplayPlan:
         """Empty the buffer into a replay plan for the next connection.
@@ -378,13 +460,14 @@ class ReplayBuffer:
                 skipped.add(entry.kind, entry.frame)
         if unsent_answers is not None:
             skipped.merge(unsent_answers)
+        overflowed = self._overflowed.tally()
         plan = ReplayPlan(
             replay=replay,
             not_replayed=(
-                *self._overflowed.lines("replay buffer overflow"),
+                *overflowed.lines("replay buffer overflow"),
                 *skipped.lines("answers a call of the old connection"),
             ),
-            not_replayed_messages=self._overflowed.messages + skipped.messages,
+            not_replayed_messages=overflowed.messages + skipped.messages,
             possibly_duplicated=sum(entry.uncertain for entry in replay),
         )
         self.clear()
