@@ -111,6 +111,27 @@ async def test_a_call_known_answered_is_not_answered_again(
         assert [answer["id"] for answer in answers_sent(emulator)] == ["c1", "elsewhere"]
 
 
+async def test_a_cancellation_that_crosses_the_answer_leaves_the_call_answered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A barge-in: the server cancels the call our answer is on its way to. Taken as
+    # cancelled, the call was answered again by any answer naming it.
+    config = EmulatorConfig(reject_unknown_tool_responses=False)
+    async with open_emulator(config) as emulator, emulator.open_session(SETUP) as s:
+        connection = emulator.connections[-1]
+        await connection.send(tool_call("c1"))
+        await first_of(s, FunctionCall)
+        await s.respond("c1", {"n": 1})
+        cancellation = ToolCallCancellationMessage(ids=["c1"])
+        await connection.send(ServerMessage(tool_call_cancellation=cancellation))
+        assert (await first_of(s, ToolCallCancellation)).ids == ("c1",)
+        for answer in (s.respond("c1", {"n": 2}), s.respond("c1", {"n": 3}, name="get_weather")):
+            with pytest.raises(LocalProtocolError, match="'c1' was answered already"):
+                await answer
+        await trio.testing.wait_all_tasks_blocked()
+        assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 1}]
+
+
 @pytest.mark.parametrize(
     ("how", "call_id"),
     [("respond", "c1"), ("send_tool_response", "c1"), ("send", "c1"), ("respond", "")],

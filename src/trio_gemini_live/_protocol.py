@@ -809,7 +809,10 @@ class LiveProtocol:
                 streaming.remove(call_id)  # not pending: no other call to cancel in its stead
             else:
                 self.pending_calls.cancel(call_id)
-            self._settle(call_id, "cancelled")
+            if settled.get(call_id) != "answered":
+                # One that crossed our answer on the wire stays answered: a second answer
+                # must still be refused as such, not taken as the first of a cancelled call.
+                self._settle(call_id, "cancelled")
         if fresh or not ids:
             out.append(ev.ToolCallCancellation(ids=fresh))
 
