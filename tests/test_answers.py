@@ -22,6 +22,7 @@ import trio_websocket
 
 from fake_server import FakeServer, WrappedStream, accept_setup, pretty
 from trio_gemini_live import (
+    CallCancelledError,
     Closed,
     FunctionCall,
     FunctionResponse,
@@ -121,7 +122,7 @@ class GatedStream(WrappedStream):
 
 @asynccontextmanager
 async def gated_session(
-    emulator: Emulator, *, send_buffer: int = 8, outage: bool = False
+    emulator: Emulator, *, send_buffer: int = 8, outage: bool = False, setup: Any = SETUP
 ) -> AsyncIterator[tuple[LiveSession, list[GatedStream]]]:
     """A session over the emulator whose connections are `GatedStream`s (newest last).
 
@@ -143,7 +144,7 @@ async def gated_session(
     else:
         policy = ReconnectPolicy(initial_delay=0, jitter=0)
     options = SessionOptions(send_buffer=send_buffer, reconnect=policy)
-    async with open_session(SETUP, endpoint=endpoint, options=options, connector=connector) as s:
+    async with open_session(setup, endpoint=endpoint, options=options, connector=connector) as s:
         yield s, streams
 
 
@@ -236,6 +237,33 @@ async def test_a_response_queued_at_a_drop_is_reported_not_sent_on_the_resumed_c
             )
         await answer_the_reissued_call(emulator, session, seen, call.call_id)
     assert responses(emulator, 0) == []
+
+
+async def test_a_partial_result_queued_at_a_drop_leaves_its_call_cancelled_not_answered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A NON_BLOCKING call's `will_continue` result answers nothing: the resume cancels the
+    # call as a pending one (`ToolCallCancellation(reason="reconnect")`), and answering it
+    # says so. It said "was answered", which an app catching CallCancelledError did not
+    # catch (and the seed facade did not drop).
+    background = function_tool(
+        "get_weather",
+        "Current weather for a city",
+        {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
+        non_blocking=True,
+    )
+    setup = live_setup(MODEL, modality="TEXT", functions=[background])
+    async with open_emulator() as emulator, gated_session(emulator, setup=setup) as (s, streams):
+        seen: list[RealtimeEvent] = []
+        await s.send_client_content("What is the weather in Paris?")
+        call = await until(s, FunctionCall, seen)
+        await stall(s, streams[0], fill=0)
+        await s.respond(call.call_id, {"progress": 50}, will_continue=True)  # queued behind
+        await emulator.connections[0].reset()
+        cancellation = await until(s, ToolCallCancellation, seen)
+        assert (cancellation.ids, cancellation.reason) == ((call.call_id,), "reconnect")
+        with pytest.raises(CallCancelledError):
+            await s.respond(call.call_id, {"done": True})
 
 
 async def test_a_move_after_go_away_waits_for_a_queued_response_to_go_out(

@@ -517,8 +517,14 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         item = Outgoing(frame, kind)
         answer = effects.tool_response if effects is not None else None
         if answer is not None:
-            # Noted before the wait for room: a resume meanwhile must void it too.
-            ids = tuple(response.id or "" for response in answer.function_responses)
+            # Noted before the wait for room: a resume meanwhile must void it too. A
+            # response that will continue answers no call: the resume cancels its call as
+            # a pending one (`CallCancelledError`), not as one answered.
+            ids = tuple(
+                response.id or ""
+                for response in answer.function_responses
+                if not response.will_continue
+            )
             core.answers.queue(item, frame, ids)
         signal = kind in ACTIVITY_SIGNALS
         if signal:
