@@ -487,6 +487,15 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
             r"function name 'my tool' is refused",
         ),
         ({"modalities": ["video"]}, "modalities"),
+        (  # sent under `disabled: true` before, where it could not take effect
+            {
+                "turn_detection": None,
+                "realtime_input_config": {
+                    "automatic_activity_detection": {"silence_duration_ms": 9}
+                },
+            },
+            r"automaticActivityDetection is disabled, so silenceDurationMs cannot take effect",
+        ),
     ],
 )
 async def test_bad_session_options_raise_configuration_error(
