@@ -275,6 +275,26 @@ def test_a_base_url_key_other_than_api_key_is_refused_without_showing_either() -
     assert "key-two-4567" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"base_url": "http://"}, r"base_url must be a http:// or https://"),
+        ({"base_url": "https://h:99999/"}, r"base_url is not a valid URL \(the port"),
+        ({"api_version": "v9"}, r"api_version must be one of .* got 'v9'"),
+        ({"api_key": "AIza-secret-key\n"}, r"api_key contains a control .* not shown"),
+    ],
+)
+def test_a_bad_gemini_api_setting_is_refused_at_construction(
+    extra: dict[str, str], match: str
+) -> None:
+    # Taken before, and refused only at connect(), though the docstring said construction.
+    entry = {"model": MODEL, "api_key": "AIza-other-key", **extra}
+    with pytest.raises(ConfigurationError, match=match) as info:
+        GeminiRealtimeClient(llm_config={"config_list": [entry]})
+    assert "secret-key" not in str(info.value)
+    assert "other-key" not in str(info.value)
+
+
 @pytest.mark.parametrize("rate", [999, 10**12])
 def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> None:
     # Before: accepted here, and every send_audio failed (or the server was asked to
