@@ -315,14 +315,16 @@ setup_structs = _build(
     tools=st.lists(tools, max_size=3),
     realtime_input_config=_build(
         w.RealtimeInputConfig,
+        # Tuning only where detection is on: with it disabled, `check_setup` refuses it.
         automatic_activity_detection=_build(
             w.AutomaticActivityDetection,
-            disabled=st.booleans(),
+            disabled=st.just(False),
             start_of_speech_sensitivity=_values(gt.StartSensitivity),
             end_of_speech_sensitivity=_values(gt.EndSensitivity),
             prefix_padding_ms=int32,
             silence_duration_ms=int32,
-        ),
+        )
+        | st.just(w.AutomaticActivityDetection(disabled=True)),
         activity_handling=_values(gt.ActivityHandling),
         turn_coverage=_values(gt.TurnCoverage),
         interim_transcript_timestamp_enabled=st.booleans(),
@@ -513,11 +515,36 @@ def live_setup_kwargs(
     """Keyword arguments for `live_setup` that it accepts: every option, each present or not.
 
     `options` draws them (default: `live_setup_options()`); then what `live_setup` refuses
-    by design is taken out: a voice for TEXT answers, two functions of one name.
+    by design is taken out: a voice for TEXT answers, two functions of one name, options
+    that would have no effect (detection tuning with `automatic_vad=False`, a handle or
+    transparency with `resumption=False`, an empty handle), a compression target not below
+    its trigger.
     """
     kwargs = draw(options if options is not None else live_setup_options())
     if kwargs.get("modality") == "TEXT":
         kwargs.pop("voice", None)  # live_setup refuses it: the server would close with 1007
+    if kwargs.get("automatic_vad") is False:
+        for option in (
+            "silence_duration_ms",
+            "prefix_padding_ms",
+            "start_of_speech_sensitivity",
+            "end_of_speech_sensitivity",
+        ):
+            kwargs.pop(option, None)
+    if kwargs.get("resumption") is False:
+        kwargs.pop("resumption_handle", None)
+        kwargs.pop("transparent_resumption", None)
+    if kwargs.get("resumption_handle") == "":
+        del kwargs["resumption_handle"]
+    trigger, target = (
+        kwargs.get("compression_trigger_tokens"),
+        kwargs.get("compression_target_tokens"),
+    )
+    if trigger is not None and target is not None and target >= trigger:
+        if trigger == 1:
+            del kwargs["compression_target_tokens"]
+        else:
+            kwargs["compression_target_tokens"] = trigger // 2
     # live_setup puts `functions` after `tools`, and `extra`'s tools after both; two
     # functions may not share a name.
     extra_tools = [

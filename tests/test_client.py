@@ -275,6 +275,26 @@ def test_a_base_url_key_other_than_api_key_is_refused_without_showing_either() -
     assert "key-two-4567" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"base_url": "http://"}, r"base_url must be a http:// or https://"),
+        ({"base_url": "https://h:99999/"}, r"base_url is not a valid URL \(the port"),
+        ({"api_version": "v9"}, r"api_version must be one of .* got 'v9'"),
+        ({"api_key": "AIza-secret-key\n"}, r"api_key contains a control .* not shown"),
+    ],
+)
+def test_a_bad_gemini_api_setting_is_refused_at_construction(
+    extra: dict[str, str], match: str
+) -> None:
+    # Taken before, and refused only at connect(), though the docstring said construction.
+    entry = {"model": MODEL, "api_key": "AIza-other-key", **extra}
+    with pytest.raises(ConfigurationError, match=match) as info:
+        GeminiRealtimeClient(llm_config={"config_list": [entry]})
+    assert "secret-key" not in str(info.value)
+    assert "other-key" not in str(info.value)
+
+
 @pytest.mark.parametrize("rate", [999, 10**12])
 def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> None:
     # Before: accepted here, and every send_audio failed (or the server was asked to
@@ -490,6 +510,15 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
             r"function name 'my tool' is refused",
         ),
         ({"modalities": ["video"]}, "modalities"),
+        (  # sent under `disabled: true` before, where it could not take effect
+            {
+                "turn_detection": None,
+                "realtime_input_config": {
+                    "automatic_activity_detection": {"silence_duration_ms": 9}
+                },
+            },
+            r"automaticActivityDetection is disabled, so silenceDurationMs cannot take effect",
+        ),
     ],
 )
 async def test_bad_session_options_raise_configuration_error(

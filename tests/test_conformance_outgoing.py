@@ -158,7 +158,7 @@ def test_a_setup_with_every_field_set_validates() -> None:
         ],
         realtime_input_config=w.RealtimeInputConfig(
             automatic_activity_detection=w.AutomaticActivityDetection(
-                disabled=True,
+                disabled=False,  # tuning with True is refused: it could not take effect
                 start_of_speech_sensitivity="START_SENSITIVITY_LOW",
                 end_of_speech_sensitivity="END_SENSITIVITY_HIGH",
                 prefix_padding_ms=20,

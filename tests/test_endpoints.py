@@ -158,9 +158,12 @@ def test_vertex_express_mode_api_key_uses_global_host() -> None:
     assert_no_secret(endpoint, KEY)
 
 
-def test_vertex_quota_project_ignored_without_bearer() -> None:
-    endpoint = vertex_endpoint(location="global", api_key=KEY, quota_project="billing")
-    assert dict(endpoint.headers) == {"x-goog-api-key": KEY}
+def test_vertex_quota_project_without_bearer_is_refused() -> None:
+    # Dropped without a word before: an API key bills its own project, and Google checks a
+    # quota project against the OAuth principal, which only a token has.
+    with pytest.raises(ConfigurationError, match=r"quota_project needs access_token") as info:
+        vertex_endpoint(location="global", api_key=KEY, quota_project="billing")
+    assert KEY not in str(info.value)
 
 
 def test_vertex_base_url() -> None:

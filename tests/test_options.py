@@ -49,6 +49,7 @@ WRONG_POLICIES: list[tuple[str, Any]] = [
     ("max_elapsed", math.nan),
     ("initial_delay", None),
     ("multiplier", 0),
+    ("multiplier", math.inf),  # a NaN delay (0 * inf) of an initial_delay of 0
     ("jitter", "0.5"),
     ("replay_limit_bytes", 1e6),
     ("go_away_margin", -1),

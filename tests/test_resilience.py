@@ -1759,6 +1759,43 @@ def test_backoff_delays_take_a_random_fraction_up_to_jitter_off_each_delay() -> 
     assert next(policy.delays(random.Random(1), immediate_first=True)) == 0.0
 
 
+@pytest.mark.parametrize("multiplier", [2, 2.0, 1e10])
+def test_a_backoff_delay_far_along_is_max_delay_not_an_overflow(multiplier: float) -> None:
+    # A session that followed a server saying goAway to young connections over a thousand
+    # times computed `initial_delay * multiplier ** 1024` and died of an OverflowError.
+    policy = ReconnectPolicy(
+        max_attempts=2000, initial_delay=0.1, max_delay=5, multiplier=multiplier
+    )
+    assert policy.backoff_delay(0) == 0.1
+    for step in (1024, 10**6, 10**18):
+        assert policy.backoff_delay(step) == policy.max_delay
+    assert all(0 < delay <= 5 for delay in policy.delays(random.Random(1)))
+    shrinking = dataclasses.replace(policy, multiplier=0.5)
+    assert shrinking.backoff_delay(10**6) == 0.0
+    assert dataclasses.replace(policy, initial_delay=0).backoff_delay(10**6) == 0.0
+
+
+async def test_a_long_go_away_storm_is_paced_without_ending_the_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Every connection gets goAway a second after it opens; past `max_attempts` such moves
+    # each waits a backoff delay, which, grown by a large multiplier, overflowed a float
+    # after 32 of them and ended the session with a bare OverflowError.
+    config = EmulatorConfig(lifetime=2.0, go_away_warning=1.0, audio_session_limit=None)
+    policy = ReconnectPolicy(max_attempts=1, multiplier=1e10, max_delay=5, jitter=0)
+    options = SessionOptions(reconnect=policy)
+    moves: list[Reconnected] = []
+    async with open_emulator(config) as emulator, session_on(emulator, options=options) as session:
+        with trio.fail_after(1000):
+            async for event in session:
+                if isinstance(event, Reconnected):
+                    moves.append(event)
+                    if len(moves) == 40:
+                        break
+    assert all(move.reason == "goAway" for move in moves)
+    assert all(move.duration >= policy.max_delay for move in moves[2:])
+
+
 @pytest.mark.parametrize("end", ["fatal close", "aclose"])
 async def test_messages_a_cut_short_replay_left_are_reported_as_not_sent(
     autojump_clock: trio.testing.MockClock, end: str

@@ -12,6 +12,7 @@ import pytest
 import trio
 
 from trio_gemini_live import (
+    AutomaticActivityDetection,
     Blob,
     ConfigurationError,
     Content,
@@ -21,8 +22,10 @@ from trio_gemini_live import (
     LiveSession,
     LocalProtocolError,
     Part,
+    RealtimeInputConfig,
     ReplicatedVoiceConfig,
     SessionOptions,
+    SessionResumptionConfig,
     Setup,
     SpeechConfig,
     Tool,
@@ -409,6 +412,111 @@ def test_a_switch_that_is_not_a_bool_is_refused(switch: str, value: object) -> N
     # automatic_vad=None turned detection off (audio then got no answer).
     with pytest.raises(ConfigurationError, match=f"{switch} must be a bool"):
         live_setup("m", **{switch: value})
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1])
+def test_a_transparent_resumption_that_is_not_a_bool_or_none_is_refused(value: object) -> None:
+    with pytest.raises(ConfigurationError, match="transparent_resumption must be a bool"):
+        live_setup("m", transparent_resumption=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"resumption_handle": "H"}, r"resumption_handle needs resumption=True"),
+        ({"transparent_resumption": True}, r"transparent_resumption=True needs resumption=True"),
+    ],
+)
+def test_resumption_settings_with_resumption_off_are_refused(
+    arguments: dict[str, Any], message: str
+) -> None:
+    # Dropped without a word before: the handle's session was not resumed, and the new
+    # session started afresh, its conversation lost.
+    with pytest.raises(ConfigurationError, match=message):
+        live_setup(MODEL, resumption=False, **arguments)
+    assert (
+        live_setup(MODEL, resumption=False, transparent_resumption=False).session_resumption is None
+    )
+
+
+def test_an_empty_resumption_handle_is_refused() -> None:
+    # Sent as `"handle": ""`, which names no session (an empty handle is no handle).
+    with pytest.raises(ConfigurationError, match=r"resumption_handle is empty"):
+        live_setup(MODEL, resumption_handle="")
+
+
+DETECTION_TUNING = {
+    "silence_duration_ms": 500,
+    "prefix_padding_ms": 100,
+    "start_of_speech_sensitivity": "START_SENSITIVITY_LOW",
+    "end_of_speech_sensitivity": "END_SENSITIVITY_LOW",
+}
+
+
+@pytest.mark.parametrize("option", DETECTION_TUNING)
+def test_detection_tuning_with_automatic_vad_off_is_refused(option: str) -> None:
+    # Sent under `disabled: true` before, where it cannot take effect.
+    with pytest.raises(ConfigurationError, match=rf"^{option} needs automatic_vad=True"):
+        live_setup(MODEL, automatic_vad=False, **{option: DETECTION_TUNING[option]})
+    tuned = live_setup(MODEL, **{option: DETECTION_TUNING[option]}).realtime_input_config
+    assert tuned is not None
+    assert tuned.automatic_activity_detection is not None
+
+
+def test_a_setup_tuning_disabled_detection_is_refused_naming_the_fields() -> None:
+    detection = AutomaticActivityDetection(
+        disabled=True, silence_duration_ms=500, end_of_speech_sensitivity="END_SENSITIVITY_LOW"
+    )
+    setup = Setup(
+        model=MODEL,
+        realtime_input_config=RealtimeInputConfig(automatic_activity_detection=detection),
+    )
+    with pytest.raises(
+        ConfigurationError,
+        match=r"setup\.realtimeInputConfig\.automaticActivityDetection is disabled, so "
+        r"silenceDurationMs, endOfSpeechSensitivity cannot take effect",
+    ):
+        check_setup(setup)
+
+
+async def test_update_setup_refuses_tuning_of_disabled_detection_and_keeps_the_session() -> None:
+    detection = AutomaticActivityDetection(disabled=True, prefix_padding_ms=20)
+    tuned_off = Setup(
+        model=MODEL,
+        realtime_input_config=RealtimeInputConfig(automatic_activity_detection=detection),
+        session_resumption=SessionResumptionConfig(),
+    )
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(live_setup(MODEL), endpoint=endpoint) as session:
+            with pytest.raises(ConfigurationError, match=r"prefixPaddingMs cannot take effect"):
+                await session.update_setup(tuned_off)
+            await session.send_text("still open")
+            await until_event(session, TurnComplete)
+
+
+@pytest.mark.parametrize(("target", "trigger"), [(1000, 1000), (2000, 1000)])
+def test_a_compression_target_not_below_its_trigger_is_refused(target: int, trigger: int) -> None:
+    # Google: `targetTokens` "should be < trigger_tokens" (default trigger / 2).
+    with pytest.raises(
+        ConfigurationError,
+        match=rf"compression_target_tokens \({target}\) must be below "
+        rf"compression_trigger_tokens \({trigger}\)",
+    ):
+        live_setup(MODEL, compression_trigger_tokens=trigger, compression_target_tokens=target)
+    kept = live_setup(MODEL, compression_trigger_tokens=trigger, compression_target_tokens=999)
+    assert kept.context_window_compression is not None
+
+
+@pytest.mark.parametrize("budget", [-2, -1000])
+def test_a_thinking_budget_below_minus_one_is_refused(budget: int) -> None:
+    with pytest.raises(ConfigurationError, match=rf"thinking_budget must be -1 .*, not {budget}"):
+        live_setup(MODEL, thinking_budget=budget)
+    for meaningful in (-1, 0, 1024):
+        generation = live_setup(MODEL, thinking_budget=meaningful).generation_config
+        assert generation is not None
+        assert generation.thinking_config is not None
+        assert generation.thinking_config.thinking_budget == meaningful
 
 
 @pytest.mark.parametrize("value", ["no", None, 1])

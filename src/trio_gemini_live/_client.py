@@ -21,7 +21,13 @@ import msgspec
 import trio
 
 from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_count, check_str, describe
-from ._endpoints import Endpoint, gemini_endpoint, redact_url, url_endpoint
+from ._endpoints import (
+    Endpoint,
+    check_gemini_arguments,
+    gemini_endpoint,
+    redact_url,
+    url_endpoint,
+)
 from ._errors import ConfigurationError, GeminiLiveError, LocalProtocolError
 from ._events import (
     FunctionCallOutput,
@@ -293,7 +299,7 @@ class GeminiRealtimeClient:
 
         Raises:
             ConfigurationError: the config is malformed (no `config_list`, no model, a bad
-                `base_url`, an option of the wrong type).
+                `base_url`, `api_version` or `api_key`, an option of the wrong type).
         """
         self._llm_config = llm_config
         given = cast(object, logger)  # the annotation promises what is checked here
@@ -310,17 +316,19 @@ class GeminiRealtimeClient:
         self._model = model
         self._api_key = optional_str(entry, "api_key")
         self._api_version = optional_str(entry, "api_version")
-        self._base_url = optional_url(entry, "base_url")
-        if self._base_url is not None:
-            scheme = self._base_url.partition("://")[0].lower()
-            if scheme not in ("ws", "wss", "http", "https"):
-                raise ConfigurationError(
-                    f"base_url must be ws(s):// or http(s)://, got {redact_url(self._base_url)!r}"
-                )
-            if scheme in ("ws", "wss"):
-                # Said now rather than at `connect`: a bad URL, or a key= in it that differs
-                # from `api_key`.
-                url_endpoint(self._base_url, api_key=self._api_key)
+        self._base_url = base = optional_url(entry, "base_url")
+        scheme = base.partition("://")[0].lower() if base is not None else None
+        if base is not None and scheme not in ("ws", "wss", "http", "https"):
+            raise ConfigurationError(
+                f"base_url must be ws(s):// or http(s)://, got {redact_url(base)!r}"
+            )
+        # Said now rather than at `connect` (a bad URL, a key= in it that differs from
+        # `api_key`, a bad `api_version`); a key from the environment is read, and
+        # checked, then.
+        if base is not None and scheme in ("ws", "wss"):
+            url_endpoint(base, api_key=self._api_key)
+        else:
+            check_gemini_arguments(self._api_key, api_version=self._api_version, base_url=base)
         rate = entry_get(entry, "input_sample_rate")
         if rate is None:
             rate = 16000

@@ -27,6 +27,7 @@ from ._secret_names import is_secret_name
 __all__ = [
     "GEMINI_HOST",
     "Endpoint",
+    "check_gemini_arguments",
     "gemini_endpoint",
     "model_resource_name",
     "redact_url",
@@ -286,6 +287,25 @@ def _ws_base(base_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
+def check_gemini_arguments(
+    api_key: str | None, *, api_version: str | None, base_url: str | None
+) -> None:
+    """Refuse what `gemini_endpoint` would refuse of these arguments (`ConfigurationError`).
+
+    For a caller that builds the endpoint later (the seed facade, at `connect`), or whose
+    key may come from the environment then (`api_key` None: not checked).
+    """
+    _check_text(secret=True, api_key=api_key)
+    _check_text(api_version=api_version, base_url=base_url)
+    if api_version and api_version not in _GEMINI_VERSIONS:
+        raise ConfigurationError(
+            f"api_version must be one of {sorted(_GEMINI_VERSIONS)} for the Gemini API, "
+            f"got {api_version!r}"
+        )
+    if base_url:
+        _ws_base(base_url)
+
+
 def gemini_endpoint(
     api_key: str,
     *,
@@ -302,19 +322,13 @@ def gemini_endpoint(
     not stripped: strip it yourself if that is what you mean. So for `vertex_endpoint`'s
     `access_token`/`api_key` and `url_endpoint`'s key.
     """
-    _check_text(secret=True, api_key=api_key)
-    _check_text(api_version=api_version, base_url=base_url)
+    check_gemini_arguments(api_key, api_version=api_version, base_url=base_url)
     if not api_key:
         raise ConfigurationError(
             "no API key: pass api_key=... or set GEMINI_API_KEY (or use the local emulator)"
         )
     ephemeral = api_key.startswith("auth_tokens/")
     version = api_version or ("v1alpha" if ephemeral else "v1beta")
-    if version not in _GEMINI_VERSIONS:
-        raise ConfigurationError(
-            f"api_version must be one of {sorted(_GEMINI_VERSIONS)} for the Gemini API, "
-            f"got {version!r}"
-        )
     method = "BidiGenerateContentConstrained" if ephemeral else "BidiGenerateContent"
     base = _ws_base(base_url) if base_url else f"wss://{GEMINI_HOST}"
     url = f"{base}/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
@@ -334,7 +348,28 @@ def vertex_endpoint(
     base_url: str | None = None,
     quota_project: str | None = None,
 ) -> Endpoint:
-    """The Vertex AI endpoint: regional host, OAuth bearer token (or express-mode API key)."""
+    """The Vertex AI endpoint: regional host, OAuth bearer token (or express-mode API key).
+
+    Args:
+        location: the region (`"us-central1"`), a multi-region (`"us"`, `"eu"`) or
+            `"global"`; it picks the host.
+        access_token: an OAuth 2.0 access token, sent as `Authorization: Bearer ...`.
+        project: the Google Cloud project, for the model's resource name.
+        api_key: an express-mode API key (`x-goog-api-key`); with no `access_token`, the
+            global host is used.
+        api_version: `"v1beta1"` (the default) or `"v1"`.
+        base_url: another host (`https://...` or `wss://...`), the path appended to it.
+        quota_project: the project billed for the session and whose quota it uses, sent
+            as the `x-goog-user-project` header; needs `access_token` (Google checks the
+            token's principal for permission on it; an API key always bills its own
+            project).
+
+    Raises:
+        ConfigurationError: no credential, an argument that is not a `str`, a credential
+            with a control or non-ASCII character or white space at either end (not
+            shown), an unknown `api_version`, an invalid `location` or `base_url`, or a
+            `quota_project` without `access_token` (it would not be sent).
+    """
     _check_text(secret=True, access_token=access_token, api_key=api_key)
     _check_text(required=True, location=location)
     _check_text(
@@ -353,6 +388,12 @@ def vertex_endpoint(
     if not access_token and not api_key:
         raise ConfigurationError(
             "Vertex AI needs access_token=... (OAuth) or api_key=... (express)"
+        )
+    if quota_project and not access_token:
+        # Not sent before, without a word: an API key bills the project it belongs to.
+        raise ConfigurationError(
+            "quota_project needs access_token=... (OAuth): with an API key, the key's own "
+            "project is billed"
         )
     if base_url:
         base = _ws_base(base_url)

@@ -36,7 +36,11 @@ from ._errors import (
 )
 from ._pending_calls import NO_ID, CallReservation, PendingCalls
 from ._proto_fields import check_integer_ranges
-from ._setup_checks import check_function_names, check_generation_config
+from ._setup_checks import (
+    check_activity_detection,
+    check_function_names,
+    check_generation_config,
+)
 from ._setup_extra import EXTRA_HINT, check_extra, dropped_paths, merge_extra, setup_frame
 from ._setup_hint import setup_hint
 from ._setup_secrets import redact_json
@@ -116,8 +120,9 @@ def check_setup(setup: object) -> Setup:
     `inlineData`), a function name that breaks the Live API's rule (see `function_tool`)
     or that two declarations share,
     a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
-    `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1), and
-    an integer its proto field cannot hold (an int32 past 2**31 - 1, say).
+    `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1),
+    settings of automatic activity detection where it is disabled (they cannot take
+    effect), and an integer its proto field cannot hold (an int32 past 2**31 - 1, say).
 
     Raises:
         ConfigurationError: `setup` is not a `Setup`, a field has the wrong type (its
@@ -166,6 +171,7 @@ def check_setup(setup: object) -> Setup:
         raise ConfigurationError(problem)
     check_extra(read_back)
     check_generation_config(read_back.generation_config, "setup.generationConfig")
+    check_activity_detection(read_back.realtime_input_config, "setup.realtimeInputConfig")
     check_integer_ranges(read_back, "setup")
     tools = read_back.tools
     if read_back.extra is not None:

@@ -77,7 +77,7 @@ class ReconnectPolicy:
             starts after it; one under way runs to its end (see docs/concepts.md).
         initial_delay: the first backoff delay after a drop (none after `goAway`).
         max_delay: the longest backoff delay.
-        multiplier: backoff growth per attempt.
+        multiplier: backoff growth per attempt (finite, above 0).
         jitter: random fraction (0..1) taken off each delay, so clients spread out.
         replay_limit_bytes: client frames kept for replay after a resume; older ones are
             dropped first and reported in the `Reconnected` event. It counts the frames'
@@ -146,18 +146,33 @@ class ReconnectPolicy:
         for name in ("go_away_margin", "stable_after"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"ReconnectPolicy.{name} must be >= 0 seconds")
-        if self.multiplier <= 0:
-            raise ConfigurationError("ReconnectPolicy.multiplier must be > 0")
+        if not 0 < self.multiplier < math.inf:
+            # An infinite one made `0 * inf`, a NaN delay, of an `initial_delay` of 0.
+            raise ConfigurationError("ReconnectPolicy.multiplier must be > 0 and finite")
 
     def delays(self, rng: random.Random, *, immediate_first: bool = False) -> Iterator[float]:
         """Backoff delays before each attempt: exponential, capped, with jitter."""
-        delay = self.initial_delay
         for attempt in range(self.max_attempts):
             if attempt == 0 and immediate_first:
                 yield 0.0
                 continue
-            yield min(delay, self.max_delay) * (1 - self.jitter * rng.random())
-            delay *= self.multiplier
+            step = attempt - 1 if immediate_first else attempt
+            yield self.backoff_delay(step) * (1 - self.jitter * rng.random())
+
+    def backoff_delay(self, step: int) -> float:
+        """The backoff delay before jitter: `initial_delay * multiplier ** step`, capped.
+
+        `step` counts from 0 (the first delay) and may be any size: a session followed a
+        server saying `goAway` over a thousand times, and the power, which overflows a
+        float, ended it with a bare OverflowError.
+        """
+        if self.initial_delay == 0 or self.initial_delay >= self.max_delay:
+            return min(self.initial_delay, self.max_delay)
+        try:
+            grown = float(self.multiplier) ** step  # an int's power would grow without end
+        except OverflowError:
+            return self.max_delay
+        return min(self.initial_delay * grown, self.max_delay)
 
 
 class BufferedMessage(msgspec.Struct, frozen=True, gc=False):

@@ -19,7 +19,11 @@ import msgspec
 from ._arguments import describe
 from ._errors import ConfigurationError
 from ._schema import from_json_schema
-from ._setup_checks import check_function_names, check_generation_config
+from ._setup_checks import (
+    check_activity_detection,
+    check_function_names,
+    check_generation_config,
+)
 from ._wire import Setup
 
 __all__ = [
@@ -455,6 +459,7 @@ def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
         raise ConfigurationError(f"invalid session options: {exc}") from None
     # Said at `session_update`, where the value was given, rather than when the setup goes.
     check_generation_config(setup.generation_config, "setup.generationConfig")
+    check_activity_detection(setup.realtime_input_config, "setup.realtimeInputConfig")
     check_function_names(setup.tools, "setup.tools")
     return setup
 

@@ -14,6 +14,7 @@ from ._arguments import TOO_DEEP, check_switch, describe, is_count
 from ._errors import ConfigurationError
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import (
+    DETECTION_TUNING,
     GENERATION_RANGES,
     check_function_name,
     check_function_names,
@@ -143,7 +144,7 @@ def live_setup(
             (`generationConfig.mediaResolution`): `"MEDIA_RESOLUTION_LOW"`,
             `"MEDIA_RESOLUTION_MEDIUM"` or `"MEDIA_RESOLUTION_HIGH"`.
         thinking_budget: thinking tokens (0 turns thinking off, -1 lets the model decide;
-            Gemini 2.5 models).
+            Gemini 2.5 models); below -1 is refused.
         thinking_level: how much the model thinks (Gemini 3 models): `"MINIMAL"`, `"LOW"`,
             `"MEDIUM"` or `"HIGH"` (`thinkingConfig.thinkingLevel`).
         include_thoughts: send the model's thought summaries (`Part.thought` parts;
@@ -155,7 +156,8 @@ def live_setup(
         input_transcription: transcribe the user's speech (`InputTranscription` events).
         output_transcription: transcribe the model's speech (`OutputTranscription` events).
         automatic_vad: the server detects when the user speaks; False: the application
-            sends `activity_start` / `activity_end`.
+            sends `activity_start` / `activity_end`. The four options below tune the
+            server's detection, so each needs it on (with False they are refused).
         silence_duration_ms: the silence, in milliseconds, that ends the user's turn.
         prefix_padding_ms: the speech, in milliseconds, needed before the start of speech
             is taken as such (`automaticActivityDetection.prefixPaddingMs`).
@@ -169,15 +171,18 @@ def live_setup(
         turn_coverage: which input a user turn holds: `"TURN_INCLUDES_ONLY_ACTIVITY"` or
             `"TURN_INCLUDES_ALL_INPUT"` (`realtimeInputConfig.turnCoverage`).
         resumption: ask for session resumption handles (needed to survive a reconnect).
-        resumption_handle: resume the session this handle names.
+        resumption_handle: resume the session this handle names (not empty; needs
+            `resumption=True`).
         transparent_resumption: ask for the index of the last message each handle covers
-            (Vertex AI only: `open_session` refuses it for a Gemini API endpoint).
+            (Vertex AI only: `open_session` refuses it for a Gemini API endpoint; True
+            needs `resumption=True`).
         compression_trigger_tokens: turn on context window compression (a sliding window)
             once the context holds this many tokens. Audio and video sessions without
             compression are limited to 2 minutes, audio-only ones to 15.
         compression_target_tokens: the tokens a compression keeps (`slidingWindow.
-            targetTokens`); turns compression on too. With neither compression option:
-            no compression.
+            targetTokens`), below `compression_trigger_tokens` if both are given (the
+            server's default is half of it); turns compression on too. With neither
+            compression option: no compression.
         extra: setup fields this library does not model, by their camelCase wire names,
             merged into the setup each connection sends (`Setup.extra`): an object merges
             into the modelled object of the same name, a list's items follow the modelled
@@ -188,10 +193,15 @@ def live_setup(
         ConfigurationError: a value the server would refuse (an unknown modality, a voice
             for text answers, a temperature outside 0.0 to 2.0, a `top_p` outside 0.0 to
             1.0, a `top_k` or `max_output_tokens` below 1, a negative duration, a token
-            count below 1, a single tool where a list belongs, two functions of the same
-            name across `functions` and `tools`), or an `extra` that is not a mapping of
-            JSON values or would replace a modelled value (its path is named). A value
-            of the wrong type is refused when the session opens, its JSON path named.
+            count below 1, a compression target not below its trigger, a
+            `thinking_budget` below -1, a single tool where a list belongs, two functions
+            of the same name across `functions` and `tools`), options that would be
+            dropped or have no effect (a `resumption_handle` or
+            `transparent_resumption=True` with `resumption=False`, an empty
+            `resumption_handle`, detection tuning with `automatic_vad=False`), a switch
+            that is not a `bool`, or an `extra` that is not a mapping of JSON values or
+            would replace a modelled value (its path is named). Another value of the
+            wrong type is refused when the session opens, its JSON path named.
     """
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
@@ -199,6 +209,7 @@ def live_setup(
     check_switch(output_transcription, "output_transcription")
     check_switch(automatic_vad, "automatic_vad")
     check_switch(resumption, "resumption")
+    _check_resumption(resumption, resumption_handle, transparent_resumption)
     for name, value, least in (
         ("silence_duration_ms", silence_duration_ms, 0),
         ("prefix_padding_ms", prefix_padding_ms, 0),
@@ -214,6 +225,23 @@ def live_setup(
             raise ConfigurationError(
                 f"{name} must be a positive int (None: no compression), not {describe(value)}"
             )
+    if (
+        compression_trigger_tokens is not None
+        and compression_target_tokens is not None
+        and compression_target_tokens >= compression_trigger_tokens
+    ):
+        # Google: the target "should be < trigger_tokens"; a window cut to it would be
+        # due for another cut at once.
+        raise ConfigurationError(
+            f"compression_target_tokens ({compression_target_tokens}) must be below "
+            f"compression_trigger_tokens ({compression_trigger_tokens})"
+        )
+    budget = thinking_budget  # a wrong type is named by `check_setup`, as for the others
+    if isinstance(budget, int) and not isinstance(budget, bool) and budget < -1:
+        raise ConfigurationError(
+            f"thinking_budget must be -1 (the model decides), 0 (off) or a positive token "
+            f"count, not {budget}"
+        )
     check_temperature(temperature)
     sampling: tuple[tuple[str, float | None], ...] = (
         ("top_p", top_p),
@@ -265,6 +293,16 @@ def live_setup(
         start_of_speech_sensitivity=start_of_speech_sensitivity,
         end_of_speech_sensitivity=end_of_speech_sensitivity,
     )
+    if not automatic_vad:
+        tuned = [name for name, _ in DETECTION_TUNING if getattr(detection, name) is not None]
+        if tuned:
+            # Sent under `disabled: true`, they would be taken without a word and do nothing.
+            need, they = ("need", "they tune") if len(tuned) > 1 else ("needs", "it tunes")
+            raise ConfigurationError(
+                f"{', '.join(tuned)} {need} automatic_vad=True: {they} the server's activity "
+                "detection, and with it off the application marks the turns "
+                "(activity_start / activity_end)"
+            )
     realtime = RealtimeInputConfig(
         automatic_activity_detection=detection
         if detection != AutomaticActivityDetection()
@@ -303,6 +341,29 @@ def live_setup(
     check_extra(setup)  # now rather than when the session opens: `extra` is live_setup's
     check_integer_ranges(setup, "setup")  # the counts are live_setup's too
     return setup
+
+
+def _check_resumption(resumption: bool, handle: object, transparent: object) -> None:
+    """Refuse resumption settings that would be dropped: the session would start afresh."""
+    if transparent is not None:
+        check_switch(transparent, "transparent_resumption")
+    if handle == "":
+        # Every empty handle counts as none (the server's too): it would resume nothing.
+        raise ConfigurationError(
+            "resumption_handle is empty: give a handle the server sent "
+            "(LiveSession.resumption_handle), or None for a new session"
+        )
+    if resumption:
+        return
+    if handle is not None:
+        raise ConfigurationError(
+            "resumption_handle needs resumption=True: with resumption off it is not sent, "
+            "and the session would start afresh, its conversation lost"
+        )
+    if transparent:
+        raise ConfigurationError(
+            "transparent_resumption=True needs resumption=True: with resumption off it is not sent"
+        )
 
 
 def _instruction(value: str | Content | None) -> Content | None:

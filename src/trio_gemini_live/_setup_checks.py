@@ -1,4 +1,4 @@
-"""Values of a setup that the server is known to refuse: function names, sampling ranges.
+"""Values of a setup the server refuses or cannot use: function names, sampling ranges, ...
 
 Checked before connecting: the server closes the session with 1007 for them, often saying
 only "Request contains an invalid argument.", and only once the connection is made.
@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from ._errors import ConfigurationError
-from ._wire import FunctionDeclaration, GenerationConfig
+from ._wire import FunctionDeclaration, GenerationConfig, RealtimeInputConfig
 
 __all__ = [
+    "DETECTION_TUNING",
     "FUNCTION_NAME",
     "FUNCTION_NAME_RULE",
     "GENERATION_RANGES",
+    "check_activity_detection",
     "check_function_name",
     "check_function_names",
     "check_generation_config",
@@ -143,3 +145,30 @@ def out_of_range(value: object, low: float, high: float) -> bool:
         and not math.isnan(value)
         and not low <= value <= high
     )
+
+
+DETECTION_TUNING = (
+    ("silence_duration_ms", "silenceDurationMs"),
+    ("prefix_padding_ms", "prefixPaddingMs"),
+    ("start_of_speech_sensitivity", "startOfSpeechSensitivity"),
+    ("end_of_speech_sensitivity", "endOfSpeechSensitivity"),
+)
+"""The settings of automatic activity detection: (`live_setup` option, JSON name)."""
+
+
+def check_activity_detection(config: RealtimeInputConfig | None, path: str) -> None:
+    """Refuse tuning of automatic activity detection that the setup turns off.
+
+    Sent under `disabled: true`, the settings cannot take effect: the server marks no
+    turns, the application does (`activityStart` / `activityEnd`).
+    """
+    detection = config.automatic_activity_detection if config is not None else None
+    if detection is None or not detection.disabled:
+        return
+    tuned = [name for field, name in DETECTION_TUNING if getattr(detection, field) is not None]
+    if tuned:
+        where = f"{path}.automaticActivityDetection"
+        raise ConfigurationError(
+            f"{where} is disabled, so {', '.join(tuned)} cannot take effect: leave "
+            f"{'them' if len(tuned) > 1 else 'it'} out, or turn automatic activity detection on"
+        )

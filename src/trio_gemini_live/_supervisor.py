@@ -384,7 +384,7 @@ class SessionSupervisor:
         self._young_moves = self._young_moves + 1 if young else 0
         beyond = self._young_moves - policy.max_attempts
         if beyond > 0:
-            delay = min(policy.initial_delay * policy.multiplier ** (beyond - 1), policy.max_delay)
+            delay = policy.backoff_delay(beyond - 1)
             await self._backoff_sleep(delay * (1 - policy.jitter * self._rng.random()))
 
     async def _backoff_sleep(self, delay: float) -> None:
