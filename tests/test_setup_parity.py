@@ -286,7 +286,7 @@ def test_snake_case_keys_are_schema_keys_for_every_reader() -> None:
     import logging
 
     converted = from_json_schema({"type": "array", "max_items": 2}, logging.getLogger("t"))
-    assert converted == {"type": "array", "maxItems": 2}
+    assert converted == {"type": "ARRAY", "maxItems": 2}
 
 
 async def test_an_sdk_schema_opens_a_session_on_the_strict_emulator() -> None:

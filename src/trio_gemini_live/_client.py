@@ -900,8 +900,10 @@ class GeminiRealtimeClient:
                 `ConnectionClosedError` with `code` and `reason` when that was a close.
         """
         self._require_trio("get_event")
-        if self._session is not None and not self._started:
-            await self._ensure_started()
+        if self._session is not None:
+            self._session._reads_for()  # pyright: ignore[reportPrivateUsage]
+            if not self._started:
+                await self._ensure_started()
         item = await self._events.get(lambda: self._connecting > 0)
         if isinstance(item, _SessionEnd):
             if item.error is not None:

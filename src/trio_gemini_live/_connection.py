@@ -108,6 +108,13 @@ class SessionCore:
     closing: bool = False
     consumer_blocked: bool = False
     consumer_parked: bool = False  # the user's `async for` waits on the event channel
+    # The task that last waited for an event (`LiveSession.receive`, `async for`), and one
+    # a wrapper reads its own stream from (the seed facade's `get_event`, whose pump reads
+    # the session). While one of them waits for room in the outgoing queue, it reads no
+    # event: deliveries are set aside rather than wait for it (`reader_sending`).
+    reader_task: object = None
+    outer_reader_task: object = None
+    reader_sending: int = 0
     frames_sent: int = 0
     bytes_sent: int = 0
     frames_received: int = 0
@@ -198,9 +205,13 @@ class SessionCore:
         try:
             self.events_send.send_nowait(event)
         except trio.WouldBlock:
-            if self.closing and self.set_aside is not None:
+            if (self.closing or self.reader_sending) and self.set_aside is not None:
                 # The application closes the session, maybe from the reader's own task,
-                # and waits for its end (`aclose`): the reader gets it after the rest.
+                # and waits for its end (`aclose`); or the reader's task waits for room
+                # in the outgoing queue (a `respond` in its `async for`), which only a
+                # sender that works (or the next connection's) makes, and the receiver
+                # must go on reading for the heartbeat to tell. The reader gets it after
+                # the rest.
                 self.set_aside(event)
                 return False
             self.consumer_blocked = True

@@ -359,6 +359,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         if self._pending:
             await trio.lowlevel.checkpoint()
             return self._pending.popleft()
+        self._core.reader_task = trio.lowlevel.current_task()
         connection = self._core.current
         if connection is not None:
             connection.reclaim()  # this way of waiting reads nothing itself
@@ -538,8 +539,15 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         try:
             if core.protocol.setup is None and core.pending_setup is None:
                 await self._await_start_if_full()
-            # Returns once the frame is in the channel; if cancelled, it is not.
-            await self._outgoing_send.send(item)
+            # Returns once the frame is in the channel; if cancelled, it is not. (As
+            # `send` does it, with the wait for room on its own path.)
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                self._outgoing_send.send_nowait(item)
+            except trio.WouldBlock:
+                await self._wait_for_room(item)
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()
             queued = True
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             if self._failure is not None:
@@ -617,6 +625,37 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         blob = Blob(data=pcm, mime_type=mime)  # type: ignore[arg-type]
         frame = encode_client(ClientMessage(realtime_input=RealtimeInput(audio=blob)))
         await self._send_frame(frame, "realtimeInput.audio", None)
+
+    def _reads_for(self) -> None:
+        """The current task reads a wrapper's stream of this session's events.
+
+        For the seed facade, whose pump task reads the session: its reader's task waiting
+        in a send is the deadlock `_wait_for_room` breaks.
+        """
+        self._core.outer_reader_task = trio.lowlevel.current_task()
+
+    async def _wait_for_room(self, item: Outgoing) -> None:
+        """Queue `item` once the outgoing queue has room, from the reader's task too.
+
+        The reader's own task (a `respond` in its `async for`) waiting here reads no event
+        meanwhile: with its event channel full, the receiver waited for it, read nothing
+        more, and the heartbeat, which takes a receiver waiting on the user for a user
+        busy elsewhere, watched nothing; a stalled or dropped connection then held both
+        for ever. So deliveries are set aside meanwhile (`SessionCore.deliver`), one
+        waiting already goes through now, and the connection is watched as usual.
+        """
+        core = self._core
+        task = trio.lowlevel.current_task()
+        if task is not core.reader_task and task is not core.outer_reader_task:
+            await self._outgoing_send.send(item)
+            return
+        core.reader_sending += 1
+        try:
+            if core.consumer_blocked:
+                self._set_aside()
+            await self._outgoing_send.send(item)
+        finally:
+            core.reader_sending -= 1
 
     async def _await_start_if_full(self) -> None:
         """Before `start()`, with the queue full: wait for `start()`, `setup_timeout` at most.
@@ -1198,6 +1237,7 @@ class _EventIterator:
         """The next event once nothing is buffered: read for it, or wait for the receiver."""
         pending = self._pending
         core = self._core
+        core.reader_task = trio.lowlevel.current_task()
         channel = self._channel
         try:
             while True:
