@@ -246,6 +246,35 @@ async def test_barge_in_interrupts_and_reaches_seed_consumers(
         assert any(isinstance(e, AudioDelta) for e in after)
 
 
+async def test_a_barge_in_during_the_wait_for_playback_ends_the_same_turn(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The answer is all sent, `generationComplete` too; the server waits for it to play
+    # before `turnComplete`, and the user speaks meanwhile: `interrupted` follows the
+    # `generationComplete` of the same turn, and the next answer is the next turn.
+    async with (
+        open_emulator(EmulatorConfig(wait_for_playback=True)) as emulator,
+        emulator.open_session(live_setup(AUDIO_MODEL), api_key="k") as session,
+    ):
+        await session.send_client_content("Tell me a story about the sea.")
+        await emulator.connections[0].wait_for_sent("serverContent.generationComplete")
+        await session.send_client_content("Stop, a question!")
+        cut = await until_turn_complete(session)
+        after = await until_turn_complete(session)
+    ends = [
+        (type(e).__name__, e.turn_id)
+        for e in cut
+        if isinstance(e, GenerationComplete | Interrupted | TurnComplete)
+    ]
+    assert ends == [("GenerationComplete", 1), ("Interrupted", 1), ("TurnComplete", 1)]
+    cut_end, next_end = cut[-1], after[-1]
+    assert isinstance(cut_end, TurnComplete)
+    assert cut_end.interrupted
+    assert {e.turn_id for e in after if isinstance(e, AudioDelta | TurnComplete)} == {2}
+    assert isinstance(next_end, TurnComplete)
+    assert not next_end.interrupted
+
+
 async def test_video_frames_and_setup_options_on_the_wire(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

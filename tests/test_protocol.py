@@ -626,6 +626,24 @@ def test_interrupted_then_turn_complete() -> None:
     assert done2 == ev.TurnComplete(turn_id=2, interrupted=False)
 
 
+def test_a_barge_in_after_generation_complete_ends_the_same_turn() -> None:
+    # A server that waits for the audio to play before `turnComplete` (the emulator's
+    # `wait_for_playback`) sends a barge-in's `interrupted` after `generationComplete`.
+    protocol = opened()
+    protocol.receive_frame(content(modelTurn={"parts": [{"text": "a"}]}))
+    (generated,) = protocol.receive_frame(content(generationComplete=True))
+    assert not protocol.idle  # the turn goes on until its `turnComplete`
+    (interrupted,) = protocol.receive_frame(content(interrupted=True))
+    assert not protocol.idle
+    (done,) = protocol.receive_frame(content(turnComplete=True))
+    assert generated == ev.GenerationComplete(turn_id=1)
+    assert interrupted == ev.Interrupted(turn_id=1)
+    assert done == ev.TurnComplete(turn_id=1, interrupted=True)
+    assert protocol.idle
+    (text,) = protocol.receive_frame(content(modelTurn={"parts": [{"text": "b"}]}))
+    assert text == ev.TextDelta(text="b", turn_id=2)
+
+
 # --- tool calls -------------------------------------------------------------------------------
 
 

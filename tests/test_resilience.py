@@ -212,6 +212,69 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     assert kinds.index(GoAway) < kinds.index(TurnComplete) < kinds.index(Reconnected)
 
 
+@pytest.mark.parametrize(
+    ("first", "expected_s"),
+    [("update_setup", 3.0 - 2.0), ("goAway", 10.0)],
+    ids=["update_setup then goAway", "goAway then update_setup"],
+)
+async def test_a_second_move_request_brings_the_move_forward_and_a_setup_change_names_it(
+    autojump_clock: trio.testing.MockClock, first: str, expected_s: float
+) -> None:
+    # Both in the middle of a long answer, so the move waits for the earlier bound: the
+    # goAway's deadline less `go_away_margin` (2 s), or `setup_timeout` (10 s). A move
+    # already pending ignored the second request: after an `update_setup`, a goAway(3 s)
+    # was never followed (the server closed with 1008 at its deadline, a drop with reason
+    # ""); after a goAway(50 s), the `update_setup` waited for the answer's end (27 s),
+    # named "goAway".
+    model = "gemini-2.5-flash-native-audio-preview-12-2025"
+    story = "Tell me a very long story about the sea, the sky, the wind and the boats " * 6
+    async with (
+        open_emulator(EmulatorConfig(pacing="realtime")) as emulator,
+        emulator.open_session(live_setup(model), api_key="test-key") as session,
+    ):
+        await session.send_client_content(story)
+        connection = emulator.connections[0]
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(120):
+            await connection.wait_for_sent("serverContent.modelTurn")
+            began = trio.current_time()
+            changed = live_setup(model, system_instruction="Be brief.")
+            if first == "update_setup":
+                await session.update_setup(changed)
+                await connection.go_away(3.0)
+            else:
+                await connection.go_away(50.0)
+                await until_event(session, GoAway, seen)
+                await session.update_setup(changed)
+            reconnected = await until_event(session, Reconnected, seen)
+        moved_after = trio.current_time() - began
+        assert not any(isinstance(e, TurnComplete) for e in seen)  # still answering
+        assert expected_s <= moved_after < expected_s + 0.5
+        assert (reconnected.reason, reconnected.setup_changed) == ("reconfigure", True)
+        assert (connection.closed_by, connection.close_code) == ("client", 1000)
+        assert connection.close_reason == "goAway"  # the server's reason to leave it
+        resumed_setup = emulator.connections[1].received[0].data["setup"]
+        assert resumed_setup["systemInstruction"]["parts"][0]["text"] == "Be brief."
+
+
+async def test_a_setup_change_a_go_away_move_carries_is_named_reconfigure(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Idle, the goAway move is under way by the time its `GoAway` is read; the setup
+    # change made then rides on the move's connection. It was reported as
+    # `Reconnected(reason="goAway", setup_changed=True)`.
+    async with open_emulator() as emulator, session_on(emulator) as session:
+        await emulator.connections[0].go_away(10.0)
+        with trio.fail_after(30):
+            await until_event(session, GoAway)
+            await session.update_setup(
+                live_setup(MODEL, modality="TEXT", system_instruction="Be brief.")
+            )
+            reconnected = await until_event(session, Reconnected)
+    assert (reconnected.reason, reconnected.setup_changed) == ("reconfigure", True)
+    assert len(emulator.connections) == 2  # one move carried both
+
+
 async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

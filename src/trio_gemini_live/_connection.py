@@ -1107,11 +1107,23 @@ class Connection:
             self._ping_in_flight = False
 
     def request_switch(self, reason: str, deadline: float) -> None:
-        """Move the session to a new connection once idle, or at `deadline` at the latest."""
+        """Move the session to a new connection once idle, or at `deadline` at the latest.
+
+        A second request while a move is pending keeps the earlier of the two deadlines
+        (a `goAway` must not wait out an `update_setup`'s bound, nor the reverse). The
+        server's `"goAway"` stays the connection's reason to end, whichever came first
+        (`Reconnected.reason` says `"reconfigure"` if the move brings a new setup).
+        """
         if not self._switch.is_set():
             self._switch_reason = reason
             self._switch_deadline = deadline
             self._switch.set()
+            return
+        if reason == "goAway":
+            self._switch_reason = reason
+        if deadline < self._switch_deadline:
+            self._switch_deadline = deadline
+            self._poke()  # `_watch_switch` waits until the deadline it read
 
     async def _watch_switch(self) -> None:
         """After `goAway` (or a setup change), resume on a new connection once idle."""
@@ -1119,7 +1131,6 @@ class Connection:
         if not self._resumable():
             return  # no resumption configured: the server's close ends the session
         await self._take_back()
-        deadline = self._switch_deadline
         core = self._core
         # Not while the receiver waits for the user to take an event: ending the connection
         # then would cancel that delivery and lose the event (a `TurnComplete`, the
@@ -1131,8 +1142,13 @@ class Connection:
         # written here it answers its call, while the move would void it (`AnswerLedger`).
         while core.consumer_blocked or (
             not (core.protocol.idle and not core.answers.queued)
-            and (trio.current_time() < deadline or core.stalled_until >= deadline)
+            and (
+                trio.current_time() < self._switch_deadline
+                or core.stalled_until >= self._switch_deadline
+            )
         ):
+            # Read at each wake: a later request may have brought the deadline forward.
+            deadline = self._switch_deadline
             before_deadline = trio.current_time() < deadline
             with trio.move_on_at(deadline if before_deadline else math.inf):
                 await self._state_changed.wait()

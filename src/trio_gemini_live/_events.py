@@ -379,7 +379,9 @@ class Usage(RealtimeEvent, frozen=True, kw_only=True):
 class TurnComplete(RealtimeEvent, frozen=True, kw_only=True):
     """`serverContent.turnComplete` (with the frame's `usageMetadata`, if any).
 
-    `interrupted` is true when the turn ended by barge-in (no `generationComplete`).
+    `interrupted` is true when the turn ended by barge-in: normally without
+    `generationComplete`, but a barge-in while the server waits for the audio to play
+    (between `generationComplete` and `turnComplete`) comes after it.
     """
 
     type: ClassVar[str] = "response.done"

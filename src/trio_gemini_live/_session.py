@@ -962,8 +962,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
 
         The Live API cannot change the setup of an open connection, but a resumed session
         may bring a new one (protocol.md section 1.5). The move happens once the model is
-        idle (waiting at most `setup_timeout` seconds for the current turn), and
-        is marked by a `Reconnected(setup_changed=True)` event then `SessionUpdated`.
+        idle (waiting at most `setup_timeout` seconds for the current turn, or less if a
+        `goAway`'s move is due sooner: the one move carries both), and is marked by a
+        `Reconnected(reason="reconfigure", setup_changed=True)` event then `SessionUpdated`.
 
         Every call is applied. Calls made before the move are applied together (the
         latest setup wins); one made while the session is between connections (after a

@@ -312,8 +312,13 @@ class SessionSupervisor:
                     queued = core.signals.onto(automatic_vad=automatic_vad)
                     sent = plan.onto(automatic_vad=automatic_vad, queued=queued)
                     outage = self._outage
+                    # A deliberate move that brings a setup `update_setup` asked for is a
+                    # reconfiguration, also when a `goAway` started it first.
+                    reconfigured = outcome.deliberate and (
+                        requested is not None or refused is not None
+                    )
                     reconnected = ev.Reconnected(
-                        reason=outcome.reason,
+                        reason="reconfigure" if reconfigured else outcome.reason,
                         # After a drop: the time and attempts of the whole outage.
                         duration=trio.current_time() - (outage.started if outage else moved_at),
                         attempts=outage.attempts if outage else attempts,

@@ -1051,9 +1051,43 @@ class _Outlet:
         return False
 
 
+class _SlowReaderOutlet(_Outlet):
+    """A connection whose client reads slowly: a barge-in may come while a frame is written.
+
+    Each send passes a checkpoint first, where a cancellation stops it (the connection's
+    send lock); `generationComplete` is then written, under a cancel shield as every frame
+    is, only once `release` is set.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flags: list[str] = []
+        self.writing = trio.Event()
+        self.release = trio.Event()
+        self.two_turns_ended = trio.Event()
+
+    async def send(self, message: ServerMessage) -> None:
+        await trio.lowlevel.checkpoint()
+        content = message.server_content
+        if content is None:
+            return
+        if content.generation_complete and not self.release.is_set():
+            self.writing.set()
+            with trio.CancelScope(shield=True):
+                await self.release.wait()
+        for flag in ("generation_complete", "interrupted", "turn_complete"):
+            if getattr(content, flag):
+                self.flags.append(flag)
+        if self.flags.count("turn_complete") == 2:
+            self.two_turns_ended.set()
+        await super().send(message)
+
+
 @asynccontextmanager
-async def open_model(config: EmulatorConfig) -> AsyncIterator[tuple[Model, _Outlet]]:
-    outlet = _Outlet()
+async def open_model(
+    config: EmulatorConfig, outlet: _Outlet | None = None
+) -> AsyncIterator[tuple[Model, _Outlet]]:
+    outlet = outlet or _Outlet()
     async with trio.open_nursery() as nursery:
         model = Model(
             config=config,
@@ -1066,6 +1100,33 @@ async def open_model(config: EmulatorConfig) -> AsyncIterator[tuple[Model, _Outl
         )
         yield model, outlet
         nursery.cancel_scope.cancel()
+
+
+async def test_a_barge_in_while_generation_complete_is_written_still_ends_the_turn(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # The turn counted itself complete before its `turnComplete` went out: the barge-in,
+    # cancelling that send, found it complete and sent nothing. The turn never ended, on
+    # the wire: neither `interrupted` nor `turnComplete`.
+    outlet = _SlowReaderOutlet()
+    async with open_model(EmulatorConfig(), outlet) as (model, _), trio.open_nursery() as nursery:
+        await model.on_realtime_input(RealtimeInput(text="hello"))
+        await outlet.writing.wait()
+        nursery.start_soon(model.on_realtime_input, RealtimeInput(text="stop"))
+        await trio.sleep(1)  # the barge-in waits for the write to end
+        outlet.release.set()
+        with trio.fail_after(30):
+            await outlet.two_turns_ended.wait()
+        await trio.sleep(1)
+    assert outlet.flags == [
+        "generation_complete",
+        "interrupted",
+        "turn_complete",
+        "generation_complete",
+        "turn_complete",
+    ]
+    # A cut turn is not in the history: only what was answered in full.
+    assert [turn["role"] for turn in model.session.history] == ["user", "user", "model"]
 
 
 SAID_HELLO_SHA256 = "5dc224c6ad5055a7f599113743aabc001dfc5f4c0da10edc45cb8241da4be8b0"

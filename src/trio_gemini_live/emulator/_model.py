@@ -644,15 +644,18 @@ class Model:
         await self._send(ServerContent(generation_complete=True))
         if self.config.wait_for_playback and audio_s > 0:
             await trio.sleep(max(0.0, self._playback_end - trio.current_time()))
+        usage = self._usage(prompt_tokens, response_tokens)
+        await self._send(ServerContent(turn_complete=True), usage)
+        # Complete only once `turnComplete` is out: a barge-in that cancels its send (which
+        # waits for the connection's send lock, or writes the `empty-frames` before it) is
+        # answered by `interrupt` with `interrupted` and a `turnComplete` of its own. No
+        # checkpoint between the write and here, so the turn never ends twice.
+        gen.completed = True
         add_turn(self.session.history, "model", reply, audio_s=audio_s)
         slide_window(
             self.session.history,
             self._compression,
             lambda turn: self._history_tokens(turn)[1],
-        )
-        gen.completed = True
-        await self._send(
-            ServerContent(turn_complete=True), self._usage(prompt_tokens, response_tokens)
         )
 
     def _choose_calls(self, text: str, scripted: ScenarioTurn | None) -> list[ScenarioToolCall]:
