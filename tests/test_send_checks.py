@@ -676,6 +676,15 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         lambda s: s.send(ClientMessage(client_content=A({"turns": [_deep(DEEP)]}))),
         r"cannot encode the message: maximum recursion depth exceeded",
     ),
+    # which of several responses cannot be encoded: it named none
+    (
+        "responses, the second unencodable",
+        lambda s: s.send_tool_response(
+            FunctionResponse(id="c1", name="f", response={"a": 1}),
+            FunctionResponse(id="c9", name="f", response={"a": {(1,): 2}}),
+        ),
+        r"^cannot encode the message \(function response 'c9', functionResponses\[1\]\): ",
+    ),
     # NaN and infinities: JSON has neither, msgspec wrote them as null
     ("respond nan", lambda s: s.respond("c1", math.nan), r"NaN or an infinity at `\$\.result`"),
     (

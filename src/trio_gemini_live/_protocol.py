@@ -353,7 +353,9 @@ class LiveProtocol:
         except (TypeError, ValueError, BufferError, msgspec.EncodeError, RecursionError) as exc:
             # RecursionError: nested past the interpreter's limit ("maximum recursion depth
             # exceeded while serializing an object").
-            raise LocalProtocolError(f"cannot encode the message: {exc}") from None
+            raise LocalProtocolError(
+                f"cannot encode the message{_unencodable_response(message)}: {exc}"
+            ) from None
         if not checked:
             try:
                 read_back = decode_client(frame)
@@ -1029,6 +1031,23 @@ def _transcription_fields(chunk: Transcription) -> dict[str, Any]:
         "start_offset": chunk.start_offset,
         "end_offset": chunk.end_offset,
     }
+
+
+def _unencodable_response(message: ClientMessage) -> str:
+    """Which function response of `message` cannot be encoded, for the error (or "").
+
+    `respond` names its call itself; a `send_tool_response` or `send` of several
+    responses named none, and the application could not tell which result to fix.
+    """
+    answer = message.tool_response
+    if answer is None:
+        return ""
+    for index, response in enumerate(answer.function_responses):
+        try:
+            msgspec.json.encode(response)
+        except (TypeError, ValueError, BufferError, msgspec.EncodeError, RecursionError):
+            return f" (function response {response.id or ''!r}, functionResponses[{index}])"
+    return ""
 
 
 def _int64(value: int | str | None) -> int | None:
