@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
 
 from trio_gemini_live import _wire as w
+from trio_gemini_live._wire_checks import empty_part
 
 # --- scalars and JSON values -----------------------------------------------------------------
 
@@ -194,7 +195,8 @@ parts = _one_of(
     ),
     thought=st.booleans(),
     thought_signature=st.binary(max_size=24),
-)
+).filter(lambda part: empty_part(part, "$") is None)
+"""A part that carries something: the client refuses one with no data (`empty_part`)."""
 contents = _build(
     w.Content, parts=st.lists(parts, max_size=3), role=st.sampled_from(["user", "model"])
 )
@@ -702,7 +704,8 @@ commands = st.one_of(
         st.just("update_context"),
         st.just(()),
         _opt(
-            system_instruction=text | contents,
+            # (An empty str is refused: an instruction whose one part has no text.)
+            system_instruction=text.filter(bool) | contents,
             tools=st.lists(tools, max_size=2).map(_unique_names),  # a shared name is refused
         ).filter(bool),
     ),

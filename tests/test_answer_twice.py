@@ -34,6 +34,7 @@ from trio_gemini_live import (
     Reconnected,
     ServerMessage,
     ToolCallCancellation,
+    function_tool,
     live_setup,
     open_session,
     url_endpoint,
@@ -49,6 +50,9 @@ from trio_gemini_live._wire import (
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, open_emulator
 
 SETUP = live_setup(TEXT_MODEL, modality="TEXT", functions=[WEATHER])
+NON_BLOCKING_SETUP = live_setup(
+    TEXT_MODEL, modality="TEXT", functions=[function_tool("get_weather", non_blocking=True)]
+)
 
 
 def tool_call(call_id: str | None, n: int = 0) -> ServerMessage:
@@ -144,7 +148,10 @@ async def test_a_response_that_will_continue_leaves_its_call_pending(
     # refused as a second answer.
     # A call without an id (Vertex) too.
     config = EmulatorConfig(vertex=not call_id, reject_unknown_tool_responses=False)
-    async with open_emulator(config) as emulator, emulator.open_session(SETUP) as s:
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(NON_BLOCKING_SETUP) as s,
+    ):
         await emulator.connections[-1].send(tool_call(call_id or None))
         await first_of(s, FunctionCall)
         partial = FunctionResponse(
@@ -163,6 +170,56 @@ async def test_a_response_that_will_continue_leaves_its_call_pending(
             await s.respond(call_id, {"n": 3})
         await trio.testing.wait_all_tasks_blocked()
         assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 1}, {"n": 2}]
+
+
+@pytest.mark.parametrize("how", ["respond", "send_tool_response", "send"])
+async def test_will_continue_for_a_blocking_function_is_refused(
+    autojump_clock: trio.testing.MockClock, how: str
+) -> None:
+    # protocol.md 2.4: `willContinue` is for NON_BLOCKING functions. The client kept the
+    # BLOCKING call pending for a next response, which the server refused with 1007.
+    config = EmulatorConfig(reject_unknown_tool_responses=False)
+    async with open_emulator(config) as emulator, emulator.open_session(SETUP) as s:
+        await emulator.connections[-1].send(tool_call("c1"))
+        await first_of(s, FunctionCall)
+        partial = FunctionResponse(
+            id="c1", name="get_weather", response={"n": 1}, will_continue=True
+        )
+        refused = (
+            r"^tool call 'c1': will_continue=True is for NON_BLOCKING functions, and the "
+            r"setup in force declares 'get_weather' BLOCKING"
+        )
+        with pytest.raises(LocalProtocolError, match=refused):
+            if how == "respond":
+                await s.respond("c1", {"n": 1}, will_continue=True)
+            elif how == "send_tool_response":
+                await s.send_tool_response(partial)
+            else:
+                await s.send(
+                    ClientMessage(tool_response=ToolResponse(function_responses=[partial]))
+                )
+        assert s.pending_tool_calls == {"c1": "get_weather"}
+        await s.respond("c1", {"n": 2})
+        await trio.testing.wait_all_tasks_blocked()
+        assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 2}]
+
+
+async def test_will_continue_for_a_function_the_client_sees_no_declaration_of_goes_out(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A function `Setup.extra` declares is the server's to judge, as before.
+    extra = {"tools": [{"functionDeclarations": [{"name": "get_weather"}]}]}
+    setup = live_setup(TEXT_MODEL, modality="TEXT", extra=extra)
+    config = EmulatorConfig(reject_unknown_tool_responses=False)
+    async with open_emulator(config) as emulator, emulator.open_session(setup) as s:
+        await emulator.connections[-1].send(tool_call("c1"))
+        await first_of(s, FunctionCall)
+        await s.respond("c1", {"n": 1}, will_continue=True)
+        await trio.testing.wait_all_tasks_blocked()
+        assert s.pending_tool_calls == {"c1": "get_weather"}
+    assert answers_sent(emulator) == [
+        {"id": "c1", "name": "get_weather", "response": {"n": 1}, "willContinue": True}
+    ]
 
 
 @pytest.mark.parametrize("how", ["send_tool_response", "send"])

@@ -559,7 +559,8 @@ async def test_send_before_reading_sends_setup_first_and_drops_nothing(
         "turns": [{"parts": [{"text": "one"}], "role": "user"}],
         "turnComplete": True,
     }
-    assert server.received[3]["clientContent"]["turnComplete"] is False
+    # False is the default: left out, as proto3 JSON writes it (protocol.md 1.6.3)
+    assert "turnComplete" not in server.received[3]["clientContent"]
     assert isinstance(events[-1], Closed)
 
 
@@ -655,6 +656,28 @@ async def test_a_change_the_setup_sent_leaves_out_moves_nothing(autojump_clock: 
     voice = second["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
     assert voice["voiceName"] == "Kore"
     assert second["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+
+
+async def test_clearing_the_instructions_resumes_without_one(autojump_clock: Clock) -> None:
+    """No `contextUpdate` clears the instruction: the setup is applied on a new connection.
+
+    It went out as an instruction whose one part is an empty text, a part with no data,
+    which the server refuses with 1007.
+    """
+    async with connected_on_emulator() as (emulator, client):
+        await client.session_update({"instructions": "Be brief."})  # merged into the setup
+        await client.send_text(role="user", text="hello")
+        async for event in client.read_events():
+            if isinstance(event, TurnComplete):
+                break
+        await client.session_update({"instructions": ""})
+        await until_reconfigured(client)
+    assert emulator.connections[0].received[0].data["setup"]["systemInstruction"]
+    first = [frame.data for frame in emulator.connections[0].received if frame.data]
+    assert [next(iter(data)) for data in first].count("contextUpdate") == 0
+    second = emulator.connections[1].received[0].data["setup"]
+    assert "systemInstruction" not in second
+    assert second["sessionResumption"]["handle"]
 
 
 async def test_a_session_update_that_turns_resumption_off_is_refused(autojump_clock: Clock) -> None:
@@ -935,9 +958,8 @@ async def test_send_text_roles(nursery: trio.Nursery, autojump_clock: Clock) -> 
         "role": "user",
     }
     assert server.received[1]["clientContent"]["turns"][0]["role"] == "user"
-    assert server.received[2]["clientContent"] == {
+    assert server.received[2]["clientContent"] == {  # turn_complete=False: left out
         "turns": [{"parts": [{"text": "Bonjour"}], "role": "model"}],
-        "turnComplete": False,
     }
     assert server.received[3] == {
         "contextUpdate": {
@@ -958,6 +980,23 @@ async def test_send_text_as_realtime_input_when_configured(
             await client.send_text(role="user", text="Grüezi ☀")
             await collect(client)
     assert server.received[1] == {"realtimeInput": {"text": "Grüezi ☀"}}
+
+
+async def test_realtime_text_cannot_hold_a_turn_open(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    # `turn_complete` was dropped without a check: the server answers realtimeInput.text
+    # as a whole turn, so False (and "no") went out as a complete turn.
+    client, server = make_closing_client(nursery, reads=1, text_input="realtime_input")
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match=r"^turn_complete must be a bool"):
+                await client.send_text(role="user", text="x", turn_complete=cast(Any, "no"))
+            with pytest.raises(LocalProtocolError, match=r"^turn_complete=False cannot be hon"):
+                await client.send_text(role="user", text="more to come", turn_complete=False)
+            await client.send_text(role="user", text="whole", turn_complete=True)
+            await collect(client)
+    assert server.received[1:] == [{"realtimeInput": {"text": "whole"}}]
 
 
 async def test_send_audio_accepts_base64_bytes_and_memoryview(

@@ -22,11 +22,12 @@ import msgspec
 import pytest
 import trio
 from google.genai import _live_converters as lc, client as genai_client, types as gt
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import strategies as s
 from trio_gemini_live import _wire as w
 from trio_gemini_live._endpoints import url_endpoint
+from trio_gemini_live._errors import LocalProtocolError
 from trio_gemini_live._options import SessionOptions
 from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._session import LiveSession, _prepare_setup
@@ -229,7 +230,13 @@ async def _run_commands(calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]]
         ),
     )
     for name, args, kwargs in calls:
-        await getattr(session, name)(*args, **kwargs)
+        try:
+            await getattr(session, name)(*args, **kwargs)
+        except LocalProtocolError as exc:
+            # A tool update declared the function BLOCKING (a name drawn twice): refused, as
+            # the server would refuse the response (tested in test_answers.py).
+            assume("is for NON_BLOCKING functions" not in str(exc))
+            raise
     receive = session._core.outgoing_receive
     return [receive.receive_nowait().frame for _ in calls]
 
@@ -243,6 +250,35 @@ def test_every_session_command_sends_sdk_valid_frames(
     assert len(frames) == len(calls)
     for frame in frames:
         judge(frame)
+
+
+@pytest.mark.parametrize(
+    ("call", "sent"),
+    [
+        (
+            ("send_client_content", ("hi",), {"turn_complete": False}),
+            {"clientContent": {"turns": [{"parts": [{"text": "hi"}], "role": "user"}]}},
+        ),
+        (("send_client_content", ([],), {}), {"clientContent": {"turnComplete": True}}),
+        (("send_client_content", ([],), {"turn_complete": False}), {"clientContent": {}}),
+        (
+            ("respond", ("c1", 1), {"name": "f", "will_continue": False}),
+            {
+                "toolResponse": {
+                    "functionResponses": [{"id": "c1", "name": "f", "response": {"result": 1}}]
+                }
+            },
+        ),
+    ],
+)
+def test_session_commands_leave_default_values_out(
+    call: tuple[str, tuple[Any, ...], dict[str, Any]], sent: dict[str, Any]
+) -> None:
+    # protocol.md 1.6.3: proto3 JSON leaves out false and empty lists. They were written
+    # out (`"turnComplete":false`, `"turns":[]`, `"willContinue":false`).
+    (frame,) = trio.run(_run_commands, [call])
+    assert json.loads(frame) == sent
+    judge(frame)
 
 
 def test_judge_rejects_unknown_and_misplaced_fields() -> None:

@@ -216,7 +216,7 @@ async def test_non_blocking_tool_keeps_talking_and_takes_scheduling(
         assert "shipped" in "".join(e.text for e in later if isinstance(e, TextDelta))
     entry = next(m for m in received if "toolResponse" in m)["toolResponse"]["functionResponses"][0]  # type: ignore[index]
     assert entry["scheduling"] == "WHEN_IDLE"
-    assert entry["willContinue"] is False
+    assert "willContinue" not in entry  # False is the default: left out (protocol.md 1.6.3)
 
 
 async def test_barge_in_interrupts_and_reaches_seed_consumers(

@@ -30,6 +30,7 @@ from trio_gemini_live import (
     Blob,
     CallCancelledError,
     Closed,
+    ConfigurationError,
     Content,
     FileData,
     FunctionCall,
@@ -316,6 +317,28 @@ def test_a_part_may_carry_a_thought_and_its_signature_with_its_data() -> None:
     ]
 
 
+def test_a_part_of_only_a_signature_carries_data_and_an_empty_one_none() -> None:
+    # A bare `thoughtSignature` is a part of its own, as the server sends them; a setup's
+    # instruction part without data is refused as a turn's is (the server closes with 1007).
+    bare = Content(parts=[Part(thought_signature=b"sig")], role="model")
+    frame = LiveProtocol().frame_for(ClientMessage(client_content=ClientContent(turns=[bare])))
+    assert msgspec.json.decode(frame)["clientContent"]["turns"][0]["parts"] == [
+        {"thoughtSignature": "c2ln"}
+    ]
+    empty = Setup(model="models/m", system_instruction=Content(parts=[Part(text="")]))
+    with pytest.raises(ConfigurationError, match=r"^setup\.systemInstruction\.parts\[0\] carries"):
+        check_setup(empty)
+
+
+@pytest.mark.parametrize("mime_type", ["IMAGE/JPEG", "Image/Png", "image/webp"])
+async def test_a_video_frame_takes_its_mime_type_in_any_case(mime_type: str) -> None:
+    # MIME types ignore case (RFC 2045): `IMAGE/JPEG` was refused as no image type.
+    session = _unopened_session()
+    await session.send_video(b"\xff\xd8", mime_type=mime_type)
+    frame = session._core.outgoing_receive.receive_nowait().frame  # pyright: ignore[reportPrivateUsage]
+    assert msgspec.json.decode(frame)["realtimeInput"]["video"]["mimeType"] == mime_type
+
+
 # --- item 2: wrong arguments are refused at the call ------------------------------------------
 
 
@@ -483,6 +506,8 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"^mime_type cannot be sent: .*surrogates",
     ),
     ("video mime", lambda s: s.send_video(b"\xff\xd8", mime_type="audio/pcm"), r"image/\*"),
+    # an image type without its subtype names no format
+    ("video mime bare", lambda s: s.send_video(b"\xff\xd8", mime_type="image/"), r"image/\*"),
     ("video closed mmap", lambda s: s.send_video(A(_closed_mmap())), r"^frame \(mmap\) has a"),
     ("video mime None", lambda s: s.send_video(b"\xff", mime_type=A(None)), r"mime_type must"),
     # send_client_content
@@ -501,6 +526,35 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
             [Content(parts=[Part(text="hi")], role="user"), Content(role="assistant")]
         ),
         r"turns\[1\]\.role must be 'user' or 'model', not 'assistant'",
+    ),
+    # a part with no data (an empty text is read as unset) the server refuses with 1007;
+    # only `send_client_content("")` was refused, every other way to send one went out
+    (
+        "part empty text",
+        lambda s: s.send_client_content(Content(parts=[Part(text="")], role="user")),
+        r"^\$\.clientContent\.turns\[0\]\.parts\[0\] carries no data",
+    ),
+    (
+        "part without data",
+        lambda s: s.send_client_content(Content(parts=[Part(text="a"), Part(thought=True)])),
+        r"^\$\.clientContent\.turns\[0\]\.parts\[1\] carries no data",
+    ),
+    (
+        "part without data sent raw",
+        lambda s: s.send(
+            ClientMessage(client_content=ClientContent(turns=[Content(parts=[Part()])]))
+        ),
+        r"^\$\.clientContent\.turns\[0\]\.parts\[0\] carries no data",
+    ),
+    (
+        "instruction empty",
+        lambda s: s.update_context(system_instruction=""),
+        r"^\$\.contextUpdate\.systemInstruction\.parts\[0\] carries no data",
+    ),
+    (
+        "instruction part without data",
+        lambda s: s.update_context(system_instruction=Content(parts=[Part(text="")])),
+        r"^\$\.contextUpdate\.systemInstruction\.parts\[0\] carries no data",
     ),
     (
         "part str",

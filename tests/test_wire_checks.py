@@ -1,4 +1,4 @@
-"""What reading a frame back cannot see: a str in a bytes field, two members of a part's oneof."""
+"""What reading a frame back cannot see: a str in a bytes field, a part's oneof set twice or not."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ from trio_gemini_live import (
     ToolResponse,
 )
 from trio_gemini_live._wire import ClientContent
-from trio_gemini_live._wire_checks import buffer_problem, oneof_problem
+from trio_gemini_live._wire_checks import (
+    buffer_problem,
+    empty_part,
+    empty_part_problem,
+    oneof_problem,
+)
 
 
 def A(value: object) -> Any:
@@ -60,3 +65,26 @@ def test_the_first_two_members_set_are_named_in_proto_order() -> None:
 def test_a_thought_goes_with_any_member() -> None:
     part = Part(inline_data=Blob(data=b"x"), thought=True, thought_signature=b"s")
     assert oneof_problem(_turns(part), "$") is None
+
+
+def test_a_part_with_no_data_or_only_an_empty_text_is_named() -> None:
+    for empty in (Part(), Part(text=""), Part(thought=True), Part(text="", thought=False)):
+        message = _turns(Part(text="a"), empty)
+        assert empty_part(message, "$") == "$.clientContent.turns[0].parts[1]"
+        problem = empty_part_problem(message, "$")
+        assert problem is not None
+        assert problem.startswith("$.clientContent.turns[0].parts[1] carries no data")
+
+
+def test_a_part_with_data_or_a_bare_signature_carries_something() -> None:
+    parts = (
+        Part(text=" "),
+        Part(inline_data=Blob()),
+        Part(thought_signature=b"s"),
+        Part(text="", thought_signature=b"s"),
+    )
+    assert empty_part(_turns(*parts), "$") is None
+    # A function response's part is no `Part`: its media are judged by the server.
+    response = FunctionResponse(id="c1", name="f", parts=[FunctionResponsePart()])
+    message = ClientMessage(tool_response=ToolResponse(function_responses=[response]))
+    assert empty_part_problem(message, "$") is None

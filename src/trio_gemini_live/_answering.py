@@ -35,7 +35,7 @@ from ._connection import SessionCore
 from ._errors import LocalProtocolError
 from ._pending_calls import NO_ID, CallReservation
 from ._session_setup import struct_list as _struct_list
-from ._wire import ClientMessage, FunctionResponse, FunctionResponsePart, ToolResponse
+from ._wire import ClientMessage, FunctionResponse, FunctionResponsePart, Setup, ToolResponse
 
 __all__ = ["SessionAnswers", "check_finite"]
 
@@ -95,6 +95,8 @@ class SessionAnswers:
         free_without_id: list[str] | None = None  # looked up only if a response has no id
         for index, response in enumerate(responses):
             _check_response_keys(response, index)
+            if response.will_continue is True:  # another type: the encoding check names it
+                _check_continuable(protocol.setup, response.name, response.id or "")
             call_id = response.id or ""
             self._check_call_of_this_connection(call_id)
             if call_id:
@@ -186,7 +188,9 @@ class SessionAnswers:
                 responses for that name than calls are pending), has a
                 `response` that is not a dict (or holds NaN or an infinity anywhere, in a
                 dataclass, a Struct or a set too: JSON has neither), an unknown
-                `scheduling` or a value of the wrong type; it answers a call of an
+                `scheduling` or a value of the wrong type, or `will_continue=True` for a
+                function the setup in force declares BLOCKING (see `respond`); it
+                answers a call of an
                 earlier connection answered by a response the move kept from the new
                 connection; a call still streaming its arguments; it answers a call the
                 session knows was answered already (`LiveProtocol.settled_calls`: the
@@ -263,6 +267,10 @@ class SessionAnswers:
 
         A NON_BLOCKING call may be answered in several responses: each but the last with
         `will_continue=True`, which leaves the call pending for the next (protocol.md 2.4).
+        A BLOCKING call (its function declared in the setup in force without
+        `behavior="NON_BLOCKING"`) takes one response: the server settles it on the first
+        and closes the session (1007) on the next, so `will_continue=True` is refused.
+        `will_continue=False` is the default, and is left out of the message.
 
         A call that came without an id (`FunctionCall.call_id` is `""`; Vertex AI may send
         such calls) is answered with `call_id=""`: each such call is pending until
@@ -291,7 +299,8 @@ class SessionAnswers:
                 `result` cannot be encoded as JSON
                 (NaN and infinities included, anywhere in it: in a dataclass, a Struct or
                 a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
-                `will_continue` (a `bool`) is wrong; or `parts` is not a sequence of
+                `will_continue` (a `bool`) is wrong, or `will_continue` is True for a
+                function the setup in force declares BLOCKING; or `parts` is not a sequence of
                 `FunctionResponsePart` whose fields have the right types (bytes, not a
                 `str`, in `data`), none with both `inline_data` and `file_data`.
         """
@@ -320,6 +329,8 @@ class SessionAnswers:
             raise _not_pending(call_id, "answered")
         check_scheduling(scheduling, f"tool call {call_id!r}")
         check_bool(will_continue, "will_continue", optional=True)
+        if will_continue:
+            _check_continuable(protocol.setup, function_name, call_id)
         response: dict[str, Any] = result if isinstance(result, dict) else {"result": result}  # pyright: ignore[reportUnknownVariableType]
         check_finite(response, f"the result of tool call {call_id!r}")
         media = _struct_list(
@@ -333,7 +344,8 @@ class SessionAnswers:
                         name=function_name,
                         response=response,
                         scheduling=scheduling,
-                        will_continue=will_continue,
+                        # False is the default: omitted, as proto3 JSON writes it.
+                        will_continue=will_continue or None,
                         parts=media or None,
                     )
                 ]
@@ -372,6 +384,30 @@ def check_finite(value: object, what: str) -> None:
             f"{what} holds NaN or an infinity at `{where}`: JSON has neither (it would be "
             "sent as null)"
         )
+
+
+def _check_continuable(setup: Setup | None, name: str | None, call_id: str) -> None:
+    """Refuse `willContinue` for a function the setup in force declares BLOCKING.
+
+    `willContinue` is for NON_BLOCKING functions (protocol.md 2.4): the server settles a
+    blocking call on its first response, and closes the session (1007) on the next, while
+    the client would keep the call pending for it. A function the modelled tools do not
+    declare (one `Setup.extra` adds, say) is left to the server.
+    """
+    if setup is None or not name:
+        return
+    for tool in setup.tools or ():
+        for declaration in getattr(tool, "function_declarations", None) or ():
+            if getattr(declaration, "name", None) != name:
+                continue
+            if getattr(declaration, "behavior", None) == "NON_BLOCKING":
+                return
+            raise LocalProtocolError(
+                f"tool call {call_id!r}: will_continue=True is for NON_BLOCKING functions, and "
+                f"the setup in force declares {name!r} BLOCKING (no behavior NON_BLOCKING): "
+                "the server settles a blocking call on its first response and closes the "
+                "session (1007) on the next; send the whole result in one response"
+            )
 
 
 def _check_response_keys(response: FunctionResponse, index: int) -> None:

@@ -20,7 +20,14 @@ from typing import Any, Literal, Protocol, cast
 import msgspec
 import trio
 
-from ._arguments import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_count, check_str, describe
+from ._arguments import (
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    check_bool,
+    check_count,
+    check_str,
+    describe,
+)
 from ._endpoints import (
     Endpoint,
     check_gemini_arguments,
@@ -570,7 +577,10 @@ class GeminiRealtimeClient:
         without it closes the connection with 1007) and a `SessionUpdated` event is queued;
         any other change (voice, modality, transcription, VAD, ...) is applied by resuming
         the session on a new connection with the new setup (a Live connection's setup is
-        fixed), marked by `Reconnected(setup_changed=True)` then `SessionUpdated`. The
+        fixed), marked by `Reconnected(setup_changed=True)` then `SessionUpdated`; so is
+        clearing the instructions (`"instructions": ""`), which no `contextUpdate` can do
+        (one without an instruction keeps the one in force, and the server refuses an
+        instruction whose only part is an empty text with 1007). The
         model itself cannot change. Updates made at the same time (from several tasks) are
         applied one at a time, each on top of the one before. One made while the setup is on
         its way (another task began reading) waits for the session to open, then applies
@@ -645,7 +655,10 @@ class GeminiRealtimeClient:
         # responses are text) moved the session to a new connection for nothing, and the
         # move replayed input, answered twice.
         before = setup_of(self._draft, _UNLOGGED)
-        if _fixed_part(setup) != _fixed_part(before):
+        # A `contextUpdate` cannot clear the instruction: left out, it keeps the one in
+        # force; a Content needs a part, and a part without text carries no data (1007).
+        cleared = setup.system_instruction is None and before.system_instruction is not None
+        if cleared or _fixed_part(setup) != _fixed_part(before):
             # A connection's setup is fixed: resume on a new connection with the new setup.
             # The session's stream then carries `Reconnected(setup_changed=True)` and
             # `SessionUpdated`.
@@ -654,7 +667,7 @@ class GeminiRealtimeClient:
             return
         instruction = tools = None
         if setup.system_instruction != before.system_instruction:
-            instruction = setup.system_instruction or Content(parts=[Part(text="")], role="user")
+            instruction = setup.system_instruction
         if setup.tools != before.tools:
             tools = setup.tools or []
         if instruction is None and tools is None:
@@ -709,11 +722,15 @@ class GeminiRealtimeClient:
             LocalProtocolError: `text` is not a `str`, or is empty (for every role: as
                 `realtimeInput.text` the server reads it as unset and nothing answers, a
                 `clientContent` turn without text it refuses with 1007, and `system` text
-                adds nothing to the instruction).
+                adds nothing to the instruction); `turn_complete` is not a `bool`, or is
+                False for `user` text sent as `realtimeInput.text` (the server answers
+                each as a whole turn: nothing there holds the turn open). For `system`
+                text, which is no turn, `turn_complete` is not used.
         """
         # Checked first: None went out as a turn with an empty part, and as `system` text
         # it was appended to the instruction as the word "None" (or replaced it).
         text = check_str(text, "text")
+        check_bool(turn_complete, "turn_complete")
         if not text:
             raise LocalProtocolError(
                 "text is an empty str: a message needs text (empty realtime text "
@@ -733,6 +750,12 @@ class GeminiRealtimeClient:
             raise ValueError(f"role must be 'user', 'assistant' or 'system', got {role!r}")
         session = await self._ensure_started()
         if gemini_role == "user" and self._text_input == "realtime_input":
+            if not turn_complete:
+                raise LocalProtocolError(
+                    'turn_complete=False cannot be honoured with text_input="realtime_input": '
+                    "the server answers realtimeInput.text as a whole turn; send the text "
+                    "whole, or use the default text_input (a clientContent turn)"
+                )
             await session.send_text(text)
             return
         await session.send_client_content(

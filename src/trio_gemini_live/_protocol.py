@@ -65,7 +65,7 @@ from ._wire import (
     UsageMetadata,
     VoiceConsentSignature,
 )
-from ._wire_checks import BUFFER_TYPES, buffer_problem, oneof_problem
+from ._wire_checks import BUFFER_TYPES, buffer_problem, empty_part_problem, oneof_problem
 
 __all__ = [
     "LiveProtocol",
@@ -117,8 +117,8 @@ def check_setup(setup: object) -> Setup:
 
     Values of the right type that the server refuses are checked too: a part of the
     system instruction that sets two members of its `data` oneof (`text` and
-    `inlineData`), a function name that breaks the Live API's rule (see `function_tool`)
-    or that two declarations share,
+    `inlineData`) or none (`Part()`, or only an empty `text`), a function name that
+    breaks the Live API's rule (see `function_tool`) or that two declarations share,
     a sampling setting outside its documented range (`temperature` 0.0 to 2.0,
     `topP` 0.0 to 1.0, `topK`, `maxOutputTokens` and `candidateCount` at least 1),
     settings of automatic activity detection where it is disabled (they cannot take
@@ -166,7 +166,7 @@ def check_setup(setup: object) -> Setup:
             f"the setup holds {', '.join(dropped)}, which the wire Structs do not have: it "
             f"would not be sent. {EXTRA_HINT[0].upper()}{EXTRA_HINT[1:]}"
         )
-    problem = oneof_problem(read_back, "setup")
+    problem = oneof_problem(read_back, "setup") or empty_part_problem(read_back, "setup")
     if problem is not None:
         raise ConfigurationError(problem)
     check_extra(read_back)
@@ -314,12 +314,14 @@ class LiveProtocol:
         other bytes): a `realtimeInput` is checked field by field (its media is not
         decoded again), any other message by decoding the frame back as the server would
         read it. So is a part that sets two members of its `data` oneof (`text` and
-        `inlineData` in one `Part`), which the server refuses with 1007.
+        `inlineData` in one `Part`), or a `Part` that carries no data (`Part()`, or only
+        an empty `text`, without a `thought_signature`): the server refuses both with 1007.
 
         Raises:
             LocalProtocolError: a `setup`, not exactly one top-level field, a value msgspec
                 cannot encode, a field of the wrong type (its JSON path is named), a part
-                with two members of its `data` oneof (named likewise), or a
+                with two members of its `data` oneof or a `Part` with no data (named
+                likewise), or a
                 `toolResponse` without any function response.
         """
         if message.setup is not None:
@@ -364,7 +366,7 @@ class LiveProtocol:
             problem = _hidden_buffer(message, ClientMessage)
             if problem is not None:
                 raise LocalProtocolError(f"a field has the wrong type: {problem}")
-            problem = oneof_problem(read_back, "$")
+            problem = oneof_problem(read_back, "$") or empty_part_problem(read_back, "$")
             if problem is not None:
                 raise LocalProtocolError(problem)
         return frame

@@ -427,8 +427,10 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 JSON path, a `str` in a bytes field too; a `realtimeInput`, `toolResponse`
                 or `contextUpdate` must be made of the structs, not dicts) or a part that
                 sets two of its data fields (`text` and `inlineData`, say: the proto's
-                `data` oneof; named likewise); a function response holds NaN or an
-                infinity; or it answers a tool call cancelled by a reconnect, a call the
+                `data` oneof; named likewise) or a `Part` with none (only an empty
+                `text`, say); a function response holds NaN or an
+                infinity or has `will_continue=True` for a function the setup in force
+                declares BLOCKING; or it answers a tool call cancelled by a reconnect, a call the
                 session knows was answered already, one whose answer is already on its
                 way (a `respond` or `send_tool_response` waits for room in the queue;
                 without an id: to each pending call without an id of its name), or one
@@ -742,12 +744,15 @@ class LiveSession(SessionAnswers, SessionSupervisor):
 
         Raises:
             LocalProtocolError: `frame` is not bytes, bytearray or a contiguous memoryview,
-                or `mime_type` is not an `image/*` string (or holds a lone surrogate).
+                or `mime_type` is not an `image/*` string (any case, with a subtype; one
+                holding a lone surrogate is refused too).
             SessionClosedError: the session is closed.
         """
         data = media_buffer(frame, "frame")
         mime = check_str(mime_type, "mime_type")
-        if not mime.startswith("image/"):
+        # MIME types ignore case (RFC 2045), and an `image/` without its subtype names none.
+        kind, slash, subtype = mime.partition("/")
+        if kind.lower() != "image" or not slash or not subtype.strip():
             raise LocalProtocolError(f"video frames need an image/* MIME type, got {mime!r}")
         if not (data.nbytes if isinstance(data, memoryview) else len(data)):
             await self._send_nothing()
@@ -797,7 +802,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 refuses; pass no turns to ask for an answer), a `Content` holds a value of
                 the wrong type (a `str` in `Blob.data` or `thought_signature` too), a `Part`
                 that sets two of its data fields (`text` and `inline_data`, say: the
-                proto's `data` oneof), or a Vertex AI only field while the endpoint is the
+                proto's `data` oneof) or none (`Part()`, or only an empty `text`: the
+                server refuses it with 1007), or a Vertex AI only field while the endpoint is the
                 Gemini API's (`fileData.displayName`, a function call's `partialArgs` or
                 `willContinue`: the server
                 would close the session with 1007; the path is named), or `turn_complete`
@@ -829,7 +835,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 raise LocalProtocolError(
                     f"turns[{index}].role must be 'user' or 'model', not {turn.role!r}"
                 )
-        content = ClientContent(turns=turn_list, turn_complete=turn_complete)
+        # No turns and False are the defaults, left out as proto3 JSON writes them.
+        content = ClientContent(turns=turn_list or None, turn_complete=turn_complete or None)
         if _gemini_api(self._endpoint):
             _refuse_vertex_only(vertex_only_paths(content, "clientContent"), LocalProtocolError)
         await self._send(ClientMessage(client_content=content), "clientContent")
@@ -934,7 +941,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             LocalProtocolError: neither argument is given, `system_instruction` is not a
                 `str` or a `Content`, `tools` is not a sequence of `Tool` and/or
                 `FunctionDeclaration`, or a value has the wrong type (a `str` in a bytes
-                field too), or a part of `system_instruction` sets two of its data fields.
+                field too), or a part of `system_instruction` sets two of its data fields
+                or none (an empty `str` is such a part: the server refuses it with 1007).
             ConfigurationError: a function's `parameters` use keys the Live API's `Schema`
                 lacks, a function name breaks the Live API's rule (see `function_tool`), two
                 functions share a name, or the endpoint is the Gemini API's and a Vertex AI

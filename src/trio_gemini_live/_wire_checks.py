@@ -8,7 +8,10 @@ mistakes pass that reading and still go wrong:
   bytes that text decodes to (and a text that is no base64 is refused with 1007);
 - two members of a part's proto `data` oneof (`DATA_ONEOF`: `text` and `inlineData` in one
   `Part`, say), which the Structs have a field each for: the server refuses the second
-  with 1007 "oneof field 'data' is already set".
+  with 1007 "oneof field 'data' is already set";
+- a `Part` with no member of that oneof set (`Part()`, sent as `{}`) or only an empty
+  `text` (the proto3 default, read as unset), and no `thoughtSignature` either: the part
+  carries nothing, and the server refuses it with 1007.
 
 Only the wire Structs are walked (a field typed as one, or as a list of them); JSON the
 caller gives as dicts (a `response`, `args`, `Setup.extra`) is sent as given.
@@ -24,8 +27,9 @@ import msgspec
 from msgspec import inspect as mi
 
 from ._proto_fields import DATA_ONEOF
+from ._wire import Part
 
-__all__ = ["BUFFER_TYPES", "buffer_problem", "oneof_problem"]
+__all__ = ["BUFFER_TYPES", "buffer_problem", "empty_part", "empty_part_problem", "oneof_problem"]
 
 BUFFER_TYPES = "bytes, bytearray or memoryview"
 """What a bytes field takes, as the errors say it."""
@@ -113,3 +117,31 @@ def oneof_problem(value: msgspec.Struct, path: str) -> str | None:
                 "each in a part of its own"
             )
     return None
+
+
+def empty_part(value: msgspec.Struct, path: str) -> str | None:
+    """The JSON path of the first `Part` in `value` (at any depth) that carries no data.
+
+    No member of its `data` oneof is set, or only `text` and that is empty (the proto3
+    default, which the server reads as unset), and it has no `thoughtSignature` (a bare
+    signature is a part of its own, as the server sends them). `value` is a message as read
+    back from its frame (see `oneof_problem`). None when every part carries something.
+    """
+    members = DATA_ONEOF[Part]
+    for struct, where in _structs(value, path):
+        if type(struct) is not Part or struct.thought_signature is not None:
+            continue
+        if all(getattr(struct, name) in (None, "") for name in members):
+            return where
+    return None
+
+
+def empty_part_problem(value: msgspec.Struct, path: str) -> str | None:
+    """What `empty_part` finds, in words for the sender; None when every part has data."""
+    where = empty_part(value, path)
+    if where is None:
+        return None
+    return (
+        f"{where} carries no data (no text, inlineData, fileData, ..., or only an empty "
+        "text): the server refuses such a part with 1007, so leave it out"
+    )

@@ -343,6 +343,43 @@ async def test_blocking_tool_call_waits_for_the_response(autojump_clock: trio.ab
     assert texts_of(messages) == 'get_current_weather returned {"result": "rain"}.'
 
 
+@pytest.mark.parametrize("mime_type", ["AUDIO/PCM;RATE=16000", "Audio/L16;rate=16000"])
+async def test_audio_is_heard_whatever_the_case_of_its_mime_type(
+    mime_type: str, autojump_clock: trio.abc.Clock
+) -> None:
+    # MIME types ignore case (RFC 2045), as the client reads them: audio whose type was
+    # not lower-case was dropped without a word (no answer, no close).
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, inputAudioTranscription={})
+        pcm = tone(1000)
+        for i in range(0, len(pcm), 3200):
+            data = base64.b64encode(pcm[i : i + 3200]).decode()
+            await client.send({"realtimeInput": {"audio": {"data": data, "mimeType": mime_type}}})
+        await client.send({"realtimeInput": {"audioStreamEnd": True}})
+        messages = await client.turn()
+    assert texts_of(messages, "inputTranscription")
+    assert audio_of(messages)
+
+
+async def test_will_continue_for_a_blocking_call_is_refused_at_once() -> None:
+    # protocol.md 2.4: `willContinue` is for NON_BLOCKING functions. The emulator settled
+    # the blocking call on it, then refused the next response as for an unknown id.
+    tools = [{"functionDeclarations": [{"name": "get_weather"}]}]
+    async with start() as emu, connect(emu) as client:
+        await client.setup(model=NATIVE, tools=tools)
+        await client.send({"realtimeInput": {"text": "please get weather now"}})
+        messages = await client.recv_until(lambda m: "toolCall" in m)
+        [call] = messages[-1]["toolCall"]["functionCalls"]
+        answer = {"id": call["id"], "name": "get_weather", "response": {}, "willContinue": True}
+        await client.send({"toolResponse": {"functionResponses": [answer]}})
+        with trio.fail_after(5):
+            await emu.connections[0].wait_closed()
+    reason = (
+        "Request contains an invalid argument. willContinue for BLOCKING function 'get_weather'."
+    )
+    assert (emu.connections[0].close_code, emu.connections[0].close_reason) == (1007, reason)
+
+
 async def test_non_blocking_tool_keeps_talking_then_speaks_the_result() -> None:
     tools = [{"functionDeclarations": [{"name": "start_timer", "behavior": "NON_BLOCKING"}]}]
     async with start() as emu, connect(emu) as client:

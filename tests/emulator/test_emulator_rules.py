@@ -152,6 +152,57 @@ async def test_a_part_holds_one_member_of_its_data_oneof(
     assert await _close_after(frames) == (1007, reason.encode()[:123].decode())
 
 
+@pytest.mark.parametrize(
+    ("frame", "where"),
+    [
+        (
+            {"clientContent": {"turns": [{"parts": [{"text": ""}], "role": "user"}]}},
+            "clientContent.turns[0].parts[0]",
+        ),
+        (
+            {"clientContent": {"turns": [{"parts": [{"text": "a"}, {"thought": True}]}]}},
+            "clientContent.turns[0].parts[1]",
+        ),
+        (
+            {"contextUpdate": {"systemInstruction": {"parts": [{}], "role": "user"}}},
+            "contextUpdate.systemInstruction.parts[0]",
+        ),
+    ],
+)
+async def test_a_part_without_data_is_refused(
+    frame: dict[str, Any], where: str, autojump_clock: trio.abc.Clock
+) -> None:
+    """A part that carries nothing (`{}`, or only an empty text) closes with 1007.
+
+    The client refuses to send one; the emulator took them and answered.
+    """
+    reason = f"Request contains an invalid argument. The part at '{where}' has no data."
+    assert await _close_after([SETUP, frame]) == (1007, reason)
+
+
+async def test_a_setup_instruction_part_without_data_is_refused(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    setup = {"setup": {"model": MODEL, "systemInstruction": {"parts": [{"text": ""}]}}}
+    reason = "Request contains an invalid argument. The part at "
+    code, said = await _close_after([setup])
+    assert (code, said.startswith(reason)) == (1007, True)
+    assert "'setup.systemInstruction.parts[0]' has no data." in said
+
+
+@pytest.mark.parametrize("role", ["system", "assistant", "USER"])
+async def test_a_turn_role_other_than_user_or_model_is_refused(
+    role: str, autojump_clock: trio.abc.Clock
+) -> None:
+    # Google's `Content.role` is "user" or "model": the emulator took OpenAI's roles.
+    turn = {"turns": [{"parts": [{"text": "hi"}], "role": role}], "turnComplete": True}
+    reason = (
+        "Request contains an invalid argument. clientContent.turns[0].role must be 'user' "
+        f"or 'model', not {role!r}."
+    )
+    assert await _close_after([SETUP, {"clientContent": turn}]) == (1007, reason)
+
+
 async def test_a_part_may_add_a_thought_to_its_data(autojump_clock: trio.abc.Clock) -> None:
     """`thought` and `thoughtSignature` lie outside the oneof; a `null` member is not set."""
     part = {"text": "hi", "thought": False, "thoughtSignature": "c2ln", "inlineData": None}

@@ -18,6 +18,8 @@ JPEG = base64.b64encode(b"\xff\xd8\xff\xe0fake-jpeg").decode()
 VIDEO_FRAMES: list[dict[str, Any]] = [
     {"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": JPEG}}},
     {"realtimeInput": {"mediaChunks": [{"mimeType": "image/png", "data": JPEG}]}},
+    # MIME types ignore case (RFC 2045): an upper-case image chunk was not counted as video
+    {"realtimeInput": {"mediaChunks": [{"mimeType": "IMAGE/PNG", "data": JPEG}]}},
 ]
 
 

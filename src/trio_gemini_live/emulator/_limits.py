@@ -16,10 +16,14 @@ __all__ = ["carries_video", "session_deadline"]
 
 
 def carries_video(rt: RealtimeInput) -> bool:
-    """Whether a `realtimeInput` carries a video frame (`video`, or an image media chunk)."""
+    """Whether a `realtimeInput` carries a video frame (`video`, or an image media chunk).
+
+    The chunk's MIME type in any case (RFC 2045): `IMAGE/JPEG` is an image too.
+    """
     if rt.video is not None:
         return True
-    return any(blob.mime_type.startswith(("image/", "video/")) for blob in rt.media_chunks or [])
+    chunks = rt.media_chunks or []
+    return any(blob.mime_type.lower().startswith(("image/", "video/")) for blob in chunks)
 
 
 def session_deadline(config: EmulatorConfig, setup: Setup, session: SessionState) -> float | None:

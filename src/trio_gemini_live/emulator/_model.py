@@ -389,7 +389,8 @@ class Model:
         blobs = [b for b in (rt.audio, *(rt.media_chunks or [])[:1]) if b is not None]
         audio: list[tuple[bytes, int]] = []
         for blob in blobs:
-            if blob.mime_type.startswith("audio/") or not blob.mime_type:
+            # MIME types ignore case (RFC 2045): `AUDIO/PCM;RATE=16000` is audio too.
+            if blob.mime_type.lower().startswith("audio/") or not blob.mime_type:
                 rate = _audio.rate_from_mime(blob.mime_type)
                 if rate is None:
                     # Google's answer to an unusable rate is not documented: refuse the
@@ -462,6 +463,12 @@ class Model:
             if call_id is None and self.vertex:
                 call_id = next((k for k, c in self._pending.items() if c.name == fr.name), None)
             call = self._pending.get(call_id) if call_id else None
+            if call is not None and call.blocking and fr.will_continue:
+                # `willContinue` is for NON_BLOCKING calls (protocol.md 2.4): refused at
+                # once, rather than settling the call and refusing the next response.
+                reason = f"{INVALID_ARGUMENT} willContinue for BLOCKING function {call.name!r}."
+                await self._out.close(1007, reason)
+                return
             if call is not None and call_id and (call.blocking or not fr.will_continue):
                 # A NON_BLOCKING call answered with `willContinue` gets more responses: it
                 # stays pending (the next one was refused as for an unknown id, 1007).

@@ -34,6 +34,7 @@ from .._wire import (
     GenerationConfig,
     Setup,
 )
+from .._wire_checks import empty_part
 from ._enums import ProtoEnum, enum_fields
 
 __all__ = ["NOT_UTF8", "ClientFrameError", "b64decode_any", "parse_client_frame"]
@@ -397,6 +398,32 @@ def _check_and_convert(as_sent: dict[str, Any], *, strict: bool, vertex: bool) -
     try:
         # Strict: the normalizer has checked every scalar's JSON type as Google does (and
         # turned int64 strings into numbers); lax mode took `1` or `"true"` for a bool.
-        return msgspec.convert(normalized, ClientMessage, strict=True)
+        message = msgspec.convert(normalized, ClientMessage, strict=True)
     except msgspec.ValidationError as exc:
         raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
+    _check_contents(message)
+    return message
+
+
+_TURN_ROLES = (None, "user", "model")
+
+
+def _check_contents(message: ClientMessage) -> None:
+    """Refuse what parses but the server refuses in a `Content`: a part with no data, a role.
+
+    A part that carries nothing (`{}`, or only an empty `text`; `empty_part`), anywhere,
+    and a `clientContent` turn whose role is not `user` or `model` (an OpenAI-style
+    `system` or `assistant`) close the session with 1007. Google's words for either are
+    not documented: the reason is the generic one, followed by what is wrong.
+    """
+    where = empty_part(message, "")
+    if where is not None:
+        raise ClientFrameError(1007, f"{INVALID_ARGUMENT} The part at '{where[1:]}' has no data.")
+    content = message.client_content
+    for index, turn in enumerate((content.turns if content is not None else None) or ()):
+        if turn.role not in _TURN_ROLES:
+            raise ClientFrameError(
+                1007,
+                f"{INVALID_ARGUMENT} clientContent.turns[{index}].role must be 'user' or "
+                f"'model', not {turn.role!r}.",
+            )
