@@ -547,6 +547,11 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
         r"^\$\.clientContent\.turns\[0\]\.parts\[0\] carries no data",
     ),
     (
+        "function response part without data",
+        lambda s: s.respond("c1", {}, parts=[FunctionResponsePart()]),
+        r"^\$\.toolResponse\.functionResponses\[0\]\.parts\[0\] carries no data",
+    ),
+    (
         "instruction empty",
         lambda s: s.update_context(system_instruction=""),
         r"^\$\.contextUpdate\.systemInstruction\.parts\[0\] carries no data",

@@ -84,7 +84,13 @@ def test_a_part_with_data_or_a_bare_signature_carries_something() -> None:
         Part(text="", thought_signature=b"s"),
     )
     assert empty_part(_turns(*parts), "$") is None
-    # A function response's part is no `Part`: its media are judged by the server.
-    response = FunctionResponse(id="c1", name="f", parts=[FunctionResponsePart()])
+
+
+def test_a_function_response_part_without_media_carries_nothing() -> None:
+    # It went out as `"parts": [{}]` (the docstring asks for one of the two).
+    blob = FunctionResponseBlob(mime_type="image/png", data=b"x")
+    response = FunctionResponse(
+        id="c1", name="f", parts=[FunctionResponsePart(inline_data=blob), FunctionResponsePart()]
+    )
     message = ClientMessage(tool_response=ToolResponse(function_responses=[response]))
-    assert empty_part_problem(message, "$") is None
+    assert empty_part(message, "$") == "$.toolResponse.functionResponses[0].parts[1]"

@@ -10,8 +10,9 @@ mistakes pass that reading and still go wrong:
   `Part`, say), which the Structs have a field each for: the server refuses the second
   with 1007 "oneof field 'data' is already set";
 - a `Part` with no member of that oneof set (`Part()`, sent as `{}`) or only an empty
-  `text` (the proto3 default, read as unset), and no `thoughtSignature` either: the part
-  carries nothing, and the server refuses it with 1007.
+  `text` (the proto3 default, read as unset), and no `thoughtSignature` either, or a
+  function response's `FunctionResponsePart()`: the part carries nothing, and the server
+  refuses it with 1007.
 
 Only the wire Structs are walked (a field typed as one, or as a list of them); JSON the
 caller gives as dicts (a `response`, `args`, `Setup.extra`) is sent as given.
@@ -120,16 +121,17 @@ def oneof_problem(value: msgspec.Struct, path: str) -> str | None:
 
 
 def empty_part(value: msgspec.Struct, path: str) -> str | None:
-    """The JSON path of the first `Part` in `value` (at any depth) that carries no data.
+    """The JSON path of the first part in `value` (at any depth) that carries no data.
 
-    No member of its `data` oneof is set, or only `text` and that is empty (the proto3
-    default, which the server reads as unset), and it has no `thoughtSignature` (a bare
-    signature is a part of its own, as the server sends them). `value` is a message as read
-    back from its frame (see `oneof_problem`). None when every part carries something.
+    A `Part` or a function response's `FunctionResponsePart`: no member of its `data`
+    oneof is set, or only `text` and that is empty (the proto3 default, which the server
+    reads as unset), and a `Part` has no `thoughtSignature` (a bare signature is a part of
+    its own, as the server sends them). `value` is a message as read back from its frame
+    (see `oneof_problem`). None when every part carries something.
     """
-    members = DATA_ONEOF[Part]
     for struct, where in _structs(value, path):
-        if type(struct) is not Part or struct.thought_signature is not None:
+        members = DATA_ONEOF.get(type(struct))
+        if members is None or (type(struct) is Part and struct.thought_signature is not None):
             continue
         if all(getattr(struct, name) in (None, "") for name in members):
             return where
