@@ -30,6 +30,7 @@ from trio_gemini_live import (
     RealtimeEvent,
     Reconnected,
     ReconnectPolicy,
+    SessionClosedError,
     SessionOptions,
     SessionState,
     SessionUpdated,
@@ -1144,3 +1145,37 @@ async def test_update_setup_refuses_to_turn_resumption_off(
         await trio.testing.wait_all_tasks_blocked()
         assert session.setup == before
         assert len(emulator.connections) == 1  # no move was made
+
+
+@pytest.mark.parametrize("when", ["after aclose", "after the block", "during aclose"])
+async def test_start_after_the_applications_own_close_says_so(
+    autojump_clock: trio.testing.MockClock, when: str
+) -> None:
+    # It said "the server closed the connection during setup: 1000".
+    setup = live_setup(MODEL, modality="TEXT")
+    expected = r"^the session was closed \(aclose, or the end of its open_session block\)"
+    async with open_emulator() as emulator:
+        if when == "after the block":
+            async with emulator.open_session(setup, api_key="k", start=False) as session:
+                pass
+            with pytest.raises(SessionClosedError, match=expected), trio.fail_after(30):
+                await session.start(setup)
+            return
+        latency = 1.0 if when == "during aclose" else 0.0
+        async with emulator.open_session(
+            setup, api_key="k", start=False, latency=latency
+        ) as session:
+            if when == "after aclose":
+                await session.aclose()
+                with pytest.raises(SessionClosedError, match=expected), trio.fail_after(30):
+                    await session.start(setup)
+                return
+
+            async def start() -> None:
+                with pytest.raises(SessionClosedError, match=expected):
+                    await session.start(setup)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(start)
+                await trio.sleep(0.1)  # start() waits for setupComplete
+                await session.aclose()

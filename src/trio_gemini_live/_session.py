@@ -206,6 +206,12 @@ class LiveSession(SessionAnswers, SessionSupervisor):
     written afterwards, in order. Iterate with `async for event in session` or call
     `receive()`. The stream continues across `goAway` and retryable drops (a `Reconnected`
     event marks the move) and ends with a `Closed` event.
+
+    Every sending method (`send_*`, `stream_audio`, `respond`, `send_tool_response`,
+    `update_context`, `update_setup`, the activity signals, `audio_stream_end`) raises
+    `SessionClosedError` once the session is closed, and the session's own error (a
+    `GeminiLiveError`: `ReconnectFailedError`, a `ConnectionClosedError` subclass, ...)
+    once it has failed; their Raises sections list what else each checks.
     """
 
     def __init__(
@@ -353,6 +359,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             ConnectionClosedError: the server closed the connection with an error code (a
                 subclass names the kind); raised after the `Closed` event was delivered.
             HeartbeatTimeoutError, RemoteProtocolError: the connection failed.
+            ReconnectFailedError: resuming the session kept failing past the reconnect
+                budget (`ReconnectPolicy`); raised after the `Closed` event was delivered.
+            SetupTimeoutError: the first connection's setup was never accepted.
             SessionClosedError: called after the `open_session` block ended (the events
                 nobody read were discarded then).
         """
@@ -914,7 +923,11 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         )
 
     async def audio_stream_end(self) -> None:
-        """Tell the server the microphone paused (flushes its cached audio)."""
+        """Tell the server the microphone paused (flushes its cached audio).
+
+        Raises:
+            SessionClosedError: the session is closed (its error, once it has failed).
+        """
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), "realtimeInput"
         )
@@ -1141,6 +1154,11 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         Raises:
             SetupTimeoutError: no `setupComplete` within `setup_timeout`.
             ConnectionClosedError: the server refused the setup.
+            SessionClosedError: the session was closed (`aclose`, the end of its block)
+                before the setup was accepted, or the server closed normally during it.
+            LocalProtocolError: the setup was given already (`start()` twice, or to a
+                session opened with one).
+            ConfigurationError: `setup` is not a valid setup.
         """
         if self._setup_ready.is_set():
             raise LocalProtocolError("setup must be the first message and only the first")

@@ -110,7 +110,14 @@ class SessionSupervisor:
         if outcome is not None:
             if outcome.error is not None:
                 self._failure_told = True  # the application is given it: nothing to warn of
-            raise outcome.error or SessionClosedError(
+                raise outcome.error
+            if self._core.closing:
+                # The application's own close (`aclose`, the end of its block) ended it.
+                raise SessionClosedError(
+                    "the session was closed (aclose, or the end of its open_session block) "
+                    "before its setup was accepted: open a new session"
+                )
+            raise SessionClosedError(
                 f"the server closed the connection during setup: {outcome.code} {outcome.reason}"
             )
         if not self._settled.is_set():
