@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -168,6 +169,24 @@ async def test_a_response_that_will_continue_leaves_its_call_pending(
         assert call_id not in s.pending_tool_calls
         with pytest.raises(LocalProtocolError, match=r"answered already|no call without an id"):
             await s.respond(call_id, {"n": 3})
+        await trio.testing.wait_all_tasks_blocked()
+        assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 1}, {"n": 2}]
+
+
+async def test_will_continue_for_a_non_blocking_function_spelled_in_lower_case_goes_out(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The server reads an enum name in any case (as the emulator does): it was refused.
+    declaration = msgspec.structs.replace(
+        function_tool("get_weather", non_blocking=True), behavior="non_blocking"
+    )
+    setup = live_setup(TEXT_MODEL, modality="TEXT", functions=[declaration])
+    config = EmulatorConfig(reject_unknown_tool_responses=False)  # the call is sent by hand
+    async with open_emulator(config) as emulator, emulator.open_session(setup) as s:
+        await emulator.connections[-1].send(tool_call("c1"))
+        await first_of(s, FunctionCall)
+        await s.respond("c1", {"n": 1}, will_continue=True)
+        await s.respond("c1", {"n": 2})
         await trio.testing.wait_all_tasks_blocked()
         assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 1}, {"n": 2}]
 

@@ -422,12 +422,12 @@ BAD_CALLS: list[tuple[str, Call, str]] = [
     (
         "audio stereo frames",
         lambda s: s.send_audio(memoryview(bytes(16)).cast("h", [4, 2])),
-        r"^pcm has shape \(4, 2\): 2 channels per frame, but the Live API takes mono",
+        r"^pcm has shape \(4, 2\): samples of more than one channel, but the Live API takes mono",
     ),
     (
         "audio 3-D frames",
         lambda s: s.send_audio(memoryview(bytes(24)).cast("h", [2, 3, 2])),
-        r"^pcm has shape \(2, 3, 2\): 6 channels per frame",
+        r"^pcm has shape \(2, 3, 2\): samples of more than one channel",
     ),
     (
         "audio odd view",
@@ -1098,6 +1098,7 @@ async def test_pcm_is_encoded_from_the_callers_buffer_and_counted_in_bytes(
         memoryview(bytearray(samples)),
         memoryview(little_endian),  # format '<h'
         memoryview(bytes(samples)).cast("h", [3, 1]),  # a column: mono
+        memoryview(bytes(samples)).cast("h", [1, 3]),  # a row (channels first): mono
         memoryview(bytes(samples)).cast("B", [3, 2]),  # bytes in rows are raw bytes
         samples,  # any buffer: taken as a memoryview of it
     ]

@@ -400,7 +400,8 @@ def _check_continuable(setup: Setup | None, name: str | None, call_id: str) -> N
         for declaration in getattr(tool, "function_declarations", None) or ():
             if getattr(declaration, "name", None) != name:
                 continue
-            if getattr(declaration, "behavior", None) == "NON_BLOCKING":
+            # In any case, as the server reads an enum name (and the emulator does).
+            if str(getattr(declaration, "behavior", None) or "").upper() == "NON_BLOCKING":
                 return
             raise LocalProtocolError(
                 f"tool call {call_id!r}: will_continue=True is for NON_BLOCKING functions, and "

@@ -119,8 +119,9 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
     Bytes and bytearrays are taken as they are. A memoryview (or another object with the
     buffer protocol, such as `array('h')` or a NumPy `int16` array, taken as one) must be
     C-contiguous, hold raw bytes or 16-bit little-endian integers, and span an even number
-    of bytes; `nbytes` counts it, not `len()`, which counts items. Integers in rows of more
-    than one (a NumPy array of shape `(n, 2)`) are frames of several channels: refused.
+    of bytes; `nbytes` counts it, not `len()`, which counts items. Integers laid out in more
+    than one row and column (a NumPy array of shape `(n, 2)`) are frames of several
+    channels: refused (one row or one column is mono).
     """
     if type(pcm) is memoryview:
         view: memoryview = pcm  # a memoryview taken as it is (the common case here)
@@ -136,7 +137,7 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
             if view.ndim < 2 or view.itemsize == 1:
                 return view
             shape = view.shape or ()  # (typeshed: None for a released view, which raised)
-            if math.prod(shape[1:]) == 1:  # a column of samples: mono all the same
+            if sum(size > 1 for size in shape) <= 1:  # one row or one column: mono all the same
                 return view
             raise _channels_problem(shape)
     except ValueError:  # any attribute of a released view
@@ -152,8 +153,8 @@ def _channels_problem(shape: tuple[int, ...]) -> LocalProtocolError:
     nothing about channels.)
     """
     return LocalProtocolError(
-        f"pcm has shape {shape}: {math.prod(shape[1:])} channels per frame, but the Live API "
-        "takes mono 16-bit PCM; mix the channels down or pick one first (NumPy: "
+        f"pcm has shape {shape}: samples of more than one channel, but the Live API takes "
+        "mono 16-bit PCM; mix the channels down or pick one first (NumPy, a frame a row: "
         "samples.mean(axis=1).astype('<i2') or samples[:, 0].copy())"
     )
 
