@@ -86,6 +86,13 @@ def test_a_part_with_data_or_a_bare_signature_carries_something() -> None:
     assert empty_part(_turns(*parts), "$") is None
 
 
+def test_a_part_with_only_an_empty_signature_carries_nothing() -> None:
+    # Sent as `{"thoughtSignature": ""}`: the proto3 default, read as unset.
+    problem = empty_part_problem(_turns(Part(text="a"), Part(thought_signature=b"")), "$")
+    assert problem is not None
+    assert problem.startswith("$.clientContent.turns[0].parts[1] carries no data")
+
+
 def test_a_function_response_part_without_media_carries_nothing() -> None:
     # It went out as `"parts": [{}]` (the docstring asks for one of the two).
     blob = FunctionResponseBlob(mime_type="image/png", data=b"x")

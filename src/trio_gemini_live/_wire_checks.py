@@ -131,8 +131,8 @@ def empty_part(value: msgspec.Struct, path: str) -> str | None:
     """
     for struct, where in _structs(value, path):
         members = DATA_ONEOF.get(type(struct))
-        if members is None or (type(struct) is Part and struct.thought_signature is not None):
-            continue
+        if members is None or (type(struct) is Part and struct.thought_signature):
+            continue  # (an empty signature is the proto3 default: unset, as an empty text)
         if all(getattr(struct, name) in (None, "") for name in members):
             return where
     return None
