@@ -509,6 +509,10 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
             {"tools": [{"type": "function", "name": "my tool", "parameters": {}}]},
             r"function name 'my tool' is refused",
         ),
+        (  # named by its keys: the whole dict was shown, credential and all
+            {"tools": [{"type": "function", "headers": {"Authorization": "Bearer sk-SECRET"}}]},
+            r"^a function tool needs a 'name' \(a str\); this one has 'type', 'headers'$",
+        ),
         ({"modalities": ["video"]}, "modalities"),
         (  # sent under `disabled: true` before, where it could not take effect
             {
@@ -891,6 +895,25 @@ async def test_concurrent_system_texts_are_both_in_the_instruction(
             assert isinstance(await client.get_event(), SessionCreated)
     parts = setups[0]["setup"]["systemInstruction"]["parts"]
     assert sorted(parts[0]["text"].split("\n\n")) == ["Be brief.", "Be kind."]
+
+
+async def test_the_voice_left_out_of_a_text_setup_is_said_once(
+    autojump_clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Said at every session_update, and again when the setup was sent: five times here.
+    caplog.set_level(logging.INFO, logger="trio_gemini_live")
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, voice="Kore"))
+        with trio.fail_after(30):
+            await client.session_update({"modalities": ["text"]})
+            async with client.connect():
+                await client.session_update({"instructions": "Be brief."})
+                async for _ in client.read_events():
+                    break
+                await client.session_update({"instructions": "Be terse."})
+                await client.session_update({"temperature": 0.5})
+    said = [r for r in caplog.records if "text responses have no voice" in r.getMessage()]
+    assert len(said) == 1
 
 
 async def test_text_modality_sends_no_voice_and_audio_gets_it_back(

@@ -6,6 +6,7 @@ import functools
 import logging
 import re
 import socket
+import ssl
 import struct
 import threading
 from pathlib import Path
@@ -914,6 +915,29 @@ async def test_tls_is_verified_unless_a_ca_is_given(tmp_path: Path) -> None:
             ) as session:
                 await session.send_client_content("over TLS")
                 await wait_turn(session, [])
+
+
+async def test_unverified_tls_is_warned_of_once_a_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The warning came again at every connection: each move opens one.
+    cert, key = write_self_signed_cert(tmp_path)
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    caplog.set_level(logging.WARNING, logger="trio_gemini_live")
+    async with open_emulator(ssl_context=server_ssl_context(cert, key)) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        options = SessionOptions(ssl_context=unverified)
+        with trio.fail_after(20):
+            async with open_session(
+                live_setup(MODEL, modality="TEXT"), endpoint=endpoint, options=options
+            ) as session:
+                for _ in range(2):
+                    await emulator.connections[-1].go_away(1)
+                    await _reconnected(session)
+    warned = [r for r in caplog.records if "verification is disabled" in r.getMessage()]
+    assert len(warned) == 1
 
 
 # --- secrets ----------------------------------------------------------------------------------

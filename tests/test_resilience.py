@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -744,8 +745,9 @@ async def test_a_busy_reader_does_not_spend_the_reconnect_budget(
 
 
 async def test_replay_overflow_is_reported_not_silent(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="trio_gemini_live")
     policy = ReconnectPolicy(replay_limit_bytes=4000)
     options = SessionOptions(reconnect=policy)
     async with open_emulator() as emulator:
@@ -764,6 +766,11 @@ async def test_replay_overflow_is_reported_not_silent(
     assert summary.startswith("realtimeInput.audio: ")
     assert "replay buffer overflow" in summary
     assert event.replayed + event.not_replayed_messages == 10
+    # In the log too, for an operator who does not read the event's fields.
+    warned = [r.getMessage() for r in caplog.records if "not replayed" in r.getMessage()]
+    assert warned == [
+        f"resumed with {event.not_replayed_messages} message(s) not replayed: {summary}"
+    ]
 
 
 def test_reconnect_failed_error_keeps_the_last_error_and_pickles() -> None:
@@ -1968,3 +1975,30 @@ async def test_changing_what_update_context_was_given_changes_no_later_setup(
     assert setup["tools"][0]["functionDeclarations"][0]["description"] == "Weather for a city"
     assert in_force.system_instruction is not None
     assert in_force.system_instruction.parts[0].text == "instruction A"
+
+
+async def test_the_resume_log_counts_the_attempts_of_the_outage(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Each resumed connection opens, then closes 1011: the outage goes on. Every line
+    # said "attempt 1", where `Reconnected.attempts` counts them all.
+    caplog.set_level(logging.INFO, logger="trio_gemini_live.session")
+    faults = tuple(Fault(kind="close", connection=n, after_frames=2) for n in range(2, 6))
+    options = SessionOptions(reconnect=ReconnectPolicy(jitter=0))
+    async with open_emulator(EmulatorConfig(faults=faults)) as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(
+            live_setup(MODEL, modality="TEXT"), endpoint=endpoint, options=options
+        ) as session:
+            await emulator.connections[-1].close(1011, "Internal error encountered.")
+            with trio.fail_after(120):
+                async for event in session:
+                    if isinstance(event, Reconnected) and len(emulator.connections) == 6:
+                        assert event.attempts == 5
+                        break
+    attempts = [
+        int(record.getMessage().split("attempt ")[1].split(",")[0])
+        for record in caplog.records
+        if record.getMessage().startswith("resuming the session")
+    ]
+    assert attempts == [1, 2, 3, 4, 5]

@@ -46,6 +46,7 @@ from ._groups import BlockErrors
 from ._options import SessionOptions
 from ._require_trio import require_trio
 from ._seed_options import (
+    UNLOGGED,
     apply_options,
     config_entry,
     entry_get,
@@ -217,11 +218,6 @@ def _fixed_part(setup: Setup) -> Setup:
     a new connection changes.
     """
     return msgspec.structs.replace(setup, system_instruction=None, tools=None)
-
-
-_UNLOGGED = logging.Logger("trio_gemini_live.client.unlogged")
-"""For `setup_of` on a draft that was sent before: what it would say was said then."""
-_UNLOGGED.disabled = True
 
 
 def _finite_float(text: str) -> float:
@@ -654,7 +650,7 @@ class GeminiRealtimeClient:
         # Judged on the setups as sent: a change the setup sent leaves out (a voice while
         # responses are text) moved the session to a new connection for nothing, and the
         # move replayed input, answered twice.
-        before = setup_of(self._draft, _UNLOGGED)
+        before = setup_of(self._draft, UNLOGGED)
         # A `contextUpdate` cannot clear the instruction: left out, it keeps the one in
         # force; a Content needs a part, and a part without text carries no data (1007).
         cleared = setup.system_instruction is None and before.system_instruction is not None

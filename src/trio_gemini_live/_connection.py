@@ -914,6 +914,13 @@ class Connection:
                     # voided: the session's end need not report them again.
                     core.answers.told()
                     core.signals.told()
+                    if resumed.not_replayed:
+                        # Said to the operator too, as a session's end says what it left.
+                        log.warning(
+                            "resumed with %d message(s) not replayed: %s",
+                            resumed.not_replayed_messages,
+                            "; ".join(resumed.not_replayed),
+                        )
                 elif not resumed.setup_changed:
                     out = ()
         elif kind is ev.ResumptionUpdate:

@@ -34,7 +34,13 @@ __all__ = [
     "optional_str",
     "optional_url",
     "setup_of",
+    "UNLOGGED",
 ]
+
+UNLOGGED = logging.Logger("trio_gemini_live.client.unlogged")
+"""For `setup_of` on a draft not sent yet or sent before: what it would say is said when the
+setup is sent (`GeminiRealtimeClient` logs it then, once)."""
+UNLOGGED.disabled = True
 
 # --- reading llm_config ----------------------------------------------------------------------
 
@@ -196,7 +202,9 @@ def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[
     if not isinstance(function, Mapping) or not isinstance(
         cast(Mapping[str, Any], function).get("name"), str
     ):
-        raise ConfigurationError(f"a function tool needs a 'name': {dict(item)!r}")
+        # Named by its keys, not shown: a tool may carry a credential (headers, a key).
+        keys = ", ".join(repr(key) for key in item)
+        raise ConfigurationError(f"a function tool needs a 'name' (a str); this one has {keys}")
     function = cast(Mapping[str, Any], function)
     declaration: dict[str, Any] = {"name": function["name"]}
     if function.get("description"):
@@ -484,4 +492,4 @@ def apply_options(
             updated,
             {field.encode_name: _wire_value(value, field.type, f"setup.{field.encode_name}")},
         )
-    return updated, setup_of(updated, log)
+    return updated, setup_of(updated, UNLOGGED)

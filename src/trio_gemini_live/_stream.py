@@ -10,6 +10,7 @@ import logging
 import math
 import re
 import ssl
+import weakref
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("trio_gemini_live.transport")
+_WARNED_UNVERIFIED: weakref.WeakSet[ssl.SSLContext] = weakref.WeakSet()
+"""The SSL contexts without certificate verification warned of already."""
 
 Connector = Callable[[], Awaitable[trio.abc.Stream]]
 """An async callable returning a connected trio byte stream (a `trio.abc.Stream`).
@@ -257,7 +260,9 @@ async def open_stream(
             )
         return await trio.open_tcp_stream(target.host, target.port)
     context = ssl_context or ssl.create_default_context()
-    if context.verify_mode is ssl.CERT_NONE:
+    if context.verify_mode is ssl.CERT_NONE and context not in _WARNED_UNVERIFIED:
+        # Once per context, not at every connection of a session (each resume opens one).
+        _WARNED_UNVERIFIED.add(context)
         log.warning("TLS certificate verification is disabled for %s", endpoint.display_url)
     stream = await trio.open_ssl_over_tcp_stream(
         target.host, target.port, ssl_context=context, https_compatible=True

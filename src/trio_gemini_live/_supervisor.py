@@ -297,7 +297,12 @@ class SessionSupervisor:
             attempts += 1
             core.protocol.reset_for_resume()
             core.replay.clear()  # `plan` holds what to replay; a failed try must not double it
-            log.info("resuming the session (attempt %d, after %s)", attempts, outcome.reason)
+            log.info(
+                "resuming the session (attempt %d, after %s)",
+                # After a drop, those of the whole outage, as `Reconnected.attempts` counts.
+                self._outage.attempts if self._outage is not None else attempts,
+                outcome.reason or "a dropped connection",
+            )
             error: GeminiLiveError | None
             try:
                 async with trio.open_nursery() as nursery:
