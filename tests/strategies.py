@@ -168,7 +168,7 @@ function_response_parts = st.lists(
                 w.FunctionResponseFileData, file_uri=text, mime_type=mime_types, display_name=text
             ),
         ),
-    ),
+    ).filter(lambda part: empty_part(part, "$") is None),  # refused with no media, as a Part
     max_size=2,
 )
 function_responses = _build(
