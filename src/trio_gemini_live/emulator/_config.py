@@ -228,7 +228,6 @@ _NOT_NEGATIVE = (
     "silence_duration_ms",
     "vad_threshold",
     "handle_ttl",
-    "close_timeout",
 )
 
 
@@ -295,7 +294,9 @@ class EmulatorConfig:
         scenario: Scripted replies, see `Scenario`.
         faults: Faults applied to new connections, see `Fault`.
         max_message_size: Largest client message accepted, in bytes.
-        close_timeout: Seconds to wait for the client's close frame before dropping TCP.
+        close_timeout: Seconds a close may take, more than 0: writing the emulator's close
+            frame (behind a frame still being written to a client that reads slowly) and
+            waiting for the client's, before dropping TCP.
         send_timeout: Seconds writing one frame may take before the client is taken for
             gone (it reads nothing, its socket buffers are full) and the connection is
             dropped without a close frame (`close_code` 1006, `closed_by` "server"): a
@@ -420,6 +421,10 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.send_timeout is not None and not self.send_timeout > 0:
             raise ValueError(f"send_timeout must be > 0 seconds, got {self.send_timeout}")
+        if not self.close_timeout > 0:
+            # It bounds the whole close, writing the close frame too: within 0 s none went
+            # out, and every close reached the client as 1006 (what `reset` is for).
+            raise ValueError(f"close_timeout must be > 0 seconds, got {self.close_timeout}")
         if self.wait_timeout is not None and not self.wait_timeout > 0:
             raise ValueError(f"wait_timeout must be > 0 seconds, got {self.wait_timeout}")
         if not self.lifetime > 0:
