@@ -357,3 +357,21 @@ async def test_past_keep_ended_sessions_the_first_ended_session_is_forgotten() -
     assert EmulatorConfig().keep_ended_sessions == 1_000
     with pytest.raises(ValueError, match="keep_ended_sessions must be >= 0"):
         EmulatorConfig(keep_ended_sessions=-1)
+
+
+async def test_a_late_setup_gets_the_time_left_and_its_close_at_the_deadline(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Set up after `lifetime - go_away_warning`, a connection was promised the whole
+    # warning (50 s) with 30 s left, and closed 50 s later: past its deadline, so it was
+    # dropped `close_timeout` after it without a close frame, though its client read all.
+    async with start() as emu, connect(emu) as client:
+        upgraded = trio.current_time()
+        await trio.sleep(570)
+        assert "setupComplete" in await client.setup(**TEXT)
+        assert await client.recv(limit=100) == {"goAway": {"timeLeft": "30s"}}
+        assert await client.closed(limit=100) == (1008, "")
+        assert trio.current_time() - upgraded == pytest.approx(600)
+        conn = await emu.wait_for_connection(1)
+    assert (conn.close_code, conn.closed_by) == (1008, "server")
+
