@@ -375,3 +375,39 @@ async def test_a_late_setup_gets_the_time_left_and_its_close_at_the_deadline(
         conn = await emu.wait_for_connection(1)
     assert (conn.close_code, conn.closed_by) == (1008, "server")
 
+
+async def _handles_of_one_session(emu: Emulator, count: int) -> list[str]:
+    """The handles of a session given one after each of `count` turns, oldest first."""
+    async with connect(emu) as client:
+        await client.setup(sessionResumption={}, **TEXT)
+        await client.recv()  # the handle after setup
+        for i in range(count):
+            await client.send({"realtimeInput": {"text": f"turn {i}"}})
+            await client.recv_until(
+                lambda m: bool(m.get("sessionResumptionUpdate", {}).get("resumable"))
+            )
+    conn = emu.connections[-1]
+    await conn.wait_closed()
+    return list(conn.handle_coverage)[-count:]
+
+
+async def test_only_a_session_s_newest_handles_resume_it(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # The bound (8) was a constant, undocumented: a handle a few turns old was refused at
+    # once, as unknown, by an emulator documented to keep handles 2 h.
+    async with start(EmulatorConfig(handles_per_session=3)) as emu:
+        handles = await _handles_of_one_session(emu, 4)
+        assert not await _resumes(emu, handles[0])
+        assert await _resumes(emu, handles[1])
+    async with start(EmulatorConfig(handles_per_session=None)) as emu:
+        handles = await _handles_of_one_session(emu, 12)
+        assert await _resumes(emu, handles[0])
+
+
+def test_handles_per_session_is_checked() -> None:
+    assert EmulatorConfig().handles_per_session == 8
+    with pytest.raises(ValueError, match=r"handles_per_session must be >= 1 \(or None to keep"):
+        EmulatorConfig(handles_per_session=0)
+    with pytest.raises(ValueError, match="handles_per_session must be a whole number >= 1"):
+        EmulatorConfig(handles_per_session=2.5)  # type: ignore[arg-type]

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
+from ._lifetime import HANDLES_PER_SESSION
+
 if TYPE_CHECKING:
     from ._faults import Fault
     from ._scenario import Scenario
@@ -170,8 +172,8 @@ def check_seconds(value: object, name: str) -> float:
     return float(value)
 
 
-def _check_bound(value: object, name: str, none_keeps: str) -> None:
-    """Refuse a bound on what is kept for inspection that is not a whole number >= 0 or None.
+def _check_bound(value: object, name: str, none_keeps: str, least: int = 0) -> None:
+    """Refuse a bound on what is kept that is not a whole number >= `least` or None.
 
     Why the type too: `True` passed for a bound of 1 and `2.5` was used as if whole;
     neither says what the caller meant.
@@ -180,11 +182,11 @@ def _check_bound(value: object, name: str, none_keeps: str) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(
-            f"{name} must be a whole number >= 0 (or None to keep {none_keeps}), "
+            f"{name} must be a whole number >= {least} (or None to keep {none_keeps}), "
             f"not {type(value).__name__} {value!r}"
         )
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0 (or None to keep {none_keeps}), got {value}")
+    if value < least:
+        raise ValueError(f"{name} must be >= {least} (or None to keep {none_keeps}), got {value}")
 
 
 # The type of every field that is not a collection (those are `check_collection`'s): None
@@ -343,6 +345,11 @@ class EmulatorConfig:
             until `handle_ttl` after it ended); past it the handles of the session that
             ended first are forgotten (counted in `Emulator.resumption.sessions_dropped`),
             as if expired. A live session's are always kept. `None` keeps them all.
+        handles_per_session: How many of a session's newest handles stay resumable, at
+            least 1 (default 8); an older one is refused at once, as an unknown one is
+            (`handle_refused_close_code`), however young. `None` keeps every one (each
+            holds a snapshot of the history: a session of hours gets thousands). Whether
+            Google's service honours a handle older than the newest is not documented.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -400,6 +407,7 @@ class EmulatorConfig:
     # ~6.5 kB each after a short conversation (8 handles, each a snapshot of the history):
     # many short resumable sessions held theirs for the whole `handle_ttl`.
     keep_ended_sessions: int | None = 1_000
+    handles_per_session: int | None = HANDLES_PER_SESSION
 
     def __post_init__(self) -> None:
         from ._faults import Fault  # here: these modules import this one
@@ -441,6 +449,8 @@ class EmulatorConfig:
         _check_bound(self.record_bytes, "record_bytes", "frames of any size")
         _check_bound(self.keep_closed_connections, "keep_closed_connections", "all of them")
         _check_bound(self.keep_ended_sessions, "keep_ended_sessions", "all of them")
+        # At least 1: a handle would be forgotten as it went out, and no resume succeed.
+        _check_bound(self.handles_per_session, "handles_per_session", "every one", least=1)
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
         if self.max_utterance_ms < 1:

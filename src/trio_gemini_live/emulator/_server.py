@@ -1157,7 +1157,9 @@ class Emulator:
         self.connections: list[EmulatorConnection] = []
         self.connections_dropped = 0
         self._closed_kept = 0  # closed connections still in `connections`
-        self.resumption = ResumptionStore(config.handle_ttl, config.keep_ended_sessions)
+        self.resumption = ResumptionStore(
+            config.handle_ttl, config.keep_ended_sessions, config.handles_per_session
+        )
         self._nursery = nursery
         self._changed = trio.Event()
         self._attempts = 0
