@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 
 import pytest
 import trio
@@ -129,6 +130,36 @@ async def test_a_message_over_max_message_size_and_the_read_ahead_gets_its_1009(
     reason = f"Exceeded maximum message size: {3 * BOUND} bytes"
     assert events[-1] == CloseConnection(1009, reason)
     assert (conn.close_code, conn.close_reason, conn.closed_by) == (1009, reason, "server")
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+@pytest.mark.parametrize("over", [0, 1])
+async def test_max_message_size_counts_the_utf8_bytes_of_a_text_message(
+    parts: int, over: int, autojump_clock: trio.testing.MockClock
+) -> None:
+    # A text message was counted in characters: at 3 bytes a character (the euro sign),
+    # a message of 3 times `max_message_size` passed.
+    text = json.dumps({"realtimeInput": {"text": "\u20ac" * 1000}}, ensure_ascii=False)
+    size = len(text.encode())
+    async with start(EmulatorConfig(max_message_size=size - over)) as emu:
+        client, conn = await _set_up(emu)
+        with trio.fail_after(60):
+            step = -(-len(text) // parts)
+            for start_at in range(0, len(text), step):
+                last = start_at + step >= len(text)
+                part = Message(data=text[start_at : start_at + step], message_finished=last)
+                with contextlib.suppress(trio.BrokenResourceError):
+                    await client.stream.send_all(client.ws.send(part))
+            if over:
+                events = await _events_until(client, CloseConnection)
+                reason = f"Exceeded maximum message size: {size - over} bytes"
+                assert events[-1] == CloseConnection(1009, reason)
+                await conn.wait_closed()
+                assert (conn.close_code, conn.closed_by) == (1009, "server")
+                assert conn.frames_received == 1  # the setup
+            else:
+                [frame] = await conn.wait_for_received("realtimeInput.text")
+                assert len(frame.raw) == size
 
 
 async def test_a_message_over_max_message_size_is_recorded_as_the_emulator_s_1009(

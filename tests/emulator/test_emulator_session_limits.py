@@ -81,6 +81,37 @@ async def test_resuming_after_the_limit_passed_offline_is_refused(
             assert await client.closed() == (1008, "Requested entity was not found.")
 
 
+async def test_a_limit_passed_offline_lets_a_compressed_resume_in_but_not_one_it_closed(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # emulator.md said both that such a session is over and that compression in the
+    # current setup lifts the limits; this is the one rule it states now.
+    compressed = {"contextWindowCompression": {}}
+    async with start(EmulatorConfig(audio_session_limit=60)) as emu:
+        async with connect(emu) as client:
+            await client.setup(sessionResumption={})
+            offline = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+        async with connect(emu) as client:
+            await client.setup(sessionResumption={})
+            closed = (await client.recv())["sessionResumptionUpdate"]["newHandle"]
+            assert await client.closed(limit=100) == LIMIT_CLOSE
+        await trio.sleep(61)  # no connection of the first was open when its limit passed
+        async with connect(emu) as client:
+            reply = await client.setup(sessionResumption={"handle": offline}, **compressed)
+            assert "setupComplete" in reply
+        async with connect(emu) as client:
+            await client.send(
+                {
+                    "setup": {
+                        "model": "models/gemini-live-2.5-flash-preview",
+                        "sessionResumption": {"handle": closed},
+                        **compressed,
+                    }
+                }
+            )
+            assert await client.closed() == (1008, "Requested entity was not found.")
+
+
 @pytest.mark.parametrize("frame", VIDEO_FRAMES)
 async def test_video_brings_the_limit_to_2_minutes(
     frame: dict[str, Any], autojump_clock: trio.abc.Clock

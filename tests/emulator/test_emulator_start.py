@@ -258,7 +258,9 @@ async def test_collections_given_as_lists_are_taken() -> None:
         ({"audio_session_limit": "900"}, r"audio_session_limit must be a number \(or None for"),
         ({"deadline_close_code": "1008"}, r"deadline_close_code must be a whole number"),
         ({"handle_ttl": "1h"}, r"handle_ttl must be a number"),
-        ({"close_timeout": -1.0}, r"close_timeout must be >= 0"),
+        ({"close_timeout": -1.0}, r"close_timeout must be > 0 seconds, got -1.0"),
+        # Before: 0 was taken, and no close frame ever went out: every close was a 1006.
+        ({"close_timeout": 0}, r"close_timeout must be > 0 seconds, got 0"),
         ({"max_message_size": 0}, r"max_message_size must be at least 1"),
         ({"pacing": True}, r"pacing must be a number, not bool"),
         ({"scenario": "script.json"}, r"scenario must be a Scenario or None, not str"),

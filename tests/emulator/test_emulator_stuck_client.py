@@ -135,6 +135,30 @@ async def test_a_client_that_reads_nothing_is_dropped_after_its_deadline(
     assert [c.close_code for c in emu.connections[1:]] == [1000, 1000]
 
 
+async def test_a_go_away_behind_a_stuck_write_gives_the_time_left_when_written(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Its `timeLeft` was reckoned when `go_away` was called: written 20 s later, behind the
+    # stuck frame, it still said 30 s, and the close came 20 s before the client expected.
+    async with trio.open_nursery() as valves:
+        async with start() as emu:
+            client = await _stuck_client(await emu.memory_connector(buffer=4096)())
+            conn = await emu.wait_for_connection(1)
+            await trio.sleep(5)  # the answer fills the buffer; its next write waits
+            valves.start_soon(client.read_after, 20)
+            called = trio.current_time()
+            await conn.go_away(30)
+            [go_away] = await conn.wait_for_sent("goAway")
+            await conn.wait_closed()
+        valves.cancel_scope.cancel()
+    written = go_away.time - called
+    assert 19 < written < 21
+    time_left = go_away.get("goAway.timeLeft")
+    assert time_left.endswith("s")
+    assert float(time_left[:-1]) == pytest.approx(30 - written, abs=0.01)
+    assert (conn.close_code, conn.closed_by) == (1008, "server")
+
+
 async def test_with_a_send_timeout_it_is_dropped_sooner(autojump_clock: trio.abc.Clock) -> None:
     async with trio.open_nursery() as valves:
         async with start(EmulatorConfig(send_timeout=5)) as emu:

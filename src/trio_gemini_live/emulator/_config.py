@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
+from ._lifetime import HANDLES_PER_SESSION
+
 if TYPE_CHECKING:
     from ._faults import Fault
     from ._scenario import Scenario
@@ -170,8 +172,8 @@ def check_seconds(value: object, name: str) -> float:
     return float(value)
 
 
-def _check_bound(value: object, name: str, none_keeps: str) -> None:
-    """Refuse a bound on what is kept for inspection that is not a whole number >= 0 or None.
+def _check_bound(value: object, name: str, none_keeps: str, least: int = 0) -> None:
+    """Refuse a bound on what is kept that is not a whole number >= `least` or None.
 
     Why the type too: `True` passed for a bound of 1 and `2.5` was used as if whole;
     neither says what the caller meant.
@@ -180,11 +182,11 @@ def _check_bound(value: object, name: str, none_keeps: str) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(
-            f"{name} must be a whole number >= 0 (or None to keep {none_keeps}), "
+            f"{name} must be a whole number >= {least} (or None to keep {none_keeps}), "
             f"not {type(value).__name__} {value!r}"
         )
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0 (or None to keep {none_keeps}), got {value}")
+    if value < least:
+        raise ValueError(f"{name} must be >= {least} (or None to keep {none_keeps}), got {value}")
 
 
 # The type of every field that is not a collection (those are `check_collection`'s): None
@@ -228,7 +230,6 @@ _NOT_NEGATIVE = (
     "silence_duration_ms",
     "vad_threshold",
     "handle_ttl",
-    "close_timeout",
 )
 
 
@@ -295,7 +296,9 @@ class EmulatorConfig:
         scenario: Scripted replies, see `Scenario`.
         faults: Faults applied to new connections, see `Fault`.
         max_message_size: Largest client message accepted, in bytes.
-        close_timeout: Seconds to wait for the client's close frame before dropping TCP.
+        close_timeout: Seconds a close may take, more than 0: writing the emulator's close
+            frame (behind a frame still being written to a client that reads slowly) and
+            waiting for the client's, before dropping TCP.
         send_timeout: Seconds writing one frame may take before the client is taken for
             gone (it reads nothing, its socket buffers are full) and the connection is
             dropped without a close frame (`close_code` 1006, `closed_by` "server"): a
@@ -342,6 +345,11 @@ class EmulatorConfig:
             until `handle_ttl` after it ended); past it the handles of the session that
             ended first are forgotten (counted in `Emulator.resumption.sessions_dropped`),
             as if expired. A live session's are always kept. `None` keeps them all.
+        handles_per_session: How many of a session's newest handles stay resumable, at
+            least 1 (default 8); an older one is refused at once, as an unknown one is
+            (`handle_refused_close_code`), however young. `None` keeps every one (each
+            holds a snapshot of the history: a session of hours gets thousands). Whether
+            Google's service honours a handle older than the newest is not documented.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)
@@ -399,6 +407,7 @@ class EmulatorConfig:
     # ~6.5 kB each after a short conversation (8 handles, each a snapshot of the history):
     # many short resumable sessions held theirs for the whole `handle_ttl`.
     keep_ended_sessions: int | None = 1_000
+    handles_per_session: int | None = HANDLES_PER_SESSION
 
     def __post_init__(self) -> None:
         from ._faults import Fault  # here: these modules import this one
@@ -420,6 +429,10 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.send_timeout is not None and not self.send_timeout > 0:
             raise ValueError(f"send_timeout must be > 0 seconds, got {self.send_timeout}")
+        if not self.close_timeout > 0:
+            # It bounds the whole close, writing the close frame too: within 0 s none went
+            # out, and every close reached the client as 1006 (what `reset` is for).
+            raise ValueError(f"close_timeout must be > 0 seconds, got {self.close_timeout}")
         if self.wait_timeout is not None and not self.wait_timeout > 0:
             raise ValueError(f"wait_timeout must be > 0 seconds, got {self.wait_timeout}")
         if not self.lifetime > 0:
@@ -436,6 +449,8 @@ class EmulatorConfig:
         _check_bound(self.record_bytes, "record_bytes", "frames of any size")
         _check_bound(self.keep_closed_connections, "keep_closed_connections", "all of them")
         _check_bound(self.keep_ended_sessions, "keep_ended_sessions", "all of them")
+        # At least 1: a handle would be forgotten as it went out, and no resume succeed.
+        _check_bound(self.handles_per_session, "handles_per_session", "every one", least=1)
         if self.max_queued_turns < 1:
             raise ValueError("max_queued_turns must be at least 1")
         if self.max_utterance_ms < 1:

@@ -88,7 +88,8 @@ class Snapshot:
 
 
 HANDLES_PER_SESSION = 8
-"""How many of a session's newest handles stay resumable (older ones are forgotten).
+"""How many of a session's newest handles stay resumable by default (older ones are
+forgotten; `EmulatorConfig.handles_per_session`).
 
 A session is issued a handle at nearly every turn; each kept a snapshot of the history
 (and of the pending audio), and none was ever dropped, so a session of hours held
@@ -100,16 +101,23 @@ handles lost with a connection that broke right after sending them.
 class ResumptionStore:
     """Issues handles and resolves them, enforcing the handle lifetime.
 
-    Memory stays bounded: a session keeps its `HANDLES_PER_SESSION` newest handles, handles
-    of sessions ended more than `ttl` ago are swept as new ones are issued, and past
-    `keep_ended` ended sessions with handles, the handles of the one that ended first are
-    forgotten (counted in `sessions_dropped`): many short sessions each kept theirs for the
-    whole `ttl`. A connection marks its session with `opened` and `ended`.
+    Memory stays bounded: a session keeps its `per_session` newest handles
+    (`HANDLES_PER_SESSION` by default; `None`: every one), handles of sessions ended more
+    than `ttl` ago are swept as new ones are issued, and past `keep_ended` ended sessions
+    with handles, the handles of the one that ended first are forgotten (counted in
+    `sessions_dropped`): many short sessions each kept theirs for the whole `ttl`. A
+    connection marks its session with `opened` and `ended`.
     """
 
-    def __init__(self, ttl: float, keep_ended: int | None = None) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        keep_ended: int | None = None,
+        per_session: int | None = HANDLES_PER_SESSION,
+    ) -> None:
         self.ttl = ttl
         self.keep_ended = keep_ended
+        self.per_session = per_session
         self.sessions_dropped = 0
         self._handles: dict[str, Snapshot] = {}  # in order of issue, oldest first
         self._by_session: dict[str, deque[str]] = {}
@@ -148,7 +156,7 @@ class ResumptionStore:
         )
         issued = self._by_session.setdefault(session.session_id, deque())
         issued.append(handle)
-        if len(issued) > HANDLES_PER_SESSION:
+        if self.per_session is not None and len(issued) > self.per_session:
             self._handles.pop(issued.popleft(), None)
         self._sweep()
         return handle

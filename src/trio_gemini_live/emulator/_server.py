@@ -735,13 +735,16 @@ class EmulatorConnection:
         if not self._muted:
             await self._send_raw(self._encode(ServerMessage(usage_metadata=usage)))
 
-    async def _send_raw(self, raw: bytes) -> None:
+    async def _send_raw(self, raw: bytes | Callable[[], bytes]) -> None:
+        """Write one frame, or the one `raw()` encodes once the frame's turn to go has come."""
         if self._halted or self._ws is None:
             await trio.lowlevel.checkpoint()
             return
         async with self._send_lock:
             if self._halted:
                 return
+            if callable(raw):
+                raw = raw()
             timeout = self.emulator.config.send_timeout
             try:
                 # Shielded: a frame cut by a cancellation (a barge-in ending the turn that
@@ -1077,8 +1080,11 @@ class EmulatorConnection:
 
     async def _lifetime(self) -> None:
         config = self.emulator.config
-        await trio.sleep_until(self._start_time + config.lifetime - config.go_away_warning)
-        await self.go_away(config.go_away_warning)
+        deadline = self._start_time + config.lifetime
+        await trio.sleep_until(deadline - config.go_away_warning)
+        # A setup that came late opens the session past the warning's moment: its goAway
+        # promised the whole warning, and the close came after the lifetime.
+        await self.go_away(max(0.0, deadline - trio.current_time()))
 
     async def _session_limit(self, setup: Setup, session: SessionState) -> None:
         config = self.emulator.config
@@ -1100,6 +1106,9 @@ class EmulatorConnection:
     async def go_away(self, time_left: float) -> None:
         """Send `goAway` now and close at the deadline, `time_left` seconds later.
 
+        The frame's `timeLeft` is the time left when it is written: a frame still being
+        written before it (to a client that reads slowly) delays it, not the deadline.
+
         Raises:
             ValueError: `time_left` is not a finite number of seconds >= 0 (a `bool`, a
                 `str`, NaN, infinity, a negative number).
@@ -1112,7 +1121,16 @@ class EmulatorConnection:
         if not self.opened:
             raise RuntimeError("goAway before setupComplete: the server never sends that")
         deadline = trio.current_time() + seconds
-        await self.send(ServerMessage(go_away=GoAwayMessage(time_left=format_duration(seconds))))
+
+        def encode() -> bytes:
+            # Dated when written: behind a slow write the goAway claimed the whole of
+            # `seconds` while part of it had gone by.
+            left = max(0.0, deadline - trio.current_time())
+            return self._encode(
+                ServerMessage(go_away=GoAwayMessage(time_left=format_duration(left)))
+            )
+
+        await self._send_raw(encode)  # no message-shaping fault applies to a goAway
         self._start_soon(self._close_at, deadline)
 
     async def _close_at(self, deadline: float) -> None:
@@ -1139,7 +1157,9 @@ class Emulator:
         self.connections: list[EmulatorConnection] = []
         self.connections_dropped = 0
         self._closed_kept = 0  # closed connections still in `connections`
-        self.resumption = ResumptionStore(config.handle_ttl, config.keep_ended_sessions)
+        self.resumption = ResumptionStore(
+            config.handle_ttl, config.keep_ended_sessions, config.handles_per_session
+        )
         self._nursery = nursery
         self._changed = trio.Event()
         self._attempts = 0

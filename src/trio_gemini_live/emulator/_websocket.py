@@ -54,6 +54,15 @@ complete message can be handled and make room. So the reader holds at most `READ
 plus one message and the part of the next."""
 
 
+def _size_in_bytes(data: str | bytes | bytearray) -> int:
+    """The size of a message part in bytes: a text part's in UTF-8, as it came."""
+    # `isascii` costs nothing (CPython knows it of every str): the usual JSON text, base64
+    # audio included, is not encoded again.
+    if not isinstance(data, str) or data.isascii():
+        return len(data)
+    return len(data.encode())
+
+
 class ServerWebSocket(WebSocketConnection):
     """trio-websocket's server connection, as the emulator serves it.
 
@@ -82,6 +91,7 @@ class ServerWebSocket(WebSocketConnection):
         self._request_read = False
         self._unread = 0  # size of the messages read and not yet taken by `get_message`
         self._partial = 0  # size of the parts read of the message being read
+        self._partial_bytes = 0  # the same in bytes (a text message's in UTF-8)
         self._room = trio.Event()  # set when `_unread` shrinks, or the connection closes
         self._closing = False
         self._closed_itself = False  # set before the close goes out: see `sent_close`
@@ -135,17 +145,23 @@ class ServerWebSocket(WebSocketConnection):
     ) -> None:
         if self._not_utf8:
             return  # after the handler's 1007, as every message after an invalid one
-        # Counted as trio-websocket counts a message against `max_message_size`: part by
-        # part, `get_message` returning their join.
+        # Counted part by part, `get_message` returning their join: in characters against
+        # `READ_AHEAD`, as `get_message` counts what it hands out; in bytes against
+        # `max_message_size`, as documented (trio-websocket counts a text message's
+        # characters: one of up to 4 times the limit passed).
         self._partial += len(event.data)
-        if self._partial > self._max_message_size:
-            self._partial = 0  # as trio-websocket drops the parts it has
+        self._partial_bytes += _size_in_bytes(event.data)
+        if self._partial_bytes > self._max_message_size:
+            self._partial = self._partial_bytes = 0  # as trio-websocket drops the parts it has
             if self._wsproto.state is not ConnectionState.OPEN:
                 # Our close went out first: no 1009 can follow it (wsproto refuses to send
                 # it, which killed the reader). Dropped, as every message read after it.
                 self._message_parts, self._message_size = [], 0
                 return
             self._closed_itself = True  # trio-websocket sends 1009, its `_close_reason`
+            # Its own count is in characters, which may still be under the limit: full, so
+            # that this part (not empty: it passed the limit) takes it over.
+            self._message_size = self._max_message_size
             await super()._handle_message_event(event)
             return
         await super()._handle_message_event(event)
@@ -155,7 +171,7 @@ class ServerWebSocket(WebSocketConnection):
             # waited for ever, pings unanswered, and its 1009 never came.
             return
         self._unread += self._partial
-        self._partial = 0
+        self._partial = self._partial_bytes = 0
         while self._unread > READ_AHEAD and not self._closing and self._close_reason is None:
             await self._room.wait()
 
@@ -172,7 +188,8 @@ class ServerWebSocket(WebSocketConnection):
             # ("'utf-8' codec can't decode byte 0xff ..."), sent before the messages read
             # ahead of it were handled: a valid setup then got no `setupComplete`.
             self._not_utf8 = True
-            self._message_parts, self._message_size, self._partial = [], 0, 0
+            self._message_parts, self._message_size = [], 0
+            self._partial = self._partial_bytes = 0
             await self._send_channel.send(NotUtf8Text())
             return
         if self._wsproto.state is ConnectionState.OPEN:
