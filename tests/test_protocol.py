@@ -1029,6 +1029,17 @@ def test_a_piece_with_a_path_the_client_cannot_apply_fails_the_frame() -> None:
         protocol.receive_frame(frame({"toolCall": {"functionCalls": [bad]}}))
 
 
+def test_a_piece_that_conflicts_with_an_earlier_one_fails_the_frame() -> None:
+    # It used to replace what the earlier piece made, without a word.
+    protocol = opened()
+    protocol.receive_frame(calls({"name": "f", "id": "c1", "willContinue": True}))
+    string = {"jsonPath": "$.a", "stringValue": "x"}
+    protocol.receive_frame(calls({"id": "c1", "willContinue": True, "partialArgs": [string]}))
+    bad = {"id": "c1", "partialArgs": [{"jsonPath": "$.a.b", "numberValue": 1}]}
+    with pytest.raises(RemoteProtocolError, match=r"function call 'c1' \('f'\).*'\$\.a\.b'"):
+        protocol.receive_frame(calls(bad))
+
+
 # --- goAway -----------------------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ from trio_gemini_live._errors import (
 from trio_gemini_live._events import (
     AudioDelta,
     Closed,
+    FunctionCall,
     Interrupted,
     Reconnected,
     ResumptionUpdate,
@@ -373,6 +374,41 @@ async def test_malformed_frame_fails_with_remote_protocol_error(nursery: trio.Nu
         async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
             async for _ in session:
                 pass
+
+
+async def test_streamed_call_pieces_that_conflict_end_the_session_as_a_malformed_frame(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The later piece used to replace the earlier one's string, and the call went on.
+    closes: list[int] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        for piece in (
+            {"name": "f", "id": "c1", "willContinue": True},
+            {
+                "id": "c1",
+                "willContinue": True,
+                "partialArgs": [{"jsonPath": "$.a", "stringValue": "x"}],
+            },
+            {"id": "c1", "partialArgs": [{"jsonPath": "$.a.b", "numberValue": 1}]},
+        ):
+            await ws.send_message(pretty({"toolCall": {"functionCalls": [piece]}}))
+        with contextlib.suppress(trio_websocket.ConnectionClosed):
+            await ws.get_message()
+        assert ws.closed is not None
+        closes.append(int(ws.closed.code))
+
+    server = FakeServer(nursery, script)
+    events: list[object] = []
+    with trio.fail_after(30), pytest.raises(RemoteProtocolError, match=r"'\$\.a' a string"):
+        async with open_session("m", endpoint=ENDPOINT, connector=server.connector) as session:
+            async for event in session:
+                events.append(event)
+    assert server.connections == 1  # not resumed
+    assert not any(isinstance(event, FunctionCall) for event in events)
+    await trio.testing.wait_all_tasks_blocked()
+    assert closes == [1007]
 
 
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])

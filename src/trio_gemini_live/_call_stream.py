@@ -25,7 +25,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import msgspec
 
@@ -70,7 +71,9 @@ class _OpenCall:
         self.name = name
         self.arguments: dict[str, Any] = {}
         self.signature = signature
-        self.continuing: set[_Path] = set()  # paths whose string goes on in the next piece
+        # Paths whose string goes on in a later piece, with its parts so far: joined once
+        # when it ends, since adding each part to the string would cost n^2 in its length.
+        self.continuing: dict[_Path, list[str]] = {}
         self.items = 0  # array items its pieces' indexes created (bounded by `_MAX_ITEMS`)
 
 
@@ -109,7 +112,10 @@ class CallStreams:
             RemoteProtocolError: a `partialArgs` path this client cannot apply (not a
                 plain RFC 9535 path of names and indexes, no argument named, an index
                 past 4096, more than 64 steps), indexes that would create more than
-                65536 array items in one call, or more than 128 calls streaming at once.
+                65536 array items in one call, pieces that conflict (a path through a value
+                an earlier piece made of another kind, a value replacing an object or
+                array, a value other than a string for a string said to go on, a piece
+                with two values), or more than 128 calls streaming at once.
         """
         whole = not call.will_continue and call.partial_args is None
         target = self._find(call, whole) if self.open else None
@@ -140,7 +146,8 @@ class CallStreams:
             target.signature = signature
         args = call.args
         if args:
-            target.arguments.update(args)
+            # Copied: the delta carries `args`, and later pieces write into the arguments.
+            target.arguments.update(_copied(args))
         pieces = call.partial_args
         if pieces:
             _apply(target, pieces)
@@ -156,6 +163,7 @@ class CallStreams:
             )
         if call.will_continue:
             return delta, None
+        _end_strings(target)
         self._close(target)
         done = ev.FunctionCall(
             call_id=target.call_id,
@@ -216,50 +224,143 @@ class CallStreams:
 
 
 def _apply(target: _OpenCall, pieces: list[PartialArg]) -> None:
+    continuing = target.continuing
     for piece in pieces:
-        path = parse_json_path(piece.json_path, target.call_id)
-        present, value = _value(piece)
+        text = piece.json_path
+        path = parse_json_path(text, target.call_id)
+        present, value = _value(piece, target)
+        parts = continuing.get(path)
+        if parts is None:
+            if present:
+                _put(target, path, value, text)
+            if piece.will_continue and (not present or isinstance(value, str)):
+                continuing[path] = [value] if present else []
+            continue
         if present:
-            append = isinstance(value, str) and path in target.continuing
-            _put(target, path, value, append=append, text=piece.json_path)
-        if piece.will_continue:
-            target.continuing.add(path)
-        else:
-            target.continuing.discard(path)
+            if not isinstance(value, str):
+                raise _path_error(target, text, f"{_kind(value)} comes for a string said to go on")
+            if not parts:
+                _put(target, path, value, text)  # the path holds a string from now on
+            parts.append(value)
+        if not piece.will_continue:
+            del continuing[path]
+            if len(parts) > 1:
+                _put(target, path, "".join(parts), text)
 
 
-def _value(piece: PartialArg) -> tuple[bool, Any]:
-    """Whether a piece carries a value, and which (the protobuf oneof `delta`)."""
+def _end_strings(target: _OpenCall) -> None:
+    """Join the strings still said to go on when their call ends: they end there."""
+    for path, parts in target.continuing.items():
+        if len(parts) > 1:
+            _put(target, path, "".join(parts), _path_text(path))
+    target.continuing.clear()
+
+
+def _value(piece: PartialArg, target: _OpenCall) -> tuple[bool, Any]:
+    """Whether a piece carries a value, and which (the protobuf oneof `delta`).
+
+    Raises:
+        RemoteProtocolError: the piece sets more than one of them (a oneof holds one):
+            taking any one would drop the others without a word.
+    """
+    given: dict[str, Any] = {}
     if piece.string_value is not None:
-        return True, piece.string_value
+        given["stringValue"] = piece.string_value
     if piece.number_value is not None:
-        return True, piece.number_value
+        given["numberValue"] = piece.number_value
     if piece.bool_value is not None:
-        return True, piece.bool_value
+        given["boolValue"] = piece.bool_value
     if piece.null_value is not msgspec.UNSET:
-        return True, None
+        given["nullValue"] = None
+    if len(given) > 1:
+        raise _path_error(
+            target, piece.json_path, f"the piece sets {', '.join(given)}: one value at most"
+        )
+    for value in given.values():
+        return True, value
     return False, None
 
 
-def _put(target: _OpenCall, path: _Path, value: Any, *, append: bool, text: str) -> None:
+def _put(target: _OpenCall, path: _Path, value: Any, text: str) -> None:
     """Set `value` at `path` in the call's arguments, making the objects and arrays on the way.
 
     A loop over the (bounded) steps, not a recursion.
+
+    Raises:
+        RemoteProtocolError: an earlier piece made a step of the path a value of another
+            kind (a string where this path needs an object, an array where it needs an
+            object...), or the value would replace an object or array: one of them would
+            be lost.
     """
     node: Any = target.arguments
-    for step, after in itertools.pairwise(path):
+    for depth, (step, after) in enumerate(itertools.pairwise(path), 1):
         child = _get(node, step)
         kind: type[Any] = dict if isinstance(after, str) else list
-        if not isinstance(child, kind):
+        if child is None:
             child = kind()
             _set(node, step, child, target, text)
+        elif not isinstance(child, kind):
+            raise _path_error(
+                target,
+                text,
+                f"an earlier piece made {_shown(_path_text(path[:depth]))} {_kind(child)}, "
+                f"not {_kind(kind())}",
+            )
         node = child
     last = path[-1]
-    if append:
-        before = _get(node, last)
-        if isinstance(before, str):
-            value = before + value
+    before = _get(node, last)
+    if isinstance(before, dict | list):
+        raise _path_error(
+            target, text, f"{_kind(value)} would replace {_kind(before)} an earlier piece made"
+        )
     _set(node, last, value, target, text)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message (its content may be large, or private)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an object" if isinstance(value, dict) else "an array"
+
+
+def _path_text(steps: _Path) -> str:
+    """The JSON path of `steps`, for a message."""
+    return "$" + "".join(
+        f"[{step}]"
+        if isinstance(step, int)
+        else f".{step}"
+        if step.isidentifier()
+        else f"[{json.dumps(step)}]"
+        for step in steps
+    )
+
+
+def _copied(args: dict[str, Any]) -> dict[str, Any]:
+    """`args` with each of its objects and arrays copied (its other values are shared).
+
+    A loop, not a recursion: `args` nests as deep as the decoder allows.
+    """
+    top = args.copy()
+    todo: list[Any] = [top]
+    while todo:
+        node: Any = todo.pop()
+        items: Iterable[tuple[Any, Any]] = (
+            cast("dict[str, Any]", node).items()
+            if isinstance(node, dict)
+            else enumerate(cast("list[Any]", node))
+        )
+        for key, child in items:
+            if isinstance(child, dict | list):
+                inner: Any = cast("Any", child).copy()
+                node[key] = inner  # a value replaced, not a key added: the loop goes on
+                todo.append(inner)
+    return top
 
 
 def _get(node: Any, step: str | int) -> Any:
