@@ -987,7 +987,11 @@ def test_real_api_key_never_printed(
 
 
 async def converse_once(
-    turn: ScenarioTurn | None, tools: dict[str, Any], frame: ServerMessage | None = None
+    turn: ScenarioTurn | None,
+    tools: dict[str, Any],
+    frame: ServerMessage | None = None,
+    *,
+    vertex: bool = False,
 ) -> str:
     """One turn through `Conversation` on the emulator: scripted (`turn`), or `frame` sent
     by hand in answer to the user's text; returns what the conversation printed."""
@@ -997,7 +1001,7 @@ async def converse_once(
         modality="TEXT",
         functions=[function_tool(name, "a tool") for name in tools],
     )
-    config = EmulatorConfig(scenario=Scenario(turns=(turn,) if turn else ()))
+    config = EmulatorConfig(scenario=Scenario(turns=(turn,) if turn else ()), vertex=vertex)
     async with open_emulator(config) as emu, emu.open_session(setup) as session:
         conversation = Conversation(session, Reporter(out, err=out), Metrics(), tools=tools)
         async with trio.open_nursery() as nursery:
@@ -1046,7 +1050,8 @@ async def test_conversation_answers_a_streamed_call_once_and_shows_a_file(
         after_tool="Booked: {response}",
     )
     calls: list[dict[str, Any]] = []
-    shown = await converse_once(turn, {"book": lambda **kw: calls.append(kw) or "ok"})
+    book = {"book": lambda **kw: calls.append(kw) or "ok"}
+    shown = await converse_once(turn, book, vertex=True)  # only Vertex streams arguments
     assert calls == [{"city": "Zürich"}]
     assert "[file] gs://b/route.png (image/png)" in shown
     assert shown.count("[tool result] book") == 1

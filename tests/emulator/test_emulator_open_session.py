@@ -123,12 +123,15 @@ async def test_the_options_are_the_session_s(autojump_clock: trio.testing.MockCl
         assert len(emu.connections) == 1
 
 
+@pytest.mark.parametrize("vertex", [True, False])
 async def test_file_data_function_responses_signatures_and_streamed_calls_arrive_as_events(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, vertex: bool
 ) -> None:
     # Model-turn parts the client dropped (fileData, functionResponse, a bare
     # thoughtSignature) and a call whose arguments are streamed in pieces, through the
     # emulator's real frames; the scenario in its JSON form, as a file would give it.
+    # On the Gemini API, which has no `partialArgs` nor `willContinue`, the call comes
+    # whole (the emulator used to send the Vertex-only pieces there too).
     scenario = Scenario.from_dict(
         {
             "turns": [
@@ -155,7 +158,7 @@ async def test_file_data_function_responses_signatures_and_streamed_calls_arrive
     setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT")
     events: list[object] = []
     async with (
-        open_emulator(EmulatorConfig(scenario=scenario)) as emu,
+        open_emulator(EmulatorConfig(scenario=scenario, vertex=vertex)) as emu,
         emu.open_session(setup) as session,
     ):
         await session.send_text("plan my trip")
@@ -165,6 +168,7 @@ async def test_file_data_function_responses_signatures_and_streamed_calls_arrive
                 await session.respond(event.call_id, {"ok": True})
             elif isinstance(event, TurnComplete):
                 break
+        sent = [frame.raw for frame in emu.connections[-1].sent]
     output = [event for event in events if not isinstance(event, NOT_OUTPUT)]
     assert output[:4] == [
         TextDelta(text="Planning", turn_id=1, thought=True, thought_signature=b"sig1"),
@@ -174,10 +178,14 @@ async def test_file_data_function_responses_signatures_and_streamed_calls_arrive
     ]
     deltas = [event for event in events if isinstance(event, FunctionCallDelta)]
     (call,) = [event for event in events if isinstance(event, FunctionCall)]
-    # The string came in pieces of 8 characters, each piece its own toolCall frame.
-    city = [p.string_value for d in deltas for p in d.partial_args if p.json_path == "$.city"]
-    assert city == ["Zürich H", "auptbahn", "hof"]
-    assert {d.call_id for d in deltas} == {call.call_id}
+    if vertex:
+        # The string came in pieces of 8 characters, each piece its own toolCall frame.
+        city = [p.string_value for d in deltas for p in d.partial_args if p.json_path == "$.city"]
+        assert city == ["Zürich H", "auptbahn", "hof"]
+        assert {d.call_id for d in deltas} == {call.call_id}
+    else:
+        assert deltas == []
+        assert not [raw for raw in sent if b"partialArgs" in raw or b"willContinue" in raw]
     assert call.name == "book"
     assert call.arguments == {"city": "Zürich Hauptbahnhof", "seats": 2, "stops": [{}]}
     text = "".join(e.text for e in events if isinstance(e, TextDelta) and not e.thought)

@@ -728,7 +728,9 @@ class Model:
             if blocking:
                 gen.waiting_ids.add(call_id)
                 blocking_ids.append(call_id)
-            if call.stream:
+            if call.stream and self.vertex:
+                # Vertex only: the Gemini API has no `partialArgs` nor `willContinue`
+                # (`VERTEX_ONLY_FIELDS`), so there the call comes whole.
                 streamed += call_pieces(call_id, call.name, dict(call.args))
             else:
                 parts.append(FunctionCallPart(name=call.name, args=dict(call.args), id=call_id))
