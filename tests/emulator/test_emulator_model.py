@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 import struct
 import tracemalloc
 from collections.abc import AsyncIterator
@@ -733,6 +734,50 @@ def test_a_scenario_refuses_a_single_turn_or_call_where_a_tuple_belongs() -> Non
         ScenarioTurn(tool_calls=ScenarioToolCall("book"))  # type: ignore[arg-type]
     turn = ScenarioTurn(tool_calls=[ScenarioToolCall("book")])  # type: ignore[arg-type]
     assert Scenario([turn]).turns == (turn,)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "where"),
+    [
+        (
+            {"name": "f", "stream": "false"},
+            "Expected `bool`, got `str` - at `$.turns[0].tool_calls[0].stream`",
+        ),
+        ({"name": "f", "stream": 0.0}, "Expected `bool`, got `float`"),
+        ({"args": {}}, "missing required field `name` - at `$.turns[0].tool_calls[0]`"),
+        ({"name": "f", "args": [1, 2]}, "got `array` - at `$.turns[0].tool_calls[0].args`"),
+        ({"name": "f", "args": "xy"}, "got `str` - at `$.turns[0].tool_calls[0].args`"),
+        ({"name": "f", "argz": {}}, "unknown field `argz` - at `$.turns[0].tool_calls[0]`"),
+        ({"name": ""}, "ScenarioToolCall name must be a non-empty str, not str ''"),
+    ],
+)
+def test_a_scenario_tool_call_of_the_wrong_shape_is_refused_naming_the_field(
+    call: dict[str, Any], where: str
+) -> None:
+    # `"stream": "false"` streamed the call (`bool("false")`); no name was a bare
+    # KeyError, a list of args a bare ValueError, a string a bare TypeError.
+    with pytest.raises(ValueError, match=re.escape(where)):
+        Scenario.from_dict({"turns": [{"tool_calls": [call]}]})
+
+
+def test_null_args_of_a_scenario_tool_call_are_no_arguments() -> None:
+    scenario = Scenario.from_dict({"turns": [{"tool_calls": [{"name": "f", "args": None}]}]})
+    assert scenario.turns[0].tool_calls == (ScenarioToolCall("f"),)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"name": "f", "stream": "no"}, "stream must be a bool, not str 'no'"),
+        ({"name": "f", "stream": 1}, "stream must be a bool, not int 1"),
+        ({"name": "f", "args": [("a", 1)]}, "args must be a dict, not list"),
+        ({"name": None}, "name must be a non-empty str, not NoneType None"),
+    ],
+)
+def test_a_scenario_tool_call_checks_its_fields(kwargs: dict[str, Any], problem: str) -> None:
+    # `stream="no"` was taken, and streamed the call.
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        ScenarioToolCall(**kwargs)
 
 
 def test_scenario_from_json(tmp_path: Path) -> None:

@@ -25,12 +25,30 @@ class ScenarioToolCall:
     """A function call the model makes; `args` defaults to an empty object.
 
     `stream` sends its arguments in pieces (`partialArgs`, `willContinue`), each a
-    `toolCall` of its own, as Vertex AI streams them (see docs/emulator.md).
+    `toolCall` of its own, as Vertex AI streams them, on Vertex routes only: the Gemini
+    API has no such fields, so there the call comes whole (see docs/emulator.md).
+
+    Raises:
+        ValueError: `name` is not a non-empty str, `args` not a dict, or `stream` not a
+            bool (`"no"` would have streamed the call).
     """
 
     name: str
     args: dict[str, Any] = field(default_factory=dict[str, Any])
     stream: bool = False
+
+    def __post_init__(self) -> None:
+        _check_field(self.name, "name", str, "a non-empty str")
+        _check_field(self.args, "args", dict, "a dict")
+        _check_field(self.stream, "stream", bool, "a bool")
+
+
+def _check_field(value: object, name: str, kind: type, what: str) -> None:
+    """Refuse a field of the wrong type, naming it (`stream="no"` used to stream the call)."""
+    if not isinstance(value, kind) or value == "":
+        raise ValueError(
+            f"ScenarioToolCall {name} must be {what}, not {type(value).__name__} {value!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -70,11 +88,17 @@ class ScenarioTurn:
         check_collection(self, "parts", Part, tuple)
 
 
+class _ToolCallSpec(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    args: dict[str, Any] | None = None  # null: no arguments, as an absent `args`
+    stream: bool = False
+
+
 class _TurnSpec(msgspec.Struct, forbid_unknown_fields=True):
     when: str | None = None
     input_transcript: str | None = None
     reply: str | None = None
-    tool_calls: list[dict[str, Any]] = msgspec.field(default_factory=list[dict[str, Any]])
+    tool_calls: list[_ToolCallSpec] = msgspec.field(default_factory=list[_ToolCallSpec])
     after_tool: str | None = None
     reusable: bool = False
     parts: list[Part] = msgspec.field(default_factory=list[Part])
@@ -98,17 +122,17 @@ class Scenario:
         """Build a scenario from its JSON form: `{"turns": [{...}, ...]}`.
 
         A turn's `parts` are wire parts, camelCase as Google sends them (bytes in base64).
+
+        Raises:
+            msgspec.ValidationError: (a `ValueError`) a field of the wrong type or unknown,
+                or a tool call without a `name`, naming where (`$.turns[0].tool_calls[0]`).
+            ValueError: a tool call's `name` is empty.
         """
         spec = msgspec.convert(data, _ScenarioSpec)
         turns: list[ScenarioTurn] = []
         for t in spec.turns:
             calls = tuple(
-                ScenarioToolCall(
-                    str(c["name"]),
-                    dict(cast("dict[str, Any]", c.get("args") or {})),
-                    stream=bool(c.get("stream", False)),
-                )
-                for c in t.tool_calls
+                ScenarioToolCall(c.name, c.args or {}, stream=c.stream) for c in t.tool_calls
             )
             turns.append(
                 ScenarioTurn(
