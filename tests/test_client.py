@@ -994,6 +994,19 @@ async def test_send_text_roles(nursery: trio.Nursery, autojump_clock: Clock) -> 
     }
 
 
+@pytest.mark.parametrize("role", [["user"], {"role": "user"}, None, 1])
+async def test_send_text_refuses_a_role_that_is_not_one_of_the_three(
+    nursery: trio.Nursery, autojump_clock: Clock, role: Any
+) -> None:
+    # A list or a dict raised a bare TypeError ("unhashable type") from the role lookup.
+    client, server = make_client(nursery, accept_setup_and_wait)
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(ValueError, match=r"role must be 'user', 'assistant' or 'system'"):
+                await client.send_text(role=role, text="hi")
+    assert server.received == []  # nothing sent, not even the setup
+
+
 async def test_send_text_as_realtime_input_when_configured(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
@@ -1314,6 +1327,34 @@ async def test_normal_end_returns_none_and_connection_is_the_session(
             assert await client.get_event() is None
         with pytest.raises(RuntimeError, match="connect"):
             _ = client.connection
+
+
+async def test_a_second_connect_is_refused_while_the_first_is_still_opening(
+    autojump_clock: Clock,
+) -> None:
+    """Both got in (the first had no session yet), and shared one session slot and channel."""
+    async with open_emulator() as emulator:
+        connector = emulator.memory_connector(latency=0.05)
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, connector=connector))
+        entered: list[str] = []
+        refused: list[str] = []
+
+        async def user(name: str) -> None:
+            try:
+                async with client.connect():
+                    entered.append(name)
+                    await trio.sleep(1)
+            except RuntimeError as error:
+                refused.append(str(error))
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(user, "A")
+                nursery.start_soon(user, "B")
+    assert len(entered) == 1
+    assert len(refused) == 1
+    assert refused[0].startswith("already connected (or connecting, in another task)")
+    assert len(emulator.connections) == 1
 
 
 async def test_exceptions_in_the_connect_block_propagate_unwrapped(
