@@ -514,6 +514,39 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
             r"^a function tool needs a 'name' \(a str\); this one has 'type', 'headers'$",
         ),
         ({"modalities": ["video"]}, "modalities"),
+        # Tool schema values the server refuses (1007), named by their path.
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"type": "strin"}}}}]},
+            r"'f' parameters\.properties\.a\.type must be a Schema type",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"enum": [1, 2]}}}}]},
+            r"properties\.a\.enum\[0\] must be a str, not 1",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"minLength": "x"}}}}]},
+            r"properties\.a\.minLength must be an int64",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": 5}}}]},
+            r"properties\.a must be a Schema \(a dict\), not 5",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"items": [{}]}}}}]},
+            r"properties\.a\.items must be a Schema \(a dict\), not \[\{\}\]",
+        ),
+        (  # a Live declaration, sent as given: refused by session_update, not at the setup
+            {
+                "tools": [
+                    {
+                        "functionDeclarations": [
+                            {"name": "f", "parameters": {"properties": {"a": {"type": "X"}}}}
+                        ]
+                    }
+                ]
+            },
+            r"functionDeclarations\[0\]\.parameters\.properties\.a\.type must be",
+        ),
         (  # sent under `disabled: true` before, where it could not take effect
             {
                 "turn_detection": None,
@@ -1714,25 +1747,19 @@ async def test_a_setup_refused_before_sending_can_be_fixed_and_sent(
         await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
         await ws.aclose()
 
-    # A Live-style declaration (no conversion) whose parameters hold a key `Schema` lacks.
-    bad = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "readOnly": True}}}
-    good = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+    # A Vertex-only field on a Gemini API endpoint: only the session, knowing the
+    # endpoint, refuses it (a tool schema's bad key is now refused by session_update).
     client, server = make_client(nursery, script)
     with trio.fail_after(5):
         async with client.connect():
-            await client.session_update(
-                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": bad}]}]}
-            )
-            with pytest.raises(ConfigurationError, match="readOnly"):
+            await client.session_update({"session_resumption": {"transparent": True}})
+            with pytest.raises(ConfigurationError, match="transparent"):
                 await client.send_text(role="user", text="hi")
-            await client.session_update(
-                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": good}]}]}
-            )
+            await client.session_update({"session_resumption": {"transparent": None}})
             await client.send_text(role="user", text="hi")
             events = await collect(client)
     assert [next(iter(message)) for message in server.received] == ["setup", "clientContent"]
-    declaration = server.received[0]["setup"]["tools"][0]["functionDeclarations"][0]
-    assert declaration["parameters"] == good
+    assert "transparent" not in server.received[0]["setup"]["sessionResumption"]
     assert isinstance(events[-1], Closed)
 
 

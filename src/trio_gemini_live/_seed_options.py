@@ -19,6 +19,7 @@ import msgspec
 from ._arguments import describe
 from ._errors import ConfigurationError
 from ._schema import from_json_schema
+from ._session_setup import checked_tool_schemas
 from ._setup_checks import (
     check_activity_detection,
     check_function_names,
@@ -469,6 +470,9 @@ def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
     check_generation_config(setup.generation_config, "setup.generationConfig")
     check_activity_detection(setup.realtime_input_config, "setup.realtimeInputConfig")
     check_function_names(setup.tools, "setup.tools")
+    # Live tools given as they are (`functionDeclarations`) were checked only when the
+    # setup went: a bad schema was refused after the update had been taken.
+    checked_tool_schemas(setup.tools, "setup.tools")
     return setup
 
 
