@@ -514,6 +514,13 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
             r"^a function tool needs a 'name' \(a str\); this one has 'type', 'headers'$",
         ),
         ({"modalities": ["video"]}, "modalities"),
+        # Taken, then refused by the server (1007), or read wrongly ("no" by its truth).
+        ({"voice": ""}, r"'voice' must be a voice name \(None for none\), not ''"),
+        ({"turn_detection": {"interrupt_response": "no"}}, r"interrupt_response must be a bool"),
+        ({"input_audio_transcription": {"language": 5}}, r"'language' must be a language code"),
+        # The setup went out for another model than the one the client names (and opens).
+        ({"model": "gemini-2.0-flash-live-001"}, r"the model cannot change"),
+        ({"model": None}, r"the model cannot change"),
         # Tool schema values the server refuses (1007), named by their path.
         (
             {"tools": [{"name": "f", "parameters": {"properties": {"a": {"type": "strin"}}}}]},
@@ -564,6 +571,20 @@ async def test_bad_session_options_raise_configuration_error(
     client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
     with pytest.raises(ConfigurationError, match=match):
         await client.session_update(options)
+
+
+async def test_a_model_option_naming_the_config_model_changes_nothing(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    client, server = make_closing_client(nursery)
+    await client.session_update({"model": f"models/{MODEL}"})
+    with trio.fail_after(5):
+        async with client.connect():
+            await collect(client)
+            with pytest.raises(ConfigurationError, match="the model cannot change"):
+                await client.session_update({"model": "gemini-2.0-flash-live-001"})
+    assert server.received[0]["setup"]["model"] == f"models/{MODEL}"
+    assert f"model={MODEL!r}" in repr(client)
 
 
 async def test_send_before_reading_sends_setup_first_and_drops_nothing(
