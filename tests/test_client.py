@@ -514,6 +514,46 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
             r"^a function tool needs a 'name' \(a str\); this one has 'type', 'headers'$",
         ),
         ({"modalities": ["video"]}, "modalities"),
+        # Taken, then refused by the server (1007), or read wrongly ("no" by its truth).
+        ({"voice": ""}, r"'voice' must be a voice name \(None for none\), not ''"),
+        ({"turn_detection": {"interrupt_response": "no"}}, r"interrupt_response must be a bool"),
+        ({"input_audio_transcription": {"language": 5}}, r"'language' must be a language code"),
+        # The setup went out for another model than the one the client names (and opens).
+        ({"model": "gemini-2.0-flash-live-001"}, r"the model cannot change"),
+        ({"model": None}, r"the model cannot change"),
+        # Tool schema values the server refuses (1007), named by their path.
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"type": "strin"}}}}]},
+            r"'f' parameters\.properties\.a\.type must be a Schema type",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"enum": [1, 2]}}}}]},
+            r"properties\.a\.enum\[0\] must be a str, not 1",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"minLength": "x"}}}}]},
+            r"properties\.a\.minLength must be an int64",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": 5}}}]},
+            r"properties\.a must be a Schema \(a dict\), not 5",
+        ),
+        (
+            {"tools": [{"name": "f", "parameters": {"properties": {"a": {"items": [{}]}}}}]},
+            r"properties\.a\.items must be a Schema \(a dict\), not \[\{\}\]",
+        ),
+        (  # a Live declaration, sent as given: refused by session_update, not at the setup
+            {
+                "tools": [
+                    {
+                        "functionDeclarations": [
+                            {"name": "f", "parameters": {"properties": {"a": {"type": "X"}}}}
+                        ]
+                    }
+                ]
+            },
+            r"functionDeclarations\[0\]\.parameters\.properties\.a\.type must be",
+        ),
         (  # sent under `disabled: true` before, where it could not take effect
             {
                 "turn_detection": None,
@@ -531,6 +571,20 @@ async def test_bad_session_options_raise_configuration_error(
     client = GeminiRealtimeClient(llm_config={"config_list": [{"model": MODEL, "api_key": "k"}]})
     with pytest.raises(ConfigurationError, match=match):
         await client.session_update(options)
+
+
+async def test_a_model_option_naming_the_config_model_changes_nothing(
+    nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    client, server = make_closing_client(nursery)
+    await client.session_update({"model": f"models/{MODEL}"})
+    with trio.fail_after(5):
+        async with client.connect():
+            await collect(client)
+            with pytest.raises(ConfigurationError, match="the model cannot change"):
+                await client.session_update({"model": "gemini-2.0-flash-live-001"})
+    assert server.received[0]["setup"]["model"] == f"models/{MODEL}"
+    assert f"model={MODEL!r}" in repr(client)
 
 
 async def test_send_before_reading_sends_setup_first_and_drops_nothing(
@@ -994,6 +1048,19 @@ async def test_send_text_roles(nursery: trio.Nursery, autojump_clock: Clock) -> 
     }
 
 
+@pytest.mark.parametrize("role", [["user"], {"role": "user"}, None, 1])
+async def test_send_text_refuses_a_role_that_is_not_one_of_the_three(
+    nursery: trio.Nursery, autojump_clock: Clock, role: Any
+) -> None:
+    # A list or a dict raised a bare TypeError ("unhashable type") from the role lookup.
+    client, server = make_client(nursery, accept_setup_and_wait)
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(ValueError, match=r"role must be 'user', 'assistant' or 'system'"):
+                await client.send_text(role=role, text="hi")
+    assert server.received == []  # nothing sent, not even the setup
+
+
 async def test_send_text_as_realtime_input_when_configured(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:
@@ -1314,6 +1381,34 @@ async def test_normal_end_returns_none_and_connection_is_the_session(
             assert await client.get_event() is None
         with pytest.raises(RuntimeError, match="connect"):
             _ = client.connection
+
+
+async def test_a_second_connect_is_refused_while_the_first_is_still_opening(
+    autojump_clock: Clock,
+) -> None:
+    """Both got in (the first had no session yet), and shared one session slot and channel."""
+    async with open_emulator() as emulator:
+        connector = emulator.memory_connector(latency=0.05)
+        client = GeminiRealtimeClient(llm_config=emulator_config(emulator, connector=connector))
+        entered: list[str] = []
+        refused: list[str] = []
+
+        async def user(name: str) -> None:
+            try:
+                async with client.connect():
+                    entered.append(name)
+                    await trio.sleep(1)
+            except RuntimeError as error:
+                refused.append(str(error))
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(user, "A")
+                nursery.start_soon(user, "B")
+    assert len(entered) == 1
+    assert len(refused) == 1
+    assert refused[0].startswith("already connected (or connecting, in another task)")
+    assert len(emulator.connections) == 1
 
 
 async def test_exceptions_in_the_connect_block_propagate_unwrapped(
@@ -1673,25 +1768,19 @@ async def test_a_setup_refused_before_sending_can_be_fixed_and_sent(
         await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
         await ws.aclose()
 
-    # A Live-style declaration (no conversion) whose parameters hold a key `Schema` lacks.
-    bad = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "readOnly": True}}}
-    good = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}}
+    # A Vertex-only field on a Gemini API endpoint: only the session, knowing the
+    # endpoint, refuses it (a tool schema's bad key is now refused by session_update).
     client, server = make_client(nursery, script)
     with trio.fail_after(5):
         async with client.connect():
-            await client.session_update(
-                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": bad}]}]}
-            )
-            with pytest.raises(ConfigurationError, match="readOnly"):
+            await client.session_update({"session_resumption": {"transparent": True}})
+            with pytest.raises(ConfigurationError, match="transparent"):
                 await client.send_text(role="user", text="hi")
-            await client.session_update(
-                {"tools": [{"functionDeclarations": [{"name": "f", "parameters": good}]}]}
-            )
+            await client.session_update({"session_resumption": {"transparent": None}})
             await client.send_text(role="user", text="hi")
             events = await collect(client)
     assert [next(iter(message)) for message in server.received] == ["setup", "clientContent"]
-    declaration = server.received[0]["setup"]["tools"][0]["functionDeclarations"][0]
-    assert declaration["parameters"] == good
+    assert "transparent" not in server.received[0]["setup"]["sessionResumption"]
     assert isinstance(events[-1], Closed)
 
 

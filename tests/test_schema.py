@@ -18,7 +18,11 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
-from trio_gemini_live._schema import from_json_schema, unsupported_schema_keys
+from trio_gemini_live._schema import (
+    from_json_schema,
+    schema_value_problems,
+    unsupported_schema_keys,
+)
 from trio_gemini_live.emulator import open_emulator
 
 # An input schema as Google's Gmail MCP server publishes it (livekit/agents #7349), plus the
@@ -87,6 +91,79 @@ def test_several_json_schema_types_become_any_of() -> None:
     assert converted == {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}], "nullable": True}
 
 
+def test_schema_values_are_checked_by_each_field_s_proto_type() -> None:
+    # Only key names were checked: each of these was sent, and closed the session (1007).
+    schema = {
+        "type": "OBJECT",
+        "properties": {
+            "kind": {"type": "STRIN", "enum": ["a", 1]},
+            "count": {"type": "INTEGER", "minimum": "low", "max_items": "x"},
+            "flag": {"type": "BOOLEAN", "nullable": 1, "description": 5},
+            "tags": {"type": "ARRAY", "items": [{"type": "STRING"}]},
+            "five": 5,
+        },
+        "required": "kind",
+        "additionalProperties": "no",
+        "$defs": [],
+    }
+    assert [str(problem) for problem in schema_value_problems(schema)] == [
+        "parameters.$defs must be a dict of Schemas by name, not [] (list)",
+        "parameters.additionalProperties must be a bool or a Schema (a dict), not 'no' (str)",
+        "parameters.properties.count.max_items must be an int64 (an int, or one as a decimal "
+        "str), not 'x' (str)",
+        "parameters.properties.count.minimum must be a number, not 'low' (str)",
+        "parameters.properties.five must be a Schema (a dict), not 5 (int)",
+        "parameters.properties.flag.description must be a str, not 5 (int)",
+        "parameters.properties.flag.nullable must be a bool, not 1 (int)",
+        "parameters.properties.kind.enum[1] must be a str, not 1 (int)",
+        "parameters.properties.kind.type must be a Schema type, one of TYPE_UNSPECIFIED, "
+        "STRING, NUMBER, INTEGER, BOOLEAN, ARRAY, OBJECT, NULL (in any case), not 'STRIN' (str)",
+        "parameters.properties.tags.items must be a Schema (a dict), not [{'type': 'STRING'}] "
+        "(list)",
+        "parameters.required must be a list, not 'kind' (str)",
+    ]
+
+
+def test_every_proto3_json_spelling_of_a_schema_value_passes() -> None:
+    schema = {
+        "type": "object",  # enum names in any case, or by number
+        "properties": {
+            "a": {"type": 1, "minLength": "3", "maxLength": 4.0, "pattern": "^a"},
+            "b": {"type": "Number", "minimum": "-Infinity", "maximum": "1.5e3", "nullable": None},
+            "c": {"type": "ARRAY", "items": {"type": "STRING"}, "default": {"any": [1, None]}},
+            "d": {"additionalProperties": {"type": "STRING"}, "example": 5, "any_of": []},
+        },
+        "propertyOrdering": ["a", "b"],
+        "additional_properties": False,
+    }
+    assert schema_value_problems(schema) == []
+
+
+def test_a_json_schema_value_no_conversion_mends_is_refused_by_its_path() -> None:
+    log = logging.getLogger("t")
+    with pytest.raises(ConfigurationError, match=r"'f' parameters\.properties\.a\.items must"):
+        from_json_schema({"properties": {"a": {"items": [{}]}}}, log, "tool 'f' parameters")
+    with pytest.raises(ConfigurationError, match=r"parameters\.properties\.n\.enum\[0\] must"):
+        from_json_schema({"properties": {"n": {"type": "integer", "enum": [1, 2]}}}, log)
+
+
+async def test_open_session_refuses_a_bad_schema_value_before_connecting() -> None:
+    async def connector(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("must not connect")
+
+    parameters = {"type": "OBJECT", "properties": {"a": {"type": "STRIN"}}}
+    setup = live_setup(
+        "gemini-live-2.5-flash-preview", functions=[function_tool("f", parameters=parameters)]
+    )
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    with trio.fail_after(5), pytest.raises(ConfigurationError) as info:
+        async with open_session(setup, endpoint=endpoint, connector=connector):
+            pass
+    assert "setup.tools[0].functionDeclarations[0].parameters.properties.a.type must be" in str(
+        info.value
+    )
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
     lambda inner: (
@@ -102,8 +179,21 @@ _json = st.recursive(
 
 
 @given(st.dictionaries(st.text(max_size=8), _json, max_size=5))
-def test_a_converted_schema_never_has_unsupported_keys(schema: dict[str, Any]) -> None:
-    assert unsupported_schema_keys(from_json_schema(schema, logging.getLogger("t"))) == []
+def test_a_converted_schema_never_has_unsupported_keys_nor_bad_values(
+    schema: dict[str, Any],
+) -> None:
+    try:
+        converted = from_json_schema(schema, logging.getLogger("t"))
+    except ConfigurationError as error:
+        refusal = str(error)
+    else:
+        assert unsupported_schema_keys(converted) == []
+        assert schema_value_problems(converted) == []
+        return
+    # A value no conversion mends (or a key spelled twice) is refused, by its path: never
+    # sent for a 1007.
+    assert "does not take these values" in refusal or "two spellings" in refusal
+    assert "parameters" in refusal
 
 
 async def test_open_session_refuses_such_a_schema_before_connecting() -> None:

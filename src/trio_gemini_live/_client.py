@@ -462,7 +462,8 @@ class GeminiRealtimeClient:
         send. Leaving the block closes the session.
 
         Raises:
-            RuntimeError: already connected.
+            RuntimeError: already connected, or a `connect()` of another task is under way
+                (opening or closing).
             ConfigurationError: no API key or a bad endpoint, or not run by trio (e.g.
                 anyio on its default asyncio backend).
             TransportError: the connection could not be opened.
@@ -472,8 +473,13 @@ class GeminiRealtimeClient:
         # Checked here, not left to `open_session`: its message would name that call, not
         # the one the application made.
         require_trio("GeminiRealtimeClient.connect")
-        if self._session is not None:
-            raise RuntimeError("already connected: leave the current connect() block first")
+        if self._session is not None or self._connecting:
+            # Also while another task's connect() is still opening (or closing): both got
+            # in, and shared one session slot and one event channel, which each reopened.
+            raise RuntimeError(
+                "already connected (or connecting, in another task): leave the current "
+                "connect() block first"
+            )
         endpoint = self._endpoint()
         self._events.reopen()
         self._started = False
@@ -597,8 +603,9 @@ class GeminiRealtimeClient:
 
         Raises:
             ConfigurationError: `session_options` is not a dict, an unknown key or an
-                invalid value (nothing is applied), a change of model after setup, or not
-                run by trio (asyncio, say).
+                invalid value (nothing is applied: a tool schema value the Live API's
+                `Schema` does not take, an empty `voice`, say), a `model` other than the
+                config's (before the setup as after), or not run by trio (asyncio, say).
             SetupTimeoutError: the setup was sent and no `setupComplete` came (nothing is
                 applied: the session never opened); ConnectionClosedError when the server
                 refused that setup.
@@ -741,7 +748,9 @@ class GeminiRealtimeClient:
                 combined = f"{current}\n\n{text}" if current else text
                 await self._apply_update({"instructions": combined})
             return
-        gemini_role = _ROLE_TO_GEMINI.get(role)
+        given = cast(object, role)  # the annotation promises what is checked here
+        # A list or a dict as the role raised a bare "unhashable type" from the lookup.
+        gemini_role = _ROLE_TO_GEMINI.get(given) if isinstance(given, str) else None
         if gemini_role is None:
             raise ValueError(f"role must be 'user', 'assistant' or 'system', got {role!r}")
         session = await self._ensure_started()

@@ -5,7 +5,9 @@ proto3 JSON: a key it does not know (`$schema`, `readOnly`, `x-google-enum-descr
 `examples`, ...) makes the server close the session with 1007 and no useful reason
 (protocol.md section 2.1.4). Tool schemas often come from elsewhere (OpenAI-style tools,
 pydantic models, MCP servers) and carry such keys, so the client checks them before sending
-and the seed facade converts them.
+and the seed facade converts them. A value of the wrong kind (`"type": "STRIN"`, an `enum`
+of numbers, `"minLength": "x"`, a property that is not a schema) is refused by the parser
+too, and checked here as well.
 """
 
 from __future__ import annotations
@@ -13,15 +15,22 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
+from ._arguments import describe
 from ._errors import ConfigurationError
+from ._proto_fields import INT64_RANGE
 
 __all__ = [
     "SCHEMA_KEYS",
+    "SCHEMA_TYPES",
+    "SchemaValueProblem",
     "camel_schema",
     "from_json_schema",
+    "schema_value_problems",
     "tool_schema_problems",
+    "tool_schema_value_problems",
     "unsupported_schema_keys",
 ]
 
@@ -69,6 +78,143 @@ def _snake(name: str) -> str:
 # (`types.Schema(...).model_dump()` has `max_items`, `any_of`, `property_ordering`):
 # snake_case spelling -> the JSON name, for the keys that have two spellings.
 _CAMEL_OF = {_snake(key): key for key in SCHEMA_KEYS if _snake(key) != key}
+
+SCHEMA_TYPES = (
+    "TYPE_UNSPECIFIED",
+    "STRING",
+    "NUMBER",
+    "INTEGER",
+    "BOOLEAN",
+    "ARRAY",
+    "OBJECT",
+    "NULL",
+)
+"""The names of `Schema.type`'s enum (`Type`), numbered 0 to 7 as in Google's content.proto."""
+
+# What each `Schema` field holds, by the proto type Google's parser checks it against
+# (google-genai's `types.Schema` has the same types). `default` and `example` are
+# `google.protobuf.Value`s: any JSON.
+_SCALAR_FIELDS = {
+    **dict.fromkeys(("format", "title", "description", "pattern", "$ref", "ref"), "TYPE_STRING"),
+    "nullable": "TYPE_BOOL",
+    **dict.fromkeys(
+        ("minItems", "maxItems", "minProperties", "maxProperties", "minLength", "maxLength"),
+        "TYPE_INT64",
+    ),
+    **dict.fromkeys(("minimum", "maximum"), "TYPE_DOUBLE"),
+}
+_STRING_LISTS = frozenset({"enum", "required", "propertyOrdering"})
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_FLOAT_WORDS = frozenset({"NaN", "Infinity", "-Infinity"})
+
+_EXPECTED = {
+    "TYPE_STRING": "a str",
+    "TYPE_BOOL": "a bool",
+    "TYPE_INT64": "an int64 (an int, or one as a decimal str)",
+    "TYPE_DOUBLE": "a number",
+    "Type": f"a Schema type, one of {', '.join(SCHEMA_TYPES)} (in any case)",
+    "Schema": "a Schema (a dict)",
+    "Schemas": "a dict of Schemas by name",
+    "list": "a list",
+    "bool or Schema": "a bool or a Schema (a dict)",
+}
+
+
+@dataclass(frozen=True)
+class SchemaValueProblem:
+    """A value a `Schema` field does not take: the server would close with 1007.
+
+    `expected` says what the field takes: a proto scalar type (`TYPE_STRING`, `TYPE_BOOL`,
+    `TYPE_INT64`, `TYPE_DOUBLE`), `Type` (the enum of `Schema.type`), `Schema` (an
+    object), `Schemas` (an object of them by name), `list`, or `bool or Schema`.
+    """
+
+    path: str
+    expected: str
+    value: Any
+
+    def __str__(self) -> str:
+        return f"{self.path} must be {_EXPECTED[self.expected]}, not {describe(self.value)}"
+
+
+def _scalar_fits(value: Any, proto_type: str) -> bool:
+    """Whether proto3 JSON takes `value` for a scalar field of `proto_type`."""
+    if proto_type == "TYPE_STRING":
+        return isinstance(value, str)
+    if proto_type == "TYPE_BOOL":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if proto_type == "TYPE_INT64":
+        number: int | None = None
+        if isinstance(value, int):
+            number = value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and _INTEGER_TEXT.fullmatch(value)
+        ):
+            number = int(value)
+        return number is not None and INT64_RANGE[0] <= number <= INT64_RANGE[1]
+    # TYPE_DOUBLE: a number, a numeric string, or one of proto3 JSON's words for the rest.
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and (value in _FLOAT_WORDS or bool(_NUMBER_TEXT.fullmatch(value)))
+
+
+def _type_fits(value: Any) -> bool:
+    """Whether `value` names a `Type`: by name in any case, or by number (proto3 JSON)."""
+    if isinstance(value, str):
+        return value.upper() in SCHEMA_TYPES
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(SCHEMA_TYPES)
+
+
+def schema_value_problems(schema: Any, path: str = "parameters") -> list[SchemaValueProblem]:
+    """The values in `schema` (at any depth) that its `Schema` fields do not take, by path.
+
+    Keys `Schema` does not have are `unsupported_schema_keys`' to name, and skipped here; a
+    `null` value leaves a field unset (proto3 JSON), and is taken.
+    """
+    found: list[SchemaValueProblem] = []
+    stack: list[tuple[Any, str]] = [(schema, path)]
+    while stack:
+        node, where = stack.pop()
+        if not isinstance(node, Mapping):
+            found.append(SchemaValueProblem(where, "Schema", node))
+            continue
+        for key, value in cast(Mapping[str, Any], node).items():
+            name = _CAMEL_OF.get(key, key)
+            at = f"{where}.{key}"
+            if value is None or name not in SCHEMA_KEYS or name in ("default", "example"):
+                continue
+            if name in _SCALAR_FIELDS:
+                if not _scalar_fits(value, _SCALAR_FIELDS[name]):
+                    found.append(SchemaValueProblem(at, _SCALAR_FIELDS[name], value))
+            elif name == "type":
+                if not _type_fits(value):
+                    found.append(SchemaValueProblem(at, "Type", value))
+            elif name in _STRING_LISTS or name == "anyOf":
+                if not isinstance(value, list):
+                    found.append(SchemaValueProblem(at, "list", value))
+                    continue
+                for index, item in enumerate(cast(Sequence[Any], value)):
+                    if name == "anyOf":
+                        stack.append((item, f"{at}[{index}]"))
+                    elif not isinstance(item, str):
+                        found.append(SchemaValueProblem(f"{at}[{index}]", "TYPE_STRING", item))
+            elif name in _SCHEMA_MAPS:
+                if not isinstance(value, Mapping):
+                    found.append(SchemaValueProblem(at, "Schemas", value))
+                    continue
+                named = cast(Mapping[str, Any], value)
+                stack.extend((child, f"{at}.{child_name}") for child_name, child in named.items())
+            elif name == "additionalProperties" and isinstance(value, bool):
+                continue
+            elif not isinstance(value, Mapping):  # `items`, `additionalProperties`
+                expected = "Schema" if name == "items" else "bool or Schema"
+                found.append(SchemaValueProblem(at, expected, value))
+            else:
+                stack.append((cast(Mapping[str, Any], value), at))
+    return sorted(found, key=lambda problem: problem.path)
 
 
 def _children(schema: Mapping[str, Any], path: str) -> Iterator[tuple[Any, str]]:
@@ -147,17 +293,31 @@ def camel_schema(schema: Any, path: str = "parameters") -> Any:
     return out
 
 
-def tool_schema_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
-    """The unsupported keys in the `parameters` of every function declaration in `tools`.
+def _tool_parameters(tools: Sequence[Any] | None, path: str) -> Iterator[tuple[Any, str]]:
+    """The `parameters` of every function declaration in `tools`, with their JSON paths.
 
     `tools` holds `Tool` Structs; only their `function_declarations` carry schemas.
     """
-    problems: list[str] = []
     for index, tool in enumerate(tools or ()):
         for number, declaration in enumerate(getattr(tool, "function_declarations", None) or ()):
             if declaration.parameters is not None:
                 where = f"{path}[{index}].functionDeclarations[{number}].parameters"
-                problems += unsupported_schema_keys(declaration.parameters, where)
+                yield declaration.parameters, where
+
+
+def tool_schema_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
+    """The unsupported keys in the `parameters` of every function declaration in `tools`."""
+    problems: list[str] = []
+    for parameters, where in _tool_parameters(tools, path):
+        problems += unsupported_schema_keys(parameters, where)
+    return problems
+
+
+def tool_schema_value_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
+    """The values a `Schema` field does not take, in the function `parameters` of `tools`."""
+    problems: list[str] = []
+    for parameters, where in _tool_parameters(tools, path):
+        problems += map(str, schema_value_problems(parameters, where))
     return problems
 
 
@@ -173,10 +333,19 @@ def from_json_schema(
     Everything else is kept as it is.
 
     Raises:
-        ConfigurationError: one key given under both spellings (`maxItems`, `max_items`).
+        ConfigurationError: one key given under both spellings (`maxItems`, `max_items`), or
+            a value the `Schema` field does not take (`"type": "strin"`, an `enum` of
+            numbers, `"items"` as a list: `schema_value_problems`), which no conversion
+            mends: the server would close the session with 1007.
     """
     dropped: list[str] = []
     converted = _convert(schema, name, dropped)
+    problems = schema_value_problems(converted, name)
+    if problems:
+        raise ConfigurationError(
+            "the Live API's Schema does not take these values (the server would close the "
+            f"session with 1007): {'; '.join(map(str, problems))}"
+        )
     if dropped:
         log.warning(
             "tool schema keys the Live API does not accept were left out: %s", ", ".join(dropped)

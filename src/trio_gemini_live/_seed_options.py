@@ -16,9 +16,11 @@ from typing import Any, cast
 
 import msgspec
 
-from ._arguments import describe
+from ._arguments import check_switch, describe
+from ._endpoints import model_resource_name
 from ._errors import ConfigurationError
 from ._schema import from_json_schema
+from ._session_setup import checked_tool_schemas
 from ._setup_checks import (
     check_activity_detection,
     check_function_names,
@@ -258,11 +260,35 @@ def _opt_voice(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
     if value is None:
         _section(draft, "generationConfig", "speechConfig").pop("voiceConfig", None)
         _prune(draft, "generationConfig", "speechConfig")
-    elif isinstance(value, str):
+    elif isinstance(value, str) and value:
         speech = _section(draft, "generationConfig", "speechConfig")
         speech["voiceConfig"] = {"prebuiltVoiceConfig": {"voiceName": value}}
     else:
-        raise ConfigurationError("session option 'voice' must be a voice name")
+        # An empty name was taken, and the server closed with 1007 once the setup went.
+        raise ConfigurationError(
+            f"session option 'voice' must be a voice name (None for none), not {describe(value)}"
+        )
+
+
+def _check_model(draft: Mapping[str, Any], value: Any) -> None:
+    """Refuse a `model` option naming another model than the draft's (the config's).
+
+    The client opens its connections for the config's model: a setup for another one went
+    out under it before the setup (the client still naming the config's), and was refused
+    only when sent after it. The same model, maybe spelled with `models/` (or Vertex AI's
+    prefix), changes nothing.
+    """
+    current = draft.get("model")
+    if isinstance(value, str) and isinstance(current, str) and value.strip():
+        for vertex in (False, True):
+            if model_resource_name(value, vertex=vertex) == model_resource_name(
+                current, vertex=vertex
+            ):
+                return
+    raise ConfigurationError(
+        f"the model cannot change ({current!r} -> {describe(value)}): create a client "
+        "with another config_list model instead"
+    )
 
 
 def _opt_temperature(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
@@ -307,6 +333,12 @@ def _transcription(field: str) -> _OptionHandler:
         if isinstance(value, Mapping):
             options = dict(cast(Mapping[str, Any], value))
             language = options.pop("language", None)  # OpenAI's single language
+            if language is not None and not isinstance(language, str):
+                # Was ignored: the transcription went on in whatever language it heard.
+                raise ConfigurationError(
+                    f"transcription 'language' must be a language code (a str), not "
+                    f"{describe(language)}"
+                )
             for ignored in ("model", "prompt"):  # OpenAI-only, no Live equivalent
                 options.pop(ignored, None)
             info = _SETUP_FIELDS[field].type
@@ -368,6 +400,8 @@ def _opt_turn_detection(draft: dict[str, Any], value: Any, log: logging.Logger) 
     config["automaticActivityDetection"] = detection
     interrupt = options.get("interrupt_response")
     if interrupt is not None:
+        # Not taken by truth: "no" (from a config file, say) meant interrupting.
+        check_switch(interrupt, "turn_detection interrupt_response")
         config["activityHandling"] = (
             "START_OF_ACTIVITY_INTERRUPTS" if interrupt else "NO_INTERRUPTION"
         )
@@ -469,6 +503,9 @@ def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
     check_generation_config(setup.generation_config, "setup.generationConfig")
     check_activity_detection(setup.realtime_input_config, "setup.realtimeInputConfig")
     check_function_names(setup.tools, "setup.tools")
+    # Live tools given as they are (`functionDeclarations`) were checked only when the
+    # setup went: a bad schema was refused after the update had been taken.
+    checked_tool_schemas(setup.tools, "setup.tools")
     return setup
 
 
@@ -478,6 +515,9 @@ def apply_options(
     """Return the new draft (camelCase setup dict) and its validated `Setup`."""
     updated = copy.deepcopy(dict(draft))
     for key, value in options.items():
+        if key == "model":
+            _check_model(updated, value)
+            continue
         handler = _SEED_OPTIONS.get(key)
         if handler is not None:
             handler(updated, value, log)

@@ -17,7 +17,7 @@ from ._endpoints import Endpoint, model_resource_name
 from ._errors import ConfigurationError, LocalProtocolError
 from ._proto_fields import vertex_only_paths
 from ._protocol import check_setup
-from ._schema import camel_schema, tool_schema_problems
+from ._schema import camel_schema, tool_schema_problems, tool_schema_value_problems
 from ._setup_extra import merge_extra
 from ._wire import Content, FunctionDeclaration, Part, Setup, Tool
 
@@ -95,7 +95,8 @@ def checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | No
     """`tools` with their function `parameters` in camelCase, refusing what the server refuses.
 
     A schema key in snake_case (`max_items`, as google-genai sends them) is sent by its
-    JSON name (`maxItems`); keys `Schema` lacks would make the server close the session
+    JSON name (`maxItems`); keys `Schema` lacks, and values its fields do not take
+    (`"type": "STRIN"`, an `enum` of numbers), would make the server close the session
     with 1007 and no useful reason, so they are refused here.
     """
     if tools is None:
@@ -123,6 +124,12 @@ def checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | No
         raise ConfigurationError(
             "function parameters use keys the Live API's Schema does not have (the server "
             f"would close the session with 1007): {', '.join(problems)}"
+        )
+    problems = tool_schema_value_problems(converted, path)
+    if problems:
+        raise ConfigurationError(
+            "function parameters hold values the Live API's Schema does not take (the server "
+            f"would close the session with 1007): {'; '.join(problems)}"
         )
     return converted
 

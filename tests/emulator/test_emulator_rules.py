@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import Any
 
@@ -11,7 +12,7 @@ import trio
 
 from emulator.emulator_client import MODEL, NATIVE, connect, start
 from trio_gemini_live.emulator import EmulatorConfig
-from trio_gemini_live.emulator._validate import NOT_UTF8
+from trio_gemini_live.emulator._validate import NOT_UTF8, ClientFrameError, parse_client_frame
 
 INVALID = "Request contains an invalid argument."
 
@@ -286,6 +287,75 @@ async def test_a_parameters_schema_is_a_schema_message_too() -> None:
     allowed = EmulatorConfig(strict=False)
     async with start(allowed) as emu, connect(emu) as client:
         assert await client.setup(tools=frame["setup"]["tools"]) == {"setupComplete": {}}
+
+
+def _schema_frame(properties: dict[str, Any]) -> str:
+    parameters = {"type": "OBJECT", "properties": properties}
+    tools = [{"functionDeclarations": [{"name": "f", "parameters": parameters}]}]
+    return json.dumps({"setup": {"model": MODEL, "tools": tools}})
+
+
+_AT = "Invalid JSON payload received. Invalid value at 'setup.tools[0].function_declarations[0]"
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        (
+            {"a": {"type": "STRIN"}},
+            ".parameters.properties.a.type' "
+            '(type.googleapis.com/google.ai.generativelanguage.v1beta.Type), "STRIN"',
+        ),
+        ({"a": {"enum": [1, 2]}}, ".parameters.properties.a.enum[0]' (TYPE_STRING), 1"),
+        ({"a": {"minLength": "x"}}, '.parameters.properties.a.minLength\' (TYPE_INT64), "x"'),
+        ({"a": {"max_items": 2**63}}, f".parameters.properties.a.max_items' (TYPE_INT64), {2**63}"),
+        ({"a": {"minimum": True}}, ".parameters.properties.a.minimum' (TYPE_DOUBLE), true"),
+        ({"a": {"nullable": "yes"}}, '.parameters.properties.a.nullable\' (TYPE_BOOL), "yes"'),
+        ({"a": {"required": "b"}}, ".parameters.properties.a.required': expected a list."),
+        ({"a": 5}, ".parameters.properties.a': expected an object."),
+        (
+            {"a": {"items": [{"type": "STRING"}]}},
+            ".parameters.properties.a.items': expected an object.",
+        ),
+        (
+            {"a": {"additionalProperties": 3}},
+            ".parameters.properties.a.additionalProperties': expected a bool or an object.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_parameters_schema_value_of_the_wrong_type_is_refused(
+    properties: dict[str, Any], reason: str, strict: bool
+) -> None:
+    # Only key names were checked: `"type": "STRIN"`, an enum of numbers, a property that
+    # is not a schema were all taken. A value's type is checked in lax mode too, as any is.
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(_schema_frame(properties), strict=strict)
+    assert (caught.value.code, caught.value.reason) == (1007, _AT + reason)
+
+
+def test_a_bad_schema_type_on_vertex_names_vertex_s_enum() -> None:
+    with pytest.raises(ClientFrameError, match=r"google\.cloud\.aiplatform\.v1beta1\.Type"):
+        parse_client_frame(_schema_frame({"a": {"type": 9}}), strict=True, vertex=True)
+
+
+def test_every_proto3_json_spelling_of_a_schema_value_is_taken() -> None:
+    properties = {
+        "a": {"type": "string", "enum": ["x"], "minLength": "3", "maxLength": 4.0},
+        "b": {"type": 3, "minimum": "NaN", "maximum": "1e3", "nullable": None},
+        "c": {"type": "Array", "items": {"type": "INTEGER"}, "default": [1, {"x": None}]},
+        "d": {"type": "OBJECT", "additionalProperties": {"type": "STRING"}, "example": 5},
+        "e": {"anyOf": [{"type": "NULL"}], "additional_properties": False, "title": "E"},
+    }
+    parse_client_frame(_schema_frame(properties), strict=True)
+
+
+async def test_a_bad_schema_value_closes_the_session_with_1007() -> None:
+    properties = {"a": {"type": "STRING", "enum": [1, 2]}}
+    frame = {"setup": json.loads(_schema_frame(properties))["setup"]}
+    code, reason = await _close_after([frame])
+    assert code == 1007
+    assert reason.startswith(_AT)  # the rest is cut at 123 bytes, as Google cuts it
 
 
 async def test_unknown_fields_can_be_allowed() -> None:

@@ -27,7 +27,7 @@ from .._proto_fields import (
     INT64_RANGE,
     VERTEX_ONLY_FIELDS,
 )
-from .._schema import unsupported_schema_keys
+from .._schema import schema_value_problems, unsupported_schema_keys
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
@@ -297,22 +297,47 @@ def _normalize_struct(
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
-        if cls is FunctionDeclaration and entry.snake == "parameters" and dialect.strict:
-            _check_schema(value, sub)
+        if cls is FunctionDeclaration and entry.snake == "parameters":
+            _check_schema(value, sub, dialect)
     return out
 
 
-def _check_schema(schema: Any, path: str) -> None:
+# `Schema.type`'s enum, by its full name in each backend's protos (Google's errors name it).
+_SCHEMA_TYPE_ENUM = {
+    False: "google.ai.generativelanguage.v1beta.Type",
+    True: "google.cloud.aiplatform.v1beta1.Type",
+}
+
+
+def _check_schema(schema: Any, path: str, dialect: _Dialect) -> None:
     """`parameters` is a proto `Schema` message: its unknown keys fail like any other field.
 
     (protocol.md section 2.1.4: `readOnly`, `x-google-enum-descriptions`, `$schema`, ... from
-    MCP or pydantic schemas close the session with 1007.)
+    MCP or pydantic schemas close the session with 1007; in strict mode.) So do values of
+    the wrong type, as in any message, strict or not: `"type": "STRIN"` (no such `Type`;
+    names in any case), an `enum` of numbers, `"minLength": "x"`, a property or `items`
+    that is not an object.
     """
-    problems = unsupported_schema_keys(schema, path)
+    problems = unsupported_schema_keys(schema, path) if dialect.strict else []
     if problems:
         where, _, key = problems[0].rpartition(".")
         unknown = f"Unknown name \"{key}\" at '{where}': Cannot find field."
         raise ClientFrameError(1007, f"Invalid JSON payload received. {unknown}")
+    bad = schema_value_problems(schema, path)
+    if not bad:
+        return
+    first = bad[0]
+    if first.expected.startswith("TYPE_"):
+        raise _wrong_type(first.path, first.expected, first.value)
+    if first.expected == "Type":
+        shown = msgspec.json.encode(first.value).decode()
+        raise ClientFrameError(
+            1007,
+            f"Invalid JSON payload received. Invalid value at '{first.path}' "
+            f"(type.googleapis.com/{_SCHEMA_TYPE_ENUM[dialect.vertex]}), {shown}",
+        )
+    expected = {"list": "a list", "bool or Schema": "a bool or an object"}
+    raise _invalid(first.path, f"expected {expected.get(first.expected, 'an object')}.")
 
 
 def _oneof_already_set(path: str, oneof: str, key: str) -> ClientFrameError:
