@@ -36,6 +36,7 @@ from trio_gemini_live import (
     SessionState,
     SessionUpdated,
     Setup,
+    TextDelta,
     TransportError,
     TurnComplete,
     live_setup,
@@ -847,16 +848,20 @@ async def test_an_exit_cut_short_by_keyboard_interrupt_still_closes_the_socket(
         assert (connection.closed_by, connection.close_code) == ("client", 1000)
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_an_aclose_under_an_outer_cancellation_returns_at_once(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     # The outer deadline cancelled the session's tasks too, so its supervisor never
     # finished the session: the block's `aclose` (as `GeminiRealtimeClient.connect`'s exit
-    # makes) waited its whole bound, 4 * close_timeout + 1 s, for that end.
+    # makes) waited its whole bound, 4 * close_timeout + 1 s, for that end. On
+    # trio-websocket it then waited `close_timeout` for a close reply that trio-websocket's
+    # reader task, cancelled too, would never read.
+    options = SessionOptions(transport=transport)
     async with open_emulator() as emulator:
         with trio.move_on_after(1) as scope:
             async with emulator.open_session(
-                live_setup(MODEL, modality="TEXT"), api_key="k"
+                live_setup(MODEL, modality="TEXT"), api_key="k", options=options
             ) as session:
                 try:
                     await trio.sleep_forever()
@@ -893,6 +898,36 @@ async def test_leaving_with_a_full_event_channel_returns_at_once(
         with trio.fail_after(1):
             await connection.wait_closed()
         assert (connection.closed_by, connection.close_code) == ("client", 1000)
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_events_that_reached_the_client_stay_readable_after_aclose(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # "The events not yet read stay readable after it, Closed last" (concepts.md). On
+    # trio-websocket, its own `aclose` closed its message channel before the handshake:
+    # the rest of the answer, read or still in the socket, was dropped.
+    options = SessionOptions(event_buffer=1, transport=transport)
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="TEXT"), api_key="k", options=options
+        ) as session,
+    ):
+        await session.send_client_content("Tell me a long story about the sea " * 5)
+        await trio.sleep(5)  # the whole answer is sent; nothing is read
+        answer = [
+            frame.data["serverContent"]["modelTurn"]
+            for frame in emulator.connections[0].sent
+            if "modelTurn" in frame.data.get("serverContent", {})
+        ]
+        await session.aclose()
+        with trio.fail_after(1):
+            events = [event async for event in session]
+    assert sum(isinstance(event, TextDelta) for event in events) == len(answer) > 1
+    assert sum(isinstance(event, TurnComplete) for event in events) == 1
+    assert isinstance(events[-1], Closed)
+    assert events[-1].code == 1000
 
 
 # --- TLS --------------------------------------------------------------------------------------

@@ -1529,18 +1529,23 @@ async def test_the_default_policy_outlasts_a_network_outage(
                     pass  # "before" again (replayed: the handle may not have covered it)
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_a_fatal_close_read_during_aclose_keeps_its_code_and_reason(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     """A server's 1007 that crosses the application's close is the session's last word.
 
     Regression: the rule that makes `Closed` say 1000 after `aclose` during an outage also
-    took the server's own close frame's code and reason, which say what it refused.
+    took the server's own close frame's code and reason, which say what it refused. On
+    trio-websocket, its own `aclose` took any close for its 1000.
     """
     reason = "Request contains an invalid argument."
+    options = SessionOptions(transport=transport)
     async with (
         open_emulator() as emulator,
-        emulator.open_session(live_setup(MODEL, modality="TEXT"), latency=0.25) as session,
+        emulator.open_session(
+            live_setup(MODEL, modality="TEXT"), latency=0.25, options=options
+        ) as session,
     ):
         conn = await emulator.wait_for_connection(1)
         async with trio.open_nursery() as nursery:

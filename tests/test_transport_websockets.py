@@ -11,6 +11,7 @@ import math
 import ssl
 import struct
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import ParamSpec
 
 import pytest
@@ -838,3 +839,136 @@ async def test_aclose_sends_a_close_for_any_code_and_reason(
     nursery.start_soon(answer)
     await connection.aclose(code, reason)
     assert [(reply.code, reply.reason) for reply in replies] == [sent]
+
+
+# --- the client's own close: what comes before the reply, and who reads it ----------------
+
+
+async def receive_all(connection: Transport) -> tuple[list[bytes | str], TransportClosedError]:
+    """Every message up to the close, and the close."""
+    received: list[bytes | str] = []
+    while True:
+        try:
+            received.extend(await connection.receive_batch())
+        except TransportClosedError as closed:
+            return received, closed
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("receiving", [False, True], ids=["nobody receives", "receiving"])
+@bounded
+async def test_messages_that_come_before_the_close_reply_stay_readable_after_aclose(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, receiving: bool
+) -> None:
+    # trio-websocket's own `aclose` closed its message channel before the close handshake:
+    # the messages already read, and those still on their way before the server's reply,
+    # were dropped, and a receive raised the close at once.
+    connection, peer = await open_either(nursery, transport)
+    await peer.stream.send_all(frame("one") + frame("two"))
+
+    async def answer() -> None:
+        reply = await close_reply(peer)
+        await peer.stream.send_all(frame("three") + peer.ws.send(reply.response()))
+
+    nursery.start_soon(answer)
+    outcome: list[tuple[list[bytes | str], TransportClosedError]] = []
+
+    async def receive() -> None:
+        outcome.append(await receive_all(connection))
+
+    if receiving:
+        nursery.start_soon(receive)
+        await trio.testing.wait_all_tasks_blocked()
+    await connection.aclose(1000, "bye")
+    if not receiving:
+        await receive()
+    await trio.testing.wait_all_tasks_blocked()
+    [(received, closed)] = outcome
+    assert received == ["one", "two", "three"]
+    assert (closed.code, closed.reason) == (1000, "bye")  # the server's reply, echoing ours
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
+async def test_a_server_close_that_crosses_aclose_keeps_its_code_and_reason(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # trio-websocket's `aclose` took every close for its own 1000: the receiver waiting
+    # meanwhile was told 1000, not the 1007 and reason the server closed with.
+    reason = "Request contains an invalid argument."
+    connection, peer = await open_either(nursery, transport)
+    outcome: list[tuple[list[bytes | str], TransportClosedError]] = []
+
+    async def receive() -> None:
+        outcome.append(await receive_all(connection))
+
+    async def close_crossing() -> None:
+        await close_reply(peer)  # ours arrives; the server's own was already on its way
+        await peer.stream.send_all(close_frame(1007, reason))
+
+    nursery.start_soon(receive)
+    nursery.start_soon(close_crossing)
+    await trio.testing.wait_all_tasks_blocked()
+    await connection.aclose()
+    await trio.testing.wait_all_tasks_blocked()
+    [(received, closed)] = outcome
+    assert (received, closed.code, closed.reason) == ([], 1007, reason)
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
+async def test_a_server_close_read_after_our_close_frame_failed_to_write_is_reported(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # The server closed (1008) and went away before our close frame: its write failed, and
+    # trio-websocket took the connection for aborted (1006), its reader stopped before the
+    # server's close frame, which was waiting to be read.
+    from trio_gemini_live.emulator._latency import delayed_stream_pair
+
+    client, server = delayed_stream_pair(0.5, 1 << 16)  # the close frame is in transit
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    nursery.start_soon(peer.accept, b"")
+    options = SessionOptions(transport=transport)
+    connection = await open_transport(nursery, ENDPOINT, options, connector=connector)
+    await trio.sleep(1)  # the 101 has arrived
+    await peer.stream.send_all(close_frame(1008, "policy") + frame("never"))
+    await peer.stream.aclose()
+    await connection.aclose()
+    with pytest.raises(TransportClosedError) as info:
+        await connection.receive_batch()
+    assert (info.value.code, info.value.reason) == (1008, "policy")
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@bounded
+async def test_aclose_returns_at_once_once_the_reader_is_cancelled(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # An outer cancellation cancels trio-websocket's reader task too, and its `aclose`
+    # waited for a close reply no task would read: the caller's whole `close_timeout`. It
+    # writes the close frame and returns at once now.
+    async with trio.open_nursery() as outer:
+        async with trio.open_nursery() as inner:
+            connection, peer = await open_either(inner, transport)
+            inner.cancel_scope.cancel()  # the reader goes (trio-websocket's)
+        replies: list[CloseConnection] = []
+
+        async def answer() -> None:
+            replies.append(await close_reply(peer))
+            with suppress(trio.BrokenResourceError):  # the client did not wait for it
+                await peer.stream.send_all(peer.ws.send(replies[0].response()))
+
+        outer.start_soon(answer)
+        start = trio.current_time()
+        with trio.move_on_after(1):
+            await connection.aclose(1000, "bye")
+        assert trio.current_time() == start
+        with pytest.raises(TransportClosedError) as info:
+            await connection.receive_batch()
+        assert (info.value.code, info.value.reason) == (1000, "bye")
+        await trio.testing.wait_all_tasks_blocked()
+        assert [(reply.code, reply.reason) for reply in replies] == [(1000, "bye")]

@@ -57,6 +57,8 @@ log = logging.getLogger("trio_gemini_live.transport")
 MAX_CLOSE_REASON: Final = 123
 """Bytes of UTF-8 a close frame's reason can hold (a control frame's 125, less the code)."""
 
+_STREAM_CLOSE_WAIT: Final = 1.0  # the stream's own `aclose` (a TLS close_notify)
+
 _UNSENDABLE_CODES: Final = frozenset({1005, 1006, 1015})
 """Close codes that only report a close and no close frame may carry (RFC 6455 7.4.1)."""
 
@@ -207,7 +209,7 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
     close frame. Here that close is sent, as RFC 6455 (7.1.7) asks of an endpoint failing
     the connection, and kept in `failed`, as is trio-websocket's 1009 for a message over
     `max_message_size`: every close frame this side sends before the server's close and
-    not through `aclose`.
+    not through `send_close_frame`.
 
     It also keeps the status of an upgrade the server refused (`rejected`): an answer
     without a length ends with the stream, and trio-websocket, which never tells wsproto of
@@ -236,7 +238,7 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         )
         self.failed: trio_websocket.CloseReason | None = None
         self.rejected = 0  # the HTTP status of a refused upgrade
-        self._closing = False  # `aclose` has begun: its close frame is no failure
+        self._closing = False  # our close frame went (`send_close_frame`): no failure
 
     async def upgrade(self, nursery: _ReaderNursery) -> None:
         """Start the reader in `nursery` and wait until the upgrade succeeded.
@@ -246,26 +248,54 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         nursery.start_soon(self._reader_task)
         await self._open_handshake.wait()
 
-    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
-        """Close with a close frame and wait for the reply (see trio-websocket's)."""
-        self._closing = True
-        await super().aclose(code, reason)
+    @property
+    def is_open(self) -> bool:
+        """Whether messages may still be sent: no close frame has gone either way."""
+        return self._wsproto.state is ConnectionState.OPEN and self._close_reason is None
+
+    def get_message_nowait(self) -> bytes | str:
+        """The next message the reader has queued, without waiting.
+
+        Raises:
+            trio.WouldBlock: none is queued (also once the reader has ended).
+        """
+        try:
+            return self._recv_channel.receive_nowait()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise trio.WouldBlock from None  # `get_message` reports the close
 
     async def send_close_frame(self, code: int, reason: str) -> None:
         """Write a close frame if the WebSocket is open, and not wait for the reply.
 
         A code no close frame may carry (1005, 1006, 1015) or one out of range sends 1000.
+        Once not open, it waits for the write under way, if any: our close frame from
+        another task (`send_close` as a cancelled connection is released) would be cut
+        off by the stream's close that follows, and the server saw 1006.
         """
         if self._wsproto.state is not ConnectionState.OPEN:
-            await trio.lowlevel.checkpoint()
-            return
+            async with self._stream_lock:
+                return
         self._closing = True
         if code in _UNSENDABLE_CODES or not 1000 <= code <= 4999:
             code = 1000
-        with suppress(trio_websocket.ConnectionClosed):
-            await self._send(CloseConnection(code=code, reason=reason or None))
+        data = self._wsproto.send(CloseConnection(code=code, reason=reason or None))
+        # Not `_send`: a failed write made trio-websocket take the connection for aborted
+        # (1006) and stop its reader, while the server's own close, written before it went
+        # away (1007 and its reason, say), may be waiting to be read. The reader finds it,
+        # or the end of the stream (1006).
+        async with self._stream_lock:
+            with suppress(*STREAM_ERRORS):
+                await self._stream.send_all(data)
 
     async def _send(self, event: wsproto.events.Event) -> None:
+        if isinstance(event, wsproto.events.Pong) and self._wsproto.state is not (
+            ConnectionState.OPEN
+        ):
+            # A ping that came after our close frame: wsproto refuses to answer it, and
+            # the error ended the reader, which then never read the server's messages
+            # still on their way, nor its close reply.
+            await trio.lowlevel.checkpoint()
+            return
         if (
             isinstance(event, CloseConnection)
             and not self._closing
@@ -307,10 +337,11 @@ def _mapped(endpoint: Endpoint) -> Generator[None]:
 class _ReaderHost:
     """Hosts trio-websocket's reader task in a nursery of its own.
 
-    Why: trio-websocket 0.12 answers a ping that arrives after our close frame, which wsproto
-    refuses with `LocalProtocolError` in its reader task. Our close is under way then and the
-    peer's close reply is all that is left, so that error ends the reader quietly instead of
-    failing the connection's nursery.
+    Why: trio-websocket 0.12 may write from its reader task after our close frame (the close
+    it makes for a frame of the server's that breaks the protocol), which wsproto refuses
+    with `LocalProtocolError`. Our close is under way then and the peer's close reply is all
+    that is left, so that error ends the reader quietly instead of failing the connection's
+    nursery. (A pong after our close frame is not written at all: see `_ClientWebSocket`.)
 
     And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply that is
     not HTTP) from that reader task, not from the wait for the upgrade
@@ -425,7 +456,13 @@ class _MeteredStream:
 
 
 class TrioWebsocketTransport:
-    """`Transport` over a trio-websocket `WebSocketConnection`."""
+    """`Transport` over a trio-websocket `WebSocketConnection`.
+
+    trio-websocket's reader task hands each message over through a channel of one; the
+    caller of `receive_batch` (the connection's receiver) takes them from there, and
+    `aclose` does while nobody else does, as `WebsocketsTransport` reads the socket: the
+    messages that arrive before the server's close reply stay readable after the close.
+    """
 
     def __init__(
         self,
@@ -438,6 +475,16 @@ class TrioWebsocketTransport:
         self._host = host
         self._stream = stream
         self._uplink = stream.uplink
+        self._ready: list[bytes | str] = []
+        self._closed: TransportClosedError | None = None
+        # Our close frame's code and reason, once `aclose` has begun: how the connection
+        # ended if no close comes back.
+        self._own_close: TransportClosedError | None = None
+        self._stream_closed = False
+        # One taker at a time (the receiver, or `aclose` waiting for the close reply): two
+        # waiting on the channel would each get every other message, out of order.
+        self._taking = False
+        self._taken: trio.Event | None = None
 
     @property
     def uplink(self) -> UplinkMeter:
@@ -449,13 +496,28 @@ class TrioWebsocketTransport:
         """When trio-websocket's reader last read bytes (see `_MeteredStream`)."""
         return self._stream.received_at
 
+    def _refused(self) -> TransportClosedError | None:
+        """How the connection ended or is ending, for a write refused before any byte."""
+        if self._ws.is_open:
+            return None
+        error = self._closed or self._own_close
+        if error is None:
+            closed = self._ws.closed  # the server's close, read but not yet taken
+            error = self._closed_by(trio_websocket.ConnectionClosed(closed))
+        return TransportClosedError(error.code, error.reason, unwritten=True)
+
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
+        refused = self._refused()
+        if refused is not None:
+            # After our close frame, trio-websocket handed the message to wsproto, whose
+            # `LocalProtocolError` escaped.
+            raise refused
         try:
             # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
             await self._ws.send_message(frame.decode("utf-8"))
         except trio_websocket.ConnectionClosed as exc:
-            raise _closed_from(exc, self._ws) from None
+            raise self._closed_by(exc) from None
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
         """Send several JSON messages as text frames, in order."""
@@ -480,24 +542,95 @@ class TrioWebsocketTransport:
         return False
 
     async def receive_batch(self, *, defer_writes: bool = False) -> list[bytes | str]:
-        """Wait for the next message; raise `TransportClosedError` when the socket closes."""
+        """Wait for the next messages; raise `TransportClosedError` when the socket closes.
+
+        Messages that arrived before the close are returned first, also those `aclose`
+        took while it waited for the server's close reply.
+        """
+        while True:
+            ready = self._ready
+            if ready:
+                self._ready = []
+                return ready
+            if self._closed is not None:
+                raise self._closed
+            await self._take()
+
+    async def _take(self) -> None:
+        """Wait for the reader's next message, then take every one queued behind it."""
+        if self._taking:
+            waiter = self._taken
+            if waiter is None:
+                waiter = self._taken = trio.Event()
+            await waiter.wait()
+            return
+        self._taking = True
         try:
-            return [await self._ws.get_message()]
+            message = await self._ws.get_message()
         except trio_websocket.ConnectionClosed as exc:
-            raise _closed_from(exc, self._ws) from None
+            if self._closed is None:
+                self._closed = self._closed_by(exc)
+            return
+        finally:
+            self._taking = False
+            waiter = self._taken
+            if waiter is not None:
+                self._taken = None
+                waiter.set()
+        ready = self._ready
+        ready.append(message)
+        with suppress(trio.WouldBlock):
+            while True:
+                ready.append(self._ws.get_message_nowait())
+
+    def _closed_by(self, exc: trio_websocket.ConnectionClosed) -> TransportClosedError:
+        if exc.reason is None and self._ws.failed is None and self._own_close is not None:
+            # The reader ended with no close either way (cancelled, by an outer deadline
+            # say) after our close frame: that close is the last word, as no reply came.
+            return self._own_close
+        return _closed_from(exc, self._ws)
 
     async def ping(self) -> None:
         """Send a ping and wait for the pong."""
+        refused = self._refused()
+        if refused is not None:
+            raise TransportClosedError(refused.code, refused.reason)
         self._uplink.ping_sent()
         try:
             await self._ws.ping()
         except trio_websocket.ConnectionClosed as exc:
-            raise _closed_from(exc, self._ws) from None
+            raise self._closed_by(exc) from None
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
-        """Close the WebSocket with a close frame; idempotent."""
+        """Close the WebSocket with a close frame and wait for the reply; idempotent.
+
+        Not trio-websocket's `aclose`: that one dropped every message already read (its
+        channel closed first) and reported any close as its own 1000, the server's 1007
+        that crossed ours too. Here the messages that come before the server's close stay
+        readable (`receive_batch`), and its code and reason are the connection's end. The
+        wait is the caller's to bound (`SessionOptions.close_timeout`); it ends at once
+        when trio-websocket's reader has ended (an outer cancellation takes it too), as
+        nobody is left to read the reply.
+        """
+        if self._stream_closed:
+            await trio.lowlevel.checkpoint()
+            return
         self._host.closing = True
-        await self._ws.aclose(code, fit_close_reason(reason) or None)
+        reason = fit_close_reason(reason)
+        if self._own_close is None:
+            self._own_close = TransportClosedError(code, reason)
+        try:
+            # No close frame behind a write cut off part-way: it would be read as the rest
+            # of that frame, and the server could not answer it. The stream is dropped.
+            if not self._stream.cut:
+                # Waits for a write under way (trio-websocket's lock): its frame goes whole.
+                await self._ws.send_close_frame(code, reason)
+                while self._closed is None and not self._stream.cut:
+                    await self._take()
+        finally:
+            if self._closed is None:
+                self._closed = self._own_close
+            await self._close_stream(graceful=not self._stream.cut)
 
     async def send_close(self, code: int = 1000, reason: str = "") -> None:
         """Write a close frame if the WebSocket is open, without waiting for the reply.
@@ -519,7 +652,18 @@ class TrioWebsocketTransport:
         first, and a connection that ends meanwhile left the stream open.
         """
         self._host.closing = True
-        await close_forcefully(self._stream.inner)
+        await self._close_stream(graceful=False)
+
+    async def _close_stream(self, *, graceful: bool) -> None:
+        self._stream_closed = True
+        if not graceful:
+            await close_forcefully(self._stream.inner)
+            return
+        # Shielded and bounded: a stream's own goodbye (a TLS close_notify) can wait on a
+        # peer that reads nothing; cut short, the stream is closed forcefully all the same.
+        deadline = trio.current_time() + _STREAM_CLOSE_WAIT
+        with trio.CancelScope(shield=True, deadline=deadline), suppress(*STREAM_ERRORS):
+            await self._stream.inner.aclose()
 
 
 async def open_trio_websocket(
