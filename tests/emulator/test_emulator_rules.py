@@ -334,6 +334,13 @@ def test_a_parameters_schema_value_of_the_wrong_type_is_refused(
     assert (caught.value.code, caught.value.reason) == (1007, _AT + reason)
 
 
+@pytest.mark.parametrize("strict", [True, False])
+def test_parameters_null_is_unset_not_a_bad_schema(strict: bool) -> None:
+    # proto3 JSON's `null` for an unset field: refused as "expected an object".
+    tools = [{"functionDeclarations": [{"name": "f", "parameters": None}]}]
+    parse_client_frame(json.dumps({"setup": {"model": MODEL, "tools": tools}}), strict=strict)
+
+
 def test_a_bad_schema_type_on_vertex_names_vertex_s_enum() -> None:
     with pytest.raises(ClientFrameError, match=r"google\.cloud\.aiplatform\.v1beta1\.Type"):
         parse_client_frame(_schema_frame({"a": {"type": 9}}), strict=True, vertex=True)

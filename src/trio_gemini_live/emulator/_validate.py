@@ -297,8 +297,8 @@ def _normalize_struct(
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
-        if cls is FunctionDeclaration and entry.snake == "parameters":
-            _check_schema(value, sub, dialect)
+        if cls is FunctionDeclaration and entry.snake == "parameters" and value is not None:
+            _check_schema(value, sub, dialect)  # (`null`: proto3 JSON's unset, as anywhere)
     return out
 
 
