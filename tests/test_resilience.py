@@ -60,7 +60,7 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
-from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, Frame, open_emulator
 from turns import tone, until_audio, until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -176,6 +176,15 @@ async def test_a_move_waits_for_a_slow_reader_and_loses_no_event(
         assert kinds.index(expected) < kinds.index(Reconnected)
 
 
+def _answer_audio(frames: list[Frame]) -> int:
+    """Bytes of answer audio in the frames a connection of the emulator sent."""
+    return sum(
+        len(base64.b64decode(part["inlineData"]["data"]))
+        for frame in frames
+        for part in frame.data.get("serverContent", {}).get("modelTurn", {}).get("parts", [])
+    )
+
+
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     autojump_clock: trio.testing.MockClock, transport: str
@@ -202,15 +211,50 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
                     await trio.sleep(100)  # busy elsewhere, past the deadline
                 if isinstance(event, Reconnected):
                     break
-    audio_sent = sum(
-        len(base64.b64decode(part["inlineData"]["data"]))
-        for frame in emulator.connections[0].sent
-        for part in frame.data.get("serverContent", {}).get("modelTurn", {}).get("parts", [])
-    )
+    audio_sent = _answer_audio(emulator.connections[0].sent)
     assert audio_sent > 300_000  # the whole answer went out on the first connection
     assert sum(len(e.pcm) for e in seen if isinstance(e, AudioDelta)) == audio_sent
     kinds = [type(event) for event in seen]
     assert kinds.index(GoAway) < kinds.index(TurnComplete) < kinds.index(Reconnected)
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_setup_change_while_the_reader_is_away_hands_over_the_answer_it_reached(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # The user stops reading (a full one-event channel) as the answer begins; another task
+    # calls `update_setup`. The receiver, behind on the user since before the answer's
+    # first frame, made the protocol look idle: once the user read again the move closed
+    # the connection, and ended it at once, which cancelled the receiver. The answer the
+    # server had sent in full (1.3 MB of audio and its `turnComplete`), waiting in the
+    # socket and in the transport, was dropped without a word over "websockets": the user
+    # saw the first 250 kB of it, then `Reconnected`.
+    options = SessionOptions(event_buffer=1, transport=transport)
+    story = "Tell me a very long story about the sea, the sky, the wind and the boats " * 6
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="AUDIO"), api_key="test-key", options=options
+        ) as session,
+    ):
+        await session.send_client_content(story)
+        seen = [await session.receive()]
+
+        async def change_setup() -> None:
+            await trio.sleep(1)
+            await session.update_setup(live_setup(MODEL, modality="AUDIO", voice="Kore"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(change_setup)
+            await trio.sleep(20)  # busy elsewhere
+        with trio.fail_after(60):
+            await until_event(session, Reconnected, seen)
+    first = emulator.connections[0]
+    assert any(frame.get("serverContent.turnComplete") for frame in first.sent)
+    heard = sum(len(event.pcm) for event in seen if isinstance(event, AudioDelta))
+    assert heard == _answer_audio(first.sent) > 1_000_000
+    kinds = [type(event) for event in seen]
+    assert kinds.index(TurnComplete) < kinds.index(Reconnected)
 
 
 @pytest.mark.parametrize(

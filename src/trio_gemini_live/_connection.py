@@ -318,6 +318,9 @@ class Connection:
         self._partial: tuple[int, bytes, str] | None = None
         # The sender runs once the connection is open; `finish_sending` waits for its end.
         self._sender_done = trio.Event()
+        # Set once the receiver has read the socket to its end (or was never started): a
+        # move's close waits for it (see `_abort`).
+        self._receiver_done = trio.Event()
 
     @property
     def opened(self) -> bool:
@@ -709,6 +712,14 @@ class Connection:
         if self._settle(outcome):
             self._core.begin_move()
         await self.close(code, reason)
+        # The frames the server sent before it read our close are in the socket, or were
+        # read by the close handshake and wait in the transport: the receiver hands them
+        # to the user, in order, before the move's `Reconnected`. Ending the connection
+        # at once cancelled it, and they were dropped without a word (the rest of an answer
+        # a slow reader had not reached yet, the `turnComplete` and the handle after it).
+        # Held by a reader that does not take them, as a move waiting for one is; a close
+        # of the session sets them aside instead.
+        await self._receiver_done.wait()
         self._ended.set()
 
     async def finish_sending(self) -> None:
@@ -784,6 +795,8 @@ class Connection:
         except RemoteProtocolError as exc:
             log.warning("closing the connection: %s", exc)
             await self._abort(CloseAction.FAIL, 1007, fit_close_reason(str(exc)), exc)
+        finally:
+            self._receiver_done.set()
 
     # --- the read lent to the user's task ---------------------------------------------------
     #
