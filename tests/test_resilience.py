@@ -50,6 +50,7 @@ from trio_gemini_live import (
     SessionClosedError,
     SessionOptions,
     SessionState,
+    SessionUpdated,
     TextDelta,
     ToolCallCancellation,
     ToolCallMessage,
@@ -255,6 +256,44 @@ async def test_a_setup_change_while_the_reader_is_away_hands_over_the_answer_it_
     assert heard == _answer_audio(first.sent) > 1_000_000
     kinds = [type(event) for event in seen]
     assert kinds.index(TurnComplete) < kinds.index(Reconnected)
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_setup_change_at_its_bound_cuts_the_answer_and_hands_over_what_came(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # A reader that keeps up, an answer (27 s, paced in real time) longer than
+    # `setup_timeout` (10 s): the move goes at the bound, mid-answer. What the user gets,
+    # as concepts.md says: every event of the part the old connection sent, no
+    # `TurnComplete`, then `Reconnected` and `SessionUpdated`, then the new connection's
+    # answer under the next `turn_id`.
+    options = SessionOptions(event_buffer=1, transport=transport)
+    story = "Tell me a very long story about the sea, the sky, the wind and the boats " * 6
+    async with (
+        open_emulator(EmulatorConfig(pacing="realtime")) as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="AUDIO"), api_key="test-key", options=options
+        ) as session,
+    ):
+        await session.send_client_content(story)
+        seen: list[RealtimeEvent] = []
+        with trio.fail_after(120):
+            first_audio = await until_event(session, AudioDelta, seen)
+            asked = trio.current_time()
+            await session.update_setup(live_setup(MODEL, modality="AUDIO", voice="Kore"))
+            await until_event(session, Reconnected, seen)
+            moved_after = trio.current_time() - asked
+            await until_event(session, TurnComplete, seen)
+    assert 10.0 <= moved_after < 10.5
+    cut = seen.index(next(e for e in seen if isinstance(e, Reconnected)))
+    before, after = seen[:cut], seen[cut + 1 :]
+    assert not any(isinstance(event, TurnComplete) for event in before)
+    heard = sum(len(event.pcm) for event in before if isinstance(event, AudioDelta))
+    assert heard == _answer_audio(emulator.connections[0].sent) > 0
+    assert isinstance(after[0], SessionUpdated)
+    resumed = [event for event in after if isinstance(event, AudioDelta)]
+    assert resumed
+    assert {event.turn_id for event in resumed} == {first_audio.turn_id + 1}
 
 
 @pytest.mark.parametrize(
