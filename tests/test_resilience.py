@@ -61,7 +61,7 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
-from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, Frame, open_emulator
+from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, Frame, Pacing, open_emulator
 from turns import tone, until_audio, until_event
 
 MODEL = "gemini-live-2.5-flash-preview"
@@ -219,21 +219,24 @@ async def test_a_reader_busy_past_the_go_away_deadline_loses_no_audio(
     assert kinds.index(GoAway) < kinds.index(TurnComplete) < kinds.index(Reconnected)
 
 
+@pytest.mark.parametrize("pacing", ["burst", "realtime"])
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
-async def test_a_setup_change_while_the_reader_is_away_hands_over_the_answer_it_reached(
-    autojump_clock: trio.testing.MockClock, transport: str
+async def test_a_setup_change_while_the_reader_is_away_hands_over_the_whole_answer(
+    autojump_clock: trio.testing.MockClock, transport: str, pacing: Pacing
 ) -> None:
-    # The user stops reading (a full one-event channel) as the answer begins; another task
-    # calls `update_setup`. The receiver, behind on the user since before the answer's
-    # first frame, made the protocol look idle: once the user read again the move closed
-    # the connection, and ended it at once, which cancelled the receiver. The answer the
-    # server had sent in full (1.3 MB of audio and its `turnComplete`), waiting in the
-    # socket and in the transport, was dropped without a word over "websockets": the user
-    # saw the first 250 kB of it, then `Reconnected`.
+    # The user stops reading (a full one-event channel) as the answer begins, until past
+    # the move's bound (10 s); another task calls `update_setup`. The receiver, behind on
+    # the user since before the answer's first frame, made the protocol look idle: once
+    # the user read again the move went at once, mid-answer. Over "websockets" it then
+    # ended the connection at once too, which cancelled the receiver, and the rest of the
+    # answer the server had sent (waiting in the socket and in the transport) was dropped
+    # without a word: with the whole answer sent (burst), the user saw 250 kB of its 1.3
+    # MB, then `Reconnected`. Paced in real time (27 s), the answer was cut off at 20 s,
+    # although a reader behind at the bound has the session read on to the turn's end.
     options = SessionOptions(event_buffer=1, transport=transport)
     story = "Tell me a very long story about the sea, the sky, the wind and the boats " * 6
     async with (
-        open_emulator() as emulator,
+        open_emulator(EmulatorConfig(pacing=pacing)) as emulator,
         emulator.open_session(
             live_setup(MODEL, modality="AUDIO"), api_key="test-key", options=options
         ) as session,

@@ -313,6 +313,8 @@ class Connection:
         self._unread_from = self._unread_until = -math.inf
         # Set by the receiver after its next read, for a move waiting on it (`_take_back`).
         self._read_seen: trio.Event | None = None
+        # When a move last found the receiver caught up with the socket (`_caught_up`).
+        self._caught_up_at = trio.current_time()
         # A frame `write_now` wrote only in part (index, frame, kind): kept for replay once
         # the sender has written the rest (see `_write`).
         self._partial: tuple[int, bytes, str] | None = None
@@ -1160,21 +1162,51 @@ class Connection:
         # close at its deadline loses none of that (it comes after them), and resumes the
         # session as a retryable drop. A tool response still queued counts as busy too:
         # written here it answers its call, while the move would void it (`AnswerLedger`).
-        while core.consumer_blocked or (
-            not (core.protocol.idle and not core.answers.queued)
-            and (
-                trio.current_time() < self._switch_deadline
-                or core.stalled_until >= self._switch_deadline
-            )
-        ):
-            # Read at each wake: a later request may have brought the deadline forward.
-            deadline = self._switch_deadline
-            before_deadline = trio.current_time() < deadline
-            with trio.move_on_at(deadline if before_deadline else math.inf):
-                await self._state_changed.wait()
+        while True:
+            while core.consumer_blocked or (
+                not (core.protocol.idle and not core.answers.queued)
+                and (
+                    trio.current_time() < self._switch_deadline
+                    or core.stalled_until >= self._switch_deadline
+                )
+            ):
+                # Read at each wake: a later request may have brought the deadline forward.
+                deadline = self._switch_deadline
+                before_deadline = trio.current_time() < deadline
+                with trio.move_on_at(deadline if before_deadline else math.inf):
+                    await self._state_changed.wait()
+            if await self._caught_up():
+                break
         if core.closing:
             return  # the application's close writes the queue here, then ends the connection
         await self._abort(CloseAction.RESUME, 1000, self._switch_reason, None, deliberate=True)
+
+    async def _caught_up(self) -> bool:
+        """Whether the protocol's idle look can be trusted: the receiver is not behind.
+
+        After a wait on the user the receiver may be behind the server: the protocol looks
+        idle while the socket holds a whole answer it has not reached (the user stopped
+        reading before its first frame), and the move would cut it off, though the server
+        sent all of it. So once it looks idle after such a wait, the receiver reads on
+        until a read brings nothing within `_SWITCH_SETTLE`; False: it read something
+        (or waits on the user again), to be looked at first.
+        """
+        core = self._core
+        if not core.protocol.idle or core.blocked_until <= self._caught_up_at:
+            # Busy: the receiver has reached the answer, and the bound decides. Or no wait on
+            # the user since the receiver was last found caught up.
+            return True
+        seen = self._read_seen = trio.Event()
+        try:
+            with trio.move_on_after(_SWITCH_SETTLE):
+                await seen.wait()
+                return False
+        finally:
+            self._read_seen = None
+        if core.consumer_blocked:
+            return False
+        self._caught_up_at = trio.current_time()
+        return True
 
     async def _take_back(self) -> None:
         """Have the receiver read again before a move, if the read is lent to a busy user.
