@@ -760,6 +760,19 @@ def test_a_scenario_tool_call_of_the_wrong_shape_is_refused_naming_the_field(
         Scenario.from_dict({"turns": [{"tool_calls": [call]}]})
 
 
+def test_a_bad_scenario_is_a_plain_value_error_on_every_msgspec(tmp_path: Path) -> None:
+    # Before msgspec 0.20 its errors were no ValueErrors: the lowest supported version
+    # let a bad scenario escape as a bare msgspec error.
+    with pytest.raises(ValueError, match=r"^invalid scenario: Expected `bool`") as caught:
+        Scenario.from_dict({"turns": [{"tool_calls": [{"name": "f", "stream": "no"}]}]})
+    assert type(caught.value) is ValueError
+    path = tmp_path / "s.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=r"s\.json is not JSON") as caught:
+        Scenario.from_json(path)
+    assert type(caught.value) is ValueError
+
+
 def test_null_args_of_a_scenario_tool_call_are_no_arguments() -> None:
     scenario = Scenario.from_dict({"turns": [{"tool_calls": [{"name": "f", "args": None}]}]})
     assert scenario.turns[0].tool_calls == (ScenarioToolCall("f"),)

@@ -124,11 +124,16 @@ class Scenario:
         A turn's `parts` are wire parts, camelCase as Google sends them (bytes in base64).
 
         Raises:
-            msgspec.ValidationError: (a `ValueError`) a field of the wrong type or unknown,
-                or a tool call without a `name`, naming where (`$.turns[0].tool_calls[0]`).
-            ValueError: a tool call's `name` is empty.
+            ValueError: a field of the wrong type or unknown, or a tool call without a
+                `name`, naming where (`$.turns[0].tool_calls[0]`); a tool call's `name` is
+                empty.
         """
-        spec = msgspec.convert(data, _ScenarioSpec)
+        try:
+            spec = msgspec.convert(data, _ScenarioSpec)
+        except msgspec.ValidationError as exc:
+            # Said as a ValueError on every msgspec this package takes: before 0.20 its
+            # errors were not ValueErrors.
+            raise ValueError(f"invalid scenario: {exc}") from None
         turns: list[ScenarioTurn] = []
         for t in spec.turns:
             calls = tuple(
@@ -149,8 +154,12 @@ class Scenario:
 
     @classmethod
     def from_json(cls, path: str | Path) -> Scenario:
-        """Load a JSON scenario file."""
-        return cls.from_dict(msgspec.json.decode(Path(path).read_bytes()))
+        """Load a JSON scenario file (`ValueError`: not JSON, or not a scenario)."""
+        try:
+            data = msgspec.json.decode(Path(path).read_bytes())
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"{path} is not JSON: {exc}") from None
+        return cls.from_dict(data)
 
     @classmethod
     def from_python(cls, path: str | Path) -> Scenario:
