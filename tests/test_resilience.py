@@ -2093,3 +2093,53 @@ async def test_the_resume_log_counts_the_attempts_of_the_outage(
         if record.getMessage().startswith("resuming the session")
     ]
     assert attempts == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_a_setup_change_after_a_wait_on_the_reader_moves_by_its_bound_while_frames_flow(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery, transport: str
+) -> None:
+    # The receiver waited on a slow reader; then the user talked on, an input transcription
+    # every 30 ms with the model idle. Each read within the settle time put the move off
+    # again, past `setup_timeout`, for as long as the user talked.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        if server.connections > 1:
+            await ws.send_message(
+                pretty({"sessionResumptionUpdate": {"newHandle": "h2", "resumable": True}})
+            )
+            await trio.sleep_forever()
+        await ws.send_message(
+            pretty({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
+        )
+        for i in range(5):
+            await ws.send_message(
+                pretty({"serverContent": {"modelTurn": {"parts": [{"text": f"t{i}"}]}}})
+            )
+        await ws.send_message(pretty({"serverContent": {"turnComplete": True}}))
+        for n in range(10_000):
+            await ws.send_message(
+                pretty({"serverContent": {"inputTranscription": {"text": f"w{n}"}}})
+            )
+            await trio.sleep(0.03)
+
+    server = FakeServer(nursery, script)
+    endpoint = url_endpoint(
+        "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+        api_key="test-key",
+    )
+    options = SessionOptions(event_buffer=1, transport=transport)
+    async with open_session(
+        live_setup(MODEL, modality="TEXT"),
+        endpoint=endpoint,
+        connector=server.connector,
+        options=options,
+    ) as session:
+        for _ in range(4):  # a slow reader at first: the receiver waits on it
+            await session.receive()
+            await trio.sleep(0.2)
+        asked = trio.current_time()
+        await session.update_setup(live_setup(MODEL, modality="TEXT", system_instruction="new"))
+        with trio.fail_after(60):
+            await until_event(session, Reconnected)
+        assert trio.current_time() - asked <= options.setup_timeout + 0.1

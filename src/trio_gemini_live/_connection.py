@@ -1196,9 +1196,19 @@ class Connection:
             # Busy: the receiver has reached the answer, and the bound decides. Or no wait on
             # the user since the receiver was last found caught up.
             return True
+        deadline = self._switch_deadline
+        if trio.current_time() >= deadline and core.stalled_until < deadline:
+            # The bound: frames that keep the model idle (the user's transcription, one
+            # every few tens of ms while they talk) would hold the move for ever. Unless the
+            # receiver has waited on the user since: then it may be behind an answer, which
+            # it reads on to the turn's end (as `_watch_switch` does for a busy model).
+            return True
         seen = self._read_seen = trio.Event()
         try:
-            with trio.move_on_after(_SWITCH_SETTLE):
+            now = trio.current_time()
+            # Not past the bound before it; past it (behind the user), the settle as usual.
+            settled = now + _SWITCH_SETTLE
+            with trio.move_on_at(min(settled, deadline) if now < deadline else settled):
                 await seen.wait()
                 return False
         finally:
