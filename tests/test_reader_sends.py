@@ -24,9 +24,12 @@ from trio_gemini_live import (
     Reconnected,
     ReconnectPolicy,
     SessionOptions,
+    WaitingForInput,
     function_tool,
     live_setup,
+    url_endpoint,
 )
+from trio_gemini_live._connection import ASIDE_LIMIT
 from trio_gemini_live.emulator import (
     Emulator,
     EmulatorConfig,
@@ -158,3 +161,24 @@ TOOL_SCHEMA = {
     "parameters": {"type": "object", "properties": {"x": {"type": "string"}}},
     "behavior": "NON_BLOCKING",
 }
+
+
+async def test_what_is_set_aside_while_the_reader_sends_is_bounded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A task taken for the reader that no longer reads (another task reads, slowly) made
+    # every delivery go aside while it waited to send, without bound.
+    session = LiveSession(
+        url_endpoint("ws://127.0.0.1/ws", api_key="k"), SessionOptions(event_buffer=1)
+    )
+    core = session._core  # pyright: ignore[reportPrivateUsage]
+    core.reader_sending = 1
+    limit = core._aside_limit()  # pyright: ignore[reportPrivateUsage]
+    assert limit == ASIDE_LIMIT
+    for _ in range(1 + limit):  # the channel's one, then those set aside
+        assert not await core.deliver(WaitingForInput())
+    assert len(core.aside) == limit
+    with trio.move_on_after(1) as waited:
+        await core.deliver(WaitingForInput())  # waits for the reader, as without a send
+    assert waited.cancelled_caught
+    assert len(core.aside) == limit

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("trio_gemini_live.session")
+
+ASIDE_LIMIT = 4096
+"""Events `SessionCore.deliver` may set aside while the reader's own task waits to send."""
 
 _SEND_BATCH = 64
 """At most this many queued client frames are written with one socket write."""
@@ -158,6 +161,9 @@ class SessionCore:
     # Once `closing`: where `deliver` puts an event the full channel has no room for,
     # after the channel's events (`LiveSession._set_aside`), rather than wait for the user.
     set_aside: Callable[[ev.LiveEvent], None] | None = None
+    # The events set aside and not yet read (`LiveSession._pending`): while the reader's
+    # task sends, `deliver` sets aside at most `ASIDE_LIMIT` (or 8 channels' worth).
+    aside: Sized = ()
     # A deliberate move (goAway, a setup change) under way, from the old connection's close
     # until the new one is open or the move is over (it failed, the session ended): then
     # set. An application's close waits for it (within `close_timeout`), so that the new
@@ -205,7 +211,9 @@ class SessionCore:
         try:
             self.events_send.send_nowait(event)
         except trio.WouldBlock:
-            if (self.closing or self.reader_sending) and self.set_aside is not None:
+            if self.set_aside is not None and (
+                self.closing or (self.reader_sending and len(self.aside) < self._aside_limit())
+            ):
                 # The application closes the session, maybe from the reader's own task,
                 # and waits for its end (`aclose`); or the reader's task waits for room
                 # in the outgoing queue (a `respond` in its `async for`), which only a
@@ -225,6 +233,15 @@ class SessionCore:
                 self.stalled_until = self.blocked_until = trio.current_time()
             return True
         return False
+
+    def _aside_limit(self) -> int:
+        """How many events a reader's task sending may find set aside: a bound on memory.
+
+        Enough for the heartbeat to tell a stalled or dropped connection (`silence_limit`
+        of server output) in the deadlock it breaks; a task taken for the reader that no
+        longer reads (another reads, slowly) cannot make it grow past this either.
+        """
+        return max(ASIDE_LIMIT, 8 * self.options.event_buffer)
 
     def note_unread(self, start: float, end: float) -> None:
         """The socket went unread from `start` to `end`: the read was lent to a busy user.

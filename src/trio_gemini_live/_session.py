@@ -243,6 +243,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         # not yet taken: they come before anything in the channel.
         self._pending: deque[ev.LiveEvent] = deque()
         self._core.set_aside = self._set_aside
+        self._core.aside = self._pending
         self._failure: GeminiLiveError | None = None
         # Whether the application was given the session's error (raised by a call), or its
         # `Closed` event was discarded unread: `open_session`'s exit warns of an error the
