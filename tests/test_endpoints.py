@@ -367,6 +367,16 @@ def test_endpoint_repr_redacts_a_secret_in_the_url() -> None:
             "projects/p/locations/l/publishers/google/models/m",
         ),
         ("publishers/google/models/m", {"vertex": True}, "publishers/google/models/m"),
+        (
+            "publishers/google/models/m",
+            {"vertex": True, "project": "p", "location": "l"},
+            "projects/p/locations/l/publishers/google/models/m",
+        ),
+        (
+            "publishers/acme/models/m",
+            {"vertex": True, "project": "p", "location": "l"},
+            "projects/p/locations/l/publishers/acme/models/m",
+        ),
     ],
 )
 def test_model_resource_name(model: str, kwargs: dict[str, object], expected: str) -> None:

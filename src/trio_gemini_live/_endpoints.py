@@ -524,12 +524,18 @@ def model_resource_name(
     if not model:
         raise ConfigurationError("model must be a non-empty model name")
     if vertex:
-        if model.startswith(("projects/", "publishers/")):
+        if model.startswith("projects/"):
             return model
-        bare = model.removeprefix("models/")
+        # A publisher's path is placed in the project as a bare id is (as google-genai does):
+        # the short form only when the project or the location is unknown.
+        path = (
+            model
+            if model.startswith("publishers/")
+            else f"publishers/google/models/{model.removeprefix('models/')}"
+        )
         if project and location:
-            return f"projects/{project}/locations/{location}/publishers/google/models/{bare}"
-        return f"publishers/google/models/{bare}"
+            return f"projects/{project}/locations/{location}/{path}"
+        return path
     if model.startswith(("models/", "tunedModels/")):
         return model
     return f"models/{model}"
