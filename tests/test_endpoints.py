@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -536,6 +537,20 @@ def test_a_host_urlsplit_refuses_is_named_without_quoting_it() -> None:
         ("wss://h/p?alt=json;key=SECRET", "wss://h/p?alt=json;key=REDACTED"),
         ("wss://h/p?a=1;ACCESS_TOKEN=SECRET&b=2", "wss://h/p?a=1;ACCESS_TOKEN=REDACTED&b=2"),
         ("wss://h/p?key=SECRET;SECRET&b=2", "wss://h/p?key=REDACTED&b=2"),  # the whole value
+        # `url + "?key=..."` on a URL with a query: a second '?' showed the key
+        ("wss://h/p?alt=json?key=SECRET", "wss://h/p?alt=json?key=REDACTED"),
+        (
+            "wss://h/p?a=1&b=2?access_token=SECRET&c=3",
+            "wss://h/p?a=1&b=2?access_token=REDACTED&c=3",
+        ),
+        ("wss://h/p?key=SECRET?alt=json&b=2", "wss://h/p?key=REDACTED&b=2"),
+        # a parameter percent-encoded in another's name or value showed whole
+        ("wss://h/p?key%3DSECRET&b=2", "wss://h/p?REDACTED&b=2"),
+        ("wss://h/p?alt=json%26key%3DSECRET", "wss://h/p?alt=REDACTED"),
+        ("wss://h/p?alt=json%253Fkey%253DSECRET", "wss://h/p?alt=REDACTED"),
+        ("wss://h/ws;alt=json%3Bkey%3DSECRET;v=1", "wss://h/ws;alt=REDACTED;v=1"),
+        # no secret: kept as written, a bare name too
+        ("wss://h/p?q=a%3Db%26c%3Fd&key", "wss://h/p?q=a%3Db%26c%3Fd&key"),
     ],
 )
 def test_redact_url_hides_fragments_bad_ports_and_encoded_names(url: str, expected: str) -> None:
@@ -563,6 +578,26 @@ def test_url_endpoint_refuses_a_secret_after_a_semicolon(query: str) -> None:
 def test_url_endpoint_refuses_a_key_in_the_wrong_place(url: str, problem: str) -> None:
     with pytest.raises(ConfigurationError, match=problem) as e:
         url_endpoint(url)
+    assert_not_shown(e.value, KEY)
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        # Accepted: no key header was sent, and the URL re-encoded as `alt=json%3Fkey%3D...`
+        # showed the key in repr(Endpoint), display_url and the "connecting to" line.
+        (f"alt=json?key={KEY}", "after a '?' in its query"),
+        (f"alt=json&x=1?access_token={KEY}", "after a '?' in its query"),
+        (f"key%3D{KEY}", "percent-encoded in a query parameter's name or value"),
+        (f"alt=json%26key%3D{KEY}", "percent-encoded in a query parameter's name or value"),
+        (f"apiKey%3D{KEY}", "percent-encoded in a query parameter's name or value"),
+        # Sent `KEY?alt=json` as the key.
+        (f"key={KEY}?alt=json", "a '?' after a secret parameter"),
+    ],
+)
+def test_url_endpoint_refuses_a_key_hidden_in_another_parameter(query: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(problem)) as e:
+        url_endpoint(f"ws://127.0.0.1:9/ws?{query}")
     assert_not_shown(e.value, KEY)
 
 

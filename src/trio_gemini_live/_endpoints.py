@@ -14,7 +14,6 @@ from urllib.parse import (
     SplitResult,
     parse_qsl,
     unquote,
-    unquote_plus,
     urlencode,
     urlsplit,
     urlunsplit,
@@ -23,6 +22,7 @@ from urllib.parse import (
 from ._arguments import check_switch
 from ._errors import ConfigurationError
 from ._secret_names import is_secret_name
+from ._url_parameters import misplaced_secret, redact_path_parameters, redact_query
 
 __all__ = [
     "GEMINI_HOST",
@@ -171,8 +171,10 @@ def redact_url(url: str) -> str:
 
     A query parameter, or a `;name=value` parameter of a path segment, is secret when its
     name is a credential's (`is_secret_name`: `key`, `Key`, `access_token`, `apiKey`,
-    `x-goog-api-key`, `sig`, ...; compared once percent-decoded, as a server reads it), and
-    so is the password in `user:password@host`, and a user name without a password
+    `x-goog-api-key`, `sig`, ...; compared once percent-decoded, as a server reads it;
+    query parameters split on `;` and a second `?` as well as `&`), and so is a name or
+    value that holds such a parameter percent-encoded (`key%3D...`), the password in
+    `user:password@host`, and a user name without a password
     (`KEY@host`). A non-empty `#fragment` becomes `#REDACTED`: OAuth's implicit flow
     puts an `access_token` there. A port that is not a number from 0 to 65535 becomes
     `<invalid port>` (a typo such as `:8765&key=...` puts the query in the port). Raises
@@ -203,44 +205,12 @@ def redact_url(url: str) -> str:
         else:
             # A user name alone is where a key typed as `ws://KEY@host` ends up.
             netloc = f"REDACTED@{hostport}"
-    path = "/".join(_redact_parameters(segment) for segment in parts.path.split("/"))
-    query = _redact_query(parts.query)
+    path = redact_path_parameters(parts.path)
+    query = redact_query(parts.query)
     fragment = "REDACTED" if parts.fragment else ""
     if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
     return urlunsplit(parts._replace(netloc=netloc, path=path, query=query, fragment=fragment))
-
-
-def _redact_parameters(segment: str) -> str:
-    """A path segment with the value of each secret `;name=value` parameter redacted.
-
-    RFC 3986 path segments may carry `;` parameters, where a `?` mistyped as `;` puts a
-    query (`/ws;key=...`).
-    """
-    name, *parameters = segment.split(";")
-    for index, parameter in enumerate(parameters):
-        key = parameter.partition("=")[0]
-        if is_secret_name(unquote_plus(key)):
-            parameters[index] = f"{key}=REDACTED"
-    return ";".join([name, *parameters])
-
-
-def _redact_query(query: str) -> str:
-    """`query` with the value of each secret parameter replaced by `REDACTED`.
-
-    `;` may separate parameters too: some servers take it as one, and a key after it
-    (`?alt=json;key=...`) must not show. A secret value runs to the next `&` whatever it
-    holds (a `;` in it included). Everything else is kept as written.
-    """
-    pieces = query.split("&")
-    for index, piece in enumerate(pieces):
-        parts = piece.split(";")
-        for start, part in enumerate(parts):
-            name = part.partition("=")[0]
-            if is_secret_name(unquote_plus(name)):
-                pieces[index] = ";".join([*parts[:start], f"{name}=REDACTED"])
-                break
-    return "&".join(pieces)
 
 
 def without_fragment(parts: SplitResult) -> str:
@@ -436,8 +406,9 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
 
     Raises:
         ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, has
-            a secret parameter after a `;` (parameters are separated by `&`; and a path
-            has none), a `;` in its `key=`, a user name without a password, or two
+            a secret parameter after a `;` or a second `?` (parameters are separated by
+            `&`; and a path has none) or percent-encoded in a parameter's name or value
+            (`key%3D...`), a `;` or `?` in its `key=`, a user name without a password, or two
             different keys are given (the URL's `key=` and `api_key`, or two `key=` in
             the URL): neither silently wins; or the key has a control or non-ASCII
             character or white space at either end (see `gemini_endpoint`), or `vertex`
@@ -461,23 +432,32 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
             "the endpoint URL has a user name without a password (user@host): give an API "
             f"key as key=... or api_key=... (URL {redact_url(url)!r})"
         )
-    if any(_redact_parameters(segment) != segment for segment in parts.path.split("/")):
+    if redact_path_parameters(parts.path) != parts.path:
         raise ConfigurationError(
             "the endpoint URL has a secret parameter after a ';' in its path: query "
             f"parameters come after a '?' (URL {redact_url(url)!r})"
         )
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(
-        is_secret_name(unquote_plus(piece.partition("=")[0]))
-        for _, value in query
-        for piece in value.split(";")[1:]
-    ) or any(name == "key" and ";" in value for name, value in query):
-        # parse_qsl splits on `&` only: the secret would travel, and show, as part of
-        # another parameter's value, or another parameter as part of the key.
-        raise ConfigurationError(
-            "the endpoint URL has a ';' after a secret parameter or a secret parameter after "
-            f"a ';' in its query: separate query parameters with '&' (URL {redact_url(url)!r})"
+    # parse_qsl splits on `&` only: a secret elsewhere would travel, and show, as part of
+    # another parameter's name or value, or another parameter as part of the key.
+    misplaced = misplaced_secret(parts.query)
+    if misplaced is not None:
+        where = (
+            "percent-encoded in a query parameter's name or value ('%3D' for '=', '%26' for '&')"
+            if misplaced == "%"
+            else f"after a {misplaced!r} in its query (a URL has one '?', before its query)"
         )
+        raise ConfigurationError(
+            f"the endpoint URL has a secret parameter {where}: it would not reach the server "
+            f"as one; separate query parameters with '&' (URL {redact_url(url)!r})"
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    for name, value in query:
+        if name == "key" and (char := next((c for c in ";?" if c in value), None)):
+            raise ConfigurationError(
+                f"the endpoint URL has a {char!r} after a secret parameter in its query: the "
+                "server would read what follows as part of the key; separate query "
+                f"parameters with '&' (URL {redact_url(url)!r})"
+            )
     keys_in_url = list(dict.fromkeys(value for name, value in query if name == "key" and value))
     if len(keys_in_url) > 1:
         raise ConfigurationError(

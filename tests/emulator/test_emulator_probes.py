@@ -179,6 +179,34 @@ async def test_a_request_to_a_wrong_path_is_logged(
 
 
 @pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        # A key as a `;` path parameter (a '?' mistyped as ';') was logged whole.
+        (f"{GEMINI_PATH};key=secret-key", f"{GEMINI_PATH};key=REDACTED"),
+        (
+            f"ws://127.0.0.1{GEMINI_PATH};key=secret-key",
+            f"ws://127.0.0.1{GEMINI_PATH};key=REDACTED",
+        ),
+    ],
+)
+async def test_a_wrong_path_is_logged_without_its_key(
+    target: str,
+    shown: str,
+    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    async with open_emulator() as emulator:
+        client = await emulator.memory_connector()()
+        request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + UPGRADE
+        await client.send_all(request)
+        assert (await read_to_eof(client)).startswith(b"HTTP/1.1 404 ")
+        await wait_released(emulator)
+    found = [m for m in _messages(caplog) if "404" in m]
+    assert found == [f"stream 1: 404, no Live API endpoint at {shown}"]
+
+
+@pytest.mark.parametrize(
     ("setup", "problem"),
     [
         (

@@ -102,6 +102,18 @@ async def test_auth_forms(
         # From a secret name to the next `&`: a server splitting on `&` reads the key `S1;S2`.
         ("/ws/x?key=S1;S2&a=1", "/ws/x?key=REDACTED&a=1"),
         ("/ws/x?a=1;key&b=2", "/ws/x?a=1;key&b=2"),
+        # A second '?' (`url + "?key=..."` on a URL with a query), or a key percent-encoded
+        # in another parameter: the client's redact_url hides them, the emulator logged them.
+        ("/ws/x?alt=json?key=S1", "/ws/x?alt=json?key=REDACTED"),
+        ("/ws/x?a=1&b=2?access_token=S1&c=3", "/ws/x?a=1&b=2?access_token=REDACTED&c=3"),
+        ("/ws/x?key%3DS1&a=1", "/ws/x?REDACTED&a=1"),
+        ("/ws/x?alt=json%26key%3DS1", "/ws/x?alt=REDACTED"),
+        # A `;` parameter of a path segment (a '?' mistyped as ';') was logged whole.
+        ("/ws/x;key=S1", "/ws/x;key=REDACTED"),
+        ("/ws;v=1;Access_Token=S1/x;a=2?b=3", "/ws;v=1;Access_Token=REDACTED/x;a=2?b=3"),
+        # An absolute-form request target is redacted as a URL.
+        ("ws://h/ws/x;key=S1", "ws://h/ws/x;key=REDACTED"),
+        ("ws://h/ws/x?alt=json?key=S1", "ws://h/ws/x?alt=json?key=REDACTED"),
     ],
 )
 def test_redact_path_compares_decoded_names(path: str, shown: str) -> None:

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from .._endpoints import redact_url
 from .._secret_names import is_secret_name
+from .._url_parameters import redact_path_parameters, redact_query
 
 __all__ = [
     "Credential",
@@ -100,7 +102,7 @@ def extract_credential(path: str, headers: Iterable[tuple[bytes, bytes]]) -> Cre
     if scheme.lower() in ("bearer", "token") and token.strip():
         return Credential(scheme.lower(), token.strip())
     # Last one wins, as `dict(parse_qsl(...))` did; a name without a value is no credential.
-    query = {name: value for _, name, value in _query_items(path) if value}
+    query = {name: value for name, value in _query_items(path) if value}
     if query.get("key"):
         return Credential("api-key-query", query["key"])
     if query.get("access_token"):
@@ -108,46 +110,37 @@ def extract_credential(path: str, headers: Iterable[tuple[bytes, bytes]]) -> Cre
     return None
 
 
-def _query_items(path: str) -> Iterator[tuple[str, str, str | None]]:
-    """Each item of a path's query: as sent, its name decoded, its value decoded (or None).
+def _query_items(path: str) -> Iterator[tuple[str, str | None]]:
+    """Each item of a path's query: its name decoded, its value decoded (or None).
 
-    The one parser of both `extract_credential` and `redact_path`: the redaction compared
-    the names as sent while the credential was read from decoded ones, so `?%6Bey=KEY`
-    authenticated and was shown whole. Decoded as `parse_qsl` does (`+` is a space).
+    Decoded as `parse_qsl` does (`+` is a space), the names as `redact_path` compares them:
+    the redaction compared the names as sent while the credential was read from decoded
+    ones, so `?%6Bey=KEY` authenticated and was shown whole.
     """
     query = path.partition("?")[2]
     if not query:
         return
     for item in query.split("&"):
         name, sep, value = item.partition("=")
-        yield item, unquote_plus(name), unquote_plus(value) if sep else None
+        yield unquote_plus(name), unquote_plus(value) if sep else None
 
 
 def redact_path(path: str) -> str:
-    """Replace the values of credentials in a path's query with `REDACTED`.
+    """Replace the values of credentials in a request target with `REDACTED`.
 
-    A parameter is a credential by the client's rule (`is_secret_name`: `key=`,
-    `access_token=`, `apiKey=`, ...), its name compared percent-decoded and case-blind
-    (`%6Bey=`, `Access_Token=`): a name a server could read as a credential's is hidden.
-    `;` separates parameters here too, as in the client's `redact_url`: some servers
-    split on it, so `?alt=json;key=...` shows no key (it was logged whole). From a secret
-    name to the next `&` everything is hidden, a `;` included: a server that splits on
-    `&` only reads `key=a;b` as the key `a;b`. A name sent without `=` is kept as sent.
+    The client's rule (`redact_url`): a query parameter is a credential when its name,
+    percent-decoded, is a credential's (`is_secret_name`: `key=`, `access_token=`,
+    `apiKey=`, ..., `%6Bey=`), parameters split on `&`, `;` and a second `?`
+    (`?alt=json?key=...`, what `url + "?key=..."` makes of a URL with a query, was logged
+    whole), from a secret name to the next `&`; so is a parameter percent-encoded in
+    another's name or value (`?key%3D...`) and a `;name=value` parameter of a path segment
+    (`/ws;key=...`, logged whole in the 404 line). A target in absolute form
+    (`ws://host/...`) is redacted as a URL. A name sent without `=` is kept as sent.
     """
-    bare, _, query = path.partition("?")
-    if not query:
-        return path
-    return f"{bare}?{'&'.join(_redact_item(item) for item, _, _ in _query_items(path))}"
-
-
-def _redact_item(item: str) -> str:
-    """One `&`-separated item of a query, hidden from its first `;`-piece with a secret name."""
-    pieces = item.split(";")
-    for at, piece in enumerate(pieces):
-        name, sep, _ = piece.partition("=")
-        if sep and is_secret_name(unquote_plus(name)):
-            return ";".join([*pieces[:at], f"{name}=REDACTED"])
-    return item
+    if not path.startswith("/"):
+        return redact_url(path)
+    bare, question, query = path.partition("?")
+    return redact_path_parameters(bare) + question + redact_query(query)
 
 
 def redact_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
