@@ -580,6 +580,13 @@ def answering(nursery: trio.Nursery, answer: bytes) -> trio.abc.Stream:
         (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy", "with HTTP 503"),
         (b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n", "with HTTP 403"),
         (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "handshake with .* failed"),
+        # A server that echoes the key: trio-websocket's and h11's errors quote its answer.
+        (
+            b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer key=%s\r\n"
+            b"content-length: 12\r\n\r\nbad key ...." % CANARY.encode(),
+            "with HTTP 401",
+        ),
+        (b"HTTP/1.1 abc %s\r\n\r\n" % CANARY.encode(), "handshake with .* failed"),
     ],
 )
 async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
@@ -599,6 +606,10 @@ async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
             async with open_session(MODEL, endpoint=endpoint, connector=connector, options=options):
                 pytest.fail("must not connect")
     assert CANARY not in str(info.value)
+    # Not only suppressed (`from None`): trio-websocket's error was kept as `__context__`,
+    # the server's answer (the key it echoed) with it.
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None
 
 
 # What the server does after reading the upgrade request, and what each transport says.

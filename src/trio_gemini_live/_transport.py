@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import ssl
-from collections.abc import Awaitable, Callable, Generator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from typing import Final, Protocol, cast
 
 import trio
@@ -324,16 +324,6 @@ def _handshake_error(exc: BaseException, where: str) -> TransportError:
     return TransportError(f"WebSocket handshake with {where} failed: {type(exc).__name__}")
 
 
-@contextmanager
-def _mapped(endpoint: Endpoint) -> Generator[None]:
-    """Translate trio-websocket, OS and TLS errors during connect into `TransportError`."""
-    with connect_errors(endpoint):
-        try:
-            yield
-        except trio_websocket.HandshakeError as exc:
-            raise _handshake_error(exc, endpoint.display_url) from None
-
-
 class _ReaderHost:
     """Hosts trio-websocket's reader task in a nursery of its own.
 
@@ -375,7 +365,12 @@ class _ReaderHost:
             if self.opened or not failed:
                 raise
             rejected = [e for e in failed if isinstance(e, trio_websocket.ConnectionRejected)]
-            raise _handshake_error((rejected or failed)[0], self._where) from None
+            error = _handshake_error((rejected or failed)[0], self._where)
+        else:
+            return
+        # Raised outside the `except`: `from None` only hides `__context__`, and
+        # trio-websocket's and h11's errors hold the server's answer, which may echo the key.
+        raise error
 
     async def _host(self, task_status: trio.TaskStatus[_ReaderNursery]) -> None:
         try:
@@ -676,43 +671,70 @@ async def open_trio_websocket(
     receive_buffer_size: int = 64 * 1024,
 ) -> TrioWebsocketTransport:
     """Open the stream and perform the WebSocket upgrade; the reader task runs in `nursery`."""
-    target = stream_target(endpoint)
-    headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
     log.debug("connecting to %s", endpoint.display_url)
-    host = _ReaderHost(endpoint.display_url)
-    with _mapped(endpoint):
-        stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
-        metered = _MeteredStream(stream, UplinkMeter(send_queue_reader(stream)))
+    with connect_errors(endpoint):
         try:
-            reader_nursery: _ReaderNursery = await nursery.start(host.run)
-            connection = _ClientWebSocket(
-                metered,
-                host=target.netloc,
-                resource=target.resource,
-                extra_headers=headers,
+            return await _open_upgraded(
+                nursery,
+                endpoint,
+                ssl_context=ssl_context,
+                connector=connector,
                 max_message_size=max_message_size,
                 receive_buffer_size=receive_buffer_size,
             )
-            try:
-                with host.upgrade:
-                    await connection.upgrade(reader_nursery)
-                    host.opened = True
-            finally:
-                host.attached.set()
-            if not host.opened:  # `upgrade` was cancelled: the reader ended first
-                if connection.rejected:
-                    # An answer without a length, which only the end of the stream ends.
-                    raise rejected_upgrade(endpoint.display_url, connection.rejected)
-                raise TransportError(
-                    f"the server closed the connection to {endpoint.display_url} "
-                    "during the WebSocket upgrade"
-                )
-        except BaseException:
-            # trio-websocket leaves the stream open when its handshake fails or is cancelled
-            # (a server that never answers the upgrade, `connect_timeout`): close it here,
-            # forcefully (a connector's TLS stream would wait to write its close_notify).
-            await close_forcefully(stream)
-            raise
+        except trio_websocket.HandshakeError as exc:
+            error = _handshake_error(exc, endpoint.display_url)
+    # Raised outside the `except` and the `with` (whose exit runs while the original is
+    # being handled): `from None` only hides `__context__`, and trio-websocket's error
+    # holds the server's answer, which may echo the key.
+    raise error
+
+
+async def _open_upgraded(
+    nursery: trio.Nursery,
+    endpoint: Endpoint,
+    *,
+    ssl_context: ssl.SSLContext | None,
+    connector: Connector | None,
+    max_message_size: int,
+    receive_buffer_size: int,
+) -> TrioWebsocketTransport:
+    """Open the stream and upgrade it (`open_trio_websocket` maps trio-websocket's errors)."""
+    target = stream_target(endpoint)
+    headers = [(name.encode("ascii"), value.encode("utf-8")) for name, value in endpoint.headers]
+    host = _ReaderHost(endpoint.display_url)
+    stream = await open_stream(endpoint, target, ssl_context=ssl_context, connector=connector)
+    metered = _MeteredStream(stream, UplinkMeter(send_queue_reader(stream)))
+    try:
+        reader_nursery: _ReaderNursery = await nursery.start(host.run)
+        connection = _ClientWebSocket(
+            metered,
+            host=target.netloc,
+            resource=target.resource,
+            extra_headers=headers,
+            max_message_size=max_message_size,
+            receive_buffer_size=receive_buffer_size,
+        )
+        try:
+            with host.upgrade:
+                await connection.upgrade(reader_nursery)
+                host.opened = True
+        finally:
+            host.attached.set()
+        if not host.opened:  # `upgrade` was cancelled: the reader ended first
+            if connection.rejected:
+                # An answer without a length, which only the end of the stream ends.
+                raise rejected_upgrade(endpoint.display_url, connection.rejected)
+            raise TransportError(
+                f"the server closed the connection to {endpoint.display_url} "
+                "during the WebSocket upgrade"
+            )
+    except BaseException:
+        # trio-websocket leaves the stream open when its handshake fails or is cancelled
+        # (a server that never answers the upgrade, `connect_timeout`): close it here,
+        # forcefully (a connector's TLS stream would wait to write its close_notify).
+        await close_forcefully(stream)
+        raise
     return TrioWebsocketTransport(connection, host, metered)
 
 
