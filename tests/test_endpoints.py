@@ -628,6 +628,10 @@ def test_endpoint_redact_replaces_each_secret() -> None:
         "key=" + "".join(f"%{ord(c):02X}" for c in KEY),
         "key=" + KEY[:3] + "%2d".join(KEY[3:].split("-")),
         "key=" + "".join(f"%{ord(c):02x}" for c in KEY[:12]),
+        # the cut inside an escape: the encoded beginning showed whole
+        "key=" + "".join(f"%{ord(c):02X}" for c in KEY[:12]) + "%2",
+        "key=" + "".join(f"%{ord(c):02X}" for c in KEY[:12]) + "%",
+        "key=" + KEY[:12] + "%",
     ],
 )
 def test_redact_hides_a_cut_or_encoded_echo_of_a_key(echo: str) -> None:

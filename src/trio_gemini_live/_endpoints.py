@@ -41,6 +41,7 @@ _GEMINI_VERSIONS = frozenset({"v1beta", "v1alpha", "v1"})
 _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
 _SHORT_SECRET = 8
+_CUT_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")
 # What a host (a port, an IPv6 literal) and a path are made of: anything else in what
 # `redact_url` could not parse may be part of a secret (`[::1&key=...`).
 _PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9.\-_\[\]:/~%]*")
@@ -155,8 +156,10 @@ def _secret_patterns(secret: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 def _redact_cut(text: str, secret: str, head: re.Pattern[str], replacement: str) -> str:
     """`text` with a cut-short `secret` at its very end replaced (see `redact_secrets`)."""
     for match in head.finditer(text):
-        # The rest of the text from here is the secret's beginning, some of it `%XX`.
-        if secret.startswith(unquote(text[match.start() :])):
+        # The rest of the text from here is the secret's beginning, some of it `%XX`; the
+        # cut may fall inside an escape (`%4`), which `unquote` would keep as written.
+        rest = _CUT_ESCAPE.sub("", text[match.start() :])
+        if secret.startswith(unquote(rest)):
             return text[: match.start()] + replacement
     return text
 
