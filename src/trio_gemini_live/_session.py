@@ -44,6 +44,7 @@ from ._arguments import (
 from ._codec import decode_client, encode_client
 from ._connection import FLUSH, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint
+from ._enum_names import with_declared_names
 from ._errors import (
     ConfigurationError,
     GeminiLiveError,
@@ -458,6 +459,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
         """`send`, with the message's kind (for replay reports) known to the caller."""
+        if message.tool_response is not None or message.context_update is not None:
+            # Their enum values (`scheduling`, `behavior`) as the server reads them.
+            message = with_declared_names(message)
         if message.tool_response is not None:
             self._check_answers(message.tool_response.function_responses)
             frame = self._core.protocol.frame_for(message)

@@ -14,6 +14,7 @@ import msgspec
 
 from ._arguments import describe
 from ._endpoints import Endpoint, model_resource_name
+from ._enum_names import with_declared_names
 from ._errors import ConfigurationError, LocalProtocolError
 from ._proto_fields import vertex_only_paths
 from ._protocol import check_setup
@@ -165,7 +166,8 @@ def prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     """`setup` (or a model name) checked for `endpoint`, its model as the endpoint names it."""
     if isinstance(setup, str):
         setup = Setup(model=setup)
-    setup = check_setup(setup)  # first: the checks below read its fields
+    # First: the checks below read its fields (an enum value as it is sent, too).
+    setup = with_declared_names(check_setup(setup))
     setup = msgspec.structs.replace(setup, tools=checked_tool_schemas(setup.tools, "setup.tools"))
     resumption = setup.session_resumption
     if resumption is not None and resumption.transparent and gemini_api(endpoint):
