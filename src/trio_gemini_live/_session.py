@@ -1374,7 +1374,9 @@ async def open_session(
     """Open a Live API session: connect, send `setup`, wait for `setupComplete`.
 
     Args:
-        setup: the session's `Setup` (see `live_setup`), or just a model name.
+        setup: the session's `Setup` (see `live_setup`), or just a model name. On
+            Vertex AI, one that names no response modality asks for `["AUDIO"]`
+            (`generationConfig.responseModalities`), as google-genai does.
         api_key: the Gemini API key (default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`);
             sent in the `x-goog-api-key` header, never in the URL. Only for the default
             endpoint: an `endpoint` carries its own credentials.

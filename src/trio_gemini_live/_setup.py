@@ -131,7 +131,8 @@ def live_setup(
     Args:
         model: the model name, with or without `models/`.
         modality: the answer's modality, `"AUDIO"` (spoken) or `"TEXT"`; None leaves it to
-            the server.
+            the server on the Gemini API (on Vertex AI the session asks for `"AUDIO"`, as
+            google-genai does).
         voice: a prebuilt voice name (such as `"Kore"`); spoken answers only.
         language: the speech's BCP-47 language code (such as `"en-US"`).
         system_instruction: the system instruction: a `str` (one text part of a user
