@@ -337,3 +337,86 @@ async def test_a_queued_signal_goes_out_when_the_vad_on_setup_is_refused(
     assert [code for code in codes if code != 1011] == [1000, 1007, 1000]
     assert signals_received(emulator, -1)[:1] == ["activityStart"]
     assert "activityStart" not in signals_received(emulator, 0)
+
+
+# --- audio_stream_end: the mirror ---------------------------------------------------------
+#
+# `audioStreamEnd` is valid only with automatic activity detection on (protocol.md 2.3); with
+# it off the turn ends with `activityEnd`. It was sent whatever the setup.
+
+
+def stream_ends_received(emulator: Emulator, connection: int) -> int:
+    frames = [f.data for f in emulator.connections[connection].received if f.data]
+    return sum(1 for frame in frames if frame.get("realtimeInput", {}).get("audioStreamEnd"))
+
+
+async def test_audio_stream_end_is_refused_under_manual_vad_and_sent_under_server_vad(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    raw = ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True))
+    async with open_emulator() as emulator:
+        async with emulator.open_session(VAD_OFF) as session:
+            with pytest.raises(LocalProtocolError, match=r"needs automatic activity detection on"):
+                await session.audio_stream_end()
+            with pytest.raises(LocalProtocolError, match=r"activity_end\(\)"):
+                await session.audio_stream_end()
+            with pytest.raises(LocalProtocolError, match=r"send\(realtimeInput\.audioStreamEnd"):
+                await session.send(raw)
+        async with emulator.open_session(VAD_ON) as session:
+            await session.send_audio(bytes(640))
+            await session.audio_stream_end()
+            await session.send(raw)
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert stream_ends_received(emulator, 0) == 0
+    assert stream_ends_received(emulator, 1) == 2
+
+
+async def test_audio_stream_end_is_refused_while_update_setup_turns_vad_off(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator, emulator.open_session(VAD_ON) as session:
+        await session.update_setup(VAD_OFF)
+        with pytest.raises(LocalProtocolError, match=r"update_setup\(\) changes automatic"):
+            await session.audio_stream_end()
+        await until_setup_changed(session)
+        with pytest.raises(LocalProtocolError, match="needs automatic activity detection on"):
+            await session.audio_stream_end()
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert stream_ends_received(emulator, 0) == stream_ends_received(emulator, 1) == 0
+
+
+async def test_audio_stream_end_is_allowed_while_update_setup_keeps_vad_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator, emulator.open_session(VAD_ON) as session:
+        await session.update_setup(live_setup(AUDIO_MODEL, voice="Kore"))
+        await session.audio_stream_end()
+        await until_setup_changed(session)
+    assert stream_ends_received(emulator, 0) + stream_ends_received(emulator, 1) == 1
+
+
+async def test_audio_stream_end_is_refused_before_start(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator, emulator.open_session(VAD_OFF, start=False) as session:
+        with pytest.raises(LocalProtocolError, match=r"before start\(\)"):
+            await session.audio_stream_end()
+        await session.start(VAD_OFF)
+        with pytest.raises(LocalProtocolError, match="needs automatic activity detection on"):
+            await session.audio_stream_end()
+    assert stream_ends_received(emulator, 0) == 0
+
+
+def test_audio_stream_end_counts_the_setup_a_refused_move_falls_back_to() -> None:
+    # A move from VAD off to VAD on is under way: should the server refuse it, the session
+    # goes back to VAD off, until the new connection has opened.
+    session = LiveSession(url_endpoint("ws://127.0.0.1:9/ws/x", api_key="k"), SessionOptions())
+    session._core.protocol.setup = VAD_ON  # pyright: ignore[reportPrivateUsage]
+    session._next_setup = VAD_ON  # pyright: ignore[reportPrivateUsage]
+    session._fallback_setup = VAD_OFF  # pyright: ignore[reportPrivateUsage]
+    for current in (None, _Connection(opened=False)):
+        session._core.current = current  # type: ignore[assignment]  # pyright: ignore[reportPrivateUsage]
+        with pytest.raises(LocalProtocolError, match=r"update_setup\(\) changes automatic"):
+            session._check_automatic_activity("audio_stream_end")  # pyright: ignore[reportPrivateUsage]
+    session._core.current = _Connection(opened=True)  # type: ignore[assignment]  # pyright: ignore[reportPrivateUsage]
+    session._check_automatic_activity("audio_stream_end")  # pyright: ignore[reportPrivateUsage]

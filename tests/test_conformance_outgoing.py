@@ -222,14 +222,18 @@ def test_every_client_message_validates_against_the_sdk(message: w.ClientMessage
 
 async def _run_commands(calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[bytes]:
     session = LiveSession(ENDPOINT, SessionOptions(send_buffer=len(calls) + 1))
-    # A setup in force that allows every command: activity signals need server VAD off.
-    session._core.protocol.setup = w.Setup(  # pyright: ignore[reportPrivateUsage]
+    manual_vad = w.Setup(
         model="models/m",
         realtime_input_config=w.RealtimeInputConfig(
             automatic_activity_detection=w.AutomaticActivityDetection(disabled=True)
         ),
     )
+    server_vad = w.Setup(model="models/m")
     for name, args, kwargs in calls:
+        # A setup in force that allows the command: activity signals need server VAD off,
+        # audio_stream_end needs it on.
+        setup = server_vad if name == "audio_stream_end" else manual_vad
+        session._core.protocol.setup = setup  # pyright: ignore[reportPrivateUsage]
         try:
             await getattr(session, name)(*args, **kwargs)
         except LocalProtocolError as exc:

@@ -111,6 +111,8 @@ def expected_setup(model: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """
     setup: dict[str, Any] = {"model": model}
     modality = kwargs.get("modality", "AUDIO")
+    if modality is None and model.startswith(("projects/", "publishers/")):
+        modality = "AUDIO"  # Vertex AI's default, which google-genai sends (section 2.1.1)
     if modality:
         _put(setup, ("generationConfig", "responseModalities"), [modality])
     if kwargs.get("voice"):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from . import _proto_enums as proto
 from ._answer_errors import (
     answer_on_its_way as _answer_on_its_way,
     cancelled_call as _cancelled_call,
@@ -32,6 +33,7 @@ from ._arguments import (
 )
 from ._codec import encode_client
 from ._connection import SessionCore
+from ._enum_names import declared_name
 from ._errors import LocalProtocolError
 from ._pending_calls import NO_ID, CallReservation
 from ._session_setup import struct_list as _struct_list
@@ -298,7 +300,8 @@ class SessionAnswers:
                 has `name` (or an answer is already on its way to each that has it);
                 `result` cannot be encoded as JSON
                 (NaN and infinities included, anywhere in it: in a dataclass, a Struct or
-                a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`) or
+                a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`, in
+                any case: sent upper-case) or
                 `will_continue` (a `bool`) is wrong, or `will_continue` is True for a
                 function the setup in force declares BLOCKING; or `parts` is not a sequence of
                 `FunctionResponsePart` whose fields have the right types (bytes, not a
@@ -343,7 +346,7 @@ class SessionAnswers:
                         id=call_id or None,
                         name=function_name,
                         response=response,
-                        scheduling=scheduling,
+                        scheduling=declared_name(scheduling, proto.SCHEDULING),
                         # False is the default: omitted, as proto3 JSON writes it.
                         will_continue=will_continue or None,
                         parts=media or None,
@@ -400,7 +403,8 @@ def _check_continuable(setup: Setup | None, name: str | None, call_id: str) -> N
         for declaration in getattr(tool, "function_declarations", None) or ():
             if getattr(declaration, "name", None) != name:
                 continue
-            # In any case, as the server reads an enum name (and the emulator does).
+            # In any case: a setup given to the protocol core directly is not spelled as
+            # declared (`with_declared_names`), and the emulator reads it in any case.
             if str(getattr(declaration, "behavior", None) or "").upper() == "NON_BLOCKING":
                 return
             raise LocalProtocolError(

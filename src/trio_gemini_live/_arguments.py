@@ -18,6 +18,7 @@ import reprlib
 import sys
 from typing import SupportsIndex, TypeVar, cast, overload
 
+from . import _proto_enums
 from ._errors import ConfigurationError, LocalProtocolError
 
 __all__ = [
@@ -279,13 +280,16 @@ def check_str(value: object, name: str, *, optional: bool = False) -> str | None
     return str.__str__(value)
 
 
-SCHEDULING = frozenset({"SCHEDULING_UNSPECIFIED", "SILENT", "WHEN_IDLE", "INTERRUPT"})
+SCHEDULING = frozenset(_proto_enums.SCHEDULING)
 """The values of `FunctionResponse.scheduling` (the proto enum's names, as JSON spells them)."""
 
 
 def check_scheduling(value: object, where: str) -> None:
-    """Refuse a `scheduling` that is not one of `SCHEDULING` (the server closes with 1007)."""
-    if value is not None and not (isinstance(value, str) and value in SCHEDULING):
+    """Refuse a `scheduling` that is not one of `SCHEDULING` (the server closes with 1007).
+
+    In any case: it is sent as the declared (upper-case) name (`with_declared_names`).
+    """
+    if value is not None and not (isinstance(value, str) and value.upper() in SCHEDULING):
         raise LocalProtocolError(
             f"{where}: scheduling must be one of {', '.join(sorted(SCHEDULING))} or None, "
             f"not {describe(value)}"

@@ -18,7 +18,9 @@ import msgspec
 
 from ._arguments import check_switch, describe
 from ._endpoints import model_resource_name
+from ._enum_names import declared_name
 from ._errors import ConfigurationError
+from ._proto_enums import MODALITY
 from ._schema import from_json_schema
 from ._session_setup import checked_tool_schemas
 from ._setup_checks import (
@@ -470,6 +472,17 @@ _SEED_OPTIONS: dict[str, _OptionHandler] = {
 }
 
 
+def _text_only(modalities: object) -> bool:
+    """Whether a draft's `responseModalities` asks for text answers only, in any case.
+
+    (`["text"]` given as a Setup field is sent as `["TEXT"]`: see `with_declared_names`.)
+    """
+    if not isinstance(modalities, list):
+        return False
+    items = cast("list[object]", modalities)
+    return [declared_name(item, MODALITY) for item in items] == ["TEXT"]
+
+
 def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
     """The `Setup` to send for a draft; `ConfigurationError` if the draft is invalid.
 
@@ -483,7 +496,7 @@ def setup_of(draft: Mapping[str, Any], log: logging.Logger) -> Setup:
     if isinstance(generation, Mapping):
         fields = cast(Mapping[str, Any], generation)
         speech = fields.get("speechConfig")
-        if fields.get("responseModalities") == ["TEXT"] and isinstance(speech, Mapping):
+        if _text_only(fields.get("responseModalities")) and isinstance(speech, Mapping):
             voice_free = {
                 key: value
                 for key, value in cast(Mapping[str, Any], speech).items()

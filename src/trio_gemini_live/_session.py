@@ -44,6 +44,7 @@ from ._arguments import (
 from ._codec import decode_client, encode_client
 from ._connection import FLUSH, ConnectionOutcome, Outgoing, SessionCore
 from ._endpoints import Endpoint, gemini_endpoint
+from ._enum_names import with_declared_names
 from ._errors import (
     ConfigurationError,
     GeminiLiveError,
@@ -445,7 +446,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 way (a `respond` or `send_tool_response` waits for room in the queue;
                 without an id: to each pending call without an id of its name), or one
                 id twice; or it carries an activity signal that could reach a connection
-                with automatic activity detection on (as for `activity_start`).
+                with automatic activity detection on (as for `activity_start`), or an
+                `audioStreamEnd` that could reach one with it off (as for
+                `audio_stream_end`).
             SessionClosedError: the session is closed.
         """
         message = check_instance(message, ClientMessage, "message")
@@ -454,10 +457,15 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         if kind in (ACTIVITY_START, ACTIVITY_END):
             # The same 1007 waits for a raw signal as for `activity_start()`.
             self._check_manual_activity(f"send({kind})")
+        elif message.realtime_input is not None and message.realtime_input.audio_stream_end is True:
+            self._check_automatic_activity("send(realtimeInput.audioStreamEnd)")
         await self._send(message, kind)
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
         """`send`, with the message's kind (for replay reports) known to the caller."""
+        if message.tool_response is not None or message.context_update is not None:
+            # Their enum values (`scheduling`, `behavior`) as the server reads them.
+            message = with_declared_names(message)
         if message.tool_response is not None:
             self._check_answers(message.tool_response.function_responses)
             frame = self._core.protocol.frame_for(message)
@@ -892,23 +900,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         accepted before an `update_setup` that turns VAD on, and still queued at the move,
         is kept off the new connection instead (`SignalLedger`) and reported.
         """
-        core = self._core
-        in_force = core.protocol.setup or core.pending_setup
-        if in_force is None:
-            # `open_session(..., start=False)`: the signal would go out right after
-            # whatever setup `start` sends, unchecked. Refused now rather than found out
-            # at `start()`, when it is queued and cannot be taken back.
-            raise LocalProtocolError(
-                f"{method}() before start(): no setup is known yet to tell whether "
-                "automatic activity detection is off; call start(setup) first"
-            )
-        # The setup before a move, which the session goes back to should the server refuse
-        # the new one: reachable until the connection carrying the new one has opened.
-        # (`_next_setup` stays set during that connection: it is then the setup in force.)
-        current = core.current
-        fallback = None if current is not None and current.opened else self._fallback_setup
-        others = [setup for setup in (self._next_setup, fallback) if setup is not None]
-        server_vad = [automatic_activity_detection(setup) for setup in (in_force, *others)]
+        server_vad = self._reachable_detection(method)
         if not any(server_vad):
             return
         if all(server_vad):
@@ -923,12 +915,69 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             "session with 1007"
         )
 
+    def _check_automatic_activity(self, method: str) -> None:
+        """Refuse an `audioStreamEnd` that could meet a setup with automatic VAD off.
+
+        The mirror of `_check_manual_activity`: `audioStreamEnd` is valid only with the
+        server's activity detection on (protocol.md section 2.3), and may be written on
+        any connection an activity signal may.
+        """
+        server_vad = self._reachable_detection(method)
+        if all(server_vad):
+            return
+        if not any(server_vad):
+            raise LocalProtocolError(
+                f"{method}() needs automatic activity detection on: audioStreamEnd is valid "
+                "only with it; with it off (live_setup(..., automatic_vad=False)) the "
+                "application ends the user's turn with activity_end()"
+            )
+        raise LocalProtocolError(
+            f"{method}() while update_setup() changes automatic activity detection: until "
+            "the session has moved (the Reconnected(setup_changed=True) event) it may be "
+            "written on a connection with it off, where audioStreamEnd is not valid (the "
+            "turn ends with activity_end() there)"
+        )
+
+    def _reachable_detection(self, method: str) -> list[bool]:
+        """Whether each setup a message queued now may be written under has automatic VAD.
+
+        The setup in force, and while an `update_setup` is pending the new one and the old
+        one again (should the server refuse the new).
+        """
+        core = self._core
+        in_force = core.protocol.setup or core.pending_setup
+        if in_force is None:
+            # `open_session(..., start=False)`: the message would go out right after
+            # whatever setup `start` sends, unchecked. Refused now rather than found out
+            # at `start()`, when it is queued and cannot be taken back.
+            raise LocalProtocolError(
+                f"{method}() before start(): no setup is known yet to tell whether "
+                "automatic activity detection is on or off; call start(setup) first"
+            )
+        # The setup before a move, which the session goes back to should the server refuse
+        # the new one: reachable until the connection carrying the new one has opened.
+        # (`_next_setup` stays set during that connection: it is then the setup in force.)
+        current = core.current
+        fallback = None if current is not None and current.opened else self._fallback_setup
+        others = [setup for setup in (self._next_setup, fallback) if setup is not None]
+        return [automatic_activity_detection(setup) for setup in (in_force, *others)]
+
     async def audio_stream_end(self) -> None:
         """Tell the server the microphone paused (flushes its cached audio).
 
+        Valid only with automatic activity detection on (protocol.md section 2.3); with it
+        off, `activity_end()` ends the user's turn.
+
         Raises:
+            LocalProtocolError: the message could reach a connection whose setup has
+                automatic activity detection off (`live_setup(..., automatic_vad=False)`):
+                the setup in force has it off; an `update_setup` that changes it is not in
+                force yet (until `Reconnected(setup_changed=True)`, the message may go out
+                on either connection); or `start()` has not been called yet (no setup is
+                known).
             SessionClosedError: the session is closed (its error, once it has failed).
         """
+        self._check_automatic_activity("audio_stream_end")
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), "realtimeInput"
         )
@@ -1370,7 +1419,9 @@ async def open_session(
     """Open a Live API session: connect, send `setup`, wait for `setupComplete`.
 
     Args:
-        setup: the session's `Setup` (see `live_setup`), or just a model name.
+        setup: the session's `Setup` (see `live_setup`), or just a model name. On
+            Vertex AI, one that names no response modality asks for `["AUDIO"]`
+            (`generationConfig.responseModalities`), as google-genai does.
         api_key: the Gemini API key (default: `GEMINI_API_KEY`, then `GOOGLE_API_KEY`);
             sent in the `x-goog-api-key` header, never in the URL. Only for the default
             endpoint: an `endpoint` carries its own credentials.

@@ -14,12 +14,13 @@ import msgspec
 
 from ._arguments import describe
 from ._endpoints import Endpoint, model_resource_name
+from ._enum_names import with_declared_names
 from ._errors import ConfigurationError, LocalProtocolError
 from ._proto_fields import vertex_only_paths
 from ._protocol import check_setup
 from ._schema import camel_schema, tool_schema_problems, tool_schema_value_problems
 from ._setup_extra import merge_extra
-from ._wire import Content, FunctionDeclaration, Part, Setup, Tool
+from ._wire import Content, FunctionDeclaration, GenerationConfig, Part, Setup, Tool
 
 _T = TypeVar("_T")
 
@@ -165,7 +166,8 @@ def prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     """`setup` (or a model name) checked for `endpoint`, its model as the endpoint names it."""
     if isinstance(setup, str):
         setup = Setup(model=setup)
-    setup = check_setup(setup)  # first: the checks below read its fields
+    # First: the checks below read its fields (an enum value as it is sent, too).
+    setup = with_declared_names(check_setup(setup))
     setup = msgspec.structs.replace(setup, tools=checked_tool_schemas(setup.tools, "setup.tools"))
     resumption = setup.session_resumption
     if resumption is not None and resumption.transparent and gemini_api(endpoint):
@@ -187,4 +189,27 @@ def prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
         project=endpoint.project,
         location=endpoint.location,
     )
-    return msgspec.structs.replace(setup, model=model)
+    setup = msgspec.structs.replace(setup, model=model)
+    return with_vertex_modality(setup) if endpoint.vertex else setup
+
+
+def with_vertex_modality(setup: Setup) -> Setup:
+    """`setup` asking for `["AUDIO"]` answers if it names no response modality (Vertex AI).
+
+    As google-genai's Vertex AI path does (protocol.md sections 2.1.1 and 5.1): it sets
+    `generationConfig.responseModalities` when the setup it sends has none. One given in
+    `extra` counts (adding another would send both).
+    """
+    generation = setup.generation_config or GenerationConfig()
+    if generation.response_modalities is not None:
+        return setup
+    if setup.extra is not None:
+        sent = merge_extra(setup).get("generationConfig")
+        if isinstance(sent, dict) and any(
+            key in sent for key in ("responseModalities", "response_modalities")
+        ):
+            return setup
+    return msgspec.structs.replace(
+        setup,
+        generation_config=msgspec.structs.replace(generation, response_modalities=["AUDIO"]),
+    )

@@ -11,7 +11,9 @@ from typing import Any, Literal, cast
 import msgspec
 
 from ._arguments import TOO_DEEP, check_switch, describe, is_count
+from ._enum_names import declared_name, with_declared_names
 from ._errors import ConfigurationError
+from ._proto_enums import MODALITY
 from ._proto_fields import check_integer_ranges
 from ._setup_checks import (
     DETECTION_TUNING,
@@ -120,14 +122,17 @@ def live_setup(
     them, with transcription settings at setup level. An option left at None is not sent
     (the server's default applies).
 
-    Enum-valued options take the wire's enum names (listed with each). A name this
-    release does not know is sent all the same: Google adds values, and the server
-    judges; if it refuses the setup (1007), the error names the unknown value.
+    Enum-valued options take the wire's enum names (listed with each), in any case: a
+    name given in another (`"no_interruption"`) is sent as declared (`"NO_INTERRUPTION"`),
+    as google-genai sends it. A name this release does not know is sent as given: Google
+    adds values, and the server judges; if it refuses the setup (1007), the error names
+    the unknown value.
 
     Args:
         model: the model name, with or without `models/`.
         modality: the answer's modality, `"AUDIO"` (spoken) or `"TEXT"`; None leaves it to
-            the server.
+            the server on the Gemini API (on Vertex AI the session asks for `"AUDIO"`, as
+            google-genai does).
         voice: a prebuilt voice name (such as `"Kore"`); spoken answers only.
         language: the speech's BCP-47 language code (such as `"en-US"`).
         system_instruction: the system instruction: a `str` (one text part of a user
@@ -203,6 +208,7 @@ def live_setup(
             would replace a modelled value (its path is named). Another value of the
             wrong type is refused when the session opens, its JSON path named.
     """
+    modality = declared_name(modality, MODALITY)  # `"audio"` is sent as `"AUDIO"`
     if modality not in (None, "AUDIO", "TEXT"):
         raise ConfigurationError(f"modality must be 'AUDIO' or 'TEXT', got {modality!r}")
     check_switch(input_transcription, "input_transcription")
@@ -340,7 +346,7 @@ def live_setup(
     )
     check_extra(setup)  # now rather than when the session opens: `extra` is live_setup's
     check_integer_ranges(setup, "setup")  # the counts are live_setup's too
-    return setup
+    return with_declared_names(setup)  # the Setup shows the enum names as they are sent
 
 
 def _check_resumption(resumption: bool, handle: object, transparent: object) -> None:

@@ -502,7 +502,12 @@ class ActivityEnd(WireStruct):
 
 
 class RealtimeInput(WireStruct):
-    """`realtimeInput`: streaming audio, video, text and activity signals (section 2.3)."""
+    """`realtimeInput`: streaming audio, video, text and activity signals (section 2.3).
+
+    `activity_start` and `activity_end` are for setups with automatic activity detection
+    off, `audio_stream_end` for those with it on (`LiveSession.send` refuses them
+    otherwise, as `activity_start()` and `audio_stream_end()` do).
+    """
 
     audio: Blob | None = None
     video: Blob | None = None
