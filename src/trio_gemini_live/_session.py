@@ -456,9 +456,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         kind = _kind_of(message)
         if kind in (ACTIVITY_START, ACTIVITY_END):
             # The same 1007 waits for a raw signal as for `activity_start()`.
-            self._check_manual_activity(f"send({kind})")
+            self._check_manual_activity(f"send() of {kind}")
         elif message.realtime_input is not None and message.realtime_input.audio_stream_end is True:
-            self._check_automatic_activity("send(realtimeInput.audioStreamEnd)")
+            self._check_automatic_activity("send() of realtimeInput.audioStreamEnd")
         await self._send(message, kind)
 
     async def _send(self, message: ClientMessage, kind: str) -> None:
@@ -870,7 +870,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 go out on either connection); or `start()` has not been called yet (no
                 setup is known).
         """
-        self._check_manual_activity("activity_start")
+        self._check_manual_activity("activity_start()")
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(activity_start=ActivityStart())),
             ACTIVITY_START,
@@ -884,7 +884,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 connection with automatic activity detection on (the server would close
                 the session with 1007).
         """
-        self._check_manual_activity("activity_end")
+        self._check_manual_activity("activity_end()")
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(activity_end=ActivityEnd())),
             ACTIVITY_END,
@@ -905,11 +905,11 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             return
         if all(server_vad):
             raise LocalProtocolError(
-                f"{method}() needs automatic activity detection off (live_setup(..., "
+                f"{method} needs automatic activity detection off (live_setup(..., "
                 "automatic_vad=False)); with it on, the server closes the session with 1007"
             )
         raise LocalProtocolError(
-            f"{method}() while update_setup() changes automatic activity detection: until "
+            f"{method} while update_setup() changes automatic activity detection: until "
             "the session has moved (the Reconnected(setup_changed=True) event) the signal "
             "may be written on a connection with it on, where the server closes the "
             "session with 1007"
@@ -927,12 +927,12 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             return
         if not any(server_vad):
             raise LocalProtocolError(
-                f"{method}() needs automatic activity detection on: audioStreamEnd is valid "
+                f"{method} needs automatic activity detection on: audioStreamEnd is valid "
                 "only with it; with it off (live_setup(..., automatic_vad=False)) the "
                 "application ends the user's turn with activity_end()"
             )
         raise LocalProtocolError(
-            f"{method}() while update_setup() changes automatic activity detection: until "
+            f"{method} while update_setup() changes automatic activity detection: until "
             "the session has moved (the Reconnected(setup_changed=True) event) it may be "
             "written on a connection with it off, where audioStreamEnd is not valid (the "
             "turn ends with activity_end() there)"
@@ -951,7 +951,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
             # whatever setup `start` sends, unchecked. Refused now rather than found out
             # at `start()`, when it is queued and cannot be taken back.
             raise LocalProtocolError(
-                f"{method}() before start(): no setup is known yet to tell whether "
+                f"{method} before start(): no setup is known yet to tell whether "
                 "automatic activity detection is on or off; call start(setup) first"
             )
         # The setup before a move, which the session goes back to should the server refuse
@@ -977,7 +977,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 known).
             SessionClosedError: the session is closed (its error, once it has failed).
         """
-        self._check_automatic_activity("audio_stream_end")
+        self._check_automatic_activity("audio_stream_end()")
         await self._send_built(
             ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), "realtimeInput"
         )
