@@ -1151,12 +1151,15 @@ async def test_a_failure_the_application_never_heard_of_is_logged_at_the_exit(
     # An application that stopped reading events while the server closed the session with
     # 1007 left the block with no exception and nothing logged: it could not know that
     # what it sent last may not have been taken. Told by the `Closed` event or by a call
-    # that raised the error, it is not told again.
+    # that raised the error, it is not told again. The warning gives the code and the
+    # reason, with the key redacted as in every close reason (a server may echo it).
     caplog.set_level(logging.WARNING, logger="trio_gemini_live.session")
-    fault = Fault(kind="close", code=1007, reason="bad", after_seconds=1.0)
+    key = "AIzaSyTESTKEY0123456789"
+    fault = Fault(kind="close", code=1007, reason=f"API key {key} bad", after_seconds=1.0)
+    setup = live_setup(MODEL, modality="TEXT", resumption=False)
     async with (
         open_emulator(EmulatorConfig(faults=[fault])) as emulator,
-        emulator.open_session(live_setup(MODEL, modality="TEXT", resumption=False)) as session,
+        emulator.open_session(setup, api_key=key) as session,
     ):
         await session.send_text("hello")
         await trio.sleep(3)
@@ -1171,7 +1174,7 @@ async def test_a_failure_the_application_never_heard_of_is_logged_at_the_exit(
     if told == "nothing":
         assert warnings == [
             "the session failed, and its Closed event and error went unread: "
-            "connection closed by the server: 1007 bad"
+            "connection closed by the server: 1007 API key REDACTED bad"
         ]
     else:
         assert warnings == []

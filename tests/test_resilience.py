@@ -2095,6 +2095,38 @@ async def test_the_resume_log_counts_the_attempts_of_the_outage(
     assert attempts == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.parametrize(
+    ("code", "reason", "said"),
+    [
+        (1011, "Internal error encountered.", "Internal error encountered."),
+        (1011, "", "a close (1011) without a reason"),
+        (None, "", "a dropped connection"),
+    ],
+    ids=["reason", "no reason", "no close frame"],
+)
+async def test_the_resume_log_says_how_the_connection_ended_never_an_empty_reason(
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+    code: int | None,
+    reason: str,
+    said: str,
+) -> None:
+    # A close frame without a reason was logged as "after " and nothing, or taken for a
+    # dropped connection: the line names its code now.
+    caplog.set_level(logging.INFO, logger="trio_gemini_live.session")
+    async with open_emulator() as emulator:
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        async with open_session(live_setup(MODEL, modality="TEXT"), endpoint=endpoint) as session:
+            if code is None:
+                await emulator.connections[-1].reset()
+            else:
+                await emulator.connections[-1].close(code, reason)
+            with trio.fail_after(30):
+                await until_event(session, Reconnected)
+    lines = [r.getMessage() for r in caplog.records if "resuming the session" in r.getMessage()]
+    assert lines == [f"resuming the session (attempt 1, after {said})"]
+
+
 @pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
 async def test_a_setup_change_after_a_wait_on_the_reader_moves_by_its_bound_while_frames_flow(
     autojump_clock: trio.testing.MockClock, nursery: trio.Nursery, transport: str

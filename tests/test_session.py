@@ -1462,6 +1462,70 @@ async def test_a_message_the_transport_refused_unwritten_is_reported_as_never_wr
     assert session.not_sent == (f"realtimeInput.text: 1 message(s), {size} bytes (never written)",)
 
 
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize("many", [False, True], ids=["send", "send_many"])
+async def test_a_message_a_cancellation_stopped_before_its_write_is_never_written(
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+    many: bool,
+) -> None:
+    """The block cancelled just as the sender took a message: no byte of it went out.
+
+    It was reported as "(cut off mid-write)", and the websockets transport took the
+    stream for cut in the middle of a frame: it wrote no close frame, and the server saw
+    1006. The message is "never written", and the connection ends with a close frame.
+    """
+    from trio_gemini_live import _supervisor
+
+    outer = trio.CancelScope()
+    open_transport = _supervisor.open_transport
+
+    class CancelledAsItSends:
+        def __init__(self, inner: object) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._inner, name)
+
+        async def send(self, frame: bytes) -> None:
+            if b"realtimeInput" in frame:
+                outer.cancel()
+            await self._inner.send(frame)  # type: ignore[attr-defined]
+
+        async def send_many(self, frames: list[bytes]) -> None:
+            outer.cancel()
+            await self._inner.send_many(frames)  # type: ignore[attr-defined]
+
+    async def cancelling_transport(*args: object, **kwargs: object) -> object:
+        return CancelledAsItSends(await open_transport(*args, **kwargs))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_supervisor, "open_transport", cancelling_transport)
+    setup = live_setup("gemini-live-2.5-flash-preview", modality="TEXT")
+    options = SessionOptions(transport=transport)
+    texts = ["one", "two"] if many else ["one"]
+    with trio.fail_after(30):
+        async with open_emulator() as emulator:
+            with outer:
+                async with emulator.open_session(
+                    setup, api_key="k", options=options, start=False
+                ) as session:
+                    for text in texts:  # queued before the sender starts: one batch for two
+                        await session.send_text(text)
+                    await session.start(setup)
+                    await trio.sleep_forever()
+            assert outer.cancelled_caught
+            [connection] = emulator.connections
+            await connection.wait_closed()
+            received = [frame.data for frame in connection.received if frame.data]
+    assert (connection.closed_by, connection.close_code) == ("client", 1000)
+    assert not [data for data in received if "realtimeInput" in data]
+    size = sum(len(f'{{"realtimeInput":{{"text":"{text}"}}}}') for text in texts)
+    assert session.not_sent == (
+        f"realtimeInput.text: {len(texts)} message(s), {size} bytes (never written)",
+    )
+
+
 async def test_a_cut_off_message_the_next_replay_could_not_write_stays_cut_off(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:

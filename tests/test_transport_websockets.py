@@ -639,9 +639,73 @@ async def test_nothing_is_written_behind_a_write_cut_off_part_way(
         await transport.send(b'{"text": "' + b"x" * 20_000 + b'"}')
     assert cut.cancelled_caught
     assert log.writes[before:] == [(log.writes[before][0], False)]  # cut off part-way
+    assert transport.writes_begun > 0  # so the session reports it as cut off, not unwritten
     with trio.fail_after(1):  # no wait for a reply to a close frame the server never got
         await transport.aclose(1000, "")
     assert [done for _, done in log.writes[before:]] == [False]  # nothing written after it
+
+
+@pytest.mark.parametrize("transport_name", sorted(TRANSPORTS))
+@pytest.mark.parametrize("many", [False, True], ids=["send", "send_many"])
+@bounded
+async def test_a_send_cancelled_before_its_write_leaves_the_stream_whole_for_a_close_frame(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport_name: str, many: bool
+) -> None:
+    # A cancellation already pending when the send came (the block cancelled just after a
+    # `send_text`) was raised by the stream's `send_all` before its first byte, and taken
+    # for a write cut off part-way: no close frame went out, the server saw 1006, and the
+    # session reported the message as "cut off mid-write". Nothing was written: the frame
+    # is dropped whole, `writes_begun` says so, and the close frame follows.
+    transport, peer = await open_either(nursery, transport_name)
+    begun = transport.writes_begun
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        if many:
+            await transport.send_many([b'{"a": 1}', b'{"b": 2}'])
+        else:
+            await transport.send(b'{"a": 1}')
+    assert scope.cancelled_caught
+    assert transport.writes_begun == begun
+    replies: list[CloseConnection] = []
+
+    async def answer() -> None:
+        replies.append(await close_reply(peer))
+        await peer.stream.send_all(peer.ws.send(replies[0].response()))
+
+    nursery.start_soon(answer)
+    await transport.aclose(1000, "bye")
+    assert [(reply.code, reply.reason) for reply in replies] == [(1000, "bye")]
+    assert transport.writes_begun > begun  # the close frame's
+
+
+@bounded
+async def test_trio_websocket_cancelled_between_its_lock_and_the_write_is_no_cut(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # trio-websocket takes its write lock with a yield that cannot be cancelled: a
+    # cancellation arriving then reached the stream's `send_all` before its first byte, and
+    # was taken for a write cut off part-way (no close frame after it, the server saw 1006).
+    # The frame's bytes were trio-websocket's own and are dropped whole: the stream is whole.
+    from trio_gemini_live._transport import TrioWebsocketTransport
+
+    transport, peer = await open_either(nursery, "trio-websocket")
+    assert isinstance(transport, TrioWebsocketTransport)
+    metered = transport._stream  # pyright: ignore[reportPrivateUsage]
+    begun = transport.writes_begun
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await metered.send_all(frame('{"a": 1}'))  # as trio-websocket calls it, lock held
+    assert scope.cancelled_caught
+    assert (metered.cut, transport.writes_begun) == (False, begun)
+    replies: list[CloseConnection] = []
+
+    async def answer() -> None:
+        replies.append(await close_reply(peer))
+        await peer.stream.send_all(peer.ws.send(replies[0].response()))
+
+    nursery.start_soon(answer)
+    await transport.aclose(1000, "bye")
+    assert [(reply.code, reply.reason) for reply in replies] == [(1000, "bye")]
 
 
 @bounded

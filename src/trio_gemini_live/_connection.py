@@ -534,11 +534,12 @@ class Connection:
         core = self._core
         index = core.protocol.messages_sent + 1
         core.protocol.frame_sent()
+        writes_begun = self._transport.writes_begun
         try:
             await self._transport.send(frame)
         except BaseException as exc:
             item = (Outgoing(frame, kind),) if count_cut_off else ()
-            if isinstance(exc, TransportClosedError) and exc.unwritten:
+            if self._unwritten(exc, writes_begun):
                 self._note_cut_off((), refused=item)
             else:
                 self._note_cut_off(item)
@@ -555,6 +556,17 @@ class Connection:
         core.messages_sent_total += 1
         core.frames_sent += 1
         core.bytes_sent += len(frame)
+
+    def _unwritten(self, exc: BaseException, writes_begun: int) -> bool:
+        """Whether a send that raised `exc` wrote no byte of its frames, nor ever will.
+
+        Refused by a closing transport, or cancelled before any write began since
+        `writes_begun` was read (the transport then dropped the frames whole). Cancelled
+        once a write began, part of them may have reached the server.
+        """
+        if isinstance(exc, TransportClosedError):
+            return exc.unwritten
+        return isinstance(exc, trio.Cancelled) and self._transport.writes_begun == writes_begun
 
     def _note_cut_off(self, items: Iterable[Outgoing], refused: Iterable[Outgoing] = ()) -> None:
         """Note `items` as cut off mid-write, after the frame `write_now` began, if any.
@@ -625,10 +637,11 @@ class Connection:
         for item in items:
             protocol.frame_sent()
             size += len(item.frame)
+        writes_begun = self._transport.writes_begun
         try:
             await self._transport.send_many([item.frame for item in items])
         except BaseException as exc:
-            if isinstance(exc, TransportClosedError) and exc.unwritten:
+            if self._unwritten(exc, writes_begun):
                 self._note_cut_off((), refused=items)
             else:
                 self._note_cut_off(items)

@@ -47,6 +47,19 @@ UNREPLAYED = "written before a resume, which ended before writing it again"
 log = logging.getLogger("trio_gemini_live.session")
 
 
+def _ending(outcome: ConnectionOutcome) -> str:
+    """How a connection ended, for a log line or an error: its reason, never an empty text.
+
+    No close frame (1006, the transports' code for it) is a dropped connection; a close
+    frame without a reason is named by its code, not taken for a drop.
+    """
+    if outcome.reason:
+        return outcome.reason
+    if outcome.code == 1006:
+        return "a dropped connection"
+    return f"a close ({outcome.code}) without a reason"
+
+
 @dataclass(eq=False)
 class _Outage:
     """Failures since the session last had a stable connection: they share one budget.
@@ -289,7 +302,7 @@ class SessionSupervisor:
                 if delay is None or trio.current_time() - outage.started + delay > (
                     policy.max_elapsed
                 ):
-                    raise self._gave_up(outcome.reason)
+                    raise self._gave_up(outcome)
                 outage.attempts += 1
                 await self._backoff_sleep(delay)
                 if core.closes_at_once:
@@ -301,7 +314,7 @@ class SessionSupervisor:
                 "resuming the session (attempt %d, after %s)",
                 # After a drop, those of the whole outage, as `Reconnected.attempts` counts.
                 self._outage.attempts if self._outage is not None else attempts,
-                outcome.reason or "a dropped connection",
+                _ending(outcome),
             )
             error: GeminiLiveError | None
             try:
@@ -358,9 +371,9 @@ class SessionSupervisor:
                     # application's does, with what is queued reported as never written.
                     if not result.opened:
                         log.info(
-                            "the move's connection closed before it opened: %d %s",
+                            "the move's connection closed before it opened: %d, %s",
                             result.code,
-                            result.reason,
+                            _ending(result),
                         )
                         return ConnectionOutcome(CloseAction.END, 1000, "")
                     return result
@@ -384,7 +397,7 @@ class SessionSupervisor:
                     continue
                 if result.action is CloseAction.FAIL:
                     self._count_failure(error, moved_at, attempt=free)
-                    raise self._gave_up(outcome.reason)
+                    raise self._gave_up(outcome)
             self._count_failure(error, moved_at, attempt=free)
             free = False
             core.end_move()  # an outage now, which a close does not wait for
@@ -453,12 +466,12 @@ class SessionSupervisor:
             outage.attempts += 1
             next(outage.delays, None)  # its delay: 0, as the outage starts with it
 
-    def _gave_up(self, reason: str) -> ReconnectFailedError:
+    def _gave_up(self, outcome: ConnectionOutcome) -> ReconnectFailedError:
         outage = self._outage
         assert outage is not None
         elapsed = trio.current_time() - outage.started
         return ReconnectFailedError(
-            f"could not resume the session after {reason or 'a dropped connection'}: "
+            f"could not resume the session after {_ending(outcome)}: "
             f"{outage.attempts} attempt(s) in "
             f"{elapsed:.1f} s; last error: {outage.last_error}",
             outage.last_error,

@@ -126,6 +126,16 @@ class Transport(Protocol):
         ...
 
     @property
+    def writes_begun(self) -> int:
+        """How many writes to the stream have begun, ours and the transport's own (pongs).
+
+        A `send` or `send_many` that raised `trio.Cancelled` while this count stayed the
+        same wrote no byte of its frames, and none of them goes out later: the session
+        reports them as never written, and the stream is whole for a close frame.
+        """
+        ...
+
+    @property
     def consumer_readable(self) -> bool:
         """Whether the user's task may read (`receive_batch`) directly while it waits.
 
@@ -426,6 +436,7 @@ class _MeteredStream:
         # rest of that frame: the server closed with 1007. Every later write is refused as
         # a broken stream, which trio-websocket takes for an abnormal close (no handshake).
         self.cut = False
+        self.writes_begun = 0  # see `Transport.writes_begun`
         self.wait_send_all_might_not_block = inner.wait_send_all_might_not_block
         self.aclose = inner.aclose
 
@@ -438,6 +449,10 @@ class _MeteredStream:
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if self.cut:
             raise trio.BrokenResourceError("a write was cut off part-way: the stream is broken")
+        # Cancelled before the write begins, it wrote nothing, and trio-websocket drops the
+        # frame (its bytes are the caller's): the stream is whole, a close frame can follow.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self.writes_begun += 1
         try:
             if len(data) > LONG_WRITE:
                 await self.uplink.send_all(self.inner, data)
@@ -446,7 +461,8 @@ class _MeteredStream:
         except STREAM_ERRORS:
             raise
         except BaseException:
-            self.cut = True  # cancelled part-way (or before the first byte: no telling)
+            # Cancelled part-way, or waiting for room before the first byte: no telling.
+            self.cut = True
             raise
 
 
@@ -518,6 +534,11 @@ class TrioWebsocketTransport:
         """Send several JSON messages as text frames, in order."""
         for frame in frames:
             await self.send(frame)
+
+    @property
+    def writes_begun(self) -> int:
+        """How many writes to the stream have begun (see `Transport.writes_begun`)."""
+        return self._stream.writes_begun
 
     def send_now(self, frame: bytes) -> bool | None:
         """Never: trio-websocket writes only from a task (see `send`)."""

@@ -121,6 +121,7 @@ class WebsocketsTransport:
         # Our close frame went out (`aclose`, `send_close`): a close websockets sends after
         # that is no failure of its own.
         self._close_requested = False
+        self._writes_begun = 0
         self._reading = False
         self._read_done: trio.Event | None = None
         self._pings: dict[bytes, trio.Event] = {}
@@ -388,18 +389,23 @@ class WebsocketsTransport:
         """How far the long writes have got (see `UplinkMeter`)."""
         return self._uplink
 
+    @property
+    def writes_begun(self) -> int:
+        """How many writes to the stream have begun (see `Transport.writes_begun`)."""
+        return self._writes_begun
+
     async def send(self, frame: bytes) -> None:
         """Send one JSON message as a text frame."""
-        # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
-        self._protocol_to_send().send_text(frame)
-        await self._flush(data=True)
+        await self.send_many((frame,))
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
-        """Send several JSON messages as text frames, in order, with one socket write."""
-        send_text = self._protocol_to_send().send_text
-        for frame in frames:
-            send_text(frame)
-        await self._flush(data=True)
+        """Send several JSON messages as text frames, in order, with one socket write.
+
+        Cancelled before its write begins (`writes_begun`), it has queued nothing: no byte
+        of the frames goes out, now or behind a later write.
+        """
+        self._protocol_to_send()  # refused at once while closing, not after the lock
+        await self._flush(frames, data=True)
 
     def send_now(self, frame: bytes) -> bool | None:
         """Write one text frame from the caller, without waiting, if the socket is free.
@@ -430,6 +436,7 @@ class WebsocketsTransport:
         data = framer.frame(frame)
         if replies:
             data = replies + data
+        self._writes_begun += 1
         try:
             sent = os.write(self._fd, data)
         except BlockingIOError:
@@ -491,12 +498,13 @@ class WebsocketsTransport:
             return TransportClosedError(sent.code, sent.reason)
         return TransportClosedError(1006, "")
 
-    async def _flush(self, *, data: bool = False) -> None:
-        """Write whatever the protocol has queued (in order; one writer at a time).
+    async def _flush(self, frames: Sequence[bytes] = (), *, data: bool = False) -> None:
+        """Queue `frames` as text frames, then write whatever the protocol has queued.
 
-        `data`: the caller queued client messages (or the rest of one): if they cannot be
-        written, it is told so even once the close handshake has begun, so that the
-        session reports them rather than count them as sent.
+        In order, one writer at a time. `data`: the caller sends client messages (or the
+        rest of one): if they cannot be written, it is told so even once the close
+        handshake has begun, so that the session reports them rather than count them as
+        sent.
         """
         lock = self._write_lock
         try:
@@ -504,6 +512,17 @@ class WebsocketsTransport:
         except trio.WouldBlock:
             await lock.acquire()
         try:
+            # Cancelled here, or waiting for the lock, the call has written nothing and
+            # taken nothing from the protocol: `frames` are never queued (the session
+            # reports them as never written), and what was queued before (a pong, the rest
+            # of a frame `send_now` began) is still whole for the next write, our close
+            # frame's say. Cancelled once the write began, it may have been cut part-way.
+            await trio.lowlevel.checkpoint_if_cancelled()
+            if frames:
+                # Text frames are what Google's SDKs send; the JSON is ASCII-safe UTF-8.
+                send_text = self._protocol_to_send().send_text
+                for frame in frames:
+                    send_text(frame)
             writes = self._protocol.data_to_send()
             unsent = self._unsent
             if not writes and not unsent:
@@ -523,6 +542,8 @@ class WebsocketsTransport:
             joined = writes[0] if len(writes) == 1 else b"".join(writes)
             if not joined:
                 return  # only the end-of-stream marker: `_close_stream` handles it
+            # No yield since the check above: a cancellation now comes from inside the write.
+            self._writes_begun += 1
             try:
                 if len(joined) > LONG_WRITE:
                     await self._uplink.send_all(self._stream, joined)
@@ -538,7 +559,8 @@ class WebsocketsTransport:
                 if refused is not None:
                     raise refused from None
             except BaseException:
-                # Cancelled part-way (or before the first byte: no telling): see `_write_cut`.
+                # Cancelled part-way, or waiting for room before the first byte (no telling
+                # which): see `_write_cut`.
                 self._write_failed = self._write_cut = True
                 raise
         finally:
