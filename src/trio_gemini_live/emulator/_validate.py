@@ -242,10 +242,7 @@ def _normalize(
     if enum is not None:
         return _enum_name(value, enum, path)
     if isinstance(t, mi.DictType):
-        if not isinstance(value, dict):
-            # google.protobuf.Struct fields (args, response, schemas) must be JSON objects.
-            raise ClientFrameError(1007, INVALID_ARGUMENT)
-        return cast("dict[str, Any]", value)
+        return _normalize_dict(value, t, path, int64)
     if isinstance(t, mi.BytesType):
         if isinstance(value, str):
             try:
@@ -254,6 +251,27 @@ def _normalize(
                 raise _invalid(path, "invalid base64 data.") from None
         raise _invalid(path, "expected base64 data.")
     return _scalar(value, t, path, int64)
+
+
+def _normalize_dict(value: Any, t: mi.DictType, path: str, int64: bool) -> dict[str, Any]:
+    """A `google.protobuf.Struct` field (any JSON object) or a proto map (`labels`).
+
+    A map is checked as any message field is: a non-object is "expected an object", and
+    each value against the map's value type. Its entries are named as protobuf's repeated
+    map entries (`setup.labels[0].value`); Google's exact path for one is not documented.
+    """
+    if isinstance(t.value_type, mi.AnyType):
+        if not isinstance(value, dict):
+            # google.protobuf.Struct fields (args, response, schemas) must be JSON objects.
+            raise ClientFrameError(1007, INVALID_ARGUMENT)
+        return cast("dict[str, Any]", value)
+    if not isinstance(value, dict):
+        raise _invalid(path, "expected an object.")
+    entries = cast("dict[str, Any]", value).items()
+    return {
+        key: _scalar(item, t.value_type, f"{path}[{i}].value", int64)
+        for i, (key, item) in enumerate(entries)
+    }
 
 
 def _normalize_struct(
