@@ -167,6 +167,8 @@ def test_the_keep_ended_sessions_flag_sets_the_config(args: list[str], keep: int
         ("missing.json", None, "No such file or directory"),
         ("notes.txt", "not json", "JSON is malformed"),
         ("typo.json", '{"turns": [{"reply": "hi", "bogus": 1}]}', "unknown field `bogus`"),
+        # A misspelt key in a part was dropped, and the emulator started, to send `{}`.
+        ("part.json", '{"turns": [{"parts": [{"txt": "hi"}]}]}', 'Unknown name "txt"'),
         ("none.py", "SCENARIO = 5", "defines no SCENARIO"),
         ("broken.py", "raise RuntimeError('no model today')", "RuntimeError: no model today"),
         ("syntax.py", "SCENARIO = {", "SyntaxError"),
