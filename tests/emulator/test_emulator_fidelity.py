@@ -467,6 +467,10 @@ def test_the_client_still_sends_data_before_mime_type() -> None:
             "'setup.generation_config.temperature' (TYPE_FLOAT), \"hot\"",
         ),
         ({"setup": {"model": MODEL, "generationConfig": {"topK": True}}}, "(TYPE_INT32), true"),
+        (
+            {"setup": {"model": MODEL, "labels": {"env": "dev", "team": 1}}},
+            "'setup.labels[1].value' (TYPE_STRING), 1",
+        ),
     ],
 )
 def test_a_value_of_the_wrong_json_type_is_refused_like_google(
@@ -477,6 +481,22 @@ def test_a_value_of_the_wrong_json_type_is_refused_like_google(
     assert caught.value.code == 1007
     assert caught.value.reason.startswith("Invalid JSON payload received. Invalid value at ")
     assert caught.value.reason.endswith(reason)
+
+
+def test_a_map_that_is_not_an_object_is_refused_as_any_message_field_is() -> None:
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(json.dumps({"setup": {"model": MODEL, "labels": ["a"]}}), strict=True)
+    assert caught.value.code == 1007
+    assert caught.value.reason == (
+        "Invalid JSON payload received. Invalid value at 'setup.labels': expected an object."
+    )
+
+
+def test_a_map_of_strings_is_still_taken() -> None:
+    frame = {"setup": {"model": MODEL, "labels": {"env": "dev", "team": "a"}}}
+    _, message = parse_client_frame(json.dumps(frame), strict=True)
+    assert message.setup is not None
+    assert message.setup.labels == {"env": "dev", "team": "a"}
 
 
 def test_proto3_json_spellings_of_numbers_are_still_accepted() -> None:

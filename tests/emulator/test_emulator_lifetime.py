@@ -11,8 +11,26 @@ import trio
 import trio.testing
 import trio_websocket
 
-from emulator.emulator_client import GEMINI_PATH, NATIVE, RawClient, connect, start, texts_of
-from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, Scenario, ScenarioTurn
+from emulator.emulator_client import (
+    GEMINI_PATH,
+    MODEL,
+    NATIVE,
+    RawClient,
+    connect,
+    start,
+    texts_of,
+)
+from trio_gemini_live._wire import ClientMessage
+from trio_gemini_live.emulator import (
+    Emulator,
+    EmulatorConfig,
+    EmulatorConnection,
+    Fault,
+    Scenario,
+    ScenarioTurn,
+)
+from trio_gemini_live.emulator._lifetime import SessionState
+from trio_gemini_live.emulator._model import Model
 
 TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
 
@@ -164,6 +182,82 @@ async def test_resume_while_old_socket_open_is_refused() -> None:
             )
             code, _reason = await new.closed()
     assert code == 1011
+
+
+def _hold_the_text(monkeypatch: pytest.MonkeyPatch, text: str) -> trio.Event:
+    """Make each connection wait for the returned event before it hands `text` to its model."""
+    release = trio.Event()
+    process = EmulatorConnection._process  # pyright: ignore[reportPrivateUsage]
+
+    async def held(
+        conn: EmulatorConnection, model: Model, session: SessionState, message: ClientMessage
+    ) -> None:
+        if message.realtime_input is not None and message.realtime_input.text == text:
+            await release.wait()
+        await process(conn, model, session, message)
+
+    monkeypatch.setattr(EmulatorConnection, "_process", held)
+    return release
+
+
+async def _close_with_a_message_unhandled(emu: Emulator, release: trio.Event) -> str:
+    """A resumable session closed by its client (handshake done) with "last" still unhandled.
+
+    Returns its handle.
+    """
+    async with connect(emu) as old:
+        await old.setup(sessionResumption={})
+        handle = (await old.recv())["sessionResumptionUpdate"]["newHandle"]
+        await old.send({"realtimeInput": {"text": "last"}})
+        await emu.connections[0].wait_for_received("realtimeInput.text")
+        await old.ws.aclose()  # returns once the emulator has answered the close
+    assert not release.is_set()
+    assert not emu.connections[0].closed  # still handling "last"
+    return handle
+
+
+async def test_a_resume_right_after_a_completed_close_waits_for_the_old_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # protocol.md 7.10: close the old socket, then resume. The emulator answers the close at
+    # once, but the session stayed live until every message read before it was handled: a
+    # resume meanwhile was refused 1011 "already in use", though the old socket was closed.
+    release = _hold_the_text(monkeypatch, "last")
+    async with start() as emu:
+        handle = await _close_with_a_message_unhandled(emu, release)
+        async with connect(emu) as new, trio.open_nursery() as nursery:
+            answers: list[dict[str, object]] = []
+
+            async def resume() -> None:
+                answers.append(await new.setup(sessionResumption={"handle": handle}))
+
+            nursery.start_soon(resume)
+            resumed = await emu.wait_for_connection(2)
+            await resumed.wait_for_received("setup")
+            await trio.testing.wait_all_tasks_blocked()
+            assert resumed.closed_by is None  # waiting for the old connection to end
+            release.set()
+        old = emu.connections[0]
+    assert answers == [{"setupComplete": {}}]
+    assert old.session is resumed.session
+    assert (old.close_code, old.closed_by) == (1000, "client")
+
+
+async def test_a_resume_waits_for_a_closing_connection_no_longer_than_close_timeout(
+    autojump_clock: trio.abc.Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = _hold_the_text(monkeypatch, "last")
+    async with start(EmulatorConfig(close_timeout=3)) as emu:
+        handle = await _close_with_a_message_unhandled(emu, release)
+        async with connect(emu) as new:
+            await new.send({"setup": {"model": MODEL, "sessionResumption": {"handle": handle}}})
+            start_time = trio.current_time()
+            assert await new.closed() == (
+                1011,
+                "The session is already in use by another connection.",
+            )
+            assert trio.current_time() - start_time == pytest.approx(3)
+        release.set()
 
 
 async def test_unknown_handle_is_refused() -> None:

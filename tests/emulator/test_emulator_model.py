@@ -19,7 +19,7 @@ import trio
 import trio.testing
 
 from emulator.emulator_client import MODEL, NATIVE, audio_of, connect, start, texts_of
-from trio_gemini_live._wire import Blob, RealtimeInput, ServerMessage, Setup
+from trio_gemini_live._wire import Blob, Part, RealtimeInput, ServerMessage, Setup
 from trio_gemini_live.emulator import EmulatorConfig, Scenario, ScenarioToolCall, ScenarioTurn
 from trio_gemini_live.emulator._audio import EnergyVad, SpokenText, VadResult, resample
 from trio_gemini_live.emulator._lifetime import SessionState
@@ -771,6 +771,46 @@ def test_a_bad_scenario_is_a_plain_value_error_on_every_msgspec(tmp_path: Path) 
     with pytest.raises(ValueError, match=r"s\.json is not JSON") as caught:
         Scenario.from_json(path)
     assert type(caught.value) is ValueError
+
+
+@pytest.mark.parametrize(
+    ("part", "where"),
+    [
+        ({"txt": "hello"}, "Unknown name \"txt\" at '$.turns[0].parts[1]': Cannot find field."),
+        (
+            {"inlineData": {"mimeType": "image/png", "dta": "AAAA"}},
+            "Unknown name \"dta\" at '$.turns[0].parts[1].inline_data'",
+        ),
+        ({"text": 1}, "Invalid value at '$.turns[0].parts[1].text' (TYPE_STRING), 1"),
+        ({"text": "a", "fileData": {"fileUri": "gs://b/o"}}, "oneof field 'data' is already set"),
+        ({}, "$.turns[0].parts[1] carries no data"),
+        ({"text": ""}, "$.turns[0].parts[1] carries no data"),
+        ("hello", "Expected `object`, got `str` - at `$.turns[0].parts[1]`"),
+    ],
+)
+def test_a_scenario_part_is_read_strictly_naming_where(part: object, where: str) -> None:
+    # An unknown or misspelt key was dropped silently, and the emulator then sent `{}`, a
+    # part it refuses from a client ("has no data").
+    with pytest.raises(ValueError, match=r"^invalid scenario: ") as caught:
+        Scenario.from_dict({"turns": [{"parts": [{"text": "ok"}, part]}]})
+    assert type(caught.value) is ValueError
+    assert where in str(caught.value)
+
+
+def test_a_scenario_part_takes_both_spellings_as_google_does() -> None:
+    snake = {"inline_data": {"mime_type": "image/png", "data": "AAAA"}}
+    camel = {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}
+    bare_signature = {"thoughtSignature": "c2lnMg=="}
+    scenario = Scenario.from_dict({"turns": [{"parts": [snake, camel, bare_signature]}]})
+    image = Part(inline_data=Blob(data=b"\0\0\0", mime_type="image/png"))
+    assert scenario.turns[0].parts == (image, image, Part(thought_signature=b"sig2"))
+
+
+def test_a_scenario_turn_refuses_a_part_with_no_data() -> None:
+    with pytest.raises(ValueError, match=re.escape("ScenarioTurn parts[1] carries no data")):
+        ScenarioTurn(parts=(Part(text="a"), Part(text="")))
+    with pytest.raises(ValueError, match=re.escape("ScenarioTurn parts[0] carries no data")):
+        ScenarioTurn(parts=(Part(),))
 
 
 def test_null_args_of_a_scenario_tool_call_are_no_arguments() -> None:

@@ -119,8 +119,10 @@ def test_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         # Refused by EmulatorConfig before, printed without the usage and the flag's name.
         (["--pacing", "-1"], ("--pacing", "finite number >= 0")),
         (["--pacing", "inf"], ("--pacing", "finite number >= 0")),
-        (["--api-key", ""], ("--api-key", "cannot be empty")),
-        (["--api-key", " "], ("--api-key", "cannot be empty")),
+        (["--api-key", ""], ("--api-key", "is empty")),
+        (["--api-key", " "], ("--api-key", "is empty")),
+        # The emulator strips a header's value: this key could never match.
+        (["--api-key", " k1 "], ("--api-key", "starts or ends with white space")),
         (["--keep-closed-connections", "-1"], ("--keep-closed-connections", ">= 0")),
         (["--keep-closed-connections", "many"], ("--keep-closed-connections", "or 'all'")),
         (["--keep-closed-connections", "2.5"], ("--keep-closed-connections", "whole number")),
@@ -165,6 +167,8 @@ def test_the_keep_ended_sessions_flag_sets_the_config(args: list[str], keep: int
         ("missing.json", None, "No such file or directory"),
         ("notes.txt", "not json", "JSON is malformed"),
         ("typo.json", '{"turns": [{"reply": "hi", "bogus": 1}]}', "unknown field `bogus`"),
+        # A misspelt key in a part was dropped, and the emulator started, to send `{}`.
+        ("part.json", '{"turns": [{"parts": [{"txt": "hi"}]}]}', 'Unknown name "txt"'),
         ("none.py", "SCENARIO = 5", "defines no SCENARIO"),
         ("broken.py", "raise RuntimeError('no model today')", "RuntimeError: no model today"),
         ("syntax.py", "SCENARIO = {", "SyntaxError"),
@@ -209,6 +213,25 @@ def test_a_single_value_where_a_collection_belongs_is_refused(field: dict[str, o
 def test_the_api_keys_are_not_shown_when_refused() -> None:
     with pytest.raises(ValueError, match="api_keys must be a collection of str") as info:
         EmulatorConfig(api_keys="AIza-secret")  # type: ignore[arg-type]
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        (("k1", " secret-k2 "), r"^api_keys\[1\] starts or ends with white space"),
+        (("secret-k1\n",), r"^api_keys\[0\] starts or ends with white space"),
+        (["k1", ""], r"^api_keys\[1\] is empty"),
+        (["  "], r"^api_keys\[0\] is empty"),
+    ],
+)
+def test_an_api_key_no_client_could_send_is_refused_unshown(
+    keys: tuple[str, ...], message: str
+) -> None:
+    # A credential's header value is stripped, and an empty one is none: such a key was
+    # taken, then refused every connection (1007 API key not valid).
+    with pytest.raises(ValueError, match=message) as info:
+        EmulatorConfig(api_keys=keys)  # type: ignore[arg-type]
     assert "secret" not in str(info.value)
 
 

@@ -29,6 +29,7 @@ from ._config import (
     MAX_AUDIO_CHUNK_MS,
     EmulatorConfig,
     Pacing,
+    api_key_problem,
     sendable_close_code,
 )
 from ._faults import Fault
@@ -52,8 +53,8 @@ def _pacing(value: str) -> Pacing:
 
 
 def _api_key(value: str) -> str:
-    if not value.strip():  # the key itself is never echoed, not even an empty one
-        raise argparse.ArgumentTypeError("a key cannot be empty (no client could send it)")
+    if problem := api_key_problem(value):  # the key itself is never echoed
+        raise argparse.ArgumentTypeError(f"the key {problem}")
     return value
 
 

@@ -104,8 +104,26 @@ PREBUILT_VOICES: frozenset[str] = frozenset(
 """Google's prebuilt voice names, lower-cased; an unknown voice is closed with 1007."""
 
 
+def api_key_problem(key: str) -> str | None:
+    """Why no client could send `key` (empty, or white space at either end), or None.
+
+    The emulator strips a credential's header value and takes an empty one as none
+    (`extract_credential`), so such a key would refuse every connection. The words never
+    show the key: it is a secret.
+    """
+    if not key.strip():
+        return "is empty (no client could send it)"
+    if key != key.strip():
+        return "starts or ends with white space (a header's value is stripped: none would match)"
+    return None
+
+
 def check_collection(
-    config: object, name: str, kind: type, make: Callable[[Iterable[Any]], Any]
+    config: object,
+    name: str,
+    kind: type,
+    make: Callable[[Iterable[Any]], Any],
+    item_problem: Callable[[Any], str | None] | None = None,
 ) -> None:
     """Check a collection field of `config` and store it as `make` builds it (a list is fine).
 
@@ -113,6 +131,8 @@ def check_collection(
     or `models=("my-model")` (the comma forgotten) is a `str`, so `key in config.api_keys`
     accepted every substring of it ("t", "-") as a key, or as a model; a lone `Fault`
     failed inside each connection's handler instead (so did a lone `ScenarioTurn`).
+    `item_problem` says what is wrong with an item of the right type, if anything: the
+    item is then named by its position as given.
     """
     value = getattr(config, name)
     secret = name == "api_keys"  # its values are never shown, as in the repr
@@ -127,6 +147,9 @@ def check_collection(
         if not isinstance(item, kind):
             shown = type(item).__name__ if secret else repr(item)
             raise ValueError(f"{name} must hold {kind.__name__} items, not {shown}")
+    for position, item in enumerate(items):
+        if item_problem is not None and (problem := item_problem(item)):
+            raise ValueError(f"{name}[{position}] {problem}")
     object.__setattr__(config, name, make(items))
 
 
@@ -243,7 +266,9 @@ class EmulatorConfig:
     it has one, its range: a wrong value raises `ValueError` naming the field.
 
     Attributes:
-        api_keys: Accepted keys or tokens. `None` accepts any non-empty credential.
+        api_keys: Accepted keys or tokens. `None` accepts any non-empty credential. An
+            empty key, or one with white space at either end, is a `ValueError`: no
+            client could send it.
         require_auth: Close with 1008 when no credential at all is sent.
         models: Known model ids (bare ids; `models/` and Vertex prefixes are accepted).
         strict: Reject unknown JSON fields with 1007, like Google.
@@ -413,7 +438,7 @@ class EmulatorConfig:
         from ._faults import Fault  # here: these modules import this one
         from ._scenario import Scenario
 
-        check_collection(self, "api_keys", str, frozenset)
+        check_collection(self, "api_keys", str, frozenset, api_key_problem)
         check_collection(self, "models", str, tuple)
         check_collection(self, "extra_paths", str, tuple)
         check_collection(self, "faults", Fault, tuple)

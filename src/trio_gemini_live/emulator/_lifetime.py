@@ -38,7 +38,8 @@ class SessionState:
     turn not `reusable` answers once a session): snapshotted and restored like `history`,
     so a resumed connection goes on with the script where the handle left it. `model_id`
     is the model it began on: a resume may change anything in the setup but that.
-    `history` holds the turns, their text bounded (`_history.add_turn`).
+    `history` holds the turns, their text bounded (`_history.add_turn`). `released` is set
+    once no connection carries it (`ResumptionStore.ended`), a new event each time one does.
     """
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -51,6 +52,7 @@ class SessionState:
     heard: list[bytes | str] | None = None
     scenario_used: set[int] = field(default_factory=set[int])
     model_id: str | None = None
+    released: trio.Event = field(default_factory=trio.Event, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,13 @@ class ResumptionStore:
     def opened(self, session: SessionState) -> None:
         """Note that a connection carries `session` (a new one, or one resumed)."""
         session.live = True
+        session.released = trio.Event()
         self._ended.pop(session.session_id, None)
 
     def ended(self, session: SessionState) -> None:
         """Note that `session`'s connection ended; past `keep_ended`, forget the oldest."""
         session.live = False
+        session.released.set()
         session.ended_at = trio.current_time()
         if session.session_id not in self._by_session:
             return  # no handle: nothing to resume it with

@@ -15,7 +15,9 @@ from typing import Any, cast
 import msgspec
 
 from .._wire import Part
+from .._wire_checks import empty_part
 from ._config import check_collection
+from ._validate import read_struct_strictly
 
 __all__ = ["Scenario", "ScenarioToolCall", "ScenarioTurn"]
 
@@ -68,7 +70,8 @@ class ScenarioTurn:
         tool_calls: Functions to call before replying.
         parts: Model-turn parts sent as they are before the reply (and the calls), each
             in a `modelTurn` of its own: a `fileData`, a `functionResponse`, a bare
-            `thoughtSignature`, text with a signature, ...
+            `thoughtSignature`, text with a signature, ...; each must carry data
+            (`ValueError`: `Part()` went out as `{}`).
         after_tool: Reply after the tool responses (after `reply`, if set);
             `{name}`/`{response}` placeholders refer to the first call; `None` gives a
             default sentence built from the responses; `""` says nothing more.
@@ -86,6 +89,22 @@ class ScenarioTurn:
     def __post_init__(self) -> None:
         check_collection(self, "tool_calls", ScenarioToolCall, tuple)
         check_collection(self, "parts", Part, tuple)
+        _check_parts_carry_data(self.parts, "ScenarioTurn parts")
+
+
+def _check_parts_carry_data(parts: tuple[Part, ...], path: str) -> None:
+    """Refuse a part with no data (`Part()`, an empty `text`): it went out as `{}`.
+
+    The emulator itself closes a client that sends one with 1007 ("has no data"), as
+    Google does; a model never sends one.
+    """
+    for index, part in enumerate(parts):
+        where = empty_part(part, f"{path}[{index}]")
+        if where is not None:
+            raise ValueError(
+                f"{where} carries no data (no text, inlineData, fileData, ..., or only an "
+                "empty text): a model never sends such a part"
+            )
 
 
 class _ToolCallSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -101,7 +120,8 @@ class _TurnSpec(msgspec.Struct, forbid_unknown_fields=True):
     tool_calls: list[_ToolCallSpec] = msgspec.field(default_factory=list[_ToolCallSpec])
     after_tool: str | None = None
     reusable: bool = False
-    parts: list[Part] = msgspec.field(default_factory=list[Part])
+    # Read by `read_struct_strictly`: converted here, a part dropped unknown fields.
+    parts: list[dict[str, Any]] = msgspec.field(default_factory=list[dict[str, Any]])
 
 
 class _ScenarioSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,12 +141,13 @@ class Scenario:
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
         """Build a scenario from its JSON form: `{"turns": [{...}, ...]}`.
 
-        A turn's `parts` are wire parts, camelCase as Google sends them (bytes in base64).
+        A turn's `parts` are wire parts, camelCase as Google sends them (bytes in base64;
+        snake_case is taken too, as Google's parser takes it).
 
         Raises:
-            ValueError: a field of the wrong type or unknown, or a tool call without a
-                `name`, naming where (`$.turns[0].tool_calls[0]`); a tool call's `name` is
-                empty.
+            ValueError: a field of the wrong type or unknown (in a part too), a tool call
+                without a `name` or a part with no data, naming where
+                (`$.turns[0].tool_calls[0]`); a tool call's `name` is empty.
         """
         try:
             spec = msgspec.convert(data, _ScenarioSpec)
@@ -135,10 +156,19 @@ class Scenario:
             # errors were not ValueErrors.
             raise ValueError(f"invalid scenario: {exc}") from None
         turns: list[ScenarioTurn] = []
-        for t in spec.turns:
+        for i, t in enumerate(spec.turns):
             calls = tuple(
                 ScenarioToolCall(c.name, c.args or {}, stream=c.stream) for c in t.tool_calls
             )
+            where = f"$.turns[{i}].parts"
+            try:
+                parts = tuple(
+                    read_struct_strictly(part, Part, f"{where}[{j}]")
+                    for j, part in enumerate(t.parts)
+                )
+                _check_parts_carry_data(parts, where)
+            except ValueError as exc:
+                raise ValueError(f"invalid scenario: {exc}") from None
             turns.append(
                 ScenarioTurn(
                     t.when,
@@ -147,7 +177,7 @@ class Scenario:
                     calls,
                     t.after_tool,
                     t.reusable,
-                    tuple(t.parts),
+                    parts,
                 )
             )
         return cls(tuple(turns))

@@ -983,6 +983,8 @@ class EmulatorConnection:
         )
         if resumption is not None and resumption.handle:
             found = store.resolve(resumption.handle)
+            if found is not None and found.session.live:
+                await self._wait_for_release(found.session)
             if found is None or self._past_limit(setup, found.session):
                 # A session past its duration limit is over, like one with an unknown handle.
                 await self.close(
@@ -1013,6 +1015,24 @@ class EmulatorConnection:
         self._transparent = bool(resumption and resumption.transparent)
         self._handles_held = config.first_handle == "turn"
         return session
+
+    async def _wait_for_release(self, session: SessionState) -> None:
+        """Wait, up to `close_timeout`, for a closing connection to let go of `session`.
+
+        The reader answers the client's close at once, while the messages sent before it
+        are still being handled; the session is live until the last of them is. A client
+        that closed, then resumed at once (protocol.md section 7.10), was refused 1011
+        meanwhile. A connection whose WebSocket is still open keeps its session: no wait.
+        """
+        carriers = (c for c in self.emulator.connections if c.session is session)
+        if not any(c._closing() for c in carriers if not c.closed):
+            return
+        with trio.move_on_after(self.emulator.config.close_timeout):
+            await session.released.wait()
+
+    def _closing(self) -> bool:
+        """Whether the WebSocket has closed (the client's close read, say), draining."""
+        return self._ws is not None and self._ws.closed is not None
 
     def _past_limit(self, setup: Setup, session: SessionState) -> bool:
         deadline = session_deadline(self.emulator.config, setup, session)

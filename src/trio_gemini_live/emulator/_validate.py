@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import msgspec
 from msgspec import inspect as mi
@@ -37,7 +37,13 @@ from .._wire import (
 from .._wire_checks import empty_part
 from ._enums import ProtoEnum, enum_fields
 
-__all__ = ["NOT_UTF8", "ClientFrameError", "b64decode_any", "parse_client_frame"]
+__all__ = [
+    "NOT_UTF8",
+    "ClientFrameError",
+    "b64decode_any",
+    "parse_client_frame",
+    "read_struct_strictly",
+]
 
 INVALID_ARGUMENT = "Request contains an invalid argument."
 TOO_DEEP = "Invalid JSON payload received. Too many levels of nesting."
@@ -242,10 +248,7 @@ def _normalize(
     if enum is not None:
         return _enum_name(value, enum, path)
     if isinstance(t, mi.DictType):
-        if not isinstance(value, dict):
-            # google.protobuf.Struct fields (args, response, schemas) must be JSON objects.
-            raise ClientFrameError(1007, INVALID_ARGUMENT)
-        return cast("dict[str, Any]", value)
+        return _normalize_dict(value, t, path, int64)
     if isinstance(t, mi.BytesType):
         if isinstance(value, str):
             try:
@@ -254,6 +257,27 @@ def _normalize(
                 raise _invalid(path, "invalid base64 data.") from None
         raise _invalid(path, "expected base64 data.")
     return _scalar(value, t, path, int64)
+
+
+def _normalize_dict(value: Any, t: mi.DictType, path: str, int64: bool) -> dict[str, Any]:
+    """A `google.protobuf.Struct` field (any JSON object) or a proto map (`labels`).
+
+    A map is checked as any message field is: a non-object is "expected an object", and
+    each value against the map's value type. Its entries are named as protobuf's repeated
+    map entries (`setup.labels[0].value`); Google's exact path for one is not documented.
+    """
+    if isinstance(t.value_type, mi.AnyType):
+        if not isinstance(value, dict):
+            # google.protobuf.Struct fields (args, response, schemas) must be JSON objects.
+            raise ClientFrameError(1007, INVALID_ARGUMENT)
+        return cast("dict[str, Any]", value)
+    if not isinstance(value, dict):
+        raise _invalid(path, "expected an object.")
+    entries = cast("dict[str, Any]", value).items()
+    return {
+        key: _scalar(item, t.value_type, f"{path}[{i}].value", int64)
+        for i, (key, item) in enumerate(entries)
+    }
 
 
 def _normalize_struct(
@@ -428,6 +452,29 @@ def _check_and_convert(as_sent: dict[str, Any], *, strict: bool, vertex: bool) -
         raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
     _check_contents(message)
     return message
+
+
+_S = TypeVar("_S", bound=msgspec.Struct)
+
+
+def read_struct_strictly(data: dict[str, Any], cls: type[_S], path: str) -> _S:
+    """`data` read as a `cls` the way a strict Vertex AI route reads a frame's field.
+
+    For JSON given outside a frame (a scenario's parts): both spellings, base64 bytes and
+    enum numbers are taken, and a field of any backend; an unknown field, a value of the
+    wrong type or a second member of a oneof is refused, where msgspec alone dropped an
+    unknown field silently.
+
+    Raises:
+        ValueError: what is wrong, naming where (`path` is `data`'s).
+    """
+    dialect = _Dialect(strict=True, vertex=True, enums=enum_fields(vertex=True))
+    try:
+        return msgspec.convert(_normalize_struct(data, cls, path, dialect), cls, strict=True)
+    except ClientFrameError as err:
+        raise ValueError(err.reason.removeprefix("Invalid JSON payload received. ")) from None
+    except msgspec.ValidationError as exc:  # not a ValueError before msgspec 0.20
+        raise ValueError(f"{exc} (in {path})") from None
 
 
 _TURN_ROLES = (None, "user", "model")
