@@ -33,8 +33,10 @@ from ._stream import (
     STREAM_ERRORS,
     Connector,
     UplinkMeter,
+    cannot_be_http,
     close_forcefully,
     connect_errors,
+    not_http_answer,
     open_stream,
     rejected_upgrade,
     stream_target,
@@ -199,6 +201,31 @@ def _closed_from(
     return TransportClosedError(code, (closed.reason if closed is not None else None) or "")
 
 
+class _ClientProtocol(WSConnection):
+    """wsproto's client connection, which gives up on an answer that cannot be HTTP.
+
+    h11 waits for the blank line that ends a response head: a server of another protocol
+    (an SSH greeting on that port) never sends one, and the upgrade waited out
+    `connect_timeout`, reported as a slow connect. Here the first bytes decide, and the
+    failure (`not_http`) ends trio-websocket's reader, which ends the upgrade.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ConnectionType.CLIENT)
+        self.not_http = False
+        self._answer = b""  # the first bytes of the answer to the upgrade
+
+    def receive_data(self, data: bytes | None) -> None:
+        """Feed received bytes to wsproto, refusing an answer that is not HTTP."""
+        if self.connection is None and data:
+            self._answer = (self._answer + data)[:16]
+            if cannot_be_http(self._answer):
+                self.not_http = True
+                # trio-websocket's reader closes the stream and ends on this error.
+                raise wsproto.utilities.RemoteProtocolError("not an HTTP response", None)
+        super().receive_data(data)
+
+
 class _ClientWebSocket(trio_websocket.WebSocketConnection):
     """trio-websocket's client connection, which tells the closes it starts from the server's.
 
@@ -229,7 +256,7 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         """The arguments `trio_websocket.wrap_client_stream` takes."""
         super().__init__(
             cast("trio.SocketStream", stream),
-            WSConnection(ConnectionType.CLIENT),
+            _ClientProtocol(),
             host=host,
             path=resource,
             client_extra_headers=extra_headers,
@@ -239,6 +266,11 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         self.failed: trio_websocket.CloseReason | None = None
         self.rejected = 0  # the HTTP status of a refused upgrade
         self._closing = False  # our close frame went (`send_close_frame`): no failure
+
+    @property
+    def not_http(self) -> bool:
+        """Whether the answer to the upgrade was refused as not HTTP (see `_ClientProtocol`)."""
+        return cast("_ClientProtocol", self._wsproto).not_http
 
     async def upgrade(self, nursery: _ReaderNursery) -> None:
         """Start the reader in `nursery` and wait until the upgrade succeeded.
@@ -343,8 +375,8 @@ class _ReaderHost:
     that is left, so that error ends the reader quietly instead of failing the connection's
     nursery. (A pong after our close frame is not written at all: see `_ClientWebSocket`.)
 
-    And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply that is
-    not HTTP) from that reader task, not from the wait for the upgrade
+    And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply h11
+    cannot parse) from that reader task, not from the wait for the upgrade
     (`_ClientWebSocket.upgrade`), so `_mapped` never sees it; until the upgrade succeeded,
     the reader's error is raised as `TransportError` here.
 
@@ -700,6 +732,8 @@ async def open_trio_websocket(
             finally:
                 host.attached.set()
             if not host.opened:  # `upgrade` was cancelled: the reader ended first
+                if connection.not_http:
+                    raise not_http_answer(endpoint.display_url)
                 if connection.rejected:
                     # An answer without a length, which only the end of the stream ends.
                     raise rejected_upgrade(endpoint.display_url, connection.rejected)

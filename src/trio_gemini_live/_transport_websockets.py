@@ -52,8 +52,10 @@ from ._stream import (
     STREAM_ERRORS,
     Connector,
     UplinkMeter,
+    cannot_be_http,
     close_forcefully,
     connect_errors,
+    not_http_answer,
     open_stream,
     rejected_upgrade,
     stream_target,
@@ -677,6 +679,8 @@ async def _handshake(
             protocol.receive_data(data)  # a response that is not a 101: websockets decides
             continue
         head += data
+        if cannot_be_http(head):
+            raise not_http_answer(where)
         end = head.find(b"\r\n\r\n")
         if end < 0 and len(head) < _MAX_RESPONSE_HEAD:
             continue
