@@ -780,6 +780,32 @@ async def test_a_close_in_the_middle_of_a_fragmented_message_keeps_its_code_and_
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("reads", ["one read", "a read each"])
+@bounded
+async def test_a_close_between_fragments_is_echoed_and_the_message_dropped(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, reads: str
+) -> None:
+    # RFC 6455 5.4 lets control frames, a close too, come between a message's fragments.
+    # websockets' transport answered with a close of its own, 1002 "incomplete fragmented
+    # message", as if the server had broken the protocol; trio-websocket echoed the code.
+    connection, peer = await open_either(nursery, transport)
+    fragment = raw_frame(0x1, b'{"serverContent":', fin=False)
+    close = close_frame(1011, "mid-fragment")
+    if reads == "one read":
+        await peer.stream.send_all(frame("before") + fragment + close)
+    else:
+        await peer.stream.send_all(frame("before") + fragment)
+        await trio.sleep(0.1)
+        await peer.stream.send_all(close)
+    received, closed = await receive_all(connection)
+    assert received == ["before"]  # the cut-short message is not delivered
+    assert (closed.code, closed.reason, closed.local_failure) == (1011, "mid-fragment", False)
+    reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1011, "mid-fragment")
+    await connection.aclose()
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
 @bounded
 async def test_a_close_without_a_code_is_1005_as_a_plain_int(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str

@@ -354,7 +354,7 @@ class WebsocketsTransport:
             self._set_closed(TransportClosedError(1009, reason, local_failure=True))
         elif received is not None:
             # The server's close, also when it came in the middle of a fragmented message
-            # (websockets then fails the connection: "incomplete fragmented message").
+            # (echoed: see `_ws_receive`; websockets alone fails the connection for it).
             # int(): a close without a code is websockets' `CloseCode` enum (1005).
             self._set_closed(TransportClosedError(int(received.code), received.reason))
         elif error is not None and sent is not None and not self._close_requested:
