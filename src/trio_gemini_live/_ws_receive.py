@@ -95,8 +95,13 @@ class FrameCutter:
             if second & 0x80:
                 head += 4  # masked: not allowed from a server; websockets says so
             end = start + head + length
-            if length > self._max:
-                # websockets fails this frame from its header: it takes the rest.
+            if length > self._max or (
+                protocol.current_size is not None  # a fragment: the message's size counts
+                and first & 0x0F != _CLOSE  # (a close ends the message: see below)
+                and length > self._max - protocol.current_size
+            ):
+                # websockets fails this frame from its header: it takes the rest. (Held
+                # back whole, a fragment's header waited for a payload that may never come.)
                 self.active = False
                 yield RAW, data[start:]
                 return
