@@ -579,7 +579,7 @@ def answering(nursery: trio.Nursery, answer: bytes) -> trio.abc.Stream:
     [
         (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy", "with HTTP 503"),
         (b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n", "with HTTP 403"),
-        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "handshake with .* failed"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not an HTTP response"),
         # A server that echoes the key: trio-websocket's and h11's errors quote its answer.
         (
             b"HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer key=%s\r\n"
@@ -610,6 +610,49 @@ async def test_a_refused_upgrade_is_a_transport_error_on_both_transports(
     # the server's answer (the key it echoed) with it.
     assert info.value.__context__ is None
     assert info.value.__cause__ is None
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"SSH-2.0-OpenSSH_8.9\r\n", id="ssh"),
+        pytest.param(b"\x15\x03\x03\x00\x02\x02\x46", id="tls-alert"),
+        pytest.param(b"H", id="http-at-first-then-not"),
+    ],
+)
+async def test_an_answer_that_is_not_http_fails_at_once_on_both_transports(
+    autojump_clock: trio.testing.MockClock, transport: str, answer: bytes
+) -> None:
+    # A server of another protocol on that port greets with a line and keeps the socket
+    # open: both transports read on for the blank line that ends an HTTP head, and told the
+    # user after connect_timeout that connecting "took longer than 10 s".
+    started = trio.current_time()
+
+    async def greet(server: trio.abc.Stream) -> None:
+        await server.receive_some()  # the upgrade request
+        for byte in answer:  # a byte a read: each transport decides from what it has
+            await server.send_all(bytes([byte]))
+            await trio.sleep(0.01)
+        if answer == b"H":
+            await server.send_all(f"TTP{CANARY}".encode())  # "HTTP" no more: "HTTPA..."
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+
+        async def connector() -> trio.abc.Stream:
+            client, server = trio.testing.memory_stream_pair()
+            nursery.start_soon(greet, server)
+            return client
+
+        endpoint = url_endpoint(f"ws://127.0.0.1:9/x?key={CANARY}")
+        options = SessionOptions(transport=transport, connect_timeout=10)
+        with pytest.raises(TransportError, match="not an HTTP response") as info:
+            async with open_session(MODEL, endpoint=endpoint, connector=connector, options=options):
+                pytest.fail("must not connect")
+        assert trio.current_time() - started < 1  # virtual time: 10 if it waited it out
+        assert CANARY not in str(info.value)
+        nursery.cancel_scope.cancel()
 
 
 # What the server does after reading the upgrade request, and what each transport says.

@@ -455,11 +455,11 @@ async def test_text_that_is_not_utf8_ends_the_session_with_the_clients_1007(
 async def test_a_message_over_max_message_size_is_not_called_a_close_by_the_server(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
+    message = pretty({"serverContent": {"modelTurn": {"parts": [{"text": "x" * 2000}]}}})
+
     async def script(ws: trio_websocket.WebSocketConnection) -> None:
         await accept_setup(server, ws)
-        await ws.send_message(
-            pretty({"serverContent": {"modelTurn": {"parts": [{"text": "x" * 2000}]}}})
-        )
+        await ws.send_message(message)
         await trio.sleep_forever()
 
     server = FakeServer(nursery, script)
@@ -471,8 +471,9 @@ async def test_a_message_over_max_message_size_is_not_called_a_close_by_the_serv
             async for _ in session:
                 pass
     assert str(info.value) == (
-        "a server message is larger than SessionOptions.max_message_size (Exceeded maximum "
-        "message size: 1000 bytes); the client closed the connection with 1009"
+        "a server message is larger than SessionOptions.max_message_size (frame with "
+        f"{len(message)} bytes exceeds limit of 1000 bytes); the client closed the connection "
+        "with 1009"
     )
     assert server.connections == 1
 

@@ -817,14 +817,48 @@ async def test_a_frame_breaking_the_protocol_ends_with_the_clients_own_close(
 async def test_message_over_the_limit_is_the_clients_1009(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
+    # websockets' transport reported a reason of its own ("Exceeded maximum message size:
+    # 1000 bytes"), not the one its close frame carried.
     connection, peer = await open_either(nursery, transport, max_message_size=1000)
     await peer.stream.send_all(frame(b"y" * 1001))
     with pytest.raises(TransportClosedError) as info:
         await connection.receive_batch()
     assert (info.value.code, info.value.local_failure) == (1009, True)
-    assert info.value.reason == "Exceeded maximum message size: 1000 bytes"
+    assert info.value.reason == "frame with 1001 bytes exceeds limit of 1000 bytes"
     reply = await close_reply(peer)
-    assert reply.code == 1009
+    assert (reply.code, reply.reason) == (1009, info.value.reason)
+
+
+# A frame header that declares more than the limit allows, and the reason of the 1009.
+_DECLARED = {
+    "one frame": (
+        b"\x81\x7f" + struct.pack("!Q", 1 << 62),
+        "frame with 4611686018427387904 bytes exceeds limit of 1000 bytes",
+    ),
+    "a fragment": (
+        raw_frame(0x1, b"x" * 600, fin=False) + b"\x80\x7e" + struct.pack("!H", 600),
+        "frame with 600 bytes after reading 600 bytes exceeds limit of 1000 bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("how", list(_DECLARED))
+@bounded
+async def test_a_frame_declaring_too_much_fails_from_its_header(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # trio-websocket counted a message as its payload came: a header declaring 2**62 bytes
+    # with nothing behind it waited for payload, and the server's hang-up that followed was
+    # a dropped connection, resumed, where the default transport failed it at once (1009).
+    header, reason = _DECLARED[how]
+    connection, peer = await open_either(nursery, transport, max_message_size=1000)
+    await peer.stream.send_all(frame("before") + header)  # and no payload: the server waits
+    received, closed = await receive_all(connection)
+    assert received == ["before"]
+    assert (closed.code, closed.reason, closed.local_failure) == (1009, reason, True)
+    reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1009, reason)
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
@@ -841,6 +875,32 @@ async def test_a_close_in_the_middle_of_a_fragmented_message_keeps_its_code_and_
     with pytest.raises(TransportClosedError) as info:
         await connection.receive_batch()
     assert (info.value.code, info.value.reason, info.value.local_failure) == (1000, "mid", False)
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("reads", ["one read", "a read each"])
+@bounded
+async def test_a_close_between_fragments_is_echoed_and_the_message_dropped(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, reads: str
+) -> None:
+    # RFC 6455 5.4 lets control frames, a close too, come between a message's fragments.
+    # websockets' transport answered with a close of its own, 1002 "incomplete fragmented
+    # message", as if the server had broken the protocol; trio-websocket echoed the code.
+    connection, peer = await open_either(nursery, transport)
+    fragment = raw_frame(0x1, b'{"serverContent":', fin=False)
+    close = close_frame(1011, "mid-fragment")
+    if reads == "one read":
+        await peer.stream.send_all(frame("before") + fragment + close)
+    else:
+        await peer.stream.send_all(frame("before") + fragment)
+        await trio.sleep(0.1)
+        await peer.stream.send_all(close)
+    received, closed = await receive_all(connection)
+    assert received == ["before"]  # the cut-short message is not delivered
+    assert (closed.code, closed.reason, closed.local_failure) == (1011, "mid-fragment", False)
+    reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1011, "mid-fragment")
+    await connection.aclose()
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))

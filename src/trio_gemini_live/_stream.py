@@ -30,8 +30,10 @@ __all__ = [
     "Connector",
     "StreamTarget",
     "UplinkMeter",
+    "cannot_be_http",
     "close_forcefully",
     "connect_errors",
+    "not_http_answer",
     "open_stream",
     "rejected_upgrade",
     "stream_target",
@@ -305,6 +307,30 @@ async def _connected(connector: Connector) -> trio.abc.Stream:
     raise ConfigurationError(
         f"the connector returned {kind.__module__}.{kind.__qualname__}, not a trio stream "
         f"(trio.abc.Stream): it has no {', '.join(missing)}{hint}"
+    )
+
+
+_HTTP_VERSION: Final = b"HTTP/"  # how every HTTP/1.x status line begins
+
+
+def cannot_be_http(head: bytes | bytearray) -> bool:
+    """Whether an answer to the upgrade that begins with `head` cannot be an HTTP response.
+
+    Told from the first bytes: a server of another protocol on that port (SSH, SMTP, a
+    database) greets with a line and no blank one, and waiting for the end of a response
+    head that never comes let `connect_timeout` run out, reported as a slow connect.
+    """
+    return not _HTTP_VERSION.startswith(head[: len(_HTTP_VERSION)])
+
+
+def not_http_answer(where: str) -> TransportError:
+    """The error for an upgrade answered with bytes that are no HTTP (`where` is redacted).
+
+    The bytes themselves are not quoted: a server can echo the request, URL and key.
+    """
+    return TransportError(
+        f"the server at {where} answered the WebSocket upgrade with something that is not "
+        "an HTTP response: is that a WebSocket server's address and port?"
     )
 
 

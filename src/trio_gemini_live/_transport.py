@@ -22,6 +22,15 @@ import wsproto.utilities
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, RejectConnection
+from wsproto.extensions import Extension
+from wsproto.frame_protocol import (
+    CloseReason,
+    FrameDecoder,
+    FrameProtocol,
+    Opcode,
+    ParseFailed,
+    RsvBits,
+)
 
 from ._endpoints import Endpoint
 from ._errors import TransportError
@@ -33,8 +42,10 @@ from ._stream import (
     STREAM_ERRORS,
     Connector,
     UplinkMeter,
+    cannot_be_http,
     close_forcefully,
     connect_errors,
+    not_http_answer,
     open_stream,
     rejected_upgrade,
     stream_target,
@@ -209,6 +220,95 @@ def _closed_from(
     return TransportClosedError(code, (closed.reason if closed is not None else None) or "")
 
 
+_NO_RSV: Final = RsvBits(rsv1=False, rsv2=False, rsv3=False)
+
+
+class _MessageLimit(Extension):
+    """Fails a message over `max_message_size` from the header of the frame that passes it.
+
+    trio-websocket counts a message's size as its payload arrives: a header declaring more
+    (2**62 bytes) and nothing behind it was read as a frame on its way, and the server's
+    hang-up that followed as a dropped connection, resumed; the default transport fails it
+    from the header with 1009. wsproto shows every frame header to its extensions, so one
+    that is never negotiated (`_ClientProtocol` installs it after the upgrade) fails the
+    parse, with websockets' words: wsproto makes that a close of the client's own (1009).
+    """
+
+    name = "trio-gemini-live-message-limit"  # never offered
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._size = 0  # what the frames of the message under way declared so far
+
+    def offer(self) -> bool:
+        """Never offered to the server: only installed (see `_ClientProtocol`)."""
+        return False
+
+    def frame_inbound_header(
+        self,
+        proto: FrameDecoder | FrameProtocol,
+        opcode: Opcode,
+        rsv: RsvBits,
+        payload_length: int,
+    ) -> CloseReason | RsvBits:
+        """Count a data frame's declared length into its message's; fail past the limit."""
+        if opcode.iscontrol():
+            return _NO_RSV
+        before = self._size if opcode is Opcode.CONTINUATION else 0
+        if before + payload_length > self._limit:
+            after = f"after reading {before} bytes " if opcode is Opcode.CONTINUATION else ""
+            reason = (
+                f"frame with {payload_length} bytes {after}exceeds limit of {self._limit} bytes"
+            )
+            raise ParseFailed(reason, CloseReason.MESSAGE_TOO_BIG)
+        self._size = before + payload_length
+        return _NO_RSV
+
+
+class _ClientProtocol(WSConnection):
+    """wsproto's client connection, which refuses what it would otherwise wait on.
+
+    An answer that cannot be HTTP: h11 waits for the blank line that ends a response head,
+    a server of another protocol (an SSH greeting on that port) never sends one, and the
+    upgrade waited out `connect_timeout`, reported as a slow connect. Here the first bytes
+    decide, and the failure (`not_http`) ends trio-websocket's reader, which ends the
+    upgrade.
+
+    A frame declaring more than `max_message_size`: see `_MessageLimit`.
+    """
+
+    def __init__(self, max_message_size: int) -> None:
+        super().__init__(ConnectionType.CLIENT)
+        self.not_http = False
+        self._answer = b""  # the first bytes of the answer to the upgrade
+        self._limit: _MessageLimit | None = _MessageLimit(max_message_size)
+
+    def receive_data(self, data: bytes | None) -> None:
+        """Feed received bytes to wsproto, refusing an answer that is not HTTP."""
+        if self.connection is None and data:
+            self._answer = (self._answer + data)[:16]
+            if cannot_be_http(self._answer):
+                self.not_http = True
+                # trio-websocket's reader closes the stream and ends on this error.
+                raise wsproto.utilities.RemoteProtocolError("not an HTTP response", None)
+        super().receive_data(data)
+        if self._limit is not None and self.connection is not None:
+            self._install_limit(self._limit)
+
+    def _install_limit(self, limit: _MessageLimit) -> None:
+        """Put `limit` among the frame decoder's extensions, before any frame is parsed.
+
+        wsproto has no public way to add an extension the server did not accept, so its
+        decoder is reached by name; a wsproto without it keeps trio-websocket's own check
+        (on the payload), which tests/test_transport_websockets.py would report.
+        """
+        self._limit = None
+        decoder = getattr(getattr(self.connection, "_proto", None), "_frame_decoder", None)
+        extensions: object = getattr(decoder, "extensions", None)
+        if isinstance(extensions, list):
+            cast("list[Extension]", extensions).append(limit)
+
+
 class _ClientWebSocket(trio_websocket.WebSocketConnection):
     """trio-websocket's client connection, which tells the closes it starts from the server's.
 
@@ -217,9 +317,9 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
     trio-websocket reported as if the server had sent it ("connection closed by the server:
     1007", blaming the user's setup during the upgrade), and it dropped the stream without a
     close frame. Here that close is sent, as RFC 6455 (7.1.7) asks of an endpoint failing
-    the connection, and kept in `failed`, as is trio-websocket's 1009 for a message over
-    `max_message_size`: every close frame this side sends before the server's close and
-    not through `send_close_frame`.
+    the connection, and kept in `failed`, as is the 1009 for a message over
+    `max_message_size` (`_MessageLimit`): every close frame this side sends before the
+    server's close and not through `send_close_frame`.
 
     It also keeps the status of an upgrade the server refused (`rejected`): an answer
     without a length ends with the stream, and trio-websocket, which never tells wsproto of
@@ -239,7 +339,7 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         """The arguments `trio_websocket.wrap_client_stream` takes."""
         super().__init__(
             cast("trio.SocketStream", stream),
-            WSConnection(ConnectionType.CLIENT),
+            _ClientProtocol(max_message_size),
             host=host,
             path=resource,
             client_extra_headers=extra_headers,
@@ -249,6 +349,11 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
         self.failed: trio_websocket.CloseReason | None = None
         self.rejected = 0  # the HTTP status of a refused upgrade
         self._closing = False  # our close frame went (`send_close_frame`): no failure
+
+    @property
+    def not_http(self) -> bool:
+        """Whether the answer to the upgrade was refused as not HTTP (see `_ClientProtocol`)."""
+        return cast("_ClientProtocol", self._wsproto).not_http
 
     async def upgrade(self, nursery: _ReaderNursery) -> None:
         """Start the reader in `nursery` and wait until the upgrade succeeded.
@@ -343,8 +448,8 @@ class _ReaderHost:
     that is left, so that error ends the reader quietly instead of failing the connection's
     nursery. (A pong after our close frame is not written at all: see `_ClientWebSocket`.)
 
-    And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply that is
-    not HTTP) from that reader task, not from the wait for the upgrade
+    And: trio-websocket reports a failed upgrade (an HTTP 403 or 503 answer, a reply h11
+    cannot parse) from that reader task, not from the wait for the upgrade
     (`_ClientWebSocket.upgrade`), so `_mapped` never sees it; until the upgrade succeeded,
     the reader's error is raised as `TransportError` here.
 
@@ -743,6 +848,8 @@ async def _open_upgraded(
         finally:
             host.attached.set()
         if not host.opened:  # `upgrade` was cancelled: the reader ended first
+            if connection.not_http:
+                raise not_http_answer(endpoint.display_url)
             if connection.rejected:
                 # An answer without a length, which only the end of the stream ends.
                 raise rejected_upgrade(endpoint.display_url, connection.rejected)

@@ -37,7 +37,6 @@ from websockets.exceptions import (
     InvalidMessage,
     InvalidStatus,
     InvalidURI,
-    PayloadTooBig,
     ProtocolError,
 )
 from websockets.frames import Frame, Opcode
@@ -52,8 +51,10 @@ from ._stream import (
     STREAM_ERRORS,
     Connector,
     UplinkMeter,
+    cannot_be_http,
     close_forcefully,
     connect_errors,
+    not_http_answer,
     open_stream,
     rejected_upgrade,
     stream_target,
@@ -103,7 +104,6 @@ class WebsocketsTransport:
         self._stream = stream
         self._protocol = protocol
         self._bufsize = receive_buffer_size
-        self._max_message_size = max_message_size
         self._write_lock = trio.StrictFIFOLock()
         self._ready: list[bytes | str] = []
         self._fragments: list[bytes] = []
@@ -348,17 +348,16 @@ class WebsocketsTransport:
         received = protocol.close_rcvd
         error = protocol.parser_exc
         sent = protocol.close_sent
-        if isinstance(error, PayloadTooBig):
-            reason = f"Exceeded maximum message size: {self._max_message_size} bytes"
-            self._set_closed(TransportClosedError(1009, reason, local_failure=True))
-        elif received is not None:
+        if received is not None:
             # The server's close, also when it came in the middle of a fragmented message
-            # (websockets then fails the connection: "incomplete fragmented message").
+            # (echoed: see `_ws_receive`; websockets alone fails the connection for it).
             # int(): a close without a code is websockets' `CloseCode` enum (1005).
             self._set_closed(TransportClosedError(int(received.code), received.reason))
         elif error is not None and sent is not None and not self._close_requested:
             # The server broke the protocol, and websockets closed for it (1002, 1007 for a
-            # close reason that is not UTF-8): that close and websockets' words, as wsproto.
+            # close reason that is not UTF-8; 1009 for a message over `max_message_size`):
+            # that close, code and reason, as sent ("frame with 2000 bytes exceeds limit of
+            # 1000 bytes"; the transport said otherwise than its close frame did).
             closed = TransportClosedError(int(sent.code), sent.reason, local_failure=True)
             self._set_closed(closed)
         elif error is not None or protocol.state is State.CLOSED:
@@ -699,6 +698,8 @@ async def _handshake(
             protocol.receive_data(data)  # a response that is not a 101: websockets decides
             continue
         head += data
+        if cannot_be_http(head):
+            raise not_http_answer(where)
         end = head.find(b"\r\n\r\n")
         if end < 0 and len(head) < _MAX_RESPONSE_HEAD:
             continue

@@ -7,7 +7,9 @@ Live API sends is the simplest kind: one unmasked, unfragmented text or binary f
 no extension bits. Those are cut out here with a header read and one slice. Everything
 else (control frames, fragments, masked or reserved bits, frames over the size limit) goes
 to websockets as whole frames, so that its parser always starts at a frame boundary and
-does all the validation and the close handshake.
+does all the validation and the close handshake. One thing is decided here: a close frame
+between the fragments of a message ends that message first, so that websockets echoes the
+close (RFC 6455 5.4 allows it) rather than failing the connection with 1002.
 
 The cutter owns the frame boundaries from the first byte after the HTTP response (the
 handshake leaves it the bytes that came with the response). It stands aside for good when
@@ -31,6 +33,7 @@ TEXT: Final = 1
 RAW: Final = 2
 """An item of `FrameCutter.feed`: wire bytes for websockets' `receive_data`."""
 
+_CLOSE: Final = 0x8
 _FIN_TEXT: Final = 0x81
 _FIN_BINARY: Final = 0x82
 _PLAIN: Final = (_FIN_BINARY, _FIN_TEXT)
@@ -92,8 +95,13 @@ class FrameCutter:
             if second & 0x80:
                 head += 4  # masked: not allowed from a server; websockets says so
             end = start + head + length
-            if length > self._max:
-                # websockets fails this frame from its header: it takes the rest.
+            if length > self._max or (
+                protocol.current_size is not None  # a fragment: the message's size counts
+                and first & 0x0F != _CLOSE  # (a close ends the message: see below)
+                and length > self._max - protocol.current_size
+            ):
+                # websockets fails this frame from its header: it takes the rest. (Held
+                # back whole, a fragment's header waited for a payload that may never come.)
                 self.active = False
                 yield RAW, data[start:]
                 return
@@ -108,6 +116,12 @@ class FrameCutter:
             ):
                 yield (BINARY if first == _FIN_BINARY else TEXT), data[start + head : end]
             else:
+                if first & 0x0F == _CLOSE and protocol.current_size is not None:
+                    # A close between a message's fragments is legal (RFC 6455 5.4: control
+                    # frames may come in between); websockets fails the connection for it
+                    # (1002, "incomplete fragmented message") instead of echoing the code.
+                    # The message can never end now: it is dropped, and websockets told so.
+                    protocol.current_size = None
                 yield RAW, data[start:end]
             start = end
         if start < size:
