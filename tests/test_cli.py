@@ -197,6 +197,18 @@ def test_an_unknown_option_is_named_even_without_a_command(
         (["talk", f"--a={SECRET}", "-t", "hi"], "ambiguous option: --a=<hidden>"),
         (["--ap", SECRET, "talk"], "--ap goes after the command"),
         (["--a", SECRET, "talk"], "--a goes after the command"),
+        # a URL's key, wherever argparse quotes the URL: before the command it was taken for
+        # the command ("invalid choice: 'ws://...?key=KEY'")
+        (
+            ["--url", f"ws://127.0.0.1:8765/?key={SECRET}", "talk", "-t", "hi"],
+            "invalid choice: 'ws://127.0.0.1:8765/?key=REDACTED'",
+        ),
+        (
+            ["talk", "--timeout", f"ws://127.0.0.1/?access_token={SECRET}", "-t", "hi"],
+            "invalid float value: 'ws://127.0.0.1/?access_token=REDACTED'",
+        ),
+        (["talk", "--api-version", f"ws://u:{SECRET}@h/"], "invalid choice: 'ws://u:REDACTED@h/'"),
+        (["emulator", "--port", f"ws://h/?token={SECRET}"], "not a port number: 'ws://h/?token"),
     ],
 )
 def test_a_usage_error_never_shows_a_key(

@@ -24,7 +24,6 @@ from .._cli_args import (
     SanitisingParser,
     is_key_abbreviation,
     is_secret_option,
-    secret_values,
     unknown_names,
 )
 from ._demo import add_demo_arguments, run_demo
@@ -174,10 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     split = _split_emulator(args_list)
     try:
-        hidden = secret_values(args_list)
         for each in (parser, *_subparsers(parser)):
             if isinstance(each, SanitisingParser):
-                each.hidden = hidden
+                each.hide(args_list)
         try:
             misplaced = _misplaced_key(args_list)
             if misplaced is not None:
