@@ -714,6 +714,23 @@ def test_no_api_key(no_key: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert_clean_error(capsys.readouterr().err, "GEMINI_API_KEY", "--api-key", "--emulator")
 
 
+@pytest.mark.parametrize("url", ["", " "])
+def test_an_empty_url_is_refused_not_taken_for_the_real_api(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--url "$EMULATOR_URL"` with the variable unset went to the real API with
+    # GEMINI_API_KEY. Nothing may leave the machine here: the key is one no endpoint takes
+    # (white space at its end) and a session would fail the test.
+    monkeypatch.setenv("GEMINI_API_KEY", SECRET + " ")
+
+    def no_session(*args: object, **kwargs: object) -> None:
+        raise AssertionError("connected")
+
+    monkeypatch.setattr("trio_gemini_live.cli._talk.open_session", no_session)
+    assert main(["talk", "--url", url, "--text", "hi"]) == 2
+    assert_clean_error(capsys.readouterr().err, "--url must not be empty")
+
+
 def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["talk", "--emulator"]) == 2
     assert_clean_error(capsys.readouterr().err, "--input", "--text")

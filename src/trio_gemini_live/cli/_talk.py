@@ -143,7 +143,7 @@ async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerato
             url = emulator.endpoint_url(version)
             yield url_endpoint(url, api_key=args.api_key or _EMULATOR_KEY)
         return
-    if args.url:
+    if args.url is not None:
         url = _full_url(args.url, version)
         endpoint = url_endpoint(url, api_key=args.api_key)
         if not endpoint.secrets:
@@ -196,6 +196,10 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
     if any(not text.strip() for text in args.text):
         # The model answers nothing to an empty turn: the wait would only run out.
         raise CliError("--text must not be empty", EXIT_USAGE)
+    if args.url is not None and not args.url.strip():
+        # `--url "$EMULATOR_URL"` with the variable unset: taken as no --url, it went to
+        # the real API with GEMINI_API_KEY.
+        raise CliError("--url must not be empty (give a ws:// or wss:// URL)", EXIT_USAGE)
     if args.input is None and not args.text:
         raise CliError("nothing to say: give --input FILE.wav and/or --text TEXT", EXIT_USAGE)
     if not 0 < args.timeout < math.inf:  # NaN too; inf would wait forever
@@ -218,7 +222,8 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
     silent = _silence_hint(audio, args.input.name if args.input is not None else "")
     if silent is not None:
         reporter.line(f"warning: {silent}")
-    realtime = args.realtime if args.realtime is not None else not (args.emulator or args.url)
+    local = args.emulator or args.url is not None
+    realtime = args.realtime if args.realtime is not None else not local
     try:
         # All that `_converse` raises is the command's own: its nursery's group is undone
         # (a single CliError comes out as itself), as the library's entry points do theirs.
