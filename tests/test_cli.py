@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import shutil
 import socket
 import subprocess
@@ -765,9 +766,12 @@ def test_bad_arguments_are_usage_errors(
 def test_demo_output_that_cannot_be_written_fails_before_the_demo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    dangling = tmp_path / "link.wav"
+    dangling.symlink_to(tmp_path / "missing" / "reply.wav")
     for output, words in (
         (tmp_path / "missing" / "reply.wav", "does not exist"),
         (tmp_path, "is a directory"),
+        (dangling, "does not exist (it links to"),
     ):
         assert main(["demo", "--output", str(output)]) == 2
         captured = capsys.readouterr()
@@ -780,14 +784,60 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
 ) -> None:
     # The whole conversation (a minute of the real API, say) used to run first, and its
     # reply was then lost to "cannot write ...".
+    # A link into a missing folder too: the link's folder was checked, the WAV is written in
+    # its target's (exit 1 after the conversation).
+    dangling = tmp_path / "link.wav"
+    dangling.symlink_to(tmp_path / "missing" / "out.wav")
     for output, words in (
         (tmp_path / "missing" / "out.wav", "does not exist"),
         (tmp_path, "is a directory"),
+        (dangling, f"the folder {tmp_path / 'missing'} does not exist (it links to"),
     ):
         assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 2
         captured = capsys.readouterr()
         assert_clean_error(captured.err, "--output", words)
         assert "you: hi" not in captured.out  # the conversation did not run
+
+
+@pytest.mark.parametrize("name", ["the file", "/dev/fd/N"])
+def test_output_to_stdout_redirected_to_a_file_is_the_wav_alone(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `talk -o /dev/stdout > out.bin`: the transcript went to out.bin, then the WAV was
+    # renamed over it, and the transcript was lost (on a pipe, the two were mixed).
+    if name == "/dev/fd/N" and not os.path.isdir("/dev/fd"):
+        pytest.skip("no /dev/fd")
+    redirected = tmp_path / "out.bin"
+    with redirected.open("w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        output = str(redirected) if name == "the file" else f"/dev/fd/{stdout.fileno()}"
+        assert main(["talk", "--emulator", "--text", "hi", "--output", output]) == 0
+        monkeypatch.undo()
+    rate, _, _, frames = read_wav_file(redirected)
+    assert rate == 24000
+    assert len(frames) > 0
+    err = capsys.readouterr().err
+    assert "model: You said: hi" in err
+    assert f"wrote {output} (" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="no /dev/stdout")
+def test_output_to_dev_stdout_on_a_pipe_is_the_wav_alone() -> None:
+    # README: `/dev/stdout` is written to directly. On a pipe the transcript came first,
+    # and the WAV could not be read.
+    talk = [sys.executable, "-m", "trio_gemini_live.cli", "talk", "--emulator", "--text", "hi"]
+    result = subprocess.run(
+        [*talk, "--output", "/dev/stdout"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with wave.open(io.BytesIO(result.stdout)) as reply:
+        assert reply.getframerate() == 24000
+        assert reply.getnframes() > 0
+    assert b"model: You said: hi" in result.stderr
 
 
 def test_talk_output_that_fails_to_write_keeps_the_old_file_and_exits_1(

@@ -21,9 +21,10 @@ from .._wav import INPUT_RATE, pcm_duration, speech_like_pcm
 from ..emulator import EmulatorConfig, Scenario, ScenarioTurn, open_emulator
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL, DEFAULT_VOICE, WEATHER_TOOL, get_weather
-from ._errors import CliError, check_writable, write_output
+from ._errors import CliError
 from ._input import send_pcm
 from ._metrics import Metrics, Summary
+from ._output import check_writable, report_stream, write_output
 from ._report import Reporter
 
 __all__ = ["DEMO_SCENARIO", "add_demo_arguments", "run_demo"]
@@ -108,7 +109,7 @@ async def run_demo(
         The session's summary (also printed).
     """
     check_writable(output)
-    reporter = Reporter(out, all_events=all_events)
+    reporter = Reporter(report_stream(output, out), all_events=all_events)
     metrics = Metrics(audio_in_rate=INPUT_RATE)
     speech = speech_like_pcm(1.6, sample_rate=INPUT_RATE)
     silence = bytes(int(_SILENCE_S * INPUT_RATE) * 2)

@@ -27,9 +27,10 @@ from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav
 from .._wire import Setup
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
-from ._errors import EXIT_USAGE, CliError, check_writable, write_output
+from ._errors import EXIT_USAGE, CliError
 from ._input import Progress, send_pcm
 from ._metrics import Metrics
+from ._output import check_writable, report_stream, write_output
 from ._report import Reporter
 
 __all__ = ["add_talk_arguments", "run_talk"]
@@ -209,7 +210,7 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         )
     if args.output is not None:
         check_writable(args.output)
-    reporter = Reporter(out, all_events=args.all_events)
+    reporter = Reporter(report_stream(args.output, out), all_events=args.all_events)
     audio = _load_input(args.input, reporter)
     metrics = Metrics(audio_in_rate=INPUT_RATE)
     setup = live_setup(
