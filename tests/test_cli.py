@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
 import shutil
 import socket
@@ -50,6 +51,7 @@ from trio_gemini_live import (
     function_tool,
     gemini_endpoint,
     live_setup,
+    open_session,
 )
 from trio_gemini_live._build_info import build_name
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
@@ -342,6 +344,28 @@ def test_verbose_is_counted_after_the_command_too(
     assert all("-v" not in args and "-vv" not in args for args in emulator_args)
 
 
+@pytest.mark.parametrize(("flags", "shown"), [([], False), (["-v"], True)])
+def test_library_warnings_reach_stderr_only_with_verbose(
+    flags: list[str],
+    shown: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Without -v, logging's last resort printed the library's warnings raw beside the
+    # one-line error ("the session ended with 64 message(s) sent but not written: ...").
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest, which adds its own
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    setup = live_setup
+
+    def warning_setup(*args: Any, **kwargs: Any) -> Any:
+        logging.getLogger("trio_gemini_live.session").warning("a library warning")
+        return setup(*args, **kwargs)
+
+    monkeypatch.setattr("trio_gemini_live.cli._talk.live_setup", warning_setup)
+    assert main([*flags, "talk", "--emulator", "--text", "hi"]) == 0
+    assert ("a library warning" in capsys.readouterr().err) == shown
+
+
 @pytest.mark.parametrize(("flag", "traceback"), [("-v", False), ("-vv", True)])
 def test_a_failure_logs_its_traceback_at_debug_only(
     flag: str, traceback: bool, tmp_path: Path
@@ -619,10 +643,43 @@ async def test_talk_gives_up_sending_to_a_server_that_stopped_reading(
         with trio.fail_after(3600), pytest.raises(CliError) as raised:
             await talk("-i", str(source), "--timeout", "5", out=io.StringIO())
     assert raised.value.message == (
-        "could not send long.wav within 9.0 s: the server is not taking any more input "
-        "(it stopped reading)"
+        "could not send long.wav within 9.0 s: the server did not take it all in time (it may "
+        "have stopped reading, or --timeout is too short)"
     )
     assert raised.value.exit_code == 1
+
+
+async def test_talk_says_a_reconnection_was_under_way_when_the_sending_ran_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The server went away mid-input: the session was still trying to reconnect (connection
+    # refused) when the sending ran out, and talk said the server "stopped reading".
+    source = utterances(tmp_path / "long.wav", 20.0)
+    async with open_emulator(
+        EmulatorConfig(faults=(Fault(kind="reset", after_received=10),))
+    ) as emu:
+        served = emu.memory_connector()
+        connections = 0
+
+        async def connector() -> trio.abc.Stream:
+            nonlocal connections
+            connections += 1
+            if connections > 1:
+                raise OSError(errno.ECONNREFUSED, "Connection refused")
+            return await served()
+
+        def session(setup: Any, endpoint: Any) -> Any:
+            return open_session(setup, endpoint=endpoint, connector=connector)
+
+        monkeypatch.setattr("trio_gemini_live.cli._talk.open_session", session)
+        args = ["talk", "--url", emu.url, "-i", str(source), "--timeout", "5"]
+        with trio.fail_after(3600), pytest.raises(CliError) as raised:
+            await run_talk(build_parser().parse_args(args), out=io.StringIO())
+    assert connections > 1
+    assert raised.value.message == (
+        "could not send long.wav within 26.0 s: the connection was lost, and reconnecting had "
+        "not succeeded by then"
+    )
 
 
 async def test_talk_ends_its_progress_line_before_any_other_line(

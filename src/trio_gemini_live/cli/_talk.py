@@ -21,7 +21,8 @@ import trio
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
 from .._errors import ConfigurationError
 from .._groups import BlockErrors
-from .._session import SessionStatistics, open_session
+from .._protocol import SessionState
+from .._session import LiveSession, SessionStatistics, open_session
 from .._setup import live_setup
 from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav
 from .._wire import Setup
@@ -281,7 +282,7 @@ async def _converse(
                 with trio.move_on_after(args.timeout) as sending:
                     await session.send_text(text)
                 if sending.cancelled_caught:
-                    raise CliError(_not_sent("the text", args.timeout))
+                    raise CliError(_not_sent(session, "the text", args.timeout))
                 metrics.user_input_ended()
                 await conversation.wait_for_turns(target)
             stats = session.statistics()
@@ -314,11 +315,23 @@ async def _say_audio(
         await send_pcm(session, silence, metrics=metrics, realtime=realtime)
         await session.audio_stream_end()
     if sending.cancelled_caught:
-        raise CliError(_not_sent(name, limit))
+        raise CliError(_not_sent(session, name, limit))
 
 
-def _not_sent(what: str, seconds: float) -> str:
+def _not_sent(session: LiveSession, what: str, seconds: float) -> str:
+    """Why the sending ran out of time, as far as the session knows.
+
+    A connection that is not open means a resume under way: the server went away (or the
+    network did) and does not take the connection back; "it stopped reading" blamed a server
+    that may be gone. On an open connection the input was not taken in time: a server that
+    stopped reading, or a `--timeout` too short.
+    """
+    if session.state is not SessionState.OPEN:
+        return (
+            f"could not send {what} within {seconds:.1f} s: the connection was lost, and "
+            "reconnecting had not succeeded by then"
+        )
     return (
-        f"could not send {what} within {seconds:.1f} s: the server is not taking any more "
-        "input (it stopped reading)"
+        f"could not send {what} within {seconds:.1f} s: the server did not take it all in "
+        "time (it may have stopped reading, or --timeout is too short)"
     )
