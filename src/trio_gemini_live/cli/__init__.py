@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import cast
 
 import trio
@@ -149,7 +149,7 @@ def _configure_logging(verbosity: int) -> None:
 
 
 @contextlib.contextmanager
-def _library_logs_quiet(quiet: bool) -> Iterator[None]:
+def _library_logs_quiet(quiet: bool) -> Generator[None]:
     """Without `-v`, keep the library's log records off standard error while a command runs.
 
     With no handler configured, logging's last resort printed its warnings raw (`the
