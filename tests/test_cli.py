@@ -447,6 +447,31 @@ def test_a_text_part_beside_audio_is_not_shown_twice() -> None:
     assert "Typed answer" in out.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("module", "heavy"),
+    [
+        (
+            "trio_gemini_live.cli",
+            ("pytest", "_pytest", "trio.testing", "trio_gemini_live.emulator"),
+        ),
+        ("trio_gemini_live.emulator", ("pytest", "_pytest", "trio.testing")),
+    ],
+)
+def test_start_up_imports_no_test_tools(module: str, heavy: tuple[str, ...]) -> None:
+    # The CLI imported the emulator, and the emulator trio.testing, which imports pytest: half
+    # a second to a second of start-up, and a Ctrl-C in it printed a traceback.
+    code = (
+        f"import sys, {module}\n"
+        f"heavy = {heavy!r}\n"
+        "print(*(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
+
+
 def test_demo_as_a_command_in_a_fresh_directory(tmp_path: Path) -> None:
     """`gemini-live demo` exactly as the README's quickstart runs it."""
     command = shutil.which("gemini-live")
