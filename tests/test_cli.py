@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -49,6 +51,7 @@ from trio_gemini_live import (
     function_tool,
     gemini_endpoint,
     live_setup,
+    open_session,
 )
 from trio_gemini_live._build_info import build_name
 from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
@@ -197,6 +200,18 @@ def test_an_unknown_option_is_named_even_without_a_command(
         (["talk", f"--a={SECRET}", "-t", "hi"], "ambiguous option: --a=<hidden>"),
         (["--ap", SECRET, "talk"], "--ap goes after the command"),
         (["--a", SECRET, "talk"], "--a goes after the command"),
+        # a URL's key, wherever argparse quotes the URL: before the command it was taken for
+        # the command ("invalid choice: 'ws://...?key=KEY'")
+        (
+            ["--url", f"ws://127.0.0.1:8765/?key={SECRET}", "talk", "-t", "hi"],
+            "invalid choice: 'ws://127.0.0.1:8765/?key=REDACTED'",
+        ),
+        (
+            ["talk", "--timeout", f"ws://127.0.0.1/?access_token={SECRET}", "-t", "hi"],
+            "invalid float value: 'ws://127.0.0.1/?access_token=REDACTED'",
+        ),
+        (["talk", "--api-version", f"ws://u:{SECRET}@h/"], "invalid choice: 'ws://u:REDACTED@h/'"),
+        (["emulator", "--port", f"ws://h/?token={SECRET}"], "not a port number: 'ws://h/?token"),
     ],
 )
 def test_a_usage_error_never_shows_a_key(
@@ -329,6 +344,28 @@ def test_verbose_is_counted_after_the_command_too(
     assert all("-v" not in args and "-vv" not in args for args in emulator_args)
 
 
+@pytest.mark.parametrize(("flags", "shown"), [([], False), (["-v"], True)])
+def test_library_warnings_reach_stderr_only_with_verbose(
+    flags: list[str],
+    shown: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Without -v, logging's last resort printed the library's warnings raw beside the
+    # one-line error ("the session ended with 64 message(s) sent but not written: ...").
+    monkeypatch.setattr(logging.root, "handlers", [])  # as outside pytest, which adds its own
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    setup = live_setup
+
+    def warning_setup(*args: Any, **kwargs: Any) -> Any:
+        logging.getLogger("trio_gemini_live.session").warning("a library warning")
+        return setup(*args, **kwargs)
+
+    monkeypatch.setattr("trio_gemini_live.cli._talk.live_setup", warning_setup)
+    assert main([*flags, "talk", "--emulator", "--text", "hi"]) == 0
+    assert ("a library warning" in capsys.readouterr().err) == shown
+
+
 @pytest.mark.parametrize(("flag", "traceback"), [("-v", False), ("-vv", True)])
 def test_a_failure_logs_its_traceback_at_debug_only(
     flag: str, traceback: bool, tmp_path: Path
@@ -408,6 +445,31 @@ def test_a_text_part_beside_audio_is_not_shown_twice() -> None:
         reporter.event(event)
     assert out.getvalue().count("Hi") == 1
     assert "Typed answer" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("module", "heavy"),
+    [
+        (
+            "trio_gemini_live.cli",
+            ("pytest", "_pytest", "trio.testing", "trio_gemini_live.emulator"),
+        ),
+        ("trio_gemini_live.emulator", ("pytest", "_pytest", "trio.testing")),
+    ],
+)
+def test_start_up_imports_no_test_tools(module: str, heavy: tuple[str, ...]) -> None:
+    # The CLI imported the emulator, and the emulator trio.testing, which imports pytest: half
+    # a second to a second of start-up, and a Ctrl-C in it printed a traceback.
+    code = (
+        f"import sys, {module}\n"
+        f"heavy = {heavy!r}\n"
+        "print(*(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
 
 
 def test_demo_as_a_command_in_a_fresh_directory(tmp_path: Path) -> None:
@@ -606,10 +668,43 @@ async def test_talk_gives_up_sending_to_a_server_that_stopped_reading(
         with trio.fail_after(3600), pytest.raises(CliError) as raised:
             await talk("-i", str(source), "--timeout", "5", out=io.StringIO())
     assert raised.value.message == (
-        "could not send long.wav within 9.0 s: the server is not taking any more input "
-        "(it stopped reading)"
+        "could not send long.wav within 9.0 s: the server did not take it all in time (it may "
+        "have stopped reading, or --timeout is too short)"
     )
     assert raised.value.exit_code == 1
+
+
+async def test_talk_says_a_reconnection_was_under_way_when_the_sending_ran_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The server went away mid-input: the session was still trying to reconnect (connection
+    # refused) when the sending ran out, and talk said the server "stopped reading".
+    source = utterances(tmp_path / "long.wav", 20.0)
+    async with open_emulator(
+        EmulatorConfig(faults=(Fault(kind="reset", after_received=10),))
+    ) as emu:
+        served = emu.memory_connector()
+        connections = 0
+
+        async def connector() -> trio.abc.Stream:
+            nonlocal connections
+            connections += 1
+            if connections > 1:
+                raise OSError(errno.ECONNREFUSED, "Connection refused")
+            return await served()
+
+        def session(setup: Any, endpoint: Any) -> Any:
+            return open_session(setup, endpoint=endpoint, connector=connector)
+
+        monkeypatch.setattr("trio_gemini_live.cli._talk.open_session", session)
+        args = ["talk", "--url", emu.url, "-i", str(source), "--timeout", "5"]
+        with trio.fail_after(3600), pytest.raises(CliError) as raised:
+            await run_talk(build_parser().parse_args(args), out=io.StringIO())
+    assert connections > 1
+    assert raised.value.message == (
+        "could not send long.wav within 26.0 s: the connection was lost, and reconnecting had "
+        "not succeeded by then"
+    )
 
 
 async def test_talk_ends_its_progress_line_before_any_other_line(
@@ -702,6 +797,23 @@ def test_no_api_key(no_key: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert_clean_error(capsys.readouterr().err, "GEMINI_API_KEY", "--api-key", "--emulator")
 
 
+@pytest.mark.parametrize("url", ["", " "])
+def test_an_empty_url_is_refused_not_taken_for_the_real_api(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--url "$EMULATOR_URL"` with the variable unset went to the real API with
+    # GEMINI_API_KEY. Nothing may leave the machine here: the key is one no endpoint takes
+    # (white space at its end) and a session would fail the test.
+    monkeypatch.setenv("GEMINI_API_KEY", SECRET + " ")
+
+    def no_session(*args: object, **kwargs: object) -> None:
+        raise AssertionError("connected")
+
+    monkeypatch.setattr("trio_gemini_live.cli._talk.open_session", no_session)
+    assert main(["talk", "--url", url, "--text", "hi"]) == 2
+    assert_clean_error(capsys.readouterr().err, "--url must not be empty")
+
+
 def test_nothing_to_say(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["talk", "--emulator"]) == 2
     assert_clean_error(capsys.readouterr().err, "--input", "--text")
@@ -736,9 +848,12 @@ def test_bad_arguments_are_usage_errors(
 def test_demo_output_that_cannot_be_written_fails_before_the_demo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    dangling = tmp_path / "link.wav"
+    dangling.symlink_to(tmp_path / "missing" / "reply.wav")
     for output, words in (
         (tmp_path / "missing" / "reply.wav", "does not exist"),
         (tmp_path, "is a directory"),
+        (dangling, "does not exist (it links to"),
     ):
         assert main(["demo", "--output", str(output)]) == 2
         captured = capsys.readouterr()
@@ -751,14 +866,60 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
 ) -> None:
     # The whole conversation (a minute of the real API, say) used to run first, and its
     # reply was then lost to "cannot write ...".
+    # A link into a missing folder too: the link's folder was checked, the WAV is written in
+    # its target's (exit 1 after the conversation).
+    dangling = tmp_path / "link.wav"
+    dangling.symlink_to(tmp_path / "missing" / "out.wav")
     for output, words in (
         (tmp_path / "missing" / "out.wav", "does not exist"),
         (tmp_path, "is a directory"),
+        (dangling, f"the folder {tmp_path / 'missing'} does not exist (it links to"),
     ):
         assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 2
         captured = capsys.readouterr()
         assert_clean_error(captured.err, "--output", words)
         assert "you: hi" not in captured.out  # the conversation did not run
+
+
+@pytest.mark.parametrize("name", ["the file", "/dev/fd/N"])
+def test_output_to_stdout_redirected_to_a_file_is_the_wav_alone(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `talk -o /dev/stdout > out.bin`: the transcript went to out.bin, then the WAV was
+    # renamed over it, and the transcript was lost (on a pipe, the two were mixed).
+    if name == "/dev/fd/N" and not os.path.isdir("/dev/fd"):
+        pytest.skip("no /dev/fd")
+    redirected = tmp_path / "out.bin"
+    with redirected.open("w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        output = str(redirected) if name == "the file" else f"/dev/fd/{stdout.fileno()}"
+        assert main(["talk", "--emulator", "--text", "hi", "--output", output]) == 0
+        monkeypatch.undo()
+    rate, _, _, frames = read_wav_file(redirected)
+    assert rate == 24000
+    assert len(frames) > 0
+    err = capsys.readouterr().err
+    assert "model: You said: hi" in err
+    assert f"wrote {output} (" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="no /dev/stdout")
+def test_output_to_dev_stdout_on_a_pipe_is_the_wav_alone() -> None:
+    # README: `/dev/stdout` is written to directly. On a pipe the transcript came first,
+    # and the WAV could not be read.
+    talk = [sys.executable, "-m", "trio_gemini_live.cli", "talk", "--emulator", "--text", "hi"]
+    result = subprocess.run(
+        [*talk, "--output", "/dev/stdout"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with wave.open(io.BytesIO(result.stdout)) as reply:
+        assert reply.getframerate() == 24000
+        assert reply.getnframes() > 0
+    assert b"model: You said: hi" in result.stderr
 
 
 def test_talk_output_that_fails_to_write_keeps_the_old_file_and_exits_1(

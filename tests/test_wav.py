@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import io
 import itertools
 import math
 import os
@@ -28,6 +29,7 @@ from trio_gemini_live._wav import (
     resample_pcm,
     speech_like_pcm,
     write_wav,
+    write_wav_to,
 )
 
 # --- helpers -------------------------------------------------------------------------------
@@ -287,6 +289,27 @@ def test_writing_to_a_pipe_writes_through_it(tmp_path: Path) -> None:
     reader.join(timeout=30)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert parse_wav(got[0], sample_rate=24000).pcm == pcm
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
+def test_writing_to_an_anonymous_pipe_by_its_fd_path_writes_through_it() -> None:
+    # `-o /dev/stdout` on a pipe: the path's real path, `/proc/PID/fd/pipe:[N]`, names
+    # nothing, and "cannot write /dev/stdout: No such file or directory".
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as reading, open(write_end, "wb"):
+        pcm = encode(sine(300.0, 0.01, 24000), 2)  # 480 bytes: within the pipe's buffer
+        write_wav(f"/proc/self/fd/{write_end}", pcm)
+        assert parse_wav(reading.read(44 + len(pcm)), sample_rate=24000).pcm == pcm
+
+
+def test_write_wav_to_writes_a_whole_wav_and_leaves_the_stream_open() -> None:
+    stream = io.BytesIO()
+    pcm = encode(sine(300.0, 0.01, 24000), 2)
+    write_wav_to(stream, pcm, sample_rate=24000)
+    assert not stream.closed
+    assert parse_wav(stream.getvalue(), sample_rate=24000).pcm == pcm
+    with pytest.raises(WavError, match="cannot write out: PCM length is not a whole number"):
+        write_wav_to(stream, b"\x00", name="out")
 
 
 def test_writing_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 argparse quotes arguments in its errors: an unknown option's value ("unrecognized
 arguments: --api_key KEY"), a value taken for the command ("invalid choice: 'KEY'"), an
-ambiguous `--ap=KEY`. The parser here hides the values of credential-like options, and
-callers name unknown options without their values (`unknown_names`).
+ambiguous `--ap=KEY`. The parser here hides the values of credential-like options and the
+secrets of any URL among the arguments (`--url ws://host/?key=KEY` before the command is
+"invalid choice: 'ws://...'"), and callers name unknown options without their values
+(`unknown_names`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ._endpoints import redact_secrets
+from ._endpoints import redact_secrets, redact_url
 
 __all__ = [
     "KEY_OPTION",
     "SanitisingParser",
     "is_key_abbreviation",
     "is_secret_option",
+    "secret_urls",
     "secret_values",
     "unknown_names",
 ]
@@ -38,12 +41,22 @@ class SanitisingParser(argparse.ArgumentParser):
     `hidden` holds the values of credential-like options in the command line (the caller
     sets it from `secret_values`); each is replaced by `<hidden>` in any message, by the
     rule of `redact_secrets` (a short value only where it stands alone, so that a key "e"
-    leaves "argument --timeout" readable).
+    leaves "argument --timeout" readable). `urls` holds the arguments that `redact_url`
+    changes (`secret_urls`): each is shown as `redact_url` shows it, wherever it is quoted.
     """
 
     hidden: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+
+    def hide(self, argv: Sequence[str]) -> None:
+        """Hide the credentials in `argv` from every message of this parser."""
+        self.hidden = secret_values(argv)
+        self.urls = secret_urls(argv)
 
     def error(self, message: str) -> NoReturn:
+        for url in self.urls:
+            # As given and as argparse quotes it (`%r`: a quote or backslash is escaped).
+            message = redact_secrets(message, {url, repr(url)[1:-1]}, redact_url(url))
         super().error(redact_secrets(message, self.hidden, HIDDEN))
 
 
@@ -76,6 +89,16 @@ def secret_values(argv: Sequence[str]) -> tuple[str, ...]:
             values.append(argv[index + 1])
     # Longest first: a key that contains another is replaced whole.
     return tuple(sorted((value for value in values if value), key=len, reverse=True))
+
+
+def secret_urls(argv: Sequence[str]) -> tuple[str, ...]:
+    """The arguments holding a URL with a secret in it (`ws://host/?key=KEY`), longest first.
+
+    Any argument, whatever option it follows: argparse may quote a URL given in the wrong
+    place as something else (the command, an option's value of the wrong type).
+    """
+    found = {arg for arg in argv if redact_url(arg) != arg}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def unknown_names(unknown: Sequence[str]) -> str:

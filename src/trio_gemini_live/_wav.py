@@ -35,6 +35,7 @@ __all__ = [
     "resample_pcm",
     "speech_like_pcm",
     "write_wav",
+    "write_wav_to",
 ]
 
 INPUT_RATE = 16_000
@@ -371,15 +372,16 @@ def write_wav(
         WavError: the file cannot be written.
     """
     name = os.fspath(path)
-    if len(pcm) % (2 * channels):
-        raise WavError(f"cannot write {name}: PCM length is not a whole number of frames")
+    _check_frames(name, pcm, channels)
     temp: str | None = None
     try:
-        target = os.path.realpath(name)
-        if os.path.exists(target) and not os.path.isfile(target):
-            with open(target, "wb") as raw:
+        # Tested on `name`, not its real path: that of `/dev/stdout` on a pipe is
+        # `/proc/PID/fd/pipe:[N]`, which names nothing, and a temporary file was made there.
+        if os.path.exists(name) and not os.path.isfile(name):
+            with open(name, "wb") as raw:
                 _write_frames(raw, pcm, sample_rate, channels)
             return
+        target = os.path.realpath(name)
         fd, temp = _new_file_beside(target)
         with os.fdopen(fd, "wb") as raw:
             _write_frames(raw, pcm, sample_rate, channels)
@@ -393,6 +395,36 @@ def write_wav(
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+
+
+def write_wav_to(
+    raw: BinaryIO,
+    pcm: bytes | bytearray | memoryview,
+    *,
+    sample_rate: int = OUTPUT_RATE,
+    channels: int = 1,
+    name: str = "the stream",
+) -> None:
+    """Write s16le PCM as a WAV file to an open binary stream, which stays open.
+
+    For a stream that is no file of one's own (standard output, which may be a regular file
+    opened by the shell): nothing is renamed, and the stream is never sought. `name` is
+    what an error calls the stream.
+
+    Raises:
+        WavError: the PCM is not a whole number of frames, or the stream cannot be written.
+    """
+    _check_frames(name, pcm, channels)
+    try:
+        _write_frames(raw, pcm, sample_rate, channels)
+        raw.flush()
+    except OSError as exc:
+        raise WavError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def _check_frames(name: str, pcm: bytes | bytearray | memoryview, channels: int) -> None:
+    if len(pcm) % (2 * channels):
+        raise WavError(f"cannot write {name}: PCM length is not a whole number of frames")
 
 
 def _write_frames(

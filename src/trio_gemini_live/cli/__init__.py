@@ -8,11 +8,12 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import cast
 
 import trio
@@ -24,7 +25,6 @@ from .._cli_args import (
     SanitisingParser,
     is_key_abbreviation,
     is_secret_option,
-    secret_values,
     unknown_names,
 )
 from ._demo import add_demo_arguments, run_demo
@@ -148,6 +148,27 @@ def _configure_logging(verbosity: int) -> None:
     )
 
 
+@contextlib.contextmanager
+def _library_logs_quiet(quiet: bool) -> Generator[None]:
+    """Without `-v`, keep the library's log records off standard error while a command runs.
+
+    With no handler configured, logging's last resort printed its warnings raw (`the
+    session ended with 64 message(s) sent but not written: ...`, on a plain Ctrl-C too)
+    beside the command's one line, which says what went wrong. Only for the duration: the
+    library itself never configures logging.
+    """
+    if not quiet:
+        yield
+        return
+    library = logging.getLogger("trio_gemini_live")
+    handler = logging.NullHandler()
+    library.addHandler(handler)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+
+
 def _split_emulator(argv: Sequence[str]) -> tuple[list[str], list[str]] | None:
     """If the command is `emulator`, split argv into (global options, emulator arguments)."""
     for index, arg in enumerate(argv):
@@ -174,10 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     split = _split_emulator(args_list)
     try:
-        hidden = secret_values(args_list)
         for each in (parser, *_subparsers(parser)):
             if isinstance(each, SanitisingParser):
-                each.hidden = hidden
+                each.hide(args_list)
         try:
             misplaced = _misplaced_key(args_list)
             if misplaced is not None:
@@ -207,18 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("the following arguments are required: COMMAND")
         except SystemExit as exc:  # --help, --version and usage errors
             return exc.code if isinstance(exc.code, int) else 2
-        _configure_logging(options.verbose + options.verbose_after)
-        if options.command == "demo":
-            trio.run(
-                lambda: run_demo(
-                    output=options.output,
-                    model=options.model,
-                    realtime=options.realtime,
-                    all_events=options.all_events,
+        verbosity = options.verbose + options.verbose_after
+        _configure_logging(verbosity)
+        with _library_logs_quiet(verbosity <= 0):
+            if options.command == "demo":
+                trio.run(
+                    lambda: run_demo(
+                        output=options.output,
+                        model=options.model,
+                        realtime=options.realtime,
+                        all_events=options.all_events,
+                    )
                 )
-            )
-            return EXIT_OK
-        return trio.run(run_talk, options)
+                return EXIT_OK
+            return trio.run(run_talk, options)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
     except BaseException as raw:

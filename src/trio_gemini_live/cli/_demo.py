@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import trio
 
@@ -18,15 +18,18 @@ from .._events import AudioDelta
 from .._session import SessionStatistics, open_session
 from .._setup import live_setup
 from .._wav import INPUT_RATE, pcm_duration, speech_like_pcm
-from ..emulator import EmulatorConfig, Scenario, ScenarioTurn, open_emulator
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL, DEFAULT_VOICE, WEATHER_TOOL, get_weather
-from ._errors import CliError, check_writable, write_output
+from ._errors import CliError
 from ._input import send_pcm
 from ._metrics import Metrics, Summary
+from ._output import check_writable, report_stream, write_output
 from ._report import Reporter
 
-__all__ = ["DEMO_SCENARIO", "add_demo_arguments", "run_demo"]
+if TYPE_CHECKING:
+    from ..emulator import EmulatorConfig, Scenario
+
+__all__ = ["add_demo_arguments", "demo_scenario", "run_demo"]
 
 DEMO_TIMEOUT = 60.0
 """Upper bound on the whole demo, in seconds (it normally takes a few)."""
@@ -34,24 +37,31 @@ DEMO_TIMEOUT = 60.0
 TURN_TIMEOUT = 20.0
 """Upper bound on one turn, in seconds."""
 
-DEMO_SCENARIO = Scenario(
-    (
-        ScenarioTurn(
-            when="trio",
-            reply="Trio runs every task inside a nursery, so nothing is ever left running.",
-        ),
-        ScenarioTurn(when="weather", after_tool="The weather service says: {response}"),
-        ScenarioTurn(
-            when="story",
-            reply=(
-                "Once upon a time, a packet left its home socket and travelled across many "
-                "routers, meeting buffers, queues and timeouts, until at last it reached a "
-                "patient little event loop that had been waiting for it all along."
+
+def demo_scenario() -> Scenario:
+    """What the emulator's model answers in the demo (audio turns are echoed back)."""
+    # The emulator is imported when a command needs it: `gemini-live --version`, `talk`
+    # and Ctrl-C during start-up do not wait for it.
+    from ..emulator import Scenario, ScenarioTurn
+
+    return Scenario(
+        (
+            ScenarioTurn(
+                when="trio",
+                reply="Trio runs every task inside a nursery, so nothing is ever left running.",
             ),
-        ),
+            ScenarioTurn(when="weather", after_tool="The weather service says: {response}"),
+            ScenarioTurn(
+                when="story",
+                reply=(
+                    "Once upon a time, a packet left its home socket and travelled across many "
+                    "routers, meeting buffers, queues and timeouts, until at last it reached a "
+                    "patient little event loop that had been waiting for it all along."
+                ),
+            ),
+        )
     )
-)
-"""What the emulator's model answers in the demo (audio turns are echoed back)."""
+
 
 DEMO_PACING = 0.25
 """Emulator pacing of the demo: seconds of delay per second of reply audio."""
@@ -86,8 +96,10 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 def _emulator_config(realtime: bool) -> EmulatorConfig:
     # Audio streams 4x faster than real time (Google also sends faster than real time), so
     # the demo is quick while each answer still lasts long enough to be talked over.
+    from ..emulator import EmulatorConfig
+
     return EmulatorConfig(
-        scenario=DEMO_SCENARIO,
+        scenario=demo_scenario(),
         pacing="realtime" if realtime else DEMO_PACING,
         text_ms_per_char=40,
         input_transcript=_HEARD,
@@ -108,7 +120,7 @@ async def run_demo(
         The session's summary (also printed).
     """
     check_writable(output)
-    reporter = Reporter(out, all_events=all_events)
+    reporter = Reporter(report_stream(output, out), all_events=all_events)
     metrics = Metrics(audio_in_rate=INPUT_RATE)
     speech = speech_like_pcm(1.6, sample_rate=INPUT_RATE)
     silence = bytes(int(_SILENCE_S * INPUT_RATE) * 2)
@@ -124,6 +136,8 @@ async def run_demo(
     reply = bytearray()
     reply_rate = 24_000
     with trio.move_on_after(DEMO_TIMEOUT) as overall:
+        from ..emulator import open_emulator
+
         async with open_emulator(_emulator_config(realtime)) as emulator:
             endpoint = url_endpoint(emulator.endpoint_url(), api_key="demo-key")
             reporter.line(

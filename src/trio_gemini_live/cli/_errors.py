@@ -6,9 +6,6 @@ Messages come from our typed exceptions, which never contain secrets.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import trio
 
 from .._errors import (
@@ -21,7 +18,6 @@ from .._errors import (
     TransportError,
 )
 from .._groups import leaf_exceptions
-from .._wav import WavError, write_wav
 
 __all__ = [
     "EXIT_FAILURE",
@@ -29,10 +25,8 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "CliError",
-    "check_writable",
     "describe_error",
     "unwrap_group",
-    "write_output",
 ]
 
 EXIT_OK = 0
@@ -68,30 +62,6 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
-
-
-def check_writable(output: Path) -> None:
-    """Fail before the conversation, not after it, when the WAV file cannot be written."""
-    folder = output.parent
-    if output.is_dir():
-        raise CliError(f"--output {output} is a directory", EXIT_USAGE)
-    if not folder.is_dir():
-        raise CliError(f"--output {output}: the folder {folder} does not exist", EXIT_USAGE)
-    if not os.access(folder, os.W_OK):
-        raise CliError(f"--output {output}: the folder {folder} is not writable", EXIT_USAGE)
-
-
-def write_output(output: Path, pcm: bytes, sample_rate: int) -> None:
-    """Write the model's audio to `--output`; a failure is the run's (exit 1), one line.
-
-    `WavError` is a configuration error (exit 2, like an unreadable input); a disk that
-    fills up after the conversation is no bad argument. `write_wav` leaves any previous
-    file as it was.
-    """
-    try:
-        write_wav(output, pcm, sample_rate=sample_rate)
-    except WavError as exc:
-        raise CliError(str(exc), EXIT_FAILURE) from None
 
 
 def unwrap_group(exc: BaseException) -> BaseException:

@@ -21,15 +21,17 @@ import trio
 from .._endpoints import Endpoint, gemini_endpoint, url_endpoint
 from .._errors import ConfigurationError
 from .._groups import BlockErrors
-from .._session import SessionStatistics, open_session
+from .._protocol import SessionState
+from .._session import LiveSession, SessionStatistics, open_session
 from .._setup import live_setup
 from .._wav import INPUT_RATE, WavAudio, pcm_duration, pcm_peak_dbfs, read_wav
 from .._wire import Setup
 from ._conversation import Conversation
 from ._defaults import DEFAULT_MODEL
-from ._errors import EXIT_USAGE, CliError, check_writable, write_output
+from ._errors import EXIT_USAGE, CliError
 from ._input import Progress, send_pcm
 from ._metrics import Metrics
+from ._output import check_writable, report_stream, write_output
 from ._report import Reporter
 
 __all__ = ["add_talk_arguments", "run_talk"]
@@ -143,7 +145,7 @@ async def _target(args: argparse.Namespace, reporter: Reporter) -> AsyncGenerato
             url = emulator.endpoint_url(version)
             yield url_endpoint(url, api_key=args.api_key or _EMULATOR_KEY)
         return
-    if args.url:
+    if args.url is not None:
         url = _full_url(args.url, version)
         endpoint = url_endpoint(url, api_key=args.api_key)
         if not endpoint.secrets:
@@ -196,6 +198,10 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
     if any(not text.strip() for text in args.text):
         # The model answers nothing to an empty turn: the wait would only run out.
         raise CliError("--text must not be empty", EXIT_USAGE)
+    if args.url is not None and not args.url.strip():
+        # `--url "$EMULATOR_URL"` with the variable unset: taken as no --url, it went to
+        # the real API with GEMINI_API_KEY.
+        raise CliError("--url must not be empty (give a ws:// or wss:// URL)", EXIT_USAGE)
     if args.input is None and not args.text:
         raise CliError("nothing to say: give --input FILE.wav and/or --text TEXT", EXIT_USAGE)
     if not 0 < args.timeout < math.inf:  # NaN too; inf would wait forever
@@ -205,7 +211,7 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
         )
     if args.output is not None:
         check_writable(args.output)
-    reporter = Reporter(out, all_events=args.all_events)
+    reporter = Reporter(report_stream(args.output, out), all_events=args.all_events)
     audio = _load_input(args.input, reporter)
     metrics = Metrics(audio_in_rate=INPUT_RATE)
     setup = live_setup(
@@ -218,7 +224,8 @@ async def run_talk(args: argparse.Namespace, *, out: TextIO | None = None) -> in
     silent = _silence_hint(audio, args.input.name if args.input is not None else "")
     if silent is not None:
         reporter.line(f"warning: {silent}")
-    realtime = args.realtime if args.realtime is not None else not (args.emulator or args.url)
+    local = args.emulator or args.url is not None
+    realtime = args.realtime if args.realtime is not None else not local
     try:
         # All that `_converse` raises is the command's own: its nursery's group is undone
         # (a single CliError comes out as itself), as the library's entry points do theirs.
@@ -275,7 +282,7 @@ async def _converse(
                 with trio.move_on_after(args.timeout) as sending:
                     await session.send_text(text)
                 if sending.cancelled_caught:
-                    raise CliError(_not_sent("the text", args.timeout))
+                    raise CliError(_not_sent(session, "the text", args.timeout))
                 metrics.user_input_ended()
                 await conversation.wait_for_turns(target)
             stats = session.statistics()
@@ -308,11 +315,23 @@ async def _say_audio(
         await send_pcm(session, silence, metrics=metrics, realtime=realtime)
         await session.audio_stream_end()
     if sending.cancelled_caught:
-        raise CliError(_not_sent(name, limit))
+        raise CliError(_not_sent(session, name, limit))
 
 
-def _not_sent(what: str, seconds: float) -> str:
+def _not_sent(session: LiveSession, what: str, seconds: float) -> str:
+    """Why the sending ran out of time, as far as the session knows.
+
+    A connection that is not open means a resume under way: the server went away (or the
+    network did) and does not take the connection back; "it stopped reading" blamed a server
+    that may be gone. On an open connection the input was not taken in time: a server that
+    stopped reading, or a `--timeout` too short.
+    """
+    if session.state is not SessionState.OPEN:
+        return (
+            f"could not send {what} within {seconds:.1f} s: the connection was lost, and "
+            "reconnecting had not succeeded by then"
+        )
     return (
-        f"could not send {what} within {seconds:.1f} s: the server is not taking any more "
-        "input (it stopped reading)"
+        f"could not send {what} within {seconds:.1f} s: the server did not take it all in "
+        "time (it may have stopped reading, or --timeout is too short)"
     )

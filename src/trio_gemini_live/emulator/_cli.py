@@ -22,7 +22,7 @@ from typing import TextIO
 
 import trio
 
-from .._cli_args import SanitisingParser, secret_values, unknown_names
+from .._cli_args import SanitisingParser, unknown_names
 from .._groups import BlockErrors
 from ._config import (
     DEFAULT_MODELS,
@@ -441,8 +441,8 @@ def emulator_main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # A usage error never shows a key (`--api_key KEY`, `--ap=KEY`): see `_cli_args`.
-    parser.hidden = secret_values(args_list)
+    # A usage error never shows a key (`--api_key KEY`, `--ap=KEY`, a URL's): see `_cli_args`.
+    parser.hide(args_list)
     args, unknown = parser.parse_known_args(args_list)
     if unknown:
         parser.error(f"unrecognized arguments: {unknown_names(unknown)}")

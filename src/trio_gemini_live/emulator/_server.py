@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import msgspec
 import trio
-import trio.testing
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketRequest
 
 from .._groups import BlockErrors, leaf_exceptions
@@ -1319,7 +1318,11 @@ class Emulator:
             if latency or buffer is not None:
                 client, server = delayed_stream_pair(latency, buffer)
             else:
-                client, server = trio.testing.memory_stream_pair()
+                # Imported here: trio.testing imports pytest (half a second), which neither
+                # `gemini-live emulator` nor a served socket needs.
+                from trio.testing import memory_stream_pair
+
+                client, server = memory_stream_pair()
             self._nursery.start_soon(self._serve_stream, server)
             await trio.lowlevel.checkpoint()
             return client
