@@ -29,8 +29,9 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 PACKAGE = "trio_gemini_live"
-# The per-frame path, receive and send: the protocol core, its two fast paths, the codec,
-# the frame cutter and the client frame writer. Nothing with trio tasks in it.
+# The per-frame path, receive and send: the protocol core, its three fast paths and the
+# skeletons they remember, the codec, the frame cutter and the client frame writer. Nothing
+# with trio tasks in it.
 MODULES = (
     "_protocol.py",
     "_audio_fastpath.py",

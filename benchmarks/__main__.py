@@ -19,7 +19,11 @@ MODULES = {"send": "encode"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (about 2 minutes)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer rounds, fewer frames, shorter trials and coarser searches",
+    )
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--json", default="benchmark-results.json", help="where to write JSON")
     parser.add_argument(

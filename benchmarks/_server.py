@@ -54,11 +54,18 @@ def stamped_audio(stamp: int) -> bytes:
 
 
 class Peer:
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
         self.ws = WSConnection(ConnectionType.SERVER)
         self.path = ""
         self.messages = 0
+        # Two tasks write to one peer (`drain` answers a close or ping while the scenario
+        # streams); trio refuses a second send_all while one is running (BusyResourceError).
+        self._send_lock = trio.Lock()
+
+    async def send(self, data: bytes) -> None:
+        async with self._send_lock:
+            await self.stream.send_all(data)
 
     async def pump(self) -> bool:
         data = await self.stream.receive_some(65536)
@@ -78,10 +85,10 @@ class Peer:
             elif isinstance(event, CloseConnection):
                 out += self.ws.send(event.response())
                 if out:
-                    await self.stream.send_all(out)
+                    await self.send(out)
                 return False
         if out:
-            await self.stream.send_all(out)
+            await self.send(out)
         return True
 
     async def until_messages(self, n: int) -> bool:
@@ -91,19 +98,19 @@ class Peer:
         return True
 
 
-async def serve(stream: trio.SocketStream) -> None:
+async def serve(stream: trio.abc.Stream) -> None:
     peer = Peer(stream)
     try:
         if not await peer.until_messages(1):  # the handshake, then `setup`
             return
-        await stream.send_all(SETUP_COMPLETE)
+        await peer.send(SETUP_COMPLETE)
         parts = [p for p in peer.path.split("/") if p]
         kind = parts[0] if parts else ""
         if kind == "recv":
             n, interval = int(parts[1]), int(parts[2]) / 1e6
             if not await peer.until_messages(2):  # "warm"
                 return
-            await stream.send_all(WARMUP)
+            await peer.send(WARMUP)
             if not await peer.until_messages(3):  # "go"
                 return
             payloads = _frames.stream_payloads(n)
@@ -111,7 +118,7 @@ async def serve(stream: trio.SocketStream) -> None:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(drain, peer)
                 if interval == 0:
-                    await stream.send_all(b"".join(frames))
+                    await peer.send(b"".join(frames))
                 else:
                     # Paced: every audio frame's first PCM bytes carry the monotonic ns of its
                     # send, which every client gets back in its decoded audio (lateness).
@@ -121,14 +128,14 @@ async def serve(stream: trio.SocketStream) -> None:
                         await trio.sleep_until(start + i * interval)
                         if audio[i]:
                             frame = stamped_audio(time.monotonic_ns())
-                        await stream.send_all(frame)
+                        await peer.send(frame)
         elif kind == "send":
             n, warm = int(parts[1]), _frames.WARMUP_CHUNKS
             if not await peer.until_messages(1 + warm):
                 return
-            await stream.send_all(framed(_frames.TURN_COMPLETE))
+            await peer.send(framed(_frames.TURN_COMPLETE))
             if await peer.until_messages(1 + warm + n):
-                await stream.send_all(framed(_frames.TURN_COMPLETE))
+                await peer.send(framed(_frames.TURN_COMPLETE))
                 await drain(peer)
         elif kind == "live":
             interval, every = int(parts[1]) / 1e6, int(parts[2])
@@ -150,7 +157,7 @@ async def serve(stream: trio.SocketStream) -> None:
                         frame = framed(_frames.interrupted_frame(stamp))
                     else:
                         frame = stamped_audio(stamp)
-                    await stream.send_all(frame)
+                    await peer.send(frame)
     except* (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
         pass  # a client left (or reset): also from inside the nurseries above
     finally:

@@ -46,5 +46,14 @@ def test_every_compiled_module_exists() -> None:
         assert (ROOT / "src" / Path(*name.split("."))).with_suffix(".py").is_file(), name
 
 
+def test_the_performance_page_names_every_compiled_module() -> None:
+    # docs/performance.md lists what the compiled build compiles; a module added to
+    # hatch_build.py and not to the page would make its account of the build untrue.
+    text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    section = text[text.index("Compiled build:") :]
+    for name in compiled_modules():
+        assert f"`{name.rpartition('.')[2]}.py`" in section, name
+
+
 def test_the_build_is_named_by_what_runs() -> None:
     assert build_name() == ("compiled (mypyc)" if COMPILED else "pure Python")

@@ -2,9 +2,10 @@
 
 Why: real-time audio wakes a task every 20 ms. `trio.sleep_until` wakes it through a
 cancel scope whose deadline expires, so every wake-up raises and catches `Cancelled`; on
-this project's machines that costs about 90 us of CPU per wake-up, as much as the rest of
-a send. On Linux a timerfd armed at the absolute time wakes the task through trio's I/O
-wait instead: no exception, and one `read`. It is used only with trio's own system clock
+this project's machines a trio timer wake-up costs about 85-130 us more CPU than asyncio's.
+On Linux a timerfd armed at the absolute time wakes the task through trio's I/O wait
+instead: no exception, and one `read`; measured alone, that closes about half of the gap
+(docs/performance.md). It is used only with trio's own system clock
 (a test's `MockClock` runs on virtual time, which the kernel does not know), and
 elsewhere `trio.sleep_until` is the fallback. Python 3.13 has `os.timerfd_*`; before that
 libc's functions are called through ctypes.

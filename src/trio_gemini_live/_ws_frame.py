@@ -1,10 +1,12 @@
 """Masked client text frames for the direct send path, with fresh keys drawn in bulk.
 
 websockets' `Frame.serialize` draws each masking key with `secrets.token_bytes(4)`, one
-`getrandom` system call per frame, and copies the payload twice on the way (masking, then
-a `BytesIO`). A voice session sends a frame every 20 ms, so here the keys come from the same
-source, `os.urandom`, read `_KEY_POOL` bytes at a time (RFC 6455 section 5.3: a fresh,
-unpredictable key per frame), and the payload is masked by websockets' own C `apply_mask`.
+`getrandom` system call per frame, and builds the frame through a `Frame` object, its checks
+and a `BytesIO`. A voice session sends a frame every 20 ms, so here the keys come from the
+same source, `os.urandom`, read `_KEY_POOL` bytes at a time (RFC 6455 section 5.3: a fresh,
+unpredictable key per frame), and the frame is its header, its key and the payload masked by
+websockets' own C `apply_mask`, joined. The payload is copied twice either way (masked, then
+joined); what this saves is the system call and the Python-level work per frame.
 Only whole (FIN) text frames with no extension negotiated are made here; control frames,
 the close handshake and everything received stay with websockets' protocol object.
 """
