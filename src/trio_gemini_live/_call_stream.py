@@ -45,6 +45,11 @@ a JSON encoder or a `repr` walks without overflowing the stack."""
 _MAX_ITEMS = 65_536
 """The most array items the indexes of one call's pieces may create in all: each index may
 pad its array up to `_MAX_INDEX`, so a few KB of paths could otherwise take gigabytes."""
+_MAX_PADDING = 65_536
+"""The most array items that the indexes of all the calls of a connection may create with
+no piece setting them (`$.a[4095]` first makes 4095 such): bounded per call only, a few KB
+of frames made as many calls of `_MAX_ITEMS` items, held by the events the application has
+yet to read. A server streaming an array in order pads none."""
 _MAX_OPEN = 128
 """The most calls that may be streaming at once on a connection."""
 _ENDED_KEPT = 256
@@ -64,9 +69,12 @@ class _NoId:
 class _OpenCall:
     """A call whose last piece has not come yet."""
 
-    __slots__ = ("arguments", "call_id", "continuing", "items", "name", "signature")
+    __slots__ = ("arguments", "call_id", "continuing", "items", "name", "signature", "streams")
 
-    def __init__(self, call_id: str, name: str, signature: bytes | None) -> None:
+    def __init__(
+        self, call_id: str, name: str, signature: bytes | None, streams: CallStreams
+    ) -> None:
+        self.streams = streams  # whose `padding` counts this call's too
         self.call_id = call_id
         self.name = name
         self.arguments: dict[str, Any] = {}
@@ -94,6 +102,9 @@ class CallStreams:
         # Ids of calls cancelled or abandoned before their last piece, newest last: the
         # rest of their pieces is dropped, not taken for a new call.
         self._ended: dict[str, None] = {}
+        # Array items the indexes of this connection's calls created with no piece setting
+        # them (bounded by `_MAX_PADDING`).
+        self.padding = 0
 
     @property
     def open_ids(self) -> tuple[str, ...]:
@@ -112,7 +123,8 @@ class CallStreams:
             RemoteProtocolError: a `partialArgs` path this client cannot apply (not a
                 plain RFC 9535 path of names and indexes, no argument named, an index
                 past 4096, more than 64 steps), indexes that would create more than
-                65536 array items in one call, pieces that conflict (a path through a value
+                65536 array items in one call or more than 65536 that no piece sets on
+                the connection, pieces that conflict (a path through a value
                 an earlier piece made of another kind, a value replacing an object or
                 array, a value other than a string for a string said to go on, a piece
                 with two values), or more than 128 calls streaming at once.
@@ -140,7 +152,7 @@ class CallStreams:
                     f"function call {call.id or ''!r} ({call.name!r}): more than {_MAX_OPEN} "
                     "calls streaming their arguments at once"
                 )
-            target = _OpenCall(call.id or "", call.name, signature)
+            target = _OpenCall(call.id or "", call.name, signature, self)
             self.open[call.id or _NoId()] = target
         elif target.signature is None:
             target.signature = signature
@@ -205,6 +217,14 @@ class CallStreams:
                 if call_id:
                     self._end(call_id)
         return cancelled
+
+    def new_connection(self) -> tuple[str, ...]:
+        """Forget every open call (`abandon`) for the session's next connection.
+
+        Its budget of array items that no piece sets (`_MAX_PADDING`) starts again.
+        """
+        self.padding = 0
+        return self.abandon()
 
     def abandon(self) -> tuple[str, ...]:
         """Forget every open call (its turn ended, or the connection); return their ids."""
@@ -382,6 +402,15 @@ def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -
         if target.items > _MAX_ITEMS:
             raise _path_error(
                 target, text, f"its indexes would make more than {_MAX_ITEMS} array items"
+            )
+        streams = target.streams
+        streams.padding += grow - 1  # the one at `step` is set
+        if streams.padding > _MAX_PADDING:
+            raise _path_error(
+                target,
+                text,
+                f"the indexes of this connection's calls would make more than {_MAX_PADDING} "
+                "array items that no piece sets",
             )
         node.extend([None] * grow)
     node[step] = value

@@ -871,7 +871,7 @@ class LiveProtocol:
         self.state = SessionState.IDLE
         self.messages_sent = 0
         self.pending_calls.clear()
-        self._streams.abandon()
+        self._streams.new_connection()
         if self.generating:
             self.turn_id += 1  # the cut-off turn is abandoned; the answer comes as a new turn
         self.generating = False
