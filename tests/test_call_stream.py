@@ -483,3 +483,55 @@ def test_a_resume_gives_the_new_connection_a_budget_of_its_own() -> None:
     assert [type(event) for event in events] == [ev.FunctionCallDelta, ev.FunctionCall]
     with pytest.raises(RemoteProtocolError, match="that no piece sets"):
         protocol.receive_frame(call("c2"))
+
+
+HUGE = 1_000_000
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        # An id and a name of a megabyte, in a path's error and in the bound on open calls.
+        lambda streams: streams.feed(
+            FunctionCallPart(
+                name="n" * HUGE,
+                id="i" * HUGE,
+                partial_args=[PartialArg(json_path="$.a[9999]", bool_value=True)],
+            )
+        ),
+        lambda streams: [
+            streams.feed(FunctionCallPart(name="n" * HUGE, id=f"{k}" * HUGE, will_continue=True))
+            for k in range(200)
+        ],
+        # An id of a megabyte in the error of a path that cannot be read (the path was cut).
+        lambda streams: streams.feed(
+            FunctionCallPart(
+                name="f",
+                id="i" * HUGE,
+                partial_args=[PartialArg(json_path="$.a[*]", bool_value=True)],
+            )
+        ),
+    ],
+)
+def test_errors_quote_the_servers_strings_cut_short(feed: Any) -> None:
+    # They were quoted whole: a megabyte id made a megabyte error, and log line.
+    with pytest.raises(RemoteProtocolError) as error:
+        feed(CallStreams())
+    assert len(str(error.value)) < 1000
+    assert f"({HUGE} characters)" in str(error.value)
+
+
+def test_dropped_pieces_are_warned_of_once_per_connection_with_the_id_cut_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Each piece was a warning of its own, quoting its id whole (a megabyte each).
+    streams = CallStreams()
+    caplog.set_level("DEBUG", logger="trio_gemini_live.session")
+    for _ in range(3):
+        assert streams.feed(of("i" * HUGE, "$.a", bool_value=True)) == (None, None)
+    assert [record.levelname for record in caplog.records] == ["WARNING", "DEBUG", "DEBUG"]
+    assert all(len(record.getMessage()) < 1000 for record in caplog.records)
+    assert f"({HUGE} characters)" in caplog.records[0].getMessage()
+    streams.new_connection()
+    streams.feed(of("x", "$.a", bool_value=True))
+    assert caplog.records[-1].levelname == "WARNING"

@@ -31,7 +31,7 @@ from typing import Any, cast
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
-from ._errors import RemoteProtocolError
+from ._errors import RemoteProtocolError, excerpt
 from ._wire import FunctionCallPart, PartialArg
 
 __all__ = ["CallStreams", "parse_json_path"]
@@ -105,6 +105,9 @@ class CallStreams:
         # Array items the indexes of this connection's calls created with no piece setting
         # them (bounded by `_MAX_PADDING`).
         self.padding = 0
+        # Whether a dropped piece was warned of on this connection: the rest are logged at
+        # DEBUG level, or a server could make a warning of every piece it sends.
+        self._warned_drop = False
 
     @property
     def open_ids(self) -> tuple[str, ...]:
@@ -134,11 +137,7 @@ class CallStreams:
         fresh = target is None
         if target is None:
             if not call.name or (call.id and call.id in self._ended and not whole):
-                _log.warning(
-                    "dropped a function call piece that continues no open call%s (id %r)",
-                    "" if call.name else " and has no name",
-                    call.id,
-                )
+                self._dropped(call)
                 return None, None
             if whole:
                 return None, ev.FunctionCall(
@@ -149,7 +148,7 @@ class CallStreams:
                 )
             if len(self.open) >= _MAX_OPEN:
                 raise RemoteProtocolError(
-                    f"function call {call.id or ''!r} ({call.name!r}): more than {_MAX_OPEN} "
+                    f"function call {_named(call.id or '', call.name)}: more than {_MAX_OPEN} "
                     "calls streaming their arguments at once"
                 )
             target = _OpenCall(call.id or "", call.name, signature, self)
@@ -184,6 +183,18 @@ class CallStreams:
             thought_signature=target.signature,
         )
         return delta, done
+
+    def _dropped(self, call: FunctionCallPart) -> None:
+        """Log a piece `feed` drops: the first of a connection as a warning."""
+        level = logging.DEBUG if self._warned_drop else logging.WARNING
+        self._warned_drop = True
+        _log.log(
+            level,
+            "dropped a function call piece that continues no open call%s (id %s)%s",
+            "" if call.name else " and has no name",
+            excerpt(call.id or ""),
+            "" if level == logging.DEBUG else "; more on this connection are logged at DEBUG",
+        )
 
     def _find(self, call: FunctionCallPart, whole: bool) -> _OpenCall | None:
         """The open call this piece continues, if any (the module's rules)."""
@@ -221,9 +232,11 @@ class CallStreams:
     def new_connection(self) -> tuple[str, ...]:
         """Forget every open call (`abandon`) for the session's next connection.
 
-        Its budget of array items that no piece sets (`_MAX_PADDING`) starts again.
+        Its budget of array items that no piece sets (`_MAX_PADDING`) starts again, and
+        the first piece it drops is warned of again.
         """
         self.padding = 0
+        self._warned_drop = False
         return self.abandon()
 
     def abandon(self) -> tuple[str, ...]:
@@ -323,7 +336,7 @@ def _put(target: _OpenCall, path: _Path, value: Any, text: str) -> None:
             raise _path_error(
                 target,
                 text,
-                f"an earlier piece made {_shown(_path_text(path[:depth]))} {_kind(child)}, "
+                f"an earlier piece made {excerpt(_path_text(path[:depth]))} {_kind(child)}, "
                 f"not {_kind(kind())}",
             )
         node = child
@@ -418,14 +431,14 @@ def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -
 
 def _path_error(target: _OpenCall, text: str, problem: str) -> RemoteProtocolError:
     return RemoteProtocolError(
-        f"function call {target.call_id!r} ({target.name!r}): cannot apply partialArgs "
-        f"jsonPath {_shown(text)}: {problem}"
+        f"function call {_named(target.call_id, target.name)}: cannot apply partialArgs "
+        f"jsonPath {excerpt(text)}: {problem}"
     )
 
 
-def _shown(text: str) -> str:
-    """A path for a message, cut short (a broken server's path may be megabytes)."""
-    return repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text)} characters)"
+def _named(call_id: str, name: str) -> str:
+    """A call for a message: its id and name, each cut short (the server's to choose)."""
+    return f"{excerpt(call_id)} ({excerpt(name)})"
 
 
 def parse_json_path(text: str, call_id: str = "") -> _Path:
@@ -473,7 +486,8 @@ def parse_json_path(text: str, call_id: str = "") -> _Path:
             raise ValueError("it names no argument")
     except ValueError as exc:
         raise RemoteProtocolError(
-            f"function call {call_id!r}: cannot apply partialArgs jsonPath {_shown(text)}: {exc}"
+            f"function call {excerpt(call_id)}: cannot apply partialArgs jsonPath "
+            f"{excerpt(text)}: {exc}"
         ) from None
     return tuple(steps)
 
