@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 import strategies as s
+from protocols import opened_protocol
 from trio_gemini_live import _events as ev
 from trio_gemini_live._call_stream import CallStreams, parse_json_path
 from trio_gemini_live._errors import RemoteProtocolError
-from trio_gemini_live._wire import FunctionCallPart, PartialArg
+from trio_gemini_live._wire import FunctionCallPart, PartialArg, Setup
 from trio_gemini_live.emulator._call_pieces import call_pieces
 
 
@@ -431,3 +432,106 @@ def _decode(obj: Any) -> FunctionCallPart:
     import msgspec
 
     return msgspec.json.decode(json.dumps(obj).encode(), type=FunctionCallPart)
+
+
+def test_the_array_items_no_piece_sets_are_bounded_across_the_calls_of_a_connection() -> None:
+    # Per call only, 216 kB of frames (calls of 16 pieces each naming `$.aK[4095]`) took
+    # 66 MB, held by the events not read yet.
+    streams = CallStreams()
+    pieces = [PartialArg(json_path=f"$.a{k}[4095]", number_value=1) for k in range(16)]
+    _, call = streams.feed(FunctionCallPart(name="f", id="c0", partial_args=pieces))
+    assert call is not None  # 16 * 4095 items no piece sets: taken
+    with pytest.raises(
+        RemoteProtocolError,
+        match=r"function call 'c1' \('f'\).*'\$\.a0\[4095\]'.*more than 65536 array items "
+        "that no piece sets",
+    ):
+        streams.feed(FunctionCallPart(name="f", id="c1", partial_args=pieces))
+    # An array streamed in order pads nothing, however many calls stream one.
+    streams = CallStreams()
+    for n in range(20):
+        in_order = [PartialArg(json_path=f"$.a[{i}]", number_value=i) for i in range(4000)]
+        _, call = streams.feed(FunctionCallPart(name="f", id=f"c{n}", partial_args=in_order))
+        assert call is not None
+    assert streams.padding == 0
+
+
+def test_the_budget_of_items_no_piece_sets_starts_again_on_the_next_connection() -> None:
+    streams = CallStreams()
+    far = [PartialArg(json_path=f"$.a{k}[4095]", number_value=1) for k in range(16)]
+    streams.feed(FunctionCallPart(name="f", id="c0", partial_args=far))
+    streams.feed(FunctionCallPart(name="f", id="c1", will_continue=True))
+    assert streams.new_connection() == ("c1",)
+    _, call = streams.feed(FunctionCallPart(name="f", id="c2", partial_args=far))
+    assert call is not None
+
+
+def test_a_resume_gives_the_new_connection_a_budget_of_its_own() -> None:
+    protocol = opened_protocol()
+    far = [{"jsonPath": f"$.a{k}[4095]", "numberValue": 1} for k in range(16)]
+
+    def call(call_id: str) -> bytes:
+        return json.dumps(
+            {"toolCall": {"functionCalls": [{"id": call_id, "name": "f", "partialArgs": far}]}}
+        ).encode()
+
+    protocol.receive_frame(call("c0"))
+    protocol.reset_for_resume()
+    protocol.start(Setup(model="models/m"))
+    protocol.receive_frame(b'{"setupComplete": {}}')
+    events = protocol.receive_frame(call("c1"))
+    assert [type(event) for event in events] == [ev.FunctionCallDelta, ev.FunctionCall]
+    with pytest.raises(RemoteProtocolError, match="that no piece sets"):
+        protocol.receive_frame(call("c2"))
+
+
+HUGE = 1_000_000
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        # An id and a name of a megabyte, in a path's error and in the bound on open calls.
+        lambda streams: streams.feed(
+            FunctionCallPart(
+                name="n" * HUGE,
+                id="i" * HUGE,
+                partial_args=[PartialArg(json_path="$.a[9999]", bool_value=True)],
+            )
+        ),
+        lambda streams: [
+            streams.feed(FunctionCallPart(name="n" * HUGE, id=f"{k}" * HUGE, will_continue=True))
+            for k in range(200)
+        ],
+        # An id of a megabyte in the error of a path that cannot be read (the path was cut).
+        lambda streams: streams.feed(
+            FunctionCallPart(
+                name="f",
+                id="i" * HUGE,
+                partial_args=[PartialArg(json_path="$.a[*]", bool_value=True)],
+            )
+        ),
+    ],
+)
+def test_errors_quote_the_servers_strings_cut_short(feed: Any) -> None:
+    # They were quoted whole: a megabyte id made a megabyte error, and log line.
+    with pytest.raises(RemoteProtocolError) as error:
+        feed(CallStreams())
+    assert len(str(error.value)) < 1000
+    assert f"({HUGE} characters)" in str(error.value)
+
+
+def test_dropped_pieces_are_warned_of_once_per_connection_with_the_id_cut_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Each piece was a warning of its own, quoting its id whole (a megabyte each).
+    streams = CallStreams()
+    caplog.set_level("DEBUG", logger="trio_gemini_live.session")
+    for _ in range(3):
+        assert streams.feed(of("i" * HUGE, "$.a", bool_value=True)) == (None, None)
+    assert [record.levelname for record in caplog.records] == ["WARNING", "DEBUG", "DEBUG"]
+    assert all(len(record.getMessage()) < 1000 for record in caplog.records)
+    assert f"({HUGE} characters)" in caplog.records[0].getMessage()
+    streams.new_connection()
+    streams.feed(of("x", "$.a", bool_value=True))
+    assert caplog.records[-1].levelname == "WARNING"

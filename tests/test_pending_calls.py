@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from trio_gemini_live._pending_calls import NO_ID, PendingCalls
+import json
+
+import pytest
+
+from protocols import opened_protocol
+from trio_gemini_live._errors import RemoteProtocolError
+from trio_gemini_live._pending_calls import MAX_PENDING, NO_ID, PendingCalls
 
 
 def test_a_call_id_is_one_call_and_each_call_without_an_id_another() -> None:
@@ -123,3 +129,32 @@ def test_a_waiting_response_takes_no_call_once_queued_given_up_or_after_a_resume
     calls.add(NO_ID, "a")
     assert calls.without_id() == ["a"]
     assert not resumed.seeking
+
+
+def test_past_max_pending_calls_a_call_is_a_protocol_error() -> None:
+    # Unanswered calls from a server that never stops issuing them were held without bound
+    # (147 bytes each: 15 MB after 100,000).
+    calls = PendingCalls()
+    for index in range(MAX_PENDING - 1):
+        calls.add(f"c{index}", "f")
+    calls.add(NO_ID, "f")
+    calls.add("c0", "g")  # a call issued again is no new call
+    with pytest.raises(RemoteProtocolError, match=f"more than {MAX_PENDING} tool calls"):
+        calls.add("new", "f")
+    with pytest.raises(RemoteProtocolError, match=f"more than {MAX_PENDING} tool calls"):
+        calls.add(NO_ID, "f")
+    assert len(calls) == MAX_PENDING
+    assert calls.answer("c1", "f")
+    calls.add("new", "f")  # room again
+
+
+def test_a_server_flooding_unanswered_calls_fails_the_connection() -> None:
+    protocol = opened_protocol()
+    frames = (
+        json.dumps({"toolCall": {"functionCalls": [{"id": f"c{i}", "name": "f"}]}}).encode()
+        for i in range(MAX_PENDING + 1)
+    )
+    with pytest.raises(RemoteProtocolError, match="awaiting a response"):
+        for frame in frames:
+            protocol.receive_frame(frame)
+    assert len(protocol.pending_calls) == MAX_PENDING

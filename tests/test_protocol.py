@@ -1528,3 +1528,11 @@ def test_a_frame_in_any_buffer_gives_the_events_bytes_give(wrap: Any) -> None:
 def test_a_setup_without_a_model_is_refused_by_name() -> None:
     with pytest.raises(LocalProtocolError, match=r"setup\.model is required"):
         LiveProtocol().start(Setup(model=cast(Any, None)))
+
+
+def test_an_unknown_key_before_setup_complete_is_named_cut_short() -> None:
+    protocol = LiveProtocol()
+    protocol.start(SETUP)
+    with pytest.raises(RemoteProtocolError, match="before setupComplete") as error:
+        protocol.receive_frame(frame({"k" * 1_000_000: 1}))
+    assert len(str(error.value)) < 1000

@@ -121,4 +121,4 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     prefix, suffix = slot
     mime = blob.mime_type
     skeleton = (prefix, suffix, len(prefix), len(suffix), mime, role, audio_rate(mime))
-    remembered.add(skeleton)
+    remembered.add(skeleton, len(prefix) + len(suffix))

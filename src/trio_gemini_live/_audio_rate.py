@@ -10,6 +10,9 @@ __all__ = ["DEFAULT_OUTPUT_RATE", "audio_rate", "audio_rates", "sample_rate_of"]
 
 DEFAULT_OUTPUT_RATE = 24000
 _CACHE_LIMIT = 64  # bounded: MIME types come from the server
+_CACHED_LENGTH = 128
+"""The longest MIME type cached (real ones are like `audio/pcm;rate=24000`): the cache lives
+as long as the process, and a server's MIME types may be of any length."""
 _RATE_DIGITS = 9
 
 audio_rates: dict[str, int] = {}
@@ -45,6 +48,6 @@ def audio_rate(mime_type: str) -> int:
     # with MP3 bytes as `pcm` gave a `duration` and a rate that meant nothing.
     audio = not mime_type or mime_type.partition(";")[0].strip().lower() == "audio/pcm"
     rate = sample_rate_of(mime_type) if audio else 0
-    if len(audio_rates) < _CACHE_LIMIT:
+    if len(audio_rates) < _CACHE_LIMIT and len(mime_type) <= _CACHED_LENGTH:
         audio_rates[mime_type] = rate
     return rate

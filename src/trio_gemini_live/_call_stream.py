@@ -31,7 +31,7 @@ from typing import Any, cast
 import msgspec
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
-from ._errors import RemoteProtocolError
+from ._errors import RemoteProtocolError, excerpt
 from ._wire import FunctionCallPart, PartialArg
 
 __all__ = ["CallStreams", "parse_json_path"]
@@ -45,6 +45,11 @@ a JSON encoder or a `repr` walks without overflowing the stack."""
 _MAX_ITEMS = 65_536
 """The most array items the indexes of one call's pieces may create in all: each index may
 pad its array up to `_MAX_INDEX`, so a few KB of paths could otherwise take gigabytes."""
+_MAX_PADDING = 65_536
+"""The most array items that the indexes of all the calls of a connection may create with
+no piece setting them (`$.a[4095]` first makes 4095 such): bounded per call only, a few KB
+of frames made as many calls of `_MAX_ITEMS` items, held by the events the application has
+yet to read. A server streaming an array in order pads none."""
 _MAX_OPEN = 128
 """The most calls that may be streaming at once on a connection."""
 _ENDED_KEPT = 256
@@ -64,9 +69,12 @@ class _NoId:
 class _OpenCall:
     """A call whose last piece has not come yet."""
 
-    __slots__ = ("arguments", "call_id", "continuing", "items", "name", "signature")
+    __slots__ = ("arguments", "call_id", "continuing", "items", "name", "signature", "streams")
 
-    def __init__(self, call_id: str, name: str, signature: bytes | None) -> None:
+    def __init__(
+        self, call_id: str, name: str, signature: bytes | None, streams: CallStreams
+    ) -> None:
+        self.streams = streams  # whose `padding` counts this call's too
         self.call_id = call_id
         self.name = name
         self.arguments: dict[str, Any] = {}
@@ -94,6 +102,12 @@ class CallStreams:
         # Ids of calls cancelled or abandoned before their last piece, newest last: the
         # rest of their pieces is dropped, not taken for a new call.
         self._ended: dict[str, None] = {}
+        # Array items the indexes of this connection's calls created with no piece setting
+        # them (bounded by `_MAX_PADDING`).
+        self.padding = 0
+        # Whether a dropped piece was warned of on this connection: the rest are logged at
+        # DEBUG level, or a server could make a warning of every piece it sends.
+        self._warned_drop = False
 
     @property
     def open_ids(self) -> tuple[str, ...]:
@@ -112,7 +126,8 @@ class CallStreams:
             RemoteProtocolError: a `partialArgs` path this client cannot apply (not a
                 plain RFC 9535 path of names and indexes, no argument named, an index
                 past 4096, more than 64 steps), indexes that would create more than
-                65536 array items in one call, pieces that conflict (a path through a value
+                65536 array items in one call or more than 65536 that no piece sets on
+                the connection, pieces that conflict (a path through a value
                 an earlier piece made of another kind, a value replacing an object or
                 array, a value other than a string for a string said to go on, a piece
                 with two values), or more than 128 calls streaming at once.
@@ -122,11 +137,7 @@ class CallStreams:
         fresh = target is None
         if target is None:
             if not call.name or (call.id and call.id in self._ended and not whole):
-                _log.warning(
-                    "dropped a function call piece that continues no open call%s (id %r)",
-                    "" if call.name else " and has no name",
-                    call.id,
-                )
+                self._dropped(call)
                 return None, None
             if whole:
                 return None, ev.FunctionCall(
@@ -137,10 +148,10 @@ class CallStreams:
                 )
             if len(self.open) >= _MAX_OPEN:
                 raise RemoteProtocolError(
-                    f"function call {call.id or ''!r} ({call.name!r}): more than {_MAX_OPEN} "
+                    f"function call {_named(call.id or '', call.name)}: more than {_MAX_OPEN} "
                     "calls streaming their arguments at once"
                 )
-            target = _OpenCall(call.id or "", call.name, signature)
+            target = _OpenCall(call.id or "", call.name, signature, self)
             self.open[call.id or _NoId()] = target
         elif target.signature is None:
             target.signature = signature
@@ -172,6 +183,18 @@ class CallStreams:
             thought_signature=target.signature,
         )
         return delta, done
+
+    def _dropped(self, call: FunctionCallPart) -> None:
+        """Log a piece `feed` drops: the first of a connection as a warning."""
+        level = logging.DEBUG if self._warned_drop else logging.WARNING
+        self._warned_drop = True
+        _log.log(
+            level,
+            "dropped a function call piece that continues no open call%s (id %s)%s",
+            "" if call.name else " and has no name",
+            excerpt(call.id or ""),
+            "" if level == logging.DEBUG else "; more on this connection are logged at DEBUG",
+        )
 
     def _find(self, call: FunctionCallPart, whole: bool) -> _OpenCall | None:
         """The open call this piece continues, if any (the module's rules)."""
@@ -205,6 +228,16 @@ class CallStreams:
                 if call_id:
                     self._end(call_id)
         return cancelled
+
+    def new_connection(self) -> tuple[str, ...]:
+        """Forget every open call (`abandon`) for the session's next connection.
+
+        Its budget of array items that no piece sets (`_MAX_PADDING`) starts again, and
+        the first piece it drops is warned of again.
+        """
+        self.padding = 0
+        self._warned_drop = False
+        return self.abandon()
 
     def abandon(self) -> tuple[str, ...]:
         """Forget every open call (its turn ended, or the connection); return their ids."""
@@ -303,7 +336,7 @@ def _put(target: _OpenCall, path: _Path, value: Any, text: str) -> None:
             raise _path_error(
                 target,
                 text,
-                f"an earlier piece made {_shown(_path_text(path[:depth]))} {_kind(child)}, "
+                f"an earlier piece made {excerpt(_path_text(path[:depth]))} {_kind(child)}, "
                 f"not {_kind(kind())}",
             )
         node = child
@@ -383,20 +416,29 @@ def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -
             raise _path_error(
                 target, text, f"its indexes would make more than {_MAX_ITEMS} array items"
             )
+        streams = target.streams
+        streams.padding += grow - 1  # the one at `step` is set
+        if streams.padding > _MAX_PADDING:
+            raise _path_error(
+                target,
+                text,
+                f"the indexes of this connection's calls would make more than {_MAX_PADDING} "
+                "array items that no piece sets",
+            )
         node.extend([None] * grow)
     node[step] = value
 
 
 def _path_error(target: _OpenCall, text: str, problem: str) -> RemoteProtocolError:
     return RemoteProtocolError(
-        f"function call {target.call_id!r} ({target.name!r}): cannot apply partialArgs "
-        f"jsonPath {_shown(text)}: {problem}"
+        f"function call {_named(target.call_id, target.name)}: cannot apply partialArgs "
+        f"jsonPath {excerpt(text)}: {problem}"
     )
 
 
-def _shown(text: str) -> str:
-    """A path for a message, cut short (a broken server's path may be megabytes)."""
-    return repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text)} characters)"
+def _named(call_id: str, name: str) -> str:
+    """A call for a message: its id and name, each cut short (the server's to choose)."""
+    return f"{excerpt(call_id)} ({excerpt(name)})"
 
 
 def parse_json_path(text: str, call_id: str = "") -> _Path:
@@ -444,7 +486,8 @@ def parse_json_path(text: str, call_id: str = "") -> _Path:
             raise ValueError("it names no argument")
     except ValueError as exc:
         raise RemoteProtocolError(
-            f"function call {call_id!r}: cannot apply partialArgs jsonPath {_shown(text)}: {exc}"
+            f"function call {excerpt(call_id)}: cannot apply partialArgs jsonPath "
+            f"{excerpt(text)}: {exc}"
         ) from None
     return tuple(steps)
 

@@ -24,6 +24,7 @@ __all__ = [
     "SetupTimeoutError",
     "TransportError",
     "close_error_for",
+    "excerpt",
     "local_failure_error",
 ]
 
@@ -189,6 +190,17 @@ def close_error_for(code: int, reason: str, *, hint: str = "") -> ConnectionClos
     if code == 1006:
         return AbnormalClosureError(code, reason, hint=hint)
     return ConnectionClosedError(code, reason, hint=hint)
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """The repr of a string for a message or a log line, cut short past `limit` characters.
+
+    For strings the server (or a setup) chose: a broken server's id or path may be megabytes,
+    which a message quoting it whole would copy into every log line and error.
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def local_failure_error(code: int, reason: str) -> RemoteProtocolError:

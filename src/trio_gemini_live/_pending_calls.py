@@ -20,10 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["NO_ID", "CallKey", "PendingCalls", "CallReservation"]
+from ._errors import RemoteProtocolError
+
+__all__ = ["MAX_PENDING", "NO_ID", "CallKey", "PendingCalls", "CallReservation"]
 
 NO_ID = ""
 """The id under which a call that came without one is pending (and reported)."""
+
+MAX_PENDING = 4096
+"""The most tool calls that may await a response at once on a connection. A real server
+has a few outstanding; calls a broken one never stops sending, unanswered by an application
+that ignores them, would otherwise be held without bound."""
 
 
 class _WithoutId:
@@ -86,12 +93,22 @@ class PendingCalls:
         One without an id goes to a waiting response whose call of that name the server
         cancelled, if one seeks it (see `cancel`): the server takes that response as its
         answer.
+
+        Raises:
+            RemoteProtocolError: `MAX_PENDING` calls await a response already, and this one
+                is no call among them issued again.
         """
+        calls = self._calls
+        if len(calls) >= MAX_PENDING and (not call_id or call_id not in calls):
+            raise RemoteProtocolError(
+                f"the server issued more than {MAX_PENDING} tool calls awaiting a response "
+                "at once (a real server has a few outstanding)"
+            )
         if call_id:
-            self._calls[call_id] = name
+            calls[call_id] = name
             return
         key = _WithoutId()
-        self._calls[key] = name
+        calls[key] = name
         if self._seeking:
             for reservation in self._seeking:
                 if name in reservation.seeking:

@@ -33,6 +33,7 @@ from ._errors import (
     LocalProtocolError,
     RemoteProtocolError,
     close_error_for,
+    excerpt,
 )
 from ._pending_calls import NO_ID, CallReservation, PendingCalls
 from ._proto_fields import check_integer_ranges
@@ -221,7 +222,7 @@ def parse_duration(text: str) -> float:
     body = text.strip()
     if not _DURATION.fullmatch(body):
         raise RemoteProtocolError(
-            f"invalid Duration {_excerpt(text)}: expected a number of seconds + 's'"
+            f"invalid Duration {excerpt(text, 40)}: expected a number of seconds + 's'"
         )
     return float(body[:-1])
 
@@ -531,7 +532,8 @@ class LiveProtocol:
                 for name, value in zip(_SERVER_KEYS, msgspec.structs.astuple(message), strict=True)
                 if value is not None
             ]
-            sent += unknown or ()
+            # Unknown keys cut short (then quoted): the server may make them megabytes long.
+            sent += (key if len(key) <= 60 else excerpt(key) for key in unknown or ())
             raise RemoteProtocolError(
                 f"the server sent {', '.join(sent) or 'an empty message'} before "
                 "setupComplete, which must be its first message"
@@ -871,7 +873,7 @@ class LiveProtocol:
         self.state = SessionState.IDLE
         self.messages_sent = 0
         self.pending_calls.clear()
-        self._streams.abandon()
+        self._streams.new_connection()
         if self.generating:
             self.turn_id += 1  # the cut-off turn is abandoned; the answer comes as a new turn
         self.generating = False
@@ -1058,11 +1060,4 @@ def _int64(value: int | str | None) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise RemoteProtocolError(f"invalid int64 value {_excerpt(value)}") from None
-
-
-def _excerpt(text: str, limit: int = 40) -> str:
-    """The repr of a server-sent string, cut short: error messages never echo a huge frame."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
+        raise RemoteProtocolError(f"invalid int64 value {excerpt(value, 40)}") from None

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import cast
 
 from . import _proto_enums as proto
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, excerpt
 from ._setup_extra import merge_extra
 from ._wire import Setup
 
@@ -155,7 +155,7 @@ def _generation_problems(setup: Setup) -> Iterator[str]:
         text = any(value.upper() == "TEXT" for value in asked)
         if text and isinstance(model, str) and _audio_only(model):
             yield (
-                f"model {_excerpt(model)} answers in AUDIO only (a native-audio model), "
+                f"model {excerpt(model)} answers in AUDIO only (a native-audio model), "
                 f"but {where}.responseModalities asks for TEXT"
             )
     yield from _unknown(f"{where}.mediaResolution", gen.media_resolution, _MEDIA_RESOLUTIONS)
@@ -206,16 +206,9 @@ def _tool_problems(setup: Setup) -> Iterator[str]:
 def _unknown(path: str, value: object, known: frozenset[str]) -> Iterator[str]:
     """A problem if `value` is a string that is not one of the `known` names."""
     if isinstance(value, str) and value not in known:
-        yield f"{path} is {_excerpt(value)}, not one of {_listing(known)}"
+        yield f"{path} is {excerpt(value)}, not one of {_listing(known)}"
 
 
 def _listing(known: Iterable[str]) -> str:
     # The *_UNSPECIFIED names are known but never what anyone means to ask for.
     return ", ".join(sorted(name for name in known if not name.endswith("UNSPECIFIED")))
-
-
-def _excerpt(text: str, limit: int = 60) -> str:
-    """The repr of a setup string, cut short: a hint never echoes a huge value."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"

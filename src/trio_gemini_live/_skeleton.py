@@ -17,9 +17,17 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-__all__ = ["Remembered", "string_slot"]
+__all__ = ["MAX_SKELETON", "Remembered", "string_slot"]
 
 _T = TypeVar("_T")
+
+MAX_SKELETON = 1024
+"""The most bytes a remembered skeleton's prefix and suffix may hold together.
+
+Google's hold 100 to 200. Skeletons are kept for the life of the process, and the bytes
+around a string are the server's to choose (JSON whitespace, an unknown field): without
+this bound a few padded frames would pin as many megabytes after their session ended.
+"""
 
 
 class Remembered(Generic[_T]):
@@ -34,9 +42,13 @@ class Remembered(Generic[_T]):
         self.skeletons: tuple[_T, ...] = ()
         self.limit = limit
 
-    def add(self, skeleton: _T) -> None:
-        """Remember `skeleton` first, unless it is remembered already; forget the oldest."""
-        if skeleton not in self.skeletons:
+    def add(self, skeleton: _T, size: int) -> None:
+        """Remember `skeleton` first, unless it is remembered already; forget the oldest.
+
+        `size` is the bytes of its prefix and suffix: past `MAX_SKELETON` it is not
+        remembered (its frames take the ordinary path).
+        """
+        if size <= MAX_SKELETON and skeleton not in self.skeletons:
             self.skeletons = (skeleton, *self.skeletons[: self.limit - 1])
 
 

@@ -118,4 +118,4 @@ def learn(frame: bytes, message: ServerMessage) -> None:
         return
     prefix, suffix = slot
     skeleton = (prefix, suffix, len(prefix), -len(suffix), kind, role)
-    remembered.add(skeleton)
+    remembered.add(skeleton, len(prefix) + len(suffix))

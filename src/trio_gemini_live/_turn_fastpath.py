@@ -124,7 +124,8 @@ def learn(frame: bytes, message: ServerMessage) -> None:
     if head is None or not close.endswith(b"}"):
         return
     end = len(close[:-1].rstrip(_JSON_WS))
-    if head.end() >= end:
+    start = head.end()
+    if start >= end:
         return
-    skeleton = (frame[: head.end()], frame[end:], head.end(), end - len(frame))
-    remembered.add(skeleton)
+    skeleton = (frame[:start], frame[end:], start, end - len(frame))
+    remembered.add(skeleton, start + len(frame) - end)
