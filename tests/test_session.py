@@ -54,7 +54,7 @@ from trio_gemini_live._events import (
     TurnComplete,
 )
 from trio_gemini_live._options import SessionOptions
-from trio_gemini_live._resume import ReconnectPolicy
+from trio_gemini_live._resume import MESSAGE_OVERHEAD, ReconnectPolicy
 from trio_gemini_live._session import (
     LiveSession,
     _kind_of,  # pyright: ignore[reportPrivateUsage]
@@ -1034,8 +1034,8 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
             await connection.wait_for_received("realtimeInput")
             written = session.statistics()
             assert written.frames_sent == 1
-            # No handle covers it yet: kept, every byte of it.
-            assert written.replay_buffer_bytes == written.bytes_sent > 0
+            # No handle covers it yet: kept, every byte of it, and what keeping it costs.
+            assert written.replay_buffer_bytes == written.bytes_sent + MESSAGE_OVERHEAD
             with trio.fail_after(10):
                 await until_event(session, TurnComplete)
                 async for event in session:
