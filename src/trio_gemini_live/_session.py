@@ -139,6 +139,8 @@ class SessionStatistics:
             the connection drops (those the server may not have taken into the state the
             latest handle resumes), as counted against `ReconnectPolicy.replay_limit_bytes`:
             their frames' bytes and 160 more each, about what keeping one costs besides.
+            0 once the session has ended: nothing is replayed then, and the buffer is
+            released.
     """
 
     state: str

@@ -580,6 +580,13 @@ class SessionSupervisor:
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
         self._not_sent, count = self._unsent()
+        # Nothing is replayed or reported from these now: an application that keeps the
+        # session (for `not_sent`, `statistics()`) must not keep them too, up to
+        # `replay_limit_bytes` of frames.
+        core.replay.clear()
+        core.cut_off.clear()
+        core.refused.clear()
+        core.unreplayed.clear()
         if count:
             # Kinds and sizes only: a message's content may be the user's words.
             log.warning(
