@@ -31,10 +31,12 @@ from trio_gemini_live import (
 )
 from trio_gemini_live._connection import FLUSH, Connection, Outgoing, SessionCore
 from trio_gemini_live._protocol import LiveProtocol
-from trio_gemini_live._resume import Overflow, ReplayBuffer
+from trio_gemini_live._resume import MESSAGE_OVERHEAD, Overflow, ReplayBuffer
 from trio_gemini_live.emulator import EmulatorConfig, EmulatorConnection, Fault, open_emulator
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+TEN = 10 + MESSAGE_OVERHEAD
+"""What a 10-byte frame counts against a replay buffer's limit."""
 
 
 def _chunk(seq: int) -> bytes:
@@ -106,7 +108,7 @@ def test_an_uncertain_message_stays_uncertain_when_replayed_again() -> None:
 
 
 def test_overflow_newer_than_the_cutoff_is_still_reported() -> None:
-    buffer = ReplayBuffer(limit_bytes=20)
+    buffer = ReplayBuffer(limit_bytes=2 * TEN)
     for index, at in enumerate((1.0, 2.0, 3.0), start=1):
         buffer.add(index, b"x" * 10, "realtimeInput.audio", at)  # the first one overflows
     buffer.covered_through(0.5)  # a stale handle: the dropped frame is not in it
@@ -121,7 +123,7 @@ def test_overflow_past_a_late_handles_index_is_still_reported() -> None:
     # Transparent resumption: the reader fell behind, the buffer dropped frames 3-7, then
     # read a handle that says the server consumed through 2. Frames 3-7 were in no state
     # and in no replay, and nothing said so.
-    buffer = ReplayBuffer(limit_bytes=30)
+    buffer = ReplayBuffer(limit_bytes=3 * TEN)
     for index in range(1, 11):
         buffer.add(index, b"x" * 10, "realtimeInput.audio", float(index))
     buffer.consumed_through(2)
@@ -139,7 +141,7 @@ def test_overflow_past_a_late_handles_index_is_still_reported() -> None:
 def test_overflow_is_kept_by_runs_of_a_kind_and_bounded() -> None:
     # Text and audio dropped in turn: one run each, past the bound folded into one tally
     # that only a handle covering all of it forgets.
-    buffer = ReplayBuffer(limit_bytes=10)
+    buffer = ReplayBuffer(limit_bytes=TEN)
     kinds = ("realtimeInput.audio", "realtimeInput.text")
     for index in range(1, 1001):
         buffer.add(index, b"x" * 10, kinds[index % 2], float(index))
@@ -537,7 +539,7 @@ async def _drain(session: LiveSession) -> None:
         ),
         max_size=60,
     ),
-    limit=st.integers(0, 400),
+    limit=st.integers(0, 20 * MESSAGE_OVERHEAD),
 )
 def test_the_replay_is_exactly_what_no_handle_covered_less_what_overflowed(
     ops: list[tuple[str, float, int]], limit: int
@@ -564,7 +566,7 @@ def test_the_replay_is_exactly_what_no_handle_covered_less_what_overflowed(
     # What is replayed is the newest uncovered messages, in order; the rest is reported.
     assert replayed == uncovered[len(uncovered) - len(replayed) :]
     assert plan.not_replayed_messages >= len(uncovered) - len(replayed)
-    assert sum(len(message.frame) for message in plan.replay) <= limit
+    assert sum(len(message.frame) + MESSAGE_OVERHEAD for message in plan.replay) <= limit
     assert plan.possibly_duplicated == sum(index in handled_after for index in replayed)
 
 

@@ -984,6 +984,103 @@ async def test_events_that_reached_the_client_stay_readable_after_aclose(
     assert events[-1].code == 1000
 
 
+async def test_events_set_aside_while_closing_are_bounded_and_the_rest_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A server that floods on and never answers the close frame: every event that found
+    # the channel full went aside while the session closed, without bound, until
+    # `close_timeout` (3341 audio events, 160 MB, in a second).
+    caplog.set_level(logging.WARNING, logger="trio_gemini_live")
+    session = LiveSession(
+        url_endpoint("ws://127.0.0.1/ws", api_key="k"), SessionOptions(event_buffer=1)
+    )
+    core = session._core  # pyright: ignore[reportPrivateUsage]
+    core.closing = True
+    limit = core._aside_limit()  # pyright: ignore[reportPrivateUsage]
+    came = 3 * limit
+    for _ in range(came):
+        assert not await core.deliver(TextDelta(text="x"))  # never waits for the reader
+    assert limit <= len(core.aside) <= limit + 1
+    session._end_if_cut_short()  # pyright: ignore[reportPrivateUsage]
+    with trio.fail_after(1):
+        events = [event async for event in session]
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    assert len(events) - 1 + closed.not_delivered_events == came
+    assert closed.not_delivered == (
+        f"TextDelta: {closed.not_delivered_events} event(s) "
+        "(came while closing, past the events set aside)",
+    )
+    warned = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert warned == [
+        f"the session dropped {closed.not_delivered_events} event(s) that came while it "
+        f"closed, past the events set aside for the reader: {closed.not_delivered[0]}"
+    ]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_an_answer_past_the_aside_bound_at_aclose_is_read_or_reported(
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+) -> None:
+    # The bound above, through a whole session: of an answer that came while the reader
+    # closed the session, every part is read after `aclose` or counted in `Closed`.
+    # The bound is then 8 * event_buffer: 8 events set aside.
+    monkeypatch.setattr("trio_gemini_live._connection.ASIDE_LIMIT", 1)
+    options = SessionOptions(event_buffer=1, transport=transport)
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="TEXT"), api_key="k", options=options
+        ) as session,
+    ):
+        await session.send_client_content("Tell me a long story about the sea " * 5)
+        await trio.sleep(5)  # the whole answer is sent; nothing is read
+        answer = [
+            frame.data["serverContent"]["modelTurn"]
+            for frame in emulator.connections[0].sent
+            if "modelTurn" in frame.data.get("serverContent", {})
+        ]
+        await session.aclose()
+        with trio.fail_after(1):
+            events = [event async for event in session]
+    closed = events[-1]
+    assert isinstance(closed, Closed)
+    read = sum(isinstance(event, TextDelta) for event in events)
+    assert len(events) <= 8 + 3  # those set aside, the channel's, a delivery's, `Closed`
+    assert closed.not_delivered_events > 0
+    dropped = {
+        line.split(":")[0]: int(line.split(": ")[1].split(" ")[0]) for line in closed.not_delivered
+    }
+    assert read + dropped.get("TextDelta", 0) == len(answer) > 1
+    turn_ends = sum(isinstance(event, TurnComplete) for event in events)
+    assert turn_ends + dropped.get("TurnComplete", 0) == 1
+    assert any("dropped" in record.getMessage() for record in caplog.records)
+
+
+async def test_leaving_the_block_drops_what_nobody_will_read_without_a_word(
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Leaving the block discards the unread events, as documented: those that come while
+    # it closes are not set aside (memory nobody reads), nor reported as dropped.
+    caplog.set_level(logging.WARNING, logger="trio_gemini_live")
+    monkeypatch.setattr("trio_gemini_live._connection.ASIDE_LIMIT", 1)
+    options = SessionOptions(event_buffer=1)
+    async with (
+        open_emulator() as emulator,
+        emulator.open_session(
+            live_setup(MODEL, modality="TEXT"), api_key="k", options=options
+        ) as session,
+    ):
+        await session.send_client_content("Tell me a long story about the sea " * 5)
+        await trio.sleep(5)  # the whole answer is sent; nothing is read
+    assert not any("dropped" in record.getMessage() for record in caplog.records)
+
+
 # --- TLS --------------------------------------------------------------------------------------
 
 

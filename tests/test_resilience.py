@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import gc
 import logging
 import random
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -60,10 +62,18 @@ from trio_gemini_live import (
     open_session,
     url_endpoint,
 )
-from trio_gemini_live._wire import AutomaticActivityDetection, RealtimeInputConfig, Setup
+from trio_gemini_live._wire import (
+    AutomaticActivityDetection,
+    Blob,
+    ClientMessage,
+    RealtimeInput,
+    RealtimeInputConfig,
+    Setup,
+)
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, Frame, Pacing, open_emulator
 from turns import tone, until_audio, until_event
 
+PCM16 = "audio/pcm;rate=16000"
 MODEL = "gemini-live-2.5-flash-preview"
 
 WEATHER = function_tool(
@@ -873,9 +883,9 @@ def test_reconnect_failed_error_keeps_the_last_error_and_pickles() -> None:
 
 
 def test_replay_overflow_bookkeeping_stays_bounded() -> None:
-    from trio_gemini_live._resume import ReplayBuffer
+    from trio_gemini_live._resume import MESSAGE_OVERHEAD, ReplayBuffer
 
-    buffer = ReplayBuffer(limit_bytes=100)
+    buffer = ReplayBuffer(limit_bytes=10 * (10 + MESSAGE_OVERHEAD))
     for index in range(100_000):
         buffer.add(index, b"x" * 10, "realtimeInput.audio", 0.0)
     buffer.add(100_000, b"y" * 10, "toolResponse", 0.0)
@@ -886,6 +896,41 @@ def test_replay_overflow_bookkeeping_stays_bounded() -> None:
         "toolResponse: 1 message(s), 10 bytes (answers a call of the old connection)",
     )
     assert plan.not_replayed_messages == 99_992
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        ClientMessage(realtime_input=RealtimeInput(text="a")),
+        ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=b"\0\0", mime_type=PCM16))),
+        ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=bytes(640), mime_type=PCM16))),
+    ],
+    ids=["one-letter text", "2-byte audio", "640-byte audio"],
+)
+def test_a_full_replay_buffer_takes_at_most_about_1_5_times_its_limit(
+    message: ClientMessage,
+) -> None:
+    # concepts.md: "up to about 1.5 times its limit in memory however small the messages".
+    # The limit counted frame bytes alone: small messages took 1.6 (640-byte audio), 3.5
+    # (2-byte audio) and 6.2 (one-letter texts) times it, their bookkeeping uncounted.
+    from trio_gemini_live._codec import encode_client
+    from trio_gemini_live._resume import ReplayBuffer
+
+    limit = 1 << 20
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        buffer = ReplayBuffer(limit_bytes=limit)
+        for index in range(1, 3 * limit // len(encode_client(message))):
+            # Fresh frames, indices and times, as each send makes them.
+            buffer.add(index, encode_client(message), "realtimeInput", index / 1000)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert limit - 1000 < buffer.size_bytes <= limit  # full
+    assert held <= 1.5 * limit
 
 
 async def test_leaving_during_a_backoff_returns_at_once(

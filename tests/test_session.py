@@ -54,7 +54,7 @@ from trio_gemini_live._events import (
     TurnComplete,
 )
 from trio_gemini_live._options import SessionOptions
-from trio_gemini_live._resume import ReconnectPolicy
+from trio_gemini_live._resume import MESSAGE_OVERHEAD, ReconnectPolicy
 from trio_gemini_live._session import (
     LiveSession,
     _kind_of,  # pyright: ignore[reportPrivateUsage]
@@ -1034,8 +1034,8 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
             await connection.wait_for_received("realtimeInput")
             written = session.statistics()
             assert written.frames_sent == 1
-            # No handle covers it yet: kept, every byte of it.
-            assert written.replay_buffer_bytes == written.bytes_sent > 0
+            # No handle covers it yet: kept, every byte of it, and what keeping it costs.
+            assert written.replay_buffer_bytes == written.bytes_sent + MESSAGE_OVERHEAD
             with trio.fail_after(10):
                 await until_event(session, TurnComplete)
                 async for event in session:
@@ -1043,6 +1043,24 @@ async def test_the_replay_buffer_bytes_are_the_frames_written_since_the_last_han
                         break
             # The handle read after the write covers it: nothing left to replay.
             assert session.statistics().replay_buffer_bytes == 0
+
+
+async def test_a_session_that_ended_releases_its_replay_buffer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # An application that keeps a closed session (to read `not_sent`, `statistics()`) kept
+    # its whole replay buffer too: up to `replay_limit_bytes` of frames nothing replays.
+    async with open_emulator() as emulator:
+        setup = live_setup("gemini-2.5-flash-native-audio-preview-12-2025")
+        async with emulator.open_session(setup, api_key="k") as session:
+            for _ in range(10):  # quiet audio: no turn, so no handle covers it
+                await session.send_audio(bytes(640))
+            await trio.testing.wait_all_tasks_blocked()
+            assert session.statistics().replay_buffer_bytes > 6400
+        ended = session.statistics()
+    assert ended.state == "closed"
+    assert ended.replay_buffer_bytes == 0
+    assert len(session._core.replay) == 0  # pyright: ignore[reportPrivateUsage]
 
 
 async def test_events_buffered_counts_the_channel_and_a_held_closed_event(

@@ -161,9 +161,16 @@ class SessionCore:
     # Once `closing`: where `deliver` puts an event the full channel has no room for,
     # after the channel's events (`LiveSession._set_aside`), rather than wait for the user.
     set_aside: Callable[[ev.LiveEvent], None] | None = None
-    # The events set aside and not yet read (`LiveSession._pending`): while the reader's
-    # task sends, `deliver` sets aside at most `ASIDE_LIMIT` (or 8 channels' worth).
+    # The events set aside and not yet read (`LiveSession._pending`): `deliver` sets aside
+    # at most `ASIDE_LIMIT` (or 8 channels' worth), while the reader's task sends or the
+    # session closes.
     aside: Sized = ()
+    # Events that came while the session closed, with the channel full and as many set
+    # aside as allowed: dropped, counted by type name for `Closed.not_delivered`.
+    dropped: dict[str, int] = field(default_factory=dict[str, int])
+    # The `open_session` block was left: its unread events are discarded, so `deliver`
+    # drops what finds the channel full (uncounted) rather than set it aside.
+    discarding: bool = False
     # A deliberate move (goAway, a setup change) under way, from the old connection's close
     # until the new one is open or the move is over (it failed, the session ended): then
     # set. An application's close waits for it (within `close_timeout`), so that the new
@@ -206,22 +213,33 @@ class SessionCore:
         """Hand an event to the user, waiting (backpressure) when their channel is full.
 
         Not once the session is closing: the event is then set aside (`set_aside`), in
-        order, for the reader. Returns whether it had to wait.
+        order, for the reader, up to `_aside_limit`; past it, dropped and counted
+        (`dropped`). Returns whether it had to wait.
         """
         try:
             self.events_send.send_nowait(event)
         except trio.WouldBlock:
-            if self.set_aside is not None and (
-                self.closing or (self.reader_sending and len(self.aside) < self._aside_limit())
-            ):
-                # The application closes the session, maybe from the reader's own task,
-                # and waits for its end (`aclose`); or the reader's task waits for room
-                # in the outgoing queue (a `respond` in its `async for`), which only a
-                # sender that works (or the next connection's) makes, and the receiver
-                # must go on reading for the heartbeat to tell. The reader gets it after
-                # the rest.
-                self.set_aside(event)
-                return False
+            if self.set_aside is not None and (self.closing or self.reader_sending):
+                if self.discarding:
+                    return False  # nobody will read it: the block's exit discards them all
+                if len(self.aside) < self._aside_limit():
+                    # The application closes the session, maybe from the reader's own task,
+                    # and waits for its end (`aclose`); or the reader's task waits for room
+                    # in the outgoing queue (a `respond` in its `async for`), which only a
+                    # sender that works (or the next connection's) makes, and the receiver
+                    # must go on reading for the heartbeat to tell. The reader gets it
+                    # after the rest.
+                    self.set_aside(event)
+                    return False
+                if self.closing:
+                    # A server that floods on and never answers the close frame grew the
+                    # events set aside without bound until `close_timeout` (3341 audio
+                    # events, 160 MB, in one second). Waiting would hold up the close
+                    # instead (the reader may be the task in `aclose`): what comes after
+                    # the application's own close is dropped, and reported in `Closed`.
+                    name = type(event).__name__
+                    self.dropped[name] = self.dropped.get(name, 0) + 1
+                    return False
             self.consumer_blocked = True
             now = trio.current_time()
             if now - self.stalled_until > self.options.reconnect.handle_window:
@@ -235,11 +253,12 @@ class SessionCore:
         return False
 
     def _aside_limit(self) -> int:
-        """How many events a reader's task sending may find set aside: a bound on memory.
+        """How many events a delivery may find set aside and still add one: a bound on memory.
 
         Enough for the heartbeat to tell a stalled or dropped connection (`silence_limit`
         of server output) in the deadlock it breaks; a task taken for the reader that no
-        longer reads (another reads, slowly) cannot make it grow past this either.
+        longer reads (another reads, slowly) cannot make it grow past this either, nor a
+        server that floods on while the session closes.
         """
         return max(ASIDE_LIMIT, 8 * self.options.event_buffer)
 

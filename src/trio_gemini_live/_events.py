@@ -482,6 +482,13 @@ class Closed(RealtimeEvent, frozen=True, kw_only=True):
     which ended before writing it again": the resumed session lacks them). That happens
     when the session is closed during an outage, past `close_timeout` on a stalled uplink,
     or ended by an error. Empty when everything sent was written.
+
+    `not_delivered` summarises, one line per event type, the `not_delivered_events` that
+    came from the server while the application closed the session (`aclose`) and were
+    dropped: while it closes, events that find the event buffer full are set aside for the
+    reader, up to 4096 (or 8 times `SessionOptions.event_buffer`); what a server sends past
+    that before the close handshake ends is dropped, never held without bound. Empty when
+    every event reached the reader (or was set aside for it).
     """
 
     type: ClassVar[str] = "session.closed"
@@ -489,6 +496,8 @@ class Closed(RealtimeEvent, frozen=True, kw_only=True):
     reason: str = ""
     not_sent: tuple[str, ...] = ()
     not_sent_messages: int = 0
+    not_delivered: tuple[str, ...] = ()
+    not_delivered_events: int = 0
 
 
 class UnknownMessage(RealtimeEvent, frozen=True, kw_only=True):

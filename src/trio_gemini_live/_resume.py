@@ -22,6 +22,7 @@ from ._update_ledger import CONTEXT_UPDATE
 __all__ = [
     "ACTIVITY_END",
     "ACTIVITY_START",
+    "MESSAGE_OVERHEAD",
     "BufferedMessage",
     "MessageTally",
     "ReconnectPolicy",
@@ -81,8 +82,10 @@ class ReconnectPolicy:
         jitter: random fraction (0..1) taken off each delay, so clients spread out.
         replay_limit_bytes: client frames kept for replay after a resume; older ones are
             dropped first and reported in the `Reconnected` event. It counts the frames'
-            bytes: the memory they take is up to about 1.5 times that (msgspec's encoder
-            leaves room at the end of each frame, which is not copied away).
+            bytes and 160 more for each message, about what keeping one costs besides:
+            the memory they take is up to about 1.5 times that, however small the
+            messages (msgspec's encoder leaves room at the end of each frame, which is not
+            copied away).
         go_away_margin: seconds before the `goAway` deadline by which the session moves to
             a new connection even if the model is still generating (unless the reader is
             behind: the rest of the answer is then read first, up to the server's close).
@@ -377,8 +380,21 @@ class Overflow:
         return tally
 
 
+MESSAGE_OVERHEAD = 160
+"""Bytes a `ReplayBuffer` charges each message on top of its frame's against its limit.
+
+About what keeping a message costs besides the frame's bytes: its entry, index, write time
+and deque slot, the frame's `bytes` header. Counting frame bytes alone, a buffer of small
+messages (2-byte audio chunks, one-letter texts) took 3.5 to 6 times its limit in memory.
+"""
+
+
 class ReplayBuffer:
-    """Client frames sent since the state the next resume will start from."""
+    """Client frames sent since the state the next resume will start from.
+
+    Bounded by its limit in bytes, each message charged its frame's bytes and
+    `MESSAGE_OVERHEAD`.
+    """
 
     def __init__(self, limit_bytes: int) -> None:
         self._limit = limit_bytes
@@ -392,7 +408,7 @@ class ReplayBuffer:
 
     @property
     def size_bytes(self) -> int:
-        """Bytes of frames held."""
+        """Bytes charged against the limit: the frames' and `MESSAGE_OVERHEAD` each."""
         return self._bytes
 
     def __len__(self) -> int:
@@ -414,10 +430,10 @@ class ReplayBuffer:
         if index <= self._consumed:
             return
         self._entries.append(BufferedMessage(index, frame, kind, written_at, uncertain))
-        self._bytes += len(frame)
+        self._bytes += len(frame) + MESSAGE_OVERHEAD
         while self._bytes > self._limit and self._entries:
             dropped = self._entries.popleft()
-            self._bytes -= len(dropped.frame)
+            self._bytes -= len(dropped.frame) + MESSAGE_OVERHEAD
             self._overflowed.add(dropped)
 
     def consumed_through(self, index: int) -> None:
@@ -429,7 +445,7 @@ class ReplayBuffer:
         """
         self._consumed = max(self._consumed, index)
         while self._entries and self._entries[0].index <= index:
-            self._bytes -= len(self._entries.popleft().frame)
+            self._bytes -= len(self._entries.popleft().frame) + MESSAGE_OVERHEAD
         self._overflowed.consumed_through(index)
 
     def covered_through(self, cutoff: float) -> None:
@@ -441,7 +457,7 @@ class ReplayBuffer:
         """
         entries = self._entries
         while entries and entries[0].written_at <= cutoff:
-            self._bytes -= len(entries.popleft().frame)
+            self._bytes -= len(entries.popleft().frame) + MESSAGE_OVERHEAD
         self._entries = deque(
             entry
             if entry.uncertain or entry.written_at == math.inf

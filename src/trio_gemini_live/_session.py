@@ -137,7 +137,10 @@ class SessionStatistics:
             `update_setup`).
         replay_buffer_bytes: the bytes of client messages kept to be written again if
             the connection drops (those the server may not have taken into the state the
-            latest handle resumes); bounded by `ReconnectPolicy.replay_limit_bytes`.
+            latest handle resumes), as counted against `ReconnectPolicy.replay_limit_bytes`:
+            their frames' bytes and 160 more each, about what keeping one costs besides.
+            0 once the session has ended: nothing is replayed then, and the buffer is
+            released.
     """
 
     state: str
@@ -1141,7 +1144,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         `open_session`, say): then the session has ended with them, and it returns at once.
         The events not read yet stay readable, `Closed` last: while the session closes, events
         that find the event buffer full are kept aside for the reader rather than wait
-        for it (the reader may be the task that called this).
+        for it (the reader may be the task that called this), up to 4096 (or 8 times
+        `SessionOptions.event_buffer`); past that they are dropped, and reported in
+        `Closed.not_delivered` and a warning in the log.
         """
         core = self._core
         if not core.closing:
@@ -1500,6 +1505,7 @@ async def open_session(
                     with errors.block():
                         yield session
                 finally:
+                    session._core.discarding = True  # pyright: ignore[reportPrivateUsage]
                     if not session._core.closing:  # pyright: ignore[reportPrivateUsage]
                         await session._start_close()  # pyright: ignore[reportPrivateUsage]
                     # Under an outer cancellation the drain raises `Cancelled` at once, and

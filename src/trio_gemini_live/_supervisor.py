@@ -557,6 +557,15 @@ class SessionSupervisor:
         ]
         return tuple(lines), cut_off.messages + unreplayed.messages + queued.messages
 
+    def _not_delivered(self) -> tuple[tuple[str, ...], int]:
+        """The events a close dropped (`SessionCore.deliver`), one line a type, and a count."""
+        dropped = self._core.dropped
+        lines = tuple(
+            f"{name}: {count} event(s) (came while closing, past the events set aside)"
+            for name, count in dropped.items()
+        )
+        return lines, sum(dropped.values())
+
     async def _finish(self, error: GeminiLiveError | None, code: int, reason: str) -> None:
         self._end_session(error, code, reason)
         await trio.lowlevel.checkpoint()
@@ -580,6 +589,13 @@ class SessionSupervisor:
         core.protocol.state = SessionState.CLOSED
         self._outgoing_send.close()
         self._not_sent, count = self._unsent()
+        # Nothing is replayed or reported from these now: an application that keeps the
+        # session (for `not_sent`, `statistics()`) must not keep them too, up to
+        # `replay_limit_bytes` of frames.
+        core.replay.clear()
+        core.cut_off.clear()
+        core.refused.clear()
+        core.unreplayed.clear()
         if count:
             # Kinds and sizes only: a message's content may be the user's words.
             log.warning(
@@ -587,8 +603,21 @@ class SessionSupervisor:
                 count,
                 "; ".join(self._not_sent),
             )
+        not_delivered, dropped = self._not_delivered()
+        if dropped:
+            log.warning(
+                "the session dropped %d event(s) that came while it closed, past the events "
+                "set aside for the reader: %s",
+                dropped,
+                "; ".join(not_delivered),
+            )
         closed = ev.Closed(
-            code=code, reason=reason, not_sent=self._not_sent, not_sent_messages=count
+            code=code,
+            reason=reason,
+            not_sent=self._not_sent,
+            not_sent_messages=count,
+            not_delivered=not_delivered,
+            not_delivered_events=dropped,
         )
         try:
             core.events_send.send_nowait(closed)
