@@ -21,7 +21,8 @@ import wave
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 import trio
@@ -45,6 +46,7 @@ from trio_gemini_live import (
     Reconnected,
     ServerContent,
     ServerMessage,
+    SessionState,
     TextDelta,
     ToolCallCancellation,
     TurnComplete,
@@ -212,6 +214,13 @@ def test_an_unknown_option_is_named_even_without_a_command(
         ),
         (["talk", "--api-version", f"ws://u:{SECRET}@h/"], "invalid choice: 'ws://u:REDACTED@h/'"),
         (["emulator", "--port", f"ws://h/?token={SECRET}"], "not a port number: 'ws://h/?token"),
+        # ... and as an option's value after '=': argparse quotes the value alone
+        (
+            ["talk", f"--timeout=ws://127.0.0.1:1/?key={SECRET}", "-t", "hi"],
+            "invalid float value: 'ws://127.0.0.1:1/?key=REDACTED'",
+        ),
+        (["talk", f"--api-version=ws://h/?key={SECRET}"], "invalid choice: 'ws://h/?key=REDACTED'"),
+        (["emulator", f"--port=ws://h/?key={SECRET}"], "not a port number: 'ws://h/?key=REDACTED"),
     ],
 )
 def test_a_usage_error_never_shows_a_key(
@@ -705,6 +714,26 @@ async def test_talk_says_a_reconnection_was_under_way_when_the_sending_ran_out(
         "could not send long.wav within 26.0 s: the connection was lost, and reconnecting had "
         "not succeeded by then"
     )
+
+
+@pytest.mark.parametrize(
+    ("state", "lost"),
+    [
+        (SessionState.OPEN, False),
+        # After a goAway the connection stays open until the move: not "lost".
+        (SessionState.GOING_AWAY, False),
+        (SessionState.IDLE, True),
+        (SessionState.AWAITING_SETUP_COMPLETE, True),
+        (SessionState.CLOSED, True),
+    ],
+)
+def test_talk_says_a_send_timeout_was_a_lost_connection_only_when_none_is_open(
+    state: SessionState, lost: bool
+) -> None:
+    from trio_gemini_live.cli._talk import _not_sent  # pyright: ignore[reportPrivateUsage]
+
+    message = _not_sent(cast(LiveSession, SimpleNamespace(state=state)), "the text", 2.0)
+    assert ("the connection was lost" in message) is lost, message
 
 
 async def test_talk_ends_its_progress_line_before_any_other_line(

@@ -97,7 +97,9 @@ def secret_urls(argv: Sequence[str]) -> tuple[str, ...]:
     Any argument, whatever option it follows: argparse may quote a URL given in the wrong
     place as something else (the command, an option's value of the wrong type).
     """
-    found = {arg for arg in argv if redact_url(arg) != arg}
+    # `--option=VALUE`: argparse quotes the value alone, so the value is what must be found.
+    values = [arg.partition("=")[2] if arg.startswith("-") else arg for arg in argv]
+    found = {text for text in (*argv, *values) if text and redact_url(text) != text}
     return tuple(sorted(found, key=len, reverse=True))
 
 

@@ -324,9 +324,10 @@ def _not_sent(session: LiveSession, what: str, seconds: float) -> str:
     A connection that is not open means a resume under way: the server went away (or the
     network did) and does not take the connection back; "it stopped reading" blamed a server
     that may be gone. On an open connection the input was not taken in time: a server that
-    stopped reading, or a `--timeout` too short.
+    stopped reading, or a `--timeout` too short. After a `goAway` the connection stays open
+    (GOING_AWAY) until the move: that is an open connection too.
     """
-    if session.state is not SessionState.OPEN:
+    if session.state not in (SessionState.OPEN, SessionState.GOING_AWAY):
         return (
             f"could not send {what} within {seconds:.1f} s: the connection was lost, and "
             "reconnecting had not succeeded by then"
