@@ -362,6 +362,10 @@ async def test_audio_stream_end_is_refused_under_manual_vad_and_sent_under_serve
                 await session.audio_stream_end()
             with pytest.raises(LocalProtocolError, match=r"of realtimeInput\.audioStreamEnd"):
                 await session.send(raw)
+            # With an activity signal, which manual detection takes, in the same message.
+            both = RealtimeInput(activity_start=ActivityStart(), audio_stream_end=True)
+            with pytest.raises(LocalProtocolError, match=r"of realtimeInput\.audioStreamEnd"):
+                await session.send(ClientMessage(realtime_input=both))
         async with emulator.open_session(VAD_ON) as session:
             await session.send_audio(bytes(640))
             await session.audio_stream_end()

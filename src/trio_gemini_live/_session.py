@@ -460,7 +460,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         if kind in (ACTIVITY_START, ACTIVITY_END):
             # The same 1007 waits for a raw signal as for `activity_start()`.
             self._check_manual_activity(f"send() of {kind}")
-        elif message.realtime_input is not None and message.realtime_input.audio_stream_end is True:
+        # Not `elif`: a message with a signal and `audioStreamEnd` must pass both checks.
+        if message.realtime_input is not None and message.realtime_input.audio_stream_end is True:
             self._check_automatic_activity("send() of realtimeInput.audioStreamEnd")
         await self._send(message, kind)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from typing import Any
 
 import pytest
 import trio
@@ -241,6 +242,30 @@ async def test_a_resume_right_after_a_completed_close_waits_for_the_old_session(
     assert answers == [{"setupComplete": {}}]
     assert old.session is resumed.session
     assert (old.close_code, old.closed_by) == (1000, "client")
+
+
+async def test_the_old_connections_tasks_are_cancelled_before_its_session_is_let_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A resume waiting on `released` takes the session at once: the old connection's model
+    # tasks still running then could add a turn they went on with to the resumed session's
+    # history (or issue a handle). They were cancelled only after the stream's close.
+    release = _hold_the_text(monkeypatch, "last")
+    cancelled_at_release: list[bool] = []
+    async with start() as emu:
+        ended = emu.resumption.ended
+
+        def noting_ended(session: Any) -> None:
+            old = emu.connections[0]
+            nursery = old._nursery  # pyright: ignore[reportPrivateUsage]
+            cancelled_at_release.append(nursery is not None and nursery.cancel_scope.cancel_called)
+            ended(session)
+
+        monkeypatch.setattr(emu.resumption, "ended", noting_ended)
+        await _close_with_a_message_unhandled(emu, release)
+        release.set()
+        await emu.connections[0].wait_closed()
+    assert cancelled_at_release == [True]
 
 
 async def test_a_resume_waits_for_a_closing_connection_no_longer_than_close_timeout(
