@@ -928,8 +928,7 @@ class EmulatorConnection:
             # The model's tasks stop before the session is let go: a resume waiting on
             # `released` takes the session at once, and a turn the old model went on
             # with must not reach its history (or issue a handle) after that.
-            if self._nursery is not None:
-                self._nursery.cancel_scope.cancel()
+            self._nursery.cancel_scope.cancel()
             self.emulator.resumption.ended(session)
 
     async def _check_setup(self, setup: Setup, route: Route, vertex: bool) -> bool:
