@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
+import hashlib
 import inspect
 import logging
 import math
@@ -1730,6 +1732,133 @@ async def test_leaving_connect_while_nobody_reads_is_bounded(autojump_clock: Clo
                 got.append(event)
     assert len(got) > 2  # more than the channel held when the block was left
     assert isinstance(got[-1], Closed)
+
+
+def flooding_connector(nursery: trio.Nursery) -> Callable[[], Awaitable[trio.abc.Stream]]:
+    """A connector to a raw server that floods text frames and never answers a close.
+
+    Once the setup has come, it answers `setupComplete`, then sends a text part every
+    10 ms for as long as the stream lasts, reading nothing more (trio-websocket's server
+    side would answer the close frame).
+    """
+
+    async def serve(stream: trio.abc.Stream) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += await stream.receive_some()
+        key = re.search(rb"(?im)^sec-websocket-key:\s*(\S+)", request)
+        assert key is not None
+        guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        accept = base64.b64encode(hashlib.sha1(key[1] + guid).digest())
+        await stream.send_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        await stream.receive_some()  # the setup (not parsed)
+
+        def frame(message: dict[str, Any]) -> bytes:
+            payload = pretty(message)
+            assert len(payload) < 126
+            return bytes([0x81, len(payload)]) + payload
+
+        await stream.send_all(frame({"setupComplete": {}}))
+        part = frame({"serverContent": {"modelTurn": {"parts": [{"text": "x"}]}}})
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            while True:
+                await stream.send_all(part)
+                await trio.sleep(0.01)
+
+    async def connector() -> trio.abc.Stream:
+        client, server = trio.testing.memory_stream_pair()
+        nursery.start_soon(serve, server)
+        return client
+
+    return connector
+
+
+async def test_leaving_connect_while_a_server_floods_keeps_the_session_s_bound(
+    nursery: trio.Nursery,
+    autojump_clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What comes while the block's session closes is bounded as on a plain session.
+
+    The pump passed on everything a server flooding on sent in the close (the channel
+    unbound from the start of it, the session's own bound never applied: 763 MB in five
+    seconds, and nothing reported). Past the events the session sets aside (here 8), the
+    rest is dropped, and counted in the `Closed` passed on, with a warning.
+    """
+    monkeypatch.setattr("trio_gemini_live._connection.ASIDE_LIMIT", 1)
+    options = {"event_buffer": 1, "close_timeout": 1.0}
+    entry = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "session_options": options}
+    connector = flooding_connector(nursery)
+    client = GeminiRealtimeClient(llm_config={"config_list": [{**entry, "connector": connector}]})
+    with trio.fail_after(60):
+        async with client.connect():
+            await client.send_text(role="user", text="hi")
+            await trio.sleep(0.5)  # both channels are full; nobody reads
+        got: list[RealtimeEvent] = []
+        while (event := await client.get_event()) is not None:
+            got.append(event)
+    closed = got[-1]
+    assert isinstance(closed, Closed)
+    # This channel's one, those set aside, the session's channel's, a delivery's, `Closed`.
+    assert len(got) <= 1 + 8 + 3
+    assert closed.not_delivered_events > 0
+    assert closed.not_delivered == (
+        f"TextDelta: {closed.not_delivered_events} event(s) "
+        "(came while closing, past the events set aside)",
+    )
+    assert any("dropped" in record.getMessage() for record in caplog.records)
+
+
+class SlowGoodbyeStream(trio.abc.Stream):
+    """A stream whose own close takes half a second (a TLS peer slow to say goodbye)."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self._inner = inner
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await trio.sleep(0.5)
+        await self._inner.aclose()
+
+
+async def test_leaving_connect_waits_for_closed_as_long_as_aclose_may_take(
+    autojump_clock: Clock,
+) -> None:
+    """The block's exit lets the session's close take what `aclose` allows, `Closed` too.
+
+    It allowed three `close_timeout`s of its own, less than `aclose` may take (a
+    `close_timeout` for each step, two for the end, and a margin for the stream's own
+    close): past that, the pump was cancelled, and the stream ended without `Closed`.
+    """
+    async with open_emulator() as emulator:
+        memory_connector = emulator.memory_connector()
+
+        async def connector() -> trio.abc.Stream:
+            return SlowGoodbyeStream(await memory_connector())
+
+        options = {"close_timeout": 0.1}
+        config = emulator_config(emulator, session_options=options, connector=connector)
+        client = GeminiRealtimeClient(llm_config=config)
+        with trio.fail_after(60):
+            async with client.connect():
+                await client.send_text(role="user", text="hi")
+            got: list[RealtimeEvent] = []
+            while (event := await client.get_event()) is not None:
+                got.append(event)
+    assert isinstance(got[-1], Closed)
+    assert got[-1].code == 1000
 
 
 @pytest.mark.parametrize(

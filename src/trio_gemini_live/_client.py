@@ -110,10 +110,12 @@ class _EventChannel:
     events while handling one (`send_audio` echoes `InputAudioBufferDelta`) does not deadlock
     against a channel the pump filled. The session's end marker ignores the bounds and, once
     read, stays: every later `get` returns it at once instead of waiting forever. The
-    bounds hold only within `connect()` (`reopen` sets them): outside it, before the first
-    and once the block is left (`unbound`), no `put` waits, as no `get` would make room
-    (it does not wait outside `connect()` either). The pump's last events then join the
-    unread ones at once, bounded by the session's own buffer; what is put outside is the
+    bounds hold only within `connect()` (`reopen` sets them), also while its session
+    closes: outside it, before the first and once its session has ended (`unbound`), no
+    `put` waits, as no `get` would make room (it does not wait outside `connect()`
+    either). The pump's last events then join the unread ones at once, bounded by what
+    the session held (its buffer and the events it set aside while closing; what came
+    past that it dropped, and reported in `Closed`); what is put outside is the
     application's own items (kept for the next stream: see `reopen`).
     """
 
@@ -507,16 +509,7 @@ class GeminiRealtimeClient:
                             yield
                     finally:
                         self._session = None
-                        # The seed's stream ends with the session's `Closed`: close, and let
-                        # the pump pass the last events on, bounded like the close itself
-                        # (writing what is queued, then the handshake: a close_timeout each,
-                        # and one more to spare). The pump no longer waits for room: with
-                        # the channel full, it took the whole bound.
-                        self._events.unbound()
-                        with trio.move_on_after(self._options.close_timeout * 3) as scope:
-                            scope.shield = True
-                            await session.aclose()
-                            await pumped.wait()
+                        await self._close_and_pump(session, pumped)
                         nursery.cancel_scope.cancel()
         finally:
             self._session = None
@@ -528,6 +521,27 @@ class GeminiRealtimeClient:
             # A `get_event` waiting on an empty channel while no session can feed it any
             # more (the connection failed to open) is told so rather than left waiting.
             self._events.wake()
+
+    async def _close_and_pump(self, session: LiveSession, pumped: trio.Event) -> None:
+        """Close `session`, then let the pump pass its last events on, `Closed` last.
+
+        The seed's stream ends with the session's `Closed`. While the session closes, the
+        pump still waits for room in the channel: what a server sends meanwhile stays with
+        the session, which keeps a bounded number aside and drops (and reports in
+        `Closed`) the rest. Unbound from the start, the pump moved everything a server
+        flooding on sent in the close into this channel (763 MB in five seconds), and
+        nothing was reported. Once the session has ended, what it holds is bounded and
+        final: the pump no longer waits for room (nobody may read before the block's
+        end: it waited out the whole bound, and the stream lost its `Closed`).
+        """
+        with trio.CancelScope(shield=True):
+            # Bounded by `aclose` itself (its steps and the session's end); a bound of
+            # its own here, shorter, cancelled the pump with `Closed` not yet passed on.
+            await session.aclose()
+            self._events.unbound()
+            if session._ended:  # pyright: ignore[reportPrivateUsage]
+                # Nothing left to wait for: the pump only moves what the session holds.
+                await pumped.wait()
 
     async def _pump(self, session: LiveSession, pumped: trio.Event) -> None:
         """Move session events into the shared channel; end it when the session ends."""
@@ -907,7 +921,11 @@ class GeminiRealtimeClient:
         which starts a new stream (what the ended one left unread is dropped, events added
         after its end are kept). The channel holds at most
         `SessionOptions.event_buffer` session events (the session then waits for the
-        reader; nothing is dropped).
+        reader; nothing is dropped). Leaving `connect()` closes the session as
+        `LiveSession.aclose` does: what comes meanwhile and finds the channel full is kept
+        aside by the session, up to its bound, and joins the channel once the session has
+        ended, `Closed` last; what came past that bound is dropped, and counted in
+        `Closed.not_delivered`.
 
         Outside `connect()` it returns what the channel holds (`add_event` items, what a
         session left unread, then its sticky end), but does not wait: with the channel
