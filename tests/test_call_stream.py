@@ -456,6 +456,29 @@ def test_the_array_items_no_piece_sets_are_bounded_across_the_calls_of_a_connect
     assert streams.padding == 0
 
 
+def test_an_array_streamed_out_of_order_uses_up_no_budget_once_every_item_is_set() -> None:
+    # Each item set in the end, last first: every call counted 4095 padding items, and the
+    # 17th failed the connection though no item was left unset.
+    streams = CallStreams()
+    backwards = [PartialArg(json_path=f"$.a[{i}]", number_value=i) for i in reversed(range(4096))]
+    for n in range(20):
+        _, call = streams.feed(FunctionCallPart(name="f", id=f"c{n}", partial_args=backwards))
+        assert call is not None
+        assert call.arguments == {"a": list(range(4096))}
+    assert streams.padding == 0
+    # An item no piece sets is null, one set to null too; only the first counts.
+    pieces = [
+        PartialArg(json_path="$.b[3]", bool_value=True),
+        PartialArg(json_path="$.b[1]", null_value=None),
+        PartialArg(json_path="$.b[1]", number_value=1),
+        PartialArg(json_path="$.c[1].d", string_value="x"),
+    ]
+    _, call = streams.feed(FunctionCallPart(name="f", id="c", partial_args=pieces))
+    assert call is not None
+    assert call.arguments == {"b": [None, 1, None, True], "c": [None, {"d": "x"}]}
+    assert streams.padding == 3
+
+
 def test_the_budget_of_items_no_piece_sets_starts_again_on_the_next_connection() -> None:
     streams = CallStreams()
     far = [PartialArg(json_path=f"$.a{k}[4095]", number_value=1) for k in range(16)]

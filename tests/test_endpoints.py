@@ -549,6 +549,12 @@ def test_a_host_urlsplit_refuses_is_named_without_quoting_it() -> None:
         ("wss://h/p?alt=json%26key%3DSECRET", "wss://h/p?alt=REDACTED"),
         ("wss://h/p?alt=json%253Fkey%253DSECRET", "wss://h/p?alt=REDACTED"),
         ("wss://h/ws;alt=json%3Bkey%3DSECRET;v=1", "wss://h/ws;alt=REDACTED;v=1"),
+        # in a path segment's name (`url + quote("?key=...")`) it showed whole
+        ("wss://h/ws%3Fkey%3DSECRET", "wss://h/REDACTED"),
+        ("wss://h/a/ws%253Fkey%253DSECRET;v=1/b", "wss://h/a/REDACTED;v=1/b"),
+        # in a value as written: url_endpoint sends (and showed) it as `=key%3D...`
+        ("wss://h/p?=key=SECRET&b=2", "wss://h/p?=REDACTED&b=2"),
+        ("wss://h/p?a=access_token=SECRET", "wss://h/p?a=REDACTED"),
         # no secret: kept as written, a bare name too
         ("wss://h/p?q=a%3Db%26c%3Fd&key", "wss://h/p?q=a%3Db%26c%3Fd&key"),
     ],
@@ -570,6 +576,9 @@ def test_url_endpoint_refuses_a_secret_after_a_semicolon(query: str) -> None:
     [
         (f"ws://127.0.0.1:9/ws;key={KEY}", "in its path"),
         (f"ws://127.0.0.1:9/ws;v=1;%6Bey={KEY}/x", "in its path"),
+        # Accepted, and shown whole in display_url, repr(Endpoint) and "connecting to".
+        (f"ws://127.0.0.1:9/ws%3Fkey%3D{KEY}", "percent-encoded in its path"),
+        (f"ws://127.0.0.1:9/a/ws%3Baccess_token%3D{KEY};v=1", "percent-encoded in its path"),
         (f"ws://{KEY}@127.0.0.1:9/ws", "user name without a password"),
         # parse_qsl would send `KEY;x=1` as the key, which the server refuses
         (f"ws://127.0.0.1:9/ws?key={KEY};x=1", "a ';' after a secret parameter"),
@@ -591,6 +600,9 @@ def test_url_endpoint_refuses_a_key_in_the_wrong_place(url: str, problem: str) -
         (f"key%3D{KEY}", "percent-encoded in a query parameter's name or value"),
         (f"alt=json%26key%3D{KEY}", "percent-encoded in a query parameter's name or value"),
         (f"apiKey%3D{KEY}", "percent-encoded in a query parameter's name or value"),
+        # Sent as `=key%3D...`: no key header.
+        (f"=key={KEY}", "in a query parameter's value, after its '='"),
+        (f"alt=json&a=apiKey={KEY}", "in a query parameter's value, after its '='"),
         # Sent `KEY?alt=json` as the key.
         (f"key={KEY}?alt=json", "a '?' after a secret parameter"),
     ],

@@ -31,7 +31,7 @@ from trio_gemini_live._enum_names import with_declared_names
 from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._seed_options import UNLOGGED, apply_options
 from trio_gemini_live._session import _prepare_setup  # pyright: ignore[reportPrivateUsage]
-from trio_gemini_live._wire import ClientMessage, ToolResponse
+from trio_gemini_live._wire import ClientMessage, ContextUpdate, ToolResponse, ToolsUpdate
 
 ENDPOINT = url_endpoint("ws://127.0.0.1/ws/x.GenerativeService.BidiGenerateContent", api_key="k")
 
@@ -136,6 +136,39 @@ def test_tool_responses_and_context_updates_send_declared_names() -> None:
     (declaration,) = frames[3]["contextUpdate"]["tools"]["tools"][0]["functionDeclarations"]
     assert declaration["behavior"] == "BLOCKING"
     assert response.scheduling == "when_idle"  # the caller's Struct, untouched
+
+
+def test_enum_names_in_tuples_are_sent_as_declared_as_in_lists() -> None:
+    # The checks take any sequence: only lists were spelled, a tuple's names went as given.
+    answer = FunctionResponse(id="c1", name="f", response={}, scheduling="interrupt")
+    declarations = (FunctionDeclaration(name="g", behavior="non_blocking"),)
+    frames = trio.run(
+        lambda: _frames(
+            (
+                "send",
+                (ClientMessage(tool_response=ToolResponse(function_responses=(answer,))),),
+                {},
+            ),
+            (
+                "send",
+                (
+                    ClientMessage(
+                        context_update=ContextUpdate(
+                            tools=ToolsUpdate(tools=(Tool(function_declarations=declarations),))
+                        )
+                    ),
+                ),
+                {},
+            ),
+        )
+    )
+    assert frames[0]["toolResponse"]["functionResponses"][0]["scheduling"] == "INTERRUPT"
+    (declaration,) = frames[1]["contextUpdate"]["tools"]["tools"][0]["functionDeclarations"]
+    assert declaration["behavior"] == "NON_BLOCKING"
+    config = GenerationConfig(response_modalities=("audio",))
+    spelled = with_declared_names(config)
+    assert spelled.response_modalities == ("AUDIO",)  # a tuple still, like the one given
+    assert config.response_modalities == ("audio",)
 
 
 def test_the_seed_facade_sends_declared_names_and_reads_text_in_any_case() -> None:

@@ -49,7 +49,8 @@ _MAX_PADDING = 65_536
 """The most array items that the indexes of all the calls of a connection may create with
 no piece setting them (`$.a[4095]` first makes 4095 such): bounded per call only, a few KB
 of frames made as many calls of `_MAX_ITEMS` items, held by the events the application has
-yet to read. A server streaming an array in order pads none."""
+yet to read. A server streaming an array in order pads none, and one out of order gets each
+item back when a later piece sets it."""
 _MAX_OPEN = 128
 """The most calls that may be streaming at once on a connection."""
 _ENDED_KEPT = 256
@@ -66,10 +67,31 @@ class _NoId:
     __slots__ = ()
 
 
+class _Padding:
+    """An array item an index created that no piece has set yet (`None` once its call ends).
+
+    Not `None`: a piece may set an item to null, and only padding counts to `_MAX_PADDING`.
+    """
+
+    __slots__ = ()
+
+
+_PAD = _Padding()
+
+
 class _OpenCall:
     """A call whose last piece has not come yet."""
 
-    __slots__ = ("arguments", "call_id", "continuing", "items", "name", "signature", "streams")
+    __slots__ = (
+        "arguments",
+        "call_id",
+        "continuing",
+        "items",
+        "name",
+        "padded",
+        "signature",
+        "streams",
+    )
 
     def __init__(
         self, call_id: str, name: str, signature: bytes | None, streams: CallStreams
@@ -83,6 +105,7 @@ class _OpenCall:
         # when it ends, since adding each part to the string would cost n^2 in its length.
         self.continuing: dict[_Path, list[str]] = {}
         self.items = 0  # array items its pieces' indexes created (bounded by `_MAX_ITEMS`)
+        self.padded = 0  # of them, those no piece has set yet (`_PAD`)
 
 
 class CallStreams:
@@ -126,7 +149,7 @@ class CallStreams:
             RemoteProtocolError: a `partialArgs` path this client cannot apply (not a
                 plain RFC 9535 path of names and indexes, no argument named, an index
                 past 4096, more than 64 steps), indexes that would create more than
-                65536 array items in one call or more than 65536 that no piece sets on
+                65536 array items in one call or more than 65536 that no piece has set on
                 the connection, pieces that conflict (a path through a value
                 an earlier piece made of another kind, a value replacing an object or
                 array, a value other than a string for a string said to go on, a piece
@@ -175,6 +198,8 @@ class CallStreams:
         if call.will_continue:
             return delta, None
         _end_strings(target)
+        if target.padded:
+            _unpad(target.arguments)
         self._close(target)
         done = ev.FunctionCall(
             call_id=target.call_id,
@@ -232,7 +257,7 @@ class CallStreams:
     def new_connection(self) -> tuple[str, ...]:
         """Forget every open call (`abandon`) for the session's next connection.
 
-        Its budget of array items that no piece sets (`_MAX_PADDING`) starts again, and
+        Its budget of array items that no piece has set (`_MAX_PADDING`) starts again, and
         the first piece it drops is warned of again.
         """
         self.padding = 0
@@ -397,9 +422,11 @@ def _copied(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get(node: Any, step: str | int) -> Any:
+    """The value at `step` of `node`; None if there is none (or no piece set it yet)."""
     if isinstance(step, str):
         return node.get(step)
-    return node[step] if step < len(node) else None
+    item = node[step] if step < len(node) else None
+    return None if item is _PAD else item
 
 
 def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -> None:
@@ -418,6 +445,7 @@ def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -
             )
         streams = target.streams
         streams.padding += grow - 1  # the one at `step` is set
+        target.padded += grow - 1
         if streams.padding > _MAX_PADDING:
             raise _path_error(
                 target,
@@ -425,8 +453,31 @@ def _set(node: Any, step: str | int, value: Any, target: _OpenCall, text: str) -
                 f"the indexes of this connection's calls would make more than {_MAX_PADDING} "
                 "array items that no piece sets",
             )
-        node.extend([None] * grow)
+        node.extend([_PAD] * grow)
+    elif node[step] is _PAD:
+        target.streams.padding -= 1  # set at last: padding no more
+        target.padded -= 1
     node[step] = value
+
+
+def _unpad(args: dict[str, Any]) -> None:
+    """Make each `_PAD` in `args` (items no piece set) `None`: JSON's null, as documented.
+
+    A loop, not a recursion: `args` nests as deep as the decoder allows.
+    """
+    todo: list[Any] = [args]
+    while todo:
+        node: Any = todo.pop()
+        items: Iterable[tuple[Any, Any]] = (
+            cast("dict[str, Any]", node).items()
+            if isinstance(node, dict)
+            else enumerate(cast("list[Any]", node))
+        )
+        for key, child in items:
+            if child is _PAD:
+                node[key] = None  # a value replaced, not a key added: the loop goes on
+            elif isinstance(child, dict | list):
+                todo.append(child)
 
 
 def _path_error(target: _OpenCall, text: str, problem: str) -> RemoteProtocolError:

@@ -22,7 +22,7 @@ from urllib.parse import (
 from ._arguments import check_switch
 from ._errors import ConfigurationError
 from ._secret_names import is_secret_name
-from ._url_parameters import misplaced_secret, redact_path_parameters, redact_query
+from ._url_parameters import misplaced_secret, path_secret, redact_path_parameters, redact_query
 
 __all__ = [
     "GEMINI_HOST",
@@ -176,8 +176,9 @@ def redact_url(url: str) -> str:
     name is a credential's (`is_secret_name`: `key`, `Key`, `access_token`, `apiKey`,
     `x-goog-api-key`, `sig`, ...; compared once percent-decoded, as a server reads it;
     query parameters split on `;` and a second `?` as well as `&`), and so is a name or
-    value that holds such a parameter percent-encoded (`key%3D...`), the password in
-    `user:password@host`, and a user name without a password
+    value that holds such a parameter percent-encoded (`key%3D...`) or as written
+    (`=key=...`), a path segment that holds one percent-encoded (`/ws%3Fkey%3D...`, all of
+    it), the password in `user:password@host`, and a user name without a password
     (`KEY@host`). A non-empty `#fragment` becomes `#REDACTED`: OAuth's implicit flow
     puts an `access_token` there. A port that is not a number from 0 to 65535 becomes
     `<invalid port>` (a typo such as `:8765&key=...` puts the query in the port). Raises
@@ -410,8 +411,9 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
     Raises:
         ConfigurationError: the URL is not a `ws://`/`wss://` URL, has a `#fragment`, has
             a secret parameter after a `;` or a second `?` (parameters are separated by
-            `&`; and a path has none) or percent-encoded in a parameter's name or value
-            (`key%3D...`), a `;` or `?` in its `key=`, a user name without a password, or two
+            `&`; and a path has none), percent-encoded in a parameter's name or value
+            (`key%3D...`) or in the path (`/ws%3Fkey%3D...`), as written in a parameter's
+            value (`=key=...`), a `;` or `?` in its `key=`, a user name without a password, or two
             different keys are given (the URL's `key=` and `api_key`, or two `key=` in
             the URL): neither silently wins; or the key has a control or non-ASCII
             character or white space at either end (see `gemini_endpoint`), or `vertex`
@@ -435,10 +437,16 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
             "the endpoint URL has a user name without a password (user@host): give an API "
             f"key as key=... or api_key=... (URL {redact_url(url)!r})"
         )
-    if redact_path_parameters(parts.path) != parts.path:
+    in_path = path_secret(parts.path)
+    if in_path is not None:
+        where = (
+            "percent-encoded in its path ('%3F' for '?', '%3D' for '=')"
+            if in_path == "%"
+            else "after a ';' in its path"
+        )
         raise ConfigurationError(
-            "the endpoint URL has a secret parameter after a ';' in its path: query "
-            f"parameters come after a '?' (URL {redact_url(url)!r})"
+            f"the endpoint URL has a secret parameter {where}: query parameters come after "
+            f"a '?' (URL {redact_url(url)!r})"
         )
     # parse_qsl splits on `&` only: a secret elsewhere would travel, and show, as part of
     # another parameter's name or value, or another parameter as part of the key.
@@ -447,6 +455,8 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
         where = (
             "percent-encoded in a query parameter's name or value ('%3D' for '=', '%26' for '&')"
             if misplaced == "%"
+            else "in a query parameter's value, after its '='"
+            if misplaced == "="
             else f"after a {misplaced!r} in its query (a URL has one '?', before its query)"
         )
         raise ConfigurationError(

@@ -11,7 +11,7 @@ never on the audio path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar, cast
 
 import msgspec
@@ -32,6 +32,10 @@ __all__ = ["declared_name", "with_declared_names"]
 _T = TypeVar("_T")
 
 _Names = Mapping[str, str]  # upper-case spelling -> the declared name
+
+_ARRAYS = (list, tuple, set, frozenset)
+"""The containers the wire encodes as a JSON array (and so the checks let through): a tuple
+of tools or of function responses is sent as a list is, and spelled as one is."""
 
 
 def _names(*tables: tuple[str, ...]) -> _Names:
@@ -73,20 +77,29 @@ def declared_name(value: _T, table: tuple[str, ...]) -> _T:
 
 
 def _spelled(value: object, names: _Names) -> object:
-    """An enum field's value (a name, or a list of names) as the declared names."""
+    """An enum field's value (a name, or an array of names) as the declared names."""
     if isinstance(value, str):
         declared = names.get(value.upper())
         return declared if declared is not None and declared != value else value
-    if isinstance(value, list):
-        items = cast("list[object]", value)
-        spelled: list[object] = [_spelled(item, names) for item in items]
-        changed = any(new is not old for new, old in zip(spelled, items, strict=True))
-        return spelled if changed else items
+    if isinstance(value, _ARRAYS):
+        return _each(cast("object", value), lambda item: _spelled(item, names))
     return value  # of the wrong type: the checks that read the message back name it
 
 
+def _each(items: object, convert: Callable[[object], object]) -> object:
+    """`items` (one of `_ARRAYS`) with `convert` applied to each item.
+
+    A copy of the same type if any item changed, else `items` itself.
+    """
+    given = list(cast("list[object] | tuple[object, ...] | set[object]", items))
+    converted = [convert(item) for item in given]
+    if all(new is old for new, old in zip(converted, given, strict=True)):
+        return items
+    return type(cast("list[object]", items))(converted)
+
+
 def with_declared_names(value: _T) -> _T:
-    """`value` (a wire Struct, or a list of them) with its enum values as declared names.
+    """`value` (a wire Struct, or an array of them) with its enum values as declared names.
 
     The same object when nothing changes (the usual case: a setup from `live_setup` with
     upper-case names); otherwise a copy, the Structs given left as they were. JSON objects
@@ -102,9 +115,6 @@ def with_declared_names(value: _T) -> _T:
             if spelled is not item:
                 changes[name] = spelled
         return msgspec.structs.replace(value, **changes) if changes else value
-    if isinstance(value, list):
-        items = cast("list[object]", value)
-        converted: list[object] = [with_declared_names(item) for item in items]
-        changed = any(new is not old for new, old in zip(converted, items, strict=True))
-        return cast("_T", converted if changed else items)
+    if isinstance(value, _ARRAYS):
+        return cast("_T", _each(cast("object", value), with_declared_names))
     return value

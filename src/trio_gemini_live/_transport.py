@@ -22,11 +22,8 @@ import wsproto.utilities
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, RejectConnection
-from wsproto.extensions import Extension
 from wsproto.frame_protocol import (
     CloseReason,
-    FrameDecoder,
-    FrameProtocol,
     Opcode,
     ParseFailed,
     RsvBits,
@@ -220,40 +217,47 @@ def _closed_from(
     return TransportClosedError(code, (closed.reason if closed is not None else None) or "")
 
 
-_NO_RSV: Final = RsvBits(rsv1=False, rsv2=False, rsv3=False)
-
-
-class _MessageLimit(Extension):
+class _MessageLimit:
     """Fails a message over `max_message_size` from the header of the frame that passes it.
 
     trio-websocket counts a message's size as its payload arrives: a header declaring more
     (2**62 bytes) and nothing behind it was read as a frame on its way, and the server's
     hang-up that followed as a dropped connection, resumed; the default transport fails it
-    from the header with 1009. wsproto shows every frame header to its extensions, so one
-    that is never negotiated (`_ClientProtocol` installs it after the upgrade) fails the
-    parse, with websockets' words: wsproto makes that a close of the client's own (1009).
+    from the header with 1009. wsproto's frame decoder hands each frame header, once
+    complete, to its `extension_processing`; `install` puts this check in front of it on
+    the decoder itself, and a failure here is wsproto's own: a close of the client's
+    (1009), with websockets' words. (Not as an `Extension` in the decoder's list: with any
+    extension there, wsproto copies every payload through it, a quarter more CPU a frame.)
+    Control frames are not counted: they are no part of the message (RFC 6455 5.4).
     """
-
-    name = "trio-gemini-live-message-limit"  # never offered
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._size = 0  # what the frames of the message under way declared so far
 
-    def offer(self) -> bool:
-        """Never offered to the server: only installed (see `_ClientProtocol`)."""
-        return False
+    def install(self, decoder: object) -> None:
+        """Check each frame header `decoder` (wsproto's `FrameDecoder`) parses from now on.
 
-    def frame_inbound_header(
-        self,
-        proto: FrameDecoder | FrameProtocol,
-        opcode: Opcode,
-        rsv: RsvBits,
-        payload_length: int,
-    ) -> CloseReason | RsvBits:
+        A decoder without `extension_processing` (another wsproto) is left as it is: it
+        keeps trio-websocket's own check (on the payload), which
+        tests/test_transport_websockets.py would report.
+        """
+        headers = getattr(decoder, "extension_processing", None)
+        if not callable(headers):
+            return
+        check = self.check
+
+        def extension_processing(opcode: Opcode, rsv: RsvBits, payload_len: int) -> None:
+            check(opcode, payload_len)
+            headers(opcode, rsv, payload_len)
+
+        with suppress(AttributeError):  # a decoder with __slots__: as without the method
+            decoder.extension_processing = extension_processing  # type: ignore[attr-defined]
+
+    def check(self, opcode: Opcode, payload_length: int) -> None:
         """Count a data frame's declared length into its message's; fail past the limit."""
         if opcode.iscontrol():
-            return _NO_RSV
+            return
         before = self._size if opcode is Opcode.CONTINUATION else 0
         if before + payload_length > self._limit:
             after = f"after reading {before} bytes " if opcode is Opcode.CONTINUATION else ""
@@ -262,7 +266,6 @@ class _MessageLimit(Extension):
             )
             raise ParseFailed(reason, CloseReason.MESSAGE_TOO_BIG)
         self._size = before + payload_length
-        return _NO_RSV
 
 
 class _ClientProtocol(WSConnection):
@@ -296,17 +299,14 @@ class _ClientProtocol(WSConnection):
             self._install_limit(self._limit)
 
     def _install_limit(self, limit: _MessageLimit) -> None:
-        """Put `limit` among the frame decoder's extensions, before any frame is parsed.
+        """Put `limit` in front of the frame decoder, before any frame is parsed.
 
-        wsproto has no public way to add an extension the server did not accept, so its
-        decoder is reached by name; a wsproto without it keeps trio-websocket's own check
-        (on the payload), which tests/test_transport_websockets.py would report.
+        wsproto has no public way to see a frame's header, so its decoder is reached by
+        name; a wsproto without it keeps trio-websocket's own check (on the payload), which
+        tests/test_transport_websockets.py would report.
         """
         self._limit = None
-        decoder = getattr(getattr(self.connection, "_proto", None), "_frame_decoder", None)
-        extensions: object = getattr(decoder, "extensions", None)
-        if isinstance(extensions, list):
-            cast("list[Extension]", extensions).append(limit)
+        limit.install(getattr(getattr(self.connection, "_proto", None), "_frame_decoder", None))
 
 
 class _ClientWebSocket(trio_websocket.WebSocketConnection):
