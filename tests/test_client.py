@@ -25,7 +25,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from fake_server import FakeServer, accept_setup, audio_part, pretty
+from fake_server import FakeServer, WrappedStream, accept_setup, audio_part, pretty
 from trio_gemini_live import GeminiRealtimeClient, ReconnectPolicy, SessionOptions
 from trio_gemini_live._client import Role
 from trio_gemini_live._connection import Connection
@@ -1813,20 +1813,8 @@ async def test_leaving_connect_while_a_server_floods_keeps_the_session_s_bound(
     assert any("dropped" in record.getMessage() for record in caplog.records)
 
 
-class SlowGoodbyeStream(trio.abc.Stream):
+class SlowGoodbyeStream(WrappedStream):
     """A stream whose own close takes half a second (a TLS peer slow to say goodbye)."""
-
-    def __init__(self, inner: trio.abc.Stream) -> None:
-        self._inner = inner
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self._inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self._inner.receive_some(max_bytes)
 
     async def aclose(self) -> None:
         await trio.sleep(0.5)

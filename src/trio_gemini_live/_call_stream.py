@@ -399,6 +399,13 @@ def _path_text(steps: _Path) -> str:
     )
 
 
+def _entries(node: Any) -> Iterable[tuple[Any, Any]]:
+    """The (key, value) pairs of an object, the (index, item) pairs of an array."""
+    if isinstance(node, dict):
+        return cast("dict[str, Any]", node).items()
+    return enumerate(cast("list[Any]", node))
+
+
 def _copied(args: dict[str, Any]) -> dict[str, Any]:
     """`args` with each of its objects and arrays copied (its other values are shared).
 
@@ -408,12 +415,7 @@ def _copied(args: dict[str, Any]) -> dict[str, Any]:
     todo: list[Any] = [top]
     while todo:
         node: Any = todo.pop()
-        items: Iterable[tuple[Any, Any]] = (
-            cast("dict[str, Any]", node).items()
-            if isinstance(node, dict)
-            else enumerate(cast("list[Any]", node))
-        )
-        for key, child in items:
+        for key, child in _entries(node):
             if isinstance(child, dict | list):
                 inner: Any = cast("Any", child).copy()
                 node[key] = inner  # a value replaced, not a key added: the loop goes on
@@ -468,12 +470,7 @@ def _unpad(args: dict[str, Any]) -> None:
     todo: list[Any] = [args]
     while todo:
         node: Any = todo.pop()
-        items: Iterable[tuple[Any, Any]] = (
-            cast("dict[str, Any]", node).items()
-            if isinstance(node, dict)
-            else enumerate(cast("list[Any]", node))
-        )
-        for key, child in items:
+        for key, child in _entries(node):
             if child is _PAD:
                 node[key] = None  # a value replaced, not a key added: the loop goes on
             elif isinstance(child, dict | list):
