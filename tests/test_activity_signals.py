@@ -27,9 +27,11 @@ from trio_gemini_live import (
     RealtimeInput,
     Reconnected,
     SessionOptions,
+    Setup,
     live_setup,
     url_endpoint,
 )
+from trio_gemini_live._setup import automatic_activity_detection
 from trio_gemini_live.emulator import Emulator, EmulatorConfig, Fault, open_emulator
 from turns import until_turn_complete
 
@@ -265,17 +267,21 @@ def test_replay_plan_onto_leaves_activity_signals_out_only_under_automatic_vad()
 
 
 @asynccontextmanager
-async def a_signal_queued_behind_audio() -> AsyncIterator[tuple[Emulator, LiveSession]]:
-    """A VAD-off session whose `activityStart`, accepted, waits in the queue behind audio.
+async def a_signal_queued_behind_audio(
+    setup: Setup = VAD_OFF,
+) -> AsyncIterator[tuple[Emulator, LiveSession]]:
+    """A session whose signal, accepted, waits in the queue behind audio.
 
-    The first connection reads slowly (a `slow-read` fault), so a burst of audio fills the
-    uplink and the signal sent after it stays queued.
+    With VAD off (`setup`) an `activityStart`, with it on an `audioStreamEnd`. The first
+    connection reads slowly (a `slow-read` fault), so a burst of audio fills the uplink and
+    the signal sent after it stays queued.
     """
     slow = Fault(kind="slow-read", seconds=0.2, read_bytes=2048, connection=1)
     async with (
         open_emulator(EmulatorConfig(faults=(slow,))) as emulator,
-        emulator.open_session(VAD_OFF, buffer=4096) as session,
+        emulator.open_session(setup, buffer=4096) as session,
     ):
+        automatic = automatic_activity_detection(setup)
 
         async def mic() -> None:
             for _ in range(10):
@@ -284,7 +290,10 @@ async def a_signal_queued_behind_audio() -> AsyncIterator[tuple[Emulator, LiveSe
         async with trio.open_nursery() as nursery:
             nursery.start_soon(mic)
             await trio.sleep(0.05)
-            await session.activity_start()  # push-to-talk pressed: accepted, and queued
+            if automatic:
+                await session.audio_stream_end()  # the microphone paused: accepted, queued
+            else:
+                await session.activity_start()  # push-to-talk pressed: accepted, and queued
         assert session.statistics().sends_queued > 0
         yield emulator, session
 
@@ -424,3 +433,88 @@ def test_audio_stream_end_counts_the_setup_a_refused_move_falls_back_to() -> Non
             session._check_automatic_activity("audio_stream_end")  # pyright: ignore[reportPrivateUsage]
     session._core.current = _Connection(opened=True)  # type: ignore[assignment]  # pyright: ignore[reportPrivateUsage]
     session._check_automatic_activity("audio_stream_end")  # pyright: ignore[reportPrivateUsage]
+
+
+# --- audioStreamEnd across a move that turns detection off ---------------------------------
+#
+# One written, or accepted and queued, under a setup with VAD on, when an `update_setup` then
+# turned it off, was written again (replayed) or for the first time on the new connection,
+# where it is not valid. It is left out there now, and reported, as the signals are.
+
+STREAM_END_CAUSE = "audioStreamEnd without automatic activity detection"
+STREAM_END_SIZE = len(b'{"realtimeInput":{"audioStreamEnd":true}}')
+
+
+def test_replay_plan_onto_leaves_audio_stream_end_out_only_without_automatic_vad() -> None:
+    from trio_gemini_live._resume import AUDIO_STREAM_END, ReplayBuffer
+
+    buffer = ReplayBuffer(1 << 20)
+    for index, kind in enumerate(("realtimeInput.audio", AUDIO_STREAM_END), start=1):
+        buffer.add(index, b"x" * index, kind, written_at=0.0, uncertain=index == 2)
+    plan = buffer.take()
+    assert plan.onto(automatic_vad=True) is plan
+    onto_manual = plan.onto(automatic_vad=False)
+    assert [m.kind for m in onto_manual.replay] == ["realtimeInput.audio"]
+    assert onto_manual.not_replayed_messages == 1
+    assert onto_manual.possibly_duplicated == 0  # the uncertain one was the stream's end
+    assert onto_manual.not_replayed == (
+        f"realtimeInput.audioStreamEnd: 1 message(s), 2 bytes ({STREAM_END_CAUSE})",
+    )
+
+
+async def test_a_move_that_turns_vad_off_does_not_replay_audio_stream_end(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_emulator() as emulator, emulator.open_session(VAD_ON) as session:
+        await session.send_audio(bytes(6400))
+        await session.audio_stream_end()
+        await session.update_setup(VAD_OFF)
+        event = await until_reconnected(session)
+        assert event.setup_changed
+        assert event.not_replayed_messages == 1
+        assert event.not_replayed == (
+            f"realtimeInput.audioStreamEnd: 1 message(s), {STREAM_END_SIZE} bytes "
+            f"({STREAM_END_CAUSE})",
+        )
+        assert event.replayed >= 1  # the audio is still written again
+        await manual_turn(session)  # the session lives on, under manual detection
+    assert [c.close_code for c in emulator.connections] == [1000, 1000]
+    assert stream_ends_received(emulator, 0) == 1
+    assert stream_ends_received(emulator, 1) == 0
+
+
+async def test_a_queued_audio_stream_end_is_not_written_on_a_connection_with_vad_off(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with a_signal_queued_behind_audio(VAD_ON) as (emulator, session):
+        await session.update_setup(VAD_OFF)
+        event = await until_reconnected(session)
+        assert event.setup_changed
+        assert (
+            f"realtimeInput.audioStreamEnd: 1 message(s), {STREAM_END_SIZE} bytes "
+            f"({STREAM_END_CAUSE})" in event.not_replayed
+        )
+        await manual_turn(session)
+        assert session.not_sent == ()
+    assert all(stream_ends_received(emulator, n) == 0 for n in range(len(emulator.connections)))
+    # As above: a resume meeting the slowly draining old connection is refused with 1011.
+    *refused, resumed = emulator.connections[1:]
+    assert all(connection.close_code == 1011 for connection in refused)
+    assert resumed.close_code == 1000
+    assert session.not_sent == ()  # reported by `Reconnected`, not again at the end
+
+
+async def test_a_queued_audio_stream_end_goes_out_when_the_vad_off_setup_is_refused(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with a_signal_queued_behind_audio(VAD_ON) as (emulator, session):
+        await session.update_setup(live_setup(AUDIO_MODEL, automatic_vad=False, voice="Nope"))
+        event = await until_reconnected(session)
+        assert event.setup_refused is not None
+        assert not any(STREAM_END_CAUSE in line for line in event.not_replayed)
+        await session.send_text("still there?")
+        await until_turn_complete(session)
+    codes = [c.close_code for c in emulator.connections]
+    assert [code for code in codes if code != 1011] == [1000, 1007, 1000]
+    assert stream_ends_received(emulator, 0) == 0
+    assert stream_ends_received(emulator, len(codes) - 1) == 1

@@ -1399,7 +1399,22 @@ KINDS = [
         ),
         "activityEnd",
     ),
-    (ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), ""),
+    # So does `audioStreamEnd`: never written onto a connection with it off.
+    (ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), "audioStreamEnd"),
+    (
+        ClientMessage(
+            realtime_input=RealtimeInput(audio=Blob(data=b"\0\0"), audio_stream_end=True)
+        ),
+        "audioStreamEnd",
+    ),
+    # `audioStreamEnd: false` is no end of the stream.
+    (
+        ClientMessage(
+            realtime_input=RealtimeInput(audio=Blob(data=b"\0\0"), audio_stream_end=False)
+        ),
+        "audio",
+    ),
+    (ClientMessage(realtime_input=RealtimeInput(audio_stream_end=False)), ""),
 ]
 
 

@@ -30,7 +30,7 @@ from ._errors import (
 from ._options import SessionOptions
 from ._protocol import LiveProtocol
 from ._resume import ReplayBuffer, ReplayPlan
-from ._signals import ACTIVITY_SIGNALS, SignalLedger
+from ._signals import DETECTION_SIGNALS, SignalLedger
 from ._stream import LONG_WRITE
 from ._transport import Transport, TransportClosedError, fit_close_reason
 from ._update_ledger import CONTEXT_UPDATE, UpdateLedger
@@ -132,7 +132,8 @@ class SessionCore:
     cancelled_calls: dict[str, bool] = field(default_factory=dict[str, bool])
     # Tool responses in the outgoing queue: a resume keeps them off the next connection.
     answers: AnswerLedger = field(default_factory=AnswerLedger)
-    # Activity signals in the outgoing queue: a resume onto automatic VAD keeps them off.
+    # Activity signals and `audioStreamEnd` in the outgoing queue: a resume keeps them off a
+    # connection whose setup refuses them (automatic VAD on, or off).
     signals: SignalLedger = field(default_factory=SignalLedger)
     # Context updates in the outgoing queue: a resume keeps them off (its setup has them).
     updates: UpdateLedger = field(default_factory=UpdateLedger)
@@ -974,7 +975,7 @@ class Connection:
                 # changed setup its `SessionUpdated`).
                 if kind is ev.SessionCreated:
                     out = (resumed,)
-                    # It reports the tool responses (and activity signals) the resume
+                    # It reports the tool responses (and signals, `SignalLedger`) the resume
                     # voided: the session's end need not report them again.
                     core.answers.told()
                     core.signals.told()
@@ -1043,8 +1044,8 @@ class Connection:
                 answered = kind == TOOL_RESPONSE
                 if answered and not answers.take(item):
                     continue  # voided by a resume (see `AnswerLedger`): never written
-                if kind in ACTIVITY_SIGNALS and not signals.take(item):
-                    continue  # voided: this connection has automatic VAD (`SignalLedger`)
+                if kind in DETECTION_SIGNALS and not signals.take(item):
+                    continue  # voided: this connection's setup refuses it (`SignalLedger`)
                 if kind == CONTEXT_UPDATE and not updates.take(item):
                     continue  # voided: this connection's setup carries it (`UpdateLedger`)
                 # Whatever else is queued already goes out in the same socket write, up to
@@ -1062,7 +1063,7 @@ class Connection:
                         if not answers.take(more):
                             continue
                         answered = True
-                    elif (more.kind in ACTIVITY_SIGNALS and not signals.take(more)) or (
+                    elif (more.kind in DETECTION_SIGNALS and not signals.take(more)) or (
                         more.kind == CONTEXT_UPDATE and not updates.take(more)
                     ):
                         continue  # voided, as above

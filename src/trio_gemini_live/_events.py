@@ -441,7 +441,8 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     summarises, one line per kind and cause, the `not_replayed_messages` that could not be
     (replay buffer overflow; tool responses to calls of the old connection, written or
     still queued when it ended: the new one knows no such call; activity signals, when the
-    new connection's setup has automatic activity detection on), so that nothing is lost
+    new connection's setup has automatic activity detection on, and `audioStreamEnd`, when
+    it has it off; these two also when still queued), so that nothing is lost
     silently. `possibly_duplicated` of the replayed messages were written
     just before the resumed state's handle was read, so that state may already hold them
     (see `ReconnectPolicy.handle_window`). `setup_changed` is true when

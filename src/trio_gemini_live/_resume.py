@@ -3,7 +3,8 @@
 The replay buffer keeps the client messages the server may not have consumed yet, bounded by
 bytes; after a resume they are written again, so no user input is lost. What cannot be
 replayed (overflow, tool responses to calls the resumed server no longer knows, activity
-signals onto a setup with automatic activity detection on) is reported.
+signals onto a setup with automatic activity detection on, `audioStreamEnd` onto one with it
+off) is reported.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from ._update_ledger import CONTEXT_UPDATE
 __all__ = [
     "ACTIVITY_END",
     "ACTIVITY_START",
+    "AUDIO_STREAM_END",
+    "DETECTION_SIGNALS",
     "MESSAGE_OVERHEAD",
     "BufferedMessage",
     "MessageTally",
     "ReconnectPolicy",
     "ReplayBuffer",
     "ReplayPlan",
+    "kept_off",
     "check_options",
 ]
 
@@ -200,12 +204,28 @@ class BufferedMessage(msgspec.Struct, frozen=True, gc=False):
         return f"{self.kind} ({len(self.frame)} bytes)"
 
 
-# The kinds of `activityStart` / `activityEnd`: valid only where automatic activity detection
-# is off (the server closes the session with 1007 otherwise), so a replay onto a connection
-# whose setup has it on leaves them out (`ReplayPlan.onto`).
+# The kinds of `activityStart` / `activityEnd`, valid only where automatic activity detection
+# is off (the server closes the session with 1007 otherwise), and of `audioStreamEnd`, valid
+# only where it is on (protocol.md section 2.3): a connection whose setup has the other
+# setting is given none of them, replayed or still queued (`ReplayPlan.onto`, `SignalLedger`).
 ACTIVITY_START = "realtimeInput.activityStart"
 ACTIVITY_END = "realtimeInput.activityEnd"
-_ACTIVITY_SIGNALS = frozenset({ACTIVITY_START, ACTIVITY_END})
+AUDIO_STREAM_END = "realtimeInput.audioStreamEnd"
+_MANUAL_ONLY = frozenset({ACTIVITY_START, ACTIVITY_END})
+_AUTOMATIC_ONLY = frozenset({AUDIO_STREAM_END})
+DETECTION_SIGNALS = _MANUAL_ONLY | _AUTOMATIC_ONLY
+"""The kinds valid under one setting of automatic activity detection only (`Outgoing.kind`)."""
+
+
+def kept_off(*, automatic_vad: bool) -> tuple[frozenset[str], str]:
+    """The kinds a connection whose setup has automatic VAD on (or off) must not be given.
+
+    With the cause that reports them (`MessageTally.lines`): one a setting, as the kinds
+    kept off under one setting share it.
+    """
+    if automatic_vad:
+        return _MANUAL_ONLY, "activity signal under automatic activity detection"
+    return _AUTOMATIC_ONLY, "audioStreamEnd without automatic activity detection"
 
 
 @dataclass(frozen=True)
@@ -225,31 +245,29 @@ class ReplayPlan:
     def onto(self, *, automatic_vad: bool, queued: MessageTally | None = None) -> ReplayPlan:
         """This plan for a connection whose setup has automatic activity detection on or off.
 
-        With it on, activity signals are left out and reported: the server would close the
-        session with 1007 on them (an `update_setup` that turned it on, say, while signals
-        sent under the old setup were still in the buffer). Made for each attempt: one that
-        falls back to a setup with it off replays them. `queued`: the signals still in the
-        outgoing queue that the new connection leaves out too (`SignalLedger.onto`),
-        reported on the same line.
+        The signals valid only under the other setting are left out and reported
+        (`kept_off`): with it on, activity signals, on which the server would close the
+        session with 1007 (an `update_setup` that turned it on, say, while signals sent
+        under the old setup were still in the buffer); with it off, `audioStreamEnd`.
+        Made for each attempt: one that falls back to the old setup replays them.
+        `queued`: those still in the outgoing queue that the new connection leaves out
+        too (`SignalLedger.onto`), reported on the same line.
         """
-        if not automatic_vad or not (
-            (queued is not None and queued.messages)
-            or any(m.kind in _ACTIVITY_SIGNALS for m in self.replay)
+        kinds, cause = kept_off(automatic_vad=automatic_vad)
+        if not (
+            (queued is not None and queued.messages) or any(m.kind in kinds for m in self.replay)
         ):
             return self
         dropped = MessageTally()
         if queued is not None:
             dropped.merge(queued)
         for message in self.replay:
-            if message.kind in _ACTIVITY_SIGNALS:
+            if message.kind in kinds:
                 dropped.add(message.kind, message.frame)
-        replay = tuple(m for m in self.replay if m.kind not in _ACTIVITY_SIGNALS)
+        replay = tuple(m for m in self.replay if m.kind not in kinds)
         return ReplayPlan(
             replay=replay,
-            not_replayed=(
-                *self.not_replayed,
-                *dropped.lines("activity signal under automatic activity detection"),
-            ),
+            not_replayed=(*self.not_replayed, *dropped.lines(cause)),
             not_replayed_messages=self.not_replayed_messages + dropped.messages,
             possibly_duplicated=sum(m.uncertain for m in replay),
         )

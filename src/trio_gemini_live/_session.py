@@ -57,7 +57,7 @@ from ._pending_calls import CallReservation
 from ._proto_fields import vertex_only_paths
 from ._protocol import LiveProtocol, SessionState
 from ._require_trio import require_trio
-from ._resume import ACTIVITY_END, ACTIVITY_START, ReplayBuffer
+from ._resume import ACTIVITY_END, ACTIVITY_START, AUDIO_STREAM_END, ReplayBuffer
 from ._schedule_point import schedule_point_after_write
 from ._session_setup import (
     checked_tool_schemas as _checked_tool_schemas,
@@ -70,7 +70,7 @@ from ._session_setup import (
 )
 from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
-from ._signals import ACTIVITY_SIGNALS
+from ._signals import DETECTION_SIGNALS
 from ._streaming import AudioBuffer, stream_audio
 from ._supervisor import SessionSupervisor
 from ._transport import Connector
@@ -168,12 +168,13 @@ def resolve_api_key(api_key: str | None) -> str:
     return key
 
 
-# (field, kind): a message is named by the first field it holds. The activity signals come
-# first: a message carrying one must never be replayed onto a connection with automatic
-# activity detection on (`ReplayPlan.onto`).
+# (field, kind): a message is named by the first field it holds. The activity signals and
+# `audioStreamEnd` come first: a message carrying one must never be written onto a connection
+# whose setup refuses it (automatic activity detection on, or off: `ReplayPlan.onto`).
 _REALTIME_KINDS = (
     ("activity_start", ACTIVITY_START),
     ("activity_end", ACTIVITY_END),
+    ("audio_stream_end", AUDIO_STREAM_END),
     ("audio", "realtimeInput.audio"),
     ("video", "realtimeInput.video"),
     ("text", "realtimeInput.text"),
@@ -196,7 +197,9 @@ def _kind_of(message: ClientMessage) -> str:
 def _first_held(struct: object, kinds: tuple[tuple[str, str], ...], default: str) -> str:
     """The kind of the first of `kinds`' fields that `struct` holds, else `default`."""
     for field, kind in kinds:
-        if getattr(struct, field) is not None:
+        value = getattr(struct, field)
+        # `audioStreamEnd: false` says nothing: such a message is not an `audioStreamEnd`.
+        if value is not None and value is not False:
             return kind
     return default
 
@@ -551,9 +554,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 if not response.will_continue
             )
             core.answers.queue(item, frame, ids)
-        signal = kind in ACTIVITY_SIGNALS
+        signal = kind in DETECTION_SIGNALS
         if signal:
-            # Likewise: a resume onto automatic VAD keeps it off the new connection.
+            # Likewise: a resume onto a setup that refuses it keeps it off the new connection.
             core.signals.queue(item, kind, frame)
         update = kind == CONTEXT_UPDATE
         if update:
@@ -924,7 +927,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
 
         The mirror of `_check_manual_activity`: `audioStreamEnd` is valid only with the
         server's activity detection on (protocol.md section 2.3), and may be written on
-        any connection an activity signal may.
+        any connection an activity signal may. One accepted before an `update_setup` that
+        turns it off, and still queued at the move, is kept off the new connection instead
+        (`SignalLedger`) and reported.
         """
         server_vad = self._reachable_detection(method)
         if all(server_vad):
@@ -983,7 +988,7 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         """
         self._check_automatic_activity("audio_stream_end()")
         await self._send_built(
-            ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), "realtimeInput"
+            ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)), AUDIO_STREAM_END
         )
 
     async def update_context(

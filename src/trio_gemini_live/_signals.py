@@ -1,24 +1,22 @@
-"""Activity signals waiting in the outgoing queue, kept off a connection with automatic VAD.
+"""Signals waiting in the outgoing queue, kept off a connection whose setup refuses them.
 
 The server closes the session with 1007 on an `activityStart`/`activityEnd` when the setup
-has automatic activity detection on. `activity_start()` refuses a signal that could reach
-such a connection, but one queued under a setup with it off (behind audio on a slow uplink,
-say) may still wait in the queue when an `update_setup` turns it on and the session moves:
-the new connection's sender would write it. A resume onto such a setup voids the signals
-still queued, or waiting for room in the queue, and reports them in
-`Reconnected.not_replayed`, as the replay leaves out those in the replay buffer
-(`ReplayPlan.onto`); one onto a setup with it off (the old one again, after the server
-refused the new) writes them as usual. Sans-IO: the session and its sender call it.
+has automatic activity detection on, and `audioStreamEnd` is valid only with it on
+(protocol.md section 2.3). `activity_start()` and `audio_stream_end()` refuse one that could
+reach a connection with the other setting, but one queued under the old setup (behind audio
+on a slow uplink, say) may still wait in the queue when an `update_setup` changes it and the
+session moves: the new connection's sender would write it. A resume voids the signals still
+queued, or waiting for room in the queue, that the new setup refuses (`kept_off`) and
+reports them in `Reconnected.not_replayed`, as the replay leaves out those in the replay
+buffer (`ReplayPlan.onto`); one onto the old setup again (after the server refused the new)
+writes them as usual. Sans-IO: the session and its sender call it.
 """
 
 from __future__ import annotations
 
-from ._resume import ACTIVITY_END, ACTIVITY_START, MessageTally
+from ._resume import DETECTION_SIGNALS, MessageTally, kept_off
 
-__all__ = ["ACTIVITY_SIGNALS", "SignalLedger"]
-
-ACTIVITY_SIGNALS = frozenset({ACTIVITY_START, ACTIVITY_END})
-"""The kinds of the queued activity signals (`Outgoing.kind`)."""
+__all__ = ["DETECTION_SIGNALS", "SignalLedger"]
 
 
 class _Signal:
@@ -33,12 +31,13 @@ class _Signal:
 
 
 class SignalLedger:
-    """The activity signals in the outgoing queue, by identity, and whether each is void.
+    """The signals (`DETECTION_SIGNALS`) in the outgoing queue, by identity, and whether void.
 
     Entries are made before the queue takes the message (a send waiting for room is queued
     by then as far as a resume is concerned) and dropped when the sender takes it, the
-    send gives up, or the session ends. Signals are rare (one per push-to-talk press): the
-    audio path pays one set look-up per queued message, never a look-up here.
+    send gives up, or the session ends. Signals are rare (one per push-to-talk press or
+    pause of the microphone): the audio path pays one set look-up per queued message, never
+    a look-up here.
     """
 
     def __init__(self) -> None:
@@ -58,16 +57,17 @@ class SignalLedger:
         return signal is None or not signal.void
 
     def onto(self, *, automatic_vad: bool) -> MessageTally:
-        """At a resume: void every queued signal if the new setup has automatic VAD on.
+        """At a resume: void every queued signal the new setup refuses (`kept_off`).
 
-        Returns them counted, for `Reconnected.not_replayed`. With it off (a setup the
-        server refused, and the session goes back to the old one), they are written.
+        Returns them counted, for `Reconnected.not_replayed`. The others (all of them on a
+        setup the server refused, when the session goes back to the old one) are written.
         """
+        kinds, _ = kept_off(automatic_vad=automatic_vad)
         tally = MessageTally()
         for signal in self._queued.values():
-            signal.void = automatic_vad
+            signal.void = signal.kind in kinds
             signal.told = False
-            if automatic_vad:
+            if signal.void:
                 tally.add(signal.kind, signal.frame)
         return tally
 

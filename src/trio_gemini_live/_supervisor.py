@@ -34,7 +34,7 @@ from ._options import SessionOptions
 from ._protocol import SessionState, with_context_update
 from ._resume import MessageTally, ReplayPlan
 from ._setup import automatic_activity_detection
-from ._signals import ACTIVITY_SIGNALS
+from ._signals import DETECTION_SIGNALS
 from ._transport import Connector, open_transport
 from ._update_ledger import CONTEXT_UPDATE
 from ._wire import ContextUpdate, SessionResumptionConfig, Setup
@@ -331,8 +331,9 @@ class SessionSupervisor:
                     # Context updates queued by now are in it: once it is accepted, the new
                     # connection does not write them (`UpdateLedger`).
                     core.updates.carry()
-                    # Activity signals are not written where the server would refuse them:
-                    # neither replayed nor, still queued, written by the new sender.
+                    # Activity signals and `audioStreamEnd` are not written where the setup
+                    # refuses them (`kept_off`): neither replayed nor, still queued, written
+                    # by the new sender.
                     automatic_vad = automatic_activity_detection(setup)
                     queued = core.signals.onto(automatic_vad=automatic_vad)
                     sent = plan.onto(automatic_vad=automatic_vad, queued=queued)
@@ -545,7 +546,7 @@ class SessionSupervisor:
             if item.kind == TOOL_RESPONSE:
                 if not self._core.answers.left_unsent(item):
                     continue  # reported by a `Reconnected` already
-            elif item.kind in ACTIVITY_SIGNALS and not self._core.signals.left_unsent(item):
+            elif item.kind in DETECTION_SIGNALS and not self._core.signals.left_unsent(item):
                 continue
             elif item.kind == CONTEXT_UPDATE and not self._core.updates.left_unsent(item):
                 continue  # carried by the setup of the connections since
