@@ -468,6 +468,9 @@ async def test_a_move_that_turns_vad_off_does_not_replay_audio_stream_end(
     async with open_emulator() as emulator, emulator.open_session(VAD_ON) as session:
         await session.send_audio(bytes(6400))
         await session.audio_stream_end()
+        # Written on the old connection (in the replay buffer), not still queued at the
+        # move: the next test covers that case.
+        await emulator.connections[0].wait_for_received("realtimeInput.audioStreamEnd")
         await session.update_setup(VAD_OFF)
         event = await until_reconnected(session)
         assert event.setup_changed
