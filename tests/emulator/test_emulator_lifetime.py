@@ -524,6 +524,24 @@ async def test_only_a_session_s_newest_handles_resume_it(
         assert await _resumes(emu, handles[0])
 
 
+async def test_a_handle_never_written_does_not_push_out_the_one_the_client_holds(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # A resumed connection made its handle after `setupComplete`, counted among the session's
+    # newest, before writing it: reset in between, the update never went out, yet past
+    # `handles_per_session` such connections the only handle the client ever got was refused
+    # (1008), and a flapping network ended the session before its reconnect budget did.
+    resets = tuple(Fault(kind="reset", connection=n, after_frames=1) for n in range(2, 6))
+    async with start(EmulatorConfig(handles_per_session=2, faults=resets)) as emu:
+        handle = await _session_with_handle(emu)
+        for _ in resets:
+            assert await _resumes(emu, handle)
+            conn = emu.connections[-1]
+            assert (conn.closed_by, conn.frames_sent) == ("reset", 1)  # only `setupComplete`
+            assert not conn.handle_coverage
+        assert await _session_with_handle(emu, handle)
+
+
 def test_handles_per_session_is_checked() -> None:
     assert EmulatorConfig().handles_per_session == 8
     with pytest.raises(ValueError, match=r"handles_per_session must be >= 1 \(or None to keep"):

@@ -372,9 +372,11 @@ class EmulatorConfig:
             as if expired. A live session's are always kept. `None` keeps them all.
         handles_per_session: How many of a session's newest handles stay resumable, at
             least 1 (default 8); an older one is refused at once, as an unknown one is
-            (`handle_refused_close_code`), however young. `None` keeps every one (each
-            holds a snapshot of the history: a session of hours gets thousands). Whether
-            Google's service honours a handle older than the newest is not documented.
+            (`handle_refused_close_code`), however young. Only handles whose update was
+            written (even in part) count: none is made for one never written. `None` keeps
+            every one (each holds a snapshot of the history: a session of hours gets
+            thousands). Whether Google's service honours a handle older than the newest is
+            not documented.
     """
 
     api_keys: frozenset[str] | None = field(default=None, repr=False)

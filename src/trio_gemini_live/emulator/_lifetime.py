@@ -96,7 +96,10 @@ forgotten; `EmulatorConfig.handles_per_session`).
 A session is issued a handle at nearly every turn; each kept a snapshot of the history
 (and of the pending audio), and none was ever dropped, so a session of hours held
 thousands of them. A client resumes with the newest handle it received; a few more cover
-handles lost with a connection that broke right after sending them.
+handles lost with a connection that broke right after sending them. Only handles whose
+update was (at least partly) written count: one whose connection broke before it went out
+is never made (`EmulatorConnection.resumption_update`), so it cannot push out the one the
+client holds.
 """
 
 
@@ -148,16 +151,26 @@ class ResumptionStore:
 
     def issue(self, session: SessionState, pending: PendingInput | None = None) -> str:
         """A new opaque handle for the session's current state (and its `pending` input)."""
-        handle = secrets.token_urlsafe(24)
+        return self.keep(self.snapshot(session, pending))
+
+    @staticmethod
+    def snapshot(session: SessionState, pending: PendingInput | None = None) -> Snapshot:
+        """The session's current state (and its `pending` input), not yet a handle (`keep`)."""
         pending = pending or PendingInput()
         heard = session.heard
         if heard is not None:
             heard = heard[: len(heard) - len(pending.heard)]
         # The turns themselves are shared: the model only ever appends to the history, and
         # `resolve` copies them for the resumed session.
-        self._handles[handle] = Snapshot(
+        return Snapshot(
             session, list(session.history), pending, heard, frozenset(session.scenario_used)
         )
+
+    def keep(self, snapshot: Snapshot) -> str:
+        """A new opaque handle for `snapshot`, counted among its session's newest."""
+        handle = secrets.token_urlsafe(24)
+        session = snapshot.session
+        self._handles[handle] = snapshot
         issued = self._by_session.setdefault(session.session_id, deque())
         issued.append(handle)
         if self.per_session is not None and len(issued) > self.per_session:

@@ -735,7 +735,10 @@ class EmulatorConnection:
             await self._send_raw(self._encode(ServerMessage(usage_metadata=usage)))
 
     async def _send_raw(self, raw: bytes | Callable[[], bytes]) -> None:
-        """Write one frame, or the one `raw()` encodes once the frame's turn to go has come."""
+        """Write one frame, or the one `raw()` encodes once the frame's turn to go has come.
+
+        `raw` is not called if the frame does not go (the connection halted first).
+        """
         if self._halted or self._ws is None:
             await trio.lowlevel.checkpoint()
             return
@@ -825,8 +828,14 @@ class EmulatorConnection:
         self.emulator._recorded(len(frame.raw))  # pyright: ignore[reportPrivateUsage]
 
     async def resumption_update(self, resumable: bool) -> None:
-        """Send `sessionResumptionUpdate` (only if the setup asked for resumption)."""
-        if not self._resumption or self.session is None or self._handles_held:
+        """Send `sessionResumptionUpdate` (only if the setup asked for resumption).
+
+        A resumable update's handle snapshots the state now, but is made (and counted toward
+        `EmulatorConfig.handles_per_session`) only once the update is being written: one
+        made for an update never written pushed out the handle the client holds.
+        """
+        # `stall-after-interrupt` (`send`): no update goes out, so no handle is made.
+        if not self._resumption or self.session is None or self._handles_held or self._muted:
             return
         if resumable and self._processing:
             # A handle covers every message received (its index says so): not before the
@@ -836,13 +845,24 @@ class EmulatorConnection:
         model = self.model
         index = str(self.frames_received - 1) if self._transparent else None
         if resumable and model is not None and not model.generating and not model.pending_calls:
-            handle = self.emulator.resumption.issue(self.session, model.pending_input())
-            self.handle_coverage[handle] = self.frames_received - 1
-            update = SessionResumptionUpdateMessage(
-                new_handle=handle, resumable=True, last_consumed_client_message_index=index
-            )
-        else:
-            update = SessionResumptionUpdateMessage(last_consumed_client_message_index=index)
+            store = self.emulator.resumption
+            snapshot = store.snapshot(self.session, model.pending_input())
+            covered = self.frames_received - 1
+
+            def encode() -> bytes:
+                # Called only as the write begins (`_send_raw`): a connection halted before
+                # then makes no handle. One whose write then fails still counts: part of it
+                # may have reached the client.
+                handle = store.keep(snapshot)
+                self.handle_coverage[handle] = covered
+                update = SessionResumptionUpdateMessage(
+                    new_handle=handle, resumable=True, last_consumed_client_message_index=index
+                )
+                return self._encode(ServerMessage(session_resumption_update=update))
+
+            await self._send_raw(encode)  # no other message-shaping fault applies to it
+            return
+        update = SessionResumptionUpdateMessage(last_consumed_client_message_index=index)
         await self.send(ServerMessage(session_resumption_update=update))
 
     # --- the connection loop --------------------------------------------------------------------
