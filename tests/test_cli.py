@@ -910,6 +910,22 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
         assert "you: hi" not in captured.out  # the conversation did not run
 
 
+@pytest.mark.usefixtures("as_owner")
+def test_talk_output_to_a_read_only_file_fails_before_the_conversation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only a pipe or a device was checked for write access: a read-only reply.wav was
+    # replaced by the new reply (the rename needs only the folder's permission).
+    output = tmp_path / "reply.wav"
+    output.write_bytes(b"precious")
+    output.chmod(0o444)
+    assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 2
+    captured = capsys.readouterr()
+    assert_clean_error(captured.err, f"--output {output} is not writable")
+    assert "you: hi" not in captured.out  # the conversation did not run
+    assert output.read_bytes() == b"precious"
+
+
 @pytest.mark.parametrize("name", ["the file", "/dev/fd/N"])
 def test_output_to_stdout_redirected_to_a_file_is_the_wav_alone(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
