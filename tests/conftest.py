@@ -65,3 +65,17 @@ def wav_writes_fail(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
         monkeypatch.setattr(wave.Wave_write, "writeframes", too_large)
 
     return start_failing
+
+
+@pytest.fixture
+def as_owner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`os.access` answers write access by the owner's permission bits, as for a user who
+    is not root: the suite may run as root, who may write any file, read-only or not."""
+    real_access = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        if mode & os.W_OK and not os.stat(path).st_mode & 0o200:
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)

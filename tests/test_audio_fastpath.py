@@ -213,7 +213,10 @@ def test_audio_event_carries_the_decoded_pcm_itself() -> None:
         assert getattr(event, "pcm", None) is pcm  # decoded once, never copied
 
 
-@pytest.mark.parametrize("mime", [MIME, "audio/pcm", "", "image/png", "audio/pcm;rate=16000"])
+@pytest.mark.parametrize(
+    "mime",
+    [MIME, "audio/pcm", "", "image/png", "audio/pcm;rate=16000", "audio/pcm;rate=16k"],
+)
 def test_protocol_fast_path_gives_what_receive_message_gives(mime: str) -> None:
     """Events and state from the protocol's shortcut equal those of the ordinary path."""
     first, second = google_audio(mime=mime), google_audio(OTHER_B64, mime=mime)
@@ -413,7 +416,9 @@ def _frames(draw: st.DrawFn) -> Pair:
         if kind == "audio":
             blob: dict[str, Any] = {slot(): f"@V{len(slots) - 1}@"}
             if draw(st.booleans()):
-                blob["mimeType"] = draw(st.sampled_from([MIME, "audio/pcm", "image/png", ""]))
+                blob["mimeType"] = draw(
+                    st.sampled_from([MIME, "audio/pcm", "image/png", "", "audio/pcm;rate=1k"])
+                )
                 if draw(st.booleans()):
                     blob = dict(reversed(blob.items()))
             result: dict[str, Any] = {"inlineData": blob}

@@ -56,7 +56,13 @@ from trio_gemini_live import (
     open_session,
 )
 from trio_gemini_live._build_info import build_name
-from trio_gemini_live._wav import pcm_rms, speech_like_pcm, write_wav
+from trio_gemini_live._wav import (
+    pcm_duration,
+    pcm_rms,
+    resample_pcm,
+    speech_like_pcm,
+    write_wav,
+)
 from trio_gemini_live.cli import build_parser, main
 from trio_gemini_live.cli._conversation import Conversation
 from trio_gemini_live.cli._errors import CliError
@@ -910,6 +916,22 @@ def test_talk_output_that_cannot_be_written_fails_before_the_conversation(
         assert "you: hi" not in captured.out  # the conversation did not run
 
 
+@pytest.mark.usefixtures("as_owner")
+def test_talk_output_to_a_read_only_file_fails_before_the_conversation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only a pipe or a device was checked for write access: a read-only reply.wav was
+    # replaced by the new reply (the rename needs only the folder's permission).
+    output = tmp_path / "reply.wav"
+    output.write_bytes(b"precious")
+    output.chmod(0o444)
+    assert main(["talk", "--emulator", "--text", "hi", "--output", str(output)]) == 2
+    captured = capsys.readouterr()
+    assert_clean_error(captured.err, f"--output {output} is not writable")
+    assert "you: hi" not in captured.out  # the conversation did not run
+    assert output.read_bytes() == b"precious"
+
+
 @pytest.mark.parametrize("name", ["the file", "/dev/fd/N"])
 def test_output_to_stdout_redirected_to_a_file_is_the_wav_alone(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -1255,6 +1277,25 @@ def test_an_incomplete_call_is_reported_as_such() -> None:
     assert out.getvalue().splitlines() == [
         "[tool calls incomplete: the turn ended mid-arguments] c1, ''",
         "[tool calls cancelled] c2",
+    ]
+
+
+async def test_audio_of_another_rate_is_converted_to_the_first_rate_with_a_warning() -> None:
+    # Every chunk went into one reply labelled with the last chunk's rate: 24 kHz audio
+    # followed by 16 kHz audio was written as 16 kHz, the first part at 2/3 speed.
+    out = io.StringIO()
+    session: Any = None  # not used: no call to answer
+    conversation = Conversation(session, Reporter(out, err=out), Metrics())
+    second = bytes(3200)  # 0.1 s at 16 kHz
+    for pcm, rate in ((bytes(4800), 24000), (second, 16000), (second, 16000), (bytes(2), 500)):
+        await conversation._handle(AudioDelta(pcm=pcm, sample_rate=rate))  # pyright: ignore[reportPrivateUsage]
+    assert conversation.audio_rate == 24000
+    assert len(conversation.audio) == 4800 + 2 * len(resample_pcm(second, 16000, 24000))
+    assert pcm_duration(conversation.audio, 24000) == pytest.approx(0.3, abs=0.001)
+    warnings = [line for line in out.getvalue().splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: audio at 16000 Hz converted to 24000 Hz, the rate of the reply's first audio",
+        "warning: audio at 500 Hz left out of the reply: it cannot be converted to 24000 Hz",
     ]
 
 

@@ -480,6 +480,36 @@ def test_a_written_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     assert (tmp_path / "new.wav").stat().st_mode & 0o777 == 0o644
 
 
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path: Path) -> None:
+    # The new file renamed over it had 0o666 & umask: a private reply became readable by all.
+    umask = os.umask(0o022)
+    try:
+        for mode in (0o600, 0o640, 0o604):
+            path = tmp_path / f"{mode:o}.wav"
+            path.write_bytes(b"old")
+            path.chmod(mode)
+            write_wav(path, bytes(4))
+            assert path.stat().st_mode & 0o777 == mode
+            assert parse_wav(path.read_bytes(), sample_rate=24000).pcm == bytes(4)
+    finally:
+        os.umask(umask)
+
+
+@pytest.mark.usefixtures("as_owner")
+def test_a_file_that_may_not_be_written_is_refused(tmp_path: Path) -> None:
+    # It was replaced: the rename needs only the folder's write permission.
+    path = tmp_path / "kept.wav"
+    path.write_bytes(b"precious")
+    path.chmod(0o444)
+    link = tmp_path / "link.wav"
+    link.symlink_to(path)
+    for name in (path, link):
+        with pytest.raises(WavError, match=rf"cannot write .*{name.name}: Permission denied"):
+            write_wav(name, bytes(4))
+    assert path.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.wav", "link.wav"]
+
+
 # --- resampling ----------------------------------------------------------------------------
 
 

@@ -134,7 +134,11 @@ class AudioDelta(RealtimeEvent, frozen=True, kw_only=True):
 
 
 class InlineData(RealtimeEvent, frozen=True, kw_only=True):
-    """`serverContent.modelTurn.parts[].inlineData` that is not audio (e.g. an image)."""
+    """`serverContent.modelTurn.parts[].inlineData` that is no `AudioDelta`.
+
+    An image, audio that is not PCM (`audio/mpeg`), or PCM whose `rate=` cannot be read
+    (`audio/pcm;rate=16k`): its bytes and MIME type, for the application to judge.
+    """
 
     type: ClassVar[str] = "response.inline_data"
     data: bytes

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import array
 import contextlib
+import errno
 import itertools
 import math
 import os
 import random
+import stat
 import sys
 import wave
 from dataclasses import dataclass
@@ -363,10 +365,12 @@ def write_wav(
 
     The file is written under a temporary name in the same folder and renamed over `path`
     once complete, so a failed write (a full disk, a file size limit) leaves no truncated
-    WAV behind, and any previous file at `path` as it was. A symbolic link at `path` stays
-    one (the file it points to is replaced), and a `path` that is no regular file (a pipe,
-    `/dev/stdout`) is written to directly: renaming over it would replace the pipe or the
-    device itself.
+    WAV behind, and any previous file at `path` as it was. A previous file is replaced by
+    a new one with its permission bits (hard links to it keep the old content); one that
+    may not be written is refused, as `open(path, "wb")` would refuse it. A symbolic link
+    at `path` stays one (the file it points to is replaced), and a `path` that is no
+    regular file (a pipe, `/dev/stdout`) is written to directly: renaming over it would
+    replace the pipe or the device itself.
 
     Raises:
         WavError: the file cannot be written.
@@ -382,7 +386,12 @@ def write_wav(
                 _write_frames(raw, pcm, sample_rate, channels)
             return
         target = os.path.realpath(name)
+        mode = _replaced_mode(target)
         fd, temp = _new_file_beside(target)
+        if mode is not None:
+            # The rename would give `path` the new file's mode: a private (0o600) file
+            # became readable by all.
+            os.chmod(temp, mode)
         with os.fdopen(fd, "wb") as raw:
             _write_frames(raw, pcm, sample_rate, channels)
             raw.flush()
@@ -437,6 +446,21 @@ def _write_frames(
         out.setsampwidth(2)
         out.setframerate(rate)
         out.writeframes(pcm if not _BIG_ENDIAN_HOST else _to_s16_bytes(_from_s16_bytes(pcm)))
+
+
+def _replaced_mode(target: str) -> int | None:
+    """The permission bits of the file `target` that is to be replaced, None if none is.
+
+    Raises:
+        PermissionError: the file may not be written (a rename would replace it all the same).
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return None
+    if not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), target)
+    return mode
 
 
 def _new_file_beside(name: str) -> tuple[int, str]:

@@ -30,6 +30,7 @@ from .._events import (
     TurnComplete,
 )
 from .._session import LiveSession
+from .._wav import WavError, resample_pcm
 from ._errors import CliError
 from ._metrics import Metrics
 from ._report import Reporter
@@ -66,7 +67,8 @@ class Conversation:
         self.tools = dict(tools or {})
         self.turn_timeout = turn_timeout
         self.audio = bytearray()
-        self.audio_rate = 24_000
+        self.audio_rate = 24_000  # that of the first audio received: a WAV file has one rate
+        self._other_rates: set[int] = set()
         self.on_audio: Callable[[AudioDelta], None] | None = None
         self._completed = 0
         # What is under way since the last completed turn: None (idle), "heard" (the
@@ -101,8 +103,7 @@ class Conversation:
         self._track(event)
         match event:
             case AudioDelta(pcm=pcm, sample_rate=rate):
-                self.audio += pcm
-                self.audio_rate = rate
+                self._keep_audio(pcm, rate)
                 self.metrics.audio_received(len(pcm), rate)
                 if self.on_audio is not None:
                     self.on_audio(event)
@@ -119,6 +120,27 @@ class Conversation:
                 self._closed = event
             case _:
                 pass
+
+    def _keep_audio(self, pcm: bytes, rate: int) -> None:
+        """Add `pcm` to `audio`, converted to `audio_rate` if it comes at another rate.
+
+        The reply is written as one WAV file, of one rate: audio of another rate added as it
+        came would play at the wrong speed. Each other rate is warned about once.
+        """
+        if not self.audio:
+            self.audio_rate = rate
+        elif rate != self.audio_rate:
+            try:
+                pcm = resample_pcm(pcm, rate, self.audio_rate)
+            except WavError:  # a rate out of the range it converts
+                pcm = b""
+                what = f"left out of the reply: it cannot be converted to {self.audio_rate} Hz"
+            else:
+                what = f"converted to {self.audio_rate} Hz, the rate of the reply's first audio"
+            if rate not in self._other_rates:
+                self._other_rates.add(rate)
+                self.reporter.line(f"warning: audio at {rate} Hz {what}")
+        self.audio += pcm
 
     def _track(self, event: RealtimeEvent) -> None:
         """Follow whether a turn is under way, for `wait_until_idle`."""

@@ -40,11 +40,13 @@ def check_writable(output: Path) -> None:
         return
     if output.is_dir():
         raise CliError(f"--output {output} is a directory", EXIT_USAGE)
-    if output.exists() and not output.is_file():
-        # A pipe or a device: written to directly.
+    if output.exists():
+        # A read-only file too: `write_wav` would rename a new file over it (the folder
+        # allows that), and it refuses to; a pipe or a device is written to directly.
         if not os.access(output, os.W_OK):
             raise CliError(f"--output {output} is not writable", EXIT_USAGE)
-        return
+        if not output.is_file():
+            return
     # The folder the file will be made in: a symbolic link's target's (`write_wav` writes
     # there), not the link's.
     target = Path(os.path.realpath(output))
