@@ -75,6 +75,54 @@ def test_a_bad_fault_value_is_named(spec: str, words: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("spec", "reason", "triggers"),
+    [
+        # Before: the first '@' began the triggers: 'b' was an "unknown fault trigger".
+        ("close:1011:mail a@b", "mail a@b", {}),
+        ("close:1011:write to ops@example.com, or a@b", "write to ops@example.com, or a@b", {}),
+        ("close:1011:reach me @ home", "reach me @ home", {}),
+        # The triggers follow the last '@'.
+        ("close:1011:mail a@b@frames=5", "mail a@b", {"after_frames": 5}),
+        ("close:1011:a@b@received=2,conn=1", "a@b", {"after_received": 2, "connection": 1}),
+        # Text that reads as triggers stays in the reason when the spec ends with '@'.
+        ("close:1011:key@a=b@", "key@a=b", {}),
+        ("close:4000:x@frames=3", "x", {"after_frames": 3}),
+    ],
+)
+def test_a_close_reason_may_hold_an_at_sign(
+    spec: str, reason: str, triggers: dict[str, int]
+) -> None:
+    assert Fault.parse(spec) == Fault(
+        kind="close", code=int(spec.split(":")[1]), reason=reason, **triggers
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        # Read as triggers, so never silently taken into the reason; the way out is named.
+        (
+            "close:1011:oops@fram=5",
+            "unknown fault trigger 'fram' in 'close:1011:oops@fram=5': the triggers, after the "
+            "last '@', are frames=N, received=N, after=S and conn=N; to keep '@fram=5' in the "
+            "close reason, end the spec with '@'",
+        ),
+        ("close:1011:x@frames=x", "frames= must be a whole number, not 'x', in"),
+        ("close:1011:x@frames=x", "to keep '@frames=x' in the close reason, end the spec with '@'"),
+        # No reason to hold it: the '@' begins the triggers, as before.
+        ("reset@b", "unknown fault trigger 'b' in 'reset@b': the triggers, after the last '@'"),
+        ("close:1011@b", "unknown fault trigger 'b'"),
+        # Was "unknown fault kind 'reset@frames=5'".
+        ("reset@frames=5@conn=1", "has an '@' before its triggers: they follow one '@'"),
+        ("pong-delay:5@x@", "only a close reason may hold '@'"),
+    ],
+)
+def test_a_bad_trigger_after_an_at_sign_is_named(spec: str, words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Fault.parse(spec)
+
+
+@pytest.mark.parametrize(
     ("fields", "words"),
     [
         # Accepted, these never fired: no count of frames ever equals 0 or 2.5, nor is

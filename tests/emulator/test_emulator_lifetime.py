@@ -59,6 +59,21 @@ async def test_deadline_close_code_is_switchable(autojump_clock: trio.abc.Clock)
         assert (await client.closed(limit=40))[0] == 1011
 
 
+async def test_a_short_lifetime_alone_warns_at_once_and_closes_at_it(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # Before: `EmulatorConfig(lifetime=5)` was refused (the 50 s default warning was
+    # longer); the warning is now the whole lifetime: goAway right after setupComplete.
+    async with start(EmulatorConfig(lifetime=5)) as emu, connect(emu) as client:
+        t0 = trio.current_time()
+        await client.setup()
+        assert await client.recv(limit=10) == {"goAway": {"timeLeft": "5s"}}
+        code, _ = await client.closed(limit=10)
+        t_close = trio.current_time() - t0
+    assert code == 1008
+    assert 4.9 <= t_close <= 5.1
+
+
 async def test_a_connection_that_never_sends_its_setup_is_closed_at_the_deadline(
     autojump_clock: trio.abc.Clock,
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import io
 import math
 import os
@@ -10,7 +12,7 @@ import signal
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -263,7 +265,7 @@ async def test_collections_given_as_lists_are_taken() -> None:
         ({"lifetime": "10"}, r"lifetime must be a number, not str '10'"),
         ({"lifetime": math.nan}, r"lifetime must be a number, not float nan"),
         ({"lifetime": 0}, r"lifetime must be > 0 seconds, got 0"),
-        ({"go_away_warning": "5"}, r"go_away_warning must be a number, not str"),
+        ({"go_away_warning": "5"}, r"go_away_warning must be a number \(or None for 50 s, or"),
         ({"audio_chunk_ms": "40"}, r"audio_chunk_ms must be a whole number, not str"),
         ({"audio_chunk_ms": 40.0}, r"audio_chunk_ms must be a whole number, not float"),
         ({"max_queued_turns": True}, r"max_queued_turns must be a whole number, not bool"),
@@ -295,6 +297,85 @@ def test_a_config_field_of_the_wrong_type_is_named(field: dict[str, object], mes
     # and failed (or misbehaved) inside each connection.
     with pytest.raises(ValueError, match=message):
         EmulatorConfig(**field)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "warning"),
+    [
+        pytest.param(lambda: EmulatorConfig(), 50.0, id="default"),
+        pytest.param(lambda: EmulatorConfig(lifetime=5), 5.0, id="short-lifetime"),
+        pytest.param(lambda: EmulatorConfig(lifetime=5, go_away_warning=2), 2.0, id="given"),
+        pytest.param(lambda: EmulatorConfig(lifetime=5, go_away_warning=0), 0.0, id="given-0"),
+        # A copy derives the default again from its own lifetime, whichever way it is made.
+        pytest.param(lambda: EmulatorConfig().replace(lifetime=5), 5.0, id="replace"),
+        pytest.param(
+            lambda: dataclasses.replace(EmulatorConfig(), lifetime=30.5),
+            30.5,
+            id="dataclasses-replace",
+        ),
+        pytest.param(
+            lambda: EmulatorConfig(lifetime=5).replace(lifetime=600), 50.0, id="replace-back"
+        ),
+        pytest.param(lambda: copy.deepcopy(EmulatorConfig(lifetime=5)), 5.0, id="deepcopy"),
+        # An explicit warning is kept across copies.
+        pytest.param(
+            lambda: EmulatorConfig(lifetime=60, go_away_warning=3).replace(lifetime=600),
+            3.0,
+            id="given-kept",
+        ),
+    ],
+)
+def test_a_short_lifetime_alone_is_a_working_config(
+    make: Callable[[], EmulatorConfig], warning: float
+) -> None:
+    # Before: `EmulatorConfig(lifetime=5)` raised "go_away_warning must be between 0 and
+    # lifetime", a warning the caller never gave (its default, 50, was longer); only the
+    # CLI shrank it to the lifetime.
+    assert make().go_away_seconds() == warning
+
+
+@pytest.mark.parametrize(("args", "warning"), [([], 50.0), (["--lifetime", "5"], 5.0)])
+def test_the_cli_defaults_the_go_away_warning_as_the_config_does(
+    args: list[str], warning: float
+) -> None:
+    parsed = emulator_cli.build_parser().parse_args(args)
+    config = emulator_cli._config(parsed)  # pyright: ignore[reportPrivateUsage]
+    assert config.go_away_seconds() == warning
+    # The config's own default, not a copy of its rule in the CLI.
+    assert config.go_away_warning is None
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        pytest.param(
+            lambda: EmulatorConfig(lifetime=5, go_away_warning=6),
+            "lifetime (5 s), got 6",
+            id="above-lifetime",
+        ),
+        pytest.param(
+            lambda: EmulatorConfig(go_away_warning=-1), "lifetime (600 s), got -1", id="negative"
+        ),
+        pytest.param(
+            lambda: EmulatorConfig(go_away_warning=math.inf),
+            "lifetime (600 s), got inf",
+            id="infinite",
+        ),
+        # Given, it is not shrunk to a shorter lifetime later.
+        pytest.param(
+            lambda: EmulatorConfig(go_away_warning=50).replace(lifetime=5),
+            "(5 s), got 50",
+            id="given-then-shorter-lifetime",
+        ),
+    ],
+)
+def test_a_go_away_warning_given_out_of_range_is_refused(
+    make: Callable[[], EmulatorConfig], words: str
+) -> None:
+    with pytest.raises(ValueError, match=r"go_away_warning must be between 0 and ") as error:
+        make()
+    assert words in str(error.value)
+    assert "leave it None" in str(error.value)
 
 
 def test_config_bounds_the_audio_chunk() -> None:

@@ -26,6 +26,7 @@ from .._cli_args import SanitisingParser, unknown_names
 from .._groups import BlockErrors
 from ._config import (
     DEFAULT_MODELS,
+    GO_AWAY_WARNING,
     MAX_AUDIO_CHUNK_MS,
     EmulatorConfig,
     Pacing,
@@ -224,7 +225,8 @@ def build_parser() -> SanitisingParser:
         "--go-away",
         type=_seconds,
         default=None,
-        help="goAway warning before the end, s (default 50, or the lifetime if shorter)",
+        help=f"goAway warning before the end, s (default {GO_AWAY_WARNING:g}, or the lifetime "
+        "if shorter)",
     )
     p.add_argument(
         "--deadline-code",
@@ -347,7 +349,7 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         scenario=_load_scenario(args.scenario) if args.scenario else None,
         faults=tuple(args.fault),
         lifetime=args.lifetime,
-        go_away_warning=min(50.0, args.lifetime) if args.go_away is None else args.go_away,
+        go_away_warning=args.go_away,
         deadline_close_code=args.deadline_code,
         audio_session_limit=args.audio_session_limit,
         video_session_limit=args.video_session_limit,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEADLINE_EXPIRED",
     "DEFAULT_MODELS",
+    "GO_AWAY_WARNING",
     "MAX_AUDIO_CHUNK_MS",
     "PREBUILT_VOICES",
     "EmulatorConfig",
@@ -54,6 +55,9 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "gemini-3.1-flash-live-preview",
 )
 """The model ids the emulator knows by default (add more with `EmulatorConfig.models`)."""
+
+GO_AWAY_WARNING = 50.0
+"""Google's `goAway` warning, in seconds before a connection's deadline."""
 
 MAX_AUDIO_CHUNK_MS = 1000
 """The longest reply audio chunk, in ms: 48 KB of 24 kHz PCM in one frame."""
@@ -228,7 +232,7 @@ _FIELD_TYPES: dict[str, tuple[str, str | None]] = {
     "vad_threshold": ("number", None),
     "max_utterance_ms": ("int", None),
     "lifetime": ("number", None),
-    "go_away_warning": ("number", None),
+    "go_away_warning": ("number", f"for {GO_AWAY_WARNING:g} s, or the lifetime if shorter"),
     "deadline_close_code": ("int", None),
     "deadline_close_reason": ("str", "for the reason observed with the code"),
     "audio_session_limit": ("number", "for no limit"),
@@ -292,7 +296,10 @@ class EmulatorConfig:
             quiet frame (so continuous noise cannot grow memory without end). With manual
             activity detection, a turn holds the newest `max_utterance_ms` of its audio.
         lifetime: Seconds a connection lives before the server closes it (Google: ~600).
-        go_away_warning: Seconds before the deadline that `goAway` is sent (Google: 50).
+        go_away_warning: Seconds before the deadline that `goAway` is sent, 0 to `lifetime`.
+            `None` (default): Google's 50 s (`GO_AWAY_WARNING`), or the whole lifetime if
+            that is shorter, so that a short `lifetime` alone is a working config
+            (`go_away_seconds`).
         deadline_close_code: Close code at the deadline: 1008 (default) or 1011.
         deadline_close_reason: Close reason at the deadline. `None` (default): the one
             observed with the code (protocol.md section 3.5): none with 1008, `Deadline
@@ -396,7 +403,9 @@ class EmulatorConfig:
     # Long for a spoken turn, short enough that continuous noise holds ~1 MB at most.
     max_utterance_ms: int = 30_000
     lifetime: float = 600.0
-    go_away_warning: float = 50.0
+    # None, not the number it stands for: a copy with a shorter lifetime
+    # (`replace(lifetime=5)`) derives it again, where a stored 50 would be refused.
+    go_away_warning: float | None = None
     deadline_close_code: int = 1008
     deadline_close_reason: str | None = None
     audio_session_limit: float | None = 900.0
@@ -488,8 +497,12 @@ class EmulatorConfig:
         elif not (math.isfinite(self.pacing) and self.pacing >= 0):
             # NaN or infinity would reach trio.sleep and crash each connection's first reply.
             raise ValueError("pacing factor must be a finite number >= 0")
-        if not 0 <= self.go_away_warning <= self.lifetime:
-            raise ValueError("go_away_warning must be between 0 and lifetime")
+        if self.go_away_warning is not None and not 0 <= self.go_away_warning <= self.lifetime:
+            raise ValueError(
+                f"go_away_warning must be between 0 and lifetime ({self.lifetime:g} s), "
+                f"got {self.go_away_warning:g} (leave it None for {GO_AWAY_WARNING:g} s, or the "
+                f"lifetime if shorter)"
+            )
         for limit in (self.audio_session_limit, self.video_session_limit):
             if limit is not None and not limit > 0:  # NaN too: it crashed every connection
                 raise ValueError("session limits must be a positive number (or None to disable)")
@@ -500,6 +513,12 @@ class EmulatorConfig:
     def replace(self, **changes: object) -> EmulatorConfig:
         """Return a copy with some fields changed (`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def go_away_seconds(self) -> float:
+        """Seconds before the deadline that `goAway` is sent: `go_away_warning`, or its default."""
+        if self.go_away_warning is not None:
+            return self.go_away_warning
+        return min(GO_AWAY_WARNING, self.lifetime)
 
     def deadline_reason(self) -> str:
         """The close reason at the deadline: `deadline_close_reason`, or the code's own."""

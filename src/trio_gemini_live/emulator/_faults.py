@@ -2,6 +2,7 @@
 
 CLI syntax: `KIND[:ARG[:ARG]][@TRIGGER[,TRIGGER...]]`, e.g. `close:1011:Internal error
 encountered.@frames=5`, `reset@after=2.5`, `blackhole@received=3,conn=1`, `pong-delay:15`.
+The triggers follow the last `@`, so that a close reason may hold `@` (`_split_triggers`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _CLI_TRIGGERS = {
     "after_seconds": "after=",
     "connection": "conn=",
 }
+_TRIGGER_NAMES = tuple(cli.removesuffix("=") for cli in _CLI_TRIGGERS.values())
 _N = TypeVar("_N", int, float)
 
 
@@ -47,6 +49,59 @@ def _number(convert: Callable[[str], _N], text: str, what: str, spec: str) -> _N
     except ValueError:
         kind = "a whole number" if convert is int else "a number"
         raise ValueError(f"{what} must be {kind}, not {text!r}, in {spec!r}") from None
+
+
+def _kind_name(text: str) -> str:
+    """The fault kind a spec spells `text`: any case, `_` for `-`, the old alias."""
+    kind = text.strip().lower().replace("_", "-")
+    return "duplicate-transcriptions" if kind == "duplicate-transcripts" else kind
+
+
+def _ends_in_reason(body: str) -> bool:
+    """Whether `body` (a spec up to an `@`) ends inside a `close` reason (`close:CODE:...`)."""
+    kind, *args = body.split(":", 2)
+    return _kind_name(kind) == "close" and len(args) == 2
+
+
+def _reads_as_triggers(text: str) -> bool:
+    """Whether `text` is written as triggers: each item `NAME=VALUE`, or a trigger's name."""
+    items = filter(None, (item.strip() for item in text.split(",")))
+    return all("=" in item or item in _TRIGGER_NAMES for item in items)
+
+
+def _split_triggers(spec: str) -> tuple[str, str]:
+    """`spec` as its body and its triggers: what follows its last `@` ("" if none).
+
+    A close reason may hold `@` (`close:1011:mail ops@example.com`): splitting at the first
+    `@` took `example.com` for a trigger. What follows an `@` inside a reason stays in the
+    reason unless it reads as triggers (`_reads_as_triggers`); a spec ending with `@` (no
+    trigger) keeps every earlier `@` in its reason.
+    """
+    body, at, triggers = spec.rpartition("@")
+    if not at or (_ends_in_reason(body) and not _reads_as_triggers(triggers)):
+        return spec, ""
+    return body, triggers
+
+
+def _parse_triggers(triggers: str, spec: str) -> dict[str, object]:
+    """The `Fault` fields a spec's comma-separated `triggers` set."""
+    fields: dict[str, object] = {}
+    for item in filter(None, (t.strip() for t in triggers.split(","))):
+        name, _, value = item.partition("=")
+        if name == "frames":
+            fields["after_frames"] = _number(int, value, "frames=", spec)
+        elif name == "received":
+            fields["after_received"] = _number(int, value, "received=", spec)
+        elif name == "after":
+            fields["after_seconds"] = _number(float, value.removesuffix("s"), "after=", spec)
+        elif name == "conn":
+            fields["connection"] = _number(int, value, "conn=", spec)
+        else:
+            raise ValueError(
+                f"unknown fault trigger {name!r} in {spec!r}: the triggers, after the last "
+                f"'@', are frames=N, received=N, after=S and conn=N"
+            )
+    return fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,12 +204,22 @@ class Fault:
 
     @classmethod
     def parse(cls, spec: str) -> Fault:
-        """Parse the CLI form, e.g. `close:1011:Internal error encountered.@frames=5`."""
-        body, _, trigger = spec.partition("@")
+        """Parse the CLI form, e.g. `close:1011:Internal error encountered.@frames=5`.
+
+        The triggers are what follows the last `@`. A close reason may hold `@` itself:
+        `close:1011:mail ops@example.com` has no trigger, as what follows its `@` does not
+        read as triggers (each `NAME=VALUE`, or a trigger's name); end the spec with `@`
+        (`close:1011:key@a=b@`) or with its triggers to keep any such text in the reason.
+        """
+        body, trigger = _split_triggers(spec)
         kind, *args = body.split(":", 2)
-        kind = kind.strip().lower().replace("_", "-")
-        if kind == "duplicate-transcripts":
-            kind = "duplicate-transcriptions"
+        kind = _kind_name(kind)
+        if "@" in kind or any("@" in arg for arg in (args[:1] if kind == "close" else args)):
+            # Else named as an unknown kind (`reset@frames=5`) or a bad number.
+            raise ValueError(
+                f"fault spec {spec!r} has an '@' before its triggers: they follow one '@', "
+                f"comma-separated (reset@frames=5,conn=1); only a close reason may hold '@'"
+            )
         if kind not in _KINDS:
             raise ValueError(f"unknown fault kind {kind!r} in {spec!r}")
         fields: dict[str, object] = {}
@@ -169,18 +234,15 @@ class Fault:
                 fields["read_bytes"] = _number(int, args[1], "the bytes per read", spec)
         elif args:
             raise ValueError(f"fault {kind!r} takes no arguments: {spec!r}")
-        for item in filter(None, (t.strip() for t in trigger.split(","))):
-            name, _, value = item.partition("=")
-            if name == "frames":
-                fields["after_frames"] = _number(int, value, "frames=", spec)
-            elif name == "received":
-                fields["after_received"] = _number(int, value, "received=", spec)
-            elif name == "after":
-                fields["after_seconds"] = _number(float, value.removesuffix("s"), "after=", spec)
-            elif name == "conn":
-                fields["connection"] = _number(int, value, "conn=", spec)
-            else:
-                raise ValueError(f"unknown fault trigger {name!r} in {spec!r}")
+        try:
+            fields.update(_parse_triggers(trigger, spec))
+        except ValueError as exc:
+            if not _ends_in_reason(body):
+                raise
+            # Maybe meant for the reason: say how to keep it there.
+            raise ValueError(
+                f"{exc}; to keep '@{trigger}' in the close reason, end the spec with '@'"
+            ) from None
         try:
             return cls(kind=kind, **fields)  # type: ignore[arg-type]
         except ValueError as exc:

@@ -1124,7 +1124,7 @@ class EmulatorConnection:
     async def _lifetime(self) -> None:
         config = self.emulator.config
         deadline = self._start_time + config.lifetime
-        await trio.sleep_until(deadline - config.go_away_warning)
+        await trio.sleep_until(deadline - config.go_away_seconds())
         # A setup that came late opens the session past the warning's moment: its goAway
         # promised the whole warning, and the close came after the lifetime.
         await self.go_away(max(0.0, deadline - trio.current_time()))
