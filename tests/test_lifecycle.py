@@ -23,14 +23,19 @@ from trio_gemini_live import (
     Closed,
     ConfigurationError,
     Content,
+    GeminiLiveError,
     GenerationConfig,
     InvalidArgumentError,
     LiveSession,
     LocalProtocolError,
     Part,
+    PolicyViolationError,
+    QuotaExceededError,
     RealtimeEvent,
     Reconnected,
+    ReconnectFailedError,
     ReconnectPolicy,
+    RemoteProtocolError,
     SessionClosedError,
     SessionOptions,
     SessionState,
@@ -147,6 +152,87 @@ async def test_a_setup_the_server_refuses_leaves_the_session_on_the_one_it_had(
             assert _instruction(emulator.connections[-1].received[0].data["setup"]) == (
                 "Be verbose."
             )
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "error_type"),
+    [
+        (1011, "You exceeded your current quota, please check your plan.", QuotaExceededError),
+        (1008, "Requested entity was not found.", PolicyViolationError),
+    ],
+    ids=["quota", "1008"],
+)
+async def test_a_failed_move_that_is_no_refusal_keeps_the_new_setup_and_ends_the_session(
+    autojump_clock: trio.testing.MockClock,
+    code: int,
+    reason: str,
+    error_type: type[GeminiLiveError],
+) -> None:
+    """Only the server's 1007 before `setupComplete` refuses a new setup.
+
+    Every fatal close of the move's connection was taken for a refusal: the new setup was
+    dropped, `Reconnected.setup_refused` blamed it for a quota close (or an expired
+    handle), and the session resumed on the old setup. The close table says these end it.
+    """
+    fault = Fault(kind="close", code=code, reason=reason, connection=2, after_received=1)
+    seen: list[RealtimeEvent] = []
+    async with open_emulator(EmulatorConfig(faults=(fault,))) as emulator:
+        setup = live_setup(MODEL, modality="TEXT", system_instruction="Be terse.")
+        with pytest.raises(ReconnectFailedError) as info:
+            async with emulator.open_session(setup, api_key="k") as session:
+                await session.send_client_content("hello")
+                with trio.fail_after(30):
+                    await wait_turn(session, seen)
+                changed = live_setup(MODEL, modality="TEXT", system_instruction="Be verbose.")
+                await session.update_setup(changed)
+                with trio.fail_after(30):
+                    async for event in session:
+                        seen.append(event)
+        assert isinstance(info.value.last_error, error_type)
+        assert not any(isinstance(event, Reconnected) for event in seen)
+        # No third connection went back to the old setup.
+        [_, moved] = emulator.connections
+        assert _instruction(moved.received[0].data["setup"]) == "Be verbose."
+
+
+async def test_the_clients_own_close_of_a_moves_connection_is_no_refusal(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    """A server that breaks the protocol on the move's connection ends the session.
+
+    `goAway` before `setupComplete` makes the client close with 1007 itself: that was
+    taken for the server refusing the new setup, which was dropped without a word of truth.
+    """
+    setups: list[dict[str, Any]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append((await server.receive_json(ws))["setup"])
+        if server.connections == 2:
+            await ws.send_message(pretty({"goAway": {"timeLeft": "30s"}}))
+            await trio.sleep_forever()
+        await ws.send_message(pretty({"setupComplete": {}}))
+        update = {"newHandle": f"h{server.connections}", "resumable": True}
+        await ws.send_message(pretty({"sessionResumptionUpdate": update}))
+        while True:
+            await server.receive_json(ws)
+
+    server = FakeServer(nursery, script)
+    endpoint = url_endpoint("ws://127.0.0.1/ws", api_key="k")
+    seen: list[RealtimeEvent] = []
+    with pytest.raises(ReconnectFailedError) as info:
+        async with open_session(
+            live_setup(MODEL, modality="TEXT", system_instruction="A"),
+            endpoint=endpoint,
+            connector=server.connector,
+        ) as session:
+            await session.update_setup(live_setup(MODEL, modality="TEXT", system_instruction="B"))
+            with trio.fail_after(30):
+                async for event in session:
+                    seen.append(event)
+    assert isinstance(info.value.last_error, RemoteProtocolError)
+    assert "goAway before setupComplete" in str(info.value)
+    assert not any(isinstance(event, Reconnected) for event in seen)
+    assert [_instruction(setup) for setup in setups] == ["A", "B"]
 
 
 def _instruction(setup: dict[str, object]) -> str:

@@ -25,6 +25,7 @@ from ._errors import (
     HeartbeatTimeoutError,
     RemoteProtocolError,
     SetupTimeoutError,
+    is_quota_reason,
     local_failure_error,
 )
 from ._options import SessionOptions
@@ -86,6 +87,8 @@ class ConnectionOutcome:
     `goAway`, or for a setup change),
     nothing failed. `closed_by_server`: a close frame from the server ended it while the
     application was closing the session (its code and reason are the session's last word).
+    `setup_refused`: the server closed with 1007 before `setupComplete`, refusing the setup
+    this connection sent (not a quota close, a 1008, nor the client's own close).
     """
 
     action: CloseAction
@@ -96,6 +99,7 @@ class ConnectionOutcome:
     lived: float = 0.0
     deliberate: bool = False
     closed_by_server: bool = False
+    setup_refused: bool = False
 
 
 @dataclass(eq=False)
@@ -736,8 +740,24 @@ class Connection:
             error = None
         # 1006: no close frame came (the transport's code for a dropped connection).
         by_server = closing and code != 1006
+        # Only the server's own 1007 judges the setup: a quota close, a 1008 (a handle or
+        # session gone) or our close for a broken frame says nothing about it.
+        refused = (
+            action is CloseAction.FAIL
+            and code == 1007
+            and not self.opened
+            and not is_quota_reason(reason)
+        )
         self._end(
-            ConnectionOutcome(action, code, reason, error, self.opened, closed_by_server=by_server)
+            ConnectionOutcome(
+                action,
+                code,
+                reason,
+                error,
+                self.opened,
+                closed_by_server=by_server,
+                setup_refused=refused,
+            )
         )
 
     async def _abort(

@@ -454,8 +454,9 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     `attempts` counts the connections tried for this move: 1 when the first one opened;
     after a drop, all those of the outage it belongs to (see `ReconnectPolicy.stable_after`).
     `setup_refused` says why the server refused the setup given to `update_setup` (the
-    close's error, such as a 1007 for a voice it lacks): the session went on at once with
-    the setup it had, and `setup_changed` is false unless a later setup was applied.
+    error of its 1007 before `setupComplete`, for a voice it lacks, say; no other close
+    refuses a setup): the session went on at once with the setup it had, and
+    `setup_changed` is false unless a later setup was applied.
     """
 
     type: ClassVar[str] = "session.reconnected"

@@ -1052,8 +1052,12 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         under way moves the session again when that connection is open. A move for a setup
         change, like one after `goAway`, is made at once and spends nothing of the
         reconnect budget. A setup the server refuses (it closes the new connection with
-        1007, for a voice it lacks, say) is dropped: the session goes on with the setup it
-        had, and `Reconnected.setup_refused` says why.
+        1007 before `setupComplete`, for a voice it lacks, say) is dropped: the session goes
+        on with the setup it had, and `Reconnected.setup_refused` says why. Any other
+        failure of that connection (a quota close, a 1008, a server breaking the protocol)
+        refuses nothing: the setup stays requested, and the close is handled as any other
+        (see the close table in docs/concepts.md): a retry carries it again, a fatal close
+        ends the session with `ReconnectFailedError`.
 
         A call that raises `trio.Cancelled` changes nothing: no move is requested.
 

@@ -385,10 +385,12 @@ class SessionSupervisor:
                         self._outage = None
                     return result
                 error = result.error
-                if result.action is CloseAction.FAIL and requested is not None:
+                if result.setup_refused and requested is not None:
                     # The server refused the setup `update_setup` asked for (1007 for a
                     # voice it lacks, say): that setup is dropped, and the session goes on
-                    # at once with the one it had, the refusal told in `Reconnected`.
+                    # at once with the one it had, the refusal told in `Reconnected`. Any
+                    # other failure (a quota close, a 1008, our close for a broken frame)
+                    # is no verdict on it: it stays requested, and the close table decides.
                     log.warning("the server refused the new setup: %s", error)
                     refused = str(error)
                     self._setups_refused += 1
