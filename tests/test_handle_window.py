@@ -11,7 +11,10 @@ an in-memory wire with latency so that messages really do cross.
 from __future__ import annotations
 
 import base64
+import contextlib
+import math
 import struct
+from collections.abc import Sequence
 
 import pytest
 import trio
@@ -32,9 +35,11 @@ from trio_gemini_live import (
 from trio_gemini_live._connection import FLUSH, Connection, Outgoing, SessionCore
 from trio_gemini_live._protocol import LiveProtocol
 from trio_gemini_live._resume import MESSAGE_OVERHEAD, Overflow, ReplayBuffer
+from trio_gemini_live._transport import TransportClosedError
 from trio_gemini_live.emulator import EmulatorConfig, EmulatorConnection, Fault, open_emulator
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+TEXT_MODEL = "gemini-live-2.5-flash-preview"
 TEN = 10 + MESSAGE_OVERHEAD
 """What a 10-byte frame counts against a replay buffer's limit."""
 
@@ -482,10 +487,26 @@ async def test_a_write_held_back_past_the_window_is_not_covered_by_a_handle(
     assert reconnected[-1].possibly_duplicated == 0  # no handle was read after they left
 
 
+def _resumable_core(outgoing_receive: trio.MemoryReceiveChannel[Outgoing]) -> SessionCore:
+    """A session's shared state with a resumable setup in force: written frames are kept."""
+    events_send, _ = trio.open_memory_channel[RealtimeEvent](4)
+    core = SessionCore(
+        options=SessionOptions(),
+        endpoint=url_endpoint("ws://127.0.0.1:9/x", api_key="k"),
+        protocol=LiveProtocol(),
+        events_send=events_send,
+        outgoing_receive=outgoing_receive,
+        replay=ReplayBuffer(1 << 20),
+    )
+    core.protocol.start(live_setup(MODEL))
+    return core
+
+
 class _FullSocket:
     """A transport whose socket buffer takes part of a frame, then nothing more."""
 
     consumer_readable = False
+    writes_begun = 0
 
     def send_now(self, frame: bytes) -> bool | None:
         return None  # part of it went out; the rest waits for `flush`
@@ -501,16 +522,7 @@ async def test_a_frame_written_in_part_is_not_covered_until_its_rest_is_written(
     # is left to write the rest, and the socket takes nothing more. A handle read a second
     # later cannot include the frame, and when the connection ends it must be replayed.
     outgoing_send, outgoing_receive = trio.open_memory_channel[Outgoing](4)
-    events_send, _ = trio.open_memory_channel[RealtimeEvent](4)
-    core = SessionCore(
-        options=SessionOptions(),
-        endpoint=url_endpoint("ws://127.0.0.1:9/x", api_key="k"),
-        protocol=LiveProtocol(),
-        events_send=events_send,
-        outgoing_receive=outgoing_receive,
-        replay=ReplayBuffer(1 << 20),
-    )
-    core.protocol.start(live_setup(MODEL))  # resumable: written frames are kept
+    core = _resumable_core(outgoing_receive)
     connection = Connection(core, _FullSocket())  # type: ignore[arg-type]
     connection._sender_parked = True  # pyright: ignore[reportPrivateUsage]
     frame = b'{"realtimeInput": {"audio": {"data": "AAA=", "mimeType": "audio/pcm"}}}'
@@ -524,6 +536,88 @@ async def test_a_frame_written_in_part_is_not_covered_until_its_rest_is_written(
     plan = core.replay.take()
     assert [message.frame for message in plan.replay] == [frame]
     assert plan.possibly_duplicated == 0
+
+
+class _EndingSocket:
+    """A closing transport: it refuses every write, or cuts it off once it has begun."""
+
+    consumer_readable = False
+
+    def __init__(self, *, cut: bool) -> None:
+        self.cut = cut
+        self.writes_begun = 0
+
+    async def send(self, frame: bytes) -> None:
+        await self.send_many((frame,))
+
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        if not self.cut:
+            await trio.lowlevel.checkpoint()
+            raise TransportClosedError(1000, "", unwritten=True)
+        self.writes_begun += 1  # part of the frames may leave, or all, or none
+        await trio.sleep_forever()
+
+
+@pytest.mark.parametrize("cut", [False, True], ids=["refused", "cut-off"])
+@pytest.mark.parametrize("count", [1, 3])
+async def test_frames_a_closing_connection_did_not_write_outlive_a_later_handle(
+    autojump_clock: trio.testing.MockClock, cut: bool, count: int
+) -> None:
+    # The sender's write of one frame (`_write`) or a batch (`_write_many`) ends unwritten:
+    # refused by the closing connection before any byte left, or cut off part-way. Its
+    # receiver reads on during the close handshake, and reads a handle a second later. The
+    # frames were kept dated as written when their write ended, so that handle forgot them:
+    # the next connection neither replayed nor reported them. Refused, the server never had
+    # them; cut off, it may have some (the handle then may hold them: uncertain).
+    _, outgoing_receive = trio.open_memory_channel[Outgoing](4)
+    core = _resumable_core(outgoing_receive)
+    connection = Connection(core, _EndingSocket(cut=cut))  # type: ignore[arg-type]
+    items = [
+        Outgoing(b'{"realtimeInput": {"text": "%d"}}' % n, "realtimeInput.text")
+        for n in range(count)
+    ]
+    with trio.move_on_after(0.1), contextlib.suppress(TransportClosedError):
+        if count == 1:
+            await connection._write(items[0].frame, items[0].kind)  # pyright: ignore[reportPrivateUsage]
+        else:
+            await connection._write_many(items)  # pyright: ignore[reportPrivateUsage]
+    await trio.sleep(1)
+    core.replay.covered_through(core.handle_cutoff())  # a handle is read
+    assert [item.frame for item in (core.cut_off if cut else core.refused)] == [
+        item.frame for item in items
+    ]
+    plan = core.replay.take(owed=[(item.kind, item.frame) for item in items])
+    assert [message.frame for message in plan.replay] == [item.frame for item in items]
+    assert plan.possibly_duplicated == (count if cut else 0)
+    assert plan.not_replayed == ()
+
+
+def test_a_cut_off_frame_is_kept_by_a_handle_and_marked_a_never_written_one_is_not() -> None:
+    buffer = ReplayBuffer(limit_bytes=1000)
+    buffer.add(1, b"a", "realtimeInput.text", 1.0)
+    buffer.add(2, b"b", "realtimeInput.text", math.inf, cut_off=True)
+    buffer.add(3, b"c", "realtimeInput.text", math.inf)
+    buffer.covered_through(50.0)
+    plan = buffer.take()
+    assert [(m.index, m.uncertain) for m in plan.replay] == [(2, True), (3, False)]
+
+
+def test_a_message_owed_that_the_buffer_lacks_is_reported_not_dropped() -> None:
+    # The safety net: whatever path lost a message the last connection never wrote in
+    # full, the resume reports it. One its overflow dropped is reported once, as overflow.
+    buffer = ReplayBuffer(limit_bytes=TEN)
+    kept, dropped, lost = b"k" * 10, b"d" * 10, b"l" * 7
+    buffer.add(1, dropped, "realtimeInput.text", math.inf)
+    buffer.add(2, kept, "realtimeInput.text", math.inf)
+    owed = [("realtimeInput.text", frame) for frame in (dropped, kept, lost)]
+    owed.append(("contextUpdate", b"u"))  # carried by the next setup: owed nothing
+    plan = buffer.take(owed=owed)
+    assert [message.frame for message in plan.replay] == [kept]
+    assert plan.not_replayed == (
+        "realtimeInput.text: 1 message(s), 10 bytes (replay buffer overflow)",
+        "realtimeInput.text: 1 message(s), 7 bytes (not kept for replay)",
+    )
+    assert plan.not_replayed_messages == 2
 
 
 async def _drain(session: LiveSession) -> None:
@@ -612,3 +706,107 @@ async def test_a_text_answered_within_the_window_waits_for_a_later_handle_to_be_
         for c in emulator.connections[1:]
     ]
     assert replayed == [["first"], ["second"]]
+
+
+class _Gate(trio.abc.Stream):
+    """A client stream whose writes can be held (they wait, and go once let through)."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.passes: int | None = None  # writes still let through; None: all
+        self._moved = trio.Event()
+
+    def hold(self, passes: int = 0) -> None:
+        self.passes = passes
+        self._moved.set()
+        self._moved = trio.Event()
+
+    def release(self) -> None:
+        self.passes = None
+        self._moved.set()
+        self._moved = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        while self.passes == 0:
+            await self._moved.wait()
+        if self.passes is not None:
+            self.passes -= 1
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        self.release()
+        await self.inner.aclose()
+
+
+def _texts(connection: EmulatorConnection) -> list[str]:
+    return [text for frame in connection.received if (text := frame.get("realtimeInput.text"))]
+
+
+@pytest.mark.parametrize("transport", ["websockets", "trio-websocket"])
+async def test_texts_the_closing_connection_refused_survive_a_handle_read_during_the_close(
+    autojump_clock: trio.testing.MockClock, transport: str
+) -> None:
+    # An `update_setup` move: the old connection's close frame waits behind a write held
+    # on a slow uplink, and the texts sent meanwhile are refused by the closing connection
+    # (no byte of them left). The close handshake is slow; the receiver reads a handle more
+    # than `handle_window` after the refusal. That handle cannot hold texts the server never
+    # had: the next connection must replay them. They were dated as written at the refusal,
+    # so the handle forgot them, and they were lost without a word.
+    async with open_emulator() as emulator:
+        memory = emulator.memory_connector()
+        gates: list[_Gate] = []
+
+        async def connect() -> trio.abc.Stream:
+            gates.append(_Gate(await memory()))
+            return gates[-1]
+
+        endpoint = url_endpoint(emulator.endpoint_url(), api_key="k")
+        setup = live_setup(TEXT_MODEL, modality="TEXT")
+        options = SessionOptions(close_timeout=5.0, transport=transport)
+        reconnected: list[Reconnected] = []
+        async with (
+            open_session(setup, endpoint=endpoint, connector=connect, options=options) as session,
+            trio.open_nursery() as nursery,
+        ):
+
+            async def listen() -> None:
+                async for event in session:
+                    if isinstance(event, Reconnected):
+                        reconnected.append(event)
+
+            nursery.start_soon(listen)
+            with trio.fail_after(60):
+                first = await emulator.wait_for_connection(1)
+                await session.send_text("a")
+                await first.wait_for_received(lambda f: f.get("realtimeInput.text") == "a")
+                gates[0].hold()
+                await session.send_text("b")  # its write waits on the uplink
+                await trio.sleep(0.1)
+                new_setup = live_setup(TEXT_MODEL, modality="TEXT", system_instruction="v2")
+                nursery.start_soon(session.update_setup, new_setup)
+                await trio.sleep(0.1)  # the move's close frame waits behind "b"
+                await session.send_text("c")
+                await session.send_text("d")
+                gates[0].hold(passes=1)  # "b" goes; the close frame waits
+                await trio.sleep(0.1)  # "c" and "d" are refused: the connection is closing
+                await trio.sleep(1)
+                await first.resumption_update(True)
+                await trio.sleep(0.1)  # the receiver reads the handle
+                gates[0].release()
+                second = await emulator.wait_for_connection(2)
+                await second.wait_for_sent("setupComplete")
+                await trio.sleep(1)  # the replay reaches the emulator
+            nursery.cancel_scope.cancel()
+    assert _texts(first) == ["a", "b"]
+    assert reconnected
+    assert reconnected[0].not_replayed == ()
+    assert _texts(second) == ["c", "d"]

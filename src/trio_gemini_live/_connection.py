@@ -423,7 +423,7 @@ class Connection:
             # A frame `write_now` wrote in part whose rest never went: the next connection
             # replays it, or the session's end reports it (also when this was cancelled).
             self._note_cut_off(())
-            self._keep_partial()
+            self._keep_partial(written=False)
             if self._core.current is self:
                 self._core.current = None
             await self._release(given_up=given_up)
@@ -488,7 +488,8 @@ class Connection:
 
     async def _replay(self, plan: ReplayPlan | None) -> None:
         # What the last connections cut off, refused or did not replay is in `plan` now,
-        # or in its `not_replayed`; this replay notes again what it does not write. (Ids: a
+        # or in its `not_replayed` (`ReplayBuffer.take` reports any that the buffer lacks);
+        # this replay notes again what it does not write. (Ids: a
         # replayed message holds the very bytes object that was cut off, and `unwritten`
         # keeps them alive.)
         core = self._core
@@ -559,11 +560,13 @@ class Connection:
         index = core.protocol.messages_sent + 1
         core.protocol.frame_sent()
         writes_begun = self._transport.writes_begun
+        written: bool | None = True
         try:
             await self._transport.send(frame)
         except BaseException as exc:
             item = (Outgoing(frame, kind),) if count_cut_off else ()
-            if self._unwritten(exc, writes_begun):
+            written = self._written(exc, writes_begun)
+            if written is False:
                 self._note_cut_off((), refused=item)
             else:
                 self._note_cut_off(item)
@@ -572,25 +575,49 @@ class Connection:
             # Kept once the write is over, and dated then: a frame is on the wire only once
             # written in full (a full uplink can hold a write back for seconds), and a handle
             # read after that date less `handle_window` includes it. Kept even if the write
-            # was cut off: the next connection replays it.
+            # was cut off or refused, dated never: the next connection replays it.
             if self._partial is not None:
-                self._keep_partial()
+                self._keep_partial(written)
             if self._replayable():
-                core.replay.add(index, frame, kind, self._now(), uncertain)
+                self._keep(((index, frame, kind),), written, uncertain)
         core.messages_sent_total += 1
         core.frames_sent += 1
         core.bytes_sent += len(frame)
 
-    def _unwritten(self, exc: BaseException, writes_begun: int) -> bool:
-        """Whether a send that raised `exc` wrote no byte of its frames, nor ever will.
+    def _written(self, exc: BaseException, writes_begun: int) -> bool | None:
+        """For a send that raised `exc`: False if it wrote no byte of its frames, else None.
 
-        Refused by a closing transport, or cancelled before any write began since
-        `writes_begun` was read (the transport then dropped the frames whole). Cancelled
-        once a write began, part of them may have reached the server.
+        False: refused by a closing transport, or cancelled before any write began since
+        `writes_begun` was read (the transport then dropped the frames whole), so none of
+        them will ever reach the server. None: cut off once a write began, so part of them
+        (some whole frames of a batch, say) may have reached the server.
         """
         if isinstance(exc, TransportClosedError):
-            return exc.unwritten
-        return isinstance(exc, trio.Cancelled) and self._transport.writes_begun == writes_begun
+            unwritten = exc.unwritten
+        else:
+            unwritten = (
+                isinstance(exc, trio.Cancelled) and self._transport.writes_begun == writes_begun
+            )
+        return False if unwritten else None
+
+    def _keep(
+        self, frames: Iterable[tuple[int, bytes, str]], written: bool | None, uncertain: bool
+    ) -> None:
+        """Keep frames (index, frame, kind) for replay, once their write is over.
+
+        `written`: True, written in full, dated now; False, never written, or None, cut off
+        part-way, dated never. A handle read later cannot hold what never left, and may or
+        may not hold a frame of a write cut off (`BufferedMessage.cut_off`): dated now, a
+        handle read `handle_window` later forgot them though the server never had them.
+        """
+        add = self._core.replay.add
+        if written:
+            now = self._now()
+            for index, frame, kind in frames:
+                add(index, frame, kind, now, uncertain)
+        else:
+            for index, frame, kind in frames:
+                add(index, frame, kind, math.inf, uncertain, cut_off=written is None)
 
     def _note_cut_off(self, items: Iterable[Outgoing], refused: Iterable[Outgoing] = ()) -> None:
         """Note `items` as cut off mid-write, after the frame `write_now` began, if any.
@@ -606,17 +633,17 @@ class Connection:
         core.cut_off.extend(items)
         core.refused.extend(refused)
 
-    def _keep_partial(self) -> None:
+    def _keep_partial(self, written: bool | None) -> None:
         """Keep the frame `write_now` wrote in part, now that the rest is written (or never).
 
-        Before any frame written after it, so that the buffer stays in order.
+        `written`: how the write of its rest ended (see `_keep`). Before any frame written
+        after it, so that the buffer stays in order.
         """
         partial = self._partial
         if partial is not None:
             self._partial = None
             if self._replayable():
-                index, frame, kind = partial
-                self._core.replay.add(index, frame, kind, self._now())
+                self._keep((partial,), written, False)
 
     def frame_queued(self) -> None:
         """Called before a frame (or `FLUSH`) is put in the outgoing channel.
@@ -662,36 +689,43 @@ class Connection:
             protocol.frame_sent()
             size += len(item.frame)
         writes_begun = self._transport.writes_begun
+        written: bool | None = True
         try:
             await self._transport.send_many([item.frame for item in items])
         except BaseException as exc:
-            if self._unwritten(exc, writes_begun):
+            written = self._written(exc, writes_begun)
+            if written is False:
                 self._note_cut_off((), refused=items)
             else:
                 self._note_cut_off(items)
             raise
         finally:
-            # Kept once written, or cut off, and dated then, as in `_write`.
+            # Kept once written, cut off or refused, and dated as in `_write`.
             if self._partial is not None:
-                self._keep_partial()
+                self._keep_partial(written)
             if self._replayable():
-                add, now = core.replay.add, self._now()
-                for offset, item in enumerate(items):
-                    add(first + offset, item.frame, item.kind, now)
+                self._keep(
+                    ((first + offset, item.frame, item.kind) for offset, item in enumerate(items)),
+                    written,
+                    False,
+                )
         core.messages_sent_total += len(items)
         core.frames_sent += len(items)
         core.bytes_sent += size
 
     async def _flush(self) -> None:
         """Write what `write_now` left over (and queued pongs)."""
+        writes_begun = self._transport.writes_begun
+        written: bool | None = True
         try:
             await self._transport.flush()
-        except BaseException:
+        except BaseException as exc:
+            written = self._written(exc, writes_begun)
             self._note_cut_off(())
             raise
         finally:
             if self._partial is not None:
-                self._keep_partial()
+                self._keep_partial(written)
 
     # --- ending ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -186,7 +186,8 @@ class BufferedMessage(msgspec.Struct, frozen=True, gc=False):
     """A client frame kept for replay: its per-connection index, kind and write time.
 
     `uncertain`: written before the latest handle was read, so possibly already in the
-    state that handle resumes (a replay may then repeat it).
+    state that handle resumes (a replay may then repeat it). `cut_off`: its write was cut
+    off once it had begun (dated never), so a handle read since may hold it, or not.
     """
 
     # One is made per send: a Struct takes 66 ns to make where a frozen dataclass took
@@ -198,6 +199,7 @@ class BufferedMessage(msgspec.Struct, frozen=True, gc=False):
     kind: str
     written_at: float = 0.0
     uncertain: bool = False
+    cut_off: bool = False
 
     def describe(self) -> str:
         """A short description for reports, such as `realtimeInput.audio (1320 bytes)`."""
@@ -433,13 +435,22 @@ class ReplayBuffer:
         return len(self._entries)
 
     def add(
-        self, index: int, frame: bytes, kind: str, written_at: float, uncertain: bool = False
+        self,
+        index: int,
+        frame: bytes,
+        kind: str,
+        written_at: float,
+        uncertain: bool = False,
+        *,
+        cut_off: bool = False,
     ) -> None:
         """Keep a frame written (index: its position on this connection).
 
-        `written_at`: when its write ended (`inf`: never written), so that a handle read
-        `handle_window` after that includes it. `uncertain`: a replayed frame that was
-        uncertain when it was taken for replay.
+        `written_at`: when its write ended (`inf`: never written in full, or not known to
+        be: no handle can forget it), so that a handle read `handle_window` after that
+        includes it. `uncertain`: a replayed frame that was uncertain when it was taken
+        for replay. `cut_off`: dated `inf` because its write was cut off once begun: part
+        or all of it may have reached the server, so a handle read later marks it uncertain.
 
         A frame that a handle read during its write says the server consumed (its index is
         at most that handle's `lastConsumedClientMessageIndex`) is not kept: a resume from
@@ -447,7 +458,7 @@ class ReplayBuffer:
         """
         if index <= self._consumed:
             return
-        self._entries.append(BufferedMessage(index, frame, kind, written_at, uncertain))
+        self._entries.append(BufferedMessage(index, frame, kind, written_at, uncertain, cut_off))
         self._bytes += len(frame) + MESSAGE_OVERHEAD
         while self._bytes > self._limit and self._entries:
             dropped = self._entries.popleft()
@@ -470,20 +481,42 @@ class ReplayBuffer:
         """A handle was read that includes at least what was written by `cutoff`.
 
         Frames written later may have crossed the handle on the wire: they stay, marked
-        uncertain (a replay may repeat them), except those never written (dated `inf`). Overflow
-        is forgotten only if every dropped frame was written by `cutoff`.
+        uncertain (a replay may repeat them), except those never written (dated `inf`). Those
+        whose write was cut off (dated `inf` too) stay, as part of the batch never left,
+        but are marked: part of it may be in the handle. Overflow is forgotten only if every
+        dropped frame was written by `cutoff`.
         """
         entries = self._entries
         while entries and entries[0].written_at <= cutoff:
             self._bytes -= len(entries.popleft().frame) + MESSAGE_OVERHEAD
         self._entries = deque(
             entry
-            if entry.uncertain or entry.written_at == math.inf
+            if entry.uncertain or (entry.written_at == math.inf and not entry.cut_off)
             else msgspec.structs.replace(entry, uncertain=True)
             for entry in entries
         )
         if self._overflowed.newest <= cutoff:
             self._overflowed = Overflow()
+
+    def _missing(self, owed: Iterable[tuple[str, bytes]], overflowed: MessageTally) -> MessageTally:
+        """The messages of `owed` the buffer lacks, beyond those its overflow may have dropped.
+
+        A safety net: kept dated never, no handle forgets them, so one missing was lost
+        by a path that failed to keep it; reported, not dropped in silence. The overflow
+        drops the oldest first: the first of a kind's missing ones are taken to be in it.
+        (Frames are told apart by identity: `owed` keeps them alive meanwhile.)
+        """
+        kept = {id(entry.frame) for entry in self._entries}
+        lacking: dict[str, list[bytes]] = {}
+        for kind, frame in owed:
+            if id(frame) not in kept and kind not in _CARRIED_BY_SETUP:
+                lacking.setdefault(kind, []).append(frame)
+        missing = MessageTally()
+        for kind, frames in lacking.items():
+            dropped = overflowed.by_kind.get(kind, [0])[0]
+            for frame in frames[dropped:]:
+                missing.add(kind, frame)
+        return missing
 
     def clear(self) -> None:
         """Forget every frame: a new connection begins (`take` has planned its replay)."""
@@ -492,11 +525,15 @@ class ReplayBuffer:
         self._bytes = 0
         self._overflowed = Overflow()
 
-    def take(self, unsent_answers: MessageTally | None = None) -> ReplayPlan:
+    def take(
+        self, unsent_answers: MessageTally | None = None, owed: Iterable[tuple[str, bytes]] = ()
+    ) -> ReplayPlan:
         """Empty the buffer into a replay plan for the next connection.
 
         `unsent_answers`: tool responses still queued, never written, which no connection
         will write either (`AnswerLedger.void`): reported with those of the buffer.
+        `owed`: (kind, frame) of messages the last connection did not write in full, which
+        the buffer must hold (see `_missing`).
         """
         replay = tuple(
             entry
@@ -510,13 +547,15 @@ class ReplayBuffer:
         if unsent_answers is not None:
             skipped.merge(unsent_answers)
         overflowed = self._overflowed.tally()
+        missing = self._missing(owed, overflowed)
         plan = ReplayPlan(
             replay=replay,
             not_replayed=(
                 *overflowed.lines("replay buffer overflow"),
                 *skipped.lines("answers a call of the old connection"),
+                *missing.lines("not kept for replay"),
             ),
-            not_replayed_messages=overflowed.messages + skipped.messages,
+            not_replayed_messages=overflowed.messages + skipped.messages + missing.messages,
             possibly_duplicated=sum(entry.uncertain for entry in replay),
         )
         self.clear()

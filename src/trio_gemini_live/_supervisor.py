@@ -487,8 +487,16 @@ class SessionSupervisor:
         core = self._core
         unsent, answered = core.answers.void()
         core.cancel_calls(answered, answered=True)
+        # Those the last connection refused are owed by the buffer; under transparent
+        # resumption, those it cut off (or cut short in a replay) are not: a handle's index
+        # may have said the server consumed them.
+        owed = (
+            [*core.refused]
+            if core.transparent
+            else [*core.refused, *core.cut_off, *core.unreplayed]
+        )
         core.protocol.reset_for_resume()
-        return core.replay.take(unsent)
+        return core.replay.take(unsent, owed=((item.kind, item.frame) for item in owed))
 
     def _resume_setup(self, requested: Setup | None) -> Setup:
         in_force = self._core.protocol.setup or self._core.pending_setup
