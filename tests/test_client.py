@@ -884,6 +884,28 @@ async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
     assert [c.close_code for c in emulator.connections].count(1007) == 1
 
 
+async def test_a_refused_setup_change_is_not_the_next_connect_s_setup(
+    autojump_clock: Clock,
+) -> None:
+    """A change the server refused, and no update after it in the block: still dropped.
+
+    The draft dropped it only when another update came in the same `connect()`: the next
+    `connect()` sent the refused voice as its setup, which the server refused outright.
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(
+            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
+        )
+        with trio.fail_after(30):
+            async with client.connect():
+                await _have_a_voice_refused(client)
+            async with client.connect():
+                await client.send_text(role="user", text="hello again")
+                await until_event(client.read_events(), TurnComplete)
+    last = emulator.connections[-1].received[0].data["setup"]
+    assert _setup_fields(last) == ("Be brief.", "Kore", None)
+
+
 async def test_a_session_update_while_the_setup_is_on_its_way_is_applied(
     nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

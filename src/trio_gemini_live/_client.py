@@ -510,6 +510,10 @@ class GeminiRealtimeClient:
                     finally:
                         self._session = None
                         await self._close_and_pump(session, pumped)
+                        # Else a change the server refused stayed in the draft until an
+                        # update in this block came, and the next `connect()` sent it as
+                        # its setup, to be refused outright.
+                        self._forget_refused(session)
                         nursery.cancel_scope.cancel()
         finally:
             self._session = None
