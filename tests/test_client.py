@@ -975,6 +975,45 @@ async def test_concurrent_system_texts_are_both_in_the_instruction(
     assert sorted(parts[0]["text"].split("\n\n")) == ["Be brief.", "Be kind."]
 
 
+INLINE_PART = {"inlineData": {"mimeType": "text/plain", "data": "aGVsbG8="}}
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (
+            [{"text": "Rule one."}, INLINE_PART, {"text": "Rule two."}],
+            [{"text": "Rule one."}, INLINE_PART, {"text": "Rule two.\n\nRule three."}],
+        ),
+        (
+            [{"text": "Rule one."}, INLINE_PART],
+            [{"text": "Rule one."}, INLINE_PART, {"text": "Rule three."}],
+        ),
+    ],
+)
+async def test_system_text_keeps_the_instruction_s_other_parts(
+    parts: list[dict[str, Any]],
+    expected: list[dict[str, Any]],
+    nursery: trio.Nursery,
+    autojump_clock: Clock,
+) -> None:
+    """The instruction was rebuilt from its text alone: its inline data was dropped in
+    silence, and its text parts were run together ("Rule one.Rule two.")."""
+    setups: list[dict[str, Any]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append(await accept_setup(server, ws))
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script)
+    await client.session_update({"system_instruction": {"parts": parts, "role": "user"}})
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="system", text="Rule three.")
+            assert isinstance(await client.get_event(), SessionCreated)
+    assert setups[0]["setup"]["systemInstruction"] == {"parts": expected, "role": "user"}
+
+
 async def test_the_voice_left_out_of_a_text_setup_is_said_once(
     autojump_clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:

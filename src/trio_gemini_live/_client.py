@@ -50,10 +50,10 @@ from ._seed_options import (
     apply_options,
     config_entry,
     entry_get,
-    instruction_text,
     optional_str,
     optional_url,
     setup_of,
+    with_system_text,
 )
 from ._session import LiveSession, open_session, resolve_api_key
 from ._setup import live_setup
@@ -729,8 +729,10 @@ class GeminiRealtimeClient:
         `user` and `assistant` text is sent as a `clientContent` turn with role `user` /
         `model` (or, for `user` with `text_input="realtime_input"`, as `realtimeInput.text`,
         where the server's activity detection ends the turn). `system` text is appended to
-        the system instruction: merged into the setup before it is sent, afterwards sent as
-        a `contextUpdate` of the system instruction.
+        the system instruction, after a blank line in its last part when that is text, else
+        as a part of its own (its other parts, such as inline data, are kept): merged into
+        the setup before it is sent, afterwards sent as a `contextUpdate` of the system
+        instruction.
 
         Args:
             role: The role of the message.
@@ -762,9 +764,8 @@ class GeminiRealtimeClient:
             self._require_trio("send_text")
             async with self._update_lock:  # the instruction read is part of the update
                 await self._settle_draft()  # not a refused instruction: the one in force
-                current = instruction_text(self._draft)
-                combined = f"{current}\n\n{text}" if current else text
-                await self._apply_update({"instructions": combined})
+                instruction = with_system_text(self._draft, text)
+                await self._apply_update({"systemInstruction": instruction})
             return
         given = cast(object, role)  # the annotation promises what is checked here
         # A list or a dict as the role raised a bare "unhashable type" from the lookup.
