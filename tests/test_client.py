@@ -2116,6 +2116,37 @@ async def test_get_event_waits_from_the_start_of_connect_for_any_feeder(
     assert isinstance(seen[-1], Closed)
 
 
+async def test_a_reader_that_began_while_connect_opened_sends_the_setup(
+    autojump_clock: Clock,
+) -> None:
+    """`get_event` begun while the connection opened: it waited, and once the connection
+    was open never sent the setup, so with nobody else reading or sending nothing came
+    until the block ended."""
+    async with open_emulator() as emulator:
+        config = emulator_config(emulator, connector=emulator.memory_connector(latency=0.2))
+        client = GeminiRealtimeClient(llm_config=config)
+        seen: list[RealtimeEvent | None] = []
+        got = trio.Event()
+
+        async def reader() -> None:
+            seen.append(await client.get_event())
+            got.set()
+
+        async def user() -> None:
+            async with client.connect():
+                with trio.move_on_after(10):
+                    await got.wait()
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as tasks:
+                tasks.start_soon(user)
+                await trio.sleep(0.1)  # the connection is opening (0.2 s each way)
+                assert client._connecting  # pyright: ignore[reportPrivateUsage]
+                assert client._session is None  # pyright: ignore[reportPrivateUsage]
+                tasks.start_soon(reader)
+    assert [type(event) for event in seen] == [SessionCreated]
+
+
 async def test_a_reader_waiting_on_a_connect_that_fails_is_told_not_connected(
     nursery: trio.Nursery, autojump_clock: Clock
 ) -> None:

@@ -99,6 +99,15 @@ class _SessionEnd:
 _Item = RealtimeEvent | _SessionEnd | None
 
 
+class _Recheck:
+    """What `_EventChannel.get` returns when its `stop_waiting()` turned true."""
+
+    __slots__ = ()
+
+
+_RECHECK = _Recheck()
+
+
 _NOT_OPEN = "Gemini Live session is not open: call connect() first"
 
 
@@ -168,8 +177,13 @@ class _EventChannel:
         """Have every waiting `get` check again whether it may wait (see `get`)."""
         self._not_empty.unpark_all()
 
-    async def get(self, may_wait: Callable[[], bool]) -> _Item:
+    async def get(
+        self, may_wait: Callable[[], bool], stop_waiting: Callable[[], bool]
+    ) -> _Item | _Recheck:
         """The next item, or the end (sticky); waits for one only while `may_wait()`.
+
+        Returns `_RECHECK` instead of waiting (on, after a `wake`) once `stop_waiting()`
+        is true: the caller has something to do first (see `GeminiRealtimeClient.get_event`).
 
         Raises:
             RuntimeError: nothing to return, and `may_wait()` is false (no connection):
@@ -184,6 +198,8 @@ class _EventChannel:
                     f"{_NOT_OPEN} (the event channel is empty: get_event waits for "
                     "events only within connect())"
                 )
+            if stop_waiting():
+                return _RECHECK
             await self._not_empty.park()
         item = self._items.popleft()
         self._not_full.unpark_all()
@@ -195,6 +211,10 @@ class _EventChannel:
 
 
 # --- the client ------------------------------------------------------------------------------
+
+
+def _never() -> bool:
+    return False
 
 
 def _decode_base64_audio(audio: str) -> bytes:
@@ -502,6 +522,9 @@ class GeminiRealtimeClient:
                     trio.open_nursery(strict_exception_groups=True) as nursery,
                 ):
                     self._session = session
+                    # A `get_event` that began waiting while the connection opened sends
+                    # the setup now (see `get_event`).
+                    self._events.wake()
                     pumped = trio.Event()
                     nursery.start_soon(self._pump, session, pumped)
                     try:
@@ -920,7 +943,8 @@ class GeminiRealtimeClient:
     async def get_event(self) -> RealtimeEvent | None:
         """Return the next event, or `None` at the end of the stream.
 
-        When connected, this sends `setup` first if it was not sent yet. The stream ends
+        When connected, this sends `setup` first if it was not sent yet (one waiting since
+        before the connection was open sends it once it is). The stream ends
         with an `add_event(None)` or when the session ends (after its `Closed` event); the
         session's end is sticky, so later calls return at once, until the next `connect()`,
         which starts a new stream (what the ended one left unread is dropped, events added
@@ -951,16 +975,30 @@ class GeminiRealtimeClient:
                 `ConnectionClosedError` with `code` and `reason` when that was a close.
         """
         self._require_trio("get_event")
-        if self._session is not None:
-            self._session._reads_for()  # pyright: ignore[reportPrivateUsage]
-            if not self._started:
-                await self._ensure_started()
-        item = await self._events.get(lambda: self._connecting > 0)
+        while True:
+            session = self._session
+            if session is not None:
+                session._reads_for()  # pyright: ignore[reportPrivateUsage]
+                if not self._started:
+                    await self._ensure_started()
+            # Begun while `connect()` opened the connection: once it is open, the setup
+            # must go (else nothing came, and this waited to the block's end).
+            item = await self._events.get(
+                self._is_connecting, self._is_open if session is None else _never
+            )
+            if not isinstance(item, _Recheck):
+                break
         if isinstance(item, _SessionEnd):
             if item.error is not None:
                 raise item.error
             return None
         return item
+
+    def _is_connecting(self) -> bool:
+        return self._connecting > 0
+
+    def _is_open(self) -> bool:
+        return self._session is not None
 
     async def queue_input_audio_buffer_delta(self, audio: str) -> None:
         """Queue the seed's InputAudioBufferDelta (an echo of input audio) on the event channel.
