@@ -468,7 +468,7 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
                 {"google_search": {}},
             ],
             "realtimeInputConfig": {"activity_handling": "NO_INTERRUPTION"},
-            "session_resumption": None,
+            "session_resumption": {"transparent": None},  # None removes the key it names
         }
     )
     with trio.fail_after(5):
@@ -483,7 +483,7 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
     }
     # a function without arguments has no `parameters` (Gemini rejects an empty OBJECT)
     assert setup["tools"] == [{"googleSearch": {}}, {"functionDeclarations": [{"name": "ping"}]}]
-    assert "sessionResumption" not in setup
+    assert setup["sessionResumption"] == {}  # on: the client needs it (it cannot be off)
 
 
 @pytest.mark.parametrize(
@@ -756,6 +756,24 @@ async def test_a_session_update_that_turns_resumption_off_is_refused(autojump_cl
         await client.session_update({"voice": "Puck"})
         await until_reconfigured(client)
     second = emulator.connections[1].received[0].data["setup"]
+    assert second["sessionResumption"]["handle"]
+
+
+@pytest.mark.parametrize("key", ["session_resumption", "sessionResumption"])
+async def test_resumption_cannot_be_turned_off_before_the_setup_either(
+    key: str, autojump_clock: Clock
+) -> None:
+    """Taken before the setup went: the setup went without resumption, and every later
+    setup change raised "changing the setup needs session resumption"."""
+    async with connected_on_emulator() as (emulator, client):
+        with pytest.raises(ConfigurationError, match="cannot turn session resumption off"):
+            await client.session_update({key: None, "instructions": "Be brief."})
+        await client.send_text(role="user", text="hello")  # the setup goes
+        await client.session_update({"voice": "Puck"})
+        await until_reconfigured(client)
+    first, second = (c.received[0].data["setup"] for c in emulator.connections)
+    assert "sessionResumption" in first
+    assert "systemInstruction" not in first  # nothing of the refused update was applied
     assert second["sessionResumption"]["handle"]
 
 

@@ -646,7 +646,8 @@ class GeminiRealtimeClient:
             ConfigurationError: `session_options` is not a dict, an unknown key or an
                 invalid value (nothing is applied: a tool schema value the Live API's
                 `Schema` does not take, an empty `voice`, say), a `model` other than the
-                config's (before the setup as after), or not run by trio (asyncio, say).
+                config's or `session_resumption: None` (before the setup as after: the
+                client needs resumption), or not run by trio (asyncio, say).
             SetupTimeoutError: the setup was sent and no `setupComplete` came (nothing is
                 applied: the session never opened); ConnectionClosedError when the server
                 refused that setup.

@@ -555,4 +555,11 @@ def apply_options(
             updated,
             {field.encode_name: _wire_value(value, field.type, f"setup.{field.encode_name}")},
         )
+    if "sessionResumption" in draft and "sessionResumption" not in updated:
+        # Taken before the setup went, it went without resumption, and every later setup
+        # change was refused for want of it.
+        raise ConfigurationError(
+            "session_update cannot turn session resumption off (session_resumption: None): "
+            "the client applies setup changes, and survives goAway, by resuming the session"
+        )
     return updated, setup_of(updated, UNLOGGED)
