@@ -297,6 +297,21 @@ def test_a_bad_gemini_api_setting_is_refused_at_construction(
     assert "other-key" not in str(info.value)
 
 
+@pytest.mark.parametrize("version", ["v1beta", None])
+def test_an_api_version_agreeing_with_a_ws_base_url_or_none_is_taken(
+    version: str | None,
+) -> None:
+    entry = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "api_version": version}
+    GeminiRealtimeClient(llm_config={"config_list": [entry]})
+
+
+def test_an_api_version_contradicting_a_ws_base_url_is_refused() -> None:
+    # Ignored in silence: the URL's v1beta was used, whatever api_version said.
+    entry = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "api_version": "v1alpha"}
+    with pytest.raises(ConfigurationError, match=r"api_version 'v1alpha' contradicts .*'v1beta'"):
+        GeminiRealtimeClient(llm_config={"config_list": [entry]})
+
+
 @pytest.mark.parametrize("rate", [999, 10**12])
 def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> None:
     # Before: accepted here, and every send_audio failed (or the server was asked to

@@ -31,6 +31,7 @@ from ._arguments import (
 from ._endpoints import (
     Endpoint,
     check_gemini_arguments,
+    check_url_version,
     gemini_endpoint,
     redact_url,
     url_endpoint,
@@ -295,7 +296,8 @@ class GeminiRealtimeClient:
     / `GOOGLE_API_KEY`; always sent in the `x-goog-api-key` header), `api_type` (`"google"`),
     `base_url` (a full `ws://`/`wss://` endpoint URL used as given, with `api_key` or the
     URL's `key=` only: the environment's keys are for Google, and are not sent to another
-    server; or an `http(s)://` base to which the standard path is appended), `api_version`,
+    server; or an `http(s)://` base to which the standard path is appended), `api_version`
+    (with a `ws(s)://` `base_url` the URL's version is used: a different one is refused),
     `voice`, `temperature`; and the
     extensions `input_sample_rate` (of `send_audio` PCM, 1000 to 384000 Hz, default
     16000), `text_input` (`"client_content"`, the default, or `"realtime_input"` for models
@@ -324,7 +326,8 @@ class GeminiRealtimeClient:
 
         Raises:
             ConfigurationError: the config is malformed (no `config_list`, no model, a bad
-                `base_url`, `api_version` or `api_key`, an option of the wrong type).
+                `base_url`, `api_version` or `api_key`, an `api_version` other than the
+                version in a `ws(s)://` `base_url`, an option of the wrong type).
         """
         self._llm_config = llm_config
         given = cast(object, logger)  # the annotation promises what is checked here
@@ -352,6 +355,7 @@ class GeminiRealtimeClient:
         # checked, then.
         if base is not None and scheme in ("ws", "wss"):
             url_endpoint(base, api_key=self._api_key)
+            check_url_version(base, self._api_version)
         else:
             check_gemini_arguments(self._api_key, api_version=self._api_version, base_url=base)
         rate = entry_get(entry, "input_sample_rate")
