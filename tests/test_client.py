@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import base64
 import contextlib
 import gc
@@ -55,6 +56,7 @@ from trio_gemini_live._events import (
     ToolCallCancellation,
     TurnComplete,
 )
+from trio_gemini_live._session import LiveSession
 from trio_gemini_live._wire import (
     Content,
     FunctionCallPart,
@@ -1207,6 +1209,70 @@ async def test_send_audio_accepts_base64_bytes_and_memoryview(
     # the seed echoed sent audio as InputAudioBufferDelta on the event channel
     echoes = [event for event in events if isinstance(event, InputAudioBufferDelta)]
     assert [base64.b64decode(event.delta) for event in echoes] == [pcm, pcm, pcm]
+
+
+async def test_the_echo_of_sent_audio_is_what_went_out(
+    nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The echo was encoded from the caller's buffer after the send: a task that changed
+    the bytearray meanwhile made the `InputAudioBufferDelta` differ from what was sent."""
+    pcm = bytes(range(200))
+    buffer = bytearray(pcm)
+    overwritten = trio.Event()
+    send_frame = LiveSession._send_frame  # pyright: ignore[reportPrivateUsage]
+
+    async def held_send_frame(self: LiveSession, frame: bytes, kind: str, *rest: Any) -> None:
+        if kind == "realtimeInput.audio":  # the frame is encoded: the send waits (for room)
+            await overwritten.wait()
+        await send_frame(self, frame, kind, *rest)
+
+    async def overwrite() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        buffer[:] = bytes(len(buffer))
+        overwritten.set()
+
+    monkeypatch.setattr(LiveSession, "_send_frame", held_send_frame)
+    client, server = make_closing_client(nursery, reads=2)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="hi")  # the setup goes
+            async with trio.open_nursery() as writers:
+                writers.start_soon(overwrite)
+                await client.send_audio(buffer)
+            events = await collect(client)
+    assert buffer != pcm  # overwritten within the call
+    sent = server.received[-1]["realtimeInput"]["audio"]["data"]
+    assert base64.b64decode(sent) == pcm
+    echoes = [event.delta for event in events if isinstance(event, InputAudioBufferDelta)]
+    assert echoes == [sent]
+
+
+@pytest.mark.parametrize(
+    ("audio", "match"),
+    [
+        (123, r"audio must be base64 text \(a str\) or 16-bit PCM .* not 123 \(int\)"),
+        (None, r"audio must be base64 text \(a str\) or 16-bit PCM .* not None"),
+        ([1, 2], r"audio must be base64 text \(a str\) or 16-bit PCM"),
+        (array.array("f", [0.5, -0.5]), r"audio holds floating-point samples"),
+        (b"\x00\x01\x02", r"an even number of bytes, not 3"),
+    ],
+)
+async def test_send_audio_names_its_own_argument_and_what_it_takes(
+    audio: object, match: str, nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    # "pcm must be bytes, bytearray or memoryview": the session's parameter, not this one,
+    # and no word of the base64 str this one takes.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        while True:
+            await server.receive_json(ws)
+
+    client, server = make_client(nursery, script, echo_input_audio=False)
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match=match) as info:
+                await client.send_audio(audio)  # type: ignore[arg-type]
+            assert "pcm" not in str(info.value)
+    assert server.received == []  # refused before anything, the setup included
 
 
 @pytest.mark.parametrize(

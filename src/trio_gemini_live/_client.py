@@ -25,6 +25,7 @@ from ._arguments import (
     MIN_SAMPLE_RATE,
     check_bool,
     check_count,
+    check_pcm,
     check_str,
     describe,
 )
@@ -212,6 +213,19 @@ class _EventChannel:
 
 
 # --- the client ------------------------------------------------------------------------------
+
+
+def _has_buffer(value: object) -> bool:
+    """Whether `value` has the buffer protocol (bytes, an `array`, a NumPy array...)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return True  # the usual case, without making a view
+    try:
+        memoryview(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    except (ValueError, BufferError):  # a buffer that cannot be read: the session says so
+        return True
+    return True
 
 
 def _never() -> bool:
@@ -828,14 +842,29 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: not connected.
-            LocalProtocolError: the string is not base64, or the PCM has an odd length.
+            LocalProtocolError: `audio` is neither a str nor bytes-like, the string is not
+                base64, or the PCM has an odd length.
         """
-        pcm = _decode_base64_audio(audio) if isinstance(audio, str) else audio
+        given = cast(object, audio)  # the annotation promises what is checked here
+        if isinstance(given, str):
+            pcm: bytes | bytearray | memoryview = _decode_base64_audio(given)
+        elif _has_buffer(given):
+            pcm = check_pcm(given, "audio")  # else the session's errors named its `pcm`
+        else:
+            raise LocalProtocolError(
+                "audio must be base64 text (a str) or 16-bit PCM as bytes, bytearray or "
+                f"memoryview, not {describe(given)}"
+            )
         session = await self._ensure_started()
-        await session.send_audio(pcm, sample_rate=self._input_rate)
+        echo: str | None = None
         if self._echo_input_audio and memoryview(pcm).nbytes:
-            encoded = audio if isinstance(audio, str) else base64.b64encode(pcm).decode("ascii")
-            await self.queue_input_audio_buffer_delta(encoded)
+            # Made before the send, with no checkpoint between it and the session's own
+            # encoding: made after it, another task could change a bytearray meanwhile, and
+            # the echo differed from what went out.
+            echo = given if isinstance(given, str) else base64.b64encode(pcm).decode("ascii")
+        await session.send_audio(pcm, sample_rate=self._input_rate)
+        if echo is not None:
+            await self.queue_input_audio_buffer_delta(echo)
 
     async def send_function_result(self, call_id: str, result: str) -> None:
         """Send the result of a function call to the Gemini Realtime API.
