@@ -830,6 +830,40 @@ async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) ->
     assert last["generationConfig"]["temperature"] == 0.5
 
 
+async def test_a_session_update_cancelled_once_its_context_update_is_queued_stands(
+    nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel after the `contextUpdate` was queued hit the checkpoint of putting the
+    `SessionUpdated` event: the caller saw Cancelled, though the draft and the server had
+    the change, and the event was lost."""
+    scope = trio.CancelScope()
+    update_context = LiveSession.update_context
+
+    async def update_then_cancel(self: LiveSession, **changes: Any) -> None:
+        await update_context(self, **changes)
+        scope.cancel()
+
+    monkeypatch.setattr(LiveSession, "update_context", update_then_cancel)
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="hi")  # the setup goes
+            with scope:
+                await client.session_update({"instructions": "Be brief."})
+            await client.add_event(None)
+            events = await collect(client)
+    assert not scope.cancelled_caught
+    updated = events[-1]
+    assert isinstance(updated, SessionUpdated)
+    assert updated.setup["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    assert client._draft["systemInstruction"]["parts"] == [{"text": "Be brief."}]  # pyright: ignore[reportPrivateUsage]
+
+
 def _setup_fields(setup: dict[str, Any]) -> tuple[str, str, float | None]:
     """A setup's instruction, voice and temperature."""
     generation = setup["generationConfig"]

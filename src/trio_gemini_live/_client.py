@@ -151,6 +151,16 @@ class _EventChannel:
         self._items.append(item)
         self._not_empty.unpark()
 
+    def put_now(self, item: RealtimeEvent) -> None:
+        """Put `item` at once, past the bounds, without a checkpoint.
+
+        For the event of a change already made (`SessionUpdated` after a `contextUpdate`):
+        a cancel at a checkpoint here, or while waiting for room, lost the event, and the
+        caller was told the change failed although it was in force.
+        """
+        self._items.append(item)
+        self._not_empty.unpark()
+
     def unbound(self) -> None:
         """Let every `put` through: no `connect()` is running (see `connect`)."""
         self._unbound = True
@@ -648,7 +658,8 @@ class GeminiRealtimeClient:
         as above (or, if it never opens, raises that start's error). A setup change the
         server refuses (`Reconnected.setup_refused`) is dropped: later updates build on the
         setup in force. Updates made while a setup change waits to be applied are merged
-        into it, and refused with it.
+        into it, and refused with it. An update that raises `trio.Cancelled` changed
+        nothing: once its change is sent (or queued to be), it returns.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -745,7 +756,7 @@ class GeminiRealtimeClient:
             )
             # As `LiveProtocol` shows it: `extra` merged in, credentials REDACTED.
             shown = redact_json(merge_extra(current))
-            await self._events.put(SessionUpdated(setup=shown), headroom=True)
+            self._events.put_now(SessionUpdated(setup=shown))
 
     def _forget_refused(self, session: LiveSession) -> None:
         """After the server refused a setup change, make the draft the setup in force again.
