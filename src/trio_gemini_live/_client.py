@@ -119,7 +119,8 @@ class _EventChannel:
     Bounded twice: the pump waits while `limit` items are buffered (backpressure on the
     session, nothing dropped); `add_event` waits only at `2 * limit`, so a consumer that adds
     events while handling one (`send_audio` echoes `InputAudioBufferDelta`) does not deadlock
-    against a channel the pump filled. The session's end marker ignores the bounds and, once
+    against a channel the pump filled. The `SessionUpdated` of a `contextUpdate` already sent
+    goes past them (`put_now`). The session's end marker ignores the bounds and, once
     read, stays: every later `get` returns it at once instead of waiting forever. The
     bounds hold only within `connect()` (`reopen` sets them), also while its session
     closes: outside it, before the first and once its session has ended (`unbound`), no
