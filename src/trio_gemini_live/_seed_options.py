@@ -34,11 +34,11 @@ __all__ = [
     "apply_options",
     "config_entry",
     "entry_get",
-    "instruction_text",
     "optional_str",
     "optional_url",
     "setup_of",
     "UNLOGGED",
+    "with_system_text",
 ]
 
 UNLOGGED = logging.Logger("trio_gemini_live.client.unlogged")
@@ -171,19 +171,29 @@ def _prune(draft: dict[str, Any], *path: str) -> None:
             del parent[key]
 
 
-def instruction_text(draft: Mapping[str, Any]) -> str:
-    """The text of the draft's system instruction, its parts joined ("" if none)."""
+def with_system_text(draft: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """The draft's system instruction (camelCase) with `text` appended; a new one if none.
+
+    `text` goes after a blank line into the last part when that part is plain text (it has
+    nothing but a `text`), else into a part of its own: the instruction's other parts
+    (inline data, a file, a thought) and its role stay as they were.
+    """
     instruction = draft.get("systemInstruction")
     if not isinstance(instruction, Mapping):
-        return ""
-    parts: Any = cast(Mapping[str, Any], instruction).get("parts")
-    if not isinstance(parts, list):
-        return ""
-    texts: list[str] = []
-    for part in cast(Sequence[Any], parts):
-        if isinstance(part, Mapping):
-            texts.append(str(cast(Mapping[str, Any], part).get("text") or ""))
-    return "".join(texts)
+        return {"parts": [{"text": text}], "role": "user"}
+    updated = copy.deepcopy(dict(cast(Mapping[str, Any], instruction)))
+    given: Any = updated.get("parts")
+    parts: list[Any] = list(cast(Sequence[Any], given)) if isinstance(given, list) else []
+    last: Any = parts[-1] if parts else None
+    if isinstance(last, Mapping) and set(cast(Mapping[str, Any], last)) == {"text"}:
+        earlier = cast(Mapping[str, Any], last)["text"]
+        if isinstance(earlier, str):
+            parts[-1] = {"text": f"{earlier}\n\n{text}" if earlier else text}
+            updated["parts"] = parts
+            return updated
+    parts.append({"text": text})
+    updated["parts"] = parts
+    return updated
 
 
 def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
@@ -544,5 +554,12 @@ def apply_options(
         _merge(
             updated,
             {field.encode_name: _wire_value(value, field.type, f"setup.{field.encode_name}")},
+        )
+    if "sessionResumption" in draft and "sessionResumption" not in updated:
+        # Taken before the setup went, it went without resumption, and every later setup
+        # change was refused for want of it.
+        raise ConfigurationError(
+            "session_update cannot turn session resumption off (session_resumption: None): "
+            "the client applies setup changes, and survives goAway, by resuming the session"
         )
     return updated, setup_of(updated, UNLOGGED)
