@@ -1,7 +1,8 @@
 """What in a refused setup may be why: the hint a 1007 close during setup carries.
 
-Google refuses a bad setup with 1007 `Request contains an invalid argument.` and names
-nothing. After such a refusal, the setup is searched for what this library knows the server
+Google refuses a bad setup with 1007, mostly `Request contains an invalid argument.`,
+naming nothing (its parser's refusal of an enum name it lacks names the field, not the names
+it takes). After such a refusal, the setup is searched for what this library knows the server
 refuses: an enum value Google's protos do not declare, more than one response modality,
 TEXT asked of a native-audio model (protocol.md section 2.1.1; Gemini 3 models are
 native audio too), a field only the other backend has (`sessionResumption.transparent` on

@@ -388,7 +388,9 @@ async def test_unknown_model() -> None:
     [
         {"model": NATIVE, "generationConfig": {"responseModalities": ["TEXT"]}},
         {"model": MODEL, "generationConfig": {"responseModalities": ["AUDIO", "TEXT"]}},
-        {"model": MODEL, "generationConfig": {"responseModalities": ["VIDEO"]}},
+        # A Modality the proto declares but the Live API does not answer in (a name the
+        # proto lacks, such as "VIDEO", is refused by the parser: test_emulator_enums).
+        {"model": MODEL, "generationConfig": {"responseModalities": ["IMAGE"]}},
         {
             "model": MODEL,
             "generationConfig": {
