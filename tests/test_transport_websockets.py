@@ -785,7 +785,62 @@ _BROKEN = {
         1007,
     ),
     "close reason not UTF-8": (raw_frame(0x8, close_payload(1011, b"\xff bad")), 1007),
+    # RFC 6455 5.2: the length in its shortest form, and 64 bits with the top one clear.
+    # The default transport took the first as a message and the second as 1009.
+    "16-bit length for 3 bytes": (b"\x81\x7e" + struct.pack("!H", 3) + b"abc", 1002),
+    "64-bit length for 3 bytes": (b"\x81\x7f" + struct.pack("!Q", 3) + b"abc", 1002),
+    "64-bit length for 300 bytes": (b"\x82\x7f" + struct.pack("!Q", 300) + b"x" * 300, 1002),
+    "64-bit length with the top bit set": (
+        b"\x82\x7f" + struct.pack("!Q", (1 << 63) | 3) + b"abc",
+        1002,
+    ),
 }
+
+
+def declared_header(first: int, length: int, *, mask: bool = False) -> bytes:
+    """A server frame's header declaring `length` bytes of payload, however wrong."""
+    masked = 0x80 if mask else 0
+    if length < 126:
+        head = bytes([first, masked | length])
+    else:
+        head = bytes([first, masked | 126]) + struct.pack("!H", length)
+    return head + (b"abcd" if mask else b"")
+
+
+# Frame headers that break RFC 6455 before any payload: what comes before them, the header.
+_BROKEN_HEADER = {
+    "masked frame": (b"", declared_header(0x81, 500, mask=True)),
+    "reserved bit": (b"", declared_header(0xC1, 500)),
+    "unknown opcode": (b"", declared_header(0x83, 500)),
+    "stray continuation": (b"", declared_header(0x80, 500)),
+    "ping over 125 bytes": (b"", declared_header(0x89, 200)),
+    "fragmented ping": (b"", declared_header(0x09, 50)),
+    "text inside a fragmented message": (
+        raw_frame(0x1, b"{", fin=False),
+        declared_header(0x81, 500),
+    ),
+}
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("how", list(_BROKEN_HEADER))
+@bounded
+async def test_a_frame_header_breaking_the_protocol_fails_before_its_payload(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # The default transport held such a frame back until its declared payload came: a
+    # server that sent no more hung the receiver (in a session, the heartbeat's pongs were
+    # taken as payload, and the silence ended as a dropped connection, resumed).
+    before, header = _BROKEN_HEADER[how]
+    connection, peer = await open_either(nursery, transport)
+    await peer.stream.send_all(frame("before") + before + header + b"xy")  # then nothing
+    received, closed = await receive_all(connection)
+    assert received == ["before"]
+    assert (closed.code, closed.local_failure) == (1002, True)
+    assert closed.reason
+    reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1002, closed.reason)
+    await connection.aclose()
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
