@@ -45,7 +45,11 @@ from trio_gemini_live._transport import (
     fit_close_reason,
     open_transport,
 )
-from trio_gemini_live._transport_websockets import WebsocketsTransport, open_websockets
+from trio_gemini_live._transport_websockets import (
+    WebsocketsTransport,
+    _head_end,  # pyright: ignore[reportPrivateUsage]
+    open_websockets,
+)
 from trio_gemini_live.emulator import open_emulator
 
 URL = "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -91,12 +95,16 @@ class Peer:
         self.ws.receive_data(data or None)
         return list(self.ws.events())
 
-    async def accept(self, extra: bytes = b"") -> None:
+    async def accept(
+        self, extra: bytes = b"", *, rewrite: Callable[[bytes], bytes] | None = None
+    ) -> None:
+        """Answer the upgrade with a 101 (`rewrite` changes it), then `extra`."""
         while self.request is None:
             for event in await self.events():
                 if isinstance(event, Request):
                     self.request = event
-        await self.stream.send_all(self.ws.send(AcceptConnection()) + extra)
+        answer = self.ws.send(AcceptConnection())
+        await self.stream.send_all((answer if rewrite is None else rewrite(answer)) + extra)
 
     async def reject(self, status: int) -> None:
         while self.request is None:
@@ -295,6 +303,69 @@ async def test_rejected_upgrade_is_a_transport_error_without_the_key(
     with pytest.raises(TransportError, match="HTTP 403") as info:
         await open_websockets(nursery, url_endpoint(URL + "?key=secret"), connector=connector)
     assert "secret" not in str(info.value)
+
+
+@bounded
+async def test_a_101_with_bare_lf_line_ends_fails_at_once(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # websockets' parser takes CRLF lines only, and the handshake waited for a CRLF CRLF
+    # that never came: connect_timeout ran out, or at the server's hang-up "the server closed
+    # the connection during the upgrade".
+    client, server = trio.testing.memory_stream_pair()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    def bare_lf(answer: bytes) -> bytes:
+        return answer.replace(b"\r\n", b"\n")
+
+    nursery.start_soon(functools.partial(peer.accept, frame("hi"), rewrite=bare_lf))
+    with pytest.raises(TransportError, match="ends a line with a bare LF, not CRLF"):
+        await open_websockets(nursery, ENDPOINT, connector=connector)  # the server waits
+
+
+@bounded
+async def test_an_upgrade_answer_with_endless_headers_fails_at_64_kib(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Many short header lines: the handshake read on to 1 MiB, rescanning the whole head at
+    # every read (10 s and 3.5 s of CPU over loopback) before websockets refused it.
+    client, server = trio.testing.memory_stream_pair()
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    async def answer() -> None:
+        await server.receive_some()  # the upgrade request
+        with suppress(trio.BrokenResourceError):  # the client hung up
+            await server.send_all(b"HTTP/1.1 101 Switching Protocols\r\n")
+            for line in range(1000):  # ~100 KiB, and no end
+                await server.send_all(b"X-Pad-%d: %s\r\n" % (line, b"a" * 90))
+            await trio.sleep_forever()
+
+    nursery.start_soon(answer)
+    with pytest.raises(TransportError, match="more than 64 KiB of headers"):
+        await open_websockets(nursery, ENDPOINT, connector=connector)
+
+
+def test_the_end_of_a_101_head_is_found_wherever_the_reads_cut_it() -> None:
+    # Only a read's new bytes are searched (and 3 before them); frames behind the head may
+    # hold bare LFs.
+    head = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    )
+    answer = head + frame("a\nb\n\n")
+    for cut in range(1, len(answer)):
+        buffer = bytearray(answer[:cut])
+        end = _head_end(buffer, 0, "ws://h/")
+        if end < 0:
+            seen = len(buffer)
+            buffer += answer[cut:]
+            end = _head_end(buffer, seen, "ws://h/")
+        assert end == len(head), cut
 
 
 @bounded
