@@ -19,6 +19,7 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live._schema import (
+    camel_schema,
     from_json_schema,
     schema_value_problems,
     unsupported_schema_keys,
@@ -89,6 +90,39 @@ def test_json_schema_conversion_leaves_out_what_the_server_refuses_and_says_so(
 def test_several_json_schema_types_become_any_of() -> None:
     converted = from_json_schema({"type": ["string", "integer", "null"]}, logging.getLogger())
     assert converted == {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}], "nullable": True}
+
+
+def test_a_map_s_value_schema_is_converted_and_checked_like_a_property_s() -> None:
+    # zod's z.record(z.string().nullable()): `additionalProperties` was left as given, so
+    # its type list was refused, and its unknown keys were neither left out nor named.
+    nullable_map = {
+        "type": "object",
+        "properties": {
+            "m": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
+        },
+    }
+    converted = from_json_schema(nullable_map, logging.getLogger("t"))
+    assert converted["properties"]["m"] == {
+        "type": "OBJECT",
+        "additionalProperties": {"type": "STRING", "nullable": True},
+    }
+    extra = {"additionalProperties": {"type": "string", "$schema": "x", "readOnly": True}}
+    assert unsupported_schema_keys(extra) == [
+        "parameters.additionalProperties.$schema",
+        "parameters.additionalProperties.readOnly",
+    ]
+    assert unsupported_schema_keys({"additional_properties": {"x": 1}}) == [
+        "parameters.additional_properties.x"
+    ]
+    assert from_json_schema(extra, logging.getLogger("t")) == {
+        "additionalProperties": {"type": "STRING"}
+    }
+    assert from_json_schema({"additionalProperties": True}, logging.getLogger("t")) == {
+        "additionalProperties": True
+    }
+    assert camel_schema({"additional_properties": {"max_items": 2}}) == {
+        "additionalProperties": {"maxItems": 2}
+    }
 
 
 def test_schema_values_are_checked_by_each_field_s_proto_type() -> None:
@@ -169,7 +203,18 @@ _json = st.recursive(
     lambda inner: (
         st.lists(inner, max_size=3)
         | st.dictionaries(
-            st.sampled_from(["type", "items", "properties", "anyOf", "readOnly", "$schema", "x"]),
+            st.sampled_from(
+                [
+                    "type",
+                    "items",
+                    "properties",
+                    "anyOf",
+                    "additionalProperties",
+                    "readOnly",
+                    "$schema",
+                    "x",
+                ]
+            ),
             inner,
             max_size=4,
         )

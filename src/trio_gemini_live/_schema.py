@@ -227,6 +227,10 @@ def _children(schema: Mapping[str, Any], path: str) -> Iterator[tuple[Any, str]]
     items = schema.get("items")
     if isinstance(items, Mapping):
         yield items, f"{path}.items"
+    for key in ("additionalProperties", "additional_properties"):
+        additional = schema.get(key)
+        if isinstance(additional, Mapping):  # (a bool allows or forbids, and holds no keys)
+            yield additional, f"{path}.{key}"
     for key in ("anyOf", "any_of"):
         any_of = schema.get(key)
         if isinstance(any_of, list):
@@ -282,8 +286,8 @@ def camel_schema(schema: Any, path: str = "parameters") -> Any:
                 child: camel_schema(item, f"{path}.{name}.{child}")
                 for child, item in cast(Mapping[str, Any], value).items()
             }
-        elif name == "items":
-            value = camel_schema(value, f"{path}.items")
+        elif name in ("items", "additionalProperties"):
+            value = camel_schema(value, f"{path}.{name}")
         elif name == "anyOf" and isinstance(value, list):
             value = [
                 camel_schema(item, f"{path}.anyOf[{index}]")
@@ -370,8 +374,9 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
                 child: _schema_or_value(item, f"{path}.{key}.{child}", dropped)
                 for child, item in cast(Mapping[str, Any], value).items()
             }
-        elif key == "items":
-            out[key] = _schema_or_value(value, f"{path}.items", dropped)
+        elif key in ("items", "additionalProperties"):
+            # (An `additionalProperties` bool is kept: `_schema_or_value` converts dicts.)
+            out[key] = _schema_or_value(value, f"{path}.{key}", dropped)
         elif key == "anyOf" and isinstance(value, list):
             out[key] = [
                 _schema_or_value(item, f"{path}.anyOf[{index}]", dropped)
