@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 
 from trio_gemini_live import (
     ConfigurationError,
+    FunctionDeclaration,
     GeminiRealtimeClient,
     Tool,
     function_tool,
@@ -24,6 +25,8 @@ from trio_gemini_live._schema import (
     schema_value_problems,
     unsupported_schema_keys,
 )
+from trio_gemini_live._seed_options import _function_declaration
+from trio_gemini_live._session_setup import checked_tool_schemas
 from trio_gemini_live.emulator import open_emulator
 
 # An input schema as Google's Gmail MCP server publishes it (livekit/agents #7349), plus the
@@ -198,6 +201,30 @@ async def test_open_session_refuses_a_bad_schema_value_before_connecting() -> No
     )
 
 
+async def test_open_session_checks_and_camel_cases_a_response_schema() -> None:
+    # `FunctionDeclaration.response` is a `Schema` too: it was sent unchecked, as given.
+    async def connector(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("must not connect")
+
+    bad = FunctionDeclaration(name="f", response={"type": "OBJECT", "readOnly": True})
+    setup = live_setup("gemini-live-2.5-flash-preview", functions=[bad])
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    with trio.fail_after(5), pytest.raises(ConfigurationError) as info:
+        async with open_session(setup, endpoint=endpoint, connector=connector):
+            pass
+    assert "setup.tools[0].functionDeclarations[0].response.readOnly" in str(info.value)
+    tools = [
+        Tool(function_declarations=[FunctionDeclaration(name="f", response={"type": "STRIN"})])
+    ]
+    with pytest.raises(ConfigurationError, match=r"\[0\]\.response\.type must be a Schema type"):
+        checked_tool_schemas(tools, "setup.tools")
+    snake = FunctionDeclaration(name="f", response={"type": "ARRAY", "max_items": 2})
+    checked = checked_tool_schemas([Tool(function_declarations=[snake])], "setup.tools")
+    assert checked is not None
+    assert checked[0].function_declarations is not None
+    assert checked[0].function_declarations[0].response == {"type": "ARRAY", "maxItems": 2}
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
     lambda inner: (
@@ -296,3 +323,19 @@ async def test_seed_tools_from_mcp_reach_the_emulator_converted(autojump_clock: 
     assert declaration["parameters"]["properties"]["attachments"]["items"]["properties"] == {
         "id": {"type": "STRING"}
     }
+
+
+def test_the_seed_facade_converts_a_response_schema_like_parameters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # It was copied as given: a JSON Schema `response` reached the server unconverted.
+    tool = {
+        "name": "f",
+        "parameters": {"type": "object", "properties": {"a": {"type": "string"}}},
+        "response": {"type": "object", "$schema": "x", "properties": {"t": {"type": "string"}}},
+    }
+    with caplog.at_level(logging.WARNING):
+        declaration = _function_declaration(tool, logging.getLogger("t"))
+    assert declaration["response"] == {"type": "OBJECT", "properties": {"t": {"type": "STRING"}}}
+    assert "tool 'f' response.$schema" in caplog.text
+

@@ -1,13 +1,13 @@
-"""Function parameter schemas: what the Live API's `Schema` accepts, and JSON Schema turned into it.
+"""Function schemas: what the Live API's `Schema` accepts, and JSON Schema turned into it.
 
-`FunctionDeclaration.parameters` is Google's OpenAPI-subset `Schema` message, parsed as
-proto3 JSON: a key it does not know (`$schema`, `readOnly`, `x-google-enum-descriptions`,
-`examples`, ...) makes the server close the session with 1007 and no useful reason
-(protocol.md section 2.1.4). Tool schemas often come from elsewhere (OpenAI-style tools,
-pydantic models, MCP servers) and carry such keys, so the client checks them before sending
-and the seed facade converts them. A value of the wrong kind (`"type": "STRIN"`, an `enum`
-of numbers, `"minLength": "x"`, a property that is not a schema) is refused by the parser
-too, and checked here as well.
+`FunctionDeclaration.parameters` (and `.response`) is Google's OpenAPI-subset `Schema`
+message, parsed as proto3 JSON: a key it does not know (`$schema`, `readOnly`,
+`x-google-enum-descriptions`, `examples`, ...) makes the server close the session with 1007
+and no useful reason (protocol.md section 2.1.4). Tool schemas often come from elsewhere
+(OpenAI-style tools, pydantic models, MCP servers) and carry such keys, so the client checks
+them before sending and the seed facade converts them. A value of the wrong kind (`"type":
+"STRIN"`, an `enum` of numbers, `"minLength": "x"`, a property that is not a schema) is
+refused by the parser too, and checked here as well.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ._errors import ConfigurationError
 from ._proto_fields import INT64_RANGE
 
 __all__ = [
+    "SCHEMA_FIELDS",
     "SCHEMA_KEYS",
     "SCHEMA_TYPES",
     "SchemaValueProblem",
@@ -297,31 +298,37 @@ def camel_schema(schema: Any, path: str = "parameters") -> Any:
     return out
 
 
-def _tool_parameters(tools: Sequence[Any] | None, path: str) -> Iterator[tuple[Any, str]]:
-    """The `parameters` of every function declaration in `tools`, with their JSON paths.
+SCHEMA_FIELDS = ("parameters", "response")
+"""The fields of `FunctionDeclaration` that hold a `Schema` (their JSON Schema twins,
+`parametersJsonSchema` and `responseJsonSchema`, take any JSON Schema)."""
+
+
+def _tool_schemas(tools: Sequence[Any] | None, path: str) -> Iterator[tuple[Any, str]]:
+    """The `Schema`s of every function declaration in `tools`, with their JSON paths.
 
     `tools` holds `Tool` Structs; only their `function_declarations` carry schemas.
     """
     for index, tool in enumerate(tools or ()):
         for number, declaration in enumerate(getattr(tool, "function_declarations", None) or ()):
-            if declaration.parameters is not None:
-                where = f"{path}[{index}].functionDeclarations[{number}].parameters"
-                yield declaration.parameters, where
+            for field in SCHEMA_FIELDS:
+                schema = getattr(declaration, field)
+                if schema is not None:
+                    yield schema, f"{path}[{index}].functionDeclarations[{number}].{field}"
 
 
 def tool_schema_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
-    """The unsupported keys in the `parameters` of every function declaration in `tools`."""
+    """The unsupported keys in the `Schema`s (`SCHEMA_FIELDS`) of the functions in `tools`."""
     problems: list[str] = []
-    for parameters, where in _tool_parameters(tools, path):
-        problems += unsupported_schema_keys(parameters, where)
+    for schema, where in _tool_schemas(tools, path):
+        problems += unsupported_schema_keys(schema, where)
     return problems
 
 
 def tool_schema_value_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
-    """The values a `Schema` field does not take, in the function `parameters` of `tools`."""
+    """The values a `Schema` field does not take, in the `Schema`s of the functions in `tools`."""
     problems: list[str] = []
-    for parameters, where in _tool_parameters(tools, path):
-        problems += map(str, schema_value_problems(parameters, where))
+    for schema, where in _tool_schemas(tools, path):
+        problems += map(str, schema_value_problems(schema, where))
     return problems
 
 

@@ -199,8 +199,9 @@ def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) ->
 def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[str, Any]:
     """An OpenAI-style function schema (flat or chat-completions nested) as a declaration.
 
-    Its JSON Schema `parameters` are converted to the Live API's `Schema`: keys the server
-    would refuse with 1007 (`$schema`, `readOnly`, ...) are left out and logged.
+    Its JSON Schema `parameters` (and `response`, if given) are converted to the Live API's
+    `Schema`: keys the server would refuse with 1007 (`$schema`, `readOnly`, ...) are left
+    out and logged.
     """
     function = item.get("function", item) if item.get("type") == "function" else item
     if not isinstance(function, Mapping) or not isinstance(
@@ -222,9 +223,17 @@ def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[
                 cast(Mapping[str, Any], parameters), log, f"tool {function['name']!r} parameters"
             )
         )
-    for key in ("behavior", "response"):
-        if function.get(key) is not None:
-            declaration[key] = copy.deepcopy(function[key])
+    if function.get("behavior") is not None:
+        declaration["behavior"] = copy.deepcopy(function["behavior"])
+    response = function.get("response")
+    if isinstance(response, Mapping):
+        declaration["response"] = copy.deepcopy(
+            from_json_schema(
+                cast(Mapping[str, Any], response), log, f"tool {function['name']!r} response"
+            )
+        )
+    elif response is not None:  # refused, by its path, when the setup is checked
+        declaration["response"] = copy.deepcopy(response)
     return declaration
 
 

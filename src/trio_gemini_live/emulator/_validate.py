@@ -27,7 +27,7 @@ from .._proto_fields import (
     INT64_RANGE,
     VERTEX_ONLY_FIELDS,
 )
-from .._schema import schema_value_problems, unsupported_schema_keys
+from .._schema import SCHEMA_FIELDS, schema_value_problems, unsupported_schema_keys
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
@@ -321,7 +321,7 @@ def _normalize_struct(
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
-        if cls is FunctionDeclaration and entry.snake == "parameters" and value is not None:
+        if cls is FunctionDeclaration and entry.snake in SCHEMA_FIELDS and value is not None:
             _check_schema(value, sub, dialect)  # (`null`: proto3 JSON's unset, as anywhere)
     return out
 
@@ -334,7 +334,7 @@ _SCHEMA_TYPE_ENUM = {
 
 
 def _check_schema(schema: Any, path: str, dialect: _Dialect) -> None:
-    """`parameters` is a proto `Schema` message: its unknown keys fail like any other field.
+    """`parameters` (or `response`) is a proto `Schema` message: unknown keys fail as anywhere.
 
     (protocol.md section 2.1.4: `readOnly`, `x-google-enum-descriptions`, `$schema`, ... from
     MCP or pydantic schemas close the session with 1007; in strict mode.) So do values of
