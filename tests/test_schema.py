@@ -339,3 +339,50 @@ def test_the_seed_facade_converts_a_response_schema_like_parameters(
     assert declaration["response"] == {"type": "OBJECT", "properties": {"t": {"type": "STRING"}}}
     assert "tool 'f' response.$schema" in caplog.text
 
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"type": "object", "additionalProperties": {"type": "string"}},  # a map of strings
+        {"$ref": "#/$defs/A", "$defs": {"A": {"type": "object", "properties": {"x": {}}}}},
+        {"anyOf": [{"type": "object", "properties": {"x": {}}}]},
+    ],
+)
+def test_the_seed_facade_keeps_parameters_given_without_properties(
+    parameters: dict[str, Any],
+) -> None:
+    # Only a schema with `properties` was kept: these were left out, silently.
+    declaration = _function_declaration(
+        {"name": "f", "parameters": parameters}, logging.getLogger()
+    )
+    assert declaration["parameters"] == from_json_schema(parameters, logging.getLogger())
+
+
+def test_the_seed_facade_leaves_out_parameters_of_no_arguments_and_says_what_it_drops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("t")
+    with caplog.at_level(logging.INFO):
+        for empty in ({"type": "object", "properties": {}}, {"additionalProperties": False}):
+            assert "parameters" not in _function_declaration(
+                {"name": "f", "parameters": empty}, log
+            )
+        assert not caplog.text
+        titled = {"name": "g", "parameters": {"type": "object", "title": "G", "properties": {}}}
+        assert "parameters" not in _function_declaration(titled, log)
+    assert "tool 'g' takes no arguments" in caplog.text
+    with pytest.raises(ConfigurationError, match=r"tool 'f' parameters must be a JSON Schema"):
+        _function_declaration({"name": "f", "parameters": "{}"}, log)
+
+
+def test_a_string_const_becomes_a_one_value_enum_as_google_genai_has_it() -> None:
+    # pydantic's `Literal["action"]`; `const` was left out, so any string was allowed.
+    literal = {"type": "object", "properties": {"g": {"type": "string", "const": "action"}}}
+    converted = from_json_schema(literal, logging.getLogger())
+    assert converted["properties"]["g"] == {"type": "STRING", "enum": ["action"]}
+    nullable = from_json_schema({"type": ["string", "null"], "const": "a"}, logging.getLogger())
+    assert nullable == {"type": "STRING", "nullable": True, "enum": ["a"]}
+    # google-genai refuses the rest ("Literal values must be strings"): no Schema form.
+    for schema in ({"type": "integer", "const": 3}, {"const": "a"}):
+        with pytest.raises(ConfigurationError, match=r"parameters\.const is "):
+            from_json_schema(schema, logging.getLogger())

@@ -337,8 +337,9 @@ def from_json_schema(
 ) -> dict[str, Any]:
     """A JSON Schema (OpenAI tools, pydantic, MCP) as a Live API `Schema`.
 
-    Keys `Schema` lacks are left out (and logged: the model no longer sees them), and a
-    JSON Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`. A key spelled
+    Keys `Schema` lacks are left out (and logged: the model no longer sees them), a JSON
+    Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`, and a string
+    `const` of a string schema a one-value `enum` (as google-genai converts them). A key spelled
     in snake_case (`max_items`, as google-genai writes them) comes out in camelCase, and a
     type name in upper case (`"object"` as `"OBJECT"`, the enum's name in the proto).
     Everything else is kept as it is.
@@ -347,7 +348,8 @@ def from_json_schema(
         ConfigurationError: one key given under both spellings (`maxItems`, `max_items`), or
             a value the `Schema` field does not take (`"type": "strin"`, an `enum` of
             numbers, `"items"` as a list: `schema_value_problems`), which no conversion
-            mends: the server would close the session with 1007.
+            mends: the server would close the session with 1007. Or a `const` that is not a
+            string of a string schema (google-genai refuses it too).
     """
     dropped: list[str] = []
     converted = _convert(schema, name, dropped)
@@ -374,6 +376,8 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
                 f"{path} has {key!r} under two spellings (camelCase and snake_case): keep one"
             )
         seen.add(key)
+        if key == "const" and value is not None:
+            continue  # once the type is known, below
         if key not in SCHEMA_KEYS:
             dropped.append(f"{path}.{key}")
         elif key in _SCHEMA_MAPS and isinstance(value, Mapping):
@@ -402,7 +406,26 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
             out[key] = _type_name(value)
         else:
             out[key] = value
+    if schema.get("const") is not None:
+        out["enum"] = _const_enum(schema["const"], out.get("type"), path)
     return out
+
+
+def _const_enum(const: Any, schema_type: Any, path: str) -> list[str]:
+    """A JSON Schema `const` as `Schema`'s one-value `enum`, as google-genai converts it.
+
+    pydantic writes a one-value `Literal` so. `Schema` has no `const`, and its `enum` holds
+    strings of a STRING schema only: any other `const` has no form the server takes, and
+    leaving it out would let the model send values the function does not take.
+    """
+    if schema_type == "STRING" and isinstance(const, str):
+        return [const]
+    kind = "with no type" if schema_type is None else f"of type {schema_type}"
+    raise ConfigurationError(
+        f"{path}.const is {describe(const)} in a schema {kind}: the "
+        "Live API's Schema has no const, and only a string const of a string schema has "
+        "a form it takes (a one-value enum); use an enum of strings"
+    )
 
 
 def _type_name(value: Any) -> Any:
