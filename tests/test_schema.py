@@ -386,3 +386,19 @@ def test_a_string_const_becomes_a_one_value_enum_as_google_genai_has_it() -> Non
     for schema in ({"type": "integer", "const": 3}, {"const": "a"}):
         with pytest.raises(ConfigurationError, match=r"parameters\.const is "):
             from_json_schema(schema, logging.getLogger())
+
+
+@pytest.mark.parametrize("field", ["parameters", "response"])
+def test_a_schema_and_its_json_schema_twin_together_are_refused(field: str) -> None:
+    # google-genai: "This field is mutually exclusive with `parameters`" (and `response`).
+    schema = {"type": "OBJECT", "properties": {"a": {"type": "STRING"}}}
+    twins = {field: schema, f"{field}_json_schema": {"type": "object"}}
+    tools = [Tool(function_declarations=[FunctionDeclaration(name="f", **twins)])]
+    where = "setup.tools[0].functionDeclarations[0]"
+    with pytest.raises(ConfigurationError) as info:
+        checked_tool_schemas(tools, "setup.tools")
+    assert f"{where}.{field} and {where}.{field}JsonSchema" in str(info.value)
+    assert "mutually exclusive" in str(info.value)
+    del twins[field]
+    alone = [Tool(function_declarations=[FunctionDeclaration(name="f", **twins)])]
+    assert checked_tool_schemas(alone, "setup.tools") == alone

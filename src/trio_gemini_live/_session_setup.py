@@ -120,6 +120,7 @@ def checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | No
                 ],
             )
         converted.append(tool)
+    _refuse_both_schema_forms(converted, path)
     problems = tool_schema_problems(converted, path)
     if problems:
         raise ConfigurationError(
@@ -133,6 +134,29 @@ def checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | No
             f"would close the session with 1007): {'; '.join(problems)}"
         )
     return converted
+
+
+def _refuse_both_schema_forms(tools: list[Tool], path: str) -> None:
+    """Refuse a declaration giving a `Schema` and its JSON Schema twin together.
+
+    google-genai documents `parameters` and `parametersJsonSchema` (and `response` and
+    `responseJsonSchema`) as mutually exclusive: which one the server would go by is not
+    said.
+    """
+    both: list[str] = []
+    for index, tool in enumerate(tools):
+        for number, declaration in enumerate(tool.function_declarations or ()):
+            where = f"{path}[{index}].functionDeclarations[{number}]"
+            for field in SCHEMA_FIELDS:
+                if getattr(declaration, field) is not None and (
+                    getattr(declaration, f"{field}_json_schema") is not None
+                ):
+                    both.append(f"{where}.{field} and {where}.{field}JsonSchema")
+    if both:
+        raise ConfigurationError(
+            f"{'; '.join(both)} are given together, and are mutually exclusive (one as a "
+            "Schema, one as a JSON Schema): give one"
+        )
 
 
 def _camel_declaration(declaration: FunctionDeclaration, path: str) -> FunctionDeclaration:
