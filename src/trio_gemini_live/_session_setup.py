@@ -196,6 +196,23 @@ def refuse_vertex_only(
         )
 
 
+def refuse_gemini_only(
+    paths: list[str], error: type[ConfigurationError] | type[LocalProtocolError]
+) -> None:
+    """Raise `error` naming `paths`, the Gemini API-only fields of a message for Vertex AI.
+
+    google-genai says Vertex AI does not support them (`GEMINI_ONLY_FIELDS`); its parser
+    would refuse them by name once the message arrives.
+    """
+    if paths:
+        it, verb = ("it", "is") if len(paths) == 1 else ("them", "are")
+        raise error(
+            f"{', '.join(paths)} {verb} Gemini API only: Vertex AI does not support {it} "
+            f"(google-genai: 'only supported in Gemini Developer API'). Leave {it} out, or "
+            "connect to the Gemini API (gemini_endpoint)"
+        )
+
+
 def prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
     """`setup` (or a model name) checked for `endpoint`, its model as the endpoint names it."""
     if isinstance(setup, str):

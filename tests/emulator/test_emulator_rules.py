@@ -634,3 +634,15 @@ async def test_generation_config_in_range(autojump_clock: trio.abc.Clock) -> Non
         async with start() as emu, connect(emu) as client:
             reply = await client.setup(generationConfig=config)
             assert reply == {"setupComplete": {}}, config
+
+
+def test_vertex_ai_knows_no_will_continue_in_a_function_response() -> None:
+    # google-genai: will_continue is "only supported in Gemini Developer API".
+    response = {"id": "c1", "name": "f", "response": {}, "willContinue": True}
+    frame = json.dumps({"toolResponse": {"functionResponses": [response]}})
+    parse_client_frame(frame, strict=True)
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(frame, strict=True, vertex=True)
+    assert caught.value.reason.startswith(
+        'Invalid JSON payload received. Unknown name "willContinue"'
+    )

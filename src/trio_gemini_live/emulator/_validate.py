@@ -22,6 +22,7 @@ from msgspec import inspect as mi
 
 from .._proto_fields import (
     DATA_ONEOF,
+    GEMINI_ONLY_FIELDS,
     INT32_RANGE,
     INT64_FIELDS,
     INT64_RANGE,
@@ -289,8 +290,10 @@ def _normalize_struct(
     out: dict[str, Any] = {}
     for key, value in obj.items():
         entry = table.get(key)
-        if entry is not None and not dialect.vertex and (cls, entry.snake) in VERTEX_ONLY_FIELDS:
-            entry = None  # unknown to the Gemini API's parser
+        if entry is not None and (cls, entry.snake) in (
+            GEMINI_ONLY_FIELDS if dialect.vertex else VERTEX_ONLY_FIELDS
+        ):
+            entry = None  # unknown to the other backend's parser
         if entry is not None and (cls, entry.snake) in _NOT_ON_THE_WIRE:
             entry = None
         if entry is None:
