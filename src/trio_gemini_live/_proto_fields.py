@@ -19,6 +19,7 @@ from ._wire import (
     ContextWindowCompression,
     FileData,
     FunctionCallPart,
+    FunctionResponse,
     FunctionResponsePart,
     Part,
     SessionResumptionConfig,
@@ -32,8 +33,10 @@ __all__ = [
     "INT32_RANGE",
     "INT64_FIELDS",
     "INT64_RANGE",
+    "GEMINI_ONLY_FIELDS",
     "VERTEX_ONLY_FIELDS",
     "check_integer_ranges",
+    "gemini_only_paths",
     "vertex_only_paths",
 ]
 
@@ -139,6 +142,13 @@ VERTEX_ONLY_FIELDS = frozenset(
 parser refuses each by name, whatever its value (1007 'Unknown name'). The emulator reads
 them by the same table."""
 
+GEMINI_ONLY_FIELDS = frozenset({(FunctionResponse, "will_continue")})
+"""Fields only the Gemini API's proto has, as (Struct, field name), for the messages the
+client sends after the setup: google-genai's `_FunctionResponse_to_vertex` refuses
+`will_continue` ("only supported in Gemini Developer API"), and its `FunctionResponse`
+says "This field is not supported in Vertex AI". (Its Live `send_tool_response` sends it
+unchecked.) The emulator's Vertex AI flavour reads them by the same table."""
+
 
 @functools.cache
 def _struct_fields(
@@ -168,6 +178,29 @@ def vertex_only_paths(
 ) -> list[str]:
     """The JSON paths of the fields in `value` (at any depth) that are set and Vertex only.
 
+    Read by `VERTEX_ONLY_FIELDS`; see `_backend_only_paths`.
+    """
+    return _backend_only_paths(value, path, cls, VERTEX_ONLY_FIELDS)
+
+
+def gemini_only_paths(
+    value: object, path: str, cls: type[msgspec.Struct] | None = None
+) -> list[str]:
+    """The JSON paths of the fields in `value` (at any depth) that are set and Gemini API only.
+
+    Read as `vertex_only_paths` reads them, by `GEMINI_ONLY_FIELDS`.
+    """
+    return _backend_only_paths(value, path, cls, GEMINI_ONLY_FIELDS)
+
+
+def _backend_only_paths(
+    value: object,
+    path: str,
+    cls: type[msgspec.Struct] | None,
+    only: frozenset[tuple[type, str]],
+) -> list[str]:
+    """The JSON paths of the fields in `value` (at any depth) that are set and in `only`.
+
     `value` is a Struct, or the JSON object of one (`cls`): a setup with its `extra`
     merged in (`merge_extra`), whose added tools and parts are dicts, is read as the
     server reads it, by either spelling of each field's name (`displayName`,
@@ -190,11 +223,11 @@ def vertex_only_paths(
             continue
         name, wire, inner = entry
         where = f"{path}.{wire}"
-        if (cls, name) in VERTEX_ONLY_FIELDS:
+        if (cls, name) in only:
             found.append(where)
         elif inner is not None and isinstance(item, list):
             for index, element in enumerate(cast("list[object]", item)):
-                found += vertex_only_paths(element, f"{where}[{index}]", inner)
+                found += _backend_only_paths(element, f"{where}[{index}]", inner, only)
         elif inner is not None:
-            found += vertex_only_paths(item, where, inner)
+            found += _backend_only_paths(item, where, inner, only)
     return found

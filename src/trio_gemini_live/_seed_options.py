@@ -209,8 +209,10 @@ def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) ->
 def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[str, Any]:
     """An OpenAI-style function schema (flat or chat-completions nested) as a declaration.
 
-    Its JSON Schema `parameters` are converted to the Live API's `Schema`: keys the server
-    would refuse with 1007 (`$schema`, `readOnly`, ...) are left out and logged.
+    Its JSON Schema `parameters` (and `response`, if given) are converted to the Live API's
+    `Schema`: keys the server would refuse with 1007 (`$schema`, `readOnly`, ...) are left
+    out and logged. `parameters` that take no arguments are left out, and said so in the
+    log if they held more than an empty object (a title, a description).
     """
     function = item.get("function", item) if item.get("type") == "function" else item
     if not isinstance(function, Mapping) or not isinstance(
@@ -223,19 +225,56 @@ def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[
     declaration: dict[str, Any] = {"name": function["name"]}
     if function.get("description"):
         declaration["description"] = function["description"]
-    parameters = function.get("parameters")
-    # Gemini rejects an OBJECT schema with no properties: a function without arguments
-    # must omit `parameters` altogether.
-    if isinstance(parameters, Mapping) and cast(Mapping[str, Any], parameters).get("properties"):
-        declaration["parameters"] = copy.deepcopy(
-            from_json_schema(
-                cast(Mapping[str, Any], parameters), log, f"tool {function['name']!r} parameters"
-            )
+    parameters = _json_schema(function, "parameters", log)
+    if parameters is not None and not _takes_no_arguments(parameters):
+        declaration["parameters"] = parameters
+    elif parameters is not None and parameters.keys() & {"title", "description"}:
+        log.info(
+            "tool %r takes no arguments: its parameters schema is left out, title and "
+            "description with it, as a function without arguments must omit it",
+            function["name"],
         )
-    for key in ("behavior", "response"):
-        if function.get(key) is not None:
-            declaration[key] = copy.deepcopy(function[key])
+    if function.get("behavior") is not None:
+        declaration["behavior"] = copy.deepcopy(function["behavior"])
+    response = _json_schema(function, "response", log)
+    if response is not None:
+        declaration["response"] = response
     return declaration
+
+
+def _json_schema(function: Mapping[str, Any], key: str, log: logging.Logger) -> Any:
+    """`function[key]`, a JSON Schema, as a Live API `Schema` (None if not given)."""
+    schema = function.get(key)
+    if schema is None:
+        return None
+    where = f"tool {function['name']!r} {key}"
+    if not isinstance(schema, Mapping):
+        raise ConfigurationError(
+            f"{where} must be a JSON Schema (a dict), not a {type(schema).__name__}"
+        )
+    return copy.deepcopy(from_json_schema(cast(Mapping[str, Any], schema), log, where))
+
+
+# The keys of a schema of an object with no arguments, which says nothing more when left out.
+_NO_ARGUMENTS_KEYS = frozenset(
+    {"type", "properties", "required", "additionalProperties", "title", "description"}
+)
+
+
+def _takes_no_arguments(schema: Mapping[str, Any]) -> bool:
+    """Whether `schema` (converted) is an object's with no properties, and no others allowed.
+
+    Gemini rejects an OBJECT schema with no properties: a function without arguments must
+    omit `parameters` altogether. One that takes a map (`additionalProperties`), or is
+    given by a `$ref` or an `anyOf`, does take arguments, and is sent.
+    """
+    return (
+        schema.keys() <= _NO_ARGUMENTS_KEYS
+        and schema.get("type") in (None, "OBJECT")
+        and not schema.get("properties")
+        and not schema.get("required")
+        and schema.get("additionalProperties") in (None, False)
+    )
 
 
 def _opt_tools(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:

@@ -54,7 +54,7 @@ from ._errors import (
 from ._groups import BlockErrors
 from ._options import SessionOptions
 from ._pending_calls import CallReservation
-from ._proto_fields import vertex_only_paths
+from ._proto_fields import gemini_only_paths, vertex_only_paths
 from ._protocol import LiveProtocol, SessionState
 from ._require_trio import require_trio
 from ._resume import ACTIVITY_END, ACTIVITY_START, AUDIO_STREAM_END, ReplayBuffer
@@ -63,6 +63,7 @@ from ._session_setup import (
     checked_tool_schemas as _checked_tool_schemas,
     gemini_api as _gemini_api,
     prepare_setup as _prepare_setup,
+    refuse_gemini_only as _refuse_gemini_only,
     refuse_vertex_only as _refuse_vertex_only,
     struct_list as _struct_list,
     system_instruction as _system_instruction,
@@ -831,7 +832,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 server refuses it with 1007), or a Vertex AI only field while the endpoint is the
                 Gemini API's (`fileData.displayName`, a function call's `partialArgs` or
                 `willContinue`: the server
-                would close the session with 1007; the path is named), or `turn_complete`
+                would close the session with 1007; the path is named), or a Gemini API only
+                field while the endpoint is Vertex AI's (a function response's
+                `willContinue`), or `turn_complete`
                 is not a `bool`.
         """
         if isinstance(turns, str):
@@ -864,6 +867,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         content = ClientContent(turns=turn_list or None, turn_complete=turn_complete or None)
         if _gemini_api(self._endpoint):
             _refuse_vertex_only(vertex_only_paths(content, "clientContent"), LocalProtocolError)
+        elif self._endpoint.vertex:
+            _refuse_gemini_only(gemini_only_paths(content, "clientContent"), LocalProtocolError)
         await self._send(ClientMessage(client_content=content), "clientContent")
 
     async def activity_start(self) -> None:

@@ -24,12 +24,13 @@ from msgspec import inspect as mi
 
 from .._proto_fields import (
     DATA_ONEOF,
+    GEMINI_ONLY_FIELDS,
     INT32_RANGE,
     INT64_FIELDS,
     INT64_RANGE,
     VERTEX_ONLY_FIELDS,
 )
-from .._schema import schema_value_problems, unsupported_schema_keys
+from .._schema import SCHEMA_FIELDS, schema_value_problems, unsupported_schema_keys
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
@@ -302,8 +303,10 @@ def _normalize_struct(
     out: dict[str, Any] = {}
     for key, value in obj.items():
         entry = table.get(key)
-        if entry is not None and not dialect.vertex and (cls, entry.snake) in VERTEX_ONLY_FIELDS:
-            entry = None  # unknown to the Gemini API's parser
+        if entry is not None and (cls, entry.snake) in (
+            GEMINI_ONLY_FIELDS if dialect.vertex else VERTEX_ONLY_FIELDS
+        ):
+            entry = None  # unknown to the other backend's parser
         if entry is not None and (cls, entry.snake) in _NOT_ON_THE_WIRE:
             entry = None
         if entry is None:
@@ -343,7 +346,7 @@ def _normalize_struct(
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
-        if cls is FunctionDeclaration and entry.snake == "parameters":
+        if cls is FunctionDeclaration and entry.snake in SCHEMA_FIELDS:
             _check_schema(value, sub, dialect)
     return out
 
@@ -356,7 +359,7 @@ _SCHEMA_TYPE_ENUM = {
 
 
 def _check_schema(schema: Any, path: str, dialect: _Dialect) -> None:
-    """`parameters` is a proto `Schema` message: its unknown keys fail like any other field.
+    """`parameters` (or `response`) is a proto `Schema` message: unknown keys fail as anywhere.
 
     (protocol.md section 2.1.4: `readOnly`, `x-google-enum-descriptions`, `$schema`, ... from
     MCP or pydantic schemas close the session with 1007; in strict mode.) So do values of
