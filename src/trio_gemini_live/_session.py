@@ -319,8 +319,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         One line per kind and cause, as in `Closed.not_sent`: messages whose `send_*` had
         returned but that no connection wrote in full, still queued or cut off mid-write when the
         session ended (`aclose` during an outage, a queue a stalled uplink did not drain
-        within `close_timeout`, a session ended by an error). Empty while the session runs,
-        and when everything sent was written.
+        within `close_timeout`, a session ended by an error), and those written but not yet
+        confirmed by the server when the application's close got no close frame back.
+        Empty while the session runs, and when everything sent was written (and confirmed).
         """
         return self._not_sent
 
@@ -1150,7 +1151,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         closes at once, without waiting for a connection: a resume waiting out its backoff,
         or still connecting, gives up. Whatever that leaves unwritten is reported, never
         dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning in the
-        log.
+        log; so is what was written but not yet confirmed by the server, when its close
+        frame does not come back (the server may not have received it).
 
         It returns once the session has ended (`state` is `closed`, `not_sent` final), or
         at the latest twice `close_timeout` after those steps; so does a second call made

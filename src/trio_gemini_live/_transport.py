@@ -93,16 +93,27 @@ class TransportClosedError(Exception):
     bits, an unknown opcode, a bad close code...), text or a close reason that is not UTF-8
     (1007), a message over `max_message_size` (1009). `code` and `reason` are then those of
     the client's close frame, not the server's.
+
+    `own_close`: no close frame came from the server after the client's own (the wait for
+    it ran out, or ended): `code` and `reason` are those of the client's close frame. The
+    server may not have read everything written before it (see `SessionCore.close_received`).
     """
 
     def __init__(
-        self, code: int, reason: str, *, unwritten: bool = False, local_failure: bool = False
+        self,
+        code: int,
+        reason: str,
+        *,
+        unwritten: bool = False,
+        local_failure: bool = False,
+        own_close: bool = False,
     ) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
         self.unwritten = unwritten
         self.local_failure = local_failure
+        self.own_close = own_close
 
 
 class Transport(Protocol):
@@ -673,7 +684,7 @@ class TrioWebsocketTransport:
         self._host.closing = True
         reason = fit_close_reason(reason)
         if self._own_close is None:
-            self._own_close = TransportClosedError(code, reason)
+            self._own_close = TransportClosedError(code, reason, own_close=True)
         try:
             # No close frame behind a write cut off part-way: it would be read as the rest
             # of that frame, and the server could not answer it. The stream is dropped.

@@ -497,7 +497,7 @@ class WebsocketsTransport:
     def _closing_error(self) -> TransportClosedError:
         sent = self._protocol.close_sent
         if sent is not None:
-            return TransportClosedError(sent.code, sent.reason)
+            return TransportClosedError(sent.code, sent.reason, own_close=True)
         return TransportClosedError(1006, "")
 
     async def _flush(self, frames: Sequence[bytes] = (), *, data: bool = False) -> None:
@@ -608,7 +608,7 @@ class WebsocketsTransport:
                     await self._read_once()
         finally:
             if self._closed is None:
-                self._set_closed(TransportClosedError(code, reason))
+                self._set_closed(TransportClosedError(code, reason, own_close=True))
             if self._write_cut:
                 await self.abort()
             await self._close_stream()
