@@ -29,7 +29,7 @@ from google.genai import types as gt
 from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
 
-from trio_gemini_live import _proto_enums as proto, _wire as w
+from trio_gemini_live import _wire as w
 from trio_gemini_live._wire_checks import empty_part
 
 # --- scalars and JSON values -----------------------------------------------------------------
@@ -94,18 +94,6 @@ def struct_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
 
 def _values(enum_cls: type[enum.Enum]) -> st.SearchStrategy[str]:
     return st.sampled_from([str(member.value) for member in enum_cls])
-
-
-def _declared(enum_cls: type[enum.Enum], *tables: tuple[str, ...]) -> st.SearchStrategy[str]:
-    """google-genai's values of an enum that each of Google's published `tables` declares.
-
-    For setups a strict server takes: google-genai knows names newer than the protos this
-    project copied (`XHIGH`, `HARM_CATEGORY_IMAGE_HATE`), which the emulator refuses as a
-    proto3 JSON parser refuses a name its enum lacks.
-    """
-    return st.sampled_from(
-        [str(m.value) for m in enum_cls if all(str(m.value) in table for table in tables)]
-    )
 
 
 def _opt(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -405,10 +393,8 @@ valid_extras = _opt(
     tools=st.lists(portable_tools.map(msgspec.to_builtins), max_size=2),
     safetySettings=st.lists(
         _opt(
-            category=_declared(
-                gt.HarmCategory, proto.GEMINI_HARM_CATEGORY, proto.VERTEX_HARM_CATEGORY
-            ),
-            threshold=_declared(gt.HarmBlockThreshold, proto.HARM_BLOCK_THRESHOLD),
+            category=_values(gt.HarmCategory),
+            threshold=_values(gt.HarmBlockThreshold),
         ),
         max_size=2,
     ),
@@ -443,7 +429,7 @@ def live_setup_options(
         seed=st.none() | st.integers(-(2**31), INT32_MAX),
         media_resolution=st.none() | _values(gt.MediaResolution),
         thinking_budget=st.none() | st.integers(-1, 32768),
-        thinking_level=st.none() | _declared(gt.ThinkingLevel, proto.THINKING_LEVEL),
+        thinking_level=st.none() | _values(gt.ThinkingLevel),
         include_thoughts=st.none() | st.booleans(),
         enable_affective_dialog=st.none() | st.booleans(),
         proactive_audio=st.none() | st.booleans(),

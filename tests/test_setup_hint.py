@@ -46,7 +46,7 @@ AUIDO = Setup(
 )
 AUIDO_HINT = (
     "the setup may be why: generationConfig.responseModalities[0] is 'AUIDO', "
-    "not one of AUDIO, IMAGE, TEXT"
+    "not one of AUDIO, IMAGE, TEXT, VIDEO"
 )
 
 
@@ -113,7 +113,7 @@ def test_every_enum_field_of_the_setup_is_checked() -> None:
         "generationConfig.mediaResolution is 'MEDIA_RESOLUTION_ULTRA', not one of "
         "MEDIA_RESOLUTION_HIGH, MEDIA_RESOLUTION_LOW, MEDIA_RESOLUTION_MEDIUM",
         "generationConfig.thinkingConfig.thinkingLevel is 'EXTREME', not one of "
-        "HIGH, LOW, MEDIUM, MINIMAL",
+        "HIGH, LOW, MEDIUM, MINIMAL, XHIGH",
         "realtimeInputConfig.automaticActivityDetection.startOfSpeechSensitivity is "
         "'START_SENSITIVITY_MEDIUM', not one of START_SENSITIVITY_HIGH, START_SENSITIVITY_LOW",
         "realtimeInputConfig.automaticActivityDetection.endOfSpeechSensitivity is 'LOW', "
@@ -146,6 +146,17 @@ def test_every_known_name_passes_including_the_unnumbered_turn_coverage() -> Non
         tools=[
             Tool(function_declarations=[FunctionDeclaration(name="a", behavior="NON_BLOCKING")])
         ],
+    )
+    assert setup_problems(setup) == []
+
+
+def test_names_newer_than_the_published_protos_are_not_suspect() -> None:
+    # google-genai 3.6.1 declares and sends these; Google's servers take them.
+    setup = Setup(
+        model=f"models/{HALF_CASCADE}",
+        generation_config=GenerationConfig(
+            response_modalities=["VIDEO"], thinking_config=ThinkingConfig(thinking_level="XHIGH")
+        ),
     )
     assert setup_problems(setup) == []
 

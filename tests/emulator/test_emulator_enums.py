@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 import trio
+from google.genai import types as gt
 from hypothesis import given, strategies as st
 
 from emulator.emulator_client import MODEL, NATIVE, connect, start, texts_of
@@ -411,6 +412,82 @@ def test_names_by_name_only_are_taken_and_their_numbers_are_not() -> None:
         "thinking_config.thinking_level' (type.googleapis.com/"
         "google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), 4"
     )
+
+
+# google-genai's enum for each enum field: every name it declares is one it may send.
+_GENAI_ENUMS: dict[tuple[type[msgspec.Struct], str], type[gt.CaseInSensitiveEnum]] = {
+    (GenerationConfig, "response_modalities"): gt.Modality,
+    (GenerationConfig, "media_resolution"): gt.MediaResolution,
+    (ThinkingConfig, "thinking_level"): gt.ThinkingLevel,
+    (AutomaticActivityDetection, "start_of_speech_sensitivity"): gt.StartSensitivity,
+    (AutomaticActivityDetection, "end_of_speech_sensitivity"): gt.EndSensitivity,
+    (RealtimeInputConfig, "activity_handling"): gt.ActivityHandling,
+    (RealtimeInputConfig, "turn_coverage"): gt.TurnCoverage,
+    (FunctionDeclaration, "behavior"): gt.Behavior,
+    (FunctionResponse, "scheduling"): gt.FunctionResponseScheduling,
+    (SafetySetting, "category"): gt.HarmCategory,
+    (SafetySetting, "threshold"): gt.HarmBlockThreshold,
+    (SafetySetting, "method"): gt.HarmBlockMethod,
+    (ExecutableCode, "language"): gt.Language,
+    (CodeExecutionResult, "outcome"): gt.Outcome,
+}
+
+
+@pytest.mark.parametrize(("vertex", "key"), _DIALECTS)
+def test_every_name_google_genai_declares_is_taken(
+    vertex: bool, key: tuple[type[msgspec.Struct], str]
+) -> None:
+    # google-genai knows names newer than the published protos (XHIGH, VIDEO,
+    # HARM_CATEGORY_IMAGE_HATE, ...) and sends them as they are: Google's servers take them.
+    place, _ = _ENUM_PLACES[key]
+    for member in _GENAI_ENUMS[key]:
+        assert _refusal(place(member.value), vertex=vertex) is None, member.value
+
+
+def test_every_enum_field_has_its_google_genai_enum() -> None:
+    assert set(_GENAI_ENUMS) == set(_ENUM_PLACES)
+
+
+def test_names_newer_than_the_protos_have_no_number() -> None:
+    # Their numbers are unpublished: a number is never read as one of them.
+    for vertex in (False, True):
+        for key, enum in enum_fields(vertex=vertex).items():
+            numbered = set(enum.names.values())
+            assert not numbered & {"XHIGH", "VIDEO", "HARM_CATEGORY_IMAGE_HATE"}, key
+    thinking, _ = _ENUM_PLACES[(ThinkingConfig, "thinking_level")]
+    modality, _ = _ENUM_PLACES[(GenerationConfig, "response_modalities")]
+    category, _ = _ENUM_PLACES[(SafetySetting, "category")]
+    # One past each published numbering: XHIGH, VIDEO and an image category come after it.
+    assert _refusal(thinking(len(proto.THINKING_LEVEL)), vertex=True) is not None
+    assert _refusal(modality(len(proto.MODALITY)), vertex=False) is not None
+    assert _refusal(category(len(proto.VERTEX_HARM_CATEGORY)), vertex=True) is not None
+
+
+@pytest.mark.parametrize(
+    ("vertex", "model"), [(False, MODEL), (True, VERTEX_MODEL)], ids=["gemini", "vertex"]
+)
+async def test_a_setup_with_names_newer_than_the_protos_opens_and_answers(
+    vertex: bool, model: str
+) -> None:
+    safety = [
+        {"category": "HARM_CATEGORY_IMAGE_HATE", "threshold": "BLOCK_NONE"},
+        {"category": "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT", "threshold": "OFF"},
+        {"category": "HARM_CATEGORY_JAILBREAK", "threshold": "BLOCK_ONLY_HIGH"},
+    ]
+    generation = {"responseModalities": ["TEXT"], "thinkingConfig": {"thinkingLevel": "XHIGH"}}
+    async with start(EmulatorConfig(vertex=vertex)) as emu, connect(emu) as client:
+        complete = await client.setup(
+            model=model, generationConfig=generation, safetySettings=safety
+        )
+        assert "setupComplete" in complete
+        await client.send({"realtimeInput": {"text": "hi"}})
+        assert texts_of(await client.turn()) == "You said: hi"
+        conn = emu.connections[0]
+    assert conn.setup is not None
+    assert conn.setup.generation_config.thinking_config.thinking_level == "XHIGH"
+    assert [rule.category for rule in conn.setup.safety_settings] == [
+        rule["category"] for rule in safety
+    ]
 
 
 async def test_a_misspelled_name_closes_the_session_like_a_bad_number() -> None:

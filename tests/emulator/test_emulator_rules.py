@@ -416,9 +416,11 @@ async def test_unknown_model() -> None:
     [
         {"model": NATIVE, "generationConfig": {"responseModalities": ["TEXT"]}},
         {"model": MODEL, "generationConfig": {"responseModalities": ["AUDIO", "TEXT"]}},
-        # A Modality the proto declares but the Live API does not answer in (a name the
-        # proto lacks, such as "VIDEO", is refused by the parser: test_emulator_enums).
+        # Modalities the Live API does not answer in: one the proto declares, and one only
+        # google-genai does (the parser takes it, the setup is refused all the same). A name
+        # neither declares is refused by the parser (test_emulator_enums).
         {"model": MODEL, "generationConfig": {"responseModalities": ["IMAGE"]}},
+        {"model": MODEL, "generationConfig": {"responseModalities": ["VIDEO"]}},
         {
             "model": MODEL,
             "generationConfig": {

@@ -8,7 +8,9 @@ parser does (names match exactly: `"audio"` is not `AUDIO`).
 
 The names come from `trio_gemini_live._proto_enums`, copied from Google's published proto
 files (never guessed), which the client shares to spell and explain its setups; this module
-adds the enums' full names and which fields each backend numbers.
+adds the enums' full names and which fields each backend numbers. Names those protos lack
+but google-genai sends (`XHIGH`, `VIDEO`, `HARM_CATEGORY_IMAGE_HATE`, ...) are taken by name
+only, their numbers being unknown.
 
 A field whose numbering is not published takes names only, and any number there is refused:
 `thinkingLevel` on the Gemini API; on Vertex every Live-only enum (`activityHandling`,
@@ -76,7 +78,7 @@ _FieldKey = tuple[type[msgspec.Struct], str]
 # generative_service.proto, content.proto and safety.proto of generativelanguage v1beta.
 _GEMINI: dict[_FieldKey, ProtoEnum] = {
     (GenerationConfig, "response_modalities"): _enum(
-        f"{_GL}.GenerationConfig.Modality", *proto.MODALITY
+        f"{_GL}.GenerationConfig.Modality", *proto.MODALITY, unnumbered=proto.MODALITY_UNNUMBERED
     ),
     (GenerationConfig, "media_resolution"): _enum(
         f"{_GL}.GenerationConfig.MediaResolution", *proto.MEDIA_RESOLUTION
@@ -101,7 +103,9 @@ _GEMINI: dict[_FieldKey, ProtoEnum] = {
     ),
     # Vertex AI publishes this enum, the Gemini API only its names (protocol.md 2.1.1).
     (ThinkingConfig, "thinking_level"): _names_only(
-        f"{_GL}.ThinkingConfig.ThinkingLevel", *proto.THINKING_LEVEL
+        f"{_GL}.ThinkingConfig.ThinkingLevel",
+        *proto.THINKING_LEVEL,
+        *proto.THINKING_LEVEL_UNNUMBERED,
     ),
     (FunctionDeclaration, "behavior"): _enum(
         f"{_GL}.FunctionDeclaration.Behavior", *proto.BEHAVIOR
@@ -109,7 +113,11 @@ _GEMINI: dict[_FieldKey, ProtoEnum] = {
     (FunctionResponse, "scheduling"): _enum(
         f"{_GL}.FunctionResponse.Scheduling", *proto.SCHEDULING
     ),
-    (SafetySetting, "category"): _enum(f"{_GL}.HarmCategory", *proto.GEMINI_HARM_CATEGORY),
+    (SafetySetting, "category"): _enum(
+        f"{_GL}.HarmCategory",
+        *proto.GEMINI_HARM_CATEGORY,
+        unnumbered=proto.GEMINI_HARM_CATEGORY_UNNUMBERED,
+    ),
     (SafetySetting, "threshold"): _enum(
         f"{_GL}.SafetySetting.HarmBlockThreshold", *proto.HARM_BLOCK_THRESHOLD
     ),
@@ -121,7 +129,7 @@ _GEMINI: dict[_FieldKey, ProtoEnum] = {
 # numbers HarmCategory differently from the Gemini API (HARASSMENT is 3 here, 7 there).
 _VERTEX: dict[_FieldKey, ProtoEnum] = {
     (GenerationConfig, "response_modalities"): _enum(
-        f"{_AP}.GenerationConfig.Modality", *proto.MODALITY
+        f"{_AP}.GenerationConfig.Modality", *proto.MODALITY, unnumbered=proto.MODALITY_UNNUMBERED
     ),
     (GenerationConfig, "media_resolution"): _enum(
         f"{_AP}.GenerationConfig.MediaResolution", *proto.MEDIA_RESOLUTION
@@ -129,8 +137,13 @@ _VERTEX: dict[_FieldKey, ProtoEnum] = {
     (ThinkingConfig, "thinking_level"): _enum(
         "google.cloud.aiplatform.v1.GenerationConfig.ThinkingConfig.ThinkingLevel",
         *proto.THINKING_LEVEL,
+        unnumbered=proto.THINKING_LEVEL_UNNUMBERED,
     ),
-    (SafetySetting, "category"): _enum(f"{_AP}.HarmCategory", *proto.VERTEX_HARM_CATEGORY),
+    (SafetySetting, "category"): _enum(
+        f"{_AP}.HarmCategory",
+        *proto.VERTEX_HARM_CATEGORY,
+        unnumbered=proto.VERTEX_HARM_CATEGORY_UNNUMBERED,
+    ),
     (SafetySetting, "threshold"): _enum(
         f"{_AP}.SafetySetting.HarmBlockThreshold", *proto.HARM_BLOCK_THRESHOLD
     ),
