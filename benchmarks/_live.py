@@ -345,19 +345,30 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         events=min(seen.n, seen.capacity),
         dropped=seen.dropped + ticks.dropped,
         unmatched=missing,
-        audio_p50=pct(audio, 0.5),
-        audio_p99=pct(audio, 0.99),
-        audio_max=pct(audio, 1.0),
-        barge_p50=pct(barge, 0.5),
-        barge_p99=pct(barge, 0.99),
-        barge_n=len(barge),
-        late_p50=pct(late, 0.5),
-        late_p99=pct(late, 0.99),
+        **percentiles(audio, barge, late),
         **ticks.summary(),
         gc_full=len(gc_pauses.pauses),
         gc_full_max_ms=max(gc_pauses.pauses, default=0.0) * 1e3,
     )
+    if job.get("raw"):
+        # For a caller that pools several runs' samples (`latency`'s interleaved rounds).
+        result.update(audio=audio, barge=barge, late=late)
     return result
+
+
+def percentiles(audio: list[int], barge: list[int], late: list[int]) -> dict[str, float]:
+    """The run's figures (us) from its samples (ns): arrival->event of audio frames and of
+    barge-ins, and lateness (server stamp -> event) of both."""
+    return {
+        "audio_p50": pct(audio, 0.5),
+        "audio_p99": pct(audio, 0.99),
+        "audio_max": pct(audio, 1.0),
+        "barge_p50": pct(barge, 0.5),
+        "barge_p99": pct(barge, 0.99),
+        "barge_n": len(barge),
+        "late_p50": pct(late, 0.5),
+        "late_p99": pct(late, 0.99),
+    }
 
 
 # A many-session server's young-generation threshold (CPython's default is 700, 2000 from
