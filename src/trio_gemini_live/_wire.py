@@ -2,7 +2,8 @@
 
 Gemini tags a message by which key is present, so each envelope is one Struct whose fields
 are all optional. Client Structs are encoded (canonical camelCase, defaults omitted); server
-Structs are decoded leniently: unknown fields are ignored, absent booleans read as false.
+Structs are decoded leniently: unknown fields are ignored, absent booleans read as false, and
+a `null` field reads as the field left out (the codec's slow path drops it, `_null_fields`).
 """
 
 from __future__ import annotations
