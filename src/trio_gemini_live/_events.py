@@ -457,6 +457,11 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     error of its 1007 before `setupComplete`, for a voice it lacks, say; no other close
     refuses a setup): the session went on at once with the setup it had, and
     `setup_changed` is false unless a later setup was applied.
+    `voice_consent_signature` is the new connection's `setupComplete.voiceConsentSignature`
+    (as `SessionCreated` has it; None when it sent none), after a setup that gave a
+    replicated voice with its consent audio (`update_setup` to one, say): pass it back in
+    a later setup instead of the consent audio (`LiveSession.voice_consent_signature`
+    keeps the newest).
     """
 
     type: ClassVar[str] = "session.reconnected"
@@ -469,6 +474,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     possibly_duplicated: int = 0
     setup_changed: bool = False
     setup_refused: str | None = None
+    voice_consent_signature: VoiceConsentSignature | None = None
 
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):
