@@ -22,6 +22,7 @@ from ._wire import (
 
 __all__ = [
     "AudioDelta",
+    "AudioPartTranscription",
     "Closed",
     "CodeExecutionResult",
     "ExecutableCode",
@@ -42,6 +43,8 @@ __all__ = [
     "RealtimeEvent",
     "Reconnected",
     "ResumptionUpdate",
+    "ServerToolCall",
+    "ServerToolResponse",
     "SessionCreated",
     "SessionUpdated",
     "SpeechStarted",
@@ -231,6 +234,37 @@ class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
     parts: tuple[FunctionResponsePart, ...] = ()
 
 
+class ServerToolCall(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].toolCall`: a server-side tool the model invoked.
+
+    The server runs the tool itself (Google Search, say, with
+    `includeServerSideToolInvocations`): nothing to answer, and no call is pending.
+    `tool_type` names the tool (`"GOOGLE_SEARCH_WEB"`), `arguments` are its `args` as sent
+    (`{}` when absent), `call_id` its `id` (`""` when absent), which the
+    `ServerToolResponse` of its result repeats.
+    """
+
+    type: ClassVar[str] = "response.server_tool_call"
+    call_id: str
+    tool_type: str | None = None
+    arguments: dict[str, Any] = {}
+    turn_id: int = 0
+
+
+class ServerToolResponse(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].toolResponse`: a server-side tool's result.
+
+    `call_id` and `tool_type` are those of its `ServerToolCall`; `response` is the tool's
+    output as sent (`{}` when absent).
+    """
+
+    type: ClassVar[str] = "response.server_tool_response"
+    call_id: str
+    tool_type: str | None = None
+    response: dict[str, Any] = {}
+    turn_id: int = 0
+
+
 class FileReference(RealtimeEvent, frozen=True, kw_only=True):
     """`serverContent.modelTurn.parts[].fileData`: the model's output as a file, by URI.
 
@@ -314,6 +348,18 @@ class OutputTranscription(_Transcription, frozen=True, kw_only=True):
     """
 
     type: ClassVar[str] = "response.audio_transcript.delta"
+    turn_id: int = 0
+
+
+class AudioPartTranscription(_Transcription, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].audioTranscription`: the text of that audio part.
+
+    It comes right after the part's `AudioDelta` (or `InlineData`). The fields are those of
+    `OutputTranscription`, which carries the same speech when the setup asks for
+    `outputAudioTranscription`; a server may send either, or both.
+    """
+
+    type: ClassVar[str] = "response.audio_part_transcript"
     turn_id: int = 0
 
 
@@ -530,6 +576,9 @@ LiveEvent: TypeAlias = (
     | ThoughtSignature
     | ExecutableCode
     | CodeExecutionResult
+    | ServerToolCall
+    | ServerToolResponse
+    | AudioPartTranscription
     | OutputTranscription
     | GroundingMetadata
     | UrlContextMetadata
