@@ -10,7 +10,8 @@ Three families:
   `tools_with_credentials()`/`extras_with_credentials()` plant a credential in a setup.
 - `sdk_server_messages()`: any `google.genai.types.LiveServerMessage`, derived from the
   SDK's pydantic annotations, and `server_frame()` to serialise one the way Google's
-  server does (proto3 JSON: camelCase, standard base64, int64 as string, pretty-printed).
+  server does (proto3 JSON: camelCase, standard base64, int64 as string, pretty-printed);
+  `with_nulls(tree)` puts proto3 JSON `null`s for some of a server frame's fields.
 """
 
 from __future__ import annotations
@@ -844,6 +845,70 @@ def _wire_value(value: Any, omit_defaults: bool) -> Any:
 def server_frame(message: dict[str, Any]) -> bytes:
     """Serialise like Google's server: 2-space pretty JSON + newline, UTF-8 bytes."""
     return (json.dumps(message, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# --- proto3 JSON nulls in server frames ----------------------------------------------------
+
+
+def _null_slots(cls: type[Any]) -> list[tuple[str, type[Any] | None, bool]]:
+    """The fields of a server Struct a `null` may stand for: (wire name, inner Struct, list?).
+
+    Not those whose `null` is a value (`Any`, and `PartialArg.nullValue`, whose `null` is
+    the protobuf `NullValue`, not its absence).
+    """
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    slots: list[tuple[str, type[Any] | None, bool]] = []
+    for field in info.fields:
+        types = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
+        if any(isinstance(t, mi.AnyType) for t in types):
+            continue
+        if any(isinstance(t, mi.NoneType) for t in types) and field.default is not None:
+            continue
+        inner: type[Any] | None = None
+        repeated = False
+        for member in types:
+            if isinstance(member, mi.StructType):
+                inner = member.cls
+            elif isinstance(member, mi.ListType) and isinstance(member.item_type, mi.StructType):
+                inner, repeated = member.item_type.cls, True
+        slots.append((field.encode_name, inner, repeated))
+    return slots
+
+
+@st.composite
+def with_nulls(
+    draw: st.DrawFn, tree: dict[str, Any], cls: type[Any] = w.ServerMessage
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`tree` (the JSON of a `cls`) with `null` for some of its fields, at any depth.
+
+    Returns the tree with the nulls and the same tree without those keys: what the nulls
+    must read as (proto3 JSON: a `null` field is a field left out). A null stands for a
+    field that was absent or replaces one that was set; free-form JSON is left alone.
+    """
+    nulled: dict[str, Any] = {}
+    stripped: dict[str, Any] = {}
+    slots = {name: (inner, repeated) for name, inner, repeated in _null_slots(cls)}
+    for key in [*tree, *(name for name in slots if name not in tree)]:
+        if key in slots and draw(st.integers(0, 3)) == 0:
+            nulled[key] = None
+            continue
+        if key not in tree:
+            continue
+        value = tree[key]
+        inner, repeated = slots.get(key, (None, False))
+        if inner is not None and repeated and isinstance(value, list):
+            pairs = [
+                draw(with_nulls(item, inner)) if isinstance(item, dict) else (item, item)
+                for item in value
+            ]
+            nulled[key] = [pair[0] for pair in pairs]
+            stripped[key] = [pair[1] for pair in pairs]
+        elif inner is not None and isinstance(value, dict):
+            nulled[key], stripped[key] = draw(with_nulls(value, inner))
+        else:
+            nulled[key] = stripped[key] = value
+    return nulled, stripped
 
 
 # --- budgets --------------------------------------------------------------------------------

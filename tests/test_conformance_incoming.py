@@ -59,6 +59,9 @@ SURFACED = {
     "server_content.model_turn.parts.function_response",
     "server_content.model_turn.parts.file_data",
     "server_content.model_turn.parts.thought_signature",
+    "server_content.model_turn.parts.tool_call",
+    "server_content.model_turn.parts.tool_response",
+    "server_content.model_turn.parts.audio_transcription",
     "server_content.turn_complete",
     "server_content.interrupted",
     "server_content.generation_complete",
@@ -113,10 +116,7 @@ NOT_SURFACED = {
     "server_content.model_turn.parts.media_resolution",
     "server_content.model_turn.parts.inline_data.display_name",
     "server_content.model_turn.parts.video_metadata",
-    "server_content.model_turn.parts.tool_call",
-    "server_content.model_turn.parts.tool_response",
     "server_content.model_turn.parts.part_metadata",
-    "server_content.model_turn.parts.audio_transcription",
     "server_content.model_turn.parts.media_processing",
     "server_content.model_turn.parts.speech_metadata",
     "server_content.model_turn.parts.document_metadata",
@@ -226,7 +226,10 @@ def _sdk_transcription(chunk: gt.Transcription) -> tuple[Any, ...]:
 
 
 def _our_transcription(
-    event: ev.InputTranscription | ev.OutputTranscription | ev.InterimInputTranscription,
+    event: ev.InputTranscription
+    | ev.OutputTranscription
+    | ev.InterimInputTranscription
+    | ev.AudioPartTranscription,
 ) -> tuple[Any, ...]:
     words = tuple((w.word, w.start_offset, w.end_offset) for w in event.words)
     return (
@@ -348,6 +351,9 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
                     out.append((ev.AudioDelta, blob.data or b"", _rate(mime), mime))
                 else:
                     out.append((ev.InlineData, blob.data or b"", mime))
+            heard = part.audio_transcription
+            if heard is not None and any(getattr(heard, f) for f in type(heard).model_fields):
+                out.append((ev.AudioPartTranscription, *_sdk_transcription(heard)))
             if part.text is not None:
                 out.append((ev.TextDelta, part.text, bool(part.thought), part.thought_signature))
             if part.executable_code is not None:
@@ -385,6 +391,14 @@ def expected_events(message: gt.LiveServerMessage, wire: dict[str, Any]) -> list
                 out.append(
                     (ev.FileReference, file.file_uri or "", file.mime_type, file.display_name)
                 )
+            if part.tool_call is not None:
+                invoked = part.tool_call
+                kind = _value(invoked.tool_type)
+                out.append((ev.ServerToolCall, invoked.id or "", kind, invoked.args or {}))
+            if part.tool_response is not None:
+                output = part.tool_response
+                kind = _value(output.tool_type)
+                out.append((ev.ServerToolResponse, output.id or "", kind, output.response or {}))
             signature = part.thought_signature
             if signature is not None and part.text is None and part.function_call is None:
                 out.append((ev.ThoughtSignature, signature))
@@ -532,8 +546,12 @@ def actual_events(events: list[ev.RealtimeEvent]) -> list[Any]:
                 )
             case ev.InputTranscription() | ev.OutputTranscription():
                 out.append((type(event), *_our_transcription(event)))
-            case ev.InterimInputTranscription():
-                out.append((ev.InterimInputTranscription, *_our_transcription(event)))
+            case ev.InterimInputTranscription() | ev.AudioPartTranscription():
+                out.append((type(event), *_our_transcription(event)))
+            case ev.ServerToolCall():
+                out.append((ev.ServerToolCall, event.call_id, event.tool_type, event.arguments))
+            case ev.ServerToolResponse():
+                out.append((ev.ServerToolResponse, event.call_id, event.tool_type, event.response))
             case ev.GroundingMetadata() | ev.UrlContextMetadata():
                 out.append((type(event), event.metadata))
             case ev.WaitingForInput() | ev.GenerationComplete() | ev.Interrupted():

@@ -889,6 +889,84 @@ def test_a_file_data_part_is_a_file_reference() -> None:
     ]
 
 
+def test_server_side_tool_parts_are_events_of_their_own() -> None:
+    # A server-side tool's invocation and result (`toolCall`/`toolResponse` parts, as
+    # google-genai's `Part` has them) gave no event: their content was dropped silently.
+    protocol = opened()
+    parts = [
+        {
+            "toolCall": {
+                "id": "t1",
+                "toolType": "GOOGLE_SEARCH_WEB",
+                "args": {"queries": ["weather Paris"], "none": None},
+            },
+            "thoughtSignature": "AAE=",
+        },
+        {
+            "toolResponse": {
+                "id": "t1",
+                "toolType": "GOOGLE_SEARCH_WEB",
+                "response": {"results": ["sunny"]},
+            }
+        },
+        {"toolCall": {}},
+    ]
+    assert protocol.receive_frame(content(modelTurn={"parts": parts})) == [
+        ev.ServerToolCall(
+            call_id="t1",
+            tool_type="GOOGLE_SEARCH_WEB",
+            arguments={"queries": ["weather Paris"], "none": None},
+            turn_id=1,
+        ),
+        ev.ThoughtSignature(signature=b"\x00\x01", turn_id=1),
+        ev.ServerToolResponse(
+            call_id="t1", tool_type="GOOGLE_SEARCH_WEB", response={"results": ["sunny"]}, turn_id=1
+        ),
+        ev.ServerToolCall(call_id="", turn_id=1),
+    ]
+    # The server runs them: nothing is pending, nothing to answer.
+    assert len(protocol.pending_calls) == 0
+
+
+def test_an_audio_parts_transcription_follows_its_audio() -> None:
+    # A part's `audioTranscription` (google-genai's `Part.audio_transcription`) was dropped.
+    protocol = opened()
+    heard = {"text": "hello there", "languageCode": "en-US"}
+    parts = [
+        {
+            "inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAA="},
+            "audioTranscription": heard,
+        },
+        {
+            "inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAA="},
+            "audioTranscription": {},
+        },
+    ]
+    assert protocol.receive_frame(content(modelTurn={"parts": parts})) == [
+        ev.AudioDelta(pcm=b"\x00\x00", turn_id=1),
+        ev.AudioPartTranscription(text="hello there", language_code="en-US", turn_id=1),
+        ev.AudioDelta(pcm=b"\x00\x00", turn_id=1),  # an empty one says nothing
+    ]
+
+
+def test_an_audio_frame_with_a_transcription_takes_the_ordinary_path() -> None:
+    # The audio fast path, having learned the plain audio frame's skeleton, must not take
+    # (and drop the transcription of) a frame whose part carries one.
+    pcm = base64.b64encode(bytes(2048)).decode()
+    plain = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": pcm}}
+    protocol = opened()
+    for _ in range(2):
+        assert types(protocol.receive_frame(content(modelTurn={"parts": [plain]}))) == [
+            ev.AudioDelta
+        ]
+    transcribed = {**plain, "audioTranscription": {"text": "hi"}}
+    events = protocol.receive_frame(content(modelTurn={"parts": [transcribed]}))
+    assert events == [
+        ev.AudioDelta(pcm=bytes(2048), turn_id=1),
+        ev.AudioPartTranscription(text="hi", turn_id=1),
+    ]
+
+
 def test_a_function_response_part_is_an_output_that_answers_its_pending_call() -> None:
     # A call the server reports the result of itself: nothing waits for the client's
     # answer any more, and the session is idle once the turn ends.

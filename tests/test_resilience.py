@@ -47,16 +47,20 @@ from trio_gemini_live import (
     Reconnected,
     ReconnectFailedError,
     ReconnectPolicy,
+    ReplicatedVoiceConfig,
     ResumptionUpdate,
     ServerMessage,
     SessionClosedError,
     SessionOptions,
     SessionState,
     SessionUpdated,
+    SpeechConfig,
     TextDelta,
     ToolCallCancellation,
     ToolCallMessage,
     TurnComplete,
+    VoiceConfig,
+    VoiceConsentSignature,
     function_tool,
     live_setup,
     open_session,
@@ -371,6 +375,54 @@ async def test_a_setup_change_a_go_away_move_carries_is_named_reconfigure(
             reconnected = await until_event(session, Reconnected)
     assert (reconnected.reason, reconnected.setup_changed) == ("reconfigure", True)
     assert len(emulator.connections) == 2  # one move carried both
+
+
+async def test_the_consent_signature_of_a_setup_update_reaches_the_application(
+    autojump_clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    # `update_setup` to a replicated voice with its consent audio: the new connection's
+    # setupComplete carries the signature to pass back later. `Reconnected` took the place
+    # of its `SessionCreated` without it, and the session exposed it nowhere.
+    signature = VoiceConsentSignature(signature="SIG-123")
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setup = (await server.receive_json(ws))["setup"]
+        if "replicatedVoiceConfig" in str(setup):
+            await ws.send_message(
+                pretty({"setupComplete": {"voiceConsentSignature": {"signature": "SIG-123"}}})
+            )
+        else:
+            await ws.send_message(pretty({"setupComplete": {}}))
+            update = {"newHandle": "h1", "resumable": True}
+            await ws.send_message(pretty({"sessionResumptionUpdate": update}))
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script)
+    endpoint = url_endpoint("ws://127.0.0.1/x", api_key="test-key")
+    voice = VoiceConfig(
+        replicated_voice_config=ReplicatedVoiceConfig(
+            mime_type="audio/pcm;rate=24000", voice_sample_audio=b"\0\0", consent_audio=b"\0\0"
+        )
+    )
+    cloned = live_setup(MODEL, modality="AUDIO")
+    assert cloned.generation_config is not None
+    cloned = msgspec.structs.replace(
+        cloned,
+        generation_config=msgspec.structs.replace(
+            cloned.generation_config, speech_config=SpeechConfig(voice_config=voice)
+        ),
+    )
+    async with open_session(
+        live_setup(MODEL, modality="AUDIO"), endpoint=endpoint, connector=server.connector
+    ) as session:
+        with trio.fail_after(30):
+            await until_event(session, ResumptionUpdate)
+            assert session.voice_consent_signature is None
+            await session.update_setup(cloned)
+            reconnected = await until_event(session, Reconnected)
+    assert reconnected.setup_changed
+    assert reconnected.voice_consent_signature == signature
+    assert session.voice_consent_signature == signature
 
 
 async def test_an_utterance_cut_by_a_drop_is_heard_whole_after_the_resume(

@@ -13,7 +13,9 @@ from trio_gemini_live import (
     FunctionResponseBlob,
     FunctionResponsePart,
     Part,
+    ToolCallPart,
     ToolResponse,
+    ToolResponsePart,
 )
 from trio_gemini_live._wire import ClientContent
 from trio_gemini_live._wire_checks import (
@@ -84,6 +86,20 @@ def test_a_part_with_data_or_a_bare_signature_carries_something() -> None:
         Part(text="", thought_signature=b"s"),
     )
     assert empty_part(_turns(*parts), "$") is None
+
+
+def test_a_server_side_tool_part_passed_back_carries_something() -> None:
+    # google-genai has the client pass a server-side tool's `toolCall` and `toolResponse`
+    # parts back in later turns: each is a part of its own, which is not empty.
+    parts = (
+        Part(tool_call=ToolCallPart(id="t1", tool_type="GOOGLE_SEARCH_WEB", args={})),
+        Part(tool_response=ToolResponsePart(id="t1", response={"results": []})),
+    )
+    assert empty_part(_turns(*parts), "$") is None
+    both = Part(text="a", tool_call=ToolCallPart(id="t1"))
+    problem = oneof_problem(_turns(both), "$")
+    assert problem is not None
+    assert problem.startswith("$.clientContent.turns[0].parts[0] sets both text and toolCall")
 
 
 def test_a_part_with_only_an_empty_signature_carries_nothing() -> None:

@@ -6,7 +6,7 @@ msgspec's JSON path. msgspec decodes base64 audio straight into `bytes`. A binar
 (SIMD base64, no JSON scanned), a small transcript or text frame `_text_fastpath` (its one
 string sliced out), a turn's end `_turn_fastpath` (its usage object parsed alone).
 URL-safe or unpadded base64 (legal in proto3 JSON) takes a slower fallback that normalises
-it first.
+it first; so does a `null` the Structs refuse, which it drops (the field's default).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import msgspec
 
 from ._audio_fastpath import MIN_FRAME, decode_audio_frame, learn as learn_audio
 from ._errors import RemoteProtocolError
+from ._null_fields import drop_null_fields
 from ._text_fastpath import decode_text, learn as learn_text, text_message
 from ._turn_fastpath import decode_turn_end, learn as learn_turn_end, turn_end_message
 from ._wire import ClientMessage, ServerMessage
@@ -164,8 +165,8 @@ def decode_ordinary(
         message = _decoder.decode(frame)
     except msgspec.ValidationError:
         # A top-level key ServerMessage does not know (it forbids them to make them show),
-        # base64 msgspec does not read (URL-safe, unpadded), or a real error: the slow path
-        # sorts them out and words the error.
+        # base64 msgspec does not read (URL-safe, unpadded), a `null` for a field typed
+        # without None, or a real error: the slow path sorts them out and words the error.
         return _decode_slowly(frame)
     except msgspec.DecodeError as exc:
         raise RemoteProtocolError(f"server frame is not valid JSON: {exc}") from None
@@ -188,7 +189,12 @@ def decode_ordinary(
 def _decode_slowly(
     frame: bytes | bytearray | memoryview | str,
 ) -> tuple[ServerMessage, dict[str, Any] | None]:
-    """Parse into builtins, set unknown top-level keys aside, normalise base64, convert."""
+    """Parse into builtins, set unknown top-level keys aside, normalise base64, convert.
+
+    A `null` the Structs refuse is the field's default (proto3 JSON): refused, the frame is
+    converted again without such nulls (`drop_null_fields`). Such a frame teaches no fast
+    path its skeleton: only `decode_ordinary`'s own decode does.
+    """
     try:
         raw = _generic_decoder.decode(frame)
         unknown: dict[str, Any] | None = None
@@ -197,7 +203,14 @@ def _decode_slowly(
             if not entries.keys() <= _KNOWN_TOP_LEVEL:
                 unknown = {k: v for k, v in entries.items() if k not in _KNOWN_TOP_LEVEL}
                 raw = {k: v for k, v in entries.items() if k in _KNOWN_TOP_LEVEL}
-        return msgspec.convert(_normalise_b64(raw), ServerMessage), unknown
+        raw = _normalise_b64(raw)
+        try:
+            return msgspec.convert(raw, ServerMessage), unknown
+        except msgspec.ValidationError:
+            # Walked only now: a frame with an unknown key, the likelier visitor, pays nothing.
+            if not drop_null_fields(raw, ServerMessage):
+                raise
+        return msgspec.convert(raw, ServerMessage), unknown
     except msgspec.ValidationError as exc:  # a subclass of DecodeError
         raise RemoteProtocolError(f"malformed server message: {exc}") from None
     except msgspec.DecodeError as exc:  # the strict decode met an unknown key first

@@ -15,6 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 import trio
+from msgspec.structs import replace
 
 from . import _events as ev  # pyright: ignore[reportPrivateUsage]
 from ._answers import TOOL_RESPONSE, AnswerLedger
@@ -1037,6 +1038,12 @@ class Connection:
                 # The user saw the session open once; a resume is `Reconnected` (and a
                 # changed setup its `SessionUpdated`).
                 if kind is ev.SessionCreated:
+                    assert isinstance(event, ev.SessionCreated)
+                    signature = event.voice_consent_signature
+                    # The new connection's setupComplete may carry one (a replicated voice
+                    # `update_setup` gave with its consent audio): the user's only copy.
+                    if signature is not None:
+                        resumed = replace(resumed, voice_consent_signature=signature)
                     out = (resumed,)
                     # It reports the tool responses (and signals, `SignalLedger`) the resume
                     # voided: the session's end need not report them again.

@@ -22,6 +22,7 @@ from ._wire import (
 
 __all__ = [
     "AudioDelta",
+    "AudioPartTranscription",
     "Closed",
     "CodeExecutionResult",
     "ExecutableCode",
@@ -42,6 +43,8 @@ __all__ = [
     "RealtimeEvent",
     "Reconnected",
     "ResumptionUpdate",
+    "ServerToolCall",
+    "ServerToolResponse",
     "SessionCreated",
     "SessionUpdated",
     "SpeechStarted",
@@ -231,6 +234,37 @@ class FunctionCallOutput(RealtimeEvent, frozen=True, kw_only=True):
     parts: tuple[FunctionResponsePart, ...] = ()
 
 
+class ServerToolCall(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].toolCall`: a server-side tool the model invoked.
+
+    The server runs the tool itself (Google Search, say, with
+    `includeServerSideToolInvocations`): nothing to answer, and no call is pending.
+    `tool_type` names the tool (`"GOOGLE_SEARCH_WEB"`), `arguments` are its `args` as sent
+    (`{}` when absent), `call_id` its `id` (`""` when absent), which the
+    `ServerToolResponse` of its result repeats.
+    """
+
+    type: ClassVar[str] = "response.server_tool_call"
+    call_id: str
+    tool_type: str | None = None
+    arguments: dict[str, Any] = {}
+    turn_id: int = 0
+
+
+class ServerToolResponse(RealtimeEvent, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].toolResponse`: a server-side tool's result.
+
+    `call_id` and `tool_type` are those of its `ServerToolCall`; `response` is the tool's
+    output as sent (`{}` when absent).
+    """
+
+    type: ClassVar[str] = "response.server_tool_response"
+    call_id: str
+    tool_type: str | None = None
+    response: dict[str, Any] = {}
+    turn_id: int = 0
+
+
 class FileReference(RealtimeEvent, frozen=True, kw_only=True):
     """`serverContent.modelTurn.parts[].fileData`: the model's output as a file, by URI.
 
@@ -314,6 +348,18 @@ class OutputTranscription(_Transcription, frozen=True, kw_only=True):
     """
 
     type: ClassVar[str] = "response.audio_transcript.delta"
+    turn_id: int = 0
+
+
+class AudioPartTranscription(_Transcription, frozen=True, kw_only=True):
+    """`serverContent.modelTurn.parts[].audioTranscription`: the text of that audio part.
+
+    It comes right after the part's `AudioDelta` (or `InlineData`). The fields are those of
+    `OutputTranscription`, which carries the same speech when the setup asks for
+    `outputAudioTranscription`; a server may send either, or both.
+    """
+
+    type: ClassVar[str] = "response.audio_part_transcript"
     turn_id: int = 0
 
 
@@ -457,6 +503,11 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     error of its 1007 before `setupComplete`, for a voice it lacks, say; no other close
     refuses a setup): the session went on at once with the setup it had, and
     `setup_changed` is false unless a later setup was applied.
+    `voice_consent_signature` is the new connection's `setupComplete.voiceConsentSignature`
+    (as `SessionCreated` has it; None when it sent none), after a setup that gave a
+    replicated voice with its consent audio (`update_setup` to one, say): pass it back in
+    a later setup instead of the consent audio (`LiveSession.voice_consent_signature`
+    keeps the newest).
     """
 
     type: ClassVar[str] = "session.reconnected"
@@ -469,6 +520,7 @@ class Reconnected(RealtimeEvent, frozen=True, kw_only=True):
     possibly_duplicated: int = 0
     setup_changed: bool = False
     setup_refused: str | None = None
+    voice_consent_signature: VoiceConsentSignature | None = None
 
 
 class Closed(RealtimeEvent, frozen=True, kw_only=True):
@@ -531,6 +583,9 @@ LiveEvent: TypeAlias = (
     | ThoughtSignature
     | ExecutableCode
     | CodeExecutionResult
+    | ServerToolCall
+    | ServerToolResponse
+    | AudioPartTranscription
     | OutputTranscription
     | GroundingMetadata
     | UrlContextMetadata

@@ -114,11 +114,15 @@ DATA_ONEOF: dict[type[msgspec.Struct], tuple[str, ...]] = {
         "function_response",
         "executable_code",
         "code_execution_result",
+        "tool_call",
+        "tool_response",
     ),
     FunctionResponsePart: ("inline_data", "file_data"),
 }
 """The members of the proto `oneof data` of each part Struct, by field name: one part holds
-one of them (`thought` and `thoughtSignature` lie outside it). The Structs have a field for
+one of them (`thought`, `thoughtSignature` and `audioTranscription` lie outside it; a
+server-side tool's `toolCall` or `toolResponse` is a part of its own, as google-genai
+models it, so a part holding one alone is not empty). The Structs have a field for
 each, but Google's parser refuses a second one set (`null` is not set) with 1007 "oneof
 field 'data' is already set"."""
 

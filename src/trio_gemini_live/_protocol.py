@@ -709,6 +709,11 @@ class LiveProtocol:
                     )
                 else:
                     out.append(ev.InlineData(data=blob.data, mime_type=mime, turn_id=turn))
+            chunk = part.audio_transcription
+            if chunk is not None and _said(chunk):
+                # Right after its audio: the text of that very part.
+                fields = _transcription_fields(chunk)
+                out.append(ev.AudioPartTranscription(turn_id=turn, **fields))
             if part.text is not None:
                 out.append(
                     ev.TextDelta(
@@ -743,6 +748,26 @@ class LiveProtocol:
                         file_uri=file.file_uri,
                         mime_type=file.mime_type,
                         display_name=file.display_name,
+                        turn_id=turn,
+                    )
+                )
+            if part.tool_call is not None:
+                invoked = part.tool_call
+                out.append(
+                    ev.ServerToolCall(
+                        call_id=invoked.id or "",
+                        tool_type=invoked.tool_type,
+                        arguments=invoked.args or {},
+                        turn_id=turn,
+                    )
+                )
+            if part.tool_response is not None:
+                output = part.tool_response
+                out.append(
+                    ev.ServerToolResponse(
+                        call_id=output.id or "",
+                        tool_type=output.tool_type,
+                        response=output.response or {},
                         turn_id=turn,
                     )
                 )

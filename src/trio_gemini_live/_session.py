@@ -92,6 +92,7 @@ from ._wire import (
     Tool,
     ToolResponse,
     ToolsUpdate,
+    VoiceConsentSignature,
 )
 
 __all__ = ["LiveSession", "SessionStatistics", "open_session", "resolve_api_key"]
@@ -295,6 +296,17 @@ class LiveSession(SessionAnswers, SessionSupervisor):
     def session_id(self) -> str | None:
         """The server's session id (Vertex AI only)."""
         return self._core.protocol.session_id
+
+    @property
+    def voice_consent_signature(self) -> VoiceConsentSignature | None:
+        """The newest `setupComplete.voiceConsentSignature` of the session, or None.
+
+        The server sends one after a setup that gave a replicated voice with its consent
+        audio (the first, or one `update_setup` applied: then it is in `SessionCreated`
+        or `Reconnected` too). Pass it back in a later setup's
+        `ReplicatedVoiceConfig.voice_consent_signature` instead of the consent audio.
+        """
+        return self._core.protocol.voice_consent_signature
 
     @property
     def resumption_handle(self) -> str | None:

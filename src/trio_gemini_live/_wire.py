@@ -2,7 +2,8 @@
 
 Gemini tags a message by which key is present, so each envelope is one Struct whose fields
 are all optional. Client Structs are encoded (canonical camelCase, defaults omitted); server
-Structs are decoded leniently: unknown fields are ignored, absent booleans read as false.
+Structs are decoded leniently: unknown fields are ignored, absent booleans read as false, and
+a `null` field reads as the field left out (the codec's slow path drops it, `_null_fields`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ __all__ = [
     "Tool",
     "ToolCallCancellationMessage",
     "ToolCallMessage",
+    "ToolCallPart",
     "ToolResponse",
+    "ToolResponsePart",
     "ToolsUpdate",
     "Transcription",
     "TranslationConfig",
@@ -201,12 +204,67 @@ class CodeExecutionResult(WireStruct):
     id: str | None = None
 
 
+class WordInfo(WireStruct):
+    """One entry of `Transcription.words` (with `wordTimestamp` in the transcription setup).
+
+    The offsets are Durations as sent (`"1.250s"`), from the start of the audio.
+    """
+
+    word: str = ""
+    start_offset: str | None = None
+    end_offset: str | None = None
+
+
+class Transcription(WireStruct):
+    """`inputTranscription` / `outputTranscription` / `interimInputTranscription`.
+
+    A chunk of transcript text (an audio part's `audioTranscription` too). `speakerLabel`
+    (with `diarization`), `words` (with `wordTimestamp`) and the chunk's
+    `startOffset`/`endOffset` (Durations as sent, from the start of the audio) come when
+    the transcription setup asks for them.
+    """
+
+    text: str = ""
+    finished: bool = False
+    language_code: str | None = None
+    speaker_label: str | None = None
+    words: list[WordInfo] | None = None
+    start_offset: str | None = None
+    end_offset: str | None = None
+
+
+class ToolCallPart(WireStruct):
+    """`Part.toolCall`: a server-side tool the model invoked (Google Search, say).
+
+    The server runs it, not the client (`ToolConfig.includeServerSideToolInvocations`):
+    nothing to answer. `tool_type` names the tool (`"GOOGLE_SEARCH_WEB"`), `args` are its
+    arguments as sent; `id` pairs it with its `ToolResponsePart`. Gemini API only.
+    """
+
+    id: str | None = None
+    tool_type: str | None = None
+    args: dict[str, Any] | None = None
+
+
+class ToolResponsePart(WireStruct):
+    """`Part.toolResponse`: the result of a server-side tool's `ToolCallPart`, as sent.
+
+    `id` and `tool_type` are those of the call; `response` is the tool's output as sent.
+    """
+
+    id: str | None = None
+    tool_type: str | None = None
+    response: dict[str, Any] | None = None
+
+
 class Part(WireStruct):
     """One part of a `Content`: text, inline or file data, code, a function call/response.
 
     Set one of these (the proto's `data` oneof: the server refuses a part with two, and
-    the client refuses to send one). A part may also carry `thought` and a
-    `thought_signature` (alone, or with its content).
+    the client refuses to send one); `tool_call` and `tool_response` are a server-side
+    tool's invocation and result (Gemini API only). A part may also carry `thought` and a
+    `thought_signature` (alone, or with its content), and the server's audio parts an
+    `audio_transcription` (the text of that audio).
     """
 
     text: str | None = None
@@ -216,8 +274,11 @@ class Part(WireStruct):
     function_response: FunctionResponse | None = None
     executable_code: ExecutableCode | None = None
     code_execution_result: CodeExecutionResult | None = None
+    tool_call: ToolCallPart | None = None
+    tool_response: ToolResponsePart | None = None
     thought: bool | None = None
     thought_signature: bytes | None = None
+    audio_transcription: Transcription | None = None
 
 
 class Content(WireStruct):
@@ -558,34 +619,6 @@ class SetupCompleteMessage(WireStruct):
 
     session_id: str | None = None
     voice_consent_signature: VoiceConsentSignature | None = None
-
-
-class WordInfo(WireStruct):
-    """One entry of `Transcription.words` (with `wordTimestamp` in the transcription setup).
-
-    The offsets are Durations as sent (`"1.250s"`), from the start of the audio.
-    """
-
-    word: str = ""
-    start_offset: str | None = None
-    end_offset: str | None = None
-
-
-class Transcription(WireStruct):
-    """`inputTranscription` / `outputTranscription` / `interimInputTranscription`.
-
-    A chunk of transcript text. `speakerLabel` (with `diarization`), `words` (with
-    `wordTimestamp`) and the chunk's `startOffset`/`endOffset` (Durations as sent, from
-    the start of the audio) come when the transcription setup asks for them.
-    """
-
-    text: str = ""
-    finished: bool = False
-    language_code: str | None = None
-    speaker_label: str | None = None
-    words: list[WordInfo] | None = None
-    start_offset: str | None = None
-    end_offset: str | None = None
 
 
 class ServerContent(WireStruct):
