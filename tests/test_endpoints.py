@@ -378,6 +378,15 @@ def test_endpoint_repr_redacts_a_secret_in_the_url() -> None:
             {"vertex": True, "project": "p", "location": "l"},
             "projects/p/locations/l/publishers/acme/models/m",
         ),
+        # `publisher/model`, as google-genai's t_model reads it: it became
+        # `publishers/google/models/google/gemini-x`, a model that does not exist.
+        ("google/gemini-x", {"vertex": True}, "publishers/google/models/gemini-x"),
+        (
+            "meta/llama-x",
+            {"vertex": True, "project": "p", "location": "l"},
+            "projects/p/locations/l/publishers/meta/models/llama-x",
+        ),
+        ("a/b/c", {"vertex": True}, "publishers/a/models/b/c"),
     ],
 )
 def test_model_resource_name(model: str, kwargs: dict[str, object], expected: str) -> None:
@@ -388,6 +397,25 @@ def test_model_resource_name(model: str, kwargs: dict[str, object], expected: st
 def test_model_resource_name_rejects_empty(model: str) -> None:
     with pytest.raises(ConfigurationError, match="non-empty model name"):
         model_resource_name(model)
+
+
+@pytest.mark.parametrize("model", ["../m", "m?key=SECRETVALUE", "m&x=1"])
+@pytest.mark.parametrize("vertex", [False, True])
+def test_model_resource_name_refuses_a_path_or_query(model: str, vertex: bool) -> None:
+    # As google-genai's t_model does; they were sent inside the setup's model name.
+    with pytest.raises(ConfigurationError, match="not a model name") as caught:
+        model_resource_name(model, vertex=vertex)
+    assert "SECRETVALUE" not in str(caught.value)
+
+
+def test_model_resource_name_matches_google_genai_on_vertex() -> None:
+    from google.genai import _transformers, client
+
+    api = client.BaseApiClient(vertexai=True, project="p", location="l", api_key=None)
+    for name in ("gemini-x", "google/gemini-x", "meta/llama-x", "publishers/acme/models/m"):
+        # google-genai's Live connect places a `publishers/` name in the project.
+        theirs = "projects/p/locations/l/" + _transformers.t_model(api, name)
+        assert model_resource_name(name, vertex=True, project="p", location="l") == theirs
 
 
 # A value that is not a str is refused with a ConfigurationError naming the argument; it
