@@ -17,6 +17,7 @@ from trio_gemini_live import (
     Content,
     LocalProtocolError,
     Part,
+    SafetySetting,
     Setup,
     Tool,
     TurnComplete,
@@ -65,6 +66,20 @@ def test_a_vertex_only_field_in_extra_is_refused_for_the_gemini_api(
         _prepare_setup(setup, GEMINI)
     assert path in str(caught.value)
     _prepare_setup(setup, VERTEX)
+
+
+def test_a_safety_setting_method_is_refused_for_the_gemini_api() -> None:
+    # It was sent; google-genai's `_SafetySetting_to_mldev` refuses it, and the Gemini
+    # API's parser would close the session with 1007 'Unknown name "method"'.
+    kept = SafetySetting(category="HARM_CATEGORY_HARASSMENT", threshold="BLOCK_NONE")
+    setup = Setup(model=MODEL, safety_settings=[kept, SafetySetting(method="SEVERITY")])
+    with pytest.raises(ConfigurationError, match="Vertex AI only") as caught:
+        _prepare_setup(setup, GEMINI)
+    assert "setup.safetySettings[1].method" in str(caught.value)
+    sent = _prepare_setup(setup, VERTEX).safety_settings
+    assert sent is not None
+    assert sent[1].method == "SEVERITY"
+    _prepare_setup(Setup(model=MODEL, safety_settings=[kept]), GEMINI)
 
 
 def test_a_field_both_backends_have_in_extra_is_not_refused() -> None:

@@ -21,6 +21,7 @@ from ._wire import (
     FunctionCallPart,
     FunctionResponsePart,
     Part,
+    SafetySetting,
     SessionResumptionConfig,
     Setup,
     SlidingWindow,
@@ -131,11 +132,13 @@ VERTEX_ONLY_FIELDS = frozenset(
         (FileData, "display_name"),
         (FunctionCallPart, "partial_args"),
         (FunctionCallPart, "will_continue"),
+        (SafetySetting, "method"),
     }
 )
 """Fields only Vertex AI's proto has, as (Struct, field name) (protocol.md sections 2.1 and
-3.6, the tool kinds google-genai's `_Tool_to_mldev` refuses, and the part fields its
-`_FileData_to_mldev` and `_FunctionCall_to_mldev` refuse): the Gemini API's
+3.6, the tool kinds google-genai's `_Tool_to_mldev` refuses, the part fields its
+`_FileData_to_mldev` and `_FunctionCall_to_mldev` refuse, and the safety setting's
+`method` its `_SafetySetting_to_mldev` refuses): the Gemini API's
 parser refuses each by name, whatever its value (1007 'Unknown name'). The emulator reads
 them by the same table."""
 

@@ -1459,8 +1459,9 @@ async def open_session(
             0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
             a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
             `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
-            tools, a part's `fileData.displayName` and `functionCall.partialArgs` or
-            `willContinue`, in the modelled fields or in `extra`), for a
+            tools, a safety setting's `method`, a part's `fileData.displayName` and
+            `functionCall.partialArgs` or `willContinue`, in the modelled fields or in
+            `extra`), for a
             setup that would lose data (a field the wire Structs lack, such as a `Tool`
             subclass's: such fields go in `Setup.extra`) or whose `extra`
             would replace a modelled value, for both `api_key` and `endpoint`, for an

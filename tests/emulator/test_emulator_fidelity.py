@@ -128,6 +128,20 @@ async def test_the_client_needs_no_finished_transcript(autojump_clock: trio.abc.
             {"explicitVadSignal": True},
             "Unknown name \"explicitVadSignal\" at 'setup': Cannot find field.",
         ),
+        (
+            # google-genai's `_SafetySetting_to_mldev` refuses it for the Gemini API.
+            {
+                "safetySettings": [
+                    {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"},
+                    {
+                        "category": "HARM_CATEGORY_HARASSMENT",
+                        "threshold": "BLOCK_NONE",
+                        "method": "SEVERITY",
+                    },
+                ]
+            },
+            "Unknown name \"method\" at 'setup.safety_settings[1]': Cannot find field.",
+        ),
         *(
             (
                 {"tools": [{"googleSearch": {}}, {kind: {}}]},
