@@ -544,7 +544,7 @@ SECRET = "s3cret-value-123"
 def secret_setup() -> Setup:
     tool = Tool(
         parallel_ai_search={"apiKey": SECRET, "maxResults": 3},
-        mcp_servers=[{"name": "m", "headers": {"Authorization": f"Bearer {SECRET}"}}],
+        mcp_servers=[{"headers": {"Authorization": f"Bearer {SECRET}"}}],  # (`name`: Gemini)
     )
     return live_setup(
         MODEL, modality="TEXT", tools=[tool], extra={"newTool": {"api_key": SECRET, "n": 1}}
@@ -579,5 +579,5 @@ async def test_session_updated_shows_the_setup_as_sent_without_its_credentials(
     assert "extra" not in shown
     assert shown["newTool"] == {"api_key": "REDACTED", "n": 1}
     assert shown["tools"][0]["parallelAiSearch"] == {"apiKey": "REDACTED", "maxResults": 3}
-    assert shown["tools"][0]["mcpServers"] == [{"name": "m", "headers": "REDACTED"}]
+    assert shown["tools"][0]["mcpServers"] == [{"headers": "REDACTED"}]
     assert SECRET not in json.dumps(shown)

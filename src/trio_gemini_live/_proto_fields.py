@@ -9,6 +9,8 @@ refuses them by the same tables.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import cast
 
 import msgspec
@@ -21,6 +23,7 @@ from ._wire import (
     FunctionCallPart,
     FunctionResponsePart,
     Part,
+    ReplicatedVoiceConfig,
     SafetySetting,
     SessionResumptionConfig,
     Setup,
@@ -33,8 +36,12 @@ __all__ = [
     "INT32_RANGE",
     "INT64_FIELDS",
     "INT64_RANGE",
+    "GEMINI_ONLY_FIELDS",
+    "GEMINI_ONLY_KEYS",
     "VERTEX_ONLY_FIELDS",
     "check_integer_ranges",
+    "gemini_only_paths",
+    "keys_found",
     "vertex_only_paths",
 ]
 
@@ -142,6 +149,27 @@ VERTEX_ONLY_FIELDS = frozenset(
 parser refuses each by name, whatever its value (1007 'Unknown name'). The emulator reads
 them by the same table."""
 
+GEMINI_ONLY_FIELDS = frozenset(
+    {
+        (Tool, "file_search"),
+        (ReplicatedVoiceConfig, "consent_audio"),
+        (ReplicatedVoiceConfig, "voice_consent_signature"),
+    }
+)
+"""Fields only the Gemini API's proto has, as (Struct, field name): google-genai's
+`_Tool_to_vertex` refuses `file_search` and its `_ReplicatedVoiceConfig_to_vertex` the
+consent fields ("only supported in Gemini Developer API"). The emulator's Vertex AI flavour
+reads them by the same table."""
+
+GEMINI_ONLY_KEYS: Mapping[tuple[type[msgspec.Struct], str], frozenset[str]] = MappingProxyType(
+    {(Tool, "mcp_servers"): frozenset({"name", "streamableHttpTransport"})}
+)
+"""Keys only the Gemini API's proto has in the JSON objects a field holds as given (each
+object of its list), by (Struct, field name), in camelCase: `Tool.mcp_servers` holds
+`McpServer`s, whose `name` and `streamableHttpTransport` google-genai's
+`_McpServer_to_vertex` refuses. Either spelling is read (`streamable_http_transport`), as
+the server reads keys. The emulator's Vertex AI flavour reads them by the same table."""
+
 
 @functools.cache
 def _struct_fields(
@@ -171,6 +199,53 @@ def vertex_only_paths(
 ) -> list[str]:
     """The JSON paths of the fields in `value` (at any depth) that are set and Vertex only.
 
+    Read by `VERTEX_ONLY_FIELDS`; see `_backend_only_paths`.
+    """
+    return _backend_only_paths(value, path, cls, VERTEX_ONLY_FIELDS)
+
+
+def gemini_only_paths(
+    value: object, path: str, cls: type[msgspec.Struct] | None = None
+) -> list[str]:
+    """The JSON paths of the fields in `value` (at any depth) that are set and Gemini API only.
+
+    Read as `vertex_only_paths` reads them, by `GEMINI_ONLY_FIELDS`, and the keys of
+    `GEMINI_ONLY_KEYS` in the objects of their fields.
+    """
+    return _backend_only_paths(value, path, cls, GEMINI_ONLY_FIELDS, GEMINI_ONLY_KEYS)
+
+
+def keys_found(value: object, keys: frozenset[str]) -> list[tuple[int | None, str]]:
+    """The `keys` (camelCase, read in either spelling) set in `value`'s objects, as given.
+
+    `value` is an object or a list of them (`GEMINI_ONLY_KEYS`): each found key comes with
+    the index of its object in the list (None for one object).
+    """
+    objects = cast("list[object]", value) if isinstance(value, list) else [value]
+    found: list[tuple[int | None, str]] = []
+    for index, item in enumerate(objects):
+        if isinstance(item, dict):
+            for key, field in cast("dict[object, object]", item).items():
+                if isinstance(key, str) and field is not None and _camel(key) in keys:
+                    found.append((index if isinstance(value, list) else None, key))
+    return found
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _backend_only_paths(
+    value: object,
+    path: str,
+    cls: type[msgspec.Struct] | None,
+    only: frozenset[tuple[type, str]],
+    only_keys: Mapping[tuple[type[msgspec.Struct], str], frozenset[str]] = MappingProxyType({}),
+) -> list[str]:
+    """The JSON paths of the fields in `value` (at any depth) that are set and in `only`.
+
+    And of the keys `only_keys` names in the JSON objects of its fields.
     `value` is a Struct, or the JSON object of one (`cls`): a setup with its `extra`
     merged in (`merge_extra`), whose added tools and parts are dicts, is read as the
     server reads it, by either spelling of each field's name (`displayName`,
@@ -193,11 +268,14 @@ def vertex_only_paths(
             continue
         name, wire, inner = entry
         where = f"{path}.{wire}"
-        if (cls, name) in VERTEX_ONLY_FIELDS:
+        if (cls, name) in only:
             found.append(where)
+        elif (cls, name) in only_keys:
+            for index, inner_key in keys_found(item, only_keys[cls, name]):
+                found.append(f"{where}{'' if index is None else f'[{index}]'}.{inner_key}")
         elif inner is not None and isinstance(item, list):
             for index, element in enumerate(cast("list[object]", item)):
-                found += vertex_only_paths(element, f"{where}[{index}]", inner)
+                found += _backend_only_paths(element, f"{where}[{index}]", inner, only, only_keys)
         elif inner is not None:
-            found += vertex_only_paths(item, where, inner)
+            found += _backend_only_paths(item, where, inner, only, only_keys)
     return found

@@ -16,7 +16,7 @@ from ._arguments import describe
 from ._endpoints import Endpoint, model_resource_name
 from ._enum_names import with_declared_names
 from ._errors import ConfigurationError, LocalProtocolError
-from ._proto_fields import vertex_only_paths
+from ._proto_fields import gemini_only_paths, vertex_only_paths
 from ._protocol import check_setup
 from ._schema import camel_schema, tool_schema_problems, tool_schema_value_problems
 from ._setup_extra import merge_extra
@@ -145,6 +145,11 @@ def gemini_api(endpoint: Endpoint) -> bool:
     return not endpoint.vertex and ".GenerativeService." in path
 
 
+def vertex_ai(endpoint: Endpoint) -> bool:
+    """Whether `endpoint` is known to be Vertex AI's: `vertex` set, or its service path."""
+    return endpoint.vertex or ".LlmBidiService/" in urlsplit(endpoint.url).path
+
+
 def refuse_vertex_only(
     paths: list[str], error: type[ConfigurationError] | type[LocalProtocolError]
 ) -> None:
@@ -159,6 +164,23 @@ def refuse_vertex_only(
             f"{', '.join(paths)} {verb} Vertex AI only: the Gemini API refuses {it} by "
             f"name, whatever the value (1007 'Unknown name'). Leave {it} out, or connect to "
             "Vertex AI (vertex_endpoint, or url_endpoint(..., vertex=True))"
+        )
+
+
+def refuse_gemini_only(
+    paths: list[str], error: type[ConfigurationError] | type[LocalProtocolError]
+) -> None:
+    """Raise `error` naming `paths`, the Gemini API-only fields of a message for Vertex AI.
+
+    google-genai says Vertex AI does not support them (`GEMINI_ONLY_FIELDS`); its parser
+    would refuse them by name once the message arrives.
+    """
+    if paths:
+        it, verb = ("it", "is") if len(paths) == 1 else ("them", "are")
+        raise error(
+            f"{', '.join(paths)} {verb} Gemini API only: Vertex AI does not support {it} "
+            f"(google-genai: 'only supported in Gemini Developer API'). Leave {it} out, or "
+            "connect to the Gemini API (gemini_endpoint)"
         )
 
 
@@ -183,6 +205,9 @@ def prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
         # The setup as sent: a Vertex-only field may come with `extra` (a tool it adds).
         sent = setup if setup.extra is None else merge_extra(setup)
         refuse_vertex_only(vertex_only_paths(sent, "setup", Setup), ConfigurationError)
+    elif vertex_ai(endpoint):
+        sent = setup if setup.extra is None else merge_extra(setup)
+        refuse_gemini_only(gemini_only_paths(sent, "setup", Setup), ConfigurationError)
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,
