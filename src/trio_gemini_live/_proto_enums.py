@@ -5,7 +5,8 @@ when the server refuses a setup (`_setup_hint`), and the emulator, which numbers
 to read enum values sent as numbers (`emulator/_enums.py`). Each tuple lists its names in
 declaration order, so a name's index is its proto number.
 
-Copied from github.com/googleapis/googleapis at f8291d2b89f0017ab078a4c7378069bae5686f6f:
+Copied from github.com/googleapis/googleapis at f8291d2b89f0017ab078a4c7378069bae5686f6f
+(but `TRANSCRIPTION_MODE`, whose proto is not published):
 google/ai/generativelanguage/v1beta/{generative_service,content,safety}.proto (Gemini API),
 google/cloud/aiplatform/v1beta1/{content,tool}.proto (Vertex AI) and, for
 `ThinkingConfig.ThinkingLevel`, which v1beta1 lacks, google/cloud/aiplatform/v1/content.proto.
@@ -27,6 +28,7 @@ __all__ = [
     "SCHEDULING",
     "START_SENSITIVITY",
     "THINKING_LEVEL",
+    "TRANSCRIPTION_MODE",
     "TURN_COVERAGE",
     "TURN_COVERAGE_UNNUMBERED",
     "VERTEX_HARM_CATEGORY",
@@ -124,6 +126,11 @@ HARM_BLOCK_THRESHOLD = (
 
 HARM_BLOCK_METHOD = ("HARM_BLOCK_METHOD_UNSPECIFIED", "SEVERITY", "PROBABILITY")
 """`SafetySetting.HarmBlockMethod` (`safetySettings[].method`, Vertex AI only)."""
+
+TRANSCRIPTION_MODE = ("MODE_UNSPECIFIED", "VERBATIM", "SMART")
+"""`AudioTranscriptionConfig.Mode` (`inputAudioTranscription.mode`), whose proto is not
+published: the names of google-genai 3.6.1's `AudioTranscriptionConfigMode`, not numbered
+(the emulator reads no number for it)."""
 
 LANGUAGE = ("LANGUAGE_UNSPECIFIED", "PYTHON")
 """`ExecutableCode.Language`."""
