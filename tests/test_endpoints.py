@@ -9,6 +9,7 @@ import pytest
 
 from trio_gemini_live._endpoints import (
     Endpoint,
+    check_gemini_arguments,
     gemini_endpoint,
     model_resource_name,
     redact_url,
@@ -77,7 +78,7 @@ def test_ephemeral_token_uses_constrained_method(
         ("https://localhost:8766", "wss://localhost:8766"),
         ("ws://127.0.0.1:1", "ws://127.0.0.1:1"),
         ("wss://proxy.example/prefix/", "wss://proxy.example/prefix"),
-        ("https://host/?key=SHOULD-NOT-LEAK", "wss://host"),
+        ("https://host/#fragment", "wss://host"),  # (never sent by any client)
     ],
 )
 def test_gemini_base_url(base_url: str, prefix: str) -> None:
@@ -105,6 +106,28 @@ def test_gemini_bad_inputs(kwargs: dict[str, str], message: str) -> None:
         gemini_endpoint(**kwargs)
     assert KEY not in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://host/?key=SHOULD-NOT-LEAK",
+        "https://host/p?alt=json",
+        "https://host?",
+        "wss://h/?a#f",
+    ],
+)
+def test_a_base_url_query_is_refused_not_dropped(base_url: str) -> None:
+    # It was dropped without a word (google-genai puts the service path inside the query).
+    makers = (
+        lambda: gemini_endpoint(KEY, base_url=base_url),
+        lambda: vertex_endpoint(location="us-central1", access_token=BEARER, base_url=base_url),
+        lambda: check_gemini_arguments(KEY, api_version=None, base_url=base_url),
+    )
+    for make in makers:
+        with pytest.raises(ConfigurationError, match="base_url has a query") as info:
+            make()
+        assert "SHOULD-NOT-LEAK" not in str(info.value)
 
 
 def test_bad_base_url_message_redacts_secrets() -> None:

@@ -255,8 +255,18 @@ def _split_url(url: str, what: str, schemes: tuple[str, ...]) -> SplitResult:
 
 
 def _ws_base(base_url: str) -> str:
-    """Map an http(s)/ws(s) base URL to a ws(s) one, without a trailing slash."""
+    """Map an http(s)/ws(s) base URL to a ws(s) one, without a trailing slash.
+
+    A query is refused: the service path goes after the base, so it was dropped without a
+    word (google-genai puts the path inside the query, which breaks the URL too).
+    """
     parts = _split_url(base_url, "base_url", ("http", "https", "ws", "wss"))
+    if parts.query or base_url.split("#", 1)[0].endswith("?"):
+        raise ConfigurationError(
+            "base_url has a query ('?...'), which the service path appended to it would "
+            "not keep: give a key as api_key (or access_token), or the whole URL with its "
+            f"query to url_endpoint (base_url {redact_url(base_url)!r})"
+        )
     scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}[parts.scheme.lower()]
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
