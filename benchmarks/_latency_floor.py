@@ -9,7 +9,8 @@ sleeping Python process on this machine costs, before any client code runs:
 - `blocking`: a blocking `recvmsg` (the thread sleeps in the kernel; no event loop);
 - `trio`: one trio task awaiting `recvmsg` (trio's run loop: epoll, then the task step).
 
-Prints one JSON line: p50/p99/max in microseconds and the number of frames.
+Prints one JSON line: p50/p99/max in microseconds and the number of frames (with `raw`,
+also every frame's latency in ns).
 """
 
 from __future__ import annotations
@@ -107,17 +108,20 @@ def main() -> None:
     reads = (run_trio if job["mode"] == "trio" else run_blocking)(job)
     since = started + int(job["warmup"] * 1e9)
     latencies = _latencies(reads, since)
-    print(
-        json.dumps(
-            {
-                "frames": len(latencies),
-                "p50": pct(latencies, 0.5),
-                "p99": pct(latencies, 0.99),
-                "max": pct(latencies, 1.0),
-            }
-        ),
-        flush=True,
-    )
+    result: dict[str, Any] = floor_percentiles(latencies)
+    if job.get("raw"):
+        result["latencies"] = latencies  # for a caller that pools several runs' samples
+    print(json.dumps(result), flush=True)
+
+
+def floor_percentiles(latencies: list[int]) -> dict[str, float]:
+    """Frames, and p50/p99/max in us, of arrival->read latencies in ns."""
+    return {
+        "frames": len(latencies),
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+        "max": pct(latencies, 1.0),
+    }
 
 
 if __name__ == "__main__":

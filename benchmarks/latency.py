@@ -7,7 +7,8 @@ pairs it with the event's arrival in the user's `async for` loop: p50/p99 for 1 
 concurrent sessions, and barge-in (`interrupted` arrival to the `Interrupted` event) p99.
 Beside them, the floor (`_latency_floor.py`): the same stream read by a process running no
 client at all, blocking and in a trio task, which is what waking a sleeping Python process
-costs on this machine.
+costs on this machine. Ours's one-session run (websockets, kernel timestamps) and the two
+floors run interleaved (`with_floors`): in rounds, one run of each in turn, samples pooled.
 
 The kernel timestamps need a socket of the benchmark's own (`TimestampStream`, handed to the
 library as a `connector`), and with any stream that is not a plain `trio.SocketStream` the
@@ -28,8 +29,11 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from ._latency_floor import floor_percentiles
+from ._live import percentiles
 from ._report import Report
 from .e2e import PATH, TWO_CORES, run_client, server
 
@@ -62,6 +66,40 @@ def _seconds(sessions: int, quick: bool) -> float:
     if quick:
         return 4.0
     return 60.0 if sessions == 1 else 12.0
+
+
+ROUNDS = 3  # ours's one-session run and the floors', each split into as many, in turn
+FLOOR_MODES = {"blocking": "a blocking read", "trio": "a trio task's read"}
+FLOOR_MODULE = "benchmarks._latency_floor"
+
+
+def with_floors(
+    job: dict[str, Any],
+    floor_job: dict[str, Any],
+    rounds: int,
+    run: Callable[..., dict[str, Any]] = live_client,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Ours (`job`) and each floor, interleaved: `rounds` rounds of one run of each in turn.
+
+    Each run streams `1/rounds` of its `seconds`; the samples of every round are pooled, so
+    each percentile is over as many frames as one run of the whole length would give, and
+    the host's quiet and busy stretches fall on ours and the floors alike. Returns ours's
+    figures (as `_live.run` gives them) and each floor's (as `_latency_floor` gives them).
+    """
+    ours: list[dict[str, Any]] = []
+    floors: dict[str, list[dict[str, Any]]] = {mode: [] for mode in FLOOR_MODES}
+    for _ in range(rounds):
+        ours.append(run({**job, "seconds": job["seconds"] / rounds, "raw": True}))
+        for mode, runs in floors.items():
+            part = {**floor_job, "mode": mode, "seconds": floor_job["seconds"] / rounds}
+            runs.append(run({**part, "raw": True}, FLOOR_MODULE))
+    samples = {key: [x for one in ours for x in one.pop(key)] for key in ("audio", "barge", "late")}
+    counts = {key: sum(one[key] for one in ours) for key in ("events", "dropped", "unmatched")}
+    pooled = {**ours[-1], **counts, **percentiles(**samples)}  # other keys: the last round's
+    return pooled, {
+        mode: floor_percentiles([x for one in runs for x in one.pop("latencies")])
+        for mode, runs in floors.items()
+    }
 
 
 def _lateness(report: Report, label: str, got: dict[str, Any]) -> None:
@@ -136,6 +174,9 @@ def run(report: Report, quick: bool) -> None:
     with server() as port:
         url = f"ws://127.0.0.1:{port}/live/40000/10{PATH}"
         transports = ["websockets"] if quick else ["websockets", "trio-websocket"]
+        floor_job = {"host": "127.0.0.1", "port": port, "path": f"/live/40000/10{PATH}"}
+        floor_job |= {"seconds": _seconds(1, quick), "warmup": 1.0}
+        floors: dict[str, dict[str, Any]] = {}
         for sessions in (1, 50):
             for transport in transports:
                 job = {
@@ -146,7 +187,11 @@ def run(report: Report, quick: bool) -> None:
                     "seconds": _seconds(sessions, quick),
                     "transport": transport,
                 }
-                got = live_client(job)
+                if sessions == 1 and transport == "websockets":
+                    # Ours against the floors: in the same rounds, in turn.
+                    got, floors = with_floors(job, floor_job, ROUNDS)
+                else:
+                    got = live_client(job)
                 label = f"{sessions} session{'s' if sessions > 1 else ''}, {transport}"
                 frames = f"{got['events'] - got['barge_n']} frames"
                 report.add("latency", f"arrival->event p50, {label}", got["audio_p50"], "us")
@@ -173,11 +218,10 @@ def run(report: Report, quick: bool) -> None:
                     # the socket directly. No kernel timestamps: lateness only.
                     direct = live_client({**job, "timestamps": False})
                     _lateness(report, f"{label}, default connector (direct path)", direct)
-        # The floors: the same stream read by a process doing nothing else.
-        for mode, what in (("blocking", "a blocking read"), ("trio", "a trio task's read")):
-            floor = {"host": "127.0.0.1", "port": port, "path": f"/live/40000/10{PATH}"}
-            floor |= {"mode": mode, "seconds": _seconds(1, quick), "warmup": 1.0}
-            got = live_client(floor, "benchmarks._latency_floor")
+        # The floors: the same stream read by a process doing nothing else (measured in
+        # turn with ours's one-session run above).
+        for mode, what in FLOOR_MODES.items():
+            got = floors[mode]
             name = f"arrival->read returns, floor: {what}"
             report.add("latency", f"{name}, p50", got["p50"], "us")
             report.add(

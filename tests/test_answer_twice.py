@@ -28,10 +28,12 @@ from test_send_checks import (
 )
 from trio_gemini_live import (
     ClientMessage,
+    Content,
     FunctionCall,
     FunctionResponse,
     GoAway,
     LocalProtocolError,
+    Part,
     Reconnected,
     ServerMessage,
     ToolCallCancellation,
@@ -139,7 +141,7 @@ async def test_a_cancellation_that_crosses_the_answer_leaves_the_call_answered(
 
 @pytest.mark.parametrize(
     ("how", "call_id"),
-    [("respond", "c1"), ("send_tool_response", "c1"), ("send", "c1"), ("respond", "")],
+    [("respond", "c1"), ("send_tool_response", "c1"), ("send", "c1"), ("send", "")],
 )
 async def test_a_response_that_will_continue_leaves_its_call_pending(
     autojump_clock: trio.testing.MockClock, how: str, call_id: str
@@ -147,8 +149,11 @@ async def test_a_response_that_will_continue_leaves_its_call_pending(
     # protocol.md 2.4: a NON_BLOCKING call's results may come in several responses, each
     # but the last with `willContinue`. The first settled the call, and the next was
     # refused as a second answer.
-    # A call without an id (Vertex) too.
-    config = EmulatorConfig(vertex=not call_id, reject_unknown_tool_responses=False)
+    # A call without an id (Vertex) too: sent as given by `send`, since Vertex AI does not
+    # support `willContinue` (`respond` refuses it there), and its parser leaves it out.
+    config = EmulatorConfig(
+        vertex=not call_id, strict=bool(call_id), reject_unknown_tool_responses=False
+    )
     async with (
         open_emulator(config) as emulator,
         emulator.open_session(NON_BLOCKING_SETUP) as s,
@@ -158,6 +163,8 @@ async def test_a_response_that_will_continue_leaves_its_call_pending(
         partial = FunctionResponse(
             id="c1", name="get_weather", response={"n": 1}, will_continue=True
         )
+        if not call_id:
+            partial = msgspec.structs.replace(partial, id=None)
         if how == "respond":
             await s.respond(call_id, {"n": 1}, will_continue=True)
         elif how == "send_tool_response":
@@ -314,3 +321,39 @@ async def test_a_move_waiting_for_an_answer_written_by_the_caller_goes_at_once(
             assert s.statistics().sends_queued == 0  # written by this task, not the sender
             await first_of(s, Reconnected)
             assert trio.current_time() - answered_at < 1  # not at the deadline, ~50 s on
+
+
+@pytest.mark.parametrize("how", ["respond", "send_tool_response", "send_client_content"])
+async def test_will_continue_is_refused_on_vertex_ai(
+    autojump_clock: trio.testing.MockClock, how: str
+) -> None:
+    # google-genai: "will_continue parameter is only supported in Gemini Developer API";
+    # its FunctionResponse says "This field is not supported in Vertex AI". It was sent.
+    config = EmulatorConfig(vertex=True, reject_unknown_tool_responses=False)
+    async with (
+        open_emulator(config) as emulator,
+        emulator.open_session(NON_BLOCKING_SETUP) as s,
+    ):
+        await emulator.connections[-1].send(tool_call("c1"))
+        await first_of(s, FunctionCall)
+        partial = FunctionResponse(
+            id="c1", name="get_weather", response={"n": 1}, will_continue=True
+        )
+        with pytest.raises(LocalProtocolError, match=r"willContinue is Gemini API only") as info:
+            if how == "respond":
+                await s.respond("c1", {"n": 1}, will_continue=True)
+            elif how == "send_tool_response":
+                await s.send_tool_response(partial)
+            else:
+                turn = Content(role="user", parts=[Part(function_response=partial)])
+                await s.send_client_content(turns=[turn])
+        where = (
+            "clientContent.turns[0].parts[0].functionResponse"
+            if how == "send_client_content"
+            else "toolResponse.functionResponses[0]"
+        )
+        assert f"{where}.willContinue" in str(info.value)
+        assert "c1" in s.pending_tool_calls
+        await s.respond("c1", {"n": 2})
+        await trio.testing.wait_all_tasks_blocked()
+        assert [answer["response"] for answer in answers_sent(emulator)] == [{"n": 2}]

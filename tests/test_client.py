@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import base64
 import contextlib
 import gc
@@ -55,6 +56,7 @@ from trio_gemini_live._events import (
     ToolCallCancellation,
     TurnComplete,
 )
+from trio_gemini_live._session import LiveSession
 from trio_gemini_live._wire import (
     Content,
     FunctionCallPart,
@@ -297,6 +299,21 @@ def test_a_bad_gemini_api_setting_is_refused_at_construction(
     assert "other-key" not in str(info.value)
 
 
+@pytest.mark.parametrize("version", ["v1beta", None])
+def test_an_api_version_agreeing_with_a_ws_base_url_or_none_is_taken(
+    version: str | None,
+) -> None:
+    entry = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "api_version": version}
+    GeminiRealtimeClient(llm_config={"config_list": [entry]})
+
+
+def test_an_api_version_contradicting_a_ws_base_url_is_refused() -> None:
+    # Ignored in silence: the URL's v1beta was used, whatever api_version said.
+    entry = {"model": MODEL, "api_key": "k", "base_url": WS_URL, "api_version": "v1alpha"}
+    with pytest.raises(ConfigurationError, match=r"api_version 'v1alpha' contradicts .*'v1beta'"):
+        GeminiRealtimeClient(llm_config={"config_list": [entry]})
+
+
 @pytest.mark.parametrize("rate", [999, 10**12])
 def test_an_absurd_input_sample_rate_is_refused_with_the_range(rate: int) -> None:
     # Before: accepted here, and every send_audio failed (or the server was asked to
@@ -468,7 +485,7 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
                 {"google_search": {}},
             ],
             "realtimeInputConfig": {"activity_handling": "NO_INTERRUPTION"},
-            "session_resumption": None,
+            "session_resumption": {"transparent": None},  # None removes the key it names
         }
     )
     with trio.fail_after(5):
@@ -483,7 +500,7 @@ async def test_session_options_vocabulary_maps_to_setup_fields(
     }
     # a function without arguments has no `parameters` (Gemini rejects an empty OBJECT)
     assert setup["tools"] == [{"googleSearch": {}}, {"functionDeclarations": [{"name": "ping"}]}]
-    assert "sessionResumption" not in setup
+    assert setup["sessionResumption"] == {}  # on: the client needs it (it cannot be off)
 
 
 @pytest.mark.parametrize(
@@ -759,6 +776,24 @@ async def test_a_session_update_that_turns_resumption_off_is_refused(autojump_cl
     assert second["sessionResumption"]["handle"]
 
 
+@pytest.mark.parametrize("key", ["session_resumption", "sessionResumption"])
+async def test_resumption_cannot_be_turned_off_before_the_setup_either(
+    key: str, autojump_clock: Clock
+) -> None:
+    """Taken before the setup went: the setup went without resumption, and every later
+    setup change raised "changing the setup needs session resumption"."""
+    async with connected_on_emulator() as (emulator, client):
+        with pytest.raises(ConfigurationError, match="cannot turn session resumption off"):
+            await client.session_update({key: None, "instructions": "Be brief."})
+        await client.send_text(role="user", text="hello")  # the setup goes
+        await client.session_update({"voice": "Puck"})
+        await until_reconfigured(client)
+    first, second = (c.received[0].data["setup"] for c in emulator.connections)
+    assert "sessionResumption" in first
+    assert "systemInstruction" not in first  # nothing of the refused update was applied
+    assert second["sessionResumption"]["handle"]
+
+
 async def test_leaving_connect_with_the_event_channel_full_takes_no_wait(
     autojump_clock: Clock,
 ) -> None:
@@ -793,6 +828,40 @@ async def test_concurrent_session_updates_are_all_kept(autojump_clock: Clock) ->
     voice = last["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]
     assert voice["voiceName"] == "Puck"
     assert last["generationConfig"]["temperature"] == 0.5
+
+
+async def test_a_session_update_cancelled_once_its_context_update_is_queued_stands(
+    nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel after the `contextUpdate` was queued hit the checkpoint of putting the
+    `SessionUpdated` event: the caller saw Cancelled, though the draft and the server had
+    the change, and the event was lost."""
+    scope = trio.CancelScope()
+    update_context = LiveSession.update_context
+
+    async def update_then_cancel(self: LiveSession, **changes: Any) -> None:
+        await update_context(self, **changes)
+        scope.cancel()
+
+    monkeypatch.setattr(LiveSession, "update_context", update_then_cancel)
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        await accept_setup(server, ws)
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="hi")  # the setup goes
+            with scope:
+                await client.session_update({"instructions": "Be brief."})
+            await client.add_event(None)
+            events = await collect(client)
+    assert not scope.cancelled_caught
+    updated = events[-1]
+    assert isinstance(updated, SessionUpdated)
+    assert updated.setup["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    assert client._draft["systemInstruction"]["parts"] == [{"text": "Be brief."}]  # pyright: ignore[reportPrivateUsage]
 
 
 def _setup_fields(setup: dict[str, Any]) -> tuple[str, str, float | None]:
@@ -884,6 +953,28 @@ async def test_a_refused_setup_change_is_not_sent_again_with_the_next_update(
     assert [c.close_code for c in emulator.connections].count(1007) == 1
 
 
+async def test_a_refused_setup_change_is_not_the_next_connect_s_setup(
+    autojump_clock: Clock,
+) -> None:
+    """A change the server refused, and no update after it in the block: still dropped.
+
+    The draft dropped it only when another update came in the same `connect()`: the next
+    `connect()` sent the refused voice as its setup, which the server refused outright.
+    """
+    async with open_emulator() as emulator:
+        client = GeminiRealtimeClient(
+            llm_config=emulator_config(emulator, model=NATIVE_AUDIO, voice="Kore")
+        )
+        with trio.fail_after(30):
+            async with client.connect():
+                await _have_a_voice_refused(client)
+            async with client.connect():
+                await client.send_text(role="user", text="hello again")
+                await until_event(client.read_events(), TurnComplete)
+    last = emulator.connections[-1].received[0].data["setup"]
+    assert _setup_fields(last) == ("Be brief.", "Kore", None)
+
+
 async def test_a_session_update_while_the_setup_is_on_its_way_is_applied(
     nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -951,6 +1042,45 @@ async def test_concurrent_system_texts_are_both_in_the_instruction(
             assert isinstance(await client.get_event(), SessionCreated)
     parts = setups[0]["setup"]["systemInstruction"]["parts"]
     assert sorted(parts[0]["text"].split("\n\n")) == ["Be brief.", "Be kind."]
+
+
+INLINE_PART = {"inlineData": {"mimeType": "text/plain", "data": "aGVsbG8="}}
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (
+            [{"text": "Rule one."}, INLINE_PART, {"text": "Rule two."}],
+            [{"text": "Rule one."}, INLINE_PART, {"text": "Rule two.\n\nRule three."}],
+        ),
+        (
+            [{"text": "Rule one."}, INLINE_PART],
+            [{"text": "Rule one."}, INLINE_PART, {"text": "Rule three."}],
+        ),
+    ],
+)
+async def test_system_text_keeps_the_instruction_s_other_parts(
+    parts: list[dict[str, Any]],
+    expected: list[dict[str, Any]],
+    nursery: trio.Nursery,
+    autojump_clock: Clock,
+) -> None:
+    """The instruction was rebuilt from its text alone: its inline data was dropped in
+    silence, and its text parts were run together ("Rule one.Rule two.")."""
+    setups: list[dict[str, Any]] = []
+
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        setups.append(await accept_setup(server, ws))
+        await serve_until_closed(ws)
+
+    client, server = make_client(nursery, script)
+    await client.session_update({"system_instruction": {"parts": parts, "role": "user"}})
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="system", text="Rule three.")
+            assert isinstance(await client.get_event(), SessionCreated)
+    assert setups[0]["setup"]["systemInstruction"] == {"parts": expected, "role": "user"}
 
 
 async def test_the_voice_left_out_of_a_text_setup_is_said_once(
@@ -1113,6 +1243,70 @@ async def test_send_audio_accepts_base64_bytes_and_memoryview(
     # the seed echoed sent audio as InputAudioBufferDelta on the event channel
     echoes = [event for event in events if isinstance(event, InputAudioBufferDelta)]
     assert [base64.b64decode(event.delta) for event in echoes] == [pcm, pcm, pcm]
+
+
+async def test_the_echo_of_sent_audio_is_what_went_out(
+    nursery: trio.Nursery, autojump_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The echo was encoded from the caller's buffer after the send: a task that changed
+    the bytearray meanwhile made the `InputAudioBufferDelta` differ from what was sent."""
+    pcm = bytes(range(200))
+    buffer = bytearray(pcm)
+    overwritten = trio.Event()
+    send_frame = LiveSession._send_frame  # pyright: ignore[reportPrivateUsage]
+
+    async def held_send_frame(self: LiveSession, frame: bytes, kind: str, *rest: Any) -> None:
+        if kind == "realtimeInput.audio":  # the frame is encoded: the send waits (for room)
+            await overwritten.wait()
+        await send_frame(self, frame, kind, *rest)
+
+    async def overwrite() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        buffer[:] = bytes(len(buffer))
+        overwritten.set()
+
+    monkeypatch.setattr(LiveSession, "_send_frame", held_send_frame)
+    client, server = make_closing_client(nursery, reads=2)
+    with trio.fail_after(5):
+        async with client.connect():
+            await client.send_text(role="user", text="hi")  # the setup goes
+            async with trio.open_nursery() as writers:
+                writers.start_soon(overwrite)
+                await client.send_audio(buffer)
+            events = await collect(client)
+    assert buffer != pcm  # overwritten within the call
+    sent = server.received[-1]["realtimeInput"]["audio"]["data"]
+    assert base64.b64decode(sent) == pcm
+    echoes = [event.delta for event in events if isinstance(event, InputAudioBufferDelta)]
+    assert echoes == [sent]
+
+
+@pytest.mark.parametrize(
+    ("audio", "match"),
+    [
+        (123, r"audio must be base64 text \(a str\) or 16-bit PCM .* not 123 \(int\)"),
+        (None, r"audio must be base64 text \(a str\) or 16-bit PCM .* not None"),
+        ([1, 2], r"audio must be base64 text \(a str\) or 16-bit PCM"),
+        (array.array("f", [0.5, -0.5]), r"audio holds floating-point samples"),
+        (b"\x00\x01\x02", r"an even number of bytes, not 3"),
+    ],
+)
+async def test_send_audio_names_its_own_argument_and_what_it_takes(
+    audio: object, match: str, nursery: trio.Nursery, autojump_clock: Clock
+) -> None:
+    # "pcm must be bytes, bytearray or memoryview": the session's parameter, not this one,
+    # and no word of the base64 str this one takes.
+    async def script(ws: trio_websocket.WebSocketConnection) -> None:
+        while True:
+            await server.receive_json(ws)
+
+    client, server = make_client(nursery, script, echo_input_audio=False)
+    with trio.fail_after(5):
+        async with client.connect():
+            with pytest.raises(LocalProtocolError, match=match) as info:
+                await client.send_audio(audio)  # type: ignore[arg-type]
+            assert "pcm" not in str(info.value)
+    assert server.received == []  # refused before anything, the setup included
 
 
 @pytest.mark.parametrize(
@@ -2053,6 +2247,37 @@ async def test_get_event_waits_from_the_start_of_connect_for_any_feeder(
     assert seen[0] == TextDelta(text="local")
     assert [type(event) for event in seen[1:3]] == [SessionCreated, SessionUpdated]
     assert isinstance(seen[-1], Closed)
+
+
+async def test_a_reader_that_began_while_connect_opened_sends_the_setup(
+    autojump_clock: Clock,
+) -> None:
+    """`get_event` begun while the connection opened: it waited, and once the connection
+    was open never sent the setup, so with nobody else reading or sending nothing came
+    until the block ended."""
+    async with open_emulator() as emulator:
+        config = emulator_config(emulator, connector=emulator.memory_connector(latency=0.2))
+        client = GeminiRealtimeClient(llm_config=config)
+        seen: list[RealtimeEvent | None] = []
+        got = trio.Event()
+
+        async def reader() -> None:
+            seen.append(await client.get_event())
+            got.set()
+
+        async def user() -> None:
+            async with client.connect():
+                with trio.move_on_after(10):
+                    await got.wait()
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as tasks:
+                tasks.start_soon(user)
+                await trio.sleep(0.1)  # the connection is opening (0.2 s each way)
+                assert client._connecting  # pyright: ignore[reportPrivateUsage]
+                assert client._session is None  # pyright: ignore[reportPrivateUsage]
+                tasks.start_soon(reader)
+    assert [type(event) for event in seen] == [SessionCreated]
 
 
 async def test_a_reader_waiting_on_a_connect_that_fails_is_told_not_connected(

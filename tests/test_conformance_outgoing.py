@@ -143,11 +143,16 @@ def test_a_setup_with_every_field_set_validates() -> None:
                         name="f",
                         description="d",
                         parameters={"type": "OBJECT", "properties": {"a": {"type": "STRING"}}},
-                        parameters_json_schema={"type": "object"},
                         response={"type": "STRING"},
-                        response_json_schema={"type": "string"},
                         behavior="NON_BLOCKING",
-                    )
+                    ),
+                    # Each form of a schema in a declaration of its own: they exclude each
+                    # other.
+                    w.FunctionDeclaration(
+                        name="g",
+                        parameters_json_schema={"type": "object"},
+                        response_json_schema={"type": "string"},
+                    ),
                 ],
                 google_search={},
                 code_execution={},

@@ -10,6 +10,7 @@ import pytest
 from trio_gemini_live._endpoints import (
     Endpoint,
     check_gemini_arguments,
+    check_url_version,
     gemini_endpoint,
     model_resource_name,
     redact_url,
@@ -749,3 +750,25 @@ def test_a_token_of_2048_characters_is_redacted_whole_or_cut() -> None:
         "Internal error. token REDACTED"
     )
     assert endpoint.redact("Internal error encountered.") == "Internal error encountered."
+
+
+@pytest.mark.parametrize(
+    ("url", "version"),
+    [
+        (f"{GEMINI}.v1beta.GenerativeService.BidiGenerateContent", "v1beta"),
+        (f"{GEMINI}.v1beta.GenerativeService.BidiGenerateContent", None),
+        ("wss://proxy.example/live", "v1alpha"),  # the URL names no version
+        ("wss://h" + VERTEX_PATH.format(v="v1beta1"), "v1beta1"),
+    ],
+)
+def test_an_api_version_the_url_does_not_contradict_passes(url: str, version: str | None) -> None:
+    check_url_version(url, version)
+
+
+def test_an_api_version_the_url_contradicts_is_refused_naming_both() -> None:
+    url = f"{GEMINI}.v1beta.GenerativeService.BidiGenerateContent?key={KEY}"
+    with pytest.raises(ConfigurationError, match=r"'v1alpha' contradicts .*\('v1beta'\)") as info:
+        check_url_version(url, "v1alpha")
+    assert KEY not in str(info.value)
+    with pytest.raises(ConfigurationError, match="api_version must be a str"):
+        check_url_version(url, 1)  # type: ignore[arg-type]

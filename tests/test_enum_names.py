@@ -102,6 +102,31 @@ def test_a_hand_built_setup_is_sent_with_declared_names_and_left_as_it_was() -> 
     assert setup.generation_config.response_modalities == ["text"]  # the caller's, untouched
 
 
+def test_names_newer_than_the_published_protos_are_sent_as_declared() -> None:
+    # google-genai 3.6.1 declares these (and Google's servers take them), the protos do not.
+    setup = Setup(
+        model="m",
+        generation_config=GenerationConfig(
+            response_modalities=["video"], thinking_config=ThinkingConfig(thinking_level="xhigh")
+        ),
+        safety_settings=[
+            SafetySetting(category="harm_category_image_hate", threshold="off"),
+            SafetySetting(category="Harm_Category_Jailbreak", threshold="off"),
+        ],
+    )
+    sent = _setup_sent(setup)
+    assert sent["generationConfig"] == {
+        "responseModalities": ["VIDEO"],
+        "thinkingConfig": {"thinkingLevel": "XHIGH"},
+    }
+    assert [rule["category"] for rule in sent["safetySettings"]] == [
+        "HARM_CATEGORY_IMAGE_HATE",
+        "HARM_CATEGORY_JAILBREAK",
+    ]
+    from_options = _setup_sent(live_setup("m", thinking_level="xhigh"))["generationConfig"]
+    assert from_options["thinkingConfig"] == {"thinkingLevel": "XHIGH"}
+
+
 def test_a_setup_already_in_declared_names_is_the_same_object() -> None:
     setup = live_setup("m", activity_handling="NO_INTERRUPTION", functions=[function_tool("f")])
     assert with_declared_names(setup) is setup

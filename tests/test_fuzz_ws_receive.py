@@ -6,8 +6,12 @@ messages, the close outcome, the protocol's state and what the client writes bac
 the close reply) must be the same, but for the one thing the cutter decides itself: a close
 between a message's fragments is echoed, where websockets alone fails the connection. The
 streams mix plain data frames (the cutter's) with
-everything it hands over: control frames, fragments, masked frames, reserved bits, invalid
-UTF-8, frames over the size limit, and frames after the close.
+everything it hands over: control frames, fragments, masked frames, reserved bits, unknown
+opcodes, control frames too long or fragmented, invalid UTF-8, frames over the size limit,
+and frames after the close. (The cutter fails a frame whose header breaks RFC 6455 before
+its payload comes, websockets after: with every frame complete in the end, both agree. A
+length not in its shortest form, which websockets accepts, is not generated: see
+`test_a_length_not_in_its_shortest_form_fails_the_connection`.)
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import itertools
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import example, given, strategies as st
 from websockets.client import ClientProtocol
+from websockets.exceptions import ProtocolError
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 from websockets.uri import parse_uri
@@ -64,6 +70,11 @@ frames = st.one_of(
     st.binary(max_size=20).map(_masked),
     st.binary(max_size=20).map(lambda data: _frame(Opcode.BINARY, data, rsv1=True)),
     st.just(b"\x82\x7f" + struct.pack(">Q", 1 << 40)),  # a header announcing 1 TiB
+    # Frames websockets' `Frame` refuses to make: an unknown opcode, a ping too long, a
+    # fragmented ping.
+    st.binary(max_size=20).map(lambda data: bytes([0x83, len(data)]) + data),
+    st.integers(126, 200).map(lambda n: b"\x89\x7e" + struct.pack(">H", n) + b"p" * n),
+    st.binary(max_size=20).map(lambda data: bytes([0x09, len(data)]) + data),
 )
 
 
@@ -176,3 +187,57 @@ def test_an_extension_turns_the_cutter_off() -> None:
     protocol = Protocol(Side.CLIENT)
     protocol.extensions = [object()]  # type: ignore[list-item]
     assert not FrameCutter(protocol, MAX).active
+
+
+def _open_protocol() -> ClientProtocol:
+    return ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN, max_size=MAX)
+
+
+def test_a_header_breaking_the_protocol_fails_the_connection_before_the_payload() -> None:
+    # Held back until its payload came, it waited for bytes a broken server never sent.
+    protocol = _open_protocol()
+    cutter = FrameCutter(protocol, MAX)
+    fragment = _frame(Opcode.TEXT, b"a", fin=False)
+    header = b"\x81\x7e" + struct.pack(">H", 200)  # a new message amid the fragments
+    items = []
+    for item in cutter.feed(fragment + header + b"xy"):
+        items.append(item)
+        protocol.receive_data(item[1])  # as the transport does: websockets sees it first
+    assert items == [(RAW, fragment), (RAW, header + b"xy")]
+    assert not cutter.active
+    assert protocol.state is State.CLOSING
+    assert protocol.close_sent == Close(1002, "expected a continuation frame")
+    assert isinstance(protocol.parser_exc, ProtocolError)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"\x82\x7e" + struct.pack(">H", 125),
+        b"\x82\x7f" + struct.pack(">Q", 0xFFFF),
+        b"\x82\x7f" + struct.pack(">Q", 1 << 63),
+    ],
+    ids=["16 bits for 125", "64 bits for 65535", "64 bits, top bit set"],
+)
+def test_a_length_not_in_its_shortest_form_fails_the_connection(header: bytes) -> None:
+    # RFC 6455 5.2; websockets takes the first two, and calls the last a message too big.
+    protocol = _open_protocol()
+    cutter = FrameCutter(protocol, MAX)
+    items = list(cutter.feed(_frame(Opcode.BINARY, b"ok") + header + b"x" * 125))
+    assert items[0] == (BINARY, b"ok")
+    assert items[1:] == [(RAW, header + b"x" * 125)]
+    assert protocol.close_sent is not None
+    assert protocol.close_sent.code == 1002
+    assert isinstance(protocol.parser_exc, ProtocolError)
+
+
+def test_after_the_servers_close_websockets_alone_decides() -> None:
+    # It discards whatever follows a close: no second failure, no close frame of ours.
+    protocol = _open_protocol()
+    cutter = FrameCutter(protocol, MAX)
+    close = _frame(Opcode.CLOSE, Close(1000, "").serialize())
+    for kind, chunk in cutter.feed(close + b"\x82\x7e" + struct.pack(">H", 3) + b"abc"):
+        assert kind == RAW
+        protocol.receive_data(chunk)
+    assert protocol.close_rcvd == Close(1000, "")
+    assert protocol.parser_exc is None

@@ -106,6 +106,21 @@ def test_a_frame_whose_write_outlasts_the_handle_that_consumed_it_is_not_kept() 
     assert [m.index for m in buffer.take().replay] == [1]
 
 
+def test_unconfirmed_counts_what_was_written_and_not_confirmed_with_its_overflow() -> None:
+    # What a close the server never answered reports (`Closed.not_sent`): frames written in
+    # full since the last confirmation, and those the overflow dropped; not the frames
+    # never written in full (dated never), which the session reports as cut off or refused.
+    buffer = ReplayBuffer(limit_bytes=3 * TEN)
+    for index in range(1, 5):
+        buffer.add(index, b"x" * 10, "realtimeInput.audio", float(index))
+    buffer.add(5, b"t" * 10, "realtimeInput.text", math.inf, cut_off=True)  # 1 and 2 overflow
+    assert buffer.unconfirmed().lines("c") == ["realtimeInput.audio: 4 message(s), 40 bytes (c)"]
+    buffer.covered_through(2.5)  # a handle: 1 and 2 (the overflow) reached the server
+    assert buffer.unconfirmed().lines("c") == ["realtimeInput.audio: 2 message(s), 20 bytes (c)"]
+    buffer.consumed_through(4)
+    assert buffer.unconfirmed().messages == 0
+
+
 def test_an_uncertain_message_stays_uncertain_when_replayed_again() -> None:
     buffer = ReplayBuffer(limit_bytes=1000)
     buffer.add(1, b"x", "realtimeInput.audio", 1.0, uncertain=True)

@@ -14,7 +14,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "trio_gemini_live"
 WEBSOCKET_LIBRARIES = {"trio_websocket", "websockets", "wsproto"}
 # The transport: the only client modules that speak WebSocket through a library.
-TRANSPORT = {"_transport", "_transport_websockets", "_ws_receive", "_ws_frame", "_stream"}
+TRANSPORT = {
+    "_transport",
+    "_transport_websockets",
+    "_ws_receive",
+    "_ws_frame",
+    "_ws_limit",
+    "_stream",
+}
 
 
 def imports_of(module: str) -> tuple[set[str], set[str]]:

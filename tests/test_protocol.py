@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import pickle
 from typing import Any, cast
 
@@ -730,6 +731,27 @@ def test_parallel_tool_calls_are_pending_until_answered() -> None:
     assert protocol.pending_calls.as_dict() == {"c3": "news"}
     # How each call ended, for the error of a late answer (an unknown id was not answered).
     assert protocol.settled_calls == {"c1": "answered", "c2": "cancelled", "zz": "cancelled"}
+
+
+def test_a_repeated_id_in_one_tool_call_is_one_call(caplog: pytest.LogCaptureFixture) -> None:
+    # It made two FunctionCall events for one pending call: an app answering every event
+    # had LocalProtocolError "answered already" for the second.
+    protocol = opened()
+    calls = [
+        {"id": "a", "name": "f", "args": {"n": 1}},
+        {"id": "b", "name": "g"},
+        {"id": "a", "name": "f", "args": {"n": 1}},
+    ]
+    with caplog.at_level(logging.WARNING, logger="trio_gemini_live.session"):
+        events = protocol.receive_frame(frame({"toolCall": {"functionCalls": calls}}))
+    assert events == [
+        ev.FunctionCall(call_id="a", name="f", arguments={"n": 1}),
+        ev.FunctionCall(call_id="b", name="g", arguments={}),
+    ]
+    assert "dropped a repeat of function call 'f' (id 'a')" in caplog.text
+    responses = [FunctionResponse(id=call_id, name="f", response={}) for call_id in ("a", "b")]
+    protocol.send(ClientMessage(tool_response=ToolResponse(function_responses=responses)))
+    assert protocol.pending_calls.as_dict() == {}
 
 
 def test_settled_calls_are_remembered_within_a_bound_across_connections() -> None:

@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 
 from trio_gemini_live import (
     ConfigurationError,
+    FunctionDeclaration,
     GeminiRealtimeClient,
     Tool,
     function_tool,
@@ -19,10 +20,13 @@ from trio_gemini_live import (
     url_endpoint,
 )
 from trio_gemini_live._schema import (
+    camel_schema,
     from_json_schema,
     schema_value_problems,
     unsupported_schema_keys,
 )
+from trio_gemini_live._seed_options import _function_declaration
+from trio_gemini_live._session_setup import checked_tool_schemas
 from trio_gemini_live.emulator import open_emulator
 
 # An input schema as Google's Gmail MCP server publishes it (livekit/agents #7349), plus the
@@ -89,6 +93,39 @@ def test_json_schema_conversion_leaves_out_what_the_server_refuses_and_says_so(
 def test_several_json_schema_types_become_any_of() -> None:
     converted = from_json_schema({"type": ["string", "integer", "null"]}, logging.getLogger())
     assert converted == {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}], "nullable": True}
+
+
+def test_a_map_s_value_schema_is_converted_and_checked_like_a_property_s() -> None:
+    # zod's z.record(z.string().nullable()): `additionalProperties` was left as given, so
+    # its type list was refused, and its unknown keys were neither left out nor named.
+    nullable_map = {
+        "type": "object",
+        "properties": {
+            "m": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
+        },
+    }
+    converted = from_json_schema(nullable_map, logging.getLogger("t"))
+    assert converted["properties"]["m"] == {
+        "type": "OBJECT",
+        "additionalProperties": {"type": "STRING", "nullable": True},
+    }
+    extra = {"additionalProperties": {"type": "string", "$schema": "x", "readOnly": True}}
+    assert unsupported_schema_keys(extra) == [
+        "parameters.additionalProperties.$schema",
+        "parameters.additionalProperties.readOnly",
+    ]
+    assert unsupported_schema_keys({"additional_properties": {"x": 1}}) == [
+        "parameters.additional_properties.x"
+    ]
+    assert from_json_schema(extra, logging.getLogger("t")) == {
+        "additionalProperties": {"type": "STRING"}
+    }
+    assert from_json_schema({"additionalProperties": True}, logging.getLogger("t")) == {
+        "additionalProperties": True
+    }
+    assert camel_schema({"additional_properties": {"max_items": 2}}) == {
+        "additionalProperties": {"maxItems": 2}
+    }
 
 
 def test_schema_values_are_checked_by_each_field_s_proto_type() -> None:
@@ -164,12 +201,47 @@ async def test_open_session_refuses_a_bad_schema_value_before_connecting() -> No
     )
 
 
+async def test_open_session_checks_and_camel_cases_a_response_schema() -> None:
+    # `FunctionDeclaration.response` is a `Schema` too: it was sent unchecked, as given.
+    async def connector(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("must not connect")
+
+    bad = FunctionDeclaration(name="f", response={"type": "OBJECT", "readOnly": True})
+    setup = live_setup("gemini-live-2.5-flash-preview", functions=[bad])
+    endpoint = url_endpoint("ws://127.0.0.1:9/ws", api_key="k")
+    with trio.fail_after(5), pytest.raises(ConfigurationError) as info:
+        async with open_session(setup, endpoint=endpoint, connector=connector):
+            pass
+    assert "setup.tools[0].functionDeclarations[0].response.readOnly" in str(info.value)
+    tools = [
+        Tool(function_declarations=[FunctionDeclaration(name="f", response={"type": "STRIN"})])
+    ]
+    with pytest.raises(ConfigurationError, match=r"\[0\]\.response\.type must be a Schema type"):
+        checked_tool_schemas(tools, "setup.tools")
+    snake = FunctionDeclaration(name="f", response={"type": "ARRAY", "max_items": 2})
+    checked = checked_tool_schemas([Tool(function_declarations=[snake])], "setup.tools")
+    assert checked is not None
+    assert checked[0].function_declarations is not None
+    assert checked[0].function_declarations[0].response == {"type": "ARRAY", "maxItems": 2}
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
     lambda inner: (
         st.lists(inner, max_size=3)
         | st.dictionaries(
-            st.sampled_from(["type", "items", "properties", "anyOf", "readOnly", "$schema", "x"]),
+            st.sampled_from(
+                [
+                    "type",
+                    "items",
+                    "properties",
+                    "anyOf",
+                    "additionalProperties",
+                    "readOnly",
+                    "$schema",
+                    "x",
+                ]
+            ),
             inner,
             max_size=4,
         )
@@ -251,3 +323,82 @@ async def test_seed_tools_from_mcp_reach_the_emulator_converted(autojump_clock: 
     assert declaration["parameters"]["properties"]["attachments"]["items"]["properties"] == {
         "id": {"type": "STRING"}
     }
+
+
+def test_the_seed_facade_converts_a_response_schema_like_parameters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # It was copied as given: a JSON Schema `response` reached the server unconverted.
+    tool = {
+        "name": "f",
+        "parameters": {"type": "object", "properties": {"a": {"type": "string"}}},
+        "response": {"type": "object", "$schema": "x", "properties": {"t": {"type": "string"}}},
+    }
+    with caplog.at_level(logging.WARNING):
+        declaration = _function_declaration(tool, logging.getLogger("t"))
+    assert declaration["response"] == {"type": "OBJECT", "properties": {"t": {"type": "STRING"}}}
+    assert "tool 'f' response.$schema" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"type": "object", "additionalProperties": {"type": "string"}},  # a map of strings
+        {"$ref": "#/$defs/A", "$defs": {"A": {"type": "object", "properties": {"x": {}}}}},
+        {"anyOf": [{"type": "object", "properties": {"x": {}}}]},
+    ],
+)
+def test_the_seed_facade_keeps_parameters_given_without_properties(
+    parameters: dict[str, Any],
+) -> None:
+    # Only a schema with `properties` was kept: these were left out, silently.
+    declaration = _function_declaration(
+        {"name": "f", "parameters": parameters}, logging.getLogger()
+    )
+    assert declaration["parameters"] == from_json_schema(parameters, logging.getLogger())
+
+
+def test_the_seed_facade_leaves_out_parameters_of_no_arguments_and_says_what_it_drops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = logging.getLogger("t")
+    with caplog.at_level(logging.INFO):
+        for empty in ({"type": "object", "properties": {}}, {"additionalProperties": False}):
+            assert "parameters" not in _function_declaration(
+                {"name": "f", "parameters": empty}, log
+            )
+        assert not caplog.text
+        titled = {"name": "g", "parameters": {"type": "object", "title": "G", "properties": {}}}
+        assert "parameters" not in _function_declaration(titled, log)
+    assert "tool 'g' takes no arguments" in caplog.text
+    with pytest.raises(ConfigurationError, match=r"tool 'f' parameters must be a JSON Schema"):
+        _function_declaration({"name": "f", "parameters": "{}"}, log)
+
+
+def test_a_string_const_becomes_a_one_value_enum_as_google_genai_has_it() -> None:
+    # pydantic's `Literal["action"]`; `const` was left out, so any string was allowed.
+    literal = {"type": "object", "properties": {"g": {"type": "string", "const": "action"}}}
+    converted = from_json_schema(literal, logging.getLogger())
+    assert converted["properties"]["g"] == {"type": "STRING", "enum": ["action"]}
+    nullable = from_json_schema({"type": ["string", "null"], "const": "a"}, logging.getLogger())
+    assert nullable == {"type": "STRING", "nullable": True, "enum": ["a"]}
+    # google-genai refuses the rest ("Literal values must be strings"): no Schema form.
+    for schema in ({"type": "integer", "const": 3}, {"const": "a"}):
+        with pytest.raises(ConfigurationError, match=r"parameters\.const is "):
+            from_json_schema(schema, logging.getLogger())
+
+
+@pytest.mark.parametrize("field", ["parameters", "response"])
+def test_a_schema_and_its_json_schema_twin_together_are_refused(field: str) -> None:
+    # google-genai: "This field is mutually exclusive with `parameters`" (and `response`).
+    schema = {"type": "OBJECT", "properties": {"a": {"type": "STRING"}}}
+    twins = {field: schema, f"{field}_json_schema": {"type": "object"}}
+    tools = [Tool(function_declarations=[FunctionDeclaration(name="f", **twins)])]
+    where = "setup.tools[0].functionDeclarations[0]"
+    with pytest.raises(ConfigurationError) as info:
+        checked_tool_schemas(tools, "setup.tools")
+    assert f"{where}.{field} and {where}.{field}JsonSchema" in str(info.value)
+    assert "mutually exclusive" in str(info.value)
+    del twins[field]
+    alone = [Tool(function_declarations=[FunctionDeclaration(name="f", **twins)])]
+    assert checked_tool_schemas(alone, "setup.tools") == alone

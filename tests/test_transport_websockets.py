@@ -45,7 +45,11 @@ from trio_gemini_live._transport import (
     fit_close_reason,
     open_transport,
 )
-from trio_gemini_live._transport_websockets import WebsocketsTransport, open_websockets
+from trio_gemini_live._transport_websockets import (
+    WebsocketsTransport,
+    _head_end,  # pyright: ignore[reportPrivateUsage]
+    open_websockets,
+)
 from trio_gemini_live.emulator import open_emulator
 
 URL = "ws://127.0.0.1/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -91,12 +95,16 @@ class Peer:
         self.ws.receive_data(data or None)
         return list(self.ws.events())
 
-    async def accept(self, extra: bytes = b"") -> None:
+    async def accept(
+        self, extra: bytes = b"", *, rewrite: Callable[[bytes], bytes] | None = None
+    ) -> None:
+        """Answer the upgrade with a 101 (`rewrite` changes it), then `extra`."""
         while self.request is None:
             for event in await self.events():
                 if isinstance(event, Request):
                     self.request = event
-        await self.stream.send_all(self.ws.send(AcceptConnection()) + extra)
+        answer = self.ws.send(AcceptConnection())
+        await self.stream.send_all((answer if rewrite is None else rewrite(answer)) + extra)
 
     async def reject(self, status: int) -> None:
         while self.request is None:
@@ -295,6 +303,69 @@ async def test_rejected_upgrade_is_a_transport_error_without_the_key(
     with pytest.raises(TransportError, match="HTTP 403") as info:
         await open_websockets(nursery, url_endpoint(URL + "?key=secret"), connector=connector)
     assert "secret" not in str(info.value)
+
+
+@bounded
+async def test_a_101_with_bare_lf_line_ends_fails_at_once(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # websockets' parser takes CRLF lines only, and the handshake waited for a CRLF CRLF
+    # that never came: connect_timeout ran out, or at the server's hang-up "the server closed
+    # the connection during the upgrade".
+    client, server = trio.testing.memory_stream_pair()
+    peer = Peer(server)
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    def bare_lf(answer: bytes) -> bytes:
+        return answer.replace(b"\r\n", b"\n")
+
+    nursery.start_soon(functools.partial(peer.accept, frame("hi"), rewrite=bare_lf))
+    with pytest.raises(TransportError, match="ends a line with a bare LF, not CRLF"):
+        await open_websockets(nursery, ENDPOINT, connector=connector)  # the server waits
+
+
+@bounded
+async def test_an_upgrade_answer_with_endless_headers_fails_at_64_kib(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Many short header lines: the handshake read on to 1 MiB, rescanning the whole head at
+    # every read (10 s and 3.5 s of CPU over loopback) before websockets refused it.
+    client, server = trio.testing.memory_stream_pair()
+
+    async def connector() -> trio.abc.Stream:
+        return client
+
+    async def answer() -> None:
+        await server.receive_some()  # the upgrade request
+        with suppress(trio.BrokenResourceError):  # the client hung up
+            await server.send_all(b"HTTP/1.1 101 Switching Protocols\r\n")
+            for line in range(1000):  # ~100 KiB, and no end
+                await server.send_all(b"X-Pad-%d: %s\r\n" % (line, b"a" * 90))
+            await trio.sleep_forever()
+
+    nursery.start_soon(answer)
+    with pytest.raises(TransportError, match="more than 64 KiB of headers"):
+        await open_websockets(nursery, ENDPOINT, connector=connector)
+
+
+def test_the_end_of_a_101_head_is_found_wherever_the_reads_cut_it() -> None:
+    # Only a read's new bytes are searched (and 3 before them); frames behind the head may
+    # hold bare LFs.
+    head = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    )
+    answer = head + frame("a\nb\n\n")
+    for cut in range(1, len(answer)):
+        buffer = bytearray(answer[:cut])
+        end = _head_end(buffer, 0, "ws://h/")
+        if end < 0:
+            seen = len(buffer)
+            buffer += answer[cut:]
+            end = _head_end(buffer, seen, "ws://h/")
+        assert end == len(head), cut
 
 
 @bounded
@@ -785,7 +856,62 @@ _BROKEN = {
         1007,
     ),
     "close reason not UTF-8": (raw_frame(0x8, close_payload(1011, b"\xff bad")), 1007),
+    # RFC 6455 5.2: the length in its shortest form, and 64 bits with the top one clear.
+    # The default transport took the first as a message and the second as 1009.
+    "16-bit length for 3 bytes": (b"\x81\x7e" + struct.pack("!H", 3) + b"abc", 1002),
+    "64-bit length for 3 bytes": (b"\x81\x7f" + struct.pack("!Q", 3) + b"abc", 1002),
+    "64-bit length for 300 bytes": (b"\x82\x7f" + struct.pack("!Q", 300) + b"x" * 300, 1002),
+    "64-bit length with the top bit set": (
+        b"\x82\x7f" + struct.pack("!Q", (1 << 63) | 3) + b"abc",
+        1002,
+    ),
 }
+
+
+def declared_header(first: int, length: int, *, mask: bool = False) -> bytes:
+    """A server frame's header declaring `length` bytes of payload, however wrong."""
+    masked = 0x80 if mask else 0
+    if length < 126:
+        head = bytes([first, masked | length])
+    else:
+        head = bytes([first, masked | 126]) + struct.pack("!H", length)
+    return head + (b"abcd" if mask else b"")
+
+
+# Frame headers that break RFC 6455 before any payload: what comes before them, the header.
+_BROKEN_HEADER = {
+    "masked frame": (b"", declared_header(0x81, 500, mask=True)),
+    "reserved bit": (b"", declared_header(0xC1, 500)),
+    "unknown opcode": (b"", declared_header(0x83, 500)),
+    "stray continuation": (b"", declared_header(0x80, 500)),
+    "ping over 125 bytes": (b"", declared_header(0x89, 200)),
+    "fragmented ping": (b"", declared_header(0x09, 50)),
+    "text inside a fragmented message": (
+        raw_frame(0x1, b"{", fin=False),
+        declared_header(0x81, 500),
+    ),
+}
+
+
+@pytest.mark.parametrize("transport", sorted(TRANSPORTS))
+@pytest.mark.parametrize("how", list(_BROKEN_HEADER))
+@bounded
+async def test_a_frame_header_breaking_the_protocol_fails_before_its_payload(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, transport: str, how: str
+) -> None:
+    # The default transport held such a frame back until its declared payload came: a
+    # server that sent no more hung the receiver (in a session, the heartbeat's pongs were
+    # taken as payload, and the silence ended as a dropped connection, resumed).
+    before, header = _BROKEN_HEADER[how]
+    connection, peer = await open_either(nursery, transport)
+    await peer.stream.send_all(frame("before") + before + header + b"xy")  # then nothing
+    received, closed = await receive_all(connection)
+    assert received == ["before"]
+    assert (closed.code, closed.local_failure) == (1002, True)
+    assert closed.reason
+    reply = await close_reply(peer)
+    assert (reply.code, reply.reason) == (1002, closed.reason)
+    await connection.aclose()
 
 
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))

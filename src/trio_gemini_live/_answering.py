@@ -33,10 +33,12 @@ from ._arguments import (
 )
 from ._codec import encode_client
 from ._connection import SessionCore
+from ._endpoints import Endpoint
 from ._enum_names import declared_name
 from ._errors import LocalProtocolError
 from ._pending_calls import NO_ID, CallReservation
-from ._session_setup import struct_list as _struct_list
+from ._proto_fields import gemini_only_paths
+from ._session_setup import refuse_gemini_only, struct_list as _struct_list
 from ._wire import ClientMessage, FunctionResponse, FunctionResponsePart, Setup, ToolResponse
 
 __all__ = ["SessionAnswers", "check_finite"]
@@ -50,6 +52,7 @@ class SessionAnswers:
     """
 
     _core: SessionCore
+    _endpoint: Endpoint
 
     if TYPE_CHECKING:
 
@@ -191,7 +194,8 @@ class SessionAnswers:
                 `response` that is not a dict (or holds NaN or an infinity anywhere, in a
                 dataclass, a Struct or a set too: JSON has neither), an unknown
                 `scheduling` or a value of the wrong type, or `will_continue=True` for a
-                function the setup in force declares BLOCKING (see `respond`); it
+                function the setup in force declares BLOCKING or while the endpoint is
+                Vertex AI's (see `respond`); it
                 answers a call of an
                 earlier connection answered by a response the move kept from the new
                 connection; a call still streaming its arguments; it answers a call the
@@ -240,10 +244,9 @@ class SessionAnswers:
             check_json_object(response.response, f"function response {response.id!r}: response")
             check_finite(response.response, f"function response {response.id!r}: response")
             check_scheduling(response.scheduling, f"function response {response.id!r}")
-        await self._send(
-            ClientMessage(tool_response=ToolResponse(function_responses=list(responses))),
-            "toolResponse",
-        )
+        message = ClientMessage(tool_response=ToolResponse(function_responses=list(responses)))
+        self._refuse_gemini_only(message)
+        await self._send(message, "toolResponse")
 
     async def respond(
         self,
@@ -303,7 +306,8 @@ class SessionAnswers:
                 a set too); `scheduling` (one of `SILENT`, `WHEN_IDLE`, `INTERRUPT`, in
                 any case: sent upper-case) or
                 `will_continue` (a `bool`) is wrong, or `will_continue` is True for a
-                function the setup in force declares BLOCKING; or `parts` is not a sequence of
+                function the setup in force declares BLOCKING or while the endpoint is
+                Vertex AI's (which does not support it); or `parts` is not a sequence of
                 `FunctionResponsePart` whose fields have the right types (bytes, not a
                 `str`, in `data`), none with both `inline_data` and `file_data`.
         """
@@ -354,6 +358,7 @@ class SessionAnswers:
                 ]
             )
         )
+        self._refuse_gemini_only(message)
         if media:
             # The parts' fields are the caller's: checked as `send` checks a message, by
             # reading the frame back (a wrong type is named by its JSON path).
@@ -367,6 +372,12 @@ class SessionAnswers:
                     f"the result of tool call {call_id!r} cannot be sent as JSON: {exc}"
                 ) from None
         await self._send_answer(frame, message)
+
+    def _refuse_gemini_only(self, message: ClientMessage) -> None:
+        """Refuse `willContinue` for Vertex AI, which does not support it (protocol.md 2.4)."""
+        if self._endpoint.vertex:
+            paths = gemini_only_paths(message.tool_response, "toolResponse")
+            refuse_gemini_only(paths, LocalProtocolError)
 
 
 def check_finite(value: object, what: str) -> None:

@@ -114,7 +114,7 @@ def audio_mime(sample_rate: object) -> str:
     return mime
 
 
-def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
+def check_pcm(pcm: object, name: str = "pcm") -> bytes | bytearray | memoryview:
     """`pcm` as a buffer `send_audio` can encode without a copy, or a clear error.
 
     Bytes and bytearrays are taken as they are. A memoryview (or another object with the
@@ -122,7 +122,7 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
     C-contiguous, hold raw bytes or 16-bit little-endian integers, and span an even number
     of bytes; `nbytes` counts it, not `len()`, which counts items. Integers laid out in more
     than one row and column (a NumPy array of shape `(n, 2)`) are frames of several
-    channels: refused (one row or one column is mono).
+    channels: refused (one row or one column is mono). Errors name the argument `name`.
     """
     if type(pcm) is memoryview:
         view: memoryview = pcm  # a memoryview taken as it is (the common case here)
@@ -132,7 +132,7 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
             raise _odd_pcm(size)
         return pcm
     else:
-        view = _as_view(pcm, "pcm", "16-bit PCM")
+        view = _as_view(pcm, name, "16-bit PCM")
     try:
         if view.format in _PCM_FORMATS and view.c_contiguous and not view.nbytes % 2:
             if view.ndim < 2 or view.itemsize == 1:
@@ -140,13 +140,13 @@ def check_pcm(pcm: object) -> bytes | bytearray | memoryview:
             shape = view.shape or ()  # (typeshed: None for a released view, which raised)
             if sum(size > 1 for size in shape) <= 1:  # one row or one column: mono all the same
                 return view
-            raise _channels_problem(shape)
+            raise _channels_problem(shape, name)
     except ValueError:  # any attribute of a released view
-        raise LocalProtocolError("pcm is a released memoryview") from None
-    raise _pcm_view_problem(view)
+        raise LocalProtocolError(f"{name} is a released memoryview") from None
+    raise _pcm_view_problem(view, name)
 
 
-def _channels_problem(shape: tuple[int, ...]) -> LocalProtocolError:
+def _channels_problem(shape: tuple[int, ...], name: str) -> LocalProtocolError:
     """16-bit samples in rows: a frame of several channels, which the Live API does not take.
 
     Sent as they are, a stereo frame's two samples would be heard one after the other, at
@@ -154,29 +154,29 @@ def _channels_problem(shape: tuple[int, ...]) -> LocalProtocolError:
     nothing about channels.)
     """
     return LocalProtocolError(
-        f"pcm has shape {shape}: samples of more than one channel, but the Live API takes "
+        f"{name} has shape {shape}: samples of more than one channel, but the Live API takes "
         "mono 16-bit PCM; mix the channels down or pick one first (NumPy, a frame a row: "
         "samples.mean(axis=1).astype('<i2') or samples[:, 0].copy())"
     )
 
 
-def _pcm_view_problem(view: memoryview) -> LocalProtocolError:
+def _pcm_view_problem(view: memoryview, name: str) -> LocalProtocolError:
     """Why a (live) view cannot be sent as PCM."""
     fmt = view.format
     if fmt not in _PCM_FORMATS:
         if fmt[-1:] in _FLOAT_CODES:
             return LocalProtocolError(
-                f"pcm holds floating-point samples (memoryview format {fmt!r}): the Live API "
+                f"{name} holds floating-point samples (memoryview format {fmt!r}): the Live API "
                 "takes 16-bit integer PCM; convert the samples first (NumPy: "
                 "(samples * 32767).astype('<i2'))"
             )
         return LocalProtocolError(
-            f"pcm must hold raw bytes or 16-bit little-endian integer samples, not items of "
+            f"{name} must hold raw bytes or 16-bit little-endian integer samples, not items of "
             f"memoryview format {fmt!r} ({view.itemsize} bytes each)"
         )
     if not view.c_contiguous:
         return LocalProtocolError(
-            "pcm is a non-contiguous memoryview (a strided slice): it cannot be encoded "
+            f"{name} is a non-contiguous memoryview (a strided slice): it cannot be encoded "
             "without a copy; pass a contiguous buffer (bytes(view) makes one)"
         )
     return _odd_pcm(view.nbytes)

@@ -25,12 +25,14 @@ from ._arguments import (
     MIN_SAMPLE_RATE,
     check_bool,
     check_count,
+    check_pcm,
     check_str,
     describe,
 )
 from ._endpoints import (
     Endpoint,
     check_gemini_arguments,
+    check_url_version,
     gemini_endpoint,
     redact_url,
     url_endpoint,
@@ -50,10 +52,10 @@ from ._seed_options import (
     apply_options,
     config_entry,
     entry_get,
-    instruction_text,
     optional_str,
     optional_url,
     setup_of,
+    with_system_text,
 )
 from ._session import LiveSession, open_session, resolve_api_key
 from ._setup import live_setup
@@ -99,6 +101,15 @@ class _SessionEnd:
 _Item = RealtimeEvent | _SessionEnd | None
 
 
+class _Recheck:
+    """What `_EventChannel.get` returns when its `stop_waiting()` turned true."""
+
+    __slots__ = ()
+
+
+_RECHECK = _Recheck()
+
+
 _NOT_OPEN = "Gemini Live session is not open: call connect() first"
 
 
@@ -108,7 +119,8 @@ class _EventChannel:
     Bounded twice: the pump waits while `limit` items are buffered (backpressure on the
     session, nothing dropped); `add_event` waits only at `2 * limit`, so a consumer that adds
     events while handling one (`send_audio` echoes `InputAudioBufferDelta`) does not deadlock
-    against a channel the pump filled. The session's end marker ignores the bounds and, once
+    against a channel the pump filled. The `SessionUpdated` of a `contextUpdate` already sent
+    goes past them (`put_now`). The session's end marker ignores the bounds and, once
     read, stays: every later `get` returns it at once instead of waiting forever. The
     bounds hold only within `connect()` (`reopen` sets them), also while its session
     closes: outside it, before the first and once its session has ended (`unbound`), no
@@ -140,6 +152,16 @@ class _EventChannel:
         self._items.append(item)
         self._not_empty.unpark()
 
+    def put_now(self, item: RealtimeEvent) -> None:
+        """Put `item` at once, past the bounds, without a checkpoint.
+
+        For the event of a change already made (`SessionUpdated` after a `contextUpdate`):
+        a cancel at a checkpoint here, or while waiting for room, lost the event, and the
+        caller was told the change failed although it was in force.
+        """
+        self._items.append(item)
+        self._not_empty.unpark()
+
     def unbound(self) -> None:
         """Let every `put` through: no `connect()` is running (see `connect`)."""
         self._unbound = True
@@ -168,8 +190,13 @@ class _EventChannel:
         """Have every waiting `get` check again whether it may wait (see `get`)."""
         self._not_empty.unpark_all()
 
-    async def get(self, may_wait: Callable[[], bool]) -> _Item:
+    async def get(
+        self, may_wait: Callable[[], bool], stop_waiting: Callable[[], bool]
+    ) -> _Item | _Recheck:
         """The next item, or the end (sticky); waits for one only while `may_wait()`.
+
+        Returns `_RECHECK` instead of waiting (on, after a `wake`) once `stop_waiting()`
+        is true: the caller has something to do first (see `GeminiRealtimeClient.get_event`).
 
         Raises:
             RuntimeError: nothing to return, and `may_wait()` is false (no connection):
@@ -184,6 +211,8 @@ class _EventChannel:
                     f"{_NOT_OPEN} (the event channel is empty: get_event waits for "
                     "events only within connect())"
                 )
+            if stop_waiting():
+                return _RECHECK
             await self._not_empty.park()
         item = self._items.popleft()
         self._not_full.unpark_all()
@@ -195,6 +224,23 @@ class _EventChannel:
 
 
 # --- the client ------------------------------------------------------------------------------
+
+
+def _has_buffer(value: object) -> bool:
+    """Whether `value` has the buffer protocol (bytes, an `array`, a NumPy array...)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return True  # the usual case, without making a view
+    try:
+        memoryview(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    except (ValueError, BufferError):  # a buffer that cannot be read: the session says so
+        return True
+    return True
+
+
+def _never() -> bool:
+    return False
 
 
 def _decode_base64_audio(audio: str) -> bytes:
@@ -275,7 +321,8 @@ class GeminiRealtimeClient:
     / `GOOGLE_API_KEY`; always sent in the `x-goog-api-key` header), `api_type` (`"google"`),
     `base_url` (a full `ws://`/`wss://` endpoint URL used as given, with `api_key` or the
     URL's `key=` only: the environment's keys are for Google, and are not sent to another
-    server; or an `http(s)://` base to which the standard path is appended), `api_version`,
+    server; or an `http(s)://` base to which the standard path is appended), `api_version`
+    (with a `ws(s)://` `base_url` the URL's version is used: a different one is refused),
     `voice`, `temperature`; and the
     extensions `input_sample_rate` (of `send_audio` PCM, 1000 to 384000 Hz, default
     16000), `text_input` (`"client_content"`, the default, or `"realtime_input"` for models
@@ -304,7 +351,8 @@ class GeminiRealtimeClient:
 
         Raises:
             ConfigurationError: the config is malformed (no `config_list`, no model, a bad
-                `base_url`, `api_version` or `api_key`, an option of the wrong type).
+                `base_url`, `api_version` or `api_key`, an `api_version` other than the
+                version in a `ws(s)://` `base_url`, an option of the wrong type).
         """
         self._llm_config = llm_config
         given = cast(object, logger)  # the annotation promises what is checked here
@@ -332,6 +380,7 @@ class GeminiRealtimeClient:
         # checked, then.
         if base is not None and scheme in ("ws", "wss"):
             url_endpoint(base, api_key=self._api_key)
+            check_url_version(base, self._api_version)
         else:
             check_gemini_arguments(self._api_key, api_version=self._api_version, base_url=base)
         rate = entry_get(entry, "input_sample_rate")
@@ -502,6 +551,9 @@ class GeminiRealtimeClient:
                     trio.open_nursery(strict_exception_groups=True) as nursery,
                 ):
                     self._session = session
+                    # A `get_event` that began waiting while the connection opened sends
+                    # the setup now (see `get_event`).
+                    self._events.wake()
                     pumped = trio.Event()
                     nursery.start_soon(self._pump, session, pumped)
                     try:
@@ -510,6 +562,10 @@ class GeminiRealtimeClient:
                     finally:
                         self._session = None
                         await self._close_and_pump(session, pumped)
+                        # Else a change the server refused stayed in the draft until an
+                        # update in this block came, and the next `connect()` sent it as
+                        # its setup, to be refused outright.
+                        self._forget_refused(session)
                         nursery.cancel_scope.cancel()
         finally:
             self._session = None
@@ -603,7 +659,8 @@ class GeminiRealtimeClient:
         as above (or, if it never opens, raises that start's error). A setup change the
         server refuses (`Reconnected.setup_refused`) is dropped: later updates build on the
         setup in force. Updates made while a setup change waits to be applied are merged
-        into it, and refused with it.
+        into it, and refused with it. An update that raises `trio.Cancelled` changed
+        nothing: once its change is sent (or queued to be), it returns.
 
         Keys: the seed's `instructions`, `tools`, `voice`, `temperature`, `modalities`
         (`response_modalities`), `input_audio_transcription`, `turn_detection`,
@@ -619,7 +676,8 @@ class GeminiRealtimeClient:
             ConfigurationError: `session_options` is not a dict, an unknown key or an
                 invalid value (nothing is applied: a tool schema value the Live API's
                 `Schema` does not take, an empty `voice`, say), a `model` other than the
-                config's (before the setup as after), or not run by trio (asyncio, say).
+                config's or `session_resumption: None` (before the setup as after: the
+                client needs resumption), or not run by trio (asyncio, say).
             SetupTimeoutError: the setup was sent and no `setupComplete` came (nothing is
                 applied: the session never opened); ConnectionClosedError when the server
                 refused that setup.
@@ -699,7 +757,7 @@ class GeminiRealtimeClient:
             )
             # As `LiveProtocol` shows it: `extra` merged in, credentials REDACTED.
             shown = redact_json(merge_extra(current))
-            await self._events.put(SessionUpdated(setup=shown), headroom=True)
+            self._events.put_now(SessionUpdated(setup=shown))
 
     def _forget_refused(self, session: LiveSession) -> None:
         """After the server refused a setup change, make the draft the setup in force again.
@@ -725,8 +783,10 @@ class GeminiRealtimeClient:
         `user` and `assistant` text is sent as a `clientContent` turn with role `user` /
         `model` (or, for `user` with `text_input="realtime_input"`, as `realtimeInput.text`,
         where the server's activity detection ends the turn). `system` text is appended to
-        the system instruction: merged into the setup before it is sent, afterwards sent as
-        a `contextUpdate` of the system instruction.
+        the system instruction, after a blank line in its last part when that is text, else
+        as a part of its own (its other parts, such as inline data, are kept): merged into
+        the setup before it is sent, afterwards sent as a `contextUpdate` of the system
+        instruction.
 
         Args:
             role: The role of the message.
@@ -758,9 +818,8 @@ class GeminiRealtimeClient:
             self._require_trio("send_text")
             async with self._update_lock:  # the instruction read is part of the update
                 await self._settle_draft()  # not a refused instruction: the one in force
-                current = instruction_text(self._draft)
-                combined = f"{current}\n\n{text}" if current else text
-                await self._apply_update({"instructions": combined})
+                instruction = with_system_text(self._draft, text)
+                await self._apply_update({"systemInstruction": instruction})
             return
         given = cast(object, role)  # the annotation promises what is checked here
         # A list or a dict as the role raised a bare "unhashable type" from the lookup.
@@ -795,14 +854,29 @@ class GeminiRealtimeClient:
 
         Raises:
             RuntimeError: not connected.
-            LocalProtocolError: the string is not base64, or the PCM has an odd length.
+            LocalProtocolError: `audio` is neither a str nor bytes-like, the string is not
+                base64, or the PCM has an odd length.
         """
-        pcm = _decode_base64_audio(audio) if isinstance(audio, str) else audio
+        given = cast(object, audio)  # the annotation promises what is checked here
+        if isinstance(given, str):
+            pcm: bytes | bytearray | memoryview = _decode_base64_audio(given)
+        elif _has_buffer(given):
+            pcm = check_pcm(given, "audio")  # else the session's errors named its `pcm`
+        else:
+            raise LocalProtocolError(
+                "audio must be base64 text (a str) or 16-bit PCM as bytes, bytearray or "
+                f"memoryview, not {describe(given)}"
+            )
         session = await self._ensure_started()
-        await session.send_audio(pcm, sample_rate=self._input_rate)
+        echo: str | None = None
         if self._echo_input_audio and memoryview(pcm).nbytes:
-            encoded = audio if isinstance(audio, str) else base64.b64encode(pcm).decode("ascii")
-            await self.queue_input_audio_buffer_delta(encoded)
+            # Made before the send, with no checkpoint between it and the session's own
+            # encoding: made after it, another task could change a bytearray meanwhile, and
+            # the echo differed from what went out.
+            echo = given if isinstance(given, str) else base64.b64encode(pcm).decode("ascii")
+        await session.send_audio(pcm, sample_rate=self._input_rate)
+        if echo is not None:
+            await self.queue_input_audio_buffer_delta(echo)
 
     async def send_function_result(self, call_id: str, result: str) -> None:
         """Send the result of a function call to the Gemini Realtime API.
@@ -915,7 +989,8 @@ class GeminiRealtimeClient:
     async def get_event(self) -> RealtimeEvent | None:
         """Return the next event, or `None` at the end of the stream.
 
-        When connected, this sends `setup` first if it was not sent yet. The stream ends
+        When connected, this sends `setup` first if it was not sent yet (one waiting since
+        before the connection was open sends it once it is). The stream ends
         with an `add_event(None)` or when the session ends (after its `Closed` event); the
         session's end is sticky, so later calls return at once, until the next `connect()`,
         which starts a new stream (what the ended one left unread is dropped, events added
@@ -946,16 +1021,30 @@ class GeminiRealtimeClient:
                 `ConnectionClosedError` with `code` and `reason` when that was a close.
         """
         self._require_trio("get_event")
-        if self._session is not None:
-            self._session._reads_for()  # pyright: ignore[reportPrivateUsage]
-            if not self._started:
-                await self._ensure_started()
-        item = await self._events.get(lambda: self._connecting > 0)
+        while True:
+            session = self._session
+            if session is not None:
+                session._reads_for()  # pyright: ignore[reportPrivateUsage]
+                if not self._started:
+                    await self._ensure_started()
+            # Begun while `connect()` opened the connection: once it is open, the setup
+            # must go (else nothing came, and this waited to the block's end).
+            item = await self._events.get(
+                self._is_connecting, self._is_open if session is None else _never
+            )
+            if not isinstance(item, _Recheck):
+                break
         if isinstance(item, _SessionEnd):
             if item.error is not None:
                 raise item.error
             return None
         return item
+
+    def _is_connecting(self) -> bool:
+        return self._connecting > 0
+
+    def _is_open(self) -> bool:
+        return self._session is not None
 
     async def queue_input_audio_buffer_delta(self, audio: str) -> None:
         """Queue the seed's InputAudioBufferDelta (an echo of input audio) on the event channel.

@@ -181,6 +181,11 @@ class SessionCore:
     # set. An application's close waits for it (within `close_timeout`), so that the new
     # connection writes what is queued, as `aclose` promises.
     move: trio.Event | None = None
+    # Whether the latest connection ended with a close frame from the server. Answering the
+    # application's close, it says the server read every byte written before that close (TCP
+    # keeps order); with none (the wait ran out on a slow uplink, the connection dropped),
+    # what the replay buffer holds may never have reached it (`ReplayBuffer.unconfirmed`).
+    close_received: bool = False
 
     @property
     def closes_at_once(self) -> bool:
@@ -392,6 +397,7 @@ class Connection:
         """
         self._resumed_event = reconnected
         self._core.current = self
+        self._core.close_received = False
         given_up = True  # till the end is reached: cancelled, or an error of our own
         try:
             if self._core.closes_at_once:
@@ -765,6 +771,10 @@ class Connection:
             log.warning("closed the connection: %s", failure)
             self._end(ConnectionOutcome(CloseAction.FAIL, code, reason, failure, self.opened))
             return
+        # 1006: no close frame came (the transport's code for a dropped connection); nor
+        # did one when the transport gives our own close's code (no reply in time).
+        received = code != 1006 and not closed.own_close
+        self._core.close_received = received
         action, close_error = self._core.protocol.close_received(code, reason)
         error: GeminiLiveError | None = close_error
         closing = self._core.closing
@@ -772,8 +782,7 @@ class Connection:
             action, error = CloseAction.END, None
         elif action is CloseAction.END:
             error = None
-        # 1006: no close frame came (the transport's code for a dropped connection).
-        by_server = closing and code != 1006
+        by_server = closing and received
         # Only the server's own 1007 judges the setup: a quota close, a 1008 (a handle or
         # session gone) or our close for a broken frame says nothing about it.
         refused = (

@@ -28,6 +28,7 @@ __all__ = [
     "GEMINI_HOST",
     "Endpoint",
     "check_gemini_arguments",
+    "check_url_version",
     "gemini_endpoint",
     "model_resource_name",
     "redact_url",
@@ -40,6 +41,8 @@ GEMINI_HOST = "generativelanguage.googleapis.com"
 _GEMINI_VERSIONS = frozenset({"v1beta", "v1alpha", "v1"})
 _VERTEX_VERSIONS = frozenset({"v1beta1", "v1"})
 _LOCATION_RE = re.compile(r"^[a-z0-9-]+$")
+# The version in a full endpoint URL's path (`google.ai.generativelanguage.v1beta.Gen...`).
+_URL_VERSION_RE = re.compile(r"\.(v\d+(?:alpha|beta)?\d*)\.")
 _SHORT_SECRET = 8
 _CUT_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")
 # What a host (a port, an IPv6 literal) and a path are made of: anything else in what
@@ -288,6 +291,28 @@ def check_gemini_arguments(
         )
     if base_url:
         _ws_base(base_url)
+
+
+def check_url_version(url: str, api_version: str | None) -> None:
+    """Refuse an `api_version` that the version in a full endpoint URL contradicts.
+
+    Such a URL is used as given (`url_endpoint`), its version with it: a different
+    `api_version` given beside it would be ignored in silence. One that agrees, or a URL
+    whose path names no version (a proxy's own path), passes.
+
+    Raises:
+        ConfigurationError: `api_version` is not a `str`, or differs from the URL's.
+    """
+    _check_text(api_version=api_version)
+    if not api_version:
+        return
+    found = _URL_VERSION_RE.search(urlsplit(url).path)
+    if found is not None and found.group(1) != api_version:
+        raise ConfigurationError(
+            f"api_version {api_version!r} contradicts the version in the endpoint URL "
+            f"({found.group(1)!r}), which is used as given: drop api_version, or give it "
+            f"in the URL (URL {redact_url(url)!r})"
+        )
 
 
 def gemini_endpoint(

@@ -1,8 +1,9 @@
-"""Enum values spelled as Google's protos declare them (`"no_interruption"` as declared).
+"""Enum values spelled as Google declares them (`"no_interruption"` as `"NO_INTERRUPTION"`).
 
 Proto3 JSON parsers match enum names case-sensitively, and google-genai sends the declared
 (upper-case) name whatever case it was given (its `CaseInSensitiveEnum`). A value that
-matches a declared name ignoring case is sent as that name (`"NO_INTERRUPTION"`); one that
+matches a declared name ignoring case (`_proto_enums`: the published protos' names and the
+newer ones google-genai declares, such as `XHIGH`) is sent as that name; one that
 matches none is sent as given: Google adds enum values, and one this release does not know
 must reach the server, which may well take it (`_setup_hint` names it should the server
 refuse the setup). Applied where setups, tools and tool responses are prepared for sending,
@@ -49,10 +50,12 @@ def _names(*tables: tuple[str, ...]) -> _Names:
 # settings take the names of either backend (they are spelled the same on both).
 _ENUM_FIELDS: dict[type[msgspec.Struct], dict[str, _Names]] = {
     GenerationConfig: {
-        "response_modalities": _names(proto.MODALITY),
+        "response_modalities": _names(proto.MODALITY, proto.MODALITY_UNNUMBERED),
         "media_resolution": _names(proto.MEDIA_RESOLUTION),
     },
-    ThinkingConfig: {"thinking_level": _names(proto.THINKING_LEVEL)},
+    ThinkingConfig: {
+        "thinking_level": _names(proto.THINKING_LEVEL, proto.THINKING_LEVEL_UNNUMBERED)
+    },
     AutomaticActivityDetection: {
         "start_of_speech_sensitivity": _names(proto.START_SENSITIVITY),
         "end_of_speech_sensitivity": _names(proto.END_SENSITIVITY),
@@ -62,12 +65,16 @@ _ENUM_FIELDS: dict[type[msgspec.Struct], dict[str, _Names]] = {
         "turn_coverage": _names(proto.TURN_COVERAGE, proto.TURN_COVERAGE_UNNUMBERED),
     },
     FunctionDeclaration: {"behavior": _names(proto.BEHAVIOR)},
-    AudioTranscriptionConfig: {"mode": _names(proto.TRANSCRIPTION_MODE)},
+    AudioTranscriptionConfig: {"mode": _names(proto.TRANSCRIPTION_MODE_UNNUMBERED)},
     ExecutableCode: {"language": _names(proto.LANGUAGE)},
     CodeExecutionResult: {"outcome": _names(proto.OUTCOME)},
     FunctionResponse: {"scheduling": _names(proto.SCHEDULING)},
     SafetySetting: {
-        "category": _names(proto.GEMINI_HARM_CATEGORY, proto.VERTEX_HARM_CATEGORY),
+        "category": _names(
+            proto.GEMINI_HARM_CATEGORY,
+            proto.GEMINI_HARM_CATEGORY_UNNUMBERED,
+            proto.VERTEX_HARM_CATEGORY,
+        ),
         "threshold": _names(proto.HARM_BLOCK_THRESHOLD),
         "method": _names(proto.HARM_BLOCK_METHOD),
     },

@@ -487,7 +487,14 @@ class Closed(RealtimeEvent, frozen=True, kw_only=True):
     whose connection ended before its replay wrote them again ("written before a resume,
     which ended before writing it again": the resumed session lacks them). That happens
     when the session is closed during an outage, past `close_timeout` on a stalled uplink,
-    or ended by an error. Empty when everything sent was written.
+    or ended by an error. And when the application's close ends without the server's close
+    frame (it waited past `close_timeout` behind a slow uplink, or the connection dropped
+    meanwhile), the messages written in full that the server had not yet confirmed (those a
+    resume would replay) are reported too ("written, but the server did not answer the
+    close: it may not have received it"): over TCP the end of the connection can discard
+    what the socket took and had not sent yet. With the server's close frame, everything
+    written before the close reached it. Empty when everything sent was written (and, where
+    the close got no answer, confirmed).
 
     `not_delivered` summarises, one line per event type, the `not_delivered_events` that
     came from the server while the application closed the session (`aclose`) and were

@@ -1,15 +1,22 @@
-"""The names of the enum values in client messages, as Google's published protos declare them.
+"""The names of the enum values in client messages, as Google declares them.
 
 One source of truth for two readers: the client, which names an enum value it does not know
 when the server refuses a setup (`_setup_hint`), and the emulator, which numbers these names
-to read enum values sent as numbers (`emulator/_enums.py`). Each tuple lists its names in
-declaration order, so a name's index is its proto number.
+to read enum values sent as numbers (`emulator/_enums.py`). Each tuple but the
+`*_UNNUMBERED` ones lists its names in declaration order, so a name's index is its proto
+number.
 
-Copied from github.com/googleapis/googleapis at f8291d2b89f0017ab078a4c7378069bae5686f6f
-(but `TRANSCRIPTION_MODE`, whose proto is not published):
+Those tuples are copied from github.com/googleapis/googleapis at
+f8291d2b89f0017ab078a4c7378069bae5686f6f:
 google/ai/generativelanguage/v1beta/{generative_service,content,safety}.proto (Gemini API),
 google/cloud/aiplatform/v1beta1/{content,tool}.proto (Vertex AI) and, for
 `ThinkingConfig.ThinkingLevel`, which v1beta1 lacks, google/cloud/aiplatform/v1/content.proto.
+
+The `*_UNNUMBERED` tuples hold names those protos lack but Google's servers take: the names
+google-genai 3.6.1 declares in `google.genai.types` (`ThinkingLevel.XHIGH`, `Modality.VIDEO`,
+the `HARM_CATEGORY_IMAGE_*` categories, `HARM_CATEGORY_JAILBREAK` on the Gemini API) and sends
+as they are, and names protocol.md reports. Their numbers are unknown: such a name is known
+by name only, and a number is never read as one.
 """
 
 from __future__ import annotations
@@ -19,23 +26,31 @@ __all__ = [
     "BEHAVIOR",
     "END_SENSITIVITY",
     "GEMINI_HARM_CATEGORY",
+    "GEMINI_HARM_CATEGORY_UNNUMBERED",
     "HARM_BLOCK_METHOD",
     "HARM_BLOCK_THRESHOLD",
     "LANGUAGE",
     "MEDIA_RESOLUTION",
     "MODALITY",
+    "MODALITY_UNNUMBERED",
     "OUTCOME",
     "SCHEDULING",
     "START_SENSITIVITY",
     "THINKING_LEVEL",
-    "TRANSCRIPTION_MODE",
+    "THINKING_LEVEL_UNNUMBERED",
+    "TRANSCRIPTION_MODE_UNNUMBERED",
     "TURN_COVERAGE",
     "TURN_COVERAGE_UNNUMBERED",
     "VERTEX_HARM_CATEGORY",
+    "VERTEX_HARM_CATEGORY_UNNUMBERED",
 ]
 
 MODALITY = ("MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "AUDIO")
 """`GenerationConfig.Modality` (`generationConfig.responseModalities`)."""
+
+MODALITY_UNNUMBERED = ("VIDEO",)
+"""Modalities known by name only (google-genai 3.6.1's `Modality`); the Live API answers in
+AUDIO or TEXT all the same."""
 
 MEDIA_RESOLUTION = (
     "MEDIA_RESOLUTION_UNSPECIFIED",
@@ -50,6 +65,9 @@ THINKING_LEVEL = ("THINKING_LEVEL_UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "MINIMA
 
 Published by Vertex AI only; the Gemini API takes the same names (protocol.md section 2.1.1).
 """
+
+THINKING_LEVEL_UNNUMBERED = ("XHIGH",)
+"""Thinking levels known by name only (google-genai 3.6.1's `ThinkingLevel`)."""
 
 START_SENSITIVITY = (
     "START_SENSITIVITY_UNSPECIFIED",
@@ -114,6 +132,22 @@ VERTEX_HARM_CATEGORY = (
 )
 """`HarmCategory` of Vertex AI, numbered differently (HARASSMENT is 3 here, 7 on the Gemini API)."""
 
+VERTEX_HARM_CATEGORY_UNNUMBERED = (
+    "HARM_CATEGORY_IMAGE_HATE",
+    "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_IMAGE_HARASSMENT",
+    "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
+)
+"""Vertex AI harm categories known by name only (google-genai 3.6.1's `HarmCategory`)."""
+
+GEMINI_HARM_CATEGORY_UNNUMBERED = ("HARM_CATEGORY_JAILBREAK", *VERTEX_HARM_CATEGORY_UNNUMBERED)
+"""Gemini API harm categories known by name only (google-genai 3.6.1's `HarmCategory`).
+
+google-genai sends these to either backend unchecked. It documents the image ones as not
+supported by the Gemini API; that its parser refuses them is nowhere published, so they are
+taken as google-genai sends them.
+"""
+
 HARM_BLOCK_THRESHOLD = (
     "HARM_BLOCK_THRESHOLD_UNSPECIFIED",
     "BLOCK_LOW_AND_ABOVE",
@@ -127,10 +161,9 @@ HARM_BLOCK_THRESHOLD = (
 HARM_BLOCK_METHOD = ("HARM_BLOCK_METHOD_UNSPECIFIED", "SEVERITY", "PROBABILITY")
 """`SafetySetting.HarmBlockMethod` (`safetySettings[].method`, Vertex AI only)."""
 
-TRANSCRIPTION_MODE = ("MODE_UNSPECIFIED", "VERBATIM", "SMART")
-"""`AudioTranscriptionConfig.Mode` (`inputAudioTranscription.mode`), whose proto is not
-published: the names of google-genai 3.6.1's `AudioTranscriptionConfigMode`, not numbered
-(the emulator reads no number for it)."""
+TRANSCRIPTION_MODE_UNNUMBERED = ("MODE_UNSPECIFIED", "VERBATIM", "SMART")
+"""`AudioTranscriptionConfig.mode` (`inputAudioTranscription.mode`), whose proto is not
+published: the names of google-genai 3.6.1's `AudioTranscriptionConfigMode`."""
 
 LANGUAGE = ("LANGUAGE_UNSPECIFIED", "PYTHON")
 """`ExecutableCode.Language`."""

@@ -21,6 +21,7 @@ from ._wire import (
     ContextWindowCompression,
     FileData,
     FunctionCallPart,
+    FunctionResponse,
     FunctionResponsePart,
     Part,
     ReplicatedVoiceConfig,
@@ -151,15 +152,18 @@ them by the same table."""
 
 GEMINI_ONLY_FIELDS = frozenset(
     {
+        (FunctionResponse, "will_continue"),
         (Tool, "file_search"),
         (ReplicatedVoiceConfig, "consent_audio"),
         (ReplicatedVoiceConfig, "voice_consent_signature"),
     }
 )
 """Fields only the Gemini API's proto has, as (Struct, field name): google-genai's
-`_Tool_to_vertex` refuses `file_search` and its `_ReplicatedVoiceConfig_to_vertex` the
-consent fields ("only supported in Gemini Developer API"). The emulator's Vertex AI flavour
-reads them by the same table."""
+`_FunctionResponse_to_vertex` refuses `will_continue`, its `_Tool_to_vertex` `file_search`
+and its `_ReplicatedVoiceConfig_to_vertex` the consent fields ("only supported in Gemini
+Developer API"; its `FunctionResponse` says of `will_continue` "This field is not supported
+in Vertex AI", and its Live `send_tool_response` sends it unchecked). The emulator's Vertex
+AI flavour reads them by the same table."""
 
 GEMINI_ONLY_KEYS: Mapping[tuple[type[msgspec.Struct], str], frozenset[str]] = MappingProxyType(
     {(Tool, "mcp_servers"): frozenset({"name", "streamableHttpTransport"})}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any, Final, cast
@@ -76,6 +77,8 @@ __all__ = [
     "sample_rate_of",
     "with_context_update",
 ]
+
+_log = logging.getLogger("trio_gemini_live.session")
 
 
 class SessionState(enum.Enum):
@@ -581,7 +584,10 @@ class LiveProtocol:
         elif message.usage_metadata is not None:
             out.append(ev.Usage(usage=_usage(message.usage_metadata)))
         if message.tool_call is not None:
-            for call in message.tool_call.function_calls:
+            calls: Sequence[FunctionCallPart] = message.tool_call.function_calls
+            if len(calls) > 1:
+                calls = _without_repeats(calls)
+            for call in calls:
                 self._function_call(call, None, out)
         if message.tool_call_cancellation is not None:
             self._cancellation(tuple(message.tool_call_cancellation.ids), out)
@@ -1061,3 +1067,28 @@ def _int64(value: int | str | None) -> int | None:
         return int(value)
     except ValueError:
         raise RemoteProtocolError(f"invalid int64 value {excerpt(value, 40)}") from None
+
+
+def _without_repeats(calls: Sequence[FunctionCallPart]) -> Sequence[FunctionCallPart]:
+    """A toolCall's whole calls without a repeat of an id an earlier one of them has.
+
+    One id is one call, which takes one response: a repeat made a second `FunctionCall`
+    event that no answer could settle ("answered already"). It is dropped, and logged. The
+    pieces of a streamed call share their id, and are left to `CallStreams`.
+    """
+    seen: set[str] = set()
+    kept: list[FunctionCallPart] = []
+    for call in calls:
+        whole = call.name and not call.will_continue and call.partial_args is None
+        if whole and call.id:
+            if call.id in seen:
+                _log.warning(
+                    "dropped a repeat of function call %s (id %s) in one toolCall: one id "
+                    "is one call, answered once",
+                    excerpt(call.name),
+                    excerpt(call.id),
+                )
+                continue
+            seen.add(call.id)
+        kept.append(call)
+    return kept

@@ -518,6 +518,21 @@ class ReplayBuffer:
                 missing.add(kind, frame)
         return missing
 
+    def unconfirmed(self) -> MessageTally:
+        """The frames written in full that no handle has confirmed yet, with those dropped.
+
+        What the session reports when it ends with no close frame from the server answering
+        the application's close: the server may never have read them. Frames never written
+        in full (dated never) are left out: the session reports them as cut off, refused or
+        not replayed already. Those the overflow dropped were written and not confirmed
+        either (the overflow drops the oldest, written ones first).
+        """
+        tally = self._overflowed.tally()
+        for entry in self._entries:
+            if entry.written_at != math.inf:
+                tally.add(entry.kind, entry.frame)
+        return tally
+
     def clear(self) -> None:
         """Forget every frame: a new connection begins (`take` has planned its replay)."""
         self._consumed = -1

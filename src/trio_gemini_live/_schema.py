@@ -1,13 +1,13 @@
-"""Function parameter schemas: what the Live API's `Schema` accepts, and JSON Schema turned into it.
+"""Function schemas: what the Live API's `Schema` accepts, and JSON Schema turned into it.
 
-`FunctionDeclaration.parameters` is Google's OpenAPI-subset `Schema` message, parsed as
-proto3 JSON: a key it does not know (`$schema`, `readOnly`, `x-google-enum-descriptions`,
-`examples`, ...) makes the server close the session with 1007 and no useful reason
-(protocol.md section 2.1.4). Tool schemas often come from elsewhere (OpenAI-style tools,
-pydantic models, MCP servers) and carry such keys, so the client checks them before sending
-and the seed facade converts them. A value of the wrong kind (`"type": "STRIN"`, an `enum`
-of numbers, `"minLength": "x"`, a property that is not a schema) is refused by the parser
-too, and checked here as well.
+`FunctionDeclaration.parameters` (and `.response`) is Google's OpenAPI-subset `Schema`
+message, parsed as proto3 JSON: a key it does not know (`$schema`, `readOnly`,
+`x-google-enum-descriptions`, `examples`, ...) makes the server close the session with 1007
+and no useful reason (protocol.md section 2.1.4). Tool schemas often come from elsewhere
+(OpenAI-style tools, pydantic models, MCP servers) and carry such keys, so the client checks
+them before sending and the seed facade converts them. A value of the wrong kind (`"type":
+"STRIN"`, an `enum` of numbers, `"minLength": "x"`, a property that is not a schema) is
+refused by the parser too, and checked here as well.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ._errors import ConfigurationError
 from ._proto_fields import INT64_RANGE
 
 __all__ = [
+    "SCHEMA_FIELDS",
     "SCHEMA_KEYS",
     "SCHEMA_TYPES",
     "SchemaValueProblem",
@@ -227,6 +228,10 @@ def _children(schema: Mapping[str, Any], path: str) -> Iterator[tuple[Any, str]]
     items = schema.get("items")
     if isinstance(items, Mapping):
         yield items, f"{path}.items"
+    for key in ("additionalProperties", "additional_properties"):
+        additional = schema.get(key)
+        if isinstance(additional, Mapping):  # (a bool allows or forbids, and holds no keys)
+            yield additional, f"{path}.{key}"
     for key in ("anyOf", "any_of"):
         any_of = schema.get(key)
         if isinstance(any_of, list):
@@ -284,8 +289,8 @@ def camel_schema(schema: Any, path: str = "parameters") -> Any:
                 child: camel_schema(item, f"{path}.{name}.{child}")
                 for child, item in cast(Mapping[str, Any], value).items()
             }
-        elif name == "items":
-            value = camel_schema(value, f"{path}.items")
+        elif name in ("items", "additionalProperties"):
+            value = camel_schema(value, f"{path}.{name}")
         elif name == "anyOf" and isinstance(value, list):
             value = [
                 camel_schema(item, f"{path}.anyOf[{index}]")
@@ -299,31 +304,37 @@ def camel_schema(schema: Any, path: str = "parameters") -> Any:
     return out
 
 
-def _tool_parameters(tools: Sequence[Any] | None, path: str) -> Iterator[tuple[Any, str]]:
-    """The `parameters` of every function declaration in `tools`, with their JSON paths.
+SCHEMA_FIELDS = ("parameters", "response")
+"""The fields of `FunctionDeclaration` that hold a `Schema` (their JSON Schema twins,
+`parametersJsonSchema` and `responseJsonSchema`, take any JSON Schema)."""
+
+
+def _tool_schemas(tools: Sequence[Any] | None, path: str) -> Iterator[tuple[Any, str]]:
+    """The `Schema`s of every function declaration in `tools`, with their JSON paths.
 
     `tools` holds `Tool` Structs; only their `function_declarations` carry schemas.
     """
     for index, tool in enumerate(tools or ()):
         for number, declaration in enumerate(getattr(tool, "function_declarations", None) or ()):
-            if declaration.parameters is not None:
-                where = f"{path}[{index}].functionDeclarations[{number}].parameters"
-                yield declaration.parameters, where
+            for field in SCHEMA_FIELDS:
+                schema = getattr(declaration, field)
+                if schema is not None:
+                    yield schema, f"{path}[{index}].functionDeclarations[{number}].{field}"
 
 
 def tool_schema_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
-    """The unsupported keys in the `parameters` of every function declaration in `tools`."""
+    """The unsupported keys in the `Schema`s (`SCHEMA_FIELDS`) of the functions in `tools`."""
     problems: list[str] = []
-    for parameters, where in _tool_parameters(tools, path):
-        problems += unsupported_schema_keys(parameters, where)
+    for schema, where in _tool_schemas(tools, path):
+        problems += unsupported_schema_keys(schema, where)
     return problems
 
 
 def tool_schema_value_problems(tools: Sequence[Any] | None, path: str) -> list[str]:
-    """The values a `Schema` field does not take, in the function `parameters` of `tools`."""
+    """The values a `Schema` field does not take, in the `Schema`s of the functions in `tools`."""
     problems: list[str] = []
-    for parameters, where in _tool_parameters(tools, path):
-        problems += map(str, schema_value_problems(parameters, where))
+    for schema, where in _tool_schemas(tools, path):
+        problems += map(str, schema_value_problems(schema, where))
     return problems
 
 
@@ -332,8 +343,9 @@ def from_json_schema(
 ) -> dict[str, Any]:
     """A JSON Schema (OpenAI tools, pydantic, MCP) as a Live API `Schema`.
 
-    Keys `Schema` lacks are left out (and logged: the model no longer sees them), and a
-    JSON Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`. A key spelled
+    Keys `Schema` lacks are left out (and logged: the model no longer sees them), a JSON
+    Schema `"type": [T, "null"]` becomes `"type": T, "nullable": true`, and a string
+    `const` of a string schema a one-value `enum` (as google-genai converts them). A key spelled
     in snake_case (`max_items`, as google-genai writes them) comes out in camelCase, and a
     type name in upper case (`"object"` as `"OBJECT"`, the enum's name in the proto).
     Everything else is kept as it is.
@@ -342,7 +354,8 @@ def from_json_schema(
         ConfigurationError: one key given under both spellings (`maxItems`, `max_items`), or
             a value the `Schema` field does not take (`"type": "strin"`, an `enum` of
             numbers, `"items"` as a list: `schema_value_problems`), which no conversion
-            mends: the server would close the session with 1007.
+            mends: the server would close the session with 1007. Or a `const` that is not a
+            string of a string schema (google-genai refuses it too).
     """
     dropped: list[str] = []
     converted = _convert(schema, name, dropped)
@@ -369,6 +382,8 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
                 f"{path} has {key!r} under two spellings (camelCase and snake_case): keep one"
             )
         seen.add(key)
+        if key == "const" and value is not None:
+            continue  # once the type is known, below
         if key not in SCHEMA_KEYS:
             dropped.append(f"{path}.{key}")
         elif key in _SCHEMA_MAPS and isinstance(value, Mapping):
@@ -376,8 +391,9 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
                 child: _schema_or_value(item, f"{path}.{key}.{child}", dropped)
                 for child, item in cast(Mapping[str, Any], value).items()
             }
-        elif key == "items":
-            out[key] = _schema_or_value(value, f"{path}.items", dropped)
+        elif key in ("items", "additionalProperties"):
+            # (An `additionalProperties` bool is kept: `_schema_or_value` converts dicts.)
+            out[key] = _schema_or_value(value, f"{path}.{key}", dropped)
         elif key == "anyOf" and isinstance(value, list):
             out[key] = [
                 _schema_or_value(item, f"{path}.anyOf[{index}]", dropped)
@@ -396,7 +412,26 @@ def _convert(schema: Mapping[str, Any], path: str, dropped: list[str]) -> dict[s
             out[key] = _type_name(value)
         else:
             out[key] = value
+    if schema.get("const") is not None:
+        out["enum"] = _const_enum(schema["const"], out.get("type"), path)
     return out
+
+
+def _const_enum(const: Any, schema_type: Any, path: str) -> list[str]:
+    """A JSON Schema `const` as `Schema`'s one-value `enum`, as google-genai converts it.
+
+    pydantic writes a one-value `Literal` so. `Schema` has no `const`, and its `enum` holds
+    strings of a STRING schema only: any other `const` has no form the server takes, and
+    leaving it out would let the model send values the function does not take.
+    """
+    if schema_type == "STRING" and isinstance(const, str):
+        return [const]
+    kind = "with no type" if schema_type is None else f"of type {schema_type}"
+    raise ConfigurationError(
+        f"{path}.const is {describe(const)} in a schema {kind}: the "
+        "Live API's Schema has no const, and only a string const of a string schema has "
+        "a form it takes (a one-value enum); use an enum of strings"
+    )
 
 
 def _type_name(value: Any) -> Any:

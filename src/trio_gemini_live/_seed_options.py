@@ -34,11 +34,11 @@ __all__ = [
     "apply_options",
     "config_entry",
     "entry_get",
-    "instruction_text",
     "optional_str",
     "optional_url",
     "setup_of",
     "UNLOGGED",
+    "with_system_text",
 ]
 
 UNLOGGED = logging.Logger("trio_gemini_live.client.unlogged")
@@ -171,19 +171,29 @@ def _prune(draft: dict[str, Any], *path: str) -> None:
             del parent[key]
 
 
-def instruction_text(draft: Mapping[str, Any]) -> str:
-    """The text of the draft's system instruction, its parts joined ("" if none)."""
+def with_system_text(draft: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """The draft's system instruction (camelCase) with `text` appended; a new one if none.
+
+    `text` goes after a blank line into the last part when that part is plain text (it has
+    nothing but a `text`), else into a part of its own: the instruction's other parts
+    (inline data, a file, a thought) and its role stay as they were.
+    """
     instruction = draft.get("systemInstruction")
     if not isinstance(instruction, Mapping):
-        return ""
-    parts: Any = cast(Mapping[str, Any], instruction).get("parts")
-    if not isinstance(parts, list):
-        return ""
-    texts: list[str] = []
-    for part in cast(Sequence[Any], parts):
-        if isinstance(part, Mapping):
-            texts.append(str(cast(Mapping[str, Any], part).get("text") or ""))
-    return "".join(texts)
+        return {"parts": [{"text": text}], "role": "user"}
+    updated = copy.deepcopy(dict(cast(Mapping[str, Any], instruction)))
+    given: Any = updated.get("parts")
+    parts: list[Any] = list(cast(Sequence[Any], given)) if isinstance(given, list) else []
+    last: Any = parts[-1] if parts else None
+    if isinstance(last, Mapping) and set(cast(Mapping[str, Any], last)) == {"text"}:
+        earlier = cast(Mapping[str, Any], last)["text"]
+        if isinstance(earlier, str):
+            parts[-1] = {"text": f"{earlier}\n\n{text}" if earlier else text}
+            updated["parts"] = parts
+            return updated
+    parts.append({"text": text})
+    updated["parts"] = parts
+    return updated
 
 
 def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
@@ -199,8 +209,10 @@ def _opt_instructions(draft: dict[str, Any], value: Any, log: logging.Logger) ->
 def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[str, Any]:
     """An OpenAI-style function schema (flat or chat-completions nested) as a declaration.
 
-    Its JSON Schema `parameters` are converted to the Live API's `Schema`: keys the server
-    would refuse with 1007 (`$schema`, `readOnly`, ...) are left out and logged.
+    Its JSON Schema `parameters` (and `response`, if given) are converted to the Live API's
+    `Schema`: keys the server would refuse with 1007 (`$schema`, `readOnly`, ...) are left
+    out and logged. `parameters` that take no arguments are left out, and said so in the
+    log if they held more than an empty object (a title, a description).
     """
     function = item.get("function", item) if item.get("type") == "function" else item
     if not isinstance(function, Mapping) or not isinstance(
@@ -213,19 +225,56 @@ def _function_declaration(item: Mapping[str, Any], log: logging.Logger) -> dict[
     declaration: dict[str, Any] = {"name": function["name"]}
     if function.get("description"):
         declaration["description"] = function["description"]
-    parameters = function.get("parameters")
-    # Gemini rejects an OBJECT schema with no properties: a function without arguments
-    # must omit `parameters` altogether.
-    if isinstance(parameters, Mapping) and cast(Mapping[str, Any], parameters).get("properties"):
-        declaration["parameters"] = copy.deepcopy(
-            from_json_schema(
-                cast(Mapping[str, Any], parameters), log, f"tool {function['name']!r} parameters"
-            )
+    parameters = _json_schema(function, "parameters", log)
+    if parameters is not None and not _takes_no_arguments(parameters):
+        declaration["parameters"] = parameters
+    elif parameters is not None and parameters.keys() & {"title", "description"}:
+        log.info(
+            "tool %r takes no arguments: its parameters schema is left out, title and "
+            "description with it, as a function without arguments must omit it",
+            function["name"],
         )
-    for key in ("behavior", "response"):
-        if function.get(key) is not None:
-            declaration[key] = copy.deepcopy(function[key])
+    if function.get("behavior") is not None:
+        declaration["behavior"] = copy.deepcopy(function["behavior"])
+    response = _json_schema(function, "response", log)
+    if response is not None:
+        declaration["response"] = response
     return declaration
+
+
+def _json_schema(function: Mapping[str, Any], key: str, log: logging.Logger) -> Any:
+    """`function[key]`, a JSON Schema, as a Live API `Schema` (None if not given)."""
+    schema = function.get(key)
+    if schema is None:
+        return None
+    where = f"tool {function['name']!r} {key}"
+    if not isinstance(schema, Mapping):
+        raise ConfigurationError(
+            f"{where} must be a JSON Schema (a dict), not a {type(schema).__name__}"
+        )
+    return copy.deepcopy(from_json_schema(cast(Mapping[str, Any], schema), log, where))
+
+
+# The keys of a schema of an object with no arguments, which says nothing more when left out.
+_NO_ARGUMENTS_KEYS = frozenset(
+    {"type", "properties", "required", "additionalProperties", "title", "description"}
+)
+
+
+def _takes_no_arguments(schema: Mapping[str, Any]) -> bool:
+    """Whether `schema` (converted) is an object's with no properties, and no others allowed.
+
+    Gemini rejects an OBJECT schema with no properties: a function without arguments must
+    omit `parameters` altogether. One that takes a map (`additionalProperties`), or is
+    given by a `$ref` or an `anyOf`, does take arguments, and is sent.
+    """
+    return (
+        schema.keys() <= _NO_ARGUMENTS_KEYS
+        and schema.get("type") in (None, "OBJECT")
+        and not schema.get("properties")
+        and not schema.get("required")
+        and schema.get("additionalProperties") in (None, False)
+    )
 
 
 def _opt_tools(draft: dict[str, Any], value: Any, log: logging.Logger) -> None:
@@ -544,5 +593,12 @@ def apply_options(
         _merge(
             updated,
             {field.encode_name: _wire_value(value, field.type, f"setup.{field.encode_name}")},
+        )
+    if "sessionResumption" in draft and "sessionResumption" not in updated:
+        # Taken before the setup went, it went without resumption, and every later setup
+        # change was refused for want of it.
+        raise ConfigurationError(
+            "session_update cannot turn session resumption off (session_resumption: None): "
+            "the client applies setup changes, and survives goAway, by resuming the session"
         )
     return updated, setup_of(updated, UNLOGGED)

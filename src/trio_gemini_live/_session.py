@@ -320,8 +320,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         One line per kind and cause, as in `Closed.not_sent`: messages whose `send_*` had
         returned but that no connection wrote in full, still queued or cut off mid-write when the
         session ended (`aclose` during an outage, a queue a stalled uplink did not drain
-        within `close_timeout`, a session ended by an error). Empty while the session runs,
-        and when everything sent was written.
+        within `close_timeout`, a session ended by an error), and those written but not yet
+        confirmed by the server when the application's close got no close frame back.
+        Empty while the session runs, and when everything sent was written (and confirmed).
         """
         return self._not_sent
 
@@ -833,7 +834,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 server refuses it with 1007), or a Vertex AI only field while the endpoint is the
                 Gemini API's (`fileData.displayName`, a function call's `partialArgs` or
                 `willContinue`: the server
-                would close the session with 1007; the path is named), or `turn_complete`
+                would close the session with 1007; the path is named), or a Gemini API only
+                field while the endpoint is Vertex AI's (a function response's
+                `willContinue`), or `turn_complete`
                 is not a `bool`.
         """
         if isinstance(turns, str):
@@ -866,6 +869,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         content = ClientContent(turns=turn_list or None, turn_complete=turn_complete or None)
         if _gemini_api(self._endpoint):
             _refuse_vertex_only(vertex_only_paths(content, "clientContent"), LocalProtocolError)
+        elif self._endpoint.vertex:
+            _refuse_gemini_only(gemini_only_paths(content, "clientContent"), LocalProtocolError)
         await self._send(ClientMessage(client_content=content), "clientContent")
 
     async def activity_start(self) -> None:
@@ -1152,7 +1157,8 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         closes at once, without waiting for a connection: a resume waiting out its backoff,
         or still connecting, gives up. Whatever that leaves unwritten is reported, never
         dropped silently: `not_sent`, the `Closed` event's `not_sent`, and a warning in the
-        log.
+        log; so is what was written but not yet confirmed by the server, when its close
+        frame does not come back (the server may not have received it).
 
         It returns once the session has ended (`state` is `closed`, `not_sent` final), or
         at the latest twice `close_timeout` after those steps; so does a second call made

@@ -18,7 +18,12 @@ from ._enum_names import with_declared_names
 from ._errors import ConfigurationError, LocalProtocolError
 from ._proto_fields import gemini_only_paths, vertex_only_paths
 from ._protocol import check_setup
-from ._schema import camel_schema, tool_schema_problems, tool_schema_value_problems
+from ._schema import (
+    SCHEMA_FIELDS,
+    camel_schema,
+    tool_schema_problems,
+    tool_schema_value_problems,
+)
 from ._setup_extra import merge_extra
 from ._wire import Content, FunctionDeclaration, GenerationConfig, Part, Setup, Tool
 
@@ -93,12 +98,13 @@ def system_instruction(value: object) -> Content | None:
 
 
 def checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | None:
-    """`tools` with their function `parameters` in camelCase, refusing what the server refuses.
+    """`tools` with their function `Schema`s in camelCase, refusing what the server refuses.
 
-    A schema key in snake_case (`max_items`, as google-genai sends them) is sent by its
-    JSON name (`maxItems`); keys `Schema` lacks, and values its fields do not take
-    (`"type": "STRIN"`, an `enum` of numbers), would make the server close the session
-    with 1007 and no useful reason, so they are refused here.
+    The `Schema`s are each declaration's `parameters` and `response` (`SCHEMA_FIELDS`). A
+    schema key in snake_case (`max_items`, as google-genai sends them) is sent by its JSON
+    name (`maxItems`); keys `Schema` lacks, and values its fields do not take (`"type":
+    "STRIN"`, an `enum` of numbers), would make the server close the session with 1007 and
+    no useful reason, so they are refused here.
     """
     if tools is None:
         return None
@@ -106,33 +112,61 @@ def checked_tool_schemas(tools: list[Tool] | None, path: str) -> list[Tool] | No
     for index, tool in enumerate(tools):
         declarations = tool.function_declarations
         if declarations:
-            camel = [
-                msgspec.structs.replace(
-                    declaration,
-                    parameters=camel_schema(
-                        declaration.parameters,
-                        f"{path}[{index}].functionDeclarations[{number}].parameters",
-                    ),
-                )
-                if declaration.parameters is not None
-                else declaration
-                for number, declaration in enumerate(declarations)
-            ]
-            tool = msgspec.structs.replace(tool, function_declarations=camel)
+            tool = msgspec.structs.replace(
+                tool,
+                function_declarations=[
+                    _camel_declaration(declaration, f"{path}[{index}].functionDeclarations[{n}]")
+                    for n, declaration in enumerate(declarations)
+                ],
+            )
         converted.append(tool)
+    _refuse_both_schema_forms(converted, path)
     problems = tool_schema_problems(converted, path)
     if problems:
         raise ConfigurationError(
-            "function parameters use keys the Live API's Schema does not have (the server "
+            "function schemas use keys the Live API's Schema does not have (the server "
             f"would close the session with 1007): {', '.join(problems)}"
         )
     problems = tool_schema_value_problems(converted, path)
     if problems:
         raise ConfigurationError(
-            "function parameters hold values the Live API's Schema does not take (the server "
+            "function schemas hold values the Live API's Schema does not take (the server "
             f"would close the session with 1007): {'; '.join(problems)}"
         )
     return converted
+
+
+def _refuse_both_schema_forms(tools: list[Tool], path: str) -> None:
+    """Refuse a declaration giving a `Schema` and its JSON Schema twin together.
+
+    google-genai documents `parameters` and `parametersJsonSchema` (and `response` and
+    `responseJsonSchema`) as mutually exclusive: which one the server would go by is not
+    said.
+    """
+    both: list[str] = []
+    for index, tool in enumerate(tools):
+        for number, declaration in enumerate(tool.function_declarations or ()):
+            where = f"{path}[{index}].functionDeclarations[{number}]"
+            for field in SCHEMA_FIELDS:
+                if getattr(declaration, field) is not None and (
+                    getattr(declaration, f"{field}_json_schema") is not None
+                ):
+                    both.append(f"{where}.{field} and {where}.{field}JsonSchema")
+    if both:
+        raise ConfigurationError(
+            f"{'; '.join(both)} are given together, and are mutually exclusive (one as a "
+            "Schema, one as a JSON Schema): give one"
+        )
+
+
+def _camel_declaration(declaration: FunctionDeclaration, path: str) -> FunctionDeclaration:
+    """`declaration` with its `Schema`s (`SCHEMA_FIELDS`) spelled in camelCase."""
+    camel = {
+        field: camel_schema(schema, f"{path}.{field}")
+        for field in SCHEMA_FIELDS
+        if (schema := getattr(declaration, field)) is not None
+    }
+    return msgspec.structs.replace(declaration, **camel) if camel else declaration
 
 
 def gemini_api(endpoint: Endpoint) -> bool:

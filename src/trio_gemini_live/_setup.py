@@ -151,7 +151,7 @@ def live_setup(
         thinking_budget: thinking tokens (0 turns thinking off, -1 lets the model decide;
             Gemini 2.5 models); below -1 is refused.
         thinking_level: how much the model thinks (Gemini 3 models): `"MINIMAL"`, `"LOW"`,
-            `"MEDIUM"` or `"HIGH"` (`thinkingConfig.thinkingLevel`).
+            `"MEDIUM"`, `"HIGH"` or `"XHIGH"` (`thinkingConfig.thinkingLevel`).
         include_thoughts: send the model's thought summaries (`Part.thought` parts;
             `thinkingConfig.includeThoughts`).
         enable_affective_dialog: let the model adapt its answers to the user's tone

@@ -1,14 +1,15 @@
 """What in a refused setup may be why: the hint a 1007 close during setup carries.
 
-Google refuses a bad setup with 1007 `Request contains an invalid argument.` and names
-nothing. After such a refusal, the setup is searched for what this library knows the server
-refuses: an enum value Google's protos do not declare, more than one response modality,
-TEXT asked of a native-audio model (protocol.md section 2.1.1; Gemini 3 models are
-native audio too), a field only the other backend has (`sessionResumption.transparent` on
-the Gemini API, `labels` on Vertex AI, ...; the setup's `extra` included) and a field the
-Live API lacks on both (`multiSpeakerVoiceConfig`). Nothing here stops a setup
-before it is sent: Google adds enum values, and a value unknown to this release must reach
-the server, which may well take it.
+Google refuses a bad setup with 1007, mostly `Request contains an invalid argument.`,
+naming nothing (its parser's refusal of an enum name it lacks names the field, not the names
+it takes). After such a refusal, the setup is searched for what this library knows the server
+refuses: an enum value Google does not declare (`_proto_enums`: its protos' names and the newer
+ones google-genai sends), more than one response modality, TEXT asked of a native-audio model
+(protocol.md section 2.1.1; Gemini 3 models are native audio too), a field only the other
+backend has (`sessionResumption.transparent` on the Gemini API, `labels` on Vertex AI, ...;
+the setup's `extra` included) and a field the Live API lacks on both
+(`multiSpeakerVoiceConfig`). Nothing here stops a setup before it is sent: Google adds enum
+values, and a value unknown to this release must reach the server, which may well take it.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ def _known(*tables: tuple[str, ...]) -> frozenset[str]:
     return frozenset(name for table in tables for name in table)
 
 
-_MODALITIES = _known(proto.MODALITY)
+_MODALITIES = _known(proto.MODALITY, proto.MODALITY_UNNUMBERED)
 _MEDIA_RESOLUTIONS = _known(proto.MEDIA_RESOLUTION)
-_THINKING_LEVELS = _known(proto.THINKING_LEVEL)
+_THINKING_LEVELS = _known(proto.THINKING_LEVEL, proto.THINKING_LEVEL_UNNUMBERED)
 _START_SENSITIVITIES = _known(proto.START_SENSITIVITY)
 _END_SENSITIVITIES = _known(proto.END_SENSITIVITY)
 _ACTIVITY_HANDLINGS = _known(proto.ACTIVITY_HANDLING)
@@ -51,7 +52,7 @@ def setup_hint(setup: Setup | None) -> str:
     """The hint for a setup the server refused with 1007, or "" when nothing in it is suspect.
 
     Example: `the setup may be why: generationConfig.responseModalities[0] is 'AUIDO', not
-    one of AUDIO, IMAGE, TEXT`.
+    one of AUDIO, IMAGE, TEXT, VIDEO`.
     """
     problems = setup_problems(setup) if setup is not None else []
     return _PREFIX + "; ".join(problems) if problems else ""

@@ -39,10 +39,15 @@ from ._transport import Connector, open_transport
 from ._update_ledger import CONTEXT_UPDATE
 from ._wire import ContextUpdate, SessionResumptionConfig, Setup
 
-__all__ = ["UNREPLAYED", "SessionSupervisor"]
+__all__ = ["UNCONFIRMED", "UNREPLAYED", "SessionSupervisor"]
 
 UNREPLAYED = "written before a resume, which ended before writing it again"
 """The cause in `Closed.not_sent` of messages a cut-short replay left (the server lacks them)."""
+
+UNCONFIRMED = "written, but the server did not answer the close: it may not have received it"
+"""The cause in `Closed.not_sent` of messages written and not yet confirmed by the server when
+the application's close ended without the server's close frame (see `SessionCore.close_received`).
+"""
 
 log = logging.getLogger("trio_gemini_live.session")
 
@@ -536,8 +541,19 @@ class SessionSupervisor:
         (`SessionCore.cut_off`), or refused it (`refused`: never written), and no connection
         replays them now. Not replayed: written before a resume, whose replay the end of
         its connection cut short (`unreplayed`): the resumed state lacks them (or may hold
-        one the handle may have covered, marked uncertain).
+        one the handle may have covered, marked uncertain). Unconfirmed: written in full
+        on the last connection, not yet confirmed by a handle (the replay buffer's), when
+        the application's close got no close frame back from the server (it waited past
+        `close_timeout` behind a slow uplink, the connection dropped): the socket took
+        them, but over TCP a reset discards what it had not sent yet. With the server's
+        close frame, TCP's order says the server read them all: nothing to report.
         """
+        core = self._core
+        unconfirmed = (
+            core.replay.unconfirmed()
+            if core.closing and not core.close_received
+            else MessageTally()
+        )
         cut_off, queued, unreplayed = MessageTally(), MessageTally(), MessageTally()
         for item in self._core.cut_off:
             cut_off.add(item.kind, item.frame)
@@ -564,9 +580,11 @@ class SessionSupervisor:
         lines = [
             *cut_off.lines("cut off mid-write"),
             *unreplayed.lines(UNREPLAYED),
+            *unconfirmed.lines(UNCONFIRMED),
             *queued.lines("never written"),
         ]
-        return tuple(lines), cut_off.messages + unreplayed.messages + queued.messages
+        count = cut_off.messages + unreplayed.messages + unconfirmed.messages + queued.messages
+        return tuple(lines), count
 
     def _not_delivered(self) -> tuple[tuple[str, ...], int]:
         """The events a close dropped (`SessionCore.deliver`), one line a type, and a count."""
@@ -610,7 +628,8 @@ class SessionSupervisor:
         if count:
             # Kinds and sizes only: a message's content may be the user's words.
             log.warning(
-                "the session ended with %d message(s) sent but not written: %s",
+                "the session ended with %d message(s) sent but not written (or written, "
+                "with no sign that the server received them): %s",
                 count,
                 "; ".join(self._not_sent),
             )

@@ -19,15 +19,9 @@ import trio
 import trio_websocket
 import wsproto.events
 import wsproto.utilities
-from wsproto import ConnectionType, WSConnection
+from wsproto import ConnectionType
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, RejectConnection
-from wsproto.frame_protocol import (
-    CloseReason,
-    Opcode,
-    ParseFailed,
-    RsvBits,
-)
 
 from ._endpoints import Endpoint
 from ._errors import TransportError
@@ -47,6 +41,7 @@ from ._stream import (
     rejected_upgrade,
     stream_target,
 )
+from ._ws_limit import LimitedWSConnection, MessageLimit
 
 __all__ = [
     "MAX_CLOSE_REASON",
@@ -98,16 +93,27 @@ class TransportClosedError(Exception):
     bits, an unknown opcode, a bad close code...), text or a close reason that is not UTF-8
     (1007), a message over `max_message_size` (1009). `code` and `reason` are then those of
     the client's close frame, not the server's.
+
+    `own_close`: no close frame came from the server after the client's own (the wait for
+    it ran out, or ended): `code` and `reason` are those of the client's close frame. The
+    server may not have read everything written before it (see `SessionCore.close_received`).
     """
 
     def __init__(
-        self, code: int, reason: str, *, unwritten: bool = False, local_failure: bool = False
+        self,
+        code: int,
+        reason: str,
+        *,
+        unwritten: bool = False,
+        local_failure: bool = False,
+        own_close: bool = False,
     ) -> None:
         super().__init__(code, reason)
         self.code = code
         self.reason = reason
         self.unwritten = unwritten
         self.local_failure = local_failure
+        self.own_close = own_close
 
 
 class Transport(Protocol):
@@ -217,58 +223,7 @@ def _closed_from(
     return TransportClosedError(code, (closed.reason if closed is not None else None) or "")
 
 
-class _MessageLimit:
-    """Fails a message over `max_message_size` from the header of the frame that passes it.
-
-    trio-websocket counts a message's size as its payload arrives: a header declaring more
-    (2**62 bytes) and nothing behind it was read as a frame on its way, and the server's
-    hang-up that followed as a dropped connection, resumed; the default transport fails it
-    from the header with 1009. wsproto's frame decoder hands each frame header, once
-    complete, to its `extension_processing`; `install` puts this check in front of it on
-    the decoder itself, and a failure here is wsproto's own: a close of the client's
-    (1009), with websockets' words. (Not as an `Extension` in the decoder's list: with any
-    extension there, wsproto copies every payload through it, a quarter more CPU a frame.)
-    Control frames are not counted: they are no part of the message (RFC 6455 5.4).
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._size = 0  # what the frames of the message under way declared so far
-
-    def install(self, decoder: object) -> None:
-        """Check each frame header `decoder` (wsproto's `FrameDecoder`) parses from now on.
-
-        A decoder without `extension_processing` (another wsproto) is left as it is: it
-        keeps trio-websocket's own check (on the payload), which
-        tests/test_transport_websockets.py would report.
-        """
-        headers = getattr(decoder, "extension_processing", None)
-        if not callable(headers):
-            return
-        check = self.check
-
-        def extension_processing(opcode: Opcode, rsv: RsvBits, payload_len: int) -> None:
-            check(opcode, payload_len)
-            headers(opcode, rsv, payload_len)
-
-        with suppress(AttributeError):  # a decoder with __slots__: as without the method
-            decoder.extension_processing = extension_processing  # type: ignore[attr-defined]
-
-    def check(self, opcode: Opcode, payload_length: int) -> None:
-        """Count a data frame's declared length into its message's; fail past the limit."""
-        if opcode.iscontrol():
-            return
-        before = self._size if opcode is Opcode.CONTINUATION else 0
-        if before + payload_length > self._limit:
-            after = f"after reading {before} bytes " if opcode is Opcode.CONTINUATION else ""
-            reason = (
-                f"frame with {payload_length} bytes {after}exceeds limit of {self._limit} bytes"
-            )
-            raise ParseFailed(reason, CloseReason.MESSAGE_TOO_BIG)
-        self._size = before + payload_length
-
-
-class _ClientProtocol(WSConnection):
+class _ClientProtocol(LimitedWSConnection):
     """wsproto's client connection, which refuses what it would otherwise wait on.
 
     An answer that cannot be HTTP: h11 waits for the blank line that ends a response head,
@@ -277,14 +232,16 @@ class _ClientProtocol(WSConnection):
     decide, and the failure (`not_http`) ends trio-websocket's reader, which ends the
     upgrade.
 
-    A frame declaring more than `max_message_size`: see `_MessageLimit`.
+    A frame declaring more than `max_message_size` fails from its header (`MessageLimit`):
+    trio-websocket's own count, on the payload, waited for a payload the server might never
+    send, and took its hang-up for a dropped connection, resumed; the default transport
+    fails it at once with 1009.
     """
 
     def __init__(self, max_message_size: int) -> None:
-        super().__init__(ConnectionType.CLIENT)
+        super().__init__(ConnectionType.CLIENT, MessageLimit(max_message_size))
         self.not_http = False
         self._answer = b""  # the first bytes of the answer to the upgrade
-        self._limit: _MessageLimit | None = _MessageLimit(max_message_size)
 
     def receive_data(self, data: bytes | None) -> None:
         """Feed received bytes to wsproto, refusing an answer that is not HTTP."""
@@ -295,18 +252,6 @@ class _ClientProtocol(WSConnection):
                 # trio-websocket's reader closes the stream and ends on this error.
                 raise wsproto.utilities.RemoteProtocolError("not an HTTP response", None)
         super().receive_data(data)
-        if self._limit is not None and self.connection is not None:
-            self._install_limit(self._limit)
-
-    def _install_limit(self, limit: _MessageLimit) -> None:
-        """Put `limit` in front of the frame decoder, before any frame is parsed.
-
-        wsproto has no public way to see a frame's header, so its decoder is reached by
-        name; a wsproto without it keeps trio-websocket's own check (on the payload), which
-        tests/test_transport_websockets.py would report.
-        """
-        self._limit = None
-        limit.install(getattr(getattr(self.connection, "_proto", None), "_frame_decoder", None))
 
 
 class _ClientWebSocket(trio_websocket.WebSocketConnection):
@@ -318,7 +263,7 @@ class _ClientWebSocket(trio_websocket.WebSocketConnection):
     1007", blaming the user's setup during the upgrade), and it dropped the stream without a
     close frame. Here that close is sent, as RFC 6455 (7.1.7) asks of an endpoint failing
     the connection, and kept in `failed`, as is the 1009 for a message over
-    `max_message_size` (`_MessageLimit`): every close frame this side sends before the
+    `max_message_size` (`MessageLimit`): every close frame this side sends before the
     server's close and not through `send_close_frame`.
 
     It also keeps the status of an upgrade the server refused (`rejected`): an answer
@@ -739,7 +684,7 @@ class TrioWebsocketTransport:
         self._host.closing = True
         reason = fit_close_reason(reason)
         if self._own_close is None:
-            self._own_close = TransportClosedError(code, reason)
+            self._own_close = TransportClosedError(code, reason, own_close=True)
         try:
             # No close frame behind a write cut off part-way: it would be read as the rest
             # of that frame, and the server could not answer it. The stream is dropped.

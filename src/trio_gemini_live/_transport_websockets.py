@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import ssl
 from collections.abc import Sequence
 from contextlib import suppress
@@ -79,8 +80,10 @@ _CONT: Final = Opcode.CONT
 _PONG: Final = Opcode.PONG
 _OPEN: Final = State.OPEN
 
-# websockets refuses a response head longer than this anyway (8 KiB lines, 128 headers).
-_MAX_RESPONSE_HEAD: Final = 1 << 20
+# An upgrade answer's head (a 101 is a few hundred bytes; h11 stops at 16 KiB). websockets'
+# own limits (128 headers of up to 8 KiB) let one run to 1 MiB, a slow failure.
+_MAX_RESPONSE_HEAD: Final = 64 * 1024
+_BARE_LF: Final = re.compile(rb"(?<!\r)\n")
 
 
 class WebsocketsTransport:
@@ -494,7 +497,7 @@ class WebsocketsTransport:
     def _closing_error(self) -> TransportClosedError:
         sent = self._protocol.close_sent
         if sent is not None:
-            return TransportClosedError(sent.code, sent.reason)
+            return TransportClosedError(sent.code, sent.reason, own_close=True)
         return TransportClosedError(1006, "")
 
     async def _flush(self, frames: Sequence[bytes] = (), *, data: bool = False) -> None:
@@ -605,7 +608,7 @@ class WebsocketsTransport:
                     await self._read_once()
         finally:
             if self._closed is None:
-                self._set_closed(TransportClosedError(code, reason))
+                self._set_closed(TransportClosedError(code, reason, own_close=True))
             if self._write_cut:
                 await self.abort()
             await self._close_stream()
@@ -681,7 +684,7 @@ async def _handshake(
     protocol.send_request(request)
     await stream.send_all(b"".join(protocol.data_to_send()))
     where = endpoint.display_url
-    head = b""  # the response so far, until the end of its headers is seen
+    head = bytearray()  # the response so far, until the end of its headers is seen
     passthrough = False  # not a 101: websockets takes the rest as it comes
     leftover = b""
     hung_up = False  # the stream ended before the response did
@@ -689,28 +692,27 @@ async def _handshake(
         data = await stream.receive_some(bufsize)
         if not data:
             if head:
-                protocol.receive_data(head)
-                head = b""
+                protocol.receive_data(bytes(head))
             protocol.receive_eof()
             hung_up = True
             break
         if passthrough:
             protocol.receive_data(data)  # a response that is not a 101: websockets decides
             continue
+        seen = len(head)
         head += data
         if cannot_be_http(head):
             raise not_http_answer(where)
-        end = head.find(b"\r\n\r\n")
-        if end < 0 and len(head) < _MAX_RESPONSE_HEAD:
+        end = _head_end(head, seen, where)
+        if end < 0:
             continue
-        if end >= 0 and head.startswith(b"HTTP/1.1 101"):
-            protocol.receive_data(head[: end + 4])
-            leftover = head[end + 4 :]
+        if head.startswith(b"HTTP/1.1 101"):
+            protocol.receive_data(bytes(head[:end]))
+            leftover = bytes(head[end:])
         else:
-            protocol.receive_data(head)  # an error response, or headers beyond any limit
+            protocol.receive_data(bytes(head))  # an error response: websockets reads it all
             passthrough = True
-            continue
-        head = b""
+        head.clear()  # fed: the end of the stream must not feed it again
     error = protocol.handshake_exc
     # websockets words a response cut short by the end of the stream as an invalid message
     # (caused by EOFError): the server hung up, and that is what is said.
@@ -727,6 +729,31 @@ async def _handshake(
         name = type(error).__name__ if isinstance(error, InvalidHandshake) else "HandshakeError"
         raise TransportError(f"WebSocket handshake with {where} failed: {name}")
     return leftover
+
+
+def _head_end(head: bytearray, seen: int, where: str) -> int:
+    """Where the response head ends in `head` (-1: not yet), of which `seen` bytes were seen.
+
+    Only the new bytes are searched: rescanning the whole head on every read was quadratic.
+
+    Raises:
+        TransportError: a line ends with a bare LF (websockets' parser takes none, and it
+            waited for a CRLF that never came), or the head runs past `_MAX_RESPONSE_HEAD`.
+    """
+    end = head.find(b"\r\n\r\n", max(0, seen - 3))
+    end = -1 if end < 0 else end + 4
+    # Up to the head's end: the frames behind a 101 may hold any byte.
+    if _BARE_LF.search(head, seen, len(head) if end < 0 else end):
+        raise TransportError(
+            f"the server's answer to the WebSocket upgrade at {where} ends a line with a bare "
+            'LF, not CRLF; the "websockets" transport cannot read it ("trio-websocket" can)'
+        )
+    if end < 0 and len(head) >= _MAX_RESPONSE_HEAD:
+        raise TransportError(
+            f"the server's answer to the WebSocket upgrade at {where} has more than "
+            f"{_MAX_RESPONSE_HEAD // 1024} KiB of headers"
+        )
+    return end
 
 
 async def open_websockets(

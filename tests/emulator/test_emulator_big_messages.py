@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import struct
 
 import pytest
 import trio
@@ -266,3 +267,89 @@ async def test_a_message_over_max_message_size_after_the_emulator_s_close_is_dro
     assert ws.sent_close is None
     await ws._handle_message_event(TextMessage(data="x" * 600))  # pyright: ignore[reportPrivateUsage]
     assert server.state is ConnectionState.LOCAL_CLOSING  # no 1009 went out
+
+
+async def test_the_emulator_s_1009_is_kept_when_the_client_s_close_is_read_behind_it() -> None:
+    # trio-websocket goes on with the events of the same read after its 1009: the client's
+    # close among them replaced the connection's close reason, which `sent_close` gave,
+    # and the emulator recorded 1000 '' as its own close.
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+
+    from trio_gemini_live.emulator._server import _FaultStream
+    from trio_gemini_live.emulator._websocket import ServerWebSocket
+
+    ours, _theirs = trio.testing.memory_stream_pair()
+    ws = ServerWebSocket(_FaultStream(ours), max_message_size=1000)
+    server = ws._wsproto  # pyright: ignore[reportPrivateUsage]
+    client = WSConnection(ConnectionType.CLIENT)
+    server.receive_data(client.send(Request(host="h", target="/")))
+    assert [type(event) for event in server.events()] == [Request]
+    client.receive_data(server.send(AcceptConnection()))
+    assert [type(event) for event in client.events()] == [AcceptConnection]
+    await ws._handle_message_event(TextMessage(data="x" * 600, message_finished=False))  # pyright: ignore[reportPrivateUsage]
+    await ws._handle_message_event(TextMessage(data="x" * 401))  # pyright: ignore[reportPrivateUsage]
+    server.receive_data(client.send(CloseConnection(1000)))
+    [close] = server.events()
+    assert isinstance(close, CloseConnection)
+    await ws._handle_close_connection_event(close)  # pyright: ignore[reportPrivateUsage]
+    assert ws.sent_close is not None
+    sent = (ws.sent_close.code, ws.sent_close.reason)
+    assert sent == (1009, "Exceeded maximum message size: 1000 bytes")
+
+
+async def test_a_message_over_max_message_size_and_the_client_s_close_in_one_write() -> None:
+    # Over TCP, as a client writes: the last fragment passes the limit, and the client's
+    # close follows it in the same write. The emulator sent 1009 and recorded 1000 ''.
+    async with start(EmulatorConfig(max_message_size=1000)) as emu:
+        with trio.fail_after(30):
+            client = HandClient(await trio.open_tcp_stream("127.0.0.1", emu.port))
+            await client.upgrade()
+            await client.send({"setup": {"model": MODEL}})
+            conn = await emu.wait_for_connection(1)
+            await conn.wait_for_sent("setupComplete")
+            send = client.ws.send
+            await client.stream.send_all(
+                send(Message(data=" " * 600, message_finished=False))
+                + send(Message(data=" " * 399 + "{}"))
+                + send(CloseConnection(1000))
+            )
+            events = await _events_until(client, CloseConnection)
+            await conn.wait_closed()
+            await client.stream.aclose()
+    reason = "Exceeded maximum message size: 1000 bytes"
+    assert events[-1] == CloseConnection(1009, reason)
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (1009, reason, "server")
+
+
+# A masked frame header (the mask: zeros) declaring more than 1000 bytes, and no payload.
+_DECLARED = {
+    "one frame": b"\x82\xff" + struct.pack("!Q", 1 << 40) + bytes(4),
+    "a fragment": (
+        b"\x02\xfe"
+        + struct.pack("!H", 600)
+        + bytes(4)
+        + b" " * 600
+        + b"\x80\xfe"
+        + struct.pack("!H", 401)
+        + bytes(4)
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(_DECLARED))
+async def test_a_frame_declaring_more_than_max_message_size_gets_1009_from_its_header(
+    how: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    # trio-websocket counts a message as its payload comes: a header declaring 2**40 bytes
+    # and nothing behind it was a frame on its way, the connection held to its deadline.
+    async with start(EmulatorConfig(max_message_size=1000)) as emu:
+        client, conn = await _set_up(emu)
+        with trio.fail_after(60):
+            await client.stream.send_all(_DECLARED[how])
+            events = await _events_until(client, CloseConnection)
+            await conn.wait_closed()
+    reason = "Exceeded maximum message size: 1000 bytes"
+    assert events[-1] == CloseConnection(1009, reason)
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (1009, reason, "server")
+    assert conn.frames_received == 1  # the setup

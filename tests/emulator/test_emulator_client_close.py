@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
-from wsproto.events import CloseConnection, Message
+from wsproto.events import CloseConnection, Event, Message
 
 from emulator.emulator_client import NATIVE, HandClient, start
 from trio_gemini_live import SessionOptions, live_setup, open_session, url_endpoint
@@ -146,3 +146,69 @@ async def test_a_bad_frame_before_the_client_s_close_leaves_the_client_s_close_r
         b"{not json",
     ]
     assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "client")
+
+
+async def _events_to_the_end(client: HandClient) -> list[Event]:
+    """Every event the client reads until the stream ends (bounded by the caller)."""
+    events: list[Event] = []
+    while True:
+        try:
+            data = await client.stream.receive_some()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return events
+        if not data:
+            return events
+        client.ws.receive_data(data)
+        events.extend(client.ws.events())
+
+
+async def test_the_client_s_close_is_answered_when_the_emulator_closes_while_the_reply_waits(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The reader's reply to the client's close waited behind the answer's write; the
+    # emulator's own close (a fault, a bad frame handled late) saw the connection closed
+    # and dropped the stream at once: the client got no close frame (RFC 6455 5.5.1).
+    async with start() as emu:
+        client, conn = await _answer_stuck(emu)
+        await client.stream.send_all(client.ws.send(CloseConnection(4000, "bye")))
+        await trio.testing.wait_all_tasks_blocked()  # the reply waits behind the answer
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(conn.close, 1011, "going")
+                await trio.testing.wait_all_tasks_blocked()
+                events = await _events_to_the_end(client)
+            await conn.wait_closed()
+    closes = [e for e in events if isinstance(e, CloseConnection)]
+    assert [(e.code, e.reason) for e in closes] == [(4000, "bye")]
+    assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "client")
+
+
+@pytest.mark.parametrize("client_reads", [True, False], ids=["reads", "goes-away"])
+async def test_the_emulator_s_close_behind_a_slow_write_is_not_cut_off_by_the_client_s(
+    client_reads: bool, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The emulator's 1007 for a bad frame waited behind the answer's write; the client's
+    # close, read meanwhile, made trio-websocket close the stream at once, cutting the
+    # 1007 off: the client got no close frame, and the emulator recorded a 1007 it never
+    # sent. A client that goes away before it is written ends the connection with its own.
+    async with start() as emu:
+        client, conn = await _answer_stuck(emu)
+        await client.send({"bogus": 1})
+        with trio.fail_after(60):
+            await conn.wait_for_received("bogus")
+        assert conn.closed_by == "server"  # its 1007 is on its way, behind the answer
+        await client.stream.send_all(client.ws.send(CloseConnection(4000, "bye")))
+        await trio.testing.wait_all_tasks_blocked()  # the reader has read the close
+        with trio.fail_after(60):
+            if client_reads:
+                events = await _events_to_the_end(client)
+            else:
+                await client.stream.aclose()
+            await conn.wait_closed()
+    if client_reads:
+        closes = [e for e in events if isinstance(e, CloseConnection)]
+        assert [e.code for e in closes] == [1007]
+        assert (conn.close_code, conn.close_reason) == (1007, closes[0].reason)
+        assert conn.closed_by == "server"
+    else:
+        assert (conn.close_code, conn.close_reason, conn.closed_by) == (4000, "bye", "client")

@@ -334,6 +334,34 @@ def test_a_parameters_schema_value_of_the_wrong_type_is_refused(
     assert (caught.value.code, caught.value.reason) == (1007, _AT + reason)
 
 
+def test_a_response_schema_is_a_schema_message_too() -> None:
+    # `FunctionDeclaration.response` is a `Schema` like `parameters`: it was not checked.
+    response = {"type": "OBJECT", "properties": {"t": {"type": "STRING", "readOnly": True}}}
+    tools = [{"functionDeclarations": [{"name": "f", "response": response}]}]
+    frame = json.dumps({"setup": {"model": MODEL, "tools": tools}})
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(frame, strict=True)
+    assert (caught.value.code, caught.value.reason) == (
+        1007,
+        'Invalid JSON payload received. Unknown name "readOnly" at '
+        "'setup.tools[0].function_declarations[0].response.properties.t': Cannot find field.",
+    )
+    tools[0]["functionDeclarations"][0]["response"] = {"type": "STRIN"}
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(json.dumps({"setup": {"model": MODEL, "tools": tools}}), strict=False)
+    assert caught.value.reason == (
+        _AT + ".response.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), "
+        '"STRIN"'
+    )
+
+
+def test_a_map_s_value_schema_is_checked_for_unknown_keys() -> None:
+    properties = {"m": {"type": "OBJECT", "additionalProperties": {"$schema": "x"}}}
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(_schema_frame(properties), strict=True)
+    assert caught.value.reason.startswith('Invalid JSON payload received. Unknown name "$schema"')
+
+
 @pytest.mark.parametrize("strict", [True, False])
 def test_parameters_null_is_unset_not_a_bad_schema(strict: bool) -> None:
     # proto3 JSON's `null` for an unset field: refused as "expected an object".
@@ -388,6 +416,10 @@ async def test_unknown_model() -> None:
     [
         {"model": NATIVE, "generationConfig": {"responseModalities": ["TEXT"]}},
         {"model": MODEL, "generationConfig": {"responseModalities": ["AUDIO", "TEXT"]}},
+        # Modalities the Live API does not answer in: one the proto declares, and one only
+        # google-genai does (the parser takes it, the setup is refused all the same). A name
+        # neither declares is refused by the parser (test_emulator_enums).
+        {"model": MODEL, "generationConfig": {"responseModalities": ["IMAGE"]}},
         {"model": MODEL, "generationConfig": {"responseModalities": ["VIDEO"]}},
         {
             "model": MODEL,
@@ -606,3 +638,15 @@ async def test_generation_config_in_range(autojump_clock: trio.abc.Clock) -> Non
         async with start() as emu, connect(emu) as client:
             reply = await client.setup(generationConfig=config)
             assert reply == {"setupComplete": {}}, config
+
+
+def test_vertex_ai_knows_no_will_continue_in_a_function_response() -> None:
+    # google-genai: will_continue is "only supported in Gemini Developer API".
+    response = {"id": "c1", "name": "f", "response": {}, "willContinue": True}
+    frame = json.dumps({"toolResponse": {"functionResponses": [response]}})
+    parse_client_frame(frame, strict=True)
+    with pytest.raises(ClientFrameError) as caught:
+        parse_client_frame(frame, strict=True, vertex=True)
+    assert caught.value.reason.startswith(
+        'Invalid JSON payload received. Unknown name "willContinue"'
+    )

@@ -600,7 +600,9 @@ class EmulatorConnection:
         """Close with a close frame (reason truncated to 123 bytes like Google), then drop.
 
         If the client's close frame has been read already (the emulator is still handling
-        the messages sent before it), none goes out: the client's close is recorded.
+        the messages sent before it), none goes out: the client's close is recorded, once
+        the reply to it is written. A close frame that does not go out (in
+        `close_timeout`) is not recorded: the client's close if one came, else 1006.
 
         Raises:
             TypeError: `code` is not an int or `reason` not a str.
@@ -613,20 +615,45 @@ class EmulatorConnection:
         if self.closed_by is not None:
             return
         self._halted = True
-        if self._ws is not None and (ended := self._ws.closed) is not None:
+        ws = self._ws
+        timeout = self.emulator.config.close_timeout
+        if ws is not None and ws.closed is not None:
             # The client's close came first (the emulator is still handling the messages
-            # it sent before it), or the WebSocket's own (1009, 1007 for text that is not
-            # UTF-8). That close ended the connection; none can follow it.
-            self._record_ws_close(ended)
+            # it sent before it), or the WebSocket's own (1009). That close ended the
+            # connection; none can follow it. The reader may still be writing its reply
+            # (or our 1009): dropping the stream under it left the client without one.
+            with trio.move_on_after(timeout):
+                await ws.wait_for_writes()
+            self._record_ws_close(ws.closed)
             await self._shutdown()
             return
         reason = _truncate_reason(reason)
+        # Recorded now, so that nothing else records an end meanwhile; put right below if
+        # the close frame did not go out.
         self.close_code, self.close_reason, self.closed_by = code, reason, "server"
         log.info("connection %d: closing %d %s", self.number, code, reason)
-        if self._ws is not None and not self._stream.blackholed:
-            with trio.move_on_after(self.emulator.config.close_timeout):
-                await self._ws.aclose(code, reason)
+        if ws is not None and not self._stream.blackholed:
+            with trio.move_on_after(timeout) as waited:
+                await ws.aclose(code, reason)
+            if not ws.close_written:
+                self._record_unwritten_close(ws, timed_out=waited.cancelled_caught)
         await self._shutdown()
+
+    def _record_unwritten_close(self, ws: ServerWebSocket, *, timed_out: bool) -> None:
+        """Record what ended the connection when our close frame did not go out.
+
+        The client's close if it was read; else 1006, the client's if it went away during
+        the write, ours if it read nothing for `close_timeout` (the stream is dropped).
+        Not while the emulator shuts down: it closes its streams under every write.
+        """
+        if self.emulator._stopping:  # pyright: ignore[reportPrivateUsage]
+            return
+        log.info("connection %d: its close frame could not be written", self.number)
+        if ws.client_close is None and timed_out:
+            self.close_code, self.close_reason = 1006, ""
+            return
+        self.closed_by = None
+        self._record_ws_close(ws.client_close)
 
     async def reset(self) -> None:
         """Drop TCP abruptly: no close frame (the client sees 1006)."""

@@ -1,10 +1,11 @@
 """Client frame validation: what Google's proto3 JSON parser accepts, and its error text.
 
 Accepts camelCase and snake_case at every depth, both base64 alphabets and enum values given
-by number, rejects unknown fields (and Vertex-only ones on the Gemini API, Gemini API only
-ones on Vertex), values of the wrong JSON type and a second member of a oneof (the
-envelope's, a part's `data`) with Google's exact message, then converts to the `_wire`
-client Structs.
+by number, and reads `null` as proto3 JSON does (the field's default, but for an item of a
+list); rejects unknown fields (and Vertex-only ones on the Gemini API, Gemini API only ones
+on Vertex), enum names the enum does not declare, values of the wrong JSON type and a
+second member of a oneof (the envelope's, a part's `data`) with Google's exact message, then
+converts to the `_wire` client Structs.
 """
 
 from __future__ import annotations
@@ -31,17 +32,20 @@ from .._proto_fields import (
     VERTEX_ONLY_FIELDS,
     keys_found,
 )
-from .._schema import schema_value_problems, unsupported_schema_keys
+from .._schema import SCHEMA_FIELDS, schema_value_problems, unsupported_schema_keys
 from .._wire import (
     ClientMessage,
     FunctionDeclaration,
     GenerationConfig,
+    PartialArg,
     Setup,
 )
 from .._wire_checks import empty_part
 from ._enums import ProtoEnum, enum_fields
+from ._json_errors import LONE_SURROGATE, google_wording, lone_surrogate
 
 __all__ = [
+    "LONE_SURROGATE",
     "NOT_UTF8",
     "ClientFrameError",
     "b64decode_any",
@@ -143,6 +147,8 @@ _Enums = Mapping[tuple[type[msgspec.Struct], str], ProtoEnum]
 _NOT_ON_THE_WIRE = frozenset({(Setup, "extra")})
 """Fields of the `_wire` Structs no frame has (`Setup.extra` is merged into the setup frame
 by the client): Google's parser refuses them as unknown names, and so does this one."""
+_NULL_VALUES = frozenset({(PartialArg, "null_value")})
+"""Fields of type `google.protobuf.NullValue`, where JSON `null` is the value, not unset."""
 
 _FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -201,20 +207,24 @@ def _scalar(value: Any, t: mi.Type, path: str, int64: bool) -> Any:
     return value
 
 
-def _enum_name(value: Any, enum: ProtoEnum, path: str) -> Any:
-    """The name of an enum value sent as a number; anything else is left to the Struct check."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        return value
-    name = enum.names.get(value)
-    if name is None:
-        # Google's wording, e.g. "Invalid value at 'setup.generation_config.response_modalities[0]'
-        # (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality), 7".
-        raise ClientFrameError(
-            1007,
-            f"Invalid JSON payload received. Invalid value at '{path}' "
-            f"({enum.type_url()}), {value}",
-        )
-    return name
+def _enum_name(value: Any, enum: ProtoEnum, path: str) -> str:
+    """The name an enum field's value stands for: a name as sent, a number as its name.
+
+    Anything else is refused as Google's parser refuses it: a name the enum does not declare
+    (proto3 JSON matches names exactly, so `"audio"` is not `AUDIO`), a number it does not
+    number, a value of another JSON type. In Google's wording, e.g. "Invalid value at
+    'setup.generation_config.response_modalities[0]'
+    (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality), 7";
+    a name is shown quoted, as JSON.
+    """
+    if isinstance(value, str):
+        if value in enum.declared:
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        name = enum.names.get(value)
+        if name is not None:
+            return name
+    raise _wrong_type(path, enum.type_url(), value)
 
 
 @dataclass(frozen=True)
@@ -235,8 +245,6 @@ def _normalize(
     int64: bool = False,
 ) -> Any:
     t = _unwrap(t)
-    if value is None:
-        return None
     if isinstance(t, mi.StructType):
         if not isinstance(value, dict):
             raise _invalid(path, "expected an object.")
@@ -245,6 +253,10 @@ def _normalize(
         if not isinstance(value, list):
             raise _invalid(path, "expected a list.")
         items = [*cast("Iterable[Any]", value)]
+        if None in items:
+            # Proto3 JSON reads a null field as its default, but a list has no default item.
+            where = f"{path}[{items.index(None)}]"
+            raise _invalid(where, "null is not allowed as an element of a repeated field.")
         return [
             _normalize(v, t.item_type, f"{path}[{i}]", dialect, enum, int64)
             for i, v in enumerate(items)
@@ -303,6 +315,8 @@ def _normalize_struct(
             if cls is GenerationConfig:
                 name = _camel(key)
                 if name in _NOT_LIVE_GENERATION_FIELDS:
+                    if value is None:
+                        continue  # unset: nothing the Live API lacks is asked for
                     raise ClientFrameError(1007, INVALID_ARGUMENT)
                 kind = _UNMODELLED_GENERATION_FIELDS.get(name)
                 if kind is not None:
@@ -318,19 +332,26 @@ def _normalize_struct(
                     "Cannot find field.",
                 )
             continue
-        if entry.snake in oneof and value is not None:
+        if value is None and (cls, entry.snake) not in _NULL_VALUES:
+            # Proto3 JSON: null is the field's default, as if it were not sent (so
+            # `"model": null` is `""`, never a value of the wrong type).
+            continue
+        if entry.snake in oneof:
             # A part holds one of text, inlineData, ... (`DATA_ONEOF`); `null` sets none.
             if oneof_set:
                 raise _oneof_already_set(path, "data", key)
             oneof_set = True
+        if value is None:
+            out[entry.camel] = None  # a `NullValue`'s only value
+            continue
         sub = f"{path}.{entry.snake}" if path else entry.snake
         if dialect.vertex and (cls, entry.snake) in GEMINI_ONLY_KEYS:
             value = _without_keys(value, GEMINI_ONLY_KEYS[cls, entry.snake], sub, dialect)
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
-        if cls is FunctionDeclaration and entry.snake == "parameters" and value is not None:
-            _check_schema(value, sub, dialect)  # (`null`: proto3 JSON's unset, as anywhere)
+        if cls is FunctionDeclaration and entry.snake in SCHEMA_FIELDS:
+            _check_schema(value, sub, dialect)
     return out
 
 
@@ -371,7 +392,7 @@ _SCHEMA_TYPE_ENUM = {
 
 
 def _check_schema(schema: Any, path: str, dialect: _Dialect) -> None:
-    """`parameters` is a proto `Schema` message: its unknown keys fail like any other field.
+    """`parameters` (or `response`) is a proto `Schema` message: unknown keys fail as anywhere.
 
     (protocol.md section 2.1.4: `readOnly`, `x-google-enum-descriptions`, `$schema`, ... from
     MCP or pydantic schemas close the session with 1007; in strict mode.) So do values of
@@ -450,6 +471,8 @@ def parse_client_frame(
     try:
         data: Any = _json.decode(raw)
     except msgspec.DecodeError as exc:
+        if lone_surrogate(raw):
+            raise ClientFrameError(1007, LONE_SURROGATE) from None
         raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
     except UnicodeDecodeError:
         # msgspec raises this, not DecodeError, for bytes that are not UTF-8 inside a
@@ -486,7 +509,7 @@ def _check_and_convert(as_sent: dict[str, Any], *, strict: bool, vertex: bool) -
         # turned int64 strings into numbers); lax mode took `1` or `"true"` for a bool.
         message = msgspec.convert(normalized, ClientMessage, strict=True)
     except msgspec.ValidationError as exc:
-        raise ClientFrameError(1007, f"Invalid JSON payload received. {exc}") from None
+        raise ClientFrameError(1007, google_wording(exc)) from None
     _check_contents(message)
     return message
 
@@ -511,7 +534,8 @@ def read_struct_strictly(data: dict[str, Any], cls: type[_S], path: str) -> _S:
     except ClientFrameError as err:
         raise ValueError(err.reason.removeprefix("Invalid JSON payload received. ")) from None
     except msgspec.ValidationError as exc:  # not a ValueError before msgspec 0.20
-        raise ValueError(f"{exc} (in {path})") from None
+        reason = google_wording(exc).removeprefix("Invalid JSON payload received. ")
+        raise ValueError(f"{reason} (in {path})") from None
 
 
 _TURN_ROLES = (None, "user", "model")

@@ -9,9 +9,19 @@ client had sent. Google's frontend reads a client's frames as they arrive, whate
 is doing. So does this reader, up to `READ_AHEAD` bytes of messages not yet handled; past
 that it waits, and the client's writes with it (backpressure, as over TCP).
 
-It also records the close it sends of its own accord (`sent_close`): trio-websocket's 1009
-for a message over `max_message_size`, the close wsproto asks for when the client's frames
-break the protocol (1002). The connection's close reason alone does not say who closed.
+It also records the close it sends of its own accord (`sent_close`): the 1009 for a message
+over `max_message_size`, the close wsproto asks for when the client's frames break the
+protocol (1002). The connection's close reason alone does not say who closed, and the
+client's close read behind ours overwrites it.
+
+A message over `max_message_size` is refused from the header of the frame that passes it
+(`MessageLimit`, as the client's transport does): trio-websocket counts the payload as it
+arrives, so a header declaring 2**40 bytes and nothing behind it held the connection until
+its deadline.
+
+A close is never cut off by the stream's close: the reader, having read the client's close
+behind ours, closes the stream only once ours is written (`_handle_close_connection_event`),
+and the handler waits for the reply the reader is writing (`wait_for_writes`).
 
 A text message that is not UTF-8 is not closed at once, as wsproto asks: `NotUtf8Text`
 takes its place among the messages, so that the handler answers the ones before it first
@@ -27,8 +37,10 @@ import trio
 import wsproto
 import wsproto.events
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, WebSocketRequest
-from wsproto import ConnectionType, WSConnection
+from wsproto import ConnectionType
 from wsproto.connection import ConnectionState
+
+from .._ws_limit import LimitedWSConnection, MessageLimit
 
 __all__ = ["READ_AHEAD", "NotUtf8Text", "ServerWebSocket"]
 
@@ -73,9 +85,13 @@ class ServerWebSocket(WebSocketConnection):
     """
 
     def __init__(self, stream: trio.abc.Stream, *, max_message_size: int) -> None:
+        # trio-websocket's words for its own 1009, which the header's check keeps.
+        too_big = f"Exceeded maximum message size: {max_message_size} bytes"
         super().__init__(
             stream,
-            WSConnection(ConnectionType.SERVER),
+            LimitedWSConnection(
+                ConnectionType.SERVER, MessageLimit(max_message_size, reason=too_big)
+            ),
             max_message_size=max_message_size,
             # Bounded in bytes instead (`_handle_message_event`): a count of messages says
             # nothing of the memory they hold.
@@ -93,8 +109,10 @@ class ServerWebSocket(WebSocketConnection):
         self._partial = 0  # size of the parts read of the message being read
         self._partial_bytes = 0  # the same in bytes (a text message's in UTF-8)
         self._room = trio.Event()  # set when `_unread` shrinks, or the connection closes
-        self._closing = False
-        self._closed_itself = False  # set before the close goes out: see `sent_close`
+        self._closing = False  # `aclose` called: the close it sends is not `sent_close`
+        self._sent_close: CloseReason | None = None
+        self.close_written = False  # a close frame of ours (any) has been written whole
+        self.client_close: CloseReason | None = None  # the client's close frame, once read
         # A text message was not UTF-8: what follows it is dropped, and so are the closes
         # wsproto asks for while its message decoder is left in the middle of that message.
         self._not_utf8 = False
@@ -105,11 +123,12 @@ class ServerWebSocket(WebSocketConnection):
 
         1009 for a message over `max_message_size`, or the code wsproto gave a frame that
         broke the protocol (1002; a text message that is not UTF-8 is the handler's to
-        close: `NotUtf8Text`). Known before the handler
-        can see the connection closed: the close is sent, and `get_message` woken, while
-        the reader is still in the middle of it.
+        close: `NotUtf8Text`). Known before the handler can see the connection closed: the
+        close is sent, and `get_message` woken, while the reader is still in the middle of
+        it. Kept apart from the connection's close reason, which the client's close frame
+        read in the same batch as the message replaced (1000 recorded for our 1009).
         """
-        return self._close_reason if self._closed_itself else None
+        return self._sent_close
 
     def start_reader(self, nursery: trio.Nursery) -> None:
         """Start the reader task in `nursery` (the connection's)."""
@@ -158,9 +177,10 @@ class ServerWebSocket(WebSocketConnection):
                 # it, which killed the reader). Dropped, as every message read after it.
                 self._message_parts, self._message_size = [], 0
                 return
-            self._closed_itself = True  # trio-websocket sends 1009, its `_close_reason`
-            # Its own count is in characters, which may still be under the limit: full, so
-            # that this part (not empty: it passed the limit) takes it over.
+            # trio-websocket sends 1009 (`_send` keeps it). Its own count is in characters,
+            # which may still be under the limit: full, so that this part (not empty: it
+            # passed the limit) takes it over. (Only without the header's check: another
+            # wsproto, or a compressed message.)
             self._message_size = self._max_message_size
             await super()._handle_message_event(event)
             return
@@ -178,6 +198,8 @@ class ServerWebSocket(WebSocketConnection):
     async def _handle_close_connection_event(self, event: wsproto.events.CloseConnection) -> None:
         if self._wsproto.state is ConnectionState.OPEN and self._not_utf8:
             return  # wsproto's decoder is lost in the bad message: the handler closes
+        if self._wsproto.state is not ConnectionState.OPEN:  # else one wsproto made
+            self.client_close = CloseReason(event.code, event.reason or None)
         reason = event.reason or ""
         if (
             self._wsproto.state is ConnectionState.OPEN
@@ -199,10 +221,37 @@ class ServerWebSocket(WebSocketConnection):
             # took it for the client's close); send it, as RFC 6455 asks when failing the
             # connection, and keep it as ours.
             self._close_reason = CloseReason(event.code, event.reason or None)
-            self._closed_itself = True
             with contextlib.suppress(ConnectionClosed):
-                await self._send(event)
+                await self._send(event)  # kept as ours (`_send`)
+        elif self._wsproto.state is ConnectionState.CLOSED:
+            # The client's close, behind ours: trio-websocket closes the stream next, and
+            # cut off our close frame still being written (the handler's 1007 behind a
+            # slow write), the client saw no close frame at all. The write is bounded by
+            # the handler's `close_timeout`, past which it closes the stream itself.
+            await self.wait_for_writes()
         await super()._handle_close_connection_event(event)
+
+    async def _send(self, event: wsproto.events.Event) -> None:
+        if (
+            isinstance(event, wsproto.events.CloseConnection)
+            and not self._closing
+            and self._wsproto.state is ConnectionState.OPEN
+        ):
+            # A close of our own accord, not `aclose`'s nor the reply to the client's:
+            # kept before the write, which lets the handler run.
+            self._sent_close = CloseReason(event.code, event.reason or None)
+        await super()._send(event)
+        if isinstance(event, wsproto.events.CloseConnection):
+            self.close_written = True
+
+    async def wait_for_writes(self) -> None:
+        """Wait until the frames being written are written (or their write has failed).
+
+        The reader answers the client's close with a close frame while the handler may
+        already see the connection closed: closing the stream then cut the reply off.
+        """
+        async with self._stream_lock:
+            pass
 
     async def get_message(self) -> str | bytes:
         """The next client message, read ahead or waited for (see `READ_AHEAD`).
