@@ -375,6 +375,17 @@ model_names = st.sampled_from(
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
+
+def _without_gemini_only(tool: w.Tool) -> w.Tool:
+    """`tool` as Vertex AI takes it: no `file_search`, MCP servers without `name` or
+    `streamableHttpTransport` (`GEMINI_ONLY_FIELDS`, `GEMINI_ONLY_KEYS`)."""
+    servers = None if tool.mcp_servers is None else [{} for _ in tool.mcp_servers]
+    return msgspec.structs.replace(tool, file_search=None, mcp_servers=servers)
+
+
+vertex_tools = tools.map(_without_gemini_only)
+"""Every tool kind Vertex AI takes."""
+
 # Tool kinds both backends take (the Vertex-only and Gemini-only kinds are refused by
 # name by the other backend's parser; the emulator refuses them likewise).
 portable_tools = _build(
@@ -385,7 +396,7 @@ portable_tools = _build(
     url_context=st.just({}),
     google_maps=_opt(enableWidget=st.booleans()),
     computer_use=_opt(environment=_values(gt.Environment)),
-    mcp_servers=mcp_servers,
+    mcp_servers=st.lists(st.just({}), max_size=2),  # `name` and its transport: Gemini only
 )
 
 valid_extras = _opt(
@@ -518,7 +529,7 @@ def extras_with_credentials(draw: st.DrawFn, secret: str) -> dict[str, Any]:
         return {draw(st.sampled_from(["newTool", "vertexThing"])): holder}
     if where == "object":
         return {"generationConfig": {"newKnob": holder}}
-    return {"tools": [{"mcpServers": [{"name": "n", "headers": holder}]}]}
+    return {"tools": [{"mcpServers": [{"headers": holder}]}]}  # (`name`: Gemini API only)
 
 
 @st.composite

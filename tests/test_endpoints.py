@@ -9,6 +9,7 @@ import pytest
 
 from trio_gemini_live._endpoints import (
     Endpoint,
+    check_gemini_arguments,
     check_url_version,
     gemini_endpoint,
     model_resource_name,
@@ -78,7 +79,7 @@ def test_ephemeral_token_uses_constrained_method(
         ("https://localhost:8766", "wss://localhost:8766"),
         ("ws://127.0.0.1:1", "ws://127.0.0.1:1"),
         ("wss://proxy.example/prefix/", "wss://proxy.example/prefix"),
-        ("https://host/?key=SHOULD-NOT-LEAK", "wss://host"),
+        ("https://host/#fragment", "wss://host"),  # (never sent by any client)
     ],
 )
 def test_gemini_base_url(base_url: str, prefix: str) -> None:
@@ -106,6 +107,28 @@ def test_gemini_bad_inputs(kwargs: dict[str, str], message: str) -> None:
         gemini_endpoint(**kwargs)
     assert KEY not in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://host/?key=SHOULD-NOT-LEAK",
+        "https://host/p?alt=json",
+        "https://host?",
+        "wss://h/?a#f",
+    ],
+)
+def test_a_base_url_query_is_refused_not_dropped(base_url: str) -> None:
+    # It was dropped without a word (google-genai puts the service path inside the query).
+    makers = (
+        lambda: gemini_endpoint(KEY, base_url=base_url),
+        lambda: vertex_endpoint(location="us-central1", access_token=BEARER, base_url=base_url),
+        lambda: check_gemini_arguments(KEY, api_version=None, base_url=base_url),
+    )
+    for make in makers:
+        with pytest.raises(ConfigurationError, match="base_url has a query") as info:
+            make()
+        assert "SHOULD-NOT-LEAK" not in str(info.value)
 
 
 def test_bad_base_url_message_redacts_secrets() -> None:
@@ -379,6 +402,15 @@ def test_endpoint_repr_redacts_a_secret_in_the_url() -> None:
             {"vertex": True, "project": "p", "location": "l"},
             "projects/p/locations/l/publishers/acme/models/m",
         ),
+        # `publisher/model`, as google-genai's t_model reads it: it became
+        # `publishers/google/models/google/gemini-x`, a model that does not exist.
+        ("google/gemini-x", {"vertex": True}, "publishers/google/models/gemini-x"),
+        (
+            "meta/llama-x",
+            {"vertex": True, "project": "p", "location": "l"},
+            "projects/p/locations/l/publishers/meta/models/llama-x",
+        ),
+        ("a/b/c", {"vertex": True}, "publishers/a/models/b/c"),
     ],
 )
 def test_model_resource_name(model: str, kwargs: dict[str, object], expected: str) -> None:
@@ -389,6 +421,25 @@ def test_model_resource_name(model: str, kwargs: dict[str, object], expected: st
 def test_model_resource_name_rejects_empty(model: str) -> None:
     with pytest.raises(ConfigurationError, match="non-empty model name"):
         model_resource_name(model)
+
+
+@pytest.mark.parametrize("model", ["../m", "m?key=SECRETVALUE", "m&x=1"])
+@pytest.mark.parametrize("vertex", [False, True])
+def test_model_resource_name_refuses_a_path_or_query(model: str, vertex: bool) -> None:
+    # As google-genai's t_model does; they were sent inside the setup's model name.
+    with pytest.raises(ConfigurationError, match="not a model name") as caught:
+        model_resource_name(model, vertex=vertex)
+    assert "SECRETVALUE" not in str(caught.value)
+
+
+def test_model_resource_name_matches_google_genai_on_vertex() -> None:
+    from google.genai import _transformers, client
+
+    api = client.BaseApiClient(vertexai=True, project="p", location="l", api_key=None)
+    for name in ("gemini-x", "google/gemini-x", "meta/llama-x", "publishers/acme/models/m"):
+        # google-genai's Live connect places a `publishers/` name in the project.
+        theirs = "projects/p/locations/l/" + _transformers.t_model(api, name)
+        assert model_resource_name(name, vertex=True, project="p", location="l") == theirs
 
 
 # A value that is not a str is refused with a ConfigurationError naming the argument; it

@@ -213,3 +213,74 @@ def test_the_seed_facade_sends_declared_names_and_reads_text_in_any_case() -> No
     assert sent["generationConfig"] == {"responseModalities": ["TEXT"]}
     assert sent["tools"] == [{"functionDeclarations": [{"name": "f", "behavior": "NON_BLOCKING"}]}]
     assert sent["realtimeInputConfig"] == {"activityHandling": "NO_INTERRUPTION"}
+
+
+def test_a_transcription_mode_is_sent_as_its_declared_name() -> None:
+    # "smart" went out as given; google-genai sends "SMART".
+    from trio_gemini_live import AudioTranscriptionConfig
+
+    sent = _setup_sent(
+        Setup(
+            model="m",
+            input_audio_transcription=AudioTranscriptionConfig(mode="smart"),
+            output_audio_transcription=AudioTranscriptionConfig(mode="Verbatim"),
+        )
+    )
+    assert sent["inputAudioTranscription"]["mode"] == "SMART"
+    assert sent["outputAudioTranscription"]["mode"] == "VERBATIM"
+
+
+def test_every_enum_field_google_genai_types_is_spelled_as_declared() -> None:
+    # Each field google-genai types as an enum, in a wire Struct of the same name, is in
+    # `_ENUM_FIELDS` (AudioTranscriptionConfig.mode was missed); names as the enum's values.
+    import enum
+
+    from google.genai import types as gt
+
+    from trio_gemini_live import _wire
+    from trio_gemini_live._enum_names import (
+        _ENUM_FIELDS,  # pyright: ignore[reportPrivateUsage]
+    )
+
+    checked = 0
+    for cls in _client_structs(_wire.ClientMessage):
+        theirs = getattr(gt, cls.__name__, None)
+        fields = getattr(theirs, "model_fields", {})
+        for name in cls.__struct_fields__:
+            field = fields.get(name)
+            if field is None:
+                continue
+            kinds = [
+                kind
+                for kind in (field.annotation, *getattr(field.annotation, "__args__", ()))
+                for kind in (kind, *getattr(kind, "__args__", ()))
+                if isinstance(kind, type) and issubclass(kind, enum.Enum)
+            ]
+            if not kinds:
+                continue
+            checked += 1
+            names = _ENUM_FIELDS.get(cls, {}).get(name)
+            assert names is not None, f"{cls.__name__}.{name} is not in _ENUM_FIELDS"
+            declared = {str(member.value) for member in kinds[0]}
+            assert set(names.values()) & declared, f"{cls.__name__}.{name}: another enum"
+    assert checked >= 10
+
+
+def _client_structs(root: type[Any]) -> set[type[Any]]:
+    """The Struct classes a client message may hold, at any depth."""
+    from msgspec import inspect as mi
+
+    found: set[type[Any]] = set()
+    stack: list[Any] = [mi.type_info(root)]
+    while stack:
+        info = stack.pop()
+        if isinstance(info, mi.StructType):
+            if info.cls in found:
+                continue
+            found.add(info.cls)
+            stack.extend(field.type for field in info.fields)
+        elif isinstance(info, mi.UnionType):
+            stack.extend(info.types)
+        elif isinstance(info, mi.ListType | mi.DictType):
+            stack.append(info.item_type if isinstance(info, mi.ListType) else info.value_type)
+    return found

@@ -266,6 +266,22 @@ def test_an_sdk_schema_with_snake_case_keys_is_accepted_and_sent_in_camel_case()
     }
 
 
+def test_a_schema_type_is_sent_as_its_declared_name() -> None:
+    # `"type": "object"` went out in lower case; from_json_schema and google-genai send
+    # "OBJECT" (an enum value goes out as declared). An unknown one is refused as given.
+    schema = {"type": "object", "properties": {"a": {"type": "Array", "items": {"type": "string"}}}}
+    setup = live_setup(MODEL, functions=[function_tool("f", "d", schema)])
+    parameters = sent(setup)["tools"][0]["functionDeclarations"][0]["parameters"]
+    assert parameters == {
+        "type": "OBJECT",
+        "properties": {"a": {"type": "ARRAY", "items": {"type": "STRING"}}},
+    }
+    assert camel_schema({"type": "strin"}) == {"type": "strin"}
+    assert camel_schema({"properties": {"type": {"type": "integer"}}}) == {
+        "properties": {"type": {"type": "INTEGER"}}  # (a property named `type` is no type)
+    }
+
+
 def test_both_spellings_of_one_schema_key_are_refused() -> None:
     schema = {"type": "ARRAY", "maxItems": 2, "max_items": 3}
     with pytest.raises(ConfigurationError, match="'maxItems' and 'max_items'"):
@@ -544,7 +560,7 @@ SECRET = "s3cret-value-123"
 def secret_setup() -> Setup:
     tool = Tool(
         parallel_ai_search={"apiKey": SECRET, "maxResults": 3},
-        mcp_servers=[{"name": "m", "headers": {"Authorization": f"Bearer {SECRET}"}}],
+        mcp_servers=[{"headers": {"Authorization": f"Bearer {SECRET}"}}],  # (`name`: Gemini)
     )
     return live_setup(
         MODEL, modality="TEXT", tools=[tool], extra={"newTool": {"api_key": SECRET, "n": 1}}
@@ -579,5 +595,5 @@ async def test_session_updated_shows_the_setup_as_sent_without_its_credentials(
     assert "extra" not in shown
     assert shown["newTool"] == {"api_key": "REDACTED", "n": 1}
     assert shown["tools"][0]["parallelAiSearch"] == {"apiKey": "REDACTED", "maxResults": 3}
-    assert shown["tools"][0]["mcpServers"] == [{"name": "m", "headers": "REDACTED"}]
+    assert shown["tools"][0]["mcpServers"] == [{"headers": "REDACTED"}]
     assert SECRET not in json.dumps(shown)

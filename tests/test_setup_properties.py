@@ -62,6 +62,7 @@ VERTEX = url_endpoint(
     "ws://127.0.0.1/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
     api_key="k",
 )
+PROXY = url_endpoint("ws://127.0.0.1/live", api_key="k")
 AUDIO_ONLY = ("native-audio", "gemini-3")
 MODEL = "gemini-live-2.5-flash-preview"
 
@@ -162,9 +163,9 @@ def _frame(setup: Setup, vertex: bool) -> tuple[Setup, bytes]:
 
 
 def _valid_options(vertex: bool) -> st.SearchStrategy[dict[str, Any]]:
-    """Options `live_setup` takes and the backend accepts: every tool kind on Vertex AI,
-    those both backends have on the Gemini API (the client refuses the others there)."""
-    kinds = s.tools if vertex else s.portable_tools
+    """Options `live_setup` takes and the backend accepts: every tool kind Vertex AI has on
+    Vertex AI, those both backends have on the Gemini API (the client refuses the others)."""
+    kinds = s.vertex_tools if vertex else s.portable_tools
     return s.live_setup_kwargs(s.live_setup_options(tool_kinds=kinds))
 
 
@@ -408,7 +409,9 @@ def test_no_repr_of_a_setup_shows_a_credential_it_carries(data: st.DataObject, m
         extra["tools"] = [*kwargs["extra"]["tools"], *added["tools"]]
     kwargs = {**kwargs, "tools": [*kwargs.get("tools", ()), tool], "extra": extra}
     setup = live_setup(model, **kwargs)
-    sent = LiveProtocol().start(_prepare_setup(setup, VERTEX)).decode()
+    # To a proxy (no backend known): Vertex AI's tools and an MCP server's Gemini API only
+    # transport, each refused by the other backend, go out together.
+    sent = LiveProtocol().start(_prepare_setup(setup, PROXY)).decode()
     for secret in secrets:
         assert secret in sent  # the server gets it
         for shown in _shown(setup):

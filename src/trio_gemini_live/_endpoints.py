@@ -258,8 +258,18 @@ def _split_url(url: str, what: str, schemes: tuple[str, ...]) -> SplitResult:
 
 
 def _ws_base(base_url: str) -> str:
-    """Map an http(s)/ws(s) base URL to a ws(s) one, without a trailing slash."""
+    """Map an http(s)/ws(s) base URL to a ws(s) one, without a trailing slash.
+
+    A query is refused: the service path goes after the base, so it was dropped without a
+    word (google-genai puts the path inside the query, which breaks the URL too).
+    """
     parts = _split_url(base_url, "base_url", ("http", "https", "ws", "wss"))
+    if parts.query or base_url.split("#", 1)[0].endswith("?"):
+        raise ConfigurationError(
+            "base_url has a query ('?...'), which the service path appended to it would "
+            "not keep: give a key as api_key (or access_token), or the whole URL with its "
+            f"query to url_endpoint (base_url {redact_url(base_url)!r})"
+        )
     scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}[parts.scheme.lower()]
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
@@ -534,23 +544,48 @@ def url_endpoint(url: str, *, api_key: str | None = None, vertex: bool = False) 
 def model_resource_name(
     model: str, *, vertex: bool = False, project: str | None = None, location: str | None = None
 ) -> str:
-    """Normalise a model id to the resource name the setup message needs."""
+    """Normalise a model id to the resource name the setup message needs.
+
+    As google-genai's `t_model` does (and its Live `connect` after it, which places a
+    Vertex AI publisher model in the project when the project and location are known):
+
+    - Gemini API: `models/...` and `tunedModels/...` as given, any other name after
+      `models/`.
+    - Vertex AI: `projects/...` as given; `publishers/...` as given; `publisher/model`
+      (`google/gemini-x`, `meta/llama-x`) as `publishers/publisher/models/model`; a bare
+      id as `publishers/google/models/id`. Each but `projects/...` is then placed in the
+      project (`projects/p/locations/l/...`) when both `project` and `location` are given.
+
+    One difference: a Gemini API name `models/id` on Vertex AI is read as the Google
+    model `id` (`publishers/google/models/id`), where google-genai sends `models/id`
+    unchanged. Vertex AI's setup takes a publisher model's (or a tuned model endpoint's)
+    full name, never `models/...`, so that name would be refused; read so, one name serves
+    both backends.
+
+    Raises:
+        ConfigurationError: an empty name, or one holding `..`, `?` or `&` (google-genai
+            refuses them too: such a name is a path or a query, no model's).
+    """
     _check_text(required=True, model=model)
     _check_text(project=project, location=location)
     check_switch(vertex, "vertex")
     model = model.strip()
     if not model:
         raise ConfigurationError("model must be a non-empty model name")
+    if any(part in model for part in ("..", "?", "&")):
+        # Not quoted: a URL pasted by mistake may carry a key in its query.
+        raise ConfigurationError("model is not a model name: it holds '..', '?' or '&'")
     if vertex:
         if model.startswith("projects/"):
             return model
-        # A publisher's path is placed in the project as a bare id is (as google-genai does):
-        # the short form only when the project or the location is unknown.
-        path = (
-            model
-            if model.startswith("publishers/")
-            else f"publishers/google/models/{model.removeprefix('models/')}"
-        )
+        model = model.removeprefix("models/")
+        if model.startswith("publishers/"):
+            path = model
+        elif "/" in model:
+            publisher, model_id = model.split("/", 1)
+            path = f"publishers/{publisher}/models/{model_id}"
+        else:
+            path = f"publishers/google/models/{model}"
         if project and location:
             return f"projects/{project}/locations/{location}/{path}"
         return path

@@ -19,7 +19,10 @@ import msgspec
 
 from . import _proto_enums as proto
 from ._wire import (
+    AudioTranscriptionConfig,
     AutomaticActivityDetection,
+    CodeExecutionResult,
+    ExecutableCode,
     FunctionDeclaration,
     FunctionResponse,
     GenerationConfig,
@@ -62,6 +65,9 @@ _ENUM_FIELDS: dict[type[msgspec.Struct], dict[str, _Names]] = {
         "turn_coverage": _names(proto.TURN_COVERAGE, proto.TURN_COVERAGE_UNNUMBERED),
     },
     FunctionDeclaration: {"behavior": _names(proto.BEHAVIOR)},
+    AudioTranscriptionConfig: {"mode": _names(proto.TRANSCRIPTION_MODE_UNNUMBERED)},
+    ExecutableCode: {"language": _names(proto.LANGUAGE)},
+    CodeExecutionResult: {"outcome": _names(proto.OUTCOME)},
     FunctionResponse: {"scheduling": _names(proto.SCHEDULING)},
     SafetySetting: {
         "category": _names(

@@ -38,6 +38,7 @@ __all__ = [
     "START_SENSITIVITY",
     "THINKING_LEVEL",
     "THINKING_LEVEL_UNNUMBERED",
+    "TRANSCRIPTION_MODE_UNNUMBERED",
     "TURN_COVERAGE",
     "TURN_COVERAGE_UNNUMBERED",
     "VERTEX_HARM_CATEGORY",
@@ -159,6 +160,10 @@ HARM_BLOCK_THRESHOLD = (
 
 HARM_BLOCK_METHOD = ("HARM_BLOCK_METHOD_UNSPECIFIED", "SEVERITY", "PROBABILITY")
 """`SafetySetting.HarmBlockMethod` (`safetySettings[].method`, Vertex AI only)."""
+
+TRANSCRIPTION_MODE_UNNUMBERED = ("MODE_UNSPECIFIED", "VERBATIM", "SMART")
+"""`AudioTranscriptionConfig.mode` (`inputAudioTranscription.mode`), whose proto is not
+published: the names of google-genai 3.6.1's `AudioTranscriptionConfigMode`."""
 
 LANGUAGE = ("LANGUAGE_UNSPECIFIED", "PYTHON")
 """`ExecutableCode.Language`."""

@@ -9,6 +9,8 @@ refuses them by the same tables.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import cast
 
 import msgspec
@@ -22,6 +24,8 @@ from ._wire import (
     FunctionResponse,
     FunctionResponsePart,
     Part,
+    ReplicatedVoiceConfig,
+    SafetySetting,
     SessionResumptionConfig,
     Setup,
     SlidingWindow,
@@ -34,9 +38,11 @@ __all__ = [
     "INT64_FIELDS",
     "INT64_RANGE",
     "GEMINI_ONLY_FIELDS",
+    "GEMINI_ONLY_KEYS",
     "VERTEX_ONLY_FIELDS",
     "check_integer_ranges",
     "gemini_only_paths",
+    "keys_found",
     "vertex_only_paths",
 ]
 
@@ -138,20 +144,39 @@ VERTEX_ONLY_FIELDS = frozenset(
         (FileData, "display_name"),
         (FunctionCallPart, "partial_args"),
         (FunctionCallPart, "will_continue"),
+        (SafetySetting, "method"),
     }
 )
 """Fields only Vertex AI's proto has, as (Struct, field name) (protocol.md sections 2.1 and
-3.6, the tool kinds google-genai's `_Tool_to_mldev` refuses, and the part fields its
-`_FileData_to_mldev` and `_FunctionCall_to_mldev` refuse): the Gemini API's
+3.6, the tool kinds google-genai's `_Tool_to_mldev` refuses, the part fields its
+`_FileData_to_mldev` and `_FunctionCall_to_mldev` refuse, and the safety setting's
+`method` its `_SafetySetting_to_mldev` refuses): the Gemini API's
 parser refuses each by name, whatever its value (1007 'Unknown name'). The emulator reads
 them by the same table."""
 
-GEMINI_ONLY_FIELDS = frozenset({(FunctionResponse, "will_continue")})
-"""Fields only the Gemini API's proto has, as (Struct, field name), for the messages the
-client sends after the setup: google-genai's `_FunctionResponse_to_vertex` refuses
-`will_continue` ("only supported in Gemini Developer API"), and its `FunctionResponse`
-says "This field is not supported in Vertex AI". (Its Live `send_tool_response` sends it
-unchecked.) The emulator's Vertex AI flavour reads them by the same table."""
+GEMINI_ONLY_FIELDS = frozenset(
+    {
+        (FunctionResponse, "will_continue"),
+        (Tool, "file_search"),
+        (ReplicatedVoiceConfig, "consent_audio"),
+        (ReplicatedVoiceConfig, "voice_consent_signature"),
+    }
+)
+"""Fields only the Gemini API's proto has, as (Struct, field name): google-genai's
+`_FunctionResponse_to_vertex` refuses `will_continue`, its `_Tool_to_vertex` `file_search`
+and its `_ReplicatedVoiceConfig_to_vertex` the consent fields ("only supported in Gemini
+Developer API"; its `FunctionResponse` says of `will_continue` "This field is not supported
+in Vertex AI", and its Live `send_tool_response` sends it unchecked). The emulator's Vertex
+AI flavour reads them by the same table."""
+
+GEMINI_ONLY_KEYS: Mapping[tuple[type[msgspec.Struct], str], frozenset[str]] = MappingProxyType(
+    {(Tool, "mcp_servers"): frozenset({"name", "streamableHttpTransport"})}
+)
+"""Keys only the Gemini API's proto has in the JSON objects a field holds as given (each
+object of its list), by (Struct, field name), in camelCase: `Tool.mcp_servers` holds
+`McpServer`s, whose `name` and `streamableHttpTransport` google-genai's
+`_McpServer_to_vertex` refuses. Either spelling is read (`streamable_http_transport`), as
+the server reads keys. The emulator's Vertex AI flavour reads them by the same table."""
 
 
 @functools.cache
@@ -192,9 +217,31 @@ def gemini_only_paths(
 ) -> list[str]:
     """The JSON paths of the fields in `value` (at any depth) that are set and Gemini API only.
 
-    Read as `vertex_only_paths` reads them, by `GEMINI_ONLY_FIELDS`.
+    Read as `vertex_only_paths` reads them, by `GEMINI_ONLY_FIELDS`, and the keys of
+    `GEMINI_ONLY_KEYS` in the objects of their fields.
     """
-    return _backend_only_paths(value, path, cls, GEMINI_ONLY_FIELDS)
+    return _backend_only_paths(value, path, cls, GEMINI_ONLY_FIELDS, GEMINI_ONLY_KEYS)
+
+
+def keys_found(value: object, keys: frozenset[str]) -> list[tuple[int | None, str]]:
+    """The `keys` (camelCase, read in either spelling) set in `value`'s objects, as given.
+
+    `value` is an object or a list of them (`GEMINI_ONLY_KEYS`): each found key comes with
+    the index of its object in the list (None for one object).
+    """
+    objects = cast("list[object]", value) if isinstance(value, list) else [value]
+    found: list[tuple[int | None, str]] = []
+    for index, item in enumerate(objects):
+        if isinstance(item, dict):
+            for key, field in cast("dict[object, object]", item).items():
+                if isinstance(key, str) and field is not None and _camel(key) in keys:
+                    found.append((index if isinstance(value, list) else None, key))
+    return found
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _backend_only_paths(
@@ -202,9 +249,11 @@ def _backend_only_paths(
     path: str,
     cls: type[msgspec.Struct] | None,
     only: frozenset[tuple[type, str]],
+    only_keys: Mapping[tuple[type[msgspec.Struct], str], frozenset[str]] = MappingProxyType({}),
 ) -> list[str]:
     """The JSON paths of the fields in `value` (at any depth) that are set and in `only`.
 
+    And of the keys `only_keys` names in the JSON objects of its fields.
     `value` is a Struct, or the JSON object of one (`cls`): a setup with its `extra`
     merged in (`merge_extra`), whose added tools and parts are dicts, is read as the
     server reads it, by either spelling of each field's name (`displayName`,
@@ -229,9 +278,12 @@ def _backend_only_paths(
         where = f"{path}.{wire}"
         if (cls, name) in only:
             found.append(where)
+        elif (cls, name) in only_keys:
+            for index, inner_key in keys_found(item, only_keys[cls, name]):
+                found.append(f"{where}{'' if index is None else f'[{index}]'}.{inner_key}")
         elif inner is not None and isinstance(item, list):
             for index, element in enumerate(cast("list[object]", item)):
-                found += _backend_only_paths(element, f"{where}[{index}]", inner, only)
+                found += _backend_only_paths(element, f"{where}[{index}]", inner, only, only_keys)
         elif inner is not None:
-            found += _backend_only_paths(item, where, inner, only)
+            found += _backend_only_paths(item, where, inner, only, only_keys)
     return found

@@ -262,9 +262,11 @@ def unsupported_schema_keys(schema: Any, path: str = "parameters") -> list[str]:
 def camel_schema(schema: Any, path: str = "parameters") -> Any:
     """`schema` with every `Schema` key spelled by its JSON name (`max_items` -> `maxItems`).
 
+    And each `type` name by its declared (upper-case) name (`"object"` -> `"OBJECT"`).
+
     What is sent, so that one spelling reaches the server (and the code that reads schemas
-    back) whichever one the application used. Property names and values are left as they
-    are; keys `Schema` does not have are kept, for `unsupported_schema_keys` to name.
+    back) whichever one the application used. Property names and other values are left as
+    they are; keys `Schema` does not have are kept, for `unsupported_schema_keys` to name.
 
     Raises:
         ConfigurationError: a schema holds one key under both spellings (`maxItems` and
@@ -294,6 +296,10 @@ def camel_schema(schema: Any, path: str = "parameters") -> Any:
                 camel_schema(item, f"{path}.anyOf[{index}]")
                 for index, item in enumerate(cast(Sequence[Any], value))
             ]
+        elif name == "type" and isinstance(value, str) and value.upper() in SCHEMA_TYPES:
+            # As an enum value goes out (`_enum_names`): the declared name, as
+            # `from_json_schema` and google-genai write it; an unknown one as given.
+            value = value.upper()
         out[name] = value
     return out
 

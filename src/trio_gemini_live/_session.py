@@ -68,6 +68,7 @@ from ._session_setup import (
     struct_list as _struct_list,
     system_instruction as _system_instruction,
     tool_list as _tool_list,
+    vertex_ai as _vertex_ai,
 )
 from ._setup import automatic_activity_detection
 from ._setup_checks import check_function_names
@@ -1037,7 +1038,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
                 lacks, a function name breaks the Live API's rule (see `function_tool`), two
                 functions share a name, or the endpoint is the Gemini API's and a Vertex AI
                 only field is given (a `retrieval` tool, `fileData.displayName`, a function
-                call's `partialArgs`; the path is named): the server would close the session
+                call's `partialArgs`; the path is named), or the endpoint is Vertex AI's
+                and a Gemini API only one is (a `fileSearch` tool, an MCP server's `name`
+                or `streamableHttpTransport`): the server would close the session
                 with 1007.
         """
         if system_instruction is None and tools is None:
@@ -1053,6 +1056,9 @@ class LiveSession(SessionAnswers, SessionSupervisor):
         if _gemini_api(self._endpoint):
             paths = vertex_only_paths(update, "contextUpdate")
             _refuse_vertex_only(paths, ConfigurationError)
+        elif _vertex_ai(self._endpoint):
+            paths = gemini_only_paths(update, "contextUpdate")
+            _refuse_gemini_only(paths, ConfigurationError)
         await self._send(ClientMessage(context_update=update), "contextUpdate")
 
     async def update_setup(self, setup: Setup) -> None:
@@ -1478,8 +1484,11 @@ async def open_session(
             0.0 to 2.0, an integer its proto field cannot hold, a Vertex AI only field on
             a Gemini API endpoint: transparent resumption, `explicitVadSignal`, the
             `retrieval`, `enterpriseWebSearch`, `parallelAiSearch` and `exaAiSearch`
-            tools, a part's `fileData.displayName` and `functionCall.partialArgs` or
-            `willContinue`, in the modelled fields or in `extra`), for a
+            tools, a safety setting's `method`, a part's `fileData.displayName` and
+            `functionCall.partialArgs` or `willContinue`, in the modelled fields or in
+            `extra`; or a Gemini API only field on a Vertex AI endpoint: the `fileSearch`
+            tool, an MCP server's `name` and `streamableHttpTransport`, a replicated
+            voice's `consentAudio` and `voiceConsentSignature`), for a
             setup that would lose data (a field the wire Structs lack, such as a `Tool`
             subclass's: such fields go in `Setup.extra`) or whose `extra`
             would replace a modelled value, for both `api_key` and `endpoint`, for an

@@ -16,7 +16,7 @@ from ._arguments import describe
 from ._endpoints import Endpoint, model_resource_name
 from ._enum_names import with_declared_names
 from ._errors import ConfigurationError, LocalProtocolError
-from ._proto_fields import vertex_only_paths
+from ._proto_fields import gemini_only_paths, vertex_only_paths
 from ._protocol import check_setup
 from ._schema import (
     SCHEMA_FIELDS,
@@ -179,6 +179,11 @@ def gemini_api(endpoint: Endpoint) -> bool:
     return not endpoint.vertex and ".GenerativeService." in path
 
 
+def vertex_ai(endpoint: Endpoint) -> bool:
+    """Whether `endpoint` is known to be Vertex AI's: `vertex` set, or its service path."""
+    return endpoint.vertex or ".LlmBidiService/" in urlsplit(endpoint.url).path
+
+
 def refuse_vertex_only(
     paths: list[str], error: type[ConfigurationError] | type[LocalProtocolError]
 ) -> None:
@@ -234,6 +239,9 @@ def prepare_setup(setup: Setup | str, endpoint: Endpoint) -> Setup:
         # The setup as sent: a Vertex-only field may come with `extra` (a tool it adds).
         sent = setup if setup.extra is None else merge_extra(setup)
         refuse_vertex_only(vertex_only_paths(sent, "setup", Setup), ConfigurationError)
+    elif vertex_ai(endpoint):
+        sent = setup if setup.extra is None else merge_extra(setup)
+        refuse_gemini_only(gemini_only_paths(sent, "setup", Setup), ConfigurationError)
     model = model_resource_name(
         setup.model,
         vertex=endpoint.vertex,

@@ -128,6 +128,20 @@ async def test_the_client_needs_no_finished_transcript(autojump_clock: trio.abc.
             {"explicitVadSignal": True},
             "Unknown name \"explicitVadSignal\" at 'setup': Cannot find field.",
         ),
+        (
+            # google-genai's `_SafetySetting_to_mldev` refuses it for the Gemini API.
+            {
+                "safetySettings": [
+                    {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"},
+                    {
+                        "category": "HARM_CATEGORY_HARASSMENT",
+                        "threshold": "BLOCK_NONE",
+                        "method": "SEVERITY",
+                    },
+                ]
+            },
+            "Unknown name \"method\" at 'setup.safety_settings[1]': Cannot find field.",
+        ),
         *(
             (
                 {"tools": [{"googleSearch": {}}, {kind: {}}]},
@@ -188,7 +202,10 @@ async def test_vertex_only_part_fields_are_unknown_to_the_gemini_api(
 
 
 async def test_the_newer_setup_fields_google_takes_are_taken_in_strict_mode() -> None:
-    """Tool kinds, voices and transcription settings both backends' protos have."""
+    """Tool kinds, voices and transcription settings both backends' protos have.
+
+    (Those the Gemini API's alone has: `test_gemini_only_setup_fields_are_unknown_to_vertex`.)
+    """
     transcription = {
         "languageCodes": ["en-US"],
         "languageAuto": {},
@@ -201,7 +218,7 @@ async def test_the_newer_setup_fields_google_takes_are_taken_in_strict_mode() ->
     setup = {
         "tools": [
             {"googleSearchRetrieval": {"dynamicRetrievalConfig": {"mode": "MODE_DYNAMIC"}}},
-            {"mcpServers": [{"name": "m", "streamableHttpTransport": {"url": "https://m"}}]},
+            {"mcpServers": [{}]},
         ],
         "generationConfig": {
             "speechConfig": {
@@ -209,7 +226,6 @@ async def test_the_newer_setup_fields_google_takes_are_taken_in_strict_mode() ->
                     "replicatedVoiceConfig": {
                         "mimeType": "audio/wav",
                         "voiceSampleAudio": "UklGRg==",
-                        "voiceConsentSignature": {"signature": "sig"},
                     }
                 }
             }
@@ -221,6 +237,71 @@ async def test_the_newer_setup_fields_google_takes_are_taken_in_strict_mode() ->
     for path in (GEMINI_PATH, VERTEX_PATH):
         async with start() as emu, connect(emu, path) as client:
             assert "setupComplete" in await client.setup(**setup)
+
+
+_VOICE = "setup.generation_config.speech_config.voice_config.replicated_voice_config"
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        # What google-genai's `_Tool_to_vertex`, `_McpServer_to_vertex` and
+        # `_ReplicatedVoiceConfig_to_vertex` refuse ("only supported in Gemini Developer API").
+        (
+            {"tools": [{"googleSearch": {}}, {"fileSearch": {}}]},
+            "Unknown name \"fileSearch\" at 'setup.tools[1]': Cannot find field.",
+        ),
+        (
+            {"tools": [{"mcpServers": [{}, {"name": "m"}]}]},
+            "Unknown name \"name\" at 'setup.tools[0].mcp_servers[1]': Cannot find field.",
+        ),
+        (
+            {"tools": [{"mcpServers": [{"streamable_http_transport": {"url": "https://m"}}]}]},
+            'Unknown name "streamable_http_transport" at '
+            "'setup.tools[0].mcp_servers[0]': Cannot find field.",
+        ),
+        *(
+            (
+                {
+                    "generationConfig": {
+                        "speechConfig": {"voiceConfig": {"replicatedVoiceConfig": {name: value}}}
+                    }
+                },
+                f"Unknown name \"{name}\" at '{_VOICE}': Cannot find field.",
+            )
+            for name, value in (
+                ("consentAudio", "UklGRg=="),
+                ("voiceConsentSignature", {"signature": "sig"}),
+            )
+        ),
+    ],
+)
+async def test_gemini_only_setup_fields_are_unknown_to_vertex(
+    setup: dict[str, Any], reason: str
+) -> None:
+    async with start() as emu:
+        async with connect(emu, VERTEX_PATH) as client:
+            await client.send({"setup": {"model": MODEL, **setup}})
+            code, said = await client.closed()
+            # (A close reason is cut to 123 bytes, as Google's are.)
+            assert (code, said) == (1007, f"Invalid JSON payload received. {reason}"[:123])
+        async with connect(emu) as client:
+            assert "setupComplete" in await client.setup(**setup)
+    async with start(EmulatorConfig(vertex=True)) as emu, connect(emu) as client:
+        await client.send({"setup": {"model": MODEL, **setup}})
+        assert (await client.closed())[0] == 1007
+
+
+async def test_a_lax_emulator_drops_gemini_only_fields_on_vertex() -> None:
+    setup = {"tools": [{"mcpServers": [{"name": "m"}]}, {"fileSearch": {}}]}
+    config = EmulatorConfig(strict=False, vertex=True)
+    async with start(config) as emu, connect(emu) as client:
+        assert "setupComplete" in await client.setup(**setup)
+        taken = (await emu.wait_for_connection(1)).setup
+    assert taken is not None
+    assert taken.tools is not None
+    assert [tool.mcp_servers for tool in taken.tools] == [[{}], None]
+    assert [tool.file_search for tool in taken.tools] == [None, None]
 
 
 async def test_a_lax_emulator_drops_vertex_only_fields_on_the_gemini_api() -> None:

@@ -2,10 +2,10 @@
 
 Accepts camelCase and snake_case at every depth, both base64 alphabets and enum values given
 by number, and reads `null` as proto3 JSON does (the field's default, but for an item of a
-list); rejects unknown fields (and Vertex-only ones on the Gemini API), enum names the enum
-does not declare, values of the wrong JSON type and a second member of a oneof (the
-envelope's, a part's `data`) with Google's exact message, then converts to the `_wire`
-client Structs.
+list); rejects unknown fields (and Vertex-only ones on the Gemini API, Gemini API only ones
+on Vertex), enum names the enum does not declare, values of the wrong JSON type and a
+second member of a oneof (the envelope's, a part's `data`) with Google's exact message, then
+converts to the `_wire` client Structs.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from msgspec import inspect as mi
 from .._proto_fields import (
     DATA_ONEOF,
     GEMINI_ONLY_FIELDS,
+    GEMINI_ONLY_KEYS,
     INT32_RANGE,
     INT64_FIELDS,
     INT64_RANGE,
     VERTEX_ONLY_FIELDS,
+    keys_found,
 )
 from .._schema import SCHEMA_FIELDS, schema_value_problems, unsupported_schema_keys
 from .._wire import (
@@ -343,12 +345,43 @@ def _normalize_struct(
             out[entry.camel] = None  # a `NullValue`'s only value
             continue
         sub = f"{path}.{entry.snake}" if path else entry.snake
+        if dialect.vertex and (cls, entry.snake) in GEMINI_ONLY_KEYS:
+            value = _without_keys(value, GEMINI_ONLY_KEYS[cls, entry.snake], sub, dialect)
         enum = dialect.enums.get((cls, entry.snake))
         int64 = (cls, entry.snake) in INT64_FIELDS
         out[entry.camel] = _normalize(value, entry.type, sub, dialect, enum, int64)
         if cls is FunctionDeclaration and entry.snake in SCHEMA_FIELDS:
             _check_schema(value, sub, dialect)
     return out
+
+
+def _without_keys(value: Any, keys: frozenset[str], path: str, dialect: _Dialect) -> Any:
+    """`value` (an object or a list of them) without `keys`, which the backend lacks.
+
+    Strict, the first one is refused as Google's parser refuses an unknown name, at its
+    object (`setup.tools[0].mcp_servers[0]`); lax, they are dropped.
+    """
+    found = keys_found(value, keys)
+    if not found:
+        return value
+    if dialect.strict:
+        index, key = found[0]
+        where = path if index is None else f"{path}[{index}]"
+        raise ClientFrameError(
+            1007,
+            f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': "
+            "Cannot find field.",
+        )
+    dropped = {key for _, key in found}
+
+    def kept(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return item
+        return {k: v for k, v in cast("dict[str, Any]", item).items() if k not in dropped}
+
+    if isinstance(value, list):
+        return [kept(item) for item in cast("Iterable[Any]", value)]
+    return kept(value)
 
 
 # `Schema.type`'s enum, by its full name in each backend's protos (Google's errors name it).
