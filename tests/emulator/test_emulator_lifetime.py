@@ -512,17 +512,18 @@ async def test_a_late_setup_gets_the_time_left_and_its_close_at_the_deadline(
 
 async def _handles_of_one_session(emu: Emulator, count: int) -> list[str]:
     """The handles of a session given one after each of `count` turns, oldest first."""
+    handles: list[str] = []
     async with connect(emu) as client:
         await client.setup(sessionResumption={}, **TEXT)
         await client.recv()  # the handle after setup
         for i in range(count):
             await client.send({"realtimeInput": {"text": f"turn {i}"}})
-            await client.recv_until(
+            *_, update = await client.recv_until(
                 lambda m: bool(m.get("sessionResumptionUpdate", {}).get("resumable"))
             )
-    conn = emu.connections[-1]
-    await conn.wait_closed()
-    return list(conn.handle_coverage)[-count:]
+            handles.append(update["sessionResumptionUpdate"]["newHandle"])
+    await emu.connections[-1].wait_closed()
+    return handles
 
 
 async def test_only_a_session_s_newest_handles_resume_it(
@@ -555,6 +556,25 @@ async def test_a_handle_never_written_does_not_push_out_the_one_the_client_holds
             assert (conn.closed_by, conn.frames_sent) == ("reset", 1)  # only `setupComplete`
             assert not conn.handle_coverage
         assert await _session_with_handle(emu, handle)
+
+
+async def test_an_open_connection_keeps_the_coverage_of_its_resumable_handles_only(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # `handle_coverage` gained an entry per handle issued for as long as the connection
+    # stayed open (~140 B a turn, for hours), though only the session's newest
+    # `handles_per_session` handles resume it: the others' coverage explains nothing.
+    async with start(EmulatorConfig(handles_per_session=3, lifetime=86_400)) as emu:
+        handles = await _handles_of_one_session(emu, 40)
+        coverage = emu.connections[-1].handle_coverage
+        resumable = [h for h in handles if emu.resumption.resolve(h) is not None]
+        assert resumable == handles[-3:]
+        # Still the truth for every handle that resumes: the n-th turn's covers n messages.
+        assert list(coverage.items()) == [(h, n) for n, h in enumerate(handles, 1)][-3:]
+        assert await _resumes(emu, handles[-3])
+    async with start(EmulatorConfig(handles_per_session=None)) as emu:
+        handles = await _handles_of_one_session(emu, 12)
+        assert list(emu.connections[-1].handle_coverage)[1:] == handles  # and the setup's
 
 
 def test_handles_per_session_is_checked() -> None:

@@ -315,7 +315,9 @@ class EmulatorConnection:
 
     `model` is the session's model while the connection is open, None before `setup` and
     once closed: a closed connection keeps its record (frames, close, `setup`, `session`,
-    `handle_coverage`), not the model's audio buffers and waiting turns.
+    `handle_coverage`), not the model's audio buffers and waiting turns. `handle_coverage`
+    maps each of the newest `EmulatorConfig.handles_per_session` handles it issued (those
+    that may still resume the session) to how many client messages after `setup` it covers.
     """
 
     def __init__(self, emulator: Emulator, index: int, stream: _FaultStream) -> None:
@@ -344,7 +346,8 @@ class EmulatorConnection:
             "received": PathCounts(),
         }
         # Handle -> how many client messages after `setup` its state includes: the truth
-        # a test checks replay against, which the wire tells only in transparent mode.
+        # a test checks replay against, which the wire tells only in transparent mode. Only
+        # the newest `handles_per_session` handles it issued: older ones resume nothing.
         self.handle_coverage: dict[str, int] = {}
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -881,7 +884,7 @@ class EmulatorConnection:
                 # then makes no handle. One whose write then fails still counts: part of it
                 # may have reached the client.
                 handle = store.keep(snapshot)
-                self.handle_coverage[handle] = covered
+                self._cover(handle, covered)
                 update = SessionResumptionUpdateMessage(
                     new_handle=handle, resumable=True, last_consumed_client_message_index=index
                 )
@@ -891,6 +894,19 @@ class EmulatorConnection:
             return
         update = SessionResumptionUpdateMessage(last_consumed_client_message_index=index)
         await self.send(ServerMessage(session_resumption_update=update))
+
+    def _cover(self, handle: str, covered: int) -> None:
+        """Note in `handle_coverage` what `handle` covers; keep only the newest entries.
+
+        The store keeps a session's `EmulatorConfig.handles_per_session` newest handles, so
+        none of those this connection issued before its newest that many resumes anything:
+        an open connection, issued a handle nearly every turn, kept an entry for each.
+        """
+        coverage = self.handle_coverage
+        coverage[handle] = covered
+        keep = self.emulator.config.handles_per_session
+        if keep is not None and len(coverage) > keep:
+            del coverage[next(iter(coverage))]  # the oldest: a dict keeps insertion order
 
     # --- the connection loop --------------------------------------------------------------------
 
