@@ -48,7 +48,9 @@ __all__ = [
     "find_connection",
     "forget_closed",
     "present",
+    "track",
     "trim_recordings",
+    "untrack",
 ]
 
 
@@ -300,7 +302,7 @@ def _count_paths(counts: PathCounts, frames: Sequence[Frame], forgotten: int) ->
 
 
 def trim_recordings(
-    connections: Sequence[EmulatorConnection], excess: int, excess_bytes: int = 0
+    connections: list[EmulatorConnection], excess: int, excess_bytes: int = 0
 ) -> tuple[int, int]:
     """Forget the oldest recorded frames; return how many frames and payload bytes went.
 
@@ -309,8 +311,14 @@ def trim_recordings(
     so that dotted-path waits still count it. A closed connection left with no frames
     forgets its `handle_coverage` too (it only explains those frames), so that the
     connections themselves stay small.
+
+    `connections` are those with something to trim, oldest first (`Emulator._trimmable`):
+    each holding frames, or closed with a `handle_coverage` still to forget. Those left
+    with nothing are removed from it, in place: with a tiny `record_frames` a trim runs at
+    every frame, and walking every kept connection (up to `keep_closed_connections`, most
+    of them empty) made each frame cost more the more connections were kept.
     """
-    dropped = dropped_bytes = 0
+    dropped = dropped_bytes = done = 0
     for conn in connections:
         if dropped >= excess and dropped_bytes >= excess_bytes:
             break
@@ -328,9 +336,33 @@ def trim_recordings(
             conn.received_dropped += r
         dropped += s + r
         dropped_bytes += size
-        if conn.closed and not conn.sent and not conn.received:
+        if conn.sent or conn.received:
+            break  # `_oldest_first` leaves frames only once the excess is gone
+        if conn.closed:
             conn.handle_coverage.clear()
+        done += 1
+    del connections[:done]
     return dropped, dropped_bytes
+
+
+def track(trimmable: list[EmulatorConnection], conn: EmulatorConnection) -> None:
+    """Add `conn` to the connections `trim_recordings` visits, in `number` order.
+
+    In order, not at the end: an open connection trimmed empty comes back with its next
+    frame, and its frames are still older than a newer connection's.
+    """
+    bisect.insort(trimmable, conn, key=_number)
+
+
+def untrack(trimmable: list[EmulatorConnection], conn: EmulatorConnection) -> None:
+    """Remove `conn` (forgotten) from the connections `trim_recordings` visits, if there."""
+    at = bisect.bisect_left(trimmable, conn.number, key=_number)
+    if at < len(trimmable) and trimmable[at] is conn:
+        del trimmable[at]
+
+
+def _number(conn: EmulatorConnection) -> int:
+    return conn.number
 
 
 def forget_closed(connections: list[EmulatorConnection], excess: int) -> list[EmulatorConnection]:
@@ -353,7 +385,7 @@ def find_connection(
     connections: Sequence[EmulatorConnection], number: int
 ) -> EmulatorConnection | None:
     """The connection numbered `number` in `connections` (kept in number order), or None."""
-    at = bisect.bisect_left(connections, number, key=lambda conn: conn.number)
+    at = bisect.bisect_left(connections, number, key=_number)
     if at < len(connections) and connections[at].number == number:
         return connections[at]
     return None

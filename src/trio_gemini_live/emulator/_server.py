@@ -52,7 +52,9 @@ from ._recording import (
     find_connection,
     forget_closed,
     present,
+    track,
     trim_recordings,
+    untrack,
 )
 from ._routes import Credential, Route, extract_credential, parse_route, redact_headers, redact_path
 from ._validate import INVALID_ARGUMENT, NOT_UTF8, ClientFrameError, parse_client_frame
@@ -850,6 +852,8 @@ class EmulatorConnection:
             await self._drop("its deadline passed with a frame still unwritten")
 
     def _record(self, direction: Literal["sent", "received"], frame: Frame) -> None:
+        if not self.sent and not self.received:  # an open one is listed while it holds frames
+            track(self.emulator._trimmable, self)  # pyright: ignore[reportPrivateUsage]
         (self.sent if direction == "sent" else self.received).append(frame)
         for wait in self._waits:
             if wait.direction == direction:
@@ -1251,6 +1255,8 @@ class Emulator:
         self._attempts = 0
         self._frames_held = 0  # recorded frames not yet forgotten, all connections
         self._bytes_held = 0  # their payload bytes (`Frame.raw`)
+        # Those of `connections` a trim has work on, in number order (`trim_recordings`).
+        self._trimmable: list[EmulatorConnection] = []
         self._streams: set[_FaultStream] = set()  # those being served, upgraded or not
         self._stopping = False  # `open_emulator` is closing every stream
 
@@ -1294,7 +1300,7 @@ class Emulator:
         over_bytes = byte_budget is not None and self._bytes_held > byte_budget + byte_budget // 4
         if over or over_bytes:
             frames, size = trim_recordings(
-                self.connections,
+                self._trimmable,
                 0 if budget is None else self._frames_held - budget,
                 0 if byte_budget is None else self._bytes_held - byte_budget,
             )
@@ -1307,6 +1313,7 @@ class Emulator:
         if keep is None or self._closed_kept <= keep:
             return
         for conn in forget_closed(self.connections, self._closed_kept - keep):
+            untrack(self._trimmable, conn)
             self._closed_kept -= 1
             self.connections_dropped += 1
             # Its frames no longer count against `record_frames` and `record_bytes`: nothing
@@ -1505,6 +1512,8 @@ class Emulator:
             conn._closed.set()  # pyright: ignore[reportPrivateUsage]
             conn._notify()  # pyright: ignore[reportPrivateUsage]
             if conn.number:  # listed: upgraded
+                if not conn.sent and not conn.received and conn.handle_coverage:
+                    track(self._trimmable, conn)  # the next trim forgets its coverage
                 self._closed_kept += 1
                 self._forget_closed()
             self._notify()
