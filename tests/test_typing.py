@@ -63,6 +63,7 @@ from trio_gemini_live import (
     LiveSession, OutputTranscription, Reconnected, ResumptionUpdate, SessionCreated,
     SessionUpdated, TextDelta, ThoughtSignature, ToolCallCancellation, TurnComplete,
     UnknownMessage, UrlContextMetadata, Usage, VoiceActivity, WaitingForInput,
+    AudioPartTranscription, ServerToolCall, ServerToolResponse,
 )
 
 
@@ -85,7 +86,8 @@ def kind(event: LiveEvent) -> str:
             | InputTranscription() | InterimInputTranscription() | VoiceActivity()
             | ToolCallCancellation() | GoAway() | ResumptionUpdate() | Reconnected()
             | Closed() | UnknownMessage() | FileReference() | ThoughtSignature()
-            | FunctionCallDelta() | FunctionCallOutput()
+            | FunctionCallDelta() | FunctionCallOutput() | ServerToolCall()
+            | ServerToolResponse() | AudioPartTranscription()
         ):
             return event.type
         case _:
